@@ -1,0 +1,455 @@
+// Zod schemas of the Databricks serving-endpoints REST bodies, shared by the client and the emulator.
+// Facts: ../shared/reference/databricks-serving-api.md §1–§4 (field names verbatim from the SDKs).
+//
+// Tolerance rules, because Databricks grows its API without notice:
+// - objects strip unknown keys instead of rejecting them (zod's default `z.object`);
+// - enums are open: any string parses, the known values are exported as constants;
+// - almost every response field is optional: the server omits empty or unset fields.
+// Changes to this file must stay additive: the emulator imports these names.
+import { z } from 'zod';
+
+/** A string enum that accepts values Databricks adds later, while typing the known ones. */
+export type OpenEnum<Known extends string> = Known | (string & {});
+
+function openEnum<const Known extends readonly [string, ...string[]]>(known: Known): z.ZodType<OpenEnum<Known[number]>> {
+  return z.string().describe(`known values: ${known.join(', ')} (newer values are accepted)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enums (known values as of GO v0.175 / PY 0.133)
+
+export const ENDPOINT_READY = ['READY', 'NOT_READY'] as const;
+export type EndpointReady = OpenEnum<(typeof ENDPOINT_READY)[number]>;
+export const EndpointReadySchema = openEnum(ENDPOINT_READY);
+
+export const ENDPOINT_CONFIG_UPDATE = ['NOT_UPDATING', 'IN_PROGRESS', 'UPDATE_FAILED', 'UPDATE_CANCELED'] as const;
+export type EndpointConfigUpdate = OpenEnum<(typeof ENDPOINT_CONFIG_UPDATE)[number]>;
+export const EndpointConfigUpdateSchema = openEnum(ENDPOINT_CONFIG_UPDATE);
+
+export const DEPLOYMENT_STATES = [
+  'DEPLOYMENT_CREATING',
+  'DEPLOYMENT_READY',
+  'DEPLOYMENT_FAILED',
+  'DEPLOYMENT_RECOVERING',
+  'DEPLOYMENT_ABORTED',
+] as const;
+export type DeploymentState = OpenEnum<(typeof DEPLOYMENT_STATES)[number]>;
+export const DeploymentStateSchema = openEnum(DEPLOYMENT_STATES);
+
+export const WORKLOAD_TYPES = [
+  'CPU',
+  'CPU_LARGE',
+  'CPU_MEDIUM',
+  'GPU_SMALL',
+  'GPU_MEDIUM',
+  'GPU_LARGE',
+  'GPU_XLARGE',
+  'GPU_XLARGE_8',
+  'MULTIGPU_MEDIUM',
+] as const;
+export type WorkloadType = OpenEnum<(typeof WORKLOAD_TYPES)[number]>;
+export const WorkloadTypeSchema = openEnum(WORKLOAD_TYPES);
+
+export const PERMISSION_LEVELS = ['CAN_MANAGE', 'CAN_QUERY', 'CAN_VIEW'] as const;
+export type PermissionLevel = OpenEnum<(typeof PERMISSION_LEVELS)[number]>;
+export const PermissionLevelSchema = openEnum(PERMISSION_LEVELS);
+
+export const COMMITMENT_TERMS = ['COMMITMENT_TERM_1_MONTH', 'COMMITMENT_TERM_3_MONTHS'] as const;
+export type CommitmentTerm = OpenEnum<(typeof COMMITMENT_TERMS)[number]>;
+export const CommitmentTermSchema = openEnum(COMMITMENT_TERMS);
+
+/** error_code values seen from the serving API and mapped by the SDKs (reference §3.2–§3.3). */
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'INVALID_PARAMETER_VALUE',
+  'INVALID_STATE',
+  'UNAUTHENTICATED',
+  'UNAUTHORIZED',
+  'PERMISSION_DENIED',
+  'NOT_FOUND',
+  'RESOURCE_DOES_NOT_EXIST',
+  'RESOURCE_CONFLICT',
+  'ABORTED',
+  'ALREADY_EXISTS',
+  'RESOURCE_ALREADY_EXISTS',
+  'RESOURCE_EXHAUSTED',
+  'REQUEST_LIMIT_EXCEEDED',
+  'TOO_MANY_REQUESTS',
+  'CANCELLED',
+  'INTERNAL_ERROR',
+  'NOT_IMPLEMENTED',
+  'TEMPORARILY_UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'UNKNOWN',
+  'DATA_LOSS',
+] as const;
+export type ErrorCode = OpenEnum<(typeof ERROR_CODES)[number]>;
+export const ErrorCodeSchema = openEnum(ERROR_CODES);
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces
+
+/** entity_version is a string in the API, but DOC-PT's own sample sends an int: accept both, keep a string. */
+export const EntityVersionSchema = z.union([z.string(), z.number().int()]).transform((v) => String(v));
+
+export const EndpointTagSchema = z.object({
+  key: z.string(),
+  value: z.string().optional(),
+});
+export type EndpointTag = z.infer<typeof EndpointTagSchema>;
+
+export const RouteSchema = z.object({
+  served_entity_name: z.string().optional(),
+  served_model_name: z.string().optional(),
+  traffic_percentage: z.number(),
+});
+export type Route = z.infer<typeof RouteSchema>;
+
+export const TrafficConfigSchema = z.object({
+  routes: z.array(RouteSchema).optional(),
+});
+export type TrafficConfig = z.infer<typeof TrafficConfigSchema>;
+
+export const AutoCaptureConfigSchema = z.object({
+  catalog_name: z.string().optional(),
+  schema_name: z.string().optional(),
+  table_name_prefix: z.string().optional(),
+  enabled: z.boolean().optional(),
+});
+
+export const EmailNotificationsSchema = z.object({
+  on_update_failure: z.array(z.string()).optional(),
+  on_update_success: z.array(z.string()).optional(),
+});
+
+/** AI gateway / telemetry / external model bodies are passed through untouched: the operator does not manage them. */
+const OpaqueObjectSchema = z.looseObject({});
+
+export const FoundationModelSchema = z.object({
+  name: z.string().optional(),
+  display_name: z.string().optional(),
+  description: z.string().optional(),
+  docs: z.string().optional(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Requests: generic (token-band) create and update
+
+export const ServedEntityInputSchema = z.object({
+  entity_name: z.string().optional(),
+  entity_version: EntityVersionSchema.optional(),
+  name: z.string().optional(),
+  /** tokens per second, a multiple of throughput_chunk_size */
+  min_provisioned_throughput: z.number().int().optional(),
+  max_provisioned_throughput: z.number().int().optional(),
+  provisioned_model_units: z.number().int().optional(),
+  burst_scaling_enabled: z.boolean().optional(),
+  scale_to_zero_enabled: z.boolean().optional(),
+  workload_size: z.string().optional(),
+  workload_type: WorkloadTypeSchema.optional(),
+  min_provisioned_concurrency: z.number().int().optional(),
+  max_provisioned_concurrency: z.number().int().optional(),
+  environment_vars: z.record(z.string(), z.string()).optional(),
+  instance_profile_arn: z.string().optional(),
+  external_model: OpaqueObjectSchema.optional(),
+});
+export type ServedEntityInput = z.infer<typeof ServedEntityInputSchema>;
+
+/** Deprecated `served_models[]` element (still accepted by the API). */
+export const ServedModelInputSchema = z.object({
+  model_name: z.string(),
+  model_version: EntityVersionSchema,
+  scale_to_zero_enabled: z.boolean().optional(),
+  name: z.string().optional(),
+  min_provisioned_throughput: z.number().int().optional(),
+  max_provisioned_throughput: z.number().int().optional(),
+  workload_size: z.string().optional(),
+  workload_type: WorkloadTypeSchema.optional(),
+  environment_vars: z.record(z.string(), z.string()).optional(),
+  instance_profile_arn: z.string().optional(),
+});
+export type ServedModelInput = z.infer<typeof ServedModelInputSchema>;
+
+/** Body of PUT /api/2.0/serving-endpoints/{name}/config (fields at the TOP level) and `config` of a generic create. */
+export const EndpointCoreConfigInputSchema = z.object({
+  /** path parameter in the SDKs; tolerated in the body */
+  name: z.string().optional(),
+  served_entities: z.array(ServedEntityInputSchema).optional(),
+  served_models: z.array(ServedModelInputSchema).optional(),
+  traffic_config: TrafficConfigSchema.optional(),
+  auto_capture_config: AutoCaptureConfigSchema.optional(),
+});
+export type EndpointCoreConfigInput = z.infer<typeof EndpointCoreConfigInputSchema>;
+export const UpdateConfigRequestSchema = EndpointCoreConfigInputSchema;
+export type UpdateConfigRequest = EndpointCoreConfigInput;
+
+/** Body of POST /api/2.0/serving-endpoints. */
+export const CreateServingEndpointSchema = z.object({
+  name: z.string(),
+  config: EndpointCoreConfigInputSchema.optional(),
+  ai_gateway: OpaqueObjectSchema.optional(),
+  budget_policy_id: z.string().optional(),
+  description: z.string().optional(),
+  email_notifications: EmailNotificationsSchema.optional(),
+  rate_limits: z.array(OpaqueObjectSchema).optional(),
+  route_optimized: z.boolean().optional(),
+  tags: z.array(EndpointTagSchema).optional(),
+  telemetry_config: OpaqueObjectSchema.optional(),
+});
+export type CreateServingEndpoint = z.infer<typeof CreateServingEndpointSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Requests: model-unit PT API (/serving-endpoints/pt)
+
+export const PtServedModelSchema = z.object({
+  entity_name: z.string(),
+  provisioned_model_units: z.number().int(),
+  entity_version: EntityVersionSchema.optional(),
+  name: z.string().optional(),
+  burst_scaling_enabled: z.boolean().optional(),
+  pt_term: CommitmentTermSchema.optional(),
+  pt_auto_renew: z.boolean().optional(),
+});
+export type PtServedModel = z.infer<typeof PtServedModelSchema>;
+
+export const PtEndpointCoreConfigSchema = z.object({
+  served_entities: z.array(PtServedModelSchema),
+  traffic_config: TrafficConfigSchema.optional(),
+});
+export type PtEndpointCoreConfig = z.infer<typeof PtEndpointCoreConfigSchema>;
+
+/** Body of POST /api/2.0/serving-endpoints/pt. */
+export const CreatePtEndpointRequestSchema = z.object({
+  name: z.string(),
+  config: PtEndpointCoreConfigSchema,
+  ai_gateway: OpaqueObjectSchema.optional(),
+  budget_policy_id: z.string().optional(),
+  email_notifications: EmailNotificationsSchema.optional(),
+  tags: z.array(EndpointTagSchema).optional(),
+  relocate_pt_commitment: OpaqueObjectSchema.optional(),
+});
+export type CreatePtEndpointRequest = z.infer<typeof CreatePtEndpointRequestSchema>;
+
+/** Body of PUT /api/2.0/serving-endpoints/pt/{name}/config: the fields are wrapped UNDER `config`. */
+export const UpdatePtConfigRequestSchema = z.object({
+  config: PtEndpointCoreConfigSchema,
+  pt_commitment_auto_renew: OpaqueObjectSchema.optional(),
+  relocate_pt_commitment: OpaqueObjectSchema.optional(),
+});
+export type UpdatePtConfigRequest = z.infer<typeof UpdatePtConfigRequestSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+export const ServedEntityStateSchema = z.object({
+  deployment: DeploymentStateSchema.optional(),
+  deployment_state_message: z.string().optional(),
+});
+export type ServedEntityState = z.infer<typeof ServedEntityStateSchema>;
+
+export const ServedEntityOutputSchema = ServedEntityInputSchema.extend({
+  creator: z.string().optional(),
+  creation_timestamp: z.number().optional(),
+  foundation_model: FoundationModelSchema.optional(),
+  state: ServedEntityStateSchema.optional(),
+});
+export type ServedEntityOutput = z.infer<typeof ServedEntityOutputSchema>;
+
+export const ServedModelOutputSchema = z.object({
+  name: z.string().optional(),
+  model_name: z.string().optional(),
+  model_version: EntityVersionSchema.optional(),
+  min_provisioned_throughput: z.number().int().optional(),
+  max_provisioned_throughput: z.number().int().optional(),
+  scale_to_zero_enabled: z.boolean().optional(),
+  workload_size: z.string().optional(),
+  workload_type: WorkloadTypeSchema.optional(),
+  creator: z.string().optional(),
+  creation_timestamp: z.number().optional(),
+  state: ServedEntityStateSchema.optional(),
+});
+export type ServedModelOutput = z.infer<typeof ServedModelOutputSchema>;
+
+/** `config` of a detailed endpoint: what currently serves. Absent until the first successful deploy. */
+export const EndpointCoreConfigOutputSchema = z.object({
+  served_entities: z.array(ServedEntityOutputSchema).optional(),
+  served_models: z.array(ServedModelOutputSchema).optional(),
+  traffic_config: TrafficConfigSchema.optional(),
+  auto_capture_config: z.looseObject({}).optional(),
+  config_version: z.number().int().optional(),
+});
+export type EndpointCoreConfigOutput = z.infer<typeof EndpointCoreConfigOutputSchema>;
+
+/** `pending_config`: present while an update is in flight. */
+export const EndpointPendingConfigSchema = EndpointCoreConfigOutputSchema.extend({
+  /** Unix milliseconds */
+  start_time: z.number().optional(),
+});
+export type EndpointPendingConfig = z.infer<typeof EndpointPendingConfigSchema>;
+
+export const EndpointStateSchema = z.object({
+  ready: EndpointReadySchema.optional(),
+  config_update: EndpointConfigUpdateSchema.optional(),
+  /** undocumented, seen in real responses ("NOT_SUSPENDED") */
+  suspend: z.string().optional(),
+});
+export type EndpointState = z.infer<typeof EndpointStateSchema>;
+
+export const DataPlaneInfoSchema = z.object({
+  query_info: z
+    .object({
+      authorization_details: z.string().optional(),
+      endpoint_url: z.string().optional(),
+    })
+    .optional(),
+});
+
+/** Response of GET /{name}, both creates and both config updates. */
+export const ServingEndpointDetailedSchema = z.object({
+  name: z.string(),
+  /** 32 hex characters; the Permissions API key */
+  id: z.string().optional(),
+  creator: z.string().optional(),
+  /** Unix milliseconds */
+  creation_timestamp: z.number().optional(),
+  /** Unix milliseconds */
+  last_updated_timestamp: z.number().optional(),
+  state: EndpointStateSchema,
+  config: EndpointCoreConfigOutputSchema.optional(),
+  pending_config: EndpointPendingConfigSchema.optional(),
+  tags: z.array(EndpointTagSchema).optional(),
+  ai_gateway: OpaqueObjectSchema.optional(),
+  budget_policy_id: z.string().optional(),
+  description: z.string().optional(),
+  email_notifications: EmailNotificationsSchema.optional(),
+  task: z.string().optional(),
+  route_optimized: z.boolean().optional(),
+  endpoint_url: z.string().optional(),
+  data_plane_info: DataPlaneInfoSchema.optional(),
+  permission_level: PermissionLevelSchema.optional(),
+});
+export type ServingEndpointDetailed = z.infer<typeof ServingEndpointDetailedSchema>;
+
+/** List items are summaries: no per-entity state, throughput or model units (GO `ServedEntitySpec`). */
+export const ServedEntitySpecSchema = z.object({
+  name: z.string().optional(),
+  entity_name: z.string().optional(),
+  entity_version: EntityVersionSchema.optional(),
+  external_model: OpaqueObjectSchema.optional(),
+  foundation_model: FoundationModelSchema.optional(),
+  /** undocumented: FOUNDATION_MODEL | EXTERNAL_MODEL */
+  type: z.string().optional(),
+});
+export type ServedEntitySpec = z.infer<typeof ServedEntitySpecSchema>;
+
+export const ServingEndpointSchema = z.object({
+  name: z.string(),
+  id: z.string().optional(),
+  creator: z.string().optional(),
+  creation_timestamp: z.number().optional(),
+  last_updated_timestamp: z.number().optional(),
+  state: EndpointStateSchema.optional(),
+  config: z
+    .object({
+      served_entities: z.array(ServedEntitySpecSchema).optional(),
+      served_models: z.array(z.looseObject({})).optional(),
+    })
+    .optional(),
+  tags: z.array(EndpointTagSchema).optional(),
+  task: z.string().optional(),
+  description: z.string().optional(),
+  budget_policy_id: z.string().optional(),
+  usage_policy_id: z.string().optional(),
+  ai_gateway: OpaqueObjectSchema.optional(),
+});
+export type ServingEndpoint = z.infer<typeof ServingEndpointSchema>;
+
+/** Response of GET /api/2.0/serving-endpoints (no pagination; `endpoints` omitted when there are none). */
+export const ListEndpointsResponseSchema = z.object({
+  endpoints: z.array(ServingEndpointSchema).optional(),
+});
+export type ListEndpointsResponse = z.infer<typeof ListEndpointsResponseSchema>;
+
+/** Body of PATCH /api/2.0/serving-endpoints/{name}/tags. */
+export const PatchTagsRequestSchema = z.object({
+  add_tags: z.array(EndpointTagSchema).optional(),
+  delete_tags: z.array(z.string()).optional(),
+});
+export type PatchTagsRequest = z.infer<typeof PatchTagsRequestSchema>;
+
+export const PatchTagsResponseSchema = z.object({
+  tags: z.array(EndpointTagSchema).optional(),
+});
+export type PatchTagsResponse = z.infer<typeof PatchTagsResponseSchema>;
+
+/** Response of DELETE /{name}: empty or `{}`. */
+export const DeleteEndpointResponseSchema = z.object({});
+
+/**
+ * Response of GET /api/2.0/serving-endpoints/get-model-optimization-info/{uc_name}/{version}
+ * (DOC-PT only; not in any SDK). Token-band models carry throughput_chunk_size, model-unit models
+ * model_unit_chunk_size; an ineligible model answers `{"optimizable": false}`.
+ */
+export const ModelOptimizationInfoSchema = z.object({
+  optimizable: z.boolean(),
+  model_type: z.string().optional(),
+  throughput_chunk_size: z.number().int().optional(),
+  model_unit_chunk_size: z.number().int().optional(),
+  dbus: z.number().optional(),
+});
+export type ModelOptimizationInfo = z.infer<typeof ModelOptimizationInfoSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** google.rpc detail, e.g. {"@type":"type.googleapis.com/google.rpc.RequestInfo","request_id":"..."} */
+export const ErrorDetailSchema = z.looseObject({
+  '@type': z.string().optional(),
+});
+export type ErrorDetail = z.infer<typeof ErrorDetailSchema>;
+
+/** `{"error_code": "...", "message": "...", "details"?: [...]}`; GO also accepts an int error_code. */
+export const ApiErrorBodySchema = z.object({
+  error_code: z.union([ErrorCodeSchema, z.number().int().transform((n) => String(n))]).optional(),
+  message: z.string().optional(),
+  details: z.array(ErrorDetailSchema).optional(),
+});
+export type ApiErrorBody = z.infer<typeof ApiErrorBodySchema>;
+
+// ---------------------------------------------------------------------------------------------
+// OAuth (reference §4)
+
+export const OAUTH_DEFAULT_SCOPE = 'all-apis';
+export const GRANT_TYPE_CLIENT_CREDENTIALS = 'client_credentials';
+export const GRANT_TYPE_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const SUBJECT_TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
+/** Discovery document path, relative to the workspace host. */
+export const OIDC_DISCOVERY_PATH = '/oidc/.well-known/oauth-authorization-server';
+/** Workspace token endpoint, relative to the workspace host. */
+export const OIDC_TOKEN_PATH = '/oidc/v1/token';
+
+/** GET {host}/oidc/.well-known/oauth-authorization-server */
+export const OidcDiscoverySchema = z.object({
+  issuer: z.string().optional(),
+  authorization_endpoint: z.string().optional(),
+  token_endpoint: z.string(),
+});
+export type OidcDiscovery = z.infer<typeof OidcDiscoverySchema>;
+
+/** Token endpoint 200 body (client_credentials and token-exchange alike). */
+export const OAuthTokenResponseSchema = z.object({
+  access_token: z.string().min(1),
+  token_type: z.string().optional(),
+  /** seconds; some servers send it as a numeric string */
+  expires_in: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]),
+  scope: z.string().optional(),
+  issued_token_type: z.string().optional(),
+});
+export type OAuthTokenResponse = z.infer<typeof OAuthTokenResponseSchema>;
+
+/** Token endpoint error body (RFC 6749 §5.2). */
+export const OAuthErrorBodySchema = z.object({
+  error: z.string().optional(),
+  error_description: z.string().optional(),
+});
+export type OAuthErrorBody = z.infer<typeof OAuthErrorBodySchema>;
