@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds (or reuses) kube-apiserver, kubectl, etcd and helm from the Go wrapper modules next to this
+# script, into a cache outside the repository:
+#   ${PT_OPERATOR_CACHE:-~/.cache/pt-operator}/k8s/<k8s version>/{kube-apiserver,kubectl,etcd}
+#   ${PT_OPERATOR_CACHE:-~/.cache/pt-operator}/tools/helm-<helm version>/helm
+# A binary is reused when its stamp (hash of the wrapper's go.mod + go.sum and the build flags) matches.
+# Needs Go >= 1.26 and the Go module proxy on the first run (modules are verified against go.sum).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=readonly"
+
+command -v go >/dev/null || die "Go is not installed (need Go >= 1.26 to build kube-apiserver and etcd)"
+GO_VERSION="$(go env GOVERSION)"
+GO_MINOR="$(echo "$GO_VERSION" | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
+[ -n "$GO_MINOR" ] && [ "$GO_MINOR" -ge 26 ] || die "need Go >= 1.26, found $GO_VERSION"
+[ -n "$K8S_VERSION" ] && [ -n "$ETCD_VERSION" ] && [ -n "$HELM_VERSION" ] \
+  || die "could not read versions from the wrapper go.mod files in $CONTROLPLANE_DIR"
+
+# What upstream's hack/lib/version.sh stamps, so /version and `kubectl version` report the real release.
+k8s_version_ldflags() {
+  local minor; minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
+  local flags="-s -w" pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$flags"
+}
+helm_ldflags() {
+  local minor; minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
+  # Without these, `helm template` assumes Kubernetes v1.20 and `helm version` prints only v3.x.
+  echo "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor" \
+    "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
+}
+
+stamp_of() { # <wrapper dir> <ldflags> -> hash that keys a cached binary
+  cat "$CONTROLPLANE_DIR/$1/go.mod" "$CONTROLPLANE_DIR/$1/go.sum" <(echo "$2") | sha256sum | cut -d' ' -f1
+}
+
+build_one() { # <wrapper dir> <package> <output path> <ldflags>
+  local wrapper="$1" pkg="$2" out="$3" ldflags="$4"
+  local stamp; stamp="$(stamp_of "$wrapper" "$ldflags")"
+  if [ -x "$out" ] && [ "$(cat "$out.stamp" 2>/dev/null)" = "$stamp" ]; then
+    echo "build: reuse $out"
+    return
+  fi
+  mkdir -p "$(dirname "$out")"
+  local started=$SECONDS
+  echo "build: $pkg -> $out (first build on a machine takes minutes)"
+  # Build to a temporary name and rename, so an interrupted build never leaves a half-written binary.
+  if ! (cd "$CONTROLPLANE_DIR/$wrapper" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg"); then
+    rm -f "$out.tmp"
+    die "go build of $pkg failed (wrapper module test/controlplane/$wrapper, $GO_VERSION)"
+  fi
+  mv -f "$out.tmp" "$out"
+  echo "$stamp" > "$out.stamp"
+  echo "build: $(basename "$out") built in $((SECONDS - started))s"
+}
+
+total_started=$SECONDS
+build_one apiserver k8s.io/kubernetes/cmd/kube-apiserver "$KUBE_APISERVER_BIN" "$(k8s_version_ldflags)"
+build_one apiserver k8s.io/kubernetes/cmd/kubectl "$KUBECTL_BIN" "$(k8s_version_ldflags)"
+build_one etcd go.etcd.io/etcd/server/v3 "$ETCD_BIN" "-s -w"
+build_one helm helm.sh/helm/v3/cmd/helm "$HELM_BIN" "$(helm_ldflags)"
+
+reported="$("$KUBE_APISERVER_BIN" --version)"
+[ "$reported" = "Kubernetes $K8S_VERSION" ] \
+  || die "$KUBE_APISERVER_BIN reports '$reported', expected 'Kubernetes $K8S_VERSION' (version ldflags not applied?)"
+echo "build: done in $((SECONDS - total_started))s: k8s $K8S_VERSION, etcd $ETCD_VERSION, helm $HELM_VERSION in $K8S_BIN_DIR and $HELM_BIN_DIR"
