@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { matches, withRules } from './rules.js';
+
+export const GROUP = 'serving.ptoperator.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** Go-style duration ("90s", "2m", "1h30m", "0"), the form Kubernetes users already know. */
+export const DURATION_PATTERN = '^(0|([0-9]+([.][0-9]+)?(ms|s|m|h))+)$';
+const durationRegex = new RegExp(DURATION_PATTERN);
+
+export const duration = (description: string, defaultValue: string) =>
+  withRules(z.string().max(32), [matches(DURATION_PATTERN, 'must be a duration such as 30s, 2m, 1h30m or 0')])
+    .describe(description)
+    .default(defaultValue);
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parse a duration accepted by DURATION_PATTERN into milliseconds. */
+export function parseDurationMs(value: string): number {
+  if (!durationRegex.test(value)) throw new Error(`invalid duration "${value}"`);
+  if (value === '0') return 0;
+  let total = 0;
+  for (const match of value.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)) {
+    total += Number(match[1]) * (UNIT_MS[match[2] as string] as number);
+  }
+  return Math.round(total);
+}
+
+export const ConditionStatus = z.enum(['True', 'False', 'Unknown']);
+
+/** The standard Kubernetes condition shape (metav1.Condition). */
+export const Condition = z
+  .strictObject({
+    type: z.string().describe('Type of condition in CamelCase, for example Ready or Synced.'),
+    status: ConditionStatus.describe('Status of the condition: True, False or Unknown.'),
+    reason: z.string().describe('A CamelCase word that says why the condition has its status.'),
+    message: z.string().optional().describe('A human-readable explanation, saying what to do when something is wrong.'),
+    observedGeneration: z
+      .int()
+      .min(0)
+      .optional()
+      .describe('The metadata.generation this condition was computed from; older than metadata.generation means stale.'),
+    lastTransitionTime: z
+      .string()
+      .optional()
+      .describe('When the status last changed (RFC 3339). It does not move when only reason or message change.'),
+  })
+  .describe('One observation of the object state.');
+export type Condition = z.infer<typeof Condition>;
+
+export const Conditions = z
+  .array(Condition)
+  .optional()
+  .describe('Standard conditions: Ready and Synced.')
+  .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+
+/** A Kubernetes object name (DNS subdomain). */
+export const dnsName = withRules(z.string().min(1).max(253), [
+  matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'must be a lowercase DNS name: letters, digits, "-" and ".", starting and ending with a letter or digit'),
+]);
+
+export const LocalObjectReference = z
+  .strictObject({
+    name: dnsName.describe('Name of the object in the same namespace.'),
+  })
+  .describe('A reference to an object in the same namespace.');
+
+/** Condition types and reasons: the words users see in `kubectl get`, `kubectl wait` and Argo CD. */
+export const ConditionType = { Ready: 'Ready', Synced: 'Synced' } as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];

@@ -1,0 +1,233 @@
+import { z } from 'zod';
+import { Conditions, LocalObjectReference, duration } from './common.js';
+import { matches, withRules } from './rules.js';
+
+export const ENDPOINT_KIND = 'ProvisionedThroughputEndpoint';
+export const ENDPOINT_PLURAL = 'provisionedthroughputendpoints';
+
+/** Annotations a user sets on a ProvisionedThroughputEndpoint. */
+export const EndpointAnnotation = {
+  /** "true": stop acting; Synced=False ReconcilePaused. */
+  paused: 'ptoperator.io/paused',
+  /** "true": allow taking over an existing endpoint this object did not create. */
+  adopt: 'ptoperator.io/adopt',
+  /** Any new value forces a reconcile and resets an exhausted capacity-retry budget. */
+  requestedAt: 'ptoperator.io/requested-at',
+} as const;
+
+/** Databricks' own endpoint-name rule, so a bad name fails at admission and not at create. */
+export const ENDPOINT_NAME_PATTERN = '^[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?$';
+export const MODEL_NAME_PATTERN = '^[^.\\s]+[.][^.\\s]+[.][^.\\s]+$';
+export const MODEL_VERSION_PATTERN = '^[1-9][0-9]{0,8}$';
+/** Tag keys the operator writes itself (ownership); users may not set them. */
+export const OWNER_TAG_PREFIX = 'pt-operator-';
+
+const MAX_TOKENS_PER_SECOND = 2_147_483_647; // Databricks types these as int32.
+
+const throughputBand = (unit: string) =>
+  withRules(
+    z.strictObject({
+      min: z
+        .int()
+        .min(0)
+        .max(MAX_TOKENS_PER_SECOND)
+        .describe(`Lowest provisioned throughput in ${unit}. 0 lets the endpoint scale to zero.`),
+      max: z
+        .int()
+        .min(1)
+        .max(MAX_TOKENS_PER_SECOND)
+        .describe(`Highest provisioned throughput in ${unit}; the endpoint scales automatically up to it.`),
+    }),
+    [{ cel: 'self.min <= self.max', message: 'min must be less than or equal to max', check: (b) => b.min <= b.max }],
+  );
+
+export const Throughput = withRules(
+  z.strictObject({
+    chunks: throughputBand('chunks (multiples of the model throughput_chunk_size)')
+      .optional()
+      .describe(
+        "Throughput as multiples of the model's throughput chunk size, which the operator reads from Databricks (get-model-optimization-info). {min: 2, max: 3} with a chunk of 980 gives 1960-2940 tokens/s.",
+      ),
+    tokensPerSecond: throughputBand('tokens per second')
+      .optional()
+      .describe("Throughput in tokens per second. Both bounds must be multiples of the model's chunk size."),
+    modelUnits: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .optional()
+      .describe("Provisioned model units, for model-unit models. Must be a multiple of the model's model-unit chunk size."),
+  }),
+  [
+    {
+      cel: '[has(self.chunks), has(self.tokensPerSecond), has(self.modelUnits)].filter(x, x).size() == 1',
+      message: 'set exactly one of chunks, tokensPerSecond or modelUnits',
+      check: (t) => [t.chunks, t.tokensPerSecond, t.modelUnits].filter((x) => x !== undefined).length === 1,
+    },
+  ],
+).describe('How much throughput to provision: exactly one of chunks, tokensPerSecond or modelUnits.');
+export type Throughput = z.infer<typeof Throughput>;
+
+export const ModelRef = z
+  .strictObject({
+    name: withRules(z.string().max(255), [
+      matches(MODEL_NAME_PATTERN, 'must be a Unity Catalog name with three dot-separated parts: catalog.schema.model'),
+    ]).describe('Unity Catalog three-level model name, catalog.schema.model, e.g. system.ai.meta_llama_v3_1_8b_instruct.'),
+    version: withRules(z.string().max(10), [
+      matches(MODEL_VERSION_PATTERN, 'must be a positive integer written as a string, e.g. "3"'),
+    ]).describe('Model version in Unity Catalog: a positive integer written as a string, e.g. "3".'),
+  })
+  .describe('The Unity Catalog model to serve.');
+
+export const CapacityRetry = z
+  .strictObject({
+    initialBackoff: duration('Wait before the first retry after a GPU-capacity failure.', '2m'),
+    maxBackoff: duration('Upper bound of the exponential backoff between capacity retries.', '30m'),
+    timeout: duration(
+      'Retry budget per spec generation, counted from the first capacity failure; then Synced=False CapacityRetriesExhausted until the spec or the requested-at annotation changes. 0 means no limit.',
+      '6h',
+    ),
+  })
+  .describe(
+    'Retries of rollouts that fail for lack of GPU capacity (they time out or are aborted on the Databricks side). The operator re-issues the desired config with jittered exponential backoff; it never deletes the endpoint to retry.',
+  );
+export type CapacityRetry = z.infer<typeof CapacityRetry>;
+
+export const DeletionPolicy = z.enum(['Delete', 'Orphan']);
+
+export const EndpointSpec = withRules(
+  z.strictObject({
+    workspaceRef: LocalObjectReference.optional().describe(
+      "The DatabricksWorkspace in this namespace to use. Omitted: the operator's default workspace. Immutable.",
+    ),
+    endpointName: withRules(
+      z.string().max(63),
+      [
+        matches(ENDPOINT_NAME_PATTERN, 'must be at most 63 characters, alphanumeric, with hyphens and underscores allowed in between'),
+        { cel: 'self == oldSelf', message: 'endpointName is immutable; create a new object to serve under another name', transition: true },
+      ],
+    )
+      .optional()
+      .describe('Name of the Databricks serving endpoint. Default: metadata.name. Immutable.'),
+    model: ModelRef,
+    throughput: Throughput,
+    burstScaling: z
+      .boolean()
+      .default(true)
+      .describe('Model-unit models only: let the endpoint burst beyond its provisioned units (burst_scaling_enabled).'),
+    tags: z
+      .record(z.string().min(1).max(255), z.string().max(255))
+      .optional()
+      .describe('Tags set on the Databricks endpoint. The operator adds its own ownership tags (prefix pt-operator-).')
+      .meta({ maxProperties: 40 }),
+    deletionPolicy: DeletionPolicy.default('Delete').describe(
+      'What happens to the Databricks endpoint when this object is deleted: Delete removes it, Orphan leaves it running.',
+    ),
+    capacityRetry: CapacityRetry.prefault({}),
+  }),
+  [
+    {
+      cel: 'has(self.endpointName) == has(oldSelf.endpointName)',
+      message: 'endpointName is immutable; it cannot be added or removed after creation',
+      transition: true,
+    },
+    {
+      cel: 'has(self.workspaceRef) == has(oldSelf.workspaceRef) && (!has(self.workspaceRef) || self.workspaceRef.name == oldSelf.workspaceRef.name)',
+      message: 'workspaceRef is immutable; create a new object to move an endpoint to another workspace',
+      transition: true,
+    },
+    {
+      cel: "!has(self.tags) || self.tags.all(k, !k.startsWith('pt-operator-'))",
+      message: 'tag keys starting with pt-operator- are reserved for the operator',
+      check: (s) => Object.keys(s.tags ?? {}).every((k) => !k.startsWith(OWNER_TAG_PREFIX)),
+    },
+    {
+      cel: 'self.burstScaling || has(self.throughput.modelUnits)',
+      message: 'burstScaling: false applies only to model-unit throughput (throughput.modelUnits)',
+      check: (s) => s.burstScaling || s.throughput.modelUnits !== undefined,
+    },
+  ],
+).describe('The desired Databricks provisioned-throughput serving endpoint.');
+export type EndpointSpec = z.infer<typeof EndpointSpec>;
+
+const ServedConfig = {
+  modelVersion: z.string().optional().describe('Model version of the config.'),
+  minTokensPerSecond: z.int().optional().describe('Minimum provisioned throughput in tokens per second.'),
+  maxTokensPerSecond: z.int().optional().describe('Maximum provisioned throughput in tokens per second.'),
+  modelUnits: z.int().optional().describe('Provisioned model units.'),
+  configVersion: z.int().optional().describe("Databricks' config_version of this config."),
+};
+
+export const EndpointStatus = z
+  .strictObject({
+    observedGeneration: z.int().optional().describe('The metadata.generation the operator last acted on.'),
+    endpointName: z.string().optional().describe('Name of the Databricks endpoint this object manages.'),
+    endpointId: z.string().optional().describe('Databricks endpoint id.'),
+    endpointUrl: z.string().optional().describe('Invocation URL of the endpoint.'),
+    state: z
+      .strictObject({
+        ready: z.string().optional().describe('Databricks state.ready: READY or NOT_READY.'),
+        configUpdate: z
+          .string()
+          .optional()
+          .describe('Databricks state.config_update: NOT_UPDATING, IN_PROGRESS, UPDATE_FAILED or UPDATE_CANCELED.'),
+      })
+      .optional()
+      .describe("The endpoint state in Databricks' own words."),
+    optimization: z
+      .strictObject({
+        modelType: z.string().optional().describe('Model type reported by Databricks, e.g. llama.'),
+        chunkSize: z.int().optional().describe('Throughput chunk size in tokens per second.'),
+        modelUnitChunkSize: z.int().optional().describe('Model-unit chunk size, for model-unit models.'),
+      })
+      .optional()
+      .describe('What Databricks reported for the model (get-model-optimization-info).'),
+    served: z.strictObject(ServedConfig).optional().describe('The config Databricks serves now.'),
+    pending: z
+      .strictObject({
+        ...ServedConfig,
+        startTime: z.string().optional().describe('When this rollout started (RFC 3339).'),
+      })
+      .optional()
+      .describe('The config Databricks is rolling out, while an update is in progress.'),
+    capacity: z
+      .strictObject({
+        attempts: z.int().optional().describe('Rollouts that failed for lack of GPU capacity in this generation.'),
+        firstFailureTime: z.string().optional().describe('First capacity failure of this generation (RFC 3339).'),
+        nextRetryTime: z.string().optional().describe('When the operator re-issues the config (RFC 3339).'),
+        lastMessage: z.string().optional().describe('Databricks message of the last capacity failure.'),
+        exhausted: z.boolean().optional().describe('True once the retry budget (capacityRetry.timeout) is spent.'),
+      })
+      .optional()
+      .describe('GPU-capacity retry state; it survives operator restarts.'),
+    lastHandledRequestedAt: z.string().optional().describe('The last ptoperator.io/requested-at value acted on.'),
+    conditions: Conditions,
+  })
+  .describe('Observed state, written by the operator.');
+export type EndpointStatus = z.infer<typeof EndpointStatus>;
+
+/** Reasons of the Ready condition of a ProvisionedThroughputEndpoint. */
+export const EndpointReadyReason = {
+  Available: 'Available',
+  Creating: 'Creating',
+  Updating: 'Updating',
+  WaitingForCapacity: 'WaitingForCapacity',
+  UpdateFailed: 'UpdateFailed',
+  Deleting: 'Deleting',
+  NotReady: 'NotReady',
+} as const;
+
+/** Reasons of the Synced condition of a ProvisionedThroughputEndpoint. */
+export const EndpointSyncedReason = {
+  ReconcileSuccess: 'ReconcileSuccess',
+  ReconcileError: 'ReconcileError',
+  InvalidSpec: 'InvalidSpec',
+  ModelNotOptimizable: 'ModelNotOptimizable',
+  ModelNotFound: 'ModelNotFound',
+  NotOwned: 'NotOwned',
+  WorkspaceNotReady: 'WorkspaceNotReady',
+  RateLimited: 'RateLimited',
+  CapacityRetriesExhausted: 'CapacityRetriesExhausted',
+  UpdateFailed: 'UpdateFailed',
+  ReconcilePaused: 'ReconcilePaused',
+} as const;

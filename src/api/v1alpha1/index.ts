@@ -1,0 +1,4 @@
+export * from './common.js';
+export * from './endpoint.js';
+export * from './workspace.js';
+export * from './resources.js';

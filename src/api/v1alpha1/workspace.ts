@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { Conditions, dnsName } from './common.js';
+import { matches, withRules } from './rules.js';
+
+export const WORKSPACE_KIND = 'DatabricksWorkspace';
+export const WORKSPACE_PLURAL = 'databricksworkspaces';
+
+const SecretName = dnsName.describe('Name of a Secret in the same namespace.');
+
+export const WorkspaceAuth = withRules(
+  z.strictObject({
+    token: z
+      .strictObject({
+        secretRef: z
+          .strictObject({
+            name: SecretName,
+            key: z.string().min(1).default('token').describe('Key in the Secret that holds the personal access token.'),
+          })
+          .describe('The Secret that holds the token.'),
+      })
+      .optional()
+      .describe('Personal access token (PAT) authentication.'),
+    oauthM2M: z
+      .strictObject({
+        secretRef: z
+          .strictObject({
+            name: SecretName,
+            clientIdKey: z.string().min(1).default('client-id').describe('Key in the Secret that holds the client id.'),
+            clientSecretKey: z
+              .string()
+              .min(1)
+              .default('client-secret')
+              .describe('Key in the Secret that holds the client secret.'),
+          })
+          .describe('The Secret that holds the service principal credentials.'),
+      })
+      .optional()
+      .describe('OAuth machine-to-machine authentication with a service principal.'),
+    tokenFederation: z
+      .strictObject({
+        clientId: z.string().optional().describe('Application id of the service principal, for service-principal federation policies.'),
+        audience: z.string().optional().describe('Audience of the projected token, when the federation policy needs one.'),
+      })
+      .optional()
+      .describe("OAuth token federation: the operator pod's projected service-account token is exchanged for a Databricks token."),
+  }),
+  [
+    {
+      cel: '[has(self.token), has(self.oauthM2M), has(self.tokenFederation)].filter(x, x).size() == 1',
+      message: 'set exactly one of token, oauthM2M or tokenFederation',
+      check: (a) => [a.token, a.oauthM2M, a.tokenFederation].filter((x) => x !== undefined).length === 1,
+    },
+  ],
+).describe('How the operator authenticates to the workspace: exactly one method.');
+export type WorkspaceAuth = z.infer<typeof WorkspaceAuth>;
+
+export const RateLimits = z
+  .strictObject({
+    mutationsPer5Minutes: z
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(50)
+      .describe('Create and update calls allowed per 5 minutes, shared by every endpoint of this workspace (Databricks documents 50).'),
+    readsPerSecond: z.int().min(1).max(1_000).default(15).describe('Read calls allowed per second for this workspace.'),
+  })
+  .describe('Client-side rate budgets, keyed by the normalised host so that every object of one workspace shares them.');
+
+export const WorkspaceSpec = z
+  .strictObject({
+    host: withRules(z.string().max(2048), [
+      matches('^https?://[^/\\s]+/?$', 'must be a workspace URL such as https://adb-1234567890123456.7.azuredatabricks.net (scheme and host, no path)'),
+    ]).describe('Workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net. http:// is accepted only for loopback hosts (the emulator).'),
+    auth: WorkspaceAuth,
+    rateLimits: RateLimits.prefault({}),
+  })
+  .describe('A connection to one Databricks workspace, shared by the endpoints of its namespace.');
+export type WorkspaceSpec = z.infer<typeof WorkspaceSpec>;
+
+export const WorkspaceStatus = z
+  .strictObject({
+    observedGeneration: z.int().optional().describe('The metadata.generation the operator last acted on.'),
+    conditions: Conditions,
+  })
+  .describe('Observed state, written by the operator.');
+export type WorkspaceStatus = z.infer<typeof WorkspaceStatus>;
+
+export const WorkspaceReadyReason = {
+  Authenticated: 'Authenticated',
+  SecretNotFound: 'SecretNotFound',
+  AuthenticationFailed: 'AuthenticationFailed',
+  HostUnreachable: 'HostUnreachable',
+  InvalidSpec: 'InvalidSpec',
+} as const;

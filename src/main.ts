@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// pt-operator's single entry point. Each command loads only what it needs, so the emulator
+// does not pull in the Kubernetes client and `crds` starts instantly.
+const usage = `usage: pt-operator <command> [flags]
+
+commands:
+  run        run the operator (see docs/configuration.md for flags)
+  emulator   run the Databricks serving-API emulator (see docs/emulator.md)
+  crds       write the CRDs generated from the API schemas (--out DIR, --check)`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'crds':
+      return (await import('./api/v1alpha1/crd-cli.js')).runCrdsCli(rest);
+    case 'emulator':
+      await (await import('./emulator/cli.js')).runEmulatorCli(rest);
+      return 0;
+    case 'run':
+      return (await import('./controllers/run.js')).runOperatorCli(rest);
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(usage);
+      return 0;
+    default:
+      console.error(command ? `unknown command "${command}"\n\n${usage}` : usage);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  },
+);

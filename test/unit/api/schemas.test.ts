@@ -1,0 +1,85 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { DatabricksWorkspace, ProvisionedThroughputEndpoint, parseDurationMs } from '../../../src/api/v1alpha1/index.js';
+import { badObjects } from '../../fixtures/bad-objects.js';
+
+const schemaFor = (obj: Record<string, unknown>) =>
+  obj['kind'] === 'DatabricksWorkspace' ? DatabricksWorkspace : ProvisionedThroughputEndpoint;
+
+const examplesDir = 'deploy/examples';
+const examples = readdirSync(examplesDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .flatMap((file) =>
+    parseAllDocuments(readFileSync(join(examplesDir, file), 'utf8'))
+      .map((doc) => doc.toJS() as Record<string, unknown> | null)
+      .filter((obj): obj is Record<string, unknown> => obj !== null && typeof obj['kind'] === 'string')
+      .filter((obj) => String(obj['apiVersion']).startsWith('serving.ptoperator.io/'))
+      .map((obj) => ({ file, obj })),
+  );
+
+describe('examples in deploy/examples', () => {
+  it('include the guide case, scale to zero, model units, PAT and OAuth M2M workspaces', () => {
+    const specs = examples.map(({ obj }) => JSON.stringify(obj['spec']));
+    expect(specs.some((s) => s.includes('"chunks":{"min":2,"max":3}'))).toBe(true);
+    expect(specs.some((s) => s.includes('"tokensPerSecond":{"min":0'))).toBe(true);
+    expect(specs.some((s) => s.includes('"modelUnits"'))).toBe(true);
+    expect(specs.some((s) => s.includes('"token":{"secretRef"'))).toBe(true);
+    expect(specs.some((s) => s.includes('"oauthM2M"'))).toBe(true);
+  });
+
+  it.each(examples.map(({ file, obj }) => [`${file}: ${(obj['metadata'] as { name: string }).name}`, obj]))(
+    '%s parses',
+    (_label, obj) => {
+      const result = schemaFor(obj).safeParse(obj);
+      expect(result.error?.issues ?? []).toEqual([]);
+    },
+  );
+});
+
+describe('bad objects are rejected with a message that says what to fix', () => {
+  it('has a catalog of at least 20', () => {
+    expect(badObjects.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(badObjects.map((b) => [b.name, b] as const))('%s', (_name, bad) => {
+    const result = schemaFor(bad.object).safeParse(bad.object);
+    expect(result.success).toBe(false);
+    const messages = result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n') ?? '';
+    const expected = bad.zodMessage ?? bad.message;
+    expect(expected, 'catalog entry needs message or zodMessage').toBeDefined();
+    expect(messages).toContain(expected);
+  });
+});
+
+describe('defaults', () => {
+  it('fills deletionPolicy, burstScaling and the capacity retry budget', () => {
+    const parsed = ProvisionedThroughputEndpoint.parse({
+      apiVersion: 'serving.ptoperator.io/v1alpha1',
+      kind: 'ProvisionedThroughputEndpoint',
+      metadata: { name: 'x' },
+      spec: { model: { name: 'a.b.c', version: '1' }, throughput: { chunks: { min: 1, max: 1 } } },
+    });
+    expect(parsed.spec.deletionPolicy).toBe('Delete');
+    expect(parsed.spec.burstScaling).toBe(true);
+    expect(parsed.spec.capacityRetry).toEqual({ initialBackoff: '2m', maxBackoff: '30m', timeout: '6h' });
+  });
+});
+
+describe('parseDurationMs', () => {
+  it.each([
+    ['0', 0],
+    ['90s', 90_000],
+    ['2m', 120_000],
+    ['1h30m', 5_400_000],
+    ['1.5h', 5_400_000],
+    ['250ms', 250],
+  ])('%s is %d ms', (text, ms) => {
+    expect(parseDurationMs(text)).toBe(ms);
+  });
+
+  it('refuses words', () => {
+    expect(() => parseDurationMs('2 minutes')).toThrow(/invalid duration/);
+  });
+});
