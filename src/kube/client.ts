@@ -1,0 +1,223 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import type { RequestOptions } from 'node:https';
+import { Agent, request as undiciRequest } from 'undici';
+import { KubeApiError } from './errors.js';
+import type { KubeObject, ObjectList, ResourceType, WatchEvent } from './types.js';
+
+export interface KubeRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface KubeClientOptions {
+  userAgent?: string;
+  /** Called before every request is sent (used to count writes, e.g. in tests and metrics). */
+  onRequest?: (method: string, path: string) => void;
+}
+
+export const MERGE_PATCH = 'application/merge-patch+json';
+export const JSON_PATCH = 'application/json-patch+json';
+
+/** Credentials are re-read this often so rotated service-account and exec tokens are picked up. */
+const AUTH_REFRESH_MS = 60_000;
+
+/** URL path of a collection or an object: /api/v1/namespaces/ns/configmaps[/name[/status]]. */
+export function resourcePath(rt: ResourceType, namespace?: string, name?: string, subresource?: string): string {
+  let path = rt.group === '' ? `/api/${rt.version}` : `/apis/${rt.group}/${rt.version}`;
+  if (rt.namespaced && namespace) path += `/namespaces/${encodeURIComponent(namespace)}`;
+  path += `/${rt.plural}`;
+  if (name !== undefined) path += `/${encodeURIComponent(name)}`;
+  if (subresource !== undefined) path += `/${subresource}`;
+  return path;
+}
+
+/**
+ * A thin JSON client for the Kubernetes API. KubeConfig supplies the server, TLS material and credentials;
+ * undici does the HTTP, so watches are plain streamed responses we fully control (no whole-request timeout).
+ */
+export class KubeClient {
+  private authHeaders: Record<string, string> = {};
+  private authReadAt = 0;
+
+  private constructor(
+    private readonly kubeConfig: KubeConfig,
+    private readonly server: string,
+    private readonly dispatcher: Agent,
+    private readonly options: KubeClientOptions,
+  ) {}
+
+  static async fromKubeConfig(kubeConfig: KubeConfig, options: KubeClientOptions = {}): Promise<KubeClient> {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    const tls: RequestOptions = {};
+    await kubeConfig.applyToHTTPSOptions(tls);
+    const dispatcher = new Agent({
+      connect: {
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        ...(tls.rejectUnauthorized !== undefined && { rejectUnauthorized: tls.rejectUnauthorized }),
+        ...(tls.servername !== undefined && { servername: tls.servername }),
+      },
+      // Watches are long-lived and may be quiet for minutes; the informer's watchdog bounds silence instead.
+      bodyTimeout: 0,
+      headersTimeout: 30_000,
+    });
+    const client = new KubeClient(kubeConfig, cluster.server.replace(/\/$/, ''), dispatcher, options);
+    await client.refreshAuth();
+    return client;
+  }
+
+  static async fromFile(path: string, options: KubeClientOptions = {}): Promise<KubeClient> {
+    const kc = new KubeConfig();
+    kc.loadFromFile(path);
+    return KubeClient.fromKubeConfig(kc, options);
+  }
+
+  /** In-cluster config when running in a pod, else $KUBECONFIG or ~/.kube/config. */
+  static async fromDefault(options: KubeClientOptions = {}): Promise<KubeClient> {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    return KubeClient.fromKubeConfig(kc, options);
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private async refreshAuth(): Promise<void> {
+    const opts: RequestOptions = {};
+    await this.kubeConfig.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    this.authHeaders = headers;
+    this.authReadAt = Date.now();
+  }
+
+  private async send(req: KubeRequest, accept: string) {
+    if (Date.now() - this.authReadAt > AUTH_REFRESH_MS) await this.refreshAuth();
+    const url = new URL(this.server + req.path);
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = {
+      ...this.authHeaders,
+      accept,
+      'user-agent': this.options.userAgent ?? 'pt-operator',
+    };
+    let body: string | undefined;
+    if (req.body !== undefined) {
+      body = JSON.stringify(req.body);
+      headers['content-type'] = req.contentType ?? 'application/json';
+    }
+    this.options.onRequest?.(req.method, req.path);
+    const res = await undiciRequest(url, {
+      method: req.method,
+      headers,
+      body,
+      dispatcher: this.dispatcher,
+      signal: req.signal,
+    });
+    if (res.statusCode >= 400) {
+      const text = await res.body.text();
+      throw apiErrorFrom(res.statusCode, text, req);
+    }
+    return res;
+  }
+
+  async request<T>(req: KubeRequest): Promise<T> {
+    const res = await this.send(req, 'application/json');
+    const text = await res.body.text();
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  get<T extends KubeObject>(rt: ResourceType, namespace: string | undefined, name: string, signal?: AbortSignal) {
+    return this.request<T>({ method: 'GET', path: resourcePath(rt, namespace, name), signal });
+  }
+
+  list<T extends KubeObject>(
+    rt: ResourceType,
+    opts: { namespace?: string; labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string },
+    signal?: AbortSignal,
+  ) {
+    return this.request<ObjectList<T>>({
+      method: 'GET',
+      path: resourcePath(rt, opts.namespace),
+      query: {
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+        limit: opts.limit,
+        continue: opts.continue,
+      },
+      signal,
+    });
+  }
+
+  create<T extends KubeObject>(rt: ResourceType, namespace: string | undefined, obj: T, signal?: AbortSignal) {
+    return this.request<T>({ method: 'POST', path: resourcePath(rt, namespace), body: obj, signal });
+  }
+
+  replace<T extends KubeObject>(rt: ResourceType, namespace: string | undefined, obj: T, signal?: AbortSignal) {
+    return this.request<T>({ method: 'PUT', path: resourcePath(rt, namespace, obj.metadata.name), body: obj, signal });
+  }
+
+  patch<T extends KubeObject>(
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    contentType: string,
+    opts: { subresource?: string; signal?: AbortSignal } = {},
+  ) {
+    return this.request<T>({
+      method: 'PATCH',
+      path: resourcePath(rt, namespace, name, opts.subresource),
+      body: patch,
+      contentType,
+      signal: opts.signal,
+    });
+  }
+
+  delete(rt: ResourceType, namespace: string | undefined, name: string, signal?: AbortSignal) {
+    return this.request<unknown>({ method: 'DELETE', path: resourcePath(rt, namespace, name), signal });
+  }
+
+  /**
+   * Streams watch events. The iterator ends when the server closes the watch (timeoutSeconds reached)
+   * and throws on transport errors or when `signal` aborts. An in-stream ERROR event is yielded as is.
+   */
+  async *watch<T extends KubeObject>(
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    signal: AbortSignal,
+  ): AsyncGenerator<WatchEvent<T>> {
+    const res = await this.send({ method: 'GET', path, query: { ...query, watch: true }, signal }, 'application/json');
+    let buffered = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) {
+      buffered += decoder.decode(chunk as Buffer, { stream: true });
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (line !== '') yield JSON.parse(line) as WatchEvent<T>;
+      }
+    }
+  }
+}
+
+function apiErrorFrom(statusCode: number, text: string, req: KubeRequest): KubeApiError {
+  let reason = '';
+  let message = text.slice(0, 500);
+  try {
+    const status = JSON.parse(text) as { reason?: string; message?: string };
+    reason = status.reason ?? '';
+    message = status.message ?? message;
+  } catch {
+    // not a Status object; keep the raw (truncated) text
+  }
+  return new KubeApiError(statusCode, reason, `${req.method} ${req.path}: ${statusCode} ${reason}: ${message}`);
+}

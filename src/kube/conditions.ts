@@ -1,0 +1,60 @@
+/** A metav1.Condition (KEP-1623). */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export interface ConditionUpdate {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message?: string;
+}
+
+const REASON_PATTERN = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/;
+const MAX_MESSAGE = 32_768;
+
+/**
+ * Returns `conditions` with `update` applied: observedGeneration is stamped, and lastTransitionTime moves only when
+ * the status flips (or the condition is new), so a steady state writes identical status and causes no write.
+ * Reasons must match the API's pattern (the API rejects the whole status otherwise); messages are truncated.
+ */
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  update: ConditionUpdate,
+  generation: number | undefined,
+  now: Date,
+): Condition[] {
+  if (!REASON_PATTERN.test(update.reason) || update.reason.length > 1024) {
+    throw new Error(`condition reason ${JSON.stringify(update.reason)} is not CamelCase`);
+  }
+  const list = [...(conditions ?? [])];
+  const index = list.findIndex((c) => c.type === update.type);
+  const existing = index >= 0 ? list[index] : undefined;
+  const next: Condition = {
+    type: update.type,
+    status: update.status,
+    reason: update.reason,
+    message: truncate(update.message ?? ''),
+    ...(generation !== undefined && { observedGeneration: generation }),
+    lastTransitionTime:
+      existing && existing.status === update.status ? existing.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
+  if (index >= 0) list[index] = next;
+  else list.push(next);
+  return list;
+}
+
+export const findCondition = (conditions: readonly Condition[] | undefined, type: string): Condition | undefined =>
+  conditions?.find((c) => c.type === type);
+
+export const isConditionTrue = (conditions: readonly Condition[] | undefined, type: string): boolean =>
+  findCondition(conditions, type)?.status === 'True';
+
+function truncate(message: string): string {
+  return message.length <= MAX_MESSAGE ? message : `${message.slice(0, MAX_MESSAGE - 3)}...`;
+}

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { TerminalError } from './errors.js';
+import type { Informer } from './informer.js';
+import type { Logger } from './logger.js';
+import type { ReconcileResult, RuntimeMetrics } from './metrics.js';
+import type { RateLimiter } from './ratelimit.js';
+import { objectKey, type KubeObject } from './types.js';
+import { WorkQueue } from './workqueue.js';
+
+export interface ReconcileContext {
+  /** Aborted when shutdown's drain bound runs out; write final status with a fresh signal. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** Return `{ requeueAfterMs }` to poll; throw to retry with per-key backoff (TerminalError: do not retry). */
+export type Reconcile = (key: string, ctx: ReconcileContext) => Promise<{ requeueAfterMs?: number } | void>;
+
+/** A secondary source: changes to its objects enqueue the primary keys that `map` returns. */
+export interface SecondaryWatch<S extends KubeObject> {
+  informer: Informer<S>;
+  map: (obj: S) => string[];
+}
+
+export interface ControllerOptions<T extends KubeObject> {
+  name: string;
+  /** The primary informer; its objects' keys are enqueued on every add, update and delete. */
+  primary: Informer<T>;
+  /** Updates of the primary for which this returns false are not enqueued (e.g. status-only writes). */
+  updateFilter?: (oldObj: T, newObj: T) => boolean;
+  // The informers' element types differ per watch, so `any` is the honest type here.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  watches?: SecondaryWatch<any>[];
+  reconcile: Reconcile;
+  maxConcurrentReconciles?: number;
+  rateLimiter?: RateLimiter;
+  metrics?: RuntimeMetrics;
+  log?: Logger;
+}
+
+/** Skips updates that changed neither spec (generation), labels, annotations, finalizers nor deletion. */
+export function meaningfulChange(oldObj: KubeObject, newObj: KubeObject): boolean {
+  const a = oldObj.metadata;
+  const b = newObj.metadata;
+  return (
+    a.generation !== b.generation ||
+    a.deletionTimestamp !== b.deletionTimestamp ||
+    JSON.stringify(a.labels ?? {}) !== JSON.stringify(b.labels ?? {}) ||
+    JSON.stringify(a.annotations ?? {}) !== JSON.stringify(b.annotations ?? {}) ||
+    JSON.stringify(a.finalizers ?? []) !== JSON.stringify(b.finalizers ?? [])
+  );
+}
+
+/**
+ * Feeds keys from informers into a workqueue and runs `reconcile` on them with bounded concurrency, in the manner
+ * of controller-runtime: success forgets the backoff, requeueAfter forgets it and polls, an error backs off.
+ */
+export class Controller<T extends KubeObject> {
+  readonly queue: WorkQueue;
+  private readonly log: Logger;
+  private readonly workers: Promise<void>[] = [];
+  private readonly inFlight = new AbortController();
+  private started = false;
+
+  constructor(private readonly options: ControllerOptions<T>) {
+    this.log = (options.log ?? pino({ level: 'silent' })).child({ controller: options.name });
+    this.queue = new WorkQueue({
+      rateLimiter: options.rateLimiter,
+      metrics: options.metrics?.forQueue(options.name),
+    });
+    const enqueue = (obj: T) => this.queue.add(objectKey(obj));
+    options.primary.addHandlers({
+      add: enqueue,
+      update: (oldObj, newObj) => {
+        if (!options.updateFilter || options.updateFilter(oldObj, newObj)) enqueue(newObj);
+      },
+      delete: enqueue,
+    });
+    for (const watch of options.watches ?? []) {
+      const enqueueMapped = (obj: KubeObject) => {
+        for (const key of watch.map(obj)) this.queue.add(key);
+      };
+      watch.informer.addHandlers({
+        add: enqueueMapped,
+        update: (oldObj: KubeObject, newObj: KubeObject) => {
+          enqueueMapped(oldObj);
+          enqueueMapped(newObj);
+        },
+        delete: enqueueMapped,
+      });
+    }
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Enqueue a key by hand (e.g. from a timer or another controller). */
+  enqueue(key: string): void {
+    this.queue.add(key);
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const workers = this.options.maxConcurrentReconciles ?? 1;
+    this.options.metrics?.maxConcurrentReconciles.set({ controller: this.name }, workers);
+    for (let i = 0; i < workers; i++) this.workers.push(this.work());
+  }
+
+  /**
+   * Stops intake and lets in-flight reconciles finish for up to `drainTimeoutMs`; after that their signal aborts.
+   * Resolves true when everything finished within the bound.
+   */
+  async stop(drainTimeoutMs: number): Promise<boolean> {
+    const drained = await this.queue.shutdownWithDrain(drainTimeoutMs);
+    if (!drained) {
+      this.log.warn({ inFlight: this.queue.inFlight }, 'reconciles still running after the drain bound; aborting them');
+      this.inFlight.abort();
+    }
+    await Promise.all(this.workers);
+    return drained;
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      await this.reconcileOne(key);
+      this.queue.done(key);
+    }
+  }
+
+  private async reconcileOne(key: string): Promise<void> {
+    const m = this.options.metrics;
+    const labels = { controller: this.name };
+    const log = this.log.child({ key, reconcileID: randomUUID() });
+    const started = performance.now();
+    m?.activeWorkers.inc(labels);
+    let result: ReconcileResult;
+    try {
+      const out = await this.options.reconcile(key, { signal: this.inFlight.signal, log });
+      const requeueAfterMs = out?.requeueAfterMs ?? 0;
+      // polling resets the error backoff, as in controller-runtime
+      this.queue.forget(key);
+      if (requeueAfterMs > 0) {
+        this.queue.addAfter(key, requeueAfterMs);
+        result = 'requeue_after';
+      } else {
+        result = 'success';
+      }
+    } catch (err) {
+      result = 'error';
+      m?.reconcileErrors.inc(labels);
+      if (err instanceof TerminalError) {
+        m?.terminalReconcileErrors.inc(labels);
+        this.queue.forget(key);
+        log.error({ err: err.message }, 'reconcile failed terminally; not retrying until the object changes');
+      } else {
+        this.queue.addRateLimited(key);
+        log.warn({ err: err instanceof Error ? err.message : String(err), retries: this.queue.numRequeues(key) }, 'reconcile failed; retrying with backoff');
+      }
+    } finally {
+      m?.activeWorkers.dec(labels);
+    }
+    m?.reconcileTotal.inc({ ...labels, result });
+    m?.reconcileTime.observe(labels, (performance.now() - started) / 1000);
+  }
+}

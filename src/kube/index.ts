@@ -1,0 +1,17 @@
+export * from './client.js';
+export * from './conditions.js';
+export * from './controller.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './finalizers.js';
+export * from './informer.js';
+export * from './json.js';
+export * from './leader.js';
+export type * from './logger.js';
+export * from './manager.js';
+export * from './metrics.js';
+export * from './ratelimit.js';
+export * from './relist.js';
+export * from './status.js';
+export * from './types.js';
+export * from './workqueue.js';

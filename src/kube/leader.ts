@@ -1,0 +1,193 @@
+import { pino } from 'pino';
+import type { KubeClient } from './client.js';
+import { isConflict, isNotFound } from './errors.js';
+import type { Logger } from './logger.js';
+import { sleep } from './sleep.js';
+import { CoreResources, type KubeObject } from './types.js';
+
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+export type Lease = KubeObject & { spec?: LeaseSpec };
+
+export interface LeaderElectorOptions {
+  namespace: string;
+  name: string;
+  /** Unique per process, e.g. the pod name plus a random suffix. */
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  onStartedLeading?: () => void;
+  /** Called once when leadership is lost (renewal failed past the deadline) or released. */
+  onStoppedLeading?: () => void;
+  log?: Logger;
+  now?: () => number;
+}
+
+/** A MicroTime: RFC 3339 with microseconds, as the Lease API stores it. */
+const microTime = (ms: number): string => new Date(ms).toISOString().replace(/Z$/, '000Z');
+
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease with client-go's algorithm: take the lease when it is free or
+ * its holder has not renewed within leaseDuration (measured from when *we* saw the record change, so clock skew
+ * does not matter); renew every retryPeriod; give up leadership if no renewal succeeds within renewDeadline. Writes
+ * use the read resourceVersion, so two candidates never both win. On stop the lease is released (holder cleared,
+ * duration 1 s) so a successor takes over at once.
+ */
+export class LeaderElector {
+  private leader = false;
+  private observed: { record: string; at: number } | undefined;
+  private lease: Lease | undefined;
+  private readonly stopController = new AbortController();
+  private loop: Promise<void> | undefined;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly leaseDurationMs: number;
+  private readonly renewDeadlineMs: number;
+  private readonly retryPeriodMs: number;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly options: LeaderElectorOptions,
+  ) {
+    this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
+    this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
+    this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
+    if (this.leaseDurationMs <= this.renewDeadlineMs) throw new Error('leaseDuration must be greater than renewDeadline');
+    if (this.renewDeadlineMs <= this.retryPeriodMs * 1.2) throw new Error('renewDeadline must be greater than retryPeriod*1.2');
+    this.log = (options.log ?? pino({ level: 'silent' })).child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
+    this.now = options.now ?? Date.now;
+  }
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Stops campaigning. With `release` (the default) a held lease is handed back so a successor need not wait. */
+  async stop({ release = true }: { release?: boolean } = {}): Promise<void> {
+    this.stopController.abort();
+    await this.loop;
+    if (this.leader && release) await this.release();
+    this.setLeader(false);
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.stopController.signal;
+    while (!signal.aborted) {
+      // acquire: retry every retryPeriod (jittered) until we hold the lease
+      while (!signal.aborted && !(await this.tryAcquireOrRenew())) {
+        await sleep(this.retryPeriodMs * (1 + Math.random() * 1.2), signal);
+      }
+      if (signal.aborted) return;
+      this.setLeader(true);
+      // renew: every retryPeriod; leadership is lost when renewDeadline passes without success
+      let lastRenew = this.now();
+      while (!signal.aborted) {
+        await sleep(this.retryPeriodMs, signal);
+        if (signal.aborted) return;
+        if (await this.tryAcquireOrRenew()) {
+          lastRenew = this.now();
+        } else if (this.now() - lastRenew > this.renewDeadlineMs) {
+          this.log.error('failed to renew the lease within the renew deadline; leadership lost');
+          this.setLeader(false);
+          break;
+        }
+      }
+    }
+  }
+
+  private setLeader(leader: boolean): void {
+    if (leader === this.leader) return;
+    this.leader = leader;
+    if (leader) {
+      this.log.info('became leader');
+      this.options.onStartedLeading?.();
+    } else {
+      this.log.info('stopped leading');
+      this.options.onStoppedLeading?.();
+    }
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, name, identity } = this.options;
+    const now = this.now();
+    const durationSeconds = Math.ceil(this.leaseDurationMs / 1000);
+    try {
+      let current: Lease;
+      try {
+        current = await this.client.get<Lease>(CoreResources.lease, namespace, name);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        this.lease = await this.client.create<Lease>(CoreResources.lease, namespace, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: 0,
+          },
+        });
+        this.observed = { record: JSON.stringify(this.lease.spec), at: now };
+        return true;
+      }
+      const spec = current.spec ?? {};
+      const record = JSON.stringify(spec);
+      if (this.observed?.record !== record) this.observed = { record, at: now };
+      const holder = spec.holderIdentity ?? '';
+      const validForMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+      if (holder !== '' && holder !== identity && (this.observed?.at ?? now) + validForMs > now) return false;
+
+      const weHeld = holder === identity;
+      const next: Lease = {
+        ...current,
+        spec: {
+          holderIdentity: identity,
+          leaseDurationSeconds: durationSeconds,
+          acquireTime: weHeld && spec.acquireTime ? spec.acquireTime : microTime(now),
+          renewTime: microTime(now),
+          leaseTransitions: weHeld ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
+        },
+      };
+      this.lease = await this.client.replace<Lease>(CoreResources.lease, namespace, next);
+      this.observed = { record: JSON.stringify(this.lease.spec), at: now };
+      return true;
+    } catch (err) {
+      if (!isConflict(err)) this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'lease get/update failed');
+      return false;
+    }
+  }
+
+  private async release(): Promise<void> {
+    if (!this.lease) return;
+    const now = this.now();
+    try {
+      const current = await this.client.get<Lease>(CoreResources.lease, this.options.namespace, this.options.name);
+      if (current.spec?.holderIdentity !== this.options.identity) return;
+      await this.client.replace<Lease>(CoreResources.lease, this.options.namespace, {
+        ...current,
+        spec: {
+          ...current.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          acquireTime: microTime(now),
+          renewTime: microTime(now),
+        },
+      });
+      this.log.info('released the lease');
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not release the lease; the successor waits for it to expire');
+    }
+  }
+}

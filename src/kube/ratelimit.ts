@@ -1,0 +1,103 @@
+/** Decides how long a key waits before it is retried (client-go's workqueue.RateLimiter). */
+export interface RateLimiter {
+  /** Delay in ms before `key` may be processed again; counts one more failure for it. */
+  when(key: string): number;
+  /** Clears the failure history of `key` (after a success, or when polling takes over). */
+  forget(key: string): void;
+  numRequeues(key: string): number;
+}
+
+/** Per-key exponential backoff: base * 2^failures, capped at max. */
+export class ItemExponentialRateLimiter implements RateLimiter {
+  private readonly failures = new Map<string, number>();
+  constructor(
+    private readonly baseMs = 5,
+    private readonly maxMs = 1_000_000,
+  ) {}
+
+  when(key: string): number {
+    const n = this.failures.get(key) ?? 0;
+    this.failures.set(key, n + 1);
+    // 2^n overflows to Infinity for large n, which Math.min caps
+    return Math.min(this.baseMs * 2 ** n, this.maxMs);
+  }
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+  numRequeues(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+}
+
+/** Overall token bucket (qps, burst) shared by all keys, so a storm of failures cannot hammer the API. */
+export class BucketRateLimiter implements RateLimiter {
+  private tokens: number;
+  private last: number;
+  constructor(
+    private readonly qps = 10,
+    private readonly burst = 100,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  when(): number {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.qps);
+    this.last = t;
+    this.tokens -= 1; // reserve a token even if it is in the future, like rate.Limiter.Reserve
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.qps) * 1000);
+  }
+  forget(): void {}
+  numRequeues(): number {
+    return 0;
+  }
+}
+
+/** The longest delay of several limiters. */
+export class MaxOfRateLimiter implements RateLimiter {
+  private readonly limiters: RateLimiter[];
+  constructor(...limiters: RateLimiter[]) {
+    this.limiters = limiters;
+  }
+  when(key: string): number {
+    return Math.max(...this.limiters.map((l) => l.when(key)));
+  }
+  forget(key: string): void {
+    for (const l of this.limiters) l.forget(key);
+  }
+  numRequeues(key: string): number {
+    return Math.max(...this.limiters.map((l) => l.numRequeues(key)));
+  }
+}
+
+/** controller-runtime's default: per-key 5 ms .. 1000 s exponential, plus 10 qps / burst 100 overall. */
+export const defaultControllerRateLimiter = (): RateLimiter =>
+  new MaxOfRateLimiter(new ItemExponentialRateLimiter(5, 1_000_000), new BucketRateLimiter(10, 100));
+
+/** Jittered exponential backoff for reconnect loops (the reflector's 800 ms → 30 s, reset after a healthy spell). */
+export class Backoff {
+  private attempt = 0;
+  private lastFailure = 0;
+  constructor(
+    private readonly initialMs = 800,
+    private readonly maxMs = 30_000,
+    private readonly resetAfterMs = 120_000,
+    private readonly random: () => number = Math.random,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Next delay: doubles per consecutive failure, with up to 100% added jitter, capped at max. */
+  next(): number {
+    const t = this.now();
+    if (this.attempt > 0 && t - this.lastFailure > this.resetAfterMs) this.attempt = 0;
+    this.lastFailure = t;
+    const base = Math.min(this.initialMs * 2 ** this.attempt, this.maxMs);
+    this.attempt++;
+    return Math.min(base * (1 + this.random()), this.maxMs);
+  }
+  reset(): void {
+    this.attempt = 0;
+  }
+}

@@ -1,0 +1,161 @@
+import { defaultControllerRateLimiter, type RateLimiter } from './ratelimit.js';
+
+/** Observations a workqueue reports (implemented with prom-client in metrics.ts; optional in tests). */
+export interface WorkQueueMetrics {
+  depth(n: number): void;
+  added(): void;
+  queueLatency(seconds: number): void;
+  workDuration(seconds: number): void;
+  retried(): void;
+}
+
+export interface WorkQueueOptions {
+  rateLimiter?: RateLimiter;
+  metrics?: WorkQueueMetrics;
+  now?: () => number;
+}
+
+/**
+ * A queue of keys with client-go's guarantees: a key waiting twice is processed once (dirty set), a key is never
+ * handed to two workers at once (processing set; re-adds while processing are replayed on done()), and delayed
+ * adds keep the earliest ready time. Keys, never object copies, so a worker always reads the latest state.
+ */
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private head = 0;
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly addedAt = new Map<string, number>();
+  private readonly startedAt = new Map<string, number>();
+  private readonly waiting = new Map<string, { readyAt: number; timer: NodeJS.Timeout }>();
+  private readonly getters: Array<(key: string | undefined) => void> = [];
+  private readonly idleWaiters: Array<() => void> = [];
+  private shuttingDown = false;
+  private readonly rateLimiter: RateLimiter;
+  private readonly now: () => number;
+
+  constructor(private readonly options: WorkQueueOptions = {}) {
+    this.rateLimiter = options.rateLimiter ?? defaultControllerRateLimiter();
+    this.now = options.now ?? Date.now;
+  }
+
+  get length(): number {
+    return this.queue.length - this.head;
+  }
+  get inFlight(): number {
+    return this.processing.size;
+  }
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  add(key: string): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.options.metrics?.added();
+    this.dirty.add(key);
+    this.addedAt.set(key, this.now());
+    if (this.processing.has(key)) return; // done() puts it back
+    this.push(key);
+  }
+
+  /** Adds `key` after `delayMs`; an earlier pending time for the same key wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.shuttingDown) return;
+    if (delayMs <= 0) return this.add(key);
+    const readyAt = this.now() + delayMs;
+    const pending = this.waiting.get(key);
+    if (pending && pending.readyAt <= readyAt) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.waiting.delete(key);
+      this.add(key);
+    }, delayMs);
+    timer.unref();
+    this.waiting.set(key, { readyAt, timer });
+  }
+
+  /** Adds `key` after its rate-limited backoff (one more failure counted). */
+  addRateLimited(key: string): void {
+    if (this.shuttingDown) return;
+    this.options.metrics?.retried();
+    this.addAfter(key, this.rateLimiter.when(key));
+  }
+
+  forget(key: string): void {
+    this.rateLimiter.forget(key);
+  }
+
+  numRequeues(key: string): number {
+    return this.rateLimiter.numRequeues(key);
+  }
+
+  /** The next key to process, or undefined once the queue is shut down. Call done(key) when finished. */
+  get(): Promise<string | undefined> {
+    if (this.length > 0) return Promise.resolve(this.take());
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.getters.push(resolve));
+  }
+
+  done(key: string): void {
+    const started = this.startedAt.get(key);
+    if (started !== undefined) this.options.metrics?.workDuration((this.now() - started) / 1000);
+    this.startedAt.delete(key);
+    this.processing.delete(key);
+    if (this.dirty.has(key) && !this.shuttingDown) this.push(key);
+    if (this.processing.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** Stops intake: queued and delayed keys are dropped, idle workers are released; in-flight keys finish. */
+  shutdown(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    for (const { timer } of this.waiting.values()) clearTimeout(timer);
+    this.waiting.clear();
+    this.queue.length = 0;
+    this.head = 0;
+    this.dirty.clear();
+    this.options.metrics?.depth(0);
+    for (const resolve of this.getters.splice(0)) resolve(undefined);
+  }
+
+  /** Shuts down and waits until in-flight keys are done, at most `timeoutMs`. Resolves true if fully drained. */
+  async shutdownWithDrain(timeoutMs: number): Promise<boolean> {
+    this.shutdown();
+    if (this.processing.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return drained;
+  }
+
+  private push(key: string): void {
+    const getter = this.getters.shift();
+    if (getter) {
+      this.queue.push(key);
+      getter(this.take());
+      return;
+    }
+    this.queue.push(key);
+    this.options.metrics?.depth(this.length);
+  }
+
+  private take(): string {
+    const key = this.queue[this.head++] as string;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    this.dirty.delete(key);
+    this.processing.add(key);
+    const t = this.now();
+    const added = this.addedAt.get(key);
+    if (added !== undefined) this.options.metrics?.queueLatency((t - added) / 1000);
+    this.addedAt.delete(key);
+    this.startedAt.set(key, t);
+    this.options.metrics?.depth(this.length);
+    return key;
+  }
+}

@@ -1,0 +1,60 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+/**
+ * Paths whose values are secrets. pino replaces them before a line is written, whatever the caller passes, so a
+ * token or client secret that ends up in a logged object still never reaches the log.
+ */
+export const REDACTED_PATHS = [
+  'token',
+  'accessToken',
+  'access_token',
+  'refreshToken',
+  'clientSecret',
+  'client_secret',
+  'password',
+  'authorization',
+  'Authorization',
+  'secret',
+  'data',
+  'stringData',
+  '*.token',
+  '*.accessToken',
+  '*.access_token',
+  '*.clientSecret',
+  '*.client_secret',
+  '*.password',
+  '*.authorization',
+  '*.Authorization',
+  '*.data',
+  '*.stringData',
+  'headers.authorization',
+  'headers.Authorization',
+  'req.headers.authorization',
+  '*.headers.authorization',
+];
+
+export interface LoggerConfig {
+  level?: string;
+  /** Where lines go; defaults to stdout. Tests pass a stream to inspect output. */
+  destination?: NodeJS.WritableStream;
+  base?: Record<string, unknown>;
+}
+
+export function createLogger(config: LoggerConfig = {}): Logger {
+  const options: LoggerOptions = {
+    level: config.level ?? process.env.LOG_LEVEL ?? 'info',
+    base: config.base ?? { component: 'pt-operator' },
+    redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  return config.destination ? pino(options, config.destination) : pino(options);
+}
+
+/** Removes secret-looking substrings (bearer tokens, Databricks PATs) from free text such as error messages. */
+export function scrubSecrets(text: string): string {
+  return text
+    .replace(/(bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1[REDACTED]')
+    .replace(/\bdapi[0-9a-f]{20,}(-\d+)?\b/gi, '[REDACTED]')
+    .replace(/((?:client_secret|token|password)["']?\s*[:=]\s*["']?)[^\s"'&,}]+/gi, '$1[REDACTED]');
+}
