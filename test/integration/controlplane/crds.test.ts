@@ -1,0 +1,137 @@
+// The generated CRDs as a user meets them through kubectl and a real API server: installed,
+// documented by `kubectl explain`, shown with printer columns, accepting every example and
+// refusing every object of the bad-object catalog with a message that says what to fix.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { badObjects, badUpdates } from '../../fixtures/bad-objects.js';
+import { apply, applyOk, ensureNamespace, kubectlOk, repoRoot, uniqueNamespace } from '../../support/cluster.js';
+
+interface PrinterColumn {
+  name: string;
+  priority?: number;
+}
+interface Crd {
+  metadata: { name: string };
+  spec: {
+    names: { plural: string; kind: string };
+    versions: {
+      name: string;
+      additionalPrinterColumns?: PrinterColumn[];
+      schema: { openAPIV3Schema: SchemaNode };
+    }[];
+  };
+}
+interface SchemaNode {
+  description?: string;
+  properties?: Record<string, SchemaNode>;
+}
+type KubeObject = Record<string, unknown> & { metadata: Record<string, unknown> };
+
+const crdDirectory = join(repoRoot, 'crds');
+const crds: Crd[] = readdirSync(crdDirectory)
+  .filter((file) => file.endsWith('.yaml'))
+  .map((file) => parse(readFileSync(join(crdDirectory, file), 'utf8')) as Crd);
+const endpointCrd = crds.find((crd) => crd.spec.names.kind === 'ProvisionedThroughputEndpoint');
+
+const examplesDirectory = join(repoRoot, 'deploy/examples');
+const examples = readdirSync(examplesDirectory)
+  .filter((file) => file.endsWith('.yaml'))
+  .flatMap((file) =>
+    parseAllDocuments(readFileSync(join(examplesDirectory, file), 'utf8'))
+      .map((document) => document.toJS() as KubeObject | null)
+      .filter((object): object is KubeObject => object !== null)
+      .map((object) => ({ file, object })),
+  );
+
+function inNamespace(object: Record<string, unknown>, namespace: string): KubeObject {
+  const metadata = (object.metadata ?? {}) as Record<string, unknown>;
+  return { ...object, metadata: { ...metadata, namespace } };
+}
+
+/** kubectl wraps descriptions to the terminal width; compare word sequences, not line breaks. */
+const words = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
+describe('CRDs on a real API server', () => {
+  const namespace = uniqueNamespace('crds');
+
+  beforeAll(async () => {
+    await ensureNamespace(namespace);
+  });
+
+  it('ships both kinds', () => {
+    expect(crds.map((crd) => crd.spec.names.kind).sort()).toEqual(['DatabricksWorkspace', 'ProvisionedThroughputEndpoint']);
+  });
+
+  it.each(crds.map((crd) => crd.metadata.name))('%s is Established and NamesAccepted', async (name) => {
+    const conditions = JSON.parse(await kubectlOk(['get', 'crd', name, '-o', 'jsonpath={.status.conditions}'])) as {
+      type: string;
+      status: string;
+    }[];
+    expect(conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'Established', status: 'True' }),
+        expect.objectContaining({ type: 'NamesAccepted', status: 'True' }),
+      ]),
+    );
+  });
+
+  it('kubectl explain prints the throughput field descriptions', async () => {
+    const throughput = endpointCrd?.spec.versions[0]?.schema.openAPIV3Schema.properties?.spec?.properties?.throughput;
+    expect(throughput?.description).toBeTruthy();
+    const output = words(await kubectlOk(['explain', 'provisionedthroughputendpoints.spec.throughput']));
+    expect(output).toContain(words(throughput?.description ?? ''));
+    const fields = Object.entries(throughput?.properties ?? {});
+    expect(fields.map(([field]) => field).sort()).toEqual(['chunks', 'modelUnits', 'tokensPerSecond']);
+    for (const [field, schema] of fields) {
+      expect(output).toContain(field);
+      expect(output).toContain(words(schema.description ?? `no description for ${field}`));
+    }
+  });
+
+  it('kubectl get pte shows the printer columns', async () => {
+    const llama = examples.find(({ object }) => object.kind === 'ProvisionedThroughputEndpoint');
+    expect(llama).toBeDefined();
+    await applyOk(inNamespace(llama?.object ?? {}, namespace));
+    const columns = endpointCrd?.spec.versions[0]?.additionalPrinterColumns ?? [];
+    expect(columns.length).toBeGreaterThan(0);
+
+    const header = (output: string): string[] => (output.split('\n')[0] ?? '').trim().split(/\s+/);
+    const normal = header(await kubectlOk(['get', 'pte', '-n', namespace]));
+    expect(normal).toEqual(['NAME', ...columns.filter((column) => !column.priority).map((column) => column.name.toUpperCase())]);
+    const wide = header(await kubectlOk(['get', 'pte', '-n', namespace, '-o', 'wide']));
+    expect(wide).toEqual(['NAME', ...columns.map((column) => column.name.toUpperCase())]);
+  });
+
+  it('accepts every example in deploy/examples', async () => {
+    expect(examples.length).toBeGreaterThan(0);
+    const exampleNamespace = uniqueNamespace('examples');
+    await ensureNamespace(exampleNamespace);
+    for (const { file, object } of examples) {
+      const result = await apply(inNamespace(object, exampleNamespace));
+      expect(result.exitCode, `${file}: ${result.stderr}`).toBe(0);
+    }
+    const stored = await kubectlOk(['get', 'pte,dbws', '-n', exampleNamespace, '-o', 'name']);
+    expect(stored.trim().split('\n')).toHaveLength(examples.length);
+  });
+
+  it('has a catalog of at least 20 bad objects', () => {
+    expect(badObjects.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(badObjects)('refuses $name', async ({ object, message, serverMessage }) => {
+    const expected = serverMessage ?? message;
+    expect(expected, 'the catalog entry needs message or serverMessage').toBeTruthy();
+    const result = await apply(inNamespace(object, namespace));
+    expect(result.exitCode, result.stdout).not.toBe(0);
+    expect(result.stderr).toContain(expected);
+  });
+
+  it.each(badUpdates)('refuses the update: $name', async ({ before, after, serverMessage }) => {
+    await applyOk(inNamespace(before, namespace));
+    const result = await apply(inNamespace(after, namespace));
+    expect(result.exitCode, result.stdout).not.toBe(0);
+    expect(result.stderr).toContain(serverMessage);
+  });
+});

@@ -1,0 +1,202 @@
+// The chart's RBAC, rendered by helm and applied by the global setup, is all the operator gets:
+// every request below is a real request made with the operator's own credentials.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import {
+  applyOk,
+  canI,
+  cluster,
+  ensureNamespace,
+  kubectl,
+  kubectlOk,
+  rbacTemplates,
+  renderChart,
+  repoRoot,
+  serviceAccountKubeconfig,
+  toYaml,
+  uniqueNamespace,
+  type Identity,
+} from '../../support/cluster.js';
+
+const forbidden = /forbidden/i;
+
+function exampleObject(file: string, namespace: string): Record<string, unknown> {
+  const document = parseAllDocuments(readFileSync(join(repoRoot, 'deploy/examples', file), 'utf8'))[0];
+  const object = document?.toJS() as { metadata: Record<string, unknown> };
+  return { ...object, metadata: { ...object.metadata, namespace } };
+}
+
+function secret(name: string, namespace: string): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData: { token: 'not-a-real-token' } };
+}
+
+/** Sets up a namespace holding what the operator works with: an endpoint, a workspace and a Secret. */
+async function seedNamespace(namespace: string): Promise<void> {
+  await ensureNamespace(namespace);
+  await applyOk([
+    exampleObject('llama-chat.yaml', namespace),
+    exampleObject('workspace-pat.yaml', namespace),
+    secret('dbx-pat', namespace),
+  ]);
+}
+
+async function expectAllowed(args: string[], as: Identity = 'operator', input?: string): Promise<string> {
+  const result = await kubectl(args, { as, input });
+  expect(result.exitCode, result.stderr).toBe(0);
+  return result.stdout;
+}
+
+async function expectForbidden(args: string[], as: Identity = 'operator', input?: string): Promise<void> {
+  const result = await kubectl(args, { as, input });
+  expect(result.exitCode, result.stdout).not.toBe(0);
+  expect(result.stderr).toMatch(forbidden);
+}
+
+describe('operator RBAC from the chart (watchNamespaces empty: cluster-wide)', () => {
+  const namespace = uniqueNamespace('rbac');
+
+  beforeAll(async () => {
+    await seedNamespace(namespace);
+  });
+
+  it('lists and watches its custom resources in every namespace', async () => {
+    const names = await expectAllowed(['get', 'provisionedthroughputendpoints', '--all-namespaces', '-o', 'name']);
+    expect(names).toContain('provisionedthroughputendpoint.serving.ptoperator.io/llama-chat');
+    await expectAllowed(['get', 'databricksworkspaces', '-n', namespace, 'prod']);
+    expect(await canI('watch', 'provisionedthroughputendpoints.serving.ptoperator.io', { allNamespaces: true })).toBe(true);
+    expect(await canI('watch', 'databricksworkspaces.serving.ptoperator.io', { allNamespaces: true })).toBe(true);
+  });
+
+  it('patches status and finalizers, but cannot create or delete its custom resources', async () => {
+    await expectAllowed(['patch', 'pte', 'llama-chat', '-n', namespace, '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":1}}']);
+    await expectAllowed(['patch', 'dbws', 'prod', '-n', namespace, '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":1}}']);
+    const status = await kubectlOk(['get', 'pte', 'llama-chat', '-n', namespace, '-o', 'jsonpath={.status.observedGeneration}']);
+    expect(status).toBe('1');
+
+    const finalizer = 'serving.ptoperator.io/test-finalizer';
+    await expectAllowed(['patch', 'pte', 'llama-chat', '-n', namespace, '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: [finalizer] } })]);
+    await expectAllowed(['patch', 'pte', 'llama-chat', '-n', namespace, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+
+    await expectForbidden(['delete', 'pte', 'llama-chat', '-n', namespace]);
+    await expectForbidden(['create', '-f', '-'], 'operator', toYaml(exampleObject('gpt-oss-model-units.yaml', namespace)));
+  });
+
+  it('reads Secrets but cannot write them', async () => {
+    await expectAllowed(['get', 'secret', 'dbx-pat', '-n', namespace, '-o', 'name']);
+    await expectForbidden(['create', 'secret', 'generic', 'stolen', '-n', namespace, '--from-literal=a=b']);
+    await expectForbidden(['delete', 'secret', 'dbx-pat', '-n', namespace]);
+  });
+
+  it('records Events through both Event APIs', async () => {
+    const involvedObject = { apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'ProvisionedThroughputEndpoint', name: 'llama-chat', namespace };
+    const coreEvent = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'llama-chat.core', namespace },
+      involvedObject,
+      reason: 'Creating',
+      message: 'creating the serving endpoint',
+      type: 'Normal',
+      source: { component: 'pt-operator' },
+    };
+    const eventsApiEvent = {
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { name: 'llama-chat.events', namespace },
+      regarding: involvedObject,
+      reason: 'Creating',
+      action: 'Create',
+      note: 'creating the serving endpoint',
+      type: 'Normal',
+      eventTime: new Date().toISOString().replace(/\.\d+Z$/, '.000000Z'),
+      reportingController: 'ptoperator.io/pt-operator',
+      reportingInstance: 'pt-operator-test',
+    };
+    await expectAllowed(['create', '-f', '-'], 'operator', toYaml(coreEvent));
+    await expectAllowed(['create', '-f', '-'], 'operator', toYaml(eventsApiEvent));
+    await expectAllowed(['patch', 'events.v1.', 'llama-chat.core', '-n', namespace, '--type=merge', '-p', '{"count":2}']);
+    await expectForbidden(['get', 'events.v1.', 'llama-chat.core', '-n', namespace]);
+  });
+
+  it('holds a leader-election Lease in its own namespace only', async () => {
+    const { operatorNamespace } = cluster();
+    const lease = (holder: string) =>
+      toYaml({
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: `pt-operator-leader-${process.pid}`, namespace: operatorNamespace },
+        spec: { holderIdentity: holder, leaseDurationSeconds: 15 },
+      });
+    await expectAllowed(['create', '-f', '-'], 'operator', lease('replica-a'));
+    await expectAllowed(['get', 'lease', `pt-operator-leader-${process.pid}`, '-n', operatorNamespace]);
+    await expectAllowed(['replace', '-f', '-'], 'operator', lease('replica-b'));
+    const holder = await kubectlOk(['get', 'lease', `pt-operator-leader-${process.pid}`, '-n', operatorNamespace, '-o', 'jsonpath={.spec.holderIdentity}']);
+    expect(holder).toBe('replica-b');
+
+    expect(await canI('delete', 'leases.coordination.k8s.io', { namespace: operatorNamespace })).toBe(false);
+    expect(await canI('create', 'leases.coordination.k8s.io', { namespace })).toBe(false);
+  });
+
+  it('is refused everything else', async () => {
+    await expectForbidden(['delete', 'namespace', namespace]);
+    await expectForbidden(['get', 'configmaps', '-n', namespace]);
+    await expectForbidden(['get', 'pods', '--all-namespaces']);
+    await expectForbidden(['create', '-f', '-'], 'operator', readFileSync(join(repoRoot, 'crds', 'serving.ptoperator.io_databricksworkspaces.yaml'), 'utf8'));
+    await expectForbidden(['create', 'clusterrolebinding', 'escalate', '--clusterrole=cluster-admin', `--user=${cluster().operatorUser}`]);
+    expect(await canI('*', '*', { allNamespaces: true })).toBe(false);
+    expect(await canI('create', 'serviceaccounts', { namespace: cluster().operatorNamespace, subresource: 'token' })).toBe(false);
+  });
+});
+
+describe('operator RBAC from the chart (watchNamespaces set: namespaced)', () => {
+  // A second release with its own ServiceAccount, so the cluster-wide binding above stays untouched.
+  const release = 'pt-operator-scoped';
+  const releaseNamespace = uniqueNamespace('pt-scoped-system');
+  const watched = uniqueNamespace('watched');
+  const unwatched = uniqueNamespace('unwatched');
+  let scoped: Identity;
+
+  beforeAll(async () => {
+    await seedNamespace(watched);
+    await seedNamespace(unwatched);
+    await ensureNamespace(releaseNamespace);
+    const manifest = await renderChart({ release, namespace: releaseNamespace, values: { watchNamespaces: [watched] }, showOnly: rbacTemplates });
+    const kinds = parseAllDocuments(manifest).map((document) => (document.toJS() as { kind: string } | null)?.kind);
+    expect(kinds).not.toContain('ClusterRoleBinding');
+    await applyOk(manifest, { serverSide: true });
+    // A real ServiceAccount token from the TokenRequest API.
+    scoped = { kubeconfig: await serviceAccountKubeconfig(releaseNamespace, release) };
+  });
+
+  it('works in the watched namespace', async () => {
+    await expectAllowed(['get', 'secret', 'dbx-pat', '-n', watched, '-o', 'name'], scoped);
+    await expectAllowed(['get', 'pte', '-n', watched, '-o', 'name'], scoped);
+    await expectAllowed(['patch', 'pte', 'llama-chat', '-n', watched, '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":2}}'], scoped);
+  });
+
+  it('cannot read Secrets or custom resources anywhere else', async () => {
+    await expectForbidden(['get', 'secret', 'dbx-pat', '-n', unwatched], scoped);
+    await expectForbidden(['get', 'secrets', '--all-namespaces'], scoped);
+    await expectForbidden(['get', 'pte', '-n', unwatched], scoped);
+    await expectForbidden(['get', 'pte', '--all-namespaces'], scoped);
+  });
+
+  it('keeps its leader-election Lease rights in the release namespace', async () => {
+    expect(await canI('update', 'leases.coordination.k8s.io', { as: scoped, namespace: releaseNamespace })).toBe(true);
+    expect(await canI('update', 'leases.coordination.k8s.io', { as: scoped, namespace: watched })).toBe(false);
+  });
+});
+
+describe('chart RBAC rules', () => {
+  it('grant no wildcard verbs, resources or API groups', async () => {
+    const rules = parseAllDocuments(await renderChart({ showOnly: ['templates/rbac.yaml', 'templates/leader-election-rbac.yaml'] }))
+      .map((document) => document.toJS() as { rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] })
+      .flatMap((object) => object.rules ?? []);
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) {
+      expect([...rule.apiGroups, ...rule.resources, ...rule.verbs]).not.toContain('*');
+    }
+  });
+});
