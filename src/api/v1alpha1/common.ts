@@ -35,7 +35,7 @@ export const Condition = z
     type: z.string().describe('Type of condition in CamelCase, for example Ready or Synced.'),
     status: ConditionStatus.describe('Status of the condition: True, False or Unknown.'),
     reason: z.string().describe('A CamelCase word that says why the condition has its status.'),
-    message: z.string().optional().describe('A human-readable explanation, saying what to do when something is wrong.'),
+    message: z.string().describe('A human-readable explanation, saying what to do when something is wrong.'),
     observedGeneration: z
       .int()
       .min(0)
@@ -43,7 +43,6 @@ export const Condition = z
       .describe('The metadata.generation this condition was computed from; older than metadata.generation means stale.'),
     lastTransitionTime: z
       .string()
-      .optional()
       .describe('When the status last changed (RFC 3339). It does not move when only reason or message change.'),
   })
   .describe('One observation of the object state.');

@@ -1,0 +1,250 @@
+// What the user asked for, resolved against what Databricks says about the model, and compared
+// with what Databricks serves. Pure: no I/O, no clock.
+import type { EndpointSpec } from '../../api/v1alpha1/index.js';
+import { OWNER_TAG_PREFIX } from '../../api/v1alpha1/index.js';
+import type {
+  EndpointCoreConfigOutput,
+  ModelOptimizationInfo,
+  ServedEntityOutput,
+  ServingEndpointDetailed,
+} from '../../databricks/api-types.js';
+
+/** The serving config the spec asks for, in Databricks' units. */
+export interface DesiredServing {
+  /** token-band endpoints use the generic API; model-unit endpoints use /serving-endpoints/pt. */
+  flavour: 'tokenBand' | 'modelUnits';
+  entityName: string;
+  entityVersion: string;
+  minTokensPerSecond?: number;
+  maxTokensPerSecond?: number;
+  modelUnits?: number;
+  burstScaling?: boolean;
+}
+
+/** The same fields, as observed on a Databricks config (served or pending). */
+export interface ObservedServing {
+  entityCount: number;
+  entityName?: string;
+  entityVersion?: string;
+  minTokensPerSecond?: number;
+  maxTokensPerSecond?: number;
+  modelUnits?: number;
+  burstScaling?: boolean;
+  configVersion?: number;
+}
+
+export type Resolution =
+  | { ok: true; desired: DesiredServing }
+  | { ok: false; reason: 'InvalidSpec' | 'ModelNotOptimizable'; message: string };
+
+const HOW_TO_MAKE_ELIGIBLE =
+  'Provisioned throughput needs a model logged with MLflow 2.11 or later with task metadata llm/v1/completions, llm/v1/chat or llm/v1/embeddings ' +
+  '(a fine-tuned BGE model also needs metadata model_type "bge-large" or "bge-small"); base foundation models can be installed into Unity Catalog from Databricks Marketplace.';
+
+export const modelNotFoundMessage = (name: string, version: string) =>
+  `model ${name} version ${version} was not found in Unity Catalog. Check spec.model, or register the model first. ${HOW_TO_MAKE_ELIGIBLE}`;
+
+/** Turn spec.throughput into tokens/s or model units, checking it against the model's chunk sizes. */
+export function resolveDesired(spec: EndpointSpec, info: ModelOptimizationInfo): Resolution {
+  const { name, version } = spec.model;
+  if (info.optimizable !== true) {
+    return {
+      ok: false,
+      reason: 'ModelNotOptimizable',
+      message: `model ${name} version ${version} is not eligible for provisioned throughput. ${HOW_TO_MAKE_ELIGIBLE}`,
+    };
+  }
+  const base = { entityName: name, entityVersion: version };
+  const { chunks, tokensPerSecond, modelUnits } = spec.throughput;
+  const chunk = info.throughput_chunk_size;
+  const unitChunk = info.model_unit_chunk_size;
+
+  if (modelUnits !== undefined) {
+    if (!unitChunk) {
+      return {
+        ok: false,
+        reason: 'InvalidSpec',
+        message: `model ${name} is provisioned in tokens per second (chunk size ${chunk ?? 'unknown'}), not in model units: use throughput.chunks or throughput.tokensPerSecond instead of throughput.modelUnits`,
+      };
+    }
+    if (modelUnits % unitChunk !== 0) {
+      return {
+        ok: false,
+        reason: 'InvalidSpec',
+        message: `throughput.modelUnits ${modelUnits} is not a multiple of the model's model-unit chunk size ${unitChunk}: use ${nearestMultiples(modelUnits, unitChunk)}`,
+      };
+    }
+    return { ok: true, desired: { ...base, flavour: 'modelUnits', modelUnits, burstScaling: spec.burstScaling } };
+  }
+
+  if (!chunk) {
+    return {
+      ok: false,
+      reason: 'InvalidSpec',
+      message: `model ${name} is provisioned in model units (chunk size ${unitChunk ?? 'unknown'}), not in tokens per second: use throughput.modelUnits`,
+    };
+  }
+  if (chunks) {
+    return {
+      ok: true,
+      desired: { ...base, flavour: 'tokenBand', minTokensPerSecond: chunks.min * chunk, maxTokensPerSecond: chunks.max * chunk },
+    };
+  }
+  const band = tokensPerSecond as { min: number; max: number };
+  for (const bound of ['min', 'max'] as const) {
+    if (band[bound] % chunk !== 0) {
+      return {
+        ok: false,
+        reason: 'InvalidSpec',
+        message: `throughput.tokensPerSecond.${bound} ${band[bound]} is not a multiple of the model's chunk size ${chunk} tokens/s: use ${nearestMultiples(band[bound], chunk)}, or throughput.chunks`,
+      };
+    }
+  }
+  return { ok: true, desired: { ...base, flavour: 'tokenBand', minTokensPerSecond: band.min, maxTokensPerSecond: band.max } };
+}
+
+function nearestMultiples(value: number, step: number): string {
+  const below = Math.floor(value / step) * step;
+  return below === 0 ? `${step}` : `${below} or ${below + step}`;
+}
+
+function observeEntity(entity: ServedEntityOutput | undefined, count: number, configVersion?: number): ObservedServing {
+  return {
+    entityCount: count,
+    entityName: entity?.entity_name,
+    entityVersion: entity?.entity_version,
+    minTokensPerSecond: entity?.min_provisioned_throughput,
+    maxTokensPerSecond: entity?.max_provisioned_throughput,
+    modelUnits: entity?.provisioned_model_units,
+    burstScaling: entity?.burst_scaling_enabled,
+    configVersion,
+  };
+}
+
+/** The served (or pending) config as the fields the operator manages; undefined when there is none. */
+export function observeConfig(config: EndpointCoreConfigOutput | undefined): ObservedServing | undefined {
+  if (!config) return undefined;
+  const entities = config.served_entities ?? [];
+  return observeEntity(entities[0], entities.length, config.config_version);
+}
+
+/**
+ * Differences in the fields the user controls, as human phrases ("version 3 → 4"). Fields the server
+ * fills in or normalises (workload type and size, scale_to_zero_enabled, route names, entity order)
+ * and fields it does not echo (burst_scaling_enabled, when absent) never count, so the operator
+ * does not fight Databricks.
+ */
+export function diffServing(desired: DesiredServing, observed: ObservedServing | undefined): string[] {
+  if (!observed) return ['no config is served yet'];
+  const diffs: string[] = [];
+  if (observed.entityCount !== 1) diffs.push(`${observed.entityCount} served entities → 1`);
+  if (observed.entityName !== desired.entityName) diffs.push(`model ${observed.entityName ?? 'none'} → ${desired.entityName}`);
+  if (observed.entityVersion !== desired.entityVersion) diffs.push(`version ${observed.entityVersion ?? 'none'} → ${desired.entityVersion}`);
+  if (desired.flavour === 'modelUnits') {
+    if (observed.modelUnits !== desired.modelUnits) diffs.push(`model units ${observed.modelUnits ?? 'none'} → ${desired.modelUnits}`);
+    if (observed.burstScaling !== undefined && observed.burstScaling !== desired.burstScaling) {
+      diffs.push(`burst scaling ${observed.burstScaling} → ${desired.burstScaling}`);
+    }
+  } else {
+    if (observed.minTokensPerSecond !== desired.minTokensPerSecond || observed.maxTokensPerSecond !== desired.maxTokensPerSecond) {
+      diffs.push(
+        `throughput ${observed.minTokensPerSecond ?? '?'}-${observed.maxTokensPerSecond ?? '?'} → ${desired.minTokensPerSecond}-${desired.maxTokensPerSecond} tokens/s`,
+      );
+    }
+  }
+  return diffs;
+}
+
+export const describeServing = (s: ObservedServing | DesiredServing): string =>
+  s.modelUnits !== undefined
+    ? `version ${s.entityVersion} with ${s.modelUnits} model units`
+    : `version ${s.entityVersion} at ${s.minTokensPerSecond}-${s.maxTokensPerSecond} tokens/s`;
+
+// ---- ownership -------------------------------------------------------------------------------
+
+export const OwnerTag = {
+  uid: `${OWNER_TAG_PREFIX}owner-uid`,
+  object: `${OWNER_TAG_PREFIX}owner`,
+} as const;
+
+export interface Owner {
+  uid: string;
+  namespace: string;
+  name: string;
+}
+
+/** Tags the operator puts on every endpoint it creates, so that it recognises it after a crash. */
+export const ownerTags = (owner: Owner): Record<string, string> => ({
+  [OwnerTag.uid]: owner.uid,
+  [OwnerTag.object]: `${owner.namespace}.${owner.name}`,
+});
+
+export type Ownership = { kind: 'ours' } | { kind: 'unowned' } | { kind: 'otherObject'; owner: string };
+
+export function ownershipOf(endpoint: ServingEndpointDetailed, owner: Owner): Ownership {
+  const tags = tagMap(endpoint);
+  const uid = tags[OwnerTag.uid];
+  if (uid === owner.uid) return { kind: 'ours' };
+  if (uid === undefined) return { kind: 'unowned' };
+  return { kind: 'otherObject', owner: tags[OwnerTag.object] ?? `uid ${uid}` };
+}
+
+export const tagMap = (endpoint: Pick<ServingEndpointDetailed, 'tags'>): Record<string, string> =>
+  Object.fromEntries((endpoint.tags ?? []).map((t) => [t.key, t.value ?? '']));
+
+export const desiredTags = (spec: EndpointSpec, owner: Owner): Record<string, string> => ({
+  ...(spec.tags ?? {}),
+  ...ownerTags(owner),
+});
+
+/** Tags to add or change, and keys to delete, to make the endpoint's tags exactly `desired`. */
+export function diffTags(
+  observed: Record<string, string>,
+  desired: Record<string, string>,
+): { add: { key: string; value: string }[]; remove: string[] } {
+  const add = Object.entries(desired)
+    .filter(([key, value]) => observed[key] !== value)
+    .map(([key, value]) => ({ key, value }));
+  const remove = Object.keys(observed).filter((key) => !(key in desired));
+  return { add, remove };
+}
+
+// ---- request bodies --------------------------------------------------------------------------
+
+const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([key, value]) => ({ key, value }));
+
+/** The served entity of a token-band config; the server names it and routes 100 % to it. */
+const tokenBandEntity = (d: DesiredServing) => ({
+  entity_name: d.entityName,
+  entity_version: d.entityVersion,
+  min_provisioned_throughput: d.minTokensPerSecond,
+  max_provisioned_throughput: d.maxTokensPerSecond,
+});
+
+const modelUnitEntity = (d: DesiredServing) => ({
+  entity_name: d.entityName,
+  entity_version: d.entityVersion,
+  provisioned_model_units: d.modelUnits as number,
+  burst_scaling_enabled: d.burstScaling,
+});
+
+export type CreateRequest =
+  | { flavour: 'tokenBand'; body: { name: string; config: { served_entities: ReturnType<typeof tokenBandEntity>[] }; tags: { key: string; value: string }[] } }
+  | { flavour: 'modelUnits'; body: { name: string; config: { served_entities: ReturnType<typeof modelUnitEntity>[] }; tags: { key: string; value: string }[] } };
+
+export type UpdateRequest =
+  | { flavour: 'tokenBand'; name: string; body: { served_entities: ReturnType<typeof tokenBandEntity>[] } }
+  | { flavour: 'modelUnits'; name: string; body: { config: { served_entities: ReturnType<typeof modelUnitEntity>[] } } };
+
+export function createRequest(name: string, desired: DesiredServing, tags: Record<string, string>): CreateRequest {
+  return desired.flavour === 'modelUnits'
+    ? { flavour: 'modelUnits', body: { name, config: { served_entities: [modelUnitEntity(desired)] }, tags: tagList(tags) } }
+    : { flavour: 'tokenBand', body: { name, config: { served_entities: [tokenBandEntity(desired)] }, tags: tagList(tags) } };
+}
+
+/** Full replacement of the served entities: the PUT is not a patch (reference §2.2). */
+export function updateRequest(name: string, desired: DesiredServing): UpdateRequest {
+  return desired.flavour === 'modelUnits'
+    ? { flavour: 'modelUnits', name, body: { config: { served_entities: [modelUnitEntity(desired)] } } }
+    : { flavour: 'tokenBand', name, body: { served_entities: [tokenBandEntity(desired)] } };
+}

@@ -1,0 +1,580 @@
+// The decision table of docs/architecture (reconcile decisions), as one pure function:
+// (object, observations, clock) → (one action, next status, when to look again, events).
+// The reconciler only fetches, calls planEndpoint, executes the action and writes the status.
+import {
+  type EndpointSpec,
+  type EndpointStatus,
+  EndpointAnnotation,
+  EndpointReadyReason as ReadyReason,
+  EndpointSyncedReason as SyncedReason,
+  parseDurationMs,
+} from '../../api/v1alpha1/index.js';
+import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../databricks/api-types.js';
+import type { DatabricksErrorKind } from '../../databricks/errors.js';
+import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
+import { capacityBackoffMs, rolloutFailure } from './capacity.js';
+import {
+  type CreateRequest,
+  type DesiredServing,
+  type ObservedServing,
+  type Owner,
+  type UpdateRequest,
+  createRequest,
+  describeServing,
+  desiredTags,
+  diffServing,
+  diffTags,
+  modelNotFoundMessage,
+  observeConfig,
+  ownershipOf,
+  resolveDesired,
+  tagMap,
+  updateRequest,
+} from './desired.js';
+
+export interface EndpointObject {
+  uid: string;
+  namespace: string;
+  name: string;
+  generation: number;
+  annotations: Record<string, string>;
+  deleting: boolean;
+  hasFinalizer: boolean;
+  spec: EndpointSpec;
+  status: EndpointStatus;
+}
+
+export interface CallFailure {
+  kind: DatabricksErrorKind;
+  message: string;
+  retryAfterMs?: number;
+}
+
+export type Observed<T> = { kind: 'found'; value: T } | { kind: 'notFound' } | { kind: 'failed'; error: CallFailure } | { kind: 'skipped' };
+
+export interface WorkspaceState {
+  ready: boolean;
+  /** Why it is not ready, for the endpoint's message. */
+  message?: string;
+  /** Base URL, for status.endpointUrl. */
+  host?: string;
+}
+
+export interface PlanSettings {
+  /** How often a settled endpoint is re-read to catch drift. */
+  pollIntervalMs: number;
+  /** How often a rollout in progress is re-read. */
+  progressIntervalMs: number;
+  /** Backoff while the workspace is not ready (its own watch also wakes us). */
+  workspaceRetryMs: number;
+  capacityPatterns: readonly RegExp[];
+}
+
+export interface PlanInput {
+  object: EndpointObject;
+  workspace: WorkspaceState;
+  endpoint: Observed<ServingEndpointDetailed>;
+  model: Observed<ModelOptimizationInfo>;
+  now: Date;
+  /** A number in [0, 1) for jitter; the caller passes Math.random(), tests a constant. */
+  random: number;
+  settings: PlanSettings;
+}
+
+export type EndpointAction =
+  | { type: 'none' }
+  | { type: 'create'; request: CreateRequest }
+  | { type: 'updateConfig'; request: UpdateRequest }
+  | { type: 'patchTags'; name: string; add: { key: string; value: string }[]; remove: string[] }
+  | { type: 'delete'; name: string }
+  | { type: 'removeFinalizer' };
+
+export interface PlannedEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** `after`: requeue in ms; `backoff`: requeue with the workqueue's per-key exponential backoff; none: wait for a change. */
+export type Requeue = { after: number } | { backoff: true } | undefined;
+
+export interface Plan {
+  action: EndpointAction;
+  status: EndpointStatus;
+  requeue: Requeue;
+  events: PlannedEvent[];
+}
+
+/** Which Databricks reads the plan needs; reading nothing when paused or being orphaned. */
+export function observationsNeeded(object: EndpointObject, workspaceReady: boolean): { endpoint: boolean; model: boolean } {
+  if (isPaused(object)) return { endpoint: false, model: false };
+  if (object.deleting) {
+    const deleteFromDatabricks = object.hasFinalizer && object.spec.deletionPolicy === 'Delete' && workspaceReady;
+    return { endpoint: deleteFromDatabricks, model: false };
+  }
+  if (!workspaceReady) return { endpoint: false, model: false };
+  return { endpoint: true, model: true };
+}
+
+export const endpointNameOf = (object: Pick<EndpointObject, 'name' | 'spec'>): string => object.spec.endpointName ?? object.name;
+const isPaused = (object: EndpointObject) => object.annotations[EndpointAnnotation.paused] === 'true';
+const wantsAdoption = (object: EndpointObject) => object.annotations[EndpointAnnotation.adopt] === 'true';
+
+const WARNING_REASONS = new Set<string>([
+  ReadyReason.WaitingForCapacity,
+  ReadyReason.UpdateFailed,
+  SyncedReason.ReconcileError,
+  SyncedReason.InvalidSpec,
+  SyncedReason.ModelNotOptimizable,
+  SyncedReason.ModelNotFound,
+  SyncedReason.NotOwned,
+  SyncedReason.WorkspaceNotReady,
+  SyncedReason.RateLimited,
+  SyncedReason.CapacityRetriesExhausted,
+  SyncedReason.UpdateFailed,
+]);
+
+/** Builds the next status and events step by step; `finish` turns it into a Plan. */
+class PlanBuilder {
+  status: EndpointStatus;
+  readonly events: PlannedEvent[] = [];
+
+  constructor(private readonly input: PlanInput) {
+    this.status = structuredClone(input.object.status);
+  }
+
+  ready(status: boolean, reason: string, message: string): this {
+    return this.condition('Ready', status, reason, message);
+  }
+
+  synced(status: boolean, reason: string, message: string): this {
+    return this.condition('Synced', status, reason, message);
+  }
+
+  private condition(type: 'Ready' | 'Synced', status: boolean, reason: string, message: string): this {
+    const previous = findCondition(this.status.conditions as Condition[] | undefined, type);
+    const next = status ? 'True' : 'False';
+    this.status.conditions = setCondition(
+      this.status.conditions as Condition[] | undefined,
+      { type, status: next, reason, message },
+      this.input.object.generation,
+      this.input.now,
+    );
+    // An Event for each transition, so `kubectl describe` tells the story; repeats are aggregated by the recorder.
+    if (previous?.status !== next || previous.reason !== reason) {
+      this.event(WARNING_REASONS.has(reason) && !status ? 'Warning' : 'Normal', reason, message);
+    }
+    return this;
+  }
+
+  event(type: PlannedEvent['type'], reason: string, message: string): this {
+    this.events.push({ type, reason, message });
+    return this;
+  }
+
+  finish(action: EndpointAction, requeue: Requeue): Plan {
+    return { action, status: this.status, requeue, events: this.events };
+  }
+}
+
+export function planEndpoint(input: PlanInput): Plan {
+  const { object } = input;
+  const plan = new PlanBuilder(input);
+
+  if (object.deleting) return planDeletion(input, plan);
+
+  if (isPaused(object)) {
+    return plan
+      .synced(false, SyncedReason.ReconcilePaused, `annotation ${EndpointAnnotation.paused}="true": the operator neither reads nor changes the endpoint`)
+      .finish({ type: 'none' }, undefined);
+  }
+
+  plan.status.endpointName = endpointNameOf(object);
+  const requestedAt = object.annotations[EndpointAnnotation.requestedAt];
+  const newRequest = requestedAt !== undefined && requestedAt !== object.status.lastHandledRequestedAt;
+  const newGeneration = object.status.observedGeneration !== object.generation;
+  /** A new spec or a requested-at token starts over: fresh retry budget, failures of older attempts forgotten. */
+  const fresh = newRequest || newGeneration;
+  if (fresh) delete plan.status.capacity;
+  if (requestedAt !== undefined) plan.status.lastHandledRequestedAt = requestedAt;
+  plan.status.observedGeneration = object.generation;
+
+  if (!input.workspace.ready) {
+    return plan
+      .synced(false, SyncedReason.WorkspaceNotReady, input.workspace.message ?? 'the workspace is not ready')
+      .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
+  }
+
+  // Reads failed: say so and come back; Ready keeps what it last knew.
+  for (const observed of [input.model, input.endpoint]) {
+    if (observed.kind === 'failed') return planCallFailure(input, plan, observed.error);
+  }
+
+  if (input.endpoint.kind === 'found') recordObservedEndpoint(input, plan, input.endpoint.value);
+
+  const preflight = planPreflight(input, plan);
+  if ('plan' in preflight) return preflight.plan;
+  const desired = preflight.desired;
+
+  if (input.endpoint.kind !== 'found') return planCreate(input, plan, desired);
+  return planExisting(input, plan, input.endpoint.value, desired, fresh, newGeneration);
+}
+
+function planPreflight(input: PlanInput, plan: PlanBuilder): { desired: DesiredServing } | { plan: Plan } {
+  const { spec } = input.object;
+  const stillServing = plan.status.served?.modelVersion
+    ? ` Databricks still serves ${describeServing(servedFromStatus(plan.status))}.`
+    : '';
+  if (input.model.kind !== 'found') {
+    const message = modelNotFoundMessage(spec.model.name, spec.model.version);
+    return {
+      // The model may be registered later, outside Kubernetes: look again at the poll interval.
+      plan: plan
+        .ready(false, ReadyReason.NotReady, `the spec cannot be applied: ${message}${stillServing}`)
+        .synced(false, SyncedReason.ModelNotFound, message)
+        .finish({ type: 'none' }, { after: input.settings.pollIntervalMs }),
+    };
+  }
+  const info = input.model.value;
+  plan.status.optimization = {
+    modelType: info.model_type,
+    ...(info.throughput_chunk_size !== undefined && { chunkSize: info.throughput_chunk_size }),
+    ...(info.model_unit_chunk_size !== undefined && { modelUnitChunkSize: info.model_unit_chunk_size }),
+  };
+  const resolution = resolveDesired(spec, info);
+  if (!resolution.ok) {
+    const requeue = resolution.reason === 'ModelNotOptimizable' ? { after: input.settings.pollIntervalMs } : undefined;
+    return {
+      plan: plan
+        .ready(false, ReadyReason.NotReady, `the spec cannot be applied: ${resolution.message}${stillServing}`)
+        .synced(false, resolution.reason, resolution.message)
+        .finish({ type: 'none' }, requeue),
+    };
+  }
+  const invalidDuration = checkDurations(spec);
+  if (invalidDuration) {
+    return {
+      plan: plan
+        .ready(false, ReadyReason.NotReady, `the spec cannot be applied: ${invalidDuration}`)
+        .synced(false, SyncedReason.InvalidSpec, invalidDuration)
+        .finish({ type: 'none' }, undefined),
+    };
+  }
+  return { desired: resolution.desired };
+}
+
+function checkDurations(spec: EndpointSpec): string | undefined {
+  const { initialBackoff, maxBackoff } = spec.capacityRetry;
+  const initialMs = parseDurationMs(initialBackoff);
+  if (initialMs <= 0) return 'capacityRetry.initialBackoff must be greater than 0';
+  if (parseDurationMs(maxBackoff) < initialMs) return `capacityRetry.maxBackoff (${maxBackoff}) must be at least capacityRetry.initialBackoff (${initialBackoff})`;
+  return undefined;
+}
+
+function planCreate(input: PlanInput, plan: PlanBuilder, desired: DesiredServing): Plan {
+  const { object } = input;
+  const name = endpointNameOf(object);
+  if (object.status.endpointId) {
+    plan.event('Warning', 'EndpointMissing', `endpoint ${name} (id ${object.status.endpointId}) no longer exists in Databricks; creating it again`);
+  }
+  delete plan.status.endpointId;
+  delete plan.status.served;
+  delete plan.status.state;
+  plan.status.pending = { ...statusFields(desired), startTime: iso(input.now) };
+  return plan
+    .ready(false, ReadyReason.Creating, `creating endpoint ${name} with ${describeServing(desired)}`)
+    .synced(true, SyncedReason.ReconcileSuccess, `create of endpoint ${name} requested`)
+    .event('Normal', 'CreatingEndpoint', `creating endpoint ${name} with ${describeServing(desired)}`)
+    .finish({ type: 'create', request: createRequest(name, desired, desiredTags(object.spec, owner(object))) }, progressRequeue(input));
+}
+
+function planExisting(
+  input: PlanInput,
+  plan: PlanBuilder,
+  endpoint: ServingEndpointDetailed,
+  desired: DesiredServing,
+  fresh: boolean,
+  newGeneration: boolean,
+): Plan {
+  const { object } = input;
+  const name = endpoint.name;
+  const ownership = ownershipOf(endpoint, owner(object));
+  if (ownership.kind !== 'ours') {
+    const claim =
+      ownership.kind === 'otherObject'
+        ? `endpoint ${name} belongs to ${ownership.owner}, another object`
+        : `endpoint ${name} exists in Databricks but was not created by this object`;
+    if (!wantsAdoption(object)) {
+      const message = `${claim}. The operator will not modify or delete it. Set annotation ${EndpointAnnotation.adopt}="true" to take it over, or choose another spec.endpointName.`;
+      return plan
+        .ready(false, ReadyReason.NotReady, message)
+        .synced(false, SyncedReason.NotOwned, message)
+        .finish({ type: 'none' }, undefined);
+    }
+    const tags = diffTags(tagMap(endpoint), { ...tagMap(endpoint), ...desiredTags(object.spec, owner(object)) });
+    return plan
+      .synced(true, SyncedReason.ReconcileSuccess, `adopting endpoint ${name}`)
+      .event('Normal', 'Adopted', `${claim}; taking it over because of annotation ${EndpointAnnotation.adopt}`)
+      .finish({ type: 'patchTags', name, add: tags.add, remove: [] }, { after: 0 });
+  }
+
+  const served = observeConfig(endpoint.config);
+  const pending = observeConfig(endpoint.pending_config);
+  const update = endpoint.state.config_update;
+
+  if (update === 'IN_PROGRESS') {
+    const waitingForCapacity = (plan.status.capacity?.attempts ?? 0) > 0;
+    const target = pending ?? desired;
+    const message = served
+      ? `Databricks is rolling out ${describeServing(target)}; ${describeServing(served)} still serves`
+      : `Databricks is creating the endpoint with ${describeServing(target)}`;
+    const reason = waitingForCapacity ? ReadyReason.WaitingForCapacity : served ? ReadyReason.Updating : ReadyReason.Creating;
+    return plan
+      .ready(false, reason, waitingForCapacity ? `${message} (capacity retry ${plan.status.capacity?.attempts})` : message)
+      .synced(true, SyncedReason.ReconcileSuccess, 'waiting for the rollout to finish')
+      .finish({ type: 'none' }, progressRequeue(input));
+  }
+
+  const diffs = diffServing(desired, served);
+  const failure = rolloutFailure(endpoint, input.settings.capacityPatterns);
+
+  if (diffs.length === 0) return planInSync(input, plan, endpoint, served as ObservedServing);
+
+  // A failure counts against this spec only if the config that failed is the one we want now;
+  // the failure of an older rollout is simply superseded by sending the desired config.
+  const failedDesiredConfig = failure !== undefined && !fresh && (pending === undefined || diffServing(desired, pending).length === 0);
+  if (failure && failedDesiredConfig) {
+    return failure.capacity ? planCapacityRetry(input, plan, desired, failure.message) : planFailedRollout(plan, failure.message, served);
+  }
+
+  // Spec changed, drift, or a new attempt after a failure: send the whole desired config.
+  const what = diffs.join(', ');
+  if (!newGeneration && served && !failure) {
+    plan.event('Warning', 'DriftDetected', `Databricks serves a config that differs from the spec (${what}); restoring the spec`);
+  }
+  plan.status.pending = { ...statusFields(desired), startTime: iso(input.now) };
+  const message = served
+    ? `updating: ${what}; ${describeServing(served)} still serves`
+    : `updating: ${what}`;
+  return plan
+    .ready(false, served ? ReadyReason.Updating : ReadyReason.Creating, message)
+    .synced(true, SyncedReason.ReconcileSuccess, 'config update requested')
+    .event('Normal', 'UpdatingConfig', `updating endpoint ${name}: ${what}`)
+    .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input));
+}
+
+function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed, served: ObservedServing): Plan {
+  const { object } = input;
+  const name = endpoint.name;
+  const recovered = (plan.status.capacity?.attempts ?? 0) > 0;
+  delete plan.status.capacity;
+  delete plan.status.pending;
+  if (recovered) plan.event('Normal', 'CapacityRecovered', `${describeServing(served)} now serves after GPU capacity became available`);
+
+  const tags = diffTags(tagMap(endpoint), desiredTags(object.spec, owner(object)));
+  const tagAction: EndpointAction =
+    tags.add.length + tags.remove.length > 0 ? { type: 'patchTags', name, add: tags.add, remove: tags.remove } : { type: 'none' };
+
+  if (endpoint.state.ready !== 'READY') {
+    return plan
+      .ready(false, ReadyReason.NotReady, `the desired config is deployed but Databricks reports the endpoint ${endpoint.state.ready ?? 'not ready'}`)
+      .synced(true, SyncedReason.ReconcileSuccess, 'the spec is applied')
+      .finish(tagAction, progressRequeue(input));
+  }
+  return plan
+    .ready(true, ReadyReason.Available, `${describeServing(served)} serves`)
+    .synced(true, SyncedReason.ReconcileSuccess, 'the spec is applied')
+    .finish(tagAction, tagAction.type === 'none' ? jittered(input.settings.pollIntervalMs, 0.1, input.random) : { after: 0 });
+}
+
+function planCapacityRetry(input: PlanInput, plan: PlanBuilder, desired: DesiredServing, failureMessage: string): Plan {
+  const { spec } = input.object;
+  const now = input.now.getTime();
+  const capacity = { ...(plan.status.capacity ?? {}) };
+  const budgetMs = parseDurationMs(spec.capacityRetry.timeout);
+  const name = endpointNameOf(input.object);
+
+  if (capacity.exhausted) return planCapacityExhausted(plan, capacity.attempts ?? 0, spec.capacityRetry.timeout, failureMessage);
+
+  if (capacity.nextRetryTime === undefined) {
+    // A failure we have not scheduled a retry for yet: count it.
+    capacity.attempts = (capacity.attempts ?? 0) + 1;
+    capacity.firstFailureTime ??= iso(input.now);
+    capacity.lastMessage = failureMessage;
+    const delay = capacityBackoffMs(
+      capacity.attempts,
+      parseDurationMs(spec.capacityRetry.initialBackoff),
+      parseDurationMs(spec.capacityRetry.maxBackoff),
+      input.random,
+    );
+    const elapsed = now - Date.parse(capacity.firstFailureTime);
+    if (budgetMs > 0 && elapsed + delay > budgetMs) {
+      plan.status.capacity = { ...capacity, exhausted: true };
+      delete plan.status.capacity.nextRetryTime;
+      return planCapacityExhausted(plan, capacity.attempts, spec.capacityRetry.timeout, failureMessage);
+    }
+    capacity.nextRetryTime = iso(new Date(now + delay));
+    plan.status.capacity = capacity;
+    plan.event('Warning', 'CapacityUnavailable', `rollout failed for lack of GPU capacity (attempt ${capacity.attempts}): ${failureMessage}; retrying at ${capacity.nextRetryTime}`);
+  }
+
+  const retryAt = Date.parse(capacity.nextRetryTime as string);
+  plan.status.capacity = capacity;
+  if (now < retryAt) {
+    return plan
+      .ready(false, ReadyReason.WaitingForCapacity, `GPU capacity unavailable (attempt ${capacity.attempts}): ${failureMessage}. Next retry at ${capacity.nextRetryTime}.`)
+      .synced(true, SyncedReason.ReconcileSuccess, 'waiting to retry the rollout')
+      .finish({ type: 'none' }, { after: retryAt - now });
+  }
+
+  // Time to try again: re-issue the desired config. Never delete the endpoint: that would give up a
+  // GPU allocation that may still be progressing.
+  delete capacity.nextRetryTime;
+  plan.status.capacity = capacity;
+  plan.status.pending = { ...statusFields(desired), startTime: iso(input.now) };
+  return plan
+    .ready(false, ReadyReason.WaitingForCapacity, `retrying the rollout of ${describeServing(desired)} after ${capacity.attempts} capacity failure(s)`)
+    .synced(true, SyncedReason.ReconcileSuccess, 'capacity retry issued')
+    .event('Normal', 'RetryingRollout', `re-issuing the config of endpoint ${name} (capacity retry ${capacity.attempts})`)
+    .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input));
+}
+
+function planCapacityExhausted(plan: PlanBuilder, attempts: number, budget: string, failureMessage: string): Plan {
+  const message = `GPU capacity stayed unavailable through ${attempts} attempt(s) within the ${budget} retry budget (last: ${failureMessage}). Change the spec, raise spec.capacityRetry.timeout, or set annotation ${EndpointAnnotation.requestedAt} to a new value to try again; your Databricks account team can help with capacity.`;
+  return plan
+    .ready(false, ReadyReason.UpdateFailed, message)
+    .synced(false, SyncedReason.CapacityRetriesExhausted, message)
+    .finish({ type: 'none' }, undefined);
+}
+
+function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: ObservedServing | undefined): Plan {
+  const serving = served ? ` ${describeServing(served)} still serves.` : '';
+  const message = `the rollout failed: ${failureMessage}.${serving} Fix the model or the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to retry.`;
+  return plan
+    .ready(false, ReadyReason.UpdateFailed, message)
+    .synced(false, SyncedReason.UpdateFailed, message)
+    .finish({ type: 'none' }, undefined);
+}
+
+function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
+  const { object } = input;
+  const name = endpointNameOf(object);
+  if (!object.hasFinalizer) return plan.finish({ type: 'none' }, undefined);
+  if (object.spec.deletionPolicy === 'Orphan') {
+    return plan
+      .event('Normal', 'Orphaned', `deletionPolicy Orphan: endpoint ${name} is left running in Databricks`)
+      .finish({ type: 'removeFinalizer' }, undefined);
+  }
+  if (!input.workspace.ready) {
+    return plan
+      .synced(false, SyncedReason.WorkspaceNotReady, `cannot delete endpoint ${name}: ${input.workspace.message ?? 'the workspace is not ready'}`)
+      .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
+  }
+  const observed = input.endpoint;
+  if (observed.kind === 'failed') return planCallFailure(input, plan, observed.error);
+  if (observed.kind !== 'found') {
+    return plan.event('Normal', 'Deleted', `endpoint ${name} is gone from Databricks`).finish({ type: 'removeFinalizer' }, undefined);
+  }
+  if (ownershipOf(observed.value, owner(object)).kind !== 'ours') {
+    return plan
+      .event('Warning', 'NotOwned', `endpoint ${name} was not created by this object; leaving it in Databricks`)
+      .finish({ type: 'removeFinalizer' }, undefined);
+  }
+  return plan
+    .ready(false, ReadyReason.Deleting, `deleting endpoint ${name}`)
+    .synced(true, SyncedReason.ReconcileSuccess, 'delete requested')
+    .finish({ type: 'delete', name }, progressRequeue(input));
+}
+
+/** A Databricks call failed: say why, keep Ready as it was, and come back. */
+export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined, error: CallFailure): Plan {
+  const builder = plan ?? new PlanBuilder(input);
+  switch (error.kind) {
+    case 'RateLimited':
+      return builder
+        .synced(false, SyncedReason.RateLimited, `Databricks rate limit: ${error.message}; retrying in ${Math.ceil((error.retryAfterMs ?? 0) / 1000)}s`)
+        .finish({ type: 'none' }, error.retryAfterMs !== undefined ? { after: error.retryAfterMs } : { backoff: true });
+    case 'Conflict':
+      // An update is in progress (someone else's, or ours seen late): look again soon.
+      return builder
+        .synced(true, SyncedReason.ReconcileSuccess, 'an update is already in progress in Databricks; waiting for it')
+        .finish({ type: 'none' }, progressRequeue(input));
+    case 'AlreadyExists':
+    case 'NotFound':
+      // The endpoint appeared or vanished between our read and our write: read again now.
+      return builder.finish({ type: 'none' }, { after: 0 });
+    case 'Auth':
+      return builder
+        .synced(false, SyncedReason.WorkspaceNotReady, `Databricks refused the credentials: ${error.message}`)
+        .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
+    case 'InvalidRequest':
+      return builder
+        .ready(false, ReadyReason.NotReady, `Databricks rejected the request: ${error.message}`)
+        .synced(false, SyncedReason.InvalidSpec, `Databricks rejected the request: ${error.message}. Fix the spec; nothing is retried until it changes.`)
+        .finish({ type: 'none' }, undefined);
+    default:
+      return builder.synced(false, SyncedReason.ReconcileError, error.message).finish({ type: 'none' }, { backoff: true });
+  }
+}
+
+/** What a failed action means for the plan that asked for it. */
+export function planActionFailure(input: PlanInput, planned: Plan, error: CallFailure): Plan {
+  const retry = planCallFailure({ ...input, object: { ...input.object, status: planned.status } }, undefined, error);
+  // The action did not happen: forget the pending config we announced for it.
+  if (planned.action.type === 'create' || planned.action.type === 'updateConfig') {
+    retry.status.pending = input.object.status.pending;
+    if (retry.status.pending === undefined) delete retry.status.pending;
+    if (planned.status.capacity && input.object.status.capacity?.nextRetryTime) {
+      // Keep the retry due, so the next reconcile re-issues it.
+      retry.status.capacity = { ...planned.status.capacity, nextRetryTime: input.object.status.capacity.nextRetryTime };
+    }
+  }
+  return retry;
+}
+
+function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): void {
+  const status = plan.status;
+  if (ownershipOf(endpoint, owner(input.object)).kind !== 'ours') return;
+  if (endpoint.id) status.endpointId = endpoint.id;
+  const host = input.workspace.host?.replace(/\/+$/, '');
+  status.endpointUrl = endpoint.endpoint_url ?? (host ? `${host}/serving-endpoints/${endpoint.name}/invocations` : undefined);
+  if (status.endpointUrl === undefined) delete status.endpointUrl;
+  status.state = { ready: endpoint.state.ready, configUpdate: endpoint.state.config_update };
+  const served = observeConfig(endpoint.config);
+  if (served) status.served = statusFields(served);
+  else delete status.served;
+  const pending = observeConfig(endpoint.pending_config);
+  if (pending) {
+    const startTime = endpoint.pending_config?.start_time;
+    status.pending = { ...statusFields(pending), startTime: startTime ? iso(new Date(startTime)) : status.pending?.startTime };
+    if (status.pending.startTime === undefined) delete status.pending.startTime;
+  } else if (endpoint.state.config_update !== 'IN_PROGRESS') {
+    delete status.pending;
+  }
+}
+
+type ServingFields = Pick<ObservedServing, 'entityVersion' | 'minTokensPerSecond' | 'maxTokensPerSecond' | 'modelUnits' | 'configVersion'>;
+
+function statusFields(s: ServingFields): NonNullable<EndpointStatus['served']> {
+  const fields = {
+    modelVersion: s.entityVersion,
+    minTokensPerSecond: s.minTokensPerSecond,
+    maxTokensPerSecond: s.maxTokensPerSecond,
+    modelUnits: s.modelUnits,
+    configVersion: s.configVersion,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
+const servedFromStatus = (status: EndpointStatus): ObservedServing => ({
+  entityCount: 1,
+  entityVersion: status.served?.modelVersion,
+  minTokensPerSecond: status.served?.minTokensPerSecond,
+  maxTokensPerSecond: status.served?.maxTokensPerSecond,
+  modelUnits: status.served?.modelUnits,
+});
+
+const owner = (object: EndpointObject): Owner => ({ uid: object.uid, namespace: object.namespace, name: object.name });
+const iso = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
+const jittered = (ms: number, spread: number, random: number): Requeue => ({ after: Math.round(ms * (1 - spread + 2 * spread * random)) });
+const progressRequeue = (input: PlanInput): Requeue => jittered(input.settings.progressIntervalMs, 0.25, input.random);
