@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { TerminalError } from './errors.js';
-import type { Informer } from './informer.js';
+import type { EventHandlers } from './informer.js';
 import type { Logger } from './logger.js';
 import type { ReconcileResult, RuntimeMetrics } from './metrics.js';
 import type { RateLimiter } from './ratelimit.js';
@@ -17,16 +17,21 @@ export interface ReconcileContext {
 /** Return `{ requeueAfterMs }` to poll; throw to retry with per-key backoff (TerminalError: do not retry). */
 export type Reconcile = (key: string, ctx: ReconcileContext) => Promise<{ requeueAfterMs?: number } | void>;
 
+/** Anything that delivers add/update/delete of objects; an Informer in practice. */
+export interface EventSource<T> {
+  addHandlers(handlers: EventHandlers<T>): void;
+}
+
 /** A secondary source: changes to its objects enqueue the primary keys that `map` returns. */
 export interface SecondaryWatch<S extends KubeObject> {
-  informer: Informer<S>;
+  informer: EventSource<S>;
   map: (obj: S) => string[];
 }
 
 export interface ControllerOptions<T extends KubeObject> {
   name: string;
   /** The primary informer; its objects' keys are enqueued on every add, update and delete. */
-  primary: Informer<T>;
+  primary: EventSource<T>;
   /** Updates of the primary for which this returns false are not enqueued (e.g. status-only writes). */
   updateFilter?: (oldObj: T, newObj: T) => boolean;
   // The informers' element types differ per watch, so `any` is the honest type here.

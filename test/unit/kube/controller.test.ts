@@ -1,0 +1,172 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { Controller, meaningfulChange, type EventSource, type Reconcile } from '../../../src/kube/controller.js';
+import { TerminalError } from '../../../src/kube/errors.js';
+import type { EventHandlers } from '../../../src/kube/informer.js';
+import { RuntimeMetrics } from '../../../src/kube/metrics.js';
+import { ItemExponentialRateLimiter } from '../../../src/kube/ratelimit.js';
+import type { KubeObject } from '../../../src/kube/types.js';
+
+class FakeSource<T> implements EventSource<T> {
+  handlers: EventHandlers<T>[] = [];
+  addHandlers(h: EventHandlers<T>) {
+    this.handlers.push(h);
+  }
+  add(obj: T) {
+    for (const h of this.handlers) h.add?.(obj);
+  }
+  update(oldObj: T, newObj: T) {
+    for (const h of this.handlers) h.update?.(oldObj, newObj);
+  }
+}
+
+const cm = (name: string, extra: Partial<KubeObject['metadata']> = {}): KubeObject => ({ metadata: { namespace: 'ns', name, ...extra } });
+const until = async (cond: () => boolean, ms = 2000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
+
+let running: Controller<KubeObject> | undefined;
+afterEach(async () => {
+  await running?.stop(1000);
+  running = undefined;
+});
+
+function makeController(reconcile: Reconcile, extra: { workers?: number; secondary?: FakeSource<KubeObject> } = {}) {
+  const primary = new FakeSource<KubeObject>();
+  const registry = new Registry();
+  const metrics = new RuntimeMetrics(registry);
+  const controller = new Controller<KubeObject>({
+    name: 'test',
+    primary,
+    updateFilter: meaningfulChange,
+    watches: extra.secondary ? [{ informer: extra.secondary, map: (o: KubeObject) => [`ns/${o.metadata.labels?.owner ?? ''}`] }] : [],
+    reconcile,
+    maxConcurrentReconciles: extra.workers ?? 1,
+    rateLimiter: new ItemExponentialRateLimiter(1, 1000),
+    metrics,
+  });
+  running = controller;
+  return { primary, controller, registry };
+}
+
+describe('Controller', () => {
+  it('reconciles each key, retries a thrown error with backoff, then succeeds and counts results', async () => {
+    const calls: string[] = [];
+    let failures = 2;
+    const { primary, controller, registry } = makeController(async (key) => {
+      calls.push(key);
+      if (key === 'ns/flaky' && failures-- > 0) throw new Error('transient');
+    });
+    primary.add(cm('ok'));
+    primary.add(cm('flaky'));
+    controller.start();
+    await until(() => calls.filter((k) => k === 'ns/flaky').length === 3);
+    await until(() => controller.queue.inFlight === 0);
+    expect(calls.filter((k) => k === 'ns/ok')).toHaveLength(1);
+    const text = await registry.metrics();
+    expect(text).toMatch(/controller_runtime_reconcile_total\{controller="test",result="error"\} 2/);
+    expect(text).toMatch(/controller_runtime_reconcile_total\{controller="test",result="success"\} 2/);
+    expect(text).toMatch(/controller_runtime_reconcile_errors_total\{controller="test"\} 2/);
+    expect(text).toMatch(/workqueue_retries_total\{name="test",controller="test"\} 2/);
+    expect(controller.queue.numRequeues('ns/flaky')).toBe(0); // success forgot the backoff
+  });
+
+  it('does not retry a terminal error', async () => {
+    let calls = 0;
+    const { primary, controller } = makeController(async () => {
+      calls++;
+      throw new TerminalError('spec is invalid');
+    });
+    primary.add(cm('bad'));
+    controller.start();
+    await until(() => calls === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toBe(1);
+  });
+
+  it('requeues after the requested delay', async () => {
+    const times: number[] = [];
+    const { primary, controller } = makeController(async () => {
+      times.push(Date.now());
+      return times.length < 2 ? { requeueAfterMs: 80 } : undefined;
+    });
+    primary.add(cm('poll'));
+    controller.start();
+    await until(() => times.length === 2);
+    expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(75);
+  });
+
+  it('never runs the same key concurrently, even with several workers', async () => {
+    let active = 0;
+    let maxActive = 0;
+    let calls = 0;
+    const { primary, controller } = makeController(
+      async () => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        calls++;
+        await new Promise((r) => setTimeout(r, 20));
+        active--;
+      },
+      { workers: 4 },
+    );
+    controller.start();
+    primary.add(cm('hot'));
+    await until(() => active === 1);
+    primary.update(cm('hot', { generation: 1 }), cm('hot', { generation: 2 }));
+    primary.update(cm('hot', { generation: 2 }), cm('hot', { generation: 3 }));
+    await until(() => calls === 2 && active === 0);
+    expect(maxActive).toBe(1);
+  });
+
+  it('ignores status-only updates of the primary but maps secondary objects to primary keys', async () => {
+    const calls: string[] = [];
+    const secondary = new FakeSource<KubeObject>();
+    const { primary, controller } = makeController(async (key) => void calls.push(key), { secondary });
+    controller.start();
+    primary.update(cm('a', { generation: 1, resourceVersion: '1' }), cm('a', { generation: 1, resourceVersion: '2' }));
+    secondary.add(cm('secret-1', { labels: { owner: 'b' } }));
+    await until(() => calls.length === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toEqual(['ns/b']);
+  });
+
+  it('on stop lets an in-flight reconcile finish and takes no new keys', async () => {
+    let finished = false;
+    const started: string[] = [];
+    const { primary, controller } = makeController(async (key) => {
+      started.push(key);
+      await new Promise((r) => setTimeout(r, 50));
+      finished = true;
+    });
+    controller.start();
+    primary.add(cm('first'));
+    await until(() => started.length === 1);
+    primary.add(cm('second'));
+    expect(await controller.stop(1000)).toBe(true);
+    expect(finished).toBe(true);
+    expect(started).toEqual(['ns/first']);
+  });
+
+  it('aborts the signal of a reconcile that outlives the drain bound', async () => {
+    let aborted = false;
+    const { primary, controller } = makeController(
+      (_key, { signal }) =>
+        new Promise<void>((resolve) =>
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve();
+          }),
+        ),
+    );
+    controller.start();
+    primary.add(cm('slow'));
+    await until(() => controller.queue.inFlight === 1);
+    expect(await controller.stop(30)).toBe(false);
+    expect(aborted).toBe(true);
+  });
+});

@@ -1,0 +1,121 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ItemExponentialRateLimiter } from '../../../src/kube/ratelimit.js';
+import { WorkQueue } from '../../../src/kube/workqueue.js';
+
+const noBackoff = () => new ItemExponentialRateLimiter(5, 1_000_000);
+
+describe('WorkQueue', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('hands out a key added several times while waiting only once', async () => {
+    const q = new WorkQueue({ rateLimiter: noBackoff() });
+    q.add('ns/a');
+    q.add('ns/b');
+    q.add('ns/a');
+    expect(q.length).toBe(2);
+    expect(await q.get()).toBe('ns/a');
+    expect(await q.get()).toBe('ns/b');
+    expect(q.length).toBe(0);
+  });
+
+  it('never hands the same key to two workers at once, and replays an add made while it was processing', async () => {
+    const q = new WorkQueue({ rateLimiter: noBackoff() });
+    q.add('ns/a');
+    const first = await q.get();
+    q.add('ns/a'); // a change arrives while ns/a is being reconciled
+    expect(q.length).toBe(0);
+    let second: string | undefined;
+    void q.get().then((k) => (second = k));
+    await Promise.resolve();
+    expect(second).toBeUndefined();
+    q.done(first as string);
+    await Promise.resolve();
+    expect(second).toBe('ns/a');
+  });
+
+  it('keeps the earliest ready time when a key is delayed twice', async () => {
+    const q = new WorkQueue({ rateLimiter: noBackoff() });
+    q.addAfter('ns/a', 10_000);
+    q.addAfter('ns/a', 1_000);
+    q.addAfter('ns/a', 5_000);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(q.length).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(q.length).toBe(1);
+    await q.get();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(q.length).toBe(0); // the later timers were superseded, not kept
+  });
+
+  it('backs off a failing key exponentially and forget() resets it', async () => {
+    const q = new WorkQueue({ rateLimiter: noBackoff() });
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const start = Date.now();
+      q.addRateLimited('ns/a');
+      while (q.length === 0) await vi.advanceTimersByTimeAsync(1);
+      delays.push(Date.now() - start);
+      q.done((await q.get()) as string);
+    }
+    expect(delays).toEqual([5, 10, 20, 40]);
+    expect(q.numRequeues('ns/a')).toBe(4);
+    q.forget('ns/a');
+    expect(q.numRequeues('ns/a')).toBe(0);
+  });
+
+  it('on shutdown drops waiting keys, releases idle workers and waits for in-flight keys', async () => {
+    const q = new WorkQueue({ rateLimiter: noBackoff() });
+    q.add('ns/busy');
+    const busy = (await q.get()) as string;
+    q.add('ns/waiting');
+    q.addAfter('ns/later', 1000);
+    const drained = q.shutdownWithDrain(5_000);
+    expect(await q.get()).toBeUndefined();
+    q.add('ns/new');
+    expect(q.length).toBe(0);
+    let settled: boolean | undefined;
+    void drained.then((v) => (settled = v));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(settled).toBeUndefined();
+    q.done(busy);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toBe(true);
+    expect(q.length).toBe(0);
+  });
+
+  it('reports false when in-flight work outlives the drain bound', async () => {
+    const q = new WorkQueue({ rateLimiter: noBackoff() });
+    q.add('ns/stuck');
+    await q.get();
+    const drained = q.shutdownWithDrain(1_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await drained).toBe(false);
+  });
+
+  it('reports depth, adds, latency, work duration and retries', async () => {
+    const seen = { depth: [] as number[], adds: 0, latency: [] as number[], work: [] as number[], retries: 0 };
+    const q = new WorkQueue({
+      rateLimiter: noBackoff(),
+      metrics: {
+        depth: (n) => seen.depth.push(n),
+        added: () => seen.adds++,
+        queueLatency: (s) => seen.latency.push(s),
+        workDuration: (s) => seen.work.push(s),
+        retried: () => seen.retries++,
+      },
+    });
+    q.add('a');
+    q.add('b');
+    await vi.advanceTimersByTimeAsync(250);
+    const k = (await q.get()) as string;
+    await vi.advanceTimersByTimeAsync(500);
+    q.done(k);
+    q.addRateLimited('a');
+    expect(seen.adds).toBe(2);
+    expect(seen.depth).toEqual([1, 2, 1]);
+    expect(seen.latency).toEqual([0.25]);
+    expect(seen.work).toEqual([0.5]);
+    expect(seen.retries).toBe(1);
+  });
+});

@@ -1,0 +1,41 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, scrubSecrets } from '../../../src/observability/logger.js';
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { lines, log: createLogger({ level: 'info', destination }) };
+}
+
+describe('logger', () => {
+  it('redacts tokens, client secrets, authorization headers and Secret data wherever they are logged', () => {
+    const { lines, log } = capture();
+    log.info(
+      {
+        token: 'dapi0123456789abcdef0123456789abcdef',
+        auth: { clientSecret: 'shh', clientId: 'visible-id' },
+        headers: { authorization: 'Bearer abc.def' },
+        secret: { data: { token: 'ZGFwaQ==' } },
+      },
+      'calling workspace',
+    );
+    const out = lines.join('');
+    expect(out).not.toContain('dapi0123456789');
+    expect(out).not.toContain('shh');
+    expect(out).not.toContain('abc.def');
+    expect(out).not.toContain('ZGFwaQ==');
+    expect(out).toContain('visible-id');
+    expect(out).toContain('[REDACTED]');
+  });
+
+  it('scrubs secrets out of free text such as error messages', () => {
+    const text = scrubSecrets('401 with Authorization: Bearer eyJhbGciOi.x.y; token=dapiabcdef0123456789abcdef01 client_secret=s3cr3t');
+    expect(text).not.toMatch(/eyJhbGciOi|dapiabcdef|s3cr3t/);
+  });
+});
