@@ -1,0 +1,521 @@
+// The typed Databricks serving-endpoints client: budgets → auth → one HTTP attempt → classify →
+// retry decision, within an overall deadline. Knows nothing of Kubernetes.
+import { z } from 'zod';
+import {
+  CreatePtEndpointRequestSchema,
+  CreateServingEndpointSchema,
+  EndpointCoreConfigInputSchema,
+  ListEndpointsResponseSchema,
+  ModelOptimizationInfoSchema,
+  PatchTagsRequestSchema,
+  PatchTagsResponseSchema,
+  ServingEndpointDetailedSchema,
+  UpdatePtConfigRequestSchema,
+  type CreatePtEndpointRequest,
+  type CreateServingEndpoint,
+  type EndpointCoreConfigInput,
+  type ModelOptimizationInfo,
+  type PatchTagsRequest,
+  type PatchTagsResponse,
+  type ServingEndpoint,
+  type ServingEndpointDetailed,
+  type UpdatePtConfigRequest,
+} from './api-types.js';
+import { createCredentialsProvider, type AuthConfig, type CredentialsProvider } from './auth.js';
+import { systemClock, type Clock } from './clock.js';
+import { DatabricksError, errorFromHttpResponse, requestIdFrom, type DatabricksErrorKind } from './errors.js';
+import { normaliseHost } from './host.js';
+import {
+  RateBudgetRegistry,
+  type BudgetMetricsSink,
+  type BudgetName,
+  type RateLimits,
+  type WorkspaceBudgets,
+} from './rate-budget.js';
+import { DEFAULT_BACKOFF, decideRetry, type BackoffOptions } from './retry-policy.js';
+import type { HttpTransport} from './transport.js';
+import { sharedTransport, userAgent, type HttpResponse } from './transport.js';
+
+const API = '/api/2.0/serving-endpoints';
+
+/** Counters and timings for the lead's prom-client wiring; every hook is optional. */
+export interface DatabricksMetricsSink extends BudgetMetricsSink {
+  /** one HTTP attempt finished (`outcome` is 'ok' or the error kind) */
+  request?(event: {
+    host: string;
+    operation: string;
+    method: string;
+    status: number | undefined;
+    outcome: 'ok' | DatabricksErrorKind;
+    durationMs: number;
+    attempt: number;
+  }): void;
+  /** an attempt failed and will be repeated after `delayMs` */
+  retry?(event: { host: string; operation: string; attempt: number; delayMs: number; kind: DatabricksErrorKind }): void;
+}
+
+/** pino-compatible subset. Everything logged is already redacted. */
+export interface ClientLogger {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface DatabricksClientOptions {
+  /** workspace URL; https://, or http:// on loopback only */
+  host: string;
+  auth: AuthConfig | CredentialsProvider;
+  rateLimits?: RateLimits;
+  /** deadline of one HTTP attempt; default 60 s (the SDKs' http timeout) */
+  requestTimeoutMs?: number;
+  /** deadline of a call including its retries; default 2 minutes */
+  retryDeadlineMs?: number;
+  /** refuse (RateLimited, retryAfterMs) rather than wait longer than this for the rate budget; default: wait */
+  maxBudgetWaitMs?: number;
+  backoff?: BackoffOptions;
+  transport?: HttpTransport;
+  budgets?: RateBudgetRegistry;
+  clock?: Clock;
+  metrics?: DatabricksMetricsSink;
+  logger?: ClientLogger;
+  random?: () => number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** overrides the client's retryDeadlineMs for this call */
+  deadlineMs?: number;
+  /** overrides the client's maxBudgetWaitMs for this call */
+  maxBudgetWaitMs?: number;
+}
+
+interface CallSpec<T> {
+  operation: string;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  body?: unknown;
+  budget: BudgetName;
+  idempotent: boolean;
+  schema: z.ZodType<T>;
+  /** for creates: find out whether a request with an unknown outcome created the endpoint */
+  resolveByName?: string;
+}
+
+/** Encode one path segment. A UC name keeps its dots inside the single segment. */
+export function pathSegment(value: string): string {
+  if (value === '' || value === '.' || value === '..') {
+    throw new DatabricksError({ kind: 'InvalidRequest', message: `invalid path segment ${JSON.stringify(value)}` });
+  }
+  return encodeURIComponent(value);
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const DEFAULT_RETRY_DEADLINE_MS = 120_000;
+/** a create whose outcome was unknown and that turned out absent is posted again at most this often */
+const MAX_CREATE_RESENDS = 1;
+
+const defaultClock = systemClock;
+/** Every client of the process shares these, so one workspace has one budget whoever calls. */
+export const sharedRateBudgets = new RateBudgetRegistry(defaultClock);
+
+export class DatabricksClient {
+  readonly host: string;
+  private readonly credentials: CredentialsProvider;
+  private readonly budgets: WorkspaceBudgets;
+  private readonly transport: HttpTransport;
+  private readonly clock: Clock;
+  private readonly requestTimeoutMs: number;
+  private readonly retryDeadlineMs: number;
+  private readonly maxBudgetWaitMs: number | undefined;
+  private readonly backoff: BackoffOptions;
+  private readonly random: () => number;
+  private readonly metrics: DatabricksMetricsSink | undefined;
+  private readonly logger: ClientLogger | undefined;
+
+  constructor(options: DatabricksClientOptions) {
+    this.host = normaliseHost(options.host);
+    this.transport = options.transport ?? sharedTransport;
+    this.clock = options.clock ?? defaultClock;
+    this.credentials =
+      'authorization' in options.auth
+        ? options.auth
+        : createCredentialsProvider(options.auth, { host: this.host, transport: this.transport, clock: this.clock });
+    const registry = options.budgets ?? sharedRateBudgets;
+    // Budgets are per workspace, not per client: their metrics go to the registry's one sink.
+    if (options.metrics) registry.setMetrics(options.metrics);
+    this.budgets = registry.forHost(this.host, options.rateLimits);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.retryDeadlineMs = options.retryDeadlineMs ?? DEFAULT_RETRY_DEADLINE_MS;
+    this.maxBudgetWaitMs = options.maxBudgetWaitMs;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.random = options.random ?? Math.random;
+    this.metrics = options.metrics;
+    this.logger = options.logger;
+  }
+
+  get authType(): string {
+    return this.credentials.authType;
+  }
+
+  /** Queue lengths and grant statistics of this workspace's budgets. */
+  budgetStats(): Record<BudgetName, { grants: number; totalWaitMs: number; queueLength: number }> {
+    return { mutation: this.budgets.mutation.stats, read: this.budgets.read.stats };
+  }
+
+  /** Without waiting: how long until a mutation could be sent (0 = now). For requeue decisions. */
+  mutationWaitMs(): number {
+    return this.budgets.mutation.peekWaitMs();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Operations
+
+  getEndpoint(name: string, options?: CallOptions): Promise<ServingEndpointDetailed> {
+    return this.call(
+      {
+        operation: 'getEndpoint',
+        method: 'GET',
+        path: `${API}/${pathSegment(name)}`,
+        budget: 'read',
+        idempotent: true,
+        schema: ServingEndpointDetailedSchema,
+      },
+      options,
+    );
+  }
+
+  /** Token-band (or any generic) create: POST /serving-endpoints. */
+  createEndpoint(body: CreateServingEndpoint, options?: CallOptions): Promise<ServingEndpointDetailed> {
+    const request = CreateServingEndpointSchema.parse(body);
+    return this.call(
+      {
+        operation: 'createEndpoint',
+        method: 'POST',
+        path: API,
+        body: request,
+        budget: 'mutation',
+        idempotent: false,
+        schema: ServingEndpointDetailedSchema,
+        resolveByName: request.name,
+      },
+      options,
+    );
+  }
+
+  /** Model-unit create: POST /serving-endpoints/pt. */
+  createPtEndpoint(body: CreatePtEndpointRequest, options?: CallOptions): Promise<ServingEndpointDetailed> {
+    const request = CreatePtEndpointRequestSchema.parse(body);
+    return this.call(
+      {
+        operation: 'createPtEndpoint',
+        method: 'POST',
+        path: `${API}/pt`,
+        body: request,
+        budget: 'mutation',
+        idempotent: false,
+        schema: ServingEndpointDetailedSchema,
+        resolveByName: request.name,
+      },
+      options,
+    );
+  }
+
+  /** PUT /serving-endpoints/{name}/config, fields at the top level. 409 (Conflict) while an update runs. */
+  updateConfig(name: string, config: EndpointCoreConfigInput, options?: CallOptions): Promise<ServingEndpointDetailed> {
+    return this.call(
+      {
+        operation: 'updateConfig',
+        method: 'PUT',
+        path: `${API}/${pathSegment(name)}/config`,
+        body: EndpointCoreConfigInputSchema.parse(config),
+        budget: 'mutation',
+        idempotent: true,
+        schema: ServingEndpointDetailedSchema,
+      },
+      options,
+    );
+  }
+
+  /** PUT /serving-endpoints/pt/{name}/config, fields UNDER `config`. */
+  updatePtConfig(name: string, body: UpdatePtConfigRequest, options?: CallOptions): Promise<ServingEndpointDetailed> {
+    return this.call(
+      {
+        operation: 'updatePtConfig',
+        method: 'PUT',
+        path: `${API}/pt/${pathSegment(name)}/config`,
+        body: UpdatePtConfigRequestSchema.parse(body),
+        budget: 'mutation',
+        idempotent: true,
+        schema: ServingEndpointDetailedSchema,
+      },
+      options,
+    );
+  }
+
+  /** DELETE /serving-endpoints/{name}. NotFound when there is nothing to delete. */
+  async deleteEndpoint(name: string, options?: CallOptions): Promise<void> {
+    await this.call(
+      {
+        operation: 'deleteEndpoint',
+        method: 'DELETE',
+        path: `${API}/${pathSegment(name)}`,
+        budget: 'mutation',
+        idempotent: true,
+        schema: EmptyObjectSchema,
+      },
+      options,
+    );
+  }
+
+  /** PATCH /serving-endpoints/{name}/tags → the endpoint's tags after the change. */
+  patchTags(name: string, body: PatchTagsRequest, options?: CallOptions): Promise<PatchTagsResponse> {
+    return this.call(
+      {
+        operation: 'patchTags',
+        method: 'PATCH',
+        path: `${API}/${pathSegment(name)}/tags`,
+        body: PatchTagsRequestSchema.parse(body),
+        budget: 'mutation',
+        idempotent: true,
+        schema: PatchTagsResponseSchema,
+      },
+      options,
+    );
+  }
+
+  /** GET /serving-endpoints: summaries only (no entity state or throughput). */
+  async listEndpoints(options?: CallOptions): Promise<ServingEndpoint[]> {
+    const res = await this.call(
+      {
+        operation: 'listEndpoints',
+        method: 'GET',
+        path: API,
+        budget: 'read',
+        idempotent: true,
+        schema: ListEndpointsResponseSchema,
+      },
+      options,
+    );
+    return res.endpoints ?? [];
+  }
+
+  /**
+   * GET /serving-endpoints/get-model-optimization-info/{uc_name}/{version}. Not in any SDK; the
+   * three-level UC name (dots included) is ONE path segment.
+   */
+  getModelOptimizationInfo(ucModelName: string, version: string, options?: CallOptions): Promise<ModelOptimizationInfo> {
+    return this.call(
+      {
+        operation: 'getModelOptimizationInfo',
+        method: 'GET',
+        path: `${API}/get-model-optimization-info/${pathSegment(ucModelName)}/${pathSegment(version)}`,
+        budget: 'read',
+        idempotent: true,
+        schema: ModelOptimizationInfoSchema,
+      },
+      options,
+    );
+  }
+
+  /**
+   * A cheap authenticated read for the workspace reconciler: resolves when the credentials work,
+   * throws the classified error otherwise (Auth, Transient for an unreachable host, ...).
+   */
+  async checkCredentials(options?: CallOptions): Promise<{ authType: string; endpointCount: number }> {
+    const endpoints = await this.listEndpoints({ deadlineMs: 30_000, ...options });
+    return { authType: this.credentials.authType, endpointCount: endpoints.length };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The request loop
+
+  private async call<T>(spec: CallSpec<T>, options: CallOptions = {}): Promise<T> {
+    const started = this.clock.now();
+    const deadlineAt = started + (options.deadlineMs ?? this.retryDeadlineMs);
+    const maxBudgetWaitMs = options.maxBudgetWaitMs ?? this.maxBudgetWaitMs;
+    let attempt = 0;
+    let refreshedAfter401 = false;
+    let createResends = 0;
+    let maybeSentBefore = false;
+
+    for (;;) {
+      options.signal?.throwIfAborted();
+      await this.budgets[spec.budget].acquire({ signal: options.signal, maxWaitMs: maxBudgetWaitMs });
+      const outcome = await this.attempt(spec, attempt, deadlineAt, options.signal);
+      if (outcome.ok) return outcome.value;
+      const error = outcome.error;
+
+      // An OAuth token refused once may just have expired early (clock skew, revocation): one fresh try.
+      if (error.kind === 'Auth' && error.status === 401 && !outcome.authPhase && !refreshedAfter401) {
+        refreshedAfter401 = true;
+        if (this.credentials.invalidate()) continue;
+      }
+      // A repeated DELETE that finds nothing: the earlier attempt did delete it.
+      if (spec.method === 'DELETE' && error.kind === 'NotFound' && maybeSentBefore) return {} as T;
+      // A re-posted create that finds the name taken: the earlier attempt did create it.
+      if (spec.resolveByName !== undefined && error.kind === 'AlreadyExists' && createResends > 0) {
+        return (await this.getEndpoint(spec.resolveByName, { ...options, deadlineMs: deadlineAt - this.clock.now() })) as T;
+      }
+
+      const remainingMs = deadlineAt - this.clock.now();
+      // Failures before anything was sent (token endpoint down, ...) are safe to repeat for any call.
+      const decision = decideRetry(error, {
+        idempotent: spec.idempotent || outcome.authPhase,
+        attempt,
+        remainingMs,
+        backoff: this.backoff,
+        random: this.random,
+      });
+      maybeSentBefore ||= !outcome.authPhase && (error.status !== undefined || error.requestMaybeSent);
+
+      if (decision.action === 'resolve-by-get' && spec.resolveByName !== undefined && createResends < MAX_CREATE_RESENDS) {
+        this.logger?.warn(
+          { operation: spec.operation, endpoint: spec.resolveByName, error: error.toJSON() },
+          'create outcome unknown: reading the endpoint by name before any new POST',
+        );
+        const existing = await this.findEndpoint(spec.resolveByName, options, deadlineAt);
+        if (existing) return existing as T;
+        createResends += 1;
+        attempt += 1;
+        continue;
+      }
+      if (decision.action !== 'retry') throw error;
+
+      this.metrics?.retry?.({ host: this.host, operation: spec.operation, attempt, delayMs: decision.delayMs, kind: error.kind });
+      this.logger?.debug(
+        { operation: spec.operation, attempt, delayMs: decision.delayMs, error: error.toJSON() },
+        'retrying Databricks call',
+      );
+      await this.clock.sleep(decision.delayMs, options.signal);
+      attempt += 1;
+    }
+  }
+
+  /** GET by name for create resolution: the endpoint, or undefined on 404. */
+  private async findEndpoint(
+    name: string,
+    options: CallOptions,
+    deadlineAt: number,
+  ): Promise<ServingEndpointDetailed | undefined> {
+    try {
+      return await this.getEndpoint(name, { ...options, deadlineMs: Math.max(1, deadlineAt - this.clock.now()) });
+    } catch (err) {
+      if (err instanceof DatabricksError && err.kind === 'NotFound') return undefined;
+      throw err;
+    }
+  }
+
+  private async attempt<T>(
+    spec: CallSpec<T>,
+    attempt: number,
+    deadlineAt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ ok: true; value: T } | { ok: false; error: DatabricksError; authPhase: boolean }> {
+    let authorization: string;
+    try {
+      authorization = await this.credentials.authorization(signal);
+    } catch (err) {
+      if (err instanceof DatabricksError) return { ok: false, error: err, authPhase: true };
+      throw err;
+    }
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      authorization,
+      'user-agent': userAgent(this.credentials.authType),
+    };
+    let body: string | undefined;
+    if (spec.body !== undefined) {
+      body = JSON.stringify(spec.body);
+      headers['content-type'] = 'application/json';
+    }
+    const timeoutMs = Math.max(1, Math.min(this.requestTimeoutMs, deadlineAt - this.clock.now()));
+    const secrets = this.credentials.secrets();
+    const started = this.clock.now();
+    let res: HttpResponse;
+    try {
+      res = await this.transport.send(this.host, {
+        method: spec.method,
+        path: spec.path,
+        headers,
+        body,
+        timeoutMs,
+        signal,
+        secrets,
+      });
+    } catch (err) {
+      if (!(err instanceof DatabricksError)) throw err;
+      this.recordAttempt(spec, attempt, undefined, err.kind, started);
+      return { ok: false, error: err, authPhase: false };
+    }
+    if (res.status >= 200 && res.status < 300) {
+      const parsed = parseBody(res, spec, secrets);
+      this.recordAttempt(spec, attempt, res.status, parsed.ok ? 'ok' : parsed.error.kind, started);
+      return parsed.ok ? parsed : { ...parsed, authPhase: false };
+    }
+    const error = errorFromHttpResponse({
+      status: res.status,
+      headers: res.headers,
+      bodyText: res.bodyText,
+      method: spec.method,
+      path: spec.path,
+      nowMs: this.clock.now(),
+      secrets,
+    });
+    this.recordAttempt(spec, attempt, res.status, error.kind, started);
+    return { ok: false, error, authPhase: false };
+  }
+
+  private recordAttempt(
+    spec: CallSpec<unknown>,
+    attempt: number,
+    status: number | undefined,
+    outcome: 'ok' | DatabricksErrorKind,
+    started: number,
+  ): void {
+    this.metrics?.request?.({
+      host: this.host,
+      operation: spec.operation,
+      method: spec.method,
+      status,
+      outcome,
+      durationMs: this.clock.now() - started,
+      attempt,
+    });
+  }
+}
+
+/** DELETE answers `{}` or nothing. */
+const EmptyObjectSchema = z.looseObject({});
+
+/** JSON-parse and validate a 2xx body; a body that does not fit is an InvalidResponse error. */
+function parseBody<T>(
+  res: HttpResponse,
+  spec: CallSpec<T>,
+  secrets: readonly string[],
+): { ok: true; value: T } | { ok: false; error: DatabricksError } {
+  const requestId = requestIdFrom(res.headers);
+  const invalid = (why: string): { ok: false; error: DatabricksError } => ({
+    ok: false,
+    error: new DatabricksError({
+      kind: 'InvalidResponse',
+      message: `${spec.method} ${spec.path} answered ${res.status} with a body that does not fit ${spec.operation}: ${why}`,
+      status: res.status,
+      requestId,
+      method: spec.method,
+      path: spec.path,
+      secrets,
+    }),
+  });
+  let json: unknown;
+  try {
+    json = res.bodyText.trim() === '' ? {} : JSON.parse(res.bodyText);
+  } catch {
+    return invalid('not JSON');
+  }
+  const parsed = spec.schema.safeParse(json);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issues = parsed.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+  return invalid(issues);
+}

@@ -1,0 +1,339 @@
+// Every failure of a Databricks call is classified here, once. Callers branch on `error.kind`.
+// Facts: reference §3 (error body, SDK status/error_code mapping, retried messages).
+import { ApiErrorBodySchema, type ApiErrorBody } from './api-types.js';
+
+/**
+ * - NotFound: the endpoint/model does not exist (404, RESOURCE_DOES_NOT_EXIST).
+ * - Conflict: an update is in progress (409, RESOURCE_CONFLICT): requeue, do not change the spec.
+ * - AlreadyExists: create of a name that exists (RESOURCE_ALREADY_EXISTS, or 400/409 saying so).
+ * - InvalidRequest: terminal until the spec changes; the server message is kept verbatim.
+ * - Auth: credentials refused (401/403) or not configured; never retried in a loop.
+ * - RateLimited: 429 or the client's own budget; `retryAfterMs` says when to come back.
+ * - Transient: 503, other 5xx, network failures and timeouts: retry with backoff.
+ * - InvalidResponse: a 2xx body that does not fit the schema (a server or proxy we do not understand).
+ */
+export const ERROR_KINDS = [
+  'NotFound',
+  'Conflict',
+  'AlreadyExists',
+  'InvalidRequest',
+  'Auth',
+  'RateLimited',
+  'Transient',
+  'InvalidResponse',
+] as const;
+export type DatabricksErrorKind = (typeof ERROR_KINDS)[number];
+
+export interface DatabricksErrorInit {
+  kind: DatabricksErrorKind;
+  message: string;
+  status?: number;
+  errorCode?: string;
+  requestId?: string;
+  retryAfterMs?: number;
+  method?: string;
+  /** request path without query; endpoint and model names are not secrets */
+  path?: string;
+  /** the server's own message, verbatim (after redaction) */
+  serverMessage?: string;
+  /** true when a network failure happened after the request may have reached the server */
+  requestMaybeSent?: boolean;
+  /** set by the client's own rate budget (nothing was sent) */
+  fromClientBudget?: boolean;
+  /** secret values known to the caller, scrubbed from every text field */
+  secrets?: readonly string[];
+}
+
+export class DatabricksError extends Error {
+  override readonly name = 'DatabricksError';
+  readonly kind: DatabricksErrorKind;
+  readonly status: number | undefined;
+  readonly errorCode: string | undefined;
+  readonly requestId: string | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly method: string | undefined;
+  readonly path: string | undefined;
+  readonly serverMessage: string | undefined;
+  readonly requestMaybeSent: boolean;
+  readonly fromClientBudget: boolean;
+
+  constructor(init: DatabricksErrorInit) {
+    const secrets = init.secrets ?? [];
+    super(redactSecrets(init.message, secrets));
+    this.kind = init.kind;
+    this.status = init.status;
+    this.errorCode = init.errorCode === undefined ? undefined : redactSecrets(init.errorCode, secrets);
+    this.requestId = init.requestId;
+    this.retryAfterMs = init.retryAfterMs;
+    this.method = init.method;
+    this.path = init.path === undefined ? undefined : redactSecrets(init.path, secrets);
+    this.serverMessage = init.serverMessage === undefined ? undefined : redactSecrets(init.serverMessage, secrets);
+    this.requestMaybeSent = init.requestMaybeSent ?? false;
+    this.fromClientBudget = init.fromClientBudget ?? false;
+  }
+
+  /** Retrying the same call later can succeed without a spec change. */
+  get retryable(): boolean {
+    return this.kind === 'RateLimited' || this.kind === 'Transient' || this.kind === 'Conflict';
+  }
+
+  /** Only a spec (or credential) change can fix it. */
+  get terminal(): boolean {
+    return this.kind === 'InvalidRequest' || this.kind === 'Auth';
+  }
+
+  /** What loggers and status writers see: only safe, already-redacted fields (no stack, no cause). */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      kind: this.kind,
+      message: this.message,
+      status: this.status,
+      errorCode: this.errorCode,
+      requestId: this.requestId,
+      retryAfterMs: this.retryAfterMs,
+      method: this.method,
+      path: this.path,
+    };
+  }
+}
+
+export const isDatabricksError = (err: unknown): err is DatabricksError => err instanceof DatabricksError;
+
+/** The classifier the controller uses: the kind of any thrown value (non-client errors count as Transient). */
+export function errorKindOf(err: unknown): DatabricksErrorKind {
+  return err instanceof DatabricksError ? err.kind : 'Transient';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Classification of HTTP answers
+
+const NOT_FOUND_CODES = new Set(['RESOURCE_DOES_NOT_EXIST', 'NOT_FOUND', 'ENDPOINT_NOT_FOUND']);
+const ALREADY_EXISTS_CODES = new Set(['RESOURCE_ALREADY_EXISTS', 'ALREADY_EXISTS']);
+const CONFLICT_CODES = new Set(['RESOURCE_CONFLICT', 'ABORTED']);
+const RATE_LIMIT_CODES = new Set(['REQUEST_LIMIT_EXCEEDED', 'RESOURCE_EXHAUSTED', 'TOO_MANY_REQUESTS']);
+const TRANSIENT_CODES = new Set(['TEMPORARILY_UNAVAILABLE', 'DEADLINE_EXCEEDED', 'INTERNAL_ERROR']);
+const AUTH_CODES = new Set(['UNAUTHENTICATED', 'UNAUTHORIZED', 'PERMISSION_DENIED']);
+
+// Messages the GO/PY SDKs treat as retryable whatever the status (reference §3.4).
+const RATE_LIMIT_MESSAGES = /REQUEST_LIMIT_EXCEEDED|RPC token bucket limit has been exceeded/;
+const TRANSIENT_MESSAGES =
+  /Please try again later or try a faster operation|worker environment|ClusterNotReadyException|Timed out after |deadline exceeded/i;
+const ALREADY_EXISTS_MESSAGE = /already exists/i;
+
+/** Decide the kind from what the server said. Pure: status, parsed error_code and message. */
+export function classifyHttpError(status: number, errorCode: string | undefined, message: string): DatabricksErrorKind {
+  if (status === 401 || status === 403) return 'Auth';
+  if (status === 429) return 'RateLimited';
+  if (errorCode !== undefined) {
+    if (ALREADY_EXISTS_CODES.has(errorCode)) return 'AlreadyExists';
+    if (NOT_FOUND_CODES.has(errorCode)) return 'NotFound';
+    if (CONFLICT_CODES.has(errorCode)) return 'Conflict';
+    if (RATE_LIMIT_CODES.has(errorCode)) return 'RateLimited';
+    if (AUTH_CODES.has(errorCode) && status < 500) return 'Auth';
+  }
+  if (RATE_LIMIT_MESSAGES.test(message)) return 'RateLimited';
+  if (status === 404) return 'NotFound';
+  if (status === 409) return ALREADY_EXISTS_MESSAGE.test(message) ? 'AlreadyExists' : 'Conflict';
+  // The duplicate-name code of create is unverified (400 or 409, reference §3.3): read the message too.
+  if (status === 400 && ALREADY_EXISTS_MESSAGE.test(message)) return 'AlreadyExists';
+  if (status === 408 || status === 499) return 'Transient';
+  if (status === 501) return 'InvalidRequest';
+  if (status >= 500) return 'Transient';
+  if (errorCode !== undefined && TRANSIENT_CODES.has(errorCode)) return 'Transient';
+  if (TRANSIENT_MESSAGES.test(message)) return 'Transient';
+  return 'InvalidRequest';
+}
+
+/** Header names that carry a request id, most specific first. */
+export const REQUEST_ID_HEADERS = ['x-request-id', 'x-databricks-request-id', 'x-databricks-org-request-id'] as const;
+
+export type HeaderBag = Record<string, string | string[] | undefined>;
+
+function headerValue(headers: HeaderBag, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function requestIdFrom(headers: HeaderBag, body?: ApiErrorBody): string | undefined {
+  for (const name of REQUEST_ID_HEADERS) {
+    const value = headerValue(headers, name);
+    if (value) return value;
+  }
+  for (const detail of body?.details ?? []) {
+    const id = (detail as Record<string, unknown>)['request_id'];
+    if (typeof id === 'string' && id !== '') return id;
+  }
+  return undefined;
+}
+
+/** Parse an error body: JSON per the schema, else the `"CODE: message"` text form, else nothing. */
+export function parseErrorBody(text: string): ApiErrorBody | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  try {
+    const parsed = ApiErrorBodySchema.safeParse(JSON.parse(trimmed));
+    if (parsed.success) return parsed.data;
+  } catch {
+    // not JSON: fall through to the text form
+  }
+  const match = /^([A-Z_]+): (.*)$/s.exec(trimmed);
+  if (match) return { error_code: match[1], message: match[2] };
+  return { message: trimmed.length > 500 ? `${trimmed.slice(0, 500)}…` : trimmed };
+}
+
+/** RetryInfo detail: {"@type": ".../google.rpc.RetryInfo", "retry_delay": "1.5s"} */
+function retryDelayFromDetails(body: ApiErrorBody | undefined): number | undefined {
+  for (const detail of body?.details ?? []) {
+    if (!detail['@type']?.endsWith('google.rpc.RetryInfo')) continue;
+    const delay = (detail as Record<string, unknown>)['retry_delay'];
+    if (typeof delay === 'string') {
+      const match = /^(\d+(?:\.\d+)?)s$/.exec(delay);
+      if (match) return Math.round(Number(match[1]) * 1000);
+    }
+  }
+  return undefined;
+}
+
+export interface HttpErrorInput {
+  status: number;
+  headers: HeaderBag;
+  bodyText: string;
+  method: string;
+  path: string;
+  nowMs: number;
+  secrets?: readonly string[];
+}
+
+/** Turn a non-2xx answer into a classified error. */
+export function errorFromHttpResponse(input: HttpErrorInput): DatabricksError {
+  const body = parseErrorBody(input.bodyText);
+  const errorCode = body?.error_code;
+  const serverMessage = body?.message ?? '';
+  const kind = classifyHttpError(input.status, errorCode, serverMessage);
+  const retryAfterHeader = headerValue(input.headers, 'retry-after');
+  const retryAfterMs =
+    (retryAfterHeader === undefined ? undefined : parseRetryAfter(retryAfterHeader, input.nowMs)) ??
+    retryDelayFromDetails(body);
+  const codePart = errorCode ? `${errorCode}: ` : '';
+  const detail = serverMessage === '' ? `HTTP ${input.status}` : `${codePart}${serverMessage}`;
+  return new DatabricksError({
+    kind,
+    message: `${input.method} ${input.path} failed (${input.status}, ${kind}): ${detail}`,
+    status: input.status,
+    errorCode,
+    requestId: requestIdFrom(input.headers, body),
+    retryAfterMs,
+    method: input.method,
+    path: input.path,
+    serverMessage,
+    secrets: input.secrets,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network failures
+
+// undici / Node codes raised before a byte of the request left: re-sending cannot duplicate anything.
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
+function errorCodeOf(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export interface NetworkErrorInput {
+  err: unknown;
+  method: string;
+  path: string;
+  /** the per-request deadline fired (as opposed to the caller cancelling) */
+  timedOut: boolean;
+  timeoutMs?: number;
+  secrets?: readonly string[];
+}
+
+/** A failure without an HTTP answer: connection refused/reset, TLS, deadline. Always Transient. */
+export function errorFromNetworkFailure(input: NetworkErrorInput): DatabricksError {
+  const code = errorCodeOf(input.err);
+  const rawMessage = input.err instanceof Error ? input.err.message : String(input.err);
+  const requestMaybeSent = code === undefined || !NOT_SENT_CODES.has(code);
+  const what = input.timedOut
+    ? `no answer within ${input.timeoutMs ?? '?'} ms`
+    : `network error${code ? ` ${code}` : ''}: ${rawMessage}`;
+  return new DatabricksError({
+    kind: 'Transient',
+    message: `${input.method} ${input.path} failed: ${what}`,
+    errorCode: input.timedOut ? 'CLIENT_TIMEOUT' : code,
+    method: input.method,
+    path: input.path,
+    requestMaybeSent,
+    secrets: input.secrets,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retry-After
+
+const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
+/**
+ * `Retry-After: <seconds>` or `Retry-After: <HTTP-date>` → milliseconds from now (never negative,
+ * capped at one hour). Undefined when unparseable.
+ */
+export function parseRetryAfter(value: string, nowMs: number): number | undefined {
+  const trimmed = value.trim();
+  if (trimmed === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) {
+    return Math.min(Math.round(Number(trimmed) * 1000), MAX_RETRY_AFTER_MS);
+  }
+  // Only date-looking values: Date.parse accepts oddities like "1" as a year.
+  if (!/[a-z]{3}/i.test(trimmed)) return undefined;
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return undefined;
+  return Math.min(Math.max(0, at - nowMs), MAX_RETRY_AFTER_MS);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redaction
+
+const REDACTED = '[REDACTED]';
+
+// Shapes of secrets that may show up in text we did not write (server messages, library errors).
+const SECRET_PATTERNS: readonly { pattern: RegExp; replacement: string }[] = [
+  { pattern: /\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*/gi, replacement: `$1 ${REDACTED}` },
+  // Databricks PATs and OAuth client secrets
+  { pattern: /\b(dapi|dose)[0-9a-f]{32}(-\d+)?\b/gi, replacement: REDACTED },
+  // JWTs (federation subject tokens, OAuth access tokens)
+  { pattern: /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, replacement: REDACTED },
+  // key=value / "key": "value" forms of form bodies and JSON
+  {
+    pattern: /("?(?:access_token|refresh_token|id_token|client_secret|subject_token|token|password)"?\s*[:=]\s*"?)([^"&\s,}]+)/gi,
+    replacement: `$1${REDACTED}`,
+  },
+];
+
+/** Scrub known secret values and secret-looking strings from a text. */
+export function redactSecrets(text: string, knownSecrets: readonly string[] = []): string {
+  let out = text;
+  for (const secret of knownSecrets) {
+    // Short values would redact innocent words; real credentials are long.
+    if (secret.length >= 8) out = out.split(secret).join(REDACTED);
+  }
+  for (const { pattern, replacement } of SECRET_PATTERNS) out = out.replace(pattern, replacement);
+  return out;
+}

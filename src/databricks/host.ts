@@ -1,0 +1,48 @@
+// Workspace host handling: one normal form keys the connection pool and the rate budget, so two
+// objects that spell one workspace differently ("https://X.net/", "https://x.net:443") share both.
+import { isIP } from 'node:net';
+
+export class InvalidHostError extends Error {
+  override readonly name = 'InvalidHostError';
+}
+
+/**
+ * Lowercase scheme + host (+ port when not the scheme's default), no path, no trailing slash.
+ * A bare host name ("adb-1.azuredatabricks.net") gets https://, as the SDKs do.
+ */
+export function normaliseHost(raw: string): string {
+  const trimmed = raw.trim();
+  if (trimmed === '') throw new InvalidHostError('workspace host is empty');
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new InvalidHostError(`workspace host is not a URL: ${JSON.stringify(trimmed)}`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    // Never echo the value: it holds credentials.
+    throw new InvalidHostError('workspace host must not contain credentials');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InvalidHostError(`workspace host must use https:// (got ${url.protocol}//)`);
+  }
+  if (url.protocol === 'http:' && !isLoopbackHostname(url.hostname)) {
+    throw new InvalidHostError(
+      `workspace host ${url.origin} uses plain http://, which is only allowed for loopback addresses (the emulator); use https://`,
+    );
+  }
+  // URL.origin lowercases scheme and host and drops default ports, path, query and fragment.
+  return url.origin;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: where the emulator listens. */
+export function isLoopbackHostname(hostname: string): boolean {
+  const bare = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  const lower = bare.toLowerCase();
+  if (lower === 'localhost' || lower.endsWith('.localhost')) return true;
+  const family = isIP(lower);
+  if (family === 4) return lower.split('.')[0] === '127';
+  if (family === 6) return lower === '::1' || lower === '0:0:0:0:0:0:0:1' || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(lower);
+  return false;
+}

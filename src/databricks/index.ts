@@ -1,0 +1,40 @@
+// Public surface of the Databricks client. Knows nothing of Kubernetes.
+export * from './api-types.js';
+export {
+  DatabricksClient,
+  pathSegment,
+  sharedRateBudgets,
+  type CallOptions,
+  type ClientLogger,
+  type DatabricksClientOptions,
+  type DatabricksMetricsSink,
+} from './client.js';
+export {
+  createCredentialsProvider,
+  workspaceConnectionFromEnv,
+  TOKEN_REFRESH_MARGIN_MS,
+  type AuthConfig,
+  type AuthType,
+  type CredentialsProvider,
+  type WorkspaceConnection,
+} from './auth.js';
+export {
+  DatabricksError,
+  ERROR_KINDS,
+  errorKindOf,
+  isDatabricksError,
+  redactSecrets,
+  parseRetryAfter,
+  type DatabricksErrorKind,
+} from './errors.js';
+export { normaliseHost, isLoopbackHostname, InvalidHostError } from './host.js';
+export {
+  RateBudget,
+  RateBudgetRegistry,
+  DEFAULT_RATE_LIMITS,
+  type RateLimits,
+  type BudgetMetricsSink,
+  type BudgetName,
+} from './rate-budget.js';
+export { HttpTransport, sharedTransport, operatorVersion } from './transport.js';
+export { systemClock, type Clock } from './clock.js';

@@ -1,0 +1,125 @@
+// HTTP on undici: one keep-alive connection pool per workspace origin, a deadline per request, and
+// network failures turned into classified errors. No retries here (see client.ts).
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { errorFromNetworkFailure, type HeaderBag } from './errors.js';
+import { normaliseHost } from './host.js';
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** path and query, already encoded */
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** deadline of this one attempt */
+  timeoutMs: number;
+  /** the caller's cancellation; its reason is rethrown as is */
+  signal?: AbortSignal;
+  /** values to scrub from error messages */
+  secrets?: readonly string[];
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: HeaderBag;
+  bodyText: string;
+}
+
+export interface HttpTransportOptions {
+  /** sockets per origin; the budgets keep the real need small */
+  connectionsPerOrigin?: number;
+  keepAliveTimeoutMs?: number;
+}
+
+export class HttpTransport {
+  private readonly pools = new Map<string, Pool>();
+  private closed = false;
+
+  constructor(private readonly options: HttpTransportOptions = {}) {}
+
+  /** The pool of an origin, created on first use. `origin` is checked and normalised. */
+  poolFor(origin: string): Pool {
+    const key = normaliseHost(origin);
+    let pool = this.pools.get(key);
+    if (!pool) {
+      if (this.closed) throw new Error('HTTP transport is closed');
+      pool = new Pool(key, {
+        connections: this.options.connectionsPerOrigin ?? 8,
+        keepAliveTimeout: this.options.keepAliveTimeoutMs ?? 30_000,
+        // The per-request AbortSignal is the deadline; these only bound a stalled socket.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  get origins(): string[] {
+    return [...this.pools.keys()];
+  }
+
+  async send(origin: string, req: HttpRequest): Promise<HttpResponse> {
+    const pool = this.poolFor(origin);
+    const deadline = AbortSignal.timeout(req.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    const pathOnly = req.path.split('?')[0] ?? req.path;
+    try {
+      const res = await pool.request({
+        method: req.method,
+        path: req.path,
+        headers: req.headers,
+        body: req.body ?? null,
+        signal,
+        idempotent: req.method === 'GET',
+      });
+      const bodyText = await res.body.text();
+      return { status: res.statusCode, headers: res.headers as HeaderBag, bodyText };
+    } catch (err) {
+      if (req.signal?.aborted) throw req.signal.reason;
+      throw errorFromNetworkFailure({
+        err,
+        method: req.method,
+        path: pathOnly,
+        timedOut: deadline.aborted,
+        timeoutMs: req.timeoutMs,
+        secrets: req.secrets,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+}
+
+/** Shared by every client of the process, so that one workspace gets one pool. */
+export const sharedTransport = new HttpTransport();
+
+let cachedVersion: string | undefined;
+
+/** pt-operator's version from its package.json (found upwards from this file, in src/ and dist/ alike). */
+export function operatorVersion(): string {
+  if (cachedVersion !== undefined) return cachedVersion;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 6; depth++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'pt-operator' && typeof pkg.version === 'string') return (cachedVersion = pkg.version);
+    } catch {
+      // no package.json here: keep going up
+    }
+    dir = dirname(dir);
+  }
+  return (cachedVersion = '0.0.0-unknown');
+}
+
+/** `pt-operator/<version> node/<version> os/<platform> auth/<type>`, in the SDKs' key/value style. */
+export function userAgent(authType: string): string {
+  return `pt-operator/${operatorVersion()} node/${process.versions.node} os/${process.platform} auth/${authType}`;
+}
