@@ -1,0 +1,200 @@
+// Workspace authentication as in reference §4: PAT bearer tokens, OAuth M2M (client credentials with
+// HTTP Basic client auth, scope all-apis, expiring tokens) and token federation (RFC 8693 exchange of
+// a JWT). Token expiry runs on the virtual clock. Tokens and secrets are never logged or echoed.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  GRANT_TYPE_CLIENT_CREDENTIALS,
+  GRANT_TYPE_TOKEN_EXCHANGE,
+  OAUTH_DEFAULT_SCOPE,
+  SUBJECT_TOKEN_TYPE_JWT,
+  type OAuthErrorBody,
+  type OAuthTokenResponse,
+  type OidcDiscovery,
+} from '../databricks/api-types.js';
+import type { VirtualClock } from './clock.js';
+import { ApiError } from './errors.js';
+import type { AuthPolicy } from './scenario.js';
+
+/** Accepted when a scenario lists no clients (documented in docs/emulator.md). */
+export const DEFAULT_CLIENT_ID = 'pt-emulator-client';
+export const DEFAULT_CLIENT_SECRET = 'pt-emulator-secret';
+/** Real PATs start with this; with no scenario list, any bearer token with it is accepted. */
+export const DEFAULT_PAT_PREFIX = 'dapi';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+export interface Principal {
+  kind: 'pat' | 'oauth-m2m' | 'federation';
+  readOnly: boolean;
+}
+
+export type TokenResult =
+  | { status: 200; body: OAuthTokenResponse }
+  | { status: 400 | 401; body: OAuthErrorBody & { error: string; error_description: string } };
+
+interface IssuedToken {
+  expiresAt: number;
+  principal: Principal;
+}
+
+export class AuthService {
+  readonly #policy: AuthPolicy;
+  readonly #clock: VirtualClock;
+  readonly #issued = new Map<string, IssuedToken>();
+
+  constructor(policy: AuthPolicy, clock: VirtualClock) {
+    this.#policy = policy;
+    this.#clock = clock;
+  }
+
+  /** The caller of an API request, from its Authorization header; throws 401/403 otherwise. */
+  authenticate(authorization: string | undefined): Principal {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    const token = match?.[1];
+    if (token === undefined) {
+      throw new ApiError(401, 'UNAUTHENTICATED', 'Credential was not sent or was of an unsupported type for this API.');
+    }
+    const issued = this.#issued.get(token);
+    if (issued) {
+      if (issued.expiresAt <= this.#clock.now()) {
+        this.#issued.delete(token);
+        throw new ApiError(401, 'UNAUTHENTICATED', 'The access token has expired. Request a new token and try again.');
+      }
+      return issued.principal;
+    }
+    const pat = this.#findPat(token);
+    if (pat) return pat;
+    throw new ApiError(403, 'PERMISSION_DENIED', 'Invalid access token.');
+  }
+
+  discovery(baseUrl: string): OidcDiscovery {
+    return {
+      issuer: `${baseUrl}/oidc`,
+      authorization_endpoint: `${baseUrl}/oidc/v1/authorize`,
+      token_endpoint: `${baseUrl}/oidc/v1/token`,
+    };
+  }
+
+  /** POST /oidc/v1/token with a form body. */
+  token(form: URLSearchParams, authorization: string | undefined): TokenResult {
+    const grantType = form.get('grant_type');
+    const scope = form.get('scope') ?? OAUTH_DEFAULT_SCOPE;
+    if (!scope.split(/\s+/).includes(OAUTH_DEFAULT_SCOPE)) {
+      return oauthError(400, 'invalid_scope', `The requested scope is not supported; request '${OAUTH_DEFAULT_SCOPE}'.`);
+    }
+    if (grantType === GRANT_TYPE_CLIENT_CREDENTIALS) {
+      const client = this.#findClient(authorization, form);
+      if (!client) return oauthError(401, 'invalid_client', 'Client authentication failed.');
+      return this.#issue({ kind: 'oauth-m2m', readOnly: client.readOnly });
+    }
+    if (grantType === GRANT_TYPE_TOKEN_EXCHANGE) {
+      if (form.get('subject_token_type') !== SUBJECT_TOKEN_TYPE_JWT) {
+        return oauthError(400, 'invalid_request', `subject_token_type must be ${SUBJECT_TOKEN_TYPE_JWT}.`);
+      }
+      const problem = this.#rejectFederatedJwt(form.get('subject_token') ?? '');
+      if (problem) return oauthError(400, 'invalid_grant', problem);
+      return this.#issue({ kind: 'federation', readOnly: false }, true);
+    }
+    return oauthError(400, 'unsupported_grant_type', `Grant type ${JSON.stringify(grantType ?? '')} is not supported.`);
+  }
+
+  /** Forgets issued OAuth tokens (they expire anyway; used by tests that want a clean slate). */
+  clearTokens(): void {
+    this.#issued.clear();
+  }
+
+  #issue(principal: Principal, exchanged = false): TokenResult {
+    const lifetimeSeconds = this.#policy.tokenLifetimeSeconds;
+    const accessToken = randomBytes(32).toString('base64url');
+    this.#issued.set(accessToken, { expiresAt: this.#clock.now() + lifetimeSeconds * 1000, principal });
+    // expires_in is in real seconds at the current clock speed, so a client's own timer agrees with us.
+    const body: OAuthTokenResponse = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: this.#clock.toClientSeconds(lifetimeSeconds),
+      scope: OAUTH_DEFAULT_SCOPE,
+    };
+    if (exchanged) body.issued_token_type = ACCESS_TOKEN_TYPE;
+    return { status: 200, body };
+  }
+
+  #findPat(token: string): Principal | undefined {
+    const pats = this.#policy.pats;
+    if (pats === undefined) return token.startsWith(DEFAULT_PAT_PREFIX) ? { kind: 'pat', readOnly: false } : undefined;
+    for (const pat of pats) {
+      const entry = typeof pat === 'string' ? { token: pat, readOnly: false } : pat;
+      if (safeEqual(entry.token, token)) return { kind: 'pat', readOnly: entry.readOnly };
+    }
+    return undefined;
+  }
+
+  #findClient(authorization: string | undefined, form: URLSearchParams): { readOnly: boolean } | undefined {
+    const candidates = basicCredentials(authorization) ?? formCredentials(form);
+    const clients = this.#policy.clients ?? [{ id: DEFAULT_CLIENT_ID, secret: DEFAULT_CLIENT_SECRET, readOnly: false }];
+    const client = clients.find((c) => candidates.some((p) => c.id === p.id && safeEqual(c.secret, p.secret)));
+    return client ? { readOnly: client.readOnly } : undefined;
+  }
+
+  /** Why a federated JWT is refused, or undefined when it is accepted. Signatures are not checked. */
+  #rejectFederatedJwt(jwt: string): string | undefined {
+    const claims = decodeJwtClaims(jwt);
+    if (!claims) return 'The subject_token is not a well-formed JWT.';
+    const { iss, sub, aud, exp } = claims;
+    if (typeof iss !== 'string' || typeof sub !== 'string') return 'The subject_token must carry iss and sub claims.';
+    if (typeof exp !== 'number' || exp * 1000 <= this.#clock.now()) return 'The subject_token has expired.';
+    const policies = this.#policy.federation;
+    if (policies === undefined) return undefined;
+    const audiences = Array.isArray(aud) ? aud : [aud];
+    const allowed = policies.some(
+      (p) => p.issuer === iss && (p.subject === undefined || p.subject === sub) && (p.audience === undefined || audiences.includes(p.audience)),
+    );
+    return allowed ? undefined : 'No federation policy matches the issuer, audience and subject of the subject_token.';
+  }
+}
+
+function oauthError(status: 400 | 401, error: string, description: string): TokenResult {
+  return { status, body: { error, error_description: description } };
+}
+
+type ClientCredentials = { id: string; secret: string };
+
+/** Candidate credentials from a Basic header: as sent, and form-decoded (RFC 6749 §2.3.1, which Go applies and Python's requests does not). */
+function basicCredentials(authorization: string | undefined): ClientCredentials[] | undefined {
+  const match = /^Basic\s+(\S+)$/i.exec(authorization ?? '');
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return [];
+  const raw = { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+  return [raw, { id: decodeFormPart(raw.id), secret: decodeFormPart(raw.secret) }];
+}
+
+function decodeFormPart(part: string): string {
+  try {
+    return decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    return part;
+  }
+}
+
+function formCredentials(form: URLSearchParams): ClientCredentials[] {
+  const id = form.get('client_id');
+  const secret = form.get('client_secret');
+  return id !== null && secret !== null ? [{ id, secret }] : [];
+}
+
+function safeEqual(expected: string, actual: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(actual);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function decodeJwtClaims(jwt: string): Record<string, unknown> | undefined {
+  const parts = jwt.split('.');
+  if (parts.length !== 3 || !parts[1]) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+    return claims !== null && typeof claims === 'object' && !Array.isArray(claims) ? (claims as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

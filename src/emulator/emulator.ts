@@ -1,0 +1,287 @@
+// The emulator's core, without HTTP: the workspace state (endpoints, catalog, faults, budget, auth,
+// call log, clock) and every operation on it. The HTTP server and the in-process control API both
+// call these methods, so the two cannot drift apart.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import {
+  CreatePtEndpointRequestSchema,
+  CreateServingEndpointSchema,
+  EndpointTagSchema,
+  EntityVersionSchema,
+  PatchTagsRequestSchema,
+  UpdateConfigRequestSchema,
+  UpdatePtConfigRequestSchema,
+  type ListEndpointsResponse,
+  type ModelOptimizationInfo,
+  type PatchTagsResponse,
+  type ServedEntityInput,
+  type ServingEndpointDetailed,
+} from '../databricks/api-types.js';
+import { AuthService } from './auth.js';
+import { CallLog } from './call-log.js';
+import { DEFAULT_CATALOG, ModelCatalog, optimizationInfo } from './catalog.js';
+import { VirtualClock } from './clock.js';
+import { specFromCoreConfig, specFromPtConfig, validateDescription, validateEndpointName, type ConfigSpec } from './config-spec.js';
+import { ApiError, endpointAlreadyExists, invalidParameter, modelNotFound } from './errors.js';
+import { FaultEngine, type ActiveFault, type FaultSpecInput } from './faults.js';
+import { EndpointStore, TIMED_OUT_MESSAGE, type RolloutOutcome, type StoredEndpoint } from './lifecycle.js';
+import { MutationBudget } from './rate-limit.js';
+import { renderDetailed, renderSummary } from './render.js';
+import { seededRandom } from './rng.js';
+import { parseScenario, type Scenario, type ScenarioInput } from './scenario.js';
+
+/** An out-of-band change, as someone clicking in the Databricks UI would make it. */
+export const EndpointEditSchema = z.object({
+  /** patches by served entity name; without a name, the first entity */
+  entities: z
+    .array(
+      z.object({
+        name: z.string().optional(),
+        entity_name: z.string().optional(),
+        entity_version: EntityVersionSchema.optional(),
+        min_provisioned_throughput: z.number().int().optional(),
+        max_provisioned_throughput: z.number().int().optional(),
+        provisioned_model_units: z.number().int().optional(),
+      }),
+    )
+    .optional(),
+  tags: z.object({ add: z.array(EndpointTagSchema).default([]), delete: z.array(z.string()).default([]) }).optional(),
+  /** instant: the new config serves at once; rolling: a normal rollout (faults apply) */
+  mode: z.enum(['instant', 'rolling']).default('instant'),
+});
+export type EndpointEdit = z.input<typeof EndpointEditSchema>;
+
+export interface EmulatorOptions {
+  scenario?: Scenario | ScenarioInput;
+  /** overrides the scenario's clock speed */
+  speed?: number;
+  /** real time source (unit tests) */
+  realNow?: () => number;
+}
+
+export class Emulator {
+  readonly scenario: Scenario;
+  readonly clock: VirtualClock;
+  readonly catalog: ModelCatalog;
+  readonly faults: FaultEngine;
+  readonly budget: MutationBudget;
+  readonly auth: AuthService;
+  readonly calls = new CallLog();
+  readonly #store: EndpointStore;
+
+  constructor(options: EmulatorOptions = {}) {
+    this.scenario = parseScenario(options.scenario);
+    const { scenario } = this;
+    const clockOptions: ConstructorParameters<typeof VirtualClock>[0] = { speed: options.speed ?? scenario.clock.speed };
+    if (options.realNow) clockOptions.realNow = options.realNow;
+    this.clock = new VirtualClock(clockOptions);
+    this.catalog = new ModelCatalog([...(scenario.catalog.includeDefaults ? DEFAULT_CATALOG : []), ...scenario.catalog.models]);
+    this.faults = new FaultEngine(seededRandom(scenario.seed));
+    this.budget = new MutationBudget({ limit: scenario.limits.mutationsPerWindow, windowMs: scenario.limits.windowSeconds * 1000 });
+    this.auth = new AuthService(scenario.auth, this.clock);
+    this.#store = new EndpointStore({
+      planRollout: (spec, now) => this.#planRollout(spec, now),
+      newId: () => randomBytes(16).toString('hex'),
+      creator: scenario.workspace.creator,
+    });
+    this.#seed();
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  // ---- the serving-endpoints API ---------------------------------------------------------------
+
+  createEndpoint(body: unknown): ServingEndpointDetailed {
+    this.#consumeMutationBudget();
+    const request = parseBody(CreateServingEndpointSchema, body);
+    validateEndpointName(request.name);
+    validateDescription(request.description);
+    if (!request.config && (request.ai_gateway !== undefined || request.rate_limits !== undefined)) {
+      throw invalidParameter(`Cannot specify ${request.ai_gateway !== undefined ? 'ai_gateway' : 'rate_limits'} when creating endpoints without a config.`);
+    }
+    this.#assertNameFree(request.name);
+    const spec = request.config ? specFromCoreConfig(request.config, this.catalog) : undefined;
+    return renderDetailed(this.#store.create({ ...request, ...(spec ? { spec } : {}) }, this.now()));
+  }
+
+  createPtEndpoint(body: unknown): ServingEndpointDetailed {
+    this.#consumeMutationBudget();
+    const request = parseBody(CreatePtEndpointRequestSchema, body);
+    validateEndpointName(request.name);
+    this.#assertNameFree(request.name);
+    const spec = specFromPtConfig(request.config, this.catalog);
+    return renderDetailed(this.#store.create({ ...request, spec }, this.now()));
+  }
+
+  getEndpoint(name: string): ServingEndpointDetailed {
+    return renderDetailed(this.#store.get(name, this.now()));
+  }
+
+  listEndpoints(): ListEndpointsResponse {
+    const endpoints = this.#store.list(this.now()).map(renderSummary);
+    // Like the real service (proto JSON), an empty list is omitted.
+    return endpoints.length > 0 ? { endpoints } : {};
+  }
+
+  updateConfig(name: string, body: unknown): ServingEndpointDetailed {
+    this.#consumeMutationBudget();
+    const request = parseBody(UpdateConfigRequestSchema, body);
+    this.#store.get(name, this.now());
+    return this.#update(name, specFromCoreConfig(request, this.catalog));
+  }
+
+  updatePtConfig(name: string, body: unknown): ServingEndpointDetailed {
+    this.#consumeMutationBudget();
+    const request = parseBody(UpdatePtConfigRequestSchema, body);
+    this.#store.get(name, this.now());
+    return this.#update(name, specFromPtConfig(request.config, this.catalog));
+  }
+
+  deleteEndpoint(name: string): Record<string, never> {
+    this.#store.delete(name, this.now());
+    return {};
+  }
+
+  patchTags(name: string, body: unknown): PatchTagsResponse {
+    const request = parseBody(PatchTagsRequestSchema, body);
+    return { tags: this.#store.patchTags(name, request.add_tags ?? [], request.delete_tags ?? [], this.now()) };
+  }
+
+  optimizationInfo(modelName: string, version: string): ModelOptimizationInfo {
+    const model = this.catalog.find(modelName, version);
+    if (!model) throw modelNotFound(modelName, version);
+    return optimizationInfo(model);
+  }
+
+  // ---- control (inspection API and in-process tests) -------------------------------------------
+
+  /** Every endpoint in detailed form, as GET would show it now. */
+  endpoints(): ServingEndpointDetailed[] {
+    return this.#store.list(this.now()).map(renderDetailed);
+  }
+
+  addFault(spec: FaultSpecInput): ActiveFault {
+    return this.faults.add(spec, this.now());
+  }
+
+  advance(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  /** Simulates a change made in the Databricks UI: no API call is logged and no budget is used. */
+  editEndpoint(name: string, input: EndpointEdit): ServingEndpointDetailed {
+    const edit = EndpointEditSchema.parse(input);
+    const now = this.now();
+    const endpoint = this.#store.get(name, now);
+    if (edit.tags) this.#store.patchTags(name, edit.tags.add, edit.tags.delete, now);
+    if (edit.entities && edit.entities.length > 0) {
+      const spec = specFromCoreConfig(editedConfig(endpoint, edit.entities), this.catalog);
+      if (edit.mode === 'instant') this.#store.replaceServedConfig(name, spec, now);
+      else this.#store.updateConfig(name, spec, now);
+    }
+    return this.getEndpoint(name);
+  }
+
+  /** Back to the scenario's starting state: endpoints, faults, budget and call log. The clock keeps running. */
+  reset(): void {
+    this.#store.clear();
+    this.faults.clear();
+    this.budget.reset();
+    this.calls.clear();
+    this.#seed();
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  #update(name: string, spec: ConfigSpec): ServingEndpointDetailed {
+    return renderDetailed(this.#store.updateConfig(name, spec, this.now()));
+  }
+
+  #assertNameFree(name: string): void {
+    // Checked before the config is validated, as a duplicate name is the more basic mistake.
+    if (this.#store.has(name)) throw endpointAlreadyExists(name);
+  }
+
+  #consumeMutationBudget(): void {
+    const decision = this.budget.tryConsume(this.now());
+    if (decision.allowed) return;
+    const { mutationsPerWindow, windowSeconds } = this.scenario.limits;
+    throw new ApiError(
+      429,
+      'REQUEST_LIMIT_EXCEEDED',
+      `Exceeded the workspace limit of ${mutationsPerWindow} create/update operations per ${windowSeconds} seconds. Please try again later.`,
+      { 'Retry-After': String(this.clock.toClientSeconds(decision.retryAfterMs / 1000)) },
+    );
+  }
+
+  #planRollout(spec: ConfigSpec, now: number): { outcome: RolloutOutcome; durationMs: number } {
+    const { timing } = this.scenario;
+    const rolloutMs = timing.rolloutSeconds * 1000;
+    const fault = this.faults.deploymentFault(
+      spec.entities.map((e) => e.entity_name),
+      now,
+    );
+    if (!fault) return { outcome: { kind: 'ready' }, durationMs: rolloutMs };
+    if (fault.kind === 'capacity') {
+      return {
+        outcome: { kind: 'failed', deployment: 'DEPLOYMENT_ABORTED', message: TIMED_OUT_MESSAGE },
+        durationMs: (timing.capacityTimeoutSeconds ?? timing.rolloutSeconds) * 1000,
+      };
+    }
+    return {
+      outcome: { kind: 'failed', deployment: 'DEPLOYMENT_FAILED', message: fault.message },
+      durationMs: (timing.failureAfterSeconds ?? timing.rolloutSeconds) * 1000,
+    };
+  }
+
+  #seed(): void {
+    const now = this.now();
+    for (const fault of this.scenario.faults) this.faults.add(fault, now);
+    for (const seed of this.scenario.endpoints) {
+      validateEndpointName(seed.name);
+      const { config, ...rest } = seed;
+      this.#store.create(rest, now);
+      if (config) this.#store.replaceServedConfig(seed.name, specFromCoreConfig(config, this.catalog), now);
+    }
+  }
+}
+
+/** Parses a request body; unknown fields are dropped, type errors become 400 INVALID_PARAMETER_VALUE. */
+function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const result = schema.safeParse(body ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.join('.') ?? '';
+  if (issue?.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+    throw invalidParameter(`Missing required field: ${field}`);
+  }
+  throw invalidParameter(`Invalid value for field '${field}': ${issue?.message ?? 'invalid request body'}`);
+}
+
+/** The current config with out-of-band entity patches applied, as a PUT /config body. */
+function editedConfig(endpoint: StoredEndpoint, patches: z.output<typeof EndpointEditSchema>['entities'] & object) {
+  const base = endpoint.served ?? endpoint.rollout?.config;
+  if (!base) throw invalidParameter(`Endpoint '${endpoint.name}' has no config to edit.`);
+  const entities: ServedEntityInput[] = base.entities.map((e) => {
+    const input: ServedEntityInput = { name: e.name, entity_name: e.entity_name, entity_version: e.entity_version };
+    if (e.min_provisioned_throughput !== undefined) input.min_provisioned_throughput = e.min_provisioned_throughput;
+    if (e.max_provisioned_throughput !== undefined) input.max_provisioned_throughput = e.max_provisioned_throughput;
+    if (e.provisioned_model_units !== undefined) input.provisioned_model_units = e.provisioned_model_units;
+    if (e.min_provisioned_throughput === undefined && e.provisioned_model_units === undefined && e.workload_size !== undefined) {
+      input.workload_size = e.workload_size;
+    }
+    return input;
+  });
+  for (const patch of patches) {
+    const target = patch.name === undefined ? entities[0] : entities.find((e) => e.name === patch.name);
+    if (!target) throw invalidParameter(`Endpoint '${endpoint.name}' has no served entity named '${patch.name ?? ''}'.`);
+    const { name: _name, ...changes } = patch;
+    Object.assign(target, changes);
+  }
+  return {
+    served_entities: entities,
+    traffic_config: { routes: base.routes.map((r) => ({ served_entity_name: r.name, traffic_percentage: r.traffic_percentage })) },
+  };
+}

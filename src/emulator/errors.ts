@@ -1,0 +1,30 @@
+// API errors as the real service sends them: an HTTP status plus a body that always carries both
+// `error_code` and `message` (the JS SDK ignores bodies that lack either; reference §3.1).
+import type { ApiErrorBody, ErrorCode } from '../databricks/api-types.js';
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly errorCode: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  body(): ApiErrorBody {
+    return { error_code: this.errorCode, message: this.message };
+  }
+}
+
+export const invalidParameter = (message: string): ApiError => new ApiError(400, 'INVALID_PARAMETER_VALUE', message);
+
+export const endpointNotFound = (name: string): ApiError =>
+  new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Endpoint with name '${name}' does not exist.`);
+
+export const modelNotFound = (modelName: string, version: string): ApiError =>
+  new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Model '${modelName}' version '${version}' does not exist.`);
+
+export const endpointAlreadyExists = (name: string): ApiError =>
+  new ApiError(409, 'RESOURCE_ALREADY_EXISTS', `Serving endpoint with name '${name}' already exists.`);

@@ -1,0 +1,123 @@
+// Renders stored endpoints in the API's response shapes (captures in reference §2.9): the detailed
+// form for GET/create/update, and the summary form for list items.
+import type {
+  EndpointCoreConfigOutput,
+  EndpointPendingConfig,
+  ServedEntityOutput,
+  ServedModelOutput,
+  ServingEndpoint,
+  ServingEndpointDetailed,
+  TrafficConfig,
+} from '../databricks/api-types.js';
+import { CREATING_MESSAGE, configUpdateState, type Rollout, type StoredConfig, type StoredEndpoint, type StoredEntity } from './lifecycle.js';
+
+type EntityState = NonNullable<ServedEntityOutput['state']>;
+
+const READY_STATE: EntityState = { deployment: 'DEPLOYMENT_READY', deployment_state_message: '' };
+
+export function renderDetailed(endpoint: StoredEndpoint): ServingEndpointDetailed {
+  const detailed: ServingEndpointDetailed = {
+    name: endpoint.name,
+    creator: endpoint.creator,
+    creation_timestamp: endpoint.creation_timestamp,
+    last_updated_timestamp: endpoint.last_updated_timestamp,
+    state: {
+      ready: endpoint.served ? 'READY' : 'NOT_READY',
+      config_update: configUpdateState(endpoint),
+      suspend: 'NOT_SUSPENDED',
+    },
+    id: endpoint.id,
+    permission_level: 'CAN_MANAGE',
+    route_optimized: endpoint.route_optimized,
+  };
+  if (endpoint.served) detailed.config = renderConfig(endpoint.served, READY_STATE);
+  if (endpoint.rollout) detailed.pending_config = renderPending(endpoint.rollout);
+  if (endpoint.tags.length > 0) detailed.tags = endpoint.tags;
+  if (endpoint.description !== undefined) detailed.description = endpoint.description;
+  if (endpoint.ai_gateway !== undefined) detailed.ai_gateway = endpoint.ai_gateway;
+  if (endpoint.budget_policy_id !== undefined) detailed.budget_policy_id = endpoint.budget_policy_id;
+  return detailed;
+}
+
+export function renderSummary(endpoint: StoredEndpoint): ServingEndpoint {
+  const summary: ServingEndpoint = {
+    name: endpoint.name,
+    id: endpoint.id,
+    creator: endpoint.creator,
+    creation_timestamp: endpoint.creation_timestamp,
+    last_updated_timestamp: endpoint.last_updated_timestamp,
+    state: { ready: endpoint.served ? 'READY' : 'NOT_READY', config_update: configUpdateState(endpoint), suspend: 'NOT_SUSPENDED' },
+  };
+  if (endpoint.served) {
+    summary.config = {
+      served_entities: endpoint.served.entities.map((e) => {
+        const spec: NonNullable<NonNullable<ServingEndpoint['config']>['served_entities']>[number] = {
+          name: e.name,
+          entity_name: e.entity_name,
+          entity_version: e.entity_version,
+          type: 'FOUNDATION_MODEL',
+        };
+        if (e.foundation_model) spec.foundation_model = e.foundation_model;
+        return spec;
+      }),
+    };
+  }
+  if (endpoint.tags.length > 0) summary.tags = endpoint.tags;
+  if (endpoint.description !== undefined) summary.description = endpoint.description;
+  return summary;
+}
+
+function renderPending(rollout: Rollout): EndpointPendingConfig {
+  const outcome = rollout.outcome;
+  const state: EntityState =
+    rollout.ended && outcome.kind === 'failed'
+      ? { deployment: outcome.deployment, deployment_state_message: outcome.message }
+      : { deployment: 'DEPLOYMENT_CREATING', deployment_state_message: CREATING_MESSAGE };
+  return { start_time: rollout.startTime, ...renderConfig(rollout.config, state) };
+}
+
+function renderConfig(config: StoredConfig, state: EntityState): EndpointCoreConfigOutput {
+  const output: EndpointCoreConfigOutput = {
+    served_entities: config.entities.map((e) => renderEntity(e, state)),
+  };
+  if (config.legacyServedModels) output.served_models = config.entities.map((e) => renderServedModel(e, state));
+  output.config_version = config.config_version;
+  output.traffic_config = renderTraffic(config);
+  return output;
+}
+
+function renderEntity(entity: StoredEntity, state: EntityState): ServedEntityOutput {
+  const output: ServedEntityOutput = { name: entity.name, entity_name: entity.entity_name, entity_version: entity.entity_version };
+  copyCompute(entity, output);
+  if (entity.provisioned_model_units !== undefined) output.provisioned_model_units = entity.provisioned_model_units;
+  if (entity.environment_vars !== undefined) output.environment_vars = entity.environment_vars;
+  if (entity.foundation_model !== undefined) output.foundation_model = entity.foundation_model;
+  output.state = { ...state };
+  output.creator = entity.creator;
+  output.creation_timestamp = entity.creation_timestamp;
+  return output;
+}
+
+function renderServedModel(entity: StoredEntity, state: EntityState): ServedModelOutput {
+  const output: ServedModelOutput = { name: entity.name, model_name: entity.entity_name, model_version: entity.entity_version };
+  copyCompute(entity, output);
+  output.state = { ...state };
+  output.creator = entity.creator;
+  output.creation_timestamp = entity.creation_timestamp;
+  return output;
+}
+
+function copyCompute(entity: StoredEntity, output: ServedEntityOutput | ServedModelOutput): void {
+  if (entity.workload_size !== undefined) output.workload_size = entity.workload_size;
+  if (entity.workload_type !== undefined) output.workload_type = entity.workload_type;
+  if (entity.min_provisioned_throughput !== undefined) output.min_provisioned_throughput = entity.min_provisioned_throughput;
+  if (entity.max_provisioned_throughput !== undefined) output.max_provisioned_throughput = entity.max_provisioned_throughput;
+  output.scale_to_zero_enabled = entity.scale_to_zero_enabled;
+}
+
+/** Routes echo both names with the same value, whichever the request used. */
+function renderTraffic(config: StoredConfig): TrafficConfig {
+  return {
+    routes: config.routes.map((r) => ({ served_model_name: r.name, traffic_percentage: r.traffic_percentage, served_entity_name: r.name })),
+  };
+}

@@ -1,0 +1,61 @@
+// Maps a method and path to an operation of the serving API. Path parameters are one URL segment
+// each, decoded; a UC model name keeps its dots inside one segment (system.ai.model/3).
+export type Operation =
+  | { op: 'list' }
+  | { op: 'create' }
+  | { op: 'createPt' }
+  | { op: 'get'; name: string }
+  | { op: 'delete'; name: string }
+  | { op: 'updateConfig'; name: string }
+  | { op: 'updatePtConfig'; name: string }
+  | { op: 'patchTags'; name: string }
+  | { op: 'optimizationInfo'; model: string; version: string }
+  | { op: 'oidcDiscovery' }
+  | { op: 'token' }
+  | { op: 'unknown' };
+
+const API_PREFIX = '/api/2.0/serving-endpoints';
+
+export function routeRequest(method: string, path: string): Operation {
+  if (path === '/oidc/.well-known/oauth-authorization-server' && method === 'GET') return { op: 'oidcDiscovery' };
+  if (path === '/oidc/v1/token' && method === 'POST') return { op: 'token' };
+  if (path !== API_PREFIX && !path.startsWith(`${API_PREFIX}/`)) return { op: 'unknown' };
+  const segments = splitSegments(path.slice(API_PREFIX.length));
+  if (!segments) return { op: 'unknown' };
+  const [first, second, third] = segments;
+  switch (segments.length) {
+    case 0:
+      if (method === 'GET') return { op: 'list' };
+      if (method === 'POST') return { op: 'create' };
+      break;
+    case 1:
+      if (first === 'pt' && method === 'POST') return { op: 'createPt' };
+      if (method === 'GET') return { op: 'get', name: first! };
+      if (method === 'DELETE') return { op: 'delete', name: first! };
+      break;
+    case 2:
+      if (second === 'config' && method === 'PUT') return { op: 'updateConfig', name: first! };
+      if (second === 'tags' && method === 'PATCH') return { op: 'patchTags', name: first! };
+      break;
+    case 3:
+      if (first === 'get-model-optimization-info' && method === 'GET') return { op: 'optimizationInfo', model: second!, version: third! };
+      if (first === 'pt' && third === 'config' && method === 'PUT') return { op: 'updatePtConfig', name: second! };
+      break;
+  }
+  return { op: 'unknown' };
+}
+
+/** The endpoint an operation concerns, for the call log. */
+export function endpointOf(operation: Operation): string | undefined {
+  return 'name' in operation ? operation.name : undefined;
+}
+
+function splitSegments(rest: string): string[] | undefined {
+  const trimmed = rest.replace(/^\/+|\/+$/g, '');
+  if (trimmed === '') return [];
+  try {
+    return trimmed.split('/').map((s) => decodeURIComponent(s));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,99 @@
+// The scenario file (YAML or JSON): catalog, credentials, timings, limits, faults and pre-existing
+// endpoints. Everything has a default, so an empty scenario is the built-in emulator.
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { CreateServingEndpointSchema } from '../databricks/api-types.js';
+import { CatalogModelSchema } from './catalog.js';
+import { FaultSpecSchema } from './faults.js';
+
+const PatSchema = z.union([
+  z.string().min(1),
+  z.object({ token: z.string().min(1), /** may read but not mutate (403 on create/update/delete) */ readOnly: z.boolean().default(false) }),
+]);
+
+const ClientSchema = z.object({ id: z.string().min(1), secret: z.string().min(1), readOnly: z.boolean().default(false) });
+
+/** A federation policy: a JWT is exchanged when its iss (and aud/sub, if given) match. */
+const FederationPolicySchema = z.object({
+  issuer: z.string().min(1),
+  audience: z.string().optional(),
+  subject: z.string().optional(),
+});
+
+const AuthSchema = z.object({
+  /** exact PATs accepted; omitted = any bearer token starting with "dapi" */
+  pats: z.array(PatSchema).optional(),
+  /** OAuth M2M clients; omitted = the documented default client */
+  clients: z.array(ClientSchema).optional(),
+  /** token-federation policies; omitted = any well-formed, unexpired JWT with iss and sub */
+  federation: z.array(FederationPolicySchema).optional(),
+  /** virtual seconds an OAuth access token lives */
+  tokenLifetimeSeconds: z.number().int().positive().default(3600),
+});
+export type AuthPolicy = z.infer<typeof AuthSchema>;
+
+export const ScenarioSchema = z.object({
+  /** seed of the RNG behind fault rates */
+  seed: z.number().int().default(1),
+  clock: z
+    .object({
+      /** virtual ms per real ms; 0 = frozen (manual advance only) */
+      speed: z.number().min(0).default(1),
+    })
+    .prefault({}),
+  timing: z
+    .object({
+      /** virtual seconds from a create/update to READY/NOT_UPDATING */
+      rolloutSeconds: z.number().positive().default(600),
+      /** virtual seconds a rollout short of GPU capacity stays IN_PROGRESS before it times out (default: rolloutSeconds) */
+      capacityTimeoutSeconds: z.number().positive().optional(),
+      /** virtual seconds before an injected deployment failure ends the rollout (default: rolloutSeconds) */
+      failureAfterSeconds: z.number().positive().optional(),
+    })
+    .prefault({}),
+  catalog: z
+    .object({
+      /** keep the built-in models next to the scenario's own */
+      includeDefaults: z.boolean().default(true),
+      models: z.array(CatalogModelSchema).default([]),
+    })
+    .prefault({}),
+  auth: AuthSchema.prefault({}),
+  limits: z
+    .object({
+      /** create/update operations per workspace per window (documented: 50 in 5 minutes) */
+      mutationsPerWindow: z.number().int().positive().default(50),
+      windowSeconds: z.number().positive().default(300),
+    })
+    .prefault({}),
+  faults: z.array(FaultSpecSchema).default([]),
+  /** endpoints that already exist, READY, when the emulator starts (bodies as for POST /serving-endpoints) */
+  endpoints: z.array(CreateServingEndpointSchema).default([]),
+  workspace: z
+    .object({
+      /** the `creator` of everything created */
+      creator: z.string().default('emulator-user@example.com'),
+    })
+    .prefault({}),
+});
+export type Scenario = z.infer<typeof ScenarioSchema>;
+export type ScenarioInput = z.input<typeof ScenarioSchema>;
+
+export function parseScenario(input: unknown): Scenario {
+  return ScenarioSchema.parse(input ?? {});
+}
+
+/** Reads a scenario file; YAML is a superset of JSON, so one parser reads both. */
+export async function loadScenarioFile(path: string): Promise<Scenario> {
+  const text = await readFile(path, 'utf8');
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new Error(`scenario ${path} is neither YAML nor JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const result = ScenarioSchema.safeParse(raw ?? {});
+  if (!result.success) throw new Error(`scenario ${path} is invalid:\n${z.prettifyError(result.error)}`);
+  return result.data;
+}
