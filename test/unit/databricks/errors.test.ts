@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DatabricksError,
+  classifyHttpError,
+  errorFromHttpResponse,
+  errorFromNetworkFailure,
+  errorKindOf,
+  parseErrorBody,
+  parseRetryAfter,
+  redactSecrets,
+} from '../../../src/databricks/errors.js';
+
+const NOW = Date.parse('2026-11-24T12:00:00Z');
+
+describe('classifyHttpError', () => {
+  it.each([
+    [404, 'RESOURCE_DOES_NOT_EXIST', 'Endpoint x does not exist', 'NotFound'],
+    [404, undefined, '', 'NotFound'],
+    [409, 'RESOURCE_CONFLICT', 'Endpoint x is currently updating', 'Conflict'],
+    [409, undefined, 'conflict', 'Conflict'],
+    [409, 'RESOURCE_ALREADY_EXISTS', 'Serving endpoint with name x already exists', 'AlreadyExists'],
+    [400, 'INVALID_PARAMETER_VALUE', 'Serving endpoint with name x already exists', 'AlreadyExists'],
+    [409, undefined, 'Endpoint with name x already exists', 'AlreadyExists'],
+    [400, 'INVALID_PARAMETER_VALUE', 'Served entity system.ai.x is not eligible for Provisioned Throughput.', 'InvalidRequest'],
+    [400, 'BAD_REQUEST', 'bad', 'InvalidRequest'],
+    [401, 'UNAUTHENTICATED', 'Invalid access token', 'Auth'],
+    [403, 'PERMISSION_DENIED', 'no', 'Auth'],
+    [429, 'REQUEST_LIMIT_EXCEEDED', 'slow down', 'RateLimited'],
+    [429, undefined, '', 'RateLimited'],
+    [400, undefined, 'RPC token bucket limit has been exceeded', 'RateLimited'],
+    [503, 'TEMPORARILY_UNAVAILABLE', 'try later', 'Transient'],
+    [500, 'INTERNAL_ERROR', 'boom', 'Transient'],
+    [502, undefined, '<html>bad gateway</html>', 'Transient'],
+    [504, undefined, '', 'Transient'],
+    [501, 'NOT_IMPLEMENTED', 'no', 'InvalidRequest'],
+    [400, undefined, 'Please try again later or try a faster operation.', 'Transient'],
+  ] as const)('%i %s %j → %s', (status, code, message, kind) => {
+    expect(classifyHttpError(status, code, message)).toBe(kind);
+  });
+});
+
+describe('errorFromHttpResponse', () => {
+  it('keeps the status, error_code, server message and request id', () => {
+    const err = errorFromHttpResponse({
+      status: 400,
+      headers: { 'x-request-id': 'req-123' },
+      bodyText: JSON.stringify({ error_code: 'INVALID_PARAMETER_VALUE', message: 'Workload type bad.' }),
+      method: 'POST',
+      path: '/api/2.0/serving-endpoints',
+      nowMs: NOW,
+    });
+    expect(err).toBeInstanceOf(DatabricksError);
+    expect(err.kind).toBe('InvalidRequest');
+    expect(err.status).toBe(400);
+    expect(err.errorCode).toBe('INVALID_PARAMETER_VALUE');
+    expect(err.requestId).toBe('req-123');
+    expect(err.serverMessage).toBe('Workload type bad.');
+    expect(err.message).toContain('INVALID_PARAMETER_VALUE: Workload type bad.');
+    expect(err.terminal).toBe(true);
+  });
+
+  it('finds the request id in x-databricks-request-id or in a RequestInfo detail', () => {
+    const fromHeader = errorFromHttpResponse({
+      status: 500, headers: { 'x-databricks-request-id': 'dbx-1' }, bodyText: '', method: 'GET', path: '/p', nowMs: NOW,
+    });
+    expect(fromHeader.requestId).toBe('dbx-1');
+    const fromDetail = errorFromHttpResponse({
+      status: 500,
+      headers: {},
+      bodyText: JSON.stringify({
+        error_code: 'CANCELLED',
+        message: '',
+        details: [{ '@type': 'type.googleapis.com/google.rpc.RequestInfo', request_id: 'x-8a71', serving_data: '' }],
+      }),
+      method: 'GET',
+      path: '/p',
+      nowMs: NOW,
+    });
+    expect(fromDetail.requestId).toBe('x-8a71');
+  });
+
+  it('parses Retry-After of a 429 (seconds) and of a 503 (HTTP date)', () => {
+    const seconds = errorFromHttpResponse({
+      status: 429, headers: { 'retry-after': '7' }, bodyText: '{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"x"}',
+      method: 'PUT', path: '/p', nowMs: NOW,
+    });
+    expect(seconds.kind).toBe('RateLimited');
+    expect(seconds.retryAfterMs).toBe(7000);
+    const date = errorFromHttpResponse({
+      status: 503, headers: { 'retry-after': new Date(NOW + 12_000).toUTCString() }, bodyText: '',
+      method: 'GET', path: '/p', nowMs: NOW,
+    });
+    expect(date.kind).toBe('Transient');
+    expect(date.retryAfterMs).toBe(12_000);
+  });
+
+  it('uses a RetryInfo detail when there is no Retry-After header', () => {
+    const err = errorFromHttpResponse({
+      status: 429,
+      headers: {},
+      bodyText: JSON.stringify({
+        error_code: 'RESOURCE_EXHAUSTED',
+        message: 'quota',
+        details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retry_delay: '2.5s' }],
+      }),
+      method: 'GET', path: '/p', nowMs: NOW,
+    });
+    expect(err.retryAfterMs).toBe(2500);
+  });
+
+  it('reads text bodies in the "CODE: message" form and HTML', () => {
+    expect(parseErrorBody('RESOURCE_CONFLICT: busy')).toEqual({ error_code: 'RESOURCE_CONFLICT', message: 'busy' });
+    expect(parseErrorBody('<html>oops</html>')).toEqual({ message: '<html>oops</html>' });
+    expect(parseErrorBody('')).toBeUndefined();
+    expect(parseErrorBody('{"error_code": 42, "message": "numeric"}')).toEqual({ error_code: '42', message: 'numeric' });
+  });
+
+  it('says HTTP <status> when the body is empty', () => {
+    const err = errorFromHttpResponse({ status: 502, headers: {}, bodyText: '', method: 'GET', path: '/p', nowMs: NOW });
+    expect(err.message).toBe('GET /p failed (502, Transient): HTTP 502');
+  });
+});
+
+describe('errorFromNetworkFailure', () => {
+  it('knows a refused connection sent nothing, a reset connection may have', () => {
+    const refused = errorFromNetworkFailure({
+      err: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+      method: 'POST', path: '/p', timedOut: false,
+    });
+    expect(refused.kind).toBe('Transient');
+    expect(refused.requestMaybeSent).toBe(false);
+    const reset = errorFromNetworkFailure({
+      err: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+      method: 'POST', path: '/p', timedOut: false,
+    });
+    expect(reset.requestMaybeSent).toBe(true);
+    const timeout = errorFromNetworkFailure({ err: new Error('aborted'), method: 'GET', path: '/p', timedOut: true, timeoutMs: 50 });
+    expect(timeout.errorCode).toBe('CLIENT_TIMEOUT');
+    expect(timeout.message).toContain('no answer within 50 ms');
+  });
+});
+
+describe('errorKindOf', () => {
+  it('reads the kind of client errors and treats anything else as transient', () => {
+    expect(errorKindOf(new DatabricksError({ kind: 'Conflict', message: 'x' }))).toBe('Conflict');
+    expect(errorKindOf(new Error('?'))).toBe('Transient');
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it.each([
+    ['0', 0],
+    ['5', 5000],
+    ['1.5', 1500],
+    [' 30 ', 30_000],
+    ['999999', 3_600_000],
+    [new Date(NOW + 90_000).toUTCString(), 90_000],
+    [new Date(NOW - 90_000).toUTCString(), 0],
+    ['soon', undefined],
+    ['-3', undefined],
+    ['', undefined],
+  ])('%j → %s', (value, expected) => {
+    expect(parseRetryAfter(value, NOW)).toBe(expected);
+  });
+});
+
+describe('redactSecrets', () => {
+  const pat = 'dapi0123456789abcdef0123456789abcdef';
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJl';
+
+  it('removes known secrets and secret-shaped strings', () => {
+    const text = [
+      `Authorization: Bearer ${pat}`,
+      'authorization: Basic Y2xpZW50OnNlY3JldA==',
+      `subject_token=${jwt}&scope=all-apis`,
+      '{"access_token":"opaque-token-value-123","expires_in":3600}',
+      'client_secret=my-very-secret&x=1',
+      'custom thing: super-secret-value-9',
+    ].join('\n');
+    const out = redactSecrets(text, ['super-secret-value-9']);
+    for (const secret of [pat, jwt, 'Y2xpZW50OnNlY3JldA==', 'opaque-token-value-123', 'my-very-secret', 'super-secret-value-9']) {
+      expect(out).not.toContain(secret);
+    }
+    expect(out).toContain('Bearer [REDACTED]');
+    expect(out).toContain('scope=all-apis');
+    expect(out).toContain('"expires_in":3600');
+  });
+
+  it('applies to every text field of a DatabricksError and to its JSON form', () => {
+    const secret = 'token-value-abcdef-123456';
+    const err = new DatabricksError({
+      kind: 'Auth',
+      message: `refused ${secret}`,
+      serverMessage: `bad token ${secret}`,
+      path: `/x/${secret}`,
+      secrets: [secret],
+    });
+    expect(err.message).not.toContain(secret);
+    expect(err.serverMessage).not.toContain(secret);
+    expect(JSON.stringify(err)).not.toContain(secret);
+    expect(JSON.stringify(err)).toContain('"kind":"Auth"');
+  });
+});
