@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type DesiredServing,
+  OwnerTag,
+  createRequest,
+  diffServing,
+  diffTags,
+  observeConfig,
+  ownershipOf,
+  resolveDesired,
+  updateRequest,
+} from '../../../../src/controllers/endpoint/desired.js';
+import {
+  MODEL,
+  MODEL_UNIT_MODEL,
+  NOT_OPTIMIZABLE_MODEL,
+  OTHER_OWNER,
+  OWNER,
+  TOKEN_BAND_MODEL,
+  endpointOfAnotherObject,
+  endpointSpec,
+  foreignEndpoint,
+  readyEndpoint,
+  servingConfig,
+} from '../fixtures.js';
+
+describe('resolveDesired', () => {
+  it.each([
+    ['chunks 2-3 of 980', { chunks: { min: 2, max: 3 } }, { minTokensPerSecond: 1960, maxTokensPerSecond: 2940 }],
+    ['chunks 0-1 (scale to zero)', { chunks: { min: 0, max: 1 } }, { minTokensPerSecond: 0, maxTokensPerSecond: 980 }],
+    ['tokensPerSecond on chunk multiples', { tokensPerSecond: { min: 980, max: 2940 } }, { minTokensPerSecond: 980, maxTokensPerSecond: 2940 }],
+  ])('token-band model, %s → tokens per second', (_, throughput, band) => {
+    const resolution = resolveDesired(endpointSpec({ throughput }), TOKEN_BAND_MODEL);
+    expect(resolution).toEqual({ ok: true, desired: { flavour: 'tokenBand', entityName: MODEL, entityVersion: '3', ...band } });
+  });
+
+  it.each([true, false])('model-unit model, modelUnits with burstScaling %s → the /pt flavour', (burstScaling) => {
+    const resolution = resolveDesired(endpointSpec({ throughput: { modelUnits: 100 }, burstScaling }), MODEL_UNIT_MODEL);
+    expect(resolution).toEqual({
+      ok: true,
+      desired: { flavour: 'modelUnits', entityName: MODEL, entityVersion: '3', modelUnits: 100, burstScaling },
+    });
+  });
+
+  it('a model that is not optimizable says how to make it eligible', () => {
+    const resolution = resolveDesired(endpointSpec(), NOT_OPTIMIZABLE_MODEL);
+    expect(resolution.ok).toBe(false);
+    if (resolution.ok) return;
+    expect(resolution.reason).toBe('ModelNotOptimizable');
+    expect(resolution.message).toContain(`model ${MODEL} version 3 is not eligible for provisioned throughput`);
+    expect(resolution.message).toContain('MLflow 2.11');
+    expect(resolution.message).toMatch(/llm\/v1\/completions, llm\/v1\/chat or llm\/v1\/embeddings/);
+    expect(resolution.message).toMatch(/BGE.*model_type/);
+    expect(resolution.message).toContain('Marketplace');
+  });
+
+  it.each([
+    ['max off the grid', { min: 1960, max: 3000 }, 'throughput.tokensPerSecond.max 3000', '2940 or 3920'],
+    ['min off the grid', { min: 1000, max: 2940 }, 'throughput.tokensPerSecond.min 1000', '980 or 1960'],
+    ['below one chunk', { min: 0, max: 500 }, 'throughput.tokensPerSecond.max 500', 'use 980'],
+  ])('tokensPerSecond with %s → InvalidSpec naming the nearest multiples', (_, band, field, nearest) => {
+    const resolution = resolveDesired(endpointSpec({ throughput: { tokensPerSecond: band } }), TOKEN_BAND_MODEL);
+    expect(resolution).toMatchObject({ ok: false, reason: 'InvalidSpec' });
+    if (resolution.ok) return;
+    expect(resolution.message).toContain(field);
+    expect(resolution.message).toContain('chunk size 980');
+    expect(resolution.message).toContain(nearest);
+  });
+
+  it.each([
+    ['modelUnits on a token-band model', { throughput: { modelUnits: 50 } }, TOKEN_BAND_MODEL, /use throughput\.chunks or throughput\.tokensPerSecond/],
+    ['chunks on a model-unit model', { throughput: { chunks: { min: 1, max: 2 } } }, MODEL_UNIT_MODEL, /use throughput\.modelUnits/],
+    ['tokensPerSecond on a model-unit model', { throughput: { tokensPerSecond: { min: 0, max: 980 } } }, MODEL_UNIT_MODEL, /use throughput\.modelUnits/],
+    ['modelUnits not a multiple of the unit chunk', { throughput: { modelUnits: 70 } }, MODEL_UNIT_MODEL, /not a multiple .* 50: use 50 or 100/],
+  ])('%s → InvalidSpec that says which form to use', (_, spec, info, expected) => {
+    const resolution = resolveDesired(endpointSpec(spec), info);
+    expect(resolution).toMatchObject({ ok: false, reason: 'InvalidSpec', message: expect.stringMatching(expected) });
+  });
+});
+
+describe('observeConfig', () => {
+  it('has nothing to observe on a fresh endpoint (no config yet)', () => {
+    expect(observeConfig(undefined)).toBeUndefined();
+  });
+
+  it('reads the fields the operator manages from a served config', () => {
+    expect(observeConfig(servingConfig(7, { version: '4', min: 980, max: 1960 }))).toEqual({
+      entityCount: 1,
+      entityName: MODEL,
+      entityVersion: '4',
+      minTokensPerSecond: 980,
+      maxTokensPerSecond: 1960,
+      modelUnits: undefined,
+      burstScaling: undefined,
+      configVersion: 7,
+    });
+  });
+});
+
+describe('diffServing', () => {
+  const tokenBand: DesiredServing = { flavour: 'tokenBand', entityName: MODEL, entityVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 };
+  const units: DesiredServing = { flavour: 'modelUnits', entityName: MODEL, entityVersion: '3', modelUnits: 100, burstScaling: true };
+  const observed = (options: Parameters<typeof servingConfig>[1]) => observeConfig(servingConfig(2, options));
+
+  it.each([
+    ['the same token band, with server-chosen workload type/size and scale_to_zero_enabled false', tokenBand, observed({})],
+    ['the same model units, burst_scaling_enabled not echoed', units, observed({ units: 100 })],
+    ['the same model units, burst_scaling_enabled echoed as desired', units, observed({ units: 100, burstScaling: true })],
+  ])('no difference: %s', (_, desired, actual) => {
+    expect(diffServing(desired, actual)).toEqual([]);
+  });
+
+  it('ignores server-filled fields wholesale: any workload type, size, scale-to-zero, route names, burst flag on a band', () => {
+    const config = servingConfig(9, {});
+    const entity = config.served_entities?.[0];
+    if (!entity) throw new Error('fixture has an entity');
+    Object.assign(entity, { workload_type: 'GPU_MEDIUM', workload_size: 'Large', scale_to_zero_enabled: true, burst_scaling_enabled: false, name: 'renamed' });
+    config.traffic_config = { routes: [{ served_entity_name: 'renamed', served_model_name: 'renamed', traffic_percentage: 100 }] };
+    expect(diffServing(tokenBand, observeConfig(config))).toEqual([]);
+  });
+
+  it.each([
+    ['nothing served yet', tokenBand, undefined, 'no config is served yet'],
+    ['another version', tokenBand, observed({ version: '2' }), 'version 2 → 3'],
+    ['another band', tokenBand, observed({ min: 980, max: 1960 }), 'throughput 980-1960 → 1960-2940 tokens/s'],
+    ['other model units', units, observed({ units: 50 }), 'model units 50 → 100'],
+    ['burst scaling off while desired on', units, observed({ units: 100, burstScaling: false }), 'burst scaling false → true'],
+  ])('difference: %s', (_, desired, actual, phrase) => {
+    expect(diffServing(desired, actual)).toEqual([phrase]);
+  });
+
+  it('a second served entity is a difference (the operator serves exactly one)', () => {
+    const config = servingConfig(2, {});
+    config.served_entities = [...(config.served_entities ?? []), ...(servingConfig(2, { version: '2' }).served_entities ?? [])];
+    expect(diffServing(tokenBand, observeConfig(config))).toEqual(['2 served entities → 1']);
+  });
+});
+
+describe('ownership and tags', () => {
+  it.each([
+    ['tagged with our uid', readyEndpoint(), { kind: 'ours' }],
+    ['without owner tags', foreignEndpoint(), { kind: 'unowned' }],
+    ['tagged by another object', endpointOfAnotherObject(), { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
+  ])('an endpoint %s', (_, endpoint, expected) => {
+    expect(ownershipOf(endpoint, OWNER)).toEqual(expected);
+  });
+
+  it('diffTags adds changed values and removes keys that are no longer wanted', () => {
+    expect(diffTags({ team: 'old', stale: 'x', keep: 'k' }, { team: 'genai', keep: 'k', new: 'n' })).toEqual({
+      add: [
+        { key: 'team', value: 'genai' },
+        { key: 'new', value: 'n' },
+      ],
+      remove: ['stale'],
+    });
+  });
+});
+
+describe('request bodies', () => {
+  const ownerTags = { team: 'genai', [OwnerTag.uid]: OWNER.uid, [OwnerTag.object]: 'ml.llama-chat' };
+
+  it('a token-band create goes to the generic API with the band and the owner tags', () => {
+    const desired = resolveDesired(endpointSpec(), TOKEN_BAND_MODEL);
+    if (!desired.ok) throw new Error(desired.message);
+    expect(createRequest('llama-chat', desired.desired, ownerTags)).toEqual({
+      flavour: 'tokenBand',
+      body: {
+        name: 'llama-chat',
+        config: { served_entities: [{ entity_name: MODEL, entity_version: '3', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },
+        tags: [
+          { key: 'team', value: 'genai' },
+          { key: OwnerTag.uid, value: OWNER.uid },
+          { key: OwnerTag.object, value: 'ml.llama-chat' },
+        ],
+      },
+    });
+  });
+
+  it('a model-unit update goes to /pt with the entities wrapped under config; a token-band update is top level', () => {
+    const units = resolveDesired(endpointSpec({ throughput: { modelUnits: 100 }, burstScaling: false }), MODEL_UNIT_MODEL);
+    const band = resolveDesired(endpointSpec(), TOKEN_BAND_MODEL);
+    if (!units.ok || !band.ok) throw new Error('resolves');
+    expect(updateRequest('llama-chat', units.desired)).toEqual({
+      flavour: 'modelUnits',
+      name: 'llama-chat',
+      body: { config: { served_entities: [{ entity_name: MODEL, entity_version: '3', provisioned_model_units: 100, burst_scaling_enabled: false }] } },
+    });
+    expect(updateRequest('llama-chat', band.desired)).toEqual({
+      flavour: 'tokenBand',
+      name: 'llama-chat',
+      body: { served_entities: [{ entity_name: MODEL, entity_version: '3', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },
+    });
+  });
+});
