@@ -3,7 +3,7 @@ import { isConflict } from './errors.js';
 import { deepEqual, mergePatchBetween } from './json.js';
 import type { KubeObject, ResourceType } from './types.js';
 
-export type WithStatus<S> = KubeObject & { status?: S };
+export type WithStatus = KubeObject & { status?: unknown };
 
 export interface StatusWriteResult<T> {
   /** False when the status already equalled the desired one and no request was sent. */
@@ -27,15 +27,15 @@ export class StatusWriter {
    * `desired` is either the new status, or a function of the latest object (called again after each re-read,
    * so a status derived from the object stays consistent with the version it is written to).
    */
-  async write<S, T extends WithStatus<S>>(
+  async write<T extends WithStatus>(
     rt: ResourceType,
     current: T,
-    desired: S | ((latest: T) => S),
+    desired: T['status'] | ((latest: T) => T['status']),
     signal?: AbortSignal,
   ): Promise<StatusWriteResult<T>> {
     let latest = current;
     for (let attempt = 1; ; attempt++) {
-      const status = typeof desired === 'function' ? (desired as (latest: T) => S)(latest) : desired;
+      const status = typeof desired === 'function' ? (desired as (latest: T) => T['status'])(latest) : desired;
       if (deepEqual(latest.status ?? {}, status ?? {})) return { written: false, object: latest };
       try {
         const object = await this.client.patch<T>(

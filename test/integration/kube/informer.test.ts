@@ -1,0 +1,123 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MERGE_PATCH, type KubeClient } from '../../../src/kube/client.js';
+import { Informer } from '../../../src/kube/informer.js';
+import { CoreResources, objectKey } from '../../../src/kube/types.js';
+import { adminClient, configMap, createNamespace, deleteNamespace, eventually, restartApiserver, type ConfigMap } from './support.js';
+
+let client: KubeClient;
+const namespaces: string[] = [];
+const informers: Informer<ConfigMap>[] = [];
+
+beforeAll(async () => {
+  ({ client } = await adminClient());
+});
+afterEach(async () => {
+  await Promise.all(informers.splice(0).map((i) => i.stop()));
+});
+afterAll(async () => {
+  await Promise.all(namespaces.map((ns) => deleteNamespace(client, ns)));
+  await client.close();
+});
+
+async function namespace(prefix: string) {
+  const ns = await createNamespace(client, prefix);
+  namespaces.push(ns);
+  return ns;
+}
+
+/** Starts an informer that records every event it delivers as "kind key data.v". */
+function start(options: Partial<ConstructorParameters<typeof Informer>[1]>, watchClient: KubeClient = client) {
+  const events: string[] = [];
+  const informer = new Informer<ConfigMap>(watchClient, { resource: CoreResources.configMap, ...options });
+  informer.addHandlers({
+    add: (o) => events.push(`add ${objectKey(o)} ${o.data?.v ?? ''}`),
+    update: (_old, o) => events.push(`update ${objectKey(o)} ${o.data?.v ?? ''}`),
+    delete: (o) => events.push(`delete ${objectKey(o)}`),
+  });
+  informer.start();
+  informers.push(informer);
+  return { informer, events };
+}
+
+const setValue = (ns: string, name: string, v: string) =>
+  client.patch(CoreResources.configMap, ns, name, { data: { v } }, MERGE_PATCH);
+
+describe('Informer against a real kube-apiserver', () => {
+  it('lists, then follows adds, updates and deletes, scoped to its namespaces and label selector', async () => {
+    const [a, b, other] = await Promise.all([namespace('inf-a'), namespace('inf-b'), namespace('inf-other')]);
+    const mine = { app: 'mine' };
+    await client.create(CoreResources.configMap, a, configMap(a, 'before', { v: '1' }, mine));
+    const { informer, events } = start({ namespaces: [a, b], labelSelector: 'app=mine' });
+    expect(await informer.waitForSync()).toBe(true);
+    expect(informer.list().map(objectKey)).toEqual([`${a}/before`]);
+
+    await client.create(CoreResources.configMap, b, configMap(b, 'new', { v: '1' }, mine));
+    await client.create(CoreResources.configMap, b, configMap(b, 'unlabelled', { v: '1' }));
+    await client.create(CoreResources.configMap, other, configMap(other, 'elsewhere', { v: '1' }, mine));
+    await setValue(a, 'before', '2');
+    await client.delete(CoreResources.configMap, b, 'new');
+
+    await eventually(() => events.length >= 4, 10_000, 'four events');
+    expect(events).toEqual([`add ${a}/before 1`, `add ${b}/new 1`, `update ${a}/before 2`, `delete ${b}/new`]);
+    expect(informer.get(`${a}/before`)?.data?.v).toBe('2');
+    expect(informer.get(`${b}/new`)).toBeUndefined();
+    expect(informer.list(other)).toEqual([]);
+  });
+
+  it('relists on 410 Gone and emits what changed meanwhile, without losing an update', async () => {
+    const ns = await namespace('inf-gone');
+    await client.create(CoreResources.configMap, ns, configMap(ns, 'changed', { v: '1' }));
+    await client.create(CoreResources.configMap, ns, configMap(ns, 'deleted', { v: '1' }));
+    // The first watch starts only after changes were made "while disconnected" and from a resourceVersion the
+    // server no longer has, the way a watch resumes after a long outage; the server answers 410.
+    let firstWatch = true;
+    const outage = Object.create(client) as KubeClient;
+    outage.watch = async function* (path, query, signal) {
+      if (firstWatch) {
+        firstWatch = false;
+        await setValue(ns, 'changed', '2');
+        await client.delete(CoreResources.configMap, ns, 'deleted');
+        await client.create(CoreResources.configMap, ns, configMap(ns, 'created', { v: '1' }));
+        yield* client.watch(path, { ...query, resourceVersion: '1' }, signal);
+        return;
+      }
+      yield* client.watch(path, query, signal);
+    };
+    const { informer, events } = start({ namespaces: [ns] }, outage);
+    await eventually(() => informer.stats.goneRelists === 1 && informer.stats.lists === 2, 15_000, 'a relist after 410');
+    expect(events.slice(2).sort()).toEqual([`add ${ns}/created 1`, `delete ${ns}/deleted`, `update ${ns}/changed 2`]);
+    await setValue(ns, 'changed', '3');
+    await eventually(() => informer.get(`${ns}/changed`)?.data?.v === '3', 10_000, 'the watch to follow on after the relist');
+  });
+
+  it('recycles a watch that stays silent, and relists periodically without spurious events', async () => {
+    const ns = await namespace('inf-quiet');
+    await client.create(CoreResources.configMap, ns, configMap(ns, 'steady', { v: '1' }));
+    const { informer, events } = start({ namespaces: [ns], quietWatchLimitMs: 1_000, resyncIntervalMs: 1_500 });
+    await informer.waitForSync();
+    await eventually(() => informer.stats.watchdogRecycles >= 1 && informer.stats.lists >= 2, 10_000, 'a recycle and a resync');
+    expect(events).toEqual([`add ${ns}/steady 1`]);
+    await setValue(ns, 'steady', '2');
+    await eventually(() => informer.get(`${ns}/steady`)?.data?.v === '2', 10_000, 'the recycled watch to deliver');
+    expect(informer.stats.errors).toBe(0);
+  });
+
+  it('sees a change made around an apiserver restart', async () => {
+    const ns = await namespace('inf-restart');
+    await client.create(CoreResources.configMap, ns, configMap(ns, 'survivor', { v: '1' }));
+    await client.create(CoreResources.configMap, ns, configMap(ns, 'doomed', { v: '1' }));
+    const { informer } = start({ namespaces: [ns] });
+    await informer.waitForSync();
+    await restartApiserver();
+    // made while the informer is still reconnecting (its backoff starts at 0.8 s)
+    await setValue(ns, 'survivor', '2');
+    await client.delete(CoreResources.configMap, ns, 'doomed');
+    await client.create(CoreResources.configMap, ns, configMap(ns, 'newborn', { v: '1' }));
+    await eventually(
+      () => informer.get(`${ns}/survivor`)?.data?.v === '2' && !informer.get(`${ns}/doomed`) && informer.get(`${ns}/newborn`),
+      60_000,
+      'the informer to catch up after the restart',
+    );
+    expect(informer.stats.errors).toBeGreaterThan(0); // it did notice the outage
+  }, 120_000);
+});
