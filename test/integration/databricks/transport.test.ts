@@ -1,0 +1,193 @@
+// Transport-level behaviour of the client over real HTTP against a scripted local server.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DatabricksClient, type DatabricksClientOptions } from '../../../src/databricks/client.js';
+import { systemClock } from '../../../src/databricks/clock.js';
+import { DatabricksError } from '../../../src/databricks/errors.js';
+import { RateBudgetRegistry } from '../../../src/databricks/rate-budget.js';
+import { HttpTransport, operatorVersion } from '../../../src/databricks/transport.js';
+import { drop, json, startLocalServer, type LocalServer } from './local-server.js';
+
+const PAT = 'dapi0123456789abcdef0123456789abcdef';
+const ENDPOINT = {
+  name: 'llama-chat',
+  id: '88fd3f75a0d24b0380ddc40484d7a31b',
+  state: { ready: 'READY', config_update: 'NOT_UPDATING' },
+};
+
+let server: LocalServer;
+let transport: HttpTransport;
+
+beforeAll(async () => {
+  server = await startLocalServer();
+  transport = new HttpTransport();
+});
+afterAll(async () => {
+  await transport.close();
+  await server.close();
+});
+
+function client(options: Partial<DatabricksClientOptions> = {}): DatabricksClient {
+  return new DatabricksClient({
+    host: server.url,
+    auth: { type: 'pat', token: PAT },
+    transport,
+    budgets: new RateBudgetRegistry(systemClock),
+    backoff: { initialDelayMs: 20, maxDelayMs: 200, multiplier: 2 },
+    retryDeadlineMs: 10_000,
+    ...options,
+  });
+}
+
+async function failure(promise: Promise<unknown>): Promise<DatabricksError> {
+  const result = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(result).toBeInstanceOf(DatabricksError);
+  return result as DatabricksError;
+}
+
+describe('requests', () => {
+  it('sends the SDK headers, a pt-operator User-Agent and a JSON body only when there is one', async () => {
+    server.script(json(200, ENDPOINT));
+    await client().getEndpoint('llama-chat');
+    await client().updateConfig('llama-chat', { served_entities: [{ entity_name: 'a.b.c', entity_version: '1' }] });
+    const [get, put] = server.requests;
+    expect(get?.headers['user-agent']).toMatch(new RegExp(`^pt-operator/${operatorVersion().replace(/\./g, '\\.')} node/24\\.`));
+    expect(operatorVersion()).toBe('0.1.0');
+    expect(get?.headers['accept']).toBe('application/json');
+    expect(get?.headers['authorization']).toBe(`Bearer ${PAT}`);
+    expect(get?.headers['content-type']).toBeUndefined();
+    expect(put?.method).toBe('PUT');
+    expect(put?.url).toBe('/api/2.0/serving-endpoints/llama-chat/config');
+    expect(put?.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(put?.body ?? '')).toEqual({ served_entities: [{ entity_name: 'a.b.c', entity_version: '1' }] });
+  });
+
+  it('reuses one keep-alive connection per workspace', async () => {
+    server.script(json(200, ENDPOINT));
+    const own = new HttpTransport();
+    try {
+      const a = client({ transport: own });
+      const b = client({ transport: own, host: `${server.url.toUpperCase().replace('HTTP', 'http')}/` });
+      for (let i = 0; i < 3; i++) {
+        await a.getEndpoint('llama-chat');
+        await b.getEndpoint('llama-chat');
+      }
+      // 6 sequential requests ride on kept-alive sockets (undici may alternate between two)
+      expect(server.requests).toHaveLength(6);
+      expect(new Set(server.requests.map((r) => r.remotePort)).size).toBeLessThanOrEqual(2);
+      expect(own.origins).toEqual([server.url]);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('puts a UC model name with its dots in one path segment and encodes each segment', async () => {
+    server.script(json(200, { optimizable: true, model_type: 'llama', throughput_chunk_size: 980 }));
+    const info = await client().getModelOptimizationInfo('system.ai.meta_llama_v3_1_8b_instruct', '3');
+    expect(info).toEqual({ optimizable: true, model_type: 'llama', throughput_chunk_size: 980 });
+    await client().getModelOptimizationInfo('main.my schema.model/x', '1');
+    expect(server.requests.map((r) => r.url)).toEqual([
+      '/api/2.0/serving-endpoints/get-model-optimization-info/system.ai.meta_llama_v3_1_8b_instruct/3',
+      '/api/2.0/serving-endpoints/get-model-optimization-info/main.my%20schema.model%2Fx/1',
+    ]);
+  });
+
+  it('refuses plain http:// for a host that is not loopback', () => {
+    expect(() => client({ host: 'http://adb-1.azuredatabricks.net' })).toThrow(/only allowed for loopback/);
+  });
+});
+
+describe('responses that do not fit', () => {
+  it('turns a 2xx body of the wrong shape into an InvalidResponse error, not a crash', async () => {
+    server.script(json(200, { name: 42, state: 'weird' }, { 'x-request-id': 'rid-9' }));
+    const err = await failure(client().getEndpoint('llama-chat'));
+    expect(err.kind).toBe('InvalidResponse');
+    expect(err.requestId).toBe('rid-9');
+    expect(err.message).toMatch(/does not fit getEndpoint: name: .*; state: /);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('turns a non-JSON 2xx body into InvalidResponse', async () => {
+    server.script(json(200, '<html>proxy login</html>'));
+    expect((await failure(client().listEndpoints())).message).toMatch(/not JSON/);
+  });
+
+  it('accepts unknown fields and unknown enum values', async () => {
+    server.script(
+      json(200, { ...ENDPOINT, brand_new: { x: 1 }, state: { ready: 'READY', config_update: 'UPDATE_PAUSED', suspend: 'NOT_SUSPENDED' } }),
+    );
+    const endpoint = await client().getEndpoint('llama-chat');
+    expect(endpoint.state.config_update).toBe('UPDATE_PAUSED');
+    expect(endpoint).not.toHaveProperty('brand_new');
+  });
+});
+
+describe('retries', () => {
+  it('waits for an HTTP-date Retry-After of a 429, then succeeds', async () => {
+    const retryAt = new Date(Date.now() + 2000);
+    server.script(json(429, { error_code: 'REQUEST_LIMIT_EXCEEDED', message: 'slow down' }, { 'retry-after': retryAt.toUTCString() }), json(200, ENDPOINT));
+    const started = Date.now();
+    await client().getEndpoint('llama-chat');
+    // HTTP dates have 1 s resolution
+    expect(Date.now() - started).toBeGreaterThanOrEqual(retryAt.getTime() - started - 1000);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('retries a 503 with backoff and gives up at the overall deadline with the last error', async () => {
+    server.script(json(503, { error_code: 'TEMPORARILY_UNAVAILABLE', message: 'busy' }, { 'x-databricks-request-id': 'dbx-7' }));
+    const started = Date.now();
+    const err = await failure(client({ retryDeadlineMs: 500 }).getEndpoint('llama-chat'));
+    expect(err.kind).toBe('Transient');
+    expect(err.status).toBe(503);
+    expect(err.requestId).toBe('dbx-7');
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(server.requests.length).toBeGreaterThan(1);
+  });
+
+  it('does not retry a 500 on a create: it reads the endpoint by name instead', async () => {
+    server.script(json(500, { error_code: 'INTERNAL_ERROR', message: 'oops' }), json(200, ENDPOINT));
+    const endpoint = await client().createEndpoint({ name: 'llama-chat' });
+    expect(endpoint.id).toBe(ENDPOINT.id);
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'POST /api/2.0/serving-endpoints',
+      'GET /api/2.0/serving-endpoints/llama-chat',
+    ]);
+  });
+
+  it('retries a dropped connection of an idempotent call', async () => {
+    server.script(drop, json(200, { tags: [{ key: 'team', value: 'genai' }] }));
+    const res = await client().patchTags('llama-chat', { add_tags: [{ key: 'team', value: 'genai' }] });
+    expect(res.tags).toEqual([{ key: 'team', value: 'genai' }]);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('applies a per-request deadline and reports it as Transient CLIENT_TIMEOUT', async () => {
+    server.script(async (_req, res) => {
+      await new Promise((r) => setTimeout(r, 400));
+      json(200, ENDPOINT)(_req, res);
+    });
+    const err = await failure(client({ requestTimeoutMs: 100, retryDeadlineMs: 250 }).getEndpoint('llama-chat'));
+    expect(err.kind).toBe('Transient');
+    expect(err.errorCode).toBe('CLIENT_TIMEOUT');
+  });
+
+  it('stops at once when the caller aborts', async () => {
+    server.script(async (_req, res) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      json(200, ENDPOINT)(_req, res);
+    });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('reconcile cancelled')), 50);
+    await expect(client().getEndpoint('llama-chat', { signal: controller.signal })).rejects.toThrow('reconcile cancelled');
+  });
+
+  it('never repeats a refused PAT (no retry storm)', async () => {
+    server.script(json(401, { error_code: 'UNAUTHENTICATED', message: 'Invalid access token.' }));
+    const err = await failure(client().listEndpoints());
+    expect(err.kind).toBe('Auth');
+    expect(err.status).toBe(401);
+    expect(server.requests).toHaveLength(1);
+  });
+});
