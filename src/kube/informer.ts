@@ -154,8 +154,11 @@ export class Informer<T extends KubeObject> {
     while (!this.stopped) {
       try {
         if (scope.resourceVersion === undefined) await this.relist(scope);
+        const began = Date.now();
         await this.watch(scope);
         consecutiveGone = 0;
+        // a server that closes every watch at once must not make us spin
+        if (Date.now() - began < 1_000) await sleep(backoff.next(), this.stopController.signal);
       } catch (err) {
         if (this.stopped) break;
         const reason = scope.recycleReason;
