@@ -1,0 +1,109 @@
+// `pt-operator run` configuration: flags, each with an environment fallback, validated by one
+// zod schema (the same schema documents them in docs/configuration.md).
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { parseDurationMs } from '../api/v1alpha1/index.js';
+import { DEFAULT_CAPACITY_PATTERNS } from './endpoint/capacity.js';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      try {
+        return parseDurationMs(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration such as 30s, 5m or 1h` });
+        return z.NEVER;
+      }
+    });
+
+const list = z
+  .string()
+  .default('')
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+
+const address = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const match = /^(.*):(\d+)$/.exec(v);
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: `"${v}" is not host:port` });
+        return z.NEVER;
+      }
+      return { host: match[1] || '0.0.0.0', port: Number(match[2]) };
+    });
+
+/** Every option: flag name, environment variable, description (docs are generated from this). */
+export const OPERATOR_OPTIONS = {
+  kubeconfig: { env: 'KUBECONFIG', schema: z.string().optional(), help: 'Path of a kubeconfig; default: in-cluster config, then ~/.kube/config.' },
+  namespaces: { env: 'WATCH_NAMESPACES', schema: list, help: 'Comma-separated namespaces to watch; empty watches all.' },
+  'label-selector': { env: 'LABEL_SELECTOR', schema: z.string().optional(), help: 'Only reconcile objects matching this label selector (sharding).' },
+  concurrency: { env: 'MAX_CONCURRENT_RECONCILES', schema: z.coerce.number().int().min(1).max(64).default(4), help: 'Endpoint reconciles run at once.' },
+  'poll-interval': { env: 'POLL_INTERVAL', schema: duration('5m'), help: 'How often a settled endpoint is re-read to catch drift.' },
+  'progress-interval': { env: 'PROGRESS_INTERVAL', schema: duration('20s'), help: 'How often a rollout in progress is re-read.' },
+  'workspace-retry-interval': { env: 'WORKSPACE_RETRY_INTERVAL', schema: duration('30s'), help: 'How often a workspace that is not ready is checked again.' },
+  'workspace-verify-interval': { env: 'WORKSPACE_VERIFY_INTERVAL', schema: duration('10m'), help: 'How often working credentials are verified again.' },
+  'model-info-ttl': { env: 'MODEL_INFO_TTL', schema: duration('10m'), help: 'How long model optimization info is reused.' },
+  'capacity-patterns': {
+    env: 'CAPACITY_PATTERNS',
+    schema: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v.trim() === '') return DEFAULT_CAPACITY_PATTERNS;
+        try {
+          return v.split(',').map((p) => new RegExp(p.trim(), 'i'));
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
+          return z.NEVER;
+        }
+      }),
+    help: 'Comma-separated regular expressions; a failed rollout whose message matches one is treated as a GPU-capacity failure (DEPLOYMENT_ABORTED always is).',
+  },
+  'leader-elect': { env: 'LEADER_ELECT', schema: bool(false), help: 'Campaign for a Lease so only one replica acts.' },
+  'leader-election-namespace': { env: 'POD_NAMESPACE', schema: z.string().default('pt-operator-system'), help: 'Namespace of the leader-election Lease.' },
+  'leader-election-id': { env: 'LEADER_ELECTION_ID', schema: z.string().default('pt-operator-leader'), help: 'Name of the leader-election Lease.' },
+  'probe-address': { env: 'PROBE_ADDRESS', schema: address(':8081'), help: 'host:port serving /healthz, /readyz and /metrics (port 0 picks one).' },
+  'log-level': { env: 'LOG_LEVEL', schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'), help: 'Log level.' },
+  'federation-token-file': {
+    env: 'DATABRICKS_OIDC_TOKEN_FILEPATH',
+    schema: z.string().default('/var/run/secrets/pt-operator/databricks/token'),
+    help: 'Projected service-account token exchanged for a Databricks token (tokenFederation workspaces).',
+  },
+  'databricks-timeout': { env: 'DATABRICKS_CALL_TIMEOUT', schema: duration('20s'), help: 'Deadline of one Databricks call including its retries; reconciles never wait longer.' },
+  'shutdown-timeout': { env: 'SHUTDOWN_TIMEOUT', schema: duration('25s'), help: 'How long in-flight reconciles may finish after SIGTERM.' },
+} as const;
+
+type Options = typeof OPERATOR_OPTIONS;
+export type OperatorConfig = { [K in keyof Options as CamelCase<K & string>]: z.output<Options[K]['schema']> };
+type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
+
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** A flag wins over its environment variable; errors name both. */
+export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(Object.keys(OPERATOR_OPTIONS).map((flag) => [flag, { type: 'string' as const }])),
+    strict: true,
+  });
+  const config: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [flag, option] of Object.entries(OPERATOR_OPTIONS)) {
+    const raw = (values as Record<string, string | undefined>)[flag] ?? env[option.env];
+    const result = (option.schema as z.ZodType).safeParse(raw);
+    if (result.success) config[camel(flag)] = result.data;
+    else problems.push(`--${flag} (or ${option.env}): ${result.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length > 0) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return config as OperatorConfig;
+}

@@ -1,0 +1,261 @@
+// The I/O shell around planEndpoint: read the object from the cache, observe Databricks, plan,
+// execute the one planned action, write status and Events, and say when to look again.
+// It never waits for a rollout: it records what it started and requeues.
+import { type EndpointSpec as EndpointSpecType, EndpointSpec, type ProvisionedThroughputEndpoint } from '../../api/v1alpha1/index.js';
+import { type DatabricksClient, isDatabricksError, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../../databricks/index.js';
+import {
+  addFinalizer,
+  type Condition,
+  type EventRecorder,
+  findCondition,
+  hasFinalizer,
+  type Informer,
+  type KubeClient,
+  type KubeObject,
+  type Logger,
+  type Reconcile,
+  removeFinalizer,
+  setCondition,
+  type StatusWriter,
+} from '../../kube/index.js';
+import type { OperatorMetrics } from '../metrics.js';
+import { ENDPOINT_FINALIZER, EndpointResource } from '../resources.js';
+import type { ResolvedWorkspace, WorkspaceConnections } from '../workspace/connections.js';
+import {
+  type CallFailure,
+  type EndpointAction,
+  type EndpointObject,
+  endpointNameOf,
+  type Observed,
+  type Plan,
+  type PlanInput,
+  type PlanSettings,
+  observationsNeeded,
+  planActionFailure,
+  planEndpoint,
+} from './plan.js';
+
+export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
+
+export interface EndpointReconcilerOptions {
+  endpoints: Pick<Informer<Endpoint>, 'get'>;
+  connections: Pick<WorkspaceConnections, 'forEndpoint'>;
+  kube: KubeClient;
+  statusWriter: StatusWriter;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  settings: PlanSettings;
+  /** How long optimization info is reused; it changes rarely and costs a read. */
+  modelInfoTtlMs: number;
+  now?: () => Date;
+  random?: () => number;
+}
+
+/** Longest a reconcile waits for a workspace's rate budget before requeueing instead. */
+const MAX_BUDGET_WAIT_MS = 2_000;
+
+export function endpointReconciler(options: EndpointReconcilerOptions): Reconcile {
+  const now = options.now ?? (() => new Date());
+  const random = options.random ?? Math.random;
+  const modelInfo = new ModelInfoCache(options.modelInfoTtlMs, now);
+  // Our own writes reach the informer cache a moment later; until then, use what the API returned.
+  const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
+
+  return async (key, { signal, log }) => {
+    let current = options.endpoints.get(key);
+    if (!current) {
+      written.delete(key);
+      return;
+    }
+    const fresher = written.get(key);
+    if (fresher && fresher.staleResourceVersion === current.metadata.resourceVersion) current = fresher.object;
+    written.delete(key);
+
+    const parsed = EndpointSpec.safeParse(current.spec);
+    if (!parsed.success) return handleUnparseableSpec(options, current, parsed.error.issues, now(), signal);
+
+    const object = toEndpointObject(current, parsed.data);
+    const workspace = options.connections.forEndpoint(object.namespace, parsed.data.workspaceRef);
+    const need = observationsNeeded(object, workspace.ready);
+    const client = workspace.client;
+    const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS };
+    const [endpoint, model] = await Promise.all([
+      need.endpoint && client ? observe(() => client.getEndpoint(endpointNameOf(object), callOptions)) : skipped<ServingEndpointDetailed>(),
+      need.model && client
+        ? modelInfo.get(workspace.name, parsed.data.model, () => observe(() => client.getModelOptimizationInfo(parsed.data.model.name, parsed.data.model.version, callOptions)))
+        : skipped<ModelOptimizationInfo>(),
+    ]);
+
+    const input: PlanInput = {
+      object,
+      workspace: { ready: workspace.ready, message: workspace.message, host: workspace.host },
+      endpoint,
+      model,
+      now: now(),
+      random: random(),
+      settings: options.settings,
+    };
+    let plan = planEndpoint(input);
+    log.debug({ action: plan.action.type, generation: object.generation, requeue: plan.requeue }, 'planned');
+
+    let latest = current;
+    try {
+      latest = await execute(options, plan.action, latest, workspace, signal, log);
+    } catch (err) {
+      if (!isDatabricksError(err)) throw err;
+      log.warn({ action: plan.action.type, error: err.toJSON() }, 'Databricks action failed');
+      plan = planActionFailure(input, plan, toFailure(err));
+    }
+    if (plan.action.type === 'removeFinalizer') {
+      await recordEvents(options, latest, plan);
+      return;
+    }
+
+    const result = await options.statusWriter.write<Endpoint>(EndpointResource, latest, plan.status, signal);
+    if (result.written) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: result.object });
+    else if (latest !== current) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: latest });
+    await recordEvents(options, result.object, plan);
+    observeMetrics(options.metrics, current, plan, now());
+
+    if (plan.requeue === undefined) return;
+    if ('backoff' in plan.requeue) {
+      // Status says why; throwing hands the key to the workqueue's per-key exponential backoff.
+      throw new Error(findCondition(plan.status.conditions as Condition[] | undefined, 'Synced')?.message ?? 'reconcile failed');
+    }
+    return { requeueAfterMs: Math.max(plan.requeue.after, 1) };
+  };
+}
+
+/** Runs the planned action; returns the latest object when Kubernetes changed it (finalizers). */
+async function execute(
+  options: EndpointReconcilerOptions,
+  action: EndpointAction,
+  object: Endpoint,
+  workspace: ResolvedWorkspace,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<Endpoint> {
+  if (action.type === 'none') return object;
+  if (action.type === 'removeFinalizer') {
+    return removeFinalizer(options.kube, EndpointResource, object, ENDPOINT_FINALIZER, signal);
+  }
+  const client = workspace.client as DatabricksClient;
+  const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS };
+  let latest = object;
+  if (action.type !== 'delete' && !hasFinalizer(object, ENDPOINT_FINALIZER)) {
+    // The finalizer goes on before anything exists in Databricks, so a delete can never leak an endpoint.
+    latest = await addFinalizer(options.kube, EndpointResource, object, ENDPOINT_FINALIZER, signal);
+  }
+  log.info({ action: action.type, workspace: workspace.name }, 'acting on Databricks');
+  switch (action.type) {
+    case 'create':
+      if (action.request.flavour === 'modelUnits') await client.createPtEndpoint(action.request.body, callOptions);
+      else await client.createEndpoint(action.request.body, callOptions);
+      break;
+    case 'updateConfig':
+      if (action.request.flavour === 'modelUnits') await client.updatePtConfig(action.request.name, action.request.body, callOptions);
+      else await client.updateConfig(action.request.name, action.request.body, callOptions);
+      break;
+    case 'patchTags':
+      await client.patchTags(action.name, { add_tags: action.add, delete_tags: action.remove }, callOptions);
+      break;
+    case 'delete':
+      try {
+        await client.deleteEndpoint(action.name, callOptions);
+      } catch (err) {
+        if (!(isDatabricksError(err) && err.kind === 'NotFound')) throw err;
+      }
+      break;
+  }
+  return latest;
+}
+
+async function observe<T>(read: () => Promise<T>): Promise<Observed<T>> {
+  try {
+    return { kind: 'found', value: await read() };
+  } catch (err) {
+    if (isDatabricksError(err) && err.kind === 'NotFound') return { kind: 'notFound' };
+    return { kind: 'failed', error: toFailure(err) };
+  }
+}
+
+const skipped = <T>(): Promise<Observed<T>> => Promise.resolve({ kind: 'skipped' });
+
+function toFailure(err: unknown): CallFailure {
+  if (isDatabricksError(err)) return { kind: err.kind, message: err.message, retryAfterMs: err.retryAfterMs };
+  return { kind: 'Transient', message: err instanceof Error ? err.message : String(err) };
+}
+
+function toEndpointObject(obj: Endpoint, spec: EndpointSpecType): EndpointObject {
+  return {
+    uid: obj.metadata.uid ?? '',
+    namespace: obj.metadata.namespace ?? '',
+    name: obj.metadata.name,
+    generation: obj.metadata.generation ?? 0,
+    annotations: obj.metadata.annotations ?? {},
+    deleting: obj.metadata.deletionTimestamp !== undefined,
+    hasFinalizer: hasFinalizer(obj, ENDPOINT_FINALIZER),
+    spec,
+    status: obj.status ?? {},
+  };
+}
+
+/** The CRD schema should make this impossible; if zod disagrees anyway, say so and touch nothing. */
+async function handleUnparseableSpec(
+  options: EndpointReconcilerOptions,
+  obj: Endpoint,
+  issues: { path: PropertyKey[]; message: string }[],
+  now: Date,
+  signal: AbortSignal,
+): Promise<void> {
+  if (obj.metadata.deletionTimestamp !== undefined && hasFinalizer(obj, ENDPOINT_FINALIZER)) {
+    await options.events.record(obj, 'Warning', 'InvalidSpec', 'the spec cannot be read, so the Databricks endpoint is left in place');
+    await removeFinalizer(options.kube, EndpointResource, obj, ENDPOINT_FINALIZER, signal);
+    return;
+  }
+  const message = issues.map((i) => `spec.${i.path.map(String).join('.')}: ${i.message}`).join('; ');
+  const conditions = setCondition(obj.status?.conditions as Condition[] | undefined, { type: 'Synced', status: 'False', reason: 'InvalidSpec', message }, obj.metadata.generation, now);
+  await options.statusWriter.write<Endpoint>(EndpointResource, obj, { ...obj.status, conditions }, signal);
+}
+
+async function recordEvents(options: EndpointReconcilerOptions, obj: Endpoint, plan: Plan): Promise<void> {
+  for (const event of plan.events) await options.events.record(obj, event.type, event.reason, event.message);
+}
+
+function observeMetrics(metrics: OperatorMetrics, before: Endpoint, plan: Plan, now: Date): void {
+  const namespace = before.metadata.namespace ?? '';
+  for (const event of plan.events) {
+    if (event.reason === 'CapacityUnavailable') metrics.capacityFailures.inc({ namespace });
+    if (event.reason === 'RetryingRollout') metrics.capacityRetries.inc({ namespace });
+  }
+  const wasReady = findCondition(before.status?.conditions as Condition[] | undefined, 'Ready')?.status === 'True';
+  const isReady = findCondition(plan.status.conditions as Condition[] | undefined, 'Ready')?.status === 'True';
+  const since = before.status?.pending?.startTime ?? before.metadata.creationTimestamp;
+  if (!wasReady && isReady && since) {
+    const flavour = plan.status.served?.modelUnits !== undefined ? 'modelUnits' : 'tokenBand';
+    metrics.timeToReady.observe({ flavour }, Math.max(0, now.getTime() - Date.parse(since)) / 1000);
+  }
+}
+
+/** Optimization info per workspace, model and version, for a while: it costs a read and rarely changes. */
+class ModelInfoCache {
+  private readonly entries = new Map<string, { value: Observed<ModelOptimizationInfo>; expiresAt: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => Date,
+  ) {}
+
+  async get(workspace: string, model: EndpointSpecType['model'], load: () => Promise<Observed<ModelOptimizationInfo>>): Promise<Observed<ModelOptimizationInfo>> {
+    const key = `${workspace}|${model.name}|${model.version}`;
+    const cached = this.entries.get(key);
+    const at = this.now().getTime();
+    if (cached && cached.expiresAt > at) return cached.value;
+    const value = await load();
+    // Only answers are cached; a failed read is tried again next time. A missing model is re-checked sooner.
+    if (value.kind === 'found' || value.kind === 'notFound') {
+      this.entries.set(key, { value, expiresAt: at + (value.kind === 'found' ? this.ttlMs : Math.min(this.ttlMs, 60_000)) });
+    }
+    return value;
+  }
+}

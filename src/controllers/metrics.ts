@@ -1,0 +1,113 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { DatabricksMetricsSink } from '../databricks/index.js';
+
+type ObjectWithConditions = { status?: { conditions?: { type: string; status: string; reason: string }[] } };
+
+/** pt-operator's own metrics; the controller runtime's (reconcile, workqueue) live in src/kube. */
+export class OperatorMetrics {
+  readonly timeToReady: Histogram<'flavour'>;
+  readonly capacityRetries: Counter<'namespace'>;
+  readonly capacityFailures: Counter<'namespace'>;
+  readonly databricksRequests: Counter<'operation' | 'status' | 'outcome'>;
+  readonly databricksRequestDuration: Histogram<'operation'>;
+  readonly databricksRetries: Counter<'operation' | 'kind'>;
+  readonly budgetWait: Histogram<'budget'>;
+  readonly budgetQueueLength: Gauge<'host' | 'budget'>;
+  readonly budgetRejected: Counter<'budget'>;
+  readonly endpointsByCondition: Gauge<'type' | 'status' | 'reason'>;
+  private endpointSource: () => Iterable<ObjectWithConditions> = () => [];
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.timeToReady = new Histogram({
+      name: 'pt_operator_endpoint_time_to_ready_seconds',
+      help: 'Time from a create or config change until the desired config serves.',
+      labelNames: ['flavour'],
+      buckets: [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600],
+      registers,
+    });
+    this.capacityFailures = new Counter({
+      name: 'pt_operator_capacity_failures_total',
+      help: 'Rollouts that failed for lack of GPU capacity.',
+      labelNames: ['namespace'],
+      registers,
+    });
+    this.capacityRetries = new Counter({
+      name: 'pt_operator_capacity_retries_total',
+      help: 'Rollouts re-issued after a GPU-capacity failure.',
+      labelNames: ['namespace'],
+      registers,
+    });
+    this.databricksRequests = new Counter({
+      name: 'pt_operator_databricks_requests_total',
+      help: 'HTTP requests to Databricks, by operation, HTTP status and outcome (ok or the error kind).',
+      labelNames: ['operation', 'status', 'outcome'],
+      registers,
+    });
+    this.databricksRequestDuration = new Histogram({
+      name: 'pt_operator_databricks_request_duration_seconds',
+      help: 'Duration of one HTTP request to Databricks.',
+      labelNames: ['operation'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.databricksRetries = new Counter({
+      name: 'pt_operator_databricks_retries_total',
+      help: 'Databricks requests repeated after a retryable failure.',
+      labelNames: ['operation', 'kind'],
+      registers,
+    });
+    this.budgetWait = new Histogram({
+      name: 'pt_operator_rate_budget_wait_seconds',
+      help: 'Time a call waited for its workspace rate budget.',
+      labelNames: ['budget'],
+      buckets: [0, 0.01, 0.1, 0.5, 1, 5, 15, 60],
+      registers,
+    });
+    this.budgetQueueLength = new Gauge({
+      name: 'pt_operator_rate_budget_queue_length',
+      help: 'Calls waiting for a workspace rate budget.',
+      labelNames: ['host', 'budget'],
+      registers,
+    });
+    this.budgetRejected = new Counter({
+      name: 'pt_operator_rate_budget_rejected_total',
+      help: 'Calls refused by the client-side rate budget (requeued, nothing sent).',
+      labelNames: ['budget'],
+      registers,
+    });
+    const source = () => this.endpointSource();
+    this.endpointsByCondition = new Gauge({
+      name: 'pt_operator_endpoints',
+      help: 'ProvisionedThroughputEndpoints by condition type, status and reason.',
+      labelNames: ['type', 'status', 'reason'],
+      registers,
+      // Counted at scrape time from the informer cache, so the gauge can never drift from the objects.
+      collect() {
+        this.reset();
+        for (const obj of source()) {
+          for (const c of obj.status?.conditions ?? []) this.inc({ type: c.type, status: c.status, reason: c.reason });
+        }
+      },
+    });
+  }
+
+  /** Where the endpoints-by-condition gauge counts from (the endpoint informer's cache). */
+  countEndpointsFrom(source: () => Iterable<ObjectWithConditions>): void {
+    this.endpointSource = source;
+  }
+
+  /** The hooks the Databricks client calls. */
+  databricksSink(): DatabricksMetricsSink {
+    return {
+      request: (e) => {
+        this.databricksRequests.inc({ operation: e.operation, status: String(e.status ?? 'none'), outcome: e.outcome });
+        this.databricksRequestDuration.observe({ operation: e.operation }, e.durationMs / 1000);
+      },
+      retry: (e) => this.databricksRetries.inc({ operation: e.operation, kind: e.kind }),
+      budgetWait: (e) => this.budgetWait.observe({ budget: e.budget }, e.waitMs / 1000),
+      budgetQueueLength: (e) => this.budgetQueueLength.set({ host: e.host, budget: e.budget }, e.queueLength),
+      budgetRejected: (e) => this.budgetRejected.inc({ budget: e.budget }),
+    };
+  }
+}

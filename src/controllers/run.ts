@@ -1,0 +1,143 @@
+// `pt-operator run`: wire the informers, both controllers, leader election and probes together.
+import type { DatabricksWorkspace } from '../api/v1alpha1/index.js';
+import { type WorkspaceConnection, workspaceConnectionFromEnv } from '../databricks/index.js';
+import {
+  CoreResources,
+  EventRecorder,
+  KubeClient,
+  type KubeObject,
+  Manager,
+  meaningfulChange,
+  objectKey,
+  StatusWriter,
+} from '../kube/index.js';
+import { createLogger } from '../observability/logger.js';
+import { createRegistry } from '../observability/metrics.js';
+import { type OperatorConfig, parseOperatorConfig } from './config.js';
+import { type Endpoint, endpointReconciler } from './endpoint/reconciler.js';
+import { OperatorMetrics } from './metrics.js';
+import { EndpointResource, WorkspaceResource } from './resources.js';
+import { type Secret, WorkspaceConnections } from './workspace/connections.js';
+import { workspaceReconciler } from './workspace/reconciler.js';
+
+type Workspace = DatabricksWorkspace & KubeObject;
+
+export async function runOperatorCli(argv: string[]): Promise<number> {
+  const config = parseOperatorConfig(argv);
+  const stopReason = await runOperator(config);
+  // Lost leadership: exit non-zero so the pod restarts clean, as controller-runtime does.
+  return stopReason === 'leadership-lost' ? 1 : 0;
+}
+
+export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv = process.env) {
+  const log = createLogger({ level: config.logLevel });
+  const registry = createRegistry();
+  const metrics = new OperatorMetrics(registry);
+  const kube = config.kubeconfig ? await KubeClient.fromFile(config.kubeconfig) : await KubeClient.fromDefault();
+
+  const manager = new Manager({
+    client: kube,
+    log,
+    registry,
+    probes: config.probeAddress,
+    shutdownTimeoutMs: config.shutdownTimeout,
+    handleSignals: true,
+    ...(config.leaderElect && {
+      leaderElection: { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, ...(env['POD_NAME'] ? { identity: env['POD_NAME'] } : {}) },
+    }),
+  });
+
+  const scope = {
+    namespaces: config.namespaces,
+    ...(config.labelSelector ? { labelSelector: config.labelSelector } : {}),
+  };
+  const endpoints = manager.informer<Endpoint>({ resource: EndpointResource, ...scope });
+  const workspaces = manager.informer<Workspace>({ resource: WorkspaceResource, namespaces: config.namespaces });
+  const secrets = manager.informer<Secret>({ resource: CoreResources.secret, namespaces: config.namespaces });
+
+  const connections = new WorkspaceConnections({
+    workspaces,
+    secrets,
+    defaultConnection: defaultConnection(env),
+    federationTokenFile: config.federationTokenFile,
+    client: {
+      retryDeadlineMs: config.databricksTimeout,
+      requestTimeoutMs: config.databricksTimeout,
+      metrics: metrics.databricksSink(),
+      logger: log.child({ component: 'databricks' }),
+    },
+  });
+  const statusWriter = new StatusWriter(kube);
+  const events = new EventRecorder(kube, { component: 'pt-operator', instance: env['POD_NAME'], log });
+  metrics.countEndpointsFrom(() => endpoints.list());
+
+  manager.addController<Workspace>({
+    name: 'databricksworkspace',
+    primary: workspaces,
+    updateFilter: meaningfulChange,
+    // A created or rotated Secret takes effect without a restart.
+    watches: [{ informer: secrets, map: (secret: Secret) => workspacesUsingSecret(workspaces.list(secret.metadata.namespace), secret.metadata.name) }],
+    reconcile: workspaceReconciler({
+      workspaces,
+      connections,
+      statusWriter,
+      events,
+      verifyIntervalMs: config.workspaceVerifyInterval,
+      retryIntervalMs: config.workspaceRetryInterval,
+    }),
+  });
+
+  manager.addController<Endpoint>({
+    name: 'provisionedthroughputendpoint',
+    primary: endpoints,
+    updateFilter: meaningfulChange,
+    maxConcurrentReconciles: config.concurrency,
+    // A workspace becoming ready (or not) wakes the endpoints that use it.
+    watches: [
+      {
+        informer: workspaces,
+        map: (ws: Workspace) =>
+          endpoints
+            .list(ws.metadata.namespace)
+            .filter((e) => e.spec?.workspaceRef?.name === ws.metadata.name)
+            .map((e) => objectKey(e)),
+      },
+    ],
+    reconcile: endpointReconciler({
+      endpoints,
+      connections,
+      kube,
+      statusWriter,
+      events,
+      metrics,
+      modelInfoTtlMs: config.modelInfoTtl,
+      settings: {
+        pollIntervalMs: config.pollInterval,
+        progressIntervalMs: config.progressInterval,
+        workspaceRetryMs: config.workspaceRetryInterval,
+        capacityPatterns: config.capacityPatterns,
+      },
+    }),
+  });
+
+  log.info({ namespaces: config.namespaces.length ? config.namespaces : 'all', leaderElect: config.leaderElect }, 'pt-operator starting');
+  return manager.run();
+}
+
+function defaultConnection(env: NodeJS.ProcessEnv): WorkspaceConnection | { error: string } {
+  if (!env['DATABRICKS_HOST']) return { error: 'DATABRICKS_HOST is not set' };
+  try {
+    return workspaceConnectionFromEnv(env);
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function workspacesUsingSecret(workspaces: Workspace[], secretName: string): string[] {
+  return workspaces
+    .filter((ws) => {
+      const auth = ws.spec?.auth;
+      return auth?.token?.secretRef.name === secretName || auth?.oauthM2M?.secretRef.name === secretName;
+    })
+    .map((ws) => objectKey(ws));
+}

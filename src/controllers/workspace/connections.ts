@@ -1,0 +1,176 @@
+// Turns a DatabricksWorkspace (plus its Secret) or the operator's environment into a Databricks
+// client. Clients are cached per workspace generation and Secret version, so a rotated Secret or
+// an edited workspace takes effect at once, and an unchanged one reuses its token cache.
+import { readFileSync } from 'node:fs';
+import { type DatabricksWorkspace, type WorkspaceSpec, WorkspaceSpec as WorkspaceSpecSchema } from '../../api/v1alpha1/index.js';
+import {
+  type AuthConfig,
+  DatabricksClient,
+  type DatabricksClientOptions,
+  type WorkspaceConnection,
+} from '../../databricks/index.js';
+import { findCondition, type Informer, type KubeObject } from '../../kube/index.js';
+import { DEFAULT_WORKSPACE } from '../resources.js';
+
+export type Secret = KubeObject & { data?: Record<string, string>; type?: string };
+
+export type CredentialsResult =
+  | { ok: true; auth: AuthConfig; version: string }
+  | { ok: false; reason: 'SecretNotFound' | 'AuthenticationFailed' | 'InvalidSpec'; message: string };
+
+/** Options every client gets: short deadlines and no waiting for rate budgets, so no worker blocks. */
+export type SharedClientOptions = Omit<DatabricksClientOptions, 'host' | 'auth' | 'rateLimits'>;
+
+export interface WorkspaceConnectionsOptions {
+  workspaces: Pick<Informer<DatabricksWorkspace & KubeObject>, 'get'>;
+  secrets: Pick<Informer<Secret>, 'get'>;
+  /** From DATABRICKS_* in the operator's environment, or why there is none. */
+  defaultConnection: WorkspaceConnection | { error: string };
+  /** Projected service-account token, for tokenFederation. */
+  federationTokenFile: string;
+  client: SharedClientOptions;
+}
+
+export interface ResolvedWorkspace {
+  /** "namespace/name", or DEFAULT_WORKSPACE */
+  name: string;
+  ready: boolean;
+  message?: string;
+  host?: string;
+  client?: DatabricksClient;
+}
+
+export class WorkspaceConnections {
+  private readonly clients = new Map<string, DatabricksClient>();
+  private defaultClient: DatabricksClient | undefined;
+
+  constructor(private readonly options: WorkspaceConnectionsOptions) {}
+
+  /** Read the credentials a workspace spec names from its Secret (or the token file). */
+  credentials(namespace: string, spec: WorkspaceSpec): CredentialsResult {
+    const { auth } = spec;
+    if (auth.tokenFederation) {
+      const audienceProblem = this.checkFederationAudience(auth.tokenFederation.audience);
+      if (audienceProblem) return { ok: false, reason: 'AuthenticationFailed', message: audienceProblem };
+      return {
+        ok: true,
+        auth: {
+          type: 'token-federation',
+          tokenFilePath: this.options.federationTokenFile,
+          ...(auth.tokenFederation.clientId ? { clientId: auth.tokenFederation.clientId } : {}),
+        },
+        version: 'federation',
+      };
+    }
+    const ref = auth.token?.secretRef ?? auth.oauthM2M?.secretRef;
+    if (!ref) return { ok: false, reason: 'InvalidSpec', message: 'spec.auth sets no method' };
+    const secret = this.options.secrets.get(`${namespace}/${ref.name}`);
+    if (!secret) {
+      return {
+        ok: false,
+        reason: 'SecretNotFound',
+        message: `Secret ${namespace}/${ref.name} not found: create it, e.g. kubectl -n ${namespace} create secret generic ${ref.name} ${
+          auth.token ? `--from-literal=${auth.token.secretRef.key}=<token>` : '--from-literal=client-id=<id> --from-literal=client-secret=<secret>'
+        }`,
+      };
+    }
+    const read = (key: string): string | undefined => {
+      const value = secret.data?.[key];
+      return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8').trim();
+    };
+    const missing = (key: string) => ({
+      ok: false as const,
+      reason: 'SecretNotFound' as const,
+      message: `Secret ${namespace}/${ref.name} has no non-empty key "${key}"`,
+    });
+    const version = secret.metadata.resourceVersion ?? '';
+    if (auth.token) {
+      const token = read(auth.token.secretRef.key);
+      return token ? { ok: true, auth: { type: 'pat', token }, version } : missing(auth.token.secretRef.key);
+    }
+    const m2m = auth.oauthM2M?.secretRef as NonNullable<WorkspaceSpec['auth']['oauthM2M']>['secretRef'];
+    const clientId = read(m2m.clientIdKey);
+    if (!clientId) return missing(m2m.clientIdKey);
+    const clientSecret = read(m2m.clientSecretKey);
+    if (!clientSecret) return missing(m2m.clientSecretKey);
+    return { ok: true, auth: { type: 'oauth-m2m', clientId, clientSecret }, version };
+  }
+
+  /** A client for a workspace object, cached while its spec and Secret are unchanged. */
+  clientFor(workspace: DatabricksWorkspace): { client: DatabricksClient } | { error: CredentialsResult & { ok: false } } {
+    const namespace = workspace.metadata.namespace ?? '';
+    const spec = workspace.spec;
+    const credentials = this.credentials(namespace, spec);
+    if (!credentials.ok) return { error: credentials };
+    const key = `${namespace}/${workspace.metadata.name}@${workspace.metadata.generation ?? 0}#${credentials.version}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      for (const old of this.clients.keys()) if (old.startsWith(`${namespace}/${workspace.metadata.name}@`)) this.clients.delete(old);
+      try {
+        client = new DatabricksClient({ ...this.options.client, host: spec.host, auth: credentials.auth, rateLimits: spec.rateLimits });
+      } catch (err) {
+        return { error: { ok: false, reason: 'InvalidSpec', message: err instanceof Error ? err.message : String(err) } };
+      }
+      this.clients.set(key, client);
+    }
+    return { client };
+  }
+
+  /** The workspace an endpoint uses, and whether it can be used now. */
+  forEndpoint(namespace: string, workspaceRef: { name: string } | undefined): ResolvedWorkspace {
+    if (!workspaceRef) return this.defaultWorkspace();
+    const name = `${namespace}/${workspaceRef.name}`;
+    const workspace = this.options.workspaces.get(name);
+    if (!workspace) {
+      return { name, ready: false, message: `DatabricksWorkspace ${name} not found: create it, or fix spec.workspaceRef` };
+    }
+    const parsed = WorkspaceSpecSchema.safeParse(workspace.spec);
+    if (!parsed.success) return { name, ready: false, message: `DatabricksWorkspace ${name} is invalid: ${parsed.error.issues[0]?.message}` };
+    const ready = findCondition(workspace.status?.conditions, 'Ready');
+    const current = ready?.observedGeneration === undefined || ready.observedGeneration === workspace.metadata.generation;
+    if (ready?.status !== 'True' || !current) {
+      const why = ready && current ? `${ready.reason}: ${ready.message}` : 'its credentials have not been verified yet';
+      return { name, ready: false, host: parsed.data.host, message: `DatabricksWorkspace ${name} is not ready (${why})` };
+    }
+    const result = this.clientFor({ ...workspace, spec: parsed.data });
+    if ('error' in result) return { name, ready: false, host: parsed.data.host, message: `DatabricksWorkspace ${name}: ${result.error.message}` };
+    return { name, ready: true, host: parsed.data.host, client: result.client };
+  }
+
+  private defaultWorkspace(): ResolvedWorkspace {
+    const connection = this.options.defaultConnection;
+    if ('error' in connection) {
+      return {
+        name: DEFAULT_WORKSPACE,
+        ready: false,
+        message: `no spec.workspaceRef and no default workspace: ${connection.error}. Set spec.workspaceRef, or configure the operator's DATABRICKS_* environment`,
+      };
+    }
+    this.defaultClient ??= new DatabricksClient({ ...this.options.client, host: connection.host, auth: connection.auth });
+    return { name: DEFAULT_WORKSPACE, ready: true, host: connection.host, client: this.defaultClient };
+  }
+
+  /** A projected token's audience is fixed by the pod spec; say so clearly when it does not match. */
+  private checkFederationAudience(audience: string | undefined): string | undefined {
+    if (!audience) return undefined;
+    let token: string;
+    try {
+      token = readFileSync(this.options.federationTokenFile, 'utf8').trim();
+    } catch {
+      return `token federation needs the projected service-account token at ${this.options.federationTokenFile}; enable tokenFederation in the Helm chart`;
+    }
+    const audiences = jwtAudiences(token);
+    if (audiences.includes(audience)) return undefined;
+    return `the projected service-account token has audience ${audiences.join(', ') || '(none)'}, not ${audience}: set the chart value tokenFederation.audience to ${audience}`;
+  }
+}
+
+/** The `aud` claim of a JWT, read without verifying it (Databricks verifies; we only explain mismatches). */
+export function jwtAudiences(jwt: string): string[] {
+  try {
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { aud?: string | string[] };
+    return payload.aud === undefined ? [] : Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  } catch {
+    return [];
+  }
+}
