@@ -59,6 +59,14 @@ build_one() { # <wrapper dir> <package> <output path> <ldflags>
   echo "build: $(basename "$out") built in $((SECONDS - started))s"
 }
 
+# One build at a time per cache: concurrent test runs would otherwise compile the same binaries twice.
+mkdir -p "$PT_OPERATOR_CACHE"
+exec 9>"$PT_OPERATOR_CACHE/.build.lock"
+if ! flock -n 9; then
+  echo "build: another build into $PT_OPERATOR_CACHE is running; waiting for it"
+  flock 9
+fi
+
 total_started=$SECONDS
 build_one apiserver k8s.io/kubernetes/cmd/kube-apiserver "$KUBE_APISERVER_BIN" "$(k8s_version_ldflags)"
 build_one apiserver k8s.io/kubernetes/cmd/kubectl "$KUBECTL_BIN" "$(k8s_version_ldflags)"
