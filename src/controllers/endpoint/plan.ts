@@ -181,13 +181,16 @@ export function planEndpoint(input: PlanInput): Plan {
   const { object } = input;
   const plan = new PlanBuilder(input);
 
-  if (object.deleting) return planDeletion(input, plan);
-
+  // Paused wins over deletion too: observationsNeeded reads nothing while paused, so a delete could
+  // not tell our endpoint from a missing one; the deletion proceeds once the annotation is removed.
   if (isPaused(object)) {
+    const deletion = object.deleting ? '; the deletion waits until the annotation is removed' : '';
     return plan
-      .synced(false, SyncedReason.ReconcilePaused, `annotation ${EndpointAnnotation.paused}="true": the operator neither reads nor changes the endpoint`)
+      .synced(false, SyncedReason.ReconcilePaused, `annotation ${EndpointAnnotation.paused}="true": the operator neither reads nor changes the endpoint${deletion}`)
       .finish({ type: 'none' }, undefined);
   }
+
+  if (object.deleting) return planDeletion(input, plan);
 
   plan.status.endpointName = endpointNameOf(object);
   const requestedAt = object.annotations[EndpointAnnotation.requestedAt];
