@@ -493,10 +493,13 @@ function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
 export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined, error: CallFailure): Plan {
   const builder = plan ?? new PlanBuilder(input);
   switch (error.kind) {
-    case 'RateLimited':
+    case 'RateLimited': {
+      const retryAfter = error.retryAfterMs;
+      const when = retryAfter !== undefined ? `retrying in ${Math.ceil(retryAfter / 1000)}s` : 'retrying with backoff';
       return builder
-        .synced(false, SyncedReason.RateLimited, `Databricks rate limit: ${error.message}; retrying in ${Math.ceil((error.retryAfterMs ?? 0) / 1000)}s`)
-        .finish({ type: 'none' }, error.retryAfterMs !== undefined ? { after: error.retryAfterMs } : { backoff: true });
+        .synced(false, SyncedReason.RateLimited, `Databricks rate limit: ${error.message}; ${when}`)
+        .finish({ type: 'none' }, retryAfter !== undefined ? { after: retryAfter } : { backoff: true });
+    }
     case 'Conflict':
       // An update is in progress (someone else's, or ours seen late): look again soon.
       return builder
