@@ -183,6 +183,15 @@ describe('retries', () => {
     await expect(client().getEndpoint('llama-chat', { signal: controller.signal })).rejects.toThrow('reconcile cancelled');
   });
 
+  it('scrubs a token that the server echoes back in its error message', async () => {
+    server.script((req, res) =>
+      json(401, { error_code: 'UNAUTHENTICATED', message: `Invalid credential: ${req.headers.authorization ?? ''} (token ${PAT})` })(req, res),
+    );
+    const err = await failure(client().getEndpoint('llama-chat'));
+    expect(err.serverMessage).toBe('Invalid credential: Bearer [REDACTED] (token [REDACTED])');
+    expect(JSON.stringify({ m: err.message, s: err.stack, j: err })).not.toContain(PAT);
+  });
+
   it('never repeats a refused PAT (no retry storm)', async () => {
     server.script(json(401, { error_code: 'UNAUTHENTICATED', message: 'Invalid access token.' }));
     const err = await failure(client().listEndpoints());

@@ -1,0 +1,405 @@
+// The client against the emulator over real HTTP: every operation, every error class, Retry-After,
+// unknown create outcomes, budget enforcement (checked in the emulator's call log), OAuth M2M token
+// caching/refresh/expiry on the emulator's clock, token federation, and secrets kept out of errors and logs.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCredentialsProvider, type AuthConfig } from '../../../src/databricks/auth.js';
+import { DatabricksClient, type ClientLogger, type DatabricksClientOptions } from '../../../src/databricks/client.js';
+import { systemClock } from '../../../src/databricks/clock.js';
+import { DatabricksError } from '../../../src/databricks/errors.js';
+import { RateBudgetRegistry } from '../../../src/databricks/rate-budget.js';
+import { HttpTransport } from '../../../src/databricks/transport.js';
+import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from '../../../src/emulator/server.js';
+import { FakeClock } from '../../unit/databricks/fake-clock.js';
+
+const PAT = 'dapi0123456789abcdef0123456789abcdef';
+const CLIENT_ID = 'pt-operator-sp';
+const CLIENT_SECRET = 'dose0123456789abcdef0123456789abcdef';
+const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
+const GPT_OSS = 'system.ai.gpt-oss-120b';
+
+const transport = new HttpTransport();
+let emulator: RunningEmulator | undefined;
+
+afterEach(async () => {
+  await emulator?.close();
+  emulator = undefined;
+});
+afterAll(() => transport.close());
+
+async function start(options: StartEmulatorOptions = {}): Promise<RunningEmulator> {
+  emulator = await startEmulator(options);
+  return emulator;
+}
+
+function clientFor(running: RunningEmulator, options: Partial<DatabricksClientOptions> = {}): DatabricksClient {
+  return new DatabricksClient({
+    host: running.url,
+    auth: { type: 'pat', token: PAT },
+    transport,
+    budgets: new RateBudgetRegistry(systemClock),
+    // roomy unless a test is about the budget: the emulator's own 50/5 min limit is not under test here
+    rateLimits: { mutationsPerWindow: 1000, mutationBurst: 100 },
+    backoff: { initialDelayMs: 20, maxDelayMs: 200, multiplier: 2 },
+    retryDeadlineMs: 10_000,
+    ...options,
+  });
+}
+
+async function failure(promise: Promise<unknown>): Promise<DatabricksError> {
+  const result = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(result).toBeInstanceOf(DatabricksError);
+  return result as DatabricksError;
+}
+
+const calls = (running: RunningEmulator, filter: Parameters<RunningEmulator['emulator']['calls']['query']>[0] = {}) =>
+  running.emulator.calls.query(filter).map((c) => `${c.operation} ${c.status}`);
+
+const tokenBand = (name: string, chunks = { min: 2, max: 3 }) => ({
+  name,
+  config: {
+    served_entities: [
+      {
+        entity_name: LLAMA,
+        entity_version: '3',
+        min_provisioned_throughput: chunks.min * 980,
+        max_provisioned_throughput: chunks.max * 980,
+      },
+    ],
+  },
+  tags: [{ key: 'ptoperator.io/owner-uid', value: 'uid-1' }],
+});
+
+/** An unsigned JWT with the claims the emulator's federation policy checks. */
+function jwt(claims: Record<string, unknown>): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.${Buffer.from('signature-bytes').toString('base64url')}`;
+}
+
+describe('operations', () => {
+  it('reads optimization info of token-band and model-unit models, and NotFound for a missing model', async () => {
+    const running = await start({ scenario: { clock: { speed: 0 } } });
+    const client = clientFor(running);
+    expect(await client.getModelOptimizationInfo(LLAMA, '3')).toEqual({ optimizable: true, model_type: 'llama', throughput_chunk_size: 980 });
+    expect(await client.getModelOptimizationInfo(GPT_OSS, '1')).toMatchObject({ optimizable: true, model_unit_chunk_size: 50 });
+    expect((await client.getModelOptimizationInfo('system.ai.meta_llama_v3_1_8b', '1')).optimizable).toBe(false);
+    const missing = await failure(client.getModelOptimizationInfo('main.default.nope', '1'));
+    expect(missing.kind).toBe('NotFound');
+    expect(missing.errorCode).toBe('RESOURCE_DOES_NOT_EXIST');
+    expect(running.emulator.calls.query({ operation: 'optimizationInfo' }).map((c) => c.path)).toContain(
+      `/api/2.0/serving-endpoints/get-model-optimization-info/${LLAMA}/3`,
+    );
+  });
+
+  it('creates, reads, lists, updates, tags and deletes a token-band endpoint', async () => {
+    const running = await start({ scenario: { clock: { speed: 0 }, timing: { rolloutSeconds: 600 } } });
+    const client = clientFor(running);
+    expect(await client.listEndpoints()).toEqual([]);
+    expect(await client.checkCredentials()).toEqual({ authType: 'pat', endpointCount: 0 });
+
+    const created = await client.createEndpoint(tokenBand('llama-chat'));
+    expect(created.state).toMatchObject({ ready: 'NOT_READY', config_update: 'IN_PROGRESS' });
+    expect(created.config).toBeUndefined();
+    expect(created.pending_config?.served_entities?.[0]?.state?.deployment).toBe('DEPLOYMENT_CREATING');
+    expect(created.id).toMatch(/^[0-9a-f]{32}$/);
+
+    // An update while the first rollout runs: Conflict, to be requeued.
+    const busy = await failure(client.updateConfig('llama-chat', tokenBand('llama-chat', { min: 3, max: 4 }).config));
+    expect(busy.kind).toBe('Conflict');
+    expect(busy.status).toBe(409);
+
+    running.emulator.advance(600_000);
+    const ready = await client.getEndpoint('llama-chat');
+    expect(ready.state).toMatchObject({ ready: 'READY', config_update: 'NOT_UPDATING' });
+    expect(ready.config?.served_entities?.[0]).toMatchObject({ min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 });
+
+    const updating = await client.updateConfig('llama-chat', tokenBand('llama-chat', { min: 3, max: 4 }).config);
+    expect(updating.state.config_update).toBe('IN_PROGRESS');
+    expect(updating.pending_config?.served_entities?.[0]?.max_provisioned_throughput).toBe(3920);
+
+    const tags = await client.patchTags('llama-chat', { add_tags: [{ key: 'team', value: 'genai' }], delete_tags: ['nope'] });
+    expect(tags.tags).toEqual(expect.arrayContaining([{ key: 'team', value: 'genai' }, { key: 'ptoperator.io/owner-uid', value: 'uid-1' }]));
+
+    const listed = await client.listEndpoints();
+    expect(listed.map((e) => e.name)).toEqual(['llama-chat']);
+
+    await client.deleteEndpoint('llama-chat');
+    expect((await failure(client.getEndpoint('llama-chat'))).kind).toBe('NotFound');
+    expect((await failure(client.deleteEndpoint('llama-chat'))).kind).toBe('NotFound');
+  });
+
+  it('creates and updates a model-unit endpoint through /pt (fields under config)', async () => {
+    const running = await start({ scenario: { clock: { speed: 0 } } });
+    const client = clientFor(running);
+    const created = await client.createPtEndpoint({
+      name: 'gpt-oss',
+      config: { served_entities: [{ entity_name: GPT_OSS, entity_version: '1', provisioned_model_units: 50 }] },
+    });
+    expect(created.pending_config?.served_entities?.[0]?.provisioned_model_units).toBe(50);
+    running.emulator.advance(3_600_000);
+    const updated = await client.updatePtConfig('gpt-oss', {
+      config: { served_entities: [{ entity_name: GPT_OSS, entity_version: '1', provisioned_model_units: 100 }] },
+    });
+    expect(updated.pending_config?.served_entities?.[0]?.provisioned_model_units).toBe(100);
+    expect(calls(running, { method: 'PUT' })).toEqual(['updatePtConfig 200']);
+    expect(running.emulator.calls.query({ method: 'PUT' })[0]?.path).toBe('/api/2.0/serving-endpoints/pt/gpt-oss/config');
+  });
+
+  it('classifies a duplicate name as AlreadyExists and a bad config as InvalidRequest with the server message', async () => {
+    const running = await start({ scenario: { clock: { speed: 0 } } });
+    const client = clientFor(running);
+    await client.createEndpoint(tokenBand('dup'));
+    const duplicate = await failure(client.createEndpoint(tokenBand('dup')));
+    expect(duplicate.kind).toBe('AlreadyExists');
+    const bad = await failure(
+      client.createEndpoint({
+        name: 'bad',
+        config: { served_entities: [{ entity_name: LLAMA, entity_version: '3', min_provisioned_throughput: 0, max_provisioned_throughput: 1000 }] },
+      }),
+    );
+    expect(bad.kind).toBe('InvalidRequest');
+    expect(bad.status).toBe(400);
+    expect(bad.serverMessage).toMatch(/980/);
+    expect(bad.terminal).toBe(true);
+    // terminal errors are not repeated
+    expect(running.emulator.calls.query({ operation: 'create', endpoint: 'bad' })).toHaveLength(1);
+  });
+});
+
+describe('retries against injected faults', () => {
+  it('honours Retry-After of a 429 and retries a 503', async () => {
+    const running = await start({ scenario: { clock: { speed: 1 } } });
+    running.emulator.addFault({ type: 'throttle', times: 1, retryAfterSeconds: 1 });
+    running.emulator.addFault({ type: 'unavailable', times: 1, match: { method: 'GET' } });
+    const client = clientFor(running);
+    const started = Date.now();
+    await client.createEndpoint(tokenBand('throttled'));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    await client.getEndpoint('throttled');
+    expect(calls(running)).toEqual(['create 429', 'create 200', 'get 503', 'get 200']);
+  });
+
+  it('gives a RateLimited error with retryAfterMs when 429s outlast the deadline', async () => {
+    const running = await start();
+    running.emulator.addFault({ type: 'throttle', retryAfterSeconds: 30, match: { method: 'PUT' } });
+    const err = await failure(clientFor(running, { retryDeadlineMs: 2000 }).updateConfig('x', {}));
+    expect(err.kind).toBe('RateLimited');
+    expect(err.retryAfterMs).toBe(30_000);
+    expect(calls(running)).toEqual(['updateConfig 429']);
+  });
+
+  it('resolves a create whose connection dropped by reading the endpoint, then posts once more', async () => {
+    const running = await start({ scenario: { clock: { speed: 0 } } });
+    running.emulator.addFault({ type: 'drop', times: 1, match: { method: 'POST' } });
+    const created = await clientFor(running).createEndpoint(tokenBand('dropped'));
+    expect(created.name).toBe('dropped');
+    expect(calls(running)).toEqual(['create 0', 'get 404', 'create 200']);
+  });
+
+  it('returns the endpoint that a timed-out create did make, without posting again', async () => {
+    const running = await start({ scenario: { clock: { speed: 0 } } });
+    // The create is answered after 300 ms (the client gave up at 100 ms); the first GET is slow too.
+    running.emulator.addFault({ type: 'latency', ms: 300, times: 1, match: { method: 'POST' } });
+    running.emulator.addFault({ type: 'latency', ms: 400, times: 1, match: { method: 'GET' } });
+    const client = clientFor(running, { requestTimeoutMs: 150 });
+    const endpoint = await client.createEndpoint(tokenBand('slow'));
+    expect(endpoint.name).toBe('slow');
+    expect(running.emulator.calls.query({ operation: 'create' })).toHaveLength(1);
+    expect(calls(running).at(-1)).toBe('get 200');
+  });
+});
+
+/** Largest number of calls in any window of `windowMs` (virtual time of the emulator's log). */
+function maxInWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let start = 0, end = 0; end < sorted.length; end++) {
+    while ((sorted[end] ?? 0) - (sorted[start] ?? 0) >= windowMs) start++;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}
+
+describe('rate budget', () => {
+  it('spreads 120 concurrent creates so the emulator never sees more than 50 per rolling 5 minutes and never says 429', async () => {
+    // Scaled: the emulator runs 100x fast (5 virtual minutes = 3 real seconds); the client's window matches.
+    const running = await start({ scenario: { clock: { speed: 100 }, timing: { rolloutSeconds: 60 } } });
+    const budgets = new RateBudgetRegistry(systemClock);
+    const limits = { mutationsPerWindow: 50, mutationWindowMs: 3000 };
+    // Two clients of one workspace (spelled differently) share one budget.
+    const a = clientFor(running, { budgets, rateLimits: limits, retryDeadlineMs: 60_000 });
+    const b = clientFor(running, { budgets, rateLimits: limits, retryDeadlineMs: 60_000, host: `${running.url}/` });
+    const names = Array.from({ length: 120 }, (_, i) => `ep-${String(i).padStart(3, '0')}`);
+    const results = await Promise.all(names.map((name, i) => (i % 2 ? a : b).createEndpoint(tokenBand(name))));
+    expect(results).toHaveLength(120);
+
+    const creates = running.emulator.calls.query({ operation: 'create' });
+    expect(creates).toHaveLength(120);
+    expect(creates.filter((c) => c.status !== 200)).toEqual([]);
+    expect(maxInWindow(creates.map((c) => c.virtualTime), 300_000)).toBeLessThanOrEqual(50);
+    // spread, not 50-then-silence: the first 5 minutes carry fewer than 50
+    const first = creates[0]?.virtualTime ?? 0;
+    expect(creates.filter((c) => c.virtualTime < first + 150_000).length).toBeLessThan(30);
+    expect(a.budgetStats().mutation.grants).toBe(120);
+  });
+
+  it('fails fast with RateLimited instead of waiting, and nothing beyond the budget reaches the emulator', async () => {
+    const running = await start({ scenario: { clock: { speed: 0 } } });
+    const client = clientFor(running, {
+      rateLimits: { mutationsPerWindow: 50, mutationWindowMs: 300_000, mutationBurst: 5 },
+      maxBudgetWaitMs: 0,
+    });
+    const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => client.createEndpoint(tokenBand(`nb-${i}`))));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as DatabricksError);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
+    expect(refused).toHaveLength(3);
+    for (const err of refused) {
+      expect(err.kind).toBe('RateLimited');
+      expect(err.fromClientBudget).toBe(true);
+      expect(err.retryAfterMs).toBeGreaterThan(6000);
+    }
+    expect(running.emulator.calls.query({ operation: 'create' })).toHaveLength(5);
+    expect(client.mutationWaitMs()).toBeGreaterThan(6000);
+  });
+});
+
+describe('OAuth M2M', () => {
+  const m2m: AuthConfig = { type: 'oauth-m2m', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET };
+  const scenario = { clock: { speed: 1 }, auth: { clients: [{ id: CLIENT_ID, secret: CLIENT_SECRET }], tokenLifetimeSeconds: 3600 } };
+
+  it('discovers the token endpoint once and shares one token fetch among concurrent callers', async () => {
+    const running = await start({ scenario });
+    const client = clientFor(running, { auth: m2m });
+    await Promise.all(Array.from({ length: 10 }, () => client.listEndpoints()));
+    await client.listEndpoints();
+    expect(running.emulator.calls.query({ operation: 'oidcDiscovery' })).toHaveLength(1);
+    expect(running.emulator.calls.query({ operation: 'token' })).toHaveLength(1);
+    expect(running.emulator.calls.query({ operation: 'list', status: 200 })).toHaveLength(11);
+    expect(client.authType).toBe('oauth-m2m');
+  });
+
+  it('refreshes 40 s before expiry by its own clock, before the server would refuse', async () => {
+    const running = await start({ scenario });
+    const clock = new FakeClock(Date.now());
+    const client = clientFor(running, { auth: m2m, clock, budgets: new RateBudgetRegistry(clock) });
+    await client.listEndpoints();
+    await clock.advance(3600_000 - 41_000);
+    await client.listEndpoints();
+    expect(running.emulator.calls.query({ operation: 'token' })).toHaveLength(1);
+    await clock.advance(2000);
+    await client.listEndpoints();
+    expect(calls(running, { afterSeq: 0 }).filter((c) => c !== 'oidcDiscovery 200')).toEqual([
+      'token 200',
+      'list 200',
+      'list 200',
+      'token 200',
+      'list 200',
+    ]);
+  });
+
+  it('gets a new token once when the server says the cached one expired (emulator clock jumped)', async () => {
+    const running = await start({ scenario });
+    const client = clientFor(running, { auth: m2m });
+    await client.listEndpoints();
+    running.emulator.advance(3601_000);
+    await client.listEndpoints();
+    expect(calls(running).filter((c) => c !== 'oidcDiscovery 200')).toEqual(['token 200', 'list 200', 'list 401', 'token 200', 'list 200']);
+  });
+
+  it('refuses a wrong client secret with one Auth error: no retry storm, no secret in the message', async () => {
+    const running = await start({ scenario });
+    const wrong = 'dose-wrong-secret-0123456789abcdef';
+    const client = clientFor(running, { auth: { type: 'oauth-m2m', clientId: CLIENT_ID, clientSecret: wrong } });
+    const err = await failure(client.listEndpoints());
+    expect(err.kind).toBe('Auth');
+    expect(err.status).toBe(401);
+    expect(err.errorCode).toBe('invalid_client');
+    expect(JSON.stringify({ message: err.message, stack: err.stack, json: err })).not.toContain(wrong);
+    expect(calls(running)).toEqual(['oidcDiscovery 200', 'token 401']);
+  });
+});
+
+describe('token federation', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pt-federation-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const policy = { issuer: 'https://kubernetes.default.svc', audience: 'databricks' };
+  const claims = (sub: string, iss = policy.issuer) => ({
+    iss,
+    sub,
+    aud: ['databricks'],
+    exp: Math.floor(Date.now() / 1000) + 3600,
+  });
+
+  it('exchanges the projected token, re-reads the rotated file, and reports a refused JWT as Auth without leaking it', async () => {
+    const running = await start({ scenario: { clock: { speed: 1 }, auth: { federation: [policy], tokenLifetimeSeconds: 600 } } });
+    const tokenFile = join(dir, 'token');
+    const first = jwt(claims('system:serviceaccount:pt-system:pt-operator'));
+    await writeFile(tokenFile, `${first}\n`);
+    const provider = createCredentialsProvider(
+      { type: 'token-federation', tokenFilePath: tokenFile, clientId: CLIENT_ID },
+      { host: running.url, transport },
+    );
+    const lines: string[] = [];
+    const logger: ClientLogger = {
+      debug: (obj, msg) => lines.push(JSON.stringify({ ...obj, msg })),
+      warn: (obj, msg) => lines.push(JSON.stringify({ ...obj, msg })),
+    };
+    const client = clientFor(running, { auth: provider, logger });
+    expect(await client.checkCredentials()).toEqual({ authType: 'file-oidc', endpointCount: 0 });
+    expect(calls(running)).toEqual(['token 200', 'list 200']);
+
+    // The kubelet rotates the file to a token the policy refuses; the Databricks token expires.
+    const rotated = jwt(claims('system:serviceaccount:pt-system:pt-operator', 'https://evil.example'));
+    await writeFile(tokenFile, rotated);
+    const issued = provider.secrets();
+    running.emulator.advance(601_000);
+    const err = await failure(client.listEndpoints());
+    expect(err.kind).toBe('Auth');
+    expect(err.errorCode).toBe('invalid_grant');
+    expect(calls(running)).toEqual(['token 200', 'list 200', 'list 401', 'token 400']);
+    const everything = JSON.stringify({ message: err.message, stack: err.stack, json: err, lines });
+    for (const secret of [first, rotated, ...issued]) expect(everything).not.toContain(secret);
+  });
+
+  it('reports a missing token file as Auth', async () => {
+    const running = await start();
+    const client = clientFor(running, { auth: { type: 'token-federation', tokenFilePath: join(dir, 'absent') } });
+    const err = await failure(client.listEndpoints());
+    expect(err.kind).toBe('Auth');
+    expect(err.message).toMatch(/cannot read the federated token file .*absent \(ENOENT\)/);
+    expect(calls(running)).toEqual([]);
+  });
+});
+
+describe('secrets', () => {
+  it('never appear in errors or logs, through refusals, retries and server messages', async () => {
+    const running = await start({ scenario: { clock: { speed: 1 }, auth: { pats: ['dapi-only-this-one-0000000000000000'] } } });
+    const lines: string[] = [];
+    const logger: ClientLogger = {
+      debug: (obj, msg) => lines.push(JSON.stringify({ ...obj, msg })),
+      warn: (obj, msg) => lines.push(JSON.stringify({ ...obj, msg })),
+    };
+    const refused = await failure(clientFor(running, { logger }).listEndpoints());
+    expect(refused.kind).toBe('Auth');
+    expect(refused.status).toBe(403);
+
+    running.emulator.addFault({ type: 'unavailable', times: 2 });
+    const good = 'dapi-only-this-one-0000000000000000';
+    await clientFor(running, { logger, auth: { type: 'pat', token: good } }).listEndpoints();
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+
+    const everything = JSON.stringify({ refused: [refused.message, refused.stack, refused], lines });
+    expect(everything).not.toContain(PAT);
+    expect(everything).not.toContain(good);
+    expect(calls(running)).toEqual(['list 403', 'list 503', 'list 503', 'list 200']);
+  });
+});
