@@ -90,13 +90,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   } else {
     await runScript('up.sh', process.env);
   }
-  const env = readClusterEnv(directory);
-  await installCrds();
-  await installOperatorRbac(env);
-  project.provide('cluster', env);
-
-  return async () => {
+  const teardown = async (): Promise<void> => {
     if (reused || process.env.PT_KEEP_CLUSTER === '1') return;
     await runScript('down.sh', process.env);
   };
+  try {
+    const env = readClusterEnv(directory);
+    await installCrds();
+    await installOperatorRbac(env);
+    project.provide('cluster', env);
+  } catch (error) {
+    // vitest never calls the teardown of a setup that threw; stop the cluster we started ourselves.
+    await teardown();
+    throw error;
+  }
+  return teardown;
 }
