@@ -62,7 +62,8 @@ export function buildCrd(def: ResourceDefinition): JsonSchema {
               properties: {
                 apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
                 kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-                metadata: { type: 'object', description: 'Standard object metadata.' },
+                // The API server owns metadata's schema and refuses anything but `type` here.
+                metadata: { type: 'object' },
                 spec: openApiSchema(def.spec),
                 status: openApiSchema(def.status),
               },
