@@ -193,14 +193,6 @@ export function planEndpoint(input: PlanInput): Plan {
   if (object.deleting) return planDeletion(input, plan);
 
   plan.status.endpointName = endpointNameOf(object);
-  const requestedAt = object.annotations[EndpointAnnotation.requestedAt];
-  const newRequest = requestedAt !== undefined && requestedAt !== object.status.lastHandledRequestedAt;
-  const newGeneration = object.status.observedGeneration !== object.generation;
-  /** A new spec or a requested-at token starts over: fresh retry budget, failures of older attempts forgotten. */
-  const fresh = newRequest || newGeneration;
-  if (fresh) delete plan.status.capacity;
-  if (requestedAt !== undefined) plan.status.lastHandledRequestedAt = requestedAt;
-  plan.status.observedGeneration = object.generation;
 
   if (!input.workspace.ready) {
     return plan
@@ -212,6 +204,17 @@ export function planEndpoint(input: PlanInput): Plan {
   for (const observed of [input.model, input.endpoint]) {
     if (observed.kind === 'failed') return planCallFailure(input, plan, observed.error);
   }
+
+  // From here on the plan decides on the new spec or requested-at token, so they count as handled.
+  // Not before: a request met by a workspace outage or a failed read must still be acted on later.
+  const requestedAt = object.annotations[EndpointAnnotation.requestedAt];
+  const newRequest = requestedAt !== undefined && requestedAt !== object.status.lastHandledRequestedAt;
+  const newGeneration = object.status.observedGeneration !== object.generation;
+  /** A new spec or a requested-at token starts over: fresh retry budget, failures of older attempts forgotten. */
+  const fresh = newRequest || newGeneration;
+  if (fresh) delete plan.status.capacity;
+  if (requestedAt !== undefined) plan.status.lastHandledRequestedAt = requestedAt;
+  plan.status.observedGeneration = object.generation;
 
   if (input.endpoint.kind === 'found') recordObservedEndpoint(input, plan, input.endpoint.value);
 
@@ -530,12 +533,24 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
   if (planned.action.type === 'create' || planned.action.type === 'updateConfig') {
     retry.status.pending = input.object.status.pending;
     if (retry.status.pending === undefined) delete retry.status.pending;
+    if (error.kind !== 'InvalidRequest') {
+      // Nor was the new spec or requested-at token that asked for it carried out: keep them unhandled, so the
+      // next reconcile sends the config again instead of settling on an older failure. A rejected request is
+      // handled: it is not sent again until the spec changes.
+      restore(retry.status, input.object.status, 'observedGeneration');
+      restore(retry.status, input.object.status, 'lastHandledRequestedAt');
+    }
     if (planned.status.capacity && input.object.status.capacity?.nextRetryTime) {
       // Keep the retry due, so the next reconcile re-issues it.
       retry.status.capacity = { ...planned.status.capacity, nextRetryTime: input.object.status.capacity.nextRetryTime };
     }
   }
   return retry;
+}
+
+function restore<K extends keyof EndpointStatus>(status: EndpointStatus, previous: EndpointStatus, key: K): void {
+  if (previous[key] === undefined) delete status[key];
+  else status[key] = previous[key];
 }
 
 function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): void {
