@@ -1,0 +1,191 @@
+// End-to-end harness: the emulator (in this process, on a fast clock) plus the operator as a
+// separate process that authenticates as the chart's ServiceAccount identity, scoped to one
+// namespace per test file so files never see each other's objects.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { ScenarioInput } from '../../src/emulator/scenario.js';
+import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
+import { applyOk, cluster, ensureNamespace, eventually, kubectl, kubectlOk, repoRoot, uniqueNamespace } from '../support/cluster.js';
+
+export const TEST_PAT = 'dapi0123456789abcdef0123456789abcdef';
+
+export interface OperatorProcess {
+  readonly logFile: string;
+  /** Everything the operator printed so far. */
+  logs(): string;
+  /** SIGTERM (graceful) or SIGKILL (crash); resolves when the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  readonly exited: boolean;
+}
+
+export interface StartOperatorOptions {
+  namespace: string;
+  emulatorUrl: string;
+  /** Extra flags for `pt-operator run`. */
+  args?: string[];
+  /** Extra environment; DATABRICKS_* of the default workspace point at the emulator unless overridden. */
+  env?: NodeJS.ProcessEnv;
+  name?: string;
+}
+
+const logDir = join(repoRoot, '.tmp', 'e2e-logs');
+
+/** Flags that make the operator look often, so rollouts on the emulator's fast clock finish in seconds. */
+export const FAST_OPERATOR_FLAGS = [
+  '--progress-interval=300ms',
+  '--poll-interval=3s',
+  '--workspace-retry-interval=1s',
+  '--workspace-verify-interval=30s',
+  '--model-info-ttl=2s',
+  '--probe-address=127.0.0.1:0',
+  '--shutdown-timeout=5s',
+];
+
+export function startOperator(options: StartOperatorOptions): OperatorProcess {
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${options.name ?? options.namespace}-${Date.now()}.log`);
+  const out = createWriteStream(logFile);
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    KUBECONFIG: cluster().kubeconfigOperator,
+    DATABRICKS_HOST: options.emulatorUrl,
+    DATABRICKS_TOKEN: TEST_PAT,
+    LOG_LEVEL: 'debug',
+    ...options.env,
+  };
+  const child: ChildProcess = spawn(
+    join(repoRoot, 'node_modules/.bin/tsx'),
+    [join(repoRoot, 'src/main.ts'), 'run', `--namespaces=${options.namespace}`, ...FAST_OPERATOR_FLAGS, ...(options.args ?? [])],
+    { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout?.pipe(out, { end: false });
+  child.stderr?.pipe(out, { end: false });
+  let exited = false;
+  const gone = new Promise<void>((resolve) => child.once('exit', () => {
+    exited = true;
+    resolve();
+  }));
+  return {
+    logFile,
+    logs: () => readFileSync(logFile, 'utf8'),
+    get exited() {
+      return exited;
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (!exited) child.kill(signal);
+      await gone;
+      out.end();
+    },
+  };
+}
+
+export interface E2E {
+  namespace: string;
+  emulator: RunningEmulator;
+  operator: OperatorProcess;
+  /** kubectl as the admin (the user), in this namespace. */
+  kubectl(args: string[]): Promise<string>;
+  apply(manifest: object | object[]): Promise<void>;
+  /** The object as JSON, or undefined when it is gone. */
+  get<T = Record<string, unknown>>(kind: string, name: string): Promise<T | undefined>;
+  /** Waits until `condition` holds for the object, polling kubectl. */
+  waitUntil(kind: string, name: string, condition: (obj: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Mutating calls the emulator received, optionally for one endpoint. */
+  mutations(endpoint?: string): Promise<{ method: string; path: string; operation: string; status: number }[]>;
+  stop(): Promise<void>;
+}
+
+export interface StartE2EOptions {
+  prefix: string;
+  scenario?: ScenarioInput;
+  operatorArgs?: string[];
+  operatorEnv?: NodeJS.ProcessEnv;
+  /** Virtual ms per real ms. Default 120: a 10-minute rollout takes 5 s. */
+  speed?: number;
+  /** Start the operator later (e.g. to create a Secret first). Default true. */
+  startOperator?: boolean;
+}
+
+export async function startE2E(options: StartE2EOptions): Promise<E2E & { startOperator(): OperatorProcess }> {
+  const namespace = uniqueNamespace(options.prefix);
+  await ensureNamespace(namespace);
+  const emulator = await startEmulator({ scenario: options.scenario ?? {}, speed: options.speed ?? 120 });
+  let operator: OperatorProcess | undefined;
+  const launch = () => {
+    operator = startOperator({ namespace, emulatorUrl: emulator.url, args: options.operatorArgs, env: options.operatorEnv });
+    return operator;
+  };
+  if (options.startOperator !== false) launch();
+
+  const self = {
+    namespace,
+    emulator,
+    get operator() {
+      if (!operator) throw new Error('operator not started');
+      return operator;
+    },
+    startOperator: launch,
+    kubectl: (args: string[]) => kubectlOk(['--namespace', namespace, ...args]),
+    apply: async (manifest: object | object[]) => {
+      await applyOk(manifest, { namespace });
+    },
+    async get<T>(kind: string, name: string): Promise<T | undefined> {
+      const result = await kubectl(['--namespace', namespace, 'get', kind, name, '-o', 'json']);
+      if (result.exitCode !== 0) {
+        if (/NotFound|not found/.test(result.stderr)) return undefined;
+        throw new Error(result.stderr);
+      }
+      return JSON.parse(result.stdout) as T;
+    },
+    async waitUntil(kind: string, name: string, condition: (obj: Record<string, unknown>) => boolean, timeoutMs = 60_000) {
+      return eventually(
+        async () => {
+          const obj = await self.get<Record<string, unknown>>(kind, name);
+          if (!obj || !condition(obj)) throw new Error(`${kind}/${name} did not reach the condition; last seen:\n${JSON.stringify(obj?.['status'] ?? obj, null, 1)}`);
+          return obj;
+        },
+        { timeoutMs, intervalMs: 250 },
+      );
+    },
+    async mutations(endpoint?: string) {
+      const url = new URL('/__emulator/calls', emulator.url);
+      if (endpoint) url.searchParams.set('endpoint', endpoint);
+      const body = (await (await fetch(url)).json()) as { calls: { method: string; path: string; operation: string; status: number }[] };
+      return body.calls.filter((c) => c.method !== 'GET');
+    },
+    async stop() {
+      await operator?.stop('SIGTERM');
+      await emulator.close();
+    },
+  };
+  return self;
+}
+
+/** A condition of an object, by type. */
+export function condition(obj: Record<string, unknown> | undefined, type: string): { status: string; reason: string; message: string; observedGeneration?: number } | undefined {
+  const conditions = ((obj?.['status'] as Record<string, unknown> | undefined)?.['conditions'] ?? []) as { type: string; status: string; reason: string; message: string; observedGeneration?: number }[];
+  return conditions.find((c) => c.type === type);
+}
+
+export const isReady = (obj: Record<string, unknown>) => condition(obj, 'Ready')?.status === 'True';
+
+/** An endpoint object for the tests; spec fields override the seed's llama example. */
+export function endpointManifest(name: string, spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}): object {
+  return {
+    apiVersion: 'serving.ptoperator.io/v1alpha1',
+    kind: 'ProvisionedThroughputEndpoint',
+    metadata: { name, ...metadata },
+    spec: {
+      model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '3' },
+      throughput: { chunks: { min: 2, max: 3 } },
+      capacityRetry: { initialBackoff: '1s', maxBackoff: '4s', timeout: '5m' },
+      ...spec,
+    },
+  };
+}
+
+/** Parses `kubectl get -o yaml` text. */
+export const fromYaml = (text: string) => parse(text) as Record<string, unknown>;

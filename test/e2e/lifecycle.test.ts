@@ -1,0 +1,73 @@
+// A user's main path: create, change the version, change the throughput — driven with kubectl.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+
+let e2e: E2E;
+
+beforeAll(async () => {
+  e2e = await startE2E({ prefix: 'e2e-life' });
+});
+
+afterAll(async () => {
+  await e2e?.stop();
+});
+
+describe('endpoint lifecycle', () => {
+  it('a create ends in kubectl wait --for=condition=Ready, with the resolved throughput in status', async () => {
+    await e2e.apply(endpointManifest('llama-chat'));
+    await e2e.kubectl(['wait', 'pte/llama-chat', '--for=condition=Ready', '--timeout=90s']);
+
+    const obj = (await e2e.get('pte', 'llama-chat')) as { status: Record<string, any>; metadata: { generation: number; finalizers: string[] } };
+    expect(obj.status.served).toMatchObject({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
+    expect(obj.status.optimization).toEqual({ modelType: 'llama', chunkSize: 980 });
+    expect(obj.status.state).toEqual({ ready: 'READY', configUpdate: 'NOT_UPDATING' });
+    expect(obj.status.endpointId).toMatch(/^[0-9a-f]{32}$/);
+    expect(obj.metadata.finalizers).toContain('serving.ptoperator.io/endpoint');
+    expect(condition(obj, 'Ready')).toMatchObject({ reason: 'Available', observedGeneration: obj.metadata.generation });
+    expect(condition(obj, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+
+    const creates = (await e2e.mutations('llama-chat')).filter((c) => c.operation === 'create');
+    expect(creates).toHaveLength(1);
+  });
+
+  it('a version change shows served and pending, keeps the old config serving, then is Ready on the new version', async () => {
+    await e2e.apply(endpointManifest('llama-chat', { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '2' } }));
+    const during = await e2e.waitUntil('pte', 'llama-chat', (o) => condition(o, 'Ready')?.reason === 'Updating');
+    const status = during['status'] as Record<string, any>;
+    expect(status['served']).toMatchObject({ modelVersion: '3' });
+    expect(status['pending']).toMatchObject({ modelVersion: '2' });
+    expect(condition(during, 'Ready')?.message).toMatch(/version 3 .* still serves/);
+
+    await e2e.kubectl(['wait', 'pte/llama-chat', '--for=condition=Ready', '--timeout=90s']);
+    const after = (await e2e.get('pte', 'llama-chat')) as Record<string, any>;
+    expect(after['status']['served']).toMatchObject({ modelVersion: '2' });
+    expect(after['status']['pending']).toBeUndefined();
+  });
+
+  it('a throughput change is rolled out with one config update', async () => {
+    const before = (await e2e.mutations('llama-chat')).filter((c) => c.operation === 'updateConfig').length;
+    await e2e.apply(
+      endpointManifest('llama-chat', { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '2' }, throughput: { tokensPerSecond: { min: 980, max: 3920 } } }),
+    );
+    await e2e.waitUntil('pte', 'llama-chat', (o) => isReady(o) && (o['status'] as any).served.maxTokensPerSecond === 3920);
+    const updates = (await e2e.mutations('llama-chat')).filter((c) => c.operation === 'updateConfig').length;
+    expect(updates - before).toBe(1);
+  });
+
+  it('kubectl get pte shows the printer columns', async () => {
+    const table = await e2e.kubectl(['get', 'pte', 'llama-chat']);
+    const [header, row] = table.trim().split('\n');
+    expect(header?.split(/\s+/)).toEqual(['NAME', 'READY', 'SYNCED', 'MODEL', 'VERSION', 'MIN-TPS', 'MAX-TPS', 'UNITS', 'STATE', 'AGE']);
+    expect(row).toMatch(/^llama-chat\s+True\s+True\s+system\.ai\.meta_llama_v3_1_8b_instruct\s+2\s+980\s+3920\s+NOT_UPDATING\s+\d+s/);
+    const wide = await e2e.kubectl(['get', 'pte', 'llama-chat', '-o', 'wide']);
+    expect(wide.split('\n')[0]).toMatch(/ENDPOINT-ID\s+REASON/);
+    expect(wide).toMatch(/[0-9a-f]{32}\s+Available/);
+  });
+
+  it('kubectl describe shows the story as Events', async () => {
+    const text = await e2e.kubectl(['describe', 'pte', 'llama-chat']);
+    expect(text).toMatch(/Normal\s+CreatingEndpoint/);
+    expect(text).toMatch(/Normal\s+UpdatingConfig/);
+    expect(text).toMatch(/Normal\s+Available/);
+  });
+});
