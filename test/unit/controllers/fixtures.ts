@@ -6,7 +6,16 @@ import type { z } from 'zod';
 import { EndpointSpec, type EndpointStatus } from '../../../src/api/v1alpha1/index.js';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../src/controllers/endpoint/capacity.js';
 import { OwnerTag, type Owner } from '../../../src/controllers/endpoint/desired.js';
-import type { CallFailure, EndpointObject, Observed, Plan, PlanInput, PlanSettings } from '../../../src/controllers/endpoint/plan.js';
+import {
+  type CallFailure,
+  type EndpointObject,
+  type Observed,
+  type Plan,
+  type PlanInput,
+  type PlanSettings,
+  observationsNeeded,
+  planEndpoint,
+} from '../../../src/controllers/endpoint/plan.js';
 import type {
   EndpointCoreConfigOutput,
   ModelOptimizationInfo,
@@ -236,8 +245,11 @@ export interface InputOptions {
   workspaceReady?: boolean;
 }
 
-const isObserved = <T>(value: T | Observed<T>): value is Observed<T> =>
-  typeof value === 'object' && value !== null && 'kind' in value && ['found', 'notFound', 'failed', 'skipped'].includes((value as { kind: string }).kind);
+const OBSERVED_KINDS = new Set(['found', 'notFound', 'failed', 'skipped']);
+function asObserved<T extends object>(value: T | Observed<T>): Observed<T> {
+  const kind = (value as { kind?: unknown }).kind;
+  return typeof kind === 'string' && OBSERVED_KINDS.has(kind) ? (value as Observed<T>) : found(value as T);
+}
 
 export function planInput(object: EndpointObject, options: InputOptions = {}): PlanInput {
   const endpoint = options.endpoint ?? NOT_FOUND;
@@ -246,8 +258,8 @@ export function planInput(object: EndpointObject, options: InputOptions = {}): P
   return {
     object,
     workspace: workspaceReady ? { ready: true, host: HOST } : { ready: false, message: 'secret ml/dbx-pat not found' },
-    endpoint: isObserved(endpoint) ? endpoint : found(endpoint),
-    model: isObserved(model) ? model : found(model),
+    endpoint: asObserved<ServingEndpointDetailed>(endpoint),
+    model: asObserved<ModelOptimizationInfo>(model),
     now: options.now ?? NOW,
     random: options.random ?? 0.5,
     settings: SETTINGS,
@@ -255,3 +267,10 @@ export function planInput(object: EndpointObject, options: InputOptions = {}): P
 }
 
 export const condition = (plan: Pick<Plan, 'status'>, type: 'Ready' | 'Synced') => plan.status.conditions?.find((c) => c.type === type);
+
+/** One reconcile as the reconciler runs it: only the reads observationsNeeded asks for reach the plan. */
+export function reconcile(object: EndpointObject, options: InputOptions = {}): Plan {
+  const input = planInput(object, options);
+  const needs = observationsNeeded(object, input.workspace.ready);
+  return planEndpoint({ ...input, endpoint: needs.endpoint ? input.endpoint : SKIPPED, model: needs.model ? input.model : SKIPPED });
+}

@@ -1,0 +1,327 @@
+// UPDATE_FAILED rows of the decision table: capacity retries with backoff and budget, other failures,
+// and what a failed action means for the plan that asked for it.
+import { describe, expect, it } from 'vitest';
+import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
+import { type Plan, planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
+import {
+  CAPACITY_ABORT_MESSAGE,
+  MINUTE,
+  MODEL,
+  NOW,
+  SECOND,
+  type SpecInput,
+  afterPlan,
+  annotated,
+  at,
+  condition,
+  edited,
+  endpointObject,
+  failedEndpoint,
+  iso,
+  planInput,
+  readyEndpoint,
+  reconcile,
+  updatingEndpoint,
+} from '../fixtures.js';
+
+const V4: SpecInput = { model: { name: MODEL, version: '4' } };
+/** Version 3 serves; the rollout of version 4 (the spec) ran out of GPU capacity. */
+const capacityFailure = () => failedEndpoint({ version: '3' }, { version: '4' });
+const buildFailure = () =>
+  failedEndpoint({ version: '3' }, { version: '4', deployment: 'DEPLOYMENT_FAILED', message: 'Model build failed: no online store configured' });
+const rollingOut = () => updatingEndpoint({ version: '3' }, { version: '4' });
+
+/** The object right after the operator asked for version 4 (generation 2 was handled). */
+function updateRequested(spec: SpecInput = {}) {
+  const settled = endpointObject({ spec });
+  const first = afterPlan(settled, reconcile(settled, { endpoint: readyEndpoint(), now: at(-30 * MINUTE) }));
+  const object = edited(first, { ...spec, ...V4 });
+  const plan = reconcile(object, { endpoint: readyEndpoint(), now: at(-20 * MINUTE) });
+  expect(plan.action.type).toBe('updateConfig');
+  return afterPlan(object, plan);
+}
+
+const eventReasons = (plan: Plan) => plan.events.map((e) => `${e.type} ${e.reason}`);
+
+describe('UPDATE_FAILED for lack of GPU capacity', () => {
+  it('the first failure counts attempt 1 and schedules the retry after the initial backoff (2m)', () => {
+    const plan = reconcile(updateRequested(), { endpoint: capacityFailure() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.status.capacity).toEqual({
+      attempts: 1,
+      firstFailureTime: iso(NOW),
+      nextRetryTime: iso(at(2 * MINUTE)),
+      lastMessage: `DEPLOYMENT_ABORTED: ${CAPACITY_ABORT_MESSAGE}`,
+    });
+    expect(plan.requeue).toEqual({ after: 2 * MINUTE });
+    expect(condition(plan, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'WaitingForCapacity',
+      message: expect.stringContaining(`Next retry at ${iso(at(2 * MINUTE))}`),
+    });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'CapacityUnavailable' }));
+  });
+
+  it.each([
+    [0, 96 * SECOND],
+    [0.5, 120 * SECOND],
+    [0.999999, 144 * SECOND],
+  ])('the backoff is jittered ±20 percent (random %d → %i ms)', (random, delay) => {
+    const plan = reconcile(updateRequested(), { endpoint: capacityFailure(), random });
+    expect(plan.status.capacity?.nextRetryTime).toBe(iso(at(delay)));
+  });
+
+  it.each([
+    ['just after the failure', 1 * SECOND, 2 * MINUTE - 1 * SECOND],
+    ['a minute later', 1 * MINUTE, 1 * MINUTE],
+  ])('before nextRetryTime (%s) → nothing, requeue at that time', (_, elapsed, wait) => {
+    const counted = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: capacityFailure() }));
+    const plan = reconcile(counted, { endpoint: capacityFailure(), now: at(elapsed) });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.requeue).toEqual({ after: wait });
+    expect(plan.status.capacity?.attempts).toBe(1);
+    expect(plan.events).toEqual([]);
+  });
+
+  it.each([
+    ['at nextRetryTime', 2 * MINUTE],
+    ['after nextRetryTime', 7 * MINUTE],
+  ])('%s → updateConfig re-issues the desired config; never a delete', (_, elapsed) => {
+    const counted = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: capacityFailure() }));
+    const plan = reconcile(counted, { endpoint: capacityFailure(), now: at(elapsed) });
+    expect(plan.action).toEqual({
+      type: 'updateConfig',
+      request: {
+        flavour: 'tokenBand',
+        name: 'llama-chat',
+        body: { served_entities: [{ entity_name: MODEL, entity_version: '4', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },
+      },
+    });
+    expect(plan.status.capacity).toMatchObject({ attempts: 1, firstFailureTime: iso(NOW) });
+    expect(plan.status.capacity?.nextRetryTime).toBeUndefined();
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForCapacity' });
+    expect(eventReasons(plan)).toContain('Normal RetryingRollout');
+  });
+
+  /** Runs a whole outage: fail, wait, retry, roll out, fail again, … and returns every plan. */
+  function outage(object: ReturnType<typeof updateRequested>, failures: number) {
+    const plans: Plan[] = [];
+    let now = NOW.getTime();
+    for (let i = 0; i < failures; i++) {
+      const failedPlan = reconcile(object, { endpoint: capacityFailure(), now: new Date(now) });
+      plans.push(failedPlan);
+      object = afterPlan(object, failedPlan);
+      if (failedPlan.action.type === 'none' && failedPlan.requeue === undefined) break;
+      now += (failedPlan.requeue as { after: number }).after;
+      const retry = reconcile(object, { endpoint: capacityFailure(), now: new Date(now) });
+      plans.push(retry);
+      object = afterPlan(object, retry);
+      now += 20 * SECOND;
+      const waiting = reconcile(object, { endpoint: rollingOut(), now: new Date(now) });
+      plans.push(waiting);
+      object = afterPlan(object, waiting);
+      now += 10 * MINUTE; // the rollout times out again
+    }
+    return { plans, object, now };
+  }
+
+  it('attempts grow with an exponential backoff, and a rollout in between says it is a capacity retry', () => {
+    const { plans } = outage(updateRequested(), 3);
+    const counted = plans.filter((p) => p.events.some((e) => e.reason === 'CapacityUnavailable'));
+    expect(counted.map((p) => p.status.capacity?.attempts)).toEqual([1, 2, 3]);
+    expect(counted.map((p) => p.requeue)).toEqual([{ after: 2 * MINUTE }, { after: 4 * MINUTE }, { after: 8 * MINUTE }]);
+    expect(counted.map((p) => p.status.capacity?.firstFailureTime)).toEqual([iso(NOW), iso(NOW), iso(NOW)]);
+    const waiting = plans.filter((p) => p.status.state?.configUpdate === 'IN_PROGRESS');
+    for (const plan of waiting) {
+      expect(plan.action).toEqual({ type: 'none' });
+      expect(condition(plan, 'Ready')).toMatchObject({ reason: 'WaitingForCapacity', message: expect.stringMatching(/capacity retry \d/) });
+    }
+    expect(plans.flatMap((p) => p.action.type)).not.toContain('delete');
+  });
+
+  it('budget exhausted → Synced False CapacityRetriesExhausted, Ready False, no action, no requeue', () => {
+    const { plans, object, now } = outage(updateRequested({ capacityRetry: { timeout: '30m' } }), 10);
+    const last = plans.at(-1) as Plan;
+    expect(last.action).toEqual({ type: 'none' });
+    expect(last.requeue).toBeUndefined();
+    expect(condition(last, 'Synced')).toMatchObject({ status: 'False', reason: 'CapacityRetriesExhausted' });
+    expect(condition(last, 'Synced')?.message).toContain('within the 30m retry budget');
+    expect(condition(last, 'Synced')?.message).toContain(EndpointAnnotation.requestedAt);
+    expect(condition(last, 'Ready')?.status).toBe('False');
+    expect(last.status.capacity?.exhausted).toBe(true);
+    expect(last.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'CapacityRetriesExhausted' }));
+    // It stays there, quietly.
+    const later = reconcile(object, { endpoint: capacityFailure(), now: new Date(now + 60 * MINUTE) });
+    expect(later.action).toEqual({ type: 'none' });
+    expect(later.requeue).toBeUndefined();
+    expect(later.events).toEqual([]);
+  });
+
+  it('a new requested-at token resets the budget and re-issues at once', () => {
+    const { object, now } = outage(updateRequested({ capacityRetry: { timeout: '30m' } }), 10);
+    const plan = reconcile(annotated(object, { [EndpointAnnotation.requestedAt]: '2026-03-01T15:00:00Z' }), {
+      endpoint: capacityFailure(),
+      now: new Date(now),
+    });
+    expect(plan.action.type).toBe('updateConfig');
+    expect(plan.status.capacity).toBeUndefined();
+    expect(plan.status.lastHandledRequestedAt).toBe('2026-03-01T15:00:00Z');
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    // The same token again does not count as a new request.
+    const again = reconcile(afterPlan(annotated(object, { [EndpointAnnotation.requestedAt]: '2026-03-01T15:00:00Z' }), plan), {
+      endpoint: capacityFailure(),
+      now: new Date(now + MINUTE),
+    });
+    expect(again.action).toEqual({ type: 'none' });
+    expect(again.status.capacity?.attempts).toBe(1);
+  });
+
+  it('a new generation resets the budget and re-issues', () => {
+    const { object, now } = outage(updateRequested({ capacityRetry: { timeout: '30m' } }), 10);
+    const plan = reconcile(edited(object, { ...V4, capacityRetry: { timeout: '6h' } }), { endpoint: capacityFailure(), now: new Date(now) });
+    expect(plan.action.type).toBe('updateConfig');
+    expect(plan.status.capacity).toBeUndefined();
+  });
+
+  it('recovery → Ready True Available, a CapacityRecovered event, capacity cleared', () => {
+    const { object, now } = outage(updateRequested(), 2);
+    expect(object.status.capacity?.attempts).toBe(2);
+    const plan = reconcile(object, { endpoint: readyEndpoint({ version: '4' }), now: new Date(now) });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'True', reason: 'Available' });
+    expect(eventReasons(plan)).toContain('Normal CapacityRecovered');
+    expect(plan.status.capacity).toBeUndefined();
+    expect(plan.status.pending).toBeUndefined();
+  });
+
+  it('the failure of an older config is superseded: the desired config is sent at once', () => {
+    const object = edited(updateRequested(), { model: { name: MODEL, version: '5' } });
+    const plan = reconcile(object, { endpoint: capacityFailure() });
+    expect(plan.action).toMatchObject({ type: 'updateConfig', request: { body: { served_entities: [{ entity_version: '5' }] } } });
+  });
+
+  it('a capacity failure of a first deploy (nothing served yet) is retried the same way', () => {
+    const object = endpointObject();
+    const created = afterPlan(object, reconcile(object, { now: at(-30 * MINUTE) }));
+    const plan = reconcile(created, { endpoint: failedEndpoint(undefined, { version: '3' }) });
+    expect(plan.status.capacity?.attempts).toBe(1);
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForCapacity' });
+  });
+});
+
+describe('UPDATE_FAILED for another reason', () => {
+  it('→ UpdateFailed on both conditions, no action, no requeue, the served config named', () => {
+    const plan = reconcile(updateRequested(), { endpoint: buildFailure() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.requeue).toBeUndefined();
+    for (const type of ['Ready', 'Synced'] as const) {
+      expect(condition(plan, type)).toMatchObject({ status: 'False', reason: 'UpdateFailed' });
+      expect(condition(plan, type)?.message).toContain('DEPLOYMENT_FAILED: Model build failed: no online store configured');
+      expect(condition(plan, type)?.message).toContain('version 3 at 1960-2940 tokens/s still serves');
+    }
+    expect(plan.status.capacity).toBeUndefined();
+  });
+
+  it.each([
+    ['a new generation with another version', (o: ReturnType<typeof updateRequested>) => edited(o, { model: { name: MODEL, version: '5' } })],
+    ['a new generation with the same serving fields', (o: ReturnType<typeof updateRequested>) => edited(o, { ...V4, tags: { team: 'genai', tier: 'gold' } })],
+    ['a new requested-at token', (o: ReturnType<typeof updateRequested>) => annotated(o, { [EndpointAnnotation.requestedAt]: 'retry-1' })],
+  ])('%s re-issues the desired config', (_, change) => {
+    const failedOnce = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: buildFailure() }));
+    const plan = reconcile(change(failedOnce), { endpoint: buildFailure(), now: at(MINUTE) });
+    expect(plan.action.type).toBe('updateConfig');
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+  });
+});
+
+describe('planActionFailure', () => {
+  it('an update that was refused restores the pending config announced for it', () => {
+    const object = updateRequested();
+    const before = afterPlan(object, reconcile(object, { endpoint: readyEndpoint({ version: '3' }) }));
+    const input = planInput(edited(before, { model: { name: MODEL, version: '5' } }), { endpoint: readyEndpoint({ version: '3' }) });
+    const planned = reconcile(input.object, { endpoint: readyEndpoint({ version: '3' }) });
+    expect(planned.status.pending?.modelVersion).toBe('5');
+    const retry = planActionFailure(input, planned, { kind: 'Transient', message: '503 TEMPORARILY_UNAVAILABLE' });
+    expect(retry.status.pending).toEqual(input.object.status.pending);
+    expect(retry.action).toEqual({ type: 'none' });
+    expect(retry.requeue).toEqual({ backoff: true });
+    expect(condition(retry, 'Synced')).toMatchObject({ status: 'False', reason: 'ReconcileError' });
+  });
+
+  it('a capacity retry that was rate limited stays due, so the next reconcile re-issues it', () => {
+    const counted = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: capacityFailure() }));
+    const input = planInput(counted, { endpoint: capacityFailure(), now: at(2 * MINUTE) });
+    const planned = reconcile(counted, { endpoint: capacityFailure(), now: at(2 * MINUTE) });
+    expect(planned.action.type).toBe('updateConfig');
+    const retry = planActionFailure(input, planned, { kind: 'RateLimited', message: '429', retryAfterMs: 5 * SECOND });
+    expect(retry.status.capacity?.nextRetryTime).toBe(counted.status.capacity?.nextRetryTime);
+    expect(retry.requeue).toEqual({ after: 5 * SECOND });
+    const next = reconcile(afterPlan(counted, retry), { endpoint: capacityFailure(), now: at(2 * MINUTE + 5 * SECOND) });
+    expect(next.action.type).toBe('updateConfig');
+    expect(next.status.capacity?.attempts).toBe(1);
+  });
+
+  it('a requested-at retry whose update was rate limited is still carried out on the next reconcile', () => {
+    const failedOnce = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: buildFailure() }));
+    const object = annotated(failedOnce, { [EndpointAnnotation.requestedAt]: 'retry-1' });
+    const input = planInput(object, { endpoint: buildFailure(), now: at(MINUTE) });
+    const planned = reconcile(object, { endpoint: buildFailure(), now: at(MINUTE) });
+    expect(planned.action.type).toBe('updateConfig');
+    const retry = planActionFailure(input, planned, { kind: 'RateLimited', message: '429', retryAfterMs: 5 * SECOND });
+    const next = reconcile(afterPlan(object, retry), { endpoint: buildFailure(), now: at(MINUTE + 5 * SECOND) });
+    expect(next.action.type).toBe('updateConfig');
+  });
+
+  it('a requested-at retry made while the workspace is down is carried out once it is back', () => {
+    const failedOnce = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: buildFailure() }));
+    const object = annotated(failedOnce, { [EndpointAnnotation.requestedAt]: 'retry-1' });
+    const down = reconcile(object, { workspaceReady: false, now: at(MINUTE) });
+    const back = reconcile(afterPlan(object, down), { endpoint: buildFailure(), now: at(2 * MINUTE) });
+    expect(back.action.type).toBe('updateConfig');
+  });
+
+  it('a requested-at retry Databricks rejects as invalid is handled: it is not sent again', () => {
+    const failedOnce = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: buildFailure() }));
+    const object = annotated(failedOnce, { [EndpointAnnotation.requestedAt]: 'retry-1' });
+    const planned = reconcile(object, { endpoint: buildFailure(), now: at(MINUTE) });
+    const rejected = planActionFailure(planInput(object, { now: at(MINUTE) }), planned, { kind: 'InvalidRequest', message: 'INVALID_PARAMETER_VALUE' });
+    expect(rejected.status.lastHandledRequestedAt).toBe('retry-1');
+    const next = reconcile(afterPlan(object, rejected), { endpoint: buildFailure(), now: at(2 * MINUTE) });
+    expect(next.action).toEqual({ type: 'none' });
+  });
+
+  it('a create that failed transiently forgets the pending config it announced', () => {
+    const object = endpointObject();
+    const input = planInput(object);
+    const planned = reconcile(object);
+    expect(planned.action.type).toBe('create');
+    const retry = planActionFailure(input, planned, { kind: 'Transient', message: 'connect ECONNRESET' });
+    expect(retry.status.pending).toBeUndefined();
+    expect(retry.requeue).toEqual({ backoff: true });
+  });
+
+  it('a create that hit an existing endpoint reads again at once', () => {
+    const object = endpointObject();
+    const retry = planActionFailure(planInput(object), reconcile(object), { kind: 'AlreadyExists', message: 'RESOURCE_ALREADY_EXISTS' });
+    expect(retry.requeue).toEqual({ after: 0 });
+    expect(retry.action).toEqual({ type: 'none' });
+  });
+
+  it('an update refused because another is in progress waits for it without an error', () => {
+    const object = edited(updateRequested(), { model: { name: MODEL, version: '5' } });
+    const planned = reconcile(object, { endpoint: readyEndpoint({ version: '3' }) });
+    const retry = planActionFailure(planInput(object), planned, { kind: 'Conflict', message: 'RESOURCE_CONFLICT' });
+    expect(condition(retry, 'Synced')).toMatchObject({ status: 'True' });
+    expect(retry.requeue).toMatchObject({ after: expect.any(Number) });
+  });
+
+  it('an update Databricks rejects as invalid → Synced False InvalidSpec, no retry until the spec changes', () => {
+    const object = edited(updateRequested(), { model: { name: MODEL, version: '5' } });
+    const planned = reconcile(object, { endpoint: readyEndpoint({ version: '3' }) });
+    const retry = planActionFailure(planInput(object), planned, { kind: 'InvalidRequest', message: 'INVALID_PARAMETER_VALUE: entity_version 5 does not exist' });
+    expect(condition(retry, 'Synced')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('entity_version 5 does not exist') });
+    expect(condition(retry, 'Ready')?.status).toBe('False');
+    expect(retry.requeue).toBeUndefined();
+  });
+});

@@ -1,0 +1,517 @@
+// The decision table of docs/architecture ("The reconcile decisions"), row by row.
+import { describe, expect, it } from 'vitest';
+import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
+import { OwnerTag } from '../../../../src/controllers/endpoint/desired.js';
+import { type EndpointObject, type Plan, observationsNeeded, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
+import {
+  ENDPOINT_ID,
+  HOST,
+  MINUTE,
+  MODEL,
+  MODEL_UNIT_MODEL,
+  NOT_FOUND,
+  NOT_OPTIMIZABLE_MODEL,
+  NOW,
+  OWNER,
+  SECOND,
+  SETTINGS,
+  TOKEN_BAND_MODEL,
+  afterPlan,
+  at,
+  condition,
+  creatingEndpoint,
+  edited,
+  endpointObject,
+  endpointOfAnotherObject,
+  failed,
+  foreignEndpoint,
+  iso,
+  planInput,
+  readyEndpoint,
+  reconcile,
+  failedEndpoint,
+  updatingEndpoint,
+} from '../fixtures.js';
+
+const progressWindow = [0.75 * SETTINGS.progressIntervalMs, 1.25 * SETTINGS.progressIntervalMs] as const;
+const pollWindow = [0.9 * SETTINGS.pollIntervalMs, 1.1 * SETTINGS.pollIntervalMs] as const;
+
+const requeueAfter = (plan: Plan): number => {
+  if (!plan.requeue || !('after' in plan.requeue)) throw new Error(`expected a timed requeue, got ${JSON.stringify(plan.requeue)}`);
+  return plan.requeue.after;
+};
+const eventReasons = (plan: Plan) => plan.events.map((e) => `${e.type} ${e.reason}`);
+const ownerTagList = [
+  { key: OwnerTag.uid, value: OWNER.uid },
+  { key: OwnerTag.object, value: `${OWNER.namespace}.${OWNER.name}` },
+];
+
+/** An object whose endpoint serves version 3 at 1960–2940 tokens/s, Ready and Synced at generation 1. */
+function settledObject() {
+  const object = endpointObject();
+  const plan = reconcile(object, { endpoint: readyEndpoint(), now: at(-HOUR_AGO) });
+  expect(condition(plan, 'Ready')?.status).toBe('True');
+  return afterPlan(object, plan);
+}
+const HOUR_AGO = 60 * MINUTE;
+
+describe('observationsNeeded', () => {
+  it.each([
+    ['a live object', {}, true, { endpoint: true, model: true }],
+    ['the workspace not ready', {}, false, { endpoint: false, model: false }],
+    ['paused', { annotations: { [EndpointAnnotation.paused]: 'true' } }, true, { endpoint: false, model: false }],
+    ['deleting with Delete', { deleting: true }, true, { endpoint: true, model: false }],
+    ['deleting with Delete, workspace not ready', { deleting: true }, false, { endpoint: false, model: false }],
+    ['deleting with Orphan', { deleting: true, spec: { deletionPolicy: 'Orphan' as const } }, true, { endpoint: false, model: false }],
+    ['deleting without our finalizer', { deleting: true, hasFinalizer: false }, true, { endpoint: false, model: false }],
+  ])('%s', (_, options, workspaceReady, expected) => {
+    expect(observationsNeeded(endpointObject(options), workspaceReady)).toEqual(expected);
+  });
+});
+
+describe('preflight failures: no Databricks action, Ready False, Synced False with how to fix it', () => {
+  it.each([
+    ['model missing', 'ModelNotFound', {}, NOT_FOUND, /was not found in Unity Catalog.*MLflow 2\.11/, { after: SETTINGS.pollIntervalMs }],
+    ['model not optimizable', 'ModelNotOptimizable', {}, NOT_OPTIMIZABLE_MODEL, /MLflow 2\.11.*llm\/v1\/chat.*BGE.*model_type.*Marketplace/, { after: SETTINGS.pollIntervalMs }],
+    ['tokensPerSecond not a chunk multiple', 'InvalidSpec', { throughput: { tokensPerSecond: { min: 1000, max: 2940 } } }, TOKEN_BAND_MODEL, /tokensPerSecond\.min 1000 .* 980 or 1960/, undefined],
+    ['modelUnits on a token-band model', 'InvalidSpec', { throughput: { modelUnits: 50 } }, TOKEN_BAND_MODEL, /not in model units/, undefined],
+    ['chunks on a model-unit model', 'InvalidSpec', {}, MODEL_UNIT_MODEL, /use throughput\.modelUnits/, undefined],
+    ['maxBackoff below initialBackoff', 'InvalidSpec', { capacityRetry: { initialBackoff: '10m', maxBackoff: '5m' } }, TOKEN_BAND_MODEL, /maxBackoff \(5m\)/, undefined],
+  ] as const)('%s → %s', (_, reason, spec, model, message, requeue) => {
+    for (const endpoint of [NOT_FOUND, readyEndpoint()]) {
+      const plan = reconcile(endpointObject({ spec }), { model, endpoint });
+      expect(plan.action).toEqual({ type: 'none' });
+      expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason, message: expect.stringMatching(message) });
+      expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'NotReady' });
+      expect(plan.requeue).toEqual(requeue);
+      expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason }));
+    }
+  });
+
+  it('says what Databricks still serves when a spec change cannot be applied', () => {
+    const object = edited(settledObject(), { throughput: { tokensPerSecond: { min: 1960, max: 3000 } } });
+    const plan = reconcile(object, { endpoint: readyEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Ready')?.message).toContain('still serves version 3 at 1960-2940 tokens/s');
+    expect(condition(plan, 'Synced')?.message).toContain('2940 or 3920');
+  });
+
+  it('records what Databricks reported for the model', () => {
+    expect(reconcile(endpointObject(), { model: MODEL_UNIT_MODEL }).status.optimization).toEqual({ modelType: 'llama', modelUnitChunkSize: 50 });
+    expect(reconcile(endpointObject()).status.optimization).toEqual({ modelType: 'llama', chunkSize: 980 });
+  });
+});
+
+describe('endpoint 404 → create', () => {
+  it('creates a token-band endpoint at chunks × chunk size, tagged with the owner uid', () => {
+    const plan = reconcile(endpointObject(), { endpoint: NOT_FOUND });
+    expect(plan.action).toEqual({
+      type: 'create',
+      request: {
+        flavour: 'tokenBand',
+        body: {
+          name: 'llama-chat',
+          config: { served_entities: [{ entity_name: MODEL, entity_version: '3', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },
+          tags: [{ key: 'team', value: 'genai' }, ...ownerTagList],
+        },
+      },
+    });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'Creating', message: expect.stringContaining('1960-2940 tokens/s') });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    expect(plan.status.pending).toEqual({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940, startTime: iso(NOW) });
+    expect(plan.status.endpointName).toBe('llama-chat');
+    expect(eventReasons(plan)).toContain('Normal CreatingEndpoint');
+  });
+
+  it('creates a model-unit endpoint through the /pt flavour under spec.endpointName', () => {
+    const object = endpointObject({ spec: { endpointName: 'llama-pt', throughput: { modelUnits: 100 }, burstScaling: false, tags: {} } });
+    const plan = reconcile(object, { model: MODEL_UNIT_MODEL });
+    expect(plan.action).toEqual({
+      type: 'create',
+      request: {
+        flavour: 'modelUnits',
+        body: {
+          name: 'llama-pt',
+          config: { served_entities: [{ entity_name: MODEL, entity_version: '3', provisioned_model_units: 100, burst_scaling_enabled: false }] },
+          tags: ownerTagList,
+        },
+      },
+    });
+    expect(plan.status.pending).toMatchObject({ modelUnits: 100 });
+  });
+
+  it.each([0, 0.5, 0.999999])('comes back within the progress interval ± 25 percent (random %d)', (random) => {
+    const after = requeueAfter(reconcile(endpointObject(), { random }));
+    expect(after).toBeGreaterThanOrEqual(progressWindow[0]);
+    expect(after).toBeLessThanOrEqual(progressWindow[1]);
+  });
+
+  it('recreates an endpoint that vanished from Databricks, with a Warning', () => {
+    const plan = reconcile(settledObject(), { endpoint: NOT_FOUND });
+    expect(plan.action.type).toBe('create');
+    expect(plan.status.endpointId).toBeUndefined();
+    expect(plan.status.served).toBeUndefined();
+    expect(eventReasons(plan)).toContain('Warning EndpointMissing');
+  });
+});
+
+describe('config_update IN_PROGRESS → wait, saying what still serves', () => {
+  it.each([
+    ['first deploy', 'Creating', creatingEndpoint(), /creating the endpoint with version 3 at 1960-2940 tokens\/s/],
+    ['an update', 'Updating', updatingEndpoint({ version: '3' }, { version: '4' }), /rolling out version 4 at 1960-2940 tokens\/s; version 3 at 1960-2940 tokens\/s still serves/],
+  ])('%s → Ready False %s', (_, reason, endpoint, message) => {
+    const plan = reconcile(endpointObject({ spec: { model: { name: MODEL, version: '4' } } }), { endpoint });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason, message: expect.stringMatching(message) });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    const after = requeueAfter(plan);
+    expect(after).toBeGreaterThanOrEqual(progressWindow[0]);
+    expect(after).toBeLessThanOrEqual(progressWindow[1]);
+  });
+
+  it('shows served and pending in the status while the old config serves', () => {
+    const plan = reconcile(endpointObject({ spec: { model: { name: MODEL, version: '4' } } }), { endpoint: updatingEndpoint({ version: '3' }, { version: '4' }) });
+    expect(plan.status.served).toEqual({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940, configVersion: 2 });
+    expect(plan.status.pending).toEqual({
+      modelVersion: '4',
+      minTokensPerSecond: 1960,
+      maxTokensPerSecond: 2940,
+      configVersion: 3,
+      startTime: iso(at(-10 * MINUTE)),
+    });
+    expect(plan.status.state).toEqual({ ready: 'READY', configUpdate: 'IN_PROGRESS' });
+  });
+});
+
+describe('READY, NOT_UPDATING', () => {
+  it('no diff → nothing to do, Ready True Available, back at the poll interval ± jitter', () => {
+    const plan = reconcile(endpointObject(), { endpoint: readyEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'True', reason: 'Available', message: 'version 3 at 1960-2940 tokens/s serves' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    expect(requeueAfter(plan)).toBe(SETTINGS.pollIntervalMs);
+    for (const random of [0, 0.999999]) {
+      const after = requeueAfter(reconcile(endpointObject(), { endpoint: readyEndpoint(), random }));
+      expect(after).toBeGreaterThanOrEqual(pollWindow[0]);
+      expect(after).toBeLessThanOrEqual(pollWindow[1]);
+    }
+    expect(plan.status).toMatchObject({
+      endpointId: ENDPOINT_ID,
+      endpointUrl: `${HOST}/serving-endpoints/llama-chat/invocations`,
+      state: { ready: 'READY', configUpdate: 'NOT_UPDATING' },
+      served: { modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940, configVersion: 2 },
+    });
+    expect(plan.status.pending).toBeUndefined();
+  });
+
+  it('a settled endpoint produces no events and an identical status on the next poll', () => {
+    const object = settledObject();
+    const plan = reconcile(object, { endpoint: readyEndpoint() });
+    expect(plan.events).toEqual([]);
+    expect(plan.status).toEqual(object.status);
+  });
+
+  const band = (entity: Record<string, unknown>) => {
+    const endpoint = readyEndpoint();
+    Object.assign(endpoint.config?.served_entities?.[0] ?? {}, entity);
+    return endpoint;
+  };
+  it.each([
+    ['another workload_type', band({ workload_type: 'GPU_MEDIUM' })],
+    ['another workload_size', band({ workload_size: 'Large' })],
+    ['scale_to_zero_enabled normalised to false', band({ scale_to_zero_enabled: false })],
+    ['scale_to_zero_enabled echoed true', band({ scale_to_zero_enabled: true })],
+    ['a server-chosen entity name', band({ name: 'llama-chat-3-a1b2' })],
+    ['burst_scaling_enabled echoed on a token band', band({ burst_scaling_enabled: true })],
+  ])('server-normalised field (%s) never causes an update', (_, endpoint) => {
+    const plan = reconcile(settledObject(), { endpoint });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Ready')?.status).toBe('True');
+  });
+
+  it.each([
+    ['absent', undefined],
+    ['echoed as desired', true],
+  ])('model-unit endpoint with burst_scaling_enabled %s → no update', (_, burstScaling) => {
+    const object = endpointObject({ spec: { throughput: { modelUnits: 100 } } });
+    const endpoint = readyEndpoint({ units: 100, ...(burstScaling !== undefined && { burstScaling }) });
+    const plan = reconcile(object, { endpoint, model: MODEL_UNIT_MODEL });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'True', message: 'version 3 with 100 model units serves' });
+  });
+
+  it.each([
+    ['a user tag changed', [{ key: 'team', value: 'data science' }, ...ownerTagList], [{ key: 'team', value: 'genai' }], []],
+    ['an extra tag', [{ key: 'team', value: 'genai' }, { key: 'cost-center', value: '42' }, ...ownerTagList], [], ['cost-center']],
+    ['the owner object tag missing', [{ key: 'team', value: 'genai' }, ownerTagList[0]], [ownerTagList[1]], []],
+  ])('tags drift (%s) → patchTags only', (_, tags, add, remove) => {
+    const plan = reconcile(settledObject(), { endpoint: readyEndpoint({}, { tags: tags as { key: string; value: string }[] }) });
+    expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add, remove });
+    expect(condition(plan, 'Ready')?.status).toBe('True');
+    expect(plan.requeue).toEqual({ after: 0 });
+  });
+
+  it('an endpoint Databricks reports NOT_READY with the desired config → Ready False NotReady, looked at again soon', () => {
+    const endpoint = readyEndpoint();
+    endpoint.state.ready = 'NOT_READY';
+    const plan = reconcile(endpointObject(), { endpoint });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'NotReady' });
+    expect(requeueAfter(plan)).toBeLessThanOrEqual(progressWindow[1]);
+  });
+});
+
+describe('config differs → updateConfig', () => {
+  it.each([
+    ['a new version', { model: { name: MODEL, version: '4' } }, 'version 3 → 4'],
+    ['a new band', { throughput: { chunks: { min: 1, max: 4 } } }, 'throughput 1960-2940 → 980-3920 tokens/s'],
+  ])('spec change (%s) → updateConfig, Ready False Updating while the old config serves, no drift event', (_, spec, what) => {
+    const object = edited(settledObject(), spec);
+    const plan = reconcile(object, { endpoint: readyEndpoint() });
+    expect(plan.action).toMatchObject({ type: 'updateConfig', request: { flavour: 'tokenBand', name: 'llama-chat' } });
+    expect(condition(plan, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'Updating',
+      message: `updating: ${what}; version 3 at 1960-2940 tokens/s still serves`,
+    });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    expect(eventReasons(plan)).toContain('Normal UpdatingConfig');
+    expect(eventReasons(plan)).not.toContain('Warning DriftDetected');
+    const after = requeueAfter(plan);
+    expect(after).toBeGreaterThanOrEqual(progressWindow[0]);
+    expect(after).toBeLessThanOrEqual(progressWindow[1]);
+  });
+
+  it('the update body is the whole desired config (the PUT replaces, it does not patch)', () => {
+    const plan = reconcile(edited(settledObject(), { model: { name: MODEL, version: '4' } }), { endpoint: readyEndpoint() });
+    expect(plan.action).toEqual({
+      type: 'updateConfig',
+      request: {
+        flavour: 'tokenBand',
+        name: 'llama-chat',
+        body: { served_entities: [{ entity_name: MODEL, entity_version: '4', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },
+      },
+    });
+    expect(plan.status.pending).toMatchObject({ modelVersion: '4', startTime: iso(NOW) });
+  });
+
+  it('a model-unit change goes through the /pt flavour', () => {
+    const object = endpointObject({ spec: { throughput: { modelUnits: 150 } } });
+    const plan = reconcile(object, { endpoint: readyEndpoint({ units: 100 }), model: MODEL_UNIT_MODEL });
+    expect(plan.action).toEqual({
+      type: 'updateConfig',
+      request: {
+        flavour: 'modelUnits',
+        name: 'llama-chat',
+        body: { config: { served_entities: [{ entity_name: MODEL, entity_version: '3', provisioned_model_units: 150, burst_scaling_enabled: true }] } },
+      },
+    });
+  });
+
+  it.each([
+    ['version changed out of band', readyEndpoint({ version: '2' }), 'version 2 → 3'],
+    ['band changed out of band', readyEndpoint({ min: 980, max: 980 }), 'throughput 980-980 → 1960-2940 tokens/s'],
+  ])('drift (%s, same generation) → updateConfig and a DriftDetected Warning', (_, endpoint, what) => {
+    const plan = reconcile(settledObject(), { endpoint });
+    expect(plan.action.type).toBe('updateConfig');
+    expect(plan.events).toContainEqual({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining(what) });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'Updating' });
+  });
+});
+
+describe('ownership', () => {
+  it.each([
+    ['made outside the operator', foreignEndpoint(), /endpoint llama-chat exists in Databricks but was not created by this object/],
+    ['tagged by another object', endpointOfAnotherObject(), /endpoint llama-chat belongs to team-b\.llama-copy, another object/],
+  ])('an endpoint %s, no adopt → NotOwned, no action, no requeue', (_, endpoint, claim) => {
+    const plan = reconcile(endpointObject(), { endpoint });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.requeue).toBeUndefined();
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'NotOwned', message: expect.stringMatching(claim) });
+    expect(condition(plan, 'Synced')?.message).toContain(`${EndpointAnnotation.adopt}="true"`);
+    expect(condition(plan, 'Ready')?.status).toBe('False');
+    // Nothing of the other endpoint leaks into this object's status.
+    expect(plan.status.endpointId).toBeUndefined();
+    expect(plan.status.served).toBeUndefined();
+  });
+
+  it.each([
+    ['made outside the operator', foreignEndpoint(), [{ key: 'team', value: 'genai' }, ...ownerTagList]],
+    ['tagged by another object', endpointOfAnotherObject(), ownerTagList],
+  ])('an endpoint %s with adopt → patchTags adding our owner tags, and an Adopted event', (_, endpoint, add) => {
+    const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
+    const plan = reconcile(object, { endpoint });
+    expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add, remove: [] });
+    expect(eventReasons(plan)).toContain('Normal Adopted');
+    expect(plan.requeue).toEqual({ after: 0 });
+    // Once tagged it is ours, and the spec is applied to it.
+    const next = reconcile(afterPlan(object, plan), { endpoint: readyEndpoint({ version: '2' }) });
+    expect(next.action.type).toBe('updateConfig');
+  });
+});
+
+describe('paused', () => {
+  it('Synced False ReconcilePaused, no action, no requeue, no reads, nothing else changed', () => {
+    const object = { ...settledObject(), annotations: { [EndpointAnnotation.paused]: 'true' } };
+    expect(observationsNeeded(object, true)).toEqual({ endpoint: false, model: false });
+    const plan = reconcile(edited(object, { model: { name: MODEL, version: '4' } }), { endpoint: readyEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.requeue).toBeUndefined();
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'ReconcilePaused' });
+    expect(condition(plan, 'Ready')).toEqual(condition(object, 'Ready'));
+    expect({ ...plan.status, conditions: undefined }).toEqual({ ...object.status, conditions: undefined });
+  });
+});
+
+describe('deletion', () => {
+  const deleting = (overrides: Partial<EndpointObject> = {}): EndpointObject => ({ ...settledObject(), deleting: true, ...overrides });
+  const orphaning = () => deleting({ spec: { ...settledObject().spec, deletionPolicy: 'Orphan' } });
+
+  it.each([
+    ['Delete, our endpoint', deleting(), readyEndpoint(), { type: 'delete', name: 'llama-chat' }],
+    ['Delete, already gone (404)', deleting(), NOT_FOUND, { type: 'removeFinalizer' }],
+    ['Delete, a foreign endpoint', deleting(), foreignEndpoint(), { type: 'removeFinalizer' }],
+    ['Delete, an endpoint of another object', deleting(), endpointOfAnotherObject(), { type: 'removeFinalizer' }],
+    ['Orphan', orphaning(), readyEndpoint(), { type: 'removeFinalizer' }],
+    ['no finalizer of ours', deleting({ hasFinalizer: false }), readyEndpoint(), { type: 'none' }],
+  ])('%s → the right action', (_, object, endpoint, action) => {
+    expect(reconcile(object, { endpoint }).action).toEqual(action);
+  });
+
+  it('Delete of our endpoint: Ready False Deleting, Synced True, back within the progress interval', () => {
+    const plan = reconcile(deleting(), { endpoint: readyEndpoint() });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'Deleting' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'True' });
+    expect(requeueAfter(plan)).toBeLessThanOrEqual(progressWindow[1]);
+  });
+
+  it('never deletes an endpoint it does not own, and says so', () => {
+    const plan = reconcile(deleting(), { endpoint: foreignEndpoint() });
+    expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'NotOwned' }));
+  });
+
+  it('Orphan reads nothing and leaves the endpoint', () => {
+    const object = orphaning();
+    expect(observationsNeeded(object, true)).toEqual({ endpoint: false, model: false });
+    expect(eventReasons(reconcile(object))).toContain('Normal Orphaned');
+  });
+
+  it('Delete while the workspace is not ready: keeps the finalizer and retries', () => {
+    const plan = reconcile(deleting(), { endpoint: readyEndpoint(), workspaceReady: false });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'WorkspaceNotReady' });
+    expect(plan.requeue).toEqual({ after: SETTINGS.workspaceRetryMs });
+  });
+
+  it('Delete when the read is rate limited: keeps the finalizer and comes back after Retry-After', () => {
+    const plan = reconcile(deleting(), { endpoint: failed('RateLimited', '429 Too Many Requests', 7 * SECOND) });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.requeue).toEqual({ after: 7 * SECOND });
+  });
+
+  it('Delete of a paused object touches nothing: the endpoint is neither deleted nor abandoned', () => {
+    const object = deleting({ annotations: { [EndpointAnnotation.paused]: 'true' } });
+    const plan = reconcile(object, { endpoint: readyEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'ReconcilePaused' });
+  });
+});
+
+describe('Databricks and workspace failures: nothing done, Ready unchanged', () => {
+  it.each([
+    ['429 on the endpoint read', 'RateLimited', { endpoint: failed('RateLimited', '429 Too Many Requests', 12 * SECOND) }, { after: 12 * SECOND }],
+    ['429 on the model read', 'RateLimited', { model: failed('RateLimited', '429 Too Many Requests', 3 * SECOND) }, { after: 3 * SECOND }],
+    ['429 without Retry-After', 'RateLimited', { endpoint: failed('RateLimited', 'client rate budget spent') }, { backoff: true }],
+    ['503', 'ReconcileError', { endpoint: failed('Transient', 'GET /api/2.0/serving-endpoints/llama-chat failed (503)') }, { backoff: true }],
+    ['a network failure', 'ReconcileError', { model: failed('Transient', 'connect ECONNREFUSED') }, { backoff: true }],
+    ['an unparseable body', 'ReconcileError', { endpoint: failed('InvalidResponse', 'body does not fit the schema') }, { backoff: true }],
+    ['credentials refused', 'WorkspaceNotReady', { endpoint: failed('Auth', '403 PERMISSION_DENIED') }, { after: SETTINGS.workspaceRetryMs }],
+    ['the workspace not ready', 'WorkspaceNotReady', { workspaceReady: false }, { after: SETTINGS.workspaceRetryMs }],
+  ] as const)('%s → Synced False %s', (_, reason, options, requeue) => {
+    const object = settledObject();
+    const plan = reconcile(object, { endpoint: readyEndpoint({ version: '2' }), ...options });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.requeue).toEqual(requeue);
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason });
+    expect(condition(plan, 'Ready')).toEqual(condition(object, 'Ready'));
+    expect(plan.status.served).toEqual(object.status.served);
+  });
+
+  it('the rate-limit message says when it retries, and never claims 0s when Databricks gave no Retry-After', () => {
+    expect(condition(reconcile(settledObject(), { endpoint: failed('RateLimited', '429', 12 * SECOND) }), 'Synced')?.message).toContain('retrying in 12s');
+    expect(condition(reconcile(settledObject(), { endpoint: failed('RateLimited', '429') }), 'Synced')?.message).not.toMatch(/\b0s\b/);
+  });
+
+  it('workspace not ready: reads nothing, and the message says why', () => {
+    expect(observationsNeeded(settledObject(), false)).toEqual({ endpoint: false, model: false });
+    const plan = reconcile(settledObject(), { workspaceReady: false });
+    expect(condition(plan, 'Synced')?.message).toBe('secret ml/dbx-pat not found');
+  });
+
+  it('recovers by itself once the workspace is ready', () => {
+    const object = settledObject();
+    const down = reconcile(object, { workspaceReady: false });
+    const up = reconcile(afterPlan(object, down), { endpoint: readyEndpoint() });
+    expect(condition(up, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    expect(condition(up, 'Ready')).toMatchObject({ status: 'True', reason: 'Available' });
+  });
+});
+
+describe('conditions', () => {
+  it('carry observedGeneration = metadata.generation, as does status', () => {
+    const object = edited(settledObject(), { model: { name: MODEL, version: '4' } });
+    expect(object.generation).toBe(2);
+    const plan = reconcile(object, { endpoint: readyEndpoint() });
+    expect(plan.status.observedGeneration).toBe(2);
+    expect(plan.status.conditions?.map((c) => c.observedGeneration)).toEqual([2, 2]);
+  });
+
+  it('lastTransitionTime moves only when the status flips', () => {
+    let object = endpointObject({ spec: { model: { name: MODEL, version: '3' } } });
+    const steps = [
+      { now: at(0), endpoint: NOT_FOUND, ready: 'False', since: at(0) },
+      { now: at(1 * MINUTE), endpoint: creatingEndpoint(), ready: 'False', since: at(0) },
+      { now: at(20 * MINUTE), endpoint: readyEndpoint(), ready: 'True', since: at(20 * MINUTE) },
+      { now: at(30 * MINUTE), endpoint: readyEndpoint(), ready: 'True', since: at(20 * MINUTE) },
+      { now: at(40 * MINUTE), endpoint: readyEndpoint({ version: '2' }), ready: 'False', since: at(40 * MINUTE) },
+    ];
+    for (const step of steps) {
+      const plan = reconcile(object, { endpoint: step.endpoint, now: step.now });
+      expect(condition(plan, 'Ready')).toMatchObject({ status: step.ready, lastTransitionTime: iso(step.since) });
+      expect(condition(plan, 'Synced')).toMatchObject({ status: 'True', lastTransitionTime: iso(at(0)) });
+      object = afterPlan(object, plan);
+    }
+  });
+
+  // kubectl wait --for=condition=Ready returns on a Ready True whose observedGeneration is current.
+  const servedDiffers = [
+    ['served version 3, no update', readyEndpoint()],
+    ['version 4 rolling out', updatingEndpoint({ version: '3' }, { version: '4' })],
+    ['version 4 failed for capacity', failedEndpoint({ version: '3' }, { version: '4' })],
+    ['version 4 failed otherwise', failedEndpoint({ version: '3' }, { version: '4', deployment: 'DEPLOYMENT_FAILED', message: 'no online store' })],
+    ['version 4 served with another band', readyEndpoint({ version: '4', min: 980, max: 980 })],
+    ['a foreign endpoint serving version 4', foreignEndpoint({ version: '4' })],
+    ['gone', NOT_FOUND],
+  ] as const;
+  it.each(servedDiffers)('Ready is never True for the new generation while Databricks serves something else: %s', (_, endpoint) => {
+    const object = edited(settledObject(), { model: { name: MODEL, version: '4' } });
+    for (const options of [{}, { workspaceReady: false }, { endpoint: failed('Transient') }, { random: 0 }]) {
+      const plan = reconcile(object, { endpoint, ...options });
+      const ready = condition(plan, 'Ready');
+      expect(ready?.status === 'True' && ready.observedGeneration === object.generation).toBe(false);
+    }
+  });
+
+  it('a served config that matches the spec is Ready True for the new generation', () => {
+    const object = edited(settledObject(), { model: { name: MODEL, version: '4' } });
+    const plan = reconcile(object, { endpoint: readyEndpoint({ version: '4' }) });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'True', observedGeneration: 2 });
+  });
+
+  it('planEndpoint does not mutate its input', () => {
+    const object = settledObject();
+    const snapshot = structuredClone(object);
+    planEndpoint(planInput(object, { endpoint: readyEndpoint({ version: '2' }) }));
+    expect(object).toEqual(snapshot);
+  });
+});
