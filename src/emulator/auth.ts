@@ -66,6 +66,14 @@ export class AuthService {
     throw new ApiError(403, 'PERMISSION_DENIED', 'Invalid access token.');
   }
 
+  /**
+   * GET /.well-known/databricks-config: newer SDKs (Python 0.162) find the OIDC discovery URL here and
+   * cannot do OAuth M2M without it (field names from the SDK's HostMetadata parser).
+   */
+  hostMetadata(baseUrl: string, workspaceId: string): { oidc_endpoint: string; workspace_id: string } {
+    return { oidc_endpoint: `${baseUrl}/oidc`, workspace_id: workspaceId };
+  }
+
   discovery(baseUrl: string): OidcDiscovery {
     return {
       issuer: `${baseUrl}/oidc`,

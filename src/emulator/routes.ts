@@ -10,6 +10,7 @@ export type Operation =
   | { op: 'updatePtConfig'; name: string }
   | { op: 'patchTags'; name: string }
   | { op: 'optimizationInfo'; model: string; version: string }
+  | { op: 'hostMetadata' }
   | { op: 'oidcDiscovery' }
   | { op: 'token' }
   | { op: 'unknown' };
@@ -17,6 +18,7 @@ export type Operation =
 const API_PREFIX = '/api/2.0/serving-endpoints';
 
 export function routeRequest(method: string, path: string): Operation {
+  if (path === '/.well-known/databricks-config' && method === 'GET') return { op: 'hostMetadata' };
   if (path === '/oidc/.well-known/oauth-authorization-server' && method === 'GET') return { op: 'oidcDiscovery' };
   if (path === '/oidc/v1/token' && method === 'POST') return { op: 'token' };
   if (path !== API_PREFIX && !path.startsWith(`${API_PREFIX}/`)) return { op: 'unknown' };

@@ -74,6 +74,8 @@ export const ScenarioSchema = z.object({
     .object({
       /** the `creator` of everything created */
       creator: z.string().default('emulator-user@example.com'),
+      /** served in /.well-known/databricks-config */
+      id: z.string().regex(/^\d+$/).default('1234567890123456'),
     })
     .prefault({}),
 });

@@ -118,8 +118,10 @@ function dispatch(emulator: Emulator, operation: Operation, req: IncomingMessage
   switch (operation.op) {
     case 'unknown':
       throw new ApiError(404, 'ENDPOINT_NOT_FOUND', `No API found for '${req.method ?? 'GET'} ${new URL(req.url ?? '/', 'http://x').pathname}'`);
+    case 'hostMetadata':
+      return { body: emulator.auth.hostMetadata(baseUrl(req), emulator.scenario.workspace.id) };
     case 'oidcDiscovery':
-      return { body: emulator.auth.discovery(`http://${req.headers.host ?? '127.0.0.1'}`) };
+      return { body: emulator.auth.discovery(baseUrl(req)) };
     case 'token': {
       const result = emulator.auth.token(new URLSearchParams(rawBody), req.headers.authorization);
       return { status: result.status, body: result.body };
@@ -271,6 +273,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/** The URL the client used to reach us, so discovery documents point back at the same address. */
+function baseUrl(req: IncomingMessage): string {
+  return `http://${req.headers.host ?? '127.0.0.1'}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
