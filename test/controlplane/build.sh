@@ -8,7 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=readonly"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOWORK=off
 
 command -v go >/dev/null || die "Go is not installed (need Go >= 1.26 to build kube-apiserver and etcd)"
 GO_VERSION="$(go env GOVERSION)"
