@@ -3,18 +3,25 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderCrds } from './crd.js';
 
-/** `pt-operator crds [--out DIR] [--check]`: write the CRDs, or fail when the checked-in ones are stale. */
+/** `pt-operator crds [--out DIR]... [--check]`: write the CRDs, or fail when the checked-in ones are stale. */
 export async function runCrdsCli(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { out: { type: 'string', default: 'crds' }, check: { type: 'boolean', default: false } },
+    options: { out: { type: 'string', multiple: true, default: ['crds'] }, check: { type: 'boolean', default: false } },
   });
-  const dir = values.out;
   let stale = 0;
-  await mkdir(dir, { recursive: true });
+  for (const dir of values.out) {
+    if (!values.check) await mkdir(dir, { recursive: true });
+    stale += await writeOrCheck(dir, values.check);
+  }
+  return stale === 0 ? 0 : 1;
+}
+
+async function writeOrCheck(dir: string, check: boolean): Promise<number> {
+  let stale = 0;
   for (const [file, text] of renderCrds()) {
     const path = join(dir, file);
-    if (values.check) {
+    if (check) {
       const current = await readFile(path, 'utf8').catch(() => '');
       if (current !== text) {
         stale++;
@@ -25,5 +32,5 @@ export async function runCrdsCli(argv: string[]): Promise<number> {
       console.log(`wrote ${path}`);
     }
   }
-  return stale === 0 ? 0 : 1;
+  return stale;
 }
