@@ -327,8 +327,15 @@ function planExisting(
   const served = observeConfig(endpoint.config);
   const pending = observeConfig(endpoint.pending_config);
   const update = endpoint.state.config_update;
+  // Drift is a config the spec does not ask for and that no rollout we requested or already watched
+  // explains; a spec edited during our own rollout is not drift when that rollout lands.
+  const isDrift = (config: ObservedServing) =>
+    !newGeneration && diffServing(desired, config).length > 0 && !sameServing(object.status.pending, config);
 
   if (update === 'IN_PROGRESS') {
+    if (pending && isDrift(pending)) {
+      plan.event('Warning', 'DriftDetected', `Databricks is rolling out a config that differs from the spec (${diffServing(desired, pending).join(', ')}); the spec is restored once it finishes`);
+    }
     const waitingForCapacity = (plan.status.capacity?.attempts ?? 0) > 0;
     const target = pending ?? desired;
     const message = served
@@ -355,7 +362,7 @@ function planExisting(
 
   // Spec changed, drift, or a new attempt after a failure: send the whole desired config.
   const what = diffs.join(', ');
-  if (!newGeneration && served && !failure) {
+  if (served && !failure && isDrift(served)) {
     plan.event('Warning', 'DriftDetected', `Databricks serves a config that differs from the spec (${what}); restoring the spec`);
   }
   plan.status.pending = { ...statusFields(desired), startTime: iso(input.now) };
@@ -572,6 +579,13 @@ function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: S
   } else if (endpoint.state.config_update !== 'IN_PROGRESS') {
     delete status.pending;
   }
+}
+
+/** Whether `config` is the one `known` describes (a status pending config: requested or watched). */
+function sameServing(known: EndpointStatus['pending'], config: ObservedServing): boolean {
+  if (!known) return false;
+  const fields = statusFields(config);
+  return (['modelVersion', 'minTokensPerSecond', 'maxTokensPerSecond', 'modelUnits'] as const).every((key) => known[key] === fields[key]);
 }
 
 type ServingFields = Pick<ObservedServing, 'entityVersion' | 'minTokensPerSecond' | 'maxTokensPerSecond' | 'modelUnits' | 'configVersion'>;
