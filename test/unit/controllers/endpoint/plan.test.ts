@@ -40,7 +40,7 @@ const requeueAfter = (plan: Plan): number => {
   if (!plan.requeue || !('after' in plan.requeue)) throw new Error(`expected a timed requeue, got ${JSON.stringify(plan.requeue)}`);
   return plan.requeue.after;
 };
-const eventReasons = (plan: Plan) => plan.events.map((e) => `${e.type} ${e.reason}`);
+const eventReasons = (plan: Pick<Plan, 'events'>) => plan.events.map((e) => `${e.type} ${e.reason}`);
 const ownerTagList = [
   { key: OwnerTag.uid, value: OWNER.uid },
   { key: OwnerTag.object, value: `${OWNER.namespace}.${OWNER.name}` },
@@ -316,6 +316,38 @@ describe('config differs → updateConfig', () => {
     expect(plan.action.type).toBe('updateConfig');
     expect(plan.events).toContainEqual({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining(what) });
     expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'Updating' });
+  });
+});
+
+describe('drift is reported only for changes the operator did not ask for', () => {
+  /** Version 4 requested at generation 2 and seen rolling out. */
+  function rollingOutV4() {
+    let object = edited(settledObject(), { model: { name: MODEL, version: '4' } });
+    object = afterPlan(object, reconcile(object, { endpoint: readyEndpoint(), now: at(-20 * MINUTE) }));
+    return afterPlan(object, reconcile(object, { endpoint: updatingEndpoint({ version: '3' }, { version: '4' }), now: at(-19 * MINUTE) }));
+  }
+
+  it('a spec change made during a rollout: when that rollout finishes, the new spec is sent without a DriftDetected', () => {
+    let object = edited(rollingOutV4(), { model: { name: MODEL, version: '5' } });
+    const during = reconcile(object, { endpoint: updatingEndpoint({ version: '3' }, { version: '4' }), now: at(-10 * MINUTE) });
+    expect(during.action).toEqual({ type: 'none' });
+    object = afterPlan(object, during);
+    const finished = reconcile(object, { endpoint: readyEndpoint({ version: '4' }) });
+    expect(finished.action).toMatchObject({ type: 'updateConfig', request: { body: { served_entities: [{ entity_version: '5' }] } } });
+    expect(eventReasons({ events: [...during.events, ...finished.events] })).not.toContain('Warning DriftDetected');
+  });
+
+  it('an update made outside the operator is reported once, while it rolls out, and corrected when it finishes', () => {
+    let object = settledObject();
+    const seen = reconcile(object, { endpoint: updatingEndpoint({ version: '3' }, { version: '2' }), now: at(-5 * MINUTE) });
+    expect(seen.action).toEqual({ type: 'none' });
+    expect(seen.events).toContainEqual({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining('version 2 → 3') });
+    object = afterPlan(object, seen);
+    const again = reconcile(object, { endpoint: updatingEndpoint({ version: '3' }, { version: '2' }), now: at(-4 * MINUTE) });
+    expect(again.events).toEqual([]);
+    object = afterPlan(object, again);
+    const finished = reconcile(object, { endpoint: readyEndpoint({ version: '2' }) });
+    expect(finished.action).toMatchObject({ type: 'updateConfig', request: { body: { served_entities: [{ entity_version: '3' }] } } });
   });
 });
 
