@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import type { FaultSpecInput } from '../../src/emulator/faults.js';
 import type { ScenarioInput } from '../../src/emulator/scenario.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { applyOk, cluster, ensureNamespace, eventually, kubectl, kubectlOk, repoRoot, uniqueNamespace } from '../support/cluster.js';
@@ -183,6 +184,44 @@ export function endpointManifest(name: string, spec: Record<string, unknown> = {
       throughput: { chunks: { min: 2, max: 3 } },
       capacityRetry: { initialBackoff: '1s', maxBackoff: '4s', timeout: '5m' },
       ...spec,
+    },
+  };
+}
+
+/** Installs emulator faults through its inspection API (POST /__emulator/faults); returns their ids. */
+export async function addFaults(emulatorUrl: string, specs: FaultSpecInput | FaultSpecInput[]): Promise<string[]> {
+  const response = await fetch(new URL('/__emulator/faults', emulatorUrl), { method: 'POST', body: JSON.stringify(specs) });
+  if (!response.ok) throw new Error(`POST /__emulator/faults: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { faults: { id: string }[] }).faults.map((f) => f.id);
+}
+
+/** Removes one emulator fault (DELETE /__emulator/faults/:id): the outage is over. */
+export async function removeFault(emulatorUrl: string, id: string): Promise<void> {
+  const response = await fetch(new URL(`/__emulator/faults/${encodeURIComponent(id)}`, emulatorUrl), { method: 'DELETE' });
+  if (!response.ok) throw new Error(`DELETE /__emulator/faults/${id}: ${response.status} ${await response.text()}`);
+}
+
+export interface KubectlWatch {
+  /** What kubectl printed so far. */
+  text(): string;
+  /** Ends the watch; resolves with the whole transcript. */
+  stop(): Promise<string>;
+}
+
+/** Runs a long-lived kubectl (e.g. `get pte -w`) as the admin in a namespace, collecting its output. */
+export function watchKubectl(namespace: string, args: string[]): KubectlWatch {
+  const env = cluster();
+  const child = spawn(env.kubectl, ['--kubeconfig', env.kubeconfigAdmin, '--namespace', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const gone = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  return {
+    text: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await gone;
+      return output;
     },
   };
 }
