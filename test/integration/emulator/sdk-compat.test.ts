@@ -1,0 +1,116 @@
+// The official Databricks Python SDK cannot tell the emulator from the real service in the flows we
+// use: create_and_wait with provisioned throughput, get, update_config_and_wait, a 409 during an
+// update, NotFound/ResourceDoesNotExist, the /pt model-unit API, list and delete, with PAT and OAuth M2M.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../../src/emulator/auth.js';
+import { startEmulator, type RunningEmulator } from '../../../src/emulator/server.js';
+
+const run = promisify(execFile);
+
+/** Pinned: the newest databricks-sdk on PyPI when this test was written. */
+export const DATABRICKS_SDK_VERSION = '0.162.0';
+const cacheDir = process.env.PT_OPERATOR_CACHE ?? join(homedir(), '.cache', 'pt-operator');
+const venv = join(cacheDir, 'venv-sdk');
+const python = join(venv, 'bin', 'python');
+const script = join(import.meta.dirname, 'sdk', 'compat.py');
+
+/** Creates the venv once and reuses it while it holds the pinned SDK version. */
+async function ensureSdkVenv(): Promise<void> {
+  if (existsSync(python)) {
+    const { stdout } = await run(python, ['-c', 'from databricks.sdk.version import __version__; print(__version__)']).catch(() => ({ stdout: '' }));
+    if (stdout.trim() === DATABRICKS_SDK_VERSION) return;
+  } else {
+    await run(process.env.PT_OPERATOR_PYTHON ?? 'python3', ['-m', 'venv', venv]);
+  }
+  await run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `databricks-sdk==${DATABRICKS_SDK_VERSION}`], {
+    timeout: 170_000,
+  });
+}
+
+interface Step {
+  step: string;
+  [field: string]: unknown;
+}
+
+async function runCompat(authType: 'pat' | 'oauth-m2m', credentials: Record<string, string>): Promise<Map<string, Step>> {
+  // A clean environment: no ~/.databrickscfg, no DATABRICKS_* from the developer's shell.
+  const home = mkdtempSync(join(tmpdir(), 'pt-sdk-home-'));
+  const { stdout } = await run(python, [script, authType], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      DATABRICKS_CONFIG_FILE: join(home, 'absent.databrickscfg'),
+      DATABRICKS_HOST: emulator.url,
+      ...credentials,
+    },
+    timeout: 110_000,
+  });
+  const steps = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Step);
+  expect(steps.at(-1)).toEqual({ done: true });
+  return new Map(steps.filter((s) => s.step).map((s) => [s.step, s]));
+}
+
+let emulator: RunningEmulator;
+
+beforeAll(async () => {
+  await ensureSdkVenv();
+  // 600x: a 10-minute rollout takes one real second, so the SDK waiters see IN_PROGRESS, then NOT_UPDATING.
+  emulator = await startEmulator({ speed: 600 });
+}, 180_000);
+
+afterAll(async () => {
+  await emulator?.close();
+});
+
+describe.each([
+  ['pat', { DATABRICKS_TOKEN: 'dapi0123456789abcdef' }],
+  ['oauth-m2m', { DATABRICKS_CLIENT_ID: DEFAULT_CLIENT_ID, DATABRICKS_CLIENT_SECRET: DEFAULT_CLIENT_SECRET }],
+] as const)('databricks-sdk %s against the emulator', (authType, credentials) => {
+  it('runs the endpoint lifecycle the operator relies on', { timeout: 120_000 }, async () => {
+    const firstSeq = emulator.emulator.calls.query().at(-1)?.seq ?? 0;
+    const steps = await runCompat(authType, credentials);
+    const llama = { name: 'meta_llama_v3_1_8b_instruct-3', units: null, deployment: 'DEPLOYMENT_READY', scale_to_zero: false };
+
+    expect(steps.get('create_and_wait')).toMatchObject({
+      ready: 'READY',
+      config_update: 'NOT_UPDATING',
+      config_version: 1,
+      id_length: 32,
+      entity: { ...llama, max: 980 },
+    });
+    expect(steps.get('get')).toMatchObject({ ready: 'READY', entity: { ...llama, max: 980 } });
+    expect(steps.get('update_config_and_wait')).toMatchObject({ config_update: 'NOT_UPDATING', config_version: 2, entity: { max: 1960 } });
+    expect(steps.get('update_during_update')).toMatchObject({ raised: 'ResourceConflict', error_code: 'RESOURCE_CONFLICT' });
+    expect(steps.get('old_config_serving_during_update')).toMatchObject({ config_update: 'IN_PROGRESS', serving_max: 1960, pending_max: 2940 });
+    expect(steps.get('first_update_finished')).toMatchObject({ config_version: 3, entity: { max: 2940 } });
+    expect(steps.get('get_missing')).toMatchObject({
+      raised: 'ResourceDoesNotExist',
+      is_resource_does_not_exist: true,
+      error_code: 'RESOURCE_DOES_NOT_EXIST',
+    });
+    expect(steps.get('pt_model_units')).toMatchObject({ config_version: 2, entity: { name: 'gpt-oss-120b-1', units: 100, max: null } });
+    expect(steps.get('list')).toMatchObject({ names: [`sdk-${authType}`, `sdk-${authType}-units`] });
+    expect(steps.get('get_after_delete')).toMatchObject({ raised: 'ResourceDoesNotExist' });
+
+    // What reached the server: one create per flavour, the refused update, and the auth flow used.
+    const calls = emulator.emulator.calls.query({ afterSeq: firstSeq });
+    const byOperation = (op: string) => calls.filter((c) => c.operation === op);
+    expect(byOperation('create').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200]]);
+    expect(byOperation('createPt').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}-units`, 200]]);
+    expect(byOperation('updateConfig').map((c) => c.status)).toEqual([200, 200, 409]);
+    expect(byOperation('updatePtConfig').map((c) => c.status)).toEqual([200]);
+    expect(byOperation('delete')).toHaveLength(2);
+    const tokenCalls = byOperation('token');
+    if (authType === 'oauth-m2m') expect(tokenCalls.length).toBeGreaterThan(0);
+    else expect(tokenCalls).toHaveLength(0);
+    expect(calls.filter((c) => c.status === 401 || c.status === 403)).toEqual([]);
+  });
+});
