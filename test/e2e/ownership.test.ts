@@ -1,0 +1,108 @@
+// Ownership, driven with kubectl: a foreign endpoint is never touched until the user asks for
+// adoption, and two objects claiming one endpoint name cannot both manage it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+
+const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
+
+let e2e: E2E;
+
+beforeAll(async () => {
+  e2e = await startE2E({
+    prefix: 'e2e-own',
+    scenario: {
+      // Made by someone else (a notebook, the UI): no pt-operator tags.
+      endpoints: [
+        {
+          name: 'foreign-llama',
+          config: { served_entities: [{ entity_name: MODEL, entity_version: '3', min_provisioned_throughput: 0, max_provisioned_throughput: 980 }] },
+          tags: [{ key: 'team', value: 'data-science' }],
+        },
+      ],
+    },
+  });
+});
+
+afterAll(async () => {
+  await e2e?.stop();
+});
+
+interface EmulatorEndpoint {
+  name: string;
+  tags?: { key: string; value?: string }[];
+}
+
+async function emulatorEndpoint(name: string): Promise<EmulatorEndpoint | undefined> {
+  const state = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as { endpoints: EmulatorEndpoint[] };
+  return state.endpoints.find((e) => e.name === name);
+}
+
+const tagsOf = (endpoint: EmulatorEndpoint | undefined) => Object.fromEntries((endpoint?.tags ?? []).map((t) => [t.key, t.value]));
+
+describe('ownership', () => {
+  it('an existing endpoint without our tags is NotOwned, named in the message, and never mutated', async () => {
+    await e2e.apply(endpointManifest('foreign-llama'));
+    const obj = await e2e.waitUntil('pte', 'foreign-llama', (o) => condition(o, 'Synced')?.reason === 'NotOwned');
+    const synced = condition(obj, 'Synced');
+    expect(synced?.status).toBe('False');
+    expect(synced?.message).toMatch(/endpoint foreign-llama exists in Databricks but was not created by this object/);
+    expect(synced?.message).toContain('ptoperator.io/adopt="true"');
+    expect(condition(obj, 'Ready')?.status).toBe('False');
+    // No finalizer either: nothing was ever done in Databricks on this object's behalf.
+    expect((obj['metadata'] as { finalizers?: string[] }).finalizers ?? []).toEqual([]);
+
+    // Give the operator time to look again (poll interval 3 s): still hands off.
+    await new Promise((wake) => setTimeout(wake, 4_000));
+    expect(await e2e.mutations('foreign-llama')).toEqual([]);
+    expect(tagsOf(await emulatorEndpoint('foreign-llama'))).toEqual({ team: 'data-science' });
+
+    const described = await e2e.kubectl(['describe', 'pte', 'foreign-llama']);
+    expect(described).toMatch(/Warning\s+NotOwned/);
+  });
+
+  it('annotation ptoperator.io/adopt=true takes it over: owner tags patched, then managed to the spec and Ready', async () => {
+    await e2e.kubectl(['annotate', 'pte', 'foreign-llama', 'ptoperator.io/adopt=true']);
+    await e2e.kubectl(['wait', 'pte/foreign-llama', '--for=condition=Ready', '--timeout=90s']);
+
+    const obj = (await e2e.get('pte', 'foreign-llama')) as Record<string, any>;
+    expect(obj['status']['served']).toMatchObject({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
+    expect(condition(obj, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+
+    const operations = (await e2e.mutations('foreign-llama')).map((c) => `${c.operation} ${c.status}`);
+    // Adoption first tags the endpoint as ours, then brings its config to the spec; it is never re-created.
+    expect(operations[0]).toBe('patchTags 200');
+    expect(operations).toContain('updateConfig 200');
+    expect(operations.filter((o) => o.startsWith('create') || o.startsWith('delete'))).toEqual([]);
+
+    const tags = tagsOf(await emulatorEndpoint('foreign-llama'));
+    expect(tags).toMatchObject({ 'pt-operator-owner-uid': obj['metadata']['uid'], 'pt-operator-owner': `${e2e.namespace}.foreign-llama` });
+
+    const described = await e2e.kubectl(['describe', 'pte', 'foreign-llama']);
+    expect(described).toMatch(/Normal\s+Adopted/);
+  });
+
+  it('two objects claiming one endpoint name: the second is NotOwned, the first stays Ready', async () => {
+    await e2e.apply(endpointManifest('claim-first', { endpointName: 'shared-llama' }));
+    await e2e.kubectl(['wait', 'pte/claim-first', '--for=condition=Ready', '--timeout=90s']);
+    const before = await e2e.mutations('shared-llama');
+
+    await e2e.apply(endpointManifest('claim-second', { endpointName: 'shared-llama', throughput: { chunks: { min: 1, max: 4 } } }));
+    const second = await e2e.waitUntil('pte', 'claim-second', (o) => condition(o, 'Synced')?.reason === 'NotOwned');
+    expect(condition(second, 'Synced')?.message).toMatch(new RegExp(`endpoint shared-llama belongs to ${e2e.namespace}\\.claim-first, another object`));
+
+    await new Promise((wake) => setTimeout(wake, 4_000));
+    const first = await e2e.get('pte', 'claim-first');
+    expect(first && isReady(first)).toBe(true);
+    expect(condition(first, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    expect(await e2e.mutations('shared-llama')).toEqual(before);
+    expect(before.filter((c) => c.operation === 'create')).toHaveLength(1);
+
+    // The second object never owned it, so deleting it leaves the endpoint alone.
+    await e2e.kubectl(['delete', 'pte', 'claim-second', '--timeout=30s']);
+    expect(await e2e.get('pte', 'claim-second')).toBeUndefined();
+    expect(await emulatorEndpoint('shared-llama')).toBeDefined();
+    expect(await e2e.mutations('shared-llama')).toEqual(before);
+    const still = await e2e.get('pte', 'claim-first');
+    expect(still && isReady(still)).toBe(true);
+  });
+});
