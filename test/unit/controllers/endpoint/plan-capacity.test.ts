@@ -158,6 +158,14 @@ describe('UPDATE_FAILED for lack of GPU capacity', () => {
     expect(later.events).toEqual([]);
   });
 
+  it('timeout 0 means no limit: the retries go on, spaced by maxBackoff', () => {
+    const { plans } = outage(updateRequested({ capacityRetry: { timeout: '0', maxBackoff: '10m' } }), 8);
+    const counted = plans.filter((p) => p.events.some((e) => e.reason === 'CapacityUnavailable'));
+    expect(counted.map((p) => p.status.capacity?.attempts)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(counted.at(-1)?.requeue).toEqual({ after: 10 * MINUTE });
+    expect(plans.some((p) => condition(p, 'Synced')?.reason === 'CapacityRetriesExhausted')).toBe(false);
+  });
+
   it('a new requested-at token resets the budget and re-issues at once', () => {
     const { object, now } = outage(updateRequested({ capacityRetry: { timeout: '30m' } }), 10);
     const plan = reconcile(annotated(object, { [EndpointAnnotation.requestedAt]: '2026-03-01T15:00:00Z' }), {

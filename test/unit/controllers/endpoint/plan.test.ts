@@ -155,6 +155,17 @@ describe('endpoint 404 → create', () => {
   });
 });
 
+describe('crash safety', () => {
+  it('a crash between create and status write: the endpoint is found by name, recognised by its tag, not created again', () => {
+    const object = endpointObject(); // status never written
+    const plan = reconcile(object, { endpoint: creatingEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'Creating' });
+    expect(plan.status.endpointId).toBe(ENDPOINT_ID);
+    expect(plan.status.pending).toMatchObject({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
+  });
+});
+
 describe('config_update IN_PROGRESS → wait, saying what still serves', () => {
   it.each([
     ['first deploy', 'Creating', creatingEndpoint(), /creating the endpoint with version 3 at 1960-2940 tokens\/s/],
@@ -202,6 +213,14 @@ describe('READY, NOT_UPDATING', () => {
       served: { modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940, configVersion: 2 },
     });
     expect(plan.status.pending).toBeUndefined();
+  });
+
+  it('becoming Available is an event; route-optimized endpoints keep the URL Databricks gives', () => {
+    const object = afterPlan(endpointObject(), reconcile(endpointObject(), { endpoint: creatingEndpoint() }));
+    const endpoint = { ...readyEndpoint(), route_optimized: true, endpoint_url: 'https://88fd3f75.serving.azuredatabricks.net/serving-endpoints/llama-chat/invocations' };
+    const plan = reconcile(object, { endpoint });
+    expect(plan.events).toContainEqual({ type: 'Normal', reason: 'Available', message: 'version 3 at 1960-2940 tokens/s serves' });
+    expect(plan.status.endpointUrl).toBe(endpoint.endpoint_url);
   });
 
   it('a settled endpoint produces no events and an identical status on the next poll', () => {
