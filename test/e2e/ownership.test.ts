@@ -64,8 +64,8 @@ describe('ownership', () => {
     await e2e.kubectl(['annotate', 'pte', 'foreign-llama', 'ptoperator.io/adopt=true']);
     await e2e.kubectl(['wait', 'pte/foreign-llama', '--for=condition=Ready', '--timeout=90s']);
 
-    const obj = (await e2e.get('pte', 'foreign-llama')) as Record<string, any>;
-    expect(obj['status']['served']).toMatchObject({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
+    const obj = (await e2e.get('pte', 'foreign-llama')) as { metadata: { uid: string }; status: Record<string, unknown> };
+    expect(obj.status['served']).toMatchObject({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
     expect(condition(obj, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
 
     const operations = (await e2e.mutations('foreign-llama')).map((c) => `${c.operation} ${c.status}`);
@@ -75,7 +75,7 @@ describe('ownership', () => {
     expect(operations.filter((o) => o.startsWith('create') || o.startsWith('delete'))).toEqual([]);
 
     const tags = tagsOf(await emulatorEndpoint('foreign-llama'));
-    expect(tags).toMatchObject({ 'pt-operator-owner-uid': obj['metadata']['uid'], 'pt-operator-owner': `${e2e.namespace}.foreign-llama` });
+    expect(tags).toMatchObject({ 'pt-operator-owner-uid': obj.metadata.uid, 'pt-operator-owner': `${e2e.namespace}.foreign-llama` });
 
     const described = await e2e.kubectl(['describe', 'pte', 'foreign-llama']);
     expect(described).toMatch(/Normal\s+Adopted/);
