@@ -1,0 +1,143 @@
+// GPU capacity outages, driven with kubectl: the operator waits and re-issues the desired config with
+// backoff (never deleting the endpoint), gives up when the retry budget is spent, and starts over when
+// the user sets a new ptoperator.io/requested-at token.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../support/cluster.js';
+import { type E2E, addFaults, condition, endpointManifest, isReady, removeFault, startE2E, watchKubectl } from './harness.js';
+
+const SPEED = 120;
+/** A rollout takes 3 s of real time; one short of capacity times out after 2 s. */
+const scenario = { timing: { rolloutSeconds: 3 * SPEED, capacityTimeoutSeconds: 2 * SPEED } };
+
+let e2e: E2E;
+
+beforeAll(async () => {
+  e2e = await startE2E({ prefix: 'e2e-cap', scenario, speed: SPEED });
+});
+
+afterAll(async () => {
+  await e2e?.stop();
+});
+
+interface CapacityStatus {
+  attempts?: number;
+  firstFailureTime?: string;
+  nextRetryTime?: string;
+  lastMessage?: string;
+  exhausted?: boolean;
+}
+
+const capacityOf = (obj: Record<string, unknown>) => (obj['status'] as { capacity?: CapacityStatus } | undefined)?.capacity;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('capacity outage', () => {
+  it('waits for capacity with attempts counted, re-issues the config, never deletes, and recovers (kubectl get pte -w transcript)', async () => {
+    const name = 'cap-outage';
+    const model = 'system.ai.meta_llama_v3_1_8b_instruct';
+    // The first two rollouts of this model find no GPUs; the third gets them.
+    await addFaults(e2e.emulator.url, { type: 'capacity', model, attempts: 2 });
+    const watch = watchKubectl(e2e.namespace, ['get', 'pte', '-w']);
+    try {
+      await e2e.apply(endpointManifest(name, { capacityRetry: { initialBackoff: '1s', maxBackoff: '2s', timeout: '5m' } }));
+
+      const waiting = await e2e.waitUntil('pte', name, (o) => condition(o, 'Ready')?.reason === 'WaitingForCapacity' && (capacityOf(o)?.attempts ?? 0) >= 1);
+      expect(condition(waiting, 'Ready')).toMatchObject({ status: 'False' });
+      expect(condition(waiting, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+      expect(capacityOf(waiting)?.lastMessage).toMatch(/timed out|aborted/i);
+      expect(capacityOf(waiting)?.firstFailureTime).toBeDefined();
+
+      // The second failure is counted too, while the budget lasts Synced stays True.
+      const second = await e2e.waitUntil('pte', name, (o) => (capacityOf(o)?.attempts ?? 0) >= 2);
+      expect(condition(second, 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForCapacity' });
+      expect(condition(second, 'Synced')).toMatchObject({ status: 'True' });
+
+      await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Ready', '--timeout=60s']);
+      const ready = (await e2e.get('pte', name)) as Record<string, any>;
+      expect(ready['status']['capacity']).toBeUndefined();
+      expect(ready['status']['served']).toMatchObject({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
+      expect(condition(ready, 'Ready')).toMatchObject({ reason: 'Available' });
+
+      const describe = await e2e.kubectl(['describe', 'pte', name]);
+      expect(describe).toMatch(/Warning\s+CapacityUnavailable/);
+      expect(describe).toMatch(/Normal\s+RetryingRollout/);
+      expect(describe).toMatch(/Normal\s+CapacityRecovered/);
+
+      // One create, then one re-issued config per capacity failure; never a delete.
+      const calls = await e2e.mutations(name);
+      expect(calls.filter((c) => c.method === 'DELETE')).toEqual([]);
+      expect(calls.filter((c) => c.operation === 'create')).toHaveLength(1);
+      expect(calls.filter((c) => c.operation === 'updateConfig')).toHaveLength(2);
+
+      // Let the watch print the final row before it is stopped.
+      await eventuallyText(watch.text, /\bTrue\s+True\b/);
+    } finally {
+      const transcript = await watch.stop();
+      const directory = join(repoRoot, '.tmp', 'transcripts');
+      mkdirSync(directory, { recursive: true });
+      writeFileSync(join(directory, 'capacity-watch.txt'), `$ kubectl get pte -w\n${transcript}`);
+    }
+
+    const rows = watch.text().trim().split('\n');
+    expect(rows[0]?.split(/\s+/)).toEqual(['NAME', 'READY', 'SYNCED', 'MODEL', 'VERSION', 'MIN-TPS', 'MAX-TPS', 'UNITS', 'STATE', 'AGE']);
+    const row = (pattern: RegExp) => rows.findIndex((r) => pattern.test(r));
+    // Rows of the outage: not Ready, while Databricks reports the failed or re-issued rollout.
+    const outage = row(new RegExp(`^${name}\\s+False\\s+True\\s+\\S+\\s+.*\\b(UPDATE_FAILED|IN_PROGRESS)\\b`));
+    const failed = row(new RegExp(`^${name}\\s+False\\s+.*\\bUPDATE_FAILED\\b`));
+    const recovered = row(new RegExp(`^${name}\\s+True\\s+True\\s+${model.replaceAll('.', '\\.')}\\s+3\\s+1960\\s+2940\\s+NOT_UPDATING\\b`));
+    expect(outage).toBeGreaterThan(0);
+    expect(failed).toBeGreaterThan(0);
+    expect(recovered).toBeGreaterThan(failed);
+    expect(rows.slice(1, recovered).every((r) => !/^\S+\s+True\s/.test(r))).toBe(true);
+  });
+
+  it('an exhausted budget stops retrying (CapacityRetriesExhausted) until a new requested-at token starts over', async () => {
+    const name = 'cap-exhausted';
+    const model = 'main.default.support_bot_llama';
+    const [unlimited] = await addFaults(e2e.emulator.url, { type: 'capacity', model });
+    await e2e.apply(
+      endpointManifest(name, { model: { name: model, version: '1' }, capacityRetry: { initialBackoff: '1s', maxBackoff: '2s', timeout: '6s' } }),
+    );
+
+    const exhausted = await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.reason === 'CapacityRetriesExhausted', 90_000);
+    const spent = capacityOf(exhausted);
+    expect(spent?.attempts).toBeGreaterThanOrEqual(2);
+    expect(condition(exhausted, 'Synced')).toMatchObject({ status: 'False' });
+    expect(condition(exhausted, 'Synced')?.message).toMatch(/ptoperator\.io\/requested-at/);
+    expect(condition(exhausted, 'Ready')).toMatchObject({ status: 'False' });
+
+    // Given up: no more config updates, although Databricks would take them.
+    const updatesAtExhaustion = (await e2e.mutations(name)).filter((c) => c.operation === 'updateConfig').length;
+    await sleep(6_000);
+    expect((await e2e.mutations(name)).filter((c) => c.operation === 'updateConfig')).toHaveLength(updatesAtExhaustion);
+    const still = await e2e.get('pte', name);
+    expect(condition(still, 'Synced')?.reason).toBe('CapacityRetriesExhausted');
+    expect(capacityOf(still!)?.attempts).toBe(spent?.attempts);
+
+    // The outage eases: one more rollout will fail, then capacity returns. The user asks for a new try.
+    await removeFault(e2e.emulator.url, unlimited!);
+    await addFaults(e2e.emulator.url, { type: 'capacity', model, attempts: 1 });
+    await e2e.kubectl(['annotate', 'pte', name, '--overwrite', 'ptoperator.io/requested-at=retry-1']);
+
+    // A fresh budget: attempts start over from 1 and Synced is True again while it lasts.
+    const restarted = await e2e.waitUntil('pte', name, (o) => capacityOf(o)?.attempts === 1 && condition(o, 'Synced')?.status === 'True', 60_000);
+    expect(condition(restarted, 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForCapacity' });
+    expect((restarted['status'] as { lastHandledRequestedAt?: string }).lastHandledRequestedAt).toBe('retry-1');
+
+    await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Ready', '--timeout=60s']);
+    const ready = await e2e.get('pte', name);
+    expect(isReady(ready!)).toBe(true);
+    expect(capacityOf(ready!)).toBeUndefined();
+    expect(condition(ready, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    expect((await e2e.mutations(name)).filter((c) => c.method === 'DELETE')).toEqual([]);
+  });
+});
+
+async function eventuallyText(text: () => string, pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(text())) {
+    if (Date.now() > deadline) throw new Error(`the watch never printed ${pattern}:\n${text()}`);
+    await sleep(100);
+  }
+}
