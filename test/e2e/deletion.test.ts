@@ -1,0 +1,75 @@
+// Deletion, driven with kubectl: deletionPolicy Delete removes the Databricks endpoint before the
+// object goes; Orphan lets the object go and leaves the endpoint serving.
+// (Objects are deleted, never namespaces: this control plane has no namespace controller.)
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/cluster.js';
+import { type E2E, endpointManifest, startE2E } from './harness.js';
+
+let e2e: E2E;
+
+beforeAll(async () => {
+  e2e = await startE2E({ prefix: 'e2e-del' });
+});
+
+afterAll(async () => {
+  await e2e?.stop();
+});
+
+async function emulatorHas(name: string): Promise<boolean> {
+  const state = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as { endpoints: { name: string }[] };
+  return state.endpoints.some((e) => e.name === name);
+}
+
+async function waitGone(name: string): Promise<void> {
+  await eventually(
+    async () => {
+      if ((await e2e.get('pte', name)) !== undefined) throw new Error(`pte/${name} still exists`);
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+}
+
+async function eventReasons(name: string): Promise<string[]> {
+  const list = JSON.parse(await e2e.kubectl(['get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'json'])) as { items: { reason: string }[] };
+  return list.items.map((e) => e.reason);
+}
+
+describe('deletion', () => {
+  it('deletionPolicy Delete deletes the endpoint in Databricks, then the object disappears', async () => {
+    await e2e.apply(endpointManifest('delete-me', { deletionPolicy: 'Delete' }));
+    await e2e.kubectl(['wait', 'pte/delete-me', '--for=condition=Ready', '--timeout=90s']);
+    expect(await emulatorHas('delete-me')).toBe(true);
+
+    await e2e.kubectl(['delete', 'pte', 'delete-me', '--wait=false']);
+    await waitGone('delete-me');
+
+    expect(await emulatorHas('delete-me')).toBe(false);
+    const deletes = (await e2e.mutations('delete-me')).filter((c) => c.operation === 'delete');
+    expect(deletes.length).toBeGreaterThanOrEqual(1);
+    expect(deletes[0]).toMatchObject({ method: 'DELETE', path: '/api/2.0/serving-endpoints/delete-me', status: 200 });
+    expect(await eventReasons('delete-me')).toContain('Deleted');
+  });
+
+  it('deletionPolicy Orphan lets the object go and leaves the endpoint serving in Databricks', async () => {
+    await e2e.apply(endpointManifest('keep-me', { deletionPolicy: 'Orphan' }));
+    await e2e.kubectl(['wait', 'pte/keep-me', '--for=condition=Ready', '--timeout=90s']);
+
+    await e2e.kubectl(['delete', 'pte', 'keep-me', '--wait=false']);
+    await waitGone('keep-me');
+
+    expect(await emulatorHas('keep-me')).toBe(true);
+    expect((await e2e.mutations('keep-me')).map((c) => c.operation)).not.toContain('delete');
+    expect(await eventReasons('keep-me')).toContain('Orphaned');
+  });
+
+  it('an object deleted while Databricks is still creating its endpoint still removes the endpoint', async () => {
+    await e2e.apply(endpointManifest('short-lived'));
+    await e2e.waitUntil('pte', 'short-lived', (o) => (o['status'] as { state?: { configUpdate?: string } } | undefined)?.state?.configUpdate === 'IN_PROGRESS');
+
+    await e2e.kubectl(['delete', 'pte', 'short-lived', '--wait=false']);
+    await waitGone('short-lived');
+
+    expect(await emulatorHas('short-lived')).toBe(false);
+    expect((await e2e.mutations('short-lived')).map((c) => c.operation)).toEqual(expect.arrayContaining(['create', 'delete']));
+  });
+});
