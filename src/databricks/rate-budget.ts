@@ -7,7 +7,8 @@
 //
 // To never exceed "N per rolling window W" the bucket holds a small burst B and refills one token every
 // (W + margin) / (N - B): any window of length W then sees at most B + floor(W / interval) < N grants
-// (the margin absorbs network jitter between us and the server's own window). A burst of 200 mutations
+// (the margin, W/30 = 10 s by default, absorbs latency jitter between our grant and the server's clock).
+// Defaults: burst 5, then one mutation every 6.9 s; at most 48 in any 5 minutes. A burst of 200 mutations
 // is thus spread evenly rather than sent as 50 at once, 50 five minutes later, and so on.
 import type { Clock } from './clock.js';
 import { DatabricksError } from './errors.js';
@@ -45,7 +46,7 @@ export function reserve(state: BucketState, now: number, spec: BucketSpec): { wa
 }
 
 /** The bucket that keeps at most `limit` grants in any rolling `windowMs`, spread out evenly. */
-export function rollingWindowBucket(limit: number, windowMs: number, burst = 5, marginMs = windowMs / 60): BucketSpec {
+export function rollingWindowBucket(limit: number, windowMs: number, burst = 5, marginMs = windowMs / 30): BucketSpec {
   if (!(limit >= 1) || !(windowMs > 0)) throw new RangeError(`invalid rate limit ${limit} per ${windowMs} ms`);
   const capacity = Math.min(Math.max(1, Math.floor(burst)), Math.max(1, Math.floor(limit) - 1));
   const refillIntervalMs = (windowMs + marginMs) / Math.max(1, Math.floor(limit) - capacity);

@@ -42,12 +42,12 @@ function maxInRollingWindow(times: number[], windowMs: number): number {
 describe('mutation budget (default 50 per 5 minutes)', () => {
   const spec = bucketSpecsFor().mutation;
 
-  it('spreads 200 mutations requested at once: a burst of 5, then one every ~6.8 s', () => {
+  it('spreads 200 mutations requested at once: a burst of 5, then one every ~6.9 s', () => {
     const times = schedule(spec, 200);
     expect(times.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
     const gaps = times.slice(5).map((t, i) => t - (times[i + 4] ?? 0));
-    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(6777);
-    for (const gap of gaps) expect(gap).toBeLessThanOrEqual(6779);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(6888);
+    for (const gap of gaps) expect(gap).toBeLessThanOrEqual(6890);
     // last one after ~22 minutes, never a clump of 50 followed by 5 minutes of silence
     expect(times[199]).toBeGreaterThan(21 * 60_000);
     expect(times[199]).toBeLessThan(23 * 60_000);
@@ -55,10 +55,10 @@ describe('mutation budget (default 50 per 5 minutes)', () => {
 
   it('never lets more than 50 through in any rolling 5 minutes, with room for network jitter', () => {
     const times = schedule(spec, 200);
-    expect(maxInRollingWindow(times, FIVE_MINUTES)).toBeLessThanOrEqual(49);
-    // a server window 5 s longer than ours (jitter) still sees at most 50
-    expect(maxInRollingWindow(times, FIVE_MINUTES + 5000)).toBeLessThanOrEqual(50);
-    expect(maxGrantsInWindow(spec, FIVE_MINUTES)).toBeLessThanOrEqual(49);
+    expect(maxInRollingWindow(times, FIVE_MINUTES)).toBe(48);
+    // arrivals skewed by up to 10 s of latency jitter still fit the server's 50
+    expect(maxInRollingWindow(times, FIVE_MINUTES + 10_000)).toBeLessThanOrEqual(50);
+    expect(maxGrantsInWindow(spec, FIVE_MINUTES)).toBe(48);
   });
 
   it.each([
