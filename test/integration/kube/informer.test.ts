@@ -2,7 +2,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MERGE_PATCH, type KubeClient } from '../../../src/kube/client.js';
 import { Informer } from '../../../src/kube/informer.js';
 import { CoreResources, objectKey } from '../../../src/kube/types.js';
-import { adminClient, configMap, createNamespace, deleteNamespace, eventually, restartApiserver, type ConfigMap } from './support.js';
+import {
+  adminClient,
+  configMap,
+  createNamespace,
+  deleteNamespace,
+  ensureWidgetCrd,
+  eventually,
+  restartApiserver,
+  widgetResource,
+  type ConfigMap,
+  type Widget,
+} from './support.js';
 
 let client: KubeClient;
 const namespaces: string[] = [];
@@ -65,29 +76,49 @@ describe('Informer against a real kube-apiserver', () => {
   });
 
   it('relists on 410 Gone and emits what changed meanwhile, without losing an update', async () => {
+    // Widgets, a CRD: its watch cache starts when the CRD is established, so resourceVersion 1 is certainly
+    // older than anything the server still has (for built-in kinds that holds only on a long-running server).
+    await ensureWidgetCrd(client);
     const ns = await namespace('inf-gone');
-    await client.create(CoreResources.configMap, ns, configMap(ns, 'changed', { v: '1' }));
-    await client.create(CoreResources.configMap, ns, configMap(ns, 'deleted', { v: '1' }));
-    // The first watch starts only after changes were made "while disconnected" and from a resourceVersion the
-    // server no longer has, the way a watch resumes after a long outage; the server answers 410.
+    const widget = (name: string, v: string): Widget => ({
+      apiVersion: `${widgetResource.group}/${widgetResource.version}`,
+      kind: 'Widget',
+      metadata: { name, namespace: ns },
+      spec: { v },
+    });
+    const setSpec = (name: string, v: string) => client.patch(widgetResource, ns, name, { spec: { v } }, MERGE_PATCH);
+    await client.create(widgetResource, ns, widget('changed', '1'));
+    await client.create(widgetResource, ns, widget('deleted', '1'));
+    // The first watch starts only after changes were made "while disconnected", and resumes from a
+    // resourceVersion the server no longer has, as after a long outage: the server answers 410.
     let firstWatch = true;
     const outage = Object.create(client) as KubeClient;
     outage.watch = async function* (path, query, signal) {
       if (firstWatch) {
         firstWatch = false;
-        await setValue(ns, 'changed', '2');
-        await client.delete(CoreResources.configMap, ns, 'deleted');
-        await client.create(CoreResources.configMap, ns, configMap(ns, 'created', { v: '1' }));
+        await setSpec('changed', '2');
+        await client.delete(widgetResource, ns, 'deleted');
+        await client.create(widgetResource, ns, widget('created', '1'));
         yield* client.watch(path, { ...query, resourceVersion: '1' }, signal);
         return;
       }
       yield* client.watch(path, query, signal);
     };
-    const { informer, events } = start({ namespaces: [ns] }, outage);
+    const events: string[] = [];
+    const informer = new Informer<Widget>(outage, { resource: widgetResource, namespaces: [ns] });
+    informers.push(informer as unknown as Informer<ConfigMap>);
+    informer.addHandlers({
+      add: (o) => events.push(`add ${o.metadata.name} ${String(o.spec?.v)}`),
+      update: (_old, o) => events.push(`update ${o.metadata.name} ${String(o.spec?.v)}`),
+      delete: (o) => events.push(`delete ${o.metadata.name}`),
+    });
+    informer.start();
     await eventually(() => informer.stats.goneRelists === 1 && informer.stats.lists === 2, 15_000, 'a relist after 410');
-    expect(events.slice(2).sort()).toEqual([`add ${ns}/created 1`, `delete ${ns}/deleted`, `update ${ns}/changed 2`]);
-    await setValue(ns, 'changed', '3');
-    await eventually(() => informer.get(`${ns}/changed`)?.data?.v === '3', 10_000, 'the watch to follow on after the relist');
+    expect(events.slice(0, 2).sort()).toEqual(['add changed 1', 'add deleted 1']);
+    expect(events.slice(2).sort()).toEqual(['add created 1', 'delete deleted', 'update changed 2']);
+    await setSpec('changed', '3');
+    await eventually(() => informer.get(`${ns}/changed`)?.spec?.v === '3', 10_000, 'the watch to follow on after the relist');
+    expect(events).toHaveLength(6);
   });
 
   it('recycles a watch that stays silent, and relists periodically without spurious events', async () => {

@@ -74,14 +74,12 @@ describe('StatusWriter', () => {
 describe('finalizers', () => {
   it('adding and removing ours never clobbers another controller’s finalizer, even from a stale copy', async () => {
     const created = await client.create<ConfigMap>(CoreResources.configMap, ns, configMap(ns, 'fin'));
+    // another controller adds its finalizer after we read the object, so our copy is stale
+    await kubectlOk(['-n', ns, 'patch', 'configmap', 'fin', '--type=json', '-p', '[{"op":"add","path":"/metadata/finalizers","value":["example.com/theirs"]}]']);
     const withOurs = await addFinalizer(client, CoreResources.configMap, created, 'ptoperator.io/ours');
-    expect(withOurs.metadata.finalizers).toEqual(['ptoperator.io/ours']);
-    // another controller adds its finalizer after we read the object
-    await kubectlOk(['-n', ns, 'patch', 'configmap', 'fin', '--type=json', '-p', '[{"op":"add","path":"/metadata/finalizers/-","value":"example.com/theirs"}]']);
-    const again = await addFinalizer(client, CoreResources.configMap, withOurs, 'ptoperator.io/ours');
-    expect(again.metadata.finalizers).toEqual(['ptoperator.io/ours', 'example.com/theirs']);
+    expect(withOurs.metadata.finalizers).toEqual(['example.com/theirs', 'ptoperator.io/ours']);
 
-    // a stale copy where ours is at index 0 and nothing else is present
+    // and another one is inserted in front, shifting the index of ours in the live object
     await kubectlOk(['-n', ns, 'patch', 'configmap', 'fin', '--type=json', '-p', '[{"op":"add","path":"/metadata/finalizers/0","value":"example.com/first"}]']);
     const removed = await removeFinalizer(client, CoreResources.configMap, withOurs, 'ptoperator.io/ours');
     expect(removed.metadata.finalizers).toEqual(['example.com/first', 'example.com/theirs']);
