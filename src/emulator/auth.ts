@@ -142,13 +142,14 @@ export class AuthService {
     return client ? { readOnly: client.readOnly } : undefined;
   }
 
-  /** Why a federated JWT is refused, or undefined when it is accepted. Signatures are not checked. */
+  /** Why a federated JWT is refused, or undefined when it is accepted. Signatures are not checked (no IdP keys offline). */
   #rejectFederatedJwt(jwt: string): string | undefined {
     const claims = decodeJwtClaims(jwt);
     if (!claims) return 'The subject_token is not a well-formed JWT.';
     const { iss, sub, aud, exp } = claims;
     if (typeof iss !== 'string' || typeof sub !== 'string') return 'The subject_token must carry iss and sub claims.';
-    if (typeof exp !== 'number' || exp * 1000 <= this.#clock.now()) return 'The subject_token has expired.';
+    // The JWT comes from a real identity provider, so its expiry is judged on real time, not virtual.
+    if (typeof exp !== 'number' || exp * 1000 <= Date.now()) return 'The subject_token has expired.';
     const policies = this.#policy.federation;
     if (policies === undefined) return undefined;
     const audiences = Array.isArray(aud) ? aud : [aud];

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CATALOG, ModelCatalog } from '../../../src/emulator/catalog.js';
+import { ENDPOINT_NAME_MESSAGE, specFromCoreConfig, specFromPtConfig, validateEndpointName } from '../../../src/emulator/config-spec.js';
+import type { ApiError } from '../../../src/emulator/errors.js';
+
+const catalog = new ModelCatalog(DEFAULT_CATALOG);
+const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
+
+function rejection(fn: () => unknown): { status: number; errorCode: string; message: string } {
+  try {
+    fn();
+  } catch (error) {
+    const e = error as ApiError;
+    return { status: e.status, errorCode: e.errorCode, message: e.message };
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('endpoint names', () => {
+  it.each(['a', 'llama-prod', 'team_a-llama-3', 'x'.repeat(63)])('accepts %s', (name) => {
+    expect(() => validateEndpointName(name)).not.toThrow();
+  });
+  it.each(['', '-lead', 'trail_', 'has.dot', 'has space', 'x'.repeat(64)])('rejects %j with the real message', (name) => {
+    expect(rejection(() => validateEndpointName(name))).toEqual({ status: 400, errorCode: 'INVALID_PARAMETER_VALUE', message: ENDPOINT_NAME_MESSAGE });
+  });
+});
+
+describe('specFromCoreConfig', () => {
+  it('fills what the server fills for a token-band PT entity', () => {
+    const spec = specFromCoreConfig(
+      { served_entities: [{ entity_name: LLAMA, entity_version: '3', min_provisioned_throughput: 980, max_provisioned_throughput: 1960, scale_to_zero_enabled: true }] },
+      catalog,
+    );
+    expect(spec.entities).toEqual([
+      expect.objectContaining({
+        name: 'meta_llama_v3_1_8b_instruct-3',
+        workload_type: 'GPU_XLARGE_8',
+        workload_size: 'Small',
+        scale_to_zero_enabled: false,
+        min_provisioned_throughput: 980,
+        max_provisioned_throughput: 1960,
+      }),
+    ]);
+    expect(spec.routes).toEqual([{ name: 'meta_llama_v3_1_8b_instruct-3', traffic_percentage: 100 }]);
+  });
+
+  it('rejects throughput that is not a multiple of the chunk size', () => {
+    const error = rejection(() =>
+      specFromCoreConfig({ served_entities: [{ entity_name: LLAMA, entity_version: '3', max_provisioned_throughput: 1000 }] }, catalog),
+    );
+    expect(error.status).toBe(400);
+    expect(error.message).toMatch(/max_provisioned_throughput .* 1000, which is not a multiple of the throughput chunk size 980/);
+  });
+
+  it('says a model-unit or non-optimizable model is not eligible for Provisioned Throughput', () => {
+    for (const model of ['system.ai.gpt-oss-120b', 'system.ai.meta_llama_v3_1_8b']) {
+      expect(
+        rejection(() => specFromCoreConfig({ served_entities: [{ entity_name: model, entity_version: '1', max_provisioned_throughput: 980 }] }, catalog)),
+      ).toEqual({ status: 400, errorCode: 'INVALID_PARAMETER_VALUE', message: `Served entity ${model} is not eligible for Provisioned Throughput.` });
+    }
+  });
+
+  it('answers 404 for a model or version the catalog lacks', () => {
+    expect(
+      rejection(() => specFromCoreConfig({ served_entities: [{ entity_name: LLAMA, entity_version: '9', max_provisioned_throughput: 980 }] }, catalog)),
+    ).toMatchObject({ status: 404, errorCode: 'RESOURCE_DOES_NOT_EXIST' });
+  });
+
+  it('allows at most 15 served entities', () => {
+    const entity = (i: number) => ({ name: `e${i}`, entity_name: LLAMA, entity_version: '3', max_provisioned_throughput: 980 });
+    const error = rejection(() => specFromCoreConfig({ served_entities: Array.from({ length: 16 }, (_, i) => entity(i)) }, catalog));
+    expect(error).toEqual({ status: 400, errorCode: 'INVALID_PARAMETER_VALUE', message: 'served_entities cannot contain more than 15 elements' });
+  });
+
+  it('refuses the same model and version twice, and several entities without a traffic config', () => {
+    const twice = [
+      { name: 'a', entity_name: LLAMA, entity_version: '3', max_provisioned_throughput: 980 },
+      { name: 'b', entity_name: LLAMA, entity_version: '3', max_provisioned_throughput: 980 },
+    ];
+    expect(rejection(() => specFromCoreConfig({ served_entities: twice }, catalog)).message).toMatch(/^Cannot create 2\+ served entities/);
+    const two = [twice[0]!, { ...twice[1]!, entity_version: '2' }];
+    expect(rejection(() => specFromCoreConfig({ served_entities: two }, catalog)).message).toMatch(/traffic_config must be specified/);
+    const routes = [
+      { served_model_name: 'a', traffic_percentage: 90 },
+      { served_entity_name: 'b', traffic_percentage: 20 },
+    ];
+    expect(rejection(() => specFromCoreConfig({ served_entities: two, traffic_config: { routes } }, catalog)).message).toMatch(/add up to 100, got 110/);
+  });
+
+  it('reads deprecated served_models as entities and remembers to echo them', () => {
+    const spec = specFromCoreConfig(
+      { served_models: [{ model_name: 'main.default.support_bot_llama', model_version: '2', max_provisioned_throughput: 980 }] },
+      catalog,
+    );
+    expect(spec.legacyServedModels).toBe(true);
+    expect(spec.entities[0]).toMatchObject({ name: 'support_bot_llama-2', entity_name: 'main.default.support_bot_llama', entity_version: '2' });
+  });
+});
+
+describe('specFromPtConfig', () => {
+  it('accepts model units in multiples of the model unit chunk', () => {
+    const spec = specFromPtConfig({ served_entities: [{ entity_name: 'system.ai.gpt-oss-120b', entity_version: '1', provisioned_model_units: 100 }] }, catalog);
+    expect(spec.entities[0]).toMatchObject({ name: 'gpt-oss-120b-1', provisioned_model_units: 100, scale_to_zero_enabled: false });
+  });
+
+  it('rejects units off the chunk, and units for a token-band model', () => {
+    expect(
+      rejection(() => specFromPtConfig({ served_entities: [{ entity_name: 'system.ai.gpt-oss-120b', entity_version: '1', provisioned_model_units: 30 }] }, catalog))
+        .message,
+    ).toMatch(/not a positive multiple of the model unit chunk size 50/);
+    expect(
+      rejection(() => specFromPtConfig({ served_entities: [{ entity_name: LLAMA, entity_version: '3', provisioned_model_units: 50 }] }, catalog)).message,
+    ).toMatch(/does not support provisioned_model_units/);
+  });
+});

@@ -1,0 +1,219 @@
+// The lifecycle through the emulator core, on a frozen clock moved by hand.
+import { describe, expect, it } from 'vitest';
+import type { ApiError } from '../../../src/emulator/errors.js';
+import { Emulator } from '../../../src/emulator/emulator.js';
+import { TIMED_OUT_MESSAGE } from '../../../src/emulator/lifecycle.js';
+import type { ScenarioInput } from '../../../src/emulator/scenario.js';
+
+const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
+const MINUTE = 60_000;
+
+function frozen(scenario: ScenarioInput = {}): Emulator {
+  return new Emulator({ scenario: { ...scenario, timing: { rolloutSeconds: 600, ...scenario.timing } }, speed: 0 });
+}
+
+const llamaConfig = (max: number, version = '3') => ({
+  served_entities: [{ entity_name: LLAMA, entity_version: version, min_provisioned_throughput: 0, max_provisioned_throughput: max }],
+});
+
+function apiError(fn: () => unknown): ApiError {
+  try {
+    fn();
+  } catch (error) {
+    return error as ApiError;
+  }
+  throw new Error('expected an ApiError');
+}
+
+describe('endpoint lifecycle', () => {
+  it('creates NOT_READY/IN_PROGRESS with only a pending config, then becomes READY after the rollout time', () => {
+    const emu = frozen();
+    const created = emu.createEndpoint({ name: 'llama', config: llamaConfig(980) });
+    expect(created.state).toEqual({ ready: 'NOT_READY', config_update: 'IN_PROGRESS', suspend: 'NOT_SUSPENDED' });
+    expect(created.config).toBeUndefined();
+    expect(created.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(created.creation_timestamp).toBe(emu.now());
+    expect(created.pending_config).toMatchObject({
+      config_version: 1,
+      start_time: emu.now(),
+      served_entities: [{ state: { deployment: 'DEPLOYMENT_CREATING', deployment_state_message: 'Creating resources for served entity.' } }],
+    });
+
+    emu.advance(10 * MINUTE - 1);
+    expect(emu.getEndpoint('llama').state?.config_update).toBe('IN_PROGRESS');
+    emu.advance(1);
+    const ready = emu.getEndpoint('llama');
+    expect(ready.state).toMatchObject({ ready: 'READY', config_update: 'NOT_UPDATING' });
+    expect(ready.pending_config).toBeUndefined();
+    expect(ready.config?.served_entities?.[0]?.state).toEqual({ deployment: 'DEPLOYMENT_READY', deployment_state_message: '' });
+    expect(ready.last_updated_timestamp).toBe(emu.now());
+  });
+
+  it('keeps the old config serving during an update, refuses a second update with 409, then bumps config_version', () => {
+    const emu = frozen();
+    emu.createEndpoint({ name: 'llama', config: llamaConfig(980) });
+    emu.advance(10 * MINUTE);
+    const updating = emu.updateConfig('llama', llamaConfig(1960));
+    expect(updating.state).toMatchObject({ ready: 'READY', config_update: 'IN_PROGRESS' });
+    expect(updating.config?.served_entities?.[0]?.max_provisioned_throughput).toBe(980);
+    expect(updating.pending_config?.config_version).toBe(2);
+    expect(updating.pending_config?.served_entities?.[0]?.max_provisioned_throughput).toBe(1960);
+
+    const conflict = apiError(() => emu.updateConfig('llama', llamaConfig(2940)));
+    expect([conflict.status, conflict.errorCode]).toEqual([409, 'RESOURCE_CONFLICT']);
+    const ptConflict = apiError(() => emu.updatePtConfig('llama', { config: { served_entities: [{ entity_name: 'system.ai.gpt-oss-120b', entity_version: '1', provisioned_model_units: 50 }] } }));
+    expect(ptConflict.status).toBe(409);
+
+    emu.advance(10 * MINUTE);
+    const done = emu.getEndpoint('llama');
+    expect(done.config).toMatchObject({ config_version: 2, served_entities: [{ max_provisioned_throughput: 1960 }] });
+  });
+
+  it('answers 404 RESOURCE_DOES_NOT_EXIST for a missing endpoint and 409 RESOURCE_ALREADY_EXISTS for a duplicate', () => {
+    const emu = frozen();
+    expect(apiError(() => emu.getEndpoint('nope')).body()).toEqual({ error_code: 'RESOURCE_DOES_NOT_EXIST', message: "Endpoint with name 'nope' does not exist." });
+    expect(apiError(() => emu.deleteEndpoint('nope')).status).toBe(404);
+    expect(apiError(() => emu.updateConfig('nope', llamaConfig(980))).status).toBe(404);
+    emu.createEndpoint({ name: 'llama', config: llamaConfig(980) });
+    expect(apiError(() => emu.createEndpoint({ name: 'llama', config: llamaConfig(980) })).errorCode).toBe('RESOURCE_ALREADY_EXISTS');
+  });
+
+  it('lists summaries without entity state, and omits the list when empty', () => {
+    const emu = frozen();
+    expect(emu.listEndpoints()).toEqual({});
+    emu.createEndpoint({ name: 'llama', config: llamaConfig(980), tags: [{ key: 'team', value: 'ml' }] });
+    emu.advance(10 * MINUTE);
+    const [summary] = emu.listEndpoints().endpoints ?? [];
+    expect(summary?.config?.served_entities?.[0]).toEqual({
+      name: 'meta_llama_v3_1_8b_instruct-3',
+      entity_name: LLAMA,
+      entity_version: '3',
+      type: 'FOUNDATION_MODEL',
+      foundation_model: { name: LLAMA, display_name: 'Meta Llama 3.1 8B Instruct' },
+    });
+    expect(summary?.tags).toEqual([{ key: 'team', value: 'ml' }]);
+  });
+
+  it('patches tags and deletes', () => {
+    const emu = frozen();
+    emu.createEndpoint({ name: 'llama', config: llamaConfig(980), tags: [{ key: 'a', value: '1' }, { key: 'b', value: '2' }] });
+    expect(emu.patchTags('llama', { add_tags: [{ key: 'c', value: '3' }], delete_tags: ['a'] })).toEqual({
+      tags: [{ key: 'b', value: '2' }, { key: 'c', value: '3' }],
+    });
+    expect(emu.deleteEndpoint('llama')).toEqual({});
+    expect(apiError(() => emu.getEndpoint('llama')).status).toBe(404);
+  });
+
+  it('answers get-model-optimization-info from the catalog', () => {
+    const emu = frozen();
+    expect(emu.optimizationInfo(LLAMA, '3')).toEqual({ optimizable: true, model_type: 'llama', throughput_chunk_size: 980 });
+    expect(emu.optimizationInfo('system.ai.gpt-oss-120b', '1')).toEqual({ optimizable: true, model_type: 'gpt_oss', model_unit_chunk_size: 50 });
+    expect(emu.optimizationInfo('system.ai.meta_llama_v3_1_8b', '1')).toEqual({ optimizable: false });
+    expect(apiError(() => emu.optimizationInfo('main.default.nope', '1')).status).toBe(404);
+  });
+
+  it('tolerates unknown fields and reports type errors as INVALID_PARAMETER_VALUE', () => {
+    const emu = frozen();
+    expect(emu.createEndpoint({ name: 'llama', config: llamaConfig(980), some_future_field: { x: 1 } }).name).toBe('llama');
+    expect(apiError(() => emu.createEndpoint({ config: llamaConfig(980) })).body()).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: 'Missing required field: name',
+    });
+  });
+});
+
+describe('capacity and deployment faults', () => {
+  it('GPU shortage: the update stays IN_PROGRESS for the rollout time, then UPDATE_FAILED with the old config still serving', () => {
+    const emu = frozen();
+    emu.createEndpoint({ name: 'llama', config: llamaConfig(980) });
+    emu.advance(10 * MINUTE);
+    emu.addFault({ type: 'capacity', model: LLAMA, attempts: 1 });
+    emu.updateConfig('llama', llamaConfig(1960));
+    emu.advance(10 * MINUTE - 1);
+    expect(emu.getEndpoint('llama').state?.config_update).toBe('IN_PROGRESS');
+    emu.advance(1);
+    const failed = emu.getEndpoint('llama');
+    expect(failed.state).toMatchObject({ ready: 'READY', config_update: 'UPDATE_FAILED' });
+    expect(failed.config).toMatchObject({ config_version: 1, served_entities: [{ max_provisioned_throughput: 980, state: { deployment: 'DEPLOYMENT_READY' } }] });
+    expect(failed.pending_config?.served_entities?.[0]?.state).toEqual({ deployment: 'DEPLOYMENT_ABORTED', deployment_state_message: TIMED_OUT_MESSAGE });
+
+    // The fault was for one attempt: a retry succeeds.
+    emu.updateConfig('llama', llamaConfig(1960));
+    emu.advance(10 * MINUTE);
+    expect(emu.getEndpoint('llama')).toMatchObject({ state: { config_update: 'NOT_UPDATING' }, config: { config_version: 3 } });
+  });
+
+  it('a create short of capacity stays NOT_READY with UPDATE_FAILED and no config', () => {
+    const emu = frozen({ timing: { rolloutSeconds: 600, capacityTimeoutSeconds: 3600 } });
+    emu.addFault({ type: 'capacity' });
+    emu.createEndpoint({ name: 'llama', config: llamaConfig(980) });
+    emu.advance(59 * MINUTE);
+    expect(emu.getEndpoint('llama').state?.config_update).toBe('IN_PROGRESS');
+    emu.advance(MINUTE);
+    const failed = emu.getEndpoint('llama');
+    expect(failed.state).toMatchObject({ ready: 'NOT_READY', config_update: 'UPDATE_FAILED' });
+    expect(failed.config).toBeUndefined();
+  });
+
+  it('a shortage window ends: attempts started after it succeed; other models are unaffected', () => {
+    const emu = frozen();
+    emu.addFault({ type: 'capacity', model: LLAMA, forSeconds: 3600 });
+    emu.createEndpoint({ name: 'gte', config: { served_entities: [{ entity_name: 'system.ai.gte_large_en_v1_5', entity_version: '1', max_provisioned_throughput: 980 }] } });
+    emu.createEndpoint({ name: 'llama', config: llamaConfig(980) });
+    emu.advance(10 * MINUTE);
+    expect(emu.getEndpoint('gte').state?.config_update).toBe('NOT_UPDATING');
+    expect(emu.getEndpoint('llama').state?.config_update).toBe('UPDATE_FAILED');
+    emu.advance(50 * MINUTE);
+    emu.updateConfig('llama', llamaConfig(980));
+    emu.advance(10 * MINUTE);
+    expect(emu.getEndpoint('llama').state).toMatchObject({ ready: 'READY', config_update: 'NOT_UPDATING' });
+  });
+
+  it('other deployment failures end in DEPLOYMENT_FAILED with their message', () => {
+    const emu = frozen();
+    emu.addFault({ type: 'deploymentFailure', message: 'no online store', attempts: 1 });
+    emu.createEndpoint({ name: 'llama', config: llamaConfig(980) });
+    emu.advance(10 * MINUTE);
+    expect(emu.getEndpoint('llama').pending_config?.served_entities?.[0]?.state).toEqual({ deployment: 'DEPLOYMENT_FAILED', deployment_state_message: 'no online store' });
+  });
+});
+
+describe('workspace limit on create/update operations', () => {
+  it('answers 429 REQUEST_LIMIT_EXCEEDED with Retry-After once 50 operations happened within 5 minutes', () => {
+    const emu = frozen();
+    for (let i = 0; i < 50; i++) emu.createEndpoint({ name: `ep-${i}` });
+    const throttled = apiError(() => emu.createEndpoint({ name: 'one-too-many' }));
+    expect([throttled.status, throttled.errorCode]).toEqual([429, 'REQUEST_LIMIT_EXCEEDED']);
+    expect(throttled.headers['Retry-After']).toBe('300');
+    emu.advance(5 * MINUTE);
+    expect(emu.createEndpoint({ name: 'one-too-many' }).name).toBe('one-too-many');
+  });
+});
+
+describe('out-of-band edits (a change in the Databricks UI)', () => {
+  it('instant: the new throughput serves at once with a new config_version; rolling: a normal rollout', () => {
+    const emu = frozen();
+    emu.createEndpoint({ name: 'llama', config: llamaConfig(980) });
+    emu.advance(4 * MINUTE);
+    expect(emu.budget.used(emu.now())).toBe(1);
+    emu.advance(6 * MINUTE);
+    const budgetBefore = emu.budget.used(emu.now());
+    const instant = emu.editEndpoint('llama', { entities: [{ max_provisioned_throughput: 2940 }], tags: { add: [{ key: 'edited', value: 'ui' }] } });
+    expect(instant).toMatchObject({ state: { config_update: 'NOT_UPDATING' }, config: { config_version: 2, served_entities: [{ max_provisioned_throughput: 2940 }] }, tags: [{ key: 'edited', value: 'ui' }] });
+    const rolling = emu.editEndpoint('llama', { entities: [{ entity_version: '2' }], mode: 'rolling' });
+    expect(rolling.state?.config_update).toBe('IN_PROGRESS');
+    expect(rolling.pending_config?.served_entities?.[0]).toMatchObject({ entity_version: '2', max_provisioned_throughput: 2940 });
+    expect(emu.calls.query()).toEqual([]);
+    expect(emu.budget.used(emu.now())).toBe(budgetBefore);
+  });
+
+  it('reset returns to the scenario: seeded endpoints READY, faults re-installed, nothing else', () => {
+    const emu = frozen({ endpoints: [{ name: 'seeded', config: llamaConfig(980) }], faults: [{ type: 'capacity', model: 'system.ai.dbrx_instruct' }] });
+    expect(emu.getEndpoint('seeded')).toMatchObject({ state: { ready: 'READY', config_update: 'NOT_UPDATING' }, config: { config_version: 1 } });
+    emu.createEndpoint({ name: 'extra' });
+    emu.addFault({ type: 'unavailable' });
+    emu.reset();
+    expect(emu.endpoints().map((e) => e.name)).toEqual(['seeded']);
+    expect(emu.faults.list().map((f) => f.spec.type)).toEqual(['capacity']);
+  });
+});

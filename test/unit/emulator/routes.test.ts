@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { routeRequest } from '../../../src/emulator/routes.js';
+
+describe('routeRequest', () => {
+  it.each([
+    ['GET', '/api/2.0/serving-endpoints', { op: 'list' }],
+    ['POST', '/api/2.0/serving-endpoints', { op: 'create' }],
+    ['POST', '/api/2.0/serving-endpoints/pt', { op: 'createPt' }],
+    ['GET', '/api/2.0/serving-endpoints/llama', { op: 'get', name: 'llama' }],
+    ['DELETE', '/api/2.0/serving-endpoints/llama', { op: 'delete', name: 'llama' }],
+    ['PUT', '/api/2.0/serving-endpoints/llama/config', { op: 'updateConfig', name: 'llama' }],
+    ['PUT', '/api/2.0/serving-endpoints/pt/llama/config', { op: 'updatePtConfig', name: 'llama' }],
+    ['PATCH', '/api/2.0/serving-endpoints/llama/tags', { op: 'patchTags', name: 'llama' }],
+    // A UC name keeps its dots inside one path segment.
+    [
+      'GET',
+      '/api/2.0/serving-endpoints/get-model-optimization-info/system.ai.meta_llama_v3_1_8b_instruct/3',
+      { op: 'optimizationInfo', model: 'system.ai.meta_llama_v3_1_8b_instruct', version: '3' },
+    ],
+    // An endpoint may be called "pt": reading and updating it uses the generic paths.
+    ['GET', '/api/2.0/serving-endpoints/pt', { op: 'get', name: 'pt' }],
+    ['PUT', '/api/2.0/serving-endpoints/pt/config', { op: 'updateConfig', name: 'pt' }],
+    ['GET', '/oidc/.well-known/oauth-authorization-server', { op: 'oidcDiscovery' }],
+    ['POST', '/oidc/v1/token', { op: 'token' }],
+    ['GET', '/.well-known/databricks-config', { op: 'hostMetadata' }],
+    ['POST', '/api/2.0/serving-endpoints/llama', { op: 'unknown' }],
+    ['GET', '/api/2.0/clusters/list', { op: 'unknown' }],
+  ])('%s %s', (method, path, expected) => {
+    expect(routeRequest(method, path)).toEqual(expected);
+  });
+});
