@@ -54,9 +54,10 @@ describe('capacity outage', () => {
       expect(condition(second, 'Synced')).toMatchObject({ status: 'True' });
 
       await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Ready', '--timeout=60s']);
-      const ready = (await e2e.get('pte', name)) as Record<string, any>;
-      expect(ready['status']['capacity']).toBeUndefined();
-      expect(ready['status']['served']).toMatchObject({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
+      const ready = (await e2e.get('pte', name))!;
+      const status = ready['status'] as { capacity?: unknown; served?: unknown };
+      expect(status.capacity).toBeUndefined();
+      expect(status.served).toMatchObject({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
       expect(condition(ready, 'Ready')).toMatchObject({ reason: 'Available' });
 
       const describe = await e2e.kubectl(['describe', 'pte', name]);
