@@ -1,0 +1,100 @@
+-- Argo CD health check for serving.ptoperator.io/ProvisionedThroughputEndpoint (pt-operator).
+-- The status follows the Kubernetes condition conventions (Ready and Synced, observedGeneration on
+-- the status and on every condition); the reasons are listed in docs/argocd.md.
+-- Argo CD runs scripts from argocd-cm in a sandbox with only the base, table, package and a safe os
+-- library: no string library, so this script only uses `..`, `==`, `#` and ipairs.
+
+-- Failures that retrying cannot fix: only a spec change or a new ptoperator.io/requested-at does.
+local TERMINAL_SYNCED_REASONS = {
+  InvalidSpec = true,
+  ModelNotOptimizable = true,
+  ModelNotFound = true,
+  NotOwned = true,
+  UpdateFailed = true,
+  CapacityRetriesExhausted = true,
+}
+
+local function find_condition(conditions, condition_type)
+  if conditions == nil then
+    return nil
+  end
+  for _, condition in ipairs(conditions) do
+    if condition.type == condition_type then
+      return condition
+    end
+  end
+  return nil
+end
+
+-- "Reason: message", so the Argo CD UI says both what happened and what to do.
+local function describe(condition)
+  local reason = condition.reason or condition.type
+  if condition.message == nil or condition.message == "" then
+    return reason
+  end
+  return reason .. ": " .. condition.message
+end
+
+local function result(status, message)
+  return { status = status, message = message }
+end
+
+local generation = obj.metadata.generation
+local status = obj.status
+if status == nil or (status.observedGeneration == nil and status.conditions == nil) then
+  return result("Progressing", "Waiting for pt-operator to reconcile the endpoint")
+end
+
+-- A condition written for the spec Argo CD just synced; one without observedGeneration is as
+-- current as the status it belongs to.
+local function is_current(condition)
+  if generation == nil then
+    return true
+  end
+  if condition.observedGeneration ~= nil then
+    return condition.observedGeneration == generation
+  end
+  return status.observedGeneration == generation
+end
+
+local synced = find_condition(status.conditions, "Synced")
+local ready = find_condition(status.conditions, "Ready")
+
+-- Paused first: a paused object does not observe new generations, and says so.
+if synced ~= nil and synced.status == "False" and synced.reason == "ReconcilePaused" then
+  return result("Suspended", describe(synced))
+end
+
+-- Synced=False comes before the generation check: a reconcile stopped by a rate limit or an
+-- unready workspace has not recorded the generation yet, and its message says why.
+if synced ~= nil and synced.status == "False" and is_current(synced) then
+  if TERMINAL_SYNCED_REASONS[synced.reason] then
+    return result("Degraded", describe(synced))
+  end
+  -- RateLimited, ReconcileError, WorkspaceNotReady: the operator retries on its own.
+  return result("Progressing", describe(synced))
+end
+
+-- Conditions of an older spec say nothing about the one Argo CD just synced.
+if generation ~= nil and status.observedGeneration ~= generation then
+  local seen = "no generation reconciled yet"
+  if status.observedGeneration ~= nil then
+    seen = "status is for generation " .. status.observedGeneration
+  end
+  return result("Progressing", "Waiting for pt-operator to reconcile generation " .. generation .. " (" .. seen .. ")")
+end
+
+if ready == nil then
+  return result("Progressing", "Waiting for pt-operator to report the Ready condition")
+end
+if not is_current(ready) then
+  return result("Progressing", "Waiting for the Ready condition of generation " .. generation)
+end
+if ready.status == "True" then
+  return result("Healthy", ready.message or "Available")
+end
+if ready.reason == "UpdateFailed" then
+  return result("Degraded", describe(ready))
+end
+-- Creating, Updating, WaitingForCapacity (within the retry budget), Deleting, NotReady.
+return result("Progressing", describe(ready))

@@ -1,0 +1,191 @@
+// Captures the fixtures of the Argo CD health-check tests from real operator runs: the operator
+// (as a process, under the chart's RBAC) against the emulator, on the real control plane, with
+// every object saved by `kubectl get -o yaml` in the state the health checks must classify.
+//
+//   PT_CLUSTER_DIR=/tmp/pt-cluster-argo bash test/controlplane/up.sh
+//   PT_CLUSTER_DIR=/tmp/pt-cluster-argo npx tsx deploy/argocd/test/capture-fixtures.ts
+//   PT_CLUSTER_DIR=/tmp/pt-cluster-argo bash test/controlplane/down.sh
+//
+// It installs the CRDs and the operator RBAC exactly as the test suite's global setup does, works
+// in a fresh namespace, and rewrites deploy/argocd/test/fixtures/*.yaml (only the captured ones).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+import { stringify } from 'yaml';
+import setupControlPlane from '../../../test/controlplane/global-setup.js';
+import { TEST_PAT, condition, endpointManifest, fromYaml, startE2E, type E2E } from '../../../test/e2e/harness.js';
+
+const fixtureDirectory = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const LLAMA = { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '3' };
+const MISTRAL = { name: 'system.ai.mistral_7b_instruct_v0_2', version: '1' };
+const LLAMA_70B = { name: 'system.ai.meta_llama_v3_3_70b_instruct', version: '1' };
+const MPT = { name: 'system.ai.mpt_7b_instruct', version: '1' };
+const UNUSED_PORT_URL = 'http://127.0.0.1:9';
+
+type Obj = Record<string, unknown>;
+const readyReason = (obj: Obj) => condition(obj, 'Ready')?.reason;
+const syncedReason = (obj: Obj) => condition(obj, 'Synced')?.reason;
+const generationOf = (obj: Obj) => (obj['metadata'] as { generation?: number }).generation;
+const observedGenerationOf = (obj: Obj) => (obj['status'] as { observedGeneration?: number } | undefined)?.observedGeneration;
+const isCurrent = (obj: Obj) => observedGenerationOf(obj) === generationOf(obj);
+
+/** Saves `kubectl get -o yaml` of the object, without managedFields and the client-side apply annotation. */
+async function capture(e2e: E2E, kind: string, name: string, file: string, story: string): Promise<void> {
+  const obj = fromYaml(await e2e.kubectl(['get', kind, name, '-o', 'yaml']));
+  const metadata = obj['metadata'] as { managedFields?: unknown; annotations?: Record<string, string> };
+  delete metadata.managedFields;
+  if (metadata.annotations) {
+    delete metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'];
+    if (Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
+  }
+  const header = [
+    `# ${story}`,
+    `# Captured from a real operator run by deploy/argocd/test/capture-fixtures.ts (kubectl get ${kind} ${name} -o yaml;`,
+    '# metadata.managedFields and the kubectl last-applied-configuration annotation removed).',
+  ];
+  writeFileSync(join(fixtureDirectory, file), `${header.join('\n')}\n${stringify(obj)}`);
+  console.log(`captured ${file}: Ready=${readyReason(obj) ?? '-'} Synced=${syncedReason(obj) ?? '-'} generation=${generationOf(obj)} observed=${observedGenerationOf(obj) ?? '-'}`);
+}
+
+async function waitFor(e2e: E2E, kind: string, name: string, what: string, predicate: (obj: Obj) => boolean, timeoutMs = 90_000): Promise<void> {
+  console.log(`waiting for ${kind}/${name}: ${what}`);
+  await e2e.waitUntil(kind, name, predicate, timeoutMs);
+}
+
+async function captureWorkspaces(e2e: E2E): Promise<void> {
+  const workspace = (name: string, host: string, secretName: string) => ({
+    apiVersion: 'serving.ptoperator.io/v1alpha1',
+    kind: 'DatabricksWorkspace',
+    metadata: { name },
+    spec: { host, auth: { token: { secretRef: { name: secretName, key: 'token' } } } },
+  });
+  const secret = (name: string, token: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: { token } });
+  await e2e.apply([
+    secret('dbx-pat', TEST_PAT),
+    // The emulator accepts only tokens that look like PATs: this one is refused with 401.
+    secret('dbx-pat-revoked', 'revoked-token-0123456789'),
+    workspace('prod', e2e.emulator.url, 'dbx-pat'),
+    workspace('missing-secret', e2e.emulator.url, 'dbx-pat-does-not-exist'),
+    workspace('wrong-token', e2e.emulator.url, 'dbx-pat-revoked'),
+    workspace('unreachable', UNUSED_PORT_URL, 'dbx-pat'),
+  ]);
+  const stories: [string, string, string, string][] = [
+    ['prod', 'Authenticated', 'workspace-authenticated.yaml', 'A workspace whose PAT the emulator accepts.'],
+    ['missing-secret', 'SecretNotFound', 'workspace-secret-not-found.yaml', 'A workspace whose auth Secret does not exist.'],
+    ['wrong-token', 'AuthenticationFailed', 'workspace-authentication-failed.yaml', 'A workspace whose token the emulator refuses (401).'],
+    ['unreachable', 'HostUnreachable', 'workspace-host-unreachable.yaml', 'A workspace whose host refuses connections (127.0.0.1:9).'],
+  ];
+  for (const [name, reason, file, story] of stories) {
+    await waitFor(e2e, 'dbws', name, `Ready reason ${reason}`, (o) => isCurrent(o) && readyReason(o) === reason);
+    await capture(e2e, 'dbws', name, file, story);
+  }
+}
+
+async function captureEndpoints(e2e: E2E & { startOperator(): unknown }): Promise<void> {
+  const prod = { workspaceRef: { name: 'prod' } };
+  const endpoint = (name: string, spec: Obj, metadata: Obj = {}) => endpointManifest(name, { ...prod, ...spec }, metadata);
+
+  // Every failure and wait state at once; each endpoint uses its own model so faults hit only it.
+  await e2e.apply([
+    endpoint('llama-chat', { model: LLAMA }),
+    endpoint('capacity-wait', { model: MISTRAL, capacityRetry: { initialBackoff: '5m', maxBackoff: '10m', timeout: '6h' } }),
+    endpoint('capacity-exhausted', { model: LLAMA_70B, throughput: { chunks: { min: 1, max: 1 } }, capacityRetry: { initialBackoff: '2s', maxBackoff: '3s', timeout: '12s' } }),
+    endpoint('rollout-failed', { model: MPT }),
+    endpoint('chunk-mismatch', { model: LLAMA, throughput: { tokensPerSecond: { min: 0, max: 1000 } } }),
+    endpoint('base-model', { model: { name: 'system.ai.meta_llama_v3_1_8b', version: '1' } }),
+    endpoint('unknown-model', { model: { name: 'main.default.no_such_model', version: '1' } }),
+    endpoint('taken-name', { model: LLAMA, endpointName: 'legacy-chat' }),
+    endpoint('no-workspace', { model: LLAMA, workspaceRef: { name: 'missing-secret' } }),
+    endpoint('throttled', { model: LLAMA }),
+  ]);
+
+  await waitFor(e2e, 'pte', 'llama-chat', 'Ready reason Creating', (o) => isCurrent(o) && readyReason(o) === 'Creating');
+  await capture(e2e, 'pte', 'llama-chat', 'endpoint-creating.yaml', 'A new endpoint while Databricks rolls out its first config.');
+  await waitFor(e2e, 'pte', 'llama-chat', 'Ready True', (o) => isCurrent(o) && readyReason(o) === 'Available');
+  await capture(e2e, 'pte', 'llama-chat', 'endpoint-available.yaml', 'An endpoint serving its desired config.');
+
+  await waitFor(e2e, 'pte', 'capacity-wait', 'Ready reason WaitingForCapacity with a scheduled retry', (o) =>
+    isCurrent(o) && readyReason(o) === 'WaitingForCapacity' && (o['status'] as { capacity?: { nextRetryTime?: string } }).capacity?.nextRetryTime !== undefined,
+  );
+  await capture(e2e, 'pte', 'capacity-wait', 'endpoint-waiting-for-capacity.yaml', 'A rollout that failed for lack of GPU capacity, waiting for its next retry.');
+  await waitFor(e2e, 'pte', 'capacity-exhausted', 'Synced reason CapacityRetriesExhausted', (o) => isCurrent(o) && syncedReason(o) === 'CapacityRetriesExhausted');
+  await capture(e2e, 'pte', 'capacity-exhausted', 'endpoint-capacity-retries-exhausted.yaml', 'GPU capacity stayed unavailable through the whole retry budget (capacityRetry.timeout 12s).');
+  await waitFor(e2e, 'pte', 'rollout-failed', 'Synced reason UpdateFailed', (o) => isCurrent(o) && syncedReason(o) === 'UpdateFailed');
+  await capture(e2e, 'pte', 'rollout-failed', 'endpoint-update-failed.yaml', 'A rollout that failed for a reason other than capacity (the model container exited).');
+  await waitFor(e2e, 'pte', 'chunk-mismatch', 'Synced reason InvalidSpec', (o) => isCurrent(o) && syncedReason(o) === 'InvalidSpec');
+  await capture(e2e, 'pte', 'chunk-mismatch', 'endpoint-invalid-spec.yaml', 'tokensPerSecond.max 1000 is not a multiple of the model chunk size 980.');
+  await waitFor(e2e, 'pte', 'base-model', 'Synced reason ModelNotOptimizable', (o) => isCurrent(o) && syncedReason(o) === 'ModelNotOptimizable');
+  await capture(e2e, 'pte', 'base-model', 'endpoint-model-not-optimizable.yaml', 'A base (non-instruct) model that provisioned throughput cannot serve.');
+  await waitFor(e2e, 'pte', 'unknown-model', 'Synced reason ModelNotFound', (o) => isCurrent(o) && syncedReason(o) === 'ModelNotFound');
+  await capture(e2e, 'pte', 'unknown-model', 'endpoint-model-not-found.yaml', 'A model name that Unity Catalog does not know.');
+  await waitFor(e2e, 'pte', 'taken-name', 'Synced reason NotOwned', (o) => isCurrent(o) && syncedReason(o) === 'NotOwned');
+  await capture(e2e, 'pte', 'taken-name', 'endpoint-not-owned.yaml', 'endpointName legacy-chat exists in Databricks without our ownership tag and no adopt annotation.');
+  await waitFor(e2e, 'pte', 'no-workspace', 'Synced reason WorkspaceNotReady', (o) => syncedReason(o) === 'WorkspaceNotReady');
+  await capture(e2e, 'pte', 'no-workspace', 'endpoint-workspace-not-ready.yaml', 'An endpoint whose DatabricksWorkspace has no Secret.');
+  await waitFor(e2e, 'pte', 'throttled', 'Synced reason RateLimited', (o) => syncedReason(o) === 'RateLimited');
+  await capture(e2e, 'pte', 'throttled', 'endpoint-rate-limited.yaml', 'Every Databricks call for this endpoint answered 429 (emulator throttle fault).');
+
+  // A version change of a Ready endpoint: the old config serves while the new one rolls out.
+  await e2e.apply(endpoint('llama-chat', { model: { ...LLAMA, version: '2' } }));
+  await waitFor(e2e, 'pte', 'llama-chat', 'Ready reason Updating', (o) => isCurrent(o) && readyReason(o) === 'Updating');
+  await capture(e2e, 'pte', 'llama-chat', 'endpoint-updating.yaml', 'A version change (3 to 2) rolling out while version 3 still serves.');
+  await waitFor(e2e, 'pte', 'llama-chat', 'Ready True again', (o) => isCurrent(o) && readyReason(o) === 'Available');
+
+  // Paused: the operator stops acting and says so.
+  await e2e.kubectl(['annotate', 'pte', 'llama-chat', 'ptoperator.io/paused=true']);
+  await waitFor(e2e, 'pte', 'llama-chat', 'Synced reason ReconcilePaused', (o) => syncedReason(o) === 'ReconcilePaused');
+  await capture(e2e, 'pte', 'llama-chat', 'endpoint-paused.yaml', 'A Ready endpoint with annotation ptoperator.io/paused="true".');
+  await e2e.kubectl(['annotate', 'pte', 'llama-chat', 'ptoperator.io/paused-']);
+  await waitFor(e2e, 'pte', 'llama-chat', 'Ready True after unpausing', (o) => isCurrent(o) && readyReason(o) === 'Available' && syncedReason(o) === 'ReconcileSuccess');
+
+  // With the operator stopped, a spec edit stays unobserved and a new object gets no status: the
+  // states Argo CD sees between a sync and the operator's next reconcile, held still to capture them.
+  await e2e.operator.stop('SIGTERM');
+  await e2e.apply(endpoint('llama-chat', { model: { ...LLAMA, version: '2' }, throughput: { chunks: { min: 2, max: 4 } } }));
+  await e2e.apply(endpoint('brand-new', { model: LLAMA }));
+  await capture(e2e, 'pte', 'llama-chat', 'endpoint-stale-generation.yaml', 'A Ready endpoint right after its throughput was edited, before the operator observed the new generation.');
+  await capture(e2e, 'pte', 'brand-new', 'endpoint-no-status.yaml', 'An endpoint just created, before the operator wrote any status.');
+  await e2e.kubectl(['patch', 'dbws', 'prod', '--type=merge', '-p', '{"spec":{"rateLimits":{"readsPerSecond":10}}}']);
+  await capture(e2e, 'dbws', 'prod', 'workspace-stale-generation.yaml', 'An Authenticated workspace right after a spec edit, before the operator observed the new generation.');
+  await e2e.apply({ apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name: 'brand-new' }, spec: { host: e2e.emulator.url, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } } });
+  await capture(e2e, 'dbws', 'brand-new', 'workspace-no-status.yaml', 'A workspace just created, before the operator wrote any status.');
+  e2e.startOperator();
+  await waitFor(e2e, 'pte', 'llama-chat', 'the edited spec observed', (o) => isCurrent(o));
+}
+
+async function main(): Promise<void> {
+  if (!process.env.PT_CLUSTER_DIR) throw new Error('set PT_CLUSTER_DIR to a cluster started with test/controlplane/up.sh');
+  mkdirSync(fixtureDirectory, { recursive: true });
+  // The suite's own set-up: CRDs (server-side apply, Established) and the chart's RBAC for the operator.
+  const teardown = await setupControlPlane({ provide: () => undefined } as unknown as TestProject);
+  const e2e = await startE2E({
+    prefix: 'argocd-fixtures',
+    scenario: {
+      endpoints: [
+        {
+          name: 'legacy-chat',
+          config: { served_entities: [{ entity_name: LLAMA.name, entity_version: LLAMA.version, min_provisioned_throughput: 980, max_provisioned_throughput: 1960 }] },
+        },
+      ],
+      faults: [
+        { type: 'capacity', model: MISTRAL.name },
+        { type: 'capacity', model: LLAMA_70B.name },
+        { type: 'deploymentFailure', model: MPT.name },
+        { type: 'throttle', retryAfterSeconds: 30, match: { endpoint: 'throttled' } },
+      ],
+    },
+  });
+  try {
+    await captureWorkspaces(e2e);
+    await captureEndpoints(e2e);
+  } catch (error) {
+    console.error(`capture failed; operator log: ${e2e.operator.logFile}`);
+    throw error;
+  } finally {
+    await e2e.stop();
+    await teardown();
+  }
+}
+
+await main();
