@@ -1,0 +1,119 @@
+// Drift and pause, driven with kubectl: an out-of-band edit in Databricks is put back with a
+// Warning Event; the paused annotation stops every Databricks call until it is removed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+
+const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
+
+let e2e: E2E;
+
+beforeAll(async () => {
+  e2e = await startE2E({ prefix: 'e2e-drift' });
+});
+
+afterAll(async () => {
+  await e2e?.stop();
+});
+
+interface Served {
+  modelVersion?: string;
+  minTokensPerSecond?: number;
+  maxTokensPerSecond?: number;
+}
+
+const served = (obj: Record<string, unknown>) => (obj['status'] as { served?: Served } | undefined)?.served;
+
+/** Someone changes the endpoint in the Databricks UI: no API call is logged. */
+async function editOutOfBand(name: string, entity: Record<string, unknown>): Promise<void> {
+  const response = await fetch(new URL(`/__emulator/endpoints/${name}/edit`, e2e.emulator.url), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ entities: [entity], mode: 'instant' }),
+  });
+  expect(response.status).toBe(200);
+}
+
+/** Every API call the emulator logged (reads too), by sequence number. */
+async function allCalls(): Promise<{ seq: number; method: string; path: string }[]> {
+  const body = (await (await fetch(new URL('/__emulator/calls', e2e.emulator.url))).json()) as { calls: { seq: number; method: string; path: string }[] };
+  return body.calls;
+}
+
+async function emulatorServed(name: string): Promise<{ entity_version?: string; max_provisioned_throughput?: number }> {
+  const state = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as {
+    endpoints: { name: string; config?: { served_entities?: { entity_version?: string; max_provisioned_throughput?: number }[] } }[];
+  };
+  return state.endpoints.find((e) => e.name === name)?.config?.served_entities?.[0] ?? {};
+}
+
+const updates = async (name: string) => (await e2e.mutations(name)).filter((c) => c.operation === 'updateConfig');
+
+describe('drift', () => {
+  it('an out-of-band throughput change is corrected with a config update and a DriftDetected Warning', async () => {
+    await e2e.apply(endpointManifest('drifty'));
+    await e2e.kubectl(['wait', 'pte/drifty', '--for=condition=Ready', '--timeout=90s']);
+    const before = (await updates('drifty')).length;
+
+    await editOutOfBand('drifty', { max_provisioned_throughput: 4900 });
+    expect((await emulatorServed('drifty')).max_provisioned_throughput).toBe(4900);
+
+    // The poll interval is 3 s: the operator notices, rolls the spec back out, and is Ready on it again.
+    await e2e.waitUntil('pte', 'drifty', (o) => condition(o, 'Ready')?.reason === 'Updating', 30_000);
+    const corrected = await e2e.waitUntil('pte', 'drifty', (o) => isReady(o) && served(o)?.maxTokensPerSecond === 2940, 60_000);
+    expect(served(corrected)).toMatchObject({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
+    expect((await emulatorServed('drifty')).max_provisioned_throughput).toBe(2940);
+    expect((await updates('drifty')).length - before).toBe(1);
+
+    const described = await e2e.kubectl(['describe', 'pte', 'drifty']);
+    expect(described).toMatch(/Warning\s+DriftDetected\s+.*differs from the spec/);
+  });
+
+  it('an out-of-band version change is corrected too', async () => {
+    const before = (await updates('drifty')).length;
+    await editOutOfBand('drifty', { entity_version: '2' });
+
+    const during = await e2e.waitUntil('pte', 'drifty', (o) => condition(o, 'Ready')?.reason === 'Updating', 30_000);
+    expect(served(during)?.modelVersion).toBe('2');
+    expect((during['status'] as { pending?: Served }).pending?.modelVersion).toBe('3');
+    await e2e.waitUntil('pte', 'drifty', (o) => isReady(o) && served(o)?.modelVersion === '3', 60_000);
+    expect((await emulatorServed('drifty')).entity_version).toBe('3');
+    expect((await updates('drifty')).length - before).toBe(1);
+  });
+});
+
+describe('paused', () => {
+  it('ptoperator.io/paused=true: Synced=False ReconcilePaused, and no Databricks call at all, even after a spec change and a drift', async () => {
+    await e2e.kubectl(['annotate', 'pte', 'drifty', 'ptoperator.io/paused=true']);
+    const paused = await e2e.waitUntil('pte', 'drifty', (o) => condition(o, 'Synced')?.reason === 'ReconcilePaused');
+    expect(condition(paused, 'Synced')?.status).toBe('False');
+    expect(condition(paused, 'Synced')?.message).toContain('ptoperator.io/paused');
+    // Ready keeps what was last known.
+    expect(condition(paused, 'Ready')?.status).toBe('True');
+    const lastSeq = Math.max(0, ...(await allCalls()).map((c) => c.seq));
+
+    await e2e.apply(
+      endpointManifest('drifty', { model: { name: MODEL, version: '2' }, throughput: { chunks: { min: 1, max: 4 } } }, { annotations: { 'ptoperator.io/paused': 'true' } }),
+    );
+    await editOutOfBand('drifty', { max_provisioned_throughput: 4900 });
+    // Several poll and progress intervals pass.
+    await new Promise((wake) => setTimeout(wake, 8_000));
+
+    expect((await allCalls()).filter((c) => c.seq > lastSeq)).toEqual([]);
+    expect((await emulatorServed('drifty')).max_provisioned_throughput).toBe(4900);
+    const still = await e2e.get('pte', 'drifty');
+    expect(condition(still, 'Synced')?.reason).toBe('ReconcilePaused');
+  });
+
+  it('removing the annotation resumes: the new spec is rolled out over the drift and the endpoint converges', async () => {
+    await e2e.kubectl(['annotate', 'pte', 'drifty', 'ptoperator.io/paused-']);
+    const done = await e2e.waitUntil(
+      'pte',
+      'drifty',
+      (o) => isReady(o) && served(o)?.modelVersion === '2' && served(o)?.maxTokensPerSecond === 3920,
+      60_000,
+    );
+    expect(served(done)).toMatchObject({ modelVersion: '2', minTokensPerSecond: 980, maxTokensPerSecond: 3920 });
+    expect(condition(done, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    expect(await emulatorServed('drifty')).toMatchObject({ entity_version: '2', max_provisioned_throughput: 3920 });
+  });
+});
