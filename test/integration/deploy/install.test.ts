@@ -1,0 +1,112 @@
+// Installing pt-operator the ways users do: Helm and kustomize, checked by the real API server.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cluster, ensureNamespace, kubectl, repoRoot, run } from '../../support/cluster.js';
+
+const helm = (args: string[]) => run(cluster().helm, args);
+const chart = join(repoRoot, 'charts/pt-operator');
+
+const valueSets: Record<string, string[]> = {
+  defaults: [],
+  'namespaced, single replica': ['--set', 'watchNamespaces={ml,serving}', '--set', 'replicaCount=1'],
+  'default workspace with OAuth M2M, monitoring, network policy': [
+    '--set', 'defaultWorkspace.host=https://adb-1234567890123456.7.azuredatabricks.net',
+    '--set', 'defaultWorkspace.authType=oauth-m2m',
+    '--set', 'defaultWorkspace.existingSecret=dbx-sp',
+    '--set', 'metrics.serviceMonitor.enabled=true',
+    '--set', 'networkPolicy.enabled=true',
+  ],
+  'token federation': ['--set', 'tokenFederation.enabled=true', '--set', 'tokenFederation.audience=databricks'],
+};
+
+describe('Helm chart', () => {
+  it('passes helm lint', async () => {
+    const result = await helm(['lint', chart, '--strict']);
+    expect(result.stderr + result.stdout).toContain('0 chart(s) failed');
+    expect(result.exitCode).toBe(0);
+  });
+
+  it.each(Object.entries(valueSets))('renders with %s and the API server accepts it (dry-run=server)', async (_name, values) => {
+    const rendered = await helm(['template', 'pt-operator', chart, '--namespace', 'pt-operator-system', '--skip-crds', ...values]);
+    expect(rendered.stderr).toBe('');
+    expect(rendered.exitCode).toBe(0);
+    // ServiceMonitor's CRD is not installed on the test cluster: check what the server knows.
+    const manifests = rendered.stdout
+      .split(/^---$/m)
+      .filter((doc) => !/^kind: ServiceMonitor$/m.test(doc))
+      .join('---\n');
+    for (const namespace of ['ml', 'serving']) await ensureNamespace(namespace);
+    const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '--dry-run=server', '-f', '-'], { input: manifests });
+    expect(applied.stderr).toBe('');
+    expect(applied.exitCode).toBe(0);
+  });
+
+  it('refuses values that do not fit values.schema.json with a clear message', async () => {
+    const result = await helm(['template', 'pt-operator', chart, '--set', 'logLevel=loud']);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain("'/logLevel': value must be one of");
+  });
+
+  it('hardens the pod: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp', async () => {
+    const result = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml']);
+    expect(result.stdout).toMatch(/runAsNonRoot: true/);
+    expect(result.stdout).toMatch(/readOnlyRootFilesystem: true/);
+    expect(result.stdout).toMatch(/drop: \["ALL"\]/);
+    expect(result.stdout).toMatch(/type: RuntimeDefault/);
+    expect(result.stdout).toMatch(/--leader-elect=true/);
+  });
+});
+
+describe('kustomize', () => {
+  it('deploy/base/pt-operator.yaml is what the chart renders (run `npm run gen:manifests` when this fails)', () => {
+    const check = () => execFileSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/render-manifests.ts'), '--check'], { cwd: repoRoot, encoding: 'utf8', stdio: 'pipe' });
+    expect(check).not.toThrow();
+  });
+
+  it('kubectl kustomize deploy/ renders, and kubectl apply -k deploy/ installs it on the real control plane', async () => {
+    const rendered = await kubectl(['kustomize', join(repoRoot, 'deploy')]);
+    expect(rendered.exitCode).toBe(0);
+    expect(rendered.stdout).toMatch(/kind: Deployment/);
+    expect(rendered.stdout).toMatch(/kind: ProvisionedThroughputEndpoint/);
+    const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '-k', join(repoRoot, 'deploy')]);
+    expect(applied.stderr).toBe('');
+    expect(applied.exitCode).toBe(0);
+    const endpoints = await kubectl(['get', 'pte', '-n', 'ml', '-o', 'name']);
+    expect(endpoints.stdout.trim().split('\n').sort()).toEqual([
+      'provisionedthroughputendpoint.serving.ptoperator.io/gpt-oss',
+      'provisionedthroughputendpoint.serving.ptoperator.io/gte-embeddings',
+      'provisionedthroughputendpoint.serving.ptoperator.io/llama-chat',
+    ]);
+  });
+});
+
+describe('container image (static checks; no Docker engine here)', () => {
+  const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+
+  it('pins its base images to exact versions', () => {
+    const images = [...dockerfile.matchAll(/^ARG \w+_IMAGE=(\S+)$/gm)].map((m) => m[1] as string);
+    expect(images.length).toBeGreaterThanOrEqual(2);
+    // An exact Node 24 release (or a digest): never a floating tag such as node:24 or latest.
+    for (const image of images) expect(image).toMatch(/^node:24\.\d+\.\d+-[a-z0-9.-]+$|@sha256:[0-9a-f]{64}$/);
+  });
+
+  it('runs as a non-root user with production dependencies only', () => {
+    const user = /^USER (\S+)$/m.exec(dockerfile)?.[1];
+    expect(user).toBeDefined();
+    expect(user).not.toMatch(/^(root|0)(:|$)/);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  });
+
+  it('its entrypoint exists in the built output and runs', () => {
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+    expect(entrypoint[1]).toBe('/app/dist/main.js');
+    const out = mkdtempSync(join(tmpdir(), 'pt-build-'));
+    execFileSync(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', out], { cwd: repoRoot });
+    const help = execFileSync(join(repoRoot, 'node_modules/.bin/node'), [join(out, 'main.js'), '--help'], { encoding: 'utf8' });
+    expect(help).toMatch(/pt-operator <command>/);
+    expect(help).toMatch(/run\s+run the operator/);
+  });
+});
