@@ -63,6 +63,9 @@ export class KubeClient {
         ...(tls.rejectUnauthorized !== undefined && { rejectUnauthorized: tls.rejectUnauthorized }),
         ...(tls.servername !== undefined && { servername: tls.servername }),
       },
+      // HTTP/1.1: one connection per watch, so a broken watch never takes the other requests down with it
+      // (and undici's HTTP/2 session can emit an unhandled stream error when closed with watches open).
+      allowH2: false,
       // Watches are long-lived and may be quiet for minutes; the informer's watchdog bounds silence instead.
       bodyTimeout: 0,
       headersTimeout: 30_000,
