@@ -1,0 +1,219 @@
+// The emulator over real HTTP: error bodies, auth flows, request faults, the inspection API and the CLI.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../../src/emulator/auth.js';
+import { startEmulator, type RunningEmulator } from '../../../src/emulator/server.js';
+
+const PAT = 'dapi-integration-test';
+const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
+let running: RunningEmulator;
+
+beforeAll(async () => {
+  running = await startEmulator({
+    speed: 0, // frozen: the tests move time by hand through the inspection API
+    scenario: { auth: { pats: [PAT, { token: 'dapi-viewer', readOnly: true }] } },
+  });
+});
+afterAll(async () => {
+  await running.close();
+});
+afterEach(async () => {
+  await inspect('POST', '/reset');
+});
+
+async function api(method: string, path: string, body?: unknown, token: string = PAT) {
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  const response = await fetch(`${running.url}/api/2.0/serving-endpoints${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function inspect(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${running.url}/__emulator${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const createLlama = (name: string, max = 980) =>
+  api('POST', '', { name, config: { served_entities: [{ entity_name: LLAMA, entity_version: '3', max_provisioned_throughput: max }] } });
+
+describe('serving-endpoints API over HTTP', () => {
+  it('parses JSON whatever the Content-Type says, and tolerates unknown fields', async () => {
+    const response = await fetch(`${running.url}/api/2.0/serving-endpoints`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${PAT}`, 'Context-Type': 'text/json', 'Content-Type': 'text/plain' },
+      body: JSON.stringify({ name: 'doc-sample', future_field: 1, config: { served_entities: [{ entity_name: LLAMA, entity_version: 3, max_provisioned_throughput: 1960 }] } }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    const body = (await response.json()) as { pending_config: { served_entities: { entity_version: string }[] } };
+    expect(body.pending_config.served_entities[0]?.entity_version).toBe('3');
+  });
+
+  it('always answers errors with error_code and message', async () => {
+    await createLlama('llama');
+    const cases = [
+      [await api('GET', '/missing'), 404, 'RESOURCE_DOES_NOT_EXIST'],
+      [await api('GET', '', undefined, ''), 401, 'UNAUTHENTICATED'],
+      [await api('GET', '', undefined, 'dapi-unknown'), 403, 'PERMISSION_DENIED'],
+      [await api('DELETE', '/llama', undefined, 'dapi-viewer'), 403, 'PERMISSION_DENIED'],
+      [await api('POST', '', { name: 'bad.name' }), 400, 'INVALID_PARAMETER_VALUE'],
+      [await createLlama('llama'), 409, 'RESOURCE_ALREADY_EXISTS'],
+      [await api('PUT', '/llama/config', { served_entities: [{ entity_name: LLAMA, entity_version: '3', max_provisioned_throughput: 1960 }] }), 409, 'RESOURCE_CONFLICT'],
+      [await api('GET', '/llama/openapi'), 404, 'ENDPOINT_NOT_FOUND'],
+    ] as const;
+    for (const [response, status, errorCode] of cases) {
+      expect({ status: response.status, error_code: response.body.error_code }).toEqual({ status, error_code: errorCode });
+      expect(typeof response.body.message).toBe('string');
+      expect(String(response.body.message).length).toBeGreaterThan(0);
+    }
+    // Reading is fine for a read-only token.
+    expect((await api('GET', '/llama', undefined, 'dapi-viewer')).status).toBe(200);
+  });
+
+  it('answers get-model-optimization-info with the UC name in one path segment', async () => {
+    const info = await api('GET', `/get-model-optimization-info/${LLAMA}/3`);
+    expect(info).toMatchObject({ status: 200, body: { optimizable: true, model_type: 'llama', throughput_chunk_size: 980 } });
+  });
+});
+
+describe('OAuth over HTTP', () => {
+  it('discovers the token endpoint, gets a token with Basic client auth, and calls the API with it', async () => {
+    const meta = (await (await fetch(`${running.url}/.well-known/databricks-config`)).json()) as { oidc_endpoint: string };
+    const discovery = (await (await fetch(`${meta.oidc_endpoint}/.well-known/oauth-authorization-server`)).json()) as { token_endpoint: string };
+    expect(discovery.token_endpoint).toBe(`${running.url}/oidc/v1/token`);
+    // This scenario lists no clients, so the documented default client works.
+    const tokenResponse = await fetch(discovery.token_endpoint, {
+      method: 'POST',
+      headers: {
+        Authorization: `Basic ${Buffer.from(`${DEFAULT_CLIENT_ID}:${DEFAULT_CLIENT_SECRET}`).toString('base64')}`,
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials&scope=all-apis',
+    });
+    const token = (await tokenResponse.json()) as { access_token: string; expires_in: number };
+    expect(tokenResponse.status).toBe(200);
+    expect((await api('GET', '', undefined, token.access_token)).status).toBe(200);
+
+    // Expiry runs on the virtual clock.
+    await inspect('POST', '/clock', { advanceSeconds: token.expires_in });
+    expect((await api('GET', '', undefined, token.access_token)).status).toBe(401);
+
+    // Tokens never reach the call log.
+    const log = JSON.stringify((await inspect('GET', '/calls')).body);
+    expect(log).not.toContain(token.access_token);
+    expect(log).not.toContain(PAT);
+  });
+
+  it('refuses wrong client credentials with an OAuth error body', async () => {
+    const response = await fetch(`${running.url}/oidc/v1/token`, {
+      method: 'POST',
+      headers: { Authorization: `Basic ${Buffer.from(`${DEFAULT_CLIENT_ID}:nope`).toString('base64')}` },
+      body: 'grant_type=client_credentials&scope=all-apis',
+    });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed.' });
+  });
+});
+
+describe('request faults injected at run time', () => {
+  it('429 with Retry-After, 503, added latency and dropped connections', async () => {
+    await inspect('POST', '/faults', { type: 'throttle', retryAfterSeconds: 3, times: 1 });
+    const throttled = await api('GET', '');
+    expect([throttled.status, throttled.headers.get('retry-after'), throttled.body.error_code]).toEqual([429, '3', 'REQUEST_LIMIT_EXCEEDED']);
+    expect((await api('GET', '')).status).toBe(200);
+
+    await inspect('POST', '/faults', { type: 'unavailable', times: 1 });
+    expect((await api('GET', '')).body).toMatchObject({ error_code: 'TEMPORARILY_UNAVAILABLE' });
+
+    await inspect('POST', '/faults', { type: 'latency', ms: 300, times: 1 });
+    const started = performance.now();
+    await api('GET', '');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+
+    await inspect('POST', '/faults', { type: 'drop', times: 1, match: { endpoint: 'fragile' } });
+    await expect(api('GET', '/fragile')).rejects.toThrow();
+    expect((await api('GET', '/fragile')).status).toBe(404);
+
+    const calls = (await inspect('GET', '/calls')).body as { calls: { fault?: string; status: number }[] };
+    expect(calls.calls.map((c) => c.fault).filter(Boolean)).toEqual(['throttle', 'unavailable', 'latency', 'drop']);
+  });
+
+  it('enforces 50 create/update operations per 5 virtual minutes', async () => {
+    for (let i = 0; i < 50; i++) expect((await api('POST', '', { name: `bulk-${i}` })).status).toBe(200);
+    const over = await api('POST', '', { name: 'bulk-50' });
+    expect([over.status, over.body.error_code, over.headers.get('retry-after')]).toEqual([429, 'REQUEST_LIMIT_EXCEEDED', '300']);
+    await inspect('POST', '/clock', { advanceSeconds: 300 });
+    expect((await api('POST', '', { name: 'bulk-50' })).status).toBe(200);
+  });
+});
+
+describe('inspection API', () => {
+  it('counts calls by operation, method and endpoint, and filters them', async () => {
+    await createLlama('a');
+    await createLlama('b');
+    await api('GET', '/a');
+    await api('GET', '/a');
+    const all = (await inspect('GET', '/calls')).body as { counts: Record<string, Record<string, number>> };
+    expect(all.counts.byOperation).toEqual({ create: 2, get: 2 });
+    expect(all.counts.byMethod).toEqual({ POST: 2, GET: 2 });
+    expect(all.counts.byEndpoint).toEqual({ a: 3, b: 1 });
+    const onlyA = (await inspect('GET', '/calls?endpoint=a&method=GET')).body as { calls: { path: string; virtualTime: number; realTime: number }[] };
+    expect(onlyA.calls.map((c) => c.path)).toEqual(['/api/2.0/serving-endpoints/a', '/api/2.0/serving-endpoints/a']);
+    expect(onlyA.calls[0]?.virtualTime).toBeTypeOf('number');
+  });
+
+  it('moves the clock, edits an endpoint out of band, runs a capacity failure and shows it all in /state', async () => {
+    await createLlama('llama');
+    await inspect('POST', '/clock', { advanceSeconds: 600 });
+    expect((await api('GET', '/llama')).body).toMatchObject({ state: { ready: 'READY', config_update: 'NOT_UPDATING' } });
+
+    const edited = await inspect('POST', '/endpoints/llama/edit', { entities: [{ max_provisioned_throughput: 1960 }] });
+    expect(edited.body).toMatchObject({ config: { config_version: 2, served_entities: [{ max_provisioned_throughput: 1960 }] } });
+
+    await inspect('POST', '/faults', { type: 'capacity', model: LLAMA, attempts: 1 });
+    await api('PUT', '/llama/config', { served_entities: [{ entity_name: LLAMA, entity_version: '3', max_provisioned_throughput: 2940 }] });
+    await inspect('POST', '/clock', { advanceSeconds: 600 });
+    const failed = await api('GET', '/llama');
+    expect(failed.body).toMatchObject({
+      state: { ready: 'READY', config_update: 'UPDATE_FAILED' },
+      config: { served_entities: [{ max_provisioned_throughput: 1960 }] },
+      pending_config: { served_entities: [{ state: { deployment: 'DEPLOYMENT_ABORTED' } }] },
+    });
+    const state = (await inspect('GET', '/state')).body as { endpoints: { name: string }[]; faults: { remaining: number }[] };
+    expect(state.endpoints.map((e) => e.name)).toEqual(['llama']);
+    expect(state.faults[0]?.remaining).toBe(0);
+  });
+
+  it('rejects malformed control requests with an error body', async () => {
+    expect(await inspect('POST', '/faults', { type: 'earthquake' })).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE' } });
+    expect(await inspect('GET', '/nothing-here')).toMatchObject({ status: 404, body: { error_code: 'ENDPOINT_NOT_FOUND' } });
+  });
+});
+
+describe('pt-operator emulator (CLI)', () => {
+  it('serves until SIGTERM, then exits cleanly', { timeout: 30_000 }, async () => {
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['src/main.ts', 'emulator', '--port', '0', '--speed', '600'], { cwd: root });
+    let output = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`emulator exited early with ${code}: ${output}`)));
+    });
+    const list = await fetch(`${url}/api/2.0/serving-endpoints`, { headers: { Authorization: 'Bearer dapi-cli' } });
+    expect(list.status).toBe(200);
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(output).toContain('"status":200');
+    expect(output).not.toContain('dapi-cli');
+  });
+});
