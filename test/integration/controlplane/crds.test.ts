@@ -41,7 +41,8 @@ const examples = readdirSync(examplesDirectory)
   .flatMap((file) =>
     parseAllDocuments(readFileSync(join(examplesDirectory, file), 'utf8'))
       .map((document) => document.toJS() as KubeObject | null)
-      .filter((object): object is KubeObject => object !== null)
+      // The directory also holds a kustomization and its Namespace; only our kinds are examples of the API.
+      .filter((object): object is KubeObject => String(object?.apiVersion).startsWith('serving.ptoperator.io/'))
       .map((object) => ({ file, object })),
   );
 
