@@ -112,6 +112,8 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 const DEFAULT_RETRY_DEADLINE_MS = 120_000;
 /** a create whose outcome was unknown and that turned out absent is posted again at most this often */
 const MAX_CREATE_RESENDS = 1;
+/** a retry is only made when at least this much time is left for it */
+const MIN_ATTEMPT_MS = 250;
 
 const defaultClock = systemClock;
 /** Every client of the process shares these, so one workspace has one budget whoever calls. */
@@ -364,6 +366,7 @@ export class DatabricksClient {
         remainingMs,
         backoff: this.backoff,
         random: this.random,
+        minAttemptMs: Math.min(this.requestTimeoutMs, MIN_ATTEMPT_MS),
       });
       maybeSentBefore ||= !outcome.authPhase && (error.status !== undefined || error.requestMaybeSent);
 

@@ -38,6 +38,8 @@ export interface RetryContext {
   random?: () => number;
   /** the delay never goes below this (e.g. the next free slot of the rate budget) */
   minDelayMs?: number;
+  /** time a new attempt needs at least; a retry that would leave less before the deadline is not made */
+  minAttemptMs?: number;
 }
 
 /** Retry-After wins when the server sent one (429 / 503); otherwise jittered exponential backoff. */
@@ -50,7 +52,8 @@ function delayFor(error: DatabricksError, ctx: RetryContext): number {
 export function decideRetry(error: DatabricksError, ctx: RetryContext): RetryDecision {
   const retryIfTimeAllows = (): RetryDecision => {
     const delayMs = delayFor(error, ctx);
-    return delayMs < ctx.remainingMs ? { action: 'retry', delayMs } : { action: 'fail' };
+    // A last attempt squeezed into the deadline's final milliseconds would only time out and hide the real error.
+    return delayMs + (ctx.minAttemptMs ?? 0) < ctx.remainingMs ? { action: 'retry', delayMs } : { action: 'fail' };
   };
   switch (error.kind) {
     case 'RateLimited':

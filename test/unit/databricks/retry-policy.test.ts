@@ -41,6 +41,12 @@ describe('decideRetry', () => {
     expect(decideRetry(err({ kind: 'RateLimited', status: 429, retryAfterMs: 61_000 }), ctx)).toEqual({ action: 'fail' });
   });
 
+  it('does not start an attempt that would have almost no time left', () => {
+    const unavailable = err({ kind: 'Transient', status: 503, retryAfterMs: 1000 });
+    expect(decideRetry(unavailable, { ...ctx, remainingMs: 1200, minAttemptMs: 250 })).toEqual({ action: 'fail' });
+    expect(decideRetry(unavailable, { ...ctx, remainingMs: 1300, minAttemptMs: 250 })).toEqual({ action: 'retry', delayMs: 1000 });
+  });
+
   it('retries network errors of idempotent calls only', () => {
     const reset = err({ kind: 'Transient', requestMaybeSent: true });
     expect(decideRetry(reset, ctx).action).toBe('retry');
