@@ -1,0 +1,112 @@
+// DatabricksWorkspace, driven with kubectl: a missing Secret, then the Secret created; a wrong PAT,
+// then the Secret rotated; OAuth M2M; and no credential ever shows in kubectl output or the logs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../src/emulator/auth.js';
+import { type E2E, TEST_PAT, condition, endpointManifest, fromYaml, isReady, startE2E } from './harness.js';
+
+/** The only PAT the workspace accepts besides the operator's default one. */
+const GOOD_PAT = 'dapi5e1ec7ed0000aaaabbbbccccddddeeee';
+/** Looks like a PAT, but the workspace does not know it. */
+const WRONG_PAT = 'dapi0bad0bad0bad0bad0bad0bad0bad0bad';
+const CREDENTIALS = [GOOD_PAT, WRONG_PAT, DEFAULT_CLIENT_SECRET, TEST_PAT];
+
+let e2e: E2E;
+
+beforeAll(async () => {
+  e2e = await startE2E({ prefix: 'e2e-ws', scenario: { auth: { pats: [TEST_PAT, GOOD_PAT] } } });
+});
+
+afterAll(async () => {
+  await e2e?.stop();
+});
+
+function workspaceManifest(name: string, auth: Record<string, unknown>): object {
+  return {
+    apiVersion: 'serving.ptoperator.io/v1alpha1',
+    kind: 'DatabricksWorkspace',
+    metadata: { name },
+    // http is accepted for loopback hosts: the emulator.
+    spec: { host: e2e.emulator.url, auth },
+  };
+}
+
+const readyReason = (o: Record<string, unknown>) => condition(o, 'Ready')?.reason;
+
+/** `kubectl create secret generic` as a user types it; with `replace`, rotates an existing one via apply. */
+async function createSecret(name: string, literals: Record<string, string>, replace = false): Promise<void> {
+  const args = ['create', 'secret', 'generic', name, ...Object.entries(literals).map(([k, v]) => `--from-literal=${k}=${v}`)];
+  if (!replace) {
+    await e2e.kubectl(args);
+    return;
+  }
+  await e2e.apply(fromYaml(await e2e.kubectl([...args, '--dry-run=client', '-o', 'yaml'])));
+}
+
+describe('DatabricksWorkspace', () => {
+  it('a missing Secret: workspace SecretNotFound, endpoint WorkspaceNotReady; creating the Secret makes both Ready without a restart', async () => {
+    await e2e.apply(workspaceManifest('prod', { token: { secretRef: { name: 'dbx-pat', key: 'token' } } }));
+    await e2e.apply(endpointManifest('ws-llama', { workspaceRef: { name: 'prod' } }));
+
+    const ws = await e2e.waitUntil('dbws', 'prod', (o) => readyReason(o) === 'SecretNotFound');
+    expect(condition(ws, 'Ready')?.status).toBe('False');
+    expect(condition(ws, 'Ready')?.message).toContain(`Secret ${e2e.namespace}/dbx-pat not found`);
+    const ep = await e2e.waitUntil('pte', 'ws-llama', (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady');
+    expect(condition(ep, 'Synced')?.status).toBe('False');
+    expect(condition(ep, 'Synced')?.message).toMatch(/DatabricksWorkspace .*\/prod is not ready \(SecretNotFound/);
+    expect(await e2e.mutations('ws-llama')).toEqual([]);
+
+    await createSecret('dbx-pat', { token: GOOD_PAT });
+    const ready = await e2e.waitUntil('dbws', 'prod', (o) => readyReason(o) === 'Authenticated', 30_000);
+    expect(condition(ready, 'Ready')?.status).toBe('True');
+    await e2e.kubectl(['wait', 'pte/ws-llama', '--for=condition=Ready', '--timeout=90s']);
+    expect(e2e.operator.exited).toBe(false);
+    expect((await e2e.mutations('ws-llama')).filter((c) => c.operation === 'create')).toHaveLength(1);
+
+    const table = await e2e.kubectl(['get', 'dbws', 'prod']);
+    expect(table).toMatch(/prod\s/);
+  });
+
+  it('a wrong token: AuthenticationFailed; rotating the Secret to the right token fixes it', async () => {
+    await createSecret('rotating-pat', { token: WRONG_PAT });
+    await e2e.apply(workspaceManifest('rotating', { token: { secretRef: { name: 'rotating-pat' } } }));
+    const failed = await e2e.waitUntil('dbws', 'rotating', (o) => readyReason(o) === 'AuthenticationFailed', 30_000);
+    expect(condition(failed, 'Ready')?.status).toBe('False');
+    expect(condition(failed, 'Ready')?.message).toMatch(/refused the credentials/);
+
+    await createSecret('rotating-pat', { token: GOOD_PAT }, true);
+    const fixed = await e2e.waitUntil('dbws', 'rotating', (o) => readyReason(o) === 'Authenticated', 30_000);
+    expect(condition(fixed, 'Ready')?.status).toBe('True');
+    const described = await e2e.kubectl(['describe', 'dbws', 'rotating']);
+    expect(described).toMatch(/Warning\s+AuthenticationFailed/);
+    expect(described).toMatch(/Normal\s+Authenticated/);
+  });
+
+  it('OAuth M2M with a service principal Secret: Authenticated, and an endpoint through it is Ready', async () => {
+    await createSecret('dbx-sp', { 'client-id': DEFAULT_CLIENT_ID, 'client-secret': DEFAULT_CLIENT_SECRET });
+    await e2e.apply(workspaceManifest('sp', { oauthM2M: { secretRef: { name: 'dbx-sp' } } }));
+    const ws = await e2e.waitUntil('dbws', 'sp', (o) => readyReason(o) === 'Authenticated', 30_000);
+    expect(condition(ws, 'Ready')?.message).toMatch(/oauth/i);
+
+    await e2e.apply(endpointManifest('sp-llama', { workspaceRef: { name: 'sp' } }));
+    await e2e.kubectl(['wait', 'pte/sp-llama', '--for=condition=Ready', '--timeout=90s']);
+    const obj = await e2e.get('pte', 'sp-llama');
+    expect(obj && isReady(obj)).toBe(true);
+  });
+
+  it('no token or client secret appears in kubectl get -o yaml, describe, Events, or the operator log', async () => {
+    const outputs = {
+      'get dbws -o yaml': await e2e.kubectl(['get', 'dbws', '-o', 'yaml']),
+      'get pte -o yaml': await e2e.kubectl(['get', 'pte', '-o', 'yaml']),
+      'describe dbws': await e2e.kubectl(['describe', 'dbws']),
+      'describe pte': await e2e.kubectl(['describe', 'pte']),
+      'get events -o yaml': await e2e.kubectl(['get', 'events', '-o', 'yaml']),
+      'operator log': e2e.operator.logs(),
+    };
+    // The checks are only meaningful if there was something to leak into.
+    expect(outputs['get events -o yaml']).toContain('AuthenticationFailed');
+    expect(outputs['operator log'].length).toBeGreaterThan(1000);
+    for (const [where, text] of Object.entries(outputs)) {
+      for (const secret of CREDENTIALS) expect(text.includes(secret), `${where} contains a credential`).toBe(false);
+    }
+  });
+});
