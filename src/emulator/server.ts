@@ -13,6 +13,7 @@ import { loadScenarioFile } from './scenario.js';
 
 export const INSPECTION_PREFIX = '/__emulator';
 const MAX_BODY_BYTES = 1024 * 1024;
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 export interface StartEmulatorOptions extends EmulatorOptions {
   /** 0 (default) picks a free port */
@@ -81,7 +82,8 @@ async function handleRequest(emulator: Emulator, req: IncomingMessage, res: Serv
   let endpoint = endpointOf(operation);
   let fault: CallRecord['fault'];
   try {
-    const body = operation.op === 'token' ? undefined : parseJson(rawBody);
+    // Only writes carry a body; the token endpoint's is a form. A stray GET body is ignored.
+    const body = operation.op === 'token' || !BODY_METHODS.has(method) ? undefined : parseJson(rawBody);
     if ((operation.op === 'create' || operation.op === 'createPt') && isRecord(body) && typeof body.name === 'string') endpoint = body.name;
     const faults = emulator.faults.requestFaults({ method, path: url.pathname, ...(endpoint ? { endpoint } : {}) }, emulator.now());
     if (faults.latencyMs > 0) {
