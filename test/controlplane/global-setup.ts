@@ -33,7 +33,7 @@ const controlplaneScripts = join(repoRoot, 'test/controlplane');
 const crdDirectory = join(repoRoot, 'crds');
 
 /** Runs a script with its output on our stderr (the first build takes minutes; show progress). */
-function runScript(script: string, env: NodeJS.ProcessEnv): Promise<void> {
+export function runScript(script: string, env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn('bash', [join(controlplaneScripts, script)], { cwd: repoRoot, env, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', reject);
@@ -43,7 +43,7 @@ function runScript(script: string, env: NodeJS.ProcessEnv): Promise<void> {
   });
 }
 
-async function isHealthy(directory: string): Promise<boolean> {
+export async function isHealthy(directory: string): Promise<boolean> {
   if (!existsSync(join(directory, 'env'))) return false;
   try {
     const env = readClusterEnv(directory);
@@ -64,7 +64,7 @@ function isRunning(pid: number): boolean {
   }
 }
 
-async function installCrds(): Promise<void> {
+export async function installCrds(): Promise<void> {
   const files = existsSync(crdDirectory) ? readdirSync(crdDirectory).filter((file) => file.endsWith('.yaml')) : [];
   if (files.length === 0) {
     console.warn('global-setup: crds/ has no *.yaml; skipping CRD installation');
@@ -75,7 +75,7 @@ async function installCrds(): Promise<void> {
   await waitFor(fileArgs, 'condition=Established');
 }
 
-async function installOperatorRbac(env: ClusterEnv): Promise<void> {
+export async function installOperatorRbac(env: ClusterEnv): Promise<void> {
   await ensureNamespace(env.operatorNamespace);
   await applyOk(await renderChart({ showOnly: rbacTemplates }), { serverSide: true });
 }
