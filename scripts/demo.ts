@@ -50,10 +50,10 @@ function demoManifests(emulatorUrl: string): object[] {
   const dir = join(repoRoot, 'deploy/examples');
   const objects = readdirSync(dir)
     .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'namespace.yaml')
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Record<string, any>));
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as { kind: string; spec: Record<string, unknown> }));
   for (const obj of objects) {
-    if (obj['kind'] === 'DatabricksWorkspace') obj['spec'].host = emulatorUrl;
-    if (obj['kind'] === 'ProvisionedThroughputEndpoint') obj['spec'].capacityRetry = { initialBackoff: '5s', maxBackoff: '20s', timeout: '10m' };
+    if (obj.kind === 'DatabricksWorkspace') obj.spec['host'] = emulatorUrl;
+    if (obj.kind === 'ProvisionedThroughputEndpoint') obj.spec['capacityRetry'] = { initialBackoff: '5s', maxBackoff: '20s', timeout: '10m' };
   }
   return objects;
 }

@@ -1,6 +1,9 @@
 // A user's main path: create, change the version, change the throughput — driven with kubectl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EndpointStatus } from '../../src/api/v1alpha1/index.js';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+
+type EndpointJson = { status: EndpointStatus; metadata: { generation: number; finalizers: string[] } };
 
 let e2e: E2E;
 
@@ -17,7 +20,7 @@ describe('endpoint lifecycle', () => {
     await e2e.apply(endpointManifest('llama-chat'));
     await e2e.kubectl(['wait', 'pte/llama-chat', '--for=condition=Ready', '--timeout=90s']);
 
-    const obj = (await e2e.get('pte', 'llama-chat')) as { status: Record<string, any>; metadata: { generation: number; finalizers: string[] } };
+    const obj = (await e2e.get<EndpointJson>('pte', 'llama-chat')) as EndpointJson;
     expect(obj.status.served).toMatchObject({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
     expect(obj.status.optimization).toEqual({ modelType: 'llama', chunkSize: 980 });
     expect(obj.status.state).toEqual({ ready: 'READY', configUpdate: 'NOT_UPDATING' });
@@ -33,15 +36,15 @@ describe('endpoint lifecycle', () => {
   it('a version change shows served and pending, keeps the old config serving, then is Ready on the new version', async () => {
     await e2e.apply(endpointManifest('llama-chat', { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '2' } }));
     const during = await e2e.waitUntil('pte', 'llama-chat', (o) => condition(o, 'Ready')?.reason === 'Updating');
-    const status = during['status'] as Record<string, any>;
-    expect(status['served']).toMatchObject({ modelVersion: '3' });
-    expect(status['pending']).toMatchObject({ modelVersion: '2' });
+    const status = during['status'] as EndpointStatus;
+    expect(status.served).toMatchObject({ modelVersion: '3' });
+    expect(status.pending).toMatchObject({ modelVersion: '2' });
     expect(condition(during, 'Ready')?.message).toMatch(/version 3 .* still serves/);
 
     await e2e.kubectl(['wait', 'pte/llama-chat', '--for=condition=Ready', '--timeout=90s']);
-    const after = (await e2e.get('pte', 'llama-chat')) as Record<string, any>;
-    expect(after['status']['served']).toMatchObject({ modelVersion: '2' });
-    expect(after['status']['pending']).toBeUndefined();
+    const after = (await e2e.get<EndpointJson>('pte', 'llama-chat')) as EndpointJson;
+    expect(after.status.served).toMatchObject({ modelVersion: '2' });
+    expect(after.status.pending).toBeUndefined();
   });
 
   it('a throughput change is rolled out with one config update', async () => {
@@ -49,7 +52,7 @@ describe('endpoint lifecycle', () => {
     await e2e.apply(
       endpointManifest('llama-chat', { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '2' }, throughput: { tokensPerSecond: { min: 980, max: 3920 } } }),
     );
-    await e2e.waitUntil('pte', 'llama-chat', (o) => isReady(o) && (o['status'] as any).served.maxTokensPerSecond === 3920);
+    await e2e.waitUntil('pte', 'llama-chat', (o) => isReady(o) && (o['status'] as EndpointStatus).served?.maxTokensPerSecond === 3920);
     const updates = (await e2e.mutations('llama-chat')).filter((c) => c.operation === 'updateConfig').length;
     expect(updates - before).toBe(1);
   });
