@@ -175,12 +175,13 @@ export class Emulator {
     const edit = EndpointEditSchema.parse(input);
     const now = this.now();
     const endpoint = this.#store.get(name, now);
-    if (edit.tags) this.#store.patchTags(name, edit.tags.add, edit.tags.delete, now);
+    // The config first: when it is refused (409, 400), the tags stay untouched too.
     if (edit.entities && edit.entities.length > 0) {
       const spec = specFromCoreConfig(editedConfig(endpoint, edit.entities), this.catalog);
       if (edit.mode === 'instant') this.#store.replaceServedConfig(name, spec, now);
       else this.#store.updateConfig(name, spec, now);
     }
+    if (edit.tags) this.#store.patchTags(name, edit.tags.add, edit.tags.delete, now);
     return this.getEndpoint(name);
   }
 
