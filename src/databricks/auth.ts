@@ -34,8 +34,11 @@ export interface CredentialsProvider {
   readonly authType: AuthType;
   /** value of the Authorization header */
   authorization(signal?: AbortSignal): Promise<string>;
-  /** Forget a cached token the server refused. True when a fresh token may be obtained (OAuth). */
-  invalidate(): boolean;
+  /**
+   * Forget the cached token the server refused (`refused` = the Authorization value that was sent;
+   * a token refreshed meanwhile by another caller is kept). True when a fresh token may be obtained.
+   */
+  invalidate(refused?: string): boolean;
   /** secret values in play, to scrub from any text that leaves the client */
   secrets(): string[];
 }
@@ -120,8 +123,8 @@ abstract class OAuthProvider implements CredentialsProvider {
     ]);
   }
 
-  invalidate(): boolean {
-    this.cached = undefined;
+  invalidate(refused?: string): boolean {
+    if (refused === undefined || refused === `Bearer ${this.cached?.accessToken ?? ''}`) this.cached = undefined;
     return true;
   }
 

@@ -187,7 +187,7 @@ export class DatabricksClient {
 
   /** Token-band (or any generic) create: POST /serving-endpoints. */
   createEndpoint(body: CreateServingEndpoint, options?: CallOptions): Promise<ServingEndpointDetailed> {
-    const request = CreateServingEndpointSchema.parse(body);
+    const request = validRequest(CreateServingEndpointSchema, body, 'createEndpoint');
     return this.call(
       {
         operation: 'createEndpoint',
@@ -205,7 +205,7 @@ export class DatabricksClient {
 
   /** Model-unit create: POST /serving-endpoints/pt. */
   createPtEndpoint(body: CreatePtEndpointRequest, options?: CallOptions): Promise<ServingEndpointDetailed> {
-    const request = CreatePtEndpointRequestSchema.parse(body);
+    const request = validRequest(CreatePtEndpointRequestSchema, body, 'createPtEndpoint');
     return this.call(
       {
         operation: 'createPtEndpoint',
@@ -228,7 +228,7 @@ export class DatabricksClient {
         operation: 'updateConfig',
         method: 'PUT',
         path: `${API}/${pathSegment(name)}/config`,
-        body: EndpointCoreConfigInputSchema.parse(config),
+        body: validRequest(EndpointCoreConfigInputSchema, config, 'updateConfig'),
         budget: 'mutation',
         idempotent: true,
         schema: ServingEndpointDetailedSchema,
@@ -244,7 +244,7 @@ export class DatabricksClient {
         operation: 'updatePtConfig',
         method: 'PUT',
         path: `${API}/pt/${pathSegment(name)}/config`,
-        body: UpdatePtConfigRequestSchema.parse(body),
+        body: validRequest(UpdatePtConfigRequestSchema, body, 'updatePtConfig'),
         budget: 'mutation',
         idempotent: true,
         schema: ServingEndpointDetailedSchema,
@@ -275,7 +275,7 @@ export class DatabricksClient {
         operation: 'patchTags',
         method: 'PATCH',
         path: `${API}/${pathSegment(name)}/tags`,
-        body: PatchTagsRequestSchema.parse(body),
+        body: validRequest(PatchTagsRequestSchema, body, 'patchTags'),
         budget: 'mutation',
         idempotent: true,
         schema: PatchTagsResponseSchema,
@@ -349,7 +349,7 @@ export class DatabricksClient {
       // An OAuth token refused once may just have expired early (clock skew, revocation): one fresh try.
       if (error.kind === 'Auth' && error.status === 401 && !outcome.authPhase && !refreshedAfter401) {
         refreshedAfter401 = true;
-        if (this.credentials.invalidate()) continue;
+        if (this.credentials.invalidate(outcome.authorization)) continue;
       }
       // A repeated DELETE that finds nothing: the earlier attempt did delete it.
       if (spec.method === 'DELETE' && error.kind === 'NotFound' && maybeSentBefore) return {} as T;
@@ -412,7 +412,7 @@ export class DatabricksClient {
     attempt: number,
     deadlineAt: number,
     signal: AbortSignal | undefined,
-  ): Promise<{ ok: true; value: T } | { ok: false; error: DatabricksError; authPhase: boolean }> {
+  ): Promise<{ ok: true; value: T } | { ok: false; error: DatabricksError; authPhase: boolean; authorization?: string }> {
     let authorization: string;
     try {
       authorization = await this.credentials.authorization(signal);
@@ -447,12 +447,12 @@ export class DatabricksClient {
     } catch (err) {
       if (!(err instanceof DatabricksError)) throw err;
       this.recordAttempt(spec, attempt, undefined, err.kind, started);
-      return { ok: false, error: err, authPhase: false };
+      return { ok: false, error: err, authPhase: false, authorization };
     }
     if (res.status >= 200 && res.status < 300) {
       const parsed = parseBody(res, spec, secrets);
       this.recordAttempt(spec, attempt, res.status, parsed.ok ? 'ok' : parsed.error.kind, started);
-      return parsed.ok ? parsed : { ...parsed, authPhase: false };
+      return parsed.ok ? parsed : { ...parsed, authPhase: false, authorization };
     }
     const error = errorFromHttpResponse({
       status: res.status,
@@ -464,7 +464,7 @@ export class DatabricksClient {
       secrets,
     });
     this.recordAttempt(spec, attempt, res.status, error.kind, started);
-    return { ok: false, error, authPhase: false };
+    return { ok: false, error, authPhase: false, authorization };
   }
 
   private recordAttempt(
@@ -488,6 +488,23 @@ export class DatabricksClient {
 
 /** DELETE answers `{}` or nothing. */
 const EmptyObjectSchema = z.looseObject({});
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** A request body the caller built wrongly is InvalidRequest, found before anything is sent. */
+function validRequest<S extends z.ZodType>(schema: S, body: unknown, operation: string): z.output<S> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  throw new DatabricksError({
+    kind: 'InvalidRequest',
+    message: `${operation}: the request body is invalid: ${describeIssues(parsed.error)}`,
+  });
+}
 
 /** JSON-parse and validate a 2xx body; a body that does not fit is an InvalidResponse error. */
 function parseBody<T>(
@@ -516,9 +533,5 @@ function parseBody<T>(
   }
   const parsed = spec.schema.safeParse(json);
   if (parsed.success) return { ok: true, value: parsed.data };
-  const issues = parsed.error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
-    .join('; ');
-  return invalid(issues);
+  return invalid(describeIssues(parsed.error));
 }

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { createCredentialsProvider, workspaceConnectionFromEnv } from '../../../src/databricks/auth.js';
+import { DatabricksError } from '../../../src/databricks/errors.js';
+import { HttpTransport, type HttpRequest, type HttpResponse } from '../../../src/databricks/transport.js';
+import { FakeClock, flushMicrotasks } from './fake-clock.js';
+
+describe('workspaceConnectionFromEnv', () => {
+  const host = 'https://adb-1.azuredatabricks.net/';
+
+  it('prefers a PAT, then OAuth M2M, then a token file, like the SDKs', () => {
+    const all = {
+      DATABRICKS_HOST: host,
+      DATABRICKS_TOKEN: 'dapi-x',
+      DATABRICKS_CLIENT_ID: 'id',
+      DATABRICKS_CLIENT_SECRET: 'secret',
+      DATABRICKS_OIDC_TOKEN_FILEPATH: '/var/run/secrets/token',
+    };
+    expect(workspaceConnectionFromEnv(all)).toEqual({ host: 'https://adb-1.azuredatabricks.net', auth: { type: 'pat', token: 'dapi-x' } });
+    expect(workspaceConnectionFromEnv({ ...all, DATABRICKS_TOKEN: '' }).auth).toEqual({
+      type: 'oauth-m2m',
+      clientId: 'id',
+      clientSecret: 'secret',
+    });
+    expect(workspaceConnectionFromEnv({ ...all, DATABRICKS_TOKEN: undefined, DATABRICKS_CLIENT_SECRET: undefined }).auth).toEqual({
+      type: 'token-federation',
+      tokenFilePath: '/var/run/secrets/token',
+      clientId: 'id',
+    });
+    expect(workspaceConnectionFromEnv({ ...all, DATABRICKS_AUTH_TYPE: 'file-oidc' }).auth.type).toBe('token-federation');
+  });
+
+  it('federation without a client id (account-wide policy) sends none', () => {
+    expect(workspaceConnectionFromEnv({ DATABRICKS_HOST: host, DATABRICKS_OIDC_TOKEN_FILEPATH: '/t' }).auth).toEqual({
+      type: 'token-federation',
+      tokenFilePath: '/t',
+    });
+  });
+
+  it.each([
+    [{}, /DATABRICKS_HOST is not set/],
+    [{ DATABRICKS_HOST: host }, /no Databricks credentials/],
+    [{ DATABRICKS_HOST: host, DATABRICKS_CLIENT_ID: 'id' }, /no Databricks credentials/],
+    [{ DATABRICKS_HOST: host, DATABRICKS_TOKEN: 't', DATABRICKS_AUTH_TYPE: 'oauth-m2m' }, /its variables are not set/],
+    [{ DATABRICKS_HOST: host, DATABRICKS_TOKEN: 't', DATABRICKS_AUTH_TYPE: 'azure-cli' }, /not supported/],
+    [{ DATABRICKS_HOST: 'http://adb-1.azuredatabricks.net', DATABRICKS_TOKEN: 't' }, /only allowed for loopback/],
+  ])('refuses %j', (env, message) => {
+    expect(() => workspaceConnectionFromEnv(env)).toThrow(message);
+  });
+
+  it('reports missing credentials as an Auth error', () => {
+    try {
+      workspaceConnectionFromEnv({ DATABRICKS_HOST: host });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(DatabricksError);
+      expect((err as DatabricksError).kind).toBe('Auth');
+    }
+  });
+});
+
+/** A transport that answers token requests from a script and records them. */
+class ScriptedTransport extends HttpTransport {
+  readonly sent: HttpRequest[] = [];
+  constructor(private readonly answer: (req: HttpRequest, n: number) => Promise<HttpResponse> | HttpResponse) {
+    super();
+  }
+  override async send(_origin: string, req: HttpRequest): Promise<HttpResponse> {
+    this.sent.push(req);
+    return this.answer(req, this.sent.length);
+  }
+}
+
+const tokenAnswer = (n: number, expiresIn = 3600): HttpResponse => ({
+  status: 200,
+  headers: {},
+  bodyText: JSON.stringify({ access_token: `access-token-number-${n}`, token_type: 'Bearer', expires_in: expiresIn }),
+});
+
+describe('OAuth M2M token cache', () => {
+  function m2m(clock: FakeClock, transport: ScriptedTransport) {
+    return createCredentialsProvider(
+      { type: 'oauth-m2m', clientId: 'sp-id', clientSecret: 'sp-secret-value' },
+      { host: 'https://w.example', transport, clock },
+    );
+  }
+
+  it('posts client_credentials with Basic auth and scope all-apis to the discovered endpoint', async () => {
+    const transport = new ScriptedTransport((req, n) =>
+      req.method === 'GET'
+        ? { status: 200, headers: {}, bodyText: JSON.stringify({ token_endpoint: 'https://w.example/oidc/v1/token' }) }
+        : tokenAnswer(n),
+    );
+    const provider = m2m(new FakeClock(), transport);
+    expect(await provider.authorization()).toBe('Bearer access-token-number-2');
+    const [discovery, token] = transport.sent;
+    expect(discovery?.path).toBe('/oidc/.well-known/oauth-authorization-server');
+    expect(token?.path).toBe('/oidc/v1/token');
+    expect(token?.headers['authorization']).toBe(`Basic ${Buffer.from('sp-id:sp-secret-value').toString('base64')}`);
+    expect(token?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(Object.fromEntries(new URLSearchParams(token?.body))).toEqual({ grant_type: 'client_credentials', scope: 'all-apis' });
+  });
+
+  it('refuses a discovery document that points the secret at another origin', async () => {
+    const transport = new ScriptedTransport(() => ({
+      status: 200,
+      headers: {},
+      bodyText: JSON.stringify({ token_endpoint: 'https://collector.example/token' }),
+    }));
+    await expect(m2m(new FakeClock(), transport).authorization()).rejects.toThrow(/another origin/);
+    expect(transport.sent).toHaveLength(1);
+  });
+
+  it('shares one in-flight refresh, reuses the token until 40 s before expiry, then refreshes', async () => {
+    const clock = new FakeClock();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const transport = new ScriptedTransport(async (req, n) => {
+      if (req.method === 'GET') return { status: 404, headers: {}, bodyText: '' };
+      await gate;
+      return tokenAnswer(n);
+    });
+    const provider = m2m(clock, transport);
+    const concurrent = Array.from({ length: 10 }, () => provider.authorization());
+    await flushMicrotasks();
+    release();
+    const values = await Promise.all(concurrent);
+    expect(new Set(values)).toEqual(new Set(['Bearer access-token-number-2']));
+    expect(transport.sent.filter((r) => r.method === 'POST')).toHaveLength(1);
+    // discovery 404: the documented workspace token path is used
+    expect(transport.sent[1]?.path).toBe('/oidc/v1/token');
+
+    await clock.advance(3600_000 - 40_001);
+    expect(await provider.authorization()).toBe('Bearer access-token-number-2');
+    await clock.advance(2);
+    expect(await provider.authorization()).toBe('Bearer access-token-number-3');
+  });
+
+  it('keeps a token refreshed by another caller when a stale refusal comes in', async () => {
+    const transport = new ScriptedTransport((req, n) => (req.method === 'GET' ? { status: 404, headers: {}, bodyText: '' } : tokenAnswer(n)));
+    const provider = m2m(new FakeClock(), transport);
+    const first = await provider.authorization();
+    provider.invalidate(first);
+    const second = await provider.authorization();
+    provider.invalidate(first);
+    expect(await provider.authorization()).toBe(second);
+    expect(provider.secrets()).toEqual(expect.arrayContaining(['sp-secret-value', 'access-token-number-2', 'access-token-number-3']));
+  });
+
+  it('turns invalid_client into an Auth error that names the problem but not the secret', async () => {
+    const transport = new ScriptedTransport((req) =>
+      req.method === 'GET'
+        ? { status: 404, headers: {}, bodyText: '' }
+        : {
+            status: 401,
+            headers: { 'x-request-id': 'r-1' },
+            bodyText: JSON.stringify({ error: 'invalid_client', error_description: 'Client authentication failed for sp-secret-value' }),
+          },
+    );
+    const err = (await m2m(new FakeClock(), transport)
+      .authorization()
+      .catch((e: unknown) => e)) as DatabricksError;
+    expect(err.kind).toBe('Auth');
+    expect(err.errorCode).toBe('invalid_client');
+    expect(err.requestId).toBe('r-1');
+    expect(err.message).toContain('Client authentication failed for [REDACTED]');
+  });
+});
