@@ -38,6 +38,7 @@ const MAX_MESSAGE = 1024;
  */
 export class EventRecorder {
   private readonly series = new Map<string, Series>(); // insertion order doubles as LRU order
+  private readonly pending = new Map<string, Promise<void>>();
   private readonly log: Logger;
   private readonly now: () => Date;
 
@@ -52,6 +53,15 @@ export class EventRecorder {
   async record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
     const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message;
     const key = eventSeriesKey(obj, type, reason, text);
+    // repeats of one series are written one after another, so two concurrent repeats never create two Events
+    const previous = this.pending.get(key) ?? Promise.resolve();
+    const current = previous.then(() => this.write(key, obj, type, reason, text));
+    this.pending.set(key, current);
+    await current;
+    if (this.pending.get(key) === current) this.pending.delete(key);
+  }
+
+  private async write(key: string, obj: KubeObject, type: EventType, reason: string, text: string): Promise<void> {
     const timestamp = this.now().toISOString().replace(/\.\d+Z$/, 'Z');
     try {
       const known = this.series.get(key);

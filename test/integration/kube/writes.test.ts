@@ -106,9 +106,14 @@ describe('EventRecorder', () => {
     // the repeats are spread over the last 10 minutes
     let clock = Date.now() - 600_000;
     const recorder = new EventRecorder(client, { component: 'pt-operator', instance: 'test-pod', now: () => new Date(clock) });
-    for (let i = 0; i < 5; i++) {
+    // two workers hitting the same error at once still make one series
+    await Promise.all([
+      recorder.record(target, 'Warning', 'ReconcileError', 'workspace unreachable'),
+      recorder.record(target, 'Warning', 'ReconcileError', 'workspace unreachable'),
+    ]);
+    for (let i = 0; i < 3; i++) {
+      clock += 200_000;
       await recorder.record(target, 'Warning', 'ReconcileError', 'workspace unreachable');
-      clock += 150_000;
     }
     await recorder.record(target, 'Normal', 'Created', 'created it');
     type Ev = KubeObject & { count: number; reason: string; involvedObject: { uid: string }; reportingComponent: string };
