@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { stringify } from 'yaml';
 import setupControlPlane from '../../../test/controlplane/global-setup.js';
+import { eventually } from '../../../test/support/cluster.js';
 import { TEST_PAT, condition, endpointManifest, fromYaml, startE2E, type E2E } from '../../../test/e2e/harness.js';
 
 const fixtureDirectory = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -63,18 +64,21 @@ async function captureWorkspaces(e2e: E2E): Promise<void> {
   const secret = (name: string, token: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: { token } });
   await e2e.apply([
     secret('dbx-pat', TEST_PAT),
-    // The emulator accepts only tokens that look like PATs: this one is refused with 401.
+    // The emulator accepts only tokens that look like PATs (dapi...): this one is refused.
     secret('dbx-pat-revoked', 'revoked-token-0123456789'),
     workspace('prod', e2e.emulator.url, 'dbx-pat'),
     workspace('missing-secret', e2e.emulator.url, 'dbx-pat-does-not-exist'),
     workspace('wrong-token', e2e.emulator.url, 'dbx-pat-revoked'),
     workspace('unreachable', UNUSED_PORT_URL, 'dbx-pat'),
+    // Admission accepts any http(s) URL; the operator allows plain http:// only on loopback.
+    workspace('plain-http', 'http://adb-1234567890123456.7.azuredatabricks.net', 'dbx-pat'),
   ]);
   const stories: [string, string, string, string][] = [
     ['prod', 'Authenticated', 'workspace-authenticated.yaml', 'A workspace whose PAT the emulator accepts.'],
     ['missing-secret', 'SecretNotFound', 'workspace-secret-not-found.yaml', 'A workspace whose auth Secret does not exist.'],
-    ['wrong-token', 'AuthenticationFailed', 'workspace-authentication-failed.yaml', 'A workspace whose token the emulator refuses (401).'],
+    ['wrong-token', 'AuthenticationFailed', 'workspace-authentication-failed.yaml', 'A workspace whose token the emulator refuses.'],
     ['unreachable', 'HostUnreachable', 'workspace-host-unreachable.yaml', 'A workspace whose host refuses connections (127.0.0.1:9).'],
+    ['plain-http', 'InvalidSpec', 'workspace-invalid-spec.yaml', 'A workspace with a plain http:// host that is not loopback.'],
   ];
   for (const [name, reason, file, story] of stories) {
     await waitFor(e2e, 'dbws', name, `Ready reason ${reason}`, (o) => isCurrent(o) && readyReason(o) === reason);
@@ -150,8 +154,13 @@ async function captureEndpoints(e2e: E2E & { startOperator(): unknown }): Promis
   await capture(e2e, 'dbws', 'prod', 'workspace-stale-generation.yaml', 'An Authenticated workspace right after a spec edit, before the operator observed the new generation.');
   await e2e.apply({ apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name: 'brand-new' }, spec: { host: e2e.emulator.url, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } } });
   await capture(e2e, 'dbws', 'brand-new', 'workspace-no-status.yaml', 'A workspace just created, before the operator wrote any status.');
+  await e2e.kubectl(['delete', 'pte', 'capacity-wait', '--wait=false']);
+  await capture(e2e, 'pte', 'capacity-wait', 'endpoint-pending-deletion.yaml', 'An endpoint deleted with kubectl, held by its finalizer until the operator deletes it in Databricks.');
   e2e.startOperator();
   await waitFor(e2e, 'pte', 'llama-chat', 'the edited spec observed', (o) => isCurrent(o));
+  await eventually(async () => {
+    if (await e2e.get('pte', 'capacity-wait')) throw new Error('pte/capacity-wait is still there');
+  });
 }
 
 async function main(): Promise<void> {

@@ -68,6 +68,11 @@ func RunHealthScript(script string, obj map[string]any) (Health, error) {
 	state.SetContext(ctx)
 	state.SetGlobal("obj", toLua(state, obj))
 	if err := state.DoString(script); err != nil {
+		// Argo CD shows run-time errors to users without the Lua stack trace.
+		var apiError *lua.ApiError
+		if errors.As(err, &apiError) && apiError.Type == lua.ApiErrorRun {
+			apiError.StackTrace = ""
+		}
 		return Health{}, err
 	}
 	returned := state.Get(-1)

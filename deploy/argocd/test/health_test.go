@@ -1,0 +1,182 @@
+package argocdhealth
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const (
+	customizationsDirectory = "../resource_customizations"
+	fixtureDirectory        = "fixtures"
+	endpointScript          = customizationsDirectory + "/serving.ptoperator.io/ProvisionedThroughputEndpoint/health.lua"
+	workspaceScript         = customizationsDirectory + "/serving.ptoperator.io/DatabricksWorkspace/health.lua"
+)
+
+// healthCase is one captured object and what Argo CD must show for it.
+type healthCase struct {
+	fixture string
+	// edit turns the captured object into a neighbouring state (nil: the capture as is).
+	edit          func(obj map[string]any)
+	name          string
+	status        string
+	messagePrefix string
+}
+
+var endpointCases = []healthCase{
+	{fixture: "endpoint-no-status.yaml", status: "Progressing", messagePrefix: "Waiting for pt-operator to reconcile the endpoint"},
+	{fixture: "endpoint-stale-generation.yaml", status: "Progressing", messagePrefix: "Waiting for pt-operator to reconcile generation 3 (status is for generation 2)"},
+	{fixture: "endpoint-creating.yaml", status: "Progressing", messagePrefix: "Creating: "},
+	{fixture: "endpoint-updating.yaml", status: "Progressing", messagePrefix: "Updating: Databricks is rolling out version 2"},
+	{fixture: "endpoint-waiting-for-capacity.yaml", status: "Progressing", messagePrefix: "WaitingForCapacity: GPU capacity unavailable (attempt 1)"},
+	{fixture: "endpoint-rate-limited.yaml", status: "Progressing", messagePrefix: "RateLimited: Databricks rate limit: GET /api/2.0/serving-endpoints/throttled failed (429"},
+	{fixture: "endpoint-workspace-not-ready.yaml", status: "Progressing", messagePrefix: "WorkspaceNotReady: DatabricksWorkspace "},
+	{fixture: "endpoint-available.yaml", status: "Healthy", messagePrefix: "version 3 at 1960-2940 tokens/s serves"},
+	{fixture: "endpoint-paused.yaml", status: "Suspended", messagePrefix: `ReconcilePaused: annotation ptoperator.io/paused="true"`},
+	{fixture: "endpoint-invalid-spec.yaml", status: "Degraded", messagePrefix: "InvalidSpec: throughput.tokensPerSecond.max 1000 is not a multiple"},
+	{fixture: "endpoint-model-not-optimizable.yaml", status: "Degraded", messagePrefix: "ModelNotOptimizable: model system.ai.meta_llama_v3_1_8b version 1 is not eligible"},
+	{fixture: "endpoint-model-not-found.yaml", status: "Degraded", messagePrefix: "ModelNotFound: model main.default.no_such_model version 1 was not found"},
+	{fixture: "endpoint-not-owned.yaml", status: "Degraded", messagePrefix: "NotOwned: endpoint legacy-chat exists in Databricks but was not created by this"},
+	{fixture: "endpoint-update-failed.yaml", status: "Degraded", messagePrefix: "UpdateFailed: the rollout failed: DEPLOYMENT_FAILED"},
+	{fixture: "endpoint-capacity-retries-exhausted.yaml", status: "Degraded", messagePrefix: "CapacityRetriesExhausted: GPU capacity stayed unavailable through 3 attempt(s) within the 12s retry budget"},
+	// Argo CD itself answers for objects being deleted; the script is not consulted.
+	{fixture: "endpoint-pending-deletion.yaml", status: "Progressing", messagePrefix: "Pending deletion"},
+
+	// Neighbouring states, derived from the captures.
+	{
+		name: "a fixed spec synced over a terminal failure is Progressing at once", fixture: "endpoint-invalid-spec.yaml",
+		edit: bumpGeneration, status: "Progressing", messagePrefix: "Waiting for pt-operator to reconcile generation 2 (status is for generation 1)",
+	},
+	{
+		name: "an exhausted capacity budget clears when the spec changes", fixture: "endpoint-capacity-retries-exhausted.yaml",
+		edit: bumpGeneration, status: "Progressing", messagePrefix: "Waiting for pt-operator to reconcile generation 2",
+	},
+	{
+		name: "a paused endpoint stays Suspended when its spec changes", fixture: "endpoint-paused.yaml",
+		edit: bumpGeneration, status: "Suspended", messagePrefix: "ReconcilePaused: ",
+	},
+	{
+		name: "a reconcile error is transient", fixture: "endpoint-rate-limited.yaml",
+		edit: setCondition("Synced", "False", "ReconcileError", "connect ECONNREFUSED"), status: "Progressing", messagePrefix: "ReconcileError: connect ECONNREFUSED",
+	},
+	{
+		name: "a Ready condition of an older generation is not Healthy", fixture: "endpoint-available.yaml",
+		edit: setReadyGeneration(0), status: "Progressing", messagePrefix: "Waiting for the Ready condition of generation 1",
+	},
+	{
+		name: "Ready=False Deleting is Progressing (Argo CD shows Pending deletion first when a deletionTimestamp is set)", fixture: "endpoint-available.yaml",
+		edit: setCondition("Ready", "False", "Deleting", "deleting endpoint llama-chat"), status: "Progressing", messagePrefix: "Deleting: deleting endpoint llama-chat",
+	},
+}
+
+var workspaceCases = []healthCase{
+	{fixture: "workspace-no-status.yaml", status: "Progressing", messagePrefix: "Waiting for pt-operator to check the workspace credentials"},
+	{fixture: "workspace-stale-generation.yaml", status: "Progressing", messagePrefix: "Waiting for pt-operator to check generation 2 (status is for generation 1)"},
+	{fixture: "workspace-authenticated.yaml", status: "Healthy", messagePrefix: "authenticated to http://127.0.0.1:"},
+	{fixture: "workspace-host-unreachable.yaml", status: "Progressing", messagePrefix: "HostUnreachable: cannot reach http://127.0.0.1:9"},
+	{fixture: "workspace-secret-not-found.yaml", status: "Degraded", messagePrefix: "SecretNotFound: Secret "},
+	{fixture: "workspace-authentication-failed.yaml", status: "Degraded", messagePrefix: "AuthenticationFailed: http://127.0.0.1:"},
+	{fixture: "workspace-invalid-spec.yaml", status: "Degraded", messagePrefix: "InvalidSpec: workspace host http://adb-1234567890123456.7.azuredatabricks.net uses plain http://"},
+	{
+		name: "a fixed Secret reference synced over a failure is Progressing at once", fixture: "workspace-secret-not-found.yaml",
+		edit: bumpGeneration, status: "Progressing", messagePrefix: "Waiting for pt-operator to check generation 2",
+	},
+}
+
+func TestEndpointHealth(t *testing.T) {
+	runHealthCases(t, endpointScript, endpointCases)
+}
+
+func TestWorkspaceHealth(t *testing.T) {
+	runHealthCases(t, workspaceScript, workspaceCases)
+}
+
+func runHealthCases(t *testing.T, scriptPath string, cases []healthCase) {
+	script := readScript(t, scriptPath)
+	for _, c := range cases {
+		name := c.name
+		if name == "" {
+			name = strings.TrimSuffix(c.fixture, ".yaml")
+		}
+		t.Run(name, func(t *testing.T) {
+			obj, err := LoadObject(filepath.Join(fixtureDirectory, c.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.edit != nil {
+				c.edit(obj)
+			}
+			got := ResourceHealth(script, obj)
+			if got.Status != c.status || !strings.HasPrefix(got.Message, c.messagePrefix) {
+				t.Errorf("health = %s %q\nwant     %s %q...", got.Status, got.Message, c.status, c.messagePrefix)
+			}
+		})
+	}
+}
+
+// Every captured state is checked, and every checked fixture exists.
+func TestEveryFixtureIsChecked(t *testing.T) {
+	checked := map[string]bool{}
+	for _, c := range append(append([]healthCase{}, endpointCases...), workspaceCases...) {
+		checked[c.fixture] = true
+	}
+	files, err := filepath.Glob(filepath.Join(fixtureDirectory, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unchecked []string
+	for _, file := range files {
+		name := filepath.Base(file)
+		if !checked[name] {
+			unchecked = append(unchecked, name)
+		}
+		delete(checked, name)
+	}
+	sort.Strings(unchecked)
+	if len(unchecked) > 0 {
+		t.Errorf("fixtures without a health case: %v", unchecked)
+	}
+	if len(checked) > 0 {
+		t.Errorf("health cases without a fixture: %v", checked)
+	}
+}
+
+func readScript(t *testing.T, path string) string {
+	t.Helper()
+	script, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(script)
+}
+
+func bumpGeneration(obj map[string]any) {
+	metadata := obj["metadata"].(map[string]any)
+	metadata["generation"] = metadata["generation"].(int64) + 1
+}
+
+func conditionOf(obj map[string]any, conditionType string) map[string]any {
+	status := obj["status"].(map[string]any)
+	for _, item := range status["conditions"].([]any) {
+		condition := item.(map[string]any)
+		if condition["type"] == conditionType {
+			return condition
+		}
+	}
+	panic("no " + conditionType + " condition in the fixture")
+}
+
+func setCondition(conditionType, status, reason, message string) func(map[string]any) {
+	return func(obj map[string]any) {
+		condition := conditionOf(obj, conditionType)
+		condition["status"], condition["reason"], condition["message"] = status, reason, message
+	}
+}
+
+func setReadyGeneration(generation int64) func(map[string]any) {
+	return func(obj map[string]any) {
+		conditionOf(obj, "Ready")["observedGeneration"] = generation
+	}
+}
