@@ -57,9 +57,11 @@ export function startOperator(options: StartOperatorOptions): OperatorProcess {
     LOG_LEVEL: 'debug',
     ...options.env,
   };
+  // One process (node with tsx's loader), not the tsx CLI: the CLI runs the operator in a child
+  // process and cannot relay SIGKILL, so a "crash" would leave the real operator running.
   const child: ChildProcess = spawn(
-    join(repoRoot, 'node_modules/.bin/tsx'),
-    [join(repoRoot, 'src/main.ts'), 'run', `--namespaces=${options.namespace}`, ...FAST_OPERATOR_FLAGS, ...(options.args ?? [])],
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'src/main.ts'), 'run', `--namespaces=${options.namespace}`, ...FAST_OPERATOR_FLAGS, ...(options.args ?? [])],
     { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.pipe(out, { end: false });
