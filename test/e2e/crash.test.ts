@@ -1,0 +1,153 @@
+// Crash safety, driven with kubectl: an operator killed with SIGKILL while its create is in flight
+// leaves exactly one endpoint behind once restarted; with leader election exactly one replica acts,
+// and SIGTERM on the leader hands the Lease over at once.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canI, cluster, eventually, kubectl } from '../support/cluster.js';
+import { type E2E, type OperatorProcess, endpointManifest, startE2E, startOperator } from './harness.js';
+
+const ENDPOINT_FINALIZER = 'serving.ptoperator.io/endpoint';
+
+let e2e: E2E & { startOperator(): OperatorProcess };
+const extraOperators: OperatorProcess[] = [];
+
+beforeAll(async () => {
+  e2e = await startE2E({ prefix: 'e2e-crash' });
+});
+
+afterAll(async () => {
+  await Promise.all(extraOperators.map((o) => o.stop('SIGTERM')));
+  await e2e?.stop();
+});
+
+async function emulatorJson<T>(path: string, init?: RequestInit): Promise<T> {
+  const response = await fetch(new URL(path, e2e.emulator.url), init);
+  expect(response.ok).toBe(true);
+  return (await response.json()) as T;
+}
+
+const creates = async (name: string) => (await e2e.mutations(name)).filter((c) => c.operation === 'create');
+
+describe('crash safety', () => {
+  it('SIGKILL while the create is in flight, then a restart: the endpoint ends Ready with exactly one create', async () => {
+    // The create request is held for 3 s before Databricks acts on it, so the kill lands while it is in flight.
+    const { faults } = await emulatorJson<{ faults: { id: string }[] }>('/__emulator/faults', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ type: 'latency', ms: 3_000, times: 1, match: { method: 'POST', path: '/api/2.0/serving-endpoints', endpoint: 'crash-llama' } }),
+    });
+    const faultId = faults[0]?.id;
+
+    await e2e.apply(endpointManifest('crash-llama'));
+    await eventually(
+      async () => {
+        const list = await emulatorJson<{ faults: { id: string; fired: number }[] }>('/__emulator/faults');
+        if (list.faults.find((f) => f.id === faultId)?.fired !== 1) throw new Error('the create has not been sent yet');
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
+    // The finalizer went on before the create was sent.
+    const atKill = (await e2e.get('pte', 'crash-llama')) as { metadata: { finalizers?: string[] }; status?: { endpointId?: string } };
+    expect(atKill.metadata.finalizers).toContain(ENDPOINT_FINALIZER);
+    await e2e.operator.stop('SIGKILL');
+
+    // Databricks carries out the create although nobody is left to hear the answer.
+    await eventually(
+      async () => {
+        if ((await creates('crash-llama')).length !== 1) throw new Error('the create has not landed');
+      },
+      { timeoutMs: 10_000 },
+    );
+    const afterKill = (await e2e.get('pte', 'crash-llama')) as { status?: { endpointId?: string } };
+    expect(afterKill.status?.endpointId).toBeUndefined();
+
+    e2e.startOperator();
+    await e2e.kubectl(['wait', 'pte/crash-llama', '--for=condition=Ready', '--timeout=90s']);
+
+    const calls = await creates('crash-llama');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.status).toBe(200);
+    const state = await emulatorJson<{ endpoints: { name: string; id: string }[] }>('/__emulator/state');
+    const ready = (await e2e.get('pte', 'crash-llama')) as { status: { endpointId: string } };
+    expect(ready.status.endpointId).toBe(state.endpoints.find((e) => e.name === 'crash-llama')?.id);
+  });
+});
+
+describe('leader election', () => {
+  const leaseId = `pt-e2e-crash-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const leaseNamespace = 'pt-operator-system';
+  const identities = ['replica-a', 'replica-b'] as const;
+  const replicas = new Map<string, OperatorProcess>();
+
+  async function leaseHolder(): Promise<string | undefined> {
+    const result = await kubectl(['get', 'lease', leaseId, '--namespace', leaseNamespace, '-o', 'json']);
+    if (result.exitCode !== 0) return undefined;
+    return (JSON.parse(result.stdout) as { spec?: { holderIdentity?: string } }).spec?.holderIdentity || undefined;
+  }
+
+  const acted = (replica: OperatorProcess) => replica.logs().includes('"msg":"acting on Databricks"');
+
+  it("the chart's leader-election Role lets the operator use Leases in its namespace", async () => {
+    expect(cluster().operatorNamespace).toBe(leaseNamespace);
+    for (const verb of ['get', 'create', 'update']) expect(await canI(verb, 'leases', { namespace: leaseNamespace })).toBe(true);
+  });
+
+  it('two replicas with --leader-elect: exactly one acts', async () => {
+    await e2e.operator.stop('SIGTERM');
+    for (const identity of identities) {
+      const replica = startOperator({
+        namespace: e2e.namespace,
+        emulatorUrl: e2e.emulator.url,
+        name: `${e2e.namespace}-${identity}`,
+        args: ['--leader-elect=true', `--leader-election-namespace=${leaseNamespace}`, `--leader-election-id=${leaseId}`],
+        env: { POD_NAME: identity },
+      });
+      replicas.set(identity, replica);
+      extraOperators.push(replica);
+    }
+    const leader = await eventually(
+      async () => {
+        const holder = await leaseHolder();
+        if (!holder) throw new Error('no replica holds the lease yet');
+        return holder;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    expect(identities).toContain(leader);
+    const follower = identities.find((i) => i !== leader) as string;
+
+    await e2e.apply(endpointManifest('elected-one'));
+    await e2e.kubectl(['wait', 'pte/elected-one', '--for=condition=Ready', '--timeout=90s']);
+    expect(await creates('elected-one')).toHaveLength(1);
+    expect(acted(replicas.get(leader) as OperatorProcess)).toBe(true);
+    const followerLog = (replicas.get(follower) as OperatorProcess).logs();
+    expect(followerLog).toContain('"msg":"caches synced"');
+    expect(followerLog).not.toContain('"msg":"controllers started"');
+    expect(acted(replicas.get(follower) as OperatorProcess)).toBe(false);
+    expect(await leaseHolder()).toBe(leader);
+  });
+
+  it('SIGTERM on the leader releases the Lease; the other replica takes over promptly and converges a new endpoint', async () => {
+    const leader = (await leaseHolder()) as string;
+    const follower = identities.find((i) => i !== leader) as string;
+    const leaderProcess = replicas.get(leader) as OperatorProcess;
+    const followerProcess = replicas.get(follower) as OperatorProcess;
+
+    const stoppedAt = Date.now();
+    await leaderProcess.stop('SIGTERM');
+    expect(leaderProcess.logs()).toContain('"msg":"released the lease"');
+    await eventually(
+      async () => {
+        if ((await leaseHolder()) !== follower) throw new Error('the follower has not taken over');
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    // Without the release the follower would wait out the 15 s lease duration.
+    expect(Date.now() - stoppedAt).toBeLessThan(12_000);
+
+    await e2e.apply(endpointManifest('elected-two'));
+    await e2e.kubectl(['wait', 'pte/elected-two', '--for=condition=Ready', '--timeout=90s']);
+    expect(await creates('elected-two')).toHaveLength(1);
+    expect(acted(followerProcess)).toBe(true);
+    expect(followerProcess.exited).toBe(false);
+  });
+});
