@@ -41,13 +41,23 @@ export interface CallCounts {
 /** Operations that change Databricks state. */
 export const MUTATING_OPERATIONS = new Set(['create', 'createPt', 'updateConfig', 'updatePtConfig', 'delete', 'patchTags']);
 
+/** A long-running emulator (a demo, an operator polling for hours) keeps only the newest calls. */
+export const DEFAULT_MAX_CALL_RECORDS = 100_000;
+
 export class CallLog {
   #records: CallRecord[] = [];
   #nextSeq = 1;
+  readonly #maxRecords: number;
+
+  constructor(maxRecords = DEFAULT_MAX_CALL_RECORDS) {
+    this.#maxRecords = maxRecords;
+  }
 
   record(entry: Omit<CallRecord, 'seq'>): CallRecord {
     const record = { seq: this.#nextSeq++, ...entry };
     this.#records.push(record);
+    // Trim in batches, so a full log does not copy the array on every call.
+    if (this.#records.length > this.#maxRecords * 1.1) this.#records = this.#records.slice(-this.#maxRecords);
     return record;
   }
 
