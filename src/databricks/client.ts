@@ -69,7 +69,10 @@ export interface DatabricksClientOptions {
   requestTimeoutMs?: number;
   /** deadline of a call including its retries; default 2 minutes */
   retryDeadlineMs?: number;
-  /** refuse (RateLimited, retryAfterMs) rather than wait longer than this for the rate budget; default: wait */
+  /**
+   * refuse (RateLimited, `fromClientBudget`, `retryAfterMs`) rather than wait longer than this for the
+   * rate budget; default: wait as long as the call's deadline allows
+   */
   maxBudgetWaitMs?: number;
   backoff?: BackoffOptions;
   transport?: HttpTransport;
@@ -333,7 +336,7 @@ export class DatabricksClient {
   private async call<T>(spec: CallSpec<T>, options: CallOptions = {}): Promise<T> {
     const started = this.clock.now();
     const deadlineAt = started + (options.deadlineMs ?? this.retryDeadlineMs);
-    const maxBudgetWaitMs = options.maxBudgetWaitMs ?? this.maxBudgetWaitMs;
+    const maxBudgetWaitMs = options.maxBudgetWaitMs ?? this.maxBudgetWaitMs ?? Number.POSITIVE_INFINITY;
     let attempt = 0;
     let refreshedAfter401 = false;
     let createResends = 0;
@@ -341,7 +344,9 @@ export class DatabricksClient {
 
     for (;;) {
       options.signal?.throwIfAborted();
-      await this.budgets[spec.budget].acquire({ signal: options.signal, maxWaitMs: maxBudgetWaitMs });
+      // Waiting for the budget counts against the deadline: past it, say when to come back instead.
+      const budgetWaitLimit = Math.max(0, Math.min(maxBudgetWaitMs, deadlineAt - this.clock.now() - MIN_ATTEMPT_MS));
+      await this.budgets[spec.budget].acquire({ signal: options.signal, maxWaitMs: budgetWaitLimit });
       const outcome = await this.attempt(spec, attempt, deadlineAt, options.signal);
       if (outcome.ok) return outcome.value;
       const error = outcome.error;

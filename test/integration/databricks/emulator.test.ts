@@ -269,6 +269,19 @@ describe('rate budget', () => {
   });
 });
 
+describe('rate budget and deadlines', () => {
+  it('does not wait for the budget past the call deadline: RateLimited with the time to come back', async () => {
+    const running = await start({ scenario: { clock: { speed: 0 } } });
+    const client = clientFor(running, { rateLimits: { mutationsPerWindow: 50, mutationBurst: 1 }, retryDeadlineMs: 2000 });
+    await client.createEndpoint(tokenBand('first'));
+    const err = await failure(client.createEndpoint(tokenBand('second')));
+    expect(err.kind).toBe('RateLimited');
+    expect(err.fromClientBudget).toBe(true);
+    expect(err.retryAfterMs).toBeGreaterThan(6000);
+    expect(running.emulator.calls.query({ operation: 'create' })).toHaveLength(1);
+  });
+});
+
 describe('OAuth M2M', () => {
   const m2m: AuthConfig = { type: 'oauth-m2m', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET };
   const scenario = { clock: { speed: 1 }, auth: { clients: [{ id: CLIENT_ID, secret: CLIENT_SECRET }], tokenLifetimeSeconds: 3600 } };
