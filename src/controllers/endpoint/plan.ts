@@ -222,7 +222,8 @@ export function planEndpoint(input: PlanInput): Plan {
   if ('plan' in preflight) return preflight.plan;
   const desired = preflight.desired;
 
-  if (input.endpoint.kind !== 'found') return planCreate(input, plan, desired);
+  const rejected = rejectedForThisSpec(input, fresh);
+  if (input.endpoint.kind !== 'found') return rejected ? plan.finish({ type: 'none' }, undefined) : planCreate(input, plan, desired);
   return planExisting(input, plan, input.endpoint.value, desired, fresh, newGeneration);
 }
 
@@ -359,6 +360,8 @@ function planExisting(
   if (failure && failedDesiredConfig) {
     return failure.capacity ? planCapacityRetry(input, plan, desired, failure.message) : planFailedRollout(plan, failure.message, served);
   }
+
+  if (rejectedForThisSpec(input, fresh)) return plan.finish({ type: 'none' }, undefined);
 
   // Spec changed, drift, or a new attempt after a failure: send the whole desired config.
   const what = diffs.join(', ');
@@ -499,6 +502,23 @@ function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
     .finish({ type: 'delete', name }, progressRequeue(input));
 }
 
+const REJECTED = 'Databricks rejected the request';
+
+/**
+ * Databricks refused this spec as invalid (a 400 on create or update), and neither the spec nor the
+ * requested-at token changed since: sending the same request again cannot succeed.
+ */
+function rejectedForThisSpec(input: PlanInput, fresh: boolean): boolean {
+  if (fresh) return false;
+  const synced = findCondition(input.object.status.conditions as Condition[] | undefined, 'Synced');
+  return (
+    synced?.status === 'False' &&
+    synced.reason === SyncedReason.InvalidSpec &&
+    synced.observedGeneration === input.object.generation &&
+    synced.message.startsWith(REJECTED)
+  );
+}
+
 /** A Databricks call failed: say why, keep Ready as it was, and come back. */
 export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined, error: CallFailure): Plan {
   const builder = plan ?? new PlanBuilder(input);
@@ -525,8 +545,8 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
         .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
     case 'InvalidRequest':
       return builder
-        .ready(false, ReadyReason.NotReady, `Databricks rejected the request: ${error.message}`)
-        .synced(false, SyncedReason.InvalidSpec, `Databricks rejected the request: ${error.message}. Fix the spec; nothing is retried until it changes.`)
+        .ready(false, ReadyReason.NotReady, `${REJECTED}: ${error.message}`)
+        .synced(false, SyncedReason.InvalidSpec, `${REJECTED}: ${error.message}. Fix the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to send it again.`)
         .finish({ type: 'none' }, undefined);
     default:
       return builder.synced(false, SyncedReason.ReconcileError, error.message).finish({ type: 'none' }, { backoff: true });

@@ -332,4 +332,26 @@ describe('planActionFailure', () => {
     expect(condition(retry, 'Ready')?.status).toBe('False');
     expect(retry.requeue).toBeUndefined();
   });
+
+  it('a rejected update is not sent again by the next reconcile (resync, our own status write), only after a change', () => {
+    const object = edited(updateRequested(), { model: { name: MODEL, version: '5' } });
+    const served = readyEndpoint({ version: '3' });
+    const planned = reconcile(object, { endpoint: served });
+    const rejected = afterPlan(object, planActionFailure(planInput(object), planned, { kind: 'InvalidRequest', message: 'INVALID_PARAMETER_VALUE: entity_version 5 does not exist' }));
+
+    const resync = reconcile(rejected, { endpoint: served, now: at(MINUTE) });
+    expect(resync.action).toEqual({ type: 'none' });
+    expect(resync.requeue).toBeUndefined();
+    expect(condition(resync, 'Synced')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('entity_version 5') });
+
+    expect(reconcile(annotated(rejected, { [EndpointAnnotation.requestedAt]: 'again' }), { endpoint: served, now: at(MINUTE) }).action.type).toBe('updateConfig');
+    expect(reconcile(edited(rejected, { model: { name: MODEL, version: '4' } }), { endpoint: served, now: at(MINUTE) }).action.type).toBe('updateConfig');
+  });
+
+  it('a rejected create is not posted again until the spec changes', () => {
+    const object = endpointObject();
+    const rejected = afterPlan(object, planActionFailure(planInput(object), reconcile(object), { kind: 'InvalidRequest', message: 'INVALID_PARAMETER_VALUE: bad tags' }));
+    expect(reconcile(rejected, { now: at(MINUTE) }).action).toEqual({ type: 'none' });
+    expect(reconcile(edited(rejected, { tags: { team: 'ok' } }), { now: at(MINUTE) }).action.type).toBe('create');
+  });
 });
