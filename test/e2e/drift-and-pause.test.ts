@@ -1,6 +1,7 @@
 // Drift and pause, driven with kubectl: an out-of-band edit in Databricks is put back with a
 // Warning Event; the paused annotation stops every Databricks call until it is removed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/cluster.js';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
 const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
@@ -46,11 +47,20 @@ async function emulatorServed(name: string): Promise<{ entity_version?: string; 
   return state.endpoints.find((e) => e.name === name)?.config?.served_entities?.[0] ?? {};
 }
 
+/** The object under test: the seed's llama example with a user tag. */
+const drifty = (spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) =>
+  endpointManifest('drifty', { tags: { team: 'genai' }, ...spec }, metadata);
+
+async function emulatorTags(name: string): Promise<Record<string, string | undefined>> {
+  const state = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as { endpoints: { name: string; tags?: { key: string; value?: string }[] }[] };
+  return Object.fromEntries((state.endpoints.find((e) => e.name === name)?.tags ?? []).map((t) => [t.key, t.value]));
+}
+
 const updates = async (name: string) => (await e2e.mutations(name)).filter((c) => c.operation === 'updateConfig');
 
 describe('drift', () => {
   it('an out-of-band throughput change is corrected with a config update and a DriftDetected Warning', async () => {
-    await e2e.apply(endpointManifest('drifty'));
+    await e2e.apply(drifty());
     await e2e.kubectl(['wait', 'pte/drifty', '--for=condition=Ready', '--timeout=90s']);
     const before = (await updates('drifty')).length;
 
@@ -79,6 +89,28 @@ describe('drift', () => {
     expect((await emulatorServed('drifty')).entity_version).toBe('3');
     expect((await updates('drifty')).length - before).toBe(1);
   });
+
+  it('a user tag removed out of band is put back with a tag patch, not a config update', async () => {
+    const before = await e2e.mutations('drifty');
+    const response = await fetch(new URL('/__emulator/endpoints/drifty/edit', e2e.emulator.url), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ tags: { delete: ['team'] } }),
+    });
+    expect(response.status).toBe(200);
+    expect((await emulatorTags('drifty'))['team']).toBeUndefined();
+
+    await eventually(
+      async () => {
+        if ((await emulatorTags('drifty'))['team'] !== 'genai') throw new Error('the tag is not back yet');
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const since = (await e2e.mutations('drifty')).slice(before.length).map((c) => c.operation);
+    expect(since).toEqual(['patchTags']);
+    const obj = await e2e.get('pte', 'drifty');
+    expect(obj && isReady(obj)).toBe(true);
+  });
 });
 
 describe('paused', () => {
@@ -92,7 +124,7 @@ describe('paused', () => {
     const lastSeq = Math.max(0, ...(await allCalls()).map((c) => c.seq));
 
     await e2e.apply(
-      endpointManifest('drifty', { model: { name: MODEL, version: '2' }, throughput: { chunks: { min: 1, max: 4 } } }, { annotations: { 'ptoperator.io/paused': 'true' } }),
+      drifty({ model: { name: MODEL, version: '2' }, throughput: { chunks: { min: 1, max: 4 } } }, { annotations: { 'ptoperator.io/paused': 'true' } }),
     );
     await editOutOfBand('drifty', { max_provisioned_throughput: 4900 });
     // Several poll and progress intervals pass.
