@@ -138,12 +138,21 @@ describe('retries', () => {
   it('retries a 503 with backoff and gives up at the overall deadline with the last error', async () => {
     server.script(json(503, { error_code: 'TEMPORARILY_UNAVAILABLE', message: 'busy' }, { 'x-databricks-request-id': 'dbx-7' }));
     const started = Date.now();
-    const err = await failure(client({ retryDeadlineMs: 500 }).getEndpoint('llama-chat'));
+    const attempts: string[] = [];
+    const retries: number[] = [];
+    const metrics = {
+      request: (e: { operation: string; status: number | undefined; outcome: string }) => attempts.push(`${e.operation} ${e.status} ${e.outcome}`),
+      retry: (e: { delayMs: number }) => retries.push(e.delayMs),
+    };
+    const err = await failure(client({ retryDeadlineMs: 500, metrics }).getEndpoint('llama-chat'));
     expect(err.kind).toBe('Transient');
     expect(err.status).toBe(503);
     expect(err.requestId).toBe('dbx-7');
     expect(Date.now() - started).toBeLessThan(1500);
     expect(server.requests.length).toBeGreaterThan(1);
+    expect(attempts).toHaveLength(server.requests.length);
+    expect(new Set(attempts)).toEqual(new Set(['getEndpoint 503 Transient']));
+    expect(retries).toHaveLength(server.requests.length - 1);
   });
 
   it('does not retry a 500 on a create: it reads the endpoint by name instead', async () => {

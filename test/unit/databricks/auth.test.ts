@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCredentialsProvider, workspaceConnectionFromEnv } from '../../../src/databricks/auth.js';
 import { DatabricksError } from '../../../src/databricks/errors.js';
@@ -163,5 +166,38 @@ describe('OAuth M2M token cache', () => {
     expect(err.errorCode).toBe('invalid_client');
     expect(err.requestId).toBe('r-1');
     expect(err.message).toContain('Client authentication failed for [REDACTED]');
+  });
+});
+
+describe('token federation', () => {
+  it('exchanges the current file content with the documented RFC 8693 parameters, re-reading the file each time', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pt-fed-unit-'));
+    try {
+      const file = join(dir, 'token');
+      await writeFile(file, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln\n');
+      const clock = new FakeClock();
+      const transport = new ScriptedTransport((_req, n) => tokenAnswer(n, 600));
+      const provider = createCredentialsProvider(
+        { type: 'token-federation', tokenFilePath: file, clientId: 'sp-app-id' },
+        { host: 'https://w.example', transport, clock },
+      );
+      expect(await provider.authorization()).toBe('Bearer access-token-number-1');
+      const [exchange] = transport.sent;
+      expect(exchange?.path).toBe('/oidc/v1/token');
+      expect(exchange?.headers['authorization']).toBeUndefined();
+      expect(Object.fromEntries(new URLSearchParams(exchange?.body))).toEqual({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln',
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+        scope: 'all-apis',
+        client_id: 'sp-app-id',
+      });
+      await writeFile(file, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiIn0.c2ln');
+      await clock.advance(600_000 - 40_000);
+      expect(await provider.authorization()).toBe('Bearer access-token-number-2');
+      expect(new URLSearchParams(transport.sent[1]?.body).get('subject_token')).toBe('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiIn0.c2ln');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
