@@ -155,7 +155,7 @@ async function captureEndpoints(e2e: E2E & { startOperator(): unknown }): Promis
   await e2e.apply({ apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name: 'brand-new' }, spec: { host: e2e.emulator.url, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } } });
   await capture(e2e, 'dbws', 'brand-new', 'workspace-no-status.yaml', 'A workspace just created, before the operator wrote any status.');
   await e2e.kubectl(['delete', 'pte', 'capacity-wait', '--wait=false']);
-  await capture(e2e, 'pte', 'capacity-wait', 'endpoint-pending-deletion.yaml', 'An endpoint deleted with kubectl, held by its finalizer until the operator deletes it in Databricks.');
+  await capture(e2e, 'pte', 'capacity-wait', 'endpoint-pending-deletion.yaml', 'An endpoint deleted with kubectl while the operator was stopped, so its finalizer holds it.');
   e2e.startOperator();
   await waitFor(e2e, 'pte', 'llama-chat', 'the edited spec observed', (o) => isCurrent(o));
   await eventually(async () => {
