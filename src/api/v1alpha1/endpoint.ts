@@ -155,6 +155,10 @@ const ServedConfig = {
   minTokensPerSecond: z.int().optional().describe('Minimum provisioned throughput in tokens per second.'),
   maxTokensPerSecond: z.int().optional().describe('Maximum provisioned throughput in tokens per second.'),
   modelUnits: z.int().optional().describe('Provisioned model units.'),
+  burstScaling: z
+    .boolean()
+    .optional()
+    .describe('Burst scaling of a model-unit config, as the operator requested it (Databricks does not echo it).'),
   configVersion: z.int().optional().describe("Databricks' config_version of this config."),
 };
 

@@ -326,6 +326,7 @@ function planExisting(
   }
 
   const served = observeConfig(endpoint.config);
+  if (served) served.burstScaling ??= plan.status.served?.burstScaling;
   const pending = observeConfig(endpoint.pending_config);
   const update = endpoint.state.config_update;
   // Drift is a config the spec does not ask for and that no rollout we requested or already watched
@@ -588,11 +589,16 @@ function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: S
   status.endpointUrl = endpoint.endpoint_url ?? (host ? `${host}/serving-endpoints/${endpoint.name}/invocations` : undefined);
   if (status.endpointUrl === undefined) delete status.endpointUrl;
   status.state = { ready: endpoint.state.ready, configUpdate: endpoint.state.config_update };
+  // Databricks does not echo burst_scaling_enabled, so status remembers what the operator asked for.
+  const previous = input.object.status;
   const served = observeConfig(endpoint.config);
-  if (served) status.served = statusFields(served);
-  else delete status.served;
+  if (served) {
+    served.burstScaling ??= previous.served?.configVersion === served.configVersion ? previous.served?.burstScaling : previous.pending?.burstScaling;
+    status.served = statusFields(served);
+  } else delete status.served;
   const pending = observeConfig(endpoint.pending_config);
   if (pending) {
+    pending.burstScaling ??= previous.pending?.burstScaling;
     const startTime = endpoint.pending_config?.start_time;
     status.pending = { ...statusFields(pending), startTime: startTime ? iso(new Date(startTime)) : status.pending?.startTime };
     if (status.pending.startTime === undefined) delete status.pending.startTime;
@@ -608,7 +614,7 @@ function sameServing(known: EndpointStatus['pending'], config: ObservedServing):
   return (['modelVersion', 'minTokensPerSecond', 'maxTokensPerSecond', 'modelUnits'] as const).every((key) => known[key] === fields[key]);
 }
 
-type ServingFields = Pick<ObservedServing, 'entityVersion' | 'minTokensPerSecond' | 'maxTokensPerSecond' | 'modelUnits' | 'configVersion'>;
+type ServingFields = Pick<ObservedServing, 'entityVersion' | 'minTokensPerSecond' | 'maxTokensPerSecond' | 'modelUnits' | 'burstScaling' | 'configVersion'>;
 
 function statusFields(s: ServingFields): NonNullable<EndpointStatus['served']> {
   const fields = {
@@ -616,6 +622,7 @@ function statusFields(s: ServingFields): NonNullable<EndpointStatus['served']> {
     minTokensPerSecond: s.minTokensPerSecond,
     maxTokensPerSecond: s.maxTokensPerSecond,
     modelUnits: s.modelUnits,
+    burstScaling: s.burstScaling,
     configVersion: s.configVersion,
   };
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));

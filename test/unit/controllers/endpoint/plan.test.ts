@@ -566,3 +566,28 @@ describe('conditions', () => {
     expect(object).toEqual(snapshot);
   });
 });
+
+describe('burst scaling, which Databricks does not echo', () => {
+  const units = { throughput: { modelUnits: 50 } };
+  // Like the real API (and the emulator): burst_scaling_enabled is absent from GET.
+  const servedUnits = () => readyEndpoint({ version: '3', units: 50 });
+
+  it('is remembered from the request, so turning it off later sends an update', () => {
+    const created = reconcile(endpointObject({ spec: units }), { model: MODEL_UNIT_MODEL });
+    expect(created.status.pending?.burstScaling).toBe(true);
+    const settled = afterPlan(endpointObject({ spec: units }), created);
+    const ready = reconcile(settled, { model: MODEL_UNIT_MODEL, endpoint: servedUnits() });
+    expect(ready.status.served?.burstScaling).toBe(true);
+    expect(ready.action).toEqual({ type: 'none' });
+
+    const off = edited(afterPlan(settled, ready), { ...units, burstScaling: false });
+    const plan = reconcile(off, { model: MODEL_UNIT_MODEL, endpoint: servedUnits() });
+    expect(plan.action.type).toBe('updateConfig');
+    expect(JSON.stringify(plan.action)).toContain('"burst_scaling_enabled":false');
+  });
+
+  it('unknown (never requested by us) causes no update', () => {
+    const plan = reconcile(endpointObject({ spec: units }), { model: MODEL_UNIT_MODEL, endpoint: servedUnits() });
+    expect(plan.action).toEqual({ type: 'none' });
+  });
+});
