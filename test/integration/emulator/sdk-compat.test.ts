@@ -19,17 +19,24 @@ const venv = join(cacheDir, 'venv-sdk');
 const python = join(venv, 'bin', 'python');
 const script = join(import.meta.dirname, 'sdk', 'compat.py');
 
-/** Creates the venv once and reuses it while it holds the pinned SDK version. */
+/** Creates the venv once and reuses it while it holds the pinned SDK version; otherwise builds it afresh. */
 async function ensureSdkVenv(): Promise<void> {
-  if (existsSync(python)) {
-    const { stdout } = await run(python, ['-c', 'from databricks.sdk.version import __version__; print(__version__)']).catch(() => ({ stdout: '' }));
-    if (stdout.trim() === DATABRICKS_SDK_VERSION) return;
-  } else {
-    await run(process.env.PT_OPERATOR_PYTHON ?? 'python3', ['-m', 'venv', venv]);
-  }
+  if ((await installedSdkVersion()) === DATABRICKS_SDK_VERSION) return;
+  await run(process.env.PT_OPERATOR_PYTHON ?? 'python3', ['-m', 'venv', '--clear', venv]);
   await run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `databricks-sdk==${DATABRICKS_SDK_VERSION}`], {
     timeout: 170_000,
   });
+  expect(await installedSdkVersion()).toBe(DATABRICKS_SDK_VERSION);
+}
+
+async function installedSdkVersion(): Promise<string | undefined> {
+  if (!existsSync(python)) return undefined;
+  try {
+    const { stdout } = await run(python, ['-c', 'from databricks.sdk.version import __version__; print(__version__)']);
+    return stdout.trim();
+  } catch {
+    return undefined; // a broken venv (e.g. its Python was upgraded away): rebuild it
+  }
 }
 
 interface Step {
