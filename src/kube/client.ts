@@ -22,6 +22,9 @@ export interface KubeClientOptions {
 export const MERGE_PATCH = 'application/merge-patch+json';
 export const JSON_PATCH = 'application/json-patch+json';
 
+/** A non-watch response body that stops flowing for this long means the connection is dead. */
+const REQUEST_BODY_TIMEOUT_MS = 60_000;
+
 /** Credentials are re-read this often so rotated service-account and exec tokens are picked up. */
 const AUTH_REFRESH_MS = 60_000;
 
@@ -102,7 +105,7 @@ export class KubeClient {
     this.authReadAt = Date.now();
   }
 
-  private async send(req: KubeRequest, accept: string) {
+  private async send(req: KubeRequest, accept: string, streaming = false) {
     if (Date.now() - this.authReadAt > AUTH_REFRESH_MS) await this.refreshAuth();
     const url = new URL(this.server + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
@@ -123,6 +126,8 @@ export class KubeClient {
       body,
       dispatcher: this.dispatcher,
       signal: req.signal,
+      // a plain request whose body stalls is a dead connection; a watch may legitimately be quiet for minutes
+      bodyTimeout: streaming ? 0 : REQUEST_BODY_TIMEOUT_MS,
     });
     if (res.statusCode >= 400) {
       const text = await res.body.text();
@@ -197,7 +202,7 @@ export class KubeClient {
     query: Record<string, string | number | boolean | undefined>,
     signal: AbortSignal,
   ): AsyncGenerator<WatchEvent<T>> {
-    const res = await this.send({ method: 'GET', path, query: { ...query, watch: true }, signal }, 'application/json');
+    const res = await this.send({ method: 'GET', path, query: { ...query, watch: true }, signal }, 'application/json', true);
     let buffered = '';
     const decoder = new TextDecoder();
     for await (const chunk of res.body) {
