@@ -180,6 +180,11 @@ export class RateBudget {
 export interface RateLimits {
   /** create/update/delete/tag calls per window; default 50 */
   mutationsPerWindow?: number;
+  /**
+   * DatabricksWorkspace.spec.rateLimits spelling: mutations per 5 minutes. Used when mutationsPerWindow
+   * is not given (and the window is then 5 minutes unless mutationWindowMs says otherwise).
+   */
+  mutationsPer5Minutes?: number;
   /** default 5 minutes */
   mutationWindowMs?: number;
   /** mutations that may go out back to back before pacing starts; default 5 */
@@ -188,7 +193,7 @@ export interface RateLimits {
   readsPerSecond?: number;
 }
 
-export const DEFAULT_RATE_LIMITS: Required<RateLimits> = {
+export const DEFAULT_RATE_LIMITS: Required<Omit<RateLimits, 'mutationsPer5Minutes'>> = {
   mutationsPerWindow: 50,
   mutationWindowMs: 5 * 60 * 1000,
   mutationBurst: 5,
@@ -196,7 +201,12 @@ export const DEFAULT_RATE_LIMITS: Required<RateLimits> = {
 };
 
 export function bucketSpecsFor(limits: RateLimits = {}): { mutation: BucketSpec; read: BucketSpec } {
-  const l = { ...DEFAULT_RATE_LIMITS, ...stripUndefined(limits) };
+  const { mutationsPer5Minutes, ...rest } = limits;
+  const l = {
+    ...DEFAULT_RATE_LIMITS,
+    ...(mutationsPer5Minutes !== undefined ? { mutationsPerWindow: mutationsPer5Minutes } : {}),
+    ...stripUndefined(rest),
+  };
   return {
     mutation: rollingWindowBucket(l.mutationsPerWindow, l.mutationWindowMs, l.mutationBurst),
     read: perSecondBucket(l.readsPerSecond),

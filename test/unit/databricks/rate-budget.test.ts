@@ -155,6 +155,16 @@ describe('RateBudget', () => {
   });
 });
 
+describe('bucketSpecsFor', () => {
+  it('reads the DatabricksWorkspace spelling (mutationsPer5Minutes, readsPerSecond)', () => {
+    expect(bucketSpecsFor({ mutationsPer5Minutes: 20, readsPerSecond: 5 })).toEqual({
+      mutation: rollingWindowBucket(20, FIVE_MINUTES, 5),
+      read: perSecondBucket(5),
+    });
+    expect(bucketSpecsFor({ mutationsPer5Minutes: 20, mutationsPerWindow: 30 }).mutation).toEqual(rollingWindowBucket(30, FIVE_MINUTES, 5));
+  });
+});
+
 describe('RateBudgetRegistry', () => {
   it('shares one budget per host and applies new limits', () => {
     const registry = new RateBudgetRegistry(new FakeClock());
