@@ -1,6 +1,7 @@
 // GPU-capacity failures: Databricks reports them not as an error code but as a rollout that times
 // out or is aborted (reference §6). Pure helpers to recognise them and to schedule the retries.
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
+import { clause } from '../text.js';
 
 /** Patterns that mark a failed rollout as a capacity failure. Configurable with --capacity-patterns. */
 export const DEFAULT_CAPACITY_PATTERNS: readonly RegExp[] = [/timed out/i, /\btimeout\b/i, /aborted/i, /capacity/i, /insufficient .*gpu/i];
@@ -19,7 +20,8 @@ export function rolloutFailure(endpoint: ServingEndpointDetailed, patterns: read
   const deployment = failed?.state?.deployment ?? '';
   const message = failed?.state?.deployment_state_message || `the endpoint update ended in ${update}`;
   const capacity = deployment === 'DEPLOYMENT_ABORTED' || patterns.some((p) => p.test(message));
-  return { message: `${deployment ? `${deployment}: ` : ''}${message}`, capacity };
+  // Without its final period, so callers can continue the sentence.
+  return { message: `${deployment ? `${deployment}: ` : ''}${clause(message)}`, capacity };
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../databricks/api-types.js';
 import type { DatabricksErrorKind } from '../../databricks/errors.js';
 import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
+import { clause } from '../text.js';
 import { capacityBackoffMs, rolloutFailure } from './capacity.js';
 import {
   type CreateRequest,
@@ -547,7 +548,7 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
     case 'InvalidRequest':
       return builder
         .ready(false, ReadyReason.NotReady, `${REJECTED}: ${error.message}`)
-        .synced(false, SyncedReason.InvalidSpec, `${REJECTED}: ${error.message}. Fix the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to send it again.`)
+        .synced(false, SyncedReason.InvalidSpec, `${REJECTED}: ${clause(error.message)}. Fix the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to send it again.`)
         .finish({ type: 'none' }, undefined);
     default:
       return builder.synced(false, SyncedReason.ReconcileError, error.message).finish({ type: 'none' }, { backoff: true });

@@ -12,6 +12,7 @@ import {
   splitKey,
 } from '../../kube/index.js';
 import { WorkspaceResource } from '../resources.js';
+import { clause } from '../text.js';
 import type { WorkspaceConnections } from './connections.js';
 
 type Workspace = DatabricksWorkspace & KubeObject;
@@ -87,7 +88,7 @@ async function verify(
       return {
         ready: false,
         reason: WorkspaceReadyReason.AuthenticationFailed,
-        message: `${parsed.data.host} refused the credentials: ${err.message}. Check the Secret or the service principal.`,
+        message: `${parsed.data.host} refused the credentials: ${clause(err.message)}. Check the Secret or the service principal.`,
       };
     }
     if (isDatabricksError(err) && err.kind === 'RateLimited') return { retryAfterMs: err.retryAfterMs ?? options.retryIntervalMs };

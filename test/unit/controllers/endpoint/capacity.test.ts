@@ -20,7 +20,9 @@ describe('rolloutFailure', () => {
     const failure = rolloutFailure(failedEndpoint({ version: '3' }, { version: '4', ...entity }), DEFAULT_CAPACITY_PATTERNS);
     expect(failure?.capacity).toBe(capacity);
     expect(failure?.message).toContain(entity.deployment);
-    if (entity.message) expect(failure?.message).toContain(entity.message);
+    // Databricks' words, without the final period so that messages can continue the sentence.
+    if (entity.message) expect(failure?.message).toContain(entity.message.replace(/\.$/, ''));
+    expect(failure?.message).not.toMatch(/\.$/);
   });
 
   it('uses the configured patterns', () => {

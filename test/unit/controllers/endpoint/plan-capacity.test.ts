@@ -51,7 +51,7 @@ describe('UPDATE_FAILED for lack of GPU capacity', () => {
       attempts: 1,
       firstFailureTime: iso(NOW),
       nextRetryTime: iso(at(2 * MINUTE)),
-      lastMessage: `DEPLOYMENT_ABORTED: ${CAPACITY_ABORT_MESSAGE}`,
+      lastMessage: `DEPLOYMENT_ABORTED: ${CAPACITY_ABORT_MESSAGE.replace(/\.$/, '')}`,
     });
     expect(plan.requeue).toEqual({ after: 2 * MINUTE });
     expect(condition(plan, 'Ready')).toMatchObject({
