@@ -93,6 +93,30 @@ describe('capacity outage', () => {
     expect(rows.slice(1, recovered).every((r) => !/^\S+\s+True\s/.test(r))).toBe(true);
   });
 
+  it('a capacity failure during a version change keeps the old version serving, then rolls the new one out', async () => {
+    const name = 'cap-outage';
+    await addFaults(e2e.emulator.url, { type: 'capacity', model: 'system.ai.meta_llama_v3_1_8b_instruct', attempts: 1 });
+    const updatesBefore = (await e2e.mutations(name)).filter((c) => c.operation === 'updateConfig').length;
+    await e2e.apply(endpointManifest(name, { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '2' }, capacityRetry: { initialBackoff: '1s', maxBackoff: '2s', timeout: '5m' } }));
+
+    const waiting = await e2e.waitUntil('pte', name, (o) => condition(o, 'Ready')?.reason === 'WaitingForCapacity' && capacityOf(o)?.attempts === 1);
+    const status = waiting['status'] as { served?: { modelVersion?: string }; state?: { ready?: string } };
+    // Databricks keeps serving the old version through the failed rollout; the status says so.
+    expect(status.served?.modelVersion).toBe('3');
+    expect(status.state?.ready).toBe('READY');
+    expect(condition(waiting, 'Synced')).toMatchObject({ status: 'True' });
+    expect((await e2e.kubectl(['get', 'pte', name])).split('\n')[1]).toMatch(/^cap-outage\s+False\s+True\s+\S+\s+3\s/);
+
+    await e2e.waitUntil('pte', name, (o) => isReady(o) && condition(o, 'Ready')?.observedGeneration === (o['metadata'] as { generation: number }).generation);
+    const ready = (await e2e.get('pte', name))!;
+    expect((ready['status'] as { served?: { modelVersion?: string } }).served?.modelVersion).toBe('2');
+    expect(capacityOf(ready)).toBeUndefined();
+    const calls = await e2e.mutations(name);
+    // The version change, then one re-issue; still never a delete.
+    expect(calls.filter((c) => c.operation === 'updateConfig')).toHaveLength(updatesBefore + 2);
+    expect(calls.filter((c) => c.method === 'DELETE')).toEqual([]);
+  });
+
   it('an exhausted budget stops retrying (CapacityRetriesExhausted) until a new requested-at token starts over', async () => {
     const name = 'cap-exhausted';
     const model = 'main.default.support_bot_llama';

@@ -121,6 +121,25 @@ describe('a workspace with the documented mutation budget', () => {
     const describe = await e2e.kubectl(['describe', 'pte', NAMES[0]!]);
     expect(describe).toMatch(/Warning\s+RateLimited\s+.*rate limit/);
   });
+
+  it('a storm that refuses only config updates: the refused update is sent again afterwards, and Ready waits for it', async () => {
+    const name = NAMES[0]!;
+    await addFaults(e2e.emulator.url, { type: 'throttle', rate: 1, retryAfterSeconds: 2, forSeconds: 10 * SPEED, match: { method: 'PUT' } });
+    const stormEnds = Date.now() + 10_000;
+    await e2e.apply(endpointManifest(name, { model: { name: MODEL, version: '1' }, throughput: { chunks: { min: 2, max: 4 } } }));
+
+    const refused = await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.reason === 'RateLimited');
+    expect(condition(refused, 'Ready')?.status).toBe('False');
+    expect(served(refused)?.modelVersion).toBe('2');
+
+    await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Ready', '--timeout=60s']);
+    expect(Date.now()).toBeGreaterThan(stormEnds);
+    const ready = (await e2e.get('pte', name))!;
+    expect(served(ready)).toMatchObject({ modelVersion: '1', maxTokensPerSecond: 3920 });
+    const updates = (await emulatorCalls(e2e)).filter((c) => c.endpoint === name && c.operation === 'updateConfig');
+    expect(updates.filter((c) => c.status === 429).length).toBeGreaterThan(0);
+    expect(updates.filter((c) => c.status === 200)).toHaveLength(2);
+  });
 });
 
 describe('a workspace with a tiny mutation budget', () => {
