@@ -1,3 +1,5 @@
+import { scrubSecrets } from '../observability/logger.js';
+
 /** A metav1.Condition (KEP-1623). */
 export interface Condition {
   type: string;
@@ -55,6 +57,8 @@ export const findCondition = (conditions: readonly Condition[] | undefined, type
 export const isConditionTrue = (conditions: readonly Condition[] | undefined, type: string): boolean =>
   findCondition(conditions, type)?.status === 'True';
 
+/** Status is readable by anyone who can get the object: scrub credentials, then cap the length. */
 function truncate(message: string): string {
-  return message.length <= MAX_MESSAGE ? message : `${message.slice(0, MAX_MESSAGE - 3)}...`;
+  const scrubbed = scrubSecrets(message);
+  return scrubbed.length <= MAX_MESSAGE ? scrubbed : `${scrubbed.slice(0, MAX_MESSAGE - 3)}...`;
 }

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { scrubSecrets } from '../observability/logger.js';
 import { MERGE_PATCH, type KubeClient } from './client.js';
 import { isNotFound } from './errors.js';
 import type { Logger } from './logger.js';
@@ -51,7 +52,9 @@ export class EventRecorder {
   }
 
   async record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
-    const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message;
+    // events are readable by anyone who can describe the object: never let a credential through
+    const scrubbed = scrubSecrets(message);
+    const text = scrubbed.length > MAX_MESSAGE ? `${scrubbed.slice(0, MAX_MESSAGE - 3)}...` : scrubbed;
     const key = eventSeriesKey(obj, type, reason, text);
     // repeats of one series are written one after another, so two concurrent repeats never create two Events
     const previous = this.pending.get(key) ?? Promise.resolve();

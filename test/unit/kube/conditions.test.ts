@@ -41,6 +41,12 @@ describe('setCondition', () => {
     expect(findCondition(c, 'Missing')).toBeUndefined();
   });
 
+  it('never puts a credential into a condition message', () => {
+    const c = setCondition(undefined, { type: 'Synced', status: 'False', reason: 'ReconcileError', message: 'GET failed: Authorization: Bearer dapi0123456789abcdef0123456789abcdef' }, 1, t0);
+    expect(c[0]?.message).not.toContain('dapi0123456789');
+    expect(c[0]?.message).toContain('GET failed');
+  });
+
   it('rejects a reason the API would refuse, and truncates huge messages', () => {
     expect(() => setCondition(undefined, { type: 'Ready', status: 'False', reason: 'connection refused' }, 1, t0)).toThrow(/CamelCase/);
     const c = setCondition(undefined, { type: 'Ready', status: 'False', reason: 'Err', message: 'x'.repeat(40_000) }, 1, t0);
