@@ -45,6 +45,7 @@ export class Manager {
     const le = options.leaderElection;
     if (le) {
       const identity = le.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
+      this.metrics.leaderStatus.set({ name: le.name }, 0);
       this.elector = new LeaderElector(options.client, {
         ...le,
         identity,
