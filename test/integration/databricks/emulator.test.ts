@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCredentialsProvider, type AuthConfig } from '../../../src/databricks/auth.js';
 import { DatabricksClient, type ClientLogger, type DatabricksClientOptions } from '../../../src/databricks/client.js';
-import { systemClock } from '../../../src/databricks/clock.js';
+import { systemClock, type Clock } from '../../../src/databricks/clock.js';
 import { DatabricksError } from '../../../src/databricks/errors.js';
 import { RateBudgetRegistry } from '../../../src/databricks/rate-budget.js';
 import { HttpTransport } from '../../../src/databricks/transport.js';
@@ -215,6 +215,15 @@ describe('retries against injected faults', () => {
   });
 });
 
+/** Time running `factor` times faster than the wall clock: the emulator's virtual clock, as the client sees it. */
+function scaledClock(factor: number): Clock {
+  const origin = Date.now();
+  return {
+    now: () => origin + (Date.now() - origin) * factor,
+    sleep: (ms, signal) => systemClock.sleep(ms / factor, signal),
+  };
+}
+
 /** Largest number of calls in any window of `windowMs` (virtual time of the emulator's log). */
 function maxInWindow(times: number[], windowMs: number): number {
   const sorted = [...times].sort((a, b) => a - b);
@@ -227,26 +236,29 @@ function maxInWindow(times: number[], windowMs: number): number {
 }
 
 describe('rate budget', () => {
-  it('spreads 120 concurrent creates so the emulator never sees more than 50 per rolling 5 minutes and never says 429', async () => {
-    // Scaled: the emulator runs 100x fast (5 virtual minutes = 3 real seconds); the client's window matches.
-    const running = await start({ scenario: { clock: { speed: 100 }, timing: { rolloutSeconds: 60 } } });
-    const budgets = new RateBudgetRegistry(systemClock);
-    const limits = { mutationsPerWindow: 50, mutationWindowMs: 3000 };
+  it('spreads 60 concurrent creates under the default budget: never more than 50 per rolling 5 minutes, never a 429', async () => {
+    // The emulator runs 50x fast and the client lives on the same scaled time, so the default budget
+    // (50 per 5 minutes) is used unchanged: 7 virtual minutes pass in about 8 real seconds.
+    const speed = 50;
+    const running = await start({ scenario: { clock: { speed }, timing: { rolloutSeconds: 60 } } });
+    const clock = scaledClock(speed);
+    const budgets = new RateBudgetRegistry(clock);
     // Two clients of one workspace (spelled differently) share one budget.
-    const a = clientFor(running, { budgets, rateLimits: limits, retryDeadlineMs: 60_000 });
-    const b = clientFor(running, { budgets, rateLimits: limits, retryDeadlineMs: 60_000, host: `${running.url}/` });
-    const names = Array.from({ length: 120 }, (_, i) => `ep-${String(i).padStart(3, '0')}`);
+    const a = clientFor(running, { budgets, clock, rateLimits: undefined, retryDeadlineMs: 3_600_000 });
+    const b = clientFor(running, { budgets, clock, rateLimits: undefined, retryDeadlineMs: 3_600_000, host: `${running.url}/` });
+    await Promise.all([a.checkCredentials(), b.checkCredentials()]);
+    const names = Array.from({ length: 60 }, (_, i) => `ep-${String(i).padStart(3, '0')}`);
     const results = await Promise.all(names.map((name, i) => (i % 2 ? a : b).createEndpoint(tokenBand(name))));
-    expect(results).toHaveLength(120);
+    expect(results).toHaveLength(60);
 
     const creates = running.emulator.calls.query({ operation: 'create' });
-    expect(creates).toHaveLength(120);
+    expect(creates).toHaveLength(60);
     expect(creates.filter((c) => c.status !== 200)).toEqual([]);
     expect(maxInWindow(creates.map((c) => c.virtualTime), 300_000)).toBeLessThanOrEqual(50);
-    // spread, not 50-then-silence: the first 5 minutes carry fewer than 50
+    // spread, not 50-then-silence: the first 150 virtual seconds carry about half of the 50
     const first = creates[0]?.virtualTime ?? 0;
     expect(creates.filter((c) => c.virtualTime < first + 150_000).length).toBeLessThan(30);
-    expect(a.budgetStats().mutation.grants).toBe(120);
+    expect(a.budgetStats().mutation.grants).toBe(60);
   });
 
   it('fails fast with RateLimited instead of waiting, and nothing beyond the budget reaches the emulator', async () => {
