@@ -6,7 +6,7 @@ import type { Logger } from './logger.js';
 import { Backoff } from './ratelimit.js';
 import { diffRelist } from './relist.js';
 import { randomBetween, sleep } from './sleep.js';
-import { objectKey, type KubeObject, type ResourceType } from './types.js';
+import { apiVersionOf, objectKey, type KubeObject, type ResourceType } from './types.js';
 
 export interface EventHandlers<T> {
   add?(obj: T): void;
@@ -203,7 +203,12 @@ export class Informer<T extends KubeObject> {
         },
         this.stopController.signal,
       );
-      for (const item of page.items) listed.set(objectKey(item), item);
+      for (const item of page.items) {
+        // list items come without apiVersion/kind; events and owner references need them
+        item.apiVersion ??= apiVersionOf(this.options.resource);
+        item.kind ??= this.options.resource.kind;
+        listed.set(objectKey(item), item);
+      }
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion;
     } while (continueToken);

@@ -61,6 +61,7 @@ describe('Informer against a real kube-apiserver', () => {
     const { informer, events } = start({ namespaces: [a, b], labelSelector: 'app=mine' });
     expect(await informer.waitForSync()).toBe(true);
     expect(informer.list().map(objectKey)).toEqual([`${a}/before`]);
+    expect(informer.get(`${a}/before`)).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap' }); // lists omit them
 
     await client.create(CoreResources.configMap, b, configMap(b, 'new', { v: '1' }, mine));
     await client.create(CoreResources.configMap, b, configMap(b, 'unlabelled', { v: '1' }));
