@@ -84,6 +84,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       events,
       verifyIntervalMs: config.workspaceVerifyInterval,
       retryIntervalMs: config.workspaceRetryInterval,
+      callDeadlineMs: config.databricksTimeout,
     }),
   });
 

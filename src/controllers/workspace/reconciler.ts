@@ -26,6 +26,8 @@ export interface WorkspaceReconcilerOptions {
   verifyIntervalMs: number;
   /** Retry failed verifications this often (Secret watches also wake us). */
   retryIntervalMs: number;
+  /** Deadline of the verifying read, retries included (--databricks-timeout): an unreachable host is reported after it. */
+  callDeadlineMs: number;
   now?: () => Date;
 }
 
@@ -77,7 +79,7 @@ async function verify(
     return { ready: false, reason, message: result.error.message };
   }
   try {
-    const { authType, endpointCount } = await result.client.checkCredentials({ signal, maxBudgetWaitMs: 1_000 });
+    const { authType, endpointCount } = await result.client.checkCredentials({ signal, maxBudgetWaitMs: 1_000, deadlineMs: options.callDeadlineMs });
     return {
       ready: true,
       reason: WorkspaceReadyReason.Authenticated,
