@@ -3,7 +3,7 @@
 // (Objects are deleted, never namespaces: this control plane has no namespace controller.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
-import { type E2E, endpointManifest, startE2E } from './harness.js';
+import { type E2E, condition, endpointManifest, startE2E } from './harness.js';
 
 let e2e: E2E;
 
@@ -71,5 +71,24 @@ describe('deletion', () => {
 
     expect(await emulatorHas('short-lived')).toBe(false);
     expect((await e2e.mutations('short-lived')).map((c) => c.operation)).toEqual(expect.arrayContaining(['create', 'delete']));
+  });
+
+  it('a paused object being deleted keeps its endpoint and finalizer until the annotation is removed', async () => {
+    await e2e.apply(endpointManifest('paused-delete'));
+    await e2e.kubectl(['wait', 'pte/paused-delete', '--for=condition=Ready', '--timeout=90s']);
+    await e2e.kubectl(['annotate', 'pte', 'paused-delete', 'ptoperator.io/paused=true']);
+    await e2e.waitUntil('pte', 'paused-delete', (o) => condition(o, 'Synced')?.reason === 'ReconcilePaused');
+
+    await e2e.kubectl(['delete', 'pte', 'paused-delete', '--wait=false']);
+    const waiting = await e2e.waitUntil('pte', 'paused-delete', (o) => /deletion waits/.test(condition(o, 'Synced')?.message ?? ''));
+    expect((waiting['metadata'] as { deletionTimestamp?: string }).deletionTimestamp).toBeDefined();
+    await new Promise((wake) => setTimeout(wake, 3_000));
+    expect(await e2e.get('pte', 'paused-delete')).toBeDefined();
+    expect(await emulatorHas('paused-delete')).toBe(true);
+    expect((await e2e.mutations('paused-delete')).map((c) => c.operation)).not.toContain('delete');
+
+    await e2e.kubectl(['annotate', 'pte', 'paused-delete', 'ptoperator.io/paused-']);
+    await waitGone('paused-delete');
+    expect(await emulatorHas('paused-delete')).toBe(false);
   });
 });

@@ -13,7 +13,12 @@ const CREDENTIALS = [GOOD_PAT, WRONG_PAT, DEFAULT_CLIENT_SECRET, TEST_PAT];
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ prefix: 'e2e-ws', scenario: { auth: { pats: [TEST_PAT, GOOD_PAT] } } });
+  e2e = await startE2E({
+    prefix: 'e2e-ws',
+    scenario: { auth: { pats: [TEST_PAT, GOOD_PAT] } },
+    // An unreachable host is retried until this deadline before it is reported.
+    operatorArgs: ['--databricks-timeout=5s'],
+  });
 });
 
 afterAll(async () => {
@@ -91,6 +96,41 @@ describe('DatabricksWorkspace', () => {
     await e2e.kubectl(['wait', 'pte/sp-llama', '--for=condition=Ready', '--timeout=90s']);
     const obj = await e2e.get('pte', 'sp-llama');
     expect(obj && isReady(obj)).toBe(true);
+  });
+
+  it('a Secret deleted: SecretNotFound, its endpoint WorkspaceNotReady with no Databricks call; recreated, both recover', async () => {
+    await createSecret('flaky-pat', { token: GOOD_PAT });
+    await e2e.apply(workspaceManifest('flaky', { token: { secretRef: { name: 'flaky-pat' } } }));
+    await e2e.apply(endpointManifest('flaky-llama', { workspaceRef: { name: 'flaky' } }));
+    await e2e.kubectl(['wait', 'pte/flaky-llama', '--for=condition=Ready', '--timeout=90s']);
+
+    await e2e.kubectl(['delete', 'secret', 'flaky-pat']);
+    await e2e.waitUntil('dbws', 'flaky', (o) => readyReason(o) === 'SecretNotFound', 30_000);
+    const ep = await e2e.waitUntil('pte', 'flaky-llama', (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady', 30_000);
+    // Ready says what was last known: the endpoint itself still serves.
+    expect(condition(ep, 'Ready')?.status).toBe('True');
+    const calls = async () => (await (await fetch(new URL('/__emulator/calls?endpoint=flaky-llama', e2e.emulator.url))).json()) as { calls: unknown[] };
+    const before = (await calls()).calls.length;
+    await new Promise((wake) => setTimeout(wake, 4_000));
+    expect((await calls()).calls.length).toBe(before);
+
+    await createSecret('flaky-pat', { token: GOOD_PAT });
+    await e2e.waitUntil('dbws', 'flaky', (o) => readyReason(o) === 'Authenticated', 30_000);
+    await e2e.waitUntil('pte', 'flaky-llama', (o) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && isReady(o), 30_000);
+  });
+
+  it('a host nobody listens on: HostUnreachable, reported within the operator\'s --databricks-timeout', async () => {
+    await createSecret('nowhere-pat', { token: GOOD_PAT });
+    const appliedAt = Date.now();
+    await e2e.apply({
+      ...(workspaceManifest('nowhere', { token: { secretRef: { name: 'nowhere-pat' } } }) as { spec: object }),
+      spec: { host: 'http://127.0.0.1:1', auth: { token: { secretRef: { name: 'nowhere-pat' } } } },
+    });
+    const ws = await e2e.waitUntil('dbws', 'nowhere', (o) => readyReason(o) === 'HostUnreachable', 60_000);
+    // 5 s of retries, plus the informer and status write: well before the client's own 30 s default.
+    expect(Date.now() - appliedAt).toBeLessThan(15_000);
+    expect(condition(ws, 'Ready')).toMatchObject({ status: 'False' });
+    expect(condition(ws, 'Ready')?.message).toContain('cannot reach http://127.0.0.1:1');
   });
 
   it('no token or client secret appears in kubectl get -o yaml, describe, Events, or the operator log', async () => {
