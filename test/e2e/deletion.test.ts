@@ -3,7 +3,7 @@
 // (Objects are deleted, never namespaces: this control plane has no namespace controller.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
-import { type E2E, condition, endpointManifest, startE2E } from './harness.js';
+import { type E2E, TEST_PAT, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
 let e2e: E2E;
 
@@ -71,6 +71,41 @@ describe('deletion', () => {
 
     expect(await emulatorHas('short-lived')).toBe(false);
     expect((await e2e.mutations('short-lived')).map((c) => c.operation)).toEqual(expect.arrayContaining(['create', 'delete']));
+  });
+
+  it('an endpoint deleted behind the operator\'s back is created again, with an EndpointMissing Warning', async () => {
+    await e2e.apply(endpointManifest('vanishing'));
+    await e2e.kubectl(['wait', 'pte/vanishing', '--for=condition=Ready', '--timeout=90s']);
+    const firstId = ((await e2e.get('pte', 'vanishing')) as { status: { endpointId: string } }).status.endpointId;
+
+    // Someone deletes it with their own token.
+    const response = await fetch(new URL('/api/2.0/serving-endpoints/vanishing', e2e.emulator.url), { method: 'DELETE', headers: { Authorization: `Bearer ${TEST_PAT}` } });
+    expect(response.status).toBe(200);
+
+    const back = await e2e.waitUntil('pte', 'vanishing', (o) => {
+      const id = (o['status'] as { endpointId?: string }).endpointId;
+      return isReady(o) && id !== undefined && id !== firstId;
+    }, 60_000);
+    expect(await emulatorHas('vanishing')).toBe(true);
+    expect((await e2e.mutations('vanishing')).map((c) => c.operation)).toEqual(['create', 'delete', 'create']);
+    expect(condition(back, 'Synced')?.reason).toBe('ReconcileSuccess');
+    expect(await e2e.kubectl(['describe', 'pte', 'vanishing'])).toMatch(/Warning\s+EndpointMissing/);
+  });
+
+  it('deletionPolicy Delete on an endpoint that is already gone lets the object go', async () => {
+    // Paused, so the operator cannot re-create it before the object is deleted.
+    await e2e.kubectl(['annotate', 'pte', 'vanishing', 'ptoperator.io/paused=true']);
+    await e2e.waitUntil('pte', 'vanishing', (o) => condition(o, 'Synced')?.reason === 'ReconcilePaused');
+    const response = await fetch(new URL('/api/2.0/serving-endpoints/vanishing', e2e.emulator.url), { method: 'DELETE', headers: { Authorization: `Bearer ${TEST_PAT}` } });
+    expect(response.status).toBe(200);
+    const before = await e2e.mutations('vanishing');
+
+    await e2e.kubectl(['delete', 'pte', 'vanishing', '--wait=false']);
+    await e2e.kubectl(['annotate', 'pte', 'vanishing', 'ptoperator.io/paused-']);
+    await waitGone('vanishing');
+    expect(await emulatorHas('vanishing')).toBe(false);
+    expect(await e2e.mutations('vanishing')).toEqual(before);
+    expect(await eventReasons('vanishing')).toContain('Deleted');
   });
 
   it('a paused object being deleted keeps its endpoint and finalizer until the annotation is removed', async () => {
