@@ -105,4 +105,27 @@ describe('ownership', () => {
     const still = await e2e.get('pte', 'claim-first');
     expect(still && isReady(still)).toBe(true);
   });
+
+  it('an object recreated after Orphan meets its old endpoint as NotOwned; adopt takes it back, and Delete then removes it', async () => {
+    await e2e.apply(endpointManifest('reborn', { deletionPolicy: 'Orphan' }));
+    await e2e.kubectl(['wait', 'pte/reborn', '--for=condition=Ready', '--timeout=90s']);
+    await e2e.kubectl(['delete', 'pte', 'reborn', '--timeout=30s']);
+    expect(await emulatorEndpoint('reborn')).toBeDefined();
+    const before = await e2e.mutations('reborn');
+
+    // Same namespace and name, but a new object (a new UID): the endpoint is not simply taken.
+    await e2e.apply(endpointManifest('reborn'));
+    const refused = await e2e.waitUntil('pte', 'reborn', (o) => condition(o, 'Synced')?.reason === 'NotOwned');
+    expect(condition(refused, 'Synced')?.message).toMatch(new RegExp(`endpoint reborn belongs to ${e2e.namespace}\\.reborn, another object`));
+    expect(await e2e.mutations('reborn')).toEqual(before);
+
+    await e2e.kubectl(['annotate', 'pte', 'reborn', 'ptoperator.io/adopt=true']);
+    await e2e.waitUntil('pte', 'reborn', (o) => isReady(o) && condition(o, 'Synced')?.reason === 'ReconcileSuccess');
+    const uid = ((await e2e.get('pte', 'reborn')) as { metadata: { uid: string } }).metadata.uid;
+    expect(tagsOf(await emulatorEndpoint('reborn'))['pt-operator-owner-uid']).toBe(uid);
+    expect((await e2e.mutations('reborn')).slice(before.length).map((c) => c.operation)).toEqual(['patchTags']);
+
+    await e2e.kubectl(['delete', 'pte', 'reborn', '--timeout=60s']);
+    expect(await emulatorEndpoint('reborn')).toBeUndefined();
+  });
 });
