@@ -3,7 +3,7 @@
 // and SIGTERM on the leader hands the Lease over at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canI, cluster, eventually, kubectl } from '../support/cluster.js';
-import { type E2E, type OperatorProcess, endpointManifest, startE2E, startOperator } from './harness.js';
+import { type E2E, type OperatorProcess, condition, endpointManifest, startE2E, startOperator } from './harness.js';
 
 const ENDPOINT_FINALIZER = 'serving.ptoperator.io/endpoint';
 
@@ -69,6 +69,48 @@ describe('crash safety', () => {
     const state = await emulatorJson<{ endpoints: { name: string; id: string }[] }>('/__emulator/state');
     const ready = (await e2e.get('pte', 'crash-llama')) as { status: { endpointId: string } };
     expect(ready.status.endpointId).toBe(state.endpoints.find((e) => e.name === 'crash-llama')?.id);
+  });
+});
+
+describe('crash safety during an update', () => {
+  it('SIGKILL while a config update is in flight, then a restart: one update, Ready on the new spec', async () => {
+    const before = (await e2e.mutations('crash-llama')).filter((c) => c.operation === 'updateConfig').length;
+    const { faults } = await emulatorJson<{ faults: { id: string }[] }>('/__emulator/faults', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ type: 'latency', ms: 3_000, times: 1, match: { method: 'PUT', path: '/api/2.0/serving-endpoints/crash-llama/config' } }),
+    });
+    const faultId = faults[0]?.id;
+
+    await e2e.apply(endpointManifest('crash-llama', { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '2' } }));
+    await eventually(
+      async () => {
+        const list = await emulatorJson<{ faults: { id: string; fired: number }[] }>('/__emulator/faults');
+        if (list.faults.find((f) => f.id === faultId)?.fired !== 1) throw new Error('the update has not been sent yet');
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+    await e2e.operator.stop('SIGKILL');
+    const updates = async () => (await e2e.mutations('crash-llama')).filter((c) => c.operation === 'updateConfig');
+    await eventually(
+      async () => {
+        if ((await updates()).length !== before + 1) throw new Error('the update has not landed');
+      },
+      { timeoutMs: 10_000 },
+    );
+
+    e2e.startOperator();
+    await e2e.waitUntil(
+      'pte',
+      'crash-llama',
+      (o) => {
+        const status = o['status'] as { observedGeneration?: number; served?: { modelVersion?: string } };
+        return status.observedGeneration === (o['metadata'] as { generation: number }).generation && status.served?.modelVersion === '2' && condition(o, 'Ready')?.status === 'True';
+      },
+      90_000,
+    );
+    expect(await updates()).toHaveLength(before + 1);
+    expect(await creates('crash-llama')).toHaveLength(1);
   });
 });
 

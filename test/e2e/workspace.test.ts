@@ -71,6 +71,16 @@ describe('DatabricksWorkspace', () => {
     expect(table).toMatch(/prod\s/);
   });
 
+  it('an endpoint naming a DatabricksWorkspace that does not exist yet waits, and goes Ready once it is created', async () => {
+    await e2e.apply(endpointManifest('early-llama', { workspaceRef: { name: 'later' } }));
+    const waiting = await e2e.waitUntil('pte', 'early-llama', (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady');
+    expect(condition(waiting, 'Synced')?.message).toMatch(/DatabricksWorkspace .*\/later not found/);
+    expect(await e2e.mutations('early-llama')).toEqual([]);
+
+    await e2e.apply(workspaceManifest('later', { token: { secretRef: { name: 'dbx-pat' } } }));
+    await e2e.kubectl(['wait', 'pte/early-llama', '--for=condition=Ready', '--timeout=90s']);
+  });
+
   it('a wrong token: AuthenticationFailed; rotating the Secret to the right token fixes it', async () => {
     await createSecret('rotating-pat', { token: WRONG_PAT });
     await e2e.apply(workspaceManifest('rotating', { token: { secretRef: { name: 'rotating-pat' } } }));
