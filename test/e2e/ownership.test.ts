@@ -1,6 +1,7 @@
 // Ownership, driven with kubectl: a foreign endpoint is never touched until the user asks for
 // adoption, and two objects claiming one endpoint name cannot both manage it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/cluster.js';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
 const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
@@ -104,6 +105,32 @@ describe('ownership', () => {
     expect(await e2e.mutations('shared-llama')).toEqual(before);
     const still = await e2e.get('pte', 'claim-first');
     expect(still && isReady(still)).toBe(true);
+  });
+
+  it('two objects applied at once for one endpoint name: exactly one creates and owns it, the other is NotOwned', async () => {
+    await e2e.apply([
+      endpointManifest('race-a', { endpointName: 'raced-llama' }),
+      endpointManifest('race-b', { endpointName: 'raced-llama' }),
+    ]);
+    const settled = async () => {
+      const objects = await Promise.all(['race-a', 'race-b'].map((name) => e2e.get('pte', name)));
+      const winner = objects.find((o) => o !== undefined && isReady(o));
+      const loser = objects.find((o) => condition(o, 'Synced')?.reason === 'NotOwned');
+      if (!winner || !loser) throw new Error('not settled yet');
+      return { winner, loser };
+    };
+    const { winner, loser } = await eventually(settled, { timeoutMs: 90_000, intervalMs: 500 });
+    const winnerName = (winner['metadata'] as { name: string }).name;
+    expect(condition(loser, 'Synced')?.message).toContain(`belongs to ${e2e.namespace}.${winnerName}`);
+    expect(tagsOf(await emulatorEndpoint('raced-llama'))['pt-operator-owner-uid']).toBe((winner['metadata'] as { uid: string }).uid);
+    const creates = (await e2e.mutations('raced-llama')).filter((c) => c.operation === 'create');
+    expect(creates.filter((c) => c.status === 200)).toHaveLength(1);
+
+    // The loser lets go without touching the endpoint; the winner keeps it.
+    const before = await e2e.mutations('raced-llama');
+    await e2e.kubectl(['delete', 'pte', (loser['metadata'] as { name: string }).name, '--timeout=30s']);
+    expect(await emulatorEndpoint('raced-llama')).toBeDefined();
+    expect(await e2e.mutations('raced-llama')).toEqual(before);
   });
 
   it('an object recreated after Orphan meets its old endpoint as NotOwned; adopt takes it back, and Delete then removes it', async () => {
