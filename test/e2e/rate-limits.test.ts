@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServingEndpointDetailed } from '../../src/databricks/api-types.js';
+import { kubectl } from '../support/cluster.js';
 import { type E2E, addFaults, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
 const SPEED = 120;
@@ -83,6 +84,7 @@ describe('a workspace with the documented mutation budget', () => {
     const seenSynced = new Set<string>();
     const falseClaims: string[] = [];
     let newGenerationReady = 0;
+    let staleWait: string | undefined;
     while (newGenerationReady < NAMES.length) {
       if (Date.now() > stormEnds + 90_000) throw new Error(`not converged 90 s after the storm; Synced reasons seen: ${[...seenSynced].join(', ')}`);
       const items = await listEndpoints(e2e);
@@ -101,9 +103,15 @@ describe('a workspace with the documented mutation budget', () => {
         const backed = endpoint?.state.ready === 'READY' && entity?.entity_version === '2' && entity.max_provisioned_throughput === 3920;
         if (!backed || served(obj)?.modelVersion !== '2') falseClaims.push(`${nameOf(obj)}: ${JSON.stringify(obj['status'])}`);
       }
+      if (staleWait === undefined && seenSynced.has('RateLimited') && Date.now() < stormEnds - 3_000) {
+        // Mid-storm the new spec cannot be served: kubectl wait must not return on the older generation's Ready.
+        const wait = await kubectl(['--namespace', e2e.namespace, 'wait', `pte/${NAMES[0]}`, '--for=condition=Ready', '--timeout=2s']);
+        staleWait = `exit ${wait.exitCode}: ${wait.stderr.trim()}`;
+      }
       await sleep(300);
     }
     expect(falseClaims).toEqual([]);
+    expect(staleWait).toMatch(/^exit 1: .*timed out waiting for the condition/);
     expect(seenSynced).toContain('RateLimited');
     // Converged only after the storm, with nothing lost and nothing sent twice.
     expect(Date.now()).toBeGreaterThan(stormEnds);
