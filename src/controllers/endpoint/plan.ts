@@ -568,6 +568,10 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
       // handled: it is not sent again until the spec changes.
       restore(retry.status, input.object.status, 'observedGeneration');
       restore(retry.status, input.object.status, 'lastHandledRequestedAt');
+      // Nothing was sent, so Ready keeps what it said before instead of announcing a rollout.
+      const previousReady = findCondition(input.object.status.conditions as Condition[] | undefined, 'Ready');
+      const others = (retry.status.conditions ?? []).filter((c) => c.type !== 'Ready');
+      retry.status.conditions = previousReady ? [previousReady, ...others] : others;
     }
     if (planned.status.capacity && input.object.status.capacity?.nextRetryTime) {
       // Keep the retry due, so the next reconcile re-issues it.

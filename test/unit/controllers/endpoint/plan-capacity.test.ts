@@ -355,3 +355,17 @@ describe('planActionFailure', () => {
     expect(reconcile(edited(rejected, { tags: { team: 'ok' } }), { now: at(MINUTE) }).action.type).toBe('create');
   });
 });
+
+describe('planActionFailure and Ready', () => {
+  it('an update that was rate limited does not announce a rollout: Ready keeps what it said', () => {
+    const settled = endpointObject();
+    const ready = afterPlan(settled, reconcile(settled, { endpoint: readyEndpoint() }));
+    expect(condition(ready, 'Ready')).toMatchObject({ status: 'True', reason: 'Available' });
+    const object = edited(ready, { model: { name: MODEL, version: '5' } });
+    const planned = reconcile(object, { endpoint: readyEndpoint() });
+    expect(condition(planned, 'Ready')?.reason).toBe('Updating');
+    const retry = planActionFailure(planInput(object, { endpoint: readyEndpoint() }), planned, { kind: 'RateLimited', message: '429', retryAfterMs: 5 * SECOND });
+    expect(condition(retry, 'Ready')).toEqual(condition(ready, 'Ready'));
+    expect(condition(retry, 'Synced')).toMatchObject({ status: 'False', reason: 'RateLimited' });
+  });
+});
