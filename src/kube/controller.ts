@@ -44,6 +44,9 @@ export interface ControllerOptions<T extends KubeObject> {
   log?: Logger;
 }
 
+/** How long a reconcile may take to return after its signal was aborted at shutdown. */
+const ABORT_GRACE_MS = 2_000;
+
 /** Skips updates that changed neither spec (generation), labels, annotations, finalizers nor deletion. */
 export function meaningfulChange(oldObj: KubeObject, newObj: KubeObject): boolean {
   const a = oldObj.metadata;
@@ -120,12 +123,20 @@ export class Controller<T extends KubeObject> {
    */
   async stop(drainTimeoutMs: number): Promise<boolean> {
     const drained = await this.queue.shutdownWithDrain(drainTimeoutMs);
-    if (!drained) {
-      this.log.warn({ inFlight: this.queue.inFlight }, 'reconciles still running after the drain bound; aborting them');
-      this.inFlight.abort();
+    if (drained) {
+      await Promise.all(this.workers);
+      return true;
     }
-    await Promise.all(this.workers);
-    return drained;
+    this.log.warn({ inFlight: this.queue.inFlight }, 'reconciles still running after the drain bound; aborting them');
+    this.inFlight.abort();
+    // a reconcile that ignores its signal must not hold shutdown forever: give it one more short grace
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.workers),
+      new Promise((resolve) => (timer = setTimeout(resolve, ABORT_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
+    return false;
   }
 
   private async work(): Promise<void> {

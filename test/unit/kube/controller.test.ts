@@ -152,6 +152,17 @@ describe('Controller', () => {
     expect(started).toEqual(['ns/first']);
   });
 
+  it('does not wait forever for a reconcile that ignores its aborted signal', async () => {
+    const { primary, controller } = makeController(() => new Promise<void>(() => {}));
+    controller.start();
+    primary.add(cm('stuck'));
+    await until(() => controller.queue.inFlight === 1);
+    const started = Date.now();
+    expect(await controller.stop(30)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    running = undefined;
+  });
+
   it('aborts the signal of a reconcile that outlives the drain bound', async () => {
     let aborted = false;
     const { primary, controller } = makeController(
