@@ -29,6 +29,8 @@ export interface InformerOptions {
   /** List page size. Default 500. */
   pageSize?: number;
   log?: Logger;
+  /** Receives every change of `stats` (the Manager feeds Prometheus counters from it). */
+  onStat?: (stat: keyof InformerStats) => void;
 }
 
 /** Counters that show what the informer went through (exposed for metrics, logs and tests). */
@@ -172,14 +174,14 @@ export class Informer<T extends KubeObject> {
           continue;
         }
         if (isGone(err)) {
-          this.stats.goneRelists++;
+          this.count('goneRelists');
           this.log.info({ namespace: scope.namespace }, 'resourceVersion expired (410); relisting');
           scope.resourceVersion = undefined;
           // a second 410 in a row without a good watch in between would otherwise spin
           if (++consecutiveGone > 1) await sleep(backoff.next(), this.stopController.signal);
           continue;
         }
-        this.stats.errors++;
+        this.count('errors');
         const delay = backoff.next();
         this.log.warn({ err: describe(err), namespace: scope.namespace, retryInMs: Math.round(delay) }, 'list/watch failed; retrying');
         await sleep(delay, this.stopController.signal);
@@ -212,7 +214,7 @@ export class Informer<T extends KubeObject> {
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion;
     } while (continueToken);
-    this.stats.lists++;
+    this.count('lists');
 
     const cachedInScope = new Map<string, T>();
     for (const [key, obj] of this.cache) if (inScope(obj, scope)) cachedInScope.set(key, obj);
@@ -236,7 +238,7 @@ export class Informer<T extends KubeObject> {
     const abort = new AbortController();
     scope.watchAbort = abort;
     scope.lastActivity = Date.now();
-    this.stats.watches++;
+    this.count('watches');
     const events = this.client.watch<T>(
       resourcePath(this.options.resource, scope.namespace),
       {
@@ -277,11 +279,16 @@ export class Informer<T extends KubeObject> {
     if (scope.recycleReason !== undefined) throw new Error(`watch recycled (${scope.recycleReason})`);
   }
 
+  private count(stat: keyof InformerStats): void {
+    this.stats[stat]++;
+    this.options.onStat?.(stat);
+  }
+
   private checkQuietWatches(quietLimitMs: number): void {
     const now = Date.now();
     for (const scope of this.scopes) {
       if (scope.watchAbort && scope.recycleReason === undefined && now - scope.lastActivity > quietLimitMs) {
-        this.stats.watchdogRecycles++;
+        this.count('watchdogRecycles');
         scope.recycleReason = 'watchdog';
         scope.watchAbort.abort();
       }

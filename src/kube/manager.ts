@@ -70,8 +70,12 @@ export class Manager {
     return this.server?.url;
   }
 
-  informer<T extends KubeObject>(options: Omit<InformerOptions, 'log'>): Informer<T> {
-    const informer = new Informer<T>(this.options.client, { ...options, log: this.options.log });
+  informer<T extends KubeObject>(options: Omit<InformerOptions, 'log' | 'onStat'>): Informer<T> {
+    const informer = new Informer<T>(this.options.client, {
+      ...options,
+      log: this.options.log,
+      onStat: this.metrics.forInformer(options.resource.plural),
+    });
     this.informers.push(informer as unknown as Informer<KubeObject>);
     return informer;
   }

@@ -17,6 +17,7 @@ export class RuntimeMetrics {
   readonly workDuration: Histogram<'name' | 'controller'>;
   readonly retries: Counter<'name' | 'controller'>;
   readonly leaderStatus: Gauge<'name'>;
+  readonly informerEvents: Counter<'resource' | 'event'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -90,12 +91,23 @@ export class RuntimeMetrics {
       labelNames: ['name', 'controller'],
       registers,
     });
+    this.informerEvents = new Counter({
+      name: 'informer_list_watch_total',
+      help: 'Lists, watches, 410 relists, watchdog recycles and list/watch errors per informer',
+      labelNames: ['resource', 'event'],
+      registers,
+    });
     this.leaderStatus = new Gauge({
       name: 'leader_election_master_status',
       help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
       labelNames: ['name'],
       registers,
     });
+  }
+
+  /** Counts an informer's list/watch milestones (see InformerStats). */
+  forInformer(resource: string): (stat: string) => void {
+    return (event) => this.informerEvents.inc({ resource, event });
   }
 
   /** Workqueue observations for one controller's queue. */

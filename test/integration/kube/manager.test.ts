@@ -81,6 +81,7 @@ describe('Manager', () => {
     expect(metrics).toMatch(/leader_election_master_status\{name="manager-test"\} 1/);
     expect(metrics).toMatch(/process_resident_memory_bytes \d+/);
     expect(metrics).toMatch(/workqueue_queue_duration_seconds_bucket/);
+    expect(metrics).toMatch(/informer_list_watch_total\{resource="configmaps",event="lists"\} 1/);
 
     // a reconcile in flight when shutdown is requested finishes; then the lease is released
     await client.create(CoreResources.configMap, ns, configMap(ns, 'slow', {}, { bulk: 'yes' }));
