@@ -1,7 +1,7 @@
 // Drift and pause, driven with kubectl: an out-of-band edit in Databricks is put back with a
 // Warning Event; the paused annotation stops every Databricks call until it is removed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../support/cluster.js';
+import { eventually, kubectl } from '../support/cluster.js';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
 const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
@@ -131,6 +131,10 @@ describe('paused', () => {
     await new Promise((wake) => setTimeout(wake, 8_000));
 
     expect((await allCalls()).filter((c) => c.seq > lastSeq)).toEqual([]);
+    // The Ready it shows is of the older generation, so kubectl wait does not take it for the new spec.
+    const wait = await kubectl(['--namespace', e2e.namespace, 'wait', 'pte/drifty', '--for=condition=Ready', '--timeout=2s']);
+    expect(wait.exitCode).not.toBe(0);
+    expect(wait.stderr).toMatch(/timed out/);
     expect((await emulatorServed('drifty')).max_provisioned_throughput).toBe(4900);
     const still = await e2e.get('pte', 'drifty');
     expect(condition(still, 'Synced')?.reason).toBe('ReconcilePaused');
