@@ -192,4 +192,37 @@ describe('leader election', () => {
     expect(acted(followerProcess)).toBe(true);
     expect(followerProcess.exited).toBe(false);
   });
+
+  it('SIGKILL on the leader: the Lease is not released, and a standby takes over once it expires', async () => {
+    const leader = (await leaseHolder()) as string;
+    const leaderProcess = replicas.get(leader) as OperatorProcess;
+    const standby = startOperator({
+      namespace: e2e.namespace,
+      emulatorUrl: e2e.emulator.url,
+      name: `${e2e.namespace}-replica-c`,
+      args: ['--leader-elect=true', `--leader-election-namespace=${leaseNamespace}`, `--leader-election-id=${leaseId}`],
+      env: { POD_NAME: 'replica-c' },
+    });
+    extraOperators.push(standby);
+    await eventually(
+      async () => {
+        if (!standby.logs().includes('"msg":"caches synced"')) throw new Error('the standby is not up yet');
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+
+    await leaderProcess.stop('SIGKILL');
+    expect(await leaseHolder()).toBe(leader);
+    await eventually(
+      async () => {
+        if ((await leaseHolder()) !== 'replica-c') throw new Error('the standby has not taken over');
+      },
+      { timeoutMs: 45_000, intervalMs: 250 },
+    );
+
+    await e2e.apply(endpointManifest('elected-three'));
+    await e2e.kubectl(['wait', 'pte/elected-three', '--for=condition=Ready', '--timeout=90s']);
+    expect(await creates('elected-three')).toHaveLength(1);
+    expect(acted(standby)).toBe(true);
+  });
 });
