@@ -313,7 +313,7 @@ function planExisting(
         ? `endpoint ${name} belongs to ${ownership.owner}, another object`
         : `endpoint ${name} exists in Databricks but was not created by this object`;
     if (!wantsAdoption(object)) {
-      const message = `${claim}. The operator will not modify or delete it. Set annotation ${EndpointAnnotation.adopt}="true" to take it over, or choose another spec.endpointName.`;
+      const message = `${claim}. The operator will not modify or delete it. Set annotation ${EndpointAnnotation.adopt}="true" to take it over, or serve the spec from a new object with another spec.endpointName (it cannot be changed on this one).`;
       return plan
         .ready(false, ReadyReason.NotReady, message)
         .synced(false, SyncedReason.NotOwned, message)
