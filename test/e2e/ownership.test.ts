@@ -1,7 +1,7 @@
 // Ownership, driven with kubectl: a foreign endpoint is never touched until the user asks for
 // adoption, and two objects claiming one endpoint name cannot both manage it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../support/cluster.js';
+import { apply, eventually } from '../support/cluster.js';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
 const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
@@ -97,6 +97,12 @@ describe('ownership', () => {
     expect(condition(first, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
     expect(await e2e.mutations('shared-llama')).toEqual(before);
     expect(before.filter((c) => c.operation === 'create')).toHaveLength(1);
+
+    // The message's advice is one a user can follow: this object's endpointName cannot be edited.
+    expect(condition(second, 'Synced')?.message).toContain('from a new object with another spec.endpointName');
+    const edit = await apply(endpointManifest('claim-second', { endpointName: 'shared-llama-2' }), { namespace: e2e.namespace });
+    expect(edit.exitCode).not.toBe(0);
+    expect(edit.stderr).toContain('endpointName is immutable');
 
     // The second object never owned it, so deleting it leaves the endpoint alone.
     await e2e.kubectl(['delete', 'pte', 'claim-second', '--timeout=30s']);
