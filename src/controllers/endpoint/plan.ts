@@ -319,11 +319,12 @@ function planExisting(
         .synced(false, SyncedReason.NotOwned, message)
         .finish({ type: 'none' }, undefined);
     }
-    const tags = diffTags(tagMap(endpoint), { ...tagMap(endpoint), ...desiredTags(object.spec, owner(object)) });
+    // Ours from now on: only add our tags; the next reconcile manages the rest to the spec.
+    const { add } = diffTags(tagMap(endpoint), desiredTags(object.spec, owner(object)));
     return plan
       .synced(true, SyncedReason.ReconcileSuccess, `adopting endpoint ${name}`)
       .event('Normal', 'Adopted', `${claim}; taking it over because of annotation ${EndpointAnnotation.adopt}`)
-      .finish({ type: 'patchTags', name, add: tags.add, remove: [] }, { after: 0 });
+      .finish({ type: 'patchTags', name, add, remove: [] }, { after: 0 });
   }
 
   const served = observeConfig(endpoint.config);
