@@ -74,3 +74,21 @@ describe('endpoint lifecycle', () => {
     expect(text).toMatch(/Normal\s+Available/);
   });
 });
+
+describe('operator metrics', () => {
+  it('/metrics reports time to ready, Databricks requests by operation and status, and endpoints by condition', async () => {
+    // The operator logs where it serves /metrics (it listens on a free port in tests).
+    const url = /"url":"(http:\/\/[^"]+)".*serving \/healthz/.exec(e2e.operator.logs())?.[1];
+    expect(url, 'the operator logs its probe URL').toBeDefined();
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
+
+    expect(value(/^pt_operator_endpoint_time_to_ready_seconds_count\{flavour="tokenBand"\} (\d+)$/m)).toBeGreaterThanOrEqual(3);
+    expect(value(/^pt_operator_databricks_requests_total\{operation="createEndpoint",status="200",outcome="ok"\} (\d+)$/m)).toBe(1);
+    expect(value(/^pt_operator_databricks_requests_total\{operation="updateConfig",status="200",outcome="ok"\} (\d+)$/m)).toBe(2);
+    expect(value(/^pt_operator_endpoints\{type="Ready",status="True",reason="Available"\} (\d+)$/m)).toBe(1);
+    expect(value(/^controller_runtime_reconcile_total\{controller="provisionedthroughputendpoint",result="requeue_after"\} (\d+)$/m)).toBeGreaterThan(0);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(await (await fetch(`${url}/readyz`)).text()).toMatch(/ok/);
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CAPACITY_PATTERNS } from '../../../src/controllers/endpoint/capacity.js';
+import { parseOperatorConfig } from '../../../src/controllers/config.js';
+
+describe('pt-operator run configuration', () => {
+  it('has production defaults', () => {
+    const config = parseOperatorConfig([], {});
+    expect(config).toMatchObject({
+      namespaces: [],
+      concurrency: 4,
+      pollInterval: 300_000,
+      progressInterval: 20_000,
+      leaderElect: false,
+      leaderElectionNamespace: 'pt-operator-system',
+      probeAddress: { host: '0.0.0.0', port: 8081 },
+      logLevel: 'info',
+      databricksTimeout: 20_000,
+    });
+    expect(config.capacityPatterns).toBe(DEFAULT_CAPACITY_PATTERNS);
+  });
+
+  it('reads flags, and environment variables where no flag is given', () => {
+    const config = parseOperatorConfig(['--namespaces=ml, serving', '--leader-elect=true', '--probe-address=127.0.0.1:0'], {
+      POLL_INTERVAL: '90s',
+      MAX_CONCURRENT_RECONCILES: '8',
+      LEADER_ELECT: 'false',
+      CAPACITY_PATTERNS: 'no gpus,quota',
+    });
+    expect(config.namespaces).toEqual(['ml', 'serving']);
+    expect(config.leaderElect).toBe(true);
+    expect(config.probeAddress).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(config.pollInterval).toBe(90_000);
+    expect(config.concurrency).toBe(8);
+    expect(config.capacityPatterns.map((p) => p.test('No GPUs left'))).toEqual([true, false]);
+  });
+
+  it('names every bad flag and its environment variable in one error', () => {
+    expect(() => parseOperatorConfig(['--poll-interval=5 minutes', '--concurrency=0'], { LOG_LEVEL: 'loud' })).toThrow(
+      /--concurrency \(or MAX_CONCURRENT_RECONCILES\)[\s\S]*--poll-interval \(or POLL_INTERVAL\): "5 minutes" is not a duration[\s\S]*--log-level \(or LOG_LEVEL\)/,
+    );
+  });
+
+  it('refuses unknown flags', () => {
+    expect(() => parseOperatorConfig(['--poll=5m'], {})).toThrow(/Unknown option '--poll'/);
+  });
+});
