@@ -6,15 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCredentialsProvider, type AuthConfig } from '../../../src/databricks/auth.js';
-import { DatabricksClient, type ClientLogger, type DatabricksClientOptions } from '../../../src/databricks/client.js';
+import type { ClientLogger, DatabricksClient, DatabricksClientOptions } from '../../../src/databricks/client.js';
 import { systemClock, type Clock } from '../../../src/databricks/clock.js';
-import { DatabricksError } from '../../../src/databricks/errors.js';
+import type { DatabricksError } from '../../../src/databricks/errors.js';
 import { RateBudgetRegistry } from '../../../src/databricks/rate-budget.js';
 import { HttpTransport } from '../../../src/databricks/transport.js';
 import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from '../../../src/emulator/server.js';
 import { FakeClock } from '../../unit/databricks/fake-clock.js';
+import { PAT, failure, testClient } from './support.js';
 
-const PAT = 'dapi0123456789abcdef0123456789abcdef';
 const CLIENT_ID = 'pt-operator-sp';
 const CLIENT_SECRET = 'dose0123456789abcdef0123456789abcdef';
 const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
@@ -35,27 +35,10 @@ async function start(options: StartEmulatorOptions = {}): Promise<RunningEmulato
 }
 
 function clientFor(running: RunningEmulator, options: Partial<DatabricksClientOptions> = {}): DatabricksClient {
-  return new DatabricksClient({
-    host: running.url,
-    auth: { type: 'pat', token: PAT },
-    transport,
-    budgets: new RateBudgetRegistry(systemClock),
-    // roomy unless a test is about the budget: the emulator's own 50/5 min limit is not under test here
-    rateLimits: { mutationsPerWindow: 1000, mutationBurst: 100 },
-    backoff: { initialDelayMs: 20, maxDelayMs: 200, multiplier: 2 },
-    retryDeadlineMs: 10_000,
-    ...options,
-  });
+  // roomy unless a test is about the budget: the emulator's own 50/5 min limit is not under test here
+  return testClient(running.url, transport, { rateLimits: { mutationsPerWindow: 1000, mutationBurst: 100 }, ...options });
 }
 
-async function failure(promise: Promise<unknown>): Promise<DatabricksError> {
-  const result = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(result).toBeInstanceOf(DatabricksError);
-  return result as DatabricksError;
-}
 
 const calls = (running: RunningEmulator, filter: Parameters<RunningEmulator['emulator']['calls']['query']>[0] = {}) =>
   running.emulator.calls.query(filter).map((c) => `${c.operation} ${c.status}`);

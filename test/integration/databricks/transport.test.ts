@@ -1,13 +1,10 @@
 // Transport-level behaviour of the client over real HTTP against a scripted local server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DatabricksClient, type DatabricksClientOptions } from '../../../src/databricks/client.js';
-import { systemClock } from '../../../src/databricks/clock.js';
-import { DatabricksError } from '../../../src/databricks/errors.js';
-import { RateBudgetRegistry } from '../../../src/databricks/rate-budget.js';
+import type { DatabricksClient, DatabricksClientOptions } from '../../../src/databricks/client.js';
 import { HttpTransport, operatorVersion } from '../../../src/databricks/transport.js';
 import { drop, json, startLocalServer, type LocalServer } from './local-server.js';
+import { PAT, failure, testClient } from './support.js';
 
-const PAT = 'dapi0123456789abcdef0123456789abcdef';
 const ENDPOINT = {
   name: 'llama-chat',
   id: '88fd3f75a0d24b0380ddc40484d7a31b',
@@ -26,26 +23,8 @@ afterAll(async () => {
   await server.close();
 });
 
-function client(options: Partial<DatabricksClientOptions> = {}): DatabricksClient {
-  return new DatabricksClient({
-    host: server.url,
-    auth: { type: 'pat', token: PAT },
-    transport,
-    budgets: new RateBudgetRegistry(systemClock),
-    backoff: { initialDelayMs: 20, maxDelayMs: 200, multiplier: 2 },
-    retryDeadlineMs: 10_000,
-    ...options,
-  });
-}
+const client = (options: Partial<DatabricksClientOptions> = {}): DatabricksClient => testClient(server.url, transport, options);
 
-async function failure(promise: Promise<unknown>): Promise<DatabricksError> {
-  const result = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(result).toBeInstanceOf(DatabricksError);
-  return result as DatabricksError;
-}
 
 describe('requests', () => {
   it('sends the SDK headers, a pt-operator User-Agent and a JSON body only when there is one', async () => {
