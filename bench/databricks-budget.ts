@@ -7,7 +7,6 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DatabricksClient } from '../src/databricks/client.js';
-import { systemClock, type Clock } from '../src/databricks/clock.js';
 import {
   DEFAULT_RATE_LIMITS,
   RateBudgetRegistry,
@@ -18,6 +17,7 @@ import {
 } from '../src/databricks/rate-budget.js';
 import { HttpTransport } from '../src/databricks/transport.js';
 import { startEmulator } from '../src/emulator/server.js';
+import { maxInRollingWindow, scaledClock } from '../test/support/time.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,25 +31,6 @@ const speed = Number(values.speed);
 const count = Number(values.count);
 const workers = Number(values.workers);
 const WINDOW_MS = DEFAULT_RATE_LIMITS.mutationWindowMs;
-
-/** Time running `speed` times faster than the wall clock: the emulator's virtual clock, seen by the client. */
-function scaledClock(factor: number): Clock {
-  const origin = Date.now();
-  return {
-    now: () => origin + (Date.now() - origin) * factor,
-    sleep: (ms, signal) => systemClock.sleep(ms / factor, signal),
-  };
-}
-
-function maxInRollingWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let start = 0, end = 0; end < sorted.length; end++) {
-    while ((sorted[end] ?? 0) - (sorted[start] ?? 0) >= windowMs) start++;
-    best = Math.max(best, end - start + 1);
-  }
-  return best;
-}
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCredentialsProvider, type AuthConfig } from '../../../src/databricks/auth.js';
 import type { ClientLogger, DatabricksClient, DatabricksClientOptions } from '../../../src/databricks/client.js';
-import { systemClock, type Clock } from '../../../src/databricks/clock.js';
 import type { DatabricksError } from '../../../src/databricks/errors.js';
 import { RateBudgetRegistry } from '../../../src/databricks/rate-budget.js';
 import { HttpTransport } from '../../../src/databricks/transport.js';
 import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from '../../../src/emulator/server.js';
 import { FakeClock } from '../../unit/databricks/fake-clock.js';
+import { maxInRollingWindow, scaledClock } from '../../support/time.js';
 import { PAT, failure, testClient } from './support.js';
 
 const CLIENT_ID = 'pt-operator-sp';
@@ -198,26 +198,6 @@ describe('retries against injected faults', () => {
   });
 });
 
-/** Time running `factor` times faster than the wall clock: the emulator's virtual clock, as the client sees it. */
-function scaledClock(factor: number): Clock {
-  const origin = Date.now();
-  return {
-    now: () => origin + (Date.now() - origin) * factor,
-    sleep: (ms, signal) => systemClock.sleep(ms / factor, signal),
-  };
-}
-
-/** Largest number of calls in any window of `windowMs` (virtual time of the emulator's log). */
-function maxInWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let start = 0, end = 0; end < sorted.length; end++) {
-    while ((sorted[end] ?? 0) - (sorted[start] ?? 0) >= windowMs) start++;
-    best = Math.max(best, end - start + 1);
-  }
-  return best;
-}
-
 describe('rate budget', () => {
   it('spreads 60 concurrent creates under the default budget: never more than 50 per rolling 5 minutes, never a 429', async () => {
     // The emulator runs 50x fast and the client lives on the same scaled time, so the default budget
@@ -237,7 +217,7 @@ describe('rate budget', () => {
     const creates = running.emulator.calls.query({ operation: 'create' });
     expect(creates).toHaveLength(60);
     expect(creates.filter((c) => c.status !== 200)).toEqual([]);
-    expect(maxInWindow(creates.map((c) => c.virtualTime), 300_000)).toBeLessThanOrEqual(50);
+    expect(maxInRollingWindow(creates.map((c) => c.virtualTime), 300_000)).toBeLessThanOrEqual(50);
     // spread, not 50-then-silence: the first 150 virtual seconds carry about half of the 50
     const first = creates[0]?.virtualTime ?? 0;
     expect(creates.filter((c) => c.virtualTime < first + 150_000).length).toBeLessThan(30);
