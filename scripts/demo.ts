@@ -31,9 +31,11 @@ const say = (text: string) => console.log(`\x1b[1m▸ ${text}\x1b[0m`);
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     say('cleaning up: operator, emulator, control plane');
-    if (operator && operator.exitCode === null) {
+    // Ctrl-C reaches the operator too (same process group): it may already be gone, by exit or by signal.
+    if (operator && operator.exitCode === null && operator.signalCode === null) {
+      const exited = new Promise((resolve) => operator?.once('exit', resolve));
       operator.kill('SIGTERM');
-      await new Promise((resolve) => operator?.once('exit', resolve));
+      await exited;
     }
     await emulator?.close();
     if (startedCluster) await runScript('down.sh', process.env);
