@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Builds (or reuses) kube-apiserver, kubectl, etcd and helm from the Go wrapper modules next to this
-# script, into a cache outside the repository:
-#   ${PT_OPERATOR_CACHE:-~/.cache/pt-operator}/k8s/<k8s version>/{kube-apiserver,kubectl,etcd}
+# Builds (or reuses) kube-apiserver, kubectl, kube-controller-manager, etcd and helm from the Go wrapper
+# modules next to this script, into a cache outside the repository (and, with --with-node, the node's
+# kubelet and kube-scheduler):
+#   ${PT_OPERATOR_CACHE:-~/.cache/pt-operator}/k8s/<k8s version>/{kube-apiserver,kubectl,kube-controller-manager,etcd}
+#   ${PT_OPERATOR_CACHE:-~/.cache/pt-operator}/k8s/<k8s version>/{kubelet,kube-scheduler}   (--with-node)
 #   ${PT_OPERATOR_CACHE:-~/.cache/pt-operator}/tools/helm-<helm version>/helm
 # A binary is reused when its stamp (hash of the wrapper's go.mod + go.sum and the build flags) matches.
 # Needs Go >= 1.26 and the Go module proxy on the first run (modules are verified against go.sum).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+
+WITH_NODE=false
+for arg in "$@"; do
+  case "$arg" in
+    --with-node) WITH_NODE=true ;;
+    *) die "build.sh: unknown argument $arg (usage: build.sh [--with-node])" ;;
+  esac
+done
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOWORK=off
 
@@ -70,6 +80,12 @@ fi
 total_started=$SECONDS
 build_one apiserver k8s.io/kubernetes/cmd/kube-apiserver "$KUBE_APISERVER_BIN" "$(k8s_version_ldflags)"
 build_one apiserver k8s.io/kubernetes/cmd/kubectl "$KUBECTL_BIN" "$(k8s_version_ldflags)"
+# The node wrapper pins the same module versions as the apiserver one, so this reuses its build cache.
+build_one node k8s.io/kubernetes/cmd/kube-controller-manager "$KUBE_CONTROLLER_MANAGER_BIN" "$(k8s_version_ldflags)"
+if [ "$WITH_NODE" = true ]; then
+  build_one node k8s.io/kubernetes/cmd/kube-scheduler "$KUBE_SCHEDULER_BIN" "$(k8s_version_ldflags)"
+  build_one node k8s.io/kubernetes/cmd/kubelet "$KUBELET_BIN" "$(k8s_version_ldflags)"
+fi
 build_one etcd go.etcd.io/etcd/server/v3 "$ETCD_BIN" "-s -w"
 build_one helm helm.sh/helm/v3/cmd/helm "$HELM_BIN" "$(helm_ldflags)"
 
