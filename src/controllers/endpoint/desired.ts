@@ -1,12 +1,10 @@
 // What the user asked for, resolved against what Databricks says about the model, and compared
 // with what Databricks serves. Pure: no I/O, no clock.
 import type { EndpointSpec } from '../../api/v1alpha1/index.js';
-import { OWNER_TAG_PREFIX } from '../../api/v1alpha1/index.js';
 import type {
   EndpointCoreConfigOutput,
   ModelOptimizationInfo,
   ServedEntityOutput,
-  ServingEndpointDetailed,
 } from '../../databricks/api-types.js';
 
 /** The serving config the spec asks for, in Databricks' units. */
@@ -159,55 +157,6 @@ export const describeServing = (s: ObservedServing | DesiredServing): string =>
   s.modelUnits !== undefined
     ? `version ${s.entityVersion} with ${s.modelUnits} model units`
     : `version ${s.entityVersion} at ${s.minTokensPerSecond}-${s.maxTokensPerSecond} tokens/s`;
-
-// ---- ownership -------------------------------------------------------------------------------
-
-export const OwnerTag = {
-  uid: `${OWNER_TAG_PREFIX}owner-uid`,
-  object: `${OWNER_TAG_PREFIX}owner`,
-} as const;
-
-export interface Owner {
-  uid: string;
-  namespace: string;
-  name: string;
-}
-
-/** Tags the operator puts on every endpoint it creates, so that it recognises it after a crash. */
-export const ownerTags = (owner: Owner): Record<string, string> => ({
-  [OwnerTag.uid]: owner.uid,
-  [OwnerTag.object]: `${owner.namespace}.${owner.name}`,
-});
-
-export type Ownership = { kind: 'ours' } | { kind: 'unowned' } | { kind: 'otherObject'; owner: string };
-
-export function ownershipOf(endpoint: ServingEndpointDetailed, owner: Owner): Ownership {
-  const tags = tagMap(endpoint);
-  const uid = tags[OwnerTag.uid];
-  if (uid === owner.uid) return { kind: 'ours' };
-  if (uid === undefined) return { kind: 'unowned' };
-  return { kind: 'otherObject', owner: tags[OwnerTag.object] ?? `uid ${uid}` };
-}
-
-export const tagMap = (endpoint: Pick<ServingEndpointDetailed, 'tags'>): Record<string, string> =>
-  Object.fromEntries((endpoint.tags ?? []).map((t) => [t.key, t.value ?? '']));
-
-export const desiredTags = (spec: EndpointSpec, owner: Owner): Record<string, string> => ({
-  ...(spec.tags ?? {}),
-  ...ownerTags(owner),
-});
-
-/** Tags to add or change, and keys to delete, to make the endpoint's tags exactly `desired`. */
-export function diffTags(
-  observed: Record<string, string>,
-  desired: Record<string, string>,
-): { add: { key: string; value: string }[]; remove: string[] } {
-  const add = Object.entries(desired)
-    .filter(([key, value]) => observed[key] !== value)
-    .map(([key, value]) => ({ key, value }));
-  const remove = Object.keys(observed).filter((key) => !(key in desired));
-  return { add, remove };
-}
 
 // ---- request bodies --------------------------------------------------------------------------
 

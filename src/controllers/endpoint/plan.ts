@@ -18,20 +18,16 @@ import {
   type CreateRequest,
   type DesiredServing,
   type ObservedServing,
-  type Owner,
   type UpdateRequest,
   createRequest,
   describeServing,
-  desiredTags,
   diffServing,
-  diffTags,
   modelNotFoundMessage,
   observeConfig,
-  ownershipOf,
   resolveDesired,
-  tagMap,
   updateRequest,
 } from './desired.js';
+import { type Owner, decideOwnership, desiredTags, diffTags, ownershipOf, tagMap } from './ownership.js';
 
 export interface EndpointObject {
   uid: string;
@@ -293,7 +289,7 @@ function planCreate(input: PlanInput, plan: PlanBuilder, desired: DesiredServing
     .ready(false, ReadyReason.Creating, `creating endpoint ${name} with ${describeServing(desired)}`)
     .synced(true, SyncedReason.ReconcileSuccess, `create of endpoint ${name} requested`)
     .event('Normal', 'CreatingEndpoint', `creating endpoint ${name} with ${describeServing(desired)}`)
-    .finish({ type: 'create', request: createRequest(name, desired, desiredTags(object.spec, owner(object))) }, progressRequeue(input));
+    .finish({ type: 'create', request: createRequest(name, desired, desiredTags(object.spec.tags, owner(object))) }, progressRequeue(input));
 }
 
 function planExisting(
@@ -306,25 +302,24 @@ function planExisting(
 ): Plan {
   const { object } = input;
   const name = endpoint.name;
-  const ownership = ownershipOf(endpoint, owner(object));
-  if (ownership.kind !== 'ours') {
-    const claim =
-      ownership.kind === 'otherObject'
-        ? `endpoint ${name} belongs to ${ownership.owner}, another object`
-        : `endpoint ${name} exists in Databricks but was not created by this object`;
-    if (!wantsAdoption(object)) {
-      const message = `${claim}. The operator will not modify or delete it. Set annotation ${EndpointAnnotation.adopt}="true" to take it over, or serve the spec from a new object with another spec.endpointName (it cannot be changed on this one).`;
-      return plan
-        .ready(false, ReadyReason.NotReady, message)
-        .synced(false, SyncedReason.NotOwned, message)
-        .finish({ type: 'none' }, undefined);
-    }
-    // Ours from now on: only add our tags; the next reconcile manages the rest to the spec.
-    const { add } = diffTags(tagMap(endpoint), desiredTags(object.spec, owner(object)));
+  const ownership = decideOwnership({
+    endpoint,
+    owner: owner(object),
+    specTags: object.spec.tags,
+    wantsAdoption: wantsAdoption(object),
+    adoptAnnotation: EndpointAnnotation.adopt,
+  });
+  if (ownership.kind === 'refuse') {
+    return plan
+      .ready(false, ReadyReason.NotReady, ownership.message)
+      .synced(false, SyncedReason.NotOwned, ownership.message)
+      .finish({ type: 'none' }, undefined);
+  }
+  if (ownership.kind === 'adopt') {
     return plan
       .synced(true, SyncedReason.ReconcileSuccess, `adopting endpoint ${name}`)
-      .event('Normal', 'Adopted', `${claim}; taking it over because of annotation ${EndpointAnnotation.adopt}`)
-      .finish({ type: 'patchTags', name, add, remove: [] }, { after: 0 });
+      .event('Normal', 'Adopted', ownership.message)
+      .finish({ type: 'patchTags', name, add: ownership.add, remove: [] }, { after: 0 });
   }
 
   const served = observeConfig(endpoint.config);
@@ -390,7 +385,7 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   delete plan.status.pending;
   if (recovered) plan.event('Normal', 'CapacityRecovered', `${describeServing(served)} now serves after GPU capacity became available`);
 
-  const tags = diffTags(tagMap(endpoint), desiredTags(object.spec, owner(object)));
+  const tags = diffTags(tagMap(endpoint), desiredTags(object.spec.tags, owner(object)));
   const tagAction: EndpointAction =
     tags.add.length + tags.remove.length > 0 ? { type: 'patchTags', name, add: tags.add, remove: tags.remove } : { type: 'none' };
 

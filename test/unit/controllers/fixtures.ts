@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { EndpointSpec, type EndpointStatus } from '../../../src/api/v1alpha1/index.js';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../src/controllers/endpoint/capacity.js';
-import { OwnerTag, type Owner } from '../../../src/controllers/endpoint/desired.js';
+import { OwnerTag, type Owner } from '../../../src/controllers/endpoint/ownership.js';
 import {
   type CallFailure,
   type EndpointObject,

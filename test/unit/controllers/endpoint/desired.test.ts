@@ -1,26 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
   type DesiredServing,
-  OwnerTag,
   createRequest,
   diffServing,
-  diffTags,
   observeConfig,
-  ownershipOf,
   resolveDesired,
   updateRequest,
 } from '../../../../src/controllers/endpoint/desired.js';
+import { OwnerTag } from '../../../../src/controllers/endpoint/ownership.js';
 import {
   MODEL,
   MODEL_UNIT_MODEL,
   NOT_OPTIMIZABLE_MODEL,
-  OTHER_OWNER,
   OWNER,
   TOKEN_BAND_MODEL,
-  endpointOfAnotherObject,
   endpointSpec,
-  foreignEndpoint,
-  readyEndpoint,
   servingConfig,
 } from '../fixtures.js';
 
@@ -133,26 +127,6 @@ describe('diffServing', () => {
     const config = servingConfig(2, {});
     config.served_entities = [...(config.served_entities ?? []), ...(servingConfig(2, { version: '2' }).served_entities ?? [])];
     expect(diffServing(tokenBand, observeConfig(config))).toEqual(['2 served entities → 1']);
-  });
-});
-
-describe('ownership and tags', () => {
-  it.each([
-    ['tagged with our uid', readyEndpoint(), { kind: 'ours' }],
-    ['without owner tags', foreignEndpoint(), { kind: 'unowned' }],
-    ['tagged by another object', endpointOfAnotherObject(), { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
-  ])('an endpoint %s', (_, endpoint, expected) => {
-    expect(ownershipOf(endpoint, OWNER)).toEqual(expected);
-  });
-
-  it('diffTags adds changed values and removes keys that are no longer wanted', () => {
-    expect(diffTags({ team: 'old', stale: 'x', keep: 'k' }, { team: 'genai', keep: 'k', new: 'n' })).toEqual({
-      add: [
-        { key: 'team', value: 'genai' },
-        { key: 'new', value: 'n' },
-      ],
-      remove: ['stale'],
-    });
   });
 });
 

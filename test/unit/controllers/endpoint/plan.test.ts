@@ -1,7 +1,7 @@
 // The decision table of docs/architecture ("The reconcile decisions"), row by row.
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
-import { OwnerTag } from '../../../../src/controllers/endpoint/desired.js';
+import { OwnerTag } from '../../../../src/controllers/endpoint/ownership.js';
 import { type EndpointObject, type Plan, observationsNeeded, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
 import {
   ENDPOINT_ID,
