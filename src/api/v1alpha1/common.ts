@@ -51,7 +51,9 @@ export type Condition = z.infer<typeof Condition>;
 export const Conditions = z
   .array(Condition)
   .optional()
-  .describe('Standard conditions: Ready and Synced.')
+  .describe(
+    'Standard conditions: Ready and Synced; on endpoints also Reconciling and Stalled (kstatus), present only while True.',
+  )
   .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
 
 /** A Kubernetes object name (DNS subdomain). */

@@ -205,6 +205,12 @@ export const EndpointStatus = z
       .optional()
       .describe('GPU-capacity retry state; it survives operator restarts.'),
     lastHandledRequestedAt: z.string().optional().describe('The last ptoperator.io/requested-at value acted on.'),
+    rejectedGeneration: z
+      .int()
+      .optional()
+      .describe(
+        'The generation whose create or update Databricks refused as invalid (HTTP 400); the request is not sent again until the spec or the requested-at annotation changes.',
+      ),
     conditions: Conditions,
   })
   .describe('Observed state, written by the operator.');

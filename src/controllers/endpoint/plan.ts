@@ -14,6 +14,7 @@ import type { DatabricksErrorKind } from '../../databricks/errors.js';
 import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
 import { clause } from '../text.js';
 import { capacityBackoffMs, rolloutFailure } from './capacity.js';
+import { summarizeConditions, transitionEvents } from './status-summary.js';
 import {
   type CreateRequest,
   type DesiredServing,
@@ -117,26 +118,16 @@ export const endpointNameOf = (object: Pick<EndpointObject, 'name' | 'spec'>): s
 const isPaused = (object: EndpointObject) => object.annotations[EndpointAnnotation.paused] === 'true';
 const wantsAdoption = (object: EndpointObject) => object.annotations[EndpointAnnotation.adopt] === 'true';
 
-const WARNING_REASONS = new Set<string>([
-  ReadyReason.WaitingForCapacity,
-  ReadyReason.UpdateFailed,
-  SyncedReason.ReconcileError,
-  SyncedReason.InvalidSpec,
-  SyncedReason.ModelNotOptimizable,
-  SyncedReason.ModelNotFound,
-  SyncedReason.NotOwned,
-  SyncedReason.WorkspaceNotReady,
-  SyncedReason.RateLimited,
-  SyncedReason.CapacityRetriesExhausted,
-  SyncedReason.UpdateFailed,
-]);
-
 /** Builds the next status and events step by step; `finish` turns it into a Plan. */
 class PlanBuilder {
   status: EndpointStatus;
   readonly events: PlannedEvent[] = [];
 
-  constructor(private readonly input: PlanInput) {
+  /** `before`: the conditions last written, which the Events of this plan are relative to. */
+  constructor(
+    private readonly input: PlanInput,
+    private readonly before = input.object.status.conditions,
+  ) {
     this.status = structuredClone(input.object.status);
   }
 
@@ -148,19 +139,26 @@ class PlanBuilder {
     return this.condition('Synced', status, reason, message);
   }
 
+  /** The spec cannot be carried out for `reason`: both conditions say so, so the wide REASON column names the cause. */
+  blocked(reason: string, readyMessage: string, syncedMessage: string): this {
+    return this.ready(false, reason, readyMessage).synced(false, reason, syncedMessage);
+  }
+
+  /** Puts back a condition exactly as `previous` had it (or removes it): nothing happened that changes it. */
+  keep(previous: EndpointStatus, type: 'Ready' | 'Synced'): this {
+    const kept = findCondition(previous.conditions as Condition[] | undefined, type);
+    const others = (this.status.conditions ?? []).filter((c) => c.type !== type);
+    this.status.conditions = kept ? [...others, kept] : others;
+    return this;
+  }
+
   private condition(type: 'Ready' | 'Synced', status: boolean, reason: string, message: string): this {
-    const previous = findCondition(this.status.conditions as Condition[] | undefined, type);
-    const next = status ? 'True' : 'False';
     this.status.conditions = setCondition(
       this.status.conditions as Condition[] | undefined,
-      { type, status: next, reason, message },
+      { type, status: status ? 'True' : 'False', reason, message },
       this.input.object.generation,
       this.input.now,
     );
-    // An Event for each transition, so `kubectl describe` tells the story; repeats are aggregated by the recorder.
-    if (previous?.status !== next || previous.reason !== reason) {
-      this.event(WARNING_REASONS.has(reason) && !status ? 'Warning' : 'Normal', reason, message);
-    }
     return this;
   }
 
@@ -170,7 +168,11 @@ class PlanBuilder {
   }
 
   finish(action: EndpointAction, requeue: Requeue): Plan {
-    return { action, status: this.status, requeue, events: this.events };
+    if (this.status.conditions) {
+      this.status.conditions = summarizeConditions(this.status.conditions as Condition[], this.input.object.generation, this.input.now);
+    }
+    const events = transitionEvents(this.before as Condition[] | undefined, this.status.conditions as Condition[] | undefined, this.events);
+    return { action, status: this.status, requeue, events };
   }
 }
 
@@ -209,7 +211,10 @@ export function planEndpoint(input: PlanInput): Plan {
   const newGeneration = object.status.observedGeneration !== object.generation;
   /** A new spec or a requested-at token starts over: fresh retry budget, failures of older attempts forgotten. */
   const fresh = newRequest || newGeneration;
-  if (fresh) delete plan.status.capacity;
+  if (fresh) {
+    delete plan.status.capacity;
+    delete plan.status.rejectedGeneration;
+  }
   if (requestedAt !== undefined) plan.status.lastHandledRequestedAt = requestedAt;
   plan.status.observedGeneration = object.generation;
 
@@ -234,8 +239,7 @@ function planPreflight(input: PlanInput, plan: PlanBuilder): { desired: DesiredS
     return {
       // The model may be registered later, outside Kubernetes: look again at the poll interval.
       plan: plan
-        .ready(false, ReadyReason.NotReady, `the spec cannot be applied: ${message}${stillServing}`)
-        .synced(false, SyncedReason.ModelNotFound, message)
+        .blocked(SyncedReason.ModelNotFound, `the spec cannot be applied: ${message}${stillServing}`, message)
         .finish({ type: 'none' }, { after: input.settings.pollIntervalMs }),
     };
   }
@@ -250,8 +254,7 @@ function planPreflight(input: PlanInput, plan: PlanBuilder): { desired: DesiredS
     const requeue = resolution.reason === 'ModelNotOptimizable' ? { after: input.settings.pollIntervalMs } : undefined;
     return {
       plan: plan
-        .ready(false, ReadyReason.NotReady, `the spec cannot be applied: ${resolution.message}${stillServing}`)
-        .synced(false, resolution.reason, resolution.message)
+        .blocked(resolution.reason, `the spec cannot be applied: ${resolution.message}${stillServing}`, resolution.message)
         .finish({ type: 'none' }, requeue),
     };
   }
@@ -259,8 +262,7 @@ function planPreflight(input: PlanInput, plan: PlanBuilder): { desired: DesiredS
   if (invalidDuration) {
     return {
       plan: plan
-        .ready(false, ReadyReason.NotReady, `the spec cannot be applied: ${invalidDuration}`)
-        .synced(false, SyncedReason.InvalidSpec, invalidDuration)
+        .blocked(SyncedReason.InvalidSpec, `the spec cannot be applied: ${invalidDuration}`, invalidDuration)
         .finish({ type: 'none' }, undefined),
     };
   }
@@ -311,8 +313,7 @@ function planExisting(
   });
   if (ownership.kind === 'refuse') {
     return plan
-      .ready(false, ReadyReason.NotReady, ownership.message)
-      .synced(false, SyncedReason.NotOwned, ownership.message)
+      .blocked(SyncedReason.NotOwned, ownership.message, ownership.message)
       .finish({ type: 'none' }, undefined);
   }
   if (ownership.kind === 'adopt') {
@@ -383,6 +384,7 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   const recovered = (plan.status.capacity?.attempts ?? 0) > 0;
   delete plan.status.capacity;
   delete plan.status.pending;
+  delete plan.status.rejectedGeneration;
   if (recovered) plan.event('Normal', 'CapacityRecovered', `${describeServing(served)} now serves after GPU capacity became available`);
 
   const tags = diffTags(tagMap(endpoint), desiredTags(object.spec.tags, owner(object)));
@@ -456,8 +458,7 @@ function planCapacityRetry(input: PlanInput, plan: PlanBuilder, desired: Desired
 function planCapacityExhausted(plan: PlanBuilder, attempts: number, budget: string, failureMessage: string): Plan {
   const message = `GPU capacity stayed unavailable through ${attempts} attempt(s) within the ${budget} retry budget (last: ${failureMessage}). Change the spec, raise spec.capacityRetry.timeout, or set annotation ${EndpointAnnotation.requestedAt} to a new value to try again; your Databricks account team can help with capacity.`;
   return plan
-    .ready(false, ReadyReason.UpdateFailed, message)
-    .synced(false, SyncedReason.CapacityRetriesExhausted, message)
+    .blocked(SyncedReason.CapacityRetriesExhausted, message, message)
     .finish({ type: 'none' }, undefined);
 }
 
@@ -465,8 +466,7 @@ function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: Ob
   const serving = served ? ` ${describeServing(served)} still serves.` : '';
   const message = `the rollout failed: ${failureMessage}.${serving} Fix the model or the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to retry.`;
   return plan
-    .ready(false, ReadyReason.UpdateFailed, message)
-    .synced(false, SyncedReason.UpdateFailed, message)
+    .blocked(SyncedReason.UpdateFailed, message, message)
     .finish({ type: 'none' }, undefined);
 }
 
@@ -500,22 +500,12 @@ function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
     .finish({ type: 'delete', name }, progressRequeue(input));
 }
 
-const REJECTED = 'Databricks rejected the request';
-
 /**
  * Databricks refused this spec as invalid (a 400 on create or update), and neither the spec nor the
  * requested-at token changed since: sending the same request again cannot succeed.
  */
-function rejectedForThisSpec(input: PlanInput, fresh: boolean): boolean {
-  if (fresh) return false;
-  const synced = findCondition(input.object.status.conditions as Condition[] | undefined, 'Synced');
-  return (
-    synced?.status === 'False' &&
-    synced.reason === SyncedReason.InvalidSpec &&
-    synced.observedGeneration === input.object.generation &&
-    synced.message.startsWith(REJECTED)
-  );
-}
+const rejectedForThisSpec = (input: PlanInput, fresh: boolean): boolean =>
+  !fresh && input.object.status.rejectedGeneration === input.object.generation;
 
 /** A Databricks call failed: say why, keep Ready as it was, and come back. */
 export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined, error: CallFailure): Plan {
@@ -543,8 +533,11 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
         .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
     case 'InvalidRequest':
       return builder
-        .ready(false, ReadyReason.NotReady, `${REJECTED}: ${error.message}`)
-        .synced(false, SyncedReason.InvalidSpec, `${REJECTED}: ${clause(error.message)}. Fix the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to send it again.`)
+        .blocked(
+          SyncedReason.InvalidSpec,
+          `Databricks rejected the request: ${error.message}`,
+          `Databricks rejected the request: ${clause(error.message)}. Fix the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to send it again.`,
+        )
         .finish({ type: 'none' }, undefined);
     default:
       return builder.synced(false, SyncedReason.ReconcileError, error.message).finish({ type: 'none' }, { backoff: true });
@@ -553,28 +546,31 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
 
 /** What a failed action means for the plan that asked for it. */
 export function planActionFailure(input: PlanInput, planned: Plan, error: CallFailure): Plan {
-  const retry = planCallFailure({ ...input, object: { ...input.object, status: planned.status } }, undefined, error);
-  // The action did not happen: forget the pending config we announced for it.
+  const previous = input.object.status;
+  const builder = new PlanBuilder({ ...input, object: { ...input.object, status: planned.status } }, previous.conditions);
+  // Synced is compared with what was written before, not with the plan that was not carried out, so a
+  // retry that fails like the last one changes neither the status nor the Events.
+  builder.keep(previous, 'Synced');
   if (planned.action.type === 'create' || planned.action.type === 'updateConfig') {
-    retry.status.pending = input.object.status.pending;
-    if (retry.status.pending === undefined) delete retry.status.pending;
-    if (error.kind !== 'InvalidRequest') {
+    // The action did not happen: forget the pending config we announced for it.
+    restore(builder.status, previous, 'pending');
+    if (error.kind === 'InvalidRequest') {
+      // A rejected request is handled: it is not sent again until the spec or the requested-at token changes.
+      builder.status.rejectedGeneration = input.object.generation;
+    } else {
       // Nor was the new spec or requested-at token that asked for it carried out: keep them unhandled, so the
-      // next reconcile sends the config again instead of settling on an older failure. A rejected request is
-      // handled: it is not sent again until the spec changes.
-      restore(retry.status, input.object.status, 'observedGeneration');
-      restore(retry.status, input.object.status, 'lastHandledRequestedAt');
+      // next reconcile sends the config again instead of settling on an older failure.
+      restore(builder.status, previous, 'observedGeneration');
+      restore(builder.status, previous, 'lastHandledRequestedAt');
       // Nothing was sent, so Ready keeps what it said before instead of announcing a rollout.
-      const previousReady = findCondition(input.object.status.conditions as Condition[] | undefined, 'Ready');
-      const others = (retry.status.conditions ?? []).filter((c) => c.type !== 'Ready');
-      retry.status.conditions = previousReady ? [previousReady, ...others] : others;
+      builder.keep(previous, 'Ready');
     }
-    if (planned.status.capacity && input.object.status.capacity?.nextRetryTime) {
+    if (planned.status.capacity && previous.capacity?.nextRetryTime) {
       // Keep the retry due, so the next reconcile re-issues it.
-      retry.status.capacity = { ...planned.status.capacity, nextRetryTime: input.object.status.capacity.nextRetryTime };
+      builder.status.capacity = { ...planned.status.capacity, nextRetryTime: previous.capacity.nextRetryTime };
     }
   }
-  return retry;
+  return planCallFailure(input, builder, error);
 }
 
 function restore<K extends keyof EndpointStatus>(status: EndpointStatus, previous: EndpointStatus, key: K): void {

@@ -34,6 +34,7 @@ import {
   planActionFailure,
   planEndpoint,
 } from './plan.js';
+import { summarizeConditions } from './status-summary.js';
 
 export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
 
@@ -214,7 +215,9 @@ async function handleUnparseableSpec(
     return;
   }
   const message = issues.map((i) => `spec.${i.path.map(String).join('.')}: ${i.message}`).join('; ');
-  const conditions = setCondition(obj.status?.conditions as Condition[] | undefined, { type: 'Synced', status: 'False', reason: 'InvalidSpec', message }, obj.metadata.generation, now);
+  const generation = obj.metadata.generation ?? 0;
+  const synced = setCondition(obj.status?.conditions as Condition[] | undefined, { type: 'Synced', status: 'False', reason: 'InvalidSpec', message }, generation, now);
+  const conditions = summarizeConditions(synced, generation, now);
   await options.statusWriter.write<Endpoint>(EndpointResource, obj, { ...obj.status, conditions }, signal);
 }
 

@@ -5,6 +5,7 @@ import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { type Plan, planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
 import {
   CAPACITY_ABORT_MESSAGE,
+  HOUR,
   MINUTE,
   MODEL,
   NOW,
@@ -367,5 +368,52 @@ describe('planActionFailure and Ready', () => {
     const retry = planActionFailure(planInput(object, { endpoint: readyEndpoint() }), planned, { kind: 'RateLimited', message: '429', retryAfterMs: 5 * SECOND });
     expect(condition(retry, 'Ready')).toEqual(condition(ready, 'Ready'));
     expect(condition(retry, 'Synced')).toMatchObject({ status: 'False', reason: 'RateLimited' });
+  });
+});
+
+describe('repeated failures of one action do not churn status or Events (issue 16, finding 4)', () => {
+  /** One reconcile whose config update answers 429 every time, as the reconciler runs it. */
+  const rateLimitedUpdate = (object: ReturnType<typeof endpointObject>, now: Date) => {
+    const input = planInput(object, { endpoint: readyEndpoint(), now });
+    const planned = reconcile(object, { endpoint: readyEndpoint(), now });
+    expect(planned.action.type).toBe('updateConfig');
+    return planActionFailure(input, planned, { kind: 'RateLimited', message: '429 REQUEST_LIMIT_EXCEEDED', retryAfterMs: 30 * SECOND });
+  };
+
+  it('Synced.lastTransitionTime stays put, the status is unchanged (no write) and no Event is planned after the first', () => {
+    const settled = endpointObject();
+    const ready = afterPlan(settled, reconcile(settled, { endpoint: readyEndpoint(), now: at(-HOUR) }));
+    let object = edited(ready, V4);
+    const first = rateLimitedUpdate(object, at(0));
+    expect(condition(first, 'Synced')).toMatchObject({ status: 'False', reason: 'RateLimited', lastTransitionTime: iso(at(0)) });
+    expect(first.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'RateLimited' })]);
+    object = afterPlan(object, first);
+    for (const minutes of [1, 2, 3]) {
+      const retry = rateLimitedUpdate(object, at(minutes * MINUTE));
+      expect(condition(retry, 'Synced')?.lastTransitionTime).toBe(iso(at(0)));
+      expect(retry.status).toEqual(object.status);
+      expect(retry.events).toEqual([]);
+      object = afterPlan(object, retry);
+    }
+  });
+});
+
+describe('a rejected request is remembered in status, not in a message (issue 16, finding 5)', () => {
+  it('status.rejectedGeneration holds it, whatever the Synced message says later', () => {
+    const object = edited(updateRequested(), { model: { name: MODEL, version: '5' } });
+    const served = readyEndpoint({ version: '3' });
+    const planned = reconcile(object, { endpoint: served });
+    const rejected = afterPlan(object, planActionFailure(planInput(object), planned, { kind: 'InvalidRequest', message: 'INVALID_PARAMETER_VALUE: entity_version 5 does not exist' }));
+    expect(rejected.status.rejectedGeneration).toBe(object.generation);
+    // Another writer (or a future wording) changes the message: the decision must not change with it.
+    const reworded = {
+      ...rejected,
+      status: { ...rejected.status, conditions: rejected.status.conditions?.map((c) => (c.type === 'Synced' ? { ...c, message: 'refused by Databricks' } : c)) },
+    };
+    expect(reconcile(reworded, { endpoint: served, now: at(MINUTE) }).action).toEqual({ type: 'none' });
+    // A new spec starts over and forgets the rejection.
+    const fixed = reconcile(edited(rejected, { model: { name: MODEL, version: '4' } }), { endpoint: served, now: at(MINUTE) });
+    expect(fixed.action.type).toBe('updateConfig');
+    expect(fixed.status.rejectedGeneration).toBeUndefined();
   });
 });

@@ -82,9 +82,10 @@ describe('preflight failures: no Databricks action, Ready False, Synced False wi
       const plan = reconcile(endpointObject({ spec }), { model, endpoint });
       expect(plan.action).toEqual({ type: 'none' });
       expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason, message: expect.stringMatching(message) });
-      expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'NotReady' });
+      // The wide REASON column (Ready's reason) names the cause, not a generic NotReady.
+      expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason });
       expect(plan.requeue).toEqual(requeue);
-      expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason }));
+      expect(plan.events).toEqual([expect.objectContaining({ type: 'Warning', reason })]);
     }
   });
 
@@ -514,7 +515,7 @@ describe('conditions', () => {
     expect(object.generation).toBe(2);
     const plan = reconcile(object, { endpoint: readyEndpoint() });
     expect(plan.status.observedGeneration).toBe(2);
-    expect(plan.status.conditions?.map((c) => c.observedGeneration)).toEqual([2, 2]);
+    expect(plan.status.conditions?.map((c) => [c.type, c.observedGeneration])).toEqual([['Ready', 2], ['Synced', 2], ['Reconciling', 2]]);
   });
 
   it('lastTransitionTime moves only when the status flips', () => {

@@ -1,0 +1,86 @@
+// What the planned Ready and Synced conditions mean for tools that do not know this kind, and for
+// `kubectl describe`: derived after planning, never decided inside it.
+//  - kstatus (cli-utils; Flux health checks, Helm 4 --wait, kpt) reads only Reconciling, Stalled and
+//    status.observedGeneration: Reconciling=True while the operator works toward the spec, Stalled=True
+//    when it cannot get there without a change from the user. Both are "abnormal-true" conditions and
+//    are removed when False, as kstatus recommends.
+//  - Ready is never missing once the operator has looked at the object (Unknown with Synced's reason).
+//  - One Event per transition: the action's own Event, or else one for the condition that changed.
+import { EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
+import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
+
+export interface SummaryEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** Synced reasons that retrying cannot fix: only a spec change or a new requested-at annotation does. */
+export const STALLED_REASONS: ReadonlySet<string> = new Set([
+  SyncedReason.InvalidSpec,
+  SyncedReason.ModelNotOptimizable,
+  SyncedReason.ModelNotFound,
+  SyncedReason.NotOwned,
+  SyncedReason.UpdateFailed,
+  SyncedReason.CapacityRetriesExhausted,
+]);
+
+const WARNING_REASONS: ReadonlySet<string> = new Set([
+  ...STALLED_REASONS,
+  ReadyReason.WaitingForCapacity,
+  SyncedReason.ReconcileError,
+  SyncedReason.WorkspaceNotReady,
+  SyncedReason.RateLimited,
+]);
+
+type Conditions = Condition[] | undefined;
+
+/**
+ * The conditions with Ready filled in and Reconciling/Stalled derived from Ready and Synced.
+ * Paused objects are neither reconciling nor stalled (kstatus has no "suspended"; they count as Current).
+ */
+export function summarizeConditions(conditions: Conditions, generation: number, now: Date): Condition[] {
+  let list = [...(conditions ?? [])];
+  const synced = findCondition(list, 'Synced');
+  if (!findCondition(list, 'Ready') && synced) {
+    // The operator has looked but could not find out (rate limited, workspace not ready, paused before the first read).
+    list = setCondition(list, { type: 'Ready', status: 'Unknown', reason: synced.reason, message: synced.message }, generation, now);
+  }
+  const ready = findCondition(list, 'Ready');
+  const paused = synced?.status === 'False' && synced.reason === SyncedReason.ReconcilePaused;
+  const stalled = synced?.status === 'False' && STALLED_REASONS.has(synced.reason) ? synced : undefined;
+
+  let reconciling: Condition | undefined;
+  if (!paused && !stalled) {
+    // Ready's reason says what the operator waits for; a failing Synced says why it is not getting there.
+    if (synced?.status === 'False') reconciling = synced;
+    else if (ready && ready.status !== 'True') reconciling = ready;
+  }
+  list = abnormalTrue(list, 'Stalled', stalled, generation, now);
+  return abnormalTrue(list, 'Reconciling', reconciling, generation, now);
+}
+
+function abnormalTrue(list: Condition[], type: string, cause: Condition | undefined, generation: number, now: Date): Condition[] {
+  if (!cause) return list.filter((c) => c.type !== type);
+  return setCondition(list, { type, status: 'True', reason: cause.reason, message: cause.message }, generation, now);
+}
+
+/**
+ * One Event for what changed between two statuses. Explicit events of the plan (an action such as
+ * CreatingEndpoint, or DriftDetected) already tell the story; otherwise the condition that changed does,
+ * a failing Synced first (it is the cause), then Ready, then a recovered Synced.
+ */
+export function transitionEvents(before: Conditions, after: Conditions, planned: readonly SummaryEvent[]): SummaryEvent[] {
+  if (planned.length > 0) return [...planned];
+  const changed = (type: string) => {
+    const next = findCondition(after, type);
+    const previous = findCondition(before, type);
+    return next && (previous?.status !== next.status || previous.reason !== next.reason) ? next : undefined;
+  };
+  const synced = changed('Synced');
+  const ready = changed('Ready');
+  const cause = (synced?.status === 'False' ? synced : undefined) ?? ready ?? synced;
+  if (!cause) return [];
+  const warning = cause.status !== 'True' && WARNING_REASONS.has(cause.reason);
+  return [{ type: warning ? 'Warning' : 'Normal', reason: cause.reason, message: cause.message }];
+}
