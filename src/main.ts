@@ -6,7 +6,8 @@ const usage = `usage: pt-operator <command> [flags]
 commands:
   run        run the operator (see docs/configuration.md for flags)
   emulator   run the Databricks serving-API emulator (see docs/emulator.md)
-  crds       write the CRDs generated from the API schemas (--out DIR, --check)`;
+  crds       write the CRDs generated from the API schemas (--out DIR, --check)
+  import     write ProvisionedThroughputEndpoint YAML for existing Databricks endpoints (--help)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -16,6 +17,8 @@ async function main(argv: string[]): Promise<number> {
     case 'emulator':
       await (await import('./emulator/cli.js')).runEmulatorCli(rest);
       return 0;
+    case 'import':
+      return (await import('./import/cli.js')).runImportCli(rest);
     case 'run':
       return (await import('./controllers/run.js')).runOperatorCli(rest);
     case '-h':

@@ -1,0 +1,110 @@
+// `pt-operator import`: reads existing endpoints from a workspace and prints the YAML of equivalent
+// ProvisionedThroughputEndpoint objects with the adopt annotation. Read-only towards Databricks.
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import {
+  DatabricksClient,
+  errorKindOf,
+  type ModelOptimizationInfo,
+  type ServingEndpointDetailed,
+  workspaceConnectionFromEnv,
+} from '../databricks/index.js';
+import { type Imported, type ImportOptions, type Refused, translateEndpoint, uniqueObjectNames } from './translate.js';
+
+const usage = `usage: pt-operator import --namespace <ns> (--name <endpoint> ... | --all) [flags]
+
+  --host             workspace URL (default: DATABRICKS_HOST)
+  --name             an endpoint to import; repeat for several
+  --all              every endpoint of the workspace
+  --namespace        namespace of the objects written
+  --workspace        spec.workspaceRef.name (default: the operator's default workspace)
+  --deletion-policy  Orphan (default: deleting the object leaves the endpoint) or Delete
+  --out              write the YAML to this file (default: stdout)
+
+Credentials as the Databricks SDKs read them: DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and
+DATABRICKS_CLIENT_SECRET, or DATABRICKS_OIDC_TOKEN_FILEPATH (DATABRICKS_AUTH_TYPE forces one).
+Endpoints the operator cannot express are listed on stderr and as comments in the YAML, with the reason.`;
+
+export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      name: { type: 'string', multiple: true },
+      all: { type: 'boolean', default: false },
+      namespace: { type: 'string' },
+      workspace: { type: 'string' },
+      'deletion-policy': { type: 'string', default: 'Orphan' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  const names = values.name ?? [];
+  const problems = [
+    !values.namespace && '--namespace is required',
+    names.length === 0 && !values.all && 'give --name (one or more) or --all',
+    names.length > 0 && values.all && '--name and --all exclude each other',
+    values['deletion-policy'] !== 'Orphan' && values['deletion-policy'] !== 'Delete' && '--deletion-policy is Orphan or Delete',
+  ].filter(Boolean);
+  if (problems.length > 0) {
+    console.error(`${problems.join('\n')}\n\n${usage}`);
+    return 2;
+  }
+
+  const connection = workspaceConnectionFromEnv({ ...env, ...(values.host !== undefined && { DATABRICKS_HOST: values.host }) });
+  const client = new DatabricksClient({ host: connection.host, auth: connection.auth });
+  const options: ImportOptions = {
+    namespace: values.namespace as string,
+    deletionPolicy: values['deletion-policy'] as ImportOptions['deletionPolicy'],
+    ...(values.workspace !== undefined && { workspace: values.workspace }),
+  };
+
+  const targets = values.all ? (await client.listEndpoints()).map((e) => e.name) : names;
+  const results: (Imported | Refused)[] = [];
+  const infos = new Map<string, ModelOptimizationInfo | undefined>();
+  for (const name of targets) {
+    let endpoint: ServingEndpointDetailed;
+    try {
+      endpoint = await client.getEndpoint(name);
+    } catch (err) {
+      if (errorKindOf(err) !== 'NotFound') throw err;
+      results.push({ ok: false, endpointName: name, reason: 'it does not exist in this workspace' });
+      continue;
+    }
+    // The list is a summary: per-endpoint GET gives throughput; the chunk sizes come from the model.
+    for (const entity of endpoint.config?.served_entities ?? []) {
+      const key = `${entity.entity_name}/${entity.entity_version}`;
+      if (entity.entity_name && entity.entity_version && !infos.has(key)) {
+        infos.set(key, await client.getModelOptimizationInfo(entity.entity_name, entity.entity_version).catch(() => undefined));
+      }
+    }
+    results.push(translateEndpoint(endpoint, (model, version) => infos.get(`${model}/${version}`), options));
+  }
+
+  const imported = results.filter((r): r is Imported => r.ok);
+  const refused = results.filter((r): r is Refused => !r.ok);
+  uniqueObjectNames(imported);
+  for (const r of refused) console.error(`not imported: ${r.endpointName}: ${r.reason}`);
+  console.error(`imported ${imported.length} of ${results.length} endpoints from ${connection.host}`);
+
+  const yaml = renderImport(imported, refused);
+  if (values.out !== undefined) await writeFile(values.out, yaml);
+  else process.stdout.write(yaml);
+  return 0;
+}
+
+/** One YAML stream: refused endpoints as a comment block, then one document per object. */
+export function renderImport(imported: readonly Imported[], refused: readonly Refused[]): string {
+  const header = refused.length > 0 ? ['# Not imported (the operator cannot express them):', ...refused.map((r) => `#   ${r.endpointName}: ${r.reason}`), ''].join('\n') : '';
+  const documents = imported.map((i) => {
+    const comments = [`# Databricks endpoint ${i.endpointName}`, ...i.notes.map((n) => `# ${n}`)].join('\n');
+    return `${comments}\n${stringify(i.object, { lineWidth: 0 })}`;
+  });
+  return header + documents.join('---\n');
+}

@@ -1,0 +1,179 @@
+// From an existing Databricks endpoint to the ProvisionedThroughputEndpoint that describes it
+// exactly, so that applying it (with the adopt annotation) changes nothing in Databricks. Pure: the
+// caller reads the endpoint and the model's optimization info. An endpoint the spec cannot express
+// is refused with the reason, never approximated: an approximation would be "corrected" on apply.
+import {
+  API_VERSION,
+  ENDPOINT_KIND,
+  ENDPOINT_NAME_PATTERN,
+  EndpointAnnotation,
+  EndpointSpec,
+  MODEL_NAME_PATTERN,
+  MODEL_VERSION_PATTERN,
+  OWNER_TAG_PREFIX,
+} from '../api/v1alpha1/index.js';
+import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../databricks/api-types.js';
+
+export interface ImportOptions {
+  namespace: string;
+  /** spec.workspaceRef.name; omitted = the operator's default workspace */
+  workspace?: string;
+  /** Orphan (default) keeps the endpoint when the object is deleted; it predates the operator. */
+  deletionPolicy: 'Delete' | 'Orphan';
+}
+
+/** The object to apply, and notes (YAML comments) about what Databricks does not report. */
+export interface Imported {
+  ok: true;
+  endpointName: string;
+  object: {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace: string; annotations: Record<string, string> };
+    spec: Partial<EndpointSpec> & Pick<EndpointSpec, 'model' | 'throughput'>;
+  };
+  notes: string[];
+}
+
+export interface Refused {
+  ok: false;
+  endpointName: string;
+  reason: string;
+}
+
+/** Tags on one endpoint the CRD accepts (spec.tags maxProperties). */
+const MAX_TAGS = 40;
+const MAX_TAG_LENGTH = 255;
+
+/** What the model reports about the endpoint's served entity; undefined when it could not be read. */
+export type ModelInfoLookup = (name: string, version: string) => ModelOptimizationInfo | undefined;
+
+export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: ModelInfoLookup, options: ImportOptions): Imported | Refused {
+  const name = endpoint.name;
+  const refuse = (reason: string): Refused => ({ ok: false, endpointName: name, reason });
+
+  if (!new RegExp(ENDPOINT_NAME_PATTERN).test(name)) return refuse('its name does not match the Databricks endpoint-name rule the CRD enforces');
+  if (endpoint.state.config_update === 'IN_PROGRESS') {
+    return refuse('an update is in progress; import it again when Databricks reports NOT_UPDATING');
+  }
+  const config = endpoint.config;
+  if (!config) return refuse('it has no served config yet (it never deployed successfully)');
+  const entities = config.served_entities ?? [];
+  if (entities.length !== 1) {
+    return refuse(`it serves ${entities.length} entities${entities.length > 1 ? ' split by traffic_config' : ''}; the operator manages exactly one served entity`);
+  }
+  const entity = entities[0] as NonNullable<typeof entities[number]>;
+  if (entity.external_model !== undefined) return refuse('it serves an external model, not provisioned throughput');
+  const model = entity.entity_name ?? '';
+  const version = entity.entity_version ?? '';
+  if (!new RegExp(MODEL_NAME_PATTERN).test(model)) return refuse(`its entity ${model || '(unnamed)'} is not a Unity Catalog model (catalog.schema.model)`);
+  if (!new RegExp(MODEL_VERSION_PATTERN).test(version)) return refuse(`its model version "${version}" is not a positive integer`);
+
+  const hasBand = entity.min_provisioned_throughput !== undefined || entity.max_provisioned_throughput !== undefined;
+  const units = entity.provisioned_model_units;
+  if (!hasBand && units === undefined) {
+    return refuse(`it is not provisioned throughput (a ${entity.workload_type ?? 'CPU'} ${entity.workload_size ?? ''} deployment)`.replace(' )', ')'));
+  }
+
+  const info = modelInfo(model, version);
+  if (!info) return refuse(`the optimization info of ${model} version ${version} could not be read`);
+  if (info.optimizable !== true) return refuse(`${model} version ${version} is not eligible for provisioned throughput`);
+
+  const notes: string[] = [];
+  let throughput: EndpointSpec['throughput'];
+  let burstScaling: boolean | undefined;
+  if (units !== undefined) {
+    const chunk = info.model_unit_chunk_size;
+    if (!chunk) return refuse(`it provisions model units but ${model} is provisioned in tokens per second`);
+    if (units % chunk !== 0) return refuse(`its ${units} model units are not a multiple of the model-unit chunk size ${chunk}`);
+    throughput = { modelUnits: units };
+    if (entity.burst_scaling_enabled === false) burstScaling = false;
+    else if (entity.burst_scaling_enabled === undefined) {
+      notes.push('Databricks does not report burst scaling; this assumes it is enabled (the default). Set burstScaling: false if the endpoint was created without it.');
+    }
+  } else {
+    const chunk = info.throughput_chunk_size;
+    const min = entity.min_provisioned_throughput ?? 0;
+    const max = entity.max_provisioned_throughput ?? 0;
+    if (!chunk) return refuse(`it provisions tokens per second but ${model} is provisioned in model units`);
+    if (max < 1 || min > max) return refuse(`its throughput band ${min}-${max} tokens/s is not a valid band`);
+    if (min % chunk !== 0 || max % chunk !== 0) {
+      return refuse(`its throughput band ${min}-${max} tokens/s is not a multiple of the model's chunk size ${chunk}`);
+    }
+    throughput = { tokensPerSecond: { min, max } };
+    notes.push(`${min}-${max} tokens/s = chunks {min: ${min / chunk}, max: ${max / chunk}} of ${chunk} tokens/s.`);
+  }
+
+  const tags: Record<string, string> = {};
+  for (const tag of endpoint.tags ?? []) {
+    if (tag.key.startsWith(OWNER_TAG_PREFIX)) {
+      return refuse(`it carries the operator's ownership tag ${tag.key}: another object manages it already`);
+    }
+    const value = tag.value ?? '';
+    if (tag.key.length > MAX_TAG_LENGTH || value.length > MAX_TAG_LENGTH) return refuse(`its tag ${tag.key.slice(0, 40)} is longer than ${MAX_TAG_LENGTH} characters`);
+    tags[tag.key] = value;
+  }
+  if (Object.keys(tags).length > MAX_TAGS) return refuse(`it has ${Object.keys(tags).length} tags; the CRD accepts at most ${MAX_TAGS}`);
+
+  const unmanaged = unmanagedFields(endpoint);
+  if (unmanaged.length > 0) notes.push(`Not managed by this object, left as they are: ${unmanaged.join(', ')}.`);
+
+  const spec: Imported['object']['spec'] = {
+    ...(options.workspace !== undefined && { workspaceRef: { name: options.workspace } }),
+    endpointName: name,
+    model: { name: model, version },
+    throughput,
+    ...(burstScaling !== undefined && { burstScaling }),
+    ...(Object.keys(tags).length > 0 && { tags }),
+    deletionPolicy: options.deletionPolicy,
+  };
+  // The CRD's own rules (the same zod schema) are the last word: what it would refuse is not imported.
+  const checked = EndpointSpec.safeParse(spec);
+  if (!checked.success) return refuse(`the CRD would reject it: ${checked.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return {
+    ok: true,
+    endpointName: name,
+    object: {
+      apiVersion: API_VERSION,
+      kind: ENDPOINT_KIND,
+      metadata: { name: objectName(name), namespace: options.namespace, annotations: { [EndpointAnnotation.adopt]: 'true' } },
+      spec,
+    },
+    notes,
+  };
+}
+
+/** Endpoint-level settings the spec does not carry (the operator neither reads nor changes them). */
+function unmanagedFields(endpoint: ServingEndpointDetailed): string[] {
+  const fields: string[] = [];
+  if (endpoint.ai_gateway !== undefined) fields.push('ai_gateway');
+  if (endpoint.description) fields.push('description');
+  if (endpoint.budget_policy_id) fields.push('budget_policy_id');
+  if (endpoint.route_optimized) fields.push('route_optimized');
+  if (endpoint.email_notifications !== undefined) fields.push('email_notifications');
+  return fields;
+}
+
+/**
+ * A Kubernetes object name (RFC 1123 subdomain) for an endpoint name, which may hold capitals and
+ * underscores; spec.endpointName keeps the exact name.
+ */
+export function objectName(endpointName: string): string {
+  const name = endpointName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return name === '' ? 'endpoint' : name;
+}
+
+/** Gives objects whose names collide after objectName() a numbered suffix, in input order. */
+export function uniqueObjectNames(imports: Imported[]): void {
+  const used = new Set<string>();
+  for (const imported of imports) {
+    const base = imported.object.metadata.name;
+    let name = base;
+    for (let n = 2; used.has(name); n++) name = `${base}-${n}`;
+    used.add(name);
+    imported.object.metadata.name = name;
+  }
+}

@@ -1,0 +1,154 @@
+// Import: each endpoint form becomes the spec that round-trips exactly (the planner finds nothing to
+// change once the object has claimed it), and each form the operator cannot express is refused with
+// its reason.
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { EndpointSpec } from '../../../src/api/v1alpha1/index.js';
+import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../../src/databricks/api-types.js';
+import { renderImport } from '../../../src/import/cli.js';
+import { type Imported, objectName, translateEndpoint, uniqueObjectNames } from '../../../src/import/translate.js';
+import {
+  MODEL_UNIT_MODEL,
+  NOT_OPTIMIZABLE_MODEL,
+  OWNER,
+  TOKEN_BAND_MODEL,
+  creatingEndpoint,
+  endpointObject,
+  foreignEndpoint,
+  ownerTagsOf,
+  readyEndpoint,
+  reconcile,
+  servedEntity,
+  updatingEndpoint,
+  endpointOfAnotherObject,
+} from '../controllers/fixtures.js';
+
+const OPTIONS = { namespace: 'ml', deletionPolicy: 'Orphan' as const };
+const infoFor = (info: ModelOptimizationInfo | undefined) => () => info;
+
+function imported(endpoint: ServingEndpointDetailed, info: ModelOptimizationInfo = TOKEN_BAND_MODEL): Imported {
+  const result = translateEndpoint(endpoint, infoFor(info), OPTIONS);
+  if (!result.ok) throw new Error(`refused: ${result.reason}`);
+  return result;
+}
+
+/** The plan of the imported object once it owns the endpoint (after the adopt tag patch). */
+function planAfterAdoption(result: Imported, endpoint: ServingEndpointDetailed, info: ModelOptimizationInfo) {
+  const object = endpointObject({ spec: result.object.spec as never, annotations: result.object.metadata.annotations });
+  const claimed = { ...endpoint, tags: [...(endpoint.tags ?? []), ...ownerTagsOf(OWNER)] };
+  return reconcile(object, { endpoint: claimed, model: info });
+}
+
+describe('translateEndpoint: forms the operator expresses', () => {
+  const cases: { name: string; endpoint: ServingEndpointDetailed; info: ModelOptimizationInfo; throughput: unknown; burstScaling?: boolean }[] = [
+    { name: 'a token band', endpoint: foreignEndpoint({ min: 980, max: 2940 }), info: TOKEN_BAND_MODEL, throughput: { tokensPerSecond: { min: 980, max: 2940 } } },
+    { name: 'a band that scales to zero', endpoint: foreignEndpoint({ min: 0, max: 980 }), info: TOKEN_BAND_MODEL, throughput: { tokensPerSecond: { min: 0, max: 980 } } },
+    { name: 'model units', endpoint: foreignEndpoint({ units: 100 }), info: MODEL_UNIT_MODEL, throughput: { modelUnits: 100 } },
+    { name: 'model units without burst scaling', endpoint: foreignEndpoint({ units: 50, burstScaling: false }), info: MODEL_UNIT_MODEL, throughput: { modelUnits: 50 }, burstScaling: false },
+  ];
+  it.each(cases)('$name: exact throughput, all tags, adopt annotation, and nothing to change after adoption', ({ endpoint, info, throughput, burstScaling }) => {
+    const result = imported(endpoint, info);
+    expect(result.object.spec.throughput).toEqual(throughput);
+    expect(result.object.spec.burstScaling).toBe(burstScaling);
+    expect(result.object.spec.tags).toEqual({ team: 'data science' });
+    expect(result.object.spec.endpointName).toBe('llama-chat');
+    expect(result.object.spec.deletionPolicy).toBe('Orphan');
+    expect(result.object.metadata).toEqual({ name: 'llama-chat', namespace: 'ml', annotations: { 'ptoperator.io/adopt': 'true' } });
+    expect(EndpointSpec.safeParse(result.object.spec).success).toBe(true);
+
+    const plan = planAfterAdoption(result, endpoint, info);
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+
+  it('before adoption, the only action is the ownership tag patch: no config change', () => {
+    const endpoint = foreignEndpoint({ min: 980, max: 2940 });
+    const result = imported(endpoint);
+    const object = endpointObject({ spec: result.object.spec as never, annotations: result.object.metadata.annotations });
+    const plan = reconcile(object, { endpoint, model: TOKEN_BAND_MODEL });
+    expect(plan.action).toMatchObject({ type: 'patchTags', add: ownerTagsOf(OWNER), remove: [] });
+  });
+
+  it('a token band says how many chunks it is; unknown burst scaling is noted', () => {
+    expect(imported(foreignEndpoint({ min: 980, max: 2940 })).notes).toContain('980-2940 tokens/s = chunks {min: 1, max: 3} of 980 tokens/s.');
+    expect(imported(foreignEndpoint({ units: 100 }), MODEL_UNIT_MODEL).notes.join(' ')).toMatch(/does not report burst scaling/);
+  });
+
+  it('an endpoint name with capitals and underscores keeps its exact endpointName and gets a valid object name', () => {
+    const result = imported(readyEndpoint({}, { owner: null, name: 'Team_A-Llama', tags: [] }));
+    expect(result.object.spec.endpointName).toBe('Team_A-Llama');
+    expect(result.object.metadata.name).toBe('team-a-llama');
+    expect(result.object.spec.tags).toBeUndefined();
+    expect(objectName('__x__')).toBe('x');
+  });
+
+  it('names that collide after lower-casing get numbered suffixes', () => {
+    const a = imported(readyEndpoint({}, { owner: null, name: 'llama_a', tags: [] }));
+    const b = imported(readyEndpoint({}, { owner: null, name: 'Llama-A', tags: [] }));
+    uniqueObjectNames([a, b]);
+    expect([a.object.metadata.name, b.object.metadata.name]).toEqual(['llama-a', 'llama-a-2']);
+  });
+
+  it('endpoint settings the spec does not carry are listed as left alone', () => {
+    const endpoint = { ...foreignEndpoint(), description: 'chat', ai_gateway: { usage_tracking_config: { enabled: true } } };
+    expect(imported(endpoint).notes.join(' ')).toMatch(/Not managed by this object, left as they are: ai_gateway, description\./);
+  });
+
+  it('--workspace sets workspaceRef', () => {
+    const result = translateEndpoint(foreignEndpoint(), infoFor(TOKEN_BAND_MODEL), { ...OPTIONS, workspace: 'prod' });
+    expect(result.ok && result.object.spec.workspaceRef).toEqual({ name: 'prod' });
+  });
+});
+
+describe('translateEndpoint: forms the operator cannot express are refused with the reason', () => {
+  const twoEntities: ServingEndpointDetailed = (() => {
+    const e = foreignEndpoint();
+    const a = servedEntity({ version: '2' });
+    const b = servedEntity({ version: '3' });
+    e.config = { served_entities: [a, b], traffic_config: { routes: [{ served_entity_name: a.name, traffic_percentage: 90 }, { served_entity_name: b.name, traffic_percentage: 10 }] } };
+    return e;
+  })();
+  const external = (() => {
+    const e = foreignEndpoint();
+    e.config = { served_entities: [{ name: 'gpt', external_model: { provider: 'openai', name: 'gpt-4o', task: 'llm/v1/chat' } }] };
+    return e;
+  })();
+  const cpu = (() => {
+    const e = foreignEndpoint();
+    e.config = { served_entities: [{ name: 'm-1', entity_name: 'main.default.classifier', entity_version: '1', workload_size: 'Small', workload_type: 'CPU', scale_to_zero_enabled: true }] };
+    return e;
+  })();
+  const cases: { name: string; endpoint: ServingEndpointDetailed; info?: ModelOptimizationInfo; reason: RegExp }[] = [
+    { name: 'two served entities', endpoint: twoEntities, reason: /serves 2 entities split by traffic_config; the operator manages exactly one/ },
+    { name: 'an external model', endpoint: external, reason: /external model/ },
+    { name: 'a CPU deployment', endpoint: cpu, reason: /not provisioned throughput \(a CPU Small deployment\)/ },
+    { name: 'no config yet', endpoint: creatingEndpoint({}, { owner: null }), reason: /no served config yet|update is in progress/ },
+    { name: 'an update in progress', endpoint: updatingEndpoint({}, { version: '4' }, { owner: null }), reason: /update is in progress/ },
+    { name: 'a band off the chunk grid', endpoint: foreignEndpoint({ min: 0, max: 1000 }), reason: /not a multiple of the model's chunk size 980/ },
+    { name: 'a model that is not optimizable', endpoint: foreignEndpoint(), info: NOT_OPTIMIZABLE_MODEL, reason: /not eligible for provisioned throughput/ },
+    { name: 'model units off the grid', endpoint: foreignEndpoint({ units: 70 }), info: MODEL_UNIT_MODEL, reason: /70 model units are not a multiple of the model-unit chunk size 50/ },
+    { name: 'an endpoint another object owns', endpoint: endpointOfAnotherObject(), reason: /ownership tag pt-operator-owner-uid: another object manages it already/ },
+    { name: 'too many tags', endpoint: readyEndpoint({}, { owner: null, tags: Array.from({ length: 41 }, (_, i) => ({ key: `k${i}`, value: 'v' })) }), reason: /41 tags; the CRD accepts at most 40/ },
+  ];
+  it.each(cases)('$name', ({ endpoint, info, reason }) => {
+    const result = translateEndpoint(endpoint, infoFor(info ?? TOKEN_BAND_MODEL), OPTIONS);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toMatch(reason);
+  });
+
+  it('a model whose optimization info could not be read', () => {
+    const result = translateEndpoint(foreignEndpoint(), infoFor(undefined), OPTIONS);
+    expect(!result.ok && result.reason).toMatch(/could not be read/);
+  });
+});
+
+describe('renderImport', () => {
+  it('writes refused endpoints as comments and each object as its own YAML document that parses back', () => {
+    const a = imported(readyEndpoint({}, { owner: null, name: 'a', tags: [] }));
+    const b = imported(readyEndpoint({ units: 100 }, { owner: null, name: 'b', tags: [] }), MODEL_UNIT_MODEL);
+    const text = renderImport([a, b], [{ ok: false, endpointName: 'c', reason: 'it serves an external model' }]);
+    expect(text).toMatch(/^# Not imported \(the operator cannot express them\):\n# {3}c: it serves an external model\n/);
+    const docs = text.split(/^---$/m).map((d) => parse(d) as { spec: { endpointName: string } });
+    expect(docs.map((d) => d.spec.endpointName)).toEqual(['a', 'b']);
+  });
+});
