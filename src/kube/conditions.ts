@@ -51,6 +51,21 @@ export function setCondition(
   return list;
 }
 
+/**
+ * kstatus' "abnormal-true" conditions (Reconciling, Stalled): set to True with the cause's reason and message,
+ * or removed when there is no cause (kstatus reads a missing one as False).
+ */
+export function setAbnormalTrue(
+  conditions: readonly Condition[],
+  type: 'Reconciling' | 'Stalled',
+  cause: Pick<Condition, 'reason' | 'message'> | undefined,
+  generation: number | undefined,
+  now: Date,
+): Condition[] {
+  if (!cause) return conditions.filter((c) => c.type !== type);
+  return setCondition(conditions, { type, status: 'True', reason: cause.reason, message: cause.message }, generation, now);
+}
+
 export const findCondition = (conditions: readonly Condition[] | undefined, type: string): Condition | undefined =>
   conditions?.find((c) => c.type === type);
 

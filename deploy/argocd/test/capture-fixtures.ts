@@ -8,7 +8,7 @@
 //
 // It installs the CRDs and the operator RBAC exactly as the test suite's global setup does, works
 // in a fresh namespace, and rewrites deploy/argocd/test/fixtures/*.yaml (only the captured ones).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
@@ -46,6 +46,13 @@ async function capture(e2e: E2E, kind: string, name: string, file: string, story
     '# metadata.managedFields and the kubectl last-applied-configuration annotation removed).',
   ];
   writeFileSync(join(fixtureDirectory, file), `${header.join('\n')}\n${stringify(obj)}`);
+  const transcript = process.env['PT_CAPTURE_TRANSCRIPT'];
+  if (transcript && kind === 'pte') {
+    // What a user sees for the same state: `kubectl get -o wide` and `kubectl describe` (with Events).
+    const wide = await e2e.kubectl(['get', kind, name, '-o', 'wide']);
+    const describe = await e2e.kubectl(['describe', kind, name]);
+    appendFileSync(transcript, `### ${story}\n$ kubectl get ${kind} ${name} -o wide\n${wide}\n$ kubectl describe ${kind} ${name}\n${describe}\n`);
+  }
   console.log(`captured ${file}: Ready=${readyReason(obj) ?? '-'} Synced=${syncedReason(obj) ?? '-'} generation=${generationOf(obj)} observed=${observedGenerationOf(obj) ?? '-'}`);
 }
 

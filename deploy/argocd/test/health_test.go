@@ -29,7 +29,7 @@ var endpointCases = []healthCase{
 	{fixture: "endpoint-no-status.yaml", status: "Progressing", messagePrefix: "Waiting for pt-operator to reconcile the endpoint"},
 	{fixture: "endpoint-stale-generation.yaml", status: "Progressing", messagePrefix: "Waiting for pt-operator to reconcile generation 3 (status is for generation 2)"},
 	{fixture: "endpoint-creating.yaml", status: "Progressing", messagePrefix: "Creating: "},
-	{fixture: "endpoint-updating.yaml", status: "Progressing", messagePrefix: "Updating: Databricks is rolling out version 2"},
+	{fixture: "endpoint-updating.yaml", status: "Progressing", messagePrefix: "Updating: "},
 	{fixture: "endpoint-waiting-for-capacity.yaml", status: "Progressing", messagePrefix: "WaitingForCapacity: GPU capacity unavailable (attempt 1)"},
 	{fixture: "endpoint-rate-limited.yaml", status: "Progressing", messagePrefix: "RateLimited: Databricks rate limit: GET /api/2.0/serving-endpoints/throttled failed (429"},
 	{fixture: "endpoint-workspace-not-ready.yaml", status: "Progressing", messagePrefix: "WorkspaceNotReady: DatabricksWorkspace "},

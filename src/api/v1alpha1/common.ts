@@ -52,7 +52,7 @@ export const Conditions = z
   .array(Condition)
   .optional()
   .describe(
-    'Standard conditions: Ready and Synced; on endpoints also Reconciling and Stalled (kstatus), present only while True.',
+    'Standard conditions: Ready (and Synced on endpoints), plus Reconciling and Stalled for kstatus, present only while True.',
   )
   .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
 

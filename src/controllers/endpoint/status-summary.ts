@@ -7,7 +7,7 @@
 //  - Ready is never missing once the operator has looked at the object (Unknown with Synced's reason).
 //  - One Event per transition: the action's own Event, or else one for the condition that changed.
 import { EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
-import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
+import { type Condition, findCondition, setAbnormalTrue, setCondition } from '../../kube/conditions.js';
 
 export interface SummaryEvent {
   type: 'Normal' | 'Warning';
@@ -56,13 +56,8 @@ export function summarizeConditions(conditions: Conditions, generation: number, 
     if (synced?.status === 'False') reconciling = synced;
     else if (ready && ready.status !== 'True') reconciling = ready;
   }
-  list = abnormalTrue(list, 'Stalled', stalled, generation, now);
-  return abnormalTrue(list, 'Reconciling', reconciling, generation, now);
-}
-
-function abnormalTrue(list: Condition[], type: string, cause: Condition | undefined, generation: number, now: Date): Condition[] {
-  if (!cause) return list.filter((c) => c.type !== type);
-  return setCondition(list, { type, status: 'True', reason: cause.reason, message: cause.message }, generation, now);
+  list = setAbnormalTrue(list, 'Stalled', stalled, generation, now);
+  return setAbnormalTrue(list, 'Reconciling', reconciling, generation, now);
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type Informer,
   type KubeObject,
   type Reconcile,
+  setAbnormalTrue,
   setCondition,
   type StatusWriter,
   splitKey,
@@ -47,12 +48,17 @@ export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconc
     if ('retryAfterMs' in verdict) return { requeueAfterMs: verdict.retryAfterMs };
     const generation = workspace.metadata.generation;
     const previous = workspace.status?.conditions?.find((c) => c.type === 'Ready');
-    const conditions = setCondition(
+    const ready = setCondition(
       workspace.status?.conditions as Condition[] | undefined,
       { type: 'Ready', status: verdict.ready ? 'True' : 'False', reason: verdict.reason, message: verdict.message },
       generation,
       now(),
     );
+    // kstatus (Flux, Helm 4 --wait): an unreachable host is retried; the other failures need a person.
+    const failing = verdict.ready ? undefined : verdict;
+    const retried = failing?.reason === WorkspaceReadyReason.HostUnreachable;
+    const stalled = setAbnormalTrue(ready, 'Stalled', retried ? undefined : failing, generation, now());
+    const conditions = setAbnormalTrue(stalled, 'Reconciling', retried ? failing : undefined, generation, now());
     const status: WorkspaceStatus = { ...workspace.status, observedGeneration: generation, conditions };
     await options.statusWriter.write<Workspace>(WorkspaceResource, workspace, status, signal);
     if (previous?.status !== (verdict.ready ? 'True' : 'False') || previous?.reason !== verdict.reason) {
