@@ -121,6 +121,113 @@ export const EmailNotificationsSchema = z.object({
   on_update_failure: z.array(z.string()).optional(),
   on_update_success: z.array(z.string()).optional(),
 });
+export type EmailNotifications = z.infer<typeof EmailNotificationsSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// AI Gateway (PUT /serving-endpoints/{name}/ai-gateway; also `ai_gateway` of creates and GET).
+// Field names per PY serving.py AiGatewayConfig and friends. A PUT replaces the whole object.
+
+export const PII_BEHAVIORS = ['NONE', 'BLOCK', 'MASK'] as const;
+export const RATE_LIMIT_KEYS = ['endpoint', 'user', 'user_group', 'service_principal'] as const;
+export const RATE_LIMIT_RENEWAL_PERIODS = ['minute'] as const;
+
+export const AiGatewayGuardrailParametersSchema = z.object({
+  invalid_keywords: z.array(z.string()).optional(),
+  pii: z.object({ behavior: openEnum(PII_BEHAVIORS).optional() }).optional(),
+  safety: z.boolean().optional(),
+  valid_topics: z.array(z.string()).optional(),
+});
+export type AiGatewayGuardrailParameters = z.infer<typeof AiGatewayGuardrailParametersSchema>;
+
+export const AiGatewayInferenceTableConfigSchema = z.object({
+  catalog_name: z.string().optional(),
+  enabled: z.boolean().optional(),
+  schema_name: z.string().optional(),
+  table_name_prefix: z.string().optional(),
+});
+export type AiGatewayInferenceTableConfig = z.infer<typeof AiGatewayInferenceTableConfigSchema>;
+
+export const AiGatewayRateLimitSchema = z.object({
+  calls: z.number().int().optional(),
+  key: openEnum(RATE_LIMIT_KEYS).optional(),
+  principal: z.string().optional(),
+  renewal_period: openEnum(RATE_LIMIT_RENEWAL_PERIODS),
+  tokens: z.number().int().optional(),
+});
+export type AiGatewayRateLimit = z.infer<typeof AiGatewayRateLimitSchema>;
+
+/** AiGatewayConfig = PutAiGatewayRequest body (without the name) = PutAiGatewayResponse. */
+export const AiGatewayConfigSchema = z.object({
+  fallback_config: z.object({ enabled: z.boolean() }).optional(),
+  guardrails: z
+    .object({ input: AiGatewayGuardrailParametersSchema.optional(), output: AiGatewayGuardrailParametersSchema.optional() })
+    .optional(),
+  inference_table_config: AiGatewayInferenceTableConfigSchema.optional(),
+  rate_limits: z.array(AiGatewayRateLimitSchema).optional(),
+  usage_tracking_config: z.object({ enabled: z.boolean().optional() }).optional(),
+});
+export type AiGatewayConfig = z.infer<typeof AiGatewayConfigSchema>;
+export const PutAiGatewayRequestSchema = AiGatewayConfigSchema;
+export type PutAiGatewayRequest = AiGatewayConfig;
+export const PutAiGatewayResponseSchema = AiGatewayConfigSchema;
+
+// ---------------------------------------------------------------------------------------------
+// Notifications (PATCH /serving-endpoints/{name}/notifications)
+
+export const UpdateNotificationsRequestSchema = z.object({
+  email_notifications: EmailNotificationsSchema.optional(),
+});
+export type UpdateNotificationsRequest = z.infer<typeof UpdateNotificationsRequestSchema>;
+export const UpdateNotificationsResponseSchema = UpdateNotificationsRequestSchema.extend({ name: z.string().optional() });
+export type UpdateNotificationsResponse = z.infer<typeof UpdateNotificationsResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Permissions (/api/2.0/permissions/serving-endpoints/{serving_endpoint_id}: by endpoint ID).
+// GET returns the ACL, PUT replaces the direct permissions, PATCH merges into them.
+
+/** object_type of a serving endpoint in permissions responses (TF permission_definitions.go). */
+export const SERVING_ENDPOINT_OBJECT_TYPE = 'serving-endpoint';
+
+export const AccessControlRequestSchema = z.object({
+  group_name: z.string().optional(),
+  permission_level: PermissionLevelSchema.optional(),
+  service_principal_name: z.string().optional(),
+  user_name: z.string().optional(),
+});
+export type AccessControlRequest = z.infer<typeof AccessControlRequestSchema>;
+
+export const PermissionsRequestSchema = z.object({
+  access_control_list: z.array(AccessControlRequestSchema).optional(),
+});
+export type PermissionsRequest = z.infer<typeof PermissionsRequestSchema>;
+
+export const PermissionSchema = z.object({
+  inherited: z.boolean().optional(),
+  inherited_from_object: z.array(z.string()).optional(),
+  permission_level: PermissionLevelSchema.optional(),
+});
+export type Permission = z.infer<typeof PermissionSchema>;
+
+export const AccessControlResponseSchema = z.object({
+  all_permissions: z.array(PermissionSchema).optional(),
+  display_name: z.string().optional(),
+  group_name: z.string().optional(),
+  service_principal_name: z.string().optional(),
+  user_name: z.string().optional(),
+});
+export type AccessControlResponse = z.infer<typeof AccessControlResponseSchema>;
+
+export const ServingEndpointPermissionsSchema = z.object({
+  access_control_list: z.array(AccessControlResponseSchema).optional(),
+  object_id: z.string().optional(),
+  object_type: z.string().optional(),
+});
+export type ServingEndpointPermissions = z.infer<typeof ServingEndpointPermissionsSchema>;
+
+export const PermissionLevelsResponseSchema = z.object({
+  permission_levels: z.array(z.object({ description: z.string().optional(), permission_level: PermissionLevelSchema.optional() })).optional(),
+});
+export type PermissionLevelsResponse = z.infer<typeof PermissionLevelsResponseSchema>;
 
 /** AI gateway / telemetry / external model bodies are passed through untouched: the operator does not manage them. */
 const OpaqueObjectSchema = z.looseObject({});
@@ -187,7 +294,7 @@ export type UpdateConfigRequest = EndpointCoreConfigInput;
 export const CreateServingEndpointSchema = z.object({
   name: z.string(),
   config: EndpointCoreConfigInputSchema.optional(),
-  ai_gateway: OpaqueObjectSchema.optional(),
+  ai_gateway: AiGatewayConfigSchema.optional(),
   budget_policy_id: z.string().optional(),
   description: z.string().optional(),
   email_notifications: EmailNotificationsSchema.optional(),
@@ -222,7 +329,7 @@ export type PtEndpointCoreConfig = z.infer<typeof PtEndpointCoreConfigSchema>;
 export const CreatePtEndpointRequestSchema = z.object({
   name: z.string(),
   config: PtEndpointCoreConfigSchema,
-  ai_gateway: OpaqueObjectSchema.optional(),
+  ai_gateway: AiGatewayConfigSchema.optional(),
   budget_policy_id: z.string().optional(),
   email_notifications: EmailNotificationsSchema.optional(),
   tags: z.array(EndpointTagSchema).optional(),
@@ -318,7 +425,7 @@ export const ServingEndpointDetailedSchema = z.object({
   config: EndpointCoreConfigOutputSchema.optional(),
   pending_config: EndpointPendingConfigSchema.optional(),
   tags: z.array(EndpointTagSchema).optional(),
-  ai_gateway: OpaqueObjectSchema.optional(),
+  ai_gateway: AiGatewayConfigSchema.optional(),
   budget_policy_id: z.string().optional(),
   description: z.string().optional(),
   email_notifications: EmailNotificationsSchema.optional(),

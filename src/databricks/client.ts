@@ -9,6 +9,19 @@ import {
   ModelOptimizationInfoSchema,
   PatchTagsRequestSchema,
   PatchTagsResponseSchema,
+  PermissionLevelsResponseSchema,
+  PermissionsRequestSchema,
+  PutAiGatewayRequestSchema,
+  PutAiGatewayResponseSchema,
+  ServingEndpointPermissionsSchema,
+  UpdateNotificationsRequestSchema,
+  UpdateNotificationsResponseSchema,
+  type AiGatewayConfig,
+  type PermissionLevelsResponse,
+  type PermissionsRequest,
+  type ServingEndpointPermissions,
+  type UpdateNotificationsRequest,
+  type UpdateNotificationsResponse,
   ServingEndpointDetailedSchema,
   UpdatePtConfigRequestSchema,
   type CreatePtEndpointRequest,
@@ -37,6 +50,8 @@ import type { HttpTransport} from './transport.js';
 import { sharedTransport, userAgent, type HttpResponse } from './transport.js';
 
 const API = '/api/2.0/serving-endpoints';
+/** The Permissions API addresses a serving endpoint by its ID, not its name. */
+const PERMISSIONS_API = '/api/2.0/permissions/serving-endpoints';
 
 /** Counters and timings for the lead's prom-client wiring; every hook is optional. */
 export interface DatabricksMetricsSink extends BudgetMetricsSink {
@@ -282,6 +297,103 @@ export class DatabricksClient {
         budget: 'mutation',
         idempotent: true,
         schema: PatchTagsResponseSchema,
+      },
+      options,
+    );
+  }
+
+  /** PUT /serving-endpoints/{name}/ai-gateway: replaces the whole AI Gateway configuration. */
+  putAiGateway(name: string, body: AiGatewayConfig, options?: CallOptions): Promise<AiGatewayConfig> {
+    return this.call(
+      {
+        operation: 'putAiGateway',
+        method: 'PUT',
+        path: `${API}/${pathSegment(name)}/ai-gateway`,
+        body: validRequest(PutAiGatewayRequestSchema, body, 'putAiGateway'),
+        budget: 'mutation',
+        idempotent: true,
+        schema: PutAiGatewayResponseSchema,
+      },
+      options,
+    );
+  }
+
+  /** PATCH /serving-endpoints/{name}/notifications: sets the e-mail notifications (the object is replaced). */
+  updateNotifications(name: string, body: UpdateNotificationsRequest, options?: CallOptions): Promise<UpdateNotificationsResponse> {
+    return this.call(
+      {
+        operation: 'updateNotifications',
+        method: 'PATCH',
+        path: `${API}/${pathSegment(name)}/notifications`,
+        body: validRequest(UpdateNotificationsRequestSchema, body, 'updateNotifications'),
+        budget: 'mutation',
+        idempotent: true,
+        schema: UpdateNotificationsResponseSchema,
+      },
+      options,
+    );
+  }
+
+  /** GET /permissions/serving-endpoints/{id}: the ACL, direct and inherited entries. */
+  getPermissions(endpointId: string, options?: CallOptions): Promise<ServingEndpointPermissions> {
+    return this.call(
+      {
+        operation: 'getPermissions',
+        method: 'GET',
+        path: `${PERMISSIONS_API}/${pathSegment(endpointId)}`,
+        budget: 'read',
+        idempotent: true,
+        schema: ServingEndpointPermissionsSchema,
+      },
+      options,
+    );
+  }
+
+  /**
+   * PUT /permissions/serving-endpoints/{id}: replaces every direct permission. Charged to the read
+   * (request-rate) budget: the Permissions API is not a serving-endpoint create/update, which is
+   * what the workspace's mutation limit counts.
+   */
+  setPermissions(endpointId: string, body: PermissionsRequest, options?: CallOptions): Promise<ServingEndpointPermissions> {
+    return this.permissionsWrite('setPermissions', 'PUT', endpointId, body, options);
+  }
+
+  /** PATCH /permissions/serving-endpoints/{id}: merges the listed entries into the direct permissions. */
+  updatePermissions(endpointId: string, body: PermissionsRequest, options?: CallOptions): Promise<ServingEndpointPermissions> {
+    return this.permissionsWrite('updatePermissions', 'PATCH', endpointId, body, options);
+  }
+
+  /** GET /permissions/serving-endpoints/{id}/permissionLevels. */
+  getPermissionLevels(endpointId: string, options?: CallOptions): Promise<PermissionLevelsResponse> {
+    return this.call(
+      {
+        operation: 'getPermissionLevels',
+        method: 'GET',
+        path: `${PERMISSIONS_API}/${pathSegment(endpointId)}/permissionLevels`,
+        budget: 'read',
+        idempotent: true,
+        schema: PermissionLevelsResponseSchema,
+      },
+      options,
+    );
+  }
+
+  private permissionsWrite(
+    operation: string,
+    method: 'PUT' | 'PATCH',
+    endpointId: string,
+    body: PermissionsRequest,
+    options?: CallOptions,
+  ): Promise<ServingEndpointPermissions> {
+    return this.call(
+      {
+        operation,
+        method,
+        path: `${PERMISSIONS_API}/${pathSegment(endpointId)}`,
+        body: validRequest(PermissionsRequestSchema, body, operation),
+        budget: 'read',
+        idempotent: true,
+        schema: ServingEndpointPermissionsSchema,
       },
       options,
     );

@@ -39,7 +39,18 @@ export interface CallCounts {
 }
 
 /** Operations that change Databricks state. */
-export const MUTATING_OPERATIONS = new Set(['create', 'createPt', 'updateConfig', 'updatePtConfig', 'delete', 'patchTags']);
+export const MUTATING_OPERATIONS = new Set([
+  'create',
+  'createPt',
+  'updateConfig',
+  'updatePtConfig',
+  'delete',
+  'patchTags',
+  'putAiGateway',
+  'updateNotifications',
+  'setPermissions',
+  'updatePermissions',
+]);
 
 /** A long-running emulator (a demo, an operator polling for hours) keeps only the newest calls. */
 export const DEFAULT_MAX_CALL_RECORDS = 100_000;

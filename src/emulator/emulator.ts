@@ -8,10 +8,20 @@ import {
   CreateServingEndpointSchema,
   EndpointTagSchema,
   EntityVersionSchema,
+  AccessControlRequestSchema,
+  AiGatewayConfigSchema,
+  EmailNotificationsSchema,
   PatchTagsRequestSchema,
+  PermissionsRequestSchema,
+  PutAiGatewayRequestSchema,
   UpdateConfigRequestSchema,
+  UpdateNotificationsRequestSchema,
   UpdatePtConfigRequestSchema,
+  type AiGatewayConfig,
   type ListEndpointsResponse,
+  type PermissionLevelsResponse,
+  type ServingEndpointPermissions,
+  type UpdateNotificationsResponse,
   type ModelOptimizationInfo,
   type PatchTagsResponse,
   type ServedEntityInput,
@@ -29,6 +39,7 @@ import { MutationBudget } from './rate-limit.js';
 import { renderDetailed, renderSummary } from './render.js';
 import { seededRandom } from './rng.js';
 import { parseScenario, type Scenario, type ScenarioInput } from './scenario.js';
+import { applyAiGateway, mergeAcl, parseAcl, permissionLevels, renderPermissions, replaceAcl, type Directory, type SchemaDirectory } from './settings.js';
 
 /** An out-of-band change, as someone clicking in the Databricks UI would make it. */
 export const EndpointEditSchema = z.object({
@@ -46,6 +57,14 @@ export const EndpointEditSchema = z.object({
     )
     .optional(),
   tags: z.object({ add: z.array(EndpointTagSchema).default([]), delete: z.array(z.string()).default([]) }).optional(),
+  /** replaces the AI Gateway as a PUT would (null or {} unsets it) */
+  ai_gateway: AiGatewayConfigSchema.nullable().optional(),
+  /** replaces the e-mail notifications (null clears them) */
+  email_notifications: EmailNotificationsSchema.nullable().optional(),
+  /** direct permissions granted in the UI, merged like a PATCH */
+  grant: z.array(AccessControlRequestSchema).optional(),
+  /** budget policy changed in the UI */
+  budget_policy_id: z.string().optional(),
   /** instant: the new config serves at once; rolling: a normal rollout (faults apply) */
   mode: z.enum(['instant', 'rolling']).default('instant'),
 });
@@ -103,7 +122,8 @@ export class Emulator {
     }
     this.#assertNameFree(request.name);
     const spec = request.config ? specFromCoreConfig(request.config, this.catalog) : undefined;
-    return renderDetailed(this.#store.create({ ...request, ...(spec ? { spec } : {}) }, this.now()));
+    const ai_gateway = this.#createGateway(request.name, request.ai_gateway);
+    return renderDetailed(this.#store.create({ ...request, ai_gateway, ...(spec ? { spec } : {}) }, this.now()));
   }
 
   createPtEndpoint(body: unknown): ServingEndpointDetailed {
@@ -112,7 +132,8 @@ export class Emulator {
     validateEndpointName(request.name);
     this.#assertNameFree(request.name);
     const spec = specFromPtConfig(request.config, this.catalog);
-    return renderDetailed(this.#store.create({ ...request, spec }, this.now()));
+    const ai_gateway = this.#createGateway(request.name, request.ai_gateway);
+    return renderDetailed(this.#store.create({ ...request, ai_gateway, spec }, this.now()));
   }
 
   getEndpoint(name: string): ServingEndpointDetailed {
@@ -155,11 +176,71 @@ export class Emulator {
     return optimizationInfo(model);
   }
 
+  /** PUT /{name}/ai-gateway: replaces the whole gateway; an empty body unsets it. Counts as an update. */
+  putAiGateway(name: string, body: unknown): AiGatewayConfig {
+    this.#consumeMutationBudget();
+    const request = parseBody(PutAiGatewayRequestSchema, body);
+    const endpoint = this.#store.get(name, this.now());
+    const next = applyAiGateway(name, endpoint.ai_gateway, request, this.#schemas);
+    if (next) endpoint.ai_gateway = next;
+    else delete endpoint.ai_gateway;
+    endpoint.last_updated_timestamp = this.now();
+    return next ?? {};
+  }
+
+  /** PATCH /{name}/notifications: the given e-mail notifications replace the previous ones. Counts as an update. */
+  updateNotifications(name: string, body: unknown): UpdateNotificationsResponse {
+    this.#consumeMutationBudget();
+    const request = parseBody(UpdateNotificationsRequestSchema, body);
+    const endpoint = this.#store.get(name, this.now());
+    const notifications = request.email_notifications ?? {};
+    if (Object.values(notifications).some((list) => list !== undefined && list.length > 0)) endpoint.email_notifications = notifications;
+    else delete endpoint.email_notifications;
+    endpoint.last_updated_timestamp = this.now();
+    return { name, ...(endpoint.email_notifications ? { email_notifications: endpoint.email_notifications } : {}) };
+  }
+
+  getPermissions(endpointId: string): ServingEndpointPermissions {
+    const endpoint = this.#store.byId(endpointId, this.now());
+    return renderPermissions(endpoint.id, endpoint.acl);
+  }
+
+  /** PUT: replaces every direct permission (the Permissions API is not a serving create/update: no budget). */
+  setPermissions(endpointId: string, body: unknown): ServingEndpointPermissions {
+    const request = parseBody(PermissionsRequestSchema, body);
+    const endpoint = this.#store.byId(endpointId, this.now());
+    endpoint.acl = replaceAcl(parseAcl(request.access_control_list, this.#directory));
+    return renderPermissions(endpoint.id, endpoint.acl);
+  }
+
+  /** PATCH: merges the listed entries into the direct permissions. */
+  updatePermissions(endpointId: string, body: unknown): ServingEndpointPermissions {
+    const request = parseBody(PermissionsRequestSchema, body);
+    const endpoint = this.#store.byId(endpointId, this.now());
+    endpoint.acl = mergeAcl(endpoint.acl, parseAcl(request.access_control_list, this.#directory));
+    return renderPermissions(endpoint.id, endpoint.acl);
+  }
+
+  getPermissionLevels(endpointId: string): PermissionLevelsResponse {
+    this.#store.byId(endpointId, this.now());
+    return permissionLevels();
+  }
+
+  /** The name of the endpoint with this ID, for the call log; undefined when there is none. */
+  endpointNameById(endpointId: string): string | undefined {
+    return this.#store.list(this.now()).find((e) => e.id === endpointId)?.name;
+  }
+
   // ---- control (inspection API and in-process tests) -------------------------------------------
 
   /** Every endpoint in detailed form, as GET would show it now. */
   endpoints(): ServingEndpointDetailed[] {
     return this.#store.list(this.now()).map(renderDetailed);
+  }
+
+  /** The ACL of every endpoint by name, as GET /permissions/serving-endpoints/{id} would show it. */
+  permissionsByEndpoint(): Record<string, ServingEndpointPermissions> {
+    return Object.fromEntries(this.#store.list(this.now()).map((e) => [e.name, renderPermissions(e.id, e.acl)]));
   }
 
   addFault(spec: FaultSpecInput): ActiveFault {
@@ -182,6 +263,17 @@ export class Emulator {
       else this.#store.updateConfig(name, spec, now);
     }
     if (edit.tags) this.#store.patchTags(name, edit.tags.add, edit.tags.delete, now);
+    if (edit.ai_gateway !== undefined) {
+      const next = edit.ai_gateway === null ? undefined : applyAiGateway(name, undefined, edit.ai_gateway, this.#schemas);
+      if (next) endpoint.ai_gateway = next;
+      else delete endpoint.ai_gateway;
+    }
+    if (edit.email_notifications !== undefined) {
+      if (edit.email_notifications === null) delete endpoint.email_notifications;
+      else endpoint.email_notifications = edit.email_notifications;
+    }
+    if (edit.grant) endpoint.acl = mergeAcl(endpoint.acl, parseAcl(edit.grant, this.#directory));
+    if (edit.budget_policy_id !== undefined) endpoint.budget_policy_id = edit.budget_policy_id;
     return this.getEndpoint(name);
   }
 
@@ -198,6 +290,26 @@ export class Emulator {
 
   #update(name: string, spec: ConfigSpec): ServingEndpointDetailed {
     return renderDetailed(this.#store.updateConfig(name, spec, this.now()));
+  }
+
+  /** Unity Catalog schemas the scenario says exist (inference tables must be written to one). */
+  readonly #schemas: SchemaDirectory = (catalog, schema) => {
+    const known = this.scenario.unityCatalog.schemas;
+    if (!known.some((s) => s.split('.')[0] === catalog)) return 'noCatalog';
+    return known.includes(`${catalog}.${schema}`) ? 'ok' : 'noSchema';
+  };
+
+  /** Principals the scenario says exist; a kind the scenario does not list accepts any name. */
+  readonly #directory: Directory = {
+    exists: (kind, name) => {
+      const listed = { user_name: this.scenario.directory.users, group_name: this.scenario.directory.groups, service_principal_name: this.scenario.directory.servicePrincipals }[kind];
+      return listed === undefined || listed.some((n) => n.toLowerCase() === name.toLowerCase()) || name === this.scenario.workspace.creator;
+    },
+  };
+
+  /** A create's ai_gateway, validated and filled like a PUT; create-time e-mail notifications are not kept (reference §2.1). */
+  #createGateway(name: string, gateway: AiGatewayConfig | undefined): AiGatewayConfig | undefined {
+    return gateway === undefined ? undefined : applyAiGateway(name, undefined, gateway, this.#schemas);
   }
 
   #assertNameFree(name: string): void {

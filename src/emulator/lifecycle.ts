@@ -1,9 +1,10 @@
 // The endpoint state machine. A create or config update starts a rollout that ends at a known virtual
 // time, either serving the new config or failing; `settle(now)` applies every ending that is due, so
 // no timers are needed and a clock jump lands exactly where it should. Facts: reference §2.6, §2.9, §6.
-import type { EndpointTag } from '../databricks/api-types.js';
+import type { AiGatewayConfig, EmailNotifications, EndpointTag } from '../databricks/api-types.js';
 import type { ConfigSpec, EntitySpec } from './config-spec.js';
 import { ApiError, endpointAlreadyExists, endpointNotFound } from './errors.js';
+import type { DirectPermission } from './settings.js';
 
 /** Entity message while a rollout runs (capture §2.9a). */
 export const CREATING_MESSAGE = 'Creating resources for served entity.';
@@ -48,8 +49,11 @@ export interface StoredEndpoint {
   rollout?: Rollout;
   tags: EndpointTag[];
   description?: string;
-  ai_gateway?: Record<string, unknown>;
+  ai_gateway?: AiGatewayConfig;
   budget_policy_id?: string;
+  email_notifications?: EmailNotifications;
+  /** direct permissions (Permissions API); the creator gets CAN_MANAGE */
+  acl: DirectPermission[];
   route_optimized: boolean;
 }
 
@@ -69,7 +73,7 @@ export interface NewEndpoint {
   spec?: ConfigSpec;
   tags?: EndpointTag[];
   description?: string;
-  ai_gateway?: Record<string, unknown>;
+  ai_gateway?: AiGatewayConfig;
   budget_policy_id?: string;
   route_optimized?: boolean;
 }
@@ -108,6 +112,13 @@ export class EndpointStore {
     return endpoint;
   }
 
+  /** The endpoint with this ID (the Permissions API's key); 404 like the real service otherwise. */
+  byId(id: string, now: number): StoredEndpoint {
+    this.settle(now);
+    for (const endpoint of this.#endpoints.values()) if (endpoint.id === id) return endpoint;
+    throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Serving endpoint with id '${id}' does not exist.`);
+  }
+
   has(name: string): boolean {
     return this.#endpoints.has(name);
   }
@@ -127,6 +138,7 @@ export class EndpointStore {
       creation_timestamp: now,
       last_updated_timestamp: now,
       tags: request.tags ?? [],
+      acl: [{ kind: 'user_name', name: this.#creator, level: 'CAN_MANAGE' }],
       route_optimized: request.route_optimized ?? false,
     };
     if (request.description !== undefined) endpoint.description = request.description;

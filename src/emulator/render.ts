@@ -36,6 +36,7 @@ export function renderDetailed(endpoint: StoredEndpoint): ServingEndpointDetaile
   if (endpoint.description !== undefined) detailed.description = endpoint.description;
   if (endpoint.ai_gateway !== undefined) detailed.ai_gateway = endpoint.ai_gateway;
   if (endpoint.budget_policy_id !== undefined) detailed.budget_policy_id = endpoint.budget_policy_id;
+  if (endpoint.email_notifications !== undefined) detailed.email_notifications = endpoint.email_notifications;
   return detailed;
 }
 

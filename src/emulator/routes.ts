@@ -9,6 +9,12 @@ export type Operation =
   | { op: 'updateConfig'; name: string }
   | { op: 'updatePtConfig'; name: string }
   | { op: 'patchTags'; name: string }
+  | { op: 'putAiGateway'; name: string }
+  | { op: 'updateNotifications'; name: string }
+  | { op: 'getPermissions'; endpointId: string }
+  | { op: 'setPermissions'; endpointId: string }
+  | { op: 'updatePermissions'; endpointId: string }
+  | { op: 'getPermissionLevels'; endpointId: string }
   | { op: 'optimizationInfo'; model: string; version: string }
   | { op: 'hostMetadata' }
   | { op: 'oidcDiscovery' }
@@ -16,11 +22,13 @@ export type Operation =
   | { op: 'unknown' };
 
 const API_PREFIX = '/api/2.0/serving-endpoints';
+const PERMISSIONS_PREFIX = '/api/2.0/permissions/serving-endpoints';
 
 export function routeRequest(method: string, path: string): Operation {
   if (path === '/.well-known/databricks-config' && method === 'GET') return { op: 'hostMetadata' };
   if (path === '/oidc/.well-known/oauth-authorization-server' && method === 'GET') return { op: 'oidcDiscovery' };
   if (path === '/oidc/v1/token' && method === 'POST') return { op: 'token' };
+  if (path.startsWith(`${PERMISSIONS_PREFIX}/`)) return routePermissions(method, path);
   if (path !== API_PREFIX && !path.startsWith(`${API_PREFIX}/`)) return { op: 'unknown' };
   const segments = splitSegments(path.slice(API_PREFIX.length));
   if (!segments) return { op: 'unknown' };
@@ -38,12 +46,27 @@ export function routeRequest(method: string, path: string): Operation {
     case 2:
       if (second === 'config' && method === 'PUT') return { op: 'updateConfig', name: first! };
       if (second === 'tags' && method === 'PATCH') return { op: 'patchTags', name: first! };
+      if (second === 'ai-gateway' && method === 'PUT') return { op: 'putAiGateway', name: first! };
+      if (second === 'notifications' && method === 'PATCH') return { op: 'updateNotifications', name: first! };
       break;
     case 3:
       if (first === 'get-model-optimization-info' && method === 'GET') return { op: 'optimizationInfo', model: second!, version: third! };
       if (first === 'pt' && third === 'config' && method === 'PUT') return { op: 'updatePtConfig', name: second! };
       break;
   }
+  return { op: 'unknown' };
+}
+
+/** /api/2.0/permissions/serving-endpoints/{serving_endpoint_id}[/permissionLevels]: by ID, not name. */
+function routePermissions(method: string, path: string): Operation {
+  const segments = splitSegments(path.slice(PERMISSIONS_PREFIX.length));
+  if (!segments || segments.length === 0) return { op: 'unknown' };
+  const [endpointId, rest] = segments as [string, string | undefined];
+  if (segments.length === 2 && rest === 'permissionLevels' && method === 'GET') return { op: 'getPermissionLevels', endpointId };
+  if (segments.length !== 1) return { op: 'unknown' };
+  if (method === 'GET') return { op: 'getPermissions', endpointId };
+  if (method === 'PUT') return { op: 'setPermissions', endpointId };
+  if (method === 'PATCH') return { op: 'updatePermissions', endpointId };
   return { op: 'unknown' };
 }
 

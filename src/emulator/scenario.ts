@@ -70,6 +70,20 @@ export const ScenarioSchema = z.object({
   faults: z.array(FaultSpecSchema).default([]),
   /** endpoints that already exist, READY, when the emulator starts (bodies as for POST /serving-endpoints) */
   endpoints: z.array(CreateServingEndpointSchema).default([]),
+  unityCatalog: z
+    .object({
+      /** "catalog.schema" names that exist, for inference tables */
+      schemas: z.array(z.string().regex(/^[^.]+[.][^.]+$/)).default(['main.default', 'ml.serving']),
+    })
+    .prefault({}),
+  /** principals that exist, for permissions; a list left out accepts any name */
+  directory: z
+    .object({
+      users: z.array(z.string()).optional(),
+      groups: z.array(z.string()).optional(),
+      servicePrincipals: z.array(z.string()).optional(),
+    })
+    .prefault({}),
   workspace: z
     .object({
       /** the `creator` of everything created */

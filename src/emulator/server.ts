@@ -85,6 +85,8 @@ async function handleRequest(emulator: Emulator, req: IncomingMessage, res: Serv
     // Only writes carry a body; the token endpoint's is a form. A stray GET body is ignored.
     const body = operation.op === 'token' || !BODY_METHODS.has(method) ? undefined : parseJson(rawBody);
     if ((operation.op === 'create' || operation.op === 'createPt') && isRecord(body) && typeof body.name === 'string') endpoint = body.name;
+    // The Permissions API names the endpoint by ID; the call log names it as every other call does.
+    if ('endpointId' in operation) endpoint = emulator.endpointNameById(operation.endpointId);
     const faults = emulator.faults.requestFaults({ method, path: url.pathname, ...(endpoint ? { endpoint } : {}) }, emulator.now());
     if (faults.latencyMs > 0) {
       fault = 'latency';
@@ -150,6 +152,18 @@ function dispatch(emulator: Emulator, operation: Operation, req: IncomingMessage
       return { body: emulator.updatePtConfig(operation.name, body) };
     case 'patchTags':
       return { body: emulator.patchTags(operation.name, body) };
+    case 'putAiGateway':
+      return { body: emulator.putAiGateway(operation.name, body) };
+    case 'updateNotifications':
+      return { body: emulator.updateNotifications(operation.name, body) };
+    case 'getPermissions':
+      return { body: emulator.getPermissions(operation.endpointId) };
+    case 'setPermissions':
+      return { body: emulator.setPermissions(operation.endpointId, body) };
+    case 'updatePermissions':
+      return { body: emulator.updatePermissions(operation.endpointId, body) };
+    case 'getPermissionLevels':
+      return { body: emulator.getPermissionLevels(operation.endpointId) };
     case 'optimizationInfo':
       return { body: emulator.optimizationInfo(operation.model, operation.version) };
   }
@@ -174,6 +188,7 @@ function handleInspection(emulator: Emulator, method: string, url: URL, rawBody:
           now: emulator.now(),
           speed: emulator.clock.speed,
           endpoints: emulator.endpoints(),
+          permissions: emulator.permissionsByEndpoint(),
           faults: emulator.faults.list(),
           budget: { used: emulator.budget.used(emulator.now()), limit: emulator.budget.limit, windowSeconds: emulator.budget.windowMs / 1000 },
         });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Conditions, LocalObjectReference, duration } from './common.js';
+import { SettingsStatus, settingsSpecFields, settingsSpecRules } from './endpoint-settings.js';
 import { matches, withRules } from './rules.js';
 
 export const ENDPOINT_KIND = 'ProvisionedThroughputEndpoint';
@@ -124,6 +125,7 @@ export const EndpointSpec = withRules(
       'What happens to the Databricks endpoint when this object is deleted: Delete removes it, Orphan leaves it running.',
     ),
     capacityRetry: CapacityRetry.prefault({}),
+    ...settingsSpecFields,
   }),
   [
     {
@@ -146,6 +148,7 @@ export const EndpointSpec = withRules(
       message: 'burstScaling: false applies only to model-unit throughput (throughput.modelUnits)',
       check: (s) => s.burstScaling || s.throughput.modelUnits !== undefined,
     },
+    ...settingsSpecRules,
   ],
 ).describe('The desired Databricks provisioned-throughput serving endpoint.');
 export type EndpointSpec = z.infer<typeof EndpointSpec>;
@@ -211,6 +214,7 @@ export const EndpointStatus = z
       .describe(
         'The generation whose create or update Databricks refused as invalid (HTTP 400); the request is not sent again until the spec or the requested-at annotation changes.',
       ),
+    settings: SettingsStatus.optional(),
     conditions: Conditions,
   })
   .describe('Observed state, written by the operator.');

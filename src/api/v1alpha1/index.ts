@@ -2,3 +2,4 @@ export * from './common.js';
 export * from './endpoint.js';
 export * from './workspace.js';
 export * from './resources.js';
+export * from './endpoint-settings.js';

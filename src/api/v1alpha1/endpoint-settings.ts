@@ -1,0 +1,235 @@
+// The endpoint settings that live beside the served config: AI Gateway, permissions, email
+// notifications, budget policy and description (issue 14). Field names are camelCase; enum values are
+// Databricks' own words (CAN_QUERY, BLOCK, user_group), so a Terraform configuration carries over verbatim.
+import { z } from 'zod';
+import { matches, withRules } from './rules.js';
+
+/** A user name in Databricks is the user's e-mail address. */
+export const EMAIL_PATTERN = '^[^@\\s]+@[^@\\s]+$';
+/** A service principal is named by its application ID (a UUID). */
+export const APPLICATION_ID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+/** Unity Catalog names of catalogs and schemas (no dots, no spaces, no slashes). */
+export const UC_NAME_PATTERN = '^[^.\\s/]+$';
+const MAX_LIST = 50;
+
+const email = withRules(z.string().max(320), [matches(EMAIL_PATTERN, 'must be an e-mail address')]);
+const keywordList = (what: string) =>
+  z.array(z.string().min(1).max(255)).max(MAX_LIST).optional().describe(what);
+
+export const PiiBehavior = z.enum(['NONE', 'BLOCK', 'MASK']);
+
+export const Guardrail = z
+  .strictObject({
+    safety: z.boolean().optional().describe('Turn on the safety filter (unsafe content is blocked).'),
+    pii: z
+      .strictObject({
+        behavior: PiiBehavior.describe('What to do with personally identifiable information: NONE, BLOCK or MASK.'),
+      })
+      .optional()
+      .describe('The PII filter. Omitted: Databricks reports behavior NONE.'),
+    validTopics: keywordList('Allowed topics: a request on another topic is flagged. Deprecated by Databricks in favour of safety and pii.'),
+    invalidKeywords: keywordList('Keywords that are refused. Deprecated by Databricks in favour of safety and pii.'),
+  })
+  .describe('Guardrail filters for one direction.');
+
+export const RateLimitKey = z.enum(['endpoint', 'user', 'user_group', 'service_principal']);
+
+export const RateLimit = withRules(
+  z.strictObject({
+    calls: z.int().min(0).max(2_147_483_647).optional().describe('Calls allowed per renewal period.'),
+    tokens: z.int().min(0).max(2_147_483_647).optional().describe('Tokens allowed per renewal period.'),
+    renewalPeriod: z.enum(['minute']).default('minute').describe("The period the limit renews in; Databricks supports only 'minute'."),
+    key: RateLimitKey.default('endpoint').describe(
+      'Whom the limit applies to: endpoint (all traffic), user, user_group or service_principal (each one separately, or only principal when set).',
+    ),
+    principal: z
+      .string()
+      .min(1)
+      .max(320)
+      .optional()
+      .describe('The one user (e-mail), group (name) or service principal (application ID) the limit applies to. Not with key endpoint.'),
+  }),
+  [
+    {
+      cel: 'has(self.calls) || has(self.tokens)',
+      message: 'set calls or tokens (or both)',
+      check: (r) => r.calls !== undefined || r.tokens !== undefined,
+    },
+    {
+      cel: "!has(self.key) || self.key != 'endpoint' || !has(self.principal)",
+      message: 'principal cannot be set with key endpoint; use key user, user_group or service_principal',
+      check: (r) => r.key !== 'endpoint' || r.principal === undefined,
+    },
+    {
+      cel: `!has(self.principal) || !has(self.key) || self.key != 'user' || self.principal.matches(r'${EMAIL_PATTERN}')`,
+      message: 'with key user, principal must be the e-mail address of a user',
+      check: (r) => r.principal === undefined || r.key !== 'user' || new RegExp(EMAIL_PATTERN).test(r.principal),
+    },
+    {
+      cel: `!has(self.principal) || !has(self.key) || self.key != 'service_principal' || self.principal.matches(r'${APPLICATION_ID_PATTERN}')`,
+      message: 'with key service_principal, principal must be the application ID (a UUID) of a service principal',
+      check: (r) => r.principal === undefined || r.key !== 'service_principal' || new RegExp(APPLICATION_ID_PATTERN).test(r.principal),
+    },
+  ],
+).describe('One rate limit.');
+export type RateLimit = z.infer<typeof RateLimit>;
+
+const ucName = (what: string) =>
+  withRules(z.string().min(1).max(255), [matches(UC_NAME_PATTERN, `must be a Unity Catalog ${what} name (no dots, spaces or slashes)`)]);
+
+export const InferenceTables = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Log requests and responses to the inference table. false keeps the settings but stops logging.'),
+    catalogName: ucName('catalog').describe('Unity Catalog catalog of the inference table; it must exist.'),
+    schemaName: ucName('schema').describe('Unity Catalog schema of the inference table; it must exist.'),
+    tableNamePrefix: ucName('table')
+      .optional()
+      .describe('Prefix of the table name. Omitted: Databricks uses the endpoint name. Changing catalog, schema or prefix disables logging for one step first (Databricks requires it).'),
+  })
+  .describe('Inference tables: request and response logging to Unity Catalog (replaces the deprecated auto-capture on PT endpoints).');
+
+const enabledFlag = (what: string) =>
+  z.strictObject({ enabled: z.boolean().describe(`Whether ${what} is on.`) });
+
+export const AiGateway = z
+  .strictObject({
+    usageTracking: enabledFlag('usage tracking')
+      .optional()
+      .describe('Usage tracking in system tables (system.serving.endpoint_usage). Omitted: off.'),
+    inferenceTables: InferenceTables.optional(),
+    guardrails: z
+      .strictObject({
+        input: Guardrail.optional().describe('Filters applied to requests.'),
+        output: Guardrail.optional().describe('Filters applied to responses.'),
+      })
+      .optional()
+      .describe('AI guardrails on requests and responses.'),
+    rateLimits: z.array(RateLimit).max(MAX_LIST).optional().describe('Rate limits of the endpoint; order does not matter.'),
+    fallback: enabledFlag('traffic fallback')
+      .optional()
+      .describe('Traffic fallback to other served entities on errors. Omitted: off.'),
+  })
+  .describe(
+    'The AI Gateway of the endpoint (PUT /serving-endpoints/{name}/ai-gateway). The operator owns it as a whole: parts left out are off. Removing aiGateway turns every part off.',
+  );
+export type AiGateway = z.infer<typeof AiGateway>;
+
+export const PermissionLevel = z.enum(['CAN_VIEW', 'CAN_QUERY', 'CAN_MANAGE']);
+
+export const AccessControl = withRules(
+  z.strictObject({
+    userName: withRules(z.string().max(320), [matches(EMAIL_PATTERN, 'userName must be the e-mail address of a user')])
+      .optional()
+      .describe('A user, by e-mail address.'),
+    groupName: z.string().min(1).max(255).optional().describe('A workspace or account group, by name.'),
+    servicePrincipalName: withRules(z.string().max(64), [
+      matches(APPLICATION_ID_PATTERN, 'servicePrincipalName must be the application ID (a UUID) of a service principal'),
+    ])
+      .optional()
+      .describe('A service principal, by application ID.'),
+    permissionLevel: PermissionLevel.describe('CAN_VIEW (see the endpoint), CAN_QUERY (also query it) or CAN_MANAGE (also change and delete it).'),
+  }),
+  [
+    {
+      cel: '[has(self.userName), has(self.groupName), has(self.servicePrincipalName)].filter(x, x).size() == 1',
+      message: 'set exactly one of userName, groupName or servicePrincipalName',
+      check: (a) => [a.userName, a.groupName, a.servicePrincipalName].filter((x) => x !== undefined).length === 1,
+    },
+    {
+      cel: "!has(self.groupName) || self.groupName != 'admins'",
+      message: 'the admins group always has CAN_MANAGE and cannot be listed',
+      check: (a) => a.groupName !== 'admins',
+    },
+  ],
+).describe('One principal and its permission level.');
+export type AccessControl = z.infer<typeof AccessControl>;
+
+/** The principal of an entry as one comparable key, e.g. "user:alice@example.com". */
+export const principalKey = (a: Pick<AccessControl, 'userName' | 'groupName' | 'servicePrincipalName'>): string =>
+  a.userName !== undefined
+    ? `user:${a.userName.toLowerCase()}`
+    : a.servicePrincipalName !== undefined
+      ? `servicePrincipal:${a.servicePrincipalName.toLowerCase()}`
+      : `group:${a.groupName ?? ''}`;
+
+export const Permissions = withRules(z.array(AccessControl).max(MAX_LIST), [
+  {
+    cel:
+      'self.all(a, self.exists_one(b, ' +
+      '(has(a.userName) && has(b.userName) && a.userName.lowerAscii() == b.userName.lowerAscii()) || ' +
+      '(has(a.groupName) && has(b.groupName) && a.groupName == b.groupName) || ' +
+      '(has(a.servicePrincipalName) && has(b.servicePrincipalName) && a.servicePrincipalName.lowerAscii() == b.servicePrincipalName.lowerAscii())))',
+    message: 'each principal may be listed once',
+    check: (list) => new Set(list.map(principalKey)).size === list.length,
+  },
+]).describe(
+  'Who may view, query or manage the endpoint. Authoritative, like databricks_permissions: this list is the whole set of direct permissions, and anything else granted directly (for example in the UI) is removed. Databricks always keeps the admins group (inherited CAN_MANAGE), and the operator keeps the endpoint creator (its own identity) at CAN_MANAGE. An empty list removes every other direct permission; leaving the field out leaves permissions alone.',
+);
+
+export const Notifications = z
+  .strictObject({
+    onUpdateSuccess: z.array(email).max(MAX_LIST).optional().describe('Addresses e-mailed when a config update succeeds.'),
+    onUpdateFailure: z.array(email).max(MAX_LIST).optional().describe('Addresses e-mailed when a config update fails.'),
+  })
+  .describe('E-mail notifications on config updates (PATCH /serving-endpoints/{name}/notifications). Removing the field clears them.');
+export type Notifications = z.infer<typeof Notifications>;
+
+export const BUDGET_POLICY_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+export const MAX_DESCRIPTION_LENGTH = 1000;
+
+/** The spec fields of this file, spread into EndpointSpec. */
+export const settingsSpecFields = {
+  aiGateway: AiGateway.optional(),
+  permissions: Permissions.optional(),
+  notifications: Notifications.optional(),
+  budgetPolicyId: withRules(z.string().max(64), [matches(BUDGET_POLICY_PATTERN, 'must be a budget policy ID: letters, digits, "-" and "_"')])
+    .optional()
+    .describe(
+      'Budget policy for cost attribution (budget_policy_id). Databricks accepts it only when the endpoint is created, so it cannot be added, changed or removed later.',
+    ),
+  description: z
+    .string()
+    .max(MAX_DESCRIPTION_LENGTH)
+    .optional()
+    .describe(
+      'Description of the endpoint. Databricks accepts it only on the create of a token-band endpoint (not on the model-unit API), so it cannot be added, changed or removed later.',
+    ),
+};
+
+/** Spec-level rules for these fields (transition rules need the whole spec's oldSelf). */
+export const settingsSpecRules = [
+  {
+    cel: 'has(self.budgetPolicyId) == has(oldSelf.budgetPolicyId) && (!has(self.budgetPolicyId) || self.budgetPolicyId == oldSelf.budgetPolicyId)',
+    message: 'budgetPolicyId can only be set when the object is created: Databricks has no API to change the budget policy of an endpoint',
+    transition: true,
+  },
+  {
+    cel: 'has(self.description) == has(oldSelf.description) && (!has(self.description) || self.description == oldSelf.description)',
+    message: 'description can only be set when the object is created: Databricks has no API to change the description of an endpoint',
+    transition: true,
+  },
+  {
+    cel: '!has(self.description) || !has(self.throughput.modelUnits)',
+    message: 'description is not accepted by the model-unit create API (/serving-endpoints/pt); remove it or use token-band throughput',
+    check: (s: { description?: string; throughput: { modelUnits?: number } }) => s.description === undefined || s.throughput.modelUnits === undefined,
+  },
+];
+
+// ---- status --------------------------------------------------------------------------------------
+
+const SettingStatus = z
+  .strictObject({
+    applied: z.string().optional().describe('What Databricks has for this part, in short.'),
+    inSync: z.boolean().optional().describe('Whether that matches the spec.'),
+  })
+  .describe('One part of the endpoint settings as last observed.');
+
+export const SettingsStatus = z
+  .strictObject({
+    aiGateway: SettingStatus.optional().describe('The AI Gateway; present while the operator manages it.'),
+    permissions: SettingStatus.optional().describe('The direct permissions; present while the operator manages them.'),
+    notifications: SettingStatus.optional().describe('The e-mail notifications; present while the operator manages them.'),
+    creation: SettingStatus.optional().describe('Budget policy and description, which Databricks sets only at create.'),
+  })
+  .describe('What is applied for each part of the endpoint settings. Each part also has its own condition (AiGatewaySynced, PermissionsSynced, NotificationsSynced, CreationSettingsSynced).');
+export type SettingsStatus = z.infer<typeof SettingsStatus>;
