@@ -177,18 +177,40 @@ const modelUnitEntity = (d: DesiredServing) => ({
   burst_scaling_enabled: d.burstScaling,
 });
 
+/** What only a create can set (the AI Gateway, permissions and notifications follow as their own calls). */
+interface CreateOnly {
+  budget_policy_id?: string;
+  description?: string;
+}
+
 export type CreateRequest =
-  | { flavour: 'tokenBand'; body: { name: string; config: { served_entities: ReturnType<typeof tokenBandEntity>[] }; tags: { key: string; value: string }[] } }
-  | { flavour: 'modelUnits'; body: { name: string; config: { served_entities: ReturnType<typeof modelUnitEntity>[] }; tags: { key: string; value: string }[] } };
+  | { flavour: 'tokenBand'; body: { name: string; config: { served_entities: ReturnType<typeof tokenBandEntity>[] }; tags: { key: string; value: string }[] } & CreateOnly }
+  | { flavour: 'modelUnits'; body: { name: string; config: { served_entities: ReturnType<typeof modelUnitEntity>[] }; tags: { key: string; value: string }[]; budget_policy_id?: string } };
 
 export type UpdateRequest =
   | { flavour: 'tokenBand'; name: string; body: { served_entities: ReturnType<typeof tokenBandEntity>[] } }
   | { flavour: 'modelUnits'; name: string; body: { config: { served_entities: ReturnType<typeof modelUnitEntity>[] } } };
 
-export function createRequest(name: string, desired: DesiredServing, tags: Record<string, string>): CreateRequest {
+export function createRequest(
+  name: string,
+  desired: DesiredServing,
+  tags: Record<string, string>,
+  createOnly: Pick<EndpointSpec, 'budgetPolicyId' | 'description'> = {},
+): CreateRequest {
+  const policy = createOnly.budgetPolicyId !== undefined ? { budget_policy_id: createOnly.budgetPolicyId } : {};
+  // The model-unit create (/pt) has no description; admission refuses one on a model-unit spec.
   return desired.flavour === 'modelUnits'
-    ? { flavour: 'modelUnits', body: { name, config: { served_entities: [modelUnitEntity(desired)] }, tags: tagList(tags) } }
-    : { flavour: 'tokenBand', body: { name, config: { served_entities: [tokenBandEntity(desired)] }, tags: tagList(tags) } };
+    ? { flavour: 'modelUnits', body: { name, config: { served_entities: [modelUnitEntity(desired)] }, tags: tagList(tags), ...policy } }
+    : {
+        flavour: 'tokenBand',
+        body: {
+          name,
+          config: { served_entities: [tokenBandEntity(desired)] },
+          tags: tagList(tags),
+          ...policy,
+          ...(createOnly.description !== undefined && { description: createOnly.description }),
+        },
+      };
 }
 
 /** Full replacement of the served entities: the PUT is not a patch (reference §2.2). */

@@ -9,12 +9,13 @@ import {
   EndpointSyncedReason as SyncedReason,
   parseDurationMs,
 } from '../../api/v1alpha1/index.js';
-import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../databricks/api-types.js';
+import type { ModelOptimizationInfo, ServingEndpointDetailed, ServingEndpointPermissions } from '../../databricks/api-types.js';
 import type { DatabricksErrorKind } from '../../databricks/errors.js';
 import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
 import { clause } from '../text.js';
 import { capacityBackoffMs, rolloutFailure } from './capacity.js';
 import { summarizeConditions, transitionEvents } from './status-summary.js';
+import { type PartObserved, type SettingsAction, type SettingsPlan, isSettingsAction, planSettings, rejectSettingsAction } from './settings.js';
 import {
   type CreateRequest,
   type DesiredServing,
@@ -73,6 +74,8 @@ export interface PlanInput {
   workspace: WorkspaceState;
   endpoint: Observed<ServingEndpointDetailed>;
   model: Observed<ModelOptimizationInfo>;
+  /** The endpoint's ACL, read only when spec or status involve permissions (settings.ts needsPermissions). */
+  permissions?: PartObserved<ServingEndpointPermissions>;
   now: Date;
   /** A number in [0, 1) for jitter; the caller passes Math.random(), tests a constant. */
   random: number;
@@ -85,7 +88,8 @@ export type EndpointAction =
   | { type: 'updateConfig'; request: UpdateRequest }
   | { type: 'patchTags'; name: string; add: { key: string; value: string }[]; remove: string[] }
   | { type: 'delete'; name: string }
-  | { type: 'removeFinalizer' };
+  | { type: 'removeFinalizer' }
+  | SettingsAction;
 
 export interface PlannedEvent {
   type: 'Normal' | 'Warning';
@@ -121,6 +125,7 @@ const wantsAdoption = (object: EndpointObject) => object.annotations[EndpointAnn
 /** Builds the next status and events step by step; `finish` turns it into a Plan. */
 class PlanBuilder {
   status: EndpointStatus;
+  settingsAction: SettingsAction | undefined;
   readonly events: PlannedEvent[] = [];
 
   /** `before`: the conditions last written, which the Events of this plan are relative to. */
@@ -164,6 +169,16 @@ class PlanBuilder {
 
   event(type: PlannedEvent['type'], reason: string, message: string): this {
     this.events.push({ type, reason, message });
+    return this;
+  }
+
+  /** The settings parts' status, conditions and events (settings.ts). */
+  applySettings(settings: SettingsPlan): this {
+    this.settingsAction = settings.action;
+    if (settings.settings) this.status.settings = settings.settings;
+    else delete this.status.settings;
+    this.status.conditions = settings.conditions;
+    this.events.push(...settings.events);
     return this;
   }
 
@@ -291,7 +306,7 @@ function planCreate(input: PlanInput, plan: PlanBuilder, desired: DesiredServing
     .ready(false, ReadyReason.Creating, `creating endpoint ${name} with ${describeServing(desired)}`)
     .synced(true, SyncedReason.ReconcileSuccess, `create of endpoint ${name} requested`)
     .event('Normal', 'CreatingEndpoint', `creating endpoint ${name} with ${describeServing(desired)}`)
-    .finish({ type: 'create', request: createRequest(name, desired, desiredTags(object.spec.tags, owner(object))) }, progressRequeue(input));
+    .finish({ type: 'create', request: createRequest(name, desired, desiredTags(object.spec.tags, owner(object)), object.spec) }, progressRequeue(input));
 }
 
 function planExisting(
@@ -351,7 +366,7 @@ function planExisting(
   const diffs = diffServing(desired, served);
   const failure = rolloutFailure(endpoint, input.settings.capacityPatterns);
 
-  if (diffs.length === 0) return planInSync(input, plan, endpoint, served as ObservedServing);
+  if (diffs.length === 0) return planInSync(input, plan, endpoint, served as ObservedServing, fresh);
 
   // A failure counts against this spec only if the config that failed is the one we want now;
   // the failure of an older rollout is simply superseded by sending the desired config.
@@ -378,7 +393,7 @@ function planExisting(
     .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input));
 }
 
-function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed, served: ObservedServing): Plan {
+function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed, served: ObservedServing, fresh: boolean): Plan {
   const { object } = input;
   const name = endpoint.name;
   const recovered = (plan.status.capacity?.attempts ?? 0) > 0;
@@ -388,8 +403,13 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   if (recovered) plan.event('Normal', 'CapacityRecovered', `${describeServing(served)} now serves after GPU capacity became available`);
 
   const tags = diffTags(tagMap(endpoint), desiredTags(object.spec.tags, owner(object)));
-  const tagAction: EndpointAction =
+  let tagAction: EndpointAction =
     tags.add.length + tags.remove.length > 0 ? { type: 'patchTags', name, add: tags.add, remove: tags.remove } : { type: 'none' };
+  // The parts beside the served config (settings.ts): each reports on its own; the first change waits for the tags.
+  const permissions = input.permissions ?? { kind: 'skipped' };
+  const status = { settings: plan.status.settings, conditions: plan.status.conditions as Condition[] | undefined };
+  plan.applySettings(planSettings({ spec: object.spec, endpoint, permissions, status, generation: object.generation, fresh, now: input.now }));
+  if (tagAction.type === 'none' && plan.settingsAction) tagAction = plan.settingsAction;
 
   if (endpoint.state.ready !== 'READY') {
     return plan
@@ -400,7 +420,7 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   return plan
     .ready(true, ReadyReason.Available, `${describeServing(served)} serves`)
     .synced(true, SyncedReason.ReconcileSuccess, 'the spec is applied')
-    .finish(tagAction, tagAction.type === 'none' ? jittered(input.settings.pollIntervalMs, 0.1, input.random) : { after: 0 });
+    .finish(tagAction, tagAction.type === 'none' ? jittered(input.settings.pollIntervalMs, 0.1, input.random) : tagAction.type === 'patchTags' ? { after: 0 } : progressRequeue(input));
 }
 
 function planCapacityRetry(input: PlanInput, plan: PlanBuilder, desired: DesiredServing, failureMessage: string): Plan {
@@ -546,6 +566,11 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
 
 /** What a failed action means for the plan that asked for it. */
 export function planActionFailure(input: PlanInput, planned: Plan, error: CallFailure): Plan {
+  if (isSettingsAction(planned.action) && error.kind === 'InvalidRequest') {
+    // Only the part that was refused says so; the served config and the other parts keep their status.
+    const rejected = rejectSettingsAction(planned.action, error.message, planned.status, input.object.generation, input.now);
+    return { ...planned, action: { type: 'none' }, status: { ...planned.status, conditions: rejected.conditions }, events: [rejected.event], requeue: { after: 0 } };
+  }
   const previous = input.object.status;
   const builder = new PlanBuilder({ ...input, object: { ...input.object, status: planned.status } }, previous.conditions);
   // Synced is compared with what was written before, not with the plan that was not carried out, so a

@@ -3,6 +3,7 @@
 // It never waits for a rollout: it records what it started and requeues.
 import { type EndpointSpec as EndpointSpecType, EndpointSpec, type ProvisionedThroughputEndpoint } from '../../api/v1alpha1/index.js';
 import { type DatabricksClient, isDatabricksError, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../../databricks/index.js';
+import type { ServingEndpointPermissions } from '../../databricks/api-types.js';
 import {
   addFinalizer,
   type Condition,
@@ -35,6 +36,8 @@ import {
   planEndpoint,
 } from './plan.js';
 import { summarizeConditions } from './status-summary.js';
+import { ownershipOf } from './ownership.js';
+import { needsPermissions, type PartObserved } from './settings.js';
 
 export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
 
@@ -87,11 +90,19 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
         : skipped<ModelOptimizationInfo>(),
     ]);
 
+    // The ACL is a second read (by the endpoint ID the first one returned), made only for permissions we manage.
+    const found = endpoint.kind === 'found' ? endpoint.value : undefined;
+    const readAcl =
+      client && found?.id && found.state.config_update !== 'IN_PROGRESS' && needsPermissions(parsed.data, object.status.settings) &&
+      ownershipOf(found, { uid: object.uid, namespace: object.namespace, name: object.name }).kind === 'ours';
+    const permissions: PartObserved<ServingEndpointPermissions> = readAcl ? await observePart(() => client.getPermissions(found.id as string, callOptions)) : { kind: 'skipped' };
+
     const input: PlanInput = {
       object,
       workspace: { ready: workspace.ready, message: workspace.message, host: workspace.host },
       endpoint,
       model,
+      permissions,
       now: now(),
       random: random(),
       settings: options.settings,
@@ -160,6 +171,15 @@ async function execute(
     case 'patchTags':
       await client.patchTags(action.name, { add_tags: action.add, delete_tags: action.remove }, callOptions);
       break;
+    case 'putAiGateway':
+      await client.putAiGateway(action.name, action.body, callOptions);
+      break;
+    case 'setPermissions':
+      await client.setPermissions(action.endpointId, action.body, callOptions);
+      break;
+    case 'updateNotifications':
+      await client.updateNotifications(action.name, action.body, callOptions);
+      break;
     case 'delete':
       try {
         await client.deleteEndpoint(action.name, callOptions);
@@ -181,6 +201,14 @@ async function observe<T>(read: () => Promise<T>): Promise<Observed<T>> {
 }
 
 const skipped = <T>(): Promise<Observed<T>> => Promise.resolve({ kind: 'skipped' });
+
+async function observePart<T>(read: () => Promise<T>): Promise<PartObserved<T>> {
+  try {
+    return { kind: 'found', value: await read() };
+  } catch (err) {
+    return { kind: 'failed', message: toFailure(err).message };
+  }
+}
 
 function toFailure(err: unknown): CallFailure {
   if (isDatabricksError(err)) return { kind: err.kind, message: err.message, retryAfterMs: err.retryAfterMs };

@@ -1,0 +1,176 @@
+// The AI Gateway part: spec.aiGateway ↔ the endpoint's ai_gateway. A PUT replaces the whole gateway,
+// so the desired body is always complete. Compared in a normal form, the way Databricks echoes it: a
+// PII behavior left out is NONE, usage tracking and fallback left out are off, a guardrail side with
+// nothing on equals none, rate limits and keyword lists are sets, and a table name prefix the spec
+// leaves to Databricks (the endpoint name) is not compared. Pure.
+import type { AiGateway } from '../../api/v1alpha1/index.js';
+import type { AiGatewayConfig, AiGatewayGuardrailParameters, AiGatewayRateLimit } from '../../databricks/api-types.js';
+import { type PartContext, type PartPlan, type PartPlanner, decidePart, sameList, sortedUnique } from './settings-part.js';
+
+type Guardrail = NonNullable<NonNullable<AiGateway['guardrails']>['input']>;
+
+/** The request body for spec.aiGateway (undefined: everything off, which is the body `{}`). */
+export function gatewayBody(spec: AiGateway | undefined): AiGatewayConfig {
+  if (!spec) return {};
+  const body: AiGatewayConfig = {};
+  if (spec.usageTracking) body.usage_tracking_config = { enabled: spec.usageTracking.enabled };
+  if (spec.inferenceTables) {
+    const t = spec.inferenceTables;
+    body.inference_table_config = {
+      enabled: t.enabled,
+      catalog_name: t.catalogName,
+      schema_name: t.schemaName,
+      ...(t.tableNamePrefix !== undefined && { table_name_prefix: t.tableNamePrefix }),
+    };
+  }
+  if (spec.guardrails && (spec.guardrails.input || spec.guardrails.output)) {
+    body.guardrails = {
+      ...(spec.guardrails.input && { input: guardrailBody(spec.guardrails.input) }),
+      ...(spec.guardrails.output && { output: guardrailBody(spec.guardrails.output) }),
+    };
+  }
+  if (spec.rateLimits && spec.rateLimits.length > 0) {
+    body.rate_limits = spec.rateLimits.map((r) => ({
+      renewal_period: r.renewalPeriod,
+      key: r.key,
+      ...(r.calls !== undefined && { calls: r.calls }),
+      ...(r.tokens !== undefined && { tokens: r.tokens }),
+      ...(r.principal !== undefined && { principal: r.principal }),
+    }));
+  }
+  if (spec.fallback) body.fallback_config = { enabled: spec.fallback.enabled };
+  return body;
+}
+
+function guardrailBody(g: Guardrail): AiGatewayGuardrailParameters {
+  return {
+    ...(g.safety !== undefined && { safety: g.safety }),
+    ...(g.pii && { pii: { behavior: g.pii.behavior } }),
+    ...(g.validTopics && { valid_topics: g.validTopics }),
+    ...(g.invalidKeywords && { invalid_keywords: g.invalidKeywords }),
+  };
+}
+
+/** The normal form both sides are compared in. */
+interface NormalGateway {
+  usageTracking: boolean;
+  /** undefined: off */
+  table?: { catalog: string; schema: string; prefix?: string };
+  input?: NormalGuardrail;
+  output?: NormalGuardrail;
+  rateLimits: string[];
+  fallback: boolean;
+}
+
+interface NormalGuardrail {
+  safety: boolean;
+  pii: string;
+  validTopics: string[];
+  invalidKeywords: string[];
+}
+
+export function normalGateway(config: AiGatewayConfig | undefined): NormalGateway {
+  const table = config?.inference_table_config;
+  return {
+    usageTracking: config?.usage_tracking_config?.enabled === true,
+    ...(table?.enabled === true && {
+      table: { catalog: table.catalog_name ?? '', schema: table.schema_name ?? '', ...(table.table_name_prefix !== undefined && { prefix: table.table_name_prefix }) },
+    }),
+    ...normalGuardrails(config),
+    rateLimits: (config?.rate_limits ?? []).map(rateLimitKey).sort(),
+    fallback: config?.fallback_config?.enabled === true,
+  };
+}
+
+function normalGuardrails(config: AiGatewayConfig | undefined): Pick<NormalGateway, 'input' | 'output'> {
+  const out: Pick<NormalGateway, 'input' | 'output'> = {};
+  for (const side of ['input', 'output'] as const) {
+    const g = config?.guardrails?.[side];
+    if (!g) continue;
+    const normal = { safety: g.safety === true, pii: g.pii?.behavior ?? 'NONE', validTopics: sortedUnique(g.valid_topics), invalidKeywords: sortedUnique(g.invalid_keywords) };
+    const anythingOn = normal.safety || normal.pii !== 'NONE' || normal.validTopics.length > 0 || normal.invalidKeywords.length > 0;
+    if (anythingOn) out[side] = normal;
+  }
+  return out;
+}
+
+const rateLimitKey = (r: AiGatewayRateLimit): string =>
+  [r.key ?? 'endpoint', r.principal ?? '*', `${r.calls ?? '-'} calls`, `${r.tokens ?? '-'} tokens`, `per ${r.renewal_period}`].join(' ');
+
+const onOff = (on: boolean) => (on ? 'on' : 'off');
+const describeTable = (t: NormalGateway['table']) => (t ? `${t.catalog}.${t.schema}${t.prefix !== undefined ? `.${t.prefix}*` : ''}` : 'off');
+const describeGuardrail = (g: NormalGuardrail | undefined) =>
+  g
+    ? [g.safety && 'safety', g.pii !== 'NONE' && `pii ${g.pii}`, g.validTopics.length > 0 && `${g.validTopics.length} valid topics`, g.invalidKeywords.length > 0 && `${g.invalidKeywords.length} invalid keywords`]
+        .filter(Boolean)
+        .join('+')
+    : 'off';
+
+/** One short line of what the gateway does, for status.settings.aiGateway.applied. */
+export function describeGateway(g: NormalGateway): string {
+  return [
+    `usage tracking ${onOff(g.usageTracking)}`,
+    `inference tables ${describeTable(g.table)}`,
+    `input guardrails ${describeGuardrail(g.input)}`,
+    `output guardrails ${describeGuardrail(g.output)}`,
+    `${g.rateLimits.length} rate limit(s)`,
+    `fallback ${onOff(g.fallback)}`,
+  ].join('; ');
+}
+
+/** Differences as phrases ("usage tracking off → on"); the desired table prefix is compared only when the spec sets one. */
+export function diffGateway(desired: NormalGateway, observed: NormalGateway): string[] {
+  const diffs: string[] = [];
+  if (desired.usageTracking !== observed.usageTracking) diffs.push(`usage tracking ${onOff(observed.usageTracking)} → ${onOff(desired.usageTracking)}`);
+  if (!sameTable(desired.table, observed.table)) diffs.push(`inference tables ${describeTable(observed.table)} → ${describeTable(desired.table)}`);
+  for (const side of ['input', 'output'] as const) {
+    if (describeGuardrailExactly(desired[side]) !== describeGuardrailExactly(observed[side])) {
+      diffs.push(`${side} guardrails ${describeGuardrail(observed[side])} → ${describeGuardrail(desired[side])}`);
+    }
+  }
+  if (!sameList(desired.rateLimits, observed.rateLimits)) diffs.push(`rate limits [${observed.rateLimits.join(', ')}] → [${desired.rateLimits.join(', ')}]`);
+  if (desired.fallback !== observed.fallback) diffs.push(`fallback ${onOff(observed.fallback)} → ${onOff(desired.fallback)}`);
+  return diffs;
+}
+
+const describeGuardrailExactly = (g: NormalGuardrail | undefined) => JSON.stringify(g ?? null);
+
+function sameTable(desired: NormalGateway['table'], observed: NormalGateway['table']): boolean {
+  if (!desired || !observed) return desired === observed;
+  return desired.catalog === observed.catalog && desired.schema === observed.schema && (desired.prefix === undefined || desired.prefix === observed.prefix);
+}
+
+/**
+ * Databricks refuses to move an enabled inference table to another catalog, schema or prefix
+ * ("disable inference table first"): then the first step sends the desired gateway with the
+ * table disabled, and the next reconcile enables it at the new place.
+ */
+function needsDisableFirst(desired: NormalGateway, observed: NormalGateway): boolean {
+  return desired.table !== undefined && observed.table !== undefined && !sameTable(desired.table, observed.table);
+}
+
+export const aiGatewayPart: PartPlanner = {
+  key: 'aiGateway',
+  conditionType: 'AiGatewaySynced',
+  plan(context: PartContext): PartPlan {
+    const wanted = context.spec.aiGateway !== undefined;
+    const desiredBody = gatewayBody(context.spec.aiGateway);
+    const desired = normalGateway(desiredBody);
+    const observed = normalGateway(context.endpoint.ai_gateway);
+    const diffs = diffGateway(desired, observed);
+    let body = desiredBody;
+    if (needsDisableFirst(desired, observed)) {
+      body = { ...desiredBody, inference_table_config: { ...desiredBody.inference_table_config, enabled: false } };
+      diffs.push('(the inference table is disabled for one step first, as Databricks requires to move it)');
+    }
+    return decidePart({
+      context,
+      key: 'aiGateway',
+      wanted,
+      what: 'the AI Gateway',
+      applied: describeGateway(observed),
+      diffs,
+      action: { type: 'putAiGateway', name: context.endpoint.name, body },
+    });
+  },
+};

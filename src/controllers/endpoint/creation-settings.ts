@@ -1,0 +1,30 @@
+// The create-only part: spec.budgetPolicyId and spec.description. Databricks accepts both only in the
+// create request and has no API to change them, so this part never acts: it reports whether the
+// endpoint has them (an adopted endpoint, or a change made in the Databricks UI, may differ) and says
+// what the user can do. Databricks echoes an unset description as "" (the CLI's fake notes it). Pure.
+import { type PartContext, type PartPlan, type PartPlanner, PartReason, decidePart } from './settings-part.js';
+
+export const creationPart: PartPlanner = {
+  key: 'creation',
+  conditionType: 'CreationSettingsSynced',
+  plan(context: PartContext): PartPlan {
+    const { spec, endpoint } = context;
+    const wanted = spec.budgetPolicyId !== undefined || spec.description !== undefined;
+    const diffs: string[] = [];
+    const observedPolicy = endpoint.budget_policy_id ?? 'none';
+    if (spec.budgetPolicyId !== undefined && endpoint.budget_policy_id !== spec.budgetPolicyId) diffs.push(`budget policy ${observedPolicy} → ${spec.budgetPolicyId}`);
+    if (spec.description !== undefined && (endpoint.description ?? '') !== spec.description) diffs.push('description differs');
+    const applied = `budget policy ${observedPolicy}; description ${endpoint.description ? `"${endpoint.description.slice(0, 60)}"` : 'none'}`;
+    const message = `${diffs.join(', ')}. Databricks accepts the budget policy and the description only when an endpoint is created, so the operator cannot change them: set them in the Databricks UI, or serve the spec from a new object with another spec.endpointName`;
+    return decidePart({
+      context,
+      key: 'creation',
+      wanted,
+      what: 'the budget policy and description',
+      applied,
+      diffs,
+      action: undefined,
+      blocked: { status: false, reason: PartReason.NotUpdatable, message },
+    });
+  },
+};

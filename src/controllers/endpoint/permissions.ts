@@ -1,0 +1,124 @@
+// The permissions part: spec.permissions ↔ the endpoint's direct ACL (Permissions API, by endpoint
+// ID). Authoritative like databricks_permissions: the spec is the whole set of direct permissions and
+// one PUT (which replaces them) makes it so. Compared the way Terraform reads an ACL back: inherited
+// entries and the admins group are not the user's, user and service-principal names are
+// case-insensitive, and the endpoint's creator (the operator's own identity on endpoints it created)
+// keeps CAN_MANAGE in every PUT so the operator never locks itself out; the creator is compared only
+// when the spec lists it. Pure.
+import { type AccessControl, principalKey } from '../../api/v1alpha1/index.js';
+import type { AccessControlRequest, ServingEndpointPermissions } from '../../databricks/api-types.js';
+import { type PartCondition, type PartContext, type PartPlan, type PartPlanner, PartReason, decidePart } from './settings-part.js';
+
+const ADMINS = 'admins';
+
+/** principal key → level, e.g. "user:alice@example.com" → CAN_QUERY */
+type Acl = Map<string, { entry: AccessControlRequest; level: string }>;
+
+function desiredAcl(list: readonly AccessControl[]): Acl {
+  return new Map(
+    list.map((a) => [
+      principalKey(a),
+      {
+        entry: {
+          ...(a.userName !== undefined && { user_name: a.userName }),
+          ...(a.groupName !== undefined && { group_name: a.groupName }),
+          ...(a.servicePrincipalName !== undefined && { service_principal_name: a.servicePrincipalName }),
+          permission_level: a.permissionLevel,
+        },
+        level: a.permissionLevel,
+      },
+    ]),
+  );
+}
+
+const keyOfResponse = (e: { user_name?: string; group_name?: string; service_principal_name?: string }) =>
+  principalKey({ userName: e.user_name, groupName: e.group_name, servicePrincipalName: e.service_principal_name });
+
+/** The direct entries the user controls: no inherited permissions, no admins group. */
+export function observedAcl(permissions: ServingEndpointPermissions): Acl {
+  const acl: Acl = new Map();
+  for (const e of permissions.access_control_list ?? []) {
+    if (e.group_name === ADMINS) continue;
+    const direct = (e.all_permissions ?? []).filter((p) => p.inherited !== true && p.permission_level !== undefined);
+    if (direct.length === 0) continue;
+    // Several direct levels (seen for some object types) collapse to the strongest.
+    const level = direct.map((p) => p.permission_level as string).sort((a, b) => rank(b) - rank(a))[0] as string;
+    acl.set(keyOfResponse(e), { entry: { user_name: e.user_name, group_name: e.group_name, service_principal_name: e.service_principal_name, permission_level: level }, level });
+  }
+  return acl;
+}
+
+const RANK: Record<string, number> = { CAN_VIEW: 1, CAN_QUERY: 2, CAN_MANAGE: 3 };
+const rank = (level: string) => RANK[level] ?? 0;
+
+const label = (key: string) => key.replace(/^user:/, '').replace(/^group:/, 'group ').replace(/^servicePrincipal:/, 'service principal ');
+
+export function describeAcl(acl: Acl): string {
+  if (acl.size === 0) return 'no direct permissions';
+  return [...acl.entries()]
+    .map(([key, v]) => `${label(key)} ${v.level}`)
+    .sort()
+    .join(', ');
+}
+
+export function diffAcl(desired: Acl, observed: Acl): string[] {
+  const diffs: string[] = [];
+  for (const [key, want] of desired) {
+    const have = observed.get(key);
+    if (!have) diffs.push(`grant ${label(key)} ${want.level}`);
+    else if (have.level !== want.level) diffs.push(`${label(key)} ${have.level} → ${want.level}`);
+  }
+  for (const [key, have] of observed) if (!desired.has(key)) diffs.push(`revoke ${label(key)} ${have.level}`);
+  return diffs.sort();
+}
+
+export const permissionsPart: PartPlanner = {
+  key: 'permissions',
+  conditionType: 'PermissionsSynced',
+  plan(context: PartContext): PartPlan {
+    const wanted = context.spec.permissions !== undefined;
+    if (!wanted && context.previous.permissions === undefined) return { events: [] };
+    if (context.permissions.kind === 'failed') {
+      return {
+        ...(context.previous.permissions && { status: context.previous.permissions }),
+        condition: { status: false, reason: PartReason.ObserveFailed, message: `could not read the permissions: ${context.permissions.message}; retrying` },
+        events: [],
+      };
+    }
+    if (context.permissions.kind !== 'found' || !context.endpoint.id) return { events: [], keepCondition: true, ...(context.previous.permissions && { status: context.previous.permissions }) };
+
+    const desired = desiredAcl(context.spec.permissions ?? []);
+    const creator = context.endpoint.creator;
+    const creatorKey = creator ? keyOfCreator(creator) : undefined;
+    const observed = observedAcl(context.permissions.value);
+    // The creator keeps CAN_MANAGE in every PUT; it counts in the comparison only when the spec lists it.
+    if (creatorKey && !desired.has(creatorKey)) observed.delete(creatorKey);
+    const listedCreator = creatorKey ? desired.get(creatorKey) : undefined;
+    const blocked: PartCondition | undefined =
+      listedCreator && listedCreator.level !== 'CAN_MANAGE'
+        ? {
+            status: false,
+            reason: PartReason.InvalidSpec,
+            message: `spec.permissions gives ${creator} ${listedCreator.level}, but the endpoint's creator (the identity the operator acts as) must keep CAN_MANAGE: set CAN_MANAGE or remove the entry`,
+          }
+        : undefined;
+
+    const body = [...desired.values()].map((v) => v.entry);
+    if (creatorKey && creator && !desired.has(creatorKey)) {
+      body.push({ ...(creator.includes('@') ? { user_name: creator } : { service_principal_name: creator }), permission_level: 'CAN_MANAGE' });
+    }
+    return decidePart({
+      context,
+      key: 'permissions',
+      wanted,
+      what: 'the permissions',
+      applied: describeAcl(observed),
+      diffs: diffAcl(desired, observed),
+      action: { type: 'setPermissions', endpointId: context.endpoint.id, body: { access_control_list: body } },
+      ...(blocked && { blocked }),
+    });
+  },
+};
+
+/** Databricks names the creator by e-mail (a user) or application ID (a service principal). */
+const keyOfCreator = (creator: string) => (creator.includes('@') ? principalKey({ userName: creator }) : principalKey({ servicePrincipalName: creator }));

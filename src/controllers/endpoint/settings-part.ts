@@ -1,0 +1,99 @@
+// What a part planner of the endpoint settings is, and the skeleton they share (see settings.ts).
+import type { EndpointSpec, SettingsStatus } from '../../api/v1alpha1/index.js';
+import type {
+  AiGatewayConfig,
+  PermissionsRequest,
+  ServingEndpointDetailed,
+  ServingEndpointPermissions,
+  UpdateNotificationsRequest,
+} from '../../databricks/api-types.js';
+
+export type SettingsAction =
+  | { type: 'putAiGateway'; name: string; body: AiGatewayConfig }
+  | { type: 'setPermissions'; endpointId: string; body: PermissionsRequest }
+  | { type: 'updateNotifications'; name: string; body: UpdateNotificationsRequest };
+
+export type PartKey = keyof SettingsStatus;
+
+export type PartObserved<T> = { kind: 'found'; value: T } | { kind: 'failed'; message: string } | { kind: 'skipped' };
+
+/** What every part planner sees. */
+export interface PartContext {
+  spec: EndpointSpec;
+  endpoint: ServingEndpointDetailed;
+  permissions: PartObserved<ServingEndpointPermissions>;
+  /** status.settings before this reconcile */
+  previous: SettingsStatus;
+  /** a new spec generation or requested-at token: earlier rejections no longer count */
+  fresh: boolean;
+  /** The part's condition was a rejection by Databricks of this very spec (and nothing asked to retry). */
+  rejected: boolean;
+}
+
+export interface PartCondition {
+  status: boolean;
+  reason: string;
+  message: string;
+}
+
+/** One part's decision. `status` and `condition` undefined: the operator does not manage the part. */
+export interface PartPlan {
+  status?: NonNullable<SettingsStatus[PartKey]>;
+  condition?: PartCondition;
+  /** leave the part's condition as it is (a rejection stands until the spec changes) */
+  keepCondition?: boolean;
+  action?: SettingsAction;
+  /** Warning DriftDetected and the like; condition transitions add their own Events */
+  events: { type: 'Normal' | 'Warning'; reason: string; message: string }[];
+}
+
+export interface PartPlanner {
+  key: PartKey;
+  conditionType: string;
+  plan(context: PartContext): PartPlan;
+}
+
+export const PartReason = {
+  Applied: 'Applied',
+  Applying: 'Applying',
+  Rejected: 'Rejected',
+  ObserveFailed: 'ObserveFailed',
+  NotUpdatable: 'NotUpdatable',
+  InvalidSpec: 'InvalidSpec',
+} as const;
+
+/** The common skeleton: unmanaged, rejected, in sync (or forgotten after removal), or one change to send. */
+export function decidePart(options: {
+  context: PartContext;
+  key: PartKey;
+  /** the user asks for the part (false: it was managed and is being removed) */
+  wanted: boolean;
+  what: string;
+  applied: string;
+  diffs: string[];
+  action: SettingsAction | undefined;
+  /** a problem that forbids sending anything (the message says how to fix it) */
+  blocked?: PartCondition;
+}): PartPlan {
+  const { context, key, wanted, what, applied, diffs, action } = options;
+  const previous = context.previous[key];
+  const events: PartPlan['events'] = [];
+  if (!wanted && previous === undefined) return { events };
+  if (diffs.length === 0) {
+    // Removed and gone from Databricks: forget the part; otherwise report it in sync.
+    if (!wanted) return { events: [{ type: 'Normal', reason: 'SettingRemoved', message: `${what}: removed as the spec no longer sets it` }] };
+    return { status: { applied, inSync: true }, condition: { status: true, reason: PartReason.Applied, message: `${what} matches the spec: ${applied}` }, events };
+  }
+  const status = { applied, inSync: false };
+  if (wanted && previous?.inSync === true && !context.fresh) {
+    const restoring = options.blocked || context.rejected ? '' : '; restoring the spec';
+    events.push({ type: 'Warning', reason: 'DriftDetected', message: `${what} differs from the spec (${diffs.join(', ')})${restoring}` });
+  }
+  if (options.blocked) return { status, condition: options.blocked, events };
+  if (context.rejected) return { status, keepCondition: true, events };
+  return { status, condition: { status: false, reason: PartReason.Applying, message: `${wanted ? 'applying' : 'removing'}: ${diffs.join(', ')}` }, action, events };
+}
+
+export const sortedUnique = (values: readonly string[] | undefined): string[] => [...new Set(values ?? [])].sort();
+
+export const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);

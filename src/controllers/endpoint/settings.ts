@@ -1,0 +1,110 @@
+// The endpoint settings beside the served config (AI Gateway, permissions, e-mail notifications, and
+// the create-only budget policy and description), as a list of small pure part planners. planEndpoint
+// consults them once the served config is settled; each part writes its own status entry and
+// condition, so a failing part never hides another, and the first part that needs a change gets the
+// reconcile's one mutation. Pure: no I/O, no clock.
+import { EndpointAnnotation, type EndpointSpec, type SettingsStatus } from '../../api/v1alpha1/index.js';
+import type { ServingEndpointDetailed, ServingEndpointPermissions } from '../../databricks/api-types.js';
+import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
+import { clause } from '../text.js';
+import { aiGatewayPart } from './ai-gateway.js';
+import { creationPart } from './creation-settings.js';
+import { notificationsPart } from './notifications.js';
+import { permissionsPart } from './permissions.js';
+import { type PartObserved, type PartPlan, type PartPlanner, PartReason, type SettingsAction } from './settings-part.js';
+
+export type { PartObserved, SettingsAction } from './settings-part.js';
+
+/** The parts in the order they get the reconcile's one mutation. */
+export const SETTINGS_PARTS: readonly PartPlanner[] = [aiGatewayPart, permissionsPart, notificationsPart, creationPart];
+
+const WARNING_PART_REASONS = new Set<string>([PartReason.Rejected, PartReason.ObserveFailed, PartReason.NotUpdatable, PartReason.InvalidSpec]);
+
+export interface SettingsInput {
+  spec: EndpointSpec;
+  endpoint: ServingEndpointDetailed;
+  permissions: PartObserved<ServingEndpointPermissions>;
+  status: { settings?: SettingsStatus; conditions?: Condition[] };
+  generation: number;
+  fresh: boolean;
+  now: Date;
+}
+
+export interface SettingsPlan {
+  settings: SettingsStatus | undefined;
+  conditions: Condition[];
+  action: SettingsAction | undefined;
+  events: PartPlan['events'];
+}
+
+/** Every part planned; the first action wins, the others wait for the next reconcile. */
+export function planSettings(input: SettingsInput): SettingsPlan {
+  const previous = input.status.settings ?? {};
+  let conditions = [...(input.status.conditions ?? [])];
+  const settings: SettingsStatus = {};
+  const events: PartPlan['events'] = [];
+  let action: SettingsAction | undefined;
+  for (const part of SETTINGS_PARTS) {
+    const before = findCondition(conditions, part.conditionType);
+    const rejected =
+      !input.fresh && before?.status === 'False' && before.reason === PartReason.Rejected && before.observedGeneration === input.generation;
+    const planned = part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, previous, fresh: input.fresh, rejected });
+    if (planned.status) settings[part.key] = planned.status as never;
+    events.push(...planned.events);
+    if (planned.keepCondition) {
+      // unchanged
+    } else if (planned.condition) {
+      const next = planned.condition.status ? 'True' : 'False';
+      if (before?.status !== next || before.reason !== planned.condition.reason) {
+        const warning = !planned.condition.status && WARNING_PART_REASONS.has(planned.condition.reason);
+        events.push({ type: warning ? 'Warning' : 'Normal', reason: eventReason(part, planned.condition.reason), message: planned.condition.message });
+      }
+      conditions = setCondition(conditions, { type: part.conditionType, status: next, reason: planned.condition.reason, message: planned.condition.message }, input.generation, input.now);
+    } else {
+      conditions = conditions.filter((c) => c.type !== part.conditionType);
+    }
+    action ??= planned.action;
+  }
+  return { settings: Object.keys(settings).length > 0 ? settings : undefined, conditions, action, events };
+}
+
+/** e.g. AiGatewayApplied, PermissionsRejected */
+const eventReason = (part: PartPlanner, reason: string) => `${part.conditionType.replace(/Synced$/, '')}${reason}`;
+
+/** Whether this reconcile must read the endpoint's permissions (a separate GET, by endpoint ID). */
+export function needsPermissions(spec: EndpointSpec, settings: SettingsStatus | undefined): boolean {
+  return spec.permissions !== undefined || settings?.permissions !== undefined;
+}
+
+export const isSettingsAction = (action: { type: string }): action is SettingsAction =>
+  action.type === 'putAiGateway' || action.type === 'setPermissions' || action.type === 'updateNotifications';
+
+const PART_OF_ACTION: Record<SettingsAction['type'], PartPlanner> = {
+  putAiGateway: aiGatewayPart,
+  setPermissions: permissionsPart,
+  updateNotifications: notificationsPart,
+};
+
+const HOW_TO_FIX: Record<SettingsAction['type'], string> = {
+  putAiGateway: 'Fix spec.aiGateway (an inference table needs an existing catalog and schema)',
+  setPermissions: 'Fix spec.permissions (every user, group and service principal must exist in the workspace)',
+  updateNotifications: 'Fix spec.notifications',
+};
+
+/**
+ * Databricks refused a part's change as invalid: only that part's condition says so (Rejected, for
+ * this generation), so the other parts and the served config keep their own status. The part is not
+ * sent again until the spec or the requested-at annotation changes.
+ */
+export function rejectSettingsAction(
+  action: SettingsAction,
+  message: string,
+  status: { conditions?: Condition[] },
+  generation: number,
+  now: Date,
+): { conditions: Condition[]; event: PartPlan['events'][number] } {
+  const part = PART_OF_ACTION[action.type];
+  const text = `Databricks rejected the change: ${clause(message)}. ${HOW_TO_FIX[action.type]}, or fix the cause in Databricks and set annotation ${EndpointAnnotation.requestedAt} to a new value to retry.`;
+  const conditions = setCondition(status.conditions, { type: part.conditionType, status: 'False', reason: PartReason.Rejected, message: text }, generation, now);
+  return { conditions, event: { type: 'Warning', reason: eventReason(part, PartReason.Rejected), message: text } };
+}

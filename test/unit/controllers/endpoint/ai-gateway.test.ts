@@ -1,0 +1,118 @@
+// The AI Gateway part planner as tables: what counts as a difference (nothing Databricks fills in or
+// reorders), what one PUT sends, removal, and the two-step move of an enabled inference table.
+import { describe, expect, it } from 'vitest';
+import { AiGateway } from '../../../../src/api/v1alpha1/index.js';
+import { diffGateway, gatewayBody, normalGateway } from '../../../../src/controllers/endpoint/ai-gateway.js';
+import type { AiGatewayConfig } from '../../../../src/databricks/api-types.js';
+import { applyAiGateway } from '../../../../src/emulator/settings.js';
+import { conditionOf, endpointWith, plan, reasons, settledWith } from './settings-fixtures.js';
+
+const everySchema = () => 'ok' as const;
+/** What GET shows after a PUT of `body`, as the emulator (and so the real service) fills it in. */
+const echoed = (body: AiGatewayConfig) => applyAiGateway('llama-chat', undefined, body, everySchema);
+const spec = (input: unknown) => AiGateway.parse(input);
+
+describe('AI Gateway: no perpetual diff against what Databricks echoes', () => {
+  it.each([
+    ['usage tracking on', { usageTracking: { enabled: true } }],
+    ['usage tracking off, left out', { fallback: { enabled: true } }],
+    ['a guardrail without pii (echoed as NONE)', { guardrails: { input: { safety: true } } }],
+    ['a guardrail with only pii NONE (equal to none)', { guardrails: { output: { pii: { behavior: 'NONE' } } } }],
+    ['an inference table without prefix (echoed with the endpoint name)', { inferenceTables: { catalogName: 'main', schemaName: 'default' } }],
+    ['rate limits with defaults (key endpoint, per minute)', { rateLimits: [{ calls: 100 }, { key: 'user', principal: 'a@b.com', calls: 5, tokens: 1000 }] }],
+    ['keywords and topics', { guardrails: { input: { invalidKeywords: ['b', 'a'], validTopics: ['x'] } } }],
+    ['everything', {
+      usageTracking: { enabled: true },
+      inferenceTables: { catalogName: 'main', schemaName: 'default', tableNamePrefix: 'llama' },
+      guardrails: { input: { safety: true, pii: { behavior: 'BLOCK' } }, output: { pii: { behavior: 'MASK' } } },
+      rateLimits: [{ calls: 10, key: 'user_group', principal: 'ml-eng' }],
+      fallback: { enabled: false },
+    }],
+  ])('%s', (_, input) => {
+    const body = gatewayBody(spec(input));
+    expect(diffGateway(normalGateway(body), normalGateway(echoed(body)))).toEqual([]);
+  });
+
+  it('reordered rate limits and keywords are the same gateway', () => {
+    const a = gatewayBody(spec({ rateLimits: [{ calls: 1 }, { calls: 2, key: 'user' }], guardrails: { input: { invalidKeywords: ['x', 'y'] } } }));
+    const b = gatewayBody(spec({ rateLimits: [{ calls: 2, key: 'user' }, { calls: 1 }], guardrails: { input: { invalidKeywords: ['y', 'x'] } } }));
+    expect(diffGateway(normalGateway(a), normalGateway(b))).toEqual([]);
+  });
+});
+
+describe('AI Gateway: differences the user controls', () => {
+  it.each([
+    ['calls of a rate limit', { rateLimits: [{ calls: 10 }] }, { rateLimits: [{ calls: 20 }] }, /rate limits/],
+    ['pii behavior', { guardrails: { input: { pii: { behavior: 'BLOCK' } } } }, { guardrails: { input: { pii: { behavior: 'MASK' } } } }, /input guardrails pii BLOCK → pii MASK/],
+    ['usage tracking', {}, { usageTracking: { enabled: true } }, /usage tracking off → on/],
+    ['inference table catalog', { inferenceTables: { catalogName: 'main', schemaName: 'default' } }, { inferenceTables: { catalogName: 'ml', schemaName: 'serving' } }, /inference tables main\.default/],
+    ['fallback', { fallback: { enabled: true } }, {}, /fallback on → off/],
+  ])('%s', (_, observedSpec, desiredSpec, phrase) => {
+    const diffs = diffGateway(normalGateway(gatewayBody(spec(desiredSpec))), normalGateway(echoed(gatewayBody(spec(observedSpec)))));
+    expect(diffs.join('; ')).toMatch(phrase);
+  });
+});
+
+describe('AI Gateway part in a reconcile', () => {
+  const gateway = { usageTracking: { enabled: true }, rateLimits: [{ calls: 100 }] };
+
+  it('an endpoint without the gateway gets one PUT of the whole gateway; the condition says it is being applied', () => {
+    const object = settledWith({}, endpointWith({}));
+    const p = plan({ ...object, spec: { ...object.spec, aiGateway: spec(gateway) }, generation: 2 }, { endpoint: endpointWith({}) });
+    expect(p.action).toEqual({ type: 'putAiGateway', name: 'llama-chat', body: gatewayBody(spec(gateway)) });
+    expect(conditionOf(p, 'AiGatewaySynced')).toMatchObject({ status: 'False', reason: 'Applying' });
+    expect(conditionOf(p, 'Ready')?.status).toBe('True');
+  });
+
+  it('once Databricks echoes it, the part is Applied and nothing is sent', () => {
+    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(gateway))) });
+    const object = settledWith({ aiGateway: gateway }, endpoint);
+    const p = plan(object, { endpoint });
+    expect(p.action.type).toBe('none');
+    expect(conditionOf(p, 'AiGatewaySynced')).toMatchObject({ status: 'True', reason: 'Applied' });
+    expect(p.status.settings?.aiGateway).toEqual({ inSync: true, applied: expect.stringContaining('usage tracking on') });
+    expect(reasons(p)).toEqual([]);
+  });
+
+  it('a gateway changed out of band is restored with a DriftDetected Warning', () => {
+    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(gateway))) });
+    const object = settledWith({ aiGateway: gateway }, endpoint);
+    const drifted = endpointWith({ ai_gateway: echoed(gatewayBody(spec({ ...gateway, rateLimits: [{ calls: 1 }] }))) });
+    const p = plan(object, { endpoint: drifted });
+    expect(p.action.type).toBe('putAiGateway');
+    expect(reasons(p)).toContain('Warning DriftDetected');
+  });
+
+  it('removing aiGateway from the spec turns everything off with PUT {}, then forgets the part', () => {
+    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(gateway))) });
+    const managed = settledWith({ aiGateway: gateway }, endpoint);
+    const removed = { ...managed, spec: { ...managed.spec, aiGateway: undefined }, generation: 2 };
+    const first = plan(removed, { endpoint });
+    expect(first.action).toEqual({ type: 'putAiGateway', name: 'llama-chat', body: {} });
+    const second = plan({ ...removed, status: first.status }, { endpoint: endpointWith({}) });
+    expect(second.action.type).toBe('none');
+    expect(second.status.settings?.aiGateway).toBeUndefined();
+    expect(conditionOf(second, 'AiGatewaySynced')).toBeUndefined();
+  });
+
+  it('moving an enabled inference table disables it for one step first, as Databricks requires', () => {
+    const before = { inferenceTables: { catalogName: 'main', schemaName: 'default' } };
+    const after = { inferenceTables: { catalogName: 'ml', schemaName: 'serving' } };
+    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(before))) });
+    const object = settledWith({ aiGateway: before }, endpoint);
+    const p = plan({ ...object, spec: { ...object.spec, aiGateway: spec(after) }, generation: 2 }, { endpoint });
+    expect(p.action).toMatchObject({ type: 'putAiGateway', body: { inference_table_config: { enabled: false, catalog_name: 'ml' } } });
+    // Databricks accepts that step, and the next reconcile enables the table at its new place.
+    const disabled = applyAiGateway('llama-chat', endpoint.ai_gateway, (p.action as { body: AiGatewayConfig }).body, everySchema);
+    const next = plan({ ...object, spec: { ...object.spec, aiGateway: spec(after) }, generation: 2, status: p.status }, { endpoint: endpointWith({ ai_gateway: disabled }) });
+    expect(next.action).toMatchObject({ type: 'putAiGateway', body: { inference_table_config: { enabled: true, catalog_name: 'ml' } } });
+  });
+
+  it('an endpoint whose gateway the spec never set is left alone', () => {
+    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(gateway))) });
+    const p = plan(settledWith({}, endpoint), { endpoint });
+    expect(p.action.type).toBe('none');
+    expect(p.status.settings).toBeUndefined();
+    expect(conditionOf(p, 'AiGatewaySynced')).toBeUndefined();
+  });
+});
