@@ -1,0 +1,98 @@
+// The composition of the settings parts in a reconcile: one mutation at a time, every part reporting
+// its own status, a part Databricks rejects isolated from the others and from the served config, and
+// the create-only settings (budget policy, description) sent with the create and only reported after.
+import { describe, expect, it } from 'vitest';
+import { planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
+import { endpointObject, endpointSpec, planInput } from '../fixtures.js';
+import { acl, conditionOf, endpointWith, plan, reasons, settledWith } from './settings-fixtures.js';
+
+const ALL = {
+  aiGateway: { usageTracking: { enabled: true }, inferenceTables: { catalogName: 'missing', schemaName: 'default' } },
+  permissions: [{ groupName: 'ml-eng', permissionLevel: 'CAN_QUERY' as const }],
+  notifications: { onUpdateFailure: ['oncall@company.com'] },
+};
+const endpoint = endpointWith({});
+const noAcl = { kind: 'found' as const, value: acl([]) };
+
+describe('settings parts in one reconcile', () => {
+  it('three parts to change give one mutation (the first part), and each part reports its own condition', () => {
+    const object = settledWith({}, endpoint);
+    const p = plan({ ...object, spec: endpointSpec(ALL), generation: 2 }, { endpoint, permissions: noAcl });
+    expect(p.action.type).toBe('putAiGateway');
+    for (const type of ['AiGatewaySynced', 'PermissionsSynced', 'NotificationsSynced']) {
+      expect(conditionOf(p, type)).toMatchObject({ status: 'False', reason: 'Applying', observedGeneration: 2 });
+    }
+    expect(Object.keys(p.status.settings ?? {}).sort()).toEqual(['aiGateway', 'notifications', 'permissions']);
+  });
+
+  it('a part Databricks rejects is reported on its own condition; Ready, Synced and the next part go on', () => {
+    const object = settledWith({}, endpoint);
+    const edited = { ...object, spec: endpointSpec(ALL), generation: 2 };
+    const first = plan(edited, { endpoint, permissions: noAcl });
+    const failed = planActionFailure({ ...planInput(edited, { endpoint }), permissions: noAcl }, first, { kind: 'InvalidRequest', message: "Catalog 'missing' does not exist." });
+    expect(failed.action.type).toBe('none');
+    expect(conditionOf(failed, 'AiGatewaySynced')).toMatchObject({
+      status: 'False',
+      reason: 'Rejected',
+      message: expect.stringMatching(/Catalog 'missing' does not exist.*Fix spec\.aiGateway.*requested-at/),
+    });
+    expect(conditionOf(failed, 'Ready')).toMatchObject({ status: 'True' });
+    expect(conditionOf(failed, 'Synced')).toMatchObject({ status: 'True' });
+    expect(reasons(failed)).toContain('Warning AiGatewayRejected');
+
+    // The next reconcile does not send the rejected gateway again: the permissions get their turn.
+    const next = plan({ ...edited, status: failed.status }, { endpoint, permissions: noAcl });
+    expect(next.action.type).toBe('setPermissions');
+    expect(conditionOf(next, 'AiGatewaySynced')).toMatchObject({ reason: 'Rejected' });
+  });
+
+  it('a new requested-at token sends a rejected part again', () => {
+    const object = settledWith({}, endpoint);
+    const edited = { ...object, spec: endpointSpec(ALL), generation: 2 };
+    const first = plan(edited, { endpoint, permissions: noAcl });
+    const failed = planActionFailure({ ...planInput(edited, { endpoint }), permissions: noAcl }, first, { kind: 'InvalidRequest', message: 'no such catalog' });
+    const retried = plan({ ...edited, status: failed.status, annotations: { 'ptoperator.io/requested-at': 'now' } }, { endpoint, permissions: noAcl });
+    expect(retried.action.type).toBe('putAiGateway');
+  });
+
+  it('nothing is planned for the parts while a rollout of the served config is in progress', () => {
+    const object = endpointObject({ spec: ALL });
+    const p = plan(object, { endpoint: { ...endpoint, state: { ready: 'READY', config_update: 'IN_PROGRESS' } }, permissions: noAcl });
+    expect(p.action.type).toBe('none');
+    expect(p.status.settings).toBeUndefined();
+  });
+});
+
+describe('budget policy and description: create-only', () => {
+  it('are sent with the create of a token-band endpoint', () => {
+    const p = plan(endpointObject({ spec: { budgetPolicyId: 'pol-1', description: 'chat for support' } }), { endpoint: { kind: 'notFound' } });
+    expect(p.action).toMatchObject({ type: 'create', request: { body: { budget_policy_id: 'pol-1', description: 'chat for support' } } });
+  });
+
+  it('the budget policy goes with a model-unit create too', () => {
+    const p = plan(endpointObject({ spec: { budgetPolicyId: 'pol-1', throughput: { modelUnits: 50 } } }), {
+      endpoint: { kind: 'notFound' },
+      model: { optimizable: true, model_type: 'llama', model_unit_chunk_size: 50 },
+    });
+    expect(p.action).toMatchObject({ type: 'create', request: { flavour: 'modelUnits', body: { budget_policy_id: 'pol-1' } } });
+  });
+
+  it('an endpoint with them is Applied; a description Databricks echoes as "" equals none', () => {
+    const withPolicy = endpointWith({ budget_policy_id: 'pol-1', description: '' });
+    const p = plan(settledWith({ budgetPolicyId: 'pol-1' }, withPolicy), { endpoint: withPolicy });
+    expect(conditionOf(p, 'CreationSettingsSynced')).toMatchObject({ status: 'True', reason: 'Applied' });
+  });
+
+  it('a budget policy changed in the Databricks UI is reported with a way out, never "corrected" by a call', () => {
+    const withPolicy = endpointWith({ budget_policy_id: 'pol-1' });
+    const object = settledWith({ budgetPolicyId: 'pol-1' }, withPolicy);
+    const p = plan(object, { endpoint: endpointWith({ budget_policy_id: 'pol-2' }) });
+    expect(p.action.type).toBe('none');
+    expect(conditionOf(p, 'CreationSettingsSynced')).toMatchObject({
+      status: 'False',
+      reason: 'NotUpdatable',
+      message: expect.stringContaining('set them in the Databricks UI, or serve the spec from a new object'),
+    });
+    expect(reasons(p)).toEqual(expect.arrayContaining(['Warning DriftDetected', 'Warning CreationSettingsNotUpdatable']));
+  });
+});
