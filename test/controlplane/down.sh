@@ -29,8 +29,10 @@ stop_process() { # <name> <pid>
 }
 
 if [ -f "$CLUSTER_DIR/env" ]; then
+  CONTROLLER_MANAGER_PID="$(sed -n 's/^CONTROLLER_MANAGER_PID=//p' "$CLUSTER_DIR/env")"
   APISERVER_PID="$(sed -n 's/^APISERVER_PID=//p' "$CLUSTER_DIR/env")"
   ETCD_PID="$(sed -n 's/^ETCD_PID=//p' "$CLUSTER_DIR/env")"
+  stop_process kube-controller-manager "${CONTROLLER_MANAGER_PID:-}"   # clients first
   stop_process kube-apiserver "${APISERVER_PID:-}"   # first, so it does not log etcd errors while stopping
   stop_process etcd "${ETCD_PID:-}"
 fi

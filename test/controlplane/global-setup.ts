@@ -49,7 +49,8 @@ export async function isHealthy(directory: string): Promise<boolean> {
     const env = readClusterEnv(directory);
     // Not kubectl() from the support module: that caches the env, which may describe a dead cluster.
     const result = await run(env.kubectl, ['--kubeconfig', env.kubeconfigAdmin, 'get', '--raw', '/readyz'], { timeoutMs: 10_000 });
-    return result.exitCode === 0 && result.stdout.trim() === 'ok' && isRunning(env.apiserverPid) && isRunning(env.etcdPid);
+    return result.exitCode === 0 && result.stdout.trim() === 'ok' && isRunning(env.apiserverPid) && isRunning(env.etcdPid)
+      && isRunning(env.controllerManagerPid);
   } catch {
     return false;
   }

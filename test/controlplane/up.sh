@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts a throw-away control plane (etcd + kube-apiserver) on loopback for tests and the demo.
+# Starts a throw-away control plane (etcd + kube-apiserver + kube-controller-manager) on loopback for tests
+# and the demo.
 #   PT_CLUSTER_DIR (default <repo>/.cluster) holds certificates, data, logs and:
 #     env                  shell-sourceable KEY=VALUE (see write_env below)
 #     admin.kubeconfig     system:masters
@@ -21,6 +22,7 @@ cluster_is_healthy() { # reads $CLUSTER_DIR/env in a subshell so a stale file ca
   [ -f "$CLUSTER_DIR/env" ] || return 1
   ( set +u; source "$CLUSTER_DIR/env"
     kill -0 "$ETCD_PID" 2>/dev/null && kill -0 "$APISERVER_PID" 2>/dev/null \
+      && kill -0 "$CONTROLLER_MANAGER_PID" 2>/dev/null \
       && curl -sf --max-time 5 --cacert "$CA_FILE" "$APISERVER_URL/readyz" >/dev/null )
 }
 
@@ -70,10 +72,15 @@ issue_cert admin "/CN=pt-operator-test-admin/O=system:masters" clientAuth
 OPERATOR_USER="system:serviceaccount:$OPERATOR_NAMESPACE:$OPERATOR_SERVICE_ACCOUNT"
 # The groups a real ServiceAccount token carries; RBAC matches ServiceAccount subjects by this user name.
 issue_cert operator "/CN=$OPERATOR_USER/O=system:serviceaccounts/O=system:serviceaccounts:$OPERATOR_NAMESPACE" clientAuth
+# kube-controller-manager: the user its bootstrap ClusterRole is bound to; it serves /healthz with a
+# certificate from the same CA.
+issue_cert controller-manager "/CN=system:kube-controller-manager" clientAuth
+issue_cert controller-manager-serving "/CN=kube-controller-manager" serverAuth "DNS:localhost,IP:127.0.0.1"
 openssl_quiet genrsa -out "$PKI/service-account.key" 2048
 openssl_quiet rsa -in "$PKI/service-account.key" -pubout -out "$PKI/service-account.pub"
 
 ETCD_CLIENT_PORT="$(free_port)"; ETCD_PEER_PORT="$(free_port)"; APISERVER_PORT="$(free_port)"
+CONTROLLER_MANAGER_PORT="$(free_port)"
 ETCD_URL="http://127.0.0.1:$ETCD_CLIENT_PORT"
 APISERVER_URL="https://127.0.0.1:$APISERVER_PORT"
 
@@ -107,8 +114,9 @@ ETCD_PID=$!
 printf 'ETCD_PID=%s\n' "$ETCD_PID" > "$CLUSTER_DIR/env"
 wait_until etcd "$ETCD_PID" "$LOGS/etcd.log" curl -sf --max-time 2 "$ETCD_URL/health"
 
-# envtest's defaults (RBAC, no ServiceAccount admission because there is no token controller) plus a
-# loopback advertise address, with the endpoint reconciler off because Endpoints reject loopback IPs.
+# envtest's defaults (RBAC) plus a loopback advertise address, with the endpoint reconciler off because
+# Endpoints reject loopback IPs. The ServiceAccount admission plugin stays on (as in a real cluster):
+# kube-controller-manager creates each namespace's default ServiceAccount.
 setsid "$KUBE_APISERVER_BIN" \
   --etcd-servers="$ETCD_URL" \
   --bind-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
@@ -120,7 +128,6 @@ setsid "$KUBE_APISERVER_BIN" \
   --service-account-key-file="$PKI/service-account.pub" \
   --service-account-signing-key-file="$PKI/service-account.key" \
   --service-cluster-ip-range=10.0.0.0/24 \
-  --disable-admission-plugins=ServiceAccount \
   --allow-privileged=true \
   </dev/null >"$LOGS/kube-apiserver.log" 2>&1 &
 APISERVER_PID=$!
@@ -153,6 +160,36 @@ KUBECONFIG
 }
 write_kubeconfig "$CLUSTER_DIR/admin.kubeconfig" pt-operator-test-admin admin
 write_kubeconfig "$CLUSTER_DIR/operator.kubeconfig" "$OPERATOR_USER" operator
+write_kubeconfig "$CLUSTER_DIR/controller-manager.kubeconfig" system:kube-controller-manager controller-manager
+
+# kube-controller-manager with every controller a real cluster runs by default ("*"): among them the
+# namespace controller (deleted namespaces finish deleting), the garbage collector (owner references
+# cascade), deployment/replicaset and serviceaccount, serviceaccount-token and root-ca-certificate-publisher. Each
+# controller acts as its own ServiceAccount in kube-system (--use-service-account-credentials), with
+# tokens signed by the key the apiserver verifies. One instance, so no leader election. No delegated
+# authentication/authorization kubeconfigs: only /healthz is read (always allowed), and this apiserver has no
+# request-header CA for them to load.
+setsid "$KUBE_CONTROLLER_MANAGER_BIN" \
+  --kubeconfig="$CLUSTER_DIR/controller-manager.kubeconfig" \
+  --bind-address=127.0.0.1 --secure-port="$CONTROLLER_MANAGER_PORT" \
+  --tls-cert-file="$PKI/controller-manager-serving.crt" --tls-private-key-file="$PKI/controller-manager-serving.key" \
+  --client-ca-file="$PKI/ca.crt" \
+  --controllers='*' \
+  --use-service-account-credentials=true \
+  --service-account-private-key-file="$PKI/service-account.key" \
+  --root-ca-file="$PKI/ca.crt" \
+  --leader-elect=false \
+  </dev/null >"$LOGS/kube-controller-manager.log" 2>&1 &
+CONTROLLER_MANAGER_PID=$!
+printf 'ETCD_PID=%s\nAPISERVER_PID=%s\nCONTROLLER_MANAGER_PID=%s\n' "$ETCD_PID" "$APISERVER_PID" "$CONTROLLER_MANAGER_PID" \
+  > "$CLUSTER_DIR/env"
+CONTROLLER_MANAGER_URL="https://127.0.0.1:$CONTROLLER_MANAGER_PORT"
+wait_until kube-controller-manager "$CONTROLLER_MANAGER_PID" "$LOGS/kube-controller-manager.log" \
+  curl -sf --max-time 2 --cacert "$PKI/ca.crt" "$CONTROLLER_MANAGER_URL/healthz"
+# Healthy is not yet working: wait until the serviceaccount controller has made a namespace's
+# default ServiceAccount, which proves the controllers run with their own credentials.
+wait_until kube-controller-manager "$CONTROLLER_MANAGER_PID" "$LOGS/kube-controller-manager.log" \
+  "$KUBECTL_BIN" --kubeconfig "$CLUSTER_DIR/admin.kubeconfig" get serviceaccount default --namespace default
 
 env_line() { # values are plain paths/URLs; quote anything else so the file stays shell-sourceable
   case "$2" in
@@ -175,12 +212,15 @@ write_env() {
   env_line HELM "$HELM_BIN"
   env_line ETCD_PID "$ETCD_PID"
   env_line APISERVER_PID "$APISERVER_PID"
+  env_line CONTROLLER_MANAGER_PID "$CONTROLLER_MANAGER_PID"
+  env_line CONTROLLER_MANAGER_URL "$CONTROLLER_MANAGER_URL"
   env_line ETCD_LOG "$LOGS/etcd.log"
   env_line APISERVER_LOG "$LOGS/kube-apiserver.log"
+  env_line CONTROLLER_MANAGER_LOG "$LOGS/kube-controller-manager.log"
 }
 write_env > "$CLUSTER_DIR/env.tmp" && mv "$CLUSTER_DIR/env.tmp" "$CLUSTER_DIR/env"
 
-echo "up: kube-apiserver $K8S_VERSION ready at $APISERVER_URL in $((SECONDS - started))s"
+echo "up: kube-apiserver $K8S_VERSION ready at $APISERVER_URL, kube-controller-manager running, in $((SECONDS - started))s"
 echo "up: admin kubeconfig:    $CLUSTER_DIR/admin.kubeconfig"
 echo "up: operator kubeconfig: $CLUSTER_DIR/operator.kubeconfig"
 echo "up: environment:         $CLUSTER_DIR/env   (source it; kubectl is \$KUBECTL)"

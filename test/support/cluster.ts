@@ -26,8 +26,10 @@ export interface ClusterEnv {
   helm: string;
   etcdPid: number;
   apiserverPid: number;
+  controllerManagerPid: number;
   etcdLog: string;
   apiserverLog: string;
+  controllerManagerLog: string;
 }
 
 /** The cluster directory: $PT_CLUSTER_DIR (set by the global setup) or <repo>/.cluster. */
@@ -69,8 +71,10 @@ export function readClusterEnv(directory: string = clusterDirectory()): ClusterE
     helm: required('HELM'),
     etcdPid: Number(required('ETCD_PID')),
     apiserverPid: Number(required('APISERVER_PID')),
+    controllerManagerPid: Number(required('CONTROLLER_MANAGER_PID')),
     etcdLog: required('ETCD_LOG'),
     apiserverLog: required('APISERVER_LOG'),
+    controllerManagerLog: required('CONTROLLER_MANAGER_LOG'),
   };
 }
 
@@ -227,7 +231,7 @@ export async function eventually<T>(
   }
 }
 
-/** Creates a namespace (idempotent). Namespaces never finish deleting here (no controller-manager), so use unique names. */
+/** Creates a namespace (idempotent). Use unique names: a deleted namespace takes a while to go (kube-controller-manager). */
 export async function ensureNamespace(name: string): Promise<void> {
   await applyOk({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { serverSide: true });
 }

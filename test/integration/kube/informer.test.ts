@@ -124,8 +124,9 @@ describe('Informer against a real kube-apiserver', () => {
 
   it('recycles a watch that stays silent, and relists periodically without spurious events', async () => {
     const ns = await namespace('inf-quiet');
-    await client.create(CoreResources.configMap, ns, configMap(ns, 'steady', { v: '1' }));
-    const { informer, events } = start({ namespaces: [ns], quietWatchLimitMs: 1_000, resyncIntervalMs: 1_500 });
+    // Labelled: kube-controller-manager adds its own ConfigMap (kube-root-ca.crt) to every namespace.
+    await client.create(CoreResources.configMap, ns, configMap(ns, 'steady', { v: '1' }, { app: 'mine' }));
+    const { informer, events } = start({ namespaces: [ns], labelSelector: 'app=mine', quietWatchLimitMs: 1_000, resyncIntervalMs: 1_500 });
     await informer.waitForSync();
     await eventually(() => informer.stats.watchdogRecycles >= 1 && informer.stats.lists >= 2, 10_000, 'a recycle and a resync');
     expect(events).toEqual([`add ${ns}/steady 1`]);
