@@ -55,8 +55,8 @@ export class AuthService {
     }
     const issued = this.#issued.get(token);
     if (issued) {
+      // Like Databricks, whose tokens carry their own expiry: every later use is the same 401, never an unknown token's 403.
       if (issued.expiresAt <= this.#clock.now()) {
-        this.#issued.delete(token);
         throw new ApiError(401, 'UNAUTHENTICATED', 'The access token has expired. Request a new token and try again.');
       }
       return issued.principal;
@@ -112,6 +112,7 @@ export class AuthService {
 
   #issue(principal: Principal, exchanged = false): TokenResult {
     const lifetimeSeconds = this.#policy.tokenLifetimeSeconds;
+    this.#forgetLongExpired();
     const accessToken = randomBytes(32).toString('base64url');
     this.#issued.set(accessToken, { expiresAt: this.#clock.now() + lifetimeSeconds * 1000, principal });
     // expires_in is in real seconds at the current clock speed, so a client's own timer agrees with us.
@@ -123,6 +124,12 @@ export class AuthService {
     };
     if (exchanged) body.issued_token_type = ACCESS_TOKEN_TYPE;
     return { status: 200, body };
+  }
+
+  /** Bounds memory: a token expired for a day is unlikely to be sent again (if it is, it is answered as unknown). */
+  #forgetLongExpired(): void {
+    const horizon = this.#clock.now() - 24 * 3600_000;
+    for (const [token, issued] of this.#issued) if (issued.expiresAt <= horizon) this.#issued.delete(token);
   }
 
   #findPat(token: string): Principal | undefined {

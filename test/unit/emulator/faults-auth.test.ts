@@ -84,6 +84,10 @@ describe('auth', () => {
     const token = (issued.body as { access_token: string }).access_token;
     expect(auth.authenticate(`Bearer ${token}`).kind).toBe('oauth-m2m');
     clock.advance(3600_000);
+    // Every use of an expired token is the same 401 (issue 16, finding 12), not a 403 from the second on.
+    for (let attempt = 0; attempt < 3; attempt++) expect(authError(() => auth.authenticate(`Bearer ${token}`))).toEqual([401, 'UNAUTHENTICATED']);
+    clock.advance(60_000);
+    expect(auth.token(grant, basic(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)).status).toBe(200);
     expect(authError(() => auth.authenticate(`Bearer ${token}`))).toEqual([401, 'UNAUTHENTICATED']);
 
     expect(auth.token(grant, basic(DEFAULT_CLIENT_ID, 'wrong'))).toEqual({
