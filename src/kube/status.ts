@@ -1,21 +1,29 @@
 import { MERGE_PATCH, type KubeClient } from './client.js';
-import { isConflict } from './errors.js';
+import { isConflict, isNotFound } from './errors.js';
 import { deepEqual, mergePatchBetween } from './json.js';
 import type { KubeObject, ResourceType } from './types.js';
 
 export type WithStatus = KubeObject & { status?: unknown };
 
 export interface StatusWriteResult<T> {
-  /** False when the status already equalled the desired one and no request was sent. */
+  /** False when nothing was written: the status already equalled the desired one (no request), or see below. */
   written: boolean;
   object: T;
+  /** The object is gone (404): it was deleted while we reconciled it; there is nothing to write to. */
+  gone?: true;
+  /**
+   * Someone else wrote the object since it was read (409) and `desired` was a fixed status computed from that
+   * stale copy: it is not re-sent. The caller plans again from the latest object (requeue).
+   */
+  conflict?: true;
 }
 
 /**
  * Writes `.status` through the /status subresource with a JSON merge patch that carries the resourceVersion it was
- * computed against (so a concurrent write answers 409 rather than being overwritten). On 409 it re-reads the object
- * and retries. When the desired status already equals the current one nothing is sent, so an idle cluster sees no
- * writes from us.
+ * computed against (so a concurrent write answers 409 rather than being overwritten). On 409, a status given as a
+ * function of the object is recomputed from a fresh read and retried; a fixed status is not re-sent (it was
+ * computed from the stale copy) and the result says `conflict`. A 404 (deleted meanwhile) is `gone`, not an error.
+ * When the desired status already equals the current one nothing is sent, so an idle cluster sees no writes from us.
  */
 export class StatusWriter {
   constructor(
@@ -51,8 +59,15 @@ export class StatusWriter {
         );
         return { written: true, object };
       } catch (err) {
+        if (isNotFound(err)) return { written: false, gone: true, object: latest };
         if (!isConflict(err) || attempt >= this.maxAttempts) throw err;
-        latest = await this.client.get<T>(rt, latest.metadata.namespace, latest.metadata.name, signal);
+        if (typeof desired !== 'function') return { written: false, conflict: true, object: latest };
+        try {
+          latest = await this.client.get<T>(rt, latest.metadata.namespace, latest.metadata.name, signal);
+        } catch (readErr) {
+          if (isNotFound(readErr)) return { written: false, gone: true, object: latest };
+          throw readErr;
+        }
       }
     }
   }

@@ -124,6 +124,18 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
 
     const result = await options.statusWriter.write<Endpoint>(EndpointResource, latest, plan.status, signal);
+    if (result.gone) {
+      // Deleted while we reconciled it (no finalizer of ours held it): nothing left to report on.
+      log.debug({ action: plan.action.type }, 'object deleted during the reconcile; status not written');
+      return;
+    }
+    if (result.conflict) {
+      // Changed by someone else since we read it: what was done is told by the Events, and the status is planned
+      // again from the latest object instead of re-sending one computed from the stale copy.
+      await recordEvents(options, latest, plan);
+      log.debug({ action: plan.action.type }, 'status conflict; planning again from the latest object');
+      return { requeueAfterMs: 1 };
+    }
     if (result.written) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: result.object });
     else if (latest !== current) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: latest });
     await recordEvents(options, result.object, plan);

@@ -60,7 +60,10 @@ export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconc
     const stalled = setAbnormalTrue(ready, 'Stalled', retried ? undefined : failing, generation, now());
     const conditions = setAbnormalTrue(stalled, 'Reconciling', retried ? failing : undefined, generation, now());
     const status: WorkspaceStatus = { ...workspace.status, observedGeneration: generation, conditions };
-    await options.statusWriter.write<Workspace>(WorkspaceResource, workspace, status, signal);
+    const written = await options.statusWriter.write<Workspace>(WorkspaceResource, workspace, status, signal);
+    if (written.gone) return;
+    // Written by someone else meanwhile: check again from the latest object rather than re-send a stale status.
+    if (written.conflict) return { requeueAfterMs: 1 };
     if (previous?.status !== (verdict.ready ? 'True' : 'False') || previous?.reason !== verdict.reason) {
       await options.events.record(workspace, verdict.ready ? 'Normal' : 'Warning', verdict.reason, verdict.message);
     }

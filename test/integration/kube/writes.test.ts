@@ -69,6 +69,22 @@ describe('StatusWriter', () => {
     expect(object.status).toEqual({ theirs: 'kept', ours: 'set' });
     expect(requests.slice(before).map((r) => r.method)).toEqual(['PATCH', 'GET', 'PATCH']);
   });
+
+  it('on a conflict does not re-send a fixed status computed from the stale copy: it says conflict (the caller re-plans)', async () => {
+    const created = await client.create(widgetResource, ns, newWidget('stale'));
+    await client.patch(widgetResource, ns, 'stale', { status: { phase: 'theirs' } }, MERGE_PATCH, { subresource: 'status' });
+    const before = requests.length;
+    const result = await new StatusWriter(client).write(widgetResource, created, { phase: 'ours, from the stale copy' });
+    expect(result).toMatchObject({ written: false, conflict: true });
+    expect(requests.slice(before).map((r) => r.method)).toEqual(['PATCH']);
+    expect((await client.get<Widget>(widgetResource, ns, 'stale')).status).toEqual({ phase: 'theirs' });
+  });
+
+  it('an object deleted meanwhile is gone, not an error', async () => {
+    const created = await client.create(widgetResource, ns, newWidget('deleted'));
+    await client.delete(widgetResource, ns, 'deleted');
+    await expect(new StatusWriter(client).write(widgetResource, created, { phase: 'late' })).resolves.toMatchObject({ written: false, gone: true });
+  });
 });
 
 describe('finalizers', () => {

@@ -1,0 +1,112 @@
+// The endpoint reconciler's I/O shell, fast: a stub Databricks client, a fake API server for the status
+// and finalizer writes, and the real StatusWriter and plan. What it must do around the plan (issue 16, 8 and 11).
+import { pino } from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import { DEFAULT_CAPACITY_PATTERNS } from '../../../../src/controllers/endpoint/capacity.js';
+import { type Endpoint, endpointReconciler } from '../../../../src/controllers/endpoint/reconciler.js';
+import { OperatorMetrics } from '../../../../src/controllers/metrics.js';
+import { ENDPOINT_FINALIZER } from '../../../../src/controllers/resources.js';
+import { DatabricksError, type DatabricksClient } from '../../../../src/databricks/index.js';
+import { type EventRecorder, type KubeClient, KubeApiError, StatusWriter } from '../../../../src/kube/index.js';
+import { createRegistry } from '../../../../src/observability/metrics.js';
+import { MODEL, NOW, SECOND, TOKEN_BAND_MODEL, readyEndpoint } from '../fixtures.js';
+
+const KEY = 'ml/llama-chat';
+
+function endpoint(status: Endpoint['status'] = {}): Endpoint {
+  return {
+    apiVersion: 'serving.ptoperator.io/v1alpha1',
+    kind: 'ProvisionedThroughputEndpoint',
+    metadata: { name: 'llama-chat', namespace: 'ml', uid: '6f1c2d7e-93a4-4b1e-8c55-0d6b2b7f1a10', generation: 1, resourceVersion: '10', finalizers: [ENDPOINT_FINALIZER] },
+    spec: { model: { name: MODEL, version: '3' }, throughput: { chunks: { min: 2, max: 3 } }, tags: { team: 'genai' } },
+    status,
+  } as unknown as Endpoint;
+}
+
+type Answer = () => unknown;
+
+/** Everything the shell touches, with the API server's answers to status patches programmable. */
+function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint } = {}) {
+  const object = options.object ?? endpoint();
+  const patches: { subresource?: string; body: unknown }[] = [];
+  const kube = {
+    patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: unknown, _type: unknown, opts?: { subresource?: string }) => {
+      patches.push({ subresource: opts?.subresource, body });
+      if (opts?.subresource === 'status' && options.statusPatch) return options.statusPatch();
+      return { ...object, metadata: { ...object.metadata, resourceVersion: String(patches.length + 10) }, status: (body as { status?: unknown }).status };
+    }),
+    get: vi.fn(async () => object),
+  } as unknown as KubeClient;
+  const client = {
+    getEndpoint: vi.fn(async () => (options.getEndpoint ? options.getEndpoint() : readyEndpoint())),
+    getModelOptimizationInfo: vi.fn(async () => TOKEN_BAND_MODEL),
+    updateConfig: vi.fn(async () => (options.updateConfig ? options.updateConfig() : readyEndpoint())),
+    createEndpoint: vi.fn(),
+    patchTags: vi.fn(),
+  } as unknown as DatabricksClient;
+  const events: { reason: string }[] = [];
+  const reconcile = endpointReconciler({
+    endpoints: { get: () => object },
+    connections: { forEndpoint: () => ({ name: 'ml/prod', ready: true, host: 'https://adb-1.azuredatabricks.net', client }) },
+    kube,
+    statusWriter: new StatusWriter(kube),
+    events: { record: async (_obj: unknown, _type: unknown, reason: string) => void events.push({ reason }) } as unknown as EventRecorder,
+    metrics: new OperatorMetrics(createRegistry()),
+    settings: { pollIntervalMs: 300 * SECOND, progressIntervalMs: 20 * SECOND, workspaceRetryMs: 30 * SECOND, capacityPatterns: DEFAULT_CAPACITY_PATTERNS },
+    modelInfoTtlMs: 600 * SECOND,
+    now: () => NOW,
+    random: () => 0.5,
+  });
+  const run = () => reconcile(KEY, { signal: new AbortController().signal, log: pino({ level: 'silent' }) });
+  return { run, patches, events, client };
+}
+
+const notFound = () => {
+  throw new KubeApiError(404, 'NotFound', 'provisionedthroughputendpoints "llama-chat" not found');
+};
+const conflict = () => {
+  throw new KubeApiError(409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again');
+};
+
+describe('endpoint reconciler (I/O shell)', () => {
+  it('writes the planned status once and polls at the settled interval', async () => {
+    const h = harness();
+    const result = await h.run();
+    expect(h.patches.filter((p) => p.subresource === 'status')).toHaveLength(1);
+    expect(h.events.map((e) => e.reason)).toEqual(['Available']);
+    expect(result).toEqual({ requeueAfterMs: expect.any(Number) });
+  });
+
+  it('an object deleted while it was reconciled is not a failure (no throw, no backoff, no requeue)', async () => {
+    const h = harness({ statusPatch: notFound });
+    await expect(h.run()).resolves.toBeUndefined();
+  });
+
+  it('a status conflict plans again from the latest object instead of re-sending the stale status', async () => {
+    const h = harness({ statusPatch: conflict });
+    await expect(h.run()).resolves.toEqual({ requeueAfterMs: 1 });
+    expect(h.patches.filter((p) => p.subresource === 'status')).toHaveLength(1);
+  });
+
+  it('a rate-limited update records RateLimited and comes back after Retry-After, without throwing', async () => {
+    const h = harness({
+      object: { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint,
+      updateConfig: () => {
+        throw new DatabricksError({ kind: 'RateLimited', status: 429, message: '429 REQUEST_LIMIT_EXCEEDED', retryAfterMs: 7 * SECOND });
+      },
+    });
+    await expect(h.run()).resolves.toEqual({ requeueAfterMs: 7 * SECOND });
+    const status = h.patches.find((p) => p.subresource === 'status')?.body as { status: { conditions: { type: string; reason: string }[] } };
+    expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'Synced', reason: 'RateLimited' }));
+    expect(h.events.map((e) => e.reason)).toEqual(['RateLimited']);
+  });
+
+  it('a transient read failure hands the key to the workqueue backoff with the Synced message', async () => {
+    const h = harness({
+      getEndpoint: () => {
+        throw new DatabricksError({ kind: 'Transient', status: 503, message: '503 TEMPORARILY_UNAVAILABLE' });
+      },
+    });
+    await expect(h.run()).rejects.toThrow('503 TEMPORARILY_UNAVAILABLE');
+  });
+});
