@@ -179,7 +179,14 @@ export function parseErrorBody(text: string): ApiErrorBody | undefined {
   }
   const match = /^([A-Z_]+): (.*)$/s.exec(trimmed);
   if (match) return { error_code: match[1], message: match[2] };
-  return { message: trimmed.length > 500 ? `${trimmed.slice(0, 500)}…` : trimmed };
+  return { message: capText(trimmed, 500) };
+}
+
+/** Longest server message kept in an error (and so in status and Events). */
+export const MAX_SERVER_MESSAGE = 1000;
+
+export function capText(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 /** RetryInfo detail: {"@type": ".../google.rpc.RetryInfo", "retry_delay": "1.5s"} */
@@ -208,8 +215,9 @@ export interface HttpErrorInput {
 /** Turn a non-2xx answer into a classified error. */
 export function errorFromHttpResponse(input: HttpErrorInput): DatabricksError {
   const body = parseErrorBody(input.bodyText);
-  const errorCode = body?.error_code;
-  const serverMessage = body?.message ?? '';
+  const errorCode = body?.error_code === undefined ? undefined : capText(body.error_code, 64);
+  // The server's words end up in status conditions and Events: keep them short whatever the host sends.
+  const serverMessage = capText(body?.message ?? '', MAX_SERVER_MESSAGE);
   const kind = classifyHttpError(input.status, errorCode, serverMessage);
   const retryAfterHeader = headerValue(input.headers, 'retry-after');
   const retryAfterMs =

@@ -24,6 +24,10 @@ export function normaliseHost(raw: string): string {
     // Never echo the value: it holds credentials.
     throw new InvalidHostError('workspace host must not contain credentials');
   }
+  if (url.search !== '' || url.hash !== '' || /[?#]/.test(trimmed)) {
+    // A query or fragment means the value is not a workspace URL (or hides another host after "?" or "#").
+    throw new InvalidHostError('workspace host must not contain a query (?) or fragment (#): use https://<host>[:port]');
+  }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new InvalidHostError(`workspace host must use https:// (got ${url.protocol}//)`);
   }

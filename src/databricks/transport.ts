@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { errorFromNetworkFailure, type HeaderBag } from './errors.js';
+import { DatabricksError, errorFromNetworkFailure, type HeaderBag } from './errors.js';
 import { normaliseHost } from './host.js';
 
 export interface HttpRequest {
@@ -31,7 +31,14 @@ export interface HttpTransportOptions {
   /** sockets per origin; the budgets keep the real need small */
   connectionsPerOrigin?: number;
   keepAliveTimeoutMs?: number;
+  /** Largest response body read; a bigger one is refused unread (a host the tenant chose must not fill our memory). */
+  maxResponseBytes?: number;
 }
+
+/** Generous for the serving API (a list of 1000 endpoints is about 2 MB), small enough to bound memory. */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+class ResponseTooLarge extends Error {}
 
 export class HttpTransport {
   private readonly pools = new Map<string, Pool>();
@@ -75,10 +82,13 @@ export class HttpTransport {
         signal,
         idempotent: req.method === 'GET',
       });
-      const bodyText = await res.body.text();
+      const bodyText = await readCapped(res.body, this.options.maxResponseBytes ?? MAX_RESPONSE_BYTES);
       return { status: res.statusCode, headers: res.headers as HeaderBag, bodyText };
     } catch (err) {
       if (req.signal?.aborted) throw req.signal.reason;
+      if (err instanceof ResponseTooLarge) {
+        throw new DatabricksError({ kind: 'InvalidResponse', message: `${req.method} ${pathOnly} failed: ${err.message}`, method: req.method, path: pathOnly });
+      }
       throw errorFromNetworkFailure({
         err,
         method: req.method,
@@ -96,6 +106,21 @@ export class HttpTransport {
     this.pools.clear();
     await Promise.all(pools.map((pool) => pool.close()));
   }
+}
+
+/** The body as text, refusing (and dropping the connection) once it passes `limit` bytes. */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new ResponseTooLarge(`the response body is larger than ${limit} bytes; it was not read`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Shared by every client of the process, so that one workspace gets one pool. */

@@ -59,6 +59,13 @@ export function buildCrd(def: ResourceDefinition): JsonSchema {
               type: 'object',
               description: def.description,
               required: ['spec'],
+              ...(def.objectRules && {
+                'x-kubernetes-validations': def.objectRules.map((r) => ({
+                  rule: r.cel,
+                  message: r.message,
+                  ...(r.optionalOldSelf && { optionalOldSelf: true }),
+                })),
+              }),
               properties: {
                 apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
                 kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },

@@ -22,6 +22,26 @@ export const MODEL_NAME_PATTERN = '^[^.\\s]+[.][^.\\s]+[.][^.\\s]+$';
 export const MODEL_VERSION_PATTERN = '^[1-9][0-9]{0,8}$';
 /** Tag keys the operator writes itself (ownership); users may not set them. */
 export const OWNER_TAG_PREFIX = 'pt-operator-';
+/**
+ * Databricks documents no length limits for serving-endpoint tags; these conservative bounds (the strictest
+ * cloud tag limits, which billing tags are propagated to) are named in docs/concepts.md.
+ */
+export const MAX_TAG_KEY_LENGTH = 127;
+export const MAX_TAG_VALUE_LENGTH = 255;
+
+/**
+ * Without spec.endpointName, metadata.name is the Databricks endpoint name, so it must fit Databricks' rule
+ * too (no dots, at most 63 characters). Checked on create only (optionalOldSelf), so an object that already
+ * exists can always be updated and deleted.
+ */
+export const endpointNameFromMetadataRule = {
+  cel: `oldSelf.hasValue() || has(self.spec.endpointName) || self.metadata.name.matches(r'${ENDPOINT_NAME_PATTERN}')`,
+  optionalOldSelf: true,
+  message:
+    'metadata.name is used as the Databricks endpoint name when spec.endpointName is not set, and Databricks allows at most 63 characters without dots: set spec.endpointName (it can be set when the object is created), or choose a shorter name without dots',
+  check: (object: { metadata: { name: string }; spec: { endpointName?: string | undefined } }) =>
+    object.spec.endpointName !== undefined || new RegExp(ENDPOINT_NAME_PATTERN).test(object.metadata.name),
+};
 
 const MAX_TOKENS_PER_SECOND = 2_147_483_647; // Databricks types these as int32.
 
@@ -116,8 +136,13 @@ export const EndpointSpec = withRules(
       .boolean()
       .default(true)
       .describe('Model-unit models only: let the endpoint burst beyond its provisioned units (burst_scaling_enabled).'),
-    tags: z
-      .record(z.string().min(1).max(255), z.string().max(255))
+    tags: withRules(z.record(z.string(), z.string().max(MAX_TAG_VALUE_LENGTH)), [
+      {
+        cel: `self.all(k, size(k) >= 1 && size(k) <= ${MAX_TAG_KEY_LENGTH})`,
+        message: `tag keys must be 1 to ${MAX_TAG_KEY_LENGTH} characters long`,
+        check: (tags) => Object.keys(tags).every((k) => k.length >= 1 && k.length <= MAX_TAG_KEY_LENGTH),
+      },
+    ])
       .optional()
       .describe('Tags set on the Databricks endpoint. The operator adds its own ownership tags (prefix pt-operator-).')
       .meta({ maxProperties: 40 }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { API_VERSION } from './common.js';
-import { ENDPOINT_KIND, ENDPOINT_PLURAL, EndpointSpec, EndpointStatus } from './endpoint.js';
+import { ENDPOINT_KIND, ENDPOINT_PLURAL, EndpointSpec, EndpointStatus, endpointNameFromMetadataRule } from './endpoint.js';
 import { WORKSPACE_KIND, WORKSPACE_PLURAL, WorkspaceSpec, WorkspaceStatus } from './workspace.js';
 
 /** The parts of metadata the operator reads; the API server owns the rest. */
@@ -26,7 +26,10 @@ const resource = <K extends string, S extends z.ZodType, T extends z.ZodType>(ki
     status: status.optional(),
   });
 
-export const ProvisionedThroughputEndpoint = resource(ENDPOINT_KIND, EndpointSpec, EndpointStatus);
+export const ProvisionedThroughputEndpoint = resource(ENDPOINT_KIND, EndpointSpec, EndpointStatus).refine(
+  endpointNameFromMetadataRule.check,
+  { message: endpointNameFromMetadataRule.message, path: ['metadata', 'name'] },
+);
 export type ProvisionedThroughputEndpoint = z.infer<typeof ProvisionedThroughputEndpoint>;
 export const DatabricksWorkspace = resource(WORKSPACE_KIND, WorkspaceSpec, WorkspaceStatus);
 export type DatabricksWorkspace = z.infer<typeof DatabricksWorkspace>;
@@ -50,6 +53,8 @@ export interface ResourceDefinition {
   spec: z.ZodType;
   status: z.ZodType;
   printerColumns: PrinterColumn[];
+  /** CEL rules on the whole object (they may read metadata.name). */
+  objectRules?: { cel: string; message: string; optionalOldSelf?: boolean }[];
 }
 
 const condition = (type: string, field: 'status' | 'reason') => `.status.conditions[?(@.type=="${type}")].${field}`;
@@ -65,6 +70,7 @@ export const resourceDefinitions: ResourceDefinition[] = [
       'A Databricks model serving endpoint with provisioned throughput for a Unity Catalog model. The operator creates, updates and follows the endpoint, retries GPU-capacity failures, and reports progress in status.conditions.',
     spec: EndpointSpec,
     status: EndpointStatus,
+    objectRules: [endpointNameFromMetadataRule],
     printerColumns: [
       { name: 'Ready', type: 'string', jsonPath: condition('Ready', 'status'), description: 'The desired config serves and the endpoint is READY.' },
       { name: 'Synced', type: 'string', jsonPath: condition('Synced', 'status'), description: 'The last reconcile could drive toward the desired state.' },

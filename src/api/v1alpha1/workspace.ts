@@ -5,6 +5,13 @@ import { matches, withRules } from './rules.js';
 export const WORKSPACE_KIND = 'DatabricksWorkspace';
 export const WORKSPACE_PLURAL = 'databricksworkspaces';
 
+/**
+ * https://host[:port], or http:// for a loopback host (the emulator); no user info (it would be printed by
+ * `kubectl get dbws`), no path, query or fragment.
+ */
+export const WORKSPACE_HOST_PATTERN =
+  '^(https://[^/\\s?#@]+|http://(localhost|127[.][0-9]+[.][0-9]+[.][0-9]+|\\[::1\\])(:[0-9]+)?)/?$';
+
 const SecretName = dnsName.describe('Name of a Secret in the same namespace.');
 
 export const WorkspaceAuth = withRules(
@@ -69,7 +76,10 @@ export const RateLimits = z
 export const WorkspaceSpec = z
   .strictObject({
     host: withRules(z.string().max(2048), [
-      matches('^https?://[^/\\s]+/?$', 'must be a workspace URL such as https://adb-1234567890123456.7.azuredatabricks.net (scheme and host, no path)'),
+      matches(
+        WORKSPACE_HOST_PATTERN,
+        'must be a workspace URL such as https://adb-1234567890123456.7.azuredatabricks.net: https://, a host and an optional port, with no user name or password, path, query or fragment (http:// only for localhost, 127.x.x.x or [::1])',
+      ),
     ]).describe('Workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net. http:// is accepted only for loopback hosts (the emulator).'),
     auth: WorkspaceAuth,
     rateLimits: RateLimits.prefault({}),

@@ -43,6 +43,9 @@ export const modelNotFoundMessage = (name: string, version: string) =>
   `model ${name} version ${version} was not found in Unity Catalog. Check spec.model, or register the model first. ${HOW_TO_MAKE_ELIGIBLE}`;
 
 /** Turn spec.throughput into tokens/s or model units, checking it against the model's chunk sizes. */
+/** Databricks' throughput and model-unit fields are int32. */
+const MAX_INT32 = 2_147_483_647;
+
 export function resolveDesired(spec: EndpointSpec, info: ModelOptimizationInfo): Resolution {
   const { name, version } = spec.model;
   if (info.optimizable !== true) {
@@ -83,6 +86,15 @@ export function resolveDesired(spec: EndpointSpec, info: ModelOptimizationInfo):
     };
   }
   if (chunks) {
+    // Databricks types throughput as int32: a chunk count is only bounded once the chunk size is known.
+    const maxChunks = Math.floor(MAX_INT32 / chunk);
+    if (chunks.max > maxChunks) {
+      return {
+        ok: false,
+        reason: 'InvalidSpec',
+        message: `throughput.chunks.max ${chunks.max} times the model's chunk size ${chunk} tokens/s exceeds the largest throughput Databricks accepts (${MAX_INT32} tokens/s): use at most ${maxChunks} chunks`,
+      };
+    }
     return {
       ok: true,
       desired: { ...base, flavour: 'tokenBand', minTokensPerSecond: chunks.min * chunk, maxTokensPerSecond: chunks.max * chunk },

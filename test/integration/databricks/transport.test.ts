@@ -188,3 +188,39 @@ describe('retries', () => {
     expect(server.requests).toHaveLength(1);
   });
 });
+
+describe('bounds on what a host sends back (issue 11, finding 11)', () => {
+  it('refuses a response body larger than the cap without reading it all, as InvalidResponse', async () => {
+    const capped = new HttpTransport({ maxResponseBytes: 64 * 1024 });
+    let bytesWritten = 0;
+    // An endless body: before the cap, the client read until memory ran out.
+    server.script((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(16 * 1024, 'a');
+      const pump = (): void => {
+        while (!res.destroyed && bytesWritten < 64 * 1024 * 1024) {
+          bytesWritten += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    try {
+      const error = await failure(client({ transport: capped, retryDeadlineMs: 2_000 }).getEndpoint('llama-chat'));
+      expect(error.kind).toBe('InvalidResponse');
+      expect(error.message).toMatch(/larger than 65536 bytes/);
+      expect(bytesWritten).toBeLessThan(8 * 1024 * 1024);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('keeps at most 1000 characters of a server error message', async () => {
+    server.script(json(400, { error_code: 'INVALID_PARAMETER_VALUE', message: 'x'.repeat(100_000) }));
+    const error = await failure(client().getEndpoint('llama-chat'));
+    expect(error.kind).toBe('InvalidRequest');
+    expect(error.serverMessage?.length).toBeLessThanOrEqual(1001);
+    expect(error.message.length).toBeLessThan(1200);
+  });
+});

@@ -5,7 +5,6 @@ describe('normaliseHost', () => {
   it.each([
     ['https://ADB-123.4.AzureDatabricks.net/', 'https://adb-123.4.azuredatabricks.net'],
     ['https://adb-123.4.azuredatabricks.net:443', 'https://adb-123.4.azuredatabricks.net'],
-    ['https://dbc-a1b2.cloud.databricks.com/?o=123#x', 'https://dbc-a1b2.cloud.databricks.com'],
     ['  dbc-a1b2.cloud.databricks.com  ', 'https://dbc-a1b2.cloud.databricks.com'],
     ['https://host.example:8443/', 'https://host.example:8443'],
     ['HTTP://127.0.0.1:8080/', 'http://127.0.0.1:8080'],
@@ -28,6 +27,9 @@ describe('normaliseHost', () => {
     ['ftp://x.example.com', /must use https/],
     ['', /empty/],
     ['https://', /not a URL/],
+    // A browser URL of a workspace carries ?o=<id>; a query or fragment is refused, never silently dropped.
+    ['https://dbc-a1b2.cloud.databricks.com/?o=123#x', /must not contain a query/],
+    ['https://dbc-a1b2.cloud.databricks.com#@evil.example.com', /must not contain a query/],
   ])('refuses %s', (raw, message) => {
     expect(() => normaliseHost(raw)).toThrow(message);
   });

@@ -66,6 +66,8 @@ describe('resolveDesired', () => {
     ['chunks on a model-unit model', { throughput: { chunks: { min: 1, max: 2 } } }, MODEL_UNIT_MODEL, /use throughput\.modelUnits/],
     ['tokensPerSecond on a model-unit model', { throughput: { tokensPerSecond: { min: 0, max: 980 } } }, MODEL_UNIT_MODEL, /use throughput\.modelUnits/],
     ['modelUnits not a multiple of the unit chunk', { throughput: { modelUnits: 70 } }, MODEL_UNIT_MODEL, /not a multiple .* 50: use 50 or 100/],
+    // 2147483647 chunks of 980 would be sent as 2104533974060 tokens/s; Databricks types it as int32.
+    ['chunks whose tokens per second exceed int32', { throughput: { chunks: { min: 1, max: 2_147_483_647 } } }, TOKEN_BAND_MODEL, /exceeds .* \(2147483647 tokens\/s\): use at most 2191309 chunks/],
   ])('%s → InvalidSpec that says which form to use', (_, spec, info, expected) => {
     const resolution = resolveDesired(endpointSpec(spec), info);
     expect(resolution).toMatchObject({ ok: false, reason: 'InvalidSpec', message: expect.stringMatching(expected) });
