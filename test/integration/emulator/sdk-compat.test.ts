@@ -1,6 +1,8 @@
 // The official Databricks Python SDK cannot tell the emulator from the real service in the flows we
 // use: create_and_wait with provisioned throughput, get, update_config_and_wait, a 409 during an
-// update, NotFound/ResourceDoesNotExist, the /pt model-unit API, list and delete, with PAT and OAuth M2M.
+// update, NotFound/ResourceDoesNotExist, the /pt model-unit API, list and delete, put_ai_gateway,
+// get/set/update permissions and get_permission_levels (by endpoint ID), update_notifications, and a
+// create with a budget policy, with PAT and OAuth M2M.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -107,14 +109,40 @@ describe.each([
     expect(steps.get('list')).toMatchObject({ names: [`sdk-${authType}`, `sdk-${authType}-units`] });
     expect(steps.get('get_after_delete')).toMatchObject({ raised: 'ResourceDoesNotExist' });
 
+    // The settings beside the served config: AI Gateway, permissions by endpoint ID, notifications, budget policy.
+    expect(steps.get('put_ai_gateway')).toEqual({
+      step: 'put_ai_gateway',
+      usage_tracking: true,
+      table_prefix: `sdk-${authType}`,
+      input_pii: 'NONE',
+      rate_limit_key: 'user',
+      fallback: true,
+    });
+    expect(steps.get('get_ai_gateway')).toMatchObject({ usage_tracking: true, rate_limits: 1 });
+    expect(steps.get('put_ai_gateway_missing_catalog')).toMatchObject({ raised: 'InvalidParameterValue', is_invalid_parameter: true, message: "Catalog 'nowhere' does not exist." });
+    expect(steps.get('put_ai_gateway_empty')).toMatchObject({ cleared: {}, on_get: true });
+    expect(steps.get('put_ai_gateway_missing_endpoint')).toMatchObject({ raised: 'ResourceDoesNotExist' });
+    expect(steps.get('get_permission_levels')).toMatchObject({ levels: ['CAN_MANAGE', 'CAN_QUERY', 'CAN_VIEW'] });
+    const creator = emulator.emulator.scenario.workspace.creator;
+    expect(steps.get('get_permissions')).toMatchObject({ object_type: 'serving-endpoint', acl: ['admins:CAN_MANAGE:inherited', `${creator}:CAN_MANAGE`] });
+    expect(steps.get('set_permissions')).toMatchObject({ acl: ['admins:CAN_MANAGE:inherited', 'ml-eng:CAN_QUERY'] });
+    expect(steps.get('update_permissions')).toMatchObject({ acl: ['admins:CAN_MANAGE:inherited', 'alice@example.com:CAN_VIEW', 'ml-eng:CAN_QUERY'] });
+    expect(steps.get('get_permissions_missing')).toMatchObject({ raised: 'ResourceDoesNotExist' });
+    expect(steps.get('update_notifications')).toMatchObject({ name: `sdk-${authType}`, on_failure: ['oncall@example.com'], on_get: ['oncall@example.com'] });
+    expect(steps.get('create_with_budget_policy')).toMatchObject({ budget_policy_id: 'budget-policy-1', description: 'chat for the support team' });
+
     // What reached the server: one create per flavour, the refused update, and the auth flow used.
     const calls = emulator.emulator.calls.query({ afterSeq: firstSeq });
     const byOperation = (op: string) => calls.filter((c) => c.operation === op);
-    expect(byOperation('create').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200]]);
+    expect(byOperation('create').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200], [`sdk-${authType}-budget`, 200]]);
+    expect(byOperation('putAiGateway').map((c) => c.status)).toEqual([200, 400, 200, 404]);
+    expect(byOperation('setPermissions').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200]]);
+    expect(byOperation('updatePermissions').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200]]);
+    expect(byOperation('updateNotifications').map((c) => c.status)).toEqual([200]);
     expect(byOperation('createPt').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}-units`, 200]]);
     expect(byOperation('updateConfig').map((c) => c.status)).toEqual([200, 200, 409]);
     expect(byOperation('updatePtConfig').map((c) => c.status)).toEqual([200]);
-    expect(byOperation('delete')).toHaveLength(2);
+    expect(byOperation('delete')).toHaveLength(3);
     const tokenCalls = byOperation('token');
     if (authType === 'oauth-m2m') expect(tokenCalls.length).toBeGreaterThan(0);
     else expect(tokenCalls).toHaveLength(0);

@@ -10,9 +10,22 @@ import sys
 from datetime import timedelta
 
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import NotFound, ResourceConflict, ResourceDoesNotExist
+from databricks.sdk.errors import BadRequest, InvalidParameterValue, NotFound, ResourceConflict, ResourceDoesNotExist
 from databricks.sdk.service.serving import (
+    AiGatewayGuardrailParameters,
+    AiGatewayGuardrailPiiBehavior,
+    AiGatewayGuardrailPiiBehaviorBehavior,
+    AiGatewayGuardrails,
+    AiGatewayInferenceTableConfig,
+    AiGatewayRateLimit,
+    AiGatewayRateLimitKey,
+    AiGatewayRateLimitRenewalPeriod,
+    AiGatewayUsageTrackingConfig,
+    EmailNotifications,
     EndpointCoreConfigInput,
+    FallbackConfig,
+    ServingEndpointAccessControlRequest,
+    ServingEndpointPermissionLevel,
     PtEndpointCoreConfig,
     PtServedModel,
     ServedEntityInput,
@@ -124,6 +137,8 @@ def main(auth_type):
     names = sorted(e.name for e in w.serving_endpoints.list())
     emit("list", names=names)
 
+    settings(w, name)
+
     for endpoint_name in (name, pt_name):
         w.serving_endpoints.delete(endpoint_name)
     try:
@@ -133,6 +148,105 @@ def main(auth_type):
         emit("get_after_delete", raised=type(e).__name__)
 
     print(json.dumps({"done": True}), flush=True)
+
+
+def acl_summary(permissions):
+    """Direct and inherited entries as 'who:level[:inherited]' strings, sorted."""
+    out = []
+    for entry in permissions.access_control_list or []:
+        who = entry.user_name or entry.group_name or entry.service_principal_name
+        for p in entry.all_permissions or []:
+            out.append(f"{who}:{p.permission_level.value}" + (":inherited" if p.inherited else ""))
+    return sorted(out)
+
+
+def settings(w, name):
+    """AI Gateway, permissions (by endpoint ID), notifications and a create with a budget policy."""
+    gateway = w.serving_endpoints.put_ai_gateway(
+        name=name,
+        usage_tracking_config=AiGatewayUsageTrackingConfig(enabled=True),
+        inference_table_config=AiGatewayInferenceTableConfig(catalog_name="main", schema_name="default", enabled=True),
+        guardrails=AiGatewayGuardrails(input=AiGatewayGuardrailParameters(safety=True)),
+        rate_limits=[
+            AiGatewayRateLimit(calls=10, key=AiGatewayRateLimitKey.USER, renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE)
+        ],
+        fallback_config=FallbackConfig(enabled=True),
+    )
+    emit(
+        "put_ai_gateway",
+        usage_tracking=gateway.usage_tracking_config.enabled,
+        table_prefix=gateway.inference_table_config.table_name_prefix,
+        input_pii=gateway.guardrails.input.pii.behavior.value,
+        rate_limit_key=gateway.rate_limits[0].key.value,
+        fallback=gateway.fallback_config.enabled,
+    )
+    got = w.serving_endpoints.get(name)
+    emit("get_ai_gateway", usage_tracking=got.ai_gateway.usage_tracking_config.enabled, rate_limits=len(got.ai_gateway.rate_limits))
+    try:
+        w.serving_endpoints.put_ai_gateway(
+            name=name,
+            inference_table_config=AiGatewayInferenceTableConfig(catalog_name="nowhere", schema_name="default", enabled=True),
+        )
+        emit("put_ai_gateway_missing_catalog", raised=None)
+    except BadRequest as e:
+        emit(
+            "put_ai_gateway_missing_catalog",
+            raised=type(e).__name__,
+            is_invalid_parameter=isinstance(e, InvalidParameterValue),
+            message=str(e),
+        )
+    cleared = w.serving_endpoints.put_ai_gateway(name=name)
+    emit("put_ai_gateway_empty", cleared=cleared.as_dict(), on_get=w.serving_endpoints.get(name).ai_gateway is None)
+    try:
+        w.serving_endpoints.put_ai_gateway(name="sdk-missing-endpoint", fallback_config=FallbackConfig(enabled=True))
+        emit("put_ai_gateway_missing_endpoint", raised=None)
+    except NotFound as e:
+        emit("put_ai_gateway_missing_endpoint", raised=type(e).__name__)
+
+    endpoint_id = got.id
+    levels = w.serving_endpoints.get_permission_levels(endpoint_id)
+    emit("get_permission_levels", levels=sorted(level.permission_level.value for level in levels.permission_levels))
+    before = w.serving_endpoints.get_permissions(endpoint_id)
+    emit("get_permissions", object_type=before.object_type, acl=acl_summary(before))
+    replaced = w.serving_endpoints.set_permissions(
+        endpoint_id,
+        access_control_list=[
+            ServingEndpointAccessControlRequest(group_name="ml-eng", permission_level=ServingEndpointPermissionLevel.CAN_QUERY)
+        ],
+    )
+    emit("set_permissions", acl=acl_summary(replaced))
+    merged = w.serving_endpoints.update_permissions(
+        endpoint_id,
+        access_control_list=[
+            ServingEndpointAccessControlRequest(user_name="alice@example.com", permission_level=ServingEndpointPermissionLevel.CAN_VIEW)
+        ],
+    )
+    emit("update_permissions", acl=acl_summary(merged))
+    try:
+        w.serving_endpoints.get_permissions("0" * 32)
+        emit("get_permissions_missing", raised=None)
+    except NotFound as e:
+        emit("get_permissions_missing", raised=type(e).__name__)
+
+    notified = w.serving_endpoints.update_notifications(
+        name=name, email_notifications=EmailNotifications(on_update_failure=["oncall@example.com"])
+    )
+    emit(
+        "update_notifications",
+        name=notified.name,
+        on_failure=notified.email_notifications.on_update_failure,
+        on_get=w.serving_endpoints.get(name).email_notifications.on_update_failure,
+    )
+
+    budgeted = w.serving_endpoints.create_and_wait(
+        name=f"{name}-budget",
+        config=EndpointCoreConfigInput(name=f"{name}-budget", served_entities=llama(980)),
+        budget_policy_id="budget-policy-1",
+        description="chat for the support team",
+        timeout=TIMEOUT,
+    )
+    emit("create_with_budget_policy", budget_policy_id=budgeted.budget_policy_id, description=budgeted.description)
+    w.serving_endpoints.delete(f"{name}-budget")
 
 
 if __name__ == "__main__":

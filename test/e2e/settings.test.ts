@@ -1,0 +1,196 @@
+// The endpoint settings beside the served config (issue 14), driven with kubectl against the real
+// control plane and the emulator: AI Gateway, permissions (by endpoint ID), e-mail notifications,
+// budget policy and description are created, changed, drifted out of band and corrected, and removed;
+// a part Databricks refuses is reported without hiding the others; and a settled endpoint causes no
+// mutation over five poll intervals (counted in the emulator's call log, waiting on new GETs).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/cluster.js';
+import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+
+let e2e: E2E;
+
+beforeAll(async () => {
+  e2e = await startE2E({ prefix: 'e2e-settings', scenario: { unityCatalog: { schemas: ['main.default', 'ml.serving'] } } });
+});
+
+afterAll(async () => {
+  await e2e?.stop();
+});
+
+const NAME = 'gated';
+const SP = '3f1c9f5e-0b7a-4d2e-9a51-2b8f5d0c7e11';
+
+const gateway = {
+  usageTracking: { enabled: true },
+  inferenceTables: { catalogName: 'main', schemaName: 'default' },
+  guardrails: { input: { safety: true, pii: { behavior: 'BLOCK' } } },
+  rateLimits: [{ calls: 100 }, { calls: 10, key: 'user', principal: 'alice@example.com' }],
+  fallback: { enabled: false },
+};
+const permissions = [
+  { groupName: 'ml-eng', permissionLevel: 'CAN_QUERY' },
+  { userName: 'alice@example.com', permissionLevel: 'CAN_VIEW' },
+];
+const notifications = { onUpdateFailure: ['oncall@example.com'] };
+
+const manifest = (spec: Record<string, unknown>) =>
+  endpointManifest(NAME, { budgetPolicyId: 'budget-policy-1', description: 'support chat', ...spec });
+
+interface EmulatorState {
+  endpoints: { name: string; ai_gateway?: Record<string, unknown>; email_notifications?: Record<string, string[]>; budget_policy_id?: string; description?: string }[];
+  permissions: Record<string, { access_control_list: { user_name?: string; group_name?: string; service_principal_name?: string; all_permissions: { permission_level: string; inherited: boolean }[] }[] }>;
+}
+
+async function state(): Promise<{ endpoint: EmulatorState['endpoints'][number] | undefined; acl: string[] }> {
+  const body = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as EmulatorState;
+  const acl = (body.permissions[NAME]?.access_control_list ?? [])
+    .flatMap((e) => e.all_permissions.filter((p) => !p.inherited).map((p) => `${e.user_name ?? e.group_name ?? e.service_principal_name}:${p.permission_level}`))
+    .sort();
+  return { endpoint: body.endpoints.find((e) => e.name === NAME), acl };
+}
+
+async function editOutOfBand(edit: Record<string, unknown>): Promise<void> {
+  const response = await fetch(new URL(`/__emulator/endpoints/${NAME}/edit`, e2e.emulator.url), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(edit),
+  });
+  expect(response.status, await response.clone().text()).toBe(200);
+}
+
+async function calls(): Promise<{ seq: number; method: string; operation: string; endpoint?: string; status: number }[]> {
+  const body = (await (await fetch(new URL('/__emulator/calls', e2e.emulator.url))).json()) as { calls: { seq: number; method: string; operation: string; endpoint?: string; status: number }[] };
+  return body.calls;
+}
+
+const PARTS = ['AiGatewaySynced', 'PermissionsSynced', 'NotificationsSynced', 'CreationSettingsSynced'];
+const generationOf = (o: Record<string, unknown>) => (o['metadata'] as { generation: number }).generation;
+/** Ready, and every listed part Applied for the current generation. */
+const settled = (parts: string[]) => (o: Record<string, unknown>) =>
+  isReady(o) && parts.every((type) => condition(o, type)?.status === 'True' && condition(o, type)?.observedGeneration === generationOf(o));
+
+const settings = (o: Record<string, unknown>) => (o['status'] as { settings?: Record<string, { applied?: string; inSync?: boolean }> }).settings ?? {};
+
+describe('endpoint settings', () => {
+  it('are created: budget policy and description with the create, then the gateway, permissions and notifications', async () => {
+    await e2e.apply(manifest({ aiGateway: gateway, permissions, notifications }));
+    const obj = await e2e.waitUntil('pte', NAME, settled(PARTS), 120_000);
+    expect(settings(obj)['permissions']?.applied).toBe('alice@example.com CAN_VIEW, group ml-eng CAN_QUERY');
+
+    const { endpoint, acl } = await state();
+    expect(endpoint).toMatchObject({
+      budget_policy_id: 'budget-policy-1',
+      description: 'support chat',
+      email_notifications: { on_update_failure: ['oncall@example.com'] },
+      ai_gateway: { usage_tracking_config: { enabled: true }, inference_table_config: { enabled: true, catalog_name: 'main', table_name_prefix: NAME } },
+    });
+    expect(acl).toEqual(['alice@example.com:CAN_VIEW', 'emulator-user@example.com:CAN_MANAGE', 'ml-eng:CAN_QUERY']);
+    // The create carried the budget policy; the parts followed one mutation each.
+    const mutations = (await e2e.mutations(NAME)).map((c) => c.operation);
+    expect(mutations).toEqual(['create', 'putAiGateway', 'setPermissions', 'updateNotifications']);
+  });
+
+  it('a settled endpoint with every part causes no mutation over five poll intervals', async () => {
+    const before = (await calls()).at(-1)?.seq ?? 0;
+    // Evidence, not time: five more reads of the endpoint (the poll interval is 3 s) and of its ACL.
+    await eventually(
+      async () => {
+        const since = (await calls()).filter((c) => c.seq > before && c.endpoint === NAME);
+        const reads = since.filter((c) => c.operation === 'get').length;
+        const aclReads = since.filter((c) => c.operation === 'getPermissions').length;
+        if (reads < 5 || aclReads < 5) throw new Error(`${reads} endpoint reads and ${aclReads} ACL reads so far`);
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    const since = (await calls()).filter((c) => c.seq > before && c.endpoint === NAME);
+    expect(since.filter((c) => c.method !== 'GET')).toEqual([]);
+  });
+
+  it('are changed by editing the spec', async () => {
+    const changed = {
+      aiGateway: { ...gateway, rateLimits: [{ calls: 50 }], fallback: { enabled: true } },
+      permissions: [{ groupName: 'ml-eng', permissionLevel: 'CAN_MANAGE' }, { servicePrincipalName: SP, permissionLevel: 'CAN_QUERY' }],
+      notifications: { onUpdateSuccess: ['ml@example.com'], onUpdateFailure: ['oncall@example.com'] },
+    };
+    await e2e.apply(manifest(changed));
+    await e2e.waitUntil('pte', NAME, (o) => generationOf(o) === 2 && settled(PARTS)(o), 60_000);
+    const { endpoint, acl } = await state();
+    expect(endpoint?.ai_gateway).toMatchObject({ rate_limits: [{ calls: 50, key: 'endpoint', renewal_period: 'minute' }], fallback_config: { enabled: true } });
+    expect(acl).toEqual([`${SP}:CAN_QUERY`, 'emulator-user@example.com:CAN_MANAGE', 'ml-eng:CAN_MANAGE']);
+    expect(endpoint?.email_notifications).toEqual({ on_update_success: ['ml@example.com'], on_update_failure: ['oncall@example.com'] });
+  });
+
+  it('drift in each part is corrected with DriftDetected Warnings', async () => {
+    const before = (await calls()).at(-1)?.seq ?? 0;
+    await editOutOfBand({
+      ai_gateway: { usage_tracking_config: { enabled: false } },
+      grant: [{ user_name: 'mallory@example.com', permission_level: 'CAN_MANAGE' }],
+      email_notifications: null,
+    });
+    await eventually(
+      async () => {
+        const { endpoint, acl } = await state();
+        expect(endpoint?.ai_gateway).toMatchObject({ usage_tracking_config: { enabled: true }, fallback_config: { enabled: true } });
+        expect(acl).not.toContain('mallory@example.com:CAN_MANAGE');
+        expect(endpoint?.email_notifications).toEqual({ on_update_success: ['ml@example.com'], on_update_failure: ['oncall@example.com'] });
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    const fixes = (await calls()).filter((c) => c.seq > before && c.endpoint === NAME && c.method !== 'GET').map((c) => c.operation);
+    expect(fixes.sort()).toEqual(['putAiGateway', 'setPermissions', 'updateNotifications']);
+    const described = await e2e.kubectl(['describe', 'pte', NAME]);
+    expect(described).toMatch(/Warning\s+DriftDetected\s+.*the AI Gateway differs from the spec/);
+    expect(described).toMatch(/Warning\s+DriftDetected\s+.*the permissions differs from the spec \(revoke mallory@example.com CAN_MANAGE\)/);
+    expect(described).toMatch(/Warning\s+DriftDetected\s+.*the e-mail notifications differs from the spec/);
+  });
+
+  it('a budget policy changed in the UI is reported as not updatable, without a call', async () => {
+    const before = (await calls()).at(-1)?.seq ?? 0;
+    await editOutOfBand({ budget_policy_id: 'budget-policy-2' });
+    const obj = await e2e.waitUntil('pte', NAME, (o) => condition(o, 'CreationSettingsSynced')?.reason === 'NotUpdatable', 30_000);
+    expect(condition(obj, 'CreationSettingsSynced')?.message).toMatch(/budget policy budget-policy-2 → budget-policy-1.*set them in the Databricks UI/);
+    expect(isReady(obj)).toBe(true);
+    expect((await calls()).filter((c) => c.seq > before && c.endpoint === NAME && c.method !== 'GET')).toEqual([]);
+    await editOutOfBand({ budget_policy_id: 'budget-policy-1' });
+    await e2e.waitUntil('pte', NAME, (o) => condition(o, 'CreationSettingsSynced')?.status === 'True', 30_000);
+  });
+
+  it('a gateway Databricks refuses (missing catalog) is reported on its own; the permission change still lands', async () => {
+    await e2e.apply(
+      manifest({
+        aiGateway: { ...gateway, inferenceTables: { catalogName: 'missing', schemaName: 'default' } },
+        permissions: [{ groupName: 'ml-eng', permissionLevel: 'CAN_VIEW' }],
+        notifications: { onUpdateSuccess: ['ml@example.com'], onUpdateFailure: ['oncall@example.com'] },
+      }),
+    );
+    const obj = await e2e.waitUntil(
+      'pte',
+      NAME,
+      (o) => generationOf(o) === 3 && condition(o, 'AiGatewaySynced')?.reason === 'Rejected' && condition(o, 'PermissionsSynced')?.status === 'True' && condition(o, 'PermissionsSynced')?.observedGeneration === 3,
+      60_000,
+    );
+    expect(condition(obj, 'AiGatewaySynced')?.message).toMatch(/Catalog 'missing' does not exist.*Fix spec\.aiGateway/);
+    expect(isReady(obj)).toBe(true);
+    expect(condition(obj, 'Synced')?.status).toBe('True');
+    expect((await state()).acl).toEqual(['emulator-user@example.com:CAN_MANAGE', 'ml-eng:CAN_VIEW']);
+    // The refused gateway is not sent again for this generation.
+    const refused = (await e2e.mutations(NAME)).filter((c) => c.operation === 'putAiGateway' && c.status === 400);
+    expect(refused).toHaveLength(1);
+  });
+
+  it('are removed: the gateway turned off, the direct permissions back to the creator, the notifications cleared', async () => {
+    await e2e.apply(manifest({}));
+    const obj = await e2e.waitUntil(
+      'pte',
+      NAME,
+      (o) => generationOf(o) === 4 && isReady(o) && Object.keys(settings(o)).join() === 'creation' && condition(o, 'AiGatewaySynced') === undefined,
+      60_000,
+    );
+    expect(condition(obj, 'PermissionsSynced')).toBeUndefined();
+    expect(condition(obj, 'NotificationsSynced')).toBeUndefined();
+    const { endpoint, acl } = await state();
+    expect(endpoint?.ai_gateway).toBeUndefined();
+    expect(endpoint?.email_notifications).toBeUndefined();
+    expect(acl).toEqual(['emulator-user@example.com:CAN_MANAGE']);
+  });
+});
