@@ -66,6 +66,12 @@ var endpointCases = []healthCase{
 		edit: setReadyGeneration(0), status: "Progressing", messagePrefix: "Waiting for the Ready condition of generation 1",
 	},
 	{
+		// The settings parts (AI Gateway, permissions, notifications) have their own conditions; the
+		// health keeps meaning "the served config": a refused part shows on its condition, not here.
+		name: "a rejected settings part leaves a serving endpoint Healthy", fixture: "endpoint-available.yaml",
+		edit: addCondition("AiGatewaySynced", "False", "Rejected", "Databricks rejected the change: Catalog 'missing' does not exist."), status: "Healthy", messagePrefix: "version 3 at 1960-2940 tokens/s serves",
+	},
+	{
 		name: "Ready=False Deleting is Progressing (Argo CD shows Pending deletion first when a deletionTimestamp is set)", fixture: "endpoint-available.yaml",
 		edit: setCondition("Ready", "False", "Deleting", "deleting endpoint llama-chat"), status: "Progressing", messagePrefix: "Deleting: deleting endpoint llama-chat",
 	},
@@ -172,6 +178,15 @@ func setCondition(conditionType, status, reason, message string) func(map[string
 	return func(obj map[string]any) {
 		condition := conditionOf(obj, conditionType)
 		condition["status"], condition["reason"], condition["message"] = status, reason, message
+	}
+}
+
+func addCondition(conditionType, status, reason, message string) func(map[string]any) {
+	return func(obj map[string]any) {
+		objStatus := obj["status"].(map[string]any)
+		objStatus["conditions"] = append(objStatus["conditions"].([]any), map[string]any{
+			"type": conditionType, "status": status, "reason": reason, "message": message, "observedGeneration": int64(1),
+		})
 	}
 }
 
