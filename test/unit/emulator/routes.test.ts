@@ -23,6 +23,14 @@ describe('routeRequest', () => {
     ['GET', '/oidc/.well-known/oauth-authorization-server', { op: 'oidcDiscovery' }],
     ['POST', '/oidc/v1/token', { op: 'token' }],
     ['GET', '/.well-known/databricks-config', { op: 'hostMetadata' }],
+    ['PUT', '/api/2.0/serving-endpoints/llama/ai-gateway', { op: 'putAiGateway', name: 'llama' }],
+    ['PATCH', '/api/2.0/serving-endpoints/llama/notifications', { op: 'updateNotifications', name: 'llama' }],
+    // The Permissions API names the endpoint by its ID.
+    ['GET', '/api/2.0/permissions/serving-endpoints/88fd3f75a0d24b0380ddc40484d7a31b', { op: 'getPermissions', endpointId: '88fd3f75a0d24b0380ddc40484d7a31b' }],
+    ['PUT', '/api/2.0/permissions/serving-endpoints/88fd3f75a0d24b0380ddc40484d7a31b', { op: 'setPermissions', endpointId: '88fd3f75a0d24b0380ddc40484d7a31b' }],
+    ['PATCH', '/api/2.0/permissions/serving-endpoints/88fd3f75a0d24b0380ddc40484d7a31b', { op: 'updatePermissions', endpointId: '88fd3f75a0d24b0380ddc40484d7a31b' }],
+    ['GET', '/api/2.0/permissions/serving-endpoints/88fd3f75a0d24b0380ddc40484d7a31b/permissionLevels', { op: 'getPermissionLevels', endpointId: '88fd3f75a0d24b0380ddc40484d7a31b' }],
+    ['DELETE', '/api/2.0/permissions/serving-endpoints/88fd3f75a0d24b0380ddc40484d7a31b', { op: 'unknown' }],
     ['POST', '/api/2.0/serving-endpoints/llama', { op: 'unknown' }],
     ['GET', '/api/2.0/clusters/list', { op: 'unknown' }],
   ])('%s %s', (method, path, expected) => {

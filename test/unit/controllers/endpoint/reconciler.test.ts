@@ -26,7 +26,7 @@ function endpoint(status: Endpoint['status'] = {}): Endpoint {
 type Answer = () => unknown;
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint } = {}) {
+function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer> } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   const kube = {
@@ -43,6 +43,9 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     updateConfig: vi.fn(async () => (options.updateConfig ? options.updateConfig() : readyEndpoint())),
     createEndpoint: vi.fn(),
     patchTags: vi.fn(),
+    ...Object.fromEntries(
+      ['getPermissions', 'setPermissions', 'putAiGateway', 'updateNotifications'].map((name) => [name, vi.fn(async () => options.settings?.[name]?.())]),
+    ),
   } as unknown as DatabricksClient;
   const events: { reason: string }[] = [];
   const reconcile = endpointReconciler({
@@ -108,5 +111,43 @@ describe('endpoint reconciler (I/O shell)', () => {
       },
     });
     await expect(h.run()).rejects.toThrow('503 TEMPORARILY_UNAVAILABLE');
+  });
+
+  describe('settings parts', () => {
+    const withSpec = (extra: Record<string, unknown>) => ({ ...endpoint(), spec: { ...endpoint().spec, ...extra } }) as unknown as Endpoint;
+    const acl = () => ({ object_type: 'serving-endpoint', access_control_list: [{ user_name: 'pt-operator@company.com', all_permissions: [{ permission_level: 'CAN_MANAGE', inherited: false }] }] });
+
+    it('reads the ACL only for an object that manages permissions', async () => {
+      const h = harness();
+      await h.run();
+      expect(h.client.getPermissions).not.toHaveBeenCalled();
+    });
+
+    it('reads the ACL by endpoint ID and sends the one PUT the plan asks for', async () => {
+      const h = harness({ object: withSpec({ permissions: [{ groupName: 'ml-eng', permissionLevel: 'CAN_QUERY' }] }), settings: { getPermissions: acl } });
+      await h.run();
+      expect(h.client.getPermissions).toHaveBeenCalledWith(readyEndpoint().id, expect.anything());
+      expect(h.client.setPermissions).toHaveBeenCalledWith(
+        readyEndpoint().id,
+        { access_control_list: [{ group_name: 'ml-eng', permission_level: 'CAN_QUERY' }, { user_name: 'pt-operator@company.com', permission_level: 'CAN_MANAGE' }] },
+        expect.anything(),
+      );
+    });
+
+    it('a part Databricks refuses is written as that part\'s condition, without throwing', async () => {
+      const h = harness({
+        object: withSpec({ aiGateway: { inferenceTables: { enabled: true, catalogName: 'missing', schemaName: 'default' } } }),
+        settings: {
+          putAiGateway: () => {
+            throw new DatabricksError({ kind: 'InvalidRequest', status: 400, message: "Catalog 'missing' does not exist." });
+          },
+        },
+      });
+      await expect(h.run()).resolves.toEqual({ requeueAfterMs: 1 });
+      const status = h.patches.find((p) => p.subresource === 'status')?.body as { status: { conditions: { type: string; status: string; reason: string }[] } };
+      expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'AiGatewaySynced', status: 'False', reason: 'Rejected' }));
+      expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
+      expect(h.events.map((e) => e.reason)).toContain('AiGatewayRejected');
+    });
   });
 });

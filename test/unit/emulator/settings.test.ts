@@ -1,0 +1,127 @@
+// The emulator's endpoint settings, in-process: AI Gateway PUT replaces (and {} unsets), an enabled
+// inference table cannot move without being disabled first, a missing catalog is a 400; the
+// Permissions API works by ID, PUT replaces and PATCH merges, admins stay inherited; notifications
+// PATCH is echoed on GET; budget_policy_id and description are kept from the create; the
+// gateway and notifications count against the create/update budget, permissions do not.
+import { describe, expect, it } from 'vitest';
+import { Emulator } from '../../../src/emulator/emulator.js';
+import { ApiError } from '../../../src/emulator/errors.js';
+
+const LLAMA = { entity_name: 'system.ai.meta_llama_v3_1_8b_instruct', entity_version: '3', min_provisioned_throughput: 0, max_provisioned_throughput: 980 };
+
+function emulatorWithEndpoint(scenario: ConstructorParameters<typeof Emulator>[0] = {}) {
+  const emulator = new Emulator({ speed: 0, ...scenario });
+  const created = emulator.createEndpoint({ name: 'llama', config: { served_entities: [LLAMA] }, budget_policy_id: 'pol-1', description: 'support chat' });
+  return { emulator, id: created.id as string };
+}
+
+const refused = (call: () => unknown): ApiError => {
+  try {
+    call();
+  } catch (error) {
+    if (error instanceof ApiError) return error;
+    throw error;
+  }
+  throw new Error('expected an ApiError');
+};
+
+describe('emulator: AI Gateway', () => {
+  it('a PUT replaces the whole gateway, filling what the server fills; {} unsets it', () => {
+    const { emulator } = emulatorWithEndpoint();
+    const answer = emulator.putAiGateway('llama', { guardrails: { input: { safety: true } }, inference_table_config: { enabled: true, catalog_name: 'main', schema_name: 'default' } });
+    expect(answer).toEqual({
+      guardrails: { input: { safety: true, pii: { behavior: 'NONE' } } },
+      inference_table_config: { enabled: true, catalog_name: 'main', schema_name: 'default', table_name_prefix: 'llama' },
+      usage_tracking_config: { enabled: false },
+    });
+    emulator.putAiGateway('llama', { fallback_config: { enabled: true } });
+    expect(emulator.getEndpoint('llama').ai_gateway).toEqual({ fallback_config: { enabled: true }, usage_tracking_config: { enabled: false } });
+    expect(emulator.putAiGateway('llama', {})).toEqual({});
+    expect(emulator.getEndpoint('llama').ai_gateway).toBeUndefined();
+  });
+
+  it.each([
+    ['a catalog that does not exist', { inference_table_config: { enabled: true, catalog_name: 'nowhere', schema_name: 'default' } }, "Catalog 'nowhere' does not exist."],
+    ['a schema that does not exist', { inference_table_config: { enabled: true, catalog_name: 'main', schema_name: 'nowhere' } }, "Schema 'main.nowhere' does not exist."],
+    ['an hourly rate limit', { rate_limits: [{ calls: 1, renewal_period: 'hour' }] }, "Invalid renewal_period 'hour'"],
+    ['a principal with key endpoint', { rate_limits: [{ calls: 1, renewal_period: 'minute', principal: 'a@b.com' }] }, "principal cannot be specified when the key is 'endpoint'"],
+  ])('%s is a 400 INVALID_PARAMETER_VALUE', (_, body, message) => {
+    const { emulator } = emulatorWithEndpoint();
+    const error = refused(() => emulator.putAiGateway('llama', body));
+    expect([error.status, error.errorCode]).toEqual([400, 'INVALID_PARAMETER_VALUE']);
+    expect(error.message).toContain(message);
+  });
+
+  it('an enabled inference table moves only after it was disabled', () => {
+    const { emulator } = emulatorWithEndpoint();
+    emulator.putAiGateway('llama', { inference_table_config: { enabled: true, catalog_name: 'main', schema_name: 'default' } });
+    const move = { inference_table_config: { enabled: true, catalog_name: 'ml', schema_name: 'serving' } };
+    expect(refused(() => emulator.putAiGateway('llama', move)).message).toContain('disable the inference table first');
+    emulator.putAiGateway('llama', { inference_table_config: { enabled: false, catalog_name: 'ml', schema_name: 'serving' } });
+    expect(emulator.putAiGateway('llama', move).inference_table_config).toMatchObject({ enabled: true, catalog_name: 'ml' });
+  });
+
+  it('an unknown endpoint is a 404', () => {
+    const { emulator } = emulatorWithEndpoint();
+    expect(refused(() => emulator.putAiGateway('nope', {})).errorCode).toBe('RESOURCE_DOES_NOT_EXIST');
+  });
+});
+
+describe('emulator: permissions by endpoint ID', () => {
+  const direct = (acl: ReturnType<Emulator['getPermissions']>) =>
+    (acl.access_control_list ?? []).map((e) => `${e.user_name ?? e.group_name ?? e.service_principal_name}:${e.all_permissions?.[0]?.permission_level}${e.all_permissions?.[0]?.inherited ? ':inherited' : ''}`).sort();
+
+  it('starts with the creator and the inherited admins; PUT replaces, PATCH merges', () => {
+    const { emulator, id } = emulatorWithEndpoint();
+    expect(direct(emulator.getPermissions(id))).toEqual(['admins:CAN_MANAGE:inherited', 'emulator-user@example.com:CAN_MANAGE']);
+    emulator.setPermissions(id, { access_control_list: [{ group_name: 'ml-eng', permission_level: 'CAN_QUERY' }] });
+    expect(direct(emulator.getPermissions(id))).toEqual(['admins:CAN_MANAGE:inherited', 'ml-eng:CAN_QUERY']);
+    emulator.updatePermissions(id, { access_control_list: [{ user_name: 'a@b.com', permission_level: 'CAN_VIEW' }, { group_name: 'ml-eng', permission_level: 'CAN_MANAGE' }] });
+    expect(direct(emulator.getPermissions(id))).toEqual(['a@b.com:CAN_VIEW', 'admins:CAN_MANAGE:inherited', 'ml-eng:CAN_MANAGE']);
+    expect(emulator.getPermissions(id)).toMatchObject({ object_id: `/serving-endpoints/${id}`, object_type: 'serving-endpoint' });
+  });
+
+  it.each([
+    ['an unknown level', [{ group_name: 'g', permission_level: 'CAN_USE' }], 'Permission level CAN_USE is not supported'],
+    ['two principals in one entry', [{ group_name: 'g', user_name: 'a@b.com', permission_level: 'CAN_VIEW' }], 'Exactly one of user_name, group_name or service_principal_name'],
+    ['the admins group', [{ group_name: 'admins', permission_level: 'CAN_VIEW' }], "Cannot change permissions for group 'admins'."],
+    ['a group the directory does not have', [{ group_name: 'ghosts', permission_level: 'CAN_VIEW' }], 'Principal: GroupName(ghosts) does not exist'],
+  ])('%s is a 400', (_, list, message) => {
+    const { emulator, id } = emulatorWithEndpoint({ scenario: { directory: { groups: ['g', 'ml-eng'] } } });
+    const error = refused(() => emulator.setPermissions(id, { access_control_list: list }));
+    expect([error.status, error.message]).toEqual([400, expect.stringContaining(message)]);
+  });
+
+  it('an unknown endpoint ID is a 404, and permission levels are listed', () => {
+    const { emulator, id } = emulatorWithEndpoint();
+    expect(refused(() => emulator.getPermissions('0'.repeat(32))).status).toBe(404);
+    expect(emulator.getPermissionLevels(id).permission_levels?.map((l) => l.permission_level)).toEqual(['CAN_MANAGE', 'CAN_QUERY', 'CAN_VIEW']);
+  });
+});
+
+describe('emulator: notifications, create-only fields, budget', () => {
+  it('a notifications PATCH is echoed on GET; an empty one clears them', () => {
+    const { emulator } = emulatorWithEndpoint();
+    expect(emulator.updateNotifications('llama', { email_notifications: { on_update_failure: ['oncall@b.com'] } })).toEqual({ name: 'llama', email_notifications: { on_update_failure: ['oncall@b.com'] } });
+    expect(emulator.getEndpoint('llama').email_notifications).toEqual({ on_update_failure: ['oncall@b.com'] });
+    emulator.updateNotifications('llama', { email_notifications: {} });
+    expect(emulator.getEndpoint('llama').email_notifications).toBeUndefined();
+  });
+
+  it('budget_policy_id and description come from the create; create-time notifications are not echoed', () => {
+    const emulator = new Emulator({ speed: 0 });
+    emulator.createEndpoint({ name: 'x', config: { served_entities: [LLAMA] }, budget_policy_id: 'pol-1', description: 'd', email_notifications: { on_update_failure: ['a@b.com'] } });
+    expect(emulator.getEndpoint('x')).toMatchObject({ budget_policy_id: 'pol-1', description: 'd' });
+    expect(emulator.getEndpoint('x').email_notifications).toBeUndefined();
+  });
+
+  it('the gateway and notifications count against the create/update budget; permissions do not', () => {
+    const { emulator, id } = emulatorWithEndpoint();
+    const used = () => emulator.budget.used(emulator.now());
+    const start = used();
+    emulator.putAiGateway('llama', { fallback_config: { enabled: true } });
+    emulator.updateNotifications('llama', { email_notifications: {} });
+    emulator.setPermissions(id, { access_control_list: [] });
+    expect(used() - start).toBe(2);
+  });
+});
