@@ -1,20 +1,12 @@
 // 200 mutations requested at once in one workspace under the DEFAULT budget (50 per 5 minutes).
 // The emulator runs its clock 100x fast and the client runs on the same scaled time, so the default
-// budget is used unchanged and 22 virtual minutes pass in ~14 real seconds. Prints the emulator's
-// log of when the calls arrived, proof that none was refused with 429, and the schedule the bucket
-// computes on a fake clock for comparison.
+// budget is used unchanged. Prints the emulator's log of when the calls arrived, proof that none was
+// refused with 429, and the schedule the sliding window computes for comparison.
 //   npx tsx bench/databricks-budget.ts [--speed 100] [--count 200] [--workers 4] [--json out.json]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DatabricksClient } from '../src/databricks/client.js';
-import {
-  DEFAULT_RATE_LIMITS,
-  RateBudgetRegistry,
-  bucketSpecsFor,
-  fullBucket,
-  maxGrantsInWindow,
-  reserve,
-} from '../src/databricks/rate-budget.js';
+import { DEFAULT_RATE_LIMITS, RateBudgetRegistry, earliestSlot, resolveLimits } from '../src/databricks/rate-budget.js';
 import { HttpTransport } from '../src/databricks/transport.js';
 import { startEmulator } from '../src/emulator/server.js';
 import { maxInRollingWindow, scaledClock } from '../test/support/time.js';
@@ -34,15 +26,10 @@ const WINDOW_MS = DEFAULT_RATE_LIMITS.mutationWindowMs;
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 
-// 1. The schedule the bucket computes for `count` callers arriving at once (pure, fake clock at t=0).
-const spec = bucketSpecsFor().mutation;
-let state = fullBucket(spec, 0);
+// 1. The schedule the window computes for `count` callers arriving at once (pure, t=0).
+const spec = resolveLimits().mutation;
 const planned: number[] = [];
-for (let i = 0; i < count; i++) {
-  const step = reserve(state, 0, spec);
-  state = step.next;
-  planned.push(step.waitMs);
-}
+for (let i = 0; i < count; i++) planned.push(earliestSlot(planned, 0, spec.limit, spec.windowMs + spec.marginMs));
 
 // 2. A real run over HTTP against the emulator.
 const emulator = await startEmulator({ scenario: { clock: { speed }, timing: { rolloutSeconds: 600 } } });
@@ -98,9 +85,7 @@ const failed = outcomes.filter((o) => o.status === 'rejected').length;
 const maxObserved = maxInRollingWindow(arrivals.map((a) => a.atMs), WINDOW_MS);
 
 console.log(`Default mutation budget: ${DEFAULT_RATE_LIMITS.mutationsPerWindow} per ${WINDOW_MS / 1000} s per workspace`);
-console.log(
-  `  bucket: burst ${spec.capacity}, then one every ${seconds(spec.refillIntervalMs)} s; bound per rolling window: ${maxGrantsInWindow(spec, WINDOW_MS)}`,
-);
+console.log(`  sliding window: ${spec.limit} at once, each next one a window (+${seconds(spec.marginMs)} s margin) after the one ${spec.limit} before it`);
 console.log(`\nPlanned schedule (fake clock, ${count} requested at t=0):`);
 console.log(
   `  first ${planned.filter((t) => t === 0).length} at t=0; last at t=${seconds(planned.at(-1) ?? 0)} s; max in any rolling ${WINDOW_MS / 1000} s: ${maxInRollingWindow(planned, WINDOW_MS)}`,

@@ -79,6 +79,16 @@ export const OPERATOR_OPTIONS = {
     schema: z.string().default('/var/run/secrets/pt-operator/databricks/token'),
     help: 'Projected service-account token exchanged for a Databricks token (tokenFederation workspaces).',
   },
+  'databricks-mutations-per-5-minutes': {
+    env: 'DATABRICKS_MUTATIONS_PER_5_MINUTES',
+    schema: z.coerce.number().int().min(1).max(10_000).default(50),
+    help: 'Create/update calls per 5 minutes per Databricks host, sent as a sliding window (Databricks documents 50). A DatabricksWorkspace can only lower its own share.',
+  },
+  'databricks-reads-per-second': {
+    env: 'DATABRICKS_READS_PER_SECOND',
+    schema: z.coerce.number().int().min(1).max(1_000).default(15),
+    help: 'Other calls (reads, deletes, tag patches) per second per Databricks host. A DatabricksWorkspace can only lower its own share.',
+  },
   'databricks-timeout': { env: 'DATABRICKS_CALL_TIMEOUT', schema: duration('20s'), help: 'Deadline of one Databricks call including its retries; reconciles never wait longer.' },
   'shutdown-timeout': { env: 'SHUTDOWN_TIMEOUT', schema: duration('25s'), help: 'How long in-flight reconciles may finish after SIGTERM.' },
 } as const;

@@ -14,8 +14,11 @@ export class OperatorMetrics {
   readonly budgetWait: Histogram<'budget'>;
   readonly budgetQueueLength: Gauge<'host' | 'budget'>;
   readonly budgetRejected: Counter<'budget'>;
+  readonly budgetThrottled: Counter<'budget'>;
+  readonly budgetLimit: Gauge<'host' | 'budget'>;
   readonly endpointsByCondition: Gauge<'type' | 'status' | 'reason'>;
   private endpointSource: () => Iterable<ObjectWithConditions> = () => [];
+  private limitSource: () => Iterable<{ host: string; budget: string; limit: number }> = () => [];
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -76,6 +79,23 @@ export class OperatorMetrics {
       labelNames: ['budget'],
       registers,
     });
+    this.budgetThrottled = new Counter({
+      name: 'pt_operator_rate_budget_throttled_total',
+      help: 'Databricks answered 429: the budget paused for Retry-After (at least 1 s) and shrank.',
+      labelNames: ['budget'],
+      registers,
+    });
+    const limits = () => this.limitSource();
+    this.budgetLimit = new Gauge({
+      name: 'pt_operator_rate_budget_limit',
+      help: "Limit in force per Databricks host: create/update calls per window (below the configured one after a 429), or requests per second.",
+      labelNames: ['host', 'budget'],
+      registers,
+      collect() {
+        this.reset();
+        for (const l of limits()) this.set({ host: l.host, budget: l.budget }, l.limit);
+      },
+    });
     const source = () => this.endpointSource();
     this.endpointsByCondition = new Gauge({
       name: 'pt_operator_endpoints',
@@ -97,6 +117,11 @@ export class OperatorMetrics {
     this.endpointSource = source;
   }
 
+  /** Where the budget-limit gauge reads from (the operator's RateBudgetRegistry). */
+  budgetLimitsFrom(source: () => Iterable<{ host: string; budget: string; limit: number }>): void {
+    this.limitSource = source;
+  }
+
   /** The hooks the Databricks client calls. */
   databricksSink(): DatabricksMetricsSink {
     return {
@@ -108,6 +133,7 @@ export class OperatorMetrics {
       budgetWait: (e) => this.budgetWait.observe({ budget: e.budget }, e.waitMs / 1000),
       budgetQueueLength: (e) => this.budgetQueueLength.set({ host: e.host, budget: e.budget }, e.queueLength),
       budgetRejected: (e) => this.budgetRejected.inc({ budget: e.budget }),
+      budgetThrottled: (e) => this.budgetThrottled.inc({ budget: e.budget }),
     };
   }
 }

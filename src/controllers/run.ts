@@ -1,6 +1,6 @@
 // `pt-operator run`: wire the informers, both controllers, leader election and probes together.
 import type { DatabricksWorkspace } from '../api/v1alpha1/index.js';
-import { type WorkspaceConnection, workspaceConnectionFromEnv } from '../databricks/index.js';
+import { RateBudgetRegistry, systemClock, type WorkspaceConnection, workspaceConnectionFromEnv } from '../databricks/index.js';
 import {
   CoreResources,
   EventRecorder,
@@ -55,12 +55,19 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   const workspaces = manager.informer<Workspace>({ resource: WorkspaceResource, namespaces: config.namespaces });
   const secrets = manager.informer<Secret>({ resource: CoreResources.secret, namespaces: config.namespaces });
 
+  // The budget of every Databricks host is the operator's, not a workspace's to set.
+  const budgets = new RateBudgetRegistry(systemClock, undefined, {
+    mutationsPer5Minutes: config.databricksMutationsPer5Minutes,
+    readsPerSecond: config.databricksReadsPerSecond,
+  });
+  metrics.budgetLimitsFrom(() => budgets.currentLimits());
   const connections = new WorkspaceConnections({
     workspaces,
     secrets,
     defaultConnection: defaultConnection(env),
     federationTokenFile: config.federationTokenFile,
     client: {
+      budgets,
       retryDeadlineMs: config.databricksTimeout,
       requestTimeoutMs: config.databricksTimeout,
       metrics: metrics.databricksSink(),

@@ -39,9 +39,12 @@ import { systemClock, type Clock } from './clock.js';
 import { DatabricksError, errorFromHttpResponse, requestIdFrom, type DatabricksErrorKind } from './errors.js';
 import { normaliseHost } from './host.js';
 import {
+  acquireAll,
   RateBudgetRegistry,
   type BudgetMetricsSink,
   type BudgetName,
+  type Budget,
+  type BudgetStats,
   type RateLimits,
   type WorkspaceBudgets,
 } from './rate-budget.js';
@@ -79,7 +82,13 @@ export interface DatabricksClientOptions {
   /** workspace URL; https://, or http:// on loopback only */
   host: string;
   auth: AuthConfig | CredentialsProvider;
+  /**
+   * This client's own share of its host's budget (DatabricksWorkspace.spec.rateLimits): it can only lower
+   * what this client sends. The host's budget itself comes from the registry (operator configuration).
+   */
   rateLimits?: RateLimits;
+  /** clients with the same key share one share (the workspace's "namespace/name"); default: this client alone */
+  budgetShareKey?: string;
   /** deadline of one HTTP attempt; default 60 s (the SDKs' http timeout) */
   requestTimeoutMs?: number;
   /** deadline of a call including its retries; default 2 minutes */
@@ -104,6 +113,11 @@ export interface CallOptions {
   deadlineMs?: number;
   /** overrides the client's maxBudgetWaitMs for this call */
   maxBudgetWaitMs?: number;
+  /**
+   * who calls (e.g. the object's "namespace/name"): when the budget refuses it, a slot is reserved for it
+   * and `retryAfterMs` says when; coming back then, it gets that slot
+   */
+  budgetHolder?: string;
 }
 
 interface CallSpec<T> {
@@ -136,6 +150,7 @@ const MIN_ATTEMPT_MS = 250;
 const defaultClock = systemClock;
 /** Every client of the process shares these, so one workspace has one budget whoever calls. */
 export const sharedRateBudgets = new RateBudgetRegistry(defaultClock);
+let anonymousShares = 0;
 
 export class DatabricksClient {
   readonly host: string;
@@ -162,7 +177,10 @@ export class DatabricksClient {
     const registry = options.budgets ?? sharedRateBudgets;
     // Budgets are per workspace, not per client: their metrics go to the registry's one sink.
     if (options.metrics) registry.setMetrics(options.metrics);
-    this.budgets = registry.forHost(this.host, options.rateLimits);
+    this.budgets = registry.forHost(
+      this.host,
+      options.rateLimits ? { key: options.budgetShareKey ?? `client-${++anonymousShares}`, limits: options.rateLimits } : undefined,
+    );
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.retryDeadlineMs = options.retryDeadlineMs ?? DEFAULT_RETRY_DEADLINE_MS;
     this.maxBudgetWaitMs = options.maxBudgetWaitMs;
@@ -176,14 +194,15 @@ export class DatabricksClient {
     return this.credentials.authType;
   }
 
-  /** Queue lengths and grant statistics of this workspace's budgets. */
-  budgetStats(): Record<BudgetName, { grants: number; totalWaitMs: number; queueLength: number }> {
-    return { mutation: this.budgets.mutation.stats, read: this.budgets.read.stats };
+  /** Statistics of the host's budgets (the last of each list; a share comes first). */
+  budgetStats(): Record<BudgetName, BudgetStats> {
+    return { mutation: (this.budgets.mutation.at(-1) as Budget).stats, read: (this.budgets.read.at(-1) as Budget).stats };
   }
 
-  /** Without waiting: how long until a mutation could be sent (0 = now). For requeue decisions. */
-  mutationWaitMs(): number {
-    return this.budgets.mutation.peekWaitMs();
+  /** Without taking anything: how long until a create/update could be sent (0 = now). */
+  mutationWaitMs(holder?: string): number {
+    const now = this.clock.now();
+    return Math.max(0, ...this.budgets.mutation.map((b) => b.earliestGrant(now, holder) - now));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -278,7 +297,8 @@ export class DatabricksClient {
         operation: 'deleteEndpoint',
         method: 'DELETE',
         path: `${API}/${pathSegment(name)}`,
-        budget: 'mutation',
+        // Not covered by the documented create/update limit: paced like any other request.
+        budget: 'read',
         idempotent: true,
         schema: EmptyObjectSchema,
       },
@@ -294,7 +314,8 @@ export class DatabricksClient {
         method: 'PATCH',
         path: `${API}/${pathSegment(name)}/tags`,
         body: validRequest(PatchTagsRequestSchema, body, 'patchTags'),
-        budget: 'mutation',
+        // Not covered by the documented create/update limit: paced like any other request.
+        budget: 'read',
         idempotent: true,
         schema: PatchTagsResponseSchema,
       },
@@ -458,10 +479,14 @@ export class DatabricksClient {
       options.signal?.throwIfAborted();
       // Waiting for the budget counts against the deadline: past it, say when to come back instead.
       const budgetWaitLimit = Math.max(0, Math.min(maxBudgetWaitMs, deadlineAt - this.clock.now() - MIN_ATTEMPT_MS));
-      await this.budgets[spec.budget].acquire({ signal: options.signal, maxWaitMs: budgetWaitLimit });
+      await acquireAll(this.budgets[spec.budget], this.clock, { signal: options.signal, maxWaitMs: budgetWaitLimit, holder: options.budgetHolder });
       const outcome = await this.attempt(spec, attempt, deadlineAt, options.signal);
       if (outcome.ok) return outcome.value;
       const error = outcome.error;
+      // Databricks says the workspace's limit is spent (someone else shares it): the budget pauses
+      // for Retry-After and shrinks, and the retry below waits for it there, not here.
+      const throttled = error.kind === 'RateLimited' && !error.fromClientBudget;
+      if (throttled) for (const budget of this.budgets[spec.budget]) budget.throttled(error.retryAfterMs, this.clock.now());
 
       // An OAuth token refused once may just have expired early (clock skew, revocation): one fresh try.
       if (error.kind === 'Auth' && error.status === 401 && !outcome.authPhase && !refreshedAfter401) {
@@ -505,7 +530,7 @@ export class DatabricksClient {
         { operation: spec.operation, attempt, delayMs: decision.delayMs, error: error.toJSON() },
         'retrying Databricks call',
       );
-      await this.clock.sleep(decision.delayMs, options.signal);
+      if (!throttled) await this.clock.sleep(decision.delayMs, options.signal);
       attempt += 1;
     }
   }

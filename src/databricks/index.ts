@@ -29,8 +29,8 @@ export {
 } from './errors.js';
 export { normaliseHost, isLoopbackHostname, InvalidHostError } from './host.js';
 export {
-  RateBudget,
   RateBudgetRegistry,
+  type BudgetShare,
   DEFAULT_RATE_LIMITS,
   type RateLimits,
   type BudgetMetricsSink,

@@ -1,17 +1,70 @@
-// Per-workspace rate budgets. Databricks allows 50 create/update calls per workspace in 5 minutes
-// (reference §7); every endpoint of a workspace shares that, so the budget is keyed by normalised host.
+// Client-side rate budgets.
 //
-// A token bucket with reservations (like Go's rate.Limiter.Reserve): each caller takes its token at once,
-// possibly driving the balance negative, and sleeps until that token would have refilled. Callers are
-// therefore served strictly in arrival order (FIFO) and nobody can starve anybody.
+// Databricks documents one limit for the serving API: 50 create/update calls per workspace in 5 minutes
+// (reference §7). The mutation budget is therefore a sliding window of N grants per W (N = 50, W = 5 min by
+// default, from the operator's configuration): a burst of 50 goes out at once, as Databricks allows, and
+// the 51st waits until the first leaves the window. Deletes, tag patches and reads are not covered by that
+// limit; they share a plain requests-per-second bucket (the Go SDK's 15/s).
 //
-// To never exceed "N per rolling window W" the bucket holds a small burst B and refills one token every
-// (W + margin) / (N - B): any window of length W then sees at most B + floor(W / interval) < N grants
-// (the margin, W/30 = 10 s by default, absorbs latency jitter between our grant and the server's clock).
-// Defaults: burst 5, then one mutation every 6.9 s; at most 48 in any 5 minutes. A burst of 200 mutations
-// is thus spread evenly rather than sent as 50 at once, 50 five minutes later, and so on.
+// The window hands out *reservations*: a caller that must wait is given a slot and told when it is; a
+// caller that names itself (`holder`) finds its slot kept when it comes back, so an object requeued for
+// its slot makes no call before then and is not overtaken by later arrivals.
+//
+// A 429 from Databricks means somebody else shares the workspace's limit (another tool, another
+// operator): the window stops until Retry-After (never less than a floor), and its limit shrinks to half
+// of what was granted in the last window, then grows back by one every W / N.
+//
+// Budgets are keyed by normalised host and owned by the operator (RateBudgetRegistry's limits). A client
+// may add its own *share* (DatabricksWorkspace.spec.rateLimits): a second window, keyed by the workspace,
+// that every one of its calls must also pass. A share can only lower what that workspace sends; it never
+// changes the host's budget, so one tenant cannot throttle another.
 import type { Clock } from './clock.js';
 import { DatabricksError } from './errors.js';
+
+// -----------------------------------------------------------------------------------------------
+// Pure window arithmetic
+
+export interface WindowSpec {
+  /** grants allowed in any window */
+  limit: number;
+  windowMs: number;
+  /** added to the window: absorbs latency differences between our grant and the server's clock */
+  marginMs: number;
+}
+
+export function windowSpec(limit: number, windowMs: number, marginMs = Math.min(2_000, windowMs / 100)): WindowSpec {
+  if (!(limit >= 1) || !(windowMs > 0)) throw new RangeError(`invalid rate limit ${limit} per ${windowMs} ms`);
+  return { limit: Math.floor(limit), windowMs, marginMs };
+}
+
+/**
+ * The earliest slot at or after `now` for a new grant, given the slots already granted or reserved
+ * (sorted ascending) and the limit in force. Slots are handed out in order, so the new one is never
+ * before the last; and it is at least a window after the slot `limit` places back, so no window of
+ * W + margin ever holds more than `limit` of them.
+ */
+export function earliestSlot(slots: readonly number[], now: number, limit: number, spanMs: number): number {
+  const last = slots.length > 0 ? (slots[slots.length - 1] as number) : Number.NEGATIVE_INFINITY;
+  const bound = slots.length >= limit ? (slots[slots.length - limit] as number) + spanMs : Number.NEGATIVE_INFINITY;
+  return Math.max(now, last, bound);
+}
+
+/** The limit after a 429: half of what we were granted in the last window (at least 1). */
+export function shrunkLimit(current: number, grantedInWindow: number): number {
+  return Math.max(1, Math.floor(Math.min(current, grantedInWindow) / 2));
+}
+
+/** The limit `sinceMs` after a shrink: one more every W / N, back to the configured limit. */
+export function recoveredLimit(shrunk: number, configured: number, sinceMs: number, windowMs: number): number {
+  const step = windowMs / configured;
+  return Math.min(configured, shrunk + Math.floor(Math.max(0, sinceMs) / step));
+}
+
+/** A Retry-After is honoured, but never as less than this: "Retry-After: 0" must not become a busy loop. */
+export const MIN_THROTTLE_PAUSE_MS = 1_000;
+
+// -----------------------------------------------------------------------------------------------
+// Token bucket (reads, deletes, tag patches)
 
 export interface BucketSpec {
   /** tokens the bucket can hold: the largest burst */
@@ -45,52 +98,194 @@ export function reserve(state: BucketState, now: number, spec: BucketSpec): { wa
   return { waitMs, next: { tokens, updatedAt: current.updatedAt } };
 }
 
-/** The bucket that keeps at most `limit` grants in any rolling `windowMs`, spread out evenly. */
-export function rollingWindowBucket(limit: number, windowMs: number, burst = 5, marginMs = windowMs / 30): BucketSpec {
-  if (!(limit >= 1) || !(windowMs > 0)) throw new RangeError(`invalid rate limit ${limit} per ${windowMs} ms`);
-  const capacity = Math.min(Math.max(1, Math.floor(burst)), Math.max(1, Math.floor(limit) - 1));
-  const refillIntervalMs = (windowMs + marginMs) / Math.max(1, Math.floor(limit) - capacity);
-  return { capacity, refillIntervalMs };
-}
-
 /** A plain requests-per-second bucket (bursts up to one second's worth). */
 export function perSecondBucket(ratePerSecond: number): BucketSpec {
   if (!(ratePerSecond > 0)) throw new RangeError(`invalid rate ${ratePerSecond}/s`);
   return { capacity: Math.max(1, Math.floor(ratePerSecond)), refillIntervalMs: 1000 / ratePerSecond };
 }
 
-/** Upper bound of grants a bucket allows in any window of `windowMs` (for tests and the docs' figures). */
-export function maxGrantsInWindow(spec: BucketSpec, windowMs: number): number {
-  return spec.capacity + Math.floor(windowMs / spec.refillIntervalMs);
-}
+// -----------------------------------------------------------------------------------------------
+// Budgets
 
 export type BudgetName = 'mutation' | 'read';
 
-/** Where the lead wires prom-client; every hook is optional. */
+/** Where prom-client is wired; every hook is optional. */
 export interface BudgetMetricsSink {
-  /** a caller got its token after waiting `waitMs` (0 when the budget had room) */
+  /** a caller got its grant after waiting `waitMs` (0 when the budget had room) */
   budgetWait?(event: { host: string; budget: BudgetName; waitMs: number; queueLength: number }): void;
-  /** a caller that would not wait that long was refused without sending anything */
+  /** a caller that would not wait that long was refused (and, if it named itself, given a slot) */
   budgetRejected?(event: { host: string; budget: BudgetName; retryAfterMs: number }): void;
-  /** number of callers sleeping for a token changed */
+  /** number of callers sleeping for a grant, or holding a reservation, changed */
   budgetQueueLength?(event: { host: string; budget: BudgetName; queueLength: number }): void;
+  /** Databricks answered 429: the budget paused and (mutations) shrank to `limit` */
+  budgetThrottled?(event: { host: string; budget: BudgetName; retryAfterMs: number; limit: number }): void;
 }
 
 export interface AcquireOptions {
   signal?: AbortSignal;
   /** refuse (RateLimited, retryAfterMs set) instead of waiting longer than this; undefined = wait */
   maxWaitMs?: number;
+  /** who asks (e.g. "namespace/name"): a refused holder keeps a reserved slot for when it comes back */
+  holder?: string;
 }
 
-export class RateBudget {
-  private state: BucketState;
-  private waiting = 0;
-  private totalWaitMs = 0;
-  private grants = 0;
+/** What every budget can say and do; a call passes all of its budgets (host, and the workspace's share). */
+export interface Budget {
+  readonly host: string;
+  readonly budget: BudgetName;
+  /** earliest time a grant could be made for `holder` (its own reservation if it has one) */
+  earliestGrant(now: number, holder: string | undefined): number;
+  /** commit a grant at `at` (>= earliestGrant); `holder` set = a reservation kept for that caller */
+  commit(at: number, now: number, reservedFor: string | undefined): void;
+  /** the holder's reservation, if any, is given up (so it can be re-placed) */
+  release(holder: string): void;
+  /** Databricks said 429 */
+  throttled(retryAfterMs: number | undefined, now: number): void;
+  /** a caller was refused because of this budget */
+  rejected(retryAfterMs: number): void;
+  /** callers sleeping for a grant, for the queue-length gauge */
+  setSleeping(delta: number): void;
+  readonly stats: BudgetStats;
+}
+
+export interface BudgetStats {
+  grants: number;
+  totalWaitMs: number;
+  queueLength: number;
+  throttled: number;
+  /** the limit in force now (mutations: per window; reads: per second) */
+  limit: number;
+}
+
+/** Sliding window of create/update grants, with reservations and adaptive shrinking on 429. */
+export class WindowBudget implements Budget {
+  readonly budget = 'mutation' as const;
+  /** granted or reserved, ascending; pruned once out of the window */
+  private slots: number[] = [];
+  private readonly reservations = new Map<string, number>();
+  private pausedUntil = Number.NEGATIVE_INFINITY;
+  private shrink: { limit: number; at: number } | undefined;
+  private counters = { grants: 0, totalWaitMs: 0, throttled: 0 };
+  private sleeping = 0;
 
   constructor(
     readonly host: string,
-    readonly budget: BudgetName,
+    private spec: WindowSpec,
+    private readonly clock: Clock,
+    private readonly metrics?: BudgetMetricsSink,
+    /** the host's window, shared by every workspace on it (a share's window is private to one workspace) */
+    readonly shared = true,
+  ) {}
+
+  get windowSpec(): WindowSpec {
+    return this.spec;
+  }
+
+  reconfigure(spec: WindowSpec): void {
+    this.spec = spec;
+    this.shrink = undefined;
+  }
+
+  limitAt(now: number): number {
+    if (!this.shrink) return this.spec.limit;
+    const limit = recoveredLimit(this.shrink.limit, this.spec.limit, now - this.shrink.at, this.spec.windowMs);
+    if (limit >= this.spec.limit) this.shrink = undefined;
+    return limit;
+  }
+
+  earliestGrant(now: number, holder: string | undefined): number {
+    this.prune(now);
+    const reserved = holder === undefined ? undefined : this.reservations.get(holder);
+    if (reserved !== undefined) return Math.max(now, reserved);
+    return Math.max(this.pausedUntil, earliestSlot(this.slots, now, this.limitAt(now), this.spec.windowMs + this.spec.marginMs));
+  }
+
+  commit(at: number, now: number, reservedFor: string | undefined): void {
+    if (reservedFor !== undefined && this.reservations.has(reservedFor)) {
+      // Coming back for its own slot: the slot is already counted.
+      if (at <= now) {
+        this.reservations.delete(reservedFor);
+        this.grant(0);
+      }
+      return;
+    }
+    this.slots.push(at);
+    if (at > now && reservedFor !== undefined) {
+      this.reservations.set(reservedFor, at);
+      this.reportQueue();
+    } else {
+      this.grant(at - now);
+    }
+  }
+
+  release(holder: string): void {
+    const slot = this.reservations.get(holder);
+    if (slot === undefined) return;
+    this.reservations.delete(holder);
+    const index = this.slots.lastIndexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+    this.reportQueue();
+  }
+
+  throttled(retryAfterMs: number | undefined, now: number): void {
+    this.prune(now);
+    const pause = Math.max(retryAfterMs ?? 0, MIN_THROTTLE_PAUSE_MS);
+    this.pausedUntil = Math.max(this.pausedUntil, now + pause);
+    const grantedInWindow = this.slots.filter((s) => s <= now).length;
+    const limit = shrunkLimit(this.limitAt(now), grantedInWindow);
+    this.shrink = { limit, at: now + pause };
+    this.counters.throttled += 1;
+    this.metrics?.budgetThrottled?.({ host: this.host, budget: this.budget, retryAfterMs: pause, limit });
+  }
+
+  rejected(retryAfterMs: number): void {
+    this.metrics?.budgetRejected?.({ host: this.host, budget: this.budget, retryAfterMs });
+  }
+
+  setSleeping(delta: number): void {
+    this.sleeping += delta;
+    this.reportQueue();
+  }
+
+  /** callers sleeping for a grant plus reservations held by requeued callers */
+  get queueLength(): number {
+    return this.sleeping + this.reservations.size;
+  }
+
+  get stats(): BudgetStats {
+    return { ...this.counters, queueLength: this.queueLength, limit: this.limitAt(this.clock.now()) };
+  }
+
+  private grant(waitMs: number): void {
+    this.counters.grants += 1;
+    this.counters.totalWaitMs += Math.max(0, waitMs);
+    this.metrics?.budgetWait?.({ host: this.host, budget: this.budget, waitMs: Math.max(0, waitMs), queueLength: this.queueLength });
+  }
+
+  private reportQueue(): void {
+    this.metrics?.budgetQueueLength?.({ host: this.host, budget: this.budget, queueLength: this.queueLength });
+  }
+
+  /** Slots that left the window no longer constrain anything (nor do reservations never claimed). */
+  private prune(now: number): void {
+    const horizon = now - this.spec.windowMs - this.spec.marginMs;
+    let drop = 0;
+    while (drop < this.slots.length && (this.slots[drop] as number) < horizon) drop++;
+    if (drop > 0) this.slots.splice(0, drop);
+    for (const [holder, slot] of this.reservations) if (slot < horizon) this.reservations.delete(holder);
+  }
+}
+
+/** Requests per second (reads, deletes, tag patches): a token bucket with FIFO reservations. */
+export class BucketBudget implements Budget {
+  readonly budget = 'read' as const;
+  private state: BucketState;
+  private pausedUntil = Number.NEGATIVE_INFINITY;
+  private counters = { grants: 0, totalWaitMs: 0, throttled: 0 };
+  private waiting = 0;
+
+  constructor(
+    readonly host: string,
     private spec: BucketSpec,
     private readonly clock: Clock,
     private readonly metrics?: BudgetMetricsSink,
@@ -98,20 +293,10 @@ export class RateBudget {
     this.state = fullBucket(spec, clock.now());
   }
 
-  get queueLength(): number {
-    return this.waiting;
-  }
-
-  /** tokens granted so far and the sum of their waits, for a mean wait gauge */
-  get stats(): { grants: number; totalWaitMs: number; queueLength: number } {
-    return { grants: this.grants, totalWaitMs: this.totalWaitMs, queueLength: this.waiting };
-  }
-
   get bucketSpec(): BucketSpec {
     return this.spec;
   }
 
-  /** New limits (a DatabricksWorkspace changed): keep the balance, change the rate. */
   reconfigure(spec: BucketSpec): void {
     const now = this.clock.now();
     const current = refill(this.state, now, this.spec);
@@ -119,156 +304,230 @@ export class RateBudget {
     this.state = { tokens: Math.min(current.tokens, spec.capacity), updatedAt: now };
   }
 
-  /** How long a caller arriving now would wait (nothing is taken). */
-  peekWaitMs(): number {
-    return reserve(this.state, this.clock.now(), this.spec).waitMs;
+  earliestGrant(now: number): number {
+    return Math.max(this.pausedUntil, now + reserve(this.state, now, this.spec).waitMs);
   }
 
-  /** Take a token only if none has to be waited for; otherwise say how long it would be. */
-  tryAcquire(): { ok: true } | { ok: false; retryAfterMs: number } {
-    const { waitMs, next } = reserve(this.state, this.clock.now(), this.spec);
-    if (waitMs > 0) return { ok: false, retryAfterMs: waitMs };
-    this.state = next;
-    this.recordGrant(0);
-    return { ok: true };
+  commit(at: number, now: number): void {
+    // Taking the token now and sleeping until `at` keeps later callers behind this one.
+    this.state = reserve(this.state, now, this.spec).next;
+    this.counters.grants += 1;
+    this.counters.totalWaitMs += Math.max(0, at - now);
+    this.metrics?.budgetWait?.({ host: this.host, budget: this.budget, waitMs: Math.max(0, at - now), queueLength: this.waiting });
   }
 
-  /**
-   * Take a token, sleeping for it in arrival order. With `maxWaitMs`, a caller that would sleep
-   * longer is refused at once with a RateLimited error (`fromClientBudget`, `retryAfterMs`).
-   * Returns the time waited.
-   */
-  async acquire(options: AcquireOptions = {}): Promise<number> {
-    options.signal?.throwIfAborted();
-    const { waitMs, next } = reserve(this.state, this.clock.now(), this.spec);
-    if (options.maxWaitMs !== undefined && waitMs > options.maxWaitMs) {
-      this.metrics?.budgetRejected?.({ host: this.host, budget: this.budget, retryAfterMs: waitMs });
-      throw new DatabricksError({
-        kind: 'RateLimited',
-        message: `${this.budget} budget of ${this.host} is exhausted: next slot in ${waitMs} ms (client-side limit, nothing sent)`,
-        retryAfterMs: waitMs,
-        fromClientBudget: true,
-      });
-    }
-    this.state = next;
-    if (waitMs > 0) {
-      this.setWaiting(this.waiting + 1);
-      try {
-        // A cancelled waiter keeps its token spent: the schedule of those behind it stays valid.
-        await this.clock.sleep(waitMs, options.signal);
-      } finally {
-        this.setWaiting(this.waiting - 1);
-      }
-    }
-    this.recordGrant(waitMs);
-    return waitMs;
+  release(): void {}
+
+  throttled(retryAfterMs: number | undefined, now: number): void {
+    const pause = Math.max(retryAfterMs ?? 0, MIN_THROTTLE_PAUSE_MS);
+    this.pausedUntil = Math.max(this.pausedUntil, now + pause);
+    this.counters.throttled += 1;
+    this.metrics?.budgetThrottled?.({ host: this.host, budget: this.budget, retryAfterMs: pause, limit: 1000 / this.spec.refillIntervalMs });
   }
 
-  private setWaiting(count: number): void {
-    this.waiting = count;
-    this.metrics?.budgetQueueLength?.({ host: this.host, budget: this.budget, queueLength: count });
+  rejected(retryAfterMs: number): void {
+    this.metrics?.budgetRejected?.({ host: this.host, budget: this.budget, retryAfterMs });
   }
 
-  private recordGrant(waitMs: number): void {
-    this.grants += 1;
-    this.totalWaitMs += waitMs;
-    this.metrics?.budgetWait?.({ host: this.host, budget: this.budget, waitMs, queueLength: this.waiting });
+  setSleeping(delta: number): void {
+    this.waiting += delta;
+    this.metrics?.budgetQueueLength?.({ host: this.host, budget: this.budget, queueLength: this.waiting });
+  }
+
+  get stats(): BudgetStats {
+    return { ...this.counters, queueLength: this.waiting, limit: 1000 / this.spec.refillIntervalMs };
   }
 }
 
-/** User-facing limits (DatabricksWorkspace.spec.rateLimits and tests). */
+/**
+ * Pass every budget of a call: one grant time that suits all of them (the latest of their earliest),
+ * committed to each. Returns the time waited. A caller that would wait longer than `maxWaitMs` is refused
+ * with RateLimited (`fromClientBudget`, `retryAfterMs`); if it named itself, its slot is kept for it.
+ */
+export async function acquireAll(budgets: readonly Budget[], clock: Clock, options: AcquireOptions = {}): Promise<number> {
+  options.signal?.throwIfAborted();
+  const { holder } = options;
+  const now = clock.now();
+  const windows = budgets.filter((b): b is WindowBudget => b instanceof WindowBudget);
+  if (holder !== undefined) {
+    // Windows that disagree about this holder's slot (a share added since, one pruned): place it again
+    // in all of them, so the call goes out at a slot every window counted.
+    const slots = windows.map((b) => b.earliestGrant(now, holder));
+    if (slots.some((s) => s !== slots[0])) for (const b of windows) b.release(holder);
+  }
+  const earliest = budgets.map((b) => b.earliestGrant(now, holder));
+  const at = Math.max(now, ...earliest);
+  const waitMs = at - now;
+  if (options.maxWaitMs !== undefined && waitMs > options.maxWaitMs) {
+    // Reserve the slot in the workspace's own share, but in the host's window only when the host is what
+    // binds: a future slot there would hold back every other workspace until then.
+    if (holder !== undefined) windows.forEach((b) => (!b.shared || earliest[budgets.indexOf(b)] === at) && b.commit(at, now, holder));
+    budgets.forEach((b, i) => {
+      if (earliest[i] === at) b.rejected(waitMs);
+    });
+    const limiting = budgets[earliest.indexOf(at)] ?? budgets[0];
+    throw rateLimited(limiting?.budget ?? 'mutation', limiting?.host ?? '', waitMs, holder !== undefined);
+  }
+  for (const b of budgets) b.commit(at, now, holder);
+  if (waitMs > 0) {
+    for (const b of budgets) b.setSleeping(+1);
+    try {
+      // A cancelled waiter keeps its grant spent: the schedule of those behind it stays valid.
+      await clock.sleep(waitMs, options.signal);
+    } finally {
+      for (const b of budgets) b.setSleeping(-1);
+    }
+    // The slot this caller holds is due now: claim it.
+    if (holder !== undefined) for (const b of windows) b.commit(clock.now(), clock.now(), holder);
+  }
+  return waitMs;
+}
+
+function rateLimited(budget: BudgetName, host: string, waitMs: number, reserved: boolean): DatabricksError {
+  return new DatabricksError({
+    kind: 'RateLimited',
+    message: `${budget} budget of ${host} is spent: ${reserved ? 'slot reserved' : 'next slot'} in ${Math.ceil(waitMs / 1000)}s (client-side limit, nothing sent)`,
+    retryAfterMs: waitMs,
+    fromClientBudget: true,
+  });
+}
+
+// -----------------------------------------------------------------------------------------------
+// Limits and the registry
+
+/** Limits of a host (operator configuration) or of one workspace's share (DatabricksWorkspace.spec.rateLimits). */
 export interface RateLimits {
-  /** create/update/delete/tag calls per window; default 50 */
+  /** create/update calls per window; default 50 */
   mutationsPerWindow?: number;
-  /**
-   * DatabricksWorkspace.spec.rateLimits spelling: mutations per 5 minutes. Used when mutationsPerWindow
-   * is not given (and the window is then 5 minutes unless mutationWindowMs says otherwise).
-   */
+  /** DatabricksWorkspace.spec.rateLimits spelling: create/update calls per 5 minutes */
   mutationsPer5Minutes?: number;
   /** default 5 minutes */
   mutationWindowMs?: number;
-  /** mutations that may go out back to back before pacing starts; default 5 */
-  mutationBurst?: number;
-  /** GET calls per second; default 15 (the GO SDK's default) */
+  /** reads (and deletes, tag patches) per second; default 15 (the Go SDK's default) */
   readsPerSecond?: number;
 }
 
-export const DEFAULT_RATE_LIMITS: Required<Omit<RateLimits, 'mutationsPer5Minutes'>> = {
+export const DEFAULT_RATE_LIMITS = {
   mutationsPerWindow: 50,
   mutationWindowMs: 5 * 60 * 1000,
-  mutationBurst: 5,
   readsPerSecond: 15,
-};
+} as const;
 
-export function bucketSpecsFor(limits: RateLimits = {}): { mutation: BucketSpec; read: BucketSpec } {
-  const { mutationsPer5Minutes, ...rest } = limits;
-  const l = {
-    ...DEFAULT_RATE_LIMITS,
-    ...(mutationsPer5Minutes !== undefined ? { mutationsPerWindow: mutationsPer5Minutes } : {}),
-    ...stripUndefined(rest),
-  };
-  return {
-    mutation: rollingWindowBucket(l.mutationsPerWindow, l.mutationWindowMs, l.mutationBurst),
-    read: perSecondBucket(l.readsPerSecond),
-  };
+export interface ResolvedLimits {
+  mutation: WindowSpec;
+  read: BucketSpec;
 }
 
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+export function resolveLimits(limits: RateLimits = {}): ResolvedLimits {
+  const mutations = limits.mutationsPerWindow ?? limits.mutationsPer5Minutes ?? DEFAULT_RATE_LIMITS.mutationsPerWindow;
+  const windowMs = limits.mutationWindowMs ?? DEFAULT_RATE_LIMITS.mutationWindowMs;
+  return {
+    mutation: windowSpec(mutations, windowMs),
+    read: perSecondBucket(limits.readsPerSecond ?? DEFAULT_RATE_LIMITS.readsPerSecond),
+  };
 }
 
 export interface WorkspaceBudgets {
-  mutation: RateBudget;
-  read: RateBudget;
+  mutation: Budget[];
+  read: Budget[];
 }
 
-/** One pair of budgets per normalised host, shared by every client of that workspace in the process. */
+/** A workspace's own share of its host's budget: only ever lower. */
+export interface BudgetShare {
+  /** e.g. "namespace/name" of the DatabricksWorkspace */
+  key: string;
+  limits: RateLimits;
+}
+
+/**
+ * One pair of budgets per normalised host, with the limits the operator was configured with, shared by
+ * every client of that host in the process; plus the shares workspaces asked for.
+ */
 export class RateBudgetRegistry {
-  private readonly byHost = new Map<string, WorkspaceBudgets>();
+  private readonly byHost = new Map<string, { mutation: WindowBudget; read: BucketBudget }>();
+  private readonly shares = new Map<string, { mutation: WindowBudget; read: BucketBudget; limits: string }>();
   private sink: BudgetMetricsSink | undefined;
+  private readonly hostLimits: ResolvedLimits;
   // Budgets report through this indirection, so a sink set later (setMetrics) reaches old budgets too.
   private readonly relay: BudgetMetricsSink = {
     budgetWait: (event) => this.sink?.budgetWait?.(event),
     budgetRejected: (event) => this.sink?.budgetRejected?.(event),
     budgetQueueLength: (event) => this.sink?.budgetQueueLength?.(event),
+    budgetThrottled: (event) => this.sink?.budgetThrottled?.(event),
   };
 
   constructor(
     private readonly clock: Clock,
     metrics?: BudgetMetricsSink,
+    /** every host's budget: the operator's configuration, the documented Databricks limit by default */
+    hostLimits: RateLimits = {},
   ) {
     this.sink = metrics;
+    this.hostLimits = resolveLimits(hostLimits);
   }
 
-  /** Where queue lengths and waits go (the lead's prom-client adapter). */
+  get limits(): ResolvedLimits {
+    return this.hostLimits;
+  }
+
   setMetrics(metrics: BudgetMetricsSink | undefined): void {
     this.sink = metrics;
   }
 
-  /** `host` must already be normalised (see normaliseHost). The latest limits given for a host win. */
-  forHost(host: string, limits?: RateLimits): WorkspaceBudgets {
-    const specs = bucketSpecsFor(limits);
-    const existing = this.byHost.get(host);
-    if (existing) {
-      if (limits !== undefined) {
-        if (!sameSpec(existing.mutation.bucketSpec, specs.mutation)) existing.mutation.reconfigure(specs.mutation);
-        if (!sameSpec(existing.read.bucketSpec, specs.read)) existing.read.reconfigure(specs.read);
-      }
-      return existing;
+  /** `host` must already be normalised (see normaliseHost). */
+  forHost(host: string, share?: BudgetShare): WorkspaceBudgets {
+    let budgets = this.byHost.get(host);
+    if (!budgets) {
+      budgets = {
+        mutation: new WindowBudget(host, this.hostLimits.mutation, this.clock, this.relay),
+        read: new BucketBudget(host, this.hostLimits.read, this.clock, this.relay),
+      };
+      this.byHost.set(host, budgets);
     }
-    const budgets = {
-      mutation: new RateBudget(host, 'mutation', specs.mutation, this.clock, this.relay),
-      read: new RateBudget(host, 'read', specs.read, this.clock, this.relay),
+    const own = share ? this.shareFor(host, share) : undefined;
+    return {
+      mutation: own?.mutation ? [own.mutation, budgets.mutation] : [budgets.mutation],
+      read: own?.read ? [own.read, budgets.read] : [budgets.read],
     };
-    this.byHost.set(host, budgets);
-    return budgets;
   }
 
   hosts(): string[] {
     return [...this.byHost.keys()];
   }
-}
 
-function sameSpec(a: BucketSpec, b: BucketSpec): boolean {
-  return a.capacity === b.capacity && a.refillIntervalMs === b.refillIntervalMs;
+  /** The limit each host's budgets apply now (for a gauge). */
+  currentLimits(): { host: string; budget: BudgetName; limit: number }[] {
+    return [...this.byHost.entries()].flatMap(([host, b]) => [
+      { host, budget: 'mutation' as const, limit: b.mutation.stats.limit },
+      { host, budget: 'read' as const, limit: b.read.stats.limit },
+    ]);
+  }
+
+  /** The share's own budgets, only where they are stricter than the host's (otherwise they add nothing). */
+  private shareFor(host: string, share: BudgetShare): { mutation?: WindowBudget; read?: BucketBudget } {
+    const hostLimits = this.hostLimits;
+    const mutations = share.limits.mutationsPerWindow ?? share.limits.mutationsPer5Minutes;
+    const windowMs = share.limits.mutationWindowMs ?? hostLimits.mutation.windowMs;
+    const mutation = mutations !== undefined ? windowSpec(mutations, windowMs) : undefined;
+    const read = share.limits.readsPerSecond !== undefined ? perSecondBucket(share.limits.readsPerSecond) : undefined;
+    const lowerMutation = mutation !== undefined && (mutation.limit < hostLimits.mutation.limit || mutation.windowMs > hostLimits.mutation.windowMs);
+    const lowerRead = read !== undefined && read.refillIntervalMs > hostLimits.read.refillIntervalMs;
+    const key = `${host}#${share.key}`;
+    const wanted = { mutation: mutation ?? hostLimits.mutation, read: read ?? hostLimits.read };
+    const fingerprint = JSON.stringify(wanted);
+    let existing = this.shares.get(key);
+    if (!existing) {
+      existing = {
+        mutation: new WindowBudget(host, wanted.mutation, this.clock, this.relay, false),
+        read: new BucketBudget(host, wanted.read, this.clock, this.relay),
+        limits: fingerprint,
+      };
+      this.shares.set(key, existing);
+    } else if (existing.limits !== fingerprint) {
+      existing.mutation.reconfigure(wanted.mutation);
+      existing.read.reconfigure(wanted.read);
+      existing.limits = fingerprint;
+    }
+    return { ...(lowerMutation ? { mutation: existing.mutation } : {}), ...(lowerRead ? { read: existing.read } : {}) };
+  }
 }

@@ -67,11 +67,18 @@ export const RateLimits = z
       .int()
       .min(1)
       .max(10_000)
-      .default(50)
-      .describe('Create and update calls allowed per 5 minutes, shared by every endpoint of this workspace (Databricks documents 50).'),
-    readsPerSecond: z.int().min(1).max(1_000).default(15).describe('Read calls allowed per second for this workspace.'),
+      .optional()
+      .describe(
+        "Lowers this workspace's share of its host's create/update budget (per 5 minutes). The host's budget is the operator's --databricks-mutations-per-5-minutes (default 50, as Databricks documents); a higher value here has no effect.",
+      ),
+    readsPerSecond: z
+      .int()
+      .min(1)
+      .max(1_000)
+      .optional()
+      .describe("Lowers this workspace's share of its host's request rate (reads, deletes, tag patches). The host's rate is the operator's --databricks-reads-per-second (default 15)."),
   })
-  .describe('Client-side rate budgets, keyed by the normalised host so that every object of one workspace shares them.');
+  .describe("Optional lower limits for this workspace only. The budget of a Databricks host is owned by the operator and shared by every workspace on it; these can only lower this workspace's share, never another's.");
 
 export const WorkspaceSpec = z
   .strictObject({

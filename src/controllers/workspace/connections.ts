@@ -19,7 +19,7 @@ export type CredentialsResult =
   | { ok: false; reason: 'SecretNotFound' | 'AuthenticationFailed' | 'InvalidSpec'; message: string };
 
 /** Options every client gets: short deadlines and no waiting for rate budgets, so no worker blocks. */
-export type SharedClientOptions = Omit<DatabricksClientOptions, 'host' | 'auth' | 'rateLimits'>;
+export type SharedClientOptions = Omit<DatabricksClientOptions, 'host' | 'auth' | 'rateLimits' | 'budgetShareKey'>;
 
 export interface WorkspaceConnectionsOptions {
   workspaces: Pick<Informer<DatabricksWorkspace & KubeObject>, 'get'>;
@@ -107,7 +107,15 @@ export class WorkspaceConnections {
     if (!client) {
       for (const old of this.clients.keys()) if (old.startsWith(`${namespace}/${workspace.metadata.name}@`)) this.clients.delete(old);
       try {
-        client = new DatabricksClient({ ...this.options.client, host: spec.host, auth: credentials.auth, rateLimits: spec.rateLimits });
+        // spec.rateLimits is this workspace's own share: it can lower what this workspace sends, never
+        // the host's budget (the operator's configuration), so one tenant cannot throttle another.
+        client = new DatabricksClient({
+          ...this.options.client,
+          host: spec.host,
+          auth: credentials.auth,
+          rateLimits: spec.rateLimits,
+          budgetShareKey: `${namespace}/${workspace.metadata.name}`,
+        });
       } catch (err) {
         return { error: { ok: false, reason: 'InvalidSpec', message: err instanceof Error ? err.message : String(err) } };
       }

@@ -9,6 +9,7 @@ import { createCredentialsProvider, type AuthConfig } from '../../../src/databri
 import type { ClientLogger, DatabricksClient, DatabricksClientOptions } from '../../../src/databricks/client.js';
 import type { DatabricksError } from '../../../src/databricks/errors.js';
 import { RateBudgetRegistry } from '../../../src/databricks/rate-budget.js';
+import { systemClock } from '../../../src/databricks/clock.js';
 import { HttpTransport } from '../../../src/databricks/transport.js';
 import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from '../../../src/emulator/server.js';
 import { FakeClock } from '../../unit/databricks/fake-clock.js';
@@ -36,7 +37,7 @@ async function start(options: StartEmulatorOptions = {}): Promise<RunningEmulato
 
 function clientFor(running: RunningEmulator, options: Partial<DatabricksClientOptions> = {}): DatabricksClient {
   // roomy unless a test is about the budget: the emulator's own 50/5 min limit is not under test here
-  return testClient(running.url, transport, { rateLimits: { mutationsPerWindow: 1000, mutationBurst: 100 }, ...options });
+  return testClient(running.url, transport, { budgets: new RateBudgetRegistry(systemClock, undefined, { mutationsPerWindow: 1000 }), ...options });
 }
 
 
@@ -199,16 +200,16 @@ describe('retries against injected faults', () => {
 });
 
 describe('rate budget', () => {
-  it('spreads 60 concurrent creates under the default budget: never more than 50 per rolling 5 minutes, never a 429', async () => {
+  it('60 concurrent creates under the default budget: 50 go out at once, the rest a window later, never a 429', async () => {
     // The emulator runs 50x fast and the client lives on the same scaled time, so the default budget
-    // (50 per 5 minutes) is used unchanged: 7 virtual minutes pass in about 8 real seconds.
+    // (50 per 5 minutes) is used unchanged: 5 virtual minutes pass in about 6 real seconds.
     const speed = 50;
     const running = await start({ scenario: { clock: { speed }, timing: { rolloutSeconds: 60 } } });
     const clock = scaledClock(speed);
     const budgets = new RateBudgetRegistry(clock);
     // Two clients of one workspace (spelled differently) share one budget.
-    const a = clientFor(running, { budgets, clock, rateLimits: undefined, retryDeadlineMs: 3_600_000 });
-    const b = clientFor(running, { budgets, clock, rateLimits: undefined, retryDeadlineMs: 3_600_000, host: `${running.url}/` });
+    const a = clientFor(running, { budgets, clock, retryDeadlineMs: 3_600_000 });
+    const b = clientFor(running, { budgets, clock, retryDeadlineMs: 3_600_000, host: `${running.url}/` });
     await Promise.all([a.checkCredentials(), b.checkCredentials()]);
     const names = Array.from({ length: 60 }, (_, i) => `ep-${String(i).padStart(3, '0')}`);
     const results = await Promise.all(names.map((name, i) => (i % 2 ? a : b).createEndpoint(tokenBand(name))));
@@ -218,16 +219,17 @@ describe('rate budget', () => {
     expect(creates).toHaveLength(60);
     expect(creates.filter((c) => c.status !== 200)).toEqual([]);
     expect(maxInRollingWindow(creates.map((c) => c.virtualTime), 300_000)).toBeLessThanOrEqual(50);
-    // spread, not 50-then-silence: the first 150 virtual seconds carry about half of the 50
+    // the documented burst: 50 within the first virtual minute, the other 10 only after the window
     const first = creates[0]?.virtualTime ?? 0;
-    expect(creates.filter((c) => c.virtualTime < first + 150_000).length).toBeLessThan(30);
+    expect(creates.filter((c) => c.virtualTime < first + 60_000)).toHaveLength(50);
+    expect(creates.filter((c) => c.virtualTime >= first + 300_000)).toHaveLength(10);
     expect(a.budgetStats().mutation.grants).toBe(60);
   });
 
   it('fails fast with RateLimited instead of waiting, and nothing beyond the budget reaches the emulator', async () => {
     const running = await start({ scenario: { clock: { speed: 0 } } });
     const client = clientFor(running, {
-      rateLimits: { mutationsPerWindow: 50, mutationWindowMs: 300_000, mutationBurst: 5 },
+      budgets: new RateBudgetRegistry(systemClock, undefined, { mutationsPerWindow: 5, mutationWindowMs: 300_000 }),
       maxBudgetWaitMs: 0,
     });
     const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => client.createEndpoint(tokenBand(`nb-${i}`))));
@@ -237,22 +239,31 @@ describe('rate budget', () => {
     for (const err of refused) {
       expect(err.kind).toBe('RateLimited');
       expect(err.fromClientBudget).toBe(true);
-      expect(err.retryAfterMs).toBeGreaterThan(6000);
+      expect(err.retryAfterMs).toBeGreaterThan(299_000);
     }
     expect(running.emulator.calls.query({ operation: 'create' })).toHaveLength(5);
-    expect(client.mutationWaitMs()).toBeGreaterThan(6000);
+    expect(client.mutationWaitMs()).toBeGreaterThan(299_000);
+  });
+
+  it('deletes are not charged to the create/update window', async () => {
+    const running = await start({ scenario: { clock: { speed: 0 } } });
+    const client = clientFor(running, { budgets: new RateBudgetRegistry(systemClock, undefined, { mutationsPerWindow: 2 }), maxBudgetWaitMs: 0 });
+    await client.createEndpoint(tokenBand('d-1'));
+    await client.createEndpoint(tokenBand('d-2'));
+    await Promise.all([client.deleteEndpoint('d-1'), client.deleteEndpoint('d-2')]);
+    expect(calls(running, { operation: 'delete' })).toEqual(['delete 200', 'delete 200']);
   });
 });
 
 describe('rate budget and deadlines', () => {
   it('does not wait for the budget past the call deadline: RateLimited with the time to come back', async () => {
     const running = await start({ scenario: { clock: { speed: 0 } } });
-    const client = clientFor(running, { rateLimits: { mutationsPerWindow: 50, mutationBurst: 1 }, retryDeadlineMs: 2000 });
+    const client = clientFor(running, { budgets: new RateBudgetRegistry(systemClock, undefined, { mutationsPerWindow: 1 }), retryDeadlineMs: 2000 });
     await client.createEndpoint(tokenBand('first'));
     const err = await failure(client.createEndpoint(tokenBand('second')));
     expect(err.kind).toBe('RateLimited');
     expect(err.fromClientBudget).toBe(true);
-    expect(err.retryAfterMs).toBeGreaterThan(6000);
+    expect(err.retryAfterMs).toBeGreaterThan(299_000);
     expect(running.emulator.calls.query({ operation: 'create' })).toHaveLength(1);
   });
 });
