@@ -11,8 +11,8 @@
 // its slot makes no call before then and is not overtaken by later arrivals.
 //
 // A 429 from Databricks means somebody else shares the workspace's limit (another tool, another
-// operator): the window stops until Retry-After (never less than a floor), and its limit shrinks to half
-// of what was granted in the last window, then grows back by one every W / N.
+// operator): the window stops until Retry-After (never less than a floor), and its limit halves (at most once
+// per window), then grows back by one every W / N.
 //
 // Budgets are keyed by normalised host and owned by the operator (RateBudgetRegistry's limits). A client
 // may add its own *share* (DatabricksWorkspace.spec.rateLimits): a second window, keyed by the workspace,
@@ -49,9 +49,9 @@ export function earliestSlot(slots: readonly number[], now: number, limit: numbe
   return Math.max(now, last, bound);
 }
 
-/** The limit after a 429: half of what we were granted in the last window (at least 1). */
-export function shrunkLimit(current: number, grantedInWindow: number): number {
-  return Math.max(1, Math.floor(Math.min(current, grantedInWindow) / 2));
+/** The limit after a 429: half the limit in force (at least 1). */
+export function shrunkLimit(current: number): number {
+  return Math.max(1, Math.floor(current / 2));
 }
 
 /** The limit `sinceMs` after a shrink: one more every W / N, back to the configured limit. */
@@ -231,9 +231,11 @@ export class WindowBudget implements Budget {
     this.prune(now);
     const pause = Math.max(retryAfterMs ?? 0, MIN_THROTTLE_PAUSE_MS);
     this.pausedUntil = Math.max(this.pausedUntil, now + pause);
-    const grantedInWindow = this.slots.filter((s) => s <= now).length;
-    const limit = shrunkLimit(this.limitAt(now), grantedInWindow);
-    this.shrink = { limit, at: now + pause };
+    // Halve at most once per window: a storm of 429s (each retry answered 429) is one signal, not ten.
+    const current = this.limitAt(now);
+    const shrunkRecently = this.shrink !== undefined && now - this.shrink.at < this.spec.windowMs;
+    const limit = shrunkRecently ? current : shrunkLimit(current);
+    if (!shrunkRecently) this.shrink = { limit, at: now + pause };
     this.counters.throttled += 1;
     this.metrics?.budgetThrottled?.({ host: this.host, budget: this.budget, retryAfterMs: pause, limit });
   }

@@ -30,6 +30,7 @@ import {
   updateRequest,
 } from './desired.js';
 import { type Owner, decideOwnership, desiredTags, diffTags, ownershipOf, tagMap } from './ownership.js';
+import { rateLimitedRequeueMs } from './requeue.js';
 
 export interface EndpointObject {
   uid: string;
@@ -47,6 +48,8 @@ export interface CallFailure {
   kind: DatabricksErrorKind;
   message: string;
   retryAfterMs?: number;
+  /** refused by our own rate budget (nothing sent; a slot is reserved for this object) */
+  fromClientBudget?: boolean;
 }
 
 export type Observed<T> = { kind: 'found'; value: T } | { kind: 'notFound' } | { kind: 'failed'; error: CallFailure } | { kind: 'skipped' };
@@ -532,11 +535,11 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
   const builder = plan ?? new PlanBuilder(input);
   switch (error.kind) {
     case 'RateLimited': {
-      const retryAfter = error.retryAfterMs;
-      const when = retryAfter !== undefined ? `retrying in ${Math.ceil(retryAfter / 1000)}s` : 'retrying with backoff';
+      const after = rateLimitedRequeueMs(error, input.random);
+      const when = after !== undefined ? `retrying in ${Math.ceil(after / 1000)}s` : 'retrying with backoff';
       return builder
         .synced(false, SyncedReason.RateLimited, `Databricks rate limit: ${error.message}; ${when}`)
-        .finish({ type: 'none' }, retryAfter !== undefined ? { after: retryAfter } : { backoff: true });
+        .finish({ type: 'none' }, after !== undefined ? { after } : { backoff: true });
     }
     case 'Conflict':
       // An update is in progress (someone else's, or ours seen late): look again soon.

@@ -223,7 +223,7 @@ async function observePart<T>(read: () => Promise<T>): Promise<PartObserved<T>> 
 }
 
 function toFailure(err: unknown): CallFailure {
-  if (isDatabricksError(err)) return { kind: err.kind, message: err.message, retryAfterMs: err.retryAfterMs };
+  if (isDatabricksError(err)) return { kind: err.kind, message: err.message, retryAfterMs: err.retryAfterMs, fromClientBudget: err.fromClientBudget };
   return { kind: 'Transient', message: err instanceof Error ? err.message : String(err) };
 }
 

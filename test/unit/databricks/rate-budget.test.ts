@@ -84,11 +84,11 @@ describe('the create/update window (default 50 per 5 minutes)', () => {
 });
 
 describe('adaptive shrinking after a 429', () => {
-  it('halves what was granted in the window, never below 1', () => {
-    expect(shrunkLimit(50, 50)).toBe(25);
-    expect(shrunkLimit(50, 10)).toBe(5);
-    expect(shrunkLimit(50, 1)).toBe(1);
-    expect(shrunkLimit(4, 40)).toBe(2);
+  it('halves the limit in force, never below 1', () => {
+    expect(shrunkLimit(50)).toBe(25);
+    expect(shrunkLimit(25)).toBe(12);
+    expect(shrunkLimit(3)).toBe(1);
+    expect(shrunkLimit(1)).toBe(1);
   });
 
   it('grows back by one every window / limit, up to the configured limit', () => {
@@ -130,17 +130,36 @@ describe('WindowBudget with reservations', () => {
     expect(order).toEqual(['a:0', 'b:1000', 'c:2000']);
   });
 
-  it('after a 429 it pauses for Retry-After (at least the floor) and shrinks; Retry-After 0 is not a busy loop', async () => {
+  it('after a 429 it pauses for Retry-After (at least the floor) and halves; Retry-After 0 is not a busy loop', async () => {
     const clock = new FakeClock(0);
     const throttles: { retryAfterMs: number; limit: number }[] = [];
     const budget = new WindowBudget('h', windowSpec(50, FIVE_MINUTES, 0), clock, { budgetThrottled: (e) => throttles.push(e) });
-    for (let i = 0; i < 10; i++) await acquireAll([budget], clock, { maxWaitMs: 0 });
+    for (let i = 0; i < 30; i++) await acquireAll([budget], clock, { maxWaitMs: 0 });
     budget.throttled(0, clock.now());
-    expect(throttles).toEqual([{ host: 'h', budget: 'mutation', retryAfterMs: MIN_THROTTLE_PAUSE_MS, limit: 5 }]);
-    const refused = await refusal(acquireAll([budget], clock, { maxWaitMs: 0, holder: 'x' }));
-    // the shrunk limit of 5 is already spent by the 10 grants: the next slot is a window after the 6th-last
-    expect(refused.retryAfterMs).toBe(FIVE_MINUTES);
-    expect(budget.stats).toMatchObject({ throttled: 1, limit: 5 });
+    expect(throttles).toEqual([{ host: 'h', budget: 'mutation', retryAfterMs: MIN_THROTTLE_PAUSE_MS, limit: 25 }]);
+    // the 30 grants already exceed the halved limit: the next slot is a window after the 25th-last
+    expect((await refusal(acquireAll([budget], clock, { maxWaitMs: 0, holder: 'x' }))).retryAfterMs).toBe(FIVE_MINUTES);
+    expect(budget.stats).toMatchObject({ throttled: 1, limit: 25 });
+  });
+
+  it('a storm of 429s halves the limit once per window, not once per 429', async () => {
+    const clock = new FakeClock(0);
+    const budget = new WindowBudget('h', windowSpec(50, FIVE_MINUTES, 0), clock);
+    for (let i = 0; i < 10; i++) {
+      budget.throttled(2_000, clock.now());
+      await clock.advance(2_000);
+    }
+    expect(budget.stats).toMatchObject({ throttled: 10, limit: 25 + Math.floor(18_000 / 6_000) });
+  });
+
+  it('after a 429 with room left under the halved limit, only the pause applies', async () => {
+    const clock = new FakeClock(0);
+    const budget = new WindowBudget('h', windowSpec(50, FIVE_MINUTES, 0), clock);
+    await acquireAll([budget], clock, { maxWaitMs: 0 });
+    budget.throttled(0, clock.now());
+    expect((await refusal(acquireAll([budget], clock, { maxWaitMs: 0 }))).retryAfterMs).toBe(MIN_THROTTLE_PAUSE_MS);
+    await clock.advance(MIN_THROTTLE_PAUSE_MS);
+    await expect(acquireAll([budget], clock, { maxWaitMs: 0 })).resolves.toBe(0);
   });
 
   it('a Retry-After longer than the window empties is honoured as it is', async () => {

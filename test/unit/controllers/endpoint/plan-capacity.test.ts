@@ -265,7 +265,7 @@ describe('planActionFailure', () => {
     expect(planned.action.type).toBe('updateConfig');
     const retry = planActionFailure(input, planned, { kind: 'RateLimited', message: '429', retryAfterMs: 5 * SECOND });
     expect(retry.status.capacity?.nextRetryTime).toBe(counted.status.capacity?.nextRetryTime);
-    expect(retry.requeue).toEqual({ after: 5 * SECOND });
+    expect(retry.requeue).toEqual({ after: 5.5 * SECOND });
     const next = reconcile(afterPlan(counted, retry), { endpoint: capacityFailure(), now: at(2 * MINUTE + 5 * SECOND) });
     expect(next.action.type).toBe('updateConfig');
     expect(next.status.capacity?.attempts).toBe(1);

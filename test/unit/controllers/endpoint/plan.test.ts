@@ -455,10 +455,10 @@ describe('deletion', () => {
     expect(plan.requeue).toEqual({ after: SETTINGS.workspaceRetryMs });
   });
 
-  it('Delete when the read is rate limited: keeps the finalizer and comes back after Retry-After', () => {
+  it('Delete when the read is rate limited: keeps the finalizer and comes back after Retry-After (+10 % jitter at random 0.5)', () => {
     const plan = reconcile(deleting(), { endpoint: failed('RateLimited', '429 Too Many Requests', 7 * SECOND) });
     expect(plan.action).toEqual({ type: 'none' });
-    expect(plan.requeue).toEqual({ after: 7 * SECOND });
+    expect(plan.requeue).toEqual({ after: 7.7 * SECOND });
   });
 
   it('Delete of a paused object touches nothing: the endpoint is neither deleted nor abandoned', () => {
@@ -471,8 +471,10 @@ describe('deletion', () => {
 
 describe('Databricks and workspace failures: nothing done, Ready unchanged', () => {
   it.each([
-    ['429 on the endpoint read', 'RateLimited', { endpoint: failed('RateLimited', '429 Too Many Requests', 12 * SECOND) }, { after: 12 * SECOND }],
-    ['429 on the model read', 'RateLimited', { model: failed('RateLimited', '429 Too Many Requests', 3 * SECOND) }, { after: 3 * SECOND }],
+    // Retry-After plus jitter (10 % at the fixtures' random 0.5), never less than 1 s: see requeue.test.ts
+    ['429 on the endpoint read', 'RateLimited', { endpoint: failed('RateLimited', '429 Too Many Requests', 12 * SECOND) }, { after: 13.2 * SECOND }],
+    ['429 on the model read', 'RateLimited', { model: failed('RateLimited', '429 Too Many Requests', 3 * SECOND) }, { after: 3.3 * SECOND }],
+    ['429 with Retry-After: 0', 'RateLimited', { model: failed('RateLimited', '429 Too Many Requests', 0) }, { after: 1.1 * SECOND }],
     ['429 without Retry-After', 'RateLimited', { endpoint: failed('RateLimited', 'client rate budget spent') }, { backoff: true }],
     ['503', 'ReconcileError', { endpoint: failed('Transient', 'GET /api/2.0/serving-endpoints/llama-chat failed (503)') }, { backoff: true }],
     ['a network failure', 'ReconcileError', { model: failed('Transient', 'connect ECONNREFUSED') }, { backoff: true }],
@@ -490,7 +492,7 @@ describe('Databricks and workspace failures: nothing done, Ready unchanged', () 
   });
 
   it('the rate-limit message says when it retries, and never claims 0s when Databricks gave no Retry-After', () => {
-    expect(condition(reconcile(settledObject(), { endpoint: failed('RateLimited', '429', 12 * SECOND) }), 'Synced')?.message).toContain('retrying in 12s');
+    expect(condition(reconcile(settledObject(), { endpoint: failed('RateLimited', '429', 12 * SECOND) }), 'Synced')?.message).toContain('retrying in 14s');
     expect(condition(reconcile(settledObject(), { endpoint: failed('RateLimited', '429') }), 'Synced')?.message).not.toMatch(/\b0s\b/);
   });
 

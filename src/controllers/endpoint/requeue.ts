@@ -1,0 +1,23 @@
+// Requeue arithmetic for rate limits, pure. Why a floor and jitter: under fault injection a 429 with
+// "Retry-After: 0" became a 1 ms requeue, and one endpoint was read 838 times in 60 s.
+import type { CallFailure } from './plan.js';
+
+/** Databricks' Retry-After is honoured, but never as less than this. */
+export const MIN_RATE_LIMIT_REQUEUE_MS = 1_000;
+/** Server Retry-After: up to this fraction is added, so endpoints told the same time do not return together. */
+export const RATE_LIMIT_JITTER = 0.2;
+/** Our own budget reserved a slot: come back just after it (never before), spread over this much. */
+export const RESERVED_SLOT_JITTER_MS = 250;
+
+/**
+ * When to look again after a rate-limit refusal. `random` is in [0, 1).
+ * - refused by our own budget: the slot is reserved for this object, so come back right after it;
+ * - refused by Databricks (429): Retry-After, at least the floor, plus jitter;
+ * - no Retry-After at all: undefined (the workqueue's per-key backoff decides).
+ */
+export function rateLimitedRequeueMs(failure: Pick<CallFailure, 'retryAfterMs' | 'fromClientBudget'>, random: number): number | undefined {
+  const retryAfter = failure.retryAfterMs;
+  if (retryAfter === undefined) return undefined;
+  if (failure.fromClientBudget) return Math.max(0, retryAfter) + Math.ceil(1 + random * RESERVED_SLOT_JITTER_MS);
+  return Math.round(Math.max(retryAfter, MIN_RATE_LIMIT_REQUEUE_MS) * (1 + RATE_LIMIT_JITTER * random));
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { MIN_RATE_LIMIT_REQUEUE_MS, RESERVED_SLOT_JITTER_MS, rateLimitedRequeueMs } from '../../../../src/controllers/endpoint/requeue.js';
+
+describe('requeue after a rate limit', () => {
+  it.each([
+    // [Retry-After ms, random, expected requeue ms]
+    [0, 0, MIN_RATE_LIMIT_REQUEUE_MS],
+    [0, 0.999, 1200],
+    [1, 0.5, 1100],
+    [2_000, 0, 2_000],
+    [2_000, 0.5, 2_200],
+    [60_000, 0.25, 63_000],
+  ])('Databricks said Retry-After %i ms (random %f): requeue after %i ms, never a busy loop', (retryAfterMs, random, expected) => {
+    expect(rateLimitedRequeueMs({ retryAfterMs }, random)).toBe(expected);
+  });
+
+  it('spreads endpoints told the same Retry-After over 20 %', () => {
+    const times = [0, 0.25, 0.5, 0.75, 0.999].map((r) => rateLimitedRequeueMs({ retryAfterMs: 10_000 }, r) ?? 0);
+    expect(new Set(times).size).toBe(5);
+    expect(Math.min(...times)).toBe(10_000);
+    expect(Math.max(...times)).toBeLessThanOrEqual(12_000);
+  });
+
+  it('our own budget reserved a slot: come back just after it, never before', () => {
+    for (const random of [0, 0.5, 0.999]) {
+      const after = rateLimitedRequeueMs({ retryAfterMs: 280_000, fromClientBudget: true }, random) ?? 0;
+      expect(after).toBeGreaterThan(280_000);
+      expect(after).toBeLessThanOrEqual(280_000 + RESERVED_SLOT_JITTER_MS + 1);
+    }
+  });
+
+  it('no Retry-After: the workqueue backoff decides', () => {
+    expect(rateLimitedRequeueMs({}, 0.5)).toBeUndefined();
+  });
+});
