@@ -91,14 +91,14 @@ describe('endpoint reconciler (I/O shell)', () => {
     expect(h.patches.filter((p) => p.subresource === 'status')).toHaveLength(1);
   });
 
-  it('a rate-limited update records RateLimited and comes back after Retry-After, without throwing', async () => {
+  it('a rate-limited update records RateLimited and comes back after Retry-After (+10 % jitter at random 0.5), without throwing', async () => {
     const h = harness({
       object: { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint,
       updateConfig: () => {
         throw new DatabricksError({ kind: 'RateLimited', status: 429, message: '429 REQUEST_LIMIT_EXCEEDED', retryAfterMs: 7 * SECOND });
       },
     });
-    await expect(h.run()).resolves.toEqual({ requeueAfterMs: 7 * SECOND });
+    await expect(h.run()).resolves.toEqual({ requeueAfterMs: 7.7 * SECOND });
     const status = h.patches.find((p) => p.subresource === 'status')?.body as { status: { conditions: { type: string; reason: string }[] } };
     expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'Synced', reason: 'RateLimited' }));
     expect(h.events.map((e) => e.reason)).toEqual(['RateLimited']);
