@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Conditions, LocalObjectReference, duration } from './common.js';
 import { SettingsStatus, settingsSpecFields, settingsSpecRules } from './endpoint-settings.js';
-import { matches, withRules } from './rules.js';
+import { matches, type ValidationRule, withRules } from './rules.js';
 
 export const ENDPOINT_KIND = 'ProvisionedThroughputEndpoint';
 export const ENDPOINT_PLURAL = 'provisionedthroughputendpoints';
@@ -114,6 +114,78 @@ export const CapacityRetry = z
   );
 export type CapacityRetry = z.infer<typeof CapacityRetry>;
 
+/** HH:MM on a 24-hour clock, local to schedule.timeZone. */
+export const TIME_OF_DAY_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+/** Five cron fields, or six with seconds first; cron-parser checks the fields themselves. */
+export const CRON_PATTERN = '^\\S+( \\S+){4,5}$';
+export const Weekday = z.enum(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']);
+
+const timeOfDay = (value: string) => new RegExp(TIME_OF_DAY_PATTERN).test(value);
+const timeOrCron: ValidationRule<string>[] = [
+  {
+    cel: `self.matches(r'${TIME_OF_DAY_PATTERN}') || self.matches(r'${CRON_PATTERN}')`,
+    message: 'must be a time HH:MM or a cron expression of 5 fields (6 with seconds first)',
+    check: (v) => timeOfDay(v) || new RegExp(CRON_PATTERN).test(v),
+  },
+];
+
+export const ScheduleWindow = withRules(
+  z.strictObject({
+    name: withRules(z.string().max(63), [
+      matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', 'must be a lower-case name of letters, digits and hyphens, e.g. office-hours'),
+    ]).describe('Name of the window, shown in status.schedule and `kubectl get -o wide`.'),
+    days: z
+      .array(Weekday)
+      .min(1)
+      .max(7)
+      .optional()
+      .describe('Days the window opens on (Mon..Sun), with start and end as HH:MM. Omitted with HH:MM times: every day.'),
+    start: withRules(z.string().max(100), timeOrCron).describe('When the window opens: HH:MM (on `days`), or a cron expression such as "0 8 * * Mon-Fri", in schedule.timeZone.'),
+    end: withRules(z.string().max(100), timeOrCron).describe('When the window closes: the first time after its start that matches, HH:MM (an end before the start is on the next day) or a cron expression.'),
+    throughput: Throughput.describe('Throughput while the window is open, in the same form (chunks, tokensPerSecond or modelUnits) as spec.throughput.'),
+  }),
+  [
+    {
+      cel: `self.start.matches(r'${TIME_OF_DAY_PATTERN}') == self.end.matches(r'${TIME_OF_DAY_PATTERN}')`,
+      message: 'start and end are both HH:MM times or both cron expressions',
+      check: (w) => timeOfDay(w.start) === timeOfDay(w.end),
+    },
+    {
+      cel: `!has(self.days) || self.start.matches(r'${TIME_OF_DAY_PATTERN}')`,
+      message: 'days go with HH:MM start and end times; a cron expression names its own days',
+      check: (w) => w.days === undefined || timeOfDay(w.start),
+    },
+  ],
+).describe('A recurring window with its own throughput.');
+export type ScheduleWindow = z.infer<typeof ScheduleWindow>;
+
+export const Schedule = withRules(
+  z.strictObject({
+    timeZone: z
+      .string()
+      .max(64)
+      .default('UTC')
+      .describe('IANA time zone of the windows, e.g. Europe/Berlin. Default UTC.'),
+    leadTime: duration(
+      'How long before a window opens the operator changes the config, so the larger throughput serves when the window starts (a rollout takes minutes). Windows close on time.',
+      '0s',
+    ),
+    windows: z
+      .array(ScheduleWindow)
+      .min(1)
+      .max(16)
+      .describe('The windows. When several are open at once, the first in this list applies.'),
+  }),
+  [
+    {
+      cel: 'self.windows.all(w, self.windows.exists_one(v, v.name == w.name))',
+      message: 'window names must be unique',
+      check: (s) => new Set(s.windows.map((w) => w.name)).size === s.windows.length,
+    },
+  ],
+).describe('Throughput by time of day: each window sets the throughput while it is open; outside every window spec.throughput applies.');
+export type Schedule = z.infer<typeof Schedule>;
+
 export const DeletionPolicy = z.enum(['Delete', 'Orphan']);
 
 export const EndpointSpec = withRules(
@@ -151,6 +223,7 @@ export const EndpointSpec = withRules(
     ),
     capacityRetry: CapacityRetry.prefault({}),
     ...settingsSpecFields,
+    schedule: Schedule.optional(),
   }),
   [
     {
@@ -174,6 +247,11 @@ export const EndpointSpec = withRules(
       check: (s) => s.burstScaling || s.throughput.modelUnits !== undefined,
     },
     ...settingsSpecRules,
+    {
+      cel: '!has(self.schedule) || self.schedule.windows.all(w, has(w.throughput.modelUnits) == has(self.throughput.modelUnits))',
+      message: 'schedule windows give throughput in the same kind as spec.throughput: modelUnits for model-unit models, chunks or tokensPerSecond otherwise',
+      check: (s) => (s.schedule?.windows ?? []).every((w) => (w.throughput.modelUnits !== undefined) === (s.throughput.modelUnits !== undefined)),
+    },
   ],
 ).describe('The desired Databricks provisioned-throughput serving endpoint.');
 export type EndpointSpec = z.infer<typeof EndpointSpec>;
@@ -233,6 +311,15 @@ export const EndpointStatus = z
       .optional()
       .describe('GPU-capacity retry state; it survives operator restarts.'),
     lastHandledRequestedAt: z.string().optional().describe('The last ptoperator.io/requested-at value acted on.'),
+    schedule: z
+      .strictObject({
+        activeWindow: z.string().optional().describe('The schedule window whose throughput applies now; absent: spec.throughput applies.'),
+        throughput: z.string().optional().describe('The throughput the schedule asks for now, e.g. "chunks 4-6".'),
+        nextChangeTime: z.string().optional().describe('When the scheduled throughput changes next (RFC 3339), lead time included.'),
+        nextWindow: z.string().optional().describe('What applies from nextChangeTime: a window name, or "(default)" for spec.throughput.'),
+      })
+      .optional()
+      .describe('Where spec.schedule stands.'),
     rejectedGeneration: z
       .int()
       .optional()

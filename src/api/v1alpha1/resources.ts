@@ -83,6 +83,8 @@ export const resourceDefinitions: ResourceDefinition[] = [
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Age of the object.' },
       { name: 'Endpoint-ID', type: 'string', jsonPath: '.status.endpointId', description: 'Databricks endpoint id.', priority: 1 },
       { name: 'Reason', type: 'string', jsonPath: condition('Ready', 'reason'), description: 'Why Ready has its status.', priority: 1 },
+      { name: 'Window', type: 'string', jsonPath: '.status.schedule.activeWindow', description: 'The schedule window that applies now.', priority: 1 },
+      { name: 'Next-Change', type: 'string', jsonPath: '.status.schedule.nextChangeTime', description: 'When the scheduled throughput changes next.', priority: 1 },
     ],
   },
   {

@@ -83,6 +83,10 @@ export interface PlanInput {
   /** A number in [0, 1) for jitter; the caller passes Math.random(), tests a constant. */
   random: number;
   settings: PlanSettings;
+  /** The desired config changed without a new generation (a schedule window opened or closed): act as on a new spec. */
+  desiredChanged?: boolean;
+  /** Why the spec cannot be applied, found outside the planner (an invalid schedule): InvalidSpec. */
+  specProblem?: string;
 }
 
 export type EndpointAction =
@@ -226,7 +230,7 @@ export function planEndpoint(input: PlanInput): Plan {
   // Not before: a request met by a workspace outage or a failed read must still be acted on later.
   const requestedAt = object.annotations[EndpointAnnotation.requestedAt];
   const newRequest = requestedAt !== undefined && requestedAt !== object.status.lastHandledRequestedAt;
-  const newGeneration = object.status.observedGeneration !== object.generation;
+  const newGeneration = object.status.observedGeneration !== object.generation || input.desiredChanged === true;
   /** A new spec or a requested-at token starts over: fresh retry budget, failures of older attempts forgotten. */
   const fresh = newRequest || newGeneration;
   if (fresh) {
@@ -276,7 +280,7 @@ function planPreflight(input: PlanInput, plan: PlanBuilder): { desired: DesiredS
         .finish({ type: 'none' }, requeue),
     };
   }
-  const invalidDuration = checkDurations(spec);
+  const invalidDuration = checkDurations(spec) ?? input.specProblem;
   if (invalidDuration) {
     return {
       plan: plan

@@ -35,6 +35,7 @@ import {
   planActionFailure,
   planEndpoint,
 } from './plan.js';
+import { resolveSchedule, scheduleChanged, scheduledSpec, withSchedule } from './schedule.js';
 import { summarizeConditions } from './status-summary.js';
 import { ownershipOf } from './ownership.js';
 import { needsPermissions, type PartObserved } from './settings.js';
@@ -78,7 +79,11 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const parsed = EndpointSpec.safeParse(current.spec);
     if (!parsed.success) return handleUnparseableSpec(options, current, parsed.error.issues, now(), signal);
 
-    const object = toEndpointObject(current, parsed.data);
+    const at = now();
+    // A schedule only changes which throughput is desired now; the planner sees it as the spec's.
+    const schedule = parsed.data.schedule ? resolveSchedule(parsed.data.schedule, parsed.data.throughput, at) : undefined;
+    const scheduled = schedule?.ok ? schedule.state : undefined;
+    const object = toEndpointObject(current, scheduledSpec(parsed.data, scheduled));
     const workspace = options.connections.forEndpoint(object.namespace, parsed.data.workspaceRef);
     const need = observationsNeeded(object, workspace.ready);
     const client = workspace.client;
@@ -103,21 +108,27 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       endpoint,
       model,
       permissions,
-      now: now(),
+      now: at,
       random: random(),
       settings: options.settings,
+      desiredChanged: scheduleChanged(object.status, scheduled),
+      ...(schedule && !schedule.ok && { specProblem: schedule.message }),
     };
     let plan = planEndpoint(input);
     log.debug({ action: plan.action.type, generation: object.generation, requeue: plan.requeue }, 'planned');
 
     let latest = current;
+    let actionFailed = false;
     try {
       latest = await execute(options, plan.action, latest, workspace, signal, log);
     } catch (err) {
       if (!isDatabricksError(err)) throw err;
       log.warn({ action: plan.action.type, error: err.toJSON() }, 'Databricks action failed');
       plan = planActionFailure(input, plan, toFailure(err));
+      // A rejected request counts as handled (rejectedGeneration); anything else is sent again.
+      actionFailed = err.kind !== 'InvalidRequest';
     }
+    plan = withSchedule(plan, object.status, scheduled, actionFailed, at);
     if (plan.action.type === 'removeFinalizer') {
       await recordEvents(options, latest, plan);
       return;

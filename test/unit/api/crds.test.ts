@@ -47,7 +47,7 @@ describe('generated CRDs', () => {
     const columns = version.additionalPrinterColumns.map((c: { name: string; priority?: number }) => [c.name.toUpperCase(), c.priority ?? 0]);
     expect(columns).toEqual([
       ['READY', 0], ['SYNCED', 0], ['MODEL', 0], ['VERSION', 0], ['MIN-TPS', 0], ['MAX-TPS', 0], ['UNITS', 0], ['STATE', 0], ['AGE', 0],
-      ['ENDPOINT-ID', 1], ['REASON', 1],
+      ['ENDPOINT-ID', 1], ['REASON', 1], ['WINDOW', 1], ['NEXT-CHANGE', 1],
     ]);
   });
 

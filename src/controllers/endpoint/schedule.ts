@@ -1,0 +1,190 @@
+// Throughput schedules: which throughput spec.schedule asks for at a given time, and when that
+// changes next. Pure (the clock is an argument). Cron arithmetic and time zones come from cron-parser
+// (IANA zones, DST); Intl checks the zone name first so a typo gets a clear message.
+import { CronExpressionParser } from 'cron-parser';
+import {
+  type EndpointSpec,
+  type EndpointStatus,
+  parseDurationMs,
+  type Schedule,
+  type ScheduleWindow,
+  type Throughput,
+  TIME_OF_DAY_PATTERN,
+} from '../../api/v1alpha1/index.js';
+import type { Plan, Requeue } from './plan.js';
+
+/** What applies at one moment: a window, or spec.throughput (window undefined). */
+export interface ScheduledThroughput {
+  window?: string;
+  throughput: Throughput;
+}
+
+export interface ScheduleState extends ScheduledThroughput {
+  /** The next moment something else applies (a window opens, lead time included, or closes). */
+  next?: { at: Date } & ScheduledThroughput;
+}
+
+export type ScheduleResolution = { ok: true; state: ScheduleState } | { ok: false; message: string };
+
+export const DEFAULT_WINDOW_LABEL = '(default)';
+/** Change points examined when looking for the next change; windows that only repeat each other end the search. */
+const MAX_CHANGE_POINTS = 64;
+const DAY_NUMBERS = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 } as const;
+
+interface CompiledWindow {
+  name: string;
+  start: string;
+  end: string;
+  throughput: Throughput;
+}
+
+interface Compiled {
+  timeZone: string;
+  leadMs: number;
+  windows: CompiledWindow[];
+}
+
+/** The throughput spec.schedule asks for at `now`, and the next change. */
+export function resolveSchedule(schedule: Schedule, base: Throughput, now: Date): ScheduleResolution {
+  const compiled = compile(schedule);
+  if ('message' in compiled) return { ok: false, message: compiled.message };
+  const current = applicableAt(compiled, base, now);
+  return { ok: true, state: { ...current, ...nextChange(compiled, base, now, current) } };
+}
+
+function compile(schedule: Schedule): Compiled | { message: string } {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: schedule.timeZone });
+  } catch {
+    return { message: `schedule.timeZone "${schedule.timeZone}" is not an IANA time zone such as Europe/Berlin or America/New_York` };
+  }
+  const windows: CompiledWindow[] = [];
+  for (const [index, window] of schedule.windows.entries()) {
+    const compiled = compileWindow(window);
+    for (const field of ['start', 'end'] as const) {
+      try {
+        CronExpressionParser.parse(compiled[field], { tz: schedule.timeZone, strict: false });
+      } catch (err) {
+        return { message: `schedule.windows[${index}].${field} "${window[field]}" is not a valid cron expression: ${(err as Error).message}` };
+      }
+    }
+    windows.push(compiled);
+  }
+  return { timeZone: schedule.timeZone, leadMs: parseDurationMs(schedule.leadTime), windows };
+}
+
+/** HH:MM windows become cron: the start on the given days, the end on any day (so 22:00-02:00 ends next morning). */
+function compileWindow(window: ScheduleWindow): CompiledWindow {
+  if (!new RegExp(TIME_OF_DAY_PATTERN).test(window.start)) return { name: window.name, start: window.start, end: window.end, throughput: window.throughput };
+  const cron = (time: string, days: string) => {
+    const [hours, minutes] = time.split(':').map(Number);
+    return `${minutes} ${hours} * * ${days}`;
+  };
+  const days = window.days ? window.days.map((d) => DAY_NUMBERS[d]).join(',') : '*';
+  return { name: window.name, start: cron(window.start, days), end: cron(window.end, '*'), throughput: window.throughput };
+}
+
+const occurrence = (expression: string, timeZone: string, from: Date, direction: 'next' | 'prev'): Date | undefined => {
+  try {
+    const iterator = CronExpressionParser.parse(expression, { currentDate: from, tz: timeZone, strict: false });
+    return (direction === 'next' ? iterator.next() : iterator.prev()).toDate();
+  } catch {
+    return undefined; // no occurrence (e.g. 30 February)
+  }
+};
+
+/** The open interval of `window` that contains `at`, counting the lead time before each start. */
+function openInterval(compiled: Compiled, window: CompiledWindow, at: Date): { opens: Date; closes: Date } | undefined {
+  // The latest start whose lead time has begun: start <= at + lead (prev() is strict, hence +1 ms).
+  const start = occurrence(window.start, compiled.timeZone, new Date(at.getTime() + compiled.leadMs + 1), 'prev');
+  if (!start) return undefined;
+  const end = occurrence(window.end, compiled.timeZone, start, 'next');
+  if (!end || end.getTime() <= at.getTime()) return undefined;
+  return { opens: new Date(start.getTime() - compiled.leadMs), closes: end };
+}
+
+function applicableAt(compiled: Compiled, base: Throughput, at: Date): ScheduledThroughput {
+  const open = compiled.windows.find((w) => openInterval(compiled, w, at) !== undefined);
+  return open ? { window: open.name, throughput: open.throughput } : { throughput: base };
+}
+
+/** Moments after `from` at which some window opens (lead time included) or closes. */
+function changePoints(compiled: Compiled, from: Date): Date[] {
+  const points: Date[] = [];
+  for (const window of compiled.windows) {
+    const interval = openInterval(compiled, window, from);
+    if (interval) points.push(interval.closes);
+    const start = occurrence(window.start, compiled.timeZone, new Date(from.getTime() + compiled.leadMs), 'next');
+    if (start) points.push(new Date(start.getTime() - compiled.leadMs));
+  }
+  return points.filter((p) => p.getTime() > from.getTime());
+}
+
+function nextChange(compiled: Compiled, base: Throughput, now: Date, current: ScheduledThroughput): Pick<ScheduleState, 'next'> {
+  let from = now;
+  for (let i = 0; i < MAX_CHANGE_POINTS; i++) {
+    const points = changePoints(compiled, from);
+    if (points.length === 0) return {};
+    const at = new Date(Math.min(...points.map((p) => p.getTime())));
+    const then = applicableAt(compiled, base, at);
+    if (then.window !== current.window) return { next: { at, ...then } };
+    from = at;
+  }
+  return {};
+}
+
+// ---- composition with the endpoint planner -------------------------------------------------------
+
+/** The spec the planner resolves: spec.throughput replaced by what the schedule asks for now. */
+export const scheduledSpec = (spec: EndpointSpec, state: ScheduleState | undefined): EndpointSpec =>
+  state ? { ...spec, throughput: state.throughput } : spec;
+
+/** A different window applies than the one status last recorded: the desired config changed. */
+export const scheduleChanged = (status: EndpointStatus, state: ScheduleState | undefined): boolean =>
+  state !== undefined && (status.schedule?.activeWindow ?? undefined) !== state.window;
+
+export const describeThroughput = (t: Throughput): string =>
+  t.modelUnits !== undefined
+    ? `${t.modelUnits} model units`
+    : t.chunks
+      ? `chunks ${t.chunks.min}-${t.chunks.max}`
+      : `${t.tokensPerSecond?.min}-${t.tokensPerSecond?.max} tokens/s`;
+
+export function scheduleStatus(state: ScheduleState): NonNullable<EndpointStatus['schedule']> {
+  return {
+    ...(state.window !== undefined && { activeWindow: state.window }),
+    throughput: describeThroughput(state.throughput),
+    ...(state.next && {
+      nextChangeTime: state.next.at.toISOString().replace(/\.\d+Z$/, 'Z'),
+      nextWindow: state.next.window ?? DEFAULT_WINDOW_LABEL,
+    }),
+  };
+}
+
+/** Look again no later than the next change, so it happens on time and not at the next poll. */
+export function requeueForSchedule(requeue: Requeue, state: ScheduleState | undefined, now: Date): Requeue {
+  if (!state?.next) return requeue;
+  const untilChange = Math.max(0, state.next.at.getTime() - now.getTime());
+  if (requeue === undefined) return { after: untilChange };
+  if ('backoff' in requeue) return requeue;
+  return { after: Math.min(requeue.after, untilChange) };
+}
+
+/**
+ * The plan with status.schedule and a requeue no later than the next change. When the planned action
+ * failed, status keeps the window it had, so the next reconcile still sees the change and sends it.
+ */
+export function withSchedule(plan: Plan, previous: EndpointStatus, state: ScheduleState | undefined, actionFailed: boolean, now: Date): Plan {
+  const status = { ...plan.status };
+  if (!state) {
+    delete status.schedule;
+  } else {
+    status.schedule = scheduleStatus(state);
+    if (actionFailed) {
+      const kept = previous.schedule?.activeWindow;
+      if (kept === undefined) delete status.schedule.activeWindow;
+      else status.schedule.activeWindow = kept;
+    }
+  }
+  return { ...plan, status, requeue: requeueForSchedule(plan.requeue, state, now) };
+}

@@ -1,0 +1,91 @@
+// Throughput schedules end to end: two windows a few seconds apart move the throughput up and down,
+// ahead of each window's start by the lead time, with exactly one config update per change. The
+// emulator runs at speed 1 (its clock is the operator's clock) with 2-second rollouts, so windows
+// of cron expressions with seconds happen in real time.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type E2E, endpointManifest, isReady, startE2E } from './harness.js';
+
+let e2e: E2E;
+
+interface Call {
+  seq: number;
+  operation: string;
+  status: number;
+  endpoint?: string;
+  realTime: number;
+}
+
+async function calls(endpoint: string): Promise<Call[]> {
+  const url = new URL('/__emulator/calls', e2e.emulator.url);
+  url.searchParams.set('endpoint', endpoint);
+  return ((await (await fetch(url)).json()) as { calls: Call[] }).calls;
+}
+
+/** A cron expression (seconds first, UTC) for one moment of the day. */
+const cronAt = (ms: number) => {
+  const d = new Date(ms);
+  return `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} * * *`;
+};
+
+const served = (obj: Record<string, unknown>) => (obj['status'] as { served?: { maxTokensPerSecond?: number } } | undefined)?.served?.maxTokensPerSecond;
+const window = (obj: Record<string, unknown>) => (obj['status'] as { schedule?: { activeWindow?: string } } | undefined)?.schedule?.activeWindow;
+
+beforeAll(async () => {
+  e2e = await startE2E({ prefix: 'e2e-schedule', speed: 1, scenario: { timing: { rolloutSeconds: 2 } } });
+});
+
+afterAll(async () => {
+  await e2e?.stop();
+});
+
+describe('throughput schedule', () => {
+  it('moves the throughput up and down across two windows, lead time ahead, one update per change', async () => {
+    const t0 = Math.ceil(Date.now() / 1000) * 1000 + 15_000;
+    const peak = { start: t0 + 20_000, end: t0 + 35_000 };
+    const batch = { start: t0 + 50_000, end: t0 + 60_000 };
+    const LEAD_MS = 10_000;
+    await e2e.apply(
+      endpointManifest('sched-llama', {
+        throughput: { chunks: { min: 1, max: 1 } },
+        schedule: {
+          timeZone: 'UTC',
+          leadTime: '10s',
+          windows: [
+            { name: 'peak', start: cronAt(peak.start), end: cronAt(peak.end), throughput: { chunks: { min: 3, max: 3 } } },
+            { name: 'batch', start: cronAt(batch.start), end: cronAt(batch.end), throughput: { chunks: { min: 2, max: 2 } } },
+          ],
+        },
+      }),
+    );
+    const first = await e2e.waitUntil('pte', 'sched-llama', (o) => isReady(o) && served(o) === 980, 30_000);
+    expect((first['status'] as { schedule?: unknown }).schedule).toEqual({
+      throughput: 'chunks 1-1',
+      nextChangeTime: new Date(peak.start - LEAD_MS).toISOString().replace('.000', ''),
+      nextWindow: 'peak',
+    });
+
+    // Up for the peak, ahead of its start; `kubectl get -o wide` names the window and the next change.
+    const inPeak = await e2e.waitUntil('pte', 'sched-llama', (o) => isReady(o) && window(o) === 'peak' && served(o) === 2940, 60_000);
+    const wide = await e2e.kubectl(['get', 'pte', 'sched-llama', '-o', 'wide']);
+    expect(wide).toMatch(/WINDOW\s+NEXT-CHANGE/);
+    expect(wide).toMatch(new RegExp(`peak\\s+${new Date(peak.end).toISOString().replace('.000', '')}`));
+    expect((inPeak['status'] as { schedule?: { nextWindow?: string } }).schedule?.nextWindow).toBe('(default)');
+
+    // Down when the peak closes, up for the batch window, down again.
+    await e2e.waitUntil('pte', 'sched-llama', (o) => isReady(o) && window(o) === undefined && served(o) === 980 && Date.now() >= peak.end, 60_000);
+    await e2e.waitUntil('pte', 'sched-llama', (o) => isReady(o) && window(o) === 'batch' && served(o) === 1960, 60_000);
+    await e2e.waitUntil('pte', 'sched-llama', (o) => isReady(o) && window(o) === undefined && served(o) === 980 && Date.now() >= batch.end, 60_000);
+
+    const updates = (await calls('sched-llama')).filter((c) => c.operation === 'updateConfig');
+    expect(updates.map((u) => u.status)).toEqual([200, 200, 200, 200]);
+    const [up, down, up2, down2] = updates.map((u) => u.realTime) as [number, number, number, number];
+    // Each change at its time: ups after the lead time began and before the window starts; downs once it closed.
+    expect(up).toBeGreaterThanOrEqual(peak.start - LEAD_MS);
+    expect(up).toBeLessThan(peak.start);
+    expect(down).toBeGreaterThanOrEqual(peak.end);
+    expect(up2).toBeGreaterThanOrEqual(batch.start - LEAD_MS);
+    expect(up2).toBeLessThan(batch.start);
+    expect(down2).toBeGreaterThanOrEqual(batch.end);
+    expect((await calls('sched-llama')).filter((c) => c.operation === 'create')).toHaveLength(1);
+  });
+});

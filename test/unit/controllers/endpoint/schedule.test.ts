@@ -1,0 +1,147 @@
+// The schedule planner as tables: which throughput applies at a moment, the next change (lead time
+// included), time zones and DST, overlaps, invalid input; and how it composes with the endpoint plan.
+import { describe, expect, it } from 'vitest';
+import { Schedule, type Throughput } from '../../../../src/api/v1alpha1/index.js';
+import { planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
+import {
+  requeueForSchedule,
+  resolveSchedule,
+  type ScheduleState,
+  scheduleChanged,
+  scheduledSpec,
+  scheduleStatus,
+  withSchedule,
+} from '../../../../src/controllers/endpoint/schedule.js';
+import { endpointObject, planInput, readyEndpoint, TOKEN_BAND_MODEL } from '../fixtures.js';
+
+const BASE: Throughput = { chunks: { min: 1, max: 2 } };
+const PEAK: Throughput = { chunks: { min: 4, max: 6 } };
+const BATCH: Throughput = { chunks: { min: 3, max: 3 } };
+
+const schedule = (input: Record<string, unknown>): Schedule => Schedule.parse(input);
+
+/** Mon-Fri 08:00-18:00 Berlin office hours, a nightly batch 22:00-02:00 every day, 15 minutes lead. */
+const OFFICE_AND_NIGHTLY = schedule({
+  timeZone: 'Europe/Berlin',
+  leadTime: '15m',
+  windows: [
+    { name: 'office-hours', days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'], start: '08:00', end: '18:00', throughput: PEAK },
+    { name: 'nightly', start: '22:00', end: '02:00', throughput: BATCH },
+  ],
+});
+
+function state(s: Schedule, at: string): ScheduleState {
+  const result = resolveSchedule(s, BASE, new Date(at));
+  if (!result.ok) throw new Error(result.message);
+  return result.state;
+}
+
+describe('resolveSchedule: what applies and what comes next', () => {
+  // 2026-03-02 is a Monday; Berlin is UTC+1 until 2026-03-29 (then UTC+2).
+  const cases: { at: string; window?: string; throughput: Throughput; nextAt?: string; nextWindow?: string }[] = [
+    { at: '2026-03-02T06:00:00Z', throughput: BASE, nextAt: '2026-03-02T06:45:00Z', nextWindow: 'office-hours' }, // 07:00 local, opens 07:45 (lead)
+    { at: '2026-03-02T06:44:59Z', throughput: BASE, nextAt: '2026-03-02T06:45:00Z', nextWindow: 'office-hours' },
+    { at: '2026-03-02T06:45:00Z', window: 'office-hours', throughput: PEAK, nextAt: '2026-03-02T17:00:00Z' }, // lead time begun
+    { at: '2026-03-02T12:00:00Z', window: 'office-hours', throughput: PEAK, nextAt: '2026-03-02T17:00:00Z' }, // closes on time at 18:00 local
+    { at: '2026-03-02T17:00:00Z', throughput: BASE, nextAt: '2026-03-02T20:45:00Z', nextWindow: 'nightly' },
+    { at: '2026-03-02T23:30:00Z', window: 'nightly', throughput: BATCH, nextAt: '2026-03-03T01:00:00Z' }, // past midnight local
+    { at: '2026-03-07T12:00:00Z', throughput: BASE, nextAt: '2026-03-07T20:45:00Z', nextWindow: 'nightly' }, // Saturday: no office hours
+    { at: '2026-03-30T06:00:00Z', window: 'office-hours', throughput: PEAK, nextAt: '2026-03-30T16:00:00Z' }, // after DST: 08:00 local = 06:00Z
+  ];
+  it.each(cases)('at $at: $window', ({ at, window, throughput, nextAt, nextWindow }) => {
+    const s = state(OFFICE_AND_NIGHTLY, at);
+    expect(s.window).toBe(window);
+    expect(s.throughput).toEqual(throughput);
+    expect(s.next?.at.toISOString().replace('.000', '')).toBe(nextAt);
+    expect(s.next?.window).toBe(nextWindow);
+  });
+
+  it('cron windows, seconds included, and the first listed window wins an overlap', () => {
+    const s = schedule({
+      windows: [
+        { name: 'burst', start: '0 0 12 * * *', end: '0 30 12 * * *', throughput: PEAK },
+        { name: 'day', start: '0 9 * * *', end: '0 17 * * *', throughput: BATCH },
+      ],
+    });
+    expect(state(s, '2026-03-02T10:00:00Z')).toMatchObject({ window: 'day', next: { window: 'burst' } });
+    expect(state(s, '2026-03-02T12:10:00Z')).toMatchObject({ window: 'burst', next: { window: 'day' } });
+    expect(state(s, '2026-03-02T12:10:00Z').next?.at.toISOString()).toBe('2026-03-02T12:30:00.000Z');
+  });
+
+  it('two windows back to back are one change, not a detour through the default', () => {
+    const s = schedule({
+      windows: [
+        { name: 'morning', start: '08:00', end: '12:00', throughput: PEAK },
+        { name: 'afternoon', start: '12:00', end: '18:00', throughput: BATCH },
+      ],
+    });
+    expect(state(s, '2026-03-02T11:00:00Z')).toMatchObject({ window: 'morning', next: { window: 'afternoon' } });
+    expect(state(s, '2026-03-02T11:00:00Z').next?.at.toISOString()).toBe('2026-03-02T12:00:00.000Z');
+  });
+
+  it.each([
+    [{ timeZone: 'Mars/Olympus', windows: [{ name: 'a', start: '08:00', end: '09:00', throughput: PEAK }] }, /timeZone "Mars\/Olympus" is not an IANA time zone/],
+    [{ windows: [{ name: 'a', start: '0 25 * * *', end: '0 9 * * *', throughput: PEAK }] }, /windows\[0\]\.start "0 25 \* \* \*" is not a valid cron expression/],
+  ])('invalid input is refused with a message that says what to fix', (input, message) => {
+    const result = resolveSchedule(schedule(input), BASE, new Date('2026-03-02T06:00:00Z'));
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toMatch(message);
+  });
+});
+
+describe('Schedule schema (the same rules as the CRD)', () => {
+  it.each([
+    [{ windows: [{ name: 'a', start: '8:00', end: '09:00', throughput: PEAK }] }, 'must be a time HH:MM or a cron expression'],
+    [{ windows: [{ name: 'a', start: '08:00', end: '0 9 * * *', throughput: PEAK }] }, 'start and end are both HH:MM times or both cron expressions'],
+    [{ windows: [{ name: 'a', days: ['Mon'], start: '0 8 * * *', end: '0 9 * * *', throughput: PEAK }] }, 'days go with HH:MM start and end times'],
+    [{ windows: [{ name: 'a', start: '08:00', end: '09:00', throughput: PEAK }, { name: 'a', start: '10:00', end: '11:00', throughput: PEAK }] }, 'window names must be unique'],
+  ])('%j is rejected', (input, message) => {
+    const result = Schedule.safeParse(input);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.message).join('; ')).toContain(message);
+  });
+});
+
+describe('composition with the endpoint plan', () => {
+  const office = state(OFFICE_AND_NIGHTLY, '2026-03-02T12:00:00Z');
+
+  it('the planner sees the window throughput as the spec: one updateConfig, no drift warning, fresh capacity budget', () => {
+    const object = endpointObject({ status: { observedGeneration: 1, schedule: { throughput: 'chunks 1-2' }, capacity: { attempts: 2 } } });
+    const scheduled = { ...object, spec: scheduledSpec(object.spec, office) };
+    const served = readyEndpoint({ min: 980, max: 1960 }); // chunks 1-2: the default throughput
+    const plan = planEndpoint({ ...planInput(scheduled, { endpoint: served, model: TOKEN_BAND_MODEL }), desiredChanged: scheduleChanged(object.status, office) });
+    expect(plan.action).toMatchObject({ type: 'updateConfig', request: { body: { served_entities: [{ min_provisioned_throughput: 3920, max_provisioned_throughput: 5880 }] } } });
+    expect(plan.events.map((e) => e.reason)).toEqual(['UpdatingConfig']);
+    expect(plan.status.capacity).toBeUndefined();
+  });
+
+  it('once the window is recorded, the served window throughput is in sync: nothing to do', () => {
+    const object = endpointObject({ status: { observedGeneration: 1, schedule: scheduleStatus(office) } });
+    expect(scheduleChanged(object.status, office)).toBe(false);
+    const plan = planEndpoint(planInput({ ...object, spec: scheduledSpec(object.spec, office) }, { endpoint: readyEndpoint({ min: 3920, max: 5880 }) }));
+    expect(plan.action).toEqual({ type: 'none' });
+  });
+
+  it('an invalid schedule blocks with InvalidSpec and no Databricks call', () => {
+    const object = endpointObject({ status: { observedGeneration: 1 } });
+    const plan = planEndpoint({ ...planInput(object, { endpoint: readyEndpoint({ min: 980, max: 1960 }) }), specProblem: 'schedule.timeZone "X" is not an IANA time zone' });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.status.conditions?.find((c) => c.type === 'Synced')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('IANA') });
+  });
+
+  it('status shows the window and the next change; a failed action keeps the old window so the change is sent again', () => {
+    const plan = { action: { type: 'none' as const }, status: {}, requeue: { after: 300_000 }, events: [] };
+    const now = new Date('2026-03-02T16:58:00Z');
+    const result = withSchedule(plan, {}, office, false, now);
+    expect(result.status.schedule).toEqual({ activeWindow: 'office-hours', throughput: 'chunks 4-6', nextChangeTime: '2026-03-02T17:00:00Z', nextWindow: '(default)' });
+    expect(result.requeue).toEqual({ after: 120_000 }); // the next change, not the 5-minute poll
+    expect(withSchedule(plan, { schedule: { throughput: 'chunks 1-2' } }, office, true, now).status.schedule?.activeWindow).toBeUndefined();
+    expect(withSchedule({ ...plan, status: { schedule: { throughput: 'x' } } }, {}, undefined, false, now).status.schedule).toBeUndefined();
+  });
+
+  it('requeueForSchedule keeps a sooner requeue and the workqueue backoff', () => {
+    expect(requeueForSchedule({ after: 1000 }, office, new Date('2026-03-02T12:00:00Z'))).toEqual({ after: 1000 });
+    expect(requeueForSchedule({ backoff: true }, office, new Date('2026-03-02T12:00:00Z'))).toEqual({ backoff: true });
+    expect(requeueForSchedule(undefined, office, new Date('2026-03-02T16:00:00Z'))).toEqual({ after: 3_600_000 });
+  });
+});
