@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import type { KubeClient } from './client.js';
 import { resourcePath } from './client.js';
-import { isGone, KubeApiError } from './errors.js';
+import { isGone, isNotFound, KubeApiError } from './errors.js';
 import type { Logger } from './logger.js';
 import { Backoff } from './ratelimit.js';
 import { diffRelist } from './relist.js';
@@ -28,6 +28,8 @@ export interface InformerOptions {
   quietWatchLimitMs?: number;
   /** List page size. Default 500. */
   pageSize?: number;
+  /** While the API does not serve the resource (404: its CRD is not installed), look again this often. Default 2 s. */
+  missingResourceRetryMs?: number;
   log?: Logger;
   /** Receives every change of `stats` (the Manager feeds Prometheus counters from it). */
   onStat?: (stat: keyof InformerStats) => void;
@@ -51,6 +53,8 @@ interface Scope {
   /** Why we aborted our own watch, so the loop knows it is not a failure. */
   recycleReason: 'watchdog' | 'resync' | undefined;
   resyncTimer: NodeJS.Timeout | undefined;
+  /** The resource was not served (404) and we said so; cleared once a list succeeds. */
+  missingResourceLogged?: boolean;
 }
 
 /**
@@ -65,6 +69,9 @@ export class Informer<T extends KubeObject> {
   private readonly scopes: Scope[];
   private readonly log: Logger;
   private readonly stopController = new AbortController();
+  private get missingResourceRetryMs(): number {
+    return this.options.missingResourceRetryMs ?? 2_000;
+  }
   private loops: Promise<void>[] = [];
   private watchdog: NodeJS.Timeout | undefined;
   private syncWaiters: Array<() => void> = [];
@@ -156,6 +163,10 @@ export class Informer<T extends KubeObject> {
     while (!this.stopped) {
       try {
         if (scope.resourceVersion === undefined) await this.relist(scope);
+        if (scope.missingResourceLogged) {
+          scope.missingResourceLogged = false;
+          this.log.info({ resource: this.options.resource.plural, namespace: scope.namespace }, 'the resource is served now; watching it');
+        }
         const began = Date.now();
         await this.watch(scope);
         consecutiveGone = 0;
@@ -182,6 +193,21 @@ export class Informer<T extends KubeObject> {
           continue;
         }
         this.count('errors');
+        if (isNotFound(err)) {
+          // The API does not serve this resource: its CRD is not installed (yet). Say so once, in words, and look
+          // again every few seconds (not with a backoff that grows to 30 s), so installing the CRDs takes effect at once.
+          if (!scope.missingResourceLogged) {
+            scope.missingResourceLogged = true;
+            const { group, version, plural } = this.options.resource;
+            const crd = group === '' ? plural : `${plural}.${group}`;
+            this.log.error(
+              { resource: `${group}/${version}/${plural}`, namespace: scope.namespace },
+              `the API server does not serve ${crd} ${version}: is the CustomResourceDefinition installed? Install the CRDs (kubectl apply -f crds/, or the chart with crds.install=true); checking again every ${Math.round(this.missingResourceRetryMs / 1000)}s`,
+            );
+          }
+          await sleep(this.missingResourceRetryMs, this.stopController.signal);
+          continue;
+        }
         const delay = backoff.next();
         this.log.warn({ err: describe(err), namespace: scope.namespace, retryInMs: Math.round(delay) }, 'list/watch failed; retrying');
         await sleep(delay, this.stopController.signal);

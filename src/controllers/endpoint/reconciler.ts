@@ -66,7 +66,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
   const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
 
-  return async (key, { signal, log }) => {
+  return async (key, { signal, log: baseLog }) => {
     let current = options.endpoints.get(key);
     if (!current) {
       written.delete(key);
@@ -76,6 +76,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     if (fresher && fresher.staleResourceVersion === current.metadata.resourceVersion) current = fresher.object;
     written.delete(key);
 
+    // Every line of this reconcile says which spec it acted on (docs/troubleshooting.md).
+    const log = baseLog.child({ generation: current.metadata.generation });
     const parsed = EndpointSpec.safeParse(current.spec);
     if (!parsed.success) return handleUnparseableSpec(options, current, parsed.error.issues, now(), signal);
 
@@ -115,7 +117,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       ...(schedule && !schedule.ok && { specProblem: schedule.message }),
     };
     let plan = planEndpoint(input);
-    log.debug({ action: plan.action.type, generation: object.generation, requeue: plan.requeue }, 'planned');
+    log.debug({ action: plan.action.type, requeue: plan.requeue }, 'planned');
 
     let latest = current;
     let actionFailed = false;

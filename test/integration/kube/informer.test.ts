@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MERGE_PATCH, type KubeClient } from '../../../src/kube/client.js';
 import { Informer } from '../../../src/kube/informer.js';
@@ -6,7 +7,9 @@ import {
   adminClient,
   configMap,
   createNamespace,
+  deleteCrd,
   deleteNamespace,
+  ensureCrd,
   ensureWidgetCrd,
   eventually,
   restartApiserver,
@@ -153,4 +156,37 @@ describe('Informer against a real kube-apiserver', () => {
     );
     expect(informer.stats.errors).toBeGreaterThan(0); // it did notice the outage
   }, 120_000);
+
+  it('a resource whose CRD is missing: one clear log line, and it syncs within seconds of the CRD being installed (issue 16, 7)', async () => {
+    const gizmos = { group: `missing${Date.now().toString(36)}.test.ptoperator.io`, version: 'v1', kind: 'Gizmo', plural: 'gizmos', namespaced: true };
+    const lines: { level: number; msg: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+    let failedLists = 0;
+    const informer = new Informer<ConfigMap>(client, {
+      resource: gizmos,
+      log,
+      missingResourceRetryMs: 500,
+      onStat: (stat) => void (stat === 'errors' && failedLists++),
+    });
+    informer.start();
+    informers.push(informer);
+    await eventually(() => lines.some((l) => l.msg.includes('is the CustomResourceDefinition installed')), 10_000, 'the missing-CRD log line');
+    // Several retries later (an exponential backoff would be at 6 s by now): still one line, not one per retry.
+    await eventually(() => failedLists >= 5, 10_000, 'five failed lists');
+    expect(informer.hasSynced()).toBe(false);
+    expect(lines.filter((l) => l.msg.includes('CustomResourceDefinition')).length).toBe(1);
+    expect(lines.find((l) => l.msg.includes('CustomResourceDefinition'))?.msg).toContain(`gizmos.${gizmos.group}`);
+    expect(lines.map((l) => l.msg).join('\n')).not.toContain('404 page not found');
+
+    await ensureCrd(client, gizmos);
+    try {
+      const established = Date.now();
+      await eventually(() => informer.hasSynced(), 10_000, 'the informer to sync after the CRD was installed');
+      // A growing backoff would show here (up to 30 s); the retry interval is 0.5 s in this test (2 s by default).
+      expect(Date.now() - established).toBeLessThan(5_000);
+      expect(lines.some((l) => l.msg.includes('served now'))).toBe(true);
+    } finally {
+      await deleteCrd(client, gizmos);
+    }
+  });
 });

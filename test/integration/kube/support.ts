@@ -74,19 +74,24 @@ export type Widget = KubeObject & { spec?: Record<string, unknown>; status?: Rec
 const crdResource: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', namespaced: false };
 
 export async function ensureWidgetCrd(client: KubeClient): Promise<void> {
-  const name = `${widgetResource.plural}.${widgetResource.group}`;
+  await ensureCrd(client, widgetResource);
+}
+
+/** Installs a schemaless CRD for `rt` (spec and status preserve unknown fields) and waits until it is established. */
+export async function ensureCrd(client: KubeClient, rt: ResourceType): Promise<void> {
+  const name = `${rt.plural}.${rt.group}`;
   try {
     await client.create(crdResource, undefined, {
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
       metadata: { name },
       spec: {
-        group: widgetResource.group,
+        group: rt.group,
         scope: 'Namespaced',
-        names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+        names: { plural: rt.plural, singular: rt.kind.toLowerCase(), kind: rt.kind, listKind: `${rt.kind}List` },
         versions: [
           {
-            name: 'v1',
+            name: rt.version,
             served: true,
             storage: true,
             subresources: { status: {} },
@@ -112,8 +117,8 @@ export async function ensureWidgetCrd(client: KubeClient): Promise<void> {
       return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
     },
     30_000,
-    'the Widget CRD to be established',
+    `the ${rt.kind} CRD to be established`,
   );
-  // discovery and the new REST endpoint can lag the Established condition by a moment
-  await eventually(() => client.list(widgetResource, { limit: 1 }).then(() => true), 30_000, 'widgets to be served');
 }
+
+export const deleteCrd = (client: KubeClient, rt: ResourceType) => client.delete(crdResource, undefined, `${rt.plural}.${rt.group}`);

@@ -60,8 +60,10 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     now: () => NOW,
     random: () => 0.5,
   });
-  const run = () => reconcile(KEY, { signal: new AbortController().signal, log: pino({ level: 'silent' }) });
-  return { run, patches, events, client };
+  const logLines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+  const run = () => reconcile(KEY, { signal: new AbortController().signal, log });
+  return { run, patches, events, client, logLines };
 }
 
 const notFound = () => {
@@ -149,5 +151,11 @@ describe('endpoint reconciler (I/O shell)', () => {
       expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
       expect(h.events.map((e) => e.reason)).toContain('AiGatewayRejected');
     });
+  });
+
+  it('info-level log lines carry the generation they acted on (docs/troubleshooting.md)', async () => {
+    const h = harness({ object: { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint });
+    await h.run();
+    expect(h.logLines.find((l) => l['msg'] === 'acting on Databricks')).toMatchObject({ level: 30, generation: 1, action: 'updateConfig' });
   });
 });
