@@ -576,7 +576,8 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
   if (isSettingsAction(planned.action) && error.kind === 'InvalidRequest') {
     // Only the part that was refused says so; the served config and the other parts keep their status.
     const rejected = rejectSettingsAction(planned.action, error.message, planned.status, input.object.generation, input.now);
-    return { ...planned, action: { type: 'none' }, status: { ...planned.status, conditions: rejected.conditions }, events: [rejected.event], requeue: { after: 0 } };
+    const conditions = summarizeConditions(rejected.conditions, input.object.generation, input.now);
+    return { ...planned, action: { type: 'none' }, status: { ...planned.status, conditions }, events: [rejected.event], requeue: { after: 0 } };
   }
   const previous = input.object.status;
   const builder = new PlanBuilder({ ...input, object: { ...input.object, status: planned.status } }, previous.conditions);

@@ -35,6 +35,12 @@ const WARNING_REASONS: ReadonlySet<string> = new Set([
 
 type Conditions = Condition[] | undefined;
 
+/** Reasons of the settings parts' conditions (settings.ts) that need the user: refused, or not changeable. */
+const STALLED_PART_REASONS: ReadonlySet<string> = new Set(['Rejected', 'InvalidSpec', 'NotUpdatable']);
+
+/** The first settings part (AiGatewaySynced, PermissionsSynced, ...) that is not in sync. */
+const partNotInSync = (list: Condition[]) => list.find((c) => c.type !== 'Synced' && c.type.endsWith('Synced') && c.status === 'False');
+
 /**
  * The conditions with Ready filled in and Reconciling/Stalled derived from Ready and Synced.
  * Paused objects are neither reconciling nor stalled (kstatus has no "suspended"; they count as Current).
@@ -48,13 +54,19 @@ export function summarizeConditions(conditions: Conditions, generation: number, 
   }
   const ready = findCondition(list, 'Ready');
   const paused = synced?.status === 'False' && synced.reason === SyncedReason.ReconcilePaused;
-  const stalled = synced?.status === 'False' && STALLED_REASONS.has(synced.reason) ? synced : undefined;
+  let stalled = synced?.status === 'False' && STALLED_REASONS.has(synced.reason) ? synced : undefined;
 
   let reconciling: Condition | undefined;
   if (!paused && !stalled) {
     // Ready's reason says what the operator waits for; a failing Synced says why it is not getting there.
     if (synced?.status === 'False') reconciling = synced;
     else if (ready && ready.status !== 'True') reconciling = ready;
+  }
+  // The served config settled: a settings part still being applied is progress, one refused needs the user.
+  const part = !paused && !stalled && !reconciling ? partNotInSync(list) : undefined;
+  if (part) {
+    if (STALLED_PART_REASONS.has(part.reason)) stalled = part;
+    else reconciling = part;
   }
   list = setAbnormalTrue(list, 'Stalled', stalled, generation, now);
   return setAbnormalTrue(list, 'Reconciling', reconciling, generation, now);

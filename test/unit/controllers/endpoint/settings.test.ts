@@ -46,6 +46,18 @@ describe('settings parts in one reconcile', () => {
     expect(conditionOf(next, 'AiGatewaySynced')).toMatchObject({ reason: 'Rejected' });
   });
 
+  it('kstatus sees a part being applied as Reconciling and a refused part as Stalled, though Ready stays True', () => {
+    const object = settledWith({}, endpoint);
+    const edited = { ...object, spec: endpointSpec(ALL), generation: 2 };
+    const applying = plan(edited, { endpoint, permissions: noAcl });
+    expect(conditionOf(applying, 'Reconciling')).toMatchObject({ status: 'True', reason: 'Applying' });
+    expect(conditionOf(applying, 'Stalled')).toBeUndefined();
+    const failed = planActionFailure({ ...planInput(edited, { endpoint }), permissions: noAcl }, applying, { kind: 'InvalidRequest', message: 'no such catalog' });
+    expect(conditionOf(failed, 'Stalled')).toMatchObject({ status: 'True', reason: 'Rejected' });
+    expect(conditionOf(failed, 'Reconciling')).toBeUndefined();
+    expect(conditionOf(failed, 'Ready')?.status).toBe('True');
+  });
+
   it('a new requested-at token sends a rejected part again', () => {
     const object = settledWith({}, endpoint);
     const edited = { ...object, spec: endpointSpec(ALL), generation: 2 };
