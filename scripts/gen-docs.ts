@@ -77,7 +77,8 @@ export function renderConfigurationDoc(): string {
     'Endpoints without `spec.workspaceRef` use the workspace of the operator\'s environment, following Databricks unified auth:',
     '`DATABRICKS_HOST` plus `DATABRICKS_TOKEN` (PAT), or `DATABRICKS_CLIENT_ID` and `DATABRICKS_CLIENT_SECRET` (OAuth M2M), or',
     '`DATABRICKS_OIDC_TOKEN_FILEPATH` (token federation); `DATABRICKS_AUTH_TYPE` (`pat`, `oauth-m2m`, `file-oidc`) forces one.',
-    'The Helm chart sets them from `defaultWorkspace.*`.',
+    'The Helm chart sets them from `defaultWorkspace.*`. Only namespaces listed in `--default-workspace-namespaces`',
+    '(chart value `defaultWorkspace.allowedNamespaces`) may use it; see [security](security.md).',
     '',
   );
   return parts.join('\n');

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseDurationMs } from '../api/v1alpha1/index.js';
+import { normaliseHost } from '../databricks/index.js';
 import { DEFAULT_CAPACITY_PATTERNS } from './endpoint/capacity.js';
 
 const duration = (fallback: string) =>
@@ -88,6 +89,30 @@ export const OPERATOR_OPTIONS = {
     env: 'DATABRICKS_READS_PER_SECOND',
     schema: z.coerce.number().int().min(1).max(1_000).default(15),
     help: 'Other calls (reads, deletes, tag patches) per second per Databricks host. A DatabricksWorkspace can only lower its own share.',
+  },
+  'default-workspace-namespaces': {
+    env: 'DEFAULT_WORKSPACE_NAMESPACES',
+    schema: list,
+    help: 'Comma-separated namespaces whose endpoints may use the default workspace (no spec.workspaceRef); "*" allows every namespace. Empty (the default): none may.',
+  },
+  'federation-trusted-hosts': {
+    env: 'FEDERATION_TRUSTED_HOSTS',
+    schema: list.transform((hosts, ctx) =>
+      hosts.map((host) => {
+        try {
+          return normaliseHost(host);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return host;
+        }
+      }),
+    ),
+    help: "Comma-separated workspace URLs, besides the default workspace's, to which a DatabricksWorkspace may have the operator's service-account token sent (auth.tokenFederation).",
+  },
+  'allow-cross-namespace-adoption': {
+    env: 'ALLOW_CROSS_NAMESPACE_ADOPTION',
+    schema: bool(false),
+    help: 'Let ptoperator.io/adopt take over an endpoint whose owner tag names a deleted object of another namespace.',
   },
   'databricks-timeout': { env: 'DATABRICKS_CALL_TIMEOUT', schema: duration('20s'), help: 'Deadline of one Databricks call including its retries; reconciles never wait longer.' },
   'shutdown-timeout': { env: 'SHUTDOWN_TIMEOUT', schema: duration('25s'), help: 'How long in-flight reconciles may finish after SIGTERM.' },

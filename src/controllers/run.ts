@@ -66,6 +66,8 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     secrets,
     defaultConnection: defaultConnection(env),
     federationTokenFile: config.federationTokenFile,
+    defaultWorkspaceNamespaces: config.defaultWorkspaceNamespaces,
+    federationTrustedHosts: config.federationTrustedHosts,
     client: {
       budgets,
       retryDeadlineMs: config.databricksTimeout,
@@ -119,6 +121,13 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       events,
       metrics,
       modelInfoTtlMs: config.modelInfoTtl,
+      tenancy: {
+        endpoints,
+        identityOf: (namespace, workspaceRef) => connections.identityOf(namespace, workspaceRef),
+        // A label selector hides other shards' objects, so their absence proves nothing.
+        seesAllOf: (namespace) => !config.labelSelector && (config.namespaces.length === 0 || config.namespaces.includes(namespace)),
+        allowCrossNamespaceAdoption: config.allowCrossNamespaceAdoption,
+      },
       settings: {
         pollIntervalMs: config.pollInterval,
         progressIntervalMs: config.progressInterval,

@@ -61,7 +61,17 @@ export function startOperator(options: StartOperatorOptions): OperatorProcess {
   // process and cannot relay SIGKILL, so a "crash" would leave the real operator running.
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src/main.ts'), 'run', `--namespaces=${options.namespace}`, ...FAST_OPERATOR_FLAGS, ...(options.args ?? [])],
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'src/main.ts'),
+      'run',
+      `--namespaces=${options.namespace}`,
+      // The test's namespace may use the default workspace (the emulator); later flags win.
+      `--default-workspace-namespaces=${options.namespace}`,
+      ...FAST_OPERATOR_FLAGS,
+      ...(options.args ?? []),
+    ],
     { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.pipe(out, { end: false });
@@ -112,13 +122,14 @@ export interface StartE2EOptions {
   startOperator?: boolean;
 }
 
-export async function startE2E(options: StartE2EOptions): Promise<E2E & { startOperator(): OperatorProcess }> {
+/** `startOperator(extraArgs)`: flags known only after the namespace exists (e.g. more namespaces to watch). */
+export async function startE2E(options: StartE2EOptions): Promise<E2E & { startOperator(extraArgs?: string[]): OperatorProcess }> {
   const namespace = uniqueNamespace(options.prefix);
   await ensureNamespace(namespace);
   const emulator = await startEmulator({ scenario: options.scenario ?? {}, speed: options.speed ?? 120 });
   let operator: OperatorProcess | undefined;
-  const launch = () => {
-    operator = startOperator({ namespace, emulatorUrl: emulator.url, args: options.operatorArgs, env: options.operatorEnv });
+  const launch = (extraArgs: string[] = []) => {
+    operator = startOperator({ namespace, emulatorUrl: emulator.url, args: [...(options.operatorArgs ?? []), ...extraArgs], env: options.operatorEnv });
     return operator;
   };
   if (options.startOperator !== false) launch();

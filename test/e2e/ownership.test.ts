@@ -89,7 +89,7 @@ describe('ownership', () => {
 
     await e2e.apply(endpointManifest('claim-second', { endpointName: 'shared-llama', throughput: { chunks: { min: 1, max: 4 } } }));
     const second = await e2e.waitUntil('pte', 'claim-second', (o) => condition(o, 'Synced')?.reason === 'NotOwned');
-    expect(condition(second, 'Synced')?.message).toMatch(new RegExp(`endpoint shared-llama belongs to ${e2e.namespace}\\.claim-first, another object`));
+    expect(condition(second, 'Synced')?.message).toMatch(new RegExp(`endpoint shared-llama belongs to ${e2e.namespace}\\.claim-first, which still exists`));
 
     await new Promise((wake) => setTimeout(wake, 4_000));
     const first = await e2e.get('pte', 'claim-first');

@@ -327,6 +327,10 @@ export const EndpointStatus = z
         'The generation whose create or update Databricks refused as invalid (HTTP 400); the request is not sent again until the spec or the requested-at annotation changes.',
       ),
     settings: SettingsStatus.optional(),
+    managedTagKeys: z
+      .array(z.string())
+      .optional()
+      .describe('Keys of spec.tags the operator applied to the endpoint: only these (and its owner tags) are ever changed or removed; other tags are left alone.'),
     conditions: Conditions,
   })
   .describe('Observed state, written by the operator.');
@@ -352,6 +356,7 @@ export const EndpointSyncedReason = {
   ModelNotFound: 'ModelNotFound',
   NotOwned: 'NotOwned',
   WorkspaceNotReady: 'WorkspaceNotReady',
+  DefaultWorkspaceNotAllowed: 'DefaultWorkspaceNotAllowed',
   RateLimited: 'RateLimited',
   CapacityRetriesExhausted: 'CapacityRetriesExhausted',
   UpdateFailed: 'UpdateFailed',

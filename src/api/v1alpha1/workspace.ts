@@ -108,4 +108,5 @@ export const WorkspaceReadyReason = {
   AuthenticationFailed: 'AuthenticationFailed',
   HostUnreachable: 'HostUnreachable',
   InvalidSpec: 'InvalidSpec',
+  FederationHostNotTrusted: 'FederationHostNotTrusted',
 } as const;

@@ -43,14 +43,32 @@ export const desiredTags = (specTags: Record<string, string> | undefined, owner:
   ...ownerTags(owner),
 });
 
-/** Tags to add or change, and keys to delete, to make the endpoint's tags exactly `desired`. */
-export function diffTags(observed: Record<string, string>, desired: Record<string, string>): { add: Tag[]; remove: string[] } {
+/** The object named by an endpoint's owner tags. */
+export function taggedOwner(endpoint: Pick<ServingEndpointDetailed, 'tags'>): { uid: string; namespace: string; name: string } | undefined {
+  const tags = tagMap(endpoint);
+  const uid = tags[OwnerTag.uid];
+  const object = tags[OwnerTag.object] ?? '';
+  // A namespace never contains a dot, so the first one separates it from the name.
+  const dot = object.indexOf('.');
+  if (uid === undefined || dot <= 0) return undefined;
+  return { uid, namespace: object.slice(0, dot), name: object.slice(dot + 1) };
+}
+
+/**
+ * Tags to add or change, and keys to delete, so that the endpoint carries `desired`. Only keys the operator
+ * manages are ever deleted: those it applied before (`managed`) that are no longer wanted. Anything else on the
+ * endpoint belongs to someone else (a user, a Databricks tag policy) and is left alone.
+ */
+export function diffTags(observed: Record<string, string>, desired: Record<string, string>, managed: readonly string[]): { add: Tag[]; remove: string[] } {
   const add = Object.entries(desired)
     .filter(([key, value]) => observed[key] !== value)
     .map(([key, value]) => ({ key, value }));
-  const remove = Object.keys(observed).filter((key) => !(key in desired));
+  const remove = managed.filter((key) => key in observed && !(key in desired));
   return { add, remove };
 }
+
+/** The spec tag keys the operator manages from now on (recorded in status.managedTagKeys). */
+export const managedTagKeys = (specTags: Record<string, string> | undefined): string[] => Object.keys(specTags ?? {}).sort();
 
 /** What an object may do with an existing endpoint of its name. */
 export type OwnershipDecision =
@@ -60,6 +78,9 @@ export type OwnershipDecision =
   /** Take it over: add our tags (and nothing else); `message` is for the Adopted event. */
   | { kind: 'adopt'; message: string; add: Tag[] };
 
+/** Whether the object an owner tag names is still there, as far as the informer cache can tell. */
+export type OwnerPresence = 'live' | 'gone' | 'unknown';
+
 export interface OwnershipInput {
   endpoint: Pick<ServingEndpointDetailed, 'name' | 'tags'>;
   owner: Owner;
@@ -68,23 +89,89 @@ export interface OwnershipInput {
   wantsAdoption: boolean;
   /** The annotation's name, for the advice in messages. */
   adoptAnnotation: string;
+  /** Presence of the object the endpoint's owner tag names (when it names one). */
+  taggedOwnerPresence: OwnerPresence;
+  /** The operator flag --allow-cross-namespace-adoption. */
+  allowCrossNamespaceAdoption: boolean;
+  /** An older object that claims the same endpoint name in the same workspace ("namespace.name"). */
+  olderClaimant: string | undefined;
 }
+
+const NEW_NAME_ADVICE = 'serve the spec from a new object with another spec.endpointName (it cannot be changed on this one)';
 
 export function decideOwnership(input: OwnershipInput): OwnershipDecision {
   const { endpoint, owner } = input;
   const ownership = ownershipOf(endpoint, owner);
   if (ownership.kind === 'ours') return { kind: 'ours' };
+  const name = endpoint.name;
+  const tagged = taggedOwner(endpoint);
+  const refuse = (message: string): OwnershipDecision => ({ kind: 'refuse', message });
+
+  if (ownership.kind === 'otherObject' && input.taggedOwnerPresence === 'live') {
+    return refuse(`endpoint ${name} belongs to ${ownership.owner}, which still exists: the operator never hands it to another object, whatever its annotations. Delete that object first (with deletionPolicy Orphan to keep the endpoint), or ${NEW_NAME_ADVICE}.`);
+  }
   const claim =
     ownership.kind === 'otherObject'
-      ? `endpoint ${endpoint.name} belongs to ${ownership.owner}, another object`
-      : `endpoint ${endpoint.name} exists in Databricks but was not created by this object`;
+      ? `endpoint ${name} belongs to ${ownership.owner}, another object`
+      : `endpoint ${name} exists in Databricks but was not created by this object`;
   if (!input.wantsAdoption) {
-    return {
-      kind: 'refuse',
-      message: `${claim}. The operator will not modify or delete it. Set annotation ${input.adoptAnnotation}="true" to take it over, or serve the spec from a new object with another spec.endpointName (it cannot be changed on this one).`,
-    };
+    return refuse(`${claim}. The operator will not modify or delete it. Set annotation ${input.adoptAnnotation}="true" to take it over, or ${NEW_NAME_ADVICE}.`);
   }
-  // Ours from now on: only add our tags; the next reconcile manages the rest to the spec.
-  const { add } = diffTags(tagMap(endpoint), desiredTags(input.specTags, owner));
+  if (ownership.kind === 'otherObject') {
+    const from = tagged?.namespace;
+    if (from !== owner.namespace && !input.allowCrossNamespaceAdoption) {
+      return refuse(`${claim} of namespace ${from ?? 'unknown'}. Adoption across namespaces is off: a cluster admin can start the operator with --allow-cross-namespace-adoption (chart value adoption.allowCrossNamespace), or ${NEW_NAME_ADVICE}.`);
+    }
+    if (input.taggedOwnerPresence !== 'gone') {
+      return refuse(`${claim}, and the operator cannot tell whether that object still exists (it does not watch it): it does not adopt the endpoint. Watch that namespace, or ${NEW_NAME_ADVICE}.`);
+    }
+  }
+  if (input.olderClaimant !== undefined) return refuse(claimedMessage(name, input.olderClaimant));
+  const { add } = diffTags(tagMap(endpoint), desiredTags(input.specTags, owner), []);
   return { kind: 'adopt', message: `${claim}; taking it over because of annotation ${input.adoptAnnotation}`, add };
+}
+
+export const claimedMessage = (name: string, claimant: string) =>
+  `endpoint ${name} is claimed in this workspace by ${claimant}, an older object: this object sends nothing to Databricks for it. Delete one of the two objects, or ${NEW_NAME_ADVICE}.`;
+
+/** An object that wants an endpoint name in a workspace. */
+export interface Claimant {
+  uid: string;
+  namespace: string;
+  name: string;
+  /** RFC 3339, as metadata.creationTimestamp. */
+  creationTimestamp: string;
+}
+
+/** Of the objects claiming one endpoint name in one workspace, the one that may create or adopt it: the oldest; UID breaks ties. */
+export function claimWinner<C extends Claimant>(claimants: readonly C[]): C | undefined {
+  let winner: C | undefined;
+  for (const c of claimants) {
+    if (!winner) winner = c;
+    else {
+      const byAge = Date.parse(c.creationTimestamp) - Date.parse(winner.creationTimestamp);
+      if (byAge < 0 || (byAge === 0 && c.uid < winner.uid)) winner = c;
+    }
+  }
+  return winner;
+}
+
+/** "namespace.name" of the claimant that wins over `self`, or undefined when `self` wins. */
+export function olderClaimant(self: Claimant, rivals: readonly Claimant[]): string | undefined {
+  const winner = claimWinner([self, ...rivals]);
+  return winner && winner.uid !== self.uid ? `${winner.namespace}.${winner.name}` : undefined;
+}
+
+/** Margin for the watch to deliver objects created in the same second as this one (and for clock skew). */
+export const CLAIM_SETTLE_MS = 2_000;
+
+/**
+ * How long a create must still wait so that every object that could win the claim is in the cache. creationTimestamp
+ * has one-second resolution, so an object created later in the same second can still be older by the UID
+ * tie-break; from the next second on (plus a margin for the watch) no newcomer can win.
+ */
+export function claimSettleWaitMs(creationTimestamp: string | undefined, now: Date): number {
+  const created = creationTimestamp === undefined ? NaN : Date.parse(creationTimestamp);
+  if (Number.isNaN(created)) return 0;
+  return Math.max(0, Math.floor(created / 1000) * 1000 + 1000 + CLAIM_SETTLE_MS - now.getTime());
 }

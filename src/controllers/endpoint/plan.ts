@@ -29,7 +29,7 @@ import {
   resolveDesired,
   updateRequest,
 } from './desired.js';
-import { type Owner, decideOwnership, desiredTags, diffTags, ownershipOf, tagMap } from './ownership.js';
+import { type Owner, type OwnerPresence, claimSettleWaitMs, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
 import { rateLimitedRequeueMs } from './requeue.js';
 
 export interface EndpointObject {
@@ -38,6 +38,8 @@ export interface EndpointObject {
   name: string;
   generation: number;
   annotations: Record<string, string>;
+  /** metadata.creationTimestamp (RFC 3339, seconds): the age that decides claims of one endpoint name. */
+  creationTimestamp?: string;
   deleting: boolean;
   hasFinalizer: boolean;
   spec: EndpointSpec;
@@ -56,6 +58,8 @@ export type Observed<T> = { kind: 'found'; value: T } | { kind: 'notFound' } | {
 
 export interface WorkspaceState {
   ready: boolean;
+  /** Synced reason when not ready (default WorkspaceNotReady). */
+  reason?: string;
   /** Why it is not ready, for the endpoint's message. */
   message?: string;
   /** Base URL, for status.endpointUrl. */
@@ -72,9 +76,20 @@ export interface PlanSettings {
   capacityPatterns: readonly RegExp[];
 }
 
+/** What the informer cache tells about other objects (docs/security.md, ownership rules). */
+export interface TenancyView {
+  /** Whether the object named by the observed endpoint's owner tags still exists. */
+  taggedOwnerPresence: OwnerPresence;
+  /** An older object claiming the same endpoint name in the same workspace ("namespace.name"). */
+  olderClaimant: string | undefined;
+  /** --allow-cross-namespace-adoption */
+  allowCrossNamespaceAdoption: boolean;
+}
+
 export interface PlanInput {
   object: EndpointObject;
   workspace: WorkspaceState;
+  tenancy: TenancyView;
   endpoint: Observed<ServingEndpointDetailed>;
   model: Observed<ModelOptimizationInfo>;
   /** The endpoint's ACL, read only when spec or status involve permissions (settings.ts needsPermissions). */
@@ -217,7 +232,7 @@ export function planEndpoint(input: PlanInput): Plan {
 
   if (!input.workspace.ready) {
     return plan
-      .synced(false, SyncedReason.WorkspaceNotReady, input.workspace.message ?? 'the workspace is not ready')
+      .synced(false, input.workspace.reason ?? SyncedReason.WorkspaceNotReady, input.workspace.message ?? 'the workspace is not ready')
       .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
   }
 
@@ -247,7 +262,20 @@ export function planEndpoint(input: PlanInput): Plan {
   const desired = preflight.desired;
 
   const rejected = rejectedForThisSpec(input, fresh);
-  if (input.endpoint.kind !== 'found') return rejected ? plan.finish({ type: 'none' }, undefined) : planCreate(input, plan, desired);
+  if (input.endpoint.kind !== 'found') {
+    if (rejected) return plan.finish({ type: 'none' }, undefined);
+    const claimant = input.tenancy.olderClaimant;
+    // The older claimant creates it; once it exists, its owner tags tell this object why it must wait.
+    if (claimant !== undefined) return planRefused(plan, claimedMessage(endpointNameOf(object), claimant), { after: input.settings.pollIntervalMs });
+    const settleMs = claimSettleWaitMs(object.creationTimestamp, input.now);
+    if (settleMs > 0) {
+      return plan
+        .ready(false, ReadyReason.Creating, `creating endpoint ${endpointNameOf(object)} once every object created in the same second that could claim the name is known`)
+        .synced(true, SyncedReason.ReconcileSuccess, 'waiting for claims of the endpoint name to settle')
+        .finish({ type: 'none' }, { after: settleMs });
+    }
+    return planCreate(input, plan, desired);
+  }
   return planExisting(input, plan, input.endpoint.value, desired, fresh, newGeneration);
 }
 
@@ -309,6 +337,7 @@ function planCreate(input: PlanInput, plan: PlanBuilder, desired: DesiredServing
   delete plan.status.served;
   delete plan.status.state;
   plan.status.pending = { ...statusFields(desired), startTime: iso(input.now) };
+  plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
   return plan
     .ready(false, ReadyReason.Creating, `creating endpoint ${name} with ${describeServing(desired)}`)
     .synced(true, SyncedReason.ReconcileSuccess, `create of endpoint ${name} requested`)
@@ -332,13 +361,11 @@ function planExisting(
     specTags: object.spec.tags,
     wantsAdoption: wantsAdoption(object),
     adoptAnnotation: EndpointAnnotation.adopt,
+    ...input.tenancy,
   });
-  if (ownership.kind === 'refuse') {
-    return plan
-      .blocked(SyncedReason.NotOwned, ownership.message, ownership.message)
-      .finish({ type: 'none' }, undefined);
-  }
+  if (ownership.kind === 'refuse') return planRefused(plan, ownership.message, input.tenancy.olderClaimant ? { after: input.settings.pollIntervalMs } : undefined);
   if (ownership.kind === 'adopt') {
+    plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
     return plan
       .synced(true, SyncedReason.ReconcileSuccess, `adopting endpoint ${name}`)
       .event('Normal', 'Adopted', ownership.message)
@@ -409,7 +436,10 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   delete plan.status.rejectedGeneration;
   if (recovered) plan.event('Normal', 'CapacityRecovered', `${describeServing(served)} now serves after GPU capacity became available`);
 
-  const tags = diffTags(tagMap(endpoint), desiredTags(object.spec.tags, owner(object)));
+  // Objects from before status.managedTagKeys existed: their endpoints carry only spec and owner tags.
+  const managed = object.status.managedTagKeys ?? managedTagKeys(object.spec.tags);
+  const tags = diffTags(tagMap(endpoint), desiredTags(object.spec.tags, owner(object)), managed);
+  plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
   let tagAction: EndpointAction =
     tags.add.length + tags.remove.length > 0 ? { type: 'patchTags', name, add: tags.add, remove: tags.remove } : { type: 'none' };
   // The parts beside the served config (settings.ts): each reports on its own; the first change waits for the tags.
@@ -428,6 +458,11 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
     .ready(true, ReadyReason.Available, `${describeServing(served)} serves`)
     .synced(true, SyncedReason.ReconcileSuccess, 'the spec is applied')
     .finish(tagAction, tagAction.type === 'none' ? jittered(input.settings.pollIntervalMs, 0.1, input.random) : tagAction.type === 'patchTags' ? { after: 0 } : progressRequeue(input));
+}
+
+/** Not this object's endpoint (or not yet): say why, send nothing. */
+function planRefused(plan: PlanBuilder, message: string, requeue: Requeue): Plan {
+  return plan.blocked(SyncedReason.NotOwned, message, message).finish({ type: 'none' }, requeue);
 }
 
 function planCapacityRetry(input: PlanInput, plan: PlanBuilder, desired: DesiredServing, failureMessage: string): Plan {
@@ -508,7 +543,7 @@ function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   }
   if (!input.workspace.ready) {
     return plan
-      .synced(false, SyncedReason.WorkspaceNotReady, `cannot delete endpoint ${name}: ${input.workspace.message ?? 'the workspace is not ready'}`)
+      .synced(false, input.workspace.reason ?? SyncedReason.WorkspaceNotReady, `cannot delete endpoint ${name}: ${input.workspace.message ?? 'the workspace is not ready'}`)
       .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
   }
   const observed = input.endpoint;
@@ -584,6 +619,8 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
   // Synced is compared with what was written before, not with the plan that was not carried out, so a
   // retry that fails like the last one changes neither the status nor the Events.
   builder.keep(previous, 'Synced');
+  // The tags were not applied: keep managing the keys applied before (a key removed from the spec stays due).
+  restore(builder.status, previous, 'managedTagKeys');
   if (planned.action.type === 'create' || planned.action.type === 'updateConfig') {
     // The action did not happen: forget the pending config we announced for it.
     restore(builder.status, previous, 'pending');

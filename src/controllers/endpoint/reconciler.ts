@@ -39,6 +39,7 @@ import { resolveSchedule, scheduleChanged, scheduledSpec, withSchedule } from '.
 import { summarizeConditions } from './status-summary.js';
 import { ownershipOf } from './ownership.js';
 import { needsPermissions, type PartObserved } from './settings.js';
+import { type TenancyOptions, tenancyView } from './tenancy.js';
 
 export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
 
@@ -50,6 +51,8 @@ export interface EndpointReconcilerOptions {
   events: EventRecorder;
   metrics: OperatorMetrics;
   settings: PlanSettings;
+  /** The informer cache as the ownership rules read it (other objects, their workspaces). */
+  tenancy: TenancyOptions;
   /** How long optimization info is reused; it changes rarely and costs a read. */
   modelInfoTtlMs: number;
   now?: () => Date;
@@ -106,7 +109,12 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
 
     const input: PlanInput = {
       object,
-      workspace: { ready: workspace.ready, message: workspace.message, host: workspace.host },
+      workspace: { ready: workspace.ready, reason: workspace.reason, message: workspace.message, host: workspace.host },
+      tenancy: tenancyView(
+        options.tenancy,
+        { ...object, workspaceRef: parsed.data.workspaceRef, endpointName: endpointNameOf(object) },
+        endpoint,
+      ),
       endpoint,
       model,
       permissions,
@@ -247,6 +255,7 @@ function toEndpointObject(obj: Endpoint, spec: EndpointSpecType): EndpointObject
     name: obj.metadata.name,
     generation: obj.metadata.generation ?? 0,
     annotations: obj.metadata.annotations ?? {},
+    ...(obj.metadata.creationTimestamp !== undefined && { creationTimestamp: obj.metadata.creationTimestamp }),
     deleting: obj.metadata.deletionTimestamp !== undefined,
     hasFinalizer: hasFinalizer(obj, ENDPOINT_FINALIZER),
     spec,

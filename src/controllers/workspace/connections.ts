@@ -7,6 +7,7 @@ import {
   type AuthConfig,
   DatabricksClient,
   type DatabricksClientOptions,
+  normaliseHost,
   type WorkspaceConnection,
 } from '../../databricks/index.js';
 import { findCondition, type Informer, type KubeObject } from '../../kube/index.js';
@@ -16,7 +17,7 @@ export type Secret = KubeObject & { data?: Record<string, string>; type?: string
 
 export type CredentialsResult =
   | { ok: true; auth: AuthConfig; version: string }
-  | { ok: false; reason: 'SecretNotFound' | 'AuthenticationFailed' | 'InvalidSpec'; message: string };
+  | { ok: false; reason: 'SecretNotFound' | 'AuthenticationFailed' | 'InvalidSpec' | 'FederationHostNotTrusted'; message: string };
 
 /** Options every client gets: short deadlines and no waiting for rate budgets, so no worker blocks. */
 export type SharedClientOptions = Omit<DatabricksClientOptions, 'host' | 'auth' | 'rateLimits' | 'budgetShareKey'>;
@@ -28,6 +29,10 @@ export interface WorkspaceConnectionsOptions {
   defaultConnection: WorkspaceConnection | { error: string };
   /** Projected service-account token, for tokenFederation. */
   federationTokenFile: string;
+  /** Namespaces whose endpoints may use the default workspace; "*" allows all (--default-workspace-namespaces). */
+  defaultWorkspaceNamespaces: readonly string[];
+  /** Normalised hosts, besides the default workspace's, that may receive the federation token (--federation-trusted-hosts). */
+  federationTrustedHosts: readonly string[];
   client: SharedClientOptions;
 }
 
@@ -35,6 +40,8 @@ export interface ResolvedWorkspace {
   /** "namespace/name", or DEFAULT_WORKSPACE */
   name: string;
   ready: boolean;
+  /** The endpoint's Synced reason when not ready because of a rule rather than the workspace's state. */
+  reason?: 'DefaultWorkspaceNotAllowed';
   message?: string;
   host?: string;
   client?: DatabricksClient;
@@ -50,6 +57,14 @@ export class WorkspaceConnections {
   credentials(namespace: string, spec: WorkspaceSpec): CredentialsResult {
     const { auth } = spec;
     if (auth.tokenFederation) {
+      // The operator's own service-account token: never to a host the platform team has not trusted.
+      if (!this.federationTrusted(spec.host)) {
+        return {
+          ok: false,
+          reason: 'FederationHostNotTrusted',
+          message: `token federation sends the operator's service-account token to ${spec.host}, which is not a trusted host. Use auth.token or auth.oauthM2M with a Secret of this namespace, or ask the cluster admin to add the host to the operator's --federation-trusted-hosts (chart value tokenFederation.trustedHosts)`,
+        };
+      }
       const audienceProblem = this.checkFederationAudience(auth.tokenFederation.audience);
       if (audienceProblem) return { ok: false, reason: 'AuthenticationFailed', message: audienceProblem };
       return {
@@ -126,7 +141,17 @@ export class WorkspaceConnections {
 
   /** The workspace an endpoint uses, and whether it can be used now. */
   forEndpoint(namespace: string, workspaceRef: { name: string } | undefined): ResolvedWorkspace {
-    if (!workspaceRef) return this.defaultWorkspace();
+    if (!workspaceRef) {
+      if (!this.mayUseDefault(namespace)) {
+        return {
+          name: DEFAULT_WORKSPACE,
+          ready: false,
+          reason: 'DefaultWorkspaceNotAllowed',
+          message: `namespace ${namespace} may not use the default workspace (the endpoint sets no spec.workspaceRef). Set spec.workspaceRef to a DatabricksWorkspace of this namespace, or ask the cluster admin to add ${namespace} to the operator's --default-workspace-namespaces (chart value defaultWorkspace.allowedNamespaces)`,
+        };
+      }
+      return this.defaultWorkspace();
+    }
     const name = `${namespace}/${workspaceRef.name}`;
     const workspace = this.options.workspaces.get(name);
     if (!workspace) {
@@ -143,6 +168,35 @@ export class WorkspaceConnections {
     const result = this.clientFor({ ...workspace, spec: parsed.data });
     if ('error' in result) return { name, ready: false, host: parsed.data.host, message: `DatabricksWorkspace ${name}: ${result.error.message}` };
     return { name, ready: true, host: parsed.data.host, client: result.client };
+  }
+
+  /**
+   * The Databricks workspace an endpoint object would act in, as a normalised host: the identity under which
+   * two objects claim one endpoint name (objects of different namespaces may name one host). Undefined when
+   * the object may not use any workspace yet.
+   */
+  identityOf(namespace: string, workspaceRef: { name: string } | undefined): string | undefined {
+    let host: string | undefined;
+    if (!workspaceRef) {
+      const connection = this.options.defaultConnection;
+      host = this.mayUseDefault(namespace) && !('error' in connection) ? connection.host : undefined;
+    } else {
+      host = (this.options.workspaces.get(`${namespace}/${workspaceRef.name}`)?.spec as { host?: unknown } | undefined)?.host as string | undefined;
+    }
+    return host === undefined ? undefined : normalised(host);
+  }
+
+  private mayUseDefault(namespace: string): boolean {
+    const allowed = this.options.defaultWorkspaceNamespaces;
+    return allowed.includes('*') || allowed.includes(namespace);
+  }
+
+  private federationTrusted(host: string): boolean {
+    const target = normalised(host);
+    if (target === undefined) return false;
+    const connection = this.options.defaultConnection;
+    const defaultHost = 'error' in connection ? undefined : normalised(connection.host);
+    return target === defaultHost || this.options.federationTrustedHosts.includes(target);
   }
 
   private defaultWorkspace(): ResolvedWorkspace {
@@ -170,6 +224,14 @@ export class WorkspaceConnections {
     const audiences = jwtAudiences(token);
     if (audiences.includes(audience)) return undefined;
     return `the projected service-account token has audience ${audiences.join(', ') || '(none)'}, not ${audience}: set the chart value tokenFederation.audience to ${audience}`;
+  }
+}
+
+function normalised(host: string): string | undefined {
+  try {
+    return normaliseHost(host);
+  } catch {
+    return undefined;
   }
 }
 

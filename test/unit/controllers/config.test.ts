@@ -43,4 +43,12 @@ describe('pt-operator run configuration', () => {
   it('refuses unknown flags', () => {
     expect(() => parseOperatorConfig(['--poll=5m'], {})).toThrow(/Unknown option '--poll'/);
   });
+
+  it('tenant boundaries are closed by default; trusted federation hosts are normalised and checked', () => {
+    expect(parseOperatorConfig([], {})).toMatchObject({ defaultWorkspaceNamespaces: [], federationTrustedHosts: [], allowCrossNamespaceAdoption: false });
+    const config = parseOperatorConfig(['--default-workspace-namespaces=ml,serving', '--federation-trusted-hosts=https://ADB-1.azuredatabricks.net:443/'], {});
+    expect(config.defaultWorkspaceNamespaces).toEqual(['ml', 'serving']);
+    expect(config.federationTrustedHosts).toEqual(['https://adb-1.azuredatabricks.net']);
+    expect(() => parseOperatorConfig(['--federation-trusted-hosts=http://evil.example.com'], {})).toThrow(/--federation-trusted-hosts \(or FEDERATION_TRUSTED_HOSTS\): .*only allowed for loopback/);
+  });
 });

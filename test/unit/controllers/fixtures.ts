@@ -13,6 +13,7 @@ import {
   type Plan,
   type PlanInput,
   type PlanSettings,
+  type TenancyView,
   observationsNeeded,
   planEndpoint,
 } from '../../../src/controllers/endpoint/plan.js';
@@ -243,6 +244,8 @@ export interface InputOptions {
   /** 0.5 puts every jitter in the middle: requeues and backoffs come out exact. */
   random?: number;
   workspaceReady?: boolean;
+  /** What the informer cache says about other objects; default: the tagged owner is gone, no rival claim. */
+  tenancy?: Partial<TenancyView>;
 }
 
 const OBSERVED_KINDS = new Set(['found', 'notFound', 'failed', 'skipped']);
@@ -258,6 +261,7 @@ export function planInput(object: EndpointObject, options: InputOptions = {}): P
   return {
     object,
     workspace: workspaceReady ? { ready: true, host: HOST } : { ready: false, message: 'secret ml/dbx-pat not found' },
+    tenancy: { taggedOwnerPresence: 'gone', olderClaimant: undefined, allowCrossNamespaceAdoption: false, ...options.tenancy },
     endpoint: asObserved<ServingEndpointDetailed>(endpoint),
     model: asObserved<ModelOptimizationInfo>(model),
     now: options.now ?? NOW,

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { OwnerTag } from '../../../../src/controllers/endpoint/ownership.js';
-import { type EndpointObject, type Plan, observationsNeeded, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
+import { type EndpointObject, type Plan, observationsNeeded, planActionFailure, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
 import {
   ENDPOINT_ID,
   HOST,
@@ -262,13 +262,31 @@ describe('READY, NOT_UPDATING', () => {
 
   it.each([
     ['a user tag changed', [{ key: 'team', value: 'data science' }, ...ownerTagList], [{ key: 'team', value: 'genai' }], []],
-    ['an extra tag', [{ key: 'team', value: 'genai' }, { key: 'cost-center', value: '42' }, ...ownerTagList], [], ['cost-center']],
     ['the owner object tag missing', [{ key: 'team', value: 'genai' }, ownerTagList[0]], [ownerTagList[1]], []],
+    ['a managed key removed from the spec', [{ key: 'team', value: 'genai' }, { key: 'env', value: 'dev' }, ...ownerTagList], [], ['env']],
   ])('tags drift (%s) → patchTags only', (_, tags, add, remove) => {
-    const plan = reconcile(settledObject(), { endpoint: readyEndpoint({}, { tags: tags as { key: string; value: string }[] }) });
+    const object = { ...settledObject(), status: { ...settledObject().status, managedTagKeys: ['env', 'team'] } };
+    const plan = reconcile(object, { endpoint: readyEndpoint({}, { tags: tags as { key: string; value: string }[] }) });
     expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add, remove });
+    expect(plan.status.managedTagKeys).toEqual(['team']);
     expect(condition(plan, 'Ready')?.status).toBe('True');
     expect(plan.requeue).toEqual({ after: 0 });
+  });
+
+  it('a tag someone else put on the endpoint is left alone: no patch, no immediate requeue (finding 2)', () => {
+    const tags = [{ key: 'team', value: 'genai' }, { key: 'cost-center', value: '42' }, ...ownerTagList];
+    const plan = reconcile(settledObject(), { endpoint: readyEndpoint({}, { tags }) });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(requeueAfter(plan)).toBeGreaterThanOrEqual(pollWindow[0]);
+  });
+
+  it('a failed tag patch keeps the keys managed before, so a key removed from the spec is still removed later', () => {
+    const object = { ...settledObject(), status: { ...settledObject().status, managedTagKeys: ['env', 'team'] } };
+    const input = planInput(object, { endpoint: readyEndpoint({}, { tags: [{ key: 'team', value: 'genai' }, { key: 'env', value: 'dev' }, ...ownerTagList] }) });
+    const planned = planEndpoint(input);
+    expect(planned.status.managedTagKeys).toEqual(['team']);
+    const retry = planActionFailure(input, planned, { kind: 'Transient', message: 'connection reset' });
+    expect(retry.status.managedTagKeys).toEqual(['env', 'team']);
   });
 
   it('an endpoint Databricks reports NOT_READY with the desired config → Ready False NotReady, looked at again soon', () => {
@@ -387,18 +405,54 @@ describe('ownership', () => {
     expect(plan.status.served).toBeUndefined();
   });
 
-  it.each([
-    ['made outside the operator', foreignEndpoint(), [{ key: 'team', value: 'genai' }, ...ownerTagList]],
-    ['tagged by another object', endpointOfAnotherObject(), ownerTagList],
-  ])('an endpoint %s with adopt → patchTags adding our owner tags, and an Adopted event', (_, endpoint, add) => {
+  it('an endpoint made outside the operator, with adopt → patchTags adding only our tags, and an Adopted event', () => {
     const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
-    const plan = reconcile(object, { endpoint });
-    expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add, remove: [] });
+    const plan = reconcile(object, { endpoint: foreignEndpoint() });
+    expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add: [{ key: 'team', value: 'genai' }, ...ownerTagList], remove: [] });
+    expect(plan.status.managedTagKeys).toEqual(['team']);
     expect(eventReasons(plan)).toContain('Normal Adopted');
     expect(plan.requeue).toEqual({ after: 0 });
     // Once tagged it is ours, and the spec is applied to it.
     const next = reconcile(afterPlan(object, plan), { endpoint: readyEndpoint({ version: '2' }) });
     expect(next.action.type).toBe('updateConfig');
+  });
+
+  it.each([
+    ['its owner still exists', { taggedOwnerPresence: 'live' as const, allowCrossNamespaceAdoption: true }, 'which still exists'],
+    ['its owner was of another namespace', { taggedOwnerPresence: 'gone' as const }, '--allow-cross-namespace-adoption'],
+    ['an older object claims it', { taggedOwnerPresence: 'gone' as const, allowCrossNamespaceAdoption: true, olderClaimant: 'ml.older' }, 'claimed in this workspace by ml.older'],
+  ])('adopt is refused when %s: NotOwned, no action (finding 1)', (_, tenancy, says) => {
+    const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
+    const plan = reconcile(object, { endpoint: endpointOfAnotherObject(), tenancy });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'NotOwned', message: expect.stringContaining(says) });
+  });
+
+  it('an endpoint of a deleted object of another namespace is adopted when the operator allows it', () => {
+    const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
+    const plan = reconcile(object, { endpoint: endpointOfAnotherObject(), tenancy: { taggedOwnerPresence: 'gone', allowCrossNamespaceAdoption: true } });
+    expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add: ownerTagList, remove: [] });
+  });
+
+  it('no endpoint yet and an older object claims the name: NotOwned, no create, looked at again at the poll interval (finding 3)', () => {
+    const plan = reconcile(endpointObject(), { endpoint: NOT_FOUND, tenancy: { olderClaimant: 'team-b.llama-copy' } });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'NotOwned', message: expect.stringContaining('claimed in this workspace by team-b.llama-copy, an older object') });
+    expect(plan.requeue).toEqual({ after: SETTINGS.pollIntervalMs });
+  });
+
+  it('a new object waits until every object of its creation second is known before it creates (finding 3)', () => {
+    const object = { ...endpointObject(), creationTimestamp: iso(NOW) };
+    const early = reconcile(object, { endpoint: NOT_FOUND, now: at(300) });
+    expect(early.action).toEqual({ type: 'none' });
+    expect(early.requeue).toEqual({ after: 2_700 });
+    expect(reconcile(object, { endpoint: NOT_FOUND, now: at(3_000) }).action.type).toBe('create');
+  });
+
+  it('a create records the spec tag keys the operator manages from then on', () => {
+    const plan = reconcile(endpointObject({ spec: { tags: { team: 'genai', env: 'prod' } } }), { endpoint: NOT_FOUND });
+    expect(plan.action.type).toBe('create');
+    expect(plan.status.managedTagKeys).toEqual(['env', 'team']);
   });
 });
 

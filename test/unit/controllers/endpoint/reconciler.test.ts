@@ -57,6 +57,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     metrics: new OperatorMetrics(createRegistry()),
     settings: { pollIntervalMs: 300 * SECOND, progressIntervalMs: 20 * SECOND, workspaceRetryMs: 30 * SECOND, capacityPatterns: DEFAULT_CAPACITY_PATTERNS },
     modelInfoTtlMs: 600 * SECOND,
+    tenancy: { endpoints: { get: () => object, list: () => [object] }, identityOf: () => 'https://adb-1.azuredatabricks.net', seesAllOf: () => true, allowCrossNamespaceAdoption: false },
     now: () => NOW,
     random: () => 0.5,
   });

@@ -9,6 +9,7 @@ local TERMINAL_READY_REASONS = {
   SecretNotFound = true,
   AuthenticationFailed = true,
   InvalidSpec = true,
+  FederationHostNotTrusted = true,
 }
 
 local function find_condition(conditions, condition_type)

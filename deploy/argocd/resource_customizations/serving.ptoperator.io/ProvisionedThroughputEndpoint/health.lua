@@ -10,6 +10,7 @@ local TERMINAL_SYNCED_REASONS = {
   ModelNotOptimizable = true,
   ModelNotFound = true,
   NotOwned = true,
+  DefaultWorkspaceNotAllowed = true,
   UpdateFailed = true,
   CapacityRetriesExhausted = true,
 }

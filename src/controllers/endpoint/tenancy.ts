@@ -1,0 +1,62 @@
+// What the informer cache says about other endpoint objects, for the ownership rules: whether the object an
+// endpoint's owner tag names still exists, and whether an older object claims the same endpoint name in the
+// same Databricks workspace. Reads only the cache: no API or Databricks call.
+import { EndpointAnnotation } from '../../api/v1alpha1/index.js';
+import type { ServingEndpointDetailed } from '../../databricks/index.js';
+import type { KubeObject } from '../../kube/index.js';
+import { type Claimant, type OwnerPresence, olderClaimant, ownershipOf, taggedOwner } from './ownership.js';
+import type { EndpointObject, Observed, TenancyView } from './plan.js';
+
+type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } } };
+
+export interface TenancyOptions {
+  endpoints: { get(key: string): EndpointLike | undefined; list(): EndpointLike[] };
+  /** The normalised host an object would act in (WorkspaceConnections.identityOf). */
+  identityOf(namespace: string, workspaceRef: { name: string } | undefined): string | undefined;
+  /** Whether the cache holds every endpoint object of `namespace` (watched, no label selector). */
+  seesAllOf(namespace: string): boolean;
+  allowCrossNamespaceAdoption: boolean;
+}
+
+export function tenancyView(
+  options: TenancyOptions,
+  object: EndpointObject & { workspaceRef: { name: string } | undefined; endpointName: string },
+  endpoint: Observed<ServingEndpointDetailed>,
+): TenancyView {
+  const self = { uid: object.uid, namespace: object.namespace, name: object.name };
+  let taggedOwnerPresence: OwnerPresence = 'unknown';
+  let needClaims = endpoint.kind === 'notFound';
+  if (endpoint.kind === 'found') {
+    const tagged = taggedOwner(endpoint.value);
+    if (tagged) taggedOwnerPresence = presence(options, tagged);
+    // Adoption is a claim too: two objects may both ask to take over one endpoint.
+    needClaims = ownershipOf(endpoint.value, self).kind !== 'ours' && object.annotations[EndpointAnnotation.adopt] === 'true';
+  }
+  return {
+    taggedOwnerPresence,
+    olderClaimant: needClaims ? claimedBy(options, object) : undefined,
+    allowCrossNamespaceAdoption: options.allowCrossNamespaceAdoption,
+  };
+}
+
+function presence(options: TenancyOptions, tagged: { uid: string; namespace: string; name: string }): OwnerPresence {
+  const found = options.endpoints.get(`${tagged.namespace}/${tagged.name}`);
+  if (found?.metadata.uid === tagged.uid) return 'live';
+  return options.seesAllOf(tagged.namespace) ? 'gone' : 'unknown';
+}
+
+function claimedBy(options: TenancyOptions, object: Parameters<typeof tenancyView>[1]): string | undefined {
+  const identity = options.identityOf(object.namespace, object.workspaceRef);
+  if (identity === undefined) return undefined;
+  const rivals: Claimant[] = [];
+  for (const other of options.endpoints.list()) {
+    const { uid, namespace = '', name, creationTimestamp, deletionTimestamp } = other.metadata;
+    if (uid === object.uid || uid === undefined || deletionTimestamp !== undefined || creationTimestamp === undefined) continue;
+    if ((other.spec?.endpointName ?? name) !== object.endpointName) continue;
+    if (options.identityOf(namespace, other.spec?.workspaceRef) !== identity) continue;
+    rivals.push({ uid, namespace, name, creationTimestamp });
+  }
+  // Without a creation time (never so for a stored object) this object counts as the youngest.
+  const creationTimestamp = object.creationTimestamp ?? '9999-12-31T23:59:59Z';
+  return olderClaimant({ uid: object.uid, namespace: object.namespace, name: object.name, creationTimestamp }, rivals);
+}

@@ -1,0 +1,55 @@
+// tenancyView reads the informer cache for the ownership rules: owner presence and rival claims.
+import { describe, expect, it } from 'vitest';
+import { type TenancyOptions, tenancyView } from '../../../../src/controllers/endpoint/tenancy.js';
+import type { KubeObject } from '../../../../src/kube/index.js';
+import { NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
+
+type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } } };
+const cached = (namespace: string, name: string, uid: string, creationTimestamp: string, spec: Cached['spec'] = {}, deleting = false): Cached => ({
+  apiVersion: 'serving.ptoperator.io/v1alpha1',
+  kind: 'ProvisionedThroughputEndpoint',
+  metadata: { namespace, name, uid, creationTimestamp, ...(deleting && { deletionTimestamp: creationTimestamp }) },
+  spec,
+});
+
+function options(objects: Cached[], hosts: Record<string, string | undefined> = {}, seesAll = true): TenancyOptions {
+  return {
+    endpoints: { get: (key) => objects.find((o) => `${o.metadata.namespace}/${o.metadata.name}` === key), list: () => objects },
+    identityOf: (namespace, ref) => (ref ? hosts[`${namespace}/${ref.name}`] : hosts[`${namespace}/`] ?? 'https://default'),
+    seesAllOf: () => seesAll,
+    allowCrossNamespaceAdoption: false,
+  };
+}
+
+const self = { ...endpointObject(), creationTimestamp: '2026-03-01T12:00:05Z', workspaceRef: undefined, endpointName: 'llama-chat' };
+const found = <T>(value: T) => ({ kind: 'found' as const, value });
+
+describe('tenancyView', () => {
+  it.each([
+    ['the tagged owner is in the cache with its UID', [cached(OTHER_OWNER.namespace, OTHER_OWNER.name, OTHER_OWNER.uid, '2026-03-01T11:00:00Z')], true, 'live'],
+    ['the same name with another UID (recreated)', [cached(OTHER_OWNER.namespace, OTHER_OWNER.name, 'new-uid', '2026-03-01T11:00:00Z')], true, 'gone'],
+    ['not in the cache, namespace watched', [], true, 'gone'],
+    ['not in the cache, namespace not watched', [], false, 'unknown'],
+  ])('%s → %s', (_, objects, seesAll, presence) => {
+    expect(tenancyView(options(objects, {}, seesAll), self, found(endpointOfAnotherObject())).taggedOwnerPresence).toBe(presence);
+  });
+
+  it.each([
+    ['an older object of another namespace on the same host', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' })], 'team-b.x'],
+    ['a younger object', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:09Z', { endpointName: 'llama-chat' })], undefined],
+    ['an older object being deleted', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' }, true)], undefined],
+    ['an older object with another endpoint name', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'other' })], undefined],
+    ['an older object on another host', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat', workspaceRef: { name: 'ws' } })], undefined],
+    ['an older object named like the endpoint', [cached('team-b', 'llama-chat', 'u1', '2026-03-01T12:00:00Z')], 'team-b.llama-chat'],
+  ])('no endpoint yet, %s → claimant %s', (_, objects, claimant) => {
+    const view = tenancyView(options([...objects, cached(OWNER.namespace, OWNER.name, OWNER.uid, self.creationTimestamp)], { 'team-b/ws': 'https://elsewhere' }), self, NOT_FOUND);
+    expect(view.olderClaimant).toBe(claimant);
+  });
+
+  it('an existing endpoint is claimed only when this object asks to adopt it', () => {
+    const rival = [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' })];
+    expect(tenancyView(options(rival), self, found(foreignEndpoint())).olderClaimant).toBeUndefined();
+    const adopting = { ...self, annotations: { 'ptoperator.io/adopt': 'true' } };
+    expect(tenancyView(options(rival), adopting, found(foreignEndpoint())).olderClaimant).toBe('team-b.x');
+  });
+});

@@ -1,0 +1,81 @@
+// Tenant boundaries decided by WorkspaceConnections: who may use the default workspace (finding 4), where the
+// operator's federation token may go (finding 5), and the workspace identity under which names are claimed.
+import { describe, expect, it } from 'vitest';
+import type { DatabricksWorkspace } from '../../../../src/api/v1alpha1/index.js';
+import { type Secret, WorkspaceConnections, type WorkspaceConnectionsOptions } from '../../../../src/controllers/workspace/connections.js';
+import type { KubeObject } from '../../../../src/kube/index.js';
+
+const DEFAULT_HOST = 'https://adb-1111111111111111.1.azuredatabricks.net';
+const TENANT_HOST = 'https://attacker.example.com';
+
+type Workspace = DatabricksWorkspace & KubeObject;
+
+function connections(overrides: Partial<WorkspaceConnectionsOptions> = {}, workspaces: Workspace[] = []): WorkspaceConnections {
+  const byKey = new Map(workspaces.map((w) => [`${w.metadata.namespace}/${w.metadata.name}`, w]));
+  return new WorkspaceConnections({
+    workspaces: { get: (key) => byKey.get(key) },
+    secrets: { get: (): Secret | undefined => undefined },
+    defaultConnection: { host: DEFAULT_HOST, auth: { type: 'pat', token: 'dapi-default' } },
+    federationTokenFile: '/nonexistent/token',
+    defaultWorkspaceNamespaces: ['ml'],
+    federationTrustedHosts: [],
+    client: {},
+    ...overrides,
+  });
+}
+
+const workspace = (namespace: string, name: string, host: string): Workspace =>
+  ({ apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { namespace, name, generation: 1 }, spec: { host, auth: { tokenFederation: {} } } }) as Workspace;
+
+describe('default workspace by permission', () => {
+  it.each([
+    ['a listed namespace', ['ml'], 'ml', true],
+    ['another namespace', ['ml'], 'team-b', false],
+    ['the wildcard', ['*'], 'team-b', true],
+    ['nothing listed (the default)', [], 'ml', false],
+  ])('%s', (_, allowed, namespace, ready) => {
+    const resolved = connections({ defaultWorkspaceNamespaces: allowed }).forEndpoint(namespace, undefined);
+    expect(resolved.ready).toBe(ready);
+    if (!ready) {
+      expect(resolved.reason).toBe('DefaultWorkspaceNotAllowed');
+      expect(resolved.client).toBeUndefined();
+      expect(resolved.message).toContain(`--default-workspace-namespaces`);
+      expect(resolved.message).toContain('spec.workspaceRef');
+    }
+  });
+});
+
+describe('token federation only to trusted hosts', () => {
+  it.each([
+    ["the default workspace's host", DEFAULT_HOST, [], true],
+    ["the default workspace's host, spelt differently", `${DEFAULT_HOST.toUpperCase()}:443/`, [], true],
+    ['a host in --federation-trusted-hosts', TENANT_HOST, [TENANT_HOST], true],
+    ['any other host', TENANT_HOST, [], false],
+  ])('%s', (_, host, trusted, ok) => {
+    const result = connections({ federationTrustedHosts: trusted }).credentials('team-b', workspace('team-b', 'ws', host).spec);
+    if (ok) expect(result).toMatchObject({ ok: true, auth: { type: 'token-federation' } });
+    else expect(result).toMatchObject({ ok: false, reason: 'FederationHostNotTrusted', message: expect.stringContaining('--federation-trusted-hosts') });
+  });
+
+  it('with no default workspace, only the flag trusts a host', () => {
+    const result = connections({ defaultConnection: { error: 'DATABRICKS_HOST is not set' } }).credentials('team-b', workspace('team-b', 'ws', DEFAULT_HOST).spec);
+    expect(result).toMatchObject({ ok: false, reason: 'FederationHostNotTrusted' });
+  });
+
+  it('an untrusted workspace gets no client at all', () => {
+    expect(connections().clientFor(workspace('team-b', 'ws', TENANT_HOST))).toMatchObject({ error: { reason: 'FederationHostNotTrusted' } });
+  });
+});
+
+describe('workspace identity for claims', () => {
+  const c = connections({}, [workspace('team-b', 'same', `${DEFAULT_HOST}/`), workspace('team-b', 'other', TENANT_HOST)]);
+  it.each([
+    ['the default workspace, allowed namespace', 'ml', undefined, DEFAULT_HOST],
+    ['the default workspace, refused namespace', 'team-b', undefined, undefined],
+    ['a workspace on the same host', 'team-b', { name: 'same' }, DEFAULT_HOST],
+    ['a workspace on another host', 'team-b', { name: 'other' }, TENANT_HOST],
+    ['a missing workspace', 'team-b', { name: 'absent' }, undefined],
+  ])('%s', (_, namespace, ref, identity) => {
+    expect(c.identityOf(namespace, ref)).toBe(identity);
+  });
+});
