@@ -25,8 +25,10 @@ type Workspace = DatabricksWorkspace & KubeObject;
 export async function runOperatorCli(argv: string[]): Promise<number> {
   const config = parseOperatorConfig(argv);
   const stopReason = await runOperator(config);
-  // Lost leadership: exit non-zero so the pod restarts clean, as controller-runtime does.
-  return stopReason === 'leadership-lost' ? 1 : 0;
+  // Lost leadership: exit at once and non-zero so the pod restarts clean, as controller-runtime does. Not a
+  // return: open watches and sockets to a hung API server must not keep this process (and its timers) alive.
+  if (stopReason === 'leadership-lost') process.exit(1);
+  return 0;
 }
 
 export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv = process.env) {

@@ -139,6 +139,11 @@ export class Controller<T extends KubeObject> {
     return false;
   }
 
+  /** Aborts the signal of every running reconcile at once (leadership lost: nothing may act any more). */
+  abortInFlight(): void {
+    this.inFlight.abort();
+  }
+
   private async work(): Promise<void> {
     for (;;) {
       const key = await this.queue.get();

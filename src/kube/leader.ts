@@ -83,20 +83,28 @@ export class LeaderElector {
   private async run(): Promise<void> {
     const signal = this.stopController.signal;
     while (!signal.aborted) {
-      // acquire: retry every retryPeriod (jittered) until we hold the lease
-      while (!signal.aborted && !(await this.tryAcquireOrRenew())) {
+      // acquire: retry every retryPeriod (jittered) until we hold the lease; each attempt is bounded too, so a
+      // hung request cannot hand us a lease we would then believe in for longer than it is valid
+      let attemptStart = this.now();
+      while (!signal.aborted && !(await this.tryAcquireOrRenew(this.renewDeadlineMs))) {
         await sleep(this.retryPeriodMs * (1 + Math.random() * 1.2), signal);
+        attemptStart = this.now();
       }
       if (signal.aborted) return;
       this.setLeader(true);
-      // renew: every retryPeriod; leadership is lost when renewDeadline passes without success
-      let lastRenew = this.now();
+      // renew: every retryPeriod; leadership is lost when renewDeadline passes without success. Every request is
+      // bounded by what is left of the deadline, so a hung renew (an API server that stopped answering) cannot
+      // keep us leading past it, while the others may take the lease once leaseDuration has passed.
+      // Counted from when the successful request was sent: the others measure the lease from when they see it.
+      let lastRenew = attemptStart;
       while (!signal.aborted) {
         await sleep(this.retryPeriodMs, signal);
         if (signal.aborted) return;
-        if (await this.tryAcquireOrRenew()) {
-          lastRenew = this.now();
-        } else if (this.now() - lastRenew > this.renewDeadlineMs) {
+        attemptStart = this.now();
+        const left = lastRenew + this.renewDeadlineMs - attemptStart;
+        if (left > 0 && (await this.tryAcquireOrRenew(left))) {
+          lastRenew = attemptStart;
+        } else if (this.now() - lastRenew >= this.renewDeadlineMs) {
           this.log.error('failed to renew the lease within the renew deadline; leadership lost');
           this.setLeader(false);
           break;
@@ -117,16 +125,18 @@ export class LeaderElector {
     }
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  /** One get/create/update round, every request of it aborted once `boundMs` has passed. */
+  private async tryAcquireOrRenew(boundMs: number): Promise<boolean> {
     const { namespace, name, identity } = this.options;
     const now = this.now();
     const durationSeconds = Math.ceil(this.leaseDurationMs / 1000);
+    const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(Math.max(1, boundMs))]);
     try {
       // fast path: renew from the copy we wrote last; a conflict means someone else wrote, so look properly
       if (this.leader && this.lease?.spec?.holderIdentity === identity) {
         try {
           const renewed: Lease = { ...this.lease, spec: { ...this.lease.spec, renewTime: microTime(now) } };
-          this.lease = await this.client.replace<Lease>(CoreResources.lease, namespace, renewed);
+          this.lease = await this.client.replace<Lease>(CoreResources.lease, namespace, renewed, signal);
           this.observed = { record: JSON.stringify(this.lease.spec), at: now };
           return true;
         } catch (err) {
@@ -135,7 +145,7 @@ export class LeaderElector {
       }
       let current: Lease;
       try {
-        current = await this.client.get<Lease>(CoreResources.lease, namespace, name);
+        current = await this.client.get<Lease>(CoreResources.lease, namespace, name, signal);
       } catch (err) {
         if (!isNotFound(err)) throw err;
         this.lease = await this.client.create<Lease>(CoreResources.lease, namespace, {
@@ -149,7 +159,7 @@ export class LeaderElector {
             renewTime: microTime(now),
             leaseTransitions: 0,
           },
-        });
+        }, signal);
         this.observed = { record: JSON.stringify(this.lease.spec), at: now };
         return true;
       }
@@ -171,11 +181,12 @@ export class LeaderElector {
           leaseTransitions: weHeld ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
         },
       };
-      this.lease = await this.client.replace<Lease>(CoreResources.lease, namespace, next);
+      this.lease = await this.client.replace<Lease>(CoreResources.lease, namespace, next, signal);
       this.observed = { record: JSON.stringify(this.lease.spec), at: now };
       return true;
     } catch (err) {
-      if (!isConflict(err)) this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'lease get/update failed');
+      if (signal.aborted && !this.stopController.signal.aborted) this.log.warn({ boundMs }, 'lease request got no answer within the renew deadline');
+      else if (!isConflict(err)) this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'lease get/update failed');
       return false;
     }
   }
@@ -183,8 +194,9 @@ export class LeaderElector {
   private async release(): Promise<void> {
     if (!this.lease) return;
     const now = this.now();
+    const signal = AbortSignal.timeout(this.renewDeadlineMs);
     try {
-      const current = await this.client.get<Lease>(CoreResources.lease, this.options.namespace, this.options.name);
+      const current = await this.client.get<Lease>(CoreResources.lease, this.options.namespace, this.options.name, signal);
       if (current.spec?.holderIdentity !== this.options.identity) return;
       await this.client.replace<Lease>(CoreResources.lease, this.options.namespace, {
         ...current,
@@ -195,7 +207,7 @@ export class LeaderElector {
           acquireTime: microTime(now),
           renewTime: microTime(now),
         },
-      });
+      }, signal);
       this.log.info('released the lease');
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not release the lease; the successor waits for it to expire');

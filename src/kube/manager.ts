@@ -57,8 +57,10 @@ export class Manager {
         onStoppedLeading: () => {
           this.metrics.leaderStatus.set({ name: le.name }, 0);
           if (!this.stopRequested.signal.aborted) {
-            // like controller-runtime: a replica that lost the lease stops, and its pod restarts clean
+            // Another replica may hold the lease from now on: abort what runs at once (no drain), and stop;
+            // the process exits and its pod restarts clean, as with controller-runtime.
             this.stopReason = 'leadership-lost';
+            for (const c of this.controllers) c.abortInFlight();
             this.stopRequested.abort();
           }
         },
@@ -130,6 +132,17 @@ export class Manager {
       else this.stopRequested.signal.addEventListener('abort', () => resolve(), { once: true });
     });
 
+    if (this.stopReason === 'leadership-lost') {
+      // No drain and no goodbye to the API server (it may be the reason we lost the lease): stop intake,
+      // give aborted reconciles a moment to unwind, and return so the caller exits.
+      await Promise.all(this.controllers.map((c) => c.stop(0)));
+      if (this.options.handleSignals) {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+      log.error({ reason: this.stopReason }, 'manager stopped: leadership lost');
+      return this.stopReason;
+    }
     // stop intake and drain, then hand back the lease, then stop watching, then stop serving
     const timeout = this.options.shutdownTimeoutMs ?? 30_000;
     const drained = await Promise.all(this.controllers.map((c) => c.stop(timeout)));
