@@ -155,6 +155,43 @@ describe('operations', () => {
   });
 });
 
+describe('endpoint settings operations', () => {
+  it('puts the AI Gateway, sets and merges permissions by endpoint ID, lists levels and patches notifications', async () => {
+    const running = await start({ scenario: { clock: { speed: 0 } } });
+    const client = clientFor(running);
+    const { id } = await client.createEndpoint({ ...tokenBand('gated'), budget_policy_id: 'pol-1', description: 'support chat' });
+    const gateway = await client.putAiGateway('gated', { usage_tracking_config: { enabled: true }, rate_limits: [{ calls: 5, key: 'user', renewal_period: 'minute' }] });
+    expect(gateway).toMatchObject({ usage_tracking_config: { enabled: true }, rate_limits: [{ calls: 5, key: 'user', renewal_period: 'minute' }] });
+    expect((await client.getEndpoint('gated')).ai_gateway).toEqual(gateway);
+    const refused = await failure(client.putAiGateway('gated', { inference_table_config: { enabled: true, catalog_name: 'nowhere', schema_name: 'default' } }));
+    expect([refused.kind, refused.serverMessage]).toEqual(['InvalidRequest', "Catalog 'nowhere' does not exist."]);
+
+    const set = await client.setPermissions(id as string, { access_control_list: [{ group_name: 'ml-eng', permission_level: 'CAN_QUERY' }] });
+    expect(set.access_control_list?.map((e) => e.group_name ?? e.user_name)).toEqual(['ml-eng', 'admins']);
+    const merged = await client.updatePermissions(id as string, { access_control_list: [{ user_name: 'a@b.com', permission_level: 'CAN_VIEW' }] });
+    expect(merged.access_control_list).toHaveLength(3);
+    expect((await client.getPermissions(id as string)).object_type).toBe('serving-endpoint');
+    expect((await client.getPermissionLevels(id as string)).permission_levels).toHaveLength(3);
+    expect((await failure(client.getPermissions('0'.repeat(32)))).kind).toBe('NotFound');
+
+    const notified = await client.updateNotifications('gated', { email_notifications: { on_update_success: ['ml@b.com'] } });
+    expect(notified).toEqual({ name: 'gated', email_notifications: { on_update_success: ['ml@b.com'] } });
+    expect(await client.getEndpoint('gated')).toMatchObject({ budget_policy_id: 'pol-1', description: 'support chat', email_notifications: { on_update_success: ['ml@b.com'] } });
+    expect(running.emulator.calls.query({ operation: 'setPermissions' })[0]?.path).toBe(`/api/2.0/permissions/serving-endpoints/${id}`);
+  });
+
+  it('permissions writes are not charged to the create/update window; the gateway and notifications are', async () => {
+    const running = await start({ scenario: { clock: { speed: 0 } } });
+    const client = clientFor(running, { budgets: new RateBudgetRegistry(systemClock, undefined, { mutationsPerWindow: 2 }), maxBudgetWaitMs: 0 });
+    const { id } = await client.createEndpoint(tokenBand('budgeted'));
+    await client.setPermissions(id as string, { access_control_list: [] });
+    await client.updatePermissions(id as string, { access_control_list: [{ group_name: 'g', permission_level: 'CAN_VIEW' }] });
+    await client.putAiGateway('budgeted', { fallback_config: { enabled: true } });
+    expect((await failure(client.updateNotifications('budgeted', { email_notifications: {} }))).kind).toBe('RateLimited');
+    expect(calls(running, { method: 'PATCH' })).toEqual(['updatePermissions 200']);
+  });
+});
+
 describe('retries against injected faults', () => {
   it('honours Retry-After of a 429 and retries a 503', async () => {
     const running = await start({ scenario: { clock: { speed: 1 } } });
