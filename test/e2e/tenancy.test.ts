@@ -190,7 +190,7 @@ describe('finding 3: racing claims have one deterministic winner and the loser s
       );
       const meta = (o: Record<string, unknown>) => o['metadata'] as { name: string; uid: string; creationTimestamp: string };
       const [expectedWinner, expectedLoser] = ([first, second] as Record<string, unknown>[]).sort(
-        (x, y) => meta(x).creationTimestamp.localeCompare(meta(y).creationTimestamp) || meta(x).uid.localeCompare(meta(y).uid),
+        (x, y) => meta(x).creationTimestamp.localeCompare(meta(y).creationTimestamp) || (meta(x).uid < meta(y).uid ? -1 : 1),
       ) as [Record<string, unknown>, Record<string, unknown>];
       expect(isReady(expectedWinner), `${endpoint}: ${meta(expectedWinner).name} is older and must win`).toBe(true);
       expect(synced(expectedLoser)?.reason).toBe('NotOwned');
@@ -213,6 +213,11 @@ describe('finding 3: racing claims have one deterministic winner and the loser s
       spec: { host: `${e2e.emulator.url}/`, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
     });
     await b.waitUntil('dbws', 'same-host', (o) => condition(o, 'Ready')?.status === 'True');
+    // B must be younger than A: created in a later second (within one second the UID would decide).
+    const aCreated = Date.parse(((await e2e.get('pte', 'host-claim-a')) as { metadata: { creationTimestamp: string } }).metadata.creationTimestamp);
+    await eventually(async () => {
+      if (Date.now() < aCreated + 1_000) throw new Error('still within the creation second of host-claim-a');
+    });
     await b.apply(endpointManifest('host-claim-b', { endpointName: 'same-host-llama', workspaceRef: { name: 'same-host' } }));
     const loser = await b.waitUntil('pte', 'host-claim-b', hasSynced);
     expect(synced(loser)).toMatchObject({ status: 'False', reason: 'NotOwned' });
