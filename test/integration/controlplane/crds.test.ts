@@ -91,6 +91,19 @@ describe('CRDs on a real API server', () => {
     }
   });
 
+  it.each(['aiGateway', 'permissions', 'notifications'])('kubectl explain teaches spec.%s and its fields', async (part) => {
+    const node = endpointCrd?.spec.versions[0]?.schema.openAPIV3Schema.properties?.spec?.properties?.[part] as SchemaNode & { items?: SchemaNode };
+    expect(node?.description).toBeTruthy();
+    const output = words(await kubectlOk(['explain', `provisionedthroughputendpoints.spec.${part}`]));
+    expect(output).toContain(words(node?.description ?? ''));
+    const fields = Object.entries((node?.items ?? node)?.properties ?? {});
+    expect(fields.length).toBeGreaterThan(1);
+    for (const [field, schema] of fields) {
+      expect(output).toContain(field);
+      expect(schema.description, `spec.${part}.${field} has a description`).toBeTruthy();
+    }
+  });
+
   it('kubectl get pte shows the printer columns', async () => {
     const llama = examples.find(({ object }) => object.kind === 'ProvisionedThroughputEndpoint');
     expect(llama).toBeDefined();
