@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three tiers (see docs/architecture): unit has no I/O; integration and e2e share one real
-// kube-apiserver+etcd started by the global setup in test/controlplane.
+// Four tiers (see docs/architecture): unit has no I/O; integration and e2e share one real
+// kube-apiserver+etcd started by the global setup in test/controlplane; node adds a kubelet and runs the
+// chart's Pods from the image (test/node).
 export default defineConfig({
   test: {
     projects: [
@@ -31,6 +32,18 @@ export default defineConfig({
           globalSetup: ['test/controlplane/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // The chart and image on real node(s): containerd + kubelet + kube-scheduler (needs root).
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          setupFiles: ['test/node-version.setup.ts'],
+          globalSetup: ['test/node/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
           fileParallelism: false,
         },
       },

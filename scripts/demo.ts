@@ -3,13 +3,13 @@
 // identity, and the examples from deploy/examples — watched live until every endpoint is Ready.
 // Everything is cleaned up at the end or on Ctrl-C (pass --keep to leave it running until Ctrl-C).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../src/emulator/auth.js';
 import { type RunningEmulator, startEmulator } from '../src/emulator/server.js';
 import { installCrds, installOperatorRbac, isHealthy, runScript } from '../test/controlplane/global-setup.js';
 import { applyOk, ensureNamespace, kubectl, readClusterEnv, repoRoot } from '../test/support/cluster.js';
+import { exampleManifests } from '../test/support/examples.js';
 
 const keep = process.argv.includes('--keep');
 const demoDir = join(repoRoot, '.demo');
@@ -46,19 +46,6 @@ function cleanup(): Promise<void> {
 process.once('SIGINT', () => {
   void cleanup().then(() => process.exit(130));
 });
-
-/** The examples, pointed at the emulator, with a short capacity backoff so the hiccup clears in seconds. */
-function demoManifests(emulatorUrl: string): object[] {
-  const dir = join(repoRoot, 'deploy/examples');
-  const objects = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'namespace.yaml')
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as { kind: string; spec: Record<string, unknown> }));
-  for (const obj of objects) {
-    if (obj.kind === 'DatabricksWorkspace') obj.spec['host'] = emulatorUrl;
-    if (obj.kind === 'ProvisionedThroughputEndpoint') obj.spec['capacityRetry'] = { initialBackoff: '5s', maxBackoff: '20s', timeout: '10m' };
-  }
-  return objects;
-}
 
 async function table(): Promise<string> {
   const pte = await kubectl(['get', 'pte', '-n', namespace, '-o', 'wide']);
@@ -104,7 +91,7 @@ async function main(): Promise<number> {
   await ensureNamespace(namespace);
   await kubectl(['-n', namespace, 'create', 'secret', 'generic', 'dbx-pat', `--from-literal=token=${DEMO_PAT}`]);
   await kubectl(['-n', namespace, 'create', 'secret', 'generic', 'dbx-sp', `--from-literal=client-id=${DEFAULT_CLIENT_ID}`, `--from-literal=client-secret=${DEFAULT_CLIENT_SECRET}`]);
-  await applyOk(demoManifests(emulator.url), { namespace });
+  await applyOk(exampleManifests(emulator.url), { namespace });
 
   say('kubectl get pte,dbws -n ml (live; a new table whenever something changes)');
   const deadline = Date.now() + TIMEOUT_MS;

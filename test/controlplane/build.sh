@@ -3,7 +3,7 @@
 # modules next to this script, into a cache outside the repository (and, with --with-node, the node's
 # kubelet and kube-scheduler):
 #   ${PT_OPERATOR_CACHE:-~/.cache/pt-operator}/k8s/<k8s version>/{kube-apiserver,kubectl,kube-controller-manager,etcd}
-#   ${PT_OPERATOR_CACHE:-~/.cache/pt-operator}/k8s/<k8s version>/{kubelet,kube-scheduler}   (--with-node)
+#   ${PT_OPERATOR_CACHE:-~/.cache/pt-operator}/k8s/<k8s version>/{kubelet,kube-scheduler,pause}   (--with-node)
 #   ${PT_OPERATOR_CACHE:-~/.cache/pt-operator}/tools/helm-<helm version>/helm
 # A binary is reused when its stamp (hash of the wrapper's go.mod + go.sum and the build flags) matches.
 # Needs Go >= 1.26 and the Go module proxy on the first run (modules are verified against go.sum).
@@ -85,6 +85,7 @@ build_one node k8s.io/kubernetes/cmd/kube-controller-manager "$KUBE_CONTROLLER_M
 if [ "$WITH_NODE" = true ]; then
   build_one node k8s.io/kubernetes/cmd/kube-scheduler "$KUBE_SCHEDULER_BIN" "$(k8s_version_ldflags)"
   build_one node k8s.io/kubernetes/cmd/kubelet "$KUBELET_BIN" "$(k8s_version_ldflags)"
+  build_one pause . "$PAUSE_BIN" "-s -w"
 fi
 build_one etcd go.etcd.io/etcd/server/v3 "$ETCD_BIN" "-s -w"
 build_one helm helm.sh/helm/v3/cmd/helm "$HELM_BIN" "$(helm_ldflags)"

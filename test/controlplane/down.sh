@@ -28,6 +28,11 @@ stop_process() { # <name> <pid>
   echo "down: killed $name (pid $pid) after 10s"
 }
 
+# The node(s) first: their kubelets and containers talk to the apiserver, and they own mounts and cgroups.
+source "$CONTROLPLANE_DIR/node.sh"
+nodes_clean=true
+stop_nodes || nodes_clean=false
+
 if [ -f "$CLUSTER_DIR/env" ]; then
   CONTROLLER_MANAGER_PID="$(sed -n 's/^CONTROLLER_MANAGER_PID=//p' "$CLUSTER_DIR/env")"
   APISERVER_PID="$(sed -n 's/^APISERVER_PID=//p' "$CLUSTER_DIR/env")"
@@ -36,5 +41,6 @@ if [ -f "$CLUSTER_DIR/env" ]; then
   stop_process kube-apiserver "${APISERVER_PID:-}"   # first, so it does not log etcd errors while stopping
   stop_process etcd "${ETCD_PID:-}"
 fi
+[ "$nodes_clean" = true ] || die "the node(s) left something behind (see above); $CLUSTER_DIR is kept for a look"
 rm -rf "$CLUSTER_DIR"
 echo "down: removed $CLUSTER_DIR"

@@ -33,9 +33,9 @@ const controlplaneScripts = join(repoRoot, 'test/controlplane');
 const crdDirectory = join(repoRoot, 'crds');
 
 /** Runs a script with its output on our stderr (the first build takes minutes; show progress). */
-export function runScript(script: string, env: NodeJS.ProcessEnv): Promise<void> {
+export function runScript(script: string, env: NodeJS.ProcessEnv, args: readonly string[] = []): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('bash', [join(controlplaneScripts, script)], { cwd: repoRoot, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn('bash', [join(controlplaneScripts, script), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', reject);
     child.on('close', (code) =>
       code === 0 ? resolvePromise() : reject(new Error(`test/controlplane/${script} failed with exit code ${code}`)),

@@ -22,6 +22,7 @@ KUBECTL_BIN="$K8S_BIN_DIR/kubectl"
 KUBE_CONTROLLER_MANAGER_BIN="$K8S_BIN_DIR/kube-controller-manager"
 KUBE_SCHEDULER_BIN="$K8S_BIN_DIR/kube-scheduler"
 KUBELET_BIN="$K8S_BIN_DIR/kubelet"
+PAUSE_BIN="$K8S_BIN_DIR/pause"   # the Pod sandbox process (test/controlplane/pause)
 ETCD_BIN="$K8S_BIN_DIR/etcd"
 HELM_BIN="$HELM_BIN_DIR/helm"
 

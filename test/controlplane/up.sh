@@ -7,8 +7,25 @@
 #     operator.kubeconfig  system:serviceaccount:pt-operator-system:pt-operator (only what RBAC grants)
 # Idempotent: if PT_CLUSTER_DIR/env describes a healthy running cluster, it is reused.
 # Binaries come from build.sh (built or reused from the cache). Stop with down.sh.
+# --with-node (or PT_WITH_NODE=1) adds node(s) that run Pods: containerd + kubelet, and kube-scheduler
+# (node.sh; needs root).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+
+WITH_NODE=false
+[ "${PT_WITH_NODE:-}" = 1 ] && WITH_NODE=true
+for arg in "$@"; do
+  case "$arg" in
+    --with-node) WITH_NODE=true ;;
+    *) die "up.sh: unknown argument $arg (usage: up.sh [--with-node])" ;;
+  esac
+done
+if [ "$WITH_NODE" = true ]; then
+  source "$CONTROLPLANE_DIR/node.sh"
+  BUILD_ARGS=(--with-node)
+else
+  BUILD_ARGS=()
+fi
 
 START_TIMEOUT_SECONDS="${PT_CLUSTER_START_TIMEOUT:-180}"
 PKI="$CLUSTER_DIR/pki"
@@ -23,6 +40,7 @@ cluster_is_healthy() { # reads $CLUSTER_DIR/env in a subshell so a stale file ca
   ( set +u; source "$CLUSTER_DIR/env"
     kill -0 "$ETCD_PID" 2>/dev/null && kill -0 "$APISERVER_PID" 2>/dev/null \
       && kill -0 "$CONTROLLER_MANAGER_PID" 2>/dev/null \
+      && { [ "$WITH_NODE" = false ] || kill -0 "${KUBE_SCHEDULER_PID:-}" 2>/dev/null; } \
       && curl -sf --max-time 5 --cacert "$CA_FILE" "$APISERVER_URL/readyz" >/dev/null )
 }
 
@@ -36,7 +54,7 @@ if [ -f "$CLUSTER_DIR/env" ]; then
 fi
 
 # Build or reuse the binaries; its progress goes to stderr so stdout stays quiet for callers.
-bash "$CONTROLPLANE_DIR/build.sh" >&2
+bash "$CONTROLPLANE_DIR/build.sh" "${BUILD_ARGS[@]}" >&2
 
 free_port() {
   if command -v python3 >/dev/null; then
@@ -76,12 +94,15 @@ issue_cert operator "/CN=$OPERATOR_USER/O=system:serviceaccounts/O=system:servic
 # certificate from the same CA.
 issue_cert controller-manager "/CN=system:kube-controller-manager" clientAuth
 issue_cert controller-manager-serving "/CN=kube-controller-manager" serverAuth "DNS:localhost,IP:127.0.0.1"
+[ "$WITH_NODE" = false ] || prepare_node_pki
 openssl_quiet genrsa -out "$PKI/service-account.key" 2048
 openssl_quiet rsa -in "$PKI/service-account.key" -pubout -out "$PKI/service-account.pub"
 
 ETCD_CLIENT_PORT="$(free_port)"; ETCD_PEER_PORT="$(free_port)"; APISERVER_PORT="$(free_port)"
 CONTROLLER_MANAGER_PORT="$(free_port)"
 ETCD_URL="http://127.0.0.1:$ETCD_CLIENT_PORT"
+APISERVER_NODE_FLAGS=()
+[ "$WITH_NODE" = false ] || mapfile -t APISERVER_NODE_FLAGS < <(apiserver_node_flags)
 APISERVER_URL="https://127.0.0.1:$APISERVER_PORT"
 
 print_log_tail_and_fail() { # <component> <log file> <reason>
@@ -129,6 +150,7 @@ setsid "$KUBE_APISERVER_BIN" \
   --service-account-signing-key-file="$PKI/service-account.key" \
   --service-cluster-ip-range=10.0.0.0/24 \
   --allow-privileged=true \
+  "${APISERVER_NODE_FLAGS[@]}" \
   </dev/null >"$LOGS/kube-apiserver.log" 2>&1 &
 APISERVER_PID=$!
 printf 'ETCD_PID=%s\nAPISERVER_PID=%s\n' "$ETCD_PID" "$APISERVER_PID" > "$CLUSTER_DIR/env"
@@ -219,6 +241,10 @@ write_env() {
   env_line CONTROLLER_MANAGER_LOG "$LOGS/kube-controller-manager.log"
 }
 write_env > "$CLUSTER_DIR/env.tmp" && mv "$CLUSTER_DIR/env.tmp" "$CLUSTER_DIR/env"
+if [ "$WITH_NODE" = true ]; then
+  start_nodes
+  write_node_env >> "$CLUSTER_DIR/env"
+fi
 
 echo "up: kube-apiserver $K8S_VERSION ready at $APISERVER_URL, kube-controller-manager running, in $((SECONDS - started))s"
 echo "up: admin kubeconfig:    $CLUSTER_DIR/admin.kubeconfig"

@@ -30,6 +30,9 @@ export interface ClusterEnv {
   etcdLog: string;
   apiserverLog: string;
   controllerManagerLog: string;
+  /** Nodes started by up.sh --with-node (0 without): their names, which are also their loopback addresses. */
+  nodeCount: number;
+  nodeAddresses: string[];
 }
 
 /** The cluster directory: $PT_CLUSTER_DIR (set by the global setup) or <repo>/.cluster. */
@@ -75,6 +78,8 @@ export function readClusterEnv(directory: string = clusterDirectory()): ClusterE
     etcdLog: required('ETCD_LOG'),
     apiserverLog: required('APISERVER_LOG'),
     controllerManagerLog: required('CONTROLLER_MANAGER_LOG'),
+    nodeCount: Number(values['NODE_COUNT'] ?? 0),
+    nodeAddresses: (values['NODE_ADDRESSES'] ?? '').split(',').filter((address) => address !== ''),
   };
 }
 

@@ -20,6 +20,7 @@ const valueSets: Record<string, string[]> = {
     '--set', 'networkPolicy.enabled=true',
   ],
   'token federation': ['--set', 'tokenFederation.enabled=true', '--set', 'tokenFederation.audience=databricks'],
+  'hostNetwork, no surge': ['--set', 'hostNetwork=true', '--set', 'updateStrategy.rollingUpdate.maxSurge=0', '--set', 'updateStrategy.rollingUpdate.maxUnavailable=1'],
 };
 
 describe('Helm chart', () => {

@@ -1,0 +1,313 @@
+// What users install, running on real nodes: `helm install` of the chart with the operator's image,
+// two replicas under leader election, Pods started by the kubelet with the chart's security context,
+// projected token and probes; then the demo's flow, a leader handover, a rolling upgrade, namespace
+// deletion and uninstall. The Databricks emulator listens on the host loopback; the Pods reach it
+// because they run with hostNetwork. One release is shared by the steps, in order.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../src/emulator/auth.js';
+import type { CallRecord } from '../../src/emulator/call-log.js';
+import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
+import { applyOk, cluster, ensureNamespace, eventually, kubectl, kubectlOk } from '../support/cluster.js';
+import { exampleManifests } from '../support/examples.js';
+import {
+  chartValues,
+  execInPod,
+  FEDERATION_AUDIENCE,
+  followLogs,
+  helm,
+  installChart,
+  operatorNamespace,
+  operatorPods,
+  podsReport,
+  RELEASE,
+  readyWithLeader,
+} from './harness.js';
+
+const TENANT = 'ml'; // the examples' namespace
+const PAT = 'dapi0node000000000000000000000000000000';
+
+let emulator: RunningEmulator;
+
+interface Endpoint {
+  metadata: { name: string; generation: number };
+  status?: { endpointName?: string; served?: { modelVersion?: string }; conditions?: { type: string; status: string; observedGeneration?: number }[] };
+}
+
+async function calls(filter: { endpoint?: string; operation?: string } = {}): Promise<CallRecord[]> {
+  const url = new URL('/__emulator/calls', emulator.url);
+  if (filter.endpoint) url.searchParams.set('endpoint', filter.endpoint);
+  const body = (await (await fetch(url)).json()) as { calls: CallRecord[] };
+  return body.calls.filter((call) => filter.operation === undefined || call.operation === filter.operation);
+}
+
+async function endpoints(namespace: string): Promise<Endpoint[]> {
+  return (JSON.parse(await kubectlOk(['get', 'pte', '--namespace', namespace, '-o', 'json'])) as { items: Endpoint[] }).items;
+}
+
+const readyNow = (obj: Endpoint) =>
+  obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === obj.metadata.generation) ?? false;
+
+async function allReady(namespace: string, kinds = 'pte,dbws', timeoutMs = 150_000): Promise<void> {
+  await eventually(
+    async () => {
+      const items = (JSON.parse(await kubectlOk(['get', kinds, '--namespace', namespace, '-o', 'json'])) as { items: Endpoint[] }).items;
+      const waiting = items.filter((item) => !readyNow(item)).map((item) => item.metadata.name);
+      if (items.length === 0 || waiting.length > 0) throw new Error(`not Ready in ${namespace}: ${waiting.join(', ') || '(no objects)'}`);
+    },
+    { timeoutMs, intervalMs: 1000 },
+  ).catch(async (error: unknown) => {
+    throw new Error(`${String(error)}\n${(await kubectl(['get', kinds, '--namespace', namespace, '-o', 'wide'])).stdout}${await podsReport()}`);
+  });
+}
+
+/** Creates the Secrets the examples' workspaces name, in a namespace. */
+async function workspaceSecrets(namespace: string): Promise<void> {
+  await ensureNamespace(namespace);
+  await applyOk(
+    [
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dbx-pat' }, stringData: { token: PAT } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dbx-sp' }, stringData: { 'client-id': DEFAULT_CLIENT_ID, 'client-secret': DEFAULT_CLIENT_SECRET } },
+    ],
+    { namespace },
+  );
+}
+
+function endpointObject(name: string, workspace: string, version = '3'): object {
+  return {
+    apiVersion: 'serving.ptoperator.io/v1alpha1',
+    kind: 'ProvisionedThroughputEndpoint',
+    metadata: { name },
+    spec: {
+      workspaceRef: { name: workspace },
+      model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version },
+      throughput: { chunks: { min: 1, max: 2 } },
+      capacityRetry: { initialBackoff: '1s', maxBackoff: '4s', timeout: '5m' },
+    },
+  };
+}
+
+/** The Databricks endpoint name an object manages (from its status). */
+async function endpointName(namespace: string, name: string): Promise<string> {
+  const obj = JSON.parse(await kubectlOk(['get', 'pte', name, '--namespace', namespace, '-o', 'json'])) as Endpoint;
+  if (!obj.status?.endpointName) throw new Error(`${namespace}/${name} has no status.endpointName yet`);
+  return obj.status.endpointName;
+}
+
+async function setVersion(namespace: string, name: string, version: string): Promise<void> {
+  await kubectlOk(['patch', 'pte', name, '--namespace', namespace, '--type', 'merge', '-p', JSON.stringify({ spec: { model: { version } } })]);
+}
+
+async function waitServed(namespace: string, name: string, version: string, timeoutMs = 120_000): Promise<void> {
+  await eventually(
+    async () => {
+      const obj = JSON.parse(await kubectlOk(['get', 'pte', name, '--namespace', namespace, '-o', 'json'])) as Endpoint;
+      if (!readyNow(obj) || obj.status?.served?.modelVersion !== version) throw new Error(`${name} is not Ready on version ${version}: ${JSON.stringify(obj.status)}`);
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
+}
+
+beforeAll(async () => {
+  const env = cluster();
+  expect(env.nodeCount, 'the node tier needs a cluster started with up.sh --with-node').toBeGreaterThanOrEqual(2);
+  emulator = await startEmulator({
+    speed: 120,
+    scenario: {
+      auth: {
+        // Only the operator's own projected token is exchanged: the apiserver issued it, for the chart's audience.
+        federation: [{ issuer: env.apiserverUrl, audience: FEDERATION_AUDIENCE, subject: `system:serviceaccount:${env.operatorNamespace}:${RELEASE}` }],
+      },
+    },
+  });
+});
+
+afterAll(async () => {
+  await helm(['uninstall', RELEASE, '--wait', '--ignore-not-found']);
+  await emulator?.close();
+});
+
+describe('the chart on real nodes', () => {
+  it('helm install runs two replicas from the image, on two nodes, one of them leader', async () => {
+    await installChart('install', chartValues());
+    const { pods, leader } = await readyWithLeader(2);
+    // hostNetwork: each Pod has its node's address, and the scheduler put them on different nodes.
+    expect(new Set(pods.map((pod) => pod.node)).size).toBe(2);
+    for (const pod of pods) expect(pod.ip).toBe(pod.node);
+    expect(pods.map((pod) => pod.name)).toContain(leader);
+    console.log(`kubectl get pods -o wide -n ${operatorNamespace()}\n${await kubectlOk(['get', 'pods', '-o', 'wide', '--namespace', operatorNamespace()])}`);
+  });
+
+  it('runs non-root, with no capabilities and a read-only root filesystem, proven from inside the Pod', async () => {
+    const [pod] = await operatorPods();
+    const probe = `
+      const fs = require('node:fs');
+      const status = fs.readFileSync('/proc/self/status', 'utf8');
+      const field = (name) => new RegExp(name + ':\\\\s*(\\\\S+)').exec(status)[1];
+      const attempt = (file) => { try { fs.writeFileSync(file, 'x'); return 'written'; } catch (error) { return error.code; } };
+      console.log(JSON.stringify({
+        uid: process.getuid(), gid: process.getgid(),
+        capEff: field('CapEff'), capPrm: field('CapPrm'), capBnd: field('CapBnd'), noNewPrivs: field('NoNewPrivs'),
+        app: attempt('/app/dist/main.js'), root: attempt('/probe'), etc: attempt('/etc/probe'), tmp: attempt('/tmp/probe'),
+      }));`;
+    const result = await execInPod(pod!.name, ['node', '-e', probe]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      uid: 65532,
+      gid: 65532,
+      capEff: '0000000000000000',
+      capPrm: '0000000000000000',
+      capBnd: '0000000000000000',
+      noNewPrivs: '1',
+      app: 'EROFS',
+      root: 'EROFS',
+      etc: 'EROFS',
+      tmp: 'written', // the chart's emptyDir
+    });
+  });
+
+  it("mounts the kubelet's projected token where the chart says, for the chart's audience", async () => {
+    const [pod] = await operatorPods();
+    const env = cluster();
+    const result = await execInPod(pod!.name, ['node', '-e', "process.stdout.write(require('node:fs').readFileSync(process.env.DATABRICKS_OIDC_TOKEN_FILEPATH, 'utf8'))"]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const claims = JSON.parse(Buffer.from(result.stdout.split('.')[1]!, 'base64url').toString('utf8')) as { iss: string; aud: string[]; sub: string };
+    expect(claims).toMatchObject({ iss: env.apiserverUrl, aud: [FEDERATION_AUDIENCE], sub: `system:serviceaccount:${env.operatorNamespace}:${RELEASE}` });
+  });
+
+  it("runs the demo's flow through the in-cluster operator: examples Ready, a version change, a delete", async () => {
+    await workspaceSecrets(TENANT);
+    await applyOk(exampleManifests(emulator.url), { namespace: TENANT });
+    await allReady(TENANT);
+    console.log(`kubectl get pte -n ${TENANT}\n${await kubectlOk(['get', 'pte', '--namespace', TENANT])}`);
+    for (const endpoint of await endpoints(TENANT)) {
+      expect(await calls({ endpoint: endpoint.status!.endpointName!, operation: 'create' })).toHaveLength(1);
+    }
+
+    await setVersion(TENANT, 'llama-chat', '2');
+    await waitServed(TENANT, 'llama-chat', '2');
+    expect(await calls({ endpoint: await endpointName(TENANT, 'llama-chat'), operation: 'updateConfig' })).toHaveLength(1);
+
+    const [gte] = (await endpoints(TENANT)).filter((endpoint) => endpoint.metadata.name === 'gte-embeddings');
+    await kubectlOk(['delete', 'pte', 'gte-embeddings', '--namespace', TENANT, '--timeout=90s']);
+    const deletes = await calls({ endpoint: gte!.status!.endpointName!, operation: 'delete' });
+    expect(deletes.map((call) => call.status)).toContain(200);
+  });
+
+  it('exchanges the projected token for a Databricks token (token federation)', async () => {
+    await applyOk(
+      [
+        { apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name: 'federated' }, spec: { host: emulator.url, auth: { tokenFederation: { audience: FEDERATION_AUDIENCE } } } },
+        endpointObject('federated-chat', 'federated'),
+      ],
+      { namespace: TENANT },
+    );
+    const before = (await calls({ operation: 'token' })).filter((call) => call.status === 200).length;
+    await allReady(TENANT);
+    expect(await calls({ endpoint: await endpointName(TENANT, 'federated-chat'), operation: 'create' })).toHaveLength(1);
+    // The emulator only accepts the apiserver's token for this ServiceAccount and audience (scenario above).
+    expect((await calls({ operation: 'token' })).filter((call) => call.status === 200).length).toBeGreaterThan(before);
+  });
+
+  it('kubectl delete pod of the leader hands over to the standby with no double mutation', async () => {
+    const { pods, leader } = await readyWithLeader(2);
+    const standby = pods.find((pod) => pod.name !== leader)!.name;
+    const leaderLog = followLogs(leader);
+    // Work in flight across the handover: a version change the leader has just seen.
+    await setVersion(TENANT, 'llama-chat', '3');
+    await kubectlOk(['delete', 'pod', leader, '--namespace', operatorNamespace(), '--wait=false']);
+    await eventually(
+      async () => {
+        const holder = (await kubectlOk(['get', 'lease', 'pt-operator-leader', '--namespace', operatorNamespace(), '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
+        if (holder !== standby) throw new Error(`lease held by ${holder}, waiting for ${standby}`);
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    expect(await leaderLog.ended).toMatch(/"signal":"SIGTERM".*shutdown requested|shutdown requested.*"signal":"SIGTERM"/);
+
+    // The new leader finishes the work in flight and does what arrives after the handover, nothing twice.
+    await applyOk(endpointObject('after-handover', 'prod'), { namespace: TENANT });
+    await waitServed(TENANT, 'llama-chat', '3');
+    await allReady(TENANT);
+    await readyWithLeader(2);
+    expect(await calls({ endpoint: await endpointName(TENANT, 'after-handover'), operation: 'create' })).toHaveLength(1);
+    // 3 -> 2 in the demo's flow, then 2 -> 3 across the handover: one update each.
+    expect(await calls({ endpoint: await endpointName(TENANT, 'llama-chat'), operation: 'updateConfig' })).toHaveLength(2);
+    for (const endpoint of await endpoints(TENANT)) {
+      expect(await calls({ endpoint: endpoint.status!.endpointName!, operation: 'create' })).toHaveLength(1);
+    }
+  });
+
+  it('helm upgrade with a changed value rolls the Pods with SIGTERM and loses no work', async () => {
+    const { pods: oldPods } = await readyWithLeader(2);
+    const logs = oldPods.map((pod) => followLogs(pod.name));
+    // Work in flight while the Pods roll: a version change Databricks takes a while (virtual 10 min) to roll out.
+    await setVersion(TENANT, 'llama-chat', '2');
+    await installChart('upgrade', chartValues({ logLevel: 'debug' }));
+    const { pods: newPods } = await readyWithLeader(2);
+    expect(newPods.map((pod) => pod.uid).filter((uid) => oldPods.some((old) => old.uid === uid))).toEqual([]);
+    for (const log of logs) {
+      const text = await log.ended;
+      expect(text).toMatch(/shutdown requested/);
+      expect(text).toMatch(/"signal":"SIGTERM"/);
+      expect(text).toMatch(/manager stopped/);
+    }
+    await waitServed(TENANT, 'llama-chat', '2');
+    expect(await calls({ endpoint: await endpointName(TENANT, 'llama-chat'), operation: 'updateConfig' })).toHaveLength(3);
+  });
+
+  it('kubectl delete namespace of a tenant completes, with its endpoints deleted in Databricks first', async () => {
+    const tenant = 'tenant-leaving';
+    await workspaceSecrets(tenant);
+    await applyOk(
+      [
+        { apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name: 'prod' }, spec: { host: emulator.url, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } } },
+        endpointObject('leaving-a', 'prod'),
+        endpointObject('leaving-b', 'prod'),
+      ],
+      { namespace: tenant },
+    );
+    await allReady(tenant);
+    const names = (await endpoints(tenant)).map((endpoint) => endpoint.status!.endpointName!);
+    expect(names).toHaveLength(2);
+
+    await kubectlOk(['delete', 'namespace', tenant, '--wait=false']);
+    await eventually(
+      async () => {
+        const result = await kubectl(['get', 'namespace', tenant]);
+        if (result.exitCode === 0) throw new Error(`namespace ${tenant} still exists:\n${result.stdout}`);
+      },
+      { timeoutMs: 180_000, intervalMs: 1000 },
+    ).catch(async (error: unknown) => {
+      const left = await kubectl(['get', 'pte,dbws,secrets', '--namespace', tenant, '-o', 'yaml']);
+      throw new Error(`${String(error)}\n${left.stdout}${left.stderr}`);
+    });
+    for (const name of names) {
+      expect((await calls({ endpoint: name, operation: 'delete' })).map((call) => call.status)).toContain(200);
+      const response = await fetch(new URL(`/api/2.0/serving-endpoints/${name}`, emulator.url), { headers: { authorization: `Bearer ${PAT}` } });
+      expect(response.status).toBe(404);
+    }
+  });
+
+  it('helm uninstall leaves the CRDs, the objects and the Databricks endpoints in place', async () => {
+    const kept = (await endpoints(TENANT)).map((endpoint) => endpoint.status!.endpointName!);
+    expect(kept.length).toBeGreaterThan(0);
+    const mutationsBefore = (await calls()).filter((call) => call.method !== 'GET').length;
+    const result = await helm(['uninstall', RELEASE, '--wait']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    await eventually(
+      async () => {
+        if ((await operatorPods()).length > 0) throw new Error('operator Pods still exist');
+      },
+      { timeoutMs: 60_000 },
+    );
+    for (const crd of ['provisionedthroughputendpoints.serving.ptoperator.io', 'databricksworkspaces.serving.ptoperator.io']) {
+      expect((await kubectl(['get', 'crd', crd])).exitCode).toBe(0);
+    }
+    expect((await endpoints(TENANT)).map((endpoint) => endpoint.status!.endpointName!).sort()).toEqual([...kept].sort());
+    for (const name of kept) {
+      const response = await fetch(new URL(`/api/2.0/serving-endpoints/${name}`, emulator.url), { headers: { authorization: `Bearer ${PAT}` } });
+      expect(response.status, name).toBe(200);
+    }
+    expect((await calls()).filter((call) => call.method !== 'GET').length).toBe(mutationsBefore);
+  });
+});
