@@ -122,7 +122,7 @@ type Options = typeof OPERATOR_OPTIONS;
 export type OperatorConfig = { [K in keyof Options as CamelCase<K & string>]: z.output<Options[K]['schema']> };
 type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
 
-const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /** A flag wins over its environment variable; errors name both. */
 export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig {

@@ -39,6 +39,7 @@ import { resolveSchedule, scheduleChanged, scheduledSpec, withSchedule } from '.
 import { summarizeConditions } from './status-summary.js';
 import { ownershipOf } from './ownership.js';
 import { needsPermissions, type PartObserved } from './settings.js';
+import { SlotWaits } from './slot-waits.js';
 import { type TenancyOptions, tenancyView } from './tenancy.js';
 
 export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
@@ -68,11 +69,13 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const modelInfo = new ModelInfoCache(options.modelInfoTtlMs, now);
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
   const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
+  const slotWaits = new SlotWaits();
 
   return async (key, { signal, log: baseLog }) => {
     let current = options.endpoints.get(key);
     if (!current) {
       written.delete(key);
+      slotWaits.forget(key);
       return;
     }
     const fresher = written.get(key);
@@ -89,6 +92,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const schedule = parsed.data.schedule ? resolveSchedule(parsed.data.schedule, parsed.data.throughput, at) : undefined;
     const scheduled = schedule?.ok ? schedule.state : undefined;
     const object = toEndpointObject(current, scheduledSpec(parsed.data, scheduled));
+    // Waiting for the slot the budget reserved for this object: no read, no write until then.
+    const slotInMs = slotWaits.remainingMs(key, object, at.getTime());
+    if (slotInMs !== undefined) return { requeueAfterMs: slotInMs + 1 };
     const workspace = options.connections.forEndpoint(object.namespace, parsed.data.workspaceRef);
     const need = observationsNeeded(object, workspace.ready);
     const client = workspace.client;
@@ -130,9 +136,12 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     let latest = current;
     let actionFailed = false;
     try {
-      latest = await execute(options, plan.action, latest, workspace, signal, log);
+      latest = await execute(options, plan.action, latest, workspace, { signal, budgetHolder: key }, log);
     } catch (err) {
       if (!isDatabricksError(err)) throw err;
+      if (err.fromClientBudget && err.retryAfterMs !== undefined) {
+        slotWaits.record(key, { generation: object.generation, until: now().getTime() + err.retryAfterMs });
+      }
       log.warn({ action: plan.action.type, error: err.toJSON() }, 'Databricks action failed');
       plan = planActionFailure(input, plan, toFailure(err));
       // A rejected request counts as handled (rejectedGeneration); anything else is sent again.
@@ -154,6 +163,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       // Changed by someone else since we read it: what was done is told by the Events, and the status is planned
       // again from the latest object instead of re-sending one computed from the stale copy.
       await recordEvents(options, latest, plan);
+      // The status that says why it waits was not written: plan (and write) again now, slot or not.
+      slotWaits.forget(key);
       log.debug({ action: plan.action.type }, 'status conflict; planning again from the latest object');
       return { requeueAfterMs: 1 };
     }
@@ -177,15 +188,17 @@ async function execute(
   action: EndpointAction,
   object: Endpoint,
   workspace: ResolvedWorkspace,
-  signal: AbortSignal,
+  call: { signal: AbortSignal; budgetHolder: string },
   log: Logger,
 ): Promise<Endpoint> {
+  const { signal } = call;
   if (action.type === 'none') return object;
   if (action.type === 'removeFinalizer') {
     return removeFinalizer(options.kube, EndpointResource, object, ENDPOINT_FINALIZER, signal);
   }
   const client = workspace.client as DatabricksClient;
-  const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS };
+  // Named, so a refused create/update keeps its reserved slot for when this object comes back.
+  const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS, budgetHolder: call.budgetHolder };
   let latest = object;
   if (action.type !== 'delete' && !hasFinalizer(object, ENDPOINT_FINALIZER)) {
     // The finalizer goes on before anything exists in Databricks, so a delete can never leak an endpoint.

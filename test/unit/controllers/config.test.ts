@@ -15,8 +15,16 @@ describe('pt-operator run configuration', () => {
       probeAddress: { host: '0.0.0.0', port: 8081 },
       logLevel: 'info',
       databricksTimeout: 20_000,
+      databricksMutationsPer5Minutes: 50,
+      databricksReadsPerSecond: 15,
     });
     expect(config.capacityPatterns).toBe(DEFAULT_CAPACITY_PATTERNS);
+  });
+
+  it('the operator owns the Databricks rate budget: flags with a digit in their name reach the config', () => {
+    const config = parseOperatorConfig(['--databricks-mutations-per-5-minutes=2'], { DATABRICKS_READS_PER_SECOND: '4' });
+    expect(config.databricksMutationsPer5Minutes).toBe(2);
+    expect(config.databricksReadsPerSecond).toBe(4);
   });
 
   it('reads flags, and environment variables where no flag is given', () => {

@@ -107,6 +107,26 @@ describe('endpoint reconciler (I/O shell)', () => {
     expect(h.events.map((e) => e.reason)).toEqual(['RateLimited']);
   });
 
+  it('an update refused by our own budget waits for its reserved slot: until then a reconcile reads nothing', async () => {
+    const h = harness({
+      object: { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint,
+      updateConfig: () => {
+        throw new DatabricksError({ kind: 'RateLimited', message: 'mutation budget spent: slot reserved in 60s', retryAfterMs: 60 * SECOND, fromClientBudget: true });
+      },
+    });
+    const first = await h.run();
+    expect(first).toEqual({ requeueAfterMs: expect.any(Number) });
+    expect((first as { requeueAfterMs: number }).requeueAfterMs).toBeGreaterThan(60 * SECOND);
+    // the refused call named the object, so the budget keeps the slot for it
+    expect(h.client.updateConfig).toHaveBeenCalledWith('llama-chat', expect.anything(), expect.objectContaining({ budgetHolder: KEY }));
+    const reads = vi.mocked(h.client.getEndpoint).mock.calls.length;
+    const writes = h.patches.length;
+    // a resync or an event before the slot: no Databricks call, no write, back at the slot
+    await expect(h.run()).resolves.toEqual({ requeueAfterMs: 60 * SECOND + 1 });
+    expect(vi.mocked(h.client.getEndpoint).mock.calls.length).toBe(reads);
+    expect(h.patches.length).toBe(writes);
+  });
+
   it('a transient read failure hands the key to the workqueue backoff with the Synced message', async () => {
     const h = harness({
       getEndpoint: () => {

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { SlotWaits } from '../../../../src/controllers/endpoint/slot-waits.js';
+
+describe('SlotWaits', () => {
+  const live = { generation: 3, deleting: false };
+
+  it('before the slot: wait the rest of it; at the slot: reconcile (and forget the wait)', () => {
+    const waits = new SlotWaits();
+    waits.record('ns/a', { generation: 3, until: 10_000 });
+    expect(waits.remainingMs('ns/a', live, 4_000)).toBe(6_000);
+    expect(waits.remainingMs('ns/a', live, 10_000)).toBeUndefined();
+    expect(waits.size).toBe(0);
+  });
+
+  it.each([
+    ['a new spec generation', { generation: 4, deleting: false }],
+    ['a deletion (deletes are not charged to the window)', { generation: 3, deleting: true }],
+  ])('%s reconciles at once', (_, object) => {
+    const waits = new SlotWaits();
+    waits.record('ns/a', { generation: 3, until: 10_000 });
+    expect(waits.remainingMs('ns/a', object, 1_000)).toBeUndefined();
+  });
+
+  it('objects that never waited reconcile normally', () => {
+    expect(new SlotWaits().remainingMs('ns/b', live, 0)).toBeUndefined();
+  });
+});
