@@ -81,7 +81,7 @@ async function main(): Promise<number> {
   const log = createWriteStream(join(demoDir, 'operator.log'));
   operator = spawn(
     join(repoRoot, 'node_modules/.bin/tsx'),
-    [join(repoRoot, 'src/main.ts'), 'run', `--namespaces=${namespace}`, '--progress-interval=1s', '--poll-interval=30s', '--workspace-retry-interval=2s', '--probe-address=127.0.0.1:0'],
+    [join(repoRoot, 'src/main.ts'), 'run', `--namespaces=${namespace}`, '--progress-interval=1s', '--poll-interval=30s', '--workspace-retry-interval=2s', '--health-probe-bind-address=127.0.0.1:0', '--metrics-bind-address=127.0.0.1:0'],
     { cwd: repoRoot, env: { PATH: process.env['PATH'], HOME: process.env['HOME'], KUBECONFIG: env.kubeconfigOperator }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   operator.stdout?.pipe(log);

@@ -30,18 +30,32 @@ const bool = (fallback: boolean) =>
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1');
 
-const address = (fallback: string) =>
+export interface BindAddress {
+  host: string;
+  port: number;
+}
+
+const parseAddress = (v: string, ctx: z.RefinementCtx, allowOff: boolean): BindAddress | null => {
+  if (allowOff && v === '0') return null;
+  const match = /^(.*):(\d+)$/.exec(v);
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not host:port${allowOff ? ' (or 0 to turn it off)' : ''}` });
+    return z.NEVER;
+  }
+  return { host: match[1] || '0.0.0.0', port: Number(match[2]) };
+};
+
+/** host:port; `allowOff`: "0" turns the server off (controller-runtime's convention for --metrics-bind-address). */
+const address = (fallback: string, allowOff = false) =>
   z
     .string()
     .default(fallback)
-    .transform((v, ctx) => {
-      const match = /^(.*):(\d+)$/.exec(v);
-      if (!match) {
-        ctx.addIssue({ code: 'custom', message: `"${v}" is not host:port` });
-        return z.NEVER;
-      }
-      return { host: match[1] || '0.0.0.0', port: Number(match[2]) };
-    });
+    .transform((v, ctx) => parseAddress(v, ctx, allowOff));
+
+const optionalAddress = z
+  .string()
+  .optional()
+  .transform((v, ctx) => (v === undefined ? undefined : parseAddress(v, ctx, false)));
 
 /** Every option: flag name, environment variable, description (docs are generated from this). */
 export const OPERATOR_OPTIONS = {
@@ -73,7 +87,27 @@ export const OPERATOR_OPTIONS = {
   'leader-elect': { env: 'LEADER_ELECT', schema: bool(false), help: 'Campaign for a Lease so only one replica acts.' },
   'leader-election-namespace': { env: 'POD_NAMESPACE', schema: z.string().default('pt-operator-system'), help: 'Namespace of the leader-election Lease.' },
   'leader-election-id': { env: 'LEADER_ELECTION_ID', schema: z.string().default('pt-operator-leader'), help: 'Name of the leader-election Lease.' },
-  'probe-address': { env: 'PROBE_ADDRESS', schema: address(':8081'), help: 'host:port serving /healthz, /readyz and /metrics (port 0 picks one).' },
+  'metrics-bind-address': {
+    env: 'METRICS_BIND_ADDRESS',
+    schema: address(':8080', true),
+    help: 'host:port serving /metrics (port 0 picks one; "0" serves no metrics).',
+  },
+  'health-probe-bind-address': { env: 'HEALTH_PROBE_BIND_ADDRESS', schema: address(':8081'), help: 'host:port serving /healthz and /readyz (port 0 picks one).' },
+  'probe-address': {
+    env: 'PROBE_ADDRESS',
+    schema: optionalAddress,
+    help: 'Deprecated (removed in the next release): one host:port serving /healthz, /readyz and /metrics; overrides the two bind addresses. Use --metrics-bind-address and --health-probe-bind-address.',
+  },
+  'metrics-secure': {
+    env: 'METRICS_SECURE',
+    schema: bool(false),
+    help: 'Serve /metrics over HTTPS, only to callers whose bearer token may GET /metrics (TokenReview + SubjectAccessReview; needs create on tokenreviews and subjectaccessreviews).',
+  },
+  'metrics-cert-dir': {
+    env: 'METRICS_CERT_DIR',
+    schema: z.string().default('/var/run/secrets/pt-operator/metrics-tls'),
+    help: 'Directory with tls.crt and tls.key for --metrics-secure (the chart mounts a Secret here).',
+  },
   'log-level': { env: 'LOG_LEVEL', schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'), help: 'Log level.' },
   'federation-token-file': {
     env: 'DATABRICKS_OIDC_TOKEN_FILEPATH',

@@ -1,12 +1,17 @@
 // `pt-operator run`: wire the informers, both controllers, leader election and probes together.
 import type { DatabricksWorkspace } from '../api/v1alpha1/index.js';
 import { RateBudgetRegistry, systemClock, type WorkspaceConnection, workspaceConnectionFromEnv } from '../databricks/index.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CoreResources,
+  delegatedAuthorizer,
   EventRecorder,
   KubeClient,
   type KubeObject,
+  type Logger,
   Manager,
+  type ManagerOptions,
   meaningfulChange,
   objectKey,
   StatusWriter,
@@ -41,7 +46,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     client: kube,
     log,
     registry,
-    probes: config.probeAddress,
+    ...servingAddresses(config, kube, log),
     shutdownTimeoutMs: config.shutdownTimeout,
     handleSignals: true,
     ...(config.leaderElect && {
@@ -141,6 +146,30 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
 
   log.info({ namespaces: config.namespaces.length ? config.namespaces : 'all', leaderElect: config.leaderElect }, 'pt-operator starting');
   return manager.run();
+}
+
+/** Where probes and metrics are served; the deprecated --probe-address keeps its one-port behaviour for a release. */
+export function servingAddresses(config: OperatorConfig, kube: KubeClient, log: Logger): Pick<ManagerOptions, 'probes' | 'metrics'> {
+  const secure = config.metricsSecure
+    ? { tls: readMetricsCertificate(config.metricsCertDir), authorize: delegatedAuthorizer(kube) }
+    : {};
+  if (config.probeAddress) {
+    log.warn('--probe-address (PROBE_ADDRESS) is deprecated and will be removed in the next release: use --metrics-bind-address and --health-probe-bind-address');
+    if (config.metricsSecure) throw new Error('--metrics-secure needs /metrics on a port of its own: use --metrics-bind-address instead of --probe-address');
+    return { probes: config.probeAddress, metrics: { ...config.probeAddress, withProbes: true } };
+  }
+  return {
+    probes: config.healthProbeBindAddress ?? undefined,
+    ...(config.metricsBindAddress && { metrics: { ...config.metricsBindAddress, ...secure } }),
+  };
+}
+
+function readMetricsCertificate(dir: string): { cert: Buffer; key: Buffer } {
+  try {
+    return { cert: readFileSync(join(dir, 'tls.crt')), key: readFileSync(join(dir, 'tls.key')) };
+  } catch (err) {
+    throw new Error(`--metrics-secure needs tls.crt and tls.key in --metrics-cert-dir ${dir}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function defaultConnection(env: NodeJS.ProcessEnv): WorkspaceConnection | { error: string } {

@@ -1,6 +1,7 @@
 export * from './client.js';
 export * from './conditions.js';
 export * from './controller.js';
+export * from './delegated-auth.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './finalizers.js';

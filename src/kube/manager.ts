@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { startProbeServer, type ProbeServer } from '../observability/server.js';
+import { type Authorize, startProbeServer, type ProbeServer } from '../observability/server.js';
 import type { KubeClient } from './client.js';
 import { Controller, type ControllerOptions } from './controller.js';
 import { Informer, type InformerOptions } from './informer.js';
@@ -16,8 +16,14 @@ export interface ManagerOptions {
   registry: Registry;
   /** Lease to campaign on; omit to run controllers without election (single replica, tests). */
   leaderElection?: Omit<LeaderElectorOptions, 'identity' | 'log' | 'onStartedLeading' | 'onStoppedLeading'> & { identity?: string };
-  /** Probe/metrics server; omit to serve nothing. */
+  /** Where /healthz and /readyz are served (--health-probe-bind-address); omit to serve none. */
   probes?: { host?: string; port: number };
+  /**
+   * Where /metrics is served (--metrics-bind-address); omit to serve none. `withProbes`: on the probe server
+   * instead of a server of its own (the deprecated --probe-address). `tls` and `authorize` make it controller-runtime's secure
+   * metrics: HTTPS, and only callers whose token may GET /metrics.
+   */
+  metrics?: { host?: string; port: number; tls?: { cert: string | Buffer; key: string | Buffer }; authorize?: Authorize; withProbes?: boolean };
   /** How long in-flight reconciles may run after a shutdown request. Default 30 s. */
   shutdownTimeoutMs?: number;
   /** Install SIGTERM/SIGINT handlers that trigger a graceful stop. Default false (main turns it on). */
@@ -37,7 +43,7 @@ export class Manager {
   private readonly elector: LeaderElector | undefined;
   private readonly stopRequested = new AbortController();
   private stopReason: StopReason = 'shutdown';
-  private server: ProbeServer | undefined;
+  private servers: ProbeServer[] = [];
   private controllersRunning = false;
 
   constructor(private readonly options: ManagerOptions) {
@@ -68,8 +74,14 @@ export class Manager {
     }
   }
 
+  /** URL of the probe server (the first server started). */
   get probeUrl(): string | undefined {
-    return this.server?.url;
+    return this.servers[0]?.url;
+  }
+
+  /** URL of the server that answers /metrics. */
+  get metricsUrl(): string | undefined {
+    return this.servers[this.metricsServerIndex]?.url;
   }
 
   informer<T extends KubeObject>(options: Omit<InformerOptions, 'log' | 'onStat'>): Informer<T> {
@@ -102,6 +114,30 @@ export class Manager {
     this.stopRequested.abort();
   }
 
+  private metricsServerIndex = 0;
+
+  private async startServers(): Promise<void> {
+    const { probes, metrics, registry, log } = this.options;
+    const readyz = () => this.ready();
+    if (probes && metrics?.withProbes) {
+      const server = await startProbeServer({ ...probes, registry, readyz, tls: metrics.tls, authorizeMetrics: metrics.authorize });
+      this.servers.push(server);
+      log.info({ url: server.url }, 'serving /healthz /readyz /metrics');
+      return;
+    }
+    if (probes) {
+      const server = await startProbeServer({ ...probes, readyz });
+      this.servers.push(server);
+      log.info({ url: server.url }, 'serving /healthz /readyz');
+    }
+    if (metrics) {
+      const server = await startProbeServer({ host: metrics.host, port: metrics.port, registry, tls: metrics.tls, authorizeMetrics: metrics.authorize });
+      this.metricsServerIndex = this.servers.length;
+      this.servers.push(server);
+      log.info({ url: server.url, authenticated: metrics.authorize !== undefined }, 'serving /metrics');
+    }
+  }
+
   /** Runs until stop() (or a signal, or lost leadership); resolves with why it stopped. */
   async run(): Promise<StopReason> {
     const log = this.options.log;
@@ -113,10 +149,7 @@ export class Manager {
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
     }
-    if (this.options.probes) {
-      this.server = await startProbeServer({ ...this.options.probes, registry: this.options.registry, readyz: () => this.ready() });
-      log.info({ url: this.server.url }, 'serving /healthz /readyz /metrics');
-    }
+    await this.startServers();
     for (const informer of this.informers) informer.start();
     const synced = await Promise.all(this.informers.map((i) => i.waitForSync(this.stopRequested.signal)));
     if (synced.every(Boolean)) {
@@ -149,7 +182,7 @@ export class Manager {
     if (!drained.every(Boolean)) log.warn('some reconciles did not finish within the shutdown bound');
     await this.elector?.stop({ release: true });
     await Promise.all(this.informers.map((i) => i.stop()));
-    await this.server?.close();
+    await Promise.all(this.servers.map((server) => server.close()));
     if (this.options.handleSignals) {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);

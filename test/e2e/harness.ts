@@ -40,7 +40,8 @@ export const FAST_OPERATOR_FLAGS = [
   '--workspace-retry-interval=1s',
   '--workspace-verify-interval=30s',
   '--model-info-ttl=2s',
-  '--probe-address=127.0.0.1:0',
+  '--health-probe-bind-address=127.0.0.1:0',
+  '--metrics-bind-address=127.0.0.1:0',
   '--shutdown-timeout=5s',
 ];
 

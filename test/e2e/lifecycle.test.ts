@@ -78,8 +78,8 @@ describe('endpoint lifecycle', () => {
 describe('operator metrics', () => {
   it('/metrics reports time to ready, Databricks requests by operation and status, and endpoints by condition', async () => {
     // The operator logs where it serves /metrics (it listens on a free port in tests).
-    const url = /"url":"(http:\/\/[^"]+)".*serving \/healthz/.exec(e2e.operator.logs())?.[1];
-    expect(url, 'the operator logs its probe URL').toBeDefined();
+    const url = /"url":"(http:\/\/[^"]+)".*serving \/metrics/.exec(e2e.operator.logs())?.[1];
+    expect(url, 'the operator logs its metrics URL').toBeDefined();
     const text = await (await fetch(`${url}/metrics`)).text();
     const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
 

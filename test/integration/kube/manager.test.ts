@@ -41,6 +41,7 @@ describe('Manager', () => {
       log: silent,
       registry,
       probes: { port: 0 },
+      metrics: { port: 0 },
       leaderElection: { namespace: ns, name: 'manager-test', leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 },
       shutdownTimeoutMs: 5_000,
     });
@@ -75,7 +76,9 @@ describe('Manager', () => {
     await eventually(() => reconciled.size === 1_000, 60_000, 'all 1,000 keys to be reconciled');
     expect(manager.isLeader).toBe(true);
 
-    const metrics = await (await probe('/metrics')).text();
+    // Probes and metrics on two ports (--health-probe-bind-address, --metrics-bind-address).
+    expect((await probe('/metrics')).status).toBe(404);
+    const metrics = await (await fetch(`${manager.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/controller_runtime_reconcile_total\{controller="bulk",result="success"\} 1000/);
     expect(metrics).toMatch(/workqueue_adds_total\{name="bulk",controller="bulk"\} 1000/);
     expect(metrics).toMatch(/leader_election_master_status\{name="manager-test"\} 1/);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../src/controllers/endpoint/capacity.js';
 import { parseOperatorConfig } from '../../../src/controllers/config.js';
+import { servingAddresses } from '../../../src/controllers/run.js';
+import type { KubeClient, Logger } from '../../../src/kube/index.js';
 
 describe('pt-operator run configuration', () => {
   it('has production defaults', () => {
@@ -12,7 +14,10 @@ describe('pt-operator run configuration', () => {
       progressInterval: 20_000,
       leaderElect: false,
       leaderElectionNamespace: 'pt-operator-system',
-      probeAddress: { host: '0.0.0.0', port: 8081 },
+      healthProbeBindAddress: { host: '0.0.0.0', port: 8081 },
+      metricsBindAddress: { host: '0.0.0.0', port: 8080 },
+      probeAddress: undefined,
+      metricsSecure: false,
       logLevel: 'info',
       databricksTimeout: 20_000,
       databricksMutationsPer5Minutes: 50,
@@ -28,7 +33,7 @@ describe('pt-operator run configuration', () => {
   });
 
   it('reads flags, and environment variables where no flag is given', () => {
-    const config = parseOperatorConfig(['--namespaces=ml, serving', '--leader-elect=true', '--probe-address=127.0.0.1:0'], {
+    const config = parseOperatorConfig(['--namespaces=ml, serving', '--leader-elect=true', '--health-probe-bind-address=127.0.0.1:0'], {
       POLL_INTERVAL: '90s',
       MAX_CONCURRENT_RECONCILES: '8',
       LEADER_ELECT: 'false',
@@ -36,7 +41,7 @@ describe('pt-operator run configuration', () => {
     });
     expect(config.namespaces).toEqual(['ml', 'serving']);
     expect(config.leaderElect).toBe(true);
-    expect(config.probeAddress).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(config.healthProbeBindAddress).toEqual({ host: '127.0.0.1', port: 0 });
     expect(config.pollInterval).toBe(90_000);
     expect(config.concurrency).toBe(8);
     expect(config.capacityPatterns.map((p) => p.test('No GPUs left'))).toEqual([true, false]);
@@ -58,5 +63,29 @@ describe('pt-operator run configuration', () => {
     expect(config.defaultWorkspaceNamespaces).toEqual(['ml', 'serving']);
     expect(config.federationTrustedHosts).toEqual(['https://adb-1.azuredatabricks.net']);
     expect(() => parseOperatorConfig(['--federation-trusted-hosts=http://evil.example.com'], {})).toThrow(/--federation-trusted-hosts \(or FEDERATION_TRUSTED_HOSTS\): .*only allowed for loopback/);
+  });
+
+  it('serves metrics and probes on two ports (controller-runtime flags); "0" turns metrics off', () => {
+    expect(parseOperatorConfig(['--metrics-bind-address=0'], {}).metricsBindAddress).toBeNull();
+    expect(parseOperatorConfig([], { METRICS_BIND_ADDRESS: '127.0.0.1:9090' }).metricsBindAddress).toEqual({ host: '127.0.0.1', port: 9090 });
+    expect(() => parseOperatorConfig(['--health-probe-bind-address=0'], {})).toThrow(/--health-probe-bind-address .*"0" is not host:port/);
+  });
+
+  it('keeps --probe-address for one release: one port for probes and metrics, with a deprecation warning', () => {
+    const config = parseOperatorConfig(['--probe-address=:9443'], {});
+    const warnings: string[] = [];
+    const log = { warn: (message: string) => void warnings.push(message) } as unknown as Logger;
+    const serving = servingAddresses(config, {} as KubeClient, log);
+    expect(serving).toEqual({ probes: { host: '0.0.0.0', port: 9443 }, metrics: { host: '0.0.0.0', port: 9443, withProbes: true } });
+    expect(warnings).toEqual([expect.stringContaining('--probe-address (PROBE_ADDRESS) is deprecated')]);
+    expect(servingAddresses(parseOperatorConfig([], {}), {} as KubeClient, log)).toEqual({
+      probes: { host: '0.0.0.0', port: 8081 },
+      metrics: { host: '0.0.0.0', port: 8080 },
+    });
+  });
+
+  it('--metrics-secure without a certificate is a clear error at start-up', () => {
+    const config = parseOperatorConfig(['--metrics-secure=true', '--metrics-cert-dir=/nonexistent'], {});
+    expect(() => servingAddresses(config, {} as KubeClient, {} as Logger)).toThrow(/--metrics-secure needs tls.crt and tls.key in --metrics-cert-dir \/nonexistent/);
   });
 });
