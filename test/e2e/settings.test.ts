@@ -193,4 +193,19 @@ describe('endpoint settings', () => {
     expect(endpoint?.email_notifications).toBeUndefined();
     expect(acl).toEqual(['emulator-user@example.com:CAN_MANAGE']);
   });
+
+  it('a model-unit endpoint gets its budget policy with the /pt create and its gateway afterwards', async () => {
+    await e2e.apply(
+      endpointManifest('units', {
+        model: { name: 'system.ai.gpt-oss-120b', version: '1' },
+        throughput: { modelUnits: 50 },
+        budgetPolicyId: 'budget-policy-units',
+        aiGateway: { usageTracking: { enabled: true } },
+      }),
+    );
+    await e2e.waitUntil('pte', 'units', settled(['AiGatewaySynced', 'CreationSettingsSynced']), 120_000);
+    expect((await e2e.mutations('units')).map((c) => c.operation)).toEqual(['createPt', 'putAiGateway']);
+    const body = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as EmulatorState;
+    expect(body.endpoints.find((e) => e.name === 'units')).toMatchObject({ budget_policy_id: 'budget-policy-units', ai_gateway: { usage_tracking_config: { enabled: true } } });
+  });
 });
