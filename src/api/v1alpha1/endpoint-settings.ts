@@ -221,6 +221,7 @@ const SettingStatus = z
   .strictObject({
     applied: z.string().optional().describe('What Databricks has for this part, in short.'),
     inSync: z.boolean().optional().describe('Whether that matches the spec.'),
+    attempts: z.int().optional().describe('Changes sent for this part since it was last in sync; the operator stops after 3 (NotConverging).'),
   })
   .describe('One part of the endpoint settings as last observed.');
 

@@ -616,6 +616,8 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
   }
   const previous = input.object.status;
   const builder = new PlanBuilder({ ...input, object: { ...input.object, status: planned.status } }, previous.conditions);
+  // A settings change that was not sent (429, 5xx) does not count as sent.
+  if (isSettingsAction(planned.action)) restore(builder.status, previous, 'settings');
   // Synced is compared with what was written before, not with the plan that was not carried out, so a
   // retry that fails like the last one changes neither the status nor the Events.
   builder.keep(previous, 'Synced');

@@ -59,6 +59,7 @@ export const PartReason = {
   Rejected: 'Rejected',
   ObserveFailed: 'ObserveFailed',
   NotUpdatable: 'NotUpdatable',
+  NotConverging: 'NotConverging',
   InvalidSpec: 'InvalidSpec',
 } as const;
 

@@ -18,7 +18,7 @@ export type { PartObserved, SettingsAction } from './settings-part.js';
 /** The parts in the order they get the reconcile's one mutation. */
 export const SETTINGS_PARTS: readonly PartPlanner[] = [aiGatewayPart, permissionsPart, notificationsPart, creationPart];
 
-const WARNING_PART_REASONS = new Set<string>([PartReason.Rejected, PartReason.ObserveFailed, PartReason.NotUpdatable, PartReason.InvalidSpec]);
+const WARNING_PART_REASONS = new Set<string>([PartReason.Rejected, PartReason.ObserveFailed, PartReason.NotUpdatable, PartReason.InvalidSpec, PartReason.NotConverging]);
 
 export interface SettingsInput {
   spec: EndpointSpec;
@@ -48,7 +48,13 @@ export function planSettings(input: SettingsInput): SettingsPlan {
     const before = findCondition(conditions, part.conditionType);
     const rejected =
       !input.fresh && before?.status === 'False' && before.reason === PartReason.Rejected && before.observedGeneration === input.generation;
-    const planned = part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, previous, fresh: input.fresh, rejected });
+    const planned = convergenceGuard(
+      part,
+      part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, previous, fresh: input.fresh, rejected }),
+      previous,
+      input.fresh,
+      action !== undefined,
+    );
     if (planned.status) settings[part.key] = planned.status as never;
     events.push(...planned.events);
     if (planned.keepCondition) {
@@ -66,6 +72,36 @@ export function planSettings(input: SettingsInput): SettingsPlan {
     action ??= planned.action;
   }
   return { settings: Object.keys(settings).length > 0 ? settings : undefined, conditions, action, events };
+}
+
+/** Changes of one part that Databricks accepted without the part coming into sync, before the operator stops. */
+export const MAX_UNCONVERGED_CHANGES = 3;
+
+/**
+ * Counts the changes sent for a part since it was last in sync (status.settings[part].attempts). A part
+ * Databricks accepts but never shows as sent (an echo this planner does not expect) would otherwise be sent
+ * at every reconcile: after MAX_UNCONVERGED_CHANGES it stops with NotConverging until the spec or
+ * requested-at changes. A part whose turn has not come (another part took the mutation) is not counted.
+ */
+function convergenceGuard(part: PartPlanner, planned: PartPlan, previous: SettingsStatus, fresh: boolean, slotTaken: boolean): PartPlan {
+  if (!planned.status || planned.status.inSync) return planned;
+  const before = previous[part.key];
+  const sent = before && before.inSync === false && !fresh ? (before.attempts ?? 0) : 0;
+  if (!planned.action || slotTaken) return { ...planned, status: { ...planned.status, ...(sent > 0 && { attempts: sent }) } };
+  if (sent >= MAX_UNCONVERGED_CHANGES) {
+    const { action: _notSent, ...rest } = planned;
+    return {
+      ...rest,
+      keepCondition: false,
+      status: { ...planned.status, attempts: sent },
+      condition: {
+        status: false,
+        reason: PartReason.NotConverging,
+        message: `Databricks accepted ${sent} changes but still shows something else (${planned.status.applied}); the operator stopped sending them. Check the setting in Databricks, then set annotation ${EndpointAnnotation.requestedAt} to a new value to try again`,
+      },
+    };
+  }
+  return { ...planned, status: { ...planned.status, attempts: sent + 1 } };
 }
 
 /** e.g. AiGatewayApplied, PermissionsRejected */

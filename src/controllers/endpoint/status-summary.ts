@@ -37,7 +37,7 @@ const WARNING_REASONS: ReadonlySet<string> = new Set([
 type Conditions = Condition[] | undefined;
 
 /** Reasons of the settings parts' conditions (settings.ts) that need the user: refused, or not changeable. */
-const STALLED_PART_REASONS: ReadonlySet<string> = new Set(['Rejected', 'InvalidSpec', 'NotUpdatable']);
+const STALLED_PART_REASONS: ReadonlySet<string> = new Set(['Rejected', 'InvalidSpec', 'NotUpdatable', 'NotConverging']);
 
 /** The first settings part (AiGatewaySynced, PermissionsSynced, ...) that is not in sync. */
 const partNotInSync = (list: Condition[]) => list.find((c) => c.type !== 'Synced' && c.type.endsWith('Synced') && c.status === 'False');

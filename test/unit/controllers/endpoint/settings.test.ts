@@ -58,6 +58,32 @@ describe('settings parts in one reconcile', () => {
     expect(conditionOf(failed, 'Ready')?.status).toBe('True');
   });
 
+  it('a change Databricks accepts but never shows is sent three times, then the part stops with NotConverging', () => {
+    // E.g. a workspace that would not echo e-mail notifications on GET: without a stop, a PATCH at every reconcile.
+    const object = settledWith({}, endpoint);
+    let current = { ...object, spec: endpointSpec({ notifications: { onUpdateFailure: ['oncall@company.com'] } }), generation: 2 };
+    const sent: string[] = [];
+    for (let reconcile = 0; reconcile < 5; reconcile++) {
+      const p = plan(current, { endpoint });
+      sent.push(p.action.type);
+      current = { ...current, status: p.status };
+    }
+    expect(sent).toEqual(['updateNotifications', 'updateNotifications', 'updateNotifications', 'none', 'none']);
+    expect(current.status.settings?.notifications).toMatchObject({ inSync: false, attempts: 3 });
+    expect(current.status.conditions?.find((c) => c.type === 'NotificationsSynced')).toMatchObject({ status: 'False', reason: 'NotConverging' });
+    expect(current.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'NotConverging' });
+    const retried = plan({ ...current, annotations: { 'ptoperator.io/requested-at': 'again' } }, { endpoint });
+    expect(retried.action.type).toBe('updateNotifications');
+  });
+
+  it('a change that was not sent (rate limited) does not count', () => {
+    const object = settledWith({}, endpoint);
+    const edited = { ...object, spec: endpointSpec({ notifications: { onUpdateFailure: ['oncall@company.com'] } }), generation: 2 };
+    const planned = plan(edited, { endpoint });
+    const limited = planActionFailure(planInput(edited, { endpoint }), planned, { kind: 'RateLimited', message: '429', retryAfterMs: 1000 });
+    expect(limited.status.settings).toEqual(edited.status.settings);
+  });
+
   it('a new requested-at token sends a rejected part again', () => {
     const object = settledWith({}, endpoint);
     const edited = { ...object, spec: endpointSpec(ALL), generation: 2 };
