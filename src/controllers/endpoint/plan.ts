@@ -457,7 +457,17 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   return plan
     .ready(true, ReadyReason.Available, `${describeServing(served)} serves`)
     .synced(true, SyncedReason.ReconcileSuccess, 'the spec is applied')
-    .finish(tagAction, tagAction.type === 'none' ? jittered(input.settings.pollIntervalMs, 0.1, input.random) : tagAction.type === 'patchTags' ? { after: 0 } : progressRequeue(input));
+    .finish(tagAction, settledRequeue(input, tagAction, plan.settingsAction !== undefined));
+}
+
+/**
+ * When an endpoint that serves the spec is looked at again. A tag patch is confirmed by its response: unless a
+ * settings change waits behind it, come back at the poll interval, so a Databricks tag policy that reverts a tag
+ * the spec sets costs one patch per interval instead of a loop.
+ */
+function settledRequeue(input: PlanInput, action: EndpointAction, settingsWaiting: boolean): Requeue {
+  if (action.type === 'patchTags') return settingsWaiting ? { after: 0 } : jittered(input.settings.pollIntervalMs, 0.1, input.random);
+  return action.type === 'none' ? jittered(input.settings.pollIntervalMs, 0.1, input.random) : progressRequeue(input);
 }
 
 /** Not this object's endpoint (or not yet): say why, send nothing. */
