@@ -129,6 +129,11 @@ export const OPERATOR_OPTIONS = {
     schema: list,
     help: 'Comma-separated namespaces whose endpoints may use the default workspace (no spec.workspaceRef); "*" allows every namespace. Empty (the default): none may.',
   },
+  'default-workspace-namespace-selector': {
+    env: 'DEFAULT_WORKSPACE_NAMESPACE_SELECTOR',
+    schema: z.string().optional(),
+    help: 'A label selector (e.g. ptoperator.io/default-workspace=allowed); namespaces whose labels match may use the default workspace too. Needs list/watch on Namespaces (the chart grants it only when this is set).',
+  },
   'federation-trusted-hosts': {
     env: 'FEDERATION_TRUSTED_HOSTS',
     schema: list.transform((hosts, ctx) =>

@@ -61,6 +61,9 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   const endpoints = manager.informer<Endpoint>({ resource: EndpointResource, ...scope });
   const workspaces = manager.informer<Workspace>({ resource: WorkspaceResource, namespaces: config.namespaces });
   const secrets = manager.informer<Secret>({ resource: CoreResources.secret, namespaces: config.namespaces });
+  // Only with --default-workspace-namespace-selector: the namespaces whose labels allow the default workspace.
+  const selector = config.defaultWorkspaceNamespaceSelector;
+  const selectedNamespaces = selector ? manager.informer<KubeObject>({ resource: CoreResources.namespace, labelSelector: selector }) : undefined;
 
   // The budget of every Databricks host is the operator's, not a workspace's to set.
   const budgets = new RateBudgetRegistry(systemClock, undefined, {
@@ -74,6 +77,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     defaultConnection: defaultConnection(env),
     federationTokenFile: config.federationTokenFile,
     defaultWorkspaceNamespaces: config.defaultWorkspaceNamespaces,
+    ...(selectedNamespaces && { namespaceSelected: (namespace: string) => selectedNamespaces.get(namespace) !== undefined }),
     federationTrustedHosts: config.federationTrustedHosts,
     client: {
       budgets,
@@ -119,6 +123,19 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
             .filter((e) => e.spec?.workspaceRef?.name === ws.metadata.name)
             .map((e) => objectKey(e)),
       },
+      // A namespace labelled (or unlabelled) for the default workspace wakes its endpoints that use it.
+      ...(selectedNamespaces
+        ? [
+            {
+              informer: selectedNamespaces,
+              map: (ns: KubeObject) =>
+                endpoints
+                  .list(ns.metadata.name)
+                  .filter((e) => e.spec?.workspaceRef === undefined)
+                  .map((e) => objectKey(e)),
+            },
+          ]
+        : []),
     ],
     reconcile: endpointReconciler({
       endpoints,

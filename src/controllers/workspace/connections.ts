@@ -31,6 +31,8 @@ export interface WorkspaceConnectionsOptions {
   federationTokenFile: string;
   /** Namespaces whose endpoints may use the default workspace; "*" allows all (--default-workspace-namespaces). */
   defaultWorkspaceNamespaces: readonly string[];
+  /** Whether a namespace matches --default-workspace-namespace-selector (from a Namespace informer); absent: no selector. */
+  namespaceSelected?: (namespace: string) => boolean;
   /** Normalised hosts, besides the default workspace's, that may receive the federation token (--federation-trusted-hosts). */
   federationTrustedHosts: readonly string[];
   client: SharedClientOptions;
@@ -147,7 +149,9 @@ export class WorkspaceConnections {
           name: DEFAULT_WORKSPACE,
           ready: false,
           reason: 'DefaultWorkspaceNotAllowed',
-          message: `namespace ${namespace} may not use the default workspace (the endpoint sets no spec.workspaceRef). Set spec.workspaceRef to a DatabricksWorkspace of this namespace, or ask the cluster admin to add ${namespace} to the operator's --default-workspace-namespaces (chart value defaultWorkspace.allowedNamespaces)`,
+          message: `namespace ${namespace} may not use the default workspace (the endpoint sets no spec.workspaceRef). Set spec.workspaceRef to a DatabricksWorkspace of this namespace, or ask the cluster admin to add ${namespace} to the operator's --default-workspace-namespaces (chart value defaultWorkspace.allowedNamespaces)${
+            this.options.namespaceSelected ? ', or to label the namespace to match --default-workspace-namespace-selector' : ''
+          }`,
         };
       }
       return this.defaultWorkspace();
@@ -188,7 +192,7 @@ export class WorkspaceConnections {
 
   private mayUseDefault(namespace: string): boolean {
     const allowed = this.options.defaultWorkspaceNamespaces;
-    return allowed.includes('*') || allowed.includes(namespace);
+    return allowed.includes('*') || allowed.includes(namespace) || this.options.namespaceSelected?.(namespace) === true;
   }
 
   private federationTrusted(host: string): boolean {

@@ -45,6 +45,18 @@ describe('default workspace by permission', () => {
   });
 });
 
+describe('default workspace by namespace label', () => {
+  it.each([
+    ['a namespace the selector matches', 'team-b', true],
+    ['a namespace it does not match', 'team-c', false],
+    ['a listed namespace', 'ml', true],
+  ])('%s', (_, namespace, ready) => {
+    const resolved = connections({ namespaceSelected: (ns) => ns === 'team-b' }).forEndpoint(namespace, undefined);
+    expect(resolved.ready).toBe(ready);
+    if (!ready) expect(resolved.message).toContain('--default-workspace-namespace-selector');
+  });
+});
+
 describe('token federation only to trusted hosts', () => {
   it.each([
     ["the default workspace's host", DEFAULT_HOST, [], true],
