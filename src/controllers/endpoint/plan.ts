@@ -148,6 +148,8 @@ const wantsAdoption = (object: EndpointObject) => object.annotations[EndpointAnn
 class PlanBuilder {
   status: EndpointStatus;
   settingsAction: SettingsAction | undefined;
+  /** The parts' own Events: beside, not instead of, the served config's transition Event. */
+  private settingsEvents: PlannedEvent[] = [];
   readonly events: PlannedEvent[] = [];
 
   /** `before`: the conditions last written, which the Events of this plan are relative to. */
@@ -200,7 +202,7 @@ class PlanBuilder {
     if (settings.settings) this.status.settings = settings.settings;
     else delete this.status.settings;
     this.status.conditions = settings.conditions;
-    this.events.push(...settings.events);
+    this.settingsEvents = settings.events;
     return this;
   }
 
@@ -208,7 +210,7 @@ class PlanBuilder {
     if (this.status.conditions) {
       this.status.conditions = summarizeConditions(this.status.conditions as Condition[], this.input.object.generation, this.input.now);
     }
-    const events = transitionEvents(this.before as Condition[] | undefined, this.status.conditions as Condition[] | undefined, this.events);
+    const events = [...transitionEvents(this.before as Condition[] | undefined, this.status.conditions as Condition[] | undefined, this.events), ...this.settingsEvents];
     return { action, status: this.status, requeue, events };
   }
 }

@@ -84,6 +84,11 @@ describe('settings parts in one reconcile', () => {
     expect(limited.status.settings).toEqual(edited.status.settings);
   });
 
+  it("a part's Events come beside the served config's transition Event, not instead of it", () => {
+    const p = plan(endpointObject({ spec: { notifications: { onUpdateFailure: ['oncall@company.com'] } } }), { endpoint });
+    expect(reasons(p)).toEqual(['Normal Available', 'Normal NotificationsApplying']);
+  });
+
   it('a new requested-at token sends a rejected part again', () => {
     const object = settledWith({}, endpoint);
     const edited = { ...object, spec: endpointSpec(ALL), generation: 2 };
