@@ -11,7 +11,7 @@ export const MANIFEST_PATH = join(repoRoot, 'deploy/base/pt-operator.yaml');
 export function renderManifests(): string {
   const rendered = execFileSync(
     helmBinary(),
-    ['template', 'pt-operator', join(repoRoot, 'charts/pt-operator'), '--namespace', 'pt-operator-system', '--skip-crds'],
+    ['template', 'pt-operator', join(repoRoot, 'charts/pt-operator'), '--namespace', 'pt-operator-system', '--set', 'crds.install=false'],
     { encoding: 'utf8' },
   );
   const namespace = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: pt-operator-system\n';

@@ -89,6 +89,9 @@ describe('operator metrics', () => {
     expect(value(/^pt_operator_endpoints\{type="Ready",status="True",reason="Available"\} (\d+)$/m)).toBe(1);
     expect(value(/^controller_runtime_reconcile_total\{controller="provisionedthroughputendpoint",result="requeue_after"\} (\d+)$/m)).toBeGreaterThan(0);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
-    expect(await (await fetch(`${url}/readyz`)).text()).toMatch(/ok/);
+    // Probes are on their own port (--health-probe-bind-address).
+    const probeUrl = /"url":"(http:\/\/[^"]+)".*serving \/healthz \/readyz/.exec(e2e.operator.logs())?.[1];
+    expect(await (await fetch(`${probeUrl}/readyz`)).text()).toMatch(/ok/);
+    expect((await fetch(`${url}/readyz`)).status).toBe(404);
   });
 });

@@ -21,6 +21,15 @@ const valueSets: Record<string, string[]> = {
   ],
   'token federation': ['--set', 'tokenFederation.enabled=true', '--set', 'tokenFederation.audience=databricks'],
   'hostNetwork, no surge': ['--set', 'hostNetwork=true', '--set', 'updateStrategy.rollingUpdate.maxSurge=0', '--set', 'updateStrategy.rollingUpdate.maxUnavailable=1'],
+  'secure metrics, CRDs left out, as a subchart with global values, own security contexts and spread': [
+    '--set', 'metrics.secure.enabled=true',
+    '--set', 'crds.install=false',
+    '--set', 'global.imageRegistry=registry.example.com',
+    '--set', 'podSecurityContext.runAsUser=1000',
+    '--set', 'podSecurityContext.runAsNonRoot=true',
+    '--set', 'securityContext.readOnlyRootFilesystem=true',
+    '--set-json', 'topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"DoNotSchedule","labelSelector":{"matchLabels":{"app.kubernetes.io/name":"pt-operator"}}}]',
+  ],
 };
 
 describe('Helm chart', () => {
@@ -55,9 +64,70 @@ describe('Helm chart', () => {
     const result = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml']);
     expect(result.stdout).toMatch(/runAsNonRoot: true/);
     expect(result.stdout).toMatch(/readOnlyRootFilesystem: true/);
-    expect(result.stdout).toMatch(/drop: \["ALL"\]/);
+    expect(result.stdout).toMatch(/drop:\n\s+- ALL/);
     expect(result.stdout).toMatch(/type: RuntimeDefault/);
     expect(result.stdout).toMatch(/--leader-elect=true/);
+  });
+});
+
+describe('Helm chart conventions (issue 16, finding 10)', () => {
+  const template = (...values: string[]) => helm(['template', 'pt-operator', chart, '--namespace', 'pt-operator-system', ...values]);
+  const kinds = (text: string) => [...text.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]);
+
+  it("can be a subchart: a parent chart's `global` values pass values.schema.json", async () => {
+    const result = await template('--set', 'global.imageRegistry=registry.example.com');
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('installs the CRDs (kept on uninstall) unless crds.install=false', async () => {
+    const withCrds = await template();
+    expect(kinds(withCrds.stdout).filter((k) => k === 'CustomResourceDefinition')).toHaveLength(2);
+    expect(withCrds.stdout).toMatch(/helm\.sh\/resource-policy: keep/);
+    const without = await template('--set', 'crds.install=false');
+    expect(kinds(without.stdout)).not.toContain('CustomResourceDefinition');
+    expect(kinds(without.stdout)).toContain('Deployment');
+  });
+
+  it('spreads two replicas over nodes by default; security contexts, affinity, tolerations and node selector can be set', async () => {
+    const defaults = (await template('--show-only', 'templates/deployment.yaml')).stdout;
+    expect(defaults).toMatch(/topologySpreadConstraints:\n\s+- maxSkew: 1\n\s+topologyKey: kubernetes.io\/hostname/);
+    const custom = (
+      await template(
+        '--show-only', 'templates/deployment.yaml',
+        '--set', 'podSecurityContext.fsGroup=2000',
+        '--set', 'securityContext.runAsUser=1001',
+        '--set', 'nodeSelector.pool=operators',
+        '--set-json', 'tolerations=[{"key":"dedicated","operator":"Equal","value":"operators","effect":"NoSchedule"}]',
+        '--set-json', 'affinity={"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"topologyKey":"kubernetes.io/hostname","labelSelector":{"matchLabels":{"app.kubernetes.io/name":"pt-operator"}}}]}}',
+      )
+    ).stdout;
+    expect(custom).toMatch(/fsGroup: 2000/);
+    expect(custom).toMatch(/runAsUser: 1001/);
+    expect(custom).toMatch(/pool: operators/);
+    expect(custom).toMatch(/key: dedicated/);
+    expect(custom).toMatch(/podAntiAffinity:/);
+  });
+
+  it('serves metrics and probes on two ports with the controller-runtime flags; secure metrics add TLS and the review RBAC', async () => {
+    const plain = (await template('--show-only', 'templates/deployment.yaml')).stdout;
+    expect(plain).toMatch(/--metrics-bind-address=:8080/);
+    expect(plain).toMatch(/--health-probe-bind-address=:8081/);
+    expect(plain).not.toMatch(/--probe-address/);
+    const secure = await template('--set', 'metrics.secure.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true');
+    expect(secure.stdout).toMatch(/--metrics-secure=true/);
+    expect(secure.stdout).toMatch(/resources: \["tokenreviews"\]/);
+    expect(secure.stdout).toMatch(/resources: \["subjectaccessreviews"\]/);
+    expect(secure.stdout).toMatch(/nonResourceURLs: \["\/metrics"\]/);
+    expect(secure.stdout).toMatch(/type: kubernetes.io\/tls/);
+    expect(secure.stdout).toMatch(/scheme: https/);
+  });
+
+  it('prints NOTES with next steps after install', async () => {
+    // A release of its own (the suite's CRDs and ServiceAccount belong to no release).
+    const result = await helm(['install', 'notes-check', chart, '--namespace', 'notes-check', '--set', 'crds.install=false', '--dry-run=client', '--kubeconfig', cluster().kubeconfigAdmin]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/NOTES:[\s\S]*kubectl get pte -A -o wide/);
   });
 });
 
