@@ -11,10 +11,10 @@ export class OperatorMetrics {
   readonly databricksRequests: Counter<'operation' | 'status' | 'outcome'>;
   readonly databricksRequestDuration: Histogram<'operation'>;
   readonly databricksRetries: Counter<'operation' | 'kind'>;
-  readonly budgetWait: Histogram<'budget'>;
+  readonly budgetWait: Histogram<'host' | 'budget'>;
   readonly budgetQueueLength: Gauge<'host' | 'budget'>;
-  readonly budgetRejected: Counter<'budget'>;
-  readonly budgetThrottled: Counter<'budget'>;
+  readonly budgetRejected: Counter<'host' | 'budget'>;
+  readonly budgetThrottled: Counter<'host' | 'budget'>;
   readonly budgetLimit: Gauge<'host' | 'budget'>;
   readonly endpointsByCondition: Gauge<'type' | 'status' | 'reason'>;
   private endpointSource: () => Iterable<ObjectWithConditions> = () => [];
@@ -62,8 +62,8 @@ export class OperatorMetrics {
     });
     this.budgetWait = new Histogram({
       name: 'pt_operator_rate_budget_wait_seconds',
-      help: 'Time a call waited for its workspace rate budget.',
-      labelNames: ['budget'],
+      help: 'Time a call waited for the rate budget of its Databricks host.',
+      labelNames: ['host', 'budget'],
       buckets: [0, 0.01, 0.1, 0.5, 1, 5, 15, 60],
       registers,
     });
@@ -75,14 +75,14 @@ export class OperatorMetrics {
     });
     this.budgetRejected = new Counter({
       name: 'pt_operator_rate_budget_rejected_total',
-      help: 'Calls refused by the client-side rate budget (requeued, nothing sent).',
-      labelNames: ['budget'],
+      help: 'Calls refused by the client-side rate budget of their Databricks host (requeued, nothing sent).',
+      labelNames: ['host', 'budget'],
       registers,
     });
     this.budgetThrottled = new Counter({
       name: 'pt_operator_rate_budget_throttled_total',
-      help: 'Databricks answered 429: the budget paused for Retry-After (at least 1 s) and shrank.',
-      labelNames: ['budget'],
+      help: 'Databricks answered 429: the budget of that host paused for Retry-After (at least 1 s) and shrank.',
+      labelNames: ['host', 'budget'],
       registers,
     });
     const limits = () => this.limitSource();
@@ -130,10 +130,10 @@ export class OperatorMetrics {
         this.databricksRequestDuration.observe({ operation: e.operation }, e.durationMs / 1000);
       },
       retry: (e) => this.databricksRetries.inc({ operation: e.operation, kind: e.kind }),
-      budgetWait: (e) => this.budgetWait.observe({ budget: e.budget }, e.waitMs / 1000),
+      budgetWait: (e) => this.budgetWait.observe({ host: e.host, budget: e.budget }, e.waitMs / 1000),
       budgetQueueLength: (e) => this.budgetQueueLength.set({ host: e.host, budget: e.budget }, e.queueLength),
-      budgetRejected: (e) => this.budgetRejected.inc({ budget: e.budget }),
-      budgetThrottled: (e) => this.budgetThrottled.inc({ budget: e.budget }),
+      budgetRejected: (e) => this.budgetRejected.inc({ host: e.host, budget: e.budget }),
+      budgetThrottled: (e) => this.budgetThrottled.inc({ host: e.host, budget: e.budget }),
     };
   }
 }

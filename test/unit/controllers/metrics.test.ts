@@ -1,0 +1,32 @@
+// Throttling is visible per Databricks host (issue 16, finding 6): the operator's metrics of the rate
+// budgets, fed by the real budget registry, name the host that was throttled and leave the others alone.
+import { describe, expect, it } from 'vitest';
+import { OperatorMetrics } from '../../../src/controllers/metrics.js';
+import { acquireAll, RateBudgetRegistry } from '../../../src/databricks/rate-budget.js';
+import { createRegistry } from '../../../src/observability/metrics.js';
+
+const THROTTLED = 'https://adb-1111111111111111.1.azuredatabricks.net';
+const CALM = 'https://adb-2222222222222222.2.azuredatabricks.net';
+
+describe('rate-budget metrics by host', () => {
+  it('a 429 on one host shows as throttled and rejected calls of that host, with the waits of each host apart', async () => {
+    let now = Date.parse('2026-03-01T12:00:00Z');
+    const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
+    const registry = createRegistry();
+    const metrics = new OperatorMetrics(registry);
+    const budgets = new RateBudgetRegistry(clock, metrics.databricksSink());
+
+    await acquireAll(budgets.forHost(CALM).read, clock, { maxWaitMs: 2_000 });
+    const throttled = budgets.forHost(THROTTLED).read;
+    await acquireAll(throttled, clock, { maxWaitMs: 2_000 });
+    for (const budget of throttled) budget.throttled(30_000, clock.now());
+    await expect(acquireAll(throttled, clock, { maxWaitMs: 2_000 })).rejects.toMatchObject({ kind: 'RateLimited', fromClientBudget: true });
+
+    const text = await registry.metrics();
+    expect(text).toContain(`pt_operator_rate_budget_throttled_total{host="${THROTTLED}",budget="read"} 1`);
+    expect(text).toContain(`pt_operator_rate_budget_rejected_total{host="${THROTTLED}",budget="read"} 1`);
+    expect(text).not.toMatch(new RegExp(`pt_operator_rate_budget_(throttled|rejected)_total\\{host="${CALM}"`));
+    expect(text).toContain(`pt_operator_rate_budget_wait_seconds_count{host="${CALM}",budget="read"} 1`);
+    expect(text).toContain(`pt_operator_rate_budget_wait_seconds_count{host="${THROTTLED}",budget="read"} 1`);
+  });
+});
