@@ -554,8 +554,13 @@ function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
       .finish({ type: 'removeFinalizer' }, undefined);
   }
   if (!input.workspace.ready) {
+    // spec.workspaceRef cannot be set any more; what can be done is allowing the namespace again, or Orphan.
+    const why =
+      input.workspace.reason === SyncedReason.DefaultWorkspaceNotAllowed
+        ? `namespace ${object.namespace} may no longer use the default workspace. Ask the cluster admin to allow it again, or set spec.deletionPolicy to Orphan to leave the endpoint in Databricks`
+        : (input.workspace.message ?? 'the workspace is not ready');
     return plan
-      .synced(false, input.workspace.reason ?? SyncedReason.WorkspaceNotReady, `cannot delete endpoint ${name}: ${input.workspace.message ?? 'the workspace is not ready'}`)
+      .synced(false, input.workspace.reason ?? SyncedReason.WorkspaceNotReady, `cannot delete endpoint ${name}: ${why}`)
       .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
   }
   const observed = input.endpoint;

@@ -10,6 +10,7 @@ import {
   MODEL,
   MODEL_UNIT_MODEL,
   NOT_FOUND,
+  SKIPPED,
   NOT_OPTIMIZABLE_MODEL,
   NOW,
   OWNER,
@@ -508,6 +509,13 @@ describe('deletion', () => {
     expect(plan.action).toEqual({ type: 'none' });
     expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'WorkspaceNotReady' });
     expect(plan.requeue).toEqual({ after: SETTINGS.workspaceRetryMs });
+  });
+
+  it('Delete after the namespace lost the default workspace: keeps the finalizer, says how to let go (Orphan)', () => {
+    const input = planInput(deleting(), { endpoint: SKIPPED });
+    const plan = planEndpoint({ ...input, workspace: { ready: false, reason: 'DefaultWorkspaceNotAllowed', message: 'namespace ml may not use the default workspace' } });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'DefaultWorkspaceNotAllowed', message: expect.stringContaining('spec.deletionPolicy to Orphan') });
   });
 
   it('Delete when the read is rate limited: keeps the finalizer and comes back after Retry-After (+10 % jitter at random 0.5)', () => {
