@@ -57,6 +57,14 @@ const optionalAddress = z
   .optional()
   .transform((v, ctx) => (v === undefined ? undefined : parseAddress(v, ctx, false)));
 
+// Label-selector grammar (key, !key, key=v, key==v, key!=v, key in (v,...), key notin (v,...)), so a typo is a start-up
+// error instead of a Namespace watch that fails forever. Keys may carry a DNS-subdomain prefix.
+const NAME = '[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?';
+const KEY = `(${NAME}/)?${NAME}`;
+const VALUE = `(${NAME})?`;
+const REQUIREMENT = `(!\\s*${KEY}|${KEY}\\s*(==?|!=)\\s*${VALUE}|${KEY}\\s+(in|notin)\\s*\\(\\s*${VALUE}(\\s*,\\s*${VALUE})*\\s*\\)|${KEY})`;
+const LABEL_SELECTOR = new RegExp(`^${REQUIREMENT}(\\s*,\\s*${REQUIREMENT})*$`);
+
 /** Every option: flag name, environment variable, description (docs are generated from this). */
 export const OPERATOR_OPTIONS = {
   kubeconfig: { env: 'KUBECONFIG', schema: z.string().optional(), help: 'Path of a kubeconfig; default: in-cluster config, then ~/.kube/config.' },
@@ -131,7 +139,10 @@ export const OPERATOR_OPTIONS = {
   },
   'default-workspace-namespace-selector': {
     env: 'DEFAULT_WORKSPACE_NAMESPACE_SELECTOR',
-    schema: z.string().optional(),
+    schema: z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || LABEL_SELECTOR.test(v.trim()), { message: 'not a label selector such as ptoperator.io/default-workspace=allowed' }),
     help: 'A label selector (e.g. ptoperator.io/default-workspace=allowed); namespaces whose labels match may use the default workspace too. Needs list/watch on Namespaces (the chart grants it only when this is set).',
   },
   'federation-trusted-hosts': {

@@ -88,4 +88,18 @@ describe('pt-operator run configuration', () => {
     const config = parseOperatorConfig(['--metrics-secure=true', '--metrics-cert-dir=/nonexistent'], {});
     expect(() => servingAddresses(config, {} as KubeClient, {} as Logger)).toThrow(/--metrics-secure needs tls.crt and tls.key in --metrics-cert-dir \/nonexistent/);
   });
+
+  it.each([
+    ['ptoperator.io/default-workspace=allowed', true],
+    ['team in (a, b),!legacy', true],
+    ['env!=prod,tier', true],
+    ['team=', true],
+    ['=allowed', false],
+    ['team in a,b', false],
+    ['a b', false],
+  ])('--default-workspace-namespace-selector %j is valid: %s', (selector, valid) => {
+    const parse = () => parseOperatorConfig([`--default-workspace-namespace-selector=${selector}`], {});
+    if (valid) expect(parse().defaultWorkspaceNamespaceSelector).toBe(selector);
+    else expect(parse).toThrow(/--default-workspace-namespace-selector \(or DEFAULT_WORKSPACE_NAMESPACE_SELECTOR\): not a label selector/);
+  });
 });
