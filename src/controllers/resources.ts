@@ -14,5 +14,8 @@ export const WorkspaceResource: ResourceType = { group: GROUP, version: VERSION,
 /** Held by every ProvisionedThroughputEndpoint while a Databricks endpoint may exist for it. */
 export const ENDPOINT_FINALIZER = 'serving.ptoperator.io/endpoint';
 
+/** Held by every DatabricksWorkspace until no endpoint object uses it any more. */
+export const WORKSPACE_FINALIZER = 'serving.ptoperator.io/workspace';
+
 /** The name endpoints use for the workspace configured by the operator's environment. */
 export const DEFAULT_WORKSPACE = '(default)';

@@ -22,7 +22,9 @@ import { type OperatorConfig, parseOperatorConfig } from './config.js';
 import { type Endpoint, endpointReconciler } from './endpoint/reconciler.js';
 import { OperatorMetrics } from './metrics.js';
 import { EndpointResource, WorkspaceResource } from './resources.js';
-import { type Secret, WorkspaceConnections } from './workspace/connections.js';
+import { crdDeletionCheck } from './crd-deletion.js';
+import { WorkspaceConnections } from './workspace/connections.js';
+import { ReferencedSecrets } from './workspace/secrets.js';
 import { workspaceReconciler } from './workspace/reconciler.js';
 
 type Workspace = DatabricksWorkspace & KubeObject;
@@ -60,7 +62,9 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   };
   const endpoints = manager.informer<Endpoint>({ resource: EndpointResource, ...scope });
   const workspaces = manager.informer<Workspace>({ resource: WorkspaceResource, namespaces: config.namespaces });
-  const secrets = manager.informer<Secret>({ resource: CoreResources.secret, namespaces: config.namespaces });
+  // Secrets are read one by one (GET) when a workspace that names them is verified; never listed or watched.
+  const secrets = new ReferencedSecrets(kube);
+  const crdDeleting = crdDeletionCheck(kube);
   // Only with --default-workspace-namespace-selector: the namespaces whose labels allow the default workspace.
   const selector = config.defaultWorkspaceNamespaceSelector;
   const selectedNamespaces = selector ? manager.informer<KubeObject>({ resource: CoreResources.namespace, labelSelector: selector }) : undefined;
@@ -95,10 +99,27 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     name: 'databricksworkspace',
     primary: workspaces,
     updateFilter: meaningfulChange,
-    // A created or rotated Secret takes effect without a restart.
-    watches: [{ informer: secrets, map: (secret: Secret) => workspacesUsingSecret(workspaces.list(secret.metadata.namespace), secret.metadata.name) }],
+    // A workspace being deleted waits for its endpoint objects: each change of one of them wakes it.
+    watches: [
+      {
+        informer: endpoints,
+        map: (e: Endpoint) => {
+          const name = e.spec?.workspaceRef?.name;
+          const workspace = name ? workspaces.get(`${e.metadata.namespace}/${name}`) : undefined;
+          return workspace?.metadata.deletionTimestamp !== undefined ? [objectKey(workspace)] : [];
+        },
+      },
+    ],
     reconcile: workspaceReconciler({
       workspaces,
+      usersOf: (namespace, workspace) =>
+        endpoints
+          .list(namespace)
+          .filter((e) => e.spec?.workspaceRef?.name === workspace)
+          .map((e) => ({ name: e.metadata.name, deleting: e.metadata.deletionTimestamp !== undefined })),
+      kube,
+      crdDeleting,
+      secrets,
       connections,
       statusWriter,
       events,
@@ -141,6 +162,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       endpoints,
       connections,
       kube,
+      crdDeleting,
       statusWriter,
       events,
       metrics,
@@ -198,11 +220,3 @@ function defaultConnection(env: NodeJS.ProcessEnv): WorkspaceConnection | { erro
   }
 }
 
-function workspacesUsingSecret(workspaces: Workspace[], secretName: string): string[] {
-  return workspaces
-    .filter((ws) => {
-      const auth = ws.spec?.auth;
-      return auth?.token?.secretRef.name === secretName || auth?.oauthM2M?.secretRef.name === secretName;
-    })
-    .map((ws) => objectKey(ws));
-}

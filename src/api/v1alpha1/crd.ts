@@ -34,7 +34,13 @@ export function buildCrd(def: ResourceDefinition): JsonSchema {
     kind: 'CustomResourceDefinition',
     metadata: {
       name: `${def.plural}.${GROUP}`,
-      annotations: { 'ptoperator.io/generated-by': 'pt-operator crds (src/api/v1alpha1); do not edit by hand' },
+      annotations: {
+        'ptoperator.io/generated-by': 'pt-operator crds (src/api/v1alpha1); do not edit by hand',
+        // Deleting a CRD deletes every object of it. Helm keeps it on uninstall; Argo CD neither prunes it nor
+        // deletes it with its Application. (The operator, too, deletes nothing in Databricks when a CRD goes.)
+        'helm.sh/resource-policy': 'keep',
+        'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
+      },
     },
     spec: {
       group: GROUP,

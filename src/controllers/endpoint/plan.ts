@@ -41,6 +41,8 @@ export interface EndpointObject {
   /** metadata.creationTimestamp (RFC 3339, seconds): the age that decides claims of one endpoint name. */
   creationTimestamp?: string;
   deleting: boolean;
+  /** The endpoint CRD itself is being deleted (only looked up for an object being deleted with our finalizer). */
+  crdDeleting?: boolean;
   hasFinalizer: boolean;
   spec: EndpointSpec;
   status: EndpointStatus;
@@ -131,7 +133,7 @@ export interface Plan {
 
 /** Which Databricks reads the plan needs; reading nothing when paused or being orphaned. */
 export function observationsNeeded(object: EndpointObject, workspaceReady: boolean): { endpoint: boolean; model: boolean } {
-  if (isPaused(object)) return { endpoint: false, model: false };
+  if (isPaused(object) || (object.deleting && object.crdDeleting)) return { endpoint: false, model: false };
   if (object.deleting) {
     const deleteFromDatabricks = object.hasFinalizer && object.spec.deletionPolicy === 'Delete' && workspaceReady;
     return { endpoint: deleteFromDatabricks, model: false };
@@ -218,6 +220,9 @@ class PlanBuilder {
 export function planEndpoint(input: PlanInput): Plan {
   const { object } = input;
   const plan = new PlanBuilder(input);
+
+  // The CRD is going, so the API server deletes every object of it: nobody asked for the endpoints to go.
+  if (object.deleting && object.crdDeleting) return planCrdDeletion(input, plan);
 
   // Paused wins over deletion too: observationsNeeded reads nothing while paused, so a delete could
   // not tell our endpoint from a missing one; the deletion proceeds once the annotation is removed.
@@ -544,6 +549,18 @@ function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: Ob
     .finish({ type: 'none' }, undefined);
 }
 
+function planCrdDeletion(input: PlanInput, plan: PlanBuilder): Plan {
+  if (!input.object.hasFinalizer) return plan.finish({ type: 'none' }, undefined);
+  const name = endpointNameOf(input.object);
+  return plan
+    .event(
+      'Warning',
+      'CRDDeleted',
+      `the ProvisionedThroughputEndpoint CustomResourceDefinition is being deleted: endpoint ${name} is left running in Databricks (whatever spec.deletionPolicy says); re-create the object after re-installing the CRD to manage it again`,
+    )
+    .finish({ type: 'removeFinalizer' }, undefined);
+}
+
 function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   const { object } = input;
   const name = endpointNameOf(object);
@@ -560,7 +577,13 @@ function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
         ? `namespace ${object.namespace} may no longer use the default workspace. Ask the cluster admin to allow it again, or set spec.deletionPolicy to Orphan to leave the endpoint in Databricks`
         : (input.workspace.message ?? 'the workspace is not ready');
     return plan
-      .synced(false, input.workspace.reason ?? SyncedReason.WorkspaceNotReady, `cannot delete endpoint ${name}: ${why}`)
+      .synced(
+        false,
+        input.workspace.reason ?? SyncedReason.WorkspaceNotReady,
+        input.workspace.reason === SyncedReason.DefaultWorkspaceNotAllowed
+          ? `cannot delete endpoint ${name}: ${why}`
+          : `cannot delete endpoint ${name} in Databricks: ${why}. Once the workspace is ready the endpoint is deleted; to let this object go and leave the endpoint running instead, set spec.deletionPolicy to Orphan`,
+      )
       .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
   }
   const observed = input.endpoint;

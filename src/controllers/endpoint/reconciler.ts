@@ -20,6 +20,7 @@ import {
   type StatusWriter,
 } from '../../kube/index.js';
 import type { OperatorMetrics } from '../metrics.js';
+import { type CrdDeletionCheck, ENDPOINT_CRD } from '../crd-deletion.js';
 import { ENDPOINT_FINALIZER, EndpointResource } from '../resources.js';
 import type { ResolvedWorkspace, WorkspaceConnections } from '../workspace/connections.js';
 import {
@@ -54,6 +55,8 @@ export interface EndpointReconcilerOptions {
   settings: PlanSettings;
   /** The informer cache as the ownership rules read it (other objects, their workspaces). */
   tenancy: TenancyOptions;
+  /** Asks the API server whether a CRD is being deleted (only for objects being deleted with our finalizer). */
+  crdDeleting?: CrdDeletionCheck;
   /** How long optimization info is reused; it changes rarely and costs a read. */
   modelInfoTtlMs: number;
   now?: () => Date;
@@ -95,6 +98,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     // Waiting for the slot the budget reserved for this object: no read, no write until then.
     const slotInMs = slotWaits.remainingMs(key, object, at.getTime());
     if (slotInMs !== undefined) return { requeueAfterMs: slotInMs + 1 };
+    if (object.deleting && object.hasFinalizer && options.crdDeleting) object.crdDeleting = await options.crdDeleting(ENDPOINT_CRD, signal);
     const workspace = options.connections.forEndpoint(object.namespace, parsed.data.workspaceRef);
     const need = observationsNeeded(object, workspace.ready);
     const client = workspace.client;

@@ -159,12 +159,15 @@ export class WorkspaceConnections {
     const name = `${namespace}/${workspaceRef.name}`;
     const workspace = this.options.workspaces.get(name);
     if (!workspace) {
-      return { name, ready: false, message: `DatabricksWorkspace ${name} not found: create it, or fix spec.workspaceRef` };
+      return { name, ready: false, message: `DatabricksWorkspace ${name} not found: create it (spec.workspaceRef cannot change)` };
     }
     const parsed = WorkspaceSpecSchema.safeParse(workspace.spec);
     if (!parsed.success) return { name, ready: false, message: `DatabricksWorkspace ${name} is invalid: ${parsed.error.issues[0]?.message}` };
     const ready = findCondition(workspace.status?.conditions, 'Ready');
-    const current = ready?.observedGeneration === undefined || ready.observedGeneration === workspace.metadata.generation;
+    // Marking an object deleted bumps its generation; a workspace being deleted keeps the verdict it had, so the
+    // endpoints that use it can still delete their Databricks endpoints (its finalizer waits for them).
+    const current =
+      ready?.observedGeneration === undefined || ready.observedGeneration === workspace.metadata.generation || workspace.metadata.deletionTimestamp !== undefined;
     if (ready?.status !== 'True' || !current) {
       const why = ready && current ? `${ready.reason}: ${ready.message}` : 'its credentials have not been verified yet';
       return { name, ready: false, host: parsed.data.host, message: `DatabricksWorkspace ${name} is not ready (${why})` };

@@ -2,30 +2,49 @@
 import { type DatabricksWorkspace, WorkspaceReadyReason, WorkspaceSpec, type WorkspaceStatus } from '../../api/v1alpha1/index.js';
 import { isDatabricksError } from '../../databricks/index.js';
 import {
+  addFinalizer,
   type Condition,
   type EventRecorder,
+  hasFinalizer,
   type Informer,
+  type KubeClient,
   type KubeObject,
+  type Logger,
   type Reconcile,
+  removeFinalizer,
   setAbnormalTrue,
   setCondition,
   type StatusWriter,
   splitKey,
 } from '../../kube/index.js';
-import { WorkspaceResource } from '../resources.js';
+import { type CrdDeletionCheck, WORKSPACE_CRD } from '../crd-deletion.js';
+import { WORKSPACE_FINALIZER, WorkspaceResource } from '../resources.js';
 import { clause } from '../text.js';
 import type { WorkspaceConnections } from './connections.js';
+import { planWorkspaceDeletion } from './deletion.js';
+import type { ReferencedSecrets } from './secrets.js';
 
 type Workspace = DatabricksWorkspace & KubeObject;
 
+/** What the workspace reconciler needs to know about the endpoint objects that use a workspace. */
+export interface WorkspaceUser {
+  name: string;
+  deleting: boolean;
+}
+
 export interface WorkspaceReconcilerOptions {
   workspaces: Pick<Informer<Workspace>, 'get'>;
+  /** Endpoint objects in `namespace` whose spec.workspaceRef names `workspace`. */
+  usersOf: (namespace: string, workspace: string) => WorkspaceUser[];
+  kube: KubeClient;
+  crdDeleting: CrdDeletionCheck;
+  secrets: Pick<ReferencedSecrets, 'get' | 'refresh' | 'forget'>;
   connections: WorkspaceConnections;
   statusWriter: StatusWriter;
   events: EventRecorder;
   /** Re-verify working credentials this often (tokens get revoked). */
   verifyIntervalMs: number;
-  /** Retry failed verifications this often (Secret watches also wake us). */
+  /** Retry failed verifications this often (also how soon a created Secret is noticed). */
   retryIntervalMs: number;
   /** Deadline of the verifying read, retries included (--databricks-timeout): an unreachable host is reported after it. */
   callDeadlineMs: number;
@@ -41,8 +60,13 @@ interface Verdict {
 export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconcile {
   const now = options.now ?? (() => new Date());
   return async (key, { signal, log }) => {
-    const workspace = options.workspaces.get(key);
+    let workspace = options.workspaces.get(key);
     if (!workspace) return;
+    if (workspace.metadata.deletionTimestamp !== undefined) return reconcileDeletion(options, workspace, signal, log);
+    if (!hasFinalizer(workspace, WORKSPACE_FINALIZER)) {
+      // Before anything can use it: from now on the workspace outlives the endpoint objects that use it.
+      workspace = await addFinalizer(options.kube, WorkspaceResource, workspace, WORKSPACE_FINALIZER, signal);
+    }
     const verdict = await verify(options, workspace, signal);
     // Rate limited: nothing was learnt about the credentials, so keep the status and come back.
     if ('retryAfterMs' in verdict) return { requeueAfterMs: verdict.retryAfterMs };
@@ -72,6 +96,33 @@ export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconc
   };
 }
 
+/**
+ * A workspace being deleted keeps its finalizer (and its status, and the credentials last read) while endpoint
+ * objects use it, so they can still delete their Databricks endpoints even when its Secret is already gone
+ * (a namespace deletion removes everything at once). It is not verified again meanwhile.
+ */
+async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace: Workspace, signal: AbortSignal, log: Logger): Promise<void> {
+  if (!hasFinalizer(workspace, WORKSPACE_FINALIZER)) return;
+  const namespace = workspace.metadata.namespace ?? '';
+  const users = options.usersOf(namespace, workspace.metadata.name);
+  // Only ask the API server about the CRD when the answer matters.
+  const crdDeleting = users.length > 0 && (await options.crdDeleting(WORKSPACE_CRD, signal));
+  const plan = planWorkspaceDeletion({ users, crdDeleting });
+  if (plan.action === 'wait') {
+    // After a restart the credentials were never read: read them while the Secret may still exist.
+    const ref = secretRefOf(workspace.spec);
+    if (ref && !options.secrets.get(`${namespace}/${ref}`)) await options.secrets.refresh(namespace, ref, signal);
+    log.info({ users: users.length }, plan.message);
+    return;
+  }
+  await removeFinalizer(options.kube, WorkspaceResource, workspace, WORKSPACE_FINALIZER, signal);
+  const ref = secretRefOf(workspace.spec);
+  if (ref) options.secrets.forget(namespace, ref);
+  if (plan.event) await options.events.record(workspace, plan.event.type, plan.event.reason, plan.event.message);
+}
+
+const secretRefOf = (spec: WorkspaceSpec | undefined): string | undefined => spec?.auth?.token?.secretRef.name ?? spec?.auth?.oauthM2M?.secretRef.name;
+
 async function verify(
   options: WorkspaceReconcilerOptions,
   workspace: Workspace,
@@ -82,6 +133,9 @@ async function verify(
     const issue = parsed.error.issues[0];
     return { ready: false, reason: WorkspaceReadyReason.InvalidSpec, message: `spec.${issue?.path.join('.')}: ${issue?.message}` };
   }
+  // The one place the operator reads Secrets: a GET of the Secret this workspace names, each time it is verified.
+  const ref = secretRefOf(parsed.data);
+  if (ref) await options.secrets.refresh(workspace.metadata.namespace ?? '', ref, signal);
   const result = options.connections.clientFor({ ...workspace, spec: parsed.data });
   if ('error' in result) {
     const reason = result.error.reason === 'InvalidSpec' ? WorkspaceReadyReason.InvalidSpec : result.error.reason;

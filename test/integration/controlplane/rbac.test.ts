@@ -70,10 +70,9 @@ describe('operator RBAC from the chart (watchNamespaces empty: cluster-wide)', (
   });
 
   it('patches status and finalizers, but cannot create or delete its custom resources', async () => {
-    await expectAllowed(['patch', 'pte', 'llama-chat', '-n', namespace, '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":1}}']);
-    await expectAllowed(['patch', 'dbws', 'prod', '-n', namespace, '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":1}}']);
-    const status = await kubectlOk(['get', 'pte', 'llama-chat', '-n', namespace, '-o', 'jsonpath={.status.observedGeneration}']);
-    expect(status).toBe('1');
+    // The operator PATCHes status blind (kubectl patch would GET the subresource first, which is not granted).
+    expect(await canI('patch', 'provisionedthroughputendpoints.serving.ptoperator.io', { namespace, subresource: 'status' })).toBe(true);
+    expect(await canI('patch', 'databricksworkspaces.serving.ptoperator.io', { namespace, subresource: 'status' })).toBe(true);
 
     const finalizer = 'serving.ptoperator.io/test-finalizer';
     await expectAllowed(['patch', 'pte', 'llama-chat', '-n', namespace, '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: [finalizer] } })]);
@@ -83,13 +82,34 @@ describe('operator RBAC from the chart (watchNamespaces empty: cluster-wide)', (
     await expectForbidden(['create', '-f', '-'], 'operator', toYaml(exampleObject('gpt-oss-model-units.yaml', namespace)));
   });
 
-  it('reads Secrets but cannot write them', async () => {
+  it('reads a Secret by name, but cannot list, watch or write Secrets (issue 11, finding 9)', async () => {
     await expectAllowed(['get', 'secret', 'dbx-pat', '-n', namespace, '-o', 'name']);
+    await expectForbidden(['get', 'secrets', '-n', namespace]);
+    await expectForbidden(['get', 'secrets', '--all-namespaces']);
+    expect(await canI('list', 'secrets', { allNamespaces: true })).toBe(false);
+    expect(await canI('watch', 'secrets', { allNamespaces: true })).toBe(false);
+    expect(await canI('watch', 'secrets', { namespace })).toBe(false);
     await expectForbidden(['create', 'secret', 'generic', 'stolen', '-n', namespace, '--from-literal=a=b']);
     await expectForbidden(['delete', 'secret', 'dbx-pat', '-n', namespace]);
   });
 
-  it('records Events through both Event APIs', async () => {
+  it('reads its own two CRDs by name (to tell a CRD deletion from a user deletion), and no other CRD', async () => {
+    await expectAllowed(['get', 'crd', 'provisionedthroughputendpoints.serving.ptoperator.io', '-o', 'name']);
+    await expectAllowed(['get', 'crd', 'databricksworkspaces.serving.ptoperator.io', '-o', 'name']);
+    await expectForbidden(['get', 'crd']);
+    await expectForbidden(['get', 'crd', 'widgets.kubetest.ptoperator.io']);
+    expect(await canI('delete', 'customresourcedefinitions.apiextensions.k8s.io/provisionedthroughputendpoints.serving.ptoperator.io')).toBe(false);
+    expect(await canI('update', 'customresourcedefinitions.apiextensions.k8s.io/provisionedthroughputendpoints.serving.ptoperator.io')).toBe(false);
+  });
+
+  it('is granted no verb the code does not use: no update of its resources or their status', async () => {
+    expect(await canI('update', 'provisionedthroughputendpoints.serving.ptoperator.io', { namespace })).toBe(false);
+    expect(await canI('update', 'provisionedthroughputendpoints.serving.ptoperator.io', { namespace, subresource: 'status' })).toBe(false);
+    expect(await canI('update', 'provisionedthroughputendpoints.serving.ptoperator.io', { namespace, subresource: 'finalizers' })).toBe(false);
+    expect(await canI('create', 'events.events.k8s.io', { namespace })).toBe(false);
+  });
+
+  it('records core Events (the API the recorder uses)', async () => {
     const involvedObject = { apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'ProvisionedThroughputEndpoint', name: 'llama-chat', namespace };
     const coreEvent = {
       apiVersion: 'v1',
@@ -115,10 +135,10 @@ describe('operator RBAC from the chart (watchNamespaces empty: cluster-wide)', (
       reportingInstance: 'pt-operator-test',
     };
     await expectAllowed(['create', '-f', '-'], 'operator', toYaml(coreEvent));
-    await expectAllowed(['create', '-f', '-'], 'operator', toYaml(eventsApiEvent));
+    await expectForbidden(['create', '-f', '-'], 'operator', toYaml(eventsApiEvent));
     // Recorders PATCH a repeated event blind; kubectl patch would GET first, which the role does not grant.
     expect(await canI('patch', 'events', { namespace })).toBe(true);
-    expect(await canI('patch', 'events.events.k8s.io', { namespace })).toBe(true);
+    expect(await canI('patch', 'events.events.k8s.io', { namespace })).toBe(false);
     await expectForbidden(['get', 'events.v1.', 'llama-chat.core', '-n', namespace]);
     await expectForbidden(['delete', 'events.v1.', 'llama-chat.core', '-n', namespace]);
   });
@@ -166,8 +186,12 @@ describe('operator RBAC from the chart (watchNamespaces set: namespaced)', () =>
     await seedNamespace(unwatched);
     await ensureNamespace(releaseNamespace);
     const manifest = await renderChart({ release, namespace: releaseNamespace, values: { watchNamespaces: [watched] }, showOnly: rbacTemplates });
-    const kinds = parseAllDocuments(manifest).map((document) => (document.toJS() as { kind: string } | null)?.kind);
-    expect(kinds).not.toContain('ClusterRoleBinding');
+    const bindings = parseAllDocuments(manifest)
+      .map((document) => document.toJS() as { kind: string; metadata: { name: string } } | null)
+      .filter((object) => object?.kind === 'ClusterRoleBinding')
+      .map((object) => object?.metadata.name);
+    // Only the CRD read (cluster-scoped by nature) is bound cluster-wide.
+    expect(bindings).toEqual([`${release}-crds`]);
     await applyOk(manifest, { serverSide: true });
     // A real ServiceAccount token from the TokenRequest API.
     scoped = { kubeconfig: await serviceAccountKubeconfig(releaseNamespace, release) };
@@ -176,7 +200,12 @@ describe('operator RBAC from the chart (watchNamespaces set: namespaced)', () =>
   it('works in the watched namespace', async () => {
     await expectAllowed(['get', 'secret', 'dbx-pat', '-n', watched, '-o', 'name'], scoped);
     await expectAllowed(['get', 'pte', '-n', watched, '-o', 'name'], scoped);
-    await expectAllowed(['patch', 'pte', 'llama-chat', '-n', watched, '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":2}}'], scoped);
+    expect(await canI('patch', 'provisionedthroughputendpoints.serving.ptoperator.io', { as: scoped, namespace: watched, subresource: 'status' })).toBe(true);
+  });
+
+  it('reads its own CRDs (a ClusterRoleBinding for that one rule) but lists no Secrets even where it works', async () => {
+    await expectAllowed(['get', 'crd', 'provisionedthroughputendpoints.serving.ptoperator.io', '-o', 'name'], scoped);
+    await expectForbidden(['get', 'secrets', '-n', watched], scoped);
   });
 
   it('cannot read Secrets or custom resources anywhere else', async () => {

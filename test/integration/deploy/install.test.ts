@@ -137,6 +137,20 @@ describe('kustomize', () => {
     expect(check).not.toThrow();
   });
 
+  it('keeps the CRDs apart: deleting deploy/base cannot delete a CRD (issue 11, finding 7)', async () => {
+    const base = await kubectl(['kustomize', join(repoRoot, 'deploy/base')]);
+    expect(base.exitCode).toBe(0);
+    expect(base.stdout).toMatch(/kind: Deployment/);
+    expect(base.stdout).not.toMatch(/kind: CustomResourceDefinition/);
+    const crds = await kubectl(['kustomize', join(repoRoot, 'deploy/crds')]);
+    expect(crds.stdout.match(/^kind: CustomResourceDefinition$/gm)).toHaveLength(2);
+    // Helm keeps them on uninstall; Argo CD neither prunes nor deletes them.
+    expect(crds.stdout.match(/helm\.sh\/resource-policy: keep/g)).toHaveLength(2);
+    expect(crds.stdout.match(/argocd\.argoproj\.io\/sync-options: Prune=false,Delete=false/g)).toHaveLength(2);
+    const deleteBase = await kubectl(['delete', '-k', join(repoRoot, 'deploy/base'), '--dry-run=server']);
+    expect(deleteBase.stdout).not.toMatch(/customresourcedefinition/);
+  });
+
   it('kubectl kustomize deploy/ renders, and kubectl apply -k deploy/ installs it on the real control plane', async () => {
     const rendered = await kubectl(['kustomize', join(repoRoot, 'deploy')]);
     expect(rendered.exitCode).toBe(0);

@@ -524,6 +524,24 @@ describe('deletion', () => {
     expect(plan.requeue).toEqual({ after: 7.7 * SECOND });
   });
 
+  // Issue 11, finding 7: `kubectl delete crd ...` (or an operator uninstall that takes the CRD with it) is not a
+  // request to delete endpoints in Databricks.
+  it.each([
+    ['Delete', deleting({ crdDeleting: true })],
+    ['Delete, paused', deleting({ crdDeleting: true, annotations: { [EndpointAnnotation.paused]: 'true' } })],
+    ['Delete, workspace not ready', deleting({ crdDeleting: true })],
+  ])('the CRD is being deleted (%s): reads nothing, releases the finalizer, leaves the endpoint, warns', (_, object) => {
+    expect(observationsNeeded(object, true)).toEqual({ endpoint: false, model: false });
+    const plan = reconcile(object, { endpoint: readyEndpoint(), workspaceReady: !_.includes('not ready') });
+    expect(plan.action).toEqual({ type: 'removeFinalizer' });
+    expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'CRDDeleted', message: expect.stringContaining('left running in Databricks') }));
+  });
+
+  it('Delete while the workspace is not ready: the message offers both ways out (a ready workspace, or Orphan)', () => {
+    const plan = reconcile(deleting(), { endpoint: readyEndpoint(), workspaceReady: false });
+    expect(condition(plan, 'Synced')?.message).toMatch(/Once the workspace is ready the endpoint is deleted; .* set spec\.deletionPolicy to Orphan/);
+  });
+
   it('Delete of a paused object touches nothing: the endpoint is neither deleted nor abandoned', () => {
     const object = deleting({ annotations: { [EndpointAnnotation.paused]: 'true' } });
     const plan = reconcile(object, { endpoint: readyEndpoint() });

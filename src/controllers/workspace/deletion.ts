@@ -1,0 +1,39 @@
+// What a DatabricksWorkspace being deleted waits for. It keeps its finalizer while endpoint objects use it,
+// so that deleting a namespace (or a directory of manifests) deletes the endpoints first, with this
+// workspace's credentials, and the workspace last. Deleting the CRD itself releases it at once.
+
+export interface WorkspaceDeletionInput {
+  /** Endpoint objects in the namespace whose spec.workspaceRef names this workspace (being deleted or not). */
+  users: readonly { name: string; deleting: boolean }[];
+  /** The DatabricksWorkspace CRD is being deleted: the API server is removing every workspace object. */
+  crdDeleting: boolean;
+}
+
+export type WorkspaceDeletionPlan =
+  | { action: 'removeFinalizer'; event?: { type: 'Warning'; reason: string; message: string } }
+  | { action: 'wait'; message: string };
+
+const LISTED = 5;
+
+export function planWorkspaceDeletion(input: WorkspaceDeletionInput): WorkspaceDeletionPlan {
+  if (input.crdDeleting) {
+    return {
+      action: 'removeFinalizer',
+      event: {
+        type: 'Warning',
+        reason: 'CRDDeleted',
+        message:
+          'the DatabricksWorkspace CustomResourceDefinition is being deleted, so this workspace goes without waiting for its endpoint objects; nothing was changed in Databricks',
+      },
+    };
+  }
+  if (input.users.length === 0) return { action: 'removeFinalizer' };
+  const names = input.users.map((u) => u.name).sort();
+  const shown = names.slice(0, LISTED).join(', ') + (names.length > LISTED ? ` and ${names.length - LISTED} more` : '');
+  const notDeleting = input.users.filter((u) => !u.deleting).length;
+  const advice =
+    notDeleting > 0
+      ? `; delete them first (set their spec.deletionPolicy to Orphan before, to keep their Databricks endpoints)`
+      : '; they are being deleted with this workspace\'s credentials';
+  return { action: 'wait', message: `deletion waits for ${names.length} endpoint object(s) that use this workspace: ${shown}${advice}` };
+}

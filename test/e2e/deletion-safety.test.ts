@@ -1,0 +1,137 @@
+// Issue 11, findings 7 and 8: deletions that a user did not mean as "delete my Databricks endpoints", and
+// deletions in the wrong order. Driven with kubectl against the real control plane, with
+// kube-controller-manager's namespace controller doing a real namespace deletion.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installCrds } from '../controlplane/global-setup.js';
+import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
+import { applyOk, eventually, kubectl, kubectlOk, uniqueNamespace, ensureNamespace } from '../support/cluster.js';
+import { TEST_PAT, condition, endpointManifest, isReady, type OperatorProcess, startOperator } from './harness.js';
+
+const ENDPOINT_CRD = 'provisionedthroughputendpoints.serving.ptoperator.io';
+const WORKSPACE_CRD = 'databricksworkspaces.serving.ptoperator.io';
+
+function workspaceObjects(namespace: string, emulatorUrl: string): object[] {
+  return [
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dbx-pat', namespace }, stringData: { token: TEST_PAT } },
+    {
+      apiVersion: 'serving.ptoperator.io/v1alpha1',
+      kind: 'DatabricksWorkspace',
+      metadata: { name: 'prod', namespace },
+      spec: { host: emulatorUrl, auth: { token: { secretRef: { name: 'dbx-pat' } } } },
+    },
+  ];
+}
+
+async function getJson(args: string[]): Promise<Record<string, unknown> | undefined> {
+  const result = await kubectl([...args, '-o', 'json']);
+  if (result.exitCode !== 0) {
+    if (/NotFound|not found/.test(result.stderr)) return undefined;
+    throw new Error(result.stderr);
+  }
+  return JSON.parse(result.stdout) as Record<string, unknown>;
+}
+
+async function waitReady(namespace: string, names: string[]): Promise<void> {
+  for (const name of names) {
+    await eventually(
+      async () => {
+        const obj = await getJson(['get', 'pte', name, '-n', namespace]);
+        if (!obj || !isReady(obj)) throw new Error(`pte/${name} is not Ready: ${JSON.stringify(obj?.['status'])}`);
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+  }
+}
+
+const deletes = (emulator: RunningEmulator) => emulator.emulator.calls.query({ operation: 'delete' });
+const endpointNames = (emulator: RunningEmulator) => emulator.emulator.calls.query({ operation: 'create' }).filter((c) => c.status === 200).map((c) => c.endpoint);
+
+describe('deleting a namespace (finding 8): endpoints go first, with the workspace credentials, then the workspace', () => {
+  const namespace = uniqueNamespace('e2e-nsdel');
+  let emulator: RunningEmulator;
+  let operator: OperatorProcess;
+
+  beforeAll(async () => {
+    await ensureNamespace(namespace);
+    emulator = await startEmulator({ speed: 120 });
+    operator = startOperator({ namespace, emulatorUrl: emulator.url });
+  });
+  afterAll(async () => {
+    await operator?.stop('SIGTERM');
+    await emulator?.close();
+  });
+
+  it('kubectl delete namespace: both Databricks endpoints are deleted and the namespace finishes deleting', async () => {
+    await applyOk([...workspaceObjects(namespace, emulator.url), endpointManifest('ns-a', { workspaceRef: { name: 'prod' } }), endpointManifest('ns-b', { workspaceRef: { name: 'prod' } })], { namespace });
+    await waitReady(namespace, ['ns-a', 'ns-b']);
+
+    // The namespace controller deletes everything at once: the Secret, the workspace and the endpoints.
+    await kubectlOk(['delete', 'namespace', namespace, '--wait=false']);
+    const gone = await eventually(
+      async () => {
+        const ns = await getJson(['get', 'namespace', namespace]);
+        if (ns) {
+          const leftovers = await kubectl(['get', 'pte,dbws', '-n', namespace, '-o', 'json']);
+          const items = leftovers.exitCode === 0 ? (JSON.parse(leftovers.stdout) as { items: { kind: string; metadata: { name: string }; status?: Record<string, unknown> }[] }).items : [];
+          throw new Error(
+            `namespace ${namespace} still exists; left: ${items.map((i) => `${i.kind}/${i.metadata.name} ${JSON.stringify(condition(i as Record<string, unknown>, 'Synced'))}`).join('; ')}`,
+          );
+        }
+        return true;
+      },
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
+    expect(gone).toBe(true);
+    const deleted = deletes(emulator);
+    expect(deleted.map((c) => `${c.endpoint} ${c.status}`).sort()).toEqual(['ns-a 200', 'ns-b 200']);
+    expect(emulator.emulator.calls.query({ operation: 'get', endpoint: 'ns-a' }).at(-1)?.status).toBe(404);
+  });
+});
+
+describe('deleting the CRDs (finding 7): objects are released, nothing is deleted in Databricks', () => {
+  const namespace = uniqueNamespace('e2e-crddel');
+  let emulator: RunningEmulator;
+  let operator: OperatorProcess;
+
+  beforeAll(async () => {
+    await ensureNamespace(namespace);
+    emulator = await startEmulator({ speed: 120 });
+    // Cluster-wide, as installed: deleting a CRD deletes its objects in every namespace.
+    operator = startOperator({ namespace: '', emulatorUrl: emulator.url, args: [`--default-workspace-namespaces=${namespace}`], name: namespace });
+  });
+  afterAll(async () => {
+    await operator?.stop('SIGTERM');
+    await emulator?.close();
+    // Other test files need the CRDs back. Should a deletion have hung (a failed run), release what holds it.
+    for (const crd of [ENDPOINT_CRD, WORKSPACE_CRD]) {
+      const definition = await getJson(['get', 'crd', crd]);
+      if (!(definition?.['metadata'] as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) continue;
+      const items = await kubectl(['get', crd, '--all-namespaces', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}']);
+      for (const item of items.stdout.trim().split(/\s+/).filter(Boolean)) {
+        const [ns, name] = item.split('/') as [string, string];
+        await kubectl(['patch', crd, name, '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+      }
+      await kubectl(['wait', '--for=delete', `crd/${crd}`, '--timeout=60s'], { timeoutMs: 70_000 });
+    }
+    await installCrds();
+  });
+
+  it('kubectl delete crd (both): the CRDs go within a minute, the endpoints keep running, a Warning says why', async () => {
+    await applyOk(
+      [...workspaceObjects(namespace, emulator.url), endpointManifest('crd-default'), endpointManifest('crd-ws', { workspaceRef: { name: 'prod' } })],
+      { namespace },
+    );
+    await waitReady(namespace, ['crd-default', 'crd-ws']);
+    expect(endpointNames(emulator).sort()).toEqual(['crd-default', 'crd-ws']);
+
+    const deleted = await kubectl(['delete', 'crd', ENDPOINT_CRD, WORKSPACE_CRD, '--timeout=90s'], { timeoutMs: 120_000 });
+    expect(deleted.exitCode, deleted.stderr).toBe(0);
+    expect(await getJson(['get', 'crd', ENDPOINT_CRD])).toBeUndefined();
+    expect(await getJson(['get', 'crd', WORKSPACE_CRD])).toBeUndefined();
+
+    expect(deletes(emulator)).toEqual([]);
+    expect(emulator.emulator.endpoints().map((e) => e.name).sort()).toEqual(['crd-default', 'crd-ws']);
+    const events = await kubectlOk(['get', 'events', '-n', namespace, '--field-selector', 'reason=CRDDeleted', '-o', 'jsonpath={range .items[*]}{.involvedObject.name} {.type}{"\\n"}{end}']);
+    expect(events.trim().split('\n').sort()).toEqual(expect.arrayContaining(['crd-default Warning', 'crd-ws Warning']));
+  });
+});
