@@ -30,7 +30,7 @@ import {
   updateRequest,
 } from './desired.js';
 import { type Owner, type OwnerPresence, claimSettleWaitMs, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
-import { rateLimitedRequeueMs } from './requeue.js';
+import { progressRequeueMs, rateLimitedRequeueMs } from './requeue.js';
 
 export interface EndpointObject {
   uid: string;
@@ -349,7 +349,7 @@ function planCreate(input: PlanInput, plan: PlanBuilder, desired: DesiredServing
     .ready(false, ReadyReason.Creating, `creating endpoint ${name} with ${describeServing(desired)}`)
     .synced(true, SyncedReason.ReconcileSuccess, `create of endpoint ${name} requested`)
     .event('Normal', 'CreatingEndpoint', `creating endpoint ${name} with ${describeServing(desired)}`)
-    .finish({ type: 'create', request: createRequest(name, desired, desiredTags(object.spec.tags, owner(object)), object.spec) }, progressRequeue(input));
+    .finish({ type: 'create', request: createRequest(name, desired, desiredTags(object.spec.tags, owner(object)), object.spec) }, progressRequeue(input, iso(input.now)));
 }
 
 function planExisting(
@@ -431,7 +431,7 @@ function planExisting(
     .ready(false, served ? ReadyReason.Updating : ReadyReason.Creating, message)
     .synced(true, SyncedReason.ReconcileSuccess, 'config update requested')
     .event('Normal', 'UpdatingConfig', `updating endpoint ${name}: ${what}`)
-    .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input));
+    .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input, iso(input.now)));
 }
 
 function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed, served: ObservedServing, fresh: boolean): Plan {
@@ -531,7 +531,7 @@ function planCapacityRetry(input: PlanInput, plan: PlanBuilder, desired: Desired
     .ready(false, ReadyReason.WaitingForCapacity, `retrying the rollout of ${describeServing(desired)} after ${capacity.attempts} capacity failure(s)`)
     .synced(true, SyncedReason.ReconcileSuccess, 'capacity retry issued')
     .event('Normal', 'RetryingRollout', `re-issuing the config of endpoint ${name} (capacity retry ${capacity.attempts})`)
-    .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input));
+    .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input, iso(input.now)));
 }
 
 function planCapacityExhausted(plan: PlanBuilder, attempts: number, budget: string, failureMessage: string): Plan {
@@ -748,4 +748,7 @@ const servedFromStatus = (status: EndpointStatus): ObservedServing => ({
 const owner = (object: EndpointObject): Owner => ({ uid: object.uid, namespace: object.namespace, name: object.name });
 const iso = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
 const jittered = (ms: number, spread: number, random: number): Requeue => ({ after: Math.round(ms * (1 - spread + 2 * spread * random)) });
-const progressRequeue = (input: PlanInput): Requeue => jittered(input.settings.progressIntervalMs, 0.25, input.random);
+/** `startedAt`: when the rollout began (now for one this plan starts; default: the recorded pending config's start). */
+const progressRequeue = (input: PlanInput, startedAt: string | undefined = input.object.status.pending?.startTime): Requeue => ({
+  after: progressRequeueMs(input.settings.progressIntervalMs, startedAt === undefined ? undefined : input.now.getTime() - Date.parse(startedAt), input.random),
+});

@@ -21,3 +21,16 @@ export function rateLimitedRequeueMs(failure: Pick<CallFailure, 'retryAfterMs' |
   if (failure.fromClientBudget) return Math.max(0, retryAfter) + Math.ceil(1 + random * RESERVED_SLOT_JITTER_MS);
   return Math.round(Math.max(retryAfter, MIN_RATE_LIMIT_REQUEUE_MS) * (1 + RATE_LIMIT_JITTER * random));
 }
+
+/** The first look at a rollout just started; from then on, half the time it has taken so far. */
+export const FIRST_PROGRESS_LOOK_MS = 1_000;
+
+/**
+ * When to look at a rollout in progress again: half of its age (so a rollout that finishes in seconds is
+ * seen in seconds, and one that takes 20 minutes costs a few more reads, not one per second), between the
+ * first look and the configured progress interval, ±25 % jitter. Age unknown: the progress interval.
+ */
+export function progressRequeueMs(progressIntervalMs: number, ageMs: number | undefined, random: number): number {
+  const base = ageMs === undefined ? progressIntervalMs : Math.min(progressIntervalMs, Math.max(FIRST_PROGRESS_LOOK_MS, ageMs / 2));
+  return Math.round(base * (0.75 + 0.5 * random));
+}

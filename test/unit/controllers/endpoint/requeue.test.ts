@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_RATE_LIMIT_REQUEUE_MS, RESERVED_SLOT_JITTER_MS, rateLimitedRequeueMs } from '../../../../src/controllers/endpoint/requeue.js';
+import { FIRST_PROGRESS_LOOK_MS, MIN_RATE_LIMIT_REQUEUE_MS, RESERVED_SLOT_JITTER_MS, progressRequeueMs, rateLimitedRequeueMs } from '../../../../src/controllers/endpoint/requeue.js';
 
 describe('requeue after a rate limit', () => {
   it.each([
@@ -31,5 +31,37 @@ describe('requeue after a rate limit', () => {
 
   it('no Retry-After: the workqueue backoff decides', () => {
     expect(rateLimitedRequeueMs({}, 0.5)).toBeUndefined();
+  });
+});
+
+describe('the progress interval adapts to the rollout', () => {
+  const INTERVAL = 20_000;
+
+  it.each([
+    // [age of the rollout ms, expected look at random 0.5]
+    [0, FIRST_PROGRESS_LOOK_MS],
+    [1_000, FIRST_PROGRESS_LOOK_MS],
+    [5_000, 2_500],
+    [30_000, 15_000],
+    [600_000, INTERVAL],
+  ])('a rollout %i ms old is looked at again after %i ms', (age, expected) => {
+    expect(progressRequeueMs(INTERVAL, age, 0.5)).toBe(expected);
+  });
+
+  it('an unknown age: the configured progress interval, ±25 %', () => {
+    expect(progressRequeueMs(INTERVAL, undefined, 0)).toBe(15_000);
+    expect(progressRequeueMs(INTERVAL, undefined, 0.999999)).toBe(25_000);
+  });
+
+  it('a 20-minute rollout costs a handful of reads more than a fixed interval, a 3-second one is seen within 2 s', () => {
+    const looks = (durationMs: number): number[] => {
+      const at: number[] = [];
+      for (let t = progressRequeueMs(INTERVAL, 0, 0.5); ; t += progressRequeueMs(INTERVAL, t, 0.5)) {
+        at.push(t);
+        if (t >= durationMs) return at;
+      }
+    };
+    expect(looks(20 * 60_000).length).toBeLessThanOrEqual(60 + 8);
+    expect(looks(3_000).at(-1)! - 3_000).toBeLessThan(2_000);
   });
 });
