@@ -130,6 +130,8 @@ interface CallSpec<T> {
   schema: z.ZodType<T>;
   /** for creates: find out whether a request with an unknown outcome created the endpoint */
   resolveByName?: string;
+  /** the answer is text (Prometheus exposition), not JSON */
+  text?: boolean;
 }
 
 /** Encode one path segment. A UC name keeps its dots inside the single segment. */
@@ -454,6 +456,14 @@ export class DatabricksClient {
     );
   }
 
+  /** GET /serving-endpoints/{name}/metrics: the endpoint's health metrics as Prometheus text. */
+  exportMetrics(name: string, options?: CallOptions): Promise<string> {
+    return this.call(
+      { operation: 'exportMetrics', method: 'GET', path: `${API}/${pathSegment(name)}/metrics`, budget: 'read', idempotent: true, schema: z.string(), text: true },
+      options,
+    );
+  }
+
   /**
    * A cheap authenticated read for the workspace reconciler: resolves when the credentials work,
    * throws the classified error otherwise (Auth, Transient for an unreachable host, ...).
@@ -563,7 +573,7 @@ export class DatabricksClient {
       throw err;
     }
     const headers: Record<string, string> = {
-      accept: 'application/json',
+      accept: spec.text ? 'text/plain' : 'application/json',
       authorization,
       'user-agent': userAgent(this.credentials.authType),
     };
@@ -669,7 +679,7 @@ function parseBody<T>(
   });
   let json: unknown;
   try {
-    json = res.bodyText.trim() === '' ? {} : JSON.parse(res.bodyText);
+    json = spec.text ? res.bodyText : res.bodyText.trim() === '' ? {} : JSON.parse(res.bodyText);
   } catch {
     return invalid('not JSON');
   }

@@ -36,6 +36,7 @@ import { ApiError, endpointAlreadyExists, invalidParameter, modelNotFound } from
 import { FaultEngine, type ActiveFault, type FaultSpecInput } from './faults.js';
 import { EndpointStore, TIMED_OUT_MESSAGE, type RolloutOutcome, type StoredEndpoint } from './lifecycle.js';
 import { MutationBudget } from './rate-limit.js';
+import { renderMetrics } from './metrics.js';
 import { renderDetailed, renderSummary } from './render.js';
 import { seededRandom } from './rng.js';
 import { parseScenario, type Scenario, type ScenarioInput } from './scenario.js';
@@ -87,6 +88,7 @@ export class Emulator {
   readonly auth: AuthService;
   readonly calls = new CallLog();
   readonly #store: EndpointStore;
+  readonly #metrics = new Map<string, Record<string, Record<string, number>>>();
 
   constructor(options: EmulatorOptions = {}) {
     this.scenario = parseScenario(options.scenario);
@@ -278,7 +280,23 @@ export class Emulator {
   }
 
   /** Back to the scenario's starting state: endpoints, faults, budget and call log. The clock keeps running. */
+  /** GET /{name}/metrics: Prometheus text, one sample per metric and served entity (values set by a test). */
+  exportMetrics(name: string): string {
+    const endpoint = renderDetailed(this.#store.get(name, this.now()));
+    const entities = (endpoint.config?.served_entities ?? []).map((e) => e.name ?? '');
+    return renderMetrics(entities, this.#metrics.get(name) ?? {});
+  }
+
+  /** Inspection API: sets metric values per served entity name, e.g. {"llama-4": {"request_5xx_count_total": 7}}. */
+  setMetrics(name: string, values: Record<string, Record<string, number>>): void {
+    this.#store.get(name, this.now());
+    const current = this.#metrics.get(name) ?? {};
+    for (const [entity, metrics] of Object.entries(values)) current[entity] = { ...current[entity], ...metrics };
+    this.#metrics.set(name, current);
+  }
+
   reset(): void {
+    this.#metrics.clear();
     this.#store.clear();
     this.faults.clear();
     this.budget.reset();

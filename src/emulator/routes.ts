@@ -16,6 +16,7 @@ export type Operation =
   | { op: 'updatePermissions'; endpointId: string }
   | { op: 'getPermissionLevels'; endpointId: string }
   | { op: 'optimizationInfo'; model: string; version: string }
+  | { op: 'exportMetrics'; name: string }
   | { op: 'hostMetadata' }
   | { op: 'oidcDiscovery' }
   | { op: 'token' }
@@ -48,6 +49,7 @@ export function routeRequest(method: string, path: string): Operation {
       if (second === 'tags' && method === 'PATCH') return { op: 'patchTags', name: first! };
       if (second === 'ai-gateway' && method === 'PUT') return { op: 'putAiGateway', name: first! };
       if (second === 'notifications' && method === 'PATCH') return { op: 'updateNotifications', name: first! };
+      if (second === 'metrics' && method === 'GET') return { op: 'exportMetrics', name: first! };
       break;
     case 3:
       if (first === 'get-model-optimization-info' && method === 'GET') return { op: 'optimizationInfo', model: second!, version: third! };

@@ -108,13 +108,16 @@ async function handleRequest(emulator: Emulator, req: IncomingMessage, res: Serv
     reply.body = apiError.body();
     reply.headers = apiError.headers;
   }
-  sendJson(res, reply.status, reply.body, reply.headers);
+  if (reply.text !== undefined && reply.status < 300) sendText(res, reply.status, reply.text);
+  else sendJson(res, reply.status, reply.body, reply.headers);
   log(emulator, onCall, { method, path: url.pathname, operation: operation.op, endpoint, status: reply.status, fault });
 }
 
 interface Reply {
   status: number;
   body: unknown;
+  /** a text/plain answer (Prometheus exposition) instead of JSON */
+  text?: string;
   headers: Record<string, string>;
 }
 
@@ -166,6 +169,8 @@ function dispatch(emulator: Emulator, operation: Operation, req: IncomingMessage
       return { body: emulator.getPermissionLevels(operation.endpointId) };
     case 'optimizationInfo':
       return { body: emulator.optimizationInfo(operation.model, operation.version) };
+    case 'exportMetrics':
+      return { text: emulator.exportMetrics(operation.name) };
   }
 }
 
@@ -220,6 +225,9 @@ function handleInspection(emulator: Emulator, method: string, url: URL, rawBody:
         emulator.advance((change.advanceSeconds ?? 0) * 1000 + (change.advanceMs ?? 0));
         return sendJson(res, 200, { now: emulator.now(), speed: emulator.clock.speed });
       }
+      case 'POST endpoints/:id/metrics':
+        emulator.setMetrics(segments[1] ?? '', z.record(z.string(), z.record(z.string(), z.number())).parse(body));
+        return sendJson(res, 200, {});
       case 'POST endpoints/:id/edit':
         return sendJson(res, 200, emulator.editEndpoint(segments[1] ?? '', body as never));
       case 'POST reset':
@@ -284,6 +292,11 @@ function parseJson(raw: string): unknown {
   } catch {
     throw new ApiError(400, 'MALFORMED_REQUEST', 'Invalid JSON given in the body of the request - expected a map.');
   }
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

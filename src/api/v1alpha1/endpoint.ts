@@ -14,6 +14,8 @@ export const EndpointAnnotation = {
   adopt: 'ptoperator.io/adopt',
   /** Any new value forces a reconcile and resets an exhausted capacity-retry budget. */
   requestedAt: 'ptoperator.io/requested-at',
+  /** hold, promote or abort a canary rollout (as spec.canary.action). */
+  canary: 'ptoperator.io/canary',
 } as const;
 
 /** Databricks' own endpoint-name rule, so a bad name fails at admission and not at create. */
@@ -186,6 +188,43 @@ export const Schedule = withRules(
 ).describe('Throughput by time of day: each window sets the throughput while it is open; outside every window spec.throughput applies.');
 export type Schedule = z.infer<typeof Schedule>;
 
+const METRIC_NAME_PATTERN = '^[a-zA-Z_:][a-zA-Z0-9_:]*$';
+const metricName = (description: string) =>
+  withRules(z.string().max(200), [matches(METRIC_NAME_PATTERN, 'must be a Prometheus metric name, e.g. request_5xx_count_total')]).describe(description);
+
+export const CanaryGate = z
+  .strictObject({
+    metric: metricName('Metric of the endpoint (GET /serving-endpoints/{name}/metrics) read for the new version, by label served_entity_name.'),
+    divideBy: metricName('Optional: divide by this metric of the new version, e.g. request_count_total for an error ratio.').optional(),
+    max: z.number().min(0).describe('The step advances only while the value (or ratio) is at most this; above it the canary aborts.'),
+  })
+  .describe('A condition on the new version\'s metrics that must hold for a step to advance.');
+
+export const CanaryAction = z.enum(['Hold', 'Promote', 'Abort']);
+
+export const Canary = withRules(
+  z.strictObject({
+    steps: z
+      .array(z.int().min(1).max(99))
+      .min(1)
+      .max(10)
+      .describe('Percent of the traffic the new version gets at each step, e.g. [10, 50]; 100 % follows the last step, then the old version is removed.'),
+    pause: duration('How long each step holds once its config serves, before the next step.', '10m'),
+    action: CanaryAction.optional().describe(
+      'Hold stays at the current step; Promote goes to 100 % now; Abort routes everything back to the old version. The annotation ptoperator.io/canary (hold, promote, abort) does the same.',
+    ),
+    gate: z.array(CanaryGate).max(5).optional().describe('Metric conditions checked before each step advances; one that fails aborts the canary.'),
+  }),
+  [
+    {
+      cel: 'self.steps.all(a, self.steps.exists_one(b, b == a))',
+      message: 'canary steps must be different percentages',
+      check: (c) => new Set(c.steps).size === c.steps.length,
+    },
+  ],
+).describe('Progressive rollout of a new model.version: both versions serve side by side, traffic moves in steps.');
+export type Canary = z.infer<typeof Canary>;
+
 export const DeletionPolicy = z.enum(['Delete', 'Orphan']);
 
 export const EndpointSpec = withRules(
@@ -224,6 +263,7 @@ export const EndpointSpec = withRules(
     capacityRetry: CapacityRetry.prefault({}),
     ...settingsSpecFields,
     schedule: Schedule.optional(),
+    canary: Canary.optional(),
   }),
   [
     {
@@ -320,6 +360,36 @@ export const EndpointStatus = z
       })
       .optional()
       .describe('Where spec.schedule stands.'),
+    canary: z
+      .strictObject({
+        phase: z.string().describe('Progressing (a step rolls out), Paused (a step holds for spec.canary.pause), Holding, Promoting, Succeeded or Aborted.'),
+        fromVersion: z.string().describe('The version that served before the canary.'),
+        toVersion: z.string().describe('The version the canary rolls out.'),
+        from: z
+          .strictObject({
+            entityName: z.string().describe('Name of the old version\'s served entity.'),
+            minTokensPerSecond: z.int().optional().describe('Its minimum tokens per second.'),
+            maxTokensPerSecond: z.int().optional().describe('Its maximum tokens per second.'),
+            modelUnits: z.int().optional().describe('Its model units.'),
+          })
+          .describe('The served entity of the old version, kept beside the new one.'),
+        step: z.int().describe('The current step, 1-based; one past the last step means 100 %.'),
+        share: z.int().describe('Percent of the traffic the current step gives the new version.'),
+        stepReachedTime: z.string().optional().describe('When the current step began serving (RFC 3339).'),
+        message: z.string().optional().describe('What the canary waits for, or why it ended.'),
+        versions: z
+          .array(
+            z.strictObject({
+              version: z.string().describe('Model version.'),
+              share: z.int().describe('Percent of the traffic it gets.'),
+              throughput: z.string().describe('Its throughput, e.g. "1960-2940 tokens/s".'),
+            }),
+          )
+          .optional()
+          .describe('Each served version with its traffic share and throughput, as Databricks serves them.'),
+      })
+      .optional()
+      .describe('Where a canary rollout (spec.canary) stands.'),
     rejectedGeneration: z
       .int()
       .optional()

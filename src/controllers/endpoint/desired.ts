@@ -17,11 +17,39 @@ export interface DesiredServing {
   maxTokensPerSecond?: number;
   modelUnits?: number;
   burstScaling?: boolean;
+  /** A canary: the version that served before keeps serving beside this one, which gets `share` % of the traffic. */
+  split?: CanarySplit;
+}
+
+/** One served entity's throughput, in Databricks' units. */
+export interface EntityThroughput {
+  entityVersion: string;
+  minTokensPerSecond?: number;
+  maxTokensPerSecond?: number;
+  modelUnits?: number;
+  burstScaling?: boolean;
+}
+
+export interface CanarySplit {
+  /** The entity that served before, under the name Databricks gave it. */
+  previous: EntityThroughput & { name: string };
+  /** Name of the new version's entity (Databricks' default form, model-version). */
+  name: string;
+  /** Percent of the traffic routed to the new version, 1-99. */
+  share: number;
+}
+
+/** One served entity as observed, with its share of the traffic. */
+export interface ObservedEntity extends Partial<EntityThroughput> {
+  name?: string;
+  share: number;
 }
 
 /** The same fields, as observed on a Databricks config (served or pending). */
 export interface ObservedServing {
   entityCount: number;
+  /** Every served entity with its traffic share. */
+  entities: ObservedEntity[];
   entityName?: string;
   entityVersion?: string;
   minTokensPerSecond?: number;
@@ -118,9 +146,10 @@ function nearestMultiples(value: number, step: number): string {
   return below === 0 ? `${step}` : `${below} or ${below + step}`;
 }
 
-function observeEntity(entity: ServedEntityOutput | undefined, count: number, configVersion?: number): ObservedServing {
+function observeEntity(entity: ServedEntityOutput | undefined, entities: ObservedEntity[], configVersion?: number): ObservedServing {
   return {
-    entityCount: count,
+    entityCount: entities.length,
+    entities,
     entityName: entity?.entity_name,
     entityVersion: entity?.entity_version,
     minTokensPerSecond: entity?.min_provisioned_throughput,
@@ -135,7 +164,34 @@ function observeEntity(entity: ServedEntityOutput | undefined, count: number, co
 export function observeConfig(config: EndpointCoreConfigOutput | undefined): ObservedServing | undefined {
   if (!config) return undefined;
   const entities = config.served_entities ?? [];
-  return observeEntity(entities[0], entities.length, config.config_version);
+  const shares = new Map((config.traffic_config?.routes ?? []).map((r) => [r.served_entity_name ?? r.served_model_name, r.traffic_percentage]));
+  const observed: ObservedEntity[] = entities.map((e) => ({
+    name: e.name,
+    entityVersion: e.entity_version,
+    minTokensPerSecond: e.min_provisioned_throughput,
+    maxTokensPerSecond: e.max_provisioned_throughput,
+    modelUnits: e.provisioned_model_units,
+    share: shares.get(e.name) ?? (entities.length === 1 ? 100 : 0),
+  }));
+  // The single-entity fields describe the entity with the most traffic (the only one, outside a canary).
+  const main = entities.reduce<number>((best, _, i) => ((observed[i]?.share ?? 0) > (observed[best]?.share ?? 0) ? i : best), 0);
+  return observeEntity(entities[main], observed, config.config_version);
+}
+
+const sameThroughput = (a: Partial<EntityThroughput>, b: Partial<EntityThroughput>) =>
+  a.minTokensPerSecond === b.minTokensPerSecond && a.maxTokensPerSecond === b.maxTokensPerSecond && a.modelUnits === b.modelUnits;
+
+/** Differences of a canary config: both versions with their throughput, and the new version's share. */
+function diffSplit(desired: DesiredServing, split: CanarySplit, observed: ObservedServing): string[] {
+  const next = observed.entities.find((e) => e.entityVersion === desired.entityVersion);
+  const previous = observed.entities.find((e) => e.entityVersion === split.previous.entityVersion);
+  const diffs: string[] = [];
+  if (observed.entityCount !== 2 || !next || !previous) {
+    return [`versions ${observed.entities.map((e) => e.entityVersion).join(' + ')} → ${split.previous.entityVersion} + ${desired.entityVersion}`];
+  }
+  if (!sameThroughput(next, desired) || !sameThroughput(previous, split.previous)) diffs.push('canary throughput');
+  if (next.share !== split.share) diffs.push(`traffic to version ${desired.entityVersion} ${next.share} % → ${split.share} %`);
+  return diffs;
 }
 
 /**
@@ -146,6 +202,7 @@ export function observeConfig(config: EndpointCoreConfigOutput | undefined): Obs
  */
 export function diffServing(desired: DesiredServing, observed: ObservedServing | undefined): string[] {
   if (!observed) return ['no config is served yet'];
+  if (desired.split) return diffSplit(desired, desired.split, observed);
   const diffs: string[] = [];
   if (observed.entityCount !== 1) diffs.push(`${observed.entityCount} served entities → 1`);
   if (observed.entityName !== desired.entityName) diffs.push(`model ${observed.entityName ?? 'none'} → ${desired.entityName}`);
@@ -165,29 +222,52 @@ export function diffServing(desired: DesiredServing, observed: ObservedServing |
   return diffs;
 }
 
-export const describeServing = (s: ObservedServing | DesiredServing): string =>
+export const describeEntity = (s: Partial<EntityThroughput>): string =>
   s.modelUnits !== undefined
     ? `version ${s.entityVersion} with ${s.modelUnits} model units`
     : `version ${s.entityVersion} at ${s.minTokensPerSecond}-${s.maxTokensPerSecond} tokens/s`;
+
+export const describeServing = (s: ObservedServing | DesiredServing): string => {
+  if ('split' in s && s.split) return `${describeEntity(s)} (${s.split.share} %) beside ${describeEntity(s.split.previous)}`;
+  if ('entities' in s && s.entityCount > 1) return s.entities.map((e) => `${describeEntity(e)} (${e.share} %)`).join(' and ');
+  return describeEntity(s);
+};
 
 // ---- request bodies --------------------------------------------------------------------------
 
 const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([key, value]) => ({ key, value }));
 
-/** The served entity of a token-band config; the server names it and routes 100 % to it. */
-const tokenBandEntity = (d: DesiredServing) => ({
+/** The served entity of a token-band config; outside a canary the server names it and routes 100 % to it. */
+const tokenBandEntity = (d: DesiredServing, e: EntityThroughput & { name?: string } = d) => ({
+  ...(e.name !== undefined && { name: e.name }),
   entity_name: d.entityName,
-  entity_version: d.entityVersion,
-  min_provisioned_throughput: d.minTokensPerSecond,
-  max_provisioned_throughput: d.maxTokensPerSecond,
+  entity_version: e.entityVersion,
+  min_provisioned_throughput: e.minTokensPerSecond,
+  max_provisioned_throughput: e.maxTokensPerSecond,
 });
 
-const modelUnitEntity = (d: DesiredServing) => ({
+const modelUnitEntity = (d: DesiredServing, e: EntityThroughput & { name?: string } = d) => ({
+  ...(e.name !== undefined && { name: e.name }),
   entity_name: d.entityName,
-  entity_version: d.entityVersion,
-  provisioned_model_units: d.modelUnits as number,
-  burst_scaling_enabled: d.burstScaling,
+  entity_version: e.entityVersion,
+  provisioned_model_units: e.modelUnits as number,
+  burst_scaling_enabled: e.burstScaling,
 });
+
+/** A canary serves both versions, each by name, with routes that split the traffic. */
+function canaryConfig<E>(d: DesiredServing, split: CanarySplit, entity: (d: DesiredServing, e: EntityThroughput & { name?: string }) => E) {
+  return {
+    served_entities: [entity(d, split.previous), entity(d, { ...d, name: split.name })],
+    traffic_config: {
+      routes: [
+        { served_entity_name: split.previous.name, traffic_percentage: 100 - split.share },
+        { served_entity_name: split.name, traffic_percentage: split.share },
+      ],
+    },
+  };
+}
+
+type TrafficConfigInput = { routes: { served_entity_name: string; traffic_percentage: number }[] };
 
 /** What only a create can set (the AI Gateway, permissions and notifications follow as their own calls). */
 interface CreateOnly {
@@ -200,8 +280,8 @@ export type CreateRequest =
   | { flavour: 'modelUnits'; body: { name: string; config: { served_entities: ReturnType<typeof modelUnitEntity>[] }; tags: { key: string; value: string }[]; budget_policy_id?: string } };
 
 export type UpdateRequest =
-  | { flavour: 'tokenBand'; name: string; body: { served_entities: ReturnType<typeof tokenBandEntity>[] } }
-  | { flavour: 'modelUnits'; name: string; body: { config: { served_entities: ReturnType<typeof modelUnitEntity>[] } } };
+  | { flavour: 'tokenBand'; name: string; body: { served_entities: ReturnType<typeof tokenBandEntity>[]; traffic_config?: TrafficConfigInput } }
+  | { flavour: 'modelUnits'; name: string; body: { config: { served_entities: ReturnType<typeof modelUnitEntity>[]; traffic_config?: TrafficConfigInput } } };
 
 export function createRequest(
   name: string,
@@ -227,6 +307,11 @@ export function createRequest(
 
 /** Full replacement of the served entities: the PUT is not a patch (reference §2.2). */
 export function updateRequest(name: string, desired: DesiredServing): UpdateRequest {
+  if (desired.split) {
+    return desired.flavour === 'modelUnits'
+      ? { flavour: 'modelUnits', name, body: { config: canaryConfig(desired, desired.split, modelUnitEntity) } }
+      : { flavour: 'tokenBand', name, body: canaryConfig(desired, desired.split, tokenBandEntity) };
+  }
   return desired.flavour === 'modelUnits'
     ? { flavour: 'modelUnits', name, body: { config: { served_entities: [modelUnitEntity(desired)] } } }
     : { flavour: 'tokenBand', name, body: { served_entities: [tokenBandEntity(desired)] } };

@@ -21,6 +21,7 @@ import {
   type DesiredServing,
   type ObservedServing,
   type UpdateRequest,
+  type CanarySplit,
   createRequest,
   describeServing,
   diffServing,
@@ -104,6 +105,8 @@ export interface PlanInput {
   desiredChanged?: boolean;
   /** Why the spec cannot be applied, found outside the planner (an invalid schedule): InvalidSpec. */
   specProblem?: string;
+  /** A canary step: the previous version serves beside the spec's (canary.ts). */
+  split?: CanarySplit;
 }
 
 export type EndpointAction =
@@ -323,7 +326,7 @@ function planPreflight(input: PlanInput, plan: PlanBuilder): { desired: DesiredS
         .finish({ type: 'none' }, undefined),
     };
   }
-  return { desired: resolution.desired };
+  return { desired: input.split ? { ...resolution.desired, split: input.split } : resolution.desired };
 }
 
 function checkDurations(spec: EndpointSpec): string | undefined {
@@ -739,6 +742,7 @@ function statusFields(s: ServingFields): NonNullable<EndpointStatus['served']> {
 
 const servedFromStatus = (status: EndpointStatus): ObservedServing => ({
   entityCount: 1,
+  entities: [],
   entityVersion: status.served?.modelVersion,
   minTokensPerSecond: status.served?.minTokensPerSecond,
   maxTokensPerSecond: status.served?.maxTokensPerSecond,

@@ -37,6 +37,9 @@ import {
   planEndpoint,
 } from './plan.js';
 import { resolveSchedule, scheduleChanged, scheduledSpec, withSchedule } from './schedule.js';
+import { planCanary, withCanary } from './canary.js';
+import { observeConfig } from './desired.js';
+import { gateNeeded, readGate } from './canary-gate.js';
 import { summarizeConditions } from './status-summary.js';
 import { ownershipOf } from './ownership.js';
 import { needsPermissions, type PartObserved } from './settings.js';
@@ -112,13 +115,18 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
 
     // The ACL is a second read (by the endpoint ID the first one returned), made only for permissions we manage.
     const found = endpoint.kind === 'found' ? endpoint.value : undefined;
-    const readAcl =
-      client && found?.id && found.state.config_update !== 'IN_PROGRESS' && needsPermissions(parsed.data, object.status.settings) &&
-      ownershipOf(found, { uid: object.uid, namespace: object.namespace, name: object.name }).kind === 'ours';
+    const ours = found !== undefined && ownershipOf(found, { uid: object.uid, namespace: object.namespace, name: object.name }).kind === 'ours';
+    const readAcl = client && found?.id && found.state.config_update !== 'IN_PROGRESS' && needsPermissions(parsed.data, object.status.settings) && ours;
     const permissions: PartObserved<ServingEndpointPermissions> = readAcl ? await observePart(() => client.getPermissions(found.id as string, callOptions)) : { kind: 'skipped' };
 
+    // A canary decides which config to aim for now (a traffic split, or the old version after an abort).
+    const gate = ours && client && gateNeeded(object.spec, object.status) ? await readGate(client, found.name, object.spec, callOptions) : undefined;
+    const canary = ours
+      ? planCanary({ spec: object.spec, annotations: object.annotations, status: object.status, served: observeConfig(found.config), updating: found.state.config_update === 'IN_PROGRESS', now: at, gate })
+      : { spec: object.spec, changed: false, status: object.status.canary };
+
     const input: PlanInput = {
-      object,
+      object: { ...object, spec: canary.spec },
       workspace: { ready: workspace.ready, reason: workspace.reason, message: workspace.message, host: workspace.host },
       tenancy: tenancyView(
         options.tenancy,
@@ -131,7 +139,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       now: at,
       random: random(),
       settings: options.settings,
-      desiredChanged: scheduleChanged(object.status, scheduled),
+      desiredChanged: scheduleChanged(object.status, scheduled) || canary.changed,
+      ...(canary.split && { split: canary.split }),
       ...(schedule && !schedule.ok && { specProblem: schedule.message }),
     };
     let plan = planEndpoint(input);
@@ -151,7 +160,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       // A rejected request counts as handled (rejectedGeneration); anything else is sent again.
       actionFailed = err.kind !== 'InvalidRequest';
     }
-    plan = withSchedule(plan, object.status, scheduled, actionFailed, at);
+    plan = withCanary(withSchedule(plan, object.status, scheduled, actionFailed, at), object.status, canary, actionFailed, at);
     if (plan.action.type === 'removeFinalizer') {
       await recordEvents(options, latest, plan);
       return;

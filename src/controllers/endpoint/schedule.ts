@@ -162,12 +162,15 @@ export function scheduleStatus(state: ScheduleState): NonNullable<EndpointStatus
 }
 
 /** Look again no later than the next change, so it happens on time and not at the next poll. */
-export function requeueForSchedule(requeue: Requeue, state: ScheduleState | undefined, now: Date): Requeue {
-  if (!state?.next) return requeue;
-  const untilChange = Math.max(0, state.next.at.getTime() - now.getTime());
-  if (requeue === undefined) return { after: untilChange };
+export const requeueForSchedule = (requeue: Requeue, state: ScheduleState | undefined, now: Date): Requeue => requeueBy(requeue, state?.next?.at, now);
+
+/** A requeue no later than `at` (kept when sooner, or when it is the workqueue's backoff). */
+export function requeueBy(requeue: Requeue, at: Date | undefined, now: Date): Requeue {
+  if (!at) return requeue;
+  const until = Math.max(0, at.getTime() - now.getTime());
+  if (requeue === undefined) return { after: until };
   if ('backoff' in requeue) return requeue;
-  return { after: Math.min(requeue.after, untilChange) };
+  return { after: Math.min(requeue.after, until) };
 }
 
 /**

@@ -129,6 +129,11 @@ describe.each([
     expect(steps.get('update_permissions')).toMatchObject({ acl: ['admins:CAN_MANAGE:inherited', 'alice@example.com:CAN_VIEW', 'ml-eng:CAN_QUERY'] });
     expect(steps.get('get_permissions_missing')).toMatchObject({ raised: 'ResourceDoesNotExist' });
     expect(steps.get('update_notifications')).toMatchObject({ name: `sdk-${authType}`, on_failure: ['oncall@example.com'], on_get: ['oncall@example.com'] });
+    expect(steps.get('canary_split')).toEqual({ step: 'canary_split', routes: [['v2', 90], ['v3', 10]], versions: ['2', '3'] });
+    expect(steps.get('export_metrics')).toEqual({
+      step: 'export_metrics',
+      errors: ['request_5xx_count_total{served_entity_name="v2"} 0', 'request_5xx_count_total{served_entity_name="v3"} 0'],
+    });
     expect(steps.get('create_with_budget_policy')).toMatchObject({ budget_policy_id: 'budget-policy-1', description: 'chat for the support team' });
 
     // What reached the server: one create per flavour, the refused update, and the auth flow used.
@@ -140,7 +145,8 @@ describe.each([
     expect(byOperation('updatePermissions').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200]]);
     expect(byOperation('updateNotifications').map((c) => c.status)).toEqual([200]);
     expect(byOperation('createPt').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}-units`, 200]]);
-    expect(byOperation('updateConfig').map((c) => c.status)).toEqual([200, 200, 409]);
+    expect(byOperation('updateConfig').map((c) => c.status)).toEqual([200, 200, 409, 200]);
+    expect(byOperation('exportMetrics').map((c) => c.status)).toEqual([200]);
     expect(byOperation('updatePtConfig').map((c) => c.status)).toEqual([200]);
     expect(byOperation('delete')).toHaveLength(3);
     const tokenCalls = byOperation('token');

@@ -28,7 +28,9 @@ from databricks.sdk.service.serving import (
     ServingEndpointPermissionLevel,
     PtEndpointCoreConfig,
     PtServedModel,
+    Route,
     ServedEntityInput,
+    TrafficConfig,
 )
 
 LLAMA = "system.ai.meta_llama_v3_1_8b_instruct"
@@ -138,6 +140,7 @@ def main(auth_type):
     emit("list", names=names)
 
     settings(w, name)
+    canary(w, name)
 
     for endpoint_name in (name, pt_name):
         w.serving_endpoints.delete(endpoint_name)
@@ -247,6 +250,31 @@ def settings(w, name):
     )
     emit("create_with_budget_policy", budget_policy_id=budgeted.budget_policy_id, description=budgeted.description)
     w.serving_endpoints.delete(f"{name}-budget")
+
+
+def canary(w, name):
+    """What a canary rollout uses: two versions side by side routed by traffic_config, and the metrics export."""
+
+    def entity(version):
+        return ServedEntityInput(
+            name=f"v{version}", entity_name=LLAMA, entity_version=version, min_provisioned_throughput=0, max_provisioned_throughput=980
+        )
+
+    split = w.serving_endpoints.update_config_and_wait(
+        name=name,
+        served_entities=[entity("2"), entity("3")],
+        traffic_config=TrafficConfig(
+            routes=[Route(served_entity_name="v2", traffic_percentage=90), Route(served_entity_name="v3", traffic_percentage=10)]
+        ),
+        timeout=TIMEOUT,
+    )
+    emit(
+        "canary_split",
+        routes=sorted([r.served_entity_name, r.traffic_percentage] for r in split.config.traffic_config.routes),
+        versions=sorted(e.entity_version for e in split.config.served_entities),
+    )
+    text = w.serving_endpoints.export_metrics(name).contents.read().decode("utf-8")
+    emit("export_metrics", errors=[line for line in text.splitlines() if line.startswith("request_5xx_count_total")])
 
 
 if __name__ == "__main__":

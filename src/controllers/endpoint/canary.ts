@@ -1,0 +1,187 @@
+// Canary rollouts of a new model version: which config the planner should aim for now (both versions
+// with a traffic split, the new one alone, or the old one alone after an abort), and where the canary
+// stands. Pure: the caller passes the clock, the observed config and the gate's metric readings.
+// Databricks switches a config (entities and routes together) only once every entity in it is ready,
+// so routing traffic in the same update that adds the entity never sends traffic to one that is not.
+import { type Canary, type EndpointSpec, type EndpointStatus, EndpointAnnotation, parseDurationMs } from '../../api/v1alpha1/index.js';
+import { type CanarySplit, describeEntity, type EntityThroughput, type ObservedServing } from './desired.js';
+import type { Plan } from './plan.js';
+import { requeueBy } from './schedule.js';
+
+export type CanaryStatus = NonNullable<EndpointStatus['canary']>;
+export type CanaryPhase = 'Progressing' | 'Paused' | 'Holding' | 'Promoting' | 'Succeeded' | 'Aborted';
+
+/** The gate's readings of the new version: one value per spec.canary.gate entry, or why they could not be read. */
+export type GateReading = { ok: true; values: (number | undefined)[] } | { ok: false; message: string };
+
+export interface CanaryInput {
+  spec: EndpointSpec;
+  annotations: Record<string, string>;
+  status: EndpointStatus;
+  /** The served config (endpoint.config); undefined when there is none. */
+  served: ObservedServing | undefined;
+  /** A config update is in progress in Databricks. */
+  updating: boolean;
+  now: Date;
+  gate?: GateReading;
+}
+
+export interface CanaryDecision {
+  /** The spec the planner resolves: the old version after an abort, else the spec as it is. */
+  spec: EndpointSpec;
+  split?: CanarySplit;
+  /** undefined: no canary (status.canary is removed). */
+  status?: CanaryStatus;
+  /** The config to aim for changed since the last reconcile (a step, a promotion, an abort). */
+  changed: boolean;
+  /** When a pause ends. */
+  wakeAt?: Date;
+}
+
+const inactive = (spec: EndpointSpec): CanaryDecision => ({ spec, changed: false });
+
+/** The entity name Databricks gives a served entity by default: the model's last name part and the version. */
+export const entityNameFor = (model: string, version: string) => `${model.slice(model.lastIndexOf('.') + 1)}-${version}`;
+
+/** What the user asks of a running canary: the annotation wins over spec.canary.action. */
+function control(spec: Canary, annotations: Record<string, string>): 'Hold' | 'Promote' | 'Abort' | undefined {
+  const annotation = annotations[EndpointAnnotation.canary]?.trim().toLowerCase();
+  if (annotation === 'hold') return 'Hold';
+  if (annotation === 'promote') return 'Promote';
+  if (annotation === 'abort') return 'Abort';
+  return spec.action;
+}
+
+/** Where the config each phase aims for is the same, the canary does not change the desired config. */
+const target = (s: CanaryStatus | undefined): string =>
+  !s ? 'spec' : s.phase === 'Aborted' ? 'old' : s.phase === 'Promoting' || s.phase === 'Succeeded' ? 'new' : `split:${s.share}`;
+
+export function planCanary(input: CanaryInput): CanaryDecision {
+  const { spec, served } = input;
+  const canary = spec.canary;
+  if (!canary) return inactive(spec);
+  const version = spec.model.version;
+  const previous = input.status.canary?.toVersion === version ? input.status.canary : undefined;
+
+  let next: CanaryStatus;
+  if (!previous) {
+    // A canary starts when one other version serves alone, settled; a new endpoint is simply created.
+    if (!served || served.entityCount !== 1 || served.entityVersion === version || input.updating) return inactive(spec);
+    const from = served.entities[0];
+    if (!from?.name || !from.entityVersion) return inactive(spec);
+    const steps = sortedSteps(canary);
+    next = {
+      phase: 'Progressing',
+      fromVersion: from.entityVersion,
+      toVersion: version,
+      from: definedOnly({ entityName: from.name, minTokensPerSecond: from.minTokensPerSecond, maxTokensPerSecond: from.maxTokensPerSecond, modelUnits: from.modelUnits }),
+      step: 1,
+      share: steps[0] as number,
+      message: `rolling out step 1: ${steps[0]} % of the traffic to version ${version}`,
+    };
+  } else {
+    next = advance(input, canary, previous);
+  }
+  next = { ...next, ...observedVersions(served) };
+  return { ...configFor(spec, next), status: next, changed: target(next) !== target(previous), ...wake(canary, next) };
+}
+
+function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): CanaryStatus {
+  const { served, now } = input;
+  const asked = control(canary, input.annotations);
+  if (current.phase === 'Aborted') return current;
+  if (asked === 'Abort') return { ...current, phase: 'Aborted', message: `aborted by the user: all traffic back to version ${current.fromVersion}`, stepReachedTime: undefined };
+  const newAlone = !!served && served.entityCount === 1 && served.entityVersion === current.toVersion && !input.updating;
+  if (current.phase === 'Succeeded') return current;
+  if (current.phase === 'Promoting' || asked === 'Promote') {
+    if (newAlone) return { ...current, phase: 'Succeeded', share: 100, message: `version ${current.toVersion} serves all traffic; version ${current.fromVersion} was removed` };
+    const why = current.phase === 'Promoting' ? 'after the last step' : 'promoted by the user';
+    return { ...current, phase: 'Promoting', share: 100, step: sortedSteps(canary).length + 1, message: `${why}: moving all traffic to version ${current.toVersion} and removing version ${current.fromVersion}` };
+  }
+
+  const newEntity = served?.entities.find((e) => e.entityVersion === current.toVersion);
+  const reached = !!served && !input.updating && served.entityCount === 2 && newEntity?.share === current.share;
+  if (!reached) {
+    return { ...current, phase: 'Progressing', stepReachedTime: undefined, message: `rolling out step ${current.step}: ${current.share} % of the traffic to version ${current.toVersion}` };
+  }
+  const reachedAt = current.stepReachedTime ?? iso(now);
+
+  const failed = failedGate(canary, input.gate);
+  if (failed) return { ...current, phase: 'Aborted', stepReachedTime: undefined, message: `the metrics gate failed at step ${current.step}: ${failed}; all traffic back to version ${current.fromVersion}` };
+  if (asked === 'Hold') return { ...current, phase: 'Holding', stepReachedTime: reachedAt, message: `held at step ${current.step} (${current.share} %) by the user` };
+
+  const pauseEnds = Date.parse(reachedAt) + parseDurationMs(canary.pause);
+  if (now.getTime() < pauseEnds) {
+    return { ...current, phase: 'Paused', stepReachedTime: reachedAt, message: `step ${current.step} (${current.share} %) serves; pausing until ${iso(new Date(pauseEnds))}` };
+  }
+  if (canary.gate && canary.gate.length > 0 && !input.gate?.ok) {
+    const why = input.gate && !input.gate.ok ? input.gate.message : 'not read yet';
+    return { ...current, phase: 'Paused', stepReachedTime: reachedAt, message: `step ${current.step} waits for the metrics gate: ${why}` };
+  }
+  const steps = sortedSteps(canary);
+  if (current.step >= steps.length) {
+    return { ...current, phase: 'Promoting', step: steps.length + 1, share: 100, stepReachedTime: undefined, message: `after the last step: moving all traffic to version ${current.toVersion} and removing version ${current.fromVersion}` };
+  }
+  const share = steps[current.step] as number;
+  return { ...current, phase: 'Progressing', step: current.step + 1, share, stepReachedTime: undefined, message: `rolling out step ${current.step + 1}: ${share} % of the traffic to version ${current.toVersion}` };
+}
+
+/** The first gate entry whose value is above its max, described; undefined when none fails (or none was read). */
+function failedGate(canary: Canary, gate: GateReading | undefined): string | undefined {
+  if (!canary.gate || !gate?.ok) return undefined;
+  for (const [i, rule] of canary.gate.entries()) {
+    const value = gate.values[i];
+    if (value !== undefined && value > rule.max) {
+      const what = rule.divideBy ? `${rule.metric} / ${rule.divideBy}` : rule.metric;
+      return `${what} = ${round(value)} > ${rule.max}`;
+    }
+  }
+  return undefined;
+}
+
+/** The spec and split the planner aims for in this phase. */
+function configFor(spec: EndpointSpec, status: CanaryStatus): Pick<CanaryDecision, 'spec' | 'split'> {
+  if (status.phase === 'Aborted') {
+    const { from } = status;
+    const throughput = from.modelUnits !== undefined ? { modelUnits: from.modelUnits } : { tokensPerSecond: { min: from.minTokensPerSecond ?? 0, max: from.maxTokensPerSecond ?? 0 } };
+    return { spec: { ...spec, model: { ...spec.model, version: status.fromVersion }, throughput } };
+  }
+  if (status.phase === 'Promoting' || status.phase === 'Succeeded') return { spec };
+  const previous: EntityThroughput & { name: string } = { name: status.from.entityName, entityVersion: status.fromVersion, ...definedOnly({ minTokensPerSecond: status.from.minTokensPerSecond, maxTokensPerSecond: status.from.maxTokensPerSecond, modelUnits: status.from.modelUnits }) };
+  return { spec, split: { previous, name: entityNameFor(spec.model.name, status.toVersion), share: status.share } };
+}
+
+function wake(canary: Canary, status: CanaryStatus): Pick<CanaryDecision, 'wakeAt'> {
+  if (status.phase !== 'Paused' || !status.stepReachedTime) return {};
+  return { wakeAt: new Date(Date.parse(status.stepReachedTime) + parseDurationMs(canary.pause)) };
+}
+
+function observedVersions(served: ObservedServing | undefined): Pick<CanaryStatus, 'versions'> {
+  if (!served) return {};
+  return { versions: served.entities.map((e) => ({ version: e.entityVersion ?? '', share: e.share, throughput: describeEntity(e).replace(/^version \S+ (at |with )/, '') })) };
+}
+
+export const sortedSteps = (canary: Canary): number[] => [...new Set(canary.steps)].sort((a, b) => a - b);
+
+/**
+ * The plan with status.canary and a requeue no later than the end of a pause. When the planned action
+ * failed, status keeps the canary as it was, so the next reconcile sends the step again.
+ */
+export function withCanary(plan: Plan, previous: EndpointStatus, decision: CanaryDecision, actionFailed: boolean, now: Date): Plan {
+  const status = { ...plan.status };
+  const canary = actionFailed ? previous.canary : decision.status;
+  if (canary) status.canary = stripUndefined(canary);
+  else delete status.canary;
+  return { ...plan, status, requeue: requeueBy(plan.requeue, decision.wakeAt, now) };
+}
+
+const iso = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
+const round = (value: number) => Math.round(value * 10_000) / 10_000;
+
+function definedOnly<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function stripUndefined(status: CanaryStatus): CanaryStatus {
+  return definedOnly(status);
+}

@@ -1,0 +1,108 @@
+// Canary rollouts end to end: a new model.version serves beside the old one, traffic moves in steps
+// with a pause at each, then the old version is removed; a user abort and a failed metrics gate route
+// everything back to the old version. Evidence: the object's status and the emulator's served config.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type E2E, endpointManifest, isReady, startE2E } from './harness.js';
+
+let e2e: E2E;
+
+const MODEL = 'main.default.support_bot_llama';
+
+interface Canary {
+  phase?: string;
+  step?: number;
+  share?: number;
+  message?: string;
+  versions?: { version: string; share: number; throughput: string }[];
+}
+const canaryOf = (o: Record<string, unknown>) => ((o['status'] as { canary?: Canary } | undefined)?.canary ?? {}) as Canary;
+
+interface ServedEntity {
+  name: string;
+  entity_version: string;
+}
+async function servedConfig(name: string): Promise<{ entities: string[]; routes: Record<string, number> }> {
+  const state = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as {
+    endpoints: { name: string; config?: { served_entities?: ServedEntity[]; traffic_config?: { routes?: { served_entity_name: string; traffic_percentage: number }[] } } }[];
+  };
+  const endpoint = state.endpoints.find((e) => e.name === name);
+  return {
+    entities: (endpoint?.config?.served_entities ?? []).map((e) => e.entity_version),
+    routes: Object.fromEntries((endpoint?.config?.traffic_config?.routes ?? []).map((r) => [r.served_entity_name, r.traffic_percentage])),
+  };
+}
+
+async function updates(name: string): Promise<number> {
+  const url = new URL('/__emulator/calls', e2e.emulator.url);
+  url.searchParams.set('endpoint', name);
+  url.searchParams.set('operation', 'updateConfig');
+  return ((await (await fetch(url)).json()) as { calls: unknown[] }).calls.length;
+}
+
+async function startOnVersion2(name: string, canary: Record<string, unknown>): Promise<void> {
+  await e2e.apply(endpointManifest(name, { model: { name: MODEL, version: '2' }, throughput: { chunks: { min: 1, max: 2 } }, canary }));
+  await e2e.waitUntil('pte', name, isReady, 60_000);
+  await e2e.kubectl(['patch', 'pte', name, '--type=merge', '-p', JSON.stringify({ spec: { model: { name: MODEL, version: '3' } } })]);
+}
+
+beforeAll(async () => {
+  e2e = await startE2E({ prefix: 'e2e-canary' });
+});
+
+afterAll(async () => {
+  await e2e?.stop();
+});
+
+describe('canary rollout', () => {
+  it('steps 10 → 50 → 100 % with a pause at each, then removes the old version', async () => {
+    await startOnVersion2('canary-ok', { steps: [10, 50], pause: '3s' });
+
+    const first = await e2e.waitUntil('pte', 'canary-ok', (o) => canaryOf(o).phase === 'Paused' && canaryOf(o).share === 10, 60_000);
+    expect(canaryOf(first).versions).toEqual([
+      { version: '2', share: 90, throughput: '980-1960 tokens/s' },
+      { version: '3', share: 10, throughput: '980-1960 tokens/s' },
+    ]);
+    expect(canaryOf(first).message).toMatch(/step 1 \(10 %\) serves; pausing until/);
+    expect(await servedConfig('canary-ok')).toEqual({ entities: ['2', '3'], routes: { 'support_bot_llama-2': 90, 'support_bot_llama-3': 10 } });
+
+    await e2e.waitUntil('pte', 'canary-ok', (o) => canaryOf(o).phase === 'Paused' && canaryOf(o).share === 50, 60_000);
+    expect(await servedConfig('canary-ok')).toEqual({ entities: ['2', '3'], routes: { 'support_bot_llama-2': 50, 'support_bot_llama-3': 50 } });
+
+    const done = await e2e.waitUntil('pte', 'canary-ok', (o) => canaryOf(o).phase === 'Succeeded' && isReady(o), 60_000);
+    expect(canaryOf(done).message).toBe('version 3 serves all traffic; version 2 was removed');
+    expect(await servedConfig('canary-ok')).toEqual({ entities: ['3'], routes: { 'support_bot_llama-3': 100 } });
+    // One update per step: 10 %, 50 %, then version 3 alone.
+    expect(await updates('canary-ok')).toBe(3);
+  });
+
+  it('an abort by annotation routes all traffic back to the old version and removes the new one', async () => {
+    await startOnVersion2('canary-abort', { steps: [20], pause: '1h' });
+    await e2e.waitUntil('pte', 'canary-abort', (o) => canaryOf(o).phase === 'Paused' && canaryOf(o).share === 20, 60_000);
+    expect((await servedConfig('canary-abort')).routes).toEqual({ 'support_bot_llama-2': 80, 'support_bot_llama-3': 20 });
+
+    await e2e.kubectl(['annotate', 'pte', 'canary-abort', 'ptoperator.io/canary=abort']);
+    const aborted = await e2e.waitUntil('pte', 'canary-abort', (o) => canaryOf(o).phase === 'Aborted' && isReady(o) && canaryOf(o).versions?.length === 1, 60_000);
+    expect(canaryOf(aborted).message).toBe('aborted by the user: all traffic back to version 2');
+    expect(await servedConfig('canary-abort')).toEqual({ entities: ['2'], routes: { 'support_bot_llama-2': 100 } });
+    expect(await updates('canary-abort')).toBe(2);
+  });
+
+  it('a failed metrics gate aborts the canary', async () => {
+    await startOnVersion2('canary-gate', {
+      steps: [10],
+      pause: '2s',
+      gate: [{ metric: 'request_5xx_count_total', divideBy: 'request_count_total', max: 0.05 }],
+    });
+    await e2e.waitUntil('pte', 'canary-gate', (o) => canaryOf(o).phase === 'Paused' && canaryOf(o).share === 10, 60_000);
+    // The new version fails one request in five.
+    const response = await fetch(new URL('/__emulator/endpoints/canary-gate/metrics', e2e.emulator.url), {
+      method: 'POST',
+      body: JSON.stringify({ 'support_bot_llama-3': { request_count_total: 100, request_5xx_count_total: 20 } }),
+    });
+    expect(response.status).toBe(200);
+
+    const aborted = await e2e.waitUntil('pte', 'canary-gate', (o) => canaryOf(o).phase === 'Aborted' && isReady(o) && canaryOf(o).versions?.length === 1, 60_000);
+    expect(canaryOf(aborted).message).toBe('the metrics gate failed at step 1: request_5xx_count_total / request_count_total = 0.2 > 0.05; all traffic back to version 2');
+    expect(await servedConfig('canary-gate')).toEqual({ entities: ['2'], routes: { 'support_bot_llama-2': 100 } });
+  });
+});

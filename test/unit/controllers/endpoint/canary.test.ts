@@ -1,0 +1,176 @@
+// The canary planner as tables: start, each step rolling out and pausing, advance, promote, hold,
+// abort by the user and by the gate; the request bodies of a split; the gate's metric reading.
+import { describe, expect, it } from 'vitest';
+import type { EndpointStatus } from '../../../../src/api/v1alpha1/index.js';
+import { type CanaryInput, type CanaryStatus, planCanary, withCanary } from '../../../../src/controllers/endpoint/canary.js';
+import { gateNeeded, gateValues, parseSamples } from '../../../../src/controllers/endpoint/canary-gate.js';
+import { type DesiredServing, diffServing, observeConfig, updateRequest } from '../../../../src/controllers/endpoint/desired.js';
+import type { EndpointCoreConfigOutput } from '../../../../src/databricks/api-types.js';
+import { NOW, SECOND, at, endpointSpec, iso, servedEntity } from '../fixtures.js';
+
+const CANARY = { steps: [50, 10], pause: '10m' }; // sorted: 10 → 50
+const spec = (version = '4', canary: Record<string, unknown> = CANARY) => endpointSpec({ model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version }, canary: canary as never });
+
+/** A served config with the given versions and traffic shares (entities named as Databricks does). */
+function served(shares: Record<string, number>): EndpointCoreConfigOutput {
+  const entities = Object.keys(shares).map((version) => servedEntity({ version }));
+  return {
+    served_entities: entities,
+    traffic_config: { routes: entities.map((e) => ({ served_entity_name: e.name, served_model_name: e.name, traffic_percentage: shares[e.entity_version as string] as number })) },
+    config_version: 3,
+  };
+}
+
+const running = (overrides: Partial<CanaryStatus>): CanaryStatus => ({
+  phase: 'Progressing',
+  fromVersion: '3',
+  toVersion: '4',
+  from: { entityName: 'meta_llama_v3_1_8b_instruct-3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 },
+  step: 1,
+  share: 10,
+  ...overrides,
+});
+
+function input(overrides: Partial<CanaryInput> & { config?: EndpointCoreConfigOutput; canary?: CanaryStatus }): CanaryInput {
+  const status: EndpointStatus = overrides.canary ? { canary: overrides.canary } : {};
+  return { spec: spec(), annotations: {}, status, served: observeConfig(overrides.config ?? served({ '3': 100 })), updating: false, now: NOW, ...overrides };
+}
+
+describe('planCanary', () => {
+  it('without spec.canary, or when the served version is already the spec version, it is inactive', () => {
+    for (const decision of [
+      planCanary(input({ spec: endpointSpec({ model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '4' } }) })),
+      planCanary(input({ config: served({ '4': 100 }) })),
+      planCanary(input({ updating: true })),
+    ]) {
+      expect(decision.changed).toBe(false);
+      expect(decision.status).toBeUndefined();
+      expect(decision.split).toBeUndefined();
+    }
+  });
+
+  it('a new version starts at the first (smallest) step, beside the served version with its throughput', () => {
+    const decision = planCanary(input({}));
+    expect(decision.changed).toBe(true);
+    expect(decision.status).toMatchObject({ phase: 'Progressing', fromVersion: '3', toVersion: '4', step: 1, share: 10, from: { entityName: 'meta_llama_v3_1_8b_instruct-3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 } });
+    expect(decision.split).toEqual({
+      previous: { name: 'meta_llama_v3_1_8b_instruct-3', entityVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 },
+      name: 'meta_llama_v3_1_8b_instruct-4',
+      share: 10,
+    });
+  });
+
+  type Row = { name: string; canary: CanaryStatus; config: Record<string, number>; now?: Date; annotations?: Record<string, string>; updating?: boolean; phase: string; share: number; changed: boolean; message: RegExp; split: boolean };
+  const rows: Row[] = [
+    { name: 'step rolling out', canary: running({}), config: { '3': 100 }, updating: true, phase: 'Progressing', share: 10, changed: false, message: /rolling out step 1: 10 %/, split: true },
+    { name: 'step reached: pause begins', canary: running({}), config: { '3': 90, '4': 10 }, phase: 'Paused', share: 10, changed: false, message: /step 1 \(10 %\) serves; pausing until 2026-03-01T12:10:00Z/, split: true },
+    { name: 'pause over: next step', canary: running({ phase: 'Paused', stepReachedTime: iso(at(-10 * 60 * SECOND)) }), config: { '3': 90, '4': 10 }, phase: 'Progressing', share: 50, changed: true, message: /rolling out step 2: 50 %/, split: true },
+    { name: 'last step over: promote', canary: running({ phase: 'Paused', step: 2, share: 50, stepReachedTime: iso(at(-11 * 60 * SECOND)) }), config: { '3': 50, '4': 50 }, phase: 'Promoting', share: 100, changed: true, message: /after the last step/, split: false },
+    { name: 'new version alone: succeeded', canary: running({ phase: 'Promoting', step: 3, share: 100 }), config: { '4': 100 }, phase: 'Succeeded', share: 100, changed: false, message: /version 3 was removed/, split: false },
+    { name: 'hold by annotation', canary: running({ phase: 'Paused', stepReachedTime: iso(at(-60 * 60 * SECOND)) }), config: { '3': 90, '4': 10 }, annotations: { 'ptoperator.io/canary': 'hold' }, phase: 'Holding', share: 10, changed: false, message: /held at step 1/, split: true },
+    { name: 'promote by annotation', canary: running({ phase: 'Paused', stepReachedTime: iso(NOW) }), config: { '3': 90, '4': 10 }, annotations: { 'ptoperator.io/canary': 'promote' }, phase: 'Promoting', share: 100, changed: true, message: /promoted by the user/, split: false },
+    { name: 'abort by annotation', canary: running({ phase: 'Paused' }), config: { '3': 90, '4': 10 }, annotations: { 'ptoperator.io/canary': 'Abort' }, phase: 'Aborted', share: 10, changed: true, message: /aborted by the user/, split: false },
+    { name: 'aborted stays aborted', canary: running({ phase: 'Aborted', message: 'aborted by the user: all traffic back to version 3' }), config: { '3': 100 }, phase: 'Aborted', share: 10, changed: false, message: /aborted by the user/, split: false },
+  ];
+  it.each(rows)('$name', ({ canary, config, now, annotations, updating, phase, share, changed, message, split }) => {
+    const decision = planCanary(input({ canary, config: served(config), now: now ?? NOW, annotations: annotations ?? {}, updating: updating ?? false }));
+    expect(decision.status?.phase).toBe(phase);
+    expect(decision.status?.share).toBe(share);
+    expect(decision.changed).toBe(changed);
+    expect(decision.status?.message).toMatch(message);
+    expect(decision.split !== undefined).toBe(split);
+  });
+
+  it('spec.canary.action works like the annotation', () => {
+    const decision = planCanary(input({ spec: spec('4', { ...CANARY, action: 'Abort' }), canary: running({ phase: 'Paused' }), config: served({ '3': 90, '4': 10 }) }));
+    expect(decision.status?.phase).toBe('Aborted');
+  });
+
+  it('an aborted canary aims for the old version alone, with its old throughput', () => {
+    const decision = planCanary(input({ canary: running({ phase: 'Aborted' }), config: served({ '3': 90, '4': 10 }) }));
+    expect(decision.spec.model.version).toBe('3');
+    expect(decision.spec.throughput).toEqual({ tokensPerSecond: { min: 1960, max: 2940 } });
+  });
+
+  it('a pause wakes the operator at its end; status lists each version with its share', () => {
+    const decision = planCanary(input({ canary: running({}), config: served({ '3': 90, '4': 10 }) }));
+    expect(decision.wakeAt).toEqual(at(10 * 60 * SECOND));
+    expect(decision.status?.versions).toEqual([
+      { version: '3', share: 90, throughput: '1960-2940 tokens/s' },
+      { version: '4', share: 10, throughput: '1960-2940 tokens/s' },
+    ]);
+    const plan = withCanary({ action: { type: 'none' }, status: {}, requeue: { after: 300_000 }, events: [] }, {}, decision, false, NOW);
+    expect(plan.requeue).toEqual({ after: 300_000 });
+    expect(withCanary({ action: { type: 'none' }, status: {}, requeue: undefined, events: [] }, {}, decision, false, NOW).requeue).toEqual({ after: 600_000 });
+    // A failed action keeps the status as it was, so the step is sent again.
+    expect(withCanary({ action: { type: 'none' }, status: {}, requeue: undefined, events: [] }, { canary: running({ share: 5 }) }, decision, true, NOW).status.canary?.share).toBe(5);
+  });
+
+  describe('metrics gate', () => {
+    const gated = spec('4', { ...CANARY, gate: [{ metric: 'request_5xx_count_total', divideBy: 'request_count_total', max: 0.05 }] });
+    const paused = running({ phase: 'Paused', stepReachedTime: iso(at(-20 * 60 * SECOND)) });
+    it.each([
+      { name: 'a failing gate aborts', gate: { ok: true as const, values: [0.2] }, phase: 'Aborted', message: /metrics gate failed at step 1: request_5xx_count_total \/ request_count_total = 0.2 > 0.05/ },
+      { name: 'a passing gate advances', gate: { ok: true as const, values: [0.01] }, phase: 'Progressing', message: /step 2/ },
+      { name: 'no data yet advances (nothing above the threshold)', gate: { ok: true as const, values: [undefined] }, phase: 'Progressing', message: /step 2/ },
+      { name: 'metrics that cannot be read make the step wait', gate: { ok: false as const, message: 'metrics could not be read: 503' }, phase: 'Paused', message: /waits for the metrics gate: metrics could not be read: 503/ },
+    ])('$name', ({ gate, phase, message }) => {
+      const decision = planCanary(input({ spec: gated, canary: paused, config: served({ '3': 90, '4': 10 }), gate }));
+      expect(decision.status?.phase).toBe(phase);
+      expect(decision.status?.message).toMatch(message);
+    });
+
+    it('is read only while a step of the spec version serves', () => {
+      expect(gateNeeded(gated, { canary: paused })).toBe(true);
+      expect(gateNeeded(gated, { canary: running({}) })).toBe(false);
+      expect(gateNeeded(spec(), { canary: paused })).toBe(false);
+    });
+
+    it('values come from the new entity\'s samples in the Prometheus text', () => {
+      const text = [
+        '# HELP request_count_total Requests served.',
+        '# TYPE request_count_total counter',
+        'request_count_total{served_entity_name="meta_llama_v3_1_8b_instruct-3"} 900',
+        'request_count_total{served_entity_name="meta_llama_v3_1_8b_instruct-4"} 100',
+        'request_5xx_count_total{served_entity_name="meta_llama_v3_1_8b_instruct-4"} 3 1700000000000',
+        'garbage line',
+      ].join('\n');
+      expect(gateValues(text, gated)).toEqual({ ok: true, values: [0.03] });
+      expect(parseSamples('x{a="q\\"uote",b="2"} 1.5')).toEqual([{ name: 'x', labels: { a: 'q"uote', b: '2' }, value: 1.5 }]);
+    });
+  });
+});
+
+describe('a canary split in Databricks requests', () => {
+  const desired: DesiredServing = {
+    flavour: 'tokenBand',
+    entityName: 'system.ai.meta_llama_v3_1_8b_instruct',
+    entityVersion: '4',
+    minTokensPerSecond: 980,
+    maxTokensPerSecond: 1960,
+    split: { previous: { name: 'meta_llama_v3_1_8b_instruct-3', entityVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 }, name: 'meta_llama_v3_1_8b_instruct-4', share: 10 },
+  };
+
+  it('sends both entities by name and the routes in one update', () => {
+    expect(updateRequest('llama', desired)).toEqual({
+      flavour: 'tokenBand',
+      name: 'llama',
+      body: {
+        served_entities: [
+          { name: 'meta_llama_v3_1_8b_instruct-3', entity_name: 'system.ai.meta_llama_v3_1_8b_instruct', entity_version: '3', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 },
+          { name: 'meta_llama_v3_1_8b_instruct-4', entity_name: 'system.ai.meta_llama_v3_1_8b_instruct', entity_version: '4', min_provisioned_throughput: 980, max_provisioned_throughput: 1960 },
+        ],
+        traffic_config: { routes: [{ served_entity_name: 'meta_llama_v3_1_8b_instruct-3', traffic_percentage: 90 }, { served_entity_name: 'meta_llama_v3_1_8b_instruct-4', traffic_percentage: 10 }] },
+      },
+    });
+    const units = updateRequest('gpt', { ...desired, flavour: 'modelUnits', modelUnits: 100, split: { ...desired.split!, previous: { name: 'a-3', entityVersion: '3', modelUnits: 50 } } });
+    expect(units.flavour === 'modelUnits' && units.body.config.traffic_config?.routes.map((r) => r.traffic_percentage)).toEqual([90, 10]);
+  });
+
+  it('is in sync only with both versions, their throughput and the share', () => {
+    const at10 = observeConfig({ ...served({ '3': 90, '4': 10 }), served_entities: [servedEntity({ version: '3' }), servedEntity({ version: '4', min: 980, max: 1960 })] });
+    expect(diffServing(desired, at10)).toEqual([]);
+    expect(diffServing({ ...desired, split: { ...desired.split!, share: 50 } }, at10)).toEqual(['traffic to version 4 10 % → 50 %']);
+    expect(diffServing(desired, observeConfig(served({ '3': 100 })))).toEqual(['versions 3 → 3 + 4']);
+  });
+});
