@@ -72,6 +72,34 @@ var endpointCases = []healthCase{
 		edit: addCondition("AiGatewaySynced", "False", "Rejected", "Databricks rejected the change: Catalog 'missing' does not exist."), status: "Healthy", messagePrefix: "version 3 at 1960-2940 tokens/s serves",
 	},
 	{
+		name: "a canary paused at a step is Suspended", fixture: "endpoint-available.yaml",
+		edit: setCanary("3", "Paused", "step 1 (10 %) serves; pausing until 2026-03-02T09:42:40Z"), status: "Suspended", messagePrefix: "Canary Paused: step 1 (10 %) serves; pausing until",
+	},
+	{
+		name: "a canary held by the user is Suspended", fixture: "endpoint-available.yaml",
+		edit: setCanary("3", "Holding", "held at step 1 (10 %) by the user"), status: "Suspended", messagePrefix: "Canary Holding: held at step 1",
+	},
+	{
+		name: "a canary step rolling out is Progressing", fixture: "endpoint-available.yaml",
+		edit: setCanary("3", "Progressing", "rolling out step 2: 50 % of the traffic to version 3"), status: "Progressing", messagePrefix: "Canary Progressing: rolling out step 2",
+	},
+	{
+		name: "a canary promotion is Progressing", fixture: "endpoint-available.yaml",
+		edit: setCanary("3", "Promoting", "after the last step: moving all traffic to version 3"), status: "Progressing", messagePrefix: "Canary Promoting: ",
+	},
+	{
+		name: "an aborted canary is Degraded", fixture: "endpoint-available.yaml",
+		edit: setCanary("3", "Aborted", "aborted by the user: all traffic back to version 2"), status: "Degraded", messagePrefix: "Canary Aborted: aborted by the user",
+	},
+	{
+		name: "a finished canary leaves the endpoint Healthy", fixture: "endpoint-available.yaml",
+		edit: setCanary("3", "Succeeded", "version 3 serves all traffic; version 2 was removed"), status: "Healthy", messagePrefix: "version 3 at 1960-2940 tokens/s serves",
+	},
+	{
+		name: "a canary record of another version does not count", fixture: "endpoint-available.yaml",
+		edit: setCanary("4", "Paused", "step 1 (10 %) serves"), status: "Healthy", messagePrefix: "version 3 at 1960-2940 tokens/s serves",
+	},
+	{
 		name: "Ready=False Deleting is Progressing (Argo CD shows Pending deletion first when a deletionTimestamp is set)", fixture: "endpoint-available.yaml",
 		edit: setCondition("Ready", "False", "Deleting", "deleting endpoint llama-chat"), status: "Progressing", messagePrefix: "Deleting: deleting endpoint llama-chat",
 	},
@@ -187,6 +215,14 @@ func addCondition(conditionType, status, reason, message string) func(map[string
 		objStatus["conditions"] = append(objStatus["conditions"].([]any), map[string]any{
 			"type": conditionType, "status": status, "reason": reason, "message": message, "observedGeneration": int64(1),
 		})
+	}
+}
+
+func setCanary(toVersion, phase, message string) func(map[string]any) {
+	return func(obj map[string]any) {
+		obj["status"].(map[string]any)["canary"] = map[string]any{
+			"phase": phase, "fromVersion": "2", "toVersion": toVersion, "step": int64(1), "share": int64(10), "message": message,
+		}
 	}
 }
 

@@ -85,6 +85,23 @@ if generation ~= nil and status.observedGeneration ~= generation then
   return result("Progressing", "Waiting for pt-operator to reconcile generation " .. generation .. " (" .. seen .. ")")
 end
 
+-- A canary rollout of spec.model.version (docs/concepts.md): a step that waits (its pause, or a hold)
+-- is Suspended, a step rolling out or the promotion is Progressing, an abort is Degraded (the old
+-- version serves; the spec's does not).
+local canary = status.canary
+if canary ~= nil and obj.spec ~= nil and obj.spec.model ~= nil and canary.toVersion == obj.spec.model.version then
+  local said = canary.message or ""
+  if canary.phase == "Paused" or canary.phase == "Holding" then
+    return result("Suspended", "Canary " .. canary.phase .. ": " .. said)
+  end
+  if canary.phase == "Progressing" or canary.phase == "Promoting" then
+    return result("Progressing", "Canary " .. canary.phase .. ": " .. said)
+  end
+  if canary.phase == "Aborted" then
+    return result("Degraded", "Canary Aborted: " .. said)
+  end
+end
+
 if ready == nil then
   return result("Progressing", "Waiting for pt-operator to report the Ready condition")
 end
