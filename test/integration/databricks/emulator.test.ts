@@ -4,7 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createCredentialsProvider, type AuthConfig } from '../../../src/databricks/auth.js';
 import type { ClientLogger, DatabricksClient, DatabricksClientOptions } from '../../../src/databricks/client.js';
 import type { DatabricksError } from '../../../src/databricks/errors.js';
@@ -13,7 +13,7 @@ import { systemClock } from '../../../src/databricks/clock.js';
 import { HttpTransport } from '../../../src/databricks/transport.js';
 import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from '../../../src/emulator/server.js';
 import { FakeClock } from '../../unit/databricks/fake-clock.js';
-import { maxInRollingWindow, scaledClock } from '../../support/time.js';
+import { maxInRollingWindow } from '../../support/time.js';
 import { PAT, failure, testClient } from './support.js';
 
 const CLIENT_ID = 'pt-operator-sp';
@@ -238,28 +238,46 @@ describe('retries against injected faults', () => {
 
 describe('rate budget', () => {
   it('60 concurrent creates under the default budget: 50 go out at once, the rest a window later, never a 429', async () => {
-    // The emulator runs 50x fast and the client lives on the same scaled time, so the default budget
-    // (50 per 5 minutes) is used unchanged: 5 virtual minutes pass in about 6 real seconds.
-    const speed = 50;
-    const running = await start({ scenario: { clock: { speed }, timing: { rolloutSeconds: 60 } } });
-    const clock = scaledClock(speed);
+    // The default budget (50 per 5 minutes) unchanged, on time that moves only when the test moves it:
+    // the emulator's clock is frozen and the client's is a manual clock advanced by the same amounts.
+    // (A scaled clock multiplies every real delay under load: 400 ms of queueing at 50x is 20 virtual
+    // seconds, beyond the budget's 2 s latency margin, and the emulator rightly answered 429.)
+    const running = await start({ scenario: { clock: { speed: 0 }, timing: { rolloutSeconds: 60 } } });
+    const clock = new FakeClock(running.emulator.now());
+    const advanceBoth = async (ms: number) => {
+      running.emulator.advance(ms);
+      await clock.advance(ms);
+    };
     const budgets = new RateBudgetRegistry(clock);
     // Two clients of one workspace (spelled differently) share one budget.
     const a = clientFor(running, { budgets, clock, retryDeadlineMs: 3_600_000 });
     const b = clientFor(running, { budgets, clock, retryDeadlineMs: 3_600_000, host: `${running.url}/` });
     await Promise.all([a.checkCredentials(), b.checkCredentials()]);
     const names = Array.from({ length: 60 }, (_, i) => `ep-${String(i).padStart(3, '0')}`);
-    const results = await Promise.all(names.map((name, i) => (i % 2 ? a : b).createEndpoint(tokenBand(name))));
+    const settled = Promise.all(names.map((name, i) => (i % 2 ? a : b).createEndpoint(tokenBand(name))));
+    const creates = () => running.emulator.calls.query({ operation: 'create' });
+
+    // 50 reach the emulator at once; 10 wait in the client's budget, not in the emulator.
+    await vi.waitFor(() => {
+      expect(creates()).toHaveLength(50);
+      expect(a.budgetStats().mutation.queueLength).toBe(10);
+    }, { timeout: 30_000, interval: 50 });
+    // Almost a window later, nothing more was sent.
+    await advanceBoth(299_000);
+    expect(creates()).toHaveLength(50);
+    expect(a.budgetStats().mutation.queueLength).toBe(10);
+    // Past the window (and the budget's latency margin), the other 10 go out.
+    await advanceBoth(5_000);
+    const results = await settled;
     expect(results).toHaveLength(60);
 
-    const creates = running.emulator.calls.query({ operation: 'create' });
-    expect(creates).toHaveLength(60);
-    expect(creates.filter((c) => c.status !== 200)).toEqual([]);
-    expect(maxInRollingWindow(creates.map((c) => c.virtualTime), 300_000)).toBeLessThanOrEqual(50);
-    // the documented burst: 50 within the first virtual minute, the other 10 only after the window
-    const first = creates[0]?.virtualTime ?? 0;
-    expect(creates.filter((c) => c.virtualTime < first + 60_000)).toHaveLength(50);
-    expect(creates.filter((c) => c.virtualTime >= first + 300_000)).toHaveLength(10);
+    expect(creates()).toHaveLength(60);
+    expect(creates().filter((c) => c.status !== 200)).toEqual([]);
+    expect(maxInRollingWindow(creates().map((c) => c.virtualTime), 300_000)).toBeLessThanOrEqual(50);
+    // the documented burst: 50 at once, the other 10 only after the window
+    const first = creates()[0]?.virtualTime ?? 0;
+    expect(creates().filter((c) => c.virtualTime === first)).toHaveLength(50);
+    expect(creates().filter((c) => c.virtualTime >= first + 300_000)).toHaveLength(10);
     expect(a.budgetStats().mutation.grants).toBe(60);
   });
 
