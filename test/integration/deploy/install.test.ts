@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cluster, ensureNamespace, kubectl, repoRoot, run } from '../../support/cluster.js';
+import { exampleManifests } from '../../support/examples.js';
 
 const helm = (args: string[]) => run(cluster().helm, args);
 const chart = join(repoRoot, 'charts/pt-operator');
@@ -159,12 +160,13 @@ describe('kustomize', () => {
     const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '-k', join(repoRoot, 'deploy')]);
     expect(applied.stderr).toBe('');
     expect(applied.exitCode).toBe(0);
+    // Every example file's endpoint, so an example left out of deploy/examples/kustomization.yaml fails here.
+    const expected = exampleManifests('https://unused.example.com')
+      .filter((example) => example.kind === 'ProvisionedThroughputEndpoint')
+      .map((example) => `provisionedthroughputendpoint.serving.ptoperator.io/${example.metadata.name}`);
+    expect(expected.length).toBeGreaterThanOrEqual(3);
     const endpoints = await kubectl(['get', 'pte', '-n', 'ml', '-o', 'name']);
-    expect(endpoints.stdout.trim().split('\n').sort()).toEqual([
-      'provisionedthroughputendpoint.serving.ptoperator.io/gpt-oss',
-      'provisionedthroughputendpoint.serving.ptoperator.io/gte-embeddings',
-      'provisionedthroughputendpoint.serving.ptoperator.io/llama-chat',
-    ]);
+    expect(endpoints.stdout.trim().split('\n').sort()).toEqual(expected.sort());
   });
 });
 
