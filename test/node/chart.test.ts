@@ -138,7 +138,7 @@ afterAll(async () => {
 
 describe('the chart on real nodes', () => {
   it('helm install runs two replicas from the image, on two nodes, one of them leader', async () => {
-    await installChart('install', chartValues());
+    await installChart('install', chartValues(emulator.url));
     const { pods, leader } = await readyWithLeader(2);
     // hostNetwork: each Pod has its node's address, and the scheduler put them on different nodes.
     expect(new Set(pods.map((pod) => pod.node)).size).toBe(2);
@@ -251,7 +251,7 @@ describe('the chart on real nodes', () => {
     const logs = oldPods.map((pod) => followLogs(pod.name));
     // Work in flight while the Pods roll: a version change Databricks takes a while (virtual 10 min) to roll out.
     await setVersion(TENANT, 'llama-chat', '2');
-    await installChart('upgrade', chartValues({ logLevel: 'debug' }));
+    await installChart('upgrade', chartValues(emulator.url, { logLevel: 'debug' }));
     const { pods: newPods } = await readyWithLeader(2);
     expect(newPods.map((pod) => pod.uid).filter((uid) => oldPods.some((old) => old.uid === uid))).toEqual([]);
     for (const log of logs) {

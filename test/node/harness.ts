@@ -29,9 +29,10 @@ export function operatorNamespace(): string {
  * The values a user on a cluster without a pod network sets (every one of them a documented chart value):
  * the image (imported into the nodes, so never pulled), hostNetwork, an update strategy that fits two
  * replicas on two nodes, the apiserver's address (no kube-proxy implements the kubernetes Service here),
- * token federation with the chart's projected token, and short intervals for the emulator's fast clock.
+ * token federation with the chart's projected token (the emulator a trusted host for it), and short intervals
+ * for the emulator's fast clock.
  */
-export function chartValues(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function chartValues(emulatorUrl: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const env = cluster();
   const apiserver = new URL(env.apiserverUrl);
   const [repository, tag] = inject('operatorImage').split(/:(?=[^:]+$)/) as [string, string];
@@ -44,7 +45,7 @@ export function chartValues(overrides: Record<string, unknown> = {}): Record<str
       { name: 'KUBERNETES_SERVICE_HOST', value: apiserver.hostname },
       { name: 'KUBERNETES_SERVICE_PORT', value: apiserver.port },
     ],
-    tokenFederation: { enabled: true, audience: FEDERATION_AUDIENCE },
+    tokenFederation: { enabled: true, audience: FEDERATION_AUDIENCE, trustedHosts: [emulatorUrl] },
     progressInterval: '1s',
     pollInterval: '5s',
     extraArgs: ['--workspace-retry-interval=1s', '--model-info-ttl=2s'],
