@@ -25,6 +25,11 @@ describe('rolloutFailure', () => {
     expect(failure?.message).not.toMatch(/\.$/);
   });
 
+  it('keeps at most 1000 characters of what the host reports (issue 11, finding 11)', () => {
+    const endpoint = failedEndpoint(undefined, { deployment: 'DEPLOYMENT_FAILED', message: 'x'.repeat(200_000) });
+    expect(rolloutFailure(endpoint, DEFAULT_CAPACITY_PATTERNS)?.message.length).toBeLessThan(1100);
+  });
+
   it('uses the configured patterns', () => {
     const endpoint = failedEndpoint(undefined, { deployment: 'DEPLOYMENT_FAILED', message: 'no GPUs left in the pool' });
     expect(rolloutFailure(endpoint, DEFAULT_CAPACITY_PATTERNS)?.capacity).toBe(false);
