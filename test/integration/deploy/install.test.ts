@@ -21,6 +21,14 @@ const valueSets: Record<string, string[]> = {
     '--set', 'networkPolicy.enabled=true',
   ],
   'token federation': ['--set', 'tokenFederation.enabled=true', '--set', 'tokenFederation.audience=databricks'],
+  'tenant boundaries widened: default workspace by list and label, trusted federation host, cross-namespace adoption': [
+    '--set', 'defaultWorkspace.host=https://adb-1234567890123456.7.azuredatabricks.net',
+    '--set', 'defaultWorkspace.existingSecret=dbx-pat',
+    '--set', 'defaultWorkspace.allowedNamespaces={ml,serving}',
+    '--set', 'defaultWorkspace.allowedNamespaceSelector=ptoperator.io/default-workspace=allowed',
+    '--set', 'tokenFederation.trustedHosts={https://adb-2.2.azuredatabricks.net}',
+    '--set', 'adoption.allowCrossNamespace=true',
+  ],
   'hostNetwork, no surge': ['--set', 'hostNetwork=true', '--set', 'updateStrategy.rollingUpdate.maxSurge=0', '--set', 'updateStrategy.rollingUpdate.maxUnavailable=1'],
   'secure metrics, CRDs left out, as a subchart with global values, own security contexts and spread': [
     '--set', 'metrics.secure.enabled=true',
