@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ReferencedSecrets } from '../../../../src/controllers/workspace/secrets.js';
+import { KubeApiError } from '../../../../src/kube/errors.js';
+import type { KubeObject, ResourceType } from '../../../../src/kube/types.js';
+
+/** A GET-only client: the only call ReferencedSecrets may make (the chart grants nothing else on Secrets). */
+function client(secrets: Record<string, KubeObject & { data?: Record<string, string> }>) {
+  const calls: string[] = [];
+  return {
+    calls,
+    get: async <T extends KubeObject>(rt: ResourceType, namespace: string | undefined, name: string): Promise<T> => {
+      calls.push(`GET ${rt.plural} ${namespace}/${name}`);
+      const found = secrets[`${namespace}/${name}`];
+      if (!found) throw new KubeApiError(404, 'NotFound', `secrets "${name}" not found`);
+      return found as unknown as T;
+    },
+  };
+}
+
+describe('ReferencedSecrets (issue 11, finding 9)', () => {
+  it('reads one named Secret with a GET and keeps only its data and resourceVersion', async () => {
+    const api = client({ 'ml/dbx-pat': { metadata: { name: 'dbx-pat', namespace: 'ml', resourceVersion: '7', annotations: { big: 'x' } }, data: { token: 'ZGFwaQ==' } } });
+    const secrets = new ReferencedSecrets(api);
+    expect(secrets.get('ml/dbx-pat')).toBeUndefined();
+    await secrets.refresh('ml', 'dbx-pat');
+    expect(api.calls).toEqual(['GET secrets ml/dbx-pat']);
+    expect(secrets.get('ml/dbx-pat')).toEqual({ metadata: { name: 'dbx-pat', namespace: 'ml', resourceVersion: '7' }, data: { token: 'ZGFwaQ==' } });
+  });
+
+  it('forgets a Secret that is gone, and on request', async () => {
+    const store: Record<string, KubeObject> = { 'ml/a': { metadata: { name: 'a', namespace: 'ml', resourceVersion: '1' } } };
+    const secrets = new ReferencedSecrets(client(store));
+    await secrets.refresh('ml', 'a');
+    delete store['ml/a'];
+    await secrets.refresh('ml', 'a');
+    expect(secrets.get('ml/a')).toBeUndefined();
+    store['ml/a'] = { metadata: { name: 'a', namespace: 'ml', resourceVersion: '2' } };
+    await secrets.refresh('ml', 'a');
+    secrets.forget('ml', 'a');
+    expect(secrets.get('ml/a')).toBeUndefined();
+  });
+
+  it('passes other errors on (a 403 is not "the Secret is missing")', async () => {
+    const secrets = new ReferencedSecrets({ get: async () => Promise.reject(new KubeApiError(403, 'Forbidden', 'forbidden')) });
+    await expect(secrets.refresh('ml', 'a')).rejects.toThrow('forbidden');
+  });
+});
