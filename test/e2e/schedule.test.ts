@@ -40,24 +40,35 @@ afterAll(async () => {
 
 describe('throughput schedule', () => {
   it('moves the throughput up and down across two windows, lead time ahead, one update per change', async () => {
-    const t0 = Math.ceil(Date.now() / 1000) * 1000 + 15_000;
+    // The operator is up and the endpoint Ready before the windows are set, so they start on time even
+    // when the machine is busy.
+    await e2e.apply(endpointManifest('sched-llama', { throughput: { chunks: { min: 1, max: 1 } } }));
+    await e2e.waitUntil('pte', 'sched-llama', (o) => isReady(o) && served(o) === 980, 60_000);
+
+    const t0 = Math.ceil(Date.now() / 1000) * 1000 + 5_000;
     const peak = { start: t0 + 20_000, end: t0 + 35_000 };
     const batch = { start: t0 + 50_000, end: t0 + 60_000 };
     const LEAD_MS = 10_000;
-    await e2e.apply(
-      endpointManifest('sched-llama', {
-        throughput: { chunks: { min: 1, max: 1 } },
-        schedule: {
-          timeZone: 'UTC',
-          leadTime: '10s',
-          windows: [
-            { name: 'peak', start: cronAt(peak.start), end: cronAt(peak.end), throughput: { chunks: { min: 3, max: 3 } } },
-            { name: 'batch', start: cronAt(batch.start), end: cronAt(batch.end), throughput: { chunks: { min: 2, max: 2 } } },
-          ],
+    await e2e.kubectl([
+      'patch',
+      'pte',
+      'sched-llama',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        spec: {
+          schedule: {
+            timeZone: 'UTC',
+            leadTime: '10s',
+            windows: [
+              { name: 'peak', start: cronAt(peak.start), end: cronAt(peak.end), throughput: { chunks: { min: 3, max: 3 } } },
+              { name: 'batch', start: cronAt(batch.start), end: cronAt(batch.end), throughput: { chunks: { min: 2, max: 2 } } },
+            ],
+          },
         },
       }),
-    );
-    const first = await e2e.waitUntil('pte', 'sched-llama', (o) => isReady(o) && served(o) === 980, 30_000);
+    ]);
+    const first = await e2e.waitUntil('pte', 'sched-llama', (o) => (o['status'] as { schedule?: unknown }).schedule !== undefined, 30_000);
     expect((first['status'] as { schedule?: unknown }).schedule).toEqual({
       throughput: 'chunks 1-1',
       nextChangeTime: new Date(peak.start - LEAD_MS).toISOString().replace('.000', ''),

@@ -6,7 +6,8 @@ import { type CanaryInput, type CanaryStatus, planCanary, withCanary } from '../
 import { gateNeeded, gateValues, parseSamples } from '../../../../src/controllers/endpoint/canary-gate.js';
 import { type DesiredServing, diffServing, observeConfig, updateRequest } from '../../../../src/controllers/endpoint/desired.js';
 import type { EndpointCoreConfigOutput } from '../../../../src/databricks/api-types.js';
-import { NOW, SECOND, at, endpointSpec, iso, servedEntity } from '../fixtures.js';
+import { planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
+import { CAPACITY_ABORT_MESSAGE, NOW, SECOND, at, endpointObject, endpointSpec, iso, planInput, readyEndpoint, servedEntity } from '../fixtures.js';
 
 const CANARY = { steps: [50, 10], pause: '10m' }; // sorted: 10 → 50
 const spec = (version = '4', canary: Record<string, unknown> = CANARY) => endpointSpec({ model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version }, canary: canary as never });
@@ -172,5 +173,35 @@ describe('a canary split in Databricks requests', () => {
     expect(diffServing(desired, at10)).toEqual([]);
     expect(diffServing({ ...desired, split: { ...desired.split!, share: 50 } }, at10)).toEqual(['traffic to version 4 10 % → 50 %']);
     expect(diffServing(desired, observeConfig(served({ '3': 100 })))).toEqual(['versions 3 → 3 + 4']);
+  });
+});
+
+describe('a capacity failure during a step', () => {
+  it('keeps the previous step serving and retries the same split with backoff', () => {
+    const split = { previous: { name: 'meta_llama_v3_1_8b_instruct-3', entityVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 }, name: 'meta_llama_v3_1_8b_instruct-4', share: 50 };
+    const step50 = served({ '3': 50, '4': 50 });
+    const failed = {
+      ...readyEndpoint(),
+      state: { ready: 'READY', config_update: 'UPDATE_FAILED', suspend: 'NOT_SUSPENDED' },
+      config: served({ '3': 90, '4': 10 }), // step 1 still serves
+      pending_config: {
+        ...step50,
+        served_entities: step50.served_entities?.map((e) => ({ ...e, state: { deployment: 'DEPLOYMENT_ABORTED', deployment_state_message: CAPACITY_ABORT_MESSAGE } })),
+        start_time: NOW.getTime() - 60 * SECOND,
+      },
+    } as never;
+    const object = endpointObject({ spec: { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '4' } }, status: { observedGeneration: 1 } });
+
+    const first = planEndpoint({ ...planInput(object, { endpoint: failed }), split });
+    expect(first.action).toEqual({ type: 'none' });
+    expect(first.status.capacity?.attempts).toBe(1);
+    expect(first.status.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('WaitingForCapacity');
+
+    const retry = planEndpoint({ ...planInput({ ...object, status: first.status }, { endpoint: failed, now: new Date(Date.parse(first.status.capacity?.nextRetryTime ?? '')) }), split });
+    expect(retry.action).toMatchObject({ type: 'updateConfig', request: { body: { traffic_config: { routes: [{ traffic_percentage: 50 }, { traffic_percentage: 50 }] } } } });
+    // The canary itself does not move on while the step is not served.
+    const decision = planCanary(input({ canary: running({ step: 2, share: 50 }), config: served({ '3': 90, '4': 10 }) }));
+    expect(decision.status?.phase).toBe('Progressing');
+    expect(decision.split?.share).toBe(50);
   });
 });
