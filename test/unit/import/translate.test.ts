@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { EndpointSpec } from '../../../src/api/v1alpha1/index.js';
 import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../../src/databricks/api-types.js';
-import { renderImport } from '../../../src/import/cli.js';
+import { renderImport, runImportCli } from '../../../src/import/cli.js';
 import { type Imported, objectName, translateEndpoint, uniqueObjectNames } from '../../../src/import/translate.js';
 import {
   MODEL_UNIT_MODEL,
@@ -150,5 +150,28 @@ describe('renderImport', () => {
     expect(text).toMatch(/^# Not imported \(the operator cannot express them\):\n# {3}c: it serves an external model\n/);
     const docs = text.split(/^---$/m).map((d) => parse(d) as { spec: { endpointName: string } });
     expect(docs.map((d) => d.spec.endpointName)).toEqual(['a', 'b']);
+  });
+});
+
+describe('runImportCli flags', () => {
+  it.each([
+    [['--all'], /--namespace is required/],
+    [['--namespace', 'ml'], /give --name \(one or more\) or --all/],
+    [['--namespace', 'ml', '--all', '--name', 'x'], /--name and --all exclude each other/],
+    [['--namespace', 'ml', '--all', '--deletion-policy', 'Keep'], /--deletion-policy is Orphan or Delete/],
+  ])('%j is refused before any call to Databricks', async (argv, message) => {
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (text: string) => errors.push(text);
+    try {
+      expect(await runImportCli(argv, {})).toBe(2);
+    } finally {
+      console.error = original;
+    }
+    expect(errors.join('\n')).toMatch(message);
+  });
+
+  it('without credentials it says which variables to set', async () => {
+    await expect(runImportCli(['--namespace', 'ml', '--all', '--host', 'https://adb-1.2.azuredatabricks.net'], {})).rejects.toThrow(/DATABRICKS_TOKEN/);
   });
 });
