@@ -26,7 +26,7 @@ function endpoint(status: Endpoint['status'] = {}): Endpoint {
 type Answer = () => unknown;
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer> } = {}) {
+function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   const kube = {
@@ -42,6 +42,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     getModelOptimizationInfo: vi.fn(async () => TOKEN_BAND_MODEL),
     updateConfig: vi.fn(async () => (options.updateConfig ? options.updateConfig() : readyEndpoint())),
     createEndpoint: vi.fn(),
+    deleteEndpoint: vi.fn(),
     patchTags: vi.fn(),
     ...Object.fromEntries(
       ['getPermissions', 'setPermissions', 'putAiGateway', 'updateNotifications'].map((name) => [name, vi.fn(async () => options.settings?.[name]?.())]),
@@ -57,6 +58,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     metrics: new OperatorMetrics(createRegistry()),
     settings: { pollIntervalMs: 300 * SECOND, progressIntervalMs: 20 * SECOND, workspaceRetryMs: 30 * SECOND, capacityPatterns: DEFAULT_CAPACITY_PATTERNS },
     modelInfoTtlMs: 600 * SECOND,
+    crdDeleting: vi.fn(async () => options.crdDeleting ?? false),
     tenancy: { endpoints: { get: () => object, list: () => [object] }, identityOf: () => 'https://adb-1.azuredatabricks.net', seesAllOf: () => true, allowCrossNamespaceAdoption: false },
     now: () => NOW,
     random: () => 0.5,
@@ -73,6 +75,28 @@ const notFound = () => {
 const conflict = () => {
   throw new KubeApiError(409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again');
 };
+
+describe('endpoint reconciler: an object deleted because its CRD is being deleted (issue 11, finding 7)', () => {
+  const deleting = (): Endpoint => {
+    const object = endpoint();
+    return { ...object, metadata: { ...object.metadata, deletionTimestamp: NOW.toISOString() } } as Endpoint;
+  };
+
+  it('the CRD is going: no Databricks call at all, the finalizer is removed, a CRDDeleted Warning', async () => {
+    const h = harness({ object: deleting(), crdDeleting: true });
+    await h.run();
+    expect(h.client.getEndpoint).not.toHaveBeenCalled();
+    expect(h.client.deleteEndpoint).not.toHaveBeenCalled();
+    expect(h.patches).toEqual([{ subresource: undefined, body: [{ op: 'test', path: '/metadata/finalizers/0', value: ENDPOINT_FINALIZER }, { op: 'remove', path: '/metadata/finalizers/0' }] }]);
+    expect(h.events.map((e) => e.reason)).toEqual(['CRDDeleted']);
+  });
+
+  it('a user deleted the object (the CRD stays): the endpoint is deleted in Databricks', async () => {
+    const h = harness({ object: deleting(), crdDeleting: false });
+    await h.run();
+    expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
+  });
+});
 
 describe('endpoint reconciler (I/O shell)', () => {
   it('writes the planned status once and polls at the settled interval', async () => {
