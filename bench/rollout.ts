@@ -44,6 +44,8 @@ interface RunResult {
   throttled: number;
   objectWrites: number;
   eventWrites: number;
+  /** the operator's mean queue wait and reconcile time */
+  latency?: string;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -132,6 +134,15 @@ async function countEventWrites(namespace: string): Promise<number> {
   return events.items.reduce((sum, e) => sum + Math.max(1, e.series?.count ?? e.count ?? 1), 0);
 }
 
+/** Mean queue wait and reconcile time per reconcile, from the operator's own /metrics. */
+async function reconcileLatency(port: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (metric: string) =>
+    [...text.matchAll(new RegExp(`^${metric}\\{[^}]*provisionedthroughputendpoint[^}]*\\} ([0-9.e+-]+)`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+  const mean = (name: string) => (1000 * value(`${name}_sum`)) / Math.max(1, value(`${name}_count`));
+  return `queue wait ${mean('workqueue_queue_duration_seconds').toFixed(0)} ms, reconcile ${mean('controller_runtime_reconcile_time_seconds').toFixed(0)} ms over ${value('controller_runtime_reconcile_time_seconds_count')} reconciles`;
+}
+
 function procStats(pid: number): { peakRssMiB: number; cpuSeconds: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
@@ -141,12 +152,13 @@ function procStats(pid: number): { peakRssMiB: number; cpuSeconds: number } {
 }
 
 async function runOperator(namespace: string, emulator: RunningEmulator, n: number): Promise<Partial<RunResult>> {
+  const probePort = 20_000 + Math.floor(Math.random() * 20_000);
   const args = [
     join(repoRoot, 'dist/main.js'),
     'run',
     `--namespaces=${namespace}`,
     `--concurrency=${concurrency}`,
-    '--probe-address=127.0.0.1:0',
+    `--probe-address=127.0.0.1:${probePort}`,
     '--log-level=warn',
     `--default-workspace-namespaces=${namespace}`,
     ...(n > 50 ? ['--databricks-mutations-per-5-minutes=10000', '--databricks-reads-per-second=1000'] : []),
@@ -160,7 +172,8 @@ async function runOperator(namespace: string, emulator: RunningEmulator, n: numb
   try {
     await waitAllReady(namespace, n, 1_800_000);
     const seconds = (Date.now() - started) / 1000;
-    return { seconds, ...procStats(child.pid!) };
+    const latency = await reconcileLatency(probePort).catch(() => undefined);
+    return { seconds, ...procStats(child.pid!), ...(latency ? { latency } : {}) };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -254,7 +267,7 @@ for (const n of sizes) {
     for (const who of order) {
       const r = await once(who, n);
       runs[who].push(r);
-      console.error(`N=${n} rep ${rep + 1} ${who}: ${r.seconds.toFixed(1)} s${r.peakRssMiB ? `, peak RSS ${r.peakRssMiB.toFixed(0)} MiB, CPU ${r.cpuSeconds?.toFixed(1)} s` : ''}, writes ${r.objectWrites}+${r.eventWrites} events, calls ${JSON.stringify(r.calls)}`);
+      console.error(`N=${n} rep ${rep + 1} ${who}: ${r.seconds.toFixed(1)} s${r.peakRssMiB ? `, peak RSS ${r.peakRssMiB.toFixed(0)} MiB, CPU ${r.cpuSeconds?.toFixed(1)} s, ${r.latency}` : ''}, writes ${r.objectWrites}+${r.eventWrites} events, calls ${JSON.stringify(r.calls)}`);
     }
   }
   const op = runs.operator;

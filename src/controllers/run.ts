@@ -20,6 +20,7 @@ import { createLogger } from '../observability/logger.js';
 import { createRegistry } from '../observability/metrics.js';
 import { type OperatorConfig, parseOperatorConfig } from './config.js';
 import { type Endpoint, endpointReconciler } from './endpoint/reconciler.js';
+import { endpointChanged } from './endpoint/update-filter.js';
 import { OperatorMetrics } from './metrics.js';
 import { EndpointResource, WorkspaceResource } from './resources.js';
 import { crdDeletionCheck } from './crd-deletion.js';
@@ -132,7 +133,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   manager.addController<Endpoint>({
     name: 'provisionedthroughputendpoint',
     primary: endpoints,
-    updateFilter: meaningfulChange,
+    updateFilter: endpointChanged,
     maxConcurrentReconciles: config.concurrency,
     // A workspace becoming ready (or not) wakes the endpoints that use it.
     watches: [

@@ -162,7 +162,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
     plan = withCanary(withSchedule(plan, object.status, scheduled, actionFailed, at), object.status, canary, actionFailed, at);
     if (plan.action.type === 'removeFinalizer') {
-      await recordEvents(options, latest, plan);
+      recordEvents(options, latest, plan);
       return;
     }
 
@@ -175,7 +175,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     if (result.conflict) {
       // Changed by someone else since we read it: what was done is told by the Events, and the status is planned
       // again from the latest object instead of re-sending one computed from the stale copy.
-      await recordEvents(options, latest, plan);
+      recordEvents(options, latest, plan);
       // The status that says why it waits was not written: plan (and write) again now, slot or not.
       slotWaits.forget(key);
       log.debug({ action: plan.action.type }, 'status conflict; planning again from the latest object');
@@ -183,7 +183,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
     if (result.written) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: result.object });
     else if (latest !== current) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: latest });
-    await recordEvents(options, result.object, plan);
+    recordEvents(options, result.object, plan);
     observeMetrics(options.metrics, current, plan, now());
 
     if (plan.requeue === undefined) return;
@@ -309,8 +309,12 @@ async function handleUnparseableSpec(
   await options.statusWriter.write<Endpoint>(EndpointResource, obj, { ...obj.status, conditions }, signal);
 }
 
-async function recordEvents(options: EndpointReconcilerOptions, obj: Endpoint, plan: Plan): Promise<void> {
-  for (const event of plan.events) await options.events.record(obj, event.type, event.reason, event.message);
+/**
+ * Events are sent, not awaited: they are not part of the object's state, the recorder never throws (it logs),
+ * and awaiting them one by one kept every reconcile waiting for 2-4 more apiserver round trips (issue 12).
+ */
+function recordEvents(options: EndpointReconcilerOptions, obj: Endpoint, plan: Plan): void {
+  for (const event of plan.events) void options.events.record(obj, event.type, event.reason, event.message);
 }
 
 function observeMetrics(metrics: OperatorMetrics, before: Endpoint, plan: Plan, now: Date): void {
