@@ -164,7 +164,7 @@ export const OPERATOR_OPTIONS = {
     schema: bool(false),
     help: 'Let ptoperator.io/adopt take over an endpoint whose owner tag names a deleted object of another namespace.',
   },
-  'databricks-timeout': { env: 'DATABRICKS_CALL_TIMEOUT', schema: duration('20s'), help: 'Deadline of one Databricks call including its retries; reconciles never wait longer.' },
+  'databricks-timeout': { env: 'DATABRICKS_CALL_TIMEOUT', schema: duration('20s'), help: 'Deadline of one Databricks call including its retries and the OAuth discovery and token requests it needs; reconciles never wait longer.' },
   'shutdown-timeout': { env: 'SHUTDOWN_TIMEOUT', schema: duration('25s'), help: 'How long in-flight reconciles may finish after SIGTERM.' },
 } as const;
 

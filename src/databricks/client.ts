@@ -566,10 +566,18 @@ export class DatabricksClient {
     signal: AbortSignal | undefined,
   ): Promise<{ ok: true; value: T } | { ok: false; error: DatabricksError; authPhase: boolean; authorization?: string }> {
     let authorization: string;
+    // Getting a token (OAuth discovery and token requests) counts against the call's deadline, so a call never
+    // takes longer than --databricks-timeout even when the token endpoint is slow.
+    const authBudgetMs = Math.max(1, deadlineAt - this.clock.now());
+    const authDeadline = AbortSignal.timeout(authBudgetMs);
     try {
-      authorization = await this.credentials.authorization(signal);
+      authorization = await this.credentials.authorization(signal ? AbortSignal.any([signal, authDeadline]) : authDeadline);
     } catch (err) {
       if (err instanceof DatabricksError) return { ok: false, error: err, authPhase: true };
+      if (authDeadline.aborted && !signal?.aborted) {
+        const message = `no OAuth token within the call's deadline (${Math.ceil(authBudgetMs / 1000)}s): the token endpoint of ${this.host} did not answer in time`;
+        return { ok: false, error: new DatabricksError({ kind: 'Transient', message }), authPhase: true };
+      }
       throw err;
     }
     const headers: Record<string, string> = {

@@ -30,3 +30,17 @@ describe('rate-budget metrics by host', () => {
     expect(text).toContain(`pt_operator_rate_budget_wait_seconds_count{host="${THROTTLED}",budget="read"} 1`);
   });
 });
+
+describe('docs/metrics.md', () => {
+  it('documents every metric the operator exports', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { RuntimeMetrics } = await import('../../../src/kube/metrics.js');
+    const registry = createRegistry();
+    new OperatorMetrics(registry);
+    new RuntimeMetrics(registry);
+    const doc = readFileSync(new URL('../../../docs/metrics.md', import.meta.url), 'utf8');
+    const names = (await registry.getMetricsAsJSON()).map((m) => m.name).filter((name) => !/^(process|nodejs)_/.test(name));
+    expect(names.length).toBeGreaterThan(20);
+    expect(names.filter((name) => !doc.includes(`\`${name}`))).toEqual([]);
+  });
+});

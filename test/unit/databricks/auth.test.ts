@@ -201,3 +201,28 @@ describe('token federation', () => {
     }
   });
 });
+
+describe('a slow token endpoint and the call deadline (--databricks-timeout, issue 16 finding 11)', () => {
+  it('OAuth discovery and token requests count against the call deadline, not a 30 s timeout of their own', async () => {
+    const { DatabricksClient } = await import('../../../src/databricks/client.js');
+    const { RateBudgetRegistry } = await import('../../../src/databricks/rate-budget.js');
+    // The token endpoint never answers (until the test ends).
+    const hang = new ScriptedTransport(() => new Promise<HttpResponse>(() => {}));
+    const client = new DatabricksClient({
+      host: 'https://adb-1.azuredatabricks.net',
+      auth: { type: 'oauth-m2m', clientId: 'sp', clientSecret: 'secret-value' },
+      transport: hang,
+      retryDeadlineMs: 300,
+      requestTimeoutMs: 300,
+      budgets: new RateBudgetRegistry({ now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }),
+    });
+    const started = Date.now();
+    const error = await client.getEndpoint('llama-chat').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(error).toBeInstanceOf(DatabricksError);
+    expect((error as DatabricksError).message).toMatch(/no OAuth token within the call's deadline/);
+  });
+});
