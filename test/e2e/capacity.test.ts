@@ -134,7 +134,7 @@ describe('capacity outage', () => {
 
     // Given up: no more config updates, although Databricks would take them.
     const updatesAtExhaustion = (await e2e.mutations(name)).filter((c) => c.operation === 'updateConfig').length;
-    await sleep(6_000);
+    await e2e.reconciledAgain(name);
     expect((await e2e.mutations(name)).filter((c) => c.operation === 'updateConfig')).toHaveLength(updatesAtExhaustion);
     const still = await e2e.get('pte', name);
     expect(condition(still, 'Synced')?.reason).toBe('CapacityRetriesExhausted');

@@ -117,7 +117,7 @@ describe('deletion', () => {
     await e2e.kubectl(['delete', 'pte', 'paused-delete', '--wait=false']);
     const waiting = await e2e.waitUntil('pte', 'paused-delete', (o) => /deletion waits/.test(condition(o, 'Synced')?.message ?? ''));
     expect((waiting['metadata'] as { deletionTimestamp?: string }).deletionTimestamp).toBeDefined();
-    await new Promise((wake) => setTimeout(wake, 3_000));
+    await e2e.reconciledAgain('paused-delete');
     expect(await e2e.get('pte', 'paused-delete')).toBeDefined();
     expect(await emulatorHas('paused-delete')).toBe(true);
     expect((await e2e.mutations('paused-delete')).map((c) => c.operation)).not.toContain('delete');

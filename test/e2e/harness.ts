@@ -109,6 +109,13 @@ export interface E2E {
   waitUntil(kind: string, name: string, condition: (obj: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Mutating calls the emulator received, optionally for one endpoint. */
   mutations(endpoint?: string): Promise<{ method: string; path: string; operation: string; status: number }[]>;
+  /**
+   * Evidence of another reconcile, instead of a sleep: pokes each object (an annotation the operator ignores) and
+   * waits until the operator has planned two more reconciles of it (its debug log has one "planned" line per
+   * reconcile). A key is reconciled one at a time, so the first of them has finished: whatever it would have
+   * sent to Databricks is in the emulator's call log by then.
+   */
+  reconciledAgain(...names: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -171,12 +178,32 @@ export async function startE2E(options: StartE2EOptions): Promise<E2E & { startO
       const body = (await (await fetch(url)).json()) as { calls: { method: string; path: string; operation: string; status: number }[] };
       return body.calls.filter((c) => c.method !== 'GET');
     },
+    async reconciledAgain(...names: string[]) {
+      for (const round of [1, 2]) {
+        const before = new Map(names.map((name) => [name, plannedReconciles(operator?.logs() ?? '', `${namespace}/${name}`)]));
+        for (const name of names) await self.kubectl(['annotate', 'pte', name, '--overwrite', `e2e.ptoperator.io/poke=${Date.now()}-${round}`]);
+        await eventually(
+          async () => {
+            const behind = names.filter((name) => plannedReconciles(operator?.logs() ?? '', `${namespace}/${name}`) <= (before.get(name) ?? 0));
+            if (behind.length > 0) throw new Error(`no new reconcile of ${behind.join(', ')} in the operator log`);
+          },
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
+      }
+    },
     async stop() {
       await operator?.stop('SIGTERM');
       await emulator.close();
     },
   };
   return self;
+}
+
+/** Reconciles of one key the operator has planned, from its debug log (one "planned" line each). */
+export function plannedReconciles(log: string, key: string): number {
+  let count = 0;
+  for (const line of log.split('\n')) if (line.includes('"msg":"planned"') && line.includes(`"key":"${key}"`)) count++;
+  return count;
 }
 
 /** A condition of an object, by type. */

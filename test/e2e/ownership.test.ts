@@ -52,8 +52,8 @@ describe('ownership', () => {
     // No finalizer either: nothing was ever done in Databricks on this object's behalf.
     expect((obj['metadata'] as { finalizers?: string[] }).finalizers ?? []).toEqual([]);
 
-    // Give the operator time to look again (poll interval 3 s): still hands off.
-    await new Promise((wake) => setTimeout(wake, 4_000));
+    // NotOwned schedules no further reconcile: make the operator look again, and prove it did, before checking.
+    await e2e.reconciledAgain('foreign-llama');
     expect(await e2e.mutations('foreign-llama')).toEqual([]);
     expect(tagsOf(await emulatorEndpoint('foreign-llama'))).toEqual({ team: 'data-science' });
 
@@ -91,7 +91,7 @@ describe('ownership', () => {
     const second = await e2e.waitUntil('pte', 'claim-second', (o) => condition(o, 'Synced')?.reason === 'NotOwned');
     expect(condition(second, 'Synced')?.message).toMatch(new RegExp(`endpoint shared-llama belongs to ${e2e.namespace}\\.claim-first, which still exists`));
 
-    await new Promise((wake) => setTimeout(wake, 4_000));
+    await e2e.reconciledAgain('claim-second', 'claim-first');
     const first = await e2e.get('pte', 'claim-first');
     expect(first && isReady(first)).toBe(true);
     expect(condition(first, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });

@@ -1,6 +1,5 @@
 // Preflight, driven with kubectl: a spec Databricks cannot serve is refused before any mutation, with a
 // message that says how to fix it, and fixing the spec leads to Ready. Model-unit models go through /pt.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2E, condition, endpointManifest, startE2E } from './harness.js';
 
@@ -18,14 +17,14 @@ afterAll(async () => {
   await e2e?.stop();
 });
 
-/** Waits for the refusal, then long enough for another reconcile (poll interval 3 s), and checks nothing was mutated. */
+/** Waits for the refusal, then for evidence of further reconciles of it, and checks nothing was mutated. */
 async function expectRefused(name: string, reason: string, fix: RegExp): Promise<Record<string, unknown>> {
   const refused = await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.reason === reason);
   expect(condition(refused, 'Synced')).toMatchObject({ status: 'False' });
   expect(condition(refused, 'Synced')?.message).toMatch(fix);
   expect(condition(refused, 'Ready')).toMatchObject({ status: 'False' });
   expect(condition(refused, 'Ready')?.message).toMatch(fix);
-  await sleep(3_500);
+  await e2e.reconciledAgain(name);
   expect(await e2e.mutations(name)).toEqual([]);
   const later = await e2e.get('pte', name);
   expect(condition(later, 'Synced')?.reason).toBe(reason);

@@ -450,8 +450,13 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   const managed = object.status.managedTagKeys ?? managedTagKeys(object.spec.tags);
   const tags = diffTags(tagMap(endpoint), desiredTags(object.spec.tags, owner(object)), managed);
   plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
-  let tagAction: EndpointAction =
-    tags.add.length + tags.remove.length > 0 ? { type: 'patchTags', name, add: tags.add, remove: tags.remove } : { type: 'none' };
+  const tagsDiffer = tags.add.length + tags.remove.length > 0;
+  if (tagsDiffer && !fresh) {
+    // Tags changed outside Kubernetes (not by a new spec): drift, told like served-config drift (docs/concepts.md).
+    const keys = [...tags.add.map((t) => t.key), ...tags.remove];
+    plan.event('Warning', 'DriftDetected', `the endpoint's tags differ from the spec (${keys.join(', ')}); restoring them`);
+  }
+  let tagAction: EndpointAction = tagsDiffer ? { type: 'patchTags', name, add: tags.add, remove: tags.remove } : { type: 'none' };
   // The parts beside the served config (settings.ts): each reports on its own; the first change waits for the tags.
   const permissions = input.permissions ?? { kind: 'skipped' };
   const status = { settings: plan.status.settings, conditions: plan.status.conditions as Condition[] | undefined };

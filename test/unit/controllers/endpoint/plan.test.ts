@@ -277,6 +277,17 @@ describe('READY, NOT_UPDATING', () => {
     expect(requeueAfter(plan)).toBeGreaterThanOrEqual(pollWindow[0]);
   });
 
+  it('tags changed in Databricks are drift: restored with a DriftDetected Warning, as docs/concepts.md says (issue 16, 11)', () => {
+    const drifted = readyEndpoint({}, { tags: [{ key: 'team', value: 'data science' }, ...ownerTagList] });
+    const plan = reconcile(settledObject(), { endpoint: drifted });
+    expect(plan.action.type).toBe('patchTags');
+    expect(plan.events).toEqual([{ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining('tags differ from the spec (team)') }]);
+    // A tag change asked for by a new spec is not drift.
+    const asked = reconcile(edited(settledObject(), { tags: { team: 'research' } }), { endpoint: readyEndpoint() });
+    expect(asked.action.type).toBe('patchTags');
+    expect(asked.events.map((e) => e.reason)).not.toContain('DriftDetected');
+  });
+
   it('a tag someone else put on the endpoint is left alone: no patch, no immediate requeue (finding 2)', () => {
     const tags = [{ key: 'team', value: 'genai' }, { key: 'cost-center', value: '42' }, ...ownerTagList];
     const plan = reconcile(settledObject(), { endpoint: readyEndpoint({}, { tags }) });
