@@ -1,0 +1,94 @@
+// The DatabricksWorkspace reconciler's I/O shell, fast: a stub client and connections, a fake API server behind
+// the real StatusWriter. What it writes, which Event it records, and when it looks again (issue 16, 13).
+import { pino } from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import type { DatabricksWorkspace } from '../../../../src/api/v1alpha1/index.js';
+import type { WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
+import { workspaceReconciler } from '../../../../src/controllers/workspace/reconciler.js';
+import { DatabricksError } from '../../../../src/databricks/index.js';
+import { type EventRecorder, type KubeClient, KubeApiError, type KubeObject, StatusWriter } from '../../../../src/kube/index.js';
+
+type Workspace = DatabricksWorkspace & KubeObject;
+type Condition = { type: string; status: string; reason: string };
+const HOST = 'https://adb-1234567890123456.7.azuredatabricks.net';
+
+const workspace = (): Workspace =>
+  ({
+    apiVersion: 'serving.ptoperator.io/v1alpha1',
+    kind: 'DatabricksWorkspace',
+    metadata: { name: 'prod', namespace: 'ml', uid: 'u-1', generation: 1, resourceVersion: '5' },
+    spec: { host: HOST, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
+  }) as unknown as Workspace;
+
+function harness(options: { check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown } = {}) {
+  const written: { conditions: Condition[] }[] = [];
+  const kube = {
+    patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: { status: { conditions: Condition[] } }) => {
+      if (options.statusPatch) return options.statusPatch();
+      written.push(body.status);
+      return { ...workspace(), status: body.status };
+    }),
+    get: vi.fn(async () => workspace()),
+  } as unknown as KubeClient;
+  const client = { checkCredentials: vi.fn(async () => (options.check ? options.check() : { authType: 'pat', endpointCount: 3 })) };
+  const connections = {
+    clientFor: () => (options.clientError ? { error: { ok: false, ...options.clientError } } : { client }),
+  } as unknown as WorkspaceConnections;
+  const events: string[] = [];
+  const reconcile = workspaceReconciler({
+    workspaces: { get: () => workspace() },
+    connections,
+    statusWriter: new StatusWriter(kube),
+    events: { record: async (_o: unknown, type: string, reason: string) => void events.push(`${type} ${reason}`) } as unknown as EventRecorder,
+    verifyIntervalMs: 600_000,
+    retryIntervalMs: 30_000,
+    callDeadlineMs: 20_000,
+    now: () => new Date('2026-03-01T12:00:00Z'),
+  });
+  const run = () => reconcile('ml/prod', { signal: new AbortController().signal, log: pino({ level: 'silent' }) });
+  const summary = () => Object.fromEntries((written.at(-1)?.conditions ?? []).map((c) => [c.type, `${c.status} ${c.reason}`]));
+  return { run, written, events, summary, client };
+}
+
+describe('workspace reconciler (I/O shell)', () => {
+  it('working credentials: Ready True Authenticated, one Normal Event, verified again after the verify interval', async () => {
+    const h = harness();
+    await expect(h.run()).resolves.toEqual({ requeueAfterMs: 600_000 });
+    expect(h.summary()).toEqual({ Ready: 'True Authenticated' });
+    expect(h.events).toEqual(['Normal Authenticated']);
+  });
+
+  it('a missing Secret is Stalled (a person must create it) and says so once', async () => {
+    const h = harness({ clientError: { reason: 'SecretNotFound', message: 'Secret ml/dbx-pat not found' } });
+    await expect(h.run()).resolves.toEqual({ requeueAfterMs: 30_000 });
+    expect(h.summary()).toEqual({ Ready: 'False SecretNotFound', Stalled: 'True SecretNotFound' });
+    expect(h.events).toEqual(['Warning SecretNotFound']);
+    expect(h.client.checkCredentials).not.toHaveBeenCalled();
+  });
+
+  it('refused credentials are Stalled; an unreachable host is Reconciling (retried by itself)', async () => {
+    const refused = harness({ check: () => Promise.reject(new DatabricksError({ kind: 'Auth', status: 403, message: 'PERMISSION_DENIED: Invalid access token.' })) });
+    await refused.run();
+    expect(refused.summary()).toEqual({ Ready: 'False AuthenticationFailed', Stalled: 'True AuthenticationFailed' });
+    const unreachable = harness({ check: () => Promise.reject(new DatabricksError({ kind: 'Transient', message: 'connect ECONNREFUSED' })) });
+    await unreachable.run();
+    expect(unreachable.summary()).toEqual({ Ready: 'False HostUnreachable', Reconciling: 'True HostUnreachable' });
+  });
+
+  it('rate limited: nothing learnt, nothing written, back after Retry-After', async () => {
+    const h = harness({ check: () => Promise.reject(new DatabricksError({ kind: 'RateLimited', status: 429, message: '429', retryAfterMs: 9_000 })) });
+    await expect(h.run()).resolves.toEqual({ requeueAfterMs: 9_000 });
+    expect(h.written).toEqual([]);
+    expect(h.events).toEqual([]);
+  });
+
+  it('a workspace deleted while it was checked is not a failure', async () => {
+    const h = harness({
+      statusPatch: () => {
+        throw new KubeApiError(404, 'NotFound', 'databricksworkspaces "prod" not found');
+      },
+    });
+    await expect(h.run()).resolves.toBeUndefined();
+    expect(h.events).toEqual([]);
+  });
+});
