@@ -10,6 +10,7 @@ import { type RunningEmulator, startEmulator } from '../src/emulator/server.js';
 import { installCrds, installOperatorRbac, isHealthy, runScript } from '../test/controlplane/global-setup.js';
 import { applyOk, ensureNamespace, kubectl, readClusterEnv, repoRoot } from '../test/support/cluster.js';
 import { exampleManifests } from '../test/support/examples.js';
+import { closingAdvice } from './demo-advice.js';
 
 const keep = process.argv.includes('--keep');
 const demoDir = join(repoRoot, '.demo');
@@ -114,14 +115,7 @@ async function main(): Promise<number> {
 
   say('every endpoint is Ready. Final state:');
   console.log((await kubectl(['get', 'pte', '-n', namespace])).stdout);
-  const kubectlCmd = `${env.kubectl} --kubeconfig ${env.kubeconfigAdmin} -n ${namespace}`;
-  console.log(`What to try next${keep ? '' : ' (run `npm run demo -- --keep` to keep everything running)'}:
-  ${kubectlCmd} describe pte llama-chat                      # the capacity hiccup, as Events
-  ${kubectlCmd} patch pte llama-chat --type merge -p '{"spec":{"model":{"version":"2"}}}'
-  ${kubectlCmd} get pte -w                                   # watch the rollout: served vs pending
-  ${kubectlCmd} annotate pte gte-embeddings ptoperator.io/paused=true
-  ${kubectlCmd} delete pte gpt-oss                           # deletes the Databricks endpoint too
-  curl ${emulator.url}/__emulator/calls                     # every call the operator made`);
+  console.log(closingAdvice(keep, { kubectl: env.kubectl, kubeconfigAdmin: env.kubeconfigAdmin, namespace, emulatorUrl: emulator.url }));
   if (keep) {
     say('running until Ctrl-C');
     await new Promise(() => undefined);

@@ -49,24 +49,49 @@ stamp_of() { # <wrapper dir> <ldflags> -> hash that keys a cached binary
   cat "$CONTROLPLANE_DIR/$1/go.mod" "$CONTROLPLANE_DIR/$1/go.sum" <(echo "$2") | sha256sum | cut -d' ' -f1
 }
 
+# Progress for a newcomer's first build (about 25 minutes): which binary, how long so far, what comes after it.
+PROGRESS_INTERVAL="${PT_BUILD_PROGRESS_INTERVAL:-30}"
+BINARIES=()   # every binary this run builds or reuses, in order (filled in below, before the first build_one)
+BUILT=0
+
+remaining_after() { # <binary name> -> the names after it in BINARIES, comma-separated, or "nothing"
+  local found=false rest=() name
+  for name in "${BINARIES[@]}"; do
+    if [ "$found" = true ]; then rest+=("$name"); fi
+    if [ "$name" = "$1" ]; then found=true; fi
+  done
+  if [ "${#rest[@]}" -eq 0 ]; then echo "nothing"; else (IFS=,; echo "${rest[*]}" | sed 's/,/, /g'); fi
+}
+
 build_one() { # <wrapper dir> <package> <output path> <ldflags>
   local wrapper="$1" pkg="$2" out="$3" ldflags="$4"
+  local name; name="$(basename "$out")"
+  BUILT=$((BUILT + 1))
+  local step="[$BUILT/${#BINARIES[@]}]"
   local stamp; stamp="$(stamp_of "$wrapper" "$ldflags")"
   if [ -x "$out" ] && [ "$(cat "$out.stamp" 2>/dev/null)" = "$stamp" ]; then
-    echo "build: reuse $out"
+    echo "build: $step reuse $out"
     return
   fi
   mkdir -p "$(dirname "$out")"
-  local started=$SECONDS
-  echo "build: $pkg -> $out (first build on a machine takes minutes)"
+  local started; started="$(date +%s)"
+  echo "build: $step $name from $pkg -> $out (first build on a machine takes minutes; then: $(remaining_after "$name"))"
+  # A line every PROGRESS_INTERVAL seconds while go build is quiet, so a long first build never looks stuck.
+  ( while sleep "$PROGRESS_INTERVAL"; do
+      echo "build: $step still building $name: $(( $(date +%s) - started ))s elapsed; then: $(remaining_after "$name")"
+    done ) &
+  local heartbeat=$!
   # Build to a temporary name and rename, so an interrupted build never leaves a half-written binary.
   if ! (cd "$CONTROLPLANE_DIR/$wrapper" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg"); then
+    kill "$heartbeat" 2>/dev/null || true
     rm -f "$out.tmp"
     die "go build of $pkg failed (wrapper module test/controlplane/$wrapper, $GO_VERSION)"
   fi
+  kill "$heartbeat" 2>/dev/null || true
+  wait "$heartbeat" 2>/dev/null || true
   mv -f "$out.tmp" "$out"
   echo "$stamp" > "$out.stamp"
-  echo "build: $(basename "$out") built in $((SECONDS - started))s"
+  echo "build: $step $name built in $(( $(date +%s) - started ))s"
 }
 
 # One build at a time per cache: concurrent test runs would otherwise compile the same binaries twice.
@@ -78,6 +103,9 @@ if ! flock -n 9; then
 fi
 
 total_started=$SECONDS
+BINARIES=(kube-apiserver kubectl kube-controller-manager)
+if [ "$WITH_NODE" = true ]; then BINARIES+=(kube-scheduler kubelet "$(basename "$PAUSE_BIN")"); fi
+BINARIES+=(etcd helm)
 build_one apiserver k8s.io/kubernetes/cmd/kube-apiserver "$KUBE_APISERVER_BIN" "$(k8s_version_ldflags)"
 build_one apiserver k8s.io/kubernetes/cmd/kubectl "$KUBECTL_BIN" "$(k8s_version_ldflags)"
 # The node wrapper pins the same module versions as the apiserver one, so this reuses its build cache.
