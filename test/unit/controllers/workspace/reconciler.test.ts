@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { DatabricksWorkspace } from '../../../../src/api/v1alpha1/index.js';
 import type { WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
+import { WORKSPACE_FINALIZER } from '../../../../src/controllers/resources.js';
 import { workspaceReconciler } from '../../../../src/controllers/workspace/reconciler.js';
 import { DatabricksError } from '../../../../src/databricks/index.js';
 import { type EventRecorder, type KubeClient, KubeApiError, type KubeObject, StatusWriter } from '../../../../src/kube/index.js';
@@ -16,7 +17,7 @@ const workspace = (): Workspace =>
   ({
     apiVersion: 'serving.ptoperator.io/v1alpha1',
     kind: 'DatabricksWorkspace',
-    metadata: { name: 'prod', namespace: 'ml', uid: 'u-1', generation: 1, resourceVersion: '5' },
+    metadata: { name: 'prod', namespace: 'ml', uid: 'u-1', generation: 1, resourceVersion: '5', finalizers: [WORKSPACE_FINALIZER] },
     spec: { host: HOST, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
   }) as unknown as Workspace;
 
@@ -37,6 +38,10 @@ function harness(options: { check?: () => unknown; clientError?: { reason: strin
   const events: string[] = [];
   const reconcile = workspaceReconciler({
     workspaces: { get: () => workspace() },
+    usersOf: () => [],
+    kube,
+    crdDeleting: async () => false,
+    secrets: { get: () => undefined, refresh: async () => undefined, forget: () => undefined },
     connections,
     statusWriter: new StatusWriter(kube),
     events: { record: async (_o: unknown, type: string, reason: string) => void events.push(`${type} ${reason}`) } as unknown as EventRecorder,
