@@ -22,7 +22,7 @@ import { type OperatorConfig, parseOperatorConfig } from './config.js';
 import { type Endpoint, endpointReconciler } from './endpoint/reconciler.js';
 import { endpointChanged } from './endpoint/update-filter.js';
 import { OperatorMetrics } from './metrics.js';
-import { EndpointResource, WorkspaceResource } from './resources.js';
+import { DEFAULT_WORKSPACE, EndpointResource, WorkspaceResource } from './resources.js';
 import { crdDeletionCheck } from './crd-deletion.js';
 import { WorkspaceConnections } from './workspace/connections.js';
 import { ReferencedSecrets } from './workspace/secrets.js';
@@ -96,7 +96,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   const events = new EventRecorder(kube, { component: 'pt-operator', instance: env['POD_NAME'], log });
   metrics.countEndpointsFrom(() => endpoints.list());
 
-  manager.addController<Workspace>({
+  const workspaceController = manager.addController<Workspace>({
     name: 'databricksworkspace',
     primary: workspaces,
     updateFilter: meaningfulChange,
@@ -164,6 +164,10 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       connections,
       kube,
       crdDeleting,
+      // A refused credential re-verifies the (non-default) workspace at once: a rotated Secret is read then.
+      credentialsRefused: (workspace) => {
+        if (workspace !== DEFAULT_WORKSPACE) workspaceController.enqueue(workspace);
+      },
       statusWriter,
       events,
       metrics,

@@ -60,6 +60,11 @@ export interface EndpointReconcilerOptions {
   tenancy: TenancyOptions;
   /** Asks the API server whether a CRD is being deleted (only for objects being deleted with our finalizer). */
   crdDeleting?: CrdDeletionCheck;
+  /**
+   * Databricks refused a workspace's credentials on an endpoint call: have the workspace verified again now (its
+   * Secret is read by GET only then, so a rotated Secret takes effect without waiting for the next verification).
+   */
+  credentialsRefused?: (workspace: string) => void;
   /** How long optimization info is reused; it changes rarely and costs a read. */
   modelInfoTtlMs: number;
   now?: () => Date;
@@ -113,6 +118,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
         : skipped<ModelOptimizationInfo>(),
     ]);
 
+    if ([endpoint, model].some((o) => o.kind === 'failed' && o.error.kind === 'Auth')) options.credentialsRefused?.(workspace.name);
+
     // The ACL is a second read (by the endpoint ID the first one returned), made only for permissions we manage.
     const found = endpoint.kind === 'found' ? endpoint.value : undefined;
     const ours = found !== undefined && ownershipOf(found, { uid: object.uid, namespace: object.namespace, name: object.name }).kind === 'ours';
@@ -156,6 +163,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
         slotWaits.record(key, { generation: object.generation, until: now().getTime() + err.retryAfterMs });
       }
       log.warn({ action: plan.action.type, error: err.toJSON() }, 'Databricks action failed');
+      if (err.kind === 'Auth') options.credentialsRefused?.(workspace.name);
       plan = planActionFailure(input, plan, toFailure(err));
       // A rejected request counts as handled (rejectedGeneration); anything else is sent again.
       actionFailed = err.kind !== 'InvalidRequest';

@@ -49,6 +49,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     ),
   } as unknown as DatabricksClient;
   const events: { reason: string }[] = [];
+  const refused: string[] = [];
   const reconcile = endpointReconciler({
     endpoints: { get: () => object },
     connections: { forEndpoint: () => ({ name: 'ml/prod', ready: true, host: 'https://adb-1.azuredatabricks.net', client }) },
@@ -59,6 +60,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     settings: { pollIntervalMs: 300 * SECOND, progressIntervalMs: 20 * SECOND, workspaceRetryMs: 30 * SECOND, capacityPatterns: DEFAULT_CAPACITY_PATTERNS },
     modelInfoTtlMs: 600 * SECOND,
     crdDeleting: vi.fn(async () => options.crdDeleting ?? false),
+    credentialsRefused: (workspace: string) => void refused.push(workspace),
     tenancy: { endpoints: { get: () => object, list: () => [object] }, identityOf: () => 'https://adb-1.azuredatabricks.net', seesAllOf: () => true, allowCrossNamespaceAdoption: false },
     now: () => NOW,
     random: () => 0.5,
@@ -66,7 +68,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
   const logLines: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
   const run = () => reconcile(KEY, { signal: new AbortController().signal, log });
-  return { run, patches, events, client, logLines };
+  return { run, patches, events, client, logLines, refused };
 }
 
 const notFound = () => {
@@ -99,6 +101,19 @@ describe('endpoint reconciler: an object deleted because its CRD is being delete
 });
 
 describe('endpoint reconciler (I/O shell)', () => {
+  it('credentials refused on an endpoint call: the workspace is verified again at once (its Secret may have been rotated)', async () => {
+    const h = harness({
+      getEndpoint: () => {
+        throw new DatabricksError({ kind: 'Auth', status: 401, message: 'GET /api/2.0/serving-endpoints/llama-chat failed (401, Auth): token expired' });
+      },
+    });
+    await h.run();
+    expect(h.refused).toEqual(['ml/prod']);
+    const healthy = harness();
+    await healthy.run();
+    expect(healthy.refused).toEqual([]);
+  });
+
   it('writes the planned status once and polls at the settled interval', async () => {
     const h = harness();
     const result = await h.run();
