@@ -87,6 +87,19 @@ describe('canary rollout', () => {
     expect(await updates('canary-abort')).toBe(2);
   });
 
+  it('spec.canary.action Hold keeps a step past its pause; Promote then goes to 100 % at once', async () => {
+    await startOnVersion2('canary-hold', { steps: [25, 75], pause: '1s', action: 'Hold' });
+    const held = await e2e.waitUntil('pte', 'canary-hold', (o) => canaryOf(o).phase === 'Holding' && canaryOf(o).share === 25, 60_000);
+    expect(canaryOf(held).message).toBe('held at step 1 (25 %) by the user');
+    expect((await servedConfig('canary-hold')).routes).toEqual({ 'support_bot_llama-2': 75, 'support_bot_llama-3': 25 });
+
+    await e2e.kubectl(['patch', 'pte', 'canary-hold', '--type=merge', '-p', JSON.stringify({ spec: { canary: { action: 'Promote' } } })]);
+    await e2e.waitUntil('pte', 'canary-hold', (o) => canaryOf(o).phase === 'Succeeded' && isReady(o), 60_000);
+    expect(await servedConfig('canary-hold')).toEqual({ entities: ['3'], routes: { 'support_bot_llama-3': 100 } });
+    // The 75 % step was skipped: one update for 25 %, one for version 3 alone.
+    expect(await updates('canary-hold')).toBe(2);
+  });
+
   it('a failed metrics gate aborts the canary', async () => {
     await startOnVersion2('canary-gate', {
       steps: [10],
