@@ -264,11 +264,9 @@ describe('the chart on real nodes', () => {
     expect(await calls({ endpoint: await endpointName(TENANT, 'llama-chat'), operation: 'update' })).toHaveLength(3);
   });
 
-  // Known gap: nothing keeps a DatabricksWorkspace (and its Secret) until the endpoints that use it are gone,
-  // so the namespace controller deletes the workspace first and the endpoints' finalizers can no longer
-  // authenticate: the namespace stays Terminating. The DatabricksWorkspace finalizer (issue 11, being built
-  // by safety-deletion) fixes it; then this turns from it.fails into it.
-  it.fails('kubectl delete namespace of a tenant completes, with its endpoints deleted in Databricks first', async () => {
+  // The namespace controller deletes everything at once; the DatabricksWorkspace's finalizer keeps it (and the
+  // credentials it verified) until its endpoints are gone, so their finalizers can still delete them.
+  it('kubectl delete namespace of a tenant completes, with its endpoints deleted in Databricks first', async () => {
     const tenant = 'tenant-leaving';
     await workspaceSecrets(tenant);
     await applyOk(
