@@ -67,6 +67,15 @@ describe('endpoint lifecycle', () => {
     expect(wide).toMatch(/[0-9a-f]{32}\s+Available/);
   });
 
+  it('one Event per transition: create, two config changes and three times Available, nothing twice (issue 16, 3)', async () => {
+    const list = JSON.parse(await e2e.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=llama-chat', '-o', 'json'])) as {
+      items: { reason: string; count?: number; series?: { count: number } }[];
+    };
+    const counts: Record<string, number> = {};
+    for (const event of list.items) counts[event.reason] = (counts[event.reason] ?? 0) + (event.series?.count ?? event.count ?? 1);
+    expect(counts).toEqual({ CreatingEndpoint: 1, UpdatingConfig: 2, Available: 3 });
+  });
+
   it('kubectl describe shows the story as Events', async () => {
     const text = await e2e.kubectl(['describe', 'pte', 'llama-chat']);
     expect(text).toMatch(/Normal\s+CreatingEndpoint/);
