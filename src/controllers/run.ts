@@ -21,6 +21,7 @@ import { createRegistry } from '../observability/metrics.js';
 import { type OperatorConfig, parseOperatorConfig } from './config.js';
 import { type Endpoint, endpointReconciler } from './endpoint/reconciler.js';
 import { endpointChanged } from './endpoint/update-filter.js';
+import { claimantsToWake } from './endpoint/tenancy.js';
 import { OperatorMetrics } from './metrics.js';
 import { DEFAULT_WORKSPACE, EndpointResource, WorkspaceResource } from './resources.js';
 import { crdDeletionCheck } from './crd-deletion.js';
@@ -145,6 +146,8 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
             .filter((e) => e.spec?.workspaceRef?.name === ws.metadata.name)
             .map((e) => objectKey(e)),
       },
+      // An object that claimed an endpoint name going away wakes the others that claim it (docs/security.md).
+      { informer: endpoints, map: (endpoint: Endpoint) => claimantsToWake(endpoint, endpoints.list()) },
       // A namespace labelled (or unlabelled) for the default workspace wakes its endpoints that use it.
       ...(selectedNamespaces
         ? [

@@ -20,7 +20,8 @@ beforeAll(async () => {
       endpoints: [{ name: 'inherited', config: served, tags: [{ key: 'pt-operator-owner-uid', value: '7c3e0b1a-0000-4000-8000-000000000001' }, { key: 'pt-operator-owner', value: `${goneNamespace}.old-llama` }] }],
     },
   });
-  e2e.startOperator([`--namespaces=${e2e.namespace},${goneNamespace}`, `--default-workspace-namespaces=${e2e.namespace}`, '--allow-cross-namespace-adoption=true']);
+  // A long poll interval, so that only the deletion itself can wake a waiting claimant promptly.
+  e2e.startOperator([`--namespaces=${e2e.namespace},${goneNamespace}`, `--default-workspace-namespaces=${e2e.namespace}`, '--allow-cross-namespace-adoption=true', '--poll-interval=10m']);
 });
 
 afterAll(async () => {
@@ -46,5 +47,21 @@ describe('cross-namespace adoption, allowed by the operator flag', () => {
     const usurper = await e2e.waitUntil('pte', 'usurper', (o) => condition(o, 'Synced') !== undefined);
     expect(condition(usurper, 'Synced')).toMatchObject({ status: 'False', reason: 'NotOwned' });
     expect(condition(usurper, 'Synced')?.message).toContain('which still exists');
+  });
+});
+
+describe('a claim handed over', () => {
+  it('the waiting claimant takes the name as soon as the winner is deleted, not at its next poll', async () => {
+    await e2e.apply(endpointManifest('first-claim', { endpointName: 'handover' }));
+    await e2e.kubectl(['wait', 'pte/first-claim', '--for=condition=Ready', '--timeout=90s']);
+    await e2e.apply(endpointManifest('second-claim', { endpointName: 'handover' }));
+    await e2e.waitUntil('pte', 'second-claim', (o) => condition(o, 'Synced')?.reason === 'NotOwned');
+
+    // deletionPolicy Delete: the endpoint goes, then the object; the second claimant creates it anew.
+    await e2e.kubectl(['delete', 'pte', 'first-claim', '--timeout=60s']);
+    await e2e.kubectl(['wait', 'pte/second-claim', '--for=condition=Ready', '--timeout=60s']);
+    const second = await e2e.get<{ metadata: { uid: string } }>('pte', 'second-claim');
+    expect((await tagsOf('handover'))['pt-operator-owner-uid']).toBe(second?.metadata.uid);
+    expect((await e2e.mutations('handover')).map((c) => `${c.operation} ${c.status}`)).toEqual(['create 200', 'delete 200', 'create 200']);
   });
 });

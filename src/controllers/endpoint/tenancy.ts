@@ -3,7 +3,7 @@
 // same Databricks workspace. Reads only the cache: no API or Databricks call.
 import { EndpointAnnotation } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/index.js';
-import type { KubeObject } from '../../kube/index.js';
+import { type KubeObject, objectKey } from '../../kube/index.js';
 import { type Claimant, type OwnerPresence, olderClaimant, ownershipOf, taggedOwner } from './ownership.js';
 import type { EndpointObject, Observed, TenancyView } from './plan.js';
 
@@ -59,4 +59,16 @@ function claimedBy(options: TenancyOptions, object: Parameters<typeof tenancyVie
   // Without a creation time (never so for a stored object) this object counts as the youngest.
   const creationTimestamp = object.creationTimestamp ?? '9999-12-31T23:59:59Z';
   return olderClaimant({ uid: object.uid, namespace: object.namespace, name: object.name, creationTimestamp }, rivals);
+}
+
+/**
+ * The other objects that claim the endpoint name of `leaving`, once it is being deleted: they may win now, so they
+ * are looked at as soon as it is gone instead of at their next poll. Nothing for objects that are not leaving.
+ */
+export function claimantsToWake(leaving: EndpointLike, all: readonly EndpointLike[]): string[] {
+  if (leaving.metadata.deletionTimestamp === undefined) return [];
+  const name = leaving.spec?.endpointName ?? leaving.metadata.name;
+  return all
+    .filter((o) => o.metadata.uid !== leaving.metadata.uid && o.metadata.deletionTimestamp === undefined && (o.spec?.endpointName ?? o.metadata.name) === name)
+    .map((o) => objectKey(o));
 }

@@ -1,6 +1,6 @@
 // tenancyView reads the informer cache for the ownership rules: owner presence and rival claims.
 import { describe, expect, it } from 'vitest';
-import { type TenancyOptions, tenancyView } from '../../../../src/controllers/endpoint/tenancy.js';
+import { type TenancyOptions, claimantsToWake, tenancyView } from '../../../../src/controllers/endpoint/tenancy.js';
 import type { KubeObject } from '../../../../src/kube/index.js';
 import { NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
 
@@ -51,5 +51,22 @@ describe('tenancyView', () => {
     expect(tenancyView(options(rival), self, found(foreignEndpoint())).olderClaimant).toBeUndefined();
     const adopting = { ...self, annotations: { 'ptoperator.io/adopt': 'true' } };
     expect(tenancyView(options(rival), adopting, found(foreignEndpoint())).olderClaimant).toBe('team-b.x');
+  });
+});
+
+describe('claimantsToWake', () => {
+  const winner = cached('ml', 'a', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'shared' });
+  const leaving = { ...winner, metadata: { ...winner.metadata, deletionTimestamp: '2026-03-01T13:00:00Z' } };
+  const others = [
+    cached('team-b', 'b', 'u2', '2026-03-01T12:00:01Z', { endpointName: 'shared' }),
+    cached('ml', 'shared', 'u3', '2026-03-01T12:00:02Z'),
+    cached('ml', 'c', 'u4', '2026-03-01T12:00:03Z', { endpointName: 'other' }),
+    cached('ml', 'd', 'u5', '2026-03-01T12:00:04Z', { endpointName: 'shared' }, true),
+  ];
+  it('wakes the live objects that claim the same name, once the object is being deleted', () => {
+    expect(claimantsToWake(leaving, [leaving, ...others])).toEqual(['team-b/b', 'ml/shared']);
+  });
+  it('wakes nobody for an object that is not leaving', () => {
+    expect(claimantsToWake(winner, [winner, ...others])).toEqual([]);
   });
 });
