@@ -21,11 +21,11 @@ async function calls(): Promise<{ operation: string; endpoint?: string; status: 
   return ((await (await fetch(new URL('/__emulator/calls', e2e.emulator.url))).json()) as { calls: { operation: string; endpoint?: string; status: number }[] }).calls;
 }
 
-async function reconciles(): Promise<number> {
-  const url = /"url":"(http:\/\/[^"]+)".*serving \/healthz/.exec(e2e.operator.logs())?.[1];
-  if (!url) throw new Error('the operator has not logged its probe URL yet');
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return [...text.matchAll(/^controller_runtime_reconcile_total\{[^}]*controller="provisionedthroughputendpoint"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+/** Reconciles of one object so far: the distinct reconcile IDs on its lines of the operator's (debug) log. */
+function reconcilesOf(name: string): number {
+  const key = `"key":"${e2e.namespace}/${name}"`;
+  const ids = e2e.operator.logs().split('\n').filter((line) => line.includes(key)).map((line) => /"reconcileID":"([^"]+)"/.exec(line)?.[1]);
+  return new Set(ids.filter((id) => id !== undefined)).size;
 }
 
 describe('waiting for the create/update budget', () => {
@@ -42,15 +42,17 @@ describe('waiting for the create/update budget', () => {
     );
     const before = await calls();
     const readsOf = (log: typeof before, name: string) => log.filter((c) => c.endpoint === name && c.operation === 'get').length;
-    const reconcilesBefore = await reconciles();
+    const reconcilesBefore = new Map(waiting.map((name) => [name, reconcilesOf(name)]));
 
-    // Each label change reconciles the object; three rounds for each waiting object.
+    // Each label change reconciles the object; three rounds for each waiting object, each round seen in the
+    // operator's log before the next (changes queued together would be one reconcile).
     for (let round = 0; round < 3; round++) {
       for (const name of waiting) await e2e.kubectl(['label', 'pte', name, `poke=r${round}`, '--overwrite']);
+      await eventually(async () => {
+        const behind = waiting.filter((name) => reconcilesOf(name) < (reconcilesBefore.get(name) ?? 0) + round + 1);
+        if (behind.length > 0) throw new Error(`no reconcile of ${behind.join(', ')} for label round ${round} in the operator log`);
+      }, { intervalMs: 100 });
     }
-    await eventually(async () => {
-      if ((await reconciles()) < reconcilesBefore + 3 * waiting.length) throw new Error('the operator has not reconciled the label changes yet');
-    });
 
     const after = await calls();
     for (const name of waiting) {

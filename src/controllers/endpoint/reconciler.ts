@@ -105,7 +105,10 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const object = toEndpointObject(current, scheduledSpec(parsed.data, scheduled));
     // Waiting for the slot the budget reserved for this object: no read, no write until then.
     const slotInMs = slotWaits.remainingMs(key, object, at.getTime());
-    if (slotInMs !== undefined) return { requeueAfterMs: slotInMs + 1 };
+    if (slotInMs !== undefined) {
+      log.debug({ requeue: { after: slotInMs + 1 } }, 'waiting for the reserved budget slot');
+      return { requeueAfterMs: slotInMs + 1 };
+    }
     if (object.deleting && object.hasFinalizer && options.crdDeleting) object.crdDeleting = await options.crdDeleting(ENDPOINT_CRD, signal);
     const workspace = options.connections.forEndpoint(object.namespace, parsed.data.workspaceRef);
     const need = observationsNeeded(object, workspace.ready);
