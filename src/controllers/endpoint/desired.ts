@@ -7,20 +7,6 @@ import type {
   ServedEntityOutput,
 } from '../../databricks/api-types.js';
 
-/** The serving config the spec asks for, in Databricks' units. */
-export interface DesiredServing {
-  /** token-band endpoints use the generic API; model-unit endpoints use /serving-endpoints/pt. */
-  flavour: 'tokenBand' | 'modelUnits';
-  entityName: string;
-  entityVersion: string;
-  minTokensPerSecond?: number;
-  maxTokensPerSecond?: number;
-  modelUnits?: number;
-  burstScaling?: boolean;
-  /** A canary: the version that served before keeps serving beside this one, which gets `share` % of the traffic. */
-  split?: CanarySplit;
-}
-
 /** One served entity's throughput, in Databricks' units. */
 export interface EntityThroughput {
   entityVersion: string;
@@ -28,6 +14,15 @@ export interface EntityThroughput {
   maxTokensPerSecond?: number;
   modelUnits?: number;
   burstScaling?: boolean;
+}
+
+/** The serving config the spec asks for, in Databricks' units. */
+export interface DesiredServing extends EntityThroughput {
+  /** token-band endpoints use the generic API; model-unit endpoints use /serving-endpoints/pt. */
+  flavour: 'tokenBand' | 'modelUnits';
+  entityName: string;
+  /** A canary: the version that served before keeps serving beside this one, which gets `share` % of the traffic. */
+  split?: CanarySplit;
 }
 
 export interface CanarySplit {
