@@ -1,0 +1,70 @@
+// WorkspaceConnections as the endpoint reconciler uses it (issue 16, finding 13: the I/O shell had no fast test):
+// a client per workspace generation and Secret version, and an endpoint waits for a verified, current workspace.
+import { describe, expect, it } from 'vitest';
+import type { DatabricksWorkspace } from '../../../../src/api/v1alpha1/index.js';
+import { type Secret, WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
+import type { KubeObject } from '../../../../src/kube/index.js';
+
+type Workspace = DatabricksWorkspace & KubeObject;
+const HOST = 'https://adb-1234567890123456.7.azuredatabricks.net';
+
+function setup() {
+  const workspaces = new Map<string, Workspace>();
+  const secrets = new Map<string, Secret>();
+  const connections = new WorkspaceConnections({
+    workspaces: { get: (key) => workspaces.get(key) },
+    secrets: { get: (key) => secrets.get(key) },
+    defaultConnection: { error: 'DATABRICKS_HOST is not set' },
+    federationTokenFile: '/nonexistent/token',
+    defaultWorkspaceNamespaces: [],
+    federationTrustedHosts: [],
+    client: {},
+  });
+  const putWorkspace = (generation: number, ready: 'True' | 'False' | undefined, observedGeneration = generation) =>
+    workspaces.set('ml/prod', {
+      apiVersion: 'serving.ptoperator.io/v1alpha1',
+      kind: 'DatabricksWorkspace',
+      metadata: { namespace: 'ml', name: 'prod', generation },
+      spec: { host: HOST, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
+      ...(ready && { status: { conditions: [{ type: 'Ready', status: ready, reason: ready === 'True' ? 'Authenticated' : 'AuthenticationFailed', message: 'x', observedGeneration, lastTransitionTime: '2026-03-01T12:00:00Z' }] } }),
+    } as unknown as Workspace);
+  const putSecret = (resourceVersion: string, token: string) =>
+    secrets.set('ml/dbx-pat', { apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'ml', name: 'dbx-pat', resourceVersion }, data: { token: Buffer.from(token).toString('base64') } });
+  return { connections, putWorkspace, putSecret };
+}
+
+describe('WorkspaceConnections for endpoints', () => {
+  it('reuses one client while the workspace and its Secret are unchanged; a rotated Secret or an edited workspace gets a new one', () => {
+    const { connections, putWorkspace, putSecret } = setup();
+    putWorkspace(1, 'True');
+    putSecret('10', 'dapi-first');
+    const first = connections.forEndpoint('ml', { name: 'prod' });
+    expect(first).toMatchObject({ name: 'ml/prod', ready: true, host: HOST });
+    expect(connections.forEndpoint('ml', { name: 'prod' }).client).toBe(first.client);
+
+    putSecret('11', 'dapi-rotated');
+    const rotated = connections.forEndpoint('ml', { name: 'prod' });
+    expect(rotated.client).toBeDefined();
+    expect(rotated.client).not.toBe(first.client);
+
+    putWorkspace(2, 'True');
+    const edited = connections.forEndpoint('ml', { name: 'prod' });
+    expect(edited.client).not.toBe(rotated.client);
+  });
+
+  it('an endpoint waits while its workspace is missing, refused, or verified only for an older generation; the message says which', () => {
+    const { connections, putWorkspace, putSecret } = setup();
+    putSecret('10', 'dapi-first');
+    expect(connections.forEndpoint('ml', { name: 'prod' })).toMatchObject({ ready: false, message: expect.stringContaining('DatabricksWorkspace ml/prod not found') });
+    putWorkspace(1, 'False');
+    expect(connections.forEndpoint('ml', { name: 'prod' })).toMatchObject({ ready: false, message: expect.stringContaining('AuthenticationFailed') });
+    putWorkspace(2, 'True', 1);
+    expect(connections.forEndpoint('ml', { name: 'prod' })).toMatchObject({ ready: false, message: expect.stringContaining('have not been verified yet') });
+    expect(connections.forEndpoint('ml', { name: 'prod' }).client).toBeUndefined();
+  });
+
+  it('without spec.workspaceRef and no default workspace allowed: not ready, with the reason and how to fix it', () => {
+    const { connections } = setup();
+    expect(connections.forEndpoint('ml', undefined)).toMatchObject({ ready: false, reason: 'DefaultWorkspaceNotAllowed', message: expect.stringContaining('Set spec.workspaceRef') });
+  });
+});
