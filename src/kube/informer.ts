@@ -33,6 +33,18 @@ export interface InformerOptions {
   log?: Logger;
   /** Receives every change of `stats` (the Manager feeds Prometheus counters from it). */
   onStat?: (stat: keyof InformerStats) => void;
+  /**
+   * Applied to every object before it is cached (keep only what the controller reads). Default: drop
+   * metadata.managedFields, which no controller reads and which is often the larger part of an object.
+   */
+  transform?: <T extends KubeObject>(obj: T) => T;
+}
+
+/** controller-runtime's TransformStripManagedFields: the cache never needs the field managers' bookkeeping. */
+export function stripManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata?.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
 
 /** Counters that show what the informer went through (exposed for metrics, logs and tests). */
@@ -75,6 +87,9 @@ export class Informer<T extends KubeObject> {
   private loops: Promise<void>[] = [];
   private watchdog: NodeJS.Timeout | undefined;
   private syncWaiters: Array<() => void> = [];
+  private get transform(): (obj: T) => T {
+    return this.options.transform ?? stripManagedFields;
+  }
   private started = false;
 
   constructor(
@@ -235,7 +250,7 @@ export class Informer<T extends KubeObject> {
         // list items come without apiVersion/kind; events and owner references need them
         item.apiVersion ??= apiVersionOf(this.options.resource);
         item.kind ??= this.options.resource.kind;
-        listed.set(objectKey(item), item);
+        listed.set(objectKey(item), this.transform(item));
       }
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion;
@@ -283,9 +298,9 @@ export class Informer<T extends KubeObject> {
           const status = event.object;
           throw new KubeApiError(status.code ?? 500, status.reason ?? '', `watch error: ${status.message ?? ''}`);
         }
-        const obj = event.object;
-        scope.resourceVersion = obj.metadata.resourceVersion ?? scope.resourceVersion;
+        scope.resourceVersion = event.object.metadata.resourceVersion ?? scope.resourceVersion;
         if (event.type === 'BOOKMARK') continue;
+        const obj = this.transform(event.object);
         const key = objectKey(obj);
         const old = this.cache.get(key);
         if (event.type === 'DELETED') {

@@ -146,6 +146,12 @@ describe('endpoint reconciler (I/O shell)', () => {
     expect(h.events.map((e) => e.reason)).toEqual(['RateLimited']);
   });
 
+  it('concurrent reconciles of one model share one optimization-info read', async () => {
+    const h = harness();
+    await Promise.all([h.run(), h.run(), h.run()]);
+    expect(h.client.getModelOptimizationInfo).toHaveBeenCalledTimes(1);
+  });
+
   it('an update refused by our own budget waits for its reserved slot: until then a reconcile reads nothing', async () => {
     const h = harness({
       object: { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint,
