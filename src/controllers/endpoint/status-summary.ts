@@ -49,8 +49,10 @@ const partNotInSync = (list: Condition[]) => list.find((c) => c.type !== 'Synced
 export function summarizeConditions(conditions: Conditions, generation: number, now: Date): Condition[] {
   let list = [...(conditions ?? [])];
   const synced = findCondition(list, 'Synced');
-  if (!findCondition(list, 'Ready') && synced) {
-    // The operator has looked but could not find out (rate limited, workspace not ready, paused before the first read).
+  const known = findCondition(list, 'Ready');
+  if (synced && (!known || (known.status === 'Unknown' && synced.status !== 'True'))) {
+    // The operator has looked but could not find out (rate limited, workspace not ready, paused before the first
+    // read): Ready is Unknown and says why, following Synced while that lasts.
     list = setCondition(list, { type: 'Ready', status: 'Unknown', reason: synced.reason, message: synced.message }, generation, now);
   }
   const ready = findCondition(list, 'Ready');

@@ -72,6 +72,15 @@ describe('Reconciling and Stalled follow Ready and Synced', () => {
     expect(seen.at(-1)).toEqual({ ready: 'False CapacityRetriesExhausted', reconciling: undefined, stalled: 'CapacityRetriesExhausted' });
   });
 
+  it('an Unknown Ready follows Synced while the operator still cannot find out (no stale message)', () => {
+    const first = reconcile(endpointObject(), { endpoint: failed('RateLimited', '429', 30 * SECOND) });
+    const second = reconcile(afterPlan(endpointObject(), first), { endpoint: failed('RateLimited', '429', 12 * SECOND), now: at(MINUTE) });
+    expect(condition(first, 'Synced')?.message).not.toBe(condition(second, 'Synced')?.message);
+    expect(condition(second, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'RateLimited', message: condition(second, 'Synced')?.message });
+    const down = reconcile(afterPlan(endpointObject(), second), { workspaceReady: false, now: at(2 * MINUTE) });
+    expect(condition(down, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'WorkspaceNotReady' });
+  });
+
   it('conditions that become False are removed (kstatus: abnormal-true), and an unchanged state is not rewritten', () => {
     const now = at(0);
     const creating = summarizeConditions([cond('Ready', 'False', 'Creating'), cond('Synced', 'True', 'ReconcileSuccess')], 1, now);
