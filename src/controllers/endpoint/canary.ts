@@ -5,7 +5,7 @@
 // so routing traffic in the same update that adds the entity never sends traffic to one that is not.
 import { type Canary, type EndpointSpec, type EndpointStatus, EndpointAnnotation, parseDurationMs } from '../../api/v1alpha1/index.js';
 import { type CanarySplit, describeEntity, type EntityThroughput, type ObservedServing } from './desired.js';
-import type { Plan } from './plan.js';
+import type { Plan } from './plan-types.js';
 import { requeueBy } from './schedule.js';
 
 export type CanaryStatus = NonNullable<EndpointStatus['canary']>;

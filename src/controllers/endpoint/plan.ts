@@ -9,19 +9,13 @@ import {
   EndpointSyncedReason as SyncedReason,
   parseDurationMs,
 } from '../../api/v1alpha1/index.js';
-import type { ModelOptimizationInfo, ServingEndpointDetailed, ServingEndpointPermissions } from '../../databricks/api-types.js';
-import type { DatabricksErrorKind } from '../../databricks/errors.js';
-import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
-import { clause } from '../text.js';
+import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
+import { type Condition } from '../../kube/conditions.js';
 import { capacityBackoffMs, rolloutFailure } from './capacity.js';
-import { summarizeConditions, transitionEvents } from './status-summary.js';
-import { type PartObserved, type SettingsAction, type SettingsPlan, isSettingsAction, planSettings, rejectSettingsAction } from './settings.js';
+import { planSettings } from './settings.js';
 import {
-  type CreateRequest,
   type DesiredServing,
   type ObservedServing,
-  type UpdateRequest,
-  type CanarySplit,
   createRequest,
   describeServing,
   diffServing,
@@ -30,109 +24,15 @@ import {
   resolveDesired,
   updateRequest,
 } from './desired.js';
-import { type Owner, type OwnerPresence, claimSettleWaitMs, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
-import { progressRequeueMs, rateLimitedRequeueMs } from './requeue.js';
+import { claimSettleWaitMs, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
+import { PlanBuilder, endpointNameOf, iso, jittered, owner, progressRequeue } from './plan-builder.js';
+import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
+import { planCrdDeletion, planDeletion } from './deletion.js';
+import { planCallFailure, rejectedForThisSpec } from './failures.js';
 
-export interface EndpointObject {
-  uid: string;
-  namespace: string;
-  name: string;
-  generation: number;
-  annotations: Record<string, string>;
-  /** metadata.creationTimestamp (RFC 3339, seconds): the age that decides claims of one endpoint name. */
-  creationTimestamp?: string;
-  deleting: boolean;
-  /** The endpoint CRD itself is being deleted (only looked up for an object being deleted with our finalizer). */
-  crdDeleting?: boolean;
-  hasFinalizer: boolean;
-  spec: EndpointSpec;
-  status: EndpointStatus;
-}
-
-export interface CallFailure {
-  kind: DatabricksErrorKind;
-  message: string;
-  retryAfterMs?: number;
-  /** refused by our own rate budget (nothing sent; a slot is reserved for this object) */
-  fromClientBudget?: boolean;
-}
-
-export type Observed<T> = { kind: 'found'; value: T } | { kind: 'notFound' } | { kind: 'failed'; error: CallFailure } | { kind: 'skipped' };
-
-export interface WorkspaceState {
-  ready: boolean;
-  /** Synced reason when not ready (default WorkspaceNotReady). */
-  reason?: string;
-  /** Why it is not ready, for the endpoint's message. */
-  message?: string;
-  /** Base URL, for status.endpointUrl. */
-  host?: string;
-}
-
-export interface PlanSettings {
-  /** How often a settled endpoint is re-read to catch drift. */
-  pollIntervalMs: number;
-  /** How often a rollout in progress is re-read. */
-  progressIntervalMs: number;
-  /** Backoff while the workspace is not ready (its own watch also wakes us). */
-  workspaceRetryMs: number;
-  capacityPatterns: readonly RegExp[];
-}
-
-/** What the informer cache tells about other objects (docs/security.md, ownership rules). */
-export interface TenancyView {
-  /** Whether the object named by the observed endpoint's owner tags still exists. */
-  taggedOwnerPresence: OwnerPresence;
-  /** An older object claiming the same endpoint name in the same workspace ("namespace.name"). */
-  olderClaimant: string | undefined;
-  /** --allow-cross-namespace-adoption */
-  allowCrossNamespaceAdoption: boolean;
-}
-
-export interface PlanInput {
-  object: EndpointObject;
-  workspace: WorkspaceState;
-  tenancy: TenancyView;
-  endpoint: Observed<ServingEndpointDetailed>;
-  model: Observed<ModelOptimizationInfo>;
-  /** The endpoint's ACL, read only when spec or status involve permissions (settings.ts needsPermissions). */
-  permissions?: PartObserved<ServingEndpointPermissions>;
-  now: Date;
-  /** A number in [0, 1) for jitter; the caller passes Math.random(), tests a constant. */
-  random: number;
-  settings: PlanSettings;
-  /** The desired config changed without a new generation (a schedule window opened or closed): act as on a new spec. */
-  desiredChanged?: boolean;
-  /** Why the spec cannot be applied, found outside the planner (an invalid schedule): InvalidSpec. */
-  specProblem?: string;
-  /** A canary step: the previous version serves beside the spec's (canary.ts). */
-  split?: CanarySplit;
-}
-
-export type EndpointAction =
-  | { type: 'none' }
-  | { type: 'create'; request: CreateRequest }
-  | { type: 'updateConfig'; request: UpdateRequest }
-  | { type: 'patchTags'; name: string; add: { key: string; value: string }[]; remove: string[] }
-  | { type: 'delete'; name: string }
-  | { type: 'removeFinalizer' }
-  | SettingsAction;
-
-export interface PlannedEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
-
-/** `after`: requeue in ms; `backoff`: requeue with the workqueue's per-key exponential backoff; none: wait for a change. */
-export type Requeue = { after: number } | { backoff: true } | undefined;
-
-export interface Plan {
-  action: EndpointAction;
-  status: EndpointStatus;
-  requeue: Requeue;
-  events: PlannedEvent[];
-}
+export type * from './plan-types.js';
+export { endpointNameOf } from './plan-builder.js';
+export { planActionFailure, planCallFailure } from './failures.js';
 
 /** Which Databricks reads the plan needs; reading nothing when paused or being orphaned. */
 export function observationsNeeded(object: EndpointObject, workspaceReady: boolean): { endpoint: boolean; model: boolean } {
@@ -145,80 +45,9 @@ export function observationsNeeded(object: EndpointObject, workspaceReady: boole
   return { endpoint: true, model: true };
 }
 
-export const endpointNameOf = (object: Pick<EndpointObject, 'name' | 'spec'>): string => object.spec.endpointName ?? object.name;
 const isPaused = (object: EndpointObject) => object.annotations[EndpointAnnotation.paused] === 'true';
 const wantsAdoption = (object: EndpointObject) => object.annotations[EndpointAnnotation.adopt] === 'true';
 
-/** Builds the next status and events step by step; `finish` turns it into a Plan. */
-class PlanBuilder {
-  status: EndpointStatus;
-  settingsAction: SettingsAction | undefined;
-  /** The parts' own Events: beside, not instead of, the served config's transition Event. */
-  private settingsEvents: PlannedEvent[] = [];
-  readonly events: PlannedEvent[] = [];
-
-  /** `before`: the conditions last written, which the Events of this plan are relative to. */
-  constructor(
-    private readonly input: PlanInput,
-    private readonly before = input.object.status.conditions,
-  ) {
-    this.status = structuredClone(input.object.status);
-  }
-
-  ready(status: boolean, reason: string, message: string): this {
-    return this.condition('Ready', status, reason, message);
-  }
-
-  synced(status: boolean, reason: string, message: string): this {
-    return this.condition('Synced', status, reason, message);
-  }
-
-  /** The spec cannot be carried out for `reason`: both conditions say so, so the wide REASON column names the cause. */
-  blocked(reason: string, readyMessage: string, syncedMessage: string): this {
-    return this.ready(false, reason, readyMessage).synced(false, reason, syncedMessage);
-  }
-
-  /** Puts back a condition exactly as `previous` had it (or removes it): nothing happened that changes it. */
-  keep(previous: EndpointStatus, type: 'Ready' | 'Synced'): this {
-    const kept = findCondition(previous.conditions as Condition[] | undefined, type);
-    const others = (this.status.conditions ?? []).filter((c) => c.type !== type);
-    this.status.conditions = kept ? [...others, kept] : others;
-    return this;
-  }
-
-  private condition(type: 'Ready' | 'Synced', status: boolean, reason: string, message: string): this {
-    this.status.conditions = setCondition(
-      this.status.conditions as Condition[] | undefined,
-      { type, status: status ? 'True' : 'False', reason, message },
-      this.input.object.generation,
-      this.input.now,
-    );
-    return this;
-  }
-
-  event(type: PlannedEvent['type'], reason: string, message: string): this {
-    this.events.push({ type, reason, message });
-    return this;
-  }
-
-  /** The settings parts' status, conditions and events (settings.ts). */
-  applySettings(settings: SettingsPlan): this {
-    this.settingsAction = settings.action;
-    if (settings.settings) this.status.settings = settings.settings;
-    else delete this.status.settings;
-    this.status.conditions = settings.conditions;
-    this.settingsEvents = settings.events;
-    return this;
-  }
-
-  finish(action: EndpointAction, requeue: Requeue): Plan {
-    if (this.status.conditions) {
-      this.status.conditions = summarizeConditions(this.status.conditions as Condition[], this.input.object.generation, this.input.now);
-    }
-    const events = [...transitionEvents(this.before as Condition[] | undefined, this.status.conditions as Condition[] | undefined, this.events), ...this.settingsEvents];
-    return { action, status: this.status, requeue, events };
-  }
-}
 
 export function planEndpoint(input: PlanInput): Plan {
   const { object } = input;
@@ -557,146 +386,6 @@ function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: Ob
     .finish({ type: 'none' }, undefined);
 }
 
-function planCrdDeletion(input: PlanInput, plan: PlanBuilder): Plan {
-  if (!input.object.hasFinalizer) return plan.finish({ type: 'none' }, undefined);
-  const name = endpointNameOf(input.object);
-  return plan
-    .event(
-      'Warning',
-      'CRDDeleted',
-      `the ProvisionedThroughputEndpoint CustomResourceDefinition is being deleted: endpoint ${name} is left running in Databricks (whatever spec.deletionPolicy says); re-create the object after re-installing the CRD to manage it again`,
-    )
-    .finish({ type: 'removeFinalizer' }, undefined);
-}
-
-function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
-  const { object } = input;
-  const name = endpointNameOf(object);
-  if (!object.hasFinalizer) return plan.finish({ type: 'none' }, undefined);
-  if (object.spec.deletionPolicy === 'Orphan') {
-    return plan
-      .event('Normal', 'Orphaned', `deletionPolicy Orphan: endpoint ${name} is left running in Databricks`)
-      .finish({ type: 'removeFinalizer' }, undefined);
-  }
-  if (!input.workspace.ready) {
-    // spec.workspaceRef cannot be set any more; what can be done is allowing the namespace again, or Orphan.
-    const why =
-      input.workspace.reason === SyncedReason.DefaultWorkspaceNotAllowed
-        ? `namespace ${object.namespace} may no longer use the default workspace. Ask the cluster admin to allow it again, or set spec.deletionPolicy to Orphan to leave the endpoint in Databricks`
-        : (input.workspace.message ?? 'the workspace is not ready');
-    return plan
-      .synced(
-        false,
-        input.workspace.reason ?? SyncedReason.WorkspaceNotReady,
-        input.workspace.reason === SyncedReason.DefaultWorkspaceNotAllowed
-          ? `cannot delete endpoint ${name}: ${why}`
-          : `cannot delete endpoint ${name} in Databricks: ${why}. Once the workspace is ready the endpoint is deleted; to let this object go and leave the endpoint running instead, set spec.deletionPolicy to Orphan`,
-      )
-      .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
-  }
-  const observed = input.endpoint;
-  if (observed.kind === 'failed') return planCallFailure(input, plan, observed.error);
-  if (observed.kind !== 'found') {
-    return plan.event('Normal', 'Deleted', `endpoint ${name} is gone from Databricks`).finish({ type: 'removeFinalizer' }, undefined);
-  }
-  if (ownershipOf(observed.value, owner(object)).kind !== 'ours') {
-    return plan
-      .event('Warning', 'NotOwned', `endpoint ${name} was not created by this object; leaving it in Databricks`)
-      .finish({ type: 'removeFinalizer' }, undefined);
-  }
-  return plan
-    .ready(false, ReadyReason.Deleting, `deleting endpoint ${name}`)
-    .synced(true, SyncedReason.ReconcileSuccess, 'delete requested')
-    .finish({ type: 'delete', name }, progressRequeue(input));
-}
-
-/**
- * Databricks refused this spec as invalid (a 400 on create or update), and neither the spec nor the
- * requested-at token changed since: sending the same request again cannot succeed.
- */
-const rejectedForThisSpec = (input: PlanInput, fresh: boolean): boolean =>
-  !fresh && input.object.status.rejectedGeneration === input.object.generation;
-
-/** A Databricks call failed: say why, keep Ready as it was, and come back. */
-export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined, error: CallFailure): Plan {
-  const builder = plan ?? new PlanBuilder(input);
-  switch (error.kind) {
-    case 'RateLimited': {
-      const after = rateLimitedRequeueMs(error, input.random);
-      const when = after !== undefined ? `retrying in ${Math.ceil(after / 1000)}s` : 'retrying with backoff';
-      return builder
-        .synced(false, SyncedReason.RateLimited, `Databricks rate limit: ${error.message}; ${when}`)
-        .finish({ type: 'none' }, after !== undefined ? { after } : { backoff: true });
-    }
-    case 'Conflict':
-      // An update is in progress (someone else's, or ours seen late): look again soon.
-      return builder
-        .synced(true, SyncedReason.ReconcileSuccess, 'an update is already in progress in Databricks; waiting for it')
-        .finish({ type: 'none' }, progressRequeue(input));
-    case 'AlreadyExists':
-    case 'NotFound':
-      // The endpoint appeared or vanished between our read and our write: read again now.
-      return builder.finish({ type: 'none' }, { after: 0 });
-    case 'Auth':
-      return builder
-        .synced(false, SyncedReason.WorkspaceNotReady, `Databricks refused the credentials: ${error.message}`)
-        .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
-    case 'InvalidRequest':
-      return builder
-        .blocked(
-          SyncedReason.InvalidSpec,
-          `Databricks rejected the request: ${error.message}`,
-          `Databricks rejected the request: ${clause(error.message)}. Fix the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to send it again.`,
-        )
-        .finish({ type: 'none' }, undefined);
-    default:
-      return builder.synced(false, SyncedReason.ReconcileError, error.message).finish({ type: 'none' }, { backoff: true });
-  }
-}
-
-/** What a failed action means for the plan that asked for it. */
-export function planActionFailure(input: PlanInput, planned: Plan, error: CallFailure): Plan {
-  if (isSettingsAction(planned.action) && error.kind === 'InvalidRequest') {
-    // Only the part that was refused says so; the served config and the other parts keep their status.
-    const rejected = rejectSettingsAction(planned.action, error.message, planned.status, input.object.generation, input.now);
-    const conditions = summarizeConditions(rejected.conditions, input.object.generation, input.now);
-    return { ...planned, action: { type: 'none' }, status: { ...planned.status, conditions }, events: [rejected.event], requeue: { after: 0 } };
-  }
-  const previous = input.object.status;
-  const builder = new PlanBuilder({ ...input, object: { ...input.object, status: planned.status } }, previous.conditions);
-  // A settings change that was not sent (429, 5xx) does not count as sent.
-  if (isSettingsAction(planned.action)) restore(builder.status, previous, 'settings');
-  // Synced is compared with what was written before, not with the plan that was not carried out, so a
-  // retry that fails like the last one changes neither the status nor the Events.
-  builder.keep(previous, 'Synced');
-  // The tags were not applied: keep managing the keys applied before (a key removed from the spec stays due).
-  restore(builder.status, previous, 'managedTagKeys');
-  if (planned.action.type === 'create' || planned.action.type === 'updateConfig') {
-    // The action did not happen: forget the pending config we announced for it.
-    restore(builder.status, previous, 'pending');
-    if (error.kind === 'InvalidRequest') {
-      // A rejected request is handled: it is not sent again until the spec or the requested-at token changes.
-      builder.status.rejectedGeneration = input.object.generation;
-    } else {
-      // Nor was the new spec or requested-at token that asked for it carried out: keep them unhandled, so the
-      // next reconcile sends the config again instead of settling on an older failure.
-      restore(builder.status, previous, 'observedGeneration');
-      restore(builder.status, previous, 'lastHandledRequestedAt');
-      // Nothing was sent, so Ready keeps what it said before instead of announcing a rollout.
-      builder.keep(previous, 'Ready');
-    }
-    if (planned.status.capacity && previous.capacity?.nextRetryTime) {
-      // Keep the retry due, so the next reconcile re-issues it.
-      builder.status.capacity = { ...planned.status.capacity, nextRetryTime: previous.capacity.nextRetryTime };
-    }
-  }
-  return planCallFailure(input, builder, error);
-}
-
-function restore<K extends keyof EndpointStatus>(status: EndpointStatus, previous: EndpointStatus, key: K): void {
-  if (previous[key] === undefined) delete status[key];
-  else status[key] = previous[key];
-}
 
 function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): void {
   const status = plan.status;
@@ -754,10 +443,3 @@ const servedFromStatus = (status: EndpointStatus): ObservedServing => ({
   modelUnits: status.served?.modelUnits,
 });
 
-const owner = (object: EndpointObject): Owner => ({ uid: object.uid, namespace: object.namespace, name: object.name });
-const iso = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
-const jittered = (ms: number, spread: number, random: number): Requeue => ({ after: Math.round(ms * (1 - spread + 2 * spread * random)) });
-/** `startedAt`: when the rollout began (now for one this plan starts; default: the recorded pending config's start). */
-const progressRequeue = (input: PlanInput, startedAt: string | undefined = input.object.status.pending?.startTime): Requeue => ({
-  after: progressRequeueMs(input.settings.progressIntervalMs, startedAt === undefined ? undefined : input.now.getTime() - Date.parse(startedAt), input.random),
-});

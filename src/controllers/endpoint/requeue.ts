@@ -1,6 +1,6 @@
 // Requeue arithmetic for rate limits, pure. Why a floor and jitter: under fault injection a 429 with
 // "Retry-After: 0" became a 1 ms requeue, and one endpoint was read 838 times in 60 s.
-import type { CallFailure } from './plan.js';
+import type { CallFailure } from './plan-types.js';
 
 /** Databricks' Retry-After is honoured, but never as less than this. */
 export const MIN_RATE_LIMIT_REQUEUE_MS = 1_000;

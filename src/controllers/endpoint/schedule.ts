@@ -11,7 +11,7 @@ import {
   type Throughput,
   TIME_OF_DAY_PATTERN,
 } from '../../api/v1alpha1/index.js';
-import type { Plan, Requeue } from './plan.js';
+import type { Plan, Requeue } from './plan-types.js';
 
 /** What applies at one moment: a window, or spec.throughput (window undefined). */
 export interface ScheduledThroughput {

@@ -5,7 +5,7 @@ import { EndpointAnnotation } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/index.js';
 import { type KubeObject, objectKey } from '../../kube/index.js';
 import { type Claimant, type OwnerPresence, olderClaimant, ownershipOf, taggedOwner } from './ownership.js';
-import type { EndpointObject, Observed, TenancyView } from './plan.js';
+import type { EndpointObject, Observed, TenancyView } from './plan-types.js';
 
 type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } } };
 

@@ -1,0 +1,59 @@
+// Deleting an endpoint object: what happens in Databricks (deletionPolicy, ownership, the CRD itself going).
+import { EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
+import { type PlanBuilder, endpointNameOf, owner, progressRequeue } from './plan-builder.js';
+import type { Plan, PlanInput } from './plan-types.js';
+import { planCallFailure } from './failures.js';
+import { ownershipOf } from './ownership.js';
+
+export function planCrdDeletion(input: PlanInput, plan: PlanBuilder): Plan {
+  if (!input.object.hasFinalizer) return plan.finish({ type: 'none' }, undefined);
+  const name = endpointNameOf(input.object);
+  return plan
+    .event(
+      'Warning',
+      'CRDDeleted',
+      `the ProvisionedThroughputEndpoint CustomResourceDefinition is being deleted: endpoint ${name} is left running in Databricks (whatever spec.deletionPolicy says); re-create the object after re-installing the CRD to manage it again`,
+    )
+    .finish({ type: 'removeFinalizer' }, undefined);
+}
+
+export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
+  const { object } = input;
+  const name = endpointNameOf(object);
+  if (!object.hasFinalizer) return plan.finish({ type: 'none' }, undefined);
+  if (object.spec.deletionPolicy === 'Orphan') {
+    return plan
+      .event('Normal', 'Orphaned', `deletionPolicy Orphan: endpoint ${name} is left running in Databricks`)
+      .finish({ type: 'removeFinalizer' }, undefined);
+  }
+  if (!input.workspace.ready) {
+    // spec.workspaceRef cannot be set any more; what can be done is allowing the namespace again, or Orphan.
+    const why =
+      input.workspace.reason === SyncedReason.DefaultWorkspaceNotAllowed
+        ? `namespace ${object.namespace} may no longer use the default workspace. Ask the cluster admin to allow it again, or set spec.deletionPolicy to Orphan to leave the endpoint in Databricks`
+        : (input.workspace.message ?? 'the workspace is not ready');
+    return plan
+      .synced(
+        false,
+        input.workspace.reason ?? SyncedReason.WorkspaceNotReady,
+        input.workspace.reason === SyncedReason.DefaultWorkspaceNotAllowed
+          ? `cannot delete endpoint ${name}: ${why}`
+          : `cannot delete endpoint ${name} in Databricks: ${why}. Once the workspace is ready the endpoint is deleted; to let this object go and leave the endpoint running instead, set spec.deletionPolicy to Orphan`,
+      )
+      .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
+  }
+  const observed = input.endpoint;
+  if (observed.kind === 'failed') return planCallFailure(input, plan, observed.error);
+  if (observed.kind !== 'found') {
+    return plan.event('Normal', 'Deleted', `endpoint ${name} is gone from Databricks`).finish({ type: 'removeFinalizer' }, undefined);
+  }
+  if (ownershipOf(observed.value, owner(object)).kind !== 'ours') {
+    return plan
+      .event('Warning', 'NotOwned', `endpoint ${name} was not created by this object; leaving it in Databricks`)
+      .finish({ type: 'removeFinalizer' }, undefined);
+  }
+  return plan
+    .ready(false, ReadyReason.Deleting, `deleting endpoint ${name}`)
+    .synced(true, SyncedReason.ReconcileSuccess, 'delete requested')
+    .finish({ type: 'delete', name }, progressRequeue(input));
+}

@@ -1,0 +1,96 @@
+// What a failed Databricks call (a read, or the plan's own action) means for status, Events and requeue.
+import { type EndpointStatus, EndpointAnnotation, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
+import { clause } from '../text.js';
+import { PlanBuilder, progressRequeue } from './plan-builder.js';
+import type { CallFailure, Plan, PlanInput } from './plan-types.js';
+import { rateLimitedRequeueMs } from './requeue.js';
+import { isSettingsAction, rejectSettingsAction } from './settings.js';
+import { summarizeConditions } from './status-summary.js';
+
+/**
+ * Databricks refused this spec as invalid (a 400 on create or update), and neither the spec nor the
+ * requested-at token changed since: sending the same request again cannot succeed.
+ */
+export const rejectedForThisSpec = (input: PlanInput, fresh: boolean): boolean =>
+  !fresh && input.object.status.rejectedGeneration === input.object.generation;
+
+/** A Databricks call failed: say why, keep Ready as it was, and come back. */
+export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined, error: CallFailure): Plan {
+  const builder = plan ?? new PlanBuilder(input);
+  switch (error.kind) {
+    case 'RateLimited': {
+      const after = rateLimitedRequeueMs(error, input.random);
+      const when = after !== undefined ? `retrying in ${Math.ceil(after / 1000)}s` : 'retrying with backoff';
+      return builder
+        .synced(false, SyncedReason.RateLimited, `Databricks rate limit: ${error.message}; ${when}`)
+        .finish({ type: 'none' }, after !== undefined ? { after } : { backoff: true });
+    }
+    case 'Conflict':
+      // An update is in progress (someone else's, or ours seen late): look again soon.
+      return builder
+        .synced(true, SyncedReason.ReconcileSuccess, 'an update is already in progress in Databricks; waiting for it')
+        .finish({ type: 'none' }, progressRequeue(input));
+    case 'AlreadyExists':
+    case 'NotFound':
+      // The endpoint appeared or vanished between our read and our write: read again now.
+      return builder.finish({ type: 'none' }, { after: 0 });
+    case 'Auth':
+      return builder
+        .synced(false, SyncedReason.WorkspaceNotReady, `Databricks refused the credentials: ${error.message}`)
+        .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
+    case 'InvalidRequest':
+      return builder
+        .blocked(
+          SyncedReason.InvalidSpec,
+          `Databricks rejected the request: ${error.message}`,
+          `Databricks rejected the request: ${clause(error.message)}. Fix the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to send it again.`,
+        )
+        .finish({ type: 'none' }, undefined);
+    default:
+      return builder.synced(false, SyncedReason.ReconcileError, error.message).finish({ type: 'none' }, { backoff: true });
+  }
+}
+
+/** What a failed action means for the plan that asked for it. */
+export function planActionFailure(input: PlanInput, planned: Plan, error: CallFailure): Plan {
+  if (isSettingsAction(planned.action) && error.kind === 'InvalidRequest') {
+    // Only the part that was refused says so; the served config and the other parts keep their status.
+    const rejected = rejectSettingsAction(planned.action, error.message, planned.status, input.object.generation, input.now);
+    const conditions = summarizeConditions(rejected.conditions, input.object.generation, input.now);
+    return { ...planned, action: { type: 'none' }, status: { ...planned.status, conditions }, events: [rejected.event], requeue: { after: 0 } };
+  }
+  const previous = input.object.status;
+  const builder = new PlanBuilder({ ...input, object: { ...input.object, status: planned.status } }, previous.conditions);
+  // A settings change that was not sent (429, 5xx) does not count as sent.
+  if (isSettingsAction(planned.action)) restore(builder.status, previous, 'settings');
+  // Synced is compared with what was written before, not with the plan that was not carried out, so a
+  // retry that fails like the last one changes neither the status nor the Events.
+  builder.keep(previous, 'Synced');
+  // The tags were not applied: keep managing the keys applied before (a key removed from the spec stays due).
+  restore(builder.status, previous, 'managedTagKeys');
+  if (planned.action.type === 'create' || planned.action.type === 'updateConfig') {
+    // The action did not happen: forget the pending config we announced for it.
+    restore(builder.status, previous, 'pending');
+    if (error.kind === 'InvalidRequest') {
+      // A rejected request is handled: it is not sent again until the spec or the requested-at token changes.
+      builder.status.rejectedGeneration = input.object.generation;
+    } else {
+      // Nor was the new spec or requested-at token that asked for it carried out: keep them unhandled, so the
+      // next reconcile sends the config again instead of settling on an older failure.
+      restore(builder.status, previous, 'observedGeneration');
+      restore(builder.status, previous, 'lastHandledRequestedAt');
+      // Nothing was sent, so Ready keeps what it said before instead of announcing a rollout.
+      builder.keep(previous, 'Ready');
+    }
+    if (planned.status.capacity && previous.capacity?.nextRetryTime) {
+      // Keep the retry due, so the next reconcile re-issues it.
+      builder.status.capacity = { ...planned.status.capacity, nextRetryTime: previous.capacity.nextRetryTime };
+    }
+  }
+  return planCallFailure(input, builder, error);
+}
+
+function restore<K extends keyof EndpointStatus>(status: EndpointStatus, previous: EndpointStatus, key: K): void {
+  if (previous[key] === undefined) delete status[key];
+  else status[key] = previous[key];
+}

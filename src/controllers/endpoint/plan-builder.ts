@@ -1,0 +1,89 @@
+// The building blocks every planner of an endpoint uses: the status/Events builder and small helpers.
+import type { EndpointStatus } from '../../api/v1alpha1/index.js';
+import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
+import type { EndpointAction, EndpointObject, Plan, PlanInput, PlannedEvent, Requeue } from './plan-types.js';
+import type { Owner } from './ownership.js';
+import { progressRequeueMs } from './requeue.js';
+import type { SettingsAction, SettingsPlan } from './settings.js';
+import { summarizeConditions, transitionEvents } from './status-summary.js';
+
+export const endpointNameOf = (object: Pick<EndpointObject, 'name' | 'spec'>): string => object.spec.endpointName ?? object.name;
+
+/** Builds the next status and events step by step; `finish` turns it into a Plan. */
+export class PlanBuilder {
+  status: EndpointStatus;
+  settingsAction: SettingsAction | undefined;
+  /** The parts' own Events: beside, not instead of, the served config's transition Event. */
+  private settingsEvents: PlannedEvent[] = [];
+  readonly events: PlannedEvent[] = [];
+
+  /** `before`: the conditions last written, which the Events of this plan are relative to. */
+  constructor(
+    private readonly input: PlanInput,
+    private readonly before = input.object.status.conditions,
+  ) {
+    this.status = structuredClone(input.object.status);
+  }
+
+  ready(status: boolean, reason: string, message: string): this {
+    return this.condition('Ready', status, reason, message);
+  }
+
+  synced(status: boolean, reason: string, message: string): this {
+    return this.condition('Synced', status, reason, message);
+  }
+
+  /** The spec cannot be carried out for `reason`: both conditions say so, so the wide REASON column names the cause. */
+  blocked(reason: string, readyMessage: string, syncedMessage: string): this {
+    return this.ready(false, reason, readyMessage).synced(false, reason, syncedMessage);
+  }
+
+  /** Puts back a condition exactly as `previous` had it (or removes it): nothing happened that changes it. */
+  keep(previous: EndpointStatus, type: 'Ready' | 'Synced'): this {
+    const kept = findCondition(previous.conditions as Condition[] | undefined, type);
+    const others = (this.status.conditions ?? []).filter((c) => c.type !== type);
+    this.status.conditions = kept ? [...others, kept] : others;
+    return this;
+  }
+
+  private condition(type: 'Ready' | 'Synced', status: boolean, reason: string, message: string): this {
+    this.status.conditions = setCondition(
+      this.status.conditions as Condition[] | undefined,
+      { type, status: status ? 'True' : 'False', reason, message },
+      this.input.object.generation,
+      this.input.now,
+    );
+    return this;
+  }
+
+  event(type: PlannedEvent['type'], reason: string, message: string): this {
+    this.events.push({ type, reason, message });
+    return this;
+  }
+
+  /** The settings parts' status, conditions and events (settings.ts). */
+  applySettings(settings: SettingsPlan): this {
+    this.settingsAction = settings.action;
+    if (settings.settings) this.status.settings = settings.settings;
+    else delete this.status.settings;
+    this.status.conditions = settings.conditions;
+    this.settingsEvents = settings.events;
+    return this;
+  }
+
+  finish(action: EndpointAction, requeue: Requeue): Plan {
+    if (this.status.conditions) {
+      this.status.conditions = summarizeConditions(this.status.conditions as Condition[], this.input.object.generation, this.input.now);
+    }
+    const events = [...transitionEvents(this.before as Condition[] | undefined, this.status.conditions as Condition[] | undefined, this.events), ...this.settingsEvents];
+    return { action, status: this.status, requeue, events };
+  }
+}
+
+export const owner = (object: EndpointObject): Owner => ({ uid: object.uid, namespace: object.namespace, name: object.name });
+export const iso = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
+export const jittered = (ms: number, spread: number, random: number): Requeue => ({ after: Math.round(ms * (1 - spread + 2 * spread * random)) });
+/** `startedAt`: when the rollout began (now for one this plan starts; default: the recorded pending config's start). */
+export const progressRequeue = (input: PlanInput, startedAt: string | undefined = input.object.status.pending?.startTime): Requeue => ({
+  after: progressRequeueMs(input.settings.progressIntervalMs, startedAt === undefined ? undefined : input.now.getTime() - Date.parse(startedAt), input.random),
+});

@@ -1,0 +1,108 @@
+// The planner's inputs and outputs (plan.ts and the part planners beside it share them). Types only.
+import type { EndpointSpec, EndpointStatus } from '../../api/v1alpha1/index.js';
+import type { ModelOptimizationInfo, ServingEndpointDetailed, ServingEndpointPermissions } from '../../databricks/api-types.js';
+import type { DatabricksErrorKind } from '../../databricks/errors.js';
+import type { CanarySplit, CreateRequest, UpdateRequest } from './desired.js';
+import type { OwnerPresence } from './ownership.js';
+import type { PartObserved, SettingsAction } from './settings.js';
+
+export interface EndpointObject {
+  uid: string;
+  namespace: string;
+  name: string;
+  generation: number;
+  annotations: Record<string, string>;
+  /** metadata.creationTimestamp (RFC 3339, seconds): the age that decides claims of one endpoint name. */
+  creationTimestamp?: string;
+  deleting: boolean;
+  /** The endpoint CRD itself is being deleted (only looked up for an object being deleted with our finalizer). */
+  crdDeleting?: boolean;
+  hasFinalizer: boolean;
+  spec: EndpointSpec;
+  status: EndpointStatus;
+}
+
+export interface CallFailure {
+  kind: DatabricksErrorKind;
+  message: string;
+  retryAfterMs?: number;
+  /** refused by our own rate budget (nothing sent; a slot is reserved for this object) */
+  fromClientBudget?: boolean;
+}
+
+export type Observed<T> = { kind: 'found'; value: T } | { kind: 'notFound' } | { kind: 'failed'; error: CallFailure } | { kind: 'skipped' };
+
+export interface WorkspaceState {
+  ready: boolean;
+  /** Synced reason when not ready (default WorkspaceNotReady). */
+  reason?: string;
+  /** Why it is not ready, for the endpoint's message. */
+  message?: string;
+  /** Base URL, for status.endpointUrl. */
+  host?: string;
+}
+
+export interface PlanSettings {
+  /** How often a settled endpoint is re-read to catch drift. */
+  pollIntervalMs: number;
+  /** How often a rollout in progress is re-read. */
+  progressIntervalMs: number;
+  /** Backoff while the workspace is not ready (its own watch also wakes us). */
+  workspaceRetryMs: number;
+  capacityPatterns: readonly RegExp[];
+}
+
+/** What the informer cache tells about other objects (docs/security.md, ownership rules). */
+export interface TenancyView {
+  /** Whether the object named by the observed endpoint's owner tags still exists. */
+  taggedOwnerPresence: OwnerPresence;
+  /** An older object claiming the same endpoint name in the same workspace ("namespace.name"). */
+  olderClaimant: string | undefined;
+  /** --allow-cross-namespace-adoption */
+  allowCrossNamespaceAdoption: boolean;
+}
+
+export interface PlanInput {
+  object: EndpointObject;
+  workspace: WorkspaceState;
+  tenancy: TenancyView;
+  endpoint: Observed<ServingEndpointDetailed>;
+  model: Observed<ModelOptimizationInfo>;
+  /** The endpoint's ACL, read only when spec or status involve permissions (settings.ts needsPermissions). */
+  permissions?: PartObserved<ServingEndpointPermissions>;
+  now: Date;
+  /** A number in [0, 1) for jitter; the caller passes Math.random(), tests a constant. */
+  random: number;
+  settings: PlanSettings;
+  /** The desired config changed without a new generation (a schedule window opened or closed): act as on a new spec. */
+  desiredChanged?: boolean;
+  /** Why the spec cannot be applied, found outside the planner (an invalid schedule): InvalidSpec. */
+  specProblem?: string;
+  /** A canary step: the previous version serves beside the spec's (canary.ts). */
+  split?: CanarySplit;
+}
+
+export type EndpointAction =
+  | { type: 'none' }
+  | { type: 'create'; request: CreateRequest }
+  | { type: 'updateConfig'; request: UpdateRequest }
+  | { type: 'patchTags'; name: string; add: { key: string; value: string }[]; remove: string[] }
+  | { type: 'delete'; name: string }
+  | { type: 'removeFinalizer' }
+  | SettingsAction;
+
+export interface PlannedEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** `after`: requeue in ms; `backoff`: requeue with the workqueue's per-key exponential backoff; none: wait for a change. */
+export type Requeue = { after: number } | { backoff: true } | undefined;
+
+export interface Plan {
+  action: EndpointAction;
+  status: EndpointStatus;
+  requeue: Requeue;
+  events: PlannedEvent[];
+}
