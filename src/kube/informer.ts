@@ -38,6 +38,8 @@ export interface InformerOptions {
    * metadata.managedFields, which no controller reads and which is often the larger part of an object.
    */
   transform?: <T extends KubeObject>(obj: T) => T;
+  /** The API server answered again after list/watch errors (an outage is over). */
+  onRecovered?: () => void;
 }
 
 /** controller-runtime's TransformStripManagedFields: the cache never needs the field managers' bookkeeping. */
@@ -67,6 +69,8 @@ interface Scope {
   resyncTimer: NodeJS.Timeout | undefined;
   /** The resource was not served (404) and we said so; cleared once a list succeeds. */
   missingResourceLogged?: boolean;
+  /** list/watch failed since the last success */
+  failing?: boolean;
 }
 
 /**
@@ -208,6 +212,7 @@ export class Informer<T extends KubeObject> {
           continue;
         }
         this.count('errors');
+        scope.failing = true;
         if (isNotFound(err)) {
           // The API does not serve this resource: its CRD is not installed (yet). Say so once, in words, and look
           // again every few seconds (not with a backoff that grows to 30 s), so installing the CRDs takes effect at once.
@@ -256,6 +261,7 @@ export class Informer<T extends KubeObject> {
       resourceVersion = page.metadata.resourceVersion;
     } while (continueToken);
     this.count('lists');
+    this.recovered(scope);
 
     const cachedInScope = new Map<string, T>();
     for (const [key, obj] of this.cache) if (inScope(obj, scope)) cachedInScope.set(key, obj);
@@ -272,6 +278,12 @@ export class Informer<T extends KubeObject> {
       scope.synced = true;
       if (this.hasSynced()) for (const wake of this.syncWaiters.splice(0)) wake();
     }
+  }
+
+  private recovered(scope: Scope): void {
+    if (!scope.failing) return;
+    scope.failing = false;
+    this.options.onRecovered?.();
   }
 
   private async watch(scope: Scope): Promise<void> {
@@ -294,6 +306,7 @@ export class Informer<T extends KubeObject> {
     try {
       for await (const event of events) {
         scope.lastActivity = Date.now();
+        this.recovered(scope);
         if (event.type === 'ERROR') {
           const status = event.object;
           throw new KubeApiError(status.code ?? 500, status.reason ?? '', `watch error: ${status.message ?? ''}`);

@@ -84,11 +84,15 @@ export class Manager {
     return this.servers[this.metricsServerIndex]?.url;
   }
 
-  informer<T extends KubeObject>(options: Omit<InformerOptions, 'log' | 'onStat'>): Informer<T> {
+  informer<T extends KubeObject>(options: Omit<InformerOptions, 'log' | 'onStat' | 'onRecovered'>): Informer<T> {
     const informer = new Informer<T>(this.options.client, {
       ...options,
       log: this.options.log,
       onStat: this.metrics.forInformer(options.resource.plural),
+      // The apiserver is back: what failed during the outage is retried now, not after its grown backoff.
+      onRecovered: () => {
+        for (const c of this.controllers) c.queue.retryBackedOffNow();
+      },
     });
     this.informers.push(informer as unknown as Informer<KubeObject>);
     return informer;

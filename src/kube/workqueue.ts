@@ -28,6 +28,8 @@ export class WorkQueue {
   private readonly addedAt = new Map<string, number>();
   private readonly startedAt = new Map<string, number>();
   private readonly waiting = new Map<string, { readyAt: number; timer: NodeJS.Timeout }>();
+  /** keys waiting out an error backoff (not a poll), so they can be retried at once when the cause is gone */
+  private readonly backingOff = new Set<string>();
   private readonly getters: Array<(key: string | undefined) => void> = [];
   private readonly idleWaiters: Array<() => void> = [];
   private shuttingDown = false;
@@ -68,6 +70,7 @@ export class WorkQueue {
     if (pending) clearTimeout(pending.timer);
     const timer = setTimeout(() => {
       this.waiting.delete(key);
+      this.backingOff.delete(key);
       this.add(key);
     }, delayMs);
     timer.unref();
@@ -79,10 +82,30 @@ export class WorkQueue {
     if (this.shuttingDown) return;
     this.options.metrics?.retried();
     this.addAfter(key, this.rateLimiter.when(key));
+    if (this.waiting.has(key)) this.backingOff.add(key);
   }
 
   forget(key: string): void {
     this.rateLimiter.forget(key);
+    this.backingOff.delete(key);
+  }
+
+  /**
+   * The API server answers again after an outage: keys that failed during it are retried now, with their
+   * backoff history cleared, instead of waiting out delays that grew during the outage (up to 1,000 s).
+   * Keys waiting for a poll are left alone. Returns how many keys were moved.
+   */
+  retryBackedOffNow(): number {
+    const keys = [...this.backingOff];
+    this.backingOff.clear();
+    for (const key of keys) {
+      const pending = this.waiting.get(key);
+      if (pending) clearTimeout(pending.timer);
+      this.waiting.delete(key);
+      this.rateLimiter.forget(key);
+      this.add(key);
+    }
+    return keys.length;
   }
 
   numRequeues(key: string): number {

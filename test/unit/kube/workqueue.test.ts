@@ -34,6 +34,25 @@ describe('WorkQueue', () => {
     expect(second).toBe('ns/a');
   });
 
+  it('after an outage, keys backing off from failures are retried at once; keys waiting for a poll are not', async () => {
+    const q = new WorkQueue({ rateLimiter: new ItemExponentialRateLimiter(5, 1_000_000) });
+    // ns/a failed 13 times during the outage: its next try is 5 ms * 2^12 = 20 s away
+    for (let i = 0; i < 13; i++) q.addRateLimited('ns/a');
+    q.addAfter('ns/poll', 300_000);
+    expect(q.length).toBe(0);
+    expect(q.retryBackedOffNow()).toBe(1);
+    expect(q.length).toBe(1);
+    expect(await q.get()).toBe('ns/a');
+    // its backoff history is cleared: the next failure waits 5 ms, not 40 s
+    expect(q.numRequeues('ns/a')).toBe(0);
+    q.done('ns/a');
+    expect(q.retryBackedOffNow()).toBe(0);
+    vi.advanceTimersByTime(299_999);
+    expect(q.length).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(await q.get()).toBe('ns/poll');
+  });
+
   it('keeps the earliest ready time when a key is delayed twice', async () => {
     const q = new WorkQueue({ rateLimiter: noBackoff() });
     q.addAfter('ns/a', 10_000);
