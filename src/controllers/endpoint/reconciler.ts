@@ -44,6 +44,7 @@ import { summarizeConditions } from './status-summary.js';
 import { ownershipOf } from './ownership.js';
 import { needsPermissions, type PartObserved } from './settings.js';
 import { SlotWaits } from './slot-waits.js';
+import { type SettledView, StartupSpread } from './startup-spread.js';
 import { type TenancyOptions, tenancyView } from './tenancy.js';
 
 export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
@@ -81,12 +82,14 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
   const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
   const slotWaits = new SlotWaits();
+  const startup = new StartupSpread();
 
   return async (key, { signal, log: baseLog }) => {
     let current = options.endpoints.get(key);
     if (!current) {
       written.delete(key);
       slotWaits.forget(key);
+      startup.forget(key);
       return;
     }
     const fresher = written.get(key);
@@ -109,6 +112,13 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       log.debug({ requeue: { after: slotInMs + 1 } }, 'waiting for the reserved budget slot');
       return { requeueAfterMs: slotInMs + 1 };
     }
+    const firstLookInMs = startup.firstLookDelayMs(
+      key,
+      { generation: object.generation, deleting: object.deleting, hasSchedule: parsed.data.schedule !== undefined, status: object.status as SettledView['status'] },
+      options.settings.pollIntervalMs,
+      random(),
+    );
+    if (firstLookInMs !== undefined && firstLookInMs > 0) return { requeueAfterMs: firstLookInMs };
     if (object.deleting && object.hasFinalizer && options.crdDeleting) object.crdDeleting = await options.crdDeleting(ENDPOINT_CRD, signal);
     const workspace = options.connections.forEndpoint(object.namespace, parsed.data.workspaceRef);
     const need = observationsNeeded(object, workspace.ready);
