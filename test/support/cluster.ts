@@ -124,6 +124,12 @@ export function run(command: string, args: readonly string[], options: RunOption
         stderr: Buffer.concat(stderr).toString('utf8') + (signal ? `\n(killed by ${signal})` : ''),
       });
     });
+    // A command that exits without reading its input (kubectl refusing its arguments, a process killed
+    // meanwhile) closes the pipe first: EPIPE is then no error of ours, its exit code and stderr say why.
+    // Unhandled, it was an uncaught exception that failed a whole test run.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin.end(options.input ?? '');
   });
 }
