@@ -111,6 +111,7 @@ export function planEndpoint(input: PlanInput): Plan {
       return plan
         .ready(false, ReadyReason.Creating, `creating endpoint ${endpointNameOf(object)} once every object created in the same second that could claim the name is known`)
         .synced(true, SyncedReason.ReconcileSuccess, 'waiting for claims of the endpoint name to settle')
+        .quiet()
         .finish({ type: 'none' }, { after: settleMs });
     }
     return planCreate(input, plan, desired);

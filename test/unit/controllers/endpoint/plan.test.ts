@@ -464,6 +464,15 @@ describe('ownership', () => {
     expect(reconcile(object, { endpoint: NOT_FOUND, now: at(3_000) }).action.type).toBe('create');
   });
 
+  it('the claim wait is not a transition of its own: waiting then creating makes one Event, CreatingEndpoint (issue 16, 3)', () => {
+    const object = { ...endpointObject(), creationTimestamp: iso(NOW) };
+    const waiting = reconcile(object, { endpoint: NOT_FOUND, now: at(300) });
+    expect(waiting.events).toEqual([]);
+    const created = reconcile({ ...object, status: waiting.status }, { endpoint: NOT_FOUND, now: at(3_000) });
+    expect(created.action.type).toBe('create');
+    expect([...waiting.events, ...created.events].map((e) => e.reason)).toEqual(['CreatingEndpoint']);
+  });
+
   it('a create records the spec tag keys the operator manages from then on', () => {
     const plan = reconcile(endpointObject({ spec: { tags: { team: 'genai', env: 'prod' } } }), { endpoint: NOT_FOUND });
     expect(plan.action.type).toBe('create');
