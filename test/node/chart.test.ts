@@ -217,17 +217,18 @@ describe('the chart on real nodes', () => {
     // the chart's audience (the scenario's federation policy), and the operator has no other credential there.
   });
 
-  it('kubectl delete pod of the leader hands over to the standby with no double mutation', async () => {
-    const { pods, leader } = await readyWithLeader(2);
-    const standby = pods.find((pod) => pod.name !== leader)!.name;
+  it('kubectl delete pod of the leader hands over to another replica with no double mutation', async () => {
+    const { leader } = await readyWithLeader(2);
     const leaderLog = followLogs(leader);
     // Work in flight across the handover: a version change the leader has just seen.
     await setVersion(TENANT, 'llama-chat', '3');
     await kubectlOk(['delete', 'pod', leader, '--namespace', operatorNamespace(), '--wait=false']);
     await eventually(
       async () => {
+        // The standby, or the Pod the ReplicaSet starts in place of the deleted one: either may win the Lease
+        // once the leader releases it, as on any cluster. What matters is that the deleted leader let go.
         const holder = (await kubectlOk(['get', 'lease', 'pt-operator-leader', '--namespace', operatorNamespace(), '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
-        if (holder !== standby) throw new Error(`lease held by ${holder}, waiting for ${standby}`);
+        if (holder === '' || holder === leader) throw new Error(`lease held by ${holder || 'nobody'}, waiting for a replica other than the deleted leader ${leader}`);
       },
       { timeoutMs: 60_000, intervalMs: 250 },
     );
