@@ -3,7 +3,7 @@ import type { KubeClient } from './client.js';
 import { resourcePath } from './client.js';
 import { isGone, isNotFound, KubeApiError } from './errors.js';
 import type { Logger } from './logger.js';
-import { Backoff } from './ratelimit.js';
+import { type Backoff, informerReconnectBackoff } from './ratelimit.js';
 import { diffRelist } from './relist.js';
 import { randomBetween, sleep } from './sleep.js';
 import { apiVersionOf, objectKey, type KubeObject, type ResourceType } from './types.js';
@@ -71,6 +71,8 @@ interface Scope {
   missingResourceLogged?: boolean;
   /** list/watch failed since the last success */
   failing?: boolean;
+  /** Delays between failed list/watch attempts; reset when the API server answers again. */
+  backoff: Backoff;
 }
 
 /**
@@ -109,6 +111,7 @@ export class Informer<T extends KubeObject> {
       watchAbort: undefined,
       recycleReason: undefined,
       resyncTimer: undefined,
+      backoff: informerReconnectBackoff(),
     }));
     this.log = (options.log ?? pino({ level: 'silent' })).child({
       informer: options.resource.plural,
@@ -177,7 +180,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private async run(scope: Scope): Promise<void> {
-    const backoff = new Backoff();
+    const { backoff } = scope;
     let consecutiveGone = 0;
     while (!this.stopped) {
       try {
@@ -283,6 +286,8 @@ export class Informer<T extends KubeObject> {
   private recovered(scope: Scope): void {
     if (!scope.failing) return;
     scope.failing = false;
+    // the next outage starts again from the first step, not from where this one left off
+    scope.backoff.reset();
     this.options.onRecovered?.();
   }
 

@@ -76,7 +76,12 @@ export class MaxOfRateLimiter implements RateLimiter {
 export const defaultControllerRateLimiter = (): RateLimiter =>
   new MaxOfRateLimiter(new ItemExponentialRateLimiter(5, 1_000_000), new BucketRateLimiter(10, 100));
 
-/** Jittered exponential backoff for reconnect loops (the reflector's 800 ms → 30 s, reset after a healthy spell). */
+/**
+ * Jittered exponential backoff for reconnect loops: doubles per consecutive failure from `initialMs`, reset by
+ * reset() (a success) or after a healthy spell of `resetAfterMs`. The delay is base × (1 + jitter) with the base
+ * capped at max/2, so it never exceeds `maxMs` and keeps its jitter at the cap: clients that lost the same server
+ * at the same moment do not come back in lockstep.
+ */
 export class Backoff {
   private attempt = 0;
   private lastFailure = 0;
@@ -88,16 +93,25 @@ export class Backoff {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Next delay: doubles per consecutive failure, with up to 100% added jitter, capped at max. */
+  /** Next delay, in [base, 2·base] with base = min(initial·2^failures, max/2). */
   next(): number {
     const t = this.now();
     if (this.attempt > 0 && t - this.lastFailure > this.resetAfterMs) this.attempt = 0;
     this.lastFailure = t;
-    const base = Math.min(this.initialMs * 2 ** this.attempt, this.maxMs);
+    // 2^attempt overflows to Infinity after ~1,000 failures, which Math.min caps
+    const base = Math.min(this.initialMs * 2 ** this.attempt, this.maxMs / 2);
     this.attempt++;
-    return Math.min(base * (1 + this.random()), this.maxMs);
+    return Math.round(base * (1 + this.random()));
   }
   reset(): void {
     this.attempt = 0;
   }
 }
+
+/**
+ * The informers' reconnect backoff after a failed list/watch: 0.5 s doubling to at most 5 s (2.5–5 s once capped),
+ * reset when the API server answers again. client-go's reflector grows to 30 s, which made blocked work wait up to
+ * 30 s after an apiserver came back; a few attempts per 5 s per watch still do not hammer a dead one.
+ */
+export const informerReconnectBackoff = (random?: () => number, now?: () => number): Backoff =>
+  new Backoff(500, 5_000, 120_000, random, now);
