@@ -147,7 +147,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
             .map((e) => objectKey(e)),
       },
       // An object that claimed an endpoint name going away wakes the others that claim it (docs/security.md).
-      { informer: endpoints, map: (endpoint: Endpoint) => claimantsToWake(endpoint, endpoints.list()) },
+      { informer: endpoints, map: (endpoint: Endpoint) => claimantsToWake(endpoint, () => endpoints.list()) },
       // A namespace labelled (or unlabelled) for the default workspace wakes its endpoints that use it.
       ...(selectedNamespaces
         ? [

@@ -1,7 +1,7 @@
-import { KubeConfig } from '@kubernetes/client-node';
-import type { RequestOptions } from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent, request as undiciRequest } from 'undici';
 import { KubeApiError } from './errors.js';
+import { connectionFromFile, connectionFromKubeConfig, defaultConnection, type KubeConnection } from './kubeconfig.js';
 import type { KubeObject, ObjectList, ResourceType, WatchEvent } from './types.js';
 
 export interface KubeRequest {
@@ -39,7 +39,7 @@ export function resourcePath(rt: ResourceType, namespace?: string, name?: string
 }
 
 /**
- * A thin JSON client for the Kubernetes API. KubeConfig supplies the server, TLS material and credentials;
+ * A thin JSON client for the Kubernetes API. kubeconfig.ts supplies the server, TLS material and credentials;
  * undici does the HTTP, so watches are plain streamed responses we fully control (no whole-request timeout).
  */
 export class KubeClient {
@@ -47,24 +47,20 @@ export class KubeClient {
   private authReadAt = 0;
 
   private constructor(
-    private readonly kubeConfig: KubeConfig,
-    private readonly server: string,
+    private readonly connection: KubeConnection,
     private readonly dispatcher: Agent,
     private readonly options: KubeClientOptions,
   ) {}
 
-  static async fromKubeConfig(kubeConfig: KubeConfig, options: KubeClientOptions = {}): Promise<KubeClient> {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    const tls: RequestOptions = {};
-    await kubeConfig.applyToHTTPSOptions(tls);
+  static async fromConnection(connection: KubeConnection, options: KubeClientOptions = {}): Promise<KubeClient> {
+    const { ca, cert, key, rejectUnauthorized, servername } = connection.tls;
     const dispatcher = new Agent({
       connect: {
-        ca: tls.ca,
-        cert: tls.cert,
-        key: tls.key,
-        ...(tls.rejectUnauthorized !== undefined && { rejectUnauthorized: tls.rejectUnauthorized }),
-        ...(tls.servername !== undefined && { servername: tls.servername }),
+        ca,
+        cert,
+        key,
+        ...(rejectUnauthorized !== undefined && { rejectUnauthorized }),
+        ...(servername !== undefined && { servername }),
       },
       // HTTP/1.1: one connection per watch, so a broken watch never takes the other requests down with it
       // (and undici's HTTP/2 session can emit an unhandled stream error when closed with watches open).
@@ -73,22 +69,23 @@ export class KubeClient {
       bodyTimeout: 0,
       headersTimeout: 30_000,
     });
-    const client = new KubeClient(kubeConfig, cluster.server.replace(/\/$/, ''), dispatcher, options);
+    const client = new KubeClient(connection, dispatcher, options);
     await client.refreshAuth();
     return client;
   }
 
-  static async fromFile(path: string, options: KubeClientOptions = {}): Promise<KubeClient> {
-    const kc = new KubeConfig();
-    kc.loadFromFile(path);
-    return KubeClient.fromKubeConfig(kc, options);
+  /** Any auth method @kubernetes/client-node supports (the caller has loaded it). */
+  static async fromKubeConfig(kubeConfig: KubeConfig, options: KubeClientOptions = {}): Promise<KubeClient> {
+    return KubeClient.fromConnection(await connectionFromKubeConfig(kubeConfig), options);
   }
 
-  /** In-cluster config when running in a pod, else $KUBECONFIG or ~/.kube/config. */
+  static async fromFile(path: string, options: KubeClientOptions = {}): Promise<KubeClient> {
+    return KubeClient.fromConnection(await connectionFromFile(path), options);
+  }
+
+  /** $KUBECONFIG, else ~/.kube/config, else the Pod's service account (as kubectl and client-go). */
   static async fromDefault(options: KubeClientOptions = {}): Promise<KubeClient> {
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
-    return KubeClient.fromKubeConfig(kc, options);
+    return KubeClient.fromConnection(await defaultConnection(), options);
   }
 
   async close(): Promise<void> {
@@ -96,18 +93,13 @@ export class KubeClient {
   }
 
   private async refreshAuth(): Promise<void> {
-    const opts: RequestOptions = {};
-    await this.kubeConfig.applyToHTTPSOptions(opts);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    this.authHeaders = headers;
+    this.authHeaders = await this.connection.authHeaders();
     this.authReadAt = Date.now();
   }
 
   private async send(req: KubeRequest, accept: string, streaming = false) {
     if (Date.now() - this.authReadAt > AUTH_REFRESH_MS) await this.refreshAuth();
-    const url = new URL(this.server + req.path);
+    const url = new URL(this.connection.server + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = {
       ...this.authHeaders,

@@ -34,18 +34,31 @@ export interface InformerOptions {
   /** Receives every change of `stats` (the Manager feeds Prometheus counters from it). */
   onStat?: (stat: keyof InformerStats) => void;
   /**
-   * Applied to every object before it is cached (keep only what the controller reads). Default: drop
-   * metadata.managedFields, which no controller reads and which is often the larger part of an object.
+   * Applied to every object before it is cached (keep only what the controller reads). Default:
+   * `stripUnreadMetadata` (managedFields and kubectl's last-applied copy).
    */
   transform?: <T extends KubeObject>(obj: T) => T;
   /** The API server answered again after list/watch errors (an outage is over). */
   onRecovered?: () => void;
 }
 
-/** controller-runtime's TransformStripManagedFields: the cache never needs the field managers' bookkeeping. */
-export function stripManagedFields<T extends KubeObject>(obj: T): T {
-  if (obj.metadata?.managedFields === undefined) return obj;
+/** kubectl's client-side apply keeps a copy of the whole applied object here; no controller reads it. */
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * The informers' default transform, as controller-runtime's TransformStripManagedFields plus kubectl's
+ * last-applied copy: the field managers' bookkeeping and a second copy of the spec are often most of an object,
+ * and no controller reads them. Everything else (spec, status, every other annotation) is kept as it is.
+ */
+export function stripUnreadMetadata<T extends KubeObject>(obj: T): T {
+  const { managedFields, annotations } = obj.metadata ?? {};
+  const lastApplied = annotations?.[LAST_APPLIED_ANNOTATION] !== undefined;
+  if (managedFields === undefined && !lastApplied) return obj;
   const { managedFields: _dropped, ...metadata } = obj.metadata;
+  if (lastApplied) {
+    const { [LAST_APPLIED_ANNOTATION]: _copy, ...kept } = annotations!;
+    metadata.annotations = kept;
+  }
   return { ...obj, metadata };
 }
 
@@ -94,7 +107,7 @@ export class Informer<T extends KubeObject> {
   private watchdog: NodeJS.Timeout | undefined;
   private syncWaiters: Array<() => void> = [];
   private get transform(): (obj: T) => T {
-    return this.options.transform ?? stripManagedFields;
+    return this.options.transform ?? stripUnreadMetadata;
   }
   private started = false;
 
@@ -134,8 +147,10 @@ export class Informer<T extends KubeObject> {
   }
 
   list(namespace?: string): T[] {
-    const all = [...this.cache.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+    if (namespace === undefined) return [...this.cache.values()];
+    const inNamespace: T[] = [];
+    for (const o of this.cache.values()) if (o.metadata.namespace === namespace) inNamespace.push(o);
+    return inNamespace;
   }
 
   hasSynced(): boolean {

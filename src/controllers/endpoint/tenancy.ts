@@ -65,10 +65,11 @@ function claimedBy(options: TenancyOptions, object: Parameters<typeof tenancyVie
  * The other objects that claim the endpoint name of `leaving`, once it is being deleted: they may win now, so they
  * are looked at as soon as it is gone instead of at their next poll. Nothing for objects that are not leaving.
  */
-export function claimantsToWake(leaving: EndpointLike, all: readonly EndpointLike[]): string[] {
+export function claimantsToWake(leaving: EndpointLike, all: () => readonly EndpointLike[]): string[] {
+  // called for every change of every endpoint: list them all only for one being deleted (O(N) each, not O(N²) at 10,000)
   if (leaving.metadata.deletionTimestamp === undefined) return [];
   const name = leaving.spec?.endpointName ?? leaving.metadata.name;
-  return all
+  return all()
     .filter((o) => o.metadata.uid !== leaving.metadata.uid && o.metadata.deletionTimestamp === undefined && (o.spec?.endpointName ?? o.metadata.name) === name)
     .map((o) => objectKey(o));
 }

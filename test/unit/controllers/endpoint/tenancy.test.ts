@@ -64,9 +64,9 @@ describe('claimantsToWake', () => {
     cached('ml', 'd', 'u5', '2026-03-01T12:00:04Z', { endpointName: 'shared' }, true),
   ];
   it('wakes the live objects that claim the same name, once the object is being deleted', () => {
-    expect(claimantsToWake(leaving, [leaving, ...others])).toEqual(['team-b/b', 'ml/shared']);
+    expect(claimantsToWake(leaving, () => [leaving, ...others])).toEqual(['team-b/b', 'ml/shared']);
   });
   it('wakes nobody for an object that is not leaving', () => {
-    expect(claimantsToWake(winner, [winner, ...others])).toEqual([]);
+    expect(claimantsToWake(winner, () => { throw new Error('listed every endpoint for an object that is not being deleted'); })).toEqual([]);
   });
 });
