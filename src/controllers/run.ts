@@ -27,6 +27,7 @@ import { DEFAULT_WORKSPACE, EndpointResource, WorkspaceResource } from './resour
 import { crdDeletionCheck } from './crd-deletion.js';
 import { WorkspaceConnections } from './workspace/connections.js';
 import { ReferencedSecrets } from './workspace/secrets.js';
+import { workspaceChangeAffectsEndpoints } from './workspace/endpoint-wake.js';
 import { workspaceReconciler } from './workspace/reconciler.js';
 
 type Workspace = DatabricksWorkspace & KubeObject;
@@ -136,7 +137,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     primary: endpoints,
     updateFilter: endpointChanged,
     maxConcurrentReconciles: config.concurrency,
-    // A workspace becoming ready (or not) wakes the endpoints that use it.
+    // A workspace becoming ready (or not), or its spec changing, wakes the endpoints that use it, at the read rate.
     watches: [
       {
         informer: workspaces,
@@ -145,6 +146,8 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
             .list(ws.metadata.namespace)
             .filter((e) => e.spec?.workspaceRef?.name === ws.metadata.name)
             .map((e) => objectKey(e)),
+        updateFilter: workspaceChangeAffectsEndpoints,
+        keysPerSecond: config.databricksReadsPerSecond,
       },
       // An object that claimed an endpoint name going away wakes the others that claim it (docs/security.md).
       { informer: endpoints, map: (endpoint: Endpoint) => claimantsToWake(endpoint, () => endpoints.list()) },

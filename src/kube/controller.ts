@@ -26,6 +26,13 @@ export interface EventSource<T> {
 export interface SecondaryWatch<S extends KubeObject> {
   informer: EventSource<S>;
   map: (obj: S) => string[];
+  /** Updates for which this returns false enqueue nothing (the primaries do not depend on what changed). */
+  updateFilter?: (oldObj: S, newObj: S) => boolean;
+  /**
+   * Enqueue at most this many mapped keys per second: one secondary change that maps to thousands of primaries
+   * (a workspace and its endpoints) spreads their reconciles, and the reads they make, instead of a burst.
+   */
+  keysPerSecond?: number;
 }
 
 export interface ControllerOptions<T extends KubeObject> {
@@ -60,6 +67,14 @@ export function meaningfulChange(oldObj: KubeObject, newObj: KubeObject): boolea
   );
 }
 
+/** Adds `keys` now, or the i-th after i/keysPerSecond seconds (a key already due sooner keeps its time). */
+export function enqueuePaced(queue: Pick<WorkQueue, 'add' | 'addAfter'>, keys: readonly string[], keysPerSecond?: number): void {
+  keys.forEach((key, i) => {
+    if (!keysPerSecond || i === 0) queue.add(key);
+    else queue.addAfter(key, Math.round((i * 1000) / keysPerSecond));
+  });
+}
+
 /**
  * Feeds keys from informers into a workqueue and runs `reconcile` on them with bounded concurrency, in the manner
  * of controller-runtime: success forgets the backoff, requeueAfter forgets it and polls, an error backs off.
@@ -90,10 +105,12 @@ export class Controller<T extends KubeObject> {
         for (const key of watch.map(obj)) this.queue.add(key);
       };
       watch.informer.addHandlers({
+        // Adds come in a burst at start-up, when the primaries are queued anyway (a queued key is not added twice).
         add: enqueueMapped,
         update: (oldObj: KubeObject, newObj: KubeObject) => {
-          enqueueMapped(oldObj);
-          enqueueMapped(newObj);
+          if (watch.updateFilter && !watch.updateFilter(oldObj, newObj)) return;
+          const keys = new Set([...watch.map(oldObj), ...watch.map(newObj)]);
+          enqueuePaced(this.queue, [...keys], watch.keysPerSecond);
         },
         delete: enqueueMapped,
       });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { Controller, meaningfulChange, type EventSource, type Reconcile } from '../../../src/kube/controller.js';
+import { Controller, enqueuePaced, meaningfulChange, type EventSource, type Reconcile } from '../../../src/kube/controller.js';
 import { TerminalError } from '../../../src/kube/errors.js';
 import type { EventHandlers } from '../../../src/kube/informer.js';
 import { RuntimeMetrics } from '../../../src/kube/metrics.js';
@@ -179,5 +179,62 @@ describe('Controller', () => {
     await until(() => controller.queue.inFlight === 1);
     expect(await controller.stop(30)).toBe(false);
     expect(aborted).toBe(true);
+  });
+});
+
+describe('secondary watches: update filter and pacing', () => {
+  class RecordingQueue {
+    readonly added: string[] = [];
+    readonly delayed: [string, number][] = [];
+    add(key: string) {
+      this.added.push(key);
+    }
+    addAfter(key: string, ms: number) {
+      this.delayed.push([key, ms]);
+    }
+  }
+
+  it('enqueuePaced adds the first key now and spaces the others at keysPerSecond', () => {
+    const q = new RecordingQueue();
+    enqueuePaced(q, ['a', 'b', 'c', 'd'], 15);
+    expect(q.added).toEqual(['a']);
+    expect(q.delayed).toEqual([
+      ['b', 67],
+      ['c', 133],
+      ['d', 200],
+    ]);
+    const unpaced = new RecordingQueue();
+    enqueuePaced(unpaced, ['a', 'b'], undefined);
+    expect(unpaced.added).toEqual(['a', 'b']);
+  });
+
+  it('an update the filter rejects enqueues nothing; one it accepts enqueues the mapped keys, paced', async () => {
+    const seen: string[] = [];
+    const primary = new FakeSource<KubeObject>();
+    const secondary = new FakeSource<KubeObject>();
+    const controller = new Controller<KubeObject>({
+      name: 'test',
+      primary,
+      watches: [
+        {
+          informer: secondary,
+          map: (o: KubeObject) => ['a', 'b', 'c'].map((k) => `ns/${o.metadata.name}-${k}`),
+          updateFilter: (o: KubeObject, n: KubeObject) => o.metadata.generation !== n.metadata.generation,
+          keysPerSecond: 20,
+        },
+      ],
+      reconcile: async (key) => {
+        seen.push(key);
+      },
+    });
+    running = controller;
+    controller.start();
+    secondary.update(cm('status-only', { generation: 1, resourceVersion: '1' }), cm('status-only', { generation: 1, resourceVersion: '2' }));
+    // handled in order: keys of the rejected update would have been queued before the accepted one's
+    secondary.update(cm('ws', { generation: 1 }), cm('ws', { generation: 2 }));
+    const started = Date.now();
+    await until(() => seen.length >= 3);
+    expect(seen).toEqual(['ns/ws-a', 'ns/ws-b', 'ns/ws-c']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90); // the third key 2 × 50 ms after the first
   });
 });

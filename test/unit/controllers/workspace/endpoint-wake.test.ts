@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { DatabricksWorkspace } from '../../../../src/api/v1alpha1/index.js';
+import { workspaceChangeAffectsEndpoints } from '../../../../src/controllers/workspace/endpoint-wake.js';
+import type { KubeObject } from '../../../../src/kube/index.js';
+
+type Workspace = DatabricksWorkspace & KubeObject;
+interface Ready {
+  status?: 'True' | 'False';
+  reason?: string;
+  message?: string;
+  observedGeneration?: number;
+  lastTransitionTime?: string;
+}
+
+function workspace(ready: Ready | undefined, metadata: Partial<KubeObject['metadata']> = {}, extraStatus: Record<string, unknown> = {}): Workspace {
+  const conditions = ready
+    ? [{ type: 'Ready', status: 'True', reason: 'Authenticated', message: 'authenticated to h with pat; 1000 serving endpoint(s) visible', observedGeneration: 1, lastTransitionTime: '2026-11-29T00:00:00Z', ...ready }]
+    : [];
+  return {
+    apiVersion: 'serving.ptoperator.io/v1alpha1',
+    kind: 'DatabricksWorkspace',
+    metadata: { namespace: 'ns', name: 'ws', generation: 1, resourceVersion: '1', ...metadata },
+    spec: { host: 'https://h.cloud.databricks.com', auth: { token: { secretRef: { name: 's' } } } },
+    status: { observedGeneration: 1, conditions, ...extraStatus },
+  } as unknown as Workspace;
+}
+
+describe('which workspace changes wake the endpoints that use it', () => {
+  const ready = workspace({});
+  it.each<[string, Workspace, Workspace, boolean]>([
+    // what the periodic re-verification writes: nothing an endpoint reads
+    ['Ready message with a new endpoint count', ready, workspace({ message: 'authenticated to h with pat; 1001 serving endpoint(s) visible' }), false],
+    ['Ready lastTransitionTime only', ready, workspace({ lastTransitionTime: '2026-11-29T01:00:00Z' }), false],
+    ['resourceVersion, labels, annotations, managed fields', ready, workspace({}, { resourceVersion: '2', labels: { a: 'b' }, annotations: { c: 'd' } }), false],
+    ['another status field', ready, workspace({}, {}, { somethingElse: 'x' }), false],
+    ['our finalizer added', ready, workspace({}, { finalizers: ['serving.ptoperator.io/workspace'] }), false],
+    // what an endpoint depends on
+    ['spec change (new generation)', ready, workspace({}, { generation: 2 }), true],
+    ['deletion starts', ready, workspace({}, { deletionTimestamp: '2026-11-29T01:00:00Z' }), true],
+    ['Ready turns False', ready, workspace({ status: 'False', reason: 'AuthenticationFailed', message: 'refused' }), true],
+    ['Ready turns True', workspace({ status: 'False', reason: 'HostUnreachable', message: 'x' }), ready, true],
+    ['Ready first verified', workspace(undefined), ready, true],
+    ['the verdict is now for the current generation', workspace({ observedGeneration: 1 }, { generation: 2 }), workspace({ observedGeneration: 2 }, { generation: 2 }), true],
+    ['reason changes while not Ready', workspace({ status: 'False', reason: 'HostUnreachable', message: 'x' }), workspace({ status: 'False', reason: 'AuthenticationFailed', message: 'x' }), true],
+    // endpoints quote the message while the workspace is not Ready
+    ['message changes while not Ready', workspace({ status: 'False', reason: 'HostUnreachable', message: 'timeout' }), workspace({ status: 'False', reason: 'HostUnreachable', message: 'connection refused' }), true],
+  ])('%s → %s', (_what, oldObj, newObj, wakes) => {
+    expect(workspaceChangeAffectsEndpoints(oldObj, newObj)).toBe(wakes);
+  });
+});
