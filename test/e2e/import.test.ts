@@ -1,12 +1,16 @@
 // Import of existing endpoints: endpoints made outside the operator (here straight through the
 // emulator's API, as a notebook would), `pt-operator import`, `kubectl apply` of its YAML, Ready —
-// and no config mutation in Databricks: the only write is each object's ownership tag.
+// and zero Databricks mutations: adoption is recorded in status.adoption, not written to Databricks. The record
+// must hold like the owner tags did (docs/security.md): rivals in this and another namespace, an older rival that
+// gets a workspace only later, a forged status, an operator restart, and deletion.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { applyOk, eventually, repoRoot, run } from '../support/cluster.js';
-import { type E2E, isReady, startE2E, TEST_PAT } from './harness.js';
+import { applyOk, ensureNamespace, eventually, kubectlOk, repoRoot, run, uniqueNamespace } from '../support/cluster.js';
+import { type E2E, condition, endpointManifest, isReady, startE2E, TEST_PAT } from './harness.js';
 
-let e2e: E2E;
+let e2e: E2E & { startOperator(extraArgs?: string[]): unknown };
+const nsB = uniqueNamespace('e2e-import-b');
+let operatorArgs: string[] = [];
 
 const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
 
@@ -84,7 +88,11 @@ async function calls(): Promise<Call[]> {
 }
 
 beforeAll(async () => {
-  e2e = await startE2E({ prefix: 'e2e-import' });
+  await ensureNamespace(nsB);
+  e2e = await startE2E({ prefix: 'e2e-import', startOperator: false });
+  // Namespace B is watched but may not use the default workspace: its objects need a DatabricksWorkspace of their own.
+  operatorArgs = [`--namespaces=${e2e.namespace},${nsB}`, `--default-workspace-namespaces=${e2e.namespace}`];
+  e2e.startOperator(operatorArgs);
   for (const { path, body } of [...Object.values(EXPRESSIBLE), ...Object.values(INEXPRESSIBLE)]) await databricks('POST', path, body);
   await eventually(
     async () => {
@@ -102,7 +110,7 @@ afterAll(async () => {
 });
 
 describe('pt-operator import', () => {
-  it('imports five endpoints of different forms; applying the YAML makes no config mutation, only the ownership tag', async () => {
+  it('imports five endpoints of different forms; applying the YAML makes zero Databricks mutations, tag patches included', async () => {
     const before = await calls();
     const lastSeqBeforeImport = before.at(-1)?.seq ?? 0;
 
@@ -127,35 +135,104 @@ describe('pt-operator import', () => {
     expect(byEndpoint['gpt-oss']?.spec).toMatchObject({ throughput: { modelUnits: 100 }, tags: { tier: 'gold' } });
     expect(byEndpoint['Team_Maverick']?.metadata.name).toBe('team-maverick');
 
+    // An attacker in namespace B got there first: an object older than the imported ones, asking to adopt chat-llama,
+    // with a forged status.adoption, and a workspace (same host) it creates only once chat-llama is adopted. Until
+    // then it has no workspace, so it claims nothing.
+    const chatLlamaId = ((await databricks('GET', '/api/2.0/serving-endpoints/chat-llama')) as { id: string }).id;
+    await applyOk(
+      { ...endpointManifest('early-bird', { endpointName: 'chat-llama', workspaceRef: { name: 'late-ws' }, deletionPolicy: 'Delete' }, { annotations: { 'ptoperator.io/adopt': 'true' } }), status: { adoption: { endpointId: chatLlamaId, time: '2026-01-01T00:00:00Z' } } },
+      { namespace: nsB },
+    );
+    await eventually(async () => {
+      const early = JSON.parse(await kubectlOk(['-n', nsB, 'get', 'pte', 'early-bird', '-o', 'json'])) as Record<string, unknown>;
+      if (condition(early, 'Synced')?.reason !== 'WorkspaceNotReady') throw new Error('early-bird not looked at yet');
+      // The API server drops status on create: a tenant cannot forge an adoption.
+      expect((early['status'] as { adoption?: unknown }).adoption).toBeUndefined();
+    });
+    const earlyCreated = Date.parse(await kubectlOk(['-n', nsB, 'get', 'pte', 'early-bird', '-o', 'jsonpath={.metadata.creationTimestamp}']));
+    await eventually(async () => {
+      if (Date.now() < earlyCreated + 1_000) throw new Error('still within the creation second of early-bird');
+    });
+
     const seqBeforeApply = (await calls()).at(-1)?.seq ?? 0;
     await applyOk(result.stdout, { namespace: e2e.namespace });
     for (const object of objects) await e2e.waitUntil('pte', object.metadata.name, isReady, 90_000);
 
     // Settled, and looked at again after Ready (two more reads of each endpoint) without any change.
-    const readyAt = (await calls()).at(-1)?.seq ?? 0;
-    await eventually(
-      async () => {
-        const later = (await calls()).filter((c) => c.seq > readyAt && c.operation === 'get');
-        for (const name of Object.keys(EXPRESSIBLE)) {
-          if (later.filter((c) => c.endpoint === name).length < 2) throw new Error(`${name} not read twice since Ready`);
-        }
-      },
-      { timeoutMs: 30_000, intervalMs: 250 },
-    );
+    await readEachTwiceMore();
 
+    // Zero Databricks mutations of any kind from the apply on: no config change, no tag patch, no setting.
     const writes = (await calls()).filter((c) => c.seq > seqBeforeApply && c.method !== 'GET');
-    const configMutations = writes.filter((c) => c.operation !== 'patchTags');
-    expect(configMutations).toEqual([]);
-    // One ownership claim per endpoint, and nothing for the endpoints that were not imported.
-    expect(writes.map((c) => c.endpoint).sort()).toEqual(Object.keys(EXPRESSIBLE).sort());
+    expect(writes.map((c) => `${c.method} ${c.operation} ${c.endpoint ?? ''}`)).toEqual([]);
 
-    // User tags are exactly what they were; the claim only added the operator's own keys.
+    // Ownership is in status: each object records the endpoint it adopted, by Databricks ID.
+    const chat = (await e2e.get<{ status: { adoption?: { endpointId: string }; endpointId?: string } }>('pte', 'chat-llama'))?.status;
+    expect(chat?.adoption?.endpointId).toBe(chatLlamaId);
+    expect(chat?.endpointId).toBe(chatLlamaId);
+
+    // User tags are exactly what they were, and no owner tag was written.
     for (const [name, { body }] of Object.entries(EXPRESSIBLE)) {
       const tags = Object.fromEntries(((await getEndpoint(name)).tags ?? []).map((t) => [t.key, t.value ?? '']));
-      const userTags = Object.fromEntries(Object.entries(tags).filter(([key]) => !key.startsWith('pt-operator-')));
       const original = Object.fromEntries((('tags' in body ? body.tags : []) as readonly { key: string; value: string }[]).map((t) => [t.key, t.value]));
-      expect(userTags, name).toEqual(original);
-      expect(Object.keys(tags).filter((k) => k.startsWith('pt-operator-')).sort(), name).toEqual(['pt-operator-owner', 'pt-operator-owner-uid']);
+      expect(tags, name).toEqual(original);
     }
+
+    // Rivals for an adopted endpoint: a younger object of this namespace and one of namespace B, both asking to adopt.
+    await e2e.apply(endpointManifest('sibling', { endpointName: 'chat-llama', deletionPolicy: 'Delete' }, { annotations: { 'ptoperator.io/adopt': 'true' } }));
+    const sibling = await e2e.waitUntil('pte', 'sibling', (o) => condition(o, 'Synced')?.reason === 'NotOwned');
+    expect(condition(sibling, 'Synced')?.message).toContain(`belongs to ${e2e.namespace}.chat-llama, which adopted it and still exists`);
+    await kubectlOk(['-n', nsB, 'create', 'secret', 'generic', 'dbx-pat', `--from-literal=token=${TEST_PAT}`]);
+    await applyOk(
+      [
+        { apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name: 'late-ws' }, spec: { host: `${e2e.emulator.url}/`, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } } },
+        endpointManifest('thief', { endpointName: 'chat-llama', workspaceRef: { name: 'late-ws' }, deletionPolicy: 'Delete' }, { annotations: { 'ptoperator.io/adopt': 'true' } }),
+      ],
+      { namespace: nsB },
+    );
+    // The early bird now claims the name on the same host and is the oldest claimant, yet the adoption holds.
+    for (const name of ['early-bird', 'thief']) {
+      const rival = await eventually(async () => {
+        const o = JSON.parse(await kubectlOk(['-n', nsB, 'get', 'pte', name, '-o', 'json'])) as Record<string, unknown>;
+        if (condition(o, 'Synced')?.reason !== 'NotOwned') throw new Error(`${nsB}/${name}: ${JSON.stringify(condition(o, 'Synced'))}`);
+        return o;
+      });
+      expect(condition(rival, 'Synced')?.message, name).toContain(`belongs to ${e2e.namespace}.chat-llama, which adopted it and still exists`);
+    }
+
+    // An operator restart: ownership comes back from status alone; still nothing written.
+    await e2e.operator.stop('SIGKILL');
+    e2e.startOperator(operatorArgs);
+    await readEachTwiceMore();
+    for (const object of objects) expect(isReady((await e2e.get('pte', object.metadata.name)) as Record<string, unknown>), object.metadata.name).toBe(true);
+    await e2e.reconciledAgain('sibling');
+    expect(condition(await e2e.get('pte', 'sibling'), 'Synced')?.reason).toBe('NotOwned');
+
+    // Deleting objects that never owned chat-llama (deletionPolicy Delete) leaves it alone; so does deleting an
+    // imported object (deletionPolicy Orphan, the import's default).
+    await e2e.kubectl(['delete', 'pte', 'sibling', '--timeout=30s']);
+    await kubectlOk(['-n', nsB, 'delete', 'pte', 'thief', 'early-bird', '--timeout=30s']);
+    await e2e.kubectl(['delete', 'pte', 'embed-gte', '--timeout=30s']);
+    expect((await getEndpoint('embed-gte')).state).toBeDefined();
+    expect((await calls()).filter((c) => c.seq > seqBeforeApply && c.method !== 'GET')).toEqual([]);
+
+    // An adopted object with deletionPolicy Delete deletes its endpoint, as one that created it would.
+    await e2e.kubectl(['patch', 'pte', 'gpt-oss', '--type=merge', '-p', JSON.stringify({ spec: { deletionPolicy: 'Delete' } })]);
+    await e2e.kubectl(['delete', 'pte', 'gpt-oss', '--timeout=60s']);
+    const after = (await calls()).filter((c) => c.seq > seqBeforeApply && c.method !== 'GET');
+    expect(after.map((c) => `${c.operation} ${c.endpoint ?? ''}`)).toEqual(['delete gpt-oss']);
   });
 });
+
+/** Evidence that the operator looked at every imported endpoint again: two more reads of each. */
+async function readEachTwiceMore(): Promise<void> {
+  const from = (await calls()).at(-1)?.seq ?? 0;
+  await eventually(
+    async () => {
+      const later = (await calls()).filter((c) => c.seq > from && c.operation === 'get');
+      for (const name of Object.keys(EXPRESSIBLE)) {
+        if (later.filter((c) => c.endpoint === name).length < 2) throw new Error(`${name} not read twice since`);
+      }
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+}

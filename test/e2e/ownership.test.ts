@@ -139,7 +139,7 @@ describe('ownership', () => {
     expect(await e2e.mutations('raced-llama')).toEqual(before);
   });
 
-  it('an object recreated after Orphan meets its old endpoint as NotOwned; adopt takes it back, and Delete then removes it', async () => {
+  it('an object recreated after Orphan meets its old endpoint as NotOwned; adopt takes it back with no Databricks call, and Delete then removes it', async () => {
     await e2e.apply(endpointManifest('reborn', { deletionPolicy: 'Orphan' }));
     await e2e.kubectl(['wait', 'pte/reborn', '--for=condition=Ready', '--timeout=90s']);
     await e2e.kubectl(['delete', 'pte', 'reborn', '--timeout=30s']);
@@ -152,13 +152,17 @@ describe('ownership', () => {
     expect(condition(refused, 'Synced')?.message).toMatch(new RegExp(`endpoint reborn belongs to ${e2e.namespace}\\.reborn, another object`));
     expect(await e2e.mutations('reborn')).toEqual(before);
 
+    // Adoption is recorded in status and sends nothing: the endpoint serves the spec, so no tag is written either.
+    const oldUid = tagsOf(await emulatorEndpoint('reborn'))['pt-operator-owner-uid'];
     await e2e.kubectl(['annotate', 'pte', 'reborn', 'ptoperator.io/adopt=true']);
-    await e2e.waitUntil('pte', 'reborn', (o) => isReady(o) && condition(o, 'Synced')?.reason === 'ReconcileSuccess');
-    const uid = ((await e2e.get('pte', 'reborn')) as { metadata: { uid: string } }).metadata.uid;
-    expect(tagsOf(await emulatorEndpoint('reborn'))['pt-operator-owner-uid']).toBe(uid);
-    expect((await e2e.mutations('reborn')).slice(before.length).map((c) => c.operation)).toEqual(['patchTags']);
+    const adopted = await e2e.waitUntil('pte', 'reborn', (o) => isReady(o) && condition(o, 'Synced')?.reason === 'ReconcileSuccess');
+    expect((adopted['status'] as { adoption?: { endpointId: string } }).adoption?.endpointId).toBe((adopted['status'] as { endpointId?: string }).endpointId);
+    expect(tagsOf(await emulatorEndpoint('reborn'))['pt-operator-owner-uid']).toBe(oldUid);
+    expect((await e2e.mutations('reborn')).slice(before.length)).toEqual([]);
 
+    // deletionPolicy Delete: the adopted endpoint is deleted like one the object created.
     await e2e.kubectl(['delete', 'pte', 'reborn', '--timeout=60s']);
     expect(await emulatorEndpoint('reborn')).toBeUndefined();
+    expect((await e2e.mutations('reborn')).slice(before.length).map((c) => c.operation)).toEqual(['delete']);
   });
 });

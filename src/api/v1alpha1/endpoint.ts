@@ -313,6 +313,15 @@ export const EndpointStatus = z
     observedGeneration: z.int().optional().describe('The metadata.generation the operator last acted on.'),
     endpointName: z.string().optional().describe('Name of the Databricks endpoint this object manages.'),
     endpointId: z.string().optional().describe('Databricks endpoint id.'),
+    adoption: z
+      .strictObject({
+        endpointId: z.string().describe('ID of the Databricks endpoint this object adopted.'),
+        time: z.string().describe('When it was adopted (RFC 3339).'),
+      })
+      .optional()
+      .describe(
+        "Set when this object took over an existing endpoint (annotation ptoperator.io/adopt): the endpoint it holds, by ID. Adoption itself sends nothing to Databricks; the owner tags are written with the endpoint's next change. While this object exists, no other object adopts or changes that endpoint.",
+      ),
     endpointUrl: z.string().optional().describe('Invocation URL of the endpoint.'),
     state: z
       .strictObject({

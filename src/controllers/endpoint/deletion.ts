@@ -47,7 +47,8 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   if (observed.kind !== 'found') {
     return plan.event('Normal', 'Deleted', `endpoint ${name} is gone from Databricks`).finish({ type: 'removeFinalizer' }, undefined);
   }
-  if (ownershipOf(observed.value, owner(object)).kind !== 'ours') {
+  // An adopted endpoint (status.adoption) is deleted like a created one; one that is not this object's never is.
+  if (ownershipOf(observed.value, owner(object), object.status.adoption, input.tenancy.taggedOwnerPresence).kind !== 'ours') {
     return plan
       .event('Warning', 'NotOwned', `endpoint ${name} was not created by this object; leaving it in Databricks`)
       .finish({ type: 'removeFinalizer' }, undefined);

@@ -25,15 +25,36 @@ export const ownerTags = (owner: Owner): Record<string, string> => ({
   [OwnerTag.object]: `${owner.namespace}.${owner.name}`,
 });
 
-export type Ownership = { kind: 'ours' } | { kind: 'unowned' } | { kind: 'otherObject'; owner: string };
+/** Whether the object holds the endpoint. `ownerTagsPending`: held by adoption (status.adoption), owner tags not written yet. */
+export type Ownership = { kind: 'ours'; ownerTagsPending: boolean } | { kind: 'unowned' } | { kind: 'otherObject'; owner: string };
 
-export function ownershipOf(endpoint: Pick<ServingEndpointDetailed, 'tags'>, owner: Owner): Ownership {
+/** What status.adoption records: the endpoint an object took over, by Databricks ID. */
+export interface AdoptionRecord {
+  endpointId: string;
+}
+
+/**
+ * An endpoint is this object's when its owner tags name the object's UID, or when the object adopted exactly this
+ * endpoint (same Databricks ID, status.adoption) and the tags name no other live object. Tags written by someone
+ * for a live object always win over a record, so two objects never both act on one endpoint.
+ */
+export function ownershipOf(
+  endpoint: Pick<ServingEndpointDetailed, 'tags' | 'id'>,
+  owner: Owner,
+  adoption?: AdoptionRecord,
+  taggedOwnerPresence: OwnerPresence = 'unknown',
+): Ownership {
   const tags = tagMap(endpoint);
   const uid = tags[OwnerTag.uid];
-  if (uid === owner.uid) return { kind: 'ours' };
+  if (uid === owner.uid) return { kind: 'ours', ownerTagsPending: false };
+  if (holdsByAdoption(endpoint, adoption) && (uid === undefined || taggedOwnerPresence !== 'live')) return { kind: 'ours', ownerTagsPending: true };
   if (uid === undefined) return { kind: 'unowned' };
   return { kind: 'otherObject', owner: tags[OwnerTag.object] ?? `uid ${uid}` };
 }
+
+/** Whether `adoption` records this very endpoint (a same-named endpoint made again has another ID). */
+export const holdsByAdoption = (endpoint: Pick<ServingEndpointDetailed, 'id'>, adoption: AdoptionRecord | undefined): boolean =>
+  adoption !== undefined && endpoint.id !== undefined && adoption.endpointId === endpoint.id;
 
 export const tagMap = (endpoint: Pick<ServingEndpointDetailed, 'tags'>): Record<string, string> =>
   Object.fromEntries((endpoint.tags ?? []).map((t) => [t.key, t.value ?? '']));
@@ -72,25 +93,28 @@ export const managedTagKeys = (specTags: Record<string, string> | undefined): st
 
 /** What an object may do with an existing endpoint of its name. */
 export type OwnershipDecision =
-  | { kind: 'ours' }
+  | { kind: 'ours'; ownerTagsPending: boolean }
   /** Leave it alone; `message` says why and how to proceed. */
   | { kind: 'refuse'; message: string }
-  /** Take it over: add our tags (and nothing else); `message` is for the Adopted event. */
-  | { kind: 'adopt'; message: string; add: Tag[] };
+  /** Take it over by recording its ID in status.adoption (no Databricks call); `message` is for the Adopted event. */
+  | { kind: 'adopt'; message: string; endpointId: string };
 
 /** Whether the object an owner tag names is still there, as far as the informer cache can tell. */
 export type OwnerPresence = 'live' | 'gone' | 'unknown';
 
 export interface OwnershipInput {
-  endpoint: Pick<ServingEndpointDetailed, 'name' | 'tags'>;
+  endpoint: Pick<ServingEndpointDetailed, 'name' | 'tags' | 'id'>;
   owner: Owner;
-  specTags: Record<string, string> | undefined;
+  /** This object's status.adoption. */
+  adoption: AdoptionRecord | undefined;
   /** The object carries ptoperator.io/adopt="true". */
   wantsAdoption: boolean;
   /** The annotation's name, for the advice in messages. */
   adoptAnnotation: string;
   /** Presence of the object the endpoint's owner tag names (when it names one). */
   taggedOwnerPresence: OwnerPresence;
+  /** Another object ("namespace.name") that still exists and whose status.adoption records this endpoint. */
+  recordedHolder: string | undefined;
   /** The operator flag --allow-cross-namespace-adoption. */
   allowCrossNamespaceAdoption: boolean;
   /** An older object that claims the same endpoint name in the same workspace ("namespace.name"). */
@@ -101,14 +125,17 @@ const NEW_NAME_ADVICE = 'serve the spec from a new object with another spec.endp
 
 export function decideOwnership(input: OwnershipInput): OwnershipDecision {
   const { endpoint, owner } = input;
-  const ownership = ownershipOf(endpoint, owner);
-  if (ownership.kind === 'ours') return { kind: 'ours' };
+  const ownership = ownershipOf(endpoint, owner, input.adoption, input.taggedOwnerPresence);
+  if (ownership.kind === 'ours') return ownership;
   const name = endpoint.name;
   const tagged = taggedOwner(endpoint);
   const refuse = (message: string): OwnershipDecision => ({ kind: 'refuse', message });
 
   if (ownership.kind === 'otherObject' && input.taggedOwnerPresence === 'live') {
     return refuse(`endpoint ${name} belongs to ${ownership.owner}, which still exists: the operator never hands it to another object, whatever its annotations. Delete that object first (with deletionPolicy Orphan to keep the endpoint), or ${NEW_NAME_ADVICE}.`);
+  }
+  if (input.recordedHolder !== undefined) {
+    return refuse(`endpoint ${name} belongs to ${input.recordedHolder}, which adopted it and still exists: the operator never hands it to another object, whatever its annotations. Delete that object first (with deletionPolicy Orphan to keep the endpoint), or ${NEW_NAME_ADVICE}.`);
   }
   const claim =
     ownership.kind === 'otherObject'
@@ -127,8 +154,9 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
     }
   }
   if (input.olderClaimant !== undefined) return refuse(claimedMessage(name, input.olderClaimant));
-  const { add } = diffTags(tagMap(endpoint), desiredTags(input.specTags, owner), []);
-  return { kind: 'adopt', message: `${claim}; taking it over because of annotation ${input.adoptAnnotation}`, add };
+  // The ID is what status.adoption holds on to; Databricks always returns one, but without it there is nothing to record.
+  if (endpoint.id === undefined) return refuse(`${claim}, and Databricks returned no ID for it, so the operator cannot record the adoption. Try again later.`);
+  return { kind: 'adopt', message: `${claim}; taking it over because of annotation ${input.adoptAnnotation} (recorded in status.adoption; nothing is changed in Databricks)`, endpointId: endpoint.id };
 }
 
 export const claimedMessage = (name: string, claimant: string) =>

@@ -56,6 +56,8 @@ export interface PlanSettings {
 export interface TenancyView {
   /** Whether the object named by the observed endpoint's owner tags still exists. */
   taggedOwnerPresence: OwnerPresence;
+  /** Another object that still exists and adopted the observed endpoint (its status.adoption records its ID). */
+  recordedHolder: string | undefined;
   /** An older object claiming the same endpoint name in the same workspace ("namespace.name"). */
   olderClaimant: string | undefined;
   /** --allow-cross-namespace-adoption */
@@ -88,6 +90,8 @@ export type EndpointAction =
   | { type: 'updateConfig'; request: UpdateRequest }
   | { type: 'patchTags'; name: string; add: { key: string; value: string }[]; remove: string[] }
   | { type: 'delete'; name: string }
+  /** Take over an existing endpoint: the finalizer goes on and status.adoption records it; no Databricks call. */
+  | { type: 'adopt'; name: string }
   | { type: 'removeFinalizer' }
   | SettingsAction;
 
@@ -105,4 +109,9 @@ export interface Plan {
   status: EndpointStatus;
   requeue: Requeue;
   events: PlannedEvent[];
+  /**
+   * The change this plan was made for waits one step: the owner tags of an adopted endpoint go first (adoption.ts),
+   * so status keeps what it had and the parts that follow a change (schedule, canary) treat it as not sent.
+   */
+  deferred?: boolean;
 }

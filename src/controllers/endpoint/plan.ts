@@ -25,6 +25,7 @@ import {
   updateRequest,
 } from './desired.js';
 import { claimSettleWaitMs, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
+import { withOwnerTags } from './adoption.js';
 import { PlanBuilder, endpointNameOf, iso, jittered, owner, progressRequeue } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
 import { planCrdDeletion, planDeletion } from './deletion.js';
@@ -174,6 +175,7 @@ function planCreate(input: PlanInput, plan: PlanBuilder, desired: DesiredServing
     plan.event('Warning', 'EndpointMissing', `endpoint ${name} (id ${object.status.endpointId}) no longer exists in Databricks; creating it again`);
   }
   delete plan.status.endpointId;
+  delete plan.status.adoption;
   delete plan.status.served;
   delete plan.status.state;
   plan.status.pending = { ...statusFields(desired), startTime: iso(input.now) };
@@ -198,20 +200,37 @@ function planExisting(
   const ownership = decideOwnership({
     endpoint,
     owner: owner(object),
-    specTags: object.spec.tags,
+    adoption: object.status.adoption,
     wantsAdoption: wantsAdoption(object),
     adoptAnnotation: EndpointAnnotation.adopt,
     ...input.tenancy,
   });
   if (ownership.kind === 'refuse') return planRefused(plan, ownership.message, input.tenancy.olderClaimant ? { after: input.settings.pollIntervalMs } : undefined);
   if (ownership.kind === 'adopt') {
+    // Recorded, not written to Databricks (adoption.ts); the next step manages the endpoint like any other.
+    plan.status.adoption = { endpointId: ownership.endpointId, time: iso(input.now) };
     plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
     return plan
       .synced(true, SyncedReason.ReconcileSuccess, `adopting endpoint ${name}`)
       .event('Normal', 'Adopted', ownership.message)
-      .finish({ type: 'patchTags', name, add: ownership.add, remove: [] }, { after: 0 });
+      .finish({ type: 'adopt', name }, { after: 0 });
   }
+  const planned = planOwned(input, plan, endpoint, desired, fresh, newGeneration, ownership.ownerTagsPending);
+  return withOwnerTags(planned, object.status, owner(object), name, ownership.ownerTagsPending);
+}
 
+/** The endpoint is this object's: bring it to the spec. */
+function planOwned(
+  input: PlanInput,
+  plan: PlanBuilder,
+  endpoint: ServingEndpointDetailed,
+  desired: DesiredServing,
+  fresh: boolean,
+  newGeneration: boolean,
+  ownerTagsPending: boolean,
+): Plan {
+  const { object } = input;
+  const name = endpoint.name;
   const served = observeConfig(endpoint.config);
   if (served) served.burstScaling ??= plan.status.served?.burstScaling;
   const pending = observeConfig(endpoint.pending_config);
@@ -240,7 +259,7 @@ function planExisting(
   const diffs = diffServing(desired, served);
   const failure = rolloutFailure(endpoint, input.settings.capacityPatterns);
 
-  if (diffs.length === 0) return planInSync(input, plan, endpoint, served as ObservedServing, fresh);
+  if (diffs.length === 0) return planInSync(input, plan, endpoint, served as ObservedServing, fresh, ownerTagsPending);
 
   // A failure counts against this spec only if the config that failed is the one we want now;
   // the failure of an older rollout is simply superseded by sending the desired config.
@@ -267,7 +286,7 @@ function planExisting(
     .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input, iso(input.now)));
 }
 
-function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed, served: ObservedServing, fresh: boolean): Plan {
+function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed, served: ObservedServing, fresh: boolean, ownerTagsPending: boolean): Plan {
   const { object } = input;
   const name = endpoint.name;
   const recovered = (plan.status.capacity?.attempts ?? 0) > 0;
@@ -278,7 +297,9 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
 
   // Objects from before status.managedTagKeys existed: their endpoints carry only spec and owner tags.
   const managed = object.status.managedTagKeys ?? managedTagKeys(object.spec.tags);
-  const tags = diffTags(tagMap(endpoint), desiredTags(object.spec.tags, owner(object)), managed);
+  // Owner tags still to be written (an adopted endpoint) are no drift: they go with the next change (adoption.ts).
+  const wanted = ownerTagsPending ? { ...object.spec.tags } : desiredTags(object.spec.tags, owner(object));
+  const tags = diffTags(tagMap(endpoint), wanted, managed);
   plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
   const tagsDiffer = tags.add.length + tags.remove.length > 0;
   if (tagsDiffer && !fresh) {
@@ -390,7 +411,7 @@ function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: Ob
 
 function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): void {
   const status = plan.status;
-  if (ownershipOf(endpoint, owner(input.object)).kind !== 'ours') return;
+  if (ownershipOf(endpoint, owner(input.object), input.object.status.adoption, input.tenancy.taggedOwnerPresence).kind !== 'ours') return;
   if (endpoint.id) status.endpointId = endpoint.id;
   const host = input.workspace.host?.replace(/\/+$/, '');
   status.endpointUrl = endpoint.endpoint_url ?? (host ? `${host}/serving-endpoints/${endpoint.name}/invocations` : undefined);

@@ -135,7 +135,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
 
     // The ACL is a second read (by the endpoint ID the first one returned), made only for permissions we manage.
     const found = endpoint.kind === 'found' ? endpoint.value : undefined;
-    const ours = found !== undefined && ownershipOf(found, { uid: object.uid, namespace: object.namespace, name: object.name }).kind === 'ours';
+    const tenancy = tenancyView(options.tenancy, { ...object, workspaceRef: parsed.data.workspaceRef, endpointName: endpointNameOf(object) }, endpoint);
+    const self = { uid: object.uid, namespace: object.namespace, name: object.name };
+    const ours = found !== undefined && ownershipOf(found, self, object.status.adoption, tenancy.taggedOwnerPresence).kind === 'ours';
     const readAcl = client && found?.id && found.state.config_update !== 'IN_PROGRESS' && needsPermissions(parsed.data, object.status.settings) && ours;
     const permissions: PartObserved<ServingEndpointPermissions> = readAcl ? await observePart(() => client.getPermissions(found.id as string, callOptions)) : { kind: 'skipped' };
 
@@ -148,11 +150,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const input: PlanInput = {
       object: { ...object, spec: canary.spec },
       workspace: { ready: workspace.ready, reason: workspace.reason, message: workspace.message, host: workspace.host },
-      tenancy: tenancyView(
-        options.tenancy,
-        { ...object, workspaceRef: parsed.data.workspaceRef, endpointName: endpointNameOf(object) },
-        endpoint,
-      ),
+      tenancy,
       endpoint,
       model,
       permissions,
@@ -181,7 +179,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       // A rejected request counts as handled (rejectedGeneration); anything else is sent again.
       actionFailed = err.kind !== 'InvalidRequest';
     }
-    plan = withCanary(withSchedule(plan, object.status, scheduled, actionFailed, at), object.status, canary, actionFailed, at);
+    // A deferred change (owner tags first, adoption.ts) was not sent either: schedule and canary stay where they were.
+    const notSent = actionFailed || plan.deferred === true;
+    plan = withCanary(withSchedule(plan, object.status, scheduled, notSent, at), object.status, canary, notSent, at);
     if (plan.action.type === 'removeFinalizer') {
       recordEvents(options, latest, plan);
       return;
@@ -238,6 +238,8 @@ async function execute(
     // The finalizer goes on before anything exists in Databricks, so a delete can never leak an endpoint.
     latest = await addFinalizer(options.kube, EndpointResource, object, ENDPOINT_FINALIZER, signal);
   }
+  // Adoption is recorded in status only: the finalizer above is all it takes here.
+  if (action.type === 'adopt') return latest;
   log.info({ action: action.type, workspace: workspace.name }, 'acting on Databricks');
   switch (action.type) {
     case 'create':

@@ -4,10 +4,10 @@
 import { EndpointAnnotation } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/index.js';
 import { type KubeObject, objectKey } from '../../kube/index.js';
-import { type Claimant, type OwnerPresence, olderClaimant, ownershipOf, taggedOwner } from './ownership.js';
+import { type Claimant, type OwnerPresence, holdsByAdoption, olderClaimant, ownershipOf, taggedOwner } from './ownership.js';
 import type { EndpointObject, Observed, TenancyView } from './plan-types.js';
 
-type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } } };
+type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string } } };
 
 export interface TenancyOptions {
   endpoints: { get(key: string): EndpointLike | undefined; list(): EndpointLike[] };
@@ -25,18 +25,39 @@ export function tenancyView(
 ): TenancyView {
   const self = { uid: object.uid, namespace: object.namespace, name: object.name };
   let taggedOwnerPresence: OwnerPresence = 'unknown';
+  let recordedHolder: string | undefined;
   let needClaims = endpoint.kind === 'notFound';
   if (endpoint.kind === 'found') {
     const tagged = taggedOwner(endpoint.value);
     if (tagged) taggedOwnerPresence = presence(options, tagged);
+    const ours = ownershipOf(endpoint.value, self, object.status.adoption, taggedOwnerPresence).kind === 'ours';
+    if (!ours) recordedHolder = adoptedBy(options, object, endpoint.value);
     // Adoption is a claim too: two objects may both ask to take over one endpoint.
-    needClaims = ownershipOf(endpoint.value, self).kind !== 'ours' && object.annotations[EndpointAnnotation.adopt] === 'true';
+    needClaims = !ours && object.annotations[EndpointAnnotation.adopt] === 'true';
   }
   return {
     taggedOwnerPresence,
+    recordedHolder,
     olderClaimant: needClaims ? claimedBy(options, object) : undefined,
     allowCrossNamespaceAdoption: options.allowCrossNamespaceAdoption,
   };
+}
+
+/**
+ * "namespace.name" of another object whose status.adoption records this very endpoint (same name, same Databricks
+ * workspace, same ID): it holds the endpoint whatever its age, even while being deleted, until it is gone.
+ */
+function adoptedBy(options: TenancyOptions, object: Parameters<typeof tenancyView>[1], endpoint: ServingEndpointDetailed): string | undefined {
+  const identity = options.identityOf(object.namespace, object.workspaceRef);
+  if (identity === undefined) return undefined;
+  for (const other of options.endpoints.list()) {
+    const { uid, namespace = '', name } = other.metadata;
+    if (uid === object.uid || !holdsByAdoption(endpoint, other.status?.adoption)) continue;
+    if ((other.spec?.endpointName ?? name) !== object.endpointName) continue;
+    if (options.identityOf(namespace, other.spec?.workspaceRef) !== identity) continue;
+    return `${namespace}.${name}`;
+  }
+  return undefined;
 }
 
 function presence(options: TenancyOptions, tagged: { uid: string; namespace: string; name: string }): OwnerPresence {

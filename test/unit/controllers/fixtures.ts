@@ -261,7 +261,7 @@ export function planInput(object: EndpointObject, options: InputOptions = {}): P
   return {
     object,
     workspace: workspaceReady ? { ready: true, host: HOST } : { ready: false, message: 'secret ml/dbx-pat not found' },
-    tenancy: { taggedOwnerPresence: 'gone', olderClaimant: undefined, allowCrossNamespaceAdoption: false, ...options.tenancy },
+    tenancy: { taggedOwnerPresence: 'gone', recordedHolder: undefined, olderClaimant: undefined, allowCrossNamespaceAdoption: false, ...options.tenancy },
     endpoint: asObserved<ServingEndpointDetailed>(endpoint),
     model: asObserved<ModelOptimizationInfo>(model),
     now: options.now ?? NOW,

@@ -10,12 +10,11 @@ import { type Imported, objectName, translateEndpoint, uniqueObjectNames } from 
 import {
   MODEL_UNIT_MODEL,
   NOT_OPTIMIZABLE_MODEL,
-  OWNER,
   TOKEN_BAND_MODEL,
+  afterPlan,
   creatingEndpoint,
   endpointObject,
   foreignEndpoint,
-  ownerTagsOf,
   readyEndpoint,
   reconcile,
   servedEntity,
@@ -32,11 +31,12 @@ function imported(endpoint: ServingEndpointDetailed, info: ModelOptimizationInfo
   return result;
 }
 
-/** The plan of the imported object once it owns the endpoint (after the adopt tag patch). */
+/** The plan of the imported object once it adopted the endpoint (recorded in status; the endpoint is untouched). */
 function planAfterAdoption(result: Imported, endpoint: ServingEndpointDetailed, info: ModelOptimizationInfo) {
   const object = endpointObject({ spec: result.object.spec as never, annotations: result.object.metadata.annotations });
-  const claimed = { ...endpoint, tags: [...(endpoint.tags ?? []), ...ownerTagsOf(OWNER)] };
-  return reconcile(object, { endpoint: claimed, model: info });
+  const adoption = reconcile(object, { endpoint, model: info });
+  expect(adoption.action).toEqual({ type: 'adopt', name: endpoint.name });
+  return reconcile(afterPlan(object, adoption), { endpoint, model: info });
 }
 
 describe('translateEndpoint: forms the operator expresses', () => {
@@ -61,12 +61,13 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(plan.status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
   });
 
-  it('before adoption, the only action is the ownership tag patch: no config change', () => {
+  it('adoption sends nothing: recorded in status.adoption, then Ready with no action (owner tags not written)', () => {
     const endpoint = foreignEndpoint({ min: 980, max: 2940 });
     const result = imported(endpoint);
     const object = endpointObject({ spec: result.object.spec as never, annotations: result.object.metadata.annotations });
     const plan = reconcile(object, { endpoint, model: TOKEN_BAND_MODEL });
-    expect(plan.action).toMatchObject({ type: 'patchTags', add: ownerTagsOf(OWNER), remove: [] });
+    expect(plan.action).toEqual({ type: 'adopt', name: 'llama-chat' });
+    expect(plan.status.adoption?.endpointId).toBe(endpoint.id);
   });
 
   it('a token band says how many chunks it is; unknown burst scaling is noted', () => {

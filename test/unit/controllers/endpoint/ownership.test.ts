@@ -1,21 +1,24 @@
 // The ownership rules of docs/security.md, as tables.
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
-import { type OwnershipInput, CLAIM_SETTLE_MS, OwnerTag, claimSettleWaitMs, claimWinner, decideOwnership, diffTags, olderClaimant, ownershipOf, taggedOwner } from '../../../../src/controllers/endpoint/ownership.js';
-import { OTHER_OWNER, OWNER, endpointOfAnotherObject, foreignEndpoint, readyEndpoint } from '../fixtures.js';
-
-const ourTags = [
-  { key: OwnerTag.uid, value: OWNER.uid },
-  { key: OwnerTag.object, value: `${OWNER.namespace}.${OWNER.name}` },
-];
+import { type OwnerPresence, type OwnershipInput, CLAIM_SETTLE_MS, OwnerTag, claimSettleWaitMs, claimWinner, decideOwnership, diffTags, olderClaimant, ownershipOf, taggedOwner } from '../../../../src/controllers/endpoint/ownership.js';
+import { ENDPOINT_ID, OTHER_OWNER, OWNER, endpointOfAnotherObject, foreignEndpoint, readyEndpoint } from '../fixtures.js';
 
 describe('ownershipOf', () => {
-  it.each([
-    ['tagged with our uid', readyEndpoint(), { kind: 'ours' }],
-    ['without owner tags', foreignEndpoint(), { kind: 'unowned' }],
-    ['tagged by another object', endpointOfAnotherObject(), { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
-  ])('an endpoint %s', (_, endpoint, expected) => {
-    expect(ownershipOf(endpoint, OWNER)).toEqual(expected);
+  const adopted = { endpointId: ENDPOINT_ID };
+  it.each<[string, ReturnType<typeof readyEndpoint>, { endpointId: string } | undefined, OwnerPresence, object]>([
+    ['tagged with our uid', readyEndpoint(), undefined, 'gone', { kind: 'ours', ownerTagsPending: false }],
+    ['tagged with our uid, and adopted', readyEndpoint(), adopted, 'gone', { kind: 'ours', ownerTagsPending: false }],
+    ['without owner tags', foreignEndpoint(), undefined, 'gone', { kind: 'unowned' }],
+    ['without owner tags, adopted (status.adoption)', foreignEndpoint(), adopted, 'gone', { kind: 'ours', ownerTagsPending: true }],
+    ['without owner tags, adopted, but made again (another ID)', { ...foreignEndpoint(), id: 'another-id' }, adopted, 'gone', { kind: 'unowned' }],
+    ['without an ID, adopted', { ...foreignEndpoint(), id: undefined }, adopted, 'gone', { kind: 'unowned' }],
+    ['tagged by another object', endpointOfAnotherObject(), undefined, 'gone', { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
+    ['tagged by a gone object, adopted from it', endpointOfAnotherObject(), adopted, 'gone', { kind: 'ours', ownerTagsPending: true }],
+    ['tagged by an object out of sight, adopted from it', endpointOfAnotherObject(), adopted, 'unknown', { kind: 'ours', ownerTagsPending: true }],
+    ['tagged by a live object, whatever this object recorded', endpointOfAnotherObject(), adopted, 'live', { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
+  ])('an endpoint %s', (_, endpoint, adoption, presence, expected) => {
+    expect(ownershipOf(endpoint, OWNER, adoption, presence)).toEqual(expected);
   });
 });
 
@@ -61,28 +64,36 @@ describe('claimWinner', () => {
 });
 
 describe('decideOwnership', () => {
-  type Tenancy = Pick<OwnershipInput, 'taggedOwnerPresence' | 'allowCrossNamespaceAdoption' | 'olderClaimant'>;
-  const gone: Tenancy = { taggedOwnerPresence: 'gone', allowCrossNamespaceAdoption: false, olderClaimant: undefined };
+  type Tenancy = Pick<OwnershipInput, 'taggedOwnerPresence' | 'allowCrossNamespaceAdoption' | 'olderClaimant' | 'recordedHolder' | 'adoption'>;
+  const gone: Tenancy = { taggedOwnerPresence: 'gone', allowCrossNamespaceAdoption: false, olderClaimant: undefined, recordedHolder: undefined, adoption: undefined };
   const sameNamespaceOwner = readyEndpoint({}, { owner: { ...OTHER_OWNER, namespace: OWNER.namespace } });
   const refuse = (text: string) => ({ kind: 'refuse', message: expect.stringContaining(text) });
-  const adopt = (add: object[]) => ({ kind: 'adopt', message: expect.any(String), add });
+  // Adoption records the endpoint's ID; it carries no tags to write (they go with the next change).
+  const adopt = { kind: 'adopt', message: expect.stringContaining('nothing is changed in Databricks'), endpointId: ENDPOINT_ID };
+  const adopted = { adoption: { endpointId: ENDPOINT_ID } };
 
   it.each<[string, ReturnType<typeof readyEndpoint>, boolean, Partial<Tenancy>, object]>([
-    ['our endpoint', readyEndpoint(), false, {}, { kind: 'ours' }],
-    ['our endpoint, adopt set', readyEndpoint(), true, {}, { kind: 'ours' }],
+    ['our endpoint', readyEndpoint(), false, {}, { kind: 'ours', ownerTagsPending: false }],
+    ['our endpoint, adopt set', readyEndpoint(), true, {}, { kind: 'ours', ownerTagsPending: false }],
     ['a foreign endpoint', foreignEndpoint(), false, {}, refuse('not created by this object. The operator will not modify or delete it. Set annotation ptoperator.io/adopt="true"')],
-    ['a foreign endpoint, adopt set', foreignEndpoint(), true, {}, adopt([{ key: 'team', value: 'genai' }, ...ourTags])],
+    ['a foreign endpoint, adopt set', foreignEndpoint(), true, {}, adopt],
+    ['a foreign endpoint this object adopted', foreignEndpoint(), true, adopted, { kind: 'ours', ownerTagsPending: true }],
+    ['a foreign endpoint this object adopted, adopt removed since', foreignEndpoint(), false, adopted, { kind: 'ours', ownerTagsPending: true }],
     ['a foreign endpoint, adopt set, an older claimant', foreignEndpoint(), true, { olderClaimant: 'ml.older' }, refuse('claimed in this workspace by ml.older')],
+    ['a foreign endpoint another live object adopted', foreignEndpoint(), true, { recordedHolder: 'team-b.importer' }, refuse('belongs to team-b.importer, which adopted it and still exists')],
+    ['a foreign endpoint another live object adopted, no adopt', foreignEndpoint(), false, { recordedHolder: 'ml.importer' }, refuse('which adopted it and still exists')],
+    ['a foreign endpoint without an ID, adopt set', { ...foreignEndpoint(), id: undefined }, true, {}, refuse('returned no ID')],
     ['a live owner in another namespace', endpointOfAnotherObject(), true, { taggedOwnerPresence: 'live', allowCrossNamespaceAdoption: true }, refuse('belongs to team-b.llama-copy, which still exists')],
     ['a live owner in the same namespace', sameNamespaceOwner, true, { taggedOwnerPresence: 'live' }, refuse('which still exists')],
     ['a live owner, no adopt', endpointOfAnotherObject(), false, { taggedOwnerPresence: 'live' }, refuse('which still exists')],
+    ['a live owner, and this object recorded it as adopted', endpointOfAnotherObject(), true, { taggedOwnerPresence: 'live', ...adopted }, refuse('which still exists')],
     ['a gone owner, no adopt', endpointOfAnotherObject(), false, {}, refuse('belongs to team-b.llama-copy, another object. The operator will not modify')],
     ['a gone owner of another namespace', endpointOfAnotherObject(), true, {}, refuse('--allow-cross-namespace-adoption')],
-    ['a gone owner of another namespace, allowed', endpointOfAnotherObject(), true, { allowCrossNamespaceAdoption: true }, adopt(ourTags)],
+    ['a gone owner of another namespace, allowed', endpointOfAnotherObject(), true, { allowCrossNamespaceAdoption: true }, adopt],
     ['an owner of an unwatched namespace, allowed', endpointOfAnotherObject(), true, { taggedOwnerPresence: 'unknown', allowCrossNamespaceAdoption: true }, refuse('cannot tell whether that object still exists')],
-    ['a gone owner of the same namespace', sameNamespaceOwner, true, {}, adopt(ourTags)],
+    ['a gone owner of the same namespace', sameNamespaceOwner, true, {}, adopt],
   ])('%s (adopt %s)', (_, endpoint, wantsAdoption, tenancy, expected) => {
-    expect(decideOwnership({ endpoint, owner: OWNER, specTags: { team: 'genai' }, wantsAdoption, adoptAnnotation: EndpointAnnotation.adopt, ...gone, ...tenancy })).toEqual(expected);
+    expect(decideOwnership({ endpoint, owner: OWNER, wantsAdoption, adoptAnnotation: EndpointAnnotation.adopt, ...gone, ...tenancy })).toEqual(expected);
   });
 });
 

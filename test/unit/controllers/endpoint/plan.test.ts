@@ -6,6 +6,7 @@ import { type EndpointObject, type Plan, observationsNeeded, planActionFailure, 
 import {
   ENDPOINT_ID,
   HOST,
+  HOUR,
   MINUTE,
   MODEL,
   MODEL_UNIT_MODEL,
@@ -420,16 +421,66 @@ describe('ownership', () => {
     expect(plan.status.served).toBeUndefined();
   });
 
-  it('an endpoint made outside the operator, with adopt → patchTags adding only our tags, and an Adopted event', () => {
+  it('an endpoint made outside the operator, with adopt → adopted in status.adoption with no Databricks call, an Adopted event', () => {
     const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
-    const plan = reconcile(object, { endpoint: foreignEndpoint() });
-    expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add: [{ key: 'team', value: 'genai' }, ...ownerTagList], remove: [] });
+    // It serves the spec, tags included: nothing needs to change.
+    const untouched = readyEndpoint({}, { owner: null });
+    const plan = reconcile(object, { endpoint: untouched });
+    expect(plan.action).toEqual({ type: 'adopt', name: 'llama-chat' });
+    expect(plan.status.adoption).toEqual({ endpointId: ENDPOINT_ID, time: iso(NOW) });
     expect(plan.status.managedTagKeys).toEqual(['team']);
     expect(eventReasons(plan)).toContain('Normal Adopted');
     expect(plan.requeue).toEqual({ after: 0 });
-    // Once tagged it is ours, and the spec is applied to it.
-    const next = reconcile(afterPlan(object, plan), { endpoint: readyEndpoint({ version: '2' }) });
-    expect(next.action.type).toBe('updateConfig');
+    // From then on it is this object's by the record alone: Ready, and still no write (no owner tags, no drift).
+    const next = reconcile(afterPlan(object, plan), { endpoint: untouched, now: at(SECOND) });
+    expect(next.action).toEqual({ type: 'none' });
+    expect(condition(next, 'Ready')).toMatchObject({ status: 'True', reason: 'Available' });
+    expect(next.status.endpointId).toBe(ENDPOINT_ID);
+    expect(next.events.map((e) => e.reason)).not.toContain('DriftDetected');
+    // A restarted operator has only the status: the same plan from it, and again no write.
+    const restarted = reconcile({ ...afterPlan(object, next) }, { endpoint: untouched, now: at(HOUR) });
+    expect(restarted.action).toEqual({ type: 'none' });
+  });
+
+  it('an adopted endpoint that needs a config change: the owner tags go first (status unchanged), then the update', () => {
+    const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
+    const older = readyEndpoint({ version: '2' }, { owner: null });
+    const adopted = afterPlan(object, reconcile(object, { endpoint: older }));
+    const first = reconcile(adopted, { endpoint: older });
+    expect(first.action).toEqual({ type: 'patchTags', name: 'llama-chat', add: ownerTagList, remove: [] });
+    expect(first.deferred).toBe(true);
+    expect(first.status).toEqual(adopted.status);
+    expect(first.events).toEqual([]);
+    expect(first.requeue).toEqual({ after: 0 });
+    const tagged = { ...older, tags: [...(older.tags ?? []), ...ownerTagList] };
+    const second = reconcile(afterPlan(adopted, first), { endpoint: tagged });
+    expect(second.action.type).toBe('updateConfig');
+    expect(second.deferred).toBeUndefined();
+  });
+
+  it('an adopted endpoint whose spec tags differ: one tag patch carries the spec tags and the owner tags', () => {
+    const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
+    const adopted = afterPlan(object, reconcile(object, { endpoint: foreignEndpoint() }));
+    const plan = reconcile(adopted, { endpoint: foreignEndpoint() });
+    expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add: [{ key: 'team', value: 'genai' }, ...ownerTagList], remove: [] });
+  });
+
+  it.each([
+    ['made again under the same name (another ID)', { ...readyEndpoint({}, { owner: null }), id: 'f00d' }, 'NotOwned'],
+    ['tagged since for a live object', endpointOfAnotherObject(), 'NotOwned'],
+  ])('an adopted endpoint %s is no longer this object\'s: NotOwned, nothing sent (adopt removed)', (_, endpoint, reason) => {
+    const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
+    const adopted = afterPlan(object, reconcile(object, { endpoint: readyEndpoint({}, { owner: null }) }));
+    const plan = reconcile({ ...adopted, annotations: {} }, { endpoint, tenancy: { taggedOwnerPresence: 'live' } });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')?.reason).toBe(reason);
+  });
+
+  it('an endpoint another live object adopted: NotOwned naming it, whatever the annotations or age', () => {
+    const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
+    const plan = reconcile(object, { endpoint: readyEndpoint({}, { owner: null }), tenancy: { recordedHolder: 'team-b.importer' } });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'NotOwned', message: expect.stringContaining('belongs to team-b.importer, which adopted it and still exists') });
   });
 
   it.each([
@@ -446,7 +497,8 @@ describe('ownership', () => {
   it('an endpoint of a deleted object of another namespace is adopted when the operator allows it', () => {
     const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
     const plan = reconcile(object, { endpoint: endpointOfAnotherObject(), tenancy: { taggedOwnerPresence: 'gone', allowCrossNamespaceAdoption: true } });
-    expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add: ownerTagList, remove: [] });
+    expect(plan.action).toEqual({ type: 'adopt', name: 'llama-chat' });
+    expect(plan.status.adoption?.endpointId).toBe(ENDPOINT_ID);
   });
 
   it('no endpoint yet and an older object claims the name: NotOwned, no create, looked at again at the poll interval (finding 3)', () => {
@@ -503,6 +555,8 @@ describe('deletion', () => {
     ['Delete, a foreign endpoint', deleting(), foreignEndpoint(), { type: 'removeFinalizer' }],
     ['Delete, an endpoint of another object', deleting(), endpointOfAnotherObject(), { type: 'removeFinalizer' }],
     ['Orphan', orphaning(), readyEndpoint(), { type: 'removeFinalizer' }],
+    ['Delete, an endpoint this object adopted (untagged)', deleting({ status: { ...settledObject().status, adoption: { endpointId: ENDPOINT_ID, time: iso(NOW) } } }), foreignEndpoint(), { type: 'delete', name: 'llama-chat' }],
+    ['Delete, adopted, but made again since (another ID)', deleting({ status: { ...settledObject().status, adoption: { endpointId: ENDPOINT_ID, time: iso(NOW) } } }), { ...foreignEndpoint(), id: 'f00d' }, { type: 'removeFinalizer' }],
     ['no finalizer of ours', deleting({ hasFinalizer: false }), readyEndpoint(), { type: 'none' }],
   ])('%s → the right action', (_, object, endpoint, action) => {
     expect(reconcile(object, { endpoint }).action).toEqual(action);

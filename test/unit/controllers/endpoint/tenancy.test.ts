@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { type TenancyOptions, claimantsToWake, tenancyView } from '../../../../src/controllers/endpoint/tenancy.js';
 import type { KubeObject } from '../../../../src/kube/index.js';
-import { NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
+import { ENDPOINT_ID, NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
 
-type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } } };
+type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string } } };
 const cached = (namespace: string, name: string, uid: string, creationTimestamp: string, spec: Cached['spec'] = {}, deleting = false): Cached => ({
   apiVersion: 'serving.ptoperator.io/v1alpha1',
   kind: 'ProvisionedThroughputEndpoint',
@@ -51,6 +51,31 @@ describe('tenancyView', () => {
     expect(tenancyView(options(rival), self, found(foreignEndpoint())).olderClaimant).toBeUndefined();
     const adopting = { ...self, annotations: { 'ptoperator.io/adopt': 'true' } };
     expect(tenancyView(options(rival), adopting, found(foreignEndpoint())).olderClaimant).toBe('team-b.x');
+  });
+});
+
+describe('tenancyView: an endpoint adopted by another object (status.adoption)', () => {
+  const holder = (overrides: Partial<Cached['metadata']> = {}, spec: Cached['spec'] = { endpointName: 'llama-chat' }, endpointId = ENDPOINT_ID): Cached => ({
+    ...cached('team-b', 'importer', 'u-holder', '2026-03-01T12:00:09Z', spec),
+    status: { adoption: { endpointId } },
+    ...(Object.keys(overrides).length > 0 && { metadata: { ...cached('team-b', 'importer', 'u-holder', '2026-03-01T12:00:09Z').metadata, ...overrides } }),
+  });
+  const adopting = { ...self, annotations: { 'ptoperator.io/adopt': 'true' } };
+  it.each([
+    ['a younger object of another namespace holds it', [holder()], 'team-b.importer'],
+    ['the holder is being deleted (it may still delete the endpoint)', [holder({ deletionTimestamp: '2026-03-01T13:00:00Z' })], 'team-b.importer'],
+    ['the holder recorded another endpoint ID', [holder({}, { endpointName: 'llama-chat' }, 'f00d')], undefined],
+    ['the holder is on another host', [holder({}, { endpointName: 'llama-chat', workspaceRef: { name: 'ws' } })], undefined],
+    ['nobody holds it', [], undefined],
+  ])('%s → %s', (_, objects, holderName) => {
+    const view = tenancyView(options(objects, { 'team-b/ws': 'https://elsewhere' }), adopting, found(foreignEndpoint()));
+    expect(view.recordedHolder).toBe(holderName);
+  });
+
+  it('this object holds it itself: no holder, no claim check', () => {
+    const mine = { ...adopting, status: { adoption: { endpointId: ENDPOINT_ID, time: '2026-03-01T12:00:10Z' } } };
+    const view = tenancyView(options([cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' })]), mine, found(foreignEndpoint()));
+    expect(view).toMatchObject({ recordedHolder: undefined, olderClaimant: undefined });
   });
 });
 

@@ -1,0 +1,28 @@
+// Adoption sends nothing to Databricks (issue 15: applying imported YAML makes zero mutations). The object records
+// the endpoint it took over in status.adoption, which the ownership rules read (ownership.ts, tenancy.ts); the owner
+// tags, the record Databricks itself keeps, are written only with the endpoint's next change. Pure.
+import type { EndpointStatus } from '../../api/v1alpha1/index.js';
+import { type Owner, ownerTags } from './ownership.js';
+import type { EndpointAction, Plan } from './plan-types.js';
+
+/** Actions that change the endpoint in Databricks (besides its tags). */
+const changesEndpoint = (action: EndpointAction): boolean =>
+  action.type === 'updateConfig' || action.type === 'putAiGateway' || action.type === 'setPermissions' || action.type === 'updateNotifications';
+
+/**
+ * The plan for an endpoint the object holds, with its owner tags when they are still to be written
+ * (`ownerTagsPending`): a tag patch carries them in the same call; a config or settings change waits one step behind
+ * a patch of the owner tags (`deferred`: status stays as it was, and the change is planned again right after). A plan
+ * that changes nothing stays as it is: an adopted endpoint that serves the spec is never written to.
+ */
+export function withOwnerTags(plan: Plan, previous: EndpointStatus, owner: Owner, endpointName: string, ownerTagsPending: boolean): Plan {
+  if (!ownerTagsPending) return plan;
+  const owned = Object.entries(ownerTags(owner)).map(([key, value]) => ({ key, value }));
+  const { action } = plan;
+  if (action.type === 'patchTags') {
+    const keys = new Set(owned.map((t) => t.key));
+    return { ...plan, action: { ...action, add: [...action.add.filter((t) => !keys.has(t.key)), ...owned] } };
+  }
+  if (!changesEndpoint(action)) return plan;
+  return { action: { type: 'patchTags', name: endpointName, add: owned, remove: [] }, status: previous, requeue: { after: 0 }, events: [], deferred: true };
+}
