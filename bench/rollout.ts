@@ -20,6 +20,7 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { CoreResources, KubeClient, type KubeObject, resourcePath } from '../src/kube/index.js';
 import { installCrds, installOperatorRbac, isHealthy, runScript } from '../test/controlplane/global-setup.js';
 import { clusterDirectory, ensureNamespace, readClusterEnv, repoRoot, uniqueNamespace } from '../test/support/cluster.js';
+import { productionNodeFlags } from './lib/production.js';
 
 const { values } = parseArgs({
   options: {
@@ -154,6 +155,8 @@ function procStats(pid: number): { peakRssMiB: number; cpuSeconds: number } {
 async function runOperator(namespace: string, emulator: RunningEmulator, n: number): Promise<Partial<RunResult>> {
   const probePort = 20_000 + Math.floor(Math.random() * 20_000);
   const args = [
+    // the node flags of the image's ENTRYPOINT (docs/benchmarks.md, "Memory")
+    ...productionNodeFlags(repoRoot),
     join(repoRoot, 'dist/main.js'),
     'run',
     `--namespaces=${namespace}`,

@@ -6,7 +6,7 @@
 #   /app/node_modules       production dependencies only (npm ci --omit=dev --ignore-scripts)
 #   /app/dist               tsc -p tsconfig.build.json
 #   /app/package.json
-#   user 65532:65532, WORKDIR /app, NODE_ENV=production, ENTRYPOINT ["node", "/app/dist/main.js"], CMD ["run"]
+#   user 65532:65532, WORKDIR /app, NODE_ENV=production, ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/dist/main.js"], CMD ["run"]
 # test/unit/image-layout.test.ts checks this against the Dockerfile (paths, user, entrypoint, Node version).
 #
 # Usage: build-image.sh [--plan] [--import] [--name NAME]
@@ -35,7 +35,7 @@ USER_ID=65532:65532
 NODE_PATH_IN_IMAGE=/usr/local/bin/node
 NODE_VERSION="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$REPO_ROOT/node_modules/node/package.json" 2>/dev/null | head -n1)"
 IMAGE_CONFIG="$(cat <<JSON
-{"User":"$USER_ID","WorkingDir":"$WORKDIR","Entrypoint":["node","$WORKDIR/dist/main.js"],"Cmd":["run"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production","NODE_VERSION=$NODE_VERSION"],"ExposedPorts":{"8081/tcp":{}}}
+{"User":"$USER_ID","WorkingDir":"$WORKDIR","Entrypoint":["node","--max-semi-space-size=1","$WORKDIR/dist/main.js"],"Cmd":["run"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production","NODE_VERSION=$NODE_VERSION"],"ExposedPorts":{"8081/tcp":{}}}
 JSON
 )"
 # Paths copied into the image, as the Dockerfile's final stage has them.

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { productionNodeFlags } from '../../bench/lib/production.js';
 
 const repoRoot = join(import.meta.dirname, '../..');
 
@@ -117,5 +118,13 @@ describe('the node tier image (build-image.sh) and the Dockerfile', () => {
     const path = plan.config.Env.find((variable) => variable.startsWith('PATH='))?.slice('PATH='.length).split(':') ?? [];
     expect(path).toContain(plan.node.path.replace(/\/node$/, ''));
     expect(plan.config.Entrypoint[0]).toBe('node');
+  });
+});
+
+describe('the benchmarks run the operator with the image’s node flags', () => {
+  it('reads the flags between node and the script from the ENTRYPOINT, and they bound the young generation (the memory budget)', () => {
+    const flags = productionNodeFlags(repoRoot);
+    expect(['node', ...flags, '/app/dist/main.js']).toEqual(dockerfile.entrypoint);
+    expect(flags).toContainEqual(expect.stringMatching(/^--max-semi-space-size=\d+$/));
   });
 });

@@ -197,7 +197,7 @@ describe('container image (static checks; no Docker engine here)', () => {
 
   it('its entrypoint exists in the built output and runs', () => {
     const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
-    expect(entrypoint[1]).toBe('/app/dist/main.js');
+    expect(entrypoint.at(-1)).toBe('/app/dist/main.js');
     const out = mkdtempSync(join(tmpdir(), 'pt-build-'));
     execFileSync(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', out], { cwd: repoRoot });
     const help = execFileSync(join(repoRoot, 'node_modules/.bin/node'), [join(out, 'main.js'), '--help'], { encoding: 'utf8' });
