@@ -1,6 +1,6 @@
 // Deleting an endpoint object: what happens in Databricks (deletionPolicy, ownership, the CRD itself going).
 import { EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
-import { type PlanBuilder, endpointNameOf, owner, progressRequeue } from './plan-builder.js';
+import { type PlanBuilder, endpointNameOf, iso, owner, progressRequeue } from './plan-builder.js';
 import type { Plan, PlanInput } from './plan-types.js';
 import { planCallFailure } from './failures.js';
 import { ownershipOf } from './ownership.js';
@@ -56,5 +56,7 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   return plan
     .ready(false, ReadyReason.Deleting, `deleting endpoint ${name}`)
     .synced(true, SyncedReason.ReconcileSuccess, 'delete requested')
-    .finish({ type: 'delete', name }, progressRequeue(input));
+    // Timed from the deletion, not from a rollout that may have ended long ago: Databricks deletes in seconds,
+    // so the first look (which removes the finalizer) comes about a second later, not a progress interval later.
+    .finish({ type: 'delete', name }, progressRequeue(input, object.deletionTimestamp ?? iso(input.now)));
 }

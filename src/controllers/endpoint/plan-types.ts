@@ -15,6 +15,8 @@ export interface EndpointObject {
   /** metadata.creationTimestamp (RFC 3339, seconds): the age that decides claims of one endpoint name. */
   creationTimestamp?: string;
   deleting: boolean;
+  /** metadata.deletionTimestamp: when the deletion was asked for (how old a delete in progress is). */
+  deletionTimestamp?: string;
   /** The endpoint CRD itself is being deleted (only looked up for an object being deleted with our finalizer). */
   crdDeleting?: boolean;
   hasFinalizer: boolean;

@@ -306,6 +306,7 @@ function toEndpointObject(obj: Endpoint, spec: EndpointSpecType): EndpointObject
     annotations: obj.metadata.annotations ?? {},
     ...(obj.metadata.creationTimestamp !== undefined && { creationTimestamp: obj.metadata.creationTimestamp }),
     deleting: obj.metadata.deletionTimestamp !== undefined,
+    ...(obj.metadata.deletionTimestamp !== undefined && { deletionTimestamp: obj.metadata.deletionTimestamp }),
     hasFinalizer: hasFinalizer(obj, ENDPOINT_FINALIZER),
     spec,
     status: obj.status ?? {},
