@@ -1,25 +1,31 @@
 // Rollout benchmark (issue 12): the operator, built (dist/) and run as production runs it, against a baseline
 // written here, in the same run, interleaved, on the real test control plane and the emulator.
-//   - N = 50 under the documented limit (50 creates per 5 minutes, 3 s rollouts): the baseline fires every
-//     create at once and retries 429s after Retry-After, then polls each endpoint until it serves (as the
-//     Terraform provider does).
-//   - N = 1,000 / 10,000 with instant rollouts and the limits raised: the baseline makes exactly the calls a
-//     perfect controller needs (optimization info once per model, one create, one GET, one status write), at
-//     the operator's concurrency.
-// Prints ONE table: time to all Ready (median, min–max), the ratio, the operator's peak RSS and CPU seconds,
-// Databricks calls by operation, apiserver writes per endpoint (status/metadata writes seen on a watch, and
-// Events) and 429s.
+//   - N = 50 under the documented limit (50 creates/updates per 5 minutes, 3 s rollouts), three phases: create
+//     (objects applied → all Ready), update (all 50 throughputs changed → all serving the new config) and delete
+//     (all 50 objects deleted → all gone from Kubernetes and Databricks). The baseline fires every call at once and
+//     retries 429s after Retry-After, then polls each endpoint until it serves (as the Terraform provider does).
+//     Each phase starts with fresh 5-minute windows, Databricks' and the operator's (the emulator's window is reset
+//     and the operator restarted before the update phase), as if the endpoints had been created long before.
+//   - N = 1,000 / 10,000 with instant rollouts and the limits raised (create only): the baseline makes exactly the
+//     calls a perfect controller needs (optimization info once per model, one create, one GET, one status write),
+//     at the operator's concurrency.
+// The benchmark runs its own control plane (<repo>/.cluster-bench, unless PT_CLUSTER_DIR is set) with an apiserver
+// audit log (PT_APISERVER_AUDIT=1 in up.sh), and counts the operator's apiserver writes per endpoint twice: on the
+// client side (a watch of the objects sees each write that changed one; Events listed afterwards) and on the server
+// side (audit events of the operator's user, by resource and verb, no-op writes included).
+// Prints ONE table: time per phase (median, min–max), the ratio, the operator's peak RSS and CPU seconds,
+// Databricks calls by operation, apiserver writes per endpoint and 429s.
 //   npm run bench -- rollout            (N = 50 and 1,000, 3 repetitions)
-//   npx tsx bench/rollout.ts --sizes 50,1000,10000 --reps 3 [--concurrency 4]
+//   npx tsx bench/rollout.ts --sizes 50,1000,10000 --reps 3 [--concurrency 4] [--phases create,update,delete]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EndpointResource } from '../src/controllers/resources.js';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { CoreResources, KubeClient, type KubeObject, resourcePath } from '../src/kube/index.js';
 import { installCrds, installOperatorRbac, isHealthy, runScript } from '../test/controlplane/global-setup.js';
-import { clusterDirectory, ensureNamespace, readClusterEnv, repoRoot, uniqueNamespace } from '../test/support/cluster.js';
+import { ensureNamespace, parseEnvFile, readClusterEnv, repoRoot, uniqueNamespace } from '../test/support/cluster.js';
 import { productionNodeFlags } from './lib/production.js';
 
 const { values } = parseArgs({
@@ -27,6 +33,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '50,1000' },
     reps: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '4' },
+    phases: { type: 'string', default: 'create,update,delete' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -35,27 +42,45 @@ const concurrency = Number(values.concurrency);
 const PAT = 'dapi0123456789abcdef0123456789abcdef';
 const MODEL = { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '3' };
 
-type Endpoint = KubeObject & { spec: Record<string, unknown>; status?: { conditions?: { type: string; status: string; observedGeneration?: number }[] } };
+type Phase = 'create' | 'update' | 'delete';
+type Who = 'operator' | 'baseline';
+const requestedPhases = values.phases.split(',') as Phase[];
+/** Update and delete are measured where the limit matters: N = 50 under the documented limit. */
+const phasesFor = (n: number): Phase[] => (n <= 50 ? requestedPhases : requestedPhases.filter((p) => p === 'create'));
 
-interface RunResult {
+type Endpoint = KubeObject & {
+  spec: Record<string, unknown>;
+  status?: { conditions?: { type: string; status: string; observedGeneration?: number }[] };
+};
+
+interface PhaseResult {
   seconds: number;
   peakRssMiB?: number;
   cpuSeconds?: number;
   calls: Record<string, number>;
   throttled: number;
+  /** writes seen on a watch of the objects (client side) */
   objectWrites: number;
   eventWrites: number;
+  /** the operator's writes in the apiserver's audit log: objects (incl. status) and Events */
+  audit?: { objects: number; events: number; byVerb: Record<string, number> };
   /** the operator's mean queue wait and reconcile time */
   latency?: string;
+  /** endpoints not serving what the phase asked for when it ended (should be 0) */
+  unfinished: number;
 }
 
 // ------------------------------------------------------------------------------------------------
-// Cluster, build
+// Cluster (its own, with an audit log), build
 
-process.env.PT_CLUSTER_DIR = clusterDirectory();
-const startedCluster = !(await isHealthy(process.env.PT_CLUSTER_DIR));
+process.env.PT_CLUSTER_DIR ??= join(repoRoot, '.cluster-bench');
+process.env.PT_APISERVER_AUDIT = '1';
+const clusterDir = process.env.PT_CLUSTER_DIR;
+const startedCluster = !(await isHealthy(clusterDir));
 if (startedCluster) await runScript('up.sh', process.env);
-const env = readClusterEnv();
+const env = readClusterEnv(clusterDir);
+const auditLog = parseEnvFile(readFileSync(join(clusterDir, 'env'), 'utf8'))['AUDIT_LOG'];
+if (!auditLog || !existsSync(auditLog)) console.error(`no apiserver audit log in ${clusterDir}: the audit columns stay empty (start the cluster with PT_APISERVER_AUDIT=1)`);
 await installCrds();
 await installOperatorRbac(env);
 console.error('building dist/ (npm run build)');
@@ -63,7 +88,7 @@ execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio
 const admin = await KubeClient.fromFile(env.kubeconfigAdmin);
 
 // ------------------------------------------------------------------------------------------------
-// One run
+// Objects and what is measured about them
 
 function scenarioFor(n: number) {
   return n <= 50
@@ -72,6 +97,8 @@ function scenarioFor(n: number) {
       { clock: { speed: 1000 }, timing: { rolloutSeconds: 1 }, limits: { mutationsPerWindow: 1_000_000, windowSeconds: 300 } };
 }
 
+const THROUGHPUT = { create: { min: 1, max: 2 }, update: { min: 1, max: 3 } };
+
 async function createObjects(namespace: string, n: number): Promise<void> {
   const names = Array.from({ length: n }, (_, i) => `ep-${String(i).padStart(5, '0')}`);
   await pool(names, 16, async (name) => {
@@ -79,8 +106,21 @@ async function createObjects(namespace: string, n: number): Promise<void> {
       apiVersion: 'serving.ptoperator.io/v1alpha1',
       kind: 'ProvisionedThroughputEndpoint',
       metadata: { name, namespace },
-      spec: { model: MODEL, throughput: { chunks: { min: 1, max: 2 } } },
+      spec: { model: MODEL, throughput: { chunks: THROUGHPUT.create } },
     } as KubeObject);
+  });
+}
+
+/** The user's change of the update phase: every object's throughput, as `kubectl patch` would send it. */
+async function patchThroughputs(namespace: string, names: readonly string[]): Promise<void> {
+  await pool(names, 16, async (name) => {
+    await admin.patch(EndpointResource, namespace, name, { spec: { throughput: { chunks: THROUGHPUT.update } } }, 'application/merge-patch+json');
+  });
+}
+
+async function deleteObjects(namespace: string, names: readonly string[]): Promise<void> {
+  await pool(names, 16, async (name) => {
+    await admin.delete(EndpointResource, namespace, name);
   });
 }
 
@@ -98,24 +138,73 @@ async function listAll(namespace: string): Promise<Endpoint[]> {
   return items;
 }
 
-async function waitAllReady(namespace: string, n: number, timeoutMs: number): Promise<void> {
+async function waitUntil(what: string, probe: () => Promise<{ done: boolean; progress: string }>, timeoutMs: number, intervalMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ready = (await listAll(namespace)).filter(isReady).length;
-    if (ready >= n) return;
-    if (Date.now() > deadline) throw new Error(`only ${ready}/${n} Ready after ${timeoutMs / 1000} s`);
-    await sleep(n > 2000 ? 2000 : 500);
+    const { done, progress } = await probe();
+    if (done) return;
+    if (Date.now() > deadline) throw new Error(`${what}: ${progress} after ${timeoutMs / 1000} s`);
+    await sleep(intervalMs);
   }
 }
 
-/** Writes to the objects, as a watch sees them (every status or metadata change is one MODIFIED event). */
-function countObjectWrites(namespace: string, resourceVersion: string): { stop(): number } {
+/** All Ready for their current generation and, from `generation` on, the emulator serving each one's config. */
+async function waitAllReady(namespace: string, emulator: RunningEmulator, n: number, maxChunks: number, timeoutMs: number): Promise<void> {
+  await waitUntil(
+    'Ready',
+    async () => {
+      const ready = (await listAll(namespace)).filter(isReady).length;
+      const serving = unfinished(emulator, maxChunks) === 0;
+      return { done: ready >= n && serving, progress: `${ready}/${n} Ready, emulator serving the config: ${serving}` };
+    },
+    timeoutMs,
+    n > 2000 ? 2000 : 250,
+  );
+}
+
+async function waitAllGone(namespace: string, emulator: RunningEmulator, timeoutMs: number): Promise<void> {
+  await waitUntil(
+    'deleted',
+    async () => {
+      const left = (await listAll(namespace)).length;
+      const inDatabricks = emulator.emulator.endpoints().length;
+      return { done: left === 0 && inDatabricks === 0, progress: `${left} objects and ${inDatabricks} Databricks endpoints left` };
+    },
+    timeoutMs,
+    250,
+  );
+}
+
+/** Endpoints in the emulator that are not (yet) serving `maxChunks` chunks with no update in progress. */
+function unfinished(emulator: RunningEmulator, maxChunks: number): number {
+  const chunk = emulator.emulator.optimizationInfo(MODEL.name, MODEL.version).throughput_chunk_size ?? 0;
+  return emulator.emulator.endpoints().filter((e) => {
+    const served = e.config?.served_entities?.[0] as { max_provisioned_throughput?: number } | undefined;
+    return e.state?.config_update !== 'NOT_UPDATING' || served?.max_provisioned_throughput !== maxChunks * chunk;
+  }).length;
+}
+
+/**
+ * Writes to the objects other than the user's own (a spec change, a delete), as a watch sees them: every write that
+ * changed an object is one MODIFIED event. Writes that changed nothing, and the last finalizer's removal (seen as
+ * DELETED), are not seen; the audit log counts those.
+ */
+async function countObjectWrites(namespace: string): Promise<{ stop(): number }> {
+  const list = await admin.list<Endpoint>(EndpointResource, { namespace, limit: 5000 });
+  const seen = new Map(list.items.map((o) => [o.metadata.name, { generation: o.metadata.generation, deleting: o.metadata.deletionTimestamp !== undefined }]));
   const controller = new AbortController();
   let count = 0;
   void (async () => {
     try {
-      for await (const event of admin.watch<Endpoint>(resourcePath(EndpointResource, namespace), { resourceVersion, allowWatchBookmarks: false }, controller.signal)) {
-        if (event.type === 'MODIFIED') count++;
+      const events = admin.watch<Endpoint>(resourcePath(EndpointResource, namespace), { resourceVersion: list.metadata?.resourceVersion ?? '0', allowWatchBookmarks: false }, controller.signal);
+      for await (const event of events) {
+        if (event.type !== 'MODIFIED') continue;
+        const o = event.object;
+        const now = { generation: o.metadata.generation, deleting: o.metadata.deletionTimestamp !== undefined };
+        const before = seen.get(o.metadata.name);
+        seen.set(o.metadata.name, now);
+        const usersOwn = before !== undefined && (before.generation !== now.generation || (!before.deleting && now.deleting));
+        if (!usersOwn) count++;
       }
     } catch {
       /* aborted */
@@ -130,9 +219,43 @@ function countObjectWrites(namespace: string, resourceVersion: string): { stop()
 }
 
 /** Event writes: each Event object is one create, each repetition (count > 1) one more patch. */
-async function countEventWrites(namespace: string): Promise<number> {
-  const events = await admin.list<KubeObject & { count?: number; series?: { count?: number } }>(CoreResources.event, { namespace });
-  return events.items.reduce((sum, e) => sum + Math.max(1, e.series?.count ?? e.count ?? 1), 0);
+async function countEventWrites(namespace: string, since: number): Promise<number> {
+  const events = await admin.list<KubeObject & { count?: number; series?: { count?: number }; firstTimestamp?: string; lastTimestamp?: string; eventTime?: string }>(
+    CoreResources.event,
+    { namespace },
+  );
+  return events.items
+    .filter((e) => Date.parse(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '') >= since - 1_000)
+    .reduce((sum, e) => sum + Math.max(1, e.series?.count ?? e.count ?? 1), 0);
+}
+
+interface AuditEvent {
+  stage?: string;
+  verb?: string;
+  user?: { username?: string };
+  objectRef?: { resource?: string; subresource?: string; namespace?: string };
+  requestReceivedTimestamp?: string;
+}
+
+/** The operator's writes in `namespace` between `from` and `to` (ms), from the apiserver's audit log. */
+function auditedWrites(namespace: string, from: number, to: number): PhaseResult['audit'] {
+  if (!auditLog || !existsSync(auditLog)) return undefined;
+  const byVerb: Record<string, number> = {};
+  let objects = 0;
+  let events = 0;
+  for (const line of readFileSync(auditLog, 'utf8').split('\n')) {
+    if (!line.includes(namespace)) continue;
+    const e = JSON.parse(line) as AuditEvent;
+    if (e.stage !== 'ResponseComplete' || e.user?.username !== env.operatorUser || e.objectRef?.namespace !== namespace) continue;
+    const at = Date.parse(e.requestReceivedTimestamp ?? '');
+    if (at < from || at > to) continue;
+    const resource = `${e.objectRef.resource}${e.objectRef.subresource ? `/${e.objectRef.subresource}` : ''}`;
+    if (resource === 'events') events++;
+    else objects++;
+    const key = `${e.verb} ${resource}`;
+    byVerb[key] = (byVerb[key] ?? 0) + 1;
+  }
+  return { objects, events, byVerb };
 }
 
 /** Mean queue wait and reconcile time per reconcile, from the operator's own /metrics. */
@@ -152,7 +275,16 @@ function procStats(pid: number): { peakRssMiB: number; cpuSeconds: number } {
   return { peakRssMiB: hwm / 1024, cpuSeconds: ticks / 100 };
 }
 
-async function runOperator(namespace: string, emulator: RunningEmulator, n: number): Promise<Partial<RunResult>> {
+// ------------------------------------------------------------------------------------------------
+// The operator
+
+interface OperatorProcess {
+  child: ChildProcess;
+  probePort: number;
+  stop(): Promise<void>;
+}
+
+function startOperatorProcess(namespace: string, emulator: RunningEmulator, n: number): OperatorProcess {
   const probePort = 20_000 + Math.floor(Math.random() * 20_000);
   const args = [
     // the node flags of the image's ENTRYPOINT (docs/benchmarks.md, "Memory")
@@ -171,20 +303,29 @@ async function runOperator(namespace: string, emulator: RunningEmulator, n: numb
     env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: env.kubeconfigOperator, DATABRICKS_HOST: emulator.url, DATABRICKS_TOKEN: PAT },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const started = Date.now();
-  try {
-    await waitAllReady(namespace, n, 1_800_000);
-    const seconds = (Date.now() - started) / 1000;
-    const latency = await reconcileLatency(probePort).catch(() => undefined);
-    return { seconds, ...procStats(child.pid!), ...(latency ? { latency } : {}) };
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-  }
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    child,
+    probePort,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Until the operator's caches are synced (/readyz), so a phase's clock does not include its start-up. */
+async function operatorReady(op: OperatorProcess): Promise<void> {
+  await waitUntil(
+    'operator /readyz',
+    async () => ({ done: await fetch(`http://127.0.0.1:${op.probePort}/readyz`).then((r) => r.ok, () => false), progress: 'not ready' }),
+    60_000,
+    100,
+  );
 }
 
 // ------------------------------------------------------------------------------------------------
-// The baseline
+// The baseline (Terraform-like for N = 50: fire all, retry 429; perfect controller at scale)
 
 async function databricks<T>(emulator: RunningEmulator, method: string, path: string, body?: unknown): Promise<{ status: number; json: T; retryAfter?: number }> {
   const res = await fetch(new URL(path, emulator.url), {
@@ -197,107 +338,215 @@ async function databricks<T>(emulator: RunningEmulator, method: string, path: st
   return { status: res.status, json: (text ? JSON.parse(text) : {}) as T, ...(retryAfter !== null ? { retryAfter: Number(retryAfter) } : {}) };
 }
 
-async function runBaseline(namespace: string, emulator: RunningEmulator, n: number): Promise<Partial<RunResult>> {
-  const started = Date.now();
-  const objects = await listAll(namespace);
+/** One call, retried on 429 after Retry-After plus up to 1 s of jitter (the Python SDK's policy). */
+async function withRetries(emulator: RunningEmulator, what: string, method: string, path: string, body?: unknown): Promise<void> {
+  for (;;) {
+    const res = await databricks(emulator, method, path, body);
+    if (res.status === 200) return;
+    if (res.status !== 429) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.json)}`);
+    await sleep((res.retryAfter ?? 1) * 1000 + Math.random() * 1000);
+  }
+}
+
+/** Until it serves: one GET when rollouts are instant; the SDK waiter's linear backoff otherwise. */
+async function waitServing(emulator: RunningEmulator, name: string, terraformLike: boolean): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await databricks<{ state?: { ready?: string; config_update?: string } }>(emulator, 'GET', `/api/2.0/serving-endpoints/${name}`);
+    if (res.json.state?.ready === 'READY' && res.json.state.config_update === 'NOT_UPDATING') return;
+    await sleep(terraformLike ? Math.min(attempt, 10) * 1000 + Math.random() * 700 : 10);
+  }
+}
+
+async function writeReady(namespace: string, obj: Endpoint, generation: number | undefined): Promise<void> {
+  await admin.patch(
+    EndpointResource,
+    namespace,
+    obj.metadata.name,
+    { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Available', message: 'serving', observedGeneration: generation, lastTransitionTime: new Date().toISOString() }] } },
+    'application/merge-patch+json',
+    { subresource: 'status' },
+  );
+}
+
+async function servedEntities(emulator: RunningEmulator, chunks: { min: number; max: number }) {
   const info = await databricks<{ throughput_chunk_size: number }>(emulator, 'GET', `/api/2.0/serving-endpoints/get-model-optimization-info/${MODEL.name}/${MODEL.version}`);
   const chunk = info.json.throughput_chunk_size;
+  return [{ entity_name: MODEL.name, entity_version: MODEL.version, min_provisioned_throughput: chunks.min * chunk, max_provisioned_throughput: chunks.max * chunk }];
+}
+
+async function baselineCreate(namespace: string, emulator: RunningEmulator, n: number): Promise<void> {
+  const objects = await listAll(namespace);
+  const served_entities = await servedEntities(emulator, THROUGHPUT.create);
   const terraformLike = n <= 50;
   await pool(objects, terraformLike ? n : concurrency, async (obj) => {
     const name = obj.metadata.name;
-    const body = {
-      name,
-      config: { served_entities: [{ entity_name: MODEL.name, entity_version: MODEL.version, min_provisioned_throughput: chunk, max_provisioned_throughput: 2 * chunk }] },
-      tags: [{ key: 'pt-operator-owner-uid', value: obj.metadata.uid }],
-    };
-    // Create; 429s are retried after Retry-After plus up to 1 s of jitter (the Python SDK's policy).
-    for (;;) {
-      const res = await databricks(emulator, 'POST', '/api/2.0/serving-endpoints', body);
-      if (res.status === 200) break;
-      if (res.status !== 429) throw new Error(`create ${name}: ${res.status} ${JSON.stringify(res.json)}`);
-      await sleep((res.retryAfter ?? 1) * 1000 + Math.random() * 1000);
-    }
-    // Wait until it serves: one GET when rollouts are instant; the SDK waiter's linear backoff otherwise.
-    for (let attempt = 1; ; attempt++) {
-      const res = await databricks<{ state?: { ready?: string; config_update?: string } }>(emulator, 'GET', `/api/2.0/serving-endpoints/${name}`);
-      if (res.json.state?.ready === 'READY' && res.json.state.config_update === 'NOT_UPDATING') break;
-      await sleep(terraformLike ? Math.min(attempt, 10) * 1000 + Math.random() * 700 : 10);
-    }
-    await admin.patch(
-      EndpointResource,
-      namespace,
-      name,
-      { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Available', message: 'serving', observedGeneration: obj.metadata.generation, lastTransitionTime: new Date().toISOString() }] } },
-      'application/merge-patch+json',
-      { subresource: 'status' },
-    );
+    const body = { name, config: { served_entities }, tags: [{ key: 'pt-operator-owner-uid', value: obj.metadata.uid }] };
+    await withRetries(emulator, `create ${name}`, 'POST', '/api/2.0/serving-endpoints', body);
+    await waitServing(emulator, name, terraformLike);
+    await writeReady(namespace, obj, obj.metadata.generation);
   });
-  await waitAllReady(namespace, n, 60_000);
-  return { seconds: (Date.now() - started) / 1000 };
+}
+
+async function baselineUpdate(namespace: string, emulator: RunningEmulator, names: readonly string[]): Promise<void> {
+  await patchThroughputs(namespace, names);
+  const objects = await listAll(namespace);
+  const served_entities = await servedEntities(emulator, THROUGHPUT.update);
+  await pool(objects, objects.length, async (obj) => {
+    const name = obj.metadata.name;
+    await withRetries(emulator, `update ${name}`, 'PUT', `/api/2.0/serving-endpoints/${name}/config`, { served_entities });
+    await waitServing(emulator, name, true);
+    await writeReady(namespace, obj, obj.metadata.generation);
+  });
+}
+
+async function baselineDelete(namespace: string, emulator: RunningEmulator, names: readonly string[]): Promise<void> {
+  await pool(names, names.length, async (name) => {
+    await withRetries(emulator, `delete ${name}`, 'DELETE', `/api/2.0/serving-endpoints/${name}`);
+  });
+  await deleteObjects(namespace, names);
+}
+
+// ------------------------------------------------------------------------------------------------
+// One repetition: every phase, for the operator or the baseline, on a fresh namespace and emulator
+
+async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseResult>>> {
+  const namespace = uniqueNamespace(`bench-${who}-${n}`);
+  await ensureNamespace(namespace);
+  const emulator = await startEmulator({ scenario: scenarioFor(n) });
+  const results: Partial<Record<Phase, PhaseResult>> = {};
+  const phases = phasesFor(n);
+  let op: OperatorProcess | undefined;
+  const names = Array.from({ length: n }, (_, i) => `ep-${String(i).padStart(5, '0')}`);
+  try {
+    await createObjects(namespace, n);
+    for (const phase of phases) {
+      if (phase === 'update' && !results.create) throw new Error('the update phase needs the create phase');
+      if (phase === 'update') {
+        // Fresh 5-minute windows: Databricks' (emulator) and the operator's (a new process).
+        await op?.stop();
+        op = undefined;
+        emulator.emulator.budget.reset();
+      }
+      if (who === 'operator' && !op && phase !== 'create') {
+        op = startOperatorProcess(namespace, emulator, n);
+        await operatorReady(op);
+      }
+      const callsBefore = emulator.emulator.calls.query().length;
+      const writes = await countObjectWrites(namespace);
+      const started = Date.now();
+      let extra: Partial<PhaseResult> = {};
+      if (phase === 'create') {
+        if (who === 'operator') {
+          // measured from the operator's start, objects already applied
+          op = startOperatorProcess(namespace, emulator, n);
+          await waitAllReady(namespace, emulator, n, THROUGHPUT.create.max, 1_800_000);
+        } else {
+          await baselineCreate(namespace, emulator, n);
+          await waitAllReady(namespace, emulator, n, THROUGHPUT.create.max, 60_000);
+        }
+      } else if (phase === 'update') {
+        if (who === 'operator') await patchThroughputs(namespace, names);
+        else await baselineUpdate(namespace, emulator, names);
+        await waitAllReady(namespace, emulator, n, THROUGHPUT.update.max, 1_800_000);
+      } else {
+        if (who === 'operator') await deleteObjects(namespace, names);
+        else await baselineDelete(namespace, emulator, names);
+        await waitAllGone(namespace, emulator, 1_800_000);
+      }
+      const ended = Date.now();
+      const seconds = (ended - started) / 1000;
+      if (op && phase === 'create') {
+        const latency = await reconcileLatency(op.probePort).catch(() => undefined);
+        extra = { ...procStats(op.child.pid!), ...(latency ? { latency } : {}) };
+      }
+      await sleep(500);
+      const calls: Record<string, number> = {};
+      let throttled = 0;
+      for (const c of emulator.emulator.calls.query().slice(callsBefore)) {
+        const name = c.status === 404 ? `${c.operation} 404` : c.status === 429 ? `${c.operation} 429` : c.operation;
+        calls[name] = (calls[name] ?? 0) + 1;
+        if (c.status === 429) throttled++;
+      }
+      const audit = who === 'operator' ? auditedWrites(namespace, started, ended + 500) : undefined;
+      results[phase] = {
+        seconds,
+        ...extra,
+        calls,
+        throttled,
+        objectWrites: writes.stop(),
+        eventWrites: await countEventWrites(namespace, started),
+        ...(audit && { audit }),
+        unfinished: phase === 'delete' ? emulator.emulator.endpoints().length : unfinished(emulator, THROUGHPUT[phase].max),
+      };
+    }
+    return results;
+  } finally {
+    await op?.stop();
+    await emulator.close();
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
 // Driver
 
-async function once(who: 'operator' | 'baseline', n: number): Promise<RunResult> {
-  const namespace = uniqueNamespace(`bench-${who}-${n}`);
-  await ensureNamespace(namespace);
-  const emulator = await startEmulator({ scenario: scenarioFor(n) });
-  try {
-    await createObjects(namespace, n);
-    const rv = (await admin.list(EndpointResource, { namespace, limit: 1 })).metadata?.resourceVersion ?? '0';
-    const writes = countObjectWrites(namespace, rv);
-    const result = who === 'operator' ? await runOperator(namespace, emulator, n) : await runBaseline(namespace, emulator, n);
-    await sleep(500);
-    const calls: Record<string, number> = {};
-    let throttled = 0;
-    for (const c of emulator.emulator.calls.query()) {
-      const op = c.status === 404 ? `${c.operation} 404` : c.operation;
-      calls[op] = (calls[op] ?? 0) + 1;
-      if (c.status === 429) throttled++;
-    }
-    return { seconds: result.seconds ?? NaN, ...result, calls, throttled, objectWrites: writes.stop(), eventWrites: await countEventWrites(namespace) };
-  } finally {
-    await emulator.close();
-  }
-}
-
 const rows: string[] = [];
+const auditRows: string[] = [];
 for (const n of sizes) {
-  const runs: Record<'operator' | 'baseline', RunResult[]> = { operator: [], baseline: [] };
+  const runs: Record<Who, Partial<Record<Phase, PhaseResult>>[]> = { operator: [], baseline: [] };
   for (let rep = 0; rep < reps; rep++) {
-    const order: ('operator' | 'baseline')[] = rep % 2 === 0 ? ['operator', 'baseline'] : ['baseline', 'operator'];
+    const order: Who[] = rep % 2 === 0 ? ['operator', 'baseline'] : ['baseline', 'operator'];
     for (const who of order) {
       const r = await once(who, n);
       runs[who].push(r);
-      console.error(`N=${n} rep ${rep + 1} ${who}: ${r.seconds.toFixed(1)} s${r.peakRssMiB ? `, peak RSS ${r.peakRssMiB.toFixed(0)} MiB, CPU ${r.cpuSeconds?.toFixed(1)} s, ${r.latency}` : ''}, writes ${r.objectWrites}+${r.eventWrites} events, calls ${JSON.stringify(r.calls)}`);
+      for (const [phase, p] of Object.entries(r)) {
+        console.error(
+          `N=${n} rep ${rep + 1} ${who} ${phase}: ${p.seconds.toFixed(1)} s${p.peakRssMiB ? `, peak RSS ${p.peakRssMiB.toFixed(0)} MiB, CPU ${p.cpuSeconds?.toFixed(1)} s, ${p.latency}` : ''}, ` +
+            `watch writes ${p.objectWrites}+${p.eventWrites} events${p.audit ? `, audit ${p.audit.objects}+${p.audit.events} events ${JSON.stringify(p.audit.byVerb)}` : ''}, calls ${JSON.stringify(p.calls)}` +
+            (p.unfinished ? `, ${p.unfinished} UNFINISHED` : ''),
+        );
+      }
     }
   }
-  const op = runs.operator;
-  const base = runs.baseline;
-  const ratio = median(op.map((r) => r.seconds)) / median(base.map((r) => r.seconds));
-  rows.push(
-    [
-      n.toLocaleString('en'),
-      n <= 50 ? 'default limit, 3 s rollouts; baseline fires all, retries 429' : `instant rollouts, raised limits; baseline perfect, concurrency ${concurrency}`,
-      spread(op.map((r) => r.seconds)),
-      spread(base.map((r) => r.seconds)),
-      `${ratio.toFixed(2)}×`,
-      `${Math.max(...op.map((r) => r.peakRssMiB ?? 0)).toFixed(0)}`,
-      `${median(op.map((r) => r.cpuSeconds ?? 0)).toFixed(1)}`,
-      describeCalls(op.at(-1)!.calls),
-      describeCalls(base.at(-1)!.calls),
-      `${(median(op.map((r) => r.objectWrites)) / n).toFixed(2)} + ${(median(op.map((r) => r.eventWrites)) / n).toFixed(2)} ev`,
-      `${(median(base.map((r) => r.objectWrites)) / n).toFixed(2)} + ${(median(base.map((r) => r.eventWrites)) / n).toFixed(2)} ev`,
-      `${median(op.map((r) => r.throttled))} / ${median(base.map((r) => r.throttled))}`,
-    ].join(' | '),
-  );
+  for (const phase of phasesFor(n)) {
+    const op = runs.operator.map((r) => r[phase]!);
+    const base = runs.baseline.map((r) => r[phase]!);
+    const ratio = median(op.map((r) => r.seconds)) / median(base.map((r) => r.seconds));
+    const perEndpoint = (xs: number[]) => (median(xs) / n).toFixed(2);
+    rows.push(
+      [
+        n.toLocaleString('en'),
+        phase,
+        n <= 50 ? 'default limit, 3 s rollouts; baseline fires all, retries 429' : `instant rollouts, raised limits; baseline perfect, concurrency ${concurrency}`,
+        spread(op.map((r) => r.seconds)),
+        spread(base.map((r) => r.seconds)),
+        `${ratio.toFixed(2)}×`,
+        phase === 'create' ? `${Math.max(...op.map((r) => r.peakRssMiB ?? 0)).toFixed(0)}` : '–',
+        phase === 'create' ? `${median(op.map((r) => r.cpuSeconds ?? 0)).toFixed(1)}` : '–',
+        describeCalls(op.at(-1)!.calls),
+        describeCalls(base.at(-1)!.calls),
+        `${perEndpoint(op.map((r) => r.objectWrites))} + ${perEndpoint(op.map((r) => r.eventWrites))} ev`,
+        op.every((r) => r.audit) ? `${perEndpoint(op.map((r) => r.audit!.objects))} + ${perEndpoint(op.map((r) => r.audit!.events))} ev` : 'n/a',
+        `${perEndpoint(base.map((r) => r.objectWrites))} + ${perEndpoint(base.map((r) => r.eventWrites))} ev`,
+        `${median(op.map((r) => r.throttled))} / ${median(base.map((r) => r.throttled))}`,
+      ].join(' | '),
+    );
+    const last = op.at(-1)!.audit;
+    if (last) auditRows.push(`| ${n.toLocaleString('en')} | ${phase} | ${describeCalls(last.byVerb)} |`);
+  }
 }
 
-console.log(`\nRollout benchmark: ${reps} repetitions, interleaved; times to all Ready in seconds, median (min–max); operator = dist/ with --concurrency ${concurrency}`);
-console.log('| N | setting | operator s | baseline s | ratio | op peak RSS MiB | op CPU s | op Databricks calls (last run) | baseline calls | op apiserver writes/endpoint | baseline writes/endpoint | 429s op / baseline |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log(`\nRollout benchmark: ${reps} repetitions, interleaved; seconds per phase, median (min–max); operator = dist/ with --concurrency ${concurrency}`);
+console.log(
+  '| N | phase | setting | operator s | baseline s | ratio | op peak RSS MiB | op CPU s | op Databricks calls (last run) | baseline calls | op apiserver writes/endpoint, watch (client side) | op apiserver writes/endpoint, audit log | baseline writes/endpoint, watch | 429s op / baseline |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(`| ${row} |`);
+if (auditRows.length > 0) {
+  console.log(`\nThe operator's apiserver writes in the audit log (user ${env.operatorUser}), last repetition, by verb and resource:`);
+  console.log('| N | phase | writes |');
+  console.log('|---|---|---|');
+  for (const row of auditRows) console.log(row);
+}
 
 await admin.close();
 if (startedCluster) await runScript('down.sh', process.env);

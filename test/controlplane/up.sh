@@ -105,6 +105,31 @@ APISERVER_NODE_FLAGS=()
 [ "$WITH_NODE" = false ] || mapfile -t APISERVER_NODE_FLAGS < <(apiserver_node_flags)
 APISERVER_URL="https://127.0.0.1:$APISERVER_PORT"
 
+# PT_APISERVER_AUDIT=1: an audit log (JSON lines, Metadata level) of every write to the operator's resources and to
+# Events, so a benchmark can count the operator's apiserver writes on the server side (bench/rollout.ts).
+APISERVER_AUDIT_FLAGS=()
+AUDIT_LOG=""
+if [ "${PT_APISERVER_AUDIT:-}" = 1 ]; then
+  AUDIT_LOG="$LOGS/audit.log"
+  cat > "$CLUSTER_DIR/audit-policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+    verbs: ["create", "update", "patch", "delete", "deletecollection"]
+    resources:
+      - group: "serving.ptoperator.io"
+      - group: ""
+        resources: ["events"]
+      - group: "events.k8s.io"
+        resources: ["events"]
+  - level: None
+POLICY
+  APISERVER_AUDIT_FLAGS=(--audit-policy-file="$CLUSTER_DIR/audit-policy.yaml" --audit-log-path="$AUDIT_LOG"
+    --audit-log-format=json --audit-log-maxsize=2000 --audit-log-maxbackup=1)
+fi
+
 print_log_tail_and_fail() { # <component> <log file> <reason>
   echo "up: $1 $3; last lines of $2:" >&2
   tail -n 40 "$2" >&2 || true
@@ -150,7 +175,7 @@ setsid "$KUBE_APISERVER_BIN" \
   --service-account-signing-key-file="$PKI/service-account.key" \
   --service-cluster-ip-range=10.0.0.0/24 \
   --allow-privileged=true \
-  "${APISERVER_NODE_FLAGS[@]}" \
+  "${APISERVER_NODE_FLAGS[@]}" "${APISERVER_AUDIT_FLAGS[@]}" \
   </dev/null >"$LOGS/kube-apiserver.log" 2>&1 &
 APISERVER_PID=$!
 printf 'ETCD_PID=%s\nAPISERVER_PID=%s\n' "$ETCD_PID" "$APISERVER_PID" > "$CLUSTER_DIR/env"
@@ -239,6 +264,7 @@ write_env() {
   env_line ETCD_LOG "$LOGS/etcd.log"
   env_line APISERVER_LOG "$LOGS/kube-apiserver.log"
   env_line CONTROLLER_MANAGER_LOG "$LOGS/kube-controller-manager.log"
+  [ -z "$AUDIT_LOG" ] || env_line AUDIT_LOG "$AUDIT_LOG"
 }
 write_env > "$CLUSTER_DIR/env.tmp" && mv "$CLUSTER_DIR/env.tmp" "$CLUSTER_DIR/env"
 if [ "$WITH_NODE" = true ]; then
