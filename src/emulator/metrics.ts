@@ -1,27 +1,45 @@
-// GET /api/2.0/serving-endpoints/{name}/metrics: endpoint health metrics in the Prometheus text
-// format, one sample per metric and served entity (label served_entity_name). Databricks documents the
-// export (latency, request rate, error rate, CPU/GPU/memory usage) but not every metric name; the names
-// here follow its metric descriptions and are the emulator's own. Values are 0 until a test sets them
-// through the inspection API (POST /__emulator/endpoints/{name}/metrics).
+// GET /api/2.0/serving-endpoints/{name}/metrics: endpoint health metrics in the Prometheus text format.
+// The metric names and types are the ones Databricks documents for this export ("Track and export serving
+// endpoint health metrics to Prometheus and Datadog", docs.databricks.com/aws/en/machine-learning/model-serving/
+// metrics-export-serving-endpoint, its Datadog example configuration): gauges cpu_usage_percentage,
+// mem_usage_percentage, provisioned_concurrent_requests_total, request_count_total, request_4xx_count_total,
+// request_5xx_count_total (requests of the last minute), and the histogram request_latency_ms. Databricks
+// does not document the labels; the emulator puts one sample per served entity under served_entity_name
+// (docs/emulator.md). Values are 0 until a test sets them (POST /__emulator/endpoints/{name}/metrics).
 
-/** Metrics every served entity reports, with their type and help text. */
-export const EMULATED_METRICS: Record<string, { type: 'counter' | 'gauge'; help: string }> = {
-  request_count_total: { type: 'counter', help: 'Requests served.' },
-  request_4xx_count_total: { type: 'counter', help: 'Requests answered with a 4xx status.' },
-  request_5xx_count_total: { type: 'counter', help: 'Requests answered with a 5xx status.' },
-  request_latency_ms_p50: { type: 'gauge', help: 'Median round-trip latency in milliseconds.' },
-  request_latency_ms_p99: { type: 'gauge', help: '99th percentile round-trip latency in milliseconds.' },
+/** Gauges every served entity reports, with their help text. */
+export const EMULATED_GAUGES: Record<string, string> = {
+  cpu_usage_percentage: 'Average CPU usage across the server replicas, in percent.',
+  mem_usage_percentage: 'Average memory usage across the server replicas, in percent.',
+  provisioned_concurrent_requests_total: 'Provisioned concurrency: parallel requests the endpoint can handle.',
+  request_count_total: 'Requests served in the last minute.',
+  request_4xx_count_total: 'Requests answered with a 4xx status in the last minute.',
+  request_5xx_count_total: 'Requests answered with a 5xx status in the last minute.',
 };
+
+/** The documented histogram; a test sets its `_sum` and `_count` (`_bucket{le="+Inf"}` follows `_count`). */
+export const LATENCY_HISTOGRAM = 'request_latency_ms';
+
+/** Values a test may set, per served entity: the gauges, and the latency histogram's sum and count. */
+export const SETTABLE_METRICS: [string, ...string[]] = [`${LATENCY_HISTOGRAM}_sum`, `${LATENCY_HISTOGRAM}_count`, ...Object.keys(EMULATED_GAUGES)];
 
 const escapeLabel = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 export function renderMetrics(entities: readonly string[], values: Record<string, Record<string, number>>): string {
-  const names = new Set([...Object.keys(EMULATED_METRICS), ...Object.values(values).flatMap((m) => Object.keys(m))]);
   const lines: string[] = [];
-  for (const name of names) {
-    const known = EMULATED_METRICS[name];
-    if (known) lines.push(`# HELP ${name} ${known.help}`, `# TYPE ${name} ${known.type}`);
-    for (const entity of entities) lines.push(`${name}{served_entity_name="${escapeLabel(entity)}"} ${values[entity]?.[name] ?? 0}`);
+  const label = (entity: string, extra = '') => `{served_entity_name="${escapeLabel(entity)}"${extra}}`;
+  for (const [name, help] of Object.entries(EMULATED_GAUGES)) {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    for (const entity of entities) lines.push(`${name}${label(entity)} ${values[entity]?.[name] ?? 0}`);
+  }
+  lines.push(`# HELP ${LATENCY_HISTOGRAM} Round-trip latency in milliseconds.`, `# TYPE ${LATENCY_HISTOGRAM} histogram`);
+  for (const entity of entities) {
+    const count = values[entity]?.[`${LATENCY_HISTOGRAM}_count`] ?? 0;
+    lines.push(
+      `${LATENCY_HISTOGRAM}_bucket${label(entity, ',le="+Inf"')} ${count}`,
+      `${LATENCY_HISTOGRAM}_sum${label(entity)} ${values[entity]?.[`${LATENCY_HISTOGRAM}_sum`] ?? 0}`,
+      `${LATENCY_HISTOGRAM}_count${label(entity)} ${count}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -9,6 +9,7 @@ import { Emulator, type EmulatorOptions } from './emulator.js';
 import { ApiError, invalidParameter } from './errors.js';
 import { FaultSpecSchema } from './faults.js';
 import { endpointOf, routeRequest, type Operation } from './routes.js';
+import { SETTABLE_METRICS } from './metrics.js';
 import { loadScenarioFile } from './scenario.js';
 
 export const INSPECTION_PREFIX = '/__emulator';
@@ -226,7 +227,8 @@ function handleInspection(emulator: Emulator, method: string, url: URL, rawBody:
         return sendJson(res, 200, { now: emulator.now(), speed: emulator.clock.speed });
       }
       case 'POST endpoints/:id/metrics':
-        emulator.setMetrics(segments[1] ?? '', z.record(z.string(), z.record(z.string(), z.number())).parse(body));
+        // Only the documented metrics (metrics.ts): a misspelt name is refused, not silently never reported.
+        emulator.setMetrics(segments[1] ?? '', z.record(z.string(), z.partialRecord(z.enum(SETTABLE_METRICS), z.number())).parse(body) as Record<string, Record<string, number>>);
         return sendJson(res, 200, {});
       case 'POST endpoints/:id/edit':
         return sendJson(res, 200, emulator.editEndpoint(segments[1] ?? '', body as never));

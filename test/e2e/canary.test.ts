@@ -32,10 +32,10 @@ async function servedConfig(name: string): Promise<{ entities: string[]; routes:
   };
 }
 
-async function updates(name: string): Promise<number> {
+async function updates(name: string, operation = 'updateConfig'): Promise<number> {
   const url = new URL('/__emulator/calls', e2e.emulator.url);
   url.searchParams.set('endpoint', name);
-  url.searchParams.set('operation', 'updateConfig');
+  url.searchParams.set('operation', operation);
   return ((await (await fetch(url)).json()) as { calls: unknown[] }).calls.length;
 }
 
@@ -73,6 +73,28 @@ describe('canary rollout', () => {
     expect(await servedConfig('canary-ok')).toEqual({ entities: ['3'], routes: { 'support_bot_llama-3': 100 } });
     // One update per step: 10 %, 50 %, then version 3 alone.
     expect(await updates('canary-ok')).toBe(3);
+  });
+
+  it('model units: steps to 100 % through the /pt config API and removes the old entity', async () => {
+    const GPT_OSS = 'system.ai.gpt-oss-120b';
+    await e2e.apply(endpointManifest('canary-units', { model: { name: GPT_OSS, version: '1' }, throughput: { modelUnits: 50 }, canary: { steps: [25], pause: '3s' } }));
+    await e2e.waitUntil('pte', 'canary-units', isReady, 60_000);
+    await e2e.kubectl(['patch', 'pte', 'canary-units', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: GPT_OSS, version: '2' }, throughput: { modelUnits: 100 } } })]);
+
+    const step = await e2e.waitUntil('pte', 'canary-units', (o) => canaryOf(o).phase === 'Paused' && canaryOf(o).share === 25, 60_000);
+    // Each version keeps its own throughput: the old one as it served, the new one the spec's.
+    expect(canaryOf(step).versions).toEqual([
+      { version: '1', share: 75, throughput: '50 model units' },
+      { version: '2', share: 25, throughput: '100 model units' },
+    ]);
+    expect(await servedConfig('canary-units')).toEqual({ entities: ['1', '2'], routes: { 'gpt-oss-120b-1': 75, 'gpt-oss-120b-2': 25 } });
+
+    const done = await e2e.waitUntil('pte', 'canary-units', (o) => canaryOf(o).phase === 'Succeeded' && isReady(o), 60_000);
+    expect(canaryOf(done).message).toBe('version 2 serves all traffic; version 1 was removed');
+    expect(await servedConfig('canary-units')).toEqual({ entities: ['2'], routes: { 'gpt-oss-120b-2': 100 } });
+    // Model-unit configs go through PUT /serving-endpoints/pt/{name}/config: one update for 25 %, one for version 2 alone.
+    expect(await updates('canary-units', 'updatePtConfig')).toBe(2);
+    expect(await updates('canary-units')).toBe(0);
   });
 
   it('an abort by annotation routes all traffic back to the old version and removes the new one', async () => {

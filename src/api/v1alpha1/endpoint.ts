@@ -194,7 +194,7 @@ const metricName = (description: string) =>
 
 export const CanaryGate = z
   .strictObject({
-    metric: metricName('Metric of the endpoint (GET /serving-endpoints/{name}/metrics) read for the new version, by label served_entity_name.'),
+    metric: metricName('Metric of the endpoint (GET /serving-endpoints/{name}/metrics) read for the new version, by label served_entity_name: request_count_total, request_4xx_count_total, request_5xx_count_total, request_latency_ms_sum, request_latency_ms_count, cpu_usage_percentage, mem_usage_percentage, ...'),
     divideBy: metricName('Optional: divide by this metric of the new version, e.g. request_count_total for an error ratio.').optional(),
     max: z.number().min(0).describe('The step advances only while the value (or ratio) is at most this; above it the canary aborts.'),
   })
