@@ -141,7 +141,9 @@ async function listAll(namespace: string): Promise<Endpoint[]> {
 async function waitUntil(what: string, probe: () => Promise<{ done: boolean; progress: string }>, timeoutMs: number, intervalMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { done, progress } = await probe();
+    // at 10,000 the apiserver's watch cache can lag its writes: a list then fails with 504 "Too large resource
+    // version" for a moment; look again
+    const { done, progress } = await probe().catch((err: unknown) => ({ done: false, progress: `${String(err)}` }));
     if (done) return;
     if (Date.now() > deadline) throw new Error(`${what}: ${progress} after ${timeoutMs / 1000} s`);
     await sleep(intervalMs);
