@@ -245,11 +245,13 @@ for (const n of sizes) {
       throw err;
     });
     const convergeSeconds = (Date.now() - converging) / 1000;
+    // the peak before a heap snapshot, which itself takes memory
+    const beforeSnapshot = procStats(operator.child.pid!);
     if (values['heap-snapshot-dir']) {
       operator.child.kill('SIGUSR2');
       await sleep(Math.max(5000, n * 5));
     }
-    const rollout = await operator.stop();
+    const rollout = { ...(await operator.stop()), peakRssMiB: beforeSnapshot.peakRssMiB };
     const reads = readsPerSecondOf(emulator, 0, converging, Date.now() - converging);
     console.error(
       `N=${n} rollout: all Ready in ${convergeSeconds.toFixed(1)} s, peak RSS ${rollout.peakRssMiB.toFixed(0)} MiB, CPU ${rollout.cpuSeconds.toFixed(1)} s, ` +

@@ -14,6 +14,7 @@ import {
   type KubeClient,
   type KubeObject,
   type Logger,
+  objectKey,
   type Reconcile,
   removeFinalizer,
   setCondition,
@@ -50,7 +51,7 @@ import { type TenancyOptions, tenancyView } from './tenancy.js';
 export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
 
 export interface EndpointReconcilerOptions {
-  endpoints: Pick<Informer<Endpoint>, 'get'>;
+  endpoints: Pick<Informer<Endpoint>, 'get'> & Partial<Pick<Informer<Endpoint>, 'addHandlers'>>;
   connections: Pick<WorkspaceConnections, 'forEndpoint'>;
   kube: KubeClient;
   statusWriter: StatusWriter;
@@ -81,6 +82,15 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const modelInfo = new ModelInfoCache(options.modelInfoTtlMs, now);
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
   const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
+  // ...and only until then: kept to the next reconcile (the next poll, minutes away), it was a second copy of
+  // every endpoint in memory (issue 12 item 4).
+  options.endpoints.addHandlers?.({
+    update: (_old, obj) => {
+      const key = objectKey(obj);
+      if (written.get(key)?.staleResourceVersion !== obj.metadata.resourceVersion) written.delete(key);
+    },
+    delete: (obj) => written.delete(objectKey(obj)),
+  });
   const slotWaits = new SlotWaits();
   const startup = new StartupSpread();
 

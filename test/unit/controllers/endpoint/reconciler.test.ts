@@ -7,7 +7,9 @@ import { type Endpoint, endpointReconciler } from '../../../../src/controllers/e
 import { OperatorMetrics } from '../../../../src/controllers/metrics.js';
 import { ENDPOINT_FINALIZER } from '../../../../src/controllers/resources.js';
 import { DatabricksError, type DatabricksClient } from '../../../../src/databricks/index.js';
-import { type EventRecorder, type KubeClient, KubeApiError, StatusWriter } from '../../../../src/kube/index.js';
+import { type EventHandlers, type EventRecorder, type KubeClient, KubeApiError, StatusWriter } from '../../../../src/kube/index.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createRegistry } from '../../../../src/observability/metrics.js';
 import { MODEL, NOW, SECOND, TOKEN_BAND_MODEL, readyEndpoint } from '../fixtures.js';
 
@@ -29,11 +31,14 @@ type Answer = () => unknown;
 function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
+  const returned: WeakRef<Endpoint>[] = [];
   const kube = {
     patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: unknown, _type: unknown, opts?: { subresource?: string }) => {
       patches.push({ subresource: opts?.subresource, body });
       if (opts?.subresource === 'status' && options.statusPatch) return options.statusPatch();
-      return { ...object, metadata: { ...object.metadata, resourceVersion: String(patches.length + 10) }, status: (body as { status?: unknown }).status };
+      const answer = { ...object, metadata: { ...object.metadata, resourceVersion: String(patches.length + 10) }, status: (body as { status?: unknown }).status } as Endpoint;
+      returned.push(new WeakRef(answer));
+      return answer;
     }),
     get: vi.fn(async () => object),
   } as unknown as KubeClient;
@@ -50,8 +55,9 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
   } as unknown as DatabricksClient;
   const events: { reason: string }[] = [];
   const refused: string[] = [];
+  const handlers: EventHandlers<Endpoint>[] = [];
   const reconcile = endpointReconciler({
-    endpoints: { get: () => object },
+    endpoints: { get: () => object, addHandlers: (h) => void handlers.push(h) },
     connections: { forEndpoint: () => ({ name: 'ml/prod', ready: true, host: 'https://adb-1.azuredatabricks.net', client }) },
     kube,
     statusWriter: new StatusWriter(kube),
@@ -68,7 +74,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
   const logLines: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
   const run = () => reconcile(KEY, { signal: new AbortController().signal, log });
-  return { run, patches, events, client, logLines, refused };
+  return { run, patches, events, client, logLines, refused, handlers, returned, kube };
 }
 
 const notFound = () => {
@@ -223,5 +229,29 @@ describe('endpoint reconciler (I/O shell)', () => {
     const h = harness({ object: { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint });
     await h.run();
     expect(h.logLines.find((l) => l['msg'] === 'acting on Databricks')).toMatchObject({ level: 30, generation: 1, action: 'updateConfig' });
+  });
+});
+
+describe('endpoint reconciler: memory (issue 12 item 4)', () => {
+  // The API server's answer to our status write is used until the informer cache has it, and not kept after:
+  // held until the next reconcile (the next poll), it was a second copy of every endpoint.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+
+  async function afterWrite(cacheCatchesUp: boolean): Promise<boolean> {
+    const h = harness({ object: endpoint(), getEndpoint: () => readyEndpoint() });
+    await h.run();
+    expect(h.returned.length).toBeGreaterThan(0);
+    if (cacheCatchesUp) for (const handler of h.handlers) handler.update?.(endpoint(), { ...endpoint(), metadata: { ...endpoint().metadata, resourceVersion: '99' } } as Endpoint);
+    await new Promise((resolve) => setImmediate(resolve));
+    vi.mocked(h.kube.patch).mockClear(); // the mock's own record of its answers
+    gc();
+    const kept = h.returned.some((ref) => ref.deref() !== undefined);
+    return kept;
+  }
+
+  it('our written copy is released once the informer delivers the newer object', async () => {
+    expect(await afterWrite(false)).toBe(true); // the control: kept while the cache is stale
+    expect(await afterWrite(true)).toBe(false);
   });
 });
