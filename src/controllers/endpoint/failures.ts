@@ -1,7 +1,7 @@
 // What a failed Databricks call (a read, or the plan's own action) means for status, Events and requeue.
 import { type EndpointStatus, EndpointAnnotation, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
 import { clause } from '../text.js';
-import { PlanBuilder, progressRequeue } from './plan-builder.js';
+import { PlanBuilder, iso as isoSeconds, progressRequeue } from './plan-builder.js';
 import type { CallFailure, Plan, PlanInput } from './plan-types.js';
 import { rateLimitedRequeueMs } from './requeue.js';
 import { isSettingsAction, rejectSettingsAction } from './settings.js';
@@ -21,8 +21,14 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
     case 'RateLimited': {
       const after = rateLimitedRequeueMs(error, input.random);
       const when = after !== undefined ? `retrying in ${Math.ceil(after / 1000)}s` : 'retrying with backoff';
+      // The operator's own budget (first come, first served across every endpoint on the host): say when this
+      // change has its turn, so many endpoints waiting on one schedule window each tell their time.
+      const message =
+        error.fromClientBudget && error.retryAfterMs !== undefined
+          ? `waiting for the create/update budget of this Databricks host, shared by every endpoint on it in the order they asked (operator flag --databricks-mutations-per-5-minutes): ${error.message}; this change is sent at ${isoSeconds(new Date(input.now.getTime() + error.retryAfterMs))}`
+          : `Databricks rate limit: ${error.message}; ${when}`;
       return builder
-        .synced(false, SyncedReason.RateLimited, `Databricks rate limit: ${error.message}; ${when}`)
+        .synced(false, SyncedReason.RateLimited, message)
         .finish({ type: 'none' }, after !== undefined ? { after } : { backoff: true });
     }
     case 'Conflict':
