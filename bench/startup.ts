@@ -19,6 +19,7 @@ import { CoreResources, KubeClient, type KubeObject, resourcePath } from '../src
 import { installCrds, installOperatorRbac, isHealthy, runScript } from '../test/controlplane/global-setup.js';
 import { clusterDirectory, ensureNamespace, readClusterEnv, repoRoot, uniqueNamespace } from '../test/support/cluster.js';
 import { productionNodeFlags } from './lib/production.js';
+import { median, pool, sleep, spread } from './lib/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -297,26 +298,3 @@ await admin.close();
 if (startedCluster) await runScript('down.sh', process.env);
 
 // ------------------------------------------------------------------------------------------------
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-function spread(xs: number[], digits: number): string {
-  return `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function pool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
