@@ -17,6 +17,7 @@
 // Databricks calls by operation, apiserver writes per endpoint and 429s.
 //   npm run bench -- rollout            (N = 50 and 1,000, 3 repetitions)
 //   npx tsx bench/rollout.ts --sizes 50,1000,10000 --reps 3 [--concurrency 4] [--phases create,update,delete]
+//     [--operator-arg=--some-flag=value ...]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +36,8 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '4' },
     phases: { type: 'string', default: 'create,update,delete' },
+    /** an extra flag for the operator (repeatable), e.g. --operator-arg=--databricks-reads-per-second=1000 */
+    'operator-arg': { type: 'string', multiple: true, default: [] },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -300,6 +303,7 @@ function startOperatorProcess(namespace: string, emulator: RunningEmulator, n: n
     '--log-level=warn',
     `--default-workspace-namespaces=${namespace}`,
     ...(n > 50 ? ['--databricks-mutations-per-5-minutes=10000', '--databricks-reads-per-second=1000'] : []),
+    ...values['operator-arg'],
   ];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repoRoot,
