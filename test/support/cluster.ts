@@ -266,6 +266,7 @@ export const rbacTemplates = [
   'templates/serviceaccount.yaml',
   'templates/rbac.yaml',
   'templates/leader-election-rbac.yaml',
+  'templates/tenant-rbac.yaml',
 ] as const;
 
 /** `helm template` of charts/pt-operator with the cluster's helm, for the cluster's Kubernetes version. */

@@ -9,6 +9,7 @@ import {
   canI,
   cluster,
   ensureNamespace,
+  eventually,
   kubectl,
   kubectlOk,
   rbacTemplates,
@@ -221,9 +222,67 @@ describe('operator RBAC from the chart (watchNamespaces set: namespaced)', () =>
   });
 });
 
+describe('tenant roles from the chart (aggregated into admin, edit and view)', () => {
+  const namespace = uniqueNamespace('tenant-roles');
+  const other = uniqueNamespace('tenant-other');
+  let editor: Identity;
+  let viewer: Identity;
+
+  beforeAll(async () => {
+    await seedNamespace(namespace);
+    await seedNamespace(other);
+    await applyOk([
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'editor', namespace } },
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'viewer', namespace } },
+      binding('editor', 'edit', namespace),
+      binding('viewer', 'view', namespace),
+    ]);
+    editor = { kubeconfig: await serviceAccountKubeconfig(namespace, 'editor') };
+    viewer = { kubeconfig: await serviceAccountKubeconfig(namespace, 'viewer') };
+    // kube-controller-manager folds the chart's roles into the built-in ones.
+    await eventually(async () => {
+      expect(await canI('create', 'provisionedthroughputendpoints.serving.ptoperator.io', { as: editor, namespace })).toBe(true);
+      expect(await canI('list', 'databricksworkspaces.serving.ptoperator.io', { as: viewer, namespace })).toBe(true);
+    });
+  });
+
+  it('lets a namespace editor write endpoints and workspaces there, and nowhere else', async () => {
+    await expectAllowed(['apply', '-f', '-'], editor, toYaml(exampleObject('gpt-oss-model-units.yaml', namespace)));
+    await expectAllowed(['patch', 'pte', 'llama-chat', '-n', namespace, '--type=merge', '-p', '{"metadata":{"labels":{"team":"a"}}}'], editor);
+    await expectAllowed(['delete', 'pte', 'gpt-oss', '-n', namespace, '--wait=false'], editor);
+    await expectForbidden(['get', 'pte', '-n', other], editor);
+    await expectForbidden(['apply', '-f', '-'], editor, toYaml(exampleObject('gpt-oss-model-units.yaml', other)));
+  });
+
+  it('never lets a tenant write status, which the operator trusts (status.adoption)', async () => {
+    const forged = JSON.stringify({ status: { adoption: { endpointId: 'victim-endpoint-id', time: '2026-01-01T00:00:00Z' } } });
+    await expectForbidden(['patch', 'pte', 'llama-chat', '-n', namespace, '--subresource=status', '--type=merge', '-p', forged], editor);
+    for (const verb of ['patch', 'update']) {
+      expect(await canI(verb, 'provisionedthroughputendpoints.serving.ptoperator.io', { as: editor, namespace, subresource: 'status' })).toBe(false);
+      expect(await canI(verb, 'databricksworkspaces.serving.ptoperator.io', { as: editor, namespace, subresource: 'status' })).toBe(false);
+    }
+  });
+
+  it('lets a viewer read but not write', async () => {
+    await expectAllowed(['get', 'pte,dbws', '-n', namespace, '-o', 'name'], viewer);
+    await expectForbidden(['delete', 'pte', 'llama-chat', '-n', namespace], viewer);
+    await expectForbidden(['apply', '-f', '-'], viewer, toYaml(exampleObject('gpt-oss-model-units.yaml', namespace)));
+  });
+});
+
+function binding(serviceAccount: string, clusterRole: string, namespace: string): Record<string, unknown> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: `${serviceAccount}-${clusterRole}`, namespace },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+    subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
+  };
+}
+
 describe('chart RBAC rules', () => {
   it('grant no wildcard verbs, resources or API groups', async () => {
-    const rules = parseAllDocuments(await renderChart({ showOnly: ['templates/rbac.yaml', 'templates/leader-election-rbac.yaml'] }))
+    const rules = parseAllDocuments(await renderChart({ showOnly: ['templates/rbac.yaml', 'templates/leader-election-rbac.yaml', 'templates/tenant-rbac.yaml'] }))
       .map((document) => document.toJS() as { rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] })
       .flatMap((object) => object.rules ?? []);
     expect(rules.length).toBeGreaterThan(0);
