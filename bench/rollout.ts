@@ -38,6 +38,8 @@ const { values } = parseArgs({
     phases: { type: 'string', default: 'create,update,delete' },
     /** an extra flag for the operator (repeatable), e.g. --operator-arg=--databricks-reads-per-second=1000 */
     'operator-arg': { type: 'string', multiple: true, default: [] },
+    /** write a V8 CPU profile of each operator run into this directory (node --cpu-prof) */
+    'cpu-prof': { type: 'string' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -72,6 +74,10 @@ interface PhaseResult {
   latency?: string;
   /** endpoints not serving what the phase asked for when it ended (should be 0) */
   unfinished: number;
+  /** CPU seconds the kube-apiserver and etcd spent during the phase (where the machine's time went) */
+  controlPlaneCpuSeconds?: number;
+  /** CPU seconds of this process during the phase: the emulator (and, for the baseline, the baseline itself) */
+  benchCpuSeconds?: number;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -264,13 +270,23 @@ function auditedWrites(namespace: string, from: number, to: number): PhaseResult
   return { objects, events, byVerb };
 }
 
-/** Mean queue wait and reconcile time per reconcile, from the operator's own /metrics. */
-async function reconcileLatency(port: number): Promise<string> {
+/**
+ * Where an object's time went, from the operator's own /metrics: mean queue wait and reconcile time per reconcile,
+ * mean latency of its status writes, finalizer patches and Databricks calls, and the writes its client counted.
+ */
+async function reconcileLatency(port: number, n: number): Promise<string> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (metric: string) =>
-    [...text.matchAll(new RegExp(`^${metric}\\{[^}]*provisionedthroughputendpoint[^}]*\\} ([0-9.e+-]+)`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
-  const mean = (name: string) => (1000 * value(`${name}_sum`)) / Math.max(1, value(`${name}_count`));
-  return `queue wait ${mean('workqueue_queue_duration_seconds').toFixed(0)} ms, reconcile ${mean('controller_runtime_reconcile_time_seconds').toFixed(0)} ms over ${value('controller_runtime_reconcile_time_seconds_count')} reconciles`;
+  const sumOf = (metric: string, labels: RegExp) =>
+    [...text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} ([0-9.e+-]+)`, 'gm'))].filter((m) => labels.test(m[1]!)).reduce((sum, m) => sum + Number(m[2]), 0);
+  const ofEndpoints = /provisionedthroughputendpoint/;
+  const mean = (name: string, labels: RegExp) => (1000 * sumOf(`${name}_sum`, labels)) / Math.max(1, sumOf(`${name}_count`, labels));
+  const kube = 'pt_operator_kubernetes_request_duration_seconds';
+  const writes = (resource: string) => sumOf('pt_operator_kubernetes_requests_total', new RegExp(`verb="(create|update|patch|delete)",resource="${resource}"`));
+  return [
+    `queue wait ${mean('workqueue_queue_duration_seconds', ofEndpoints).toFixed(0)} ms, reconcile ${mean('controller_runtime_reconcile_time_seconds', ofEndpoints).toFixed(0)} ms over ${sumOf('controller_runtime_reconcile_time_seconds_count', ofEndpoints)} reconciles`,
+    `status write ${mean(kube, /resource="provisionedthroughputendpoints",subresource="status"/).toFixed(0)} ms, finalizer patch ${mean(kube, /verb="patch",resource="provisionedthroughputendpoints",subresource=""/).toFixed(0)} ms, Databricks call ${mean('pt_operator_databricks_request_duration_seconds', /./).toFixed(0)} ms`,
+    `client-counted writes/endpoint ${(writes('provisionedthroughputendpoints') / n).toFixed(2)} + ${(writes('events') / n).toFixed(2)} ev`,
+  ].join(', ');
 }
 
 function procStats(pid: number): { peakRssMiB: number; cpuSeconds: number } {
@@ -295,6 +311,7 @@ function startOperatorProcess(namespace: string, emulator: RunningEmulator, n: n
   const args = [
     // the node flags of the image's ENTRYPOINT (docs/benchmarks.md, "Memory")
     ...productionNodeFlags(repoRoot),
+    ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []),
     join(repoRoot, 'dist/main.js'),
     'run',
     `--namespaces=${namespace}`,
@@ -440,6 +457,9 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
       }
       const callsBefore = emulator.emulator.calls.query().length;
       const writes = await countObjectWrites(namespace);
+      const controlPlaneCpu = () => procStats(env.apiserverPid).cpuSeconds + procStats(env.etcdPid).cpuSeconds;
+      const controlPlaneCpuBefore = controlPlaneCpu();
+      const benchCpuBefore = process.cpuUsage();
       const started = Date.now();
       let extra: Partial<PhaseResult> = {};
       if (phase === 'create') {
@@ -462,9 +482,11 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
       }
       const ended = Date.now();
       const seconds = (ended - started) / 1000;
+      const benchCpu = process.cpuUsage(benchCpuBefore);
+      extra = { controlPlaneCpuSeconds: controlPlaneCpu() - controlPlaneCpuBefore, benchCpuSeconds: (benchCpu.user + benchCpu.system) / 1e6 };
       if (op && phase === 'create') {
-        const latency = await reconcileLatency(op.probePort).catch(() => undefined);
-        extra = { ...procStats(op.child.pid!), ...(latency ? { latency } : {}) };
+        const latency = await reconcileLatency(op.probePort, n).catch(() => undefined);
+        extra = { ...extra, ...procStats(op.child.pid!), ...(latency ? { latency } : {}) };
       }
       await sleep(500);
       const calls: Record<string, number> = {};
@@ -508,7 +530,7 @@ for (const n of sizes) {
       for (const [phase, p] of Object.entries(r)) {
         console.error(
           `N=${n} rep ${rep + 1} ${who} ${phase}: ${p.seconds.toFixed(1)} s${p.peakRssMiB ? `, peak RSS ${p.peakRssMiB.toFixed(0)} MiB, CPU ${p.cpuSeconds?.toFixed(1)} s, ${p.latency}` : ''}, ` +
-            `watch writes ${p.objectWrites}+${p.eventWrites} events${p.audit ? `, audit ${p.audit.objects}+${p.audit.events} events ${JSON.stringify(p.audit.byVerb)}` : ''}, calls ${JSON.stringify(p.calls)}` +
+            `apiserver+etcd CPU ${p.controlPlaneCpuSeconds?.toFixed(1)} s, bench process (emulator) CPU ${p.benchCpuSeconds?.toFixed(1)} s, watch writes ${p.objectWrites}+${p.eventWrites} events${p.audit ? `, audit ${p.audit.objects}+${p.audit.events} events ${JSON.stringify(p.audit.byVerb)}` : ''}, calls ${JSON.stringify(p.calls)}` +
             (p.unfinished ? `, ${p.unfinished} UNFINISHED` : ''),
         );
       }

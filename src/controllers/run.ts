@@ -4,6 +4,7 @@ import { RateBudgetRegistry, systemClock, type WorkspaceConnection, workspaceCon
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  ApiserverClock,
   CoreResources,
   delegatedAuthorizer,
   EventRecorder,
@@ -46,6 +47,9 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   const registry = createRegistry();
   const metrics = new OperatorMetrics(registry);
   const kube = config.kubeconfig ? await KubeClient.fromFile(config.kubeconfig) : await KubeClient.fromDefault();
+  // creationTimestamps are the API server's clock: claims of an endpoint name are timed on it (ownership.ts).
+  const apiserverClock = new ApiserverClock();
+  kube.addResponseObserver((info) => apiserverClock.observe(info.date));
 
   const manager = new Manager({
     client: kube,
@@ -178,6 +182,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       events,
       metrics,
       modelInfoTtlMs: config.modelInfoTtl,
+      apiserverNow: () => apiserverClock.lowerBound(),
       tenancy: {
         endpoints,
         identityOf: (namespace, workspaceRef) => connections.identityOf(namespace, workspaceRef),

@@ -19,6 +19,33 @@ export interface KubeClientOptions {
   onRequest?: (method: string, path: string) => void;
 }
 
+/** What one request and its answer tell (request metrics, the apiserver's clock). */
+export interface KubeResponseInfo {
+  method: KubeRequest['method'];
+  path: string;
+  watch: boolean;
+  /** 0 when no answer came (network error, aborted) */
+  statusCode: number;
+  /** local epoch ms: the request was sent, its response headers arrived */
+  sentAt: number;
+  receivedAt: number;
+  /** the Date header: the apiserver's clock, whole seconds */
+  date: string | undefined;
+}
+
+export type KubeResponseObserver = (info: KubeResponseInfo) => void;
+
+/** The Kubernetes verb of a request (as the audit log and RBAC name it), its resource and subresource. */
+export function describeKubeRequest(method: KubeRequest['method'], path: string, watch: boolean): { verb: string; resource: string; subresource: string } {
+  // /api/v1[/namespaces/ns]/plural[/name[/sub]] or /apis/group/version[/namespaces/ns]/plural[/name[/sub]]
+  const parts = path.split('?')[0]!.split('/').filter((p) => p !== '');
+  let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
+  const [resource = '', name, subresource = ''] = rest;
+  const verbs: Record<KubeRequest['method'], string> = { GET: name === undefined ? 'list' : 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+  return { verb: watch ? 'watch' : verbs[method], resource, subresource };
+}
+
 export const MERGE_PATCH = 'application/merge-patch+json';
 export const JSON_PATCH = 'application/json-patch+json';
 
@@ -45,6 +72,7 @@ export function resourcePath(rt: ResourceType, namespace?: string, name?: string
 export class KubeClient {
   private authHeaders: Record<string, string> = {};
   private authReadAt = 0;
+  private readonly observers: KubeResponseObserver[] = [];
 
   private constructor(
     private readonly connection: KubeConnection,
@@ -92,6 +120,11 @@ export class KubeClient {
     await this.dispatcher.close();
   }
 
+  /** `observer` is told about every request once its answer (or its failure) is known. */
+  addResponseObserver(observer: KubeResponseObserver): void {
+    this.observers.push(observer);
+  }
+
   private async refreshAuth(): Promise<void> {
     this.authHeaders = await this.connection.authHeaders();
     this.authReadAt = Date.now();
@@ -112,15 +145,28 @@ export class KubeClient {
       headers['content-type'] = req.contentType ?? 'application/json';
     }
     this.options.onRequest?.(req.method, req.path);
-    const res = await undiciRequest(url, {
-      method: req.method,
-      headers,
-      body,
-      dispatcher: this.dispatcher,
-      signal: req.signal,
-      // a plain request whose body stalls is a dead connection; a watch may legitimately be quiet for minutes
-      bodyTimeout: streaming ? 0 : REQUEST_BODY_TIMEOUT_MS,
-    });
+    const sentAt = Date.now();
+    const observe = (statusCode: number, date: string | undefined) => {
+      const info = { method: req.method, path: req.path, watch: req.query?.['watch'] === true, statusCode, sentAt, receivedAt: Date.now(), date };
+      for (const observer of this.observers) observer(info);
+    };
+    let res: Awaited<ReturnType<typeof undiciRequest>>;
+    try {
+      res = await undiciRequest(url, {
+        method: req.method,
+        headers,
+        body,
+        dispatcher: this.dispatcher,
+        signal: req.signal,
+        // a plain request whose body stalls is a dead connection; a watch may legitimately be quiet for minutes
+        bodyTimeout: streaming ? 0 : REQUEST_BODY_TIMEOUT_MS,
+      });
+    } catch (err) {
+      observe(0, undefined);
+      throw err;
+    }
+    const date = res.headers['date'];
+    observe(res.statusCode, typeof date === 'string' ? date : undefined);
     if (res.statusCode >= 400) {
       const text = await res.body.text();
       throw apiErrorFrom(res.statusCode, text, req);

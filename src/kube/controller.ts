@@ -15,7 +15,14 @@ export interface ReconcileContext {
 }
 
 /** Return `{ requeueAfterMs }` to poll; throw to retry with per-key backoff (TerminalError: do not retry). */
-export type Reconcile = (key: string, ctx: ReconcileContext) => Promise<{ requeueAfterMs?: number } | void>;
+export type ReconcileOutcome = { requeueAfterMs?: number } | void;
+
+/**
+ * A reconcile's result: its outcome, or `{ finishing }` when what is left is only writing back what it decided
+ * (status, Events). The worker then takes the next key while `finishing` runs; the key stays locked until it
+ * settles, and its outcome (or error) is handled as a returned one would be.
+ */
+export type Reconcile = (key: string, ctx: ReconcileContext) => Promise<ReconcileOutcome | { finishing: Promise<ReconcileOutcome> }>;
 
 /** Anything that delivers add/update/delete of objects; an Informer in practice. */
 export interface EventSource<T> {
@@ -85,6 +92,9 @@ export class Controller<T extends KubeObject> {
   private readonly workers: Promise<void>[] = [];
   private readonly inFlight = new AbortController();
   private started = false;
+  /** write-backs running beside the workers (Reconcile's `finishing`), and workers waiting for one to end */
+  private finishing = 0;
+  private readonly finishWaiters: Array<() => void> = [];
 
   constructor(private readonly options: ControllerOptions<T>) {
     this.log = (options.log ?? pino({ level: 'silent' })).child({ controller: options.name });
@@ -163,23 +173,59 @@ export class Controller<T extends KubeObject> {
 
   private async work(): Promise<void> {
     for (;;) {
+      // At most two write-backs per worker run beside the workers, so writes cannot pile up.
+      while (this.finishing >= 2 * (this.options.maxConcurrentReconciles ?? 1)) await new Promise<void>((resolve) => this.finishWaiters.push(resolve));
       const key = await this.queue.get();
       if (key === undefined) return;
-      await this.reconcileOne(key);
-      this.queue.done(key);
+      const deferred = await this.reconcileOne(key);
+      if (!deferred) {
+        this.queue.done(key);
+        continue;
+      }
+      this.finishing++;
+      void deferred.finishing.then(() => {
+        this.finishing--;
+        this.queue.done(key);
+        this.finishWaiters.shift()?.();
+      });
     }
   }
 
-  private async reconcileOne(key: string): Promise<void> {
+  /** Runs the reconcile of `key`; `finishing` when its write-back still runs (see Reconcile). */
+  private async reconcileOne(key: string): Promise<{ finishing: Promise<void> } | undefined> {
     const m = this.options.metrics;
     const labels = { controller: this.name };
     const log = this.log.child({ key, reconcileID: randomUUID() });
     const started = performance.now();
     m?.activeWorkers.inc(labels);
+    let result: ReconcileOutcome | { finishing: Promise<ReconcileOutcome> };
+    try {
+      result = await this.options.reconcile(key, { signal: this.inFlight.signal, log });
+    } catch (err) {
+      m?.activeWorkers.dec(labels);
+      this.settle(key, log, started, { err });
+      return undefined;
+    }
+    m?.activeWorkers.dec(labels);
+    if (result && 'finishing' in result) {
+      const finishing = result.finishing.then(
+        (out) => this.settle(key, log, started, { out }),
+        (err: unknown) => this.settle(key, log, started, { err }),
+      );
+      return { finishing };
+    }
+    this.settle(key, log, started, { out: result });
+    return undefined;
+  }
+
+  /** What happens to `key` after its reconcile: forget its backoff and poll, or back off after an error. */
+  private settle(key: string, log: Logger, started: number, done: { out?: ReconcileOutcome; err?: unknown }): void {
+    const m = this.options.metrics;
+    const labels = { controller: this.name };
     let result: ReconcileResult;
     try {
-      const out = await this.options.reconcile(key, { signal: this.inFlight.signal, log });
-      const requeueAfterMs = out?.requeueAfterMs ?? 0;
+      if ('err' in done) throw done.err;
+      const requeueAfterMs = done.out?.requeueAfterMs ?? 0;
       // polling resets the error backoff, as in controller-runtime
       this.queue.forget(key);
       if (requeueAfterMs > 0) {
@@ -199,8 +245,6 @@ export class Controller<T extends KubeObject> {
         this.queue.addRateLimited(key);
         log.warn({ err: err instanceof Error ? err.message : String(err), retries: this.queue.numRequeues(key) }, 'reconcile failed; retrying with backoff');
       }
-    } finally {
-      m?.activeWorkers.dec(labels);
     }
     m?.reconcileTotal.inc({ ...labels, result });
     m?.reconcileTime.observe(labels, (performance.now() - started) / 1000);

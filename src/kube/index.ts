@@ -1,3 +1,4 @@
+export * from './apiserver-clock.js';
 export * from './client.js';
 export * from './conditions.js';
 export * from './controller.js';

@@ -48,6 +48,7 @@ export class Manager {
 
   constructor(private readonly options: ManagerOptions) {
     this.metrics = new RuntimeMetrics(options.registry);
+    options.client.addResponseObserver((info) => this.metrics.observeKubeResponse(info));
     const le = options.leaderElection;
     if (le) {
       const identity = le.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;

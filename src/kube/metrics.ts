@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { describeKubeRequest, type KubeResponseInfo } from './client.js';
 import type { WorkQueueMetrics } from './workqueue.js';
 
 export type ReconcileResult = 'success' | 'error' | 'requeue_after';
@@ -18,6 +19,8 @@ export class RuntimeMetrics {
   readonly retries: Counter<'name' | 'controller'>;
   readonly leaderStatus: Gauge<'name'>;
   readonly informerEvents: Counter<'resource' | 'event'>;
+  readonly kubeRequests: Counter<'verb' | 'resource' | 'subresource' | 'code'>;
+  readonly kubeRequestDuration: Histogram<'verb' | 'resource' | 'subresource'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -97,6 +100,21 @@ export class RuntimeMetrics {
       labelNames: ['resource', 'event'],
       registers,
     });
+    // The client's own count of what it asks the API server, by Kubernetes verb: writes per object, and the
+    // cross-check against the API server's audit log (bench/rollout.ts).
+    this.kubeRequests = new Counter({
+      name: 'pt_operator_kubernetes_requests_total',
+      help: 'Requests to the Kubernetes API by verb (get, list, watch, create, update, patch, delete), resource, subresource and HTTP code (0: no answer)',
+      labelNames: ['verb', 'resource', 'subresource', 'code'],
+      registers,
+    });
+    this.kubeRequestDuration = new Histogram({
+      name: 'pt_operator_kubernetes_request_duration_seconds',
+      help: 'Time from sending a request to the Kubernetes API until its response headers arrive (watches not included)',
+      labelNames: ['verb', 'resource', 'subresource'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
     this.leaderStatus = new Gauge({
       name: 'leader_election_master_status',
       help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
@@ -108,6 +126,13 @@ export class RuntimeMetrics {
   /** Counts an informer's list/watch milestones (see InformerStats). */
   forInformer(resource: string): (stat: string) => void {
     return (event) => this.informerEvents.inc({ resource, event });
+  }
+
+  /** Counts one request to the Kubernetes API (KubeClient.addResponseObserver). */
+  observeKubeResponse(info: KubeResponseInfo): void {
+    const { verb, resource, subresource } = describeKubeRequest(info.method, info.path, info.watch);
+    this.kubeRequests.inc({ verb, resource, subresource, code: String(info.statusCode) });
+    if (verb !== 'watch') this.kubeRequestDuration.observe({ verb, resource, subresource }, (info.receivedAt - info.sentAt) / 1000);
   }
 
   /** Workqueue observations for one controller's queue. */

@@ -190,16 +190,27 @@ export function olderClaimant(self: Claimant, rivals: readonly Claimant[]): stri
   return winner && winner.uid !== self.uid ? `${winner.namespace}.${winner.name}` : undefined;
 }
 
-/** Margin for the watch to deliver objects created in the same second as this one (and for clock skew). */
-export const CLAIM_SETTLE_MS = 2_000;
+/**
+ * Margin for an object stamped at the very end of a second to reach the cache: the API server's commit to etcd
+ * and the watch delivering it. Measured on the API server's clock (ApiserverClock), so clock skew is not in it.
+ */
+export const CLAIM_DELIVERY_MARGIN_MS = 1_000;
+
+/** Before any answer from the API server has bounded its clock, ours is taken to be at most this far ahead of it. */
+export const UNMEASURED_CLOCK_SKEW_MS = 1_000;
 
 /**
- * How long a create must still wait so that every object that could win the claim is in the cache. creationTimestamp
- * has one-second resolution, so an object created later in the same second can still be older by the UID
- * tie-break; from the next second on (plus a margin for the watch) no newcomer can win.
+ * How long a new object waits before its first look, so that every object that could win a claim of its endpoint
+ * name is in the cache when it decides. creationTimestamp has one-second resolution, so an object created later in
+ * the same second can still be older by the UID tie-break; one created in a later second cannot win, and one
+ * created earlier was delivered before this one (the watch delivers in resourceVersion order). So the wait ends
+ * when the API server's clock has passed the end of the creation second plus the delivery margin.
+ * `apiserverNow`: the earliest the API server's clock can read now (undefined: not measured yet; `localNow` less
+ * the assumed skew stands in).
  */
-export function claimSettleWaitMs(creationTimestamp: string | undefined, now: Date): number {
+export function claimSettleWaitMs(creationTimestamp: string | undefined, apiserverNow: number | undefined, localNow: number): number {
   const created = creationTimestamp === undefined ? NaN : Date.parse(creationTimestamp);
   if (Number.isNaN(created)) return 0;
-  return Math.max(0, Math.floor(created / 1000) * 1000 + 1000 + CLAIM_SETTLE_MS - now.getTime());
+  const serverNow = apiserverNow ?? localNow - UNMEASURED_CLOCK_SKEW_MS;
+  return Math.max(0, Math.ceil(Math.floor(created / 1000) * 1000 + 1000 + CLAIM_DELIVERY_MARGIN_MS - serverNow));
 }

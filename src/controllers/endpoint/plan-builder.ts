@@ -16,7 +16,6 @@ export class PlanBuilder {
   /** The parts' own Events: beside, not instead of, the served config's transition Event. */
   private settingsEvents: PlannedEvent[] = [];
   readonly events: PlannedEvent[] = [];
-  private silent = false;
 
   /** `before`: the conditions last written, which the Events of this plan are relative to. */
   constructor(
@@ -57,12 +56,6 @@ export class PlanBuilder {
     return this;
   }
 
-  /** This step is not a transition a user needs to see (a wait of seconds inside one): no Event for it. */
-  quiet(): this {
-    this.silent = true;
-    return this;
-  }
-
   event(type: PlannedEvent['type'], reason: string, message: string): this {
     this.events.push({ type, reason, message });
     return this;
@@ -82,7 +75,7 @@ export class PlanBuilder {
     if (this.status.conditions) {
       this.status.conditions = summarizeConditions(this.status.conditions as Condition[], this.input.object.generation, this.input.now);
     }
-    const transitions = this.silent ? [] : transitionEvents(this.before as Condition[] | undefined, this.status.conditions as Condition[] | undefined, this.events);
+    const transitions = transitionEvents(this.before as Condition[] | undefined, this.status.conditions as Condition[] | undefined, this.events);
     return { action, status: this.status, requeue, events: [...transitions, ...this.settingsEvents] };
   }
 }

@@ -24,7 +24,7 @@ import {
   resolveDesired,
   updateRequest,
 } from './desired.js';
-import { claimSettleWaitMs, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
+import { claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
 import { withOwnerTags } from './adoption.js';
 import { PlanBuilder, endpointNameOf, iso, jittered, owner, progressRequeue } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
@@ -45,6 +45,12 @@ export function observationsNeeded(object: EndpointObject, workspaceReady: boole
   if (!workspaceReady) return { endpoint: false, model: false };
   return { endpoint: true, model: true };
 }
+
+/**
+ * The object never made Databricks act: the finalizer goes on before any call that changes Databricks, so
+ * without it (and not being deleted) nothing of this object's can exist there yet.
+ */
+export const neverActed = (object: Pick<EndpointObject, 'hasFinalizer' | 'deleting'>): boolean => !object.hasFinalizer && !object.deleting;
 
 const isPaused = (object: EndpointObject) => object.annotations[EndpointAnnotation.paused] === 'true';
 const wantsAdoption = (object: EndpointObject) => object.annotations[EndpointAnnotation.adopt] === 'true';
@@ -107,17 +113,29 @@ export function planEndpoint(input: PlanInput): Plan {
     const claimant = input.tenancy.olderClaimant;
     // The older claimant creates it; once it exists, its owner tags tell this object why it must wait.
     if (claimant !== undefined) return planRefused(plan, claimedMessage(endpointNameOf(object), claimant), { after: input.settings.pollIntervalMs });
-    const settleMs = claimSettleWaitMs(object.creationTimestamp, input.now);
-    if (settleMs > 0) {
-      return plan
-        .ready(false, ReadyReason.Creating, `creating endpoint ${endpointNameOf(object)} once every object created in the same second that could claim the name is known`)
-        .synced(true, SyncedReason.ReconcileSuccess, 'waiting for claims of the endpoint name to settle')
-        .quiet()
-        .finish({ type: 'none' }, { after: settleMs });
-    }
+    // The reconciler looks only once claims of the name made in the same second are known (claimSettleWaitMs).
     return planCreate(input, plan, desired);
   }
   return planExisting(input, plan, input.endpoint.value, desired, fresh, newGeneration);
+}
+
+/**
+ * A create or config update that Databricks accepted: the status it leaves is the one its answer (the endpoint,
+ * rolling out) plans, with its ID, URL, state and pending config, so the first look at the rollout writes nothing
+ * while it still runs (issue 12 item 5: three writes from apply to Ready). The action's Events stay; the answer
+ * adds none. Should the answer not be ours or plan another action, the status stays as the action planned it.
+ */
+export function withActionAnswer(input: PlanInput, plan: Plan, answered: ServingEndpointDetailed): Plan {
+  if (plan.action.type !== 'create' && plan.action.type !== 'updateConfig') return plan;
+  if (ownershipOf(answered, owner(input.object), plan.status.adoption, input.tenancy.taggedOwnerPresence).kind !== 'ours') return plan;
+  const after = planEndpoint({
+    ...input,
+    object: { ...input.object, hasFinalizer: true, status: plan.status },
+    endpoint: { kind: 'found', value: answered },
+    desiredChanged: false,
+  });
+  if (after.action.type !== 'none') return plan;
+  return { ...plan, status: after.status, requeue: after.requeue };
 }
 
 function planPreflight(input: PlanInput, plan: PlanBuilder): { desired: DesiredServing } | { plan: Plan } {

@@ -33,17 +33,20 @@ import {
   type Plan,
   type PlanInput,
   type PlanSettings,
+  neverActed,
   observationsNeeded,
   planActionFailure,
   planEndpoint,
+  withActionAnswer,
 } from './plan.js';
 import { resolveSchedule, scheduleChanged, scheduledSpec, withSchedule } from './schedule.js';
 import { planCanary, withCanary } from './canary.js';
 import { observeConfig } from './desired.js';
 import { gateNeeded, readGate } from './canary-gate.js';
 import { summarizeConditions } from './status-summary.js';
-import { ownershipOf } from './ownership.js';
+import { claimSettleWaitMs, ownershipOf } from './ownership.js';
 import { needsPermissions, type PartObserved } from './settings.js';
+import { SharedReads } from './shared-reads.js';
 import { SlotWaits } from './slot-waits.js';
 import { type SettledView, StartupSpread } from './startup-spread.js';
 import { type TenancyOptions, tenancyView } from './tenancy.js';
@@ -69,6 +72,8 @@ export interface EndpointReconcilerOptions {
   credentialsRefused?: (workspace: string) => void;
   /** How long optimization info is reused; it changes rarely and costs a read. */
   modelInfoTtlMs: number;
+  /** The earliest the API server's clock can read now (ApiserverClock); undefined until measured. */
+  apiserverNow?: () => number | undefined;
   now?: () => Date;
   random?: () => number;
 }
@@ -76,10 +81,23 @@ export interface EndpointReconcilerOptions {
 /** Longest a reconcile waits for a workspace's rate budget before requeueing instead. */
 const MAX_BUDGET_WAIT_MS = 2_000;
 
+/**
+ * How long a workspace's list of endpoint names may stand in for the GET of a new object. Short: an endpoint
+ * somebody else creates under that name after the list makes our create fail (nothing changes in Databricks),
+ * as it would a moment after a GET.
+ */
+export const ENDPOINT_NAMES_KEEP_MS = 1_000;
+
 export function endpointReconciler(options: EndpointReconcilerOptions): Reconcile {
   const now = options.now ?? (() => new Date());
   const random = options.random ?? Math.random;
-  const modelInfo = new ModelInfoCache(options.modelInfoTtlMs, now);
+  const nowMs = () => now().getTime();
+  // Optimization info rarely changes and costs a read: kept a while; a missing model is checked again sooner.
+  const modelInfo = new SharedReads<Observed<ModelOptimizationInfo>>(nowMs);
+  const keepModelInfo = (info: Observed<ModelOptimizationInfo>) =>
+    info.kind === 'found' ? options.modelInfoTtlMs : info.kind === 'notFound' ? Math.min(options.modelInfoTtlMs, 60_000) : undefined;
+  // One list of a workspace's endpoint names stands in for the GET of every new object of that second (below).
+  const endpointNames = new SharedReads<Observed<Set<string>>>(nowMs);
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
   const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
   // ...and only until then: kept to the next reconcile (the next poll, minutes away), it was a second copy of
@@ -129,15 +147,37 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       random(),
     );
     if (firstLookInMs !== undefined && firstLookInMs > 0) return { requeueAfterMs: firstLookInMs };
+    // A new object looks first once every object that could claim its endpoint name before it is in the cache:
+    // no read, no write, no Event before then (a second or two after its creation; ownership.ts).
+    const settleInMs = object.deleting ? 0 : claimSettleWaitMs(object.creationTimestamp, options.apiserverNow?.(), at.getTime());
+    if (settleInMs > 0) {
+      log.debug({ requeue: { after: settleInMs } }, 'waiting for claims of the endpoint name made in its creation second');
+      return { requeueAfterMs: settleInMs };
+    }
     if (object.deleting && object.hasFinalizer && options.crdDeleting) object.crdDeleting = await options.crdDeleting(ENDPOINT_CRD, signal);
     const workspace = options.connections.forEndpoint(object.namespace, parsed.data.workspaceRef);
     const need = observationsNeeded(object, workspace.ready);
     const client = workspace.client;
     const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS };
+    const endpointName = endpointNameOf(object);
+    const readEndpoint = async (databricks: DatabricksClient): Promise<Observed<ServingEndpointDetailed>> => {
+      // Nothing of an object that never acted can exist in Databricks (its finalizer goes on first): when the
+      // workspace's list of names, at most a second old, lacks the name, there is nothing to read (issue 12).
+      if (neverActed(object)) {
+        const listed = await endpointNames.get(
+          workspace.name,
+          () => observe(async () => new Set((await databricks.listEndpoints(callOptions)).map((e) => e.name))),
+          (names) => (names.kind === 'found' ? ENDPOINT_NAMES_KEEP_MS : undefined),
+        );
+        if (listed.kind === 'found' && !listed.value.has(endpointName)) return { kind: 'notFound' };
+      }
+      return observe(() => databricks.getEndpoint(endpointName, callOptions));
+    };
+    const { model: wanted } = parsed.data;
     const [endpoint, model] = await Promise.all([
-      need.endpoint && client ? observe(() => client.getEndpoint(endpointNameOf(object), callOptions)) : skipped<ServingEndpointDetailed>(),
+      need.endpoint && client ? readEndpoint(client) : skipped<ServingEndpointDetailed>(),
       need.model && client
-        ? modelInfo.get(workspace.name, parsed.data.model, () => observe(() => client.getModelOptimizationInfo(parsed.data.model.name, parsed.data.model.version, callOptions)))
+        ? modelInfo.get(`${workspace.name}|${wanted.name}|${wanted.version}`, () => observe(() => client.getModelOptimizationInfo(wanted.name, wanted.version, callOptions)), keepModelInfo)
         : skipped<ModelOptimizationInfo>(),
     ]);
 
@@ -177,7 +217,10 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     let latest = current;
     let actionFailed = false;
     try {
-      latest = await execute(options, plan.action, latest, workspace, { signal, budgetHolder: key }, log);
+      const done = await execute(options, plan.action, latest, workspace, { signal, budgetHolder: key }, log);
+      latest = done.latest;
+      // Databricks' answer to a create or config update is what the first look at the rollout would read.
+      if (done.answered) plan = withActionAnswer(input, plan, done.answered);
     } catch (err) {
       if (!isDatabricksError(err)) throw err;
       if (err.fromClientBudget && err.retryAfterMs !== undefined) {
@@ -196,7 +239,12 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       recordEvents(options, latest, plan);
       return;
     }
+    // What is left writes back what was decided and done: it frees the worker for the next object (the key stays
+    // locked until it is written), so the API server's write latency does not pace the Databricks work.
+    return { finishing: writeBack(plan, latest, key, current, log, signal) };
+  };
 
+  async function writeBack(plan: Plan, latest: Endpoint, key: string, current: Endpoint, log: Logger, signal: AbortSignal): Promise<{ requeueAfterMs?: number } | void> {
     const result = await options.statusWriter.write<Endpoint>(EndpointResource, latest, plan.status, signal);
     if (result.gone) {
       // Deleted while we reconciled it (no finalizer of ours held it): nothing left to report on.
@@ -223,7 +271,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       throw new Error(findCondition(plan.status.conditions as Condition[] | undefined, 'Synced')?.message ?? 'reconcile failed');
     }
     return { requeueAfterMs: Math.max(plan.requeue.after, 1) };
-  };
+  }
 }
 
 /** Runs the planned action; returns the latest object when Kubernetes changed it (finalizers). */
@@ -234,11 +282,11 @@ async function execute(
   workspace: ResolvedWorkspace,
   call: { signal: AbortSignal; budgetHolder: string },
   log: Logger,
-): Promise<Endpoint> {
+): Promise<{ latest: Endpoint; answered?: ServingEndpointDetailed }> {
   const { signal } = call;
-  if (action.type === 'none') return object;
+  if (action.type === 'none') return { latest: object };
   if (action.type === 'removeFinalizer') {
-    return removeFinalizer(options.kube, EndpointResource, object, ENDPOINT_FINALIZER, signal);
+    return { latest: await removeFinalizer(options.kube, EndpointResource, object, ENDPOINT_FINALIZER, signal) };
   }
   const client = workspace.client as DatabricksClient;
   // Named, so a refused create/update keeps its reserved slot for when this object comes back.
@@ -249,17 +297,23 @@ async function execute(
     latest = await addFinalizer(options.kube, EndpointResource, object, ENDPOINT_FINALIZER, signal);
   }
   // Adoption is recorded in status only: the finalizer above is all it takes here.
-  if (action.type === 'adopt') return latest;
+  if (action.type === 'adopt') return { latest };
   log.info({ action: action.type, workspace: workspace.name }, 'acting on Databricks');
   switch (action.type) {
     case 'create':
-      if (action.request.flavour === 'modelUnits') await client.createPtEndpoint(action.request.body, callOptions);
-      else await client.createEndpoint(action.request.body, callOptions);
-      break;
+      return {
+        latest,
+        answered:
+          action.request.flavour === 'modelUnits' ? await client.createPtEndpoint(action.request.body, callOptions) : await client.createEndpoint(action.request.body, callOptions),
+      };
     case 'updateConfig':
-      if (action.request.flavour === 'modelUnits') await client.updatePtConfig(action.request.name, action.request.body, callOptions);
-      else await client.updateConfig(action.request.name, action.request.body, callOptions);
-      break;
+      return {
+        latest,
+        answered:
+          action.request.flavour === 'modelUnits'
+            ? await client.updatePtConfig(action.request.name, action.request.body, callOptions)
+            : await client.updateConfig(action.request.name, action.request.body, callOptions),
+      };
     case 'patchTags':
       await client.patchTags(action.name, { add_tags: action.add, delete_tags: action.remove }, callOptions);
       break;
@@ -280,7 +334,7 @@ async function execute(
       }
       break;
   }
-  return latest;
+  return { latest };
 }
 
 async function observe<T>(read: () => Promise<T>): Promise<Observed<T>> {
@@ -363,39 +417,5 @@ function observeMetrics(metrics: OperatorMetrics, before: Endpoint, plan: Plan, 
   if (!wasReady && isReady && since) {
     const flavour = plan.status.served?.modelUnits !== undefined ? 'modelUnits' : 'tokenBand';
     metrics.timeToReady.observe({ flavour }, Math.max(0, now.getTime() - Date.parse(since)) / 1000);
-  }
-}
-
-/** Optimization info per workspace, model and version, for a while: it costs a read and rarely changes. */
-class ModelInfoCache {
-  private readonly entries = new Map<string, { value: Observed<ModelOptimizationInfo>; expiresAt: number }>();
-  /** reads in flight: concurrent reconciles of one model share one read (3-13 reads for 3 models before) */
-  private readonly loading = new Map<string, Promise<Observed<ModelOptimizationInfo>>>();
-
-  constructor(
-    private readonly ttlMs: number,
-    private readonly now: () => Date,
-  ) {}
-
-  async get(workspace: string, model: EndpointSpecType['model'], load: () => Promise<Observed<ModelOptimizationInfo>>): Promise<Observed<ModelOptimizationInfo>> {
-    const key = `${workspace}|${model.name}|${model.version}`;
-    const cached = this.entries.get(key);
-    const at = this.now().getTime();
-    if (cached && cached.expiresAt > at) return cached.value;
-    const inFlight = this.loading.get(key);
-    if (inFlight) return inFlight;
-    const loaded = load();
-    this.loading.set(key, loaded);
-    let value: Observed<ModelOptimizationInfo>;
-    try {
-      value = await loaded;
-    } finally {
-      this.loading.delete(key);
-    }
-    // Only answers are cached; a failed read is tried again next time. A missing model is re-checked sooner.
-    if (value.kind === 'found' || value.kind === 'notFound') {
-      this.entries.set(key, { value, expiresAt: at + (value.kind === 'found' ? this.ttlMs : Math.min(this.ttlMs, 60_000)) });
-    }
-    return value;
   }
 }

@@ -123,6 +123,84 @@ describe('Controller', () => {
     expect(maxActive).toBe(1);
   });
 
+  describe('a write-back that finishes beside the workers (issue 12: status writes no longer pace the work)', () => {
+    /** A controller (one worker) whose reconciles record their key and leave a write-back the test ends by hand. */
+    function deferring() {
+      const started: string[] = [];
+      const finish = new Map<string, () => void>();
+      const { primary, controller } = makeController(async (key) => {
+        started.push(key);
+        return { finishing: new Promise<void>((resolve) => finish.set(key, resolve)) };
+      });
+      controller.start();
+      return { started, finish: (key: string) => finish.get(key)?.(), primary };
+    }
+
+    it('the worker takes the next key while the write-back runs; the key itself stays locked until it ends', async () => {
+      const { started, finish, primary } = deferring();
+      primary.add(cm('a'));
+      primary.add(cm('b'));
+      // One worker: b starts although a's write-back has not finished.
+      await until(() => started.length === 2);
+      expect(started).toEqual(['ns/a', 'ns/b']);
+      // A change of a while its write-back runs waits for it, then reconciles a again.
+      primary.update(cm('a', { generation: 1 }), cm('a', { generation: 2 }));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(started).toEqual(['ns/a', 'ns/b']);
+      finish('ns/a');
+      await until(() => started.length === 3);
+      expect(started[2]).toBe('ns/a');
+      finish('ns/b');
+      finish('ns/a');
+    });
+
+    it('at most two write-backs per worker run: then the worker waits for one to end before it takes another key', async () => {
+      const { started, finish, primary } = deferring();
+      for (const name of ['a', 'b', 'c']) primary.add(cm(name));
+      await until(() => started.length === 2);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(started).toEqual(['ns/a', 'ns/b']);
+      finish('ns/a');
+      await until(() => started.length === 3);
+      finish('ns/b');
+      finish('ns/c');
+    });
+
+    it("the write-back's outcome decides: its requeue is honoured, its error backs off", async () => {
+      const times: number[] = [];
+      const { primary, controller, registry } = makeController(async () => {
+        times.push(Date.now());
+        if (times.length === 1) return { finishing: Promise.resolve({ requeueAfterMs: 60 }) };
+        if (times.length === 2) return { finishing: Promise.reject(new Error('status write failed')) };
+        return { finishing: Promise.resolve() };
+      });
+      primary.add(cm('w'));
+      controller.start();
+      await until(() => times.length === 3);
+      expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(55);
+      const text = await registry.metrics();
+      expect(text).toContain('controller_runtime_reconcile_total{controller="test",result="requeue_after"} 1');
+      expect(text).toContain('controller_runtime_reconcile_total{controller="test",result="error"} 1');
+    });
+
+    it('stop waits for a running write-back', async () => {
+      let written = false;
+      const { primary, controller } = makeController(async () => ({
+        finishing: new Promise<void>((resolve) =>
+          setTimeout(() => {
+            written = true;
+            resolve();
+          }, 50),
+        ),
+      }));
+      controller.start();
+      primary.add(cm('s'));
+      await new Promise((r) => setTimeout(r, 10));
+      expect(await controller.stop(1000)).toBe(true);
+      expect(written).toBe(true);
+    });
+  });
+
   it('ignores status-only updates of the primary but maps secondary objects to primary keys', async () => {
     const calls: string[] = [];
     const secondary = new FakeSource<KubeObject>();

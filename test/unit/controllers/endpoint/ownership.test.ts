@@ -1,7 +1,7 @@
 // The ownership rules of docs/security.md, as tables.
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
-import { type OwnerPresence, type OwnershipInput, CLAIM_SETTLE_MS, OwnerTag, claimSettleWaitMs, claimWinner, decideOwnership, diffTags, olderClaimant, ownershipOf, taggedOwner } from '../../../../src/controllers/endpoint/ownership.js';
+import { type OwnerPresence, type OwnershipInput, CLAIM_DELIVERY_MARGIN_MS, OwnerTag, UNMEASURED_CLOCK_SKEW_MS, claimSettleWaitMs, claimWinner, decideOwnership, diffTags, olderClaimant, ownershipOf, taggedOwner } from '../../../../src/controllers/endpoint/ownership.js';
 import { ENDPOINT_ID, OTHER_OWNER, OWNER, endpointOfAnotherObject, foreignEndpoint, readyEndpoint } from '../fixtures.js';
 
 describe('ownershipOf', () => {
@@ -98,13 +98,19 @@ describe('decideOwnership', () => {
 });
 
 describe('claimSettleWaitMs', () => {
-  const now = new Date('2026-03-01T12:00:00.400Z');
+  const at = (iso: string) => Date.parse(iso);
+  // Our clock and the API server's agree unless a row says otherwise.
+  const now = at('2026-03-01T12:00:00.400Z');
   it.each([
-    ['created this second: wait for the second to end, plus the margin', '2026-03-01T12:00:00Z', 600 + CLAIM_SETTLE_MS],
-    ['created a second ago', '2026-03-01T11:59:59Z', CLAIM_SETTLE_MS - 400],
-    ['created long ago', '2026-03-01T11:00:00Z', 0],
-    ['unknown creation time', undefined, 0],
-  ])('%s', (_, created, wait) => {
-    expect(claimSettleWaitMs(created, now)).toBe(wait);
+    ['created this second: until the second ends, plus the delivery margin', '2026-03-01T12:00:00Z', now, now, 600 + CLAIM_DELIVERY_MARGIN_MS],
+    ['created a second ago: the margin is partly gone', '2026-03-01T11:59:59Z', now, now, CLAIM_DELIVERY_MARGIN_MS - 400],
+    ['created long ago: no wait', '2026-03-01T11:00:00Z', now, now, 0],
+    ['unknown creation time: no wait', undefined, now, now, 0],
+    // The API server's clock decides, not ours: a server 5 s behind us stamped "12:00:00" just now.
+    ['the API server is 5 s behind our clock', '2026-03-01T11:59:55Z', now - 5_000, now, 600 + CLAIM_DELIVERY_MARGIN_MS],
+    ['the API server is 5 s ahead of our clock', '2026-03-01T12:00:05Z', now + 5_000, now, 600 + CLAIM_DELIVERY_MARGIN_MS],
+    ['its clock not measured yet: ours, taken to be ahead by the assumed skew', '2026-03-01T12:00:00Z', undefined, now, 600 + CLAIM_DELIVERY_MARGIN_MS + UNMEASURED_CLOCK_SKEW_MS],
+  ])('%s', (_, created, apiserverNow, localNow, wait) => {
+    expect(claimSettleWaitMs(created, apiserverNow, localNow)).toBe(wait);
   });
 });

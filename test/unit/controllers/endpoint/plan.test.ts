@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { OwnerTag } from '../../../../src/controllers/endpoint/ownership.js';
-import { type EndpointObject, type Plan, observationsNeeded, planActionFailure, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
+import { type EndpointObject, type Plan, observationsNeeded, planActionFailure, planEndpoint, withActionAnswer } from '../../../../src/controllers/endpoint/plan.js';
 import {
   ENDPOINT_ID,
   HOST,
@@ -27,6 +27,8 @@ import {
   endpointOfAnotherObject,
   failed,
   foreignEndpoint,
+  found,
+  ownerTagsOf,
   iso,
   planInput,
   readyEndpoint,
@@ -508,21 +510,11 @@ describe('ownership', () => {
     expect(plan.requeue).toEqual({ after: SETTINGS.pollIntervalMs });
   });
 
-  it('a new object waits until every object of its creation second is known before it creates (finding 3)', () => {
+  it('a new object that is alone in claiming its name creates at once: the reconciler waited for claims to settle before it looked', () => {
     const object = { ...endpointObject(), creationTimestamp: iso(NOW) };
-    const early = reconcile(object, { endpoint: NOT_FOUND, now: at(300) });
-    expect(early.action).toEqual({ type: 'none' });
-    expect(early.requeue).toEqual({ after: 2_700 });
-    expect(reconcile(object, { endpoint: NOT_FOUND, now: at(3_000) }).action.type).toBe('create');
-  });
-
-  it('the claim wait is not a transition of its own: waiting then creating makes one Event, CreatingEndpoint (issue 16, 3)', () => {
-    const object = { ...endpointObject(), creationTimestamp: iso(NOW) };
-    const waiting = reconcile(object, { endpoint: NOT_FOUND, now: at(300) });
-    expect(waiting.events).toEqual([]);
-    const created = reconcile({ ...object, status: waiting.status }, { endpoint: NOT_FOUND, now: at(3_000) });
-    expect(created.action.type).toBe('create');
-    expect([...waiting.events, ...created.events].map((e) => e.reason)).toEqual(['CreatingEndpoint']);
+    const plan = reconcile(object, { endpoint: NOT_FOUND, now: at(300) });
+    expect(plan.action.type).toBe('create');
+    expect(plan.events.map((e) => e.reason)).toEqual(['CreatingEndpoint']);
   });
 
   it('a create records the spec tag keys the operator manages from then on', () => {
@@ -762,5 +754,49 @@ describe('burst scaling, which Databricks does not echo', () => {
   it('unknown (never requested by us) causes no update', () => {
     const plan = reconcile(endpointObject({ spec: units }), { model: MODEL_UNIT_MODEL, endpoint: servedUnits() });
     expect(plan.action).toEqual({ type: 'none' });
+  });
+});
+
+describe("Databricks' answer to a create or update (issue 12 item 5: three writes from apply to Ready)", () => {
+  it.each([
+    ['a create', () => endpointObject(), NOT_FOUND, creatingEndpoint()],
+    ['a version change', () => edited(settledObject(), { model: { name: MODEL, version: '4' } }), found(readyEndpoint()), updatingEndpoint({ version: '3' }, { version: '4' })],
+  ] as const)('%s: the status says what Databricks answered, and a look while the rollout runs plans the same status', (_, objectOf, observed, answer) => {
+    const object = objectOf();
+    const input = planInput(object, { endpoint: observed });
+    const acted = planEndpoint(input);
+    expect(['create', 'updateConfig']).toContain(acted.action.type);
+    const answered = withActionAnswer(input, acted, answer);
+    // The action and its Event are the action's; the status is the rollout Databricks reported.
+    expect(answered.action).toEqual(acted.action);
+    expect(answered.events).toEqual(acted.events);
+    expect(answered.status.endpointId).toBe(ENDPOINT_ID);
+    expect(answered.status.state).toEqual({ ready: answer.state.ready, configUpdate: 'IN_PROGRESS' });
+    expect(requeueAfter(answered)).toBeGreaterThanOrEqual(firstLookWindow[0]);
+    expect(requeueAfter(answered)).toBeLessThanOrEqual(firstLookWindow[1]);
+
+    // The first look, 1 s later, finds the rollout still running: the same status, so nothing to write.
+    const look = reconcile(afterPlan(object, answered), { endpoint: found(answer), now: at(SECOND) });
+    expect(look.action).toEqual({ type: 'none' });
+    expect(look.status).toEqual(answered.status);
+    expect(look.events).toEqual([]);
+    // Without the answer, that look would have written a second status.
+    expect(reconcile(afterPlan(object, acted), { endpoint: found(answer), now: at(SECOND) }).status).not.toEqual(acted.status);
+  });
+
+  it.each([
+    // Already serving, without the spec's tag: the answer would plan a tag patch.
+    ['an answer that plans another action', readyEndpoint({}, { tags: ownerTagsOf(OWNER) })],
+    ['an answer without our owner tags', creatingEndpoint({}, { owner: null })],
+  ])('%s leaves the status as the action planned it', (_, answer) => {
+    const input = planInput(endpointObject(), { endpoint: NOT_FOUND });
+    const acted = planEndpoint(input);
+    expect(withActionAnswer(input, acted, answer)).toEqual(acted);
+  });
+
+  it('other actions are left alone', () => {
+    const input = planInput(settledObject(), { endpoint: found(readyEndpoint()) });
+    const plan = planEndpoint(input);
+    expect(withActionAnswer(input, plan, creatingEndpoint())).toBe(plan);
   });
 });

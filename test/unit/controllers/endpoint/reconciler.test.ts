@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../../src/controllers/endpoint/capacity.js';
 import { type Endpoint, endpointReconciler } from '../../../../src/controllers/endpoint/reconciler.js';
+import { CLAIM_DELIVERY_MARGIN_MS } from '../../../../src/controllers/endpoint/ownership.js';
 import { OperatorMetrics } from '../../../../src/controllers/metrics.js';
 import { ENDPOINT_FINALIZER } from '../../../../src/controllers/resources.js';
 import { DatabricksError, type DatabricksClient } from '../../../../src/databricks/index.js';
@@ -28,7 +29,7 @@ function endpoint(status: Endpoint['status'] = {}): Endpoint {
 type Answer = () => unknown;
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean } = {}) {
+function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[] } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   const returned: WeakRef<Endpoint>[] = [];
@@ -45,6 +46,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
   const client = {
     getEndpoint: vi.fn(async () => (options.getEndpoint ? options.getEndpoint() : readyEndpoint())),
     getModelOptimizationInfo: vi.fn(async () => TOKEN_BAND_MODEL),
+    listEndpoints: vi.fn(async () => (options.listed ?? []).map((name) => ({ name }))),
     updateConfig: vi.fn(async () => (options.updateConfig ? options.updateConfig() : readyEndpoint())),
     createEndpoint: vi.fn(),
     deleteEndpoint: vi.fn(),
@@ -70,10 +72,15 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     tenancy: { endpoints: { get: () => object, list: () => [object] }, identityOf: () => 'https://adb-1.azuredatabricks.net', seesAllOf: () => true, allowCrossNamespaceAdoption: false },
     now: () => NOW,
     random: () => 0.5,
+    apiserverNow: () => options.apiserverNow,
   });
   const logLines: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
-  const run = () => reconcile(KEY, { signal: new AbortController().signal, log });
+  // The write-back (status, Events, requeue) is part of the reconcile's outcome: wait for it.
+  const run = async () => {
+    const result = await reconcile(KEY, { signal: new AbortController().signal, log });
+    return result && 'finishing' in result ? result.finishing : result;
+  };
   return { run, patches, events, client, logLines, refused, handlers, returned, kube };
 }
 
@@ -176,6 +183,62 @@ describe('endpoint reconciler (I/O shell)', () => {
     await expect(h.run()).resolves.toEqual({ requeueAfterMs: 60 * SECOND + 1 });
     expect(vi.mocked(h.client.getEndpoint).mock.calls.length).toBe(reads);
     expect(h.patches.length).toBe(writes);
+  });
+
+  it('a new object makes no read and no write until claims of its name made in its creation second are known (issue 11 finding 3)', async () => {
+    // Created in the second the API server's clock is in now: 400 ms into it.
+    const fresh = { ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [], creationTimestamp: '2026-03-01T12:00:00Z' } } as Endpoint;
+    const h = harness({ object: fresh, getEndpoint: () => { throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 }); }, apiserverNow: Date.parse('2026-03-01T12:00:00.400Z') });
+    expect(await h.run()).toEqual({ requeueAfterMs: 600 + CLAIM_DELIVERY_MARGIN_MS });
+    expect(h.client.getEndpoint).not.toHaveBeenCalled();
+    expect(h.patches).toEqual([]);
+    expect(h.events).toEqual([]);
+
+    // Once the API server's clock is past that second and the margin, it looks and creates, with one Event.
+    const later = harness({ object: fresh, getEndpoint: () => { throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 }); }, apiserverNow: Date.parse('2026-03-01T12:00:02Z') });
+    await later.run();
+    expect(later.client.createEndpoint).toHaveBeenCalledTimes(1);
+    expect(later.events.map((e) => e.reason)).toEqual(['CreatingEndpoint']);
+  });
+
+  describe('a new object (no finalizer: it never made Databricks act) and the GET before its create (issue 12)', () => {
+    const fresh = () => ({ ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [] } }) as Endpoint;
+    const absent = () => {
+      throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 });
+    };
+
+    it("the workspace's list of names, shared by the reconciles of that second, stands in for its GET when the name is not in it", async () => {
+      const h = harness({ object: fresh(), getEndpoint: absent, listed: ['someone-else'] });
+      await Promise.all([h.run(), h.run(), h.run()]);
+      expect(h.client.listEndpoints).toHaveBeenCalledTimes(1);
+      expect(h.client.getEndpoint).not.toHaveBeenCalled();
+      expect(h.client.createEndpoint).toHaveBeenCalled();
+      // The finalizer went on before the create.
+      expect(h.patches[0]).toMatchObject({ subresource: undefined });
+    });
+
+    it('a name in the list is read with a GET: an endpoint that is not ours is refused, nothing sent, no finalizer', async () => {
+      const h = harness({ object: fresh(), getEndpoint: () => readyEndpoint({}, { owner: null }), listed: ['llama-chat'] });
+      await h.run();
+      expect(h.client.getEndpoint).toHaveBeenCalledTimes(1);
+      expect(h.client.createEndpoint).not.toHaveBeenCalled();
+      expect(h.patches.filter((p) => p.subresource === undefined)).toEqual([]);
+    });
+
+    it('an object that has acted (finalizer) is always read with a GET: after a crash its endpoint may exist', async () => {
+      const h = harness({ getEndpoint: absent, listed: [] });
+      await h.run();
+      expect(h.client.listEndpoints).not.toHaveBeenCalled();
+      expect(h.client.getEndpoint).toHaveBeenCalledTimes(1);
+    });
+
+    it('a failed list falls back to the GET', async () => {
+      const h = harness({ object: fresh(), getEndpoint: absent });
+      (h.client.listEndpoints as unknown as ReturnType<typeof vi.fn>).mockRejectedValueOnce(new DatabricksError({ kind: 'Transient', message: 'list failed', status: 503 }));
+      await h.run();
+      expect(h.client.getEndpoint).toHaveBeenCalledTimes(1);
+      expect(h.client.createEndpoint).toHaveBeenCalled();
+    });
   });
 
   it('a transient read failure hands the key to the workqueue backoff with the Synced message', async () => {
