@@ -128,7 +128,9 @@ describe('canary rollout', () => {
       pause: '2s',
       gate: [{ metric: 'request_5xx_count_total', divideBy: 'request_count_total', max: 0.05 }],
     });
-    await e2e.waitUntil('pte', 'canary-gate', (o) => canaryOf(o).phase === 'Paused' && canaryOf(o).share === 10, 60_000);
+    // Past its 2 s pause the step still waits: with no traffic yet the gate has no evidence to advance on.
+    const waiting = await e2e.waitUntil('pte', 'canary-gate', (o) => canaryOf(o).phase === 'Paused' && canaryOf(o).share === 10 && /waits for the metrics gate/.test(canaryOf(o).message ?? ''), 60_000);
+    expect(canaryOf(waiting).message).toMatch(/request_count_total of support_bot_llama-3 is 0 \(no traffic to judge yet\)/);
     // The new version fails one request in five.
     const response = await fetch(new URL('/__emulator/endpoints/canary-gate/metrics', e2e.emulator.url), {
       method: 'POST',

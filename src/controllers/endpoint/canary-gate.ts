@@ -32,13 +32,18 @@ export function gateValues(text: string, spec: EndpointSpec): GateReading {
     const matching = samples.filter((s) => s.name === name);
     return matching.length === 0 ? undefined : matching.reduce((total, s) => total + s.value, 0);
   };
+  const unknown: string[] = [];
+  const noSamples = (name: string) => `no samples of ${name} with ${ENTITY_LABEL}="${entity}" in the endpoint's metrics`;
   const values = (spec.canary?.gate ?? []).map((rule) => {
     const value = sum(rule.metric);
+    if (value === undefined) unknown.push(noSamples(rule.metric));
     if (value === undefined || rule.divideBy === undefined) return value;
     const divisor = sum(rule.divideBy);
+    if (divisor === undefined) unknown.push(noSamples(rule.divideBy));
+    else if (divisor === 0) unknown.push(`${rule.divideBy} of ${entity} is 0 (no traffic to judge yet)`);
     return divisor === undefined || divisor === 0 ? undefined : value / divisor;
   });
-  return { ok: true, values };
+  return unknown.length > 0 ? { ok: true, values, unknown: unknown.join('; ') } : { ok: true, values };
 }
 
 export interface Sample {

@@ -12,7 +12,10 @@ export type CanaryStatus = NonNullable<EndpointStatus['canary']>;
 export type CanaryPhase = 'Progressing' | 'Paused' | 'Holding' | 'Promoting' | 'Succeeded' | 'Aborted';
 
 /** The gate's readings of the new version: one value per spec.canary.gate entry, or why they could not be read. */
-export type GateReading = { ok: true; values: (number | undefined)[] } | { ok: false; message: string };
+export type GateReading =
+  /** `unknown`: why an entry has no value (no samples, or a divisor of 0), for the status message. */
+  | { ok: true; values: (number | undefined)[]; unknown?: string }
+  | { ok: false; message: string };
 
 export interface CanaryInput {
   spec: EndpointSpec;
@@ -114,9 +117,11 @@ function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): Can
   if (now.getTime() < pauseEnds) {
     return { ...current, phase: 'Paused', stepReachedTime: reachedAt, message: `step ${current.step} (${current.share} %) serves; pausing until ${iso(new Date(pauseEnds))}` };
   }
-  if (canary.gate && canary.gate.length > 0 && !input.gate?.ok) {
-    const why = input.gate && !input.gate.ok ? input.gate.message : 'not read yet';
-    return { ...current, phase: 'Paused', stepReachedTime: reachedAt, message: `step ${current.step} waits for the metrics gate: ${why}` };
+  // A gate advances only on evidence: an entry without a value (mislabelled samples, no traffic yet) waits like an
+  // unreadable export; the user can still Promote.
+  const gateWait = canary.gate && canary.gate.length > 0 ? gateWaitReason(input.gate) : undefined;
+  if (gateWait) {
+    return { ...current, phase: 'Paused', stepReachedTime: reachedAt, message: `step ${current.step} waits for the metrics gate: ${gateWait}` };
   }
   const steps = sortedSteps(canary);
   if (current.step >= steps.length) {
@@ -124,6 +129,14 @@ function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): Can
   }
   const share = steps[current.step] as number;
   return { ...current, phase: 'Progressing', step: current.step + 1, share, stepReachedTime: undefined, message: `rolling out step ${current.step + 1}: ${share} % of the traffic to version ${current.toVersion}` };
+}
+
+/** Why the gate cannot decide yet; undefined when every entry has a value. */
+function gateWaitReason(gate: GateReading | undefined): string | undefined {
+  if (!gate) return 'not read yet';
+  if (!gate.ok) return gate.message;
+  if (gate.values.some((value) => value === undefined)) return `${gate.unknown ?? 'a gate metric has no value yet'}; set spec.canary.action to Promote to go on without it`;
+  return undefined;
 }
 
 /** The first gate entry whose value is above its max, described; undefined when none fails (or none was read). */

@@ -113,7 +113,8 @@ describe('planCanary', () => {
     it.each([
       { name: 'a failing gate aborts', gate: { ok: true as const, values: [0.2] }, phase: 'Aborted', message: /metrics gate failed at step 1: request_5xx_count_total \/ request_count_total = 0.2 > 0.05/ },
       { name: 'a passing gate advances', gate: { ok: true as const, values: [0.01] }, phase: 'Progressing', message: /step 2/ },
-      { name: 'no data yet advances (nothing above the threshold)', gate: { ok: true as const, values: [undefined] }, phase: 'Progressing', message: /step 2/ },
+      { name: 'no samples make the step wait, saying which', gate: { ok: true as const, values: [undefined], unknown: 'no samples of request_5xx_count_total' }, phase: 'Paused', message: /waits for the metrics gate: no samples of request_5xx_count_total; set spec.canary.action to Promote/ },
+      { name: 'one entry above its max aborts even while another has no value', gate: { ok: true as const, values: [0.2, undefined], unknown: 'x' }, phase: 'Aborted', message: /= 0.2 > 0.05/ },
       { name: 'metrics that cannot be read make the step wait', gate: { ok: false as const, message: 'metrics could not be read: 503' }, phase: 'Paused', message: /waits for the metrics gate: metrics could not be read: 503/ },
     ])('$name', ({ gate, phase, message }) => {
       const decision = planCanary(input({ spec: gated, canary: paused, config: served({ '3': 90, '4': 10 }), gate }));
@@ -137,6 +138,17 @@ describe('planCanary', () => {
         'garbage line',
       ].join('\n');
       expect(gateValues(text, gated)).toEqual({ ok: true, values: [0.03] });
+      // Samples under another label (or none for the new entity) are no evidence: the reading says what is missing.
+      expect(gateValues(text.replaceAll('served_entity_name', 'entity'), gated)).toEqual({
+        ok: true,
+        values: [undefined],
+        unknown: 'no samples of request_5xx_count_total with served_entity_name="meta_llama_v3_1_8b_instruct-4" in the endpoint\'s metrics',
+      });
+      expect(gateValues('request_count_total{served_entity_name="meta_llama_v3_1_8b_instruct-4"} 0\nrequest_5xx_count_total{served_entity_name="meta_llama_v3_1_8b_instruct-4"} 0', gated)).toEqual({
+        ok: true,
+        values: [undefined],
+        unknown: 'request_count_total of meta_llama_v3_1_8b_instruct-4 is 0 (no traffic to judge yet)',
+      });
       expect(parseSamples('x{a="q\\"uote",b="2"} 1.5')).toEqual([{ name: 'x', labels: { a: 'q"uote', b: '2' }, value: 1.5 }]);
     });
   });
