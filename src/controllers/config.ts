@@ -130,7 +130,7 @@ export const OPERATOR_OPTIONS = {
   'databricks-reads-per-second': {
     env: 'DATABRICKS_READS_PER_SECOND',
     schema: z.coerce.number().int().min(1).max(1_000).default(15),
-    help: 'Other calls (reads, deletes, tag patches) per second per Databricks host. A DatabricksWorkspace can only lower its own share.',
+    help: 'Other budgeted calls (reads) per second per Databricks host; deletes and tag patches have no client budget (Databricks documents no limit for them). A DatabricksWorkspace can only lower its own share.',
   },
   'default-workspace-namespaces': {
     env: 'DEFAULT_WORKSPACE_NAMESPACES',

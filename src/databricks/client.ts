@@ -125,7 +125,8 @@ interface CallSpec<T> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   body?: unknown;
-  budget: BudgetName;
+  /** the client budget the call passes; 'none' for calls Databricks documents no limit for (deletes, tag patches) */
+  budget: BudgetName | 'none';
   idempotent: boolean;
   schema: z.ZodType<T>;
   /** for creates: find out whether a request with an unknown outcome created the endpoint */
@@ -299,8 +300,9 @@ export class DatabricksClient {
         operation: 'deleteEndpoint',
         method: 'DELETE',
         path: `${API}/${pathSegment(name)}`,
-        // Not covered by the documented create/update limit: paced like any other request.
-        budget: 'read',
+        // Databricks documents no limit for deletes (only create/update, reference §7): no client budget, so a
+        // delete waits for neither the mutation window nor the read rate; a 429 is still retried after Retry-After.
+        budget: 'none',
         idempotent: true,
         schema: EmptyObjectSchema,
       },
@@ -316,8 +318,8 @@ export class DatabricksClient {
         method: 'PATCH',
         path: `${API}/${pathSegment(name)}/tags`,
         body: validRequest(PatchTagsRequestSchema, body, 'patchTags'),
-        // Not covered by the documented create/update limit: paced like any other request.
-        budget: 'read',
+        // Not covered by the documented create/update limit, nor by any other (reference §7): no client budget.
+        budget: 'none',
         idempotent: true,
         schema: PatchTagsResponseSchema,
       },
@@ -489,14 +491,15 @@ export class DatabricksClient {
       options.signal?.throwIfAborted();
       // Waiting for the budget counts against the deadline: past it, say when to come back instead.
       const budgetWaitLimit = Math.max(0, Math.min(maxBudgetWaitMs, deadlineAt - this.clock.now() - MIN_ATTEMPT_MS));
-      await acquireAll(this.budgets[spec.budget], this.clock, { signal: options.signal, maxWaitMs: budgetWaitLimit, holder: options.budgetHolder });
+      const budgets = spec.budget === 'none' ? [] : this.budgets[spec.budget];
+      await acquireAll(budgets, this.clock, { signal: options.signal, maxWaitMs: budgetWaitLimit, holder: options.budgetHolder });
       const outcome = await this.attempt(spec, attempt, deadlineAt, options.signal);
       if (outcome.ok) return outcome.value;
       const error = outcome.error;
       // Databricks says the workspace's limit is spent (someone else shares it): the budget pauses
       // for Retry-After and shrinks, and the retry below waits for it there, not here.
       const throttled = error.kind === 'RateLimited' && !error.fromClientBudget;
-      if (throttled) for (const budget of this.budgets[spec.budget]) budget.throttled(error.retryAfterMs, this.clock.now());
+      if (throttled) for (const budget of budgets) budget.throttled(error.retryAfterMs, this.clock.now());
 
       // An OAuth token refused once may just have expired early (clock skew, revocation): one fresh try.
       if (error.kind === 'Auth' && error.status === 401 && !outcome.authPhase && !refreshedAfter401) {

@@ -3,8 +3,9 @@
 // Databricks documents one limit for the serving API: 50 create/update calls per workspace in 5 minutes
 // (reference §7). The mutation budget is therefore a sliding window of N grants per W (N = 50, W = 5 min by
 // default, from the operator's configuration): a burst of 50 goes out at once, as Databricks allows, and
-// the 51st waits until the first leaves the window. Deletes, tag patches and reads are not covered by that
-// limit; they share a plain requests-per-second bucket (the Go SDK's 15/s).
+// the 51st waits until the first leaves the window. Reads are not covered by that limit; they share a plain
+// requests-per-second bucket (the Go SDK's 15/s). Deletes and tag patches are covered by no documented limit
+// and pass no budget at all (client.ts).
 //
 // The window hands out *reservations*: a caller that must wait is given a slot and told when it is; a
 // caller that names itself (`holder`) finds its slot kept when it comes back, so an object requeued for
@@ -64,7 +65,7 @@ export function recoveredLimit(shrunk: number, configured: number, sinceMs: numb
 export const MIN_THROTTLE_PAUSE_MS = 1_000;
 
 // -----------------------------------------------------------------------------------------------
-// Token bucket (reads, deletes, tag patches)
+// Token bucket (reads)
 
 export interface BucketSpec {
   /** tokens the bucket can hold: the largest burst */
@@ -278,7 +279,7 @@ export class WindowBudget implements Budget {
   }
 }
 
-/** Requests per second (reads, deletes, tag patches): a token bucket with FIFO reservations. */
+/** Requests per second (reads): a token bucket with FIFO reservations. */
 export class BucketBudget implements Budget {
   readonly budget = 'read' as const;
   private state: BucketState;
@@ -405,7 +406,7 @@ export interface RateLimits {
   mutationsPer5Minutes?: number;
   /** default 5 minutes */
   mutationWindowMs?: number;
-  /** reads (and deletes, tag patches) per second; default 15 (the Go SDK's default) */
+  /** reads per second; default 15 (the Go SDK's default) */
   readsPerSecond?: number;
 }
 

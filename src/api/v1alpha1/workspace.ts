@@ -76,7 +76,7 @@ export const RateLimits = z
       .min(1)
       .max(1_000)
       .optional()
-      .describe("Lowers this workspace's share of its host's request rate (reads, deletes, tag patches). The host's rate is the operator's --databricks-reads-per-second (default 15)."),
+      .describe("Lowers this workspace's share of its host's read rate (deletes and tag patches are not paced: Databricks documents no limit for them). The host's rate is the operator's --databricks-reads-per-second (default 15)."),
   })
   .describe("Optional lower limits for this workspace only. The budget of a Databricks host is owned by the operator and shared by every workspace on it; these can only lower this workspace's share, never another's.");
 

@@ -56,7 +56,7 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   return plan
     .ready(false, ReadyReason.Deleting, `deleting endpoint ${name}`)
     .synced(true, SyncedReason.ReconcileSuccess, 'delete requested')
-    // Timed from the deletion, not from a rollout that may have ended long ago: Databricks deletes in seconds,
-    // so the first look (which removes the finalizer) comes about a second later, not a progress interval later.
+    // A DELETE answered 200 removes the finalizer in the same reconcile (reconciler.ts), so this requeue is only
+    // for a delete that was not answered: timed from the deletion, not from a rollout that may have ended long ago.
     .finish({ type: 'delete', name }, progressRequeue(input, object.deletionTimestamp ?? iso(input.now)));
 }

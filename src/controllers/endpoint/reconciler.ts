@@ -219,6 +219,12 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     try {
       const done = await execute(options, plan.action, latest, workspace, { signal, budgetHolder: key }, log);
       latest = done.latest;
+      if (done.deleted) {
+        // Databricks' 200 to a DELETE is the deletion done; the finalizer went with it (execute), nothing to write.
+        recordEvents(options, latest, plan);
+        void options.events.record(latest, 'Normal', 'Deleted', `endpoint ${endpointNameOf(object)} deleted in Databricks`);
+        return;
+      }
       // Databricks' answer to a create or config update is what the first look at the rollout would read.
       if (done.answered) plan = withActionAnswer(input, plan, done.answered);
     } catch (err) {
@@ -282,7 +288,7 @@ async function execute(
   workspace: ResolvedWorkspace,
   call: { signal: AbortSignal; budgetHolder: string },
   log: Logger,
-): Promise<{ latest: Endpoint; answered?: ServingEndpointDetailed }> {
+): Promise<{ latest: Endpoint; answered?: ServingEndpointDetailed; deleted?: true }> {
   const { signal } = call;
   if (action.type === 'none') return { latest: object };
   if (action.type === 'removeFinalizer') {
@@ -332,7 +338,11 @@ async function execute(
       } catch (err) {
         if (!(isDatabricksError(err) && err.kind === 'NotFound')) throw err;
       }
-      break;
+      // A 200 (or 404) is taken as done, as the Terraform provider's delete does (it never waits): Databricks has
+      // no delete state to poll and no SDK has a delete waiter (reference §3.5, §5.1). The ownership GET before
+      // it is the safety check; a second look ~1 s later only held the object and spent a read (issue 12).
+      // The finalizer goes now, in the same reconcile.
+      return { latest: await removeFinalizer(options.kube, EndpointResource, latest, ENDPOINT_FINALIZER, signal), deleted: true };
   }
   return { latest };
 }

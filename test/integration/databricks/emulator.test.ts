@@ -308,6 +308,20 @@ describe('rate budget', () => {
     await Promise.all([client.deleteEndpoint('d-1'), client.deleteEndpoint('d-2')]);
     expect(calls(running, { operation: 'delete' })).toEqual(['delete 200', 'delete 200']);
   });
+
+  it('deletes and tag patches are not charged to the read rate either: Databricks documents no limit for them (issue 12)', async () => {
+    // One read per second, no waiting allowed: a call charged to the read bucket past its first is refused.
+    const running = await start({ scenario: { clock: { speed: 0 } } });
+    const client = clientFor(running, { budgets: new RateBudgetRegistry(systemClock, undefined, { mutationsPerWindow: 1000, readsPerSecond: 1 }), maxBudgetWaitMs: 0 });
+    const names = ['r-1', 'r-2', 'r-3', 'r-4'];
+    for (const name of names) await client.createEndpoint(tokenBand(name));
+    const readsBefore = client.budgetStats().read.grants;
+    await Promise.all(names.map((name) => client.patchTags(name, { add_tags: [{ key: 'team', value: 'genai' }] })));
+    await Promise.all(names.map((name) => client.deleteEndpoint(name)));
+    expect(calls(running, { operation: 'patchTags' })).toEqual(names.map(() => 'patchTags 200'));
+    expect(calls(running, { operation: 'delete' })).toEqual(names.map(() => 'delete 200'));
+    expect(client.budgetStats().read.grants).toBe(readsBefore);
+  });
 });
 
 describe('rate budget and deadlines', () => {

@@ -111,6 +111,24 @@ describe('endpoint reconciler: an object deleted because its CRD is being delete
     await h.run();
     expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
   });
+
+  it('a DELETE answered 200 is done: the finalizer goes in the same reconcile, no status write, no second look (issue 12)', async () => {
+    const h = harness({ object: deleting() });
+    const result = await h.run();
+    expect(h.client.getEndpoint).toHaveBeenCalledTimes(1); // the ownership check before it, nothing after
+    expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
+    expect(h.patches).toEqual([{ subresource: undefined, body: [{ op: 'test', path: '/metadata/finalizers/0', value: ENDPOINT_FINALIZER }, { op: 'remove', path: '/metadata/finalizers/0' }] }]);
+    expect(h.events.map((e) => e.reason)).toEqual(['Deleting', 'Deleted']);
+    expect(result).toBeUndefined();
+  });
+
+  it('a DELETE that fails keeps the finalizer, says why in status and comes back', async () => {
+    const h = harness({ object: deleting() });
+    vi.mocked(h.client.deleteEndpoint).mockRejectedValueOnce(new DatabricksError({ kind: 'Transient', status: 500, message: 'DELETE failed (500)' }));
+    await h.run().catch(() => undefined);
+    expect(h.patches.filter((p) => p.subresource === undefined)).toEqual([]);
+    expect(h.patches.filter((p) => p.subresource === 'status')).toHaveLength(1);
+  });
 });
 
 describe('endpoint reconciler (I/O shell)', () => {
