@@ -2,8 +2,18 @@
 // written here, in the same run, interleaved, on the real test control plane and the emulator.
 //   - N = 50 under the documented limit (50 creates/updates per 5 minutes, 3 s rollouts), three phases: create
 //     (objects applied → all Ready), update (all 50 throughputs changed → all serving the new config) and delete
-//     (all 50 objects deleted → all gone from Kubernetes and Databricks). The baseline fires every call at once and
-//     retries 429s after Retry-After, then polls each endpoint until it serves (as the Terraform provider does).
+//     (all 50 objects deleted → all gone from Kubernetes and Databricks). Two baselines, both in every repetition:
+//       * "terraform": what `terraform apply` / `terraform destroy` with the Databricks provider does, from
+//         /work/shared/reference/databricks-serving-api.md §3.4, §3.5, §5.1 and the Go SDK's retries.go and
+//         httpclient/api_client.go: ONE Go SDK client whose every call (refresh, create, update, poll, read, delete)
+//         waits for one token bucket of 15 requests/s, burst 1 (rate.NewLimiter(15, 1)); Terraform's default
+//         -parallelism=10; a refresh GET of each existing resource before an update or a destroy; create/update
+//         then the waiter (GET at once, then after min(attempt, 10) s + 50–750 ms, until config_update is
+//         NOT_UPDATING), then the Read that follows every Create/Update (common/resource.go); delete = one DELETE,
+//         no wait, no read; a 429 retried after the same min(attempt, 10) s + jitter (the Go SDK ignores
+//         Retry-After for API calls). The ratio the issue's target is measured against.
+//       * "fire-all": no limiter, every call at once, 429s retried after Retry-After + up to 1 s; polls with the
+//         waiter's schedule; no refresh, no read after. A lower bound no real client reaches; shown so nothing is hidden.
 //     Each phase starts with fresh 5-minute windows, Databricks' and the operator's (the emulator's window is reset
 //     and the operator restarted before the update phase), as if the endpoints had been created long before.
 //   - N = 1,000 / 10,000 with instant rollouts and the limits raised (create only): the baseline makes exactly the
@@ -49,7 +59,9 @@ const PAT = 'dapi0123456789abcdef0123456789abcdef';
 const MODEL = { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '3' };
 
 type Phase = 'create' | 'update' | 'delete';
-type Who = 'operator' | 'baseline';
+/** baseline: fire-all at N ≤ 50, the perfect controller at scale; terraform: the provider's calls (N ≤ 50 only) */
+type Who = 'operator' | 'baseline' | 'terraform';
+const participants = (n: number): Who[] => (n <= 50 ? ['operator', 'terraform', 'baseline'] : ['operator', 'baseline']);
 const requestedPhases = values.phases.split(',') as Phase[];
 /** Update and delete are measured where the limit matters: N = 50 under the documented limit. */
 const phasesFor = (n: number): Phase[] => (n <= 50 ? requestedPhases : requestedPhases.filter((p) => p === 'create'));
@@ -349,7 +361,8 @@ async function operatorReady(op: OperatorProcess): Promise<void> {
 }
 
 // ------------------------------------------------------------------------------------------------
-// The baseline (Terraform-like for N = 50: fire all, retry 429; perfect controller at scale)
+// The baselines: "terraform" (the provider's calls, N ≤ 50), and the second one: fire-all at N ≤ 50 (no limiter,
+// everything at once, retry 429), the perfect controller at scale
 
 async function databricks<T>(emulator: RunningEmulator, method: string, path: string, body?: unknown): Promise<{ status: number; json: T; retryAfter?: number }> {
   const res = await fetch(new URL(path, emulator.url), {
@@ -373,12 +386,102 @@ async function withRetries(emulator: RunningEmulator, what: string, method: stri
 }
 
 /** Until it serves: one GET when rollouts are instant; the SDK waiter's linear backoff otherwise. */
-async function waitServing(emulator: RunningEmulator, name: string, terraformLike: boolean): Promise<void> {
+async function waitServing(emulator: RunningEmulator, name: string, waiterSchedule: boolean): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const res = await databricks<{ state?: { ready?: string; config_update?: string } }>(emulator, 'GET', `/api/2.0/serving-endpoints/${name}`);
     if (res.json.state?.ready === 'READY' && res.json.state.config_update === 'NOT_UPDATING') return;
-    await sleep(terraformLike ? Math.min(attempt, 10) * 1000 + Math.random() * 700 : 10);
+    await sleep(waiterSchedule ? goSdkBackoff(attempt) : 10);
   }
+}
+
+/**
+ * The Terraform provider's Databricks client (databricks-sdk-go): one rate.Limiter(15/s, burst 1) that every attempt
+ * of every call waits for, whichever resource makes it; a 429 (or 503) is retried after min(attempt, 10) s + 50–750 ms
+ * (retries.go backoff; Retry-After is ignored for API calls, reference §3.4).
+ */
+class GoSdkClient {
+  private nextToken = 0;
+  constructor(
+    private readonly emulator: RunningEmulator,
+    private readonly ratePerSecond = 15,
+  ) {}
+
+  /** golang.org/x/time/rate with burst 1: a token every 1/r s, at most one saved up while idle. */
+  private async token(): Promise<void> {
+    const now = Date.now();
+    const at = Math.max(now, this.nextToken);
+    this.nextToken = at + 1000 / this.ratePerSecond;
+    if (at > now) await sleep(at - now);
+  }
+
+  async call<T>(what: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+    for (let attempt = 1; ; attempt++) {
+      await this.token();
+      const res = await databricks<T>(this.emulator, method, path, body);
+      if (res.status !== 429 && res.status !== 503) {
+        if (res.status !== 200 && !(method === 'DELETE' && res.status === 404)) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.json)}`);
+        return res;
+      }
+      await sleep(goSdkBackoff(attempt));
+    }
+  }
+
+  /** WaitGetServingEndpointNotUpdating: retries.Poll, GET at once, then after each backoff, until NOT_UPDATING. */
+  async waitNotUpdating(name: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.call<{ state?: { config_update?: string } }>(`get ${name}`, 'GET', `/api/2.0/serving-endpoints/${name}`);
+      const state = res.json.state?.config_update;
+      if (state === 'NOT_UPDATING') return;
+      if (state === 'UPDATE_FAILED' || state === 'UPDATE_CANCELED') throw new Error(`${name}: failed to reach NOT_UPDATING, got ${state}`);
+      await sleep(goSdkBackoff(attempt));
+    }
+  }
+}
+
+/** retries.go: min(attempt, 10) s plus 50–750 ms of jitter (the waiter's poll and the per-call retry alike). */
+const goSdkBackoff = (attempt: number) => Math.min(attempt, 10) * 1000 + 50 + Math.random() * 700;
+
+/** `terraform apply` / `destroy` walks the resources with -parallelism=10 (the default). */
+const TERRAFORM_PARALLELISM = 10;
+
+async function terraformCreate(namespace: string, emulator: RunningEmulator): Promise<void> {
+  const sdk = new GoSdkClient(emulator);
+  const objects = await listAll(namespace);
+  const served_entities = await servedEntities(emulator, THROUGHPUT.create);
+  // New resources: nothing in the state to refresh. Create, wait (GetWithTimeout), then the Read after Create.
+  await pool(objects, TERRAFORM_PARALLELISM, async (obj) => {
+    const name = obj.metadata.name;
+    const body = { name, config: { served_entities }, tags: [{ key: 'pt-operator-owner-uid', value: obj.metadata.uid }] };
+    await sdk.call(`create ${name}`, 'POST', '/api/2.0/serving-endpoints', body);
+    await sdk.waitNotUpdating(name);
+    await sdk.call(`read ${name}`, 'GET', `/api/2.0/serving-endpoints/${name}`);
+    await writeReady(namespace, obj, obj.metadata.generation);
+  });
+}
+
+async function terraformUpdate(namespace: string, emulator: RunningEmulator, names: readonly string[]): Promise<void> {
+  await patchThroughputs(namespace, names);
+  const sdk = new GoSdkClient(emulator);
+  const objects = await listAll(namespace);
+  const served_entities = await servedEntities(emulator, THROUGHPUT.update);
+  // plan: refresh every resource in the state (a GET each), then apply: UpdateConfig, wait, (tags and AI gateway
+  // unchanged: no call), then the Read after Update.
+  await pool(objects, TERRAFORM_PARALLELISM, async (obj) => void (await sdk.call(`refresh ${obj.metadata.name}`, 'GET', `/api/2.0/serving-endpoints/${obj.metadata.name}`)));
+  await pool(objects, TERRAFORM_PARALLELISM, async (obj) => {
+    const name = obj.metadata.name;
+    await sdk.call(`update ${name}`, 'PUT', `/api/2.0/serving-endpoints/${name}/config`, { served_entities });
+    await sdk.waitNotUpdating(name);
+    await sdk.call(`read ${name}`, 'GET', `/api/2.0/serving-endpoints/${name}`);
+    await writeReady(namespace, obj, obj.metadata.generation);
+  });
+}
+
+async function terraformDestroy(namespace: string, emulator: RunningEmulator, names: readonly string[]): Promise<void> {
+  const sdk = new GoSdkClient(emulator);
+  // plan: refresh each resource (GET); apply: DeleteByName, no wait, no read.
+  await pool(names, TERRAFORM_PARALLELISM, async (name) => void (await sdk.call(`refresh ${name}`, 'GET', `/api/2.0/serving-endpoints/${name}`)));
+  await pool(names, TERRAFORM_PARALLELISM, async (name) => void (await sdk.call(`delete ${name}`, 'DELETE', `/api/2.0/serving-endpoints/${name}`)));
+  await deleteObjects(namespace, names);
 }
 
 async function writeReady(namespace: string, obj: Endpoint, generation: number | undefined): Promise<void> {
@@ -392,6 +495,7 @@ async function writeReady(namespace: string, obj: Endpoint, generation: number |
   );
 }
 
+/** The served entities for `chunks` (a Terraform user writes the numbers in the HCL; here one lookup, unthrottled). */
 async function servedEntities(emulator: RunningEmulator, chunks: { min: number; max: number }) {
   const info = await databricks<{ throughput_chunk_size: number }>(emulator, 'GET', `/api/2.0/serving-endpoints/get-model-optimization-info/${MODEL.name}/${MODEL.version}`);
   const chunk = info.json.throughput_chunk_size;
@@ -401,12 +505,12 @@ async function servedEntities(emulator: RunningEmulator, chunks: { min: number; 
 async function baselineCreate(namespace: string, emulator: RunningEmulator, n: number): Promise<void> {
   const objects = await listAll(namespace);
   const served_entities = await servedEntities(emulator, THROUGHPUT.create);
-  const terraformLike = n <= 50;
-  await pool(objects, terraformLike ? n : concurrency, async (obj) => {
+  const fireAll = n <= 50;
+  await pool(objects, fireAll ? n : concurrency, async (obj) => {
     const name = obj.metadata.name;
     const body = { name, config: { served_entities }, tags: [{ key: 'pt-operator-owner-uid', value: obj.metadata.uid }] };
     await withRetries(emulator, `create ${name}`, 'POST', '/api/2.0/serving-endpoints', body);
-    await waitServing(emulator, name, terraformLike);
+    await waitServing(emulator, name, fireAll);
     await writeReady(namespace, obj, obj.metadata.generation);
   });
 }
@@ -467,16 +571,21 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
           // measured from the operator's start, objects already applied
           op = startOperatorProcess(namespace, emulator, n);
           await waitAllReady(namespace, emulator, n, THROUGHPUT.create.max, 1_800_000);
+        } else if (who === 'terraform') {
+          await terraformCreate(namespace, emulator);
+          await waitAllReady(namespace, emulator, n, THROUGHPUT.create.max, 300_000);
         } else {
           await baselineCreate(namespace, emulator, n);
           await waitAllReady(namespace, emulator, n, THROUGHPUT.create.max, 60_000);
         }
       } else if (phase === 'update') {
         if (who === 'operator') await patchThroughputs(namespace, names);
+        else if (who === 'terraform') await terraformUpdate(namespace, emulator, names);
         else await baselineUpdate(namespace, emulator, names);
         await waitAllReady(namespace, emulator, n, THROUGHPUT.update.max, 1_800_000);
       } else {
         if (who === 'operator') await deleteObjects(namespace, names);
+        else if (who === 'terraform') await terraformDestroy(namespace, emulator, names);
         else await baselineDelete(namespace, emulator, names);
         await waitAllGone(namespace, emulator, 1_800_000);
       }
@@ -521,9 +630,11 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
 const rows: string[] = [];
 const auditRows: string[] = [];
 for (const n of sizes) {
-  const runs: Record<Who, Partial<Record<Phase, PhaseResult>>[]> = { operator: [], baseline: [] };
+  const runs: Record<Who, Partial<Record<Phase, PhaseResult>>[]> = { operator: [], baseline: [], terraform: [] };
   for (let rep = 0; rep < reps; rep++) {
-    const order: Who[] = rep % 2 === 0 ? ['operator', 'baseline'] : ['baseline', 'operator'];
+    // interleaved: each repetition starts with the next participant
+    const who = participants(n);
+    const order = [...who.slice(rep % who.length), ...who.slice(0, rep % who.length)];
     for (const who of order) {
       const r = await once(who, n);
       runs[who].push(r);
@@ -539,24 +650,28 @@ for (const n of sizes) {
   for (const phase of phasesFor(n)) {
     const op = runs.operator.map((r) => r[phase]!);
     const base = runs.baseline.map((r) => r[phase]!);
-    const ratio = median(op.map((r) => r.seconds)) / median(base.map((r) => r.seconds));
+    const tf = runs.terraform.map((r) => r[phase]!);
+    const ratioTo = (rs: PhaseResult[]) => (rs.length > 0 ? `${(median(op.map((r) => r.seconds)) / median(rs.map((r) => r.seconds))).toFixed(2)}×` : '–');
     const perEndpoint = (xs: number[]) => (median(xs) / n).toFixed(2);
     rows.push(
       [
         n.toLocaleString('en'),
         phase,
-        n <= 50 ? 'default limit, 3 s rollouts; baseline fires all, retries 429' : `instant rollouts, raised limits; baseline perfect, concurrency ${concurrency}`,
+        n <= 50 ? 'default limit, 3 s rollouts; second baseline: fire-all, retries 429' : `instant rollouts, raised limits; second baseline: perfect controller, concurrency ${concurrency}`,
         spread(op.map((r) => r.seconds)),
+        tf.length > 0 ? spread(tf.map((r) => r.seconds)) : '–',
+        ratioTo(tf),
         spread(base.map((r) => r.seconds)),
-        `${ratio.toFixed(2)}×`,
+        ratioTo(base),
         phase === 'create' ? `${Math.max(...op.map((r) => r.peakRssMiB ?? 0)).toFixed(0)}` : '–',
         phase === 'create' ? `${median(op.map((r) => r.cpuSeconds ?? 0)).toFixed(1)}` : '–',
         describeCalls(op.at(-1)!.calls),
+        tf.length > 0 ? describeCalls(tf.at(-1)!.calls) : '–',
         describeCalls(base.at(-1)!.calls),
         `${perEndpoint(op.map((r) => r.objectWrites))} + ${perEndpoint(op.map((r) => r.eventWrites))} ev`,
         op.every((r) => r.audit) ? `${perEndpoint(op.map((r) => r.audit!.objects))} + ${perEndpoint(op.map((r) => r.audit!.events))} ev` : 'n/a',
         `${perEndpoint(base.map((r) => r.objectWrites))} + ${perEndpoint(base.map((r) => r.eventWrites))} ev`,
-        `${median(op.map((r) => r.throttled))} / ${median(base.map((r) => r.throttled))}`,
+        `${median(op.map((r) => r.throttled))} / ${tf.length > 0 ? median(tf.map((r) => r.throttled)) : '–'} / ${median(base.map((r) => r.throttled))}`,
       ].join(' | '),
     );
     const last = op.at(-1)!.audit;
@@ -566,9 +681,9 @@ for (const n of sizes) {
 
 console.log(`\nRollout benchmark: ${reps} repetitions, interleaved; seconds per phase, median (min–max); operator = dist/ with --concurrency ${concurrency}`);
 console.log(
-  '| N | phase | setting | operator s | baseline s | ratio | op peak RSS MiB | op CPU s | op Databricks calls (last run) | baseline calls | op apiserver writes/endpoint, watch (client side) | op apiserver writes/endpoint, audit log | baseline writes/endpoint, watch | 429s op / baseline |',
+  '| N | phase | setting | operator s | Terraform-provider baseline s | ratio | second baseline s | ratio | op peak RSS MiB | op CPU s | op Databricks calls (last run) | Terraform baseline calls | second baseline calls | op apiserver writes/endpoint, watch (client side) | op apiserver writes/endpoint, audit log | second baseline writes/endpoint, watch | 429s op / Terraform / second |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(`| ${row} |`);
 if (auditRows.length > 0) {
   console.log(`\nThe operator's apiserver writes in the audit log (user ${env.operatorUser}), last repetition, by verb and resource:`);
