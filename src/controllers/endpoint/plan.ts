@@ -52,6 +52,29 @@ export function observationsNeeded(object: EndpointObject, workspaceReady: boole
  */
 export const neverActed = (object: Pick<EndpointObject, 'hasFinalizer' | 'deleting'>): boolean => !object.hasFinalizer && !object.deleting;
 
+/**
+ * A rollout this object asked for is running and nothing was asked since (same generation, no new requested-at,
+ * no schedule or canary steering it): a look only needs to know whether it still runs, which the workspace's list
+ * of endpoints tells for every endpoint at once. The GET waits until the list says it no longer runs.
+ */
+export function onlyWatchingRollout(object: EndpointObject): boolean {
+  const { status, annotations, spec } = object;
+  const requestedAt = annotations[EndpointAnnotation.requestedAt];
+  return (
+    object.hasFinalizer &&
+    !object.deleting &&
+    !isPaused(object) &&
+    status.observedGeneration === object.generation &&
+    status.state?.configUpdate === 'IN_PROGRESS' &&
+    status.pending?.startTime !== undefined &&
+    (requestedAt === undefined || requestedAt === status.lastHandledRequestedAt) &&
+    spec.schedule === undefined &&
+    spec.canary === undefined &&
+    status.canary === undefined &&
+    annotations[EndpointAnnotation.canary] === undefined
+  );
+}
+
 const isPaused = (object: EndpointObject) => object.annotations[EndpointAnnotation.paused] === 'true';
 const wantsAdoption = (object: EndpointObject) => object.annotations[EndpointAnnotation.adopt] === 'true';
 

@@ -34,6 +34,7 @@ import {
   type PlanInput,
   type PlanSettings,
   neverActed,
+  onlyWatchingRollout,
   observationsNeeded,
   planActionFailure,
   planEndpoint,
@@ -46,6 +47,7 @@ import { gateNeeded, readGate } from './canary-gate.js';
 import { summarizeConditions } from './status-summary.js';
 import { claimSettleWaitMs, ownershipOf } from './ownership.js';
 import { needsPermissions, type PartObserved } from './settings.js';
+import { progressRequeueMs } from './requeue.js';
 import { SharedReads } from './shared-reads.js';
 import { SlotWaits } from './slot-waits.js';
 import { type SettledView, StartupSpread } from './startup-spread.js';
@@ -82,11 +84,11 @@ export interface EndpointReconcilerOptions {
 const MAX_BUDGET_WAIT_MS = 2_000;
 
 /**
- * How long a workspace's list of endpoint names may stand in for the GET of a new object. Short: an endpoint
- * somebody else creates under that name after the list makes our create fail (nothing changes in Databricks),
- * as it would a moment after a GET.
+ * How long a workspace's list of endpoints may stand in for the GET of a new object, or of one whose rollout is
+ * still running. Short: an endpoint somebody else creates under that name after the list makes our create fail
+ * (nothing changes in Databricks), as it would a moment after a GET.
  */
-export const ENDPOINT_NAMES_KEEP_MS = 1_000;
+export const ENDPOINT_LIST_KEEP_MS = 1_000;
 
 export function endpointReconciler(options: EndpointReconcilerOptions): Reconcile {
   const now = options.now ?? (() => new Date());
@@ -96,8 +98,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const modelInfo = new SharedReads<Observed<ModelOptimizationInfo>>(nowMs);
   const keepModelInfo = (info: Observed<ModelOptimizationInfo>) =>
     info.kind === 'found' ? options.modelInfoTtlMs : info.kind === 'notFound' ? Math.min(options.modelInfoTtlMs, 60_000) : undefined;
-  // One list of a workspace's endpoint names stands in for the GET of every new object of that second (below).
-  const endpointNames = new SharedReads<Observed<Set<string>>>(nowMs);
+  // One list of a workspace's endpoints (name → config_update) stands in for the GET of every new object of that
+  // second, and of every endpoint whose rollout still runs (below).
+  const endpointList = new SharedReads<Observed<Map<string, string | undefined>>>(nowMs);
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
   const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
   // ...and only until then: kept to the next reconcile (the next poll, minutes away), it was a second copy of
@@ -160,16 +163,26 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const client = workspace.client;
     const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS };
     const endpointName = endpointNameOf(object);
+    const listed = (databricks: DatabricksClient) =>
+      endpointList.get(
+        workspace.name,
+        () => observe(async () => new Map((await databricks.listEndpoints(callOptions)).map((e) => [e.name, e.state?.config_update]))),
+        (list) => (list.kind === 'found' ? ENDPOINT_LIST_KEEP_MS : undefined),
+      );
+    // Our rollout still runs, says the list (at most a second old): look again later, no GET, no write (issue 12).
+    if (client && need.endpoint && onlyWatchingRollout(object)) {
+      const list = await listed(client);
+      if (list.kind === 'found' && list.value.get(endpointName) === 'IN_PROGRESS') {
+        const age = at.getTime() - Date.parse(object.status.pending?.startTime as string);
+        return { requeueAfterMs: progressRequeueMs(options.settings.progressIntervalMs, age, random()) };
+      }
+    }
     const readEndpoint = async (databricks: DatabricksClient): Promise<Observed<ServingEndpointDetailed>> => {
       // Nothing of an object that never acted can exist in Databricks (its finalizer goes on first): when the
-      // workspace's list of names, at most a second old, lacks the name, there is nothing to read (issue 12).
+      // workspace's list, at most a second old, lacks the name, there is nothing to read (issue 12).
       if (neverActed(object)) {
-        const listed = await endpointNames.get(
-          workspace.name,
-          () => observe(async () => new Set((await databricks.listEndpoints(callOptions)).map((e) => e.name))),
-          (names) => (names.kind === 'found' ? ENDPOINT_NAMES_KEEP_MS : undefined),
-        );
-        if (listed.kind === 'found' && !listed.value.has(endpointName)) return { kind: 'notFound' };
+        const list = await listed(databricks);
+        if (list.kind === 'found' && !list.value.has(endpointName)) return { kind: 'notFound' };
       }
       return observe(() => databricks.getEndpoint(endpointName, callOptions));
     };

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { OwnerTag } from '../../../../src/controllers/endpoint/ownership.js';
-import { type EndpointObject, type Plan, observationsNeeded, planActionFailure, planEndpoint, withActionAnswer } from '../../../../src/controllers/endpoint/plan.js';
+import { type EndpointObject, type Plan, observationsNeeded, planActionFailure, planEndpoint, onlyWatchingRollout, withActionAnswer } from '../../../../src/controllers/endpoint/plan.js';
 import {
   ENDPOINT_ID,
   HOST,
@@ -798,5 +798,25 @@ describe("Databricks' answer to a create or update (issue 12 item 5: three write
     const input = planInput(settledObject(), { endpoint: found(readyEndpoint()) });
     const plan = planEndpoint(input);
     expect(withActionAnswer(input, plan, creatingEndpoint())).toBe(plan);
+  });
+});
+
+describe('onlyWatchingRollout: a look that needs only the list of endpoints (issue 12)', () => {
+  /** An object whose create Databricks answered: our rollout runs. */
+  const rolling = (): EndpointObject => {
+    const input = planInput(endpointObject(), { endpoint: NOT_FOUND });
+    return { ...afterPlan(endpointObject(), withActionAnswer(input, planEndpoint(input), creatingEndpoint())), hasFinalizer: true };
+  };
+  it.each<[string, (o: EndpointObject) => EndpointObject, boolean]>([
+    ['our rollout runs, nothing asked since', (o) => o, true],
+    ['a new spec', (o) => ({ ...o, generation: 2 }), false],
+    ['a new requested-at token', (o) => ({ ...o, annotations: { [EndpointAnnotation.requestedAt]: 'now' } }), false],
+    ['paused', (o) => ({ ...o, annotations: { [EndpointAnnotation.paused]: 'true' } }), false],
+    ['being deleted', (o) => ({ ...o, deleting: true }), false],
+    ['a canary steers it', (o) => ({ ...o, annotations: { [EndpointAnnotation.canary]: 'promote' } }), false],
+    ['no rollout running', (o) => ({ ...o, status: { ...o.status, state: { ready: 'READY', configUpdate: 'NOT_UPDATING' } } }), false],
+    ['no finalizer (never acted)', (o) => ({ ...o, hasFinalizer: false }), false],
+  ])('%s: %s', (_, change, expected) => {
+    expect(onlyWatchingRollout(change(rolling()))).toBe(expected);
   });
 });

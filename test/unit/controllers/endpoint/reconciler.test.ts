@@ -259,6 +259,39 @@ describe('endpoint reconciler (I/O shell)', () => {
     });
   });
 
+  describe('a look at a rollout of ours that still runs (issue 12: reads within the budget)', () => {
+    const rollingOut = () =>
+      endpoint({ observedGeneration: 1, state: { ready: 'NOT_READY', configUpdate: 'IN_PROGRESS' }, pending: { modelVersion: '3', startTime: new Date(NOW.getTime() - 4 * SECOND).toISOString() } });
+    const list = (configUpdate: string) => async () => [{ name: 'llama-chat', state: { config_update: configUpdate } }, { name: 'other', state: { config_update: 'NOT_UPDATING' } }];
+
+    it('the workspace list says it still runs: no GET, no write, looked at again after half its age (±25 %)', async () => {
+      const h = harness({ object: rollingOut() });
+      (h.client.listEndpoints as unknown as ReturnType<typeof vi.fn>).mockImplementation(list('IN_PROGRESS'));
+      const result = (await h.run()) as { requeueAfterMs: number };
+      expect(h.client.getEndpoint).not.toHaveBeenCalled();
+      expect(h.patches).toEqual([]);
+      expect(h.events).toEqual([]);
+      // age 4 s → 2 s, jitter at random 0.5: exactly 2 s
+      expect(result.requeueAfterMs).toBe(2 * SECOND);
+    });
+
+    it('the list says it no longer runs: the GET reads the outcome', async () => {
+      const h = harness({ object: rollingOut() });
+      (h.client.listEndpoints as unknown as ReturnType<typeof vi.fn>).mockImplementation(list('NOT_UPDATING'));
+      await h.run();
+      expect(h.client.getEndpoint).toHaveBeenCalledTimes(1);
+    });
+
+    it('a new spec during the rollout is read and acted on at once, whatever the list says', async () => {
+      const edited = { ...rollingOut(), metadata: { ...rollingOut().metadata, generation: 2 } } as Endpoint;
+      const h = harness({ object: edited });
+      (h.client.listEndpoints as unknown as ReturnType<typeof vi.fn>).mockImplementation(list('IN_PROGRESS'));
+      await h.run();
+      expect(h.client.listEndpoints).not.toHaveBeenCalled();
+      expect(h.client.getEndpoint).toHaveBeenCalledTimes(1);
+    });
+  });
+
   it('a transient read failure hands the key to the workqueue backoff with the Synced message', async () => {
     const h = harness({
       getEndpoint: () => {
