@@ -106,7 +106,7 @@ describe.each([
       error_code: 'RESOURCE_DOES_NOT_EXIST',
     });
     expect(steps.get('pt_model_units')).toMatchObject({ config_version: 2, entity: { name: 'gpt-oss-120b-1', units: 100, max: null } });
-    expect(steps.get('list')).toMatchObject({ names: [`sdk-${authType}`, `sdk-${authType}-units`] });
+    expect(steps.get('list')).toMatchObject({ names: [`sdk-${authType}`, `sdk-${authType}-units`], config_updates: ['NOT_UPDATING', 'NOT_UPDATING'] });
     expect(steps.get('get_after_delete')).toMatchObject({ raised: 'ResourceDoesNotExist' });
 
     // The settings beside the served config: AI Gateway, permissions by endpoint ID, notifications, budget policy.

@@ -136,8 +136,13 @@ def main(auth_type):
     )
     emit("pt_model_units", config_version=pt.config.config_version, entity=entity_summary(pt))
 
-    names = sorted(e.name for e in w.serving_endpoints.list())
-    emit("list", names=names)
+    listed = sorted(w.serving_endpoints.list(), key=lambda e: e.name)
+    # The operator reads name and state.config_update of each entry (a look at a running rollout uses the list).
+    emit(
+        "list",
+        names=[e.name for e in listed],
+        config_updates=[e.state.config_update.value if e.state and e.state.config_update else None for e in listed],
+    )
 
     settings(w, name)
     canary(w, name)
