@@ -172,30 +172,34 @@ async function waitUntil(what: string, probe: () => Promise<{ done: boolean; pro
   }
 }
 
-/** All Ready for their current generation and, from `generation` on, the emulator serving each one's config. */
-async function waitAllReady(namespace: string, emulator: RunningEmulator, n: number, maxChunks: number, timeoutMs: number): Promise<void> {
+/**
+ * All Ready for their current generation and the emulator serving each one's config. Readiness comes from the
+ * phase's watch (a list of every object every 250 ms cost the apiserver CPU the operator competes for, the more
+ * the longer a run), or from lists if that watch ended.
+ */
+async function waitAllReady(objects: ObjectWatch, namespace: string, emulator: RunningEmulator, n: number, maxChunks: number, timeoutMs: number): Promise<void> {
   await waitUntil(
     'Ready',
     async () => {
-      const ready = (await listAll(namespace)).filter(isReady).length;
+      const ready = objects.alive() ? objects.ready() : (await listAll(namespace)).filter(isReady).length;
       const serving = unfinished(emulator, maxChunks) === 0;
       return { done: ready >= n && serving, progress: `${ready}/${n} Ready, emulator serving the config: ${serving}` };
     },
     timeoutMs,
-    n > 2000 ? 2000 : 250,
+    objects.alive() ? 100 : n > 2000 ? 2000 : 250,
   );
 }
 
-async function waitAllGone(namespace: string, emulator: RunningEmulator, timeoutMs: number): Promise<void> {
+async function waitAllGone(objects: ObjectWatch, namespace: string, emulator: RunningEmulator, timeoutMs: number): Promise<void> {
   await waitUntil(
     'deleted',
     async () => {
-      const left = (await listAll(namespace)).length;
+      const left = objects.alive() ? objects.present() : (await listAll(namespace)).length;
       const inDatabricks = emulator.emulator.endpoints().length;
       return { done: left === 0 && inDatabricks === 0, progress: `${left} objects and ${inDatabricks} Databricks endpoints left` };
     },
     timeoutMs,
-    250,
+    objects.alive() ? 100 : 250,
   );
 }
 
@@ -208,30 +212,54 @@ function unfinished(emulator: RunningEmulator, maxChunks: number): number {
   }).length;
 }
 
+interface ObjectWatch {
+  /** Writes counted so far; stops the watch. */
+  stop(): number;
+  /** Objects Ready for their current generation. */
+  ready(): number;
+  /** Objects that exist. */
+  present(): number;
+  /** The watch still runs (else the counts are stale). */
+  alive(): boolean;
+}
+
 /**
  * Writes to the objects other than the user's own (a spec change, a delete), as a watch sees them: every write that
  * changed an object is one MODIFIED event. Writes that changed nothing, and the last finalizer's removal (seen as
- * DELETED), are not seen; the audit log counts those.
+ * DELETED), are not seen; the audit log counts those. The same watch tells which objects are Ready or gone.
  */
-async function countObjectWrites(namespace: string): Promise<{ stop(): number }> {
-  const list = await admin.list<Endpoint>(EndpointResource, { namespace, limit: 5000 });
+async function watchObjects(namespace: string): Promise<ObjectWatch> {
+  const list = await admin.list<Endpoint>(EndpointResource, { namespace, limit: 20000 });
   const seen = new Map(list.items.map((o) => [o.metadata.name, { generation: o.metadata.generation, deleting: o.metadata.deletionTimestamp !== undefined }]));
+  const ready = new Set(list.items.filter(isReady).map((o) => o.metadata.name));
   const controller = new AbortController();
   let count = 0;
+  let alive = true;
   void (async () => {
     try {
       const events = admin.watch<Endpoint>(resourcePath(EndpointResource, namespace), { resourceVersion: list.metadata?.resourceVersion ?? '0', allowWatchBookmarks: false }, controller.signal);
       for await (const event of events) {
-        if (event.type !== 'MODIFIED') continue;
+        if (event.type === 'ERROR') break;
+        if (event.type === 'BOOKMARK') continue;
         const o = event.object;
+        if (event.type === 'DELETED') {
+          seen.delete(o.metadata.name);
+          ready.delete(o.metadata.name);
+          continue;
+        }
+        if (isReady(o)) ready.add(o.metadata.name);
+        else ready.delete(o.metadata.name);
         const now = { generation: o.metadata.generation, deleting: o.metadata.deletionTimestamp !== undefined };
         const before = seen.get(o.metadata.name);
         seen.set(o.metadata.name, now);
+        if (event.type !== 'MODIFIED') continue;
         const usersOwn = before !== undefined && (before.generation !== now.generation || (!before.deleting && now.deleting));
         if (!usersOwn) count++;
       }
     } catch {
-      /* aborted */
+      /* aborted, or the watch failed: the waits fall back to lists */
+    } finally {
+      alive = false;
     }
   })();
   return {
@@ -239,6 +267,9 @@ async function countObjectWrites(namespace: string): Promise<{ stop(): number }>
       controller.abort();
       return count;
     },
+    ready: () => ready.size,
+    present: () => seen.size,
+    alive: () => alive,
   };
 }
 
@@ -560,7 +591,7 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
         await operatorReady(op);
       }
       const callsBefore = emulator.emulator.calls.query().length;
-      const writes = await countObjectWrites(namespace);
+      const writes = await watchObjects(namespace);
       const controlPlaneCpu = () => procStats(env.apiserverPid).cpuSeconds + procStats(env.etcdPid).cpuSeconds;
       const controlPlaneCpuBefore = controlPlaneCpu();
       const benchCpuBefore = process.cpuUsage();
@@ -570,24 +601,24 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
         if (who === 'operator') {
           // measured from the operator's start, objects already applied
           op = startOperatorProcess(namespace, emulator, n);
-          await waitAllReady(namespace, emulator, n, THROUGHPUT.create.max, 1_800_000);
+          await waitAllReady(writes, namespace, emulator, n, THROUGHPUT.create.max, 1_800_000);
         } else if (who === 'terraform') {
           await terraformCreate(namespace, emulator);
-          await waitAllReady(namespace, emulator, n, THROUGHPUT.create.max, 300_000);
+          await waitAllReady(writes, namespace, emulator, n, THROUGHPUT.create.max, 300_000);
         } else {
           await baselineCreate(namespace, emulator, n);
-          await waitAllReady(namespace, emulator, n, THROUGHPUT.create.max, 60_000);
+          await waitAllReady(writes, namespace, emulator, n, THROUGHPUT.create.max, 60_000);
         }
       } else if (phase === 'update') {
         if (who === 'operator') await patchThroughputs(namespace, names);
         else if (who === 'terraform') await terraformUpdate(namespace, emulator, names);
         else await baselineUpdate(namespace, emulator, names);
-        await waitAllReady(namespace, emulator, n, THROUGHPUT.update.max, 1_800_000);
+        await waitAllReady(writes, namespace, emulator, n, THROUGHPUT.update.max, 1_800_000);
       } else {
         if (who === 'operator') await deleteObjects(namespace, names);
         else if (who === 'terraform') await terraformDestroy(namespace, emulator, names);
         else await baselineDelete(namespace, emulator, names);
-        await waitAllGone(namespace, emulator, 1_800_000);
+        await waitAllGone(writes, namespace, emulator, 1_800_000);
       }
       const ended = Date.now();
       const seconds = (ended - started) / 1000;

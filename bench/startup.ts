@@ -78,6 +78,9 @@ function startOperator(namespace: string, emulator: RunningEmulator, extraNodeFl
     'run',
     `--namespaces=${namespace}`,
     `--concurrency=${concurrency}`,
+    // loopback ports of its own: the defaults (:8080, :8081 on every address) clash with a node's hostNetwork Pods
+    '--metrics-bind-address=127.0.0.1:0',
+    '--health-probe-bind-address=127.0.0.1:0',
     '--log-level=warn',
     `--default-workspace-namespaces=${namespace}`,
     `--poll-interval=${pollSeconds}s`,
