@@ -22,7 +22,7 @@ import { createRegistry } from '../observability/metrics.js';
 import { type OperatorConfig, parseOperatorConfig } from './config.js';
 import { type Endpoint, endpointReconciler } from './endpoint/reconciler.js';
 import { endpointChanged } from './endpoint/update-filter.js';
-import { claimantsToWake } from './endpoint/tenancy.js';
+import { ENDPOINT_NAME_INDEX, claimantsToWake, endpointNameIndex } from './endpoint/tenancy.js';
 import { OperatorMetrics } from './metrics.js';
 import { DEFAULT_WORKSPACE, EndpointResource, WorkspaceResource } from './resources.js';
 import { crdDeletionCheck } from './crd-deletion.js';
@@ -68,6 +68,8 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     ...(config.labelSelector ? { labelSelector: config.labelSelector } : {}),
   };
   const endpoints = manager.informer<Endpoint>({ resource: EndpointResource, ...scope });
+  // Ownership rules look objects up by the endpoint they name (tenancy.ts): an index, not a scan per reconcile.
+  endpoints.addIndex(ENDPOINT_NAME_INDEX, endpointNameIndex);
   const workspaces = manager.informer<Workspace>({ resource: WorkspaceResource, namespaces: config.namespaces });
   // Secrets are read one by one (GET) when a workspace that names them is verified; never listed or watched.
   const secrets = new ReferencedSecrets(kube);
@@ -154,7 +156,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
         keysPerSecond: config.databricksReadsPerSecond,
       },
       // An object that claimed an endpoint name going away wakes the others that claim it (docs/security.md).
-      { informer: endpoints, map: (endpoint: Endpoint) => claimantsToWake(endpoint, () => endpoints.list()) },
+      { informer: endpoints, map: (endpoint: Endpoint) => claimantsToWake(endpoint, (name) => endpoints.byIndex(ENDPOINT_NAME_INDEX, name)) },
       // A namespace labelled (or unlabelled) for the default workspace wakes its endpoints that use it.
       ...(selectedNamespaces
         ? [

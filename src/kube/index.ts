@@ -6,6 +6,7 @@ export * from './delegated-auth.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './finalizers.js';
+export * from './indexed-cache.js';
 export * from './informer.js';
 export * from './json.js';
 export * from './leader.js';

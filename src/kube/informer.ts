@@ -4,6 +4,7 @@ import { resourcePath } from './client.js';
 import { isGone, isNotFound, KubeApiError } from './errors.js';
 import type { Logger } from './logger.js';
 import { type Backoff, informerReconnectBackoff } from './ratelimit.js';
+import { type IndexFunction, IndexedCache } from './indexed-cache.js';
 import { diffRelist } from './relist.js';
 import { randomBetween, sleep } from './sleep.js';
 import { apiVersionOf, objectKey, type KubeObject, type ResourceType } from './types.js';
@@ -95,7 +96,7 @@ interface Scope {
  */
 export class Informer<T extends KubeObject> {
   readonly stats: InformerStats = { lists: 0, watches: 0, goneRelists: 0, watchdogRecycles: 0, errors: 0 };
-  private readonly cache = new Map<string, T>();
+  private readonly cache = new IndexedCache<T>();
   private readonly handlers: EventHandlers<T>[] = [];
   private readonly scopes: Scope[];
   private readonly log: Logger;
@@ -144,6 +145,16 @@ export class Informer<T extends KubeObject> {
 
   get(key: string): T | undefined {
     return this.cache.get(key);
+  }
+
+  /** Adds a secondary index of the cache (objects already cached are indexed at once). */
+  addIndex(name: string, keysOf: IndexFunction<T>): void {
+    this.cache.addIndex(name, keysOf);
+  }
+
+  /** The cached objects whose index `name` holds `value`. */
+  byIndex(name: string, value: string): T[] {
+    return this.cache.byIndex(name, value);
   }
 
   list(namespace?: string): T[] {
@@ -282,7 +293,7 @@ export class Informer<T extends KubeObject> {
     this.recovered(scope);
 
     const cachedInScope = new Map<string, T>();
-    for (const [key, obj] of this.cache) if (inScope(obj, scope)) cachedInScope.set(key, obj);
+    for (const [key, obj] of this.cache.entries()) if (inScope(obj, scope)) cachedInScope.set(key, obj);
     const diff = diffRelist(cachedInScope, listed);
     for (const obj of diff.deleted) this.cache.delete(objectKey(obj));
     for (const obj of listed.values()) this.cache.set(objectKey(obj), obj);

@@ -9,8 +9,13 @@ import type { EndpointObject, Observed, TenancyView } from './plan-types.js';
 
 type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string } } };
 
+/** The endpoint name an object acts on: the informer index tenancy looks objects up by. */
+export const ENDPOINT_NAME_INDEX = 'endpointName';
+export const endpointNameIndex = (o: EndpointLike): string[] => [o.spec?.endpointName ?? o.metadata.name];
+
 export interface TenancyOptions {
-  endpoints: { get(key: string): EndpointLike | undefined; list(): EndpointLike[] };
+  /** The endpoint informer's cache, with the ENDPOINT_NAME_INDEX index (a lookup costs its answer, not N). */
+  endpoints: { get(key: string): EndpointLike | undefined; byIndex(index: typeof ENDPOINT_NAME_INDEX, endpointName: string): EndpointLike[] };
   /** The normalised host an object would act in (WorkspaceConnections.identityOf). */
   identityOf(namespace: string, workspaceRef: { name: string } | undefined): string | undefined;
   /** Whether the cache holds every endpoint object of `namespace` (watched, no label selector). */
@@ -50,10 +55,9 @@ export function tenancyView(
 function adoptedBy(options: TenancyOptions, object: Parameters<typeof tenancyView>[1], endpoint: ServingEndpointDetailed): string | undefined {
   const identity = options.identityOf(object.namespace, object.workspaceRef);
   if (identity === undefined) return undefined;
-  for (const other of options.endpoints.list()) {
+  for (const other of options.endpoints.byIndex(ENDPOINT_NAME_INDEX, object.endpointName)) {
     const { uid, namespace = '', name } = other.metadata;
     if (uid === object.uid || !holdsByAdoption(endpoint, other.status?.adoption)) continue;
-    if ((other.spec?.endpointName ?? name) !== object.endpointName) continue;
     if (options.identityOf(namespace, other.spec?.workspaceRef) !== identity) continue;
     return `${namespace}.${name}`;
   }
@@ -70,10 +74,9 @@ function claimedBy(options: TenancyOptions, object: Parameters<typeof tenancyVie
   const identity = options.identityOf(object.namespace, object.workspaceRef);
   if (identity === undefined) return undefined;
   const rivals: Claimant[] = [];
-  for (const other of options.endpoints.list()) {
+  for (const other of options.endpoints.byIndex(ENDPOINT_NAME_INDEX, object.endpointName)) {
     const { uid, namespace = '', name, creationTimestamp, deletionTimestamp } = other.metadata;
     if (uid === object.uid || uid === undefined || deletionTimestamp !== undefined || creationTimestamp === undefined) continue;
-    if ((other.spec?.endpointName ?? name) !== object.endpointName) continue;
     if (options.identityOf(namespace, other.spec?.workspaceRef) !== identity) continue;
     rivals.push({ uid, namespace, name, creationTimestamp });
   }
@@ -86,11 +89,9 @@ function claimedBy(options: TenancyOptions, object: Parameters<typeof tenancyVie
  * The other objects that claim the endpoint name of `leaving`, once it is being deleted: they may win now, so they
  * are looked at as soon as it is gone instead of at their next poll. Nothing for objects that are not leaving.
  */
-export function claimantsToWake(leaving: EndpointLike, all: () => readonly EndpointLike[]): string[] {
-  // called for every change of every endpoint: list them all only for one being deleted (O(N) each, not O(N²) at 10,000)
+export function claimantsToWake(leaving: EndpointLike, sameName: (endpointName: string) => readonly EndpointLike[]): string[] {
   if (leaving.metadata.deletionTimestamp === undefined) return [];
-  const name = leaving.spec?.endpointName ?? leaving.metadata.name;
-  return all()
-    .filter((o) => o.metadata.uid !== leaving.metadata.uid && o.metadata.deletionTimestamp === undefined && (o.spec?.endpointName ?? o.metadata.name) === name)
+  return sameName(endpointNameIndex(leaving)[0] as string)
+    .filter((o) => o.metadata.uid !== leaving.metadata.uid && o.metadata.deletionTimestamp === undefined)
     .map((o) => objectKey(o));
 }

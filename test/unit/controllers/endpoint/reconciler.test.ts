@@ -69,7 +69,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     modelInfoTtlMs: 600 * SECOND,
     crdDeleting: vi.fn(async () => options.crdDeleting ?? false),
     credentialsRefused: (workspace: string) => void refused.push(workspace),
-    tenancy: { endpoints: { get: () => object, list: () => [object] }, identityOf: () => 'https://adb-1.azuredatabricks.net', seesAllOf: () => true, allowCrossNamespaceAdoption: false },
+    tenancy: { endpoints: { get: () => object, byIndex: () => [object] }, identityOf: () => 'https://adb-1.azuredatabricks.net', seesAllOf: () => true, allowCrossNamespaceAdoption: false },
     now: () => NOW,
     random: () => 0.5,
     apiserverNow: () => options.apiserverNow,

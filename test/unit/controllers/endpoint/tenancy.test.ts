@@ -1,7 +1,7 @@
 // tenancyView reads the informer cache for the ownership rules: owner presence and rival claims.
 import { describe, expect, it } from 'vitest';
-import { type TenancyOptions, claimantsToWake, tenancyView } from '../../../../src/controllers/endpoint/tenancy.js';
-import type { KubeObject } from '../../../../src/kube/index.js';
+import { ENDPOINT_NAME_INDEX, type TenancyOptions, claimantsToWake, endpointNameIndex, tenancyView } from '../../../../src/controllers/endpoint/tenancy.js';
+import { IndexedCache, type KubeObject } from '../../../../src/kube/index.js';
 import { ENDPOINT_ID, NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
 
 type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string } } };
@@ -12,9 +12,17 @@ const cached = (namespace: string, name: string, uid: string, creationTimestamp:
   spec,
 });
 
+/** The informer's cache as the operator builds it: indexed by the endpoint name each object acts on. */
+function cacheOf(objects: Cached[]): IndexedCache<Cached> {
+  const cache = new IndexedCache<Cached>();
+  cache.addIndex(ENDPOINT_NAME_INDEX, endpointNameIndex);
+  for (const o of objects) cache.set(`${o.metadata.namespace}/${o.metadata.name}`, o);
+  return cache;
+}
+
 function options(objects: Cached[], hosts: Record<string, string | undefined> = {}, seesAll = true): TenancyOptions {
   return {
-    endpoints: { get: (key) => objects.find((o) => `${o.metadata.namespace}/${o.metadata.name}` === key), list: () => objects },
+    endpoints: cacheOf(objects),
     identityOf: (namespace, ref) => (ref ? hosts[`${namespace}/${ref.name}`] : hosts[`${namespace}/`] ?? 'https://default'),
     seesAllOf: () => seesAll,
     allowCrossNamespaceAdoption: false,
@@ -89,7 +97,8 @@ describe('claimantsToWake', () => {
     cached('ml', 'd', 'u5', '2026-03-01T12:00:04Z', { endpointName: 'shared' }, true),
   ];
   it('wakes the live objects that claim the same name, once the object is being deleted', () => {
-    expect(claimantsToWake(leaving, () => [leaving, ...others])).toEqual(['team-b/b', 'ml/shared']);
+    const cache = cacheOf([leaving, ...others]);
+    expect(claimantsToWake(leaving, (name) => cache.byIndex(ENDPOINT_NAME_INDEX, name))).toEqual(['team-b/b', 'ml/shared']);
   });
   it('wakes nobody for an object that is not leaving', () => {
     expect(claimantsToWake(winner, () => { throw new Error('listed every endpoint for an object that is not being deleted'); })).toEqual([]);
