@@ -12,8 +12,9 @@
 //         NOT_UPDATING), then the Read that follows every Create/Update (common/resource.go); delete = one DELETE,
 //         no wait, no read; a 429 retried after the same min(attempt, 10) s + jitter (the Go SDK ignores
 //         Retry-After for API calls). The ratio the issue's target is measured against.
-//       * "fire-all": no limiter, every call at once, 429s retried after Retry-After + up to 1 s; polls with the
-//         waiter's schedule; no refresh, no read after. A lower bound no real client reaches; shown so nothing is hidden.
+//       * "fire-all": no client limiter (like a Python or JavaScript SDK script, §3.4), every call at once, 429s
+//         retried after Retry-After + up to 1 s; polls with the waiter's schedule; no refresh, no read after. A lower
+//         bound, not what the Terraform provider does; shown so nothing is hidden.
 //     Each phase starts with fresh 5-minute windows, Databricks' and the operator's (the emulator's window is reset
 //     and the operator restarted before the update phase), as if the endpoints had been created long before.
 //   - N = 1,000 / 10,000 with instant rollouts and the limits raised (create only): the baseline makes exactly the
