@@ -67,7 +67,7 @@ const LABEL_SELECTOR = new RegExp(`^${REQUIREMENT}(\\s*,\\s*${REQUIREMENT})*$`);
 
 /** Every option: flag name, environment variable, description (docs are generated from this). */
 export const OPERATOR_OPTIONS = {
-  kubeconfig: { env: 'KUBECONFIG', schema: z.string().optional(), help: 'Path of a kubeconfig; default: in-cluster config, then ~/.kube/config.' },
+  kubeconfig: { env: 'KUBECONFIG', schema: z.string().optional(), help: 'Path of a kubeconfig file (as kubectl\'s flag; $KUBECONFIG may list several, merged). Without either: ~/.kube/config if it exists, else the Pod\'s service account (in-cluster).' },
   namespaces: { env: 'WATCH_NAMESPACES', schema: list, help: 'Comma-separated namespaces to watch; empty watches all.' },
   'label-selector': { env: 'LABEL_SELECTOR', schema: z.string().optional(), help: 'Only reconcile objects matching this label selector (sharding).' },
   concurrency: { env: 'MAX_CONCURRENT_RECONCILES', schema: z.coerce.number().int().min(1).max(64).default(4), help: 'Endpoint reconciles run at once (each then writes its status back beside the workers; at most twice as many write-backs at once).' },
