@@ -38,7 +38,7 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { CoreResources, KubeClient, type KubeObject, resourcePath } from '../src/kube/index.js';
 import { installCrds, installOperatorRbac, isHealthy, runScript } from '../test/controlplane/global-setup.js';
 import { ensureNamespace, parseEnvFile, readClusterEnv, repoRoot, uniqueNamespace } from '../test/support/cluster.js';
-import { productionNodeFlags } from './lib/production.js';
+import { inMemoryCgroup, productionMemoryLimitBytes, productionNodeFlags } from './lib/production.js';
 import { median, pool, sleep, spread } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -51,8 +51,19 @@ const { values } = parseArgs({
     'operator-arg': { type: 'string', multiple: true, default: [] },
     /** write a V8 CPU profile of each operator run into this directory (node --cpu-prof) */
     'cpu-prof': { type: 'string' },
+    /** the operator's memory cgroup: "chart" (the chart's resources.limits.memory, as in a Pod), "none", or e.g. 1Gi */
+    'memory-limit': { type: 'string', default: 'chart' },
   },
 });
+const memoryLimitBytes = (() => {
+  const setting = values['memory-limit'];
+  if (setting === 'none') return undefined;
+  if (setting === 'chart') return productionMemoryLimitBytes(repoRoot);
+  const match = /^(\d+)(Mi|Gi)$/.exec(setting);
+  if (!match) throw new Error(`--memory-limit: "chart", "none" or a size such as 512Mi, not ${setting}`);
+  return Number(match[1]) * (match[2] === 'Gi' ? 2 ** 30 : 2 ** 20);
+})();
+let memoryLimitNote = memoryLimitBytes === undefined ? 'no memory limit' : `memory cgroup of ${memoryLimitBytes / 2 ** 20} MiB`;
 const sizes = values.sizes.split(',').map(Number);
 const reps = Number(values.reps);
 const concurrency = Number(values.concurrency);
@@ -366,12 +377,20 @@ function startOperatorProcess(namespace: string, emulator: RunningEmulator, n: n
     ...(n > 50 ? ['--databricks-mutations-per-5-minutes=10000', '--databricks-reads-per-second=1000'] : []),
     ...values['operator-arg'],
   ];
-  const child: ChildProcess = spawn(process.execPath, args, {
+  // As in a Pod: Node sizes its heap from the memory limit it runs under (bench/lib/production.ts)
+  const cgroup = memoryLimitBytes === undefined ? undefined : inMemoryCgroup([process.execPath, ...args], memoryLimitBytes, `pt-bench-operator-${process.pid}`);
+  if (memoryLimitBytes !== undefined && !cgroup) memoryLimitNote = `no memory limit (a ${memoryLimitBytes / 2 ** 20} MiB cgroup could not be made: not root, or no memory controller)`;
+  const [command, ...commandArgs] = cgroup?.argv ?? [process.execPath, ...args];
+  const child: ChildProcess = spawn(command as string, commandArgs, {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: env.kubeconfigOperator, DATABRICKS_HOST: emulator.url, DATABRICKS_TOKEN: PAT },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+    cgroup?.cleanup();
+    if (signal === 'SIGKILL') console.error('operator killed by SIGKILL (out of memory in its cgroup?)');
+    resolve(code);
+  }));
   return {
     child,
     probePort,
@@ -711,7 +730,7 @@ for (const n of sizes) {
   }
 }
 
-console.log(`\nRollout benchmark: ${reps} repetitions, interleaved; seconds per phase, median (min–max); operator = dist/ with --concurrency ${concurrency}`);
+console.log(`\nRollout benchmark: ${reps} repetitions, interleaved; seconds per phase, median (min–max); operator = dist/ with --concurrency ${concurrency}, the image's node flags, ${memoryLimitNote}`);
 console.log(
   '| N | phase | setting | operator s | Terraform-provider baseline s | ratio | second baseline s | ratio | op peak RSS MiB | op CPU s | op Databricks calls (last run) | Terraform baseline calls | second baseline calls | op apiserver writes/endpoint, watch (client side) | op apiserver writes/endpoint, audit log | second baseline writes/endpoint, watch | 429s op / Terraform / second |',
 );

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { productionNodeFlags } from '../../bench/lib/production.js';
+import { parse } from 'yaml';
+import { productionMemoryLimitBytes, productionNodeFlags } from '../../bench/lib/production.js';
 
 const repoRoot = join(import.meta.dirname, '../..');
 
@@ -126,5 +127,11 @@ describe('the benchmarks run the operator with the image’s node flags', () => 
     const flags = productionNodeFlags(repoRoot);
     expect(['node', ...flags, '/app/dist/main.js']).toEqual(dockerfile.entrypoint);
     expect(flags).toContainEqual(expect.stringMatching(/^--max-semi-space-size=\d+$/));
+  });
+
+  it('and under the chart\'s memory limit, as a Pod runs it (Node sizes its heap from that limit)', () => {
+    const values = parse(readFileSync(join(repoRoot, 'charts/pt-operator/values.yaml'), 'utf8')) as { resources: { limits: { memory: string } } };
+    const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(values.resources.limits.memory) ?? [];
+    expect(productionMemoryLimitBytes(repoRoot)).toBe(Number(amount) * (unit === 'Gi' ? 2 ** 30 : 2 ** 20));
   });
 });
