@@ -39,6 +39,7 @@ import { CoreResources, KubeClient, type KubeObject, resourcePath } from '../src
 import { installCrds, installOperatorRbac, isHealthy, runScript } from '../test/controlplane/global-setup.js';
 import { ensureNamespace, parseEnvFile, readClusterEnv, repoRoot, uniqueNamespace } from '../test/support/cluster.js';
 import { inMemoryCgroup, productionMemoryLimitBytes, productionNodeFlags } from './lib/production.js';
+import { createEndpointObjects, endpointNames } from './lib/objects.js';
 import { median, pool, sleep, spread } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -133,17 +134,7 @@ function scenarioFor(n: number) {
 
 const THROUGHPUT = { create: { min: 1, max: 2 }, update: { min: 1, max: 3 } };
 
-async function createObjects(namespace: string, n: number): Promise<void> {
-  const names = Array.from({ length: n }, (_, i) => `ep-${String(i).padStart(5, '0')}`);
-  await pool(names, 16, async (name) => {
-    await admin.create(EndpointResource, namespace, {
-      apiVersion: 'serving.ptoperator.io/v1alpha1',
-      kind: 'ProvisionedThroughputEndpoint',
-      metadata: { name, namespace },
-      spec: { model: MODEL, throughput: { chunks: THROUGHPUT.create } },
-    } as KubeObject);
-  });
-}
+const createObjects = (namespace: string, n: number): Promise<void> => createEndpointObjects(admin, namespace, n, MODEL, THROUGHPUT.create);
 
 /** The user's change of the update phase: every object's throughput, as `kubectl patch` would send it. */
 async function patchThroughputs(namespace: string, names: readonly string[]): Promise<void> {
@@ -595,7 +586,7 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
   const results: Partial<Record<Phase, PhaseResult>> = {};
   const phases = phasesFor(n);
   let op: OperatorProcess | undefined;
-  const names = Array.from({ length: n }, (_, i) => `ep-${String(i).padStart(5, '0')}`);
+  const names = endpointNames(n);
   try {
     await createObjects(namespace, n);
     for (const phase of phases) {

@@ -19,7 +19,8 @@ import { CoreResources, KubeClient, type KubeObject, resourcePath } from '../src
 import { installCrds, installOperatorRbac, isHealthy, runScript } from '../test/controlplane/global-setup.js';
 import { clusterDirectory, ensureNamespace, readClusterEnv, repoRoot, uniqueNamespace } from '../test/support/cluster.js';
 import { productionNodeFlags } from './lib/production.js';
-import { median, pool, sleep, spread } from './lib/stats.js';
+import { createEndpointObjects } from './lib/objects.js';
+import { median, sleep, spread } from './lib/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -105,17 +106,7 @@ function startOperator(namespace: string, emulator: RunningEmulator, extraNodeFl
   };
 }
 
-async function createObjects(namespace: string, n: number): Promise<void> {
-  const names = Array.from({ length: n }, (_, i) => `ep-${String(i).padStart(5, '0')}`);
-  await pool(names, 16, async (name) => {
-    await admin.create(EndpointResource, namespace, {
-      apiVersion: 'serving.ptoperator.io/v1alpha1',
-      kind: 'ProvisionedThroughputEndpoint',
-      metadata: { name, namespace },
-      spec: { model: MODEL, throughput: { chunks: { min: 1, max: 2 } } },
-    } as KubeObject);
-  });
-}
+const createObjects = (namespace: string, n: number): Promise<void> => createEndpointObjects(admin, namespace, n, MODEL, { min: 1, max: 2 });
 
 const isReady = (o: Endpoint) =>
   o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && (c.observedGeneration ?? 0) === o.metadata.generation) ?? false;
