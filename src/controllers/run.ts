@@ -102,7 +102,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     },
   });
   const statusWriter = new StatusWriter(kube);
-  const events = new EventRecorder(kube, { component: 'pt-operator', instance: env['POD_NAME'], log });
+  const events = new EventRecorder(kube, { component: 'pt-operator', instance: env['POD_NAME'], log, metrics: manager.metrics.forEvents() });
   metrics.countEndpointsFrom(() => endpoints.list());
 
   const workspaceController = manager.addController<Workspace>({

@@ -14,6 +14,16 @@ export interface EventRecorderOptions {
   instance?: string;
   /** How many distinct (object, reason, message) series are remembered for aggregation. Default 4096. */
   cacheSize?: number;
+  /**
+   * Event writes in flight at once (default 2). Events are written beside the status writes but must not crowd
+   * them out: a burst of thousands would otherwise open as many requests at once and make every status write wait
+   * behind them at the API server (issue 12). client-go's recorder writes them one at a time.
+   */
+  maxInFlight?: number;
+  /** Events waiting for a write beyond this many are dropped and counted (default 10,000): an Event is best-effort. */
+  maxQueued?: number;
+  /** Told the number of Events waiting or being written, on each change, and each Event dropped. */
+  metrics?: { queued(n: number): void; dropped(): void };
   log?: Logger;
   now?: () => Date;
 }
@@ -42,6 +52,14 @@ export class EventRecorder {
   private readonly pending = new Map<string, Promise<void>>();
   private readonly log: Logger;
   private readonly now: () => Date;
+  private readonly maxInFlight: number;
+  private readonly maxQueued: number;
+  /** Events recorded and not yet written (waiting for a slot or being written). */
+  private unwritten = 0;
+  private inFlight = 0;
+  private readonly slotWaiters: Array<() => void> = [];
+  private droppedCount = 0;
+  private lastDropWarning = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly client: KubeClient,
@@ -49,19 +67,63 @@ export class EventRecorder {
   ) {
     this.log = (options.log ?? pino({ level: 'silent' })).child({ component: 'events' });
     this.now = options.now ?? (() => new Date());
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 2);
+    this.maxQueued = options.maxQueued ?? 10_000;
   }
 
+  /** Events recorded and not yet written. */
+  get queued(): number {
+    return this.unwritten;
+  }
+
+  /** Events dropped because `maxQueued` were already waiting. */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  /** Resolves once the Event is written (or could not be: recording never throws). */
   async record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
+    if (this.unwritten >= this.maxQueued) return this.drop(reason, obj);
     // events are readable by anyone who can describe the object: never let a credential through
     const scrubbed = scrubSecrets(message);
     const text = scrubbed.length > MAX_MESSAGE ? `${scrubbed.slice(0, MAX_MESSAGE - 3)}...` : scrubbed;
     const key = eventSeriesKey(obj, type, reason, text);
+    this.setUnwritten(this.unwritten + 1);
     // repeats of one series are written one after another, so two concurrent repeats never create two Events
     const previous = this.pending.get(key) ?? Promise.resolve();
-    const current = previous.then(() => this.write(key, obj, type, reason, text));
+    const current = previous.then(() => this.writeInSlot(key, obj, type, reason, text));
     this.pending.set(key, current);
     await current;
     if (this.pending.get(key) === current) this.pending.delete(key);
+  }
+
+  private drop(reason: string, obj: KubeObject): void {
+    this.droppedCount++;
+    this.options.metrics?.dropped();
+    const at = Date.now();
+    // one line a minute at most: a flood of drops must not become a flood of logs
+    if (at - this.lastDropWarning < 60_000) return;
+    this.lastDropWarning = at;
+    this.log.warn({ reason, object: obj.metadata.name, queued: this.unwritten, dropped: this.droppedCount }, 'too many Events waiting to be written; dropping this one');
+  }
+
+  private setUnwritten(n: number): void {
+    this.unwritten = n;
+    this.options.metrics?.queued(n);
+  }
+
+  private async writeInSlot(key: string, obj: KubeObject, type: EventType, reason: string, text: string): Promise<void> {
+    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    else this.inFlight++;
+    try {
+      await this.write(key, obj, type, reason, text);
+    } finally {
+      this.setUnwritten(this.unwritten - 1);
+      // the slot passes straight to the next waiter (inFlight unchanged), or is freed
+      const next = this.slotWaiters.shift();
+      if (next) next();
+      else this.inFlight--;
+    }
   }
 
   private async write(key: string, obj: KubeObject, type: EventType, reason: string, text: string): Promise<void> {

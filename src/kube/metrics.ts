@@ -21,6 +21,8 @@ export class RuntimeMetrics {
   readonly informerEvents: Counter<'resource' | 'event'>;
   readonly kubeRequests: Counter<'verb' | 'resource' | 'subresource' | 'code'>;
   readonly kubeRequestDuration: Histogram<'verb' | 'resource' | 'subresource'>;
+  readonly eventsQueued: Gauge;
+  readonly eventsDropped: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -115,6 +117,16 @@ export class RuntimeMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
+    this.eventsQueued = new Gauge({
+      name: 'pt_operator_events_queued',
+      help: 'Kubernetes Events recorded and not yet written (they are written two at a time, behind nothing else)',
+      registers,
+    });
+    this.eventsDropped = new Counter({
+      name: 'pt_operator_events_dropped_total',
+      help: 'Kubernetes Events dropped because 10,000 were already waiting to be written',
+      registers,
+    });
     this.leaderStatus = new Gauge({
       name: 'leader_election_master_status',
       help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
@@ -133,6 +145,11 @@ export class RuntimeMetrics {
     const { verb, resource, subresource } = describeKubeRequest(info.method, info.path, info.watch);
     this.kubeRequests.inc({ verb, resource, subresource, code: String(info.statusCode) });
     if (verb !== 'watch') this.kubeRequestDuration.observe({ verb, resource, subresource }, (info.receivedAt - info.sentAt) / 1000);
+  }
+
+  /** What an EventRecorder reports (EventRecorderOptions.metrics). */
+  forEvents(): { queued(n: number): void; dropped(): void } {
+    return { queued: (n) => this.eventsQueued.set(n), dropped: () => this.eventsDropped.inc() };
   }
 
   /** Workqueue observations for one controller's queue. */

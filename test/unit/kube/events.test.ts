@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventSeriesKey } from '../../../src/kube/events.js';
+import { EventRecorder, eventSeriesKey } from '../../../src/kube/events.js';
+import type { KubeClient } from '../../../src/kube/client.js';
 
 const obj = (uid: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'ns', name: 'a', uid } });
 
@@ -13,5 +14,69 @@ describe('eventSeriesKey', () => {
     expect(eventSeriesKey(obj('u1'), 'Warning', 'Other', 'boom')).not.toBe(base);
     expect(eventSeriesKey(obj('u1'), 'Normal', 'Failed', 'boom')).not.toBe(base);
     expect(eventSeriesKey(obj('u2'), 'Warning', 'Failed', 'boom')).not.toBe(base);
+  });
+});
+
+describe('EventRecorder: Events never crowd out the writes that matter (issue 12)', () => {
+  /** A client whose Event creates wait until released, counting how many run at once. */
+  function blockingClient() {
+    const created: string[] = [];
+    const waiting: Array<() => void> = [];
+    let running = 0;
+    let mostAtOnce = 0;
+    const client = {
+      create: async (_rt: unknown, _ns: string, body: { reason: string }) => {
+        running++;
+        mostAtOnce = Math.max(mostAtOnce, running);
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        running--;
+        created.push(body.reason);
+        return body;
+      },
+      patch: async () => ({}),
+    } as unknown as KubeClient;
+    /** Lets every create through, including those queued behind the ones released, until none waits. */
+    const releaseAll = async () => {
+      for (;;) {
+        await new Promise((resolve) => setImmediate(resolve));
+        const next = waiting.shift();
+        if (!next) return;
+        next();
+      }
+    };
+    return { client, created, releaseAll, mostAtOnce: () => mostAtOnce };
+  }
+
+  it('a burst of 50 Events is written two at a time, in the order recorded, none lost', async () => {
+    const c = blockingClient();
+    const queued: number[] = [];
+    const recorder = new EventRecorder(c.client, { component: 'test', metrics: { queued: (n) => queued.push(n), dropped: () => undefined } });
+    const done = Array.from({ length: 50 }, (_, i) => recorder.record(obj(`u${i}`), 'Normal', `R${i}`, 'm'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(recorder.queued).toBe(50);
+    await c.releaseAll();
+    await Promise.all(done);
+    expect(c.mostAtOnce()).toBe(2);
+    expect(c.created).toEqual(Array.from({ length: 50 }, (_, i) => `R${i}`));
+    expect(recorder.queued).toBe(0);
+    expect(queued.at(-1)).toBe(0);
+    expect(Math.max(...queued)).toBe(50);
+  });
+
+  it('beyond maxQueued waiting Events, new ones are dropped and counted (recording never throws)', async () => {
+    const c = blockingClient();
+    let dropped = 0;
+    const recorder = new EventRecorder(c.client, { component: 'test', maxQueued: 5, metrics: { queued: () => undefined, dropped: () => void dropped++ } });
+    const done = Array.from({ length: 8 }, (_, i) => recorder.record(obj(`u${i}`), 'Normal', `R${i}`, 'm'));
+    expect(recorder.dropped).toBe(3);
+    expect(dropped).toBe(3);
+    await c.releaseAll();
+    await Promise.all(done);
+    expect(c.created).toEqual(['R0', 'R1', 'R2', 'R3', 'R4']);
+    // room again: the next one is written
+    const next = recorder.record(obj('u9'), 'Normal', 'R9', 'm');
+    await c.releaseAll();
+    await next;
+    expect(c.created.at(-1)).toBe('R9');
   });
 });
