@@ -242,6 +242,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       latest = done.latest;
       if (done.deleted) {
         // Databricks' 200 to a DELETE is the deletion done; the finalizer went with it (execute), nothing to write.
+        rememberWritten(key, current, latest);
         recordEvents(options, latest, plan);
         void options.events.record(latest, 'Normal', 'Deleted', `endpoint ${endpointNameOf(object)} deleted in Databricks`);
         return;
@@ -263,6 +264,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const notSent = actionFailed || plan.deferred === true;
     plan = withCanary(withSchedule(plan, object.status, scheduled, notSent, at), object.status, canary, notSent, at);
     if (plan.action.type === 'removeFinalizer') {
+      rememberWritten(key, current, latest);
       recordEvents(options, latest, plan);
       return;
     }
@@ -270,6 +272,15 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     // locked until it is written), so the API server's write latency does not pace the Databricks work.
     return { finishing: writeBack(plan, latest, key, current, log, signal) };
   };
+
+  /**
+   * What we wrote (`latest`) stands in for the cached `current` until the informer delivers a newer version: a
+   * reconcile in between (another change woke the key) must not act on the copy without our write, e.g. look up
+   * an endpoint again after its DELETE because the cache still shows our finalizer.
+   */
+  function rememberWritten(key: string, current: Endpoint, latest: Endpoint): void {
+    if (latest !== current) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: latest });
+  }
 
   async function writeBack(plan: Plan, latest: Endpoint, key: string, current: Endpoint, log: Logger, signal: AbortSignal): Promise<{ requeueAfterMs?: number } | void> {
     const result = await options.statusWriter.write<Endpoint>(EndpointResource, latest, plan.status, signal);
@@ -287,8 +298,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       log.debug({ action: plan.action.type }, 'status conflict; planning again from the latest object');
       return { requeueAfterMs: 1 };
     }
-    if (result.written) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: result.object });
-    else if (latest !== current) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: latest });
+    rememberWritten(key, current, result.written ? result.object : latest);
     recordEvents(options, result.object, plan);
     observeMetrics(options.metrics, current, plan, now());
 

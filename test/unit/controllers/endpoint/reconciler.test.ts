@@ -37,7 +37,9 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: unknown, _type: unknown, opts?: { subresource?: string }) => {
       patches.push({ subresource: opts?.subresource, body });
       if (opts?.subresource === 'status' && options.statusPatch) return options.statusPatch();
-      const answer = { ...object, metadata: { ...object.metadata, resourceVersion: String(patches.length + 10) }, status: (body as { status?: unknown }).status } as Endpoint;
+      // A JSON patch is the finalizer's removal (or addition): the answer carries the finalizers it leaves.
+      const finalizers = Array.isArray(body) ? (body.some((op: { op: string }) => op.op === 'remove') ? [] : [ENDPOINT_FINALIZER]) : object.metadata.finalizers;
+      const answer = { ...object, metadata: { ...object.metadata, finalizers, resourceVersion: String(patches.length + 10) }, status: (body as { status?: unknown }).status } as Endpoint;
       returned.push(new WeakRef(answer));
       return answer;
     }),
@@ -161,6 +163,18 @@ describe('endpoint reconciler: an object deleted because its CRD is being delete
       expect(h.client.getEndpoint).toHaveBeenCalledTimes(1);
       expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
     });
+  });
+
+  it('a reconcile right after the DELETE, before the cache has the finalizer removal, reads and sends nothing', async () => {
+    // Seen in e2e deletion-safety: a workspace change woke the key again while the informer still held the copy
+    // with our finalizer, and that reconcile looked the endpoint up again after its DELETE.
+    const h = harness({ object: deleting(), listed: [readyEndpoint()] });
+    await h.run();
+    await h.run(); // the cache still answers with the object as it was before the finalizer went
+    expect(h.client.listEndpoints).toHaveBeenCalledTimes(1);
+    expect(h.client.getEndpoint).not.toHaveBeenCalled();
+    expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
+    expect(h.patches).toHaveLength(1);
   });
 
   it('a DELETE that fails keeps the finalizer, says why in status and comes back', async () => {
