@@ -1,7 +1,7 @@
 // Ownership rules (docs/security.md): which Databricks endpoint belongs to which object, when an
 // object may take one over, and which tags the operator may change. Pure: no I/O, no clock.
 import { OWNER_TAG_PREFIX } from '../../api/v1alpha1/index.js';
-import type { ServingEndpoint, ServingEndpointDetailed } from '../../databricks/api-types.js';
+import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 
 export const OwnerTag = {
   uid: `${OWNER_TAG_PREFIX}owner-uid`,
@@ -51,17 +51,6 @@ export function ownershipOf(
   if (uid === undefined) return { kind: 'unowned' };
   return { kind: 'otherObject', owner: tags[OwnerTag.object] ?? `uid ${uid}` };
 }
-
-/**
- * A list item as the detailed form, with what the ownership rules read (name, ID, tags) and its state, and no
- * config: enough to decide a deletion, not to compare a config.
- */
-export const ownershipView = (item: ServingEndpoint): ServingEndpointDetailed => ({
-  name: item.name,
-  ...(item.id !== undefined && { id: item.id }),
-  ...(item.tags !== undefined && { tags: item.tags }),
-  state: item.state ?? {},
-});
 
 /** Whether `adoption` records this very endpoint (a same-named endpoint made again has another ID). */
 export const holdsByAdoption = (endpoint: Pick<ServingEndpointDetailed, 'id'>, adoption: AdoptionRecord | undefined): boolean =>

@@ -2,7 +2,7 @@
 // execute the one planned action, write status and Events, and say when to look again.
 // It never waits for a rollout: it records what it started and requeues.
 import { type EndpointSpec as EndpointSpecType, EndpointSpec, type ProvisionedThroughputEndpoint } from '../../api/v1alpha1/index.js';
-import { type DatabricksClient, isDatabricksError, type ModelOptimizationInfo, type ServingEndpoint, type ServingEndpointDetailed } from '../../databricks/index.js';
+import { type DatabricksClient, isDatabricksError, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../../databricks/index.js';
 import type { ServingEndpointPermissions } from '../../databricks/api-types.js';
 import {
   addFinalizer,
@@ -45,7 +45,7 @@ import { planCanary, withCanary } from './canary.js';
 import { observeConfig } from './desired.js';
 import { gateNeeded, readGate } from './canary-gate.js';
 import { summarizeConditions } from './status-summary.js';
-import { claimSettleWaitMs, ownershipOf, ownershipView } from './ownership.js';
+import { claimSettleWaitMs, ownershipOf } from './ownership.js';
 import { needsPermissions, type PartObserved } from './settings.js';
 import { progressRequeueMs } from './requeue.js';
 import { SharedReads } from './shared-reads.js';
@@ -98,9 +98,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const modelInfo = new SharedReads<Observed<ModelOptimizationInfo>>(nowMs);
   const keepModelInfo = (info: Observed<ModelOptimizationInfo>) =>
     info.kind === 'found' ? options.modelInfoTtlMs : info.kind === 'notFound' ? Math.min(options.modelInfoTtlMs, 60_000) : undefined;
-  // One list of a workspace's endpoints (name → its summary: ID, tags, state) stands in for the GET of every new
-  // object of that second, of every endpoint whose rollout still runs, and of every endpoint about to be deleted.
-  const endpointList = new SharedReads<Observed<Map<string, ServingEndpoint>>>(nowMs);
+  // One list of a workspace's endpoints (name → config_update) stands in for the GET of every new object of that
+  // second, and of every endpoint whose rollout still runs (below).
+  const endpointList = new SharedReads<Observed<Map<string, string | undefined>>>(nowMs);
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
   const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
   // ...and only until then: kept to the next reconcile (the next poll, minutes away), it was a second copy of
@@ -166,13 +166,13 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const listed = (databricks: DatabricksClient) =>
       endpointList.get(
         workspace.name,
-        () => observe(async () => new Map((await databricks.listEndpoints(callOptions)).map((e) => [e.name, e]))),
+        () => observe(async () => new Map((await databricks.listEndpoints(callOptions)).map((e) => [e.name, e.state?.config_update]))),
         (list) => (list.kind === 'found' ? ENDPOINT_LIST_KEEP_MS : undefined),
       );
     // Our rollout still runs, says the list (at most a second old): look again later, no GET, no write (issue 12).
     if (client && need.endpoint && onlyWatchingRollout(object)) {
       const list = await listed(client);
-      if (list.kind === 'found' && list.value.get(endpointName)?.state?.config_update === 'IN_PROGRESS') {
+      if (list.kind === 'found' && list.value.get(endpointName) === 'IN_PROGRESS') {
         const age = at.getTime() - Date.parse(object.status.pending?.startTime as string);
         return { requeueAfterMs: progressRequeueMs(options.settings.progressIntervalMs, age, random()) };
       }
@@ -183,14 +183,6 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       if (neverActed(object)) {
         const list = await listed(databricks);
         if (list.kind === 'found' && !list.value.has(endpointName)) return { kind: 'notFound' };
-      }
-      // Before a DELETE only ownership matters (the ID and tags), which the list carries for every endpoint.
-      if (object.deleting) {
-        const list = await listed(databricks);
-        if (list.kind === 'found') {
-          const item = list.value.get(endpointName);
-          return item ? { kind: 'found', value: ownershipView(item) } : { kind: 'notFound' };
-        }
       }
       return observe(() => databricks.getEndpoint(endpointName, callOptions));
     };
@@ -209,6 +201,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const tenancy = tenancyView(options.tenancy, { ...object, workspaceRef: parsed.data.workspaceRef, endpointName: endpointNameOf(object) }, endpoint);
     const self = { uid: object.uid, namespace: object.namespace, name: object.name };
     const ours = found !== undefined && ownershipOf(found, self, object.status.adoption, tenancy.taggedOwnerPresence).kind === 'ours';
+    // Before a DELETE only ownership matters: no ACL or canary-gate read for an object being deleted.
     const readAcl = client && !object.deleting && found?.id && found.state.config_update !== 'IN_PROGRESS' && needsPermissions(parsed.data, object.status.settings) && ours;
     const permissions: PartObserved<ServingEndpointPermissions> = readAcl ? await observePart(() => client.getPermissions(found.id as string, callOptions)) : { kind: 'skipped' };
 

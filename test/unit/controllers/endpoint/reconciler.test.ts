@@ -7,12 +7,12 @@ import { type Endpoint, endpointReconciler } from '../../../../src/controllers/e
 import { CLAIM_DELIVERY_MARGIN_MS } from '../../../../src/controllers/endpoint/ownership.js';
 import { OperatorMetrics } from '../../../../src/controllers/metrics.js';
 import { ENDPOINT_FINALIZER } from '../../../../src/controllers/resources.js';
-import { DatabricksError, type DatabricksClient, type ServingEndpoint } from '../../../../src/databricks/index.js';
+import { DatabricksError, type DatabricksClient } from '../../../../src/databricks/index.js';
 import { type EventHandlers, type EventRecorder, type KubeClient, KubeApiError, StatusWriter } from '../../../../src/kube/index.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createRegistry } from '../../../../src/observability/metrics.js';
-import { MODEL, NOW, OTHER_OWNER, SECOND, TOKEN_BAND_MODEL, readyEndpoint } from '../fixtures.js';
+import { MODEL, NOW, SECOND, TOKEN_BAND_MODEL, readyEndpoint } from '../fixtures.js';
 
 const KEY = 'ml/llama-chat';
 
@@ -29,7 +29,7 @@ function endpoint(status: Endpoint['status'] = {}): Endpoint {
 type Answer = () => unknown;
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: (string | ServingEndpoint)[] } = {}) {
+function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[] } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   const returned: WeakRef<Endpoint>[] = [];
@@ -48,7 +48,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
   const client = {
     getEndpoint: vi.fn(async () => (options.getEndpoint ? options.getEndpoint() : readyEndpoint())),
     getModelOptimizationInfo: vi.fn(async () => TOKEN_BAND_MODEL),
-    listEndpoints: vi.fn(async () => (options.listed ?? []).map((item) => (typeof item === 'string' ? { name: item } : item))),
+    listEndpoints: vi.fn(async () => (options.listed ?? []).map((name) => ({ name }))),
     updateConfig: vi.fn(async () => (options.updateConfig ? options.updateConfig() : readyEndpoint())),
     createEndpoint: vi.fn(),
     deleteEndpoint: vi.fn(),
@@ -109,76 +109,35 @@ describe('endpoint reconciler: an object deleted because its CRD is being delete
   });
 
   it('a user deleted the object (the CRD stays): the endpoint is deleted in Databricks', async () => {
-    const h = harness({ object: deleting(), crdDeleting: false, listed: [readyEndpoint()] });
+    const h = harness({ object: deleting(), crdDeleting: false });
     await h.run();
     expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
   });
 
   it('a DELETE answered 200 is done: the finalizer goes in the same reconcile, no status write, no second look (issue 12)', async () => {
-    const h = harness({ object: deleting(), listed: [readyEndpoint()] });
+    const h = harness({ object: deleting() });
     const result = await h.run();
-    expect(h.client.listEndpoints).toHaveBeenCalledTimes(1); // the ownership check before it, nothing after
-    expect(h.client.getEndpoint).not.toHaveBeenCalled();
+    expect(h.client.getEndpoint).toHaveBeenCalledTimes(1); // the ownership check before it, nothing after
     expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
     expect(h.patches).toEqual([{ subresource: undefined, body: [{ op: 'test', path: '/metadata/finalizers/0', value: ENDPOINT_FINALIZER }, { op: 'remove', path: '/metadata/finalizers/0' }] }]);
     expect(h.events.map((e) => e.reason)).toEqual(['Deleting', 'Deleted']);
     expect(result).toBeUndefined();
   });
 
-  describe("the ownership check before a DELETE reads the workspace's list (issue 12: deletes as fast as Databricks allows)", () => {
-    // The list item of an endpoint carries its ID, tags and state: all that the ownership rules look at.
-    const listItem = (owner: Parameters<typeof readyEndpoint>[1] = {}): ServingEndpoint => {
-      const { name, id, tags, state } = readyEndpoint({}, owner);
-      return { name, id, tags, state };
-    };
-
-    it('objects deleted in the same second share one list: no GET, each endpoint of ours deleted', async () => {
-      const h = harness({ object: deleting(), listed: [listItem(), 'someone-else'] });
-      await Promise.all([h.run(), h.run(), h.run()]);
-      expect(h.client.listEndpoints).toHaveBeenCalledTimes(1);
-      expect(h.client.getEndpoint).not.toHaveBeenCalled();
-      expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(3);
-    });
-
-    it('an endpoint the list shows tagged for another object is left in Databricks', async () => {
-      const h = harness({ object: deleting(), listed: [listItem({ owner: OTHER_OWNER })] });
-      await h.run();
-      expect(h.client.deleteEndpoint).not.toHaveBeenCalled();
-      expect(h.client.getEndpoint).not.toHaveBeenCalled();
-      expect(h.events.map((e) => e.reason)).toEqual(['NotOwned']);
-    });
-
-    it('an endpoint missing from the list is gone: the finalizer goes, no DELETE', async () => {
-      const h = harness({ object: deleting(), listed: ['someone-else'] });
-      await h.run();
-      expect(h.client.deleteEndpoint).not.toHaveBeenCalled();
-      expect(h.events.map((e) => e.reason)).toEqual(['Deleted']);
-      expect(h.patches.filter((p) => p.subresource === undefined)).toHaveLength(1);
-    });
-
-    it('a failed list falls back to the GET', async () => {
-      const h = harness({ object: deleting() });
-      (h.client.listEndpoints as unknown as ReturnType<typeof vi.fn>).mockRejectedValueOnce(new DatabricksError({ kind: 'Transient', message: 'list failed', status: 503 }));
-      await h.run();
-      expect(h.client.getEndpoint).toHaveBeenCalledTimes(1);
-      expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
-    });
-  });
-
   it('a reconcile right after the DELETE, before the cache has the finalizer removal, reads and sends nothing', async () => {
     // Seen in e2e deletion-safety: a workspace change woke the key again while the informer still held the copy
     // with our finalizer, and that reconcile looked the endpoint up again after its DELETE.
-    const h = harness({ object: deleting(), listed: [readyEndpoint()] });
+    const h = harness({ object: deleting() });
     await h.run();
     await h.run(); // the cache still answers with the object as it was before the finalizer went
-    expect(h.client.listEndpoints).toHaveBeenCalledTimes(1);
-    expect(h.client.getEndpoint).not.toHaveBeenCalled();
+    expect(h.client.getEndpoint).toHaveBeenCalledTimes(1); // the ownership check before the DELETE only
+    expect(h.client.listEndpoints).not.toHaveBeenCalled();
     expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
     expect(h.patches).toHaveLength(1);
   });
 
   it('a DELETE that fails keeps the finalizer, says why in status and comes back', async () => {
-    const h = harness({ object: deleting(), listed: [readyEndpoint()] });
+    const h = harness({ object: deleting() });
     vi.mocked(h.client.deleteEndpoint).mockRejectedValueOnce(new DatabricksError({ kind: 'Transient', status: 500, message: 'DELETE failed (500)' }));
     await h.run().catch(() => undefined);
     expect(h.patches.filter((p) => p.subresource === undefined)).toEqual([]);
@@ -364,6 +323,14 @@ describe('endpoint reconciler (I/O shell)', () => {
       const h = harness();
       await h.run();
       expect(h.client.getPermissions).not.toHaveBeenCalled();
+    });
+
+    it('an object being deleted reads no ACL, even when it manages permissions: only ownership matters before a DELETE', async () => {
+      const managed = withSpec({ permissions: [{ groupName: 'ml-eng', permissionLevel: 'CAN_QUERY' }] });
+      const h = harness({ object: { ...managed, metadata: { ...managed.metadata, deletionTimestamp: NOW.toISOString() } } as Endpoint, settings: { getPermissions: acl } });
+      await h.run();
+      expect(h.client.getPermissions).not.toHaveBeenCalled();
+      expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
     });
 
     it('reads the ACL by endpoint ID and sends the one PUT the plan asks for', async () => {
