@@ -88,10 +88,13 @@ export class EventRecorder {
     const scrubbed = scrubSecrets(message);
     const text = scrubbed.length > MAX_MESSAGE ? `${scrubbed.slice(0, MAX_MESSAGE - 3)}...` : scrubbed;
     const key = eventSeriesKey(obj, type, reason, text);
+    // A waiting Event keeps only the reference it writes, not the object (thousands may wait in a burst).
+    const { apiVersion, kind, metadata } = obj;
+    const ref: KubeObject = { apiVersion, kind, metadata: { name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, resourceVersion: metadata.resourceVersion } };
     this.setUnwritten(this.unwritten + 1);
     // repeats of one series are written one after another, so two concurrent repeats never create two Events
     const previous = this.pending.get(key) ?? Promise.resolve();
-    const current = previous.then(() => this.writeInSlot(key, obj, type, reason, text));
+    const current = previous.then(() => this.writeInSlot(key, ref, type, reason, text));
     this.pending.set(key, current);
     await current;
     if (this.pending.get(key) === current) this.pending.delete(key);
