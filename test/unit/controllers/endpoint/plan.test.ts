@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { OwnerTag } from '../../../../src/controllers/endpoint/ownership.js';
+import { FIRST_PROGRESS_LOOK_MS } from '../../../../src/controllers/endpoint/requeue.js';
 import { type EndpointObject, type Plan, observationsNeeded, planActionFailure, planEndpoint, onlyWatchingRollout, withActionAnswer } from '../../../../src/controllers/endpoint/plan.js';
 import {
   ENDPOINT_ID,
@@ -39,7 +40,7 @@ import {
 
 const progressWindow = [0.75 * SETTINGS.progressIntervalMs, 1.25 * SETTINGS.progressIntervalMs] as const;
 /** The first look at a rollout this plan starts: 1 s ± 25 % (requeue.test.ts has the arithmetic). */
-const firstLookWindow = [750, 1250] as const;
+const firstLookWindow = [0.75 * FIRST_PROGRESS_LOOK_MS, 1.25 * FIRST_PROGRESS_LOOK_MS] as const;
 const pollWindow = [0.9 * SETTINGS.pollIntervalMs, 1.1 * SETTINGS.pollIntervalMs] as const;
 
 const requeueAfter = (plan: Plan): number => {
@@ -147,7 +148,7 @@ describe('endpoint 404 → create', () => {
     expect(plan.status.pending).toMatchObject({ modelUnits: 100 });
   });
 
-  it.each([0, 0.5, 0.999999])('first looks at the new rollout after about a second ± 25 percent (random %d)', (random) => {
+  it.each([0, 0.5, 0.999999])('first looks at the new rollout after about a quarter of a second ± 25 percent (random %d)', (random) => {
     const after = requeueAfter(reconcile(endpointObject(), { random }));
     expect(after).toBeGreaterThanOrEqual(firstLookWindow[0]);
     expect(after).toBeLessThanOrEqual(firstLookWindow[1]);
@@ -561,7 +562,7 @@ describe('deletion', () => {
     expect(requeueAfter(plan)).toBeLessThanOrEqual(progressWindow[1]);
   });
 
-  it('a delete just requested is looked at again after about a second, then after half the deletion\'s age (not after the progress interval: 50 deletes took 24 s in bench/rollout.ts)', () => {
+  it('a delete just requested is looked at again after about a quarter of a second, then after half the deletion\'s age (not after the progress interval: 50 deletes took 24 s in bench/rollout.ts)', () => {
     const justDeleted = deleting({ deletionTimestamp: iso(at(0)) });
     const first = requeueAfter(reconcile(justDeleted, { endpoint: readyEndpoint(), now: at(200) }));
     expect(first).toBeGreaterThanOrEqual(firstLookWindow[0]);
