@@ -112,6 +112,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     },
     delete: (obj) => written.delete(objectKey(obj)),
   });
+  // When Databricks answered the change whose rollout an object watches: a look needs a list read after that.
+  const answeredAt = new Map<string, number>();
   const slotWaits = new SlotWaits();
   const startup = new StartupSpread();
 
@@ -119,6 +121,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     let current = options.endpoints.get(key);
     if (!current) {
       written.delete(key);
+      answeredAt.delete(key);
       slotWaits.forget(key);
       startup.forget(key);
       return;
@@ -163,15 +166,19 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const client = workspace.client;
     const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS };
     const endpointName = endpointNameOf(object);
-    const listed = (databricks: DatabricksClient) =>
+    const listed = (databricks: DatabricksClient, notBefore?: number) =>
       endpointList.get(
         workspace.name,
         () => observe(async () => new Map((await databricks.listEndpoints(callOptions)).map((e) => [e.name, e.state?.config_update]))),
         (list) => (list.kind === 'found' ? ENDPOINT_LIST_KEEP_MS : undefined),
+        notBefore,
       );
-    // Our rollout still runs, says the list (at most a second old): look again later, no GET, no write (issue 12).
-    if (client && need.endpoint && onlyWatchingRollout(object)) {
-      const list = await listed(client);
+    // Our rollout still runs, says the list (at most a second old, and read after Databricks answered the change
+    // that started it, or it could not show the endpoint yet): look again later, no GET, no write (issue 12).
+    const watching = onlyWatchingRollout(object);
+    if (!watching) answeredAt.delete(key);
+    if (client && need.endpoint && watching) {
+      const list = await listed(client, answeredAt.get(key));
       if (list.kind === 'found' && list.value.get(endpointName) === 'IN_PROGRESS') {
         const age = at.getTime() - Date.parse(object.status.pending?.startTime as string);
         return { requeueAfterMs: progressRequeueMs(options.settings.progressIntervalMs, age, random()) };
@@ -241,7 +248,10 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
         return;
       }
       // Databricks' answer to a create or config update is what the first look at the rollout would read.
-      if (done.answered) plan = withActionAnswer(input, plan, done.answered);
+      if (done.answered) {
+        plan = withActionAnswer(input, plan, done.answered);
+        answeredAt.set(key, nowMs());
+      }
     } catch (err) {
       if (!isDatabricksError(err)) throw err;
       if (err.fromClientBudget && err.retryAfterMs !== undefined) {

@@ -1,29 +1,38 @@
 // Databricks reads that many reconciles need at once, made once: optimization info of a model, and the endpoint
 // names of a workspace. Concurrent callers of one key share the read in flight; an answer is kept as long as the
-// caller says (a failed read is not kept, so the next caller tries again).
+// caller says (a failed read is not kept, so the next caller tries again). A caller that must see what happened
+// since a moment (its own create) says so (`notBefore`): it shares only a read started after it.
 export class SharedReads<T> {
-  private readonly entries = new Map<string, { value: T; expiresAt: number }>();
-  private readonly loading = new Map<string, Promise<T>>();
+  private readonly entries = new Map<string, { value: T; startedAt: number; expiresAt: number }>();
+  private readonly loading = new Map<string, { value: Promise<T>; startedAt: number }>();
 
   constructor(private readonly now: () => number) {}
 
-  /** `keepMs`: how long `value` may be reused; undefined or 0 keeps it for nobody but the callers already waiting. */
-  async get(key: string, load: () => Promise<T>, keepMs: (value: T) => number | undefined): Promise<T> {
+  /**
+   * `keepMs`: how long `value` may be reused; undefined or 0 keeps it for nobody but the callers already waiting.
+   * `notBefore`: only a read started after this time will do (a read started in the same millisecond may not
+   * have seen what happened then).
+   */
+  async get(key: string, load: () => Promise<T>, keepMs: (value: T) => number | undefined, notBefore = Number.NEGATIVE_INFINITY): Promise<T> {
     const at = this.now();
     const cached = this.entries.get(key);
-    if (cached && cached.expiresAt > at) return cached.value;
+    if (cached && cached.expiresAt > at && cached.startedAt > notBefore) return cached.value;
     const inFlight = this.loading.get(key);
-    if (inFlight) return inFlight;
+    if (inFlight && inFlight.startedAt > notBefore) return inFlight.value;
     const loaded = load();
-    this.loading.set(key, loaded);
+    const loading = { value: loaded, startedAt: at };
+    this.loading.set(key, loading);
     let value: T;
     try {
       value = await loaded;
     } finally {
-      this.loading.delete(key);
+      // a newer read for a caller that needed one may have replaced this one meanwhile
+      if (this.loading.get(key) === loading) this.loading.delete(key);
     }
     const keep = keepMs(value);
-    if (keep !== undefined && keep > 0) this.entries.set(key, { value, expiresAt: at + keep });
+    const newest = this.entries.get(key);
+    if (newest && newest.startedAt > at) return value;
+    if (keep !== undefined && keep > 0) this.entries.set(key, { value, startedAt: at, expiresAt: at + keep });
     else this.entries.delete(key);
     return value;
   }

@@ -12,7 +12,7 @@ import { type EventHandlers, type EventRecorder, type KubeClient, KubeApiError, 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createRegistry } from '../../../../src/observability/metrics.js';
-import { MODEL, NOW, SECOND, TOKEN_BAND_MODEL, readyEndpoint } from '../fixtures.js';
+import { MODEL, NOW, SECOND, TOKEN_BAND_MODEL, creatingEndpoint, readyEndpoint } from '../fixtures.js';
 
 const KEY = 'ml/llama-chat';
 
@@ -28,18 +28,33 @@ function endpoint(status: Endpoint['status'] = {}): Endpoint {
 
 type Answer = () => unknown;
 
+/** RFC 7386, as the API server applies a status merge patch. */
+function applyMergePatch(target: unknown, patch: unknown): Endpoint['status'] {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch as Endpoint['status'];
+  const result: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = applyMergePatch(result[key], value);
+  }
+  return result as Endpoint['status'];
+}
+
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
 function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[] } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
+  let stored = object;
   const returned: WeakRef<Endpoint>[] = [];
   const kube = {
     patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: unknown, _type: unknown, opts?: { subresource?: string }) => {
       patches.push({ subresource: opts?.subresource, body });
       if (opts?.subresource === 'status' && options.statusPatch) return options.statusPatch();
-      // A JSON patch is the finalizer's removal (or addition): the answer carries the finalizers it leaves.
-      const finalizers = Array.isArray(body) ? (body.some((op: { op: string }) => op.op === 'remove') ? [] : [ENDPOINT_FINALIZER]) : object.metadata.finalizers;
-      const answer = { ...object, metadata: { ...object.metadata, finalizers, resourceVersion: String(patches.length + 10) }, status: (body as { status?: unknown }).status } as Endpoint;
+      // A JSON patch is the finalizer's removal (or addition): the answer carries the finalizers it leaves. A merge
+      // patch of the status is applied to the status the fake API server holds.
+      const finalizers = Array.isArray(body) ? (body.some((op: { op: string }) => op.op === 'remove') ? [] : [ENDPOINT_FINALIZER]) : stored.metadata.finalizers;
+      const status = Array.isArray(body) ? stored.status : applyMergePatch(stored.status ?? {}, (body as { status?: unknown }).status);
+      const answer = { ...stored, metadata: { ...stored.metadata, finalizers, resourceVersion: String(patches.length + 10) }, status } as Endpoint;
+      stored = structuredClone(answer); // the server's copy, not the one it hands out
       returned.push(new WeakRef(answer));
       return answer;
     }),
@@ -287,6 +302,20 @@ describe('endpoint reconciler (I/O shell)', () => {
       expect(h.events).toEqual([]);
       // age 4 s → 2 s, jitter at random 0.5: exactly 2 s
       expect(result.requeueAfterMs).toBe(2 * SECOND);
+    });
+
+    it('the first look after our create does not trust a list read before Databricks answered it: it lists again, no GET', async () => {
+      const h = harness({ object: { ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [] } } as Endpoint });
+      vi.mocked(h.client.createEndpoint).mockResolvedValue(creatingEndpoint());
+      const lists = h.client.listEndpoints as unknown as ReturnType<typeof vi.fn>;
+      lists.mockResolvedValueOnce([]).mockImplementation(list('IN_PROGRESS'));
+      await h.run(); // the list (without the name) stands in for the GET before the create
+      expect(h.client.createEndpoint).toHaveBeenCalledTimes(1);
+      const look = (await h.run()) as { requeueAfterMs: number };
+      // The list kept from before the create could not show the endpoint: a new one says the rollout runs.
+      expect(lists).toHaveBeenCalledTimes(2);
+      expect(h.client.getEndpoint).not.toHaveBeenCalled();
+      expect(look.requeueAfterMs).toBeGreaterThan(0);
     });
 
     it('the list says it no longer runs: the GET reads the outcome', async () => {
