@@ -19,6 +19,7 @@ import {
   removeFinalizer,
   setCondition,
   type StatusWriter,
+  stripUnreadMetadata,
 } from '../../kube/index.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { type CrdDeletionCheck, ENDPOINT_CRD } from '../crd-deletion.js';
@@ -282,7 +283,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
    * an endpoint again after its DELETE because the cache still shows our finalizer.
    */
   function rememberWritten(key: string, current: Endpoint, latest: Endpoint): void {
-    if (latest !== current) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: latest });
+    // kept as the informer keeps its copies: without the field managers' bookkeeping (often most of an object)
+    if (latest !== current) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: stripUnreadMetadata(latest) });
   }
 
   async function writeBack(plan: Plan, latest: Endpoint, key: string, current: Endpoint, log: Logger, signal: AbortSignal): Promise<{ requeueAfterMs?: number } | void> {

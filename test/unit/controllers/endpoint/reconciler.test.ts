@@ -40,7 +40,7 @@ function applyMergePatch(target: unknown, patch: unknown): Endpoint['status'] {
 }
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[] } = {}) {
+function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   let stored = object;
@@ -53,7 +53,8 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
       // patch of the status is applied to the status the fake API server holds.
       const finalizers = Array.isArray(body) ? (body.some((op: { op: string }) => op.op === 'remove') ? [] : [ENDPOINT_FINALIZER]) : stored.metadata.finalizers;
       const status = Array.isArray(body) ? stored.status : applyMergePatch(stored.status ?? {}, (body as { status?: unknown }).status);
-      const answer = { ...stored, metadata: { ...stored.metadata, finalizers, resourceVersion: String(patches.length + 10) }, status } as Endpoint;
+      const managedFields = options.managedFields ? { managedFields: [{ manager: 'pt-operator', operation: 'Update', fieldsV1: { 'f:status': {} } }] } : {};
+      const answer = { ...stored, metadata: { ...stored.metadata, ...managedFields, finalizers, resourceVersion: String(patches.length + 10) }, status } as Endpoint;
       stored = structuredClone(answer); // the server's copy, not the one it hands out
       returned.push(new WeakRef(answer));
       return answer;
@@ -403,8 +404,8 @@ describe('endpoint reconciler: memory (issue 12 item 4)', () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
 
-  async function afterWrite(cacheCatchesUp: boolean): Promise<boolean> {
-    const h = harness({ object: endpoint(), getEndpoint: () => readyEndpoint() });
+  async function afterWrite(cacheCatchesUp: boolean, managedFields = false): Promise<boolean> {
+    const h = harness({ object: endpoint(), getEndpoint: () => readyEndpoint(), managedFields });
     await h.run();
     expect(h.returned.length).toBeGreaterThan(0);
     if (cacheCatchesUp) for (const handler of h.handlers) handler.update?.(endpoint(), { ...endpoint(), metadata: { ...endpoint().metadata, resourceVersion: '99' } } as Endpoint);
@@ -418,5 +419,9 @@ describe('endpoint reconciler: memory (issue 12 item 4)', () => {
   it('our written copy is released once the informer delivers the newer object', async () => {
     expect(await afterWrite(false)).toBe(true); // the control: kept while the cache is stale
     expect(await afterWrite(true)).toBe(false);
+  });
+
+  it('while the cache is stale, what is kept is a copy without the field managers\' bookkeeping, as the informer keeps', async () => {
+    expect(await afterWrite(false, true)).toBe(false);
   });
 });
