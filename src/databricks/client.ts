@@ -5,7 +5,7 @@ import {
   CreatePtEndpointRequestSchema,
   CreateServingEndpointSchema,
   EndpointCoreConfigInputSchema,
-  ListEndpointsResponseSchema,
+  ListedEndpointsResponseSchema,
   ModelOptimizationInfoSchema,
   PatchTagsRequestSchema,
   PatchTagsResponseSchema,
@@ -30,7 +30,7 @@ import {
   type ModelOptimizationInfo,
   type PatchTagsRequest,
   type PatchTagsResponse,
-  type ServingEndpoint,
+  type ListedEndpoint,
   type ServingEndpointDetailed,
   type UpdatePtConfigRequest,
 } from './api-types.js';
@@ -425,7 +425,7 @@ export class DatabricksClient {
   }
 
   /** GET /serving-endpoints: summaries only (no entity state or throughput). */
-  async listEndpoints(options?: CallOptions): Promise<ServingEndpoint[]> {
+  async listEndpoints(options?: CallOptions): Promise<ListedEndpoint[]> {
     const res = await this.call(
       {
         operation: 'listEndpoints',
@@ -433,7 +433,7 @@ export class DatabricksClient {
         path: API,
         budget: 'read',
         idempotent: true,
-        schema: ListEndpointsResponseSchema,
+        schema: ListedEndpointsResponseSchema,
       },
       options,
     );

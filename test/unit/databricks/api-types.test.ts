@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ApiErrorBodySchema,
   ListEndpointsResponseSchema,
+  ListedEndpointsResponseSchema,
   ModelOptimizationInfoSchema,
   OAuthTokenResponseSchema,
   ServingEndpointDetailedSchema,
@@ -43,6 +44,22 @@ describe('response schemas', () => {
     expect(endpoint.pending_config?.served_entities?.[0]?.state?.deployment).toBe('DEPLOYMENT_CREATING');
     expect(endpoint).not.toHaveProperty('resource_credential_strategy');
     expect(endpoint.pending_config?.served_entities?.[0]).not.toHaveProperty('dbus');
+  });
+
+  it('keep of a list item only what the operator reads: name, ID and state (the config and tags are not parsed)', () => {
+    const item = {
+      name: 'chat',
+      id: '88fd3f75a0d24b0380ddc40484d7a31b',
+      creator: 'someone@databricks.com',
+      state: { ready: 'READY', config_update: 'NOT_UPDATING', suspend: 'NOT_SUSPENDED' },
+      config: { served_entities: [{ name: 'llama-3', entity_name: 'system.ai.llama', entity_version: '3' }] },
+      tags: [{ key: 'team', value: 'genai' }],
+      task: 'llm/v1/chat',
+    };
+    expect(ListedEndpointsResponseSchema.parse({ endpoints: [item] })).toEqual({
+      endpoints: [{ name: 'chat', id: '88fd3f75a0d24b0380ddc40484d7a31b', state: { ready: 'READY', config_update: 'NOT_UPDATING', suspend: 'NOT_SUSPENDED' } }],
+    });
+    expect(ListedEndpointsResponseSchema.parse({})).toEqual({});
   });
 
   it('accept enum values Databricks adds later', () => {
