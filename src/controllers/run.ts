@@ -103,6 +103,10 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   });
   const statusWriter = new StatusWriter(kube);
   const events = new EventRecorder(kube, { component: 'pt-operator', instance: env['POD_NAME'], log, metrics: manager.metrics.forEvents() });
+  // Events trail the status writes: at a graceful stop, write what the drained reconciles recorded.
+  manager.afterDrain(async (timeoutMs) => {
+    if (!(await events.flush(timeoutMs))) log.warn({ unwritten: events.queued }, 'Events still unwritten at shutdown');
+  });
   metrics.countEndpointsFrom(() => endpoints.list());
 
   const workspaceController = manager.addController<Workspace>({

@@ -59,6 +59,7 @@ export class EventRecorder {
   private inFlight = 0;
   private readonly slotWaiters: Array<() => void> = [];
   private droppedCount = 0;
+  private readonly drainWaiters: Array<(flushed: boolean) => void> = [];
   private lastDropWarning = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -113,6 +114,22 @@ export class EventRecorder {
   private setUnwritten(n: number): void {
     this.unwritten = n;
     this.options.metrics?.queued(n);
+    if (n === 0) for (const resolve of this.drainWaiters.splice(0)) resolve(true);
+  }
+
+  /**
+   * Resolves true once every Event recorded so far is written (or given up on), false if that takes longer than
+   * `timeoutMs`. At shutdown, after the reconciles drained: the Events they recorded are not lost with the process.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    if (this.unwritten === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const flushed = await Promise.race([
+      new Promise<boolean>((resolve) => this.drainWaiters.push(resolve)),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return flushed;
   }
 
   private async writeInSlot(key: string, obj: KubeObject, type: EventType, reason: string, text: string): Promise<void> {

@@ -36,6 +36,9 @@ export type StopReason = 'shutdown' | 'leadership-lost';
  * Ties informers, controllers, leader election and the probe server together. Informers run on every replica
  * (so a standby is warm and ready); controllers run only while this replica leads.
  */
+/** How long the after-drain steps (afterDrain) may take at a graceful stop: short, the pod's grace period runs. */
+export const AFTER_DRAIN_TIMEOUT_MS = 2_000;
+
 export class Manager {
   readonly metrics: RuntimeMetrics;
   private readonly informers: Informer<KubeObject>[] = [];
@@ -45,6 +48,7 @@ export class Manager {
   private stopReason: StopReason = 'shutdown';
   private servers: ProbeServer[] = [];
   private controllersRunning = false;
+  private readonly drainSteps: Array<(timeoutMs: number) => Promise<unknown>> = [];
 
   constructor(private readonly options: ManagerOptions) {
     this.metrics = new RuntimeMetrics(options.registry);
@@ -112,6 +116,14 @@ export class Manager {
 
   get isLeader(): boolean {
     return this.elector ? this.elector.isLeader : this.controllersRunning;
+  }
+
+  /**
+   * Work to finish at a graceful stop once the reconciles have drained, before the lease is released, within
+   * AFTER_DRAIN_TIMEOUT_MS (e.g. writing the Events they recorded).
+   */
+  afterDrain(step: (timeoutMs: number) => Promise<unknown>): void {
+    this.drainSteps.push(step);
   }
 
   /** Requests a graceful stop; run() then drains, releases the lease and resolves. */
@@ -185,6 +197,7 @@ export class Manager {
     const timeout = this.options.shutdownTimeoutMs ?? 30_000;
     const drained = await Promise.all(this.controllers.map((c) => c.stop(timeout)));
     if (!drained.every(Boolean)) log.warn('some reconciles did not finish within the shutdown bound');
+    await Promise.all(this.drainSteps.map((step) => step(AFTER_DRAIN_TIMEOUT_MS)));
     await this.elector?.stop({ release: true });
     await Promise.all(this.informers.map((i) => i.stop()));
     await Promise.all(this.servers.map((server) => server.close()));

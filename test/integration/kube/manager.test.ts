@@ -65,6 +65,9 @@ describe('Manager', () => {
         reconciled.add(key);
       },
     });
+    // A step after the drain (the operator writes its trailing Events there) runs once the reconciles finished.
+    let afterDrainSawSlowFinished: boolean | undefined;
+    manager.afterDrain(async () => void (afterDrainSawSlowFinished = slowFinished));
     const running = manager.run();
     await eventually(() => manager.probeUrl, 5_000, 'the probe server');
     const probe = (path: string) => fetch(`${manager.probeUrl}${path}`);
@@ -92,6 +95,7 @@ describe('Manager', () => {
     manager.stop();
     expect(await running).toBe('shutdown');
     expect(slowFinished).toBe(true);
+    expect(afterDrainSawSlowFinished).toBe(true);
     const lease = await client.get<Lease>(CoreResources.lease, ns, 'manager-test');
     expect(lease.spec?.holderIdentity ?? '').toBe('');
     await expect(probe('/healthz')).rejects.toThrow();

@@ -63,6 +63,19 @@ describe('EventRecorder: Events never crowd out the writes that matter (issue 12
     expect(Math.max(...queued)).toBe(50);
   });
 
+  it('flush resolves once every recorded Event is written, or false when that takes longer than asked', async () => {
+    const c = blockingClient();
+    const recorder = new EventRecorder(c.client, { component: 'test' });
+    expect(await recorder.flush(10)).toBe(true); // nothing waiting
+    const done = Array.from({ length: 3 }, (_, i) => recorder.record(obj(`u${i}`), 'Normal', `R${i}`, 'm'));
+    expect(await recorder.flush(20)).toBe(false); // the client holds them
+    const flushed = recorder.flush(10_000);
+    await c.releaseAll();
+    expect(await flushed).toBe(true);
+    await Promise.all(done);
+    expect(c.created).toEqual(['R0', 'R1', 'R2']);
+  });
+
   it('beyond maxQueued waiting Events, new ones are dropped and counted (recording never throws)', async () => {
     const c = blockingClient();
     let dropped = 0;
