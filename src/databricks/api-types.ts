@@ -484,6 +484,8 @@ export type ListEndpointsResponse = z.infer<typeof ListEndpointsResponseSchema>;
  */
 export const ListedEndpointSchema = ServingEndpointSchema.pick({ name: true, id: true, state: true });
 export type ListedEndpoint = z.infer<typeof ListedEndpointSchema>;
+/** The fields ListedEndpointSchema reads (it drops the rest). */
+export const LISTED_ENDPOINT_FIELDS: readonly string[] = Object.keys(ListedEndpointSchema.shape);
 export const ListedEndpointsResponseSchema = z.object({
   endpoints: z.array(ListedEndpointSchema).optional(),
 });

@@ -5,6 +5,7 @@ import {
   CreatePtEndpointRequestSchema,
   CreateServingEndpointSchema,
   EndpointCoreConfigInputSchema,
+  LISTED_ENDPOINT_FIELDS,
   ListedEndpointsResponseSchema,
   ModelOptimizationInfoSchema,
   PatchTagsRequestSchema,
@@ -38,6 +39,7 @@ import { createCredentialsProvider, type AuthConfig, type CredentialsProvider } 
 import { systemClock, type Clock } from './clock.js';
 import { DatabricksError, errorFromHttpResponse, requestIdFrom, type DatabricksErrorKind } from './errors.js';
 import { normaliseHost } from './host.js';
+import { keepFields, parseJsonShrinkingItems } from './json-items.js';
 import {
   acquireAll,
   RateBudgetRegistry,
@@ -133,6 +135,8 @@ interface CallSpec<T> {
   resolveByName?: string;
   /** the answer is text (Prometheus exposition), not JSON */
   text?: boolean;
+  /** reads the JSON body instead of JSON.parse (a list read element by element, json-items.ts) */
+  parseJson?: (text: string) => unknown;
 }
 
 /** Encode one path segment. A UC name keeps its dots inside the single segment. */
@@ -434,6 +438,8 @@ export class DatabricksClient {
         budget: 'read',
         idempotent: true,
         schema: ListedEndpointsResponseSchema,
+        // of each endpoint (10,000 in a large workspace) only what the schema keeps outlives its parsing
+        parseJson: (text) => parseJsonShrinkingItems(text, 'endpoints', keepFields(LISTED_ENDPOINT_FIELDS)),
       },
       options,
     );
@@ -690,7 +696,7 @@ function parseBody<T>(
   });
   let json: unknown;
   try {
-    json = spec.text ? res.bodyText : res.bodyText.trim() === '' ? {} : JSON.parse(res.bodyText);
+    json = spec.text ? res.bodyText : res.bodyText.trim() === '' ? {} : (spec.parseJson ?? JSON.parse)(res.bodyText);
   } catch {
     return invalid('not JSON');
   }

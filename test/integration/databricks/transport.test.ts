@@ -93,6 +93,22 @@ describe('responses that do not fit', () => {
     expect((await failure(client().listEndpoints())).message).toMatch(/not JSON/);
   });
 
+  it('reads a list element by element with the same answers and errors as a whole-body parse', async () => {
+    const item = { ...ENDPOINT, id: 'e1', tags: [{ key: 'k', value: '"]},{' }], config: { served_entities: [] } };
+    server.script(json(200, { endpoints: [item, { ...item, name: 'second', id: 'e2' }], next_page_token: '' }));
+    expect(await client().listEndpoints()).toStrictEqual([
+      { name: 'llama-chat', id: 'e1', state: ENDPOINT.state },
+      { name: 'second', id: 'e2', state: ENDPOINT.state },
+    ]);
+    server.script((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"endpoints":[${JSON.stringify(item)},${JSON.stringify(item).slice(0, 40)}`);
+    });
+    expect((await failure(client().listEndpoints())).message).toMatch(/answered 200 with a body that does not fit listEndpoints: not JSON/);
+    server.script(json(200, { endpoints: [item, { name: 7 }] }));
+    expect((await failure(client().listEndpoints())).message).toMatch(/does not fit listEndpoints: endpoints\.1\.name: /);
+  });
+
   it('accepts unknown fields and unknown enum values', async () => {
     server.script(
       json(200, { ...ENDPOINT, brand_new: { x: 1 }, state: { ready: 'READY', config_update: 'UPDATE_PAUSED', suspend: 'NOT_SUSPENDED' } }),

@@ -1,0 +1,134 @@
+// JSON.parse for a body whose bulk is one top-level array, e.g. a list of 10,000 endpoints ({"endpoints": [ … ]}).
+// JSON.parse builds the whole tree before anyone can drop what they do not read: for such a list that is over a
+// hundred thousand objects alive at once, promoted out of V8's young generation, and the heap grows to hold them
+// (issue 12 item 4). Here each element is parsed on its own and shrunk before the next one is read, so only what
+// the caller keeps of each element outlives it. Hand-written (README.md): the streaming JSON parsers we know of
+// tokenize in JavaScript and cost several times JSON.parse; this one only finds the elements' boundaries and
+// leaves the parsing, and every syntax check, to JSON.parse.
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+
+/** Where the array that is the value of the top-level `key` starts and ends, and the commas between its elements. */
+interface ArraySpan {
+  open: number;
+  close: number;
+  commas: number[];
+}
+
+/**
+ * What `JSON.parse(text)` returns, with `shrink` applied to each element of the top-level array `key`, each element
+ * parsed and shrunk on its own. Throws a SyntaxError for any text JSON.parse rejects. Without such an array (another
+ * shape, or the key twice), it is JSON.parse and `shrink` of each element afterwards.
+ */
+export function parseJsonShrinkingItems(text: string, key: string, shrink: (item: unknown) => unknown): unknown {
+  const span = findTopLevelArray(text, key);
+  if (span === undefined) return shrinkWhole(JSON.parse(text), key, shrink);
+  // Everything around the array (at least the braces) goes through JSON.parse, so nothing escapes its checks.
+  const envelope = JSON.parse(text.slice(0, span.open + 1) + text.slice(span.close)) as Record<string, unknown>;
+  const items: unknown[] = [];
+  let from = span.open + 1;
+  for (const end of [...span.commas, span.close]) {
+    const element = text.slice(from, end);
+    // "[]" (or "[ ]"): no elements; an empty element anywhere else ("[1,]", "[,1]") is JSON.parse's SyntaxError
+    if (span.commas.length === 0 && element.trim() === '') break;
+    items.push(shrink(JSON.parse(element)));
+    from = end + 1;
+  }
+  envelope[key] = items;
+  return envelope;
+}
+
+function shrinkWhole(value: unknown, key: string, shrink: (item: unknown) => unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const array = (value as Record<string, unknown>)[key];
+  if (Array.isArray(array)) (value as Record<string, unknown>)[key] = array.map(shrink);
+  return value;
+}
+
+/** The span of the array under `key` of the top-level object, or undefined (not an object, no such array, the key twice). */
+function findTopLevelArray(text: string, key: string): ArraySpan | undefined {
+  let depth = 0;
+  let lastString: [number, number] | undefined;
+  let currentKey: string | undefined;
+  let span: ArraySpan | undefined;
+  let inTarget = false;
+  let matches = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = closingQuote(text, i);
+      if (end < 0) return undefined; // unterminated: JSON.parse reports it
+      if (depth === 1 && currentKey === undefined) lastString = [i, end];
+      else if (depth === 1 && currentKey === key) matches++; // a string value under the key: not an array
+      i = end;
+      continue;
+    }
+    switch (c) {
+      case COLON:
+        if (depth === 1 && lastString) {
+          currentKey = JSON.parse(text.slice(lastString[0], lastString[1] + 1)) as string;
+          lastString = undefined;
+        }
+        break;
+      case COMMA:
+        if (inTarget && depth === 2) span?.commas.push(i);
+        else if (depth === 1) currentKey = undefined;
+        break;
+      case OPEN_OBJECT:
+      case OPEN_ARRAY:
+        if (depth === 0 && c !== OPEN_OBJECT) return undefined;
+        if (depth === 1 && currentKey === key) {
+          matches++;
+          if (c === OPEN_ARRAY) {
+            inTarget = true;
+            span = { open: i, close: -1, commas: [] };
+          }
+        }
+        depth++;
+        break;
+      case CLOSE_OBJECT:
+      case CLOSE_ARRAY:
+        depth--;
+        if (inTarget && depth === 1) {
+          inTarget = false;
+          if (span) span.close = i;
+        }
+        if (depth < 0) return undefined;
+        break;
+      default:
+        // a number, true, false or null under the key (each of its characters counts: any count but 1 falls back)
+        if (depth === 1 && currentKey === key && c > 0x20) matches++;
+    }
+  }
+  if (matches !== 1 || span === undefined || span.close < 0) return undefined;
+  return span;
+}
+
+/** Index of the quote that closes the string opened at `open`, or -1. */
+function closingQuote(text: string, open: number): number {
+  let at = open;
+  for (;;) {
+    at = text.indexOf('"', at + 1);
+    if (at < 0) return -1;
+    let backslashes = 0;
+    for (let j = at - 1; text.charCodeAt(j) === BACKSLASH; j--) backslashes++;
+    if (backslashes % 2 === 0) return at;
+  }
+}
+
+/** A `shrink` that keeps only `fields` of an object element (what an object schema would keep of it anyway). */
+export const keepFields =
+  (fields: readonly string[]) =>
+  (item: unknown): unknown => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return item; // the schema rejects it
+    const kept: Record<string, unknown> = {};
+    for (const field of fields) if (Object.hasOwn(item, field)) kept[field] = (item as Record<string, unknown>)[field];
+    return kept;
+  };
