@@ -28,7 +28,7 @@
 // Databricks calls by operation, apiserver writes per endpoint and 429s.
 //   npm run bench -- rollout            (N = 50 and 1,000, 3 repetitions)
 //   npx tsx bench/rollout.ts --sizes 50,1000,10000 --reps 3 [--concurrency 4] [--phases create,update,delete]
-//     [--operator-arg=--some-flag=value ...]
+//     [--operator-arg=--some-flag=value ...] [--node-arg=--some-node-flag ...]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,6 +50,8 @@ const { values } = parseArgs({
     phases: { type: 'string', default: 'create,update,delete' },
     /** an extra flag for the operator (repeatable), e.g. --operator-arg=--databricks-reads-per-second=1000 */
     'operator-arg': { type: 'string', multiple: true, default: [] },
+    /** an extra node flag for the operator after the image's own (repeatable), e.g. --node-arg=--max-old-space-size-percentage=30 */
+    'node-arg': { type: 'string', multiple: true, default: [] },
     /** write a V8 CPU profile of each operator run into this directory (node --cpu-prof) */
     'cpu-prof': { type: 'string' },
     /** the operator's memory cgroup: "chart" (the chart's resources.limits.memory, as in a Pod), "none", or e.g. 1Gi */
@@ -384,6 +386,7 @@ function startOperatorProcess(namespace: string, emulator: RunningEmulator, n: n
   const args = [
     // the node flags of the image's ENTRYPOINT (docs/benchmarks.md, "Memory")
     ...productionNodeFlags(repoRoot),
+    ...values['node-arg'],
     ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []),
     join(repoRoot, 'dist/main.js'),
     'run',
@@ -807,7 +810,7 @@ for (const n of sizes) {
   }
 }
 
-console.log(`\nRollout benchmark: ${reps} repetitions, interleaved; seconds per phase, median (min–max); operator = dist/ with --concurrency ${concurrency}, the image's node flags, ${memoryLimitNote}`);
+console.log(`\nRollout benchmark: ${reps} repetitions, interleaved; seconds per phase, median (min–max); operator = dist/ with --concurrency ${concurrency}, the image's node flags${values['node-arg'].length ? ` + ${values['node-arg'].join(' ')}` : ''}, ${memoryLimitNote}`);
 console.log(
   '| N | phase | setting | operator s | Terraform-provider baseline s | ratio | second baseline s | ratio | op peak RSS MiB | op CPU s | op Databricks calls (last run) | Terraform baseline calls | second baseline calls | op apiserver writes/endpoint, watch (client side) | op apiserver writes/endpoint, audit log | second baseline writes/endpoint, watch | 429s op / Terraform / second |',
 );
