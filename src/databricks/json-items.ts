@@ -41,14 +41,15 @@ export function parseJsonShrinkingItems(text: string, key: string, shrink: (item
     items.push(shrink(JSON.parse(element)));
     from = end + 1;
   }
-  envelope[key] = items;
+  // defined, not assigned: as JSON.parse does, even for a key such as "__proto__"
+  Object.defineProperty(envelope, key, { value: items, enumerable: true, writable: true, configurable: true });
   return envelope;
 }
 
 function shrinkWhole(value: unknown, key: string, shrink: (item: unknown) => unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const array = (value as Record<string, unknown>)[key];
-  if (Array.isArray(array)) (value as Record<string, unknown>)[key] = array.map(shrink);
+  if (Array.isArray(array)) Object.defineProperty(value, key, { value: array.map(shrink), enumerable: true, writable: true, configurable: true });
   return value;
 }
 

@@ -76,6 +76,14 @@ describe('parseJsonShrinkingItems', () => {
     for (const [text, expected] of cases) expect(parseJsonShrinkingItems(text, 'endpoints', shrinkName), text).toStrictEqual(expected);
   });
 
+  it('keeps a key such as __proto__ an own property, as JSON.parse does', () => {
+    const text = '{"__proto__":[{"polluted":true}],"other":1}';
+    const result = parseJsonShrinkingItems(text, '__proto__', (item) => item) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(result, '__proto__')?.value).toStrictEqual([{ polluted: true }]);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
   it('rejects with a SyntaxError every text JSON.parse rejects', () => {
     const bad = [
       '',
