@@ -54,6 +54,8 @@ const { values } = parseArgs({
     'node-arg': { type: 'string', multiple: true, default: [] },
     /** write a V8 CPU profile of each operator run into this directory (node --cpu-prof) */
     'cpu-prof': { type: 'string' },
+    /** run only these participants (comma-separated, e.g. operator) and print their runs, no table: for profiling */
+    only: { type: 'string' },
     /** the operator's memory cgroup: "chart" (the chart's resources.limits.memory, as in a Pod), "none", or e.g. 1Gi */
     'memory-limit': { type: 'string', default: 'chart' },
   },
@@ -80,7 +82,8 @@ type Phase = 'create' | 'update' | 'delete';
  * of those writes apart from the operator's own overhead.
  */
 type Who = 'operator' | 'baseline' | 'terraform' | 'samewrites';
-const participants = (n: number): Who[] => (n <= 50 ? ['operator', 'terraform', 'baseline'] : ['operator', 'baseline', 'samewrites']);
+const participants = (n: number): Who[] =>
+  (n <= 50 ? (['operator', 'terraform', 'baseline'] as Who[]) : (['operator', 'baseline', 'samewrites'] as Who[])).filter((who) => !values.only || values.only.split(',').includes(who));
 const requestedPhases = values.phases.split(',') as Phase[];
 /** Update and delete are measured where the limit matters: N = 50 under the documented limit. */
 const phasesFor = (n: number): Phase[] => (n <= 50 ? requestedPhases : requestedPhases.filter((p) => p === 'create'));
@@ -782,6 +785,7 @@ for (const n of sizes) {
       }
     }
   }
+  if (values.only) continue;
   for (const phase of phasesFor(n)) {
     const op = runs.operator.map((r) => r[phase]!);
     const base = runs.baseline.map((r) => r[phase]!);

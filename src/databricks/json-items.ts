@@ -40,16 +40,20 @@ export function parseJsonShrinkingItems(text: string, key: string, shrink: (item
     items.push(shrink(JSON.parse(element)));
     from = end + 1;
   }
-  // defined, not assigned: as JSON.parse does, even for a key such as "__proto__"
-  Object.defineProperty(envelope, key, { value: items, enumerable: true, writable: true, configurable: true });
+  defineOwn(envelope, key, items);
   return envelope;
 }
 
 function shrinkWhole(value: unknown, key: string, shrink: (item: unknown) => unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const array = (value as Record<string, unknown>)[key];
-  if (Array.isArray(array)) Object.defineProperty(value, key, { value: array.map(shrink), enumerable: true, writable: true, configurable: true });
+  if (Array.isArray(array)) defineOwn(value, key, array.map(shrink));
   return value;
+}
+
+/** Defined, not assigned: as JSON.parse does, even for a key such as "__proto__". */
+function defineOwn(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** The span of the array under `key` of the top-level object, or undefined (not an object, no such array, the key twice). */
