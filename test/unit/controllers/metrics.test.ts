@@ -31,6 +31,24 @@ describe('rate-budget metrics by host', () => {
   });
 });
 
+describe('endpoints by condition', () => {
+  it('counts the cached objects at each scrape, by type, status and reason, and forgets reasons no longer held', async () => {
+    const registry = createRegistry();
+    const metrics = new OperatorMetrics(registry);
+    const ready = (status: string, reason: string) => ({ status: { conditions: [{ type: 'Ready', status, reason }, { type: 'Synced', status: 'True', reason: 'ReconcileSuccess' }] } });
+    let objects = [ready('True', 'Available'), ready('True', 'Available'), ready('False', 'Creating'), {}];
+    metrics.countEndpointsFrom(() => objects);
+    let text = await registry.metrics();
+    expect(text).toContain('pt_operator_endpoints{type="Ready",status="True",reason="Available"} 2');
+    expect(text).toContain('pt_operator_endpoints{type="Ready",status="False",reason="Creating"} 1');
+    expect(text).toContain('pt_operator_endpoints{type="Synced",status="True",reason="ReconcileSuccess"} 3');
+    objects = [ready('True', 'Available')];
+    text = await registry.metrics();
+    expect(text).toContain('pt_operator_endpoints{type="Ready",status="True",reason="Available"} 1');
+    expect(text).not.toContain('reason="Creating"');
+  });
+});
+
 describe('docs/metrics.md', () => {
   it('documents every metric the operator exports', async () => {
     const { readFileSync } = await import('node:fs');
