@@ -48,7 +48,7 @@ import { gateNeeded, readGate } from './canary-gate.js';
 import { summarizeConditions } from './status-summary.js';
 import { claimSettleWaitMs, ownershipOf } from './ownership.js';
 import { needsPermissions, type PartObserved } from './settings.js';
-import { progressRequeueMs } from './requeue.js';
+import { listSpacingMs, progressRequeueMs } from './requeue.js';
 import { SharedReads } from './shared-reads.js';
 import { SlotWaits } from './slot-waits.js';
 import { type SettledView, StartupSpread } from './startup-spread.js';
@@ -81,13 +81,16 @@ export interface EndpointReconcilerOptions {
   random?: () => number;
 }
 
+const endpointListSpacingMs = (list: Observed<Map<string, string | undefined>>) => (list.kind === 'found' ? listSpacingMs(list.value.size) : 0);
+
 /** Longest a reconcile waits for a workspace's rate budget before requeueing instead. */
 const MAX_BUDGET_WAIT_MS = 2_000;
 
 /**
  * How long a workspace's list of endpoints may stand in for the GET of a new object, or of one whose rollout is
- * still running. Short: an endpoint somebody else creates under that name after the list makes our create fail
- * (nothing changes in Databricks), as it would a moment after a GET.
+ * still running; at least, for a workspace so large that its reads are spaced further (listSpacingMs). Short: an
+ * endpoint somebody else creates under that name after the list makes our create fail (nothing changes in
+ * Databricks), as it would a moment after a GET.
  */
 export const ENDPOINT_LIST_KEEP_MS = 1_000;
 
@@ -171,7 +174,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       endpointList.get(
         workspace.name,
         () => observe(async () => new Map((await databricks.listEndpoints(callOptions)).map((e) => [e.name, e.state?.config_update]))),
-        (list) => (list.kind === 'found' ? ENDPOINT_LIST_KEEP_MS : undefined),
+        (list) => (list.kind === 'found' ? Math.max(ENDPOINT_LIST_KEEP_MS, endpointListSpacingMs(list)) : undefined),
         notBefore,
       );
     // Our rollout still runs, says the list (at most a second old, and read after Databricks answered the change
@@ -179,6 +182,12 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const watching = onlyWatchingRollout(object);
     if (!watching) answeredAt.delete(key);
     if (client && need.endpoint && watching) {
+      // The workspace's next list, not one of our own, when its lists are spaced (thousands of endpoints).
+      const listInMs = endpointList.waitMs(workspace.name, answeredAt.get(key) ?? Number.NEGATIVE_INFINITY, endpointListSpacingMs);
+      if (listInMs > 0) {
+        log.debug({ requeue: { after: Math.ceil(listInMs) } }, "waiting for the workspace's next list of endpoints");
+        return { requeueAfterMs: Math.ceil(listInMs) };
+      }
       const list = await listed(client, answeredAt.get(key));
       if (list.kind === 'found' && list.value.get(endpointName) === 'IN_PROGRESS') {
         const age = at.getTime() - Date.parse(object.status.pending?.startTime as string);

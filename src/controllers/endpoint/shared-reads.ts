@@ -1,7 +1,9 @@
 // Databricks reads that many reconciles need at once, made once: optimization info of a model, and the endpoint
 // names of a workspace. Concurrent callers of one key share the read in flight; an answer is kept as long as the
 // caller says (a failed read is not kept, so the next caller tries again). A caller that must see what happened
-// since a moment (its own create) says so (`notBefore`): it shares only a read started after it.
+// since a moment (its own create) says so (`notBefore`): it shares only a read started after it. Reads that cost
+// in proportion to their answer (a list of thousands) can be spaced: such a caller then waits for the next read
+// (`waitMs`) rather than starting one of its own.
 export class SharedReads<T> {
   private readonly entries = new Map<string, { value: T; startedAt: number; expiresAt: number }>();
   private readonly loading = new Map<string, { value: Promise<T>; startedAt: number }>();
@@ -35,5 +37,20 @@ export class SharedReads<T> {
     if (keep !== undefined && keep > 0) this.entries.set(key, { value, startedAt: at, expiresAt: at + keep });
     else this.entries.delete(key);
     return value;
+  }
+
+  /**
+   * How long a caller that needs a read started after `notBefore` should wait before asking, so that reads of
+   * `key` start at least `spacingMs(last answer)` apart: 0 when a read it may share is kept or in flight, or when the
+   * spacing since the last read started has passed. Callers that wait come back together and share one read.
+   */
+  waitMs(key: string, notBefore: number, spacingMs: (value: T) => number): number {
+    const at = this.now();
+    const cached = this.entries.get(key);
+    const inFlight = this.loading.get(key);
+    if ((cached && cached.expiresAt > at && cached.startedAt > notBefore) || (inFlight && inFlight.startedAt > notBefore)) return 0;
+    if (!cached) return 0;
+    const lastStartedAt = Math.max(cached.startedAt, inFlight?.startedAt ?? Number.NEGATIVE_INFINITY);
+    return Math.max(0, lastStartedAt + spacingMs(cached.value) - at);
   }
 }

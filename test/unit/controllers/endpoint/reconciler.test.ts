@@ -40,7 +40,7 @@ function applyMergePatch(target: unknown, patch: unknown): Endpoint['status'] {
 }
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean } = {}) {
+function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   let stored = object;
@@ -77,7 +77,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
   const refused: string[] = [];
   const handlers: EventHandlers<Endpoint>[] = [];
   const reconcile = endpointReconciler({
-    endpoints: { get: () => object, addHandlers: (h) => void handlers.push(h) },
+    endpoints: { get: () => (options.informerFollowsWrites ? stored : object), addHandlers: (h) => void handlers.push(h) },
     connections: { forEndpoint: () => ({ name: 'ml/prod', ready: true, host: 'https://adb-1.azuredatabricks.net', client }) },
     kube,
     statusWriter: new StatusWriter(kube),
@@ -88,7 +88,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     crdDeleting: vi.fn(async () => options.crdDeleting ?? false),
     credentialsRefused: (workspace: string) => void refused.push(workspace),
     tenancy: { endpoints: { get: () => object, byIndex: () => [object] }, identityOf: () => 'https://adb-1.azuredatabricks.net', seesAllOf: () => true, allowCrossNamespaceAdoption: false },
-    now: () => NOW,
+    now: options.now ?? (() => NOW),
     random: () => 0.5,
     apiserverNow: () => options.apiserverNow,
   });
@@ -314,6 +314,28 @@ describe('endpoint reconciler (I/O shell)', () => {
       expect(h.client.createEndpoint).toHaveBeenCalledTimes(1);
       const look = (await h.run()) as { requeueAfterMs: number };
       // The list kept from before the create could not show the endpoint: a new one says the rollout runs.
+      expect(lists).toHaveBeenCalledTimes(2);
+      expect(h.client.getEndpoint).not.toHaveBeenCalled();
+      expect(look.requeueAfterMs).toBeGreaterThan(0);
+    });
+
+    it("in a workspace of 10,000 endpoints the look waits for the workspace's next list, 5 s after the last, and shares it", async () => {
+      let at = NOW.getTime();
+      const h = harness({ object: { ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [] } } as Endpoint, now: () => new Date(at), informerFollowsWrites: true });
+      vi.mocked(h.client.createEndpoint).mockResolvedValue(creatingEndpoint());
+      const others = Array.from({ length: 10_000 }, (_, i) => ({ name: `team-${i}`, state: { config_update: 'NOT_UPDATING' } }));
+      const lists = h.client.listEndpoints as unknown as ReturnType<typeof vi.fn>;
+      lists.mockResolvedValueOnce(others).mockResolvedValue([...others, { name: 'llama-chat', state: { config_update: 'IN_PROGRESS' } }]);
+      await h.run(); // the list (without the name) stands in for the GET before the create
+      expect(h.client.createEndpoint).toHaveBeenCalledTimes(1);
+      at += 250; // the first look
+      const early = (await h.run()) as { requeueAfterMs: number };
+      // That list was read before Databricks answered the create, but a new one of 10,000 waits its turn.
+      expect(lists).toHaveBeenCalledTimes(1);
+      expect(h.client.getEndpoint).not.toHaveBeenCalled();
+      expect(early.requeueAfterMs).toBe(5_000 - 250);
+      at += early.requeueAfterMs;
+      const look = (await h.run()) as { requeueAfterMs: number };
       expect(lists).toHaveBeenCalledTimes(2);
       expect(h.client.getEndpoint).not.toHaveBeenCalled();
       expect(look.requeueAfterMs).toBeGreaterThan(0);
