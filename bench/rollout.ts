@@ -38,7 +38,7 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { CoreResources, EventRecorder, KubeClient, type KubeObject, resourcePath } from '../src/kube/index.js';
 import { installCrds, installOperatorRbac, isHealthy, runScript } from '../test/controlplane/global-setup.js';
 import { ensureNamespace, parseEnvFile, readClusterEnv, repoRoot, uniqueNamespace } from '../test/support/cluster.js';
-import { inMemoryCgroup, productionMemoryLimitBytes, productionNodeFlags } from './lib/production.js';
+import { inMemoryCgroup, productionLogLevel, productionMemoryLimitBytes, productionNodeFlags } from './lib/production.js';
 import { createEndpointObjects, endpointNames } from './lib/objects.js';
 import { median, pool, sleep, spread } from './lib/stats.js';
 
@@ -417,7 +417,8 @@ function startOperatorProcess(namespace: string, emulator: RunningEmulator, n: n
     `--namespaces=${namespace}`,
     `--concurrency=${concurrency}`,
     `--probe-address=127.0.0.1:${probePort}`,
-    '--log-level=warn',
+    // the chart's log level; its lines go nowhere here, but writing them costs what it costs in a Pod
+    `--log-level=${productionLogLevel(repoRoot)}`,
     `--default-workspace-namespaces=${namespace}`,
     ...(n > 50 ? ['--databricks-mutations-per-5-minutes=10000', '--databricks-reads-per-second=1000'] : []),
     ...values['operator-arg'],
@@ -721,6 +722,8 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
       }
       const ended = Date.now();
       const seconds = (ended - started) / 1000;
+      // PT_BENCH_SHOW_OBJECT=1: one object as the API server stores it after the phase (what each write carries)
+      if (process.env['PT_BENCH_SHOW_OBJECT'] && phase !== 'delete') console.error(JSON.stringify(await admin.get(EndpointResource, namespace, names[0]!)));
       // The Events the operator recorded are written behind its status writes: what they cost the apiserver counts.
       if (op) extra = { ...extra, eventsTrailSeconds: (await eventsWritten(op.probePort)) / 1000 };
       if (sameWritesEvents) {

@@ -18,7 +18,7 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { CoreResources, KubeClient, type KubeObject, resourcePath } from '../src/kube/index.js';
 import { installCrds, installOperatorRbac, isHealthy, runScript } from '../test/controlplane/global-setup.js';
 import { clusterDirectory, ensureNamespace, readClusterEnv, repoRoot, uniqueNamespace } from '../test/support/cluster.js';
-import { productionNodeFlags } from './lib/production.js';
+import { productionLogLevel, productionNodeFlags } from './lib/production.js';
 import { createEndpointObjects } from './lib/objects.js';
 import { median, sleep, spread } from './lib/stats.js';
 
@@ -82,7 +82,7 @@ function startOperator(namespace: string, emulator: RunningEmulator, extraNodeFl
     // loopback ports of its own: the defaults (:8080, :8081 on every address) clash with a node's hostNetwork Pods
     '--metrics-bind-address=127.0.0.1:0',
     '--health-probe-bind-address=127.0.0.1:0',
-    '--log-level=warn',
+    `--log-level=${productionLogLevel(repoRoot)}`,
     `--default-workspace-namespaces=${namespace}`,
     `--poll-interval=${pollSeconds}s`,
     '--databricks-mutations-per-5-minutes=10000',

@@ -14,6 +14,14 @@ export function productionNodeFlags(repoRoot: string): string[] {
   return argv.slice(1, script);
 }
 
+/** The chart's default `logLevel` (e.g. "info"): what the operator logs costs CPU and memory too. */
+export function productionLogLevel(repoRoot: string): string {
+  const values = readFileSync(join(repoRoot, 'charts/pt-operator/values.yaml'), 'utf8');
+  const level = /^logLevel:\s*"?(\w+)"?\s*$/m.exec(values)?.[1];
+  if (level === undefined) throw new Error('charts/pt-operator/values.yaml sets no logLevel');
+  return level;
+}
+
 /** The chart's default `resources.limits.memory` in bytes (e.g. 512Mi), or undefined when it sets none. */
 export function productionMemoryLimitBytes(repoRoot: string): number | undefined {
   const values = readFileSync(join(repoRoot, 'charts/pt-operator/values.yaml'), 'utf8');
