@@ -371,7 +371,8 @@ async function reconcileLatency(port: number, n: number): Promise<string> {
 
 /**
  * Waits until the operator has no Event left to write (its pt_operator_events_queued gauge, 0 on two reads 300 ms
- * apart: the last object's Event is recorded just after the watch showed its status); returns how long.
+ * apart: the last object's Event is recorded just after the watch showed its status); returns how long. Read every
+ * 250 ms: a scrape counts 10,000 objects, and at 100 ms the scrapes alone were 4 s of the operator's CPU.
  */
 async function eventsWritten(port: number, timeoutMs = 600_000): Promise<number> {
   const started = Date.now();
@@ -384,7 +385,7 @@ async function eventsWritten(port: number, timeoutMs = 600_000): Promise<number>
     else if (zeroSince === undefined) zeroSince = Date.now();
     else if (Date.now() - zeroSince >= 300) return zeroSince - started;
     if (Date.now() - started > timeoutMs) throw new Error(`${queued} Events still unwritten ${timeoutMs / 1000} s after the phase ended`);
-    await sleep(100);
+    await sleep(250);
   }
 }
 
