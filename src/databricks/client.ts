@@ -37,6 +37,7 @@ import {
 } from './api-types.js';
 import { createCredentialsProvider, type AuthConfig, type CredentialsProvider } from './auth.js';
 import { systemClock, type Clock } from './clock.js';
+import { startDeadline } from './deadline.js';
 import { DatabricksError, errorFromHttpResponse, requestIdFrom, type DatabricksErrorKind } from './errors.js';
 import { normaliseHost } from './host.js';
 import { keepFields, parseJsonShrinkingItems } from './json-items.js';
@@ -578,16 +579,18 @@ export class DatabricksClient {
     // Getting a token (OAuth discovery and token requests) counts against the call's deadline, so a call never
     // takes longer than --databricks-timeout even when the token endpoint is slow.
     const authBudgetMs = Math.max(1, deadlineAt - this.clock.now());
-    const authDeadline = AbortSignal.timeout(authBudgetMs);
+    const authDeadline = startDeadline(authBudgetMs, signal);
     try {
-      authorization = await this.credentials.authorization(signal ? AbortSignal.any([signal, authDeadline]) : authDeadline);
+      authorization = await this.credentials.authorization(authDeadline.signal);
     } catch (err) {
       if (err instanceof DatabricksError) return { ok: false, error: err, authPhase: true };
-      if (authDeadline.aborted && !signal?.aborted) {
+      if (authDeadline.timedOut && !signal?.aborted) {
         const message = `no OAuth token within the call's deadline (${Math.ceil(authBudgetMs / 1000)}s): the token endpoint of ${this.host} did not answer in time`;
         return { ok: false, error: new DatabricksError({ kind: 'Transient', message }), authPhase: true };
       }
       throw err;
+    } finally {
+      authDeadline.release();
     }
     const headers: Record<string, string> = {
       accept: spec.text ? 'text/plain' : 'application/json',

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { startDeadline } from './deadline.js';
 import { DatabricksError, errorFromNetworkFailure, type HeaderBag } from './errors.js';
 import { normaliseHost } from './host.js';
 
@@ -70,8 +71,7 @@ export class HttpTransport {
 
   async send(origin: string, req: HttpRequest): Promise<HttpResponse> {
     const pool = this.poolFor(origin);
-    const deadline = AbortSignal.timeout(req.timeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    const deadline = startDeadline(req.timeoutMs, req.signal);
     const pathOnly = req.path.split('?')[0] ?? req.path;
     try {
       const res = await pool.request({
@@ -79,7 +79,7 @@ export class HttpTransport {
         path: req.path,
         headers: req.headers,
         body: req.body ?? null,
-        signal,
+        signal: deadline.signal,
         idempotent: req.method === 'GET',
       });
       const bodyText = await readCapped(res.body, this.options.maxResponseBytes ?? MAX_RESPONSE_BYTES);
@@ -93,10 +93,12 @@ export class HttpTransport {
         err,
         method: req.method,
         path: pathOnly,
-        timedOut: deadline.aborted,
+        timedOut: deadline.timedOut,
         timeoutMs: req.timeoutMs,
         secrets: req.secrets,
       });
+    } finally {
+      deadline.release();
     }
   }
 
