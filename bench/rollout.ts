@@ -1,7 +1,7 @@
 // Rollout benchmark (issue 12): the operator, built (dist/) and run as production runs it, against a baseline
 // written here, in the same run, interleaved, on the real test control plane and the emulator.
 //   - N = 50 under the documented limit (50 creates/updates per 5 minutes, 3 s rollouts), three phases: create
-//     (objects applied → all Ready), update (all 50 throughputs changed → all serving the new config) and delete
+//     (objects applied and read → all Ready; the operator counted from its readiness, its start-up shown apart), update (all 50 throughputs changed → all serving the new config) and delete
 //     (all 50 objects deleted → all gone from Kubernetes and Databricks). Two baselines, both in every repetition:
 //       * "terraform": what `terraform apply` / `terraform destroy` with the Databricks provider does, from
 //         /work/shared/reference/databricks-serving-api.md §3.4, §3.5, §5.1 and the Go SDK's retries.go and
@@ -112,7 +112,7 @@ interface PhaseResult {
   controlPlaneCpuSeconds?: number;
   /** CPU seconds of this process during the phase: the emulator (and, for the baseline, the baseline itself) */
   benchCpuSeconds?: number;
-  /** seconds from the operator's start until its caches were synced (/readyz): part of its create time */
+  /** seconds from the operator's start until its caches were synced (/readyz): its create time counts from then */
   startupSeconds?: number;
   /** seconds after the phase ended until the operator had written every Event it recorded (Events trail the status) */
   eventsTrailSeconds?: number;
@@ -448,13 +448,16 @@ function startOperatorProcess(namespace: string, emulator: RunningEmulator, n: n
   };
 }
 
-/** Until the operator's caches are synced (/readyz), so a phase's clock does not include its start-up. */
+/**
+ * Until the operator's caches are synced (/readyz), so a phase's clock does not include its start-up. Asked every
+ * 20 ms: its workers start just after, so the clock may start up to that much after its first reconcile.
+ */
 async function operatorReady(op: OperatorProcess): Promise<void> {
   await waitUntil(
     'operator /readyz',
     async () => ({ done: await fetch(`http://127.0.0.1:${op.probePort}/readyz`).then((r) => r.ok, () => false), progress: 'not ready' }),
     60_000,
-    100,
+    20,
   );
 }
 
@@ -542,9 +545,8 @@ const goSdkBackoff = (attempt: number) => Math.min(attempt, 10) * 1000 + 50 + Ma
 /** `terraform apply` / `destroy` walks the resources with -parallelism=10 (the default). */
 const TERRAFORM_PARALLELISM = 10;
 
-async function terraformCreate(namespace: string, emulator: RunningEmulator): Promise<void> {
+async function terraformCreate(namespace: string, emulator: RunningEmulator, objects: readonly Endpoint[]): Promise<void> {
   const sdk = new GoSdkClient(emulator);
-  const objects = await listAll(namespace);
   const served_entities = await servedEntities(emulator, THROUGHPUT.create);
   // New resources: nothing in the state to refresh. Create, wait (GetWithTimeout), then the Read after Create.
   await pool(objects, TERRAFORM_PARALLELISM, async (obj) => {
@@ -604,8 +606,7 @@ async function servedEntities(emulator: RunningEmulator, chunks: { min: number; 
   return [{ entity_name: MODEL.name, entity_version: MODEL.version, min_provisioned_throughput: chunks.min * chunk, max_provisioned_throughput: chunks.max * chunk }];
 }
 
-async function baselineCreate(namespace: string, emulator: RunningEmulator, n: number): Promise<void> {
-  const objects = await listAll(namespace);
+async function baselineCreate(namespace: string, emulator: RunningEmulator, n: number, objects: readonly Endpoint[]): Promise<void> {
   const served_entities = await servedEntities(emulator, THROUGHPUT.create);
   const fireAll = n <= 50;
   await pool(objects, fireAll ? n : concurrency, async (obj) => {
@@ -622,8 +623,7 @@ async function baselineCreate(namespace: string, emulator: RunningEmulator, n: n
  * finalizer before the create, a status that says it is being created, the Ready status, and two Events written
  * beside them two at a time (the operator's own EventRecorder). Its status bodies are the baseline's small ones.
  */
-async function sameWritesCreate(namespace: string, emulator: RunningEmulator): Promise<EventRecorder> {
-  const objects = await listAll(namespace);
+async function sameWritesCreate(namespace: string, emulator: RunningEmulator, objects: readonly Endpoint[]): Promise<EventRecorder> {
   const served_entities = await servedEntities(emulator, THROUGHPUT.create);
   const events = new EventRecorder(admin, { component: 'bench-samewrites' });
   await pool(objects, concurrency, async (obj) => {
@@ -690,24 +690,28 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
       const controlPlaneCpu = () => procStats(env.apiserverPid).cpuSeconds + procStats(env.etcdPid).cpuSeconds;
       const controlPlaneCpuBefore = controlPlaneCpu();
       const benchCpuBefore = process.cpuUsage();
-      const started = Date.now();
+      // Create: every participant's clock starts with the objects read and ready to work on, as a running
+      // controller's would: the baselines list them first; the operator is started then and counted from its
+      // readiness (caches synced, /readyz), its start-up shown apart (startupSeconds; bench/startup.ts measures it).
+      const objects = phase === 'create' && who !== 'operator' ? await listAll(namespace) : [];
+      let started = Date.now();
       let extra: Partial<PhaseResult> = {};
       let sameWritesEvents: EventRecorder | undefined;
       if (phase === 'create') {
         if (who === 'operator') {
-          // measured from the operator's start, objects already applied
           op = startOperatorProcess(namespace, emulator, n);
           const readyAt = operatorReady(op).then(() => Date.now());
           await waitAllReady(writes, namespace, emulator, n, THROUGHPUT.create.max, 1_800_000);
           extra = { startupSeconds: ((await readyAt) - started) / 1000 };
+          started = await readyAt;
         } else if (who === 'terraform') {
-          await terraformCreate(namespace, emulator);
+          await terraformCreate(namespace, emulator, objects);
           await waitAllReady(writes, namespace, emulator, n, THROUGHPUT.create.max, 300_000);
         } else if (who === 'samewrites') {
-          sameWritesEvents = await sameWritesCreate(namespace, emulator);
+          sameWritesEvents = await sameWritesCreate(namespace, emulator, objects);
           await waitAllReady(writes, namespace, emulator, n, THROUGHPUT.create.max, 600_000);
         } else {
-          await baselineCreate(namespace, emulator, n);
+          await baselineCreate(namespace, emulator, n, objects);
           await waitAllReady(writes, namespace, emulator, n, THROUGHPUT.create.max, 60_000);
         }
       } else if (phase === 'update') {
@@ -801,7 +805,7 @@ for (const n of sizes) {
         n.toLocaleString('en'),
         phase,
         n <= 50 ? 'default limit, 3 s rollouts; second baseline: fire-all, retries 429' : `instant rollouts, raised limits; second baseline: perfect controller, concurrency ${concurrency}`,
-        spread(op.map((r) => r.seconds)),
+        `${spread(op.map((r) => r.seconds))}${phase === 'create' ? ` (start-up to /readyz before it: ${spread(op.map((r) => r.startupSeconds ?? 0))})` : ''}`,
         tf.length > 0 ? spread(tf.map((r) => r.seconds)) : '–',
         ratioTo(tf),
         spread(base.map((r) => r.seconds)),
