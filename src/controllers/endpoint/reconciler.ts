@@ -177,8 +177,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
         (list) => (list.kind === 'found' ? Math.max(ENDPOINT_LIST_KEEP_MS, endpointListSpacingMs(list)) : undefined),
         notBefore,
       );
-    // Our rollout still runs, says the list (at most a second old, and read after Databricks answered the change
-    // that started it, or it could not show the endpoint yet): look again later, no GET, no write (issue 12).
+    // Our rollout still runs, says the list (read after Databricks answered the change that started it, or it could
+    // not show the endpoint yet; kept a second, longer when spaced): look again later, no GET, no write (issue 12).
     const watching = onlyWatchingRollout(object);
     if (!watching) answeredAt.delete(key);
     if (client && need.endpoint && watching) {
