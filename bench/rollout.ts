@@ -54,6 +54,11 @@ const { values } = parseArgs({
     'node-arg': { type: 'string', multiple: true, default: [] },
     /** write a V8 CPU profile of each operator run into this directory (node --cpu-prof) */
     'cpu-prof': { type: 'string' },
+    /**
+     * whose credentials the baselines write with: "operator" (the operator's service account, as its chart grants:
+     * the same RBAC checks and API Priority and Fairness flow) or "admin" (system:masters, exempt from both)
+     */
+    'baseline-identity': { type: 'string', default: 'operator' },
     /** run only these participants (comma-separated, e.g. operator) and print their runs, no table: for profiling */
     only: { type: 'string' },
     /** the operator's memory cgroup: "chart" (the chart's resources.limits.memory, as in a Pod), "none", or e.g. 1Gi */
@@ -135,6 +140,10 @@ await installOperatorRbac(env);
 console.error('building dist/ (npm run build)');
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'inherit' });
 let admin = await KubeClient.fromFile(env.kubeconfigAdmin);
+if (!['operator', 'admin'].includes(values['baseline-identity'])) throw new Error(`--baseline-identity: "operator" or "admin", not ${values['baseline-identity']}`);
+const baselineKubeconfig = () => (values['baseline-identity'] === 'admin' ? env.kubeconfigAdmin : env.kubeconfigOperator);
+/** What the baselines write with (their status writes, finalizers, Events); objects are made and read as admin. */
+let baselineClient = await KubeClient.fromFile(baselineKubeconfig());
 let usedControlPlane = false;
 
 /**
@@ -147,6 +156,7 @@ async function freshControlPlane(n: number): Promise<void> {
   usedControlPlane = true;
   if (reuse) return;
   await admin.close();
+  await baselineClient.close();
   await runScript('down.sh', process.env);
   await runScript('up.sh', process.env);
   env = readClusterEnv(clusterDir);
@@ -154,6 +164,7 @@ async function freshControlPlane(n: number): Promise<void> {
   await installCrds();
   await installOperatorRbac(env);
   admin = await KubeClient.fromFile(env.kubeconfigAdmin);
+  baselineClient = await KubeClient.fromFile(baselineKubeconfig());
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -589,7 +600,7 @@ async function writeReady(namespace: string, obj: Endpoint, generation: number |
 }
 
 async function writeCondition(namespace: string, obj: Endpoint, status: 'True' | 'False', reason: string, message: string, generation = obj.metadata.generation): Promise<void> {
-  await admin.patch(
+  await baselineClient.patch(
     EndpointResource,
     namespace,
     obj.metadata.name,
@@ -625,10 +636,10 @@ async function baselineCreate(namespace: string, emulator: RunningEmulator, n: n
  */
 async function sameWritesCreate(namespace: string, emulator: RunningEmulator, objects: readonly Endpoint[]): Promise<EventRecorder> {
   const served_entities = await servedEntities(emulator, THROUGHPUT.create);
-  const events = new EventRecorder(admin, { component: 'bench-samewrites' });
+  const events = new EventRecorder(baselineClient, { component: 'bench-samewrites' });
   await pool(objects, concurrency, async (obj) => {
     const name = obj.metadata.name;
-    await admin.patch(EndpointResource, namespace, name, [{ op: 'add', path: '/metadata/finalizers', value: ['bench.ptoperator.io/finalizer'] }], 'application/json-patch+json');
+    await baselineClient.patch(EndpointResource, namespace, name, [{ op: 'add', path: '/metadata/finalizers', value: ['bench.ptoperator.io/finalizer'] }], 'application/json-patch+json');
     const body = { name, config: { served_entities }, tags: [{ key: 'pt-operator-owner-uid', value: obj.metadata.uid }] };
     await withRetries(emulator, `create ${name}`, 'POST', '/api/2.0/serving-endpoints', body);
     await writeCondition(namespace, obj, 'False', 'Creating', 'creating');
@@ -866,6 +877,7 @@ if (auditRows.length > 0) {
 }
 
 await admin.close();
+await baselineClient.close();
 if (startedCluster) await runScript('down.sh', process.env);
 
 // ------------------------------------------------------------------------------------------------
