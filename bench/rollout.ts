@@ -1,8 +1,10 @@
 // Rollout benchmark (issue 12): the operator, built (dist/) and run as production runs it, against a baseline
 // written here, in the same run, interleaved, on the real test control plane and the emulator.
 //   - N = 50 under the documented limit (50 creates/updates per 5 minutes, 3 s rollouts), three phases: create
-//     (objects applied and read → all Ready; the operator counted from its readiness, its start-up shown apart), update (all 50 throughputs changed → all serving the new config) and delete
-//     (all 50 objects deleted → all gone from Kubernetes and Databricks). Two baselines, both in every repetition:
+//     (objects applied and read → all Ready; the operator counted from its readiness, its start-up shown apart),
+//     update (all 50 throughputs changed → all serving the new config) and delete (all 50 objects deleted → all
+//     gone from Kubernetes and Databricks). Two baselines, both in every repetition, writing with the operator's
+//     service account (--baseline-identity):
 //       * "terraform": what `terraform apply` / `terraform destroy` with the Databricks provider does, from
 //         /work/shared/reference/databricks-serving-api.md §3.4, §3.5, §5.1 and the Go SDK's retries.go and
 //         httpclient/api_client.go: ONE Go SDK client whose every call (refresh, create, update, poll, read, delete)
