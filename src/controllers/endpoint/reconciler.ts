@@ -196,7 +196,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
     const readEndpoint = async (databricks: DatabricksClient): Promise<Observed<ServingEndpointDetailed>> => {
       // Nothing of an object that never acted can exist in Databricks (its finalizer goes on first): when the
-      // workspace's list, at most a second old, lacks the name, there is nothing to read (issue 12).
+      // workspace's list (a second old at most; the list spacing in a workspace of thousands) lacks the name, there
+      // is nothing to read (issue 12).
       if (neverActed(object)) {
         const list = await listed(databricks);
         if (list.kind === 'found' && !list.value.has(endpointName)) return { kind: 'notFound' };
