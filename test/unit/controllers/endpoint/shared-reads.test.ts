@@ -20,6 +20,12 @@ function setup() {
     answerNewest: (value: number) => pending.pop()!(value),
     advance: (ms: number) => void (now += ms),
     at: () => now,
+    /** One read, answered with `value`, done. */
+    readAnswered: async (value: number) => {
+      const read = reads.get('ws', load, keep);
+      pending.shift()!(value);
+      return read;
+    },
   };
 }
 
@@ -73,14 +79,13 @@ describe('SharedReads', () => {
     expect(await s.reads.get('ws', s.load, keep)).toBe(30);
     expect(s.loads()).toBe(2);
   });
+
   describe('spaced reads (a list of thousands)', () => {
     const spacing = (value: number) => value; // the answer is the spacing it asks for
 
     it('a caller that needs a newer read waits for the spacing since the last one started, then the waiting callers share one', async () => {
       const s = setup();
-      const first = s.reads.get('ws', s.load, keep);
-      s.answer(5_000);
-      await first;
+      await s.readAnswered(5_000);
       s.advance(250);
       const answeredAt = s.at();
       s.advance(1);
@@ -98,18 +103,14 @@ describe('SharedReads', () => {
     it('no wait before the first read, nor for a caller the kept answer serves', async () => {
       const s = setup();
       expect(s.reads.waitMs('ws', Number.NEGATIVE_INFINITY, spacing)).toBe(0);
-      const first = s.reads.get('ws', s.load, keep);
-      s.answer(5_000);
-      await first;
+      await s.readAnswered(5_000);
       s.advance(10);
       expect(s.reads.waitMs('ws', Number.NEGATIVE_INFINITY, spacing)).toBe(0);
     });
 
     it('a read in flight that started too early counts as the last one', async () => {
       const s = setup();
-      const first = s.reads.get('ws', s.load, keep);
-      s.answer(300);
-      await first;
+      await s.readAnswered(300);
       s.advance(400);
       void s.reads.get('ws', s.load, keep, s.at() - 1); // started at 1400, still in flight
       s.advance(100);
