@@ -482,7 +482,7 @@ export type ListEndpointsResponse = z.infer<typeof ListEndpointsResponseSchema>;
  * (shared looks at running rollouts) and may hold thousands of endpoints; parsing every item's config and tags
  * cost about 70 % more CPU and a full second copy of the list (bench at 10,000 endpoints).
  */
-export const ListedEndpointSchema = ServingEndpointSchema.pick({ name: true, id: true, state: true });
+export const ListedEndpointSchema = ServingEndpointSchema.pick({ name: true, id: true, state: true, tags: true });
 export type ListedEndpoint = z.infer<typeof ListedEndpointSchema>;
 /** The fields ListedEndpointSchema reads (it drops the rest). */
 export const LISTED_ENDPOINT_FIELDS: readonly string[] = Object.keys(ListedEndpointSchema.shape);

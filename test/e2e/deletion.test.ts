@@ -20,6 +20,17 @@ async function emulatorHas(name: string): Promise<boolean> {
   return state.endpoints.some((e) => e.name === name);
 }
 
+type Call = { seq: number; operation: string; endpoint?: string };
+
+/** The emulator's calls (reads too) after a sequence number. */
+async function callsAfter(seq: number): Promise<Call[]> {
+  const url = new URL('/__emulator/calls', e2e.emulator.url);
+  url.searchParams.set('afterSeq', String(seq));
+  return ((await (await fetch(url)).json()) as { calls: Call[] }).calls;
+}
+
+const lastCallSeq = async (): Promise<number> => Math.max(0, ...(await callsAfter(0)).map((c) => c.seq));
+
 async function waitGone(name: string): Promise<void> {
   await eventually(
     async () => {
@@ -39,6 +50,7 @@ describe('deletion', () => {
     await e2e.apply(endpointManifest('delete-me', { deletionPolicy: 'Delete' }));
     await e2e.kubectl(['wait', 'pte/delete-me', '--for=condition=Ready', '--timeout=90s']);
     expect(await emulatorHas('delete-me')).toBe(true);
+    const before = await lastCallSeq();
 
     await e2e.kubectl(['delete', 'pte', 'delete-me', '--wait=false']);
     await waitGone('delete-me');
@@ -48,6 +60,10 @@ describe('deletion', () => {
     expect(deletes.length).toBeGreaterThanOrEqual(1);
     expect(deletes[0]).toMatchObject({ method: 'DELETE', path: '/api/2.0/serving-endpoints/delete-me', status: 200 });
     expect(await eventReasons('delete-me')).toContain('Deleted');
+    // The ownership check before the DELETE read the workspace's list (shared by every deletion), not a GET of it.
+    const since = await callsAfter(before);
+    expect(since.filter((c) => c.operation === 'get' && c.endpoint === 'delete-me')).toEqual([]);
+    expect(since.findIndex((c) => c.operation === 'list')).toBeLessThan(since.findIndex((c) => c.operation === 'delete' && c.endpoint === 'delete-me'));
   });
 
   it('deletionPolicy Orphan lets the object go and leaves the endpoint serving in Databricks', async () => {

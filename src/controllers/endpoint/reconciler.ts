@@ -1,9 +1,9 @@
 // The I/O shell around planEndpoint: read the object from the cache, observe Databricks, plan,
 // execute the one planned action, write status and Events, and say when to look again.
 // It never waits for a rollout: it records what it started and requeues.
-import { type EndpointSpec as EndpointSpecType, EndpointSpec, type ProvisionedThroughputEndpoint } from '../../api/v1alpha1/index.js';
+import { type EndpointSpec as EndpointSpecType, EndpointSpec, OWNER_TAG_PREFIX, type ProvisionedThroughputEndpoint } from '../../api/v1alpha1/index.js';
 import { type DatabricksClient, isDatabricksError, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../../databricks/index.js';
-import type { ServingEndpointPermissions } from '../../databricks/api-types.js';
+import type { ListedEndpoint, ServingEndpointPermissions } from '../../databricks/api-types.js';
 import {
   addFinalizer,
   type Condition,
@@ -81,7 +81,26 @@ export interface EndpointReconcilerOptions {
   random?: () => number;
 }
 
-const endpointListSpacingMs = (list: Observed<Map<string, string | undefined>>) => (list.kind === 'found' ? listSpacingMs(list.value.size) : 0);
+/** Of each endpoint a workspace lists, what a look reads from it: its rollout's state and who owns it. */
+type ListedSummary = Pick<ServingEndpointDetailed, 'id' | 'tags'> & { configUpdate: string | undefined };
+type EndpointList = Observed<Map<string, ListedSummary>>;
+
+const endpointListSpacingMs = (list: EndpointList) => (list.kind === 'found' ? listSpacingMs(list.value.size) : 0);
+
+/** Only the owner tags of a listed endpoint are read (ownership): the rest are not kept. */
+const summarize = (endpoint: ListedEndpoint): ListedSummary => ({
+  configUpdate: endpoint.state?.config_update,
+  ...(endpoint.id !== undefined && { id: endpoint.id }),
+  tags: (endpoint.tags ?? []).filter((t) => t.key.startsWith(OWNER_TAG_PREFIX)),
+});
+
+/** A listed endpoint as the planner reads it before a DELETE: only its ID and tags are known. */
+const asListed = (name: string, summary: ListedSummary): ServingEndpointDetailed => ({
+  name,
+  state: {},
+  ...(summary.id !== undefined && { id: summary.id }),
+  ...(summary.tags && { tags: summary.tags }),
+});
 
 /** Longest a reconcile waits for a workspace's rate budget before requeueing instead. */
 const MAX_BUDGET_WAIT_MS = 2_000;
@@ -102,9 +121,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const modelInfo = new SharedReads<Observed<ModelOptimizationInfo>>(nowMs);
   const keepModelInfo = (info: Observed<ModelOptimizationInfo>) =>
     info.kind === 'found' ? options.modelInfoTtlMs : info.kind === 'notFound' ? Math.min(options.modelInfoTtlMs, 60_000) : undefined;
-  // One list of a workspace's endpoints (name → config_update) stands in for the GET of every new object of that
-  // second, and of every endpoint whose rollout still runs (below).
-  const endpointList = new SharedReads<Observed<Map<string, string | undefined>>>(nowMs);
+  // One list of a workspace's endpoints (name → rollout state, ID, owner tags) stands in for the GET of every new
+  // object of that second, of every endpoint whose rollout still runs, and of every endpoint about to be deleted.
+  const endpointList = new SharedReads<EndpointList>(nowMs);
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
   const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
   // ...and only until then: kept to the next reconcile (the next poll, minutes away), it was a second copy of
@@ -116,16 +135,31 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     },
     delete: (obj) => written.delete(objectKey(obj)),
   });
-  // When Databricks answered the change whose rollout an object watches: a look needs a list read after that.
+  // When the informer delivered an object's deletion: the list that decides its DELETE must be read after that.
+  const deletionSeenAt = new Map<string, number>();
+  const noteDeletion = (obj: Endpoint) => {
+    if (obj.metadata.deletionTimestamp !== undefined && !deletionSeenAt.has(objectKey(obj))) deletionSeenAt.set(objectKey(obj), nowMs());
+  };
+  options.endpoints.addHandlers?.({ add: noteDeletion, update: (_old, obj) => noteDeletion(obj), delete: (obj) => deletionSeenAt.delete(objectKey(obj)) });
+  // When Databricks answered the change whose rollout an object watches, or that an object being deleted made last:
+  // a look needs a list read after that.
   const answeredAt = new Map<string, number>();
   const slotWaits = new SlotWaits();
   const startup = new StartupSpread();
+
+  /** A deletion's list must be read after it was seen (now, if the informer did not say) and after our last answer. */
+  function deletionListAfter(key: string): number {
+    let seen = deletionSeenAt.get(key);
+    if (seen === undefined) deletionSeenAt.set(key, (seen = nowMs()));
+    return Math.max(seen, answeredAt.get(key) ?? Number.NEGATIVE_INFINITY);
+  }
 
   return async (key, { signal, log: baseLog }) => {
     let current = options.endpoints.get(key);
     if (!current) {
       written.delete(key);
       answeredAt.delete(key);
+      deletionSeenAt.delete(key);
       slotWaits.forget(key);
       startup.forget(key);
       return;
@@ -173,23 +207,31 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const listed = (databricks: DatabricksClient, notBefore?: number) =>
       endpointList.get(
         workspace.name,
-        () => observe(async () => new Map((await databricks.listEndpoints(callOptions)).map((e) => [e.name, e.state?.config_update]))),
+        () => observe(async () => new Map((await databricks.listEndpoints(callOptions)).map((e) => [e.name, summarize(e)]))),
         (list) => (list.kind === 'found' ? Math.max(ENDPOINT_LIST_KEEP_MS, endpointListSpacingMs(list)) : undefined),
         notBefore,
       );
     // Our rollout still runs, says the list (read after Databricks answered the change that started it, or it could
     // not show the endpoint yet; kept a second, longer when spaced): look again later, no GET, no write (issue 12).
     const watching = onlyWatchingRollout(object);
-    if (!watching) answeredAt.delete(key);
-    if (client && need.endpoint && watching) {
+    // (kept while being deleted: the create that answered last may have been sent before the deletion was seen)
+    if (!watching && !object.deleting) answeredAt.delete(key);
+    // A look the workspace's list answers needs a list read after this moment: after Databricks answered the change
+    // whose rollout it watches; before a DELETE, after the deletion was seen and after our last change was answered,
+    // so that the list shows what someone did to the name before the user deleted the object (Databricks deletes
+    // by name), and our own create.
+    const listAfter = !client || !need.endpoint ? undefined : watching ? (answeredAt.get(key) ?? Number.NEGATIVE_INFINITY) : object.deleting ? deletionListAfter(key) : undefined;
+    if (listAfter !== undefined) {
       // The workspace's next list, not one of our own, when its lists are spaced (thousands of endpoints).
-      const listInMs = endpointList.waitMs(workspace.name, answeredAt.get(key) ?? Number.NEGATIVE_INFINITY, endpointListSpacingMs);
+      const listInMs = endpointList.waitMs(workspace.name, listAfter, endpointListSpacingMs);
       if (listInMs > 0) {
         log.debug({ requeue: { after: Math.ceil(listInMs) } }, "waiting for the workspace's next list of endpoints");
         return { requeueAfterMs: Math.ceil(listInMs) };
       }
-      const list = await listed(client, answeredAt.get(key));
-      if (list.kind === 'found' && list.value.get(endpointName) === 'IN_PROGRESS') {
+    }
+    if (client && listAfter !== undefined && watching) {
+      const list = await listed(client, listAfter);
+      if (list.kind === 'found' && list.value.get(endpointName)?.configUpdate === 'IN_PROGRESS') {
         const age = at.getTime() - Date.parse(object.status.pending?.startTime as string);
         return { requeueAfterMs: progressRequeueMs(options.settings.progressIntervalMs, age, random()) };
       }
@@ -201,6 +243,15 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       if (neverActed(object)) {
         const list = await listed(databricks);
         if (list.kind === 'found' && !list.value.has(endpointName)) return { kind: 'notFound' };
+      }
+      // Before a DELETE only ownership matters (ID and owner tags), which the list carries for every endpoint: one
+      // list for a namespace of deletions instead of a GET each at the read rate (issue 12).
+      if (object.deleting && listAfter !== undefined) {
+        const list = await listed(databricks, listAfter);
+        if (list.kind === 'found') {
+          const summary = list.value.get(endpointName);
+          return summary ? { kind: 'found', value: asListed(endpointName, summary) } : { kind: 'notFound' };
+        }
       }
       return observe(() => databricks.getEndpoint(endpointName, callOptions));
     };
@@ -225,7 +276,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
 
     // A canary decides which config to aim for now (a traffic split, or the old version after an abort).
     const gate = ours && client && !object.deleting && gateNeeded(object.spec, object.status) ? await readGate(client, found.name, object.spec, callOptions) : undefined;
-    const canary = ours
+    const canary = ours && !object.deleting
       ? planCanary({ spec: object.spec, annotations: object.annotations, status: object.status, served: observeConfig(found.config), updating: found.state.config_update === 'IN_PROGRESS', now: at, gate })
       : { spec: object.spec, changed: false, status: object.status.canary };
 
@@ -385,8 +436,8 @@ async function execute(
         if (!(isDatabricksError(err) && err.kind === 'NotFound')) throw err;
       }
       // A 200 (or 404) is taken as done, as the Terraform provider's delete does (it never waits): Databricks has
-      // no delete state to poll and no SDK has a delete waiter (reference §3.5, §5.1). The ownership GET before
-      // it is the safety check; a second look ~1 s later only held the object and spent a read (issue 12).
+      // no delete state to poll and no SDK has a delete waiter (reference §3.5, §5.1). The ownership check before
+      // it (a list read after the deletion was seen) is the safety check; a second look ~1 s later only held the object and spent a read (issue 12).
       // The finalizer goes now, in the same reconcile.
       return { latest: await removeFinalizer(options.kube, EndpointResource, latest, ENDPOINT_FINALIZER, signal), deleted: true };
   }

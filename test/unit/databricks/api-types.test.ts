@@ -46,7 +46,7 @@ describe('response schemas', () => {
     expect(endpoint.pending_config?.served_entities?.[0]).not.toHaveProperty('dbus');
   });
 
-  it('keep of a list item only what the operator reads: name, ID and state (the config and tags are not parsed)', () => {
+  it('keep of a list item only what the operator reads: name, ID, state and tags (ownership; the config is not parsed)', () => {
     const item = {
       name: 'chat',
       id: '88fd3f75a0d24b0380ddc40484d7a31b',
@@ -57,7 +57,9 @@ describe('response schemas', () => {
       task: 'llm/v1/chat',
     };
     expect(ListedEndpointsResponseSchema.parse({ endpoints: [item] })).toEqual({
-      endpoints: [{ name: 'chat', id: '88fd3f75a0d24b0380ddc40484d7a31b', state: { ready: 'READY', config_update: 'NOT_UPDATING', suspend: 'NOT_SUSPENDED' } }],
+      endpoints: [
+        { name: 'chat', id: '88fd3f75a0d24b0380ddc40484d7a31b', state: { ready: 'READY', config_update: 'NOT_UPDATING', suspend: 'NOT_SUSPENDED' }, tags: [{ key: 'team', value: 'genai' }] },
+      ],
     });
     expect(ListedEndpointsResponseSchema.parse({})).toEqual({});
   });

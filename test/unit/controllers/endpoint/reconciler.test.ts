@@ -7,14 +7,17 @@ import { type Endpoint, endpointReconciler } from '../../../../src/controllers/e
 import { CLAIM_DELIVERY_MARGIN_MS } from '../../../../src/controllers/endpoint/ownership.js';
 import { OperatorMetrics } from '../../../../src/controllers/metrics.js';
 import { ENDPOINT_FINALIZER } from '../../../../src/controllers/resources.js';
-import { DatabricksError, type DatabricksClient } from '../../../../src/databricks/index.js';
+import { DatabricksError, type DatabricksClient, type ServingEndpointDetailed } from '../../../../src/databricks/index.js';
 import { type EventHandlers, type EventRecorder, type KubeClient, KubeApiError, StatusWriter } from '../../../../src/kube/index.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createRegistry } from '../../../../src/observability/metrics.js';
-import { MODEL, NOW, SECOND, TOKEN_BAND_MODEL, creatingEndpoint, readyEndpoint } from '../fixtures.js';
+import { MODEL, NOW, OTHER_OWNER, SECOND, TOKEN_BAND_MODEL, creatingEndpoint, readyEndpoint } from '../fixtures.js';
 
 const KEY = 'ml/llama-chat';
+
+/** An endpoint as Databricks lists it: a summary with its ID, state and tags. */
+const listedItem = (e: ServingEndpointDetailed) => ({ name: e.name, id: e.id, state: e.state, tags: e.tags });
 
 function endpoint(status: Endpoint['status'] = {}): Endpoint {
   return {
@@ -40,7 +43,7 @@ function applyMergePatch(target: unknown, patch: unknown): Endpoint['status'] {
 }
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean } = {}) {
+function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   let stored = object;
@@ -64,7 +67,8 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
   const client = {
     getEndpoint: vi.fn(async () => (options.getEndpoint ? options.getEndpoint() : readyEndpoint())),
     getModelOptimizationInfo: vi.fn(async () => TOKEN_BAND_MODEL),
-    listEndpoints: vi.fn(async () => (options.listed ?? []).map((name) => ({ name }))),
+    // A listed name is this object's endpoint (our owner tags) when it is ours, as a list item carries them.
+    listEndpoints: vi.fn(async () => (options.listed ?? []).map((name) => (name === 'llama-chat' ? listedItem(readyEndpoint()) : { name }))),
     updateConfig: vi.fn(async () => (options.updateConfig ? options.updateConfig() : readyEndpoint())),
     createEndpoint: vi.fn(),
     deleteEndpoint: vi.fn(),
@@ -77,7 +81,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
   const refused: string[] = [];
   const handlers: EventHandlers<Endpoint>[] = [];
   const reconcile = endpointReconciler({
-    endpoints: { get: () => (options.informerFollowsWrites ? stored : object), addHandlers: (h) => void handlers.push(h) },
+    endpoints: { get: () => options.current?.() ?? (options.informerFollowsWrites ? stored : object), addHandlers: (h) => void handlers.push(h) },
     connections: { forEndpoint: () => ({ name: 'ml/prod', ready: true, host: 'https://adb-1.azuredatabricks.net', client }) },
     kube,
     statusWriter: new StatusWriter(kube),
@@ -95,8 +99,8 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
   const logLines: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
   // The write-back (status, Events, requeue) is part of the reconcile's outcome: wait for it.
-  const run = async () => {
-    const result = await reconcile(KEY, { signal: new AbortController().signal, log });
+  const run = async (key = KEY) => {
+    const result = await reconcile(key, { signal: new AbortController().signal, log });
     return result && 'finishing' in result ? result.finishing : result;
   };
   return { run, patches, events, client, logLines, refused, handlers, returned, kube };
@@ -125,15 +129,16 @@ describe('endpoint reconciler: an object deleted because its CRD is being delete
   });
 
   it('a user deleted the object (the CRD stays): the endpoint is deleted in Databricks', async () => {
-    const h = harness({ object: deleting(), crdDeleting: false });
+    const h = harness({ object: deleting(), crdDeleting: false, listed: ['llama-chat'] });
     await h.run();
     expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
   });
 
   it('a DELETE answered 200 is done: the finalizer goes in the same reconcile, no status write, no second look (issue 12)', async () => {
-    const h = harness({ object: deleting() });
+    const h = harness({ object: deleting(), listed: ['llama-chat'] });
     const result = await h.run();
-    expect(h.client.getEndpoint).toHaveBeenCalledTimes(1); // the ownership check before it, nothing after
+    expect(h.client.listEndpoints).toHaveBeenCalledTimes(1); // the ownership check before it, nothing after
+    expect(h.client.getEndpoint).not.toHaveBeenCalled();
     expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
     expect(h.patches).toEqual([{ subresource: undefined, body: [{ op: 'test', path: '/metadata/finalizers/0', value: ENDPOINT_FINALIZER }, { op: 'remove', path: '/metadata/finalizers/0' }] }]);
     expect(h.events.map((e) => e.reason)).toEqual(['Deleting', 'Deleted']);
@@ -143,21 +148,117 @@ describe('endpoint reconciler: an object deleted because its CRD is being delete
   it('a reconcile right after the DELETE, before the cache has the finalizer removal, reads and sends nothing', async () => {
     // Seen in e2e deletion-safety: a workspace change woke the key again while the informer still held the copy
     // with our finalizer, and that reconcile looked the endpoint up again after its DELETE.
-    const h = harness({ object: deleting() });
+    const h = harness({ object: deleting(), listed: ['llama-chat'] });
     await h.run();
     await h.run(); // the cache still answers with the object as it was before the finalizer went
-    expect(h.client.getEndpoint).toHaveBeenCalledTimes(1); // the ownership check before the DELETE only
-    expect(h.client.listEndpoints).not.toHaveBeenCalled();
+    expect(h.client.listEndpoints).toHaveBeenCalledTimes(1); // the ownership check before the DELETE only
+    expect(h.client.getEndpoint).not.toHaveBeenCalled();
     expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
     expect(h.patches).toHaveLength(1);
   });
 
   it('a DELETE that fails keeps the finalizer, says why in status and comes back', async () => {
-    const h = harness({ object: deleting() });
+    const h = harness({ object: deleting(), listed: ['llama-chat'] });
     vi.mocked(h.client.deleteEndpoint).mockRejectedValueOnce(new DatabricksError({ kind: 'Transient', status: 500, message: 'DELETE failed (500)' }));
     await h.run().catch(() => undefined);
     expect(h.patches.filter((p) => p.subresource === undefined)).toEqual([]);
     expect(h.patches.filter((p) => p.subresource === 'status')).toHaveLength(1);
+  });
+});
+
+describe('endpoint reconciler: the ownership check before a DELETE reads the workspace list (issue 12 item 1)', () => {
+  const deleting = (): Endpoint => {
+    const object = endpoint();
+    return { ...object, metadata: { ...object.metadata, deletionTimestamp: NOW.toISOString() } } as Endpoint;
+  };
+  const listing = (h: ReturnType<typeof harness>, ...items: ServingEndpointDetailed[]) =>
+    vi.mocked(h.client.listEndpoints).mockImplementation(async () => [{ name: 'someone-else' }, ...items.map(listedItem)] as never);
+
+  it('ours in the list: DELETE sent with no GET, and the reconciles of many deletions share one list', async () => {
+    let at = NOW.getTime();
+    const h = harness({ object: deleting(), now: () => new Date(at) });
+    listing(h, readyEndpoint());
+    // The informer delivers the deletions (of what would be many objects) before their reconciles run.
+    for (const handler of h.handlers) handler.update?.(endpoint(), deleting());
+    at += 1;
+    await Promise.all([h.run(), h.run(), h.run()]);
+    expect(h.client.listEndpoints).toHaveBeenCalledTimes(1);
+    expect(h.client.getEndpoint).not.toHaveBeenCalled();
+    expect(h.client.deleteEndpoint).toHaveBeenCalledWith('llama-chat', expect.anything());
+  });
+
+  it("another object's endpoint in the list (its owner tags): NotOwned, no DELETE, the finalizer goes", async () => {
+    const h = harness({ object: deleting() });
+    listing(h, readyEndpoint({}, { owner: OTHER_OWNER }));
+    await h.run();
+    expect(h.client.deleteEndpoint).not.toHaveBeenCalled();
+    expect(h.client.getEndpoint).not.toHaveBeenCalled();
+    expect(h.events.map((e) => e.reason)).toEqual(['NotOwned']);
+    expect(h.patches.map((p) => p.subresource)).toEqual([undefined]);
+  });
+
+  it('the name is not in the list: gone from Databricks, no DELETE, the finalizer goes', async () => {
+    const h = harness({ object: deleting() });
+    listing(h);
+    await h.run();
+    expect(h.client.deleteEndpoint).not.toHaveBeenCalled();
+    expect(h.events.map((e) => e.reason)).toEqual(['Deleted']);
+  });
+
+  it('a list read before the deletion was seen is not trusted: someone may have re-created the name since, so it lists again', async () => {
+    let at = NOW.getTime();
+    const gone = { ...deleting(), metadata: { ...deleting().metadata, resourceVersion: '99' } } as Endpoint;
+    let current = { ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [] } } as Endpoint;
+    const h = harness({ current: () => current, now: () => new Date(at), listed: [] });
+    // A new object's reconcile reads the list (the name is free) and its create fails (nothing answered)...
+    vi.mocked(h.client.createEndpoint).mockRejectedValue(new DatabricksError({ kind: 'Transient', status: 503, message: 'unavailable' }));
+    await h.run().catch(() => undefined);
+    expect(h.client.listEndpoints).toHaveBeenCalledTimes(1);
+    // ...someone else makes an endpoint of that name, and 100 ms later (that list is kept for 1 s) the informer
+    // delivers the object's deletion.
+    vi.mocked(h.client.listEndpoints).mockImplementation(async () => [listedItem(readyEndpoint({}, { owner: OTHER_OWNER }))] as never);
+    at += 100;
+    current = gone;
+    for (const handler of h.handlers) handler.update?.(endpoint(), gone);
+    at += 1;
+    await h.run();
+    expect(h.client.listEndpoints).toHaveBeenCalledTimes(2);
+    expect(h.client.deleteEndpoint).not.toHaveBeenCalled();
+    expect(h.events.map((e) => e.reason)).toContain('NotOwned');
+  });
+
+  it('deleted while our create was in flight: a list read before Databricks answered the create is not trusted', async () => {
+    let at = NOW.getTime();
+    const gone = { ...deleting(), metadata: { ...deleting().metadata, resourceVersion: '99' } } as Endpoint;
+    let current = { ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [] } } as Endpoint;
+    const h = harness({ current: () => current, now: () => new Date(at), listed: [] });
+    vi.mocked(h.client.createEndpoint).mockImplementation(async () => {
+      // While the create is in flight the informer delivers the deletion, and another deletion's reconcile reads
+      // the workspace's list, which cannot show our endpoint yet...
+      at += 10;
+      current = gone;
+      for (const handler of h.handlers) handler.update?.(endpoint(), gone);
+      at += 5;
+      await h.run('ml/another');
+      // ...then Databricks answers the create.
+      at += 5;
+      vi.mocked(h.client.listEndpoints).mockImplementation(async () => [listedItem(readyEndpoint())] as never);
+      return creatingEndpoint();
+    });
+    await h.run().catch(() => undefined);
+    expect(h.client.listEndpoints).toHaveBeenCalledTimes(2);
+    at += 1;
+    await h.run();
+    expect(h.client.listEndpoints).toHaveBeenCalledTimes(3);
+    expect(h.client.deleteEndpoint).toHaveBeenCalledWith('llama-chat', expect.anything());
+  });
+
+  it('a failed list falls back to the GET', async () => {
+    const h = harness({ object: deleting() });
+    vi.mocked(h.client.listEndpoints).mockRejectedValueOnce(new DatabricksError({ kind: 'Transient', message: 'list failed', status: 503 }));
+    await h.run();
+    expect(h.client.getEndpoint).toHaveBeenCalledTimes(1);
+    expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
   });
 });
 
@@ -379,7 +480,7 @@ describe('endpoint reconciler (I/O shell)', () => {
 
     it('an object being deleted reads no ACL, even when it manages permissions: only ownership matters before a DELETE', async () => {
       const managed = withSpec({ permissions: [{ groupName: 'ml-eng', permissionLevel: 'CAN_QUERY' }] });
-      const h = harness({ object: { ...managed, metadata: { ...managed.metadata, deletionTimestamp: NOW.toISOString() } } as Endpoint, settings: { getPermissions: acl } });
+      const h = harness({ object: { ...managed, metadata: { ...managed.metadata, deletionTimestamp: NOW.toISOString() } } as Endpoint, settings: { getPermissions: acl }, listed: ['llama-chat'] });
       await h.run();
       expect(h.client.getPermissions).not.toHaveBeenCalled();
       expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
