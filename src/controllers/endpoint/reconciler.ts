@@ -304,8 +304,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       latest = done.latest;
       if (done.deleted) {
         // Databricks' 200 to a DELETE is the deletion done; the finalizer went with it (execute), nothing to write.
+        // One Event tells it: the plan's (Ready → Deleting) belongs to the status that is not written (issue 12 item 5).
         rememberWritten(key, current, latest);
-        recordEvents(options, latest, plan);
         void options.events.record(latest, 'Normal', 'Deleted', `endpoint ${endpointNameOf(object)} deleted in Databricks`);
         return;
       }
