@@ -303,11 +303,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       const done = await execute(options, plan.action, latest, workspace, { signal, budgetHolder: key }, log);
       latest = done.latest;
       if (done.deleted) {
-        // Databricks' 200 to a DELETE is the deletion done; the finalizer went with it (execute), nothing to write.
-        // One Event tells it: the plan's (Ready → Deleting) belongs to the status that is not written (issue 12 item 5).
-        rememberWritten(key, current, latest);
-        void options.events.record(latest, 'Normal', 'Deleted', `endpoint ${endpointNameOf(object)} deleted in Databricks`);
-        return;
+        // Databricks' 200 to a DELETE is the deletion done: what is left is letting the object go, as the write-back
+        // (the worker takes the next deletion meanwhile; the key stays locked until it is done). No status to write.
+        return { finishing: release(key, current, latest, endpointNameOf(object), signal) };
       }
       // Databricks' answer to a create or config update is what the first look at the rollout would read.
       if (done.answered) {
@@ -346,6 +344,13 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   function rememberWritten(key: string, current: Endpoint, latest: Endpoint): void {
     // kept as the informer keeps its copies: without the field managers' bookkeeping (often most of an object)
     if (latest !== current) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: stripUnreadMetadata(latest) });
+  }
+
+  /** After the DELETE: the finalizer goes, and one Event tells it (the plan's Ready → Deleting would say it again). */
+  async function release(key: string, current: Endpoint, deleting: Endpoint, name: string, signal: AbortSignal): Promise<void> {
+    const released = await removeFinalizer(options.kube, EndpointResource, deleting, ENDPOINT_FINALIZER, signal);
+    rememberWritten(key, current, released);
+    void options.events.record(released, 'Normal', 'Deleted', `endpoint ${name} deleted in Databricks`);
   }
 
   async function writeBack(plan: Plan, latest: Endpoint, key: string, current: Endpoint, log: Logger, signal: AbortSignal): Promise<{ requeueAfterMs?: number } | void> {
@@ -437,9 +442,9 @@ async function execute(
       }
       // A 200 (or 404) is taken as done, as the Terraform provider's delete does (it never waits): Databricks has
       // no delete state to poll and no SDK has a delete waiter (reference §3.5, §5.1). The ownership check before
-      // it (a list read after the deletion was seen) is the safety check; a second look ~1 s later only held the object and spent a read (issue 12).
-      // The finalizer goes now, in the same reconcile.
-      return { latest: await removeFinalizer(options.kube, EndpointResource, latest, ENDPOINT_FINALIZER, signal), deleted: true };
+      // it (a list read after the deletion was seen) is the safety check; a second look ~1 s later only held the
+      // object and spent a read (issue 12). The finalizer goes in the same reconcile (the reconciler's release).
+      return { latest, deleted: true };
   }
   return { latest };
 }

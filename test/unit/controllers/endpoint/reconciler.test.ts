@@ -103,7 +103,8 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     const result = await reconcile(key, { signal: new AbortController().signal, log });
     return result && 'finishing' in result ? result.finishing : result;
   };
-  return { run, patches, events, client, logLines, refused, handlers, returned, kube };
+  const reconcileRaw = () => reconcile(KEY, { signal: new AbortController().signal, log });
+  return { run, reconcileRaw, patches, events, client, logLines, refused, handlers, returned, kube };
 }
 
 const notFound = () => {
@@ -144,6 +145,25 @@ describe('endpoint reconciler: an object deleted because its CRD is being delete
     // One Event for one transition: Deleting (the status not written) would say the same thing again.
     expect(h.events.map((e) => e.reason)).toEqual(['Deleted']);
     expect(result).toBeUndefined();
+  });
+
+  it('the finalizer removal after the DELETE is the write-back: the worker is free for the next deletion meanwhile', async () => {
+    const h = harness({ object: deleting(), listed: ['llama-chat'] });
+    let apiserverAnswers = () => {};
+    const patch = vi.mocked(h.kube.patch);
+    const fakeServer = patch.getMockImplementation()!;
+    patch.mockImplementationOnce(async (...args) => {
+      await new Promise<void>((resolve) => (apiserverAnswers = resolve));
+      return fakeServer(...args);
+    });
+    const result = await h.reconcileRaw();
+    expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
+    expect(result).toHaveProperty('finishing');
+    expect(h.events).toEqual([]); // told once the object is let go
+    apiserverAnswers();
+    await (result as { finishing: Promise<unknown> }).finishing;
+    expect(h.patches).toHaveLength(1);
+    expect(h.events.map((e) => e.reason)).toEqual(['Deleted']);
   });
 
   it('a reconcile right after the DELETE, before the cache has the finalizer removal, reads and sends nothing', async () => {
