@@ -1,9 +1,9 @@
 // The I/O shell around planEndpoint: read the object from the cache, observe Databricks, plan,
 // execute the one planned action, write status and Events, and say when to look again.
 // It never waits for a rollout: it records what it started and requeues.
-import { type EndpointSpec as EndpointSpecType, EndpointSpec, OWNER_TAG_PREFIX, type ProvisionedThroughputEndpoint } from '../../api/v1alpha1/index.js';
+import { type EndpointSpec as EndpointSpecType, EndpointSpec, type ProvisionedThroughputEndpoint } from '../../api/v1alpha1/index.js';
 import { type DatabricksClient, isDatabricksError, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../../databricks/index.js';
-import type { ListedEndpoint, ServingEndpointPermissions } from '../../databricks/api-types.js';
+import type { ServingEndpointPermissions } from '../../databricks/api-types.js';
 import {
   addFinalizer,
   type Condition,
@@ -48,8 +48,9 @@ import { gateNeeded, readGate } from './canary-gate.js';
 import { summarizeConditions } from './status-summary.js';
 import { claimSettleWaitMs, ownershipOf } from './ownership.js';
 import { needsPermissions, type PartObserved } from './settings.js';
-import { listSpacingMs, progressRequeueMs } from './requeue.js';
+import { progressRequeueMs } from './requeue.js';
 import { SharedReads } from './shared-reads.js';
+import { ListFreshness, WorkspaceLists, asListed, summarizeList } from './workspace-list.js';
 import { SlotWaits } from './slot-waits.js';
 import { type SettledView, StartupSpread } from './startup-spread.js';
 import { type TenancyOptions, tenancyView } from './tenancy.js';
@@ -81,37 +82,9 @@ export interface EndpointReconcilerOptions {
   random?: () => number;
 }
 
-/** Of each endpoint a workspace lists, what a look reads from it: its rollout's state and who owns it. */
-type ListedSummary = Pick<ServingEndpointDetailed, 'id' | 'tags'> & { configUpdate: string | undefined };
-type EndpointList = Observed<Map<string, ListedSummary>>;
-
-const endpointListSpacingMs = (list: EndpointList) => (list.kind === 'found' ? listSpacingMs(list.value.size) : 0);
-
-/** Only the owner tags of a listed endpoint are read (ownership): the rest are not kept. */
-const summarize = (endpoint: ListedEndpoint): ListedSummary => ({
-  configUpdate: endpoint.state?.config_update,
-  ...(endpoint.id !== undefined && { id: endpoint.id }),
-  tags: (endpoint.tags ?? []).filter((t) => t.key.startsWith(OWNER_TAG_PREFIX)),
-});
-
-/** A listed endpoint as the planner reads it before a DELETE: only its ID and tags are known. */
-const asListed = (name: string, summary: ListedSummary): ServingEndpointDetailed => ({
-  name,
-  state: {},
-  ...(summary.id !== undefined && { id: summary.id }),
-  ...(summary.tags && { tags: summary.tags }),
-});
-
 /** Longest a reconcile waits for a workspace's rate budget before requeueing instead. */
 const MAX_BUDGET_WAIT_MS = 2_000;
 
-/**
- * How long a workspace's list of endpoints may stand in for the GET of a new object, or of one whose rollout is
- * still running; at least, for a workspace so large that its reads are spaced further (listSpacingMs). Short: an
- * endpoint somebody else creates under that name after the list makes our create fail (nothing changes in
- * Databricks), as it would a moment after a GET.
- */
-export const ENDPOINT_LIST_KEEP_MS = 1_000;
 
 export function endpointReconciler(options: EndpointReconcilerOptions): Reconcile {
   const now = options.now ?? (() => new Date());
@@ -121,9 +94,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const modelInfo = new SharedReads<Observed<ModelOptimizationInfo>>(nowMs);
   const keepModelInfo = (info: Observed<ModelOptimizationInfo>) =>
     info.kind === 'found' ? options.modelInfoTtlMs : info.kind === 'notFound' ? Math.min(options.modelInfoTtlMs, 60_000) : undefined;
-  // One list of a workspace's endpoints (name → rollout state, ID, owner tags) stands in for the GET of every new
-  // object of that second, of every endpoint whose rollout still runs, and of every endpoint about to be deleted.
-  const endpointList = new SharedReads<EndpointList>(nowMs);
+  // One list of a workspace's endpoints stands in for the GET of many objects (workspace-list.ts).
+  const endpointList = new WorkspaceLists(nowMs);
+  const freshness = new ListFreshness(nowMs);
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
   const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
   // ...and only until then: kept to the next reconcile (the next poll, minutes away), it was a second copy of
@@ -135,31 +108,17 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     },
     delete: (obj) => written.delete(objectKey(obj)),
   });
-  // When the informer delivered an object's deletion: the list that decides its DELETE must be read after that.
-  const deletionSeenAt = new Map<string, number>();
-  const noteDeletion = (obj: Endpoint) => {
-    if (obj.metadata.deletionTimestamp !== undefined && !deletionSeenAt.has(objectKey(obj))) deletionSeenAt.set(objectKey(obj), nowMs());
-  };
-  options.endpoints.addHandlers?.({ add: noteDeletion, update: (_old, obj) => noteDeletion(obj), delete: (obj) => deletionSeenAt.delete(objectKey(obj)) });
-  // When Databricks answered the change whose rollout an object watches, or that an object being deleted made last:
-  // a look needs a list read after that.
-  const answeredAt = new Map<string, number>();
+  // When the informer delivers a deletion: the list that decides its DELETE must be read after that.
+  const noteDeletion = (obj: Endpoint) => obj.metadata.deletionTimestamp !== undefined && freshness.deletionSeen(objectKey(obj));
+  options.endpoints.addHandlers?.({ add: noteDeletion, update: (_old, obj) => noteDeletion(obj), delete: (obj) => freshness.forget(objectKey(obj)) });
   const slotWaits = new SlotWaits();
   const startup = new StartupSpread();
-
-  /** A deletion's list must be read after it was seen (now, if the informer did not say) and after our last answer. */
-  function deletionListAfter(key: string): number {
-    let seen = deletionSeenAt.get(key);
-    if (seen === undefined) deletionSeenAt.set(key, (seen = nowMs()));
-    return Math.max(seen, answeredAt.get(key) ?? Number.NEGATIVE_INFINITY);
-  }
 
   return async (key, { signal, log: baseLog }) => {
     let current = options.endpoints.get(key);
     if (!current) {
       written.delete(key);
-      answeredAt.delete(key);
-      deletionSeenAt.delete(key);
+      freshness.forget(key);
       slotWaits.forget(key);
       startup.forget(key);
       return;
@@ -207,23 +166,19 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const listed = (databricks: DatabricksClient, notBefore?: number) =>
       endpointList.get(
         workspace.name,
-        () => observe(async () => new Map((await databricks.listEndpoints(callOptions)).map((e) => [e.name, summarize(e)]))),
-        (list) => (list.kind === 'found' ? Math.max(ENDPOINT_LIST_KEEP_MS, endpointListSpacingMs(list)) : undefined),
+        () => observe(async () => summarizeList(await databricks.listEndpoints(callOptions))),
         notBefore,
       );
     // Our rollout still runs, says the list (read after Databricks answered the change that started it, or it could
     // not show the endpoint yet; kept a second, longer when spaced): look again later, no GET, no write (issue 12).
     const watching = onlyWatchingRollout(object);
-    // (kept while being deleted: the create that answered last may have been sent before the deletion was seen)
-    if (!watching && !object.deleting) answeredAt.delete(key);
-    // A look the workspace's list answers needs a list read after this moment: after Databricks answered the change
-    // whose rollout it watches; before a DELETE, after the deletion was seen and after our last change was answered,
-    // so that the list shows what someone did to the name before the user deleted the object (Databricks deletes
-    // by name), and our own create.
-    const listAfter = !client || !need.endpoint ? undefined : watching ? (answeredAt.get(key) ?? Number.NEGATIVE_INFINITY) : object.deleting ? deletionListAfter(key) : undefined;
+    // A look the workspace's list answers (a rollout being watched, the ownership check before a DELETE) needs a
+    // list read after this moment (ListFreshness).
+    const listFreshAfter = freshness.listAfter(key, { watching, deleting: object.deleting });
+    const listAfter = client && need.endpoint ? listFreshAfter : undefined;
     if (listAfter !== undefined) {
       // The workspace's next list, not one of our own, when its lists are spaced (thousands of endpoints).
-      const listInMs = endpointList.waitMs(workspace.name, listAfter, endpointListSpacingMs);
+      const listInMs = endpointList.waitMs(workspace.name, listAfter);
       if (listInMs > 0) {
         log.debug({ requeue: { after: Math.ceil(listInMs) } }, "waiting for the workspace's next list of endpoints");
         return { requeueAfterMs: Math.ceil(listInMs) };
@@ -310,7 +265,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       // Databricks' answer to a create or config update is what the first look at the rollout would read.
       if (done.answered) {
         plan = withActionAnswer(input, plan, done.answered);
-        answeredAt.set(key, nowMs());
+        freshness.answered(key);
       }
     } catch (err) {
       if (!isDatabricksError(err)) throw err;

@@ -1,0 +1,117 @@
+// A workspace's list of endpoints (GET /serving-endpoints) as the reconciles read it: one list, shared, stands in
+// for the GET of every new object of that second, of every endpoint whose rollout still runs, and of every endpoint
+// about to be deleted (issue 12). What a list keeps of each endpoint, how long it is reused, how far apart lists of
+// a large workspace are read, and how fresh a list must be for each kind of look.
+import { OWNER_TAG_PREFIX } from '../../api/v1alpha1/index.js';
+import type { ListedEndpoint, ServingEndpointDetailed } from '../../databricks/api-types.js';
+import type { Observed } from './plan-types.js';
+import { listSpacingMs } from './requeue.js';
+import { SharedReads } from './shared-reads.js';
+
+/**
+ * How long a workspace's list of endpoints may stand in for the GET of a new object, or of one whose rollout is
+ * still running; at least, for a workspace so large that its reads are spaced further (listSpacingMs). Short: an
+ * endpoint somebody else creates under that name after the list makes our create fail (nothing changes in
+ * Databricks), as it would a moment after a GET.
+ */
+export const ENDPOINT_LIST_KEEP_MS = 1_000;
+
+/** Of each endpoint a workspace lists, what a look reads from it: its rollout's state and who owns it. */
+export type ListedSummary = Pick<ServingEndpointDetailed, 'id' | 'tags'> & { configUpdate: string | undefined };
+export type EndpointList = Observed<Map<string, ListedSummary>>;
+
+/** Name → summary; of the tags only the owner tags are kept (ownership is all a list is read for). */
+export const summarizeList = (endpoints: readonly ListedEndpoint[]): Map<string, ListedSummary> =>
+  new Map(
+    endpoints.map((e) => [
+      e.name,
+      {
+        configUpdate: e.state?.config_update,
+        ...(e.id !== undefined && { id: e.id }),
+        tags: (e.tags ?? []).filter((t) => t.key.startsWith(OWNER_TAG_PREFIX)),
+      },
+    ]),
+  );
+
+/** A listed endpoint as the planner reads it before a DELETE: only its ID and owner tags are known. */
+export const asListed = (name: string, summary: ListedSummary): ServingEndpointDetailed => ({
+  name,
+  state: {},
+  ...(summary.id !== undefined && { id: summary.id }),
+  ...(summary.tags && { tags: summary.tags }),
+});
+
+const spacingMs = (list: EndpointList) => (list.kind === 'found' ? listSpacingMs(list.value.size) : 0);
+const keepMs = (list: EndpointList) => (list.kind === 'found' ? Math.max(ENDPOINT_LIST_KEEP_MS, spacingMs(list)) : undefined);
+
+/** The lists of every workspace: shared while in flight and while kept, spaced by their size. */
+export class WorkspaceLists {
+  private readonly reads: SharedReads<EndpointList>;
+
+  constructor(now: () => number) {
+    this.reads = new SharedReads(now);
+  }
+
+  /** A list of `workspace` started after `notBefore`: the one kept or in flight, or a new read. */
+  get(workspace: string, load: () => Promise<EndpointList>, notBefore?: number): Promise<EndpointList> {
+    return this.reads.get(workspace, load, keepMs, notBefore);
+  }
+
+  /** How long to wait for the workspace's next list, when its lists are spaced (see SharedReads.waitMs). */
+  waitMs(workspace: string, notBefore: number): number {
+    return this.reads.waitMs(workspace, notBefore, spacingMs);
+  }
+}
+
+/** What a look at an object is for, as far as the list goes. */
+export interface ListLook {
+  /** only whether our rollout still runs (onlyWatchingRollout) */
+  watching: boolean;
+  /** the ownership check before a DELETE */
+  deleting: boolean;
+}
+
+/**
+ * Per object, the moment a list must have been read after to answer its look. A rollout being watched: after
+ * Databricks answered the change that started it (an older list cannot show it). Before a DELETE: after the
+ * informer delivered the deletion, so that the list shows what anyone did to the name before the user deleted the
+ * object (Databricks deletes by name), and after our last answered change (a create answered after the deletion
+ * was seen must be in it, or the list would say "gone" and the endpoint would leak).
+ */
+export class ListFreshness {
+  private readonly answeredAt = new Map<string, number>();
+  private readonly deletionSeenAt = new Map<string, number>();
+
+  constructor(private readonly now: () => number) {}
+
+  /** Databricks answered a create or config update of `key`'s object. */
+  answered(key: string): void {
+    this.answeredAt.set(key, this.now());
+  }
+
+  /** The informer delivered `key`'s object with a deletion timestamp (only the first time counts). */
+  deletionSeen(key: string): void {
+    if (!this.deletionSeenAt.has(key)) this.deletionSeenAt.set(key, this.now());
+  }
+
+  forget(key: string): void {
+    this.answeredAt.delete(key);
+    this.deletionSeenAt.delete(key);
+  }
+
+  /**
+   * The moment `look`'s list must be read after; undefined when no list answers it (what was kept for the object
+   * then goes: it matters only to a rollout still watched or a deletion). A deletion the informer did not report
+   * counts as seen now.
+   */
+  listAfter(key: string, look: ListLook): number | undefined {
+    const answered = this.answeredAt.get(key) ?? Number.NEGATIVE_INFINITY;
+    if (look.deleting) {
+      this.deletionSeen(key);
+      return Math.max(this.deletionSeenAt.get(key) as number, answered);
+    }
+    if (look.watching) return answered;
+    this.answeredAt.delete(key);
+    return undefined;
+  }
+}
