@@ -30,6 +30,7 @@
 // Databricks calls by operation, apiserver writes per endpoint and 429s.
 //   npm run bench -- rollout            (N = 50 and 1,000, 3 repetitions)
 //   npx tsx bench/rollout.ts --sizes 50,1000,10000 --reps 3 [--concurrency 4] [--phases create,update,delete]
+//     [--scale-phases create,delete]   (phases measured at N > 50; create only by default)
 //     [--operator-arg=--some-flag=value ...] [--node-arg=--some-node-flag ...]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -50,6 +51,8 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '4' },
     phases: { type: 'string', default: 'create,update,delete' },
+    /** the phases measured at N > 50 (of those in --phases): create by default; delete too, e.g. for mass deletions */
+    'scale-phases': { type: 'string', default: 'create' },
     /** an extra flag for the operator (repeatable), e.g. --operator-arg=--databricks-reads-per-second=1000 */
     'operator-arg': { type: 'string', multiple: true, default: [] },
     /** an extra node flag for the operator after the image's own (repeatable), e.g. --node-arg=--max-old-space-size-percentage=30 */
@@ -92,8 +95,9 @@ type Who = 'operator' | 'baseline' | 'terraform' | 'samewrites';
 const participants = (n: number): Who[] =>
   (n <= 50 ? (['operator', 'terraform', 'baseline'] as Who[]) : (['operator', 'baseline', 'samewrites'] as Who[])).filter((who) => !values.only || values.only.split(',').includes(who));
 const requestedPhases = values.phases.split(',') as Phase[];
-/** Update and delete are measured where the limit matters: N = 50 under the documented limit. */
-const phasesFor = (n: number): Phase[] => (n <= 50 ? requestedPhases : requestedPhases.filter((p) => p === 'create'));
+/** Update and delete are measured where the limit matters, N = 50 under the documented limit, unless --scale-phases says. */
+const scalePhases = values['scale-phases'].split(',');
+const phasesFor = (n: number): Phase[] => (n <= 50 ? requestedPhases : requestedPhases.filter((p) => p === 'create' || scalePhases.includes(p)));
 
 type Endpoint = KubeObject & {
   spec: Record<string, unknown>;
