@@ -29,6 +29,12 @@ function endpoint(status: Endpoint['status'] = {}): Endpoint {
   } as unknown as Endpoint;
 }
 
+/** The object after `kubectl delete`: a deletion timestamp, our finalizer still on. */
+function deleting(): Endpoint {
+  const object = endpoint();
+  return { ...object, metadata: { ...object.metadata, deletionTimestamp: NOW.toISOString() } } as Endpoint;
+}
+
 type Answer = () => unknown;
 
 /** RFC 7386, as the API server applies a status merge patch. */
@@ -115,11 +121,6 @@ const conflict = () => {
 };
 
 describe('endpoint reconciler: an object deleted because its CRD is being deleted (issue 11, finding 7)', () => {
-  const deleting = (): Endpoint => {
-    const object = endpoint();
-    return { ...object, metadata: { ...object.metadata, deletionTimestamp: NOW.toISOString() } } as Endpoint;
-  };
-
   it('the CRD is going: no Databricks call at all, the finalizer is removed, a CRDDeleted Warning', async () => {
     const h = harness({ object: deleting(), crdDeleting: true });
     await h.run();
@@ -188,10 +189,6 @@ describe('endpoint reconciler: an object deleted because its CRD is being delete
 });
 
 describe('endpoint reconciler: the ownership check before a DELETE reads the workspace list (issue 12 item 1)', () => {
-  const deleting = (): Endpoint => {
-    const object = endpoint();
-    return { ...object, metadata: { ...object.metadata, deletionTimestamp: NOW.toISOString() } } as Endpoint;
-  };
   const listing = (h: ReturnType<typeof harness>, ...items: ServingEndpointDetailed[]) =>
     vi.mocked(h.client.listEndpoints).mockImplementation(async () => [{ name: 'someone-else' }, ...items.map(listedItem)] as never);
 
