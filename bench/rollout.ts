@@ -657,6 +657,28 @@ async function sameWritesCreate(namespace: string, emulator: RunningEmulator, ob
   return events;
 }
 
+/**
+ * The same-writes controller's delete: the user deletes the objects (16 at a time, as for the operator), then for
+ * each, at the operator's concurrency, the DELETE in Databricks, the finalizer's removal and one Event, the
+ * operator's writes for a deletion.
+ */
+async function sameWritesDelete(namespace: string, emulator: RunningEmulator, names: readonly string[]): Promise<EventRecorder> {
+  const events = new EventRecorder(baselineClient, { component: 'bench-samewrites' });
+  await deleteObjects(namespace, names);
+  await pool(names, concurrency, async (name) => {
+    await withRetries(emulator, `delete ${name}`, 'DELETE', `/api/2.0/serving-endpoints/${name}`);
+    const obj = await baselineClient.patch<Endpoint>(
+      EndpointResource,
+      namespace,
+      name,
+      [{ op: 'test', path: '/metadata/finalizers/0', value: 'bench.ptoperator.io/finalizer' }, { op: 'remove', path: '/metadata/finalizers/0' }],
+      'application/json-patch+json',
+    );
+    void events.record(obj, 'Normal', 'Deleted', `endpoint ${name} deleted in Databricks`);
+  });
+  return events;
+}
+
 async function baselineUpdate(namespace: string, emulator: RunningEmulator, names: readonly string[]): Promise<void> {
   await patchThroughputs(namespace, names);
   const objects = await listAll(namespace);
@@ -739,6 +761,7 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
       } else {
         if (who === 'operator') await deleteObjects(namespace, names);
         else if (who === 'terraform') await terraformDestroy(namespace, emulator, names);
+        else if (who === 'samewrites') sameWritesEvents = await sameWritesDelete(namespace, emulator, names);
         else await baselineDelete(namespace, emulator, names);
         await waitAllGone(writes, namespace, emulator, 1_800_000);
       }
@@ -844,6 +867,7 @@ for (const n of sizes) {
       gapRows.push(
         [
           n.toLocaleString('en'),
+          phase,
           spread(op.map((r) => r.seconds)),
           spread(base.map((r) => r.seconds)),
           ratioTo(base),
@@ -869,10 +893,10 @@ console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|--
 for (const row of rows) console.log(`| ${row} |`);
 if (gapRows.length > 0) {
   console.log(
-    "\nWhere the gap at scale comes from: the perfect controller, then the same controller making the operator's apiserver writes (finalizer, Creating status, Ready status, 2 Events); apiserver+etcd CPU seconds include trailing Events",
+    "\nWhere the gap at scale comes from: the perfect controller, then the same controller making the operator's apiserver writes (create: finalizer, Creating status, Ready status, 2 Events; delete: the finalizer's removal, 1 Event); apiserver+etcd CPU seconds include trailing Events",
   );
-  console.log('| N | operator s | perfect controller s | ratio | perfect controller + the operator\'s writes s | operator / that | its writes/endpoint | apiserver+etcd CPU s: operator | perfect controller | + the writes |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| N | phase | operator s | perfect controller s | ratio | perfect controller + the operator\'s writes s | operator / that | its writes/endpoint | apiserver+etcd CPU s: operator | perfect controller | + the writes |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of gapRows) console.log(`| ${row} |`);
 }
 if (auditRows.length > 0) {

@@ -11,7 +11,12 @@ export interface KubeRequest {
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
+  /** Ask for the object's metadata only (PartialObjectMetadata): what a caller that reads no spec or status needs. */
+  metadataOnly?: boolean;
 }
+
+/** The API server answers with a PartialObjectMetadata (apiVersion meta.k8s.io/v1) instead of the whole object. */
+const METADATA_ONLY_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 export interface KubeClientOptions {
   userAgent?: string;
@@ -175,13 +180,21 @@ export class KubeClient {
   }
 
   async request<T>(req: KubeRequest): Promise<T> {
-    const res = await this.send(req, 'application/json');
+    const res = await this.send(req, req.metadataOnly ? METADATA_ONLY_ACCEPT : 'application/json');
     const text = await res.body.text();
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
   get<T extends KubeObject>(rt: ResourceType, namespace: string | undefined, name: string, signal?: AbortSignal) {
     return this.request<T>({ method: 'GET', path: resourcePath(rt, namespace, name), signal });
+  }
+
+  /**
+   * The object's metadata only (PartialObjectMetadata): the API server encodes and sends a few hundred bytes
+   * instead of the whole object (a CustomResourceDefinition with its schema is tens of kilobytes).
+   */
+  getMetadata(rt: ResourceType, namespace: string | undefined, name: string, signal?: AbortSignal) {
+    return this.request<KubeObject>({ method: 'GET', path: resourcePath(rt, namespace, name), signal, metadataOnly: true });
   }
 
   list<T extends KubeObject>(

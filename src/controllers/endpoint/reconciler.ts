@@ -49,7 +49,7 @@ import { summarizeConditions } from './status-summary.js';
 import { claimSettleWaitMs, ownershipOf } from './ownership.js';
 import { needsPermissions, type PartObserved } from './settings.js';
 import { progressRequeueMs } from './requeue.js';
-import { SharedReads } from './shared-reads.js';
+import { SharedReads } from '../shared-reads.js';
 import { ListFreshness, WorkspaceLists, asListed, summarizeList } from './workspace-list.js';
 import { SlotWaits } from './slot-waits.js';
 import { type SettledView, StartupSpread } from './startup-spread.js';
@@ -157,7 +157,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       log.debug({ requeue: { after: settleInMs } }, 'waiting for claims of the endpoint name made in its creation second');
       return { requeueAfterMs: settleInMs };
     }
-    if (object.deleting && object.hasFinalizer && options.crdDeleting) object.crdDeleting = await options.crdDeleting(ENDPOINT_CRD, signal);
+    // (one GET of the CRD, shared by the deletions seen before it started: a namespace of them costs a few)
+    if (object.deleting && object.hasFinalizer && options.crdDeleting) object.crdDeleting = await options.crdDeleting(ENDPOINT_CRD, signal, freshness.deletionSeenAt(key));
     const workspace = options.connections.forEndpoint(object.namespace, parsed.data.workspaceRef);
     const need = observationsNeeded(object, workspace.ready);
     const client = workspace.client;

@@ -6,7 +6,7 @@ import { OWNER_TAG_PREFIX } from '../../api/v1alpha1/index.js';
 import type { ListedEndpoint, ServingEndpointDetailed } from '../../databricks/api-types.js';
 import type { Observed } from './plan-types.js';
 import { listSpacingMs } from './requeue.js';
-import { SharedReads } from './shared-reads.js';
+import { SharedReads } from '../shared-reads.js';
 
 /**
  * How long a workspace's list of endpoints may stand in for the GET of a new object, or of one whose rollout is
@@ -80,7 +80,7 @@ export interface ListLook {
  */
 export class ListFreshness {
   private readonly answeredAt = new Map<string, number>();
-  private readonly deletionSeenAt = new Map<string, number>();
+  private readonly seenDeletions = new Map<string, number>();
 
   constructor(private readonly now: () => number) {}
 
@@ -91,12 +91,18 @@ export class ListFreshness {
 
   /** The informer delivered `key`'s object with a deletion timestamp (only the first time counts). */
   deletionSeen(key: string): void {
-    if (!this.deletionSeenAt.has(key)) this.deletionSeenAt.set(key, this.now());
+    if (!this.seenDeletions.has(key)) this.seenDeletions.set(key, this.now());
+  }
+
+  /** When the deletion of `key`'s object was seen: now, if the informer did not say (then it counts from now). */
+  deletionSeenAt(key: string): number {
+    this.deletionSeen(key);
+    return this.seenDeletions.get(key) as number;
   }
 
   forget(key: string): void {
     this.answeredAt.delete(key);
-    this.deletionSeenAt.delete(key);
+    this.seenDeletions.delete(key);
   }
 
   /**
@@ -106,10 +112,7 @@ export class ListFreshness {
    */
   listAfter(key: string, look: ListLook): number | undefined {
     const answered = this.answeredAt.get(key) ?? Number.NEGATIVE_INFINITY;
-    if (look.deleting) {
-      this.deletionSeen(key);
-      return Math.max(this.deletionSeenAt.get(key) as number, answered);
-    }
+    if (look.deleting) return Math.max(this.deletionSeenAt(key), answered);
     if (look.watching) return answered;
     this.answeredAt.delete(key);
     return undefined;

@@ -1,5 +1,5 @@
-// Databricks reads that many reconciles need at once, made once: optimization info of a model, and the endpoint
-// names of a workspace. Concurrent callers of one key share the read in flight; an answer is kept as long as the
+// Reads that many reconciles need at once, made once: optimization info of a model, the endpoint list of a
+// workspace, whether one of our CRDs is being deleted. Concurrent callers of one key share the read in flight; an answer is kept as long as the
 // caller says (a failed read is not kept, so the next caller tries again). A caller that must see what happened
 // since a moment (its own create) says so (`notBefore`): it shares only a read started after it. Reads that cost
 // in proportion to their answer (a list of thousands) can be spaced: such a caller then waits for the next read

@@ -1,7 +1,7 @@
 // Reads shared by concurrent reconciles (shared-reads.ts): one read for many callers, and never one too old for a
 // caller that must see its own change.
 import { describe, expect, it } from 'vitest';
-import { SharedReads } from '../../../../src/controllers/endpoint/shared-reads.js';
+import { SharedReads } from '../../../src/controllers/shared-reads.js';
 
 function setup() {
   let now = 1_000;
