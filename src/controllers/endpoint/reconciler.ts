@@ -85,7 +85,6 @@ export interface EndpointReconcilerOptions {
 /** Longest a reconcile waits for a workspace's rate budget before requeueing instead. */
 const MAX_BUDGET_WAIT_MS = 2_000;
 
-
 export function endpointReconciler(options: EndpointReconcilerOptions): Reconcile {
   const now = options.now ?? (() => new Date());
   const random = options.random ?? Math.random;
@@ -101,16 +100,22 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
   // ...and only until then: kept to the next reconcile (the next poll, minutes away), it was a second copy of
   // every endpoint in memory (issue 12 item 4).
+  // When the informer delivers a deletion: the list that decides its DELETE must be read after that.
+  const noteDeletion = (obj: Endpoint) => {
+    if (obj.metadata.deletionTimestamp !== undefined) freshness.deletionSeen(objectKey(obj));
+  };
   options.endpoints.addHandlers?.({
+    add: noteDeletion,
     update: (_old, obj) => {
       const key = objectKey(obj);
       if (written.get(key)?.staleResourceVersion !== obj.metadata.resourceVersion) written.delete(key);
+      noteDeletion(obj);
     },
-    delete: (obj) => written.delete(objectKey(obj)),
+    delete: (obj) => {
+      written.delete(objectKey(obj));
+      freshness.forget(objectKey(obj));
+    },
   });
-  // When the informer delivers a deletion: the list that decides its DELETE must be read after that.
-  const noteDeletion = (obj: Endpoint) => obj.metadata.deletionTimestamp !== undefined && freshness.deletionSeen(objectKey(obj));
-  options.endpoints.addHandlers?.({ add: noteDeletion, update: (_old, obj) => noteDeletion(obj), delete: (obj) => freshness.forget(objectKey(obj)) });
   const slotWaits = new SlotWaits();
   const startup = new StartupSpread();
 
@@ -175,6 +180,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const watching = onlyWatchingRollout(object);
     // A look the workspace's list answers (a rollout being watched, the ownership check before a DELETE) needs a
     // list read after this moment (ListFreshness).
+    // (asked whatever the workspace: it also drops what a settled object no longer needs)
     const listFreshAfter = freshness.listAfter(key, { watching, deleting: object.deleting });
     const listAfter = client && need.endpoint ? listFreshAfter : undefined;
     if (listAfter !== undefined) {

@@ -17,7 +17,7 @@ import { SharedReads } from '../shared-reads.js';
 export const ENDPOINT_LIST_KEEP_MS = 1_000;
 
 /** Of each endpoint a workspace lists, what a look reads from it: its rollout's state and who owns it. */
-export type ListedSummary = Pick<ServingEndpointDetailed, 'id' | 'tags'> & { configUpdate: string | undefined };
+export type ListedSummary = Pick<ServingEndpointDetailed, 'id'> & Required<Pick<ServingEndpointDetailed, 'tags'>> & { configUpdate: string | undefined };
 export type EndpointList = Observed<Map<string, ListedSummary>>;
 
 /** Name → summary; of the tags only the owner tags are kept (ownership is all a list is read for). */
@@ -38,7 +38,7 @@ export const asListed = (name: string, summary: ListedSummary): ServingEndpointD
   name,
   state: {},
   ...(summary.id !== undefined && { id: summary.id }),
-  ...(summary.tags && { tags: summary.tags }),
+  tags: summary.tags,
 });
 
 const spacingMs = (list: EndpointList) => (list.kind === 'found' ? listSpacingMs(list.value.size) : 0);
