@@ -191,24 +191,30 @@ export class LeaderElector {
     }
   }
 
+  /**
+   * Hands the lease back. Retried on a conflict: the stop may have aborted a renew that the server still applies
+   * after our read, which moves the resourceVersion on under us. A holder other than us is left alone.
+   */
   private async release(): Promise<void> {
     if (!this.lease) return;
-    const now = this.now();
     const signal = AbortSignal.timeout(this.renewDeadlineMs);
+    const { namespace, name, identity } = this.options;
     try {
-      const current = await this.client.get<Lease>(CoreResources.lease, this.options.namespace, this.options.name, signal);
-      if (current.spec?.holderIdentity !== this.options.identity) return;
-      await this.client.replace<Lease>(CoreResources.lease, this.options.namespace, {
-        ...current,
-        spec: {
-          ...current.spec,
-          holderIdentity: '',
-          leaseDurationSeconds: 1,
-          acquireTime: microTime(now),
-          renewTime: microTime(now),
-        },
-      }, signal);
-      this.log.info('released the lease');
+      for (;;) {
+        const current = await this.client.get<Lease>(CoreResources.lease, namespace, name, signal);
+        if (current.spec?.holderIdentity !== identity) return;
+        const now = this.now();
+        try {
+          await this.client.replace<Lease>(CoreResources.lease, namespace, {
+            ...current,
+            spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: microTime(now), renewTime: microTime(now) },
+          }, signal);
+          this.log.info('released the lease');
+          return;
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+        }
+      }
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not release the lease; the successor waits for it to expire');
     }

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { KubeClient } from '../../../src/kube/client.js';
+import { KubeApiError } from '../../../src/kube/errors.js';
+import { LeaderElector, type Lease } from '../../../src/kube/leader.js';
+
+/**
+ * One Lease held in memory with the API server's optimistic concurrency: a replace must carry the current
+ * resourceVersion. A renew that is aborted on our side may still be applied by the server: `lateWrites` holds such
+ * writes, applied right after the next read (the server answered that read before the write landed).
+ */
+class LeaseStore {
+  lease: Lease | undefined;
+  private version = 0;
+  readonly lateWrites: Lease[] = [];
+  holdRenews = false;
+  private releaseHeld: (() => void) | undefined;
+  renewInFlight: Promise<void> | undefined;
+
+  client(): KubeClient {
+    const fake = {
+      get: async (_resource: unknown, _ns: string, _name: string) => {
+        if (!this.lease) throw new KubeApiError(404, 'NotFound', 'not found');
+        const read = structuredClone(this.lease);
+        for (const write of this.lateWrites.splice(0)) {
+          try {
+            this.apply(write);
+          } catch {
+            // the server refused the late write too (a conflict): nothing changed
+          }
+        }
+        return read;
+      },
+      create: async (_resource: unknown, _ns: string, body: Lease) => {
+        if (this.lease) throw new KubeApiError(409, 'AlreadyExists', 'exists');
+        return this.store(body);
+      },
+      replace: async (_resource: unknown, _ns: string, body: Lease, signal?: AbortSignal) => {
+        if (this.holdRenews && body.spec?.holderIdentity !== '') {
+          // the request reached the server; our side gives up when the stop aborts it, the server applies it later
+          this.renewInFlight = new Promise<void>((resolve) => (this.releaseHeld = resolve));
+          await new Promise<void>((_, reject) => {
+            signal?.addEventListener('abort', () => {
+              this.lateWrites.push(structuredClone(body));
+              reject(new Error('aborted'));
+            }, { once: true });
+            this.releaseHeld?.();
+          });
+        }
+        return this.apply(body);
+      },
+    };
+    return fake as unknown as KubeClient;
+  }
+
+  private apply(body: Lease): Lease {
+    if (body.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) {
+      throw new KubeApiError(409, 'Conflict', 'the object has been modified');
+    }
+    return this.store(body);
+  }
+
+  private store(body: Lease): Lease {
+    this.lease = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
+    return structuredClone(this.lease);
+  }
+}
+
+const timings = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 10 };
+
+describe('LeaderElector release on stop', () => {
+  it('releases the lease on stop', async () => {
+    const store = new LeaseStore();
+    const elector = new LeaderElector(store.client(), { namespace: 'ns', name: 'l', identity: 'me', ...timings });
+    elector.start();
+    await expect.poll(() => elector.isLeader).toBe(true);
+    await elector.stop();
+    expect(store.lease?.spec?.holderIdentity).toBe('');
+    expect(elector.isLeader).toBe(false);
+  });
+
+  it('releases the lease even when the renew the stop aborted lands on the server after the release read it', async () => {
+    const store = new LeaseStore();
+    const elector = new LeaderElector(store.client(), { namespace: 'ns', name: 'l', identity: 'me', ...timings });
+    elector.start();
+    await expect.poll(() => elector.isLeader).toBe(true);
+    store.holdRenews = true;
+    await expect.poll(() => store.renewInFlight !== undefined).toBe(true);
+    await store.renewInFlight;
+    store.holdRenews = false;
+    await elector.stop();
+    // the late renew was applied (it moved the resourceVersion on), and the lease is still handed back
+    expect(store.lateWrites).toEqual([]);
+    expect(store.lease?.spec?.holderIdentity).toBe('');
+  });
+
+  it('does not clear a lease someone else took meanwhile', async () => {
+    const store = new LeaseStore();
+    const elector = new LeaderElector(store.client(), { namespace: 'ns', name: 'l', identity: 'me', ...timings });
+    elector.start();
+    await expect.poll(() => elector.isLeader).toBe(true);
+    store.holdRenews = true;
+    await expect.poll(() => store.renewInFlight !== undefined).toBe(true);
+    await store.renewInFlight;
+    store.holdRenews = false;
+    // before our release reads it, another candidate has taken the lease
+    const lease = store.lease as Lease;
+    store.lease = { ...lease, metadata: { ...lease.metadata, resourceVersion: '999' }, spec: { ...lease.spec, holderIdentity: 'other' } };
+    await elector.stop();
+    expect(store.lease?.spec?.holderIdentity).toBe('other');
+  });
+});
