@@ -130,7 +130,12 @@ export const OPERATOR_OPTIONS = {
   'databricks-reads-per-second': {
     env: 'DATABRICKS_READS_PER_SECOND',
     schema: z.coerce.number().int().min(1).max(1_000).default(15),
-    help: 'Other budgeted calls (reads) per second per Databricks host; deletes and tag patches have no client budget (Databricks documents no limit for them). A DatabricksWorkspace can only lower its own share.',
+    help: 'Other budgeted calls (reads) per second per Databricks host, on average; deletes and tag patches have no client budget (Databricks documents no limit for them). A DatabricksWorkspace can only lower its own share.',
+  },
+  'databricks-read-burst': {
+    env: 'DATABRICKS_READ_BURST',
+    schema: z.coerce.number().int().min(1).max(10_000).default(50),
+    help: 'Reads per Databricks host that may go out at once after a quiet spell, as many as the mutation burst (the reads that confirm 50 rollouts ending together); at least one second of --databricks-reads-per-second.',
   },
   'default-workspace-namespaces': {
     env: 'DEFAULT_WORKSPACE_NAMESPACES',

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import {
   ApiserverClock,
+  type Controller,
   CoreResources,
   delegatedAuthorizer,
   EventRecorder,
@@ -83,6 +84,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   const budgets = new RateBudgetRegistry(systemClock, undefined, {
     mutationsPer5Minutes: config.databricksMutationsPer5Minutes,
     readsPerSecond: config.databricksReadsPerSecond,
+    readBurst: config.databricksReadBurst,
   });
   metrics.budgetLimitsFrom(() => budgets.currentLimits());
   const connections = new WorkspaceConnections({
@@ -143,7 +145,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     }),
   });
 
-  manager.addController<Endpoint>({
+  const endpointController: Controller<Endpoint> = manager.addController<Endpoint>({
     name: 'provisionedthroughputendpoint',
     primary: endpoints,
     updateFilter: endpointChanged,
@@ -189,6 +191,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       events,
       metrics,
       modelInfoTtlMs: config.modelInfoTtl,
+      wake: (key) => endpointController.enqueue(key),
       apiserverNow: () => apiserverClock.lowerBound(),
       tenancy: {
         endpoints,

@@ -4,8 +4,9 @@
 // (reference §7). The mutation budget is therefore a sliding window of N grants per W (N = 50, W = 5 min by
 // default, from the operator's configuration): a burst of 50 goes out at once, as Databricks allows, and
 // the 51st waits until the first leaves the window. Reads are not covered by that limit; they share a plain
-// requests-per-second bucket (the Go SDK's 15/s). Deletes and tag patches are covered by no documented limit
-// and pass no budget at all (client.ts).
+// requests-per-second bucket: the Go SDK's 15/s on average, with a burst as large as the mutation window's (50),
+// so that the confirming reads of 50 rollouts that end together go out together. Deletes and tag patches are
+// covered by no documented limit and pass no budget at all (client.ts).
 //
 // The window hands out *reservations*: a caller that must wait is given a slot and told when it is; a
 // caller that names itself (`holder`) finds its slot kept when it comes back, so an object requeued for
@@ -99,10 +100,10 @@ export function reserve(state: BucketState, now: number, spec: BucketSpec): { wa
   return { waitMs, next: { tokens, updatedAt: current.updatedAt } };
 }
 
-/** A plain requests-per-second bucket (bursts up to one second's worth). */
-export function perSecondBucket(ratePerSecond: number): BucketSpec {
+/** A plain requests-per-second bucket: bursts of up to `burst`, and never less than one second's worth. */
+export function perSecondBucket(ratePerSecond: number, burst = 0): BucketSpec {
   if (!(ratePerSecond > 0)) throw new RangeError(`invalid rate ${ratePerSecond}/s`);
-  return { capacity: Math.max(1, Math.floor(ratePerSecond)), refillIntervalMs: 1000 / ratePerSecond };
+  return { capacity: Math.max(1, Math.floor(ratePerSecond), Math.floor(burst)), refillIntervalMs: 1000 / ratePerSecond };
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -408,12 +409,15 @@ export interface RateLimits {
   mutationWindowMs?: number;
   /** reads per second; default 15 (the Go SDK's default) */
   readsPerSecond?: number;
+  /** reads that may go out at once after a quiet spell (the host's only; a share bursts its own rate); default 50 */
+  readBurst?: number;
 }
 
 export const DEFAULT_RATE_LIMITS = {
   mutationsPerWindow: 50,
   mutationWindowMs: 5 * 60 * 1000,
   readsPerSecond: 15,
+  readBurst: 50,
 } as const;
 
 export interface ResolvedLimits {
@@ -426,7 +430,7 @@ export function resolveLimits(limits: RateLimits = {}): ResolvedLimits {
   const windowMs = limits.mutationWindowMs ?? DEFAULT_RATE_LIMITS.mutationWindowMs;
   return {
     mutation: windowSpec(mutations, windowMs),
-    read: perSecondBucket(limits.readsPerSecond ?? DEFAULT_RATE_LIMITS.readsPerSecond),
+    read: perSecondBucket(limits.readsPerSecond ?? DEFAULT_RATE_LIMITS.readsPerSecond, limits.readBurst ?? DEFAULT_RATE_LIMITS.readBurst),
   };
 }
 

@@ -206,11 +206,12 @@ export const UNMEASURED_CLOCK_SKEW_MS = 1_000;
  * created earlier was delivered before this one (the watch delivers in resourceVersion order). So the wait ends
  * when the API server's clock has passed the end of the creation second plus the delivery margin.
  * `apiserverNow`: the earliest the API server's clock can read now (undefined: not measured yet; `localNow` less
- * the assumed skew stands in).
+ * the assumed skew stands in). A smaller `marginMs` covers the commit alone, when a fence covers the delivery
+ * (claim-fence.ts).
  */
-export function claimSettleWaitMs(creationTimestamp: string | undefined, apiserverNow: number | undefined, localNow: number): number {
+export function claimSettleWaitMs(creationTimestamp: string | undefined, apiserverNow: number | undefined, localNow: number, marginMs = CLAIM_DELIVERY_MARGIN_MS): number {
   const created = creationTimestamp === undefined ? NaN : Date.parse(creationTimestamp);
   if (Number.isNaN(created)) return 0;
   const serverNow = apiserverNow ?? localNow - UNMEASURED_CLOCK_SKEW_MS;
-  return Math.max(0, Math.ceil(Math.floor(created / 1000) * 1000 + 1000 + CLAIM_DELIVERY_MARGIN_MS - serverNow));
+  return Math.max(0, Math.ceil(Math.floor(created / 1000) * 1000 + 1000 + marginMs - serverNow));
 }

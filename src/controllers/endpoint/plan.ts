@@ -136,7 +136,7 @@ export function planEndpoint(input: PlanInput): Plan {
     const claimant = input.tenancy.olderClaimant;
     // The older claimant creates it; once it exists, its owner tags tell this object why it must wait.
     if (claimant !== undefined) return planRefused(plan, claimedMessage(endpointNameOf(object), claimant), { after: input.settings.pollIntervalMs });
-    // The reconciler looks only once claims of the name made in the same second are known (claimSettleWaitMs).
+    // The reconciler looks only once claims of the name made in the same second are known (claim-fence.ts).
     return planCreate(input, plan, desired);
   }
   return planExisting(input, plan, input.endpoint.value, desired, fresh, newGeneration);

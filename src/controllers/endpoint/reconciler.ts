@@ -24,10 +24,8 @@ import {
 import type { OperatorMetrics } from '../metrics.js';
 import { type CrdDeletionCheck, ENDPOINT_CRD } from '../crd-deletion.js';
 import { ENDPOINT_FINALIZER, EndpointResource } from '../resources.js';
-import type { ResolvedWorkspace, WorkspaceConnections } from '../workspace/connections.js';
+import type { WorkspaceConnections } from '../workspace/connections.js';
 import {
-  type CallFailure,
-  type EndpointAction,
   type EndpointObject,
   endpointNameOf,
   type Observed,
@@ -46,7 +44,10 @@ import { planCanary, withCanary } from './canary.js';
 import { observeConfig } from './desired.js';
 import { gateNeeded, readGate } from './canary-gate.js';
 import { summarizeConditions } from './status-summary.js';
-import { claimSettleWaitMs, ownershipOf } from './ownership.js';
+import { ownershipOf } from './ownership.js';
+import { ClaimFences, claimWaits } from './claim-fence.js';
+import { MAX_BUDGET_WAIT_MS, execute, observe, observePart, skipped, toFailure } from './actions.js';
+import { RolloutWakes } from './rollout-wakes.js';
 import { needsPermissions, type PartObserved } from './settings.js';
 import { progressRequeueMs } from './requeue.js';
 import { SharedReads } from '../shared-reads.js';
@@ -76,14 +77,14 @@ export interface EndpointReconcilerOptions {
   credentialsRefused?: (workspace: string) => void;
   /** How long optimization info is reused; it changes rarely and costs a read. */
   modelInfoTtlMs: number;
+  /** Reconcile `key` now (the workspace's list showed that the rollout it watches ended; rollout-wakes.ts). */
+  wake?: (key: string) => void;
   /** The earliest the API server's clock can read now (ApiserverClock); undefined until measured. */
   apiserverNow?: () => number | undefined;
   now?: () => Date;
   random?: () => number;
 }
 
-/** Longest a reconcile waits for a workspace's rate budget before requeueing instead. */
-const MAX_BUDGET_WAIT_MS = 2_000;
 
 export function endpointReconciler(options: EndpointReconcilerOptions): Reconcile {
   const now = options.now ?? (() => new Date());
@@ -96,6 +97,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   // One list of a workspace's endpoints stands in for the GET of many objects (workspace-list.ts).
   const endpointList = new WorkspaceLists(nowMs);
   const freshness = new ListFreshness(nowMs);
+  const rolloutWakes = new RolloutWakes(options.wake ?? (() => undefined));
+  const fences = new ClaimFences();
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
   const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
   // ...and only until then: kept to the next reconcile (the next poll, minutes away), it was a second copy of
@@ -110,10 +113,14 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       const key = objectKey(obj);
       if (written.get(key)?.staleResourceVersion !== obj.metadata.resourceVersion) written.delete(key);
       noteDeletion(obj);
+      // our finalizer, written as a claim fence, has arrived: every earlier claimant is in the cache now
+      if (fences.delivered(key, obj)) options.wake?.(key);
     },
     delete: (obj) => {
       written.delete(objectKey(obj));
       freshness.forget(objectKey(obj));
+      rolloutWakes.forget(objectKey(obj));
+      fences.forget(objectKey(obj));
     },
   });
   const slotWaits = new SlotWaits();
@@ -124,6 +131,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     if (!current) {
       written.delete(key);
       freshness.forget(key);
+      rolloutWakes.forget(key);
+      fences.forget(key);
       slotWaits.forget(key);
       startup.forget(key);
       return;
@@ -155,13 +164,16 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       random(),
     );
     if (firstLookInMs !== undefined && firstLookInMs > 0) return { requeueAfterMs: firstLookInMs };
-    // A new object looks first once every object that could claim its endpoint name before it is in the cache:
-    // no read, no write, no Event before then (a second or two after its creation; ownership.ts).
-    const settleInMs = object.deleting ? 0 : claimSettleWaitMs(object.creationTimestamp, options.apiserverNow?.(), at.getTime());
-    if (settleInMs > 0) {
-      log.debug({ requeue: { after: settleInMs } }, 'waiting for claims of the endpoint name made in its creation second');
-      return { requeueAfterMs: settleInMs };
+    // A new object decides only once every object that could claim its endpoint name before it is in the cache: no
+    // read, no write before its creation second and the commit margin have passed; then no Databricks change and no
+    // status before its finalizer, written as a fence, is delivered back, or the delivery margin passes (claim-fence.ts).
+    const claims = object.deleting ? { commitInMs: 0, settledInMs: 0 } : claimWaits(object.creationTimestamp, options.apiserverNow?.(), at.getTime());
+    if (claims.settledInMs === 0) fences.forget(key);
+    if (claims.commitInMs > 0) {
+      log.debug({ requeue: { after: claims.commitInMs } }, 'waiting for claims of the endpoint name made in its creation second');
+      return { requeueAfterMs: claims.commitInMs };
     }
+    const fenceNeeded = claims.settledInMs > 0 && !fences.passed(key, options.endpoints.get(key));
     // (one GET of the CRD, shared by the deletions seen before it started: a namespace of them costs a few)
     if (object.deleting && object.hasFinalizer && options.crdDeleting) object.crdDeleting = await options.crdDeleting(ENDPOINT_CRD, signal, freshness.deletionSeenAt(key));
     const workspace = options.connections.forEndpoint(object.namespace, parsed.data.workspaceRef);
@@ -172,12 +184,18 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const listed = (databricks: DatabricksClient, notBefore?: number) =>
       endpointList.get(
         workspace.name,
-        () => observe(async () => summarizeList(await databricks.listEndpoints(callOptions))),
+        async () => {
+          const startedAt = nowMs();
+          const list = await observe(async () => summarizeList(await databricks.listEndpoints(callOptions)));
+          rolloutWakes.listed(workspace.name, list, startedAt);
+          return list;
+        },
         notBefore,
       );
     // Our rollout still runs, says the list (read after Databricks answered the change that started it, or it could
     // not show the endpoint yet; kept a second, longer when spaced): look again later, no GET, no write (issue 12).
     const watching = onlyWatchingRollout(object);
+    rolloutWakes.forget(key);
     // A look the workspace's list answers (a rollout being watched, the ownership check before a DELETE) needs a
     // list read after this moment (ListFreshness).
     // (asked whatever the workspace: it also drops what a settled object no longer needs)
@@ -194,6 +212,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     if (client && listAfter !== undefined && watching) {
       const list = await listed(client, listAfter);
       if (list.kind === 'found' && list.value.get(endpointName)?.configUpdate === 'IN_PROGRESS') {
+        rolloutWakes.watch(key, workspace.name, endpointName, listAfter);
         const age = at.getTime() - Date.parse(object.status.pending?.startTime as string);
         return { requeueAfterMs: progressRequeueMs(options.settings.progressIntervalMs, age, random()) };
       }
@@ -202,7 +221,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       // Nothing of an object that never acted can exist in Databricks (its finalizer goes on first): when the
       // workspace's list (a second old at most; the list spacing in a workspace of thousands) lacks the name, there
       // is nothing to read (issue 12).
-      if (neverActed(object)) {
+      if (neverActed(object) || fences.onlyFence(key)) {
         const list = await listed(databricks);
         if (list.kind === 'found' && !list.value.has(endpointName)) return { kind: 'notFound' };
       }
@@ -260,9 +279,11 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     log.debug({ action: plan.action.type, requeue: plan.requeue }, 'planned');
 
     let latest = current;
+    if (fenceNeeded) return writeFence(plan, key, current, claims.settledInMs, signal);
+    if (plan.action.type !== 'none') fences.acted(key);
     let actionFailed = false;
     try {
-      const done = await execute(options, plan.action, latest, workspace, { signal, budgetHolder: key }, log);
+      const done = await execute(options.kube, plan.action, latest, workspace, { signal, budgetHolder: key }, log);
       latest = done.latest;
       if (done.deleted) {
         // Databricks' 200 to a DELETE is the deletion done: what is left is letting the object go, as the write-back
@@ -297,6 +318,19 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     // locked until it is written), so the API server's write latency does not pace the Databricks work.
     return { finishing: writeBack(plan, latest, key, current, log, signal) };
   };
+
+  /**
+   * Claims of the name are not known yet: nothing is sent or written but the fence, and only for a plan that would
+   * act (that write goes on first anyway); the fence's delivery wakes the key, the delivery margin is the fallback.
+   */
+  async function writeFence(plan: Plan, key: string, current: Endpoint, settledInMs: number, signal: AbortSignal): Promise<{ requeueAfterMs: number }> {
+    const acts = plan.action.type !== 'none' && plan.action.type !== 'delete' && plan.action.type !== 'removeFinalizer';
+    if (acts && !hasFinalizer(current, ENDPOINT_FINALIZER)) {
+      fences.wrote(key);
+      rememberWritten(key, current, await addFinalizer(options.kube, EndpointResource, current, ENDPOINT_FINALIZER, signal));
+    }
+    return { requeueAfterMs: settledInMs };
+  }
 
   /**
    * What we wrote (`latest`) stands in for the cached `current` until the informer delivers a newer version: a
@@ -342,97 +376,6 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
     return { requeueAfterMs: Math.max(plan.requeue.after, 1) };
   }
-}
-
-/** Runs the planned action; returns the latest object when Kubernetes changed it (finalizers). */
-async function execute(
-  options: EndpointReconcilerOptions,
-  action: EndpointAction,
-  object: Endpoint,
-  workspace: ResolvedWorkspace,
-  call: { signal: AbortSignal; budgetHolder: string },
-  log: Logger,
-): Promise<{ latest: Endpoint; answered?: ServingEndpointDetailed; deleted?: true }> {
-  const { signal } = call;
-  if (action.type === 'none') return { latest: object };
-  if (action.type === 'removeFinalizer') {
-    return { latest: await removeFinalizer(options.kube, EndpointResource, object, ENDPOINT_FINALIZER, signal) };
-  }
-  const client = workspace.client as DatabricksClient;
-  // Named, so a refused create/update keeps its reserved slot for when this object comes back.
-  const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS, budgetHolder: call.budgetHolder };
-  let latest = object;
-  if (action.type !== 'delete' && !hasFinalizer(object, ENDPOINT_FINALIZER)) {
-    // The finalizer goes on before anything exists in Databricks, so a delete can never leak an endpoint.
-    latest = await addFinalizer(options.kube, EndpointResource, object, ENDPOINT_FINALIZER, signal);
-  }
-  // Adoption is recorded in status only: the finalizer above is all it takes here.
-  if (action.type === 'adopt') return { latest };
-  log.info({ action: action.type, workspace: workspace.name }, 'acting on Databricks');
-  switch (action.type) {
-    case 'create':
-      return {
-        latest,
-        answered:
-          action.request.flavour === 'modelUnits' ? await client.createPtEndpoint(action.request.body, callOptions) : await client.createEndpoint(action.request.body, callOptions),
-      };
-    case 'updateConfig':
-      return {
-        latest,
-        answered:
-          action.request.flavour === 'modelUnits'
-            ? await client.updatePtConfig(action.request.name, action.request.body, callOptions)
-            : await client.updateConfig(action.request.name, action.request.body, callOptions),
-      };
-    case 'patchTags':
-      await client.patchTags(action.name, { add_tags: action.add, delete_tags: action.remove }, callOptions);
-      break;
-    case 'putAiGateway':
-      await client.putAiGateway(action.name, action.body, callOptions);
-      break;
-    case 'setPermissions':
-      await client.setPermissions(action.endpointId, action.body, callOptions);
-      break;
-    case 'updateNotifications':
-      await client.updateNotifications(action.name, action.body, callOptions);
-      break;
-    case 'delete':
-      try {
-        await client.deleteEndpoint(action.name, callOptions);
-      } catch (err) {
-        if (!(isDatabricksError(err) && err.kind === 'NotFound')) throw err;
-      }
-      // A 200 (or 404) is taken as done, as the Terraform provider's delete does (it never waits): Databricks has
-      // no delete state to poll and no SDK has a delete waiter (reference §3.5, §5.1). The ownership check before
-      // it (a list read after the deletion was seen) is the safety check; a second look ~1 s later only held the
-      // object and spent a read (issue 12). The finalizer goes in the same reconcile (the reconciler's release).
-      return { latest, deleted: true };
-  }
-  return { latest };
-}
-
-async function observe<T>(read: () => Promise<T>): Promise<Observed<T>> {
-  try {
-    return { kind: 'found', value: await read() };
-  } catch (err) {
-    if (isDatabricksError(err) && err.kind === 'NotFound') return { kind: 'notFound' };
-    return { kind: 'failed', error: toFailure(err) };
-  }
-}
-
-const skipped = <T>(): Promise<Observed<T>> => Promise.resolve({ kind: 'skipped' });
-
-async function observePart<T>(read: () => Promise<T>): Promise<PartObserved<T>> {
-  try {
-    return { kind: 'found', value: await read() };
-  } catch (err) {
-    return { kind: 'failed', message: toFailure(err).message };
-  }
-}
-
-function toFailure(err: unknown): CallFailure {
-  if (isDatabricksError(err)) return { kind: err.kind, message: err.message, retryAfterMs: err.retryAfterMs, fromClientBudget: err.fromClientBudget };
-  return { kind: 'Transient', message: err instanceof Error ? err.message : String(err) };
 }
 
 function toEndpointObject(obj: Endpoint, spec: EndpointSpecType): EndpointObject {

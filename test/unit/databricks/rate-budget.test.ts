@@ -202,7 +202,7 @@ describe('a workspace share and its host budget', () => {
     registry.forHost('https://w.example', { key: 'b/ws', limits: { mutationsPer5Minutes: 2, readsPerSecond: 1 } });
     const host = a.mutation.at(-1) as WindowBudget;
     expect(host.windowSpec.limit).toBe(50);
-    expect((a.read.at(-1) as BucketBudget).bucketSpec).toEqual(perSecondBucket(15));
+    expect((a.read.at(-1) as BucketBudget).bucketSpec).toEqual(perSecondBucket(15, 50));
   });
 
   it("a slot reserved because of a share does not hold back the host's other workspaces", async () => {
@@ -227,6 +227,25 @@ describe('the requests-per-second bucket (reads, deletes, tag patches)', () => {
     expect(times.filter((t) => t === 0)).toHaveLength(15);
     expect(maxInRollingWindow(times.slice(15), 1000)).toBeLessThanOrEqual(15);
     expect(times[44]).toBeLessThanOrEqual(2001);
+  });
+
+  it("a host's reads: 50 at once (the mutation burst: 50 rollouts' confirming reads), then 15 per second on average", () => {
+    const times = bucketSchedule(resolveLimits().read, 80);
+    expect(times.filter((t) => t === 0)).toHaveLength(50);
+    expect(maxInRollingWindow(times.slice(50), 1000)).toBeLessThanOrEqual(15);
+    expect(times[79]).toBeGreaterThanOrEqual(1999);
+    expect(times[79]).toBeLessThanOrEqual(2001);
+    // a faster rate bursts at least one second's worth; a configured burst wins when larger
+    expect(resolveLimits({ readsPerSecond: 1_000 }).read.capacity).toBe(1_000);
+    expect(resolveLimits({ readBurst: 5 }).read.capacity).toBe(15);
+  });
+
+  it("a workspace's share of the read rate bursts no more than its own rate", () => {
+    const clock = new FakeClock(0);
+    const registry = new RateBudgetRegistry(clock);
+    const share = registry.forHost('https://w.example', { key: 'ns/ws', limits: { readsPerSecond: 2 } });
+    // the host's bucket and the share's, which every read of that workspace must also pass
+    expect(share.read.map((b) => (b as BucketBudget).bucketSpec.capacity).sort((x, y) => x - y)).toEqual([2, 50]);
   });
 
   it('stops waiting when the caller aborts', async () => {

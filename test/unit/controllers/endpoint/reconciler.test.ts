@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../../src/controllers/endpoint/capacity.js';
 import { type Endpoint, endpointReconciler } from '../../../../src/controllers/endpoint/reconciler.js';
-import { CLAIM_DELIVERY_MARGIN_MS } from '../../../../src/controllers/endpoint/ownership.js';
+import { CLAIM_COMMIT_MARGIN_MS } from '../../../../src/controllers/endpoint/claim-fence.js';
 import { OperatorMetrics } from '../../../../src/controllers/metrics.js';
 import { ENDPOINT_FINALIZER } from '../../../../src/controllers/resources.js';
 import { DatabricksError, type DatabricksClient, type ServingEndpointDetailed } from '../../../../src/databricks/index.js';
@@ -49,7 +49,7 @@ function applyMergePatch(target: unknown, patch: unknown): Endpoint['status'] {
 }
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint } = {}) {
+function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   let stored = object;
@@ -101,6 +101,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     now: options.now ?? (() => NOW),
     random: () => 0.5,
     apiserverNow: () => options.apiserverNow,
+    ...(options.wake && { wake: options.wake }),
   });
   const logLines: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
@@ -356,8 +357,9 @@ describe('endpoint reconciler (I/O shell)', () => {
     // Created in the second the API server's clock is in now: 400 ms into it.
     const fresh = { ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [], creationTimestamp: '2026-03-01T12:00:00Z' } } as Endpoint;
     const h = harness({ object: fresh, getEndpoint: () => { throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 }); }, apiserverNow: Date.parse('2026-03-01T12:00:00.400Z') });
-    expect(await h.run()).toEqual({ requeueAfterMs: 600 + CLAIM_DELIVERY_MARGIN_MS });
+    expect(await h.run()).toEqual({ requeueAfterMs: 600 + CLAIM_COMMIT_MARGIN_MS });
     expect(h.client.getEndpoint).not.toHaveBeenCalled();
+    expect(h.client.listEndpoints).not.toHaveBeenCalled();
     expect(h.patches).toEqual([]);
     expect(h.events).toEqual([]);
 
@@ -366,6 +368,63 @@ describe('endpoint reconciler (I/O shell)', () => {
     await later.run();
     expect(later.client.createEndpoint).toHaveBeenCalledTimes(1);
     expect(later.events.map((e) => e.reason)).toEqual(['CreatingEndpoint']);
+  });
+
+  describe('a new object past the commit margin: its finalizer is a fence for the claims of its name (claim-fence.ts)', () => {
+    const created = '2026-03-01T12:00:00Z';
+    const fresh = { ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [], creationTimestamp: created } } as Endpoint;
+    const withFinalizer = { ...fresh, metadata: { ...fresh.metadata, finalizers: [ENDPOINT_FINALIZER], resourceVersion: '11' } } as Endpoint;
+    const absent = () => {
+      throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 });
+    };
+    // 1.6 s after the start of the creation second: past the commit margin (0.5 s), not the delivery margin (1 s)
+    const apiserverNow = Date.parse('2026-03-01T12:00:01.600Z');
+
+    it('writes only the finalizer, no create, no status, no Event; its delivery wakes the key, which then creates', async () => {
+      let cached: Endpoint = fresh;
+      const woken: string[] = [];
+      const h = harness({ object: fresh, current: () => cached, getEndpoint: absent, listed: [], apiserverNow, wake: (key) => woken.push(key) });
+      expect(await h.run()).toEqual({ requeueAfterMs: 400 });
+      expect(h.patches.map((p) => p.subresource)).toEqual([undefined]); // the finalizer, nothing else
+      expect(h.client.createEndpoint).not.toHaveBeenCalled();
+      expect(h.events).toEqual([]);
+      // a look before the fence comes back (a resync): still nothing
+      expect(await h.run()).toEqual({ requeueAfterMs: 400 });
+      expect(h.client.createEndpoint).not.toHaveBeenCalled();
+      expect(h.patches).toHaveLength(1);
+      // the informer delivers the object with our finalizer: every earlier claimant is in the cache now
+      cached = withFinalizer;
+      for (const handler of h.handlers) handler.update?.(fresh, withFinalizer);
+      expect(woken).toEqual([KEY]);
+      await h.run();
+      expect(h.client.createEndpoint).toHaveBeenCalledTimes(1);
+      expect(h.events.map((e) => e.reason)).toEqual(['CreatingEndpoint']);
+      // the finalizer was a fence only: the workspace's list stood in for the GET before the create
+      expect(h.client.getEndpoint).not.toHaveBeenCalled();
+    });
+
+    it('the fence passes when a look finds it in the cache, even without the wake', async () => {
+      let cached: Endpoint = fresh;
+      const h = harness({ object: fresh, current: () => cached, getEndpoint: absent, listed: [], apiserverNow });
+      await h.run();
+      cached = withFinalizer;
+      await h.run();
+      expect(h.client.createEndpoint).toHaveBeenCalledTimes(1);
+    });
+
+    it('a finalizer this process did not write as a fence (a restart) proves nothing: it waits for the delivery margin, no Databricks call', async () => {
+      const h = harness({ object: withFinalizer, getEndpoint: absent, listed: [], apiserverNow });
+      expect(await h.run()).toEqual({ requeueAfterMs: 400 });
+      expect(h.client.createEndpoint).not.toHaveBeenCalled();
+      expect(h.patches).toEqual([]);
+    });
+
+    it('an object that would not act (the endpoint exists and is not ours) gets no fence and no finalizer', async () => {
+      const h = harness({ object: fresh, getEndpoint: () => readyEndpoint({}, { owner: null }), listed: ['llama-chat'], apiserverNow });
+      expect(await h.run()).toEqual({ requeueAfterMs: 400 });
+      expect(h.patches).toEqual([]);
+      expect(h.events).toEqual([]);
+    });
   });
 
   describe('a new object (no finalizer: it never made Databricks act) and the GET before its create (issue 12)', () => {
@@ -458,6 +517,37 @@ describe('endpoint reconciler (I/O shell)', () => {
       expect(lists).toHaveBeenCalledTimes(2);
       expect(h.client.getEndpoint).not.toHaveBeenCalled();
       expect(look.requeueAfterMs).toBeGreaterThan(0);
+    });
+
+    it("a list another object's look reads wakes the objects whose rollout it shows ended, with no read of their own", async () => {
+      let at = NOW.getTime();
+      const woken: string[] = [];
+      const h = harness({ object: rollingOut(), now: () => new Date(at), wake: (key) => woken.push(key) });
+      const lists = h.client.listEndpoints as unknown as ReturnType<typeof vi.fn>;
+      lists.mockImplementation(list('IN_PROGRESS'));
+      await h.run(KEY); // still runs: KEY waits (2 s at its age)
+      expect(woken).toEqual([]);
+      lists.mockImplementation(list('NOT_UPDATING'));
+      at += 1_500; // the kept list has expired: the next look at any object of the workspace reads a new one
+      await h.run('ml/another');
+      expect(lists).toHaveBeenCalledTimes(2);
+      expect(woken).toEqual([KEY]);
+      // the woken look shares that list (no list of its own) and reads the outcome
+      await h.run(KEY);
+      expect(lists).toHaveBeenCalledTimes(2);
+      expect(h.client.getEndpoint).toHaveBeenCalledTimes(2);
+    });
+
+    it('a list that shows the rollout still running wakes nobody', async () => {
+      let at = NOW.getTime();
+      const woken: string[] = [];
+      const h = harness({ object: rollingOut(), now: () => new Date(at), wake: (key) => woken.push(key) });
+      (h.client.listEndpoints as unknown as ReturnType<typeof vi.fn>).mockImplementation(list('IN_PROGRESS'));
+      await h.run(KEY);
+      at += 1_500;
+      await h.run('ml/another');
+      expect(h.client.listEndpoints).toHaveBeenCalledTimes(2);
+      expect(woken).toEqual([]);
     });
 
     it('the list says it no longer runs: the GET reads the outcome', async () => {
