@@ -66,6 +66,11 @@ export class ClaimFences {
     return this.fences.get(key)?.acted === false;
   }
 
+  /** Claims are known by time alone now: the fence is no longer needed, only what it says until the object acts. */
+  settled(key: string): void {
+    if (!this.onlyFence(key)) this.fences.delete(key);
+  }
+
   forget(key: string): void {
     this.fences.delete(key);
   }

@@ -168,7 +168,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     // read, no write before its creation second and the commit margin have passed; then no Databricks change and no
     // status before its finalizer, written as a fence, is delivered back, or the delivery margin passes (claim-fence.ts).
     const claims = object.deleting ? { commitInMs: 0, settledInMs: 0 } : claimWaits(object.creationTimestamp, options.apiserverNow?.(), at.getTime());
-    if (claims.settledInMs === 0) fences.forget(key);
+    if (claims.settledInMs === 0) fences.settled(key);
     if (claims.commitInMs > 0) {
       log.debug({ requeue: { after: claims.commitInMs } }, 'waiting for claims of the endpoint name made in its creation second');
       return { requeueAfterMs: claims.commitInMs };

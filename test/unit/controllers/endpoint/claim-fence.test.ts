@@ -39,8 +39,12 @@ describe('ClaimFences', () => {
     expect(fences.onlyFence('ns/a')).toBe(false);
     fences.wrote('ns/a');
     expect(fences.onlyFence('ns/a')).toBe(true);
+    fences.settled('ns/a'); // settled by time before it acted: what the finalizer is stays known
+    expect(fences.onlyFence('ns/a')).toBe(true);
     fences.acted('ns/a');
     expect(fences.onlyFence('ns/a')).toBe(false);
+    fences.settled('ns/a');
+    expect(fences.passed('ns/a', undefined)).toBe(false);
     fences.forget('ns/a');
     expect(fences.passed('ns/a', undefined)).toBe(false);
   });

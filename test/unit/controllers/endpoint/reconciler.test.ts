@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../../src/controllers/endpoint/capacity.js';
 import { type Endpoint, endpointReconciler } from '../../../../src/controllers/endpoint/reconciler.js';
 import { CLAIM_COMMIT_MARGIN_MS } from '../../../../src/controllers/endpoint/claim-fence.js';
+import { UNMEASURED_CLOCK_SKEW_MS } from '../../../../src/controllers/endpoint/ownership.js';
 import { OperatorMetrics } from '../../../../src/controllers/metrics.js';
 import { ENDPOINT_FINALIZER } from '../../../../src/controllers/resources.js';
 import { DatabricksError, type DatabricksClient, type ServingEndpointDetailed } from '../../../../src/databricks/index.js';
@@ -410,6 +411,20 @@ describe('endpoint reconciler (I/O shell)', () => {
       cached = withFinalizer;
       await h.run();
       expect(h.client.createEndpoint).toHaveBeenCalledTimes(1);
+    });
+
+    it('a fenced object woken only after the delivery margin still knows it never acted: the list, not a GET, before its create', async () => {
+      let cached: Endpoint = fresh;
+      // the API server's clock unmeasured: ours, less the assumed skew, stands in (and moves on)
+      let at = apiserverNow + UNMEASURED_CLOCK_SKEW_MS;
+      const h = harness({ object: fresh, current: () => cached, getEndpoint: absent, listed: [], now: () => new Date(at) });
+      expect(await h.run()).toEqual({ requeueAfterMs: 400 }); // the fence
+      expect(h.patches).toHaveLength(1);
+      cached = withFinalizer;
+      at += 1_000; // a busy queue: the woken reconcile runs once claims are settled by time anyway
+      await h.run();
+      expect(h.client.createEndpoint).toHaveBeenCalledTimes(1);
+      expect(h.client.getEndpoint).not.toHaveBeenCalled();
     });
 
     it('a finalizer this process did not write as a fence (a restart) proves nothing: it waits for the delivery margin, no Databricks call', async () => {
