@@ -173,6 +173,16 @@ export class WorkQueue {
     }
     this.dirty.delete(key);
     this.processing.add(key);
+    // A look scheduled before this one started is this one: the reconcile sees the latest state and says when
+    // to look next. Kept, such a timer (a rollout's next look, the object woken early when its rollout ended)
+    // ran one more reconcile, and one more read, right after (issue 12: reads per endpoint). Adds made while
+    // the key is processed still count.
+    const pending = this.waiting.get(key);
+    if (pending) {
+      clearTimeout(pending.timer);
+      this.waiting.delete(key);
+      this.backingOff.delete(key);
+    }
     const t = this.now();
     const added = this.addedAt.get(key);
     if (added !== undefined) this.options.metrics?.queueLatency((t - added) / 1000);

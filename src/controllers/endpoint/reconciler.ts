@@ -85,7 +85,6 @@ export interface EndpointReconcilerOptions {
   random?: () => number;
 }
 
-
 export function endpointReconciler(options: EndpointReconcilerOptions): Reconcile {
   const now = options.now ?? (() => new Date());
   const random = options.random ?? Math.random;

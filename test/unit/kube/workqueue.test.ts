@@ -67,6 +67,23 @@ describe('WorkQueue', () => {
     expect(q.length).toBe(0); // the later timers were superseded, not kept
   });
 
+  it('a look scheduled before a key is taken is dropped (the reconcile schedules its own); one scheduled while it runs stays', async () => {
+    const q = new WorkQueue({ rateLimiter: noBackoff() });
+    q.addAfter('ns/a', 1_000); // the rollout's next look
+    q.add('ns/a'); // woken early: the rollout ended
+    expect(await q.get()).toBe('ns/a');
+    q.done('ns/a');
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(q.length).toBe(0); // no second reconcile for the old timer
+    // a delayed add made while the key is being processed is a new request: kept
+    q.add('ns/b');
+    expect(await q.get()).toBe('ns/b');
+    q.addAfter('ns/b', 1_000);
+    q.done('ns/b');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(q.length).toBe(1);
+  });
+
   it('backs off a failing key exponentially and forget() resets it', async () => {
     const q = new WorkQueue({ rateLimiter: noBackoff() });
     const delays: number[] = [];
