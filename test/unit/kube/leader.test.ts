@@ -67,6 +67,19 @@ class LeaseStore {
 
 const timings = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 10 };
 
+/** A leader whose last renew reached the server and is still unanswered: the stop will abort it. */
+async function leadingWithARenewInFlight() {
+  const store = new LeaseStore();
+  const elector = new LeaderElector(store.client(), { namespace: 'ns', name: 'l', identity: 'me', ...timings });
+  elector.start();
+  await expect.poll(() => elector.isLeader).toBe(true);
+  store.holdRenews = true;
+  await expect.poll(() => store.renewInFlight !== undefined).toBe(true);
+  await store.renewInFlight;
+  store.holdRenews = false;
+  return { store, elector };
+}
+
 describe('LeaderElector release on stop', () => {
   it('releases the lease on stop', async () => {
     const store = new LeaseStore();
@@ -79,14 +92,7 @@ describe('LeaderElector release on stop', () => {
   });
 
   it('releases the lease even when the renew the stop aborted lands on the server after the release read it', async () => {
-    const store = new LeaseStore();
-    const elector = new LeaderElector(store.client(), { namespace: 'ns', name: 'l', identity: 'me', ...timings });
-    elector.start();
-    await expect.poll(() => elector.isLeader).toBe(true);
-    store.holdRenews = true;
-    await expect.poll(() => store.renewInFlight !== undefined).toBe(true);
-    await store.renewInFlight;
-    store.holdRenews = false;
+    const { store, elector } = await leadingWithARenewInFlight();
     await elector.stop();
     // the late renew was applied (it moved the resourceVersion on), and the lease is still handed back
     expect(store.lateWrites).toEqual([]);
@@ -94,14 +100,7 @@ describe('LeaderElector release on stop', () => {
   });
 
   it('does not clear a lease someone else took meanwhile', async () => {
-    const store = new LeaseStore();
-    const elector = new LeaderElector(store.client(), { namespace: 'ns', name: 'l', identity: 'me', ...timings });
-    elector.start();
-    await expect.poll(() => elector.isLeader).toBe(true);
-    store.holdRenews = true;
-    await expect.poll(() => store.renewInFlight !== undefined).toBe(true);
-    await store.renewInFlight;
-    store.holdRenews = false;
+    const { store, elector } = await leadingWithARenewInFlight();
     // before our release reads it, another candidate has taken the lease
     const lease = store.lease as Lease;
     store.lease = { ...lease, metadata: { ...lease.metadata, resourceVersion: '999' }, spec: { ...lease.spec, holderIdentity: 'other' } };
