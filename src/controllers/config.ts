@@ -135,7 +135,7 @@ export const OPERATOR_OPTIONS = {
   'databricks-read-burst': {
     env: 'DATABRICKS_READ_BURST',
     schema: z.coerce.number().int().min(1).max(10_000).default(50),
-    help: 'Reads per Databricks host that may go out at once after a quiet spell, as many as the mutation burst (the reads that confirm 50 rollouts ending together); at least one second of --databricks-reads-per-second.',
+    help: 'Reads per Databricks host that may go out at once after a quiet spell, as many as the mutation burst (the reads that confirm 50 rollouts ending together); never less than one second of --databricks-reads-per-second (1: bursts of one second of reads only, as before).',
   },
   'default-workspace-namespaces': {
     env: 'DEFAULT_WORKSPACE_NAMESPACES',
