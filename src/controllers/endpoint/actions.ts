@@ -11,6 +11,10 @@ import type { PartObserved } from './settings.js';
 /** Longest a reconcile waits for a workspace's rate budget before requeueing instead. */
 export const MAX_BUDGET_WAIT_MS = 2_000;
 
+/** The action may make something exist in Databricks and the object lacks our finalizer: it goes on first. */
+export const needsFinalizerFirst = (action: EndpointAction, object: Endpoint): boolean =>
+  action.type !== 'none' && action.type !== 'delete' && action.type !== 'removeFinalizer' && !hasFinalizer(object, ENDPOINT_FINALIZER);
+
 /** Runs the planned action; returns the latest object when Kubernetes changed it (finalizers). */
 export async function execute(
   kube: KubeClient,
@@ -29,7 +33,7 @@ export async function execute(
   // Named, so a refused create/update keeps its reserved slot for when this object comes back.
   const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS, budgetHolder: call.budgetHolder };
   let latest = object;
-  if (action.type !== 'delete' && !hasFinalizer(object, ENDPOINT_FINALIZER)) {
+  if (needsFinalizerFirst(action, object)) {
     // The finalizer goes on before anything exists in Databricks, so a delete can never leak an endpoint.
     latest = await addFinalizer(kube, EndpointResource, object, ENDPOINT_FINALIZER, signal);
   }

@@ -46,7 +46,7 @@ import { gateNeeded, readGate } from './canary-gate.js';
 import { summarizeConditions } from './status-summary.js';
 import { ownershipOf } from './ownership.js';
 import { ClaimFences, claimWaits } from './claim-fence.js';
-import { MAX_BUDGET_WAIT_MS, execute, observe, observePart, skipped, toFailure } from './actions.js';
+import { MAX_BUDGET_WAIT_MS, execute, needsFinalizerFirst, observe, observePart, skipped, toFailure } from './actions.js';
 import { RolloutWakes } from './rollout-wakes.js';
 import { needsPermissions, type PartObserved } from './settings.js';
 import { progressRequeueMs } from './requeue.js';
@@ -323,8 +323,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
    * act (that write goes on first anyway); the fence's delivery wakes the key, the delivery margin is the fallback.
    */
   async function writeFence(plan: Plan, key: string, current: Endpoint, settledInMs: number, signal: AbortSignal): Promise<{ requeueAfterMs: number }> {
-    const acts = plan.action.type !== 'none' && plan.action.type !== 'delete' && plan.action.type !== 'removeFinalizer';
-    if (acts && !hasFinalizer(current, ENDPOINT_FINALIZER)) {
+    if (needsFinalizerFirst(plan.action, current)) {
       fences.wrote(key);
       rememberWritten(key, current, await addFinalizer(options.kube, EndpointResource, current, ENDPOINT_FINALIZER, signal));
     }
