@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import {
   ApiserverClock,
+  ClockProbe,
   type Controller,
   CoreResources,
   delegatedAuthorizer,
@@ -51,7 +52,9 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   const kube = config.kubeconfig && !config.kubeconfig.includes(delimiter) ? await KubeClient.fromFile(config.kubeconfig) : await KubeClient.fromDefault();
   // creationTimestamps are the API server's clock: claims of an endpoint name are timed on it (ownership.ts).
   const apiserverClock = new ApiserverClock();
-  kube.addResponseObserver((info) => apiserverClock.observe(info.date));
+  kube.addResponseObserver((info) => apiserverClock.observe(info.date, info.statusCode > 0 && info.receivedAt >= info.sentAt ? info.receivedAt - info.sentAt : undefined));
+  // GET /version (allowed to every authenticated user) while the bound is loose and a new object waits on it
+  const clockProbe = new ClockProbe(apiserverClock, () => kube.request({ method: 'GET', path: '/version' }));
 
   const manager = new Manager({
     client: kube,
@@ -193,6 +196,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       modelInfoTtlMs: config.modelInfoTtl,
       wake: (key) => endpointController.enqueue(key),
       apiserverNow: () => apiserverClock.lowerBound(),
+      apiserverClockWanted: (key) => void clockProbe.tighten()?.then(() => endpointController.enqueue(key)),
       tenancy: {
         endpoints,
         identityOf: (namespace, workspaceRef) => connections.identityOf(namespace, workspaceRef),

@@ -44,6 +44,8 @@ export type KubeResponseObserver = (info: KubeResponseInfo) => void;
 export function describeKubeRequest(method: KubeRequest['method'], path: string, watch: boolean): { verb: string; resource: string; subresource: string } {
   // /api/v1[/namespaces/ns]/plural[/name[/sub]] or /apis/group/version[/namespaces/ns]/plural[/name[/sub]]
   const parts = path.split('?')[0]!.split('/').filter((p) => p !== '');
+  // a non-resource URL (/version, /readyz): RBAC's nonResourceURLs, verb by method
+  if (parts[0] !== 'api' && parts[0] !== 'apis') return { verb: method.toLowerCase(), resource: `/${parts.join('/')}`, subresource: '' };
   let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
   if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
   const [resource = '', name, subresource = ''] = rest;

@@ -81,6 +81,11 @@ export interface EndpointReconcilerOptions {
   wake?: (key: string) => void;
   /** The earliest the API server's clock can read now (ApiserverClock); undefined until measured. */
   apiserverNow?: () => number | undefined;
+  /**
+   * `key`, a new object, waits for a time computed on apiserverNow: tighten the bound if it is loose (ClockProbe)
+   * and reconcile `key` again once it is, instead of waiting out what the loose bound made it wait.
+   */
+  apiserverClockWanted?: (key: string) => void;
   now?: () => Date;
   random?: () => number;
 }
@@ -168,6 +173,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     // status before its finalizer, written as a fence, is delivered back, or the delivery margin passes (claim-fence.ts).
     const claims = object.deleting ? { commitInMs: 0, settledInMs: 0 } : claimWaits(object.creationTimestamp, options.apiserverNow?.(), at.getTime());
     if (claims.settledInMs === 0) fences.settled(key);
+    else options.apiserverClockWanted?.(key);
     if (claims.commitInMs > 0) {
       log.debug({ requeue: { after: claims.commitInMs } }, 'waiting for claims of the endpoint name made in its creation second');
       return { requeueAfterMs: claims.commitInMs };

@@ -20,6 +20,8 @@ describe('describeKubeRequest', () => {
     ['GET', '/api/v1/namespaces/ml', false, { verb: 'get', resource: 'namespaces', subresource: '' }],
     ['GET', '/api/v1/namespaces', true, { verb: 'watch', resource: 'namespaces', subresource: '' }],
     ['GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x.y', false, { verb: 'get', resource: 'customresourcedefinitions', subresource: '' }],
+    // a non-resource URL (the clock probe's GET /version) keeps its path
+    ['GET', '/version', false, { verb: 'get', resource: '/version', subresource: '' }],
   ])('%s %s (watch %s)', (method, path, watch, expected) => {
     expect(describeKubeRequest(method, path, watch)).toEqual(expected);
   });

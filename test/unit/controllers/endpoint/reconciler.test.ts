@@ -50,7 +50,7 @@ function applyMergePatch(target: unknown, patch: unknown): Endpoint['status'] {
 }
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void } = {}) {
+function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void; clockWanted?: (key: string) => void } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   let stored = object;
@@ -102,6 +102,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     now: options.now ?? (() => NOW),
     random: () => 0.5,
     apiserverNow: () => options.apiserverNow,
+    ...(options.clockWanted && { apiserverClockWanted: options.clockWanted }),
     ...(options.wake && { wake: options.wake }),
   });
   const logLines: Record<string, unknown>[] = [];
@@ -357,16 +358,21 @@ describe('endpoint reconciler (I/O shell)', () => {
   it('a new object makes no read and no write until claims of its name made in its creation second are known (issue 11 finding 3)', async () => {
     // Created in the second the API server's clock is in now: 400 ms into it.
     const fresh = { ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [], creationTimestamp: '2026-03-01T12:00:00Z' } } as Endpoint;
-    const h = harness({ object: fresh, getEndpoint: () => { throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 }); }, apiserverNow: Date.parse('2026-03-01T12:00:00.400Z') });
+    const clockWanted: string[] = [];
+    const h = harness({ object: fresh, getEndpoint: () => { throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 }); }, apiserverNow: Date.parse('2026-03-01T12:00:00.400Z'), clockWanted: (key) => clockWanted.push(key) });
     expect(await h.run()).toEqual({ requeueAfterMs: 600 + CLAIM_COMMIT_MARGIN_MS });
+    // its wait was computed on the API server's clock: the bound is asked to be tight, and the key woken when it is
+    expect(clockWanted).toEqual([KEY]);
     expect(h.client.getEndpoint).not.toHaveBeenCalled();
     expect(h.client.listEndpoints).not.toHaveBeenCalled();
     expect(h.patches).toEqual([]);
     expect(h.events).toEqual([]);
 
     // Once the API server's clock is past that second and the margin, it looks and creates, with one Event.
-    const later = harness({ object: fresh, getEndpoint: () => { throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 }); }, apiserverNow: Date.parse('2026-03-01T12:00:02Z') });
+    const later = harness({ object: fresh, getEndpoint: () => { throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 }); }, apiserverNow: Date.parse('2026-03-01T12:00:02Z'), clockWanted: (key) => clockWanted.push(key) });
     await later.run();
+    // its claims are known by time alone: the clock is not wanted any more
+    expect(clockWanted).toEqual([KEY]);
     expect(later.client.createEndpoint).toHaveBeenCalledTimes(1);
     expect(later.events.map((e) => e.reason)).toEqual(['CreatingEndpoint']);
   });
