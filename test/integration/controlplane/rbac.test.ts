@@ -110,6 +110,11 @@ describe('operator RBAC from the chart (watchNamespaces empty: cluster-wide)', (
     expect(await canI('create', 'events.events.k8s.io', { namespace })).toBe(false);
   });
 
+  it("reads /version, whose Date header bounds the API server's clock (ClockProbe), with no grant of its own", async () => {
+    const version = JSON.parse(await expectAllowed(['get', '--raw', '/version'])) as { gitVersion?: string };
+    expect(version.gitVersion).toMatch(/^v1\./);
+  });
+
   it('records core Events (the API the recorder uses)', async () => {
     const involvedObject = { apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'ProvisionedThroughputEndpoint', name: 'llama-chat', namespace };
     const coreEvent = {
