@@ -34,7 +34,7 @@
 //   npm run bench -- rollout            (N = 50 and 1,000, 3 repetitions)
 //   npx tsx bench/rollout.ts --sizes 50,1000,10000 --reps 3 [--concurrency 4] [--phases create,update,delete]
 //     [--scale-phases create,delete]   (phases measured at N > 50; create only by default)
-//     [--operator-arg=--some-flag=value ...] [--node-arg=--some-node-flag ...]
+//     [--operator-arg=--some-flag=value ...] [--node-arg=--some-node-flag ...] [--samewrites-status small|operator]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,6 +67,12 @@ const { values } = parseArgs({
      * the same RBAC checks and API Priority and Fairness flow) or "admin" (system:masters, exempt from both)
      */
     'baseline-identity': { type: 'string', default: 'operator' },
+    /**
+     * the same-writes participant's status bodies: "operator" (the fields the operator's status holds, docs/api.md,
+     * values of the same sizes: the writes item 5 allows, as the API defines them) or "small" (one condition, as the
+     * baseline's; until session 9): the difference is what the status's content costs the API server
+     */
+    'samewrites-status': { type: 'string', default: 'operator' },
     /** run only these participants (comma-separated, e.g. operator) and print their runs, no table: for profiling */
     only: { type: 'string' },
     /** the operator's memory cgroup: "chart" (the chart's resources.limits.memory, as in a Pod), "none", or e.g. 1Gi */
@@ -150,6 +156,8 @@ console.error('building dist/ (npm run build)');
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'inherit' });
 let admin = await KubeClient.fromFile(env.kubeconfigAdmin);
 if (!['operator', 'admin'].includes(values['baseline-identity'])) throw new Error(`--baseline-identity: "operator" or "admin", not ${values['baseline-identity']}`);
+if (!['small', 'operator'].includes(values['samewrites-status'])) throw new Error(`--samewrites-status: "small" or "operator", not ${values['samewrites-status']}`);
+const sameWritesAsOperator = values['samewrites-status'] === 'operator';
 const baselineKubeconfig = () => (values['baseline-identity'] === 'admin' ? env.kubeconfigAdmin : env.kubeconfigOperator);
 /** What the baselines write with (their status writes, finalizers, Events); objects are made and read as admin. */
 let baselineClient = await KubeClient.fromFile(baselineKubeconfig());
@@ -604,16 +612,31 @@ async function terraformDestroy(namespace: string, emulator: RunningEmulator, na
   await deleteObjects(namespace, names);
 }
 
-async function writeReady(namespace: string, obj: Endpoint, generation: number | undefined): Promise<void> {
-  await writeCondition(namespace, obj, 'True', 'Available', 'serving', generation);
+async function writeReady(namespace: string, obj: Endpoint, generation: number | undefined, asOperator = false): Promise<void> {
+  await writeCondition(namespace, obj, 'True', 'Available', 'serving', generation, asOperator);
 }
 
-async function writeCondition(namespace: string, obj: Endpoint, status: 'True' | 'False', reason: string, message: string, generation = obj.metadata.generation): Promise<void> {
+async function writeCondition(namespace: string, obj: Endpoint, status: 'True' | 'False', reason: string, message: string, generation = obj.metadata.generation, asOperator = false): Promise<void> {
+  const condition = (type: string, s: string, r: string, m: string) => ({ type, status: s, reason: r, message: m, observedGeneration: generation, lastTransitionTime: new Date().toISOString() });
+  const ready = status === 'True';
+  // the rest of what the operator's status holds (docs/api.md), values of the sizes it writes
+  const operatorFields = {
+    endpointId: obj.metadata.uid?.replaceAll('-', ''),
+    endpointName: obj.metadata.name,
+    endpointUrl: `http://127.0.0.1:38607/serving-endpoints/${obj.metadata.name}/invocations`,
+    managedTagKeys: [],
+    observedGeneration: generation,
+    optimization: { chunkSize: 980, modelType: 'llama' },
+    served: { configVersion: 1, maxTokensPerSecond: 1960, minTokensPerSecond: 980, modelVersion: MODEL.version },
+    state: { configUpdate: ready ? 'NOT_UPDATING' : 'IN_PROGRESS', ready: ready ? 'READY' : 'NOT_READY' },
+  };
   await baselineClient.patch(
     EndpointResource,
     namespace,
     obj.metadata.name,
-    { status: { conditions: [{ type: 'Ready', status, reason, message, observedGeneration: generation, lastTransitionTime: new Date().toISOString() }] } },
+    asOperator
+      ? { status: { conditions: [condition('Ready', status, reason, message), condition('Synced', 'True', 'ReconcileSuccess', 'the spec is applied')], ...operatorFields } }
+      : { status: { conditions: [condition('Ready', status, reason, message)] } },
     'application/merge-patch+json',
     { subresource: 'status' },
   );
@@ -641,7 +664,8 @@ async function baselineCreate(namespace: string, emulator: RunningEmulator, n: n
 /**
  * The perfect controller again, making the apiserver writes item 5 of issue 12 allows and the operator makes: the
  * finalizer before the create, a status that says it is being created, the Ready status, and two Events written
- * beside them two at a time (the operator's own EventRecorder). Its status bodies are the baseline's small ones.
+ * beside them two at a time (the operator's own EventRecorder). Its status bodies hold what the operator's do
+ * (--samewrites-status operator, the default), or the baseline's one condition (--samewrites-status small).
  */
 async function sameWritesCreate(namespace: string, emulator: RunningEmulator, objects: readonly Endpoint[]): Promise<EventRecorder> {
   const served_entities = await servedEntities(emulator, THROUGHPUT.create);
@@ -652,10 +676,10 @@ async function sameWritesCreate(namespace: string, emulator: RunningEmulator, ob
     await baselineClient.patch(EndpointResource, namespace, name, [{ op: 'add', path: '/metadata/finalizers', value: ['bench.ptoperator.io/finalizer'] }], 'application/json-patch+json');
     const body = { name, config: { served_entities }, tags: [{ key: 'pt-operator-owner-uid', value: obj.metadata.uid }] };
     await withRetries(emulator, `create ${name}`, 'POST', '/api/2.0/serving-endpoints', body);
-    await writeCondition(namespace, obj, 'False', 'Creating', 'creating');
+    await writeCondition(namespace, obj, 'False', 'Creating', 'creating', obj.metadata.generation, sameWritesAsOperator);
     void events.record(obj, 'Normal', 'CreatingEndpoint', `creating endpoint ${name}`);
     await waitServing(emulator, name, fireAll);
-    await writeReady(namespace, obj, obj.metadata.generation);
+    await writeReady(namespace, obj, obj.metadata.generation, sameWritesAsOperator);
     void events.record(obj, 'Normal', 'Available', `endpoint ${name} serves`);
   });
   return events;
@@ -695,10 +719,10 @@ async function sameWritesUpdate(namespace: string, emulator: RunningEmulator, na
   await pool(objects, objects.length, async (obj) => {
     const name = obj.metadata.name;
     await withRetries(emulator, `update ${name}`, 'PUT', `/api/2.0/serving-endpoints/${name}/config`, { served_entities });
-    await writeCondition(namespace, obj, 'False', 'Updating', 'updating');
+    await writeCondition(namespace, obj, 'False', 'Updating', 'updating', obj.metadata.generation, sameWritesAsOperator);
     void events.record(obj, 'Normal', 'UpdatingEndpoint', `updating endpoint ${name}`);
     await waitServing(emulator, name, true);
-    await writeReady(namespace, obj, obj.metadata.generation);
+    await writeReady(namespace, obj, obj.metadata.generation, sameWritesAsOperator);
     void events.record(obj, 'Normal', 'Available', `endpoint ${name} serves`);
   });
   return events;
@@ -919,7 +943,7 @@ console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|--
 for (const row of rows) console.log(`| ${row} |`);
 if (gapRows.length > 0) {
   console.log(
-    "\nWhere the gap comes from: the second baseline (N ≤ 50: the fire-all client; at scale: the perfect controller), then the same client making the operator's apiserver writes (create: finalizer, Creating status, Ready status, 2 Events; update: Updating status, Ready status, 2 Events; delete: the finalizer's removal, 1 Event); apiserver+etcd CPU seconds include trailing Events",
+    `\nWhere the gap comes from: the second baseline (N ≤ 50: the fire-all client; at scale: the perfect controller), then the same client making the operator's apiserver writes${sameWritesAsOperator ? ", with status bodies holding the operator's fields" : ', with one-condition status bodies (--samewrites-status small)'} (create: finalizer, Creating status, Ready status, 2 Events; update: Updating status, Ready status, 2 Events; delete: the finalizer's removal, 1 Event); apiserver+etcd CPU seconds include trailing Events`,
   );
   console.log('| N | phase | operator s | second baseline s | ratio | second baseline + the operator\'s writes s | operator / that | its writes/endpoint | apiserver+etcd CPU s: operator | second baseline | + the writes |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
