@@ -92,9 +92,10 @@ export interface ClockProbeOptions {
 }
 
 /**
- * Tightens an ApiserverClock on demand: when it is known to less than `targetMs`, sends `probe` (a tiny dated GET
- * whose answer the clock observes) every `spacingMs` until it is, at most `maxProbes` times. Never throws: a probe
- * that fails only leaves the bound as loose (and as safe) as it was.
+ * Tightens an ApiserverClock on demand: while its bounds are more than `targetMs` apart, sends `probe` (a tiny
+ * dated GET whose answer the clock observes) every `spacingMs`, at most `maxProbes` times. Never throws: a probe
+ * that fails only leaves the bound as loose (and as safe) as it was. Only the lower bound decides anything; the
+ * upper one only says whether probing is worth it.
  */
 export class ClockProbe {
   private running: Promise<void> | undefined;
