@@ -676,13 +676,27 @@ async function sameWritesCreate(namespace: string, emulator: RunningEmulator, ob
     await baselineClient.patch(EndpointResource, namespace, name, [{ op: 'add', path: '/metadata/finalizers', value: ['bench.ptoperator.io/finalizer'] }], 'application/json-patch+json');
     const body = { name, config: { served_entities }, tags: [{ key: 'pt-operator-owner-uid', value: obj.metadata.uid }] };
     await withRetries(emulator, `create ${name}`, 'POST', '/api/2.0/serving-endpoints', body);
-    await writeCondition(namespace, obj, 'False', 'Creating', 'creating', obj.metadata.generation, sameWritesAsOperator);
-    void events.record(obj, 'Normal', 'CreatingEndpoint', `creating endpoint ${name}`);
-    await waitServing(emulator, name, fireAll);
-    await writeReady(namespace, obj, obj.metadata.generation, sameWritesAsOperator);
-    void events.record(obj, 'Normal', 'Available', `endpoint ${name} serves`);
+    await writeAroundRollout(namespace, emulator, events, obj, { reason: 'Creating', event: 'CreatingEndpoint' }, fireAll);
   });
   return events;
+}
+
+/** The operator's writes around a rollout it started: a status and an Event saying so; once served, Ready and an Event. */
+async function writeAroundRollout(
+  namespace: string,
+  emulator: RunningEmulator,
+  events: EventRecorder,
+  obj: Endpoint,
+  started: { reason: 'Creating' | 'Updating'; event: string },
+  waiterSchedule: boolean,
+): Promise<void> {
+  const name = obj.metadata.name;
+  const doing = started.reason.toLowerCase();
+  await writeCondition(namespace, obj, 'False', started.reason, doing, obj.metadata.generation, sameWritesAsOperator);
+  void events.record(obj, 'Normal', started.event, `${doing} endpoint ${name}`);
+  await waitServing(emulator, name, waiterSchedule);
+  await writeReady(namespace, obj, obj.metadata.generation, sameWritesAsOperator);
+  void events.record(obj, 'Normal', 'Available', `endpoint ${name} serves`);
 }
 
 /**
@@ -708,35 +722,22 @@ async function sameWritesDelete(namespace: string, emulator: RunningEmulator, na
 }
 
 /**
- * The same-writes update (N ≤ 50): the fire-all client's, with the operator's writes for a config change: a status
- * that says it is being updated, the Ready status, and two Events.
+ * The fire-all update; with `events` (the same-writes participant, N ≤ 50) it makes the operator's writes for a
+ * config change too: a status that says it is being updated, the Ready status, and two Events.
  */
-async function sameWritesUpdate(namespace: string, emulator: RunningEmulator, names: readonly string[]): Promise<EventRecorder> {
-  const events = new EventRecorder(baselineClient, { component: 'bench-samewrites' });
+async function baselineUpdate(namespace: string, emulator: RunningEmulator, names: readonly string[], events?: EventRecorder): Promise<void> {
   await patchThroughputs(namespace, names);
   const objects = await listAll(namespace);
   const served_entities = await servedEntities(emulator, THROUGHPUT.update);
   await pool(objects, objects.length, async (obj) => {
     const name = obj.metadata.name;
     await withRetries(emulator, `update ${name}`, 'PUT', `/api/2.0/serving-endpoints/${name}/config`, { served_entities });
-    await writeCondition(namespace, obj, 'False', 'Updating', 'updating', obj.metadata.generation, sameWritesAsOperator);
-    void events.record(obj, 'Normal', 'UpdatingEndpoint', `updating endpoint ${name}`);
-    await waitServing(emulator, name, true);
-    await writeReady(namespace, obj, obj.metadata.generation, sameWritesAsOperator);
-    void events.record(obj, 'Normal', 'Available', `endpoint ${name} serves`);
-  });
-  return events;
-}
-
-async function baselineUpdate(namespace: string, emulator: RunningEmulator, names: readonly string[]): Promise<void> {
-  await patchThroughputs(namespace, names);
-  const objects = await listAll(namespace);
-  const served_entities = await servedEntities(emulator, THROUGHPUT.update);
-  await pool(objects, objects.length, async (obj) => {
-    const name = obj.metadata.name;
-    await withRetries(emulator, `update ${name}`, 'PUT', `/api/2.0/serving-endpoints/${name}/config`, { served_entities });
-    await waitServing(emulator, name, true);
-    await writeReady(namespace, obj, obj.metadata.generation);
+    if (events) {
+      await writeAroundRollout(namespace, emulator, events, obj, { reason: 'Updating', event: 'UpdatingEndpoint' }, true);
+    } else {
+      await waitServing(emulator, name, true);
+      await writeReady(namespace, obj, obj.metadata.generation);
+    }
   });
 }
 
@@ -805,8 +806,10 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
       } else if (phase === 'update') {
         if (who === 'operator') await patchThroughputs(namespace, names);
         else if (who === 'terraform') await terraformUpdate(namespace, emulator, names);
-        else if (who === 'samewrites') sameWritesEvents = await sameWritesUpdate(namespace, emulator, names);
-        else await baselineUpdate(namespace, emulator, names);
+        else if (who === 'samewrites') {
+          sameWritesEvents = new EventRecorder(baselineClient, { component: 'bench-samewrites' });
+          await baselineUpdate(namespace, emulator, names, sameWritesEvents);
+        } else await baselineUpdate(namespace, emulator, names);
         await waitAllReady(writes, namespace, emulator, n, THROUGHPUT.update.max, 1_800_000);
       } else {
         if (who === 'operator') await deleteObjects(namespace, names);
