@@ -52,7 +52,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   const kube = config.kubeconfig && !config.kubeconfig.includes(delimiter) ? await KubeClient.fromFile(config.kubeconfig) : await KubeClient.fromDefault();
   // creationTimestamps are the API server's clock: claims of an endpoint name are timed on it (ownership.ts).
   const apiserverClock = new ApiserverClock();
-  kube.addResponseObserver((info) => apiserverClock.observe(info.date, info.statusCode > 0 && info.receivedAt >= info.sentAt ? info.receivedAt - info.sentAt : undefined));
+  kube.addResponseObserver((info) => apiserverClock.observe(info.date, info.receivedAt - info.sentAt));
   // GET /version (allowed to every authenticated user) while the bound is loose and a new object waits on it
   const clockProbe = new ClockProbe(apiserverClock, () => kube.request({ method: 'GET', path: '/version' }));
 

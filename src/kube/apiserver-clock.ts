@@ -39,8 +39,8 @@ export class ApiserverClock {
     if (Number.isNaN(serverMs)) return;
     const now = this.rotate();
     const lower = serverMs - now;
-    // without the send time, only "before it arrived" is known: no upper bound
-    const upper = roundTripMs === undefined ? Number.POSITIVE_INFINITY : serverMs + 1_000 - (now - roundTripMs);
+    // without the send time (or with a wall clock stepped back meanwhile), only "before it arrived" is known
+    const upper = roundTripMs === undefined || roundTripMs < 0 ? Number.POSITIVE_INFINITY : serverMs + 1_000 - (now - roundTripMs);
     this.current = this.current === undefined ? { lower, upper } : { lower: Math.max(this.current.lower, lower), upper: Math.min(this.current.upper, upper) };
   }
 

@@ -83,6 +83,9 @@ describe('ApiserverClock.uncertaintyMs', () => {
     expect(clock.uncertaintyMs()).toBe(Number.POSITIVE_INFINITY);
     clock.observe(new Date().toUTCString());
     expect(clock.uncertaintyMs()).toBe(Number.POSITIVE_INFINITY);
+    // a negative round trip (our wall clock stepped back during the request) bounds nothing from above either
+    clock.observe(new Date().toUTCString(), -250);
+    expect(clock.uncertaintyMs()).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('one answer leaves a second (and its round trip) open; answers around the server second turning close it', () => {
