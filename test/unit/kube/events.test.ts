@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { EventRecorder, eventSeriesKey } from '../../../src/kube/events.js';
 import type { KubeClient } from '../../../src/kube/client.js';
@@ -91,5 +93,27 @@ describe('EventRecorder: Events never crowd out the writes that matter (issue 12
     await c.releaseAll();
     await next;
     expect(c.created.at(-1)).toBe('R9');
+  });
+
+  it('a waiting Event keeps only the reference it writes, not the object it was recorded for (issue 12 item 4)', async () => {
+    // Thousands of Events wait in a burst of creates, each recorded for the object a status write returned (with
+    // its managedFields): in a heap snapshot at 10,000 endpoints, 5,471 such objects were held by waiting Events.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const c = blockingClient();
+    const recorder = new EventRecorder(c.client, { component: 'test' });
+    const refs: WeakRef<object>[] = [];
+    const done = Array.from({ length: 5 }, (_, i) => {
+      const recorded = { ...obj(`u${i}`), spec: { big: 'x'.repeat(1000) } };
+      refs.push(new WeakRef(recorded));
+      return recorder.record(recorded, 'Normal', `R${i}`, 'm');
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(recorder.queued).toBe(5); // two being written, three waiting for a slot
+    gc();
+    expect(refs.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+    await c.releaseAll();
+    await Promise.all(done);
+    expect(c.created).toEqual(['R0', 'R1', 'R2', 'R3', 'R4']);
   });
 });
