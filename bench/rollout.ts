@@ -36,7 +36,8 @@
 //     [--scale-phases create,delete]   (phases measured at N > 50; create only by default)
 //     [--operator-arg=--some-flag=value ...] [--node-arg=--some-node-flag ...] [--samewrites-status small|operator]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EndpointResource } from '../src/controllers/resources.js';
@@ -357,13 +358,19 @@ interface AuditEvent {
   requestReceivedTimestamp?: string;
 }
 
-/** The operator's writes in `namespace` between `from` and `to` (ms), from the apiserver's audit log. */
-function auditedWrites(namespace: string, from: number, to: number): PhaseResult['audit'] {
+/** The audit log's size now: where a phase's entries start (the log of a reused control plane grows past 1 GiB). */
+const auditLogOffset = (): number => (auditLog && existsSync(auditLog) ? statSync(auditLog).size : 0);
+
+/**
+ * The operator's writes in `namespace` between `from` and `to` (ms), from the apiserver's audit log, read line by
+ * line from `offset` (read whole, the log of a control plane reused for several runs at 10,000 outgrew a string).
+ */
+async function auditedWrites(namespace: string, from: number, to: number, offset: number): Promise<PhaseResult['audit']> {
   if (!auditLog || !existsSync(auditLog)) return undefined;
   const byVerb: Record<string, number> = {};
   let objects = 0;
   let events = 0;
-  for (const line of readFileSync(auditLog, 'utf8').split('\n')) {
+  for await (const line of createInterface({ input: createReadStream(auditLog, { start: offset }), crlfDelay: Infinity })) {
     if (!line.includes(namespace)) continue;
     const e = JSON.parse(line) as AuditEvent;
     if (e.stage !== 'ResponseComplete' || e.user?.username !== env.operatorUser || e.objectRef?.namespace !== namespace) continue;
@@ -779,6 +786,7 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
       const controlPlaneCpu = () => procStats(env.apiserverPid).cpuSeconds + procStats(env.etcdPid).cpuSeconds;
       const controlPlaneCpuBefore = controlPlaneCpu();
       const benchCpuBefore = process.cpuUsage();
+      const auditOffset = auditLogOffset();
       // Create: every participant's clock starts with the objects read and ready to work on, as a running
       // controller's would: the baselines list them first; the operator is started then and counted from its
       // readiness (caches synced, /readyz), its start-up shown apart (startupSeconds; bench/startup.ts measures it).
@@ -843,7 +851,7 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
         calls[name] = (calls[name] ?? 0) + 1;
         if (c.status === 429) throttled++;
       }
-      const audit = who === 'operator' ? auditedWrites(namespace, started, Date.now()) : undefined;
+      const audit = who === 'operator' ? await auditedWrites(namespace, started, Date.now(), auditOffset) : undefined;
       results[phase] = {
         seconds,
         ...extra,
