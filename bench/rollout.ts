@@ -358,7 +358,7 @@ interface AuditEvent {
   requestReceivedTimestamp?: string;
 }
 
-/** The audit log's size now: where a phase's entries start (the log of a reused control plane grows past 1 GiB). */
+/** The audit log's size now: where a phase's entries start (the log of a reused control plane outgrows 512 MiB). */
 const auditLogOffset = (): number => (auditLog && existsSync(auditLog) ? statSync(auditLog).size : 0);
 
 /**
