@@ -214,7 +214,8 @@ export interface HttpErrorInput {
 
 /** Turn a non-2xx answer into a classified error. */
 export function errorFromHttpResponse(input: HttpErrorInput): DatabricksError {
-  const body = parseErrorBody(input.bodyText);
+  // Scrubbed whole, before any cap: a cap that cuts a credential short leaves a prefix no pattern recognises.
+  const body = parseErrorBody(redactSecrets(input.bodyText, input.secrets));
   const errorCode = body?.error_code === undefined ? undefined : capText(body.error_code, 64);
   // The server's words end up in status conditions and Events: keep them short whatever the host sends.
   const serverMessage = capText(body?.message ?? '', MAX_SERVER_MESSAGE);
@@ -324,8 +325,8 @@ const REDACTED = '[REDACTED]';
 // Shapes of secrets that may show up in text we did not write (server messages, library errors).
 const SECRET_PATTERNS: readonly { pattern: RegExp; replacement: string }[] = [
   { pattern: /\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*/gi, replacement: `$1 ${REDACTED}` },
-  // Databricks PATs and OAuth client secrets
-  { pattern: /\b(dapi|dose)[0-9a-f]{32}(-\d+)?\b/gi, replacement: REDACTED },
+  // Databricks PATs and OAuth client secrets, also glued to other text or cut short by a length cap
+  { pattern: /(dapi|dose)[0-9a-f]{16,}(-\d+)?/gi, replacement: REDACTED },
   // JWTs (federation subject tokens, OAuth access tokens)
   { pattern: /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, replacement: REDACTED },
   // key=value / "key": "value" forms of form bodies and JSON

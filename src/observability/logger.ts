@@ -55,6 +55,7 @@ export function createLogger(config: LoggerConfig = {}): Logger {
 export function scrubSecrets(text: string): string {
   return text
     .replace(/(bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1[REDACTED]')
-    .replace(/\bdapi[0-9a-f]{20,}(-\d+)?\b/gi, '[REDACTED]')
+    // also glued to other text or cut short by a length cap
+    .replace(/dapi[0-9a-f]{16,}(-\d+)?/gi, '[REDACTED]')
     .replace(/((?:client_secret|token|password)["']?\s*[:=]\s*["']?)[^\s"'&,}]+/gi, '$1[REDACTED]');
 }

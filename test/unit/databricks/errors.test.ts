@@ -7,6 +7,7 @@ import {
   errorKindOf,
   parseErrorBody,
   parseRetryAfter,
+  MAX_SERVER_MESSAGE,
   redactSecrets,
 } from '../../../src/databricks/errors.js';
 
@@ -115,6 +116,26 @@ describe('errorFromHttpResponse', () => {
     expect(parseErrorBody('{"error_code": 42, "message": "numeric"}')).toEqual({ error_code: '42', message: 'numeric' });
   });
 
+  // A host that echoes the token after enough padding: capping the message first cut the token short, so neither
+  // the known value nor the dapi pattern matched and its beginning reached the workspace's status (finding of an
+  // attacker-controlled host, session 11).
+  it.each([
+    ['a JSON message', (token: string, pad: number) => JSON.stringify({ error_code: 'UNAUTHENTICATED', message: `${'x'.repeat(pad)}${token}` }), MAX_SERVER_MESSAGE],
+    ['a text body', (token: string, pad: number) => `${'y'.repeat(pad)}${token}`, 500],
+    ['an error code', (token: string, pad: number) => JSON.stringify({ error_code: `${'Z'.repeat(pad)}${token}`, message: 'no' }), 64],
+  ])('redacts a token the host echoes across the length cap of %s', (_what, body, cap) => {
+    const token = 'dapi0123456789abcdef0123456789abcdef';
+    const secret = 'an-opaque-oauth-secret-value-4242';
+    for (const value of [token, secret]) {
+      for (const pad of [cap - 25, cap - 10, cap - 3]) {
+        const err = errorFromHttpResponse({ status: 401, headers: {}, bodyText: body(value, pad), method: 'GET', path: '/p', nowMs: NOW, secrets: [token, secret] });
+        for (const text of [err.message, err.serverMessage ?? '', err.errorCode ?? '']) {
+          expect(text).not.toContain(value.slice(0, 8));
+        }
+      }
+    }
+  });
+
   it('says HTTP <status> when the body is empty', () => {
     const err = errorFromHttpResponse({ status: 502, headers: {}, bodyText: '', method: 'GET', path: '/p', nowMs: NOW });
     expect(err.message).toBe('GET /p failed (502, Transient): HTTP 502');
@@ -184,6 +205,13 @@ describe('redactSecrets', () => {
     expect(out).toContain('Bearer [REDACTED]');
     expect(out).toContain('scope=all-apis');
     expect(out).toContain('"expires_in":3600');
+  });
+
+  it('removes a PAT glued to other text or cut short, as a capped server message leaves it', () => {
+    for (const text of [`xxxx${pat}`, `padding${pat.slice(0, 24)}…`, `id:${pat}-3.`]) {
+      expect(redactSecrets(text)).not.toContain(pat.slice(0, 12));
+    }
+    expect(redactSecrets('dapibus ornare; a dapi id of 4 hex: dapi1234')).toBe('dapibus ornare; a dapi id of 4 hex: dapi1234');
   });
 
   it('applies to every text field of a DatabricksError and to its JSON form', () => {

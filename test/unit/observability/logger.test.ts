@@ -38,4 +38,11 @@ describe('logger', () => {
     const text = scrubSecrets('401 with Authorization: Bearer eyJhbGciOi.x.y; token=dapiabcdef0123456789abcdef01 client_secret=s3cr3t');
     expect(text).not.toMatch(/eyJhbGciOi|dapiabcdef|s3cr3t/);
   });
+
+  it('scrubs a PAT glued to other text or cut short (a capped message of a host that echoes it)', () => {
+    for (const text of ['xxxxdapi0123456789abcdef0123456789abcdef', 'yyydapi0123456789abcdef01234…']) {
+      expect(scrubSecrets(text)).not.toContain('dapi0123456');
+    }
+    expect(scrubSecrets('dapibus ornare, dapi1234')).toBe('dapibus ornare, dapi1234');
+  });
 });
