@@ -7,7 +7,7 @@ export class InvalidHostError extends Error {
 }
 
 /**
- * Lowercase scheme + host (+ port when not the scheme's default), no path, no trailing slash.
+ * Lowercase scheme + host (+ port when not the scheme's default), no path, no trailing slash or dot.
  * A bare host name ("adb-1.azuredatabricks.net") gets https://, as the SDKs do.
  */
 export function normaliseHost(raw: string): string {
@@ -36,7 +36,9 @@ export function normaliseHost(raw: string): string {
       `workspace host ${url.origin} uses plain http://, which is only allowed for loopback addresses (the emulator); use https://`,
     );
   }
-  // URL.origin lowercases scheme and host and drops default ports, path, query and fragment.
+  // URL.origin lowercases scheme and host and drops default ports, path, query and fragment. The fully qualified
+  // form (a trailing dot) names the same host: one key for both.
+  if (url.hostname.endsWith('.')) url.hostname = url.hostname.replace(/\.+$/, '');
   return url.origin;
 }
 

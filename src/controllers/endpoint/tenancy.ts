@@ -49,16 +49,14 @@ export function tenancyView(
 }
 
 /**
- * "namespace.name" of another object whose status.adoption records this very endpoint (same name, same Databricks
- * workspace, same ID): it holds the endpoint whatever its age, even while being deleted, until it is gone.
+ * "namespace.name" of another object whose status.adoption records this very endpoint (same name, same ID): it holds
+ * the endpoint whatever its age, even while being deleted, until it is gone. The ID is Databricks' own, so the
+ * hosts are not compared: another spelling of one workspace (an alias, an IP, a trailing dot) must not bypass it.
  */
 function adoptedBy(options: TenancyOptions, object: Parameters<typeof tenancyView>[1], endpoint: ServingEndpointDetailed): string | undefined {
-  const identity = options.identityOf(object.namespace, object.workspaceRef);
-  if (identity === undefined) return undefined;
   for (const other of options.endpoints.byIndex(ENDPOINT_NAME_INDEX, object.endpointName)) {
     const { uid, namespace = '', name } = other.metadata;
     if (uid === object.uid || !holdsByAdoption(endpoint, other.status?.adoption)) continue;
-    if (options.identityOf(namespace, other.spec?.workspaceRef) !== identity) continue;
     return `${namespace}.${name}`;
   }
   return undefined;

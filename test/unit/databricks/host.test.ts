@@ -16,7 +16,8 @@ describe('normaliseHost', () => {
   });
 
   it('gives one key for every spelling of one workspace', () => {
-    const spellings = ['https://X.example.com', 'https://x.example.com/', 'x.example.com', 'https://x.example.com:443/api'];
+    // the fully qualified form (trailing dot) too: it would otherwise claim endpoint names apart from the other spellings
+    const spellings = ['https://X.example.com', 'https://x.example.com/', 'x.example.com', 'https://x.example.com:443/api', 'https://x.example.com.', 'x.example.com.:443/'];
     expect(new Set(spellings.map(normaliseHost)).size).toBe(1);
   });
 

@@ -73,7 +73,10 @@ describe('tenancyView: an endpoint adopted by another object (status.adoption)',
     ['a younger object of another namespace holds it', [holder()], 'team-b.importer'],
     ['the holder is being deleted (it may still delete the endpoint)', [holder({ deletionTimestamp: '2026-03-01T13:00:00Z' })], 'team-b.importer'],
     ['the holder recorded another endpoint ID', [holder({}, { endpointName: 'llama-chat' }, 'f00d')], undefined],
-    ['the holder is on another host', [holder({}, { endpointName: 'llama-chat', workspaceRef: { name: 'ws' } })], undefined],
+    // An endpoint ID is Databricks' own: the record holds it whatever host spelling (alias, IP, trailing dot) the
+    // holder's workspace uses; comparing hosts let another spelling of one workspace take the endpoint over.
+    ['the holder names the same endpoint ID through another host spelling', [holder({}, { endpointName: 'llama-chat', workspaceRef: { name: 'ws' } })], 'team-b.importer'],
+    ['the holder\'s workspace is not known (no host to compare)', [holder({}, { endpointName: 'llama-chat', workspaceRef: { name: 'gone' } })], 'team-b.importer'],
     ['nobody holds it', [], undefined],
   ])('%s → %s', (_, objects, holderName) => {
     const view = tenancyView(options(objects, { 'team-b/ws': 'https://elsewhere' }), adopting, found(foreignEndpoint()));
