@@ -162,7 +162,7 @@ export const OPERATOR_OPTIONS = {
         }
       }),
     ),
-    help: "Comma-separated workspace URLs, besides the default workspace's, to which a DatabricksWorkspace may have the operator's service-account token sent (auth.tokenFederation).",
+    help: "Comma-separated workspace URLs to which a DatabricksWorkspace of any namespace may have the operator's service-account token sent (auth.tokenFederation). The default workspace's host needs no entry for the namespaces allowed the default workspace.",
   },
   'allow-cross-namespace-adoption': {
     env: 'ALLOW_CROSS_NAMESPACE_ADOPTION',

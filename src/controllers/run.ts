@@ -128,6 +128,19 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
           return workspace?.metadata.deletionTimestamp !== undefined ? [objectKey(workspace)] : [];
         },
       },
+      // Token federation at the default workspace's host follows the default workspace's namespace rules.
+      ...(selectedNamespaces
+        ? [
+            {
+              informer: selectedNamespaces,
+              map: (ns: KubeObject) =>
+                workspaces
+                  .list(ns.metadata.name)
+                  .filter((w) => w.spec?.auth?.tokenFederation !== undefined)
+                  .map((w) => objectKey(w)),
+            },
+          ]
+        : []),
     ],
     reconcile: workspaceReconciler({
       workspaces,

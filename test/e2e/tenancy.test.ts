@@ -267,6 +267,20 @@ describe("finding 5: the operator's service-account token goes only to trusted h
     expect(await calls(attacker.url)).toEqual([]);
   });
 
+  // Federation at the default host acts as the operator there, which is what the default workspace is (session 11:
+  // a namespace the admin did not allow the default workspace got it this way).
+  it("federation to the default workspace host from a namespace not allowed the default workspace: refused, no token exchange", async () => {
+    const tokenCalls = async () => (await calls(e2e.emulator.url)).filter((c) => c.operation === 'token').length;
+    const before = await tokenCalls();
+    const c = inNamespace(nsC);
+    await c.apply(federated('borrowed', e2e.emulator.url));
+    const ws = await c.waitUntil('dbws', 'borrowed', (o) => condition(o, 'Ready') !== undefined);
+    expect(condition(ws, 'Ready')).toMatchObject({ status: 'False', reason: 'FederationHostNotTrusted' });
+    expect(condition(ws, 'Ready')?.message).toContain(`namespace ${nsC} may not use the default workspace`);
+    expect(condition(ws, 'Ready')?.message).toContain('--default-workspace-namespaces');
+    expect(await tokenCalls()).toBe(before);
+  });
+
   it('federation to the default workspace host is trusted: the token exchange happens there', async () => {
     const b = inNamespace(nsB);
     await b.apply(federated('trusted', e2e.emulator.url));

@@ -60,7 +60,17 @@ export class WorkspaceConnections {
     const { auth } = spec;
     if (auth.tokenFederation) {
       // The operator's own service-account token: never to a host the platform team has not trusted.
-      if (!this.federationTrusted(spec.host)) {
+      const trust = this.federationTrust(namespace, spec.host);
+      if (trust === 'defaultHostNotAllowed') {
+        return {
+          ok: false,
+          reason: 'FederationHostNotTrusted',
+          message: `token federation at ${spec.host}, the default workspace's host, acts there as the operator, and namespace ${namespace} may not use the default workspace. Use auth.token or auth.oauthM2M with a Secret of this namespace, or ask the cluster admin to add ${namespace} to the operator's --default-workspace-namespaces (chart value defaultWorkspace.allowedNamespaces)${
+            this.options.namespaceSelected ? ' or to label the namespace to match --default-workspace-namespace-selector' : ''
+          }, or the host to --federation-trusted-hosts (chart value tokenFederation.trustedHosts)`,
+        };
+      }
+      if (trust === 'untrusted') {
         return {
           ok: false,
           reason: 'FederationHostNotTrusted',
@@ -86,9 +96,14 @@ export class WorkspaceConnections {
       return {
         ok: false,
         reason: 'SecretNotFound',
-        message: `Secret ${namespace}/${ref.name} not found: create it, e.g. kubectl -n ${namespace} create secret generic ${ref.name} ${
-          auth.token ? `--from-literal=${auth.token.secretRef.key}=<token>` : '--from-literal=client-id=<id> --from-literal=client-secret=<secret>'
-        }`,
+        message: `Secret ${namespace}/${ref.name} not found: create it, e.g. ${createSecretCommand(namespace, ref.name, auth)}`,
+      };
+    }
+    if (secret.type !== undefined && !isCredentialSecretType(secret.type)) {
+      return {
+        ok: false,
+        reason: 'InvalidSpec',
+        message: `Secret ${namespace}/${ref.name} has type ${secret.type}, which Kubernetes or Helm give their own meaning; the operator reads Databricks credentials only from Opaque Secrets (or types of your own): put them in a Secret of their own, e.g. ${createSecretCommand(namespace, '<name>', auth)}, and name it in spec.auth`,
       };
     }
     const read = (key: string): string | undefined => {
@@ -198,12 +213,19 @@ export class WorkspaceConnections {
     return allowed.includes('*') || allowed.includes(namespace) || this.options.namespaceSelected?.(namespace) === true;
   }
 
-  private federationTrusted(host: string): boolean {
+  /**
+   * Whether a namespace's workspace may exchange the operator's token at `host`: a host of --federation-trusted-hosts
+   * for every namespace; the default workspace's host only for the namespaces allowed the default workspace, since
+   * federation there acts as the operator, as the default workspace does.
+   */
+  private federationTrust(namespace: string, host: string): 'trusted' | 'defaultHostNotAllowed' | 'untrusted' {
     const target = normalised(host);
-    if (target === undefined) return false;
+    if (target === undefined) return 'untrusted';
+    if (this.options.federationTrustedHosts.includes(target)) return 'trusted';
     const connection = this.options.defaultConnection;
     const defaultHost = 'error' in connection ? undefined : normalised(connection.host);
-    return target === defaultHost || this.options.federationTrustedHosts.includes(target);
+    if (target !== defaultHost) return 'untrusted';
+    return this.mayUseDefault(namespace) ? 'trusted' : 'defaultHostNotAllowed';
   }
 
   private defaultWorkspace(): ResolvedWorkspace {
@@ -232,6 +254,20 @@ export class WorkspaceConnections {
     if (audiences.includes(audience)) return undefined;
     return `the projected service-account token has audience ${audiences.join(', ') || '(none)'}, not ${audience}: set the chart value tokenFederation.audience to ${audience}`;
   }
+}
+
+function createSecretCommand(namespace: string, name: string, auth: WorkspaceSpec['auth']): string {
+  const literals = auth.token ? `--from-literal=${auth.token.secretRef.key}=<token>` : '--from-literal=client-id=<id> --from-literal=client-secret=<secret>';
+  return `kubectl -n ${namespace} create secret generic ${name} ${literals}`;
+}
+
+/**
+ * Whoever writes a DatabricksWorkspace names the Secret and the host its value goes to. Secret types that Kubernetes
+ * (service-account tokens, image pull, TLS and bootstrap keys) or Helm (releases, whose manifests hold other Secrets)
+ * give their own meaning are never workspace credentials, so they are never sent: Opaque and types of one's own are.
+ */
+export function isCredentialSecretType(type: string): boolean {
+  return !/^([a-z0-9-]+\.)*kubernetes\.io\//.test(type) && !type.startsWith('helm.sh/');
 }
 
 function normalised(host: string): string | undefined {

@@ -21,8 +21,13 @@ export class ReferencedSecrets {
     const key = `${namespace}/${name}`;
     try {
       const secret = await this.client.get<Secret>(CoreResources.secret, namespace, name, signal);
-      // Keep only what credentials need: data and the resourceVersion that keys the client cache.
-      this.cache.set(key, { ...(secret.data && { data: secret.data }), metadata: { name, namespace, resourceVersion: secret.metadata.resourceVersion } });
+      // Keep only what credentials need: the type (connections.ts refuses Kubernetes' own), data and the
+      // resourceVersion that keys the client cache.
+      this.cache.set(key, {
+        ...(secret.type !== undefined && { type: secret.type }),
+        ...(secret.data && { data: secret.data }),
+        metadata: { name, namespace, resourceVersion: secret.metadata.resourceVersion },
+      });
     } catch (err) {
       if (!isNotFound(err)) throw err;
       this.cache.delete(key);

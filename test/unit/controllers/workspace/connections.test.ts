@@ -59,14 +59,30 @@ describe('default workspace by namespace label', () => {
 
 describe('token federation only to trusted hosts', () => {
   it.each([
-    ["the default workspace's host", DEFAULT_HOST, [], true],
-    ["the default workspace's host, spelt differently", `${DEFAULT_HOST.toUpperCase()}:443/`, [], true],
-    ['a host in --federation-trusted-hosts', TENANT_HOST, [TENANT_HOST], true],
-    ['any other host', TENANT_HOST, [], false],
-  ])('%s', (_, host, trusted, ok) => {
-    const result = connections({ federationTrustedHosts: trusted }).credentials('team-b', workspace('team-b', 'ws', host).spec);
+    ["the default workspace's host, from a namespace allowed the default workspace", 'ml', DEFAULT_HOST, [], true],
+    ["the default workspace's host, spelt differently", 'ml', `${DEFAULT_HOST.toUpperCase()}:443/`, [], true],
+    ['a host in --federation-trusted-hosts', 'team-b', TENANT_HOST, [TENANT_HOST], true],
+    ["the default workspace's host listed in --federation-trusted-hosts, from any namespace", 'team-b', DEFAULT_HOST, [DEFAULT_HOST], true],
+    ['any other host', 'team-b', TENANT_HOST, [], false],
+  ])('%s', (_, namespace, host, trusted, ok) => {
+    const result = connections({ federationTrustedHosts: trusted }).credentials(namespace, workspace(namespace, 'ws', host).spec);
     if (ok) expect(result).toMatchObject({ ok: true, auth: { type: 'token-federation' } });
     else expect(result).toMatchObject({ ok: false, reason: 'FederationHostNotTrusted', message: expect.stringContaining('--federation-trusted-hosts') });
+  });
+
+  // Federation at the default host acts as the operator there, which is what the default workspace is: a namespace
+  // the admin did not allow the default workspace must not get it through a workspace of its own (session 11).
+  it.each([
+    ['not listed', {}, 'team-b'],
+    ['not matching the selector', { namespaceSelected: (ns: string) => ns === 'team-c' }, 'team-b'],
+  ])("the default workspace's host, from a namespace %s: refused, saying how to allow it", (_, overrides, namespace) => {
+    const result = connections(overrides).credentials(namespace, workspace(namespace, 'ws', DEFAULT_HOST).spec);
+    expect(result).toMatchObject({ ok: false, reason: 'FederationHostNotTrusted' });
+    if (!result.ok) {
+      expect(result.message).toContain(`namespace ${namespace} may not use the default workspace`);
+      expect(result.message).toContain('--default-workspace-namespaces');
+    }
+    expect(connections(overrides).clientFor(workspace(namespace, 'ws', DEFAULT_HOST))).toMatchObject({ error: { reason: 'FederationHostNotTrusted' } });
   });
 
   it('with no default workspace, only the flag trusts a host', () => {
@@ -76,6 +92,37 @@ describe('token federation only to trusted hosts', () => {
 
   it('an untrusted workspace gets no client at all', () => {
     expect(connections().clientFor(workspace('team-b', 'ws', TENANT_HOST))).toMatchObject({ error: { reason: 'FederationHostNotTrusted' } });
+  });
+});
+
+// Whoever may write a DatabricksWorkspace names the Secret and the host it goes to. Secrets of the types Kubernetes
+// and Helm give their own meaning (service-account tokens, image pull and TLS keys, Helm releases) are never credentials
+// of a workspace: reading one would hand a namespace's cluster credentials to that host (session 11).
+describe('credentials come only from Secrets meant to hold them', () => {
+  const pat = Buffer.from('dapi0123456789abcdef0123456789abcdef').toString('base64');
+  const withSecret = (type: string | undefined) =>
+    connections({ secrets: { get: (): Secret => ({ metadata: { name: 's', namespace: 'team-b', resourceVersion: '1' }, ...(type !== undefined && { type }), data: { token: pat } }) } });
+  const tokenWorkspace = { host: TENANT_HOST, auth: { token: { secretRef: { name: 's', key: 'token' } } } } as Workspace['spec'];
+  it.each([
+    [undefined, true],
+    ['Opaque', true],
+    ['example.com/databricks-pat', true],
+    ['kubernetes.io/service-account-token', false],
+    ['kubernetes.io/dockerconfigjson', false],
+    ['kubernetes.io/tls', false],
+    ['bootstrap.kubernetes.io/token', false],
+    ['helm.sh/release.v1', false],
+  ])('type %s → usable %s', (type, ok) => {
+    const result = withSecret(type).credentials('team-b', tokenWorkspace);
+    if (ok) expect(result).toMatchObject({ ok: true, auth: { type: 'pat' } });
+    else {
+      expect(result).toMatchObject({ ok: false, reason: 'InvalidSpec' });
+      if (!result.ok) {
+        expect(result.message).toContain(`Secret team-b/s has type ${type}`);
+        expect(result.message).toContain('kubectl -n team-b create secret generic');
+        expect(result.message).not.toContain('dapi');
+      }
+    }
   });
 });
 

@@ -18,13 +18,13 @@ function client(secrets: Record<string, KubeObject & { data?: Record<string, str
 }
 
 describe('ReferencedSecrets (issue 11, finding 9)', () => {
-  it('reads one named Secret with a GET and keeps only its data and resourceVersion', async () => {
-    const api = client({ 'ml/dbx-pat': { metadata: { name: 'dbx-pat', namespace: 'ml', resourceVersion: '7', annotations: { big: 'x' } }, data: { token: 'ZGFwaQ==' } } });
+  it('reads one named Secret with a GET and keeps only its type, data and resourceVersion', async () => {
+    const api = client({ 'ml/dbx-pat': { metadata: { name: 'dbx-pat', namespace: 'ml', resourceVersion: '7', annotations: { big: 'x' } }, type: 'Opaque', data: { token: 'ZGFwaQ==' } } as KubeObject });
     const secrets = new ReferencedSecrets(api);
     expect(secrets.get('ml/dbx-pat')).toBeUndefined();
     await secrets.refresh('ml', 'dbx-pat');
     expect(api.calls).toEqual(['GET secrets ml/dbx-pat']);
-    expect(secrets.get('ml/dbx-pat')).toEqual({ metadata: { name: 'dbx-pat', namespace: 'ml', resourceVersion: '7' }, data: { token: 'ZGFwaQ==' } });
+    expect(secrets.get('ml/dbx-pat')).toEqual({ metadata: { name: 'dbx-pat', namespace: 'ml', resourceVersion: '7' }, type: 'Opaque', data: { token: 'ZGFwaQ==' } });
   });
 
   it('forgets a Secret that is gone, and on request', async () => {
