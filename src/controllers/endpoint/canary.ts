@@ -4,7 +4,7 @@
 // Databricks switches a config (entities and routes together) only once every entity in it is ready,
 // so routing traffic in the same update that adds the entity never sends traffic to one that is not.
 import { type Canary, type EndpointSpec, type EndpointStatus, EndpointAnnotation, parseDurationMs } from '../../api/v1alpha1/index.js';
-import { type CanarySplit, describeEntity, type EntityThroughput, type ObservedServing } from './desired.js';
+import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedServing } from './desired.js';
 import type { Plan } from './plan-types.js';
 import { requeueBy } from './schedule.js';
 
@@ -42,9 +42,6 @@ export interface CanaryDecision {
 }
 
 const inactive = (spec: EndpointSpec): CanaryDecision => ({ spec, changed: false });
-
-/** The entity name Databricks gives a served entity by default: the model's last name part and the version. */
-export const entityNameFor = (model: string, version: string) => `${model.slice(model.lastIndexOf('.') + 1)}-${version}`;
 
 /** What the user asks of a running canary: the annotation wins over spec.canary.action. */
 function control(spec: Canary, annotations: Record<string, string>): 'Hold' | 'Promote' | 'Abort' | undefined {

@@ -23,6 +23,44 @@ export interface DesiredServing extends EntityThroughput {
   entityName: string;
   /** A canary: the version that served before keeps serving beside this one, which gets `share` % of the traffic. */
   split?: CanarySplit;
+  /** What the lone served entity has and the spec does not manage; a replacing PUT carries it over. */
+  kept?: KeptEntityFields;
+}
+
+export interface KeptEntityFields {
+  /** A name of one's own (Terraform's examples set one); one in Databricks' default form follows the version. */
+  name?: string;
+  environmentVars?: Record<string, string>;
+}
+
+/** Databricks' default name of a served entity: the model's last name part, a dash, the version. */
+export const entityNameFor = (model: string, version: string) => `${model.slice(model.lastIndexOf('.') + 1)}-${version}`;
+
+/**
+ * What a PUT replacing the served config would lose, the spec having neither: the environment variables of the
+ * entity with the most traffic, and the lone served entity's own name (a canary names its two entities itself).
+ */
+export function keptEntityFields(config: EndpointCoreConfigOutput | undefined): KeptEntityFields | undefined {
+  const entities = config?.served_entities ?? [];
+  const main = entities[mainEntityIndex(config)];
+  if (!main) return undefined;
+  const defaultName = main.entity_name && main.entity_version ? entityNameFor(main.entity_name, main.entity_version) : undefined;
+  const kept: KeptEntityFields = {
+    ...(entities.length === 1 && main.name && main.name !== defaultName && { name: main.name }),
+    ...(main.environment_vars && Object.keys(main.environment_vars).length > 0 && { environmentVars: main.environment_vars }),
+  };
+  return Object.keys(kept).length > 0 ? kept : undefined;
+}
+
+const trafficShares = (config: EndpointCoreConfigOutput | undefined) =>
+  new Map((config?.traffic_config?.routes ?? []).map((r) => [r.served_entity_name ?? r.served_model_name, r.traffic_percentage]));
+
+/** The entity with the most traffic (the only one, outside a canary). */
+function mainEntityIndex(config: EndpointCoreConfigOutput | undefined): number {
+  const entities = config?.served_entities ?? [];
+  const shares = trafficShares(config);
+  const share = (i: number) => shares.get(entities[i]?.name) ?? (entities.length === 1 ? 100 : 0);
+  return entities.reduce<number>((best, _, i) => (share(i) > share(best) ? i : best), 0);
 }
 
 export interface CanarySplit {
@@ -159,7 +197,7 @@ function observeEntity(entity: ServedEntityOutput | undefined, entities: Observe
 export function observeConfig(config: EndpointCoreConfigOutput | undefined): ObservedServing | undefined {
   if (!config) return undefined;
   const entities = config.served_entities ?? [];
-  const shares = new Map((config.traffic_config?.routes ?? []).map((r) => [r.served_entity_name ?? r.served_model_name, r.traffic_percentage]));
+  const shares = trafficShares(config);
   const observed: ObservedEntity[] = entities.map((e) => ({
     name: e.name,
     entityVersion: e.entity_version,
@@ -168,9 +206,8 @@ export function observeConfig(config: EndpointCoreConfigOutput | undefined): Obs
     modelUnits: e.provisioned_model_units,
     share: shares.get(e.name) ?? (entities.length === 1 ? 100 : 0),
   }));
-  // The single-entity fields describe the entity with the most traffic (the only one, outside a canary).
-  const main = entities.reduce<number>((best, _, i) => ((observed[i]?.share ?? 0) > (observed[best]?.share ?? 0) ? i : best), 0);
-  return observeEntity(entities[main], observed, config.config_version);
+  // The single-entity fields describe the entity with the most traffic.
+  return observeEntity(entities[mainEntityIndex(config)], observed, config.config_version);
 }
 
 const sameThroughput = (a: Partial<EntityThroughput>, b: Partial<EntityThroughput>) =>
@@ -232,17 +269,26 @@ export const describeServing = (s: ObservedServing | DesiredServing): string => 
 
 const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([key, value]) => ({ key, value }));
 
-/** The served entity of a token-band config; outside a canary the server names it and routes 100 % to it. */
-const tokenBandEntity = (d: DesiredServing, e: EntityThroughput & { name?: string } = d) => ({
-  ...(e.name !== undefined && { name: e.name }),
+/** The fields of one served entity besides its throughput: its name (else the server names it), what is kept. */
+const entityIdentity = (e: { name?: string; kept?: KeptEntityFields }) => {
+  const name = e.name ?? e.kept?.name;
+  return {
+    ...(name !== undefined && { name }),
+    ...(e.kept?.environmentVars && { environment_vars: e.kept.environmentVars }),
+  };
+};
+
+/** The served entity of a token-band config; outside a canary it gets 100 % of the traffic. */
+const tokenBandEntity = (d: DesiredServing, e: EntityThroughput & { name?: string; kept?: KeptEntityFields } = d) => ({
+  ...entityIdentity(e),
   entity_name: d.entityName,
   entity_version: e.entityVersion,
   min_provisioned_throughput: e.minTokensPerSecond,
   max_provisioned_throughput: e.maxTokensPerSecond,
 });
 
-const modelUnitEntity = (d: DesiredServing, e: EntityThroughput & { name?: string } = d) => ({
-  ...(e.name !== undefined && { name: e.name }),
+const modelUnitEntity = (d: DesiredServing, e: EntityThroughput & { name?: string; kept?: KeptEntityFields } = d) => ({
+  ...entityIdentity(e),
   entity_name: d.entityName,
   entity_version: e.entityVersion,
   provisioned_model_units: e.modelUnits as number,
@@ -250,9 +296,9 @@ const modelUnitEntity = (d: DesiredServing, e: EntityThroughput & { name?: strin
 });
 
 /** A canary serves both versions, each by name, with routes that split the traffic. */
-function canaryConfig<E>(d: DesiredServing, split: CanarySplit, entity: (d: DesiredServing, e: EntityThroughput & { name?: string }) => E) {
+function canaryConfig<E>(d: DesiredServing, split: CanarySplit, entity: (d: DesiredServing, e: EntityThroughput & { name?: string; kept?: KeptEntityFields }) => E) {
   return {
-    served_entities: [entity(d, split.previous), entity(d, { ...d, name: split.name })],
+    served_entities: [entity(d, { ...split.previous, kept: d.kept }), entity(d, { ...d, name: split.name })],
     traffic_config: {
       routes: [
         { served_entity_name: split.previous.name, traffic_percentage: 100 - split.share },

@@ -20,6 +20,7 @@ import {
   describeServing,
   diffServing,
   modelNotFoundMessage,
+  keptEntityFields,
   observeConfig,
   resolveDesired,
   updateRequest,
@@ -270,6 +271,9 @@ function planOwned(
   newGeneration: boolean,
   ownerTagsPending: boolean,
 ): Plan {
+  // A replacing PUT carries over what the spec does not manage (the entity's own name, its environment variables).
+  const kept = keptEntityFields(endpoint.config);
+  if (kept) desired = { ...desired, kept };
   const { object } = input;
   const name = endpoint.name;
   const served = observeConfig(endpoint.config);

@@ -3,6 +3,7 @@ import {
   type DesiredServing,
   createRequest,
   diffServing,
+  keptEntityFields,
   observeConfig,
   resolveDesired,
   updateRequest,
@@ -167,5 +168,47 @@ describe('request bodies', () => {
       name: 'llama-chat',
       body: { served_entities: [{ entity_name: MODEL, entity_version: '3', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },
     });
+  });
+});
+
+describe('keptEntityFields: what a replacing PUT must carry over', () => {
+  const ENV = { OPENAI_KEY: '{{secrets/scope/key}}' };
+  const config = (entities: { name: string; version?: string; env?: Record<string, string>; share?: number }[]) => {
+    const base = servingConfig(2);
+    const template = base.served_entities?.[0];
+    return {
+      ...base,
+      served_entities: entities.map((e) => ({ ...template, name: e.name, entity_version: e.version ?? '3', ...(e.env && { environment_vars: e.env }) })),
+      traffic_config: { routes: entities.map((e) => ({ served_entity_name: e.name, traffic_percentage: e.share ?? 100 })) },
+    };
+  };
+  it.each([
+    ['no config', undefined, undefined],
+    ["a lone entity in Databricks' default form, no variables", config([{ name: 'meta_llama_v3_1_8b_instruct-3' }]), undefined],
+    ['a lone entity named by the user', config([{ name: 'prod_model' }]), { name: 'prod_model' }],
+    ['a lone entity with environment variables', config([{ name: 'meta_llama_v3_1_8b_instruct-3', env: ENV }]), { environmentVars: ENV }],
+    ['an empty variable map', config([{ name: 'prod_model', env: {} }]), { name: 'prod_model' }],
+    [
+      'a canary: the variables of the entity with most traffic, no name',
+      config([{ name: 'prod_model', env: ENV, share: 80 }, { name: 'meta_llama_v3_1_8b_instruct-4', version: '4', share: 20 }]),
+      { environmentVars: ENV },
+    ],
+  ])('%s → %j', (_, observed, kept) => {
+    expect(keptEntityFields(observed)).toEqual(kept);
+  });
+
+  it('a canary carries the variables to both entities and keeps each name it gives', () => {
+    const resolved = resolveDesired(endpointSpec({ model: { name: MODEL, version: '4' } }), TOKEN_BAND_MODEL);
+    if (!resolved.ok) throw new Error(resolved.message);
+    const desired: DesiredServing = {
+      ...resolved.desired,
+      kept: { name: 'prod_model', environmentVars: ENV },
+      split: { previous: { name: 'prod_model', entityVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 }, name: 'meta_llama_v3_1_8b_instruct-4', share: 10 },
+    };
+    const request = updateRequest('llama-chat', desired);
+    expect(request.flavour === 'tokenBand' && request.body.served_entities.map((e) => [e.name, e.entity_version, e.environment_vars])).toEqual([
+      ['prod_model', '3', ENV],
+      ['meta_llama_v3_1_8b_instruct-4', '4', ENV],
+    ]);
   });
 });

@@ -352,6 +352,44 @@ describe('config differs → updateConfig', () => {
     expect(plan.status.pending).toMatchObject({ modelVersion: '4', startTime: iso(NOW) });
   });
 
+  // An endpoint made outside the operator (Terraform's examples set name = "prod_model", and may set environment_vars):
+  // the PUT replaces the served entities, so leaving out what the spec does not manage renamed the entity (its route
+  // and its /served-models/<name> URL) and dropped its environment variables on the first change after adoption.
+  describe('what the spec does not manage on the served entity is kept', () => {
+    const custom = (version = '3') => {
+      const endpoint = readyEndpoint({ version });
+      const entity = endpoint.config?.served_entities?.[0];
+      if (!entity) throw new Error('fixture has an entity');
+      entity.name = 'prod_model';
+      entity.environment_vars = { OPENAI_KEY: '{{secrets/scope/key}}' };
+      if (endpoint.config?.traffic_config) endpoint.config.traffic_config = { routes: [{ served_entity_name: 'prod_model', traffic_percentage: 100 }] };
+      return endpoint;
+    };
+    it.each([
+      ['a new band', { throughput: { chunks: { min: 1, max: 4 } } }, '3', 980, 3920],
+      ['a new version', { model: { name: MODEL, version: '4' } }, '4', 1960, 2940],
+    ])('%s: the name and the environment variables go with the update', (_, spec, version, min, max) => {
+      const plan = reconcile(edited(settledObject(), spec), { endpoint: custom() });
+      expect(plan.action).toEqual({
+        type: 'updateConfig',
+        request: {
+          flavour: 'tokenBand',
+          name: 'llama-chat',
+          body: {
+            served_entities: [
+              { name: 'prod_model', entity_name: MODEL, entity_version: version, min_provisioned_throughput: min, max_provisioned_throughput: max, environment_vars: { OPENAI_KEY: '{{secrets/scope/key}}' } },
+            ],
+          },
+        },
+      });
+    });
+
+    it("a name in Databricks' default form (model-version) is not kept: the new version gets its own", () => {
+      const plan = reconcile(edited(settledObject(), { model: { name: MODEL, version: '4' } }), { endpoint: readyEndpoint() });
+      expect(plan.action).toMatchObject({ request: { body: { served_entities: [expect.not.objectContaining({ name: expect.anything() })] } } });
+    });
+  });
+
   it('a model-unit change goes through the /pt flavour', () => {
     const object = endpointObject({ spec: { throughput: { modelUnits: 150 } } });
     const plan = reconcile(object, { endpoint: readyEndpoint({ units: 100 }), model: MODEL_UNIT_MODEL });
