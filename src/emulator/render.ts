@@ -30,6 +30,12 @@ export function renderDetailed(endpoint: StoredEndpoint): ServingEndpointDetaile
     permission_level: 'CAN_MANAGE',
     route_optimized: endpoint.route_optimized,
   };
+  if (endpoint.route_optimized) {
+    // Reference §2.6: a route-optimized endpoint is queried at its own data-plane URL, given only for it. The host
+    // is a stand-in (.invalid): the emulator serves no invocations.
+    detailed.endpoint_url = `https://${endpoint.id}.serving.emulator.invalid/serving-endpoints/${endpoint.name}/invocations`;
+    detailed.data_plane_info = { query_info: { endpoint_url: detailed.endpoint_url } };
+  }
   if (endpoint.served) detailed.config = renderConfig(endpoint.served, READY_STATE);
   if (endpoint.rollout) detailed.pending_config = renderPending(endpoint.rollout);
   if (endpoint.tags.length > 0) detailed.tags = endpoint.tags;

@@ -49,6 +49,19 @@ describe('endpoint lifecycle', () => {
     expect(ready.last_updated_timestamp).toBe(emu.now());
   });
 
+  // Reference §2.6: endpoint_url (and data_plane_info.query_info.endpoint_url) only when route-optimized; the
+  // operator reports it as status.endpointUrl, the URL such an endpoint is queried at.
+  it('a route-optimized endpoint has its own query URL; another has none', () => {
+    const emu = frozen();
+    const optimized = emu.createEndpoint({ name: 'fast', route_optimized: true, config: llamaConfig(980) });
+    expect(optimized.endpoint_url).toBe(`https://${optimized.id}.serving.emulator.invalid/serving-endpoints/fast/invocations`);
+    expect(optimized.data_plane_info).toEqual({ query_info: { endpoint_url: optimized.endpoint_url } });
+    expect(emu.getEndpoint('fast').endpoint_url).toBe(optimized.endpoint_url);
+    const plain = emu.createEndpoint({ name: 'plain', config: llamaConfig(980) });
+    expect(plain.endpoint_url).toBeUndefined();
+    expect(plain.data_plane_info).toBeUndefined();
+  });
+
   it('keeps the old config serving during an update, refuses a second update with 409, then bumps config_version', () => {
     const emu = frozen();
     emu.createEndpoint({ name: 'llama', config: llamaConfig(980) });
