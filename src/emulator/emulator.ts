@@ -124,6 +124,13 @@ export class Emulator {
     }
     this.#assertNameFree(request.name);
     const spec = request.config ? specFromCoreConfig(request.config, this.catalog) : undefined;
+    const provisioned = spec?.entities.some((e) => e.max_provisioned_throughput !== undefined || e.provisioned_model_units !== undefined);
+    if (provisioned && request.config?.auto_capture_config !== undefined) {
+      // Reference §8 (REF create); the exact text of the refusal is a guess.
+      throw invalidParameter(
+        'auto_capture_config is deprecated for creating new provisioned throughput endpoints. Please use AI Gateway to manage inference tables (ai_gateway.inference_table_config).',
+      );
+    }
     const ai_gateway = this.#createGateway(request.name, request.ai_gateway);
     return renderDetailed(this.#store.create({ ...request, ai_gateway, ...(spec ? { spec } : {}) }, this.now()));
   }

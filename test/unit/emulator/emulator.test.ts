@@ -62,6 +62,19 @@ describe('endpoint lifecycle', () => {
     expect(plain.data_plane_info).toBeUndefined();
   });
 
+  // Reference §8 (REF create): auto_capture_config "is deprecated for creating new provisioned throughput endpoints …
+  // please use AI Gateway to manage inference tables". Accepting and dropping it let a config that uses it pass here.
+  it('refuses auto_capture_config on a new provisioned-throughput endpoint, naming the AI Gateway instead', () => {
+    const emu = frozen();
+    const error = apiError(() =>
+      emu.createEndpoint({ name: 'legacy', config: { ...llamaConfig(980), auto_capture_config: { catalog_name: 'main', schema_name: 'logs', enabled: true } } }),
+    );
+    expect(error).toMatchObject({ status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
+    expect(error.message).toContain('auto_capture_config is deprecated for creating new provisioned throughput endpoints');
+    expect(error.message).toContain('AI Gateway');
+    expect(apiError(() => emu.getEndpoint('legacy'))).toMatchObject({ status: 404 });
+  });
+
   it('keeps the old config serving during an update, refuses a second update with 409, then bumps config_version', () => {
     const emu = frozen();
     emu.createEndpoint({ name: 'llama', config: llamaConfig(980) });
