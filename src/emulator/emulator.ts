@@ -378,9 +378,11 @@ export class Emulator {
     const now = this.now();
     for (const fault of this.scenario.faults) this.faults.add(fault, now);
     for (const seed of this.scenario.endpoints) {
+      // checked and filled in as a create would: a seeded endpoint stands for one made through the API
       validateEndpointName(seed.name);
+      validateDescription(seed.description);
       const { config, ...rest } = seed;
-      this.#store.create(rest, now);
+      this.#store.create({ ...rest, ai_gateway: this.#createGateway(seed.name, seed.ai_gateway) }, now);
       if (config) this.#store.replaceServedConfig(seed.name, specFromCoreConfig(config, this.catalog), now);
     }
   }

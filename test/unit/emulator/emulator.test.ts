@@ -75,6 +75,20 @@ describe('endpoint lifecycle', () => {
     expect(apiError(() => emu.getEndpoint('legacy'))).toMatchObject({ status: 404 });
   });
 
+  // A scenario's endpoints stand for endpoints made through the API: their AI Gateway gets the same checks and the
+  // same server-filled defaults (table_name_prefix, usage tracking off) as a create's, and their description is checked.
+  it('a seeded endpoint gets the AI Gateway and description a create would give it', () => {
+    const gateway = { inference_table_config: { catalog_name: 'main', schema_name: 'default', enabled: true } };
+    const seeded = frozen({ endpoints: [{ name: 'seeded', config: llamaConfig(980), ai_gateway: gateway }] }).getEndpoint('seeded');
+    const created = frozen().createEndpoint({ name: 'seeded', config: llamaConfig(980), ai_gateway: gateway });
+    expect(seeded.ai_gateway).toEqual(created.ai_gateway);
+    expect(seeded.ai_gateway?.inference_table_config?.table_name_prefix).toBe('seeded');
+    expect(() => frozen({ endpoints: [{ name: 'bad', config: llamaConfig(980), ai_gateway: { inference_table_config: { catalog_name: 'nocatalog', schema_name: 'x', enabled: true } } }] })).toThrow(
+      "Catalog 'nocatalog' does not exist.",
+    );
+    expect(() => frozen({ endpoints: [{ name: 'long', config: llamaConfig(980), description: 'x'.repeat(1001) }] })).toThrow(/at most 1000 characters/);
+  });
+
   it('keeps the old config serving during an update, refuses a second update with 409, then bumps config_version', () => {
     const emu = frozen();
     emu.createEndpoint({ name: 'llama', config: llamaConfig(980) });
