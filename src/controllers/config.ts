@@ -69,8 +69,8 @@ const LABEL_SELECTOR = new RegExp(`^${REQUIREMENT}(\\s*,\\s*${REQUIREMENT})*$`);
 export const OPERATOR_OPTIONS = {
   kubeconfig: { env: 'KUBECONFIG', schema: z.string().optional(), help: 'Path of a kubeconfig file (as kubectl\'s flag; $KUBECONFIG may list several, merged). Without either: ~/.kube/config if it exists, else the Pod\'s service account (in-cluster).' },
   namespaces: { env: 'WATCH_NAMESPACES', schema: list, help: 'Comma-separated namespaces to watch; empty watches all.' },
-  'label-selector': { env: 'LABEL_SELECTOR', schema: z.string().optional(), help: 'Only reconcile objects matching this label selector (sharding).' },
-  concurrency: { env: 'MAX_CONCURRENT_RECONCILES', schema: z.coerce.number().int().min(1).max(64).default(4), help: 'Endpoint reconciles run at once (each then writes its status back beside the workers; at most twice as many write-backs at once).' },
+  'label-selector': { env: 'LABEL_SELECTOR', schema: z.string().optional(), help: 'Only reconcile endpoint objects matching this label selector (sharding across releases). Every shard serves every DatabricksWorkspace; one being deleted waits for the endpoint objects of all shards.' },
+  concurrency: { env: 'MAX_CONCURRENT_RECONCILES', schema: z.coerce.number().int().min(1).max(64).default(4), help: 'Reconciles run at once, per controller: endpoints (each then writes its status back beside the workers; at most twice as many write-backs at once), and workspace verifications.' },
   'poll-interval': { env: 'POLL_INTERVAL', schema: duration('5m'), help: 'How often a settled endpoint is re-read to catch drift.' },
   'progress-interval': { env: 'PROGRESS_INTERVAL', schema: duration('20s'), help: 'How often a rollout in progress is re-read.' },
   'workspace-retry-interval': { env: 'WORKSPACE_RETRY_INTERVAL', schema: duration('30s'), help: 'How often a workspace that is not ready is checked again.' },

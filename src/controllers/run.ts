@@ -32,6 +32,7 @@ import { WorkspaceConnections } from './workspace/connections.js';
 import { ReferencedSecrets } from './workspace/secrets.js';
 import { workspaceChangeAffectsEndpoints } from './workspace/endpoint-wake.js';
 import { workspaceReconciler } from './workspace/reconciler.js';
+import { workspaceUsers } from './workspace/deletion.js';
 
 type Workspace = DatabricksWorkspace & KubeObject;
 
@@ -117,6 +118,8 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   const workspaceController = manager.addController<Workspace>({
     name: 'databricksworkspace',
     primary: workspaces,
+    // A host that never answers holds a worker until --databricks-timeout: one tenant's must not hold up the others.
+    maxConcurrentReconciles: config.concurrency,
     updateFilter: meaningfulChange,
     // A workspace being deleted waits for its endpoint objects: each change of one of them wakes it.
     watches: [
@@ -144,11 +147,11 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     ],
     reconcile: workspaceReconciler({
       workspaces,
-      usersOf: (namespace, workspace) =>
-        endpoints
-          .list(namespace)
-          .filter((e) => e.spec?.workspaceRef?.name === workspace)
-          .map((e) => ({ name: e.metadata.name, deleting: e.metadata.deletionTimestamp !== undefined })),
+      // A shard (--label-selector) caches only its own endpoint objects but serves every workspace: the users
+      // of one being deleted are read from the API server, all shards' (it is rare, and one namespace's list).
+      usersOf: config.labelSelector
+        ? async (namespace, workspace, signal) => workspaceUsers((await kube.list<Endpoint>(EndpointResource, { namespace }, signal)).items, workspace)
+        : (namespace, workspace) => workspaceUsers(endpoints.list(namespace), workspace),
       kube,
       crdDeleting,
       secrets,

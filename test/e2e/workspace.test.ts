@@ -1,7 +1,9 @@
 // DatabricksWorkspace, driven with kubectl: a missing Secret, then the Secret created; a wrong PAT,
 // then the Secret rotated; OAuth M2M; and no credential ever shows in kubectl output or the logs.
+import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../src/emulator/auth.js';
+import { eventually } from '../support/cluster.js';
 import { type E2E, TEST_PAT, condition, endpointManifest, fromYaml, isReady, startE2E } from './harness.js';
 
 /** The only PAT the workspace accepts besides the operator's default one. */
@@ -141,6 +143,37 @@ describe('DatabricksWorkspace', () => {
     expect(Date.now() - appliedAt).toBeLessThan(15_000);
     expect(condition(ws, 'Ready')).toMatchObject({ status: 'False' });
     expect(condition(ws, 'Ready')?.message).toContain('cannot reach http://127.0.0.1:1');
+  });
+
+  // One tenant's workspaces on a host that never answers must not hold up another's: each holds a worker until
+  // --databricks-timeout (session 11: one worker for every workspace, so each such host delayed all the others).
+  it('workspaces whose host hangs are verified side by side, and a working one is Ready meanwhile', async () => {
+    const open = new Set<Socket>();
+    const hanging = createServer((socket) => {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const port = (hanging.address() as AddressInfo).port;
+    try {
+      for (const name of ['hang-1', 'hang-2', 'hang-3']) {
+        await e2e.apply({ ...workspaceManifest(name, { token: { secretRef: { name: 'dbx-pat', key: 'token' } } }), spec: { host: `http://127.0.0.1:${port}`, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } } });
+      }
+      // Evidence of three verifications in flight at once: three connections held open together.
+      await eventually(
+        async () => {
+          if (open.size < 3) throw new Error(`${open.size} verification(s) in flight`);
+        },
+        { timeoutMs: 20_000, intervalMs: 50 },
+      );
+      // Ready sooner than one hanging verification lasts (--databricks-timeout=5s): it waited for none of them.
+      await e2e.apply(workspaceManifest('beside', { token: { secretRef: { name: 'dbx-pat', key: 'token' } } }));
+      await e2e.waitUntil('dbws', 'beside', (o) => readyReason(o) === 'Authenticated', 4_500);
+    } finally {
+      for (const socket of open) socket.destroy();
+      hanging.close();
+      await e2e.kubectl(['delete', 'dbws', 'hang-1', 'hang-2', 'hang-3', 'beside', '--wait=false', '--ignore-not-found']);
+    }
   });
 
   it('no token or client secret appears in kubectl get -o yaml, describe, Events, or the operator log', async () => {

@@ -15,6 +15,14 @@ export type WorkspaceDeletionPlan =
 
 const LISTED = 5;
 
+/** The endpoint objects among `endpoints` whose spec.workspaceRef names `workspace` (of their namespace). */
+export function workspaceUsers(
+  endpoints: readonly { metadata: { name: string; deletionTimestamp?: string }; spec?: { workspaceRef?: { name: string } } }[],
+  workspace: string,
+): WorkspaceDeletionInput['users'] {
+  return endpoints.filter((e) => e.spec?.workspaceRef?.name === workspace).map((e) => ({ name: e.metadata.name, deleting: e.metadata.deletionTimestamp !== undefined }));
+}
+
 export function planWorkspaceDeletion(input: WorkspaceDeletionInput): WorkspaceDeletionPlan {
   if (input.crdDeleting) {
     return {

@@ -35,7 +35,7 @@ export interface WorkspaceUser {
 export interface WorkspaceReconcilerOptions {
   workspaces: Pick<Informer<Workspace>, 'get'>;
   /** Endpoint objects in `namespace` whose spec.workspaceRef names `workspace`. */
-  usersOf: (namespace: string, workspace: string) => WorkspaceUser[];
+  usersOf: (namespace: string, workspace: string, signal: AbortSignal) => readonly WorkspaceUser[] | Promise<readonly WorkspaceUser[]>;
   kube: KubeClient;
   crdDeleting: CrdDeletionCheck;
   secrets: Pick<ReferencedSecrets, 'get' | 'refresh' | 'forget'>;
@@ -104,7 +104,7 @@ export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconc
 async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace: Workspace, signal: AbortSignal, log: Logger): Promise<void> {
   if (!hasFinalizer(workspace, WORKSPACE_FINALIZER)) return;
   const namespace = workspace.metadata.namespace ?? '';
-  const users = options.usersOf(namespace, workspace.metadata.name);
+  const users = await options.usersOf(namespace, workspace.metadata.name, signal);
   // Only ask the API server about the CRD when the answer matters.
   const crdDeleting = users.length > 0 && (await options.crdDeleting(WORKSPACE_CRD, signal));
   const plan = planWorkspaceDeletion({ users, crdDeleting });
