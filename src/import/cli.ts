@@ -2,7 +2,7 @@
 // ProvisionedThroughputEndpoint objects with the adopt annotation. Read-only towards Databricks.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
+import { Schema, stringify } from 'yaml';
 import {
   DatabricksClient,
   errorKindOf,
@@ -99,12 +99,26 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
   return 0;
 }
 
+/**
+ * Strings every reader of the YAML takes as strings: kubectl, Argo CD and sigs.k8s.io/yaml read YAML 1.1
+ * (yes/on/off/y/n are booleans, 1_000, 0b101, 1:20 numbers, << a merge key), and Go also reads 0X1F, 0B101 and
+ * 0O17 as numbers. A string any of them would read otherwise is written quoted (yaml's `compat` tags, besides the
+ * YAML 1.2 core schema it writes in).
+ */
+const goOnlyNumber = {
+  tag: 'tag:ptoperator.io,2026:go-number',
+  default: true,
+  test: /^[-+]?(?:0[bBoOxX][0-9a-fA-F_.pP+-]*|\.?(?:inf(?:inity)?|nan))$/i,
+  resolve: (s: string) => s,
+};
+const READERS_COMPAT = [...new Schema({ schema: 'yaml-1.1', merge: true }).tags, goOnlyNumber];
+
 /** One YAML stream: refused endpoints as a comment block, then one document per object. */
 export function renderImport(imported: readonly Imported[], refused: readonly Refused[]): string {
   const header = refused.length > 0 ? ['# Not imported (the operator cannot express them):', ...refused.map((r) => `#   ${r.endpointName}: ${r.reason}`), ''].join('\n') : '';
   const documents = imported.map((i) => {
     const comments = [`# Databricks endpoint ${i.endpointName}`, ...i.notes.map((n) => `# ${n}`)].join('\n');
-    return `${comments}\n${stringify(i.object, { lineWidth: 0 })}`;
+    return `${comments}\n${stringify(i.object, { lineWidth: 0, compat: READERS_COMPAT })}`;
   });
   return header + documents.join('---\n');
 }

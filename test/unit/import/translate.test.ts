@@ -2,7 +2,7 @@
 // change once the object has claimed it), and each form the operator cannot express is refused with
 // its reason.
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { EndpointSpec } from '../../../src/api/v1alpha1/index.js';
 import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../../src/databricks/api-types.js';
 import { renderImport, runImportCli } from '../../../src/import/cli.js';
@@ -151,6 +151,29 @@ describe('renderImport', () => {
     expect(text).toMatch(/^# Not imported \(the operator cannot express them\):\n# {3}c: it serves an external model\n/);
     const docs = text.split(/^---$/m).map((d) => parse(d) as { spec: { endpointName: string } });
     expect(docs.map((d) => d.spec.endpointName)).toEqual(['a', 'b']);
+  });
+});
+
+describe('renderImport: what kubectl reads back is what was imported', () => {
+  // kubectl, Argo CD and sigs.k8s.io/yaml read YAML 1.1 (yes/no/on/off are booleans, 1_000 and 1:20 are numbers,
+  // << merges); yaml and many editors read YAML 1.2 (0o17 is a number). Every such string must come out quoted.
+  const tricky = ['yes', 'no', 'on', 'off', 'Y', 'NO', 'y', 'n', 'True', '1_000', '0b101', '0o17', '017', '1:20', '0x1F', '1e3', '.5', '~', 'null', '2001-12-14', '<<', '='];
+  const names = ['on', 'off', 'y', 'n', 'no', '1_000', '0x1F', '1e3', '017', '2001-12-14'];
+  const tags = Object.fromEntries(tricky.map((t, i) => [t, tricky[(i + 1) % tricky.length] as string]));
+  const objects = names.map((name) => imported(readyEndpoint({}, { owner: null, name, tags: Object.entries(tags).map(([key, value]) => ({ key, value })) })));
+  uniqueObjectNames(objects);
+
+  it.each(['1.1', '1.2'] as const)('YAML %s reads every name, tag key and tag value back as the same string', (version) => {
+    const text = renderImport(objects, []);
+    const docs = parseAllDocuments(text, { version }).map((d) => d.toJS() as unknown);
+    expect(docs).toEqual(objects.map((o) => o.object));
+  });
+
+  it('quotes the numbers only Go reads (kubectl: 0X1F is 31, 0B101 is 5, 0O17 is 15)', () => {
+    const goOnly = ['0X1F', '0B101', '0O17'];
+    const object = imported(readyEndpoint({}, { owner: null, name: 'go', tags: goOnly.map((key) => ({ key, value: key })) }));
+    const text = renderImport([object], []);
+    for (const s of goOnly) expect(text).toContain(`"${s}": "${s}"`);
   });
 });
 
