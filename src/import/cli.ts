@@ -45,7 +45,8 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
     console.log(usage);
     return 0;
   }
-  const names = values.name ?? [];
+  // An endpoint named twice is imported once: two objects adopting one endpoint would leave one NotOwned.
+  const names = [...new Set(values.name ?? [])];
   const problems = [
     !values.namespace && '--namespace is required',
     names.length === 0 && !values.all && 'give --name (one or more) or --all',

@@ -1,10 +1,14 @@
 // Import: each endpoint form becomes the spec that round-trips exactly (the planner finds nothing to
 // change once the object has claimed it), and each form the operator cannot express is refused with
 // its reason.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { EndpointSpec } from '../../../src/api/v1alpha1/index.js';
 import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../../src/databricks/api-types.js';
+import { startEmulator } from '../../../src/emulator/server.js';
 import { renderImport, runImportCli } from '../../../src/import/cli.js';
 import { type Imported, objectName, translateEndpoint, uniqueObjectNames } from '../../../src/import/translate.js';
 import {
@@ -197,5 +201,32 @@ describe('runImportCli flags', () => {
 
   it('without credentials it says which variables to set', async () => {
     await expect(runImportCli(['--namespace', 'ml', '--all', '--host', 'https://adb-1.2.azuredatabricks.net'], {})).rejects.toThrow(/DATABRICKS_TOKEN/);
+  });
+});
+
+describe('runImportCli against a workspace', () => {
+  it('an endpoint named twice (--name x --name x) is written once, in the order given', async () => {
+    const workspace = await startEmulator({ speed: 0 });
+    const dir = await mkdtemp(join(tmpdir(), 'pt-import-'));
+    const quiet = console.error;
+    console.error = () => undefined;
+    try {
+      for (const name of ['x', 'y']) {
+        workspace.emulator.createEndpoint({ name, config: { served_entities: [{ entity_name: 'system.ai.meta_llama_v3_1_8b_instruct', entity_version: '3', min_provisioned_throughput: 0, max_provisioned_throughput: 980 }] } });
+      }
+      workspace.emulator.advance(3_600_000);
+      const out = join(dir, 'import.yaml');
+      const argv = ['--host', workspace.url, '--namespace', 'ml', '--name', 'y', '--name', 'x', '--name', 'y', '--name', 'x', '--out', out];
+      expect(await runImportCli(argv, { DATABRICKS_TOKEN: 'dapi-test' })).toBe(0);
+      const objects = parseAllDocuments(await readFile(out, 'utf8')).map((d) => d.toJS() as { metadata: { name: string }; spec: { endpointName: string } });
+      expect(objects.map((o) => [o.metadata.name, o.spec.endpointName])).toEqual([
+        ['y', 'y'],
+        ['x', 'x'],
+      ]);
+    } finally {
+      console.error = quiet;
+      await workspace.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
