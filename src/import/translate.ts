@@ -12,6 +12,8 @@ import {
   MODEL_VERSION_PATTERN,
   OWNER_TAG_PREFIX,
 } from '../api/v1alpha1/index.js';
+import { gatewaySpec } from '../controllers/endpoint/ai-gateway.js';
+import { notificationsSpec } from '../controllers/endpoint/notifications.js';
 import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../databricks/api-types.js';
 
 export interface ImportOptions {
@@ -115,8 +117,7 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
   }
   if (Object.keys(tags).length > MAX_TAGS) return refuse(`it has ${Object.keys(tags).length} tags; the CRD accepts at most ${MAX_TAGS}`);
 
-  const unmanaged = unmanagedFields(endpoint);
-  if (unmanaged.length > 0) notes.push(`Not managed by this object, left as they are: ${unmanaged.join(', ')}.`);
+  const settings = settingsSpec(endpoint, throughput, notes);
 
   const spec: Imported['object']['spec'] = {
     ...(options.workspace !== undefined && { workspaceRef: { name: options.workspace } }),
@@ -125,6 +126,7 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
     throughput,
     ...(burstScaling !== undefined && { burstScaling }),
     ...(Object.keys(tags).length > 0 && { tags }),
+    ...settings,
     deletionPolicy: options.deletionPolicy,
   };
   // The CRD's own rules (the same zod schema) are the last word: what it would refuse is not imported.
@@ -143,14 +145,32 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
   };
 }
 
-/** Endpoint-level settings the spec does not carry (the operator neither reads nor changes them). */
-function unmanagedFields(endpoint: ServingEndpointDetailed): string[] {
-  const fields: string[] = [];
-  if (endpoint.ai_gateway !== undefined) fields.push('ai_gateway');
-  if (endpoint.description) fields.push('description');
-  if (endpoint.budget_policy_id) fields.push('budget_policy_id');
-  if (endpoint.route_optimized) fields.push('route_optimized');
-  if (endpoint.email_notifications !== undefined) fields.push('email_notifications');
+type SettingsFields = Pick<EndpointSpec, 'description' | 'budgetPolicyId' | 'aiGateway' | 'notifications'>;
+
+/**
+ * The endpoint-level settings as spec fields, so that the object declares them (the create-only ones can only be
+ * set when the object is created) and a re-created endpoint has them too. What the spec cannot carry is noted.
+ */
+function settingsSpec(endpoint: ServingEndpointDetailed, throughput: EndpointSpec['throughput'], notes: string[]): Partial<SettingsFields> {
+  const fields: Partial<SettingsFields> = {};
+  // Databricks echoes "no description" as "".
+  if (endpoint.description) {
+    if (throughput.modelUnits === undefined) fields.description = endpoint.description;
+    else {
+      notes.push(
+        `Its description "${endpoint.description.slice(0, 60)}" is kept on this endpoint, but the spec cannot declare it for model units (the model-unit create API takes none): a re-created endpoint would have no description.`,
+      );
+    }
+  }
+  if (endpoint.budget_policy_id) fields.budgetPolicyId = endpoint.budget_policy_id;
+  const aiGateway = gatewaySpec(endpoint.ai_gateway);
+  if (aiGateway) fields.aiGateway = aiGateway;
+  const notifications = notificationsSpec(endpoint.email_notifications);
+  if (notifications) fields.notifications = notifications;
+  if (endpoint.route_optimized) {
+    notes.push('It is route-optimized (route_optimized), which the spec has no field for: that is kept on this endpoint, but a re-created endpoint would not be route-optimized.');
+  }
+  notes.push('Permissions are not read by import: this object leaves them alone unless spec.permissions is added.');
   return fields;
 }
 

@@ -3,11 +3,12 @@
 // PII behavior left out is NONE, usage tracking and fallback left out are off, a guardrail side with
 // nothing on equals none, rate limits and keyword lists are sets, and a table name prefix the spec
 // leaves to Databricks (the endpoint name) is not compared. Pure.
-import type { AiGateway } from '../../api/v1alpha1/index.js';
+import type { AiGateway, RateLimit } from '../../api/v1alpha1/index.js';
 import type { AiGatewayConfig, AiGatewayGuardrailParameters, AiGatewayRateLimit } from '../../databricks/api-types.js';
 import { type PartContext, type PartPlan, type PartPlanner, decidePart, sameList, sortedUnique } from './settings-part.js';
 
 type Guardrail = NonNullable<NonNullable<AiGateway['guardrails']>['input']>;
+type PiiBehavior = NonNullable<Guardrail['pii']>['behavior'];
 
 /** The request body for spec.aiGateway (undefined: everything off, which is the body `{}`). */
 export function gatewayBody(spec: AiGateway | undefined): AiGatewayConfig {
@@ -48,6 +49,55 @@ function guardrailBody(g: Guardrail): AiGatewayGuardrailParameters {
     ...(g.pii && { pii: { behavior: g.pii.behavior } }),
     ...(g.validTopics && { valid_topics: g.validTopics }),
     ...(g.invalidKeywords && { invalid_keywords: g.invalidKeywords }),
+  };
+}
+
+/**
+ * The inverse of gatewayBody: the spec.aiGateway that describes an endpoint's gateway (for import), so that
+ * gatewayBody of it is the same gateway in the normal form. Parts that are off are left out; a gateway with
+ * nothing on gives undefined. A disabled inference table keeps its catalog and schema: a later PUT of the whole
+ * gateway would drop them otherwise. Values the spec cannot hold (an unknown rate-limit key) are copied as they
+ * are, for the CRD's schema to refuse.
+ */
+export function gatewaySpec(config: AiGatewayConfig | undefined): AiGateway | undefined {
+  if (diffGateway(normalGateway(config), normalGateway(undefined)).length === 0 || !config) return undefined;
+  const spec: AiGateway = {};
+  if (config.usage_tracking_config?.enabled === true) spec.usageTracking = { enabled: true };
+  const t = config.inference_table_config;
+  if (t && (t.enabled === true || (t.catalog_name && t.schema_name))) {
+    spec.inferenceTables = {
+      enabled: t.enabled === true,
+      catalogName: t.catalog_name ?? '',
+      schemaName: t.schema_name ?? '',
+      ...(t.table_name_prefix !== undefined && { tableNamePrefix: t.table_name_prefix }),
+    };
+  }
+  const on = normalGuardrails(config);
+  if (on.input || on.output) {
+    spec.guardrails = {
+      ...(on.input && config.guardrails?.input && { input: guardrailSpec(config.guardrails.input) }),
+      ...(on.output && config.guardrails?.output && { output: guardrailSpec(config.guardrails.output) }),
+    };
+  }
+  if (config.rate_limits && config.rate_limits.length > 0) {
+    spec.rateLimits = config.rate_limits.map((r) => ({
+      ...(r.calls !== undefined && { calls: r.calls }),
+      ...(r.tokens !== undefined && { tokens: r.tokens }),
+      renewalPeriod: r.renewal_period as RateLimit['renewalPeriod'],
+      key: (r.key ?? 'endpoint') as RateLimit['key'],
+      ...(r.principal !== undefined && { principal: r.principal }),
+    }));
+  }
+  if (config.fallback_config?.enabled === true) spec.fallback = { enabled: true };
+  return spec;
+}
+
+function guardrailSpec(g: AiGatewayGuardrailParameters): Guardrail {
+  return {
+    ...(g.safety === true && { safety: true }),
+    ...(g.pii?.behavior !== undefined && g.pii.behavior !== 'NONE' && { pii: { behavior: g.pii.behavior as PiiBehavior } }),
+    ...(g.valid_topics && g.valid_topics.length > 0 && { validTopics: g.valid_topics }),
+    ...(g.invalid_keywords && g.invalid_keywords.length > 0 && { invalidKeywords: g.invalid_keywords }),
   };
 }
 

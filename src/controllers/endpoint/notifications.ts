@@ -25,6 +25,15 @@ export function notificationsBody(spec: Notifications | undefined): EmailNotific
   };
 }
 
+/** The inverse of notificationsBody, for import: spec.notifications of an endpoint's notifications (undefined: none). */
+export function notificationsSpec(n: EmailNotifications | undefined): Notifications | undefined {
+  const spec: Notifications = {
+    ...(n?.on_update_success && n.on_update_success.length > 0 && { onUpdateSuccess: n.on_update_success }),
+    ...(n?.on_update_failure && n.on_update_failure.length > 0 && { onUpdateFailure: n.on_update_failure }),
+  };
+  return Object.keys(spec).length > 0 ? spec : undefined;
+}
+
 const describeList = (list: string[]) => (list.length === 0 ? 'nobody' : list.join(', '));
 
 export function describeNotifications(n: NormalNotifications): string {

@@ -94,9 +94,58 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect([a.object.metadata.name, b.object.metadata.name]).toEqual(['llama-a', 'llama-a-2']);
   });
 
-  it('endpoint settings the spec does not carry are listed as left alone', () => {
-    const endpoint = { ...foreignEndpoint(), description: 'chat', ai_gateway: { usage_tracking_config: { enabled: true } } };
-    expect(imported(endpoint).notes.join(' ')).toMatch(/Not managed by this object, left as they are: ai_gateway, description\./);
+  it('the settings the operator manages are imported: applying them changes nothing, and each settings condition is True', () => {
+    const endpoint: ServingEndpointDetailed = {
+      ...foreignEndpoint({ min: 980, max: 2940 }),
+      description: 'made in a notebook',
+      budget_policy_id: 'a1b2c3d4-0000-4000-8000-000000000001',
+      ai_gateway: {
+        usage_tracking_config: { enabled: true },
+        inference_table_config: { catalog_name: 'main', schema_name: 'serving', table_name_prefix: 'llama_chat', enabled: true },
+        guardrails: { input: { safety: true, pii: { behavior: 'BLOCK' } }, output: { pii: { behavior: 'NONE' } } },
+        rate_limits: [{ renewal_period: 'minute', key: 'user', calls: 10 }],
+      },
+      email_notifications: { on_update_success: ['ops@example.com'], on_update_failure: ['oncall@example.com', 'ops@example.com'] },
+    };
+    const result = imported(endpoint);
+    expect(result.object.spec).toMatchObject({
+      description: 'made in a notebook',
+      budgetPolicyId: 'a1b2c3d4-0000-4000-8000-000000000001',
+      aiGateway: {
+        usageTracking: { enabled: true },
+        inferenceTables: { enabled: true, catalogName: 'main', schemaName: 'serving', tableNamePrefix: 'llama_chat' },
+        guardrails: { input: { safety: true, pii: { behavior: 'BLOCK' } } },
+        rateLimits: [{ key: 'user', calls: 10, renewalPeriod: 'minute' }],
+      },
+      notifications: { onUpdateSuccess: ['ops@example.com'], onUpdateFailure: ['oncall@example.com', 'ops@example.com'] },
+    });
+    expect(result.object.spec.aiGateway?.guardrails?.output).toBeUndefined();
+    expect(result.notes.join(' ')).not.toMatch(/ai_gateway|description|budget_policy_id|email_notifications/);
+
+    const plan = planAfterAdoption(result, endpoint, TOKEN_BAND_MODEL);
+    expect(plan.action).toEqual({ type: 'none' });
+    for (const type of ['Ready', 'AiGatewaySynced', 'NotificationsSynced', 'CreationSettingsSynced']) {
+      expect(plan.status.conditions?.find((c) => c.type === type)?.status, type).toBe('True');
+    }
+  });
+
+  it('settings Databricks reports as empty ("" description, no gateway parts on, no addresses) give no spec fields', () => {
+    const endpoint = { ...foreignEndpoint(), description: '', ai_gateway: { usage_tracking_config: { enabled: false } }, email_notifications: {} };
+    const spec = imported(endpoint).object.spec;
+    expect([spec.description, spec.aiGateway, spec.notifications, spec.budgetPolicyId]).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('what stays unmanaged is noted: route optimization (kept, but not on a re-created endpoint) and permissions', () => {
+    const notes = imported({ ...foreignEndpoint(), route_optimized: true }).notes.join(' ');
+    expect(notes).toMatch(/route_optimized.*kept on this endpoint.*re-created.*would not be route-optimized/);
+    expect(notes).toMatch(/Permissions are not read by import: this object leaves them alone unless spec\.permissions is added/);
+    expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/route_optimized/);
+  });
+
+  it('a description on a model-unit endpoint stays on the endpoint, noted: the model-unit create API takes none', () => {
+    const result = imported({ ...foreignEndpoint({ units: 100 }), description: 'gold tier' }, MODEL_UNIT_MODEL);
+    expect(result.object.spec.description).toBeUndefined();
+    expect(result.notes.join(' ')).toMatch(/description "gold tier" is kept on this endpoint.*re-created/);
   });
 
   it('--workspace sets workspaceRef', () => {
@@ -133,6 +182,12 @@ describe('translateEndpoint: forms the operator cannot express are refused with 
     { name: 'a model that is not optimizable', endpoint: foreignEndpoint(), info: NOT_OPTIMIZABLE_MODEL, reason: /not eligible for provisioned throughput/ },
     { name: 'model units off the grid', endpoint: foreignEndpoint({ units: 70 }), info: MODEL_UNIT_MODEL, reason: /70 model units are not a multiple of the model-unit chunk size 50/ },
     { name: 'an endpoint another object owns', endpoint: endpointOfAnotherObject(), reason: /ownership tag pt-operator-owner-uid: another object manages it already/ },
+    {
+      name: 'an AI Gateway rate limit the CRD cannot hold',
+      endpoint: { ...foreignEndpoint(), ai_gateway: { rate_limits: [{ renewal_period: 'minute', key: 'group' as never, calls: 5 }] } },
+      reason: /the CRD would reject it: spec\.aiGateway\.rateLimits\.0\.key/,
+    },
+    { name: 'notifications to something that is not an e-mail address', endpoint: { ...foreignEndpoint(), email_notifications: { on_update_failure: ['ops'] } }, reason: /spec\.notifications\.onUpdateFailure\.0: must be an e-mail address/ },
     { name: 'too many tags', endpoint: readyEndpoint({}, { owner: null, tags: Array.from({ length: 41 }, (_, i) => ({ key: `k${i}`, value: 'v' })) }), reason: /41 tags; the CRD accepts at most 40/ },
   ];
   it.each(cases)('$name', ({ endpoint, info, reason }) => {

@@ -2,7 +2,7 @@
 // reorders), what one PUT sends, removal, and the two-step move of an enabled inference table.
 import { describe, expect, it } from 'vitest';
 import { AiGateway } from '../../../../src/api/v1alpha1/index.js';
-import { diffGateway, gatewayBody, normalGateway } from '../../../../src/controllers/endpoint/ai-gateway.js';
+import { diffGateway, gatewayBody, gatewaySpec, normalGateway } from '../../../../src/controllers/endpoint/ai-gateway.js';
 import type { AiGatewayConfig } from '../../../../src/databricks/api-types.js';
 import { applyAiGateway } from '../../../../src/emulator/settings.js';
 import { conditionOf, endpointWith, plan, reasons, settledWith } from './settings-fixtures.js';
@@ -37,6 +37,62 @@ describe('AI Gateway: no perpetual diff against what Databricks echoes', () => {
     const a = gatewayBody(spec({ rateLimits: [{ calls: 1 }, { calls: 2, key: 'user' }], guardrails: { input: { invalidKeywords: ['x', 'y'] } } }));
     const b = gatewayBody(spec({ rateLimits: [{ calls: 2, key: 'user' }, { calls: 1 }], guardrails: { input: { invalidKeywords: ['y', 'x'] } } }));
     expect(diffGateway(normalGateway(a), normalGateway(b))).toEqual([]);
+  });
+});
+
+describe('AI Gateway read back into a spec (import): applying it changes nothing', () => {
+  const table = { catalog_name: 'main', schema_name: 'serving' };
+  it.each<[string, AiGatewayConfig]>([
+    ['usage tracking', { usage_tracking_config: { enabled: true } }],
+    ['an inference table with a prefix', { inference_table_config: { ...table, enabled: true, table_name_prefix: 'chat' } }],
+    ['an inference table without a prefix', { inference_table_config: { ...table, enabled: true } }],
+    ['a disabled inference table beside usage tracking', { usage_tracking_config: { enabled: true }, inference_table_config: { ...table, enabled: false, table_name_prefix: 'chat' } }],
+    ['input guardrails: safety, pii, topics, keywords', { guardrails: { input: { safety: true, pii: { behavior: 'BLOCK' }, valid_topics: ['billing'], invalid_keywords: ['password', 'ssn'] } } }],
+    ['output guardrails: pii MASK; input with nothing on', { guardrails: { input: { safety: false, pii: { behavior: 'NONE' } }, output: { pii: { behavior: 'MASK' } } } }],
+    ['rate limits of every key, by calls and by tokens', {
+      rate_limits: [
+        { renewal_period: 'minute', key: 'endpoint', calls: 1000 },
+        { renewal_period: 'minute', key: 'user', tokens: 50_000 },
+        { renewal_period: 'minute', key: 'user', principal: 'alice@example.com', calls: 5, tokens: 1000 },
+        { renewal_period: 'minute', key: 'user_group', principal: 'ml-eng', calls: 100 },
+        { renewal_period: 'minute', key: 'service_principal', principal: '6f1c2d7e-93a4-4b1e-8c55-0d6b2b7f1a10', tokens: 9 },
+        { renewal_period: 'minute', calls: 7 },
+      ],
+    }],
+    ['fallback', { fallback_config: { enabled: true } }],
+    ['everything, as Databricks echoes a PUT', echoed({
+      usage_tracking_config: { enabled: true },
+      inference_table_config: { ...table, enabled: true },
+      guardrails: { input: { safety: true }, output: { pii: { behavior: 'MASK' } } },
+      rate_limits: [{ renewal_period: 'minute', key: 'user_group', principal: 'ml-eng', calls: 10 }],
+      fallback_config: { enabled: true },
+    }) ?? {}],
+  ])('%s', (_, observed) => {
+    const imported = gatewaySpec(observed);
+    expect(imported).toBeDefined();
+    // What the CRD admits (defaults applied) is what the operator plans with.
+    const admitted = AiGateway.safeParse(imported);
+    expect(admitted.success, JSON.stringify(admitted.error?.issues)).toBe(true);
+    expect(diffGateway(normalGateway(gatewayBody(admitted.data)), normalGateway(observed))).toEqual([]);
+  });
+
+  it('a disabled inference table keeps its place, so a later PUT does not drop it', () => {
+    const spec = gatewaySpec({ usage_tracking_config: { enabled: true }, inference_table_config: { ...table, enabled: false } });
+    expect(spec?.inferenceTables).toEqual({ enabled: false, catalogName: 'main', schemaName: 'serving' });
+  });
+
+  it.each<[string, AiGatewayConfig | undefined]>([
+    ['no gateway', undefined],
+    ['an empty gateway', {}],
+    ['every part off', {
+      usage_tracking_config: { enabled: false },
+      inference_table_config: { ...table, enabled: false },
+      guardrails: { input: { safety: false, pii: { behavior: 'NONE' } }, output: {} },
+      rate_limits: [],
+      fallback_config: { enabled: false },
+    }],
+  ])('%s gives no spec.aiGateway', (_, observed) => {
+    expect(gatewaySpec(observed)).toBeUndefined();
   });
 });
 
