@@ -14,6 +14,7 @@ import {
 } from '../api/v1alpha1/index.js';
 import { gatewaySpec } from '../controllers/endpoint/ai-gateway.js';
 import { notificationsSpec } from '../controllers/endpoint/notifications.js';
+import { OwnerTag, tagMap, taggedOwner } from '../controllers/endpoint/ownership.js';
 import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../databricks/api-types.js';
 
 export interface ImportOptions {
@@ -108,15 +109,16 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
 
   const tags: Record<string, string> = {};
   for (const tag of endpoint.tags ?? []) {
-    if (tag.key.startsWith(OWNER_TAG_PREFIX)) {
-      return refuse(`it carries the operator's ownership tag ${tag.key}: another object manages it already`);
-    }
+    // The operator's own tags (users may not set the prefix); the owner they name is noted below.
+    if (tag.key.startsWith(OWNER_TAG_PREFIX)) continue;
     const value = tag.value ?? '';
     if (tag.key.length > MAX_TAG_LENGTH || value.length > MAX_TAG_LENGTH) return refuse(`its tag ${tag.key.slice(0, 40)} is longer than ${MAX_TAG_LENGTH} characters`);
     tags[tag.key] = value;
   }
   if (Object.keys(tags).length > MAX_TAGS) return refuse(`it has ${Object.keys(tags).length} tags; the CRD accepts at most ${MAX_TAGS}`);
 
+  const ownerNote = recordedOwnerNote(endpoint, options.namespace);
+  if (ownerNote) notes.push(ownerNote);
   const settings = settingsSpec(endpoint, throughput, notes);
 
   const spec: Imported['object']['spec'] = {
@@ -143,6 +145,22 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
     },
     notes,
   };
+}
+
+/**
+ * An endpoint with the owner tags of an object (one deleted with deletionPolicy Orphan leaves them): the operator
+ * lets an adopting object take it only when that object no longer exists (docs/security.md).
+ */
+function recordedOwnerNote(endpoint: ServingEndpointDetailed, namespace: string): string | undefined {
+  const uid = tagMap(endpoint)[OwnerTag.uid];
+  if (uid === undefined) return undefined;
+  const owner = taggedOwner(endpoint);
+  const named = owner ? `${owner.namespace}.${owner.name} (uid ${uid})` : `uid ${uid}`;
+  const crossNamespace =
+    owner && owner.namespace !== namespace
+      ? ` That object is of another namespace: adopting across namespaces also needs the operator to run with --allow-cross-namespace-adoption and to watch ${owner.namespace}.`
+      : '';
+  return `It carries the operator's owner tags of ${named}, left out of spec.tags: this object adopts it only if that object no longer exists; otherwise it reports NotOwned and sends nothing.${crossNamespace}`;
 }
 
 type SettingsFields = Pick<EndpointSpec, 'description' | 'budgetPolicyId' | 'aiGateway' | 'notifications'>;

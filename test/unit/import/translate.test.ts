@@ -14,8 +14,11 @@ import { type Imported, objectName, translateEndpoint, uniqueObjectNames } from 
 import {
   MODEL_UNIT_MODEL,
   NOT_OPTIMIZABLE_MODEL,
+  OTHER_OWNER,
+  OWNER,
   TOKEN_BAND_MODEL,
   afterPlan,
+  condition,
   creatingEndpoint,
   endpointObject,
   foreignEndpoint,
@@ -148,6 +151,33 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(result.notes.join(' ')).toMatch(/description "gold tier" is kept on this endpoint.*re-created/);
   });
 
+  it('an endpoint left with the owner tags of a deleted object (deletionPolicy Orphan) is imported without them, naming that owner', () => {
+    // Left by ml/llama-chat; imported into namespace ml.
+    const endpoint = readyEndpoint({}, { owner: OWNER });
+    const result = imported(endpoint);
+    expect(result.object.spec.tags).toEqual({ team: 'genai' });
+    const notes = result.notes.join(' ');
+    expect(notes).toContain(`carries the operator's owner tags of ml.llama-chat (uid ${OWNER.uid})`);
+    expect(notes).toMatch(/adopts it only if that object no longer exists; otherwise it reports NotOwned and sends nothing/);
+    expect(notes).not.toMatch(/allow-cross-namespace-adoption/);
+
+    // With the owner gone the object adopts it and, serving the spec, sends nothing; with the owner there, NotOwned.
+    const object = endpointObject({ spec: result.object.spec as never, annotations: result.object.metadata.annotations, owner: { ...OWNER, uid: 'a-new-uid' } });
+    const adoption = reconcile(object, { endpoint, tenancy: { taggedOwnerPresence: 'gone' } });
+    expect(adoption.action).toEqual({ type: 'adopt', name: 'llama-chat' });
+    expect(reconcile(afterPlan(object, adoption), { endpoint, tenancy: { taggedOwnerPresence: 'gone' } }).action).toEqual({ type: 'none' });
+    const refused = reconcile(object, { endpoint, tenancy: { taggedOwnerPresence: 'live' } });
+    expect(refused.action.type).toBe('none');
+    expect(condition(refused, 'Synced')?.reason).toBe('NotOwned');
+  });
+
+  it('owner tags of another namespace: the note says adoption across namespaces needs the operator flag', () => {
+    const result = imported(endpointOfAnotherObject());
+    expect(result.object.spec.tags).toEqual({ team: 'genai' });
+    expect(result.notes.join(' ')).toContain(`owner tags of team-b.llama-copy (uid ${OTHER_OWNER.uid})`);
+    expect(result.notes.join(' ')).toMatch(/another namespace.*--allow-cross-namespace-adoption/);
+  });
+
   it('--workspace sets workspaceRef', () => {
     const result = translateEndpoint(foreignEndpoint(), infoFor(TOKEN_BAND_MODEL), { ...OPTIONS, workspace: 'prod' });
     expect(result.ok && result.object.spec.workspaceRef).toEqual({ name: 'prod' });
@@ -181,7 +211,6 @@ describe('translateEndpoint: forms the operator cannot express are refused with 
     { name: 'a band off the chunk grid', endpoint: foreignEndpoint({ min: 0, max: 1000 }), reason: /not a multiple of the model's chunk size 980/ },
     { name: 'a model that is not optimizable', endpoint: foreignEndpoint(), info: NOT_OPTIMIZABLE_MODEL, reason: /not eligible for provisioned throughput/ },
     { name: 'model units off the grid', endpoint: foreignEndpoint({ units: 70 }), info: MODEL_UNIT_MODEL, reason: /70 model units are not a multiple of the model-unit chunk size 50/ },
-    { name: 'an endpoint another object owns', endpoint: endpointOfAnotherObject(), reason: /ownership tag pt-operator-owner-uid: another object manages it already/ },
     {
       name: 'an AI Gateway rate limit the CRD cannot hold',
       endpoint: { ...foreignEndpoint(), ai_gateway: { rate_limits: [{ renewal_period: 'minute', key: 'group' as never, calls: 5 }] } },
