@@ -14,7 +14,7 @@ let operatorArgs: string[] = [];
 
 const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
 
-/** Five forms the operator expresses, two it cannot. */
+/** Six forms the operator expresses, two it cannot. */
 const EXPRESSIBLE = {
   'chat-llama': {
     path: '/api/2.0/serving-endpoints',
@@ -36,7 +36,30 @@ const EXPRESSIBLE = {
     path: '/api/2.0/serving-endpoints',
     body: { name: 'support-bot', description: 'made in a notebook', config: { served_entities: [{ entity_name: 'main.default.support_bot_llama', entity_version: '2', min_provisioned_throughput: 980, max_provisioned_throughput: 3920 }] }, tags: [{ key: 'owner', value: 'support' }] },
   },
+  // Made with every endpoint setting the operator manages (the notifications follow the create: Databricks keeps
+  // none given with it).
+  'governed-chat': {
+    path: '/api/2.0/serving-endpoints',
+    body: {
+      name: 'governed-chat',
+      description: 'support chat, governed',
+      budget_policy_id: 'budget-policy-7',
+      config: { served_entities: [{ entity_name: LLAMA, entity_version: '3', min_provisioned_throughput: 0, max_provisioned_throughput: 980 }] },
+      ai_gateway: {
+        usage_tracking_config: { enabled: true },
+        inference_table_config: { enabled: true, catalog_name: 'main', schema_name: 'default', table_name_prefix: 'governed' },
+        guardrails: { input: { safety: true, pii: { behavior: 'BLOCK' } }, output: { pii: { behavior: 'MASK' } } },
+        rate_limits: [
+          { renewal_period: 'minute', key: 'endpoint', calls: 1000 },
+          { renewal_period: 'minute', key: 'user_group', principal: 'ml-eng', tokens: 50000 },
+        ],
+      },
+      tags: [{ key: 'on', value: 'yes' }],
+    },
+  },
 } as const;
+
+const GOVERNED_NOTIFICATIONS = { on_update_success: ['ops@example.com'], on_update_failure: ['oncall@example.com'] };
 
 const INEXPRESSIBLE = {
   'ab-split': {
@@ -94,6 +117,7 @@ beforeAll(async () => {
   operatorArgs = [`--namespaces=${e2e.namespace},${nsB}`, `--default-workspace-namespaces=${e2e.namespace}`];
   e2e.startOperator(operatorArgs);
   for (const { path, body } of [...Object.values(EXPRESSIBLE), ...Object.values(INEXPRESSIBLE)]) await databricks('POST', path, body);
+  await databricks('PATCH', '/api/2.0/serving-endpoints/governed-chat/notifications', { email_notifications: GOVERNED_NOTIFICATIONS });
   await eventually(
     async () => {
       for (const name of [...Object.keys(EXPRESSIBLE), ...Object.keys(INEXPRESSIBLE)]) {
@@ -110,7 +134,7 @@ afterAll(async () => {
 });
 
 describe('pt-operator import', () => {
-  it('imports five endpoints of different forms; applying the YAML makes zero Databricks mutations, tag patches included', async () => {
+  it('imports six endpoints of different forms and settings; applying the YAML makes zero Databricks mutations, tag patches included', async () => {
     const before = await calls();
     const lastSeqBeforeImport = before.at(-1)?.seq ?? 0;
 
@@ -121,7 +145,7 @@ describe('pt-operator import', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/not imported: ab-split: it serves 2 entities split by traffic_config/);
     expect(result.stderr).toMatch(/not imported: cpu-classifier: it is not provisioned throughput/);
-    expect(result.stderr).toMatch(/imported 5 of 7 endpoints/);
+    expect(result.stderr).toMatch(/imported 6 of 8 endpoints/);
     expect(result.stdout).toMatch(/^# Not imported/);
 
     // The import itself only read.
@@ -134,6 +158,19 @@ describe('pt-operator import', () => {
     expect(byEndpoint['chat-llama']?.spec).toMatchObject({ throughput: { tokensPerSecond: { min: 1960, max: 2940 } }, tags: { team: 'genai', 'cost-center': '42' } });
     expect(byEndpoint['gpt-oss']?.spec).toMatchObject({ throughput: { modelUnits: 100 }, tags: { tier: 'gold' } });
     expect(byEndpoint['Team_Maverick']?.metadata.name).toBe('team-maverick');
+    // The settings are declared, not left in a comment; the tag "on: yes" is read back by kubectl as strings.
+    expect(byEndpoint['governed-chat']?.spec).toMatchObject({
+      description: 'support chat, governed',
+      budgetPolicyId: 'budget-policy-7',
+      aiGateway: {
+        usageTracking: { enabled: true },
+        inferenceTables: { enabled: true, catalogName: 'main', schemaName: 'default', tableNamePrefix: 'governed' },
+        guardrails: { input: { safety: true, pii: { behavior: 'BLOCK' } }, output: { pii: { behavior: 'MASK' } } },
+      },
+      notifications: { onUpdateSuccess: ['ops@example.com'], onUpdateFailure: ['oncall@example.com'] },
+      tags: { on: 'yes' },
+    });
+    expect(byEndpoint['support-bot']?.spec).toMatchObject({ description: 'made in a notebook' });
 
     // An attacker in namespace B got there first: an object older than the imported ones, asking to adopt chat-llama,
     // with a forged status.adoption, and a workspace (same host) it creates only once chat-llama is adopted. Until
@@ -164,6 +201,13 @@ describe('pt-operator import', () => {
     // Zero Databricks mutations of any kind from the apply on: no config change, no tag patch, no setting.
     const writes = (await calls()).filter((c) => c.seq > seqBeforeApply && c.method !== 'GET');
     expect(writes.map((c) => `${c.method} ${c.operation} ${c.endpoint ?? ''}`)).toEqual([]);
+
+    // Each settings part the imported objects declare is in sync as adopted: nothing to apply.
+    const governed = await e2e.get('pte', 'governed-chat');
+    for (const type of ['AiGatewaySynced', 'NotificationsSynced', 'CreationSettingsSynced']) {
+      expect(condition(governed, type)?.status, `governed-chat ${type}: ${condition(governed, type)?.message}`).toBe('True');
+    }
+    expect(condition(await e2e.get('pte', 'support-bot'), 'CreationSettingsSynced')?.status).toBe('True');
 
     // Ownership is in status: each object records the endpoint it adopted, by Databricks ID.
     const chat = (await e2e.get<{ status: { adoption?: { endpointId: string }; endpointId?: string } }>('pte', 'chat-llama'))?.status;
