@@ -114,11 +114,14 @@ const goOnlyNumber = {
 };
 const READERS_COMPAT = [...new Schema({ schema: 'yaml-1.1', merge: true }).tags, goOnlyNumber];
 
+/** A YAML comment of text that may come from Databricks (a description, a name): a line break continues it. */
+const comment = (text: string, indent = ' ') => `#${indent}${text.replace(/\r?\n|\r/g, '\n#   ')}`;
+
 /** One YAML stream: refused endpoints as a comment block, then one document per object. */
 export function renderImport(imported: readonly Imported[], refused: readonly Refused[]): string {
-  const header = refused.length > 0 ? ['# Not imported (the operator cannot express them):', ...refused.map((r) => `#   ${r.endpointName}: ${r.reason}`), ''].join('\n') : '';
+  const header = refused.length > 0 ? ['# Not imported (the operator cannot express them):', ...refused.map((r) => comment(`${r.endpointName}: ${r.reason}`, '   ')), ''].join('\n') : '';
   const documents = imported.map((i) => {
-    const comments = [`# Databricks endpoint ${i.endpointName}`, ...i.notes.map((n) => `# ${n}`)].join('\n');
+    const comments = [comment(`Databricks endpoint ${i.endpointName}`), ...i.notes.map((n) => comment(n))].join('\n');
     return `${comments}\n${stringify(i.object, { lineWidth: 0, compat: READERS_COMPAT })}`;
   });
   return header + documents.join('---\n');

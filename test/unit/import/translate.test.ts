@@ -242,6 +242,23 @@ describe('renderImport', () => {
   });
 });
 
+describe('renderImport: text from Databricks stays inside its comments', () => {
+  // A description (or a reason) is the workspace's text: a line break in it must not start a YAML line of its own,
+  // or whoever can edit an endpoint in Databricks could add fields, or whole objects, to what the user applies.
+  it('a line break in a note or a reason continues the comment', () => {
+    const injected = 'ok\nkind: Secret\r\n---\napiVersion: v1';
+    const a = imported(readyEndpoint({}, { owner: null, name: 'a', tags: [] }));
+    a.notes.push(`Its description "${injected}"`);
+    const text = renderImport([a], [{ ok: false, endpointName: 'c', reason: injected }]);
+    for (const line of text.split(/\r?\n/)) {
+      if (/kind: Secret|apiVersion: v1$|^---$/.test(line)) expect(line.startsWith('#')).toBe(true);
+    }
+    const docs = text.split(/^---$/m);
+    expect(docs).toHaveLength(1);
+    expect((parse(docs[0] as string) as { kind: string }).kind).toBe('ProvisionedThroughputEndpoint');
+  });
+});
+
 describe('renderImport: what kubectl reads back is what was imported', () => {
   // kubectl, Argo CD and sigs.k8s.io/yaml read YAML 1.1 (yes/no/on/off are booleans, 1_000 and 1:20 are numbers,
   // << merges); yaml and many editors read YAML 1.2 (0o17 is a number). Every such string must come out quoted.
