@@ -61,6 +61,7 @@ export function renderConfigurationDoc(): string {
     '## `pt-operator run` flags',
     '',
     'Each flag can also be set with its environment variable; the flag wins. Durations are written like `30s`, `5m`, `1h`.',
+    'A boolean flag alone means true (`--leader-elect`); `--leader-elect=false` turns it off (as Go\'s flag package, never `--leader-elect false`).',
     '',
     '| flag | environment | default | description |',
     '|---|---|---|---|',

@@ -24,11 +24,17 @@ const list = z
   .default('')
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
+/** The schemas of boolean flags: alone, such a flag means true (`--leader-elect`), as Go's flag package reads it. */
+const booleanSchemas = new WeakSet<z.ZodType>();
+
+const bool = (fallback: boolean) => {
+  const schema = z
+    .enum(['true', 'false', '1', '0'], { error: (issue) => `"${String(issue.input)}" is not true or false (or 1 or 0)` })
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1');
+  booleanSchemas.add(schema);
+  return schema;
+};
 
 export interface BindAddress {
   host: string;
@@ -179,17 +185,48 @@ type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Ca
 
 const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-/** A flag wins over its environment variable; errors name both. */
-export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig {
-  const { values } = parseArgs({
-    args: argv,
+const isBooleanFlag = (flag: string) => flag in OPERATOR_OPTIONS && booleanSchemas.has(OPERATOR_OPTIONS[flag as keyof Options].schema);
+
+/**
+ * Every flag's value as text. A boolean flag alone means true and, as in Go's flag package, never takes the next
+ * argument (`--leader-elect=false` sets it false); a stray argument is refused rather than silently ignored.
+ */
+function readFlags(argv: string[]): Record<string, string | undefined> {
+  const terminator = argv.indexOf('--');
+  const bare = new Set<number>();
+  const args = argv.map((arg, i) => {
+    if ((terminator === -1 || i < terminator) && arg.startsWith('--') && isBooleanFlag(arg.slice(2))) {
+      bare.add(i);
+      return `${arg}=true`;
+    }
+    return arg;
+  });
+  const { values, tokens } = parseArgs({
+    args,
     options: Object.fromEntries(Object.keys(OPERATOR_OPTIONS).map((flag) => [flag, { type: 'string' as const }])),
     strict: true,
+    allowPositionals: true,
+    tokens: true,
   });
+  const stray = tokens.findIndex((t) => t.kind === 'positional');
+  if (stray !== -1) {
+    const [before, token] = [tokens[stray - 1], tokens[stray] as { value: string }];
+    throw new Error(
+      before?.kind === 'option' && bare.has(before.index)
+        ? `unexpected argument "${token.value}": a boolean flag takes its value after "=", as ${before.rawName}=${token.value}`
+        : `unexpected argument "${token.value}": pt-operator run takes only flags`,
+    );
+  }
+  return values as Record<string, string | undefined>;
+}
+
+/** A flag wins over its environment variable; errors name both. */
+export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const values = readFlags(argv);
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [flag, option] of Object.entries(OPERATOR_OPTIONS)) {
-    const raw = (values as Record<string, string | undefined>)[flag] ?? env[option.env];
+    const raw = values[flag] ?? env[option.env];
     const result = (option.schema as z.ZodType).safeParse(raw);
     if (result.success) config[camel(flag)] = result.data;
     else problems.push(`--${flag} (or ${option.env}): ${result.error.issues.map((i) => i.message).join('; ')}`);

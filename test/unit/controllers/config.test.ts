@@ -47,6 +47,26 @@ describe('pt-operator run configuration', () => {
     expect(config.capacityPatterns.map((p) => p.test('No GPUs left'))).toEqual([true, false]);
   });
 
+  it.each(['leader-elect', 'metrics-secure', 'allow-cross-namespace-adoption'])('--%s alone means true, as a Go boolean flag', (flag) => {
+    const key = flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as 'leaderElect' | 'metricsSecure' | 'allowCrossNamespaceAdoption';
+    expect(parseOperatorConfig([`--${flag}`], {})[key]).toBe(true);
+    expect(parseOperatorConfig([`--${flag}=true`], {})[key]).toBe(true);
+    expect(parseOperatorConfig([`--${flag}=false`], { [flag.toUpperCase().replaceAll('-', '_')]: 'true' })[key]).toBe(false);
+    // a bare boolean flag does not take the next argument: the next flag is read as a flag
+    const config = parseOperatorConfig([`--${flag}`, '--namespaces=ml'], {});
+    expect([config[key], config.namespaces]).toEqual([true, ['ml']]);
+    expect(() => parseOperatorConfig([`--${flag}=yes`], {})).toThrow(new RegExp(`--${flag} \\(or [A-Z_]+\\): "yes" is not true or false`));
+  });
+
+  it('boolean environment variables still work; a value after a bare boolean flag is refused, not swallowed', () => {
+    expect(parseOperatorConfig([], { LEADER_ELECT: 'true', METRICS_SECURE: '1', ALLOW_CROSS_NAMESPACE_ADOPTION: 'true' })).toMatchObject({
+      leaderElect: true,
+      metricsSecure: true,
+      allowCrossNamespaceAdoption: true,
+    });
+    expect(() => parseOperatorConfig(['--leader-elect', 'false'], {})).toThrow(/unexpected argument "false": a boolean flag takes its value after "=", as --leader-elect=false/);
+  });
+
   it('names every bad flag and its environment variable in one error', () => {
     expect(() => parseOperatorConfig(['--poll-interval=5 minutes', '--concurrency=0'], { LOG_LEVEL: 'loud' })).toThrow(
       /--concurrency \(or MAX_CONCURRENT_RECONCILES\)[\s\S]*--poll-interval \(or POLL_INTERVAL\): "5 minutes" is not a duration[\s\S]*--log-level \(or LOG_LEVEL\)/,
