@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openApiSchema } from '../src/api/v1alpha1/crd.js';
 import { resourceDefinitions } from '../src/api/v1alpha1/resources.js';
-import { OPERATOR_OPTIONS } from '../src/controllers/config.js';
+import { FLAGS_INTRO, flagDefault, OPERATOR_OPTIONS } from '../src/controllers/config.js';
 import { repoRoot } from './tools.js';
 
 type Schema = {
@@ -60,16 +60,14 @@ export function renderConfigurationDoc(): string {
     '',
     '## `pt-operator run` flags',
     '',
-    'Each flag can also be set with its environment variable; the flag wins. Durations are written like `30s`, `5m`, `1h`.',
-    'A boolean flag alone means true (`--leader-elect`); `--leader-elect=false` turns it off (as Go\'s flag package, never `--leader-elect false`).',
+    ...FLAGS_INTRO,
     '',
     '| flag | environment | default | description |',
     '|---|---|---|---|',
   );
   for (const [flag, option] of Object.entries(OPERATOR_OPTIONS)) {
-    const schema = option.schema as unknown as { def?: { defaultValue?: unknown; in?: { def?: { defaultValue?: unknown } } } };
-    const fallback = schema.def?.defaultValue ?? schema.def?.in?.def?.defaultValue;
-    parts.push(`| \`--${flag}\` | \`${option.env}\` | ${fallback === undefined || fallback === '' ? '' : `\`${String(fallback)}\``} | ${cell(option.help)} |`);
+    const fallback = flagDefault(flag as keyof typeof OPERATOR_OPTIONS);
+    parts.push(`| \`--${flag}\` | \`${option.env}\` | ${fallback === undefined ? '' : `\`${fallback}\``} | ${cell(option.help)} |`);
   }
   parts.push(
     '',

@@ -4,7 +4,7 @@
 const usage = `usage: pt-operator <command> [flags]
 
 commands:
-  run        run the operator (see docs/configuration.md for flags)
+  run        run the operator (--help lists its flags; docs/configuration.md)
   emulator   run the Databricks serving-API emulator (see docs/emulator.md)
   crds       write the CRDs generated from the API schemas (--out DIR, --check)
   import     write ProvisionedThroughputEndpoint YAML for existing Databricks endpoints (--help)`;

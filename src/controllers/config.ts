@@ -185,13 +185,48 @@ type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Ca
 
 const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
+/** The default of a flag as written on the command line (`5m`, `false`), or undefined when it has none. */
+export function flagDefault(flag: keyof Options): string | undefined {
+  const schema = OPERATOR_OPTIONS[flag].schema as unknown as { def?: { defaultValue?: unknown; in?: { def?: { defaultValue?: unknown } } } };
+  const fallback = schema.def?.defaultValue ?? schema.def?.in?.def?.defaultValue;
+  return fallback === undefined || fallback === '' ? undefined : String(fallback);
+}
+
+/** How flags are written; opens both `pt-operator run --help` and the flag table of docs/configuration.md. */
+export const FLAGS_INTRO = [
+  'Each flag can also be set with its environment variable; the flag wins. Durations are written like `30s`, `5m`, `1h`.',
+  "A boolean flag alone means true (`--leader-elect`); `--leader-elect=false` turns it off (as Go's flag package, never `--leader-elect false`).",
+];
+
+const wrap = (text: string, indent: string, width = 100): string[] => {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return line ? [...lines, indent + line] : lines;
+};
+
+/** `pt-operator run --help`: every flag of OPERATOR_OPTIONS, its environment variable, default and help. */
+export function runUsage(): string {
+  const lines = ['usage: pt-operator run [flags]', '', ...FLAGS_INTRO.flatMap((p) => wrap(p.replaceAll('`', ''), '')), ''];
+  for (const [flag, option] of Object.entries(OPERATOR_OPTIONS)) {
+    const fallback = flagDefault(flag as keyof Options);
+    lines.push(`  --${flag} (${option.env}${fallback === undefined ? '' : `, default ${fallback}`})`, ...wrap(option.help, '      '));
+  }
+  return lines.join('\n');
+}
+
 const isBooleanFlag = (flag: string) => flag in OPERATOR_OPTIONS && booleanSchemas.has(OPERATOR_OPTIONS[flag as keyof Options].schema);
 
 /**
  * Every flag's value as text. A boolean flag alone means true and, as in Go's flag package, never takes the next
  * argument (`--leader-elect=false` sets it false); a stray argument is refused rather than silently ignored.
  */
-function readFlags(argv: string[]): Record<string, string | undefined> {
+function readFlags(argv: string[]): { values: Record<string, string | undefined>; help: boolean } {
   const terminator = argv.indexOf('--');
   const bare = new Set<number>();
   const args = argv.map((arg, i) => {
@@ -203,7 +238,10 @@ function readFlags(argv: string[]): Record<string, string | undefined> {
   });
   const { values, tokens } = parseArgs({
     args,
-    options: Object.fromEntries(Object.keys(OPERATOR_OPTIONS).map((flag) => [flag, { type: 'string' as const }])),
+    options: {
+      ...Object.fromEntries(Object.keys(OPERATOR_OPTIONS).map((flag) => [flag, { type: 'string' as const }])),
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
     allowPositionals: true,
     tokens: true,
@@ -217,12 +255,16 @@ function readFlags(argv: string[]): Record<string, string | undefined> {
         : `unexpected argument "${token.value}": pt-operator run takes only flags`,
     );
   }
-  return values as Record<string, string | undefined>;
+  const { help, ...flags } = values as Record<string, string | undefined> & { help?: boolean };
+  return { values: flags, help: help === true };
 }
+
+/** `pt-operator run --help` (or -h). */
+export const helpRequested = (argv: string[]): boolean => readFlags(argv).help;
 
 /** A flag wins over its environment variable; errors name both. */
 export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig {
-  const values = readFlags(argv);
+  const { values } = readFlags(argv);
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [flag, option] of Object.entries(OPERATOR_OPTIONS)) {

@@ -21,7 +21,7 @@ import {
 } from '../kube/index.js';
 import { createLogger } from '../observability/logger.js';
 import { createRegistry } from '../observability/metrics.js';
-import { type OperatorConfig, parseOperatorConfig } from './config.js';
+import { helpRequested, type OperatorConfig, parseOperatorConfig, runUsage } from './config.js';
 import { type Endpoint, endpointReconciler } from './endpoint/reconciler.js';
 import { endpointChanged } from './endpoint/update-filter.js';
 import { ENDPOINT_NAME_INDEX, claimantsToWake, endpointNameIndex } from './endpoint/tenancy.js';
@@ -37,6 +37,10 @@ import { workspaceUsers } from './workspace/deletion.js';
 type Workspace = DatabricksWorkspace & KubeObject;
 
 export async function runOperatorCli(argv: string[]): Promise<number> {
+  if (helpRequested(argv)) {
+    console.log(runUsage());
+    return 0;
+  }
   const config = parseOperatorConfig(argv);
   const stopReason = await runOperator(config);
   // Lost leadership: exit at once and non-zero so the pod restarts clean, as controller-runtime does. Not a

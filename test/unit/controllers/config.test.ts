@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../src/controllers/endpoint/capacity.js';
-import { parseOperatorConfig } from '../../../src/controllers/config.js';
-import { servingAddresses } from '../../../src/controllers/run.js';
+import { OPERATOR_OPTIONS, parseOperatorConfig } from '../../../src/controllers/config.js';
+import { runOperatorCli, servingAddresses } from '../../../src/controllers/run.js';
 import type { KubeClient, Logger } from '../../../src/kube/index.js';
 
 describe('pt-operator run configuration', () => {
@@ -71,6 +71,25 @@ describe('pt-operator run configuration', () => {
     expect(() => parseOperatorConfig(['--poll-interval=5 minutes', '--concurrency=0'], { LOG_LEVEL: 'loud' })).toThrow(
       /--concurrency \(or MAX_CONCURRENT_RECONCILES\)[\s\S]*--poll-interval \(or POLL_INTERVAL\): "5 minutes" is not a duration[\s\S]*--log-level \(or LOG_LEVEL\)/,
     );
+  });
+
+  it.each(['--help', '-h'])('run %s prints every flag with its environment variable, default and help, and exits 0', async (arg) => {
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((text: string) => void printed.push(text));
+    try {
+      expect(await runOperatorCli([arg])).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
+    const usage = printed.join('\n').replace(/\s+/g, ' ');
+    expect(usage).toMatch(/^usage: pt-operator run \[flags\]/);
+    expect(usage).toContain('A boolean flag alone means true');
+    for (const [flag, option] of Object.entries(OPERATOR_OPTIONS)) {
+      expect(usage).toContain(`--${flag} (${option.env}`);
+      expect(usage).toContain(option.help);
+    }
+    expect(usage).toContain('--poll-interval (POLL_INTERVAL, default 5m)');
+    expect(usage).toContain('--leader-elect (LEADER_ELECT, default false)');
   });
 
   it('refuses unknown flags', () => {
