@@ -2,7 +2,7 @@
 import type { DatabricksWorkspace } from '../api/v1alpha1/index.js';
 import { RateBudgetRegistry, systemClock, type WorkspaceConnection, workspaceConnectionFromEnv } from '../databricks/index.js';
 import { readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import {
   ApiserverClock,
   ClockProbe,
@@ -53,8 +53,8 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   const log = createLogger({ level: config.logLevel });
   const registry = createRegistry();
   const metrics = new OperatorMetrics(registry);
-  // One file (the flag, or $KUBECONFIG naming one); a $KUBECONFIG list is merged by the default lookup, as kubectl does.
-  const kube = config.kubeconfig && !config.kubeconfig.includes(delimiter) ? await KubeClient.fromFile(config.kubeconfig) : await KubeClient.fromDefault();
+  // The flag (or $KUBECONFIG): one file or a list, looked up as kubectl does (files that do not exist skipped, the others merged).
+  const kube = await KubeClient.fromDefault({}, { env: config.kubeconfig ? { ...env, KUBECONFIG: config.kubeconfig } : env });
   // creationTimestamps are the API server's clock: claims of an endpoint name are timed on it (ownership.ts).
   const apiserverClock = new ApiserverClock();
   kube.addResponseObserver((info) => apiserverClock.observe(info.date, info.receivedAt - info.sentAt));

@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent, request as undiciRequest } from 'undici';
 import { KubeApiError } from './errors.js';
-import { connectionFromFile, connectionFromKubeConfig, defaultConnection, type KubeConnection } from './kubeconfig.js';
+import { connectionFromFile, connectionFromKubeConfig, type DefaultSources, defaultConnection, type KubeConnection } from './kubeconfig.js';
 import type { KubeObject, ObjectList, ResourceType, WatchEvent } from './types.js';
 
 export interface KubeRequest {
@@ -119,8 +119,8 @@ export class KubeClient {
   }
 
   /** $KUBECONFIG, else ~/.kube/config, else the Pod's service account (as kubectl and client-go). */
-  static async fromDefault(options: KubeClientOptions = {}): Promise<KubeClient> {
-    return KubeClient.fromConnection(await defaultConnection(), options);
+  static async fromDefault(options: KubeClientOptions = {}, sources: DefaultSources = {}): Promise<KubeClient> {
+    return KubeClient.fromConnection(await defaultConnection(sources), options);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 // Where the API server is and how to authenticate to it. The two set-ups production and tests use, the Pod's
 // service account (in-cluster) and a kubeconfig whose user is a client certificate, a token or a token file, are
-// read here; anything else (exec plugins, auth providers, proxies, merged KUBECONFIG lists) is handed to
+// read here; anything else (exec plugins, auth providers, proxies, merging a KUBECONFIG list) is handed to
 // @kubernetes/client-node's KubeConfig, loaded only then. Why not always the library: importing it loads its
 // whole generated API (every Kubernetes type and client, ~20 MiB of source kept by V8), about 80 MiB of RSS for a
 // process that only needs the config loader, a third of the operator's memory budget (docs/benchmarks.md).
@@ -35,10 +35,15 @@ export interface DefaultSources {
   serviceAccountDir?: string;
 }
 
-/** As kubectl and client-go look: $KUBECONFIG, else ~/.kube/config, else the Pod's service account. */
+/**
+ * As kubectl and client-go look: $KUBECONFIG, else ~/.kube/config, else the Pod's service account. The files of a
+ * $KUBECONFIG list that do not exist are skipped, as kubectl skips them; a list naming no file that exists is an error.
+ */
 export async function defaultConnection(sources: DefaultSources = {}): Promise<KubeConnection> {
   const env = sources.env ?? process.env;
-  const kubeconfig = env['KUBECONFIG']?.split(delimiter).filter(Boolean) ?? [];
+  const listed = env['KUBECONFIG']?.split(delimiter).filter(Boolean) ?? [];
+  const kubeconfig = listed.filter((file) => existsSync(file));
+  if (listed.length > 0 && kubeconfig.length === 0) throw new Error(`KUBECONFIG (or --kubeconfig) names no file that exists: ${listed.join(', ')}`);
   if (kubeconfig.length === 1) return connectionFromFile(kubeconfig[0]!);
   if (kubeconfig.length === 0) {
     const home = join(sources.home ?? homedir(), '.kube', 'config');
@@ -46,10 +51,19 @@ export async function defaultConnection(sources: DefaultSources = {}): Promise<K
     const serviceAccountDir = sources.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
     if (existsSync(join(serviceAccountDir, 'token'))) return inClusterConnection(env, serviceAccountDir);
   }
-  // several kubeconfig files to merge, or nothing at all (client-node then tries localhost:8080)
+  // several kubeconfig files to merge (as client-node's loadFromDefault, on the files that exist), or nothing at all
+  // (client-node then tries localhost:8080)
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
-  kc.loadFromDefault();
+  if (kubeconfig.length === 0) kc.loadFromDefault();
+  for (const [i, file] of kubeconfig.entries()) {
+    if (i === 0) kc.loadFromFile(file);
+    else {
+      const next = new KubeConfig();
+      next.loadFromFile(file);
+      kc.mergeConfig(next);
+    }
+  }
   return connectionFromKubeConfig(kc);
 }
 

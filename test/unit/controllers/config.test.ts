@@ -92,6 +92,12 @@ describe('pt-operator run configuration', () => {
     expect(usage).toContain('--leader-elect (LEADER_ELECT, default false)');
   });
 
+  it('run --kubeconfig takes a list as $KUBECONFIG does (missing files skipped; none existing is an error naming both)', async () => {
+    await expect(runOperatorCli(['--kubeconfig=/nonexistent-a:/nonexistent-b'])).rejects.toThrow(
+      'KUBECONFIG (or --kubeconfig) names no file that exists: /nonexistent-a, /nonexistent-b',
+    );
+  });
+
   it('refuses unknown flags', () => {
     expect(() => parseOperatorConfig(['--poll=5m'], {})).toThrow(/Unknown option '--poll'/);
   });

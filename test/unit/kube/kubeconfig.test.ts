@@ -107,6 +107,33 @@ describe('kubeconfig: the connection of the current context', () => {
     expect((await defaultConnection({ env: { ...inPod, KUBECONFIG: explicit }, home, serviceAccountDir: sa })).server).toBe('https://explicit');
   });
 
+  it('a $KUBECONFIG list skips files that do not exist, as kubectl does, and merges the others', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-list-'));
+    const good = join(dir, 'good');
+    writeFileSync(good, kubeconfig({ server: 'https://good' }, { token: 'g' }));
+    const missing = join(dir, 'missing');
+    for (const list of [`${good}:${missing}`, `${missing}:${good}`]) {
+      expect((await defaultConnection({ env: { KUBECONFIG: list }, home: dir })).server).toBe('https://good');
+    }
+    // two files that exist, merged: the current context of the first names a cluster and user of the second
+    const first = join(dir, 'first');
+    writeFileSync(first, JSON.stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'b', clusters: [], users: [], contexts: [] }));
+    const second = join(dir, 'second');
+    const secondConfig = { apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'b', cluster: { server: 'https://merged' } }], users: [{ name: 'b', user: { token: 'm' } }] };
+    writeFileSync(second, JSON.stringify({ ...secondConfig, contexts: [{ name: 'b', context: { cluster: 'b', user: 'b' } }] }));
+    const merged = await defaultConnection({ env: { KUBECONFIG: [first, missing, second].join(':') }, home: dir });
+    expect(merged.server).toBe('https://merged');
+    expect(await merged.authHeaders()).toEqual({ Authorization: 'Bearer m' });
+  });
+
+  it('a $KUBECONFIG that names no file that exists is a clear error naming the variable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-none-'));
+    await expect(defaultConnection({ env: { KUBECONFIG: `${dir}/a:${dir}/b` }, home: dir })).rejects.toThrow(
+      `KUBECONFIG (or --kubeconfig) names no file that exists: ${dir}/a, ${dir}/b`,
+    );
+    await expect(defaultConnection({ env: { KUBECONFIG: `${dir}/a` }, home: dir })).rejects.toThrow(/KUBECONFIG \(or --kubeconfig\) names no file that exists/);
+  });
+
   it('the operator does not load @kubernetes/client-node for these set-ups (it costs ~80 MiB of RSS)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
     writeFileSync(join(dir, 'config'), kubeconfig({ server: 'https://127.0.0.1:1', 'certificate-authority-data': b64('CA') }, { token: 't' }));
