@@ -69,6 +69,17 @@ describe('Helm chart', () => {
     expect(result.stderr).toContain("'/logLevel': value must be one of");
   });
 
+  it('refuses a token-federation default workspace without the projected token (tokenFederation.enabled) it exchanges', async () => {
+    const defaultWorkspace = ['--set', 'defaultWorkspace.host=https://adb-1.1.azuredatabricks.net', '--set', 'defaultWorkspace.authType=token-federation'];
+    const result = await helm(['template', 'pt-operator', chart, ...defaultWorkspace]);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain('defaultWorkspace.authType token-federation needs tokenFederation.enabled=true');
+    const enabled = await helm(['template', 'pt-operator', chart, ...defaultWorkspace, '--set', 'tokenFederation.enabled=true', '--set', 'tokenFederation.audience=databricks', '--show-only', 'templates/deployment.yaml']);
+    expect(enabled.stderr).toBe('');
+    expect(enabled.stdout).toMatch(/name: DATABRICKS_AUTH_TYPE\n\s+value: file-oidc/);
+    expect(enabled.stdout).toMatch(/name: DATABRICKS_OIDC_TOKEN_FILEPATH/);
+  });
+
   it('hardens the pod: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp', async () => {
     const result = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml']);
     expect(result.stdout).toMatch(/runAsNonRoot: true/);
