@@ -4,8 +4,15 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
 import { cluster, ensureNamespace, kubectl, repoRoot, run } from '../../support/cluster.js';
 import { exampleManifests } from '../../support/examples.js';
+
+interface KubeManifest {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  data?: Record<string, string>;
+}
 
 const helm = (args: string[]) => run(cluster().helm, args);
 const chart = join(repoRoot, 'charts/pt-operator');
@@ -141,6 +148,22 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
     expect(secure.stdout).toMatch(/nonResourceURLs: \["\/metrics"\]/);
     expect(secure.stdout).toMatch(/type: kubernetes.io\/tls/);
     expect(secure.stdout).toMatch(/scheme: https/);
+  });
+
+  it("secure metrics under Argo CD: docs/argocd.md ignores exactly what changes between two renders (helm template has no lookup)", async () => {
+    const render = async () => {
+      const result = await template('--set', 'metrics.secure.enabled=true', '--show-only', 'templates/metrics-auth.yaml');
+      expect(result.exitCode).toBe(0);
+      return parseAllDocuments(result.stdout).map((d) => d.toJS() as KubeManifest).find((m) => m?.kind === 'Secret')!;
+    };
+    const [first, second] = [await render(), await render()];
+    expect(first.data).not.toEqual(second.data);
+    expect({ ...first, data: undefined }).toEqual({ ...second, data: undefined });
+    // The Application example of the page names that Secret and ignores its data, and keeps the live data on sync.
+    const page = readFileSync(join(repoRoot, 'docs/argocd.md'), 'utf8');
+    const example = [...page.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]!) as { spec?: Record<string, unknown> }).find((doc) => doc?.spec?.['ignoreDifferences']);
+    expect(example?.spec?.['ignoreDifferences'] ?? []).toContainEqual({ kind: 'Secret', name: first.metadata.name, namespace: first.metadata.namespace, jsonPointers: ['/data'] });
+    expect(example?.spec?.['syncPolicy']).toMatchObject({ syncOptions: expect.arrayContaining(['RespectIgnoreDifferences=true']) });
   });
 
   it('prints NOTES with next steps after install', async () => {
