@@ -57,12 +57,19 @@ export async function defaultConnection(sources: DefaultSources = {}): Promise<K
   const kc = new KubeConfig();
   if (kubeconfig.length === 0) kc.loadFromDefault();
   for (const [i, file] of kubeconfig.entries()) {
-    if (i === 0) kc.loadFromFile(file);
-    else {
-      const next = new KubeConfig();
-      next.loadFromFile(file);
-      kc.mergeConfig(next);
+    if (i === 0) {
+      kc.loadFromFile(file);
+      continue;
     }
+    // kubectl's rule: the first file to set a value or a name wins (client-node's own merge lets the last
+    // current-context win and refuses a name seen before).
+    const next = new KubeConfig();
+    next.loadFromFile(file);
+    const unseen = <T extends { name: string }>(mine: readonly T[], theirs: readonly T[]) => theirs.filter((t) => !mine.some((m) => m.name === t.name));
+    next.clusters = unseen(kc.clusters, next.clusters);
+    next.users = unseen(kc.users, next.users);
+    next.contexts = unseen(kc.contexts, next.contexts);
+    kc.mergeConfig(next, kc.currentContext !== '');
   }
   return connectionFromKubeConfig(kc);
 }

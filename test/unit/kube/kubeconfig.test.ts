@@ -126,6 +126,26 @@ describe('kubeconfig: the connection of the current context', () => {
     expect(await merged.authHeaders()).toEqual({ Authorization: 'Bearer m' });
   });
 
+  // kubectl's rule for a list: the first file to set a value or a name wins (a later current-context or a cluster of
+  // the same name does not replace it, nor is it an error).
+  it('a $KUBECONFIG list: the first file to set the current context or a name wins, as with kubectl', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-first-'));
+    const config = (context: string, server: string, token: string) =>
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': context,
+        clusters: [{ name: 'shared', cluster: { server } }],
+        users: [{ name: 'shared', user: { token } }],
+        contexts: [{ name: context, context: { cluster: 'shared', user: 'shared' } }],
+      });
+    writeFileSync(join(dir, 'one'), config('one', 'https://one', 't1'));
+    writeFileSync(join(dir, 'two'), config('two', 'https://two', 't2'));
+    const connection = await defaultConnection({ env: { KUBECONFIG: `${join(dir, 'one')}:${join(dir, 'two')}` }, home: dir });
+    expect(connection.server).toBe('https://one');
+    expect(await connection.authHeaders()).toEqual({ Authorization: 'Bearer t1' });
+  });
+
   it('a $KUBECONFIG that names no file that exists is a clear error naming the variable', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-none-'));
     await expect(defaultConnection({ env: { KUBECONFIG: `${dir}/a:${dir}/b` }, home: dir })).rejects.toThrow(
