@@ -1,5 +1,8 @@
 import { defaultControllerRateLimiter, type RateLimiter } from './ratelimit.js';
 
+/** The longest delay setTimeout holds (2^31-1 ms); Node fires a longer one at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Observations a workqueue reports (implemented with prom-client in metrics.ts; optional in tests). */
 export interface WorkQueueMetrics {
   depth(n: number): void;
@@ -68,11 +71,17 @@ export class WorkQueue {
     const pending = this.waiting.get(key);
     if (pending && pending.readyAt <= readyAt) return;
     if (pending) clearTimeout(pending.timer);
+    this.arm(key, readyAt);
+  }
+
+  /** A timer until `readyAt`, in steps Node can hold: it fires a longer one (over 24.8 days) after 1 ms. */
+  private arm(key: string, readyAt: number): void {
     const timer = setTimeout(() => {
+      if (this.now() < readyAt) return this.arm(key, readyAt);
       this.waiting.delete(key);
       this.backingOff.delete(key);
       this.add(key);
-    }, delayMs);
+    }, Math.min(readyAt - this.now(), MAX_TIMER_MS));
     timer.unref();
     this.waiting.set(key, { readyAt, timer });
   }

@@ -8,6 +8,31 @@ describe('WorkQueue', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
+  // Node fires a timer longer than 2^31-1 ms (24.8 days) after 1 ms: a schedule window a month away, or a long
+  // capacity backoff, re-queued its object at once, forever (session 11: thousands of reconciles a second).
+  it('a key added after more than 24.8 days waits that long, in timers Node can hold', () => {
+    const delays: number[] = [];
+    const real = globalThis.setTimeout;
+    const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      delays.push(ms ?? 0);
+      return real(fn, ms);
+    }) as typeof setTimeout);
+    try {
+      const q = new WorkQueue({ rateLimiter: noBackoff(), now: () => Date.now() });
+      const month = 30 * 24 * 3600 * 1000;
+      q.addAfter('ns/a', month);
+      vi.advanceTimersByTime(2 ** 31 - 1);
+      expect(q.length).toBe(0);
+      vi.advanceTimersByTime(month - (2 ** 31 - 1) - 1);
+      expect(q.length).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect(q.length).toBe(1);
+      expect(Math.max(...delays)).toBeLessThanOrEqual(2 ** 31 - 1);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('hands out a key added several times while waiting only once', async () => {
     const q = new WorkQueue({ rateLimiter: noBackoff() });
     q.add('ns/a');
