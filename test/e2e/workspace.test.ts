@@ -4,7 +4,7 @@ import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../src/emulator/auth.js';
 import { eventually } from '../support/cluster.js';
-import { type E2E, TEST_PAT, condition, endpointManifest, fromYaml, isReady, startE2E } from './harness.js';
+import { type E2E, type OperatorProcess, TEST_PAT, condition, endpointManifest, fromYaml, isReady, startE2E } from './harness.js';
 
 /** The only PAT the workspace accepts besides the operator's default one. */
 const GOOD_PAT = 'dapi5e1ec7ed0000aaaabbbbccccddddeeee';
@@ -12,7 +12,7 @@ const GOOD_PAT = 'dapi5e1ec7ed0000aaaabbbbccccddddeeee';
 const WRONG_PAT = 'dapi0bad0bad0bad0bad0bad0bad0bad0bad';
 const CREDENTIALS = [GOOD_PAT, WRONG_PAT, DEFAULT_CLIENT_SECRET, TEST_PAT];
 
-let e2e: E2E;
+let e2e: E2E & { startOperator(): OperatorProcess };
 
 beforeAll(async () => {
   e2e = await startE2E({
@@ -174,6 +174,34 @@ describe('DatabricksWorkspace', () => {
       hanging.close();
       await e2e.kubectl(['delete', 'dbws', 'hang-1', 'hang-2', 'hang-3', 'beside', '--wait=false', '--ignore-not-found']);
     }
+  });
+
+  // Session 11: each restart gave every endpoint reconciled at once a false "Secret … not found" Warning and a
+  // Synced=False flicker (the Secret had not been read yet), and so did any edit of the workspace's spec
+  // ("its credentials have not been verified yet") until the workspace was verified again.
+  it('an operator restart, and an edit of the workspace, give its endpoints no WorkspaceNotReady', async () => {
+    const since = Math.floor(Date.now() / 1000) * 1000;
+    const falseAlarms = async () => {
+      const events = JSON.parse(await e2e.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=ws-llama,reason=WorkspaceNotReady', '-o', 'json'])) as {
+        items: { lastTimestamp?: string; message: string }[];
+      };
+      return events.items.filter((e) => Date.parse(e.lastTimestamp ?? '') >= since).map((e) => e.message);
+    };
+    await e2e.kubectl(['wait', 'pte/ws-llama', 'dbws/prod', '--for=condition=Ready', '--timeout=60s']);
+
+    await e2e.operator.stop();
+    await e2e.kubectl(['patch', 'pte', 'ws-llama', '--type=merge', '-p', JSON.stringify({ spec: { throughput: { chunks: { min: 1, max: 3 } } } })]);
+    e2e.startOperator();
+    const generation = (await e2e.get<{ metadata: { generation: number } }>('pte', 'ws-llama'))?.metadata.generation;
+    await e2e.waitUntil('pte', 'ws-llama', (o) => condition(o, 'Ready')?.status === 'True' && condition(o, 'Ready')?.observedGeneration === generation, 60_000);
+    expect(await falseAlarms()).toEqual([]);
+
+    await e2e.kubectl(['patch', 'dbws', 'prod', '--type=merge', '-p', JSON.stringify({ spec: { rateLimits: { readsPerSecond: 10 } } })]);
+    const wsGeneration = (await e2e.get<{ metadata: { generation: number } }>('dbws', 'prod'))?.metadata.generation;
+    await e2e.waitUntil('dbws', 'prod', (o) => condition(o, 'Ready')?.status === 'True' && condition(o, 'Ready')?.observedGeneration === wsGeneration);
+    await e2e.reconciledAgain('ws-llama');
+    expect(await falseAlarms()).toEqual([]);
+    expect(condition(await e2e.get('pte', 'ws-llama'), 'Synced')).toMatchObject({ status: 'True' });
   });
 
   it('no token or client secret appears in kubectl get -o yaml, describe, Events, or the operator log', async () => {

@@ -60,7 +60,7 @@ export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
 
 export interface EndpointReconcilerOptions {
   endpoints: Pick<Informer<Endpoint>, 'get'> & Partial<Pick<Informer<Endpoint>, 'addHandlers'>>;
-  connections: Pick<WorkspaceConnections, 'forEndpoint'>;
+  connections: Pick<WorkspaceConnections, 'forEndpoint' | 'readCredentialsOnce'>;
   kube: KubeClient;
   statusWriter: StatusWriter;
   events: EventRecorder;
@@ -181,7 +181,13 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const fenceNeeded = claims.settledInMs > 0 && !fences.passed(key, options.endpoints.get(key));
     // (one GET of the CRD, shared by the deletions seen before it started: a namespace of them costs a few)
     if (object.deleting && object.hasFinalizer && options.crdDeleting) object.crdDeleting = await options.crdDeleting(ENDPOINT_CRD, signal, freshness.deletionSeenAt(key));
+    await options.connections.readCredentialsOnce(object.namespace, parsed.data.workspaceRef, signal);
     const workspace = options.connections.forEndpoint(object.namespace, parsed.data.workspaceRef);
+    if (workspace.pending) {
+      // Its last verdict stands until the new one, which wakes this object: nothing to write meanwhile.
+      log.debug({ workspace: workspace.name, requeue: { after: options.settings.workspaceRetryMs } }, workspace.message);
+      return { requeueAfterMs: options.settings.workspaceRetryMs };
+    }
     const need = observationsNeeded(object, workspace.ready);
     const client = workspace.client;
     const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS };
@@ -426,10 +432,19 @@ function recordEvents(options: EndpointReconcilerOptions, obj: Endpoint, plan: P
   for (const event of plan.events) void options.events.record(obj, event.type, event.reason, event.message);
 }
 
+/**
+ * Capacity failures a plan counted: each one raises status.capacity.attempts, also the one that spends the retry
+ * budget (which gets CapacityRetriesExhausted, not a CapacityUnavailable Event, so counting Events missed it).
+ */
+export function capacityFailuresCounted(before: Endpoint['status'], after: Endpoint['status']): number {
+  return Math.max(0, (after?.capacity?.attempts ?? 0) - (before?.capacity?.attempts ?? 0));
+}
+
 function observeMetrics(metrics: OperatorMetrics, before: Endpoint, plan: Plan, now: Date): void {
   const namespace = before.metadata.namespace ?? '';
+  const failures = capacityFailuresCounted(before.status, plan.status);
+  if (failures > 0) metrics.capacityFailures.inc({ namespace }, failures);
   for (const event of plan.events) {
-    if (event.reason === 'CapacityUnavailable') metrics.capacityFailures.inc({ namespace });
     if (event.reason === 'RetryingRollout') metrics.capacityRetries.inc({ namespace });
   }
   const wasReady = findCondition(before.status?.conditions as Condition[] | undefined, 'Ready')?.status === 'True';

@@ -24,7 +24,8 @@ export type SharedClientOptions = Omit<DatabricksClientOptions, 'host' | 'auth' 
 
 export interface WorkspaceConnectionsOptions {
   workspaces: Pick<Informer<DatabricksWorkspace & KubeObject>, 'get'>;
-  secrets: Pick<Informer<Secret>, 'get'>;
+  /** The Secrets workspaces name; `readOnce` reads one never read since start (ReferencedSecrets). */
+  secrets: Pick<Informer<Secret>, 'get'> & { readOnce?(namespace: string, name: string, signal?: AbortSignal): Promise<void> };
   /** From DATABRICKS_* in the operator's environment, or why there is none. */
   defaultConnection: WorkspaceConnection | { error: string };
   /** Projected service-account token, for tokenFederation. */
@@ -44,6 +45,11 @@ export interface ResolvedWorkspace {
   ready: boolean;
   /** The endpoint's Synced reason when not ready because of a rule rather than the workspace's state. */
   reason?: 'DefaultWorkspaceNotAllowed';
+  /**
+   * Not ready for now, but its last verdict was Ready: its changed spec is being verified. The endpoint keeps its
+   * conditions and waits for the verdict (the workspace's next status wakes it), rather than say it is not ready.
+   */
+  pending?: true;
   message?: string;
   host?: string;
   client?: DatabricksClient;
@@ -183,6 +189,9 @@ export class WorkspaceConnections {
     // endpoints that use it can still delete their Databricks endpoints (its finalizer waits for them).
     const current =
       ready?.observedGeneration === undefined || ready.observedGeneration === workspace.metadata.generation || workspace.metadata.deletionTimestamp !== undefined;
+    if (ready?.status === 'True' && !current) {
+      return { name, ready: false, pending: true, host: parsed.data.host, message: `DatabricksWorkspace ${name} changed and is being verified again` };
+    }
     if (ready?.status !== 'True' || !current) {
       const why = ready && current ? `${ready.reason}: ${ready.message}` : 'its credentials have not been verified yet';
       return { name, ready: false, host: parsed.data.host, message: `DatabricksWorkspace ${name} is not ready (${why})` };
@@ -190,6 +199,17 @@ export class WorkspaceConnections {
     const result = this.clientFor({ ...workspace, spec: parsed.data });
     if ('error' in result) return { name, ready: false, host: parsed.data.host, message: `DatabricksWorkspace ${name}: ${result.error.message}` };
     return { name, ready: true, host: parsed.data.host, client: result.client };
+  }
+
+  /**
+   * Reads the Secret an endpoint's workspace names if it was never read since the operator started, so that its
+   * absence from the cache means it is missing (after a restart, the workspace reconciler may not have read it yet).
+   */
+  async readCredentialsOnce(namespace: string, workspaceRef: { name: string } | undefined, signal: AbortSignal): Promise<void> {
+    if (!workspaceRef || !this.options.secrets.readOnce) return;
+    const spec = this.options.workspaces.get(`${namespace}/${workspaceRef.name}`)?.spec as WorkspaceSpec | undefined;
+    const ref = spec?.auth?.token?.secretRef ?? spec?.auth?.oauthM2M?.secretRef;
+    if (ref?.name) await this.options.secrets.readOnce(namespace, ref.name, signal);
   }
 
   /**

@@ -3,10 +3,11 @@
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../../src/controllers/endpoint/capacity.js';
-import { type Endpoint, endpointReconciler } from '../../../../src/controllers/endpoint/reconciler.js';
+import { type Endpoint, capacityFailuresCounted, endpointReconciler } from '../../../../src/controllers/endpoint/reconciler.js';
 import { CLAIM_COMMIT_MARGIN_MS } from '../../../../src/controllers/endpoint/claim-fence.js';
 import { UNMEASURED_CLOCK_SKEW_MS } from '../../../../src/controllers/endpoint/ownership.js';
 import { OperatorMetrics } from '../../../../src/controllers/metrics.js';
+import type { ResolvedWorkspace } from '../../../../src/controllers/workspace/connections.js';
 import { ENDPOINT_FINALIZER } from '../../../../src/controllers/resources.js';
 import { DatabricksError, type DatabricksClient, type ServingEndpointDetailed } from '../../../../src/databricks/index.js';
 import { type EventHandlers, type EventRecorder, type KubeClient, KubeApiError, StatusWriter } from '../../../../src/kube/index.js';
@@ -50,7 +51,7 @@ function applyMergePatch(target: unknown, patch: unknown): Endpoint['status'] {
 }
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void; clockWanted?: (key: string) => void } = {}) {
+function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void; clockWanted?: (key: string) => void; workspace?: () => ResolvedWorkspace; credentialsRead?: () => Promise<void> } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   let stored = object;
@@ -89,7 +90,10 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
   const handlers: EventHandlers<Endpoint>[] = [];
   const reconcile = endpointReconciler({
     endpoints: { get: () => options.current?.() ?? (options.informerFollowsWrites ? stored : object), addHandlers: (h) => void handlers.push(h) },
-    connections: { forEndpoint: () => ({ name: 'ml/prod', ready: true, host: 'https://adb-1.azuredatabricks.net', client }) },
+    connections: {
+      forEndpoint: () => options.workspace?.() ?? { name: 'ml/prod', ready: true, host: 'https://adb-1.azuredatabricks.net', client },
+      readCredentialsOnce: async () => options.credentialsRead?.(),
+    },
     kube,
     statusWriter: new StatusWriter(kube),
     events: { record: async (_obj: unknown, _type: unknown, reason: string) => void events.push({ reason }) } as unknown as EventRecorder,
@@ -122,6 +126,47 @@ const notFound = () => {
 const conflict = () => {
   throw new KubeApiError(409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again');
 };
+
+// After a restart, or while a workspace's new generation is verified, its last verdict (Ready) still stands: the
+// endpoint waits for the verdict, without a WorkspaceNotReady condition or Warning Event that the next second
+// takes back (session 11: every restart gave each busy endpoint a false "Secret … not found" Warning).
+// pt_operator_capacity_failures_total (docs/metrics.md: rollouts that failed for lack of GPU capacity) missed the
+// failure that spends the retry budget, so a budget spent on its first failure never showed (session 11).
+describe('capacityFailuresCounted: every capacity failure a plan counts, also the last one', () => {
+  it.each([
+    ['the first failure, retried later', undefined, { attempts: 1, nextRetryTime: '2026-03-01T12:01:00Z' }, 1],
+    ['the first failure, which spends the budget', undefined, { attempts: 1, exhausted: true }, 1],
+    ['a later failure that spends it', { attempts: 2, nextRetryTime: '2026-03-01T12:01:00Z' }, { attempts: 3, exhausted: true }, 1],
+    ['waiting for the retry', { attempts: 2, nextRetryTime: '2026-03-01T12:01:00Z' }, { attempts: 2, nextRetryTime: '2026-03-01T12:01:00Z' }, 0],
+    ['recovered (capacity cleared)', { attempts: 2 }, undefined, 0],
+  ])('%s → %i', (_, before, after, counted) => {
+    expect(capacityFailuresCounted({ ...(before && { capacity: before }) }, { ...(after && { capacity: after }) })).toBe(counted);
+  });
+});
+
+describe('endpoint reconciler: a workspace whose verdict is being renewed', () => {
+  it('the Secret is read before the workspace is used (once, by the connections): no false "not found"', async () => {
+    const order: string[] = [];
+    const h = harness({
+      credentialsRead: async () => void order.push('read'),
+      workspace: () => {
+        order.push('resolve');
+        return { name: 'ml/prod', ready: true, host: 'https://adb-1.azuredatabricks.net', client: h.client };
+      },
+    });
+    await h.run();
+    expect(order.slice(0, 2)).toEqual(['read', 'resolve']);
+  });
+
+  it('a workspace being verified again: no status write, no Event, no Databricks call; back when it is decided', async () => {
+    const h = harness({ workspace: () => ({ name: 'ml/prod', ready: false, pending: true, message: 'DatabricksWorkspace ml/prod is being verified again' }) });
+    const result = await h.run();
+    expect(h.patches.filter((p) => p.subresource === 'status')).toEqual([]);
+    expect(h.events).toEqual([]);
+    expect(h.client.getEndpoint).not.toHaveBeenCalled();
+    expect(result).toMatchObject({ requeueAfterMs: 30 * SECOND });
+  });
+});
 
 describe('endpoint reconciler: an object deleted because its CRD is being deleted (issue 11, finding 7)', () => {
   it('the CRD is going: no Databricks call at all, the finalizer is removed, a CRDDeleted Warning', async () => {

@@ -52,14 +52,17 @@ describe('WorkspaceConnections for endpoints', () => {
     expect(edited.client).not.toBe(rotated.client);
   });
 
-  it('an endpoint waits while its workspace is missing, refused, or verified only for an older generation; the message says which', () => {
+  it('an endpoint waits while its workspace is missing, refused, or verified only for an older generation; the message says which (pending when that was Ready)', () => {
     const { connections, putWorkspace, putSecret } = setup();
     putSecret('10', 'dapi-first');
     expect(connections.forEndpoint('ml', { name: 'prod' })).toMatchObject({ ready: false, message: expect.stringContaining('DatabricksWorkspace ml/prod not found') });
     putWorkspace(1, 'False');
     expect(connections.forEndpoint('ml', { name: 'prod' })).toMatchObject({ ready: false, message: expect.stringContaining('AuthenticationFailed') });
-    putWorkspace(2, 'True', 1);
+    putWorkspace(2, 'False', 1);
     expect(connections.forEndpoint('ml', { name: 'prod' })).toMatchObject({ ready: false, message: expect.stringContaining('have not been verified yet') });
+    // Ready for the generation before: its last verdict stands while the new one is reached (pending, no client).
+    putWorkspace(2, 'True', 1);
+    expect(connections.forEndpoint('ml', { name: 'prod' })).toMatchObject({ ready: false, pending: true, message: expect.stringContaining('being verified again') });
     expect(connections.forEndpoint('ml', { name: 'prod' }).client).toBeUndefined();
   });
 

@@ -126,6 +126,42 @@ describe('credentials come only from Secrets meant to hold them', () => {
   });
 });
 
+describe("an endpoint's workspace while its verdict is renewed", () => {
+  const pat = Buffer.from('dapi0123456789abcdef0123456789abcdef').toString('base64');
+  const verified = (generation: number, observedGeneration: number, status = 'True'): Workspace =>
+    ({
+      apiVersion: 'serving.ptoperator.io/v1alpha1',
+      kind: 'DatabricksWorkspace',
+      metadata: { namespace: 'ml', name: 'prod', generation },
+      spec: { host: TENANT_HOST, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
+      status: { conditions: [{ type: 'Ready', status, reason: status === 'True' ? 'Authenticated' : 'AuthenticationFailed', message: 'm', observedGeneration, lastTransitionTime: '2026-03-01T12:00:00Z' }] },
+    }) as unknown as Workspace;
+  const withSecret = (w: Workspace) =>
+    connections({ secrets: { get: (): Secret => ({ metadata: { name: 'dbx-pat', namespace: 'ml', resourceVersion: '1' }, data: { token: pat } }) } }, [w]);
+
+  it('Ready and verified for its generation: ready', () => {
+    expect(withSecret(verified(2, 2)).forEndpoint('ml', { name: 'prod' })).toMatchObject({ ready: true });
+  });
+
+  it('Ready for an older generation (its spec just changed): pending, not "not ready"', () => {
+    const resolved = withSecret(verified(3, 2)).forEndpoint('ml', { name: 'prod' });
+    expect(resolved).toMatchObject({ ready: false, pending: true });
+  });
+
+  it('refused for an older generation: not pending (the last verdict was not Ready)', () => {
+    expect(withSecret(verified(3, 2, 'False')).forEndpoint('ml', { name: 'prod' })).toMatchObject({ ready: false });
+    expect(withSecret(verified(3, 2, 'False')).forEndpoint('ml', { name: 'prod' }).pending).toBeUndefined();
+  });
+
+  it("readCredentialsOnce reads the workspace's Secret through the Secret cache", async () => {
+    const asked: string[] = [];
+    const c = connections({ secrets: { get: () => undefined, readOnce: async (ns: string, name: string) => void asked.push(`${ns}/${name}`) } }, [verified(1, 1)]);
+    await c.readCredentialsOnce('ml', { name: 'prod' }, new AbortController().signal);
+    await c.readCredentialsOnce('ml', undefined, new AbortController().signal);
+    expect(asked).toEqual(['ml/dbx-pat']);
+  });
+});
+
 describe('workspace identity for claims', () => {
   const c = connections({}, [workspace('team-b', 'same', `${DEFAULT_HOST}/`), workspace('team-b', 'other', TENANT_HOST)]);
   it.each([

@@ -40,6 +40,20 @@ describe('ReferencedSecrets (issue 11, finding 9)', () => {
     expect(secrets.get('ml/a')).toBeUndefined();
   });
 
+  // After a restart nothing has been read: "not read yet" is not "missing". readOnce reads a Secret the first time
+  // it is asked for (one GET however many ask at once), and never again: later reads are the workspace's verifications.
+  it('readOnce: one GET for concurrent first asks, none after, for a Secret present or missing', async () => {
+    const api = client({ 'ml/dbx-pat': { metadata: { name: 'dbx-pat', namespace: 'ml', resourceVersion: '7' }, data: { token: 'ZGFwaQ==' } } });
+    const secrets = new ReferencedSecrets(api);
+    await Promise.all([secrets.readOnce('ml', 'dbx-pat'), secrets.readOnce('ml', 'dbx-pat'), secrets.readOnce('ml', 'dbx-pat')]);
+    await secrets.readOnce('ml', 'dbx-pat');
+    await secrets.readOnce('ml', 'absent');
+    await secrets.readOnce('ml', 'absent');
+    expect(api.calls).toEqual(['GET secrets ml/dbx-pat', 'GET secrets ml/absent']);
+    expect(secrets.get('ml/dbx-pat')?.data).toEqual({ token: 'ZGFwaQ==' });
+    expect(secrets.get('ml/absent')).toBeUndefined();
+  });
+
   it('passes other errors on (a 403 is not "the Secret is missing")', async () => {
     const secrets = new ReferencedSecrets({ get: async () => Promise.reject(new KubeApiError(403, 'Forbidden', 'forbidden')) });
     await expect(secrets.refresh('ml', 'a')).rejects.toThrow('forbidden');
