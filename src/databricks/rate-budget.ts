@@ -101,6 +101,9 @@ export function reserve(state: BucketState, now: number, spec: BucketSpec): { wa
 }
 
 /** A plain requests-per-second bucket: bursts of up to `burst`, and never less than one second's worth. */
+/** A bucket's rate per second, as configured: 1000 / (1000 / 15) is 14.999999999999998, and a gauge shows it. */
+const bucketRate = (spec: BucketSpec): number => Math.round((1000 / spec.refillIntervalMs) * 1e6) / 1e6;
+
 export function perSecondBucket(ratePerSecond: number, burst = 0): BucketSpec {
   if (!(ratePerSecond > 0)) throw new RangeError(`invalid rate ${ratePerSecond}/s`);
   return { capacity: Math.max(1, Math.floor(ratePerSecond), Math.floor(burst)), refillIntervalMs: 1000 / ratePerSecond };
@@ -326,7 +329,7 @@ export class BucketBudget implements Budget {
     const pause = Math.max(retryAfterMs ?? 0, MIN_THROTTLE_PAUSE_MS);
     this.pausedUntil = Math.max(this.pausedUntil, now + pause);
     this.counters.throttled += 1;
-    this.metrics?.budgetThrottled?.({ host: this.host, budget: this.budget, retryAfterMs: pause, limit: 1000 / this.spec.refillIntervalMs });
+    this.metrics?.budgetThrottled?.({ host: this.host, budget: this.budget, retryAfterMs: pause, limit: bucketRate(this.spec) });
   }
 
   rejected(retryAfterMs: number): void {
@@ -339,7 +342,7 @@ export class BucketBudget implements Budget {
   }
 
   get stats(): BudgetStats {
-    return { ...this.counters, queueLength: this.waiting, limit: 1000 / this.spec.refillIntervalMs };
+    return { ...this.counters, queueLength: this.waiting, limit: bucketRate(this.spec) };
   }
 }
 

@@ -45,7 +45,8 @@ export const endpointNameFromMetadataRule = {
     object.spec.endpointName !== undefined || new RegExp(ENDPOINT_NAME_PATTERN).test(object.metadata.name),
 };
 
-const MAX_TOKENS_PER_SECOND = 2_147_483_647; // Databricks types these as int32.
+export const MAX_TOKENS_PER_SECOND = 2_147_483_647; // Databricks types these as int32.
+export const MAX_MODEL_UNITS = 1_000_000;
 
 const throughputBand = (unit: string) =>
   withRules(
@@ -77,7 +78,7 @@ export const Throughput = withRules(
     modelUnits: z
       .int()
       .min(1)
-      .max(1_000_000)
+      .max(MAX_MODEL_UNITS)
       .optional()
       .describe("Provisioned model units, for model-unit models. Must be a multiple of the model's model-unit chunk size."),
   }),
@@ -251,7 +252,8 @@ export const EndpointSpec = withRules(
       {
         cel: `self.all(k, size(k) >= 1 && size(k) <= ${MAX_TAG_KEY_LENGTH})`,
         message: `tag keys must be 1 to ${MAX_TAG_KEY_LENGTH} characters long`,
-        check: (tags) => Object.keys(tags).every((k) => k.length >= 1 && k.length <= MAX_TAG_KEY_LENGTH),
+        // in code points, as CEL's size() counts (k.length counts UTF-16 units: an emoji is two)
+        check: (tags) => Object.keys(tags).every((k) => [...k].length >= 1 && [...k].length <= MAX_TAG_KEY_LENGTH),
       },
     ])
       .optional()

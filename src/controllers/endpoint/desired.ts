@@ -1,6 +1,6 @@
 // What the user asked for, resolved against what Databricks says about the model, and compared
 // with what Databricks serves. Pure: no I/O, no clock.
-import type { EndpointSpec } from '../../api/v1alpha1/index.js';
+import { type EndpointSpec, MAX_MODEL_UNITS, MAX_TOKENS_PER_SECOND } from '../../api/v1alpha1/index.js';
 import type {
   EndpointCoreConfigOutput,
   ModelOptimizationInfo,
@@ -133,7 +133,7 @@ export function resolveDesired(spec: EndpointSpec, info: ModelOptimizationInfo):
       return {
         ok: false,
         reason: 'InvalidSpec',
-        message: `throughput.modelUnits ${modelUnits} is not a multiple of the model's model-unit chunk size ${unitChunk}: use ${nearestMultiples(modelUnits, unitChunk)}`,
+        message: `throughput.modelUnits ${modelUnits} is not a multiple of the model's model-unit chunk size ${unitChunk}: use ${nearestMultiples(modelUnits, unitChunk, MAX_MODEL_UNITS)}`,
       };
     }
     return { ok: true, desired: { ...base, flavour: 'modelUnits', modelUnits, burstScaling: spec.burstScaling } };
@@ -167,16 +167,18 @@ export function resolveDesired(spec: EndpointSpec, info: ModelOptimizationInfo):
       return {
         ok: false,
         reason: 'InvalidSpec',
-        message: `throughput.tokensPerSecond.${bound} ${band[bound]} is not a multiple of the model's chunk size ${chunk} tokens/s: use ${nearestMultiples(band[bound], chunk)}, or throughput.chunks`,
+        message: `throughput.tokensPerSecond.${bound} ${band[bound]} is not a multiple of the model's chunk size ${chunk} tokens/s: use ${nearestMultiples(band[bound], chunk, MAX_TOKENS_PER_SECOND)}, or throughput.chunks`,
       };
     }
   }
   return { ok: true, desired: { ...base, flavour: 'tokenBand', minTokensPerSecond: band.min, maxTokensPerSecond: band.max } };
 }
 
-function nearestMultiples(value: number, step: number): string {
+/** The multiples of `step` around `value` that admission would take (not above `max`). */
+function nearestMultiples(value: number, step: number, max: number): string {
   const below = Math.floor(value / step) * step;
-  return below === 0 ? `${step}` : `${below} or ${below + step}`;
+  if (below === 0) return `${step}`;
+  return below + step > max ? `${below}` : `${below} or ${below + step}`;
 }
 
 function observeEntity(entity: ServedEntityOutput | undefined, entities: ObservedEntity[], configVersion?: number): ObservedServing {

@@ -67,6 +67,27 @@ describe('defaults', () => {
   });
 });
 
+// The API server counts a string's length in characters (code points: OpenAPI maxLength, CEL size()); the
+// operator's own check counted UTF-16 units, so a tag of emoji that admission took was then called too long, with a
+// wrong message (session 11).
+describe('tag lengths are counted as the API server counts them', () => {
+  const withTags = (tags: Record<string, string>) =>
+    ProvisionedThroughputEndpoint.safeParse({
+      apiVersion: 'serving.ptoperator.io/v1alpha1',
+      kind: 'ProvisionedThroughputEndpoint',
+      metadata: { name: 'x' },
+      spec: { model: { name: 'a.b.c', version: '1' }, throughput: { chunks: { min: 1, max: 1 } }, tags },
+    });
+  it.each([
+    ['a key of 127 emoji', { ['🚀'.repeat(127)]: 'v' }, true],
+    ['a value of 255 emoji', { k: '🚀'.repeat(255) }, true],
+    ['a key of 128 emoji', { ['🚀'.repeat(128)]: 'v' }, false],
+    ['a value of 256 emoji', { k: '🚀'.repeat(256) }, false],
+  ])('%s', (_, tags, ok) => {
+    expect(withTags(tags).success).toBe(ok);
+  });
+});
+
 describe('parseDurationMs', () => {
   it.each([
     ['0', 0],

@@ -248,6 +248,14 @@ describe('the requests-per-second bucket (reads, deletes, tag patches)', () => {
     expect(share.read.map((b) => (b as BucketBudget).bucketSpec.capacity).sort((x, y) => x - y)).toEqual([2, 50]);
   });
 
+  // pt_operator_rate_budget_limit{budget="read"} read 14.999999999999998 for the default 15/s: an alert on
+  // "< 15" fired on an untouched budget (session 11).
+  it.each([15, 7, 1000, 0.5])('a read budget of %s/s reports that limit exactly', (rate) => {
+    const registry = new RateBudgetRegistry(new FakeClock(), undefined, { readsPerSecond: rate });
+    registry.forHost('https://w.example');
+    expect(registry.currentLimits().find((l) => l.budget === 'read')?.limit).toBe(rate);
+  });
+
   it('stops waiting when the caller aborts', async () => {
     const clock = new FakeClock();
     const budget = new BucketBudget('h', { capacity: 1, refillIntervalMs: 1000 }, clock);

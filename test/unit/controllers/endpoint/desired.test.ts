@@ -53,6 +53,8 @@ describe('resolveDesired', () => {
     ['max off the grid', { min: 1960, max: 3000 }, 'throughput.tokensPerSecond.max 3000', '2940 or 3920'],
     ['min off the grid', { min: 1000, max: 2940 }, 'throughput.tokensPerSecond.min 1000', '980 or 1960'],
     ['below one chunk', { min: 0, max: 500 }, 'throughput.tokensPerSecond.max 500', 'use 980'],
+    // the multiple above would be refused at admission (int32): only the one below is offered
+    ['the largest value admission takes', { min: 0, max: 2_147_483_647 }, 'throughput.tokensPerSecond.max 2147483647', 'use 2147482820, or throughput.chunks'],
   ])('tokensPerSecond with %s → InvalidSpec naming the nearest multiples', (_, band, field, nearest) => {
     const resolution = resolveDesired(endpointSpec({ throughput: { tokensPerSecond: band } }), TOKEN_BAND_MODEL);
     expect(resolution).toMatchObject({ ok: false, reason: 'InvalidSpec' });
