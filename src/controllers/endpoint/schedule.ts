@@ -2,6 +2,7 @@
 // changes next. Pure (the clock is an argument). Cron arithmetic and time zones come from cron-parser
 // (IANA zones, DST); Intl checks the zone name first so a typo gets a clear message.
 import { CronExpressionParser } from 'cron-parser';
+import { gapEnd, wallClock } from './wall-clock.js';
 import {
   type EndpointSpec,
   type EndpointStatus,
@@ -93,10 +94,24 @@ const occurrence = (expression: string, timeZone: string, from: Date, direction:
   }
 };
 
+/**
+ * A window's start next to `from`, also when the wall-clock time of that start is one a spring-forward change skips:
+ * then it starts as that gap ends (wall-clock.ts), where cron-parser would skip the day.
+ */
+function startOccurrence(expression: string, timeZone: string, from: Date, direction: 'next' | 'prev'): Date | undefined {
+  const usual = occurrence(expression, timeZone, from, direction);
+  const wall = occurrence(expression, 'UTC', new Date(wallClock(from.getTime(), timeZone)), direction);
+  const end = wall && gapEnd(wall.getTime(), timeZone);
+  const skipped = end === undefined ? undefined : new Date(end);
+  if (!skipped || (direction === 'prev' ? skipped > from : skipped <= from)) return usual;
+  if (!usual) return skipped;
+  return direction === 'prev' ? (skipped > usual ? skipped : usual) : skipped < usual ? skipped : usual;
+}
+
 /** The open interval of `window` that contains `at`, counting the lead time before each start. */
 function openInterval(compiled: Compiled, window: CompiledWindow, at: Date): { opens: Date; closes: Date } | undefined {
   // The latest start whose lead time has begun: start <= at + lead (prev() is strict, hence +1 ms).
-  const start = occurrence(window.start, compiled.timeZone, new Date(at.getTime() + compiled.leadMs + 1), 'prev');
+  const start = startOccurrence(window.start, compiled.timeZone, new Date(at.getTime() + compiled.leadMs + 1), 'prev');
   if (!start) return undefined;
   const end = occurrence(window.end, compiled.timeZone, start, 'next');
   if (!end || end.getTime() <= at.getTime()) return undefined;
@@ -114,7 +129,7 @@ function changePoints(compiled: Compiled, from: Date): Date[] {
   for (const window of compiled.windows) {
     const interval = openInterval(compiled, window, from);
     if (interval) points.push(interval.closes);
-    const start = occurrence(window.start, compiled.timeZone, new Date(from.getTime() + compiled.leadMs), 'next');
+    const start = startOccurrence(window.start, compiled.timeZone, new Date(from.getTime() + compiled.leadMs), 'next');
     if (start) points.push(new Date(start.getTime() - compiled.leadMs));
   }
   return points.filter((p) => p.getTime() > from.getTime());

@@ -89,6 +89,32 @@ describe('resolveSchedule: what applies and what comes next', () => {
   });
 });
 
+// A window whose start falls in the hour a spring-forward change skips opens when that hour ends, as cron (Vixie)
+// runs such jobs at once; it did not open at all that day (session 11: 02:30 Berlin, 02:00 New York).
+describe('resolveSchedule: a start the DST change skips', () => {
+  const nightly = (timeZone: string, start: string, end: string, leadTime = '0s') =>
+    schedule({ timeZone, leadTime, windows: [{ name: 'nightly-batch', start, end, throughput: BATCH }] });
+  it.each([
+    ['Berlin, 02:30-06:00, at 04:00 CEST', nightly('Europe/Berlin', '02:30', '06:00'), '2027-03-28T02:00:00Z', 'nightly-batch'],
+    ['Berlin, 02:30-06:00, as the gap ends (03:00 CEST)', nightly('Europe/Berlin', '02:30', '06:00'), '2027-03-28T01:00:00Z', 'nightly-batch'],
+    ['Berlin, 02:30-06:00, before the gap (01:59 CET)', nightly('Europe/Berlin', '02:30', '06:00'), '2027-03-28T00:59:00Z', undefined],
+    ['Berlin, the day after, at 02:00 CEST', nightly('Europe/Berlin', '02:30', '06:00'), '2027-03-29T00:00:00Z', undefined],
+    ['New York, 02:00-05:00, at 04:00 EDT', nightly('America/New_York', '02:00', '05:00'), '2027-03-14T08:00:00Z', 'nightly-batch'],
+    // an end the change skips closes the window as the gap ends, not a day later
+    ['Berlin, 22:00-02:30, at 03:30 CEST', nightly('Europe/Berlin', '22:00', '02:30'), '2027-03-28T01:30:00Z', undefined],
+    ['Berlin, 22:00-02:30, at 01:30 CET', nightly('Europe/Berlin', '22:00', '02:30'), '2027-03-28T00:30:00Z', 'nightly-batch'],
+    ['New York, cron 30 2 * * *, at 03:30 EDT', schedule({ timeZone: 'America/New_York', leadTime: '0s', windows: [{ name: 'nightly-batch', start: '30 2 * * *', end: '0 5 * * *', throughput: BATCH }] }), '2027-03-14T07:30:00Z', 'nightly-batch'],
+  ])('%s → %s', (_, s, at, window) => {
+    const resolved = resolveSchedule(s, BASE, new Date(at));
+    expect(resolved.ok && resolved.state.window).toBe(window);
+  });
+
+  it('the change before it is announced for the end of the gap', () => {
+    const resolved = resolveSchedule(nightly('Europe/Berlin', '02:30', '06:00'), BASE, new Date('2027-03-28T00:30:00Z'));
+    expect(resolved.ok && resolved.state.next).toMatchObject({ at: new Date('2027-03-28T01:00:00Z'), window: 'nightly-batch' });
+  });
+});
+
 describe('Schedule schema (the same rules as the CRD)', () => {
   it.each([
     [{ windows: [{ name: 'a', start: '8:00', end: '09:00', throughput: PEAK }] }, 'must be a time HH:MM or a cron expression'],
