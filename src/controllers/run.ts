@@ -87,6 +87,9 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   // Only with --default-workspace-namespace-selector: the namespaces whose labels allow the default workspace.
   const selector = config.defaultWorkspaceNamespaceSelector;
   const selectedNamespaces = selector ? manager.informer<KubeObject>({ resource: CoreResources.namespace, labelSelector: selector }) : undefined;
+  /** A watch of the namespaces the selector picks (none without one): a namespace labelled or unlabelled wakes `keysOf` it. */
+  const onNamespaceSelection = (keysOf: (namespace: string) => string[]) =>
+    selectedNamespaces ? [{ informer: selectedNamespaces, map: (ns: KubeObject) => keysOf(ns.metadata.name) }] : [];
 
   // The budget of every Databricks host is the operator's, not a workspace's to set.
   const budgets = new RateBudgetRegistry(systemClock, undefined, {
@@ -136,18 +139,12 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
         },
       },
       // Token federation at the default workspace's host follows the default workspace's namespace rules.
-      ...(selectedNamespaces
-        ? [
-            {
-              informer: selectedNamespaces,
-              map: (ns: KubeObject) =>
-                workspaces
-                  .list(ns.metadata.name)
-                  .filter((w) => w.spec?.auth?.tokenFederation !== undefined)
-                  .map((w) => objectKey(w)),
-            },
-          ]
-        : []),
+      ...onNamespaceSelection((namespace) =>
+        workspaces
+          .list(namespace)
+          .filter((w) => w.spec?.auth?.tokenFederation !== undefined)
+          .map((w) => objectKey(w)),
+      ),
     ],
     reconcile: workspaceReconciler({
       workspaces,
@@ -188,18 +185,12 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       // An object that claimed an endpoint name going away wakes the others that claim it (docs/security.md).
       { informer: endpoints, map: (endpoint: Endpoint) => claimantsToWake(endpoint, (name) => endpoints.byIndex(ENDPOINT_NAME_INDEX, name)) },
       // A namespace labelled (or unlabelled) for the default workspace wakes its endpoints that use it.
-      ...(selectedNamespaces
-        ? [
-            {
-              informer: selectedNamespaces,
-              map: (ns: KubeObject) =>
-                endpoints
-                  .list(ns.metadata.name)
-                  .filter((e) => e.spec?.workspaceRef === undefined)
-                  .map((e) => objectKey(e)),
-            },
-          ]
-        : []),
+      ...onNamespaceSelection((namespace) =>
+        endpoints
+          .list(namespace)
+          .filter((e) => e.spec?.workspaceRef === undefined)
+          .map((e) => objectKey(e)),
+      ),
     ],
     reconcile: endpointReconciler({
       endpoints,
