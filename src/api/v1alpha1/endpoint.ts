@@ -212,7 +212,7 @@ export const Canary = withRules(
       .describe('Percent of the traffic the new version gets at each step, e.g. [10, 50]; 100 % follows the last step, then the old version is removed.'),
     pause: duration('How long each step holds once its config serves, before the next step.', '10m'),
     action: CanaryAction.optional().describe(
-      'Hold stays at the current step; Promote goes to 100 % now; Abort routes everything back to the old version. The annotation ptoperator.io/canary (hold, promote, abort) does the same.',
+      'Hold stays at the current step; Promote goes to 100 % now; Abort routes everything back to the old version. Still set when model.version changes: Abort keeps the new canary from starting, Promote goes to the new version alone at once, Hold starts it and holds at the first step. The annotation ptoperator.io/canary (hold, promote, abort) does the same.',
     ),
     gate: z.array(CanaryGate).max(5).optional().describe('Metric conditions checked before each step advances; one that fails aborts the canary.'),
   }),
@@ -384,7 +384,7 @@ export const EndpointStatus = z
             modelUnits: z.int().optional().describe('Its model units.'),
           })
           .describe('The served entity of the old version, kept beside the new one.'),
-        step: z.int().describe('The current step, 1-based; one past the last step means 100 %.'),
+        step: z.int().describe('The current step, 1-based; one past the last step means 100 %; 0 when an abort control kept the canary from starting (phase Aborted).'),
         share: z.int().describe('Percent of the traffic the current step gives the new version.'),
         stepReachedTime: z.string().optional().describe('When the current step began serving (RFC 3339).'),
         message: z.string().optional().describe('What the canary waits for, or why it ended.'),

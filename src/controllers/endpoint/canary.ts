@@ -64,27 +64,50 @@ export function planCanary(input: CanaryInput): CanaryDecision {
   const previous = input.status.canary?.toVersion === version ? input.status.canary : undefined;
 
   let next: CanaryStatus;
-  if (!previous) {
-    // A canary starts when one other version serves alone, settled; a new endpoint is simply created.
-    if (!served || served.entityCount !== 1 || served.entityVersion === version || input.updating) return inactive(spec);
-    const from = served.entities[0];
-    if (!from?.name || !from.entityVersion) return inactive(spec);
-    const steps = sortedSteps(canary);
-    next = {
-      phase: 'Progressing',
-      fromVersion: from.entityVersion,
-      toVersion: version,
-      from: definedOnly({ entityName: from.name, minTokensPerSecond: from.minTokensPerSecond, maxTokensPerSecond: from.maxTokensPerSecond, modelUnits: from.modelUnits }),
-      step: 1,
-      share: steps[0] as number,
-      message: `rolling out step 1: ${steps[0]} % of the traffic to version ${version}`,
-    };
+  if (!previous || notStarted(previous)) {
+    const started = begin(input, canary);
+    if (!started) return inactive(spec);
+    next = started;
   } else {
     next = advance(input, canary, previous);
   }
   next = { ...next, ...observedVersions(served) };
   return { ...configFor(spec, next), status: next, changed: target(next) !== target(previous), ...wake(canary, next) };
 }
+
+/** A canary the abort control kept from starting (step 0): it starts once the control is removed. */
+const notStarted = (status: CanaryStatus): boolean => status.phase === 'Aborted' && status.step === 0;
+
+/**
+ * The canary of the spec's version, from one other version serving alone, settled (a new endpoint is simply
+ * created), as the control left set asks: Abort keeps it from starting (the served version keeps serving),
+ * Promote goes straight to the new version alone, Hold starts it and holds it at the first step.
+ */
+function begin(input: CanaryInput, canary: Canary): CanaryStatus | undefined {
+  const { served } = input;
+  const version = input.spec.model.version;
+  if (!served || served.entityCount !== 1 || served.entityVersion === version || input.updating) return undefined;
+  const from = served.entities[0];
+  if (!from?.name || !from.entityVersion) return undefined;
+  const base = {
+    fromVersion: from.entityVersion,
+    toVersion: version,
+    from: definedOnly({ entityName: from.name, minTokensPerSecond: from.minTokensPerSecond, maxTokensPerSecond: from.maxTokensPerSecond, modelUnits: from.modelUnits }),
+  };
+  const steps = sortedSteps(canary);
+  switch (control(canary, input.annotations)) {
+    case 'Abort':
+      return { ...base, phase: 'Aborted', step: 0, share: 0, message: `not started: ${abortControl(input.annotations)} is set, so version ${base.fromVersion} keeps serving alone; remove it to start a canary of version ${version}` };
+    case 'Promote':
+      return { ...base, phase: 'Promoting', step: steps.length + 1, share: 100, message: `promoted by the user before it started: moving all traffic to version ${version} and removing version ${base.fromVersion}` };
+    default:
+      return { ...base, phase: 'Progressing', step: 1, share: steps[0] as number, message: `rolling out step 1: ${steps[0]} % of the traffic to version ${version}` };
+  }
+}
+
+/** The abort control in force, as the user set it (the annotation wins over spec.canary.action). */
+const abortControl = (annotations: Record<string, string>): string =>
+  annotations[EndpointAnnotation.canary]?.trim().toLowerCase() === 'abort' ? `annotation ${EndpointAnnotation.canary}=abort` : 'spec.canary.action: Abort';
 
 function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): CanaryStatus {
   const { served, now } = input;

@@ -87,6 +87,56 @@ describe('planCanary', () => {
     expect(decision.status?.phase).toBe('Aborted');
   });
 
+  describe('a control left set when a new version comes', () => {
+    // Version 4's canary was aborted and the control left in place; the user then sets version 5.
+    const spec5 = (canary: Record<string, unknown> = CANARY) => spec('5', canary);
+    const abortedBefore = running({ phase: 'Aborted', message: 'aborted by the user: all traffic back to version 3' });
+
+    it.each([
+      { name: 'the abort annotation', annotations: { 'ptoperator.io/canary': 'abort' }, spec: spec5(), control: /annotation ptoperator.io\/canary=abort/ },
+      { name: 'spec.canary.action Abort', annotations: {} as Record<string, string>, spec: spec5({ ...CANARY, action: 'Abort' }), control: /spec.canary.action: Abort/ },
+    ])('$name: the canary of the new version does not start; the served version keeps serving alone', ({ annotations, spec, control }) => {
+      const decision = planCanary(input({ spec, annotations, canary: abortedBefore }));
+      expect(decision.split).toBeUndefined();
+      expect(decision.spec.model.version).toBe('3');
+      expect(decision.spec.throughput).toEqual({ tokensPerSecond: { min: 1960, max: 2940 } });
+      expect(decision.status).toMatchObject({ phase: 'Aborted', fromVersion: '3', toVersion: '5', step: 0, share: 0 });
+      expect(decision.status?.message).toMatch(control);
+      expect(decision.status?.message).toMatch(/remove it to start a canary of version 5/i);
+      // Looked at again with the control still set: nothing changes, nothing is sent.
+      const again = planCanary(input({ spec, annotations, canary: decision.status }));
+      expect(again).toMatchObject({ changed: false, status: { phase: 'Aborted', step: 0 } });
+      expect(again.split).toBeUndefined();
+      expect(again.spec.model.version).toBe('3');
+    });
+
+    it('removing the abort control then starts the canary at its first step', () => {
+      const notStarted = planCanary(input({ spec: spec5(), annotations: { 'ptoperator.io/canary': 'abort' }, canary: abortedBefore })).status;
+      const decision = planCanary(input({ spec: spec5(), canary: notStarted }));
+      expect(decision.changed).toBe(true);
+      expect(decision.status).toMatchObject({ phase: 'Progressing', fromVersion: '3', toVersion: '5', step: 1, share: 10 });
+      expect(decision.split?.share).toBe(10);
+    });
+
+    it('Promote goes straight to the new version alone, with no split', () => {
+      const decision = planCanary(input({ spec: spec5(), annotations: { 'ptoperator.io/canary': 'promote' }, canary: abortedBefore }));
+      expect(decision.split).toBeUndefined();
+      expect(decision.spec.model.version).toBe('5');
+      expect(decision.changed).toBe(true);
+      expect(decision.status).toMatchObject({ phase: 'Promoting', toVersion: '5', share: 100, step: 3 });
+      expect(decision.status?.message).toMatch(/promoted by the user before it started/);
+    });
+
+    it('Hold starts the canary and holds it at the first step once it serves', () => {
+      const hold = { 'ptoperator.io/canary': 'hold' };
+      const started = planCanary(input({ spec: spec5(), annotations: hold }));
+      expect(started.status).toMatchObject({ phase: 'Progressing', step: 1, share: 10 });
+      expect(started.split?.share).toBe(10);
+      const held = planCanary(input({ spec: spec5(), annotations: hold, canary: started.status, config: served({ '3': 90, '5': 10 }), now: at(60 * 60 * SECOND) }));
+      expect(held.status).toMatchObject({ phase: 'Holding', step: 1, share: 10 });
+    });
+  });
+
   it('an aborted canary aims for the old version alone, with its old throughput', () => {
     const decision = planCanary(input({ canary: running({ phase: 'Aborted' }), config: served({ '3': 90, '4': 10 }) }));
     expect(decision.spec.model.version).toBe('3');
