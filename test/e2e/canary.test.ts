@@ -1,8 +1,9 @@
 // Canary rollouts end to end: a new model.version serves beside the old one, traffic moves in steps
 // with a pause at each, then the old version is removed; a user abort and a failed metrics gate route
-// everything back to the old version. Evidence: the object's status and the emulator's served config.
+// everything back to the old version, which is not Ready (the spec's version does not serve). Evidence: the
+// object's status and the emulator's served config and call log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2E, endpointManifest, isReady, startE2E } from './harness.js';
+import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
 let e2e: E2E;
 
@@ -16,6 +17,9 @@ interface Canary {
   versions?: { version: string; share: number; throughput: string }[];
 }
 const canaryOf = (o: Record<string, unknown>) => ((o['status'] as { canary?: Canary } | undefined)?.canary ?? {}) as Canary;
+/** The spec's version is not served after an abort: Ready and Synced say so, Stalled tells generic tools. */
+const abortedNotReady = (o: Record<string, unknown>) =>
+  condition(o, 'Ready')?.reason === 'CanaryAborted' && condition(o, 'Synced')?.reason === 'CanaryAborted' && condition(o, 'Stalled')?.status === 'True';
 
 interface ServedEntity {
   name: string;
@@ -103,8 +107,9 @@ describe('canary rollout', () => {
     expect((await servedConfig('canary-abort')).routes).toEqual({ 'support_bot_llama-2': 80, 'support_bot_llama-3': 20 });
 
     await e2e.kubectl(['annotate', 'pte', 'canary-abort', 'ptoperator.io/canary=abort']);
-    const aborted = await e2e.waitUntil('pte', 'canary-abort', (o) => canaryOf(o).phase === 'Aborted' && isReady(o) && canaryOf(o).versions?.length === 1, 60_000);
+    const aborted = await e2e.waitUntil('pte', 'canary-abort', (o) => canaryOf(o).phase === 'Aborted' && abortedNotReady(o) && canaryOf(o).versions?.length === 1, 60_000);
     expect(canaryOf(aborted).message).toBe('aborted by the user: all traffic back to version 2');
+    expect(condition(aborted, 'Synced')?.message).toMatch(/Set model.version back to "2", or to another version to start a new canary \(remove annotation ptoperator.io\/canary=abort first/);
     expect(await servedConfig('canary-abort')).toEqual({ entities: ['2'], routes: { 'support_bot_llama-2': 100 } });
     expect(await updates('canary-abort')).toBe(2);
   });
@@ -138,7 +143,8 @@ describe('canary rollout', () => {
     });
     expect(response.status).toBe(200);
 
-    const aborted = await e2e.waitUntil('pte', 'canary-gate', (o) => canaryOf(o).phase === 'Aborted' && isReady(o) && canaryOf(o).versions?.length === 1, 60_000);
+    const aborted = await e2e.waitUntil('pte', 'canary-gate', (o) => canaryOf(o).phase === 'Aborted' && abortedNotReady(o) && canaryOf(o).versions?.length === 1, 60_000);
+    expect(condition(aborted, 'Ready')?.message).toMatch(/^version 2 at 980-1960 tokens\/s serves; the canary of version 3 was aborted \(the metrics gate failed at step 1/);
     expect(canaryOf(aborted).message).toBe('the metrics gate failed at step 1: request_5xx_count_total / request_count_total = 0.2 > 0.05; all traffic back to version 2');
     expect(await servedConfig('canary-gate')).toEqual({ entities: ['2'], routes: { 'support_bot_llama-2': 100 } });
   });

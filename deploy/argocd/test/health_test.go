@@ -92,6 +92,16 @@ var endpointCases = []healthCase{
 		edit: setCanary("3", "Aborted", "aborted by the user: all traffic back to version 2"), status: "Degraded", messagePrefix: "Canary Aborted: aborted by the user",
 	},
 	{
+		// What the operator writes for an aborted canary: Ready and Synced False CanaryAborted, Synced saying how to go on.
+		name: "an aborted canary is Degraded with the way to go on", fixture: "endpoint-available.yaml",
+		edit: all(
+			setCanary("3", "Aborted", "aborted by the user: all traffic back to version 2"),
+			setCondition("Ready", "False", "CanaryAborted", "version 2 at 1960-2940 tokens/s serves; the canary of version 3 was aborted (aborted by the user: all traffic back to version 2). Version 2 keeps serving."),
+			setCondition("Synced", "False", "CanaryAborted", `the canary of version 3 was aborted (aborted by the user: all traffic back to version 2). Version 2 keeps serving. Set model.version back to "2", or to another version to start a new canary.`),
+		),
+		status: "Degraded", messagePrefix: `CanaryAborted: the canary of version 3 was aborted (aborted by the user: all traffic back to version 2). Version 2 keeps serving. Set model.version back to "2"`,
+	},
+	{
 		name: "a finished canary leaves the endpoint Healthy", fixture: "endpoint-available.yaml",
 		edit: setCanary("3", "Succeeded", "version 3 serves all traffic; version 2 was removed"), status: "Healthy", messagePrefix: "version 3 at 1960-2940 tokens/s serves",
 	},
@@ -215,6 +225,14 @@ func addCondition(conditionType, status, reason, message string) func(map[string
 		objStatus["conditions"] = append(objStatus["conditions"].([]any), map[string]any{
 			"type": conditionType, "status": status, "reason": reason, "message": message, "observedGeneration": int64(1),
 		})
+	}
+}
+
+func all(edits ...func(map[string]any)) func(map[string]any) {
+	return func(obj map[string]any) {
+		for _, edit := range edits {
+			edit(obj)
+		}
 	}
 }
 

@@ -426,6 +426,7 @@ export const EndpointReadyReason = {
   UpdateFailed: 'UpdateFailed',
   Deleting: 'Deleting',
   NotReady: 'NotReady',
+  CanaryAborted: 'CanaryAborted',
 } as const;
 
 /** Reasons of the Synced condition of a ProvisionedThroughputEndpoint. */
@@ -442,4 +443,5 @@ export const EndpointSyncedReason = {
   CapacityRetriesExhausted: 'CapacityRetriesExhausted',
   UpdateFailed: 'UpdateFailed',
   ReconcilePaused: 'ReconcilePaused',
+  CanaryAborted: 'CanaryAborted',
 } as const;

@@ -3,7 +3,8 @@
 // stands. Pure: the caller passes the clock, the observed config and the gate's metric readings.
 // Databricks switches a config (entities and routes together) only once every entity in it is ready,
 // so routing traffic in the same update that adds the entity never sends traffic to one that is not.
-import { type Canary, type EndpointSpec, type EndpointStatus, EndpointAnnotation, parseDurationMs } from '../../api/v1alpha1/index.js';
+import { type Canary, type EndpointSpec, type EndpointStatus, EndpointAnnotation, EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason, parseDurationMs } from '../../api/v1alpha1/index.js';
+import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
 import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedServing } from './desired.js';
 import type { Plan } from './plan-types.js';
 import { requeueBy } from './schedule.js';
@@ -39,6 +40,8 @@ export interface CanaryDecision {
   changed: boolean;
   /** When a pause ends. */
   wakeAt?: Date;
+  /** The canary of the spec's version was aborted or kept from starting: why, and how to go on (Ready and Synced say it). */
+  aborted?: string;
 }
 
 const inactive = (spec: EndpointSpec): CanaryDecision => ({ spec, changed: false });
@@ -72,7 +75,36 @@ export function planCanary(input: CanaryInput): CanaryDecision {
     next = advance(input, canary, previous);
   }
   next = { ...next, ...observedVersions(served) };
-  return { ...configFor(spec, next), status: next, changed: target(next) !== target(previous), ...wake(canary, next) };
+  return { ...configFor(spec, next), status: next, changed: target(next) !== target(previous), ...wake(canary, next), ...abortedBecause(input, canary, next) };
+}
+
+/** Why the spec's version does not serve after an abort, and what the user can change to go on. */
+function abortedBecause(input: CanaryInput, canary: Canary, status: CanaryStatus): Pick<CanaryDecision, 'aborted'> {
+  if (status.phase !== 'Aborted') return {};
+  const { fromVersion: from, toVersion: to } = status;
+  const abortSet = control(canary, input.annotations) === 'Abort';
+  if (notStarted(status)) {
+    return { aborted: `the canary of version ${to} did not start: ${abortControl(input.annotations)} is set. Version ${from} keeps serving. Remove it to start the canary, or set model.version back to "${from}".` };
+  }
+  const removeFirst = abortSet ? ` (remove ${abortControl(input.annotations)} first, or it will not start)` : '';
+  return { aborted: `the canary of version ${to} was aborted (${status.message ?? 'aborted'}). Version ${from} keeps serving. Set model.version back to "${from}", or to another version to start a new canary${removeFirst}.` };
+}
+
+/**
+ * The conditions when the canary of the spec's version was aborted: the spec is not what Databricks serves and
+ * will not be without a change from the user, so Synced is False CanaryAborted (Stalled follows) unless a failure
+ * of its own already says more (rate limited, workspace not ready), and a Ready that would be True is False.
+ */
+export function withCanaryAborted(conditions: Condition[], message: string, generation: number, now: Date): Condition[] {
+  let list = conditions;
+  if (findCondition(list, 'Synced')?.status === 'True') {
+    list = setCondition(list, { type: 'Synced', status: 'False', reason: SyncedReason.CanaryAborted, message }, generation, now);
+  }
+  const ready = findCondition(list, 'Ready');
+  if (ready?.status === 'True') {
+    list = setCondition(list, { type: 'Ready', status: 'False', reason: ReadyReason.CanaryAborted, message: `${ready.message}; ${message}` }, generation, now);
+  }
+  return list;
 }
 
 /** A canary the abort control kept from starting (step 0): it starts once the control is removed. */

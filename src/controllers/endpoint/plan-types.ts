@@ -84,6 +84,8 @@ export interface PlanInput {
   specProblem?: string;
   /** A canary step: the previous version serves beside the spec's (canary.ts). */
   split?: CanarySplit;
+  /** The canary of the spec's version was aborted (or kept from starting): why, and how to go on (canary.ts). */
+  canaryAborted?: string;
 }
 
 export type EndpointAction =

@@ -24,6 +24,7 @@ export const STALLED_REASONS: ReadonlySet<string> = new Set([
   SyncedReason.DefaultWorkspaceNotAllowed,
   SyncedReason.UpdateFailed,
   SyncedReason.CapacityRetriesExhausted,
+  SyncedReason.CanaryAborted,
 ]);
 
 const WARNING_REASONS: ReadonlySet<string> = new Set([

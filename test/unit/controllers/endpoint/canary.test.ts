@@ -2,12 +2,14 @@
 // abort by the user and by the gate; the request bodies of a split; the gate's metric reading.
 import { describe, expect, it } from 'vitest';
 import type { EndpointStatus } from '../../../../src/api/v1alpha1/index.js';
+import type { EndpointObject } from '../../../../src/controllers/endpoint/plan-types.js';
+import type { ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
 import { type CanaryInput, type CanaryStatus, planCanary, withCanary } from '../../../../src/controllers/endpoint/canary.js';
 import { gateNeeded, gateValues, parseSamples } from '../../../../src/controllers/endpoint/canary-gate.js';
 import { type DesiredServing, diffServing, observeConfig, updateRequest } from '../../../../src/controllers/endpoint/desired.js';
 import type { EndpointCoreConfigOutput } from '../../../../src/databricks/api-types.js';
 import { planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
-import { CAPACITY_ABORT_MESSAGE, NOW, SECOND, at, endpointObject, endpointSpec, iso, planInput, readyEndpoint, servedEntity } from '../fixtures.js';
+import { CAPACITY_ABORT_MESSAGE, NOW, SECOND, at, condition, endpointObject, endpointSpec, iso, planInput, readyEndpoint, servedEntity, updatingEndpoint } from '../fixtures.js';
 
 const CANARY = { steps: [50, 10], pause: '10m' }; // sorted: 10 → 50
 const spec = (version = '4', canary: Record<string, unknown> = CANARY) => endpointSpec({ model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version }, canary: canary as never });
@@ -201,6 +203,78 @@ describe('planCanary', () => {
       });
       expect(parseSamples('x{a="q\\"uote",b="2"} 1.5')).toEqual([{ name: 'x', labels: { a: 'q"uote', b: '2' }, value: 1.5 }]);
     });
+  });
+});
+
+/** One reconcile as the reconciler runs it: the canary decides the config to aim for, the planner the rest. */
+function reconcileCanary(object: EndpointObject, endpoint: ServingEndpointDetailed) {
+  const decision = planCanary({ spec: object.spec, annotations: object.annotations, status: object.status, served: observeConfig(endpoint.config), updating: endpoint.state.config_update === 'IN_PROGRESS', now: NOW });
+  const plan = planEndpoint({
+    ...planInput({ ...object, spec: decision.spec }, { endpoint }),
+    desiredChanged: decision.changed,
+    ...(decision.split && { split: decision.split }),
+    ...(decision.aborted && { canaryAborted: decision.aborted }),
+  });
+  return withCanary(plan, object.status, decision, false, NOW);
+}
+
+describe('an aborted canary in the conditions', () => {
+  const gateFailed = 'the metrics gate failed at step 1: request_5xx_count_total / request_count_total = 0.2 > 0.05; all traffic back to version 3';
+  const object = (version: string, canary: CanaryStatus | undefined, annotations: Record<string, string> = {}) =>
+    endpointObject({ spec: { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version }, canary: CANARY }, annotations, status: { observedGeneration: 1, ...(canary && { canary }) } });
+  const conditions = (plan: ReturnType<typeof reconcileCanary>) =>
+    Object.fromEntries((plan.status.conditions ?? []).map((c) => [c.type, `${c.status} ${c.reason}`]));
+
+  it.each([
+    {
+      name: 'the gate aborted it: the old version serves alone',
+      object: object('4', running({ phase: 'Aborted', message: gateFailed })),
+      endpoint: readyEndpoint({ version: '3' }),
+      ready: 'False CanaryAborted',
+      message: /the canary of version 4 was aborted \(the metrics gate failed at step 1.*\)\. Version 3 keeps serving\. Set model\.version back to "3", or to another version to start a new canary/,
+    },
+    {
+      name: 'the user aborted it and the annotation is still set',
+      object: object('4', running({ phase: 'Aborted', message: 'aborted by the user: all traffic back to version 3' }), { 'ptoperator.io/canary': 'abort' }),
+      endpoint: readyEndpoint({ version: '3' }),
+      ready: 'False CanaryAborted',
+      message: /was aborted \(aborted by the user.*remove annotation ptoperator\.io\/canary=abort first/,
+    },
+    {
+      name: 'the abort rolls back: Ready says so, Synced why',
+      object: object('4', running({ phase: 'Aborted', message: gateFailed })),
+      endpoint: updatingEndpoint({ version: '3' }, { version: '3' }),
+      ready: 'False Updating',
+      message: /the canary of version 4 was aborted/,
+    },
+    {
+      name: 'the abort control kept a new version from starting',
+      object: object('5', running({ phase: 'Aborted', message: 'aborted by the user: all traffic back to version 3' }), { 'ptoperator.io/canary': 'abort' }),
+      endpoint: readyEndpoint({ version: '3' }),
+      ready: 'False CanaryAborted',
+      message: /the canary of version 5 did not start: annotation ptoperator\.io\/canary=abort is set\. Version 3 keeps serving\. Remove it to start the canary, or set model\.version back to "3"/,
+    },
+  ])('$name: Ready and Synced are False, Stalled says how to go on', ({ object, endpoint, ready, message }) => {
+    const plan = reconcileCanary(object, endpoint);
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(conditions(plan)).toEqual({ Ready: ready, Synced: 'False CanaryAborted', Stalled: 'True CanaryAborted' });
+    expect(condition(plan, 'Synced')?.message).toMatch(message);
+    expect(plan.status.conditions?.find((c) => c.type === 'Stalled')?.message).toBe(condition(plan, 'Synced')?.message);
+    if (ready === 'False CanaryAborted') expect(condition(plan, 'Ready')?.message).toMatch(/^version 3 at 1960-2940 tokens\/s serves; the canary of version \d/);
+  });
+
+  it('a later spec change clears it: the version back, or a new version without the abort control', () => {
+    const aborted = reconcileCanary(object('4', running({ phase: 'Aborted', message: gateFailed })), readyEndpoint({ version: '3' }));
+    const stale = (version: string): EndpointObject => ({ ...object(version, aborted.status.canary), generation: 2, status: aborted.status });
+
+    const back = reconcileCanary(stale('3'), readyEndpoint({ version: '3' }));
+    expect(conditions(back)).toEqual({ Ready: 'True Available', Synced: 'True ReconcileSuccess' });
+    expect(back.status.canary).toBeUndefined();
+
+    const next = reconcileCanary(stale('5'), readyEndpoint({ version: '3' }));
+    expect(next.action.type).toBe('updateConfig');
+    expect(conditions(next)).toEqual({ Ready: 'False Updating', Synced: 'True ReconcileSuccess', Reconciling: 'True Updating' });
+    expect(next.status.canary).toMatchObject({ phase: 'Progressing', toVersion: '5' });
   });
 });
 

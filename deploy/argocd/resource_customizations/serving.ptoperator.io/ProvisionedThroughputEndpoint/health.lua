@@ -4,7 +4,8 @@
 -- Argo CD runs scripts from argocd-cm in a sandbox with only the base, table, package and a safe os
 -- library: no string library, so this script only uses `..`, `==`, `#` and ipairs.
 
--- Failures that retrying cannot fix: only a spec change or a new ptoperator.io/requested-at does.
+-- Failures that retrying cannot fix: only a spec change or a new ptoperator.io/requested-at does
+-- (CanaryAborted: a spec change, or removing the canary abort control).
 local TERMINAL_SYNCED_REASONS = {
   InvalidSpec = true,
   ModelNotOptimizable = true,
@@ -13,6 +14,7 @@ local TERMINAL_SYNCED_REASONS = {
   DefaultWorkspaceNotAllowed = true,
   UpdateFailed = true,
   CapacityRetriesExhausted = true,
+  CanaryAborted = true,
 }
 
 local function find_condition(conditions, condition_type)
