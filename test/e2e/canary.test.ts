@@ -1,7 +1,8 @@
 // Canary rollouts end to end: a new model.version serves beside the old one, traffic moves in steps
 // with a pause at each, then the old version is removed; a user abort and a failed metrics gate route
-// everything back to the old version, which is not Ready (the spec's version does not serve). Evidence: the
-// object's status and the emulator's served config and call log.
+// everything back to the old version, which is not Ready (the spec's version does not serve), and an abort
+// left set keeps the next version's canary from starting. Evidence: the object's status and the emulator's
+// served config and call log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
@@ -20,6 +21,7 @@ const canaryOf = (o: Record<string, unknown>) => ((o['status'] as { canary?: Can
 /** The spec's version is not served after an abort: Ready and Synced say so, Stalled tells generic tools. */
 const abortedNotReady = (o: Record<string, unknown>) =>
   condition(o, 'Ready')?.reason === 'CanaryAborted' && condition(o, 'Synced')?.reason === 'CanaryAborted' && condition(o, 'Stalled')?.status === 'True';
+const current = (o: Record<string, unknown>) => (o['status'] as { observedGeneration?: number } | undefined)?.observedGeneration === (o['metadata'] as { generation?: number }).generation;
 
 interface ServedEntity {
   name: string;
@@ -111,6 +113,20 @@ describe('canary rollout', () => {
     expect(canaryOf(aborted).message).toBe('aborted by the user: all traffic back to version 2');
     expect(condition(aborted, 'Synced')?.message).toMatch(/Set model.version back to "2", or to another version to start a new canary \(remove annotation ptoperator.io\/canary=abort first/);
     expect(await servedConfig('canary-abort')).toEqual({ entities: ['2'], routes: { 'support_bot_llama-2': 100 } });
+    expect(await updates('canary-abort')).toBe(2);
+
+    // The annotation is left in place and another version comes (1; the emulator's catalog has 1 to 3): its canary
+    // does not start, nothing is sent.
+    await e2e.kubectl(['patch', 'pte', 'canary-abort', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: MODEL, version: '1' } } })]);
+    const held = await e2e.waitUntil('pte', 'canary-abort', (o) => current(o) && canaryOf(o).phase === 'Aborted' && canaryOf(o).step === 0 && abortedNotReady(o), 60_000);
+    expect(condition(held, 'Synced')?.message).toMatch(/the canary of version 1 did not start: annotation ptoperator.io\/canary=abort is set\. Version 2 keeps serving\. Remove it to start the canary/);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await servedConfig('canary-abort')).toEqual({ entities: ['2'], routes: { 'support_bot_llama-2': 100 } });
+    expect(await updates('canary-abort')).toBe(2);
+
+    // Back to the version that serves: Ready again, still without an update.
+    await e2e.kubectl(['patch', 'pte', 'canary-abort', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: MODEL, version: '2' } } })]);
+    await e2e.waitUntil('pte', 'canary-abort', (o) => current(o) && isReady(o) && condition(o, 'Stalled') === undefined, 60_000);
     expect(await updates('canary-abort')).toBe(2);
   });
 
