@@ -114,6 +114,11 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
     const without = await template('--set', 'crds.install=false');
     expect(kinds(without.stdout)).not.toContain('CustomResourceDefinition');
     expect(kinds(without.stdout)).toContain('Deployment');
+    // crds.keep=false: the release owns them, and uninstalling it removes them (the value did nothing before: the
+    // generated CRDs carry the annotation for kubectl users)
+    const notKept = await template('--set', 'crds.keep=false');
+    expect(kinds(notKept.stdout).filter((k) => k === 'CustomResourceDefinition')).toHaveLength(2);
+    expect(notKept.stdout).not.toMatch(/helm\.sh\/resource-policy/);
   });
 
   it('spreads two replicas over nodes by default; security contexts, affinity, tolerations and node selector can be set', async () => {
