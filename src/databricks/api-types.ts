@@ -1,5 +1,6 @@
 // Zod schemas of the Databricks serving-endpoints REST bodies, shared by the client and the emulator.
-// Facts: ../shared/reference/databricks-serving-api.md §1–§4 (field names verbatim from the SDKs).
+// Facts: the serving-API reference notes the project was built from (outside this repository), §1–§4: field names
+// verbatim from the SDKs.
 //
 // Tolerance rules, because Databricks grows its API without notice:
 // - objects strip unknown keys instead of rejecting them (zod's default `z.object`);

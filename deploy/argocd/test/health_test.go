@@ -113,6 +113,15 @@ var endpointCases = []healthCase{
 		name: "Ready=False Deleting is Progressing (Argo CD shows Pending deletion first when a deletionTimestamp is set)", fixture: "endpoint-available.yaml",
 		edit: setCondition("Ready", "False", "Deleting", "deleting endpoint llama-chat"), status: "Progressing", messagePrefix: "Deleting: deleting endpoint llama-chat",
 	},
+	{
+		name: "a namespace not allowed the default workspace is Degraded (an admin or a workspaceRef must change it)", fixture: "endpoint-available.yaml",
+		edit: setCondition("Synced", "False", "DefaultWorkspaceNotAllowed", "namespace ml may not use the default workspace"), status: "Degraded",
+		messagePrefix: "DefaultWorkspaceNotAllowed: namespace ml may not use the default workspace",
+	},
+	{
+		name: "Ready=False NotReady is Progressing", fixture: "endpoint-available.yaml",
+		edit: setCondition("Ready", "False", "NotReady", "the endpoint is not ready"), status: "Progressing", messagePrefix: "NotReady: the endpoint is not ready",
+	},
 }
 
 var workspaceCases = []healthCase{
@@ -123,6 +132,11 @@ var workspaceCases = []healthCase{
 	{fixture: "workspace-secret-not-found.yaml", status: "Degraded", messagePrefix: "SecretNotFound: Secret "},
 	{fixture: "workspace-authentication-failed.yaml", status: "Degraded", messagePrefix: "AuthenticationFailed: http://127.0.0.1:"},
 	{fixture: "workspace-invalid-spec.yaml", status: "Degraded", messagePrefix: "InvalidSpec: workspace host http://adb-1234567890123456.7.azuredatabricks.net uses plain http://"},
+	{
+		name: "federation to a host the admin did not trust is Degraded", fixture: "workspace-authentication-failed.yaml",
+		edit: setCondition("Ready", "False", "FederationHostNotTrusted", "token federation sends the operator's service-account token to https://x"), status: "Degraded",
+		messagePrefix: "FederationHostNotTrusted: token federation sends",
+	},
 	{
 		name: "a fixed Secret reference synced over a failure is Progressing at once", fixture: "workspace-secret-not-found.yaml",
 		edit: bumpGeneration, status: "Progressing", messagePrefix: "Waiting for pt-operator to check generation 2",
