@@ -40,7 +40,10 @@ import { systemClock, type Clock } from './clock.js';
 import { startDeadline } from './deadline.js';
 import { DatabricksError, errorFromHttpResponse, requestIdFrom, type DatabricksErrorKind } from './errors.js';
 import { normaliseHost } from './host.js';
-import { keepFields, parseJsonShrinkingItems } from './json-items.js';
+import { keepFields, parseJsonShrinkingItems, TooManyItemsError } from './json-items.js';
+
+/** More endpoints than a workspace lists (ten times the 10,000 the benchmarks run): a host's answer, refused. */
+const MAX_LISTED_ENDPOINTS = 100_000;
 import {
   acquireAll,
   RateBudgetRegistry,
@@ -440,7 +443,7 @@ export class DatabricksClient {
         idempotent: true,
         schema: ListedEndpointsResponseSchema,
         // of each endpoint (10,000 in a large workspace) only what the schema keeps outlives its parsing
-        parseJson: (text) => parseJsonShrinkingItems(text, 'endpoints', keepFields(LISTED_ENDPOINT_FIELDS)),
+        parseJson: (text) => parseJsonShrinkingItems(text, 'endpoints', keepFields(LISTED_ENDPOINT_FIELDS), MAX_LISTED_ENDPOINTS),
       },
       options,
     );
@@ -550,7 +553,8 @@ export class DatabricksClient {
         { operation: spec.operation, attempt, delayMs: decision.delayMs, error: error.toJSON() },
         'retrying Databricks call',
       );
-      if (!throttled) await this.clock.sleep(decision.delayMs, options.signal);
+      // A throttled call waits at its budget, which the 429 paused; a call without budgets (DELETE, tags) waits here.
+      if (!throttled || budgets.length === 0) await this.clock.sleep(decision.delayMs, options.signal);
       attempt += 1;
     }
   }
@@ -700,8 +704,8 @@ function parseBody<T>(
   let json: unknown;
   try {
     json = spec.text ? res.bodyText : res.bodyText.trim() === '' ? {} : (spec.parseJson ?? JSON.parse)(res.bodyText);
-  } catch {
-    return invalid('not JSON');
+  } catch (err) {
+    return invalid(err instanceof TooManyItemsError ? err.message : 'not JSON');
   }
   const parsed = spec.schema.safeParse(json);
   if (parsed.success) return { ok: true, value: parsed.data };

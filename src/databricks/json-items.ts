@@ -26,9 +26,9 @@ interface ArraySpan {
  * parsed and shrunk on its own. Throws a SyntaxError for any text JSON.parse rejects. Without such an array (another
  * shape, or the key twice), it is JSON.parse and `shrink` of each element afterwards.
  */
-export function parseJsonShrinkingItems(text: string, key: string, shrink: (item: unknown) => unknown): unknown {
-  const span = findTopLevelArray(text, key);
-  if (span === undefined) return shrinkWhole(JSON.parse(text), key, shrink);
+export function parseJsonShrinkingItems(text: string, key: string, shrink: (item: unknown) => unknown, maxItems = Number.POSITIVE_INFINITY): unknown {
+  const span = findTopLevelArray(text, key, maxItems);
+  if (span === undefined) return shrinkWhole(JSON.parse(text), key, shrink, maxItems);
   // Everything around the array (at least the braces) goes through JSON.parse, so nothing escapes its checks.
   const envelope = JSON.parse(text.slice(0, span.open + 1) + text.slice(span.close)) as Record<string, unknown>;
   const items: unknown[] = [];
@@ -44,11 +44,24 @@ export function parseJsonShrinkingItems(text: string, key: string, shrink: (item
   return envelope;
 }
 
-function shrinkWhole(value: unknown, key: string, shrink: (item: unknown) => unknown): unknown {
+function shrinkWhole(value: unknown, key: string, shrink: (item: unknown) => unknown, maxItems: number): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const array = (value as Record<string, unknown>)[key];
+  if (Array.isArray(array) && array.length > maxItems) throw new TooManyItemsError(key, maxItems);
   if (Array.isArray(array)) defineOwn(value, key, array.map(shrink));
   return value;
+}
+
+/**
+ * The array under the key has more than `maxItems` elements: refused before any element is parsed (a host's answer
+ * of millions of tiny elements, "{}" fits 2.6 million times in 8 MB, would build as many objects and then as many
+ * validation issues).
+ */
+export class TooManyItemsError extends RangeError {
+  override readonly name = 'TooManyItemsError';
+  constructor(key: string, maxItems: number) {
+    super(`more than ${maxItems} elements in "${key}"`);
+  }
 }
 
 /** Defined, not assigned: as JSON.parse does, even for a key such as "__proto__". */
@@ -57,7 +70,7 @@ function defineOwn(target: object, key: string, value: unknown): void {
 }
 
 /** The span of the array under `key` of the top-level object, or undefined (not an object, no such array, the key twice). */
-function findTopLevelArray(text: string, key: string): ArraySpan | undefined {
+function findTopLevelArray(text: string, key: string, maxItems: number): ArraySpan | undefined {
   let depth = 0;
   let lastString: [number, number] | undefined;
   let currentKey: string | undefined;
@@ -82,7 +95,11 @@ function findTopLevelArray(text: string, key: string): ArraySpan | undefined {
         }
         break;
       case COMMA:
-        if (inTarget && depth === 2) span?.commas.push(i);
+        if (inTarget && depth === 2 && span) {
+          span.commas.push(i);
+          // any array under the key, also one JSON.parse would keep (the key twice): counted as it is found
+          if (span.commas.length >= maxItems) throw new TooManyItemsError(key, maxItems);
+        }
         else if (depth === 1) currentKey = undefined;
         break;
       case OPEN_OBJECT:

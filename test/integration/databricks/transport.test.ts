@@ -110,6 +110,17 @@ describe('responses that do not fit', () => {
     expect((await failure(client().listEndpoints())).message).toMatch(/does not fit listEndpoints: endpoints\.1\.name: /);
   });
 
+  // 2.6 million "{}" fit in the 8 MB cap: parsed and validated, they ran the operator out of memory (session 11)
+  it('refuses a list of more than 100,000 endpoints as InvalidResponse, before parsing them', async () => {
+    server.script((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"endpoints":[${Array.from({ length: 100_001 }, () => '{}').join(',')}]}`);
+    });
+    const error = await failure(client({ retryDeadlineMs: 1000 }).listEndpoints());
+    expect(error).toMatchObject({ kind: 'InvalidResponse' });
+    expect(error.message).toContain('more than 100000 elements in "endpoints"');
+  });
+
   it('accepts unknown fields and unknown enum values', async () => {
     server.script(
       json(200, { ...ENDPOINT, brand_new: { x: 1 }, state: { ready: 'READY', config_update: 'UPDATE_PAUSED', suspend: 'NOT_SUSPENDED' } }),
@@ -128,6 +139,19 @@ describe('retries', () => {
     await client().getEndpoint('llama-chat');
     // HTTP dates have 1 s resolution
     expect(Date.now() - started).toBeGreaterThanOrEqual(retryAt.getTime() - started - 1000);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  // A DELETE or a tag patch has no client budget to pause: the 429's Retry-After was then not waited at all, and a
+  // host answering 429 to a DELETE got thousands of requests a second (session 11).
+  it.each([
+    ['a DELETE', (c: DatabricksClient) => c.deleteEndpoint('llama-chat')],
+    ['a tag patch', (c: DatabricksClient) => c.patchTags('llama-chat', { add_tags: [{ key: 'team', value: 'genai' }] })],
+  ])("waits for a 429's Retry-After on %s too", async (_, call) => {
+    server.script(json(429, { error_code: 'REQUEST_LIMIT_EXCEEDED', message: 'slow down' }, { 'retry-after': '1' }), json(200, {}));
+    const started = Date.now();
+    await call(client());
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(server.requests).toHaveLength(2);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJsonShrinkingItems } from '../../../src/databricks/json-items.js';
+import { TooManyItemsError, parseJsonShrinkingItems } from '../../../src/databricks/json-items.js';
 
 const same = (text: string) => parseJsonShrinkingItems(text, 'endpoints', (item) => item);
 
@@ -27,6 +27,25 @@ function randomJson(seed: number): unknown {
     after: value(1),
   };
 }
+
+// A host's list answer of millions of tiny elements (2.6 M "{}" fit in 8 MB) built millions of objects, and then
+// millions of validation issues: the operator ran out of memory (session 11). Above maxItems it refuses at once.
+describe('parseJsonShrinkingItems: at most maxItems elements', () => {
+  const many = (n: number, element = '{}') => `{"endpoints":[${Array.from({ length: n }, () => element).join(',')}]}`;
+  it('parses up to maxItems elements', () => {
+    expect((parseJsonShrinkingItems(many(5), 'endpoints', (x) => x, 5) as { endpoints: unknown[] }).endpoints).toHaveLength(5);
+  });
+
+  it('refuses one more, before parsing any element', () => {
+    let shrunk = 0;
+    expect(() => parseJsonShrinkingItems(many(6), 'endpoints', (x) => (shrunk++, x), 5)).toThrow(TooManyItemsError);
+    expect(shrunk).toBe(0);
+  });
+
+  it('refuses the key twice (JSON.parse would keep the last, a whole array built at once)', () => {
+    expect(() => parseJsonShrinkingItems(`{"endpoints":1,${many(6).slice(1)}`, 'endpoints', (x) => x, 5)).toThrow(TooManyItemsError);
+  });
+});
 
 describe('parseJsonShrinkingItems', () => {
   it('returns what JSON.parse returns, for 500 random bodies with strings full of quotes, brackets and escapes', () => {
