@@ -264,15 +264,18 @@ class OAuthM2MProvider extends OAuthProvider {
     }
     const parsed = OidcDiscoverySchema.safeParse(doc);
     if (!parsed.success) return fallback;
-    const url = new URL(parsed.data.token_endpoint, this.ctx.host);
-    if (normaliseHost(url.origin) !== this.ctx.host) {
-      throw new DatabricksError({
-        kind: 'Auth',
-        message: `OAuth discovery names a token endpoint on another origin (${url.origin}); refusing to send the client secret there`,
-        method: 'GET',
-        path: OIDC_DISCOVERY_PATH,
-      });
+    const refuse = (why: string) =>
+      new DatabricksError({ kind: 'Auth', message: `OAuth discovery ${why}; refusing to send the client secret there`, method: 'GET', path: OIDC_DISCOVERY_PATH });
+    let url: URL;
+    let origin: string;
+    try {
+      url = new URL(parsed.data.token_endpoint, this.ctx.host);
+      origin = normaliseHost(url.origin);
+    } catch {
+      // not a URL, or an origin no workspace may have (plain http:// off loopback)
+      throw refuse(`names a token endpoint that is not a usable https URL (${JSON.stringify(parsed.data.token_endpoint.slice(0, 200))})`);
     }
+    if (origin !== this.ctx.host) throw refuse(`names a token endpoint on another origin (${url.origin})`);
     return url;
   }
 }

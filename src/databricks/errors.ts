@@ -63,7 +63,8 @@ export class DatabricksError extends Error {
     this.kind = init.kind;
     this.status = init.status;
     this.errorCode = init.errorCode === undefined ? undefined : redactSecrets(init.errorCode, secrets);
-    this.requestId = init.requestId;
+    // the host's text too (a header it chose): scrubbed and short, as it reaches logs
+    this.requestId = init.requestId === undefined ? undefined : capText(redactSecrets(init.requestId, secrets), MAX_REQUEST_ID);
     this.retryAfterMs = init.retryAfterMs;
     this.method = init.method;
     this.path = init.path === undefined ? undefined : redactSecrets(init.path, secrets);
@@ -181,6 +182,9 @@ export function parseErrorBody(text: string): ApiErrorBody | undefined {
   if (match) return { error_code: match[1], message: match[2] };
   return { message: capText(trimmed, 500) };
 }
+
+/** Longest request ID kept (real ones are a UUID or two). */
+const MAX_REQUEST_ID = 128;
 
 /** Longest server message kept in an error (and so in status and Events). */
 export const MAX_SERVER_MESSAGE = 1000;

@@ -113,6 +113,16 @@ describe('OAuth M2M token cache', () => {
     expect(transport.sent).toHaveLength(1);
   });
 
+  // A plain-http origin or a value that is no URL at all escaped as a bare InvalidHostError/TypeError: no kind (so
+  // retried as transient), and a message blaming the workspace's own host (session 11).
+  it.each([['//evil.example/token'], ['http://evil.example/token'], ['http://[::1']])('refuses a discovery document naming %s as an Auth error about the document', async (endpoint) => {
+    const transport = new ScriptedTransport(() => ({ status: 200, headers: {}, bodyText: JSON.stringify({ token_endpoint: endpoint }) }));
+    const error = await m2m(new FakeClock(), transport).authorization().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabricksError);
+    expect(error).toMatchObject({ kind: 'Auth', message: expect.stringContaining('OAuth discovery') });
+    expect(transport.sent).toHaveLength(1);
+  });
+
   it('shares one in-flight refresh, reuses the token until 40 s before expiry, then refreshes', async () => {
     const clock = new FakeClock();
     let release: () => void = () => undefined;

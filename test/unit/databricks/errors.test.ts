@@ -136,6 +136,17 @@ describe('errorFromHttpResponse', () => {
     }
   });
 
+  // The request ID is the host's text too: a host that echoes the Authorization header there put the token in
+  // error.requestId, which the client logs; and it was kept whatever its length (session 11).
+  it('scrubs and caps the request ID a host sends', () => {
+    const token = 'dapi0123456789abcdef0123456789abcdef';
+    const echoed = errorFromHttpResponse({ status: 500, headers: { 'x-request-id': `Bearer ${token}` }, bodyText: '', method: 'GET', path: '/p', nowMs: NOW, secrets: [token] });
+    expect(echoed.requestId).not.toContain('dapi01234567');
+    expect(JSON.stringify(echoed.toJSON())).not.toContain('dapi01234567');
+    const long = errorFromHttpResponse({ status: 500, headers: { 'x-request-id': 'r'.repeat(15_000) }, bodyText: '', method: 'GET', path: '/p', nowMs: NOW });
+    expect(long.requestId?.length).toBeLessThanOrEqual(129);
+  });
+
   it('says HTTP <status> when the body is empty', () => {
     const err = errorFromHttpResponse({ status: 502, headers: {}, bodyText: '', method: 'GET', path: '/p', nowMs: NOW });
     expect(err.message).toBe('GET /p failed (502, Transient): HTTP 502');
