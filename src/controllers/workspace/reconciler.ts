@@ -158,6 +158,8 @@ async function verify(
     }
     if (isDatabricksError(err) && err.kind === 'RateLimited') return { retryAfterMs: err.retryAfterMs ?? options.retryIntervalMs };
     const message = err instanceof Error ? err.message : String(err);
-    return { ready: false, reason: WorkspaceReadyReason.HostUnreachable, message: `cannot reach ${parsed.data.host}: ${message}` };
+    // Retried like an unreachable host (a proxy's error page may pass), but saying what happened.
+    const what = isDatabricksError(err) && err.kind === 'InvalidResponse' ? `${parsed.data.host} answered, but not as a Databricks workspace does` : `cannot reach ${parsed.data.host}`;
+    return { ready: false, reason: WorkspaceReadyReason.HostUnreachable, message: `${what}: ${message}` };
   }
 }

@@ -80,6 +80,16 @@ describe('workspace reconciler (I/O shell)', () => {
     expect(unreachable.summary()).toEqual({ Ready: 'False HostUnreachable', Reconciling: 'True HostUnreachable' });
   });
 
+  // A host that answers, but not as Databricks does, was reported as one that "cannot be reached" (session 11).
+  it('a host that answers what is not a Databricks answer says so (still retried by itself)', async () => {
+    const odd = harness({ check: () => Promise.reject(new DatabricksError({ kind: 'InvalidResponse', status: 200, message: 'GET /api/2.0/serving-endpoints answered 200 with a body that does not fit listEndpoints: more than 100000 elements in "endpoints"' })) });
+    await odd.run();
+    expect(odd.summary()).toEqual({ Ready: 'False HostUnreachable', Reconciling: 'True HostUnreachable' });
+    const message = odd.written.at(-1)?.conditions.find((c) => c.type === 'Ready')?.message ?? '';
+    expect(message).toMatch(/answered, but not as a Databricks workspace does/);
+    expect(message).not.toMatch(/cannot reach/);
+  });
+
   it('rate limited: nothing learnt, nothing written, back after Retry-After', async () => {
     const h = harness({ check: () => Promise.reject(new DatabricksError({ kind: 'RateLimited', status: 429, message: '429', retryAfterMs: 9_000 })) });
     await expect(h.run()).resolves.toEqual({ requeueAfterMs: 9_000 });
