@@ -85,7 +85,7 @@ describe('workspace reconciler (I/O shell)', () => {
     const odd = harness({ check: () => Promise.reject(new DatabricksError({ kind: 'InvalidResponse', status: 200, message: 'GET /api/2.0/serving-endpoints answered 200 with a body that does not fit listEndpoints: more than 100000 elements in "endpoints"' })) });
     await odd.run();
     expect(odd.summary()).toEqual({ Ready: 'False HostUnreachable', Reconciling: 'True HostUnreachable' });
-    const message = odd.written.at(-1)?.conditions.find((c) => c.type === 'Ready')?.message ?? '';
+    const message = (odd.written.at(-1)?.conditions.find((c) => c.type === 'Ready') as { message?: string } | undefined)?.message ?? '';
     expect(message).toMatch(/answered, but not as a Databricks workspace does/);
     expect(message).not.toMatch(/cannot reach/);
   });
