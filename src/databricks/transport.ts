@@ -34,6 +34,8 @@ export interface HttpTransportOptions {
   keepAliveTimeoutMs?: number;
   /** Largest response body read; a bigger one is refused unread (a host the tenant chose must not fill our memory). */
   maxResponseBytes?: number;
+  /** Pools kept (default 512): the least recently used beyond it are closed (tenants choose hosts, and change them). */
+  maxOrigins?: number;
 }
 
 /** Generous for the serving API (a list of 1000 endpoints is about 2 MB), small enough to bound memory. */
@@ -51,7 +53,11 @@ export class HttpTransport {
   poolFor(origin: string): Pool {
     const key = normaliseHost(origin);
     let pool = this.pools.get(key);
-    if (!pool) {
+    if (pool) {
+      // most recently used last (a Map keeps insertion order)
+      this.pools.delete(key);
+      this.pools.set(key, pool);
+    } else {
       if (this.closed) throw new Error('HTTP transport is closed');
       pool = new Pool(key, {
         connections: this.options.connectionsPerOrigin ?? 8,
@@ -61,6 +67,12 @@ export class HttpTransport {
         bodyTimeout: 0,
       });
       this.pools.set(key, pool);
+      for (const [oldest, idle] of this.pools) {
+        if (this.pools.size <= (this.options.maxOrigins ?? 512)) break;
+        this.pools.delete(oldest);
+        // close() lets requests in flight finish; the next request to that origin opens a new pool
+        void idle.close().catch(() => undefined);
+      }
     }
     return pool;
   }

@@ -230,6 +230,23 @@ describe('retries', () => {
   });
 });
 
+// A connection pool per host, kept forever: a tenant changing spec.host again and again grew the operator's memory
+// without bound (20,000 hosts: +375 MB; session 11). The least recently used beyond maxOrigins are closed.
+describe('connection pools', () => {
+  it('keeps at most maxOrigins pools, closing the least recently used', async () => {
+    const small = new HttpTransport({ maxOrigins: 2 });
+    try {
+      small.poolFor('https://a.example');
+      small.poolFor('https://b.example');
+      small.poolFor('https://a.example'); // used again: b is now the least recent
+      small.poolFor('https://c.example');
+      expect(small.origins).toEqual(['https://a.example', 'https://c.example']);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('bounds on what a host sends back (issue 11, finding 11)', () => {
   it('refuses a response body larger than the cap without reading it all, as InvalidResponse', async () => {
     const capped = new HttpTransport({ maxResponseBytes: 64 * 1024 });
