@@ -71,17 +71,21 @@ export class WorkQueue {
     const pending = this.waiting.get(key);
     if (pending && pending.readyAt <= readyAt) return;
     if (pending) clearTimeout(pending.timer);
-    this.arm(key, readyAt);
+    this.arm(key, readyAt, delayMs);
   }
 
-  /** A timer until `readyAt`, in steps Node can hold: it fires a longer one (over 24.8 days) after 1 ms. */
-  private arm(key: string, readyAt: number): void {
+  /**
+   * A timer for `delayMs`, in steps Node can hold (it fires a longer one, over 24.8 days, after 1 ms). Counted on the
+   * timers' own clock, as a single timer would be, not on the wall clock, which may be set back.
+   */
+  private arm(key: string, readyAt: number, delayMs: number): void {
+    const step = Math.min(delayMs, MAX_TIMER_MS);
     const timer = setTimeout(() => {
-      if (this.now() < readyAt) return this.arm(key, readyAt);
+      if (delayMs > step) return this.arm(key, readyAt, delayMs - step);
       this.waiting.delete(key);
       this.backingOff.delete(key);
       this.add(key);
-    }, Math.min(readyAt - this.now(), MAX_TIMER_MS));
+    }, step);
     timer.unref();
     this.waiting.set(key, { readyAt, timer });
   }
