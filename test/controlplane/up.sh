@@ -99,7 +99,6 @@ openssl_quiet genrsa -out "$PKI/service-account.key" 2048
 openssl_quiet rsa -in "$PKI/service-account.key" -pubout -out "$PKI/service-account.pub"
 
 ETCD_CLIENT_PORT="$(free_port)"; ETCD_PEER_PORT="$(free_port)"; APISERVER_PORT="$(free_port)"
-CONTROLLER_MANAGER_PORT="$(free_port)"
 ETCD_URL="http://127.0.0.1:$ETCD_CLIENT_PORT"
 APISERVER_NODE_FLAGS=()
 [ "$WITH_NODE" = false ] || mapfile -t APISERVER_NODE_FLAGS < <(apiserver_node_flags)
@@ -216,20 +215,39 @@ write_kubeconfig "$CLUSTER_DIR/controller-manager.kubeconfig" system:kube-contro
 # tokens signed by the key the apiserver verifies. One instance, so no leader election. No delegated
 # authentication/authorization kubeconfigs: only /healthz is read (always allowed), and this apiserver has no
 # request-header CA for them to load.
-setsid "$KUBE_CONTROLLER_MANAGER_BIN" \
-  --kubeconfig="$CLUSTER_DIR/controller-manager.kubeconfig" \
-  --bind-address=127.0.0.1 --secure-port="$CONTROLLER_MANAGER_PORT" \
-  --tls-cert-file="$PKI/controller-manager-serving.crt" --tls-private-key-file="$PKI/controller-manager-serving.key" \
-  --client-ca-file="$PKI/ca.crt" \
-  --controllers='*' \
-  --use-service-account-credentials=true \
-  --service-account-private-key-file="$PKI/service-account.key" \
-  --root-ca-file="$PKI/ca.crt" \
-  --leader-elect=false \
-  </dev/null >"$LOGS/kube-controller-manager.log" 2>&1 &
-CONTROLLER_MANAGER_PID=$!
-printf 'ETCD_PID=%s\nAPISERVER_PID=%s\nCONTROLLER_MANAGER_PID=%s\n' "$ETCD_PID" "$APISERVER_PID" "$CONTROLLER_MANAGER_PID" \
-  > "$CLUSTER_DIR/env"
+start_controller_manager() {
+  setsid "$KUBE_CONTROLLER_MANAGER_BIN" \
+    --kubeconfig="$CLUSTER_DIR/controller-manager.kubeconfig" \
+    --bind-address=127.0.0.1 --secure-port="$CONTROLLER_MANAGER_PORT" \
+    --tls-cert-file="$PKI/controller-manager-serving.crt" --tls-private-key-file="$PKI/controller-manager-serving.key" \
+    --client-ca-file="$PKI/ca.crt" \
+    --controllers='*' \
+    --use-service-account-credentials=true \
+    --service-account-private-key-file="$PKI/service-account.key" \
+    --root-ca-file="$PKI/ca.crt" \
+    --leader-elect=false \
+    </dev/null >"$LOGS/kube-controller-manager.log" 2>&1 &
+  CONTROLLER_MANAGER_PID=$!
+  printf 'ETCD_PID=%s\nAPISERVER_PID=%s\nCONTROLLER_MANAGER_PID=%s\n' "$ETCD_PID" "$APISERVER_PID" "$CONTROLLER_MANAGER_PID" \
+    > "$CLUSTER_DIR/env"
+}
+# Its port is picked just before it starts, and picked again if it was taken meanwhile: free_port's answer is a
+# port nobody held a moment ago, in the range the kernel also hands out for outgoing connections (the API server's
+# to etcd, seconds of them by now), so another socket can take it first ("bind: address already in use").
+for attempt in 1 2 3; do
+  CONTROLLER_MANAGER_PORT="$(free_port)"
+  start_controller_manager
+  until curl -sf --max-time 2 --cacert "$PKI/ca.crt" "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz" >/dev/null 2>&1 \
+    || ! kill -0 "$CONTROLLER_MANAGER_PID" 2>/dev/null \
+    || grep -q 'address already in use' "$LOGS/kube-controller-manager.log"; do
+    sleep 0.2
+  done
+  grep -q 'address already in use' "$LOGS/kube-controller-manager.log" || break
+  kill "$CONTROLLER_MANAGER_PID" 2>/dev/null || true
+  wait "$CONTROLLER_MANAGER_PID" 2>/dev/null || true
+  [ "$attempt" -lt 3 ] || print_log_tail_and_fail kube-controller-manager "$LOGS/kube-controller-manager.log" "found no free port in 3 tries"
+  echo "up: port $CONTROLLER_MANAGER_PORT was taken before kube-controller-manager bound it; picking another" >&2
+done
 CONTROLLER_MANAGER_URL="https://127.0.0.1:$CONTROLLER_MANAGER_PORT"
 wait_until kube-controller-manager "$CONTROLLER_MANAGER_PID" "$LOGS/kube-controller-manager.log" \
   curl -sf --max-time 2 --cacert "$PKI/ca.crt" "$CONTROLLER_MANAGER_URL/healthz"
