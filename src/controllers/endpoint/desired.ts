@@ -52,15 +52,26 @@ export function keptEntityFields(config: EndpointCoreConfigOutput | undefined): 
   return Object.keys(kept).length > 0 ? kept : undefined;
 }
 
+/** `desired` with what the served config has and the spec does not manage, for a replacing PUT to carry over. */
+export function keepingUnmanagedFields(desired: DesiredServing, config: EndpointCoreConfigOutput | undefined): DesiredServing {
+  const kept = keptEntityFields(config);
+  return kept ? { ...desired, kept } : desired;
+}
+
 const trafficShares = (config: EndpointCoreConfigOutput | undefined) =>
   new Map((config?.traffic_config?.routes ?? []).map((r) => [r.served_entity_name ?? r.served_model_name, r.traffic_percentage]));
 
-/** The entity with the most traffic (the only one, outside a canary). */
-function mainEntityIndex(config: EndpointCoreConfigOutput | undefined): number {
+/** Each served entity's percent of the traffic: a lone entity without a route has all of it. */
+function entityShares(config: EndpointCoreConfigOutput | undefined): number[] {
   const entities = config?.served_entities ?? [];
   const shares = trafficShares(config);
-  const share = (i: number) => shares.get(entities[i]?.name) ?? (entities.length === 1 ? 100 : 0);
-  return entities.reduce<number>((best, _, i) => (share(i) > share(best) ? i : best), 0);
+  return entities.map((e) => shares.get(e.name) ?? (entities.length === 1 ? 100 : 0));
+}
+
+/** The entity with the most traffic (the only one, outside a canary). */
+function mainEntityIndex(config: EndpointCoreConfigOutput | undefined): number {
+  const shares = entityShares(config);
+  return shares.reduce<number>((best, share, i) => (share > (shares[best] ?? 0) ? i : best), 0);
 }
 
 export interface CanarySplit {
@@ -199,14 +210,14 @@ function observeEntity(entity: ServedEntityOutput | undefined, entities: Observe
 export function observeConfig(config: EndpointCoreConfigOutput | undefined): ObservedServing | undefined {
   if (!config) return undefined;
   const entities = config.served_entities ?? [];
-  const shares = trafficShares(config);
-  const observed: ObservedEntity[] = entities.map((e) => ({
+  const shares = entityShares(config);
+  const observed: ObservedEntity[] = entities.map((e, i) => ({
     name: e.name,
     entityVersion: e.entity_version,
     minTokensPerSecond: e.min_provisioned_throughput,
     maxTokensPerSecond: e.max_provisioned_throughput,
     modelUnits: e.provisioned_model_units,
-    share: shares.get(e.name) ?? (entities.length === 1 ? 100 : 0),
+    share: shares[i] ?? 0,
   }));
   // The single-entity fields describe the entity with the most traffic.
   return observeEntity(entities[mainEntityIndex(config)], observed, config.config_version);
@@ -271,8 +282,11 @@ export const describeServing = (s: ObservedServing | DesiredServing): string => 
 
 const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([key, value]) => ({ key, value }));
 
-/** The fields of one served entity besides its throughput: its name (else the server names it), what is kept. */
-const entityIdentity = (e: { name?: string; kept?: KeptEntityFields }) => {
+/** One served entity to write: its throughput, its name (else the server names it), what is kept of it. */
+type EntityToWrite = EntityThroughput & { name?: string; kept?: KeptEntityFields };
+
+/** The fields of one served entity besides its throughput. */
+const entityIdentity = (e: EntityToWrite) => {
   const name = e.name ?? e.kept?.name;
   return {
     ...(name !== undefined && { name }),
@@ -281,7 +295,7 @@ const entityIdentity = (e: { name?: string; kept?: KeptEntityFields }) => {
 };
 
 /** The served entity of a token-band config; outside a canary it gets 100 % of the traffic. */
-const tokenBandEntity = (d: DesiredServing, e: EntityThroughput & { name?: string; kept?: KeptEntityFields } = d) => ({
+const tokenBandEntity = (d: DesiredServing, e: EntityToWrite = d) => ({
   ...entityIdentity(e),
   entity_name: d.entityName,
   entity_version: e.entityVersion,
@@ -289,7 +303,7 @@ const tokenBandEntity = (d: DesiredServing, e: EntityThroughput & { name?: strin
   max_provisioned_throughput: e.maxTokensPerSecond,
 });
 
-const modelUnitEntity = (d: DesiredServing, e: EntityThroughput & { name?: string; kept?: KeptEntityFields } = d) => ({
+const modelUnitEntity = (d: DesiredServing, e: EntityToWrite = d) => ({
   ...entityIdentity(e),
   entity_name: d.entityName,
   entity_version: e.entityVersion,
@@ -298,7 +312,7 @@ const modelUnitEntity = (d: DesiredServing, e: EntityThroughput & { name?: strin
 });
 
 /** A canary serves both versions, each by name, with routes that split the traffic. */
-function canaryConfig<E>(d: DesiredServing, split: CanarySplit, entity: (d: DesiredServing, e: EntityThroughput & { name?: string; kept?: KeptEntityFields }) => E) {
+function canaryConfig<E>(d: DesiredServing, split: CanarySplit, entity: (d: DesiredServing, e: EntityToWrite) => E) {
   return {
     served_entities: [entity(d, { ...split.previous, kept: d.kept }), entity(d, { ...d, name: split.name })],
     traffic_config: {

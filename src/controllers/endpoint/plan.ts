@@ -20,7 +20,7 @@ import {
   describeServing,
   diffServing,
   modelNotFoundMessage,
-  keptEntityFields,
+  keepingUnmanagedFields,
   observeConfig,
   resolveDesired,
   updateRequest,
@@ -271,9 +271,7 @@ function planOwned(
   newGeneration: boolean,
   ownerTagsPending: boolean,
 ): Plan {
-  // A replacing PUT carries over what the spec does not manage (the entity's own name, its environment variables).
-  const kept = keptEntityFields(endpoint.config);
-  if (kept) desired = { ...desired, kept };
+  desired = keepingUnmanagedFields(desired, endpoint.config); // the entity's own name, its environment variables
   const { object } = input;
   const name = endpoint.name;
   const served = observeConfig(endpoint.config);

@@ -159,6 +159,18 @@ describe('planCanary', () => {
     expect(withCanary({ action: { type: 'none' }, status: {}, requeue: undefined, events: [] }, { canary: running({ share: 5 }) }, decision, true, NOW).status.canary?.share).toBe(5);
   });
 
+  it('an edit that rolls a paused step out again starts its pause again once the new config serves', () => {
+    const paused = running({ phase: 'Paused', stepReachedTime: iso(at(-5 * 60 * SECOND)) });
+    // The throughput edit's update is rolling out: the step is not judged meanwhile.
+    const rolling = planCanary(input({ canary: paused, config: served({ '3': 90, '4': 10 }), updating: true }));
+    expect(rolling.status).toMatchObject({ phase: 'Progressing', step: 1, share: 10 });
+    expect(rolling.status?.stepReachedTime).toBeUndefined();
+    // Served again: the pause counts from now, not from the first time the step served.
+    const servedAgain = planCanary(input({ canary: rolling.status, config: served({ '3': 90, '4': 10 }) }));
+    expect(servedAgain.status).toMatchObject({ phase: 'Paused', stepReachedTime: iso(NOW) });
+    expect(servedAgain.wakeAt).toEqual(at(10 * 60 * SECOND));
+  });
+
   describe('metrics gate', () => {
     const gated = spec('4', { ...CANARY, gate: [{ metric: 'request_5xx_count_total', divideBy: 'request_count_total', max: 0.05 }] });
     const paused = running({ phase: 'Paused', stepReachedTime: iso(at(-20 * 60 * SECOND)) });
