@@ -20,29 +20,34 @@ const fixtureDirectory = "../../deploy/argocd/test/fixtures"
 // What kstatus must compute for each captured state (docs/concepts.md, "Status for generic tools").
 var expected = map[string]status.Status{
 	// Between `kubectl apply` and the first reconcile there is no status: kstatus cannot tell (documented).
-	"endpoint-no-status.yaml":                  status.CurrentStatus,
-	"endpoint-stale-generation.yaml":           status.InProgressStatus,
-	"endpoint-creating.yaml":                   status.InProgressStatus,
-	"endpoint-updating.yaml":                   status.InProgressStatus,
-	"endpoint-waiting-for-capacity.yaml":       status.InProgressStatus,
-	"endpoint-rate-limited.yaml":               status.InProgressStatus,
-	"endpoint-workspace-not-ready.yaml":        status.InProgressStatus,
-	"endpoint-available.yaml":                  status.CurrentStatus,
-	"endpoint-paused.yaml":                     status.CurrentStatus,
-	"endpoint-invalid-spec.yaml":               status.FailedStatus,
-	"endpoint-model-not-optimizable.yaml":      status.FailedStatus,
-	"endpoint-model-not-found.yaml":            status.FailedStatus,
-	"endpoint-not-owned.yaml":                  status.FailedStatus,
-	"endpoint-update-failed.yaml":              status.FailedStatus,
-	"endpoint-capacity-retries-exhausted.yaml": status.FailedStatus,
-	"endpoint-pending-deletion.yaml":           status.TerminatingStatus,
-	"workspace-no-status.yaml":                 status.CurrentStatus,
-	"workspace-stale-generation.yaml":          status.InProgressStatus,
-	"workspace-authenticated.yaml":             status.CurrentStatus,
-	"workspace-host-unreachable.yaml":          status.InProgressStatus,
-	"workspace-secret-not-found.yaml":          status.FailedStatus,
-	"workspace-authentication-failed.yaml":     status.FailedStatus,
-	"workspace-invalid-spec.yaml":              status.FailedStatus,
+	"endpoint-no-status.yaml":                     status.CurrentStatus,
+	"endpoint-stale-generation.yaml":              status.InProgressStatus,
+	"endpoint-creating.yaml":                      status.InProgressStatus,
+	"endpoint-updating.yaml":                      status.InProgressStatus,
+	"endpoint-waiting-for-capacity.yaml":          status.InProgressStatus,
+	"endpoint-rate-limited.yaml":                  status.InProgressStatus,
+	"endpoint-workspace-not-ready.yaml":           status.InProgressStatus,
+	"endpoint-available.yaml":                     status.CurrentStatus,
+	"endpoint-paused.yaml":                        status.CurrentStatus,
+	"endpoint-invalid-spec.yaml":                  status.FailedStatus,
+	"endpoint-model-not-optimizable.yaml":         status.FailedStatus,
+	"endpoint-model-not-found.yaml":               status.FailedStatus,
+	"endpoint-not-owned.yaml":                     status.FailedStatus,
+	"endpoint-update-failed.yaml":                 status.FailedStatus,
+	"endpoint-capacity-retries-exhausted.yaml":    status.FailedStatus,
+	"endpoint-pending-deletion.yaml":              status.TerminatingStatus,
+	"endpoint-canary-aborted.yaml":                status.FailedStatus,
+	"endpoint-default-workspace-not-allowed.yaml": status.FailedStatus,
+	// A settings part Databricks refused: the served config serves, but the spec is not all applied.
+	"endpoint-settings-rejected.yaml":            status.FailedStatus,
+	"workspace-federation-host-not-trusted.yaml": status.FailedStatus,
+	"workspace-no-status.yaml":                   status.CurrentStatus,
+	"workspace-stale-generation.yaml":            status.InProgressStatus,
+	"workspace-authenticated.yaml":               status.CurrentStatus,
+	"workspace-host-unreachable.yaml":            status.InProgressStatus,
+	"workspace-secret-not-found.yaml":            status.FailedStatus,
+	"workspace-authentication-failed.yaml":       status.FailedStatus,
+	"workspace-invalid-spec.yaml":                status.FailedStatus,
 }
 
 func load(t *testing.T, file string) *unstructured.Unstructured {
@@ -130,4 +135,3 @@ func sortedKeys(m map[string]status.Status) []string {
 	sort.Strings(keys)
 	return keys
 }
-

@@ -23,6 +23,7 @@ const MISTRAL = { name: 'system.ai.mistral_7b_instruct_v0_2', version: '1' };
 const LLAMA_70B = { name: 'system.ai.meta_llama_v3_3_70b_instruct', version: '1' };
 const MPT = { name: 'system.ai.mpt_7b_instruct', version: '1' };
 const UNUSED_PORT_URL = 'http://127.0.0.1:9';
+const CANARY = { steps: [10, 50], pause: '30m' };
 
 type Obj = Record<string, unknown>;
 const readyReason = (obj: Obj) => condition(obj, 'Ready')?.reason;
@@ -77,6 +78,8 @@ async function captureWorkspaces(e2e: E2E): Promise<void> {
     workspace('missing-secret', e2e.emulator.url, 'dbx-pat-does-not-exist'),
     workspace('wrong-token', e2e.emulator.url, 'dbx-pat-revoked'),
     workspace('unreachable', UNUSED_PORT_URL, 'dbx-pat'),
+    // Token federation to a host neither trusted (--federation-trusted-hosts) nor the default workspace's.
+    { apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name: 'federated-untrusted' }, spec: { host: UNUSED_PORT_URL, auth: { tokenFederation: {} } } },
     // (workspace-invalid-spec.yaml, a plain http:// host, is no longer captured: admission refuses that host
     // now, so the operator never sees it; the file is kept from an earlier run for the health checks.)
   ]);
@@ -85,6 +88,7 @@ async function captureWorkspaces(e2e: E2E): Promise<void> {
     ['missing-secret', 'SecretNotFound', 'workspace-secret-not-found.yaml', 'A workspace whose auth Secret does not exist.'],
     ['wrong-token', 'AuthenticationFailed', 'workspace-authentication-failed.yaml', 'A workspace whose token the emulator refuses.'],
     ['unreachable', 'HostUnreachable', 'workspace-host-unreachable.yaml', 'A workspace whose host refuses connections (127.0.0.1:9).'],
+    ['federated-untrusted', 'FederationHostNotTrusted', 'workspace-federation-host-not-trusted.yaml', "A workspace asking for token federation to a host the platform team did not trust: the operator's token is sent nowhere."],
   ];
   for (const [name, reason, file, story] of stories) {
     await waitFor(e2e, 'dbws', name, `Ready reason ${reason}`, (o) => isCurrent(o) && readyReason(o) === reason);
@@ -92,7 +96,7 @@ async function captureWorkspaces(e2e: E2E): Promise<void> {
   }
 }
 
-async function captureEndpoints(e2e: E2E & { startOperator(): unknown }): Promise<void> {
+async function captureEndpoints(e2e: E2E & { startOperator(extraArgs?: string[]): unknown }): Promise<void> {
   const prod = { workspaceRef: { name: 'prod' } };
   const endpoint = (name: string, spec: Obj, metadata: Obj = {}) => endpointManifest(name, { ...prod, ...spec }, metadata);
 
@@ -108,6 +112,8 @@ async function captureEndpoints(e2e: E2E & { startOperator(): unknown }): Promis
     endpoint('taken-name', { model: LLAMA, endpointName: 'legacy-chat' }),
     endpoint('no-workspace', { model: LLAMA, workspaceRef: { name: 'missing-secret' } }),
     endpoint('throttled', { model: LLAMA }),
+    endpoint('gateway-refused', { model: LLAMA, aiGateway: { inferenceTables: { catalogName: 'missing', schemaName: 'default' } } }),
+    endpoint('canary', { model: LLAMA, canary: CANARY }),
   ]);
 
   await waitFor(e2e, 'pte', 'llama-chat', 'Ready reason Creating', (o) => isCurrent(o) && readyReason(o) === 'Creating');
@@ -136,6 +142,15 @@ async function captureEndpoints(e2e: E2E & { startOperator(): unknown }): Promis
   await waitFor(e2e, 'pte', 'throttled', 'Synced reason RateLimited', (o) => syncedReason(o) === 'RateLimited');
   await capture(e2e, 'pte', 'throttled', 'endpoint-rate-limited.yaml', 'Every Databricks call for this endpoint answered 429 (emulator throttle fault).');
 
+  await waitFor(e2e, 'pte', 'gateway-refused', 'AiGatewaySynced reason Rejected', (o) => isCurrent(o) && condition(o, 'AiGatewaySynced')?.reason === 'Rejected');
+  await capture(e2e, 'pte', 'gateway-refused', 'endpoint-settings-rejected.yaml', "A serving endpoint whose AI Gateway Databricks refused (inference tables in a catalog that does not exist).");
+
+  // A version change with the abort control still set: the canary does not start, the old version keeps serving.
+  await waitFor(e2e, 'pte', 'canary', 'Ready True', (o) => isCurrent(o) && readyReason(o) === 'Available');
+  await e2e.apply(endpoint('canary', { model: { ...LLAMA, version: '2' }, canary: { ...CANARY, action: 'Abort' } }));
+  await waitFor(e2e, 'pte', 'canary', 'Synced reason CanaryAborted', (o) => isCurrent(o) && syncedReason(o) === 'CanaryAborted');
+  await capture(e2e, 'pte', 'canary', 'endpoint-canary-aborted.yaml', 'model.version changed 3 to 2 with spec.canary.action Abort still set: version 3 keeps serving alone.');
+
   // A version change of a Ready endpoint: the old config serves while the new one rolls out.
   await e2e.apply(endpoint('llama-chat', { model: { ...LLAMA, version: '2' } }));
   await waitFor(e2e, 'pte', 'llama-chat', 'Ready reason Updating', (o) => isCurrent(o) && readyReason(o) === 'Updating');
@@ -162,11 +177,15 @@ async function captureEndpoints(e2e: E2E & { startOperator(): unknown }): Promis
   await capture(e2e, 'dbws', 'brand-new', 'workspace-no-status.yaml', 'A workspace just created, before the operator wrote any status.');
   await e2e.kubectl(['delete', 'pte', 'capacity-wait', '--wait=false']);
   await capture(e2e, 'pte', 'capacity-wait', 'endpoint-pending-deletion.yaml', 'An endpoint deleted with kubectl while the operator was stopped, so its finalizer holds it.');
-  e2e.startOperator();
+  // Restarted with the default workspace allowed only to another namespace: an endpoint without workspaceRef here.
+  e2e.startOperator(['--default-workspace-namespaces=some-other-namespace']);
   await waitFor(e2e, 'pte', 'llama-chat', 'the edited spec observed', (o) => isCurrent(o));
   await eventually(async () => {
     if (await e2e.get('pte', 'capacity-wait')) throw new Error('pte/capacity-wait is still there');
   });
+  await e2e.apply(endpointManifest('default-refused', { model: LLAMA }));
+  await waitFor(e2e, 'pte', 'default-refused', 'Synced reason DefaultWorkspaceNotAllowed', (o) => syncedReason(o) === 'DefaultWorkspaceNotAllowed');
+  await capture(e2e, 'pte', 'default-refused', 'endpoint-default-workspace-not-allowed.yaml', 'An endpoint without workspaceRef in a namespace the platform team did not allow the default workspace.');
 }
 
 async function main(): Promise<void> {

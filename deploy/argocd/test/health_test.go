@@ -43,6 +43,10 @@ var endpointCases = []healthCase{
 	{fixture: "endpoint-capacity-retries-exhausted.yaml", status: "Degraded", messagePrefix: "CapacityRetriesExhausted: GPU capacity stayed unavailable through "},
 	// Argo CD itself answers for objects being deleted; the script is not consulted.
 	{fixture: "endpoint-pending-deletion.yaml", status: "Progressing", messagePrefix: "Pending deletion"},
+	{fixture: "endpoint-canary-aborted.yaml", status: "Degraded", messagePrefix: "CanaryAborted: the canary of version 2 did not start: spec.canary.action: Abort is set. Version 3 keeps serving."},
+	{fixture: "endpoint-default-workspace-not-allowed.yaml", status: "Degraded", messagePrefix: "DefaultWorkspaceNotAllowed: namespace argocd-fixtures-"},
+	// The settings parts have their own conditions: the health describes the served config, which serves.
+	{fixture: "endpoint-settings-rejected.yaml", status: "Healthy", messagePrefix: "version 3 at 1960-2940 tokens/s serves"},
 
 	// Neighbouring states, derived from the captures.
 	{
@@ -130,6 +134,7 @@ var workspaceCases = []healthCase{
 	{fixture: "workspace-authenticated.yaml", status: "Healthy", messagePrefix: "authenticated to http://127.0.0.1:"},
 	{fixture: "workspace-host-unreachable.yaml", status: "Progressing", messagePrefix: "HostUnreachable: cannot reach http://127.0.0.1:9"},
 	{fixture: "workspace-secret-not-found.yaml", status: "Degraded", messagePrefix: "SecretNotFound: Secret "},
+	{fixture: "workspace-federation-host-not-trusted.yaml", status: "Degraded", messagePrefix: "FederationHostNotTrusted: token federation sends the operator's service-account token to http://127.0.0.1:9, which is not a trusted host."},
 	{fixture: "workspace-authentication-failed.yaml", status: "Degraded", messagePrefix: "AuthenticationFailed: http://127.0.0.1:"},
 	{fixture: "workspace-invalid-spec.yaml", status: "Degraded", messagePrefix: "InvalidSpec: workspace host http://adb-1234567890123456.7.azuredatabricks.net uses plain http://"},
 	{
