@@ -123,6 +123,11 @@ var endpointCases = []healthCase{
 		messagePrefix: "DefaultWorkspaceNotAllowed: namespace ml may not use the default workspace",
 	},
 	{
+		name: "an endpoint whose object now names another workspace is Degraded (the user must point it back or ask for the create)", fixture: "endpoint-available.yaml",
+		edit: setCondition("Synced", "False", "WorkspaceChanged", "endpoint llama-chat (id 1) was created in workspace https://a"), status: "Degraded",
+		messagePrefix: "WorkspaceChanged: endpoint llama-chat (id 1) was created in workspace https://a",
+	},
+	{
 		name: "Ready=False NotReady is Progressing", fixture: "endpoint-available.yaml",
 		edit: setCondition("Ready", "False", "NotReady", "the endpoint is not ready"), status: "Progressing", messagePrefix: "NotReady: the endpoint is not ready",
 	},

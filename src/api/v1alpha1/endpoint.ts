@@ -315,6 +315,12 @@ export const EndpointStatus = z
     observedGeneration: z.int().optional().describe('The metadata.generation the operator last acted on.'),
     endpointName: z.string().optional().describe('Name of the Databricks endpoint this object manages.'),
     endpointId: z.string().optional().describe('Databricks endpoint id.'),
+    workspaceHost: z
+      .string()
+      .optional()
+      .describe(
+        'The workspace (normalised host) the endpoint of endpointId lives in. Should the object name another workspace later and the endpoint not be there, the operator does not create a second one (Synced=False WorkspaceChanged).',
+      ),
     adoption: z
       .strictObject({
         endpointId: z.string().describe('ID of the Databricks endpoint this object adopted.'),
@@ -444,4 +450,5 @@ export const EndpointSyncedReason = {
   UpdateFailed: 'UpdateFailed',
   ReconcilePaused: 'ReconcilePaused',
   CanaryAborted: 'CanaryAborted',
+  WorkspaceChanged: 'WorkspaceChanged',
 } as const;

@@ -4,6 +4,7 @@ import { type PlanBuilder, endpointNameOf, iso, owner, progressRequeue } from '.
 import type { Plan, PlanInput } from './plan-types.js';
 import { planCallFailure } from './failures.js';
 import { ownershipOf } from './ownership.js';
+import { deletionElsewhere } from './workspace-move.js';
 
 export function planCrdDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   if (!input.object.hasFinalizer) return plan.finish({ type: 'none' }, undefined);
@@ -45,6 +46,8 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   const observed = input.endpoint;
   if (observed.kind === 'failed') return planCallFailure(input, plan, observed.error);
   if (observed.kind !== 'found') {
+    const elsewhere = deletionElsewhere(object.status, input.workspace.host, name);
+    if (elsewhere) return plan.synced(false, SyncedReason.WorkspaceChanged, elsewhere).finish({ type: 'none' }, undefined);
     return plan.event('Normal', 'Deleted', `endpoint ${name} is gone from Databricks`).finish({ type: 'removeFinalizer' }, undefined);
   }
   // An adopted endpoint (status.adoption) is deleted like a created one; one that is not this object's never is.

@@ -31,6 +31,7 @@ import { PlanBuilder, endpointNameOf, iso, jittered, owner, progressRequeue } fr
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
 import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, rejectedForThisSpec } from './failures.js';
+import { WORKSPACE_CHANGED, endpointMissingMessage, workspaceChanged, workspaceIdentity } from './workspace-move.js';
 
 export type * from './plan-types.js';
 export { endpointNameOf } from './plan-builder.js';
@@ -134,6 +135,8 @@ export function planEndpoint(input: PlanInput): Plan {
   const rejected = rejectedForThisSpec(input, fresh);
   if (input.endpoint.kind !== 'found') {
     if (rejected) return plan.finish({ type: 'none' }, undefined);
+    const moved = newRequest ? undefined : workspaceChanged(object.status, input.workspace.host, endpointNameOf(object));
+    if (moved) return plan.blocked(WORKSPACE_CHANGED, moved, moved).finish({ type: 'none' }, undefined);
     const claimant = input.tenancy.olderClaimant;
     // The older claimant creates it; once it exists, its owner tags tell this object why it must wait.
     if (claimant !== undefined) return planRefused(plan, claimedMessage(endpointNameOf(object), claimant), { after: input.settings.pollIntervalMs });
@@ -213,10 +216,9 @@ function checkDurations(spec: EndpointSpec): string | undefined {
 function planCreate(input: PlanInput, plan: PlanBuilder, desired: DesiredServing): Plan {
   const { object } = input;
   const name = endpointNameOf(object);
-  if (object.status.endpointId) {
-    plan.event('Warning', 'EndpointMissing', `endpoint ${name} (id ${object.status.endpointId}) no longer exists in Databricks; creating it again`);
-  }
+  if (object.status.endpointId) plan.event('Warning', 'EndpointMissing', endpointMissingMessage(object.status, input.workspace.host, name));
   delete plan.status.endpointId;
+  delete plan.status.workspaceHost;
   delete plan.status.adoption;
   delete plan.status.served;
   delete plan.status.state;
@@ -456,6 +458,8 @@ function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: S
   const status = plan.status;
   if (ownershipOf(endpoint, owner(input.object), input.object.status.adoption, input.tenancy.taggedOwnerPresence).kind !== 'ours') return;
   if (endpoint.id) status.endpointId = endpoint.id;
+  const workspace = workspaceIdentity(input.workspace.host);
+  if (endpoint.id && workspace) status.workspaceHost = workspace;
   const host = input.workspace.host?.replace(/\/+$/, '');
   status.endpointUrl = endpoint.endpoint_url ?? (host ? `${host}/serving-endpoints/${endpoint.name}/invocations` : undefined);
   if (status.endpointUrl === undefined) delete status.endpointUrl;

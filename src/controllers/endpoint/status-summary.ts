@@ -25,6 +25,7 @@ export const STALLED_REASONS: ReadonlySet<string> = new Set([
   SyncedReason.UpdateFailed,
   SyncedReason.CapacityRetriesExhausted,
   SyncedReason.CanaryAborted,
+  SyncedReason.WorkspaceChanged,
 ]);
 
 const WARNING_REASONS: ReadonlySet<string> = new Set([

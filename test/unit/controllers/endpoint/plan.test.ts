@@ -163,6 +163,61 @@ describe('endpoint 404 → create', () => {
   });
 });
 
+describe('an object that names another workspace than the one its endpoint lives in', () => {
+  const OTHER_HOST = 'https://adb-999.9.azuredatabricks.net/';
+  const inOtherWorkspace = (object: EndpointObject, options: Parameters<typeof reconcile>[1] = {}) => {
+    const input = planInput(object, { endpoint: NOT_FOUND, ...options });
+    return planEndpoint({ ...input, workspace: { ready: true, host: OTHER_HOST } });
+  };
+
+  it('records the workspace of the endpoint with its ID, in normal form', () => {
+    expect(settledObject().status).toMatchObject({ endpointId: ENDPOINT_ID, workspaceHost: HOST });
+  });
+
+  it('does not create a second endpoint there: Stalled WorkspaceChanged, saying where it lives and how to go on', () => {
+    const plan = inOtherWorkspace(settledObject());
+    expect(plan.action).toEqual({ type: 'none' });
+    const message = `endpoint llama-chat (id ${ENDPOINT_ID}) was created in workspace ${HOST}, but this object now names workspace https://adb-999.9.azuredatabricks.net`;
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'WorkspaceChanged' });
+    expect(condition(plan, 'Synced')?.message).toContain(message);
+    expect(condition(plan, 'Synced')?.message).toContain(`set the annotation ${EndpointAnnotation.requestedAt} to a new value`);
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'WorkspaceChanged' });
+    expect(plan.status.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('True');
+    // What it knows of the endpoint stays, so pointing the object back finds it again.
+    expect(plan.status).toMatchObject({ endpointId: ENDPOINT_ID, workspaceHost: HOST });
+  });
+
+  it('another spelling of the same workspace is no move', () => {
+    const object = settledObject();
+    const input = planInput(object, { endpoint: NOT_FOUND });
+    const plan = planEndpoint({ ...input, workspace: { ready: true, host: `${HOST.toUpperCase().replace('HTTPS', 'https')}:443/` } });
+    expect(plan.action.type).toBe('create');
+  });
+
+  it('a new requested-at token asks for the create there, with a Warning that names both workspaces', () => {
+    const object = settledObject();
+    const plan = inOtherWorkspace({ ...object, annotations: { [EndpointAnnotation.requestedAt]: 'moved' } });
+    expect(plan.action.type).toBe('create');
+    expect(plan.status.workspaceHost).toBeUndefined();
+    expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'EndpointMissing', message: expect.stringContaining(`is not in workspace https://adb-999.9.azuredatabricks.net (it was created in ${HOST})`) }));
+  });
+
+  it('a deletion there does not let the object go as if the endpoint were gone: it says where it lives', () => {
+    const plan = inOtherWorkspace({ ...settledObject(), deleting: true });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'WorkspaceChanged' });
+    expect(condition(plan, 'Synced')?.message).toMatch(/^cannot delete endpoint llama-chat .* was created in workspace .*set spec.deletionPolicy to Orphan to let this object go/);
+    // With Orphan it goes, the endpoint left where it is.
+    expect(inOtherWorkspace({ ...settledObject(), deleting: true, spec: { ...settledObject().spec, deletionPolicy: 'Orphan' } }).action).toEqual({ type: 'removeFinalizer' });
+  });
+
+  it('an endpoint found there by name (the same workspace under another name) is managed as usual and recorded there', () => {
+    const plan = inOtherWorkspace(settledObject(), { endpoint: readyEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.status.workspaceHost).toBe('https://adb-999.9.azuredatabricks.net');
+  });
+});
+
 describe('crash safety', () => {
   it('a crash between create and status write: the endpoint is found by name, recognised by its tag, not created again', () => {
     const object = endpointObject(); // status never written

@@ -15,6 +15,7 @@ local TERMINAL_SYNCED_REASONS = {
   UpdateFailed = true,
   CapacityRetriesExhausted = true,
   CanaryAborted = true,
+  WorkspaceChanged = true,
 }
 
 local function find_condition(conditions, condition_type)

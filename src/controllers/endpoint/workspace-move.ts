@@ -1,0 +1,68 @@
+// An endpoint lives in one Databricks workspace. When the object later names another workspace (spec.workspaceRef
+// is immutable, but the DatabricksWorkspace's spec.host and the default workspace's host can change), the endpoint it
+// created is not there: creating it there would leave the first one serving (and billing) with nothing left to change
+// or delete it. The operator stops and says so instead, until the object names the first workspace again or a new
+// requested-at token asks for the create.
+import { EndpointAnnotation, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
+import { normaliseHost } from '../../databricks/host.js';
+import type { EndpointStatus } from '../../api/v1alpha1/index.js';
+
+/** A workspace host in its normal form (the identity status.workspaceHost records); undefined when unusable. */
+export function workspaceIdentity(host: string | undefined): string | undefined {
+  if (host === undefined) return undefined;
+  try {
+    return normaliseHost(host);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface WorkspaceMove {
+  from: string;
+  to: string;
+}
+
+/**
+ * The move, when the recorded endpoint lives in another workspace than the one the object names now. Objects whose
+ * status predates status.workspaceHost have no record: nothing to compare.
+ */
+export function workspaceMove(status: EndpointStatus, host: string | undefined): WorkspaceMove | undefined {
+  const to = workspaceIdentity(host);
+  if (!status.endpointId || !status.workspaceHost || to === undefined || to === status.workspaceHost) return undefined;
+  return { from: status.workspaceHost, to };
+}
+
+export const WORKSPACE_CHANGED = SyncedReason.WorkspaceChanged;
+
+/** Why the object must not create its endpoint where it names now (Synced=False WorkspaceChanged); undefined: it may. */
+export function workspaceChanged(status: EndpointStatus, host: string | undefined, name: string): string | undefined {
+  const move = workspaceMove(status, host);
+  if (!move) return undefined;
+  return (
+    `${whereItLives(status, move, name)}: creating it there would leave the one in ${move.from} serving with nothing to manage or delete it. ` +
+    `Point the workspace's host back at ${move.from}; or, to move the endpoint, ` +
+    `delete it in ${move.from} and set the annotation ${EndpointAnnotation.requestedAt} to a new value to create it in ${move.to}.`
+  );
+}
+
+/** Why a deleted object cannot delete its endpoint where it names now; undefined when that is where it lives. */
+export function deletionElsewhere(status: EndpointStatus, host: string | undefined, name: string): string | undefined {
+  const move = workspaceMove(status, host);
+  if (!move) return undefined;
+  return (
+    `cannot delete ${whereItLives(status, move, name)}. Point the workspace's host back ` +
+    `at ${move.from} to delete it there; or set spec.deletionPolicy to Orphan to let this object go and delete it in ${move.from} yourself.`
+  );
+}
+
+const whereItLives = (status: EndpointStatus, move: WorkspaceMove, name: string) =>
+  `endpoint ${name} (id ${status.endpointId}) was created in workspace ${move.from}, but this object now names workspace ${move.to}, where it does not exist`;
+
+/** The Warning of a create that replaces a recorded endpoint: gone from its workspace, or asked for in another. */
+export function endpointMissingMessage(status: EndpointStatus, host: string | undefined, name: string): string {
+  const move = workspaceMove(status, host);
+  const why = move
+    ? `is not in workspace ${move.to} (it was created in ${move.from}); creating it there, as the requested-at annotation asks`
+    : 'no longer exists in Databricks; creating it again';
+  return `endpoint ${name} (id ${status.endpointId}) ${why}`;
+}
