@@ -38,7 +38,8 @@ import {
 import { createCredentialsProvider, type AuthConfig, type CredentialsProvider } from './auth.js';
 import { systemClock, type Clock } from './clock.js';
 import { startDeadline } from './deadline.js';
-import { DatabricksError, errorFromHttpResponse, requestIdFrom, type DatabricksErrorKind } from './errors.js';
+import { capText, DatabricksError, errorFromHttpResponse, MAX_SERVER_MESSAGE, requestIdFrom, type DatabricksErrorKind } from './errors.js';
+import { oneLine } from './host-text.js';
 import { normaliseHost } from './host.js';
 import { keepFields, parseJsonShrinkingItems, TooManyItemsError } from './json-items.js';
 
@@ -665,11 +666,19 @@ export class DatabricksClient {
 /** DELETE answers `{}` or nothing. */
 const EmptyObjectSchema = z.looseObject({});
 
+/** Longest key of an answer named in an error: the host chooses the keys (environment_vars, say). */
+const MAX_PATH_SEGMENT = 64;
+
+/** The first issues, as short visible text whatever keys the host chose: it reaches conditions and Events. */
 function describeIssues(error: z.ZodError): string {
-  return error.issues
+  const described = error.issues
     .slice(0, 5)
-    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .map((issue) => {
+      const path = issue.path.map((segment) => capText(oneLine(String(segment)), MAX_PATH_SEGMENT)).join('.');
+      return `${path || '(root)'}: ${oneLine(issue.message)}`;
+    })
     .join('; ');
+  return capText(described, MAX_SERVER_MESSAGE);
 }
 
 /** A request body the caller built wrongly is InvalidRequest, found before anything is sent. */

@@ -1,6 +1,7 @@
 // Every failure of a Databricks call is classified here, once. Callers branch on `error.kind`.
 // Facts: reference §3 (error body, SDK status/error_code mapping, retried messages).
 import { ApiErrorBodySchema, type ApiErrorBody } from './api-types.js';
+import { oneLine } from './host-text.js';
 
 /**
  * - NotFound: the endpoint/model does not exist (404, RESOURCE_DOES_NOT_EXIST).
@@ -59,16 +60,17 @@ export class DatabricksError extends Error {
 
   constructor(init: DatabricksErrorInit) {
     const secrets = init.secrets ?? [];
-    super(redactSecrets(init.message, secrets));
+    // Every text may hold a host's words and reaches conditions, Events and logs: scrubbed, then one visible line.
+    super(oneLine(redactSecrets(init.message, secrets)));
     this.kind = init.kind;
     this.status = init.status;
-    this.errorCode = init.errorCode === undefined ? undefined : redactSecrets(init.errorCode, secrets);
+    this.errorCode = init.errorCode === undefined ? undefined : oneLine(redactSecrets(init.errorCode, secrets));
     // the host's text too (a header it chose): scrubbed and short, as it reaches logs
-    this.requestId = init.requestId === undefined ? undefined : capText(redactSecrets(init.requestId, secrets), MAX_REQUEST_ID);
+    this.requestId = init.requestId === undefined ? undefined : capText(oneLine(redactSecrets(init.requestId, secrets)), MAX_REQUEST_ID);
     this.retryAfterMs = init.retryAfterMs;
     this.method = init.method;
     this.path = init.path === undefined ? undefined : redactSecrets(init.path, secrets);
-    this.serverMessage = init.serverMessage === undefined ? undefined : redactSecrets(init.serverMessage, secrets);
+    this.serverMessage = init.serverMessage === undefined ? undefined : oneLine(redactSecrets(init.serverMessage, secrets));
     this.requestMaybeSent = init.requestMaybeSent ?? false;
     this.fromClientBudget = init.fromClientBudget ?? false;
   }
@@ -189,8 +191,11 @@ const MAX_REQUEST_ID = 128;
 /** Longest server message kept in an error (and so in status and Events). */
 export const MAX_SERVER_MESSAGE = 1000;
 
+/** At most `max` characters and an ellipsis when cut; a surrogate pair is never cut in two. */
 export function capText(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
 }
 
 /** RetryInfo detail: {"@type": ".../google.rpc.RetryInfo", "retry_delay": "1.5s"} */
@@ -220,9 +225,10 @@ export interface HttpErrorInput {
 export function errorFromHttpResponse(input: HttpErrorInput): DatabricksError {
   // Scrubbed whole, before any cap: a cap that cuts a credential short leaves a prefix no pattern recognises.
   const body = parseErrorBody(redactSecrets(input.bodyText, input.secrets));
-  const errorCode = body?.error_code === undefined ? undefined : capText(body.error_code, 64);
-  // The server's words end up in status conditions and Events: keep them short whatever the host sends.
-  const serverMessage = capText(body?.message ?? '', MAX_SERVER_MESSAGE);
+  // The server's words end up in status conditions and Events: one visible line (escapes counted), short whatever
+  // the host sends.
+  const errorCode = body?.error_code === undefined ? undefined : capText(oneLine(body.error_code), 64);
+  const serverMessage = capText(oneLine(body?.message ?? ''), MAX_SERVER_MESSAGE);
   const kind = classifyHttpError(input.status, errorCode, serverMessage);
   const retryAfterHeader = headerValue(input.headers, 'retry-after');
   const retryAfterMs =

@@ -30,6 +30,12 @@ describe('rolloutFailure', () => {
     expect(rolloutFailure(endpoint, DEFAULT_CAPACITY_PATTERNS)?.message.length).toBeLessThan(1100);
   });
 
+  it('shows the control characters the host reports (ESC, line breaks) instead of passing them to whoever reads Events', () => {
+    const endpoint = failedEndpoint(undefined, { deployment: 'DEPLOYMENT_FAILED', message: 'build \u001b[31mfailed\u001b[0m\nat step 2\u2028done' });
+    const message = rolloutFailure(endpoint, DEFAULT_CAPACITY_PATTERNS)?.message;
+    expect(message).toBe('DEPLOYMENT_FAILED: build \\u001b[31mfailed\\u001b[0m at step 2 done');
+  });
+
   it('uses the configured patterns', () => {
     const endpoint = failedEndpoint(undefined, { deployment: 'DEPLOYMENT_FAILED', message: 'no GPUs left in the pool' });
     expect(rolloutFailure(endpoint, DEFAULT_CAPACITY_PATTERNS)?.capacity).toBe(false);

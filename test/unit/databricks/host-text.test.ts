@@ -1,0 +1,79 @@
+// Text a workspace host chose (an error body, the keys of an answer) reaches conditions, Events and logs through
+// DatabricksError: it must arrive as one line of visible characters, and short, whatever the host sends.
+import { describe, expect, it } from 'vitest';
+import { DatabricksClient } from '../../../src/databricks/client.js';
+import { errorFromHttpResponse, isDatabricksError, MAX_SERVER_MESSAGE } from '../../../src/databricks/errors.js';
+import { RateBudgetRegistry } from '../../../src/databricks/rate-budget.js';
+import { HttpTransport, type HttpRequest, type HttpResponse } from '../../../src/databricks/transport.js';
+
+/** What a terminal acts on or a reader splits lines at: C0/C1 controls, DEL, line and paragraph separators. */
+const ACTED_ON = /[\p{Cc}\p{Zl}\p{Zp}]/u;
+
+describe('errorFromHttpResponse: a host\'s error text in an error', () => {
+  const hostile = 'bad \u001b[31mRED\u001b[0m\nsecond line\r\n<script>x</script>\ttab\u0085nel\u2028ls\u2029ps\u000bvt\u000cff\u0007bell\u009bcsi';
+
+  it.each([
+    ['a JSON message', JSON.stringify({ error_code: 'INVALID_PARAMETER_VALUE', message: hostile })],
+    ['a text body', hostile],
+    ['a "CODE: message" text body', `BAD_REQUEST: ${hostile}`],
+  ])('%s arrives as one line with every control character shown, not acted on', (_what, bodyText) => {
+    const err = errorFromHttpResponse({ status: 400, headers: {}, bodyText, method: 'GET', path: '/p', nowMs: 0 });
+    for (const text of [err.message, err.serverMessage ?? '']) {
+      expect(text).not.toMatch(ACTED_ON);
+      expect(text).toContain('\\u001b[31mRED\\u001b[0m second line <script>x</script> tab');
+    }
+  });
+
+  it('an error code or request ID with control characters arrives without them', () => {
+    const err = errorFromHttpResponse({
+      status: 400,
+      headers: { 'x-request-id': 'req\u001b[2J\u0085id' },
+      bodyText: JSON.stringify({ error_code: 'BAD\u001b[31m\nCODE', message: 'm' }),
+      method: 'GET',
+      path: '/p',
+      nowMs: 0,
+    });
+    for (const text of [err.message, err.errorCode ?? '', err.requestId ?? '']) expect(text).not.toMatch(ACTED_ON);
+  });
+});
+
+class OneAnswer extends HttpTransport {
+  constructor(private readonly answer: HttpResponse) {
+    super();
+  }
+  override async send(_origin: string, _req: HttpRequest): Promise<HttpResponse> {
+    return this.answer;
+  }
+}
+
+async function getEndpointError(answer: HttpResponse): Promise<Error> {
+  const client = new DatabricksClient({
+    host: 'https://adb-1.azuredatabricks.net',
+    auth: { type: 'pat', token: 'dapi0123456789abcdef0123456789abcdef' },
+    transport: new OneAnswer(answer),
+    budgets: new RateBudgetRegistry({ now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }),
+  });
+  return client.getEndpoint('ep1').then(
+    () => new Error('getEndpoint succeeded'),
+    (err: unknown) => err as Error,
+  );
+}
+
+describe('an answer that does not fit: the keys the host chose in the error', () => {
+  it('five 200 KB keys give a message of at most about the documented cap, not 32 KiB conditions', async () => {
+    const environment_vars = Object.fromEntries(['K', 'L', 'M', 'N', 'O'].map((k) => [k.repeat(200_000), 1]));
+    const body = { name: 'ep1', state: { ready: 'READY', config_update: 'NOT_UPDATING' }, config: { served_entities: [{ name: 'e', environment_vars }] } };
+    const err = await getEndpointError({ status: 200, headers: {}, bodyText: JSON.stringify(body) });
+    expect(isDatabricksError(err) && err.kind).toBe('InvalidResponse');
+    expect(err.message).toMatch(/does not fit getEndpoint: config\.served_entities\.0\.environment_vars\.KKKK/);
+    expect(err.message.length).toBeLessThanOrEqual(MAX_SERVER_MESSAGE + 200);
+  });
+
+  it('a key with control characters is shown, not acted on', async () => {
+    const body = { name: 'ep1', state: { ready: 'READY' }, config: { served_entities: [{ name: 'e', environment_vars: { 'A\u001b[31m\nB\u2028C': 1 } }] } };
+    const err = await getEndpointError({ status: 200, headers: {}, bodyText: JSON.stringify(body) });
+    expect(isDatabricksError(err) && err.kind).toBe('InvalidResponse');
+    expect(err.message).not.toMatch(ACTED_ON);
+    expect(err.message).toContain('environment_vars.A\\u001b[31m B C');
+  });
+});
