@@ -9,6 +9,14 @@
 // Changes to this file must stay additive: the emulator imports these names.
 import { z } from 'zod';
 
+/**
+ * Databricks' endpoint-name rule: the backend regex the Databricks CLI's fake cites (reference §1). One pattern for
+ * the emulator, the CRD (so a bad name fails at admission) and import (a listed name that breaks it is refused).
+ */
+export const ENDPOINT_NAME_PATTERN = '^[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?$';
+const ENDPOINT_NAME_RULE = new RegExp(ENDPOINT_NAME_PATTERN);
+export const isEndpointName = (name: string): boolean => ENDPOINT_NAME_RULE.test(name);
+
 /** A string enum that accepts values Databricks adds later, while typing the known ones. */
 export type OpenEnum<Known extends string> = Known | (string & {});
 

@@ -1,15 +1,14 @@
 // Validates a requested endpoint config the way the real service does and normalises it into the
 // emulator's own form, filling what the server fills (workload type/size, scale_to_zero_enabled=false
 // on PT entities, a default 100% route, both route names). Facts: reference §1, §2.3–§2.5, §3.3.
-import type { FoundationModelSchema, PtEndpointCoreConfig, ServedEntityInput, EndpointCoreConfigInput } from '../databricks/api-types.js';
+import { isEndpointName, type FoundationModelSchema, type PtEndpointCoreConfig, type ServedEntityInput, type EndpointCoreConfigInput } from '../databricks/api-types.js';
 import type { z } from 'zod';
 import { ptFlavour, type CatalogModel, type ModelCatalog } from './catalog.js';
 import { invalidParameter, modelNotFound } from './errors.js';
 
 export const MAX_SERVED_ENTITIES = 15;
 export const MAX_DESCRIPTION_LENGTH = 1000;
-/** Backend regex and message as cited by the Databricks CLI's fake (reference §1 notes). */
-export const ENDPOINT_NAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?$/;
+/** Backend message as cited by the Databricks CLI's fake (reference §1 notes); the rule is in api-types. */
 export const ENDPOINT_NAME_MESSAGE =
   'Endpoint name must be maximum 63 characters, and alphanumeric with hyphens and underscores allowed in between.';
 
@@ -40,7 +39,7 @@ export interface ConfigSpec {
 }
 
 export function validateEndpointName(name: string): void {
-  if (!ENDPOINT_NAME_PATTERN.test(name)) throw invalidParameter(ENDPOINT_NAME_MESSAGE);
+  if (!isEndpointName(name)) throw invalidParameter(ENDPOINT_NAME_MESSAGE);
 }
 
 export function validateDescription(description: string | undefined): void {

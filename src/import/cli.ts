@@ -2,7 +2,7 @@
 // ProvisionedThroughputEndpoint objects with the adopt annotation. Read-only towards Databricks.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { Schema, stringify } from 'yaml';
+import { Schema, stringify, type Scalar, type ScalarTag } from 'yaml';
 import {
   DatabricksClient,
   errorKindOf,
@@ -10,7 +10,8 @@ import {
   type ServingEndpointDetailed,
   workspaceConnectionFromEnv,
 } from '../databricks/index.js';
-import { type Imported, type ImportOptions, type Refused, translateEndpoint, uniqueObjectNames } from './translate.js';
+import { escapeUnshowable, hasUnshowable, oneLine } from '../databricks/host-text.js';
+import { type Imported, type ImportOptions, type Refused, refusedName, translateEndpoint, uniqueObjectNames } from './translate.js';
 
 const usage = `usage: pt-operator import --namespace <ns> (--name <endpoint> ... | --all) [flags]
 
@@ -70,6 +71,11 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
   const results: (Imported | Refused)[] = [];
   const infos = new Map<string, ModelOptimizationInfo | undefined>();
   for (const name of targets) {
+    const badName = refusedName(name);
+    if (badName) {
+      results.push(badName);
+      continue;
+    }
     let endpoint: ServingEndpointDetailed;
     try {
       endpoint = await client.getEndpoint(name);
@@ -91,7 +97,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
   const imported = results.filter((r): r is Imported => r.ok);
   const refused = results.filter((r): r is Refused => !r.ok);
   uniqueObjectNames(imported);
-  for (const r of refused) console.error(`not imported: ${r.endpointName}: ${r.reason}`);
+  for (const r of refused) console.error(`not imported: ${oneLine(`${r.endpointName}: ${r.reason}`)}`);
   console.error(`imported ${imported.length} of ${results.length} endpoints from ${connection.host}`);
 
   const yaml = renderImport(imported, refused);
@@ -114,15 +120,32 @@ const goOnlyNumber = {
 };
 const READERS_COMPAT = [...new Schema({ schema: 'yaml-1.1', merge: true }).tags, goOnlyNumber];
 
-/** A YAML comment of text that may come from Databricks (a description, a name): a line break continues it. */
-const comment = (text: string, indent = ' ') => `#${indent}${text.replace(/\r?\n|\r/g, '\n#   ')}`;
+/**
+ * A string holding a character some reader acts on (U+2028, U+2029 and NEL end a line for kubectl, not for `yaml`,
+ * which writes them raw): double-quoted with each such character escaped, so every reader reads the exact string
+ * and each line of the file is the line it looks like.
+ */
+const escapedString: ScalarTag = {
+  tag: 'tag:yaml.org,2002:str',
+  default: true,
+  identify: (value) => typeof value === 'string' && hasUnshowable(value),
+  resolve: (s) => s,
+  // JSON escapes the C0 controls, quotes and lone surrogates; the rest are escaped in YAML's \u form.
+  stringify: (item) => escapeUnshowable(JSON.stringify(String((item as Scalar).value))),
+};
+
+/**
+ * A YAML comment of text that may come from Databricks (a description, a name): a line break continues it, and
+ * any other character a reader could take as a line break (U+2028, NEL...) or a terminal acts on is escaped.
+ */
+const comment = (text: string, indent = ' ') => `#${indent}${text.split(/\r\n|\n|\r/).map(escapeUnshowable).join('\n#   ')}`;
 
 /** One YAML stream: refused endpoints as a comment block, then one document per object. */
 export function renderImport(imported: readonly Imported[], refused: readonly Refused[]): string {
   const header = refused.length > 0 ? ['# Not imported (the operator cannot express them):', ...refused.map((r) => comment(`${r.endpointName}: ${r.reason}`, '   ')), ''].join('\n') : '';
   const documents = imported.map((i) => {
     const comments = [comment(`Databricks endpoint ${i.endpointName}`), ...i.notes.map((n) => comment(n))].join('\n');
-    return `${comments}\n${stringify(i.object, { lineWidth: 0, compat: READERS_COMPAT })}`;
+    return `${comments}\n${stringify(i.object, { lineWidth: 0, compat: READERS_COMPAT, customTags: (tags) => [escapedString, ...tags] })}`;
   });
   return header + documents.join('---\n');
 }

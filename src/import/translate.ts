@@ -5,7 +5,6 @@
 import {
   API_VERSION,
   ENDPOINT_KIND,
-  ENDPOINT_NAME_PATTERN,
   EndpointAnnotation,
   EndpointSpec,
   MODEL_NAME_PATTERN,
@@ -15,7 +14,7 @@ import {
 import { gatewaySpec } from '../controllers/endpoint/ai-gateway.js';
 import { notificationsSpec } from '../controllers/endpoint/notifications.js';
 import { OwnerTag, tagMap, taggedOwner } from '../controllers/endpoint/ownership.js';
-import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../databricks/api-types.js';
+import { isEndpointName, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../databricks/api-types.js';
 
 export interface ImportOptions {
   namespace: string;
@@ -55,7 +54,8 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
   const name = endpoint.name;
   const refuse = (reason: string): Refused => ({ ok: false, endpointName: name, reason });
 
-  if (!new RegExp(ENDPOINT_NAME_PATTERN).test(name)) return refuse('its name does not match the Databricks endpoint-name rule the CRD enforces');
+  const badName = refusedName(name);
+  if (badName) return badName;
   if (endpoint.state.config_update === 'IN_PROGRESS') {
     return refuse('an update is in progress; import it again when Databricks reports NOT_UPDATING');
   }
@@ -145,6 +145,15 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
     },
     notes,
   };
+}
+
+/**
+ * A name that breaks Databricks' endpoint-name rule is refused before anything else: the host chose it (a listing
+ * may hold anything), and neither the CRD nor a request path should carry it.
+ */
+export function refusedName(name: string): Refused | undefined {
+  if (isEndpointName(name)) return undefined;
+  return { ok: false, endpointName: name, reason: 'its name does not match the Databricks endpoint-name rule the CRD enforces' };
 }
 
 /**

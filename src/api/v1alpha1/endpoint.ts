@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENDPOINT_NAME_PATTERN } from '../../databricks/api-types.js';
 import { Conditions, LocalObjectReference, duration } from './common.js';
 import { SettingsStatus, settingsSpecFields, settingsSpecRules } from './endpoint-settings.js';
 import { matches, type ValidationRule, withRules } from './rules.js';
@@ -19,7 +20,7 @@ export const EndpointAnnotation = {
 } as const;
 
 /** Databricks' own endpoint-name rule, so a bad name fails at admission and not at create. */
-export const ENDPOINT_NAME_PATTERN = '^[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?$';
+export { ENDPOINT_NAME_PATTERN };
 export const MODEL_NAME_PATTERN = '^[^.\\s]+[.][^.\\s]+[.][^.\\s]+$';
 export const MODEL_VERSION_PATTERN = '^[1-9][0-9]{0,8}$';
 /** Tag keys the operator writes itself (ownership); users may not set them. */

@@ -2,6 +2,8 @@
 // change once the object has claimed it), and each form the operator cannot express is refused with
 // its reason.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -329,5 +331,80 @@ describe('runImportCli against a workspace', () => {
       await workspace.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// A workspace host chooses every name and text import writes. kubectl's YAML reader ends a line at U+2028, U+2029
+// and NEL (U+0085) too: a name carrying them wrote a ClusterRoleBinding past the "# Not imported" comment into the
+// YAML the user applies (finding of an attacker-controlled host).
+describe('runImportCli against a hostile workspace: its text never becomes YAML content', () => {
+  const BREAKS = ['\u2028', '\u2029', '\u0085', '\v', '\f', '\u001b[31m', '\r', '\n'];
+  const payload = (br: string) =>
+    ['', 'apiVersion: rbac.authorization.k8s.io/v1', 'kind: ClusterRoleBinding', 'metadata:', '  name: pwned', 'roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}', '#'].join(br);
+  const hostileNames = BREAKS.map((br) => `llm-prod${payload(br)}`);
+  const tags = BREAKS.map((br, i) => ({ key: `t${i}`, value: `v${payload(br)}`.slice(0, 200) }));
+  const tagged = { ...foreignEndpoint({ units: 100 }), name: 'tagged', tags, description: `gold${payload('\u2028')}` };
+
+  async function hostileImport(): Promise<{ yaml: string; stderr: string; requested: string[] }> {
+    const requested: string[] = [];
+    const server = createServer((req, res) => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://h').pathname);
+      requested.push(path);
+      const answer =
+        path === '/api/2.0/serving-endpoints'
+          ? { endpoints: [...hostileNames, 'tagged'].map((name) => ({ name })) }
+          : path === '/api/2.0/serving-endpoints/tagged'
+            ? tagged
+            : path.startsWith('/api/2.0/serving-endpoints/get-model-optimization-info/')
+              ? MODEL_UNIT_MODEL
+              : undefined;
+      res.writeHead(answer ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer ?? { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const dir = await mkdtemp(join(tmpdir(), 'pt-import-'));
+    const stderr: string[] = [];
+    const original = console.error;
+    console.error = (text: string) => stderr.push(text);
+    try {
+      const out = join(dir, 'import.yaml');
+      const { port } = server.address() as AddressInfo;
+      const argv = ['--host', `http://127.0.0.1:${port}`, '--namespace', 'team-a', '--all', '--out', out];
+      expect(await runImportCli(argv, { DATABRICKS_TOKEN: 'dapi-test' })).toBe(0);
+      return { yaml: await readFile(out, 'utf8'), stderr: stderr.join('\n'), requested };
+    } finally {
+      console.error = original;
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('yields only the imported object, with the tag values exactly as Databricks has them, in YAML 1.1 and 1.2', async () => {
+    const { yaml } = await hostileImport();
+    for (const version of ['1.1', '1.2'] as const) {
+      const docs = parseAllDocuments(yaml, { version });
+      expect(docs.flatMap((d) => d.errors)).toEqual([]);
+      const objects = docs.map((d) => d.toJS() as { kind: string; spec: { endpointName: string; tags: Record<string, string> } });
+      expect(objects.map((o) => [o.kind, o.spec.endpointName])).toEqual([['ProvisionedThroughputEndpoint', 'tagged']]);
+      expect(objects[0]?.spec.tags).toEqual(Object.fromEntries(tags.map((t) => [t.key, t.value])));
+    }
+  });
+
+  it('writes no character a YAML reader or a terminal acts on, so every line is the line it looks like', async () => {
+    const { yaml, stderr } = await hostileImport();
+    expect(yaml).not.toMatch(/(?!\n)[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u);
+    expect(stderr).not.toMatch(/(?!\n)[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u);
+    // Host text outside comments only as a quoted tag value of spec.tags.
+    for (const line of yaml.split(/\r\n|[\n\r\u0085\u2028\u2029]/)) {
+      if (/pwned|ClusterRoleBinding/.test(line)) expect(line).toMatch(/^#|^ {4}t\d: "/);
+    }
+  });
+
+  it('refuses listed names that break the Databricks endpoint-name rule, without asking the host about them', async () => {
+    const { yaml, requested } = await hostileImport();
+    expect(requested.filter((p) => p.includes('pwned'))).toEqual([]);
+    const refusals = yaml.split('\n').filter((line) => line.includes(': its name does not match the Databricks endpoint-name rule'));
+    expect(refusals).toHaveLength(hostileNames.length);
+    for (const line of refusals) expect(line).toMatch(/^# {3}/);
   });
 });
