@@ -3,6 +3,8 @@
 // and zero Databricks mutations: adoption is recorded in status.adoption, not written to Databricks. The record
 // must hold like the owner tags did (docs/security.md): rivals in this and another namespace, an older rival that
 // gets a workspace only later, a forged status, an operator restart, and deletion.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { applyOk, ensureNamespace, eventually, kubectlOk, repoRoot, run, uniqueNamespace } from '../support/cluster.js';
@@ -280,3 +282,58 @@ async function readEachTwiceMore(): Promise<void> {
     { timeoutMs: 30_000, intervalMs: 250 },
   );
 }
+
+// A workspace host chooses every name and text import prints. kubectl's YAML reader ends a line at U+2028, U+2029
+// and NEL: a listed name carrying them once wrote a ClusterRoleBinding of the host's choosing into the YAML
+// (finding of an attacker-controlled host). Here the real kubectl reads what import wrote.
+describe('pt-operator import from a hostile workspace', () => {
+  const binding = (br: string) =>
+    ['', 'apiVersion: rbac.authorization.k8s.io/v1', 'kind: ClusterRoleBinding', 'metadata:', '  name: pwned', 'roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}', 'subjects: [{kind: User, name: team-a-user, apiGroup: rbac.authorization.k8s.io}]', '#'].join(br);
+  const BREAKS = ['\u2028', '\u2029', '\u0085'];
+  const tags = BREAKS.map((br, i) => ({ key: `t${i}`, value: `v${br}kind: ClusterRoleBinding${br}x: "y"` }));
+  const tagged = {
+    name: 'tagged',
+    state: { ready: 'READY', config_update: 'NOT_UPDATING' },
+    config: { served_entities: [{ name: 'e', entity_name: LLAMA, entity_version: '3', min_provisioned_throughput: 0, max_provisioned_throughput: 980 }] },
+    tags,
+  };
+  let server: Server;
+  let host = '';
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://h').pathname);
+      const answer =
+        path === '/api/2.0/serving-endpoints'
+          ? { endpoints: [...BREAKS.map((br) => `llm-prod${binding(br)}`), 'tagged'].map((name) => ({ name })) }
+          : path === '/api/2.0/serving-endpoints/tagged'
+            ? tagged
+            : path.startsWith('/api/2.0/serving-endpoints/get-model-optimization-info/')
+              ? { optimizable: true, model_type: 'llama', throughput_chunk_size: 980 }
+              : undefined;
+      res.writeHead(answer ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer ?? { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'not found' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => {
+    server?.close();
+  });
+
+  it('kubectl apply --dry-run=server of its YAML creates only the imported object, with the tag values as Databricks has them', async () => {
+    const result = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'import', '--host', host, '--all', '--namespace', e2e.namespace], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABRICKS_TOKEN: TEST_PAT },
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/imported 1 of 4 endpoints/);
+
+    const applied = await kubectlOk(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], { input: result.stdout });
+    const parsed = JSON.parse(applied) as { kind: string; items?: { kind: string; metadata: { name: string }; spec: { tags: Record<string, string> } }[] };
+    const items = parsed.kind === 'List' ? (parsed.items ?? []) : [parsed as never];
+    expect(items.map((i) => `${i.kind}/${i.metadata.name}`)).toEqual(['ProvisionedThroughputEndpoint/tagged']);
+    expect(items[0]?.spec.tags).toEqual(Object.fromEntries(tags.map((t) => [t.key, t.value])));
+  });
+});
