@@ -24,7 +24,7 @@ import { createRegistry } from '../observability/metrics.js';
 import { helpRequested, type OperatorConfig, parseOperatorConfig, runUsage } from './config.js';
 import { type Endpoint, endpointReconciler } from './endpoint/reconciler.js';
 import { endpointChanged } from './endpoint/update-filter.js';
-import { ENDPOINT_NAME_INDEX, claimantsToWake, endpointNameIndex } from './endpoint/tenancy.js';
+import { ENDPOINT_NAME_INDEX, claimantsToWake, claimsProjection, endpointNameIndex } from './endpoint/tenancy.js';
 import { OperatorMetrics } from './metrics.js';
 import { DEFAULT_WORKSPACE, EndpointResource, WorkspaceResource } from './resources.js';
 import { crdDeletionCheck } from './crd-deletion.js';
@@ -78,8 +78,14 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     ...(config.labelSelector ? { labelSelector: config.labelSelector } : {}),
   };
   const endpoints = manager.informer<Endpoint>({ resource: EndpointResource, ...scope });
-  // Ownership rules look objects up by the endpoint they name (tenancy.ts): an index, not a scan per reconcile.
-  endpoints.addIndex(ENDPOINT_NAME_INDEX, endpointNameIndex);
+  // The ownership rules (tenancy.ts) must see every object of the watched namespaces: a tenant picks its shard just
+  // by labelling its own objects. A shard's cache holds only its own, so with --label-selector they read a second,
+  // unsharded watch that keeps only the fields they read; without one, the endpoint informer is that cache.
+  const claimants = config.labelSelector
+    ? manager.informer<Endpoint>({ resource: EndpointResource, namespaces: config.namespaces, transform: claimsProjection })
+    : endpoints;
+  // They look objects up by the endpoint they name: an index, not a scan per reconcile.
+  claimants.addIndex(ENDPOINT_NAME_INDEX, endpointNameIndex);
   const workspaces = manager.informer<Workspace>({ resource: WorkspaceResource, namespaces: config.namespaces });
   // Secrets are read one by one (GET) when a workspace that names them is verified; never listed or watched.
   const secrets = new ReferencedSecrets(kube);
@@ -182,8 +188,13 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
         updateFilter: workspaceChangeAffectsEndpoints,
         keysPerSecond: config.databricksReadsPerSecond,
       },
-      // An object that claimed an endpoint name going away wakes the others that claim it (docs/security.md).
-      { informer: endpoints, map: (endpoint: Endpoint) => claimantsToWake(endpoint, (name) => endpoints.byIndex(ENDPOINT_NAME_INDEX, name)) },
+      // An object that claimed an endpoint name going away (of any shard) wakes the others of this shard that claim it
+      // (docs/security.md).
+      {
+        informer: claimants,
+        map: (endpoint: Endpoint) =>
+          claimantsToWake(endpoint, (name) => claimants.byIndex(ENDPOINT_NAME_INDEX, name)).filter((key) => endpoints.get(key) !== undefined),
+      },
       // A namespace labelled (or unlabelled) for the default workspace wakes its endpoints that use it.
       ...onNamespaceSelection((namespace) =>
         endpoints
@@ -209,10 +220,9 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       apiserverNow: () => apiserverClock.lowerBound(),
       apiserverClockWanted: (key) => void clockProbe.tighten()?.then(() => endpointController.enqueue(key)),
       tenancy: {
-        endpoints,
+        endpoints: claimants,
         identityOf: (namespace, workspaceRef) => connections.identityOf(namespace, workspaceRef),
-        // A label selector hides other shards' objects, so their absence proves nothing.
-        seesAllOf: (namespace) => !config.labelSelector && (config.namespaces.length === 0 || config.namespaces.includes(namespace)),
+        seesAllOf: (namespace) => config.namespaces.length === 0 || config.namespaces.includes(namespace),
         allowCrossNamespaceAdoption: config.allowCrossNamespaceAdoption,
       },
       settings: {

@@ -117,14 +117,21 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       const key = objectKey(obj);
       if (written.get(key)?.staleResourceVersion !== obj.metadata.resourceVersion) written.delete(key);
       noteDeletion(obj);
-      // our finalizer, written as a claim fence, has arrived: every earlier claimant is in the cache now
-      if (fences.delivered(key, obj)) options.wake?.(key);
     },
     delete: (obj) => {
       written.delete(objectKey(obj));
       freshness.forget(objectKey(obj));
       rolloutWakes.forget(objectKey(obj));
       fences.forget(objectKey(obj));
+    },
+  });
+  // The fence must come back through the cache the ownership rules read (unsharded when the primary is sharded).
+  const claimCache = options.tenancy.endpoints.addHandlers ? options.tenancy.endpoints : options.endpoints;
+  claimCache.addHandlers?.({
+    update: (_old, obj) => {
+      // our finalizer, written as a claim fence, has arrived: every earlier claimant is in the cache now
+      const key = objectKey(obj);
+      if (fences.delivered(key, obj)) options.wake?.(key);
     },
   });
   const slotWaits = new SlotWaits();
@@ -178,7 +185,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       log.debug({ requeue: { after: claims.commitInMs } }, 'waiting for claims of the endpoint name made in its creation second');
       return { requeueAfterMs: claims.commitInMs };
     }
-    const fenceNeeded = claims.settledInMs > 0 && !fences.passed(key, options.endpoints.get(key));
+    const fenceNeeded = claims.settledInMs > 0 && !fences.passed(key, claimCache.get(key));
     // (one GET of the CRD, shared by the deletions seen before it started: a namespace of them costs a few)
     if (object.deleting && object.hasFinalizer && options.crdDeleting) object.crdDeleting = await options.crdDeleting(ENDPOINT_CRD, signal, freshness.deletionSeenAt(key));
     await options.connections.readCredentialsOnce(object.namespace, parsed.data.workspaceRef, signal);

@@ -1,9 +1,10 @@
 // What the informer cache says about other endpoint objects, for the ownership rules: whether the object an
 // endpoint's owner tag names still exists, and whether an older object claims the same endpoint name in the
-// same Databricks workspace. Reads only the cache: no API or Databricks call.
+// same Databricks workspace. Reads only the cache: no API or Databricks call. With --label-selector the rules read
+// a cache of every shard's objects (claimsProjection), never only the shard's own.
 import { EndpointAnnotation } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/index.js';
-import { type KubeObject, objectKey } from '../../kube/index.js';
+import { type EventHandlers, type KubeObject, objectKey } from '../../kube/index.js';
 import { type Claimant, type OwnerPresence, holdsByAdoption, olderClaimant, ownershipOf, taggedOwner } from './ownership.js';
 import type { EndpointObject, Observed, TenancyView } from './plan-types.js';
 
@@ -14,11 +15,18 @@ export const ENDPOINT_NAME_INDEX = 'endpointName';
 export const endpointNameIndex = (o: EndpointLike): string[] => [o.spec?.endpointName ?? o.metadata.name];
 
 export interface TenancyOptions {
-  /** The endpoint informer's cache, with the ENDPOINT_NAME_INDEX index (a lookup costs its answer, not N). */
-  endpoints: { get(key: string): EndpointLike | undefined; byIndex(index: typeof ENDPOINT_NAME_INDEX, endpointName: string): EndpointLike[] };
+  /**
+   * Every endpoint object of the watched namespaces, whatever the shard, with the ENDPOINT_NAME_INDEX index (a lookup
+   * costs its answer, not N). Its handlers, when it has them, deliver claim fences (claim-fence.ts).
+   */
+  endpoints: {
+    get(key: string): EndpointLike | undefined;
+    byIndex(index: typeof ENDPOINT_NAME_INDEX, endpointName: string): EndpointLike[];
+    addHandlers?(handlers: EventHandlers<EndpointLike>): void;
+  };
   /** The normalised host an object would act in (WorkspaceConnections.identityOf). */
   identityOf(namespace: string, workspaceRef: { name: string } | undefined): string | undefined;
-  /** Whether the cache holds every endpoint object of `namespace` (watched, no label selector). */
+  /** Whether the cache holds every endpoint object of `namespace` (a watched namespace). */
   seesAllOf(namespace: string): boolean;
   allowCrossNamespaceAdoption: boolean;
 }
@@ -82,6 +90,27 @@ function claimedBy(options: TenancyOptions, object: Parameters<typeof tenancyVie
   const creationTimestamp = object.creationTimestamp ?? '9999-12-31T23:59:59Z';
   return olderClaimant({ uid: object.uid, namespace: object.namespace, name: object.name, creationTimestamp }, rivals);
 }
+
+/**
+ * What a claims cache keeps of an endpoint object: only the fields the rules above read (and the finalizers, which
+ * carry claim fences; the resourceVersion the informer compares). A sharded operator watches every shard's objects
+ * for these rules alone: 10,000 of them must stay cheap.
+ */
+export function claimsProjection<T extends KubeObject>(obj: T): T {
+  const o = obj as T & EndpointLike;
+  const { namespace, name, uid, resourceVersion, creationTimestamp, deletionTimestamp, finalizers } = o.metadata;
+  const spec = o.spec ?? {};
+  const projected: EndpointLike = {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: definedOnly({ namespace, name, uid, resourceVersion, creationTimestamp, deletionTimestamp, finalizers }) as EndpointLike['metadata'],
+    spec: definedOnly({ endpointName: spec.endpointName, workspaceRef: spec.workspaceRef && { name: spec.workspaceRef.name } }),
+    ...(o.status?.adoption && { status: { adoption: { endpointId: o.status.adoption.endpointId } } }),
+  };
+  return projected as T;
+}
+
+const definedOnly = <R extends Record<string, unknown>>(record: R): R => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as R;
 
 /**
  * The other objects that claim the endpoint name of `leaving`, once it is being deleted: they may win now, so they

@@ -1,6 +1,6 @@
 // tenancyView reads the informer cache for the ownership rules: owner presence and rival claims.
 import { describe, expect, it } from 'vitest';
-import { ENDPOINT_NAME_INDEX, type TenancyOptions, claimantsToWake, endpointNameIndex, tenancyView } from '../../../../src/controllers/endpoint/tenancy.js';
+import { ENDPOINT_NAME_INDEX, type TenancyOptions, claimantsToWake, claimsProjection, endpointNameIndex, tenancyView } from '../../../../src/controllers/endpoint/tenancy.js';
 import { IndexedCache, type KubeObject } from '../../../../src/kube/index.js';
 import { ENDPOINT_ID, NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
 
@@ -105,5 +105,57 @@ describe('claimantsToWake', () => {
   });
   it('wakes nobody for an object that is not leaving', () => {
     expect(claimantsToWake(winner, () => { throw new Error('listed every endpoint for an object that is not being deleted'); })).toEqual([]);
+  });
+});
+
+describe('claimsProjection: what a sharded operator keeps of every shard\'s objects for these rules', () => {
+  const full = {
+    apiVersion: 'serving.ptoperator.io/v1alpha1',
+    kind: 'ProvisionedThroughputEndpoint',
+    metadata: {
+      namespace: 'team-b',
+      name: 'importer',
+      uid: 'u-holder',
+      resourceVersion: '42',
+      generation: 3,
+      creationTimestamp: '2026-03-01T12:00:09Z',
+      deletionTimestamp: '2026-03-01T13:00:00Z',
+      finalizers: ['serving.ptoperator.io/endpoint'],
+      labels: { shard: 'x' },
+      annotations: { 'ptoperator.io/adopt': 'true', note: 'x'.repeat(1000) },
+      managedFields: [{ manager: 'kubectl' }],
+    },
+    spec: { endpointName: 'llama-chat', workspaceRef: { name: 'ws' }, model: { name: 'm', version: '1' }, tags: { a: 'b' } },
+    status: { adoption: { endpointId: ENDPOINT_ID, time: '2026-03-01T12:00:10Z' }, conditions: [{ type: 'Ready', status: 'True' }], endpointUrl: 'https://x' },
+  } as unknown as Cached;
+
+  it('keeps only the fields the rules read (and the fence, and the resourceVersion)', () => {
+    expect(claimsProjection(full)).toEqual({
+      apiVersion: 'serving.ptoperator.io/v1alpha1',
+      kind: 'ProvisionedThroughputEndpoint',
+      metadata: {
+        namespace: 'team-b',
+        name: 'importer',
+        uid: 'u-holder',
+        resourceVersion: '42',
+        creationTimestamp: '2026-03-01T12:00:09Z',
+        deletionTimestamp: '2026-03-01T13:00:00Z',
+        finalizers: ['serving.ptoperator.io/endpoint'],
+      },
+      spec: { endpointName: 'llama-chat', workspaceRef: { name: 'ws' } },
+      status: { adoption: { endpointId: ENDPOINT_ID } },
+    });
+    expect(claimsProjection(cached('ml', 'a', 'u1', '2026-03-01T12:00:00Z'))).toEqual(cached('ml', 'a', 'u1', '2026-03-01T12:00:00Z'));
+  });
+
+  it('the rules answer the same from the projection', () => {
+    const adopting = { ...self, annotations: { 'ptoperator.io/adopt': 'true' } };
+    const holder = { ...full, metadata: { ...full.metadata, deletionTimestamp: undefined } } as Cached;
+    const hosts = { 'team-b/ws': 'https://default' };
+    for (const objects of [[holder], [claimsProjection(holder)]]) {
+      expect(tenancyView(options(objects, hosts), adopting, found(foreignEndpoint())).recordedHolder).toBe('team-b.importer');
+    }
+    const rival = cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' });
+    expect(tenancyView(options([claimsProjection(rival)]), self, NOT_FOUND).olderClaimant).toBe('team-b.x');
   });
 });
