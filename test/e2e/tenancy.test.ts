@@ -232,6 +232,32 @@ describe('finding 3: racing claims have one deterministic winner and the loser s
     const a = await e2e.get<{ metadata: { uid: string } }>('pte', 'host-claim-a');
     expect((await endpointTags('same-host-llama'))['pt-operator-owner-uid']).toBe(a?.metadata.uid);
   });
+
+  it("an older object whose workspace's credentials were refused claims nothing: another tenant's younger object creates the endpoint", async () => {
+    // Namespace C, not allowed the default workspace, points a workspace at its host with a token that is refused.
+    const c = inNamespace(nsC);
+    await kubectlOk(['-n', nsC, 'create', 'secret', 'generic', 'squat-pat', '--from-literal=token=not-a-valid-token-at-all']);
+    await c.apply([
+      {
+        apiVersion: 'serving.ptoperator.io/v1alpha1',
+        kind: 'DatabricksWorkspace',
+        metadata: { name: 'squat' },
+        spec: { host: e2e.emulator.url, auth: { token: { secretRef: { name: 'squat-pat', key: 'token' } } } },
+      },
+      endpointManifest('squatter', { endpointName: 'squatted-llm', workspaceRef: { name: 'squat' } }),
+    ]);
+    await c.waitUntil('dbws', 'squat', (o) => condition(o, 'Ready')?.reason === 'AuthenticationFailed');
+    const squatterCreated = Date.parse(((await c.get('pte', 'squatter')) as { metadata: { creationTimestamp: string } }).metadata.creationTimestamp);
+    await eventually(async () => {
+      if (Date.now() < squatterCreated + 1_000) throw new Error('still within the creation second of the squatter');
+    });
+
+    await e2e.apply(endpointManifest('squatted-llm'));
+    const owner = await e2e.waitUntil('pte', 'squatted-llm', (o) => isReady(o) || synced(o)?.reason === 'NotOwned', 90_000);
+    expect(synced(owner), 'the refused workspace\'s object must not hold the name').toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    expect((await e2e.mutations('squatted-llm')).filter((m) => m.operation === 'create').map((m) => m.status)).toEqual([200]);
+    expect((await endpointTags('squatted-llm'))['pt-operator-owner-uid']).toBe((owner['metadata'] as { uid: string }).uid);
+  });
 });
 
 describe('finding 4: the default workspace serves only the namespaces the operator allows', () => {

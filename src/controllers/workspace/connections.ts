@@ -2,7 +2,7 @@
 // client. Clients are cached per workspace generation and Secret version, so a rotated Secret or
 // an edited workspace takes effect at once, and an unchanged one reuses its token cache.
 import { readFileSync } from 'node:fs';
-import { type DatabricksWorkspace, type WorkspaceSpec, WorkspaceSpec as WorkspaceSpecSchema } from '../../api/v1alpha1/index.js';
+import { type DatabricksWorkspace, type WorkspaceSpec, WorkspaceReadyReason, WorkspaceSpec as WorkspaceSpecSchema } from '../../api/v1alpha1/index.js';
 import {
   type AuthConfig,
   DatabricksClient,
@@ -215,7 +215,7 @@ export class WorkspaceConnections {
   /**
    * The Databricks workspace an endpoint object would act in, as a normalised host: the identity under which
    * two objects claim one endpoint name (objects of different namespaces may name one host). Undefined when
-   * the object may not use any workspace yet.
+   * the object may not use any workspace, or its workspace's credentials were refused (claimsNames).
    */
   identityOf(namespace: string, workspaceRef: { name: string } | undefined): string | undefined {
     let host: string | undefined;
@@ -223,9 +223,10 @@ export class WorkspaceConnections {
       const connection = this.options.defaultConnection;
       host = this.mayUseDefault(namespace) && !('error' in connection) ? connection.host : undefined;
     } else {
-      host = (this.options.workspaces.get(`${namespace}/${workspaceRef.name}`)?.spec as { host?: unknown } | undefined)?.host as string | undefined;
+      const workspace = this.options.workspaces.get(`${namespace}/${workspaceRef.name}`);
+      if (workspace && claimsNames(findCondition(workspace.status?.conditions, 'Ready'))) host = (workspace.spec as { host?: unknown }).host as string | undefined;
     }
-    return host === undefined ? undefined : normalised(host);
+    return typeof host === 'string' ? normalised(host) : undefined;
   }
 
   private mayUseDefault(namespace: string): boolean {
@@ -274,6 +275,18 @@ export class WorkspaceConnections {
     if (audiences.includes(audience)) return undefined;
     return `the projected service-account token has audience ${audiences.join(', ') || '(none)'}, not ${audience}: set the chart value tokenFederation.audience to ${audience}`;
   }
+}
+
+/**
+ * Whether the objects of a workspace with this last verdict claim endpoint names on its host (docs/security.md rule
+ * 6): not once it was refused (credentials, Secret, spec), or a tenant without valid credentials could hold other
+ * tenants' names there without ever sending a call. Its last verdict counts, whatever generation it judged: a Ready
+ * workspace being verified again, or read before its first verification after a restart, keeps its claims, so a
+ * younger object cannot create the endpoint meanwhile. One not verified yet claims too (its first verdict comes
+ * within seconds), and so does an unreachable host: it is retried, and it is the host every claimant there reaches.
+ */
+export function claimsNames(ready: { status: string; reason?: string } | undefined): boolean {
+  return ready === undefined || ready.status !== 'False' || ready.reason === WorkspaceReadyReason.HostUnreachable;
 }
 
 function createSecretCommand(namespace: string, name: string, auth: WorkspaceSpec['auth']): string {

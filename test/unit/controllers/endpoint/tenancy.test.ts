@@ -1,6 +1,7 @@
 // tenancyView reads the informer cache for the ownership rules: owner presence and rival claims.
 import { describe, expect, it } from 'vitest';
 import { ENDPOINT_NAME_INDEX, type TenancyOptions, claimantsToWake, claimsProjection, endpointNameIndex, tenancyView } from '../../../../src/controllers/endpoint/tenancy.js';
+import { WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
 import { IndexedCache, type KubeObject } from '../../../../src/kube/index.js';
 import { ENDPOINT_ID, NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
 
@@ -157,5 +158,39 @@ describe('claimsProjection: what a sharded operator keeps of every shard\'s obje
     }
     const rival = cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' });
     expect(tenancyView(options([claimsProjection(rival)]), self, NOT_FOUND).olderClaimant).toBe('team-b.x');
+  });
+});
+
+describe('tenancyView: an older object claims only while its workspace can act there', () => {
+  const HOST = 'https://adb-1.azuredatabricks.net';
+  const squat = (ready: { status: string; reason: string } | undefined) => ({
+    apiVersion: 'serving.ptoperator.io/v1alpha1',
+    kind: 'DatabricksWorkspace',
+    metadata: { namespace: 'team-a', name: 'squat', generation: 1 },
+    spec: { host: HOST, auth: { token: { secretRef: { name: 'pat', key: 'token' } } } },
+    ...(ready && { status: { conditions: [{ type: 'Ready', message: 'm', observedGeneration: 1, lastTransitionTime: '2026-03-01T12:00:00Z', ...ready }] } }),
+  });
+  it.each([
+    ['authenticated', { status: 'True', reason: 'Authenticated' }, 'team-a.prod-llm'],
+    ['not verified yet', undefined, 'team-a.prod-llm'],
+    ['its credentials refused', { status: 'False', reason: 'AuthenticationFailed' }, undefined],
+    ['its Secret missing', { status: 'False', reason: 'SecretNotFound' }, undefined],
+  ])('the older object\'s workspace %s', (_, ready, claimant) => {
+    const connections = new WorkspaceConnections({
+      workspaces: { get: (key) => (key === 'team-a/squat' ? (squat(ready) as never) : undefined) },
+      secrets: { get: () => undefined },
+      defaultConnection: { host: HOST, auth: { type: 'pat', token: 'dapi-default' } },
+      federationTokenFile: '/nonexistent',
+      defaultWorkspaceNamespaces: ['ml'],
+      federationTrustedHosts: [],
+      client: {},
+    });
+    const older = cached('team-a', 'prod-llm', 'u-squat', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat', workspaceRef: { name: 'squat' } });
+    const view = tenancyView(
+      { ...options([older]), identityOf: (namespace, ref) => connections.identityOf(namespace, ref) },
+      self,
+      NOT_FOUND,
+    );
+    expect(view.olderClaimant).toBe(claimant);
   });
 });

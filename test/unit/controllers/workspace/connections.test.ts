@@ -173,4 +173,27 @@ describe('workspace identity for claims', () => {
   ])('%s', (_, namespace, ref, identity) => {
     expect(c.identityOf(namespace, ref)).toBe(identity);
   });
+
+  // Only an object able to act in a workspace claims names there: one whose credentials were refused would
+  // otherwise hold other tenants' names on a shared host without ever sending a call (docs/security.md rule 6).
+  const judged = (ready: { status: string; reason: string; observedGeneration: number } | undefined): Workspace =>
+    ({
+      ...workspace('team-a', 'ws', DEFAULT_HOST),
+      metadata: { namespace: 'team-a', name: 'ws', generation: 2 },
+      ...(ready && { status: { conditions: [{ type: 'Ready', message: 'm', lastTransitionTime: '2026-03-01T12:00:00Z', ...ready }] } }),
+    }) as unknown as Workspace;
+  it.each([
+    ['Ready for its generation', { status: 'True', reason: 'Authenticated', observedGeneration: 2 }, DEFAULT_HOST],
+    ['Ready, its changed spec being verified again (it keeps its claims meanwhile)', { status: 'True', reason: 'Authenticated', observedGeneration: 1 }, DEFAULT_HOST],
+    ['not verified yet (its first verdict pending, e.g. created with its endpoint object)', undefined, DEFAULT_HOST],
+    // retried, and not for a tenant to choose: the host is the one every claimant there reaches
+    ['its host unreachable for now', { status: 'False', reason: 'HostUnreachable', observedGeneration: 2 }, DEFAULT_HOST],
+    ['its credentials refused', { status: 'False', reason: 'AuthenticationFailed', observedGeneration: 2 }, undefined],
+    ['its Secret missing', { status: 'False', reason: 'SecretNotFound', observedGeneration: 2 }, undefined],
+    ['refused, its changed spec not verified yet', { status: 'False', reason: 'AuthenticationFailed', observedGeneration: 1 }, undefined],
+    ['its federation host not trusted', { status: 'False', reason: 'FederationHostNotTrusted', observedGeneration: 2 }, undefined],
+  ])('a workspace %s', (_, ready, identity) => {
+    const ws = judged(ready);
+    expect(connections({}, [ws]).identityOf('team-a', { name: 'ws' })).toBe(identity);
+  });
 });
