@@ -8,7 +8,10 @@ import { oneLine } from './host-text.js';
  * - Conflict: an update is in progress (409, RESOURCE_CONFLICT): requeue, do not change the spec.
  * - AlreadyExists: create of a name that exists (RESOURCE_ALREADY_EXISTS, or 400/409 saying so).
  * - InvalidRequest: terminal until the spec changes; the server message is kept verbatim.
- * - Auth: credentials refused (401/403) or not configured; never retried in a loop.
+ * - Auth: credentials refused (401) or not configured; never retried in a loop.
+ * - PermissionDenied: 403. Databricks answers so both when the caller lacks a permission on the object (no
+ *   CAN_MANAGE on an endpoint) and for an unknown PAT ("Invalid access token."): a caller that needs to tell them
+ *   apart checks whether the same credentials can still list the workspace's endpoints.
  * - RateLimited: 429 or the client's own budget; `retryAfterMs` says when to come back.
  * - Transient: 503, other 5xx, network failures and timeouts: retry with backoff.
  * - InvalidResponse: a 2xx body that does not fit the schema (a server or proxy we do not understand).
@@ -19,6 +22,7 @@ export const ERROR_KINDS = [
   'AlreadyExists',
   'InvalidRequest',
   'Auth',
+  'PermissionDenied',
   'RateLimited',
   'Transient',
   'InvalidResponse',
@@ -82,7 +86,7 @@ export class DatabricksError extends Error {
 
   /** Only a spec (or credential) change can fix it. */
   get terminal(): boolean {
-    return this.kind === 'InvalidRequest' || this.kind === 'Auth';
+    return this.kind === 'InvalidRequest' || this.kind === 'Auth' || this.kind === 'PermissionDenied';
   }
 
   /** What loggers and status writers see: only safe, already-redacted fields (no stack, no cause). */
@@ -116,7 +120,7 @@ const ALREADY_EXISTS_CODES = new Set(['RESOURCE_ALREADY_EXISTS', 'ALREADY_EXISTS
 const CONFLICT_CODES = new Set(['RESOURCE_CONFLICT', 'ABORTED']);
 const RATE_LIMIT_CODES = new Set(['REQUEST_LIMIT_EXCEEDED', 'RESOURCE_EXHAUSTED', 'TOO_MANY_REQUESTS']);
 const TRANSIENT_CODES = new Set(['TEMPORARILY_UNAVAILABLE', 'DEADLINE_EXCEEDED', 'INTERNAL_ERROR']);
-const AUTH_CODES = new Set(['UNAUTHENTICATED', 'UNAUTHORIZED', 'PERMISSION_DENIED']);
+const AUTH_CODES = new Set(['UNAUTHENTICATED', 'UNAUTHORIZED']);
 
 // Messages the GO/PY SDKs treat as retryable whatever the status (reference §3.4).
 const RATE_LIMIT_MESSAGES = /REQUEST_LIMIT_EXCEEDED|RPC token bucket limit has been exceeded/;
@@ -126,7 +130,8 @@ const ALREADY_EXISTS_MESSAGE = /already exists/i;
 
 /** Decide the kind from what the server said. Pure: status, parsed error_code and message. */
 export function classifyHttpError(status: number, errorCode: string | undefined, message: string): DatabricksErrorKind {
-  if (status === 401 || status === 403) return 'Auth';
+  if (status === 401) return 'Auth';
+  if (status === 403) return 'PermissionDenied';
   if (status === 429) return 'RateLimited';
   if (errorCode !== undefined) {
     if (ALREADY_EXISTS_CODES.has(errorCode)) return 'AlreadyExists';
@@ -134,6 +139,7 @@ export function classifyHttpError(status: number, errorCode: string | undefined,
     if (CONFLICT_CODES.has(errorCode)) return 'Conflict';
     if (RATE_LIMIT_CODES.has(errorCode)) return 'RateLimited';
     if (AUTH_CODES.has(errorCode) && status < 500) return 'Auth';
+    if (errorCode === 'PERMISSION_DENIED' && status < 500) return 'PermissionDenied';
   }
   if (RATE_LIMIT_MESSAGES.test(message)) return 'RateLimited';
   if (status === 404) return 'NotFound';

@@ -444,6 +444,8 @@ export const EndpointSyncedReason = {
   ModelNotOptimizable: 'ModelNotOptimizable',
   ModelNotFound: 'ModelNotFound',
   NotOwned: 'NotOwned',
+  /** The workspace's credentials work, but its identity lacks a permission on this endpoint (a 403). */
+  PermissionDenied: 'PermissionDenied',
   WorkspaceNotReady: 'WorkspaceNotReady',
   DefaultWorkspaceNotAllowed: 'DefaultWorkspaceNotAllowed',
   RateLimited: 'RateLimited',

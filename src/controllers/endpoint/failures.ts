@@ -1,7 +1,7 @@
 // What a failed Databricks call (a read, or the plan's own action) means for status, Events and requeue.
 import { type EndpointStatus, EndpointAnnotation, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
 import { clause } from '../text.js';
-import { PlanBuilder, iso as isoSeconds, progressRequeue } from './plan-builder.js';
+import { PlanBuilder, endpointNameOf, iso as isoSeconds, progressRequeue } from './plan-builder.js';
 import type { CallFailure, Plan, PlanInput } from './plan-types.js';
 import { rateLimitedRequeueMs } from './requeue.js';
 import { isSettingsAction, rejectSettingsAction } from './settings.js';
@@ -40,6 +40,13 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
     case 'NotFound':
       // The endpoint appeared or vanished between our read and our write: read again now.
       return builder.finish({ type: 'none' }, { after: 0 });
+    case 'PermissionDenied': {
+      // The credentials work (the reconciler turns a 403 the workspace's own list gets too into Auth), but not on
+      // this endpoint: typically one made by Terraform or a person. Only a grant or a spec change helps; a grant is
+      // seen at the next poll, a spec or requested-at change at once.
+      const message = permissionDeniedMessage(input, error.message);
+      return builder.blocked(SyncedReason.PermissionDenied, message, message).finish({ type: 'none' }, { after: input.settings.pollIntervalMs });
+    }
     case 'Auth':
       return builder
         .synced(false, SyncedReason.WorkspaceNotReady, `Databricks refused the credentials: ${error.message}`)
@@ -55,6 +62,16 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
     default:
       return builder.synced(false, SyncedReason.ReconcileError, error.message).finish({ type: 'none' }, { backoff: true });
   }
+}
+
+function permissionDeniedMessage(input: PlanInput, refusal: string): string {
+  const name = endpointNameOf(input.object);
+  const identity = input.workspace.identity ?? "the operator's identity in this workspace";
+  return (
+    `${identity} lacks a permission on serving endpoint ${name}: ${clause(refusal)}. ` +
+    `Grant CAN_MANAGE on ${name} to that identity (the endpoint's Permissions in the Databricks UI, or a databricks_permissions resource in Terraform); ` +
+    `the operator looks again every ${Math.round(input.settings.pollIntervalMs / 1000)}s, and at once when the spec or annotation ${EndpointAnnotation.requestedAt} changes.`
+  );
 }
 
 /** What a failed action means for the plan that asked for it. */
@@ -77,10 +94,12 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
   if (planned.action.type === 'create' || planned.action.type === 'updateConfig') {
     // The action did not happen: forget the pending config we announced for it.
     restore(builder.status, previous, 'pending');
+    // Refused for want of a permission, the spec counts as handled too (kstatus reads Stalled only for the current
+    // observedGeneration), but not as rejected: it is sent again at the next poll, when a grant may have come.
     if (error.kind === 'InvalidRequest') {
       // A rejected request is handled: it is not sent again until the spec or the requested-at token changes.
       builder.status.rejectedGeneration = input.object.generation;
-    } else {
+    } else if (error.kind !== 'PermissionDenied') {
       // Nor was the new spec or requested-at token that asked for it carried out: keep them unhandled, so the
       // next reconcile sends the config again instead of settling on an older failure.
       restore(builder.status, previous, 'observedGeneration');

@@ -42,6 +42,8 @@ export interface WorkspaceState {
   message?: string;
   /** Base URL, for status.endpointUrl. */
   host?: string;
+  /** Who the operator is in the workspace, as whoever grants it permissions finds it (for a 403's message). */
+  identity?: string;
 }
 
 export interface PlanSettings {

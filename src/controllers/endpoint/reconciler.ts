@@ -26,6 +26,7 @@ import { type CrdDeletionCheck, ENDPOINT_CRD } from '../crd-deletion.js';
 import { ENDPOINT_FINALIZER, EndpointResource } from '../resources.js';
 import type { WorkspaceConnections } from '../workspace/connections.js';
 import {
+  type CallFailure,
   type EndpointObject,
   endpointNameOf,
   type Observed,
@@ -254,13 +255,26 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       }
       return observe(() => databricks.getEndpoint(endpointName, callOptions));
     };
+    /**
+     * Databricks answers 403 both to an identity without a permission on this endpoint and to an unknown PAT: it is
+     * the credentials' only when the workspace's list is refused too, and otherwise this endpoint's (failures.ts).
+     */
+    const meaningOf = async (failure: CallFailure): Promise<CallFailure> => {
+      if (failure.kind !== 'PermissionDenied' || !client) return failure;
+      const list = await listed(client);
+      const refusedToo = list.kind === 'failed' && (list.error.kind === 'Auth' || list.error.kind === 'PermissionDenied');
+      return refusedToo ? { ...failure, kind: 'Auth' } : failure;
+    };
+    const refusalRead = async <T>(observed: Observed<T>): Promise<Observed<T>> =>
+      observed.kind === 'failed' ? { kind: 'failed', error: await meaningOf(observed.error) } : observed;
     const { model: wanted } = parsed.data;
-    const [endpoint, model] = await Promise.all([
+    const [endpointRead, modelRead] = await Promise.all([
       need.endpoint && client ? readEndpoint(client) : skipped<ServingEndpointDetailed>(),
       need.model && client
         ? modelInfo.get(`${workspace.name}|${wanted.name}|${wanted.version}`, () => observe(() => client.getModelOptimizationInfo(wanted.name, wanted.version, callOptions)), keepModelInfo)
         : skipped<ModelOptimizationInfo>(),
     ]);
+    const [endpoint, model] = await Promise.all([refusalRead(endpointRead), refusalRead(modelRead)]);
 
     if ([endpoint, model].some((o) => o.kind === 'failed' && o.error.kind === 'Auth')) options.credentialsRefused?.(workspace.name);
 
@@ -281,7 +295,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
 
     const input: PlanInput = {
       object: { ...object, spec: canary.spec },
-      workspace: { ready: workspace.ready, reason: workspace.reason, message: workspace.message, host: workspace.host },
+      workspace: { ready: workspace.ready, reason: workspace.reason, message: workspace.message, host: workspace.host, identity: workspace.identity },
       tenancy,
       endpoint,
       model,
@@ -320,8 +334,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
         slotWaits.record(key, { generation: object.generation, until: now().getTime() + err.retryAfterMs });
       }
       log.warn({ action: plan.action.type, error: err.toJSON() }, 'Databricks action failed');
-      if (err.kind === 'Auth') options.credentialsRefused?.(workspace.name);
-      plan = planActionFailure(input, plan, toFailure(err));
+      const failure = await meaningOf(toFailure(err));
+      if (failure.kind === 'Auth') options.credentialsRefused?.(workspace.name);
+      plan = planActionFailure(input, plan, failure);
       // A rejected request counts as handled (rejectedGeneration); anything else is sent again.
       actionFailed = err.kind !== 'InvalidRequest';
     }

@@ -21,6 +21,7 @@ export const STALLED_REASONS: ReadonlySet<string> = new Set([
   SyncedReason.ModelNotOptimizable,
   SyncedReason.ModelNotFound,
   SyncedReason.NotOwned,
+  SyncedReason.PermissionDenied,
   SyncedReason.DefaultWorkspaceNotAllowed,
   SyncedReason.UpdateFailed,
   SyncedReason.CapacityRetriesExhausted,

@@ -53,6 +53,17 @@ export interface ResolvedWorkspace {
   message?: string;
   host?: string;
   client?: DatabricksClient;
+  /** Who the operator is in the workspace, as whoever grants it permissions there finds it. */
+  identity?: string;
+}
+
+/** The identity a workspace's credentials stand for, named by where they come from (their values are secret). */
+export function describeIdentity(name: string, auth: WorkspaceSpec['auth']): string {
+  const where = `DatabricksWorkspace ${name}`;
+  if (auth.token) return `the owner of the personal access token in Secret ${auth.token.secretRef.name} (${where})`;
+  if (auth.oauthM2M) return `the service principal whose client id is in Secret ${auth.oauthM2M.secretRef.name} (${where})`;
+  const clientId = auth.tokenFederation?.clientId;
+  return clientId ? `the service principal ${clientId} (${where}, token federation)` : `the identity the operator's service account is federated to (${where})`;
 }
 
 export class WorkspaceConnections {
@@ -198,7 +209,7 @@ export class WorkspaceConnections {
     }
     const result = this.clientFor({ ...workspace, spec: parsed.data });
     if ('error' in result) return { name, ready: false, host: parsed.data.host, message: `DatabricksWorkspace ${name}: ${result.error.message}` };
-    return { name, ready: true, host: parsed.data.host, client: result.client };
+    return { name, ready: true, host: parsed.data.host, client: result.client, identity: describeIdentity(name, parsed.data.auth) };
   }
 
   /**
@@ -259,7 +270,7 @@ export class WorkspaceConnections {
       };
     }
     this.defaultClient ??= new DatabricksClient({ ...this.options.client, host: connection.host, auth: connection.auth });
-    return { name: DEFAULT_WORKSPACE, ready: true, host: connection.host, client: this.defaultClient };
+    return { name: DEFAULT_WORKSPACE, ready: true, host: connection.host, client: this.defaultClient, identity: "the operator's default identity (its DATABRICKS_* environment)" };
   }
 
   /** A projected token's audience is fixed by the pod spec; say so clearly when it does not match. */

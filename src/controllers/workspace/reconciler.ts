@@ -149,7 +149,8 @@ async function verify(
       message: `authenticated to ${parsed.data.host} with ${authType}; ${endpointCount} serving endpoint(s) visible`,
     };
   } catch (err) {
-    if (isDatabricksError(err) && err.kind === 'Auth') {
+    // A 403 to the list is the credentials too: an unknown PAT, or an identity with no access to the workspace.
+    if (isDatabricksError(err) && (err.kind === 'Auth' || err.kind === 'PermissionDenied')) {
       return {
         ready: false,
         reason: WorkspaceReadyReason.AuthenticationFailed,

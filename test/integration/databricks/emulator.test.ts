@@ -458,7 +458,8 @@ describe('secrets', () => {
       warn: (obj, msg) => lines.push(JSON.stringify({ ...obj, msg })),
     };
     const refused = await failure(clientFor(running, { logger }).listEndpoints());
-    expect(refused.kind).toBe('Auth');
+    // an unknown PAT is a 403, as in Databricks: the operator tells it from a missing permission by the list
+    expect(refused.kind).toBe('PermissionDenied');
     expect(refused.status).toBe(403);
 
     running.emulator.addFault({ type: 'unavailable', times: 2 });

@@ -237,6 +237,9 @@ export const failed = (kind: CallFailure['kind'], message = `${kind} from Databr
   error: { kind, message, ...(retryAfterMs !== undefined && { retryAfterMs }) },
 });
 
+/** Who the operator is in the fixtures' workspace, as the endpoint's messages name it. */
+export const WORKSPACE_IDENTITY = 'the owner of the personal access token in Secret dbx-pat (DatabricksWorkspace ml/prod)';
+
 export interface InputOptions {
   endpoint?: ServingEndpointDetailed | Observed<ServingEndpointDetailed>;
   model?: ModelOptimizationInfo | Observed<ModelOptimizationInfo>;
@@ -260,7 +263,7 @@ export function planInput(object: EndpointObject, options: InputOptions = {}): P
   const workspaceReady = options.workspaceReady ?? true;
   return {
     object,
-    workspace: workspaceReady ? { ready: true, host: HOST } : { ready: false, message: 'secret ml/dbx-pat not found' },
+    workspace: workspaceReady ? { ready: true, host: HOST, identity: WORKSPACE_IDENTITY } : { ready: false, message: 'secret ml/dbx-pat not found' },
     tenancy: { taggedOwnerPresence: 'gone', recordedHolder: undefined, olderClaimant: undefined, allowCrossNamespaceAdoption: false, ...options.tenancy },
     endpoint: asObserved<ServingEndpointDetailed>(endpoint),
     model: asObserved<ModelOptimizationInfo>(model),

@@ -25,7 +25,12 @@ describe('classifyHttpError', () => {
     [400, 'INVALID_PARAMETER_VALUE', 'Served entity system.ai.x is not eligible for Provisioned Throughput.', 'InvalidRequest'],
     [400, 'BAD_REQUEST', 'bad', 'InvalidRequest'],
     [401, 'UNAUTHENTICATED', 'Invalid access token', 'Auth'],
-    [403, 'PERMISSION_DENIED', 'no', 'Auth'],
+    // 403 is the caller lacking a permission, or an unknown PAT: the caller tells them apart (reference §3.3, §10)
+    [403, 'PERMISSION_DENIED', 'The caller does not have CAN_MANAGE permission on serving endpoints.', 'PermissionDenied'],
+    [403, 'PERMISSION_DENIED', 'Invalid access token.', 'PermissionDenied'],
+    [403, undefined, '', 'PermissionDenied'],
+    [400, 'PERMISSION_DENIED', 'no', 'PermissionDenied'],
+    [400, 'UNAUTHENTICATED', 'no', 'Auth'],
     [429, 'REQUEST_LIMIT_EXCEEDED', 'slow down', 'RateLimited'],
     [429, undefined, '', 'RateLimited'],
     [400, undefined, 'RPC token bucket limit has been exceeded', 'RateLimited'],

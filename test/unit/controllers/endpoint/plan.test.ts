@@ -19,6 +19,7 @@ import {
   SECOND,
   SETTINGS,
   TOKEN_BAND_MODEL,
+  WORKSPACE_IDENTITY,
   afterPlan,
   at,
   condition,
@@ -735,7 +736,8 @@ describe('Databricks and workspace failures: nothing done, Ready unchanged', () 
     ['503', 'ReconcileError', { endpoint: failed('Transient', 'GET /api/2.0/serving-endpoints/llama-chat failed (503)') }, { backoff: true }],
     ['a network failure', 'ReconcileError', { model: failed('Transient', 'connect ECONNREFUSED') }, { backoff: true }],
     ['an unparseable body', 'ReconcileError', { endpoint: failed('InvalidResponse', 'body does not fit the schema') }, { backoff: true }],
-    ['credentials refused', 'WorkspaceNotReady', { endpoint: failed('Auth', '403 PERMISSION_DENIED') }, { after: SETTINGS.workspaceRetryMs }],
+    // a 401, or a 403 the workspace's own list got too (an unknown PAT): the reconciler reports it as Auth
+    ['credentials refused', 'WorkspaceNotReady', { endpoint: failed('Auth', '401 UNAUTHENTICATED') }, { after: SETTINGS.workspaceRetryMs }],
     ['the workspace not ready', 'WorkspaceNotReady', { workspaceReady: false }, { after: SETTINGS.workspaceRetryMs }],
   ] as const)('%s → Synced False %s', (_, reason, options, requeue) => {
     const object = settledObject();
@@ -764,6 +766,62 @@ describe('Databricks and workspace failures: nothing done, Ready unchanged', () 
     const up = reconcile(afterPlan(object, down), { endpoint: readyEndpoint() });
     expect(condition(up, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
     expect(condition(up, 'Ready')).toMatchObject({ status: 'True', reason: 'Available' });
+  });
+});
+
+describe('a 403 on this endpoint while the credentials work (no CAN_MANAGE on an endpoint made by Terraform)', () => {
+  const refused = 'PATCH /api/2.0/serving-endpoints/llama-chat/tags failed (403, PermissionDenied): PERMISSION_DENIED: The caller does not have CAN_MANAGE permission on serving endpoints.';
+  const stalledOnIt = (plan: Plan) => {
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'PermissionDenied' });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'PermissionDenied' });
+    const conditions = plan.status.conditions ?? [];
+    expect(conditions.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'PermissionDenied' });
+    expect(conditions.find((c) => c.type === 'Reconciling')).toBeUndefined();
+    // not a retry storm: the poll interval (a grant in Databricks is seen then), and at once on a spec or requested-at change
+    expect(plan.requeue).toEqual({ after: SETTINGS.pollIntervalMs });
+    const message = condition(plan, 'Synced')?.message ?? '';
+    expect(message).toContain(WORKSPACE_IDENTITY);
+    expect(message).toContain('serving endpoint llama-chat');
+    expect(message).toContain('CAN_MANAGE');
+    expect(message).toContain('databricks_permissions');
+    expect(message).toContain(EndpointAnnotation.requestedAt);
+    expect(message).toContain('The caller does not have CAN_MANAGE permission');
+  };
+
+  it('on the read of the endpoint: stalled with PermissionDenied, saying who lacks what where and how to grant it', () => {
+    stalledOnIt(reconcile(settledObject(), { endpoint: failed('PermissionDenied', refused) }));
+  });
+
+  it('on a change (the owner tags of an adoption): the same, and the change is sent again later', () => {
+    const object = edited(settledObject(), { tags: { team: 'research' } });
+    const input = planInput(object, { endpoint: readyEndpoint() });
+    const planned = planEndpoint(input);
+    expect(planned.action.type).toBe('patchTags');
+    const plan = planActionFailure(input, planned, { kind: 'PermissionDenied', message: refused });
+    stalledOnIt(plan);
+    expect(plan.status.managedTagKeys).toEqual(object.status.managedTagKeys);
+  });
+
+  it('on a config update: the spec counts as handled (kstatus sees Stalled), not as rejected (sent again at the next poll)', () => {
+    const object = edited(settledObject(), { model: { name: MODEL, version: '4' } });
+    const input = planInput(object, { endpoint: readyEndpoint() });
+    const planned = planEndpoint(input);
+    expect(planned.action.type).toBe('updateConfig');
+    const plan = planActionFailure(input, planned, { kind: 'PermissionDenied', message: refused });
+    stalledOnIt(plan);
+    expect(plan.status.observedGeneration).toBe(object.generation);
+    expect(plan.status.rejectedGeneration).toBeUndefined();
+    expect(plan.status.pending).toEqual(object.status.pending);
+    expect(reconcile(afterPlan(object, plan), { endpoint: readyEndpoint() }).action.type).toBe('updateConfig');
+  });
+
+  it('a grant is seen at the next look: Synced again, nothing stalled', () => {
+    const object = settledObject();
+    const denied = afterPlan(object, reconcile(object, { endpoint: failed('PermissionDenied', refused) }));
+    const granted = reconcile(denied, { endpoint: readyEndpoint() });
+    expect(condition(granted, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    expect(granted.status.conditions?.find((c) => c.type === 'Stalled')).toBeUndefined();
   });
 });
 

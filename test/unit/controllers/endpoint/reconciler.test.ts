@@ -342,6 +342,32 @@ describe('endpoint reconciler (I/O shell)', () => {
     expect(healthy.refused).toEqual([]);
   });
 
+  it('a 403 on the endpoint while the workspace list works: PermissionDenied on this endpoint, the workspace left alone', async () => {
+    const h = harness({
+      listed: ['llama-chat'],
+      getEndpoint: () => {
+        throw new DatabricksError({ kind: 'PermissionDenied', status: 403, message: 'GET /api/2.0/serving-endpoints/llama-chat failed (403, PermissionDenied): no CAN_VIEW' });
+      },
+    });
+    expect(await h.run()).toEqual({ requeueAfterMs: 300 * SECOND });
+    expect(h.refused).toEqual([]);
+    const status = h.patches.find((p) => p.subresource === 'status')?.body as { status: { conditions: { type: string; reason: string }[] } };
+    expect(status.status.conditions.find((c) => c.type === 'Synced')?.reason).toBe('PermissionDenied');
+  });
+
+  it('a 403 the workspace list gets too (an unknown or revoked PAT): the credentials, as a 401', async () => {
+    const h = harness({
+      getEndpoint: () => {
+        throw new DatabricksError({ kind: 'PermissionDenied', status: 403, message: 'GET /api/2.0/serving-endpoints/llama-chat failed (403, PermissionDenied): Invalid access token.' });
+      },
+    });
+    vi.mocked(h.client.listEndpoints).mockRejectedValue(new DatabricksError({ kind: 'PermissionDenied', status: 403, message: 'Invalid access token.' }));
+    expect(await h.run()).toEqual({ requeueAfterMs: 30 * SECOND });
+    expect(h.refused).toEqual(['ml/prod']);
+    const status = h.patches.find((p) => p.subresource === 'status')?.body as { status: { conditions: { type: string; reason: string }[] } };
+    expect(status.status.conditions.find((c) => c.type === 'Synced')?.reason).toBe('WorkspaceNotReady');
+  });
+
   it('writes the planned status once and polls at the settled interval', async () => {
     const h = harness();
     const result = await h.run();

@@ -72,9 +72,15 @@ describe('workspace reconciler (I/O shell)', () => {
   });
 
   it('refused credentials are Stalled; an unreachable host is Reconciling (retried by itself)', async () => {
-    const refused = harness({ check: () => Promise.reject(new DatabricksError({ kind: 'Auth', status: 403, message: 'PERMISSION_DENIED: Invalid access token.' })) });
-    await refused.run();
-    expect(refused.summary()).toEqual({ Ready: 'False AuthenticationFailed', Stalled: 'True AuthenticationFailed' });
+    // an unknown PAT is a 403 (PermissionDenied), an expired token a 401 (Auth): both are the credentials
+    for (const error of [
+      new DatabricksError({ kind: 'PermissionDenied', status: 403, message: 'PERMISSION_DENIED: Invalid access token.' }),
+      new DatabricksError({ kind: 'Auth', status: 401, message: 'UNAUTHENTICATED: The access token has expired.' }),
+    ]) {
+      const refused = harness({ check: () => Promise.reject(error) });
+      await refused.run();
+      expect(refused.summary()).toEqual({ Ready: 'False AuthenticationFailed', Stalled: 'True AuthenticationFailed' });
+    }
     const unreachable = harness({ check: () => Promise.reject(new DatabricksError({ kind: 'Transient', message: 'connect ECONNREFUSED' })) });
     await unreachable.run();
     expect(unreachable.summary()).toEqual({ Ready: 'False HostUnreachable', Reconciling: 'True HostUnreachable' });
