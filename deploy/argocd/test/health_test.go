@@ -128,6 +128,15 @@ var endpointCases = []healthCase{
 		messagePrefix: "WorkspaceChanged: endpoint llama-chat (id 1) was created in workspace https://a",
 	},
 	{
+		// An adopted endpoint the operator's identity may not manage (no CAN_MANAGE): only a grant helps.
+		name: "a permission denied on the endpoint is Degraded (a grant in Databricks must change it)", fixture: "endpoint-available.yaml",
+		edit: all(
+			setCondition("Ready", "False", "PermissionDenied", "the owner of the personal access token in Secret viewer-pat (DatabricksWorkspace ml/ws2) lacks a permission on serving endpoint tf-made"),
+			setCondition("Synced", "False", "PermissionDenied", "the owner of the personal access token in Secret viewer-pat (DatabricksWorkspace ml/ws2) lacks a permission on serving endpoint tf-made: PATCH /api/2.0/serving-endpoints/tf-made/tags failed (403, PermissionDenied). Grant CAN_MANAGE on tf-made to that identity"),
+		),
+		status: "Degraded", messagePrefix: "PermissionDenied: the owner of the personal access token in Secret viewer-pat",
+	},
+	{
 		name: "Ready=False NotReady is Progressing", fixture: "endpoint-available.yaml",
 		edit: setCondition("Ready", "False", "NotReady", "the endpoint is not ready"), status: "Progressing", messagePrefix: "NotReady: the endpoint is not ready",
 	},

@@ -11,6 +11,7 @@ local TERMINAL_SYNCED_REASONS = {
   ModelNotOptimizable = true,
   ModelNotFound = true,
   NotOwned = true,
+  PermissionDenied = true,
   DefaultWorkspaceNotAllowed = true,
   UpdateFailed = true,
   CapacityRetriesExhausted = true,
