@@ -12,6 +12,7 @@ import {
   OWNER_TAG_PREFIX,
 } from '../api/v1alpha1/index.js';
 import { gatewaySpec } from '../controllers/endpoint/ai-gateway.js';
+import { observedBand } from '../controllers/endpoint/desired.js';
 import { notificationsSpec } from '../controllers/endpoint/notifications.js';
 import { OwnerTag, tagMap, taggedOwner } from '../controllers/endpoint/ownership.js';
 import { isEndpointName, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../databricks/api-types.js';
@@ -96,8 +97,10 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
     }
   } else {
     const chunk = info.throughput_chunk_size;
-    const min = entity.min_provisioned_throughput ?? 0;
-    const max = entity.max_provisioned_throughput ?? 0;
+    // the band as the operator will observe it (a missing min is 0), so the object it writes shows no drift
+    const band = observedBand(entity);
+    const min = band.minTokensPerSecond ?? 0;
+    const max = band.maxTokensPerSecond ?? 0;
     if (!chunk) return refuse(`it provisions tokens per second but ${model} is provisioned in model units`);
     if (max < 1 || min > max) return refuse(`its throughput band ${min}-${max} tokens/s is not a valid band`);
     if (min % chunk !== 0 || max % chunk !== 0) {

@@ -192,14 +192,22 @@ function nearestMultiples(value: number, step: number, max: number): string {
   return below + step > max ? `${below}` : `${below} or ${below + step}`;
 }
 
+/**
+ * An entity's token band. Databricks may leave out a zero min: a band with a max and no min is a band from 0 (as
+ * import writes it), or every reconcile would see a difference and send a config PUT.
+ */
+export const observedBand = (entity: ServedEntityOutput | undefined): Pick<EntityThroughput, 'minTokensPerSecond' | 'maxTokensPerSecond'> => ({
+  minTokensPerSecond: entity?.min_provisioned_throughput ?? (entity?.max_provisioned_throughput !== undefined ? 0 : undefined),
+  maxTokensPerSecond: entity?.max_provisioned_throughput,
+});
+
 function observeEntity(entity: ServedEntityOutput | undefined, entities: ObservedEntity[], configVersion?: number): ObservedServing {
   return {
     entityCount: entities.length,
     entities,
     entityName: entity?.entity_name,
     entityVersion: entity?.entity_version,
-    minTokensPerSecond: entity?.min_provisioned_throughput,
-    maxTokensPerSecond: entity?.max_provisioned_throughput,
+    ...observedBand(entity),
     modelUnits: entity?.provisioned_model_units,
     burstScaling: entity?.burst_scaling_enabled,
     configVersion,
@@ -214,8 +222,7 @@ export function observeConfig(config: EndpointCoreConfigOutput | undefined): Obs
   const observed: ObservedEntity[] = entities.map((e, i) => ({
     name: e.name,
     entityVersion: e.entity_version,
-    minTokensPerSecond: e.min_provisioned_throughput,
-    maxTokensPerSecond: e.max_provisioned_throughput,
+    ...observedBand(e),
     modelUnits: e.provisioned_model_units,
     share: shares[i] ?? 0,
   }));

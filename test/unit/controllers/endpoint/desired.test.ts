@@ -97,6 +97,30 @@ describe('observeConfig', () => {
   });
 });
 
+describe('observeConfig: a token band whose min Databricks left out (it may omit zero values)', () => {
+  const withoutMin = (max: number | undefined, units?: number) => {
+    const config = servingConfig(3, units !== undefined ? { units } : { min: 0, max: max ?? 0 });
+    const entity = config.served_entities?.[0];
+    if (!entity) throw new Error('fixture has an entity');
+    delete entity.min_provisioned_throughput;
+    if (max === undefined) delete entity.max_provisioned_throughput;
+    return observeConfig(config);
+  };
+
+  it.each([
+    ['a max without a min is a band from 0', withoutMin(1960), 0],
+    ['no max either (model units): no band, no min', withoutMin(undefined, 50), undefined],
+  ])('%s', (_, observed, min) => {
+    expect(observed?.minTokensPerSecond).toBe(min);
+    expect(observed?.entities[0]?.minTokensPerSecond).toBe(min);
+  });
+
+  it('equals the 0-1960 band import writes for it: no difference, so no config PUT (was one every reconcile)', () => {
+    const imported: DesiredServing = { flavour: 'tokenBand', entityName: MODEL, entityVersion: '3', minTokensPerSecond: 0, maxTokensPerSecond: 1960 };
+    expect(diffServing(imported, withoutMin(1960))).toEqual([]);
+  });
+});
+
 describe('diffServing', () => {
   const tokenBand: DesiredServing = { flavour: 'tokenBand', entityName: MODEL, entityVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 };
   const units: DesiredServing = { flavour: 'modelUnits', entityName: MODEL, entityVersion: '3', modelUnits: 100, burstScaling: true };

@@ -312,6 +312,16 @@ describe('READY, NOT_UPDATING', () => {
     expect(condition(plan, 'Ready')?.status).toBe('True');
   });
 
+  it('a band from 0 whose min Databricks left out (as import writes it: min 0) → no update, no drift', () => {
+    const object = endpointObject({ spec: { throughput: { tokensPerSecond: { min: 0, max: 2940 } } } });
+    const endpoint = readyEndpoint({ min: 0, max: 2940 });
+    delete endpoint.config?.served_entities?.[0]?.min_provisioned_throughput;
+    const plan = reconcile(object, { endpoint });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.events.map((e) => e.reason)).not.toContain('DriftDetected');
+    expect(condition(plan, 'Ready')?.status).toBe('True');
+  });
+
   it.each([
     ['absent', undefined],
     ['echoed as desired', true],
