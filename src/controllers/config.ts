@@ -77,6 +77,16 @@ export const OPERATOR_OPTIONS = {
   namespaces: { env: 'WATCH_NAMESPACES', schema: list, help: 'Comma-separated namespaces to watch; empty watches all.' },
   'label-selector': { env: 'LABEL_SELECTOR', schema: z.string().optional(), help: 'Only reconcile endpoint objects matching this label selector (sharding across releases). Every shard serves every DatabricksWorkspace; one being deleted waits for the endpoint objects of all shards. The ownership rules see every shard\'s endpoint objects (a second, unsharded watch that keeps only the fields they read).' },
   concurrency: { env: 'MAX_CONCURRENT_RECONCILES', schema: z.coerce.number().int().min(1).max(64).default(4), help: 'Reconciles run at once, per controller: endpoints (each then writes its status back beside the workers; at most twice as many write-backs at once), and workspace verifications.' },
+  'slow-reconcile-after': {
+    env: 'SLOW_RECONCILE_AFTER',
+    schema: duration('1500ms'),
+    help: 'A reconcile still running after this (a Databricks host that answers slowly or never, a wait for a rate budget) gives its worker back and goes on in the background, its object still locked, so one tenant\'s hanging calls cannot hold the workers of all. 0 turns this off: a reconcile then holds its worker up to --databricks-timeout.',
+  },
+  'max-slow-reconciles-per-namespace': {
+    env: 'MAX_SLOW_RECONCILES_PER_NAMESPACE',
+    schema: z.coerce.number().int().min(1).max(1000).default(4),
+    help: 'While a namespace has this many reconciles running in the background (--slow-reconcile-after), its other objects wait (tried again each second) instead of taking a worker; per controller.',
+  },
   'poll-interval': { env: 'POLL_INTERVAL', schema: duration('5m'), help: 'How often a settled endpoint is re-read to catch drift.' },
   'progress-interval': { env: 'PROGRESS_INTERVAL', schema: duration('20s'), help: 'How often a rollout in progress is re-read.' },
   'workspace-retry-interval': { env: 'WORKSPACE_RETRY_INTERVAL', schema: duration('30s'), help: 'How often a workspace that is not ready is checked again.' },

@@ -128,11 +128,14 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   });
   metrics.countEndpointsFrom(() => endpoints.list());
 
+  // One tenant's slow or silent Databricks host must not take the workers the other tenants' objects need.
+  const slowReconciles = config.slowReconcileAfter > 0 ? { afterMs: config.slowReconcileAfter, perNamespace: config.maxSlowReconcilesPerNamespace } : undefined;
   const workspaceController = manager.addController<Workspace>({
     name: 'databricksworkspace',
     primary: workspaces,
-    // A host that never answers holds a worker until --databricks-timeout: one tenant's must not hold up the others.
+    // A host that never answers would hold a worker until --databricks-timeout: slowReconciles gives it back.
     maxConcurrentReconciles: config.concurrency,
+    slowReconciles,
     updateFilter: meaningfulChange,
     // A workspace being deleted waits for its endpoint objects: each change of one of them wakes it.
     watches: [
@@ -176,6 +179,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     primary: endpoints,
     updateFilter: endpointChanged,
     maxConcurrentReconciles: config.concurrency,
+    slowReconciles,
     // A workspace becoming ready (or not), or its spec changing, wakes the endpoints that use it, at the read rate.
     watches: [
       {

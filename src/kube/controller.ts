@@ -5,7 +5,7 @@ import type { EventHandlers } from './informer.js';
 import type { Logger } from './logger.js';
 import type { ReconcileResult, RuntimeMetrics } from './metrics.js';
 import type { RateLimiter } from './ratelimit.js';
-import { objectKey, type KubeObject } from './types.js';
+import { objectKey, splitKey, type KubeObject } from './types.js';
 import { WorkQueue } from './workqueue.js';
 
 export interface ReconcileContext {
@@ -42,6 +42,19 @@ export interface SecondaryWatch<S extends KubeObject> {
   keysPerSecond?: number;
 }
 
+/**
+ * A reconcile still running after `afterMs` (a Databricks host that answers slowly or never) gives its worker back
+ * and goes on in the background, its key still locked; while a namespace has `perNamespace` such reconciles
+ * running, its next keys are put back for `deferMs` instead of started. So one tenant's hanging calls hold at most
+ * `perNamespace` + the workers' reconciles, and never all the workers for longer than `afterMs`.
+ */
+export interface SlowReconcileLimits {
+  afterMs: number;
+  perNamespace: number;
+  /** How soon a key put back for its namespace is tried again. */
+  deferMs?: number;
+}
+
 export interface ControllerOptions<T extends KubeObject> {
   name: string;
   /** The primary informer; its objects' keys are enqueued on every add, update and delete. */
@@ -53,6 +66,8 @@ export interface ControllerOptions<T extends KubeObject> {
   watches?: SecondaryWatch<any>[];
   reconcile: Reconcile;
   maxConcurrentReconciles?: number;
+  /** Unset: a reconcile holds its worker however long it takes. */
+  slowReconciles?: SlowReconcileLimits;
   rateLimiter?: RateLimiter;
   metrics?: RuntimeMetrics;
   log?: Logger;
@@ -60,6 +75,9 @@ export interface ControllerOptions<T extends KubeObject> {
 
 /** How long a reconcile may take to return after its signal was aborted at shutdown. */
 const ABORT_GRACE_MS = 2_000;
+
+const DEFAULT_SLOW_DEFER_MS = 1_000;
+const SLOW = Symbol('slow');
 
 /** Skips updates that changed neither spec (generation), labels, annotations, finalizers nor deletion. */
 export function meaningfulChange(oldObj: KubeObject, newObj: KubeObject): boolean {
@@ -95,6 +113,8 @@ export class Controller<T extends KubeObject> {
   /** write-backs running beside the workers (Reconcile's `finishing`), and workers waiting for one to end */
   private finishing = 0;
   private readonly finishWaiters: Array<() => void> = [];
+  /** reconciles past slowReconciles.afterMs, running without a worker, per namespace ('' for cluster-scoped keys) */
+  private readonly slowByNamespace = new Map<string, number>();
 
   constructor(private readonly options: ControllerOptions<T>) {
     this.log = (options.log ?? pino({ level: 'silent' })).child({ controller: options.name });
@@ -177,13 +197,23 @@ export class Controller<T extends KubeObject> {
       while (this.finishing >= 2 * (this.options.maxConcurrentReconciles ?? 1)) await new Promise<void>((resolve) => this.finishWaiters.push(resolve));
       const key = await this.queue.get();
       if (key === undefined) return;
-      const deferred = await this.reconcileOne(key);
-      if (!deferred) {
+      if (this.deferredForNamespace(key)) continue;
+      const m = this.options.metrics;
+      const labels = { controller: this.name };
+      m?.activeWorkers.inc(labels);
+      const reconciled = this.reconcileOne(key);
+      const outcome = await this.unlessSlow(reconciled);
+      m?.activeWorkers.dec(labels);
+      if (outcome === SLOW) {
+        this.finishInBackground(key, reconciled);
+        continue;
+      }
+      if (!outcome) {
         this.queue.done(key);
         continue;
       }
       this.finishing++;
-      void deferred.finishing.then(() => {
+      void outcome.finishing.then(() => {
         this.finishing--;
         this.queue.done(key);
         this.finishWaiters.shift()?.();
@@ -191,22 +221,56 @@ export class Controller<T extends KubeObject> {
     }
   }
 
-  /** Runs the reconcile of `key`; `finishing` when its write-back still runs (see Reconcile). */
-  private async reconcileOne(key: string): Promise<{ finishing: Promise<void> } | undefined> {
-    const m = this.options.metrics;
+  /** Puts `key` back, unstarted, when its namespace already has its share of slow reconciles running. */
+  private deferredForNamespace(key: string): boolean {
+    const limits = this.options.slowReconciles;
+    if (!limits || (this.slowByNamespace.get(namespaceOf(key)) ?? 0) < limits.perNamespace) return false;
+    this.queue.done(key);
+    this.queue.addAfter(key, limits.deferMs ?? DEFAULT_SLOW_DEFER_MS);
+    this.options.metrics?.reconcilesDeferred.inc({ controller: this.name });
+    return true;
+  }
+
+  /** What `reconciled` resolves to, or SLOW when it is still running after slowReconciles.afterMs. */
+  private async unlessSlow<R>(reconciled: Promise<R>): Promise<R | typeof SLOW> {
+    const afterMs = this.options.slowReconciles?.afterMs;
+    if (afterMs === undefined) return reconciled;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([reconciled, new Promise<typeof SLOW>((resolve) => (timer = setTimeout(() => resolve(SLOW), afterMs)))]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A slow reconcile goes on without its worker; its key stays locked until it (and its write-back) settles. */
+  private finishInBackground(key: string, reconciled: Promise<{ finishing: Promise<void> } | undefined>): void {
+    const namespace = namespaceOf(key);
     const labels = { controller: this.name };
+    this.slowByNamespace.set(namespace, (this.slowByNamespace.get(namespace) ?? 0) + 1);
+    this.options.metrics?.slowReconciles.inc(labels);
+    void reconciled
+      .then((deferred) => deferred?.finishing)
+      .finally(() => {
+        const left = (this.slowByNamespace.get(namespace) ?? 1) - 1;
+        if (left > 0) this.slowByNamespace.set(namespace, left);
+        else this.slowByNamespace.delete(namespace);
+        this.options.metrics?.slowReconciles.dec(labels);
+        this.queue.done(key);
+      });
+  }
+
+  /** Runs the reconcile of `key`; `finishing` when its write-back still runs (see Reconcile). Never rejects. */
+  private async reconcileOne(key: string): Promise<{ finishing: Promise<void> } | undefined> {
     const log = this.log.child({ key, reconcileID: randomUUID() });
     const started = performance.now();
-    m?.activeWorkers.inc(labels);
     let result: ReconcileOutcome | { finishing: Promise<ReconcileOutcome> };
     try {
       result = await this.options.reconcile(key, { signal: this.inFlight.signal, log });
     } catch (err) {
-      m?.activeWorkers.dec(labels);
       this.settle(key, log, started, { err });
       return undefined;
     }
-    m?.activeWorkers.dec(labels);
     if (result && 'finishing' in result) {
       const finishing = result.finishing.then(
         (out) => this.settle(key, log, started, { out }),
@@ -250,3 +314,5 @@ export class Controller<T extends KubeObject> {
     m?.reconcileTime.observe(labels, (performance.now() - started) / 1000);
   }
 }
+
+const namespaceOf = (key: string): string => splitKey(key).namespace ?? '';

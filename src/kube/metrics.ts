@@ -12,6 +12,8 @@ export class RuntimeMetrics {
   readonly reconcileTime: Histogram<'controller'>;
   readonly activeWorkers: Gauge<'controller'>;
   readonly maxConcurrentReconciles: Gauge<'controller'>;
+  readonly slowReconciles: Gauge<'controller'>;
+  readonly reconcilesDeferred: Counter<'controller'>;
   readonly depth: Gauge<'name' | 'controller'>;
   readonly adds: Counter<'name' | 'controller'>;
   readonly queueDuration: Histogram<'name' | 'controller'>;
@@ -61,6 +63,18 @@ export class RuntimeMetrics {
     this.maxConcurrentReconciles = new Gauge({
       name: 'controller_runtime_max_concurrent_reconciles',
       help: 'Maximum number of concurrent reconciles per controller',
+      labelNames: ['controller'],
+      registers,
+    });
+    this.slowReconciles = new Gauge({
+      name: 'pt_operator_slow_reconciles',
+      help: 'Reconciles that ran past --slow-reconcile-after and go on without holding a worker (their key stays locked)',
+      labelNames: ['controller'],
+      registers,
+    });
+    this.reconcilesDeferred = new Counter({
+      name: 'pt_operator_reconciles_deferred_total',
+      help: 'Keys put back unstarted because their namespace already had --max-slow-reconciles-per-namespace slow reconciles running',
       labelNames: ['controller'],
       registers,
     });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { Controller, enqueuePaced, meaningfulChange, type EventSource, type Reconcile } from '../../../src/kube/controller.js';
+import { Controller, enqueuePaced, meaningfulChange, type EventSource, type Reconcile, type SlowReconcileLimits } from '../../../src/kube/controller.js';
 import { TerminalError } from '../../../src/kube/errors.js';
 import type { EventHandlers } from '../../../src/kube/informer.js';
 import { RuntimeMetrics } from '../../../src/kube/metrics.js';
@@ -35,7 +35,7 @@ afterEach(async () => {
   running = undefined;
 });
 
-function makeController(reconcile: Reconcile, extra: { workers?: number; secondary?: FakeSource<KubeObject> } = {}) {
+function makeController(reconcile: Reconcile, extra: { workers?: number; secondary?: FakeSource<KubeObject>; slowReconciles?: SlowReconcileLimits } = {}) {
   const primary = new FakeSource<KubeObject>();
   const registry = new Registry();
   const metrics = new RuntimeMetrics(registry);
@@ -48,6 +48,7 @@ function makeController(reconcile: Reconcile, extra: { workers?: number; seconda
     maxConcurrentReconciles: extra.workers ?? 1,
     rateLimiter: new ItemExponentialRateLimiter(1, 1000),
     metrics,
+    ...(extra.slowReconciles && { slowReconciles: extra.slowReconciles }),
   });
   running = controller;
   return { primary, controller, registry };
@@ -257,6 +258,101 @@ describe('Controller', () => {
     await until(() => controller.queue.inFlight === 1);
     expect(await controller.stop(30)).toBe(false);
     expect(aborted).toBe(true);
+  });
+});
+
+// One tenant's objects whose reconciles hang (a workspace host that never answers) must not take every worker
+// from the other tenants' (the reviewer's repro: another namespace's workspace waited 52 s).
+describe('slow reconciles give their worker back; a namespace with too many in flight waits', () => {
+  const slowReconciles = { afterMs: 50, perNamespace: 2, deferMs: 20 };
+  const obj = (namespace: string, name: string): KubeObject => ({ metadata: { namespace, name } });
+
+  /** Reconciles of namespace `hang` block until release(); the others return at once. */
+  function hangingTenant() {
+    const running = new Map<string, number>();
+    let maxHanging = 0;
+    const done: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const reconcile: Reconcile = async (key) => {
+      running.set(key, (running.get(key) ?? 0) + 1);
+      try {
+        if (key.startsWith('hang/')) {
+          maxHanging = Math.max(maxHanging, [...running.keys()].filter((k) => k.startsWith('hang/')).length);
+          await released;
+        }
+        done.push(key);
+      } finally {
+        const left = (running.get(key) ?? 1) - 1;
+        if (left === 0) running.delete(key);
+        else running.set(key, left);
+      }
+    };
+    return { reconcile, release, done, running, maxHanging: () => maxHanging };
+  }
+
+  it('another namespace is reconciled while 12 of one namespace hang; those run at most per-namespace + workers at once, each key once', async () => {
+    const tenant = hangingTenant();
+    const { primary, controller, registry } = makeController(tenant.reconcile, { workers: 4, slowReconciles });
+    controller.start();
+    for (let i = 0; i < 12; i++) primary.add(obj('hang', `ws-${i}`));
+    await until(() => tenant.running.size === 4);
+    primary.add(obj('other', 'good'));
+    try {
+      // Without the slot given back, 'other/good' waits until the hanging calls end (here: never).
+      await until(() => tenant.done.includes('other/good'), 1_000);
+      const text = await registry.metrics();
+      expect(text).toMatch(/pt_operator_slow_reconciles\{controller="test"\} [4-6]/);
+      expect(text).toMatch(/pt_operator_reconciles_deferred_total\{controller="test"\} [1-9]/);
+      // the hanging namespace's further keys wait: not all 12 are started
+      expect(tenant.maxHanging()).toBeLessThanOrEqual(slowReconciles.perNamespace + 4);
+    } finally {
+      tenant.release();
+    }
+    await until(() => new Set(tenant.done.filter((k) => k.startsWith('hang/'))).size === 12, 3_000);
+    await until(() => controller.queue.inFlight === 0);
+    // a key is never reconciled twice at once, in the background or not
+    expect([...tenant.running.values()].every((n) => n <= 1)).toBe(true);
+    expect(await registry.metrics()).toMatch(/pt_operator_slow_reconciles\{controller="test"\} 0/);
+  });
+
+  it('fast reconciles of one namespace use the workers as before: none is deferred, never more than the workers at once', async () => {
+    let active = 0;
+    let maxActive = 0;
+    let calls = 0;
+    const { primary, controller, registry } = makeController(
+      async () => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+        calls++;
+      },
+      { workers: 4, slowReconciles },
+    );
+    controller.start();
+    for (let i = 0; i < 40; i++) primary.add(obj('one', `e-${i}`));
+    await until(() => calls === 40);
+    expect(maxActive).toBe(4);
+    const text = await registry.metrics();
+    expect(text).not.toMatch(/pt_operator_reconciles_deferred_total\{controller="test"\} [1-9]/);
+  });
+
+  it('a key stays locked while its slow reconcile runs in the background: an update waits for it, then runs once', async () => {
+    const tenant = hangingTenant();
+    const { primary, controller } = makeController(tenant.reconcile, { workers: 1, slowReconciles });
+    controller.start();
+    primary.add(obj('hang', 'ws'));
+    await until(() => tenant.running.size === 1);
+    await new Promise((r) => setTimeout(r, 2 * slowReconciles.afterMs));
+    primary.update({ metadata: { namespace: 'hang', name: 'ws', generation: 1 } }, { metadata: { namespace: 'hang', name: 'ws', generation: 2 } });
+    primary.add(obj('other', 'good'));
+    await until(() => tenant.done.includes('other/good'), 1_000);
+    expect(tenant.running.get('hang/ws')).toBe(1);
+    tenant.release();
+    await until(() => tenant.done.filter((k) => k === 'hang/ws').length === 2);
+    await until(() => controller.queue.inFlight === 0);
+    expect(tenant.maxHanging()).toBe(1);
   });
 });
 
