@@ -142,6 +142,12 @@ export class OperatorMetrics {
       budgetQueueLength: (e) => this.budgetQueueLength.set({ host: e.host, budget: e.budget }, e.queueLength),
       budgetRejected: (e) => this.budgetRejected.inc({ host: e.host, budget: e.budget }),
       budgetThrottled: (e) => this.budgetThrottled.inc({ host: e.host, budget: e.budget }),
+      // pt_operator_rate_budget_limit is read from the registry at scrape time, so it drops the host by itself.
+      budgetReleased: ({ host }) => {
+        for (const budget of ['mutation', 'read']) {
+          for (const metric of [this.budgetWait, this.budgetQueueLength, this.budgetRejected, this.budgetThrottled]) metric.remove({ host, budget });
+        }
+      },
     };
   }
 }

@@ -168,6 +168,7 @@ export class DatabricksClient {
   readonly host: string;
   private readonly credentials: CredentialsProvider;
   private readonly budgets: WorkspaceBudgets;
+  private releaseBudgets: (() => void) | undefined;
   private readonly transport: HttpTransport;
   private readonly clock: Clock;
   private readonly requestTimeoutMs: number;
@@ -189,10 +190,9 @@ export class DatabricksClient {
     const registry = options.budgets ?? sharedRateBudgets;
     // Budgets are per workspace, not per client: their metrics go to the registry's one sink.
     if (options.metrics) registry.setMetrics(options.metrics);
-    this.budgets = registry.forHost(
-      this.host,
-      options.rateLimits ? { key: options.budgetShareKey ?? `client-${++anonymousShares}`, limits: options.rateLimits } : undefined,
-    );
+    const share = options.rateLimits ? { key: options.budgetShareKey ?? `client-${++anonymousShares}`, limits: options.rateLimits } : undefined;
+    this.budgets = registry.forHost(this.host, share);
+    this.releaseBudgets = () => registry.release(this.host, share?.key);
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.retryDeadlineMs = options.retryDeadlineMs ?? DEFAULT_RETRY_DEADLINE_MS;
     this.maxBudgetWaitMs = options.maxBudgetWaitMs;
@@ -204,6 +204,16 @@ export class DatabricksClient {
 
   get authType(): string {
     return this.credentials.authType;
+  }
+
+  /**
+   * This client will make no more calls (its workspace moved to another host, or changed): the host's budgets may
+   * be dropped once no client uses them and they are idle. Idempotent.
+   */
+  release(): void {
+    const release = this.releaseBudgets;
+    this.releaseBudgets = undefined;
+    release?.();
   }
 
   /** Statistics of the host's budgets (the last of each list; a share comes first). */

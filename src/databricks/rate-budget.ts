@@ -124,6 +124,8 @@ export interface BudgetMetricsSink {
   budgetQueueLength?(event: { host: string; budget: BudgetName; queueLength: number }): void;
   /** Databricks answered 429: the budget paused and (mutations) shrank to `limit` */
   budgetThrottled?(event: { host: string; budget: BudgetName; retryAfterMs: number; limit: number }): void;
+  /** no client uses the host any more and its budgets were dropped: its series can go */
+  budgetReleased?(event: { host: string }): void;
 }
 
 export interface AcquireOptions {
@@ -254,6 +256,12 @@ export class WindowBudget implements Budget {
     this.reportQueue();
   }
 
+  /** Nothing in the window, nobody waiting, no pause or shrink: a fresh budget would behave the same. */
+  idleAt(now: number): boolean {
+    this.prune(now);
+    return this.slots.length === 0 && this.queueLength === 0 && this.pausedUntil <= now && this.limitAt(now) === this.spec.limit;
+  }
+
   /** callers sleeping for a grant plus reservations held by requeued callers */
   get queueLength(): number {
     return this.sleeping + this.reservations.size;
@@ -343,6 +351,11 @@ export class BucketBudget implements Budget {
 
   get stats(): BudgetStats {
     return { ...this.counters, queueLength: this.waiting, limit: bucketRate(this.spec) };
+  }
+
+  /** Full, nobody waiting, no pause: a fresh budget would behave the same. */
+  idleAt(now: number): boolean {
+    return this.waiting === 0 && this.pausedUntil <= now && refill(this.state, now, this.spec).tokens >= this.spec.capacity;
   }
 }
 
@@ -464,7 +477,15 @@ export class RateBudgetRegistry {
     budgetRejected: (event) => this.sink?.budgetRejected?.(event),
     budgetQueueLength: (event) => this.sink?.budgetQueueLength?.(event),
     budgetThrottled: (event) => this.sink?.budgetThrottled?.(event),
+    budgetReleased: (event) => this.sink?.budgetReleased?.(event),
   };
+  /**
+   * Clients using each host's budgets and each share (key as in byHost and shares). Tenants choose hosts and change
+   * them: budgets no client uses are dropped once idle, so they and their metric series do not grow without bound.
+   */
+  private readonly users = new Map<string, number>();
+  /** keys whose last client was released, dropped once their budgets are idle */
+  private readonly unused = new Set<string>();
 
   constructor(
     private readonly clock: Clock,
@@ -484,8 +505,11 @@ export class RateBudgetRegistry {
     this.sink = metrics;
   }
 
-  /** `host` must already be normalised (see normaliseHost). */
+  /** `host` must already be normalised (see normaliseHost). Each call counts one client until release(). */
   forHost(host: string, share?: BudgetShare): WorkspaceBudgets {
+    this.sweep();
+    this.use(host);
+    if (share) this.use(shareKey(host, share.key));
     let budgets = this.byHost.get(host);
     if (!budgets) {
       budgets = {
@@ -501,12 +525,20 @@ export class RateBudgetRegistry {
     };
   }
 
+  /** A client of forHost(host, share) no longer calls: the budgets are dropped when no client uses them and idle. */
+  release(host: string, shareName?: string): void {
+    this.unuse(host);
+    if (shareName !== undefined) this.unuse(shareKey(host, shareName));
+    this.sweep();
+  }
+
   hosts(): string[] {
     return [...this.byHost.keys()];
   }
 
   /** The limit each host's budgets apply now (for a gauge). */
   currentLimits(): { host: string; budget: BudgetName; limit: number }[] {
+    this.sweep();
     return [...this.byHost.entries()].flatMap(([host, b]) => [
       { host, budget: 'mutation' as const, limit: b.mutation.stats.limit },
       { host, budget: 'read' as const, limit: b.read.stats.limit },
@@ -522,7 +554,7 @@ export class RateBudgetRegistry {
     const read = share.limits.readsPerSecond !== undefined ? perSecondBucket(share.limits.readsPerSecond) : undefined;
     const lowerMutation = mutation !== undefined && (mutation.limit < hostLimits.mutation.limit || mutation.windowMs > hostLimits.mutation.windowMs);
     const lowerRead = read !== undefined && read.refillIntervalMs > hostLimits.read.refillIntervalMs;
-    const key = `${host}#${share.key}`;
+    const key = shareKey(host, share.key);
     const wanted = { mutation: mutation ?? hostLimits.mutation, read: read ?? hostLimits.read };
     const fingerprint = JSON.stringify(wanted);
     let existing = this.shares.get(key);
@@ -540,4 +572,34 @@ export class RateBudgetRegistry {
     }
     return { ...(lowerMutation ? { mutation: existing.mutation } : {}), ...(lowerRead ? { read: existing.read } : {}) };
   }
+
+  private use(key: string): void {
+    this.users.set(key, (this.users.get(key) ?? 0) + 1);
+    this.unused.delete(key);
+  }
+
+  private unuse(key: string): void {
+    const left = (this.users.get(key) ?? 0) - 1;
+    if (left > 0) return void this.users.set(key, left);
+    this.users.delete(key);
+    this.unused.add(key);
+  }
+
+  /**
+   * Drops the budgets no client uses once they are idle: a fresh one would then behave the same, so a tenant
+   * cannot reset a host's window (or its pause after a 429) by leaving a host and coming back.
+   */
+  private sweep(): void {
+    if (this.unused.size === 0) return;
+    const now = this.clock.now();
+    for (const key of this.unused) {
+      const budgets = this.byHost.get(key) ?? this.shares.get(key);
+      if (budgets && !(budgets.mutation.idleAt(now) && budgets.read.idleAt(now))) continue;
+      this.unused.delete(key);
+      if (this.byHost.delete(key)) this.relay.budgetReleased?.({ host: key });
+      else this.shares.delete(key);
+    }
+  }
 }
+
+const shareKey = (host: string, name: string): string => `${host}#${name}`;

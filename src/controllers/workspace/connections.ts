@@ -154,7 +154,12 @@ export class WorkspaceConnections {
     const key = `${namespace}/${workspace.metadata.name}@${workspace.metadata.generation ?? 0}#${credentials.version}`;
     let client = this.clients.get(key);
     if (!client) {
-      for (const old of this.clients.keys()) if (old.startsWith(`${namespace}/${workspace.metadata.name}@`)) this.clients.delete(old);
+      for (const [old, replaced] of this.clients) {
+        if (!old.startsWith(`${namespace}/${workspace.metadata.name}@`)) continue;
+        this.clients.delete(old);
+        // A reconcile still holding it finishes its calls: the host's budgets are dropped only once idle.
+        replaced.release();
+      }
       try {
         // spec.rateLimits is this workspace's own share: it can lower what this workspace sends, never
         // the host's budget (the operator's configuration), so one tenant cannot throttle another.

@@ -32,6 +32,24 @@ describe('rate-budget metrics by host', () => {
 });
 
 describe('endpoints by condition', () => {
+  it('a host no client uses any more, once its budgets are idle, leaves every series', async () => {
+    let now = Date.parse('2026-03-01T12:00:00Z');
+    const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
+    const registry = createRegistry();
+    const metrics = new OperatorMetrics(registry);
+    const budgets = new RateBudgetRegistry(clock, metrics.databricksSink());
+    metrics.budgetLimitsFrom(() => budgets.currentLimits());
+    await acquireAll(budgets.forHost(CALM).read, clock, { maxWaitMs: 2_000 });
+    await acquireAll(budgets.forHost(THROTTLED).read, clock, { maxWaitMs: 2_000 });
+    expect(await registry.metrics()).toContain(`pt_operator_rate_budget_limit{host="${CALM}",budget="read"}`);
+    budgets.release(CALM);
+    now += 60_000; // the read bucket refilled
+    await registry.metrics(); // the scrape that finds it idle drops it (its limit at once, the others after)
+    const text = await registry.metrics();
+    expect(text).not.toContain(CALM);
+    expect(text).toContain(`pt_operator_rate_budget_wait_seconds_count{host="${THROTTLED}",budget="read"} 1`);
+  });
+
   it('counts the cached objects at each scrape, by type, status and reason, and forgets reasons no longer held', async () => {
     const registry = createRegistry();
     const metrics = new OperatorMetrics(registry);

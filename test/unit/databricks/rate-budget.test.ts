@@ -290,4 +290,24 @@ describe('RateBudgetRegistry', () => {
     await acquireAll(budgets.read, clock);
     expect(seen).toEqual(['https://w.example read 0']);
   });
+
+  it('keeps a released host while another client uses it, or while its window still counts a create; drops it after', async () => {
+    const clock = new FakeClock();
+    const released: string[] = [];
+    const registry = new RateBudgetRegistry(clock, { budgetReleased: ({ host }) => released.push(host) });
+    const first = registry.forHost('https://w.example');
+    registry.forHost('https://w.example');
+    await acquireAll(first.mutation, clock);
+    registry.release('https://w.example');
+    expect(registry.hosts()).toEqual(['https://w.example']); // one client left
+    registry.release('https://w.example');
+    // no client left, but a fresh budget would forget the create still in its window: a tenant could send more
+    expect(registry.hosts()).toEqual(['https://w.example']);
+    expect(registry.forHost('https://w.example').mutation[0]).toBe(first.mutation[0]);
+    registry.release('https://w.example');
+    await clock.advance(FIVE_MINUTES + 5_000);
+    expect(registry.currentLimits()).toEqual([]);
+    expect(registry.hosts()).toEqual([]);
+    expect(released).toEqual(['https://w.example']);
+  });
 });

@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import type { DatabricksWorkspace } from '../../../../src/api/v1alpha1/index.js';
 import { type Secret, WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
+import { RateBudgetRegistry } from '../../../../src/databricks/rate-budget.js';
 import type { KubeObject } from '../../../../src/kube/index.js';
+import { FakeClock } from '../../databricks/fake-clock.js';
 
 type Workspace = DatabricksWorkspace & KubeObject;
 const HOST = 'https://adb-1234567890123456.7.azuredatabricks.net';
@@ -69,5 +71,39 @@ describe('WorkspaceConnections for endpoints', () => {
   it('without spec.workspaceRef and no default workspace allowed: not ready, with the reason and how to fix it', () => {
     const { connections } = setup();
     expect(connections.forEndpoint('ml', undefined)).toMatchObject({ ready: false, reason: 'DefaultWorkspaceNotAllowed', message: expect.stringContaining('Set spec.workspaceRef') });
+  });
+});
+
+// A tenant re-applying one workspace ~70 times with a different spec.host grew the per-host rate budgets (and
+// their pt_operator_rate_budget_limit series) by one host each time: none was ever dropped.
+describe('rate budgets of hosts no workspace uses any more', () => {
+  it('are dropped, with their metric series, when the workspace moves to another host', () => {
+    const released: string[] = [];
+    const budgets = new RateBudgetRegistry(new FakeClock(), { budgetReleased: ({ host }) => released.push(host) });
+    const workspaces = new Map<string, Workspace>();
+    const connections = new WorkspaceConnections({
+      workspaces: { get: (key) => workspaces.get(key) },
+      secrets: { get: () => ({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'ml', name: 'dbx-pat', resourceVersion: '1' }, data: { token: Buffer.from('dapi-x').toString('base64') } }) },
+      defaultConnection: { error: 'DATABRICKS_HOST is not set' },
+      federationTokenFile: '/nonexistent/token',
+      defaultWorkspaceNamespaces: [],
+      federationTrustedHosts: [],
+      client: { budgets },
+    });
+    const hostOf = (i: number) => `https://adb-${1000 + i}.7.azuredatabricks.net`;
+    for (let generation = 1; generation <= 70; generation++) {
+      const ws = {
+        apiVersion: 'serving.ptoperator.io/v1alpha1',
+        kind: 'DatabricksWorkspace',
+        metadata: { namespace: 'ml', name: 'prod', generation },
+        spec: { host: hostOf(generation), auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } }, ...(generation % 2 === 0 && { rateLimits: { readsPerSecond: 1 } }) },
+      } as unknown as Workspace;
+      workspaces.set('ml/prod', ws);
+      expect(connections.clientFor(ws)).toHaveProperty('client');
+    }
+    expect(budgets.hosts()).toEqual([hostOf(70)]);
+    expect(new Set(budgets.currentLimits().map((l) => l.host))).toEqual(new Set([hostOf(70)]));
+    expect(released).toHaveLength(69);
+    expect(released).not.toContain(hostOf(70));
   });
 });
