@@ -76,7 +76,7 @@ export const OPERATOR_OPTIONS = {
   kubeconfig: { env: 'KUBECONFIG', schema: z.string().optional(), help: 'Path of a kubeconfig file (as kubectl\'s flag; $KUBECONFIG, or this flag, may list several: merged, those that do not exist skipped as kubectl skips them, an error when none exists). Without either: ~/.kube/config if it exists, else the Pod\'s service account (in-cluster).' },
   namespaces: { env: 'WATCH_NAMESPACES', schema: list, help: 'Comma-separated namespaces to watch; empty watches all.' },
   'label-selector': { env: 'LABEL_SELECTOR', schema: z.string().optional(), help: 'Only reconcile endpoint objects matching this label selector (sharding across releases). Every shard serves every DatabricksWorkspace; one being deleted waits for the endpoint objects of all shards. The ownership rules see every shard\'s endpoint objects (a second, unsharded watch that keeps only the fields they read).' },
-  concurrency: { env: 'MAX_CONCURRENT_RECONCILES', schema: z.coerce.number().int().min(1).max(64).default(4), help: 'Reconciles run at once, per controller: endpoints (each then writes its status back beside the workers; at most twice as many write-backs at once), and workspace verifications.' },
+  concurrency: { env: 'MAX_CONCURRENT_RECONCILES', schema: z.coerce.number().int().min(1).max(64).default(4), help: 'Reconciles run at once, per controller: endpoints (each then writes its status back beside the workers; at most twice as many write-backs at once), and workspace verifications. A reconcile past --slow-reconcile-after no longer holds its worker.' },
   'slow-reconcile-after': {
     env: 'SLOW_RECONCILE_AFTER',
     schema: duration('1500ms'),
