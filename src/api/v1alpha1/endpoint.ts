@@ -347,6 +347,16 @@ export const EndpointStatus = z
         modelType: z.string().optional().describe('Model type reported by Databricks, e.g. llama.'),
         chunkSize: z.int().optional().describe('Throughput chunk size in tokens per second.'),
         modelUnitChunkSize: z.int().optional().describe('Model-unit chunk size, for model-unit models.'),
+        appliedChunkSize: z
+          .int()
+          .optional()
+          .describe(
+            'Set only after Databricks changed the model\'s throughput chunk size under a served spec: the chunk size this generation was applied with, which the operator keeps reading the spec in (nothing is changed in Databricks) until the spec changes or a requested-at asks for a new attempt.',
+          ),
+        appliedModelUnitChunkSize: z
+          .int()
+          .optional()
+          .describe('Likewise for the model-unit chunk size: the one this generation was applied with, set only while it differs from modelUnitChunkSize.'),
       })
       .optional()
       .describe('What Databricks reported for the model (get-model-optimization-info).'),

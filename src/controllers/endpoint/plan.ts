@@ -22,7 +22,6 @@ import {
   modelNotFoundMessage,
   keepingUnmanagedFields,
   observeConfig,
-  resolveDesired,
   updateRequest,
 } from './desired.js';
 import { claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
@@ -32,6 +31,7 @@ import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from '.
 import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, rejectedForThisSpec } from './failures.js';
 import { WORKSPACE_CHANGED, endpointMissingMessage, workspaceChanged, workspaceIdentity } from './workspace-move.js';
+import { resolveWithAppliedChunkSizes } from './chunk-sizes.js';
 
 export type * from './plan-types.js';
 export { endpointNameOf } from './plan-builder.js';
@@ -128,7 +128,7 @@ export function planEndpoint(input: PlanInput): Plan {
 
   if (input.endpoint.kind === 'found') recordObservedEndpoint(input, plan, input.endpoint.value);
 
-  const preflight = planPreflight(input, plan);
+  const preflight = planPreflight(input, plan, fresh);
   if ('plan' in preflight) return preflight.plan;
   const desired = preflight.desired;
 
@@ -165,7 +165,7 @@ export function withActionAnswer(input: PlanInput, plan: Plan, answered: Serving
   return { ...plan, status: after.status, requeue: after.requeue };
 }
 
-function planPreflight(input: PlanInput, plan: PlanBuilder): { desired: DesiredServing } | { plan: Plan } {
+function planPreflight(input: PlanInput, plan: PlanBuilder, fresh: boolean): { desired: DesiredServing } | { plan: Plan } {
   const { spec } = input.object;
   const stillServing = plan.status.served?.modelVersion
     ? ` Databricks still serves ${describeServing(servedFromStatus(plan.status))}.`
@@ -179,13 +179,10 @@ function planPreflight(input: PlanInput, plan: PlanBuilder): { desired: DesiredS
         .finish({ type: 'none' }, { after: input.settings.pollIntervalMs }),
     };
   }
-  const info = input.model.value;
-  plan.status.optimization = {
-    modelType: info.model_type,
-    ...(info.throughput_chunk_size !== undefined && { chunkSize: info.throughput_chunk_size }),
-    ...(info.model_unit_chunk_size !== undefined && { modelUnitChunkSize: info.model_unit_chunk_size }),
-  };
-  const resolution = resolveDesired(spec, info);
+  const endpoint = input.endpoint.kind === 'found' ? input.endpoint.value : undefined;
+  const { resolution, optimization, changed } = resolveWithAppliedChunkSizes({ spec, info: input.model.value, recorded: input.object.status.optimization, fresh, endpoint, split: input.split });
+  plan.status.optimization = optimization;
+  if (changed) plan.event('Warning', 'ChunkSizeChanged', changed);
   if (!resolution.ok) {
     const requeue = resolution.reason === 'ModelNotOptimizable' ? { after: input.settings.pollIntervalMs } : undefined;
     return {
