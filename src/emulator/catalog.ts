@@ -79,14 +79,34 @@ export const DEFAULT_CATALOG: readonly CatalogModelInput[] = [
 
 export type PtFlavour = 'throughput' | 'model_units';
 
+/** A chunk size changed at run time (POST /__emulator/catalog/{model}): the real service changes them too. */
+export const ChunkSizeChangeSchema = z.strictObject({
+  throughput_chunk_size: z.number().int().positive().optional(),
+  model_unit_chunk_size: z.number().int().positive().optional(),
+});
+export type ChunkSizeChange = z.infer<typeof ChunkSizeChangeSchema>;
+
 export class ModelCatalog {
-  readonly #models: Map<string, CatalogModel>;
+  readonly #initial: readonly CatalogModel[];
+  #models: Map<string, CatalogModel>;
 
   constructor(models: readonly CatalogModelInput[]) {
-    this.#models = new Map(models.map((m) => {
-      const parsed = CatalogModelSchema.parse(m);
-      return [parsed.name, parsed];
-    }));
+    this.#initial = models.map((m) => CatalogModelSchema.parse(m));
+    this.#models = new Map(this.#initial.map((m) => [m.name, m]));
+  }
+
+  /** Changes a model's chunk sizes for every version; a model keeps its flavour (token band or model units). */
+  changeChunkSizes(name: string, change: ChunkSizeChange): CatalogModel {
+    const model = this.#models.get(name);
+    if (!model) throw new Error(`no model ${name} in the catalog`);
+    const changed = CatalogModelSchema.parse({ ...model, ...change });
+    this.#models.set(name, changed);
+    return changed;
+  }
+
+  /** Back to the scenario's catalog. */
+  reset(): void {
+    this.#models = new Map(this.#initial.map((m) => [m.name, m]));
   }
 
   /** The model if it exists at that version, otherwise undefined. */

@@ -308,6 +308,7 @@ export class Emulator {
     this.faults.clear();
     this.budget.reset();
     this.calls.clear();
+    this.catalog.reset();
     this.#seed();
   }
 

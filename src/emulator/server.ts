@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { countCalls, MUTATING_OPERATIONS, type CallFilter, type CallRecord } from './call-log.js';
+import { ChunkSizeChangeSchema } from './catalog.js';
 import { Emulator, type EmulatorOptions } from './emulator.js';
 import { ApiError, invalidParameter } from './errors.js';
 import { FaultSpecSchema } from './faults.js';
@@ -185,7 +186,7 @@ const ClockChangeSchema = z.object({
 
 function handleInspection(emulator: Emulator, method: string, url: URL, rawBody: string, res: ServerResponse): void {
   const segments = url.pathname.slice(INSPECTION_PREFIX.length).split('/').filter(Boolean).map(decodeURIComponent);
-  const key = `${method} ${segments.map((s, i) => (i === 1 && (segments[0] === 'faults' || segments[0] === 'endpoints') ? ':id' : s)).join('/')}`;
+  const key = `${method} ${segments.map((s, i) => (i === 1 && (segments[0] === 'faults' || segments[0] === 'endpoints' || segments[0] === 'catalog') ? ':id' : s)).join('/')}`;
   try {
     const body = parseJson(rawBody);
     switch (key) {
@@ -237,6 +238,11 @@ function handleInspection(emulator: Emulator, method: string, url: URL, rawBody:
         return sendJson(res, 200, {});
       case 'GET catalog':
         return sendJson(res, 200, { models: emulator.catalog.list() });
+      case 'POST catalog/:id': {
+        const name = segments[1] ?? '';
+        if (!emulator.catalog.list().some((m) => m.name === name)) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `No model '${name}' in the catalog.`);
+        return sendJson(res, 200, emulator.catalog.changeChunkSizes(name, ChunkSizeChangeSchema.parse(body)));
+      }
       default:
         throw new ApiError(404, 'ENDPOINT_NOT_FOUND', `No inspection API for '${method} ${url.pathname}'`);
     }

@@ -189,6 +189,18 @@ describe('inspection API', () => {
     expect(state.faults[0]?.remaining).toBe(0);
   });
 
+  it('changes a model chunk size at run time, as Databricks does (reference §8), until a reset', async () => {
+    const info = async () => (await api('GET', `/get-model-optimization-info/${LLAMA}/3`)).body;
+    expect(await info()).toMatchObject({ throughput_chunk_size: 980 });
+    expect(await inspect('POST', `/catalog/${LLAMA}`, { throughput_chunk_size: 19000 })).toMatchObject({ status: 200, body: { name: LLAMA, throughput_chunk_size: 19000 } });
+    expect(await info()).toMatchObject({ throughput_chunk_size: 19000 });
+    expect((await createLlama('old-grid', 980)).status).toBe(400);
+    expect(await inspect('POST', `/catalog/${LLAMA}`, { model_unit_chunk_size: 50 })).toMatchObject({ status: 400 });
+    expect(await inspect('POST', '/catalog/main.default.nope', { throughput_chunk_size: 10 })).toMatchObject({ status: 404 });
+    await inspect('POST', '/reset');
+    expect(await info()).toMatchObject({ throughput_chunk_size: 980 });
+  });
+
   it('rejects malformed control requests with an error body', async () => {
     expect(await inspect('POST', '/faults', { type: 'earthquake' })).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE' } });
     expect(await inspect('GET', '/nothing-here')).toMatchObject({ status: 404, body: { error_code: 'ENDPOINT_NOT_FOUND' } });
