@@ -125,6 +125,17 @@ export const AutoCaptureConfigSchema = z.object({
   table_name_prefix: z.string().optional(),
   enabled: z.boolean().optional(),
 });
+export type AutoCaptureConfig = z.infer<typeof AutoCaptureConfigSchema>;
+
+/** A legacy inference table as GET shows it: the input fields and the table's state (reference §2.5). */
+export const AutoCaptureConfigOutputSchema = AutoCaptureConfigSchema.extend({
+  state: z
+    .looseObject({
+      payload_table: z.looseObject({ name: z.string().optional(), status: z.string().optional(), status_message: z.string().optional() }).optional(),
+    })
+    .optional(),
+}).loose();
+export type AutoCaptureConfigOutput = z.infer<typeof AutoCaptureConfigOutputSchema>;
 
 export const EmailNotificationsSchema = z.object({
   on_update_failure: z.array(z.string()).optional(),
@@ -391,7 +402,7 @@ export const EndpointCoreConfigOutputSchema = z.object({
   served_entities: z.array(ServedEntityOutputSchema).optional(),
   served_models: z.array(ServedModelOutputSchema).optional(),
   traffic_config: TrafficConfigSchema.optional(),
-  auto_capture_config: z.looseObject({}).optional(),
+  auto_capture_config: AutoCaptureConfigOutputSchema.optional(),
   config_version: z.number().int().optional(),
 });
 export type EndpointCoreConfigOutput = z.infer<typeof EndpointCoreConfigOutputSchema>;

@@ -1,7 +1,7 @@
 // Validates a requested endpoint config the way the real service does and normalises it into the
 // emulator's own form, filling what the server fills (workload type/size, scale_to_zero_enabled=false
 // on PT entities, a default 100% route, both route names). Facts: reference §1, §2.3–§2.5, §3.3.
-import { isEndpointName, type FoundationModelSchema, type PtEndpointCoreConfig, type ServedEntityInput, type EndpointCoreConfigInput } from '../databricks/api-types.js';
+import { isEndpointName, type AutoCaptureConfig, type FoundationModelSchema, type PtEndpointCoreConfig, type ServedEntityInput, type EndpointCoreConfigInput } from '../databricks/api-types.js';
 import type { z } from 'zod';
 import { ptFlavour, type CatalogModel, type ModelCatalog } from './catalog.js';
 import { invalidParameter, modelNotFound } from './errors.js';
@@ -36,6 +36,8 @@ export interface ConfigSpec {
   routes: RouteSpec[];
   /** the request used deprecated served_models[]: the response then echoes both lists (capture §2.9a) */
   legacyServedModels: boolean;
+  /** a legacy inference table (reference §2.2); part of the config, so a PUT without it ends it */
+  autoCapture?: AutoCaptureConfig;
 }
 
 export function validateEndpointName(name: string): void {
@@ -59,7 +61,18 @@ export function specFromCoreConfig(input: EndpointCoreConfigInput, catalog: Mode
   const asEntities: ServedEntityInput[] = legacy
     ? models.map((m) => ({ ...m, entity_name: m.model_name, entity_version: m.model_version }))
     : entities;
-  return buildSpec(asEntities, input.traffic_config?.routes, legacy ? 'served_models' : 'served_entities', catalog);
+  const spec = buildSpec(asEntities, input.traffic_config?.routes, legacy ? 'served_models' : 'served_entities', catalog);
+  return input.auto_capture_config ? { ...spec, autoCapture: input.auto_capture_config } : spec;
+}
+
+/** Reference §2.2: "cannot change catalog/schema/prefix if already enabled". */
+export function validateAutoCaptureChange(current: AutoCaptureConfig | undefined, next: AutoCaptureConfig | undefined): void {
+  if (!current?.enabled || !next) return;
+  for (const field of ['catalog_name', 'schema_name', 'table_name_prefix'] as const) {
+    if (next[field] !== undefined && next[field] !== current[field]) {
+      throw invalidParameter(`auto_capture_config.${field} cannot be changed while the inference table is enabled (${current[field] ?? 'unset'} → ${next[field]}).`);
+    }
+  }
 }
 
 /** The config of POST /pt or PUT /pt/{name}/config: model units only. */

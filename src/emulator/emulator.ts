@@ -31,7 +31,7 @@ import { AuthService } from './auth.js';
 import { CallLog } from './call-log.js';
 import { DEFAULT_CATALOG, ModelCatalog, optimizationInfo } from './catalog.js';
 import { VirtualClock } from './clock.js';
-import { specFromCoreConfig, specFromPtConfig, validateDescription, validateEndpointName, type ConfigSpec } from './config-spec.js';
+import { specFromCoreConfig, specFromPtConfig, validateAutoCaptureChange, validateDescription, validateEndpointName, type ConfigSpec } from './config-spec.js';
 import { ApiError, endpointAlreadyExists, invalidParameter, modelNotFound } from './errors.js';
 import { FaultEngine, type ActiveFault, type FaultSpecInput } from './faults.js';
 import { EndpointStore, TIMED_OUT_MESSAGE, type RolloutOutcome, type StoredEndpoint } from './lifecycle.js';
@@ -158,7 +158,8 @@ export class Emulator {
   updateConfig(name: string, body: unknown): ServingEndpointDetailed {
     this.#consumeMutationBudget();
     const request = parseBody(UpdateConfigRequestSchema, body);
-    this.#store.get(name, this.now());
+    const endpoint = this.#store.get(name, this.now());
+    validateAutoCaptureChange(endpoint.served?.autoCapture, request.auto_capture_config);
     return this.#update(name, specFromCoreConfig(request, this.catalog));
   }
 
@@ -424,5 +425,6 @@ function editedConfig(endpoint: StoredEndpoint, patches: z.output<typeof Endpoin
   return {
     served_entities: entities,
     traffic_config: { routes: base.routes.map((r) => ({ served_entity_name: r.name, traffic_percentage: r.traffic_percentage })) },
+    ...(base.autoCapture && { auto_capture_config: base.autoCapture }), // an edit of the entities leaves the inference table
   };
 }

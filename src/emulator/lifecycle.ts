@@ -22,6 +22,7 @@ export interface StoredConfig {
   entities: StoredEntity[];
   routes: ConfigSpec['routes'];
   legacyServedModels: boolean;
+  autoCapture?: ConfigSpec['autoCapture'];
 }
 
 /** How a rollout ends, decided when it starts (fault injection happens there). */
@@ -201,7 +202,13 @@ export class EndpointStore {
       const unchanged = old !== undefined && sameEntity(old, entity);
       return { ...entity, creator: this.#creator, creation_timestamp: unchanged ? old.creation_timestamp : now };
     });
-    return { config_version: latest + 1, entities, routes: spec.routes, legacyServedModels: spec.legacyServedModels };
+    return {
+      config_version: latest + 1,
+      entities,
+      routes: spec.routes,
+      legacyServedModels: spec.legacyServedModels,
+      ...(spec.autoCapture && { autoCapture: spec.autoCapture }),
+    };
   }
 }
 

@@ -1,6 +1,7 @@
 // Renders stored endpoints in the API's response shapes (captures in reference §2.9): the detailed
 // form for GET/create/update, and the summary form for list items.
 import type {
+  AutoCaptureConfigOutput,
   EndpointCoreConfigOutput,
   EndpointPendingConfig,
   ServedEntityOutput,
@@ -36,8 +37,8 @@ export function renderDetailed(endpoint: StoredEndpoint): ServingEndpointDetaile
     detailed.endpoint_url = `https://${endpoint.id}.serving.emulator.invalid/serving-endpoints/${endpoint.name}/invocations`;
     detailed.data_plane_info = { query_info: { endpoint_url: detailed.endpoint_url } };
   }
-  if (endpoint.served) detailed.config = renderConfig(endpoint.served, READY_STATE);
-  if (endpoint.rollout) detailed.pending_config = renderPending(endpoint.rollout);
+  if (endpoint.served) detailed.config = renderConfig(endpoint.served, READY_STATE, endpoint.name);
+  if (endpoint.rollout) detailed.pending_config = renderPending(endpoint.rollout, endpoint.name);
   if (endpoint.tags.length > 0) detailed.tags = endpoint.tags;
   if (endpoint.description !== undefined) detailed.description = endpoint.description;
   if (endpoint.ai_gateway !== undefined) detailed.ai_gateway = endpoint.ai_gateway;
@@ -74,23 +75,39 @@ export function renderSummary(endpoint: StoredEndpoint): ServingEndpoint {
   return summary;
 }
 
-function renderPending(rollout: Rollout): EndpointPendingConfig {
+function renderPending(rollout: Rollout, endpointName: string): EndpointPendingConfig {
   const outcome = rollout.outcome;
   const state: EntityState =
     rollout.ended && outcome.kind === 'failed'
       ? { deployment: outcome.deployment, deployment_state_message: outcome.message }
       : { deployment: 'DEPLOYMENT_CREATING', deployment_state_message: CREATING_MESSAGE };
-  return { start_time: rollout.startTime, ...renderConfig(rollout.config, state) };
+  return { start_time: rollout.startTime, ...renderConfig(rollout.config, state, endpointName) };
 }
 
-function renderConfig(config: StoredConfig, state: EntityState): EndpointCoreConfigOutput {
+function renderConfig(config: StoredConfig, state: EntityState, endpointName: string): EndpointCoreConfigOutput {
   const output: EndpointCoreConfigOutput = {
     served_entities: config.entities.map((e) => renderEntity(e, state)),
   };
   if (config.legacyServedModels) output.served_models = config.entities.map((e) => renderServedModel(e, state));
   output.config_version = config.config_version;
   output.traffic_config = renderTraffic(config);
+  if (config.autoCapture) output.auto_capture_config = renderAutoCapture(config.autoCapture, endpointName);
   return output;
+}
+
+/** A legacy inference table with its state (reference §2.5); the table is named after the prefix, else the endpoint. */
+function renderAutoCapture(autoCapture: NonNullable<StoredConfig['autoCapture']>, endpointName: string): AutoCaptureConfigOutput {
+  const enabled = autoCapture.enabled !== false;
+  return {
+    ...autoCapture,
+    state: {
+      payload_table: {
+        name: `${autoCapture.table_name_prefix ?? endpointName}_payload`,
+        status: enabled ? 'ACTIVE' : 'DISABLED',
+        status_message: enabled ? 'The inference table is active.' : 'The inference table is disabled.',
+      },
+    },
+  };
 }
 
 function renderEntity(entity: StoredEntity, state: EntityState): ServedEntityOutput {

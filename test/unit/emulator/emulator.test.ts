@@ -75,6 +75,29 @@ describe('endpoint lifecycle', () => {
     expect(apiError(() => emu.getEndpoint('legacy'))).toMatchObject({ status: 404 });
   });
 
+  // Reference §2.2/§2.5: an older endpoint may have a legacy inference table; GET shows it with its state, a
+  // config PUT replaces it with the one it carries (none when it carries none), and its catalog, schema and prefix
+  // cannot change while it is enabled.
+  it('keeps a legacy inference table of an existing endpoint through a PUT that carries it, and drops it on one that does not', () => {
+    const autoCapture = { catalog_name: 'main', schema_name: 'default', table_name_prefix: 'ac', enabled: true };
+    const emu = frozen({ endpoints: [{ name: 'autocap', config: { ...llamaConfig(980), auto_capture_config: autoCapture } }] });
+    expect(emu.getEndpoint('autocap').config?.auto_capture_config).toEqual({
+      ...autoCapture,
+      state: { payload_table: { name: 'ac_payload', status: 'ACTIVE', status_message: expect.any(String) } },
+    });
+    emu.updateConfig('autocap', { ...llamaConfig(1960), auto_capture_config: autoCapture });
+    expect(emu.getEndpoint('autocap').pending_config?.auto_capture_config).toMatchObject(autoCapture);
+    emu.advance(10 * MINUTE);
+    expect(emu.getEndpoint('autocap').config).toMatchObject({ auto_capture_config: autoCapture, served_entities: [{ max_provisioned_throughput: 1960 }] });
+    expect(apiError(() => emu.updateConfig('autocap', { ...llamaConfig(980), auto_capture_config: { ...autoCapture, schema_name: 'other' } }))).toMatchObject({
+      status: 400,
+      errorCode: 'INVALID_PARAMETER_VALUE',
+    });
+    emu.updateConfig('autocap', llamaConfig(980));
+    emu.advance(10 * MINUTE);
+    expect(emu.getEndpoint('autocap').config?.auto_capture_config).toBeUndefined();
+  });
+
   // A scenario's endpoints stand for endpoints made through the API: their AI Gateway gets the same checks and the
   // same server-filled defaults (table_name_prefix, usage tracking off) as a create's, and their description is checked.
   it('a seeded endpoint gets the AI Gateway and description a create would give it', () => {
