@@ -200,8 +200,26 @@ function settingsSpec(endpoint: ServingEndpointDetailed, throughput: EndpointSpe
   if (endpoint.route_optimized) {
     notes.push('It is route-optimized (route_optimized), which the spec has no field for: that is kept on this endpoint, but a re-created endpoint would not be route-optimized.');
   }
+  const autoCaptureNote = legacyInferenceTableNote(endpoint);
+  if (autoCaptureNote) notes.push(autoCaptureNote);
   notes.push('Permissions are not read by import: this object leaves them alone unless spec.permissions is added.');
   return fields;
+}
+
+/** A legacy inference table (config.auto_capture_config, reference §2.2): the operator's PUTs carry it over. */
+function legacyInferenceTableNote(endpoint: ServingEndpointDetailed): string | undefined {
+  const autoCapture = endpoint.config?.auto_capture_config;
+  if (!autoCapture) return undefined;
+  const payload = autoCapture.state?.payload_table;
+  const table = [autoCapture.catalog_name, autoCapture.schema_name, payload?.name ?? `${autoCapture.table_name_prefix ?? endpoint.name}_payload`]
+    .filter((part) => part !== undefined)
+    .join('.');
+  const status = [autoCapture.enabled === false ? 'disabled' : undefined, payload?.status].filter(Boolean).join(', ');
+  return (
+    `It has a legacy inference table (config.auto_capture_config) logging to ${table}${status ? ` (${status})` : ''}, which the spec has no field for: ` +
+    'it is kept on this endpoint (config updates carry it over), but a re-created endpoint would not have it (Databricks refuses it on new provisioned-throughput endpoints); ' +
+    'to declare inference tables, move to spec.aiGateway.inferenceTables.'
+  );
 }
 
 /**

@@ -2,6 +2,7 @@
 // with what Databricks serves. Pure: no I/O, no clock.
 import { type EndpointSpec, MAX_MODEL_UNITS, MAX_TOKENS_PER_SECOND } from '../../api/v1alpha1/index.js';
 import type {
+  AutoCaptureConfig,
   EndpointCoreConfigOutput,
   ModelOptimizationInfo,
   ServedEntityOutput,
@@ -25,6 +26,8 @@ export interface DesiredServing extends EntityThroughput {
   split?: CanarySplit;
   /** What the lone served entity has and the spec does not manage; a replacing PUT carries it over. */
   kept?: KeptEntityFields;
+  /** A legacy inference table the endpoint has; a replacing token-band PUT carries it over, or logging stops. */
+  keptAutoCapture?: AutoCaptureConfig;
 }
 
 export interface KeptEntityFields {
@@ -55,7 +58,21 @@ export function keptEntityFields(config: EndpointCoreConfigOutput | undefined): 
 /** `desired` with what the served config has and the spec does not manage, for a replacing PUT to carry over. */
 export function keepingUnmanagedFields(desired: DesiredServing, config: EndpointCoreConfigOutput | undefined): DesiredServing {
   const kept = keptEntityFields(config);
-  return kept ? { ...desired, kept } : desired;
+  const keptAutoCapture = keptAutoCaptureConfig(config);
+  return { ...desired, ...(kept && { kept }), ...(keptAutoCapture && { keptAutoCapture }) };
+}
+
+/** The fields of a legacy inference table a PUT accepts (reference §2.2): not the `state` Databricks reports. */
+function keptAutoCaptureConfig(config: EndpointCoreConfigOutput | undefined): AutoCaptureConfig | undefined {
+  const served = config?.auto_capture_config;
+  if (!served) return undefined;
+  const fields: AutoCaptureConfig = {
+    ...(served.catalog_name !== undefined && { catalog_name: served.catalog_name }),
+    ...(served.schema_name !== undefined && { schema_name: served.schema_name }),
+    ...(served.table_name_prefix !== undefined && { table_name_prefix: served.table_name_prefix }),
+    ...(served.enabled !== undefined && { enabled: served.enabled }),
+  };
+  return Object.keys(fields).length > 0 ? fields : undefined;
 }
 
 const trafficShares = (config: EndpointCoreConfigOutput | undefined) =>
@@ -344,7 +361,7 @@ export type CreateRequest =
   | { flavour: 'modelUnits'; body: { name: string; config: { served_entities: ReturnType<typeof modelUnitEntity>[] }; tags: { key: string; value: string }[]; budget_policy_id?: string } };
 
 export type UpdateRequest =
-  | { flavour: 'tokenBand'; name: string; body: { served_entities: ReturnType<typeof tokenBandEntity>[]; traffic_config?: TrafficConfigInput } }
+  | { flavour: 'tokenBand'; name: string; body: { served_entities: ReturnType<typeof tokenBandEntity>[]; traffic_config?: TrafficConfigInput; auto_capture_config?: AutoCaptureConfig } }
   | { flavour: 'modelUnits'; name: string; body: { config: { served_entities: ReturnType<typeof modelUnitEntity>[]; traffic_config?: TrafficConfigInput } } };
 
 export function createRequest(
@@ -369,14 +386,18 @@ export function createRequest(
       };
 }
 
-/** Full replacement of the served entities: the PUT is not a patch (reference §2.2). */
+/**
+ * Full replacement of the served entities: the PUT is not a patch (reference §2.2). The model-unit PUT (/pt) has
+ * no auto_capture_config field, so only the token-band one carries a legacy inference table.
+ */
 export function updateRequest(name: string, desired: DesiredServing): UpdateRequest {
+  const autoCapture = desired.keptAutoCapture && { auto_capture_config: desired.keptAutoCapture };
   if (desired.split) {
     return desired.flavour === 'modelUnits'
       ? { flavour: 'modelUnits', name, body: { config: canaryConfig(desired, desired.split, modelUnitEntity) } }
-      : { flavour: 'tokenBand', name, body: canaryConfig(desired, desired.split, tokenBandEntity) };
+      : { flavour: 'tokenBand', name, body: { ...canaryConfig(desired, desired.split, tokenBandEntity), ...autoCapture } };
   }
   return desired.flavour === 'modelUnits'
     ? { flavour: 'modelUnits', name, body: { config: { served_entities: [modelUnitEntity(desired)] } } }
-    : { flavour: 'tokenBand', name, body: { served_entities: [tokenBandEntity(desired)] } };
+    : { flavour: 'tokenBand', name, body: { served_entities: [tokenBandEntity(desired)], ...autoCapture } };
 }

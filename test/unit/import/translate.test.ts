@@ -147,6 +147,23 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/route_optimized/);
   });
 
+  it('a legacy inference table (auto_capture_config) is noted: kept on this endpoint, not declared by the spec', () => {
+    const endpoint = foreignEndpoint();
+    const autoCapture = {
+      catalog_name: 'main',
+      schema_name: 'default',
+      table_name_prefix: 'ac',
+      enabled: true,
+      state: { payload_table: { name: 'ac_payload', status: 'ACTIVE', status_message: 'The inference table is active.' } },
+    };
+    const result = imported({ ...endpoint, config: { ...endpoint.config, auto_capture_config: autoCapture } });
+    const notes = result.notes.join(' ');
+    expect(notes).toMatch(/legacy inference table.*main\.default\.ac_payload.*kept on this endpoint/);
+    expect(notes).toMatch(/re-created endpoint would not have it.*spec\.aiGateway/);
+    expect(result.object.spec.aiGateway).toBeUndefined();
+    expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/inference table/);
+  });
+
   it('a description on a model-unit endpoint stays on the endpoint, noted: the model-unit create API takes none', () => {
     const result = imported({ ...foreignEndpoint({ units: 100 }), description: 'gold tier' }, MODEL_UNIT_MODEL);
     expect(result.object.spec.description).toBeUndefined();

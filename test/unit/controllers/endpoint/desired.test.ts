@@ -3,6 +3,7 @@ import {
   type DesiredServing,
   createRequest,
   diffServing,
+  keepingUnmanagedFields,
   keptEntityFields,
   observeConfig,
   resolveDesired,
@@ -236,5 +237,32 @@ describe('keptEntityFields: what a replacing PUT must carry over', () => {
       ['prod_model', '3', ENV],
       ['meta_llama_v3_1_8b_instruct-4', '4', ENV],
     ]);
+  });
+});
+
+// A legacy inference table (reference §2.2, §2.5): the PUT replaces the whole config, so one that omits
+// auto_capture_config would turn request logging off. It is carried over, without the server's `state`.
+describe('a legacy inference table (auto_capture_config) is carried over by a replacing PUT', () => {
+  const AUTO_CAPTURE = {
+    catalog_name: 'main',
+    schema_name: 'default',
+    table_name_prefix: 'ac',
+    enabled: true,
+    state: { payload_table: { name: 'ac_payload', status: 'ACTIVE', status_message: 'The inference table is active.' } },
+  };
+  const resolved = resolveDesired(endpointSpec(), TOKEN_BAND_MODEL);
+  if (!resolved.ok) throw new Error(resolved.message);
+
+  it('the token-band PUT body carries catalog, schema, prefix and enabled', () => {
+    const desired = keepingUnmanagedFields(resolved.desired, { ...servingConfig(2), auto_capture_config: AUTO_CAPTURE });
+    const request = updateRequest('autocap', desired);
+    expect(request.flavour === 'tokenBand' && request.body.auto_capture_config).toEqual({ catalog_name: 'main', schema_name: 'default', table_name_prefix: 'ac', enabled: true });
+  });
+
+  it('an endpoint without one gets none, and a create never sends one (refused for new PT endpoints)', () => {
+    const request = updateRequest('plain', keepingUnmanagedFields(resolved.desired, servingConfig(2)));
+    expect(request.flavour === 'tokenBand' && 'auto_capture_config' in request.body).toBe(false);
+    const desired = keepingUnmanagedFields(resolved.desired, { ...servingConfig(2), auto_capture_config: AUTO_CAPTURE });
+    expect(JSON.stringify(createRequest('autocap', desired, {}))).not.toContain('auto_capture_config');
   });
 });
