@@ -45,8 +45,16 @@ export interface DatabricksErrorInit {
   requestMaybeSent?: boolean;
   /** set by the client's own rate budget (nothing was sent) */
   fromClientBudget?: boolean;
+  /** with fromClientBudget: which budget held the call back, and whether a 429 from Databricks had paused it */
+  clientBudget?: ClientBudgetWait;
   /** secret values known to the caller, scrubbed from every text field */
   secrets?: readonly string[];
+}
+
+export interface ClientBudgetWait {
+  budget: 'mutation' | 'read';
+  /** the budget waits out a Retry-After pause Databricks asked for (a 429), not its own limit */
+  pausedByDatabricks: boolean;
 }
 
 export class DatabricksError extends Error {
@@ -61,6 +69,7 @@ export class DatabricksError extends Error {
   readonly serverMessage: string | undefined;
   readonly requestMaybeSent: boolean;
   readonly fromClientBudget: boolean;
+  readonly clientBudget: ClientBudgetWait | undefined;
 
   constructor(init: DatabricksErrorInit) {
     const secrets = init.secrets ?? [];
@@ -77,6 +86,7 @@ export class DatabricksError extends Error {
     this.serverMessage = init.serverMessage === undefined ? undefined : oneLine(redactSecrets(init.serverMessage, secrets));
     this.requestMaybeSent = init.requestMaybeSent ?? false;
     this.fromClientBudget = init.fromClientBudget ?? false;
+    this.clientBudget = init.clientBudget;
   }
 
   /** Retrying the same call later can succeed without a spec change. */

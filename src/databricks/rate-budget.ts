@@ -142,6 +142,8 @@ export interface Budget {
   readonly budget: BudgetName;
   /** earliest time a grant could be made for `holder` (its own reservation if it has one) */
   earliestGrant(now: number, holder: string | undefined): number;
+  /** until when a 429 from Databricks paused this budget (in the past when it is not paused) */
+  readonly pausedUntilMs: number;
   /** commit a grant at `at` (>= earliestGrant); `holder` set = a reservation kept for that caller */
   commit(at: number, now: number, reservedFor: string | undefined): void;
   /** the holder's reservation, if any, is given up (so it can be re-placed) */
@@ -171,6 +173,10 @@ export class WindowBudget implements Budget {
   private slots: number[] = [];
   private readonly reservations = new Map<string, number>();
   private pausedUntil = Number.NEGATIVE_INFINITY;
+
+  get pausedUntilMs(): number {
+    return this.pausedUntil;
+  }
   private shrink: { limit: number; at: number } | undefined;
   private counters = { grants: 0, totalWaitMs: 0, throttled: 0 };
   private sleeping = 0;
@@ -296,6 +302,10 @@ export class BucketBudget implements Budget {
   readonly budget = 'read' as const;
   private state: BucketState;
   private pausedUntil = Number.NEGATIVE_INFINITY;
+
+  get pausedUntilMs(): number {
+    return this.pausedUntil;
+  }
   private counters = { grants: 0, totalWaitMs: 0, throttled: 0 };
   private waiting = 0;
 
@@ -386,7 +396,8 @@ export async function acquireAll(budgets: readonly Budget[], clock: Clock, optio
       if (earliest[i] === at) b.rejected(waitMs);
     });
     const limiting = budgets[earliest.indexOf(at)] ?? budgets[0];
-    throw rateLimited(limiting?.budget ?? 'mutation', limiting?.host ?? '', waitMs, holder !== undefined);
+    const paused = limiting !== undefined && limiting.pausedUntilMs >= at;
+    throw rateLimited(limiting?.budget ?? 'mutation', limiting?.host ?? '', waitMs, holder !== undefined, paused);
   }
   for (const b of budgets) b.commit(at, now, holder);
   if (waitMs > 0) {
@@ -403,12 +414,16 @@ export async function acquireAll(budgets: readonly Budget[], clock: Clock, optio
   return waitMs;
 }
 
-function rateLimited(budget: BudgetName, host: string, waitMs: number, reserved: boolean): DatabricksError {
+function rateLimited(budget: BudgetName, host: string, waitMs: number, reserved: boolean, pausedByDatabricks: boolean): DatabricksError {
+  const next = `${reserved ? 'slot reserved' : 'next slot'} in ${Math.ceil(waitMs / 1000)}s`;
   return new DatabricksError({
     kind: 'RateLimited',
-    message: `${budget} budget of ${host} is spent: ${reserved ? 'slot reserved' : 'next slot'} in ${Math.ceil(waitMs / 1000)}s (client-side limit, nothing sent)`,
+    message: pausedByDatabricks
+      ? `Databricks answered 429 on ${host}: its ${budget} calls wait out the pause it asked for (Retry-After): ${next} (nothing sent meanwhile)`
+      : `${budget} budget of ${host} is spent: ${next} (client-side limit, nothing sent)`,
     retryAfterMs: waitMs,
     fromClientBudget: true,
+    clientBudget: { budget, pausedByDatabricks },
   });
 }
 

@@ -2,6 +2,7 @@
 import { type EndpointStatus, EndpointAnnotation, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
 import { clause } from '../text.js';
 import { PlanBuilder, endpointNameOf, iso as isoSeconds, progressRequeue } from './plan-builder.js';
+import type { ClientBudgetWait } from '../../databricks/errors.js';
 import type { CallFailure, Plan, PlanInput } from './plan-types.js';
 import { rateLimitedRequeueMs } from './requeue.js';
 import { isSettingsAction, rejectSettingsAction } from './settings.js';
@@ -14,6 +15,14 @@ import { summarizeConditions } from './status-summary.js';
 export const rejectedForThisSpec = (input: PlanInput, fresh: boolean): boolean =>
   !fresh && input.object.status.rejectedGeneration === input.object.generation;
 
+/** Which budget of the host holds the change back, and what sets it: the operator's flags, or Databricks' own 429. */
+function budgetWait(wait: ClientBudgetWait | undefined): string {
+  if (wait?.pausedByDatabricks) return 'Databricks is throttling this host (it answered 429), so every endpoint on it waits out the pause it asked for';
+  return wait?.budget === 'read'
+    ? 'waiting for the read budget of this Databricks host, shared by every endpoint on it (operator flag --databricks-reads-per-second)'
+    : 'waiting for the create/update budget of this Databricks host, shared by every endpoint on it in the order they asked (operator flag --databricks-mutations-per-5-minutes)';
+}
+
 /** A Databricks call failed: say why, keep Ready as it was, and come back. */
 export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined, error: CallFailure): Plan {
   const builder = plan ?? new PlanBuilder(input);
@@ -25,7 +34,7 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
       // change has its turn, so many endpoints waiting on one schedule window each tell their time.
       const message =
         error.fromClientBudget && error.retryAfterMs !== undefined
-          ? `waiting for the create/update budget of this Databricks host, shared by every endpoint on it in the order they asked (operator flag --databricks-mutations-per-5-minutes): ${error.message}; this change is sent at ${isoSeconds(new Date(input.now.getTime() + error.retryAfterMs))}`
+          ? `${budgetWait(error.clientBudget)}: ${error.message}; this change is sent at ${isoSeconds(new Date(input.now.getTime() + error.retryAfterMs))}`
           : `Databricks rate limit: ${error.message}; ${when}`;
       return builder
         .synced(false, SyncedReason.RateLimited, message)

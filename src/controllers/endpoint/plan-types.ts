@@ -1,7 +1,7 @@
 // The planner's inputs and outputs (plan.ts and the part planners beside it share them). Types only.
 import type { EndpointSpec, EndpointStatus } from '../../api/v1alpha1/index.js';
 import type { ModelOptimizationInfo, ServingEndpointDetailed, ServingEndpointPermissions } from '../../databricks/api-types.js';
-import type { DatabricksErrorKind } from '../../databricks/errors.js';
+import type { ClientBudgetWait, DatabricksErrorKind } from '../../databricks/errors.js';
 import type { CanarySplit, CreateRequest, UpdateRequest } from './desired.js';
 import type { OwnerPresence } from './ownership.js';
 import type { PartObserved, SettingsAction } from './settings.js';
@@ -30,6 +30,8 @@ export interface CallFailure {
   retryAfterMs?: number;
   /** refused by our own rate budget (nothing sent; a slot is reserved for this object) */
   fromClientBudget?: boolean;
+  /** with fromClientBudget: which budget, and whether a 429 from Databricks paused it */
+  clientBudget?: ClientBudgetWait;
 }
 
 export type Observed<T> = { kind: 'found'; value: T } | { kind: 'notFound' } | { kind: 'failed'; error: CallFailure } | { kind: 'skipped' };

@@ -168,6 +168,21 @@ describe('WindowBudget with reservations', () => {
     budget.throttled(30_000, clock.now());
     expect((await refusal(acquireAll([budget], clock, { maxWaitMs: 0 }))).retryAfterMs).toBe(30_000);
   });
+
+  it('a refusal says which budget held the call and whether a 429 from Databricks paused it', async () => {
+    const clock = new FakeClock(0);
+    const full = new WindowBudget('h', windowSpec(1, 10_000, 0), clock);
+    await acquireAll([full], clock, { maxWaitMs: 0 });
+    const spent = await refusal(acquireAll([full], clock, { maxWaitMs: 0 }));
+    expect(spent.clientBudget).toEqual({ budget: 'mutation', pausedByDatabricks: false });
+    expect(spent.message).toMatch(/^mutation budget of h is spent: next slot in 10s \(client-side limit, nothing sent\)$/);
+
+    const paused = new WindowBudget('h', windowSpec(50, FIVE_MINUTES, 0), clock);
+    paused.throttled(5_000, clock.now());
+    const throttled = await refusal(acquireAll([paused], clock, { maxWaitMs: 0 }));
+    expect(throttled.clientBudget).toEqual({ budget: 'mutation', pausedByDatabricks: true });
+    expect(throttled.message).toMatch(/^Databricks answered 429 on h: its mutation calls wait out the pause it asked for \(Retry-After\): next slot in 5s/);
+  });
 });
 
 describe('a workspace share and its host budget', () => {

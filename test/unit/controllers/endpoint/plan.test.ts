@@ -219,6 +219,27 @@ describe('an object that names another workspace than the one its endpoint lives
   });
 });
 
+describe('a change held back by the host\'s client budget', () => {
+  const heldBy = (clientBudget: { budget: 'mutation' | 'read'; pausedByDatabricks: boolean }) =>
+    planActionFailure(planInput(endpointObject()), reconcile(endpointObject()), {
+      kind: 'RateLimited',
+      message: 'budget message',
+      retryAfterMs: 5 * SECOND,
+      fromClientBudget: true,
+      clientBudget,
+    });
+  it.each([
+    [{ budget: 'mutation' as const, pausedByDatabricks: false }, /^waiting for the create\/update budget of this Databricks host.*--databricks-mutations-per-5-minutes\): budget message; this change is sent at /],
+    [{ budget: 'read' as const, pausedByDatabricks: false }, /^waiting for the read budget of this Databricks host.*--databricks-reads-per-second\): budget message/],
+    [{ budget: 'read' as const, pausedByDatabricks: true }, /^Databricks is throttling this host \(it answered 429\)/],
+  ])('%o: the message names what holds it back', (clientBudget, message) => {
+    const plan = heldBy(clientBudget);
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'RateLimited' });
+    expect(condition(plan, 'Synced')?.message).toMatch(message);
+    if (clientBudget.pausedByDatabricks || clientBudget.budget === 'read') expect(condition(plan, 'Synced')?.message).not.toContain('--databricks-mutations-per-5-minutes');
+  });
+});
+
 describe('crash safety', () => {
   it('a crash between create and status write: the endpoint is found by name, recognised by its tag, not created again', () => {
     const object = endpointObject(); // status never written
