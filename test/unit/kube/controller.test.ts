@@ -302,7 +302,9 @@ describe('slow reconciles give their worker back; a namespace with too many in f
       // Without the slot given back, 'other/good' waits until the hanging calls end (here: never).
       await until(() => tenant.done.includes('other/good'), 1_000);
       const text = await registry.metrics();
-      expect(text).toMatch(/pt_operator_slow_reconciles\{controller="test"\} [4-6]/);
+      // How many went to the background by then depends on timer order (a loaded CI machine): at least the
+      // per-namespace limit (below it, the freed worker takes the next hanging key), at most that plus the workers.
+      expect(text).toMatch(/pt_operator_slow_reconciles\{controller="test"\} [2-6]\n/);
       expect(text).toMatch(/pt_operator_reconciles_deferred_total\{controller="test"\} [1-9]/);
       // the hanging namespace's further keys wait: not all 12 are started
       expect(tenant.maxHanging()).toBeLessThanOrEqual(slowReconciles.perNamespace + 4);
