@@ -19,8 +19,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'import':
       return (await import('./import/cli.js')).runImportCli(rest);
-    case 'run':
-      return (await import('./controllers/run.js')).runOperatorCli(rest);
+    case 'run': {
+      const operator = await import('./controllers/run.js');
+      return operator.runOperatorCli(rest).catch((error: unknown) => {
+        // The operator logs JSON, so its last words too; and it exits at once: a listener or watch left open would
+        // keep alive a pod that answers /healthz and reconciles nothing.
+        operator.logFatalError(error);
+        return process.exit(1);
+      });
+    }
     case '-h':
     case '--help':
     case 'help':
@@ -38,6 +45,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     console.error(error instanceof Error ? error.message : String(error));
-    process.exitCode = 1;
+    // Not process.exitCode: whatever the command left open would keep a failed process running.
+    process.exit(1);
   },
 );

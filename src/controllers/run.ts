@@ -49,6 +49,11 @@ export async function runOperatorCli(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The operator's last log line when it cannot go on (a bad flag, a port already taken, an unreadable kubeconfig). */
+export function logFatalError(error: unknown): void {
+  createLogger().fatal({ err: error }, 'pt-operator stopped: fatal error');
+}
+
 export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv = process.env) {
   const log = createLogger({ level: config.logLevel });
   const registry = createRegistry();

@@ -162,11 +162,23 @@ export class Manager {
       log.info({ signal: sig }, 'shutdown requested');
       this.stop();
     };
+    const removeSignalHandlers = () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    };
     if (this.options.handleSignals) {
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
     }
-    await this.startServers();
+    try {
+      await this.startServers();
+    } catch (err) {
+      // A listener already bound would keep the process alive, answering /healthz, with nothing reconciling.
+      await Promise.all(this.servers.map((server) => server.close()));
+      this.servers = [];
+      removeSignalHandlers();
+      throw err;
+    }
     for (const informer of this.informers) informer.start();
     const synced = await Promise.all(this.informers.map((i) => i.waitForSync(this.stopRequested.signal)));
     if (synced.every(Boolean)) {
@@ -186,10 +198,7 @@ export class Manager {
       // No drain and no goodbye to the API server (it may be the reason we lost the lease): stop intake,
       // give aborted reconciles a moment to unwind, and return so the caller exits.
       await Promise.all(this.controllers.map((c) => c.stop(0)));
-      if (this.options.handleSignals) {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-      }
+      removeSignalHandlers();
       log.error({ reason: this.stopReason }, 'manager stopped: leadership lost');
       return this.stopReason;
     }
@@ -201,10 +210,7 @@ export class Manager {
     await this.elector?.stop({ release: true });
     await Promise.all(this.informers.map((i) => i.stop()));
     await Promise.all(this.servers.map((server) => server.close()));
-    if (this.options.handleSignals) {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-    }
+    removeSignalHandlers();
     log.info({ reason: this.stopReason }, 'manager stopped');
     return this.stopReason;
   }

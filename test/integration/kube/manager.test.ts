@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../../src/kube/client.js';
@@ -20,6 +21,18 @@ afterAll(async () => {
   await client.close();
 });
 
+/** Binds `port` (0: any) on loopback and lets it go: resolves with the port, rejects when it is taken. */
+function freePort(port = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      const bound = (server.address() as AddressInfo).port;
+      server.close(() => resolve(bound));
+    });
+  });
+}
+
 async function createMany(count: number, concurrency = 16): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -33,6 +46,21 @@ async function createMany(count: number, concurrency = 16): Promise<void> {
 }
 
 describe('Manager', () => {
+  it('a server that cannot bind fails run() and closes the servers already listening (no half-alive process)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const takenPort = (taken.address() as AddressInfo).port;
+    const probePort = await freePort();
+    const manager = new Manager({ client, log: silent, registry: createRegistry(), probes: { host: '127.0.0.1', port: probePort }, metrics: { host: '127.0.0.1', port: takenPort } });
+    try {
+      await expect(manager.run()).rejects.toThrow(/EADDRINUSE/);
+      // The probe server bound first; its port is free again.
+      expect(await freePort(probePort)).toBe(probePort);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('lists, caches and queues 1,000 objects; serves probes and metrics; shuts down gracefully and releases the lease', async () => {
     await createMany(1_000);
     const registry = createRegistry();
