@@ -41,3 +41,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Values the schema cannot relate to each other; each would render an operator that misbehaves at run time. */}}
+{{- define "pt-operator.validateValues" -}}
+{{- if and (not .Values.leaderElection.enabled) (gt (int .Values.replicaCount) 1) -}}
+{{- fail (printf "leaderElection.enabled=false needs replicaCount=1 (it is %d): without leader election every replica reconciles, so each change is applied once per replica" (int .Values.replicaCount)) -}}
+{{- end -}}
+{{- if eq (int .Values.metrics.port) (int .Values.healthProbe.port) -}}
+{{- fail (printf "metrics.port and healthProbe.port must differ (both are %d): the operator serves them on two listeners" (int .Values.metrics.port)) -}}
+{{- end -}}
+{{- end -}}

@@ -179,6 +179,25 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
   });
 });
 
+describe('Helm chart refuses values that would break the operator at run time (platform review)', () => {
+  const template = (...values: string[]) => helm(['template', 'pt-operator', chart, '--namespace', 'pt-operator-system', ...values]);
+
+  it('refuses more than one replica with leader election off (each replica would reconcile)', async () => {
+    const refused = await template('--set', 'leaderElection.enabled=false');
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain('leaderElection.enabled=false needs replicaCount=1');
+    const single = await template('--set', 'leaderElection.enabled=false', '--set', 'replicaCount=1', '--show-only', 'templates/deployment.yaml');
+    expect(single.stderr).toBe('');
+    expect(single.stdout).toMatch(/--leader-elect=false/);
+  });
+
+  it('refuses metrics.port equal to healthProbe.port (the operator cannot bind both)', async () => {
+    const refused = await template('--set', 'metrics.port=8081');
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain('metrics.port and healthProbe.port must differ');
+  });
+});
+
 describe('kustomize', () => {
   it('deploy/base/pt-operator.yaml is what the chart renders (run `npm run gen:manifests` when this fails)', () => {
     const check = () => execFileSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/render-manifests.ts'), '--check'], { cwd: repoRoot, encoding: 'utf8', stdio: 'pipe' });
