@@ -42,6 +42,22 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
+{{/*
+A name made of the full name and a suffix ("-metrics"), the full name cut so that the whole fits a 63-character
+name (and a DNS-1035 label, as a Service's name must be). Call with (list . "-metrics").
+*/}}
+{{- define "pt-operator.suffixedName" -}}
+{{- $context := index . 0 -}}
+{{- $suffix := index . 1 -}}
+{{- $fullname := include "pt-operator.fullname" $context -}}
+{{- printf "%s%s" ($fullname | trunc (int (sub 63 (len $suffix))) | trimSuffix "-") $suffix -}}
+{{- end -}}
+
+{{/* The metrics Service's name; the generated certificate and the ServiceMonitor's serverName use it too. */}}
+{{- define "pt-operator.metricsServiceName" -}}
+{{- include "pt-operator.suffixedName" (list . "-metrics") -}}
+{{- end -}}
+
 {{/* Values the schema cannot relate to each other; each would render an operator that misbehaves at run time. */}}
 {{- define "pt-operator.validateValues" -}}
 {{- if and (not .Values.leaderElection.enabled) (gt (int .Values.replicaCount) 1) -}}

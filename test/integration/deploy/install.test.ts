@@ -196,6 +196,29 @@ describe('Helm chart refuses values that would break the operator at run time (p
     expect(refused.exitCode).not.toBe(0);
     expect(refused.stderr).toContain('metrics.port and healthProbe.port must differ');
   });
+
+  it('fits every name into 63 characters with a long release name (Services: DNS-1035 labels)', async () => {
+    const release = 'serving-platform-production-europe-west1-blue-green-1';
+    expect(release).toHaveLength(53);
+    const rendered = await helm([
+      'template', release, chart, '--namespace', 'pt-operator-system',
+      '--set', 'metrics.secure.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'networkPolicy.enabled=true',
+      '--set', 'defaultWorkspace.allowedNamespaceSelector=team=ml',
+    ]);
+    expect(rendered.stderr).toBe('');
+    const manifests = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as KubeManifest & { spec?: Record<string, unknown> }).filter(Boolean);
+    expect(manifests.length).toBeGreaterThan(10);
+    for (const manifest of manifests) {
+      expect(manifest.metadata.name.length, `${manifest.kind} ${manifest.metadata.name}`).toBeLessThanOrEqual(63);
+      expect(manifest.metadata.name, manifest.kind).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+      if (manifest.kind === 'Service') expect(manifest.metadata.name).toMatch(/^[a-z]([-a-z0-9]*[a-z0-9])?$/);
+    }
+    // The Deployment mounts the generated certificate Secret, and the ServiceMonitor checks the certificate for the Service's name.
+    const service = manifests.find((m) => m.kind === 'Service')!;
+    const secret = manifests.find((m) => m.kind === 'Secret')!;
+    expect(rendered.stdout).toContain(`secretName: ${secret.metadata.name}`);
+    expect(rendered.stdout).toContain(`serverName: ${service.metadata.name}.pt-operator-system.svc`);
+  });
 });
 
 describe('kustomize', () => {
