@@ -69,13 +69,20 @@ const NAME = '[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?';
 const KEY = `(${NAME}/)?${NAME}`;
 const VALUE = `(${NAME})?`;
 const REQUIREMENT = `(!\\s*${KEY}|${KEY}\\s*(==?|!=)\\s*${VALUE}|${KEY}\\s+(in|notin)\\s*\\(\\s*${VALUE}(\\s*,\\s*${VALUE})*\\s*\\)|${KEY})`;
-const LABEL_SELECTOR = new RegExp(`^${REQUIREMENT}(\\s*,\\s*${REQUIREMENT})*$`);
+/** The grammar of a label selector, unanchored; the chart's values.schema.json holds the same (a unit test compares). */
+export const LABEL_SELECTOR_GRAMMAR = `${REQUIREMENT}(\\s*,\\s*${REQUIREMENT})*`;
+const LABEL_SELECTOR = new RegExp(`^${LABEL_SELECTOR_GRAMMAR}$`);
+const labelSelector = z
+  .string()
+  .optional()
+  // empty: no selector, as the chart's default ""
+  .refine((v) => v === undefined || v.trim() === '' || LABEL_SELECTOR.test(v.trim()), { message: 'not a label selector such as ptoperator.io/default-workspace=allowed' });
 
 /** Every option: flag name, environment variable, description (docs are generated from this). */
 export const OPERATOR_OPTIONS = {
   kubeconfig: { env: 'KUBECONFIG', schema: z.string().optional(), help: 'Path of a kubeconfig file (as kubectl\'s flag; $KUBECONFIG, or this flag, may list several: merged, those that do not exist skipped as kubectl skips them, an error when none exists). Without either: ~/.kube/config if it exists, else the Pod\'s service account (in-cluster).' },
   namespaces: { env: 'WATCH_NAMESPACES', schema: list, help: 'Comma-separated namespaces to watch; empty watches all.' },
-  'label-selector': { env: 'LABEL_SELECTOR', schema: z.string().optional(), help: 'Only reconcile endpoint objects matching this label selector (sharding across releases). Every shard serves every DatabricksWorkspace; one being deleted waits for the endpoint objects of all shards. The ownership rules see every shard\'s endpoint objects (a second, unsharded watch that keeps only the fields they read).' },
+  'label-selector': { env: 'LABEL_SELECTOR', schema: labelSelector, help: 'Only reconcile endpoint objects matching this label selector (sharding across releases). Every shard serves every DatabricksWorkspace; one being deleted waits for the endpoint objects of all shards. The ownership rules see every shard\'s endpoint objects (a second, unsharded watch that keeps only the fields they read).' },
   concurrency: { env: 'MAX_CONCURRENT_RECONCILES', schema: z.coerce.number().int().min(1).max(64).default(4), help: 'Reconciles run at once, per controller: endpoints (each then writes its status back beside the workers; at most twice as many write-backs at once), and workspace verifications. A reconcile past --slow-reconcile-after no longer holds its worker.' },
   'slow-reconcile-after': {
     env: 'SLOW_RECONCILE_AFTER',
@@ -160,10 +167,7 @@ export const OPERATOR_OPTIONS = {
   },
   'default-workspace-namespace-selector': {
     env: 'DEFAULT_WORKSPACE_NAMESPACE_SELECTOR',
-    schema: z
-      .string()
-      .optional()
-      .refine((v) => v === undefined || LABEL_SELECTOR.test(v.trim()), { message: 'not a label selector such as ptoperator.io/default-workspace=allowed' }),
+    schema: labelSelector,
     help: 'A label selector (e.g. ptoperator.io/default-workspace=allowed); namespaces whose labels match may use the default workspace too. Needs list/watch on Namespaces (the chart grants it only when this is set).',
   },
   'federation-trusted-hosts': {

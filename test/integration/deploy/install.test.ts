@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { cluster, ensureNamespace, kubectl, repoRoot, run } from '../../support/cluster.js';
 import { exampleManifests } from '../../support/examples.js';
+import { invalidLabelSelectors, validLabelSelectors } from '../../support/label-selectors.js';
 
 interface KubeManifest {
   kind: string;
@@ -195,6 +196,18 @@ describe('Helm chart refuses values that would break the operator at run time (p
     const refused = await template('--set', 'metrics.port=8081');
     expect(refused.exitCode).not.toBe(0);
     expect(refused.stderr).toContain('metrics.port and healthProbe.port must differ');
+  });
+
+  it.each(['labelSelector', 'defaultWorkspace.allowedNamespaceSelector'])('refuses a %s that is not a label selector (values.schema.json)', async (key) => {
+    for (const selector of invalidLabelSelectors) {
+      const refused = await template('--set-json', `${key}=${JSON.stringify(selector)}`, '--show-only', 'templates/deployment.yaml');
+      expect(refused.exitCode, selector).not.toBe(0);
+      expect(refused.stderr, selector).toContain(`'/${key.replace('.', '/')}'`);
+    }
+    for (const selector of validLabelSelectors) {
+      const accepted = await template('--set-json', `${key}=${JSON.stringify(selector)}`, '--show-only', 'templates/deployment.yaml');
+      expect(accepted.stderr, selector).toBe('');
+    }
   });
 
   it('fits every name into 63 characters with a long release name (Services: DNS-1035 labels)', async () => {

@@ -1,8 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../src/controllers/endpoint/capacity.js';
-import { OPERATOR_OPTIONS, parseOperatorConfig } from '../../../src/controllers/config.js';
+import { readFileSync } from 'node:fs';
+import { LABEL_SELECTOR_GRAMMAR, OPERATOR_OPTIONS, parseOperatorConfig } from '../../../src/controllers/config.js';
 import { runOperatorCli, servingAddresses } from '../../../src/controllers/run.js';
 import type { KubeClient, Logger } from '../../../src/kube/index.js';
+import { repoRoot } from '../../support/cluster.js';
+import { invalidLabelSelectors, validLabelSelectors } from '../../support/label-selectors.js';
 
 describe('pt-operator run configuration', () => {
   it('has production defaults', () => {
@@ -146,5 +149,30 @@ describe('pt-operator run configuration', () => {
     const parse = () => parseOperatorConfig([`--default-workspace-namespace-selector=${selector}`], {});
     if (valid) expect(parse().defaultWorkspaceNamespaceSelector).toBe(selector);
     else expect(parse).toThrow(/--default-workspace-namespace-selector \(or DEFAULT_WORKSPACE_NAMESPACE_SELECTOR\): not a label selector/);
+  });
+});
+
+describe("the chart's values.schema.json and the operator agree on label selectors (a typo fails helm, not the pod)", () => {
+  const schema = JSON.parse(readFileSync(`${repoRoot}/charts/pt-operator/values.schema.json`, 'utf8')) as {
+    definitions: { labelSelector: { pattern: string } };
+    properties: { labelSelector: { $ref: string }; defaultWorkspace: { properties: { allowedNamespaceSelector: { $ref: string } } } };
+  };
+  const schemaPattern = new RegExp(schema.definitions.labelSelector.pattern);
+
+  it('the schema pattern is the operator grammar (empty allowed: no selector)', () => {
+    expect(schema.definitions.labelSelector.pattern).toBe(`^\\s*(${LABEL_SELECTOR_GRAMMAR})?\\s*$`);
+    expect(schema.properties.labelSelector.$ref).toBe('#/definitions/labelSelector');
+    expect(schema.properties.defaultWorkspace.properties.allowedNamespaceSelector.$ref).toBe('#/definitions/labelSelector');
+  });
+
+  it.each(['label-selector', 'default-workspace-namespace-selector'])('--%s accepts what the schema accepts and refuses what it refuses', (flag) => {
+    for (const selector of validLabelSelectors) {
+      expect(schemaPattern.test(selector), selector).toBe(true);
+      expect(() => parseOperatorConfig([`--${flag}=${selector}`], {}), selector).not.toThrow();
+    }
+    for (const selector of invalidLabelSelectors) {
+      expect(schemaPattern.test(selector), selector).toBe(false);
+      expect(() => parseOperatorConfig([`--${flag}=${selector}`], {}), selector).toThrow(/not a label selector/);
+    }
   });
 });
