@@ -79,6 +79,10 @@ export function renderConfigurationDoc(): string {
     'The Helm chart sets them from `defaultWorkspace.*`. Only namespaces listed in `--default-workspace-namespaces`',
     '(chart value `defaultWorkspace.allowedNamespaces`) may use it; see [security](security.md).',
     '',
+    'The environment is read once, at start: a changed default-workspace Secret (chart value `defaultWorkspace.existingSecret`)',
+    'takes effect after `kubectl -n <release namespace> rollout restart deploy/<release>-pt-operator`. A DatabricksWorkspace\'s',
+    'Secret needs no restart: it is read again at each verification.',
+    '',
   );
   return parts.join('\n');
 }
