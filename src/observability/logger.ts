@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 /**
  * Paths whose values are secrets. pino replaces them before a line is written, whatever the caller passes, so a
@@ -48,8 +48,18 @@ export function createLogger(config: LoggerConfig = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
-  return config.destination ? pino(options, config.destination) : pino(options);
+  if (config.destination) return pino(options, config.destination);
+  if (sharedStdout) return pino(options, sharedStdout);
+  const logger = pino(options);
+  sharedStdout = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym];
+  return logger;
 }
+
+/**
+ * The buffered stdout stream of the first logger made without a destination. Later ones write through it too: two
+ * streams flush in no set order, and the fatal line that ends the process came before lines logged earlier.
+ */
+let sharedStdout: DestinationStream | undefined;
 
 /** Removes secret-looking substrings (bearer tokens, Databricks PATs) from free text such as error messages. */
 export function scrubSecrets(text: string): string {

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createLogger, scrubSecrets } from '../../../src/observability/logger.js';
 
@@ -14,6 +15,14 @@ function capture() {
 }
 
 describe('logger', () => {
+  it('loggers made without a destination share one stdout stream, so their lines keep their order (the fatal line last)', () => {
+    const streamOf = (logger: ReturnType<typeof createLogger>) => (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+    const first = createLogger({ level: 'silent' });
+    const second = createLogger({ level: 'silent' });
+    expect(streamOf(second)).toBe(streamOf(first));
+    expect(streamOf(createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }))).not.toBe(streamOf(first));
+  });
+
   it('redacts tokens, client secrets, authorization headers and Secret data wherever they are logged', () => {
     const { lines, log } = capture();
     log.info(
