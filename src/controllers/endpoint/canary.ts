@@ -5,8 +5,9 @@
 // so routing traffic in the same update that adds the entity never sends traffic to one that is not.
 import { type Canary, type EndpointSpec, type EndpointStatus, EndpointAnnotation, EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason, parseDurationMs } from '../../api/v1alpha1/index.js';
 import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
-import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedServing } from './desired.js';
-import type { Plan } from './plan-types.js';
+import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
+import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedServing, observeConfig } from './desired.js';
+import type { EndpointObject, Observed, Plan, PlanInput } from './plan-types.js';
 import { requeueBy } from './schedule.js';
 
 export type CanaryStatus = NonNullable<EndpointStatus['canary']>;
@@ -58,6 +59,23 @@ function control(spec: Canary, annotations: Record<string, string>): 'Hold' | 'P
 /** Where the config each phase aims for is the same, the canary does not change the desired config. */
 const target = (s: CanaryStatus | undefined): string =>
   !s ? 'spec' : s.phase === 'Aborted' ? 'old' : s.phase === 'Promoting' || s.phase === 'Succeeded' ? 'new' : `split:${s.share}`;
+
+/**
+ * The canary's part of a reconcile: decided only on an endpoint that is this object's; otherwise status.canary
+ * stays as it was and the spec is planned as it is.
+ */
+export function decideCanary(object: EndpointObject, endpoint: Observed<ServingEndpointDetailed>, ours: boolean, now: Date, gate?: GateReading): CanaryDecision {
+  const found = endpoint.kind === 'found' ? endpoint.value : undefined;
+  if (object.deleting || !ours || !found) return { spec: object.spec, changed: false, status: object.status.canary };
+  const served = observeConfig(found.config);
+  return planCanary({ spec: object.spec, annotations: object.annotations, status: object.status, served, updating: found.state.config_update === 'IN_PROGRESS', now, gate });
+}
+
+/** What the planner takes from a canary decision besides the spec. */
+export const canaryPlanFields = (decision: CanaryDecision): Pick<PlanInput, 'split' | 'canaryAborted'> => ({
+  ...(decision.split && { split: decision.split }),
+  ...(decision.aborted && { canaryAborted: decision.aborted }),
+});
 
 export function planCanary(input: CanaryInput): CanaryDecision {
   const { spec, served } = input;

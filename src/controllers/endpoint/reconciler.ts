@@ -41,8 +41,7 @@ import {
   withActionAnswer,
 } from './plan.js';
 import { resolveSchedule, scheduleChanged, scheduledSpec, withSchedule } from './schedule.js';
-import { type CanaryDecision, planCanary, withCanary } from './canary.js';
-import { observeConfig } from './desired.js';
+import { canaryPlanFields, decideCanary, withCanary } from './canary.js';
 import { gateNeeded, readGate } from './canary-gate.js';
 import { summarizeConditions } from './status-summary.js';
 import { ownershipOf } from './ownership.js';
@@ -289,9 +288,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
 
     // A canary decides which config to aim for now (a traffic split, or the old version after an abort).
     const gate = ours && client && !object.deleting && gateNeeded(object.spec, object.status) ? await readGate(client, found.name, object.spec, callOptions) : undefined;
-    const canary: CanaryDecision = ours && !object.deleting
-      ? planCanary({ spec: object.spec, annotations: object.annotations, status: object.status, served: observeConfig(found.config), updating: found.state.config_update === 'IN_PROGRESS', now: at, gate })
-      : { spec: object.spec, changed: false, status: object.status.canary };
+    const canary = decideCanary(object, endpoint, ours, at, gate);
 
     const input: PlanInput = {
       object: { ...object, spec: canary.spec },
@@ -304,8 +301,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       random: random(),
       settings: options.settings,
       desiredChanged: scheduleChanged(object.status, scheduled) || canary.changed,
-      ...(canary.split && { split: canary.split }),
-      ...(canary.aborted && { canaryAborted: canary.aborted }),
+      ...canaryPlanFields(canary),
       ...(schedule && !schedule.ok && { specProblem: schedule.message }),
     };
     let plan = planEndpoint(input);

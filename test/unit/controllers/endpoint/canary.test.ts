@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { EndpointStatus } from '../../../../src/api/v1alpha1/index.js';
 import type { EndpointObject } from '../../../../src/controllers/endpoint/plan-types.js';
 import type { ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
-import { type CanaryInput, type CanaryStatus, planCanary, withCanary } from '../../../../src/controllers/endpoint/canary.js';
+import { type CanaryInput, type CanaryStatus, canaryPlanFields, decideCanary, planCanary, withCanary } from '../../../../src/controllers/endpoint/canary.js';
 import { gateNeeded, gateValues, parseSamples } from '../../../../src/controllers/endpoint/canary-gate.js';
 import { type DesiredServing, diffServing, observeConfig, updateRequest } from '../../../../src/controllers/endpoint/desired.js';
 import type { EndpointCoreConfigOutput } from '../../../../src/databricks/api-types.js';
@@ -220,13 +220,9 @@ describe('planCanary', () => {
 
 /** One reconcile as the reconciler runs it: the canary decides the config to aim for, the planner the rest. */
 function reconcileCanary(object: EndpointObject, endpoint: ServingEndpointDetailed) {
-  const decision = planCanary({ spec: object.spec, annotations: object.annotations, status: object.status, served: observeConfig(endpoint.config), updating: endpoint.state.config_update === 'IN_PROGRESS', now: NOW });
-  const plan = planEndpoint({
-    ...planInput({ ...object, spec: decision.spec }, { endpoint }),
-    desiredChanged: decision.changed,
-    ...(decision.split && { split: decision.split }),
-    ...(decision.aborted && { canaryAborted: decision.aborted }),
-  });
+  const observed = planInput(object, { endpoint }).endpoint;
+  const decision = decideCanary(object, observed, observed.kind === 'found', NOW);
+  const plan = planEndpoint({ ...planInput({ ...object, spec: decision.spec }, { endpoint }), desiredChanged: decision.changed, ...canaryPlanFields(decision) });
   return withCanary(plan, object.status, decision, false, NOW);
 }
 
