@@ -69,6 +69,11 @@ describe('canary rollout', () => {
       { version: '3', share: 10, throughput: '980-1960 tokens/s' },
     ]);
     expect(canaryOf(first).message).toMatch(/step 1 \(10 %\) serves; pausing until/);
+    // 90 % still goes to version 2: the version bump is not done for kubectl wait, Flux or helm --wait.
+    expect(condition(first, 'Ready')).toMatchObject({ status: 'False', reason: 'CanaryInProgress' });
+    expect(condition(first, 'Ready')?.message).toMatch(/^canary of version 3: step 1 \(10 %\) serves; pausing until \S+; version 2 serves the other 90 %$/);
+    expect(condition(first, 'Reconciling')).toMatchObject({ status: 'True', reason: 'CanaryInProgress' });
+    expect(condition(first, 'Synced')).toMatchObject({ status: 'True', message: expect.stringMatching(/^the spec is applied up to the canary's current step \(step 1 of 2: 10 % to version 3\)/) });
     expect(await servedConfig('canary-ok')).toEqual({ entities: ['2', '3'], routes: { 'support_bot_llama-2': 90, 'support_bot_llama-3': 10 } });
 
     await e2e.waitUntil('pte', 'canary-ok', (o) => canaryOf(o).phase === 'Paused' && canaryOf(o).share === 50, 60_000);
@@ -76,6 +81,7 @@ describe('canary rollout', () => {
 
     const done = await e2e.waitUntil('pte', 'canary-ok', (o) => canaryOf(o).phase === 'Succeeded' && isReady(o), 60_000);
     expect(canaryOf(done).message).toBe('version 3 serves all traffic; version 2 was removed');
+    expect(condition(done, 'Reconciling')).toBeUndefined();
     expect(await servedConfig('canary-ok')).toEqual({ entities: ['3'], routes: { 'support_bot_llama-3': 100 } });
     // One update per step: 10 %, 50 %, then version 3 alone.
     expect(await updates('canary-ok')).toBe(3);

@@ -84,6 +84,30 @@ var endpointCases = []healthCase{
 		edit: setCanary("3", "Holding", "held at step 1 (10 %) by the user"), status: "Suspended", messagePrefix: "Canary Holding: held at step 1",
 	},
 	{
+		// What the operator writes while a step serves: Ready False CanaryInProgress (the version bump is not done),
+		// Synced True; the canary's phase still decides, so a step in its pause or held stays Suspended.
+		name: "a paused step as the operator writes it (Ready=False CanaryInProgress) is Suspended", fixture: "endpoint-available.yaml",
+		edit: all(
+			setCanary("3", "Paused", "step 1 (10 %) serves; pausing until 2026-03-02T09:42:40Z"),
+			setCondition("Ready", "False", "CanaryInProgress", "canary of version 3: step 1 (10 %) serves; pausing until 2026-03-02T09:42:40Z; version 2 serves the other 90 %"),
+			addCondition("Reconciling", "True", "CanaryInProgress", "canary of version 3: step 1 (10 %) serves; pausing until 2026-03-02T09:42:40Z; version 2 serves the other 90 %"),
+		),
+		status: "Suspended", messagePrefix: "Canary Paused: step 1 (10 %) serves; pausing until",
+	},
+	{
+		name: "a held step as the operator writes it (Ready=False CanaryInProgress) is Suspended", fixture: "endpoint-available.yaml",
+		edit: all(
+			setCanary("3", "Holding", "held at step 1 (10 %) by the user"),
+			setCondition("Ready", "False", "CanaryInProgress", "canary of version 3: held at step 1 (10 %) by the user; version 2 serves the other 90 %"),
+		),
+		status: "Suspended", messagePrefix: "Canary Holding: held at step 1",
+	},
+	{
+		name: "Ready=False CanaryInProgress without a canary record of the spec's version is Progressing", fixture: "endpoint-available.yaml",
+		edit: setCondition("Ready", "False", "CanaryInProgress", "canary of version 3: step 1 (10 %) serves; version 2 serves the other 90 %"),
+		status: "Progressing", messagePrefix: "CanaryInProgress: canary of version 3: step 1 (10 %) serves",
+	},
+	{
 		name: "a canary step rolling out is Progressing", fixture: "endpoint-available.yaml",
 		edit: setCanary("3", "Progressing", "rolling out step 2: 50 % of the traffic to version 3"), status: "Progressing", messagePrefix: "Canary Progressing: rolling out step 2",
 	},

@@ -443,6 +443,7 @@ export const EndpointReadyReason = {
   UpdateFailed: 'UpdateFailed',
   Deleting: 'Deleting',
   NotReady: 'NotReady',
+  CanaryInProgress: 'CanaryInProgress',
   CanaryAborted: 'CanaryAborted',
 } as const;
 

@@ -75,7 +75,7 @@ export const resourceDefinitions: ResourceDefinition[] = [
       { name: 'Ready', type: 'string', jsonPath: condition('Ready', 'status'), description: 'The desired config serves and the endpoint is READY.' },
       { name: 'Synced', type: 'string', jsonPath: condition('Synced', 'status'), description: 'The last reconcile could drive toward the desired state.' },
       { name: 'Model', type: 'string', jsonPath: '.spec.model.name', description: 'Unity Catalog model.' },
-      { name: 'Version', type: 'string', jsonPath: '.status.served.modelVersion', description: 'Model version Databricks serves now.' },
+      { name: 'Version', type: 'string', jsonPath: '.status.served.modelVersion', description: 'Model version Databricks serves now; during a canary, the one with the most traffic (status.canary lists both).' },
       { name: 'Min-TPS', type: 'integer', jsonPath: '.status.served.minTokensPerSecond', description: 'Served minimum tokens per second.' },
       { name: 'Max-TPS', type: 'integer', jsonPath: '.status.served.maxTokensPerSecond', description: 'Served maximum tokens per second.' },
       { name: 'Units', type: 'integer', jsonPath: '.status.served.modelUnits', description: 'Served model units (model-unit models).' },

@@ -43,6 +43,14 @@ export interface CanaryDecision {
   wakeAt?: Date;
   /** The canary of the spec's version was aborted or kept from starting: why, and how to go on (Ready and Synced say it). */
   aborted?: string;
+  /** The canary of the spec's version runs: where it stands (Ready and Synced say it once its step serves). */
+  inProgress?: CanaryStanding;
+}
+
+/** What Ready and Synced say while the step of a running canary serves (withCanaryConditions). */
+export interface CanaryStanding {
+  ready: string;
+  synced: string;
 }
 
 const inactive = (spec: EndpointSpec): CanaryDecision => ({ spec, changed: false });
@@ -72,9 +80,10 @@ export function decideCanary(object: EndpointObject, endpoint: Observed<ServingE
 }
 
 /** What the planner takes from a canary decision besides the spec. */
-export const canaryPlanFields = (decision: CanaryDecision): Pick<PlanInput, 'split' | 'canaryAborted'> => ({
+export const canaryPlanFields = (decision: CanaryDecision): Pick<PlanInput, 'split' | 'canaryAborted' | 'canaryInProgress'> => ({
   ...(decision.split && { split: decision.split }),
   ...(decision.aborted && { canaryAborted: decision.aborted }),
+  ...(decision.inProgress && { canaryInProgress: decision.inProgress }),
 });
 
 export function planCanary(input: CanaryInput): CanaryDecision {
@@ -93,7 +102,28 @@ export function planCanary(input: CanaryInput): CanaryDecision {
     next = advance(input, canary, previous);
   }
   next = { ...next, ...observedVersions(served) };
-  return { ...configFor(spec, next), status: next, changed: target(next) !== target(previous), ...wake(canary, next), ...abortedBecause(input, canary, next) };
+  return {
+    ...configFor(spec, next),
+    status: next,
+    changed: target(next) !== target(previous),
+    ...wake(canary, next),
+    ...abortedBecause(input, canary, next),
+    ...standing(canary, next),
+  };
+}
+
+/** Where a running canary stands, for Ready and Synced: its step serves, but the spec's version does not serve all traffic. */
+function standing(canary: Canary, status: CanaryStatus): Pick<CanaryDecision, 'inProgress'> {
+  if (status.phase === 'Aborted' || status.phase === 'Succeeded') return {};
+  const { toVersion: to, fromVersion: from, share, step } = status;
+  const rest = share < 100 ? `; version ${from} serves the other ${100 - share} %` : '';
+  const steps = sortedSteps(canary).length;
+  return {
+    inProgress: {
+      ready: `canary of version ${to}: ${status.message ?? status.phase}${rest}`,
+      synced: `the spec is applied up to the canary's current step (step ${Math.min(step, steps)} of ${steps}: ${share} % to version ${to}); version ${to} serves all traffic once the canary succeeds`,
+    },
+  };
 }
 
 /** Why the spec's version does not serve after an abort, and what the user can change to go on. */
@@ -108,12 +138,33 @@ function abortedBecause(input: CanaryInput, canary: Canary, status: CanaryStatus
   return { aborted: `the canary of version ${to} was aborted (${status.message ?? 'aborted'}). Version ${from} keeps serving. Set model.version back to "${from}", or to another version to start a new canary${removeFirst}.` };
 }
 
+/** The conditions with what the canary of the spec's version changes in them: aborted, or running. */
+export function withCanaryConditions(conditions: Condition[], canary: Pick<PlanInput, 'canaryAborted' | 'canaryInProgress'>, generation: number, now: Date): Condition[] {
+  if (canary.canaryAborted) return withCanaryAborted(conditions, canary.canaryAborted, generation, now);
+  if (canary.canaryInProgress) return withCanaryInProgress(conditions, canary.canaryInProgress, generation, now);
+  return conditions;
+}
+
+/**
+ * While a step serves, the planner finds the served config in sync with the step's, but the spec's version does
+ * not serve all traffic yet: a Ready that would be True is False CanaryInProgress (Reconciling follows), so
+ * kubectl wait, Flux and helm --wait do not count the version bump as done, and Synced says how far the spec is
+ * applied. A Ready that is False already (a step rolling out, waiting for capacity) says more and stays.
+ */
+function withCanaryInProgress(conditions: Condition[], canary: CanaryStanding, generation: number, now: Date): Condition[] {
+  if (findCondition(conditions, 'Ready')?.status !== 'True') return conditions;
+  let list = setCondition(conditions, { type: 'Ready', status: 'False', reason: ReadyReason.CanaryInProgress, message: canary.ready }, generation, now);
+  const synced = findCondition(list, 'Synced');
+  if (synced?.status === 'True') list = setCondition(list, { type: 'Synced', status: 'True', reason: synced.reason, message: canary.synced }, generation, now);
+  return list;
+}
+
 /**
  * The conditions when the canary of the spec's version was aborted: the spec is not what Databricks serves and
  * will not be without a change from the user, so Synced is False CanaryAborted (Stalled follows) unless a failure
  * of its own already says more (rate limited, workspace not ready), and a Ready that would be True is False.
  */
-export function withCanaryAborted(conditions: Condition[], message: string, generation: number, now: Date): Condition[] {
+function withCanaryAborted(conditions: Condition[], message: string, generation: number, now: Date): Condition[] {
   let list = conditions;
   if (findCondition(list, 'Synced')?.status === 'True') {
     list = setCondition(list, { type: 'Synced', status: 'False', reason: SyncedReason.CanaryAborted, message }, generation, now);

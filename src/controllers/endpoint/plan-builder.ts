@@ -1,7 +1,7 @@
 // The building blocks every planner of an endpoint uses: the status/Events builder and small helpers.
 import type { EndpointStatus } from '../../api/v1alpha1/index.js';
 import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
-import { withCanaryAborted } from './canary.js';
+import { withCanaryConditions } from './canary.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, PlannedEvent, Requeue } from './plan-types.js';
 import type { Owner } from './ownership.js';
 import { progressRequeueMs } from './requeue.js';
@@ -74,8 +74,8 @@ export class PlanBuilder {
 
   finish(action: EndpointAction, requeue: Requeue): Plan {
     if (this.status.conditions) {
-      const { canaryAborted, object, now } = this.input;
-      const conditions = canaryAborted ? withCanaryAborted(this.status.conditions as Condition[], canaryAborted, object.generation, now) : (this.status.conditions as Condition[]);
+      const { object, now } = this.input;
+      const conditions = withCanaryConditions(this.status.conditions as Condition[], this.input, object.generation, now);
       this.status.conditions = summarizeConditions(conditions, object.generation, now);
     }
     const transitions = transitionEvents(this.before as Condition[] | undefined, this.status.conditions as Condition[] | undefined, this.events);

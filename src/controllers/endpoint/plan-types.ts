@@ -3,6 +3,7 @@ import type { EndpointSpec, EndpointStatus } from '../../api/v1alpha1/index.js';
 import type { ModelOptimizationInfo, ServingEndpointDetailed, ServingEndpointPermissions } from '../../databricks/api-types.js';
 import type { ClientBudgetWait, DatabricksErrorKind } from '../../databricks/errors.js';
 import type { CanarySplit, CreateRequest, UpdateRequest } from './desired.js';
+import type { CanaryStanding } from './canary.js';
 import type { OwnerPresence } from './ownership.js';
 import type { PartObserved, SettingsAction } from './settings.js';
 
@@ -90,6 +91,8 @@ export interface PlanInput {
   split?: CanarySplit;
   /** The canary of the spec's version was aborted (or kept from starting): why, and how to go on (canary.ts). */
   canaryAborted?: string;
+  /** The canary of the spec's version runs: where it stands, said by Ready and Synced once its step serves (canary.ts). */
+  canaryInProgress?: CanaryStanding;
 }
 
 export type EndpointAction =

@@ -226,12 +226,37 @@ function reconcileCanary(object: EndpointObject, endpoint: ServingEndpointDetail
   return withCanary(plan, object.status, decision, false, NOW);
 }
 
+const canaryObject = (version: string, canary: CanaryStatus | undefined, annotations: Record<string, string> = {}) =>
+  endpointObject({ spec: { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version }, canary: CANARY }, annotations, status: { observedGeneration: 1, ...(canary && { canary }) } });
+const conditions = (plan: ReturnType<typeof reconcileCanary>) => Object.fromEntries((plan.status.conditions ?? []).map((c) => [c.type, `${c.status} ${c.reason}`]));
+
+describe('a running canary in the conditions', () => {
+  // Step 1 of version 4's canary serves: 90 % still goes to version 3.
+  const atStep1 = { ...readyEndpoint(), config: served({ '3': 90, '4': 10 }) };
+  const paused = running({ phase: 'Paused', stepReachedTime: iso(NOW) });
+
+  it.each([
+    { name: 'a step in its pause', annotations: {} as Record<string, string>, ready: 'canary of version 4: step 1 (10 %) serves; pausing until 2026-03-01T12:10:00Z; version 3 serves the other 90 %' },
+    { name: 'a step the user holds', annotations: { 'ptoperator.io/canary': 'hold' }, ready: 'canary of version 4: held at step 1 (10 %) by the user; version 3 serves the other 90 %' },
+  ])('$name: Ready is False CanaryInProgress (the version bump is not done) and Reconciling tells generic tools', ({ annotations, ready }) => {
+    const plan = reconcileCanary(canaryObject('4', paused, annotations), atStep1);
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(conditions(plan)).toEqual({ Ready: 'False CanaryInProgress', Synced: 'True ReconcileSuccess', Reconciling: 'True CanaryInProgress' });
+    expect(condition(plan, 'Ready')?.message).toBe(ready);
+    expect(condition(plan, 'Synced')?.message).toBe('the spec is applied up to the canary\'s current step (step 1 of 2: 10 % to version 4); version 4 serves all traffic once the canary succeeds');
+  });
+
+  it('once the canary succeeds, Ready is True and the spec is applied', () => {
+    const plan = reconcileCanary(canaryObject('4', running({ phase: 'Promoting', step: 3, share: 100 })), readyEndpoint({ version: '4' }));
+    expect(plan.status.canary?.phase).toBe('Succeeded');
+    expect(conditions(plan)).toEqual({ Ready: 'True Available', Synced: 'True ReconcileSuccess' });
+    expect(condition(plan, 'Synced')?.message).toBe('the spec is applied');
+  });
+});
+
 describe('an aborted canary in the conditions', () => {
   const gateFailed = 'the metrics gate failed at step 1: request_5xx_count_total / request_count_total = 0.2 > 0.05; all traffic back to version 3';
-  const object = (version: string, canary: CanaryStatus | undefined, annotations: Record<string, string> = {}) =>
-    endpointObject({ spec: { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version }, canary: CANARY }, annotations, status: { observedGeneration: 1, ...(canary && { canary }) } });
-  const conditions = (plan: ReturnType<typeof reconcileCanary>) =>
-    Object.fromEntries((plan.status.conditions ?? []).map((c) => [c.type, `${c.status} ${c.reason}`]));
+  const object = canaryObject;
 
   it.each([
     {

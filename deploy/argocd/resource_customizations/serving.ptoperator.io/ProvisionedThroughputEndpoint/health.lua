@@ -91,7 +91,8 @@ end
 
 -- A canary rollout of spec.model.version (docs/concepts.md): a step that waits (its pause, or a hold)
 -- is Suspended, a step rolling out or the promotion is Progressing, an abort is Degraded (the old
--- version serves; the spec's does not).
+-- version serves; the spec's does not). Checked before Ready, which is False CanaryInProgress while a
+-- step serves: the phase says more.
 local canary = status.canary
 if canary ~= nil and obj.spec ~= nil and obj.spec.model ~= nil and canary.toVersion == obj.spec.model.version then
   local said = canary.message or ""
@@ -118,5 +119,5 @@ end
 if ready.reason == "UpdateFailed" then
   return result("Degraded", describe(ready))
 end
--- Creating, Updating, WaitingForCapacity (within the retry budget), Deleting, NotReady.
+-- Creating, Updating, WaitingForCapacity (within the retry budget), Deleting, NotReady, CanaryInProgress.
 return result("Progressing", describe(ready))
