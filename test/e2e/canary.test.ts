@@ -1,10 +1,11 @@
 // Canary rollouts end to end: a new model.version serves beside the old one, traffic moves in steps
 // with a pause at each, then the old version is removed; a user abort and a failed metrics gate route
 // everything back to the old version, which is not Ready (the spec's version does not serve), and an abort
-// left set keeps the next version's canary from starting. Evidence: the object's status and the emulator's
+// left set keeps the next version's canary from starting; an endpoint deleted out of band after an abort comes
+// back with the old version, in one create. Evidence: the object's status and the emulator's
 // served config and call log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+import { type E2E, TEST_PAT, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
 let e2e: E2E;
 
@@ -21,6 +22,7 @@ const canaryOf = (o: Record<string, unknown>) => ((o['status'] as { canary?: Can
 /** The spec's version is not served after an abort: Ready and Synced say so, Stalled tells generic tools. */
 const abortedNotReady = (o: Record<string, unknown>) =>
   condition(o, 'Ready')?.reason === 'CanaryAborted' && condition(o, 'Synced')?.reason === 'CanaryAborted' && condition(o, 'Stalled')?.status === 'True';
+const endpointId = (o: Record<string, unknown>) => (o['status'] as { endpointId?: string } | undefined)?.endpointId;
 const current = (o: Record<string, unknown>) => (o['status'] as { observedGeneration?: number } | undefined)?.observedGeneration === (o['metadata'] as { generation?: number }).generation;
 
 interface ServedEntity {
@@ -134,6 +136,26 @@ describe('canary rollout', () => {
     await e2e.kubectl(['patch', 'pte', 'canary-abort', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: MODEL, version: '2' } } })]);
     await e2e.waitUntil('pte', 'canary-abort', (o) => current(o) && isReady(o) && condition(o, 'Stalled') === undefined, 60_000);
     expect(await updates('canary-abort')).toBe(2);
+  });
+
+  it('an endpoint deleted out of band after an abort is created again with the old version, in one create', async () => {
+    await startOnVersion2('canary-gone', { steps: [10, 50], pause: '1h' });
+    await e2e.waitUntil('pte', 'canary-gone', (o) => canaryOf(o).phase === 'Paused' && canaryOf(o).share === 10, 60_000);
+    await e2e.kubectl(['annotate', 'pte', 'canary-gone', 'ptoperator.io/canary=abort']);
+    const aborted = await e2e.waitUntil('pte', 'canary-gone', (o) => canaryOf(o).phase === 'Aborted' && abortedNotReady(o) && canaryOf(o).versions?.length === 1, 60_000);
+    const before = (await e2e.mutations('canary-gone')).length;
+
+    const response = await fetch(new URL('/api/2.0/serving-endpoints/canary-gone', e2e.emulator.url), { method: 'DELETE', headers: { Authorization: `Bearer ${TEST_PAT}` } });
+    expect(response.status).toBe(200);
+
+    // Back in a new endpoint, with version 2 serving alone, and the status says so.
+    const back = await e2e.waitUntil('pte', 'canary-gone', (o) => endpointId(o) !== endpointId(aborted) && abortedNotReady(o) && canaryOf(o).versions?.length === 1, 60_000);
+    expect(canaryOf(back)).toMatchObject({ phase: 'Aborted', versions: [{ version: '2', share: 100 }] });
+    expect(condition(back, 'Synced')?.message).toMatch(/Version 2 keeps serving/);
+    expect(await servedConfig('canary-gone')).toEqual({ entities: ['2'], routes: { 'support_bot_llama-2': 100 } });
+    // One create, with version 2: version 3, which the user rejected, got no traffic.
+    expect((await e2e.mutations('canary-gone')).slice(before).map((c) => c.operation)).toEqual(['delete', 'create']);
+    expect(await e2e.kubectl(['describe', 'pte', 'canary-gone'])).toMatch(/creating endpoint canary-gone with version 2 /);
   });
 
   it('spec.canary.action Hold keeps a step past its pause; Promote then goes to 100 % at once', async () => {

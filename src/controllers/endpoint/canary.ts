@@ -69,14 +69,15 @@ const target = (s: CanaryStatus | undefined): string =>
   !s ? 'spec' : s.phase === 'Aborted' ? 'old' : s.phase === 'Promoting' || s.phase === 'Succeeded' ? 'new' : `split:${s.share}`;
 
 /**
- * The canary's part of a reconcile: decided only on an endpoint that is this object's; otherwise status.canary
- * stays as it was and the spec is planned as it is.
+ * The canary's part of a reconcile: decided on an endpoint that is this object's, and on a missing one (it is
+ * created again with what the canary lets serve); otherwise status.canary stays as it was and the spec is
+ * planned as it is.
  */
 export function decideCanary(object: EndpointObject, endpoint: Observed<ServingEndpointDetailed>, ours: boolean, now: Date, gate?: GateReading): CanaryDecision {
   const found = endpoint.kind === 'found' ? endpoint.value : undefined;
-  if (object.deleting || !ours || !found) return { spec: object.spec, changed: false, status: object.status.canary };
-  const served = observeConfig(found.config);
-  return planCanary({ spec: object.spec, annotations: object.annotations, status: object.status, served, updating: found.state.config_update === 'IN_PROGRESS', now, gate });
+  if (object.deleting || !((ours && found) || endpoint.kind === 'notFound')) return { spec: object.spec, changed: false, status: object.status.canary };
+  const served = observeConfig(found?.config);
+  return planCanary({ spec: object.spec, annotations: object.annotations, status: object.status, served, updating: found?.state.config_update === 'IN_PROGRESS', now, gate });
 }
 
 /** What the planner takes from a canary decision besides the spec. */
@@ -94,22 +95,38 @@ export function planCanary(input: CanaryInput): CanaryDecision {
   const previous = input.status.canary?.toVersion === version ? input.status.canary : undefined;
 
   let next: CanaryStatus;
-  if (!previous || notStarted(previous)) {
+  if (!served && previous) {
+    next = withoutEndpoint(input, canary, previous);
+  } else if (!previous || notStarted(previous)) {
     const started = begin(input, canary);
     if (!started) return inactive(spec);
     next = started;
   } else {
     next = advance(input, canary, previous);
   }
-  next = { ...next, ...observedVersions(served) };
+  next = { ...next, versions: observedVersions(served) };
   return {
-    ...configFor(spec, next),
+    ...configFor(spec, next, served),
     status: next,
     changed: target(next) !== target(previous),
     ...wake(canary, next),
     ...abortedBecause(input, canary, next),
     ...standing(canary, next),
   };
+}
+
+/**
+ * No config serves (the endpoint was deleted out of band, or is being created again): it is created with what the
+ * canary lets serve, in one create, never more of the new version than the canary had reached. Aborted (or kept
+ * from starting): the old version; promoted: the new one; a running step: the old version alone, and the canary
+ * starts again at step 1 once it serves (the step's pause and the gate's samples went with the endpoint).
+ */
+function withoutEndpoint(input: CanaryInput, canary: Canary, previous: CanaryStatus): CanaryStatus {
+  if (notStarted(previous) && control(canary, input.annotations) === 'Abort') return previous;
+  const next = notStarted(previous) ? { ...previous, phase: 'Progressing' as const } : advance(input, canary, previous);
+  if (next.phase !== 'Progressing') return next;
+  const first = sortedSteps(canary)[0] as number;
+  return { ...next, step: 1, share: first, stepReachedTime: undefined, message: `the endpoint is missing: creating it again with version ${next.fromVersion} alone; the canary starts again at step 1 (${first} %) once it serves` };
 }
 
 /** Where a running canary stands, for Ready and Synced: its step serves, but the spec's version does not serve all traffic. */
@@ -273,9 +290,9 @@ function failedGate(canary: Canary, gate: GateReading | undefined): string | und
   return undefined;
 }
 
-/** The spec and split the planner aims for in this phase. */
-function configFor(spec: EndpointSpec, status: CanaryStatus): Pick<CanaryDecision, 'spec' | 'split'> {
-  if (status.phase === 'Aborted') {
+/** The spec and split the planner aims for in this phase; a running step without a served config: the old version alone. */
+function configFor(spec: EndpointSpec, status: CanaryStatus, served: ObservedServing | undefined): Pick<CanaryDecision, 'spec' | 'split'> {
+  if (status.phase === 'Aborted' || (!served && status.phase === 'Progressing')) {
     const { from } = status;
     const throughput = from.modelUnits !== undefined ? { modelUnits: from.modelUnits } : { tokensPerSecond: { min: from.minTokensPerSecond ?? 0, max: from.maxTokensPerSecond ?? 0 } };
     return { spec: { ...spec, model: { ...spec.model, version: status.fromVersion }, throughput } };
@@ -290,9 +307,9 @@ function wake(canary: Canary, status: CanaryStatus): Pick<CanaryDecision, 'wakeA
   return { wakeAt: new Date(Date.parse(status.stepReachedTime) + parseDurationMs(canary.pause)) };
 }
 
-function observedVersions(served: ObservedServing | undefined): Pick<CanaryStatus, 'versions'> {
-  if (!served) return {};
-  return { versions: served.entities.map((e) => ({ version: e.entityVersion ?? '', share: e.share, throughput: describeEntity(e).replace(/^version \S+ (at |with )/, '') })) };
+/** The versions Databricks serves now: none while the endpoint is missing or being created. */
+function observedVersions(served: ObservedServing | undefined): CanaryStatus['versions'] {
+  return (served?.entities ?? []).map((e) => ({ version: e.entityVersion ?? '', share: e.share, throughput: describeEntity(e).replace(/^version \S+ (at |with )/, '') }));
 }
 
 export const sortedSteps = (canary: Canary): number[] => [...new Set(canary.steps)].sort((a, b) => a - b);

@@ -9,7 +9,7 @@ import { gateNeeded, gateValues, parseSamples } from '../../../../src/controller
 import { type DesiredServing, diffServing, observeConfig, updateRequest } from '../../../../src/controllers/endpoint/desired.js';
 import type { EndpointCoreConfigOutput } from '../../../../src/databricks/api-types.js';
 import { planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
-import { CAPACITY_ABORT_MESSAGE, NOW, SECOND, at, condition, endpointObject, endpointSpec, iso, planInput, readyEndpoint, servedEntity, updatingEndpoint } from '../fixtures.js';
+import { CAPACITY_ABORT_MESSAGE, NOT_FOUND, NOW, SECOND, at, condition, endpointObject, endpointSpec, iso, planInput, readyEndpoint, servedEntity, updatingEndpoint } from '../fixtures.js';
 
 const CANARY = { steps: [50, 10], pause: '10m' }; // sorted: 10 → 50
 const spec = (version = '4', canary: Record<string, unknown> = CANARY) => endpointSpec({ model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version }, canary: canary as never });
@@ -219,7 +219,7 @@ describe('planCanary', () => {
 });
 
 /** One reconcile as the reconciler runs it: the canary decides the config to aim for, the planner the rest. */
-function reconcileCanary(object: EndpointObject, endpoint: ServingEndpointDetailed) {
+function reconcileCanary(object: EndpointObject, endpoint: ServingEndpointDetailed | typeof NOT_FOUND) {
   const observed = planInput(object, { endpoint }).endpoint;
   const decision = decideCanary(object, observed, observed.kind === 'found', NOW);
   const plan = planEndpoint({ ...planInput({ ...object, spec: decision.spec }, { endpoint }), desiredChanged: decision.changed, ...canaryPlanFields(decision) });
@@ -251,6 +251,43 @@ describe('a running canary in the conditions', () => {
     expect(plan.status.canary?.phase).toBe('Succeeded');
     expect(conditions(plan)).toEqual({ Ready: 'True Available', Synced: 'True ReconcileSuccess' });
     expect(condition(plan, 'Synced')?.message).toBe('the spec is applied');
+  });
+});
+
+describe('an endpoint missing during a canary is created again with what the canary lets serve', () => {
+  const aborted = running({ phase: 'Aborted', message: 'aborted by the user: all traffic back to version 3', versions: [{ version: '3', share: 100, throughput: '1960-2940 tokens/s' }] });
+  const created = (plan: ReturnType<typeof reconcileCanary>) =>
+    plan.action.type === 'create' ? plan.action.request.body.config.served_entities.map((e) => [e.entity_version, 'min_provisioned_throughput' in e ? e.min_provisioned_throughput : undefined]) : plan.action.type;
+
+  it.each([
+    { name: 'aborted, the abort annotation still set', canary: aborted, annotations: { 'ptoperator.io/canary': 'abort' } },
+    { name: 'aborted by the gate', canary: { ...aborted, message: 'the metrics gate failed at step 1: x = 1 > 0.5; all traffic back to version 3' }, annotations: {} as Record<string, string> },
+    { name: 'an abort control kept it from starting', canary: { ...aborted, step: 0, share: 0, message: 'not started' }, annotations: { 'ptoperator.io/canary': 'abort' } },
+    { name: 'a running step the user now aborts', canary: running({ phase: 'Paused', stepReachedTime: iso(NOW) }), annotations: { 'ptoperator.io/canary': 'abort' } },
+  ])('$name: the old version, at its old throughput; Synced says it is the old one', ({ canary, annotations }) => {
+    const plan = reconcileCanary(canaryObject('4', canary, annotations), NOT_FOUND);
+    expect(created(plan)).toEqual([['3', 1960]]);
+    expect(condition(plan, 'Ready')?.message).toMatch(/^creating endpoint llama-chat with version 3 at 1960-2940 tokens\/s/);
+    expect(conditions(plan)).toMatchObject({ Ready: 'False Creating', Synced: 'False CanaryAborted' });
+    expect(condition(plan, 'Synced')?.message).toMatch(/Version 3 keeps serving/);
+    expect(plan.status.canary).toMatchObject({ phase: 'Aborted', fromVersion: '3', toVersion: '4', versions: [] });
+  });
+
+  it('a running step: the old version alone, and the canary starts again at step 1 once it serves', () => {
+    const plan = reconcileCanary(canaryObject('4', running({ phase: 'Paused', step: 2, share: 50, stepReachedTime: iso(NOW) })), NOT_FOUND);
+    expect(created(plan)).toEqual([['3', 1960]]);
+    expect(plan.status.canary).toMatchObject({ phase: 'Progressing', step: 1, share: 10, versions: [], message: 'the endpoint is missing: creating it again with version 3 alone; the canary starts again at step 1 (10 %) once it serves' });
+    expect(conditions(plan)).toMatchObject({ Ready: 'False Creating', Synced: 'True ReconcileSuccess' });
+
+    const again = reconcileCanary({ ...canaryObject('4', plan.status.canary), status: { ...plan.status, observedGeneration: 1 } }, readyEndpoint({ version: '3' }));
+    expect(again.action).toMatchObject({ type: 'updateConfig', request: { body: { traffic_config: { routes: [{ traffic_percentage: 90 }, { traffic_percentage: 10 }] } } } });
+    expect(again.status.canary).toMatchObject({ phase: 'Progressing', step: 1, share: 10 });
+  });
+
+  it('a promotion: the new version alone, as the promotion asked', () => {
+    const plan = reconcileCanary(canaryObject('4', running({ phase: 'Promoting', step: 3, share: 100 })), NOT_FOUND);
+    expect(created(plan)).toEqual([['4', 1960]]);
+    expect(plan.status.canary?.phase).toBe('Promoting');
   });
 });
 
