@@ -114,6 +114,7 @@ async function captureEndpoints(e2e: E2E & { startOperator(extraArgs?: string[])
     endpoint('throttled', { model: LLAMA }),
     endpoint('gateway-refused', { model: LLAMA, aiGateway: { inferenceTables: { catalogName: 'missing', schemaName: 'default' } } }),
     endpoint('canary', { model: LLAMA, canary: CANARY }),
+    endpoint('canary-step', { model: LLAMA, canary: CANARY }),
   ]);
 
   await waitFor(e2e, 'pte', 'llama-chat', 'Ready reason Creating', (o) => isCurrent(o) && readyReason(o) === 'Creating');
@@ -150,6 +151,14 @@ async function captureEndpoints(e2e: E2E & { startOperator(extraArgs?: string[])
   await e2e.apply(endpoint('canary', { model: { ...LLAMA, version: '2' }, canary: { ...CANARY, action: 'Abort' } }));
   await waitFor(e2e, 'pte', 'canary', 'Synced reason CanaryAborted', (o) => isCurrent(o) && syncedReason(o) === 'CanaryAborted');
   await capture(e2e, 'pte', 'canary', 'endpoint-canary-aborted.yaml', 'model.version changed 3 to 2 with spec.canary.action Abort still set: version 3 keeps serving alone.');
+
+  // A version change with a canary: step 1 serves 10 % and pauses; the version bump is not done (Ready False).
+  await waitFor(e2e, 'pte', 'canary-step', 'Ready True', (o) => isCurrent(o) && readyReason(o) === 'Available');
+  await e2e.apply(endpoint('canary-step', { model: { ...LLAMA, version: '2' }, canary: CANARY }));
+  await waitFor(e2e, 'pte', 'canary-step', 'Ready reason CanaryInProgress at a paused step', (o) =>
+    isCurrent(o) && readyReason(o) === 'CanaryInProgress' && (o['status'] as { canary?: { phase?: string } }).canary?.phase === 'Paused',
+  );
+  await capture(e2e, 'pte', 'canary-step', 'endpoint-canary-paused.yaml', 'model.version changed 3 to 2 with a canary: step 1 (10 % to version 2) serves, in its 30 m pause.');
 
   // A version change of a Ready endpoint: the old config serves while the new one rolls out.
   await e2e.apply(endpoint('llama-chat', { model: { ...LLAMA, version: '2' } }));

@@ -43,6 +43,7 @@ var endpointCases = []healthCase{
 	{fixture: "endpoint-capacity-retries-exhausted.yaml", status: "Degraded", messagePrefix: "CapacityRetriesExhausted: GPU capacity stayed unavailable through "},
 	// Argo CD itself answers for objects being deleted; the script is not consulted.
 	{fixture: "endpoint-pending-deletion.yaml", status: "Progressing", messagePrefix: "Pending deletion"},
+	{fixture: "endpoint-canary-paused.yaml", status: "Suspended", messagePrefix: "Canary Paused: step 1 (10 %) serves; pausing until"},
 	{fixture: "endpoint-canary-aborted.yaml", status: "Degraded", messagePrefix: "CanaryAborted: the canary of version 2 did not start: spec.canary.action: Abort is set. Version 3 keeps serving."},
 	{fixture: "endpoint-default-workspace-not-allowed.yaml", status: "Degraded", messagePrefix: "DefaultWorkspaceNotAllowed: namespace argocd-fixtures-"},
 	// The settings parts have their own conditions: the health describes the served config, which serves.
@@ -104,7 +105,7 @@ var endpointCases = []healthCase{
 	},
 	{
 		name: "Ready=False CanaryInProgress without a canary record of the spec's version is Progressing", fixture: "endpoint-available.yaml",
-		edit: setCondition("Ready", "False", "CanaryInProgress", "canary of version 3: step 1 (10 %) serves; version 2 serves the other 90 %"),
+		edit:   setCondition("Ready", "False", "CanaryInProgress", "canary of version 3: step 1 (10 %) serves; version 2 serves the other 90 %"),
 		status: "Progressing", messagePrefix: "CanaryInProgress: canary of version 3: step 1 (10 %) serves",
 	},
 	{
