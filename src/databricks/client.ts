@@ -154,8 +154,6 @@ export function pathSegment(value: string): string {
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 const DEFAULT_RETRY_DEADLINE_MS = 120_000;
-/** a create whose outcome was unknown and that turned out absent is posted again at most this often */
-const MAX_CREATE_RESENDS = 1;
 /** a retry is only made when at least this much time is left for it */
 const MIN_ATTEMPT_MS = 250;
 
@@ -505,7 +503,6 @@ export class DatabricksClient {
     const maxBudgetWaitMs = options.maxBudgetWaitMs ?? this.maxBudgetWaitMs ?? Number.POSITIVE_INFINITY;
     let attempt = 0;
     let refreshedAfter401 = false;
-    let createResends = 0;
     let maybeSentBefore = false;
 
     for (;;) {
@@ -529,10 +526,6 @@ export class DatabricksClient {
       }
       // A repeated DELETE that finds nothing: the earlier attempt did delete it.
       if (spec.method === 'DELETE' && error.kind === 'NotFound' && maybeSentBefore) return {} as T;
-      // A re-posted create that finds the name taken: the earlier attempt did create it.
-      if (spec.resolveByName !== undefined && error.kind === 'AlreadyExists' && createResends > 0) {
-        return (await this.getEndpoint(spec.resolveByName, { ...options, deadlineMs: deadlineAt - this.clock.now() })) as T;
-      }
 
       const remainingMs = deadlineAt - this.clock.now();
       // Failures before anything was sent (token endpoint down, ...) are safe to repeat for any call.
@@ -546,16 +539,12 @@ export class DatabricksClient {
       });
       maybeSentBefore ||= !outcome.authPhase && (error.status !== undefined || error.requestMaybeSent);
 
-      if (decision.action === 'resolve-by-get' && spec.resolveByName !== undefined && createResends < MAX_CREATE_RESENDS) {
+      if (decision.action === 'resolve-by-get' && spec.resolveByName !== undefined) {
         this.logger?.warn(
           { operation: spec.operation, endpoint: spec.resolveByName, error: error.toJSON() },
           'create outcome unknown: reading the endpoint by name before any new POST',
         );
-        const existing = await this.findEndpoint(spec.resolveByName, options, deadlineAt);
-        if (existing) return existing as T;
-        createResends += 1;
-        attempt += 1;
-        continue;
+        return (await this.resolveCreate(spec.resolveByName, error, options, deadlineAt)) as T;
       }
       if (decision.action !== 'retry') throw error;
 
@@ -570,18 +559,29 @@ export class DatabricksClient {
     }
   }
 
-  /** GET by name for create resolution: the endpoint, or undefined on 404. */
-  private async findEndpoint(
-    name: string,
-    options: CallOptions,
-    deadlineAt: number,
-  ): Promise<ServingEndpointDetailed | undefined> {
+  /**
+   * A create without an answer: the endpoint if the GET by name finds it. Otherwise the create is NOT sent again:
+   * the server may still carry out the one it holds (a second POST would not tell the caller it did), so the
+   * caller gets `createOutcomeUnknown` and waits before deciding the endpoint is absent. The GET gets at least one
+   * request's timeout: the create's deadline may be spent already (a POST that timed out spent all of it).
+   */
+  private async resolveCreate(name: string, unanswered: DatabricksError, options: CallOptions, deadlineAt: number): Promise<ServingEndpointDetailed> {
+    let why: string;
     try {
-      return await this.getEndpoint(name, { ...options, deadlineMs: Math.max(1, deadlineAt - this.clock.now()) });
+      return await this.getEndpoint(name, { ...options, deadlineMs: Math.max(deadlineAt - this.clock.now(), this.requestTimeoutMs) });
     } catch (err) {
-      if (err instanceof DatabricksError && err.kind === 'NotFound') return undefined;
-      throw err;
+      if (!(err instanceof DatabricksError)) throw err;
+      why = err.kind === 'NotFound' ? 'no endpoint of that name yet' : `reading it by name failed too: ${err.message}`;
     }
+    throw new DatabricksError({
+      kind: 'Transient',
+      message: `create of endpoint ${name} sent but not answered (${unanswered.message}); ${why}: Databricks may still carry it out`,
+      status: unanswered.status,
+      method: unanswered.method,
+      path: unanswered.path,
+      requestMaybeSent: true,
+      createOutcomeUnknown: true,
+    });
   }
 
   private async attempt<T>(

@@ -47,6 +47,11 @@ export interface DatabricksErrorInit {
   fromClientBudget?: boolean;
   /** with fromClientBudget: which budget held the call back, and whether a 429 from Databricks had paused it */
   clientBudget?: ClientBudgetWait;
+  /**
+   * a create that may still be carried out: sent, no answer, and not found by name afterwards. The server may act on
+   * it later (a request it holds), so the caller must neither send it again nor treat the endpoint as absent for a while
+   */
+  createOutcomeUnknown?: boolean;
   /** secret values known to the caller, scrubbed from every text field */
   secrets?: readonly string[];
 }
@@ -70,6 +75,7 @@ export class DatabricksError extends Error {
   readonly requestMaybeSent: boolean;
   readonly fromClientBudget: boolean;
   readonly clientBudget: ClientBudgetWait | undefined;
+  readonly createOutcomeUnknown: boolean;
 
   constructor(init: DatabricksErrorInit) {
     const secrets = init.secrets ?? [];
@@ -87,6 +93,7 @@ export class DatabricksError extends Error {
     this.requestMaybeSent = init.requestMaybeSent ?? false;
     this.fromClientBudget = init.fromClientBudget ?? false;
     this.clientBudget = init.clientBudget;
+    this.createOutcomeUnknown = init.createOutcomeUnknown ?? false;
   }
 
   /** Retrying the same call later can succeed without a spec change. */

@@ -214,12 +214,22 @@ describe('retries against injected faults', () => {
     expect(calls(running)).toEqual(['updateConfig 429']);
   });
 
-  it('resolves a create whose connection dropped by reading the endpoint, then posts once more', async () => {
+  it('a create whose connection dropped and that is not found by name afterwards: not posted again, its outcome reported unknown', async () => {
     const running = await start({ scenario: { clock: { speed: 0 } } });
     running.emulator.addFault({ type: 'drop', times: 1, match: { method: 'POST' } });
-    const created = await clientFor(running).createEndpoint(tokenBand('dropped'));
-    expect(created.name).toBe('dropped');
-    expect(calls(running)).toEqual(['create 0', 'get 404', 'create 200']);
+    const err = await failure(clientFor(running).createEndpoint(tokenBand('dropped')));
+    expect(err).toMatchObject({ kind: 'Transient', createOutcomeUnknown: true });
+    expect(calls(running)).toEqual(['create 0', 'get 404']);
+  });
+
+  it('a create that timed out with the whole call deadline: the read by name still gets its own deadline', async () => {
+    const running = await start({ scenario: { clock: { speed: 0 } } });
+    // --databricks-timeout sets both: the POST's timeout spends the call's whole deadline.
+    running.emulator.addFault({ type: 'latency', ms: 600, times: 1, match: { method: 'POST' } });
+    const err = await failure(clientFor(running, { requestTimeoutMs: 200, retryDeadlineMs: 200 }).createEndpoint(tokenBand('late')));
+    expect(err).toMatchObject({ kind: 'Transient', createOutcomeUnknown: true, message: expect.stringContaining('no endpoint of that name yet') });
+    expect(calls(running, { operation: 'get' })).toEqual(['get 404']);
+    expect(calls(running, { operation: 'create' })).toEqual([]); // still held: nothing posted again
   });
 
   it('returns the endpoint that a timed-out create did make, without posting again', async () => {
