@@ -225,6 +225,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       events,
       metrics,
       modelInfoTtlMs: config.modelInfoTtl,
+      callDeadlineMs: config.databricksTimeout,
       wake: (key) => endpointController.enqueue(key),
       apiserverNow: () => apiserverClock.lowerBound(),
       apiserverClockWanted: (key) => void clockProbe.tighten()?.then(() => endpointController.enqueue(key)),

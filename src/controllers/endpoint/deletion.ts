@@ -46,6 +46,19 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   const observed = input.endpoint;
   if (observed.kind === 'failed') return planCallFailure(input, plan, observed.error);
   if (observed.kind !== 'found') {
+    const until = input.createMayLandUntil;
+    if (until !== undefined && until.getTime() > input.now.getTime()) {
+      // Databricks may still carry out a create nobody heard the answer to: letting the object go now would leave
+      // that endpoint running with nobody to delete it. The workspace's list is read again once it cannot land.
+      return plan
+        .ready(
+          false,
+          ReadyReason.Deleting,
+          `waiting until ${iso(until)} before letting this object go: a create of endpoint ${name} was sent and not answered (operator restart or timeout), and Databricks may still carry it out; if it does, the endpoint is deleted`,
+        )
+        .synced(true, SyncedReason.ReconcileSuccess, 'waiting for the outcome of an unanswered create')
+        .finish({ type: 'none' }, { after: until.getTime() - input.now.getTime() + 1 });
+    }
     const elsewhere = deletionElsewhere(object.status, input.workspace.host, name);
     if (elsewhere) return plan.synced(false, SyncedReason.WorkspaceChanged, elsewhere).finish({ type: 'none' }, undefined);
     return plan.event('Normal', 'Deleted', `endpoint ${name} is gone from Databricks`).finish({ type: 'removeFinalizer' }, undefined);

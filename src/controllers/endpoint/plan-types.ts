@@ -91,6 +91,8 @@ export interface PlanInput {
   split?: CanarySplit;
   /** The canary of the spec's version was aborted (or kept from starting): why, and how to go on (canary.ts). */
   canaryAborted?: string;
+  /** A create of this object went unanswered and may still land in Databricks until then (unconfirmed-creates.ts). */
+  createMayLandUntil?: Date;
   /** The canary of the spec's version runs: where it stands, said by Ready and Synced once its step serves (canary.ts). */
   canaryInProgress?: CanaryStanding;
 }

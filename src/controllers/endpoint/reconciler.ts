@@ -55,6 +55,7 @@ import { ListFreshness, WorkspaceLists, asListed, summarizeList } from './worksp
 import { SlotWaits } from './slot-waits.js';
 import { type SettledView, StartupSpread } from './startup-spread.js';
 import { type TenancyOptions, tenancyView } from './tenancy.js';
+import { UnconfirmedCreates } from './unconfirmed-creates.js';
 
 export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
 
@@ -77,6 +78,8 @@ export interface EndpointReconcilerOptions {
   credentialsRefused?: (workspace: string) => void;
   /** How long optimization info is reused; it changes rarely and costs a read. */
   modelInfoTtlMs: number;
+  /** --databricks-timeout: how long a create may go unanswered (unconfirmed-creates.ts); default 20 s. */
+  callDeadlineMs?: number;
   /** Reconcile `key` now (the workspace's list showed that the rollout it watches ended; rollout-wakes.ts). */
   wake?: (key: string) => void;
   /** The earliest the API server's clock can read now (ApiserverClock); undefined until measured. */
@@ -123,6 +126,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       freshness.forget(objectKey(obj));
       rolloutWakes.forget(objectKey(obj));
       fences.forget(objectKey(obj));
+      unconfirmed.forget(objectKey(obj));
     },
   });
   // The fence must come back through the cache the ownership rules read (unsharded when the primary is sharded).
@@ -136,10 +140,13 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   });
   const slotWaits = new SlotWaits();
   const startup = new StartupSpread();
+  const unconfirmed = new UnconfirmedCreates(options.callDeadlineMs ?? 20_000);
 
   return async (key, { signal, log: baseLog }) => {
+    unconfirmed.started(nowMs());
     let current = options.endpoints.get(key);
     if (!current) {
+      unconfirmed.forget(key);
       written.delete(key);
       freshness.forget(key);
       rolloutWakes.forget(key);
@@ -218,7 +225,10 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     // list read after this moment (ListFreshness).
     // (asked whatever the workspace: it also drops what a settled object no longer needs)
     const listFreshAfter = freshness.listAfter(key, { watching, deleting: object.deleting });
-    const listAfter = client && need.endpoint ? listFreshAfter : undefined;
+    // A create that went unanswered may land until then; past it, only a list read after it tells whether it did.
+    const createLandsBy = unconfirmed.landsBy(key, object);
+    const createSettledAt = object.deleting && createLandsBy !== undefined && createLandsBy <= at.getTime() ? createLandsBy : undefined;
+    const listAfter = client && need.endpoint ? (createSettledAt !== undefined ? Math.max(listFreshAfter ?? createSettledAt, createSettledAt) : listFreshAfter) : undefined;
     if (listAfter !== undefined) {
       // The workspace's next list, not one of our own, when its lists are spaced (thousands of endpoints).
       const listInMs = endpointList.waitMs(workspace.name, listAfter);
@@ -240,7 +250,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       // workspace's list (a second old at most; the list spacing in a workspace of thousands) lacks the name, there
       // is nothing to read (issue 12).
       if (neverActed(object) || fences.onlyFence(key)) {
-        const list = await listed(databricks);
+        const list = await listed(databricks, listAfter);
         if (list.kind === 'found' && !list.value.has(endpointName)) return { kind: 'notFound' };
       }
       // Before a DELETE only ownership matters (ID and owner tags), which the list carries for every endpoint: one
@@ -303,10 +313,17 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       desiredChanged: scheduleChanged(object.status, scheduled) || canary.changed,
       ...canaryPlanFields(canary),
       ...(schedule && !schedule.ok && { specProblem: schedule.message }),
+      ...(createLandsBy !== undefined && { createMayLandUntil: new Date(createLandsBy) }),
     };
     let plan = planEndpoint(input);
     log.debug({ action: plan.action.type, requeue: plan.requeue }, 'planned');
 
+    if (plan.action.type === 'create' && createLandsBy !== undefined && createLandsBy > at.getTime()) {
+      // Never a second create while the first may still land: status already says its outcome is unknown.
+      const after = createLandsBy - at.getTime() + 1;
+      log.info({ requeue: { after } }, 'no new create while an unanswered one may still land');
+      return { requeueAfterMs: after };
+    }
     let latest = current;
     if (fenceNeeded) return writeFence(plan, key, current, claims.settledInMs, signal);
     if (plan.action.type !== 'none') fences.acted(key);
@@ -326,6 +343,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       }
     } catch (err) {
       if (!isDatabricksError(err)) throw err;
+      if (err.createOutcomeUnknown) unconfirmed.unanswered(key, now().getTime());
       if (err.fromClientBudget && err.retryAfterMs !== undefined) {
         slotWaits.record(key, { generation: object.generation, until: now().getTime() + err.retryAfterMs });
       }

@@ -749,6 +749,27 @@ describe('deletion', () => {
     expect(condition(plan, 'Synced')?.message).toMatch(/Once the workspace is ready the endpoint is deleted; .* set spec\.deletionPolicy to Orphan/);
   });
 
+  // A create nobody heard the answer to (a timeout, or a previous process that died) may still land in Databricks.
+  describe('a create of this object may still land (unconfirmed-creates.ts)', () => {
+    const until = at(10 * SECOND);
+    it.each([
+      ['not listed, it may still land', NOT_FOUND, until, { type: 'none' }],
+      ['not listed, it can no longer land', NOT_FOUND, at(-SECOND), { type: 'removeFinalizer' }],
+      ['it landed: our endpoint', readyEndpoint(), until, { type: 'delete', name: 'llama-chat' }],
+      ['not listed, no create unanswered', NOT_FOUND, undefined, { type: 'removeFinalizer' }],
+    ])('%s → the right action', (_, endpoint, createMayLandUntil, action) => {
+      const input = planInput(deleting(), { endpoint });
+      expect(planEndpoint({ ...input, ...(createMayLandUntil && { createMayLandUntil }) }).action).toEqual(action);
+    });
+
+    it('keeps the finalizer, says why and until when, and looks again once it can no longer land', () => {
+      const plan = planEndpoint({ ...planInput(deleting(), { endpoint: NOT_FOUND }), createMayLandUntil: until });
+      expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'Deleting', message: expect.stringContaining(`waiting until ${iso(until)}`) });
+      expect(condition(plan, 'Ready')?.message).toContain('a create of endpoint llama-chat was sent and not answered');
+      expect(plan.requeue).toEqual({ after: 10 * SECOND + 1 });
+    });
+  });
+
   it('Delete of a paused object touches nothing: the endpoint is neither deleted nor abandoned', () => {
     const object = deleting({ annotations: { [EndpointAnnotation.paused]: 'true' } });
     const plan = reconcile(object, { endpoint: readyEndpoint() });

@@ -14,7 +14,8 @@ import { type EventHandlers, type EventRecorder, type KubeClient, KubeApiError, 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createRegistry } from '../../../../src/observability/metrics.js';
-import { MODEL, NOW, OTHER_OWNER, SECOND, TOKEN_BAND_MODEL, creatingEndpoint, readyEndpoint } from '../fixtures.js';
+import { ENDPOINT_ID, MODEL, NOW, OTHER_OWNER, SECOND, TOKEN_BAND_MODEL, creatingEndpoint, readyEndpoint } from '../fixtures.js';
+import { LATE_CREATE_MARGIN_MS } from '../../../../src/controllers/endpoint/unconfirmed-creates.js';
 
 const KEY = 'ml/llama-chat';
 
@@ -264,11 +265,46 @@ describe('endpoint reconciler: the ownership check before a DELETE reads the wor
   });
 
   it('the name is not in the list: gone from Databricks, no DELETE, the finalizer goes', async () => {
-    const h = harness({ object: deleting() });
+    const confirmed = { ...deleting(), status: { endpointId: ENDPOINT_ID } } as Endpoint;
+    const h = harness({ object: confirmed });
     listing(h);
     await h.run();
     expect(h.client.deleteEndpoint).not.toHaveBeenCalled();
     expect(h.events.map((e) => e.reason)).toEqual(['Deleted']);
+  });
+
+  it('a create that went unanswered is not sent again while it may still land', async () => {
+    let at = NOW.getTime();
+    const absent = () => {
+      throw new DatabricksError({ kind: 'NotFound', status: 404, message: 'RESOURCE_DOES_NOT_EXIST' });
+    };
+    const h = harness({ object: endpoint(), now: () => new Date(at), getEndpoint: absent });
+    vi.mocked(h.client.createEndpoint).mockRejectedValue(new DatabricksError({ kind: 'Transient', message: 'create of endpoint llama-chat sent but not answered', createOutcomeUnknown: true }));
+    await h.run().catch(() => undefined);
+    at += 2 * SECOND;
+    const window = 20 * SECOND + LATE_CREATE_MARGIN_MS;
+    expect(await h.run()).toEqual({ requeueAfterMs: window - 2 * SECOND + 1 });
+    expect(h.client.createEndpoint).toHaveBeenCalledTimes(1);
+    at += window;
+    await h.run().catch(() => undefined);
+    expect(h.client.createEndpoint).toHaveBeenCalledTimes(2);
+  });
+
+  it('just after start-up, no endpoint ID (a previous process may have left a create unanswered): the finalizer stays until a list read after it can no longer land', async () => {
+    let at = NOW.getTime();
+    const h = harness({ object: deleting(), now: () => new Date(at) });
+    listing(h);
+    const waiting = await h.run();
+    expect(h.events.map((e) => e.reason)).toEqual(['Deleting']);
+    expect(h.patches.map((p) => p.subresource)).toEqual(['status']); // Ready False Deleting, the finalizer kept
+    const window = 20 * SECOND + LATE_CREATE_MARGIN_MS;
+    expect(waiting).toEqual({ requeueAfterMs: window + 1 });
+    at += window + 1;
+    await h.run();
+    expect(h.client.listEndpoints).toHaveBeenCalledTimes(2);
+    expect(h.client.deleteEndpoint).not.toHaveBeenCalled();
+    expect(h.events.map((e) => e.reason)).toEqual(['Deleting', 'Deleted']);
+    expect(h.patches.map((p) => p.subresource)).toEqual(['status', undefined]);
   });
 
   it('a list read before the deletion was seen is not trusted: someone may have re-created the name since, so it lists again', async () => {

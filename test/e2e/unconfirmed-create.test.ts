@@ -1,0 +1,104 @@
+// A create whose outcome is unknown (the operator died while it was in flight, or gave up waiting for its answer)
+// and a deletion of the object meanwhile: Databricks carries the create out late, and the endpoint must not outlive
+// the object (docs/concepts.md: "never created twice and never leaked"). Driven with kubectl; the emulator holds
+// the create's answer (a latency fault) and acts on it after the delay, whoever is left to hear it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/cluster.js';
+import { type E2E, type OperatorProcess, addFaults, endpointManifest, startE2E, watchKubectl } from './harness.js';
+
+const ENDPOINT_FINALIZER = 'serving.ptoperator.io/endpoint';
+/** --databricks-timeout, short so the test is: the create's answer is held longer than it. */
+const CALL_TIMEOUT_S = 4;
+
+let e2e: E2E & { startOperator(): OperatorProcess };
+
+beforeAll(async () => {
+  e2e = await startE2E({ prefix: 'e2e-unconfirmed', operatorArgs: [`--databricks-timeout=${CALL_TIMEOUT_S}s`] });
+});
+
+afterAll(async () => {
+  await e2e?.stop();
+});
+
+interface Call {
+  operation: string;
+  endpoint?: string;
+  status: number;
+  fault?: string;
+}
+
+const calls = async (endpoint: string): Promise<Call[]> => {
+  const url = new URL('/__emulator/calls', e2e.emulator.url);
+  url.searchParams.set('endpoint', endpoint);
+  return ((await (await fetch(url)).json()) as { calls: Call[] }).calls;
+};
+const creates = async (endpoint: string) => (await calls(endpoint)).filter((c) => c.operation === 'create');
+const inDatabricks = async (): Promise<string[]> =>
+  ((await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as { endpoints: { name: string }[] }).endpoints.map((e) => e.name);
+
+/** The create held by the latency fault has been carried out (the call log records it once answered). */
+async function heldCreateLanded(endpoint: string): Promise<void> {
+  await eventually(
+    async () => {
+      if (!(await creates(endpoint)).some((c) => c.fault === 'latency')) throw new Error(`the held create of ${endpoint} has not landed yet`);
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+}
+
+async function gone(name: string): Promise<void> {
+  await eventually(
+    async () => {
+      const obj = await e2e.get('pte', name);
+      if (obj) throw new Error(`pte/${name} still exists: ${JSON.stringify(obj['status'])}`);
+    },
+    { timeoutMs: 90_000, intervalMs: 250 },
+  );
+}
+
+describe('a deletion while a create is unconfirmed', () => {
+  it('SIGKILL with the create in flight, the object deleted, a restart: the late create is deleted before the object goes', async () => {
+    const [faultId] = await addFaults(e2e.emulator.url, { type: 'latency', ms: 8_000, times: 1, match: { method: 'POST', path: '/api/2.0/serving-endpoints', endpoint: 'orph1' } });
+    await e2e.apply(endpointManifest('orph1'));
+    await eventually(
+      async () => {
+        const { faults } = (await (await fetch(new URL('/__emulator/faults', e2e.emulator.url))).json()) as { faults: { id: string; fired: number }[] };
+        if (faults.find((f) => f.id === faultId)?.fired !== 1) throw new Error('the create has not been sent yet');
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
+    const atKill = await e2e.get<{ metadata: { finalizers?: string[] } }>('pte', 'orph1');
+    expect(atKill?.metadata.finalizers).toContain(ENDPOINT_FINALIZER);
+    await e2e.operator.stop('SIGKILL');
+    await e2e.kubectl(['delete', 'pte', 'orph1', '--wait=false']);
+    e2e.startOperator();
+
+    await gone('orph1');
+    await heldCreateLanded('orph1');
+    expect(await inDatabricks()).not.toContain('orph1');
+    expect((await creates('orph1')).map((c) => c.status)).toEqual([200]);
+  });
+
+  it('a create that outlives --databricks-timeout, the object deleted meanwhile: never sent twice, the endpoint deleted', async () => {
+    await addFaults(e2e.emulator.url, { type: 'latency', ms: 10_000, times: 1, match: { method: 'POST', path: '/api/2.0/serving-endpoints', endpoint: 'race2' } });
+    await e2e.apply(endpointManifest('race2'));
+    const readyMessages = watchKubectl(e2e.namespace, ['get', 'pte', 'race2', '--watch', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}: {.status.conditions[?(@.type=="Ready")].message}{"\\n"}']);
+    // The client gave up waiting for the create's answer (its log says so), and the object is deleted then.
+    await eventually(
+      async () => {
+        if (!e2e.operator.logs().includes('create outcome unknown')) throw new Error('the create has not timed out yet');
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    await e2e.kubectl(['delete', 'pte', 'race2', '--wait=false']);
+
+    await gone('race2');
+    await heldCreateLanded('race2');
+    expect(await inDatabricks()).not.toContain('race2');
+    const race2 = await calls('race2');
+    expect(race2.filter((c) => c.operation === 'create').map((c) => c.status)).toEqual([200]);
+    expect(race2.filter((c) => c.operation === 'delete').map((c) => c.status)).toEqual([200]);
+    // While it waited for the create's outcome, the object said so.
+    expect(await readyMessages.stop()).toMatch(/Deleting: .*create of endpoint race2/);
+  });
+});
