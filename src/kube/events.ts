@@ -207,7 +207,8 @@ export class EventRecorder {
         if (oldest !== undefined) this.series.delete(oldest);
       }
     } catch (err) {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err), reason, object: obj.metadata.name }, 'could not record event');
+      // Its message stays in the log at least (a namespace being deleted refuses every new Event).
+      this.log.warn({ err: err instanceof Error ? err.message : String(err), type, reason, message: text, object: obj.metadata.name, namespace: obj.metadata.namespace }, 'could not record event');
     }
   }
 }

@@ -137,3 +137,74 @@ describe('deleting the CRDs (finding 7): objects are released, nothing is delete
     expect(events.trim().split('\n').sort()).toEqual(expect.arrayContaining(['crd-default Warning', 'crd-ws Warning']));
   });
 });
+
+describe('an operator restart during a namespace deletion: the Secret is gone, and the way out the object names works', () => {
+  const namespace = uniqueNamespace('e2e-nsrestart');
+  let emulator: RunningEmulator;
+  let operator: OperatorProcess;
+
+  beforeAll(async () => {
+    await ensureNamespace(namespace);
+    emulator = await startEmulator({ speed: 120 });
+    operator = startOperator({ namespace, emulatorUrl: emulator.url });
+  });
+  afterAll(async () => {
+    await operator?.stop('SIGTERM');
+    await emulator?.close();
+  });
+
+  it('SIGKILL, kubectl delete namespace, the Secret deleted, a restart: the object says what can be done (not "create the Secret"), warns, and deletionPolicy Orphan lets the namespace go', async () => {
+    await applyOk([...workspaceObjects(namespace, emulator.url), endpointManifest('ns1', { workspaceRef: { name: 'prod' } })], { namespace });
+    await waitReady(namespace, ['ns1']);
+    await operator.stop('SIGKILL');
+
+    await kubectlOk(['delete', 'namespace', namespace, '--wait=false']);
+    // The namespace controller deletes the Secret (nothing holds it); the finalizers hold the workspace and ns1.
+    await eventually(
+      async () => {
+        if (await getJson(['get', 'secret', 'dbx-pat', '-n', namespace])) throw new Error('the Secret is still there');
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    operator = startOperator({ namespace, emulatorUrl: emulator.url, name: `${namespace}-restarted` });
+
+    const stuck = await eventually(
+      async () => {
+        const obj = await getJson(['get', 'pte', 'ns1', '-n', namespace]);
+        const synced = condition(obj, 'Synced');
+        if (!synced || !/deletionPolicy/.test(synced.message) || !/Secret/.test(synced.message)) throw new Error(`ns1 does not say why it is stuck yet: ${JSON.stringify(synced)}`);
+        return synced;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    // What it says can be done: no "create it" in a namespace that is being terminated.
+    expect(stuck).toMatchObject({ status: 'False' });
+    expect(stuck.message).not.toContain('create secret');
+    expect(stuck.message).toContain(`endpoint ns1 at ${emulator.url}`);
+    // The Secret indeed cannot be created again.
+    const recreate = await kubectl(['-n', namespace, 'create', 'secret', 'generic', 'dbx-pat', '--from-literal=token=x']);
+    expect(recreate.stderr).toMatch(/being terminated/);
+    // The Warning: a namespace being terminated refuses new Events too, so the operator's log carries it.
+    const refusedEvents = operator
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"could not record event"'))
+      .map((line) => JSON.parse(line) as { type: string; object: string; message: string; err: string });
+    expect(refusedEvents).toContainEqual(expect.objectContaining({ type: 'Warning', object: 'ns1', message: stuck.message, err: expect.stringContaining('being terminated') }));
+    // The workspace no longer claims it can be used.
+    const workspace = await getJson(['get', 'dbws', 'prod', '-n', namespace]);
+    expect(condition(workspace, 'Ready')).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
+
+    // The way out the message names: Orphan, then the namespace goes.
+    await kubectlOk(['-n', namespace, 'patch', 'pte', 'ns1', '--type=merge', '-p', '{"spec":{"deletionPolicy":"Orphan"}}']);
+    await eventually(
+      async () => {
+        if (await getJson(['get', 'namespace', namespace])) throw new Error(`namespace ${namespace} still exists`);
+      },
+      { timeoutMs: 90_000, intervalMs: 1_000 },
+    );
+    // Left running, as the message said: deleting it is the user's part.
+    expect(emulator.emulator.endpoints().map((e) => e.name)).toEqual(['ns1']);
+    expect(deletes(emulator)).toEqual([]);
+  });
+});

@@ -27,6 +27,18 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
       .event('Normal', 'Orphaned', `deletionPolicy Orphan: endpoint ${name} is left running in Databricks`)
       .finish({ type: 'removeFinalizer' }, undefined);
   }
+  if (!input.workspace.ready && input.workspace.credentialsLost) {
+    // Typically a namespace deletion seen after a restart: its Secret cannot be created again there, so the way
+    // out is Orphan, and the endpoint is the user's to delete (named, with its host). The Synced transition warns.
+    const host = input.workspace.host ?? 'its workspace';
+    return plan
+      .synced(
+        false,
+        SyncedReason.WorkspaceNotReady,
+        `cannot delete endpoint ${name} at ${host}: ${input.workspace.message}. If namespace ${object.namespace} is being deleted, the Secret cannot be created again: set spec.deletionPolicy to Orphan (kubectl -n ${object.namespace} patch pte ${object.name} --type=merge -p '{"spec":{"deletionPolicy":"Orphan"}}') to let this object go, and delete endpoint ${name} at ${host} yourself. Otherwise re-create the Secret and the endpoint is deleted`,
+      )
+      .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
+  }
   if (!input.workspace.ready) {
     // spec.workspaceRef cannot be set any more; what can be done is allowing the namespace again, or Orphan.
     const why =

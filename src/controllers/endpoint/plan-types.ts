@@ -47,6 +47,8 @@ export interface WorkspaceState {
   host?: string;
   /** Who the operator is in the workspace, as whoever grants it permissions finds it (for a 403's message). */
   identity?: string;
+  /** Being deleted with its credentials gone (connections.ts): only Orphan lets a deleting object go. */
+  credentialsLost?: boolean;
 }
 
 export interface PlanSettings {

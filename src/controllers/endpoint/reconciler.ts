@@ -302,7 +302,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
 
     const input: PlanInput = {
       object: { ...object, spec: canary.spec },
-      workspace: { ready: workspace.ready, reason: workspace.reason, message: workspace.message, host: workspace.host, identity: workspace.identity },
+      workspace: { ready: workspace.ready, reason: workspace.reason, message: workspace.message, host: workspace.host, identity: workspace.identity, ...(workspace.credentialsLost && { credentialsLost: true }) },
       tenancy,
       endpoint,
       model,

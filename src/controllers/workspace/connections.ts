@@ -50,6 +50,11 @@ export interface ResolvedWorkspace {
    * conditions and waits for the verdict (the workspace's next status wakes it), rather than say it is not ready.
    */
   pending?: true;
+  /**
+   * Being deleted, and the credentials are gone with its Secret (a namespace deletion deletes it; the operator keeps
+   * the credentials it read only in memory, so a restart since lost them): nothing can be done in Databricks with it.
+   */
+  credentialsLost?: true;
   message?: string;
   host?: string;
   client?: DatabricksClient;
@@ -200,6 +205,10 @@ export class WorkspaceConnections {
     }
     const parsed = WorkspaceSpecSchema.safeParse(workspace.spec);
     if (!parsed.success) return { name, ready: false, message: `DatabricksWorkspace ${name} is invalid: ${parsed.error.issues[0]?.message}` };
+    if (workspace.metadata.deletionTimestamp !== undefined) {
+      const lost = this.lostCredentials(namespace, parsed.data);
+      if (lost) return { name, ready: false, credentialsLost: true, host: parsed.data.host, message: `DatabricksWorkspace ${name} is being deleted and ${lost}` };
+    }
     const ready = findCondition(workspace.status?.conditions, 'Ready');
     // Marking an object deleted bumps its generation; a workspace being deleted keeps the verdict it had, so the
     // endpoints that use it can still delete their Databricks endpoints (its finalizer waits for them).
@@ -243,6 +252,17 @@ export class WorkspaceConnections {
       if (workspace && claimsNames(findCondition(workspace.status?.conditions, 'Ready'))) host = (workspace.spec as { host?: unknown }).host as string | undefined;
     }
     return typeof host === 'string' ? normalised(host) : undefined;
+  }
+
+  /**
+   * Why a workspace being deleted has no credentials left, if so: its Secret is gone (or lacks the key) and was not
+   * read before (a restart). Its Secret cannot be created again in a namespace being deleted, so no "create it".
+   */
+  lostCredentials(namespace: string, spec: WorkspaceSpec): string | undefined {
+    const credentials = this.credentials(namespace, spec);
+    if (credentials.ok || credentials.reason !== 'SecretNotFound') return undefined;
+    const ref = spec.auth.token?.secretRef.name ?? spec.auth.oauthM2M?.secretRef.name;
+    return `its Secret ${namespace}/${ref} is gone: the operator has no credentials for ${spec.host} (it keeps the ones it read only in memory, and it restarted since the Secret was deleted)`;
   }
 
   private mayUseDefault(namespace: string): boolean {

@@ -113,12 +113,28 @@ async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace:
     const ref = secretRefOf(workspace.spec);
     if (ref && !options.secrets.get(`${namespace}/${ref}`)) await options.secrets.refresh(namespace, ref, signal);
     log.info({ users: users.length }, plan.message);
+    const parsed = WorkspaceSpec.safeParse(workspace.spec);
+    const lost = parsed.success ? options.connections.lostCredentials(namespace, parsed.data) : undefined;
+    // Its last verdict (Ready=True) no longer holds: say so, and what its users can do.
+    if (lost) await markCredentialsLost(options, workspace, `${lost}; ${plan.message}: set their spec.deletionPolicy to Orphan to let them go, and delete their endpoints at ${parsed.data?.host} yourself`, signal);
     return;
   }
   await removeFinalizer(options.kube, WorkspaceResource, workspace, WORKSPACE_FINALIZER, signal);
   const ref = secretRefOf(workspace.spec);
   if (ref) options.secrets.forget(namespace, ref);
   if (plan.event) await options.events.record(workspace, plan.event.type, plan.event.reason, plan.event.message);
+}
+
+async function markCredentialsLost(options: WorkspaceReconcilerOptions, workspace: Workspace, message: string, signal: AbortSignal): Promise<void> {
+  const previous = workspace.status?.conditions?.find((c) => c.type === 'Ready');
+  if (previous?.status === 'False' && previous.reason === WorkspaceReadyReason.SecretNotFound && previous.message === message) return;
+  const generation = workspace.metadata.generation;
+  const now = options.now?.() ?? new Date();
+  const ready = setCondition(workspace.status?.conditions as Condition[] | undefined, { type: 'Ready', status: 'False', reason: WorkspaceReadyReason.SecretNotFound, message }, generation, now);
+  const failing = { reason: WorkspaceReadyReason.SecretNotFound, message };
+  const conditions = setAbnormalTrue(ready, 'Stalled', failing, generation, now);
+  await options.statusWriter.write<Workspace>(WorkspaceResource, workspace, { ...workspace.status, conditions }, signal);
+  await options.events.record(workspace, 'Warning', WorkspaceReadyReason.SecretNotFound, message);
 }
 
 const secretRefOf = (spec: WorkspaceSpec | undefined): string | undefined => spec?.auth?.token?.secretRef.name ?? spec?.auth?.oauthM2M?.secretRef.name;

@@ -744,6 +744,20 @@ describe('deletion', () => {
     expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'CRDDeleted', message: expect.stringContaining('left running in Databricks') }));
   });
 
+  it('Delete after the workspace lost its credentials (a namespace deletion seen after a restart): names the endpoint and host, offers Orphan, not "create the Secret"', () => {
+    const input = planInput(deleting(), { endpoint: SKIPPED });
+    const workspace = { ready: false, credentialsLost: true, host: HOST, message: 'DatabricksWorkspace ml/prod is being deleted and its Secret ml/dbx-pat is gone' };
+    const plan = planEndpoint({ ...input, workspace });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.requeue).toEqual({ after: SETTINGS.workspaceRetryMs });
+    const synced = condition(plan, 'Synced');
+    expect(synced).toMatchObject({ status: 'False', reason: 'WorkspaceNotReady' });
+    expect(synced?.message).toContain(`cannot delete endpoint llama-chat at ${HOST}: ${workspace.message}`);
+    expect(synced?.message).toContain('set spec.deletionPolicy to Orphan');
+    expect(synced?.message).toContain(`delete endpoint llama-chat at ${HOST} yourself`);
+    expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'WorkspaceNotReady', message: synced?.message }));
+  });
+
   it('Delete while the workspace is not ready: the message offers both ways out (a ready workspace, or Orphan)', () => {
     const plan = reconcile(deleting(), { endpoint: readyEndpoint(), workspaceReady: false });
     expect(condition(plan, 'Synced')?.message).toMatch(/Once the workspace is ready the endpoint is deleted; .* set spec\.deletionPolicy to Orphan/);

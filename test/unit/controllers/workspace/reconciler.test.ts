@@ -21,7 +21,7 @@ const workspace = (): Workspace =>
     spec: { host: HOST, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
   }) as unknown as Workspace;
 
-function harness(options: { check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown } = {}) {
+function harness(options: { check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown; object?: Workspace; users?: { name: string; deleting: boolean }[]; lost?: string } = {}) {
   const written: { conditions: Condition[] }[] = [];
   const kube = {
     patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: { status: { conditions: Condition[] } }) => {
@@ -34,11 +34,12 @@ function harness(options: { check?: () => unknown; clientError?: { reason: strin
   const client = { checkCredentials: vi.fn(async () => (options.check ? options.check() : { authType: 'pat', endpointCount: 3 })) };
   const connections = {
     clientFor: () => (options.clientError ? { error: { ok: false, ...options.clientError } } : { client }),
+    lostCredentials: () => options.lost,
   } as unknown as WorkspaceConnections;
   const events: string[] = [];
   const reconcile = workspaceReconciler({
-    workspaces: { get: () => workspace() },
-    usersOf: () => [],
+    workspaces: { get: () => options.object ?? workspace() },
+    usersOf: () => options.users ?? [],
     kube,
     crdDeleting: async () => false,
     secrets: { get: () => undefined, refresh: async () => undefined, forget: () => undefined },
@@ -101,6 +102,16 @@ describe('workspace reconciler (I/O shell)', () => {
     await expect(h.run()).resolves.toEqual({ requeueAfterMs: 9_000 });
     expect(h.written).toEqual([]);
     expect(h.events).toEqual([]);
+  });
+
+  it('being deleted, its users waiting, its Secret gone (a namespace deletion after a restart): Ready False SecretNotFound, a Warning, the way out named', async () => {
+    const deleting = { ...workspace(), metadata: { ...workspace().metadata, deletionTimestamp: '2026-03-01T11:59:00Z' }, status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Authenticated' }] } } as unknown as Workspace;
+    const h = harness({ object: deleting, users: [{ name: 'ns1', deleting: true }], lost: 'its Secret ml/dbx-pat is gone' });
+    await h.run();
+    expect(h.summary()).toEqual({ Ready: 'False SecretNotFound', Stalled: 'True SecretNotFound' });
+    const ready = h.written.at(-1)?.conditions.find((c) => c.type === 'Ready') as Condition & { message: string };
+    expect(ready.message).toMatch(/^its Secret ml\/dbx-pat is gone; deletion waits for 1 endpoint object\(s\) that use this workspace: ns1.*spec\.deletionPolicy to Orphan.*delete their endpoints at https:\/\/adb-\S+ yourself$/);
+    expect(h.events).toEqual(['Warning SecretNotFound']);
   });
 
   it('a workspace deleted while it was checked is not a failure', async () => {
