@@ -153,6 +153,21 @@ describe("an endpoint's workspace while its verdict is renewed", () => {
     expect(withSecret(verified(3, 2, 'False')).forEndpoint('ml', { name: 'prod' }).pending).toBeUndefined();
   });
 
+  it.each([
+    ['being deleted, its Secret gone (read after a restart)', true, false, { ready: false, credentialsLost: true }],
+    ['being deleted, its Secret still read', true, true, { ready: true }],
+    ['not being deleted, its Secret gone: create it', false, false, { ready: false }],
+  ])('%s', (_, deleting, secretThere, expected) => {
+    const w = verified(2, 2);
+    if (deleting) w.metadata.deletionTimestamp = '2026-03-01T12:00:00Z';
+    const c = secretThere ? withSecret(w) : connections({ secrets: { get: () => undefined } }, [w]);
+    const resolved = c.forEndpoint('ml', { name: 'prod' });
+    expect(resolved).toMatchObject(expected);
+    if (!expected.ready) expect(resolved.message).toContain(deleting ? 'is being deleted and its Secret ml/dbx-pat is gone' : 'create it');
+    if (deleting && !secretThere) expect(resolved.message).not.toContain('create it');
+    if (!deleting) expect(resolved.credentialsLost).toBeUndefined();
+  });
+
   it("readCredentialsOnce reads the workspace's Secret through the Secret cache", async () => {
     const asked: string[] = [];
     const c = connections({ secrets: { get: () => undefined, readOnce: async (ns: string, name: string) => void asked.push(`${ns}/${name}`) } }, [verified(1, 1)]);
