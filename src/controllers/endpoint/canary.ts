@@ -315,6 +315,14 @@ function observedVersions(served: ObservedServing | undefined): CanaryStatus['ve
 export const sortedSteps = (canary: Canary): number[] => [...new Set(canary.steps)].sort((a, b) => a - b);
 
 /**
+ * Whether status.canary stays as it was: the planned step was not sent, or the endpoint is missing and is not created
+ * again (the object is refused: another workspace, a rejected spec, an older claimant), so the canary as it stands
+ * still holds for the endpoint wherever it is.
+ */
+export const canaryKept = (notSent: boolean, endpoint: Observed<ServingEndpointDetailed>, plan: Plan): boolean =>
+  notSent || (endpoint.kind === 'notFound' && plan.action.type !== 'create');
+
+/**
  * The plan with status.canary and a requeue no later than the end of a pause. When the planned action
  * failed, status keeps the canary as it was, so the next reconcile sends the step again.
  */

@@ -41,7 +41,7 @@ import {
   withActionAnswer,
 } from './plan.js';
 import { resolveSchedule, scheduleChanged, scheduledSpec, withSchedule } from './schedule.js';
-import { canaryPlanFields, decideCanary, withCanary } from './canary.js';
+import { canaryKept, canaryPlanFields, decideCanary, withCanary } from './canary.js';
 import { gateNeeded, readGate } from './canary-gate.js';
 import { summarizeConditions } from './status-summary.js';
 import { ownershipOf } from './ownership.js';
@@ -356,7 +356,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
     // A deferred change (owner tags first, adoption.ts) was not sent either: schedule and canary stay where they were.
     const notSent = actionFailed || plan.deferred === true;
-    plan = withCanary(withSchedule(plan, object.status, scheduled, notSent, at), object.status, canary, notSent, at);
+    plan = withCanary(withSchedule(plan, object.status, scheduled, notSent, at), object.status, canary, canaryKept(notSent, endpoint, plan), at);
     if (plan.action.type === 'removeFinalizer') {
       rememberWritten(key, current, latest);
       recordEvents(options, latest, plan);

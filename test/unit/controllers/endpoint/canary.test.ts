@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { EndpointStatus } from '../../../../src/api/v1alpha1/index.js';
 import type { EndpointObject } from '../../../../src/controllers/endpoint/plan-types.js';
 import type { ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
-import { type CanaryInput, type CanaryStatus, canaryPlanFields, decideCanary, planCanary, withCanary } from '../../../../src/controllers/endpoint/canary.js';
+import { type CanaryInput, type CanaryStatus, canaryKept, canaryPlanFields, decideCanary, planCanary, withCanary } from '../../../../src/controllers/endpoint/canary.js';
 import { gateNeeded, gateValues, parseSamples } from '../../../../src/controllers/endpoint/canary-gate.js';
 import { type DesiredServing, diffServing, observeConfig, updateRequest } from '../../../../src/controllers/endpoint/desired.js';
 import type { EndpointCoreConfigOutput } from '../../../../src/databricks/api-types.js';
@@ -219,11 +219,12 @@ describe('planCanary', () => {
 });
 
 /** One reconcile as the reconciler runs it: the canary decides the config to aim for, the planner the rest. */
-function reconcileCanary(object: EndpointObject, endpoint: ServingEndpointDetailed | typeof NOT_FOUND) {
+function reconcileCanary(object: EndpointObject, endpoint: ServingEndpointDetailed | typeof NOT_FOUND, workspaceHost?: string) {
   const observed = planInput(object, { endpoint }).endpoint;
   const decision = decideCanary(object, observed, observed.kind === 'found', NOW);
-  const plan = planEndpoint({ ...planInput({ ...object, spec: decision.spec }, { endpoint }), desiredChanged: decision.changed, ...canaryPlanFields(decision) });
-  return withCanary(plan, object.status, decision, false, NOW);
+  const input = planInput({ ...object, spec: decision.spec }, { endpoint });
+  const plan = planEndpoint({ ...input, ...(workspaceHost && { workspace: { ready: true, host: workspaceHost } }), desiredChanged: decision.changed, ...canaryPlanFields(decision) });
+  return withCanary(plan, object.status, decision, canaryKept(false, observed, plan), NOW);
 }
 
 const canaryObject = (version: string, canary: CanaryStatus | undefined, annotations: Record<string, string> = {}) =>
@@ -282,6 +283,16 @@ describe('an endpoint missing during a canary is created again with what the can
     const again = reconcileCanary({ ...canaryObject('4', plan.status.canary), status: { ...plan.status, observedGeneration: 1 } }, readyEndpoint({ version: '3' }));
     expect(again.action).toMatchObject({ type: 'updateConfig', request: { body: { traffic_config: { routes: [{ traffic_percentage: 90 }, { traffic_percentage: 10 }] } } } });
     expect(again.status.canary).toMatchObject({ phase: 'Progressing', step: 1, share: 10 });
+  });
+
+  it('not while the object names another workspace (nothing is created): the canary stays as it stands', () => {
+    const held = running({ phase: 'Holding', step: 2, share: 50, stepReachedTime: iso(NOW) });
+    const object = canaryObject('4', held, { 'ptoperator.io/canary': 'hold' });
+    const moved = { ...object, status: { ...object.status, endpointId: 'ep-1', workspaceHost: 'https://adb-1.1.azuredatabricks.net' } };
+    const plan = reconcileCanary(moved, NOT_FOUND, 'https://adb-2.2.azuredatabricks.net');
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(conditions(plan)).toMatchObject({ Synced: 'False WorkspaceChanged' });
+    expect(plan.status.canary).toEqual(held);
   });
 
   it('a promotion: the new version alone, as the promotion asked', () => {
