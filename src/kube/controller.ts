@@ -115,6 +115,8 @@ export class Controller<T extends KubeObject> {
   private readonly finishWaiters: Array<() => void> = [];
   /** reconciles past slowReconciles.afterMs, running without a worker, per namespace ('' for cluster-scoped keys) */
   private readonly slowByNamespace = new Map<string, number>();
+  /** the reconciles (and write-backs) running in the background, for stop() to wait for */
+  private readonly background = new Set<Promise<void>>();
 
   constructor(private readonly options: ControllerOptions<T>) {
     this.log = (options.log ?? pino({ level: 'silent' })).child({ controller: options.name });
@@ -171,15 +173,16 @@ export class Controller<T extends KubeObject> {
   async stop(drainTimeoutMs: number): Promise<boolean> {
     const drained = await this.queue.shutdownWithDrain(drainTimeoutMs);
     if (drained) {
-      await Promise.all(this.workers);
+      await Promise.all([...this.workers, ...this.background]);
       return true;
     }
     this.log.warn({ inFlight: this.queue.inFlight }, 'reconciles still running after the drain bound; aborting them');
     this.inFlight.abort();
-    // a reconcile that ignores its signal must not hold shutdown forever: give it one more short grace
+    // a reconcile that ignores its signal must not hold shutdown forever: give it one more short grace; those gone to
+    // the background count too, or the Lease could go to another replica while they still act
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all(this.workers),
+      Promise.all([...this.workers, ...this.background]),
       new Promise((resolve) => (timer = setTimeout(resolve, ABORT_GRACE_MS))),
     ]);
     clearTimeout(timer);
@@ -249,7 +252,7 @@ export class Controller<T extends KubeObject> {
     const labels = { controller: this.name };
     this.slowByNamespace.set(namespace, (this.slowByNamespace.get(namespace) ?? 0) + 1);
     this.options.metrics?.slowReconciles.inc(labels);
-    void reconciled
+    const settled: Promise<void> = reconciled
       .then((deferred) => deferred?.finishing)
       .finally(() => {
         const left = (this.slowByNamespace.get(namespace) ?? 1) - 1;
@@ -257,7 +260,9 @@ export class Controller<T extends KubeObject> {
         else this.slowByNamespace.delete(namespace);
         this.options.metrics?.slowReconciles.dec(labels);
         this.queue.done(key);
+        this.background.delete(settled);
       });
+    this.background.add(settled);
   }
 
   /** Runs the reconcile of `key`; `finishing` when its write-back still runs (see Reconcile). Never rejects. */

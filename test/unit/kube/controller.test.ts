@@ -318,6 +318,33 @@ describe('slow reconciles give their worker back; a namespace with too many in f
     expect(await registry.metrics()).toMatch(/pt_operator_slow_reconciles\{controller="test"\} 0/);
   });
 
+  it('stop() waits for a reconcile gone to the background to unwind after its abort, as for one on a worker', async () => {
+    let unwound = false;
+    const { primary, controller, registry } = makeController(
+      (_key, { signal }) =>
+        new Promise<void>((resolve) =>
+          signal.addEventListener('abort', () =>
+            setTimeout(() => {
+              unwound = true;
+              resolve();
+            }, 300),
+          ),
+        ),
+      { workers: 1, slowReconciles: { afterMs: 20, perNamespace: 2 } },
+    );
+    controller.start();
+    primary.add(obj('slow', 'one'));
+    let slow = '';
+    await until(() => {
+      void registry.metrics().then((text) => (slow = text));
+      return /pt_operator_slow_reconciles\{controller="test"\} 1\n/.test(slow);
+    });
+    expect(await controller.stop(50)).toBe(false);
+    // Without waiting, the Lease would go to another replica while this reconcile still acts.
+    expect(unwound).toBe(true);
+    running = undefined;
+  });
+
   it('fast reconciles of one namespace use the workers as before: none is deferred, never more than the workers at once', async () => {
     let active = 0;
     let maxActive = 0;
