@@ -1,5 +1,6 @@
 // The building blocks every planner of an endpoint uses: the status/Events builder and small helpers.
 import type { EndpointStatus } from '../../api/v1alpha1/index.js';
+import { oneLine } from '../../databricks/host-text.js';
 import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
 import { withCanaryConditions } from './canary.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, PlannedEvent, Requeue } from './plan-types.js';
@@ -78,8 +79,12 @@ export class PlanBuilder {
       const conditions = withCanaryConditions(this.status.conditions as Condition[], this.input, object.generation, now);
       this.status.conditions = summarizeConditions(conditions, object.generation, now);
     }
+    // Messages quote what Databricks answered (owner tags, states, configs): each is one line of visible characters,
+    // whichever planner wrote it (docs/security.md).
+    if (this.status.conditions) this.status.conditions = (this.status.conditions as Condition[]).map((c) => ({ ...c, message: oneLine(c.message) }));
     const transitions = transitionEvents(this.before as Condition[] | undefined, this.status.conditions as Condition[] | undefined, this.events);
-    return { action, status: this.status, requeue, events: [...transitions, ...this.settingsEvents] };
+    const events = [...transitions, ...this.settingsEvents].map((e) => ({ ...e, message: oneLine(e.message) }));
+    return { action, status: this.status, requeue, events };
   }
 }
 
@@ -90,3 +95,17 @@ export const jittered = (ms: number, spread: number, random: number): Requeue =>
 export const progressRequeue = (input: PlanInput, startedAt: string | undefined = input.object.status.pending?.startTime): Requeue => ({
   after: progressRequeueMs(input.settings.progressIntervalMs, startedAt === undefined ? undefined : input.now.getTime() - Date.parse(startedAt), input.random),
 });
+
+/** A state Databricks reports (READY, IN_PROGRESS...), as status keeps it: short, one visible line. */
+export const shownState = (state: string | undefined): string | undefined => (state === undefined ? undefined : oneLine(state).slice(0, 64));
+
+/** The endpoint's own invocation URL when it is one (http or https, nothing a terminal acts on); else undefined. */
+export function invocationUrl(url: string | undefined): string | undefined {
+  if (url === undefined || url.length > 2048 || oneLine(url) !== url) return undefined;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -26,7 +26,7 @@ import {
 } from './desired.js';
 import { claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
 import { withOwnerTags } from './adoption.js';
-import { PlanBuilder, endpointNameOf, iso, jittered, owner, progressRequeue } from './plan-builder.js';
+import { PlanBuilder, endpointNameOf, invocationUrl, iso, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
 import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, rejectedForThisSpec } from './failures.js';
@@ -458,9 +458,9 @@ function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: S
   const workspace = workspaceIdentity(input.workspace.host);
   if (endpoint.id && workspace) status.workspaceHost = workspace;
   const host = input.workspace.host?.replace(/\/+$/, '');
-  status.endpointUrl = endpoint.endpoint_url ?? (host ? `${host}/serving-endpoints/${endpoint.name}/invocations` : undefined);
+  status.endpointUrl = invocationUrl(endpoint.endpoint_url) ?? (host ? `${host}/serving-endpoints/${endpoint.name}/invocations` : undefined);
   if (status.endpointUrl === undefined) delete status.endpointUrl;
-  status.state = { ready: endpoint.state.ready, configUpdate: endpoint.state.config_update };
+  status.state = { ready: shownState(endpoint.state.ready), configUpdate: shownState(endpoint.state.config_update) };
   // Databricks does not echo burst_scaling_enabled, so status remembers what the operator asked for.
   const previous = input.object.status;
   const served = observeConfig(endpoint.config);

@@ -533,6 +533,25 @@ describe('drift is reported only for changes the operator did not ask for', () =
   });
 });
 
+describe("a host's text in the status and Events", () => {
+  const UNSHOWABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+  it('an owner tag with escape sequences and line breaks reaches the NotOwned condition and Event as one visible line', () => {
+    const endpoint = readyEndpoint({}, { owner: null, tags: [{ key: OwnerTag.uid, value: 'some-other-uid' }, { key: OwnerTag.object, value: 'team-a.x\u001b[2J\u001b]0;pwned\u0007\nWarning  Forged  line' }] });
+    const plan = reconcile(endpointObject(), { endpoint });
+    expect(condition(plan, 'Synced')).toMatchObject({ reason: 'NotOwned' });
+    for (const text of [...(plan.status.conditions ?? []).map((c) => c.message), ...plan.events.map((e) => e.message)]) expect(text).not.toMatch(UNSHOWABLE);
+    expect(condition(plan, 'Synced')?.message).toContain('team-a.x\\u001b[2J\\u001b]0;pwned\\u0007 Warning  Forged  line');
+  });
+
+  it('a state and an invocation URL a host made up: status keeps visible text and no URL that is not one', () => {
+    const endpoint = { ...readyEndpoint(), state: { ready: 'NOT_READY\u001b[31m\nx', config_update: 'NOT_UPDATING' as const }, endpoint_url: 'javascript:alert(1)' } as never;
+    const plan = reconcile(endpointObject(), { endpoint });
+    expect(plan.status.state?.ready).toBe('NOT_READY\\u001b[31m x');
+    expect(plan.status.endpointUrl).toBe(`${HOST}/serving-endpoints/llama-chat/invocations`);
+    expect(condition(plan, 'Ready')?.message).not.toMatch(UNSHOWABLE);
+  });
+});
+
 describe('ownership', () => {
   it.each([
     ['made outside the operator', foreignEndpoint(), /endpoint llama-chat exists in Databricks but was not created by this object/],
