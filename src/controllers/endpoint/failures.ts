@@ -24,7 +24,10 @@ function budgetWait(wait: ClientBudgetWait | undefined): string {
 }
 
 /** A Databricks call failed: say why, keep Ready as it was, and come back. */
-export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined, error: CallFailure): Plan {
+/** What a refused call was about, for the grant a 403 asks for. */
+export type RefusedOn = 'endpoint' | 'model' | 'create';
+
+export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined, error: CallFailure, refusedOn: RefusedOn = 'endpoint'): Plan {
   const builder = plan ?? new PlanBuilder(input);
   switch (error.kind) {
     case 'RateLimited': {
@@ -53,7 +56,7 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
       // The credentials work (the reconciler turns a 403 the workspace's own list gets too into Auth), but not on
       // this endpoint: typically one made by Terraform or a person. Only a grant or a spec change helps; a grant is
       // seen at the next poll, a spec or requested-at change at once.
-      const message = permissionDeniedMessage(input, error.message);
+      const message = permissionDeniedMessage(input, error.message, refusedOn);
       return builder.blocked(SyncedReason.PermissionDenied, message, message).finish({ type: 'none' }, { after: input.settings.pollIntervalMs });
     }
     case 'Auth':
@@ -73,14 +76,22 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
   }
 }
 
-function permissionDeniedMessage(input: PlanInput, refusal: string): string {
-  const name = endpointNameOf(input.object);
+function permissionDeniedMessage(input: PlanInput, refusal: string, refusedOn: RefusedOn): string {
+  const { object } = input;
+  const name = endpointNameOf(object);
   const identity = input.workspace.identity ?? "the operator's identity in this workspace";
-  return (
-    `${identity} lacks a permission on serving endpoint ${name}: ${clause(refusal)}. ` +
-    `Grant CAN_MANAGE on ${name} to that identity (the endpoint's Permissions in the Databricks UI, or a databricks_permissions resource in Terraform); ` +
-    `the operator looks again every ${Math.round(input.settings.pollIntervalMs / 1000)}s, and at once when the spec or annotation ${EndpointAnnotation.requestedAt} changes.`
-  );
+  const { model } = object.spec;
+  const [lacks, grant] =
+    refusedOn === 'model'
+      ? [`may not read model ${model.name} version ${model.version}`, `Grant that identity EXECUTE on the model (with USE CATALOG and USE SCHEMA on its catalog and schema) in Unity Catalog`]
+      : refusedOn === 'create'
+        ? [`may not create serving endpoint ${name}`, `Ask a workspace admin to let that identity create serving endpoints, and grant it EXECUTE on model ${model.name}`]
+        : [`lacks a permission on serving endpoint ${name}`, `Grant CAN_MANAGE on ${name} to that identity (the endpoint's Permissions in the Databricks UI, or a databricks_permissions resource in Terraform)`];
+  // A deletion can also let the object go without the grant; requested-at changes nothing for it.
+  const then = object.deleting
+    ? `, or set spec.deletionPolicy to Orphan to let this object go and leave the endpoint; the operator looks again every ${Math.round(input.settings.pollIntervalMs / 1000)}s.`
+    : `; the operator looks again every ${Math.round(input.settings.pollIntervalMs / 1000)}s, and at once when the spec or annotation ${EndpointAnnotation.requestedAt} changes.`;
+  return `${identity} ${lacks}: ${clause(refusal)}. ${grant}${then}`;
 }
 
 /** What a failed action means for the plan that asked for it. */
@@ -121,7 +132,7 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
       builder.status.capacity = { ...planned.status.capacity, nextRetryTime: previous.capacity.nextRetryTime };
     }
   }
-  return planCallFailure(input, builder, error);
+  return planCallFailure(input, builder, error, planned.action.type === 'create' ? 'create' : 'endpoint');
 }
 
 function restore<K extends keyof EndpointStatus>(status: EndpointStatus, previous: EndpointStatus, key: K): void {

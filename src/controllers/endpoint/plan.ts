@@ -108,9 +108,8 @@ export function planEndpoint(input: PlanInput): Plan {
   }
 
   // Reads failed: say so and come back; Ready keeps what it last knew.
-  for (const observed of [input.model, input.endpoint]) {
-    if (observed.kind === 'failed') return planCallFailure(input, plan, observed.error);
-  }
+  if (input.model.kind === 'failed') return planCallFailure(input, plan, input.model.error, 'model');
+  if (input.endpoint.kind === 'failed') return planCallFailure(input, plan, input.endpoint.error);
 
   // From here on the plan decides on the new spec or requested-at token, so they count as handled.
   // Not before: a request met by a workspace outage or a failed read must still be acted on later.

@@ -901,6 +901,23 @@ describe('a 403 on this endpoint while the credentials work (no CAN_MANAGE on an
     expect(reconcile(afterPlan(object, plan), { endpoint: readyEndpoint() }).action.type).toBe('updateConfig');
   });
 
+  it.each([
+    ['the model read', () => reconcile(endpointObject(), { model: failed('PermissionDenied', 'GET /api/2.0/serving-endpoints/get-model-optimization-info/x/3 failed (403, PermissionDenied): User does not have EXECUTE on Model') }), /may not read model .* version 3: .* Grant that identity EXECUTE on the model/],
+    ['the create', () => {
+      const input = planInput(endpointObject());
+      return planActionFailure(input, planEndpoint(input), { kind: 'PermissionDenied', message: 'POST /api/2.0/serving-endpoints failed (403, PermissionDenied): no' });
+    }, /may not create serving endpoint llama-chat: .* Ask a workspace admin to let that identity create serving endpoints/],
+    ['the DELETE of a deleted object', () => {
+      const object = { ...settledObject(), deleting: true };
+      const input = planInput(object, { endpoint: readyEndpoint() });
+      return planActionFailure(input, planEndpoint(input), { kind: 'PermissionDenied', message: refused });
+    }, /Grant CAN_MANAGE on llama-chat .*, or set spec.deletionPolicy to Orphan to let this object go/],
+  ])('a 403 on %s says which grant is missing (and the way out a deletion has)', (_, plan, message) => {
+    const synced = condition(plan(), 'Synced');
+    expect(synced).toMatchObject({ status: 'False', reason: 'PermissionDenied' });
+    expect(synced?.message).toMatch(message);
+  });
+
   it('a grant is seen at the next look: Synced again, nothing stalled', () => {
     const object = settledObject();
     const denied = afterPlan(object, reconcile(object, { endpoint: failed('PermissionDenied', refused) }));
