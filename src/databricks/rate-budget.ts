@@ -142,8 +142,8 @@ export interface Budget {
   readonly budget: BudgetName;
   /** earliest time a grant could be made for `holder` (its own reservation if it has one) */
   earliestGrant(now: number, holder: string | undefined): number;
-  /** until when a 429 from Databricks paused this budget (in the past when it is not paused) */
-  readonly pausedUntilMs: number;
+  /** Whether a grant at `at` waits because of Databricks' 429s (a Retry-After pause, or a window it halved). */
+  heldByDatabricks(now: number, at: number): boolean;
   /** commit a grant at `at` (>= earliestGrant); `holder` set = a reservation kept for that caller */
   commit(at: number, now: number, reservedFor: string | undefined): void;
   /** the holder's reservation, if any, is given up (so it can be re-placed) */
@@ -174,8 +174,8 @@ export class WindowBudget implements Budget {
   private readonly reservations = new Map<string, number>();
   private pausedUntil = Number.NEGATIVE_INFINITY;
 
-  get pausedUntilMs(): number {
-    return this.pausedUntil;
+  heldByDatabricks(now: number, at: number): boolean {
+    return this.pausedUntil >= at || this.limitAt(now) < this.spec.limit;
   }
   private shrink: { limit: number; at: number } | undefined;
   private counters = { grants: 0, totalWaitMs: 0, throttled: 0 };
@@ -303,8 +303,8 @@ export class BucketBudget implements Budget {
   private state: BucketState;
   private pausedUntil = Number.NEGATIVE_INFINITY;
 
-  get pausedUntilMs(): number {
-    return this.pausedUntil;
+  heldByDatabricks(_now: number, at: number): boolean {
+    return this.pausedUntil >= at;
   }
   private counters = { grants: 0, totalWaitMs: 0, throttled: 0 };
   private waiting = 0;
@@ -396,7 +396,7 @@ export async function acquireAll(budgets: readonly Budget[], clock: Clock, optio
       if (earliest[i] === at) b.rejected(waitMs);
     });
     const limiting = budgets[earliest.indexOf(at)] ?? budgets[0];
-    const paused = limiting !== undefined && limiting.pausedUntilMs >= at;
+    const paused = limiting?.heldByDatabricks(now, at) ?? false;
     throw rateLimited(limiting?.budget ?? 'mutation', limiting?.host ?? '', waitMs, holder !== undefined, paused);
   }
   for (const b of budgets) b.commit(at, now, holder);
@@ -419,7 +419,7 @@ function rateLimited(budget: BudgetName, host: string, waitMs: number, reserved:
   return new DatabricksError({
     kind: 'RateLimited',
     message: pausedByDatabricks
-      ? `Databricks answered 429 on ${host}: its ${budget} calls wait out the pause it asked for (Retry-After): ${next} (nothing sent meanwhile)`
+      ? `Databricks answered 429 on ${host}: its ${budget} calls wait out the pause it asked for (Retry-After) and the smaller window that follows it, which recovers over the next minutes: ${next} (nothing sent meanwhile)`
       : `${budget} budget of ${host} is spent: ${next} (client-side limit, nothing sent)`,
     retryAfterMs: waitMs,
     fromClientBudget: true,

@@ -181,7 +181,15 @@ describe('WindowBudget with reservations', () => {
     paused.throttled(5_000, clock.now());
     const throttled = await refusal(acquireAll([paused], clock, { maxWaitMs: 0 }));
     expect(throttled.clientBudget).toEqual({ budget: 'mutation', pausedByDatabricks: true });
-    expect(throttled.message).toMatch(/^Databricks answered 429 on h: its mutation calls wait out the pause it asked for \(Retry-After\): next slot in 5s/);
+    expect(throttled.message).toMatch(/^Databricks answered 429 on h: its mutation calls wait out the pause it asked for \(Retry-After\) and the smaller window/);
+
+    // The pause is over, but the window Databricks' 429 halved holds the call: still Databricks' doing.
+    const halved = new WindowBudget('h', windowSpec(50, FIVE_MINUTES, 0), clock);
+    for (let i = 0; i < 20; i++) await acquireAll([halved], clock, { maxWaitMs: 0 });
+    halved.throttled(1_000, clock.now());
+    await clock.advance(2_000);
+    for (let i = 0; i < 5; i++) await acquireAll([halved], clock, { maxWaitMs: 0 });
+    expect((await refusal(acquireAll([halved], clock, { maxWaitMs: 0 }))).clientBudget).toEqual({ budget: 'mutation', pausedByDatabricks: true });
   });
 });
 
