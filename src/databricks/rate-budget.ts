@@ -499,8 +499,8 @@ export class RateBudgetRegistry {
    * them: budgets no client uses are dropped once idle, so they and their metric series do not grow without bound.
    */
   private readonly users = new Map<string, number>();
-  /** keys whose last client was released, dropped once their budgets are idle */
-  private readonly unused = new Set<string>();
+  /** keys whose last client was released (when), dropped once their budgets are idle and RELEASE_GRACE_MS passed */
+  private readonly unused = new Map<string, number>();
 
   constructor(
     private readonly clock: Clock,
@@ -597,7 +597,7 @@ export class RateBudgetRegistry {
     const left = (this.users.get(key) ?? 0) - 1;
     if (left > 0) return void this.users.set(key, left);
     this.users.delete(key);
-    this.unused.add(key);
+    this.unused.set(key, this.clock.now());
   }
 
   /**
@@ -607,7 +607,10 @@ export class RateBudgetRegistry {
   private sweep(): void {
     if (this.unused.size === 0) return;
     const now = this.clock.now();
-    for (const key of this.unused) {
+    for (const [key, releasedAt] of this.unused) {
+      // A released client may still be in a call (a reconcile gone to the background): until the grace has passed,
+      // a new client of the host must share its budgets, not get fresh ones beside them.
+      if (now - releasedAt < RELEASE_GRACE_MS) continue;
       const budgets = this.byHost.get(key) ?? this.shares.get(key);
       if (budgets && !(budgets.mutation.idleAt(now) && budgets.read.idleAt(now))) continue;
       this.unused.delete(key);
@@ -618,3 +621,6 @@ export class RateBudgetRegistry {
 }
 
 const shareKey = (host: string, name: string): string => `${host}#${name}`;
+
+/** How long a host's budgets outlive their last client: longer than any call a released client may still make. */
+export const RELEASE_GRACE_MS = 5 * 60_000;

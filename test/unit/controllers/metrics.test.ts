@@ -2,7 +2,7 @@
 // budgets, fed by the real budget registry, name the host that was throttled and leave the others alone.
 import { describe, expect, it } from 'vitest';
 import { OperatorMetrics } from '../../../src/controllers/metrics.js';
-import { acquireAll, RateBudgetRegistry } from '../../../src/databricks/rate-budget.js';
+import { acquireAll, RELEASE_GRACE_MS, RateBudgetRegistry } from '../../../src/databricks/rate-budget.js';
 import { createRegistry } from '../../../src/observability/metrics.js';
 
 const THROTTLED = 'https://adb-1111111111111111.1.azuredatabricks.net';
@@ -43,7 +43,7 @@ describe('endpoints by condition', () => {
     await acquireAll(budgets.forHost(THROTTLED).read, clock, { maxWaitMs: 2_000 });
     expect(await registry.metrics()).toContain(`pt_operator_rate_budget_limit{host="${CALM}",budget="read"}`);
     budgets.release(CALM);
-    now += 60_000; // the read bucket refilled
+    now += RELEASE_GRACE_MS; // the read bucket refilled, and no released client can still be in a call
     await registry.metrics(); // the scrape that finds it idle drops it (its limit at once, the others after)
     const text = await registry.metrics();
     expect(text).not.toContain(CALM);

@@ -333,4 +333,14 @@ describe('RateBudgetRegistry', () => {
     expect(registry.hosts()).toEqual([]);
     expect(released).toEqual(['https://w.example']);
   });
+
+  it('a client released while still in a call shares the budgets with the next client of the host: never more than the limit', async () => {
+    const clock = new FakeClock();
+    const registry = new RateBudgetRegistry(clock, undefined, { mutationsPer5Minutes: 1 });
+    const old = registry.forHost('https://w.example');
+    registry.release('https://w.example'); // the workspace was edited: its client replaced, one reconcile still using it
+    const fresh = registry.forHost('https://w.example');
+    await acquireAll(old.mutation, clock, { maxWaitMs: 0 });
+    await expect(acquireAll(fresh.mutation, clock, { maxWaitMs: 0 })).rejects.toMatchObject({ kind: 'RateLimited', fromClientBudget: true });
+  });
 });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DatabricksWorkspace } from '../../../../src/api/v1alpha1/index.js';
 import { type Secret, WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
-import { RateBudgetRegistry } from '../../../../src/databricks/rate-budget.js';
+import { RELEASE_GRACE_MS, RateBudgetRegistry } from '../../../../src/databricks/rate-budget.js';
 import type { KubeObject } from '../../../../src/kube/index.js';
 import { FakeClock } from '../../databricks/fake-clock.js';
 
@@ -77,9 +77,10 @@ describe('WorkspaceConnections for endpoints', () => {
 // A tenant re-applying one workspace ~70 times with a different spec.host grew the per-host rate budgets (and
 // their pt_operator_rate_budget_limit series) by one host each time: none was ever dropped.
 describe('rate budgets of hosts no workspace uses any more', () => {
-  it('are dropped, with their metric series, when the workspace moves to another host', () => {
+  it('are dropped, with their metric series, when the workspace moves to another host', async () => {
     const released: string[] = [];
-    const budgets = new RateBudgetRegistry(new FakeClock(), { budgetReleased: ({ host }) => released.push(host) });
+    const clock = new FakeClock();
+    const budgets = new RateBudgetRegistry(clock, { budgetReleased: ({ host }) => released.push(host) });
     const workspaces = new Map<string, Workspace>();
     const connections = new WorkspaceConnections({
       workspaces: { get: (key) => workspaces.get(key) },
@@ -100,9 +101,11 @@ describe('rate budgets of hosts no workspace uses any more', () => {
       } as unknown as Workspace;
       workspaces.set('ml/prod', ws);
       expect(connections.clientFor(ws)).toHaveProperty('client');
+      // a released host's budgets outlive it by RELEASE_GRACE_MS (a reconcile may still be in a call with them)
+      await clock.advance(RELEASE_GRACE_MS);
     }
-    expect(budgets.hosts()).toEqual([hostOf(70)]);
     expect(new Set(budgets.currentLimits().map((l) => l.host))).toEqual(new Set([hostOf(70)]));
+    expect(budgets.hosts()).toEqual([hostOf(70)]);
     expect(released).toHaveLength(69);
     expect(released).not.toContain(hostOf(70));
   });
