@@ -103,7 +103,14 @@ export async function observePart<T>(read: () => Promise<T>): Promise<PartObserv
 
 export function toFailure(err: unknown): CallFailure {
   if (isDatabricksError(err)) {
-    return { kind: err.kind, message: err.message, retryAfterMs: err.retryAfterMs, fromClientBudget: err.fromClientBudget, ...(err.clientBudget && { clientBudget: err.clientBudget }) };
+    return {
+      kind: err.kind,
+      message: err.message,
+      retryAfterMs: err.retryAfterMs,
+      fromClientBudget: err.fromClientBudget,
+      ...(err.clientBudget && { clientBudget: err.clientBudget }),
+      ...(err.createOutcomeUnknown && { outcomeUnknown: true }),
+    };
   }
   return { kind: 'Transient', message: err instanceof Error ? err.message : String(err) };
 }

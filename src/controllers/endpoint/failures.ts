@@ -114,6 +114,8 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
   if (planned.action.type === 'create' || planned.action.type === 'updateConfig') {
     // The action did not happen: forget the pending config we announced for it.
     restore(builder.status, previous, 'pending');
+    // A create whose answer never came may still happen where it was sent: keep that workspace (workspace-move.ts).
+    if (!error.outcomeUnknown) restore(builder.status, previous, 'workspaceHost');
     // Refused for want of a permission, the spec counts as handled too (kstatus reads Stalled only for the current
     // observedGeneration), but not as rejected: it is sent again at the next poll, when a grant may have come.
     if (error.kind === 'InvalidRequest') {

@@ -33,6 +33,8 @@ export interface CallFailure {
   fromClientBudget?: boolean;
   /** with fromClientBudget: which budget, and whether a 429 from Databricks paused it */
   clientBudget?: ClientBudgetWait;
+  /** a create sent and never answered: Databricks may still carry it out */
+  outcomeUnknown?: boolean;
 }
 
 export type Observed<T> = { kind: 'found'; value: T } | { kind: 'notFound' } | { kind: 'failed'; error: CallFailure } | { kind: 'skipped' };

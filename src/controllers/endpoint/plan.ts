@@ -30,7 +30,7 @@ import { PlanBuilder, endpointNameOf, invocationUrl, iso, jittered, owner, progr
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
 import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, rejectedForThisSpec } from './failures.js';
-import { WORKSPACE_CHANGED, endpointMissingMessage, workspaceChanged, workspaceIdentity } from './workspace-move.js';
+import { WORKSPACE_CHANGED, endpointMissingMessage, recordCreateTarget, workspaceChanged, workspaceIdentity } from './workspace-move.js';
 import { resolveWithAppliedChunkSizes } from './chunk-sizes.js';
 
 export type * from './plan-types.js';
@@ -212,9 +212,10 @@ function checkDurations(spec: EndpointSpec): string | undefined {
 function planCreate(input: PlanInput, plan: PlanBuilder, desired: DesiredServing): Plan {
   const { object } = input;
   const name = endpointNameOf(object);
-  if (object.status.endpointId) plan.event('Warning', 'EndpointMissing', endpointMissingMessage(object.status, input.workspace.host, name));
+  const missing = endpointMissingMessage(object.status, input.workspace.host, name);
+  if (missing) plan.event('Warning', 'EndpointMissing', missing);
   delete plan.status.endpointId;
-  delete plan.status.workspaceHost;
+  recordCreateTarget(plan.status, input.workspace.host);
   delete plan.status.adoption;
   delete plan.status.served;
   delete plan.status.state;

@@ -23,13 +23,21 @@ export interface WorkspaceMove {
 }
 
 /**
- * The move, when the recorded endpoint lives in another workspace than the one the object names now. Objects whose
- * status predates status.workspaceHost have no record: nothing to compare.
+ * The move, when the recorded endpoint lives, or an unanswered create of it went, to another workspace than the one
+ * the object names now (status.workspaceHost is set with the endpoint's ID, and by a create whose answer never came).
+ * Objects whose status predates status.workspaceHost have no record: nothing to compare.
  */
 export function workspaceMove(status: EndpointStatus, host: string | undefined): WorkspaceMove | undefined {
   const to = workspaceIdentity(host);
-  if (!status.endpointId || !status.workspaceHost || to === undefined || to === status.workspaceHost) return undefined;
+  if (!status.workspaceHost || to === undefined || to === status.workspaceHost) return undefined;
   return { from: status.workspaceHost, to };
+}
+
+/** A create is about to go to `host`: should its answer never come, a later host change must not create a second one. */
+export function recordCreateTarget(status: EndpointStatus, host: string | undefined): void {
+  const target = workspaceIdentity(host);
+  if (target) status.workspaceHost = target;
+  else delete status.workspaceHost;
 }
 
 export const WORKSPACE_CHANGED = SyncedReason.WorkspaceChanged;
@@ -56,13 +64,17 @@ export function deletionElsewhere(status: EndpointStatus, host: string | undefin
 }
 
 const whereItLives = (status: EndpointStatus, move: WorkspaceMove, name: string) =>
-  `endpoint ${name} (id ${status.endpointId}) was created in workspace ${move.from}, but this object now names workspace ${move.to}, where it does not exist`;
+  (status.endpointId
+    ? `endpoint ${name} (id ${status.endpointId}) was created in workspace ${move.from}`
+    : `endpoint ${name} may exist in workspace ${move.from} (a create was sent there and never answered)`) +
+  `, but this object now names workspace ${move.to}, where it does not exist`;
 
 /** The Warning of a create that replaces a recorded endpoint: gone from its workspace, or asked for in another. */
-export function endpointMissingMessage(status: EndpointStatus, host: string | undefined, name: string): string {
+export function endpointMissingMessage(status: EndpointStatus, host: string | undefined, name: string): string | undefined {
   const move = workspaceMove(status, host);
+  if (!status.endpointId && !move) return undefined;
   const why = move
-    ? `is not in workspace ${move.to} (it was created in ${move.from}); creating it there, as the requested-at annotation asks`
+    ? `is not in workspace ${move.to} (it was created, or its create sent, in ${move.from}); creating it there, as the requested-at annotation asks`
     : 'no longer exists in Databricks; creating it again';
-  return `endpoint ${name} (id ${status.endpointId}) ${why}`;
+  return `endpoint ${name}${status.endpointId ? ` (id ${status.endpointId})` : ''} ${why}`;
 }

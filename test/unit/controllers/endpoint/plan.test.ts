@@ -199,8 +199,28 @@ describe('an object that names another workspace than the one its endpoint lives
     const object = settledObject();
     const plan = inOtherWorkspace({ ...object, annotations: { [EndpointAnnotation.requestedAt]: 'moved' } });
     expect(plan.action.type).toBe('create');
-    expect(plan.status.workspaceHost).toBeUndefined();
-    expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'EndpointMissing', message: expect.stringContaining(`is not in workspace https://adb-999.9.azuredatabricks.net (it was created in ${HOST})`) }));
+    expect(plan.status.workspaceHost).toBe('https://adb-999.9.azuredatabricks.net'); // where the create goes
+    expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'EndpointMissing', message: expect.stringContaining(`is not in workspace https://adb-999.9.azuredatabricks.net (it was created, or its create sent, in ${HOST})`) }));
+  });
+
+  it("a create whose answer never came counts as the endpoint's workspace: a host change then creates nothing, and a deletion waits", () => {
+    const input = planInput(endpointObject());
+    const planned = planEndpoint(input);
+    expect(planned.action.type).toBe('create');
+    expect(planned.status.workspaceHost).toBe(HOST);
+    const unanswered = planActionFailure(input, planned, { kind: 'Transient', message: 'no answer', outcomeUnknown: true });
+    expect(unanswered.status.workspaceHost).toBe(HOST);
+    // A create that surely did not happen leaves no such record.
+    expect(planActionFailure(input, planned, { kind: 'Transient', message: 'connection refused' }).status.workspaceHost).toBeUndefined();
+
+    const object = afterPlan(endpointObject(), unanswered);
+    const moved = inOtherWorkspace(object);
+    expect(moved.action).toEqual({ type: 'none' });
+    expect(condition(moved, 'Synced')).toMatchObject({ status: 'False', reason: 'WorkspaceChanged' });
+    expect(condition(moved, 'Synced')?.message).toContain(`endpoint llama-chat may exist in workspace ${HOST} (a create was sent there and never answered)`);
+    const deleting = inOtherWorkspace({ ...object, deleting: true });
+    expect(deleting.action).toEqual({ type: 'none' });
+    expect(condition(deleting, 'Synced')).toMatchObject({ reason: 'WorkspaceChanged' });
   });
 
   it('a deletion there does not let the object go as if the endpoint were gone: it says where it lives', () => {
