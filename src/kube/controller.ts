@@ -228,8 +228,7 @@ export class Controller<T extends KubeObject> {
   private deferredForNamespace(key: string): boolean {
     const limits = this.options.slowReconciles;
     if (!limits || (this.slowByNamespace.get(namespaceOf(key)) ?? 0) < limits.perNamespace) return false;
-    this.queue.done(key);
-    this.queue.addAfter(key, limits.deferMs ?? DEFAULT_SLOW_DEFER_MS);
+    this.queue.putBack(key, limits.deferMs ?? DEFAULT_SLOW_DEFER_MS);
     this.options.metrics?.reconcilesDeferred.inc({ controller: this.name });
     return true;
   }

@@ -27,6 +27,8 @@ export class WorkQueue {
   private readonly queue: string[] = [];
   private head = 0;
   private readonly dirty = new Set<string>();
+  /** keys put back unstarted (putBack): their next add is not counted as one */
+  private readonly putBackKeys = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly addedAt = new Map<string, number>();
   private readonly startedAt = new Map<string, number>();
@@ -56,7 +58,7 @@ export class WorkQueue {
 
   add(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
-    this.options.metrics?.added();
+    if (!this.putBackKeys.delete(key)) this.options.metrics?.added();
     this.dirty.add(key);
     this.addedAt.set(key, this.now());
     if (this.processing.has(key)) return; // done() puts it back
@@ -130,6 +132,20 @@ export class WorkQueue {
     if (this.length > 0) return Promise.resolve(this.take());
     if (this.shuttingDown) return Promise.resolve(undefined);
     return new Promise((resolve) => this.getters.push(resolve));
+  }
+
+  /**
+   * `key` was taken but not started (its namespace waits its turn, controller.ts): back after `delayMs`. For the
+   * metrics neither a piece of work nor a new add, so a namespace waiting many times does not inflate them.
+   */
+  putBack(key: string, delayMs: number): void {
+    this.startedAt.delete(key);
+    this.processing.delete(key);
+    // an add made since it was taken is the same look, after the delay (pushed now, it would be taken at once again)
+    this.dirty.delete(key);
+    this.putBackKeys.add(key);
+    this.addAfter(key, Math.max(1, delayMs));
+    if (this.processing.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   done(key: string): void {

@@ -179,4 +179,23 @@ describe('WorkQueue', () => {
     expect(seen.work).toEqual([0.5]);
     expect(seen.retries).toBe(1);
   });
+
+  it('a key put back unstarted comes back after its delay, as neither an add nor a piece of work, even if added meanwhile', async () => {
+    const seen = { adds: 0, work: 0 };
+    const q = new WorkQueue({
+      rateLimiter: noBackoff(),
+      metrics: { depth: () => {}, added: () => seen.adds++, queueLatency: () => {}, workDuration: () => seen.work++, retried: () => {} },
+    });
+    q.add('ns/a');
+    expect(await q.get()).toBe('ns/a');
+    q.add('ns/a'); // an update arrives while it is taken
+    q.putBack('ns/a', 1_000);
+    expect(q.inFlight).toBe(0);
+    expect(q.length).toBe(0); // not handed out again at once
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(q.length).toBe(1);
+    expect(await q.get()).toBe('ns/a');
+    q.done('ns/a');
+    expect(seen).toEqual({ adds: 2, work: 1 });
+  });
 });
