@@ -45,6 +45,7 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { CoreResources, EventRecorder, KubeClient, type KubeObject, resourcePath } from '../src/kube/index.js';
 import { installCrds, installOperatorRbac, isHealthy, runScript } from '../test/controlplane/global-setup.js';
 import { ensureNamespace, parseEnvFile, readClusterEnv, repoRoot, uniqueNamespace } from '../test/support/cluster.js';
+import { freePort } from '../test/support/ports.js';
 import { inMemoryCgroup, productionLogLevel, productionMemoryLimitBytes, productionNodeFlags } from './lib/production.js';
 import { createEndpointObjects, endpointNames } from './lib/objects.js';
 import { median, pool, sleep, spread } from './lib/stats.js';
@@ -441,8 +442,9 @@ interface OperatorProcess {
   stop(): Promise<void>;
 }
 
-function startOperatorProcess(namespace: string, emulator: RunningEmulator, n: number): OperatorProcess {
-  const probePort = 20_000 + Math.floor(Math.random() * 20_000);
+async function startOperatorProcess(namespace: string, emulator: RunningEmulator, n: number): Promise<OperatorProcess> {
+  // a port nobody listens on: a random one could be an ephemeral port in use, and the operator then exits at start
+  const probePort = await freePort();
   const args = [
     // the node flags of the image's ENTRYPOINT (docs/benchmarks.md, "Memory")
     ...productionNodeFlags(repoRoot),
@@ -778,7 +780,7 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
         emulator.emulator.budget.reset();
       }
       if (who === 'operator' && !op && phase !== 'create') {
-        op = startOperatorProcess(namespace, emulator, n);
+        op = await startOperatorProcess(namespace, emulator, n);
         await operatorReady(op);
       }
       const callsBefore = emulator.emulator.calls.query().length;
@@ -796,7 +798,7 @@ async function once(who: Who, n: number): Promise<Partial<Record<Phase, PhaseRes
       let sameWritesEvents: EventRecorder | undefined;
       if (phase === 'create') {
         if (who === 'operator') {
-          op = startOperatorProcess(namespace, emulator, n);
+          op = await startOperatorProcess(namespace, emulator, n);
           const readyAt = operatorReady(op).then(() => Date.now());
           await waitAllReady(writes, namespace, emulator, n, THROUGHPUT.create.max, 1_800_000);
           extra = { startupSeconds: ((await readyAt) - started) / 1000 };

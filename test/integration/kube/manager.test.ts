@@ -6,6 +6,7 @@ import type { Lease } from '../../../src/kube/leader.js';
 import { Manager } from '../../../src/kube/manager.js';
 import { CoreResources } from '../../../src/kube/types.js';
 import { createRegistry } from '../../../src/observability/metrics.js';
+import { freePort } from '../../support/ports.js';
 import { adminClient, configMap, createNamespace, deleteNamespace, eventually, type ConfigMap } from './support.js';
 
 let client: KubeClient;
@@ -21,17 +22,6 @@ afterAll(async () => {
   await client.close();
 });
 
-/** Binds `port` (0: any) on loopback and lets it go: resolves with the port, rejects when it is taken. */
-function freePort(port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      const bound = (server.address() as AddressInfo).port;
-      server.close(() => resolve(bound));
-    });
-  });
-}
 
 async function createMany(count: number, concurrency = 16): Promise<void> {
   let next = 0;

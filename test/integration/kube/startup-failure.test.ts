@@ -1,21 +1,11 @@
 // A fatal start-up error must end the process: a probe server already listening would otherwise keep a pod alive
 // that never reconciles (/healthz 200, /readyz 503 forever, no restart).
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cluster, repoRoot } from '../../support/cluster.js';
+import { freePort } from '../../support/ports.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('operator start-up failure', () => {
   it('metrics and probes on one port: logs one JSON line naming the bind failure and exits non-zero', async () => {
