@@ -52,3 +52,13 @@ export function isLoopbackHostname(hostname: string): boolean {
   if (family === 6) return lower === '::1' || lower === '0:0:0:0:0:0:0:1' || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(lower);
   return false;
 }
+
+/** The normal form of `raw`, or undefined when it is missing or not a workspace URL (a status, not an error). */
+export function normalisedHostOrUndefined(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return normaliseHost(raw);
+  } catch {
+    return undefined;
+  }
+}

@@ -27,7 +27,7 @@ export {
   parseRetryAfter,
   type DatabricksErrorKind,
 } from './errors.js';
-export { normaliseHost, isLoopbackHostname, InvalidHostError } from './host.js';
+export { normaliseHost, normalisedHostOrUndefined, isLoopbackHostname, InvalidHostError } from './host.js';
 export {
   RateBudgetRegistry,
   type BudgetShare,

@@ -4,18 +4,11 @@
 // or delete it. The operator stops and says so instead, until the object names the first workspace again or a new
 // requested-at token asks for the create.
 import { EndpointAnnotation, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
-import { normaliseHost } from '../../databricks/host.js';
+import { normalisedHostOrUndefined } from '../../databricks/host.js';
 import type { EndpointStatus } from '../../api/v1alpha1/index.js';
 
 /** A workspace host in its normal form (the identity status.workspaceHost records); undefined when unusable. */
-export function workspaceIdentity(host: string | undefined): string | undefined {
-  if (host === undefined) return undefined;
-  try {
-    return normaliseHost(host);
-  } catch {
-    return undefined;
-  }
-}
+export const workspaceIdentity = normalisedHostOrUndefined;
 
 export interface WorkspaceMove {
   from: string;

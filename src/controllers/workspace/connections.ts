@@ -7,7 +7,7 @@ import {
   type AuthConfig,
   DatabricksClient,
   type DatabricksClientOptions,
-  normaliseHost,
+  normalisedHostOrUndefined,
   type WorkspaceConnection,
 } from '../../databricks/index.js';
 import { findCondition, type Informer, type KubeObject } from '../../kube/index.js';
@@ -251,7 +251,7 @@ export class WorkspaceConnections {
       const workspace = this.options.workspaces.get(`${namespace}/${workspaceRef.name}`);
       if (workspace && claimsNames(findCondition(workspace.status?.conditions, 'Ready'))) host = (workspace.spec as { host?: unknown }).host as string | undefined;
     }
-    return typeof host === 'string' ? normalised(host) : undefined;
+    return typeof host === 'string' ? normalisedHostOrUndefined(host) : undefined;
   }
 
   /**
@@ -276,11 +276,11 @@ export class WorkspaceConnections {
    * federation there acts as the operator, as the default workspace does.
    */
   private federationTrust(namespace: string, host: string): 'trusted' | 'defaultHostNotAllowed' | 'untrusted' {
-    const target = normalised(host);
+    const target = normalisedHostOrUndefined(host);
     if (target === undefined) return 'untrusted';
     if (this.options.federationTrustedHosts.includes(target)) return 'trusted';
     const connection = this.options.defaultConnection;
-    const defaultHost = 'error' in connection ? undefined : normalised(connection.host);
+    const defaultHost = 'error' in connection ? undefined : normalisedHostOrUndefined(connection.host);
     if (target !== defaultHost) return 'untrusted';
     return this.mayUseDefault(namespace) ? 'trusted' : 'defaultHostNotAllowed';
   }
@@ -337,14 +337,6 @@ function createSecretCommand(namespace: string, name: string, auth: WorkspaceSpe
  */
 export function isCredentialSecretType(type: string): boolean {
   return !/^([a-z0-9-]+\.)*kubernetes\.io\//.test(type) && !type.startsWith('helm.sh/');
-}
-
-function normalised(host: string): string | undefined {
-  try {
-    return normaliseHost(host);
-  } catch {
-    return undefined;
-  }
 }
 
 /** The `aud` claim of a JWT, read without verifying it (Databricks verifies; we only explain mismatches). */
