@@ -71,12 +71,16 @@ describe('a tenant whose Databricks host never answers', () => {
         },
         { timeoutMs: 20_000, intervalMs: 50 },
       );
+      const hangingWhenApplied = [...open];
       const appliedAt = Date.now();
       await applyOk(workspace('good', e2e.emulator.url), { namespace: nsB });
       // Before the fix: 20 s at least (a worker freed only when a hanging verification timed out).
       await waitInB('dbws', 'good', (o) => readyReason(o) === 'Authenticated', 20_000);
-      expect(Date.now() - appliedAt).toBeLessThan(6_000);
-      expect(open.size).toBeGreaterThanOrEqual(4); // the silent host's calls were still hanging meanwhile
+      // The evidence: every verification that hung when "good" was applied still hangs (none timed out and gave its
+      // worker back), so "good" did not wait for one. The clock bound is loose (a loaded CI machine) but below the
+      // 20 s --databricks-timeout.
+      expect(hangingWhenApplied.filter((socket) => !open.has(socket))).toEqual([]);
+      expect(Date.now() - appliedAt).toBeLessThan(15_000);
     } finally {
       for (const socket of open) socket.destroy();
       silent.close();
@@ -111,13 +115,14 @@ describe('a tenant whose Databricks host never answers', () => {
         },
         { timeoutMs: 20_000, intervalMs: 50 },
       );
+      const hangingWhenApplied = [...hanging];
       const appliedAt = Date.now();
       await applyOk(endpointManifest('b1', { workspaceRef: { name: 'good' } }), { namespace: nsB });
       // Before the fix: 1 m 56 s in the reviewer's repro. Ready while the hostile host's calls still hang, and
       // sooner than one of them times out (--databricks-timeout, 20 s).
       await waitInB('pte', 'b1', isReady, 60_000);
+      expect(hangingWhenApplied.filter((res) => !hanging.has(res))).toEqual([]);
       expect(Date.now() - appliedAt).toBeLessThan(15_000);
-      expect(hanging.size).toBeGreaterThanOrEqual(1);
     } finally {
       for (const res of hanging) res.destroy();
       partial.close();
