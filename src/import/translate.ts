@@ -193,7 +193,7 @@ function settingsSpec(endpoint: ServingEndpointDetailed, throughput: EndpointSpe
     }
   }
   if (endpoint.budget_policy_id) fields.budgetPolicyId = endpoint.budget_policy_id;
-  const aiGateway = gatewaySpec(endpoint.ai_gateway);
+  const aiGateway = gatewaySpec(endpoint.ai_gateway, endpoint.name);
   if (aiGateway) fields.aiGateway = aiGateway;
   const notifications = notificationsSpec(endpoint.email_notifications);
   if (notifications) fields.notifications = notifications;

@@ -41,6 +41,11 @@ interface EmulatorState {
   permissions: Record<string, { access_control_list: { user_name?: string; group_name?: string; service_principal_name?: string; all_permissions: { permission_level: string; inherited: boolean }[] }[] }>;
 }
 
+async function gatewayOf(name: string): Promise<Record<string, unknown> | undefined> {
+  const body = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as EmulatorState;
+  return body.endpoints.find((e) => e.name === name)?.ai_gateway;
+}
+
 async function state(): Promise<{ endpoint: EmulatorState['endpoints'][number] | undefined; acl: string[] }> {
   const body = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as EmulatorState;
   const acl = (body.permissions[NAME]?.access_control_list ?? [])
@@ -49,8 +54,8 @@ async function state(): Promise<{ endpoint: EmulatorState['endpoints'][number] |
   return { endpoint: body.endpoints.find((e) => e.name === NAME), acl };
 }
 
-async function editOutOfBand(edit: Record<string, unknown>): Promise<void> {
-  const response = await fetch(new URL(`/__emulator/endpoints/${NAME}/edit`, e2e.emulator.url), {
+async function editOutOfBand(edit: Record<string, unknown>, name = NAME): Promise<void> {
+  const response = await fetch(new URL(`/__emulator/endpoints/${name}/edit`, e2e.emulator.url), {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(edit),
@@ -207,5 +212,31 @@ describe('endpoint settings', () => {
     expect((await e2e.mutations('units')).map((c) => c.operation)).toEqual(['createPt', 'putAiGateway']);
     const body = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as EmulatorState;
     expect(body.endpoints.find((e) => e.name === 'units')).toMatchObject({ budget_policy_id: 'budget-policy-units', ai_gateway: { usage_tracking_config: { enabled: true } } });
+  });
+
+  it('an inference table prefix removed from the spec moves the table to the endpoint name; a prefix changed out of band is put back', async () => {
+    const name = 'tf-embed';
+    const table = { enabled: true, catalogName: 'main', schemaName: 'default' };
+    const atPrefix = (prefix: string) => ({ enabled: true, catalog_name: 'main', schema_name: 'default', table_name_prefix: prefix });
+    const gatewayIsAt = (prefix: string) => async () => expect((await gatewayOf(name))?.['inference_table_config']).toEqual(atPrefix(prefix));
+    await e2e.apply(endpointManifest(name, { aiGateway: { inferenceTables: { ...table, tableNamePrefix: 'custom' } } }));
+    await e2e.waitUntil('pte', name, settled(['AiGatewaySynced']), 120_000);
+    await gatewayIsAt('custom')();
+
+    const before = (await calls()).at(-1)?.seq ?? 0;
+    await e2e.apply(endpointManifest(name, { aiGateway: { inferenceTables: table } }));
+    const obj = await e2e.waitUntil('pte', name, (o) => generationOf(o) === 2 && settled(['AiGatewaySynced'])(o), 60_000);
+    expect(settings(obj)['aiGateway']?.applied).toMatch(/inference tables main\.default\.tf-embed\*/);
+    await gatewayIsAt(name)();
+    // Disabled first, then enabled at the endpoint name: Databricks refuses to move an enabled table.
+    const moves = (await calls()).filter((c) => c.seq > before && c.endpoint === name && c.method !== 'GET');
+    expect(moves.map((c) => `${c.operation} ${c.status}`)).toEqual(['putAiGateway 200', 'putAiGateway 200']);
+
+    const beforeDrift = (await calls()).at(-1)?.seq ?? 0;
+    await editOutOfBand({ ai_gateway: { inference_table_config: atPrefix('sneaky') } }, name);
+    await eventually(gatewayIsAt(name), { timeoutMs: 60_000, intervalMs: 500 });
+    const fixes = (await calls()).filter((c) => c.seq > beforeDrift && c.endpoint === name && c.method !== 'GET');
+    expect(fixes.map((c) => c.operation)).toEqual(['putAiGateway', 'putAiGateway']);
+    expect(await e2e.kubectl(['describe', 'pte', name])).toMatch(/Warning\s+DriftDetected\s+.*inference tables main\.default\.sneaky\* → main\.default\.tf-embed\*/);
   });
 });

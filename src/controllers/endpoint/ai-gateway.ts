@@ -1,8 +1,9 @@
 // The AI Gateway part: spec.aiGateway ↔ the endpoint's ai_gateway. A PUT replaces the whole gateway,
 // so the desired body is always complete. Compared in a normal form, the way Databricks echoes it: a
 // PII behavior left out is NONE, usage tracking and fallback left out are off, a guardrail side with
-// nothing on equals none, rate limits and keyword lists are sets, and a table name prefix the spec
-// leaves to Databricks (the endpoint name) is not compared. Pure.
+// nothing on equals none, rate limits and keyword lists are sets, and a table name prefix left out is
+// the endpoint name. A disabled inference table keeps its place (catalog, schema, prefix): it is compared
+// when the spec declares one, and equals no table when the spec does not. Pure.
 import type { AiGateway, RateLimit } from '../../api/v1alpha1/index.js';
 import type { AiGatewayConfig, AiGatewayGuardrailParameters, AiGatewayRateLimit } from '../../databricks/api-types.js';
 import { type PartContext, type PartPlan, type PartPlanner, decidePart, sameList, sortedUnique } from './settings-part.js';
@@ -10,8 +11,12 @@ import { type PartContext, type PartPlan, type PartPlanner, decidePart, sameList
 type Guardrail = NonNullable<NonNullable<AiGateway['guardrails']>['input']>;
 type PiiBehavior = NonNullable<Guardrail['pii']>['behavior'];
 
-/** The request body for spec.aiGateway (undefined: everything off, which is the body `{}`). */
-export function gatewayBody(spec: AiGateway | undefined): AiGatewayConfig {
+/**
+ * The request body for spec.aiGateway (undefined: everything off, which is the body `{}`). A prefix the
+ * spec leaves out is sent as the endpoint name, Databricks' own default, so the echo is what was sent even
+ * for a table that is disabled or moved.
+ */
+export function gatewayBody(spec: AiGateway | undefined, endpointName: string): AiGatewayConfig {
   if (!spec) return {};
   const body: AiGatewayConfig = {};
   if (spec.usageTracking) body.usage_tracking_config = { enabled: spec.usageTracking.enabled };
@@ -21,7 +26,7 @@ export function gatewayBody(spec: AiGateway | undefined): AiGatewayConfig {
       enabled: t.enabled,
       catalog_name: t.catalogName,
       schema_name: t.schemaName,
-      ...(t.tableNamePrefix !== undefined && { table_name_prefix: t.tableNamePrefix }),
+      table_name_prefix: t.tableNamePrefix ?? endpointName,
     };
   }
   if (spec.guardrails && (spec.guardrails.input || spec.guardrails.output)) {
@@ -59,8 +64,9 @@ function guardrailBody(g: Guardrail): AiGatewayGuardrailParameters {
  * gateway would drop them otherwise. Values the spec cannot hold (an unknown rate-limit key) are copied as they
  * are, for the CRD's schema to refuse.
  */
-export function gatewaySpec(config: AiGatewayConfig | undefined): AiGateway | undefined {
-  if (diffGateway(normalGateway(config), normalGateway(undefined)).length === 0 || !config) return undefined;
+export function gatewaySpec(config: AiGatewayConfig | undefined, endpointName: string): AiGateway | undefined {
+  // Desired "nothing", observed config: a disabled table alone counts as nothing on.
+  if (!config || diffGateway(normalGateway(undefined, endpointName), normalGateway(config, endpointName)).length === 0) return undefined;
   const spec: AiGateway = {};
   if (config.usage_tracking_config?.enabled === true) spec.usageTracking = { enabled: true };
   const t = config.inference_table_config;
@@ -104,12 +110,20 @@ function guardrailSpec(g: AiGatewayGuardrailParameters): Guardrail {
 /** The normal form both sides are compared in. */
 interface NormalGateway {
   usageTracking: boolean;
-  /** undefined: off */
-  table?: { catalog: string; schema: string; prefix?: string };
+  /** undefined: no table, or a disabled one without a place */
+  table?: NormalTable;
   input?: NormalGuardrail;
   output?: NormalGuardrail;
   rateLimits: string[];
   fallback: boolean;
+}
+
+interface NormalTable {
+  enabled: boolean;
+  catalog: string;
+  schema: string;
+  /** the endpoint name when left out */
+  prefix: string;
 }
 
 interface NormalGuardrail {
@@ -119,17 +133,21 @@ interface NormalGuardrail {
   invalidKeywords: string[];
 }
 
-export function normalGateway(config: AiGatewayConfig | undefined): NormalGateway {
-  const table = config?.inference_table_config;
+export function normalGateway(config: AiGatewayConfig | undefined, endpointName: string): NormalGateway {
+  const table = normalTable(config?.inference_table_config, endpointName);
   return {
     usageTracking: config?.usage_tracking_config?.enabled === true,
-    ...(table?.enabled === true && {
-      table: { catalog: table.catalog_name ?? '', schema: table.schema_name ?? '', ...(table.table_name_prefix !== undefined && { prefix: table.table_name_prefix }) },
-    }),
+    ...(table && { table }),
     ...normalGuardrails(config),
     rateLimits: (config?.rate_limits ?? []).map(rateLimitKey).sort(),
     fallback: config?.fallback_config?.enabled === true,
   };
+}
+
+function normalTable(table: AiGatewayConfig['inference_table_config'], endpointName: string): NormalTable | undefined {
+  const enabled = table?.enabled === true;
+  if (!table || (!enabled && !(table.catalog_name && table.schema_name))) return undefined;
+  return { enabled, catalog: table.catalog_name ?? '', schema: table.schema_name ?? '', prefix: table.table_name_prefix ?? endpointName };
 }
 
 function normalGuardrails(config: AiGatewayConfig | undefined): Pick<NormalGateway, 'input' | 'output'> {
@@ -148,7 +166,11 @@ const rateLimitKey = (r: AiGatewayRateLimit): string =>
   [r.key ?? 'endpoint', r.principal ?? '*', `${r.calls ?? '-'} calls`, `${r.tokens ?? '-'} tokens`, `per ${r.renewal_period}`].join(' ');
 
 const onOff = (on: boolean) => (on ? 'on' : 'off');
-const describeTable = (t: NormalGateway['table']) => (t ? `${t.catalog}.${t.schema}${t.prefix !== undefined ? `.${t.prefix}*` : ''}` : 'off');
+const describeTable = (t: NormalTable | undefined) => {
+  if (!t) return 'off';
+  const place = `${t.catalog}.${t.schema}.${t.prefix}*`;
+  return t.enabled ? place : `disabled (${place})`;
+};
 const describeGuardrail = (g: NormalGuardrail | undefined) =>
   g
     ? [g.safety && 'safety', g.pii !== 'NONE' && `pii ${g.pii}`, g.validTopics.length > 0 && `${g.validTopics.length} valid topics`, g.invalidKeywords.length > 0 && `${g.invalidKeywords.length} invalid keywords`]
@@ -168,7 +190,7 @@ export function describeGateway(g: NormalGateway): string {
   ].join('; ');
 }
 
-/** Differences as phrases ("usage tracking off → on"); the desired table prefix is compared only when the spec sets one. */
+/** Differences as phrases ("usage tracking off → on"). */
 export function diffGateway(desired: NormalGateway, observed: NormalGateway): string[] {
   const diffs: string[] = [];
   if (desired.usageTracking !== observed.usageTracking) diffs.push(`usage tracking ${onOff(observed.usageTracking)} → ${onOff(desired.usageTracking)}`);
@@ -185,10 +207,14 @@ export function diffGateway(desired: NormalGateway, observed: NormalGateway): st
 
 const describeGuardrailExactly = (g: NormalGuardrail | undefined) => JSON.stringify(g ?? null);
 
-function sameTable(desired: NormalGateway['table'], observed: NormalGateway['table']): boolean {
-  if (!desired || !observed) return desired === observed;
-  return desired.catalog === observed.catalog && desired.schema === observed.schema && (desired.prefix === undefined || desired.prefix === observed.prefix);
+/** No table wanted equals a disabled one: the PUT would only forget where it was. */
+function sameTable(desired: NormalTable | undefined, observed: NormalTable | undefined): boolean {
+  if (!desired) return !observed?.enabled;
+  if (!observed) return false;
+  return desired.enabled === observed.enabled && samePlace(desired, observed);
 }
+
+const samePlace = (a: NormalTable, b: NormalTable) => a.catalog === b.catalog && a.schema === b.schema && a.prefix === b.prefix;
 
 /**
  * Databricks refuses to move an enabled inference table to another catalog, schema or prefix
@@ -196,7 +222,7 @@ function sameTable(desired: NormalGateway['table'], observed: NormalGateway['tab
  * table disabled, and the next reconcile enables it at the new place.
  */
 function needsDisableFirst(desired: NormalGateway, observed: NormalGateway): boolean {
-  return desired.table !== undefined && observed.table !== undefined && !sameTable(desired.table, observed.table);
+  return desired.table?.enabled === true && observed.table?.enabled === true && !samePlace(desired.table, observed.table);
 }
 
 export const aiGatewayPart: PartPlanner = {
@@ -204,9 +230,10 @@ export const aiGatewayPart: PartPlanner = {
   conditionType: 'AiGatewaySynced',
   plan(context: PartContext): PartPlan {
     const wanted = context.spec.aiGateway !== undefined;
-    const desiredBody = gatewayBody(context.spec.aiGateway);
-    const desired = normalGateway(desiredBody);
-    const observed = normalGateway(context.endpoint.ai_gateway);
+    const name = context.endpoint.name;
+    const desiredBody = gatewayBody(context.spec.aiGateway, name);
+    const desired = normalGateway(desiredBody, name);
+    const observed = normalGateway(context.endpoint.ai_gateway, name);
     const diffs = diffGateway(desired, observed);
     let body = desiredBody;
     if (needsDisableFirst(desired, observed)) {
@@ -220,7 +247,7 @@ export const aiGatewayPart: PartPlanner = {
       what: 'the AI Gateway',
       applied: describeGateway(observed),
       diffs,
-      action: { type: 'putAiGateway', name: context.endpoint.name, body },
+      action: { type: 'putAiGateway', name, body },
     });
   },
 };

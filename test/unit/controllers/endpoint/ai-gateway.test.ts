@@ -8,8 +8,9 @@ import { applyAiGateway } from '../../../../src/emulator/settings.js';
 import { conditionOf, endpointWith, plan, reasons, settledWith } from './settings-fixtures.js';
 
 const everySchema = () => 'ok' as const;
+const ENDPOINT = 'llama-chat';
 /** What GET shows after a PUT of `body`, as the emulator (and so the real service) fills it in. */
-const echoed = (body: AiGatewayConfig) => applyAiGateway('llama-chat', undefined, body, everySchema);
+const echoed = (body: AiGatewayConfig) => applyAiGateway(ENDPOINT, undefined, body, everySchema);
 const spec = (input: unknown) => AiGateway.parse(input);
 
 describe('AI Gateway: no perpetual diff against what Databricks echoes', () => {
@@ -29,14 +30,14 @@ describe('AI Gateway: no perpetual diff against what Databricks echoes', () => {
       fallback: { enabled: false },
     }],
   ])('%s', (_, input) => {
-    const body = gatewayBody(spec(input));
-    expect(diffGateway(normalGateway(body), normalGateway(echoed(body)))).toEqual([]);
+    const body = gatewayBody(spec(input), ENDPOINT);
+    expect(diffGateway(normalGateway(body, ENDPOINT), normalGateway(echoed(body), ENDPOINT))).toEqual([]);
   });
 
   it('reordered rate limits and keywords are the same gateway', () => {
-    const a = gatewayBody(spec({ rateLimits: [{ calls: 1 }, { calls: 2, key: 'user' }], guardrails: { input: { invalidKeywords: ['x', 'y'] } } }));
-    const b = gatewayBody(spec({ rateLimits: [{ calls: 2, key: 'user' }, { calls: 1 }], guardrails: { input: { invalidKeywords: ['y', 'x'] } } }));
-    expect(diffGateway(normalGateway(a), normalGateway(b))).toEqual([]);
+    const a = gatewayBody(spec({ rateLimits: [{ calls: 1 }, { calls: 2, key: 'user' }], guardrails: { input: { invalidKeywords: ['x', 'y'] } } }), ENDPOINT);
+    const b = gatewayBody(spec({ rateLimits: [{ calls: 2, key: 'user' }, { calls: 1 }], guardrails: { input: { invalidKeywords: ['y', 'x'] } } }), ENDPOINT);
+    expect(diffGateway(normalGateway(a, ENDPOINT), normalGateway(b, ENDPOINT))).toEqual([]);
   });
 });
 
@@ -68,16 +69,16 @@ describe('AI Gateway read back into a spec (import): applying it changes nothing
       fallback_config: { enabled: true },
     }) ?? {}],
   ])('%s', (_, observed) => {
-    const imported = gatewaySpec(observed);
+    const imported = gatewaySpec(observed, ENDPOINT);
     expect(imported).toBeDefined();
     // What the CRD admits (defaults applied) is what the operator plans with.
     const admitted = AiGateway.safeParse(imported);
     expect(admitted.success, JSON.stringify(admitted.error?.issues)).toBe(true);
-    expect(diffGateway(normalGateway(gatewayBody(admitted.data)), normalGateway(observed))).toEqual([]);
+    expect(diffGateway(normalGateway(gatewayBody(admitted.data, ENDPOINT), ENDPOINT), normalGateway(observed, ENDPOINT))).toEqual([]);
   });
 
   it('a disabled inference table keeps its place, so a later PUT does not drop it', () => {
-    const spec = gatewaySpec({ usage_tracking_config: { enabled: true }, inference_table_config: { ...table, enabled: false } });
+    const spec = gatewaySpec({ usage_tracking_config: { enabled: true }, inference_table_config: { ...table, enabled: false } }, ENDPOINT);
     expect(spec?.inferenceTables).toEqual({ enabled: false, catalogName: 'main', schemaName: 'serving' });
   });
 
@@ -92,7 +93,7 @@ describe('AI Gateway read back into a spec (import): applying it changes nothing
       fallback_config: { enabled: false },
     }],
   ])('%s gives no spec.aiGateway', (_, observed) => {
-    expect(gatewaySpec(observed)).toBeUndefined();
+    expect(gatewaySpec(observed, ENDPOINT)).toBeUndefined();
   });
 });
 
@@ -104,7 +105,7 @@ describe('AI Gateway: differences the user controls', () => {
     ['inference table catalog', { inferenceTables: { catalogName: 'main', schemaName: 'default' } }, { inferenceTables: { catalogName: 'ml', schemaName: 'serving' } }, /inference tables main\.default/],
     ['fallback', { fallback: { enabled: true } }, {}, /fallback on → off/],
   ])('%s', (_, observedSpec, desiredSpec, phrase) => {
-    const diffs = diffGateway(normalGateway(gatewayBody(spec(desiredSpec))), normalGateway(echoed(gatewayBody(spec(observedSpec)))));
+    const diffs = diffGateway(normalGateway(gatewayBody(spec(desiredSpec), ENDPOINT), ENDPOINT), normalGateway(echoed(gatewayBody(spec(observedSpec), ENDPOINT)), ENDPOINT));
     expect(diffs.join('; ')).toMatch(phrase);
   });
 });
@@ -115,14 +116,14 @@ describe('AI Gateway part in a reconcile', () => {
   it('an endpoint without the gateway gets one PUT of the whole gateway; the condition says it is being applied', () => {
     const object = settledWith({}, endpointWith({}));
     const p = plan({ ...object, spec: { ...object.spec, aiGateway: spec(gateway) }, generation: 2 }, { endpoint: endpointWith({}) });
-    expect(p.action).toEqual({ type: 'putAiGateway', name: 'llama-chat', body: gatewayBody(spec(gateway)) });
+    expect(p.action).toEqual({ type: 'putAiGateway', name: 'llama-chat', body: gatewayBody(spec(gateway), ENDPOINT) });
     expect(conditionOf(p, 'AiGatewaySynced')).toMatchObject({ status: 'False', reason: 'Applying' });
     expect(conditionOf(p, 'Ready')?.status).toBe('True');
   });
 
   it('once Databricks echoes it, the part is Applied and nothing is sent', () => {
-    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(gateway))) });
-    const object = settledWith({ aiGateway: gateway }, endpoint);
+    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(gateway), ENDPOINT)) });
+    const object = settledWith({ aiGateway: spec(gateway) }, endpoint);
     const p = plan(object, { endpoint });
     expect(p.action.type).toBe('none');
     expect(conditionOf(p, 'AiGatewaySynced')).toMatchObject({ status: 'True', reason: 'Applied' });
@@ -131,17 +132,17 @@ describe('AI Gateway part in a reconcile', () => {
   });
 
   it('a gateway changed out of band is restored with a DriftDetected Warning', () => {
-    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(gateway))) });
-    const object = settledWith({ aiGateway: gateway }, endpoint);
-    const drifted = endpointWith({ ai_gateway: echoed(gatewayBody(spec({ ...gateway, rateLimits: [{ calls: 1 }] }))) });
+    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(gateway), ENDPOINT)) });
+    const object = settledWith({ aiGateway: spec(gateway) }, endpoint);
+    const drifted = endpointWith({ ai_gateway: echoed(gatewayBody(spec({ ...gateway, rateLimits: [{ calls: 1 }] }), ENDPOINT)) });
     const p = plan(object, { endpoint: drifted });
     expect(p.action.type).toBe('putAiGateway');
     expect(reasons(p)).toContain('Warning DriftDetected');
   });
 
   it('removing aiGateway from the spec turns everything off with PUT {}, then forgets the part', () => {
-    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(gateway))) });
-    const managed = settledWith({ aiGateway: gateway }, endpoint);
+    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(gateway), ENDPOINT)) });
+    const managed = settledWith({ aiGateway: spec(gateway) }, endpoint);
     const removed = { ...managed, spec: { ...managed.spec, aiGateway: undefined }, generation: 2 };
     const first = plan(removed, { endpoint });
     expect(first.action).toEqual({ type: 'putAiGateway', name: 'llama-chat', body: {} });
@@ -154,7 +155,7 @@ describe('AI Gateway part in a reconcile', () => {
   it('moving an enabled inference table disables it for one step first, as Databricks requires', () => {
     const before = { inferenceTables: { catalogName: 'main', schemaName: 'default' } };
     const after = { inferenceTables: { catalogName: 'ml', schemaName: 'serving' } };
-    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(before))) });
+    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(before), ENDPOINT)) });
     const object = settledWith({ aiGateway: before }, endpoint);
     const p = plan({ ...object, spec: { ...object.spec, aiGateway: spec(after) }, generation: 2 }, { endpoint });
     expect(p.action).toMatchObject({ type: 'putAiGateway', body: { inference_table_config: { enabled: false, catalog_name: 'ml' } } });
@@ -165,10 +166,71 @@ describe('AI Gateway part in a reconcile', () => {
   });
 
   it('an endpoint whose gateway the spec never set is left alone', () => {
-    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(gateway))) });
+    const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(gateway), ENDPOINT)) });
     const p = plan(settledWith({}, endpoint), { endpoint });
     expect(p.action.type).toBe('none');
     expect(p.status.settings).toBeUndefined();
     expect(conditionOf(p, 'AiGatewaySynced')).toBeUndefined();
+  });
+});
+
+describe('AI Gateway: the inference table prefix and a disabled table are sent like every other field', () => {
+  const table = (fields: Partial<NonNullable<AiGatewayConfig['inference_table_config']>>): AiGatewayConfig => ({
+    usage_tracking_config: { enabled: false },
+    inference_table_config: { catalog_name: 'main', schema_name: 'default', enabled: true, ...fields },
+  });
+  /** The next step of a spec against the endpoint's gateway as Databricks reports it. */
+  const step = (gateway: unknown, observed: AiGatewayConfig) => {
+    const endpoint = endpointWith({ ai_gateway: observed });
+    const object = settledWith({ aiGateway: spec(gateway) }, endpoint);
+    return plan(object, { endpoint });
+  };
+  const sent = (p: ReturnType<typeof plan>) => (p.action.type === 'putAiGateway' ? p.action.body.inference_table_config : undefined);
+
+  it.each<[string, unknown, AiGatewayConfig, Record<string, unknown> | undefined]>([
+    // [case, spec.aiGateway, what Databricks reports, the inference_table_config sent (undefined: nothing sent)]
+    ['a prefix the spec leaves out, reported as the endpoint name: in sync',
+      { inferenceTables: { catalogName: 'main', schemaName: 'default' } }, table({ table_name_prefix: 'llama-chat' }), undefined],
+    ['a prefix removed from the spec: the table moves to the endpoint name (disabled first)',
+      { inferenceTables: { catalogName: 'main', schemaName: 'default' } }, table({ table_name_prefix: 'custom' }),
+      { enabled: false, catalog_name: 'main', schema_name: 'default', table_name_prefix: 'llama-chat' }],
+    ['a disabled table, reported as declared: in sync',
+      { inferenceTables: { enabled: false, catalogName: 'main', schemaName: 'default' } }, table({ enabled: false }), undefined],
+    ['a disabled table moved to another catalog, schema and prefix: one PUT, still disabled',
+      { inferenceTables: { enabled: false, catalogName: 'ml', schemaName: 'serving', tableNamePrefix: 'newpfx' } }, table({ enabled: false }),
+      { enabled: false, catalog_name: 'ml', schema_name: 'serving', table_name_prefix: 'newpfx' }],
+    ['a disabled table the spec declares, not in Databricks: its place is recorded',
+      { usageTracking: { enabled: false }, inferenceTables: { enabled: false, catalogName: 'main', schemaName: 'default' } }, { usage_tracking_config: { enabled: false } },
+      { enabled: false, catalog_name: 'main', schema_name: 'default', table_name_prefix: 'llama-chat' }],
+    ['a disabled table in Databricks the spec does not declare: off either way, nothing sent',
+      { usageTracking: { enabled: false } }, table({ enabled: false, table_name_prefix: 'old' }), undefined],
+  ])('%s', (_, gateway, observed, expected) => {
+    const p = step(gateway, observed);
+    expect(sent(p)).toEqual(expected);
+    if (expected === undefined) {
+      expect(p.action.type).toBe('none');
+      expect(conditionOf(p, 'AiGatewaySynced')).toMatchObject({ status: 'True', reason: 'Applied' });
+    }
+  });
+
+  it('removing the prefix: Databricks accepts the disable step, the next reconcile enables the table at the endpoint name', () => {
+    const gateway = { inferenceTables: { catalogName: 'main', schemaName: 'default' } };
+    const before = table({ table_name_prefix: 'custom' });
+    const first = step(gateway, before);
+    expect(conditionOf(first, 'AiGatewaySynced')?.message).toMatch(/inference tables main\.default\.custom\* → main\.default\.llama-chat\*/);
+    const disabled = applyAiGateway('llama-chat', before, (first.action as { body: AiGatewayConfig }).body, everySchema);
+    const second = step(gateway, disabled ?? {});
+    expect(sent(second)).toEqual({ enabled: true, catalog_name: 'main', schema_name: 'default', table_name_prefix: 'llama-chat' });
+    const enabled = applyAiGateway('llama-chat', disabled, (second.action as { body: AiGatewayConfig }).body, everySchema);
+    expect(step(gateway, enabled ?? {}).action.type).toBe('none');
+  });
+
+  it('a prefix changed out of band while the spec leaves it out is drift, corrected with a Warning', () => {
+    const gateway = { inferenceTables: { catalogName: 'main', schemaName: 'default' } };
+    const endpoint = endpointWith({ ai_gateway: table({ table_name_prefix: 'llama-chat' }) });
+    const object = settledWith({ aiGateway: spec(gateway) }, endpoint);
+    const p = plan(object, { endpoint: endpointWith({ ai_gateway: table({ table_name_prefix: 'sneaky' }) }) });
+    expect(sent(p)).toMatchObject({ enabled: false, table_name_prefix: 'llama-chat' });
+    expect(reasons(p)).toContain('Warning DriftDetected');
   });
 });
