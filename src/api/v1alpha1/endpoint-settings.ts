@@ -79,12 +79,15 @@ const ucName = (what: string) =>
 
 export const InferenceTables = z
   .strictObject({
-    enabled: z.boolean().default(true).describe('Log requests and responses to the inference table. false keeps the settings but stops logging.'),
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Log requests and responses to the inference table. false stops logging; catalog, schema and prefix are still sent, so changing them moves the disabled table.'),
     catalogName: ucName('catalog').describe('Unity Catalog catalog of the inference table; it must exist.'),
     schemaName: ucName('schema').describe('Unity Catalog schema of the inference table; it must exist.'),
     tableNamePrefix: ucName('table')
       .optional()
-      .describe('Prefix of the table name. Omitted: Databricks uses the endpoint name. Changing catalog, schema or prefix disables logging for one step first (Databricks requires it).'),
+      .describe('Prefix of the table name. Omitted: the endpoint name (sent as such; removing the prefix moves the table there). Changing catalog, schema or prefix of an enabled table disables logging for one step first (Databricks requires it).'),
   })
   .describe('Inference tables: request and response logging to Unity Catalog (replaces the deprecated auto-capture on PT endpoints).');
 
