@@ -75,8 +75,9 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
     if (elsewhere) return plan.synced(false, SyncedReason.WorkspaceChanged, elsewhere).finish({ type: 'none' }, undefined);
     return plan.event('Normal', 'Deleted', `endpoint ${name} is gone from Databricks`).finish({ type: 'removeFinalizer' }, undefined);
   }
-  // An adopted endpoint (status.adoption) is deleted like a created one; one that is not this object's never is.
-  if (ownershipOf(observed.value, owner(object), object.status.adoption, input.tenancy.taggedOwnerPresence).kind !== 'ours') {
+  // An adopted endpoint (status.adoption) is deleted like a created one, and so is one whose owner tags were removed
+  // out of band (status.endpointId, ownership.ts); one that is not this object's never is.
+  if (ownershipOf(observed.value, owner(object), object.status, input.tenancy.taggedOwnerPresence).kind !== 'ours') {
     return plan
       .event('Warning', 'NotOwned', `endpoint ${name} was not created by this object; leaving it in Databricks`)
       .finish({ type: 'removeFinalizer' }, undefined);

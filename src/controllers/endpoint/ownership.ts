@@ -25,7 +25,7 @@ export const ownerTags = (owner: Owner): Record<string, string> => ({
   [OwnerTag.object]: `${owner.namespace}.${owner.name}`,
 });
 
-/** Whether the object holds the endpoint. `ownerTagsPending`: held by adoption (status.adoption), owner tags not written yet. */
+/** Whether the object holds the endpoint. `ownerTagsPending`: held by its status record alone, owner tags to be written back. */
 export type Ownership = { kind: 'ours'; ownerTagsPending: boolean } | { kind: 'unowned' } | { kind: 'otherObject'; owner: string };
 
 /** What status.adoption records: the endpoint an object took over, by Databricks ID. */
@@ -33,28 +33,47 @@ export interface AdoptionRecord {
   endpointId: string;
 }
 
+/** What an object's status records of the endpoint it holds: status.adoption and status.endpointId. */
+export interface HeldRecord {
+  adoption?: AdoptionRecord | undefined;
+  endpointId?: string | undefined;
+}
+
 /**
- * An endpoint is this object's when its owner tags name the object's UID, or when the object adopted exactly this
- * endpoint (same Databricks ID, status.adoption) and the tags name no other live object. Tags written by someone
- * for a live object always win over a record, so two objects never both act on one endpoint.
+ * An endpoint is this object's when its owner tags name the object's UID; when the object adopted exactly this
+ * endpoint (same Databricks ID, status.adoption) and the tags name no other live object; or when it carries no owner
+ * tag at all and status.endpointId is its ID: the object created (or adopted) it and someone removed the tags since
+ * (they are drift, written back). IDs are Databricks' own, so a same-named endpoint made again never matches, and
+ * only the operator writes status (tenants get no verb on /status, docs/security.md), so the ID cannot be forged.
+ * Tags written by someone for another object always win over status.endpointId (only adoption takes those over),
+ * and tags of a live object over any record, so two objects never both act on one endpoint.
  */
 export function ownershipOf(
   endpoint: Pick<ServingEndpointDetailed, 'tags' | 'id'>,
   owner: Owner,
-  adoption?: AdoptionRecord,
+  held: HeldRecord = {},
   taggedOwnerPresence: OwnerPresence = 'unknown',
 ): Ownership {
   const tags = tagMap(endpoint);
   const uid = tags[OwnerTag.uid];
   if (uid === owner.uid) return { kind: 'ours', ownerTagsPending: false };
-  if (holdsByAdoption(endpoint, adoption) && (uid === undefined || taggedOwnerPresence !== 'live')) return { kind: 'ours', ownerTagsPending: true };
-  if (uid === undefined) return { kind: 'unowned' };
+  if (holdsByAdoption(endpoint, held.adoption) && (uid === undefined || taggedOwnerPresence !== 'live')) return { kind: 'ours', ownerTagsPending: true };
+  if (uid === undefined) return sameId(endpoint, held.endpointId) ? { kind: 'ours', ownerTagsPending: true } : { kind: 'unowned' };
   return { kind: 'otherObject', owner: tags[OwnerTag.object] ?? `uid ${uid}` };
 }
 
 /** Whether `adoption` records this very endpoint (a same-named endpoint made again has another ID). */
 export const holdsByAdoption = (endpoint: Pick<ServingEndpointDetailed, 'id'>, adoption: AdoptionRecord | undefined): boolean =>
-  adoption !== undefined && endpoint.id !== undefined && adoption.endpointId === endpoint.id;
+  sameId(endpoint, adoption?.endpointId);
+
+const sameId = (endpoint: Pick<ServingEndpointDetailed, 'id'>, endpointId: string | undefined): boolean =>
+  endpointId !== undefined && endpoint.id !== undefined && endpointId === endpoint.id;
+
+/** How another object's status records an endpoint it holds (see recordedHolder), if it does. */
+export function recordOf(endpoint: Pick<ServingEndpointDetailed, 'id'>, held: HeldRecord | undefined): 'adoption' | 'creation' | undefined {
+  if (holdsByAdoption(endpoint, held?.adoption)) return 'adoption';
+  return sameId(endpoint, held?.endpointId) ? 'creation' : undefined;
+}
 
 export const tagMap = (endpoint: Pick<ServingEndpointDetailed, 'tags'>): Record<string, string> =>
   Object.fromEntries((endpoint.tags ?? []).map((t) => [t.key, t.value ?? '']));
@@ -107,14 +126,18 @@ export interface OwnershipInput {
   owner: Owner;
   /** This object's status.adoption. */
   adoption: AdoptionRecord | undefined;
+  /** This object's status.endpointId. */
+  endpointId?: string | undefined;
   /** The object carries ptoperator.io/adopt="true". */
   wantsAdoption: boolean;
   /** The annotation's name, for the advice in messages. */
   adoptAnnotation: string;
   /** Presence of the object the endpoint's owner tag names (when it names one). */
   taggedOwnerPresence: OwnerPresence;
-  /** Another object ("namespace.name") that still exists and whose status.adoption records this endpoint. */
+  /** Another object ("namespace.name") that still exists and whose status records this endpoint's ID. */
   recordedHolder: string | undefined;
+  /** How recordedHolder's status records it: status.adoption (the default) or status.endpointId. */
+  recordedBy?: 'adoption' | 'creation' | undefined;
   /** The operator flag --allow-cross-namespace-adoption. */
   allowCrossNamespaceAdoption: boolean;
   /** An older object that claims the same endpoint name in the same workspace ("namespace.name"). */
@@ -125,7 +148,7 @@ const NEW_NAME_ADVICE = 'serve the spec from a new object with another spec.endp
 
 export function decideOwnership(input: OwnershipInput): OwnershipDecision {
   const { endpoint, owner } = input;
-  const ownership = ownershipOf(endpoint, owner, input.adoption, input.taggedOwnerPresence);
+  const ownership = ownershipOf(endpoint, owner, { adoption: input.adoption, endpointId: input.endpointId }, input.taggedOwnerPresence);
   if (ownership.kind === 'ours') return ownership;
   const name = endpoint.name;
   const tagged = taggedOwner(endpoint);
@@ -135,7 +158,7 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
     return refuse(`endpoint ${name} belongs to ${ownership.owner}, which still exists: the operator never hands it to another object, whatever its annotations. Delete that object first (with deletionPolicy Orphan to keep the endpoint), or ${NEW_NAME_ADVICE}.`);
   }
   if (input.recordedHolder !== undefined) {
-    return refuse(`endpoint ${name} belongs to ${input.recordedHolder}, which adopted it and still exists: the operator never hands it to another object, whatever its annotations. Delete that object first (with deletionPolicy Orphan to keep the endpoint), or ${NEW_NAME_ADVICE}.`);
+    return refuse(`endpoint ${name} belongs to ${input.recordedHolder}, which ${input.recordedBy === 'creation' ? 'created' : 'adopted'} it and still exists: the operator never hands it to another object, whatever its annotations. Delete that object first (with deletionPolicy Orphan to keep the endpoint), or ${NEW_NAME_ADVICE}.`);
   }
   const claim =
     ownership.kind === 'otherObject'

@@ -67,8 +67,10 @@ export interface PlanSettings {
 export interface TenancyView {
   /** Whether the object named by the observed endpoint's owner tags still exists. */
   taggedOwnerPresence: OwnerPresence;
-  /** Another object that still exists and adopted the observed endpoint (its status.adoption records its ID). */
+  /** Another object that still exists and holds the observed endpoint (its status.adoption or status.endpointId records its ID). */
   recordedHolder: string | undefined;
+  /** Which of the two records it: 'adoption' or 'creation' (status.endpointId). */
+  recordedBy?: 'adoption' | 'creation' | undefined;
   /** An older object claiming the same endpoint name in the same workspace ("namespace.name"). */
   olderClaimant: string | undefined;
   /** --allow-cross-namespace-adoption */

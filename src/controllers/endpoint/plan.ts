@@ -80,7 +80,6 @@ export function onlyWatchingRollout(object: EndpointObject): boolean {
 const isPaused = (object: EndpointObject) => object.annotations[EndpointAnnotation.paused] === 'true';
 const wantsAdoption = (object: EndpointObject) => object.annotations[EndpointAnnotation.adopt] === 'true';
 
-
 export function planEndpoint(input: PlanInput): Plan {
   const { object } = input;
   const plan = new PlanBuilder(input);
@@ -153,7 +152,7 @@ export function planEndpoint(input: PlanInput): Plan {
  */
 export function withActionAnswer(input: PlanInput, plan: Plan, answered: ServingEndpointDetailed): Plan {
   if (plan.action.type !== 'create' && plan.action.type !== 'updateConfig') return plan;
-  if (ownershipOf(answered, owner(input.object), plan.status.adoption, input.tenancy.taggedOwnerPresence).kind !== 'ours') return plan;
+  if (ownershipOf(answered, owner(input.object), plan.status, input.tenancy.taggedOwnerPresence).kind !== 'ours') return plan;
   const after = planEndpoint({
     ...input,
     object: { ...input.object, hasFinalizer: true, status: plan.status },
@@ -241,7 +240,7 @@ function planExisting(
   const ownership = decideOwnership({
     endpoint,
     owner: owner(object),
-    adoption: object.status.adoption,
+    adoption: object.status.adoption, endpointId: object.status.endpointId,
     wantsAdoption: wantsAdoption(object),
     adoptAnnotation: EndpointAnnotation.adopt,
     ...input.tenancy,
@@ -450,10 +449,9 @@ function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: Ob
     .finish({ type: 'none' }, undefined);
 }
 
-
 function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): void {
   const status = plan.status;
-  if (ownershipOf(endpoint, owner(input.object), input.object.status.adoption, input.tenancy.taggedOwnerPresence).kind !== 'ours') return;
+  if (ownershipOf(endpoint, owner(input.object), input.object.status, input.tenancy.taggedOwnerPresence).kind !== 'ours') return;
   if (endpoint.id) status.endpointId = endpoint.id;
   const workspace = workspaceIdentity(input.workspace.host);
   if (endpoint.id && workspace) status.workspaceHost = workspace;

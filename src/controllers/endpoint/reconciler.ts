@@ -291,7 +291,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const found = endpoint.kind === 'found' ? endpoint.value : undefined;
     const tenancy = tenancyView(options.tenancy, { ...object, workspaceRef: parsed.data.workspaceRef, endpointName: endpointNameOf(object) }, endpoint);
     const self = { uid: object.uid, namespace: object.namespace, name: object.name };
-    const ours = found !== undefined && ownershipOf(found, self, object.status.adoption, tenancy.taggedOwnerPresence).kind === 'ours';
+    const ours = found !== undefined && ownershipOf(found, self, object.status, tenancy.taggedOwnerPresence).kind === 'ours';
     // Before a DELETE only ownership matters: no ACL or canary-gate read for an object being deleted.
     const readAcl = client && !object.deleting && found?.id && found.state.config_update !== 'IN_PROGRESS' && needsPermissions(parsed.data, object.status.settings) && ours;
     const permissions: PartObserved<ServingEndpointPermissions> = readAcl ? await observePart(() => client.getPermissions(found.id as string, callOptions)) : { kind: 'skipped' };

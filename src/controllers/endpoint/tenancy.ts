@@ -5,10 +5,10 @@
 import { EndpointAnnotation } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/index.js';
 import { type EventHandlers, type KubeObject, objectKey } from '../../kube/index.js';
-import { type Claimant, type OwnerPresence, holdsByAdoption, olderClaimant, ownershipOf, taggedOwner } from './ownership.js';
+import { type Claimant, type OwnerPresence, olderClaimant, ownershipOf, recordOf, taggedOwner } from './ownership.js';
 import type { EndpointObject, Observed, TenancyView } from './plan-types.js';
 
-type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string } } };
+type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string }; endpointId?: string } };
 
 /** The endpoint name an object acts on: the informer index tenancy looks objects up by. */
 export const ENDPOINT_NAME_INDEX = 'endpointName';
@@ -38,36 +38,40 @@ export function tenancyView(
 ): TenancyView {
   const self = { uid: object.uid, namespace: object.namespace, name: object.name };
   let taggedOwnerPresence: OwnerPresence = 'unknown';
-  let recordedHolder: string | undefined;
+  let recorded: { holder: string; by: 'adoption' | 'creation' } | undefined;
   let needClaims = endpoint.kind === 'notFound';
   if (endpoint.kind === 'found') {
     const tagged = taggedOwner(endpoint.value);
     if (tagged) taggedOwnerPresence = presence(options, tagged);
-    const ours = ownershipOf(endpoint.value, self, object.status.adoption, taggedOwnerPresence).kind === 'ours';
-    if (!ours) recordedHolder = adoptedBy(options, object, endpoint.value);
+    const ours = ownershipOf(endpoint.value, self, object.status, taggedOwnerPresence).kind === 'ours';
+    if (!ours) recorded = recordedHolder(options, object, endpoint.value);
     // Adoption is a claim too: two objects may both ask to take over one endpoint.
     needClaims = !ours && object.annotations[EndpointAnnotation.adopt] === 'true';
   }
   return {
     taggedOwnerPresence,
-    recordedHolder,
+    recordedHolder: recorded?.holder,
+    ...(recorded && { recordedBy: recorded.by }),
     olderClaimant: needClaims ? claimedBy(options, object) : undefined,
     allowCrossNamespaceAdoption: options.allowCrossNamespaceAdoption,
   };
 }
 
 /**
- * "namespace.name" of another object whose status.adoption records this very endpoint (same name, same ID): it holds
- * the endpoint whatever its age, even while being deleted, until it is gone. The ID is Databricks' own, so the
- * hosts are not compared: another spelling of one workspace (an alias, an IP, a trailing dot) must not bypass it.
+ * "namespace.name" of another object whose status records this very endpoint (same name, same ID; status.adoption
+ * first, then status.endpointId: it created the endpoint and its owner tags were removed since): it holds the endpoint
+ * whatever its age, even while being deleted, until it is gone. The ID is Databricks' own, so the hosts are not
+ * compared: another spelling of one workspace (an alias, an IP, a trailing dot) must not bypass it.
  */
-function adoptedBy(options: TenancyOptions, object: Parameters<typeof tenancyView>[1], endpoint: ServingEndpointDetailed): string | undefined {
+function recordedHolder(options: TenancyOptions, object: Parameters<typeof tenancyView>[1], endpoint: ServingEndpointDetailed): { holder: string; by: 'adoption' | 'creation' } | undefined {
+  let found: { holder: string; by: 'adoption' | 'creation' } | undefined;
   for (const other of options.endpoints.byIndex(ENDPOINT_NAME_INDEX, object.endpointName)) {
     const { uid, namespace = '', name } = other.metadata;
-    if (uid === object.uid || !holdsByAdoption(endpoint, other.status?.adoption)) continue;
-    return `${namespace}.${name}`;
+    const by = uid === object.uid ? undefined : recordOf(endpoint, other.status);
+    if (by === 'adoption') return { holder: `${namespace}.${name}`, by };
+    if (by === 'creation') found ??= { holder: `${namespace}.${name}`, by };
   }
-  return undefined;
+  return found;
 }
 
 function presence(options: TenancyOptions, tagged: { uid: string; namespace: string; name: string }): OwnerPresence {
@@ -100,12 +104,13 @@ export function claimsProjection<T extends KubeObject>(obj: T): T {
   const o = obj as T & EndpointLike;
   const { namespace, name, uid, resourceVersion, creationTimestamp, deletionTimestamp, finalizers } = o.metadata;
   const spec = o.spec ?? {};
+  const held = definedOnly({ adoption: o.status?.adoption && { endpointId: o.status.adoption.endpointId }, endpointId: o.status?.endpointId });
   const projected: EndpointLike = {
     apiVersion: o.apiVersion,
     kind: o.kind,
     metadata: definedOnly({ namespace, name, uid, resourceVersion, creationTimestamp, deletionTimestamp, finalizers }) as EndpointLike['metadata'],
     spec: definedOnly({ endpointName: spec.endpointName, workspaceRef: spec.workspaceRef && { name: spec.workspaceRef.name } }),
-    ...(o.status?.adoption && { status: { adoption: { endpointId: o.status.adoption.endpointId } } }),
+    ...(Object.keys(held).length > 0 && { status: held }),
   };
   return projected as T;
 }

@@ -1,24 +1,31 @@
 // The ownership rules of docs/security.md, as tables.
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
-import { type OwnerPresence, type OwnershipInput, CLAIM_DELIVERY_MARGIN_MS, OwnerTag, UNMEASURED_CLOCK_SKEW_MS, claimSettleWaitMs, claimWinner, decideOwnership, diffTags, olderClaimant, ownershipOf, taggedOwner } from '../../../../src/controllers/endpoint/ownership.js';
+import { type HeldRecord, type OwnerPresence, type OwnershipInput, CLAIM_DELIVERY_MARGIN_MS, OwnerTag, UNMEASURED_CLOCK_SKEW_MS, claimSettleWaitMs, claimWinner, decideOwnership, diffTags, olderClaimant, ownershipOf, taggedOwner } from '../../../../src/controllers/endpoint/ownership.js';
 import { ENDPOINT_ID, OTHER_OWNER, OWNER, endpointOfAnotherObject, foreignEndpoint, readyEndpoint } from '../fixtures.js';
 
 describe('ownershipOf', () => {
-  const adopted = { endpointId: ENDPOINT_ID };
-  it.each<[string, ReturnType<typeof readyEndpoint>, { endpointId: string } | undefined, OwnerPresence, object]>([
-    ['tagged with our uid', readyEndpoint(), undefined, 'gone', { kind: 'ours', ownerTagsPending: false }],
+  const adopted: HeldRecord = { adoption: { endpointId: ENDPOINT_ID } };
+  // status.endpointId: the endpoint this object created (or adopted) and last saw; Databricks assigns the ID.
+  const created: HeldRecord = { endpointId: ENDPOINT_ID };
+  it.each<[string, ReturnType<typeof readyEndpoint>, HeldRecord, OwnerPresence, object]>([
+    ['tagged with our uid', readyEndpoint(), {}, 'gone', { kind: 'ours', ownerTagsPending: false }],
     ['tagged with our uid, and adopted', readyEndpoint(), adopted, 'gone', { kind: 'ours', ownerTagsPending: false }],
-    ['without owner tags', foreignEndpoint(), undefined, 'gone', { kind: 'unowned' }],
+    ['without owner tags', foreignEndpoint(), {}, 'gone', { kind: 'unowned' }],
     ['without owner tags, adopted (status.adoption)', foreignEndpoint(), adopted, 'gone', { kind: 'ours', ownerTagsPending: true }],
     ['without owner tags, adopted, but made again (another ID)', { ...foreignEndpoint(), id: 'another-id' }, adopted, 'gone', { kind: 'unowned' }],
     ['without an ID, adopted', { ...foreignEndpoint(), id: undefined }, adopted, 'gone', { kind: 'unowned' }],
-    ['tagged by another object', endpointOfAnotherObject(), undefined, 'gone', { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
+    ['tagged by another object', endpointOfAnotherObject(), {}, 'gone', { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
     ['tagged by a gone object, adopted from it', endpointOfAnotherObject(), adopted, 'gone', { kind: 'ours', ownerTagsPending: true }],
     ['tagged by an object out of sight, adopted from it', endpointOfAnotherObject(), adopted, 'unknown', { kind: 'ours', ownerTagsPending: true }],
     ['tagged by a live object, whatever this object recorded', endpointOfAnotherObject(), adopted, 'live', { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
-  ])('an endpoint %s', (_, endpoint, adoption, presence, expected) => {
-    expect(ownershipOf(endpoint, OWNER, adoption, presence)).toEqual(expected);
+    ['whose owner tags were removed out of band, status.endpointId its ID', foreignEndpoint(), created, 'gone', { kind: 'ours', ownerTagsPending: true }],
+    ['without owner tags, status.endpointId another ID (made again)', { ...foreignEndpoint(), id: 'another-id' }, created, 'gone', { kind: 'unowned' }],
+    ['without an ID, status.endpointId set', { ...foreignEndpoint(), id: undefined }, created, 'gone', { kind: 'unowned' }],
+    ['tagged by a gone object, status.endpointId its ID (only adoption takes over a tagged endpoint)', endpointOfAnotherObject(), created, 'gone', { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
+    ['tagged by a live object, status.endpointId its ID', endpointOfAnotherObject(), created, 'live', { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
+  ])('an endpoint %s', (_, endpoint, held, presence, expected) => {
+    expect(ownershipOf(endpoint, OWNER, held, presence)).toEqual(expected);
   });
 });
 
@@ -64,7 +71,7 @@ describe('claimWinner', () => {
 });
 
 describe('decideOwnership', () => {
-  type Tenancy = Pick<OwnershipInput, 'taggedOwnerPresence' | 'allowCrossNamespaceAdoption' | 'olderClaimant' | 'recordedHolder' | 'adoption'>;
+  type Tenancy = Pick<OwnershipInput, 'taggedOwnerPresence' | 'allowCrossNamespaceAdoption' | 'olderClaimant' | 'recordedHolder' | 'recordedBy' | 'adoption' | 'endpointId'>;
   const gone: Tenancy = { taggedOwnerPresence: 'gone', allowCrossNamespaceAdoption: false, olderClaimant: undefined, recordedHolder: undefined, adoption: undefined };
   const sameNamespaceOwner = readyEndpoint({}, { owner: { ...OTHER_OWNER, namespace: OWNER.namespace } });
   const refuse = (text: string) => ({ kind: 'refuse', message: expect.stringContaining(text) });
@@ -82,6 +89,8 @@ describe('decideOwnership', () => {
     ['a foreign endpoint, adopt set, an older claimant', foreignEndpoint(), true, { olderClaimant: 'ml.older' }, refuse('claimed in this workspace by ml.older')],
     ['a foreign endpoint another live object adopted', foreignEndpoint(), true, { recordedHolder: 'team-b.importer' }, refuse('belongs to team-b.importer, which adopted it and still exists')],
     ['a foreign endpoint another live object adopted, no adopt', foreignEndpoint(), false, { recordedHolder: 'ml.importer' }, refuse('which adopted it and still exists')],
+    ['an endpoint this object created, its owner tags removed out of band (status.endpointId)', foreignEndpoint(), false, { endpointId: ENDPOINT_ID }, { kind: 'ours', ownerTagsPending: true }],
+    ['a foreign endpoint another live object created (its status.endpointId)', foreignEndpoint(), true, { recordedHolder: 'team-b.maker', recordedBy: 'creation' }, refuse('belongs to team-b.maker, which created it and still exists')],
     ['a foreign endpoint without an ID, adopt set', { ...foreignEndpoint(), id: undefined }, true, {}, refuse('returned no ID')],
     ['a live owner in another namespace', endpointOfAnotherObject(), true, { taggedOwnerPresence: 'live', allowCrossNamespaceAdoption: true }, refuse('belongs to team-b.llama-copy, which still exists')],
     ['a live owner in the same namespace', sameNamespaceOwner, true, { taggedOwnerPresence: 'live' }, refuse('which still exists')],

@@ -643,6 +643,25 @@ describe('ownership', () => {
     expect(condition(plan, 'Synced')?.reason).toBe(reason);
   });
 
+  it('an endpoint this object created whose owner tags were removed out of band: still its own, the tags restored as drift, Ready', () => {
+    const settled = settledObject();
+    const stripped = readyEndpoint({}, { owner: null, tags: [] });
+    const plan = reconcile(settled, { endpoint: stripped });
+    expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add: [{ key: 'team', value: 'genai' }, ...ownerTagList], remove: [] });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'True', reason: 'Available' });
+    expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftDetected' }));
+    // The same endpoint made again under the name (another ID) is not this object's.
+    expect(condition(reconcile(settled, { endpoint: { ...stripped, id: 'f00d' } }), 'Synced')?.reason).toBe('NotOwned');
+  });
+
+  it('an endpoint another live object created (its status.endpointId): NotOwned naming it, even with adopt', () => {
+    const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
+    const plan = reconcile(object, { endpoint: readyEndpoint({}, { owner: null }), tenancy: { recordedHolder: 'team-b.maker', recordedBy: 'creation' } });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'NotOwned', message: expect.stringContaining('belongs to team-b.maker, which created it and still exists') });
+  });
+
   it('an endpoint another live object adopted: NotOwned naming it, whatever the annotations or age', () => {
     const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
     const plan = reconcile(object, { endpoint: readyEndpoint({}, { owner: null }), tenancy: { recordedHolder: 'team-b.importer' } });
@@ -709,7 +728,8 @@ describe('deletion', () => {
   it.each([
     ['Delete, our endpoint', deleting(), readyEndpoint(), { type: 'delete', name: 'llama-chat' }],
     ['Delete, already gone (404)', deleting(), NOT_FOUND, { type: 'removeFinalizer' }],
-    ['Delete, a foreign endpoint', deleting(), foreignEndpoint(), { type: 'removeFinalizer' }],
+    ['Delete, a foreign endpoint (another ID than status.endpointId)', deleting(), { ...foreignEndpoint(), id: 'f00d' }, { type: 'removeFinalizer' }],
+    ['Delete, our endpoint whose owner tags were removed out of band (status.endpointId is its ID)', deleting(), foreignEndpoint(), { type: 'delete', name: 'llama-chat' }],
     ['Delete, an endpoint of another object', deleting(), endpointOfAnotherObject(), { type: 'removeFinalizer' }],
     ['Orphan', orphaning(), readyEndpoint(), { type: 'removeFinalizer' }],
     ['Delete, an endpoint this object adopted (untagged)', deleting({ status: { ...settledObject().status, adoption: { endpointId: ENDPOINT_ID, time: iso(NOW) } } }), foreignEndpoint(), { type: 'delete', name: 'llama-chat' }],
@@ -740,7 +760,7 @@ describe('deletion', () => {
   });
 
   it('never deletes an endpoint it does not own, and says so', () => {
-    const plan = reconcile(deleting(), { endpoint: foreignEndpoint() });
+    const plan = reconcile(deleting(), { endpoint: { ...foreignEndpoint(), id: 'f00d' } });
     expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'NotOwned' }));
   });
 
@@ -980,7 +1000,7 @@ describe('conditions', () => {
     ['version 4 failed for capacity', failedEndpoint({ version: '3' }, { version: '4' })],
     ['version 4 failed otherwise', failedEndpoint({ version: '3' }, { version: '4', deployment: 'DEPLOYMENT_FAILED', message: 'no online store' })],
     ['version 4 served with another band', readyEndpoint({ version: '4', min: 980, max: 980 })],
-    ['a foreign endpoint serving version 4', foreignEndpoint({ version: '4' })],
+    ['a foreign endpoint (another ID than status.endpointId) serving version 4', { ...foreignEndpoint({ version: '4' }), id: 'f00d' }],
     ['gone', NOT_FOUND],
   ] as const;
   it.each(servedDiffers)('Ready is never True for the new generation while Databricks serves something else: %s', (_, endpoint) => {

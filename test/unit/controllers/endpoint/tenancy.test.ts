@@ -5,7 +5,7 @@ import { WorkspaceConnections } from '../../../../src/controllers/workspace/conn
 import { IndexedCache, type KubeObject } from '../../../../src/kube/index.js';
 import { ENDPOINT_ID, NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
 
-type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string } } };
+type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string }; endpointId?: string } };
 const cached = (namespace: string, name: string, uid: string, creationTimestamp: string, spec: Cached['spec'] = {}, deleting = false): Cached => ({
   apiVersion: 'serving.ptoperator.io/v1alpha1',
   kind: 'ProvisionedThroughputEndpoint',
@@ -82,6 +82,16 @@ describe('tenancyView: an endpoint adopted by another object (status.adoption)',
   ])('%s → %s', (_, objects, holderName) => {
     const view = tenancyView(options(objects, { 'team-b/ws': 'https://elsewhere' }), adopting, found(foreignEndpoint()));
     expect(view.recordedHolder).toBe(holderName);
+  });
+
+  it('an object whose status.endpointId is this endpoint (it created it; its owner tags removed since) holds it too: recorded by creation', () => {
+    const maker: Cached = { ...cached('team-b', 'maker', 'u-maker', '2026-03-01T12:00:09Z', { endpointName: 'llama-chat' }), status: { endpointId: ENDPOINT_ID } };
+    for (const objects of [[maker], [claimsProjection(maker)]]) {
+      expect(tenancyView(options(objects), adopting, found(foreignEndpoint()))).toMatchObject({ recordedHolder: 'team-b.maker', recordedBy: 'creation' });
+    }
+    expect(tenancyView(options([holder()]), adopting, found(foreignEndpoint()))).toMatchObject({ recordedHolder: 'team-b.importer', recordedBy: 'adoption' });
+    const madeAgain = { ...maker, status: { endpointId: 'f00d' } };
+    expect(tenancyView(options([madeAgain]), adopting, found(foreignEndpoint())).recordedHolder).toBeUndefined();
   });
 
   it('this object holds it itself: no holder, no claim check', () => {
