@@ -131,11 +131,14 @@ const HOW_TO_MAKE_ELIGIBLE =
 export const modelNotFoundMessage = (name: string, version: string) =>
   `model ${name} version ${version} was not found in Unity Catalog. Check spec.model, or register the model first. ${HOW_TO_MAKE_ELIGIBLE}`;
 
-/** Turn spec.throughput into tokens/s or model units, checking it against the model's chunk sizes. */
 /** Databricks' throughput and model-unit fields are int32. */
 const MAX_INT32 = 2_147_483_647;
 
-export function resolveDesired(spec: EndpointSpec, info: ModelOptimizationInfo): Resolution {
+/**
+ * Turn spec.throughput into tokens/s or model units, checking it against the model's chunk sizes. `field` is where
+ * the throughput is in the spec (a schedule window's: schedule.windows[i].throughput), for the messages.
+ */
+export function resolveDesired(spec: EndpointSpec, info: ModelOptimizationInfo, field = 'throughput'): Resolution {
   const { name, version } = spec.model;
   if (info.optimizable !== true) {
     return {
@@ -154,14 +157,14 @@ export function resolveDesired(spec: EndpointSpec, info: ModelOptimizationInfo):
       return {
         ok: false,
         reason: 'InvalidSpec',
-        message: `model ${name} is provisioned in tokens per second (chunk size ${chunk ?? 'unknown'}), not in model units: use throughput.chunks or throughput.tokensPerSecond instead of throughput.modelUnits`,
+        message: `model ${name} is provisioned in tokens per second (chunk size ${chunk ?? 'unknown'}), not in model units: use ${field}.chunks or ${field}.tokensPerSecond instead of ${field}.modelUnits`,
       };
     }
     if (modelUnits % unitChunk !== 0) {
       return {
         ok: false,
         reason: 'InvalidSpec',
-        message: `throughput.modelUnits ${modelUnits} is not a multiple of the model's model-unit chunk size ${unitChunk}: use ${nearestMultiples(modelUnits, unitChunk, MAX_MODEL_UNITS)}`,
+        message: `${field}.modelUnits ${modelUnits} is not a multiple of the model's model-unit chunk size ${unitChunk}: use ${nearestMultiples(modelUnits, unitChunk, MAX_MODEL_UNITS)}`,
       };
     }
     return { ok: true, desired: { ...base, flavour: 'modelUnits', modelUnits, burstScaling: spec.burstScaling } };
@@ -171,7 +174,7 @@ export function resolveDesired(spec: EndpointSpec, info: ModelOptimizationInfo):
     return {
       ok: false,
       reason: 'InvalidSpec',
-      message: `model ${name} is provisioned in model units (chunk size ${unitChunk ?? 'unknown'}), not in tokens per second: use throughput.modelUnits`,
+      message: `model ${name} is provisioned in model units (chunk size ${unitChunk ?? 'unknown'}), not in tokens per second: use ${field}.modelUnits`,
     };
   }
   if (chunks) {
@@ -181,7 +184,7 @@ export function resolveDesired(spec: EndpointSpec, info: ModelOptimizationInfo):
       return {
         ok: false,
         reason: 'InvalidSpec',
-        message: `throughput.chunks.max ${chunks.max} times the model's chunk size ${chunk} tokens/s exceeds the largest throughput Databricks accepts (${MAX_INT32} tokens/s): use at most ${maxChunks} chunks`,
+        message: `${field}.chunks.max ${chunks.max} times the model's chunk size ${chunk} tokens/s exceeds the largest throughput Databricks accepts (${MAX_INT32} tokens/s): use at most ${maxChunks} chunks`,
       };
     }
     return {
@@ -195,7 +198,7 @@ export function resolveDesired(spec: EndpointSpec, info: ModelOptimizationInfo):
       return {
         ok: false,
         reason: 'InvalidSpec',
-        message: `throughput.tokensPerSecond.${bound} ${band[bound]} is not a multiple of the model's chunk size ${chunk} tokens/s: use ${nearestMultiples(band[bound], chunk, MAX_TOKENS_PER_SECOND)}, or throughput.chunks`,
+        message: `${field}.tokensPerSecond.${bound} ${band[bound]} is not a multiple of the model's chunk size ${chunk} tokens/s: use ${nearestMultiples(band[bound], chunk, MAX_TOKENS_PER_SECOND)}, or ${field}.chunks`,
       };
     }
   }
