@@ -3,7 +3,8 @@
 // emulator runs at speed 1 (its clock is the operator's clock) with 2-second rollouts, so windows
 // of cron expressions with seconds happen in real time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2E, endpointManifest, isReady, startE2E } from './harness.js';
+import { MUTATING_OPERATIONS } from '../../src/emulator/call-log.js';
+import { condition, type E2E, endpointManifest, isReady, startE2E } from './harness.js';
 
 let e2e: E2E;
 
@@ -98,5 +99,25 @@ describe('throughput schedule', () => {
     expect(up2).toBeLessThan(batch.start);
     expect(down2).toBeGreaterThanOrEqual(batch.end);
     expect((await calls('sched-llama')).filter((c) => c.operation === 'create')).toHaveLength(1);
+  });
+
+  it('a window throughput the model cannot take is InvalidSpec when the spec is applied, not when the window opens; nothing is sent', async () => {
+    await e2e.apply(endpointManifest('sched-invalid', { throughput: { chunks: { min: 1, max: 1 } } }));
+    await e2e.waitUntil('pte', 'sched-invalid', (o) => isReady(o) && served(o) === 980, 60_000);
+    const seenBefore = Math.max(0, ...(await calls('sched-invalid')).map((c) => c.seq));
+
+    // Opens in 10 minutes: long after the test has its answer.
+    const opens = Date.now() + 10 * 60_000;
+    const windows = [{ name: 'later', start: cronAt(opens), end: cronAt(opens + 10 * 60_000), throughput: { tokensPerSecond: { min: 0, max: 1234 } } }];
+    await e2e.kubectl(['patch', 'pte', 'sched-invalid', '--type=merge', '-p', JSON.stringify({ spec: { schedule: { timeZone: 'UTC', windows } } })]);
+
+    const refused = await e2e.waitUntil('pte', 'sched-invalid', (o) => condition(o, 'Synced')?.reason === 'InvalidSpec', 30_000);
+    expect(condition(refused, 'Synced')).toMatchObject({
+      status: 'False',
+      message: expect.stringMatching(/^schedule window "later": schedule\.windows\[0\]\.throughput\.tokensPerSecond\.max 1234 is not a multiple of the model's chunk size 980 tokens\/s/),
+    });
+    expect(served(refused)).toBe(980); // the served config stays
+    const mutations = (await calls('sched-invalid')).filter((c) => c.seq > seenBefore && MUTATING_OPERATIONS.has(c.operation));
+    expect(mutations).toEqual([]);
   });
 });

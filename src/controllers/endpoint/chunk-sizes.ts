@@ -15,6 +15,8 @@ export interface ChunkSizeResolution {
   optimization: Optimization;
   /** The message of a Warning, given when the change is first seen. */
   changed?: string;
+  /** The model's answer with the chunk sizes the spec was read in (the applied ones while they hold). */
+  readIn: ModelOptimizationInfo;
 }
 
 export interface ChunkSizeInput {
@@ -40,18 +42,20 @@ export function resolveWithAppliedChunkSizes({ spec, info, recorded, fresh, endp
   const appliedUnit = recorded?.appliedModelUnitChunkSize ?? recorded?.modelUnitChunkSize;
   const chunkChanged = appliedChunk !== undefined && appliedChunk !== info.throughput_chunk_size;
   const unitChanged = appliedUnit !== undefined && appliedUnit !== info.model_unit_chunk_size;
-  if (fresh || (!chunkChanged && !unitChanged)) return { resolution: current, optimization: reported };
+  const readNow = { resolution: current, optimization: reported, readIn: info };
+  if (fresh || (!chunkChanged && !unitChanged)) return readNow;
 
-  const held = resolveDesired(spec, {
+  const appliedInfo: ModelOptimizationInfo = {
     ...info,
     ...(chunkChanged && { throughput_chunk_size: appliedChunk }),
     ...(unitChanged && { model_unit_chunk_size: appliedUnit }),
-  });
-  if (!held.ok) return { resolution: current, optimization: reported };
+  };
+  const held = resolveDesired(spec, appliedInfo);
+  if (!held.ok) return readNow;
   const desired = split ? { ...held.desired, split } : held.desired;
   const served = [endpoint?.config, endpoint?.pending_config].map(observeConfig);
   if (!served.some((config) => config !== undefined && diffServing(desired, config).length === 0)) {
-    return { resolution: current, optimization: reported }; // drift or no endpoint: a change is due anyway
+    return readNow; // drift or no endpoint: a change is due anyway
   }
 
   const optimization: Optimization = {
@@ -61,8 +65,8 @@ export function resolveWithAppliedChunkSizes({ spec, info, recorded, fresh, endp
   };
   const seenBefore =
     recorded?.chunkSize === info.throughput_chunk_size && recorded?.modelUnitChunkSize === info.model_unit_chunk_size;
-  if (seenBefore) return { resolution: held, optimization };
-  return { resolution: held, optimization, changed: changedMessage(spec, info, current, describeServing(held.desired), { appliedChunk, appliedUnit, chunkChanged }) };
+  if (seenBefore) return { resolution: held, optimization, readIn: appliedInfo };
+  return { resolution: held, optimization, readIn: appliedInfo, changed: changedMessage(spec, info, current, describeServing(held.desired), { appliedChunk, appliedUnit, chunkChanged }) };
 }
 
 function changedMessage(

@@ -32,6 +32,7 @@ import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, rejectedForThisSpec } from './failures.js';
 import { WORKSPACE_CHANGED, endpointMissingMessage, recordCreateTarget, workspaceChanged, workspaceIdentity } from './workspace-move.js';
 import { resolveWithAppliedChunkSizes } from './chunk-sizes.js';
+import { invalidWindowThroughput } from './schedule.js';
 
 export type * from './plan-types.js';
 export { endpointNameOf } from './plan-builder.js';
@@ -178,7 +179,8 @@ function planPreflight(input: PlanInput, plan: PlanBuilder, fresh: boolean): { d
     };
   }
   const endpoint = input.endpoint.kind === 'found' ? input.endpoint.value : undefined;
-  const { resolution, optimization, changed } = resolveWithAppliedChunkSizes({ spec, info: input.model.value, recorded: input.object.status.optimization, fresh, endpoint, split: input.split });
+  const { resolution: resolved, optimization, changed, readIn } = resolveWithAppliedChunkSizes({ spec, info: input.model.value, recorded: input.object.status.optimization, fresh, endpoint, split: input.split });
+  const resolution = invalidWindowThroughput(spec, readIn) ?? resolved; // every window, so a bad one is refused before it opens
   plan.status.optimization = optimization;
   if (changed) plan.event('Warning', 'ChunkSizeChanged', changed);
   if (!resolution.ok) {

@@ -12,6 +12,8 @@ import {
   type Throughput,
   TIME_OF_DAY_PATTERN,
 } from '../../api/v1alpha1/index.js';
+import type { ModelOptimizationInfo } from '../../databricks/api-types.js';
+import { type Resolution, resolveDesired } from './desired.js';
 import type { Plan, Requeue } from './plan-types.js';
 
 /** What applies at one moment: a window, or spec.throughput (window undefined). */
@@ -146,6 +148,19 @@ function nextChange(compiled: Compiled, base: Throughput, now: Date, current: Sc
     from = at;
   }
   return {};
+}
+
+/**
+ * The first window whose throughput the model cannot take, as InvalidSpec naming the window and its field. Checked
+ * whenever the spec is, so a bad window is refused when it is applied rather than when it opens, and the window open
+ * now is not reported as spec.throughput. A model that cannot be provisioned at all is told by spec.throughput's check.
+ */
+export function invalidWindowThroughput(spec: EndpointSpec, info: ModelOptimizationInfo): Extract<Resolution, { ok: false }> | undefined {
+  for (const [index, window] of (spec.schedule?.windows ?? []).entries()) {
+    const resolution = resolveDesired({ ...spec, throughput: window.throughput }, info, `schedule.windows[${index}].throughput`);
+    if (!resolution.ok && resolution.reason === 'InvalidSpec') return { ...resolution, message: `schedule window "${window.name}": ${resolution.message}` };
+  }
+  return undefined;
 }
 
 // ---- composition with the endpoint planner -------------------------------------------------------

@@ -51,6 +51,18 @@ describe('the model chunk size changes under a settled endpoint: nothing changes
       next: 'throughput.tokensPerSecond.min 980 is not a multiple of the model\'s chunk size 1960 tokens/s',
     },
     {
+      // The window is read in the applied chunk size too: it is InvalidSpec only once a new spec or its opening asks.
+      name: 'chunks 1-2 with a schedule window at 980-2940 tokens/s',
+      spec: {
+        throughput: { chunks: { min: 1, max: 2 } },
+        schedule: { windows: [{ name: 'peak', start: '0 3 * * *', end: '0 4 * * *', throughput: { tokensPerSecond: { min: 980, max: 2940 } } }] },
+      },
+      served: { min: 980, max: 1960 },
+      before: TOKEN_BAND_MODEL,
+      after: BIGGER_CHUNK,
+      next: 'this spec would then provision version 3 at 1960-3920 tokens/s',
+    },
+    {
       name: 'modelUnits 50',
       spec: { throughput: { modelUnits: 50 } },
       served: { units: 50 },

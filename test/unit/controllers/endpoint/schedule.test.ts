@@ -12,7 +12,7 @@ import {
   scheduleStatus,
   withSchedule,
 } from '../../../../src/controllers/endpoint/schedule.js';
-import { endpointObject, planInput, readyEndpoint, TOKEN_BAND_MODEL } from '../fixtures.js';
+import { endpointObject, MODEL_UNIT_MODEL, NOT_OPTIMIZABLE_MODEL, planInput, readyEndpoint, TOKEN_BAND_MODEL } from '../fixtures.js';
 
 const BASE: Throughput = { chunks: { min: 1, max: 2 } };
 const PEAK: Throughput = { chunks: { min: 4, max: 6 } };
@@ -169,5 +169,67 @@ describe('composition with the endpoint plan', () => {
     expect(requeueForSchedule({ after: 1000 }, office, new Date('2026-03-02T12:00:00Z'))).toEqual({ after: 1000 });
     expect(requeueForSchedule({ backoff: true }, office, new Date('2026-03-02T12:00:00Z'))).toEqual({ backoff: true });
     expect(requeueForSchedule(undefined, office, new Date('2026-03-02T16:00:00Z'))).toEqual({ after: 3_600_000 });
+  });
+});
+
+// Every window's throughput is checked against the model when the spec changes, as time zones and cron fields are:
+// a window that opens later must not pass as applied and fail at its start (naming a field spec.throughput lacks).
+describe('window throughput is checked when the spec changes, not when the window opens', () => {
+  const LATER = { name: 'later', start: '0 9 * * *', end: '0 17 * * *' };
+  const PEAK_WINDOW = { name: 'peak', start: '0 12 * * *', end: '0 13 * * *', throughput: PEAK };
+  const withWindows = (windows: Schedule['windows'], throughput: Throughput = BASE) =>
+    endpointObject({ spec: { throughput, schedule: { windows } }, status: { observedGeneration: 1 }, generation: 2 });
+  const BEFORE_WINDOWS = new Date('2026-03-02T06:00:00Z');
+  const synced = (plan: ReturnType<typeof planEndpoint>) => plan.status.conditions?.find((c) => c.type === 'Synced');
+
+  it.each([
+    {
+      case: 'tokens/s off the chunk grid, second window',
+      windows: [PEAK_WINDOW, { ...LATER, throughput: { tokensPerSecond: { min: 0, max: 1234 } } }],
+      message: /^schedule window "later": schedule\.windows\[1\]\.throughput\.tokensPerSecond\.max 1234 is not a multiple of the model's chunk size 980 tokens\/s: use 980 or 1960, or schedule\.windows\[1\]\.throughput\.chunks$/,
+    },
+    {
+      case: 'chunks beyond the int32 Databricks accepts',
+      windows: [{ ...LATER, throughput: { chunks: { min: 1, max: 3_000_000 } } }],
+      message: /^schedule window "later": schedule\.windows\[0\]\.throughput\.chunks\.max 3000000 times the model's chunk size 980/,
+    },
+    {
+      case: 'the lower bound off the grid, first of two bad windows',
+      windows: [{ ...LATER, throughput: { tokensPerSecond: { min: 500, max: 1960 } } }, { ...PEAK_WINDOW, throughput: { tokensPerSecond: { min: 0, max: 1 } } }],
+      message: /^schedule window "later": schedule\.windows\[0\]\.throughput\.tokensPerSecond\.min 500 is not a multiple of the model's chunk size 980 tokens\/s: use 980, or schedule\.windows\[0\]\.throughput\.chunks$/,
+    },
+    {
+      case: 'model units off the model-unit chunk grid',
+      model: MODEL_UNIT_MODEL,
+      base: { modelUnits: 100 },
+      windows: [{ ...LATER, throughput: { modelUnits: 120 } }],
+      message: /^schedule window "later": schedule\.windows\[0\]\.throughput\.modelUnits 120 is not a multiple of the model's model-unit chunk size 50: use 100 or 150$/,
+    },
+  ])('$case: InvalidSpec at once, naming the window and its field; nothing sent', ({ windows, message, model, base }) => {
+    const object = withWindows(windows, base);
+    const plan = planEndpoint(planInput(object, { endpoint: readyEndpoint(base ? { units: 100 } : { min: 980, max: 1960 }), model: model ?? TOKEN_BAND_MODEL, now: BEFORE_WINDOWS }));
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(synced(plan)).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringMatching(message) });
+  });
+
+  it('the window open now is named too, not spec.throughput', () => {
+    const object = withWindows([{ ...LATER, throughput: { tokensPerSecond: { min: 0, max: 1234 } } }]);
+    const open = state(object.spec.schedule as Schedule, '2026-03-02T10:00:00Z');
+    const plan = planEndpoint(planInput({ ...object, spec: scheduledSpec(object.spec, open) }, { endpoint: readyEndpoint({ min: 980, max: 1960 }) }));
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(synced(plan)?.message).toMatch(/^schedule window "later": schedule\.windows\[0\]\.throughput\.tokensPerSecond\.max 1234/);
+  });
+
+  it('valid windows (chunks, tokens/s on the grid) leave the spec applied', () => {
+    const object = withWindows([PEAK_WINDOW, { ...LATER, throughput: { tokensPerSecond: { min: 0, max: 1960 } } }]);
+    const plan = planEndpoint(planInput(object, { endpoint: readyEndpoint({ min: 980, max: 1960 }), now: BEFORE_WINDOWS }));
+    expect(plan.action.type).not.toBe('updateConfig');
+    expect(synced(plan)).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+  });
+
+  it('a model that cannot be provisioned is told as such, not as a window problem', () => {
+    const object = withWindows([{ ...LATER, throughput: { tokensPerSecond: { min: 0, max: 1234 } } }]);
+    const plan = planEndpoint(planInput(object, { endpoint: readyEndpoint({ min: 980, max: 1960 }), model: NOT_OPTIMIZABLE_MODEL, now: BEFORE_WINDOWS }));
+    expect(synced(plan)).toMatchObject({ status: 'False', reason: 'ModelNotOptimizable' });
   });
 });
