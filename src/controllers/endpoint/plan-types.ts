@@ -1,5 +1,5 @@
 // The planner's inputs and outputs (plan.ts and the part planners beside it share them). Types only.
-import type { EndpointSpec, EndpointStatus } from '../../api/v1alpha1/index.js';
+import type { EndpointSpec, EndpointStatus, Throughput } from '../../api/v1alpha1/index.js';
 import type { ModelOptimizationInfo, ServingEndpointDetailed, ServingEndpointPermissions } from '../../databricks/api-types.js';
 import type { ClientBudgetWait, DatabricksErrorKind } from '../../databricks/errors.js';
 import type { CanarySplit, CreateRequest, UpdateRequest } from './desired.js';
@@ -91,6 +91,8 @@ export interface PlanInput {
   settings: PlanSettings;
   /** The desired config changed without a new generation (a schedule window opened or closed): act as on a new spec. */
   desiredChanged?: boolean;
+  /** spec.throughput while a schedule window open now replaces it in object.spec: checked all the same (schedule.ts). */
+  unscheduledThroughput?: Throughput;
   /** Why the spec cannot be applied, found outside the planner (an invalid schedule): InvalidSpec. */
   specProblem?: string;
   /** A canary step: the previous version serves beside the spec's (canary.ts). */

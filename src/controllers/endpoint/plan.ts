@@ -180,7 +180,7 @@ function planPreflight(input: PlanInput, plan: PlanBuilder, fresh: boolean): { d
   }
   const endpoint = input.endpoint.kind === 'found' ? input.endpoint.value : undefined;
   const { resolution: resolved, optimization, changed, readIn } = resolveWithAppliedChunkSizes({ spec, info: input.model.value, recorded: input.object.status.optimization, fresh, endpoint, split: input.split });
-  const resolution = invalidWindowThroughput(spec, readIn) ?? resolved; // every window, so a bad one is refused before it opens
+  const resolution = invalidWindowThroughput(spec, readIn, input.unscheduledThroughput) ?? resolved; // every window, so a bad one is refused before it opens
   plan.status.optimization = optimization;
   if (changed) plan.event('Warning', 'ChunkSizeChanged', changed);
   if (!resolution.ok) {

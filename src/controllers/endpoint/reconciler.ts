@@ -312,6 +312,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       settings: options.settings,
       desiredChanged: scheduleChanged(object.status, scheduled) || canary.changed,
       ...canaryPlanFields(canary),
+      ...(scheduled?.window !== undefined && { unscheduledThroughput: parsed.data.throughput }),
       ...(schedule && !schedule.ok && { specProblem: schedule.message }),
       ...(createLandsBy !== undefined && { createMayLandUntil: new Date(createLandsBy) }),
     };

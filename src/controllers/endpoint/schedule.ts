@@ -153,9 +153,13 @@ function nextChange(compiled: Compiled, base: Throughput, now: Date, current: Sc
 /**
  * The first window whose throughput the model cannot take, as InvalidSpec naming the window and its field. Checked
  * whenever the spec is, so a bad window is refused when it is applied rather than when it opens, and the window open
- * now is not reported as spec.throughput. A model that cannot be provisioned at all is told by spec.throughput's check.
+ * now is not reported as spec.throughput. `unscheduled` is spec.throughput while a window replaces it in `spec`:
+ * checked too, so a bad edit of it is refused now rather than when the window closes. A model that cannot be
+ * provisioned at all is told by the planner's own check.
  */
-export function invalidWindowThroughput(spec: EndpointSpec, info: ModelOptimizationInfo): Extract<Resolution, { ok: false }> | undefined {
+export function invalidWindowThroughput(spec: EndpointSpec, info: ModelOptimizationInfo, unscheduled?: Throughput): Extract<Resolution, { ok: false }> | undefined {
+  const base = unscheduled && resolveDesired({ ...spec, throughput: unscheduled }, info);
+  if (base && !base.ok && base.reason === 'InvalidSpec') return { ...base, message: `${base.message} (spec.throughput serves whenever no schedule window is open)` };
   for (const [index, window] of (spec.schedule?.windows ?? []).entries()) {
     const resolution = resolveDesired({ ...spec, throughput: window.throughput }, info, `schedule.windows[${index}].throughput`);
     if (!resolution.ok && resolution.reason === 'InvalidSpec') return { ...resolution, message: `schedule window "${window.name}": ${resolution.message}` };

@@ -220,6 +220,18 @@ describe('window throughput is checked when the spec changes, not when the windo
     expect(synced(plan)?.message).toMatch(/^schedule window "later": schedule\.windows\[0\]\.throughput\.tokensPerSecond\.max 1234/);
   });
 
+  it('a bad spec.throughput is refused while a window replaces it, not when the window closes', () => {
+    const object = withWindows([{ ...LATER, throughput: { tokensPerSecond: { min: 0, max: 1960 } } }], { tokensPerSecond: { min: 0, max: 1234 } });
+    const open = state(object.spec.schedule as Schedule, '2026-03-02T10:00:00Z');
+    const input = planInput({ ...object, spec: scheduledSpec(object.spec, open) }, { endpoint: readyEndpoint({ min: 0, max: 1960 }) });
+    const plan = planEndpoint({ ...input, unscheduledThroughput: object.spec.throughput });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(synced(plan)).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringMatching(/^throughput\.tokensPerSecond\.max 1234 is not a multiple of the model's chunk size 980 tokens\/s.*\(spec\.throughput serves whenever no schedule window is open\)$/) });
+    // The same window with a good spec.throughput is applied.
+    const good = planEndpoint({ ...input, unscheduledThroughput: BASE });
+    expect(synced(good)).toMatchObject({ status: 'True' });
+  });
+
   it('valid windows (chunks, tokens/s on the grid) leave the spec applied', () => {
     const object = withWindows([PEAK_WINDOW, { ...LATER, throughput: { tokensPerSecond: { min: 0, max: 1960 } } }]);
     const plan = planEndpoint(planInput(object, { endpoint: readyEndpoint({ min: 980, max: 1960 }), now: BEFORE_WINDOWS }));
