@@ -2,7 +2,8 @@
 // with a pause at each, then the old version is removed; a user abort and a failed metrics gate route
 // everything back to the old version, which is not Ready (the spec's version does not serve), and an abort
 // left set keeps the next version's canary from starting; an endpoint deleted out of band after an abort comes
-// back with the old version, in one create. Evidence: the object's status and the emulator's
+// back with the old version, in one create; a mistyped model.version during a step sends nothing and setting it
+// back resumes the step. Evidence: the object's status and the emulator's
 // served config and call log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2E, TEST_PAT, condition, endpointManifest, isReady, startE2E } from './harness.js';
@@ -87,6 +88,36 @@ describe('canary rollout', () => {
     expect(await servedConfig('canary-ok')).toEqual({ entities: ['3'], routes: { 'support_bot_llama-3': 100 } });
     // One update per step: 10 %, 50 %, then version 3 alone.
     expect(await updates('canary-ok')).toBe(3);
+  });
+
+  it('a mistyped model.version during a step sends nothing; setting it back resumes the step, not 100 % at once', async () => {
+    await startOnVersion2('canary-typo', { steps: [10, 50], pause: '15s' });
+    const step1 = await e2e.waitUntil('pte', 'canary-typo', (o) => canaryOf(o).phase === 'Paused' && canaryOf(o).share === 10, 60_000);
+    const reachedAt = (step1['status'] as { canary: { stepReachedTime?: string } }).canary.stepReachedTime;
+    expect(reachedAt).toBeDefined();
+    expect(await updates('canary-typo')).toBe(1);
+
+    // A version the catalog does not have (it has 1 to 3): refused before any call, the canary as it stood.
+    await e2e.kubectl(['patch', 'pte', 'canary-typo', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: MODEL, version: '99' } } })]);
+    const typo = await e2e.waitUntil('pte', 'canary-typo', (o) => current(o) && condition(o, 'Synced')?.reason === 'ModelNotFound', 60_000);
+    expect(canaryOf(typo)).toMatchObject({ phase: 'Paused', step: 1, share: 10, versions: [{ version: '2', share: 90 }, { version: '3', share: 10 }] });
+    expect(condition(typo, 'Ready')?.message).toMatch(/Databricks still serves version 2 at 980-1960 tokens\/s \(90 %\) and version 3 at 980-1960 tokens\/s \(10 %\)\.$/);
+    expect(await updates('canary-typo')).toBe(1);
+
+    // Back to the canary's version: the step goes on where it was, its pause counting from when it began.
+    await e2e.kubectl(['patch', 'pte', 'canary-typo', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: MODEL, version: '3' } } })]);
+    const resumed = await e2e.waitUntil('pte', 'canary-typo', (o) => current(o) && condition(o, 'Ready')?.reason === 'CanaryInProgress', 60_000);
+    expect(canaryOf(resumed)).toMatchObject({ phase: 'Paused', step: 1, share: 10 });
+    expect((resumed['status'] as { canary: { stepReachedTime?: string } }).canary.stepReachedTime).toBe(reachedAt);
+    expect(await updates('canary-typo')).toBe(1);
+    expect(await servedConfig('canary-typo')).toEqual({ entities: ['2', '3'], routes: { 'support_bot_llama-2': 90, 'support_bot_llama-3': 10 } });
+
+    // Step 2 comes next, with its own pause: the second update is 50 %, not version 3 alone.
+    await e2e.waitUntil('pte', 'canary-typo', (o) => canaryOf(o).phase === 'Paused' && canaryOf(o).share === 50, 60_000);
+    expect(await updates('canary-typo')).toBe(2);
+    expect(await servedConfig('canary-typo')).toEqual({ entities: ['2', '3'], routes: { 'support_bot_llama-2': 50, 'support_bot_llama-3': 50 } });
+    await e2e.waitUntil('pte', 'canary-typo', (o) => canaryOf(o).phase === 'Succeeded' && isReady(o), 60_000);
+    expect(await updates('canary-typo')).toBe(3);
   });
 
   it('model units: steps to 100 % through the /pt config API and removes the old entity', async () => {

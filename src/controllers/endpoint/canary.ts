@@ -6,7 +6,7 @@
 import { type Canary, type EndpointSpec, type EndpointStatus, EndpointAnnotation, EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason, parseDurationMs } from '../../api/v1alpha1/index.js';
 import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
-import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedServing, observeConfig } from './desired.js';
+import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedEntity, type ObservedServing, observeConfig } from './desired.js';
 import type { EndpointObject, Observed, Plan, PlanInput } from './plan-types.js';
 import { requeueBy } from './schedule.js';
 
@@ -45,6 +45,8 @@ export interface CanaryDecision {
   aborted?: string;
   /** The canary of the spec's version runs: where it stands (Ready and Synced say it once its step serves). */
   inProgress?: CanaryStanding;
+  /** The versions our endpoint serves now, for a status.canary kept as it was (withCanary). */
+  servedVersions?: CanaryStatus['versions'];
 }
 
 /** What Ready and Synced say while the step of a running canary serves (withCanaryConditions). */
@@ -77,7 +79,8 @@ export function decideCanary(object: EndpointObject, endpoint: Observed<ServingE
   const found = endpoint.kind === 'found' ? endpoint.value : undefined;
   if (object.deleting || !((ours && found) || endpoint.kind === 'notFound')) return { spec: object.spec, changed: false, status: object.status.canary };
   const served = observeConfig(found?.config);
-  return planCanary({ spec: object.spec, annotations: object.annotations, status: object.status, served, updating: found?.state.config_update === 'IN_PROGRESS', now, gate });
+  const decision = planCanary({ spec: object.spec, annotations: object.annotations, status: object.status, served, updating: found?.state.config_update === 'IN_PROGRESS', now, gate });
+  return served ? { ...decision, servedVersions: observedVersions(served) } : decision;
 }
 
 /** What the planner takes from a canary decision besides the spec. */
@@ -205,13 +208,8 @@ function begin(input: CanaryInput, canary: Canary): CanaryStatus | undefined {
   const { served } = input;
   const version = input.spec.model.version;
   if (!served || served.entityCount !== 1 || served.entityVersion === version || input.updating) return undefined;
-  const from = served.entities[0];
-  if (!from?.name || !from.entityVersion) return undefined;
-  const base = {
-    fromVersion: from.entityVersion,
-    toVersion: version,
-    from: definedOnly({ entityName: from.name, minTokensPerSecond: from.minTokensPerSecond, maxTokensPerSecond: from.maxTokensPerSecond, modelUnits: from.modelUnits }),
-  };
+  const base = canaryFrom(served.entities[0], version);
+  if (!base) return undefined;
   const steps = sortedSteps(canary);
   switch (control(canary, input.annotations)) {
     case 'Abort':
@@ -221,6 +219,16 @@ function begin(input: CanaryInput, canary: Canary): CanaryStatus | undefined {
     default:
       return { ...base, phase: 'Progressing', step: 1, share: steps[0] as number, message: `rolling out step 1: ${steps[0]} % of the traffic to version ${version}` };
   }
+}
+
+/** A canary's versions: from the served entity `from` (its name and throughput, to serve on beside) to `version`. */
+function canaryFrom(from: ObservedEntity | undefined, version: string): Pick<CanaryStatus, 'fromVersion' | 'toVersion' | 'from'> | undefined {
+  if (!from?.name || !from.entityVersion) return undefined;
+  return {
+    fromVersion: from.entityVersion,
+    toVersion: version,
+    from: definedOnly({ entityName: from.name, minTokensPerSecond: from.minTokensPerSecond, maxTokensPerSecond: from.maxTokensPerSecond, modelUnits: from.modelUnits }),
+  };
 }
 
 /** The abort control in force, as the user set it (the annotation wins over spec.canary.action). */
@@ -315,24 +323,28 @@ function observedVersions(served: ObservedServing | undefined): CanaryStatus['ve
 export const sortedSteps = (canary: Canary): number[] => [...new Set(canary.steps)].sort((a, b) => a - b);
 
 /**
- * Whether status.canary stays as it was: the planned step was not sent, or the endpoint is missing and is not created
- * again (the object is refused: another workspace, a rejected spec, an older claimant), so the canary as it stands
- * still holds for the endpoint wherever it is.
+ * Whether status.canary stays as it was: the planned step was not sent; the spec could not be resolved (a mistyped
+ * model.version, a model the operator may not read: nothing was sent, and setting it back resumes the canary where it
+ * was); or the endpoint is missing and is not created again (the object is refused: another workspace, a rejected
+ * spec, an older claimant), so the canary as it stands still holds for the endpoint wherever it is.
  */
 export const canaryKept = (notSent: boolean, endpoint: Observed<ServingEndpointDetailed>, plan: Plan): boolean =>
-  notSent || (endpoint.kind === 'notFound' && plan.action.type !== 'create');
+  notSent || plan.specUnresolved === true || (endpoint.kind === 'notFound' && plan.action.type !== 'create');
 
 /**
- * The plan with status.canary and a requeue no later than the end of a pause. When the planned action
- * failed, status keeps the canary as it was, so the next reconcile sends the step again.
+ * The plan with status.canary and a requeue no later than the end of a pause. When the canary is kept (canaryKept),
+ * status keeps it as it was, with the versions Databricks serves now, so the next reconcile sends the step again.
  */
-export function withCanary(plan: Plan, previous: EndpointStatus, decision: CanaryDecision, actionFailed: boolean, now: Date): Plan {
+export function withCanary(plan: Plan, previous: EndpointStatus, decision: CanaryDecision, kept: boolean, now: Date): Plan {
   const status = { ...plan.status };
-  const canary = actionFailed ? previous.canary : decision.status;
+  const canary = kept ? keptCanary(previous.canary, decision.servedVersions) : decision.status;
   if (canary) status.canary = stripUndefined(canary);
   else delete status.canary;
   return { ...plan, status, requeue: requeueBy(plan.requeue, decision.wakeAt, now) };
 }
+
+const keptCanary = (canary: CanaryStatus | undefined, servedVersions: CanaryStatus['versions']): CanaryStatus | undefined =>
+  canary && servedVersions ? { ...canary, versions: servedVersions } : canary;
 
 const iso = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
 const round = (value: number) => Math.round(value * 10_000) / 10_000;

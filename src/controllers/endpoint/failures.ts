@@ -76,6 +76,9 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
   }
 }
 
+/** The model read failed: the spec's model is not resolved, so nothing is sent for it (Plan.specUnresolved). */
+export const planModelReadFailure = (input: PlanInput, plan: PlanBuilder, error: CallFailure): Plan => ({ ...planCallFailure(input, plan, error, 'model'), specUnresolved: true });
+
 function permissionDeniedMessage(input: PlanInput, refusal: string, refusedOn: RefusedOn): string {
   const { object } = input;
   const name = endpointNameOf(object);

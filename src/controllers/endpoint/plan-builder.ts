@@ -73,6 +73,11 @@ export class PlanBuilder {
     return this;
   }
 
+  /** Nothing is sent: the spec could not be resolved (Plan.specUnresolved). */
+  finishUnresolved(requeue: Requeue): Plan {
+    return { ...this.finish({ type: 'none' }, requeue), specUnresolved: true };
+  }
+
   finish(action: EndpointAction, requeue: Requeue): Plan {
     if (this.status.conditions) {
       const { object, now } = this.input;

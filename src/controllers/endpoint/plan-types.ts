@@ -135,4 +135,9 @@ export interface Plan {
    * so status keeps what it had and the parts that follow a change (schedule, canary) treat it as not sent.
    */
   deferred?: boolean;
+  /**
+   * The spec could not be resolved (its model read failed, or the model or spec was refused before any call): nothing
+   * was sent for it, so the parts that follow a change (the canary) stay where they were until it is fixed.
+   */
+  specUnresolved?: boolean;
 }

@@ -29,7 +29,7 @@ import { withOwnerTags } from './adoption.js';
 import { PlanBuilder, endpointNameOf, invocationUrl, iso, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
 import { planCrdDeletion, planDeletion } from './deletion.js';
-import { planCallFailure, rejectedForThisSpec } from './failures.js';
+import { planCallFailure, planModelReadFailure, rejectedForThisSpec } from './failures.js';
 import { WORKSPACE_CHANGED, endpointMissingMessage, recordCreateTarget, workspaceChanged, workspaceIdentity } from './workspace-move.js';
 import { resolveWithAppliedChunkSizes } from './chunk-sizes.js';
 import { invalidWindowThroughput } from './schedule.js';
@@ -108,7 +108,7 @@ export function planEndpoint(input: PlanInput): Plan {
   }
 
   // Reads failed: say so and come back; Ready keeps what it last knew.
-  if (input.model.kind === 'failed') return planCallFailure(input, plan, input.model.error, 'model');
+  if (input.model.kind === 'failed') return planModelReadFailure(input, plan, input.model.error);
   if (input.endpoint.kind === 'failed') return planCallFailure(input, plan, input.endpoint.error);
 
   // From here on the plan decides on the new spec or requested-at token, so they count as handled.
@@ -125,9 +125,9 @@ export function planEndpoint(input: PlanInput): Plan {
   if (requestedAt !== undefined) plan.status.lastHandledRequestedAt = requestedAt;
   plan.status.observedGeneration = object.generation;
 
-  if (input.endpoint.kind === 'found') recordObservedEndpoint(input, plan, input.endpoint.value);
+  const served = input.endpoint.kind === 'found' ? recordObservedEndpoint(input, plan, input.endpoint.value) : undefined;
 
-  const preflight = planPreflight(input, plan, fresh);
+  const preflight = planPreflight(input, plan, fresh, served);
   if ('plan' in preflight) return preflight.plan;
   const desired = preflight.desired;
 
@@ -164,18 +164,17 @@ export function withActionAnswer(input: PlanInput, plan: Plan, answered: Serving
   return { ...plan, status: after.status, requeue: after.requeue };
 }
 
-function planPreflight(input: PlanInput, plan: PlanBuilder, fresh: boolean): { desired: DesiredServing } | { plan: Plan } {
+/** `served`: our endpoint's served config, which a refused spec leaves serving (every entity, with its share). */
+function planPreflight(input: PlanInput, plan: PlanBuilder, fresh: boolean, served: ObservedServing | undefined): { desired: DesiredServing } | { plan: Plan } {
   const { spec } = input.object;
-  const stillServing = plan.status.served?.modelVersion
-    ? ` Databricks still serves ${describeServing(servedFromStatus(plan.status))}.`
-    : '';
+  const stillServing = served?.entityVersion ? ` Databricks still serves ${describeServing(served)}.` : '';
   if (input.model.kind !== 'found') {
     const message = modelNotFoundMessage(spec.model.name, spec.model.version);
     return {
       // The model may be registered later, outside Kubernetes: look again at the poll interval.
       plan: plan
         .blocked(SyncedReason.ModelNotFound, `the spec cannot be applied: ${message}${stillServing}`, message)
-        .finish({ type: 'none' }, { after: input.settings.pollIntervalMs }),
+        .finishUnresolved({ after: input.settings.pollIntervalMs }),
     };
   }
   const endpoint = input.endpoint.kind === 'found' ? input.endpoint.value : undefined;
@@ -188,7 +187,7 @@ function planPreflight(input: PlanInput, plan: PlanBuilder, fresh: boolean): { d
     return {
       plan: plan
         .blocked(resolution.reason, `the spec cannot be applied: ${resolution.message}${stillServing}`, resolution.message)
-        .finish({ type: 'none' }, requeue),
+        .finishUnresolved(requeue),
     };
   }
   const invalidDuration = checkDurations(spec) ?? input.specProblem;
@@ -196,7 +195,7 @@ function planPreflight(input: PlanInput, plan: PlanBuilder, fresh: boolean): { d
     return {
       plan: plan
         .blocked(SyncedReason.InvalidSpec, `the spec cannot be applied: ${invalidDuration}`, invalidDuration)
-        .finish({ type: 'none' }, undefined),
+        .finishUnresolved(undefined),
     };
   }
   return { desired: input.split ? { ...resolution.desired, split: input.split } : resolution.desired };
@@ -451,9 +450,10 @@ function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: Ob
     .finish({ type: 'none' }, undefined);
 }
 
-function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): void {
+/** Records our endpoint's ID, URL, state and configs in status; returns its served config (undefined: none, or not ours). */
+function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): ObservedServing | undefined {
   const status = plan.status;
-  if (ownershipOf(endpoint, owner(input.object), input.object.status, input.tenancy.taggedOwnerPresence).kind !== 'ours') return;
+  if (ownershipOf(endpoint, owner(input.object), input.object.status, input.tenancy.taggedOwnerPresence).kind !== 'ours') return undefined;
   if (endpoint.id) status.endpointId = endpoint.id;
   const workspace = workspaceIdentity(input.workspace.host);
   if (endpoint.id && workspace) status.workspaceHost = workspace;
@@ -477,6 +477,7 @@ function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: S
   } else if (endpoint.state.config_update !== 'IN_PROGRESS') {
     delete status.pending;
   }
+  return served;
 }
 
 /** Whether `config` is the one `known` describes (a status pending config: requested or watched). */
@@ -499,13 +500,4 @@ function statusFields(s: ServingFields): NonNullable<EndpointStatus['served']> {
   };
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }
-
-const servedFromStatus = (status: EndpointStatus): ObservedServing => ({
-  entityCount: 1,
-  entities: [],
-  entityVersion: status.served?.modelVersion,
-  minTokensPerSecond: status.served?.minTokensPerSecond,
-  maxTokensPerSecond: status.served?.maxTokensPerSecond,
-  modelUnits: status.served?.modelUnits,
-});
 

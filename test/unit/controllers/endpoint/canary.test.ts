@@ -9,7 +9,7 @@ import { gateNeeded, gateValues, parseSamples } from '../../../../src/controller
 import { type DesiredServing, diffServing, observeConfig, updateRequest } from '../../../../src/controllers/endpoint/desired.js';
 import type { EndpointCoreConfigOutput } from '../../../../src/databricks/api-types.js';
 import { planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
-import { CAPACITY_ABORT_MESSAGE, NOT_FOUND, NOW, SECOND, at, condition, endpointObject, endpointSpec, iso, planInput, readyEndpoint, servedEntity, updatingEndpoint } from '../fixtures.js';
+import { CAPACITY_ABORT_MESSAGE, type InputOptions, MINUTE, MODEL_UNIT_MODEL, NOT_FOUND, NOT_OPTIMIZABLE_MODEL, NOW, SECOND, at, condition, endpointObject, endpointSpec, failed, iso, planInput, readyEndpoint, servedEntity, updatingEndpoint } from '../fixtures.js';
 
 const CANARY = { steps: [50, 10], pause: '10m' }; // sorted: 10 → 50
 const spec = (version = '4', canary: Record<string, unknown> = CANARY) => endpointSpec({ model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version }, canary: canary as never });
@@ -219,12 +219,13 @@ describe('planCanary', () => {
 });
 
 /** One reconcile as the reconciler runs it: the canary decides the config to aim for, the planner the rest. */
-function reconcileCanary(object: EndpointObject, endpoint: ServingEndpointDetailed | typeof NOT_FOUND, workspaceHost?: string) {
+function reconcileCanary(object: EndpointObject, endpoint: ServingEndpointDetailed | typeof NOT_FOUND, workspaceHost?: string, options: Pick<InputOptions, 'model' | 'now'> = {}) {
+  const now = options.now ?? NOW;
   const observed = planInput(object, { endpoint }).endpoint;
-  const decision = decideCanary(object, observed, observed.kind === 'found', NOW);
-  const input = planInput({ ...object, spec: decision.spec }, { endpoint });
+  const decision = decideCanary(object, observed, observed.kind === 'found', now);
+  const input = planInput({ ...object, spec: decision.spec }, { endpoint, ...options });
   const plan = planEndpoint({ ...input, ...(workspaceHost && { workspace: { ready: true, host: workspaceHost } }), desiredChanged: decision.changed, ...canaryPlanFields(decision) });
-  return withCanary(plan, object.status, decision, canaryKept(false, observed, plan), NOW);
+  return withCanary(plan, object.status, decision, canaryKept(false, observed, plan), now);
 }
 
 const canaryObject = (version: string, canary: CanaryStatus | undefined, annotations: Record<string, string> = {}) =>
@@ -252,6 +253,49 @@ describe('a running canary in the conditions', () => {
     expect(plan.status.canary?.phase).toBe('Succeeded');
     expect(conditions(plan)).toEqual({ Ready: 'True Available', Synced: 'True ReconcileSuccess' });
     expect(condition(plan, 'Synced')?.message).toBe('the spec is applied');
+  });
+});
+
+describe('a bad edit during a canary (the spec cannot be resolved) leaves the canary alone', () => {
+  // Step 1 of version 4's canary serves and pauses; the user sets model.version to a typo, then back to "4".
+  const atStep1 = { ...readyEndpoint(), config: served({ '3': 90, '4': 10 }) };
+  const split = [
+    { version: '3', share: 90, throughput: '1960-2940 tokens/s' },
+    { version: '4', share: 10, throughput: '1960-2940 tokens/s' },
+  ];
+  const paused = running({ phase: 'Paused', stepReachedTime: iso(at(-4 * MINUTE)), message: 'step 1 (10 %) serves; pausing until 2026-03-01T12:06:00Z', versions: split });
+  const object = (version: string, status: EndpointStatus, generation: number): EndpointObject => ({ ...canaryObject(version, undefined), generation, status: { ...status, observedGeneration: generation - 1 } });
+
+  it.each([
+    { name: 'a version Unity Catalog does not have', model: NOT_FOUND as InputOptions['model'], reason: 'ModelNotFound' },
+    { name: 'a version not eligible for provisioned throughput', model: NOT_OPTIMIZABLE_MODEL, reason: 'ModelNotOptimizable' },
+    { name: 'a version the throughput does not fit (model units)', model: MODEL_UNIT_MODEL, reason: 'InvalidSpec' },
+    { name: 'a version the operator may not read', model: failed('PermissionDenied', 'User does not have EXECUTE on the model'), reason: 'PermissionDenied' },
+  ])('$name: nothing is sent, status.canary stays as it was; going back resumes the step and its pause', ({ model, reason }) => {
+    const typo = reconcileCanary(object('99', { canary: paused }, 2), atStep1, undefined, { model });
+    expect(typo.action).toEqual({ type: 'none' });
+    expect(condition(typo, 'Synced')?.reason).toBe(reason);
+    expect(typo.status.canary).toEqual(paused);
+
+    // Back to the canary's version: the step still serves, its pause counts from when it began.
+    const back = reconcileCanary(object('4', typo.status, 3), atStep1);
+    expect(back.action).toEqual({ type: 'none' });
+    expect(back.status.canary).toMatchObject({ phase: 'Paused', step: 1, share: 10, stepReachedTime: iso(at(-4 * MINUTE)) });
+    expect(conditions(back)).toMatchObject({ Ready: 'False CanaryInProgress' });
+
+    // Its pause over: step 2, 50 % (never the new version alone before it).
+    const next = reconcileCanary(object('4', back.status, 4), atStep1, undefined, { now: at(6 * MINUTE) });
+    expect(next.action).toMatchObject({ type: 'updateConfig', request: { body: { traffic_config: { routes: [{ traffic_percentage: 50 }, { traffic_percentage: 50 }] } } } });
+    expect(next.status.canary).toMatchObject({ phase: 'Progressing', step: 2, share: 50 });
+  });
+
+  it('while the bad edit is pending, Ready names every served version with its share, as Databricks reports them', () => {
+    const typo = reconcileCanary(object('99', { canary: paused, served: { modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 } }, 2), atStep1, undefined, { model: NOT_FOUND });
+    expect(condition(typo, 'Ready')?.message).toMatch(/Databricks still serves version 3 at 1960-2940 tokens\/s \(90 %\) and version 4 at 1960-2940 tokens\/s \(10 %\)\.$/);
+    // Databricks' split changed meanwhile (out of band): status.canary shows it as served.
+    const drifted = reconcileCanary(object('99', { canary: paused }, 2), { ...readyEndpoint(), config: served({ '3': 80, '4': 20 }) }, undefined, { model: NOT_FOUND });
+    expect(drifted.status.canary?.versions?.map((v) => v.share)).toEqual([80, 20]);
+    expect(drifted.status.canary).toMatchObject({ phase: 'Paused', step: 1, share: 10 });
   });
 });
 
