@@ -96,10 +96,14 @@ export function planCanary(input: CanaryInput): CanaryDecision {
   if (!canary) return inactive(spec);
   const version = spec.model.version;
   const previous = input.status.canary?.toVersion === version ? input.status.canary : undefined;
+  // With a canary of another version in status, the spec's version is that canary's old one, set back: a swap back.
+  const resumed = input.status.canary ? undefined : stepServing(input, canary);
 
   let next: CanaryStatus;
   if (!served && previous) {
     next = withoutEndpoint(input, canary, previous);
+  } else if (resumed) {
+    next = advance(input, canary, resumed);
   } else if (!previous || notStarted(previous)) {
     const started = begin(input, canary);
     if (!started) return inactive(spec);
@@ -111,7 +115,7 @@ export function planCanary(input: CanaryInput): CanaryDecision {
   return {
     ...configFor(spec, next, served),
     status: next,
-    changed: target(next) !== target(previous),
+    changed: target(next) !== target(previous ?? resumed),
     ...wake(canary, next),
     ...abortedBecause(input, canary, next),
     ...standing(canary, next),
@@ -219,6 +223,22 @@ function begin(input: CanaryInput, canary: Canary): CanaryStatus | undefined {
     default:
       return { ...base, phase: 'Progressing', step: 1, share: steps[0] as number, message: `rolling out step 1: ${steps[0]} % of the traffic to version ${version}` };
   }
+}
+
+/**
+ * A step of the spec's version serves beside one other version, and there is no status.canary (an operator before
+ * this one dropped it on a refused edit): the canary goes on from that step instead of swapping to the new version
+ * alone. Its pause counts from now; when that step began is not known.
+ */
+function stepServing(input: CanaryInput, canary: Canary): CanaryStatus | undefined {
+  const { served } = input;
+  const version = input.spec.model.version;
+  if (!served || served.entityCount !== 2 || input.updating) return undefined;
+  const to = served.entities.find((e) => e.entityVersion === version);
+  const step = sortedSteps(canary).indexOf(to?.share ?? -1) + 1;
+  const base = canaryFrom(served.entities.find((e) => e.entityVersion !== version), version);
+  if (!to || step === 0 || !base) return undefined;
+  return { ...base, phase: 'Progressing', step, share: to.share, message: `rolling out step ${step}: ${to.share} % of the traffic to version ${version}` };
 }
 
 /** A canary's versions: from the served entity `from` (its name and throughput, to serve on beside) to `version`. */

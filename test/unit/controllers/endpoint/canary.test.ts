@@ -84,6 +84,26 @@ describe('planCanary', () => {
     expect(decision.split !== undefined).toBe(split);
   });
 
+  it.each([
+    { name: 'step 1 (10 %)', config: { '3': 90, '4': 10 }, step: 1, share: 10 },
+    { name: 'step 2 (50 %)', config: { '3': 50, '4': 50 }, step: 2, share: 50 },
+  ])('a split at $name serves but status.canary is gone: the canary goes on from that step, no swap to 100 %', ({ config, step, share }) => {
+    const decision = planCanary(input({ config: served(config) }));
+    expect(decision.status).toMatchObject({ phase: 'Paused', fromVersion: '3', toVersion: '4', step, share, stepReachedTime: iso(NOW), from: { entityName: 'meta_llama_v3_1_8b_instruct-3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 } });
+    expect(decision.split).toMatchObject({ previous: { entityVersion: '3' }, share });
+  });
+
+  it('a split whose share is no step of the canary is not taken for one of its steps', () => {
+    expect(planCanary(input({ config: served({ '3': 70, '4': 30 }) })).status).toBeUndefined();
+  });
+
+  it('model.version set back to the old version of a running canary swaps back at once, even at a share that is a step', () => {
+    const decision = planCanary(input({ spec: spec('3', { steps: [10, 90], pause: '10m' }), canary: running({ phase: 'Paused' }), config: served({ '3': 90, '4': 10 }) }));
+    expect(decision.status).toBeUndefined();
+    expect(decision.split).toBeUndefined();
+    expect(decision.spec.model.version).toBe('3');
+  });
+
   it('spec.canary.action works like the annotation', () => {
     const decision = planCanary(input({ spec: spec('4', { ...CANARY, action: 'Abort' }), canary: running({ phase: 'Paused' }), config: served({ '3': 90, '4': 10 }) }));
     expect(decision.status?.phase).toBe('Aborted');
