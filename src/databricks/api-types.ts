@@ -249,6 +249,14 @@ export const PermissionLevelsResponseSchema = z.object({
 });
 export type PermissionLevelsResponse = z.infer<typeof PermissionLevelsResponseSchema>;
 
+/** GET /api/2.1/unity-catalog/schemas/{full_name}: the operator only needs to know it exists (PY catalog.py SchemaInfo). */
+export const SchemaInfoSchema = z.looseObject({
+  name: z.string().optional(),
+  catalog_name: z.string().optional(),
+  full_name: z.string().optional(),
+});
+export type SchemaInfo = z.infer<typeof SchemaInfoSchema>;
+
 /** AI gateway / telemetry / external model bodies are passed through untouched: the operator does not manage them. */
 const OpaqueObjectSchema = z.looseObject({});
 

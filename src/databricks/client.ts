@@ -15,12 +15,14 @@ import {
   PutAiGatewayRequestSchema,
   PutAiGatewayResponseSchema,
   ServingEndpointPermissionsSchema,
+  SchemaInfoSchema,
   UpdateNotificationsRequestSchema,
   UpdateNotificationsResponseSchema,
   type AiGatewayConfig,
   type PermissionLevelsResponse,
   type PermissionsRequest,
   type ServingEndpointPermissions,
+  type SchemaInfo,
   type UpdateNotificationsRequest,
   type UpdateNotificationsResponse,
   ServingEndpointDetailedSchema,
@@ -62,6 +64,7 @@ import { sharedTransport, userAgent, type HttpResponse } from './transport.js';
 const API = '/api/2.0/serving-endpoints';
 /** The Permissions API addresses a serving endpoint by its ID, not its name. */
 const PERMISSIONS_API = '/api/2.0/permissions/serving-endpoints';
+const UC_SCHEMAS_API = '/api/2.1/unity-catalog/schemas';
 
 /** Counters and timings for the lead's prom-client wiring; every hook is optional. */
 export interface DatabricksMetricsSink extends BudgetMetricsSink {
@@ -371,6 +374,24 @@ export class DatabricksClient {
         budget: 'mutation',
         idempotent: true,
         schema: UpdateNotificationsResponseSchema,
+      },
+      options,
+    );
+  }
+
+  /**
+   * GET /api/2.1/unity-catalog/schemas/{catalog.schema}: whether an inference table's schema exists (404 NotFound when
+   * it or its catalog does not; 403 when this identity may not see it).
+   */
+  getSchema(fullName: string, options?: CallOptions): Promise<SchemaInfo> {
+    return this.call(
+      {
+        operation: 'getSchema',
+        method: 'GET',
+        path: `${UC_SCHEMAS_API}/${pathSegment(fullName)}`,
+        budget: 'read',
+        idempotent: true,
+        schema: SchemaInfoSchema,
       },
       options,
     );

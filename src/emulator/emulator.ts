@@ -20,6 +20,7 @@ import {
   type AiGatewayConfig,
   type ListEndpointsResponse,
   type PermissionLevelsResponse,
+  type SchemaInfo,
   type ServingEndpointPermissions,
   type UpdateNotificationsResponse,
   type ModelOptimizationInfo,
@@ -234,6 +235,21 @@ export class Emulator {
   getPermissionLevels(endpointId: string): PermissionLevelsResponse {
     this.#store.byId(endpointId, this.now());
     return permissionLevels();
+  }
+
+  /**
+   * GET /api/2.1/unity-catalog/schemas/{catalog.schema}: a schema of scenario.unityCatalog.schemas as SchemaInfo
+   * (PY catalog.py). A missing catalog or schema is 404 with CATALOG_DOES_NOT_EXIST / SCHEMA_DOES_NOT_EXIST (INFERENCE:
+   * no source shows the real codes and wording; the SDKs map any 404 to NotFound).
+   */
+  getSchema(fullName: string): SchemaInfo {
+    const dot = fullName.indexOf('.');
+    const [catalog, schema] = dot > 0 ? [fullName.slice(0, dot), fullName.slice(dot + 1)] : [fullName, ''];
+    if (schema === '' || schema.includes('.')) throw invalidParameter(`Invalid schema full name '${fullName}': expected <catalog>.<schema>.`); // INFERENCE
+    const found = this.#schemas(catalog, schema);
+    if (found === 'noCatalog') throw new ApiError(404, 'CATALOG_DOES_NOT_EXIST', `Catalog '${catalog}' does not exist.`);
+    if (found === 'noSchema') throw new ApiError(404, 'SCHEMA_DOES_NOT_EXIST', `Schema '${fullName}' does not exist.`);
+    return { name: schema, catalog_name: catalog, full_name: fullName, owner: this.scenario.workspace.creator };
   }
 
   /** The name of the endpoint with this ID, for the call log; undefined when there is none. */

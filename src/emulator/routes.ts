@@ -15,6 +15,7 @@ export type Operation =
   | { op: 'setPermissions'; endpointId: string }
   | { op: 'updatePermissions'; endpointId: string }
   | { op: 'getPermissionLevels'; endpointId: string }
+  | { op: 'getSchema'; fullName: string }
   | { op: 'optimizationInfo'; model: string; version: string }
   | { op: 'exportMetrics'; name: string }
   | { op: 'hostMetadata' }
@@ -24,12 +25,18 @@ export type Operation =
 
 const API_PREFIX = '/api/2.0/serving-endpoints';
 const PERMISSIONS_PREFIX = '/api/2.0/permissions/serving-endpoints';
+/** Unity Catalog, only to read whether an inference table's schema exists. */
+const UC_SCHEMAS_PREFIX = '/api/2.1/unity-catalog/schemas';
 
 export function routeRequest(method: string, path: string): Operation {
   if (path === '/.well-known/databricks-config' && method === 'GET') return { op: 'hostMetadata' };
   if (path === '/oidc/.well-known/oauth-authorization-server' && method === 'GET') return { op: 'oidcDiscovery' };
   if (path === '/oidc/v1/token' && method === 'POST') return { op: 'token' };
   if (path.startsWith(`${PERMISSIONS_PREFIX}/`)) return routePermissions(method, path);
+  if (path.startsWith(`${UC_SCHEMAS_PREFIX}/`)) {
+    const segments = splitSegments(path.slice(UC_SCHEMAS_PREFIX.length));
+    return segments?.length === 1 && method === 'GET' ? { op: 'getSchema', fullName: segments[0] as string } : { op: 'unknown' };
+  }
   if (path !== API_PREFIX && !path.startsWith(`${API_PREFIX}/`)) return { op: 'unknown' };
   const segments = splitSegments(path.slice(API_PREFIX.length));
   if (!segments) return { op: 'unknown' };

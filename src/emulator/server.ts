@@ -169,6 +169,8 @@ function dispatch(emulator: Emulator, operation: Operation, req: IncomingMessage
       return { body: emulator.updatePermissions(operation.endpointId, body) };
     case 'getPermissionLevels':
       return { body: emulator.getPermissionLevels(operation.endpointId) };
+    case 'getSchema':
+      return { body: emulator.getSchema(operation.fullName) };
     case 'optimizationInfo':
       return { body: emulator.optimizationInfo(operation.model, operation.version) };
     case 'exportMetrics':

@@ -1,8 +1,9 @@
 // The official Databricks Python SDK cannot tell the emulator from the real service in the flows we
 // use: create_and_wait with provisioned throughput, get, update_config_and_wait, a 409 during an
 // update, NotFound/ResourceDoesNotExist, the /pt model-unit API, list and delete, put_ai_gateway,
-// get/set/update permissions and get_permission_levels (by endpoint ID), update_notifications, and a
-// create with a budget policy, with PAT and OAuth M2M.
+// get/set/update permissions and get_permission_levels (by endpoint ID), update_notifications, a
+// create with a budget policy, and the Unity Catalog schemas.get of an inference table's target, with PAT
+// and OAuth M2M.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -120,6 +121,9 @@ describe.each([
     });
     expect(steps.get('get_ai_gateway')).toMatchObject({ usage_tracking: true, rate_limits: 1 });
     expect(steps.get('put_ai_gateway_missing_catalog')).toMatchObject({ raised: 'InvalidParameterValue', is_invalid_parameter: true, message: "Catalog 'nowhere' does not exist." });
+    expect(steps.get('get_schema')).toEqual({ step: 'get_schema', name: 'default', catalog_name: 'main', full_name: 'main.default' });
+    expect(steps.get('get_schema_missing_catalog')).toEqual({ step: 'get_schema_missing_catalog', raised: 'NotFound', error_code: 'CATALOG_DOES_NOT_EXIST', message: "Catalog 'nowhere' does not exist." });
+    expect(steps.get('get_schema_missing_schema')).toEqual({ step: 'get_schema_missing_schema', raised: 'NotFound', error_code: 'SCHEMA_DOES_NOT_EXIST', message: "Schema 'main.nowhere' does not exist." });
     expect(steps.get('put_ai_gateway_empty')).toMatchObject({ cleared: {}, on_get: true });
     expect(steps.get('put_ai_gateway_missing_endpoint')).toMatchObject({ raised: 'ResourceDoesNotExist' });
     expect(steps.get('get_permission_levels')).toMatchObject({ levels: ['CAN_MANAGE', 'CAN_QUERY', 'CAN_VIEW'] });
@@ -147,6 +151,11 @@ describe.each([
     expect(byOperation('createPt').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}-units`, 200]]);
     expect(byOperation('updateConfig').map((c) => c.status)).toEqual([200, 200, 409, 200]);
     expect(byOperation('exportMetrics').map((c) => c.status)).toEqual([200]);
+    expect(byOperation('getSchema').map((c) => [c.path, c.status])).toEqual([
+      ['/api/2.1/unity-catalog/schemas/main.default', 200],
+      ['/api/2.1/unity-catalog/schemas/nowhere.default', 404],
+      ['/api/2.1/unity-catalog/schemas/main.nowhere', 404],
+    ]);
     expect(byOperation('updatePtConfig').map((c) => c.status)).toEqual([200]);
     expect(byOperation('delete')).toHaveLength(3);
     const tokenCalls = byOperation('token');

@@ -31,6 +31,10 @@ describe('routeRequest', () => {
     ['PATCH', '/api/2.0/permissions/serving-endpoints/88fd3f75a0d24b0380ddc40484d7a31b', { op: 'updatePermissions', endpointId: '88fd3f75a0d24b0380ddc40484d7a31b' }],
     ['GET', '/api/2.0/permissions/serving-endpoints/88fd3f75a0d24b0380ddc40484d7a31b/permissionLevels', { op: 'getPermissionLevels', endpointId: '88fd3f75a0d24b0380ddc40484d7a31b' }],
     ['DELETE', '/api/2.0/permissions/serving-endpoints/88fd3f75a0d24b0380ddc40484d7a31b', { op: 'unknown' }],
+    // Unity Catalog: only reading a schema by its full name (an inference table's target).
+    ['GET', '/api/2.1/unity-catalog/schemas/main.default', { op: 'getSchema', fullName: 'main.default' }],
+    ['DELETE', '/api/2.1/unity-catalog/schemas/main.default', { op: 'unknown' }],
+    ['GET', '/api/2.1/unity-catalog/schemas', { op: 'unknown' }],
     ['POST', '/api/2.0/serving-endpoints/llama', { op: 'unknown' }],
     ['GET', '/api/2.0/clusters/list', { op: 'unknown' }],
   ])('%s %s', (method, path, expected) => {

@@ -203,6 +203,15 @@ def settings(w, name):
             is_invalid_parameter=isinstance(e, InvalidParameterValue),
             message=str(e),
         )
+    # The operator reads an inference table's target schema before moving the table there (Unity Catalog).
+    schema = w.schemas.get("main.default")
+    emit("get_schema", name=schema.name, catalog_name=schema.catalog_name, full_name=schema.full_name)
+    for step, full_name in (("get_schema_missing_catalog", "nowhere.default"), ("get_schema_missing_schema", "main.nowhere")):
+        try:
+            w.schemas.get(full_name)
+            emit(step, raised=None)
+        except NotFound as e:
+            emit(step, raised=type(e).__name__, error_code=e.error_code, message=str(e))
     cleared = w.serving_endpoints.put_ai_gateway(name=name)
     emit("put_ai_gateway_empty", cleared=cleared.as_dict(), on_get=w.serving_endpoints.get(name).ai_gateway is None)
     try:
