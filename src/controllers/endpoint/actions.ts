@@ -6,7 +6,7 @@ import { ENDPOINT_FINALIZER, EndpointResource } from '../resources.js';
 import type { ResolvedWorkspace } from '../workspace/connections.js';
 import type { CallFailure, EndpointAction, Observed } from './plan.js';
 import type { Endpoint } from './reconciler.js';
-import type { PartObserved } from './settings.js';
+import type { PartObserved, SchemaCheck } from './settings.js';
 
 /** Longest a reconcile waits for a workspace's rate budget before requeueing instead. */
 export const MAX_BUDGET_WAIT_MS = 2_000;
@@ -98,6 +98,17 @@ export async function observePart<T>(read: () => Promise<T>): Promise<PartObserv
     return { kind: 'found', value: await read() };
   } catch (err) {
     return { kind: 'failed', message: toFailure(err).message };
+  }
+}
+
+/** An inference table's target schema (ai-gateway.ts): a 404 says it is missing; a refusal (403) or failure says nothing. */
+export async function checkSchema(fullName: string, read: () => Promise<unknown>): Promise<SchemaCheck | undefined> {
+  try {
+    await read();
+    return { fullName, exists: true };
+  } catch (err) {
+    if (isDatabricksError(err) && err.kind === 'NotFound') return { fullName, exists: false, message: err.serverMessage || err.message };
+    return undefined;
   }
 }
 

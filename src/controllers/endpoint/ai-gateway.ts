@@ -3,10 +3,13 @@
 // PII behavior left out is NONE, usage tracking and fallback left out are off, a guardrail side with
 // nothing on equals none, rate limits and keyword lists are sets, and a table name prefix left out is
 // the endpoint name. A disabled inference table keeps its place (catalog, schema, prefix): it is compared
-// when the spec declares one, and equals no table when the spec does not. Pure.
-import type { AiGateway, RateLimit } from '../../api/v1alpha1/index.js';
-import type { AiGatewayConfig, AiGatewayGuardrailParameters, AiGatewayRateLimit } from '../../databricks/api-types.js';
-import { type PartContext, type PartPlan, type PartPlanner, decidePart, sameList, sortedUnique } from './settings-part.js';
+// when the spec declares one, and equals no table when the spec does not. An inference table about to be
+// enabled somewhere new is refused while its Unity Catalog schema is known to be missing (the reconciler
+// reads it first, inferenceTableTarget), so a typo never disables the table that logs now. Pure.
+import { type AiGateway, EndpointAnnotation, type RateLimit } from '../../api/v1alpha1/index.js';
+import type { AiGatewayConfig, AiGatewayGuardrailParameters, AiGatewayRateLimit, ServingEndpointDetailed } from '../../databricks/api-types.js';
+import { clause } from '../text.js';
+import { type PartCondition, type PartContext, type PartPlan, type PartPlanner, PartReason, decidePart, sameList, sortedUnique } from './settings-part.js';
 
 type Guardrail = NonNullable<NonNullable<AiGateway['guardrails']>['input']>;
 type PiiBehavior = NonNullable<Guardrail['pii']>['behavior'];
@@ -225,6 +228,35 @@ function needsDisableFirst(desired: NormalGateway, observed: NormalGateway): boo
   return desired.table?.enabled === true && observed.table?.enabled === true && !samePlace(desired.table, observed.table);
 }
 
+/**
+ * The Unity Catalog schema ("catalog.schema") to read before this reconcile's gateway PUT: the one an inference
+ * table is to be enabled in when it is not enabled there now (a move, whose first step disables the working table,
+ * or a new table). undefined: nothing to check.
+ */
+export function inferenceTableTarget(spec: AiGateway | undefined, endpoint: ServingEndpointDetailed): string | undefined {
+  const desired = normalGateway(gatewayBody(spec, endpoint.name), endpoint.name).table;
+  const observed = normalGateway(endpoint.ai_gateway, endpoint.name).table;
+  if (!desired?.enabled || !desired.catalog || !desired.schema) return undefined;
+  // Logging there now: the schema exists (a prefix-only move stays in it).
+  if (observed?.enabled && observed.catalog === desired.catalog && observed.schema === desired.schema) return undefined;
+  return `${desired.catalog}.${desired.schema}`;
+}
+
+/** Rejected before anything is sent: the schema the table would be enabled in is known to be missing. */
+function missingTarget(context: PartContext): PartCondition | undefined {
+  const check = context.inferenceTableSchema;
+  const target = inferenceTableTarget(context.spec.aiGateway, context.endpoint);
+  if (!check || check.exists || check.fullName !== target) return undefined;
+  return {
+    status: false,
+    reason: PartReason.Rejected,
+    message:
+      `spec.aiGateway.inferenceTables names schema ${target}, which does not exist in Unity Catalog (${clause(check.message ?? 'not found')}): ` +
+      `correct spec.aiGateway.inferenceTables, or create the catalog and schema and set annotation ${EndpointAnnotation.requestedAt} to a new value. ` +
+      'Nothing was sent: the inference table is left as it is',
+  };
+}
+
 export const aiGatewayPart: PartPlanner = {
   key: 'aiGateway',
   conditionType: 'AiGatewaySynced',
@@ -240,6 +272,7 @@ export const aiGatewayPart: PartPlanner = {
       body = { ...desiredBody, inference_table_config: { ...desiredBody.inference_table_config, enabled: false } };
       diffs.push('(the inference table is disabled for one step first, as Databricks requires to move it)');
     }
+    const blocked = missingTarget(context);
     return decidePart({
       context,
       key: 'aiGateway',
@@ -248,6 +281,7 @@ export const aiGatewayPart: PartPlanner = {
       applied: describeGateway(observed),
       diffs,
       action: { type: 'putAiGateway', name, body },
+      ...(blocked && { blocked }),
     });
   },
 };

@@ -5,7 +5,7 @@ import type { ClientBudgetWait, DatabricksErrorKind } from '../../databricks/err
 import type { CanarySplit, CreateRequest, UpdateRequest } from './desired.js';
 import type { CanaryStanding } from './canary.js';
 import type { OwnerPresence } from './ownership.js';
-import type { PartObserved, SettingsAction } from './settings.js';
+import type { PartObserved, SchemaCheck, SettingsAction } from './settings.js';
 
 export interface EndpointObject {
   uid: string;
@@ -85,6 +85,8 @@ export interface PlanInput {
   model: Observed<ModelOptimizationInfo>;
   /** The endpoint's ACL, read only when spec or status involve permissions (settings.ts needsPermissions). */
   permissions?: PartObserved<ServingEndpointPermissions>;
+  /** The schema an inference table is to be enabled in, read before the gateway PUT (ai-gateway.ts inferenceTableTarget). */
+  inferenceTableSchema?: SchemaCheck;
   now: Date;
   /** A number in [0, 1) for jitter; the caller passes Math.random(), tests a constant. */
   random: number;

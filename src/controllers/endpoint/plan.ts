@@ -351,9 +351,9 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   }
   let tagAction: EndpointAction = tagsDiffer ? { type: 'patchTags', name, add: tags.add, remove: tags.remove } : { type: 'none' };
   // The parts beside the served config (settings.ts): each reports on its own; the first change waits for the tags.
-  const permissions = input.permissions ?? { kind: 'skipped' };
+  const reads = { permissions: input.permissions ?? { kind: 'skipped' }, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }) } as const;
   const status = { settings: plan.status.settings, conditions: plan.status.conditions as Condition[] | undefined };
-  plan.applySettings(planSettings({ spec: object.spec, endpoint, permissions, status, generation: object.generation, fresh, now: input.now }));
+  plan.applySettings(planSettings({ spec: object.spec, endpoint, ...reads, status, generation: object.generation, fresh, now: input.now }));
   if (tagAction.type === 'none' && plan.settingsAction) tagAction = plan.settingsAction;
 
   if (endpoint.state.ready !== 'READY') {

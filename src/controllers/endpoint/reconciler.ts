@@ -46,7 +46,8 @@ import { gateNeeded, readGate } from './canary-gate.js';
 import { summarizeConditions } from './status-summary.js';
 import { ownershipOf } from './ownership.js';
 import { ClaimFences, claimWaits } from './claim-fence.js';
-import { MAX_BUDGET_WAIT_MS, execute, needsFinalizerFirst, observe, observePart, skipped, toFailure } from './actions.js';
+import { MAX_BUDGET_WAIT_MS, checkSchema, execute, needsFinalizerFirst, observe, observePart, skipped, toFailure } from './actions.js';
+import { inferenceTableTarget } from './ai-gateway.js';
 import { RolloutWakes } from './rollout-wakes.js';
 import { needsPermissions, type PartObserved } from './settings.js';
 import { progressRequeueMs } from './requeue.js';
@@ -292,9 +293,14 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const tenancy = tenancyView(options.tenancy, { ...object, workspaceRef: parsed.data.workspaceRef, endpointName: endpointNameOf(object) }, endpoint);
     const self = { uid: object.uid, namespace: object.namespace, name: object.name };
     const ours = found !== undefined && ownershipOf(found, self, object.status, tenancy.taggedOwnerPresence).kind === 'ours';
-    // Before a DELETE only ownership matters: no ACL or canary-gate read for an object being deleted.
-    const readAcl = client && !object.deleting && found?.id && found.state.config_update !== 'IN_PROGRESS' && needsPermissions(parsed.data, object.status.settings) && ours;
+    // Before a DELETE only ownership matters: no ACL, schema or canary-gate read for an object being deleted.
+    const settingsRead = client && !object.deleting && found !== undefined && found.state.config_update !== 'IN_PROGRESS' && ours;
+    const readAcl = settingsRead && found.id && needsPermissions(parsed.data, object.status.settings);
     const permissions: PartObserved<ServingEndpointPermissions> = readAcl ? await observePart(() => client.getPermissions(found.id as string, callOptions)) : { kind: 'skipped' };
+    // An inference table to be enabled somewhere new: its schema is read first, so a typo is refused before the
+    // gateway PUT that would disable the table logging now (ai-gateway.ts).
+    const schemaName = settingsRead ? inferenceTableTarget(object.spec.aiGateway, found) : undefined;
+    const inferenceTableSchema = schemaName && client ? await checkSchema(schemaName, () => client.getSchema(schemaName, callOptions)) : undefined;
 
     // A canary decides which config to aim for now (a traffic split, or the old version after an abort).
     const gate = ours && client && !object.deleting && gateNeeded(object.spec, object.status) ? await readGate(client, found.name, object.spec, callOptions) : undefined;
@@ -307,6 +313,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       endpoint,
       model,
       permissions,
+      ...(inferenceTableSchema && { inferenceTableSchema }),
       now: at,
       random: random(),
       settings: options.settings,

@@ -17,11 +17,22 @@ export type PartKey = keyof SettingsStatus;
 
 export type PartObserved<T> = { kind: 'found'; value: T } | { kind: 'failed'; message: string } | { kind: 'skipped' };
 
+/** What the reconciler's read of the schema ai-gateway.ts inferenceTableTarget names found; a failed read (403, 5xx) gives none. */
+export interface SchemaCheck {
+  /** "catalog.schema" */
+  fullName: string;
+  exists: boolean;
+  /** Databricks' answer when it does not exist */
+  message?: string;
+}
+
 /** What every part planner sees. */
 export interface PartContext {
   spec: EndpointSpec;
   endpoint: ServingEndpointDetailed;
   permissions: PartObserved<ServingEndpointPermissions>;
+  /** The schema an inference table is to be enabled in, when the reconciler read it (ai-gateway.ts). */
+  inferenceTableSchema?: SchemaCheck;
   /** status.settings before this reconcile */
   previous: SettingsStatus;
   /** a new spec generation or requested-at token: earlier rejections no longer count */

@@ -11,9 +11,9 @@ import { aiGatewayPart } from './ai-gateway.js';
 import { creationPart } from './creation-settings.js';
 import { notificationsPart } from './notifications.js';
 import { permissionsPart } from './permissions.js';
-import { type PartObserved, type PartPlan, type PartPlanner, PartReason, type SettingsAction } from './settings-part.js';
+import { type PartObserved, type PartPlan, type PartPlanner, PartReason, type SchemaCheck, type SettingsAction } from './settings-part.js';
 
-export type { PartObserved, SettingsAction } from './settings-part.js';
+export type { PartObserved, SchemaCheck, SettingsAction } from './settings-part.js';
 
 /** The parts in the order they get the reconcile's one mutation. */
 export const SETTINGS_PARTS: readonly PartPlanner[] = [aiGatewayPart, permissionsPart, notificationsPart, creationPart];
@@ -24,6 +24,7 @@ export interface SettingsInput {
   spec: EndpointSpec;
   endpoint: ServingEndpointDetailed;
   permissions: PartObserved<ServingEndpointPermissions>;
+  inferenceTableSchema?: SchemaCheck;
   status: { settings?: SettingsStatus; conditions?: Condition[] };
   generation: number;
   fresh: boolean;
@@ -50,7 +51,7 @@ export function planSettings(input: SettingsInput): SettingsPlan {
       !input.fresh && before?.status === 'False' && before.reason === PartReason.Rejected && before.observedGeneration === input.generation;
     const planned = convergenceGuard(
       part,
-      part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, previous, fresh: input.fresh, rejected }),
+      part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, fresh: input.fresh, rejected }),
       previous,
       input.fresh,
       action !== undefined,

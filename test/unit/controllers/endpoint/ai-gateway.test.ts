@@ -1,8 +1,10 @@
 // The AI Gateway part planner as tables: what counts as a difference (nothing Databricks fills in or
-// reorders), what one PUT sends, removal, and the two-step move of an enabled inference table.
+// reorders), what one PUT sends, removal, the two-step move of an enabled inference table, and the check of
+// the table's target schema that keeps a typo from turning working logging off.
 import { describe, expect, it } from 'vitest';
 import { AiGateway } from '../../../../src/api/v1alpha1/index.js';
-import { diffGateway, gatewayBody, gatewaySpec, normalGateway } from '../../../../src/controllers/endpoint/ai-gateway.js';
+import { diffGateway, gatewayBody, gatewaySpec, inferenceTableTarget, normalGateway } from '../../../../src/controllers/endpoint/ai-gateway.js';
+import type { SchemaCheck } from '../../../../src/controllers/endpoint/settings.js';
 import type { AiGatewayConfig } from '../../../../src/databricks/api-types.js';
 import { applyAiGateway } from '../../../../src/emulator/settings.js';
 import { conditionOf, endpointWith, plan, reasons, settledWith } from './settings-fixtures.js';
@@ -232,5 +234,68 @@ describe('AI Gateway: the inference table prefix and a disabled table are sent l
     const p = plan(object, { endpoint: endpointWith({ ai_gateway: table({ table_name_prefix: 'sneaky' }) }) });
     expect(sent(p)).toMatchObject({ enabled: false, table_name_prefix: 'llama-chat' });
     expect(reasons(p)).toContain('Warning DriftDetected');
+  });
+});
+
+describe('AI Gateway: the inference table target is checked before anything is sent', () => {
+  const table = (catalogName: string, schemaName: string, more: Record<string, unknown> = {}) => ({ usageTracking: { enabled: true }, inferenceTables: { catalogName, schemaName, ...more } });
+  const logging = echoed(gatewayBody(spec(table('main', 'default')), ENDPOINT));
+
+  it.each<[string, unknown, AiGatewayConfig | undefined, string | undefined]>([
+    // [case, spec.aiGateway, what Databricks reports, the schema to read first (undefined: no read)]
+    ['a move to another catalog', table('nosuchcatalog', 'default'), logging, 'nosuchcatalog.default'],
+    ['a move to another schema', table('main', 'typo'), logging, 'main.typo'],
+    ['a table enabled where there was none', table('ml', 'serving'), undefined, 'ml.serving'],
+    ['a disabled table enabled again at its place', table('main', 'default'), echoed({ ...gatewayBody(spec(table('main', 'default')), ENDPOINT), inference_table_config: { catalog_name: 'main', schema_name: 'default', enabled: false } }), 'main.default'],
+    ['in sync: nothing to check', table('main', 'default'), logging, undefined],
+    ['only the prefix moves: the schema is the one logged to now', table('main', 'default', { tableNamePrefix: 'other' }), logging, undefined],
+    ['a disabled table moved: nothing is enabled', table('nosuchcatalog', 'default', { enabled: false }), logging, undefined],
+    ['no inference table wanted', { usageTracking: { enabled: true } }, logging, undefined],
+    ['no gateway in the spec', undefined, logging, undefined],
+  ])('%s', (_, gateway, observed, expected) => {
+    const target = inferenceTableTarget(gateway === undefined ? undefined : spec(gateway), endpointWith(observed ? { ai_gateway: observed } : {}));
+    expect(target).toBe(expected);
+  });
+
+  /** The next step after the spec's inference table was changed to `after`, with the reconciler's schema read. */
+  const edited = (after: unknown, check?: SchemaCheck | undefined, observed: AiGatewayConfig | undefined = logging) => {
+    const endpoint = endpointWith({ ai_gateway: observed });
+    const object = settledWith({ aiGateway: spec(table('main', 'default')) }, endpoint);
+    return plan({ ...object, spec: { ...object.spec, aiGateway: spec(after) }, generation: 2 }, { endpoint, ...(check && { inferenceTableSchema: check }) });
+  };
+
+  it.each<[string, unknown, SchemaCheck, AiGatewayConfig | undefined, RegExp]>([
+    ['a typo in the catalog of a working table', table('nosuchcatalog', 'default'), { fullName: 'nosuchcatalog.default', exists: false, message: "Catalog 'nosuchcatalog' does not exist." }, logging,
+      /schema nosuchcatalog\.default, which does not exist.*Catalog 'nosuchcatalog' does not exist.*correct spec\.aiGateway\.inferenceTables, or create the catalog and schema.*Nothing was sent/],
+    ['a typo in the schema of a working table', table('main', 'typo'), { fullName: 'main.typo', exists: false, message: "Schema 'main.typo' does not exist." }, logging, /main\.typo/],
+    ['a new table in a missing schema', table('ml', 'nope'), { fullName: 'ml.nope', exists: false, message: "Schema 'ml.nope' does not exist." }, undefined, /ml\.nope/],
+  ])('%s: Rejected, nothing sent, logging left as it is', (_, after, check, observed, message) => {
+    const p = edited(after, check, observed);
+    expect(p.action.type).toBe('none');
+    expect(conditionOf(p, 'AiGatewaySynced')).toMatchObject({ status: 'False', reason: 'Rejected', message: expect.stringMatching(message) });
+    expect(reasons(p)).toContain('Warning AiGatewayRejected');
+    expect(p.status.settings?.aiGateway?.inSync).toBe(false);
+  });
+
+  it('the rejection stands on the next reconcile without a new read; fixing the typo is Applied with no table move', () => {
+    const endpoint = endpointWith({ ai_gateway: logging });
+    const object = settledWith({ aiGateway: spec(table('main', 'default')) }, endpoint);
+    const typo = { ...object, spec: { ...object.spec, aiGateway: spec(table('nosuchcatalog', 'default')) }, generation: 2 };
+    const rejected = plan(typo, { endpoint, inferenceTableSchema: { fullName: 'nosuchcatalog.default', exists: false, message: 'no' } });
+    const again = plan({ ...typo, status: rejected.status }, { endpoint });
+    expect(again.action.type).toBe('none');
+    expect(conditionOf(again, 'AiGatewaySynced')).toMatchObject({ reason: 'Rejected' });
+    const fixed = plan({ ...typo, spec: object.spec, generation: 3, status: again.status }, { endpoint });
+    expect(fixed.action.type).toBe('none');
+    expect(conditionOf(fixed, 'AiGatewaySynced')).toMatchObject({ status: 'True', reason: 'Applied' });
+  });
+
+  it.each<[string, SchemaCheck | undefined]>([
+    ['the schema exists', { fullName: 'ml.serving', exists: true }],
+    ['the schema could not be read (403, 5xx): Databricks refuses the enable step itself if it must', undefined],
+    ['a read of another place (the spec changed since): it says nothing of this one', { fullName: 'main.typo', exists: false, message: 'no' }],
+  ])('%s: the move goes ahead, disabled for one step first', (_, check) => {
+    const p = edited(table('ml', 'serving'), check);
+    expect(p.action).toMatchObject({ type: 'putAiGateway', body: { inference_table_config: { enabled: false, catalog_name: 'ml', schema_name: 'serving' } } });
   });
 });

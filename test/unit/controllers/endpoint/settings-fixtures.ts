@@ -2,7 +2,7 @@
 // plan with the permissions read the reconciler would make.
 import type { EndpointStatus } from '../../../../src/api/v1alpha1/index.js';
 import { type EndpointObject, type Plan, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
-import type { PartObserved } from '../../../../src/controllers/endpoint/settings.js';
+import type { PartObserved, SchemaCheck } from '../../../../src/controllers/endpoint/settings.js';
 import type { ServingEndpointDetailed, ServingEndpointPermissions } from '../../../../src/databricks/api-types.js';
 import { type InputOptions, type SpecInput, ENDPOINT_ID, afterPlan, endpointObject, planInput, readyEndpoint } from '../fixtures.js';
 
@@ -23,10 +23,16 @@ export function acl(direct: { user_name?: string; group_name?: string; service_p
 
 export interface SettingsOptions extends InputOptions {
   permissions?: PartObserved<ServingEndpointPermissions>;
+  /** what the reconciler's read of the inference table's target schema found (ai-gateway.ts inferenceTableTarget) */
+  inferenceTableSchema?: SchemaCheck;
 }
 
 export function plan(object: EndpointObject, options: SettingsOptions = {}): Plan {
-  return planEndpoint({ ...planInput(object, options), permissions: options.permissions ?? { kind: 'skipped' } });
+  return planEndpoint({
+    ...planInput(object, options),
+    permissions: options.permissions ?? { kind: 'skipped' },
+    ...(options.inferenceTableSchema && { inferenceTableSchema: options.inferenceTableSchema }),
+  });
 }
 
 /** The endpoint with these extra fields, serving the spec's config. */
