@@ -1,7 +1,8 @@
 // The endpoint settings beside the served config (issue 14), driven with kubectl against the real
 // control plane and the emulator: AI Gateway, permissions (by endpoint ID), e-mail notifications,
 // budget policy and description are created, changed, drifted out of band and corrected, and removed;
-// a part Databricks refuses is reported without hiding the others; and a settled endpoint causes no
+// a part Databricks refuses is reported without hiding the others; an inference table's missing catalog is
+// refused before anything is sent; and a settled endpoint causes no
 // mutation over five poll intervals (counted in the emulator's call log, waiting on new GETs).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
@@ -174,13 +175,13 @@ describe('endpoint settings', () => {
       (o) => generationOf(o) === 3 && condition(o, 'AiGatewaySynced')?.reason === 'Rejected' && condition(o, 'PermissionsSynced')?.status === 'True' && condition(o, 'PermissionsSynced')?.observedGeneration === 3,
       60_000,
     );
-    expect(condition(obj, 'AiGatewaySynced')?.message).toMatch(/Catalog 'missing' does not exist.*Fix spec\.aiGateway/);
+    expect(condition(obj, 'AiGatewaySynced')?.message).toMatch(/Catalog 'missing' does not exist.*correct spec\.aiGateway\.inferenceTables/);
     expect(isReady(obj)).toBe(true);
     expect(condition(obj, 'Synced')?.status).toBe('True');
     expect((await state()).acl).toEqual(['emulator-user@example.com:CAN_MANAGE', 'ml-eng:CAN_VIEW']);
-    // The refused gateway is not sent again for this generation.
+    // The missing catalog is found by reading it, before any gateway PUT: none is refused, none was sent.
     const refused = (await e2e.mutations(NAME)).filter((c) => c.operation === 'putAiGateway' && c.status === 400);
-    expect(refused).toHaveLength(1);
+    expect(refused).toHaveLength(0);
   });
 
   it('are removed: the gateway turned off, the direct permissions back to the creator, the notifications cleared', async () => {
@@ -212,6 +213,33 @@ describe('endpoint settings', () => {
     expect((await e2e.mutations('units')).map((c) => c.operation)).toEqual(['createPt', 'putAiGateway']);
     const body = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as EmulatorState;
     expect(body.endpoints.find((e) => e.name === 'units')).toMatchObject({ budget_policy_id: 'budget-policy-units', ai_gateway: { usage_tracking_config: { enabled: true } } });
+  });
+
+  it('a typo in the inference table catalog is refused before anything is sent: logging goes on where it was; fixing the typo is Applied with no table move', async () => {
+    const name = 'llama';
+    const logging = { enabled: true, catalog_name: 'main', schema_name: 'default', table_name_prefix: name };
+    await e2e.apply(endpointManifest(name, { aiGateway: { usageTracking: { enabled: true }, inferenceTables: { catalogName: 'main', schemaName: 'default' } } }));
+    await e2e.waitUntil('pte', name, settled(['AiGatewaySynced']), 120_000);
+    const before = (await calls()).at(-1)?.seq ?? 0;
+
+    await e2e.kubectl(['patch', 'pte', name, '--type=merge', '-p', JSON.stringify({ spec: { aiGateway: { inferenceTables: { catalogName: 'nosuchcatalog' } } } })]);
+    const rejected = await e2e.waitUntil(
+      'pte',
+      name,
+      (o) => condition(o, 'AiGatewaySynced')?.reason === 'Rejected' && condition(o, 'AiGatewaySynced')?.observedGeneration === generationOf(o) && generationOf(o) === 2,
+      60_000,
+    );
+    expect(condition(rejected, 'AiGatewaySynced')).toMatchObject({ status: 'False', message: expect.stringMatching(/schema nosuchcatalog\.default, which does not exist.*correct spec\.aiGateway\.inferenceTables/) });
+    expect(isReady(rejected)).toBe(true);
+    const afterTypo = (await calls()).filter((c) => c.seq > before);
+    expect(afterTypo.filter((c) => c.operation === 'putAiGateway')).toEqual([]);
+    expect(afterTypo.filter((c) => c.operation === 'getSchema').map((c) => c.status)).toContain(404);
+    expect((await gatewayOf(name))?.['inference_table_config']).toEqual(logging);
+
+    await e2e.kubectl(['patch', 'pte', name, '--type=merge', '-p', JSON.stringify({ spec: { aiGateway: { inferenceTables: { catalogName: 'main' } } } })]);
+    await e2e.waitUntil('pte', name, (o) => generationOf(o) === 3 && settled(['AiGatewaySynced'])(o), 60_000);
+    expect((await calls()).filter((c) => c.seq > before && c.operation === 'putAiGateway')).toEqual([]);
+    expect((await gatewayOf(name))?.['inference_table_config']).toEqual(logging);
   });
 
   it('an inference table prefix removed from the spec moves the table to the endpoint name; a prefix changed out of band is put back', async () => {
