@@ -2,7 +2,7 @@
 // zod schema (the same schema documents them in docs/configuration.md).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { parseDurationMs } from '../api/v1alpha1/index.js';
+import { parseDurationMs, POSITIVE_DURATION_PATTERN } from '../api/v1alpha1/index.js';
 import { normaliseHost } from '../databricks/index.js';
 import { DEFAULT_CAPACITY_PATTERNS } from './endpoint/capacity.js';
 
@@ -17,6 +17,22 @@ const duration = (fallback: string) =>
         ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration such as 30s, 5m or 1h` });
         return z.NEVER;
       }
+    });
+
+const POSITIVE_DURATION = new RegExp(POSITIVE_DURATION_PATTERN);
+
+/** For intervals and deadlines, where 0 would poll, verify or time out without pause. */
+const positiveDuration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      if (!POSITIVE_DURATION.test(value)) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration of more than zero such as 30s, 5m or 1h` });
+        return z.NEVER;
+      }
+      // a positive duration shorter than a millisecond (0.1ms) is one, never 0
+      return Math.max(1, parseDurationMs(value));
     });
 
 const list = z
@@ -94,11 +110,11 @@ export const OPERATOR_OPTIONS = {
     schema: z.coerce.number().int().min(1).max(1000).default(4),
     help: 'While a namespace has this many reconciles running in the background (--slow-reconcile-after), its other objects wait (tried again each second) instead of taking a worker; per controller.',
   },
-  'poll-interval': { env: 'POLL_INTERVAL', schema: duration('5m'), help: 'How often a settled endpoint is re-read to catch drift.' },
-  'progress-interval': { env: 'PROGRESS_INTERVAL', schema: duration('20s'), help: 'How often a rollout in progress is re-read.' },
-  'workspace-retry-interval': { env: 'WORKSPACE_RETRY_INTERVAL', schema: duration('30s'), help: 'How often a workspace that is not ready is checked again.' },
-  'workspace-verify-interval': { env: 'WORKSPACE_VERIFY_INTERVAL', schema: duration('10m'), help: 'How often working credentials are verified again.' },
-  'model-info-ttl': { env: 'MODEL_INFO_TTL', schema: duration('10m'), help: 'How long model optimization info is reused.' },
+  'poll-interval': { env: 'POLL_INTERVAL', schema: positiveDuration('5m'), help: 'How often a settled endpoint is re-read to catch drift.' },
+  'progress-interval': { env: 'PROGRESS_INTERVAL', schema: positiveDuration('20s'), help: 'How often a rollout in progress is re-read.' },
+  'workspace-retry-interval': { env: 'WORKSPACE_RETRY_INTERVAL', schema: positiveDuration('30s'), help: 'How often a workspace that is not ready is checked again.' },
+  'workspace-verify-interval': { env: 'WORKSPACE_VERIFY_INTERVAL', schema: positiveDuration('10m'), help: 'How often working credentials are verified again.' },
+  'model-info-ttl': { env: 'MODEL_INFO_TTL', schema: positiveDuration('10m'), help: 'How long model optimization info is reused.' },
   'capacity-patterns': {
     env: 'CAPACITY_PATTERNS',
     schema: z
@@ -189,8 +205,8 @@ export const OPERATOR_OPTIONS = {
     schema: bool(false),
     help: 'Let ptoperator.io/adopt take over an endpoint whose owner tag names a deleted object of another namespace.',
   },
-  'databricks-timeout': { env: 'DATABRICKS_CALL_TIMEOUT', schema: duration('20s'), help: 'Deadline of one Databricks call including its retries and the OAuth discovery and token requests it needs; reconciles never wait longer.' },
-  'shutdown-timeout': { env: 'SHUTDOWN_TIMEOUT', schema: duration('25s'), help: 'How long in-flight reconciles may finish after SIGTERM.' },
+  'databricks-timeout': { env: 'DATABRICKS_CALL_TIMEOUT', schema: positiveDuration('20s'), help: 'Deadline of one Databricks call including its retries and the OAuth discovery and token requests it needs; reconciles never wait longer.' },
+  'shutdown-timeout': { env: 'SHUTDOWN_TIMEOUT', schema: duration('25s'), help: 'How long in-flight reconciles may finish after SIGTERM (0: not at all).' },
 } as const;
 
 type Options = typeof OPERATOR_OPTIONS;
@@ -208,7 +224,7 @@ export function flagDefault(flag: keyof Options): string | undefined {
 
 /** How flags are written; opens both `pt-operator run --help` and the flag table of docs/configuration.md. */
 export const FLAGS_INTRO = [
-  'Each flag can also be set with its environment variable; the flag wins. Durations are written like `30s`, `5m`, `1h`.',
+  'Each flag can also be set with its environment variable; the flag wins. Durations are written like `30s`, `5m`, `1h`; intervals, `--model-info-ttl` and `--databricks-timeout` must be more than zero (0 would poll or time out without pause).',
   "A boolean flag alone means true (`--leader-elect`); `--leader-elect=false` turns it off (as Go's flag package, never `--leader-elect false`).",
 ];
 

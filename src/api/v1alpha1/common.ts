@@ -9,6 +9,13 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const DURATION_PATTERN = '^(0|([0-9]+([.][0-9]+)?(ms|s|m|h))+)$';
 const durationRegex = new RegExp(DURATION_PATTERN);
 
+const DURATION_PART = '[0-9]+([.][0-9]+)?(ms|s|m|h)';
+/**
+ * A duration of more than zero: one with a non-zero digit. An interval of 0 would re-read without pause. The
+ * operator's flags and the chart's values.schema.json hold this same pattern (a unit test compares).
+ */
+export const POSITIVE_DURATION_PATTERN = `^(${DURATION_PART})*([0-9]*[1-9][0-9]*([.][0-9]+)?|[0-9]+[.][0-9]*[1-9][0-9]*)(ms|s|m|h)(${DURATION_PART})*$`;
+
 export const duration = (description: string, defaultValue: string) =>
   withRules(z.string().max(32), [matches(DURATION_PATTERN, 'must be a duration such as 30s, 2m, 1h30m or 0')])
     .describe(description)

@@ -210,6 +210,16 @@ describe('Helm chart refuses values that would break the operator at run time (p
     }
   });
 
+  it.each(['pollInterval', 'progressInterval'])('refuses a %s of zero, which the operator refuses at start (values.schema.json)', async (key) => {
+    for (const zero of ['0', '0s']) {
+      const refused = await template('--set-string', `${key}=${zero}`, '--show-only', 'templates/deployment.yaml');
+      expect(refused.exitCode, zero).not.toBe(0);
+      expect(refused.stderr, zero).toContain(`'/${key}'`);
+    }
+    const accepted = await template('--set-string', `${key}=300ms`, '--show-only', 'templates/deployment.yaml');
+    expect(accepted.stderr).toBe('');
+  });
+
   it('fits every name into 63 characters with a long release name (Services: DNS-1035 labels)', async () => {
     const release = 'serving-platform-production-europe-west1-blue-green-1';
     expect(release).toHaveLength(53);

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../src/controllers/endpoint/capacity.js';
 import { readFileSync } from 'node:fs';
 import { LABEL_SELECTOR_GRAMMAR, OPERATOR_OPTIONS, parseOperatorConfig } from '../../../src/controllers/config.js';
+import { POSITIVE_DURATION_PATTERN } from '../../../src/api/v1alpha1/index.js';
 import { runOperatorCli, servingAddresses } from '../../../src/controllers/run.js';
 import type { KubeClient, Logger } from '../../../src/kube/index.js';
 import { repoRoot } from '../../support/cluster.js';
@@ -74,6 +75,23 @@ describe('pt-operator run configuration', () => {
     expect(() => parseOperatorConfig(['--poll-interval=5 minutes', '--concurrency=0'], { LOG_LEVEL: 'loud' })).toThrow(
       /--concurrency \(or MAX_CONCURRENT_RECONCILES\)[\s\S]*--poll-interval \(or POLL_INTERVAL\): "5 minutes" is not a duration[\s\S]*--log-level \(or LOG_LEVEL\)/,
     );
+  });
+
+  // 0 would re-read (or time out) without pause: --poll-interval=0 sent 14 GETs a second for two endpoints
+  it.each(['poll-interval', 'progress-interval', 'workspace-retry-interval', 'workspace-verify-interval', 'model-info-ttl', 'databricks-timeout'])(
+    '--%s must be more than zero: 0 is an invalid configuration, not a hot loop',
+    (flag) => {
+      for (const zero of ['0', '0s', '0.0ms', '00m']) {
+        expect(() => parseOperatorConfig([`--${flag}=${zero}`], {}), zero).toThrow(
+          new RegExp(`invalid configuration:[\\s\\S]*--${flag} \\(or [A-Z_]+\\): "${zero.replace('.', '\\.')}" is not a duration of more than zero`),
+        );
+      }
+      expect(() => parseOperatorConfig([`--${flag}=300ms`], {})).not.toThrow();
+    },
+  );
+
+  it('--slow-reconcile-after=0 and --shutdown-timeout=0 still mean off and no wait', () => {
+    expect(parseOperatorConfig(['--slow-reconcile-after=0', '--shutdown-timeout=0s'], {})).toMatchObject({ slowReconcileAfter: 0, shutdownTimeout: 0 });
   });
 
   it.each(['--help', '-h'])('run %s prints every flag with its environment variable, default and help, and exits 0', async (arg) => {
@@ -174,5 +192,33 @@ describe("the chart's values.schema.json and the operator agree on label selecto
       expect(schemaPattern.test(selector), selector).toBe(false);
       expect(() => parseOperatorConfig([`--${flag}=${selector}`], {}), selector).toThrow(/not a label selector/);
     }
+  });
+});
+
+describe("the chart's values.schema.json and the operator agree on intervals (0 fails helm, not the pod)", () => {
+  const schema = JSON.parse(readFileSync(`${repoRoot}/charts/pt-operator/values.schema.json`, 'utf8')) as {
+    definitions: { positiveDuration: { pattern: string } };
+    properties: { pollInterval: { $ref: string }; progressInterval: { $ref: string } };
+  };
+
+  it('pollInterval and progressInterval follow the operator rule for a duration of more than zero', () => {
+    expect(schema.definitions.positiveDuration.pattern).toBe(POSITIVE_DURATION_PATTERN);
+    expect(schema.properties.pollInterval.$ref).toBe('#/definitions/positiveDuration');
+    expect(schema.properties.progressInterval.$ref).toBe('#/definitions/positiveDuration');
+  });
+
+  it.each([
+    ['0', false],
+    ['0s', false],
+    ['0m0.0s', false],
+    ['1ms', true],
+    ['0.5s', true],
+    ['0s10ms', true],
+    ['1h30m', true],
+    ['5 minutes', false],
+  ])('%j: the schema and --poll-interval agree (valid: %s)', (value, valid) => {
+    expect(new RegExp(schema.definitions.positiveDuration.pattern).test(value)).toBe(valid);
+    if (valid) expect(parseOperatorConfig([`--poll-interval=${value}`], {}).pollInterval).toBeGreaterThan(0);
+    else expect(() => parseOperatorConfig([`--poll-interval=${value}`], {})).toThrow(/--poll-interval/);
   });
 });
