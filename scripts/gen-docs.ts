@@ -81,7 +81,9 @@ export function renderConfigurationDoc(): string {
     '',
     'The environment is read once, at start: a changed default-workspace Secret (chart value `defaultWorkspace.existingSecret`)',
     'takes effect after `kubectl -n <release namespace> rollout restart deploy/<release>-pt-operator`. A DatabricksWorkspace\'s',
-    'Secret needs no restart: it is read again at each verification.',
+    'Secret needs no restart: it is read again at each verification. Without `DATABRICKS_HOST` there is no default workspace;',
+    'with it set but the environment invalid (a host with credentials or another scheme than https://, an unknown',
+    '`DATABRICKS_AUTH_TYPE`, no credentials) the operator exits at start with `invalid default workspace`.',
     '',
   );
   return parts.join('\n');

@@ -55,6 +55,8 @@ export function logFatalError(error: unknown): void {
 }
 
 export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv = process.env) {
+  // Before any connection: a bad environment is a fatal error, not a running operator that cannot serve.
+  const defaultWorkspace = defaultConnection(env);
   const log = createLogger({ level: config.logLevel });
   const registry = createRegistry();
   const metrics = new OperatorMetrics(registry);
@@ -112,7 +114,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   const connections = new WorkspaceConnections({
     workspaces,
     secrets,
-    defaultConnection: defaultConnection(env),
+    defaultConnection: defaultWorkspace,
     federationTokenFile: config.federationTokenFile,
     defaultWorkspaceNamespaces: config.defaultWorkspaceNamespaces,
     ...(selectedNamespaces && { namespaceSelected: (namespace: string) => selectedNamespaces.get(namespace) !== undefined }),
@@ -272,12 +274,17 @@ function readMetricsCertificate(dir: string): { cert: Buffer; key: Buffer } {
   }
 }
 
-function defaultConnection(env: NodeJS.ProcessEnv): WorkspaceConnection | { error: string } {
-  if (!env['DATABRICKS_HOST']) return { error: 'DATABRICKS_HOST is not set' };
+/**
+ * The default workspace of the environment, or why there is none (DATABRICKS_HOST unset). Set but invalid is a
+ * start-up error: the operator would otherwise run, ready, with every default-workspace endpoint stuck.
+ */
+export function defaultConnection(env: NodeJS.ProcessEnv): WorkspaceConnection | { error: string } {
+  if (!env['DATABRICKS_HOST']?.trim()) return { error: 'DATABRICKS_HOST is not set' };
   try {
     return workspaceConnectionFromEnv(env);
   } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
+    // the messages of workspaceConnectionFromEnv never hold a credential
+    throw new Error(`invalid default workspace (DATABRICKS_* environment): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 

@@ -18,7 +18,8 @@ export function normaliseHost(raw: string): string {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new InvalidHostError(`workspace host is not a URL: ${JSON.stringify(trimmed)}`);
+    // echoed unless it may hold credentials (user:password@)
+    throw new InvalidHostError(`workspace host is not a URL${trimmed.includes('@') ? '' : `: ${JSON.stringify(trimmed)}`}`);
   }
   if (url.username !== '' || url.password !== '') {
     // Never echo the value: it holds credentials.

@@ -3,7 +3,7 @@ import { DEFAULT_CAPACITY_PATTERNS } from '../../../src/controllers/endpoint/cap
 import { readFileSync } from 'node:fs';
 import { LABEL_SELECTOR_GRAMMAR, OPERATOR_OPTIONS, parseOperatorConfig } from '../../../src/controllers/config.js';
 import { POSITIVE_DURATION_PATTERN } from '../../../src/api/v1alpha1/index.js';
-import { runOperatorCli, servingAddresses } from '../../../src/controllers/run.js';
+import { defaultConnection, runOperatorCli, servingAddresses } from '../../../src/controllers/run.js';
 import type { KubeClient, Logger } from '../../../src/kube/index.js';
 import { repoRoot } from '../../support/cluster.js';
 import { invalidLabelSelectors, validLabelSelectors } from '../../support/label-selectors.js';
@@ -220,5 +220,27 @@ describe("the chart's values.schema.json and the operator agree on intervals (0 
     expect(new RegExp(schema.definitions.positiveDuration.pattern).test(value)).toBe(valid);
     if (valid) expect(parseOperatorConfig([`--poll-interval=${value}`], {}).pollInterval).toBeGreaterThan(0);
     else expect(() => parseOperatorConfig([`--poll-interval=${value}`], {})).toThrow(/--poll-interval/);
+  });
+});
+
+describe('the default workspace of the environment', () => {
+  it('is none without DATABRICKS_HOST, and a connection with a valid one', () => {
+    expect(defaultConnection({})).toEqual({ error: 'DATABRICKS_HOST is not set' });
+    expect(defaultConnection({ DATABRICKS_HOST: 'https://ADB-1.azuredatabricks.net/', DATABRICKS_TOKEN: 'dapi-x' })).toEqual({
+      host: 'https://adb-1.azuredatabricks.net',
+      auth: { type: 'pat', token: 'dapi-x' },
+    });
+  });
+
+  // It was a running, ready operator whose default-workspace endpoints all stayed WorkspaceNotReady.
+  it.each([
+    [{ DATABRICKS_HOST: 'http://user:hunter2@127.0.0.1:18400', DATABRICKS_TOKEN: 'dapi-x' }, /must not contain credentials/],
+    [{ DATABRICKS_HOST: 'ftp://x', DATABRICKS_TOKEN: 'dapi-x' }, /must use https:\/\//],
+    [{ DATABRICKS_HOST: 'https://adb-1.azuredatabricks.net', DATABRICKS_TOKEN: 'dapi-x', DATABRICKS_AUTH_TYPE: 'bogus' }, /DATABRICKS_AUTH_TYPE=bogus is not supported/],
+    [{ DATABRICKS_HOST: 'https://adb-1.azuredatabricks.net' }, /no Databricks credentials in the environment/],
+  ])('DATABRICKS_HOST set but the environment invalid (%j) is a start-up error that echoes no credential', async (env, reason) => {
+    expect(() => defaultConnection(env)).toThrow(/^invalid default workspace \(DATABRICKS_\* environment\): /);
+    expect(() => defaultConnection(env)).toThrow(reason);
+    expect(() => defaultConnection(env)).not.toThrow(/hunter2|dapi-x/);
   });
 });

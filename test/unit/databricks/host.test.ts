@@ -43,6 +43,10 @@ describe('normaliseHost', () => {
       expect(String(err)).not.toContain('s3cr3t');
     }
   });
+
+  it('a value with userinfo that is not even a URL is not echoed either', () => {
+    expect(() => normaliseHost('https://user:s3cr3t@[x.example.com')).toThrow(/^workspace host is not a URL$/);
+  });
 });
 
 describe('isLoopbackHostname', () => {
