@@ -372,6 +372,14 @@ export function createCredentialsProvider(auth: AuthConfig, ctx: CredentialsCont
   }
 }
 
+/**
+ * Whether a credential holds characters an HTTP header cannot carry (control or non-ASCII ones): it was stored with
+ * more than itself. Sent anyway, the HTTP client refuses the header and it looks like an unreachable host.
+ */
+export function unfitForHeader(value: string): boolean {
+  return /[^\x20-\x7e]/.test(value);
+}
+
 function configError(message: string): DatabricksError {
   return new DatabricksError({ kind: 'Auth', message, errorCode: 'CREDENTIALS_NOT_CONFIGURED' });
 }
@@ -394,6 +402,9 @@ export function workspaceConnectionFromEnv(env: NodeJS.ProcessEnv = process.env)
   const clientId = env['DATABRICKS_CLIENT_ID']?.trim();
   const clientSecret = env['DATABRICKS_CLIENT_SECRET']?.trim();
   const tokenFile = env['DATABRICKS_OIDC_TOKEN_FILEPATH']?.trim();
+  for (const [name, value] of [['DATABRICKS_TOKEN', token], ['DATABRICKS_CLIENT_ID', clientId], ['DATABRICKS_CLIENT_SECRET', clientSecret]] as const) {
+    if (value && unfitForHeader(value)) throw configError(`${name} holds characters not allowed in an HTTP header (control or non-ASCII characters); set the credential alone`);
+  }
 
   const candidates: { type: AuthType; auth: AuthConfig | undefined }[] = [
     { type: 'pat', auth: token ? { type: 'pat', token } : undefined },

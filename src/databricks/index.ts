@@ -11,6 +11,7 @@ export {
 } from './client.js';
 export {
   createCredentialsProvider,
+  unfitForHeader,
   workspaceConnectionFromEnv,
   TOKEN_REFRESH_MARGIN_MS,
   type AuthConfig,

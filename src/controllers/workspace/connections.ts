@@ -8,6 +8,7 @@ import {
   DatabricksClient,
   type DatabricksClientOptions,
   normalisedHostOrUndefined,
+  unfitForHeader,
   type WorkspaceConnection,
 } from '../../databricks/index.js';
 import { findCondition, type Informer, type KubeObject } from '../../kube/index.js';
@@ -132,22 +133,30 @@ export class WorkspaceConnections {
       const value = secret.data?.[key];
       return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8').trim();
     };
-    const missing = (key: string) => ({
-      ok: false as const,
-      reason: 'SecretNotFound' as const,
-      message: `Secret ${namespace}/${ref.name} has no non-empty key "${key}"`,
-    });
+    /** Why the value of `key` cannot be used (never the value itself), or undefined when it can. */
+    const problem = (key: string, value: string | undefined): CredentialsResult | undefined => {
+      if (!value) return { ok: false, reason: 'SecretNotFound', message: `Secret ${namespace}/${ref.name} has no non-empty key "${key}"` };
+      if (unfitForHeader(value)) {
+        return {
+          ok: false,
+          reason: 'SecretNotFound',
+          message: `key "${key}" of Secret ${namespace}/${ref.name} holds characters not allowed in an HTTP header (control or non-ASCII characters); store the ${auth.token ? 'token' : 'value'} alone`,
+        };
+      }
+      return undefined;
+    };
     const version = secret.metadata.resourceVersion ?? '';
     if (auth.token) {
       const token = read(auth.token.secretRef.key);
-      return token ? { ok: true, auth: { type: 'pat', token }, version } : missing(auth.token.secretRef.key);
+      return problem(auth.token.secretRef.key, token) ?? { ok: true, auth: { type: 'pat', token: token as string }, version };
     }
     const m2m = auth.oauthM2M?.secretRef as NonNullable<WorkspaceSpec['auth']['oauthM2M']>['secretRef'];
     const clientId = read(m2m.clientIdKey);
-    if (!clientId) return missing(m2m.clientIdKey);
     const clientSecret = read(m2m.clientSecretKey);
-    if (!clientSecret) return missing(m2m.clientSecretKey);
-    return { ok: true, auth: { type: 'oauth-m2m', clientId, clientSecret }, version };
+    return (
+      problem(m2m.clientIdKey, clientId) ??
+      problem(m2m.clientSecretKey, clientSecret) ?? { ok: true, auth: { type: 'oauth-m2m', clientId: clientId as string, clientSecret: clientSecret as string }, version }
+    );
   }
 
   /** A client for a workspace object, cached while its spec and Secret are unchanged. */

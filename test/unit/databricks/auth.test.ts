@@ -46,6 +46,8 @@ describe('workspaceConnectionFromEnv', () => {
     [{ DATABRICKS_HOST: host, DATABRICKS_TOKEN: 't', DATABRICKS_AUTH_TYPE: 'oauth-m2m' }, /its variables are not set/],
     [{ DATABRICKS_HOST: host, DATABRICKS_TOKEN: 't', DATABRICKS_AUTH_TYPE: 'azure-cli' }, /not supported/],
     [{ DATABRICKS_HOST: 'http://adb-1.azuredatabricks.net', DATABRICKS_TOKEN: 't' }, /only allowed for loopback/],
+    [{ DATABRICKS_HOST: host, DATABRICKS_TOKEN: 'dapi\u0001x' }, /DATABRICKS_TOKEN holds characters not allowed in an HTTP header/],
+    [{ DATABRICKS_HOST: host, DATABRICKS_CLIENT_ID: 'id', DATABRICKS_CLIENT_SECRET: 'sé' }, /DATABRICKS_CLIENT_SECRET holds characters not allowed in an HTTP header/],
   ])('refuses %j', (env, message) => {
     expect(() => workspaceConnectionFromEnv(env)).toThrow(message);
   });

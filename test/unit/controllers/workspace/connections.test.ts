@@ -126,6 +126,37 @@ describe('credentials come only from Secrets meant to hold them', () => {
   });
 });
 
+// They were sent, refused by the HTTP client as "invalid authorization header", and reported as HostUnreachable,
+// retried forever with advice about spec.host.
+describe('a credential that cannot go in an HTTP header is a Secret problem, never echoed', () => {
+  const withData = (data: Record<string, string>) =>
+    connections({ secrets: { get: (): Secret => ({ metadata: { name: 'dbx', namespace: 'team-b', resourceVersion: '1' }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) }) } });
+  const tokenWorkspace = { host: TENANT_HOST, auth: { token: { secretRef: { name: 'dbx', key: 'token' } } } } as Workspace['spec'];
+  const m2mWorkspace = { host: TENANT_HOST, auth: { oauthM2M: { secretRef: { name: 'dbx', clientIdKey: 'client-id', clientSecretKey: 'client-secret' } } } } as Workspace['spec'];
+
+  it.each(['dapiSECRET\x01XYZ', 'dapiSECRETé€', 'dapiSECRET\nsecond-line'])('token %j: SecretNotFound naming the key, not the value', (token) => {
+    const result = withData({ token }).credentials('team-b', tokenWorkspace);
+    expect(result).toMatchObject({ ok: false, reason: 'SecretNotFound' });
+    const message = result.ok ? '' : result.message;
+    expect(message).toContain('key "token" of Secret team-b/dbx holds characters not allowed in an HTTP header (control or non-ASCII characters); store the token alone');
+    expect(message).not.toContain('SECRET');
+  });
+
+  it.each([
+    ['client-id', { 'client-id': 'id\u0000SECRET', 'client-secret': 'fine' }],
+    ['client-secret', { 'client-id': 'id', 'client-secret': 'SECRET€' }],
+  ])('OAuth %s likewise', (key, data) => {
+    const result = withData(data).credentials('team-b', m2mWorkspace);
+    expect(result).toMatchObject({ ok: false, reason: 'SecretNotFound' });
+    expect(result.ok ? '' : result.message).toContain(`key "${key}" of Secret team-b/dbx holds characters not allowed in an HTTP header`);
+    expect(result.ok ? '' : result.message).not.toContain('SECRET');
+  });
+
+  it('surrounding whitespace and a final newline (echo into a file) are still trimmed, not refused', () => {
+    expect(withData({ token: '  dapi0123\n' }).credentials('team-b', tokenWorkspace)).toMatchObject({ ok: true, auth: { type: 'pat', token: 'dapi0123' } });
+  });
+});
+
 describe("an endpoint's workspace while its verdict is renewed", () => {
   const pat = Buffer.from('dapi0123456789abcdef0123456789abcdef').toString('base64');
   const verified = (generation: number, observedGeneration: number, status = 'True'): Workspace =>
