@@ -2,7 +2,7 @@
 // zod schema (the same schema documents them in docs/configuration.md).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { parseDurationMs, POSITIVE_DURATION_PATTERN } from '../api/v1alpha1/index.js';
+import { namespaceNameProblem, parseDurationMs, parsePositiveDurationMs, POSITIVE_DURATION_EXPECTED } from '../api/v1alpha1/index.js';
 import { normaliseHost } from '../databricks/index.js';
 import { DEFAULT_CAPACITY_PATTERNS } from './endpoint/capacity.js';
 
@@ -19,26 +19,34 @@ const duration = (fallback: string) =>
       }
     });
 
-const POSITIVE_DURATION = new RegExp(POSITIVE_DURATION_PATTERN);
-
 /** For intervals and deadlines, where 0 would poll, verify or time out without pause. */
 const positiveDuration = (fallback: string) =>
   z
     .string()
     .default(fallback)
     .transform((value, ctx) => {
-      if (!POSITIVE_DURATION.test(value)) {
-        ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration of more than zero such as 30s, 5m or 1h` });
+      const ms = parsePositiveDurationMs(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: POSITIVE_DURATION_EXPECTED(value) });
         return z.NEVER;
       }
-      // a positive duration shorter than a millisecond (0.1ms) is one, never 0
-      return Math.max(1, parseDurationMs(value));
+      return ms;
     });
 
 const list = z
   .string()
   .default('')
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+/** Namespace names; `everyNamespace`: "*" too. A typo would be watched forever, finding nothing. */
+const namespaceList = (everyNamespace: boolean) =>
+  list.transform((names, ctx) => {
+    for (const name of names) {
+      const problem = everyNamespace && name === '*' ? undefined : namespaceNameProblem(name);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }
+    return names;
+  });
 
 /** The schemas of boolean flags: alone, such a flag means true (`--leader-elect`), as Go's flag package reads it. */
 const booleanSchemas = new WeakSet<z.ZodType>();
@@ -97,7 +105,7 @@ const labelSelector = z
 /** Every option: flag name, environment variable, description (docs are generated from this). */
 export const OPERATOR_OPTIONS = {
   kubeconfig: { env: 'KUBECONFIG', schema: z.string().optional(), help: 'Path of a kubeconfig file (as kubectl\'s flag; $KUBECONFIG, or this flag, may list several: merged, those that do not exist skipped as kubectl skips them, an error when none exists). Without either: ~/.kube/config if it exists, else the Pod\'s service account (in-cluster).' },
-  namespaces: { env: 'WATCH_NAMESPACES', schema: list, help: 'Comma-separated namespaces to watch; empty watches all.' },
+  namespaces: { env: 'WATCH_NAMESPACES', schema: namespaceList(false), help: 'Comma-separated namespaces to watch; empty watches all.' },
   'label-selector': { env: 'LABEL_SELECTOR', schema: labelSelector, help: 'Only reconcile endpoint objects matching this label selector (sharding across releases). Every shard serves every DatabricksWorkspace; one being deleted waits for the endpoint objects of all shards. The ownership rules see every shard\'s endpoint objects (a second, unsharded watch that keeps only the fields they read).' },
   concurrency: { env: 'MAX_CONCURRENT_RECONCILES', schema: z.coerce.number().int().min(1).max(64).default(4), help: 'Reconciles run at once, per controller: endpoints (each then writes its status back beside the workers; at most twice as many write-backs at once), and workspace verifications. A reconcile past --slow-reconcile-after no longer holds its worker.' },
   'slow-reconcile-after': {
@@ -178,7 +186,7 @@ export const OPERATOR_OPTIONS = {
   },
   'default-workspace-namespaces': {
     env: 'DEFAULT_WORKSPACE_NAMESPACES',
-    schema: list,
+    schema: namespaceList(true),
     help: 'Comma-separated namespaces whose endpoints may use the default workspace (no spec.workspaceRef); "*" allows every namespace. Empty (the default): none may.',
   },
   'default-workspace-namespace-selector': {

@@ -15,6 +15,14 @@ const DURATION_PART = '[0-9]+([.][0-9]+)?(ms|s|m|h)';
  * operator's flags and the chart's values.schema.json hold this same pattern (a unit test compares).
  */
 export const POSITIVE_DURATION_PATTERN = `^(${DURATION_PART})*([0-9]*[1-9][0-9]*([.][0-9]+)?|[0-9]+[.][0-9]*[1-9][0-9]*)(ms|s|m|h)(${DURATION_PART})*$`;
+const positiveDurationRegex = new RegExp(POSITIVE_DURATION_PATTERN);
+
+export const POSITIVE_DURATION_EXPECTED = (value: string) => `"${value}" is not a duration of more than zero such as 30s, 5m or 1h`;
+
+/** Milliseconds of a duration of more than zero (one shorter than a millisecond counts as one), or undefined. */
+export function parsePositiveDurationMs(value: string): number | undefined {
+  return positiveDurationRegex.test(value) ? Math.max(1, parseDurationMs(value)) : undefined;
+}
 
 export const duration = (description: string, defaultValue: string) =>
   withRules(z.string().max(32), [matches(DURATION_PATTERN, 'must be a duration such as 30s, 2m, 1h30m or 0')])
@@ -62,6 +70,18 @@ export const Conditions = z
     'Standard conditions: Ready (and Synced on endpoints), plus Reconciling and Stalled for kstatus, present only while True.',
   )
   .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+
+/** A namespace name (DNS-1123 label, at most 63 characters); the chart's values.schema.json holds it too. */
+export const NAMESPACE_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const NAMESPACE_NAME_MAX_LENGTH = 63;
+const namespaceNameRegex = new RegExp(NAMESPACE_NAME_PATTERN);
+
+/** Why `name` is not a namespace name, or undefined when it is one. */
+export function namespaceNameProblem(name: string): string | undefined {
+  return namespaceNameRegex.test(name) && name.length <= NAMESPACE_NAME_MAX_LENGTH
+    ? undefined
+    : `${JSON.stringify(name)} is not a namespace name (lowercase letters, digits and "-", starting and ending with a letter or digit, at most ${NAMESPACE_NAME_MAX_LENGTH} characters)`;
+}
 
 /** A Kubernetes object name (DNS subdomain). */
 export const dnsName = withRules(z.string().min(1).max(253), [

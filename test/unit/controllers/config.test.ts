@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../src/controllers/endpoint/capacity.js';
 import { readFileSync } from 'node:fs';
 import { LABEL_SELECTOR_GRAMMAR, OPERATOR_OPTIONS, parseOperatorConfig } from '../../../src/controllers/config.js';
-import { POSITIVE_DURATION_PATTERN } from '../../../src/api/v1alpha1/index.js';
+import { NAMESPACE_NAME_MAX_LENGTH, NAMESPACE_NAME_PATTERN, POSITIVE_DURATION_PATTERN } from '../../../src/api/v1alpha1/index.js';
 import { defaultConnection, runOperatorCli, servingAddresses } from '../../../src/controllers/run.js';
 import type { KubeClient, Logger } from '../../../src/kube/index.js';
 import { repoRoot } from '../../support/cluster.js';
@@ -242,5 +242,31 @@ describe('the default workspace of the environment', () => {
     expect(() => defaultConnection(env)).toThrow(/^invalid default workspace \(DATABRICKS_\* environment\): /);
     expect(() => defaultConnection(env)).toThrow(reason);
     expect(() => defaultConnection(env)).not.toThrow(/hunter2|dapi-x/);
+  });
+});
+
+// The chart refused these values; the flags took them, and the operator watched namespaces that cannot exist.
+describe('namespace flags take namespace names (DNS-1123 labels), as the chart does', () => {
+  const schema = JSON.parse(readFileSync(`${repoRoot}/charts/pt-operator/values.schema.json`, 'utf8')) as {
+    properties: { watchNamespaces: { items: { pattern: string; maxLength: number } }; defaultWorkspace: { properties: { allowedNamespaces: { items: { pattern: string; maxLength: number } } } } };
+  };
+
+  it.each([
+    ['namespaces', 'WATCH_NAMESPACES', 'Team_A,team-a '],
+    ['namespaces', 'WATCH_NAMESPACES', '*'],
+    ['default-workspace-namespaces', 'DEFAULT_WORKSPACE_NAMESPACES', 'team a'],
+    ['default-workspace-namespaces', 'DEFAULT_WORKSPACE_NAMESPACES', `ml,${'a'.repeat(64)}`],
+  ])('--%s (%s) refuses %j', (flag, env, value) => {
+    expect(() => parseOperatorConfig([`--${flag}=${value}`], {})).toThrow(new RegExp(`--${flag} \\(or ${env}\\): "[^"]+" is not a namespace name`));
+  });
+
+  it('accepts namespace names, and "*" for the default workspace', () => {
+    expect(parseOperatorConfig(['--namespaces=ml, team-a ', '--default-workspace-namespaces=*'], {})).toMatchObject({ namespaces: ['ml', 'team-a'], defaultWorkspaceNamespaces: ['*'] });
+  });
+
+  it('the chart schema holds the same pattern', () => {
+    expect(schema.properties.watchNamespaces.items).toMatchObject({ pattern: NAMESPACE_NAME_PATTERN, maxLength: NAMESPACE_NAME_MAX_LENGTH });
+    expect(schema.properties.defaultWorkspace.properties.allowedNamespaces.items.maxLength).toBe(NAMESPACE_NAME_MAX_LENGTH);
+    expect(schema.properties.defaultWorkspace.properties.allowedNamespaces.items.pattern).toBe(`^(\\*|${NAMESPACE_NAME_PATTERN.slice(1, -1)})$`);
   });
 });
