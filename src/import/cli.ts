@@ -11,6 +11,7 @@ import {
   workspaceConnectionFromEnv,
 } from '../databricks/index.js';
 import { escapeUnshowable, hasUnshowable, oneLine } from '../databricks/host-text.js';
+import { dnsName, namespaceNameProblem, parsePositiveDurationMs, POSITIVE_DURATION_EXPECTED } from '../api/v1alpha1/index.js';
 import { type Imported, type ImportOptions, type Refused, refusedName, translateEndpoint, uniqueObjectNames } from './translate.js';
 
 const usage = `usage: pt-operator import --namespace <ns> (--name <endpoint> ... | --all) [flags]
@@ -22,10 +23,13 @@ const usage = `usage: pt-operator import --namespace <ns> (--name <endpoint> ...
   --workspace        spec.workspaceRef.name (default: the operator's default workspace)
   --deletion-policy  Orphan (default: deleting the object leaves the endpoint) or Delete
   --out              write the YAML to this file (default: stdout)
+  --timeout          deadline of each Databricks call, retries included (default: 20s, as the operator's)
 
 Credentials as the Databricks SDKs read them: DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and
 DATABRICKS_CLIENT_SECRET, or DATABRICKS_OIDC_TOKEN_FILEPATH (DATABRICKS_AUTH_TYPE forces one).
 Endpoints the operator cannot express are listed on stderr and as comments in the YAML, with the reason.`;
+
+const NOT_FOUND = 'it does not exist in this workspace';
 
 export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values } = parseArgs({
@@ -38,6 +42,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
       workspace: { type: 'string' },
       'deletion-policy': { type: 'string', default: 'Orphan' },
       out: { type: 'string' },
+      timeout: { type: 'string', default: '20s' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -53,6 +58,10 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
     names.length === 0 && !values.all && 'give --name (one or more) or --all',
     names.length > 0 && values.all && '--name and --all exclude each other',
     values['deletion-policy'] !== 'Orphan' && values['deletion-policy'] !== 'Delete' && '--deletion-policy is Orphan or Delete',
+    // what kubectl would refuse in the YAML written
+    values.namespace && namespaceNameProblem(values.namespace) && `--namespace: ${namespaceNameProblem(values.namespace)}`,
+    values.workspace !== undefined && !dnsName.safeParse(values.workspace).success && `--workspace: ${JSON.stringify(values.workspace)} is not an object name (lowercase letters, digits, "-" and ".")`,
+    parsePositiveDurationMs(values.timeout) === undefined && `--timeout: ${POSITIVE_DURATION_EXPECTED(values.timeout)}`,
   ].filter(Boolean);
   if (problems.length > 0) {
     console.error(`${problems.join('\n')}\n\n${usage}`);
@@ -60,7 +69,9 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
   }
 
   const connection = workspaceConnectionFromEnv({ ...env, ...(values.host !== undefined && { DATABRICKS_HOST: values.host }) });
-  const client = new DatabricksClient({ host: connection.host, auth: connection.auth });
+  // A silent host would otherwise hold import for the client's default two minutes.
+  const timeoutMs = parsePositiveDurationMs(values.timeout) as number;
+  const client = new DatabricksClient({ host: connection.host, auth: connection.auth, requestTimeoutMs: timeoutMs, retryDeadlineMs: timeoutMs });
   const options: ImportOptions = {
     namespace: values.namespace as string,
     deletionPolicy: values['deletion-policy'] as ImportOptions['deletionPolicy'],
@@ -81,7 +92,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
       endpoint = await client.getEndpoint(name);
     } catch (err) {
       if (errorKindOf(err) !== 'NotFound') throw err;
-      results.push({ ok: false, endpointName: name, reason: 'it does not exist in this workspace' });
+      results.push({ ok: false, endpointName: name, reason: NOT_FOUND });
       continue;
     }
     // The list is a summary: per-endpoint GET gives throughput; the chunk sizes come from the model.
@@ -103,7 +114,11 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
   const yaml = renderImport(imported, refused);
   if (values.out !== undefined) await writeFile(values.out, yaml);
   else process.stdout.write(yaml);
-  return 0;
+  // An endpoint asked for by name that is not there is a mistake (a typo, the wrong workspace), not a refusal.
+  const missing = refused.filter((r) => r.reason === NOT_FOUND).map((r) => r.endpointName);
+  if (missing.length === 0) return 0;
+  console.error(`error: no endpoint named ${missing.map((name) => oneLine(name)).join(', ')} in ${connection.host}`);
+  return 1;
 }
 
 /**

@@ -307,6 +307,10 @@ describe('runImportCli flags', () => {
     [['--namespace', 'ml'], /give --name \(one or more\) or --all/],
     [['--namespace', 'ml', '--all', '--name', 'x'], /--name and --all exclude each other/],
     [['--namespace', 'ml', '--all', '--deletion-policy', 'Keep'], /--deletion-policy is Orphan or Delete/],
+    // it wrote `namespace: Bad NS`, which kubectl then refused
+    [['--namespace', 'Bad NS', '--all'], /--namespace: "Bad NS" is not a namespace name/],
+    [['--namespace', 'ml', '--workspace', 'Prod WS', '--all'], /--workspace: "Prod WS" is not an object name/],
+    [['--namespace', 'ml', '--all', '--timeout', '0'], /--timeout: "0" is not a duration of more than zero/],
   ])('%j is refused before any call to Databricks', async (argv, message) => {
     const errors: string[] = [];
     const original = console.error;
@@ -325,6 +329,43 @@ describe('runImportCli flags', () => {
 });
 
 describe('runImportCli against a workspace', () => {
+  // It exited 0 ("imported 0 of 1"), and a script went on as if the endpoint had been imported.
+  it('an endpoint named with --name that does not exist: exits 1 naming it, still writing the others', async () => {
+    const workspace = await startEmulator({ speed: 0 });
+    const errors: string[] = [];
+    const quiet = console.error;
+    console.error = (text: string) => void errors.push(text);
+    const dir = await mkdtemp(join(tmpdir(), 'pt-import-'));
+    try {
+      workspace.emulator.createEndpoint({ name: 'x', config: { served_entities: [{ entity_name: 'system.ai.meta_llama_v3_1_8b_instruct', entity_version: '3', min_provisioned_throughput: 0, max_provisioned_throughput: 980 }] } });
+      workspace.emulator.advance(3_600_000);
+      const out = join(dir, 'import.yaml');
+      expect(await runImportCli(['--host', workspace.url, '--namespace', 'ml', '--name', 'nosuch', '--name', 'x', '--out', out], { DATABRICKS_TOKEN: 'dapi-test' })).toBe(1);
+      expect(errors.join('\n')).toMatch(/no endpoint named nosuch in http:\/\/127\.0\.0\.1:\d+/);
+      expect(parseAllDocuments(await readFile(out, 'utf8')).map((d) => (d.toJS() as { spec: { endpointName: string } }).spec.endpointName)).toEqual(['x']);
+    } finally {
+      console.error = quiet;
+      await workspace.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  // A silent host held import for about two minutes (the client's default deadline).
+  it('a host that never answers fails within --timeout', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const started = Date.now();
+    try {
+      const host = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      await expect(runImportCli(['--host', host, '--namespace', 'ml', '--name', 'x', '--timeout', '500ms'], { DATABRICKS_TOKEN: 'dapi-test' })).rejects.toThrow(/no answer within/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
+
   it('an endpoint named twice (--name x --name x) is written once, in the order given', async () => {
     const workspace = await startEmulator({ speed: 0 });
     const dir = await mkdtemp(join(tmpdir(), 'pt-import-'));
