@@ -29,6 +29,8 @@ export function normaliseHost(raw: string): string {
     // A query or fragment means the value is not a workspace URL (or hides another host after "?" or "#").
     throw new InvalidHostError('workspace host must not contain a query (?) or fragment (#): use https://<host>[:port]');
   }
+  // URL takes port 0 (and refuses ports above 65535): nothing listens there
+  if (url.port === '0') throw new InvalidHostError('workspace host port must be from 1 to 65535');
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new InvalidHostError(`workspace host must use https:// (got ${url.protocol}//)`);
   }

@@ -5,12 +5,16 @@ import { matches, withRules } from './rules.js';
 export const WORKSPACE_KIND = 'DatabricksWorkspace';
 export const WORKSPACE_PLURAL = 'databricksworkspaces';
 
+/** 1 to 65535: a port of 0 or above 65535 was admitted and then retried forever as an unreachable host. */
+const PORT = '([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
+
 /**
  * https://host[:port], or http:// for a loopback host (the emulator); no user info (it would be printed by
- * `kubectl get dbws`), no path, query or fragment.
+ * `kubectl get dbws`), no path, query or fragment. Unanchored; the chart's values.schema.json holds it too (a unit
+ * test compares).
  */
-export const WORKSPACE_HOST_PATTERN =
-  '^(https://[^/\\s?#@]+|http://(localhost|127[.][0-9]+[.][0-9]+[.][0-9]+|\\[::1\\])(:[0-9]+)?)/?$';
+export const WORKSPACE_HOST_GRAMMAR = `(https://([^/\\s?#@:\\[\\]]+|\\[[0-9A-Fa-f:.]+\\])|http://(localhost|127[.][0-9]+[.][0-9]+[.][0-9]+|\\[::1\\]))(:${PORT})?/?`;
+export const WORKSPACE_HOST_PATTERN = `^${WORKSPACE_HOST_GRAMMAR}$`;
 
 const SecretName = dnsName.describe('Name of a Secret in the same namespace.');
 
@@ -85,7 +89,7 @@ export const WorkspaceSpec = z
     host: withRules(z.string().max(2048), [
       matches(
         WORKSPACE_HOST_PATTERN,
-        'must be a workspace URL such as https://adb-1234567890123456.7.azuredatabricks.net: https://, a host and an optional port, with no user name or password, path, query or fragment (http:// only for localhost, 127.x.x.x or [::1])',
+        'must be a workspace URL such as https://adb-1234567890123456.7.azuredatabricks.net: https://, a host and an optional port from 1 to 65535, with no user name or password, path, query or fragment (http:// only for localhost, 127.x.x.x or [::1])',
       ),
     ]).describe('Workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net. http:// is accepted only for loopback hosts (the emulator).'),
     auth: WorkspaceAuth,

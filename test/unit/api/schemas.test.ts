@@ -53,6 +53,15 @@ describe('bad objects are rejected with a message that says what to fix', () => 
   });
 });
 
+describe('workspace hosts with a port', () => {
+  it.each(['https://adb-1.2.azuredatabricks.net:1', 'https://adb-1.2.azuredatabricks.net:443/', 'https://adb-1.2.azuredatabricks.net:65535', 'https://[2001:db8::1]:8443', 'http://127.0.0.1:8089', 'http://[::1]:65535', 'http://localhost'])(
+    '%s is admitted',
+    (host) => {
+      expect(DatabricksWorkspace.safeParse({ apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name: 'w' }, spec: { host, auth: { token: { secretRef: { name: 's', key: 'token' } } } } }).success).toBe(true);
+    },
+  );
+});
+
 describe('defaults', () => {
   it('fills deletionPolicy, burstScaling and the capacity retry budget', () => {
     const parsed = ProvisionedThroughputEndpoint.parse({

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../src/controllers/endpoint/capacity.js';
 import { readFileSync } from 'node:fs';
 import { LABEL_SELECTOR_GRAMMAR, OPERATOR_OPTIONS, parseOperatorConfig } from '../../../src/controllers/config.js';
-import { NAMESPACE_NAME_MAX_LENGTH, NAMESPACE_NAME_PATTERN, POSITIVE_DURATION_PATTERN } from '../../../src/api/v1alpha1/index.js';
+import { NAMESPACE_NAME_MAX_LENGTH, NAMESPACE_NAME_PATTERN, POSITIVE_DURATION_PATTERN, WORKSPACE_HOST_GRAMMAR, WORKSPACE_HOST_PATTERN } from '../../../src/api/v1alpha1/index.js';
 import { defaultConnection, runOperatorCli, servingAddresses } from '../../../src/controllers/run.js';
 import type { KubeClient, Logger } from '../../../src/kube/index.js';
 import { repoRoot } from '../../support/cluster.js';
@@ -268,5 +268,16 @@ describe('namespace flags take namespace names (DNS-1123 labels), as the chart d
     expect(schema.properties.watchNamespaces.items).toMatchObject({ pattern: NAMESPACE_NAME_PATTERN, maxLength: NAMESPACE_NAME_MAX_LENGTH });
     expect(schema.properties.defaultWorkspace.properties.allowedNamespaces.items.maxLength).toBe(NAMESPACE_NAME_MAX_LENGTH);
     expect(schema.properties.defaultWorkspace.properties.allowedNamespaces.items.pattern).toBe(`^(\\*|${NAMESPACE_NAME_PATTERN.slice(1, -1)})$`);
+  });
+});
+
+describe("the chart's workspace hosts follow the DatabricksWorkspace rule (a bad port fails helm, not every endpoint)", () => {
+  const schema = JSON.parse(readFileSync(`${repoRoot}/charts/pt-operator/values.schema.json`, 'utf8')) as {
+    properties: { defaultWorkspace: { properties: { host: { pattern: string } } }; tokenFederation: { properties: { trustedHosts: { items: { pattern: string } } } } };
+  };
+
+  it('defaultWorkspace.host (empty: none) and tokenFederation.trustedHosts hold spec.host\'s pattern', () => {
+    expect(schema.properties.defaultWorkspace.properties.host.pattern).toBe(`^(${WORKSPACE_HOST_GRAMMAR})?$`);
+    expect(schema.properties.tokenFederation.properties.trustedHosts.items.pattern).toBe(WORKSPACE_HOST_PATTERN);
   });
 });

@@ -44,6 +44,11 @@ describe('normaliseHost', () => {
     }
   });
 
+  it('refuses port 0 (nothing listens there; it was retried as an unreachable host)', () => {
+    expect(() => normaliseHost('https://x.example.com:0')).toThrow(/port must be from 1 to 65535/);
+    expect(() => normaliseHost('https://x.example.com:99999')).toThrow(/not a URL/);
+  });
+
   it('a value with userinfo that is not even a URL is not echoed either', () => {
     expect(() => normaliseHost('https://user:s3cr3t@[x.example.com')).toThrow(/^workspace host is not a URL$/);
   });
