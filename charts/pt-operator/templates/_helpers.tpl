@@ -66,4 +66,11 @@ name (and a DNS-1035 label, as a Service's name must be). Call with (list . "-me
 {{- if eq (int .Values.metrics.port) (int .Values.healthProbe.port) -}}
 {{- fail (printf "metrics.port and healthProbe.port must differ (both are %d): the operator serves them on two listeners" (int .Values.metrics.port)) -}}
 {{- end -}}
+{{- /* A JSON schema cannot say "a regular expression". regexMatch is false for an invalid one, and "(?:P)|" matches
+  the empty string whenever P is valid. Go's syntax: a lookaround or backreference, valid for the operator, is refused. */ -}}
+{{- range $pattern := splitList "," (.Values.capacityPatterns | default "") -}}
+{{- if not (regexMatch (printf "(?:%s)|" (trim $pattern)) "") -}}
+{{- fail (printf "capacityPatterns: %q is not a regular expression (comma-separated patterns, each read with the i flag)" (trim $pattern)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}

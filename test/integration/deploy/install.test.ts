@@ -220,6 +220,18 @@ describe('Helm chart refuses values that would break the operator at run time (p
     expect(accepted.stderr).toBe('');
   });
 
+  // It rendered, and the Pod crash-looped on "invalid regular expression".
+  it('refuses capacityPatterns that are not regular expressions, naming the bad one', async () => {
+    for (const patterns of ['(', 'no gpus,[quota', 'a\\']) {
+      const refused = await template('--set-json', `capacityPatterns=${JSON.stringify(patterns)}`, '--show-only', 'templates/deployment.yaml');
+      expect(refused.exitCode, patterns).not.toBe(0);
+      expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" is not a regular expression/);
+    }
+    const accepted = await template('--set-json', 'capacityPatterns="no gpus?,quota (exceeded|reached)"', '--show-only', 'templates/deployment.yaml');
+    expect(accepted.stderr).toBe('');
+    expect(accepted.stdout).toContain('--capacity-patterns=no gpus?,quota (exceeded|reached)');
+  });
+
   it('fits every name into 63 characters with a long release name (Services: DNS-1035 labels)', async () => {
     const release = 'serving-platform-production-europe-west1-blue-green-1';
     expect(release).toHaveLength(53);
