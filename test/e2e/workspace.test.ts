@@ -38,6 +38,7 @@ function workspaceManifest(name: string, auth: Record<string, unknown>): object 
 }
 
 const readyReason = (o: Record<string, unknown>) => condition(o, 'Ready')?.reason;
+const generationOf = (o: Record<string, unknown>) => (o['metadata'] as { generation: number }).generation;
 
 /** `kubectl create secret generic` as a user types it; with `replace`, rotates an existing one via apply. */
 async function createSecret(name: string, literals: Record<string, string>, replace = false): Promise<void> {
@@ -126,9 +127,16 @@ describe('DatabricksWorkspace', () => {
     await new Promise((wake) => setTimeout(wake, 4_000));
     expect((await calls()).calls.length).toBe(before);
 
+    // A new spec meanwhile cannot be sent: Ready no longer calls the endpoint Available (it serves the older spec).
+    await e2e.kubectl(['patch', 'pte', 'flaky-llama', '--type=merge', '-p', JSON.stringify({ spec: { throughput: { chunks: { min: 2, max: 4 } } } })]);
+    const held = await e2e.waitUntil('pte', 'flaky-llama', (o) => condition(o, 'Synced')?.observedGeneration === generationOf(o), 30_000);
+    expect(condition(held, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'WorkspaceNotReady', observedGeneration: generationOf(held) });
+    expect(condition(held, 'Ready')?.message).toContain(`still serves the spec of generation ${generationOf(held) - 1}`);
+    expect(await e2e.kubectl(['get', 'pte', 'flaky-llama', '-o', 'wide'])).toMatch(/^flaky-llama\s+Unknown\s+False\s.*\sWorkspaceNotReady\b/m);
+
     await createSecret('flaky-pat', { token: GOOD_PAT });
     await e2e.waitUntil('dbws', 'flaky', (o) => readyReason(o) === 'Authenticated', 30_000);
-    await e2e.waitUntil('pte', 'flaky-llama', (o) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && isReady(o), 30_000);
+    await e2e.waitUntil('pte', 'flaky-llama', (o) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && isReady(o) && condition(o, 'Ready')?.observedGeneration === generationOf(o), 30_000);
   });
 
   it('a host nobody listens on: HostUnreachable, reported within the operator\'s --databricks-timeout', async () => {

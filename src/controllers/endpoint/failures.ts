@@ -102,7 +102,7 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
   if (isSettingsAction(planned.action) && error.kind === 'InvalidRequest') {
     // Only the part that was refused says so; the served config and the other parts keep their status.
     const rejected = rejectSettingsAction(planned.action, error.message, planned.status, input.object.generation, input.now);
-    const conditions = summarizeConditions(rejected.conditions, input.object.generation, input.now);
+    const conditions = summarizeConditions(rejected.conditions, input.object.generation, input.now, planned.status.observedGeneration);
     return { ...planned, action: { type: 'none' }, status: { ...planned.status, conditions }, events: [rejected.event], requeue: { after: 0 } };
   }
   const previous = input.object.status;

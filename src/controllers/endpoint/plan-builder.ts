@@ -82,7 +82,7 @@ export class PlanBuilder {
     if (this.status.conditions) {
       const { object, now } = this.input;
       const conditions = withCanaryConditions(this.status.conditions as Condition[], this.input, object.generation, now);
-      this.status.conditions = summarizeConditions(conditions, object.generation, now);
+      this.status.conditions = summarizeConditions(conditions, object.generation, now, this.status.observedGeneration);
     }
     // Messages quote what Databricks answered (owner tags, states, configs): each is one line of visible characters,
     // whichever planner wrote it (docs/security.md).

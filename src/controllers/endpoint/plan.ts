@@ -107,7 +107,7 @@ export function planEndpoint(input: PlanInput): Plan {
       .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
   }
 
-  // Reads failed: say so and come back; Ready keeps what it last knew.
+  // Reads failed: say so and come back; Ready keeps what it last knew of this spec (status-summary.ts).
   if (input.model.kind === 'failed') return planModelReadFailure(input, plan, input.model.error);
   if (input.endpoint.kind === 'failed') return planCallFailure(input, plan, input.endpoint.error);
 

@@ -4,7 +4,8 @@
 //    status.observedGeneration: Reconciling=True while the operator works toward the spec, Stalled=True
 //    when it cannot get there without a change from the user. Both are "abnormal-true" conditions and
 //    are removed when False, as kstatus recommends.
-//  - Ready is never missing once the operator has looked at the object (Unknown with Synced's reason).
+//  - Ready is never missing once the operator has looked at the object (Unknown with Synced's reason), and never
+//    speaks for an older generation while the current one is held back (docs/troubleshooting.md).
 //  - One Event per transition: the action's own Event, or else one for the condition that changed.
 import { EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
 import { type Condition, findCondition, setAbnormalTrue, setCondition } from '../../kube/conditions.js';
@@ -39,6 +40,15 @@ const WARNING_REASONS: ReadonlySet<string> = new Set([
 
 type Conditions = Condition[] | undefined;
 
+/** Synced reasons under which nothing of the current spec reached Databricks: the operator waits or was stopped. */
+const WAITING_REASONS: ReadonlySet<string> = new Set([
+  SyncedReason.RateLimited,
+  SyncedReason.WorkspaceNotReady,
+  SyncedReason.ReconcileError,
+  SyncedReason.ReconcilePaused,
+  SyncedReason.DefaultWorkspaceNotAllowed,
+]);
+
 /** Reasons of the settings parts' conditions (settings.ts) that need the user: refused, or not changeable. */
 const STALLED_PART_REASONS: ReadonlySet<string> = new Set(['Rejected', 'InvalidSpec', 'NotUpdatable', 'NotConverging']);
 
@@ -48,15 +58,23 @@ const partNotInSync = (list: Condition[]) => list.find((c) => c.type !== 'Synced
 /**
  * The conditions with Ready filled in and Reconciling/Stalled derived from Ready and Synced.
  * Paused objects are neither reconciling nor stalled (kstatus has no "suspended"; they count as Current).
+ * `observedGeneration`: the status' own, the last generation whose spec the operator carried out.
  */
-export function summarizeConditions(conditions: Conditions, generation: number, now: Date): Condition[] {
+export function summarizeConditions(conditions: Conditions, generation: number, now: Date, observedGeneration?: number): Condition[] {
   let list = [...(conditions ?? [])];
   const synced = findCondition(list, 'Synced');
   const known = findCondition(list, 'Ready');
-  if (synced && (!known || (known.status === 'Unknown' && synced.status !== 'True'))) {
+  // A new spec held back (rate limit, workspace, pause): a Ready of the older spec would call it Available.
+  const held = synced?.status === 'False' && synced.observedGeneration === generation && WAITING_REASONS.has(synced.reason);
+  const stale = known !== undefined && known.observedGeneration !== undefined && known.observedGeneration < generation;
+  if (synced && (!known || (known.status === 'Unknown' && synced.status !== 'True') || (held && stale))) {
     // The operator has looked but could not find out (rate limited, workspace not ready, paused before the first
-    // read): Ready is Unknown and says why, following Synced while that lasts.
-    list = setCondition(list, { type: 'Ready', status: 'Unknown', reason: synced.reason, message: synced.message }, generation, now);
+    // read), or could not send the new spec: Ready is Unknown and says why, following Synced while that lasts.
+    const behind = held && observedGeneration !== undefined && observedGeneration < generation;
+    const message = behind
+      ? `the endpoint still serves the spec of generation ${observedGeneration}; generation ${generation} waits: ${synced.message}`
+      : synced.message;
+    list = setCondition(list, { type: 'Ready', status: 'Unknown', reason: synced.reason, message }, generation, now);
   }
   const ready = findCondition(list, 'Ready');
   const paused = synced?.status === 'False' && synced.reason === SyncedReason.ReconcilePaused;

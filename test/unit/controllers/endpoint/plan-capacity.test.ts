@@ -358,7 +358,7 @@ describe('planActionFailure', () => {
 });
 
 describe('planActionFailure and Ready', () => {
-  it('an update that was rate limited does not announce a rollout: Ready keeps what it said', () => {
+  it('an update that was rate limited does not announce a rollout, nor call the old spec the new one: Ready Unknown', () => {
     const settled = endpointObject();
     const ready = afterPlan(settled, reconcile(settled, { endpoint: readyEndpoint() }));
     expect(condition(ready, 'Ready')).toMatchObject({ status: 'True', reason: 'Available' });
@@ -366,8 +366,15 @@ describe('planActionFailure and Ready', () => {
     const planned = reconcile(object, { endpoint: readyEndpoint() });
     expect(condition(planned, 'Ready')?.reason).toBe('Updating');
     const retry = planActionFailure(planInput(object, { endpoint: readyEndpoint() }), planned, { kind: 'RateLimited', message: '429', retryAfterMs: 5 * SECOND });
-    expect(condition(retry, 'Ready')).toEqual(condition(ready, 'Ready'));
+    expect(condition(retry, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'RateLimited', observedGeneration: 2 });
     expect(condition(retry, 'Synced')).toMatchObject({ status: 'False', reason: 'RateLimited' });
+    // Without a new spec (a requested-at retry of the same one), Ready keeps what it said.
+    const failedOnce = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: buildFailure() }));
+    const again = annotated(failedOnce, { [EndpointAnnotation.requestedAt]: 'retry-1' });
+    const resent = reconcile(again, { endpoint: buildFailure(), now: at(MINUTE) });
+    expect(resent.action.type).toBe('updateConfig');
+    const limited = planActionFailure(planInput(again, { endpoint: buildFailure(), now: at(MINUTE) }), resent, { kind: 'RateLimited', message: '429', retryAfterMs: 5 * SECOND });
+    expect(condition(limited, 'Ready')).toEqual(condition(failedOnce, 'Ready'));
   });
 });
 

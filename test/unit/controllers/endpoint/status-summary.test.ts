@@ -2,7 +2,7 @@
 // The Go test in test/kstatus checks the same states with the upstream kstatus library on captures from real runs.
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
-import type { Plan } from '../../../../src/controllers/endpoint/plan.js';
+import { type Plan, planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
 import { summarizeConditions, transitionEvents } from '../../../../src/controllers/endpoint/status-summary.js';
 import type { Condition } from '../../../../src/kube/conditions.js';
 import {
@@ -22,6 +22,7 @@ import {
   failed,
   failedEndpoint,
   foreignEndpoint,
+  planInput,
   reconcile,
   readyEndpoint,
   updatingEndpoint,
@@ -79,6 +80,46 @@ describe('Reconciling and Stalled follow Ready and Synced', () => {
     expect(condition(second, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'RateLimited', message: condition(second, 'Synced')?.message });
     const down = reconcile(afterPlan(endpointObject(), second), { workspaceReady: false, now: at(2 * MINUTE) });
     expect(condition(down, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'WorkspaceNotReady' });
+  });
+
+  describe('a new spec that cannot be sent yet: Ready no longer says the old one is Available', () => {
+    const bigger = { throughput: { chunks: { min: 2, max: 4 } } };
+    const newSpec = () => edited(settled(), bigger);
+    const updateRateLimited = () => {
+      const input = planInput(newSpec(), { endpoint: readyEndpoint() });
+      return planActionFailure(input, reconcile(newSpec(), { endpoint: readyEndpoint() }), { kind: 'RateLimited', message: '429', retryAfterMs: 5 * SECOND });
+    };
+    it.each([
+      ['the workspace is not ready', () => reconcile(newSpec(), { workspaceReady: false }), 'WorkspaceNotReady'],
+      ['the credentials are refused', () => reconcile(newSpec(), { endpoint: failed('Auth', '401 UNAUTHENTICATED') }), 'WorkspaceNotReady'],
+      ['the read is rate limited', () => reconcile(newSpec(), { endpoint: failed('RateLimited', '429', 30 * SECOND) }), 'RateLimited'],
+      ['the update is rate limited', updateRateLimited, 'RateLimited'],
+      ['the read fails', () => reconcile(newSpec(), { endpoint: failed('Transient', 'connect ECONNRESET') }), 'ReconcileError'],
+      ['the object is paused', () => reconcile(annotated(newSpec(), { [EndpointAnnotation.paused]: 'true' })), 'ReconcilePaused'],
+    ] as const)('%s: Ready Unknown with Synced\'s reason, saying what still serves and why the new spec waits', (_, plan, reason) => {
+      const ready = condition(plan(), 'Ready');
+      expect(ready).toMatchObject({ status: 'Unknown', reason, observedGeneration: 2 });
+      expect(ready?.message).toContain('still serves the spec of generation 1');
+      expect(ready?.message).toContain(`generation 2 waits: ${condition(plan(), 'Synced')?.message}`);
+    });
+
+    it('stays so on the next attempts, and the new spec becomes Ready once it is carried out', () => {
+      const first = reconcile(newSpec(), { workspaceReady: false });
+      const again = reconcile(afterPlan(newSpec(), first), { workspaceReady: false, now: at(MINUTE) });
+      expect(condition(again, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'WorkspaceNotReady' });
+      expect(condition(again, 'Ready')?.message).toContain('still serves the spec of generation 1');
+      expect(again.events).toEqual([]);
+      const back = reconcile(afterPlan(newSpec(), again), { endpoint: readyEndpoint({ min: 1960, max: 3920 }), now: at(2 * MINUTE) });
+      expect(summary(back).ready).not.toMatch(/^Unknown/);
+    });
+
+    it.each([
+      ['the workspace is not ready', () => reconcile(settled(), { workspaceReady: false })],
+      ['the credentials are refused (a rotated token)', () => reconcile(settled(), { endpoint: failed('Auth', '401 UNAUTHENTICATED') })],
+      ['the read is rate limited', () => reconcile(settled(), { endpoint: failed('RateLimited', '429', 30 * SECOND) })],
+    ] as const)('without a spec change, Ready stays as it was when %s', (_, plan) => {
+      expect(condition(plan(), 'Ready')).toMatchObject({ status: 'True', reason: 'Available', observedGeneration: 1 });
+    });
   });
 
   it('conditions that become False are removed (kstatus: abnormal-true), and an unchanged state is not rewritten', () => {
