@@ -367,7 +367,9 @@ export const EndpointStatus = z
         startTime: z.string().optional().describe('When this rollout started (RFC 3339).'),
       })
       .optional()
-      .describe('The config Databricks is rolling out, while an update is in progress.'),
+      .describe(
+        "The config Databricks is rolling out, while an update is in progress. During a canary step it names the spec's version, the one that changes (status.canary.versions lists every version with its share).",
+      ),
     capacity: z
       .strictObject({
         attempts: z.int().optional().describe('Rollouts that failed for lack of GPU capacity in this generation.'),

@@ -53,7 +53,7 @@ export function resolveWithAppliedChunkSizes({ spec, info, recorded, fresh, endp
   const held = resolveDesired(spec, appliedInfo);
   if (!held.ok) return readNow;
   const desired = split ? { ...held.desired, split } : held.desired;
-  const served = [endpoint?.config, endpoint?.pending_config].map(observeConfig);
+  const served = [endpoint?.config, endpoint?.pending_config].map((config) => observeConfig(config));
   if (!served.some((config) => config !== undefined && diffServing(desired, config).length === 0)) {
     return readNow; // drift or no endpoint: a change is due anyway
   }

@@ -234,8 +234,11 @@ function observeEntity(entity: ServedEntityOutput | undefined, entities: Observe
   };
 }
 
-/** The served (or pending) config as the fields the operator manages; undefined when there is none. */
-export function observeConfig(config: EndpointCoreConfigOutput | undefined): ObservedServing | undefined {
+/**
+ * The served (or pending) config as the fields the operator manages; undefined when there is none.
+ * `version`: the spec's; a config that has it (a canary step) is summed up by it, the version that changes.
+ */
+export function observeConfig(config: EndpointCoreConfigOutput | undefined, version?: string): ObservedServing | undefined {
   if (!config) return undefined;
   const entities = config.served_entities ?? [];
   const shares = entityShares(config);
@@ -246,8 +249,9 @@ export function observeConfig(config: EndpointCoreConfigOutput | undefined): Obs
     modelUnits: e.provisioned_model_units,
     share: shares[i] ?? 0,
   }));
-  // The single-entity fields describe the entity with the most traffic.
-  return observeEntity(entities[mainEntityIndex(config)], observed, config.config_version);
+  // The single-entity fields describe that entity, or else the one with the most traffic.
+  const target = version === undefined ? -1 : entities.findIndex((e) => e.entity_version === version);
+  return observeEntity(entities[target >= 0 ? target : mainEntityIndex(config)], observed, config.config_version);
 }
 
 const sameThroughput = (a: Partial<EntityThroughput>, b: Partial<EntityThroughput>) =>

@@ -275,7 +275,7 @@ function planOwned(
   const name = endpoint.name;
   const served = observeConfig(endpoint.config);
   if (served) served.burstScaling ??= plan.status.served?.burstScaling;
-  const pending = observeConfig(endpoint.pending_config);
+  const pending = observeConfig(endpoint.pending_config, object.spec.model.version);
   const update = endpoint.state.config_update;
   // Drift is a config the spec does not ask for and that no rollout we requested or already watched
   // explains; a spec edited during our own rollout is not drift when that rollout lands.
@@ -468,7 +468,7 @@ function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: S
     served.burstScaling ??= previous.served?.configVersion === served.configVersion ? previous.served?.burstScaling : previous.pending?.burstScaling;
     status.served = statusFields(served);
   } else delete status.served;
-  const pending = observeConfig(endpoint.pending_config);
+  const pending = observeConfig(endpoint.pending_config, input.object.spec.model.version);
   if (pending) {
     pending.burstScaling ??= previous.pending?.burstScaling;
     const startTime = endpoint.pending_config?.start_time;

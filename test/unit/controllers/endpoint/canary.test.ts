@@ -457,6 +457,24 @@ describe('a canary split in Databricks requests', () => {
   });
 });
 
+describe('status.pending during a step', () => {
+  it('names the version that changes (the canary target) with its throughput, not the unchanged old version', () => {
+    const split = { previous: { name: 'meta_llama_v3_1_8b_instruct-3', entityVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 }, name: 'meta_llama_v3_1_8b_instruct-4', share: 20 };
+    const step20 = served({ '3': 80, '4': 20 });
+    const rollingOut = {
+      ...readyEndpoint(),
+      state: { ready: 'READY', config_update: 'IN_PROGRESS', suspend: 'NOT_SUSPENDED' },
+      config: served({ '3': 90, '4': 10 }),
+      pending_config: { ...step20, served_entities: [servedEntity({ version: '3' }), servedEntity({ version: '4', min: 980, max: 1960 })], start_time: NOW.getTime() - 60 * SECOND },
+    } as never;
+    const object = endpointObject({ spec: { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '4' }, throughput: { chunks: { min: 1, max: 2 } } }, status: { observedGeneration: 1 } });
+    const plan = planEndpoint({ ...planInput(object, { endpoint: rollingOut }), split });
+    expect(plan.status.pending).toMatchObject({ modelVersion: '4', minTokensPerSecond: 980, maxTokensPerSecond: 1960 });
+    // status.served (the printer columns) still names what serves most of the traffic.
+    expect(plan.status.served).toMatchObject({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
+  });
+});
+
 describe('a capacity failure during a step', () => {
   it('keeps the previous step serving and retries the same split with backoff', () => {
     const split = { previous: { name: 'meta_llama_v3_1_8b_instruct-3', entityVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 }, name: 'meta_llama_v3_1_8b_instruct-4', share: 50 };
