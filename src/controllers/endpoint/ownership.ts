@@ -39,6 +39,9 @@ export interface HeldRecord {
   endpointId?: string | undefined;
 }
 
+/** The status records an endpoint this object created or adopted (until then, an adopt annotation has work to do). */
+export const holdsAnEndpoint = (held: HeldRecord): boolean => held.endpointId !== undefined || held.adoption !== undefined;
+
 /**
  * An endpoint is this object's when its owner tags name the object's UID; when the object adopted exactly this
  * endpoint (same Databricks ID, status.adoption) and the tags name no other live object; or when it carries no owner

@@ -33,6 +33,7 @@ import { planCallFailure, planModelReadFailure, rejectedForThisSpec } from './fa
 import { WORKSPACE_CHANGED, endpointMissingMessage, recordCreateTarget, workspaceChanged, workspaceIdentity } from './workspace-move.js';
 import { resolveWithAppliedChunkSizes } from './chunk-sizes.js';
 import { invalidWindowThroughput } from './schedule.js';
+import { isPaused, newRequest, wantsAdoption } from './user-requests.js';
 
 export type * from './plan-types.js';
 export { endpointNameOf } from './plan-builder.js';
@@ -62,7 +63,6 @@ export const neverActed = (object: Pick<EndpointObject, 'hasFinalizer' | 'deleti
  */
 export function onlyWatchingRollout(object: EndpointObject): boolean {
   const { status, annotations, spec } = object;
-  const requestedAt = annotations[EndpointAnnotation.requestedAt];
   return (
     object.hasFinalizer &&
     !object.deleting &&
@@ -70,16 +70,13 @@ export function onlyWatchingRollout(object: EndpointObject): boolean {
     status.observedGeneration === object.generation &&
     status.state?.configUpdate === 'IN_PROGRESS' &&
     status.pending?.startTime !== undefined &&
-    (requestedAt === undefined || requestedAt === status.lastHandledRequestedAt) &&
+    !newRequest(object) &&
     spec.schedule === undefined &&
     spec.canary === undefined &&
     status.canary === undefined &&
     annotations[EndpointAnnotation.canary] === undefined
   );
 }
-
-const isPaused = (object: EndpointObject) => object.annotations[EndpointAnnotation.paused] === 'true';
-const wantsAdoption = (object: EndpointObject) => object.annotations[EndpointAnnotation.adopt] === 'true';
 
 export function planEndpoint(input: PlanInput): Plan {
   const { object } = input;
@@ -114,10 +111,10 @@ export function planEndpoint(input: PlanInput): Plan {
   // From here on the plan decides on the new spec or requested-at token, so they count as handled.
   // Not before: a request met by a workspace outage or a failed read must still be acted on later.
   const requestedAt = object.annotations[EndpointAnnotation.requestedAt];
-  const newRequest = requestedAt !== undefined && requestedAt !== object.status.lastHandledRequestedAt;
+  const requested = newRequest(object);
   const newGeneration = object.status.observedGeneration !== object.generation || input.desiredChanged === true;
   /** A new spec or a requested-at token starts over: fresh retry budget, failures of older attempts forgotten. */
-  const fresh = newRequest || newGeneration;
+  const fresh = requested || newGeneration;
   if (fresh) {
     delete plan.status.capacity;
     delete plan.status.rejectedGeneration;
@@ -134,7 +131,7 @@ export function planEndpoint(input: PlanInput): Plan {
   const rejected = rejectedForThisSpec(input, fresh);
   if (input.endpoint.kind !== 'found') {
     if (rejected) return plan.finish({ type: 'none' }, undefined);
-    const moved = newRequest ? undefined : workspaceChanged(object.status, input.workspace.host, endpointNameOf(object));
+    const moved = requested ? undefined : workspaceChanged(object.status, input.workspace.host, endpointNameOf(object));
     if (moved) return plan.blocked(WORKSPACE_CHANGED, moved, moved).finish({ type: 'none' }, undefined);
     const claimant = input.tenancy.olderClaimant;
     // The older claimant creates it; once it exists, its owner tags tell this object why it must wait.

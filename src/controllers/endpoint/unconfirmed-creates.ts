@@ -4,6 +4,7 @@
 // never created twice, never leaked). Known two ways: this process saw the create go unanswered (the client's
 // createOutcomeUnknown), or the previous process of the operator may have sent one just before it died (a crash,
 // an upgrade, a leader handover) for an object that holds our finalizer but has no endpoint ID.
+import { type HeldRecord, holdsAnEndpoint } from './ownership.js';
 
 /** Beyond the call deadline (--databricks-timeout), how long a create Databricks holds may still be carried out. */
 export const LATE_CREATE_MARGIN_MS = 10_000;
@@ -12,7 +13,7 @@ export const LATE_CREATE_MARGIN_MS = 10_000;
 export interface CreateTraces {
   deleting: boolean;
   hasFinalizer: boolean;
-  status: { endpointId?: string | undefined; adoption?: unknown };
+  status: HeldRecord;
 }
 
 export class UnconfirmedCreates {
@@ -44,7 +45,7 @@ export class UnconfirmedCreates {
   landsBy(key: string, object: CreateTraces): number | undefined {
     const own = this.unansweredUntil.get(key);
     const previous =
-      object.deleting && object.hasFinalizer && object.status.endpointId === undefined && object.status.adoption === undefined && this.startedAt !== undefined
+      object.deleting && object.hasFinalizer && !holdsAnEndpoint(object.status) && this.startedAt !== undefined
         ? this.startedAt + this.windowMs
         : undefined;
     if (own === undefined) return previous;

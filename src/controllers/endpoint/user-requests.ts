@@ -1,0 +1,18 @@
+// What a user asks through annotations (EndpointAnnotation), as the planner reads them. The start-up spread
+// (startup-spread.ts) reads them too: a request made while the operator was down is acted on at once.
+import { EndpointAnnotation } from '../../api/v1alpha1/index.js';
+import type { EndpointObject } from './plan-types.js';
+
+type Annotated = Pick<EndpointObject, 'annotations'>;
+
+/** ptoperator.io/paused="true": no read, no change. */
+export const isPaused = (object: Annotated): boolean => object.annotations[EndpointAnnotation.paused] === 'true';
+
+/** ptoperator.io/adopt="true": an existing endpoint this object did not create may be taken over. */
+export const wantsAdoption = (object: Annotated): boolean => object.annotations[EndpointAnnotation.adopt] === 'true';
+
+/** A ptoperator.io/requested-at value not acted on yet (status.lastHandledRequestedAt records the last one). */
+export function newRequest(object: Annotated & { status: Pick<EndpointObject['status'], 'lastHandledRequestedAt'> }): boolean {
+  const requestedAt = object.annotations[EndpointAnnotation.requestedAt];
+  return requestedAt !== undefined && requestedAt !== object.status.lastHandledRequestedAt;
+}
