@@ -1,13 +1,14 @@
 // Crash safety, driven with kubectl: an operator killed with SIGKILL while its create is in flight
 // leaves exactly one endpoint behind once restarted; with leader election exactly one replica acts,
-// and SIGTERM on the leader hands the Lease over at once.
+// and SIGTERM on the leader hands the Lease over at once. Annotations changed while the operator was down are
+// acted on as soon as it is back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canI, cluster, eventually, kubectl } from '../support/cluster.js';
 import { type E2E, type OperatorProcess, condition, endpointManifest, startE2E, startOperator } from './harness.js';
 
 const ENDPOINT_FINALIZER = 'serving.ptoperator.io/endpoint';
 
-let e2e: E2E & { startOperator(): OperatorProcess };
+let e2e: E2E & { startOperator(extraArgs?: string[]): OperatorProcess };
 const extraOperators: OperatorProcess[] = [];
 
 beforeAll(async () => {
@@ -111,6 +112,38 @@ describe('crash safety during an update', () => {
     );
     expect(await updates()).toHaveLength(before + 1);
     expect(await creates('crash-llama')).toHaveLength(1);
+  });
+});
+
+describe('annotations changed while the operator was down', () => {
+  it('a pause removed and a requested-at set during downtime are acted on right after the restart, not somewhere in the poll interval', async () => {
+    await e2e.apply([endpointManifest('resume-me'), endpointManifest('request-me')]);
+    await e2e.kubectl(['wait', 'pte/resume-me', 'pte/request-me', '--for=condition=Ready', '--timeout=90s']);
+    await e2e.kubectl(['annotate', 'pte', 'resume-me', 'ptoperator.io/paused=true']);
+    await e2e.waitUntil('pte', 'resume-me', (o) => condition(o, 'Synced')?.reason === 'ReconcilePaused');
+    // request-me is settled (what the start-up spread would delay): Ready and Synced for its generation, no rollout
+    const generation = (o: Record<string, unknown>) => (o['metadata'] as { generation: number }).generation;
+    await e2e.waitUntil('pte', 'request-me', (o) =>
+      (['Ready', 'Synced'] as const).every((type) => condition(o, type)?.status === 'True' && condition(o, type)?.observedGeneration === generation(o)) &&
+      (o['status'] as { pending?: unknown }).pending === undefined,
+    );
+    await e2e.operator.stop('SIGKILL');
+
+    await e2e.kubectl(['annotate', 'pte', 'resume-me', 'ptoperator.io/paused-']);
+    await e2e.kubectl(['annotate', 'pte', 'request-me', 'ptoperator.io/requested-at=r1']);
+    const { calls } = await emulatorJson<{ calls: { seq: number }[] }>('/__emulator/calls');
+    const lastSeq = calls.at(-1)?.seq ?? 0;
+    // Settled objects get their first look somewhere in these 20 minutes; these two must not wait for it.
+    e2e.startOperator(['--poll-interval=20m']);
+
+    const resumed = await e2e.waitUntil('pte', 'resume-me', (o) => condition(o, 'Synced')?.status === 'True', 60_000);
+    expect(condition(resumed, 'Synced')?.reason).toBe('ReconcileSuccess');
+    await e2e.waitUntil('pte', 'request-me', (o) => (o['status'] as { lastHandledRequestedAt?: string }).lastHandledRequestedAt === 'r1', 60_000);
+    // The operator read both endpoints from Databricks again after the restart.
+    for (const endpoint of ['resume-me', 'request-me']) {
+      const reads = await emulatorJson<{ calls: unknown[] }>(`/__emulator/calls?operation=get&endpoint=${endpoint}&afterSeq=${lastSeq}`);
+      expect(reads.calls.length, `GETs of ${endpoint} after the restart`).toBeGreaterThan(0);
+    }
   });
 });
 

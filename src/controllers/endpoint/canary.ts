@@ -57,14 +57,36 @@ export interface CanaryStanding {
 
 const inactive = (spec: EndpointSpec): CanaryDecision => ({ spec, changed: false });
 
+type Control = 'Hold' | 'Promote' | 'Abort';
+
 /** What the user asks of a running canary: the annotation wins over spec.canary.action. */
-function control(spec: Canary, annotations: Record<string, string>): 'Hold' | 'Promote' | 'Abort' | undefined {
+function control(spec: Canary, annotations: Record<string, string>): Control | undefined {
+  return annotationControl(annotations) ?? spec.action;
+}
+
+function annotationControl(annotations: Record<string, string>): Control | undefined {
   const annotation = annotations[EndpointAnnotation.canary]?.trim().toLowerCase();
   if (annotation === 'hold') return 'Hold';
   if (annotation === 'promote') return 'Promote';
   if (annotation === 'abort') return 'Abort';
-  return spec.action;
+  return undefined;
 }
+
+/** The phases in which a control has been carried out, or no longer changes anything (advance). */
+const HANDLED_IN: Record<Control, readonly string[]> = {
+  Abort: ['Aborted'],
+  Promote: ['Promoting', 'Succeeded', 'Aborted'],
+  Hold: ['Holding', 'Promoting', 'Succeeded', 'Aborted'],
+};
+
+/**
+ * The canary annotation asks for something the canary in status.canary does not show yet (a hold of a step that
+ * pauses, an abort of one that succeeded, ...). Without a canary in status there is nothing for it to act on.
+ */
+export const canaryControlUnhandled = (annotations: Record<string, string>, canary: Pick<CanaryStatus, 'phase'> | undefined): boolean => {
+  const asked = annotationControl(annotations);
+  return asked !== undefined && canary !== undefined && !HANDLED_IN[asked].includes(canary.phase);
+};
 
 /** Where the config each phase aims for is the same, the canary does not change the desired config. */
 const target = (s: CanaryStatus | undefined): string =>

@@ -178,7 +178,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
     const firstLookInMs = startup.firstLookDelayMs(
       key,
-      { generation: object.generation, deleting: object.deleting, hasSchedule: parsed.data.schedule !== undefined, status: object.status as SettledView['status'] },
+      { ...object, hasSchedule: parsed.data.schedule !== undefined, status: object.status as SettledView['status'] },
       options.settings.pollIntervalMs,
       random(),
     );
