@@ -1,6 +1,8 @@
 // Preflight, driven with kubectl: a spec Databricks cannot serve is refused before any mutation, with a
 // message that says how to fix it, and fixing the spec leads to Ready. Model-unit models go through /pt.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EndpointStatus } from '../../src/api/v1alpha1/index.js';
+import { eventually } from '../support/cluster.js';
 import { type E2E, condition, endpointManifest, startE2E } from './harness.js';
 
 const SPEED = 120;
@@ -42,6 +44,16 @@ async function expectReadyAfterFix(name: string, spec: Record<string, unknown>):
   expect(creates).toHaveLength(1);
   return ready['status'] as Record<string, unknown>;
 }
+
+/** GETs of one endpoint in the emulator's call log after `afterSeq`, and the log's last seq. */
+async function endpointGets(endpoint: string, afterSeq = 0): Promise<{ gets: number; lastSeq: number }> {
+  const url = new URL('/__emulator/calls', e2e.emulator.url);
+  url.searchParams.set('endpoint', endpoint);
+  const { calls } = (await (await fetch(url)).json()) as { calls: { seq: number; operation: string }[] };
+  return { gets: calls.filter((c) => c.seq > afterSeq && c.operation === 'get').length, lastSeq: Math.max(afterSeq, ...calls.map((c) => c.seq)) };
+}
+const statusOf = (o: Record<string, unknown> | undefined) => (o?.['status'] ?? {}) as EndpointStatus;
+const patch = (name: string, throughput: Record<string, unknown>) => e2e.kubectl(['patch', 'pte', name, '--type=merge', '-p', JSON.stringify({ spec: { throughput } })]);
 
 describe('preflight', () => {
   it('a model that is not optimizable: ModelNotOptimizable, how to make it eligible, no mutation; a PT model then goes Ready', async () => {
@@ -94,5 +106,48 @@ describe('preflight', () => {
 
     const row = (await e2e.kubectl(['get', 'pte', name])).trim().split('\n')[1];
     expect(row).toMatch(/^pre-gpt-oss\s+True\s+True\s+system\.ai\.gpt-oss-120b\s+1\s+100\s+NOT_UPDATING\s/);
+  });
+
+  it('a bad spec while a rollout runs: nothing is sent, but status follows the endpoint and shows the rollout finished', async () => {
+    const name = 'pre-during-rollout';
+    await e2e.apply(endpointManifest(name, { throughput: { tokensPerSecond: { min: 0, max: 980 } } }));
+    await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Ready', '--timeout=60s']);
+    // The emulator's clock stands still: the rollout below runs until the test moves it on.
+    const clock = e2e.emulator.emulator.clock;
+    clock.setSpeed(0);
+    try {
+      await patch(name, { tokensPerSecond: null, chunks: { min: 0, max: 3 } });
+      await e2e.waitUntil('pte', name, (o) => statusOf(o).pending?.maxTokensPerSecond === 2940 && statusOf(o).state?.configUpdate === 'IN_PROGRESS');
+      // 1000 is not a multiple of the chunk size 980.
+      await patch(name, { chunks: null, tokensPerSecond: { min: 0, max: 1000 } });
+      const refused = await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.reason === 'InvalidSpec');
+      expect(condition(refused, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+      expect(condition(refused, 'Ready')?.message).toContain('Databricks is rolling out version 3 at 0-2940 tokens/s; version 3 at 0-980 tokens/s still serves.');
+
+      const { lastSeq } = await endpointGets(name);
+      clock.advance(SPEED * 60_000); // well past the rollout's end
+      const finished = await e2e.waitUntil('pte', name, (o) => statusOf(o).state?.configUpdate === 'NOT_UPDATING');
+      const status = statusOf(finished);
+      expect(status.served).toMatchObject({ modelVersion: '3', minTokensPerSecond: 0, maxTokensPerSecond: 2940 });
+      expect(status.pending).toBeUndefined();
+      // The current generation still cannot be applied (Stalled, so kubectl wait --for=condition=Ready does not
+      // return), but Ready no longer claims a rollout that finished.
+      expect(condition(finished, 'Synced')).toMatchObject({ status: 'False', reason: 'InvalidSpec', observedGeneration: (finished['metadata'] as { generation: number }).generation });
+      expect(condition(finished, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+      expect(condition(finished, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+      expect(condition(finished, 'Ready')?.message).toMatch(/Databricks still serves version 3 at 0-2940 tokens\/s\.$/);
+      const row = (await e2e.kubectl(['get', 'pte', name])).trim().split('\n')[1];
+      expect(row).toMatch(/\s0\s+2940\s+NOT_UPDATING\s/);
+
+      // Still looked at every poll interval (one GET each), and never a change for the bad spec.
+      const seen = await endpointGets(name, lastSeq);
+      await eventually(async () => {
+        const later = await endpointGets(name, lastSeq);
+        if (later.gets < seen.gets + 2) throw new Error(`${later.gets - seen.gets} GETs of ${name} since its status showed the rollout finished`);
+      }, { timeoutMs: 20_000, intervalMs: 250 });
+      expect((await e2e.mutations(name)).map((c) => c.operation)).toEqual(['create', 'updateConfig']);
+    } finally {
+      clock.setSpeed(SPEED);
+    }
   });
 });

@@ -2,7 +2,6 @@
 // (object, observations, clock) → (one action, next status, when to look again, events).
 // The reconciler only fetches, calls planEndpoint, executes the action and writes the status.
 import {
-  type EndpointSpec,
   type EndpointStatus,
   EndpointAnnotation,
   EndpointReadyReason as ReadyReason,
@@ -19,7 +18,6 @@ import {
   createRequest,
   describeServing,
   diffServing,
-  modelNotFoundMessage,
   keepingUnmanagedFields,
   observeConfig,
   updateRequest,
@@ -31,9 +29,8 @@ import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from '.
 import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, planModelReadFailure, rejectedForThisSpec } from './failures.js';
 import { WORKSPACE_CHANGED, endpointMissingMessage, recordCreateTarget, workspaceChanged, workspaceIdentity } from './workspace-move.js';
-import { resolveWithAppliedChunkSizes } from './chunk-sizes.js';
-import { invalidWindowThroughput } from './schedule.js';
 import { isPaused, newRequest, wantsAdoption } from './user-requests.js';
+import { planPreflight } from './preflight.js';
 
 export type * from './plan-types.js';
 export { endpointNameOf } from './plan-builder.js';
@@ -122,9 +119,9 @@ export function planEndpoint(input: PlanInput): Plan {
   if (requestedAt !== undefined) plan.status.lastHandledRequestedAt = requestedAt;
   plan.status.observedGeneration = object.generation;
 
-  const served = input.endpoint.kind === 'found' ? recordObservedEndpoint(input, plan, input.endpoint.value) : undefined;
+  const ours = input.endpoint.kind === 'found' && recordObservedEndpoint(input, plan, input.endpoint.value);
 
-  const preflight = planPreflight(input, plan, fresh, served);
+  const preflight = planPreflight(input, plan, fresh, ours);
   if ('plan' in preflight) return preflight.plan;
   const desired = preflight.desired;
 
@@ -159,51 +156,6 @@ export function withActionAnswer(input: PlanInput, plan: Plan, answered: Serving
   });
   if (after.action.type !== 'none') return plan;
   return { ...plan, status: after.status, requeue: after.requeue };
-}
-
-/** `served`: our endpoint's served config, which a refused spec leaves serving (every entity, with its share). */
-function planPreflight(input: PlanInput, plan: PlanBuilder, fresh: boolean, served: ObservedServing | undefined): { desired: DesiredServing } | { plan: Plan } {
-  const { spec } = input.object;
-  const stillServing = served?.entityVersion ? ` Databricks still serves ${describeServing(served)}.` : '';
-  if (input.model.kind !== 'found') {
-    const message = modelNotFoundMessage(spec.model.name, spec.model.version);
-    return {
-      // The model may be registered later, outside Kubernetes: look again at the poll interval.
-      plan: plan
-        .blocked(SyncedReason.ModelNotFound, `the spec cannot be applied: ${message}${stillServing}`, message)
-        .finishUnresolved({ after: input.settings.pollIntervalMs }),
-    };
-  }
-  const endpoint = input.endpoint.kind === 'found' ? input.endpoint.value : undefined;
-  const { resolution: resolved, optimization, changed, readIn } = resolveWithAppliedChunkSizes({ spec, info: input.model.value, recorded: input.object.status.optimization, fresh, endpoint, split: input.split });
-  const resolution = invalidWindowThroughput(spec, readIn, input.unscheduledThroughput) ?? resolved; // every window, so a bad one is refused before it opens
-  plan.status.optimization = optimization;
-  if (changed) plan.event('Warning', 'ChunkSizeChanged', changed);
-  if (!resolution.ok) {
-    const requeue = resolution.reason === 'ModelNotOptimizable' ? { after: input.settings.pollIntervalMs } : undefined;
-    return {
-      plan: plan
-        .blocked(resolution.reason, `the spec cannot be applied: ${resolution.message}${stillServing}`, resolution.message)
-        .finishUnresolved(requeue),
-    };
-  }
-  const invalidDuration = checkDurations(spec) ?? input.specProblem;
-  if (invalidDuration) {
-    return {
-      plan: plan
-        .blocked(SyncedReason.InvalidSpec, `the spec cannot be applied: ${invalidDuration}`, invalidDuration)
-        .finishUnresolved(undefined),
-    };
-  }
-  return { desired: input.split ? { ...resolution.desired, split: input.split } : resolution.desired };
-}
-
-function checkDurations(spec: EndpointSpec): string | undefined {
-  const { initialBackoff, maxBackoff } = spec.capacityRetry;
-  const initialMs = parseDurationMs(initialBackoff);
-  if (initialMs <= 0) return 'capacityRetry.initialBackoff must be greater than 0';
-  if (parseDurationMs(maxBackoff) < initialMs) return `capacityRetry.maxBackoff (${maxBackoff}) must be at least capacityRetry.initialBackoff (${initialBackoff})`;
-  return undefined;
 }
 
 function planCreate(input: PlanInput, plan: PlanBuilder, desired: DesiredServing): Plan {
@@ -447,10 +399,11 @@ function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: Ob
     .finish({ type: 'none' }, undefined);
 }
 
-/** Records our endpoint's ID, URL, state and configs in status; returns its served config (undefined: none, or not ours). */
-function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): ObservedServing | undefined {
+
+/** Records what Databricks reports of the endpoint in status, if it is this object's; says whether it was. */
+function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): boolean {
   const status = plan.status;
-  if (ownershipOf(endpoint, owner(input.object), input.object.status, input.tenancy.taggedOwnerPresence).kind !== 'ours') return undefined;
+  if (ownershipOf(endpoint, owner(input.object), input.object.status, input.tenancy.taggedOwnerPresence).kind !== 'ours') return false;
   if (endpoint.id) status.endpointId = endpoint.id;
   const workspace = workspaceIdentity(input.workspace.host);
   if (endpoint.id && workspace) status.workspaceHost = workspace;
@@ -474,7 +427,7 @@ function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: S
   } else if (endpoint.state.config_update !== 'IN_PROGRESS') {
     delete status.pending;
   }
-  return served;
+  return true;
 }
 
 /** Whether `config` is the one `known` describes (a status pending config: requested or watched). */

@@ -92,7 +92,9 @@ describe('preflight failures: no Databricks action, Ready False, Synced False wi
       expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason, message: expect.stringMatching(message) });
       // The wide REASON column (Ready's reason) names the cause, not a generic NotReady.
       expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason });
-      expect(plan.requeue).toEqual(requeue);
+      // An endpoint of this object is still looked at (at the poll interval; see the table below); without one,
+      // only a model that may appear later is.
+      expect(plan.requeue).toEqual(endpoint === NOT_FOUND ? requeue : { after: SETTINGS.pollIntervalMs });
       expect(plan.events).toEqual([expect.objectContaining({ type: 'Warning', reason })]);
     }
   });
@@ -108,6 +110,58 @@ describe('preflight failures: no Databricks action, Ready False, Synced False wi
   it('records what Databricks reported for the model', () => {
     expect(reconcile(endpointObject(), { model: MODEL_UNIT_MODEL }).status.optimization).toEqual({ modelType: 'llama', modelUnitChunkSize: 50 });
     expect(reconcile(endpointObject()).status.optimization).toEqual({ modelType: 'llama', chunkSize: 980 });
+  });
+});
+
+describe('a spec that cannot be applied while a rollout runs: status still follows the endpoint, looked at again', () => {
+  // The rollout to chunks 0-3 (0-2940 tokens/s) the previous spec started runs; 0-980 still serves.
+  const rolling = { throughput: { chunks: { min: 0, max: 3 } } };
+  function rollingOutObject(): EndpointObject {
+    const object = endpointObject({ spec: rolling });
+    const plan = reconcile(object, { endpoint: updatingEndpoint({ min: 0, max: 980 }, { min: 0, max: 2940 }) });
+    expect(plan.status.state?.configUpdate).toBe('IN_PROGRESS');
+    return afterPlan(object, plan);
+  }
+  const failures = [
+    ['tokensPerSecond off the chunk grid', 'InvalidSpec', { throughput: { tokensPerSecond: { min: 0, max: 1000 } } }, TOKEN_BAND_MODEL],
+    ['maxBackoff below initialBackoff', 'InvalidSpec', { ...rolling, capacityRetry: { initialBackoff: '10m', maxBackoff: '5m' } }, TOKEN_BAND_MODEL],
+    ['a model version missing', 'ModelNotFound', { ...rolling, model: { name: MODEL, version: '9' } }, NOT_FOUND],
+    ['a model version not optimizable', 'ModelNotOptimizable', { ...rolling, model: { name: MODEL, version: '9' } }, NOT_OPTIMIZABLE_MODEL],
+  ] as const;
+
+  it.each(failures)('%s (%s), the rollout finished meanwhile: served, state and pending say so, and Ready does not claim it still runs', (_, reason, spec, model) => {
+    const plan = reconcile(edited(rollingOutObject(), spec), { model, endpoint: readyEndpoint({ min: 0, max: 2940 }) });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.status.served).toMatchObject({ modelVersion: '3', minTokensPerSecond: 0, maxTokensPerSecond: 2940 });
+    expect(plan.status.state).toEqual({ ready: 'READY', configUpdate: 'NOT_UPDATING' });
+    expect(plan.status.pending).toBeUndefined();
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason });
+    expect(condition(plan, 'Ready')?.message).toMatch(/Databricks still serves version 3 at 0-2940 tokens\/s\.$/);
+    expect(condition(plan, 'Ready')?.message).not.toMatch(/rolling out|0-980/);
+    expect(plan.requeue).toEqual({ after: SETTINGS.pollIntervalMs });
+  });
+
+  it.each(failures)('%s (%s), the rollout still runs: Ready says what rolls out and what serves, looked at again at the progress pace', (_, reason, spec, model) => {
+    const plan = reconcile(edited(rollingOutObject(), spec), { model, endpoint: updatingEndpoint({ min: 0, max: 980 }, { min: 0, max: 2940 }) });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.status.pending).toMatchObject({ minTokensPerSecond: 0, maxTokensPerSecond: 2940 });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason });
+    expect(condition(plan, 'Ready')?.message).toContain('Databricks is rolling out version 3 at 0-2940 tokens/s; version 3 at 0-980 tokens/s still serves.');
+    const after = requeueAfter(plan);
+    expect(after).toBeGreaterThanOrEqual(progressWindow[0]);
+    expect(after).toBeLessThanOrEqual(progressWindow[1]);
+  });
+
+  it.each(failures)('%s (%s), the endpoint deleted outside Kubernetes: status no longer shows it serving', (_, reason, spec, model) => {
+    const plan = reconcile(edited(rollingOutObject(), spec), { model, endpoint: NOT_FOUND });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.status).not.toHaveProperty('served');
+    expect(plan.status).not.toHaveProperty('state');
+    expect(plan.status).not.toHaveProperty('pending');
+    expect(plan.status).not.toHaveProperty('endpointUrl');
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason });
+    expect(condition(plan, 'Ready')?.message).not.toMatch(/serves/);
   });
 });
 
