@@ -30,7 +30,7 @@ import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, planModelReadFailure, rejectedForThisSpec } from './failures.js';
 import { WORKSPACE_CHANGED, endpointMissingMessage, recordCreateTarget, workspaceChanged, workspaceIdentity } from './workspace-move.js';
 import { isPaused, newRequest, wantsAdoption } from './user-requests.js';
-import { planPreflight } from './preflight.js';
+import { planPreflight, watchingRequeue } from './preflight.js';
 
 export type * from './plan-types.js';
 export { endpointNameOf } from './plan-builder.js';
@@ -259,7 +259,8 @@ function planOwned(
     return failure.capacity ? planCapacityRetry(input, plan, desired, failure.message) : planFailedRollout(plan, failure.message, served);
   }
 
-  if (rejectedForThisSpec(input, fresh)) return plan.finish({ type: 'none' }, undefined);
+  // Refused by Databricks: nothing is sent again, but the endpoint is still watched (preflight.ts).
+  if (rejectedForThisSpec(input, fresh)) return plan.finish({ type: 'none' }, watchingRequeue(input, plan, true));
 
   // Spec changed, drift, or a new attempt after a failure: send the whole desired config.
   const what = diffs.join(', ');

@@ -10,6 +10,7 @@ import {
   MODEL,
   NOW,
   SECOND,
+  SETTINGS,
   type SpecInput,
   afterPlan,
   annotated,
@@ -342,7 +343,8 @@ describe('planActionFailure', () => {
 
     const resync = reconcile(rejected, { endpoint: served, now: at(MINUTE) });
     expect(resync.action).toEqual({ type: 'none' });
-    expect(resync.requeue).toBeUndefined();
+    // Still looked at every poll interval (status follows the endpoint), never sent again.
+    expect(resync.requeue).toEqual({ after: SETTINGS.pollIntervalMs });
     expect(condition(resync, 'Synced')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('entity_version 5') });
 
     expect(reconcile(annotated(rejected, { [EndpointAnnotation.requestedAt]: 'again' }), { endpoint: served, now: at(MINUTE) }).action.type).toBe('updateConfig');

@@ -163,6 +163,17 @@ describe('a spec that cannot be applied while a rollout runs: status still follo
     expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason });
     expect(condition(plan, 'Ready')?.message).not.toMatch(/serves/);
   });
+
+  it('a config Databricks refused for this spec: nothing sent again, the endpoint still looked at every poll interval', () => {
+    const object = edited(settledObject(), { throughput: { chunks: { min: 2, max: 4 } } });
+    const sent = reconcile(object, { endpoint: readyEndpoint() });
+    expect(sent.action.type).toBe('updateConfig');
+    const refused = planActionFailure(planInput(object, { endpoint: readyEndpoint() }), sent, { kind: 'InvalidRequest', message: 'too much throughput' });
+    const plan = reconcile(afterPlan(object, refused), { endpoint: readyEndpoint({ min: 0, max: 980 }) });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.status.served).toMatchObject({ minTokensPerSecond: 0, maxTokensPerSecond: 980 });
+    expect(plan.requeue).toEqual({ after: SETTINGS.pollIntervalMs });
+  });
 });
 
 describe('endpoint 404 → create', () => {
