@@ -67,10 +67,14 @@ name (and a DNS-1035 label, as a Service's name must be). Call with (list . "-me
 {{- fail (printf "metrics.port and healthProbe.port must differ (both are %d): the operator serves them on two listeners" (int .Values.metrics.port)) -}}
 {{- end -}}
 {{- /* A JSON schema cannot say "a regular expression". regexMatch is false for an invalid one, and "(?:P)|" matches
-  the empty string whenever P is valid. Go's syntax: a lookaround or backreference, valid for the operator, is refused. */ -}}
+  the empty string whenever P is valid. Go's syntax: a lookaround or backreference, valid for the operator, is refused.
+  Go syntax the operator (JavaScript) refuses is refused too: an inline flag group "(?i)" and a "(?P<name>" group. */ -}}
 {{- range $pattern := splitList "," (.Values.capacityPatterns | default "") -}}
 {{- if not (regexMatch (printf "(?:%s)|" (trim $pattern)) "") -}}
 {{- fail (printf "capacityPatterns: %q is not a regular expression (comma-separated patterns, each read with the i flag)" (trim $pattern)) -}}
+{{- end -}}
+{{- if regexMatch "(^|[^\\\\])\\(\\?([a-zA-Z-]*\\)|P)" (trim $pattern) -}}
+{{- fail (printf "capacityPatterns: %q uses Go-only syntax the operator cannot read (an inline flag group like (?i), or (?P<name>); patterns are read with the i flag already, and (?<name>...) names a group)" (trim $pattern)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -227,9 +227,17 @@ describe('Helm chart refuses values that would break the operator at run time (p
       expect(refused.exitCode, patterns).not.toBe(0);
       expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" is not a regular expression/);
     }
-    const accepted = await template('--set-json', 'capacityPatterns="no gpus?,quota (exceeded|reached)"', '--show-only', 'templates/deployment.yaml');
+    // Valid in Go (so the check above passes them) but not in JavaScript, where the operator reads them.
+    for (const patterns of ['(?i)out of capacity', 'quota,a(?P<name>b)', 'x(?-i)y']) {
+      const refused = await template('--set-json', `capacityPatterns=${JSON.stringify(patterns)}`, '--show-only', 'templates/deployment.yaml');
+      expect(refused.exitCode, patterns).not.toBe(0);
+      expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" uses Go-only syntax the operator cannot read/);
+    }
+    const accepted = await template('--set-json', 'capacityPatterns="no gpus?,quota (exceeded|reached),(?i:gpu),(?<n>x)"', '--show-only', 'templates/deployment.yaml');
     expect(accepted.stderr).toBe('');
-    expect(accepted.stdout).toContain('--capacity-patterns=no gpus?,quota (exceeded|reached)');
+    expect(accepted.stdout).toContain('--capacity-patterns=no gpus?,quota (exceeded|reached),(?i:gpu),(?<n>x)');
+    // What the chart accepts, the operator reads (the i flag, as config.ts does).
+    for (const pattern of ['no gpus?', '(?i:gpu)', '(?<n>x)']) expect(() => new RegExp(pattern, 'i')).not.toThrow();
   });
 
   it('fits every name into 63 characters with a long release name (Services: DNS-1035 labels)', async () => {
