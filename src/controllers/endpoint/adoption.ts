@@ -2,8 +2,20 @@
 // the endpoint it took over in status.adoption, which the ownership rules read (ownership.ts, tenancy.ts); the owner
 // tags, the record Databricks itself keeps, are written only with the endpoint's next change. Pure.
 import type { EndpointStatus } from '../../api/v1alpha1/index.js';
-import { type Owner, ownerTags } from './ownership.js';
+import { type Owner, managedTagKeys, ownerTags } from './ownership.js';
 import type { EndpointAction, Plan } from './plan-types.js';
+import { recordWorkspace } from './workspace-move.js';
+
+/**
+ * The adoption of `endpointId` at `host`, as status records it: the ID (also as status.endpointId, so no ID of an
+ * earlier workspace stays beside it) and the workspace, the only one where the record holds (ownership.ts recordsIn).
+ */
+export function recordAdoption(status: EndpointStatus, endpointId: string, host: string | undefined, time: string, specTags: Record<string, string> | undefined): void {
+  status.adoption = { endpointId, time };
+  status.endpointId = endpointId;
+  recordWorkspace(status, host);
+  status.managedTagKeys = managedTagKeys(specTags);
+}
 
 /** Actions that change the endpoint in Databricks (besides its tags). */
 const changesEndpoint = (action: EndpointAction): boolean =>

@@ -77,7 +77,10 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   }
   // An adopted endpoint (status.adoption) is deleted like a created one, and so is one whose owner tags were removed
   // out of band (status.endpointId, ownership.ts); one that is not this object's never is.
-  if (ownershipOf(observed.value, owner(object), object.status, input.tenancy.taggedOwnerPresence).kind !== 'ours') {
+  if (ownershipOf(observed.value, owner(object), object.status, input.tenancy.taggedOwnerPresence, input.workspace.host).kind !== 'ours') {
+    // Its records were made in another workspace: the endpoint it holds lives there, so it is not let go as if gone.
+    const moved = deletionElsewhere(object.status, input.workspace.host, name, true);
+    if (moved) return plan.synced(false, SyncedReason.WorkspaceChanged, moved).finish({ type: 'none' }, undefined);
     return plan
       .event('Warning', 'NotOwned', `endpoint ${name} was not created by this object; leaving it in Databricks`)
       .finish({ type: 'removeFinalizer' }, undefined);

@@ -2,6 +2,7 @@
 // object may take one over, and which tags the operator may change. Pure: no I/O, no clock.
 import { OWNER_TAG_PREFIX } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
+import { workspaceIdentity } from './workspace-move.js';
 
 export const OwnerTag = {
   uid: `${OWNER_TAG_PREFIX}owner-uid`,
@@ -33,10 +34,24 @@ export interface AdoptionRecord {
   endpointId: string;
 }
 
-/** What an object's status records of the endpoint it holds: status.adoption and status.endpointId. */
+/** What an object's status records of the endpoint it holds: status.adoption and status.endpointId, made at status.workspaceHost. */
 export interface HeldRecord {
   adoption?: AdoptionRecord | undefined;
   endpointId?: string | undefined;
+  workspaceHost?: string | undefined;
+}
+
+/**
+ * The records that hold an endpoint in `workspace` (the host the object acts in now): those made there. An ID is
+ * unique within one Databricks workspace only, and a tenant may control every answer its own host gives (an ID of
+ * its choosing included), so an ID seen at one host never holds an endpoint at another. A record without a host
+ * (status written before status.workspaceHost existed) may have been made anywhere: it holds nothing, and the object
+ * holds its endpoint by its owner-UID tag alone, the operator's own write where the endpoint lives; the first such
+ * observation records the host (plan.ts recordObservedEndpoint).
+ */
+export function recordsIn(held: HeldRecord | undefined, workspace: string | undefined): HeldRecord {
+  const here = workspaceIdentity(workspace);
+  return held?.workspaceHost !== undefined && here !== undefined && held.workspaceHost === here ? held : {};
 }
 
 /** The status records an endpoint this object created or adopted (until then, an adopt annotation has work to do). */
@@ -46,22 +61,25 @@ export const holdsAnEndpoint = (held: HeldRecord): boolean => held.endpointId !=
  * An endpoint is this object's when its owner tags name the object's UID; when the object adopted exactly this
  * endpoint (same Databricks ID, status.adoption) and the tags name no other live object; or when it carries no owner
  * tag at all and status.endpointId is its ID: the object created (or adopted) it and someone removed the tags since
- * (they are drift, written back). IDs are Databricks' own, so a same-named endpoint made again never matches, and
- * only the operator writes status (tenants get no verb on /status, docs/security.md), so the ID cannot be forged.
- * Tags written by someone for another object always win over status.endpointId (only adoption takes those over),
- * and tags of a live object over any record, so two objects never both act on one endpoint.
+ * (they are drift, written back). A record counts only in the workspace it was made in (`workspace`: the host the
+ * object acts in now; recordsIn): IDs are Databricks' own within one workspace, so a same-named endpoint made again
+ * never matches, but a tenant's own host may answer any ID. Tags written by someone for another object always win
+ * over status.endpointId (only adoption takes those over), and tags of a live object over any record, so two objects
+ * never both act on one endpoint.
  */
 export function ownershipOf(
   endpoint: Pick<ServingEndpointDetailed, 'tags' | 'id'>,
   owner: Owner,
-  held: HeldRecord = {},
-  taggedOwnerPresence: OwnerPresence = 'unknown',
+  held: HeldRecord | undefined,
+  taggedOwnerPresence: OwnerPresence,
+  workspace: string | undefined,
 ): Ownership {
   const tags = tagMap(endpoint);
   const uid = tags[OwnerTag.uid];
   if (uid === owner.uid) return { kind: 'ours', ownerTagsPending: false };
-  if (holdsByAdoption(endpoint, held.adoption) && (uid === undefined || taggedOwnerPresence !== 'live')) return { kind: 'ours', ownerTagsPending: true };
-  if (uid === undefined) return sameId(endpoint, held.endpointId) ? { kind: 'ours', ownerTagsPending: true } : { kind: 'unowned' };
+  const records = recordsIn(held, workspace);
+  if (holdsByAdoption(endpoint, records.adoption) && (uid === undefined || taggedOwnerPresence !== 'live')) return { kind: 'ours', ownerTagsPending: true };
+  if (uid === undefined) return sameId(endpoint, records.endpointId) ? { kind: 'ours', ownerTagsPending: true } : { kind: 'unowned' };
   return { kind: 'otherObject', owner: tags[OwnerTag.object] ?? `uid ${uid}` };
 }
 
@@ -115,7 +133,7 @@ export const managedTagKeys = (specTags: Record<string, string> | undefined): st
 
 /** What an object may do with an existing endpoint of its name. */
 export type OwnershipDecision =
-  | { kind: 'ours'; ownerTagsPending: boolean }
+  | Extract<Ownership, { kind: 'ours' }>
   /** Leave it alone; `message` says why and how to proceed. */
   | { kind: 'refuse'; message: string }
   /** Take it over by recording its ID in status.adoption (no Databricks call); `message` is for the Adopted event. */
@@ -127,10 +145,10 @@ export type OwnerPresence = 'live' | 'gone' | 'unknown';
 export interface OwnershipInput {
   endpoint: Pick<ServingEndpointDetailed, 'name' | 'tags' | 'id'>;
   owner: Owner;
-  /** This object's status.adoption. */
-  adoption: AdoptionRecord | undefined;
-  /** This object's status.endpointId. */
-  endpointId?: string | undefined;
+  /** This object's status records (status.adoption, status.endpointId, status.workspaceHost). */
+  held: HeldRecord | undefined;
+  /** The host the object acts in now: records made elsewhere hold nothing here. */
+  workspace: string | undefined;
   /** The object carries ptoperator.io/adopt="true". */
   wantsAdoption: boolean;
   /** The annotation's name, for the advice in messages. */
@@ -151,7 +169,7 @@ const NEW_NAME_ADVICE = 'serve the spec from a new object with another spec.endp
 
 export function decideOwnership(input: OwnershipInput): OwnershipDecision {
   const { endpoint, owner } = input;
-  const ownership = ownershipOf(endpoint, owner, { adoption: input.adoption, endpointId: input.endpointId }, input.taggedOwnerPresence);
+  const ownership = ownershipOf(endpoint, owner, input.held, input.taggedOwnerPresence, input.workspace);
   if (ownership.kind === 'ours') return ownership;
   const name = endpoint.name;
   const tagged = taggedOwner(endpoint);

@@ -23,12 +23,12 @@ import {
   updateRequest,
 } from './desired.js';
 import { claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
-import { withOwnerTags } from './adoption.js';
+import { recordAdoption, withOwnerTags } from './adoption.js';
 import { PlanBuilder, endpointNameOf, invocationUrl, iso, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
 import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, planModelReadFailure, rejectedForThisSpec } from './failures.js';
-import { WORKSPACE_CHANGED, endpointMissingMessage, recordCreateTarget, workspaceChanged, workspaceIdentity } from './workspace-move.js';
+import { WORKSPACE_CHANGED, endpointMissingMessage, recordWorkspace, workspaceChanged, workspaceIdentity } from './workspace-move.js';
 import { isPaused, newRequest, wantsAdoption } from './user-requests.js';
 import { planPreflight, watchingRequeue } from './preflight.js';
 
@@ -136,7 +136,7 @@ export function planEndpoint(input: PlanInput): Plan {
     // The reconciler looks only once claims of the name made in the same second are known (claim-fence.ts).
     return planCreate(input, plan, desired);
   }
-  return planExisting(input, plan, input.endpoint.value, desired, fresh, newGeneration);
+  return planExisting(input, plan, input.endpoint.value, desired, { fresh, newGeneration, newRequest: requested });
 }
 
 /**
@@ -147,7 +147,7 @@ export function planEndpoint(input: PlanInput): Plan {
  */
 export function withActionAnswer(input: PlanInput, plan: Plan, answered: ServingEndpointDetailed): Plan {
   if (plan.action.type !== 'create' && plan.action.type !== 'updateConfig') return plan;
-  if (ownershipOf(answered, owner(input.object), plan.status, input.tenancy.taggedOwnerPresence).kind !== 'ours') return plan;
+  if (ownershipOf(answered, owner(input.object), plan.status, input.tenancy.taggedOwnerPresence, input.workspace.host).kind !== 'ours') return plan;
   const after = planEndpoint({
     ...input,
     object: { ...input.object, hasFinalizer: true, status: plan.status },
@@ -164,7 +164,7 @@ function planCreate(input: PlanInput, plan: PlanBuilder, desired: DesiredServing
   const missing = endpointMissingMessage(object.status, input.workspace.host, name);
   if (missing) plan.event('Warning', 'EndpointMissing', missing);
   delete plan.status.endpointId;
-  recordCreateTarget(plan.status, input.workspace.host);
+  recordWorkspace(plan.status, input.workspace.host);
   delete plan.status.adoption;
   delete plan.status.served;
   delete plan.status.state;
@@ -182,24 +182,20 @@ function planExisting(
   plan: PlanBuilder,
   endpoint: ServingEndpointDetailed,
   desired: DesiredServing,
-  fresh: boolean,
-  newGeneration: boolean,
+  { fresh, newGeneration, newRequest }: { fresh: boolean; newGeneration: boolean; newRequest: boolean },
 ): Plan {
   const { object } = input;
   const name = endpoint.name;
-  const ownership = decideOwnership({
-    endpoint,
-    owner: owner(object),
-    adoption: object.status.adoption, endpointId: object.status.endpointId,
-    wantsAdoption: wantsAdoption(object),
-    adoptAnnotation: EndpointAnnotation.adopt,
-    ...input.tenancy,
-  });
+  const host = input.workspace.host;
+  const ownership = decideOwnership({ endpoint, owner: owner(object), held: object.status, workspace: host, wantsAdoption: wantsAdoption(object), adoptAnnotation: EndpointAnnotation.adopt, ...input.tenancy });
+  // Not ours by its tag, and the records were made in another workspace: a move, stopped like a create there
+  // (an annotation left from an import is no request to adopt here), until requested-at asks.
+  const moved = ownership.kind === 'ours' || newRequest ? undefined : workspaceChanged(object.status, host, name, true);
+  if (moved) return plan.blocked(WORKSPACE_CHANGED, moved, moved).finish({ type: 'none' }, undefined);
   if (ownership.kind === 'refuse') return planRefused(plan, ownership.message, input.tenancy.olderClaimant ? { after: input.settings.pollIntervalMs } : undefined);
   if (ownership.kind === 'adopt') {
     // Recorded, not written to Databricks (adoption.ts); the next step manages the endpoint like any other.
-    plan.status.adoption = { endpointId: ownership.endpointId, time: iso(input.now) };
-    plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
+    recordAdoption(plan.status, ownership.endpointId, host, iso(input.now), object.spec.tags);
     return plan
       .synced(true, SyncedReason.ReconcileSuccess, `adopting endpoint ${name}`)
       .event('Normal', 'Adopted', ownership.message)
@@ -404,7 +400,7 @@ function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: Ob
 /** Records what Databricks reports of the endpoint in status, if it is this object's; says whether it was. */
 function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): boolean {
   const status = plan.status;
-  if (ownershipOf(endpoint, owner(input.object), input.object.status, input.tenancy.taggedOwnerPresence).kind !== 'ours') return false;
+  if (ownershipOf(endpoint, owner(input.object), input.object.status, input.tenancy.taggedOwnerPresence, input.workspace.host).kind !== 'ours') return false;
   if (endpoint.id) status.endpointId = endpoint.id;
   const workspace = workspaceIdentity(input.workspace.host);
   if (endpoint.id && workspace) status.workspaceHost = workspace;

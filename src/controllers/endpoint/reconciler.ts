@@ -292,7 +292,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const found = endpoint.kind === 'found' ? endpoint.value : undefined;
     const tenancy = tenancyView(options.tenancy, { ...object, workspaceRef: parsed.data.workspaceRef, endpointName: endpointNameOf(object) }, endpoint);
     const self = { uid: object.uid, namespace: object.namespace, name: object.name };
-    const ours = found !== undefined && ownershipOf(found, self, object.status, tenancy.taggedOwnerPresence).kind === 'ours';
+    const ours = found !== undefined && ownershipOf(found, self, object.status, tenancy.taggedOwnerPresence, workspace.host).kind === 'ours';
     // Before a DELETE only ownership matters: no ACL, schema or canary-gate read for an object being deleted.
     const settingsRead = client && !object.deleting && found !== undefined && found.state.config_update !== 'IN_PROGRESS' && ours;
     const readAcl = settingsRead && found.id && needsPermissions(parsed.data, object.status.settings);

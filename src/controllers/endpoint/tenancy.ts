@@ -43,7 +43,8 @@ export function tenancyView(
   if (endpoint.kind === 'found') {
     const tagged = taggedOwner(endpoint.value);
     if (tagged) taggedOwnerPresence = presence(options, tagged);
-    const ours = ownershipOf(endpoint.value, self, object.status, taggedOwnerPresence).kind === 'ours';
+    const workspace = options.identityOf(object.namespace, object.workspaceRef);
+    const ours = ownershipOf(endpoint.value, self, object.status, taggedOwnerPresence, workspace).kind === 'ours';
     if (!ours) recorded = recordedHolder(options, object, endpoint.value);
     // Adoption is a claim too: two objects may both ask to take over one endpoint.
     needClaims = !ours && object.annotations[EndpointAnnotation.adopt] === 'true';

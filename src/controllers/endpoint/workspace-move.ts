@@ -26,8 +26,12 @@ export function workspaceMove(status: EndpointStatus, host: string | undefined):
   return { from: status.workspaceHost, to };
 }
 
-/** A create is about to go to `host`: should its answer never come, a later host change must not create a second one. */
-export function recordCreateTarget(status: EndpointStatus, host: string | undefined): void {
+/**
+ * The endpoint is created or adopted at `host`: the records that go with it (status.endpointId, status.adoption)
+ * hold only there (ownership.ts recordsIn). A create records it before it is sent: should its answer never come, a
+ * later host change must not create a second one.
+ */
+export function recordWorkspace(status: EndpointStatus, host: string | undefined): void {
   const target = workspaceIdentity(host);
   if (target) status.workspaceHost = target;
   else delete status.workspaceHost;
@@ -35,32 +39,41 @@ export function recordCreateTarget(status: EndpointStatus, host: string | undefi
 
 export const WORKSPACE_CHANGED = SyncedReason.WorkspaceChanged;
 
-/** Why the object must not create its endpoint where it names now (Synced=False WorkspaceChanged); undefined: it may. */
-export function workspaceChanged(status: EndpointStatus, host: string | undefined, name: string): string | undefined {
+/**
+ * Why the object must not act where it names now (Synced=False WorkspaceChanged); undefined: it may. `found`: an
+ * endpoint of that name is there but is not this object's by its owner tag (its records were made in the first
+ * workspace and hold nothing in this one): changing it could change another tenant's endpoint.
+ */
+export function workspaceChanged(status: EndpointStatus, host: string | undefined, name: string, found = false): string | undefined {
   const move = workspaceMove(status, host);
   if (!move) return undefined;
-  return (
-    `${whereItLives(status, move, name)}: creating it there would leave the one in ${move.from} serving with nothing to manage or delete it. ` +
-    `Point the workspace's host back at ${move.from}; or, to move the endpoint, ` +
-    `delete it in ${move.from} and set the annotation ${EndpointAnnotation.requestedAt} to a new value to create it in ${move.to}.`
-  );
+  const consequence = found
+    ? `the operator neither changes nor deletes it. Point the workspace's host back at ${move.from}; or, to manage the one in ${move.to} instead, ` +
+      `delete the one in ${move.from}, and set the annotations ${EndpointAnnotation.adopt}="true" and ${EndpointAnnotation.requestedAt} (a new value) to adopt it`
+    : `creating it there would leave the one in ${move.from} serving with nothing to manage or delete it. ` +
+      `Point the workspace's host back at ${move.from}; or, to move the endpoint, ` +
+      `delete it in ${move.from} and set the annotation ${EndpointAnnotation.requestedAt} to a new value to create it in ${move.to}`;
+  return `${whereItLives(status, move, name, found)}: ${consequence}.`;
 }
 
-/** Why a deleted object cannot delete its endpoint where it names now; undefined when that is where it lives. */
-export function deletionElsewhere(status: EndpointStatus, host: string | undefined, name: string): string | undefined {
+/**
+ * Why a deleted object cannot delete its endpoint where it names now; undefined when that is where it lives. Never a
+ * DELETE at another host than the recorded one: an endpoint found there is not this object's unless tagged for it.
+ */
+export function deletionElsewhere(status: EndpointStatus, host: string | undefined, name: string, found = false): string | undefined {
   const move = workspaceMove(status, host);
   if (!move) return undefined;
   return (
-    `cannot delete ${whereItLives(status, move, name)}. Point the workspace's host back ` +
+    `cannot delete ${whereItLives(status, move, name, found)}. Point the workspace's host back ` +
     `at ${move.from} to delete it there; or set spec.deletionPolicy to Orphan to let this object go and delete it in ${move.from} yourself.`
   );
 }
 
-const whereItLives = (status: EndpointStatus, move: WorkspaceMove, name: string) =>
+const whereItLives = (status: EndpointStatus, move: WorkspaceMove, name: string, found: boolean) =>
   (status.endpointId
     ? `endpoint ${name} (id ${status.endpointId}) was created in workspace ${move.from}`
     : `endpoint ${name} may exist in workspace ${move.from} (a create was sent there and never answered)`) +
-  `, but this object now names workspace ${move.to}, where it does not exist`;
+  `, but this object now names workspace ${move.to}, ${found ? "where the endpoint of that name is not this object's" : 'where it does not exist'}`;
 
 /** The Warning of a create that replaces a recorded endpoint: gone from its workspace, or asked for in another. */
 export function endpointMissingMessage(status: EndpointStatus, host: string | undefined, name: string): string | undefined {

@@ -2,12 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { type HeldRecord, type OwnerPresence, type OwnershipInput, CLAIM_DELIVERY_MARGIN_MS, OwnerTag, UNMEASURED_CLOCK_SKEW_MS, claimSettleWaitMs, claimWinner, decideOwnership, diffTags, olderClaimant, ownershipOf, taggedOwner } from '../../../../src/controllers/endpoint/ownership.js';
-import { ENDPOINT_ID, OTHER_OWNER, OWNER, endpointOfAnotherObject, foreignEndpoint, readyEndpoint } from '../fixtures.js';
+import { ENDPOINT_ID, HOST, OTHER_OWNER, OWNER, endpointOfAnotherObject, foreignEndpoint, readyEndpoint } from '../fixtures.js';
+
+const TENANT_HOST = 'https://tenant-owned.example.com';
 
 describe('ownershipOf', () => {
-  const adopted: HeldRecord = { adoption: { endpointId: ENDPOINT_ID } };
+  // Records made in the workspace the object acts in (HOST below): status.workspaceHost says where.
+  const adopted: HeldRecord = { adoption: { endpointId: ENDPOINT_ID }, workspaceHost: HOST };
   // status.endpointId: the endpoint this object created (or adopted) and last saw; Databricks assigns the ID.
-  const created: HeldRecord = { endpointId: ENDPOINT_ID };
+  const created: HeldRecord = { endpointId: ENDPOINT_ID, workspaceHost: HOST };
   it.each<[string, ReturnType<typeof readyEndpoint>, HeldRecord, OwnerPresence, object]>([
     ['tagged with our uid', readyEndpoint(), {}, 'gone', { kind: 'ours', ownerTagsPending: false }],
     ['tagged with our uid, and adopted', readyEndpoint(), adopted, 'gone', { kind: 'ours', ownerTagsPending: false }],
@@ -25,7 +28,23 @@ describe('ownershipOf', () => {
     ['tagged by a gone object, status.endpointId its ID (only adoption takes over a tagged endpoint)', endpointOfAnotherObject(), created, 'gone', { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
     ['tagged by a live object, status.endpointId its ID', endpointOfAnotherObject(), created, 'live', { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
   ])('an endpoint %s', (_, endpoint, held, presence, expected) => {
-    expect(ownershipOf(endpoint, OWNER, held, presence)).toEqual(expected);
+    expect(ownershipOf(endpoint, OWNER, held, presence, HOST)).toEqual(expected);
+  });
+
+  // An ID is unique within one workspace only, and a tenant's own host answers whatever ID it likes: a record holds
+  // only in the workspace it was made in (docs/security.md, ownership).
+  it.each<[string, ReturnType<typeof readyEndpoint>, HeldRecord, string | undefined, object]>([
+    ['status.endpointId recorded at another host (a tenant-controlled one)', foreignEndpoint(), { ...created, workspaceHost: TENANT_HOST }, HOST, { kind: 'unowned' }],
+    ['status.adoption recorded at another host', foreignEndpoint(), { ...adopted, workspaceHost: TENANT_HOST }, HOST, { kind: 'unowned' }],
+    ['status.adoption recorded at another host, tagged by a gone object', endpointOfAnotherObject(), { ...adopted, workspaceHost: TENANT_HOST }, HOST, { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
+    ['a bare status.endpointId, no host recorded (status from before status.workspaceHost)', foreignEndpoint(), { endpointId: ENDPOINT_ID }, HOST, { kind: 'unowned' }],
+    ['a bare status.adoption, no host recorded', foreignEndpoint(), { adoption: { endpointId: ENDPOINT_ID } }, HOST, { kind: 'unowned' }],
+    ['tagged with our uid, no host recorded: the tag, written at this host, holds', readyEndpoint(), {}, HOST, { kind: 'ours', ownerTagsPending: false }],
+    ['tagged with our uid, records of another host', readyEndpoint(), { ...created, workspaceHost: TENANT_HOST }, HOST, { kind: 'ours', ownerTagsPending: false }],
+    ['recorded at this host, acting under another spelling of it (case, default port, trailing slash)', foreignEndpoint(), created, `${HOST.toUpperCase().replace('HTTPS', 'https')}:443/`, { kind: 'ours', ownerTagsPending: true }],
+    ['recorded at this host, no usable host now', foreignEndpoint(), created, undefined, { kind: 'unowned' }],
+  ])('an endpoint found with %s', (_, endpoint, held, workspace, expected) => {
+    expect(ownershipOf(endpoint, OWNER, held, 'gone', workspace)).toEqual(expected);
   });
 });
 
@@ -71,13 +90,13 @@ describe('claimWinner', () => {
 });
 
 describe('decideOwnership', () => {
-  type Tenancy = Pick<OwnershipInput, 'taggedOwnerPresence' | 'allowCrossNamespaceAdoption' | 'olderClaimant' | 'recordedHolder' | 'recordedBy' | 'adoption' | 'endpointId'>;
-  const gone: Tenancy = { taggedOwnerPresence: 'gone', allowCrossNamespaceAdoption: false, olderClaimant: undefined, recordedHolder: undefined, adoption: undefined };
+  type Tenancy = Pick<OwnershipInput, 'taggedOwnerPresence' | 'allowCrossNamespaceAdoption' | 'olderClaimant' | 'recordedHolder' | 'recordedBy' | 'held' | 'workspace'>;
+  const gone: Tenancy = { taggedOwnerPresence: 'gone', allowCrossNamespaceAdoption: false, olderClaimant: undefined, recordedHolder: undefined, held: {}, workspace: HOST };
   const sameNamespaceOwner = readyEndpoint({}, { owner: { ...OTHER_OWNER, namespace: OWNER.namespace } });
   const refuse = (text: string) => ({ kind: 'refuse', message: expect.stringContaining(text) });
   // Adoption records the endpoint's ID; it carries no tags to write (they go with the next change).
   const adopt = { kind: 'adopt', message: expect.stringContaining('nothing is changed in Databricks'), endpointId: ENDPOINT_ID };
-  const adopted = { adoption: { endpointId: ENDPOINT_ID } };
+  const adopted = { held: { adoption: { endpointId: ENDPOINT_ID }, workspaceHost: HOST } };
 
   it.each<[string, ReturnType<typeof readyEndpoint>, boolean, Partial<Tenancy>, object]>([
     ['our endpoint', readyEndpoint(), false, {}, { kind: 'ours', ownerTagsPending: false }],
@@ -89,7 +108,9 @@ describe('decideOwnership', () => {
     ['a foreign endpoint, adopt set, an older claimant', foreignEndpoint(), true, { olderClaimant: 'ml.older' }, refuse('claimed in this workspace by ml.older')],
     ['a foreign endpoint another live object adopted', foreignEndpoint(), true, { recordedHolder: 'team-b.importer' }, refuse('belongs to team-b.importer, which adopted it and still exists')],
     ['a foreign endpoint another live object adopted, no adopt', foreignEndpoint(), false, { recordedHolder: 'ml.importer' }, refuse('which adopted it and still exists')],
-    ['an endpoint this object created, its owner tags removed out of band (status.endpointId)', foreignEndpoint(), false, { endpointId: ENDPOINT_ID }, { kind: 'ours', ownerTagsPending: true }],
+    ['an endpoint this object created, its owner tags removed out of band (status.endpointId)', foreignEndpoint(), false, { held: { endpointId: ENDPOINT_ID, workspaceHost: HOST } }, { kind: 'ours', ownerTagsPending: true }],
+    ["an endpoint whose ID this object recorded at another host (a tenant's own)", foreignEndpoint(), false, { held: { endpointId: ENDPOINT_ID, workspaceHost: TENANT_HOST } }, refuse('not created by this object')],
+    ['an endpoint this object recorded as adopted at another host, adopt set: adopted again here, as any', foreignEndpoint(), true, { held: { adoption: { endpointId: ENDPOINT_ID }, workspaceHost: TENANT_HOST } }, adopt],
     ['a foreign endpoint another live object created (its status.endpointId)', foreignEndpoint(), true, { recordedHolder: 'team-b.maker', recordedBy: 'creation' }, refuse('belongs to team-b.maker, which created it and still exists')],
     ['a foreign endpoint without an ID, adopt set', { ...foreignEndpoint(), id: undefined }, true, {}, refuse('returned no ID')],
     ['a live owner in another namespace', endpointOfAnotherObject(), true, { taggedOwnerPresence: 'live', allowCrossNamespaceAdoption: true }, refuse('belongs to team-b.llama-copy, which still exists')],

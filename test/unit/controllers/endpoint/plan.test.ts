@@ -297,6 +297,37 @@ describe('an object that names another workspace than the one its endpoint lives
     expect(inOtherWorkspace({ ...settledObject(), deleting: true, spec: { ...settledObject().spec, deletionPolicy: 'Orphan' } }).action).toEqual({ type: 'removeFinalizer' });
   });
 
+  // A record made in the first workspace (an ID a tenant's own host may have chosen) holds nothing in the new one.
+  it.each([
+    ['status.endpointId', (o: EndpointObject) => o],
+    ['status.adoption', (o: EndpointObject) => ({ ...o, status: { ...o.status, adoption: { endpointId: ENDPOINT_ID, time: iso(NOW) } } })],
+  ])('an untagged endpoint found there whose ID the first workspace gave (%s): WorkspaceChanged, nothing sent, nothing recorded', (_, recorded) => {
+    const object = edited(recorded(settledObject()), { throughput: { tokensPerSecond: { min: 1960, max: 3920 } } });
+    for (const o of [object, { ...object, annotations: { [EndpointAnnotation.adopt]: 'true' } }]) {
+      const plan = inOtherWorkspace(o, { endpoint: foreignEndpoint() });
+      expect(plan.action).toEqual({ type: 'none' });
+      expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'WorkspaceChanged' });
+      expect(condition(plan, 'Synced')?.message).toContain(`endpoint llama-chat (id ${ENDPOINT_ID}) was created in workspace ${HOST}, but this object now names workspace https://adb-999.9.azuredatabricks.net, where the endpoint of that name is not this object's`);
+      expect(plan.status).toMatchObject({ endpointId: ENDPOINT_ID, workspaceHost: HOST });
+    }
+  });
+
+  it('an untagged endpoint found there, and a new requested-at with adopt: adopted there like any, recorded in the new workspace', () => {
+    const object = { ...settledObject(), annotations: { [EndpointAnnotation.adopt]: 'true', [EndpointAnnotation.requestedAt]: 'moved' } };
+    const plan = inOtherWorkspace(object, { endpoint: { ...foreignEndpoint(), id: 'f00d' } });
+    expect(plan.action).toEqual({ type: 'adopt', name: 'llama-chat' });
+    expect(plan.status).toMatchObject({ adoption: { endpointId: 'f00d' }, endpointId: 'f00d', workspaceHost: 'https://adb-999.9.azuredatabricks.net' });
+  });
+
+  it('a deletion with an untagged endpoint found there of the recorded ID: never a DELETE there, it says where the endpoint lives', () => {
+    const plan = inOtherWorkspace({ ...settledObject(), deleting: true }, { endpoint: foreignEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'WorkspaceChanged' });
+    expect(condition(plan, 'Synced')?.message).toMatch(/^cannot delete endpoint llama-chat .* was created in workspace .*set spec.deletionPolicy to Orphan to let this object go/);
+    // Its own tag, written in the workspace it names now, is what lets it delete there.
+    expect(inOtherWorkspace({ ...settledObject(), deleting: true }, { endpoint: readyEndpoint() }).action).toEqual({ type: 'delete', name: 'llama-chat' });
+  });
+
   it('an endpoint found there by name (the same workspace under another name) is managed as usual and recorded there', () => {
     const plan = inOtherWorkspace(settledObject(), { endpoint: readyEndpoint() });
     expect(plan.action).toEqual({ type: 'none' });
@@ -718,6 +749,26 @@ describe('ownership', () => {
     expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftDetected' }));
     // The same endpoint made again under the name (another ID) is not this object's.
     expect(condition(reconcile(settled, { endpoint: { ...stripped, id: 'f00d' } }), 'Synced')?.reason).toBe('NotOwned');
+  });
+
+  it('adoption records where the endpoint lives (status.workspaceHost) with its ID', () => {
+    const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
+    expect(reconcile(object, { endpoint: foreignEndpoint() }).status).toMatchObject({ adoption: { endpointId: ENDPOINT_ID }, endpointId: ENDPOINT_ID, workspaceHost: HOST });
+  });
+
+  // Status written before status.workspaceHost existed: a bare ID could have been seen at any host, so it holds
+  // nothing; the object's own tag (written by the operator where the endpoint lives) does, and records the host.
+  it('a status without status.workspaceHost: a bare ID holds nothing, an endpoint tagged for this object records the host', () => {
+    const legacy = (o: EndpointObject): EndpointObject => {
+      const { workspaceHost: _, ...status } = o.status;
+      return { ...o, status };
+    };
+    const bare = reconcile(legacy(settledObject()), { endpoint: foreignEndpoint() });
+    expect(bare.action).toEqual({ type: 'none' });
+    expect(condition(bare, 'Synced')).toMatchObject({ status: 'False', reason: 'NotOwned' });
+    expect(reconcile(legacy({ ...settledObject(), deleting: true }), { endpoint: foreignEndpoint() }).action).toEqual({ type: 'removeFinalizer' });
+    const tagged = reconcile(legacy(settledObject()), { endpoint: readyEndpoint() });
+    expect(tagged.status).toMatchObject({ endpointId: ENDPOINT_ID, workspaceHost: HOST });
   });
 
   it('an endpoint another live object created (its status.endpointId): NotOwned naming it, even with adopt', () => {

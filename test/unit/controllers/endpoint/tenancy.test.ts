@@ -95,7 +95,7 @@ describe('tenancyView: an endpoint adopted by another object (status.adoption)',
   });
 
   it('this object holds it itself: no holder, no claim check', () => {
-    const mine = { ...adopting, status: { adoption: { endpointId: ENDPOINT_ID, time: '2026-03-01T12:00:10Z' } } };
+    const mine = { ...adopting, status: { adoption: { endpointId: ENDPOINT_ID, time: '2026-03-01T12:00:10Z' }, workspaceHost: 'https://default' } };
     const view = tenancyView(options([cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' })]), mine, found(foreignEndpoint()));
     expect(view).toMatchObject({ recordedHolder: undefined, olderClaimant: undefined });
   });

@@ -89,8 +89,8 @@ describe('summarizeList: what a list keeps of each endpoint', () => {
       [readyEndpoint({}, { owner: null }), 'unowned'],
     ] as const) {
       const summary = summarizeList([listed(endpoint)]).get(endpoint.name);
-      expect(ownershipOf(asListed(endpoint.name, summary!), OWNER).kind).toBe(kind);
-      expect(ownershipOf(endpoint, OWNER).kind).toBe(kind);
+      expect(ownershipOf(asListed(endpoint.name, summary!), OWNER, {}, 'unknown', undefined).kind).toBe(kind);
+      expect(ownershipOf(endpoint, OWNER, {}, 'unknown', undefined).kind).toBe(kind);
     }
   });
 });
