@@ -90,10 +90,11 @@ export const holdsByAdoption = (endpoint: Pick<ServingEndpointDetailed, 'id'>, a
 const sameId = (endpoint: Pick<ServingEndpointDetailed, 'id'>, endpointId: string | undefined): boolean =>
   endpointId !== undefined && endpoint.id !== undefined && endpointId === endpoint.id;
 
-/** How another object's status records an endpoint it holds (see recordedHolder), if it does. */
-export function recordOf(endpoint: Pick<ServingEndpointDetailed, 'id'>, held: HeldRecord | undefined): 'adoption' | 'creation' | undefined {
-  if (holdsByAdoption(endpoint, held?.adoption)) return 'adoption';
-  return sameId(endpoint, held?.endpointId) ? 'creation' : undefined;
+/** How another object's status records an endpoint it holds in `workspace` (see recordedHolder), if it does. */
+export function recordOf(endpoint: Pick<ServingEndpointDetailed, 'id'>, held: HeldRecord | undefined, workspace: string | undefined): 'adoption' | 'creation' | undefined {
+  const records = recordsIn(held, workspace);
+  if (holdsByAdoption(endpoint, records.adoption)) return 'adoption';
+  return sameId(endpoint, records.endpointId) ? 'creation' : undefined;
 }
 
 export const tagMap = (endpoint: Pick<ServingEndpointDetailed, 'tags'>): Record<string, string> =>

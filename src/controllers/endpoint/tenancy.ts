@@ -8,7 +8,7 @@ import { type EventHandlers, type KubeObject, objectKey } from '../../kube/index
 import { type Claimant, type OwnerPresence, olderClaimant, ownershipOf, recordOf, taggedOwner } from './ownership.js';
 import type { EndpointObject, Observed, TenancyView } from './plan-types.js';
 
-type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string }; endpointId?: string } };
+type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string }; endpointId?: string; workspaceHost?: string } };
 
 /** The endpoint name an object acts on: the informer index tenancy looks objects up by. */
 export const ENDPOINT_NAME_INDEX = 'endpointName';
@@ -45,7 +45,7 @@ export function tenancyView(
     if (tagged) taggedOwnerPresence = presence(options, tagged);
     const workspace = options.identityOf(object.namespace, object.workspaceRef);
     const ours = ownershipOf(endpoint.value, self, object.status, taggedOwnerPresence, workspace).kind === 'ours';
-    if (!ours) recorded = recordedHolder(options, object, endpoint.value);
+    if (!ours) recorded = recordedHolder(options, object, endpoint.value, workspace);
     // Adoption is a claim too: two objects may both ask to take over one endpoint.
     needClaims = !ours && object.annotations[EndpointAnnotation.adopt] === 'true';
   }
@@ -60,15 +60,17 @@ export function tenancyView(
 
 /**
  * "namespace.name" of another object whose status records this very endpoint (same name, same ID; status.adoption
- * first, then status.endpointId: it created the endpoint and its owner tags were removed since): it holds the endpoint
- * whatever its age, even while being deleted, until it is gone. The ID is Databricks' own, so the hosts are not
- * compared: another spelling of one workspace (an alias, an IP, a trailing dot) must not bypass it.
+ * first, then status.endpointId: it created the endpoint and its owner tags were removed since) in `workspace`, the
+ * one this object acts in: it holds the endpoint whatever its age, even while being deleted, until it is gone. A record
+ * made at another host holds nothing here (ownership.ts recordsIn): a tenant's own host may have answered that ID, and
+ * must not block other tenants' adoption. Two spellings of one workspace (an alias, an IP) are two workspaces here, as
+ * for claims; the endpoint's first change then writes its adopter's owner tags, which the other object respects.
  */
-function recordedHolder(options: TenancyOptions, object: Parameters<typeof tenancyView>[1], endpoint: ServingEndpointDetailed): { holder: string; by: 'adoption' | 'creation' } | undefined {
+function recordedHolder(options: TenancyOptions, object: Parameters<typeof tenancyView>[1], endpoint: ServingEndpointDetailed, workspace: string | undefined): { holder: string; by: 'adoption' | 'creation' } | undefined {
   let found: { holder: string; by: 'adoption' | 'creation' } | undefined;
   for (const other of options.endpoints.byIndex(ENDPOINT_NAME_INDEX, object.endpointName)) {
     const { uid, namespace = '', name } = other.metadata;
-    const by = uid === object.uid ? undefined : recordOf(endpoint, other.status);
+    const by = uid === object.uid ? undefined : recordOf(endpoint, other.status, workspace);
     if (by === 'adoption') return { holder: `${namespace}.${name}`, by };
     if (by === 'creation') found ??= { holder: `${namespace}.${name}`, by };
   }
@@ -105,7 +107,7 @@ export function claimsProjection<T extends KubeObject>(obj: T): T {
   const o = obj as T & EndpointLike;
   const { namespace, name, uid, resourceVersion, creationTimestamp, deletionTimestamp, finalizers } = o.metadata;
   const spec = o.spec ?? {};
-  const held = definedOnly({ adoption: o.status?.adoption && { endpointId: o.status.adoption.endpointId }, endpointId: o.status?.endpointId });
+  const held = definedOnly({ adoption: o.status?.adoption && { endpointId: o.status.adoption.endpointId }, endpointId: o.status?.endpointId, workspaceHost: o.status?.workspaceHost });
   const projected: EndpointLike = {
     apiVersion: o.apiVersion,
     kind: o.kind,

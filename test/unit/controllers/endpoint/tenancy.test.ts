@@ -5,7 +5,7 @@ import { WorkspaceConnections } from '../../../../src/controllers/workspace/conn
 import { IndexedCache, type KubeObject } from '../../../../src/kube/index.js';
 import { ENDPOINT_ID, NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
 
-type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string }; endpointId?: string } };
+type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string }; endpointId?: string; workspaceHost?: string } };
 const cached = (namespace: string, name: string, uid: string, creationTimestamp: string, spec: Cached['spec'] = {}, deleting = false): Cached => ({
   apiVersion: 'serving.ptoperator.io/v1alpha1',
   kind: 'ProvisionedThroughputEndpoint',
@@ -64,9 +64,10 @@ describe('tenancyView', () => {
 });
 
 describe('tenancyView: an endpoint adopted by another object (status.adoption)', () => {
-  const holder = (overrides: Partial<Cached['metadata']> = {}, spec: Cached['spec'] = { endpointName: 'llama-chat' }, endpointId = ENDPOINT_ID): Cached => ({
+  // Recorded in the workspace `self` acts in (options' identityOf: https://default).
+  const holder = (overrides: Partial<Cached['metadata']> = {}, spec: Cached['spec'] = { endpointName: 'llama-chat' }, endpointId = ENDPOINT_ID, workspaceHost: string | undefined = 'https://default'): Cached => ({
     ...cached('team-b', 'importer', 'u-holder', '2026-03-01T12:00:09Z', spec),
-    status: { adoption: { endpointId } },
+    status: { adoption: { endpointId }, ...(workspaceHost && { workspaceHost }) },
     ...(Object.keys(overrides).length > 0 && { metadata: { ...cached('team-b', 'importer', 'u-holder', '2026-03-01T12:00:09Z').metadata, ...overrides } }),
   });
   const adopting = { ...self, annotations: { 'ptoperator.io/adopt': 'true' } };
@@ -74,10 +75,13 @@ describe('tenancyView: an endpoint adopted by another object (status.adoption)',
     ['a younger object of another namespace holds it', [holder()], 'team-b.importer'],
     ['the holder is being deleted (it may still delete the endpoint)', [holder({ deletionTimestamp: '2026-03-01T13:00:00Z' })], 'team-b.importer'],
     ['the holder recorded another endpoint ID', [holder({}, { endpointName: 'llama-chat' }, 'f00d')], undefined],
-    // An endpoint ID is Databricks' own: the record holds it whatever host spelling (alias, IP, trailing dot) the
-    // holder's workspace uses; comparing hosts let another spelling of one workspace take the endpoint over.
-    ['the holder names the same endpoint ID through another host spelling', [holder({}, { endpointName: 'llama-chat', workspaceRef: { name: 'ws' } })], 'team-b.importer'],
-    ['the holder\'s workspace is not known (no host to compare)', [holder({}, { endpointName: 'llama-chat', workspaceRef: { name: 'gone' } })], 'team-b.importer'],
+    // The record says where it was made (status.workspaceHost): what the holder's workspace names now does not matter.
+    ['the holder\'s workspace names another host now, the record made here', [holder({}, { endpointName: 'llama-chat', workspaceRef: { name: 'ws' } })], 'team-b.importer'],
+    ['the holder\'s workspace is not known, the record made here', [holder({}, { endpointName: 'llama-chat', workspaceRef: { name: 'gone' } })], 'team-b.importer'],
+    // An ID is unique within one workspace only, and a tenant's own host answers any ID it likes: a record made at
+    // another host (another spelling of one workspace included) holds nothing here.
+    ["the holder recorded the ID at another host (a tenant's own)", [holder({}, { endpointName: 'llama-chat' }, ENDPOINT_ID, 'https://tenant-owned.example.com')], undefined],
+    ['the holder recorded the ID with no host (status from before status.workspaceHost)', [holder({}, { endpointName: 'llama-chat' }, ENDPOINT_ID, '')], undefined],
     ['nobody holds it', [], undefined],
   ])('%s → %s', (_, objects, holderName) => {
     const view = tenancyView(options(objects, { 'team-b/ws': 'https://elsewhere' }), adopting, found(foreignEndpoint()));
@@ -85,13 +89,16 @@ describe('tenancyView: an endpoint adopted by another object (status.adoption)',
   });
 
   it('an object whose status.endpointId is this endpoint (it created it; its owner tags removed since) holds it too: recorded by creation', () => {
-    const maker: Cached = { ...cached('team-b', 'maker', 'u-maker', '2026-03-01T12:00:09Z', { endpointName: 'llama-chat' }), status: { endpointId: ENDPOINT_ID } };
+    const maker: Cached = { ...cached('team-b', 'maker', 'u-maker', '2026-03-01T12:00:09Z', { endpointName: 'llama-chat' }), status: { endpointId: ENDPOINT_ID, workspaceHost: 'https://default' } };
     for (const objects of [[maker], [claimsProjection(maker)]]) {
       expect(tenancyView(options(objects), adopting, found(foreignEndpoint()))).toMatchObject({ recordedHolder: 'team-b.maker', recordedBy: 'creation' });
     }
     expect(tenancyView(options([holder()]), adopting, found(foreignEndpoint()))).toMatchObject({ recordedHolder: 'team-b.importer', recordedBy: 'adoption' });
-    const madeAgain = { ...maker, status: { endpointId: 'f00d' } };
+    const madeAgain = { ...maker, status: { endpointId: 'f00d', workspaceHost: 'https://default' } };
     expect(tenancyView(options([madeAgain]), adopting, found(foreignEndpoint())).recordedHolder).toBeUndefined();
+    // Its ID seen at the tenant's own host: no hold on the endpoint of that ID here, through the projection too.
+    const forged: Cached = { ...maker, status: { endpointId: ENDPOINT_ID, workspaceHost: 'https://tenant-owned.example.com' } };
+    for (const objects of [[forged], [claimsProjection(forged)]]) expect(tenancyView(options(objects), adopting, found(foreignEndpoint())).recordedHolder).toBeUndefined();
   });
 
   it('this object holds it itself: no holder, no claim check', () => {
@@ -137,7 +144,7 @@ describe('claimsProjection: what a sharded operator keeps of every shard\'s obje
       managedFields: [{ manager: 'kubectl' }],
     },
     spec: { endpointName: 'llama-chat', workspaceRef: { name: 'ws' }, model: { name: 'm', version: '1' }, tags: { a: 'b' } },
-    status: { adoption: { endpointId: ENDPOINT_ID, time: '2026-03-01T12:00:10Z' }, conditions: [{ type: 'Ready', status: 'True' }], endpointUrl: 'https://x' },
+    status: { adoption: { endpointId: ENDPOINT_ID, time: '2026-03-01T12:00:10Z' }, workspaceHost: 'https://default', conditions: [{ type: 'Ready', status: 'True' }], endpointUrl: 'https://x' },
   } as unknown as Cached;
 
   it('keeps only the fields the rules read (and the fence, and the resourceVersion)', () => {
@@ -154,7 +161,7 @@ describe('claimsProjection: what a sharded operator keeps of every shard\'s obje
         finalizers: ['serving.ptoperator.io/endpoint'],
       },
       spec: { endpointName: 'llama-chat', workspaceRef: { name: 'ws' } },
-      status: { adoption: { endpointId: ENDPOINT_ID } },
+      status: { adoption: { endpointId: ENDPOINT_ID }, workspaceHost: 'https://default' },
     });
     expect(claimsProjection(cached('ml', 'a', 'u1', '2026-03-01T12:00:00Z'))).toEqual(cached('ml', 'a', 'u1', '2026-03-01T12:00:00Z'));
   });
