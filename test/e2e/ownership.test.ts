@@ -140,39 +140,44 @@ describe('ownership', () => {
     expect(await e2e.mutations('raced-llama')).toEqual(before);
   });
 
-  it('an endpoint whose tags were all removed out of band is still the object that created it: tags restored, Ready, and Delete deletes it', async () => {
-    await e2e.apply(endpointManifest('fresh', { endpointName: 'Fresh_Chat', tags: { team: 'genai' } }));
-    await e2e.kubectl(['wait', 'pte/fresh', '--for=condition=Ready', '--timeout=90s']);
-    const obj = (await e2e.get('pte', 'fresh')) as { metadata: { uid: string }; status: { endpointId?: string } };
+  // Without spec.tags the owner tags are the only drift: they are put back all the same (else the endpoint stayed
+  // untagged, and adoptable across namespaces once its object's status was lost).
+  it.each([
+    ['fresh', 'Fresh_Chat', { team: 'genai' }],
+    ['plain', 'Plain_Chat', undefined],
+  ])('an endpoint whose tags were all removed out of band is still the object that created it (%s, endpoint %s, spec.tags %o): tags restored, Ready, and Delete deletes it', async (object, endpointName, specTags) => {
+    await e2e.apply(endpointManifest(object, { endpointName, ...(specTags && { tags: specTags }) }));
+    await e2e.kubectl(['wait', `pte/${object}`, '--for=condition=Ready', '--timeout=90s']);
+    const obj = (await e2e.get('pte', object)) as { metadata: { uid: string }; status: { endpointId?: string } };
     expect(obj.status.endpointId).toBeDefined();
-    const before = (await e2e.mutations('Fresh_Chat')).length;
+    const before = (await e2e.mutations(endpointName)).length;
 
     // Someone strips every tag in Databricks (the UI, Terraform): no API call is logged.
-    const stripped = await fetch(new URL('/__emulator/endpoints/Fresh_Chat/edit', e2e.emulator.url), {
+    const stripped = await fetch(new URL(`/__emulator/endpoints/${endpointName}/edit`, e2e.emulator.url), {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ tags: { delete: ['pt-operator-owner-uid', 'pt-operator-owner', 'team'] } }),
+      body: JSON.stringify({ tags: { delete: ['pt-operator-owner-uid', 'pt-operator-owner', ...Object.keys(specTags ?? {})] } }),
     });
     expect(stripped.status).toBe(200);
-    expect(tagsOf(await emulatorEndpoint('Fresh_Chat'))).toEqual({});
+    expect(tagsOf(await emulatorEndpoint(endpointName))).toEqual({});
 
     // status.endpointId is this endpoint's ID: the missing tags are drift, put back with one tag patch.
-    const ownTags = { team: 'genai', 'pt-operator-owner-uid': obj.metadata.uid, 'pt-operator-owner': `${e2e.namespace}.fresh` };
+    const ownTags = { ...specTags, 'pt-operator-owner-uid': obj.metadata.uid, 'pt-operator-owner': `${e2e.namespace}.${object}` };
     await eventually(async () => {
-      if (!isDeepStrictEqual(tagsOf(await emulatorEndpoint('Fresh_Chat')), ownTags)) {
-        const synced = condition(await e2e.get('pte', 'fresh'), 'Synced');
+      if (!isDeepStrictEqual(tagsOf(await emulatorEndpoint(endpointName)), ownTags)) {
+        const synced = condition(await e2e.get('pte', object), 'Synced');
         throw new Error(`tags not restored yet (Synced ${synced?.reason}: ${synced?.message})`);
       }
     }, { timeoutMs: 30_000, intervalMs: 250 });
-    const restored = await e2e.waitUntil('pte', 'fresh', (o) => isReady(o) && condition(o, 'Synced')?.reason === 'ReconcileSuccess');
+    const restored = await e2e.waitUntil('pte', object, (o) => isReady(o) && condition(o, 'Synced')?.reason === 'ReconcileSuccess');
     expect((restored['status'] as { endpointId?: string }).endpointId).toBe(obj.status.endpointId);
-    expect((await e2e.mutations('Fresh_Chat')).slice(before).map((c) => `${c.operation} ${c.status}`)).toEqual(['patchTags 200']);
-    expect(await e2e.kubectl(['describe', 'pte', 'fresh'])).toMatch(/Warning\s+DriftDetected\s+.*tags differ from the spec/);
+    expect((await e2e.mutations(endpointName)).slice(before).map((c) => `${c.operation} ${c.status}`)).toEqual(['patchTags 200']);
+    expect(await e2e.kubectl(['describe', 'pte', object])).toMatch(/Warning\s+DriftDetected\s+.*tags differ from the spec/);
 
     // deletionPolicy Delete deletes it: nothing is leaked.
-    await e2e.kubectl(['delete', 'pte', 'fresh', '--timeout=60s']);
-    expect(await emulatorEndpoint('Fresh_Chat')).toBeUndefined();
-    expect((await e2e.mutations('Fresh_Chat')).slice(before).map((c) => c.operation)).toEqual(['patchTags', 'delete']);
+    await e2e.kubectl(['delete', 'pte', object, '--timeout=60s']);
+    expect(await emulatorEndpoint(endpointName)).toBeUndefined();
+    expect((await e2e.mutations(endpointName)).slice(before).map((c) => c.operation)).toEqual(['patchTags', 'delete']);
   });
 
   it('an object recreated after Orphan meets its old endpoint as NotOwned; adopt takes it back with no Databricks call, and Delete then removes it', async () => {

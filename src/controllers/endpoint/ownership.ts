@@ -26,8 +26,12 @@ export const ownerTags = (owner: Owner): Record<string, string> => ({
   [OwnerTag.object]: `${owner.namespace}.${owner.name}`,
 });
 
-/** Whether the object holds the endpoint. `ownerTagsPending`: held by its status record alone, owner tags to be written back. */
-export type Ownership = { kind: 'ours'; ownerTagsPending: boolean } | { kind: 'unowned' } | { kind: 'otherObject'; owner: string };
+/**
+ * Whether the object holds the endpoint. `ownerTagsPending`: held by its status record alone, owner tags to be written;
+ * `restoreOwnerTags`: held by status.endpointId, so the tags were removed out of band and are drift to restore now
+ * (an adoption's wait for the endpoint's next change, adoption.ts).
+ */
+export type Ownership = { kind: 'ours'; ownerTagsPending: boolean; restoreOwnerTags?: true } | { kind: 'unowned' } | { kind: 'otherObject'; owner: string };
 
 /** What status.adoption records: the endpoint an object took over, by Databricks ID. */
 export interface AdoptionRecord {
@@ -79,7 +83,7 @@ export function ownershipOf(
   if (uid === owner.uid) return { kind: 'ours', ownerTagsPending: false };
   const records = recordsIn(held, workspace);
   if (holdsByAdoption(endpoint, records.adoption) && (uid === undefined || taggedOwnerPresence !== 'live')) return { kind: 'ours', ownerTagsPending: true };
-  if (uid === undefined) return sameId(endpoint, records.endpointId) ? { kind: 'ours', ownerTagsPending: true } : { kind: 'unowned' };
+  if (uid === undefined) return sameId(endpoint, records.endpointId) ? { kind: 'ours', ownerTagsPending: true, restoreOwnerTags: true } : { kind: 'unowned' };
   return { kind: 'otherObject', owner: tags[OwnerTag.object] ?? `uid ${uid}` };
 }
 

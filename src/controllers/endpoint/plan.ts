@@ -201,7 +201,8 @@ function planExisting(
       .event('Normal', 'Adopted', ownership.message)
       .finish({ type: 'adopt', name }, { after: 0 });
   }
-  const planned = planOwned(input, plan, endpoint, desired, fresh, newGeneration, ownership.ownerTagsPending);
+  // Owner tags of an adoption wait for a change; those removed out of band (held by status.endpointId) are drift now.
+  const planned = planOwned(input, plan, endpoint, desired, fresh, newGeneration, ownership.ownerTagsPending && !ownership.restoreOwnerTags);
   return withOwnerTags(planned, object.status, owner(object), name, ownership.ownerTagsPending);
 }
 
@@ -213,7 +214,7 @@ function planOwned(
   desired: DesiredServing,
   fresh: boolean,
   newGeneration: boolean,
-  ownerTagsPending: boolean,
+  ownerTagsWait: boolean,
 ): Plan {
   desired = keepingUnmanagedFields(desired, endpoint.config); // the entity's own name, its environment variables
   const { object } = input;
@@ -246,7 +247,7 @@ function planOwned(
   const diffs = diffServing(desired, served);
   const failure = rolloutFailure(endpoint, input.settings.capacityPatterns);
 
-  if (diffs.length === 0) return planInSync(input, plan, endpoint, served as ObservedServing, fresh, ownerTagsPending);
+  if (diffs.length === 0) return planInSync(input, plan, endpoint, served as ObservedServing, fresh, ownerTagsWait);
 
   // A failure counts against this spec only if the config that failed is the one we want now;
   // the failure of an older rollout is simply superseded by sending the desired config.
@@ -274,7 +275,7 @@ function planOwned(
     .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input, iso(input.now)));
 }
 
-function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed, served: ObservedServing, fresh: boolean, ownerTagsPending: boolean): Plan {
+function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed, served: ObservedServing, fresh: boolean, ownerTagsWait: boolean): Plan {
   const { object } = input;
   const name = endpoint.name;
   const recovered = (plan.status.capacity?.attempts ?? 0) > 0;
@@ -285,8 +286,8 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
 
   // Objects from before status.managedTagKeys existed: their endpoints carry only spec and owner tags.
   const managed = object.status.managedTagKeys ?? managedTagKeys(object.spec.tags);
-  // Owner tags still to be written (an adopted endpoint) are no drift: they go with the next change (adoption.ts).
-  const wanted = ownerTagsPending ? { ...object.spec.tags } : desiredTags(object.spec.tags, owner(object));
+  // Owner tags an adoption has not written yet are no drift: they go with the next change (adoption.ts).
+  const wanted = ownerTagsWait ? { ...object.spec.tags } : desiredTags(object.spec.tags, owner(object));
   const tags = diffTags(tagMap(endpoint), wanted, managed);
   plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
   const tagsDiffer = tags.add.length + tags.remove.length > 0;

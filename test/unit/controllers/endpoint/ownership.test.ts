@@ -22,7 +22,8 @@ describe('ownershipOf', () => {
     ['tagged by a gone object, adopted from it', endpointOfAnotherObject(), adopted, 'gone', { kind: 'ours', ownerTagsPending: true }],
     ['tagged by an object out of sight, adopted from it', endpointOfAnotherObject(), adopted, 'unknown', { kind: 'ours', ownerTagsPending: true }],
     ['tagged by a live object, whatever this object recorded', endpointOfAnotherObject(), adopted, 'live', { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
-    ['whose owner tags were removed out of band, status.endpointId its ID', foreignEndpoint(), created, 'gone', { kind: 'ours', ownerTagsPending: true }],
+    ['whose owner tags were removed out of band, status.endpointId its ID: the tags are due now', foreignEndpoint(), created, 'gone', { kind: 'ours', ownerTagsPending: true, restoreOwnerTags: true }],
+    ['without owner tags, adopted, status.endpointId its ID too: the tags wait for the next change', foreignEndpoint(), { ...adopted, endpointId: ENDPOINT_ID }, 'gone', { kind: 'ours', ownerTagsPending: true }],
     ['without owner tags, status.endpointId another ID (made again)', { ...foreignEndpoint(), id: 'another-id' }, created, 'gone', { kind: 'unowned' }],
     ['without an ID, status.endpointId set', { ...foreignEndpoint(), id: undefined }, created, 'gone', { kind: 'unowned' }],
     ['tagged by a gone object, status.endpointId its ID (only adoption takes over a tagged endpoint)', endpointOfAnotherObject(), created, 'gone', { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
@@ -41,7 +42,7 @@ describe('ownershipOf', () => {
     ['a bare status.adoption, no host recorded', foreignEndpoint(), { adoption: { endpointId: ENDPOINT_ID } }, HOST, { kind: 'unowned' }],
     ['tagged with our uid, no host recorded: the tag, written at this host, holds', readyEndpoint(), {}, HOST, { kind: 'ours', ownerTagsPending: false }],
     ['tagged with our uid, records of another host', readyEndpoint(), { ...created, workspaceHost: TENANT_HOST }, HOST, { kind: 'ours', ownerTagsPending: false }],
-    ['recorded at this host, acting under another spelling of it (case, default port, trailing slash)', foreignEndpoint(), created, `${HOST.toUpperCase().replace('HTTPS', 'https')}:443/`, { kind: 'ours', ownerTagsPending: true }],
+    ['recorded at this host, acting under another spelling of it (case, default port, trailing slash)', foreignEndpoint(), created, `${HOST.toUpperCase().replace('HTTPS', 'https')}:443/`, { kind: 'ours', ownerTagsPending: true, restoreOwnerTags: true }],
     ['recorded at this host, no usable host now', foreignEndpoint(), created, undefined, { kind: 'unowned' }],
   ])('an endpoint found with %s', (_, endpoint, held, workspace, expected) => {
     expect(ownershipOf(endpoint, OWNER, held, 'gone', workspace)).toEqual(expected);
@@ -108,7 +109,7 @@ describe('decideOwnership', () => {
     ['a foreign endpoint, adopt set, an older claimant', foreignEndpoint(), true, { olderClaimant: 'ml.older' }, refuse('claimed in this workspace by ml.older')],
     ['a foreign endpoint another live object adopted', foreignEndpoint(), true, { recordedHolder: 'team-b.importer' }, refuse('belongs to team-b.importer, which adopted it and still exists')],
     ['a foreign endpoint another live object adopted, no adopt', foreignEndpoint(), false, { recordedHolder: 'ml.importer' }, refuse('which adopted it and still exists')],
-    ['an endpoint this object created, its owner tags removed out of band (status.endpointId)', foreignEndpoint(), false, { held: { endpointId: ENDPOINT_ID, workspaceHost: HOST } }, { kind: 'ours', ownerTagsPending: true }],
+    ['an endpoint this object created, its owner tags removed out of band (status.endpointId)', foreignEndpoint(), false, { held: { endpointId: ENDPOINT_ID, workspaceHost: HOST } }, { kind: 'ours', ownerTagsPending: true, restoreOwnerTags: true }],
     ["an endpoint whose ID this object recorded at another host (a tenant's own)", foreignEndpoint(), false, { held: { endpointId: ENDPOINT_ID, workspaceHost: TENANT_HOST } }, refuse('not created by this object')],
     ['an endpoint this object recorded as adopted at another host, adopt set: adopted again here, as any', foreignEndpoint(), true, { held: { adoption: { endpointId: ENDPOINT_ID }, workspaceHost: TENANT_HOST } }, adopt],
     ['a foreign endpoint another live object created (its status.endpointId)', foreignEndpoint(), true, { recordedHolder: 'team-b.maker', recordedBy: 'creation' }, refuse('belongs to team-b.maker, which created it and still exists')],

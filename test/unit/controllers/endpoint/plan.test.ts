@@ -751,6 +751,25 @@ describe('ownership', () => {
     expect(condition(reconcile(settled, { endpoint: { ...stripped, id: 'f00d' } }), 'Synced')?.reason).toBe('NotOwned');
   });
 
+  it('an endpoint this object created, its owner tags removed out of band, no spec tags: the owner tags are written back now, as drift', () => {
+    const object = endpointObject({ spec: { tags: undefined } });
+    const settled = afterPlan(object, reconcile(object, { endpoint: readyEndpoint({}, { tags: ownerTagList }), now: at(-HOUR_AGO) }));
+    const stripped = readyEndpoint({}, { owner: null, tags: [] });
+    const plan = reconcile(settled, { endpoint: stripped });
+    expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add: ownerTagList, remove: [] });
+    expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftDetected' }));
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'True', reason: 'Available' });
+  });
+
+  it('an adopted endpoint that serves the spec, no spec tags: still never written to (its owner tags wait for a change)', () => {
+    const object = endpointObject({ spec: { tags: undefined }, annotations: { [EndpointAnnotation.adopt]: 'true' } });
+    const untouched = readyEndpoint({}, { owner: null, tags: [] });
+    const adopted = afterPlan(object, reconcile(object, { endpoint: untouched }));
+    const seen = afterPlan(adopted, reconcile(adopted, { endpoint: untouched, now: at(SECOND) }));
+    expect(seen.status.endpointId).toBe(ENDPOINT_ID);
+    expect(reconcile(seen, { endpoint: untouched, now: at(2 * SECOND) }).action).toEqual({ type: 'none' });
+  });
+
   it('adoption records where the endpoint lives (status.workspaceHost) with its ID', () => {
     const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
     expect(reconcile(object, { endpoint: foreignEndpoint() }).status).toMatchObject({ adoption: { endpointId: ENDPOINT_ID }, endpointId: ENDPOINT_ID, workspaceHost: HOST });
