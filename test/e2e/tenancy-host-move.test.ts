@@ -81,7 +81,13 @@ beforeAll(async () => {
     prefix: 'e2e-hostmv-bob',
     startOperator: false,
     // Made outside the operator, never tagged.
-    scenario: { endpoints: [{ name: 'vic', config: served, tags: [{ key: 'team', value: 'bob' }] }] },
+    scenario: {
+      endpoints: [
+        { name: 'vic', config: served, tags: [{ key: 'team', value: 'bob' }] },
+        // Left by a deleted object of another namespace: not adoptable from alice's (--allow-cross-namespace-adoption is off).
+        { name: 'left', config: served, tags: [{ key: 'pt-operator-owner-uid', value: '3b0c1d5e-0000-4000-8000-000000000000' }, { key: 'pt-operator-owner', value: 'team-gone.left' }] },
+      ],
+    },
   });
   e2e.startOperator([`--namespaces=${e2e.namespace},${alice}`, `--default-workspace-namespaces=${e2e.namespace},${alice}`, `--federation-token-file=${join(tokenDir, 'token')}`]);
 });
@@ -111,6 +117,9 @@ const waitInAlice = (kind: string, name: string, check: (o: Record<string, unkno
     { timeoutMs: 90_000, intervalMs: 250 },
   );
 
+const federatedTo = (host: string) => JSON.stringify({ spec: { host, auth: { token: null, tokenFederation: {} } } });
+const aliceWorkspace = (name: string) => ({ apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name }, spec: { host: proxy.url, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } } });
+
 type Status = { endpointId?: string; workspaceHost?: string; adoption?: { endpointId: string } };
 const statusOf = (o: Record<string, unknown> | undefined) => (o?.['status'] ?? {}) as Status;
 const tagsAtDefault = async (name: string) => {
@@ -131,14 +140,14 @@ describe("an ID recorded at a tenant's own host", () => {
     // 2. Alice's object of the same name, at her own host, which answers bob's ID for it.
     proxy.forged.set('vic', realId);
     await inAlice.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dbx-pat' }, stringData: { token: TEST_PAT } });
-    await inAlice.apply({ apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name: 'evil2' }, spec: { host: proxy.url, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } } });
+    await inAlice.apply(aliceWorkspace('evil2'));
     // Another throughput than bob's: acting on his endpoint would mean a config update, and writing her owner tags.
     await inAlice.apply(endpointManifest('vic', { workspaceRef: { name: 'evil2' }, deletionPolicy: 'Delete', throughput: { chunks: { min: 2, max: 4 } } }));
     const recorded = await waitInAlice('pte', 'vic', (o) => o !== undefined && isReady(o) && statusOf(o).endpointId === realId);
     expect(statusOf(recorded).workspaceHost).toBe(normaliseHost(proxy.url));
 
     // 3. Her workspace now names the default workspace's host (federation: her namespace may use it).
-    await inAlice.kubectl(['patch', 'dbws', 'evil2', '--type=merge', '-p', JSON.stringify({ spec: { host: e2e.emulator.url, auth: { token: null, tokenFederation: {} } } })]);
+    await inAlice.kubectl(['patch', 'dbws', 'evil2', '--type=merge', '-p', federatedTo(e2e.emulator.url)]);
     const moved = await waitInAlice('pte', 'vic', (o) => condition(o, 'Synced')?.reason === 'WorkspaceChanged' || condition(o, 'Synced')?.reason === 'NotOwned' || (o !== undefined && statusOf(o).workspaceHost === normaliseHost(e2e.emulator.url)));
     // Evidence that the operator acted on what it saw there (it reads before it writes): then nothing was sent.
     await e2e.reconciledAgain('vic');
@@ -163,5 +172,29 @@ describe("an ID recorded at a tenant's own host", () => {
     expect(await tagsAtDefault('vic')).toEqual({ team: 'bob' });
     await e2e.reconciledAgain('vic');
     expect(condition(await e2e.get<Record<string, unknown>>('pte', 'vic'), 'Synced')).toMatchObject({ status: 'True' });
+  });
+
+  it('a status.adoption recorded at her host (adopt annotation there) holds nothing at the shared host either', async () => {
+    const real = (await (await fetch(new URL('/api/2.0/serving-endpoints/left', e2e.emulator.url), { headers: { authorization: `Bearer ${TEST_PAT}` } })).json()) as { id: string; tags: unknown };
+    // An untagged `left` at her host, which answers the real endpoint's ID for it; her object adopts it there.
+    proxy.forged.set('left', real.id);
+    const made = await fetch(new URL('/api/2.0/serving-endpoints', proxy.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_PAT}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'left', config: served }),
+    });
+    expect(made.status).toBe(200);
+    await inAlice.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dbx-pat' }, stringData: { token: TEST_PAT } });
+    await inAlice.apply(aliceWorkspace('evil3'));
+    await inAlice.apply(endpointManifest('left', { workspaceRef: { name: 'evil3' }, throughput: { chunks: { min: 2, max: 4 } } }, { annotations: { 'ptoperator.io/adopt': 'true' } }));
+    await waitInAlice('pte', 'left', (o) => o !== undefined && statusOf(o).adoption?.endpointId === real.id && statusOf(o).workspaceHost === normaliseHost(proxy.url));
+
+    // At the shared host the record would take over an endpoint another namespace left, which adoption refuses.
+    await inAlice.kubectl(['patch', 'dbws', 'evil3', '--type=merge', '-p', federatedTo(e2e.emulator.url)]);
+    const moved = await waitInAlice('pte', 'left', (o) => condition(o, 'Synced')?.reason === 'WorkspaceChanged' || (o !== undefined && statusOf(o).workspaceHost === normaliseHost(e2e.emulator.url)));
+    // Her object's own verdict is the evidence: the reconcile that reached it sent whatever it was going to.
+    expect(await e2e.mutations('left')).toEqual([]);
+    expect(condition(moved, 'Synced')).toMatchObject({ status: 'False', reason: 'WorkspaceChanged' });
+    expect(await tagsAtDefault('left')).toEqual({ 'pt-operator-owner-uid': '3b0c1d5e-0000-4000-8000-000000000000', 'pt-operator-owner': 'team-gone.left' });
   });
 });
