@@ -1,9 +1,12 @@
 // What a failed Databricks call (a read, or the plan's own action) means for status, Events and requeue.
 import { type EndpointStatus, EndpointAnnotation, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
+import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
+import { type Condition, findCondition } from '../../kube/conditions.js';
 import { clause } from '../text.js';
 import { PlanBuilder, endpointNameOf, iso as isoSeconds, progressRequeue } from './plan-builder.js';
 import type { ClientBudgetWait } from '../../databricks/errors.js';
 import type { CallFailure, Plan, PlanInput } from './plan-types.js';
+import { servingNow, watchingRequeue } from './preflight.js';
 import { rateLimitedRequeueMs } from './requeue.js';
 import { isSettingsAction, rejectSettingsAction } from './settings.js';
 import { summarizeConditions } from './status-summary.js';
@@ -14,6 +17,20 @@ import { summarizeConditions } from './status-summary.js';
  */
 export const rejectedForThisSpec = (input: PlanInput, fresh: boolean): boolean =>
   !fresh && input.object.status.rejectedGeneration === input.object.generation;
+
+const rejectionText = (refusal: string) => `${refusal}. Fix the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to send it again.`;
+
+/**
+ * The endpoint of a spec Databricks refused (rejectedForThisSpec): it stays InvalidSpec (Stalled) with the refusal
+ * as Synced last told it, Ready ends with what serves and rolls out, and the endpoint is watched like a spec
+ * preflight refuses (preflight.ts); the refused config is never sent again.
+ */
+export function planRejected(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): Plan {
+  const synced = findCondition(input.object.status.conditions as Condition[] | undefined, 'Synced');
+  // Synced may have said something else since (a rate-limited read): the refusal's own words are gone then.
+  const message = synced?.reason === SyncedReason.InvalidSpec ? synced.message : rejectionText(`Databricks rejected the config of generation ${input.object.generation}`);
+  return plan.blocked(SyncedReason.InvalidSpec, `${message}${servingNow(endpoint)}`, message).finish({ type: 'none' }, watchingRequeue(input, plan, true));
+}
 
 /** Which budget of the host holds the change back, and what sets it: the operator's flags, or Databricks' own 429. */
 function budgetWait(wait: ClientBudgetWait | undefined): string {
@@ -68,7 +85,7 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
         .blocked(
           SyncedReason.InvalidSpec,
           `Databricks rejected the request: ${error.message}`,
-          `Databricks rejected the request: ${clause(error.message)}. Fix the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to send it again.`,
+          rejectionText(`Databricks rejected the request: ${clause(error.message)}`),
         )
         .finish({ type: 'none' }, undefined);
     default:

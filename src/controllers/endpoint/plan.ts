@@ -27,10 +27,10 @@ import { recordAdoption, withOwnerTags } from './adoption.js';
 import { PlanBuilder, endpointNameOf, invocationUrl, iso, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
 import { planCrdDeletion, planDeletion } from './deletion.js';
-import { planCallFailure, planModelReadFailure, rejectedForThisSpec } from './failures.js';
+import { planCallFailure, planModelReadFailure, planRejected, rejectedForThisSpec } from './failures.js';
 import { WORKSPACE_CHANGED, endpointMissingMessage, recordWorkspace, workspaceChanged, workspaceIdentity } from './workspace-move.js';
 import { isPaused, newRequest, wantsAdoption } from './user-requests.js';
-import { planPreflight, watchingRequeue } from './preflight.js';
+import { planPreflight } from './preflight.js';
 
 export type * from './plan-types.js';
 export { endpointNameOf } from './plan-builder.js';
@@ -228,7 +228,10 @@ function planOwned(
   const isDrift = (config: ObservedServing) =>
     !newGeneration && diffServing(desired, config).length > 0 && !sameServing(object.status.pending, config);
 
+  // Refused by Databricks: nothing is sent again, whatever rolls out meanwhile; the endpoint is still watched.
+  const rejected = rejectedForThisSpec(input, fresh);
   if (update === 'IN_PROGRESS') {
+    if (rejected) return planRejected(input, plan, endpoint);
     if (pending && isDrift(pending)) {
       plan.event('Warning', 'DriftDetected', `Databricks is rolling out a config that differs from the spec (${diffServing(desired, pending).join(', ')}); the spec is restored once it finishes`);
     }
@@ -256,8 +259,7 @@ function planOwned(
     return failure.capacity ? planCapacityRetry(input, plan, desired, failure.message) : planFailedRollout(plan, failure.message, served);
   }
 
-  // Refused by Databricks: nothing is sent again, but the endpoint is still watched (preflight.ts).
-  if (rejectedForThisSpec(input, fresh)) return plan.finish({ type: 'none' }, watchingRequeue(input, plan, true));
+  if (rejected) return planRejected(input, plan, endpoint);
 
   // Spec changed, drift, or a new attempt after a failure: send the whole desired config.
   const what = diffs.join(', ');

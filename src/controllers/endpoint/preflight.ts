@@ -50,7 +50,7 @@ export function watchingRequeue(input: PlanInput, plan: PlanBuilder, ours: boole
 }
 
 /** What Databricks serves and rolls out now, as the read of this reconcile says: the bad spec changed nothing there. */
-function servingNow(endpoint: ServingEndpointDetailed): string {
+export function servingNow(endpoint: ServingEndpointDetailed): string {
   const served = observeConfig(endpoint.config);
   const pending = endpoint.state.config_update === 'IN_PROGRESS' ? observeConfig(endpoint.pending_config) : undefined;
   if (pending) {

@@ -1,0 +1,68 @@
+// A config Databricks rejected (400 on the update: InvalidSpec) stays reported as such while the endpoint is
+// watched: an out-of-band rollout neither hides the refusal nor gets the rejected config sent again.
+import { describe, expect, it } from 'vitest';
+import { planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
+import { MINUTE, SETTINGS, afterPlan, at, condition, edited, endpointObject, failed, planInput, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
+
+function settledObject() {
+  const object = endpointObject();
+  return afterPlan(object, reconcile(object, { endpoint: readyEndpoint(), now: at(-60 * MINUTE) }));
+}
+
+/** A new spec sent, and refused by Databricks with a 400. */
+function rejectedObject() {
+  const object = edited(settledObject(), { throughput: { chunks: { min: 2, max: 4 } } });
+  const sent = reconcile(object, { endpoint: readyEndpoint() });
+  expect(sent.action.type).toBe('updateConfig');
+  const refused = planActionFailure(planInput(object, { endpoint: readyEndpoint() }), sent, { kind: 'InvalidRequest', message: 'too much throughput' });
+  expect(refused.status.rejectedGeneration).toBe(object.generation);
+  return afterPlan(object, refused);
+}
+
+const stalledOnRejection = (plan: ReturnType<typeof reconcile>) => {
+  expect(plan.action).toEqual({ type: 'none' });
+  expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('Databricks rejected the request: too much throughput') });
+  expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('Databricks rejected the request: too much throughput') });
+  expect(plan.status.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('True');
+  expect(plan.status.conditions?.find((c) => c.type === 'Reconciling')?.status).not.toBe('True');
+};
+
+describe('a config Databricks rejected, then changed outside Kubernetes', () => {
+  it('while the out-of-band rollout runs and after it ends: InvalidSpec (Stalled) with what rolls out and serves, never sent again', () => {
+    let object = rejectedObject();
+
+    const settled = reconcile(object, { endpoint: readyEndpoint() });
+    stalledOnRejection(settled);
+    expect(condition(settled, 'Ready')?.message).toMatch(/Databricks still serves version 3 at 1960-2940 tokens\/s\.$/);
+
+    // Someone changes the endpoint in the UI: a rollout runs.
+    const rolling = reconcile(object, { endpoint: updatingEndpoint({ min: 0, max: 980 }, { min: 0, max: 1960 }) });
+    stalledOnRejection(rolling);
+    expect(condition(rolling, 'Ready')?.message).toMatch(/Databricks is rolling out version 3 at 0-1960 tokens\/s; version 3 at 0-980 tokens\/s still serves\.$/);
+    expect(rolling.events.map((e) => e.reason)).not.toContain('DriftDetected');
+    expect(rolling.requeue).not.toEqual({ after: SETTINGS.pollIntervalMs });
+    object = afterPlan(object, rolling);
+
+    // The rollout ends: the status says so, and still why the spec is not served.
+    const after = reconcile(object, { endpoint: readyEndpoint({ min: 0, max: 1960 }) });
+    stalledOnRejection(after);
+    expect(condition(after, 'Ready')?.message).toMatch(/Databricks still serves version 3 at 0-1960 tokens\/s\.$/);
+    expect(condition(after, 'Ready')?.message).not.toMatch(/rolling out/);
+    expect(after.status.state).toEqual({ ready: 'READY', configUpdate: 'NOT_UPDATING' });
+    expect(after.requeue).toEqual({ after: SETTINGS.pollIntervalMs });
+
+    // Every poll after: the same status, no new Events.
+    const again = reconcile(afterPlan(object, after), { endpoint: readyEndpoint({ min: 0, max: 1960 }) });
+    expect(again.status.conditions).toEqual(after.status.conditions);
+    expect(again.events).toEqual([]);
+  });
+
+  it('a read failure in between does not lose the refusal (Synced said RateLimited meanwhile)', () => {
+    const object = rejectedObject();
+    const limited = afterPlan(object, reconcile(object, { endpoint: failed('RateLimited', 'slow down', 1000) }));
+    expect(condition({ status: limited.status }, 'Synced')?.reason).toBe('RateLimited');
+    const plan = reconcile(limited, { endpoint: readyEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringMatching(/^Databricks rejected/) });
+  });
+});
