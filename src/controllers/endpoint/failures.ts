@@ -44,7 +44,8 @@ function budgetWait(wait: ClientBudgetWait | undefined): string {
 /** What a refused call was about, for the grant a 403 asks for. */
 export type RefusedOn = 'endpoint' | 'model' | 'create';
 
-export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined, error: CallFailure, refusedOn: RefusedOn = 'endpoint'): Plan {
+/** `serving`: what Databricks serves, for Ready when the refusal blocks the spec (preflight.ts servingNow). */
+export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined, error: CallFailure, refusedOn: RefusedOn = 'endpoint', serving = ''): Plan {
   const builder = plan ?? new PlanBuilder(input);
   switch (error.kind) {
     case 'RateLimited': {
@@ -74,7 +75,7 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
       // this endpoint: typically one made by Terraform or a person. Only a grant or a spec change helps; a grant is
       // seen at the next poll, a spec or requested-at change at once.
       const message = permissionDeniedMessage(input, error.message, refusedOn);
-      return builder.blocked(SyncedReason.PermissionDenied, message, message).finish({ type: 'none' }, { after: input.settings.pollIntervalMs });
+      return builder.blocked(SyncedReason.PermissionDenied, `${message}${serving}`, message).finish({ type: 'none' }, { after: input.settings.pollIntervalMs });
     }
     case 'Auth':
       return builder
@@ -93,8 +94,15 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
   }
 }
 
-/** The model read failed: the spec's model is not resolved, so nothing is sent for it (Plan.specUnresolved). */
-export const planModelReadFailure = (input: PlanInput, plan: PlanBuilder, error: CallFailure): Plan => ({ ...planCallFailure(input, plan, error, 'model'), specUnresolved: true });
+/**
+ * The model read failed: the spec's model is not resolved, so nothing is sent for it (Plan.specUnresolved).
+ * `ours`: this object's endpoint as read in this reconcile (already recorded in status); a refusal's Ready ends
+ * with what it serves.
+ */
+export const planModelReadFailure = (input: PlanInput, plan: PlanBuilder, error: CallFailure, ours: ServingEndpointDetailed | undefined): Plan => ({
+  ...planCallFailure(input, plan, error, 'model', ours ? servingNow(ours) : ''),
+  specUnresolved: true,
+});
 
 function permissionDeniedMessage(input: PlanInput, refusal: string, refusedOn: RefusedOn): string {
   const { object } = input;

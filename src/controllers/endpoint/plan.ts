@@ -101,8 +101,12 @@ export function planEndpoint(input: PlanInput): Plan {
       .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
   }
 
-  // Reads failed: say so and come back; Ready keeps what it last knew of this spec (status-summary.ts).
-  if (input.model.kind === 'failed') return planModelReadFailure(input, plan, input.model.error);
+  // Reads failed: say so and come back; Ready keeps what it last knew of this spec (status-summary.ts). A model
+  // the operator may not read blocks the spec instead: status and Ready then say what the endpoint serves.
+  if (input.model.kind === 'failed') {
+    const refused = input.model.error.kind === 'PermissionDenied' && input.endpoint.kind === 'found' ? input.endpoint.value : undefined;
+    return planModelReadFailure(input, plan, input.model.error, refused && recordObservedEndpoint(input, plan, refused) ? refused : undefined);
+  }
   if (input.endpoint.kind === 'failed') return planCallFailure(input, plan, input.endpoint.error);
 
   // From here on the plan decides on the new spec or requested-at token, so they count as handled.

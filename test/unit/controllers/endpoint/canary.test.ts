@@ -295,6 +295,7 @@ describe('a bad edit during a canary (the spec cannot be resolved) leaves the ca
     const typo = reconcileCanary(object('99', { canary: paused }, 2), atStep1, undefined, { model });
     expect(typo.action).toEqual({ type: 'none' });
     expect(condition(typo, 'Synced')?.reason).toBe(reason);
+    expect(condition(typo, 'Ready')?.message).toMatch(/Databricks still serves version 3 at .* \(90 %\) and version 4 at .* \(10 %\)\.$/);
     expect(typo.status.canary).toEqual(paused);
 
     // Back to the canary's version: the step still serves, its pause counts from when it began.

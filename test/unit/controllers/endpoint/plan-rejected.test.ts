@@ -66,3 +66,16 @@ describe('a config Databricks rejected, then changed outside Kubernetes', () => 
     expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringMatching(/^Databricks rejected/) });
   });
 });
+
+describe('a model the operator may not read (403 on the model read)', () => {
+  it('Ready says what still serves, and status follows the endpoint', () => {
+    const object = edited(settledObject(), { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '4' } });
+    const plan = reconcile(object, { model: failed('PermissionDenied', 'User does not have EXECUTE on Model'), endpoint: updatingEndpoint({ min: 0, max: 980 }, { min: 0, max: 1960 }) });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'PermissionDenied' });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'PermissionDenied' });
+    expect(condition(plan, 'Ready')?.message).toMatch(/Grant that identity EXECUTE on the model.* Databricks is rolling out version 3 at 0-1960 tokens\/s; version 3 at 0-980 tokens\/s still serves\.$/);
+    expect(plan.status.state).toEqual({ ready: 'READY', configUpdate: 'IN_PROGRESS' });
+    expect(plan.status.pending).toMatchObject({ maxTokensPerSecond: 1960 });
+  });
+});
