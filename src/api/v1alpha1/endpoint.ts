@@ -427,6 +427,12 @@ export const EndpointStatus = z
         'The generation whose create or update Databricks refused as invalid (HTTP 400); the request is not sent again until the spec or the requested-at annotation changes.',
       ),
     settings: SettingsStatus.optional(),
+    tagPatchGeneration: z
+      .int()
+      .optional()
+      .describe(
+        "The generation for which the operator last patched the endpoint's tags: a patch the endpoint still does not show afterwards waits behind the spec's other changes, so neither starves the other.",
+      ),
     managedTagKeys: z
       .array(z.string())
       .optional()

@@ -25,16 +25,25 @@ const changesEndpoint = (action: EndpointAction): boolean =>
  * The plan for an endpoint the object holds, with its owner tags when they are still to be written
  * (`ownerTagsPending`): a tag patch carries them in the same call; a config or settings change waits one step behind
  * a patch of the owner tags (`deferred`: status stays as it was, and the change is planned again right after). A plan
- * that changes nothing stays as it is: an adopted endpoint that serves the spec is never written to.
+ * that changes nothing stays as it is: an adopted endpoint that serves the spec is never written to. A tag patch is
+ * recorded (status.tagPatchGeneration): once one was sent for this generation, a change waits behind it no more, so a
+ * host that never shows the tags gets the change all the same, never a tag patch in a loop (docs/security.md rule 5).
  */
-export function withOwnerTags(plan: Plan, previous: EndpointStatus, owner: Owner, endpointName: string, ownerTagsPending: boolean): Plan {
-  if (!ownerTagsPending) return plan;
+export function withOwnerTags(plan: Plan, previous: EndpointStatus, owner: Owner, endpointName: string, ownerTagsPending: boolean, generation: number): Plan {
+  const planned = ownerTagsPending ? ownerTagsFirst(plan, previous, owner, endpointName, generation) : plan;
+  return planned.action.type === 'patchTags' ? { ...planned, status: { ...planned.status, tagPatchGeneration: generation } } : planned;
+}
+
+function ownerTagsFirst(plan: Plan, previous: EndpointStatus, owner: Owner, endpointName: string, generation: number): Plan {
   const owned = Object.entries(ownerTags(owner)).map(([key, value]) => ({ key, value }));
   const { action } = plan;
   if (action.type === 'patchTags') {
     const keys = new Set(owned.map((t) => t.key));
     return { ...plan, action: { ...action, add: [...action.add.filter((t) => !keys.has(t.key)), ...owned] } };
   }
-  if (!changesEndpoint(action)) return plan;
+  if (!changesEndpoint(action) || tagsPatchedFor(previous, generation)) return plan;
   return { action: { type: 'patchTags', name: endpointName, add: owned, remove: [] }, status: previous, requeue: { after: 0 }, events: [], deferred: true };
 }
+
+/** A tag patch was sent for this generation already: what the endpoint still lacks waits behind the other changes. */
+export const tagsPatchedFor = (status: EndpointStatus, generation: number): boolean => status.tagPatchGeneration === generation;

@@ -23,7 +23,7 @@ import {
   updateRequest,
 } from './desired.js';
 import { claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
-import { recordAdoption, withOwnerTags } from './adoption.js';
+import { recordAdoption, tagsPatchedFor, withOwnerTags } from './adoption.js';
 import { PlanBuilder, endpointNameOf, invocationUrl, iso, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
 import { planCrdDeletion, planDeletion } from './deletion.js';
@@ -207,7 +207,7 @@ function planExisting(
   }
   // Owner tags of an adoption wait for a change; those removed out of band (held by status.endpointId) are drift now.
   const planned = planOwned(input, plan, endpoint, desired, fresh, newGeneration, ownership.ownerTagsPending && !ownership.restoreOwnerTags);
-  return withOwnerTags(planned, object.status, owner(object), name, ownership.ownerTagsPending);
+  return withOwnerTags(planned, object.status, owner(object), name, ownership.ownerTagsPending, object.generation);
 }
 
 /** The endpoint is this object's: bring it to the spec. */
@@ -302,12 +302,13 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
     const keys = [...tags.add.map((t) => t.key), ...tags.remove];
     plan.event('Warning', 'DriftDetected', `the endpoint's tags differ from the spec (${keys.join(', ')}); restoring them`);
   }
-  let tagAction: EndpointAction = tagsDiffer ? { type: 'patchTags', name, add: tags.add, remove: tags.remove } : { type: 'none' };
-  // The parts beside the served config (settings.ts): each reports on its own; the first change waits for the tags.
+  // The parts beside the served config (settings.ts): each reports on its own; the first change waits for the tags,
+  // once per generation (adoption.ts tagsPatchedFor): tags the endpoint never shows do not hold a change back.
   const reads = { permissions: input.permissions ?? { kind: 'skipped' }, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }) } as const;
   const status = { settings: plan.status.settings, conditions: plan.status.conditions as Condition[] | undefined };
   plan.applySettings(planSettings({ spec: object.spec, endpoint, ...reads, status, generation: object.generation, fresh, now: input.now }));
-  if (tagAction.type === 'none' && plan.settingsAction) tagAction = plan.settingsAction;
+  const tagsFirst = tagsDiffer && !(plan.settingsAction && tagsPatchedFor(object.status, object.generation));
+  const tagAction: EndpointAction = tagsFirst ? { type: 'patchTags', name, add: tags.add, remove: tags.remove } : (plan.settingsAction ?? { type: 'none' });
 
   if (endpoint.state.ready !== 'READY') {
     return plan

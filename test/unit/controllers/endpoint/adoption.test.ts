@@ -13,7 +13,7 @@ const planned = (action: EndpointAction): Plan => ({
 });
 const update: EndpointAction = { type: 'updateConfig', request: { flavour: 'tokenBand', name: 'llama', body: { served_entities: [] } } as never };
 const ownerTagPatch = { type: 'patchTags', name: 'llama', add: ownerTagsOf(OWNER), remove: [] };
-const deferred = { action: ownerTagPatch, status: previous, requeue: { after: 0 }, events: [], deferred: true };
+const deferred = { action: ownerTagPatch, status: { ...previous, tagPatchGeneration: 2 }, requeue: { after: 0 }, events: [], deferred: true };
 
 describe('withOwnerTags', () => {
   it.each<[string, EndpointAction, object]>([
@@ -25,14 +25,26 @@ describe('withOwnerTags', () => {
     [
       'a tag patch carries them in the same call',
       { type: 'patchTags', name: 'llama', add: [{ key: 'team', value: 'genai' }], remove: ['old'] },
-      { ...planned({ type: 'none' }), action: { type: 'patchTags', name: 'llama', add: [{ key: 'team', value: 'genai' }, ...ownerTagsOf(OWNER)], remove: ['old'] } },
+      {
+        ...planned({ type: 'none' }),
+        action: { type: 'patchTags', name: 'llama', add: [{ key: 'team', value: 'genai' }, ...ownerTagsOf(OWNER)], remove: ['old'] },
+        status: { ...previous, observedGeneration: 2, tagPatchGeneration: 2 },
+      },
     ],
     ['a delete needs no tags', { type: 'delete', name: 'llama' }, planned({ type: 'delete', name: 'llama' })],
   ])('%s', (_, action, expected) => {
-    expect(withOwnerTags(planned(action), previous, OWNER, 'llama', true)).toEqual(expected);
+    expect(withOwnerTags(planned(action), previous, OWNER, 'llama', true, 2)).toEqual(expected);
   });
 
   it('owner tags already written: every plan stays as it is', () => {
-    expect(withOwnerTags(planned(update), previous, OWNER, 'llama', false)).toEqual(planned(update));
+    expect(withOwnerTags(planned(update), previous, OWNER, 'llama', false, 2)).toEqual(planned(update));
+  });
+
+  // A host that never shows the tags: the change is not deferred a second time, so it is sent (no loop, docs/security.md rule 5).
+  it.each<[string, number | undefined, object]>([
+    ['no tag patch sent for this generation yet: the change waits one step', 1, deferred],
+    ['a tag patch was sent for this generation: the change goes now', 2, planned(update)],
+  ])('%s', (_, tagPatchGeneration, expected) => {
+    expect(withOwnerTags(planned(update), { ...previous, tagPatchGeneration }, OWNER, 'llama', true, 2)).toMatchObject(expected);
   });
 });

@@ -4,6 +4,7 @@ import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { OwnerTag } from '../../../../src/controllers/endpoint/ownership.js';
 import { FIRST_PROGRESS_LOOK_MS } from '../../../../src/controllers/endpoint/requeue.js';
 import { type EndpointObject, type Plan, observationsNeeded, planActionFailure, planEndpoint, onlyWatchingRollout, withActionAnswer } from '../../../../src/controllers/endpoint/plan.js';
+import type { ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
 import {
   ENDPOINT_ID,
   HOST,
@@ -712,7 +713,7 @@ describe('ownership', () => {
     const first = reconcile(adopted, { endpoint: older });
     expect(first.action).toEqual({ type: 'patchTags', name: 'llama-chat', add: ownerTagList, remove: [] });
     expect(first.deferred).toBe(true);
-    expect(first.status).toEqual(adopted.status);
+    expect(first.status).toEqual({ ...adopted.status, tagPatchGeneration: adopted.generation });
     expect(first.events).toEqual([]);
     expect(first.requeue).toEqual({ after: 0 });
     const tagged = { ...older, tags: [...(older.tags ?? []), ...ownerTagList] };
@@ -759,6 +760,33 @@ describe('ownership', () => {
     expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add: ownerTagList, remove: [] });
     expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftDetected' }));
     expect(condition(plan, 'Ready')).toMatchObject({ status: 'True', reason: 'Available' });
+  });
+
+  // A host (or a proxy before it) that never shows the owner tags: the tag patch and the change must not starve each
+  // other (docs/security.md rule 5: one patch per poll interval, never in a loop).
+  it.each<[string, () => EndpointObject, ServingEndpointDetailed, string]>([
+    ['created, a throughput change', () => edited(settledObject(), { throughput: { tokensPerSecond: { min: 1960, max: 3920 } } }), readyEndpoint({}, { owner: null }), 'updateConfig'],
+    ['created, a settings change', () => edited(settledObject(), { notifications: { onUpdateFailure: ['oncall@company.com'] } }), readyEndpoint({}, { owner: null }), 'updateNotifications'],
+    [
+      'adopted, a config change',
+      () => {
+        const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
+        return afterPlan(object, reconcile(object, { endpoint: readyEndpoint({ version: '2' }, { owner: null }) }));
+      },
+      readyEndpoint({ version: '2' }, { owner: null }),
+      'updateConfig',
+    ],
+  ])('owner tags the host never shows, %s: at most one tag patch, then the change; never {after: 0} twice in a row', (_, make, endpoint, change) => {
+    let object = make();
+    const steps: Plan[] = [];
+    for (let i = 0; i < 3; i++) {
+      const step = reconcile(object, { endpoint, now: at(i * SECOND) });
+      steps.push(step);
+      object = afterPlan(object, step);
+    }
+    expect(steps.slice(0, 2).map((s) => s.action.type)).toEqual(['patchTags', change]);
+    expect(steps[1]?.status.observedGeneration).toBe(object.generation);
+    for (let i = 1; i < steps.length; i++) expect([steps[i - 1]?.requeue, steps[i]?.requeue]).not.toEqual([{ after: 0 }, { after: 0 }]);
   });
 
   it('an adopted endpoint that serves the spec, no spec tags: still never written to (its owner tags wait for a change)', () => {
