@@ -28,3 +28,9 @@ export function escapeUnshowable(text: string): string {
 export function oneLine(text: string): string {
   return escapeUnshowable(text.replace(LINE_BREAKS, ' '));
 }
+
+/**
+ * A short value a host chose (a state, an entity version or name, a model type) as a status field keeps it: one line
+ * of visible characters, at most `max` of them.
+ */
+export const shortLine = (text: string, max = 64): string => oneLine(text).slice(0, max);

@@ -41,7 +41,7 @@ export function setCondition(
     type: update.type,
     status: update.status,
     reason: update.reason,
-    message: truncate(update.message ?? ''),
+    message: truncateMessage(update.message ?? ''),
     ...(generation !== undefined && { observedGeneration: generation }),
     lastTransitionTime:
       existing && existing.status === update.status ? existing.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -72,8 +72,11 @@ export const findCondition = (conditions: readonly Condition[] | undefined, type
 export const isConditionTrue = (conditions: readonly Condition[] | undefined, type: string): boolean =>
   findCondition(conditions, type)?.status === 'True';
 
-/** Status is readable by anyone who can get the object: scrub credentials, then cap the length. */
-function truncate(message: string): string {
+/**
+ * Status is readable by anyone who can get the object: scrub credentials, then cap the length. A caller that rewrites
+ * a message later (escaping what a host sent makes it longer) caps it again with this.
+ */
+export function truncateMessage(message: string): string {
   const scrubbed = scrubSecrets(message);
   return scrubbed.length <= MAX_MESSAGE ? scrubbed : `${scrubbed.slice(0, MAX_MESSAGE - 3)}...`;
 }

@@ -5,6 +5,7 @@
 // reads it in the chunk size of now. Pure: no I/O, no clock.
 import type { EndpointSpec, EndpointStatus } from '../../api/v1alpha1/index.js';
 import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../databricks/api-types.js';
+import { shortLine } from '../../databricks/host-text.js';
 import { type CanarySplit, type Resolution, describeServing, diffServing, observeConfig, resolveDesired } from './desired.js';
 
 type Optimization = NonNullable<EndpointStatus['optimization']>;
@@ -32,7 +33,7 @@ export interface ChunkSizeInput {
 
 export function resolveWithAppliedChunkSizes({ spec, info, recorded, fresh, endpoint, split }: ChunkSizeInput): ChunkSizeResolution {
   const reported: Optimization = {
-    modelType: info.model_type,
+    modelType: info.model_type === undefined ? undefined : shortLine(info.model_type),
     ...(info.throughput_chunk_size !== undefined && { chunkSize: info.throughput_chunk_size }),
     ...(info.model_unit_chunk_size !== undefined && { modelUnitChunkSize: info.model_unit_chunk_size }),
   };

@@ -1,6 +1,7 @@
 // What the user asked for, resolved against what Databricks says about the model, and compared
 // with what Databricks serves. Pure: no I/O, no clock.
 import { type EndpointSpec, MAX_MODEL_UNITS, MAX_TOKENS_PER_SECOND } from '../../api/v1alpha1/index.js';
+import { shortLine } from '../../databricks/host-text.js';
 import type {
   AutoCaptureConfig,
   EndpointCoreConfigOutput,
@@ -226,13 +227,19 @@ function observeEntity(entity: ServedEntityOutput | undefined, entities: Observe
     entityCount: entities.length,
     entities,
     entityName: entity?.entity_name,
-    entityVersion: entity?.entity_version,
+    entityVersion: shownVersion(entity?.entity_version),
     ...observedBand(entity),
     modelUnits: entity?.provisioned_model_units,
     burstScaling: entity?.burst_scaling_enabled,
     configVersion,
   };
 }
+
+/**
+ * An entity version as observed: a Unity Catalog version is a decimal number, and anything else a host sends goes on
+ * as a short line of visible characters (it reaches status.served and status.pending, docs/security.md).
+ */
+const shownVersion = (version: string | undefined): string | undefined => (version === undefined ? undefined : shortLine(version));
 
 /**
  * The served (or pending) config as the fields the operator manages; undefined when there is none.
@@ -243,8 +250,8 @@ export function observeConfig(config: EndpointCoreConfigOutput | undefined, vers
   const entities = config.served_entities ?? [];
   const shares = entityShares(config);
   const observed: ObservedEntity[] = entities.map((e, i) => ({
-    name: e.name,
-    entityVersion: e.entity_version,
+    name: e.name === undefined ? undefined : shortLine(e.name),
+    entityVersion: shownVersion(e.entity_version),
     ...observedBand(e),
     modelUnits: e.provisioned_model_units,
     share: shares[i] ?? 0,

@@ -1,7 +1,7 @@
 // The building blocks every planner of an endpoint uses: the status/Events builder and small helpers.
 import type { EndpointStatus } from '../../api/v1alpha1/index.js';
-import { oneLine } from '../../databricks/host-text.js';
-import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
+import { oneLine, shortLine } from '../../databricks/host-text.js';
+import { type Condition, findCondition, setCondition, truncateMessage } from '../../kube/conditions.js';
 import { withCanaryConditions } from './canary.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, PlannedEvent, Requeue } from './plan-types.js';
 import type { Owner } from './ownership.js';
@@ -85,8 +85,9 @@ export class PlanBuilder {
       this.status.conditions = summarizeConditions(conditions, object.generation, now, this.status.observedGeneration);
     }
     // Messages quote what Databricks answered (owner tags, states, configs): each is one line of visible characters,
-    // whichever planner wrote it (docs/security.md).
-    if (this.status.conditions) this.status.conditions = (this.status.conditions as Condition[]).map((c) => ({ ...c, message: oneLine(c.message) }));
+    // whichever planner wrote it (docs/security.md), cut to the length cap once escaped: each escape is longer than
+    // the character it stands for.
+    if (this.status.conditions) this.status.conditions = (this.status.conditions as Condition[]).map((c) => ({ ...c, message: truncateMessage(oneLine(c.message)) }));
     const transitions = transitionEvents(this.before as Condition[] | undefined, this.status.conditions as Condition[] | undefined, this.events);
     const events = [...transitions, ...this.settingsEvents].map((e) => ({ ...e, message: oneLine(e.message) }));
     return { action, status: this.status, requeue, events };
@@ -102,7 +103,7 @@ export const progressRequeue = (input: PlanInput, startedAt: string | undefined 
 });
 
 /** A state Databricks reports (READY, IN_PROGRESS...), as status keeps it: short, one visible line. */
-export const shownState = (state: string | undefined): string | undefined => (state === undefined ? undefined : oneLine(state).slice(0, 64));
+export const shownState = (state: string | undefined): string | undefined => (state === undefined ? undefined : shortLine(state));
 
 /** The endpoint's own invocation URL when it is one (http or https, nothing a terminal acts on); else undefined. */
 export function invocationUrl(url: string | undefined): string | undefined {

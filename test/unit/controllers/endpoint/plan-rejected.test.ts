@@ -2,7 +2,24 @@
 // watched: an out-of-band rollout neither hides the refusal nor gets the rejected config sent again.
 import { describe, expect, it } from 'vitest';
 import { planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
-import { MINUTE, SETTINGS, afterPlan, at, condition, edited, endpointObject, failed, planInput, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
+import { observeConfig } from '../../../../src/controllers/endpoint/desired.js';
+import {
+  MINUTE,
+  MODEL,
+  NOT_FOUND,
+  SETTINGS,
+  TOKEN_BAND_MODEL,
+  afterPlan,
+  at,
+  condition,
+  edited,
+  endpointObject,
+  failed,
+  planInput,
+  readyEndpoint,
+  reconcile,
+  updatingEndpoint,
+} from '../fixtures.js';
 
 function settledObject() {
   const object = endpointObject();
@@ -77,5 +94,49 @@ describe('a model the operator may not read (403 on the model read)', () => {
     expect(condition(plan, 'Ready')?.message).toMatch(/Grant that identity EXECUTE on the model.* Databricks is rolling out version 3 at 0-1960 tokens\/s; version 3 at 0-980 tokens\/s still serves\.$/);
     expect(plan.status.state).toEqual({ ready: 'READY', configUpdate: 'IN_PROGRESS' });
     expect(plan.status.pending).toMatchObject({ maxTokensPerSecond: 1960 });
+  });
+});
+
+// A hostile workspace host chooses what it serves: its text reaches status as one line of visible characters, cut to
+// length (docs/security.md), whatever planner quotes it.
+describe('a host that serves a hostile entity version', () => {
+  const hostile = `3\n\u001b[31mFAKE\u2028x${'\u001b'.repeat(30_000)}`;
+  const unshowable = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+
+  it('a refused spec (ModelNotFound): Ready keeps its length cap, status.served and status.pending hold a short visible line', () => {
+    const object = edited(settledObject(), { model: { name: MODEL, version: '9' } });
+    const plan = reconcile(object, { model: NOT_FOUND, endpoint: updatingEndpoint({ version: hostile }, { version: hostile }) });
+    expect(condition(plan, 'Synced')?.reason).toBe('ModelNotFound');
+    expect(condition(plan, 'Ready')?.message).toMatch(/Databricks is rolling out version 3 \\u001b\[31mFAKE x.*; version 3 \\u001b.* still serves\.$/);
+    for (const c of plan.status.conditions ?? []) expect(c.message.length).toBeLessThanOrEqual(32_768);
+    for (const version of [plan.status.served?.modelVersion, plan.status.pending?.modelVersion]) {
+      expect(version).toMatch(/^3 \\u001b\[31mFAKE x/);
+      expect(version).not.toMatch(unshowable);
+      expect(version?.length).toBeLessThanOrEqual(64);
+    }
+  });
+
+  it('a host error message of control characters: every condition message stays within the cap once escaped', () => {
+    const plan = reconcile(settledObject(), { model: failed('PermissionDenied', '\u001b'.repeat(30_000)), endpoint: readyEndpoint() });
+    expect(condition(plan, 'Ready')?.reason).toBe('PermissionDenied');
+    for (const c of plan.status.conditions ?? []) {
+      expect(c.message.length).toBeLessThanOrEqual(32_768);
+      expect(c.message).not.toMatch(unshowable);
+    }
+  });
+
+  it('a served entity name and the model type a host reports: short visible lines in status too', () => {
+    const endpoint = readyEndpoint({ version: hostile });
+    const observed = observeConfig(endpoint.config);
+    for (const text of [observed?.entityVersion, observed?.entities[0]?.entityVersion]) {
+      expect(text).not.toMatch(unshowable);
+      expect(text?.length).toBeLessThanOrEqual(64);
+    }
+    const named = observeConfig({ ...endpoint.config, served_entities: [{ ...endpoint.config?.served_entities?.[0], name: `x\u001b${'y'.repeat(10_000)}` }] });
+    expect(named?.entities[0]?.name).not.toMatch(unshowable);
+    expect(named?.entities[0]?.name?.length).toBeLessThanOrEqual(64);
+    const plan = reconcile(endpointObject(), { model: { ...TOKEN_BAND_MODEL, model_type: `llama\u001b]8;;${'z'.repeat(10_000)}` }, endpoint: NOT_FOUND });
+    expect(plan.status.optimization?.modelType).not.toMatch(unshowable);
+    expect(plan.status.optimization?.modelType?.length).toBeLessThanOrEqual(64);
   });
 });
