@@ -439,11 +439,16 @@ export const DataPlaneInfoSchema = z.object({
     .optional(),
 });
 
+/**
+ * An endpoint ID as Databricks gives it (32 hex characters; the Permissions API key, status.endpointId). Anything else
+ * (a hostile host: control characters, megabytes) is an invalid response rather than text copied into status.
+ */
+const EndpointId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'an endpoint ID of at most 128 letters, digits, "-" or "_"');
+
 /** Response of GET /{name}, both creates and both config updates. */
 export const ServingEndpointDetailedSchema = z.object({
   name: z.string(),
-  /** 32 hex characters; the Permissions API key */
-  id: z.string().optional(),
+  id: EndpointId.optional(),
   creator: z.string().optional(),
   /** Unix milliseconds */
   creation_timestamp: z.number().optional(),
@@ -479,7 +484,7 @@ export type ServedEntitySpec = z.infer<typeof ServedEntitySpecSchema>;
 
 export const ServingEndpointSchema = z.object({
   name: z.string(),
-  id: z.string().optional(),
+  id: EndpointId.optional(),
   creator: z.string().optional(),
   creation_timestamp: z.number().optional(),
   last_updated_timestamp: z.number().optional(),

@@ -6,6 +6,7 @@ import {
   ModelOptimizationInfoSchema,
   OAuthTokenResponseSchema,
   ServingEndpointDetailedSchema,
+  ListedEndpointSchema,
   UpdatePtConfigRequestSchema,
 } from '../../../src/databricks/api-types.js';
 
@@ -89,5 +90,18 @@ describe('response schemas', () => {
     });
     expect(OAuthTokenResponseSchema.parse({ access_token: 'a', expires_in: '3600' }).expires_in).toBe(3600);
     expect(ServingEndpointDetailedSchema.safeParse({ state: {} }).success).toBe(false);
+  });
+
+  // A hostile host chose the ID: it would go into status.endpointId (a printer column) and the Permissions API path.
+  it.each([
+    ['control characters', 'ab\ncd\u2028'],
+    ['a path', '../../clusters'],
+    ['megabytes', 'a'.repeat(1_000_000)],
+    ['nothing', ''],
+  ])('an endpoint ID with %s is an invalid answer', (_, id) => {
+    const endpoint = { name: 'e', id, state: { ready: 'READY', config_update: 'NOT_UPDATING' } };
+    expect(ServingEndpointDetailedSchema.safeParse(endpoint).success).toBe(false);
+    expect(ListedEndpointSchema.safeParse(endpoint).success).toBe(false);
+    expect(ServingEndpointDetailedSchema.safeParse({ ...endpoint, id: '88fd3f75a0d24b0380ddc40484d7a31b' }).success).toBe(true);
   });
 });
