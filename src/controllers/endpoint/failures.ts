@@ -6,7 +6,7 @@ import { clause } from '../text.js';
 import { PlanBuilder, endpointNameOf, iso as isoSeconds, progressRequeue } from './plan-builder.js';
 import type { ClientBudgetWait } from '../../databricks/errors.js';
 import type { CallFailure, Plan, PlanInput } from './plan-types.js';
-import { servingNow, watchingRequeue } from './preflight.js';
+import { servingNow, watchingRequeue, withServing } from './preflight.js';
 import { rateLimitedRequeueMs } from './requeue.js';
 import { isSettingsAction, rejectSettingsAction } from './settings.js';
 import { summarizeConditions } from './status-summary.js';
@@ -29,7 +29,7 @@ export function planRejected(input: PlanInput, plan: PlanBuilder, endpoint: Serv
   const synced = findCondition(input.object.status.conditions as Condition[] | undefined, 'Synced');
   // Synced may have said something else since (a rate-limited read): the refusal's own words are gone then.
   const message = synced?.reason === SyncedReason.InvalidSpec ? synced.message : rejectionText(`Databricks rejected the config of generation ${input.object.generation}`);
-  return plan.blocked(SyncedReason.InvalidSpec, `${message}${servingNow(endpoint)}`, message).finish({ type: 'none' }, watchingRequeue(input, plan, true));
+  return plan.blocked(SyncedReason.InvalidSpec, withServing(message, servingNow(endpoint)), message).finish({ type: 'none' }, watchingRequeue(input, plan, true));
 }
 
 /** Which budget of the host holds the change back, and what sets it: the operator's flags, or Databricks' own 429. */
@@ -75,7 +75,7 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
       // this endpoint: typically one made by Terraform or a person. Only a grant or a spec change helps; a grant is
       // seen at the next poll, a spec or requested-at change at once.
       const message = permissionDeniedMessage(input, error.message, refusedOn);
-      return builder.blocked(SyncedReason.PermissionDenied, `${message}${serving}`, message).finish({ type: 'none' }, { after: input.settings.pollIntervalMs });
+      return builder.blocked(SyncedReason.PermissionDenied, withServing(message, serving), message).finish({ type: 'none' }, { after: input.settings.pollIntervalMs });
     }
     case 'Auth':
       return builder

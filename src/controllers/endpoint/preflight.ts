@@ -7,6 +7,7 @@ import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type DesiredServing, describeServing, modelNotFoundMessage, observeConfig } from './desired.js';
 import { type PlanBuilder, jittered, progressRequeue } from './plan-builder.js';
 import type { Plan, PlanInput, Requeue } from './plan-types.js';
+import { clause } from '../text.js';
 import { resolveWithAppliedChunkSizes } from './chunk-sizes.js';
 import { invalidWindowThroughput } from './schedule.js';
 
@@ -20,7 +21,7 @@ export function planPreflight(input: PlanInput, plan: PlanBuilder, fresh: boolea
   if (input.endpoint.kind === 'notFound') forgetServing(plan);
   const serving = ours && endpoint ? servingNow(endpoint) : '';
   const refuse = (reason: string, message: string, retry: Requeue) =>
-    plan.blocked(reason, `the spec cannot be applied: ${message}${serving}`, message).finishUnresolved(watchingRequeue(input, plan, ours) ?? retry);
+    plan.blocked(reason, `the spec cannot be applied: ${withServing(message, serving)}`, message).finishUnresolved(watchingRequeue(input, plan, ours) ?? retry);
 
   // The model may be registered later, outside Kubernetes: look again at the poll interval.
   if (input.model.kind !== 'found') return { plan: refuse(SyncedReason.ModelNotFound, modelNotFoundMessage(spec.model.name, spec.model.version), { after: input.settings.pollIntervalMs }) };
@@ -48,6 +49,9 @@ export function watchingRequeue(input: PlanInput, plan: PlanBuilder, ours: boole
   if (plan.status.state?.configUpdate === 'IN_PROGRESS') return progressRequeue(input, plan.status.pending?.startTime);
   return jittered(input.settings.pollIntervalMs, 0.1, input.random);
 }
+
+/** A refusal, then what Databricks serves (servingNow) as a sentence of its own. */
+export const withServing = (message: string, serving: string): string => (serving ? `${clause(message)}.${serving}` : message);
 
 /** What Databricks serves and rolls out now, as the read of this reconcile says: the bad spec changed nothing there. */
 export function servingNow(endpoint: ServingEndpointDetailed): string {

@@ -104,7 +104,8 @@ describe('preflight failures: no Databricks action, Ready False, Synced False wi
     const object = edited(settledObject(), { throughput: { tokensPerSecond: { min: 1960, max: 3000 } } });
     const plan = reconcile(object, { endpoint: readyEndpoint() });
     expect(plan.action).toEqual({ type: 'none' });
-    expect(condition(plan, 'Ready')?.message).toContain('still serves version 3 at 1960-2940 tokens/s');
+    // Two sentences: the refusal (its advice ends without a full stop), then what serves.
+    expect(condition(plan, 'Ready')?.message).toMatch(/or throughput\.chunks\. Databricks still serves version 3 at 1960-2940 tokens\/s\.$/);
     expect(condition(plan, 'Synced')?.message).toContain('2940 or 3920');
   });
 
