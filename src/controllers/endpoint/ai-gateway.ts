@@ -5,7 +5,8 @@
 // the endpoint name. A disabled inference table keeps its place (catalog, schema, prefix): it is compared
 // when the spec declares one, and equals no table when the spec does not. An inference table about to be
 // enabled somewhere new is refused while its Unity Catalog schema is known to be missing (the reconciler
-// reads it first, inferenceTableTarget), so a typo never disables the table that logs now. Pure.
+// reads it first, inferenceTableTarget), so a typo never disables the table that logs now. A move disables
+// the table where it is, then enables it at the new place. Pure.
 import { type AiGateway, EndpointAnnotation, type RateLimit } from '../../api/v1alpha1/index.js';
 import type { AiGatewayConfig, AiGatewayGuardrailParameters, AiGatewayRateLimit, ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { clause } from '../text.js';
@@ -169,10 +170,10 @@ const rateLimitKey = (r: AiGatewayRateLimit): string =>
   [r.key ?? 'endpoint', r.principal ?? '*', `${r.calls ?? '-'} calls`, `${r.tokens ?? '-'} tokens`, `per ${r.renewal_period}`].join(' ');
 
 const onOff = (on: boolean) => (on ? 'on' : 'off');
+const describePlace = (t: NormalTable) => `${t.catalog}.${t.schema}.${t.prefix}*`;
 const describeTable = (t: NormalTable | undefined) => {
   if (!t) return 'off';
-  const place = `${t.catalog}.${t.schema}.${t.prefix}*`;
-  return t.enabled ? place : `disabled (${place})`;
+  return t.enabled ? describePlace(t) : `disabled (${describePlace(t)})`;
 };
 const describeGuardrail = (g: NormalGuardrail | undefined) =>
   g
@@ -222,7 +223,7 @@ const samePlace = (a: NormalTable, b: NormalTable) => a.catalog === b.catalog &&
 /**
  * Databricks refuses to move an enabled inference table to another catalog, schema or prefix
  * ("disable inference table first"): then the first step sends the desired gateway with the
- * table disabled, and the next reconcile enables it at the new place.
+ * table disabled where it is, and the next reconcile enables it at the new place.
  */
 function needsDisableFirst(desired: NormalGateway, observed: NormalGateway): boolean {
   return desired.table?.enabled === true && observed.table?.enabled === true && !samePlace(desired.table, observed.table);
@@ -242,18 +243,25 @@ export function inferenceTableTarget(spec: AiGateway | undefined, endpoint: Serv
   return `${desired.catalog}.${desired.schema}`;
 }
 
-/** Rejected before anything is sent: the schema the table would be enabled in is known to be missing. */
-function missingTarget(context: PartContext): PartCondition | undefined {
+/**
+ * Rejected before anything is sent: the schema the table would be enabled in is known to be missing. A table
+ * that is disabled already (a move cut short after its disable step, or switched off out of band) is not
+ * logging: the message says so and where it is, rather than promise logging goes on.
+ */
+function missingTarget(context: PartContext, observed: NormalTable | undefined): PartCondition | undefined {
   const check = context.inferenceTableSchema;
   const target = inferenceTableTarget(context.spec.aiGateway, context.endpoint);
   if (!check || check.exists || check.fullName !== target) return undefined;
+  const left =
+    observed && !observed.enabled
+      ? `Nothing was sent, and inference logging is off: the table at ${describePlace(observed)} is disabled; set spec.aiGateway.inferenceTables to that place to log there again`
+      : 'Nothing was sent: the inference table is left as it is';
   return {
     status: false,
     reason: PartReason.Rejected,
     message:
       `spec.aiGateway.inferenceTables names schema ${target}, which does not exist in Unity Catalog (${clause(check.message ?? 'not found')}): ` +
-      `correct spec.aiGateway.inferenceTables, or create the catalog and schema and set annotation ${EndpointAnnotation.requestedAt} to a new value. ` +
-      'Nothing was sent: the inference table is left as it is',
+      `correct spec.aiGateway.inferenceTables, or create the catalog and schema and set annotation ${EndpointAnnotation.requestedAt} to a new value. ${left}`,
   };
 }
 
@@ -268,11 +276,14 @@ export const aiGatewayPart: PartPlanner = {
     const observed = normalGateway(context.endpoint.ai_gateway, name);
     const diffs = diffGateway(desired, observed);
     let body = desiredBody;
-    if (needsDisableFirst(desired, observed)) {
-      body = { ...desiredBody, inference_table_config: { ...desiredBody.inference_table_config, enabled: false } };
-      diffs.push('(the inference table is disabled for one step first, as Databricks requires to move it)');
+    if (observed.table && needsDisableFirst(desired, observed)) {
+      // Disabled in place: sending the new place would make Databricks forget where the table logged, and a
+      // crash or a spec change before the enable step would leave logging off with nowhere known to return to.
+      const { catalog, schema, prefix } = observed.table;
+      body = { ...desiredBody, inference_table_config: { enabled: false, catalog_name: catalog, schema_name: schema, table_name_prefix: prefix } };
+      diffs.push('(the inference table is disabled where it is for one step first, as Databricks requires to move it)');
     }
-    const blocked = missingTarget(context);
+    const blocked = missingTarget(context, observed.table);
     return decidePart({
       context,
       key: 'aiGateway',

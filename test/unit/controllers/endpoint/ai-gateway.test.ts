@@ -154,13 +154,13 @@ describe('AI Gateway part in a reconcile', () => {
     expect(conditionOf(second, 'AiGatewaySynced')).toBeUndefined();
   });
 
-  it('moving an enabled inference table disables it for one step first, as Databricks requires', () => {
+  it('moving an enabled inference table disables it where it is for one step first, as Databricks requires', () => {
     const before = { inferenceTables: { catalogName: 'main', schemaName: 'default' } };
     const after = { inferenceTables: { catalogName: 'ml', schemaName: 'serving' } };
     const endpoint = endpointWith({ ai_gateway: echoed(gatewayBody(spec(before), ENDPOINT)) });
     const object = settledWith({ aiGateway: before }, endpoint);
     const p = plan({ ...object, spec: { ...object.spec, aiGateway: spec(after) }, generation: 2 }, { endpoint });
-    expect(p.action).toMatchObject({ type: 'putAiGateway', body: { inference_table_config: { enabled: false, catalog_name: 'ml' } } });
+    expect(p.action).toMatchObject({ type: 'putAiGateway', body: { inference_table_config: { enabled: false, catalog_name: 'main', schema_name: 'default' } } });
     // Databricks accepts that step, and the next reconcile enables the table at its new place.
     const disabled = applyAiGateway('llama-chat', endpoint.ai_gateway, (p.action as { body: AiGatewayConfig }).body, everySchema);
     const next = plan({ ...object, spec: { ...object.spec, aiGateway: spec(after) }, generation: 2, status: p.status }, { endpoint: endpointWith({ ai_gateway: disabled }) });
@@ -193,9 +193,9 @@ describe('AI Gateway: the inference table prefix and a disabled table are sent l
     // [case, spec.aiGateway, what Databricks reports, the inference_table_config sent (undefined: nothing sent)]
     ['a prefix the spec leaves out, reported as the endpoint name: in sync',
       { inferenceTables: { catalogName: 'main', schemaName: 'default' } }, table({ table_name_prefix: 'llama-chat' }), undefined],
-    ['a prefix removed from the spec: the table moves to the endpoint name (disabled first)',
+    ['a prefix removed from the spec: the table moves to the endpoint name (disabled where it is first)',
       { inferenceTables: { catalogName: 'main', schemaName: 'default' } }, table({ table_name_prefix: 'custom' }),
-      { enabled: false, catalog_name: 'main', schema_name: 'default', table_name_prefix: 'llama-chat' }],
+      { enabled: false, catalog_name: 'main', schema_name: 'default', table_name_prefix: 'custom' }],
     ['a disabled table, reported as declared: in sync',
       { inferenceTables: { enabled: false, catalogName: 'main', schemaName: 'default' } }, table({ enabled: false }), undefined],
     ['a disabled table moved to another catalog, schema and prefix: one PUT, still disabled',
@@ -232,7 +232,7 @@ describe('AI Gateway: the inference table prefix and a disabled table are sent l
     const endpoint = endpointWith({ ai_gateway: table({ table_name_prefix: 'llama-chat' }) });
     const object = settledWith({ aiGateway: spec(gateway) }, endpoint);
     const p = plan(object, { endpoint: endpointWith({ ai_gateway: table({ table_name_prefix: 'sneaky' }) }) });
-    expect(sent(p)).toMatchObject({ enabled: false, table_name_prefix: 'llama-chat' });
+    expect(sent(p)).toMatchObject({ enabled: false, table_name_prefix: 'sneaky' });
     expect(reasons(p)).toContain('Warning DriftDetected');
   });
 });
@@ -290,12 +290,24 @@ describe('AI Gateway: the inference table target is checked before anything is s
     expect(conditionOf(fixed, 'AiGatewaySynced')).toMatchObject({ status: 'True', reason: 'Applied' });
   });
 
+  it('a move cut short (the disable step landed, then the spec got a typo): the old place is kept and the rejection says logging is off', () => {
+    const first = edited(table('ml', 'serving'), { fullName: 'ml.serving', exists: true });
+    // The disable step switches the table off where it logs: Databricks keeps main.default, the place to return to.
+    const disabled = applyAiGateway(ENDPOINT, logging, (first.action as { body: AiGatewayConfig }).body, everySchema);
+    expect(disabled?.inference_table_config).toEqual({ enabled: false, catalog_name: 'main', schema_name: 'default', table_name_prefix: ENDPOINT });
+    const typo = edited(table('ml', 'servng'), { fullName: 'ml.servng', exists: false, message: "Schema 'ml.servng' does not exist." }, disabled);
+    expect(typo.action.type).toBe('none');
+    const condition = conditionOf(typo, 'AiGatewaySynced');
+    expect(condition).toMatchObject({ status: 'False', reason: 'Rejected', message: expect.stringMatching(/inference logging is off: the table at main\.default\.llama-chat\* is disabled/) });
+    expect(condition?.message).not.toMatch(/left as it is/);
+  });
+
   it.each<[string, SchemaCheck | undefined]>([
     ['the schema exists', { fullName: 'ml.serving', exists: true }],
     ['the schema could not be read (403, 5xx): Databricks refuses the enable step itself if it must', undefined],
     ['a read of another place (the spec changed since): it says nothing of this one', { fullName: 'main.typo', exists: false, message: 'no' }],
-  ])('%s: the move goes ahead, disabled for one step first', (_, check) => {
+  ])('%s: the move goes ahead, disabled where it is for one step first', (_, check) => {
     const p = edited(table('ml', 'serving'), check);
-    expect(p.action).toMatchObject({ type: 'putAiGateway', body: { inference_table_config: { enabled: false, catalog_name: 'ml', schema_name: 'serving' } } });
+    expect(p.action).toMatchObject({ type: 'putAiGateway', body: { inference_table_config: { enabled: false, catalog_name: 'main', schema_name: 'default' } } });
   });
 });
