@@ -43,7 +43,7 @@ import {
 import { resolveSchedule, scheduleChanged, scheduledSpec, withSchedule } from './schedule.js';
 import { canaryKept, canaryPlanFields, decideCanary, withCanary } from './canary.js';
 import { gateNeeded, readGate } from './canary-gate.js';
-import { summarizeConditions } from './status-summary.js';
+import { summarizeConditions, withoutRetold } from './status-summary.js';
 import { ownershipOf } from './ownership.js';
 import { ClaimFences, claimWaits } from './claim-fence.js';
 import { MAX_BUDGET_WAIT_MS, checkSchema, execute, needsFinalizerFirst, observe, observePart, skipped, toFailure } from './actions.js';
@@ -109,6 +109,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const fences = new ClaimFences();
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
   const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
+  // A plan whose status write met a conflict told its Events; what it would have written, for the plan made again.
+  const toldBeforeConflict = new Map<string, Condition[] | undefined>();
   // ...and only until then: kept to the next reconcile (the next poll, minutes away), it was a second copy of
   // every endpoint in memory (issue 12 item 4).
   // When the informer delivers a deletion: the list that decides its DELETE must be read after that.
@@ -124,6 +126,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     },
     delete: (obj) => {
       written.delete(objectKey(obj));
+      toldBeforeConflict.delete(objectKey(obj));
       freshness.forget(objectKey(obj));
       rolloutWakes.forget(objectKey(obj));
       fences.forget(objectKey(obj));
@@ -156,6 +159,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       startup.forget(key);
       return;
     }
+    const told = toldBeforeConflict.get(key);
+    toldBeforeConflict.delete(key);
     const fresher = written.get(key);
     if (fresher && fresher.staleResourceVersion === current.metadata.resourceVersion) current = fresher.object;
     written.delete(key);
@@ -365,6 +370,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     // A deferred change (owner tags first, adoption.ts) was not sent either: schedule and canary stay where they were.
     const notSent = actionFailed || plan.deferred === true;
     plan = withCanary(withSchedule(plan, object.status, scheduled, notSent, at), object.status, canary, canaryKept(notSent, endpoint, plan), at);
+    if (told) plan = withoutRetold(plan, current.status?.conditions as Condition[] | undefined, told);
     if (plan.action.type === 'removeFinalizer') {
       rememberWritten(key, current, latest);
       recordEvents(options, latest, plan);
@@ -415,6 +421,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       // Changed by someone else since we read it: what was done is told by the Events, and the status is planned
       // again from the latest object instead of re-sending one computed from the stale copy.
       recordEvents(options, latest, plan);
+      toldBeforeConflict.set(key, plan.status.conditions as Condition[] | undefined);
       // The status that says why it waits was not written: plan (and write) again now, slot or not.
       slotWaits.forget(key);
       log.debug({ action: plan.action.type }, 'status conflict; planning again from the latest object');

@@ -97,6 +97,18 @@ export function summarizeConditions(conditions: Conditions, generation: number, 
 }
 
 /**
+ * The plan made again after its predecessor's status write met a conflict (the predecessor's Events were told):
+ * a transition from the status it was made from (the write never landed) that the predecessor's status already
+ * reached is not told twice. `told`: the conditions that plan would have written.
+ */
+export function withoutRetold<P extends { events: readonly SummaryEvent[]; status: { conditions?: Conditions } }>(plan: P, before: Conditions, told: Conditions): P {
+  const [transition] = transitionEvents(before, plan.status.conditions, []);
+  const [only] = plan.events;
+  const onlyTheTransition = plan.events.length === 1 && transition !== undefined && only?.reason === transition.reason && only.message === transition.message;
+  return onlyTheTransition && transitionEvents(told, plan.status.conditions, []).length === 0 ? { ...plan, events: [] } : plan;
+}
+
+/**
  * One Event for what changed between two statuses. Explicit events of the plan (an action such as
  * CreatingEndpoint, or DriftDetected) already tell the story; otherwise the condition that changed does,
  * a failing Synced first (it is the cause), then Ready, then a recovered Synced.

@@ -14,7 +14,7 @@ import { type EventHandlers, type EventRecorder, type KubeClient, KubeApiError, 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createRegistry } from '../../../../src/observability/metrics.js';
-import { ENDPOINT_ID, MODEL, NOW, OTHER_OWNER, SECOND, TOKEN_BAND_MODEL, creatingEndpoint, readyEndpoint } from '../fixtures.js';
+import { ENDPOINT_ID, MODEL, NOW, OTHER_OWNER, SECOND, TOKEN_BAND_MODEL, creatingEndpoint, readyEndpoint, updatingEndpoint } from '../fixtures.js';
 import { LATE_CREATE_MARGIN_MS } from '../../../../src/controllers/endpoint/unconfirmed-creates.js';
 
 const KEY = 'ml/llama-chat';
@@ -421,6 +421,29 @@ describe('endpoint reconciler (I/O shell)', () => {
     const h = harness({ statusPatch: conflict });
     await expect(h.run()).resolves.toEqual({ requeueAfterMs: 1 });
     expect(h.patches.filter((p) => p.subresource === 'status')).toHaveLength(1);
+  });
+
+  // CI (session 13): a create whose status write met a conflict told "CreatingEndpoint", then the plan made again
+  // from the latest object (no status yet) told the same transition once more as "Creating".
+  it('a status conflict after an action: the plan made again tells no transition the Event of the action already told', async () => {
+    const settled = { observedGeneration: 1, endpointId: ENDPOINT_ID, conditions: [
+      { type: 'Ready', status: 'True', reason: 'Available', message: 'serving', observedGeneration: 1, lastTransitionTime: NOW.toISOString() },
+      { type: 'Synced', status: 'True', reason: 'ReconcileSuccess', message: 'the spec is applied', observedGeneration: 1, lastTransitionTime: NOW.toISOString() },
+    ] } as Endpoint['status'];
+    const base = endpoint(settled);
+    const object = { ...base, metadata: { ...base.metadata, generation: 2 }, spec: { ...base.spec, model: { name: MODEL, version: '4' } } } as Endpoint;
+    let writes = 0;
+    let reads = 0;
+    const h = harness({
+      object,
+      statusPatch: () => (writes++ === 0 ? conflict() : object),
+      getEndpoint: () => (reads++ === 0 ? readyEndpoint() : updatingEndpoint({}, { version: '4' })),
+      updateConfig: () => updatingEndpoint({}, { version: '4' }),
+    });
+    await expect(h.run()).resolves.toEqual({ requeueAfterMs: 1 });
+    await h.run();
+    expect(h.client.updateConfig).toHaveBeenCalledTimes(1);
+    expect(h.events.map((e) => e.reason)).toEqual(['UpdatingConfig']);
   });
 
   it('a rate-limited update records RateLimited and comes back after Retry-After (+10 % jitter at random 0.5), without throwing', async () => {
