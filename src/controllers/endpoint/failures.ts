@@ -139,6 +139,8 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
   builder.keep(previous, 'Synced');
   // The tags were not applied: keep managing the keys applied before (a key removed from the spec stays due).
   restore(builder.status, previous, 'managedTagKeys');
+  // Nor does a refused tag patch count as sent (adoption.ts): the next reconcile patches the tags again, not the config.
+  restore(builder.status, previous, 'tagPatchGeneration');
   if (planned.action.type === 'create' || planned.action.type === 'updateConfig') {
     // The action did not happen: forget the pending config we announced for it.
     restore(builder.status, previous, 'pending');

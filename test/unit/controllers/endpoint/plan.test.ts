@@ -723,6 +723,19 @@ describe('ownership', () => {
     expect(second.deferred).toBeUndefined();
   });
 
+  // CI (permission.test.ts): a refused tag patch counted as sent, so the next reconcile sent the config change too,
+  // two refused mutations per reconcile instead of one.
+  it('an owner-tag patch Databricks refused does not count as sent: the next reconcile patches the tags again, not the config', () => {
+    const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
+    const older = readyEndpoint({ version: '2' }, { owner: null });
+    const adopted = afterPlan(object, reconcile(object, { endpoint: older }));
+    const first = reconcile(adopted, { endpoint: older });
+    expect(first.action.type).toBe('patchTags');
+    const refused = planActionFailure(planInput(adopted, { endpoint: older }), first, { kind: 'PermissionDenied', message: '403 PERMISSION_DENIED' });
+    expect(refused.status.tagPatchGeneration).toBeUndefined();
+    expect(reconcile(afterPlan(adopted, refused), { endpoint: older }).action.type).toBe('patchTags');
+  });
+
   it('an adopted endpoint whose spec tags differ: one tag patch carries the spec tags and the owner tags', () => {
     const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
     const adopted = afterPlan(object, reconcile(object, { endpoint: foreignEndpoint() }));
