@@ -1,7 +1,7 @@
 // An endpoint made outside the operator (Terraform, a person) on which the operator's identity lacks CAN_MANAGE:
 // the endpoint says so and stalls; the workspace, whose credentials work, stays Ready and is not verified again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2E, type OperatorProcess, TEST_PAT, condition, plannedReconciles, startE2E } from './harness.js';
+import { type E2E, type OperatorProcess, TEST_PAT, condition, startE2E } from './harness.js';
 
 const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
 /** Reads, but may change nothing (no CAN_MANAGE on any endpoint). */
@@ -68,17 +68,14 @@ describe('an adopted endpoint on which the operator may not act', () => {
     expect(condition(ws, 'Ready')).toMatchObject({ status: 'True', reason: 'Authenticated' });
     const verifiedBefore = verifications('ws2');
     const refusedBefore = (await e2e.mutations('tf-made')).length;
-    const plannedBefore = plannedReconciles(e2e.operator.logs(), `${e2e.namespace}/tf-made`);
 
     await e2e.reconciledAgain('tf-made');
-    // Only the reconciles asked for sent anything, one refused call each; the workspace was not verified again for
-    // them. Two were asked for; a poke that lands while the previous reconcile writes its status makes that write
-    // meet a conflict, and the plan made again (one more reconcile) may send once more (CI, session 13).
+    // Only the two reconciles asked for sent anything, one refused call each; the workspace was not verified again
+    // for them. A poke that lands while the previous reconcile writes its status makes that write meet a conflict:
+    // the status is written over the poke, nothing is planned or sent again for it (CI, session 13: 4 calls).
     const refused = await e2e.mutations('tf-made');
-    const planned = plannedReconciles(e2e.operator.logs(), `${e2e.namespace}/tf-made`) - plannedBefore;
     expect(refused.every((c) => c.status === 403)).toBe(true);
-    expect(planned).toBeLessThanOrEqual(4);
-    expect(refused.length - refusedBefore).toBeLessThanOrEqual(planned);
+    expect(refused.length - refusedBefore).toBeLessThanOrEqual(2);
     expect(verifications('ws2')).toBe(verifiedBefore);
     expect(condition(await e2e.get('dbws', 'ws2'), 'Ready')?.status).toBe('True');
   });

@@ -108,7 +108,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const rolloutWakes = new RolloutWakes(options.wake ?? (() => undefined));
   const fences = new ClaimFences();
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
-  const written = new Map<string, { staleResourceVersion: string | undefined; object: Endpoint }>();
+  const written = new Map<string, { staleVersions: readonly (string | undefined)[]; object: Endpoint }>();
   // A plan whose status write met a conflict told its Events; what it would have written, for the plan made again.
   const toldBeforeConflict = new Map<string, Condition[] | undefined>();
   // ...and only until then: kept to the next reconcile (the next poll, minutes away), it was a second copy of
@@ -121,7 +121,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     add: noteDeletion,
     update: (_old, obj) => {
       const key = objectKey(obj);
-      if (written.get(key)?.staleResourceVersion !== obj.metadata.resourceVersion) written.delete(key);
+      if (!written.get(key)?.staleVersions.includes(obj.metadata.resourceVersion)) written.delete(key);
       noteDeletion(obj);
     },
     delete: (obj) => {
@@ -162,7 +162,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const told = toldBeforeConflict.get(key);
     toldBeforeConflict.delete(key);
     const fresher = written.get(key);
-    if (fresher && fresher.staleResourceVersion === current.metadata.resourceVersion) current = fresher.object;
+    if (fresher?.staleVersions.includes(current.metadata.resourceVersion)) current = fresher.object;
     written.delete(key);
 
     // Every line of this reconcile says which spec it acted on (docs/troubleshooting.md).
@@ -398,9 +398,10 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
    * reconcile in between (another change woke the key) must not act on the copy without our write, e.g. look up
    * an endpoint again after its DELETE because the cache still shows our finalizer.
    */
-  function rememberWritten(key: string, current: Endpoint, latest: Endpoint): void {
+  function rememberWritten(key: string, current: Endpoint, latest: Endpoint, ...writtenOver: (string | undefined)[]): void {
     // kept as the informer keeps its copies: without the field managers' bookkeeping (often most of an object)
-    if (latest !== current) written.set(key, { staleResourceVersion: current.metadata.resourceVersion, object: stripUnreadMetadata(latest) });
+    const staleVersions = [current.metadata.resourceVersion, ...writtenOver];
+    if (latest !== current) written.set(key, { staleVersions, object: stripUnreadMetadata(latest) });
   }
 
   /** After the DELETE: the finalizer goes, and one Event tells it (the plan's Ready → Deleting would say it again). */
@@ -418,8 +419,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       return;
     }
     if (result.conflict) {
-      // Changed by someone else since we read it: what was done is told by the Events, and the status is planned
-      // again from the latest object instead of re-sending one computed from the stale copy.
+      // Its status was written by someone else since we read it (a conflict with a spec or metadata write is retried
+      // by the writer): what was done is told by the Events, and the status is planned again from the latest object
+      // instead of overwriting theirs with one computed from the stale copy.
       recordEvents(options, latest, plan);
       toldBeforeConflict.set(key, plan.status.conditions as Condition[] | undefined);
       // The status that says why it waits was not written: plan (and write) again now, slot or not.
@@ -427,7 +429,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       log.debug({ action: plan.action.type }, 'status conflict; planning again from the latest object');
       return { requeueAfterMs: 1 };
     }
-    rememberWritten(key, current, result.written ? result.object : latest);
+    // every version before our write is stale: the one read, the one acted on, the one a conflict's retry wrote over
+    rememberWritten(key, current, result.written ? result.object : latest, latest.metadata.resourceVersion, result.writtenOver);
     recordEvents(options, result.object, plan);
     observeMetrics(options.metrics, current, plan, now());
 

@@ -70,14 +70,24 @@ describe('StatusWriter', () => {
     expect(requests.slice(before).map((r) => r.method)).toEqual(['PATCH', 'GET', 'PATCH']);
   });
 
-  it('on a conflict does not re-send a fixed status computed from the stale copy: it says conflict (the caller re-plans)', async () => {
+  it('on a conflict with another status write does not re-send a fixed status computed from the stale copy: it says conflict (the caller re-plans)', async () => {
     const created = await client.create(widgetResource, ns, newWidget('stale'));
     await client.patch(widgetResource, ns, 'stale', { status: { phase: 'theirs' } }, MERGE_PATCH, { subresource: 'status' });
     const before = requests.length;
     const result = await new StatusWriter(client).write(widgetResource, created, { phase: 'ours, from the stale copy' });
     expect(result).toMatchObject({ written: false, conflict: true });
-    expect(requests.slice(before).map((r) => r.method)).toEqual(['PATCH']);
+    expect(requests.slice(before).map((r) => r.method)).toEqual(['PATCH', 'GET']);
     expect((await client.get<Widget>(widgetResource, ns, 'stale')).status).toEqual({ phase: 'theirs' });
+  });
+
+  it('on a conflict with a metadata write (the status it was computed from still stands) writes a fixed status over it', async () => {
+    const created = await client.create(widgetResource, ns, newWidget('poked'));
+    const poked = await client.patch<Widget>(widgetResource, ns, 'poked', { metadata: { annotations: { poke: 'now' } } }, MERGE_PATCH);
+    const result = await new StatusWriter(client).write(widgetResource, created, { phase: 'ours' });
+    expect(result).toMatchObject({ written: true, writtenOver: poked.metadata.resourceVersion });
+    const stored = await client.get<Widget>(widgetResource, ns, 'poked');
+    expect(stored.status).toEqual({ phase: 'ours' });
+    expect(stored.metadata.annotations).toEqual({ poke: 'now' });
   });
 
   it('an object deleted meanwhile is gone, not an error', async () => {

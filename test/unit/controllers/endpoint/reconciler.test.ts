@@ -52,7 +52,7 @@ function applyMergePatch(target: unknown, patch: unknown): Endpoint['status'] {
 }
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void; clockWanted?: (key: string) => void; workspace?: () => ResolvedWorkspace; credentialsRead?: () => Promise<void> } = {}) {
+function harness(options: { statusPatch?: Answer; conflictWith?: Endpoint; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void; clockWanted?: (key: string) => void; workspace?: () => ResolvedWorkspace; credentialsRead?: () => Promise<void> } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   let stored = object;
@@ -61,6 +61,11 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
     patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: unknown, _type: unknown, opts?: { subresource?: string }) => {
       patches.push({ subresource: opts?.subresource, body });
       if (opts?.subresource === 'status' && options.statusPatch) return options.statusPatch();
+      // Someone else's write landed first: the server holds their version, ours answers 409 once.
+      if (opts?.subresource === 'status' && options.conflictWith && stored !== options.conflictWith) {
+        stored = options.conflictWith;
+        conflict();
+      }
       // A JSON patch is the finalizer's removal (or addition): the answer carries the finalizers it leaves. A merge
       // patch of the status is applied to the status the fake API server holds.
       const finalizers = Array.isArray(body) ? (body.some((op: { op: string }) => op.op === 'remove') ? [] : [ENDPOINT_FINALIZER]) : stored.metadata.finalizers;
@@ -71,7 +76,7 @@ function harness(options: { statusPatch?: Answer; getEndpoint?: Answer; updateCo
       returned.push(new WeakRef(answer));
       return answer;
     }),
-    get: vi.fn(async () => object),
+    get: vi.fn(async () => stored),
   } as unknown as KubeClient;
   const client = {
     getEndpoint: vi.fn(async () => (options.getEndpoint ? options.getEndpoint() : readyEndpoint())),
@@ -417,27 +422,87 @@ describe('endpoint reconciler (I/O shell)', () => {
     await expect(h.run()).resolves.toBeUndefined();
   });
 
-  it('a status conflict plans again from the latest object instead of re-sending the stale status', async () => {
-    const h = harness({ statusPatch: conflict });
+  it("a status conflict with someone else's status plans again from the latest object instead of overwriting theirs", async () => {
+    const object = endpoint();
+    const h = harness({ object, conflictWith: { ...object, metadata: { ...object.metadata, resourceVersion: '99' }, status: { endpointId: ENDPOINT_ID } } as Endpoint });
     await expect(h.run()).resolves.toEqual({ requeueAfterMs: 1 });
     expect(h.patches.filter((p) => p.subresource === 'status')).toHaveLength(1);
   });
 
-  // CI (session 13): a create whose status write met a conflict told "CreatingEndpoint", then the plan made again
-  // from the latest object (no status yet) told the same transition once more as "Creating".
-  it('a status conflict after an action: the plan made again tells no transition the Event of the action already told', async () => {
-    const settled = { observedGeneration: 1, endpointId: ENDPOINT_ID, conditions: [
-      { type: 'Ready', status: 'True', reason: 'Available', message: 'serving', observedGeneration: 1, lastTransitionTime: NOW.toISOString() },
-      { type: 'Synced', status: 'True', reason: 'ReconcileSuccess', message: 'the spec is applied', observedGeneration: 1, lastTransitionTime: NOW.toISOString() },
-    ] } as Endpoint['status'];
+  it('a status write that keeps meeting conflicts gives up after a few tries: the key goes to the workqueue backoff', async () => {
+    const h = harness({ statusPatch: conflict });
+    await expect(h.run()).rejects.toThrow(/has been modified/);
+    expect(h.patches.filter((p) => p.subresource === 'status')).toHaveLength(5);
+  });
+
+  const settled = { observedGeneration: 1, endpointId: ENDPOINT_ID, conditions: [
+    { type: 'Ready', status: 'True', reason: 'Available', message: 'serving', observedGeneration: 1, lastTransitionTime: NOW.toISOString() },
+    { type: 'Synced', status: 'True', reason: 'ReconcileSuccess', message: 'the spec is applied', observedGeneration: 1, lastTransitionTime: NOW.toISOString() },
+  ] } as Endpoint['status'];
+  /** Version 4 asked for (generation 2) of an endpoint serving version 3. */
+  const editedObject = () => {
     const base = endpoint(settled);
-    const object = { ...base, metadata: { ...base.metadata, generation: 2 }, spec: { ...base.spec, model: { name: MODEL, version: '4' } } } as Endpoint;
-    let writes = 0;
-    let reads = 0;
+    return { ...base, metadata: { ...base.metadata, generation: 2 }, spec: { ...base.spec, model: { name: MODEL, version: '4' } } } as Endpoint;
+  };
+  /** `object` with someone else's write on top: a new resourceVersion, and what they changed. */
+  const theirs = (object: Endpoint, change: Partial<Endpoint>) =>
+    ({ ...object, ...change, metadata: { ...object.metadata, ...change.metadata, resourceVersion: '99' } }) as Endpoint;
+
+  // CI (session 13, permission.test.ts): a poke (an annotation) that landed while a refused call's status was written
+  // made that write meet a conflict; the plan made again from scratch sent the refused call once more (4 refused calls
+  // for 2 pokes).
+  it('a status conflict with a metadata write: the status is written over it, and nothing is sent again', async () => {
+    const object = editedObject();
+    const poked = theirs(object, { metadata: { ...object.metadata, annotations: { 'serving.ptoperator.io/requested-at': 'poke' } } });
     const h = harness({
       object,
-      statusPatch: () => (writes++ === 0 ? conflict() : object),
-      getEndpoint: () => (reads++ === 0 ? readyEndpoint() : updatingEndpoint({}, { version: '4' })),
+      conflictWith: poked,
+      informerFollowsWrites: true,
+      updateConfig: () => {
+        throw new DatabricksError({ kind: 'PermissionDenied', status: 403, message: 'PUT /api/2.0/serving-endpoints/llama-chat/config failed (403, PermissionDenied): no CAN_MANAGE' });
+      },
+    });
+    const first = await h.run();
+    expect(first).not.toEqual({ requeueAfterMs: 1 });
+    const statusWrites = h.patches.filter((p) => p.subresource === 'status');
+    expect(statusWrites).toHaveLength(2);
+    // written over their version: their annotation stays, our status is there
+    expect(h.kube.get).toHaveBeenCalledTimes(1);
+    expect((statusWrites[1]?.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion).toBe('99');
+    expect(h.client.updateConfig).toHaveBeenCalledTimes(1);
+    expect(h.events.map((e) => e.reason)).toEqual(['PermissionDenied']);
+  });
+
+  it('the version a conflict was written over, delivered late by the cache, is not planned from', async () => {
+    const object = editedObject();
+    const poked = theirs(object, { metadata: { ...object.metadata, annotations: { 'serving.ptoperator.io/requested-at': 'poke' } } });
+    let cache = object;
+    const h = harness({
+      object,
+      conflictWith: poked,
+      current: () => cache,
+      updateConfig: () => {
+        throw new DatabricksError({ kind: 'PermissionDenied', status: 403, message: 'PUT /api/2.0/serving-endpoints/llama-chat/config failed (403, PermissionDenied): no CAN_MANAGE' });
+      },
+    });
+    await h.run();
+    // the informer delivers their version (without our status) before ours
+    cache = poked;
+    for (const handler of h.handlers) handler.update?.(object, poked);
+    await h.run();
+    const synced = (h.patches.at(-1)?.body as { status?: { conditions?: { type: string; reason: string }[] } }).status?.conditions?.find((c) => c.type === 'Synced');
+    expect(synced?.reason ?? 'PermissionDenied').toBe('PermissionDenied');
+    expect(h.events.map((e) => e.reason)).toEqual(['PermissionDenied']);
+  });
+
+  // CI (session 13): a create whose status write met a conflict told "CreatingEndpoint", then the plan made again
+  // from the latest object (no status yet) told the same transition once more as "Creating".
+  it('a status conflict with another status write: the plan made again tells no transition the Event of the action already told', async () => {
+    const object = editedObject();
+    const h = harness({
+      object,
+      conflictWith: theirs(object, { status: { ...settled, message: 'someone else' } as Endpoint['status'] }),
+      getEndpoint: () => (vi.mocked(h.client.updateConfig).mock.calls.length === 0 ? readyEndpoint() : updatingEndpoint({}, { version: '4' })),
       updateConfig: () => updatingEndpoint({}, { version: '4' }),
     });
     await expect(h.run()).resolves.toEqual({ requeueAfterMs: 1 });
