@@ -31,6 +31,18 @@ export function oneLine(text: string): string {
 
 /**
  * A short value a host chose (a state, an entity version or name, a model type) as a status field keeps it: one line
- * of visible characters, at most `max` of them.
+ * of visible characters, at most `max` of them, cut between characters (never inside an escape, which would then
+ * read as something the host did not send). An absent value stays absent.
  */
-export const shortLine = (text: string, max = 64): string => oneLine(text).slice(0, max);
+export function shortLine(text: string, max?: number): string;
+export function shortLine(text: string | undefined, max?: number): string | undefined;
+export function shortLine(text: string | undefined, max = 64): string | undefined {
+  if (text === undefined) return undefined;
+  let shown = '';
+  for (const character of text.replace(LINE_BREAKS, ' ')) {
+    const piece = escapeUnshowable(character);
+    if (shown.length + piece.length > max) break;
+    shown += piece;
+  }
+  return shown;
+}

@@ -33,7 +33,7 @@ export interface ChunkSizeInput {
 
 export function resolveWithAppliedChunkSizes({ spec, info, recorded, fresh, endpoint, split }: ChunkSizeInput): ChunkSizeResolution {
   const reported: Optimization = {
-    modelType: info.model_type === undefined ? undefined : shortLine(info.model_type),
+    modelType: shortLine(info.model_type),
     ...(info.throughput_chunk_size !== undefined && { chunkSize: info.throughput_chunk_size }),
     ...(info.model_unit_chunk_size !== undefined && { modelUnitChunkSize: info.model_unit_chunk_size }),
   };

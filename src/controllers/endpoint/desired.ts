@@ -239,7 +239,7 @@ function observeEntity(entity: ServedEntityOutput | undefined, entities: Observe
  * An entity version as observed: a Unity Catalog version is a decimal number, and anything else a host sends goes on
  * as a short line of visible characters (it reaches status.served and status.pending, docs/security.md).
  */
-const shownVersion = (version: string | undefined): string | undefined => (version === undefined ? undefined : shortLine(version));
+const shownVersion = (version: string | undefined): string | undefined => shortLine(version);
 
 /**
  * The served (or pending) config as the fields the operator manages; undefined when there is none.
@@ -250,7 +250,7 @@ export function observeConfig(config: EndpointCoreConfigOutput | undefined, vers
   const entities = config.served_entities ?? [];
   const shares = entityShares(config);
   const observed: ObservedEntity[] = entities.map((e, i) => ({
-    name: e.name === undefined ? undefined : shortLine(e.name),
+    name: shortLine(e.name),
     entityVersion: shownVersion(e.entity_version),
     ...observedBand(e),
     modelUnits: e.provisioned_model_units,

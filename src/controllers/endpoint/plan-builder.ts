@@ -103,7 +103,7 @@ export const progressRequeue = (input: PlanInput, startedAt: string | undefined 
 });
 
 /** A state Databricks reports (READY, IN_PROGRESS...), as status keeps it: short, one visible line. */
-export const shownState = (state: string | undefined): string | undefined => (state === undefined ? undefined : shortLine(state));
+export const shownState = (state: string | undefined): string | undefined => shortLine(state);
 
 /** The endpoint's own invocation URL when it is one (http or https, nothing a terminal acts on); else undefined. */
 export function invocationUrl(url: string | undefined): string | undefined {

@@ -5,6 +5,7 @@ import { DatabricksClient } from '../../../src/databricks/client.js';
 import { errorFromHttpResponse, isDatabricksError, MAX_SERVER_MESSAGE } from '../../../src/databricks/errors.js';
 import { RateBudgetRegistry } from '../../../src/databricks/rate-budget.js';
 import { HttpTransport, type HttpRequest, type HttpResponse } from '../../../src/databricks/transport.js';
+import { shortLine } from '../../../src/databricks/host-text.js';
 
 /** What a terminal acts on or a reader splits lines at: C0/C1 controls, DEL, line and paragraph separators. */
 const ACTED_ON = /[\p{Cc}\p{Zl}\p{Zp}]/u;
@@ -75,5 +76,22 @@ describe('an answer that does not fit: the keys the host chose in the error', ()
     expect(isDatabricksError(err) && err.kind).toBe('InvalidResponse');
     expect(err.message).not.toMatch(ACTED_ON);
     expect(err.message).toContain('environment_vars.A\\u001b[31m B C');
+  });
+});
+
+// A cut after escaping could split `\u001b` into `\u00`: a status field then read as text the host did not send.
+describe('shortLine: a short value a host chose, as a status field keeps it', () => {
+  it.each([
+    ['a cut that would fall inside an escape leaves the escape out whole', `${'v'.repeat(60)}\u001b[0m`, 64, 'v'.repeat(60)],
+    ['a cut between characters keeps them up to the limit', `${'v'.repeat(58)}\u001b[0m`, 64, `${'v'.repeat(58)}\\u001b`],
+    ['a character beyond 16 bits is not split into its halves', `${'v'.repeat(63)}\u{1F600}x`, 64, 'v'.repeat(63)],
+    ['line breaks are one space', 'a\r\nb\tc', 64, 'a b c'],
+  ])('%s', (_what, text, max, shown) => {
+    expect(shortLine(text, max)).toBe(shown);
+    expect(shortLine(text, max).length).toBeLessThanOrEqual(max);
+  });
+
+  it('an absent value stays absent', () => {
+    expect(shortLine(undefined)).toBeUndefined();
   });
 });
