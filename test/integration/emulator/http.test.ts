@@ -59,7 +59,7 @@ describe('serving-endpoints API over HTTP', () => {
     const cases = [
       [await api('GET', '/missing'), 404, 'RESOURCE_DOES_NOT_EXIST'],
       [await api('GET', '', undefined, ''), 401, 'UNAUTHENTICATED'],
-      [await api('GET', '', undefined, 'dapi-unknown'), 403, 'PERMISSION_DENIED'],
+      [await api('GET', '', undefined, 'dapi-unknown'), 403, 403],
       [await api('DELETE', '/llama', undefined, 'dapi-viewer'), 403, 'PERMISSION_DENIED'],
       [await api('POST', '', { name: 'bad.name' }), 400, 'INVALID_PARAMETER_VALUE'],
       [await createLlama('llama'), 409, 'RESOURCE_ALREADY_EXISTS'],
@@ -73,6 +73,16 @@ describe('serving-endpoints API over HTTP', () => {
     }
     // Reading is fine for a read-only token.
     expect((await api('GET', '/llama', undefined, 'dapi-viewer')).status).toBe(200);
+  });
+
+  it('refuses an unknown PAT as a real workspace does: 403 with the numeric error_code 403', async () => {
+    // Captured from real workspaces (databricks-sdk-go issues #873, #917, #1046: "error_code": 403, "message":
+    // "Invalid access token."). The Go SDK keeps ErrorCode "403" (PermissionDenied by status); a string code differs.
+    const refused = await api('GET', '', undefined, 'dapi-unknown');
+    expect({ status: refused.status, body: refused.body }).toEqual({ status: 403, body: { error_code: 403, message: 'Invalid access token.' } });
+    // A known but read-only token is refused for what it may not do, with the named code.
+    const readOnly = await api('DELETE', '/llama', undefined, 'dapi-viewer');
+    expect({ status: readOnly.status, error_code: readOnly.body.error_code }).toEqual({ status: 403, error_code: 'PERMISSION_DENIED' });
   });
 
   it('answers get-model-optimization-info with the UC name in one path segment', async () => {

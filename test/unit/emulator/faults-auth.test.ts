@@ -68,10 +68,10 @@ describe('auth', () => {
     const clock = new VirtualClock({ speed: 0 });
     const open = new AuthService(parseScenario({}).auth, clock);
     expect(open.authenticate('Bearer dapi123').kind).toBe('pat');
-    expect(authError(() => open.authenticate('Bearer abc'))).toEqual([403, 'PERMISSION_DENIED']);
+    expect(authError(() => open.authenticate('Bearer abc'))).toEqual([403, 403]); // a real workspace's numeric code
     expect(authError(() => open.authenticate(undefined))).toEqual([401, 'UNAUTHENTICATED']);
     const strict = new AuthService(parseScenario({ auth: { pats: ['dapi-good', { token: 'dapi-viewer', readOnly: true }] } }).auth, clock);
-    expect(authError(() => strict.authenticate('Bearer dapi-other'))).toEqual([403, 'PERMISSION_DENIED']);
+    expect(authError(() => strict.authenticate('Bearer dapi-other'))).toEqual([403, 403]);
     expect(strict.authenticate('Bearer dapi-viewer').readOnly).toBe(true);
   });
 
