@@ -63,7 +63,8 @@ export class AuthService {
     }
     const pat = this.#findPat(token);
     if (pat) return pat;
-    throw new ApiError(403, 'PERMISSION_DENIED', 'Invalid access token.');
+    // As real workspaces answer it (databricks-sdk-go issues #873, #917, #1046): a numeric error_code.
+    throw new ApiError(403, 403, 'Invalid access token.');
   }
 
   /**

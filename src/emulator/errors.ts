@@ -1,19 +1,26 @@
 // API errors as the real service sends them: an HTTP status plus a body that always carries both
-// `error_code` and `message` (the JS SDK ignores bodies that lack either; reference §3.1).
-import type { ApiErrorBody, ErrorCode } from '../databricks/api-types.js';
+// `error_code` and `message` (the JS SDK ignores bodies that lack either; reference §3.1). The code is a
+// name, except where real workspaces send a number (an unknown token: `"error_code": 403`).
+import type { ErrorCode } from '../databricks/api-types.js';
+
+/** The error body on the wire; the Go SDK reads an int or a string `error_code` (reference §3.1). */
+export interface ApiErrorWireBody {
+  error_code: ErrorCode | number;
+  message: string;
+}
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     readonly status: number,
-    readonly errorCode: ErrorCode,
+    readonly errorCode: ErrorCode | number,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 
-  body(): ApiErrorBody {
+  body(): ApiErrorWireBody {
     return { error_code: this.errorCode, message: this.message };
   }
 }

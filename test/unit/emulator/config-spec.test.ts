@@ -6,7 +6,7 @@ import type { ApiError } from '../../../src/emulator/errors.js';
 const catalog = new ModelCatalog(DEFAULT_CATALOG);
 const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
 
-function rejection(fn: () => unknown): { status: number; errorCode: string; message: string } {
+function rejection(fn: () => unknown): { status: number; errorCode: string | number; message: string } {
   try {
     fn();
   } catch (error) {

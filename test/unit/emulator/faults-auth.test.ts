@@ -51,7 +51,7 @@ function jwt(claims: Record<string, unknown>): string {
   return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.signature`;
 }
 
-function authError(fn: () => unknown): [number, string] {
+function authError(fn: () => unknown): [number, string | number] {
   try {
     fn();
   } catch (error) {
