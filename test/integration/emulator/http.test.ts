@@ -91,6 +91,30 @@ describe('serving-endpoints API over HTTP', () => {
   });
 });
 
+describe('current user (SCIM Me) over HTTP', () => {
+  // The Databricks CLI validates a profile with GET /api/2.0/preview/scim/v2/Me (`databricks auth profiles`,
+  // `auth describe`, `current-user me`, bundles); the Go SDK decodes it into iam.User.
+  const me = async (token: string) => {
+    const response = await fetch(`${running.url}/api/2.0/preview/scim/v2/Me`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  it('answers the caller as a SCIM user, and refuses missing or unknown credentials like every other API', async () => {
+    const answer = await me(PAT);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      userName: 'emulator-user@example.com',
+      active: true,
+      schemas: expect.arrayContaining(['urn:ietf:params:scim:schemas:core:2.0:User']) as unknown,
+    });
+    expect(answer.body.id).toMatch(/^\d+$/);
+    expect((await me('')).status).toBe(401);
+    expect(await me('dapi-unknown')).toEqual({ status: 403, body: { error_code: 403, message: 'Invalid access token.' } });
+    // Read-only credentials may read who they are.
+    expect((await me('dapi-viewer')).status).toBe(200);
+  });
+});
+
 describe('OAuth over HTTP', () => {
   it('discovers the token endpoint, gets a token with Basic client auth, and calls the API with it', async () => {
     const meta = (await (await fetch(`${running.url}/.well-known/databricks-config`)).json()) as { oidc_endpoint: string };
