@@ -72,6 +72,19 @@ export const EndpointEditSchema = z.object({
 });
 export type EndpointEdit = z.input<typeof EndpointEditSchema>;
 
+/** A SCIM user as GET /api/2.0/preview/scim/v2/Me answers it (the subset of iam.User the emulator fills). */
+export interface ScimUser {
+  id: string;
+  userName: string;
+  displayName: string;
+  active: boolean;
+  emails: { value: string; type: string; primary: boolean }[];
+  schemas: string[];
+}
+
+/** SCIM user IDs are numeric strings; the emulator's one user has a fixed one. */
+const SCIM_USER_ID = '1000000000000001';
+
 export interface EmulatorOptions {
   scenario?: Scenario | ScenarioInput;
   /** overrides the scenario's clock speed */
@@ -250,6 +263,22 @@ export class Emulator {
     if (found === 'noCatalog') throw new ApiError(404, 'CATALOG_DOES_NOT_EXIST', `Catalog '${catalog}' does not exist.`);
     if (found === 'noSchema') throw new ApiError(404, 'SCHEMA_DOES_NOT_EXIST', `Schema '${fullName}' does not exist.`);
     return { name: schema, catalog_name: catalog, full_name: fullName, owner: this.scenario.workspace.creator };
+  }
+
+  /**
+   * GET /api/2.0/preview/scim/v2/Me: the caller as a SCIM user (fields of the Go SDK's iam.User). The emulator has
+   * one identity, the workspace creator, whatever credential is used: the one it makes the creator of every endpoint.
+   */
+  currentUser(): ScimUser {
+    const userName = this.scenario.workspace.creator;
+    return {
+      id: SCIM_USER_ID,
+      userName,
+      displayName: userName,
+      active: true,
+      emails: [{ value: userName, type: 'work', primary: true }],
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:workspace:2.0:User'],
+    };
   }
 
   /** The name of the endpoint with this ID, for the call log; undefined when there is none. */

@@ -16,6 +16,7 @@ export type Operation =
   | { op: 'updatePermissions'; endpointId: string }
   | { op: 'getPermissionLevels'; endpointId: string }
   | { op: 'getSchema'; fullName: string }
+  | { op: 'currentUser' }
   | { op: 'optimizationInfo'; model: string; version: string }
   | { op: 'exportMetrics'; name: string }
   | { op: 'hostMetadata' }
@@ -27,11 +28,14 @@ const API_PREFIX = '/api/2.0/serving-endpoints';
 const PERMISSIONS_PREFIX = '/api/2.0/permissions/serving-endpoints';
 /** Unity Catalog, only to read whether an inference table's schema exists. */
 const UC_SCHEMAS_PREFIX = '/api/2.1/unity-catalog/schemas';
+/** SCIM Me: the Databricks CLI validates a profile with it (auth profiles, auth describe, bundles). */
+const SCIM_ME_PATH = '/api/2.0/preview/scim/v2/Me';
 
 export function routeRequest(method: string, path: string): Operation {
   if (path === '/.well-known/databricks-config' && method === 'GET') return { op: 'hostMetadata' };
   if (path === '/oidc/.well-known/oauth-authorization-server' && method === 'GET') return { op: 'oidcDiscovery' };
   if (path === '/oidc/v1/token' && method === 'POST') return { op: 'token' };
+  if (path === SCIM_ME_PATH && method === 'GET') return { op: 'currentUser' };
   if (path.startsWith(`${PERMISSIONS_PREFIX}/`)) return routePermissions(method, path);
   if (path.startsWith(`${UC_SCHEMAS_PREFIX}/`)) {
     const segments = splitSegments(path.slice(UC_SCHEMAS_PREFIX.length));

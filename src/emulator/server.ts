@@ -171,6 +171,8 @@ function dispatch(emulator: Emulator, operation: Operation, req: IncomingMessage
       return { body: emulator.getPermissionLevels(operation.endpointId) };
     case 'getSchema':
       return { body: emulator.getSchema(operation.fullName) };
+    case 'currentUser':
+      return { body: emulator.currentUser() };
     case 'optimizationInfo':
       return { body: emulator.optimizationInfo(operation.model, operation.version) };
     case 'exportMetrics':
