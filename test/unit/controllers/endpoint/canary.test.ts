@@ -104,6 +104,20 @@ describe('planCanary', () => {
     expect(decision.spec.model.version).toBe('3');
   });
 
+  describe('a new model.name is no canary of a version: the old model never serves under the new name', () => {
+    const other = (version: string) => endpointSpec({ model: { name: 'main.default.support_bot', version }, canary: CANARY as never });
+    it.each([
+      { name: 'from a settled endpoint', canary: undefined, config: { '3': 100 } },
+      { name: 'during a step (the same version number under the new name)', canary: running({ phase: 'Paused', stepReachedTime: iso(NOW) }), config: { '3': 90, '4': 10 } },
+      { name: 'after an abort', canary: running({ phase: 'Aborted', message: 'aborted by the user' }), config: { '3': 100 } },
+    ])('$name: the new model serves alone at once', ({ canary, config }) => {
+      const decision = planCanary(input({ spec: other('4'), ...(canary && { canary }), config: served(config) }));
+      expect(decision.split).toBeUndefined();
+      expect(decision.status).toBeUndefined();
+      expect(decision.spec.model).toEqual({ name: 'main.default.support_bot', version: '4' });
+    });
+  });
+
   it('spec.canary.action works like the annotation', () => {
     const decision = planCanary(input({ spec: spec('4', { ...CANARY, action: 'Abort' }), canary: running({ phase: 'Paused' }), config: served({ '3': 90, '4': 10 }) }));
     expect(decision.status?.phase).toBe('Aborted');
