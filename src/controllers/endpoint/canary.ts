@@ -115,7 +115,9 @@ export const canaryPlanFields = (decision: CanaryDecision): Pick<PlanInput, 'spl
 export function planCanary(input: CanaryInput): CanaryDecision {
   const { spec, served } = input;
   const canary = spec.canary;
-  if (!canary) return inactive(spec);
+  // A canary moves traffic between versions of spec.model.name; its config names every entity by that model. Another
+  // model served now (model.name changed) is no canary: the new model replaces it at once, as without spec.canary.
+  if (!canary || otherModelServed(spec, served)) return inactive(spec);
   const version = spec.model.version;
   const previous = input.status.canary?.toVersion === version ? input.status.canary : undefined;
   // With a canary of another version in status, the spec's version is that canary's old one, set back: a swap back.
@@ -221,6 +223,9 @@ function withCanaryAborted(conditions: Condition[], message: string, generation:
   }
   return list;
 }
+
+const otherModelServed = (spec: EndpointSpec, served: ObservedServing | undefined): boolean =>
+  (served?.entities ?? []).some((e) => e.entityName !== undefined && e.entityName !== spec.model.name);
 
 /** A canary the abort control kept from starting (step 0): it starts once the control is removed. */
 const notStarted = (status: CanaryStatus): boolean => status.phase === 'Aborted' && status.step === 0;

@@ -104,6 +104,8 @@ export interface CanarySplit {
 /** One served entity as observed, with its share of the traffic. */
 export interface ObservedEntity extends Partial<EntityThroughput> {
   name?: string;
+  /** The Unity Catalog model it serves (entity_name). */
+  entityName?: string;
   share: number;
 }
 
@@ -251,6 +253,7 @@ export function observeConfig(config: EndpointCoreConfigOutput | undefined, vers
   const shares = entityShares(config);
   const observed: ObservedEntity[] = entities.map((e, i) => ({
     name: shortLine(e.name),
+    entityName: e.entity_name,
     entityVersion: shownVersion(e.entity_version),
     ...observedBand(e),
     modelUnits: e.provisioned_model_units,

@@ -106,8 +106,8 @@ describe('planCanary', () => {
 
   describe('a new model.name is no canary of a version: the old model never serves under the new name', () => {
     const other = (version: string) => endpointSpec({ model: { name: 'main.default.support_bot', version }, canary: CANARY as never });
-    it.each([
-      { name: 'from a settled endpoint', canary: undefined, config: { '3': 100 } },
+    it.each<{ name: string; canary?: CanaryStatus; config: Record<string, number> }>([
+      { name: 'from a settled endpoint', config: { '3': 100 } },
       { name: 'during a step (the same version number under the new name)', canary: running({ phase: 'Paused', stepReachedTime: iso(NOW) }), config: { '3': 90, '4': 10 } },
       { name: 'after an abort', canary: running({ phase: 'Aborted', message: 'aborted by the user' }), config: { '3': 100 } },
     ])('$name: the new model serves alone at once', ({ canary, config }) => {

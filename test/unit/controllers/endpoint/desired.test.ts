@@ -86,7 +86,7 @@ describe('observeConfig', () => {
   it('reads the fields the operator manages from a served config', () => {
     expect(observeConfig(servingConfig(7, { version: '4', min: 980, max: 1960 }))).toEqual({
       entityCount: 1,
-      entities: [{ name: 'meta_llama_v3_1_8b_instruct-4', entityVersion: '4', minTokensPerSecond: 980, maxTokensPerSecond: 1960, modelUnits: undefined, share: 100 }],
+      entities: [{ name: 'meta_llama_v3_1_8b_instruct-4', entityName: 'system.ai.meta_llama_v3_1_8b_instruct', entityVersion: '4', minTokensPerSecond: 980, maxTokensPerSecond: 1960, modelUnits: undefined, share: 100 }],
       entityName: MODEL,
       entityVersion: '4',
       minTokensPerSecond: 980,
