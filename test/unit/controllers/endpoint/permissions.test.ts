@@ -2,6 +2,7 @@
 // way Terraform reads an ACL back (no inherited entries, no admins, names case-insensitive, the
 // creator only when listed), one PUT that keeps the creator at CAN_MANAGE, and removal.
 import { describe, expect, it } from 'vitest';
+import { Permissions } from '../../../../src/api/v1alpha1/index.js';
 import { CREATOR, acl, conditionOf, endpointWith, plan, reasons, settledWith } from './settings-fixtures.js';
 
 const QUERY_ALICE = { userName: 'alice@company.com', permissionLevel: 'CAN_QUERY' as const };
@@ -57,6 +58,12 @@ describe('permissions: the spec is the whole set of direct permissions', () => {
     const second = plan({ ...removed, status: first.status }, { endpoint, permissions: found(acl([])) });
     expect(second.action.type).toBe('none');
     expect(second.status.settings?.permissions).toBeUndefined();
+  });
+
+  it('kubectl explain (the field description, docs/configuration.md) says so: leaving the field out is not removing it', () => {
+    const description = Permissions.description ?? '';
+    expect(description).toMatch(/never set leaves permissions alone/i);
+    expect(description).toMatch(/removing it after it was set revokes every direct permission but the creator's/i);
   });
 
   it('an empty list is managed too: every other direct permission is revoked', () => {
