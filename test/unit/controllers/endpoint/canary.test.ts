@@ -118,6 +118,15 @@ describe('planCanary', () => {
     });
   });
 
+  it('an annotation value that is no control (a typo such as "abrot") is said where the canary stands, not silently ignored', () => {
+    const decision = planCanary(input({ canary: running({ phase: 'Paused', stepReachedTime: iso(NOW) }), config: served({ '3': 90, '4': 10 }), annotations: { 'ptoperator.io/canary': 'abrot' } }));
+    expect(decision.status?.phase).toBe('Paused');
+    const said = /annotation ptoperator.io\/canary="abrot" is ignored: it must be hold, promote or abort/;
+    expect(decision.status?.message).toMatch(said);
+    expect(decision.inProgress?.ready).toMatch(said);
+    expect(planCanary(input({ canary: running({ phase: 'Paused', stepReachedTime: iso(NOW) }), config: served({ '3': 90, '4': 10 }), annotations: { 'ptoperator.io/canary': ' Hold ' } })).status?.phase).toBe('Holding');
+  });
+
   it('spec.canary.action works like the annotation', () => {
     const decision = planCanary(input({ spec: spec('4', { ...CANARY, action: 'Abort' }), canary: running({ phase: 'Paused' }), config: served({ '3': 90, '4': 10 }) }));
     expect(decision.status?.phase).toBe('Aborted');
