@@ -9,6 +9,7 @@ import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedEntity, type ObservedServing, observeConfig } from './desired.js';
 import type { EndpointObject, Observed, Plan, PlanInput } from './plan-types.js';
 import { requeueBy } from './schedule.js';
+import { shortLine } from '../../databricks/host-text.js';
 
 export type CanaryStatus = NonNullable<EndpointStatus['canary']>;
 export type CanaryPhase = 'Progressing' | 'Paused' | 'Holding' | 'Promoting' | 'Succeeded' | 'Aborted';
@@ -70,6 +71,16 @@ function annotationControl(annotations: Record<string, string>): Control | undef
   if (annotation === 'promote') return 'Promote';
   if (annotation === 'abort') return 'Abort';
   return undefined;
+}
+
+/**
+ * A ptoperator.io/canary value that is none of the controls (a typo of abort during an incident) does nothing: the
+ * message of a running canary says so, since admission cannot check annotations.
+ */
+function unknownControl(annotations: Record<string, string>, status: CanaryStatus): Pick<CanaryStatus, 'message'> {
+  const value = annotations[EndpointAnnotation.canary];
+  if (value === undefined || annotationControl(annotations) !== undefined || status.phase === 'Aborted' || status.phase === 'Succeeded') return {};
+  return { message: `${status.message ?? status.phase}; annotation ${EndpointAnnotation.canary}="${shortLine(value)}" is ignored: it must be hold, promote or abort` };
 }
 
 /** The phases in which a control has been carried out, or no longer changes anything (advance). */
@@ -135,7 +146,7 @@ export function planCanary(input: CanaryInput): CanaryDecision {
   } else {
     next = advance(input, canary, previous);
   }
-  next = { ...next, versions: observedVersions(served) };
+  next = { ...next, versions: observedVersions(served), ...unknownControl(input.annotations, next) };
   return {
     ...configFor(spec, next, served),
     status: next,
