@@ -898,6 +898,14 @@ describe('paused', () => {
     expect(condition(reconcile(object, { endpoint: readyEndpoint() }), 'Ready')).toEqual(condition(object, 'Ready'));
     expect({ ...plan.status, conditions: undefined }).toEqual({ ...object.status, conditions: undefined });
   });
+
+  it.each(['True', 'TRUE', ' true '])('ptoperator.io/paused=%j pauses too (read as ptoperator.io/canary is: case and spaces do not matter), rather than letting the operator change the endpoint', (value) => {
+    const object = { ...settledObject(), annotations: { [EndpointAnnotation.paused]: value } };
+    expect(observationsNeeded(object, true)).toEqual({ endpoint: false, model: false });
+    const plan = reconcile(edited(object, { model: { name: MODEL, version: '4' } }), { endpoint: readyEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'ReconcilePaused' });
+  });
 });
 
 describe('deletion', () => {
