@@ -5,8 +5,11 @@ import type { EndpointObject } from './plan-types.js';
 
 type Annotated = Pick<EndpointObject, 'annotations'>;
 
-/** ptoperator.io/paused="true": no read, no change. */
-export const isPaused = (object: Annotated): boolean => object.annotations[EndpointAnnotation.paused] === 'true';
+/**
+ * ptoperator.io/paused="true": no read, no change. Read as ptoperator.io/canary is (case and surrounding spaces do not
+ * matter): a "True" that did not pause would let the operator undo what the user does in Databricks meanwhile.
+ */
+export const isPaused = (object: Annotated): boolean => object.annotations[EndpointAnnotation.paused]?.trim().toLowerCase() === 'true';
 
 /** ptoperator.io/adopt="true": an existing endpoint this object did not create may be taken over. */
 export const wantsAdoption = (object: Annotated): boolean => object.annotations[EndpointAnnotation.adopt] === 'true';
