@@ -481,6 +481,34 @@ describe('a canary split in Databricks requests', () => {
   });
 });
 
+describe('a canary under spec.schedule: the old version follows the schedule too', () => {
+  // What the reconciler hands the planners while the office-hours window is open: spec.throughput replaced by the
+  // window's 4-6 chunks (scheduledSpec). The canary started at night, version 3 serving 2-3 chunks (1960-2940).
+  const peak = endpointSpec({
+    model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '4' },
+    throughput: { chunks: { min: 4, max: 6 } },
+    schedule: { windows: [{ name: 'office-hours', start: '08:00', end: '18:00', throughput: { chunks: { min: 4, max: 6 } } }] },
+    canary: CANARY as never,
+  });
+  const planned = (canary: CanaryStatus, config: EndpointCoreConfigOutput) => {
+    const decision = planCanary(input({ spec: peak, canary, config }));
+    const object = endpointObject({ spec: decision.spec as never, status: { observedGeneration: 1, canary } });
+    return planEndpoint({ ...planInput(object, { endpoint: { ...readyEndpoint(), config } as never }), ...canaryPlanFields(decision), object: { ...object, spec: decision.spec }, desiredChanged: true });
+  };
+
+  it('a window that opens during a step gives both versions its throughput, not only the version with the small share', () => {
+    const plan = planned(running({ phase: 'Paused', stepReachedTime: iso(NOW) }), served({ '3': 90, '4': 10 }));
+    expect(plan.action).toMatchObject({ type: 'updateConfig' });
+    const body = (plan.action as { request: { body: { served_entities: { entity_version: string; min_provisioned_throughput: number; max_provisioned_throughput: number }[] } } }).request.body;
+    expect(body.served_entities.map((e) => `${e.entity_version}: ${e.min_provisioned_throughput}-${e.max_provisioned_throughput}`)).toEqual(['3: 3920-5880', '4: 3920-5880']);
+  });
+
+  it('an aborted canary serves the old version alone at what the schedule asks for now, not at its throughput of the night', () => {
+    const plan = planned(running({ phase: 'Aborted', message: 'aborted by the user' }), served({ '3': 100 }));
+    expect(plan.action).toMatchObject({ type: 'updateConfig', request: { body: { served_entities: [{ entity_version: '3', min_provisioned_throughput: 3920, max_provisioned_throughput: 5880 }] } } });
+  });
+});
+
 describe('status.pending during a step', () => {
   it('names the version that changes (the canary target) with its throughput, not the unchanged old version', () => {
     const split = { previous: { name: 'meta_llama_v3_1_8b_instruct-3', entityVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 }, name: 'meta_llama_v3_1_8b_instruct-4', share: 20 };
