@@ -356,16 +356,22 @@ function failedGate(canary: Canary, gate: GateReading | undefined): string | und
   return undefined;
 }
 
-/** The spec and split the planner aims for in this phase; a running step without a served config: the old version alone. */
+/**
+ * The spec and split the planner aims for in this phase; a running step without a served config: the old version alone.
+ * The old version keeps the throughput it served before the canary, unless spec.schedule steers the throughput (`spec`
+ * has the schedule's throughput of now): then it follows the schedule as the new version does, so a window that opens
+ * during a canary, or after an abort, reaches the version that serves most of the traffic.
+ */
 function configFor(spec: EndpointSpec, status: CanaryStatus, served: ObservedServing | undefined): Pick<CanaryDecision, 'spec' | 'split'> {
+  const scheduled = spec.schedule !== undefined;
   if (status.phase === 'Aborted' || (!served && status.phase === 'Progressing')) {
     const { from } = status;
-    const throughput = from.modelUnits !== undefined ? { modelUnits: from.modelUnits } : { tokensPerSecond: { min: from.minTokensPerSecond ?? 0, max: from.maxTokensPerSecond ?? 0 } };
+    const throughput = scheduled ? spec.throughput : from.modelUnits !== undefined ? { modelUnits: from.modelUnits } : { tokensPerSecond: { min: from.minTokensPerSecond ?? 0, max: from.maxTokensPerSecond ?? 0 } };
     return { spec: { ...spec, model: { ...spec.model, version: status.fromVersion }, throughput } };
   }
   if (status.phase === 'Promoting' || status.phase === 'Succeeded') return { spec };
   const previous: EntityThroughput & { name: string } = { name: status.from.entityName, entityVersion: status.fromVersion, ...definedOnly({ minTokensPerSecond: status.from.minTokensPerSecond, maxTokensPerSecond: status.from.maxTokensPerSecond, modelUnits: status.from.modelUnits }) };
-  return { spec, split: { previous, name: entityNameFor(spec.model.name, status.toVersion), share: status.share } };
+  return { spec, split: { previous, name: entityNameFor(spec.model.name, status.toVersion), share: status.share, ...(scheduled && { previousFollowsDesired: true }) } };
 }
 
 function wake(canary: Canary, status: CanaryStatus): Pick<CanaryDecision, 'wakeAt'> {

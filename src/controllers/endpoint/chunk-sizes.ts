@@ -6,7 +6,7 @@
 import type { EndpointSpec, EndpointStatus } from '../../api/v1alpha1/index.js';
 import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { shortLine } from '../../databricks/host-text.js';
-import { type CanarySplit, type Resolution, describeServing, diffServing, observeConfig, resolveDesired } from './desired.js';
+import { type CanarySplit, type Resolution, describeServing, diffServing, observeConfig, resolveDesired, withSplit } from './desired.js';
 
 type Optimization = NonNullable<EndpointStatus['optimization']>;
 
@@ -53,7 +53,7 @@ export function resolveWithAppliedChunkSizes({ spec, info, recorded, fresh, endp
   };
   const held = resolveDesired(spec, appliedInfo);
   if (!held.ok) return readNow;
-  const desired = split ? { ...held.desired, split } : held.desired;
+  const desired = withSplit(held.desired, split);
   const served = [endpoint?.config, endpoint?.pending_config].map((config) => observeConfig(config));
   if (!served.some((config) => config !== undefined && diffServing(desired, config).length === 0)) {
     return readNow; // drift or no endpoint: a change is due anyway

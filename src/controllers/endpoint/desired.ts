@@ -99,6 +99,17 @@ export interface CanarySplit {
   name: string;
   /** Percent of the traffic routed to the new version, 1-99. */
   share: number;
+  /** The old version serves at the throughput the spec asks for now, as the new one (spec.schedule steers it). */
+  previousFollowsDesired?: boolean;
+}
+
+/** `desired` with a canary split; an old version that follows the desired throughput gets it here, once resolved. */
+export function withSplit(desired: DesiredServing, split: CanarySplit | undefined): DesiredServing {
+  if (!split) return desired;
+  if (!split.previousFollowsDesired) return { ...desired, split };
+  const { minTokensPerSecond, maxTokensPerSecond, modelUnits } = desired;
+  const throughput = Object.fromEntries(Object.entries({ minTokensPerSecond, maxTokensPerSecond, modelUnits }).filter(([, v]) => v !== undefined));
+  return { ...desired, split: { ...split, previous: { name: split.previous.name, entityVersion: split.previous.entityVersion, ...throughput } } };
 }
 
 /** One served entity as observed, with its share of the traffic. */

@@ -4,7 +4,7 @@
 // drift or an out-of-band delete while the bad spec is pending must show in kubectl.
 import { type EndpointSpec, EndpointSyncedReason as SyncedReason, parseDurationMs } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
-import { type DesiredServing, describeServing, modelNotFoundMessage, observeConfig } from './desired.js';
+import { type DesiredServing, describeServing, modelNotFoundMessage, observeConfig, withSplit } from './desired.js';
 import { type PlanBuilder, jittered, progressRequeue } from './plan-builder.js';
 import type { Plan, PlanInput, Requeue } from './plan-types.js';
 import { clause } from '../text.js';
@@ -36,7 +36,7 @@ export function planPreflight(input: PlanInput, plan: PlanBuilder, fresh: boolea
   }
   const invalidDuration = checkDurations(spec) ?? input.specProblem;
   if (invalidDuration) return { plan: refuse(SyncedReason.InvalidSpec, invalidDuration, undefined) };
-  return { desired: input.split ? { ...resolution.desired, split: input.split } : resolution.desired };
+  return { desired: withSplit(resolution.desired, input.split) };
 }
 
 /**
