@@ -3,7 +3,7 @@
 // everything back to the old version, which is not Ready (the spec's version does not serve), and an abort
 // left set keeps the next version's canary from starting; an endpoint deleted out of band after an abort comes
 // back with the old version, in one create; a mistyped model.version during a step sends nothing and setting it
-// back resumes the step. Evidence: the object's status and the emulator's
+// back resumes the step; a new model.name is no canary (the new model replaces both versions). Evidence: the object's status and the emulator's
 // served config and call log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2E, TEST_PAT, condition, endpointManifest, isReady, startE2E } from './harness.js';
@@ -118,6 +118,22 @@ describe('canary rollout', () => {
     expect(await servedConfig('canary-typo')).toEqual({ entities: ['2', '3'], routes: { 'support_bot_llama-2': 50, 'support_bot_llama-3': 50 } });
     await e2e.waitUntil('pte', 'canary-typo', (o) => canaryOf(o).phase === 'Succeeded' && isReady(o), 60_000);
     expect(await updates('canary-typo')).toBe(3);
+  });
+
+  it('a new model.name during a step is no canary: the new model replaces both versions in one update, the old version never under the new name', async () => {
+    await startOnVersion2('canary-rename', { steps: [10, 50], pause: '10m' });
+    await e2e.waitUntil('pte', 'canary-rename', (o) => canaryOf(o).phase === 'Paused' && canaryOf(o).share === 10, 60_000);
+    expect(await updates('canary-rename')).toBe(1);
+
+    // Another model that has a version 2 too: a split would have served it as the "old version".
+    const other = 'system.ai.meta_llama_v3_1_8b_instruct';
+    await e2e.kubectl(['patch', 'pte', 'canary-rename', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: other, version: '3' } } })]);
+    const done = await e2e.waitUntil('pte', 'canary-rename', (o) => current(o) && isReady(o), 60_000);
+    expect((done['status'] as { canary?: unknown }).canary).toBeUndefined();
+    const state = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as { endpoints: { name: string; config?: { served_entities?: { entity_name: string; entity_version: string }[] } }[] };
+    const entities = state.endpoints.find((e) => e.name === 'canary-rename')?.config?.served_entities ?? [];
+    expect(entities.map((e) => `${e.entity_name}/${e.entity_version}`)).toEqual([`${other}/3`]);
+    expect(await updates('canary-rename')).toBe(2);
   });
 
   it('model units: steps to 100 % through the /pt config API and removes the old entity', async () => {
