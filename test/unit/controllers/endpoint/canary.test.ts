@@ -127,6 +127,16 @@ describe('planCanary', () => {
     expect(planCanary(input({ canary: running({ phase: 'Paused', stepReachedTime: iso(NOW) }), config: served({ '3': 90, '4': 10 }), annotations: { 'ptoperator.io/canary': ' Hold ' } })).status?.phase).toBe('Holding');
   });
 
+  it.each([
+    { name: 'steps [10, 50] edited to [30, 60] at 10 %: 30 % next, not 60 %', steps: [30, 60], step: 2, share: 30 },
+    { name: 'steps [10, 50] edited to [5, 10, 50] at 10 %: 50 % next, not 10 % again', steps: [5, 10, 50], step: 3, share: 50 },
+    { name: 'steps [10, 50] edited to [5] at 10 %: no step above, so the canary promotes', steps: [5], step: 2, share: 100 },
+  ])('spec.canary.steps edited during a pause: $name', ({ steps, step, share }) => {
+    const paused = running({ phase: 'Paused', stepReachedTime: iso(at(-11 * 60 * SECOND)) });
+    const decision = planCanary(input({ spec: spec('4', { steps, pause: '10m' }), canary: paused, config: served({ '3': 90, '4': 10 }) }));
+    expect(decision.status).toMatchObject({ step, share });
+  });
+
   it('spec.canary.action works like the annotation', () => {
     const decision = planCanary(input({ spec: spec('4', { ...CANARY, action: 'Abort' }), canary: running({ phase: 'Paused' }), config: served({ '3': 90, '4': 10 }) }));
     expect(decision.status?.phase).toBe('Aborted');
