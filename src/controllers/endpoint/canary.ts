@@ -327,12 +327,15 @@ function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): Can
   if (gateWait) {
     return { ...current, phase: 'Paused', stepReachedTime: reachedAt, message: `step ${current.step} waits for the metrics gate: ${gateWait}` };
   }
+  // The next step is the first above the share that serves, so steps edited during the canary never skip one nor
+  // repeat the share that serves.
   const steps = sortedSteps(canary);
-  if (current.step >= steps.length) {
+  const next = steps.findIndex((s) => s > current.share);
+  if (next < 0) {
     return { ...current, phase: 'Promoting', step: steps.length + 1, share: 100, stepReachedTime: undefined, message: `after the last step: moving all traffic to version ${current.toVersion} and removing version ${current.fromVersion}` };
   }
-  const share = steps[current.step] as number;
-  return { ...current, phase: 'Progressing', step: current.step + 1, share, stepReachedTime: undefined, message: `rolling out step ${current.step + 1}: ${share} % of the traffic to version ${current.toVersion}` };
+  const share = steps[next] as number;
+  return { ...current, phase: 'Progressing', step: next + 1, share, stepReachedTime: undefined, message: `rolling out step ${next + 1}: ${share} % of the traffic to version ${current.toVersion}` };
 }
 
 /** Why the gate cannot decide yet; undefined when every entry has a value. */

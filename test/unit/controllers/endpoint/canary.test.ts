@@ -128,7 +128,7 @@ describe('planCanary', () => {
   });
 
   it.each([
-    { name: 'steps [10, 50] edited to [30, 60] at 10 %: 30 % next, not 60 %', steps: [30, 60], step: 2, share: 30 },
+    { name: 'steps [10, 50] edited to [30, 60] at 10 %: 30 % next (step 1 of the new list), not 60 %', steps: [30, 60], step: 1, share: 30 },
     { name: 'steps [10, 50] edited to [5, 10, 50] at 10 %: 50 % next, not 10 % again', steps: [5, 10, 50], step: 3, share: 50 },
     { name: 'steps [10, 50] edited to [5] at 10 %: no step above, so the canary promotes', steps: [5], step: 2, share: 100 },
   ])('spec.canary.steps edited during a pause: $name', ({ steps, step, share }) => {
