@@ -120,7 +120,7 @@ export const OPERATOR_OPTIONS = {
   },
   'poll-interval': { env: 'POLL_INTERVAL', schema: positiveDuration('5m'), help: 'How often a settled endpoint is re-read to catch drift.' },
   'progress-interval': { env: 'PROGRESS_INTERVAL', schema: positiveDuration('20s'), help: 'How often a rollout in progress is re-read.' },
-  'workspace-retry-interval': { env: 'WORKSPACE_RETRY_INTERVAL', schema: positiveDuration('30s'), help: 'How often a workspace that is not ready is checked again.' },
+  'workspace-retry-interval': { env: 'WORKSPACE_RETRY_INTERVAL', schema: positiveDuration('30s'), help: 'How often a workspace that is not ready is checked again; also the longest an endpoint whose Databricks calls failed (5xx, network, timeout) waits before it tries again, so work resumes within it when an outage ends.' },
   'workspace-verify-interval': { env: 'WORKSPACE_VERIFY_INTERVAL', schema: positiveDuration('10m'), help: 'How often working credentials are verified again.' },
   'model-info-ttl': { env: 'MODEL_INFO_TTL', schema: positiveDuration('10m'), help: 'How long model optimization info is reused.' },
   'capacity-patterns': {

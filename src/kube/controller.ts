@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { TerminalError } from './errors.js';
+import { BoundedBackoffError, TerminalError } from './errors.js';
 import type { EventHandlers } from './informer.js';
 import type { Logger } from './logger.js';
 import type { ReconcileResult, RuntimeMetrics } from './metrics.js';
@@ -14,7 +14,7 @@ export interface ReconcileContext {
   log: Logger;
 }
 
-/** Return `{ requeueAfterMs }` to poll; throw to retry with per-key backoff (TerminalError: do not retry). */
+/** Return `{ requeueAfterMs }` to poll; throw to retry with per-key backoff (TerminalError: do not retry; BoundedBackoffError: at most its delay). */
 export type ReconcileOutcome = { requeueAfterMs?: number } | void;
 
 /**
@@ -310,7 +310,7 @@ export class Controller<T extends KubeObject> {
         this.queue.forget(key);
         log.error({ err: err.message }, 'reconcile failed terminally; not retrying until the object changes');
       } else {
-        this.queue.addRateLimited(key);
+        this.queue.addRateLimited(key, err instanceof BoundedBackoffError ? err.maxDelayMs : undefined);
         log.warn({ err: err instanceof Error ? err.message : String(err), retries: this.queue.numRequeues(key) }, 'reconcile failed; retrying with backoff');
       }
     }

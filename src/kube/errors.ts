@@ -25,3 +25,19 @@ export const isPatchTestFailed = (err: unknown): boolean =>
 export class TerminalError extends Error {
   override readonly name = 'TerminalError';
 }
+
+/**
+ * Thrown by a reconciler for a failure outside the API server (another service down, timing out): retried with the
+ * per-key backoff, but never waiting longer than `maxDelayMs`. The API server's own outages are ended by its
+ * informers (WorkQueue.retryBackedOffNow); another service's end is seen only by trying again, so a key must not
+ * wait out a backoff of up to 1,000 s that grew while it was down.
+ */
+export class BoundedBackoffError extends Error {
+  override readonly name = 'BoundedBackoffError';
+  constructor(
+    message: string,
+    readonly maxDelayMs: number,
+  ) {
+    super(message);
+  }
+}

@@ -92,11 +92,11 @@ export class WorkQueue {
     this.waiting.set(key, { readyAt, timer });
   }
 
-  /** Adds `key` after its rate-limited backoff (one more failure counted). */
-  addRateLimited(key: string): void {
+  /** Adds `key` after its rate-limited backoff (one more failure counted), at most `maxDelayMs` when given. */
+  addRateLimited(key: string, maxDelayMs = Infinity): void {
     if (this.shuttingDown) return;
     this.options.metrics?.retried();
-    this.addAfter(key, this.rateLimiter.when(key));
+    this.addAfter(key, Math.min(this.rateLimiter.when(key), maxDelayMs));
     if (this.waiting.has(key)) this.backingOff.add(key);
   }
 

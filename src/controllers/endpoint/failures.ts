@@ -5,7 +5,7 @@ import { type Condition, findCondition } from '../../kube/conditions.js';
 import { clause } from '../text.js';
 import { PlanBuilder, endpointNameOf, iso as isoSeconds, progressRequeue } from './plan-builder.js';
 import type { ClientBudgetWait } from '../../databricks/errors.js';
-import type { CallFailure, Plan, PlanInput } from './plan-types.js';
+import type { CallFailure, Plan, PlanInput, Requeue } from './plan-types.js';
 import { servingNow, watchingRequeue, withServing } from './preflight.js';
 import { rateLimitedRequeueMs } from './requeue.js';
 import { isSettingsAction, rejectSettingsAction } from './settings.js';
@@ -59,7 +59,7 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
           : `Databricks rate limit: ${error.message}; ${when}`;
       return builder
         .synced(false, SyncedReason.RateLimited, message)
-        .finish({ type: 'none' }, after !== undefined ? { after } : { backoff: true });
+        .finish({ type: 'none' }, after !== undefined ? { after } : hostBackoff(input));
     }
     case 'Conflict':
       // An update is in progress (someone else's, or ours seen late): look again soon.
@@ -90,9 +90,17 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
         )
         .finish({ type: 'none' }, undefined);
     default:
-      return builder.synced(false, SyncedReason.ReconcileError, error.message).finish({ type: 'none' }, { backoff: true });
+      return builder.synced(false, SyncedReason.ReconcileError, error.message).finish({ type: 'none' }, hostBackoff(input));
   }
 }
+
+/**
+ * The workqueue's backoff after a Databricks failure (5xx, network, timeout, a 429 without Retry-After), at most the
+ * workspace retry interval: the end of an outage is seen only by trying again, and a backoff grown during a long one
+ * (up to 1,000 s) left changes unsent for minutes after the host answered again. Each try is paced by the host's
+ * read budget, so a shorter bound adds no load beyond it.
+ */
+const hostBackoff = (input: PlanInput): Requeue => ({ backoff: true, maxMs: input.settings.workspaceRetryMs });
 
 /**
  * The model read failed: the spec's model is not resolved, so nothing is sent for it (Plan.specUnresolved).

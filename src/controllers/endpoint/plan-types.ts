@@ -124,8 +124,12 @@ export interface PlannedEvent {
   message: string;
 }
 
-/** `after`: requeue in ms; `backoff`: requeue with the workqueue's per-key exponential backoff; none: wait for a change. */
-export type Requeue = { after: number } | { backoff: true } | undefined;
+/**
+ * `after`: requeue in ms; `backoff`: requeue with the workqueue's per-key exponential backoff, never longer than
+ * `maxMs` when set (a Databricks host that fails is tried again at least that often, so the end of its outage is
+ * seen); none: wait for a change.
+ */
+export type Requeue = { after: number } | { backoff: true; maxMs?: number } | undefined;
 
 export interface Plan {
   action: EndpointAction;

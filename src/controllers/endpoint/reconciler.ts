@@ -6,6 +6,7 @@ import { type DatabricksClient, isDatabricksError, type ModelOptimizationInfo, t
 import type { ServingEndpointPermissions } from '../../databricks/api-types.js';
 import {
   addFinalizer,
+  BoundedBackoffError,
   type Condition,
   type EventRecorder,
   findCondition,
@@ -436,8 +437,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
 
     if (plan.requeue === undefined) return;
     if ('backoff' in plan.requeue) {
-      // Status says why; throwing hands the key to the workqueue's per-key exponential backoff.
-      throw new Error(findCondition(plan.status.conditions as Condition[] | undefined, 'Synced')?.message ?? 'reconcile failed');
+      // Status says why; throwing hands the key to the workqueue's per-key exponential backoff (bounded when the plan says).
+      const message = findCondition(plan.status.conditions as Condition[] | undefined, 'Synced')?.message ?? 'reconcile failed';
+      throw plan.requeue.maxMs === undefined ? new Error(message) : new BoundedBackoffError(message, Math.max(plan.requeue.maxMs, 1));
     }
     return { requeueAfterMs: Math.max(plan.requeue.after, 1) };
   }

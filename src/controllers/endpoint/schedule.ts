@@ -198,12 +198,12 @@ export function scheduleStatus(state: ScheduleState): NonNullable<EndpointStatus
 /** Look again no later than the next change, so it happens on time and not at the next poll. */
 export const requeueForSchedule = (requeue: Requeue, state: ScheduleState | undefined, now: Date): Requeue => requeueBy(requeue, state?.next?.at, now);
 
-/** A requeue no later than `at` (kept when sooner, or when it is the workqueue's backoff). */
+/** A requeue no later than `at` (kept when sooner; the workqueue's backoff is bounded by it). */
 export function requeueBy(requeue: Requeue, at: Date | undefined, now: Date): Requeue {
   if (!at) return requeue;
   const until = Math.max(0, at.getTime() - now.getTime());
   if (requeue === undefined) return { after: until };
-  if ('backoff' in requeue) return requeue;
+  if ('backoff' in requeue) return { backoff: true, maxMs: Math.min(requeue.maxMs ?? Infinity, until) };
   return { after: Math.min(requeue.after, until) };
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { Controller, enqueuePaced, meaningfulChange, type EventSource, type Reconcile, type SlowReconcileLimits } from '../../../src/kube/controller.js';
-import { TerminalError } from '../../../src/kube/errors.js';
+import { BoundedBackoffError, TerminalError } from '../../../src/kube/errors.js';
 import type { EventHandlers } from '../../../src/kube/informer.js';
 import { RuntimeMetrics } from '../../../src/kube/metrics.js';
 import { ItemExponentialRateLimiter } from '../../../src/kube/ratelimit.js';
@@ -74,6 +74,18 @@ describe('Controller', () => {
     expect(text).toMatch(/controller_runtime_reconcile_errors_total\{controller="test"\} 2/);
     expect(text).toMatch(/workqueue_retries_total\{name="test",controller="test"\} 2/);
     expect(controller.queue.numRequeues('ns/flaky')).toBe(0); // success forgot the backoff
+  });
+
+  it('a BoundedBackoffError is retried with backoff, never later than its bound', async () => {
+    let calls = 0;
+    const { primary, controller } = makeController(async () => {
+      // 14 failures: the unbounded backoff (1 ms doubling to 1 s) would wait about 5 s in all, the bounded one 0.2 s
+      if (++calls <= 14) throw new BoundedBackoffError('Databricks answered 503', 20);
+    });
+    primary.add(cm('down'));
+    controller.start();
+    await until(() => calls === 15, 2_000);
+    expect(controller.queue.numRequeues('ns/down')).toBe(0);
   });
 
   it('does not retry a terminal error', async () => {

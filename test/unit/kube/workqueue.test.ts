@@ -59,6 +59,25 @@ describe('WorkQueue', () => {
     expect(second).toBe('ns/a');
   });
 
+  it('a bounded backoff grows as usual but never waits longer than its bound (another service down for long)', async () => {
+    const limiter = new ItemExponentialRateLimiter(5, 1_000_000);
+    const q = new WorkQueue({ rateLimiter: limiter });
+    // 12 failures before: the 13th alone would wait 5 ms * 2^12 = 20 s
+    for (let i = 0; i < 12; i++) limiter.when('ns/a');
+    q.addRateLimited('ns/a', 1_000);
+    expect(q.numRequeues('ns/a')).toBe(13);
+    vi.advanceTimersByTime(999);
+    expect(q.length).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(await q.get()).toBe('ns/a');
+    // a short backoff stays short
+    q.done('ns/a');
+    q.forget('ns/a');
+    q.addRateLimited('ns/a', 1_000);
+    vi.advanceTimersByTime(5);
+    expect(await q.get()).toBe('ns/a');
+  });
+
   it('after an outage, keys backing off from failures are retried at once; keys waiting for a poll are not', async () => {
     const q = new WorkQueue({ rateLimiter: new ItemExponentialRateLimiter(5, 1_000_000) });
     // ns/a failed 13 times during the outage: its next try is 5 ms * 2^12 = 20 s away

@@ -255,7 +255,7 @@ describe('planActionFailure', () => {
     const retry = planActionFailure(input, planned, { kind: 'Transient', message: '503 TEMPORARILY_UNAVAILABLE' });
     expect(retry.status.pending).toEqual(input.object.status.pending);
     expect(retry.action).toEqual({ type: 'none' });
-    expect(retry.requeue).toEqual({ backoff: true });
+    expect(retry.requeue).toEqual({ backoff: true, maxMs: SETTINGS.workspaceRetryMs });
     expect(condition(retry, 'Synced')).toMatchObject({ status: 'False', reason: 'ReconcileError' });
   });
 
@@ -308,7 +308,7 @@ describe('planActionFailure', () => {
     expect(planned.action.type).toBe('create');
     const retry = planActionFailure(input, planned, { kind: 'Transient', message: 'connect ECONNRESET' });
     expect(retry.status.pending).toBeUndefined();
-    expect(retry.requeue).toEqual({ backoff: true });
+    expect(retry.requeue).toEqual({ backoff: true, maxMs: SETTINGS.workspaceRetryMs });
   });
 
   it('a create that hit an existing endpoint reads again at once', () => {

@@ -165,9 +165,11 @@ describe('composition with the endpoint plan', () => {
     expect(withSchedule({ ...plan, status: { schedule: { throughput: 'x' } } }, {}, undefined, false, now).status.schedule).toBeUndefined();
   });
 
-  it('requeueForSchedule keeps a sooner requeue and the workqueue backoff', () => {
+  it('requeueForSchedule keeps a sooner requeue and the workqueue backoff, bounded by the next change', () => {
     expect(requeueForSchedule({ after: 1000 }, office, new Date('2026-03-02T12:00:00Z'))).toEqual({ after: 1000 });
-    expect(requeueForSchedule({ backoff: true }, office, new Date('2026-03-02T12:00:00Z'))).toEqual({ backoff: true });
+    // the backoff after a failure is kept, and bounded by the change: a long one must not pass over it
+    expect(requeueForSchedule({ backoff: true, maxMs: 30_000 }, office, new Date('2026-03-02T12:00:00Z'))).toEqual({ backoff: true, maxMs: 30_000 });
+    expect(requeueForSchedule({ backoff: true }, office, new Date('2026-03-02T16:59:50Z'))).toEqual({ backoff: true, maxMs: 10_000 });
     expect(requeueForSchedule(undefined, office, new Date('2026-03-02T16:00:00Z'))).toEqual({ after: 3_600_000 });
   });
 });
