@@ -306,6 +306,9 @@ function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): Can
     return { ...current, phase: 'Promoting', share: 100, step: sortedSteps(canary).length + 1, message: `${why}: moving all traffic to version ${current.toVersion} and removing version ${current.fromVersion}` };
   }
 
+  const ahead = sentAhead(input, canary, current, newAlone);
+  if (ahead) return advance(input, canary, ahead);
+
   const newEntity = served?.entities.find((e) => e.entityVersion === current.toVersion);
   const reached = !!served && !input.updating && served.entityCount === 2 && newEntity?.share === current.share;
   if (!reached) {
@@ -336,6 +339,25 @@ function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): Can
   }
   const share = steps[next] as number;
   return { ...current, phase: 'Progressing', step: next + 1, share, stepReachedTime: undefined, message: `rolling out step ${next + 1}: ${share} % of the traffic to version ${current.toVersion}` };
+}
+
+/**
+ * Databricks serves, settled, what this status sends next (the next step's split, or after the last step the new
+ * version alone): a predecessor sent it and did not live to write status (killed, or its Lease lost, with the update
+ * in flight). The canary goes on from there; sending the current step again moved traffic back and rolled out twice
+ * more (e2e/crash-canary). Only the very next config counts, so drift to any other split is still corrected.
+ */
+function sentAhead(input: CanaryInput, canary: Canary, current: CanaryStatus, newAlone: boolean): CanaryStatus | undefined {
+  const { served } = input;
+  if (!served || input.updating || current.phase === 'Aborted') return undefined;
+  const steps = sortedSteps(canary);
+  if (current.step >= steps.length) {
+    return newAlone ? { ...current, phase: 'Promoting', step: steps.length + 1, share: 100, stepReachedTime: undefined } : undefined;
+  }
+  const next = steps[current.step] as number;
+  const entities = served.entities;
+  const split = served.entityCount === 2 && entities.some((e) => e.entityVersion === current.fromVersion) && entities.find((e) => e.entityVersion === current.toVersion)?.share === next;
+  return split ? { ...current, phase: 'Progressing', step: current.step + 1, share: next, stepReachedTime: undefined } : undefined;
 }
 
 /** Why the gate cannot decide yet; undefined when every entry has a value. */

@@ -93,6 +93,29 @@ describe('planCanary', () => {
     expect(decision.split).toMatchObject({ previous: { entityVersion: '3' }, share });
   });
 
+  // The operator sent the next step (or the promotion) and was killed (or lost its Lease) before status said so: the
+  // restarted one finds Databricks serving what status would send next. Sending the current step again moved traffic
+  // back (50 % → 10 % → 50 %: two more rollouts, e2e/crash-canary) or put the removed old version back.
+  it.each<{ name: string; canary: CanaryStatus; config: Record<string, number>; phase: string; step: number; share: number }>([
+    { name: 'step 2 serves while status says step 1', canary: running({ phase: 'Paused', stepReachedTime: iso(at(-10 * 60 * SECOND)) }), config: { '3': 50, '4': 50 }, phase: 'Paused', step: 2, share: 50 },
+    { name: 'step 2 serves while status says step 1 rolls out (seen rolling meanwhile)', canary: running({}), config: { '3': 50, '4': 50 }, phase: 'Paused', step: 2, share: 50 },
+    { name: 'the new version alone serves while status says the last step', canary: running({ phase: 'Paused', step: 2, share: 50, stepReachedTime: iso(at(-10 * 60 * SECOND)) }), config: { '4': 100 }, phase: 'Succeeded', step: 3, share: 100 },
+  ])('what status would send next already serves: the canary goes on from it, nothing sent again ($name)', ({ canary, config, phase, step, share }) => {
+    const decision = planCanary(input({ canary, config: served(config) }));
+    expect(decision.status).toMatchObject({ phase, step, share });
+    if (phase === 'Paused') {
+      expect(decision.status?.stepReachedTime).toBe(iso(NOW));
+      expect(decision.split).toMatchObject({ previous: { entityVersion: '3' }, share });
+    } else expect(decision.split).toBeUndefined();
+  });
+
+  it('a split ahead of the next step, or still rolling out, is not taken for it', () => {
+    const paused = running({ phase: 'Paused', stepReachedTime: iso(at(-10 * 60 * SECOND)) });
+    // two steps ahead (the new version alone while step 1 pauses): not what this status sends next
+    expect(planCanary(input({ canary: paused, config: served({ '4': 100 }) })).status).toMatchObject({ step: 1, share: 10, phase: 'Progressing' });
+    expect(planCanary(input({ canary: paused, config: served({ '3': 50, '4': 50 }), updating: true })).status).toMatchObject({ step: 1, phase: 'Progressing' });
+  });
+
   it('a split whose share is no step of the canary is not taken for one of its steps', () => {
     expect(planCanary(input({ config: served({ '3': 70, '4': 30 }) })).status).toBeUndefined();
   });
