@@ -27,25 +27,26 @@ interface Canary {
 }
 const canaryOf = (o: Record<string, unknown>) => ((o['status'] as { canary?: Canary } | undefined)?.canary ?? {}) as Canary;
 
-async function updates(): Promise<{ status: number; seq: number }[]> {
+async function updates(name = NAME): Promise<{ status: number; seq: number }[]> {
   const url = new URL('/__emulator/calls', e2e.emulator.url);
-  url.searchParams.set('endpoint', NAME);
+  url.searchParams.set('endpoint', name);
   url.searchParams.set('operation', 'updateConfig');
   return ((await (await fetch(url)).json()) as { calls: { status: number; seq: number }[] }).calls;
 }
 
-async function routes(): Promise<Record<string, number>> {
+async function routes(name = NAME): Promise<Record<string, number>> {
   const state = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as {
     endpoints: { name: string; config?: { traffic_config?: { routes?: { served_entity_name: string; traffic_percentage: number }[] } }; pending_config?: unknown }[];
   };
-  const endpoint = state.endpoints.find((e) => e.name === NAME);
+  const endpoint = state.endpoints.find((e) => e.name === name);
   return Object.fromEntries((endpoint?.config?.traffic_config?.routes ?? []).map((r) => [r.served_entity_name, r.traffic_percentage]));
 }
 
 /** Holds the next config update 3 s before Databricks acts on it, and kills the operator while it is in flight. */
-async function killDuringNextUpdate(): Promise<void> {
-  const before = (await updates()).length;
-  const [id] = await addFaults(e2e.emulator.url, { type: 'latency', ms: 3_000, times: 1, match: { method: 'PUT', path: `/api/2.0/serving-endpoints/${NAME}/config` } });
+async function killDuringNextUpdate(name = NAME, trigger?: () => Promise<void>): Promise<void> {
+  const before = (await updates(name)).length;
+  const [id] = await addFaults(e2e.emulator.url, { type: 'latency', ms: 3_000, times: 1, match: { method: 'PUT', path: `/api/2.0/serving-endpoints/${name}/config` } });
+  await trigger?.();
   await eventually(
     async () => {
       const list = (await (await fetch(new URL('/__emulator/faults', e2e.emulator.url))).json()) as { faults: { id: string; fired: number }[] };
@@ -57,7 +58,7 @@ async function killDuringNextUpdate(): Promise<void> {
   // Databricks carries the update out although nobody hears the answer.
   await eventually(
     async () => {
-      if ((await updates()).length !== before + 1) throw new Error('the step update has not landed');
+      if ((await updates(name)).length !== before + 1) throw new Error('the step update has not landed');
     },
     { timeoutMs: 10_000 },
   );
@@ -85,5 +86,40 @@ describe('crash safety during a canary', () => {
     const sent = await updates();
     // One update per step: 10 %, 50 %, then version 3 alone; none refused, none repeated.
     expect(sent.map((c) => c.status)).toEqual([200, 200, 200]);
+  }, 240_000);
+
+  it('SIGKILL while the abort a failed metrics gate decided is in flight: the restarted operator does not send the step again', async () => {
+    const name = 'crash-gate';
+    const gate = [{ metric: 'request_5xx_count_total', divideBy: 'request_count_total', max: 0.05 }];
+    await e2e.apply(endpointManifest(name, { model: { name: MODEL, version: '2' }, throughput: { chunks: { min: 1, max: 2 } }, canary: { steps: [10], pause: '2s', gate } }));
+    await e2e.waitUntil('pte', name, isReady, 60_000);
+    await e2e.kubectl(['patch', 'pte', name, '--type=merge', '-p', JSON.stringify({ spec: { model: { name: MODEL, version: '3' } } })]);
+    // The step serves and waits for traffic to judge.
+    await e2e.waitUntil('pte', name, (o) => canaryOf(o).phase === 'Paused' && /waits for the metrics gate/.test((o['status'] as { canary?: { message?: string } }).canary?.message ?? ''), 60_000);
+    expect(await updates(name)).toHaveLength(1);
+
+    // The new version fails one request in five: the gate aborts, and the operator dies with the abort in flight.
+    await killDuringNextUpdate(name, async () => {
+      const response = await fetch(new URL(`/__emulator/endpoints/${name}/metrics`, e2e.emulator.url), {
+        method: 'POST',
+        body: JSON.stringify({ 'support_bot_llama-3': { request_count_total: 100, request_5xx_count_total: 20 } }),
+      });
+      expect(response.status).toBe(200);
+    });
+    // Databricks rolls the abort out: version 2 alone again.
+    await eventually(
+      async () => {
+        if (JSON.stringify(await routes(name)) !== JSON.stringify({ 'support_bot_llama-2': 100 })) throw new Error('the abort has not rolled out');
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+
+    e2e.startOperator();
+    const aborted = await e2e.waitUntil('pte', name, (o) => canaryOf(o).phase === 'Aborted', 60_000);
+    expect((aborted['status'] as { canary?: { message?: string } }).canary?.message).toMatch(/metrics gate failed|aborted/);
+    await e2e.reconciledAgain(name);
+    // The failing version got no traffic again: two updates in all, the step and the abort.
+    expect(await updates(name)).toHaveLength(2);
+    expect(await routes(name)).toEqual({ 'support_bot_llama-2': 100 });
   }, 240_000);
 });
