@@ -28,6 +28,8 @@ export interface CanaryInput {
   served: ObservedServing | undefined;
   /** A config update is in progress in Databricks. */
   updating: boolean;
+  /** What that update rolls out (endpoint.pending_config), when Databricks says. */
+  rollingOut?: ObservedServing | undefined;
   now: Date;
   gate?: GateReading;
 }
@@ -112,7 +114,9 @@ export function decideCanary(object: EndpointObject, endpoint: Observed<ServingE
   const found = endpoint.kind === 'found' ? endpoint.value : undefined;
   if (object.deleting || !((ours && found) || endpoint.kind === 'notFound')) return { spec: object.spec, changed: false, status: object.status.canary };
   const served = observeConfig(found?.config);
-  const decision = planCanary({ spec: object.spec, annotations: object.annotations, status: object.status, served, updating: found?.state.config_update === 'IN_PROGRESS', now, gate });
+  const updating = found?.state.config_update === 'IN_PROGRESS';
+  const rollingOut = updating ? observeConfig(found?.pending_config) : undefined;
+  const decision = planCanary({ spec: object.spec, annotations: object.annotations, status: object.status, served, updating, rollingOut, now, gate });
   return served ? { ...decision, servedVersions: observedVersions(served) } : decision;
 }
 
@@ -306,7 +310,9 @@ function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): Can
     return { ...current, phase: 'Promoting', share: 100, step: sortedSteps(canary).length + 1, message: `${why}: moving all traffic to version ${current.toVersion} and removing version ${current.fromVersion}` };
   }
 
-  const ahead = sentAhead(input, canary, current, newAlone);
+  const undone = undoneStep(input, canary, current);
+  if (undone) return undone;
+  const ahead = sentAhead(input, canary, current);
   if (ahead) return advance(input, canary, ahead);
 
   const newEntity = served?.entities.find((e) => e.entityVersion === current.toVersion);
@@ -341,23 +347,41 @@ function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): Can
   return { ...current, phase: 'Progressing', step: next + 1, share, stepReachedTime: undefined, message: `rolling out step ${next + 1}: ${share} % of the traffic to version ${current.toVersion}` };
 }
 
+/** The config Databricks serves once it settles: the one rolling out while an update runs, else the served one. */
+const landing = (input: CanaryInput): ObservedServing | undefined => (input.updating ? input.rollingOut : input.served);
+
 /**
- * Databricks serves, settled, what this status sends next (the next step's split, or after the last step the new
- * version alone): a predecessor sent it and did not live to write status (killed, or its Lease lost, with the update
- * in flight). The canary goes on from there; sending the current step again moved traffic back and rolled out twice
- * more (e2e/crash-canary). Only the very next config counts, so drift to any other split is still corrected.
+ * Databricks serves (or rolls out) what this status sends next: the next step's split, or after the last step the
+ * new version alone. A predecessor sent it and did not live to write status (killed, or its Lease lost, with the
+ * update in flight). The canary goes on from there; sending the current step again moved traffic back and rolled
+ * out twice more (e2e/crash-canary). Only the very next config counts, so drift to any other split is still corrected.
  */
-function sentAhead(input: CanaryInput, canary: Canary, current: CanaryStatus, newAlone: boolean): CanaryStatus | undefined {
-  const { served } = input;
-  if (!served || input.updating || current.phase === 'Aborted') return undefined;
+function sentAhead(input: CanaryInput, canary: Canary, current: CanaryStatus): CanaryStatus | undefined {
+  const config = landing(input);
+  if (!config || current.phase === 'Aborted') return undefined;
   const steps = sortedSteps(canary);
   if (current.step >= steps.length) {
+    const newAlone = config.entityCount === 1 && config.entityVersion === current.toVersion;
     return newAlone ? { ...current, phase: 'Promoting', step: steps.length + 1, share: 100, stepReachedTime: undefined } : undefined;
   }
   const next = steps[current.step] as number;
-  const entities = served.entities;
-  const split = served.entityCount === 2 && entities.some((e) => e.entityVersion === current.fromVersion) && entities.find((e) => e.entityVersion === current.toVersion)?.share === next;
+  const { entities } = config;
+  const split = config.entityCount === 2 && entities.some((e) => e.entityVersion === current.fromVersion) && entities.find((e) => e.entityVersion === current.toVersion)?.share === next;
   return split ? { ...current, phase: 'Progressing', step: current.step + 1, share: next, stepReachedTime: undefined } : undefined;
+}
+
+/**
+ * A gated step had served (status has when) and Databricks serves, or rolls out, the old version alone: the abort a
+ * predecessor's gate decided and that predecessor did not live to record. Sending the step again gave the failing
+ * version traffic again, until the gate failed once more (e2e/crash-canary). Without a gate only the user aborts,
+ * and the control stays set, so there a step undone out of band is still put back.
+ */
+function undoneStep(input: CanaryInput, canary: Canary, current: CanaryStatus): CanaryStatus | undefined {
+  const config = landing(input);
+  if (!canary.gate?.length || current.stepReachedTime === undefined || !config) return undefined;
+  if (config.entityCount !== 1 || config.entityVersion !== current.fromVersion) return undefined;
+  const message = `version ${current.fromVersion} serves alone although step ${current.step} (${current.share} %) had served: the canary was aborted before status said so (by its metrics gate, with the operator stopped before it wrote status, or by a change in Databricks); all traffic stays on version ${current.fromVersion}`;
+  return { ...current, phase: 'Aborted', stepReachedTime: undefined, message };
 }
 
 /** Why the gate cannot decide yet; undefined when every entry has a value. */

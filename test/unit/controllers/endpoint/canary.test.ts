@@ -109,6 +109,37 @@ describe('planCanary', () => {
     } else expect(decision.split).toBeUndefined();
   });
 
+  it('step 2 rolling out while status says step 1 (the kill came with it in flight): status says step 2 rolls out', () => {
+    const paused = running({ phase: 'Paused', stepReachedTime: iso(at(-10 * 60 * SECOND)) });
+    const decision = planCanary(input({ canary: paused, config: served({ '3': 90, '4': 10 }), updating: true, rollingOut: observeConfig(served({ '3': 50, '4': 50 })) }));
+    expect(decision.status).toMatchObject({ phase: 'Progressing', step: 2, share: 50, message: 'rolling out step 2: 50 % of the traffic to version 4' });
+    expect(decision.split).toMatchObject({ share: 50 });
+  });
+
+  // The gate failed and the abort was in flight when the operator died: the failing version must get no traffic again.
+  describe('the old version alone where a gated step had served', () => {
+    const gated = spec('4', { ...CANARY, gate: [{ metric: 'request_5xx_count_total', divideBy: 'request_count_total', max: 0.05 }] });
+    const paused = running({ phase: 'Paused', stepReachedTime: iso(at(-5 * 60 * SECOND)) });
+    it.each<{ name: string; config: Record<string, number>; updating: boolean; rollingOut: Record<string, number> | undefined }>([
+      { name: 'served', config: { '3': 100 }, updating: false, rollingOut: undefined },
+      { name: 'rolling out', config: { '3': 90, '4': 10 }, updating: true, rollingOut: { '3': 100 } },
+    ])('$name: the canary is aborted, the old version aimed for, nothing sent again', ({ config, updating, rollingOut }) => {
+      const decision = planCanary(input({ spec: gated, canary: paused, config: served(config), updating, rollingOut: rollingOut && observeConfig(served(rollingOut)) }));
+      expect(decision.status).toMatchObject({ phase: 'Aborted', step: 1, share: 10 });
+      expect(decision.status?.message).toMatch(/^version 3 serves alone although step 1 \(10 %\) had served: the canary was aborted before status said so/);
+      expect(decision.split).toBeUndefined();
+      expect(decision.spec.model.version).toBe('3');
+    });
+
+    it('without a gate (only the user aborts, and the control stays set) a step undone out of band is put back', () => {
+      expect(planCanary(input({ canary: paused, config: served({ '3': 100 }) })).status).toMatchObject({ phase: 'Progressing', step: 1, share: 10 });
+    });
+
+    it('a step never reached (an endpoint created again with the old version) starts again', () => {
+      expect(planCanary(input({ spec: gated, canary: running({}), config: served({ '3': 100 }) })).status).toMatchObject({ phase: 'Progressing', step: 1 });
+    });
+  });
+
   it('a split ahead of the next step, or still rolling out, is not taken for it', () => {
     const paused = running({ phase: 'Paused', stepReachedTime: iso(at(-10 * 60 * SECOND)) });
     // two steps ahead (the new version alone while step 1 pauses): not what this status sends next
