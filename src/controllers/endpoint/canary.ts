@@ -336,10 +336,8 @@ function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): Can
   if (gateWait) {
     return { ...current, phase: 'Paused', stepReachedTime: reachedAt, message: `step ${current.step} waits for the metrics gate: ${gateWait}` };
   }
-  // The next step is the first above the share that serves, so steps edited during the canary never skip one nor
-  // repeat the share that serves.
   const steps = sortedSteps(canary);
-  const next = steps.findIndex((s) => s > current.share);
+  const next = nextStepIndex(steps, current.share);
   if (next < 0) {
     return { ...current, phase: 'Promoting', step: steps.length + 1, share: 100, stepReachedTime: undefined, message: `after the last step: moving all traffic to version ${current.toVersion} and removing version ${current.fromVersion}` };
   }
@@ -360,15 +358,22 @@ function sentAhead(input: CanaryInput, canary: Canary, current: CanaryStatus): C
   const config = landing(input);
   if (!config || current.phase === 'Aborted') return undefined;
   const steps = sortedSteps(canary);
-  if (current.step >= steps.length) {
+  const index = nextStepIndex(steps, current.share);
+  if (index < 0) {
     const newAlone = config.entityCount === 1 && config.entityVersion === current.toVersion;
     return newAlone ? { ...current, phase: 'Promoting', step: steps.length + 1, share: 100, stepReachedTime: undefined } : undefined;
   }
-  const next = steps[current.step] as number;
+  const next = steps[index] as number;
   const { entities } = config;
   const split = config.entityCount === 2 && entities.some((e) => e.entityVersion === current.fromVersion) && entities.find((e) => e.entityVersion === current.toVersion)?.share === next;
-  return split ? { ...current, phase: 'Progressing', step: current.step + 1, share: next, stepReachedTime: undefined } : undefined;
+  return split ? { ...current, phase: 'Progressing', step: index + 1, share: next, stepReachedTime: undefined } : undefined;
 }
+
+/**
+ * The index of the step after `share`: the first above the share that serves, so steps edited during the canary never
+ * skip one nor repeat the share that serves; -1 after the last.
+ */
+const nextStepIndex = (steps: readonly number[], share: number): number => steps.findIndex((s) => s > share);
 
 /**
  * A gated step had served (status has when) and Databricks serves, or rolls out, the old version alone: the abort a
