@@ -108,10 +108,13 @@ describe('emulator: notifications, create-only fields, budget', () => {
     expect(emulator.getEndpoint('llama').email_notifications).toBeUndefined();
   });
 
-  it('budget_policy_id and description come from the create; create-time notifications are not echoed', () => {
+  // A real GET never fills budget_policy_id; it answers effective_budget_policy_id (the Databricks CLI's direct engine,
+  // PR #5708, tested on a workspace; the reference's captures of real answers carry effective_budget_policy_id).
+  it('the budget policy of the create is answered as effective_budget_policy_id, as a real GET answers it; description and create-time notifications as before', () => {
     const emulator = new Emulator({ speed: 0 });
     emulator.createEndpoint({ name: 'x', config: { served_entities: [LLAMA] }, budget_policy_id: 'pol-1', description: 'd', email_notifications: { on_update_failure: ['a@b.com'] } });
-    expect(emulator.getEndpoint('x')).toMatchObject({ budget_policy_id: 'pol-1', description: 'd' });
+    expect(emulator.getEndpoint('x')).toMatchObject({ effective_budget_policy_id: 'pol-1', description: 'd' });
+    expect(emulator.getEndpoint('x')).not.toHaveProperty('budget_policy_id');
     expect(emulator.getEndpoint('x').email_notifications).toBeUndefined();
   });
 

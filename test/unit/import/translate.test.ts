@@ -134,6 +134,14 @@ describe('translateEndpoint: forms the operator expresses', () => {
     }
   });
 
+  it('the budget policy a real workspace answers as effective_budget_policy_id (its GET never fills budget_policy_id) is imported', () => {
+    const endpoint = { ...foreignEndpoint(), effective_budget_policy_id: 'a1b2c3d4-0000-4000-8000-000000000002' };
+    const result = imported(endpoint);
+    expect(result.object.spec.budgetPolicyId).toBe('a1b2c3d4-0000-4000-8000-000000000002');
+    const plan = planAfterAdoption(result, endpoint, TOKEN_BAND_MODEL);
+    expect(plan.status.conditions?.find((c) => c.type === 'CreationSettingsSynced')?.status).toBe('True');
+  });
+
   it('settings Databricks reports as empty ("" description, no gateway parts on, no addresses) give no spec fields', () => {
     const endpoint = { ...foreignEndpoint(), description: '', ai_gateway: { usage_tracking_config: { enabled: false } }, email_notifications: {} };
     const spec = imported(endpoint).object.spec;

@@ -126,6 +126,17 @@ describe('budget policy and description: create-only', () => {
     expect(conditionOf(p, 'CreationSettingsSynced')).toMatchObject({ status: 'True', reason: 'Applied' });
   });
 
+  // A real workspace's GET never fills budget_policy_id: it answers effective_budget_policy_id (the Databricks CLI's
+  // direct engine, PR #5708, tested on a workspace; reference "Undocumented fields seen in real responses"). Compared
+  // with budget_policy_id alone, CreationSettingsSynced stayed False on every endpoint created with a policy.
+  it('the policy a real workspace answers as effective_budget_policy_id (its GET never fills budget_policy_id) is Applied', () => {
+    const asAnswered = endpointWith({ effective_budget_policy_id: 'pol-1' });
+    const p = plan(settledWith({ budgetPolicyId: 'pol-1' }, asAnswered), { endpoint: asAnswered });
+    expect(conditionOf(p, 'CreationSettingsSynced')).toMatchObject({ status: 'True', reason: 'Applied' });
+    const changed = plan(settledWith({ budgetPolicyId: 'pol-1' }, asAnswered), { endpoint: endpointWith({ effective_budget_policy_id: 'pol-2' }) });
+    expect(conditionOf(changed, 'CreationSettingsSynced')).toMatchObject({ status: 'False', reason: 'NotUpdatable', message: expect.stringContaining('budget policy pol-2 → pol-1') });
+  });
+
   it('a budget policy changed in the Databricks UI is reported with a way out, never "corrected" by a call', () => {
     const withPolicy = endpointWith({ budget_policy_id: 'pol-1' });
     const object = settledWith({ budgetPolicyId: 'pol-1' }, withPolicy);
