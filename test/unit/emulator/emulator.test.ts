@@ -98,6 +98,31 @@ describe('endpoint lifecycle', () => {
     expect(emu.getEndpoint('autocap').config?.auto_capture_config).toBeUndefined();
   });
 
+  // Databricks' legacy inference table page (docs.databricks.com/machine-learning/model-serving/enable-model-serving-inference-tables):
+  // "Starting February 20, 2026, legacy inference tables can not be enabled on new or existing model serving endpoints."
+  // A config PUT that turns one on (none before, or a disabled one) is refused; one that keeps an enabled table as it
+  // is, or disables it, still goes through (the operator keeps an adopted endpoint's table that way).
+  it('refuses to enable a legacy inference table with a config PUT, and still keeps or disables an enabled one', () => {
+    const autoCapture = { catalog_name: 'main', schema_name: 'default', table_name_prefix: 'ac', enabled: true };
+    const emu = frozen({ endpoints: [{ name: 'autocap', config: { ...llamaConfig(980), auto_capture_config: autoCapture } }, { name: 'plain', config: llamaConfig(980) }] });
+
+    const enable = apiError(() => emu.updateConfig('plain', { ...llamaConfig(1960), auto_capture_config: autoCapture }));
+    expect([enable.status, enable.errorCode]).toEqual([400, 'INVALID_PARAMETER_VALUE']);
+    expect(enable.message).toContain('AI Gateway');
+    expect(emu.getEndpoint('plain').pending_config).toBeUndefined();
+    // enabled left out means enabled, as GET shows it
+    const { enabled: _enabled, ...implicitlyEnabled } = autoCapture;
+    expect(apiError(() => emu.updateConfig('plain', { ...llamaConfig(1960), auto_capture_config: implicitlyEnabled })).status).toBe(400);
+
+    emu.updateConfig('autocap', { ...llamaConfig(1960), auto_capture_config: autoCapture });
+    emu.advance(10 * MINUTE);
+    emu.updateConfig('autocap', { ...llamaConfig(980), auto_capture_config: { ...autoCapture, enabled: false } });
+    emu.advance(10 * MINUTE);
+    expect(emu.getEndpoint('autocap').config?.auto_capture_config).toMatchObject({ enabled: false });
+    const again = apiError(() => emu.updateConfig('autocap', { ...llamaConfig(1960), auto_capture_config: autoCapture }));
+    expect([again.status, again.errorCode]).toEqual([400, 'INVALID_PARAMETER_VALUE']);
+  });
+
   // A scenario's endpoints stand for endpoints made through the API: their AI Gateway gets the same checks and the
   // same server-filled defaults (table_name_prefix, usage tracking off) as a create's, and their description is checked.
   it('a seeded endpoint gets the AI Gateway and description a create would give it', () => {
