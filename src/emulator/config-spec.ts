@@ -75,6 +75,20 @@ export function validateAutoCaptureChange(current: AutoCaptureConfig | undefined
   }
 }
 
+/**
+ * "Starting February 20, 2026, legacy inference tables can not be enabled on new or existing model serving
+ * endpoints" (Databricks' legacy inference table page). A config that turns one on (none before, or a disabled
+ * one; `enabled` left out means enabled) is refused; keeping an enabled one or disabling it is not. The message is
+ * the emulator's own (INFERENCE).
+ */
+export function validateAutoCaptureEnable(current: AutoCaptureConfig | undefined, next: AutoCaptureConfig | undefined): void {
+  if (!next || next.enabled === false) return;
+  if (current !== undefined && current.enabled !== false) return;
+  throw invalidParameter(
+    'Legacy inference tables (auto_capture_config) can no longer be enabled on serving endpoints. Please use AI Gateway to manage inference tables (ai_gateway.inference_table_config).',
+  );
+}
+
 /** The config of POST /pt or PUT /pt/{name}/config: model units only. */
 export function specFromPtConfig(input: PtEndpointCoreConfig, catalog: ModelCatalog): ConfigSpec {
   return buildSpec(input.served_entities, input.traffic_config?.routes, 'served_entities', catalog);

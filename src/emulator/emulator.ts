@@ -32,7 +32,7 @@ import { AuthService } from './auth.js';
 import { CallLog } from './call-log.js';
 import { DEFAULT_CATALOG, ModelCatalog, optimizationInfo } from './catalog.js';
 import { VirtualClock } from './clock.js';
-import { specFromCoreConfig, specFromPtConfig, validateAutoCaptureChange, validateDescription, validateEndpointName, type ConfigSpec } from './config-spec.js';
+import { specFromCoreConfig, specFromPtConfig, validateAutoCaptureChange, validateAutoCaptureEnable, validateDescription, validateEndpointName, type ConfigSpec } from './config-spec.js';
 import { ApiError, endpointAlreadyExists, invalidParameter, modelNotFound } from './errors.js';
 import { FaultEngine, type ActiveFault, type FaultSpecInput } from './faults.js';
 import { EndpointStore, TIMED_OUT_MESSAGE, type RolloutOutcome, type StoredEndpoint } from './lifecycle.js';
@@ -174,6 +174,7 @@ export class Emulator {
     const request = parseBody(UpdateConfigRequestSchema, body);
     const endpoint = this.#store.get(name, this.now());
     validateAutoCaptureChange(endpoint.served?.autoCapture, request.auto_capture_config);
+    validateAutoCaptureEnable(endpoint.served?.autoCapture, request.auto_capture_config);
     return this.#update(name, specFromCoreConfig(request, this.catalog));
   }
 
