@@ -157,6 +157,32 @@ describe('endpoint lifecycle', () => {
     expect(done.config).toMatchObject({ config_version: 2, served_entities: [{ max_provisioned_throughput: 1960 }] });
   });
 
+  // Terraform provider PR #5188: "The model serving API returns served_models and served_entities in non-deterministic
+  // order (typically alphabetically by name)"; reference §5.1 and its TL;DR ("don't diff on ... entity ordering"). The
+  // emulator answers them by name, whatever order the request had, so a client that compares lists by position meets
+  // what a real workspace gives it.
+  it('answers served entities and served models ordered by name, not in the order the request gave them', () => {
+    const emu = frozen();
+    const entity = (name: string, version: string) => ({ name, entity_name: LLAMA, entity_version: version, min_provisioned_throughput: 0, max_provisioned_throughput: 980 });
+    const split = {
+      served_entities: [entity('canary', '3'), entity('baseline', '2')],
+      traffic_config: { routes: [{ served_entity_name: 'canary', traffic_percentage: 10 }, { served_entity_name: 'baseline', traffic_percentage: 90 }] },
+    };
+    const names = (list: { name?: string }[] | undefined) => list?.map((e) => e.name);
+    expect(names(emu.createEndpoint({ name: 'split', config: split }).pending_config?.served_entities)).toEqual(['baseline', 'canary']);
+    emu.advance(10 * MINUTE);
+    expect(names(emu.getEndpoint('split').config?.served_entities)).toEqual(['baseline', 'canary']);
+    expect(names(emu.listEndpoints().endpoints?.[0]?.config?.served_entities)).toEqual(['baseline', 'canary']);
+
+    const models = [
+      { name: 'zeta', model_name: LLAMA, model_version: '3', scale_to_zero_enabled: false, min_provisioned_throughput: 0, max_provisioned_throughput: 980 },
+      { name: 'alpha', model_name: LLAMA, model_version: '2', scale_to_zero_enabled: false, min_provisioned_throughput: 0, max_provisioned_throughput: 980 },
+    ];
+    const legacy = emu.createEndpoint({ name: 'legacy', config: { served_models: models, traffic_config: { routes: [{ served_model_name: 'zeta', traffic_percentage: 50 }, { served_model_name: 'alpha', traffic_percentage: 50 }] } } });
+    expect(names(legacy.pending_config?.served_models)).toEqual(['alpha', 'zeta']);
+    expect(names(legacy.pending_config?.served_entities)).toEqual(['alpha', 'zeta']);
+  });
+
   it('answers 404 RESOURCE_DOES_NOT_EXIST for a missing endpoint and 409 RESOURCE_ALREADY_EXISTS for a duplicate', () => {
     const emu = frozen();
     expect(apiError(() => emu.getEndpoint('nope')).body()).toEqual({ error_code: 'RESOURCE_DOES_NOT_EXIST', message: "Endpoint with name 'nope' does not exist." });
