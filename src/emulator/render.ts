@@ -58,7 +58,7 @@ export function renderSummary(endpoint: StoredEndpoint): ServingEndpoint {
   };
   if (endpoint.served) {
     summary.config = {
-      served_entities: endpoint.served.entities.map((e) => {
+      served_entities: byName(endpoint.served.entities).map((e) => {
         const spec: NonNullable<NonNullable<ServingEndpoint['config']>['served_entities']>[number] = {
           name: e.name,
           entity_name: e.entity_name,
@@ -85,10 +85,11 @@ function renderPending(rollout: Rollout, endpointName: string): EndpointPendingC
 }
 
 function renderConfig(config: StoredConfig, state: EntityState, endpointName: string): EndpointCoreConfigOutput {
+  const entities = byName(config.entities);
   const output: EndpointCoreConfigOutput = {
-    served_entities: config.entities.map((e) => renderEntity(e, state)),
+    served_entities: entities.map((e) => renderEntity(e, state)),
   };
-  if (config.legacyServedModels) output.served_models = config.entities.map((e) => renderServedModel(e, state));
+  if (config.legacyServedModels) output.served_models = entities.map((e) => renderServedModel(e, state));
   output.config_version = config.config_version;
   output.traffic_config = renderTraffic(config);
   if (config.autoCapture) output.auto_capture_config = renderAutoCapture(config.autoCapture, endpointName);
@@ -137,6 +138,15 @@ function copyCompute(entity: StoredEntity, output: ServedEntityOutput | ServedMo
   if (entity.min_provisioned_throughput !== undefined) output.min_provisioned_throughput = entity.min_provisioned_throughput;
   if (entity.max_provisioned_throughput !== undefined) output.max_provisioned_throughput = entity.max_provisioned_throughput;
   output.scale_to_zero_enabled = entity.scale_to_zero_enabled;
+}
+
+/**
+ * Served entities (and models) by name, not in the request's order: "The model serving API returns served_models and
+ * served_entities in non-deterministic order (typically alphabetically by name)" (Terraform provider PR #5188,
+ * reference §5.1). Names are unique within a config.
+ */
+function byName(entities: readonly StoredEntity[]): StoredEntity[] {
+  return [...entities].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Routes echo both names with the same value, whichever the request used. */
