@@ -459,7 +459,10 @@ export const ServingEndpointDetailedSchema = z.object({
   pending_config: EndpointPendingConfigSchema.optional(),
   tags: z.array(EndpointTagSchema).optional(),
   ai_gateway: AiGatewayConfigSchema.optional(),
+  /** In the schema, but a real GET never fills it (the Databricks CLI's direct engine, PR #5708): see the next field. */
   budget_policy_id: z.string().optional(),
+  /** The budget policy that applies, as a real GET answers it (reference: undocumented fields seen in real responses). */
+  effective_budget_policy_id: z.string().optional(),
   description: z.string().optional(),
   email_notifications: EmailNotificationsSchema.optional(),
   task: z.string().optional(),
@@ -469,6 +472,10 @@ export const ServingEndpointDetailedSchema = z.object({
   permission_level: PermissionLevelSchema.optional(),
 });
 export type ServingEndpointDetailed = z.infer<typeof ServingEndpointDetailedSchema>;
+
+/** The budget policy an endpoint has, from either field a host may answer it in (a real GET: the effective one). */
+export const budgetPolicyOf = (endpoint: Pick<ServingEndpointDetailed, 'budget_policy_id' | 'effective_budget_policy_id'>): string | undefined =>
+  endpoint.budget_policy_id ?? endpoint.effective_budget_policy_id;
 
 /** List items are summaries: no per-entity state, throughput or model units (GO `ServedEntitySpec`). */
 export const ServedEntitySpecSchema = z.object({

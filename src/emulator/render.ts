@@ -42,7 +42,9 @@ export function renderDetailed(endpoint: StoredEndpoint): ServingEndpointDetaile
   if (endpoint.tags.length > 0) detailed.tags = endpoint.tags;
   if (endpoint.description !== undefined) detailed.description = endpoint.description;
   if (endpoint.ai_gateway !== undefined) detailed.ai_gateway = endpoint.ai_gateway;
-  if (endpoint.budget_policy_id !== undefined) detailed.budget_policy_id = endpoint.budget_policy_id;
+  // A real GET answers the policy as effective_budget_policy_id and never fills budget_policy_id (the Databricks
+  // CLI's direct engine, PR #5708, tested on a workspace; the reference's captures of real answers carry it).
+  if (endpoint.budget_policy_id !== undefined) detailed.effective_budget_policy_id = endpoint.budget_policy_id;
   if (endpoint.email_notifications !== undefined) detailed.email_notifications = endpoint.email_notifications;
   return detailed;
 }

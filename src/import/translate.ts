@@ -15,7 +15,7 @@ import { gatewaySpec } from '../controllers/endpoint/ai-gateway.js';
 import { observedBand } from '../controllers/endpoint/desired.js';
 import { notificationsSpec } from '../controllers/endpoint/notifications.js';
 import { OwnerTag, tagMap, taggedOwner } from '../controllers/endpoint/ownership.js';
-import { isEndpointName, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../databricks/api-types.js';
+import { budgetPolicyOf, isEndpointName, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../databricks/api-types.js';
 
 export interface ImportOptions {
   namespace: string;
@@ -192,7 +192,8 @@ function settingsSpec(endpoint: ServingEndpointDetailed, throughput: EndpointSpe
       );
     }
   }
-  if (endpoint.budget_policy_id) fields.budgetPolicyId = endpoint.budget_policy_id;
+  const budgetPolicy = budgetPolicyOf(endpoint);
+  if (budgetPolicy) fields.budgetPolicyId = budgetPolicy;
   const aiGateway = gatewaySpec(endpoint.ai_gateway, endpoint.name);
   if (aiGateway) fields.aiGateway = aiGateway;
   const notifications = notificationsSpec(endpoint.email_notifications);

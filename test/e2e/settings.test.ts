@@ -38,7 +38,7 @@ const manifest = (spec: Record<string, unknown>) =>
   endpointManifest(NAME, { budgetPolicyId: 'budget-policy-1', description: 'support chat', ...spec });
 
 interface EmulatorState {
-  endpoints: { name: string; ai_gateway?: Record<string, unknown>; email_notifications?: Record<string, string[]>; budget_policy_id?: string; description?: string }[];
+  endpoints: { name: string; ai_gateway?: Record<string, unknown>; email_notifications?: Record<string, string[]>; effective_budget_policy_id?: string; description?: string }[];
   permissions: Record<string, { access_control_list: { user_name?: string; group_name?: string; service_principal_name?: string; all_permissions: { permission_level: string; inherited: boolean }[] }[] }>;
 }
 
@@ -85,7 +85,7 @@ describe('endpoint settings', () => {
 
     const { endpoint, acl } = await state();
     expect(endpoint).toMatchObject({
-      budget_policy_id: 'budget-policy-1',
+      effective_budget_policy_id: 'budget-policy-1',
       description: 'support chat',
       email_notifications: { on_update_failure: ['oncall@example.com'] },
       ai_gateway: { usage_tracking_config: { enabled: true }, inference_table_config: { enabled: true, catalog_name: 'main', table_name_prefix: NAME } },
@@ -212,7 +212,7 @@ describe('endpoint settings', () => {
     await e2e.waitUntil('pte', 'units', settled(['AiGatewaySynced', 'CreationSettingsSynced']), 120_000);
     expect((await e2e.mutations('units')).map((c) => c.operation)).toEqual(['createPt', 'putAiGateway']);
     const body = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as EmulatorState;
-    expect(body.endpoints.find((e) => e.name === 'units')).toMatchObject({ budget_policy_id: 'budget-policy-units', ai_gateway: { usage_tracking_config: { enabled: true } } });
+    expect(body.endpoints.find((e) => e.name === 'units')).toMatchObject({ effective_budget_policy_id: 'budget-policy-units', ai_gateway: { usage_tracking_config: { enabled: true } } });
   });
 
   it('a typo in the inference table catalog is refused before anything is sent: logging goes on where it was; fixing the typo is Applied with no table move', async () => {

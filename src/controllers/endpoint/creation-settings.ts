@@ -2,6 +2,7 @@
 // create request and has no API to change them, so this part never acts: it reports whether the
 // endpoint has them (an adopted endpoint, or a change made in the Databricks UI, may differ) and says
 // what the user can do. Databricks echoes an unset description as "" (the CLI's fake notes it). Pure.
+import { budgetPolicyOf } from '../../databricks/api-types.js';
 import { capText } from '../../databricks/errors.js';
 import { oneLine } from '../../databricks/host-text.js';
 import { type PartContext, type PartPlan, type PartPlanner, PartReason, decidePart } from './settings-part.js';
@@ -14,8 +15,9 @@ export const creationPart: PartPlanner = {
     const wanted = spec.budgetPolicyId !== undefined || spec.description !== undefined;
     const diffs: string[] = [];
     // The host's text in a condition message: one visible line, short.
-    const observedPolicy = oneLine(capText(endpoint.budget_policy_id ?? 'none', 64));
-    if (spec.budgetPolicyId !== undefined && endpoint.budget_policy_id !== spec.budgetPolicyId) diffs.push(`budget policy ${observedPolicy} → ${spec.budgetPolicyId}`);
+    const policy = budgetPolicyOf(endpoint);
+    const observedPolicy = oneLine(capText(policy ?? 'none', 64));
+    if (spec.budgetPolicyId !== undefined && policy !== spec.budgetPolicyId) diffs.push(`budget policy ${observedPolicy} → ${spec.budgetPolicyId}`);
     if (spec.description !== undefined && (endpoint.description ?? '') !== spec.description) diffs.push('description differs');
     const applied = `budget policy ${observedPolicy}; description ${endpoint.description ? `"${oneLine(capText(endpoint.description, 60))}"` : 'none'}`;
     const message = `${diffs.join(', ')}. Databricks accepts the budget policy and the description only when an endpoint is created, so the operator cannot change them: set them in the Databricks UI, or serve the spec from a new object with another spec.endpointName`;

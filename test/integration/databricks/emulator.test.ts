@@ -176,7 +176,7 @@ describe('endpoint settings operations', () => {
 
     const notified = await client.updateNotifications('gated', { email_notifications: { on_update_success: ['ml@b.com'] } });
     expect(notified).toEqual({ name: 'gated', email_notifications: { on_update_success: ['ml@b.com'] } });
-    expect(await client.getEndpoint('gated')).toMatchObject({ budget_policy_id: 'pol-1', description: 'support chat', email_notifications: { on_update_success: ['ml@b.com'] } });
+    expect(await client.getEndpoint('gated')).toMatchObject({ effective_budget_policy_id: 'pol-1', description: 'support chat', email_notifications: { on_update_success: ['ml@b.com'] } });
     expect(running.emulator.calls.query({ operation: 'setPermissions' })[0]?.path).toBe(`/api/2.0/permissions/serving-endpoints/${id}`);
   });
 

@@ -138,7 +138,8 @@ describe.each([
       step: 'export_metrics',
       errors: ['request_5xx_count_total{served_entity_name="v2"} 0', 'request_5xx_count_total{served_entity_name="v3"} 0'],
     });
-    expect(steps.get('create_with_budget_policy')).toMatchObject({ budget_policy_id: 'budget-policy-1', description: 'chat for the support team' });
+    // as a real GET answers it: the effective policy, budget_policy_id never filled
+    expect(steps.get('create_with_budget_policy')).toMatchObject({ budget_policy_id: null, effective_budget_policy_id: 'budget-policy-1', description: 'chat for the support team' });
 
     // What reached the server: one create per flavour, the refused update, and the auth flow used.
     const calls = emulator.emulator.calls.query({ afterSeq: firstSeq });

@@ -262,7 +262,14 @@ def settings(w, name):
         description="chat for the support team",
         timeout=TIMEOUT,
     )
-    emit("create_with_budget_policy", budget_policy_id=budgeted.budget_policy_id, description=budgeted.description)
+    # The SDK's typed answer has no effective_budget_policy_id (the field a real GET answers the policy in): read raw.
+    raw = w.api_client.do("GET", f"/api/2.0/serving-endpoints/{name}-budget")
+    emit(
+        "create_with_budget_policy",
+        budget_policy_id=budgeted.budget_policy_id,
+        effective_budget_policy_id=raw.get("effective_budget_policy_id"),
+        description=budgeted.description,
+    )
     w.serving_endpoints.delete(f"{name}-budget")
 
 
