@@ -11,7 +11,7 @@ export interface CallRecord {
   /** HTTP status, or 0 when the connection was dropped */
   status: number;
   /** an injected fault that shaped the answer */
-  fault?: 'drop' | 'throttle' | 'unavailable' | 'latency';
+  fault?: 'drop' | 'throttle' | 'unavailable' | 'unauthenticated' | 'latency';
   /** virtual Unix ms */
   virtualTime: number;
   /** real Unix ms */

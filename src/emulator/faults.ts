@@ -42,6 +42,7 @@ export const FaultSpecSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('throttle'), rate, times, retryAfterSeconds: z.number().int().min(0).default(1), match: RequestMatchSchema.optional(), ...windowFields }),
   z.object({ type: z.literal('unavailable'), rate, times, match: RequestMatchSchema.optional(), ...windowFields }),
+  z.object({ type: z.literal('unauthenticated'), rate, times, match: RequestMatchSchema.optional(), ...windowFields }),
   z.object({ type: z.literal('latency'), ms: z.number().int().min(0), rate, times, match: RequestMatchSchema.optional(), ...windowFields }),
   z.object({ type: z.literal('drop'), rate, times, match: RequestMatchSchema.optional(), ...windowFields }),
 ]);
@@ -146,6 +147,10 @@ export class FaultEngine {
           break;
         case 'unavailable':
           result.reject = new ApiError(503, 'TEMPORARILY_UNAVAILABLE', 'The service is temporarily unavailable. Please try again later.');
+          break;
+        case 'unauthenticated':
+          // as a credential that expired or was revoked between two calls is answered (see auth.ts)
+          result.reject = new ApiError(401, 'UNAUTHENTICATED', 'The access token has expired. Request a new token and try again.');
           break;
       }
     }
