@@ -17,6 +17,7 @@ import {
   type ManagerOptions,
   meaningfulChange,
   objectKey,
+  splitKey,
   StatusWriter,
 } from '../kube/index.js';
 import { createLogger } from '../observability/logger.js';
@@ -30,7 +31,7 @@ import { DEFAULT_WORKSPACE, EndpointResource, WorkspaceResource } from './resour
 import { crdDeletionCheck } from './crd-deletion.js';
 import { WorkspaceConnections } from './workspace/connections.js';
 import { ReferencedSecrets } from './workspace/secrets.js';
-import { workspaceChangeAffectsEndpoints } from './workspace/endpoint-wake.js';
+import { heldBackByRefusal, workspaceChangeAffectsEndpoints } from './workspace/endpoint-wake.js';
 import { workspaceReconciler } from './workspace/reconciler.js';
 import { workspaceUsers } from './workspace/deletion.js';
 
@@ -137,6 +138,8 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
 
   // One tenant's slow or silent Databricks host must not take the workers the other tenants' objects need.
   const slowReconciles = config.slowReconcileAfter > 0 ? { afterMs: config.slowReconcileAfter, perNamespace: config.maxSlowReconcilesPerNamespace } : undefined;
+  // Workspaces whose credentials an endpoint's call had refused since their last verdict (credentialsRefused below).
+  const refusedWorkspaces = new Set<string>();
   const workspaceController = manager.addController<Workspace>({
     name: 'databricksworkspace',
     primary: workspaces,
@@ -178,6 +181,11 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       verifyIntervalMs: config.workspaceVerifyInterval,
       retryIntervalMs: config.workspaceRetryInterval,
       callDeadlineMs: config.databricksTimeout,
+      verified: (key, ready) => {
+        if (!refusedWorkspaces.delete(key) || !ready) return;
+        const { namespace, name } = splitKey(key);
+        for (const endpoint of heldBackByRefusal(endpoints.list(namespace), name)) endpointController.enqueue(objectKey(endpoint));
+      },
     }),
   });
 
@@ -221,7 +229,9 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       crdDeleting,
       // A refused credential re-verifies the (non-default) workspace at once: a rotated Secret is read then.
       credentialsRefused: (workspace) => {
-        if (workspace !== DEFAULT_WORKSPACE) workspaceController.enqueue(workspace);
+        if (workspace === DEFAULT_WORKSPACE) return;
+        refusedWorkspaces.add(workspace);
+        workspaceController.enqueue(workspace);
       },
       statusWriter,
       events,

@@ -21,3 +21,18 @@ export function workspaceChangeAffectsEndpoints(oldObj: Workspace, newObj: Works
 }
 
 const readyOf = (workspace: Workspace): Condition | undefined => findCondition(workspace.status?.conditions as Condition[] | undefined, 'Ready');
+
+/**
+ * The endpoint objects (of the workspace's namespace) that a refusal of its credentials holds back: they name it and
+ * say WorkspaceNotReady. When a verification the refusal asked for finds the credentials working (a rotated Secret
+ * read, a token renewed), the verdict stays Ready and the workspace's status does not change, so no watch wakes them:
+ * the caller does, rather than leave them until their retry (--workspace-retry-interval).
+ */
+export function heldBackByRefusal<E extends KubeObject & { spec?: { workspaceRef?: { name?: string } }; status?: { conditions?: unknown } }>(
+  endpoints: readonly E[],
+  workspace: string,
+): E[] {
+  return endpoints.filter(
+    (e) => e.spec?.workspaceRef?.name === workspace && findCondition(e.status?.conditions as Condition[] | undefined, 'Synced')?.reason === 'WorkspaceNotReady',
+  );
+}

@@ -48,6 +48,8 @@ export interface WorkspaceReconcilerOptions {
   retryIntervalMs: number;
   /** Deadline of the verifying read, retries included (--databricks-timeout): an unreachable host is reported after it. */
   callDeadlineMs: number;
+  /** Each verdict reached (not a rate-limited attempt), after its status is written. */
+  verified?: (key: string, ready: boolean) => void;
   now?: () => Date;
 }
 
@@ -92,6 +94,7 @@ export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconc
       await options.events.record(workspace, verdict.ready ? 'Normal' : 'Warning', verdict.reason, verdict.message);
     }
     log.debug({ workspace: splitKey(key), ready: verdict.ready, reason: verdict.reason }, 'workspace verified');
+    options.verified?.(key, verdict.ready);
     return { requeueAfterMs: verdict.ready ? options.verifyIntervalMs : options.retryIntervalMs };
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DatabricksWorkspace } from '../../../../src/api/v1alpha1/index.js';
-import { workspaceChangeAffectsEndpoints } from '../../../../src/controllers/workspace/endpoint-wake.js';
+import { heldBackByRefusal, workspaceChangeAffectsEndpoints } from '../../../../src/controllers/workspace/endpoint-wake.js';
 import type { KubeObject } from '../../../../src/kube/index.js';
 
 type Workspace = DatabricksWorkspace & KubeObject;
@@ -46,5 +46,24 @@ describe('which workspace changes wake the endpoints that use it', () => {
     ['message changes while not Ready', workspace({ status: 'False', reason: 'HostUnreachable', message: 'timeout' }), workspace({ status: 'False', reason: 'HostUnreachable', message: 'connection refused' }), true],
   ])('%s → %s', (_what, oldObj, newObj, wakes) => {
     expect(workspaceChangeAffectsEndpoints(oldObj, newObj)).toBe(wakes);
+  });
+});
+
+// A verification that a refusal asked for and that finds the credentials working leaves the workspace's status as it
+// was: the endpoints the refusal held back are woken by name, the others are left to their own schedule.
+describe('heldBackByRefusal: the endpoints a refused credential holds back', () => {
+  const endpoint = (name: string, workspace: string | undefined, synced: string) => ({
+    metadata: { name, namespace: 'ml' },
+    spec: workspace === undefined ? {} : { workspaceRef: { name: workspace } },
+    status: { conditions: [{ type: 'Synced', status: synced === 'ReconcileSuccess' ? 'True' : 'False', reason: synced }] },
+  });
+  it('those naming the workspace and waiting for it (WorkspaceNotReady); not the settled ones, nor other workspaces', () => {
+    const endpoints = [
+      endpoint('held', 'prod', 'WorkspaceNotReady'),
+      endpoint('settled', 'prod', 'ReconcileSuccess'),
+      endpoint('other', 'staging', 'WorkspaceNotReady'),
+      endpoint('default', undefined, 'WorkspaceNotReady'),
+    ];
+    expect(heldBackByRefusal(endpoints, 'prod').map((e) => e.metadata.name)).toEqual(['held']);
   });
 });
