@@ -2,11 +2,11 @@
 // endpoint's owner tag names still exists, and whether an older object claims the same endpoint name in the
 // same Databricks workspace. Reads only the cache: no API or Databricks call. With --label-selector the rules read
 // a cache of every shard's objects (claimsProjection), never only the shard's own.
-import { EndpointAnnotation } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/index.js';
 import { type EventHandlers, type KubeObject, objectKey } from '../../kube/index.js';
 import { type Claimant, type OwnerPresence, olderClaimant, ownershipOf, recordOf, taggedOwner } from './ownership.js';
 import type { EndpointObject, Observed, TenancyView } from './plan-types.js';
+import { wantsAdoption } from './user-requests.js';
 
 type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string }; endpointId?: string; workspaceHost?: string } };
 
@@ -47,7 +47,7 @@ export function tenancyView(
     const ours = ownershipOf(endpoint.value, self, object.status, taggedOwnerPresence, workspace).kind === 'ours';
     if (!ours) recorded = recordedHolder(options, object, endpoint.value, workspace);
     // Adoption is a claim too: two objects may both ask to take over one endpoint.
-    needClaims = !ours && object.annotations[EndpointAnnotation.adopt] === 'true';
+    needClaims = !ours && wantsAdoption(object);
   }
   return {
     taggedOwnerPresence,

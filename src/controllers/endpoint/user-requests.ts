@@ -6,13 +6,17 @@ import type { EndpointObject } from './plan-types.js';
 type Annotated = Pick<EndpointObject, 'annotations'>;
 
 /**
- * ptoperator.io/paused="true": no read, no change. Read as ptoperator.io/canary is (case and surrounding spaces do not
- * matter): a "True" that did not pause would let the operator undo what the user does in Databricks meanwhile.
+ * A yes/no annotation is read as ptoperator.io/canary is: case and surrounding spaces do not matter. A "True" that did
+ * not pause would let the operator undo what the user does in Databricks meanwhile; one that did not adopt left the
+ * user NotOwned advice to set what they had set.
  */
-export const isPaused = (object: Annotated): boolean => object.annotations[EndpointAnnotation.paused]?.trim().toLowerCase() === 'true';
+const annotationTrue = (object: Annotated, key: string): boolean => object.annotations[key]?.trim().toLowerCase() === 'true';
+
+/** ptoperator.io/paused="true": no read, no change. */
+export const isPaused = (object: Annotated): boolean => annotationTrue(object, EndpointAnnotation.paused);
 
 /** ptoperator.io/adopt="true": an existing endpoint this object did not create may be taken over. */
-export const wantsAdoption = (object: Annotated): boolean => object.annotations[EndpointAnnotation.adopt] === 'true';
+export const wantsAdoption = (object: Annotated): boolean => annotationTrue(object, EndpointAnnotation.adopt);
 
 /** A ptoperator.io/requested-at value not acted on yet (status.lastHandledRequestedAt records the last one). */
 export function newRequest(object: Annotated & { status: Pick<EndpointObject['status'], 'lastHandledRequestedAt'> }): boolean {

@@ -707,6 +707,13 @@ describe('ownership', () => {
     expect(restarted.action).toEqual({ type: 'none' });
   });
 
+  // Read as ptoperator.io/paused and ptoperator.io/canary are: a "True" that adopted nothing left the user with NotOwned
+  // advice to set what they had set.
+  it.each(['True', ' TRUE '])('ptoperator.io/adopt=%j adopts too: case and surrounding spaces do not matter', (value) => {
+    const plan = reconcile(endpointObject({ annotations: { [EndpointAnnotation.adopt]: value } }), { endpoint: readyEndpoint({}, { owner: null }) });
+    expect(plan.action).toEqual({ type: 'adopt', name: 'llama-chat' });
+  });
+
   it('an adopted endpoint that needs a config change: the owner tags go first (status unchanged), then the update', () => {
     const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
     const older = readyEndpoint({ version: '2' }, { owner: null });

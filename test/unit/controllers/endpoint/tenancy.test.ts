@@ -60,6 +60,9 @@ describe('tenancyView', () => {
     expect(tenancyView(options(rival), self, found(foreignEndpoint())).olderClaimant).toBeUndefined();
     const adopting = { ...self, annotations: { 'ptoperator.io/adopt': 'true' } };
     expect(tenancyView(options(rival), adopting, found(foreignEndpoint())).olderClaimant).toBe('team-b.x');
+    // any spelling that adopts is a claim too: otherwise "True" adopted without asking who claimed first
+    const shouting = { ...self, annotations: { 'ptoperator.io/adopt': ' True ' } };
+    expect(tenancyView(options(rival), shouting, found(foreignEndpoint())).olderClaimant).toBe('team-b.x');
   });
 });
 
