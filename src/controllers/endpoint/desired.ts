@@ -363,10 +363,13 @@ const modelUnitEntity = (d: DesiredServing, e: EntityToWrite = d) => ({
   burst_scaling_enabled: e.burstScaling,
 });
 
-/** A canary serves both versions, each by name, with routes that split the traffic. */
+/**
+ * A canary serves both versions, each by name, with routes that split the traffic. The spec's burst scaling goes to
+ * both: left out for the old version, Databricks would apply its default there.
+ */
 function canaryConfig<E>(d: DesiredServing, split: CanarySplit, entity: (d: DesiredServing, e: EntityToWrite) => E) {
   return {
-    served_entities: [entity(d, { ...split.previous, kept: d.kept }), entity(d, { ...d, name: split.name })],
+    served_entities: [entity(d, { ...split.previous, burstScaling: d.burstScaling, kept: d.kept }), entity(d, { ...d, name: split.name })],
     traffic_config: {
       routes: [
         { served_entity_name: split.previous.name, traffic_percentage: 100 - split.share },

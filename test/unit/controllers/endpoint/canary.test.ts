@@ -537,6 +537,13 @@ describe('a canary split in Databricks requests', () => {
     expect(units.flavour === 'modelUnits' && units.body.config.traffic_config?.routes.map((r) => r.traffic_percentage)).toEqual([90, 10]);
   });
 
+  // Power-user review (session 14): the old version's entity went without burst_scaling_enabled, so during a canary it
+  // got Databricks' default (burst scaling on) although the spec turned it off: capacity, and cost, nobody asked for.
+  it("a model-unit canary sends the spec's burst scaling for both versions, the old one included", () => {
+    const units = updateRequest('gpt', { ...desired, flavour: 'modelUnits', modelUnits: 100, burstScaling: false, split: { ...desired.split!, previous: { name: 'a-3', entityVersion: '3', modelUnits: 50 } } });
+    expect(units.flavour === 'modelUnits' && units.body.config.served_entities.map((e) => e.burst_scaling_enabled)).toEqual([false, false]);
+  });
+
   it('is in sync only with both versions, their throughput and the share', () => {
     const at10 = observeConfig({ ...served({ '3': 90, '4': 10 }), served_entities: [servedEntity({ version: '3' }), servedEntity({ version: '4', min: 980, max: 1960 })] });
     expect(diffServing(desired, at10)).toEqual([]);
