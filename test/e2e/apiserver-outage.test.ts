@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, repoRoot } from '../support/cluster.js';
-import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+import { type E2E, condition, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
 const DOWN_SECONDS = 40;
 /** From "the apiserver answers /readyz again" to the blocked work done; the reconnect backoff must stay below it. */
@@ -29,15 +29,6 @@ afterAll(async () => {
   await e2e?.stop();
 });
 
-interface Call {
-  operation: string;
-  endpoint?: string;
-  status: number;
-  realTime: number;
-}
-async function calls(): Promise<Call[]> {
-  return ((await (await fetch(new URL('/__emulator/calls', e2e.emulator.url))).json()) as { calls: Call[] }).calls;
-}
 
 const readyForGeneration = (obj: Record<string, unknown>) =>
   isReady(obj) && condition(obj, 'Ready')?.observedGeneration === (obj['metadata'] as { generation: number }).generation;
@@ -52,7 +43,7 @@ describe('a kube-apiserver outage (killed, restarted 40 s later)', () => {
     await e2e.apply(endpointManifest('rolling'));
     await eventually(
       async () => {
-        if (!(await calls()).some((c) => c.endpoint === 'rolling' && ['create', 'createPt'].includes(c.operation) && c.status === 200)) throw new Error('rolling not created yet');
+        if (!(await emulatorCalls(e2e.emulator.url)).some((c) => c.endpoint === 'rolling' && ['create', 'createPt'].includes(c.operation) && c.status === 200)) throw new Error('rolling not created yet');
       },
       { timeoutMs: 60_000, intervalMs: 100 },
     );
@@ -72,7 +63,7 @@ describe('a kube-apiserver outage (killed, restarted 40 s later)', () => {
     const firstCall = async (endpoint: string, ...operations: string[]) =>
       eventually(
         async () => {
-          const call = (await calls()).find((c) => c.endpoint === endpoint && operations.includes(c.operation) && c.realTime >= backAt);
+          const call = (await emulatorCalls(e2e.emulator.url)).find((c) => c.endpoint === endpoint && operations.includes(c.operation) && c.realTime >= backAt);
           if (!call) throw new Error(`no ${operations.join('/')} of ${endpoint} since the apiserver came back`);
           return call.realTime;
         },

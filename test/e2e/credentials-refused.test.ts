@@ -5,7 +5,7 @@
 // WorkspaceNotReady after a rotation that had already worked).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
-import { type E2E, TEST_PAT, addFaults, condition, endpointManifest, isReady, startE2E } from './harness.js';
+import { type E2E, TEST_PAT, addFaults, condition, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
 let e2e: E2E;
 
@@ -36,10 +36,7 @@ describe('a refused credential that a verification finds working again', () => {
     // Evidence of the refusal: the 401 in the emulator's call log (the WorkspaceNotReady it gives may last only an instant).
     const refusedAt = await eventually(
       async () => {
-        const url = new URL('/__emulator/calls', e2e.emulator.url);
-        url.searchParams.set('endpoint', 'refused-once');
-        url.searchParams.set('status', '401');
-        const [call] = ((await (await fetch(url)).json()) as { calls: { realTime: number }[] }).calls;
+        const [call] = await emulatorCalls(e2e.emulator.url, { endpoint: 'refused-once', status: 401 });
         if (!call) throw new Error('no refused call of refused-once yet');
         return call.realTime;
       },

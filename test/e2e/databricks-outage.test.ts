@@ -6,7 +6,7 @@
 // to 16. Evidence: the operator's own log (the failure count it backs off with) and the emulator's call log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
-import { type E2E, addFaults, condition, endpointManifest, isReady, removeFault, startE2E } from './harness.js';
+import { type E2E, addFaults, condition, emulatorCalls, endpointManifest, isReady, removeFault, startE2E } from './harness.js';
 
 /** From "the host answers again" to the held-back update sent. */
 const RESUME_BOUND_MS = 10_000;
@@ -24,15 +24,6 @@ afterAll(async () => {
   await e2e?.stop();
 });
 
-interface Call {
-  operation: string;
-  endpoint?: string;
-  status: number;
-  realTime: number;
-}
-async function calls(): Promise<Call[]> {
-  return ((await (await fetch(new URL('/__emulator/calls', e2e.emulator.url))).json()) as { calls: Call[] }).calls;
-}
 
 /** The largest failure count the operator logged for `key` ("reconcile failed; retrying with backoff"). */
 function loggedFailures(key: string): number {
@@ -68,7 +59,7 @@ describe('a Databricks outage (503 on every call) that ends', () => {
     const backAt = Date.now();
     const updatedAt = await eventually(
       async () => {
-        const call = (await calls()).find((c) => c.endpoint === 'steady' && c.operation === 'updateConfig' && c.status === 200 && c.realTime >= backAt);
+        const call = (await emulatorCalls(e2e.emulator.url)).find((c) => c.endpoint === 'steady' && c.operation === 'updateConfig' && c.status === 200 && c.realTime >= backAt);
         if (!call) throw new Error('no accepted config update of steady since the outage ended');
         return call.realTime;
       },

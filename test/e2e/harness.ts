@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import type { CallFilter, CallRecord } from '../../src/emulator/call-log.js';
 import type { FaultSpecInput } from '../../src/emulator/faults.js';
 import type { ScenarioInput } from '../../src/emulator/scenario.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
@@ -227,6 +228,13 @@ export function endpointManifest(name: string, spec: Record<string, unknown> = {
       ...spec,
     },
   };
+}
+
+/** The emulator's call log (GET /__emulator/calls), filtered as its query allows (endpoint, operation, status...). */
+export async function emulatorCalls(emulatorUrl: string, filter: CallFilter = {}): Promise<CallRecord[]> {
+  const url = new URL('/__emulator/calls', emulatorUrl);
+  for (const [key, value] of Object.entries(filter)) if (value !== undefined) url.searchParams.set(key, String(value));
+  return ((await (await fetch(url)).json()) as { calls: CallRecord[] }).calls;
 }
 
 /** Installs emulator faults through its inspection API (POST /__emulator/faults); returns their ids. */
