@@ -85,6 +85,16 @@ describe('serving-endpoints API over HTTP', () => {
     expect({ status: readOnly.status, error_code: readOnly.body.error_code }).toEqual({ status: 403, error_code: 'PERMISSION_DENIED' });
   });
 
+  it("answers permission_level as the caller's level, not CAN_MANAGE to a caller it refuses to let manage", async () => {
+    // ServingEndpointDetailed.permission_level is "The permission level of the principal making the request" (the
+    // SDKs' field doc: Java 0.141.0, Go, Python). A read-only credential was told CAN_MANAGE and then refused every
+    // change with "does not have CAN_MANAGE permission"; a Java client checking getPermissionLevel() first is misled.
+    await createLlama('llama');
+    expect((await api('GET', '/llama')).body.permission_level).toBe('CAN_MANAGE');
+    const viewer = await api('GET', '/llama', undefined, 'dapi-viewer');
+    expect({ status: viewer.status, permission_level: viewer.body.permission_level }).toEqual({ status: 200, permission_level: 'CAN_VIEW' });
+  });
+
   it('answers get-model-optimization-info with the UC name in one path segment', async () => {
     const info = await api('GET', `/get-model-optimization-info/${LLAMA}/3`);
     expect(info).toMatchObject({ status: 200, body: { optimizable: true, model_type: 'llama', throughput_chunk_size: 980 } });
