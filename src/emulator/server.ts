@@ -147,8 +147,12 @@ function dispatch(emulator: Emulator, operation: Operation, req: IncomingMessage
       return { body: emulator.createEndpoint(body) };
     case 'createPt':
       return { body: emulator.createPtEndpoint(body) };
-    case 'get':
-      return { body: emulator.getEndpoint(operation.name) };
+    case 'get': {
+      // permission_level is "the permission level of the principal making the request" (the SDKs' field doc): a
+      // read-only credential may view but not manage. Every other detailed answer is to a caller that may manage.
+      const endpoint = emulator.getEndpoint(operation.name);
+      return { body: principal.readOnly ? { ...endpoint, permission_level: 'CAN_VIEW' } : endpoint };
+    }
     case 'delete':
       return { body: emulator.deleteEndpoint(operation.name) };
     case 'updateConfig':
