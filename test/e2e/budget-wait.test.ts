@@ -3,7 +3,7 @@
 // reconciled meanwhile (here: label changes, each of which reconciles the object).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
-import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
 const NAMES = ['w-0', 'w-1', 'w-2', 'w-3', 'w-4'];
 let e2e: E2E;
@@ -17,9 +17,7 @@ afterAll(async () => {
   await e2e?.stop();
 });
 
-async function calls(): Promise<{ operation: string; endpoint?: string; status: number }[]> {
-  return ((await (await fetch(new URL('/__emulator/calls', e2e.emulator.url))).json()) as { calls: { operation: string; endpoint?: string; status: number }[] }).calls;
-}
+const calls = () => emulatorCalls(e2e.emulator.url);
 
 /** Reconciles of one object so far: the distinct reconcile IDs on its lines of the operator's (debug) log. */
 function reconcilesOf(name: string): number {

@@ -3,7 +3,7 @@
 // (Objects are deleted, never namespaces: this control plane has no namespace controller.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
-import { type E2E, TEST_PAT, condition, endpointManifest, isReady, startE2E } from './harness.js';
+import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E, TEST_PAT } from './harness.js';
 
 let e2e: E2E;
 
@@ -20,14 +20,9 @@ async function emulatorHas(name: string): Promise<boolean> {
   return state.endpoints.some((e) => e.name === name);
 }
 
-type Call = { seq: number; operation: string; endpoint?: string };
 
 /** The emulator's calls (reads too) after a sequence number. */
-async function callsAfter(seq: number): Promise<Call[]> {
-  const url = new URL('/__emulator/calls', e2e.emulator.url);
-  url.searchParams.set('afterSeq', String(seq));
-  return ((await (await fetch(url)).json()) as { calls: Call[] }).calls;
-}
+const callsAfter = (seq: number) => emulatorCalls(e2e.emulator.url, { afterSeq: seq });
 
 const lastCallSeq = async (): Promise<number> => Math.max(0, ...(await callsAfter(0)).map((c) => c.seq));
 

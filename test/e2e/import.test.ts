@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { applyOk, ensureNamespace, eventually, kubectlOk, repoRoot, run, uniqueNamespace } from '../support/cluster.js';
-import { type E2E, condition, endpointManifest, isReady, startE2E, TEST_PAT } from './harness.js';
+import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E, TEST_PAT } from './harness.js';
 
 let e2e: E2E & { startOperator(extraArgs?: string[]): unknown };
 const nsB = uniqueNamespace('e2e-import-b');
@@ -101,16 +101,7 @@ async function databricks(method: string, path: string, body?: unknown): Promise
 
 const getEndpoint = (name: string) => databricks('GET', `/api/2.0/serving-endpoints/${name}`) as Promise<EndpointBody>;
 
-interface Call {
-  seq: number;
-  method: string;
-  operation: string;
-  endpoint?: string;
-}
-async function calls(): Promise<Call[]> {
-  const body = (await (await fetch(new URL('/__emulator/calls', e2e.emulator.url))).json()) as { calls: Call[] };
-  return body.calls;
-}
+const calls = () => emulatorCalls(e2e.emulator.url);
 
 beforeAll(async () => {
   await ensureNamespace(nsB);

@@ -4,23 +4,12 @@
 // of cron expressions with seconds happen in real time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MUTATING_OPERATIONS } from '../../src/emulator/call-log.js';
-import { condition, type E2E, endpointManifest, isReady, startE2E } from './harness.js';
+import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
 let e2e: E2E;
 
-interface Call {
-  seq: number;
-  operation: string;
-  status: number;
-  endpoint?: string;
-  realTime: number;
-}
 
-async function calls(endpoint: string): Promise<Call[]> {
-  const url = new URL('/__emulator/calls', e2e.emulator.url);
-  url.searchParams.set('endpoint', endpoint);
-  return ((await (await fetch(url)).json()) as { calls: Call[] }).calls;
-}
+const calls = (endpoint: string) => emulatorCalls(e2e.emulator.url, { endpoint });
 
 /** A cron expression (seconds first, UTC) for one moment of the day. */
 const cronAt = (ms: number) => {

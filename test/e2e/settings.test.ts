@@ -6,7 +6,7 @@
 // mutation over five poll intervals (counted in the emulator's call log, waiting on new GETs).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
-import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
 let e2e: E2E;
 
@@ -64,10 +64,7 @@ async function editOutOfBand(edit: Record<string, unknown>, name = NAME): Promis
   expect(response.status, await response.clone().text()).toBe(200);
 }
 
-async function calls(): Promise<{ seq: number; method: string; operation: string; endpoint?: string; status: number }[]> {
-  const body = (await (await fetch(new URL('/__emulator/calls', e2e.emulator.url))).json()) as { calls: { seq: number; method: string; operation: string; endpoint?: string; status: number }[] };
-  return body.calls;
-}
+const calls = () => emulatorCalls(e2e.emulator.url);
 
 const PARTS = ['AiGatewaySynced', 'PermissionsSynced', 'NotificationsSynced', 'CreationSettingsSynced'];
 const generationOf = (o: Record<string, unknown>) => (o['metadata'] as { generation: number }).generation;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { applyOk, ensureNamespace, eventually, kubectlOk, uniqueNamespace } from '../support/cluster.js';
-import { TEST_PAT, condition, endpointManifest, isReady, startE2E } from './harness.js';
+import { condition, emulatorCalls, endpointManifest, isReady, startE2E, TEST_PAT } from './harness.js';
 
 const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
 const served = { served_entities: [{ entity_name: MODEL, entity_version: '3', min_provisioned_throughput: 0, max_provisioned_throughput: 980 }] };
@@ -53,19 +53,8 @@ afterAll(async () => {
   if (tokenDir) await rm(tokenDir, { recursive: true, force: true });
 });
 
-interface Call {
-  seq: number;
-  method: string;
-  path: string;
-  operation: string;
-  status: number;
-}
 
-async function calls(emulatorUrl: string, endpoint?: string): Promise<Call[]> {
-  const url = new URL('/__emulator/calls', emulatorUrl);
-  if (endpoint) url.searchParams.set('endpoint', endpoint);
-  return ((await (await fetch(url)).json()) as { calls: Call[] }).calls;
-}
+const calls = (emulatorUrl: string, endpoint?: string) => emulatorCalls(emulatorUrl, endpoint === undefined ? {} : { endpoint });
 
 async function endpointTags(name: string): Promise<Record<string, string | undefined>> {
   const state = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as { endpoints: { name: string; tags?: { key: string; value?: string }[] }[] };

@@ -4,7 +4,7 @@
 // the create's answer (a latency fault) and acts on it after the delay, whoever is left to hear it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
-import { type E2E, type OperatorProcess, addFaults, endpointManifest, startE2E, watchKubectl } from './harness.js';
+import { addFaults, type E2E, emulatorCalls, endpointManifest, type OperatorProcess, startE2E, watchKubectl } from './harness.js';
 
 const ENDPOINT_FINALIZER = 'serving.ptoperator.io/endpoint';
 /** --databricks-timeout, short so the test is: the create's answer is held longer than it. */
@@ -20,18 +20,8 @@ afterAll(async () => {
   await e2e?.stop();
 });
 
-interface Call {
-  operation: string;
-  endpoint?: string;
-  status: number;
-  fault?: string;
-}
 
-const calls = async (endpoint: string): Promise<Call[]> => {
-  const url = new URL('/__emulator/calls', e2e.emulator.url);
-  url.searchParams.set('endpoint', endpoint);
-  return ((await (await fetch(url)).json()) as { calls: Call[] }).calls;
-};
+const calls = (endpoint: string) => emulatorCalls(e2e.emulator.url, { endpoint });
 const creates = async (endpoint: string) => (await calls(endpoint)).filter((c) => c.operation === 'create');
 const inDatabricks = async (): Promise<string[]> =>
   ((await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as { endpoints: { name: string }[] }).endpoints.map((e) => e.name);
