@@ -17,7 +17,6 @@ import {
   type ManagerOptions,
   meaningfulChange,
   objectKey,
-  splitKey,
   StatusWriter,
 } from '../kube/index.js';
 import { createLogger } from '../observability/logger.js';
@@ -31,7 +30,7 @@ import { DEFAULT_WORKSPACE, EndpointResource, WorkspaceResource } from './resour
 import { crdDeletionCheck } from './crd-deletion.js';
 import { WorkspaceConnections } from './workspace/connections.js';
 import { ReferencedSecrets } from './workspace/secrets.js';
-import { heldBackByRefusal, workspaceChangeAffectsEndpoints } from './workspace/endpoint-wake.js';
+import { RefusedCredentials, workspaceChangeAffectsEndpoints } from './workspace/endpoint-wake.js';
 import { workspaceReconciler } from './workspace/reconciler.js';
 import { workspaceUsers } from './workspace/deletion.js';
 
@@ -138,8 +137,8 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
 
   // One tenant's slow or silent Databricks host must not take the workers the other tenants' objects need.
   const slowReconciles = config.slowReconcileAfter > 0 ? { afterMs: config.slowReconcileAfter, perNamespace: config.maxSlowReconcilesPerNamespace } : undefined;
-  // Workspaces whose credentials an endpoint's call had refused since their last verdict (credentialsRefused below).
-  const refusedWorkspaces = new Set<string>();
+  // Endpoints whose calls a workspace's credentials were refused for since its last verdict (credentialsRefused below).
+  const refusedCredentials = new RefusedCredentials();
   const workspaceController = manager.addController<Workspace>({
     name: 'databricksworkspace',
     primary: workspaces,
@@ -182,9 +181,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       retryIntervalMs: config.workspaceRetryInterval,
       callDeadlineMs: config.databricksTimeout,
       verified: (key, ready) => {
-        if (!refusedWorkspaces.delete(key) || !ready) return;
-        const { namespace, name } = splitKey(key);
-        for (const endpoint of heldBackByRefusal(endpoints.list(namespace), name)) endpointController.enqueue(objectKey(endpoint));
+        for (const endpointKey of refusedCredentials.verdict(key, ready)) endpointController.enqueue(endpointKey);
       },
     }),
   });
@@ -228,9 +225,9 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       kube,
       crdDeleting,
       // A refused credential re-verifies the (non-default) workspace at once: a rotated Secret is read then.
-      credentialsRefused: (workspace) => {
+      credentialsRefused: (workspace, endpointKey) => {
         if (workspace === DEFAULT_WORKSPACE) return;
-        refusedWorkspaces.add(workspace);
+        refusedCredentials.refusedFor(workspace, endpointKey);
         workspaceController.enqueue(workspace);
       },
       statusWriter,

@@ -23,16 +23,26 @@ export function workspaceChangeAffectsEndpoints(oldObj: Workspace, newObj: Works
 const readyOf = (workspace: Workspace): Condition | undefined => findCondition(workspace.status?.conditions as Condition[] | undefined, 'Ready');
 
 /**
- * The endpoint objects (of the workspace's namespace) that a refusal of its credentials holds back: they name it and
- * say WorkspaceNotReady. When a verification the refusal asked for finds the credentials working (a rotated Secret
- * read, a token renewed), the verdict stays Ready and the workspace's status does not change, so no watch wakes them:
- * the caller does, rather than leave them until their retry (--workspace-retry-interval).
+ * The endpoint objects whose calls a workspace's credentials were refused for, until its next verdict. When the
+ * verification the refusal asked for finds the credentials working (a rotated Secret read, a token renewed), the
+ * verdict stays Ready and the workspace's status does not change, so no watch wakes them: the caller wakes the keys
+ * this returns, rather than leave them until their retry (--workspace-retry-interval). Kept by key, not read from the
+ * endpoints' status: the verdict may come before the refused reconcile has written its WorkspaceNotReady.
  */
-export function heldBackByRefusal<E extends KubeObject & { spec?: { workspaceRef?: { name?: string } }; status?: { conditions?: unknown } }>(
-  endpoints: readonly E[],
-  workspace: string,
-): E[] {
-  return endpoints.filter(
-    (e) => e.spec?.workspaceRef?.name === workspace && findCondition(e.status?.conditions as Condition[] | undefined, 'Synced')?.reason === 'WorkspaceNotReady',
-  );
+export class RefusedCredentials {
+  private readonly refused = new Map<string, Set<string>>();
+
+  /** `endpointKey`'s call was refused with `workspaceKey`'s credentials. */
+  refusedFor(workspaceKey: string, endpointKey: string): void {
+    const keys = this.refused.get(workspaceKey) ?? new Set<string>();
+    keys.add(endpointKey);
+    this.refused.set(workspaceKey, keys);
+  }
+
+  /** The workspace's verdict: the endpoints to wake now (a Ready verdict after refusals), and forget them either way. */
+  verdict(workspaceKey: string, ready: boolean): string[] {
+    const keys = this.refused.get(workspaceKey);
+    this.refused.delete(workspaceKey);
+    return ready && keys ? [...keys] : [];
+  }
 }

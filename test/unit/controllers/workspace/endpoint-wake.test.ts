@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DatabricksWorkspace } from '../../../../src/api/v1alpha1/index.js';
-import { heldBackByRefusal, workspaceChangeAffectsEndpoints } from '../../../../src/controllers/workspace/endpoint-wake.js';
+import { RefusedCredentials, workspaceChangeAffectsEndpoints } from '../../../../src/controllers/workspace/endpoint-wake.js';
 import type { KubeObject } from '../../../../src/kube/index.js';
 
 type Workspace = DatabricksWorkspace & KubeObject;
@@ -50,20 +50,24 @@ describe('which workspace changes wake the endpoints that use it', () => {
 });
 
 // A verification that a refusal asked for and that finds the credentials working leaves the workspace's status as it
-// was: the endpoints the refusal held back are woken by name, the others are left to their own schedule.
-describe('heldBackByRefusal: the endpoints a refused credential holds back', () => {
-  const endpoint = (name: string, workspace: string | undefined, synced: string) => ({
-    metadata: { name, namespace: 'ml' },
-    spec: workspace === undefined ? {} : { workspaceRef: { name: workspace } },
-    status: { conditions: [{ type: 'Synced', status: synced === 'ReconcileSuccess' ? 'True' : 'False', reason: synced }] },
+// was: the endpoints whose calls were refused are woken by key, also when the verdict comes before their refused
+// reconcile wrote its WorkspaceNotReady (CI, session 14: the status-based choice missed such an endpoint).
+describe('RefusedCredentials: the endpoints a refused credential holds back', () => {
+  it('a Ready verdict wakes the endpoints refused since the last verdict, once; other workspaces keep theirs', () => {
+    const refused = new RefusedCredentials();
+    refused.refusedFor('ml/prod', 'ml/a');
+    refused.refusedFor('ml/prod', 'ml/b');
+    refused.refusedFor('ml/prod', 'ml/a');
+    refused.refusedFor('ml/staging', 'ml/c');
+    expect(refused.verdict('ml/prod', true)).toEqual(['ml/a', 'ml/b']);
+    expect(refused.verdict('ml/prod', true)).toEqual([]);
+    expect(refused.verdict('ml/staging', true)).toEqual(['ml/c']);
   });
-  it('those naming the workspace and waiting for it (WorkspaceNotReady); not the settled ones, nor other workspaces', () => {
-    const endpoints = [
-      endpoint('held', 'prod', 'WorkspaceNotReady'),
-      endpoint('settled', 'prod', 'ReconcileSuccess'),
-      endpoint('other', 'staging', 'WorkspaceNotReady'),
-      endpoint('default', undefined, 'WorkspaceNotReady'),
-    ];
-    expect(heldBackByRefusal(endpoints, 'prod').map((e) => e.metadata.name)).toEqual(['held']);
+
+  it('a verdict that is not Ready wakes none (its status change wakes every endpoint of the workspace) and forgets them', () => {
+    const refused = new RefusedCredentials();
+    refused.refusedFor('ml/prod', 'ml/a');
+    expect(refused.verdict('ml/prod', false)).toEqual([]);
+    expect(refused.verdict('ml/prod', true)).toEqual([]);
   });
 });
