@@ -447,6 +447,17 @@ describe('an endpoint missing during a canary is created again with what the can
     expect(plan.status.canary).toEqual(held);
   });
 
+  it('a new model.name since the canary began: the new model alone, never the old version number under the new name', () => {
+    // The canary of meta_llama 3 -> 4 records its model; the user then moves model.name to another model, and the
+    // endpoint is deleted out of band before that update went out.
+    const started = planCanary(input({}));
+    expect(started.status?.model).toBe('system.ai.meta_llama_v3_1_8b_instruct');
+    const object = endpointObject({ spec: { model: { name: 'main.default.support_bot', version: '4' }, canary: CANARY }, status: { observedGeneration: 1, canary: { ...running({ phase: 'Paused', stepReachedTime: iso(NOW) }), model: 'system.ai.meta_llama_v3_1_8b_instruct' } } });
+    const plan = reconcileCanary(object, NOT_FOUND);
+    expect(plan.action.type === 'create' && plan.action.request.body.config.served_entities.map((e) => [e.entity_name, e.entity_version])).toEqual([['main.default.support_bot', '4']]);
+    expect(plan.status.canary).toBeUndefined();
+  });
+
   it('a promotion: the new version alone, as the promotion asked', () => {
     const plan = reconcileCanary(canaryObject('4', running({ phase: 'Promoting', step: 3, share: 100 })), NOT_FOUND);
     expect(created(plan)).toEqual([['4', 1960]]);
