@@ -393,6 +393,7 @@ export const EndpointStatus = z
     canary: z
       .strictObject({
         phase: z.string().describe('Progressing (a step rolls out), Paused (a step holds for spec.canary.pause), Holding, Promoting, Succeeded or Aborted.'),
+        model: z.string().optional().describe('The Unity Catalog model whose versions the canary moves traffic between (spec.model.name when it began); a canary of another model is over.'),
         fromVersion: z.string().describe('The version that served before the canary.'),
         toVersion: z.string().describe('The version the canary rolls out.'),
         from: z

@@ -3,17 +3,17 @@
 // (see README.md in this folder): the gate needs only "name{labels} value" lines.
 import type { EndpointSpec, EndpointStatus } from '../../api/v1alpha1/index.js';
 import type { CallOptions, DatabricksClient } from '../../databricks/index.js';
-import type { GateReading } from './canary.js';
+import { type GateReading, recordedCanary } from './canary.js';
 import { entityNameFor } from './desired.js';
 
 /** The entity label Databricks puts on per-entity serving metrics. */
 export const ENTITY_LABEL = 'served_entity_name';
 
 /** Metrics are read only while a canary step serves and a gate is configured. */
-export const gateNeeded = (spec: EndpointSpec, status: EndpointStatus): boolean =>
-  (spec.canary?.gate?.length ?? 0) > 0 &&
-  status.canary?.toVersion === spec.model.version &&
-  (status.canary.phase === 'Paused' || status.canary.phase === 'Holding');
+export function gateNeeded(spec: EndpointSpec, status: EndpointStatus): boolean {
+  const canary = recordedCanary(status, spec);
+  return (spec.canary?.gate?.length ?? 0) > 0 && canary?.toVersion === spec.model.version && (canary.phase === 'Paused' || canary.phase === 'Holding');
+}
 
 export async function readGate(client: Pick<DatabricksClient, 'exportMetrics'>, endpoint: string, spec: EndpointSpec, options: CallOptions): Promise<GateReading> {
   let text: string;

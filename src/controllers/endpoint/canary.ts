@@ -127,6 +127,13 @@ export const canaryPlanFields = (decision: CanaryDecision): Pick<PlanInput, 'spl
   ...(decision.inProgress && { canaryInProgress: decision.inProgress }),
 });
 
+/**
+ * status.canary when it is a canary of spec.model.name. One of another model (model.name changed since it began) is
+ * over, even with no endpoint left to show it; a status written before canaries recorded their model counts as ours.
+ */
+export const recordedCanary = (status: EndpointStatus, spec: EndpointSpec): CanaryStatus | undefined =>
+  status.canary?.model === undefined || status.canary.model === spec.model.name ? status.canary : undefined;
+
 export function planCanary(input: CanaryInput): CanaryDecision {
   const { spec, served } = input;
   const canary = spec.canary;
@@ -134,9 +141,10 @@ export function planCanary(input: CanaryInput): CanaryDecision {
   // model served now (model.name changed) is no canary: the new model replaces it at once, as without spec.canary.
   if (!canary || otherModelServed(spec, served)) return inactive(spec);
   const version = spec.model.version;
-  const previous = input.status.canary?.toVersion === version ? input.status.canary : undefined;
+  const recorded = recordedCanary(input.status, spec);
+  const previous = recorded?.toVersion === version ? recorded : undefined;
   // With a canary of another version in status, the spec's version is that canary's old one, set back: a swap back.
-  const resumed = input.status.canary ? undefined : stepServing(input, canary);
+  const resumed = recorded ? undefined : stepServing(input, canary);
 
   let next: CanaryStatus;
   if (!served && previous) {
@@ -254,7 +262,7 @@ function begin(input: CanaryInput, canary: Canary): CanaryStatus | undefined {
   const { served } = input;
   const version = input.spec.model.version;
   if (!served || served.entityCount !== 1 || served.entityVersion === version || input.updating) return undefined;
-  const base = canaryFrom(served.entities[0], version);
+  const base = canaryFrom(served.entities[0], input.spec.model.name, version);
   if (!base) return undefined;
   const steps = sortedSteps(canary);
   switch (control(canary, input.annotations)) {
@@ -278,15 +286,16 @@ function stepServing(input: CanaryInput, canary: Canary): CanaryStatus | undefin
   if (!served || served.entityCount !== 2 || input.updating) return undefined;
   const to = served.entities.find((e) => e.entityVersion === version);
   const step = sortedSteps(canary).indexOf(to?.share ?? -1) + 1;
-  const base = canaryFrom(served.entities.find((e) => e.entityVersion !== version), version);
+  const base = canaryFrom(served.entities.find((e) => e.entityVersion !== version), input.spec.model.name, version);
   if (!to || step === 0 || !base) return undefined;
   return { ...base, phase: 'Progressing', step, share: to.share, message: `rolling out step ${step}: ${to.share} % of the traffic to version ${version}` };
 }
 
 /** A canary's versions: from the served entity `from` (its name and throughput, to serve on beside) to `version`. */
-function canaryFrom(from: ObservedEntity | undefined, version: string): Pick<CanaryStatus, 'fromVersion' | 'toVersion' | 'from'> | undefined {
+function canaryFrom(from: ObservedEntity | undefined, model: string, version: string): Pick<CanaryStatus, 'model' | 'fromVersion' | 'toVersion' | 'from'> | undefined {
   if (!from?.name || !from.entityVersion) return undefined;
   return {
+    model,
     fromVersion: from.entityVersion,
     toVersion: version,
     from: definedOnly({ entityName: from.name, minTokensPerSecond: from.minTokensPerSecond, maxTokensPerSecond: from.maxTokensPerSecond, modelUnits: from.modelUnits }),
