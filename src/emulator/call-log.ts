@@ -1,5 +1,6 @@
 // The call log: every API call (never its headers or body, so never a token), with counts, so tests
 // can assert "exactly one create" or "no mutation".
+import type { RejectingFault } from './faults.js';
 
 export interface CallRecord {
   seq: number;
@@ -11,7 +12,7 @@ export interface CallRecord {
   /** HTTP status, or 0 when the connection was dropped */
   status: number;
   /** an injected fault that shaped the answer */
-  fault?: 'drop' | 'throttle' | 'unavailable' | 'unauthenticated' | 'latency';
+  fault?: 'drop' | RejectingFault | 'latency';
   /** virtual Unix ms */
   virtualTime: number;
   /** real Unix ms */

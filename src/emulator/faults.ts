@@ -68,7 +68,11 @@ export interface RequestFaults {
   drop: boolean;
   latencyMs: number;
   reject?: ApiError;
+  /** The type of the fault that rejected the request, for the call log. */
+  rejectedBy?: RejectingFault;
 }
+
+export type RejectingFault = 'throttle' | 'unavailable' | 'unauthenticated';
 
 export interface RequestInfo {
   method: string;
@@ -133,6 +137,7 @@ export class FaultEngine {
       if (result.reject && spec.type !== 'latency') continue;
       if (this.#random.next() >= spec.rate) continue;
       fire(fault);
+      if (spec.type !== 'drop' && spec.type !== 'latency') result.rejectedBy = spec.type;
       switch (spec.type) {
         case 'drop':
           result.drop = true;

@@ -100,7 +100,7 @@ async function handleRequest(emulator: Emulator, req: IncomingMessage, res: Serv
       return;
     }
     if (faults.reject) {
-      fault = faults.reject.status === 429 ? 'throttle' : faults.reject.status === 401 ? 'unauthenticated' : 'unavailable';
+      fault = faults.rejectedBy;
       throw faults.reject;
     }
     Object.assign(reply, dispatch(emulator, operation, req, body, rawBody));

@@ -165,7 +165,7 @@ describe('OAuth over HTTP', () => {
 });
 
 describe('request faults injected at run time', () => {
-  it('429 with Retry-After, 503, added latency and dropped connections', async () => {
+  it('429 with Retry-After, 503, 401, added latency and dropped connections, each named in the call log', async () => {
     await inspect('POST', '/faults', { type: 'throttle', retryAfterSeconds: 3, times: 1 });
     const throttled = await api('GET', '');
     expect([throttled.status, throttled.headers.get('retry-after'), throttled.body.error_code]).toEqual([429, '3', 'REQUEST_LIMIT_EXCEEDED']);
@@ -173,6 +173,9 @@ describe('request faults injected at run time', () => {
 
     await inspect('POST', '/faults', { type: 'unavailable', times: 1 });
     expect((await api('GET', '')).body).toMatchObject({ error_code: 'TEMPORARILY_UNAVAILABLE' });
+
+    await inspect('POST', '/faults', { type: 'unauthenticated', times: 1 });
+    expect(await api('GET', '')).toMatchObject({ status: 401, body: { error_code: 'UNAUTHENTICATED' } });
 
     await inspect('POST', '/faults', { type: 'latency', ms: 300, times: 1 });
     const started = performance.now();
@@ -184,7 +187,7 @@ describe('request faults injected at run time', () => {
     expect((await api('GET', '/fragile')).status).toBe(404);
 
     const calls = (await inspect('GET', '/calls')).body as { calls: { fault?: string; status: number }[] };
-    expect(calls.calls.map((c) => c.fault).filter(Boolean)).toEqual(['throttle', 'unavailable', 'latency', 'drop']);
+    expect(calls.calls.map((c) => c.fault).filter(Boolean)).toEqual(['throttle', 'unavailable', 'unauthenticated', 'latency', 'drop']);
   });
 
   it('enforces 50 create/update operations per 5 virtual minutes', async () => {
