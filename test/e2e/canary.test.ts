@@ -55,7 +55,7 @@ async function startOnVersion2(name: string, canary: Record<string, unknown>): P
 }
 
 beforeAll(async () => {
-  e2e = await startE2E({ prefix: 'e2e-canary' });
+  e2e = await startE2E({ prefix: 'e2e-canary', speed: 480 });
 });
 
 afterAll(async () => {

@@ -13,7 +13,7 @@ const NAME = 'crash-canary';
 let e2e: E2E & { startOperator(extraArgs?: string[]): OperatorProcess };
 
 beforeAll(async () => {
-  e2e = await startE2E({ prefix: 'e2e-crash-canary' });
+  e2e = await startE2E({ prefix: 'e2e-crash-canary', speed: 480 });
 });
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ let e2e: E2E & { startOperator(extraArgs?: string[]): OperatorProcess };
 const extraOperators: OperatorProcess[] = [];
 
 beforeAll(async () => {
-  e2e = await startE2E({ prefix: 'e2e-crash' });
+  e2e = await startE2E({ prefix: 'e2e-crash', speed: 480 });
 });
 
 afterAll(async () => {

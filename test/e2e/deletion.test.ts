@@ -8,7 +8,7 @@ import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ prefix: 'e2e-del' });
+  e2e = await startE2E({ prefix: 'e2e-del', speed: 480 });
 });
 
 afterAll(async () => {

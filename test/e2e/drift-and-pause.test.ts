@@ -9,7 +9,7 @@ const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ prefix: 'e2e-drift' });
+  e2e = await startE2E({ prefix: 'e2e-drift', speed: 480 });
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ type EndpointJson = { status: EndpointStatus; metadata: { generation: number; fi
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ prefix: 'e2e-life' });
+  e2e = await startE2E({ prefix: 'e2e-life', speed: 480 });
 });
 
 afterAll(async () => {

@@ -12,6 +12,7 @@ let e2e: E2E;
 beforeAll(async () => {
   e2e = await startE2E({
     prefix: 'e2e-own',
+    speed: 480,
     scenario: {
       // Made by someone else (a notebook, the UI): no pt-operator tags.
       endpoints: [

@@ -11,7 +11,7 @@ import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ prefix: 'e2e-settings', scenario: { unityCatalog: { schemas: ['main.default', 'ml.serving'] } } });
+  e2e = await startE2E({ prefix: 'e2e-settings', speed: 480, scenario: { unityCatalog: { schemas: ['main.default', 'ml.serving'] } } });
 });
 
 afterAll(async () => {

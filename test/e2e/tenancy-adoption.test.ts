@@ -14,6 +14,7 @@ beforeAll(async () => {
   await ensureNamespace(goneNamespace);
   e2e = await startE2E({
     prefix: 'e2e-tenadopt',
+    speed: 480,
     startOperator: false,
     scenario: {
       // Left behind by an object of a namespace the operator watches, which no longer holds it.

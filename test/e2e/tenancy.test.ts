@@ -34,6 +34,7 @@ beforeAll(async () => {
   attacker = await startEmulator({ scenario: {}, speed: 120 });
   e2e = await startE2E({
     prefix: 'e2e-ten',
+    speed: 480,
     startOperator: false,
     scenario: {
       endpoints: [

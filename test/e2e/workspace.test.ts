@@ -17,6 +17,7 @@ let e2e: E2E & { startOperator(): OperatorProcess };
 beforeAll(async () => {
   e2e = await startE2E({
     prefix: 'e2e-ws',
+    speed: 480,
     scenario: { auth: { pats: [TEST_PAT, GOOD_PAT] } },
     // An unreachable host is retried until this deadline before it is reported.
     operatorArgs: ['--databricks-timeout=5s'],
