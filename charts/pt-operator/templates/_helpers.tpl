@@ -53,6 +53,11 @@ name (and a DNS-1035 label, as a Service's name must be). Call with (list . "-me
 {{- printf "%s%s" ($fullname | trunc (int (sub 63 (len $suffix))) | trimSuffix "-") $suffix -}}
 {{- end -}}
 
+{{/* The leader-election Lease's name, one per release ("pt-operator-leader" for the release "pt-operator"). */}}
+{{- define "pt-operator.leaseName" -}}
+{{- include "pt-operator.suffixedName" (list . "-leader") -}}
+{{- end -}}
+
 {{/* The metrics Service's name; the generated certificate and the ServiceMonitor's serverName use it too. */}}
 {{- define "pt-operator.metricsServiceName" -}}
 {{- include "pt-operator.suffixedName" (list . "-metrics") -}}
