@@ -161,7 +161,7 @@ export const OPERATOR_OPTIONS = {
   'metrics-cert-dir': {
     env: 'METRICS_CERT_DIR',
     schema: z.string().default('/var/run/secrets/pt-operator/metrics-tls'),
-    help: 'Directory with tls.crt and tls.key for --metrics-secure (the chart mounts a Secret here).',
+    help: 'Directory with tls.crt and tls.key for --metrics-secure (the chart mounts a Secret here); read again every 10 s, so a renewed certificate is served to new connections without a restart.',
   },
   'log-level': { env: 'LOG_LEVEL', schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'), help: 'Log level.' },
   'federation-token-file': {

@@ -260,7 +260,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
 /** Where probes and metrics are served; the deprecated --probe-address keeps its one-port behaviour for a release. */
 export function servingAddresses(config: OperatorConfig, kube: KubeClient, log: Logger): Pick<ManagerOptions, 'probes' | 'metrics'> {
   const secure = config.metricsSecure
-    ? { tls: readMetricsCertificate(config.metricsCertDir), authorize: delegatedAuthorizer(kube) }
+    ? { tls: metricsCertificateSource(config.metricsCertDir), authorize: delegatedAuthorizer(kube) }
     : {};
   if (config.probeAddress) {
     log.warn('--probe-address (PROBE_ADDRESS) is deprecated and will be removed in the next release: use --metrics-bind-address and --health-probe-bind-address');
@@ -271,6 +271,15 @@ export function servingAddresses(config: OperatorConfig, kube: KubeClient, log: 
     probes: config.healthProbeBindAddress ?? undefined,
     ...(config.metricsBindAddress && { metrics: { ...config.metricsBindAddress, ...secure } }),
   };
+}
+
+/**
+ * The metrics certificate, read now (none is a start-up error) and again by the server, which serves a renewed one
+ * to new connections: cert-manager renews the Secret and the kubelet rewrites the mounted files without a restart.
+ */
+function metricsCertificateSource(dir: string): () => { cert: Buffer; key: Buffer } {
+  readMetricsCertificate(dir);
+  return () => readMetricsCertificate(dir);
 }
 
 function readMetricsCertificate(dir: string): { cert: Buffer; key: Buffer } {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { type Authorize, startProbeServer, type ProbeServer } from '../observability/server.js';
+import { type Authorize, startProbeServer, type ProbeServer, type TlsCertificate } from '../observability/server.js';
 import type { KubeClient } from './client.js';
 import { Controller, type ControllerOptions } from './controller.js';
 import { Informer, type InformerOptions } from './informer.js';
@@ -21,9 +21,9 @@ export interface ManagerOptions {
   /**
    * Where /metrics is served (--metrics-bind-address); omit to serve none. `withProbes`: on the probe server
    * instead of a server of its own (the deprecated --probe-address). `tls` and `authorize` make it controller-runtime's secure
-   * metrics: HTTPS, and only callers whose token may GET /metrics.
+   * metrics: HTTPS, and only callers whose token may GET /metrics; `tls` as a function is re-read (a renewed certificate).
    */
-  metrics?: { host?: string; port: number; tls?: { cert: string | Buffer; key: string | Buffer }; authorize?: Authorize; withProbes?: boolean };
+  metrics?: { host?: string; port: number; tls?: TlsCertificate | (() => TlsCertificate); authorize?: Authorize; withProbes?: boolean };
   /** How long in-flight reconciles may run after a shutdown request. Default 30 s. */
   shutdownTimeoutMs?: number;
   /** Install SIGTERM/SIGINT handlers that trigger a graceful stop. Default false (main turns it on). */

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -12,6 +12,14 @@ export type Authorize = (
   verb: string,
 ) => Promise<{ allowed: true } | { allowed: false; status: 401 | 403; reason: string }>;
 
+export interface TlsCertificate {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+/** How often a certificate source (`tls` as a function) is read again. */
+export const TLS_RELOAD_INTERVAL_MS = 10_000;
+
 export interface ProbeServerOptions {
   host?: string;
   port: number;
@@ -21,8 +29,13 @@ export interface ProbeServerOptions {
   healthz?: Check;
   /** Readiness, e.g. caches synced; omitted: no probes on this server. */
   readyz?: Check;
-  /** Serve HTTPS with this certificate (PEM) instead of plain HTTP. */
-  tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Serve HTTPS with this certificate (PEM) instead of plain HTTP. A function is the certificate's source, read at
+   * start and again every TLS_RELOAD_INTERVAL_MS: a renewed certificate (a Secret volume the kubelet rewrote) is served
+   * to new connections without a restart. A read that fails, or a certificate that does not fit its key (files read
+   * during the kubelet's swap), keeps the current one until the next read.
+   */
+  tls?: TlsCertificate | (() => TlsCertificate);
   /** Check every /metrics request (probes stay open: the kubelet sends no credentials). */
   authorizeMetrics?: Authorize;
 }
@@ -58,22 +71,41 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
       res.writeHead(404).end();
     }
   };
-  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, handler) : createHttpServer(handler);
+  const source = typeof options.tls === 'function' ? options.tls : undefined;
+  let certificate: TlsCertificate | undefined = source ? source() : (options.tls as TlsCertificate | undefined);
+  const https: HttpsServer | undefined = certificate && createHttpsServer({ ...certificate, minVersion: 'TLSv1.2' }, handler);
+  const server: Server = https ?? createHttpServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
   });
+  const reload =
+    source &&
+    https &&
+    setInterval(() => {
+      try {
+        const next = source();
+        if (certificate && samePem(next.cert, certificate.cert) && samePem(next.key, certificate.key)) return;
+        https.setSecureContext({ ...next, minVersion: 'TLSv1.2' });
+        certificate = next;
+      } catch {
+        // keep serving the current certificate: the files may be read halfway through the kubelet's swap
+      }
+    }, TLS_RELOAD_INTERVAL_MS).unref();
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   return {
-    url: `${options.tls ? 'https' : 'http'}://${host}:${port}`,
+    url: `${https ? 'https' : 'http'}://${host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        if (reload) clearInterval(reload);
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
 }
+
+const samePem = (a: string | Buffer, b: string | Buffer) => Buffer.from(a).equals(Buffer.from(b));
 
 async function serveMetrics(registry: Registry, authorize: Authorize | undefined, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   try {
