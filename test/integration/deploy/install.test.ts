@@ -77,6 +77,29 @@ describe('Helm chart', () => {
     expect(result.stderr).toContain("'/logLevel': value must be one of");
   });
 
+  it.each([
+    ['resources.limit.memory=1Gi', "'/resources': additional properties 'limit' not allowed"],
+    ['resources.limits.memroy=1Gi', "'/resources/limits': additional properties 'memroy' not allowed"],
+    ['podSecurityContext.runAsUsr=1000', "'/podSecurityContext': additional properties 'runAsUsr' not allowed"],
+    ['securityContext.readOnlyRootFileSystem=true', "'/securityContext': additional properties 'readOnlyRootFileSystem' not allowed"],
+    ['securityContext.runAsUser=-1', "'/securityContext/runAsUser': minimum: got -1, want 0"],
+  ])('refuses a typo in the Kubernetes objects it passes through (%s), which the API server would drop with a warning', async (value, message) => {
+    const result = await helm(['template', 'pt-operator', chart, '--set', value]);
+    expect(result.stderr).toContain(message);
+    expect(result.exitCode).not.toBe(0);
+  });
+
+  it('still takes every field of those objects that Kubernetes knows', async () => {
+    const result = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml',
+      '--set', 'resources.limits.cpu=1', '--set', 'resources.requests.ephemeral-storage=1Gi', '--set', 'resources.limits.hugepages-2Mi=0',
+      '--set-json', 'podSecurityContext={"runAsUser":1000,"runAsGroup":1000,"runAsNonRoot":true,"fsGroup":2000,"fsGroupChangePolicy":"OnRootMismatch","supplementalGroups":[3000],"supplementalGroupsPolicy":"Strict","sysctls":[],"seccompProfile":{"type":"Localhost","localhostProfile":"p.json"},"appArmorProfile":{"type":"RuntimeDefault"},"seLinuxOptions":{"level":"s0:c1"},"seLinuxChangePolicy":"Recursive","windowsOptions":{"runAsUserName":"x"}}',
+      '--set-json', 'securityContext={"allowPrivilegeEscalation":false,"privileged":false,"readOnlyRootFilesystem":true,"runAsNonRoot":true,"runAsUser":1000,"runAsGroup":1000,"capabilities":{"drop":["ALL"],"add":[]},"procMount":"Default","seccompProfile":{"type":"RuntimeDefault"},"appArmorProfile":{"type":"RuntimeDefault"},"seLinuxOptions":{},"windowsOptions":{}}']);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const applied = await kubectl(['apply', '--dry-run=server', '-f', '-', '--namespace', 'default'], { input: result.stdout });
+    expect(applied.stderr).toBe('');
+  });
+
   it('refuses a token-federation default workspace without the projected token (tokenFederation.enabled) it exchanges', async () => {
     const defaultWorkspace = ['--set', 'defaultWorkspace.host=https://adb-1.1.azuredatabricks.net', '--set', 'defaultWorkspace.authType=token-federation'];
     const result = await helm(['template', 'pt-operator', chart, ...defaultWorkspace]);
