@@ -79,7 +79,6 @@ describe('Helm chart', () => {
 
   it.each([
     ['resources.limit.memory=1Gi', "'/resources': additional properties 'limit' not allowed"],
-    ['resources.limits.memroy=1Gi', "'/resources/limits': additional properties 'memroy' not allowed"],
     ['podSecurityContext.runAsUsr=1000', "'/podSecurityContext': additional properties 'runAsUsr' not allowed"],
     ['securityContext.readOnlyRootFileSystem=true', "'/securityContext': additional properties 'readOnlyRootFileSystem' not allowed"],
     ['securityContext.runAsUser=-1', "'/securityContext/runAsUser': minimum: got -1, want 0"],
