@@ -214,6 +214,24 @@ describe('Helm chart refuses values that would break the operator at run time (p
     expect(single.stdout).toMatch(/--leader-elect=false/);
   });
 
+  it.each([
+    [['--set', 'podDisruptionBudget.minAvailable=2']],
+    [['--set', 'podDisruptionBudget.minAvailable=100%']],
+    [['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=3']],
+  ])('refuses a PodDisruptionBudget that allows no eviction (%j): kubectl drain of its node would wait forever', async (values) => {
+    const refused = await template(...values);
+    expect(refused.stderr).toMatch(/podDisruptionBudget.minAvailable=\S+ with replicaCount=\d allows no voluntary disruption/);
+    expect(refused.exitCode).not.toBe(0);
+  });
+
+  it('takes a PodDisruptionBudget that leaves room for one eviction', async () => {
+    for (const values of [[], ['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=2'], ['--set', 'podDisruptionBudget.minAvailable=50%']]) {
+      const result = await template(...values, '--show-only', 'templates/poddisruptionbudget.yaml');
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(/kind: PodDisruptionBudget/);
+    }
+  });
+
   it('refuses metrics.port equal to healthProbe.port (the operator cannot bind both)', async () => {
     const refused = await template('--set', 'metrics.port=8081');
     expect(refused.exitCode).not.toBe(0);
