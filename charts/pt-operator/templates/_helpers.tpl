@@ -71,6 +71,14 @@ name (and a DNS-1035 label, as a Service's name must be). Call with (list . "-me
 {{- if eq (int .Values.metrics.port) (int .Values.healthProbe.port) -}}
 {{- fail (printf "metrics.port and healthProbe.port must differ (both are %d): the operator serves them on two listeners" (int .Values.metrics.port)) -}}
 {{- end -}}
+{{- $pdb := .Values.podDisruptionBudget -}}
+{{- if and $pdb.enabled (gt (int .Values.replicaCount) 1) -}}
+{{- $min := toString $pdb.minAvailable -}}
+{{- $none := ternary (ge (atoi (trimSuffix "%" $min)) 100) (ge (atoi $min) (int .Values.replicaCount)) (hasSuffix "%" $min) -}}
+{{- if $none -}}
+{{- fail (printf "podDisruptionBudget.minAvailable=%s with replicaCount=%d allows no voluntary disruption: kubectl drain of a node running the operator would wait forever. Set it below replicaCount (the default 1 keeps a standby while the leader moves), or podDisruptionBudget.enabled=false" $min (int .Values.replicaCount)) -}}
+{{- end -}}
+{{- end -}}
 {{- /* A JSON schema cannot say "a regular expression". regexMatch is false for an invalid one, and "(?:P)|" matches
   the empty string whenever P is valid. Go's syntax: a lookaround or backreference, valid for the operator, is refused.
   Go syntax the operator (JavaScript) refuses is refused too: an inline flag group "(?i)" and a "(?P<name>" group. */ -}}
