@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { cluster, ensureNamespace, kubectl, repoRoot, run } from '../../support/cluster.js';
+import { cluster, ensureNamespace, kubectl, repoRoot, run, uniqueNamespace } from '../../support/cluster.js';
 import { exampleManifests } from '../../support/examples.js';
 import { invalidLabelSelectors, validLabelSelectors } from '../../support/label-selectors.js';
 
@@ -301,6 +301,44 @@ describe('Helm chart refuses values that would break the operator at run time (p
     const secret = manifests.find((m) => m.kind === 'Secret')!;
     expect(rendered.stdout).toContain(`secretName: ${secret.metadata.name}`);
     expect(rendered.stdout).toContain(`serverName: ${service.metadata.name}.pt-operator-system.svc`);
+  });
+});
+
+describe('a second release of the chart in the cluster (platform review)', () => {
+  // Two operators acting on one object fight over it (each applies its changes, each writes status). The first
+  // release is installed for real (no node runs its Pods here); the second is tried with --dry-run=server, which
+  // renders against the live cluster as an install does.
+  const first = uniqueNamespace('release-one');
+  const second = uniqueNamespace('release-two');
+  const tenantA = uniqueNamespace('tenant-a');
+  const tenantB = uniqueNamespace('tenant-b');
+  const admin = ['--kubeconfig', cluster().kubeconfigAdmin];
+  const install = (release: string, namespace: string, ...values: string[]) =>
+    helm(['install', release, chart, '--namespace', namespace, '--create-namespace', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false', ...admin, ...values]);
+
+  afterAll(async () => {
+    await helm(['uninstall', 'ops', '--namespace', first, '--ignore-not-found', ...admin]);
+  });
+
+  it('refuses a release whose namespaces overlap another release that reconciles them, naming it; disjoint scopes or shards install', async () => {
+    for (const namespace of [tenantA, tenantB]) await ensureNamespace(namespace);
+    const one = await install('ops', first, '--set', `watchNamespaces={${tenantA}}`);
+    expect(one.stderr).toBe('');
+
+    const names = `release "ops" in namespace ${first}`;
+    for (const values of [[], ['--set', `watchNamespaces={${tenantA},${tenantB}}`]]) {
+      const refused = await install('ops-two', second, '--dry-run=server', ...values);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stderr).toContain(`another pt-operator, ${names}, already reconciles the endpoints of namespace ${tenantA}`);
+    }
+    for (const values of [['--set', `watchNamespaces={${tenantB}}`], ['--set', 'labelSelector=shard=b']]) {
+      const accepted = await install('ops-two', second, '--dry-run=server', ...values);
+      expect(accepted.stderr).not.toContain(names);
+    }
+    // upgrading the first release is no conflict with itself
+    const upgrade = await helm(['upgrade', 'ops', chart, '--namespace', first, '--reuse-values', '--dry-run=server', ...admin]);
+    expect(upgrade.stderr).not.toContain(names);
+    expect(upgrade.exitCode).toBe(0);
   });
 });
 
