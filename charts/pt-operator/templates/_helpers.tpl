@@ -91,3 +91,30 @@ name (and a DNS-1035 label, as a Service's name must be). Call with (list . "-me
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Another release of this chart whose scope overlaps this one's: two operators would act on the same objects. Each
+Deployment records its scope in annotations (watchNamespaces, labelSelector); with a labelSelector on either side the
+releases are shards and the selectors decide. Read with lookup, so `helm template` (Argo CD) does not check.
+*/}}
+{{- define "pt-operator.validateOtherReleases" -}}
+{{- $mine := .Values.watchNamespaces | default list -}}
+{{- if not .Values.labelSelector -}}
+{{- range $other := (lookup "apps/v1" "Deployment" "" "").items | default list -}}
+{{- $annotations := $other.metadata.annotations | default dict -}}
+{{- $labels := $other.metadata.labels | default dict -}}
+{{- $self := and (eq $other.metadata.namespace $.Release.Namespace) (eq (get $labels "app.kubernetes.io/instance") $.Release.Name) -}}
+{{- if and (hasKey $annotations "ptoperator.io/watch-namespaces") (not $self) (not (get $annotations "ptoperator.io/label-selector")) -}}
+{{- $theirs := splitList "," (get $annotations "ptoperator.io/watch-namespaces") | compact -}}
+{{- $shared := list -}}
+{{- range $namespace := $mine -}}
+{{- if or (empty $theirs) (has $namespace $theirs) -}}{{- $shared = append $shared $namespace -}}{{- end -}}
+{{- end -}}
+{{- if empty $mine -}}{{- $shared = $theirs -}}{{- end -}}
+{{- if or $shared (and (empty $mine) (empty $theirs)) -}}
+{{- fail (printf "another pt-operator, release %q in namespace %s, already reconciles the endpoints of %s: two operators would act on the same objects. Give each release disjoint watchNamespaces, or each its own labelSelector (shards)" (get $labels "app.kubernetes.io/instance") $other.metadata.namespace (ternary "every namespace" (printf "namespace %s" (join ", " $shared)) (empty $shared))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -377,6 +377,9 @@ describe('kustomize', () => {
     expect(expected.length).toBeGreaterThanOrEqual(3);
     const endpoints = await kubectl(['get', 'pte', '-n', 'ml', '-o', 'name']);
     expect(endpoints.stdout.trim().split('\n').sort()).toEqual(expected.sort());
+    // An operator that watches every namespace: a later run's chart installs on a reused cluster would be refused
+    // (another release reconciles them), so its Deployment goes; the RBAC stays, the global setup's own.
+    await kubectl(['delete', 'deployment', 'pt-operator', '--namespace', 'pt-operator-system', '--ignore-not-found']);
   });
 });
 
