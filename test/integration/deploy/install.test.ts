@@ -342,6 +342,34 @@ describe('a second release of the chart in the cluster (platform review)', () =>
   });
 });
 
+describe('upgrading a release not named pt-operator to the Lease named after it (platform review)', () => {
+  // Releases before this one all led on "pt-operator-leader". A rolling update that moved a running release to
+  // "<fullname>-leader" would have an old replica leading on the old Lease and a new one on the new Lease at once.
+  const namespace = uniqueNamespace('lease-upgrade');
+  const admin = ['--kubeconfig', cluster().kubeconfigAdmin];
+  const leaseArg = async (release: string) => {
+    const result = await helm(['upgrade', '--install', release, chart, '--namespace', namespace, '--set', 'crds.install=false', '--set', 'tenantRoles.create=false', '--dry-run=server', ...admin]);
+    expect(result.stderr).toBe('');
+    return /--leader-election-id=(\S+)/.exec(result.stdout)?.[1];
+  };
+  const lease = (holderIdentity: string) => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'pt-operator-leader', namespace },
+    spec: { holderIdentity, leaseDurationSeconds: 15 },
+  });
+
+  it("keeps pt-operator-leader while one of the release's own Pods holds it; a new release, or another's Lease, gets its own", async () => {
+    await ensureNamespace(namespace);
+    expect(await leaseArg('ops')).toBe('ops-pt-operator-leader');
+    await kubectl(['apply', '-f', '-'], { input: JSON.stringify(lease('ops-pt-operator-5d8f7c9b4-x7k2p')) });
+    expect(await leaseArg('ops')).toBe('pt-operator-leader');
+    expect(await leaseArg('other')).toBe('other-pt-operator-leader');
+    await kubectl(['apply', '-f', '-'], { input: JSON.stringify(lease('ops-pt-operator-extra-5d8f7c9b4-x7k2p')) });
+    expect(await leaseArg('ops')).toBe('ops-pt-operator-leader');
+  });
+});
+
 describe('kustomize', () => {
   it('deploy/base/pt-operator.yaml is what the chart renders (run `npm run gen:manifests` when this fails)', () => {
     const check = () => execFileSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/render-manifests.ts'), '--check'], { cwd: repoRoot, encoding: 'utf8', stdio: 'pipe' });
