@@ -53,9 +53,20 @@ name (and a DNS-1035 label, as a Service's name must be). Call with (list . "-me
 {{- printf "%s%s" ($fullname | trunc (int (sub 63 (len $suffix))) | trimSuffix "-") $suffix -}}
 {{- end -}}
 
-{{/* The leader-election Lease's name, one per release ("pt-operator-leader" for the release "pt-operator"). */}}
+{{/*
+The leader-election Lease's name, one per release ("pt-operator-leader" for the release "pt-operator"). Earlier
+versions named it "pt-operator-leader" for every release: while one of this release's Pods holds that Lease, the
+release keeps it, so that a rolling update does not have an old replica and a new one lead on two Leases at once.
+*/}}
 {{- define "pt-operator.leaseName" -}}
+{{- $fullname := include "pt-operator.fullname" . -}}
+{{- $legacy := lookup "coordination.k8s.io/v1" "Lease" .Release.Namespace "pt-operator-leader" -}}
+{{- $holder := dig "spec" "holderIdentity" "" ($legacy | default dict) -}}
+{{- if regexMatch (printf "^%s-[a-z0-9]+-[a-z0-9]{5}$" (regexQuoteMeta $fullname)) $holder -}}
+pt-operator-leader
+{{- else -}}
 {{- include "pt-operator.suffixedName" (list . "-leader") -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The metrics Service's name; the generated certificate and the ServiceMonitor's serverName use it too. */}}
