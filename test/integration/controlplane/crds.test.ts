@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { badObjects, badUpdates } from '../../fixtures/bad-objects.js';
+import { badObjects, badObjectsAtAdmission, badUpdates, edgeObjects } from '../../fixtures/bad-objects.js';
 import { apply, applyOk, ensureNamespace, kubectlOk, repoRoot, uniqueNamespace } from '../../support/cluster.js';
 
 interface PrinterColumn {
@@ -140,6 +140,17 @@ describe('CRDs on a real API server', () => {
     const result = await apply(inNamespace(object, namespace));
     expect(result.exitCode, result.stdout).not.toBe(0);
     expect(result.stderr).toContain(expected);
+  });
+
+  it.each(badObjectsAtAdmission)('refuses at admission $name', async ({ object, serverMessage }) => {
+    const result = await apply(inNamespace(object, namespace));
+    expect(result.exitCode, result.stdout).not.toBe(0);
+    expect(result.stderr).toContain(serverMessage);
+  });
+
+  it.each(edgeObjects)('admits the edge value: $name', async ({ object }) => {
+    const result = await apply(inNamespace(object, namespace));
+    expect(result.exitCode, result.stderr).toBe(0);
   });
 
   it.each(badUpdates)('refuses the update: $name', async ({ before, after, serverMessage }) => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { DatabricksWorkspace, ProvisionedThroughputEndpoint, parseDurationMs } from '../../../src/api/v1alpha1/index.js';
-import { badObjects } from '../../fixtures/bad-objects.js';
+import { badObjects, edgeObjects } from '../../fixtures/bad-objects.js';
 
 const schemaFor = (obj: Record<string, unknown>) =>
   obj['kind'] === 'DatabricksWorkspace' ? DatabricksWorkspace : ProvisionedThroughputEndpoint;
@@ -50,6 +50,12 @@ describe('bad objects are rejected with a message that says what to fix', () => 
     const expected = bad.zodMessage ?? bad.message;
     expect(expected, 'catalog entry needs message or zodMessage').toBeDefined();
     expect(messages).toContain(expected);
+  });
+});
+
+describe('edge values admission takes', () => {
+  it.each(edgeObjects.map((e) => [e.name, e.object] as const))('%s parses', (_name, object) => {
+    expect(schemaFor(object).safeParse(object).error?.issues ?? []).toEqual([]);
   });
 });
 

@@ -38,7 +38,9 @@ import {
   reconcile,
   failedEndpoint,
   updatingEndpoint,
+  type SpecInput,
 } from '../fixtures.js';
+import { edgeObjects } from '../../../fixtures/bad-objects.js';
 
 const progressWindow = [0.75 * SETTINGS.progressIntervalMs, 1.25 * SETTINGS.progressIntervalMs] as const;
 /** The first look at a rollout this plan starts: 1 s ± 25 % (requeue.test.ts has the arithmetic). */
@@ -112,6 +114,15 @@ describe('preflight failures: no Databricks action, Ready False, Synced False wi
   it('records what Databricks reported for the model', () => {
     expect(reconcile(endpointObject(), { model: MODEL_UNIT_MODEL }).status.optimization).toEqual({ modelType: 'llama', modelUnitChunkSize: 50 });
     expect(reconcile(endpointObject()).status.optimization).toEqual({ modelType: 'llama', chunkSize: 980 });
+  });
+});
+
+// Admission (CEL) and this second look must agree: a value kube-apiserver admits is not refused here.
+describe('edge values admission takes are applied, not refused as InvalidSpec', () => {
+  it.each(edgeObjects)('$name', ({ object }) => {
+    const plan = reconcile(endpointObject({ spec: object['spec'] as SpecInput }), { endpoint: NOT_FOUND });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'True' });
+    expect(plan.action.type).toBe('create');
   });
 });
 
