@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ENDPOINT_NAME_PATTERN } from '../../databricks/api-types.js';
-import { Conditions, LocalObjectReference, duration } from './common.js';
+import { Conditions, DURATION_PATTERN, LocalObjectReference, duration } from './common.js';
 import { SettingsStatus, settingsSpecFields, settingsSpecRules } from './endpoint-settings.js';
 import { matches, type ValidationRule, withRules } from './rules.js';
 
@@ -104,18 +104,42 @@ export const ModelRef = z
   })
   .describe('The Unity Catalog model to serve.');
 
-export const CapacityRetry = z
-  .strictObject({
-    initialBackoff: duration('Wait before the first retry after a GPU-capacity failure.', '2m'),
-    maxBackoff: duration('Upper bound of the exponential backoff between capacity retries.', '30m'),
+/**
+ * The field holds a duration CEL's duration() can read. A value of the wrong form gets only the format's own message;
+ * has() because the API server also checks the rules against the default {} (the fields' own defaults not applied).
+ */
+const celDuration = (field: string) => `has(self.${field}) && self.${field}.matches(r'${DURATION_PATTERN}')`;
+
+/**
+ * Admission only (no zod twin): preflight.ts checks the same at reconcile, so an object stored before these rules
+ * existed still reads, reconciles and is deleted as before. 1ms, not 0: the operator counts in whole milliseconds.
+ */
+const capacityRetryRules: ValidationRule<unknown>[] = [
+  {
+    cel: `!(${celDuration('initialBackoff')}) || duration(self.initialBackoff) >= duration('1ms')`,
+    message: 'capacityRetry.initialBackoff must be at least 1ms, e.g. 30s (0 would retry without pause)',
+    fieldPath: '.initialBackoff',
+  },
+  {
+    cel: `!(${celDuration('initialBackoff')}) || !(${celDuration('maxBackoff')}) || duration(self.maxBackoff) >= duration(self.initialBackoff)`,
+    message: 'capacityRetry.maxBackoff must be at least capacityRetry.initialBackoff (initialBackoff defaults to 2m, maxBackoff to 30m)',
+    fieldPath: '.maxBackoff',
+  },
+];
+
+export const CapacityRetry = withRules(
+  z.strictObject({
+    initialBackoff: duration('Wait before the first retry after a GPU-capacity failure. At least 1ms.', '2m'),
+    maxBackoff: duration('Upper bound of the exponential backoff between capacity retries. At least initialBackoff.', '30m'),
     timeout: duration(
       'Retry budget per spec generation, counted from the first capacity failure; then Synced=False CapacityRetriesExhausted until the spec or the requested-at annotation changes. 0 means no limit.',
       '6h',
     ),
-  })
-  .describe(
-    'Retries of rollouts that fail for lack of GPU capacity (they time out or are aborted on the Databricks side). The operator re-issues the desired config with jittered exponential backoff; it never deletes the endpoint to retry.',
-  );
+  }),
+  capacityRetryRules,
+).describe(
+  'Retries of rollouts that fail for lack of GPU capacity (they time out or are aborted on the Databricks side). The operator re-issues the desired config with jittered exponential backoff; it never deletes the endpoint to retry.',
+);
 export type CapacityRetry = z.infer<typeof CapacityRetry>;
 
 /** HH:MM on a 24-hour clock, local to schedule.timeZone. */

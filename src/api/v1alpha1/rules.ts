@@ -10,7 +10,10 @@ export interface ValidationRule<T> {
   cel: string;
   /** The message both kube-apiserver and zod report. Says what to fix. */
   message: string;
-  /** The same rule in TypeScript. Absent for transition rules, which need the old object. */
+  /**
+   * The same rule in TypeScript. Absent for transition rules, which need the old object, and for rules the reconciler
+   * checks itself so that objects admitted before the rule existed stay readable (and deletable).
+   */
   check?: (value: T) => boolean;
   /** Transition rules compare with `oldSelf` and only run on update. */
   transition?: boolean;
