@@ -24,8 +24,23 @@ export function parsePositiveDurationMs(value: string): number | undefined {
   return positiveDurationRegex.test(value) ? Math.max(1, parseDurationMs(value)) : undefined;
 }
 
+/**
+ * The longest duration CEL's duration() reads (a Go duration: int64 nanoseconds, about 292 years). A longer one
+ * matches the pattern, but no CEL rule can compare it and the operator's dates overflow (Invalid time value).
+ */
+export const MAX_DURATION = '2562047h';
+const MAX_DURATION_MS = 2_562_047 * 3_600_000;
+
 export const duration = (description: string, defaultValue: string) =>
-  withRules(z.string().max(32), [matches(DURATION_PATTERN, 'must be a duration such as 30s, 2m, 1h30m or 0')])
+  withRules(z.string().max(32), [
+    matches(DURATION_PATTERN, 'must be a duration such as 30s, 2m, 1h30m or 0'),
+    {
+      // Guarded by the format, so a value of the wrong form gets only the message above.
+      cel: `!self.matches(r'${DURATION_PATTERN}') || duration(self) <= duration('${MAX_DURATION}')`,
+      message: `must be at most ${MAX_DURATION} (about 292 years), the longest duration Kubernetes reads`,
+      check: (value) => !durationRegex.test(value) || parseDurationMs(value) <= MAX_DURATION_MS,
+    },
+  ])
     .describe(description)
     .default(defaultValue);
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ENDPOINT_NAME_PATTERN } from '../../databricks/api-types.js';
-import { Conditions, DURATION_PATTERN, LocalObjectReference, duration } from './common.js';
+import { Conditions, LocalObjectReference, duration } from './common.js';
 import { SettingsStatus, settingsSpecFields, settingsSpecRules } from './endpoint-settings.js';
 import { matches, type ValidationRule, withRules } from './rules.js';
 
@@ -105,10 +105,13 @@ export const ModelRef = z
   .describe('The Unity Catalog model to serve.');
 
 /**
- * The field holds a duration CEL's duration() can read. A value of the wrong form gets only the format's own message;
- * has() because the API server also checks the rules against the default {} (the fields' own defaults not applied).
+ * The field holds a duration CEL's duration() surely reads: parts of at most 5 digits, so at most 32 characters stay
+ * under MAX_DURATION. Any other value gets only its field's own message (format, MAX_DURATION), not a conversion error
+ * here; the rare valid one (120000ms) is still checked at reconcile. has(): the API server also checks the rules
+ * against the default {} (the fields' own defaults not applied).
  */
-const celDuration = (field: string) => `has(self.${field}) && self.${field}.matches(r'${DURATION_PATTERN}')`;
+const READABLE_DURATION_PATTERN = '^(0|([0-9]{1,5}([.][0-9]+)?(ms|s|m|h))+)$';
+const celDuration = (field: string) => `has(self.${field}) && self.${field}.matches(r'${READABLE_DURATION_PATTERN}')`;
 
 /**
  * Admission only (no zod twin): preflight.ts checks the same at reconcile, so an object stored before these rules
