@@ -18,6 +18,14 @@ export const WORKSPACE_HOST_PATTERN = `^${WORKSPACE_HOST_GRAMMAR}$`;
 
 const SecretName = dnsName.describe('Name of a Secret in the same namespace.');
 
+/** A key a Secret can hold (Kubernetes' IsConfigMapKey): any other was admitted and then never found. */
+const secretKey = (defaultKey: string, description: string) =>
+  withRules(z.string().min(1).max(253), [
+    matches('^[-._a-zA-Z0-9]+$', 'must be a Secret key: letters, digits, "-", "_" and "."'),
+  ])
+    .default(defaultKey)
+    .describe(description);
+
 export const WorkspaceAuth = withRules(
   z.strictObject({
     token: z
@@ -25,7 +33,7 @@ export const WorkspaceAuth = withRules(
         secretRef: z
           .strictObject({
             name: SecretName,
-            key: z.string().min(1).default('token').describe('Key in the Secret that holds the personal access token.'),
+            key: secretKey('token', 'Key in the Secret that holds the personal access token.'),
           })
           .describe('The Secret that holds the token.'),
       })
@@ -36,12 +44,8 @@ export const WorkspaceAuth = withRules(
         secretRef: z
           .strictObject({
             name: SecretName,
-            clientIdKey: z.string().min(1).default('client-id').describe('Key in the Secret that holds the client id.'),
-            clientSecretKey: z
-              .string()
-              .min(1)
-              .default('client-secret')
-              .describe('Key in the Secret that holds the client secret.'),
+            clientIdKey: secretKey('client-id', 'Key in the Secret that holds the client id.'),
+            clientSecretKey: secretKey('client-secret', 'Key in the Secret that holds the client secret.'),
           })
           .describe('The Secret that holds the service principal credentials.'),
       })
