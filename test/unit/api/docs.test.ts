@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONFIGURATION_DOC, renderConfigurationDoc } from '../../../scripts/gen-docs.js';
 import { OPERATOR_OPTIONS } from '../../../src/controllers/config.js';
+import { openApiSchema } from '../../../src/api/v1alpha1/crd.js';
+import { resourceDefinitions } from '../../../src/api/v1alpha1/resources.js';
 
 describe('docs/configuration.md', () => {
   it('is what the schemas generate (run `npm run gen` when this fails)', () => {
@@ -14,5 +16,57 @@ describe('docs/configuration.md', () => {
     for (const field of ['spec.throughput.chunks.min', 'spec.capacityRetry.timeout', 'spec.auth.oauthM2M.secretRef.clientSecretKey', 'spec.rateLimits.mutationsPer5Minutes']) {
       expect(doc).toContain(`\`${field}\``);
     }
+  });
+});
+
+type Node = {
+  type?: string;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  maxProperties?: number;
+  properties?: Record<string, Node>;
+  items?: Node;
+  additionalProperties?: Node;
+  'x-kubernetes-validations'?: { message: string }[];
+};
+
+/** Every node of a CRD schema with its path: fields, list items as `[]`, map values as `{}`. */
+function nodes(schema: Node, path: string): [string, Node][] {
+  return [
+    [path, schema],
+    ...Object.entries(schema.properties ?? {}).flatMap(([name, child]) => nodes(child, `${path}.${name}`)),
+    ...(schema.items ? nodes(schema.items, `${path}[]`) : []),
+    ...(typeof schema.additionalProperties === 'object' ? nodes(schema.additionalProperties, `${path}{}`) : []),
+  ];
+}
+
+// The reference listed only the fields of objects: the fields of list items (permissions[].userName, schedule
+// windows, canary gates, rate limits) and every list or map size limit were missing, so what the API server refuses
+// (a 51st permission, a 17th window, a 41st tag) was nowhere in it.
+describe('docs/configuration.md states what the CRD enforces', () => {
+  const doc = renderConfigurationDoc();
+  const rowOf = (path: string) => doc.split('\n').find((line) => line.startsWith(`| \`${path}\` |`));
+  const cases = resourceDefinitions.flatMap((def) => nodes(openApiSchema(def.spec) as Node, 'spec').slice(1).map(([path, node]) => [`${def.kind} ${path}`, path, node] as const));
+
+  it.each(cases)('%s', (_label, path, node) => {
+    const row = rowOf(path);
+    expect(row, `a row for ${path}`).toBeDefined();
+    const stated = [
+      ...(node.enum ?? []).map((value) => `\`${String(value)}\``),
+      node.minimum !== undefined ? `≥ ${node.minimum}` : '',
+      node.maximum !== undefined ? `≤ ${node.maximum}` : '',
+      node.minLength !== undefined ? `at least ${node.minLength} character` : '',
+      node.maxLength !== undefined ? `at most ${node.maxLength} characters` : '',
+      node.minItems !== undefined ? `at least ${node.minItems} item` : '',
+      node.maxItems !== undefined ? `at most ${node.maxItems} items` : '',
+      node.maxProperties !== undefined ? `at most ${node.maxProperties} entries` : '',
+      ...(node['x-kubernetes-validations'] ?? []).map((rule) => rule.message.replaceAll('|', '\\|')),
+    ].filter(Boolean);
+    for (const text of stated) expect(row, `${path} states ${text}`).toContain(text);
   });
 });
