@@ -15,7 +15,11 @@ type Schema = {
   enum?: unknown[];
   minimum?: number;
   maximum?: number;
+  minLength?: number;
   maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  maxProperties?: number;
   properties?: Record<string, Schema>;
   required?: string[];
   items?: Schema;
@@ -32,7 +36,11 @@ function rows(schema: Schema, path: string, required: boolean): string[] {
     schema.enum ? `one of ${schema.enum.map((v) => `\`${String(v)}\``).join(', ')}` : '',
     schema.minimum !== undefined ? `≥ ${schema.minimum}` : '',
     schema.maximum !== undefined ? `≤ ${schema.maximum}` : '',
+    schema.minLength !== undefined ? `at least ${schema.minLength} character${schema.minLength === 1 ? '' : 's'}` : '',
     schema.maxLength !== undefined ? `at most ${schema.maxLength} characters` : '',
+    schema.minItems !== undefined ? `at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}` : '',
+    schema.maxItems !== undefined ? `at most ${schema.maxItems} items` : '',
+    schema.maxProperties !== undefined ? `at most ${schema.maxProperties} entries` : '',
     ...(schema['x-kubernetes-validations'] ?? []).map((v) => v.message),
   ].filter(Boolean);
   const type = schema.type === 'object' && schema.additionalProperties ? 'map of string' : (schema.type ?? '');
@@ -40,6 +48,9 @@ function rows(schema: Schema, path: string, required: boolean): string[] {
   for (const [name, child] of Object.entries(schema.properties ?? {})) {
     out.push(...rows(child, `${path}.${name}`, schema.required?.includes(name) ?? false));
   }
+  // A list's items as `path[]`, a map's values as `path{}`: their fields and limits are enforced too.
+  if (schema.items) out.push(...rows({ description: 'Each item.', ...schema.items }, `${path}[]`, false));
+  if (schema.additionalProperties) out.push(...rows({ description: 'Each value.', ...schema.additionalProperties }, `${path}{}`, false));
   return out;
 }
 
@@ -51,6 +62,7 @@ export function renderConfigurationDoc(): string {
     '',
     'Every field below is also documented in the cluster: `kubectl explain provisionedthroughputendpoints.spec --recursive`.',
     'Rules marked with a message are enforced at admission (CRD schema and CEL), so `kubectl apply` rejects a bad object at once.',
+    'A list\'s items are listed as `field[]`, a map\'s values as `field{}`.',
   ];
   for (const def of resourceDefinitions) {
     parts.push('', `## ${def.kind} spec`, '', def.description, '', '| field | type | description | constraints |', '|---|---|---|---|');
