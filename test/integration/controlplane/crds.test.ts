@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { badObjects, badObjectsAtAdmission, badUpdates, edgeObjects } from '../../fixtures/bad-objects.js';
+import { admittedUnusualObjects, badObjects, badObjectsAtAdmission, badUpdates, edgeObjects } from '../../fixtures/bad-objects.js';
 import { apply, applyOk, ensureNamespace, kubectlOk, repoRoot, uniqueNamespace } from '../../support/cluster.js';
 
 interface PrinterColumn {
@@ -148,7 +148,7 @@ describe('CRDs on a real API server', () => {
     expect(result.stderr).toContain(serverMessage);
   });
 
-  it.each(edgeObjects)('admits the edge value: $name', async ({ object }) => {
+  it.each([...edgeObjects, ...admittedUnusualObjects])('admits the edge value: $name', async ({ object }) => {
     const result = await apply(inNamespace(object, namespace));
     expect(result.exitCode, result.stderr).toBe(0);
   });
