@@ -11,11 +11,15 @@ import {
   MODEL_VERSION_PATTERN,
   OWNER_TAG_PREFIX,
 } from '../api/v1alpha1/index.js';
+import { re2Regex } from '../api/v1alpha1/rules.js';
 import { gatewaySpec } from '../controllers/endpoint/ai-gateway.js';
 import { observedBand } from '../controllers/endpoint/desired.js';
 import { notificationsSpec } from '../controllers/endpoint/notifications.js';
 import { OwnerTag, tagMap, taggedOwner } from '../controllers/endpoint/ownership.js';
 import { budgetPolicyOf, isEndpointName, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../databricks/api-types.js';
+
+/** As the CRD's CEL rule matches it (RE2), so what import writes is what admission takes. */
+const modelNameRegex = re2Regex(MODEL_NAME_PATTERN);
 
 export interface ImportOptions {
   namespace: string;
@@ -70,7 +74,7 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
   if (entity.external_model !== undefined) return refuse('it serves an external model, not provisioned throughput');
   const model = entity.entity_name ?? '';
   const version = entity.entity_version ?? '';
-  if (!new RegExp(MODEL_NAME_PATTERN).test(model)) return refuse(`its entity ${model || '(unnamed)'} is not a Unity Catalog model (catalog.schema.model)`);
+  if (!modelNameRegex.test(model)) return refuse(`its entity ${model || '(unnamed)'} is not a Unity Catalog model (catalog.schema.model)`);
   if (!new RegExp(MODEL_VERSION_PATTERN).test(version)) return refuse(`its model version "${version}" is not a positive integer`);
 
   const hasBand = entity.min_provisioned_throughput !== undefined || entity.max_provisioned_throughput !== undefined;

@@ -2,7 +2,7 @@
 // notifications, budget policy and description (issue 14). Field names are camelCase; enum values are
 // Databricks' own words (CAN_QUERY, BLOCK, user_group), so a Terraform configuration carries over verbatim.
 import { z } from 'zod';
-import { matches, withRules } from './rules.js';
+import { matches, re2Regex, withRules } from './rules.js';
 
 /** A user name in Databricks is the user's e-mail address. */
 export const EMAIL_PATTERN = '^[^@\\s]+@[^@\\s]+$';
@@ -11,6 +11,8 @@ export const APPLICATION_ID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F
 /** Unity Catalog names of catalogs and schemas (no dots, no spaces, no slashes). */
 export const UC_NAME_PATTERN = '^[^.\\s/]+$';
 const MAX_LIST = 50;
+const emailRegex = re2Regex(EMAIL_PATTERN);
+const applicationIdRegex = re2Regex(APPLICATION_ID_PATTERN);
 
 const email = withRules(z.string().max(320), [matches(EMAIL_PATTERN, 'must be an e-mail address')]);
 const keywordList = (what: string) =>
@@ -63,12 +65,12 @@ export const RateLimit = withRules(
     {
       cel: `!has(self.principal) || !has(self.key) || self.key != 'user' || self.principal.matches(r'${EMAIL_PATTERN}')`,
       message: 'with key user, principal must be the e-mail address of a user',
-      check: (r) => r.principal === undefined || r.key !== 'user' || new RegExp(EMAIL_PATTERN).test(r.principal),
+      check: (r) => r.principal === undefined || r.key !== 'user' || emailRegex.test(r.principal),
     },
     {
       cel: `!has(self.principal) || !has(self.key) || self.key != 'service_principal' || self.principal.matches(r'${APPLICATION_ID_PATTERN}')`,
       message: 'with key service_principal, principal must be the application ID (a UUID) of a service principal',
-      check: (r) => r.principal === undefined || r.key !== 'service_principal' || new RegExp(APPLICATION_ID_PATTERN).test(r.principal),
+      check: (r) => r.principal === undefined || r.key !== 'service_principal' || applicationIdRegex.test(r.principal),
     },
   ],
 ).describe('One rate limit.');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ENDPOINT_NAME_PATTERN } from '../../databricks/api-types.js';
 import { Conditions, LocalObjectReference, duration } from './common.js';
 import { SettingsStatus, settingsSpecFields, settingsSpecRules } from './endpoint-settings.js';
-import { matches, type ValidationRule, withRules } from './rules.js';
+import { matches, re2Regex, type ValidationRule, withRules } from './rules.js';
 
 export const ENDPOINT_KIND = 'ProvisionedThroughputEndpoint';
 export const ENDPOINT_PLURAL = 'provisionedthroughputendpoints';
@@ -43,7 +43,7 @@ export const endpointNameFromMetadataRule = {
   message:
     'metadata.name is used as the Databricks endpoint name when spec.endpointName is not set, and Databricks allows at most 63 characters without dots: set spec.endpointName (it can be set when the object is created), or choose a shorter name without dots',
   check: (object: { metadata: { name: string }; spec: { endpointName?: string | undefined } }) =>
-    object.spec.endpointName !== undefined || new RegExp(ENDPOINT_NAME_PATTERN).test(object.metadata.name),
+    object.spec.endpointName !== undefined || re2Regex(ENDPOINT_NAME_PATTERN).test(object.metadata.name),
 };
 
 export const MAX_TOKENS_PER_SECOND = 2_147_483_647; // Databricks types these as int32.
@@ -151,12 +151,14 @@ export const TIME_OF_DAY_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 export const CRON_PATTERN = '^\\S+( \\S+){4,5}$';
 export const Weekday = z.enum(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']);
 
-const timeOfDay = (value: string) => new RegExp(TIME_OF_DAY_PATTERN).test(value);
+const timeOfDayRegex = re2Regex(TIME_OF_DAY_PATTERN);
+const timeOfDay = (value: string) => timeOfDayRegex.test(value);
+const cronRegex = re2Regex(CRON_PATTERN);
 const timeOrCron: ValidationRule<string>[] = [
   {
     cel: `self.matches(r'${TIME_OF_DAY_PATTERN}') || self.matches(r'${CRON_PATTERN}')`,
     message: 'must be a time HH:MM or a cron expression of 5 fields (6 with seconds first)',
-    check: (v) => timeOfDay(v) || new RegExp(CRON_PATTERN).test(v),
+    check: (v) => timeOfDay(v) || cronRegex.test(v),
   },
 ];
 

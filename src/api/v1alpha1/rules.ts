@@ -48,6 +48,35 @@ export function withRules<S extends z.ZodType>(schema: S, rules: ValidationRule<
  */
 export function matches(pattern: string, message: string): ValidationRule<string> {
   if (pattern.includes("'")) throw new Error('patterns with single quotes are not supported');
-  const regex = new RegExp(pattern);
+  const regex = re2Regex(pattern);
   return { cel: `self.matches(r'${pattern}')`, message, check: (value) => regex.test(value) };
+}
+
+/** RE2's \s: ASCII whitespace only (no \v, no Unicode spaces, unlike JavaScript's). */
+const RE2_SPACE = '\\t\\n\\f\\r ';
+
+/**
+ * A JavaScript RegExp that matches what CEL's matches() (RE2) matches, for the patterns of this API: \s, \S and `.`
+ * are translated to RE2's meaning. JavaScript's \s also takes a no-break space or a vertical tab, so the operator
+ * refused objects the API server had admitted (and could then neither apply nor delete their endpoint).
+ */
+export function re2Regex(pattern: string): RegExp {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i] as string;
+    if (char === '\\') {
+      const next = pattern[i + 1] ?? '';
+      i++;
+      if (next === 's') out += inClass ? RE2_SPACE : `[${RE2_SPACE}]`;
+      else if (next === 'S' && !inClass) out += `[^${RE2_SPACE}]`;
+      else if (next === 'S') throw new Error(`\\S inside a character class is not supported: ${pattern}`);
+      else out += char + next;
+      continue;
+    }
+    if (char === '[' && !inClass) inClass = true;
+    else if (char === ']') inClass = false;
+    out += char === '.' && !inClass ? '[^\\n]' : char;
+  }
+  return new RegExp(out);
 }
