@@ -924,6 +924,22 @@ describe('paused', () => {
     expect(plan.action).toEqual({ type: 'none' });
     expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'ReconcilePaused' });
   });
+
+  // A user who writes paused: "yes" (or "1", "on", a typo) means to stop the operator, e.g. while changing the endpoint
+  // by hand; it went on reading and changing the endpoint with Synced=True, undoing the hand-made change unannounced.
+  it.each(['yes', '1', 'on', 'ture', ''])('ptoperator.io/paused=%j, neither true nor false: held as paused, and Synced says which values count', (value) => {
+    const object = { ...settledObject(), annotations: { [EndpointAnnotation.paused]: value } };
+    expect(observationsNeeded(object, true)).toEqual({ endpoint: false, model: false });
+    const plan = reconcile(edited(object, { model: { name: MODEL, version: '4' } }), { endpoint: readyEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'ReconcilePaused', message: expect.stringContaining(`${EndpointAnnotation.paused}=${JSON.stringify(value)} is neither "true" nor "false"`) });
+  });
+
+  it.each(['false', ' False '])('ptoperator.io/paused=%j does not pause', (value) => {
+    const object = { ...settledObject(), annotations: { [EndpointAnnotation.paused]: value } };
+    const plan = reconcile(edited(object, { model: { name: MODEL, version: '4' } }), { endpoint: readyEndpoint() });
+    expect(plan.action.type).toBe('updateConfig');
+  });
 });
 
 describe('deletion', () => {
