@@ -29,7 +29,7 @@ import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from '.
 import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, planModelReadFailure, planRejected, rejectedForThisSpec } from './failures.js';
 import { WORKSPACE_CHANGED, endpointMissingMessage, recordWorkspace, workspaceChanged, workspaceIdentity } from './workspace-move.js';
-import { isPaused, newRequest, wantsAdoption } from './user-requests.js';
+import { isPaused, newRequest, pauseProblem, wantsAdoption } from './user-requests.js';
 import { planPreflight } from './preflight.js';
 
 export type * from './plan-types.js';
@@ -87,7 +87,7 @@ export function planEndpoint(input: PlanInput): Plan {
   if (isPaused(object)) {
     const deletion = object.deleting ? '; the deletion waits until the annotation is removed' : '';
     return plan
-      .synced(false, SyncedReason.ReconcilePaused, `annotation ${EndpointAnnotation.paused}="true": the operator neither reads nor changes the endpoint${deletion}`)
+      .synced(false, SyncedReason.ReconcilePaused, `${pauseProblem(object) ?? `annotation ${EndpointAnnotation.paused}="true": the operator neither reads nor changes the endpoint`}${deletion}`)
       .finish({ type: 'none' }, undefined);
   }
 

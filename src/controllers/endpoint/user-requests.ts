@@ -12,8 +12,19 @@ type Annotated = Pick<EndpointObject, 'annotations'>;
  */
 const annotationTrue = (object: Annotated, key: string): boolean => object.annotations[key]?.trim().toLowerCase() === 'true';
 
-/** ptoperator.io/paused="true": no read, no change. */
-export const isPaused = (object: Annotated): boolean => annotationTrue(object, EndpointAnnotation.paused);
+/**
+ * ptoperator.io/paused="true": no read, no change. Any other value but "false" holds the object too (the user meant
+ * something by setting it; a "yes" that did not pause let the operator undo a hand-made change): see pauseProblem.
+ */
+export const isPaused = (object: Annotated): boolean =>
+  object.annotations[EndpointAnnotation.paused] !== undefined && object.annotations[EndpointAnnotation.paused]?.trim().toLowerCase() !== 'false';
+
+/** Why ptoperator.io/paused holds the object though it is not "true", or undefined. */
+export function pauseProblem(object: Annotated): string | undefined {
+  const value = object.annotations[EndpointAnnotation.paused];
+  if (value === undefined || annotationTrue(object, EndpointAnnotation.paused) || !isPaused(object)) return undefined;
+  return `annotation ${EndpointAnnotation.paused}=${JSON.stringify(value)} is neither "true" nor "false": the operator holds the endpoint as if paused (it neither reads nor changes it) until the value is "true" or "false" or the annotation is removed`;
+}
 
 /** ptoperator.io/adopt="true": an existing endpoint this object did not create may be taken over. */
 export const wantsAdoption = (object: Annotated): boolean => annotationTrue(object, EndpointAnnotation.adopt);
