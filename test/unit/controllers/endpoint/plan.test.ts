@@ -120,7 +120,8 @@ describe('preflight failures: no Databricks action, Ready False, Synced False wi
 // Admission (CEL) and this second look must agree: a value kube-apiserver admits is not refused here.
 describe('edge values admission takes are applied, not refused as InvalidSpec', () => {
   it.each(edgeObjects.filter(({ object }) => object['kind'] === 'ProvisionedThroughputEndpoint'))('$name', ({ object }) => {
-    const plan = reconcile(endpointObject({ spec: object['spec'] as SpecInput }), { endpoint: NOT_FOUND });
+    const spec = object['spec'] as SpecInput;
+    const plan = reconcile(endpointObject({ spec }), { endpoint: NOT_FOUND, model: spec.throughput?.modelUnits === undefined ? TOKEN_BAND_MODEL : MODEL_UNIT_MODEL });
     expect(condition(plan, 'Synced')).toMatchObject({ status: 'True' });
     expect(plan.action.type).toBe('create');
   });
