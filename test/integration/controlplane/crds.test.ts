@@ -155,8 +155,11 @@ describe('CRDs on a real API server', () => {
 
   it.each(badUpdates)('refuses the update: $name', async ({ before, after, serverMessage }) => {
     await applyOk(inNamespace(before, namespace));
+    const name = (before.metadata as { name: string }).name;
+    const stored = await kubectlOk(['get', 'pte', name, '-n', namespace, '-o', 'jsonpath={.spec}']);
     const result = await apply(inNamespace(after, namespace));
     expect(result.exitCode, result.stdout).not.toBe(0);
     expect(result.stderr).toContain(serverMessage);
+    expect(await kubectlOk(['get', 'pte', name, '-n', namespace, '-o', 'jsonpath={.spec}'])).toBe(stored);
   });
 });
