@@ -8,8 +8,8 @@ import { matches, re2Regex, withRules } from './rules.js';
 export const EMAIL_PATTERN = '^[^@\\s]+@[^@\\s]+$';
 /** A service principal is named by its application ID (a UUID). */
 export const APPLICATION_ID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-/** Unity Catalog names of catalogs and schemas (no dots, no spaces, no slashes). */
-export const UC_NAME_PATTERN = '^[^.\\s/]+$';
+/** Unity Catalog names of catalogs and schemas (no dots, spaces, slashes or control characters; UC_PART's rule). */
+export const UC_NAME_PATTERN = '^[^. /\\x00-\\x1F\\x7F]+$';
 const MAX_LIST = 50;
 const emailRegex = re2Regex(EMAIL_PATTERN);
 const applicationIdRegex = re2Regex(APPLICATION_ID_PATTERN);
@@ -77,7 +77,7 @@ export const RateLimit = withRules(
 export type RateLimit = z.infer<typeof RateLimit>;
 
 const ucName = (what: string) =>
-  withRules(z.string().min(1).max(255), [matches(UC_NAME_PATTERN, `must be a Unity Catalog ${what} name (no dots, spaces or slashes)`)]);
+  withRules(z.string().min(1).max(255), [matches(UC_NAME_PATTERN, `must be a Unity Catalog ${what} name (no dots, spaces, slashes or control characters)`)]);
 
 export const InferenceTables = z
   .strictObject({

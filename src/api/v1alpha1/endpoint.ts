@@ -21,7 +21,12 @@ export const EndpointAnnotation = {
 
 /** Databricks' own endpoint-name rule, so a bad name fails at admission and not at create. */
 export { ENDPOINT_NAME_PATTERN };
-export const MODEL_NAME_PATTERN = '^[^.\\s]+[.][^.\\s]+[.][^.\\s]+$';
+/**
+ * A Unity Catalog object name: 1 to 255 characters, no period, space, slash, ASCII control character or DEL
+ * (Databricks, "Unity Catalog requirements and limitations"). Unanchored.
+ */
+const UC_PART = '[^. /\\x00-\\x1F\\x7F]{1,255}';
+export const MODEL_NAME_PATTERN = `^${UC_PART}[.]${UC_PART}[.]${UC_PART}$`;
 export const MODEL_VERSION_PATTERN = '^[1-9][0-9]{0,8}$';
 /** Tag keys the operator writes itself (ownership); users may not set them. */
 export const OWNER_TAG_PREFIX = 'pt-operator-';
@@ -95,8 +100,11 @@ export type Throughput = z.infer<typeof Throughput>;
 
 export const ModelRef = z
   .strictObject({
-    name: withRules(z.string().max(255), [
-      matches(MODEL_NAME_PATTERN, 'must be a Unity Catalog name with three dot-separated parts: catalog.schema.model'),
+    name: withRules(z.string().max(767), [
+      matches(
+        MODEL_NAME_PATTERN,
+        'must be a Unity Catalog name with three dot-separated parts: catalog.schema.model, each of 1 to 255 characters without spaces, slashes or control characters',
+      ),
     ]).describe('Unity Catalog three-level model name, catalog.schema.model, e.g. system.ai.meta_llama_v3_1_8b_instruct.'),
     version: withRules(z.string().max(10), [
       matches(MODEL_VERSION_PATTERN, 'must be a positive integer written as a string, e.g. "3"'),

@@ -78,5 +78,5 @@ export function re2Regex(pattern: string): RegExp {
     else if (char === ']') inClass = false;
     out += char === '.' && !inClass ? '[^\\n]' : char;
   }
-  return new RegExp(out);
+  return new RegExp(out, 'u'); // 'u': counts and classes by code point, as RE2 does by rune
 }
