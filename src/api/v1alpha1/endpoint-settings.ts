@@ -215,7 +215,8 @@ export const settingsSpecRules = [
   },
   {
     cel: '!has(self.description) || !has(self.throughput.modelUnits)',
-    message: 'description is not accepted by the model-unit create API (/serving-endpoints/pt); remove it or use token-band throughput',
+    message:
+      'description is not accepted by the model-unit create API (/serving-endpoints/pt); remove it or use token-band throughput (an object created with a description keeps it: serve a model-unit model from a new object)',
     check: (s: { description?: string; throughput: { modelUnits?: number } }) => s.description === undefined || s.throughput.modelUnits === undefined,
   },
 ];
