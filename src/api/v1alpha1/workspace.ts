@@ -53,8 +53,9 @@ export const WorkspaceAuth = withRules(
       .describe('OAuth machine-to-machine authentication with a service principal.'),
     tokenFederation: z
       .strictObject({
-        clientId: z.string().optional().describe('Application id of the service principal, for service-principal federation policies.'),
-        audience: z.string().optional().describe('Audience of the projected token, when the federation policy needs one.'),
+        // min(1): an empty value (an unset template variable) was read as none, i.e. another federation policy.
+        clientId: z.string().min(1).max(256).optional().describe('Application id of the service principal, for service-principal federation policies. Omitted: the account-wide policy.'),
+        audience: z.string().min(1).max(2048).optional().describe('Audience of the projected token, when the federation policy needs one.'),
       })
       .optional()
       .describe("OAuth token federation: the operator pod's projected service-account token is exchanged for a Databricks token."),
