@@ -37,6 +37,8 @@ export const OWNER_TAG_PREFIX = 'pt-operator-';
 export const MAX_TAG_KEY_LENGTH = 127;
 export const MAX_TAG_VALUE_LENGTH = 255;
 
+const endpointNameRegex = re2Regex(ENDPOINT_NAME_PATTERN);
+
 /**
  * Without spec.endpointName, metadata.name is the Databricks endpoint name, so it must fit Databricks' rule
  * too (no dots, at most 63 characters). Checked on create only (optionalOldSelf), so an object that already
@@ -48,7 +50,7 @@ export const endpointNameFromMetadataRule = {
   message:
     'metadata.name is used as the Databricks endpoint name when spec.endpointName is not set, and Databricks allows at most 63 characters without dots: set spec.endpointName (it can be set when the object is created), or choose a shorter name without dots',
   check: (object: { metadata: { name: string }; spec: { endpointName?: string | undefined } }) =>
-    object.spec.endpointName !== undefined || re2Regex(ENDPOINT_NAME_PATTERN).test(object.metadata.name),
+    object.spec.endpointName !== undefined || endpointNameRegex.test(object.metadata.name),
 };
 
 export const MAX_TOKENS_PER_SECOND = 2_147_483_647; // Databricks types these as int32.

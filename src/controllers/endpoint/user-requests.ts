@@ -16,8 +16,10 @@ const annotationTrue = (object: Annotated, key: string): boolean => object.annot
  * ptoperator.io/paused="true": no read, no change. Any other value but "false" holds the object too (the user meant
  * something by setting it; a "yes" that did not pause let the operator undo a hand-made change): see pauseProblem.
  */
-export const isPaused = (object: Annotated): boolean =>
-  object.annotations[EndpointAnnotation.paused] !== undefined && object.annotations[EndpointAnnotation.paused]?.trim().toLowerCase() !== 'false';
+export function isPaused(object: Annotated): boolean {
+  const value = object.annotations[EndpointAnnotation.paused];
+  return value !== undefined && value.trim().toLowerCase() !== 'false';
+}
 
 /** Why ptoperator.io/paused holds the object though it is not "true", or undefined. */
 export function pauseProblem(object: Annotated): string | undefined {
