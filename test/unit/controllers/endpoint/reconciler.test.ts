@@ -242,6 +242,34 @@ describe('endpoint reconciler: an object deleted because its CRD is being delete
   });
 });
 
+describe('endpoint reconciler: an object being deleted whose spec the operator cannot read', () => {
+  // Stored before a stricter rule (an upgrade), or a CRD the chart did not upgrade: zod refuses what the API server holds.
+  const unreadable = (deletionPolicy?: string) => {
+    const object = deleting();
+    return { ...object, spec: { ...object.spec, capacityRetry: { initialBackoff: '3000000h' }, ...(deletionPolicy && { deletionPolicy }) } } as unknown as Endpoint;
+  };
+
+  it('deletionPolicy Delete (the default): the finalizer stays, nothing is sent, and Synced says how to go on', async () => {
+    const h = harness({ object: unreadable() });
+    await h.run();
+    const client = h.client as unknown as Record<string, { mock: { calls: unknown[] } }>;
+    expect(client['deleteEndpoint']?.mock.calls).toHaveLength(0);
+    expect(h.patches.filter((p) => Array.isArray(p.body))).toEqual([]); // no finalizer removed: the endpoint still runs
+    const status = h.patches.find((p) => p.subresource === 'status')?.body as { status: { conditions: { type: string; status: string; reason: string; message: string }[] } };
+    const synced = status.status.conditions.find((c) => c.type === 'Synced');
+    expect(synced).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(synced?.message).toMatch(/spec\.capacityRetry\.initialBackoff/);
+    expect(synced?.message).toMatch(/endpoint llama-chat is deleted in Databricks once the spec can be read: fix the field, or set spec\.deletionPolicy to Orphan \(kubectl -n ml patch pte llama-chat --type=merge -p '\{"spec":\{"deletionPolicy":"Orphan"\}\}'\)/);
+  });
+
+  it('deletionPolicy Orphan: the object goes, the endpoint stays, as asked', async () => {
+    const h = harness({ object: unreadable('Orphan') });
+    await h.run();
+    expect(h.patches.filter((p) => Array.isArray(p.body))).toHaveLength(1);
+    expect(h.events.map((e) => e.reason)).toContain('Orphaned');
+  });
+});
+
 describe('endpoint reconciler: the ownership check before a DELETE reads the workspace list (issue 12 item 1)', () => {
   const listing = (h: ReturnType<typeof harness>, ...items: ServingEndpointDetailed[]) =>
     vi.mocked(h.client.listEndpoints).mockImplementation(async () => [{ name: 'someone-else' }, ...items.map(listedItem)] as never);
