@@ -115,6 +115,30 @@ describe('resolveSchedule: a start the DST change skips', () => {
   });
 });
 
+// A window whose start falls in the hour a fall-back change repeats opens once, at the first pass, as cron (Vixie)
+// runs a fixed-time job once and as the next change is announced: it opened again at the second pass, a rollout up
+// and down again that status.schedule had not announced (it named the next day).
+describe('resolveSchedule: a start the DST change repeats', () => {
+  const short = (timeZone: string, start: string, end: string) => schedule({ timeZone, windows: [{ name: 'nightly-batch', start, end, throughput: BATCH }] });
+  it.each([
+    ['Berlin, 02:15-02:45, first pass (02:20 CEST)', short('Europe/Berlin', '02:15', '02:45'), '2026-10-25T00:20:00Z', 'nightly-batch', '2026-10-25T00:45:00Z'],
+    ['Berlin, 02:15-02:45, between the passes (02:50 CEST)', short('Europe/Berlin', '02:15', '02:45'), '2026-10-25T00:50:00Z', undefined, '2026-10-26T01:15:00Z'],
+    ['Berlin, 02:15-02:45, second pass (02:20 CET)', short('Europe/Berlin', '02:15', '02:45'), '2026-10-25T01:20:00Z', undefined, '2026-10-26T01:15:00Z'],
+    ['New York, 01:15-01:45, second pass (01:20 EST)', short('America/New_York', '01:15', '01:45'), '2026-11-01T06:20:00Z', undefined, '2026-11-02T06:15:00Z'],
+    ['New York, cron 15 1 * * *, second pass (01:20 EST)', short('America/New_York', '15 1 * * *', '45 1 * * *'), '2026-11-01T06:20:00Z', undefined, '2026-11-02T06:15:00Z'],
+  ])('%s', (_, s, at, window, nextAt) => {
+    const resolved = state(s, at);
+    expect(resolved.window).toBe(window);
+    expect(resolved.next?.at.toISOString().replace('.000', '')).toBe(nextAt);
+  });
+
+  it('an hourly cron window opens in both passes, as cron runs a job whose hour is a wildcard', () => {
+    const hourly = short('Europe/Berlin', '15 * * * *', '45 * * * *');
+    expect(state(hourly, '2026-10-25T00:50:00Z').next?.at.toISOString()).toBe('2026-10-25T01:15:00.000Z');
+    expect(state(hourly, '2026-10-25T01:20:00Z').window).toBe('nightly-batch');
+  });
+});
+
 describe('Schedule schema (the same rules as the CRD)', () => {
   it.each([
     [{ windows: [{ name: 'a', start: '8:00', end: '09:00', throughput: PEAK }] }, 'must be a time HH:MM or a cron expression'],
