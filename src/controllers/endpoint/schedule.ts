@@ -2,7 +2,7 @@
 // changes next. Pure (the clock is an argument). Cron arithmetic and time zones come from cron-parser
 // (IANA zones, DST); Intl checks the zone name first so a typo gets a clear message.
 import { CronExpressionParser } from 'cron-parser';
-import { gapEnd, wallClock } from './wall-clock.js';
+import { firstPassOf, gapEnd, wallClock } from './wall-clock.js';
 import {
   type EndpointSpec,
   type EndpointStatus,
@@ -87,14 +87,26 @@ function compileWindow(window: ScheduleWindow): CompiledWindow {
   return { name: window.name, start: cron(window.start, days), end: cron(window.end, '*'), throughput: window.throughput };
 }
 
-const occurrence = (expression: string, timeZone: string, from: Date, direction: 'next' | 'prev'): Date | undefined => {
+/**
+ * The occurrence of `expression` next to `from`. cron-parser's next() runs a fixed-time expression once in the hour a
+ * fall-back change repeats, as cron does (a wildcard hour runs in both passes), but its prev() also yields the second
+ * pass: an occurrence that next() from the first pass skips is passed over, so a window opens once and as announced.
+ */
+function occurrence(expression: string, timeZone: string, from: Date, direction: 'next' | 'prev'): Date | undefined {
   try {
     const iterator = CronExpressionParser.parse(expression, { currentDate: from, tz: timeZone, strict: false });
-    return (direction === 'next' ? iterator.next() : iterator.prev()).toDate();
+    if (direction === 'next') return iterator.next().toDate();
+    for (;;) {
+      const candidate = iterator.prev().toDate();
+      const firstPass = firstPassOf(candidate.getTime(), timeZone);
+      if (firstPass === undefined) return candidate;
+      const afterFirstPass = CronExpressionParser.parse(expression, { currentDate: new Date(firstPass), tz: timeZone, strict: false });
+      if (afterFirstPass.next().toDate().getTime() === candidate.getTime()) return candidate;
+    }
   } catch {
     return undefined; // no occurrence (e.g. 30 February)
   }
-};
+}
 
 /**
  * A window's start next to `from`, also when the wall-clock time of that start is one a spring-forward change skips:

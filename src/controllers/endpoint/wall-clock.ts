@@ -1,4 +1,4 @@
-// What a time zone's clock reads at an instant, and where a daylight-saving change skips wall-clock times: cron
+// What a time zone's clock reads at an instant, where a daylight-saving change skips wall-clock times and where it repeats them: cron
 // (Vixie) runs a job whose time a spring-forward change skips as soon as the gap ends, and so does a schedule
 // window. cron-parser skips such a time to the next day. Pure; time zones come from Intl (the ICU data of Node).
 
@@ -42,4 +42,13 @@ export function gapEnd(wall: number, timeZone: string): number | undefined {
     else lo = mid;
   }
   return hi;
+}
+
+/**
+ * When the clock read the same as at `instant` once before, in the hour a fall-back change repeats: that earlier
+ * instant (the first pass); undefined otherwise.
+ */
+export function firstPassOf(instant: number, timeZone: string): number | undefined {
+  const shift = offsetAt(instant - DAY_MS, timeZone) - offsetAt(instant, timeZone);
+  return shift > 0 && wallClock(instant - shift, timeZone) === wallClock(instant, timeZone) ? instant - shift : undefined;
 }
