@@ -103,10 +103,16 @@ describe('resolveSchedule: a start the DST change skips', () => {
     // an end the change skips closes the window as the gap ends, not a day later
     ['Berlin, 22:00-02:30, at 03:30 CEST', nightly('Europe/Berlin', '22:00', '02:30'), '2027-03-28T01:30:00Z', undefined],
     ['Berlin, 22:00-02:30, at 01:30 CET', nightly('Europe/Berlin', '22:00', '02:30'), '2027-03-28T00:30:00Z', 'nightly-batch'],
+    ['Berlin, 22:00-02:30, at 03:15 CEST (the gap ended at 03:00)', nightly('Europe/Berlin', '22:00', '02:30'), '2027-03-28T01:15:00Z', undefined],
     ['New York, cron 30 2 * * *, at 03:30 EDT', schedule({ timeZone: 'America/New_York', leadTime: '0s', windows: [{ name: 'nightly-batch', start: '30 2 * * *', end: '0 5 * * *', throughput: BATCH }] }), '2027-03-14T07:30:00Z', 'nightly-batch'],
   ])('%s → %s', (_, s, at, window) => {
     const resolved = resolveSchedule(s, BASE, new Date(at));
     expect(resolved.ok && resolved.state.window).toBe(window);
+  });
+
+  it('an end the change skips is announced for the end of the gap', () => {
+    const resolved = resolveSchedule(nightly('Europe/Berlin', '22:00', '02:30'), BASE, new Date('2027-03-28T00:30:00Z'));
+    expect(resolved.ok && resolved.state.next).toMatchObject({ at: new Date('2027-03-28T01:00:00Z'), window: undefined });
   });
 
   it('the change before it is announced for the end of the gap', () => {
