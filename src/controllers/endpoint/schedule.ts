@@ -109,10 +109,10 @@ function occurrence(expression: string, timeZone: string, from: Date, direction:
 }
 
 /**
- * A window's start next to `from`, also when the wall-clock time of that start is one a spring-forward change skips:
- * then it starts as that gap ends (wall-clock.ts), where cron-parser would skip the day.
+ * A window's start or end next to `from`, also when its wall-clock time is one a spring-forward change skips: then it
+ * happens as that gap ends (wall-clock.ts), where cron-parser would skip the day (a start) or move it an hour on.
  */
-function startOccurrence(expression: string, timeZone: string, from: Date, direction: 'next' | 'prev'): Date | undefined {
+function boundary(expression: string, timeZone: string, from: Date, direction: 'next' | 'prev'): Date | undefined {
   const usual = occurrence(expression, timeZone, from, direction);
   const wall = occurrence(expression, 'UTC', new Date(wallClock(from.getTime(), timeZone)), direction);
   const end = wall && gapEnd(wall.getTime(), timeZone);
@@ -125,9 +125,9 @@ function startOccurrence(expression: string, timeZone: string, from: Date, direc
 /** The open interval of `window` that contains `at`, counting the lead time before each start. */
 function openInterval(compiled: Compiled, window: CompiledWindow, at: Date): { opens: Date; closes: Date } | undefined {
   // The latest start whose lead time has begun: start <= at + lead (prev() is strict, hence +1 ms).
-  const start = startOccurrence(window.start, compiled.timeZone, new Date(at.getTime() + compiled.leadMs + 1), 'prev');
+  const start = boundary(window.start, compiled.timeZone, new Date(at.getTime() + compiled.leadMs + 1), 'prev');
   if (!start) return undefined;
-  const end = occurrence(window.end, compiled.timeZone, start, 'next');
+  const end = boundary(window.end, compiled.timeZone, start, 'next');
   if (!end || end.getTime() <= at.getTime()) return undefined;
   return { opens: new Date(start.getTime() - compiled.leadMs), closes: end };
 }
@@ -143,7 +143,7 @@ function changePoints(compiled: Compiled, from: Date): Date[] {
   for (const window of compiled.windows) {
     const interval = openInterval(compiled, window, from);
     if (interval) points.push(interval.closes);
-    const start = startOccurrence(window.start, compiled.timeZone, new Date(from.getTime() + compiled.leadMs), 'next');
+    const start = boundary(window.start, compiled.timeZone, new Date(from.getTime() + compiled.leadMs), 'next');
     if (start) points.push(new Date(start.getTime() - compiled.leadMs));
   }
   return points.filter((p) => p.getTime() > from.getTime());
