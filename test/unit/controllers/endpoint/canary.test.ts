@@ -585,6 +585,24 @@ describe('a canary under spec.schedule: the old version follows the schedule too
     expect(body.served_entities.map((e) => `${e.entity_version}: ${e.min_provisioned_throughput}-${e.max_provisioned_throughput}`)).toEqual(['3: 3920-5880', '4: 3920-5880']);
   });
 
+  // The canary started in office hours (version 3 at 3920-5880); the window has closed and both versions serve the
+  // night's 2-3 chunks (1960-2940). status.canary.from still read 3920-5880, and once spec.schedule was removed the
+  // old version was sent back up to 4-6 chunks at night: an update and GPUs nobody asked for.
+  it('a window that closed during the canary: status.canary.from reads what the old version serves, and removing the schedule sends nothing', () => {
+    const night = endpointSpec({ ...peak, throughput: { chunks: { min: 2, max: 3 } } });
+    const startedInWindow = running({ phase: 'Paused', stepReachedTime: iso(NOW), from: { entityName: 'meta_llama_v3_1_8b_instruct-3', minTokensPerSecond: 3920, maxTokensPerSecond: 5880 } });
+    const config = served({ '3': 90, '4': 10 });
+    const decision = planCanary(input({ spec: night, canary: startedInWindow, config }));
+    expect(decision.status?.from).toEqual({ entityName: 'meta_llama_v3_1_8b_instruct-3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
+
+    const { schedule: _removed, ...unscheduled } = night;
+    const canary = decision.status as CanaryStatus;
+    const after = planCanary(input({ spec: unscheduled, canary, config }));
+    const object = endpointObject({ spec: after.spec as never, status: { observedGeneration: 1, canary } });
+    const plan = planEndpoint({ ...planInput(object, { endpoint: { ...readyEndpoint(), config } as never }), ...canaryPlanFields(after), desiredChanged: true });
+    expect(plan.action).toEqual({ type: 'none' });
+  });
+
   it('an aborted canary serves the old version alone at what the schedule asks for now, not at its throughput of the night', () => {
     const plan = planned(running({ phase: 'Aborted', message: 'aborted by the user' }), served({ '3': 100 }));
     expect(plan.action).toMatchObject({ type: 'updateConfig', request: { body: { served_entities: [{ entity_version: '3', min_provisioned_throughput: 3920, max_provisioned_throughput: 5880 }] } } });
