@@ -442,7 +442,7 @@ export const EndpointStatus = z
             maxTokensPerSecond: z.int().optional().describe('Its maximum tokens per second.'),
             modelUnits: z.int().optional().describe('Its model units.'),
           })
-          .describe('The served entity of the old version, kept beside the new one.'),
+          .describe('The served entity of the old version, kept beside the new one, with the throughput it served when the canary started (with spec.schedule: the throughput it serves now, as it follows the schedule).'),
         step: z.int().describe('The current step, 1-based; one past the last step means 100 %; 0 when an abort control kept the canary from starting (phase Aborted).'),
         share: z.int().describe('Percent of the traffic the current step gives the new version.'),
         stepReachedTime: z.string().optional().describe('When the current step began serving (RFC 3339).'),

@@ -158,7 +158,7 @@ export function planCanary(input: CanaryInput): CanaryDecision {
   } else {
     next = advance(input, canary, previous);
   }
-  next = { ...next, versions: observedVersions(served), ...unknownControl(input.annotations, next) };
+  next = { ...next, ...followedFrom(spec, next, served), versions: observedVersions(served), ...unknownControl(input.annotations, next) };
   return {
     ...configFor(spec, next, served),
     status: next,
@@ -300,6 +300,18 @@ function canaryFrom(from: ObservedEntity | undefined, model: string, version: st
     toVersion: version,
     from: definedOnly({ entityName: from.name, minTokensPerSecond: from.minTokensPerSecond, maxTokensPerSecond: from.maxTokensPerSecond, modelUnits: from.modelUnits }),
   };
+}
+
+/**
+ * Under spec.schedule the old version follows the schedule (configFor), so status.canary.from follows what it serves: the
+ * status stays true, and a schedule removed mid-canary leaves the old version as it serves rather than sending it back
+ * to the throughput of when the canary started (a window's, at night). Without a schedule `from` stays as it started,
+ * so a change made to the old version in Databricks is put back.
+ */
+function followedFrom(spec: EndpointSpec, status: CanaryStatus, served: ObservedServing | undefined): Partial<Pick<CanaryStatus, 'from'>> {
+  const entity = spec.schedule && served?.entities.find((e) => e.name === status.from.entityName && e.entityVersion === status.fromVersion);
+  const from = canaryFrom(entity || undefined, status.toVersion)?.from;
+  return from ? { from } : {};
 }
 
 /** The abort control in force, as the user set it (the annotation wins over spec.canary.action). */
