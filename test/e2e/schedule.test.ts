@@ -18,6 +18,7 @@ const cronAt = (ms: number) => {
 };
 
 const served = (obj: Record<string, unknown>) => (obj['status'] as { served?: { maxTokensPerSecond?: number } } | undefined)?.served?.maxTokensPerSecond;
+const schedule = (obj: Record<string, unknown>) => (obj['status'] as { schedule?: { throughput?: string; nextWindow?: string } } | undefined)?.schedule;
 const window = (obj: Record<string, unknown>) => (obj['status'] as { schedule?: { activeWindow?: string } } | undefined)?.schedule?.activeWindow;
 
 beforeAll(async () => {
@@ -88,6 +89,33 @@ describe('throughput schedule', () => {
     expect(up2).toBeLessThan(batch.start);
     expect(down2).toBeGreaterThanOrEqual(batch.end);
     expect((await calls('sched-llama')).filter((c) => c.operation === 'create')).toHaveLength(1);
+  });
+
+  // A window that opened while ptoperator.io/paused was set was recorded as served, so removing the pause sent it as
+  // drift: a DriftDetected Warning ("Databricks serves a config that differs from the spec") that sends a FinOps user
+  // looking for an out-of-band edit nobody made.
+  it('a window that opens while paused is sent when the pause ends: one update, as the window, not as drift', async () => {
+    const opens = Math.ceil(Date.now() / 1000) * 1000 + 25_000;
+    const windows = [{ name: 'peak', start: cronAt(opens), end: cronAt(opens + 30 * 60_000), throughput: { chunks: { min: 2, max: 2 } } }];
+    await e2e.apply(endpointManifest('sched-paused', { throughput: { chunks: { min: 1, max: 1 } }, schedule: { timeZone: 'UTC', windows } }));
+    await e2e.waitUntil('pte', 'sched-paused', (o) => isReady(o) && served(o) === 980 && schedule(o)?.nextWindow === 'peak', 60_000);
+    await e2e.kubectl(['annotate', 'pte', 'sched-paused', 'ptoperator.io/paused=true']);
+    await e2e.waitUntil('pte', 'sched-paused', (o) => condition(o, 'Synced')?.reason === 'ReconcilePaused', 30_000);
+    expect(Date.now()).toBeLessThan(opens); // paused before the window opens
+    const pausedAt = Math.max(0, ...(await calls('sched-paused')).map((c) => c.seq));
+
+    // The window opens while paused (the paused object looks at the change, status says what the schedule asks for).
+    await e2e.waitUntil('pte', 'sched-paused', (o) => schedule(o)?.throughput === 'chunks 2-2', 60_000);
+    expect((await calls('sched-paused')).filter((c) => c.seq > pausedAt)).toEqual([]);
+
+    await e2e.kubectl(['annotate', 'pte', 'sched-paused', 'ptoperator.io/paused-']);
+    const resumed = await e2e.waitUntil('pte', 'sched-paused', (o) => isReady(o) && served(o) === 1960, 60_000);
+    expect(window(resumed)).toBe('peak');
+    const updates = (await calls('sched-paused')).filter((c) => c.seq > pausedAt && c.operation === 'updateConfig');
+    expect(updates).toHaveLength(1);
+    const described = await e2e.kubectl(['describe', 'pte', 'sched-paused']);
+    expect(described).toMatch(/Normal\s+UpdatingConfig\s+/);
+    expect(described).not.toMatch(/DriftDetected/);
   });
 
   it('a window throughput the model cannot take is InvalidSpec when the spec is applied, not when the window opens; nothing is sent', async () => {
