@@ -371,7 +371,11 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
     // A deferred change (owner tags first, adoption.ts) was not sent either: schedule and canary stay where they were.
     const notSent = actionFailed || plan.deferred === true;
-    plan = withCanary(withSchedule(plan, object.status, scheduled, notSent, at), object.status, canary, canaryKept(notSent, endpoint, plan), at);
+    // A window that opened while the endpoint was not read (paused, the workspace not ready, a failed read) or the spec
+    // not resolved was not sent either: status keeps the old window, so it is sent as the window's change, not as drift.
+    const unread = endpoint.kind !== 'found' && endpoint.kind !== 'notFound';
+    const scheduleNotSent = notSent || unread || plan.specUnresolved === true;
+    plan = withCanary(withSchedule(plan, object.status, scheduled, scheduleNotSent, at), object.status, canary, canaryKept(notSent, endpoint, plan), at);
     if (told) plan = withoutRetold(plan, current.status?.conditions as Condition[] | undefined, told);
     if (plan.action.type === 'removeFinalizer') {
       rememberWritten(key, current, latest);

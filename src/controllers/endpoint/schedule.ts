@@ -220,16 +220,17 @@ export function requeueBy(requeue: Requeue, at: Date | undefined, now: Date): Re
 }
 
 /**
- * The plan with status.schedule and a requeue no later than the next change. When the planned action
- * failed, status keeps the window it had, so the next reconcile still sees the change and sends it.
+ * The plan with status.schedule and a requeue no later than the next change. When the change was not sent (the
+ * planned action failed, or nothing could be planned for it), status keeps the window it had, so the next reconcile
+ * still sees the change and sends it.
  */
-export function withSchedule(plan: Plan, previous: EndpointStatus, state: ScheduleState | undefined, actionFailed: boolean, now: Date): Plan {
+export function withSchedule(plan: Plan, previous: EndpointStatus, state: ScheduleState | undefined, notSent: boolean, now: Date): Plan {
   const status = { ...plan.status };
   if (!state) {
     delete status.schedule;
   } else {
     status.schedule = scheduleStatus(state);
-    if (actionFailed) {
+    if (notSent) {
       const kept = previous.schedule?.activeWindow;
       if (kept === undefined) delete status.schedule.activeWindow;
       else status.schedule.activeWindow = kept;
