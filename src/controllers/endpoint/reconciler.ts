@@ -41,7 +41,7 @@ import {
   planEndpoint,
   withActionAnswer,
 } from './plan.js';
-import { resolveSchedule, scheduleChanged, scheduledSpec, withSchedule } from './schedule.js';
+import { resolveSchedule, scheduleChanged, scheduledSpec, scheduleNotSent, withSchedule } from './schedule.js';
 import { canaryKept, canaryPlanFields, decideCanary, withCanary } from './canary.js';
 import { gateNeeded, readGate } from './canary-gate.js';
 import { summarizeConditions, withoutRetold } from './status-summary.js';
@@ -371,11 +371,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
     // A deferred change (owner tags first, adoption.ts) was not sent either: schedule and canary stay where they were.
     const notSent = actionFailed || plan.deferred === true;
-    // A window that opened while the endpoint was not read (paused, the workspace not ready, a failed read) or the spec
-    // not resolved was not sent either: status keeps the old window, so it is sent as the window's change, not as drift.
-    const unread = endpoint.kind !== 'found' && endpoint.kind !== 'notFound';
-    const scheduleNotSent = notSent || unread || plan.specUnresolved === true;
-    plan = withCanary(withSchedule(plan, object.status, scheduled, scheduleNotSent, at), object.status, canary, canaryKept(notSent, endpoint, plan), at);
+    plan = withCanary(withSchedule(plan, object.status, scheduled, scheduleNotSent(notSent, endpoint, plan), at), object.status, canary, canaryKept(notSent, endpoint, plan), at);
     if (told) plan = withoutRetold(plan, current.status?.conditions as Condition[] | undefined, told);
     if (plan.action.type === 'removeFinalizer') {
       rememberWritten(key, current, latest);

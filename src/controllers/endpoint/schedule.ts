@@ -12,9 +12,9 @@ import {
   type Throughput,
   TIME_OF_DAY_PATTERN,
 } from '../../api/v1alpha1/index.js';
-import type { ModelOptimizationInfo } from '../../databricks/api-types.js';
+import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type Resolution, resolveDesired } from './desired.js';
-import type { Plan, Requeue } from './plan-types.js';
+import type { Observed, Plan, Requeue } from './plan-types.js';
 
 /** What applies at one moment: a window, or spec.throughput (window undefined). */
 export interface ScheduledThroughput {
@@ -218,6 +218,15 @@ export function requeueBy(requeue: Requeue, at: Date | undefined, now: Date): Re
   if ('backoff' in requeue) return { backoff: true, maxMs: Math.min(requeue.maxMs ?? Infinity, until) };
   return { after: Math.min(requeue.after, until) };
 }
+
+/**
+ * The change the schedule asks for now was not sent by this reconcile: the planned action failed or was deferred
+ * (`notSent`), or nothing could be planned for it: the endpoint was not read (paused, the workspace not ready, a
+ * failed read) or the spec not resolved. Status then keeps the old window, so the change is sent as such later, not
+ * found as drift.
+ */
+export const scheduleNotSent = (notSent: boolean, endpoint: Observed<ServingEndpointDetailed>, plan: Plan): boolean =>
+  notSent || (endpoint.kind !== 'found' && endpoint.kind !== 'notFound') || plan.specUnresolved === true;
 
 /**
  * The plan with status.schedule and a requeue no later than the next change. When the change was not sent (the
