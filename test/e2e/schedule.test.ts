@@ -4,9 +4,10 @@
 // of cron expressions with seconds happen in real time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MUTATING_OPERATIONS } from '../../src/emulator/call-log.js';
-import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
+import { eventually } from '../support/cluster.js';
+import { condition, type E2E, emulatorCalls, endpointManifest, isReady, type OperatorProcess, startE2E } from './harness.js';
 
-let e2e: E2E;
+let e2e: E2E & { startOperator(extraArgs?: string[]): OperatorProcess };
 
 
 const calls = (endpoint: string) => emulatorCalls(e2e.emulator.url, { endpoint });
@@ -136,5 +137,29 @@ describe('throughput schedule', () => {
     expect(served(refused)).toBe(980); // the served config stays
     const mutations = (await calls('sched-invalid')).filter((c) => c.seq > seenBefore && MUTATING_OPERATIONS.has(c.operation));
     expect(mutations).toEqual([]);
+  });
+  // Runs last: it stops the operator and starts another.
+  it('an operator stopped before a window opens and started after it opened sends the window once, at start-up', async () => {
+    const opens = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
+    const windows = [{ name: 'peak', start: cronAt(opens), end: cronAt(opens + 30 * 60_000), throughput: { chunks: { min: 2, max: 2 } } }];
+    await e2e.apply(endpointManifest('sched-restart', { throughput: { chunks: { min: 1, max: 1 } }, schedule: { timeZone: 'UTC', windows } }));
+    await e2e.waitUntil('pte', 'sched-restart', (o) => isReady(o) && served(o) === 980 && schedule(o)?.nextWindow === 'peak', 60_000);
+    await e2e.operator.stop('SIGTERM');
+    expect(Date.now()).toBeLessThan(opens);
+    await eventually(
+      async () => {
+        if (Date.now() < opens + 1_000) throw new Error('the window has not opened yet');
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const stoppedAt = Math.max(0, ...(await calls('sched-restart')).map((c) => c.seq));
+
+    e2e.startOperator();
+    const opened = await e2e.waitUntil('pte', 'sched-restart', (o) => isReady(o) && served(o) === 1960 && window(o) === 'peak', 60_000);
+    expect(schedule(opened)).toMatchObject({ throughput: 'chunks 2-2', nextWindow: '(default)' });
+    await e2e.reconciledAgain('sched-restart');
+    const updates = (await calls('sched-restart')).filter((c) => c.seq > stoppedAt && c.operation === 'updateConfig');
+    expect(updates.map((u) => u.status)).toEqual([200]);
+    expect(await e2e.kubectl(['describe', 'pte', 'sched-restart'])).not.toMatch(/DriftDetected/);
   });
 });
