@@ -33,6 +33,12 @@ export const DEFAULT_WINDOW_LABEL = '(default)';
 /** Change points examined when looking for the next change; windows that only repeat each other end the search. */
 const MAX_CHANGE_POINTS = 64;
 const DAY_NUMBERS = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 } as const;
+/** A lead time is for a rollout (minutes); beyond a day it would open a daily window before the last one closed. */
+const MAX_LEAD_MS = 24 * 3_600_000;
+/** Occurrences of each window whose gaps are checked against the lead time: a week of daily windows. */
+const GAPS_CHECKED = 8;
+
+const isoSeconds = (date: Date): string => date.toISOString().replace(/\.\d+Z$/, 'Z');
 
 interface CompiledWindow {
   name: string;
@@ -51,6 +57,8 @@ interface Compiled {
 export function resolveSchedule(schedule: Schedule, base: Throughput, now: Date): ScheduleResolution {
   const compiled = compile(schedule);
   if ('message' in compiled) return { ok: false, message: compiled.message };
+  const bridged = bridgedGap(compiled, schedule.leadTime, now);
+  if (bridged) return { ok: false, message: bridged };
   const current = applicableAt(compiled, base, now);
   return { ok: true, state: { ...current, ...nextChange(compiled, base, now, current) } };
 }
@@ -73,7 +81,47 @@ function compile(schedule: Schedule): Compiled | { message: string } {
     }
     windows.push(compiled);
   }
-  return { timeZone: schedule.timeZone, leadMs: parseDurationMs(schedule.leadTime), windows };
+  const leadMs = parseDurationMs(schedule.leadTime);
+  if (leadMs > MAX_LEAD_MS) return { message: `schedule.leadTime "${schedule.leadTime}" is longer than a day: give it the time a rollout needs, such as 20m` };
+  return { timeZone: schedule.timeZone, leadMs, windows };
+}
+
+/**
+ * A gap between a window's close and its next start that the lead time bridges (20h typed for 20m): the window would
+ * never close, its throughput paid around the clock. The next occurrences of each window are looked at (a week of
+ * daily ones), so a schedule is refused when it is applied rather than on the night the gap comes. (cron-parser's own
+ * occurrences, one iterator each: a DST gap moves them by an hour at most, and this runs on every reconcile.)
+ */
+function bridgedGap(compiled: Compiled, leadTime: string, now: Date): string | undefined {
+  if (compiled.leadMs === 0) return undefined;
+  const iterate = (expression: string) => {
+    const iterator = CronExpressionParser.parse(expression, { currentDate: now, tz: compiled.timeZone, strict: false });
+    return (): Date | undefined => {
+      try {
+        return iterator.next().toDate();
+      } catch {
+        return undefined; // no further occurrence
+      }
+    };
+  };
+  for (const window of compiled.windows) {
+    const nextStart = iterate(window.start);
+    const nextEnd = iterate(window.end);
+    let start = nextStart();
+    let end = nextEnd();
+    for (let i = 0; start && end && i < GAPS_CHECKED; i++) {
+      while (end && end <= start) end = nextEnd();
+      const next = nextStart();
+      if (!end || !next) return undefined;
+      const gapMs = next.getTime() - end.getTime();
+      if (gapMs > 0 && gapMs <= compiled.leadMs) {
+        const gap = `${Math.floor(gapMs / 3_600_000)}h${Math.floor((gapMs % 3_600_000) / 60_000)}m`;
+        return `schedule.leadTime "${leadTime}" is at least the ${gap} between window "${window.name}" closing at ${isoSeconds(end)} and opening again at ${isoSeconds(next)}: it would never close. Make the lead time shorter than that gap`;
+      }
+      start = next;
+    }
+  }
+  return undefined;
 }
 
 /** HH:MM windows become cron: the start on the given days, the end on any day (so 22:00-02:00 ends next morning). */
@@ -201,7 +249,7 @@ export function scheduleStatus(state: ScheduleState): NonNullable<EndpointStatus
     ...(state.window !== undefined && { activeWindow: state.window }),
     throughput: describeThroughput(state.throughput),
     ...(state.next && {
-      nextChangeTime: state.next.at.toISOString().replace(/\.\d+Z$/, 'Z'),
+      nextChangeTime: isoSeconds(state.next.at),
       nextWindow: state.next.window ?? DEFAULT_WINDOW_LABEL,
     }),
   };
