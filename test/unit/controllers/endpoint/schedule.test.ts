@@ -127,6 +127,10 @@ describe('resolveSchedule: a start the DST change skips', () => {
     ['Berlin, 22:00-02:30, at 03:30 CEST', nightly('Europe/Berlin', '22:00', '02:30'), '2027-03-28T01:30:00Z', undefined],
     ['Berlin, 22:00-02:30, at 01:30 CET', nightly('Europe/Berlin', '22:00', '02:30'), '2027-03-28T00:30:00Z', 'nightly-batch'],
     ['Berlin, 22:00-02:30, at 03:15 CEST (the gap ended at 03:00)', nightly('Europe/Berlin', '22:00', '02:30'), '2027-03-28T01:15:00Z', undefined],
+    // start and end both in the gap: cron runs both as it ends, so the window does not stay open until the next night
+    ['Berlin, 02:10-02:40, at 03:30 CEST', nightly('Europe/Berlin', '02:10', '02:40'), '2027-03-28T01:30:00Z', undefined],
+    ['Berlin, 02:10-02:40, at noon', nightly('Europe/Berlin', '02:10', '02:40'), '2027-03-28T10:00:00Z', undefined],
+    ['Berlin, 02:10-02:40, the night after (02:20 CEST)', nightly('Europe/Berlin', '02:10', '02:40'), '2027-03-29T00:20:00Z', 'nightly-batch'],
     ['New York, cron 30 2 * * *, at 03:30 EDT', schedule({ timeZone: 'America/New_York', leadTime: '0s', windows: [{ name: 'nightly-batch', start: '30 2 * * *', end: '0 5 * * *', throughput: BATCH }] }), '2027-03-14T07:30:00Z', 'nightly-batch'],
   ])('%s → %s', (_, s, at, window) => {
     const resolved = resolveSchedule(s, BASE, new Date(at));
