@@ -170,12 +170,28 @@ function boundary(expression: string, timeZone: string, from: Date, direction: '
   return direction === 'prev' ? (skipped > usual ? skipped : usual) : skipped < usual ? skipped : usual;
 }
 
+/**
+ * A window's end: the first after its start. A start that a spring-forward gap moved to the instant the clock jumps
+ * counts at the wall-clock time it stands for, so an end in the same gap closes the window there too (cron runs both
+ * as the gap ends) rather than the next night.
+ */
+function endAfter(window: CompiledWindow, timeZone: string, start: Date): Date | undefined {
+  const usual = boundary(window.end, timeZone, start, 'next');
+  const at = start.getTime();
+  const startWall = wallClock(at, timeZone);
+  if (startWall - wallClock(at - 1, timeZone) === 1) return usual; // the clock does not jump at the start
+  const nominalStart = occurrence(window.start, 'UTC', new Date(startWall), 'prev');
+  const wallEnd = nominalStart && occurrence(window.end, 'UTC', nominalStart, 'next');
+  const inGap = wallEnd && gapEnd(wallEnd.getTime(), timeZone);
+  return inGap !== undefined && inGap >= at && (!usual || inGap < usual.getTime()) ? new Date(inGap) : usual;
+}
+
 /** The open interval of `window` that contains `at`, counting the lead time before each start. */
 function openInterval(compiled: Compiled, window: CompiledWindow, at: Date): { opens: Date; closes: Date } | undefined {
   // The latest start whose lead time has begun: start <= at + lead (prev() is strict, hence +1 ms).
   const start = boundary(window.start, compiled.timeZone, new Date(at.getTime() + compiled.leadMs + 1), 'prev');
   if (!start) return undefined;
-  const end = boundary(window.end, compiled.timeZone, start, 'next');
+  const end = endAfter(window, compiled.timeZone, start);
   if (!end || end.getTime() <= at.getTime()) return undefined;
   return { opens: new Date(start.getTime() - compiled.leadMs), closes: end };
 }
