@@ -131,6 +131,8 @@ describe('resolveSchedule: a start the DST change skips', () => {
     ['Berlin, 02:10-02:40, at 03:30 CEST', nightly('Europe/Berlin', '02:10', '02:40'), '2027-03-28T01:30:00Z', undefined],
     ['Berlin, 02:10-02:40, at noon', nightly('Europe/Berlin', '02:10', '02:40'), '2027-03-28T10:00:00Z', undefined],
     ['Berlin, 02:10-02:40, the night after (02:20 CEST)', nightly('Europe/Berlin', '02:10', '02:40'), '2027-03-29T00:20:00Z', 'nightly-batch'],
+    // nor does its lead time open it: there is no window to be ready for that night (an update up and one down)
+    ['Berlin, 02:10-02:40 with 20m lead, at 01:50 CET', nightly('Europe/Berlin', '02:10', '02:40', '20m'), '2027-03-28T00:50:00Z', undefined],
     ['New York, cron 30 2 * * *, at 03:30 EDT', schedule({ timeZone: 'America/New_York', leadTime: '0s', windows: [{ name: 'nightly-batch', start: '30 2 * * *', end: '0 5 * * *', throughput: BATCH }] }), '2027-03-14T07:30:00Z', 'nightly-batch'],
   ])('%s → %s', (_, s, at, window) => {
     const resolved = resolveSchedule(s, BASE, new Date(at));
