@@ -165,7 +165,7 @@ function boundary(expression: string, timeZone: string, from: Date, direction: '
   const wall = occurrence(expression, 'UTC', new Date(wallClock(from.getTime(), timeZone)), direction);
   const end = wall && gapEnd(wall.getTime(), timeZone);
   const skipped = end === undefined ? undefined : new Date(end);
-  if (!skipped || (direction === 'prev' ? skipped > from : skipped <= from)) return usual;
+  if (!skipped || (direction === 'prev' ? skipped >= from : skipped <= from)) return usual; // strict, as cron-parser's
   if (!usual) return skipped;
   return direction === 'prev' ? (skipped > usual ? skipped : usual) : skipped < usual ? skipped : usual;
 }
@@ -192,7 +192,8 @@ function openInterval(compiled: Compiled, window: CompiledWindow, at: Date): { o
   const start = boundary(window.start, compiled.timeZone, new Date(at.getTime() + compiled.leadMs + 1), 'prev');
   if (!start) return undefined;
   const end = endAfter(window, compiled.timeZone, start);
-  if (!end || end.getTime() <= at.getTime()) return undefined;
+  // closed as it opens (both in one DST gap): no time open, so its lead time opens nothing either
+  if (!end || end.getTime() <= at.getTime() || end.getTime() <= start.getTime()) return undefined;
   return { opens: new Date(start.getTime() - compiled.leadMs), closes: end };
 }
 
