@@ -138,6 +138,35 @@ describe('throughput schedule', () => {
     const mutations = (await calls('sched-invalid')).filter((c) => c.seq > seenBefore && MUTATING_OPERATIONS.has(c.operation));
     expect(mutations).toEqual([]);
   });
+  // The old version of a canary follows the schedule; status.canary.from kept its throughput of when the canary
+  // started, and removing spec.schedule then sent the old version back up to the window's throughput at night.
+  it('a canary started in a window: once it closes status.canary.from reads the old version as it serves, and removing the schedule sends nothing', async () => {
+    const model = 'main.default.support_bot_llama';
+    const closes = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
+    const windows = [{ name: 'peak', start: cronAt(closes - 3_600_000), end: cronAt(closes), throughput: { chunks: { min: 2, max: 2 } } }];
+    const from = (o: Record<string, unknown>) => (o['status'] as { canary?: { from?: { maxTokensPerSecond?: number } } }).canary?.from?.maxTokensPerSecond;
+    const canary = (o: Record<string, unknown>) => (o['status'] as { canary?: { phase?: string; versions?: { throughput: string }[] } }).canary;
+    await e2e.apply(
+      endpointManifest('sched-canary', { model: { name: model, version: '2' }, throughput: { chunks: { min: 1, max: 1 } }, schedule: { timeZone: 'UTC', windows }, canary: { steps: [50], pause: '10m' } }),
+    );
+    await e2e.waitUntil('pte', 'sched-canary', (o) => isReady(o) && served(o) === 1960 && window(o) === 'peak', 60_000);
+    await e2e.kubectl(['patch', 'pte', 'sched-canary', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: model, version: '3' } } })]);
+    const started = await e2e.waitUntil('pte', 'sched-canary', (o) => canary(o)?.phase === 'Paused', 60_000);
+    expect(Date.now()).toBeLessThan(closes); // the canary started in the window
+    expect(from(started)).toBe(1960);
+
+    // The window closes: both versions go to the night's chunk, and status says the old version serves so.
+    const night = await e2e.waitUntil('pte', 'sched-canary', (o) => canary(o)?.phase === 'Paused' && window(o) === undefined && canary(o)?.versions?.every((v) => v.throughput === '980-980 tokens/s') === true, 90_000);
+    expect(from(night)).toBe(980);
+
+    const before = Math.max(0, ...(await calls('sched-canary')).map((c) => c.seq));
+    await e2e.kubectl(['patch', 'pte', 'sched-canary', '--type=merge', '-p', JSON.stringify({ spec: { schedule: null } })]);
+    await e2e.waitUntil('pte', 'sched-canary', (o) => schedule(o) === undefined, 30_000);
+    await e2e.reconciledAgain('sched-canary');
+    expect((await calls('sched-canary')).filter((c) => c.seq > before && MUTATING_OPERATIONS.has(c.operation))).toEqual([]);
+    expect(canary((await e2e.get('pte', 'sched-canary'))!)?.phase).toBe('Paused');
+  });
+
   // Runs last: it stops the operator and starts another.
   it('an operator stopped before a window opens and started after it opened sends the window once, at start-up', async () => {
     const opens = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
