@@ -310,7 +310,7 @@ function canaryFrom(from: ObservedEntity | undefined, model: string, version: st
  */
 function followedFrom(spec: EndpointSpec, status: CanaryStatus, served: ObservedServing | undefined): Partial<Pick<CanaryStatus, 'from'>> {
   const entity = spec.schedule && served?.entities.find((e) => e.name === status.from.entityName && e.entityVersion === status.fromVersion);
-  const from = canaryFrom(entity || undefined, status.toVersion)?.from;
+  const from = canaryFrom(entity || undefined, spec.model.name, status.toVersion)?.from;
   return from ? { from } : {};
 }
 
