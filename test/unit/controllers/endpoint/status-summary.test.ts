@@ -113,6 +113,37 @@ describe('Reconciling and Stalled follow Ready and Synced', () => {
       expect(summary(back).ready).not.toMatch(/^Unknown/);
     });
 
+    // The last generation the operator handled may never have served: a rollout of it failed, a rollout of it still
+    // runs, or its model was not found, so nothing was created. Ready must not claim it serves.
+    describe('a held-back spec after a generation that never served: Ready does not say that generation serves', () => {
+      const v4 = { model: { name: MODEL, version: '4' } };
+      const failedRollout = () => {
+        const object = edited(settled(), v4);
+        const sent = afterPlan(object, reconcile(object, { endpoint: readyEndpoint(), now: at(MINUTE) }));
+        const failure = failedEndpoint({ version: '3' }, { version: '4', deployment: 'DEPLOYMENT_FAILED', message: 'the model container exited' });
+        return afterPlan(sent, reconcile(sent, { endpoint: failure, now: at(2 * MINUTE) }));
+      };
+      const rollingOut = () => {
+        const object = edited(settled(), v4);
+        return afterPlan(object, reconcile(object, { endpoint: updatingEndpoint({ version: '3' }, { version: '4' }), now: at(MINUTE) }));
+      };
+      const neverCreated = () => afterPlan(endpointObject(), reconcile(endpointObject(), { model: NOT_FOUND }));
+      it.each([
+        ['its rollout failed (UpdateFailed); version 3 of generation 1 serves', failedRollout, 'UpdateFailed'],
+        ['its rollout still runs (Updating)', rollingOut, 'Updating'],
+        ['its model was not found, so no endpoint exists (ModelNotFound)', neverCreated, 'ModelNotFound'],
+      ] as const)('%s', (_, before, reason) => {
+        const previous = before();
+        expect(condition({ status: previous.status }, 'Ready')).toMatchObject({ status: 'False', reason });
+        const held = reconcile(edited(previous, { model: { name: MODEL, version: '2' } }), { endpoint: failed('Transient', 'connect ECONNRESET'), now: at(3 * MINUTE) });
+        const ready = condition(held, 'Ready');
+        expect(ready).toMatchObject({ status: 'Unknown', reason: 'ReconcileError' });
+        expect(ready?.message).not.toMatch(/still serves the spec of generation/);
+        expect(ready?.message).toContain(`generation ${previous.generation} did not become Ready (${reason})`);
+        expect(ready?.message).toContain(`generation ${previous.generation + 1} waits: ${condition(held, 'Synced')?.message}`);
+      });
+    });
+
     it.each([
       ['the workspace is not ready', () => reconcile(settled(), { workspaceReady: false })],
       ['the credentials are refused (a rotated token)', () => reconcile(settled(), { endpoint: failed('Auth', '401 UNAUTHENTICATED') })],
