@@ -55,6 +55,24 @@ const STALLED_PART_REASONS: ReadonlySet<string> = new Set(['Rejected', 'InvalidS
 /** The first settings part (AiGatewaySynced, PermissionsSynced, ...) that is not in sync. */
 const partNotInSync = (list: Condition[]) => list.find((c) => c.type !== 'Synced' && c.type.endsWith('Synced') && c.status === 'False');
 
+const waits = (generation: number) => `generation ${generation} waits: `;
+
+/**
+ * What came of the last generation the operator handled, for the Ready of a newer one held back. Only a Ready=True
+ * says that spec serves: its rollout may have failed or still run, or its endpoint may never have been created. A
+ * Ready already held back for this generation keeps what it said (its text before "generation N waits: ").
+ */
+function handledBefore(known: Condition | undefined, generation: number): string | undefined {
+  if (!known || known.observedGeneration === undefined) return undefined;
+  if (known.observedGeneration < generation) {
+    return known.status === 'True'
+      ? `the endpoint still serves the spec of generation ${known.observedGeneration}`
+      : `generation ${known.observedGeneration} did not become Ready (${known.reason})`;
+  }
+  const at = known.status === 'Unknown' ? known.message.indexOf(`; ${waits(generation)}`) : -1;
+  return at > 0 ? known.message.slice(0, at) : undefined;
+}
+
 /**
  * The conditions with Ready filled in and Reconciling/Stalled derived from Ready and Synced.
  * Paused objects are neither reconciling nor stalled (kstatus has no "suspended"; they count as Current).
@@ -71,9 +89,8 @@ export function summarizeConditions(conditions: Conditions, generation: number, 
     // The operator has looked but could not find out (rate limited, workspace not ready, paused before the first
     // read), or could not send the new spec: Ready is Unknown and says why, following Synced while that lasts.
     const behind = held && observedGeneration !== undefined && observedGeneration < generation;
-    const message = behind
-      ? `the endpoint still serves the spec of generation ${observedGeneration}; generation ${generation} waits: ${synced.message}`
-      : synced.message;
+    const before = behind ? handledBefore(known, generation) : undefined;
+    const message = before ? `${before}; ${waits(generation)}${synced.message}` : synced.message;
     list = setCondition(list, { type: 'Ready', status: 'Unknown', reason: synced.reason, message }, generation, now);
   }
   const ready = findCondition(list, 'Ready');
