@@ -1180,6 +1180,20 @@ describe('a 403 on this endpoint while the credentials work (no CAN_MANAGE on an
     expect(synced?.message).toMatch(message);
   });
 
+  // kstatus (Flux, Helm --wait) reads Stalled only when status.observedGeneration is the object's generation: a new
+  // spec refused on a read would otherwise be InProgress until the timeout, while Argo CD already says Degraded.
+  it.each([
+    ['the model read', { model: failed('PermissionDenied', 'GET /api/2.0/serving-endpoints/get-model-optimization-info/x/4 failed (403, PermissionDenied): User does not have EXECUTE on Model'), endpoint: readyEndpoint() }],
+    ['the endpoint read', { endpoint: failed('PermissionDenied', refused) }],
+  ] as const)('a new spec refused on %s counts as handled (kstatus sees Stalled), and is carried out once granted', (_, refusal) => {
+    const object = edited(settledObject(), { model: { name: MODEL, version: '4' } });
+    const denied = reconcile(object, refusal);
+    expect(condition(denied, 'Synced')).toMatchObject({ status: 'False', reason: 'PermissionDenied', observedGeneration: object.generation });
+    expect(denied.status.observedGeneration).toBe(object.generation);
+    const granted = reconcile(afterPlan(object, denied), { endpoint: readyEndpoint() });
+    expect(granted.action.type).toBe('updateConfig');
+  });
+
   it('a grant is seen at the next look: Synced again, nothing stalled', () => {
     const object = settledObject();
     const denied = afterPlan(object, reconcile(object, { endpoint: failed('PermissionDenied', refused) }));
