@@ -1160,7 +1160,9 @@ describe('a 403 on this endpoint while the credentials work (no CAN_MANAGE on an
     expect(plan.status.observedGeneration).toBe(object.generation);
     expect(plan.status.rejectedGeneration).toBeUndefined();
     expect(plan.status.pending).toEqual(object.status.pending);
-    expect(reconcile(afterPlan(object, plan), { endpoint: readyEndpoint() }).action.type).toBe('updateConfig');
+    const granted = reconcile(afterPlan(object, plan), { endpoint: readyEndpoint() });
+    expect(granted.action.type).toBe('updateConfig');
+    expect(granted.events.map((e) => e.reason)).not.toContain('DriftDetected');
   });
 
   it.each([
@@ -1192,6 +1194,8 @@ describe('a 403 on this endpoint while the credentials work (no CAN_MANAGE on an
     expect(denied.status.observedGeneration).toBe(object.generation);
     const granted = reconcile(afterPlan(object, denied), { endpoint: readyEndpoint() });
     expect(granted.action.type).toBe('updateConfig');
+    // the user's own spec change, not drift
+    expect(granted.events.map((e) => e.reason)).not.toContain('DriftDetected');
   });
 
   it('a grant is seen at the next look: Synced again, nothing stalled', () => {
