@@ -9,7 +9,7 @@ import {
   parseDurationMs,
 } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
-import { type Condition } from '../../kube/conditions.js';
+import { type Condition, findCondition } from '../../kube/conditions.js';
 import { capacityBackoffMs, rolloutFailure } from './capacity.js';
 import { planSettings } from './settings.js';
 import {
@@ -102,7 +102,11 @@ export function planEndpoint(input: PlanInput): Plan {
   }
 
   // Reads failed: say so and come back; Ready keeps what it last knew of this spec (status-summary.ts). A model
-  // the operator may not read blocks the spec instead: status and Ready then say what the endpoint serves.
+  // the operator may not read blocks the spec instead: status and Ready then say what the endpoint serves. A read
+  // refused for want of a permission fails the same way until a grant: the spec counts as handled, as on a refused
+  // action (failures.ts), so kstatus sees Stalled for this generation instead of InProgress until its timeout.
+  const readFailure = input.model.kind === 'failed' ? input.model.error : input.endpoint.kind === 'failed' ? input.endpoint.error : undefined;
+  if (readFailure?.kind === 'PermissionDenied') handleRequest(input, plan);
   if (input.model.kind === 'failed') {
     const refused = input.model.error.kind === 'PermissionDenied' && input.endpoint.kind === 'found' ? input.endpoint.value : undefined;
     return planModelReadFailure(input, plan, input.model.error, refused && recordObservedEndpoint(input, plan, refused) ? refused : undefined);
@@ -111,17 +115,7 @@ export function planEndpoint(input: PlanInput): Plan {
 
   // From here on the plan decides on the new spec or requested-at token, so they count as handled.
   // Not before: a request met by a workspace outage or a failed read must still be acted on later.
-  const requestedAt = object.annotations[EndpointAnnotation.requestedAt];
-  const requested = newRequest(object);
-  const newGeneration = object.status.observedGeneration !== object.generation || input.desiredChanged === true;
-  /** A new spec or a requested-at token starts over: fresh retry budget, failures of older attempts forgotten. */
-  const fresh = requested || newGeneration;
-  if (fresh) {
-    delete plan.status.capacity;
-    delete plan.status.rejectedGeneration;
-  }
-  if (requestedAt !== undefined) plan.status.lastHandledRequestedAt = requestedAt;
-  plan.status.observedGeneration = object.generation;
+  const { requested, newGeneration, fresh } = handleRequest(input, plan);
 
   const ours = input.endpoint.kind === 'found' && recordObservedEndpoint(input, plan, input.endpoint.value);
 
@@ -208,6 +202,29 @@ function planExisting(
   // Owner tags of an adoption wait for a change; those removed out of band (held by status.endpointId) are drift now.
   const planned = planOwned(input, plan, endpoint, desired, fresh, newGeneration, ownership.ownerTagsPending && !ownership.restoreOwnerTags);
   return withOwnerTags(planned, object.status, owner(object), name, ownership.ownerTagsPending, object.generation);
+}
+
+/**
+ * The spec and requested-at token count as handled from here on. A new spec or a requested-at token starts over: fresh
+ * retry budget, failures of older attempts forgotten. A spec refused for want of a permission (Synced PermissionDenied
+ * for this generation) was counted as handled without being carried out, so the look after a grant still treats it as
+ * new: its config is no drift.
+ */
+function handleRequest(input: PlanInput, plan: PlanBuilder): { requested: boolean; newGeneration: boolean; fresh: boolean } {
+  const { object } = input;
+  const requestedAt = object.annotations[EndpointAnnotation.requestedAt];
+  const requested = newRequest(object);
+  const synced = findCondition(object.status.conditions as Condition[] | undefined, 'Synced');
+  const denied = synced?.status === 'False' && synced.reason === SyncedReason.PermissionDenied && synced.observedGeneration === object.generation;
+  const newGeneration = object.status.observedGeneration !== object.generation || input.desiredChanged === true || denied;
+  const fresh = requested || newGeneration;
+  if (fresh) {
+    delete plan.status.capacity;
+    delete plan.status.rejectedGeneration;
+  }
+  if (requestedAt !== undefined) plan.status.lastHandledRequestedAt = requestedAt;
+  plan.status.observedGeneration = object.generation;
+  return { requested, newGeneration, fresh };
 }
 
 /** The endpoint is this object's: bring it to the spec. */
