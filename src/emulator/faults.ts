@@ -1,5 +1,5 @@
 // Fault injection: deployment faults (GPU capacity shortage, other failed deployments) decide how a
-// rollout ends; request faults (429, 503, latency, dropped connections) hit single HTTP calls.
+// rollout ends; request faults (429, 503, 401, 403, latency, dropped connections) hit single HTTP calls.
 // Rates draw from a seeded RNG so a scenario misbehaves the same way every run.
 import { z } from 'zod';
 import { ApiError } from './errors.js';
@@ -43,6 +43,15 @@ export const FaultSpecSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('throttle'), rate, times, retryAfterSeconds: z.number().int().min(0).default(1), match: RequestMatchSchema.optional(), ...windowFields }),
   z.object({ type: z.literal('unavailable'), rate, times, match: RequestMatchSchema.optional(), ...windowFields }),
   z.object({ type: z.literal('unauthenticated'), rate, times, match: RequestMatchSchema.optional(), ...windowFields }),
+  /** a working credential refused on what it matches: a grant missing on one model or endpoint */
+  z.object({
+    type: z.literal('permissionDenied'),
+    rate,
+    times,
+    message: z.string().default('The caller does not have permission to perform this operation.'),
+    match: RequestMatchSchema.optional(),
+    ...windowFields,
+  }),
   z.object({ type: z.literal('latency'), ms: z.number().int().min(0), rate, times, match: RequestMatchSchema.optional(), ...windowFields }),
   z.object({ type: z.literal('drop'), rate, times, match: RequestMatchSchema.optional(), ...windowFields }),
 ]);
@@ -152,6 +161,9 @@ export class FaultEngine {
           break;
         case 'unavailable':
           result.reject = new ApiError(503, 'TEMPORARILY_UNAVAILABLE', 'The service is temporarily unavailable. Please try again later.');
+          break;
+        case 'permissionDenied':
+          result.reject = new ApiError(403, 'PERMISSION_DENIED', spec.message);
           break;
         case 'unauthenticated':
           // as a credential that expired or was revoked between two calls is answered (see auth.ts)

@@ -15,13 +15,17 @@ import type { TestProject } from 'vitest/node';
 import { stringify } from 'yaml';
 import setupControlPlane from '../../../test/controlplane/global-setup.js';
 import { eventually } from '../../../test/support/cluster.js';
-import { TEST_PAT, condition, endpointManifest, fromYaml, startE2E, type E2E } from '../../../test/e2e/harness.js';
+import { TEST_PAT, addFaults, condition, endpointManifest, fromYaml, removeFault, startE2E, type E2E } from '../../../test/e2e/harness.js';
 
 const fixtureDirectory = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const LLAMA = { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '3' };
 const MISTRAL = { name: 'system.ai.mistral_7b_instruct_v0_2', version: '1' };
 const LLAMA_70B = { name: 'system.ai.meta_llama_v3_3_70b_instruct', version: '1' };
 const MPT = { name: 'system.ai.mpt_7b_instruct', version: '1' };
+const DBRX = { name: 'system.ai.dbrx_instruct', version: '1' };
+const GTE = { name: 'system.ai.gte_large_en_v1_5', version: '1' };
+/** A PAT the emulator accepts for reads only (no CAN_MANAGE anywhere). */
+const VIEWER_PAT = 'dapi0f1e2d3c4b5a69788796a5b4c3d2e1f0';
 const UNUSED_PORT_URL = 'http://127.0.0.1:9';
 const CANARY = { steps: [10, 50], pause: '30m' };
 
@@ -74,6 +78,8 @@ async function captureWorkspaces(e2e: E2E): Promise<void> {
     secret('dbx-pat', TEST_PAT),
     // The emulator accepts only tokens that look like PATs (dapi...): this one is refused.
     secret('dbx-pat-revoked', 'revoked-token-0123456789'),
+    secret('dbx-pat-viewer', VIEWER_PAT),
+    workspace('viewer', e2e.emulator.url, 'dbx-pat-viewer'),
     workspace('prod', e2e.emulator.url, 'dbx-pat'),
     workspace('missing-secret', e2e.emulator.url, 'dbx-pat-does-not-exist'),
     workspace('wrong-token', e2e.emulator.url, 'dbx-pat-revoked'),
@@ -115,6 +121,9 @@ async function captureEndpoints(e2e: E2E & { startOperator(extraArgs?: string[])
     endpoint('gateway-refused', { model: LLAMA, aiGateway: { inferenceTables: { catalogName: 'missing', schemaName: 'default' } } }),
     endpoint('canary', { model: LLAMA, canary: CANARY }),
     endpoint('canary-step', { model: LLAMA, canary: CANARY }),
+    endpoint('create-refused', { model: LLAMA, workspaceRef: { name: 'viewer' } }),
+    endpoint('model-refused', { model: DBRX }),
+    endpoint('update-failed', { model: GTE }),
   ]);
 
   await waitFor(e2e, 'pte', 'llama-chat', 'Ready reason Creating', (o) => isCurrent(o) && readyReason(o) === 'Creating');
@@ -142,9 +151,41 @@ async function captureEndpoints(e2e: E2E & { startOperator(extraArgs?: string[])
   await capture(e2e, 'pte', 'no-workspace', 'endpoint-workspace-not-ready.yaml', 'An endpoint whose DatabricksWorkspace has no Secret.');
   await waitFor(e2e, 'pte', 'throttled', 'Synced reason RateLimited', (o) => syncedReason(o) === 'RateLimited');
   await capture(e2e, 'pte', 'throttled', 'endpoint-rate-limited.yaml', 'Every Databricks call for this endpoint answered 429 (emulator throttle fault).');
+  // A 429 pauses every endpoint of the host for its Retry-After: the states below need Databricks answering again.
+  const faults = (await (await fetch(new URL('/__emulator/faults', e2e.emulator.url))).json()) as { faults: { id: string; spec: { type: string } }[] };
+  for (const fault of faults.faults.filter((f) => f.spec.type === 'throttle')) await removeFault(e2e.emulator.url, fault.id);
 
   await waitFor(e2e, 'pte', 'gateway-refused', 'AiGatewaySynced reason Rejected', (o) => isCurrent(o) && condition(o, 'AiGatewaySynced')?.reason === 'Rejected');
   await capture(e2e, 'pte', 'gateway-refused', 'endpoint-settings-rejected.yaml', "A serving endpoint whose AI Gateway Databricks refused (inference tables in a catalog that does not exist).");
+
+  // Permission refusals: the create (a read-only identity, whose workspace is Authenticated: its credentials work),
+  // and the model of a new spec (no EXECUTE on it).
+  await waitFor(e2e, 'dbws', 'viewer', 'Ready reason Authenticated', (o) => isCurrent(o) && readyReason(o) === 'Authenticated');
+  await waitFor(e2e, 'pte', 'create-refused', 'Synced reason PermissionDenied', (o) => isCurrent(o) && syncedReason(o) === 'PermissionDenied');
+  await capture(e2e, 'pte', 'create-refused', 'endpoint-permission-denied.yaml', "The workspace's identity may read but not create serving endpoints: Databricks answered the create with 403.");
+  await waitFor(e2e, 'pte', 'model-refused', 'Ready True', (o) => isCurrent(o) && readyReason(o) === 'Available');
+  await addFaults(e2e.emulator.url, {
+    type: 'permissionDenied',
+    message: 'User does not have EXECUTE on Model',
+    match: { path: `/api/2.0/serving-endpoints/get-model-optimization-info/${DBRX.name}/2` },
+  });
+  await e2e.apply(endpoint('model-refused', { model: { ...DBRX, version: '2' } }));
+  await waitFor(e2e, 'pte', 'model-refused', 'Synced reason PermissionDenied', (o) => isCurrent(o) && syncedReason(o) === 'PermissionDenied');
+  await capture(e2e, 'pte', 'model-refused', 'endpoint-permission-denied-model.yaml', 'model.version changed 1 to 2, a version the identity may not read (403 on its optimization info): version 1 keeps serving.');
+
+  // A rollout of an update that failed: the old config keeps serving. Then the fix, held back by a Databricks outage.
+  await waitFor(e2e, 'pte', 'update-failed', 'Ready True', (o) => isCurrent(o) && readyReason(o) === 'Available');
+  const [failing] = await addFaults(e2e.emulator.url, { type: 'deploymentFailure', model: GTE.name });
+  await e2e.apply(endpoint('update-failed', { model: { ...GTE, version: '2' } }));
+  await waitFor(e2e, 'pte', 'update-failed', 'Synced reason UpdateFailed', (o) => isCurrent(o) && syncedReason(o) === 'UpdateFailed');
+  await capture(e2e, 'pte', 'update-failed', 'endpoint-update-failed-old-config-serves.yaml', 'model.version changed 1 to 2 and the rollout failed (the model container exited): version 1 keeps serving.');
+  await removeFault(e2e.emulator.url, failing!);
+  const [outage] = await addFaults(e2e.emulator.url, { type: 'unavailable', match: { endpoint: 'update-failed' } });
+  await e2e.apply(endpoint('update-failed', { model: GTE }));
+  await waitFor(e2e, 'pte', 'update-failed', 'Synced reason ReconcileError', (o) => syncedReason(o) === 'ReconcileError');
+  await capture(e2e, 'pte', 'update-failed', 'endpoint-reconcile-error.yaml', 'The fix of the failed rollout (model.version back to 1) pushed while Databricks answers 503 to every call for the endpoint.');
+  await removeFault(e2e.emulator.url, outage!);
+  await waitFor(e2e, 'pte', 'update-failed', 'Ready True after the outage', (o) => isCurrent(o) && readyReason(o) === 'Available' && syncedReason(o) === 'ReconcileSuccess');
 
   // A version change with the abort control still set: the canary does not start, the old version keeps serving.
   await waitFor(e2e, 'pte', 'canary', 'Ready True', (o) => isCurrent(o) && readyReason(o) === 'Available');
@@ -205,6 +246,7 @@ async function main(): Promise<void> {
   const e2e = await startE2E({
     prefix: 'argocd-fixtures',
     scenario: {
+      auth: { pats: [TEST_PAT, { token: VIEWER_PAT, readOnly: true }] },
       endpoints: [
         {
           name: 'legacy-chat',

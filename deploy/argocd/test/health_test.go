@@ -41,6 +41,10 @@ var endpointCases = []healthCase{
 	{fixture: "endpoint-not-owned.yaml", status: "Degraded", messagePrefix: "NotOwned: endpoint legacy-chat exists in Databricks but was not created by this"},
 	{fixture: "endpoint-update-failed.yaml", status: "Degraded", messagePrefix: "UpdateFailed: the rollout failed: DEPLOYMENT_FAILED"},
 	{fixture: "endpoint-capacity-retries-exhausted.yaml", status: "Degraded", messagePrefix: "CapacityRetriesExhausted: GPU capacity stayed unavailable through "},
+	{fixture: "endpoint-update-failed-old-config-serves.yaml", status: "Degraded", messagePrefix: "UpdateFailed: the rollout failed: DEPLOYMENT_FAILED"},
+	{fixture: "endpoint-permission-denied.yaml", status: "Degraded", messagePrefix: "PermissionDenied: the owner of the personal access token in Secret dbx-pat-viewer"},
+	{fixture: "endpoint-permission-denied-model.yaml", status: "Degraded", messagePrefix: "PermissionDenied: the owner of the personal access token in Secret dbx-pat "},
+	{fixture: "endpoint-reconcile-error.yaml", status: "Progressing", messagePrefix: "ReconcileError: GET /api/2.0/serving-endpoints/update-failed failed (503"},
 	// Argo CD itself answers for objects being deleted; the script is not consulted.
 	{fixture: "endpoint-pending-deletion.yaml", status: "Progressing", messagePrefix: "Pending deletion"},
 	{fixture: "endpoint-canary-paused.yaml", status: "Suspended", messagePrefix: "Canary Paused: step 1 (10 %) serves; pausing until"},

@@ -37,6 +37,15 @@ describe('request faults', () => {
     expect(engine.requestFaults(GET_ENDPOINT, 0).drop).toBe(true);
   });
 
+  it('permissionDenied answers 403 PERMISSION_DENIED on the matching path only (a grant missing on one model)', () => {
+    const engine = new FaultEngine(seededRandom(1));
+    const modelPath = '/api/2.0/serving-endpoints/get-model-optimization-info/main.ml.secret/';
+    engine.add({ type: 'permissionDenied', message: 'User does not have EXECUTE on Model', match: { path: modelPath } }, 0);
+    expect(engine.requestFaults(GET_ENDPOINT, 0).reject).toBeUndefined();
+    const refused = engine.requestFaults({ method: 'GET', path: `${modelPath}2` }, 0).reject as ApiError;
+    expect([refused.status, refused.errorCode, refused.message]).toEqual([403, 'PERMISSION_DENIED', 'User does not have EXECUTE on Model']);
+  });
+
   it('honour start and duration windows on the virtual clock', () => {
     const engine = new FaultEngine(seededRandom(1));
     engine.add({ type: 'latency', ms: 250, startAfterSeconds: 60, forSeconds: 60 }, 0);
