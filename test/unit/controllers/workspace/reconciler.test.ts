@@ -97,6 +97,17 @@ describe('workspace reconciler (I/O shell)', () => {
     expect(message).not.toMatch(/cannot reach/);
   });
 
+  // A Databricks outage answers 5xx: the host was reached, so "cannot reach" (and the docs' "check spec.host and the
+  // network path") sent the user after the wrong cause.
+  it('a host that answers 5xx (a Databricks outage) says it answered and is unavailable, not that it cannot be reached', async () => {
+    const down = harness({ check: () => Promise.reject(new DatabricksError({ kind: 'Transient', status: 503, message: 'GET /api/2.0/serving-endpoints failed (503, Transient): TEMPORARILY_UNAVAILABLE: The service is temporarily unavailable. Please try again later.' })) });
+    await down.run();
+    expect(down.summary()).toEqual({ Ready: 'False HostUnreachable', Reconciling: 'True HostUnreachable' });
+    const message = (down.written.at(-1)?.conditions.find((c) => c.type === 'Ready') as { message?: string } | undefined)?.message ?? '';
+    expect(message).toMatch(/is unavailable: it answered 503/);
+    expect(message).not.toMatch(/cannot reach/);
+  });
+
   it('rate limited: nothing learnt, nothing written, back after Retry-After', async () => {
     const h = harness({ check: () => Promise.reject(new DatabricksError({ kind: 'RateLimited', status: 429, message: '429', retryAfterMs: 9_000 })) });
     await expect(h.run()).resolves.toEqual({ requeueAfterMs: 9_000 });
