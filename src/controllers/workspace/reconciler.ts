@@ -178,8 +178,16 @@ async function verify(
     }
     if (isDatabricksError(err) && err.kind === 'RateLimited') return { retryAfterMs: err.retryAfterMs ?? options.retryIntervalMs };
     const message = err instanceof Error ? err.message : String(err);
-    // Retried like an unreachable host (a proxy's error page may pass), but saying what happened.
-    const what = isDatabricksError(err) && err.kind === 'InvalidResponse' ? `${parsed.data.host} answered, but not as a Databricks workspace does` : `cannot reach ${parsed.data.host}`;
-    return { ready: false, reason: WorkspaceReadyReason.HostUnreachable, message: `${what}: ${message}` };
+    return { ready: false, reason: WorkspaceReadyReason.HostUnreachable, message: `${whatFailed(parsed.data.host, err)}: ${message}` };
   }
+}
+
+/**
+ * Why a verification got no verdict, retried like an unreachable host whatever it was, but saying what happened: a
+ * host that answered what Databricks does not (a proxy's error page may pass), or a 5xx (Databricks' own outage).
+ */
+function whatFailed(host: string, err: unknown): string {
+  if (isDatabricksError(err) && err.kind === 'InvalidResponse') return `${host} answered, but not as a Databricks workspace does`;
+  if (isDatabricksError(err) && err.status !== undefined && err.status >= 500) return `${host} is unavailable: it answered ${err.status}`;
+  return `cannot reach ${host}`;
 }
