@@ -160,6 +160,17 @@ describe('UPDATE_FAILED for lack of GPU capacity', () => {
     expect(later.events).toEqual([]);
   });
 
+  // Is production still served? UpdateFailed says which config still serves; a capacity failure of an update
+  // (the same UPDATE_FAILED, the old config serving) said nothing of it, waiting or with the budget spent.
+  it('waiting for capacity and an exhausted budget say which config still serves, as UpdateFailed does', () => {
+    const { plans } = outage(updateRequested({ capacityRetry: { timeout: '30m' } }), 10);
+    const waiting = plans.find((p) => condition(p, 'Ready')?.reason === 'WaitingForCapacity' && p.status.state?.configUpdate === 'UPDATE_FAILED');
+    expect(condition(waiting as Plan, 'Ready')?.message).toContain('version 3 at 1960-2940 tokens/s still serves');
+    const last = plans.at(-1) as Plan;
+    expect(condition(last, 'Synced')?.reason).toBe('CapacityRetriesExhausted');
+    expect(condition(last, 'Ready')?.message).toContain('version 3 at 1960-2940 tokens/s still serves');
+  });
+
   it('timeout 0 means no limit: the retries go on, spaced by maxBackoff', () => {
     const { plans } = outage(updateRequested({ capacityRetry: { timeout: '0', maxBackoff: '10m' } }), 8);
     const counted = plans.filter((p) => p.events.some((e) => e.reason === 'CapacityUnavailable'));
