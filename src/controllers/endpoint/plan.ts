@@ -277,7 +277,7 @@ function planOwned(
   // the failure of an older rollout is simply superseded by sending the desired config.
   const failedDesiredConfig = failure !== undefined && !fresh && (pending === undefined || diffServing(desired, pending).length === 0);
   if (failure && failedDesiredConfig) {
-    return failure.capacity ? planCapacityRetry(input, plan, desired, failure.message) : planFailedRollout(plan, failure.message, served);
+    return failure.capacity ? planCapacityRetry(input, plan, desired, failure.message, served) : planFailedRollout(plan, failure.message, served);
   }
 
   if (rejected) return planRejected(input, plan, endpoint);
@@ -354,14 +354,17 @@ function planRefused(plan: PlanBuilder, message: string, requeue: Requeue): Plan
   return plan.blocked(SyncedReason.NotOwned, message, message).finish({ type: 'none' }, requeue);
 }
 
-function planCapacityRetry(input: PlanInput, plan: PlanBuilder, desired: DesiredServing, failureMessage: string): Plan {
+/** What keeps serving while a rollout failed (the old config; nothing on a create), as a sentence to end a message. */
+const stillServes = (served: ObservedServing | undefined) => (served ? ` ${describeServing(served)} still serves.` : '');
+
+function planCapacityRetry(input: PlanInput, plan: PlanBuilder, desired: DesiredServing, failureMessage: string, served: ObservedServing | undefined): Plan {
   const { spec } = input.object;
   const now = input.now.getTime();
   const capacity = { ...(plan.status.capacity ?? {}) };
   const budgetMs = parseDurationMs(spec.capacityRetry.timeout);
   const name = endpointNameOf(input.object);
 
-  if (capacity.exhausted) return planCapacityExhausted(plan, capacity.attempts ?? 0, spec.capacityRetry.timeout, failureMessage);
+  if (capacity.exhausted) return planCapacityExhausted(plan, capacity.attempts ?? 0, spec.capacityRetry.timeout, failureMessage, served);
 
   if (capacity.nextRetryTime === undefined) {
     // A failure we have not scheduled a retry for yet: count it.
@@ -378,7 +381,7 @@ function planCapacityRetry(input: PlanInput, plan: PlanBuilder, desired: Desired
     if (budgetMs > 0 && elapsed + delay > budgetMs) {
       plan.status.capacity = { ...capacity, exhausted: true };
       delete plan.status.capacity.nextRetryTime;
-      return planCapacityExhausted(plan, capacity.attempts, spec.capacityRetry.timeout, failureMessage);
+      return planCapacityExhausted(plan, capacity.attempts, spec.capacityRetry.timeout, failureMessage, served);
     }
     capacity.nextRetryTime = iso(new Date(now + delay));
     plan.status.capacity = capacity;
@@ -389,7 +392,7 @@ function planCapacityRetry(input: PlanInput, plan: PlanBuilder, desired: Desired
   plan.status.capacity = capacity;
   if (now < retryAt) {
     return plan
-      .ready(false, ReadyReason.WaitingForCapacity, `GPU capacity unavailable (attempt ${capacity.attempts}): ${failureMessage}. Next retry at ${capacity.nextRetryTime}.`)
+      .ready(false, ReadyReason.WaitingForCapacity, `GPU capacity unavailable (attempt ${capacity.attempts}): ${failureMessage}. Next retry at ${capacity.nextRetryTime}.${stillServes(served)}`)
       .synced(true, SyncedReason.ReconcileSuccess, 'waiting to retry the rollout')
       .finish({ type: 'none' }, { after: retryAt - now });
   }
@@ -400,22 +403,21 @@ function planCapacityRetry(input: PlanInput, plan: PlanBuilder, desired: Desired
   plan.status.capacity = capacity;
   plan.status.pending = { ...statusFields(desired), startTime: iso(input.now) };
   return plan
-    .ready(false, ReadyReason.WaitingForCapacity, `retrying the rollout of ${describeServing(desired)} after ${capacity.attempts} capacity failure(s)`)
+    .ready(false, ReadyReason.WaitingForCapacity, `retrying the rollout of ${describeServing(desired)} after ${capacity.attempts} capacity failure(s)${served ? `; ${describeServing(served)} still serves` : ''}`)
     .synced(true, SyncedReason.ReconcileSuccess, 'capacity retry issued')
     .event('Normal', 'RetryingRollout', `re-issuing the config of endpoint ${name} (capacity retry ${capacity.attempts})`)
     .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input, iso(input.now)));
 }
 
-function planCapacityExhausted(plan: PlanBuilder, attempts: number, budget: string, failureMessage: string): Plan {
-  const message = `GPU capacity stayed unavailable through ${attempts} attempt(s) within the ${budget} retry budget (last: ${failureMessage}). Change the spec, raise spec.capacityRetry.timeout, or set annotation ${EndpointAnnotation.requestedAt} to a new value to try again; your Databricks account team can help with capacity.`;
+function planCapacityExhausted(plan: PlanBuilder, attempts: number, budget: string, failureMessage: string, served: ObservedServing | undefined): Plan {
+  const message = `GPU capacity stayed unavailable through ${attempts} attempt(s) within the ${budget} retry budget (last: ${failureMessage}).${stillServes(served)} Change the spec, raise spec.capacityRetry.timeout, or set annotation ${EndpointAnnotation.requestedAt} to a new value to try again; your Databricks account team can help with capacity.`;
   return plan
     .blocked(SyncedReason.CapacityRetriesExhausted, message, message)
     .finish({ type: 'none' }, undefined);
 }
 
 function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: ObservedServing | undefined): Plan {
-  const serving = served ? ` ${describeServing(served)} still serves.` : '';
-  const message = `the rollout failed: ${failureMessage}.${serving} Fix the model or the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to retry.`;
+  const message = `the rollout failed: ${failureMessage}.${stillServes(served)} Fix the model or the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to retry.`;
   return plan
     .blocked(SyncedReason.UpdateFailed, message, message)
     .finish({ type: 'none' }, undefined);
