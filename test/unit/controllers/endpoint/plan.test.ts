@@ -649,6 +649,19 @@ describe('drift is reported only for changes the operator did not ask for', () =
     expect(eventReasons({ events: [...during.events, ...finished.events] })).not.toContain('Warning DriftDetected');
   });
 
+  // kubectl wait, Argo CD and kstatus see Updating for the new generation: Ready must not present the rollout that runs
+  // (an older spec's, or one made outside the operator) as the spec's own.
+  it.each([
+    ['our rollout of the older spec (version 4)', () => rollingOutV4()],
+    ['a rollout started outside the operator (version 4)', () => settledObject()],
+  ])('a spec change (version 5) during %s: Ready says the spec is sent once that rollout finishes', (_, before) => {
+    const object = edited(before(), { model: { name: MODEL, version: '5' } });
+    const during = reconcile(object, { endpoint: updatingEndpoint({ version: '3' }, { version: '4' }), now: at(-10 * MINUTE) });
+    expect(during.action).toEqual({ type: 'none' });
+    expect(condition(during, 'Ready')).toMatchObject({ status: 'False', reason: 'Updating', observedGeneration: object.generation });
+    expect(condition(during, 'Ready')?.message).toMatch(/Databricks is rolling out version 4 .*; the spec \(version 5 .*\) is sent once that rollout finishes/);
+  });
+
   it('an update made outside the operator is reported once, while it rolls out, and corrected when it finishes', () => {
     let object = settledObject();
     const seen = reconcile(object, { endpoint: updatingEndpoint({ version: '3' }, { version: '2' }), now: at(-5 * MINUTE) });
