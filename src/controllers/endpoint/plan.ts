@@ -258,9 +258,11 @@ function planOwned(
     }
     const waitingForCapacity = (plan.status.capacity?.attempts ?? 0) > 0;
     const target = pending ?? desired;
+    // A rollout of another config (an older spec's, or one made outside the operator): the spec waits for it.
+    const waits = pending && diffServing(desired, pending).length > 0 ? `; the spec (${describeServing(desired)}) is sent once that rollout finishes` : '';
     const message = served
-      ? `Databricks is rolling out ${describeServing(target)}; ${describeServing(served)} still serves`
-      : `Databricks is creating the endpoint with ${describeServing(target)}`;
+      ? `Databricks is rolling out ${describeServing(target)}; ${describeServing(served)} still serves${waits}`
+      : `Databricks is creating the endpoint with ${describeServing(target)}${waits}`;
     const reason = waitingForCapacity ? ReadyReason.WaitingForCapacity : served ? ReadyReason.Updating : ReadyReason.Creating;
     return plan
       .ready(false, reason, waitingForCapacity ? `${message} (capacity retry ${plan.status.capacity?.attempts})` : message)
