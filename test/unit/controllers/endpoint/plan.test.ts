@@ -1211,6 +1211,20 @@ describe('a 403 on this endpoint while the credentials work (no CAN_MANAGE on an
     expect(granted.events.map((e) => e.reason)).not.toContain('DriftDetected');
   });
 
+  // The same for a spec change in a namespace that lost the default workspace (an admin's change): Argo CD said
+  // Degraded, kstatus InProgress until its timeout, since status.observedGeneration stayed at the older spec.
+  it('a new spec in a namespace no longer allowed the default workspace counts as handled (kstatus sees Stalled), and is sent once allowed, without a DriftDetected', () => {
+    const object = edited(settledObject(), { model: { name: MODEL, version: '4' } });
+    const input = planInput(object, { endpoint: SKIPPED, model: SKIPPED });
+    const refused = planEndpoint({ ...input, workspace: { ready: false, reason: 'DefaultWorkspaceNotAllowed', message: 'namespace ml may not use the default workspace' } });
+    expect(condition(refused, 'Synced')).toMatchObject({ status: 'False', reason: 'DefaultWorkspaceNotAllowed', observedGeneration: object.generation });
+    expect(refused.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True' });
+    expect(refused.status.observedGeneration).toBe(object.generation);
+    const allowed = reconcile(afterPlan(object, refused), { endpoint: readyEndpoint() });
+    expect(allowed.action.type).toBe('updateConfig');
+    expect(allowed.events.map((e) => e.reason)).not.toContain('DriftDetected');
+  });
+
   it('a grant is seen at the next look: Synced again, nothing stalled', () => {
     const object = settledObject();
     const denied = afterPlan(object, reconcile(object, { endpoint: failed('PermissionDenied', refused) }));
