@@ -96,6 +96,9 @@ export function planEndpoint(input: PlanInput): Plan {
   plan.status.endpointName = endpointNameOf(object);
 
   if (!input.workspace.ready) {
+    // Only an admin or a new object helps a namespace refused the default workspace: the spec counts as handled, so
+    // kstatus sees Stalled for this generation (as for a refused read below). A workspace not ready yet retries.
+    if (input.workspace.reason === SyncedReason.DefaultWorkspaceNotAllowed) handleRequest(input, plan);
     return plan
       .synced(false, input.workspace.reason ?? SyncedReason.WorkspaceNotReady, input.workspace.message ?? 'the workspace is not ready')
       .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
@@ -204,18 +207,21 @@ function planExisting(
   return withOwnerTags(planned, object.status, owner(object), name, ownership.ownerTagsPending, object.generation);
 }
 
+/** Refusals that count a spec as handled (observedGeneration) though nothing of it was carried out. */
+const REFUSED_BEFORE_CARRIED_OUT: ReadonlySet<string> = new Set([SyncedReason.PermissionDenied, SyncedReason.DefaultWorkspaceNotAllowed]);
+
 /**
  * The spec and requested-at token count as handled from here on. A new spec or a requested-at token starts over: fresh
- * retry budget, failures of older attempts forgotten. A spec refused for want of a permission (Synced PermissionDenied
- * for this generation) was counted as handled without being carried out, so the look after a grant still treats it as
- * new: its config is no drift.
+ * retry budget, failures of older attempts forgotten. A spec refused for want of a permission or of the default
+ * workspace (REFUSED_BEFORE_CARRIED_OUT, for this generation) was counted as handled without being carried out, so
+ * the look after a grant (or an allowance) still treats it as new: its config is no drift.
  */
 function handleRequest(input: PlanInput, plan: PlanBuilder): { requested: boolean; newGeneration: boolean; fresh: boolean } {
   const { object } = input;
   const requestedAt = object.annotations[EndpointAnnotation.requestedAt];
   const requested = newRequest(object);
   const synced = findCondition(object.status.conditions as Condition[] | undefined, 'Synced');
-  const denied = synced?.status === 'False' && synced.reason === SyncedReason.PermissionDenied && synced.observedGeneration === object.generation;
+  const denied = synced?.status === 'False' && REFUSED_BEFORE_CARRIED_OUT.has(synced.reason) && synced.observedGeneration === object.generation;
   const newGeneration = object.status.observedGeneration !== object.generation || input.desiredChanged === true || denied;
   const fresh = requested || newGeneration;
   if (fresh) {
