@@ -81,7 +81,7 @@ export interface RequestFaults {
   rejectedBy?: RejectingFault;
 }
 
-export type RejectingFault = 'throttle' | 'unavailable' | 'unauthenticated';
+export type RejectingFault = 'throttle' | 'unavailable' | 'unauthenticated' | 'permissionDenied';
 
 export interface RequestInfo {
   method: string;
