@@ -193,7 +193,8 @@ function planExisting(
   // (an annotation left from an import is no request to adopt here), until requested-at asks.
   const moved = ownership.kind === 'ours' || newRequest ? undefined : workspaceChanged(object.status, host, name, true);
   if (moved) return plan.blocked(WORKSPACE_CHANGED, moved, moved).finish({ type: 'none' }, undefined);
-  if (ownership.kind === 'refuse') return planRefused(plan, ownership.message, input.tenancy.olderClaimant ? { after: input.settings.pollIntervalMs } : undefined);
+  // Looked at again every poll interval: the endpoint holding the name may be deleted, or an older claimant go.
+  if (ownership.kind === 'refuse') return planRefused(plan, ownership.message, jittered(input.settings.pollIntervalMs, 0.1, input.random));
   if (ownership.kind === 'adopt') {
     // Recorded, not written to Databricks (adoption.ts); the next step manages the endpoint like any other.
     recordAdoption(plan.status, ownership.endpointId, host, iso(input.now), object.spec.tags);
