@@ -704,8 +704,8 @@ describe('ownership', () => {
     expect(plan.action).toEqual({ type: 'none' });
     // The endpoint holding the name may be deleted in Databricks (the user cleans up the old one): this object's is
     // then created without a poke, as the condition's message promises nothing else.
-    expect(plan.requeue?.after).toBeGreaterThanOrEqual(pollWindow[0]);
-    expect(plan.requeue?.after).toBeLessThanOrEqual(pollWindow[1]);
+    expect(requeueAfter(plan)).toBeGreaterThanOrEqual(pollWindow[0]);
+    expect(requeueAfter(plan)).toBeLessThanOrEqual(pollWindow[1]);
     expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'NotOwned', message: expect.stringMatching(claim) });
     expect(condition(plan, 'Synced')?.message).toContain(`${EndpointAnnotation.adopt}="true"`);
     expect(condition(plan, 'Ready')?.status).toBe('False');
