@@ -142,7 +142,7 @@ describe('throughput schedule', () => {
   // started, and removing spec.schedule then sent the old version back up to the window's throughput at night.
   it('a canary started in a window: once it closes status.canary.from reads the old version as it serves, and removing the schedule sends nothing', async () => {
     const model = 'main.default.support_bot_llama';
-    const closes = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
+    const closes = Math.ceil(Date.now() / 1000) * 1000 + 35_000; // time to create the endpoint and start the canary in the window
     const windows = [{ name: 'peak', start: cronAt(closes - 3_600_000), end: cronAt(closes), throughput: { chunks: { min: 2, max: 2 } } }];
     const from = (o: Record<string, unknown>) => (o['status'] as { canary?: { from?: { maxTokensPerSecond?: number } } }).canary?.from?.maxTokensPerSecond;
     const canary = (o: Record<string, unknown>) => (o['status'] as { canary?: { phase?: string; versions?: { throughput: string }[] } }).canary;
