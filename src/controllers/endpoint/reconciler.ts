@@ -18,7 +18,6 @@ import {
   objectKey,
   type Reconcile,
   removeFinalizer,
-  setCondition,
   type StatusWriter,
   stripUnreadMetadata,
 } from '../../kube/index.js';
@@ -44,7 +43,7 @@ import {
 import { resolveSchedule, scheduleChanged, scheduledSpec, scheduleNotSent, withSchedule } from './schedule.js';
 import { canaryKept, canaryPlanFields, decideCanary, withCanary } from './canary.js';
 import { gateNeeded, readGate } from './canary-gate.js';
-import { summarizeConditions, withoutRetold } from './status-summary.js';
+import { withoutRetold } from './status-summary.js';
 import { ownershipOf } from './ownership.js';
 import { ClaimFences, claimWaits } from './claim-fence.js';
 import { MAX_BUDGET_WAIT_MS, checkSchema, execute, needsFinalizerFirst, observe, observePart, skipped, toFailure } from './actions.js';
@@ -58,6 +57,7 @@ import { SlotWaits } from './slot-waits.js';
 import { type SettledView, StartupSpread } from './startup-spread.js';
 import { type TenancyOptions, tenancyView } from './tenancy.js';
 import { UnconfirmedCreates } from './unconfirmed-creates.js';
+import { handleUnparseableSpec } from './unreadable-spec.js';
 
 export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
 
@@ -460,38 +460,6 @@ function toEndpointObject(obj: Endpoint, spec: EndpointSpecType): EndpointObject
     spec,
     status: obj.status ?? {},
   };
-}
-
-/**
- * The CRD schema should make this impossible (an object stored before a stricter rule can still hold it); if zod
- * disagrees anyway, say so and touch nothing in Databricks. Being deleted, the object goes only if its
- * deletionPolicy says Orphan: with Delete, letting it go would leave its endpoint running with nobody to delete it,
- * so it waits for the field to be fixed (the endpoint is then deleted) or for Orphan.
- */
-async function handleUnparseableSpec(
-  options: EndpointReconcilerOptions,
-  obj: Endpoint,
-  issues: { path: PropertyKey[]; message: string }[],
-  now: Date,
-  signal: AbortSignal,
-): Promise<void> {
-  const spec = (obj.spec ?? {}) as { deletionPolicy?: unknown; endpointName?: unknown };
-  const deleting = obj.metadata.deletionTimestamp !== undefined && hasFinalizer(obj, ENDPOINT_FINALIZER);
-  const endpointName = typeof spec.endpointName === 'string' ? spec.endpointName : obj.metadata.name;
-  if (deleting && spec.deletionPolicy === 'Orphan') {
-    await options.events.record(obj, 'Normal', 'Orphaned', `deletionPolicy Orphan: endpoint ${endpointName} is left running in Databricks`);
-    await removeFinalizer(options.kube, EndpointResource, obj, ENDPOINT_FINALIZER, signal);
-    return;
-  }
-  const invalid = issues.map((i) => `spec.${i.path.map(String).join('.')}: ${i.message}`).join('; ');
-  const orphan = `kubectl -n ${obj.metadata.namespace ?? ''} patch pte ${obj.metadata.name} --type=merge -p '{"spec":{"deletionPolicy":"Orphan"}}'`;
-  const message = deleting
-    ? `${invalid}. The object is being deleted: endpoint ${endpointName} is deleted in Databricks once the spec can be read: fix the field, or set spec.deletionPolicy to Orphan (${orphan}) to let this object go and leave the endpoint running`
-    : invalid;
-  const generation = obj.metadata.generation ?? 0;
-  const synced = setCondition(obj.status?.conditions as Condition[] | undefined, { type: 'Synced', status: 'False', reason: 'InvalidSpec', message }, generation, now);
-  const conditions = summarizeConditions(synced, generation, now);
-  await options.statusWriter.write<Endpoint>(EndpointResource, obj, { ...obj.status, conditions }, signal);
 }
 
 /**
