@@ -13,7 +13,7 @@ import {
 } from '../databricks/api-types.js';
 import type { VirtualClock } from './clock.js';
 import { ApiError } from './errors.js';
-import type { AuthPolicy } from './scenario.js';
+import type { AuthPolicy, AuthRotation } from './scenario.js';
 
 /** Accepted when a scenario lists no clients (documented in docs/emulator.md). */
 export const DEFAULT_CLIENT_ID = 'pt-emulator-client';
@@ -37,7 +37,7 @@ interface IssuedToken {
 }
 
 export class AuthService {
-  readonly #policy: AuthPolicy;
+  #policy: AuthPolicy;
   readonly #clock: VirtualClock;
   readonly #issued = new Map<string, IssuedToken>();
 
@@ -104,6 +104,14 @@ export class AuthService {
       return this.#issue({ kind: 'federation', readOnly: false }, true);
     }
     return oauthError(400, 'unsupported_grant_type', `Grant type ${JSON.stringify(grantType ?? '')} is not supported.`);
+  }
+
+  /**
+   * A platform team's rotation: only the PATs and clients listed are accepted from now on (a PAT left out is answered
+   * as an unknown one, 403). OAuth tokens already issued stay valid until they expire, as Databricks' do.
+   */
+  rotate(change: AuthRotation): void {
+    this.#policy = { ...this.#policy, ...(change.pats && { pats: change.pats }), ...(change.clients && { clients: change.clients }) };
   }
 
   /** Forgets issued OAuth tokens (they expire anyway; used by tests that want a clean slate). */

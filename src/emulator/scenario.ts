@@ -33,6 +33,10 @@ const AuthSchema = z.object({
 });
 export type AuthPolicy = z.infer<typeof AuthSchema>;
 
+/** A rotation (POST /__emulator/auth): the PATs and clients accepted from now on; a list left out is kept. */
+export const AuthRotationSchema = AuthSchema.pick({ pats: true, clients: true }).strict();
+export type AuthRotation = z.infer<typeof AuthRotationSchema>;
+
 export const ScenarioSchema = z.object({
   /** seed of the RNG behind fault rates */
   seed: z.number().int().default(1),

@@ -11,7 +11,7 @@ import { ApiError, invalidParameter } from './errors.js';
 import { FaultSpecSchema } from './faults.js';
 import { endpointOf, routeRequest, type Operation } from './routes.js';
 import { SETTABLE_METRICS } from './metrics.js';
-import { loadScenarioFile } from './scenario.js';
+import { AuthRotationSchema, loadScenarioFile } from './scenario.js';
 
 export const INSPECTION_PREFIX = '/__emulator';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -241,6 +241,9 @@ function handleInspection(emulator: Emulator, method: string, url: URL, rawBody:
         return sendJson(res, 200, {});
       case 'POST endpoints/:id/edit':
         return sendJson(res, 200, emulator.editEndpoint(segments[1] ?? '', body as never));
+      case 'POST auth':
+        emulator.auth.rotate(AuthRotationSchema.parse(body));
+        return sendJson(res, 200, {});
       case 'POST reset':
         emulator.reset();
         return sendJson(res, 200, {});
