@@ -437,6 +437,27 @@ describe('endpoint reconciler (I/O shell)', () => {
     expect(status.status.conditions.find((c) => c.type === 'Synced')?.reason).toBe('WorkspaceNotReady');
   });
 
+  // e2e (default-workspace-rotation): a PAT revoked less than a second after a list that worked. The 403 was judged
+  // by that list, kept from before the revocation: "grant CAN_MANAGE on the endpoint" (Stalled, PermissionDenied),
+  // and no re-reading of the credentials, so the rotated PAT was not used until the poll interval.
+  it('a 403 judged by a list read after it, not one kept from before the credentials were revoked', async () => {
+    let revoked = false;
+    const h = harness({
+      listed: ['llama-chat'],
+      getEndpoint: () => {
+        throw new DatabricksError({ kind: 'PermissionDenied', status: 403, message: revoked ? 'Invalid access token.' : 'no CAN_VIEW' });
+      },
+    });
+    await h.run();
+    expect(h.refused).toEqual([]);
+    revoked = true;
+    vi.mocked(h.client.listEndpoints).mockRejectedValue(new DatabricksError({ kind: 'PermissionDenied', status: 403, message: 'Invalid access token.' }));
+    expect(await h.run()).toEqual({ requeueAfterMs: 30 * SECOND });
+    expect(h.refused).toEqual(['ml/prod']);
+    const status = h.patches.filter((p) => p.subresource === 'status').at(-1)?.body as { status: { conditions: { type: string; reason: string }[] } };
+    expect(status.status.conditions.find((c) => c.type === 'Synced')?.reason).toBe('WorkspaceNotReady');
+  });
+
   it('writes the planned status once and polls at the settled interval', async () => {
     const h = harness();
     const result = await h.run();
