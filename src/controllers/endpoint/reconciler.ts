@@ -275,15 +275,18 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     /**
      * Databricks answers 403 both to an identity without a permission on this endpoint and to an unknown PAT: it is
      * the credentials' only when the workspace's list is refused too, and otherwise this endpoint's (failures.ts).
+     * The list must be read after the refused call was sent (`sentAt`): one kept from before may predate a PAT's
+     * revocation.
      */
-    const meaningOf = async (failure: CallFailure): Promise<CallFailure> => {
+    const meaningOf = async (failure: CallFailure, sentAt: number): Promise<CallFailure> => {
       if (failure.kind !== 'PermissionDenied' || !client) return failure;
-      const list = await listed(client);
+      const list = await listed(client, sentAt);
       const refusedToo = list.kind === 'failed' && (list.error.kind === 'Auth' || list.error.kind === 'PermissionDenied');
       return refusedToo ? { ...failure, kind: 'Auth' } : failure;
     };
+    const readsSentAt = nowMs();
     const refusalRead = async <T>(observed: Observed<T>): Promise<Observed<T>> =>
-      observed.kind === 'failed' ? { kind: 'failed', error: await meaningOf(observed.error) } : observed;
+      observed.kind === 'failed' ? { kind: 'failed', error: await meaningOf(observed.error, readsSentAt) } : observed;
     const { model: wanted } = parsed.data;
     const [endpointRead, modelRead] = await Promise.all([
       need.endpoint && client ? readEndpoint(client) : skipped<ServingEndpointDetailed>(),
@@ -343,6 +346,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     if (fenceNeeded) return writeFence(plan, key, current, claims.settledInMs, signal);
     if (plan.action.type !== 'none') fences.acted(key);
     let actionFailed = false;
+    const actionSentAt = nowMs();
     try {
       const done = await execute(options.kube, plan.action, latest, workspace, { signal, budgetHolder: key }, log);
       latest = done.latest;
@@ -363,7 +367,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
         slotWaits.record(key, { generation: object.generation, until: now().getTime() + err.retryAfterMs });
       }
       log.warn({ action: plan.action.type, error: err.toJSON() }, 'Databricks action failed');
-      const failure = await meaningOf(toFailure(err));
+      const failure = await meaningOf(toFailure(err), actionSentAt);
       if (failure.kind === 'Auth') options.credentialsRefused?.(workspace.name, key);
       plan = planActionFailure(input, plan, failure);
       // A rejected request counts as handled (rejectedGeneration); anything else is sent again.
