@@ -194,6 +194,11 @@ export const OPERATOR_OPTIONS = {
     schema: labelSelector,
     help: 'A label selector (e.g. ptoperator.io/default-workspace=allowed); namespaces whose labels match may use the default workspace too. Needs list/watch on Namespaces (the chart grants it only when this is set).',
   },
+  'default-workspace-credentials-dir': {
+    env: 'DEFAULT_WORKSPACE_CREDENTIALS_DIR',
+    schema: z.string().optional(),
+    help: "A directory (the chart mounts defaultWorkspace.existingSecret there) whose files hold the default workspace's credentials instead of the environment's DATABRICKS_TOKEN, DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET: token (a PAT), or client-id and client-secret (OAuth M2M). They are read again when they change and when Databricks refuses them, so a rotated Secret is used within seconds of the kubelet updating the files, with no restart. DATABRICKS_HOST stays in the environment. Unset: the environment's, read once at start.",
+  },
   'federation-trusted-hosts': {
     env: 'FEDERATION_TRUSTED_HOSTS',
     schema: list.transform((hosts, ctx) =>

@@ -1,6 +1,6 @@
 // `pt-operator run`: wire the informers, both controllers, leader election and probes together.
 import type { DatabricksWorkspace } from '../api/v1alpha1/index.js';
-import { RateBudgetRegistry, systemClock, type WorkspaceConnection, workspaceConnectionFromEnv } from '../databricks/index.js';
+import { RateBudgetRegistry, systemClock } from '../databricks/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -31,6 +31,7 @@ import { crdDeletionCheck } from './crd-deletion.js';
 import { WorkspaceConnections } from './workspace/connections.js';
 import { ReferencedSecrets } from './workspace/secrets.js';
 import { RefusedCredentials, workspaceChangeAffectsEndpoints } from './workspace/endpoint-wake.js';
+import { DefaultWorkspaceCredentials } from './workspace/default-credentials.js';
 import { workspaceReconciler } from './workspace/reconciler.js';
 import { workspaceUsers } from './workspace/deletion.js';
 
@@ -55,8 +56,8 @@ export function logFatalError(error: unknown): void {
 }
 
 export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv = process.env) {
-  // Before any connection: a bad environment is a fatal error, not a running operator that cannot serve.
-  const defaultWorkspace = defaultConnection(env);
+  // Before any connection: a bad environment (or credentials directory) is a fatal error, not a running operator that cannot serve.
+  const defaultCredentials = new DefaultWorkspaceCredentials(env, config.defaultWorkspaceCredentialsDir);
   const log = createLogger({ level: config.logLevel });
   const registry = createRegistry();
   const metrics = new OperatorMetrics(registry);
@@ -114,7 +115,8 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   const connections = new WorkspaceConnections({
     workspaces,
     secrets,
-    defaultConnection: defaultWorkspace,
+    defaultConnection: defaultCredentials.current,
+    defaultCredentialsSource: defaultCredentials.source,
     federationTokenFile: config.federationTokenFile,
     defaultWorkspaceNamespaces: config.defaultWorkspaceNamespaces,
     ...(selectedNamespaces && { namespaceSelected: (namespace: string) => selectedNamespaces.get(namespace) !== undefined }),
@@ -224,11 +226,12 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       connections,
       kube,
       crdDeleting,
-      // A refused credential re-verifies the (non-default) workspace at once: a rotated Secret is read then.
+      // A refused credential re-verifies the workspace at once: a rotated Secret (or the default workspace's
+      // mounted files) is read then.
       credentialsRefused: (workspace, endpointKey) => {
-        if (workspace === DEFAULT_WORKSPACE) return;
         refusedCredentials.refusedFor(workspace, endpointKey);
-        workspaceController.enqueue(workspace);
+        if (workspace === DEFAULT_WORKSPACE) defaultCredentialsChanged(defaultCredentials.reload(log));
+        else workspaceController.enqueue(workspace);
       },
       statusWriter,
       events,
@@ -252,6 +255,19 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       },
     }),
   });
+
+  /**
+   * The default workspace's files changed (or were read again after a refusal): new credentials are used from now on,
+   * and the endpoints they were refused for go on at once. Unchanged: those endpoints wait for the files to change
+   * (or their retry), as no verification of the default workspace would find anything new.
+   */
+  const defaultCredentialsChanged = (changed: boolean) => {
+    const connection = defaultCredentials.current;
+    if (!changed || 'error' in connection) return;
+    connections.replaceDefaultConnection(connection);
+    for (const endpointKey of refusedCredentials.verdict(DEFAULT_WORKSPACE, true)) endpointController.enqueue(endpointKey);
+  };
+  defaultCredentials.watch(log, () => defaultCredentialsChanged(true));
 
   log.info({ namespaces: config.namespaces.length ? config.namespaces : 'all', leaderElect: config.leaderElect }, 'pt-operator starting');
   return manager.run();
@@ -289,18 +305,3 @@ function readMetricsCertificate(dir: string): { cert: Buffer; key: Buffer } {
     throw new Error(`--metrics-secure needs tls.crt and tls.key in --metrics-cert-dir ${dir}: ${(err as Error).message}`, { cause: err });
   }
 }
-
-/**
- * The default workspace of the environment, or why there is none (DATABRICKS_HOST unset). Set but invalid is a
- * start-up error: the operator would otherwise run, ready, with every default-workspace endpoint stuck.
- */
-export function defaultConnection(env: NodeJS.ProcessEnv): WorkspaceConnection | { error: string } {
-  if (!env['DATABRICKS_HOST']?.trim()) return { error: 'DATABRICKS_HOST is not set' };
-  try {
-    return workspaceConnectionFromEnv(env);
-  } catch (err) {
-    // the messages of workspaceConnectionFromEnv never hold a credential
-    throw new Error(`invalid default workspace (DATABRICKS_* environment): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-}
-

@@ -63,9 +63,9 @@ describe("the default workspace's PAT rotated in its mounted Secret", () => {
     const rotatedAt = Date.now();
     writeLikeKubelet(credentialsDir, { token: `${NEW_PAT}\n` });
 
-    const synced = await e2e.waitUntil('pte', 'rotated', (o) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && condition(o, 'Synced')?.observedGeneration === 2, 60_000);
+    await e2e.waitUntil('pte', 'rotated', (o) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && condition(o, 'Synced')?.observedGeneration === 2, 60_000);
     expect(Date.now() - rotatedAt, 'from the files updated to the change applied (ms)').toBeLessThan(15_000);
-    expect(isReady(synced)).toBe(true);
+    await e2e.waitUntil('pte', 'rotated', (o) => isReady(o) && condition(o, 'Ready')?.observedGeneration === 2, 60_000);
     const update = await eventually(async () => {
       const [call] = await emulatorCalls(e2e.emulator.url, { endpoint: 'rotated', method: 'PUT', status: 200 });
       if (!call) throw new Error('no accepted update of rotated yet');

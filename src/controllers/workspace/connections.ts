@@ -27,8 +27,10 @@ export interface WorkspaceConnectionsOptions {
   workspaces: Pick<Informer<DatabricksWorkspace & KubeObject>, 'get'>;
   /** The Secrets workspaces name; `readOnce` reads one never read since start (ReferencedSecrets). */
   secrets: Pick<Informer<Secret>, 'get'> & { readOnce?(namespace: string, name: string, signal?: AbortSignal): Promise<void> };
-  /** From DATABRICKS_* in the operator's environment, or why there is none. */
+  /** From DATABRICKS_* in the operator's environment (or --default-workspace-credentials-dir), or why there is none. */
   defaultConnection: WorkspaceConnection | { error: string };
+  /** Where the default workspace's credentials come from, for messages (never their values). */
+  defaultCredentialsSource?: string;
   /** Projected service-account token, for tokenFederation. */
   federationTokenFile: string;
   /** Namespaces whose endpoints may use the default workspace; "*" allows all (--default-workspace-namespaces). */
@@ -75,8 +77,21 @@ export function describeIdentity(name: string, auth: WorkspaceSpec['auth']): str
 export class WorkspaceConnections {
   private readonly clients = new Map<string, DatabricksClient>();
   private defaultClient: DatabricksClient | undefined;
+  private defaultConnection: WorkspaceConnection | { error: string };
 
-  constructor(private readonly options: WorkspaceConnectionsOptions) {}
+  constructor(private readonly options: WorkspaceConnectionsOptions) {
+    this.defaultConnection = options.defaultConnection;
+  }
+
+  /**
+   * The default workspace's credentials were rotated: the next calls use them, with a new client (so an OAuth token
+   * cached for the old client secret is never sent again). A reconcile still holding the old client finishes with it.
+   */
+  replaceDefaultConnection(connection: WorkspaceConnection): void {
+    this.defaultConnection = connection;
+    this.defaultClient?.release();
+    this.defaultClient = undefined;
+  }
 
   /** Read the credentials a workspace spec names from its Secret (or the token file). */
   credentials(namespace: string, spec: WorkspaceSpec): CredentialsResult {
@@ -254,7 +269,7 @@ export class WorkspaceConnections {
   identityOf(namespace: string, workspaceRef: { name: string } | undefined): string | undefined {
     let host: string | undefined;
     if (!workspaceRef) {
-      const connection = this.options.defaultConnection;
+      const connection = this.defaultConnection;
       host = this.mayUseDefault(namespace) && !('error' in connection) ? connection.host : undefined;
     } else {
       const workspace = this.options.workspaces.get(`${namespace}/${workspaceRef.name}`);
@@ -288,14 +303,14 @@ export class WorkspaceConnections {
     const target = normalisedHostOrUndefined(host);
     if (target === undefined) return 'untrusted';
     if (this.options.federationTrustedHosts.includes(target)) return 'trusted';
-    const connection = this.options.defaultConnection;
+    const connection = this.defaultConnection;
     const defaultHost = 'error' in connection ? undefined : normalisedHostOrUndefined(connection.host);
     if (target !== defaultHost) return 'untrusted';
     return this.mayUseDefault(namespace) ? 'trusted' : 'defaultHostNotAllowed';
   }
 
   private defaultWorkspace(): ResolvedWorkspace {
-    const connection = this.options.defaultConnection;
+    const connection = this.defaultConnection;
     if ('error' in connection) {
       return {
         name: DEFAULT_WORKSPACE,
@@ -304,7 +319,7 @@ export class WorkspaceConnections {
       };
     }
     this.defaultClient ??= new DatabricksClient({ ...this.options.client, host: connection.host, auth: connection.auth });
-    return { name: DEFAULT_WORKSPACE, ready: true, host: connection.host, client: this.defaultClient, identity: "the operator's default identity (its DATABRICKS_* environment)" };
+    return { name: DEFAULT_WORKSPACE, ready: true, host: connection.host, client: this.defaultClient, identity: `the operator's default identity (${this.options.defaultCredentialsSource ?? 'its DATABRICKS_* environment'})` };
   }
 
   /** A projected token's audience is fixed by the pod spec; say so clearly when it does not match. */

@@ -3,7 +3,8 @@ import { DEFAULT_CAPACITY_PATTERNS } from '../../../src/controllers/endpoint/cap
 import { readFileSync } from 'node:fs';
 import { LABEL_SELECTOR_GRAMMAR, OPERATOR_OPTIONS, parseOperatorConfig } from '../../../src/controllers/config.js';
 import { NAMESPACE_NAME_MAX_LENGTH, NAMESPACE_NAME_PATTERN, POSITIVE_DURATION_PATTERN, WORKSPACE_HOST_GRAMMAR, WORKSPACE_HOST_PATTERN } from '../../../src/api/v1alpha1/index.js';
-import { defaultConnection, runOperatorCli, servingAddresses } from '../../../src/controllers/run.js';
+import { runOperatorCli, servingAddresses } from '../../../src/controllers/run.js';
+import { DefaultWorkspaceCredentials } from '../../../src/controllers/workspace/default-credentials.js';
 import type { KubeClient, Logger } from '../../../src/kube/index.js';
 import { repoRoot } from '../../support/cluster.js';
 import { invalidLabelSelectors, validLabelSelectors } from '../../support/label-selectors.js';
@@ -224,6 +225,8 @@ describe("the chart's values.schema.json and the operator agree on intervals (0 
 });
 
 describe('the default workspace of the environment', () => {
+  const defaultConnection = (env: NodeJS.ProcessEnv) => new DefaultWorkspaceCredentials(env, undefined).current;
+
   it('is none without DATABRICKS_HOST, and a connection with a valid one', () => {
     expect(defaultConnection({})).toEqual({ error: 'DATABRICKS_HOST is not set' });
     expect(defaultConnection({ DATABRICKS_HOST: 'https://ADB-1.azuredatabricks.net/', DATABRICKS_TOKEN: 'dapi-x' })).toEqual({

@@ -1,0 +1,141 @@
+// The default workspace's credentials from a mounted Secret (--default-workspace-credentials-dir): what the files
+// mean, what is said when they are unusable (never their values), and that a rotation is picked up without a
+// restart, the OAuth M2M token cache included.
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
+import { defaultConnectionFrom, DefaultWorkspaceCredentials } from '../../../../src/controllers/workspace/default-credentials.js';
+import { startEmulator } from '../../../../src/emulator/server.js';
+
+const HOST = 'https://adb-1.azuredatabricks.net';
+const env = { DATABRICKS_HOST: HOST, DATABRICKS_TOKEN: 'dapi-from-env' };
+const silent = pino({ level: 'silent' });
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A directory as the kubelet keeps a mounted Secret: files linked through ..data, swapped in one rename. */
+function secretVolume(files: Record<string, string>): { dir: string; update(files: Record<string, string>): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'pt-creds-unit-'));
+  dirs.push(dir);
+  let version = 0;
+  const update = (next: Record<string, string>) => {
+    const name = `..v${++version}`;
+    mkdirSync(join(dir, name));
+    for (const [file, value] of Object.entries(next)) writeFileSync(join(dir, name, file), value);
+    symlinkSync(name, join(dir, '..data_tmp'));
+    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    for (const file of Object.keys(next)) {
+      try {
+        symlinkSync(join('..data', file), join(dir, file));
+      } catch {
+        // linked already
+      }
+    }
+  };
+  update(files);
+  return { dir, update };
+}
+
+describe('the default workspace from a credentials directory', () => {
+  it.each([
+    ['a PAT', { token: 'dapi-file\n' }, { type: 'pat', token: 'dapi-file' }],
+    ['OAuth M2M', { 'client-id': 'sp-id', 'client-secret': 'sp-secret\n' }, { type: 'oauth-m2m', clientId: 'sp-id', clientSecret: 'sp-secret' }],
+    ['a PAT before OAuth M2M, as the SDKs order them', { token: 'dapi-file', 'client-id': 'sp-id', 'client-secret': 'sp-secret' }, { type: 'pat', token: 'dapi-file' }],
+  ])('%s: the files, not the environment', (_what, files, auth) => {
+    expect(defaultConnectionFrom(env, { dir: '/creds', files })).toEqual({ host: HOST, auth });
+  });
+
+  it('no DATABRICKS_HOST: no default workspace, as without the directory', () => {
+    expect(defaultConnectionFrom({}, { dir: '/creds', files: { token: 'dapi-file' } })).toEqual({ error: 'DATABRICKS_HOST is not set' });
+  });
+
+  it.each([
+    [{}, /found none of them/],
+    [{ token: '  \n' }, /found none of them/],
+    [{ 'client-id': 'sp-id' }, /client-secret is missing \(OAuth M2M needs both\) \(non-empty: client-id\)/],
+    [{ 'client-secret': 'hunter2' }, /client-id is missing/],
+    [{ token: 'dapi-x\u0000hunter2' }, /file token in \/creds holds characters not allowed in an HTTP header/],
+  ])('unusable files (%j) are said clearly, without a value', (files, reason) => {
+    const read = () => defaultConnectionFrom(env, { dir: '/creds', files });
+    expect(read).toThrow(reason);
+    expect(read).not.toThrow(/hunter2|dapi-x|dapi-from-env/);
+  });
+
+  it('at start, a missing directory or key is a start-up error naming the flag and the directory', () => {
+    expect(() => new DefaultWorkspaceCredentials(env, '/nonexistent/creds')).toThrow(
+      /^invalid default workspace \(--default-workspace-credentials-dir \/nonexistent\/creds\): \/nonexistent\/creds is not a directory/,
+    );
+    const { dir } = secretVolume({ 'client-id': 'sp-id' });
+    expect(() => new DefaultWorkspaceCredentials(env, dir)).toThrow(/client-secret is missing/);
+  });
+
+  it('without a directory: the environment, read once (a reload never changes it)', () => {
+    const credentials = new DefaultWorkspaceCredentials(env, undefined);
+    expect(credentials.current).toEqual({ host: HOST, auth: { type: 'pat', token: 'dapi-from-env' } });
+    expect(credentials.reload(silent)).toBe(false);
+  });
+
+  it('a reload after the kubelet swapped the files: changed once; unusable files keep the last good credentials', () => {
+    const volume = secretVolume({ token: 'dapi-old' });
+    const credentials = new DefaultWorkspaceCredentials(env, volume.dir);
+    expect(credentials.reload(silent)).toBe(false);
+    volume.update({ token: 'dapi-new' });
+    expect(credentials.reload(silent)).toBe(true);
+    expect(credentials.current).toEqual({ host: HOST, auth: { type: 'pat', token: 'dapi-new' } });
+    expect(credentials.reload(silent)).toBe(false);
+    volume.update({ token: '' });
+    expect(credentials.reload(silent)).toBe(false);
+    expect(credentials.current).toEqual({ host: HOST, auth: { type: 'pat', token: 'dapi-new' } });
+  });
+
+  it('a watch tells of the swap of ..data, as the kubelet makes it', async () => {
+    const volume = secretVolume({ token: 'dapi-old' });
+    const credentials = new DefaultWorkspaceCredentials(env, volume.dir);
+    const changed = new Promise<void>((resolve) => credentials.watch(silent, resolve));
+    volume.update({ token: 'dapi-new' });
+    await changed;
+    credentials.close();
+    expect(credentials.current).toEqual({ host: HOST, auth: { type: 'pat', token: 'dapi-new' } });
+  });
+});
+
+describe('a rotated OAuth M2M client secret', () => {
+  it('gets a new client: a token is requested with the new secret, the one cached for the old secret is never sent again', async () => {
+    const emulator = await startEmulator({ scenario: { auth: { clients: [{ id: 'sp', secret: 'old-secret' }] } }, speed: 1 });
+    try {
+      const volume = secretVolume({ 'client-id': 'sp', 'client-secret': 'old-secret' });
+      const credentials = new DefaultWorkspaceCredentials({ DATABRICKS_HOST: emulator.url }, volume.dir);
+      const connections = new WorkspaceConnections({
+        workspaces: { get: () => undefined },
+        secrets: { get: () => undefined },
+        defaultConnection: credentials.current,
+        federationTokenFile: '/nonexistent/token',
+        defaultWorkspaceNamespaces: ['ml'],
+        federationTrustedHosts: [],
+        client: {},
+      });
+      const before = connections.forEndpoint('ml', undefined).client;
+      await before?.listEndpoints();
+      const tokens = () => emulator.emulator.calls.query({ operation: 'token', status: 200 }).length;
+      expect(tokens()).toBe(1);
+
+      emulator.emulator.auth.rotate({ clients: [{ id: 'sp', secret: 'new-secret', readOnly: false }] });
+      volume.update({ 'client-id': 'sp', 'client-secret': 'new-secret' });
+      expect(credentials.reload(silent)).toBe(true);
+      connections.replaceDefaultConnection(credentials.current as Exclude<typeof credentials.current, { error: string }>);
+
+      const after = connections.forEndpoint('ml', undefined).client;
+      expect(after).not.toBe(before);
+      await after?.listEndpoints();
+      expect(tokens()).toBe(2);
+    } finally {
+      await emulator.close();
+    }
+  });
+});
