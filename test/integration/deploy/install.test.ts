@@ -110,6 +110,34 @@ describe('Helm chart', () => {
     expect(enabled.stdout).toMatch(/name: DATABRICKS_OIDC_TOKEN_FILEPATH/);
   });
 
+  // The default workspace's credentials were environment variables read once at start: a rotated Secret needed a
+  // restart. They are files of the mounted Secret now, which the kubelet updates (never with subPath, which it does not).
+  it.each([
+    ['pat', [['my-token', 'token']], ['--set', 'defaultWorkspace.tokenKey=my-token']],
+    ['oauth-m2m', [['id', 'client-id'], ['secret', 'client-secret']], ['--set', 'defaultWorkspace.clientIdKey=id', '--set', 'defaultWorkspace.clientSecretKey=secret']],
+  ])("mounts defaultWorkspace.existingSecret read-only for authType %s and points --default-workspace-credentials-dir at it, with no credential in the environment", async (authType, items, keys) => {
+    const result = await helm([
+      'template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml',
+      '--set', 'defaultWorkspace.host=https://adb-1.1.azuredatabricks.net', '--set', `defaultWorkspace.authType=${authType}`, '--set', 'defaultWorkspace.existingSecret=dbx-creds', ...(keys as string[]),
+    ]);
+    expect(result.stderr).toBe('');
+    type Pod = { containers: { args: string[]; env: { name: string }[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[] }[]; volumes: { name: string; secret?: { secretName: string; items: { key: string; path: string }[] } }[] };
+    const pod = (parse(result.stdout) as { spec: { template: { spec: Pod } } }).spec.template.spec;
+    const [container] = pod.containers;
+    const mount = container?.volumeMounts.find((m) => m.name === 'default-workspace-credentials');
+    expect(mount).toEqual({ name: 'default-workspace-credentials', mountPath: '/var/run/secrets/pt-operator/default-workspace', readOnly: true });
+    expect(container?.args).toContain(`--default-workspace-credentials-dir=${mount?.mountPath}`);
+    expect(pod.volumes.find((v) => v.name === 'default-workspace-credentials')?.secret).toEqual({
+      secretName: 'dbx-creds',
+      items: (items as string[][]).map(([key, path]) => ({ key, path })),
+    });
+    expect(container?.env.map((e) => e.name).filter((name) => /^DATABRICKS_(TOKEN|CLIENT_ID|CLIENT_SECRET)$/.test(name))).toEqual([]);
+
+    // Without a default workspace (or with token federation), nothing is mounted.
+    const none = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml']);
+    expect(none.stdout).not.toContain('default-workspace-credentials');
+  });
+
   it('hardens the pod: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp', async () => {
     const result = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml']);
     expect(result.stdout).toMatch(/runAsNonRoot: true/);
