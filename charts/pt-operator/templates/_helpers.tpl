@@ -129,3 +129,11 @@ releases are shards and the selectors decide. Read with lookup, so `helm templat
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Whether the default workspace's credentials come from defaultWorkspace.existingSecret, mounted as files
+(authType pat or oauth-m2m with a host): "true", or empty.
+*/}}
+{{- define "pt-operator.defaultWorkspaceSecretMounted" -}}
+{{- if and .Values.defaultWorkspace.host (has .Values.defaultWorkspace.authType (list "pat" "oauth-m2m")) }}true{{ end }}
+{{- end }}
