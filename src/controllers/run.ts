@@ -229,6 +229,8 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       // A refused credential re-verifies the workspace at once: a rotated Secret (or the default workspace's
       // mounted files) is read then.
       credentialsRefused: (workspace, endpointKey) => {
+        // The environment's credentials (no --default-workspace-credentials-dir) never change: nothing to read again.
+        if (workspace === DEFAULT_WORKSPACE && !defaultCredentials.rereadable) return;
         refusedCredentials.refusedFor(workspace, endpointKey);
         if (workspace === DEFAULT_WORKSPACE) defaultCredentialsChanged(defaultCredentials.reload(log));
         else workspaceController.enqueue(workspace);

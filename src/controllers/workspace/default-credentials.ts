@@ -83,6 +83,11 @@ export class DefaultWorkspaceCredentials {
     return this.connection;
   }
 
+  /** Whether they can change without a restart: files of a directory, and a default workspace at all. */
+  get rereadable(): boolean {
+    return this.dir !== undefined && !('error' in this.connection);
+  }
+
   /** Where the credentials come from, for messages (never their values). */
   get source(): string {
     return this.dir ? `the files in ${this.dir}` : 'its DATABRICKS_* environment';
@@ -90,7 +95,7 @@ export class DefaultWorkspaceCredentials {
 
   /** Reads the files again; true when the credentials changed (they are current then). Without a directory: never. */
   reload(log: Logger): boolean {
-    if (!this.dir || 'error' in this.connection) return false;
+    if (!this.dir || !this.rereadable) return false;
     let next: DefaultConnection;
     try {
       next = this.read();
@@ -106,7 +111,7 @@ export class DefaultWorkspaceCredentials {
 
   /** Calls `changed` after each change of the files that changes the credentials (the kubelet's swap of ..data). */
   watch(log: Logger, changed: () => void): void {
-    if (!this.dir || 'error' in this.connection || this.watcher) return;
+    if (!this.dir || !this.rereadable || this.watcher) return;
     this.watcher = watch(this.dir, { persistent: false }, () => {
       if (this.reload(log)) changed();
     });
