@@ -12,6 +12,8 @@ import { type E2E, condition, emulatorCalls, endpointManifest, isReady, startE2E
 
 const OLD_PAT = 'dapi-rotation-old-0123456789abcdef';
 const NEW_PAT = 'dapi-rotation-new-fedcba9876543210';
+const OLD_CLIENT_SECRET = 'sp-secret-old-7f3a91c2';
+const NEW_CLIENT_SECRET = 'sp-secret-new-0b5d6e84';
 
 /** Writes `files` into `dir` as the kubelet updates a mounted Secret: a new timestamped dir, then one atomic rename of ..data. */
 function writeLikeKubelet(dir: string, files: Record<string, string>): void {
@@ -77,5 +79,40 @@ describe("the default workspace's PAT rotated in its mounted Secret", () => {
     const logs = e2e.operator.logs();
     expect(logs).not.toContain(OLD_PAT);
     expect(logs).not.toContain(NEW_PAT);
+  }, 180_000);
+
+  // OAuth M2M: the client secret is exchanged for a token that is cached; a rotation must not go on sending the token
+  // of the old secret, nor ask for one with it.
+  it('a rotated OAuth M2M client secret is used for a new token within seconds, and the held-back endpoint recovers', async () => {
+    const client = (secret: string) => ({ clients: [{ id: 'pt-sp', secret }] });
+    const rotateTo = (change: object) =>
+      fetch(new URL('/__emulator/auth', e2e.emulator.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(change) });
+    const generation = async () => ((await e2e.get('pte', 'rotated')) as { metadata: { generation: number } }).metadata.generation;
+    const synced = (gen: number) => (o: Record<string, unknown>) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && condition(o, 'Synced')?.observedGeneration === gen;
+    const setMax = (max: number) => e2e.kubectl(['patch', 'pte', 'rotated', '--type=merge', '-p', JSON.stringify({ spec: { throughput: { chunks: { min: 2, max } } } })]);
+
+    // The platform team moves the default workspace to a service principal.
+    await rotateTo(client(OLD_CLIENT_SECRET));
+    writeLikeKubelet(credentialsDir, { 'client-id': 'pt-sp', 'client-secret': OLD_CLIENT_SECRET });
+    await setMax(5);
+    await e2e.waitUntil('pte', 'rotated', synced(await generation()), 60_000);
+
+    // Its secret is rotated and the tokens issued for the old one revoked: the cached token is refused (403).
+    await rotateTo(client(NEW_CLIENT_SECRET));
+    e2e.emulator.emulator.auth.clearTokens();
+    await setMax(6);
+    await e2e.waitUntil('pte', 'rotated', (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady', 30_000);
+
+    const rotatedAt = Date.now();
+    writeLikeKubelet(credentialsDir, { 'client-id': 'pt-sp', 'client-secret': NEW_CLIENT_SECRET });
+    await e2e.waitUntil('pte', 'rotated', synced(await generation()), 60_000);
+    expect(Date.now() - rotatedAt, 'from the files updated to the change applied (ms)').toBeLessThan(15_000);
+    const tokens = await emulatorCalls(e2e.emulator.url, { operation: 'token', status: 200 });
+    expect(tokens.filter((call) => call.realTime >= rotatedAt).length, 'a token asked for with the new secret').toBeGreaterThanOrEqual(1);
+
+    expect(e2e.operator.exited, 'the operator was not restarted').toBe(false);
+    const logs = e2e.operator.logs();
+    expect(logs).not.toContain(OLD_CLIENT_SECRET);
+    expect(logs).not.toContain(NEW_CLIENT_SECRET);
   }, 180_000);
 });
