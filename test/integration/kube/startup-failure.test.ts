@@ -1,6 +1,8 @@
 // A fatal start-up error must end the process: a probe server already listening would otherwise keep a pod alive
 // that never reconciles (/healthz 200, /readyz 503 forever, no restart).
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cluster, repoRoot } from '../../support/cluster.js';
@@ -60,5 +62,28 @@ describe('operator start-up failure', () => {
     expect(message).toContain(reason);
     expect(output).not.toContain('hunter2');
     expect(output).not.toContain('dapi-x');
+  });
+
+  // As a missing variable: the operator must not run, ready, with every default-workspace endpoint refused.
+  it('a --default-workspace-credentials-dir without a usable credential ends the start, naming the file missing and no value', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pt-creds-start-'));
+    try {
+      writeFileSync(join(dir, 'client-id'), 'sp-hunter2-id');
+      const env = { DATABRICKS_HOST: 'https://adb-1.azuredatabricks.net', DATABRICKS_TOKEN: 'dapi-x' };
+      const { exitCode, output, lines } = await runUntilExit(['--health-probe-bind-address=127.0.0.1:0', '--metrics-bind-address=0', `--default-workspace-credentials-dir=${dir}`], env);
+      expect(exitCode, output).toBe(1);
+      expect(lines).toHaveLength(1);
+      const message = fatalMessage(lines);
+      expect(message).toContain(`invalid default workspace (--default-workspace-credentials-dir ${dir})`);
+      expect(message).toContain('client-secret is missing');
+      expect(output).not.toContain('hunter2');
+      expect(output).not.toContain('dapi-x');
+
+      const missing = await runUntilExit(['--health-probe-bind-address=127.0.0.1:0', '--metrics-bind-address=0', `--default-workspace-credentials-dir=${join(dir, 'nope')}`], env);
+      expect(missing.exitCode, missing.output).toBe(1);
+      expect(fatalMessage(missing.lines)).toContain(`${join(dir, 'nope')} is not a directory (is the Secret mounted there?)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
