@@ -228,12 +228,14 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       crdDeleting,
       // A refused credential re-verifies the workspace at once: a rotated Secret (or the default workspace's
       // mounted files) is read then.
-      credentialsRefused: (workspace, endpointKey) => {
+      credentialsRefused: (workspace, endpointKey, client) => {
         // The environment's credentials (no --default-workspace-credentials-dir) never change: nothing to read again.
         if (workspace === DEFAULT_WORKSPACE && !defaultCredentials.rereadable) return;
         refusedCredentials.refusedFor(workspace, endpointKey);
-        if (workspace === DEFAULT_WORKSPACE) defaultCredentialsChanged(defaultCredentials.reload(log));
-        else workspaceController.enqueue(workspace);
+        if (workspace !== DEFAULT_WORKSPACE) workspaceController.enqueue(workspace);
+        else if (defaultCredentials.reload(log)) useNewDefaultCredentials();
+        // Refused with credentials the files replaced while its call was out: the current ones have not been tried.
+        else if (!connections.isCurrentDefaultClient(client)) wakeRefusedByDefault();
       },
       statusWriter,
       events,
@@ -258,18 +260,19 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     }),
   });
 
-  /**
-   * The default workspace's files changed (or were read again after a refusal): new credentials are used from now on,
-   * and the endpoints they were refused for go on at once. Unchanged: those endpoints wait for the files to change
-   * (or their retry), as no verification of the default workspace would find anything new.
-   */
-  const defaultCredentialsChanged = (changed: boolean) => {
-    const connection = defaultCredentials.current;
-    if (!changed || 'error' in connection) return;
-    connections.replaceDefaultConnection(connection);
+  // The endpoints the default workspace's credentials were refused for wait for new ones (the files changed), not for a
+  // verification: none would find anything new in unchanged files.
+  const wakeRefusedByDefault = () => {
     for (const endpointKey of refusedCredentials.verdict(DEFAULT_WORKSPACE, true)) endpointController.enqueue(endpointKey);
   };
-  defaultCredentials.watch(log, () => defaultCredentialsChanged(true));
+  /** The default workspace's files changed (seen by the watch, or read again after a refusal): use them from now on. */
+  const useNewDefaultCredentials = () => {
+    const connection = defaultCredentials.current;
+    if ('error' in connection) return;
+    connections.replaceDefaultConnection(connection);
+    wakeRefusedByDefault();
+  };
+  defaultCredentials.watch(log, useNewDefaultCredentials);
 
   log.info({ namespaces: config.namespaces.length ? config.namespaces : 'all', leaderElect: config.leaderElect }, 'pt-operator starting');
   return manager.run();

@@ -76,9 +76,10 @@ export interface EndpointReconcilerOptions {
   /**
    * Databricks refused a workspace's credentials on an endpoint call: have the workspace verified again now (its
    * Secret is read by GET only then, so a rotated Secret takes effect without waiting for the next verification);
-   * `key`, the endpoint refused, is woken when that verification finds the credentials working.
+   * `key`, the endpoint refused, is woken when that verification finds the credentials working. `client`: the one
+   * refused (credentials replaced since it was taken need no verification: the endpoint can go on at once).
    */
-  credentialsRefused?: (workspace: string, key: string) => void;
+  credentialsRefused?: (workspace: string, key: string, client: DatabricksClient) => void;
   /** How long optimization info is reused; it changes rarely and costs a read. */
   modelInfoTtlMs: number;
   /** --databricks-timeout: how long a create may go unanswered (unconfirmed-creates.ts); default 20 s. */
@@ -296,7 +297,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     ]);
     const [endpoint, model] = await Promise.all([refusalRead(endpointRead), refusalRead(modelRead)]);
 
-    if ([endpoint, model].some((o) => o.kind === 'failed' && o.error.kind === 'Auth')) options.credentialsRefused?.(workspace.name, key);
+    if (client && [endpoint, model].some((o) => o.kind === 'failed' && o.error.kind === 'Auth')) options.credentialsRefused?.(workspace.name, key, client);
 
     // The ACL is a second read (by the endpoint ID the first one returned), made only for permissions we manage.
     const found = endpoint.kind === 'found' ? endpoint.value : undefined;
@@ -368,7 +369,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       }
       log.warn({ action: plan.action.type, error: err.toJSON() }, 'Databricks action failed');
       const failure = await meaningOf(toFailure(err), actionSentAt);
-      if (failure.kind === 'Auth') options.credentialsRefused?.(workspace.name, key);
+      if (failure.kind === 'Auth' && client) options.credentialsRefused?.(workspace.name, key, client);
       plan = planActionFailure(input, plan, failure);
       // A rejected request counts as handled (rejectedGeneration); anything else is sent again.
       actionFailed = err.kind !== 'InvalidRequest';

@@ -174,6 +174,11 @@ export class WorkspaceConnections {
     );
   }
 
+  /** Whether `client` was made with the default workspace's credentials now in use (not ones replaced since). */
+  isCurrentDefaultClient(client: DatabricksClient): boolean {
+    return client === this.defaultClient;
+  }
+
   /** A client for a workspace object, cached while its spec and Secret are unchanged. */
   clientFor(workspace: DatabricksWorkspace): { client: DatabricksClient } | { error: CredentialsResult & { ok: false } } {
     const namespace = workspace.metadata.namespace ?? '';

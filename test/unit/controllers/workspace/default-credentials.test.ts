@@ -130,8 +130,11 @@ describe('a rotated OAuth M2M client secret', () => {
       expect(credentials.reload(silent)).toBe(true);
       connections.replaceDefaultConnection(credentials.current as Exclude<typeof credentials.current, { error: string }>);
 
+      // A call refused with the old client, made before the files changed, is told apart from one with the new.
+      expect(connections.isCurrentDefaultClient(before!)).toBe(false);
       const after = connections.forEndpoint('ml', undefined).client;
       expect(after).not.toBe(before);
+      expect(connections.isCurrentDefaultClient(after!)).toBe(true);
       await after?.listEndpoints();
       expect(tokens()).toBe(2);
     } finally {
