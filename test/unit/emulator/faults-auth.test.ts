@@ -84,6 +84,22 @@ describe('auth', () => {
     expect(strict.authenticate('Bearer dapi-viewer').readOnly).toBe(true);
   });
 
+  it('a rotation accepts only the new PATs and client secrets; tokens issued before stay valid, a list left out is kept', () => {
+    const clock = new VirtualClock({ speed: 0 });
+    const auth = new AuthService(parseScenario({ auth: { pats: ['dapi-old'], clients: [{ id: 'sp', secret: 'old' }] } }).auth, clock);
+    const grant = form({ grant_type: 'client_credentials', scope: 'all-apis' });
+    const issued = (auth.token(grant, basic('sp', 'old')).body as { access_token: string }).access_token;
+    auth.rotate({ pats: ['dapi-new'] });
+    expect(authError(() => auth.authenticate('Bearer dapi-old'))).toEqual([403, 403]);
+    expect(auth.authenticate('Bearer dapi-new').kind).toBe('pat');
+    expect(auth.token(grant, basic('sp', 'old')).status).toBe(200);
+    auth.rotate({ clients: [{ id: 'sp', secret: 'new', readOnly: false }] });
+    expect(auth.token(grant, basic('sp', 'old')).status).toBe(401);
+    expect(auth.token(grant, basic('sp', 'new')).status).toBe(200);
+    expect(auth.authenticate(`Bearer ${issued}`).kind).toBe('oauth-m2m');
+    expect(auth.authenticate('Bearer dapi-new').kind).toBe('pat');
+  });
+
   it('issues expiring M2M tokens for the default client with HTTP Basic, and refuses wrong secrets', () => {
     const clock = new VirtualClock({ speed: 0 });
     const auth = new AuthService(parseScenario({}).auth, clock);
