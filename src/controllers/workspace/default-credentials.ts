@@ -27,8 +27,8 @@ export function defaultConnectionFrom(env: NodeJS.ProcessEnv, credentials?: { di
   for (const [name, value] of Object.entries(values)) {
     if (value && unfitForHeader(value)) throw new Error(`file ${name} in ${dir} holds characters not allowed in an HTTP header (control or non-ASCII characters); store the credential alone in the Secret`);
   }
-  const m2m = values['client-id'] !== undefined || values['client-secret'] !== undefined;
   if (!values.token && !(values['client-id'] && values['client-secret'])) {
+    const m2m = values['client-id'] !== undefined || values['client-secret'] !== undefined;
     const found = (Object.keys(CREDENTIAL_FILES) as CredentialFile[]).filter((name) => values[name]);
     const missing = m2m ? `${values['client-id'] ? 'client-secret' : 'client-id'} is missing (OAuth M2M needs both)` : 'found none of them';
     throw new Error(
