@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { admittedUnusualObjects, badObjects, badObjectsAtAdmission, badUpdates, edgeObjects } from '../../fixtures/bad-objects.js';
-import { apply, applyOk, ensureNamespace, kubectlOk, repoRoot, uniqueNamespace } from '../../support/cluster.js';
+import { apply, applyOk, ensureNamespace, eventually, kubectlOk, repoRoot, uniqueNamespace } from '../../support/cluster.js';
 
 interface PrinterColumn {
   name: string;
@@ -51,6 +51,15 @@ function inNamespace(object: Record<string, unknown>, namespace: string): KubeOb
   return { ...object, metadata: { ...metadata, namespace } };
 }
 
+/**
+ * `kubectl explain`, once the API server publishes the CRD's schema again: after any change to a CRD (a test tier
+ * re-applying it, a chart install labelling it) its OpenAPI document is rebuilt asynchronously, and meanwhile explain
+ * answers "couldn't find resource" (a review saw 2-4 of these tests fail so in one run of this file on a reused,
+ * loaded control plane).
+ */
+const explain = (path: string): Promise<string> =>
+  eventually(async () => kubectlOk(['explain', path]), { timeoutMs: 30_000, intervalMs: 500 });
+
 /** kubectl wraps descriptions to the terminal width; compare word sequences, not line breaks. */
 const words = (text: string): string => text.replace(/\s+/g, ' ').trim();
 
@@ -81,7 +90,7 @@ describe('CRDs on a real API server', () => {
   it('kubectl explain prints the throughput field descriptions', async () => {
     const throughput = endpointCrd?.spec.versions[0]?.schema.openAPIV3Schema.properties?.spec?.properties?.throughput;
     expect(throughput?.description).toBeTruthy();
-    const output = words(await kubectlOk(['explain', 'provisionedthroughputendpoints.spec.throughput']));
+    const output = words(await explain('provisionedthroughputendpoints.spec.throughput'));
     expect(output).toContain(words(throughput?.description ?? ''));
     const fields = Object.entries(throughput?.properties ?? {});
     expect(fields.map(([field]) => field).sort()).toEqual(['chunks', 'modelUnits', 'tokensPerSecond']);
@@ -94,7 +103,7 @@ describe('CRDs on a real API server', () => {
   it.each(['aiGateway', 'permissions', 'notifications'])('kubectl explain teaches spec.%s and its fields', async (part) => {
     const node = endpointCrd?.spec.versions[0]?.schema.openAPIV3Schema.properties?.spec?.properties?.[part] as SchemaNode & { items?: SchemaNode };
     expect(node?.description).toBeTruthy();
-    const output = words(await kubectlOk(['explain', `provisionedthroughputendpoints.spec.${part}`]));
+    const output = words(await explain(`provisionedthroughputendpoints.spec.${part}`));
     expect(output).toContain(words(node?.description ?? ''));
     const fields = Object.entries((node?.items ?? node)?.properties ?? {});
     expect(fields.length).toBeGreaterThan(1);
