@@ -246,6 +246,9 @@ describe('Helm chart refuses values that would break the operator at run time (p
     [['--set', 'podDisruptionBudget.minAvailable=2']],
     [['--set', 'podDisruptionBudget.minAvailable=100%']],
     [['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=3']],
+    // Kubernetes rounds a percentage of minAvailable up: 51 % of 2 replicas is 2, 67 % of 3 is 3.
+    [['--set', 'podDisruptionBudget.minAvailable=51%']],
+    [['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=67%']],
   ])('refuses a PodDisruptionBudget that allows no eviction (%j): kubectl drain of its node would wait forever', async (values) => {
     const refused = await template(...values);
     expect(refused.stderr).toMatch(/podDisruptionBudget.minAvailable=\S+ with replicaCount=\d allows no voluntary disruption/);
@@ -253,7 +256,12 @@ describe('Helm chart refuses values that would break the operator at run time (p
   });
 
   it('takes a PodDisruptionBudget that leaves room for one eviction', async () => {
-    for (const values of [[], ['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=2'], ['--set', 'podDisruptionBudget.minAvailable=50%']]) {
+    for (const values of [
+      [],
+      ['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=2'],
+      ['--set', 'podDisruptionBudget.minAvailable=50%'],
+      ['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=66%'],
+    ]) {
       const result = await template(...values, '--show-only', 'templates/poddisruptionbudget.yaml');
       expect(result.stderr).toBe('');
       expect(result.stdout).toMatch(/kind: PodDisruptionBudget/);
