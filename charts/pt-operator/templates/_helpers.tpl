@@ -85,7 +85,9 @@ pt-operator-leader
 {{- $pdb := .Values.podDisruptionBudget -}}
 {{- if and $pdb.enabled (gt (int .Values.replicaCount) 1) -}}
 {{- $min := toString $pdb.minAvailable -}}
-{{- $none := ternary (ge (atoi (trimSuffix "%" $min)) 100) (ge (atoi $min) (int .Values.replicaCount)) (hasSuffix "%" $min) -}}
+{{- $replicas := int .Values.replicaCount -}}
+{{- /* Kubernetes rounds a percentage up: p % of r replicas leaves none to evict when ceil(p*r/100) >= r, i.e. p*r > 100*(r-1). */ -}}
+{{- $none := ternary (gt (mul (atoi (trimSuffix "%" $min)) $replicas) (mul 100 (sub $replicas 1))) (ge (atoi $min) $replicas) (hasSuffix "%" $min) -}}
 {{- if $none -}}
 {{- fail (printf "podDisruptionBudget.minAvailable=%s with replicaCount=%d allows no voluntary disruption: kubectl drain of a node running the operator would wait forever. Set it below replicaCount (the default 1 keeps a standby while the leader moves), or podDisruptionBudget.enabled=false" $min (int .Values.replicaCount)) -}}
 {{- end -}}
