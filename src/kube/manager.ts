@@ -136,8 +136,11 @@ export class Manager {
   private async startServers(): Promise<void> {
     const { probes, metrics, registry, log } = this.options;
     const readyz = () => this.ready();
+    // Not silent: the old certificate is served until it expires, and then every scrape fails its TLS verification.
+    const tlsReloadFailed = (problem: string) =>
+      log.warn({ problem }, 'the renewed metrics certificate cannot be used; the previous one is still served (check tls.crt and tls.key of the metrics certificate Secret)');
     if (probes && metrics?.withProbes) {
-      const server = await startProbeServer({ ...probes, registry, readyz, tls: metrics.tls, authorizeMetrics: metrics.authorize });
+      const server = await startProbeServer({ ...probes, registry, readyz, tls: metrics.tls, tlsReloadFailed, authorizeMetrics: metrics.authorize });
       this.servers.push(server);
       log.info({ url: server.url }, 'serving /healthz /readyz /metrics');
       return;
@@ -148,7 +151,7 @@ export class Manager {
       log.info({ url: server.url }, 'serving /healthz /readyz');
     }
     if (metrics) {
-      const server = await startProbeServer({ host: metrics.host, port: metrics.port, registry, tls: metrics.tls, authorizeMetrics: metrics.authorize });
+      const server = await startProbeServer({ host: metrics.host, port: metrics.port, registry, tls: metrics.tls, tlsReloadFailed, authorizeMetrics: metrics.authorize });
       this.metricsServerIndex = this.servers.length;
       this.servers.push(server);
       log.info({ url: server.url, authenticated: metrics.authorize !== undefined }, 'serving /metrics');

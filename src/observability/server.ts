@@ -36,6 +36,11 @@ export interface ProbeServerOptions {
    * during the kubelet's swap), keeps the current one until the next read.
    */
   tls?: TlsCertificate | (() => TlsCertificate);
+  /**
+   * A certificate from the source cannot be used (unreadable, or a key that does not fit): called when the same problem
+   * is met on two reads in a row (one may fall in the kubelet's swap), once until a read succeeds again.
+   */
+  tlsReloadFailed?: (problem: string) => void;
   /** Check every /metrics request (probes stay open: the kubelet sends no credentials). */
   authorizeMetrics?: Authorize;
 }
@@ -79,17 +84,24 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
   });
+  let lastProblem: { message: string; reported: boolean } | undefined;
   const reload =
     source &&
     https &&
     setInterval(() => {
       try {
         const next = source();
-        if (certificate && samePem(next.cert, certificate.cert) && samePem(next.key, certificate.key)) return;
-        https.setSecureContext({ ...next, minVersion: 'TLSv1.2' });
-        certificate = next;
-      } catch {
-        // keep serving the current certificate: the files may be read halfway through the kubelet's swap
+        if (!certificate || !samePem(next.cert, certificate.cert) || !samePem(next.key, certificate.key)) {
+          https.setSecureContext({ ...next, minVersion: 'TLSv1.2' });
+          certificate = next;
+        }
+        lastProblem = undefined;
+      } catch (err) {
+        // Keep serving the current certificate: the files may be read halfway through the kubelet's swap. A problem
+        // that outlasts a swap is said once, or the old certificate would be served silently until it expires.
+        const message = err instanceof Error ? err.message : String(err);
+        if (lastProblem?.message === message && !lastProblem.reported) options.tlsReloadFailed?.(message);
+        lastProblem = { message, reported: lastProblem?.message === message };
       }
     }, TLS_RELOAD_INTERVAL_MS).unref();
   const { address, port } = server.address() as AddressInfo;

@@ -30,7 +30,7 @@ describe('secure metrics certificate reload', () => {
     let served: TlsCertificate = first;
     const failed = vi.fn<(problem: string) => void>();
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    const server = await startProbeServer({ port: 0, registry: new Registry(), tls: () => served, tlsReloadFailed: failed } as Parameters<typeof startProbeServer>[0]);
+    const server = await startProbeServer({ port: 0, registry: new Registry(), tls: () => served, tlsReloadFailed: failed });
     try {
       served = { cert: renewed.cert, key: first.key }; // the new certificate with a key that does not fit it
       vi.advanceTimersByTime(TLS_RELOAD_INTERVAL_MS);
