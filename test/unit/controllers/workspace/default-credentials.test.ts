@@ -94,6 +94,25 @@ describe('the default workspace from a credentials directory', () => {
     expect(credentials.current).toEqual({ host: HOST, auth: { type: 'pat', token: 'dapi-new' } });
   });
 
+  // Every endpoint whose call the default workspace's credentials were refused for reads the files again: with an
+  // emptied key and 1,000 endpoints retrying every 30 s, one warning per refused call was 33 lines a second.
+  it('unusable files are logged once for as long as they stay so, not once per refused endpoint', () => {
+    const volume = secretVolume({ token: 'dapi-old' });
+    const credentials = new DefaultWorkspaceCredentials(env, volume.dir);
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    volume.update({ token: '' });
+    for (let refused = 0; refused < 5; refused++) expect(credentials.reload(log)).toBe(false);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('default workspace credentials unusable after a change');
+    volume.update({ token: 'dapi-new' });
+    expect(credentials.reload(log)).toBe(true);
+    volume.update({ 'client-id': 'sp-id' }); // unusable in another way: said again
+    for (let refused = 0; refused < 3; refused++) credentials.reload(log);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toContain('client-secret is missing');
+  });
+
   it('a watch tells of the swap of ..data, as the kubelet makes it', async () => {
     const volume = secretVolume({ token: 'dapi-old' });
     const credentials = new DefaultWorkspaceCredentials(env, volume.dir);
