@@ -97,7 +97,7 @@ export function renderConfigurationDoc(): string {
     'mounted Secret within its sync period, 1 minute by default, plus its cache delay) and when Databricks refuses them (a 401, or a 403 the',
     "workspace's list gets too): a rotated PAT or client secret is used within seconds of the update, with no restart, and",
     'the endpoints the refusal held back go on by themselves. A change to files that are unusable (a key emptied) keeps the',
-    'credentials in use and logs why. Without the flag (kustomize, your own manifests) the environment is read once, at',
+    'credentials in use and logs why, once until they are usable again. Without the flag (kustomize, your own manifests) the environment is read once, at',
     'start: a changed Secret takes effect after `kubectl -n <namespace> rollout restart deploy/<name>`.',
     "A DatabricksWorkspace's Secret needs no restart either: it is read again at each verification. Without",
     '`DATABRICKS_HOST` there is no default workspace; with it set but the environment or the directory invalid (a host with',

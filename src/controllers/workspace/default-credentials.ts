@@ -65,6 +65,8 @@ export function readCredentialFiles(dir: string): CredentialFiles {
 export class DefaultWorkspaceCredentials {
   private connection: DefaultConnection;
   private watcher: FSWatcher | undefined;
+  /** Why the files were last found unusable, until they are usable again: said once, not on every refused call. */
+  private lastProblem: string | undefined;
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
@@ -100,9 +102,12 @@ export class DefaultWorkspaceCredentials {
     try {
       next = this.read();
     } catch (err) {
-      log.warn({ dir: this.dir, problem: (err as Error).message }, 'default workspace credentials unusable after a change; the previous ones are kept');
+      const problem = (err as Error).message;
+      if (problem !== this.lastProblem) log.warn({ dir: this.dir, problem }, 'default workspace credentials unusable after a change; the previous ones are kept');
+      this.lastProblem = problem;
       return false;
     }
+    this.lastProblem = undefined;
     if (sameConnection(next, this.connection)) return false;
     this.connection = next;
     log.info({ dir: this.dir, authType: 'auth' in next ? next.auth.type : undefined }, 'default workspace credentials changed; using the new ones');
