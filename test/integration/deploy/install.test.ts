@@ -404,6 +404,18 @@ describe('upgrading a release not named pt-operator to the Lease named after it 
     await kubectl(['apply', '-f', '-'], { input: JSON.stringify(lease('ops-pt-operator-extra-5d8f7c9b4-x7k2p')) });
     expect(await leaseArg('ops')).toBe('ops-pt-operator-leader');
   });
+
+  // A Pod's name is its ReplicaSet's name, "-" and 5 random characters, with that base cut to 58 characters: the Pods
+  // of a release whose full name has 47 characters or more have names that no longer end "-<hash>-<5 characters>".
+  it("keeps pt-operator-leader while one of the release's own Pods holds it, also when the Pod's name was cut to 63 characters", async () => {
+    await ensureNamespace(namespace);
+    const release = 'ml-platform-serving-prod-europe-west1'; // full name: <release>-pt-operator, 49 characters
+    const podName = `${release}-pt-operator-5d8f7c9b4f-`.slice(0, 58) + 'x7k2p';
+    expect(podName).toHaveLength(63);
+    await kubectl(['apply', '-f', '-'], { input: JSON.stringify(lease(podName)) });
+    expect(await leaseArg(release)).toBe('pt-operator-leader');
+    expect(await leaseArg('other')).toBe('other-pt-operator-leader');
+  });
 });
 
 describe('kustomize', () => {
