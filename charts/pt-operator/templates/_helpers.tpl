@@ -57,12 +57,16 @@ name (and a DNS-1035 label, as a Service's name must be). Call with (list . "-me
 The leader-election Lease's name, one per release ("pt-operator-leader" for the release "pt-operator"). Earlier
 versions named it "pt-operator-leader" for every release: while one of this release's Pods holds that Lease, the
 release keeps it, so that a rolling update does not have an old replica and a new one lead on two Leases at once.
+A Pod's name is "<fullname>-<hash>-" and 5 random characters, that base cut to 58 characters (the API server's
+generateName): with a full name of 47 characters or more it is 63 characters long and no longer ends "-<hash>-<5>".
 */}}
 {{- define "pt-operator.leaseName" -}}
 {{- $fullname := include "pt-operator.fullname" . -}}
 {{- $legacy := lookup "coordination.k8s.io/v1" "Lease" .Release.Namespace "pt-operator-leader" -}}
 {{- $holder := dig "spec" "holderIdentity" "" ($legacy | default dict) -}}
-{{- if regexMatch (printf "^%s-[a-z0-9]+-[a-z0-9]{5}$" (regexQuoteMeta $fullname)) $holder -}}
+{{- $base := printf "%s-" $fullname | trunc 58 -}}
+{{- $cut := and (eq (len $holder) 63) (hasPrefix $base $holder) (regexMatch "^[a-z0-9]*-?[a-z0-9]{5}$" (trimPrefix $base $holder)) -}}
+{{- if or $cut (regexMatch (printf "^%s-[a-z0-9]+-[a-z0-9]{5}$" (regexQuoteMeta $fullname)) $holder) -}}
 pt-operator-leader
 {{- else -}}
 {{- include "pt-operator.suffixedName" (list . "-leader") -}}
