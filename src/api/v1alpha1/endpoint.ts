@@ -155,6 +155,9 @@ export const CapacityRetry = withRules(
 );
 export type CapacityRetry = z.infer<typeof CapacityRetry>;
 
+/** The longest schedule.leadTime: a lead time is for a rollout (minutes); beyond a day it opens a daily window before the last one closed. */
+export const MAX_LEAD_TIME = '24h';
+
 /** HH:MM on a 24-hour clock, local to schedule.timeZone. */
 export const TIME_OF_DAY_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 /** Five cron fields, or six with seconds first; cron-parser checks the fields themselves. */
@@ -224,6 +227,13 @@ export const Schedule = withRules(
       cel: 'self.windows.all(w, self.windows.exists_one(v, v.name == w.name))',
       message: 'window names must be unique',
       check: (s) => new Set(s.windows.map((w) => w.name)).size === s.windows.length,
+    },
+    {
+      // Admission only, as capacityRetryRules: schedule.ts refuses the same at reconcile (MAX_LEAD_MS), so an object
+      // stored before this rule still reads and is deleted as before.
+      cel: `!(${celDuration('leadTime')}) || duration(self.leadTime) <= duration('${MAX_LEAD_TIME}')`,
+      message: `schedule.leadTime must be at most ${MAX_LEAD_TIME}: give it the time a rollout needs, such as 20m`,
+      fieldPath: '.leadTime',
     },
   ],
 ).describe('Throughput by time of day: each window sets the throughput while it is open; outside every window spec.throughput applies.');

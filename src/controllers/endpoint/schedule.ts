@@ -6,6 +6,7 @@ import { firstPassOf, gapEnd, wallClock } from './wall-clock.js';
 import {
   type EndpointSpec,
   type EndpointStatus,
+  MAX_LEAD_TIME,
   parseDurationMs,
   type Schedule,
   type ScheduleWindow,
@@ -33,8 +34,7 @@ export const DEFAULT_WINDOW_LABEL = '(default)';
 /** Change points examined when looking for the next change; windows that only repeat each other end the search. */
 const MAX_CHANGE_POINTS = 64;
 const DAY_NUMBERS = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 } as const;
-/** A lead time is for a rollout (minutes); beyond a day it would open a daily window before the last one closed. */
-const MAX_LEAD_MS = 24 * 3_600_000;
+const MAX_LEAD_MS = parseDurationMs(MAX_LEAD_TIME);
 /** Occurrences of each window whose gaps are checked against the lead time: a week of daily windows. */
 const GAPS_CHECKED = 8;
 
