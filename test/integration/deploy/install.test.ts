@@ -356,7 +356,7 @@ describe('a second release of the chart in the cluster (platform review)', () =>
     await helm(['uninstall', 'ops', '--namespace', first, '--ignore-not-found', ...admin]);
   });
 
-  it('refuses a release whose namespaces overlap another release that reconciles them, naming it; disjoint scopes or shards install', async () => {
+  it('refuses a release whose namespaces overlap another release that reconciles them, naming it (also a shard beside a release without a selector); disjoint scopes or two shards install', async () => {
     for (const namespace of [tenantA, tenantB]) await ensureNamespace(namespace);
     const one = await install('ops', first, '--set', `watchNamespaces={${tenantA}}`);
     expect(one.stderr).toBe('');
@@ -367,14 +367,22 @@ describe('a second release of the chart in the cluster (platform review)', () =>
       expect(refused.exitCode).not.toBe(0);
       expect(refused.stderr).toContain(`another pt-operator, ${names}, already reconciles the endpoints of namespace ${tenantA}`);
     }
-    for (const values of [['--set', `watchNamespaces={${tenantB}}`], ['--set', 'labelSelector=shard=b']]) {
-      const accepted = await install('ops-two', second, '--dry-run=server', ...values);
-      expect(accepted.stderr).not.toContain(names);
-    }
+    const disjoint = await install('ops-two', second, '--dry-run=server', '--set', `watchNamespaces={${tenantB}}`);
+    expect(disjoint.stderr).not.toContain(names);
+    // A shard beside a release without a labelSelector is no shard: the first still reconciles the shard's objects.
+    const shard = await install('ops-two', second, '--dry-run=server', '--set', 'labelSelector=shard=b');
+    expect(shard.exitCode).not.toBe(0);
+    expect(shard.stderr).toContain(`another pt-operator, ${names}, already reconciles the endpoints of namespace ${tenantA}`);
     // upgrading the first release is no conflict with itself
     const upgrade = await helm(['upgrade', 'ops', chart, '--namespace', first, '--reuse-values', '--dry-run=server', ...admin]);
     expect(upgrade.stderr).not.toContain(names);
     expect(upgrade.exitCode).toBe(0);
+    // Shards: with a labelSelector on both, the selectors decide (each its own objects).
+    const sharded = await helm(['upgrade', 'ops', chart, '--namespace', first, '--reuse-values', '--set', 'labelSelector=shard=a', ...admin]);
+    expect(sharded.exitCode, sharded.stderr).toBe(0);
+    const other = await install('ops-two', second, '--dry-run=server', '--set', 'labelSelector=shard=b');
+    expect(other.stderr).not.toContain(names);
+    expect(other.exitCode, other.stderr).toBe(0);
   });
 });
 
