@@ -111,17 +111,18 @@ pt-operator-leader
 
 {{/*
 Another release of this chart whose scope overlaps this one's: two operators would act on the same objects. Each
-Deployment records its scope in annotations (watchNamespaces, labelSelector); with a labelSelector on either side the
-releases are shards and the selectors decide. Read with lookup, so `helm template` (Argo CD) does not check.
+Deployment records its scope in annotations (watchNamespaces, labelSelector); with a labelSelector on both sides the
+releases are shards and the selectors decide (a release without one reconciles every object of its namespaces, a
+shard's too). Read with lookup, so `helm template` (Argo CD) does not check.
 */}}
 {{- define "pt-operator.validateOtherReleases" -}}
 {{- $mine := .Values.watchNamespaces | default list -}}
-{{- if not .Values.labelSelector -}}
 {{- range $other := (lookup "apps/v1" "Deployment" "" "").items | default list -}}
 {{- $annotations := $other.metadata.annotations | default dict -}}
 {{- $labels := $other.metadata.labels | default dict -}}
 {{- $self := and (eq $other.metadata.namespace $.Release.Namespace) (eq (get $labels "app.kubernetes.io/instance") $.Release.Name) -}}
-{{- if and (hasKey $annotations "ptoperator.io/watch-namespaces") (not $self) (not (get $annotations "ptoperator.io/label-selector")) -}}
+{{- $shards := and $.Values.labelSelector (get $annotations "ptoperator.io/label-selector") -}}
+{{- if and (hasKey $annotations "ptoperator.io/watch-namespaces") (not $self) (not $shards) -}}
 {{- $theirs := splitList "," (get $annotations "ptoperator.io/watch-namespaces") | compact -}}
 {{- $shared := list -}}
 {{- range $namespace := $mine -}}
@@ -129,8 +130,7 @@ releases are shards and the selectors decide. Read with lookup, so `helm templat
 {{- end -}}
 {{- if empty $mine -}}{{- $shared = $theirs -}}{{- end -}}
 {{- if or $shared (and (empty $mine) (empty $theirs)) -}}
-{{- fail (printf "another pt-operator, release %q in namespace %s, already reconciles the endpoints of %s: two operators would act on the same objects. Give each release disjoint watchNamespaces, or each its own labelSelector (shards)" (get $labels "app.kubernetes.io/instance") $other.metadata.namespace (ternary "every namespace" (printf "namespace %s" (join ", " $shared)) (empty $shared))) -}}
-{{- end -}}
+{{- fail (printf "another pt-operator, release %q in namespace %s, already reconciles the endpoints of %s: two operators would act on the same objects. Give each release disjoint watchNamespaces, or both a labelSelector of their own (shards)" (get $labels "app.kubernetes.io/instance") $other.metadata.namespace (ternary "every namespace" (printf "namespace %s" (join ", " $shared)) (empty $shared))) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
