@@ -231,9 +231,13 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       credentialsRefused: (workspace, endpointKey, client) => {
         // The environment's credentials (no --default-workspace-credentials-dir) never change: nothing to read again.
         if (workspace === DEFAULT_WORKSPACE && !defaultCredentials.rereadable) return;
-        refusedCredentials.refusedFor(workspace, endpointKey);
-        if (workspace !== DEFAULT_WORKSPACE) workspaceController.enqueue(workspace);
-        else if (defaultCredentials.reload(log)) useNewDefaultCredentials();
+        const verify = refusedCredentials.refusedFor(workspace, endpointKey);
+        if (workspace !== DEFAULT_WORKSPACE) {
+          // Not again for an endpoint the last Ready verdict woke: a host could make the two wake each other forever.
+          if (verify) workspaceController.enqueue(workspace);
+          return;
+        }
+        if (defaultCredentials.reload(log)) useNewDefaultCredentials();
         // Refused with credentials the files replaced while its call was out: the current ones have not been tried.
         else if (!connections.isCurrentDefaultClient(client)) wakeRefusedByDefault();
       },

@@ -31,18 +31,30 @@ const readyOf = (workspace: Workspace): Condition | undefined => findCondition(w
  */
 export class RefusedCredentials {
   private readonly refused = new Map<string, Set<string>>();
+  /** The endpoints the workspace's last Ready verdict woke, until its next verdict. */
+  private readonly woken = new Map<string, Set<string>>();
 
-  /** `endpointKey`'s call was refused with `workspaceKey`'s credentials. */
-  refusedFor(workspaceKey: string, endpointKey: string): void {
+  /**
+   * `endpointKey`'s call was refused with `workspaceKey`'s credentials; whether to verify the workspace now. Not when
+   * the last Ready verdict woke this endpoint and nothing was verified since: that verification found the credentials
+   * working and the host refused the endpoint anyway, so another one explains nothing, and a host that refuses one
+   * endpoint's calls but accepts the verification's would have the two wake each other in a loop. The endpoint then
+   * waits for its retry, or for the workspace's next verdict.
+   */
+  refusedFor(workspaceKey: string, endpointKey: string): boolean {
     const keys = this.refused.get(workspaceKey) ?? new Set<string>();
     keys.add(endpointKey);
     this.refused.set(workspaceKey, keys);
+    return !this.woken.get(workspaceKey)?.has(endpointKey);
   }
 
   /** The workspace's verdict: the endpoints to wake now (a Ready verdict after refusals), and forget them either way. */
   verdict(workspaceKey: string, ready: boolean): string[] {
     const keys = this.refused.get(workspaceKey);
     this.refused.delete(workspaceKey);
-    return ready && keys ? [...keys] : [];
+    this.woken.delete(workspaceKey);
+    if (!ready || !keys) return [];
+    this.woken.set(workspaceKey, keys);
+    return [...keys];
   }
 }

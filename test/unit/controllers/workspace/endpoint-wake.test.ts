@@ -70,4 +70,18 @@ describe('RefusedCredentials: the endpoints a refused credential holds back', ()
     expect(refused.verdict('ml/prod', false)).toEqual([]);
     expect(refused.verdict('ml/prod', true)).toEqual([]);
   });
+
+  it('an endpoint refused again after a Ready verdict woke it does not ask for another verification until the next verdict', () => {
+    const refused = new RefusedCredentials();
+    expect(refused.refusedFor('ml/prod', 'ml/a')).toBe(true);
+    expect(refused.verdict('ml/prod', true)).toEqual(['ml/a']);
+    // The host refuses it again though the verification worked: no loop of verifications and wakes.
+    expect(refused.refusedFor('ml/prod', 'ml/a')).toBe(false);
+    expect(refused.refusedFor('ml/prod', 'ml/b')).toBe(true);
+    expect(refused.refusedFor('ml/staging', 'ml/a')).toBe(true);
+    // The workspace's next verdict (its periodic verification) wakes it once more, and a later refusal verifies again.
+    expect(refused.verdict('ml/prod', true)).toEqual(['ml/a', 'ml/b']);
+    expect(refused.verdict('ml/prod', true)).toEqual([]);
+    expect(refused.refusedFor('ml/prod', 'ml/a')).toBe(true);
+  });
 });
