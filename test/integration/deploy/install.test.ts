@@ -386,6 +386,38 @@ describe('a second release of the chart in the cluster (platform review)', () =>
   });
 });
 
+describe("a tenant's Deployment posing as a release (attacker review)", () => {
+  // Tenants commonly hold the built-in edit role in their namespace (the chart's tenant role aggregates into it), which
+  // creates Deployments. One carrying the chart's scope annotation is no operator: it must not block the platform
+  // team's install or upgrade of the real release.
+  const platform = uniqueNamespace('platform');
+  const tenant = uniqueNamespace('tenant-mallory');
+  const admin = ['--kubeconfig', cluster().kubeconfigAdmin];
+
+  afterAll(async () => {
+    await helm(['uninstall', 'ops', '--namespace', platform, '--ignore-not-found', ...admin]);
+  });
+
+  it('does not refuse the upgrade of a real release because of it', async () => {
+    await ensureNamespace(tenant);
+    const installed = await helm(['install', 'ops', chart, '--namespace', platform, '--create-namespace', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false', ...admin]);
+    expect(installed.exitCode, installed.stderr).toBe(0);
+    await kubectl(['-n', tenant, 'create', 'rolebinding', 'mallory-edit', '--clusterrole=edit', '--user=mallory']);
+    const decoy = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'decoy', namespace: tenant, labels: { 'app.kubernetes.io/instance': 'ops' }, annotations: { 'ptoperator.io/watch-namespaces': '', 'ptoperator.io/label-selector': '' } },
+      spec: { replicas: 0, selector: { matchLabels: { app: 'decoy' } }, template: { metadata: { labels: { app: 'decoy' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+    };
+    const planted = await kubectl(['--as=mallory', 'apply', '-f', '-'], { input: JSON.stringify(decoy) });
+    expect(planted.exitCode, planted.stderr).toBe(0);
+
+    const upgrade = await helm(['upgrade', 'ops', chart, '--namespace', platform, '--reuse-values', '--dry-run=server', ...admin]);
+    expect(upgrade.stderr).not.toContain('already reconciles');
+    expect(upgrade.exitCode, upgrade.stderr).toBe(0);
+  });
+});
+
 describe('upgrading a release not named pt-operator to the Lease named after it (platform review)', () => {
   // Releases before this one all led on "pt-operator-leader". A rolling update that moved a running release to
   // "<fullname>-leader" would have an old replica leading on the old Lease and a new one on the new Lease at once.
