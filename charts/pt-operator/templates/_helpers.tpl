@@ -114,15 +114,26 @@ Another release of this chart whose scope overlaps this one's: two operators wou
 Deployment records its scope in annotations (watchNamespaces, labelSelector); with a labelSelector on both sides the
 releases are shards and the selectors decide (a release without one reconciles every object of its namespaces, a
 shard's too). Read with lookup, so `helm template` (Argo CD) does not check.
+Anyone who may create Deployments in a namespace (a tenant with the edit role) can set those annotations: a
+Deployment counts only when its release installed a ClusterRole there (rbac.create), which Helm annotates with the
+release's name and namespace and which no tenant can create, so a decoy cannot block the platform team's upgrade.
 */}}
 {{- define "pt-operator.validateOtherReleases" -}}
 {{- $mine := .Values.watchNamespaces | default list -}}
+{{- $installed := dict -}}
+{{- range $role := (lookup "rbac.authorization.k8s.io/v1" "ClusterRole" "" "").items | default list -}}
+{{- $helm := $role.metadata.annotations | default dict -}}
+{{- if and (get $helm "meta.helm.sh/release-name") (get $helm "meta.helm.sh/release-namespace") -}}
+{{- $_ := set $installed (printf "%s/%s" (get $helm "meta.helm.sh/release-namespace") (get $helm "meta.helm.sh/release-name")) true -}}
+{{- end -}}
+{{- end -}}
 {{- range $other := (lookup "apps/v1" "Deployment" "" "").items | default list -}}
 {{- $annotations := $other.metadata.annotations | default dict -}}
 {{- $labels := $other.metadata.labels | default dict -}}
 {{- $self := and (eq $other.metadata.namespace $.Release.Namespace) (eq (get $labels "app.kubernetes.io/instance") $.Release.Name) -}}
 {{- $shards := and $.Values.labelSelector (get $annotations "ptoperator.io/label-selector") -}}
-{{- if and (hasKey $annotations "ptoperator.io/watch-namespaces") (not $self) (not $shards) -}}
+{{- $release := hasKey $installed (printf "%s/%s" $other.metadata.namespace (get $labels "app.kubernetes.io/instance")) -}}
+{{- if and (hasKey $annotations "ptoperator.io/watch-namespaces") $release (not $self) (not $shards) -}}
 {{- $theirs := splitList "," (get $annotations "ptoperator.io/watch-namespaces") | compact -}}
 {{- $shared := list -}}
 {{- range $namespace := $mine -}}
