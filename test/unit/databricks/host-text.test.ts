@@ -79,6 +79,21 @@ describe('an answer that does not fit: the keys the host chose in the error', ()
   });
 });
 
+// Without endpoint_url, status.endpointUrl is made of the host and the endpoint's name as the answer gives it: a
+// hostile host's name (control characters, megabytes) would reach status as it was sent (attacker review, session 15).
+describe("an endpoint's name that no Databricks endpoint can have", () => {
+  it.each([
+    ['control characters', 'ep1\u001b]52;c;ZXZpbA==\u0007\u001b[2J'],
+    ['a megabyte', 'e'.repeat(1_000_000)],
+  ])('%s: the answer does not fit, rather than reach status.endpointUrl', async (_what, name) => {
+    const body = { name, state: { ready: 'READY', config_update: 'NOT_UPDATING' } };
+    const err = await getEndpointError({ status: 200, headers: {}, bodyText: JSON.stringify(body) });
+    expect(isDatabricksError(err) && err.kind).toBe('InvalidResponse');
+    expect(err.message).not.toMatch(ACTED_ON);
+    expect(err.message.length).toBeLessThanOrEqual(MAX_SERVER_MESSAGE + 200);
+  });
+});
+
 // A cut after escaping could split `\u001b` into `\u00`: a status field then read as text the host did not send.
 describe('shortLine: a short value a host chose, as a status field keeps it', () => {
   it.each([
