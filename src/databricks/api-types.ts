@@ -445,9 +445,12 @@ export const DataPlaneInfoSchema = z.object({
  */
 const EndpointId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'an endpoint ID of at most 128 letters, digits, "-" or "_"');
 
-/** Response of GET /{name}, both creates and both config updates. */
+/**
+ * Response of GET /{name}, both creates and both config updates. Its name makes status.endpointUrl when the answer
+ * has no endpoint_url: one that breaks Databricks' rule (a hostile host: control characters, megabytes) does not fit.
+ */
 export const ServingEndpointDetailedSchema = z.object({
-  name: z.string(),
+  name: z.string().regex(ENDPOINT_NAME_RULE, "an endpoint name by Databricks' rule"),
   id: EndpointId.optional(),
   creator: z.string().optional(),
   /** Unix milliseconds */
