@@ -228,6 +228,27 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/NOTES:[\s\S]*kubectl get pte -A -o wide/);
   });
+
+  // A new user pastes the NOTES' next steps as they are. The examples they apply live in namespace ml: a step that
+  // creates the Secret elsewhere, or looks for the endpoint in the default namespace, fails with NotFound.
+  it("NOTES' next steps run as printed on a fresh cluster (those that need no running operator)", async () => {
+    const result = await helm(['install', 'notes-steps', chart, '--namespace', 'notes-steps', '--set', 'crds.install=false', '--dry-run=client', '--kubeconfig', cluster().kubeconfigAdmin]);
+    const steps = result.stdout.split('Next steps:')[1]!.split('\n').map((line) => line.trim()).filter((line) => line.startsWith('kubectl '));
+    const runnable = steps.filter((line) => !/ rollout status | wait /.test(line));
+    expect(runnable.length).toBeGreaterThanOrEqual(4);
+    const env = { ...process.env, PATH: `${join(cluster().kubectl, '..')}:${process.env.PATH ?? ''}`, KUBECONFIG: cluster().kubeconfigAdmin };
+    await kubectl(['delete', 'namespace', 'ml', '--ignore-not-found', '--wait=true']); // fresh: the examples' namespace does not exist yet
+    try {
+      for (const line of runnable) {
+        const command = line.replace(/\s+# .*$/, '').replaceAll('<personal access token>', 'dapi-notes-steps').replaceAll('<name>', 'llama-chat');
+        const ran = await run('bash', ['-euo', 'pipefail', '-c', command], { env });
+        expect(ran.stderr, command).toBe('');
+        expect(ran.exitCode, command).toBe(0);
+      }
+    } finally {
+      await kubectl(['delete', 'namespace', 'ml', '--ignore-not-found', '--wait=false']);
+    }
+  });
 });
 
 describe('Helm chart refuses values that would break the operator at run time (platform review)', () => {
