@@ -70,3 +70,16 @@ describe('docs/configuration.md states what the CRD enforces', () => {
     for (const text of stated) expect(row, `${path} states ${text}`).toContain(text);
   });
 });
+
+// concepts.md listed a schedule.leadTime longer than a day among what gives Synced=False InvalidSpec at reconcile,
+// though the CRD refuses it at admission (kubectl apply fails): a user looks for a condition that never comes.
+describe('docs/concepts.md on schedule.leadTime', () => {
+  const concepts = readFileSync(new URL('../../../docs/concepts.md', import.meta.url), 'utf8').replaceAll('\n', ' ');
+  const rule = (openApiSchema(resourceDefinitions.find((def) => def.kind === 'ProvisionedThroughputEndpoint')!.spec) as Node).properties!['schedule']!['x-kubernetes-validations']!.find((r) => r.message.includes('leadTime'))!;
+
+  it('says a leadTime above the CRD limit is refused at admission, with its message, not InvalidSpec', () => {
+    const invalidSpecCauses = /an unknown time zone, an invalid cron field,([^]*?)gives `Synced=False InvalidSpec`/.exec(concepts)?.[1] ?? '';
+    expect(invalidSpecCauses).not.toMatch(/longer than a day/);
+    expect(concepts).toContain(rule.message);
+  });
+});
