@@ -1,7 +1,7 @@
 // The default workspace's credentials from a mounted Secret (--default-workspace-credentials-dir): what the files
 // mean, what is said when they are unusable (never their values), and that a rotation is picked up without a
 // restart, the OAuth M2M token cache included.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -159,5 +159,24 @@ describe('a rotated OAuth M2M client secret', () => {
     } finally {
       await emulator.close();
     }
+  });
+});
+
+// With the chart the credentials are the mounted Secret's files, so a Secret whose key is empty stops the operator at
+// start with "invalid default workspace (--default-workspace-credentials-dir …)". docs/troubleshooting.md's section on
+// CrashLoopBackOff quoted only the environment's form: a chart user searching the page for the log line found nothing.
+describe('docs/troubleshooting.md on an operator that exits at start', () => {
+  it('quotes the error a chart install gives for an unusable mounted Secret', () => {
+    const volume = secretVolume({ token: '' });
+    let message = '';
+    try {
+      new DefaultWorkspaceCredentials(env, volume.dir);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    const section = readFileSync(join(import.meta.dirname, '../../../../docs/troubleshooting.md'), 'utf8').split('## The operator exits at start')[1]!.split(/^## /m)[0]!.replaceAll('\n', ' ');
+    expect(message).toContain(`invalid default workspace (--default-workspace-credentials-dir ${volume.dir}): `);
+    expect(section).toContain('invalid default workspace (--default-workspace-credentials-dir');
+    expect(section).toContain(/holds no usable credentials/.exec(message)![0]);
   });
 });
