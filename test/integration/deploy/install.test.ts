@@ -246,7 +246,7 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
         expect(ran.exitCode, command).toBe(0);
       }
     } finally {
-      await kubectl(['delete', 'namespace', 'ml', '--ignore-not-found', '--wait=false']);
+      await kubectl(['delete', 'namespace', 'ml', '--ignore-not-found', '--wait=true']); // the kustomize test below creates it again
     }
   });
 });
