@@ -180,3 +180,21 @@ describe('docs/troubleshooting.md on an operator that exits at start', () => {
     expect(section).toContain(/holds no usable credentials/.exec(message)![0]);
   });
 });
+
+// docs/security.md told a platform team that after updating the Secret "the old one can be revoked at once". Revoked
+// before the kubelet has updated the files (its sync period, a minute by default), every default-workspace endpoint is
+// held back (WorkspaceNotReady, a Warning each) until it has. The page must say when the new credentials are in use:
+// the line the operator logs then.
+describe('docs/security.md on rotating the default workspace credentials', () => {
+  it('says to revoke the old credential once the operator logs that it uses the new one, quoting that line', () => {
+    const volume = secretVolume({ token: 'dapi-old' });
+    const lines: string[] = [];
+    const credentials = new DefaultWorkspaceCredentials(env, volume.dir);
+    volume.update({ token: 'dapi-new' });
+    expect(credentials.reload(pino({ level: 'info' }, { write: (line: string) => lines.push(line) }))).toBe(true);
+    const logged = (JSON.parse(lines[0]!) as { msg: string }).msg;
+    const section = readFileSync(join(import.meta.dirname, '../../../../docs/security.md'), 'utf8').split('## The default workspace')[1]!.split(/^## /m)[0]!.replaceAll('\n', ' ');
+    expect(section).not.toContain('the old one can be revoked at once');
+    expect(section).toContain(`\`${logged}\``);
+  });
+});
