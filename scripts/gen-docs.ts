@@ -8,7 +8,8 @@ import { resourceDefinitions } from '../src/api/v1alpha1/resources.js';
 import { FLAGS_INTRO, flagDefault, OPERATOR_OPTIONS } from '../src/controllers/config.js';
 import { repoRoot } from './tools.js';
 
-type Schema = {
+/** The parts of a CRD's OpenAPI schema the reference shows (the docs test walks the same nodes). */
+export type Schema = {
   type?: string;
   description?: string;
   default?: unknown;

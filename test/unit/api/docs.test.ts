@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONFIGURATION_DOC, renderConfigurationDoc } from '../../../scripts/gen-docs.js';
+import { CONFIGURATION_DOC, renderConfigurationDoc, type Schema as Node } from '../../../scripts/gen-docs.js';
 import { OPERATOR_OPTIONS } from '../../../src/controllers/config.js';
 import { openApiSchema } from '../../../src/api/v1alpha1/crd.js';
 import { resourceDefinitions } from '../../../src/api/v1alpha1/resources.js';
@@ -19,21 +19,6 @@ describe('docs/configuration.md', () => {
   });
 });
 
-type Node = {
-  type?: string;
-  enum?: unknown[];
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  maxLength?: number;
-  minItems?: number;
-  maxItems?: number;
-  maxProperties?: number;
-  properties?: Record<string, Node>;
-  items?: Node;
-  additionalProperties?: Node;
-  'x-kubernetes-validations'?: { message: string }[];
-};
 
 /** Every node of a CRD schema with its path: fields, list items as `[]`, map values as `{}`. */
 function nodes(schema: Node, path: string): [string, Node][] {
