@@ -19,7 +19,6 @@ describe('docs/configuration.md', () => {
   });
 });
 
-
 /** Every node of a CRD schema with its path: fields, list items as `[]`, map values as `{}`. */
 function nodes(schema: Node, path: string): [string, Node][] {
   return [
