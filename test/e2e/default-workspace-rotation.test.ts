@@ -3,11 +3,12 @@
 // operator must use it within seconds, without a restart, and the endpoints the revoked PAT held back must recover
 // by themselves (before: the credentials were environment variables read once at start, so every default-workspace
 // endpoint stayed Synced=False WorkspaceNotReady until someone restarted the operator).
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
+import { writeSecretVolume } from '../support/secret-volume.js';
 import { type E2E, condition, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
 const OLD_PAT = 'dapi-rotation-old-0123456789abcdef';
@@ -15,28 +16,12 @@ const NEW_PAT = 'dapi-rotation-new-fedcba9876543210';
 const OLD_CLIENT_SECRET = 'sp-secret-old-7f3a91c2';
 const NEW_CLIENT_SECRET = 'sp-secret-new-0b5d6e84';
 
-/** Writes `files` into `dir` as the kubelet updates a mounted Secret: a new timestamped dir, then one atomic rename of ..data. */
-function writeLikeKubelet(dir: string, files: Record<string, string>): void {
-  const version = `..${Date.now()}_${Math.random().toString(36).slice(2)}`;
-  mkdirSync(join(dir, version));
-  for (const [name, value] of Object.entries(files)) writeFileSync(join(dir, version, name), value);
-  symlinkSync(version, join(dir, '..data_tmp'));
-  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-  for (const name of Object.keys(files)) {
-    try {
-      symlinkSync(join('..data', name), join(dir, name));
-    } catch {
-      // already linked through ..data
-    }
-  }
-}
-
 let e2e: E2E;
 let credentialsDir: string;
 
 beforeAll(async () => {
   credentialsDir = mkdtempSync(join(tmpdir(), 'pt-default-creds-'));
-  writeLikeKubelet(credentialsDir, { token: `${OLD_PAT}\n` });
+  writeSecretVolume(credentialsDir, { token: `${OLD_PAT}\n` });
   e2e = await startE2E({
     prefix: 'e2e-rotate',
     // Only the PAT in the files is accepted (not the harness's DATABRICKS_TOKEN): the files are what the operator uses.
@@ -63,7 +48,7 @@ describe("the default workspace's PAT rotated in its mounted Secret", () => {
 
     // The Secret now holds the new PAT, and the kubelet swaps it into the mounted files.
     const rotatedAt = Date.now();
-    writeLikeKubelet(credentialsDir, { token: `${NEW_PAT}\n` });
+    writeSecretVolume(credentialsDir, { token: `${NEW_PAT}\n` });
 
     await e2e.waitUntil('pte', 'rotated', (o) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && condition(o, 'Synced')?.observedGeneration === 2, 60_000);
     expect(Date.now() - rotatedAt, 'from the files updated to the change applied (ms)').toBeLessThan(15_000);
@@ -93,7 +78,7 @@ describe("the default workspace's PAT rotated in its mounted Secret", () => {
 
     // The platform team moves the default workspace to a service principal.
     await rotateTo(client(OLD_CLIENT_SECRET));
-    writeLikeKubelet(credentialsDir, { 'client-id': 'pt-sp', 'client-secret': OLD_CLIENT_SECRET });
+    writeSecretVolume(credentialsDir, { 'client-id': 'pt-sp', 'client-secret': OLD_CLIENT_SECRET });
     await setMax(5);
     await e2e.waitUntil('pte', 'rotated', synced(await generation()), 60_000);
 
@@ -104,7 +89,7 @@ describe("the default workspace's PAT rotated in its mounted Secret", () => {
     await e2e.waitUntil('pte', 'rotated', (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady', 30_000);
 
     const rotatedAt = Date.now();
-    writeLikeKubelet(credentialsDir, { 'client-id': 'pt-sp', 'client-secret': NEW_CLIENT_SECRET });
+    writeSecretVolume(credentialsDir, { 'client-id': 'pt-sp', 'client-secret': NEW_CLIENT_SECRET });
     await e2e.waitUntil('pte', 'rotated', synced(await generation()), 60_000);
     expect(Date.now() - rotatedAt, 'from the files updated to the change applied (ms)').toBeLessThan(15_000);
     const tokens = await emulatorCalls(e2e.emulator.url, { operation: 'token', status: 200 });

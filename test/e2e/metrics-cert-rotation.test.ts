@@ -4,13 +4,14 @@
 // operator must serve the renewed certificate to new connections: one read only at start would go on serving the old
 // certificate until it expires, and every Prometheus scrape would then fail its TLS verification.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2E, type OperatorProcess, startE2E } from './harness.js';
 import { eventually } from '../support/cluster.js';
+import { writeSecretVolume } from '../support/secret-volume.js';
 
 let e2e: E2E & { startOperator(extraArgs?: string[]): OperatorProcess };
 let dir: string;
@@ -18,13 +19,12 @@ let version = 0;
 
 /** Writes a new self-signed certificate the way the kubelet updates a Secret volume; returns its SHA-256 fingerprint. */
 function writeCertificateAsKubelet(): string {
-  const data = join(dir, `..2026_11_30_18_00_0${++version}`);
-  mkdirSync(data);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=pt-operator-metrics-${version}`,
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(data, 'tls.key'), '-out', join(data, 'tls.crt')], { stdio: 'ignore' });
-  symlinkSync(data.slice(dir.length + 1), join(dir, '..data_tmp'));
-  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-  const fingerprint = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', join(data, 'tls.crt')]).toString();
+  const scratch = mkdtempSync(join(tmpdir(), 'pt-metrics-cert-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=pt-operator-metrics-${++version}`,
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(scratch, 'tls.key'), '-out', join(scratch, 'tls.crt')], { stdio: 'ignore' });
+  writeSecretVolume(dir, { 'tls.crt': readFileSync(join(scratch, 'tls.crt')), 'tls.key': readFileSync(join(scratch, 'tls.key')) });
+  const fingerprint = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', join(scratch, 'tls.crt')]).toString();
+  rmSync(scratch, { recursive: true, force: true });
   return fingerprint.split('=')[1]!.trim();
 }
 
@@ -53,8 +53,6 @@ afterAll(async () => {
 describe('secure metrics with a renewed certificate', () => {
   it('serves the renewed certificate to new connections without a restart', async () => {
     const first = writeCertificateAsKubelet();
-    symlinkSync('..data/tls.crt', join(dir, 'tls.crt'));
-    symlinkSync('..data/tls.key', join(dir, 'tls.key'));
     const operator = e2e.startOperator(['--metrics-secure=true', `--metrics-cert-dir=${dir}`]);
     const url = await eventually(async () => {
       const line = operator.logs().split('\n').find((l) => l.includes('"msg":"serving /metrics"'));

@@ -1,7 +1,7 @@
 // The default workspace's credentials from a mounted Secret (--default-workspace-credentials-dir): what the files
 // mean, what is said when they are unusable (never their values), and that a rotation is picked up without a
 // restart, the OAuth M2M token cache included.
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
 import { defaultConnectionFrom, DefaultWorkspaceCredentials } from '../../../../src/controllers/workspace/default-credentials.js';
 import { startEmulator } from '../../../../src/emulator/server.js';
+import { writeSecretVolume } from '../../../support/secret-volume.js';
 
 const HOST = 'https://adb-1.azuredatabricks.net';
 const env = { DATABRICKS_HOST: HOST, DATABRICKS_TOKEN: 'dapi-from-env' };
@@ -23,21 +24,7 @@ afterEach(() => {
 function secretVolume(files: Record<string, string>): { dir: string; update(files: Record<string, string>): void } {
   const dir = mkdtempSync(join(tmpdir(), 'pt-creds-unit-'));
   dirs.push(dir);
-  let version = 0;
-  const update = (next: Record<string, string>) => {
-    const name = `..v${++version}`;
-    mkdirSync(join(dir, name));
-    for (const [file, value] of Object.entries(next)) writeFileSync(join(dir, name, file), value);
-    symlinkSync(name, join(dir, '..data_tmp'));
-    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-    for (const file of Object.keys(next)) {
-      try {
-        symlinkSync(join('..data', file), join(dir, file));
-      } catch {
-        // linked already
-      }
-    }
-  };
+  const update = (next: Record<string, string>) => writeSecretVolume(dir, next);
   update(files);
   return { dir, update };
 }
