@@ -118,6 +118,20 @@ describe('emulator: notifications, create-only fields, budget', () => {
     expect(emulator.getEndpoint('x').email_notifications).toBeUndefined();
   });
 
+  // "the real backend ... always echoes the field back on GET" (the Databricks CLI's fake, libs/testserver/serving_endpoints.go,
+  // which force-sends it): a client reading it, e.g. MLflow's get_endpoint(...)["description"], gets "", not a missing key.
+  it('an endpoint created without a description answers description "" on create, GET and update, as a real one does', () => {
+    const emulator = new Emulator({ speed: 0 });
+    expect(emulator.createEndpoint({ name: 'x', config: { served_entities: [LLAMA] } })).toHaveProperty('description', '');
+    expect(emulator.createPtEndpoint({ name: 'mu', config: { served_entities: [{ entity_name: 'system.ai.gpt-oss-120b', entity_version: '1', provisioned_model_units: 50 }] } })).toHaveProperty(
+      'description',
+      '',
+    );
+    emulator.advance(600_000);
+    expect(emulator.getEndpoint('x')).toHaveProperty('description', '');
+    expect(emulator.updateConfig('x', { served_entities: [{ ...LLAMA, max_provisioned_throughput: 1960 }] })).toHaveProperty('description', '');
+  });
+
   it('the gateway and notifications count against the create/update budget; permissions do not', () => {
     const { emulator, id } = emulatorWithEndpoint();
     const used = () => emulator.budget.used(emulator.now());
