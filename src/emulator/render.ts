@@ -40,7 +40,8 @@ export function renderDetailed(endpoint: StoredEndpoint): ServingEndpointDetaile
   if (endpoint.served) detailed.config = renderConfig(endpoint.served, READY_STATE, endpoint.name);
   if (endpoint.rollout) detailed.pending_config = renderPending(endpoint.rollout, endpoint.name);
   if (endpoint.tags.length > 0) detailed.tags = endpoint.tags;
-  if (endpoint.description !== undefined) detailed.description = endpoint.description;
+  // Always there: a real workspace echoes an unset description as "" (the Databricks CLI's fake force-sends it to match).
+  detailed.description = endpoint.description ?? '';
   if (endpoint.ai_gateway !== undefined) detailed.ai_gateway = endpoint.ai_gateway;
   // A real GET answers the policy as effective_budget_policy_id and never fills budget_policy_id (the Databricks
   // CLI's direct engine, PR #5708, tested on a workspace; the reference's captures of real answers carry it).
