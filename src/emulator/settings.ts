@@ -22,7 +22,8 @@ export type SchemaDirectory = (catalog: string, schema: string) => 'ok' | 'noCat
 /**
  * Validates a PUT ai-gateway body against the current gateway and returns what GET will show: the
  * server fills PII behavior NONE on a guardrail side and usage tracking off (TF marks both Computed),
- * and the table name prefix with the endpoint name. An empty body unsets the gateway (undefined).
+ * and the table name prefix with the endpoint name (MLflow's update_endpoint_ai_gateway example shows a workspace
+ * answering so). An empty body unsets the gateway (undefined).
  */
 export function applyAiGateway(endpointName: string, current: AiGatewayConfig | undefined, request: AiGatewayConfig, schemas: SchemaDirectory): AiGatewayConfig | undefined {
   const next = structuredClone(request);
