@@ -72,7 +72,7 @@ async function main(): Promise<number> {
   await installCrds();
   await installOperatorRbac(env);
 
-  say('starting the Databricks emulator (10-minute rollouts pass in 5 s; llama-chat will hit one GPU-capacity failure)');
+  say('starting the Databricks emulator (10-minute rollouts pass in 5 s; the first Llama 3.1 8B endpoint to roll out hits one GPU-capacity failure, shown as WaitingForCapacity, and is retried)');
   emulator = await startEmulator({
     speed: 120,
     scenario: { faults: [{ type: 'capacity', model: 'system.ai.meta_llama_v3_1_8b_instruct', attempts: 1 }] },
