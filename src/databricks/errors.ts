@@ -360,8 +360,6 @@ const SECRET_PATTERNS: readonly { pattern: RegExp; replacement: string }[] = [
   { pattern: /\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*/gi, replacement: `$1 ${REDACTED}` },
   // Databricks PATs and OAuth client secrets, also glued to other text or cut short by a length cap
   { pattern: /(dapi|dose)[0-9a-f]{16,}(-\d+)?/gi, replacement: REDACTED },
-  // JWTs (federation subject tokens, OAuth access tokens)
-  { pattern: /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, replacement: REDACTED },
   // key=value / "key": "value" forms of form bodies and JSON
   {
     pattern: /("?(?:access_token|refresh_token|id_token|client_secret|subject_token|token|password)"?\s*[:=]\s*"?)([^"&\s,}]+)/gi,
@@ -377,5 +375,37 @@ export function redactSecrets(text: string, knownSecrets: readonly string[] = []
     if (secret.length >= 8) out = out.split(secret).join(REDACTED);
   }
   for (const { pattern, replacement } of SECRET_PATTERNS) out = out.replace(pattern, replacement);
-  return out;
+  return redactJwts(out);
+}
+
+/**
+ * JWTs (federation subject tokens, OAuth access tokens): `eyJ<header>.<payload>.<signature>`, the header starting at
+ * a word boundary. Found segment by segment, in linear time: a regular expression looking for the dots after every
+ * "eyJ" backtracks over the rest of the text each time, and a host's "eyJ-eyJ-…" body then blocked the process for
+ * hours.
+ */
+function redactJwts(text: string): string {
+  return text.replace(/[A-Za-z0-9_.-]+/g, (run) => {
+    const segments = run.split('.');
+    const kept: string[] = [];
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i] as string;
+      const start = i + 2 < segments.length && segments[i + 1] !== '' ? jwtHeaderStart(segment) : -1;
+      if (start < 0) {
+        kept.push(segment);
+        continue;
+      }
+      kept.push(`${segment.slice(0, start)}${REDACTED}`);
+      i += 2;
+    }
+    return kept.join('.');
+  });
+}
+
+/** Where a JWT header starts in a dot-free segment: the first "eyJ" at its start or after a '-', else -1. */
+function jwtHeaderStart(segment: string): number {
+  for (let at = segment.indexOf('eyJ'); at >= 0; at = segment.indexOf('eyJ', at + 1)) {
+    if (at === 0 || segment[at - 1] === '-') return at;
+  }
+  return -1;
 }

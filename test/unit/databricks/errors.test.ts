@@ -242,6 +242,19 @@ describe('redactSecrets', () => {
     expect(redactSecrets('dapibus ornare; a dapi id of 4 hex: dapi1234')).toBe('dapibus ornare; a dapi id of 4 hex: dapi1234');
   });
 
+  it('removes a JWT wherever a word may start, and only the JWT', () => {
+    for (const [text, expected] of [
+      [`a ${jwt} b`, 'a [REDACTED] b'],
+      [`x-${jwt}`, 'x-[REDACTED]'],
+      [`eyJ-eyJ-${jwt}.tail`, '[REDACTED].tail'],
+      [`1.2.${jwt}`, '1.2.[REDACTED]'],
+      [`xeyJa.b.c eyJa..c eyJa.b`, 'xeyJa.b.c eyJa..c eyJa.b'],
+      [`eyJa.b.`, '[REDACTED]'],
+    ] as const) {
+      expect(redactSecrets(text)).toBe(expected);
+    }
+  });
+
   it('applies to every text field of a DatabricksError and to its JSON form', () => {
     const secret = 'token-value-abcdef-123456';
     const err = new DatabricksError({
