@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCredentialsProvider, workspaceConnectionFromEnv } from '../../../src/databricks/auth.js';
-import { DatabricksError } from '../../../src/databricks/errors.js';
+import { DatabricksError, MAX_SERVER_MESSAGE } from '../../../src/databricks/errors.js';
 import { HttpTransport, type HttpRequest, type HttpResponse } from '../../../src/databricks/transport.js';
 import { FakeClock, flushMicrotasks } from './fake-clock.js';
 
@@ -178,6 +178,26 @@ describe('OAuth M2M token cache', () => {
     expect(err.errorCode).toBe('invalid_client');
     expect(err.requestId).toBe('r-1');
     expect(err.message).toContain('Client authentication failed for [REDACTED]');
+  });
+});
+
+describe("a token endpoint's refusal, as the host chose it", () => {
+  it('keeps at most 1000 characters of its error_description and 64 of its error code, scrubbed before the cut', async () => {
+    const secret = 'sp-secret-value';
+    const description = `${'x'.repeat(995)}${secret}${'y'.repeat(1_000_000)}`;
+    const transport = new ScriptedTransport((req) =>
+      req.method === 'GET'
+        ? { status: 404, headers: {}, bodyText: '' }
+        : { status: 401, headers: {}, bodyText: JSON.stringify({ error: 'e'.repeat(100_000), error_description: description }) },
+    );
+    const provider = createCredentialsProvider({ type: 'oauth-m2m', clientId: 'sp-id', clientSecret: secret }, { host: 'https://w.example', transport, clock: new FakeClock() });
+    const err = (await provider.authorization().catch((e: unknown) => e)) as DatabricksError;
+    expect(err.kind).toBe('Auth');
+    // The message reaches conditions, Events and every log line about the workspace: a host must not make it 1 MB.
+    expect(err.message.length).toBeLessThan(1300);
+    expect(err.serverMessage?.length).toBeLessThanOrEqual(MAX_SERVER_MESSAGE + 1);
+    expect(err.errorCode?.length).toBeLessThanOrEqual(65);
+    expect(err.message).not.toContain(secret.slice(0, 5));
   });
 });
 
