@@ -16,7 +16,8 @@ import {
   SUBJECT_TOKEN_TYPE_JWT,
 } from './api-types.js';
 import { systemClock, type Clock } from './clock.js';
-import { DatabricksError, classifyHttpError, parseRetryAfter, requestIdFrom } from './errors.js';
+import { DatabricksError, MAX_ERROR_CODE, MAX_SERVER_MESSAGE, capText, classifyHttpError, parseRetryAfter, redactSecrets, requestIdFrom } from './errors.js';
+import { oneLine } from './host-text.js';
 import { normaliseHost } from './host.js';
 import type { HttpResponse, HttpTransport } from './transport.js';
 import { userAgent } from './transport.js';
@@ -183,8 +184,10 @@ abstract class OAuthProvider implements CredentialsProvider {
     let code: string | undefined;
     try {
       const body = OAuthErrorBodySchema.parse(JSON.parse(res.bodyText));
-      code = body.error;
-      description = body.error_description ?? '';
+      // The host's words, as errors.ts keeps any server's: scrubbed whole, then one short visible line.
+      const hostText = (text: string, max: number) => capText(oneLine(redactSecrets(text, this.secrets())), max);
+      code = body.error === undefined ? undefined : hostText(body.error, MAX_ERROR_CODE);
+      description = hostText(body.error_description ?? '', MAX_SERVER_MESSAGE);
     } catch {
       // not an RFC 6749 error body: the status alone tells the story
     }

@@ -211,6 +211,9 @@ export function parseErrorBody(text: string): ApiErrorBody | undefined {
 /** Longest request ID kept (real ones are a UUID or two). */
 const MAX_REQUEST_ID = 128;
 
+/** Longest error code kept (real ones are a few words in capitals). */
+export const MAX_ERROR_CODE = 64;
+
 /** Longest server message kept in an error (and so in status and Events). */
 export const MAX_SERVER_MESSAGE = 1000;
 
@@ -250,7 +253,7 @@ export function errorFromHttpResponse(input: HttpErrorInput): DatabricksError {
   const body = parseErrorBody(redactSecrets(input.bodyText, input.secrets));
   // The server's words end up in status conditions and Events: one visible line (escapes counted), short whatever
   // the host sends.
-  const errorCode = body?.error_code === undefined ? undefined : capText(oneLine(body.error_code), 64);
+  const errorCode = body?.error_code === undefined ? undefined : capText(oneLine(body.error_code), MAX_ERROR_CODE);
   const serverMessage = capText(oneLine(body?.message ?? ''), MAX_SERVER_MESSAGE);
   const kind = classifyHttpError(input.status, errorCode, serverMessage);
   const retryAfterHeader = headerValue(input.headers, 'retry-after');
