@@ -274,6 +274,37 @@ describe('bounds on what a host sends back (issue 11, finding 11)', () => {
     }
   });
 
+  it('holds a bounded amount of answers in memory when hosts send almost the cap and then stall', async () => {
+    // A tenant's host answers every call with just under 8 MiB and then nothing until the deadline. Each such call
+    // held its bytes for the whole deadline: a tenant with a few namespaces (each may keep 8 slow reconciles per
+    // controller going) held hundreds of MiB, and the operator's 512 MiB limit had it OOM-killed, for every tenant.
+    const wide = new HttpTransport({ connectionsPerOrigin: 32 });
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    server.script((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      let written = 0;
+      const pump = (): void => {
+        while (!res.destroyed && written + chunk.length < 8 * 1024 * 1024) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+      };
+      pump();
+    });
+    const baseline = process.memoryUsage().arrayBuffers;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 10);
+    try {
+      const stalled = client({ transport: wide, requestTimeoutMs: 2_000, retryDeadlineMs: 2_000 });
+      await Promise.all(Array.from({ length: 32 }, () => failure(stalled.getEndpoint('llama-chat'))));
+    } finally {
+      clearInterval(sampler);
+      server.script(json(200, ENDPOINT));
+      await wide.close();
+    }
+    expect((peak - baseline) / 2 ** 20).toBeLessThan(128);
+  });
+
   it('keeps at most 1000 characters of a server error message', async () => {
     server.script(json(400, { error_code: 'INVALID_PARAMETER_VALUE', message: 'x'.repeat(100_000) }));
     const error = await failure(client().getEndpoint('llama-chat'));
