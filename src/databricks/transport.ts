@@ -36,16 +36,31 @@ export interface HttpTransportOptions {
   maxResponseBytes?: number;
   /** Pools kept (default 512): the least recently used beyond it are closed (tenants choose hosts, and change them). */
   maxOrigins?: number;
+  /** Bytes all answers being read may hold together once one is past SMALL_ANSWER_BYTES (default MAX_BUFFERED_BYTES). */
+  maxBufferedBytes?: number;
 }
 
 /** Generous for the serving API (a list of 1000 endpoints is about 2 MB), small enough to bound memory. */
 export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Answers being read hold their bytes until complete, and a host may send almost MAX_RESPONSE_BYTES and then stall
+ * until the deadline: many such calls (a tenant's workspaces in a few namespaces) would take the process past its
+ * memory limit, for every tenant. An answer may grow past SMALL_ANSWER_BYTES only while all answers together hold
+ * less than this; beyond, it is dropped as Transient and retried.
+ */
+export const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+/** Always read (a list of about 125 endpoints): memory is then bounded by the calls in flight, which are bounded. */
+export const SMALL_ANSWER_BYTES = 256 * 1024;
+
 class ResponseTooLarge extends Error {}
+class TooManyBufferedBytes extends Error {}
 
 export class HttpTransport {
   private readonly pools = new Map<string, Pool>();
   private closed = false;
+  /** Bytes held now by the answers being read. */
+  private bufferedBytes = 0;
 
   constructor(private readonly options: HttpTransportOptions = {}) {}
 
@@ -94,12 +109,16 @@ export class HttpTransport {
         signal: deadline.signal,
         idempotent: req.method === 'GET',
       });
-      const bodyText = await readCapped(res.body, this.options.maxResponseBytes ?? MAX_RESPONSE_BYTES);
+      const bodyText = await this.readCapped(res.body);
       return { status: res.statusCode, headers: res.headers as HeaderBag, bodyText };
     } catch (err) {
       if (req.signal?.aborted) throw req.signal.reason;
       if (err instanceof ResponseTooLarge) {
         throw new DatabricksError({ kind: 'InvalidResponse', message: `${req.method} ${pathOnly} failed: ${err.message}`, method: req.method, path: pathOnly });
+      }
+      if (err instanceof TooManyBufferedBytes) {
+        const message = `${req.method} ${pathOnly} failed: ${err.message}`;
+        throw new DatabricksError({ kind: 'Transient', message, errorCode: 'CLIENT_MEMORY_BOUND', method: req.method, path: pathOnly, requestMaybeSent: true });
       }
       throw errorFromNetworkFailure({
         err,
@@ -114,6 +133,37 @@ export class HttpTransport {
     }
   }
 
+  /**
+   * The body as text, refusing (and dropping the connection) once it passes the size cap, or once it is past
+   * SMALL_ANSWER_BYTES while the answers being read hold more than the process-wide bound.
+   */
+  private async readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }): Promise<string> {
+    const limit = this.options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    const bound = this.options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of body) {
+        size += chunk.length;
+        this.bufferedBytes += chunk.length;
+        if (size > limit) {
+          body.destroy();
+          throw new ResponseTooLarge(`the response body is larger than ${limit} bytes; it was not read`);
+        }
+        if (size > SMALL_ANSWER_BYTES && this.bufferedBytes > bound) {
+          body.destroy();
+          throw new TooManyBufferedBytes(
+            `the answers being read hold more than ${bound} bytes together (hosts sending large answers slowly); this one was dropped after ${size} bytes and is retried`,
+          );
+        }
+        chunks.push(chunk);
+      }
+      return Buffer.concat(chunks).toString('utf8');
+    } finally {
+      this.bufferedBytes -= size;
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const pools = [...this.pools.values()];
@@ -122,20 +172,6 @@ export class HttpTransport {
   }
 }
 
-/** The body as text, refusing (and dropping the connection) once it passes `limit` bytes. */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      throw new ResponseTooLarge(`the response body is larger than ${limit} bytes; it was not read`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /** Shared by every client of the process, so that one workspace gets one pool. */
 export const sharedTransport = new HttpTransport();
