@@ -156,7 +156,7 @@ export const OPERATOR_OPTIONS = {
   'metrics-secure': {
     env: 'METRICS_SECURE',
     schema: bool(false),
-    help: 'Serve /metrics over HTTPS, only to callers whose bearer token may GET /metrics (TokenReview + SubjectAccessReview; needs create on tokenreviews and subjectaccessreviews).',
+    help: 'Serve /metrics over HTTPS, only to callers whose bearer token may GET /metrics (TokenReview + SubjectAccessReview; needs create on tokenreviews and subjectaccessreviews). At most 4 reviews at once: a scrape beyond them is answered 429.',
   },
   'metrics-cert-dir': {
     env: 'METRICS_CERT_DIR',

@@ -9,7 +9,7 @@ import type { KubeObject, ResourceType } from './types.js';
 const TokenReviews: ResourceType = { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenReview', plural: 'tokenreviews', namespaced: false };
 const SubjectAccessReviews: ResourceType = { group: 'authorization.k8s.io', version: 'v1', kind: 'SubjectAccessReview', plural: 'subjectaccessreviews', namespaced: false };
 
-export type AuthDecision = { allowed: true; user: string } | { allowed: false; status: 401 | 403; reason: string };
+export type AuthDecision = { allowed: true; user: string } | { allowed: false; status: 401 | 403 | 429; reason: string };
 export type RequestAuthorizer = (authorization: string | undefined, path: string, verb: string) => Promise<AuthDecision>;
 
 interface TokenReview extends KubeObject {
@@ -20,6 +20,13 @@ interface SubjectAccessReview extends KubeObject {
 }
 
 /**
+ * Reviews in flight at most. Whoever reaches the metrics port may send any token, and each unknown one costs a review
+ * on the operator's own API-server client (its watches, status writes and Lease renewals): beyond this many, a
+ * scrape is answered 429 without one. Prometheus scrapes each target once per interval, far below it.
+ */
+export const MAX_REVIEWS_IN_FLIGHT = 4;
+
+/**
  * A bearer token → TokenReview → SubjectAccessReview on the non-resource path. Decisions are cached briefly per
  * token and path (by hash; the token itself is never kept), so a scrape every 15 s costs two reviews a minute.
  */
@@ -27,13 +34,21 @@ export function delegatedAuthorizer(client: KubeClient, options: { cacheTtlMs?: 
   const ttl = options.cacheTtlMs ?? 10_000;
   const now = options.now ?? Date.now;
   const cache = new Map<string, { decision: AuthDecision; expiresAt: number }>();
+  let inFlight = 0;
   return async (authorization, path, verb) => {
     const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     if (!token) return { allowed: false, status: 401, reason: 'a bearer token is required' };
     const key = `${createHash('sha256').update(token).digest('hex')} ${verb} ${path}`;
     const cached = cache.get(key);
     if (cached && cached.expiresAt > now()) return cached.decision;
-    const decision = await review(client, token, path, verb);
+    if (inFlight >= MAX_REVIEWS_IN_FLIGHT) return { allowed: false, status: 429, reason: 'too many token reviews in flight; try again' };
+    inFlight += 1;
+    let decision: AuthDecision;
+    try {
+      decision = await review(client, token, path, verb);
+    } finally {
+      inFlight -= 1;
+    }
     if (cache.size > 1000) cache.clear();
     cache.set(key, { decision, expiresAt: now() + ttl });
     return decision;

@@ -10,7 +10,7 @@ export type Authorize = (
   authorization: string | undefined,
   path: string,
   verb: string,
-) => Promise<{ allowed: true } | { allowed: false; status: 401 | 403; reason: string }>;
+) => Promise<{ allowed: true } | { allowed: false; status: 401 | 403 | 429; reason: string }>;
 
 export interface TlsCertificate {
   cert: string | Buffer;
@@ -124,7 +124,8 @@ async function serveMetrics(registry: Registry, authorize: Authorize | undefined
     if (authorize) {
       const decision = await authorize(req.headers.authorization, path, 'get');
       if (!decision.allowed) {
-        res.writeHead(decision.status, { 'content-type': 'text/plain' }).end(decision.status === 401 ? 'Unauthorized' : 'Forbidden');
+        const text = { 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests' }[decision.status];
+        res.writeHead(decision.status, { 'content-type': 'text/plain', ...(decision.status === 429 && { 'retry-after': '1' }) }).end(text);
         return;
       }
     }
