@@ -201,6 +201,18 @@ describe("a token endpoint's refusal, as the host chose it", () => {
   });
 });
 
+describe('an OAuth discovery document, as the host chose it', () => {
+  it('names a token endpoint on another origin in at most a few hundred characters', async () => {
+    const transport = new ScriptedTransport(() => ({ status: 200, headers: {}, bodyText: JSON.stringify({ token_endpoint: `https://${'a'.repeat(1_000_000)}.example/token` }) }));
+    const provider = createCredentialsProvider({ type: 'oauth-m2m', clientId: 'sp-id', clientSecret: 'sp-secret-value' }, { host: 'https://w.example', transport, clock: new FakeClock() });
+    const err = (await provider.authorization().catch((e: unknown) => e)) as DatabricksError;
+    expect(err.kind).toBe('Auth');
+    expect(err.message).toMatch(/another origin/);
+    // The message reaches the workspace's condition and every log line about it.
+    expect(err.message.length).toBeLessThan(MAX_SERVER_MESSAGE + 200);
+  });
+});
+
 describe('token federation', () => {
   it('exchanges the current file content with the documented RFC 8693 parameters, re-reading the file each time', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pt-fed-unit-'));

@@ -171,6 +171,16 @@ describe('errorFromHttpResponse', () => {
 });
 
 describe('errorFromNetworkFailure', () => {
+  it("keeps at most 1000 characters of a library's message, which may quote the host (a certificate's names)", () => {
+    // A TLS failure names every name of the host's certificate: a tenant's host chooses them, and as many as it likes.
+    const names = Array.from({ length: 20_000 }, (_, i) => `DNS:n${i}.example`).join(', ');
+    const err = errorFromNetworkFailure({
+      err: Object.assign(new Error(`Hostname/IP does not match certificate's altnames: Host: h. is not in the cert's altnames: ${names}`), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }),
+      method: 'GET', path: '/p', timedOut: false,
+    });
+    expect(err.message.length).toBeLessThan(MAX_SERVER_MESSAGE + 200);
+  });
+
   it('knows a refused connection sent nothing, a reset connection may have', () => {
     const refused = errorFromNetworkFailure({
       err: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
