@@ -278,7 +278,7 @@ class OAuthM2MProvider extends OAuthProvider {
       // not a URL, or an origin no workspace may have (plain http:// off loopback)
       throw refuse(`names a token endpoint that is not a usable https URL (${JSON.stringify(parsed.data.token_endpoint.slice(0, 200))})`);
     }
-    if (origin !== this.ctx.host) throw refuse(`names a token endpoint on another origin (${url.origin})`);
+    if (origin !== this.ctx.host) throw refuse(`names a token endpoint on another origin (${capText(url.origin, 200)})`);
     return url;
   }
 }

@@ -315,7 +315,8 @@ export interface NetworkErrorInput {
 /** A failure without an HTTP answer: connection refused/reset, TLS, deadline. Always Transient. */
 export function errorFromNetworkFailure(input: NetworkErrorInput): DatabricksError {
   const code = errorCodeOf(input.err);
-  const rawMessage = input.err instanceof Error ? input.err.message : String(input.err);
+  // A library's words may quote the host (a TLS failure names every name of its certificate): scrubbed, then cut.
+  const rawMessage = capText(redactSecrets(input.err instanceof Error ? input.err.message : String(input.err), input.secrets), MAX_SERVER_MESSAGE);
   const requestMaybeSent = code === undefined || !NOT_SENT_CODES.has(code);
   const what = input.timedOut
     ? `no answer within ${input.timeoutMs ?? '?'} ms`
