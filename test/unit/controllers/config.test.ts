@@ -130,6 +130,9 @@ describe('pt-operator run configuration', () => {
     expect(config.defaultWorkspaceNamespaces).toEqual(['ml', 'serving']);
     expect(config.federationTrustedHosts).toEqual(['https://adb-1.azuredatabricks.net']);
     expect(() => parseOperatorConfig(['--federation-trusted-hosts=http://evil.example.com'], {})).toThrow(/--federation-trusted-hosts \(or FEDERATION_TRUSTED_HOSTS\): .*only allowed for loopback/);
+    expect(parseOperatorConfig([], {}).allowedWorkspaceHosts).toEqual([]);
+    expect(parseOperatorConfig(['--allowed-workspace-hosts=*.Cloud.Databricks.com,adb-1.azuredatabricks.net.'], {}).allowedWorkspaceHosts).toEqual(['*.cloud.databricks.com', 'adb-1.azuredatabricks.net']);
+    expect(() => parseOperatorConfig(['--allowed-workspace-hosts=https://adb-1.azuredatabricks.net'], {})).toThrow(/--allowed-workspace-hosts .*host names/);
   });
 
   it('serves metrics and probes on two ports (controller-runtime flags); "0" turns metrics off', () => {

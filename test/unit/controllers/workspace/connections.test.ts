@@ -126,6 +126,42 @@ describe('credentials come only from Secrets meant to hold them', () => {
   });
 });
 
+// A tenant chose any spec.host, and the operator called it from its own Pod, whose egress reaches what the tenant's
+// Pods may not (the cluster network, the API server, services behind a NetworkPolicy): 1000 characters of each
+// answer came back in the workspace's status. The cluster admin can keep spec.host to Databricks' domains.
+describe('workspace hosts the cluster admin allows (--allowed-workspace-hosts)', () => {
+  const pat = Buffer.from('dapi0123456789abcdef0123456789abcdef').toString('base64');
+  const allowing = (allowedWorkspaceHosts: string[]) =>
+    connections({
+      allowedWorkspaceHosts,
+      secrets: { get: (): Secret => ({ metadata: { name: 'dbx', namespace: 'team-b', resourceVersion: '1' }, data: { token: pat } }) },
+    });
+  const at = (host: string) => ({ host, auth: { token: { secretRef: { name: 'dbx', key: 'token' } } } }) as Workspace['spec'];
+  const allowed = ['*.cloud.databricks.com', 'adb-1111111111111111.1.azuredatabricks.net'];
+
+  it.each([
+    ['a host under an allowed domain', 'https://dbc-1.cloud.databricks.com', true],
+    ['an allowed host, with its default port', 'https://ADB-1111111111111111.1.azuredatabricks.net:443', true],
+    ['an address of the cluster network', 'https://10.96.0.1', false],
+    ['a cluster service', 'https://kubernetes.default.svc', false],
+    ['the domain itself, not a host under it', 'https://cloud.databricks.com', false],
+    ['a look-alike that ends elsewhere', 'https://dbc-1.cloud.databricks.com.attacker.example', false],
+    ['the loopback (the operator Pod itself)', 'http://127.0.0.1:8081', false],
+  ])('%s (%s): allowed %s', (_, host, ok) => {
+    const result = allowing(allowed).credentials('team-b', at(host));
+    if (ok) expect(result).toMatchObject({ ok: true });
+    else expect(result).toMatchObject({ ok: false, reason: 'InvalidSpec', message: expect.stringContaining('--allowed-workspace-hosts') });
+    expect('client' in allowing(allowed).clientFor(workspaceWith(host))).toBe(ok);
+  });
+
+  it('without the flag, any host (as before)', () => {
+    expect(allowing([]).credentials('team-b', at('https://10.96.0.1'))).toMatchObject({ ok: true });
+  });
+
+  const workspaceWith = (host: string): Workspace =>
+    ({ apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { namespace: 'team-b', name: 'ws', generation: 1 }, spec: at(host) }) as Workspace;
+});
+
 // They were sent, refused by the HTTP client as "invalid authorization header", and reported as HostUnreachable,
 // retried forever with advice about spec.host.
 describe('a credential that cannot go in an HTTP header is a Secret problem, never echoed', () => {
