@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { namespaceNameProblem, parseDurationMs, parsePositiveDurationMs, POSITIVE_DURATION_EXPECTED } from '../api/v1alpha1/index.js';
 import { normaliseHost } from '../databricks/index.js';
+import { parseHostPattern } from './workspace/allowed-hosts.js';
 import { DEFAULT_CAPACITY_PATTERNS } from './endpoint/capacity.js';
 
 const duration = (fallback: string) =>
@@ -198,6 +199,20 @@ export const OPERATOR_OPTIONS = {
     env: 'DEFAULT_WORKSPACE_CREDENTIALS_DIR',
     schema: z.string().optional(),
     help: "A directory (the chart mounts defaultWorkspace.existingSecret there) whose files hold the default workspace's credentials instead of the environment's DATABRICKS_TOKEN, DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET: token (a PAT), or client-id and client-secret (OAuth M2M). They are read again when they change and when Databricks refuses them, so a rotated Secret is used within seconds of the kubelet updating the files, with no restart. DATABRICKS_HOST stays in the environment. Unset: the environment's, read once at start.",
+  },
+  'allowed-workspace-hosts': {
+    env: 'ALLOWED_WORKSPACE_HOSTS',
+    schema: list.transform((patterns, ctx) =>
+      patterns.map((pattern) => {
+        try {
+          return parseHostPattern(pattern);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return pattern;
+        }
+      }),
+    ),
+    help: "Comma-separated host names a DatabricksWorkspace's spec.host may name: *.cloud.databricks.com allows every host under that domain; others get Ready=False InvalidSpec and are never called. The operator calls spec.host from its own Pod, whose network may reach what tenants' Pods may not: in a shared cluster, list Databricks' domains (*.cloud.databricks.com, *.azuredatabricks.net, *.gcp.databricks.com). Empty: any host. The default workspace's host is the admin's own and needs no entry.",
   },
   'federation-trusted-hosts': {
     env: 'FEDERATION_TRUSTED_HOSTS',

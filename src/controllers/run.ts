@@ -121,6 +121,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     defaultWorkspaceNamespaces: config.defaultWorkspaceNamespaces,
     ...(selectedNamespaces && { namespaceSelected: (namespace: string) => selectedNamespaces.get(namespace) !== undefined }),
     federationTrustedHosts: config.federationTrustedHosts,
+    allowedWorkspaceHosts: config.allowedWorkspaceHosts,
     client: {
       budgets,
       retryDeadlineMs: config.databricksTimeout,

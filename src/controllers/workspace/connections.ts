@@ -13,6 +13,7 @@ import {
 } from '../../databricks/index.js';
 import { findCondition, type Informer, type KubeObject } from '../../kube/index.js';
 import { DEFAULT_WORKSPACE } from '../resources.js';
+import { hostAllowed } from './allowed-hosts.js';
 
 export type Secret = KubeObject & { data?: Record<string, string>; type?: string };
 
@@ -39,6 +40,8 @@ export interface WorkspaceConnectionsOptions {
   namespaceSelected?: (namespace: string) => boolean;
   /** Normalised hosts, besides the default workspace's, that may receive the federation token (--federation-trusted-hosts). */
   federationTrustedHosts: readonly string[];
+  /** Host name patterns a workspace's spec.host must match (--allowed-workspace-hosts); empty or absent: any host. */
+  allowedWorkspaceHosts?: readonly string[];
   client: SharedClientOptions;
 }
 
@@ -96,6 +99,16 @@ export class WorkspaceConnections {
   /** Read the credentials a workspace spec names from its Secret (or the token file). */
   credentials(namespace: string, spec: WorkspaceSpec): CredentialsResult {
     const { auth } = spec;
+    const allowedHosts = this.options.allowedWorkspaceHosts ?? [];
+    const host = normalisedHostOrUndefined(spec.host);
+    // a host that is no workspace URL is refused when its client is made
+    if (host !== undefined && !hostAllowed(host, allowedHosts)) {
+      return {
+        ok: false,
+        reason: 'InvalidSpec',
+        message: `spec.host ${spec.host} is not among the hosts the cluster admin allows workspaces to name (--allowed-workspace-hosts: ${allowedHosts.join(', ')}); nothing was sent to it. Name your Databricks workspace's URL, or ask the admin to add its host`,
+      };
+    }
     if (auth.tokenFederation) {
       // The operator's own service-account token: never to a host the platform team has not trusted.
       const trust = this.federationTrust(namespace, spec.host);
