@@ -71,6 +71,27 @@ describe('Helm chart', () => {
     expect(applied.exitCode).toBe(0);
   });
 
+  // A platform team installs into a namespace that enforces Pod Security "restricted": the Pods must be admitted with
+  // every documented value set, hostNetwork aside (a host namespace, which baseline already refuses).
+  it.each(Object.entries(valueSets))("its Pod with %s, where Pod Security enforces restricted: admitted (hostNetwork: refused)", async (name, values) => {
+    const namespace = uniqueNamespace('psa-restricted');
+    await ensureNamespace(namespace);
+    await kubectl(['label', 'namespace', namespace, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
+    const rendered = await helm(['template', 'pt-operator', chart, '--namespace', namespace, '--show-only', 'templates/deployment.yaml', ...values]);
+    expect(rendered.exitCode).toBe(0);
+    const deployment = parse(rendered.stdout) as { spec: { template: { metadata: object; spec: { serviceAccountName: string } } } };
+    await kubectl(['create', 'serviceaccount', deployment.spec.template.spec.serviceAccountName, '--namespace', namespace]);
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { ...deployment.spec.template.metadata, name: 'pt-operator-psa' }, spec: deployment.spec.template.spec };
+    const created = await kubectl(['create', '--dry-run=server', '--namespace', namespace, '-f', '-'], { input: JSON.stringify(pod) });
+    if (name.startsWith('hostNetwork')) {
+      expect(created.stderr).toContain('violates PodSecurity "restricted:latest": host namespaces (hostNetwork=true)');
+    } else {
+      expect(created.stderr).toBe('');
+      expect(created.exitCode).toBe(0);
+    }
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  });
+
   it('refuses values that do not fit values.schema.json with a clear message', async () => {
     const result = await helm(['template', 'pt-operator', chart, '--set', 'logLevel=loud']);
     expect(result.exitCode).not.toBe(0);
