@@ -36,6 +36,7 @@ const valueSets: Record<string, string[]> = {
     '--set', 'defaultWorkspace.allowedNamespaceSelector=ptoperator.io/default-workspace=allowed',
     '--set', 'tokenFederation.trustedHosts={https://adb-2.2.azuredatabricks.net}',
     '--set', 'adoption.allowCrossNamespace=true',
+    '--set', 'workspaceHosts.allowed={*.azuredatabricks.net,adb-2.2.azuredatabricks.net}',
   ],
   'hostNetwork, no surge': ['--set', 'hostNetwork=true', '--set', 'updateStrategy.rollingUpdate.maxSurge=0', '--set', 'updateStrategy.rollingUpdate.maxUnavailable=1'],
   'secure metrics, CRDs left out, as a subchart with global values, own security contexts and spread': [

@@ -287,3 +287,34 @@ describe("the chart's workspace hosts follow the DatabricksWorkspace rule (a bad
     expect(schema.properties.tokenFederation.properties.trustedHosts.items.pattern).toBe(WORKSPACE_HOST_PATTERN);
   });
 });
+
+describe("the chart's workspaceHosts.allowed and --allowed-workspace-hosts agree (a typo fails helm, not the pod)", () => {
+  const schema = JSON.parse(readFileSync(`${repoRoot}/charts/pt-operator/values.schema.json`, 'utf8')) as {
+    properties: { workspaceHosts: { properties: { allowed: { items: { pattern: string } } } } };
+  };
+  const chartTakes = (value: string) => new RegExp(schema.properties.workspaceHosts.properties.allowed.items.pattern).test(value);
+  const operatorTakes = (value: string) => {
+    try {
+      parseOperatorConfig([`--allowed-workspace-hosts=${value}`], {});
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it.each([
+    ['*.cloud.databricks.com', true],
+    ['ADB-1.azuredatabricks.net.', true],
+    ['localhost', true],
+    ['10.0.0.1', true],
+    ['https://adb-1.azuredatabricks.net', false],
+    ['adb-1.azuredatabricks.net:443', false],
+    ['adb-1.azuredatabricks.net/path', false],
+    ['*.', false],
+    ['a.*.net', false],
+    ['-bad.example', false],
+  ])('%s: taken %s by both', (value, taken) => {
+    expect(chartTakes(value)).toBe(taken);
+    expect(operatorTakes(value)).toBe(taken);
+  });
+});
