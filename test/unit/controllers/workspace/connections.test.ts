@@ -188,6 +188,14 @@ describe('a credential that cannot go in an HTTP header is a Secret problem, nev
     expect(result.ok ? '' : result.message).not.toContain('SECRET');
   });
 
+  it('a key the Secret cache found too large for a credential: refused, saying so', () => {
+    const result = connections({
+      secrets: { get: (): Secret => ({ metadata: { name: 'dbx', namespace: 'team-b', resourceVersion: '1' }, data: {}, tooLarge: ['token'] }) },
+    }).credentials('team-b', tokenWorkspace);
+    expect(result).toMatchObject({ ok: false, reason: 'SecretNotFound' });
+    expect(result.ok ? '' : result.message).toContain('key "token" of Secret team-b/dbx holds more than 16 KiB');
+  });
+
   it('surrounding whitespace and a final newline (echo into a file) are still trimmed, not refused', () => {
     expect(withData({ token: '  dapi0123\n' }).credentials('team-b', tokenWorkspace)).toMatchObject({ ok: true, auth: { type: 'pat', token: 'dapi0123' } });
   });

@@ -54,6 +54,21 @@ describe('ReferencedSecrets (issue 11, finding 9)', () => {
     expect(secrets.get('ml/absent')).toBeUndefined();
   });
 
+  // A workspace tenant names any Secret of its namespace, up to 1 MiB (the API server's limit), and may create as many
+  // workspaces and Secrets as its quota allows: each small workspace object had the operator hold a whole Secret, a
+  // thousand of them a gigabyte, past the chart's 512 MiB limit, for every tenant.
+  it('keeps only the keys workspaces name, each at most 16 KiB: a Secret of 1 MiB costs no more than its credential', async () => {
+    const big = Buffer.alloc(600 * 1024, 'a').toString('base64');
+    const api = client({ 'ml/dbx': { metadata: { name: 'dbx', namespace: 'ml', resourceVersion: '3' }, data: { token: 'ZGFwaQ==', 'ca.crt': big, 'huge-token': big } } });
+    const secrets = new ReferencedSecrets(api);
+    await secrets.refresh('ml', 'dbx', ['token']);
+    expect(secrets.get('ml/dbx')?.data).toEqual({ token: 'ZGFwaQ==' });
+    // another workspace names another key of the same Secret: both are kept, the big one only as too large
+    await secrets.refresh('ml', 'dbx', ['huge-token']);
+    expect(secrets.get('ml/dbx')).toMatchObject({ data: { token: 'ZGFwaQ==' }, tooLarge: ['huge-token'] });
+    expect(JSON.stringify(secrets.get('ml/dbx')).length).toBeLessThan(1024);
+  });
+
   it('passes other errors on (a 403 is not "the Secret is missing")', async () => {
     const secrets = new ReferencedSecrets({ get: async () => Promise.reject(new KubeApiError(403, 'Forbidden', 'forbidden')) });
     await expect(secrets.refresh('ml', 'a')).rejects.toThrow('forbidden');
