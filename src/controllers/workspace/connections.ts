@@ -15,7 +15,8 @@ import { findCondition, type Informer, type KubeObject } from '../../kube/index.
 import { DEFAULT_WORKSPACE } from '../resources.js';
 import { hostAllowed } from './allowed-hosts.js';
 
-export type Secret = KubeObject & { data?: Record<string, string>; type?: string };
+/** A Secret as the operator keeps it (ReferencedSecrets): the named keys, and those too large for a credential. */
+export type Secret = KubeObject & { data?: Record<string, string>; type?: string; tooLarge?: string[] };
 
 export type CredentialsResult =
   | { ok: true; auth: AuthConfig; version: string }
@@ -27,7 +28,7 @@ export type SharedClientOptions = Omit<DatabricksClientOptions, 'host' | 'auth' 
 export interface WorkspaceConnectionsOptions {
   workspaces: Pick<Informer<DatabricksWorkspace & KubeObject>, 'get'>;
   /** The Secrets workspaces name; `readOnce` reads one never read since start (ReferencedSecrets). */
-  secrets: Pick<Informer<Secret>, 'get'> & { readOnce?(namespace: string, name: string, signal?: AbortSignal): Promise<void> };
+  secrets: Pick<Informer<Secret>, 'get'> & { readOnce?(namespace: string, name: string, keys: readonly string[], signal?: AbortSignal): Promise<void> };
   /** From DATABRICKS_* in the operator's environment (or --default-workspace-credentials-dir), or why there is none. */
   defaultConnection: WorkspaceConnection | { error: string };
   /** Where the default workspace's credentials come from, for messages (never their values). */
@@ -163,6 +164,13 @@ export class WorkspaceConnections {
     };
     /** Why the value of `key` cannot be used (never the value itself), or undefined when it can. */
     const problem = (key: string, value: string | undefined): CredentialsResult | undefined => {
+      if (secret.tooLarge?.includes(key)) {
+        return {
+          ok: false,
+          reason: 'SecretNotFound',
+          message: `key "${key}" of Secret ${namespace}/${ref.name} holds more than 16 KiB, which no Databricks credential does; store the ${auth.token ? 'token' : 'value'} alone`,
+        };
+      }
       if (!value) return { ok: false, reason: 'SecretNotFound', message: `Secret ${namespace}/${ref.name} has no non-empty key "${key}"` };
       if (unfitForHeader(value)) {
         return {
@@ -275,8 +283,8 @@ export class WorkspaceConnections {
   async readCredentialsOnce(namespace: string, workspaceRef: { name: string } | undefined, signal: AbortSignal): Promise<void> {
     if (!workspaceRef || !this.options.secrets.readOnce) return;
     const spec = this.options.workspaces.get(`${namespace}/${workspaceRef.name}`)?.spec as WorkspaceSpec | undefined;
-    const ref = spec?.auth?.token?.secretRef ?? spec?.auth?.oauthM2M?.secretRef;
-    if (ref?.name) await this.options.secrets.readOnce(namespace, ref.name, signal);
+    const secret = credentialSecretOf(spec);
+    if (secret) await this.options.secrets.readOnce(namespace, secret.name, secret.keys, signal);
   }
 
   /**
@@ -365,6 +373,16 @@ export class WorkspaceConnections {
  */
 export function claimsNames(ready: { status: string; reason?: string } | undefined): boolean {
   return ready === undefined || ready.status !== 'False' || ready.reason === WorkspaceReadyReason.HostUnreachable;
+}
+
+/** The Secret a workspace spec names and the keys of it that hold its credentials (defaulted as the CRD does). */
+export function credentialSecretOf(spec: WorkspaceSpec | undefined): { name: string; keys: string[] } | undefined {
+  const auth = spec?.auth as { token?: { secretRef?: Partial<{ name: string; key: string }> }; oauthM2M?: { secretRef?: Partial<{ name: string; clientIdKey: string; clientSecretKey: string }> } } | undefined;
+  const token = auth?.token?.secretRef;
+  if (token?.name) return { name: token.name, keys: [token.key ?? 'token'] };
+  const m2m = auth?.oauthM2M?.secretRef;
+  if (m2m?.name) return { name: m2m.name, keys: [m2m.clientIdKey ?? 'client-id', m2m.clientSecretKey ?? 'client-secret'] };
+  return undefined;
 }
 
 function createSecretCommand(namespace: string, name: string, auth: WorkspaceSpec['auth']): string {

@@ -20,7 +20,7 @@ import {
 import { type CrdDeletionCheck, WORKSPACE_CRD } from '../crd-deletion.js';
 import { WORKSPACE_FINALIZER, WorkspaceResource } from '../resources.js';
 import { clause } from '../text.js';
-import type { WorkspaceConnections } from './connections.js';
+import { credentialSecretOf, type WorkspaceConnections } from './connections.js';
 import { planWorkspaceDeletion } from './deletion.js';
 import type { ReferencedSecrets } from './secrets.js';
 
@@ -113,8 +113,8 @@ async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace:
   const plan = planWorkspaceDeletion({ users, crdDeleting });
   if (plan.action === 'wait') {
     // After a restart the credentials were never read: read them while the Secret may still exist.
-    const ref = secretRefOf(workspace.spec);
-    if (ref && !options.secrets.get(`${namespace}/${ref}`)) await options.secrets.refresh(namespace, ref, signal);
+    const secret = credentialSecretOf(workspace.spec);
+    if (secret && !options.secrets.get(`${namespace}/${secret.name}`)) await options.secrets.refresh(namespace, secret.name, secret.keys, signal);
     log.info({ users: users.length }, plan.message);
     const parsed = WorkspaceSpec.safeParse(workspace.spec);
     const lost = parsed.success ? options.connections.lostCredentials(namespace, parsed.data) : undefined;
@@ -123,8 +123,8 @@ async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace:
     return;
   }
   await removeFinalizer(options.kube, WorkspaceResource, workspace, WORKSPACE_FINALIZER, signal);
-  const ref = secretRefOf(workspace.spec);
-  if (ref) options.secrets.forget(namespace, ref);
+  const secret = credentialSecretOf(workspace.spec);
+  if (secret) options.secrets.forget(namespace, secret.name);
   if (plan.event) await options.events.record(workspace, plan.event.type, plan.event.reason, plan.event.message);
 }
 
@@ -140,7 +140,6 @@ async function markCredentialsLost(options: WorkspaceReconcilerOptions, workspac
   await options.events.record(workspace, 'Warning', WorkspaceReadyReason.SecretNotFound, message);
 }
 
-const secretRefOf = (spec: WorkspaceSpec | undefined): string | undefined => spec?.auth?.token?.secretRef.name ?? spec?.auth?.oauthM2M?.secretRef.name;
 
 async function verify(
   options: WorkspaceReconcilerOptions,
@@ -153,8 +152,8 @@ async function verify(
     return { ready: false, reason: WorkspaceReadyReason.InvalidSpec, message: `spec.${issue?.path.join('.')}: ${issue?.message}` };
   }
   // The one place the operator reads Secrets: a GET of the Secret this workspace names, each time it is verified.
-  const ref = secretRefOf(parsed.data);
-  if (ref) await options.secrets.refresh(workspace.metadata.namespace ?? '', ref, signal);
+  const secret = credentialSecretOf(parsed.data);
+  if (secret) await options.secrets.refresh(workspace.metadata.namespace ?? '', secret.name, secret.keys, signal);
   const result = options.connections.clientFor({ ...workspace, spec: parsed.data });
   if ('error' in result) {
     const reason = result.error.reason === 'InvalidSpec' ? WorkspaceReadyReason.InvalidSpec : result.error.reason;

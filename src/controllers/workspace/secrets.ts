@@ -6,44 +6,67 @@
 import { CoreResources, isNotFound, type KubeClient } from '../../kube/index.js';
 import type { Secret } from './connections.js';
 
+/**
+ * Longest value kept, as the API stores it (base64): PATs and OAuth client ids and secrets are under 100 characters.
+ * A Secret holds up to 1 MiB, and a tenant's small workspace objects may each name one: only credentials are kept.
+ */
+export const MAX_CREDENTIAL_BYTES = 16 * 1024;
+
 export class ReferencedSecrets {
   private readonly cache = new Map<string, Secret>();
+  /** The data keys workspaces named, per Secret: only those are kept. */
+  private readonly wanted = new Map<string, Set<string>>();
   /** Keys read at least once since start (present or not), and first reads in flight. */
   private readonly read = new Set<string>();
   private readonly firstReads = new Map<string, Promise<void>>();
 
   constructor(private readonly client: Pick<KubeClient, 'get'>) {}
 
-  /** The last copy read of `namespace/name`, if it existed then. */
+  /** The last copy read of `namespace/name`, if it existed then: the named keys only. */
   get(key: string): Secret | undefined {
     return this.cache.get(key);
   }
 
   /**
-   * Reads the Secret if it was never read since start: after a restart "not read yet" must not pass for "missing".
-   * Concurrent first asks share one GET; later reads are the workspace verifications' (refresh).
+   * Reads the Secret if it was never read since start (or not for these keys): after a restart "not read yet" must not
+   * pass for "missing". Concurrent first asks share one GET; later reads are the workspace verifications' (refresh).
    */
-  async readOnce(namespace: string, name: string, signal?: AbortSignal): Promise<void> {
+  async readOnce(namespace: string, name: string, keys: readonly string[], signal?: AbortSignal): Promise<void> {
     const key = `${namespace}/${name}`;
-    if (this.read.has(key)) return;
+    if (this.read.has(key) && keys.every((k) => this.wanted.get(key)?.has(k))) return;
     let reading = this.firstReads.get(key);
     if (!reading) {
-      reading = this.refresh(namespace, name, signal).finally(() => this.firstReads.delete(key));
+      reading = this.refresh(namespace, name, keys, signal).finally(() => this.firstReads.delete(key));
       this.firstReads.set(key, reading);
     }
     await reading;
   }
 
-  /** Reads the Secret again (GET); a missing Secret is forgotten. Other errors (403, network) are thrown. */
-  async refresh(namespace: string, name: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Reads the Secret again (GET) and keeps the `keys` of it that this or an earlier call named; a missing Secret is
+   * forgotten. Other errors (403, network) are thrown.
+   */
+  async refresh(namespace: string, name: string, keys: readonly string[], signal?: AbortSignal): Promise<void> {
     const key = `${namespace}/${name}`;
+    const wanted = this.wanted.get(key) ?? new Set<string>();
+    for (const k of keys) wanted.add(k);
+    this.wanted.set(key, wanted);
     try {
       const secret = await this.client.get<Secret>(CoreResources.secret, namespace, name, signal);
-      // Keep only what credentials need: the type (connections.ts refuses Kubernetes' own), data and the
+      // Keep only what credentials need: the type (connections.ts refuses Kubernetes' own), the named keys and the
       // resourceVersion that keys the client cache.
+      const data: Record<string, string> = {};
+      const tooLarge: string[] = [];
+      for (const k of wanted) {
+        const value = secret.data?.[k];
+        if (value === undefined) continue;
+        if (value.length > MAX_CREDENTIAL_BYTES) tooLarge.push(k);
+        else data[k] = value;
+      }
       this.cache.set(key, {
         ...(secret.type !== undefined && { type: secret.type }),
-        ...(secret.data && { data: secret.data }),
+        ...(secret.data && { data }),
+        ...(tooLarge.length > 0 && { tooLarge }),
         metadata: { name, namespace, resourceVersion: secret.metadata.resourceVersion },
       });
       this.read.add(key);
@@ -58,5 +81,6 @@ export class ReferencedSecrets {
   forget(namespace: string, name: string): void {
     this.cache.delete(`${namespace}/${name}`);
     this.read.delete(`${namespace}/${name}`);
+    this.wanted.delete(`${namespace}/${name}`);
   }
 }

@@ -22,7 +22,7 @@ describe('ReferencedSecrets (issue 11, finding 9)', () => {
     const api = client({ 'ml/dbx-pat': { metadata: { name: 'dbx-pat', namespace: 'ml', resourceVersion: '7', annotations: { big: 'x' } }, type: 'Opaque', data: { token: 'ZGFwaQ==' } } as KubeObject });
     const secrets = new ReferencedSecrets(api);
     expect(secrets.get('ml/dbx-pat')).toBeUndefined();
-    await secrets.refresh('ml', 'dbx-pat');
+    await secrets.refresh('ml', 'dbx-pat', ['token']);
     expect(api.calls).toEqual(['GET secrets ml/dbx-pat']);
     expect(secrets.get('ml/dbx-pat')).toEqual({ metadata: { name: 'dbx-pat', namespace: 'ml', resourceVersion: '7' }, type: 'Opaque', data: { token: 'ZGFwaQ==' } });
   });
@@ -30,12 +30,12 @@ describe('ReferencedSecrets (issue 11, finding 9)', () => {
   it('forgets a Secret that is gone, and on request', async () => {
     const store: Record<string, KubeObject> = { 'ml/a': { metadata: { name: 'a', namespace: 'ml', resourceVersion: '1' } } };
     const secrets = new ReferencedSecrets(client(store));
-    await secrets.refresh('ml', 'a');
+    await secrets.refresh('ml', 'a', ['token']);
     delete store['ml/a'];
-    await secrets.refresh('ml', 'a');
+    await secrets.refresh('ml', 'a', ['token']);
     expect(secrets.get('ml/a')).toBeUndefined();
     store['ml/a'] = { metadata: { name: 'a', namespace: 'ml', resourceVersion: '2' } };
-    await secrets.refresh('ml', 'a');
+    await secrets.refresh('ml', 'a', ['token']);
     secrets.forget('ml', 'a');
     expect(secrets.get('ml/a')).toBeUndefined();
   });
@@ -45,10 +45,10 @@ describe('ReferencedSecrets (issue 11, finding 9)', () => {
   it('readOnce: one GET for concurrent first asks, none after, for a Secret present or missing', async () => {
     const api = client({ 'ml/dbx-pat': { metadata: { name: 'dbx-pat', namespace: 'ml', resourceVersion: '7' }, data: { token: 'ZGFwaQ==' } } });
     const secrets = new ReferencedSecrets(api);
-    await Promise.all([secrets.readOnce('ml', 'dbx-pat'), secrets.readOnce('ml', 'dbx-pat'), secrets.readOnce('ml', 'dbx-pat')]);
-    await secrets.readOnce('ml', 'dbx-pat');
-    await secrets.readOnce('ml', 'absent');
-    await secrets.readOnce('ml', 'absent');
+    await Promise.all([secrets.readOnce('ml', 'dbx-pat', ['token']), secrets.readOnce('ml', 'dbx-pat', ['token']), secrets.readOnce('ml', 'dbx-pat', ['token'])]);
+    await secrets.readOnce('ml', 'dbx-pat', ['token']);
+    await secrets.readOnce('ml', 'absent', ['token']);
+    await secrets.readOnce('ml', 'absent', ['token']);
     expect(api.calls).toEqual(['GET secrets ml/dbx-pat', 'GET secrets ml/absent']);
     expect(secrets.get('ml/dbx-pat')?.data).toEqual({ token: 'ZGFwaQ==' });
     expect(secrets.get('ml/absent')).toBeUndefined();
@@ -71,6 +71,6 @@ describe('ReferencedSecrets (issue 11, finding 9)', () => {
 
   it('passes other errors on (a 403 is not "the Secret is missing")', async () => {
     const secrets = new ReferencedSecrets({ get: async () => Promise.reject(new KubeApiError(403, 'Forbidden', 'forbidden')) });
-    await expect(secrets.refresh('ml', 'a')).rejects.toThrow('forbidden');
+    await expect(secrets.refresh('ml', 'a', ['token'])).rejects.toThrow('forbidden');
   });
 });
