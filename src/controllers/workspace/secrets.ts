@@ -7,7 +7,7 @@ import { CoreResources, isNotFound, type KubeClient } from '../../kube/index.js'
 import type { Secret } from './connections.js';
 
 /**
- * Longest value kept, as the API stores it (base64): PATs and OAuth client ids and secrets are under 100 characters.
+ * Longest value kept, in bytes (decoded): PATs and OAuth client ids and secrets are under 100 characters.
  * A Secret holds up to 1 MiB, and a tenant's small workspace objects may each name one: only credentials are kept.
  */
 export const MAX_CREDENTIAL_BYTES = 16 * 1024;
@@ -60,7 +60,7 @@ export class ReferencedSecrets {
       for (const k of wanted) {
         const value = secret.data?.[k];
         if (value === undefined) continue;
-        if (value.length > MAX_CREDENTIAL_BYTES) tooLarge.push(k);
+        if (Buffer.byteLength(value, 'base64') > MAX_CREDENTIAL_BYTES) tooLarge.push(k);
         else data[k] = value;
       }
       this.cache.set(key, {
