@@ -172,7 +172,6 @@ export class HttpTransport {
   }
 }
 
-
 /** Shared by every client of the process, so that one workspace gets one pool. */
 export const sharedTransport = new HttpTransport();
 
