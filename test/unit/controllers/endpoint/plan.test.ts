@@ -509,6 +509,24 @@ describe('READY, NOT_UPDATING', () => {
     expect(asked.events.map((e) => e.reason)).not.toContain('DriftDetected');
   });
 
+  // A user who changes a tag and the throughput in one apply: the tags go on once the rollout is done. The Warning
+  // told them that someone had changed their endpoint's tags in Databricks, when it was their own edit.
+  it('a tag changed with the throughput in one edit is patched after the rollout without a DriftDetected', () => {
+    let object = edited(settledObject(), { throughput: { chunks: { min: 2, max: 4 } }, tags: { team: 'research' } });
+    const sent = reconcile(object, { endpoint: readyEndpoint(), now: at(-20 * MINUTE) });
+    expect(sent.action.type).toBe('updateConfig');
+    object = afterPlan(object, sent);
+    const during = reconcile(object, { endpoint: updatingEndpoint({}, { max: 3920 }), now: at(-10 * MINUTE) });
+    object = afterPlan(object, during);
+    const landed = reconcile(object, { endpoint: readyEndpoint({ max: 3920 }) });
+    expect(landed.action).toMatchObject({ type: 'patchTags', add: [{ key: 'team', value: 'research' }] });
+    expect(eventReasons({ events: [...sent.events, ...during.events, ...landed.events] })).not.toContain('Warning DriftDetected');
+    // Once applied, a tag changed in Databricks is drift again.
+    object = afterPlan(object, landed);
+    const drifted = reconcile(object, { endpoint: readyEndpoint({ max: 3920 }, { tags: [{ key: 'team', value: 'data science' }, ...ownerTagList] }), now: at(MINUTE) });
+    expect(drifted.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftDetected' }));
+  });
+
   it('a tag someone else put on the endpoint is left alone: no patch, no immediate requeue (finding 2)', () => {
     const tags = [{ key: 'team', value: 'genai' }, { key: 'cost-center', value: '42' }, ...ownerTagList];
     const plan = reconcile(settledObject(), { endpoint: readyEndpoint({}, { tags }) });
