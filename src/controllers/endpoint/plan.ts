@@ -316,6 +316,9 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   delete plan.status.rejectedGeneration;
   if (recovered) plan.event('Normal', 'CapacityRecovered', `${describeServing(served)} now serves after GPU capacity became available`);
 
+  // Drift is a difference from a spec the endpoint already served at an earlier look; until then, a tag or setting
+  // that differs is the edit that came with a config change (applied once its rollout is done), not someone else's.
+  const carriedOut = !fresh && servedBefore(object);
   // Objects from before status.managedTagKeys existed: their endpoints carry only spec and owner tags.
   const managed = object.status.managedTagKeys ?? managedTagKeys(object.spec.tags);
   // Owner tags an adoption has not written yet are no drift: they go with the next change (adoption.ts).
@@ -323,7 +326,7 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   const tags = diffTags(tagMap(endpoint), wanted, managed);
   plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
   const tagsDiffer = tags.add.length + tags.remove.length > 0;
-  if (tagsDiffer && !fresh) {
+  if (tagsDiffer && carriedOut) {
     // Tags changed outside Kubernetes (not by a new spec): drift, told like served-config drift (docs/concepts.md).
     const keys = [...tags.add.map((t) => t.key), ...tags.remove];
     plan.event('Warning', 'DriftDetected', `the endpoint's tags differ from the spec (${keys.join(', ')}); restoring them`);
@@ -332,7 +335,7 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   // once per generation (adoption.ts tagsPatchedFor): tags the endpoint never shows do not hold a change back.
   const reads = { permissions: input.permissions ?? { kind: 'skipped' }, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }) } as const;
   const status = { settings: plan.status.settings, conditions: plan.status.conditions as Condition[] | undefined };
-  plan.applySettings(planSettings({ spec: object.spec, endpoint, ...reads, status, generation: object.generation, fresh, now: input.now }));
+  plan.applySettings(planSettings({ spec: object.spec, endpoint, ...reads, status, generation: object.generation, fresh, carriedOut, now: input.now }));
   const tagsFirst = tagsDiffer && !(plan.settingsAction && tagsPatchedFor(object.status, object.generation));
   const tagAction: EndpointAction = tagsFirst ? { type: 'patchTags', name, add: tags.add, remove: tags.remove } : (plan.settingsAction ?? { type: 'none' });
 
@@ -346,6 +349,12 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
     .ready(true, ReadyReason.Available, `${describeServing(served)} serves`)
     .synced(true, SyncedReason.ReconcileSuccess, 'the spec is applied')
     .finish(tagAction, settledRequeue(input, tagAction, plan.settingsAction !== undefined));
+}
+
+/** An earlier look found the endpoint serving this generation's config (Ready for it): its tags and settings were due then. */
+function servedBefore(object: EndpointObject): boolean {
+  const ready = findCondition(object.status.conditions as Condition[] | undefined, 'Ready');
+  return ready?.status === 'True' && ready.observedGeneration === object.generation;
 }
 
 /**

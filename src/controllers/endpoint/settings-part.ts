@@ -37,6 +37,8 @@ export interface PartContext {
   previous: SettingsStatus;
   /** a new spec generation or requested-at token: earlier rejections no longer count */
   fresh: boolean;
+  /** the endpoint served this spec at an earlier look: a difference now is drift, not the spec's own change */
+  carriedOut: boolean;
   /** The part's condition was a rejection by Databricks of this very spec (and nothing asked to retry). */
   rejected: boolean;
 }
@@ -97,7 +99,7 @@ export function decidePart(options: {
     return { status: { applied, inSync: true }, condition: { status: true, reason: PartReason.Applied, message: `${what} matches the spec: ${applied}` }, events };
   }
   const status = { applied, inSync: false };
-  if (wanted && previous?.inSync === true && !context.fresh) {
+  if (wanted && previous?.inSync === true && context.carriedOut) {
     const restoring = options.blocked || context.rejected ? '' : '; restoring the spec';
     events.push({ type: 'Warning', reason: 'DriftDetected', message: `${what} differs from the spec (${diffs.join(', ')})${restoring}` });
   }

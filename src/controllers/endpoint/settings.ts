@@ -28,6 +28,8 @@ export interface SettingsInput {
   status: { settings?: SettingsStatus; conditions?: Condition[] };
   generation: number;
   fresh: boolean;
+  /** The endpoint served this spec at an earlier look: a part that differs now was changed in Databricks (drift). */
+  carriedOut: boolean;
   now: Date;
 }
 
@@ -51,7 +53,7 @@ export function planSettings(input: SettingsInput): SettingsPlan {
       !input.fresh && before?.status === 'False' && before.reason === PartReason.Rejected && before.observedGeneration === input.generation;
     const planned = convergenceGuard(
       part,
-      part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, fresh: input.fresh, rejected }),
+      part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, fresh: input.fresh, carriedOut: input.carriedOut, rejected }),
       previous,
       input.fresh,
       action !== undefined,
