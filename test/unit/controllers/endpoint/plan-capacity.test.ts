@@ -142,6 +142,25 @@ describe('UPDATE_FAILED for lack of GPU capacity', () => {
     expect(plans.flatMap((p) => p.action.type)).not.toContain('delete');
   });
 
+  // The operator killed (or its status write failed: an API server outage) right after Databricks accepted a capacity
+  // retry: status still says the retry is due. When that retry fails too, it is a second failure with its own backoff,
+  // not a retry that was never sent: re-sending at once spent a create/update of the host's budget for nothing, and
+  // status kept saying "attempt 1" with no CapacityUnavailable Warning for the second outage.
+  it('a retry Databricks accepted whose status write was lost: its failure counts as the next attempt, with backoff', () => {
+    const startedAt = (endpoint: ReturnType<typeof capacityFailure>, time: Date) => ({ ...endpoint, pending_config: { ...endpoint.pending_config!, start_time: time.getTime() } });
+    const failedFirst = reconcile(updateRequested(), { endpoint: startedAt(capacityFailure(), at(-20 * MINUTE)), now: at(-15 * MINUTE) });
+    expect(failedFirst.status.capacity).toMatchObject({ attempts: 1, nextRetryTime: iso(at(-13 * MINUTE)) });
+    const waiting = afterPlan(updateRequested(), failedFirst);
+    const retried = reconcile(waiting, { endpoint: startedAt(capacityFailure(), at(-20 * MINUTE)), now: at(-13 * MINUTE) });
+    expect(retried.action.type).toBe('updateConfig');
+    // Databricks rolls the retry out (started at -13 min), but status is still `waiting`'s: the write never landed.
+    const watched = reconcile(waiting, { endpoint: { ...startedAt(rollingOut(), at(-13 * MINUTE)) }, now: at(-12 * MINUTE) });
+    const failedAgain = reconcile(afterPlan(waiting, watched), { endpoint: startedAt(capacityFailure(), at(-13 * MINUTE)) });
+    expect(failedAgain.action).toEqual({ type: 'none' });
+    expect(failedAgain.status.capacity).toMatchObject({ attempts: 2, nextRetryTime: iso(at(4 * MINUTE)) });
+    expect(eventReasons(failedAgain)).toContain('Warning CapacityUnavailable');
+  });
+
   it('budget exhausted → Synced False CapacityRetriesExhausted, Ready False, no action, no requeue', () => {
     const { plans, object, now } = outage(updateRequested({ capacityRetry: { timeout: '30m' } }), 10);
     const last = plans.at(-1) as Plan;
