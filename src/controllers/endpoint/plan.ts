@@ -286,7 +286,7 @@ function planOwned(
   // the failure of an older rollout is simply superseded by sending the desired config.
   const failedDesiredConfig = failure !== undefined && !fresh && (pending === undefined || diffServing(desired, pending).length === 0);
   if (failure && failedDesiredConfig) {
-    return failure.capacity ? planCapacityRetry(input, plan, desired, failure.message, served) : planFailedRollout(plan, failure.message, served);
+    return failure.capacity ? planCapacityRetry(input, plan, desired, failure.message, served, endpoint.pending_config?.start_time) : planFailedRollout(plan, failure.message, served);
   }
 
   if (rejected) return planRejected(input, plan, endpoint);
@@ -375,10 +375,21 @@ function planRefused(plan: PlanBuilder, message: string, requeue: Requeue): Plan
 /** What keeps serving while a rollout failed (the old config; nothing on a create), as a sentence to end a message. */
 const stillServes = (served: ObservedServing | undefined) => (served ? ` ${describeServing(served)} still serves.` : '');
 
-function planCapacityRetry(input: PlanInput, plan: PlanBuilder, desired: DesiredServing, failureMessage: string, served: ObservedServing | undefined): Plan {
+/** `failedStartedAt`: when the rollout that failed began (Databricks' pending_config.start_time). */
+function planCapacityRetry(
+  input: PlanInput,
+  plan: PlanBuilder,
+  desired: DesiredServing,
+  failureMessage: string,
+  served: ObservedServing | undefined,
+  failedStartedAt: number | undefined,
+): Plan {
   const { spec } = input.object;
   const now = input.now.getTime();
   const capacity = { ...(plan.status.capacity ?? {}) };
+  // A rollout that began once the retry was due is that retry, sent by a reconcile whose status never landed (a kill,
+  // an API server outage): its failure is the next one, counted with its backoff, not a retry still to send.
+  if (capacity.nextRetryTime !== undefined && failedStartedAt !== undefined && failedStartedAt >= Date.parse(capacity.nextRetryTime)) delete capacity.nextRetryTime;
   const budgetMs = parseDurationMs(spec.capacityRetry.timeout);
   const name = endpointNameOf(input.object);
 
