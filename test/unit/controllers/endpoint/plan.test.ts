@@ -807,6 +807,23 @@ describe('ownership', () => {
     expect(condition(plan, 'Synced')?.reason).toBe(reason);
   });
 
+  // Someone deleted this object's endpoint and made another under its name (a Terraform re-create, a notebook): kubectl
+  // get pte went on showing the version and throughput of the endpoint that is gone, and NotOwned said the endpoint
+  // "was not created by this object" to a user who knows it was, without saying that theirs no longer exists.
+  it('the endpoint this object created deleted and another made under its name: NotOwned says so, and status shows nothing served', () => {
+    const recreated = { ...readyEndpoint({ version: '2', min: 980, max: 980 }, { owner: null, tags: [] }), id: '0123456789abcdef0123456789abcdef' };
+    const plan = reconcile(settledObject(), { endpoint: recreated });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({
+      status: 'False',
+      reason: 'NotOwned',
+      message: expect.stringMatching(new RegExp(`^endpoint llama-chat \\(id ${ENDPOINT_ID}\\), which this object created, no longer exists: the endpoint now named llama-chat \\(id 0123456789abcdef0123456789abcdef\\) was made by someone else`)),
+    });
+    expect(plan.status.served).toBeUndefined();
+    expect(plan.status.state).toBeUndefined();
+    expect(plan.status.endpointUrl).toBeUndefined();
+  });
+
   it('an endpoint this object created whose owner tags were removed out of band: still its own, the tags restored as drift, Ready', () => {
     const settled = settledObject();
     const stripped = readyEndpoint({}, { owner: null, tags: [] });
