@@ -425,6 +425,10 @@ export const EndpointStatus = z
         firstFailureTime: z.string().optional().describe('First capacity failure of this generation (RFC 3339).'),
         nextRetryTime: z.string().optional().describe('When the operator re-issues the config (RFC 3339).'),
         lastMessage: z.string().optional().describe('Databricks message of the last capacity failure.'),
+        lastFailedRolloutStart: z
+          .string()
+          .optional()
+          .describe("Start of the rollout whose capacity failure was counted last, in Databricks' clock (RFC 3339): one that failed with another start is a later rollout's failure, counted too."),
         exhausted: z.boolean().optional().describe('True once the retry budget (capacityRetry.timeout) is spent.'),
       })
       .optional()

@@ -411,9 +411,13 @@ function planCapacityRetry(
   const { spec } = input.object;
   const now = input.now.getTime();
   const capacity = { ...(plan.status.capacity ?? {}) };
-  // A rollout that began once the retry was due is that retry, sent by a reconcile whose status never landed (a kill,
-  // an API server outage): its failure is the next one, counted with its backoff, not a retry still to send.
-  if (capacity.nextRetryTime !== undefined && failedStartedAt !== undefined && failedStartedAt >= Date.parse(capacity.nextRetryTime)) delete capacity.nextRetryTime;
+  // A failed rollout other than the one counted last (by its start, in Databricks' own clock) is a retry sent by a
+  // reconcile whose status never landed (a kill, an API server outage): its failure is the next one, counted with
+  // its backoff, not a retry still to send.
+  const failedRollout = failedStartedAt === undefined ? undefined : iso(new Date(failedStartedAt));
+  if (capacity.nextRetryTime !== undefined && capacity.lastFailedRolloutStart !== undefined && failedRollout !== undefined && failedRollout !== capacity.lastFailedRolloutStart) {
+    delete capacity.nextRetryTime;
+  }
   const budgetMs = parseDurationMs(spec.capacityRetry.timeout);
   const name = endpointNameOf(input.object);
 
@@ -424,6 +428,7 @@ function planCapacityRetry(
     capacity.attempts = (capacity.attempts ?? 0) + 1;
     capacity.firstFailureTime ??= iso(input.now);
     capacity.lastMessage = failureMessage;
+    if (failedRollout !== undefined) capacity.lastFailedRolloutStart = failedRollout;
     const delay = capacityBackoffMs(
       capacity.attempts,
       parseDurationMs(spec.capacityRetry.initialBackoff),

@@ -54,6 +54,8 @@ describe('UPDATE_FAILED for lack of GPU capacity', () => {
       firstFailureTime: iso(NOW),
       nextRetryTime: iso(at(2 * MINUTE)),
       lastMessage: `DEPLOYMENT_ABORTED: ${CAPACITY_ABORT_MESSAGE.replace(/\.$/, '')}`,
+      // the failed rollout's start, in Databricks' clock: a later failure of another rollout is a retry's
+      lastFailedRolloutStart: iso(at(-10 * MINUTE)),
     });
     expect(plan.requeue).toEqual({ after: 2 * MINUTE });
     expect(condition(plan, 'Ready')).toMatchObject({
