@@ -4,14 +4,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../support/cluster.js';
-import { type E2E, addFaults, condition, endpointManifest, isReady, removeFault, startE2E, watchKubectl } from './harness.js';
+import { eventually, repoRoot } from '../support/cluster.js';
+import { type E2E, type OperatorProcess, addFaults, condition, emulatorCalls, endpointManifest, isReady, removeFault, startE2E, watchKubectl } from './harness.js';
 
 const SPEED = 120;
 /** A rollout takes 3 s of real time; one short of capacity times out after 2 s. */
 const scenario = { timing: { rolloutSeconds: 3 * SPEED, capacityTimeoutSeconds: 2 * SPEED } };
 
-let e2e: E2E;
+let e2e: E2E & { startOperator(extraArgs?: string[]): OperatorProcess };
 
 beforeAll(async () => {
   e2e = await startE2E({ prefix: 'e2e-cap', scenario, speed: SPEED });
@@ -156,6 +156,44 @@ describe('capacity outage', () => {
     expect(capacityOf(ready!)).toBeUndefined();
     expect(condition(ready, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
     expect((await e2e.mutations(name)).filter((c) => c.method === 'DELETE')).toEqual([]);
+  });
+
+  it('SIGKILL while a capacity retry is in flight: after a restart its failure counts as attempt 2, not as a retry still to send', async () => {
+    const name = 'cap-kill';
+    const model = 'system.ai.mistral_7b_instruct_v0_2';
+    await e2e.apply(endpointManifest(name, { model: { name: model, version: '1' }, capacityRetry: { initialBackoff: '2s', maxBackoff: '4s', timeout: '5m' } }));
+    await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Ready', '--timeout=60s']);
+    // The version change and the first retry find no GPUs; the second retry gets them.
+    await addFaults(e2e.emulator.url, { type: 'capacity', model, attempts: 2 });
+    await e2e.kubectl(['patch', 'pte', name, '--type=merge', '-p', JSON.stringify({ spec: { model: { name: model, version: '2' } } })]);
+    await e2e.waitUntil('pte', name, (o) => capacityOf(o)?.attempts === 1 && capacityOf(o)?.nextRetryTime !== undefined);
+
+    // The retry is held 3 s before Databricks acts on it: the operator is killed with it in flight, so status still
+    // says the retry is due when the restarted operator sees that rollout fail.
+    const [held] = await addFaults(e2e.emulator.url, { type: 'latency', ms: 3_000, times: 1, match: { method: 'PUT', path: `/api/2.0/serving-endpoints/${name}/config` } });
+    const updates = async () => (await emulatorCalls(e2e.emulator.url, { endpoint: name, operation: 'updateConfig' })).filter((c) => c.status === 200);
+    await eventually(
+      async () => {
+        const faults = (await (await fetch(new URL('/__emulator/faults', e2e.emulator.url))).json()) as { faults: { id: string; fired: number }[] };
+        if (faults.faults.find((f) => f.id === held)?.fired !== 1) throw new Error('the retry has not been sent yet');
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+    await e2e.operator.stop('SIGKILL');
+    await eventually(
+      async () => {
+        if ((await updates()).length !== 2) throw new Error('the retry has not landed');
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(capacityOf((await e2e.get('pte', name))!)?.nextRetryTime).toBeDefined();
+
+    e2e.startOperator();
+    await e2e.waitUntil('pte', name, (o) => isReady(o) && condition(o, 'Ready')?.observedGeneration === 2, 90_000);
+    const described = await e2e.kubectl(['describe', 'pte', name]);
+    expect(described).toMatch(/Warning\s+CapacityUnavailable\s+.*\(attempt 2\)/);
+    // The version change, the retry that was in flight, one more after its backoff: nothing sent twice.
+    expect(await updates()).toHaveLength(3);
   });
 });
 
