@@ -599,6 +599,28 @@ describe('endpoint reconciler (I/O shell)', () => {
     expect(h.patches.length).toBe(writes);
   });
 
+  // kubectl annotate ptoperator.io/paused=true while a change waits for its slot: Synced went on saying "this change
+  // is sent at <slot>" for up to the budget's 5-minute window, though the pause means nothing will be sent then.
+  it('a pause set while an update waits for its reserved slot is reported at once (ReconcilePaused), still with no Databricks call', async () => {
+    const changed = { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint;
+    let cached = changed;
+    const h = harness({
+      object: changed,
+      current: () => cached,
+      updateConfig: () => {
+        throw new DatabricksError({ kind: 'RateLimited', message: 'mutation budget spent: slot reserved in 60s', retryAfterMs: 60 * SECOND, fromClientBudget: true });
+      },
+    });
+    await h.run();
+    const reads = vi.mocked(h.client.getEndpoint).mock.calls.length;
+    cached = { ...changed, metadata: { ...changed.metadata, annotations: { 'ptoperator.io/paused': 'true' } } } as Endpoint;
+    await h.run();
+    const written = h.patches.filter((p) => p.subresource === 'status').at(-1)?.body as { status: { conditions: { type: string; reason: string }[] } };
+    expect(written.status.conditions).toContainEqual(expect.objectContaining({ type: 'Synced', reason: 'ReconcilePaused' }));
+    expect(vi.mocked(h.client.getEndpoint).mock.calls.length).toBe(reads);
+    expect(h.client.updateConfig).toHaveBeenCalledTimes(1);
+  });
+
   it('a new object makes no read and no write until claims of its name made in its creation second are known (issue 11 finding 3)', async () => {
     // Created in the second the API server's clock is in now: 400 ms into it.
     const fresh = { ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [], creationTimestamp: '2026-03-01T12:00:00Z' } } as Endpoint;
