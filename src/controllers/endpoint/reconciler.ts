@@ -58,6 +58,7 @@ import { type SettledView, StartupSpread } from './startup-spread.js';
 import { type TenancyOptions, tenancyView } from './tenancy.js';
 import { UnconfirmedCreates } from './unconfirmed-creates.js';
 import { handleUnparseableSpec } from './unreadable-spec.js';
+import { isPaused } from './user-requests.js';
 
 export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
 
@@ -179,7 +180,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const scheduled = schedule?.ok ? schedule.state : undefined;
     const object = toEndpointObject(current, scheduledSpec(parsed.data, scheduled));
     // Waiting for the slot the budget reserved for this object: no read, no write until then.
-    const slotInMs = slotWaits.remainingMs(key, object, at.getTime());
+    const slotInMs = slotWaits.remainingMs(key, { ...object, paused: isPaused(object) }, at.getTime());
     if (slotInMs !== undefined) {
       log.debug({ requeue: { after: slotInMs + 1 } }, 'waiting for the reserved budget slot');
       return { requeueAfterMs: slotInMs + 1 };

@@ -17,13 +17,13 @@ export class SlotWaits {
 
   /**
    * Milliseconds until the object's slot when it should keep waiting without reading anything; undefined
-   * when it should reconcile normally (no wait, slot reached, spec changed, or being deleted: a delete is
-   * not charged to the create/update window).
+   * when it should reconcile normally (no wait, slot reached, spec changed, being deleted: a delete is
+   * not charged to the create/update window, or paused: status says so at once, and nothing is sent at the slot).
    */
-  remainingMs(key: string, object: { generation: number; deleting: boolean }, now: number): number | undefined {
+  remainingMs(key: string, object: { generation: number; deleting: boolean; paused: boolean }, now: number): number | undefined {
     const wait = this.waits.get(key);
     if (!wait) return undefined;
-    if (object.deleting || object.generation !== wait.generation || now >= wait.until) {
+    if (object.deleting || object.paused || object.generation !== wait.generation || now >= wait.until) {
       this.waits.delete(key);
       return undefined;
     }

@@ -613,7 +613,7 @@ describe('endpoint reconciler (I/O shell)', () => {
     });
     await h.run();
     const reads = vi.mocked(h.client.getEndpoint).mock.calls.length;
-    cached = { ...changed, metadata: { ...changed.metadata, annotations: { 'ptoperator.io/paused': 'true' } } } as Endpoint;
+    cached = { ...changed, metadata: { ...changed.metadata, resourceVersion: '99', annotations: { 'ptoperator.io/paused': 'true' } } } as Endpoint;
     await h.run();
     const written = h.patches.filter((p) => p.subresource === 'status').at(-1)?.body as { status: { conditions: { type: string; reason: string }[] } };
     expect(written.status.conditions).toContainEqual(expect.objectContaining({ type: 'Synced', reason: 'ReconcilePaused' }));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SlotWaits } from '../../../../src/controllers/endpoint/slot-waits.js';
 
 describe('SlotWaits', () => {
-  const live = { generation: 3, deleting: false };
+  const live = { generation: 3, deleting: false, paused: false };
 
   it('before the slot: wait the rest of it; at the slot: reconcile (and forget the wait)', () => {
     const waits = new SlotWaits();
@@ -13,8 +13,9 @@ describe('SlotWaits', () => {
   });
 
   it.each([
-    ['a new spec generation', { generation: 4, deleting: false }],
-    ['a deletion (deletes are not charged to the window)', { generation: 3, deleting: true }],
+    ['a new spec generation', { generation: 4, deleting: false, paused: false }],
+    ['a deletion (deletes are not charged to the window)', { generation: 3, deleting: true, paused: false }],
+    ['a pause (nothing is sent at the slot: status says so now)', { generation: 3, deleting: false, paused: true }],
   ])('%s reconciles at once', (_, object) => {
     const waits = new SlotWaits();
     waits.record('ns/a', { generation: 3, until: 10_000 });
