@@ -277,6 +277,30 @@ describe('UPDATE_FAILED for another reason', () => {
   });
 });
 
+describe('a failed rollout holds back the served config, not the tags', () => {
+  // A tag edited with the version (or while the rollout is failed) never reached the endpoint while the rollout stayed
+  // failed: a cost-center tag added by FinOps was missing from every endpoint stuck in UpdateFailed or a capacity wait.
+  it.each([
+    ['UpdateFailed', buildFailure],
+    ['WaitingForCapacity', capacityFailure],
+  ] as const)('%s: a tag added with the version is put on the endpoint, and nothing more is sent once it is there', (reason, failure) => {
+    const settled = endpointObject();
+    const first = afterPlan(settled, reconcile(settled, { endpoint: readyEndpoint(), now: at(-30 * MINUTE) }));
+    let object = edited(first, { ...V4, tags: { team: 'genai', costcenter: '42' } });
+    const sent = reconcile(object, { endpoint: readyEndpoint(), now: at(-20 * MINUTE) });
+    expect(sent.action.type).toBe('updateConfig');
+    object = afterPlan(object, sent);
+    const failed = reconcile(object, { endpoint: failure() });
+    expect(failed.action).toEqual({ type: 'patchTags', name: 'llama-chat', add: [{ key: 'costcenter', value: '42' }], remove: [] });
+    expect(condition(failed, 'Ready')?.reason).toBe(reason);
+    expect(eventReasons(failed)).not.toContain('Warning DriftDetected');
+    const tagged = { ...failure(), tags: [...(failure().tags ?? []), { key: 'costcenter', value: '42' }] };
+    const after = reconcile(afterPlan(object, failed), { endpoint: tagged, now: at(10 * SECOND) });
+    expect(after.action).toEqual({ type: 'none' });
+    expect(after.status.managedTagKeys).toEqual(['costcenter', 'team']);
+  });
+});
+
 describe('planActionFailure', () => {
   it('an update that was refused restores the pending config announced for it', () => {
     const object = updateRequested();
