@@ -22,7 +22,7 @@ import {
   observeConfig,
   updateRequest,
 } from './desired.js';
-import { claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, recordsIn, tagMap } from './ownership.js';
+import { type Tag, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, recordsIn, tagMap } from './ownership.js';
 import { recordAdoption, tagsPatchedFor, withOwnerTags } from './adoption.js';
 import { PlanBuilder, endpointNameOf, invocationUrl, iso, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
@@ -290,7 +290,8 @@ function planOwned(
   // the failure of an older rollout is simply superseded by sending the desired config.
   const failedDesiredConfig = failure !== undefined && !fresh && (pending === undefined || diffServing(desired, pending).length === 0);
   if (failure && failedDesiredConfig) {
-    return failure.capacity ? planCapacityRetry(input, plan, desired, failure.message, served, endpoint.pending_config?.start_time) : planFailedRollout(plan, failure.message, served);
+    const failed = failure.capacity ? planCapacityRetry(input, plan, desired, failure.message, served, endpoint.pending_config?.start_time) : planFailedRollout(plan, failure.message, served);
+    return failed.action.type === 'none' ? withSpecTags(failed, object, endpoint, ownerTagsWait) : failed;
   }
 
   if (rejected) return planRejected(input, plan, endpoint);
@@ -323,11 +324,7 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   // Drift is a difference from a spec the endpoint already served at an earlier look; until then, a tag or setting
   // that differs is the edit that came with a config change (applied once its rollout is done), not someone else's.
   const carriedOut = !fresh && servedBefore(object);
-  // Objects from before status.managedTagKeys existed: their endpoints carry only spec and owner tags.
-  const managed = object.status.managedTagKeys ?? managedTagKeys(object.spec.tags);
-  // Owner tags an adoption has not written yet are no drift: they go with the next change (adoption.ts).
-  const wanted = ownerTagsWait ? { ...object.spec.tags } : desiredTags(object.spec.tags, owner(object));
-  const tags = diffTags(tagMap(endpoint), wanted, managed);
+  const tags = tagChanges(object, endpoint, ownerTagsWait);
   plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
   const tagsDiffer = tags.add.length + tags.remove.length > 0;
   if (tagsDiffer && carriedOut) {
@@ -353,6 +350,26 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
     .ready(true, ReadyReason.Available, `${describeServing(served)} serves`)
     .synced(true, SyncedReason.ReconcileSuccess, 'the spec is applied')
     .finish(tagAction, settledRequeue(input, tagAction, plan.settingsAction !== undefined));
+}
+
+/** The tags to add and remove so that the endpoint carries the spec's (and the owner tags, unless an adoption's wait). */
+function tagChanges(object: EndpointObject, endpoint: ServingEndpointDetailed, ownerTagsWait: boolean): { add: Tag[]; remove: string[] } {
+  // Objects from before status.managedTagKeys existed: their endpoints carry only spec and owner tags.
+  const managed = object.status.managedTagKeys ?? managedTagKeys(object.spec.tags);
+  // Owner tags an adoption has not written yet are no drift: they go with the next change (adoption.ts).
+  const wanted = ownerTagsWait ? { ...object.spec.tags } : desiredTags(object.spec.tags, owner(object));
+  return diffTags(tagMap(endpoint), wanted, managed);
+}
+
+/**
+ * A failed rollout (UpdateFailed, a capacity wait or an exhausted budget) holds back the served config, not the tags:
+ * a plan that sends nothing patches those the spec asks for, so a tag added meanwhile is not missing for hours.
+ */
+function withSpecTags(planned: Plan, object: EndpointObject, endpoint: ServingEndpointDetailed, ownerTagsWait: boolean): Plan {
+  const { add, remove } = tagChanges(object, endpoint, ownerTagsWait);
+  const status = { ...planned.status, managedTagKeys: managedTagKeys(object.spec.tags) };
+  if (add.length + remove.length === 0) return { ...planned, status };
+  return { ...planned, status, action: { type: 'patchTags', name: endpoint.name, add, remove } };
 }
 
 /** An earlier look found the endpoint serving this generation's config (Ready for it): its tags and settings were due then. */
