@@ -1,6 +1,6 @@
 // What the user asked for, resolved against what Databricks says about the model, and compared
 // with what Databricks serves. Pure: no I/O, no clock.
-import { type EndpointSpec, MAX_MODEL_UNITS, MAX_TOKENS_PER_SECOND } from '../../api/v1alpha1/index.js';
+import { type EndpointSpec, type EndpointStatus, MAX_MODEL_UNITS, MAX_TOKENS_PER_SECOND } from '../../api/v1alpha1/index.js';
 import { shortLine } from '../../databricks/host-text.js';
 import type {
   AutoCaptureConfig,
@@ -432,3 +432,19 @@ export function updateRequest(name: string, desired: DesiredServing): UpdateRequ
     ? { flavour: 'modelUnits', name, body: { config: { served_entities: [modelUnitEntity(desired)] } } }
     : { flavour: 'tokenBand', name, body: { served_entities: [tokenBandEntity(desired)], ...autoCapture } };
 }
+
+type ServingFields = Pick<ObservedServing, 'entityVersion' | 'minTokensPerSecond' | 'maxTokensPerSecond' | 'modelUnits' | 'burstScaling' | 'configVersion'>;
+
+/** A serving config as status.served and status.pending record it. */
+export function statusFields(s: ServingFields): NonNullable<EndpointStatus['served']> {
+  const fields = {
+    modelVersion: s.entityVersion,
+    minTokensPerSecond: s.minTokensPerSecond,
+    maxTokensPerSecond: s.maxTokensPerSecond,
+    modelUnits: s.modelUnits,
+    burstScaling: s.burstScaling,
+    configVersion: s.configVersion,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+

@@ -1,0 +1,92 @@
+// A rollout that failed with the desired config: retried with backoff within a budget when it failed for lack of GPU
+// capacity (docs/concepts.md), otherwise reported until the spec or ptoperator.io/requested-at changes.
+import { EndpointAnnotation, EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason, parseDurationMs } from '../../api/v1alpha1/index.js';
+import { capacityBackoffMs } from './capacity.js';
+import { type DesiredServing, type ObservedServing, describeServing, statusFields, updateRequest } from './desired.js';
+import { type PlanBuilder, endpointNameOf, iso, progressRequeue } from './plan-builder.js';
+import type { Plan, PlanInput } from './plan-types.js';
+
+/** What keeps serving while a rollout failed (the old config; nothing on a create), as a sentence to end a message. */
+const stillServes = (served: ObservedServing | undefined) => (served ? ` ${describeServing(served)} still serves.` : '');
+
+/** `failedStartedAt`: when the rollout that failed began (Databricks' pending_config.start_time). */
+export function planCapacityRetry(
+  input: PlanInput,
+  plan: PlanBuilder,
+  desired: DesiredServing,
+  failureMessage: string,
+  served: ObservedServing | undefined,
+  failedStartedAt: number | undefined,
+): Plan {
+  const { spec } = input.object;
+  const now = input.now.getTime();
+  const capacity = { ...(plan.status.capacity ?? {}) };
+  // A failed rollout other than the one counted last (by its start, in Databricks' own clock) is a retry sent by a
+  // reconcile whose status never landed (a kill, an API server outage): its failure is the next one, counted with
+  // its backoff, not a retry still to send.
+  const failedRollout = failedStartedAt === undefined ? undefined : iso(new Date(failedStartedAt));
+  if (capacity.nextRetryTime !== undefined && capacity.lastFailedRolloutStart !== undefined && failedRollout !== undefined && failedRollout !== capacity.lastFailedRolloutStart) {
+    delete capacity.nextRetryTime;
+  }
+  const budgetMs = parseDurationMs(spec.capacityRetry.timeout);
+  const name = endpointNameOf(input.object);
+
+  if (capacity.exhausted) return planCapacityExhausted(plan, capacity.attempts ?? 0, spec.capacityRetry.timeout, failureMessage, served);
+
+  if (capacity.nextRetryTime === undefined) {
+    // A failure we have not scheduled a retry for yet: count it.
+    capacity.attempts = (capacity.attempts ?? 0) + 1;
+    capacity.firstFailureTime ??= iso(input.now);
+    capacity.lastMessage = failureMessage;
+    if (failedRollout !== undefined) capacity.lastFailedRolloutStart = failedRollout;
+    const delay = capacityBackoffMs(
+      capacity.attempts,
+      parseDurationMs(spec.capacityRetry.initialBackoff),
+      parseDurationMs(spec.capacityRetry.maxBackoff),
+      input.random,
+    );
+    const elapsed = now - Date.parse(capacity.firstFailureTime);
+    if (budgetMs > 0 && elapsed + delay > budgetMs) {
+      plan.status.capacity = { ...capacity, exhausted: true };
+      delete plan.status.capacity.nextRetryTime;
+      return planCapacityExhausted(plan, capacity.attempts, spec.capacityRetry.timeout, failureMessage, served);
+    }
+    capacity.nextRetryTime = iso(new Date(now + delay));
+    plan.status.capacity = capacity;
+    plan.event('Warning', 'CapacityUnavailable', `rollout failed for lack of GPU capacity (attempt ${capacity.attempts}): ${failureMessage}; retrying at ${capacity.nextRetryTime}`);
+  }
+
+  const retryAt = Date.parse(capacity.nextRetryTime as string);
+  plan.status.capacity = capacity;
+  if (now < retryAt) {
+    return plan
+      .ready(false, ReadyReason.WaitingForCapacity, `GPU capacity unavailable (attempt ${capacity.attempts}): ${failureMessage}. Next retry at ${capacity.nextRetryTime}.${stillServes(served)}`)
+      .synced(true, SyncedReason.ReconcileSuccess, 'waiting to retry the rollout')
+      .finish({ type: 'none' }, { after: retryAt - now });
+  }
+
+  // Time to try again: re-issue the desired config. Never delete the endpoint: that would give up a
+  // GPU allocation that may still be progressing.
+  delete capacity.nextRetryTime;
+  plan.status.capacity = capacity;
+  plan.status.pending = { ...statusFields(desired), startTime: iso(input.now) };
+  return plan
+    .ready(false, ReadyReason.WaitingForCapacity, `retrying the rollout of ${describeServing(desired)} after ${capacity.attempts} capacity failure(s)${served ? `; ${describeServing(served)} still serves` : ''}`)
+    .synced(true, SyncedReason.ReconcileSuccess, 'capacity retry issued')
+    .event('Normal', 'RetryingRollout', `re-issuing the config of endpoint ${name} (capacity retry ${capacity.attempts})`)
+    .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input, iso(input.now)));
+}
+
+function planCapacityExhausted(plan: PlanBuilder, attempts: number, budget: string, failureMessage: string, served: ObservedServing | undefined): Plan {
+  const message = `GPU capacity stayed unavailable through ${attempts} attempt(s) within the ${budget} retry budget (last: ${failureMessage}).${stillServes(served)} Change the spec, raise spec.capacityRetry.timeout, or set annotation ${EndpointAnnotation.requestedAt} to a new value to try again; your Databricks account team can help with capacity.`;
+  return plan
+    .blocked(SyncedReason.CapacityRetriesExhausted, message, message)
+    .finish({ type: 'none' }, undefined);
+}
+
+export function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: ObservedServing | undefined): Plan {
+  const message = `the rollout failed: ${failureMessage}.${stillServes(served)} Fix the model or the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to retry.`;
+  return plan
+    .blocked(SyncedReason.UpdateFailed, message, message)
+    .finish({ type: 'none' }, undefined);
+}
