@@ -126,6 +126,25 @@ describe('decideOwnership', () => {
   ])('%s (adopt %s)', (_, endpoint, wantsAdoption, tenancy, expected) => {
     expect(decideOwnership({ endpoint, owner: OWNER, wantsAdoption, adoptAnnotation: EndpointAnnotation.adopt, ...gone, ...tenancy })).toEqual(expected);
   });
+
+  // Deleted and applied again, restored by Velero, or applied in a new cluster: the endpoint's tags name this very
+  // namespace and name with the UID of the earlier object. "belongs to ml.llama-chat, another object" names the
+  // reader's own object; the message must say it is an earlier object of this name and what to check before adopting.
+  const earlierSelf = readyEndpoint({}, { owner: { ...OWNER, uid: OTHER_OWNER.uid } });
+  it('an endpoint tagged for an earlier object of this namespace and name: the refusal says so, and how to take it over safely', () => {
+    const decision = decideOwnership({ endpoint: earlierSelf, owner: OWNER, wantsAdoption: false, adoptAnnotation: EndpointAnnotation.adopt, ...gone });
+    expect(decision.kind).toBe('refuse');
+    const message = decision.kind === 'refuse' ? decision.message : '';
+    expect(message).not.toContain('another object');
+    expect(message).toContain(`an earlier object of this namespace and name (UID ${OTHER_OWNER.uid}), not this one (UID ${OWNER.uid})`);
+    expect(message).toMatch(/re-created|restored|another cluster/);
+    expect(message).toContain('no other cluster');
+    expect(message).toContain('ptoperator.io/adopt="true"');
+  });
+  it('an endpoint tagged for an earlier object of this namespace and name, adopt set: adopted, and the Adopted event says from whom', () => {
+    const decision = decideOwnership({ endpoint: earlierSelf, owner: OWNER, wantsAdoption: true, adoptAnnotation: EndpointAnnotation.adopt, ...gone });
+    expect(decision).toEqual({ ...adopt, message: expect.stringContaining(`an earlier object of this namespace and name (UID ${OTHER_OWNER.uid})`) });
+  });
 });
 
 describe('claimSettleWaitMs', () => {
