@@ -47,6 +47,18 @@ describe('ownershipOf', () => {
   ])('an endpoint found with %s', (_, endpoint, held, workspace, expected) => {
     expect(ownershipOf(endpoint, OWNER, held, 'gone', workspace)).toEqual(expected);
   });
+
+  // A Velero restore with status restore on (or a copy of the YAML with its status) gives a new object, with a new
+  // UID, the status.adoption of the old one. The endpoint's tags name the old object, gone from this cluster but
+  // perhaps still managed by the old cluster's operator: a record another object made takes nothing over.
+  const earlierSelf = readyEndpoint({}, { owner: { ...OWNER, uid: OTHER_OWNER.uid } });
+  it.each<[string, ReturnType<typeof readyEndpoint>, HeldRecord, object]>([
+    ['tagged for an earlier object of this name, status.adoption restored from it (its UID)', earlierSelf, { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OTHER_OWNER.uid } }, { kind: 'otherObject', owner: `${OWNER.namespace}.${OWNER.name}` }],
+    ['without owner tags, status.adoption restored from an earlier object (its UID)', foreignEndpoint(), { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OTHER_OWNER.uid } }, { kind: 'unowned' }],
+    ['tagged for an earlier object of this name, adopted by this object (its UID)', earlierSelf, { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OWNER.uid } }, { kind: 'ours', ownerTagsPending: true }],
+  ])('an endpoint %s', (_, endpoint, held, expected) => {
+    expect(ownershipOf(endpoint, OWNER, held, 'gone', HOST)).toEqual(expected);
+  });
 });
 
 describe('diffTags', () => {
