@@ -191,7 +191,8 @@ describe('ownership', () => {
     // Same namespace and name, but a new object (a new UID): the endpoint is not simply taken.
     await e2e.apply(endpointManifest('reborn'));
     const refused = await e2e.waitUntil('pte', 'reborn', (o) => condition(o, 'Synced')?.reason === 'NotOwned');
-    expect(condition(refused, 'Synced')?.message).toMatch(new RegExp(`endpoint reborn belongs to ${e2e.namespace}\\.reborn, another object`));
+    const oldUidTag = tagsOf(await emulatorEndpoint('reborn'))['pt-operator-owner-uid'];
+    expect(condition(refused, 'Synced')?.message).toContain(`endpoint reborn is tagged for an earlier object of this namespace and name (UID ${oldUidTag}), not this one`);
     expect(await e2e.mutations('reborn')).toEqual(before);
 
     // Adoption is recorded in status and sends nothing: the endpoint serves the spec, so no tag is written either.

@@ -186,10 +186,19 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
   if (input.recordedHolder !== undefined) {
     return refuse(`endpoint ${name} belongs to ${input.recordedHolder}, which ${input.recordedBy === 'creation' ? 'created' : 'adopted'} it and still exists: the operator never hands it to another object, whatever its annotations. Delete that object first (with deletionPolicy Orphan to keep the endpoint), or ${NEW_NAME_ADVICE}.`);
   }
-  const claim =
-    ownership.kind === 'otherObject'
+  // Tags naming this very namespace and name with another UID: the object was deleted and applied again, restored
+  // from a backup, or applied in a second cluster, whose operator may still manage the endpoint.
+  const earlierSelf = tagged !== undefined && tagged.namespace === owner.namespace && tagged.name === owner.name;
+  const claim = earlierSelf
+    ? `endpoint ${name} is tagged for an earlier object of this namespace and name (UID ${tagged.uid}), not this one (UID ${owner.uid}): this object was re-created, restored from a backup, or applied in another cluster`
+    : ownership.kind === 'otherObject'
       ? `endpoint ${name} belongs to ${ownership.owner}, another object`
       : `endpoint ${name} exists in Databricks but was not created by this object`;
+  if (!input.wantsAdoption && earlierSelf) {
+    return refuse(
+      `${claim}. The operator will not modify or delete it. First make sure no other cluster still manages it (there, set deletionPolicy: Orphan and delete the old object, or stop that operator), then set annotation ${input.adoptAnnotation}="true" to take it over (nothing is changed in Databricks).`,
+    );
+  }
   if (!input.wantsAdoption) {
     return refuse(`${claim}. The operator will not modify or delete it. Set annotation ${input.adoptAnnotation}="true" to take it over, or ${NEW_NAME_ADVICE}.`);
   }
