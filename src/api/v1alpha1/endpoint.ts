@@ -375,6 +375,12 @@ export const EndpointStatus = z
       .strictObject({
         endpointId: z.string().describe('ID of the Databricks endpoint this object adopted.'),
         time: z.string().describe('When it was adopted (RFC 3339).'),
+        uid: z
+          .string()
+          .optional()
+          .describe(
+            'UID of the object that adopted it. A status restored onto another object (a backup restored with its status, new UID) takes over no endpoint tagged for another object: that needs ptoperator.io/adopt again.',
+          ),
       })
       .optional()
       .describe(

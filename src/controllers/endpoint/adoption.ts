@@ -10,8 +10,8 @@ import { recordWorkspace } from './workspace-move.js';
  * The adoption of `endpointId` at `host`, as status records it: the ID (also as status.endpointId, so no ID of an
  * earlier workspace stays beside it) and the workspace, the only one where the record holds (ownership.ts recordsIn).
  */
-export function recordAdoption(status: EndpointStatus, endpointId: string, host: string | undefined, time: string, specTags: Record<string, string> | undefined): void {
-  status.adoption = { endpointId, time };
+export function recordAdoption(status: EndpointStatus, endpointId: string, uid: string, host: string | undefined, time: string, specTags: Record<string, string> | undefined): void {
+  status.adoption = { endpointId, time, uid };
   status.endpointId = endpointId;
   recordWorkspace(status, host);
   status.managedTagKeys = managedTagKeys(specTags);

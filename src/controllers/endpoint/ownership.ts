@@ -36,6 +36,8 @@ export type Ownership = { kind: 'ours'; ownerTagsPending: boolean; restoreOwnerT
 /** What status.adoption records: the endpoint an object took over, by Databricks ID. */
 export interface AdoptionRecord {
   endpointId: string;
+  /** The UID of the object that adopted; absent in records made before it was kept. */
+  uid?: string | undefined;
 }
 
 /** What an object's status records of the endpoint it holds: status.adoption and status.endpointId, made at status.workspaceHost. */
@@ -82,10 +84,19 @@ export function ownershipOf(
   const uid = tags[OwnerTag.uid];
   if (uid === owner.uid) return { kind: 'ours', ownerTagsPending: false };
   const records = recordsIn(held, workspace);
-  if (holdsByAdoption(endpoint, records.adoption) && (uid === undefined || taggedOwnerPresence !== 'live')) return { kind: 'ours', ownerTagsPending: true };
+  if (holdsByAdoption(endpoint, records.adoption) && (uid === undefined || taggedOwnerPresence !== 'live') && adoptedByThis(records.adoption, owner)) {
+    return { kind: 'ours', ownerTagsPending: true };
+  }
   if (uid === undefined) return sameId(endpoint, records.endpointId) ? { kind: 'ours', ownerTagsPending: true, restoreOwnerTags: true } : { kind: 'unowned' };
   return { kind: 'otherObject', owner: tags[OwnerTag.object] ?? `uid ${uid}` };
 }
+
+/**
+ * Whether this object made the adoption record, not an earlier object whose status was restored onto it (a backup
+ * restored with its status: new UID, old status). A record without a UID was made before the UID was kept, by the
+ * object itself as far as anyone can tell: it holds as it always did (docs/upgrade.md).
+ */
+const adoptedByThis = (adoption: AdoptionRecord | undefined, owner: Owner): boolean => adoption?.uid === undefined || adoption.uid === owner.uid;
 
 /** Whether `adoption` records this very endpoint (a same-named endpoint made again has another ID). */
 export const holdsByAdoption = (endpoint: Pick<ServingEndpointDetailed, 'id'>, adoption: AdoptionRecord | undefined): boolean =>

@@ -202,7 +202,7 @@ function planExisting(
   }
   if (ownership.kind === 'adopt') {
     // Recorded, not written to Databricks (adoption.ts); the next step manages the endpoint like any other.
-    recordAdoption(plan.status, ownership.endpointId, host, iso(input.now), object.spec.tags);
+    recordAdoption(plan.status, ownership.endpointId, object.uid, host, iso(input.now), object.spec.tags);
     return plan
       .synced(true, SyncedReason.ReconcileSuccess, `adopting endpoint ${name}`)
       .event('Normal', 'Adopted', ownership.message)

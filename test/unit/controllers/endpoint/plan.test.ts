@@ -738,7 +738,7 @@ describe('ownership', () => {
     const untouched = readyEndpoint({}, { owner: null });
     const plan = reconcile(object, { endpoint: untouched });
     expect(plan.action).toEqual({ type: 'adopt', name: 'llama-chat' });
-    expect(plan.status.adoption).toEqual({ endpointId: ENDPOINT_ID, time: iso(NOW) });
+    expect(plan.status.adoption).toEqual({ endpointId: ENDPOINT_ID, time: iso(NOW), uid: OWNER.uid });
     expect(plan.status.managedTagKeys).toEqual(['team']);
     expect(eventReasons(plan)).toContain('Normal Adopted');
     expect(plan.requeue).toEqual({ after: 0 });
