@@ -55,7 +55,18 @@ describe('ownershipOf', () => {
   it.each<[string, ReturnType<typeof readyEndpoint>, HeldRecord, object]>([
     ['tagged for an earlier object of this name, status.adoption restored from it (its UID)', earlierSelf, { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OTHER_OWNER.uid } }, { kind: 'otherObject', owner: `${OWNER.namespace}.${OWNER.name}` }],
     ['without owner tags, status.adoption restored from an earlier object (its UID)', foreignEndpoint(), { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OTHER_OWNER.uid } }, { kind: 'unowned' }],
-    ['tagged for an earlier object of this name, adopted by this object (its UID)', earlierSelf, { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OWNER.uid } }, { kind: 'ours', ownerTagsPending: true }],
+    ['tagged for an earlier object of this name, adopted by this object (its UID) from that one', earlierSelf, { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OWNER.uid, fromUid: OTHER_OWNER.uid } }, { kind: 'ours', ownerTagsPending: true }],
+  ])('an endpoint %s', (_, endpoint, held, expected) => {
+    expect(ownershipOf(endpoint, OWNER, held, 'gone', HOST)).toEqual(expected);
+  });
+
+  // Blue/green: this (old) cluster's object adopted the endpoint; the new cluster's object adopted it too and wrote
+  // its owner tags with its first change. Its UID is unknown here ('gone'), yet these tags were written after this
+  // adoption, by an operator that took the endpoint over: this object must let go, and its Delete must not delete it.
+  it.each<[string, ReturnType<typeof readyEndpoint>, HeldRecord, object]>([
+    ['adopted untagged, since tagged for an object this cluster does not know', endpointOfAnotherObject(), { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OWNER.uid } }, { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
+    ['adopted from an earlier object, since tagged for a third one', readyEndpoint({}, { owner: { ...OTHER_OWNER, uid: 'uid-of-the-new-cluster' } }), { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OWNER.uid, fromUid: OTHER_OWNER.uid } }, { kind: 'otherObject', owner: `${OTHER_OWNER.namespace}.${OTHER_OWNER.name}` }],
+    ['adopted from an earlier object, its tags removed since', foreignEndpoint(), { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OWNER.uid, fromUid: OTHER_OWNER.uid } }, { kind: 'ours', ownerTagsPending: true }],
   ])('an endpoint %s', (_, endpoint, held, expected) => {
     expect(ownershipOf(endpoint, OWNER, held, 'gone', HOST)).toEqual(expected);
   });

@@ -1008,6 +1008,8 @@ describe('deletion', () => {
     ['Delete, an endpoint this object adopted (untagged)', deleting({ status: { ...settledObject().status, adoption: { endpointId: ENDPOINT_ID, time: iso(NOW) } } }), foreignEndpoint(), { type: 'delete', name: 'llama-chat' }],
     // A Velero restore with status gives the new object (new UID) the old object's status.adoption; the old cluster may still run it.
     ['Delete, restored: status.adoption made by an earlier object of this name, the endpoint tagged for it', deleting({ status: { ...settledObject().status, adoption: { endpointId: ENDPOINT_ID, time: iso(NOW), uid: 'uid-of-the-old-cluster' } } }), readyEndpoint({}, { owner: { ...OWNER, uid: 'uid-of-the-old-cluster' } }), { type: 'removeFinalizer' }],
+    // Blue/green: the new cluster's object adopted the endpoint too and tagged it with its first change.
+    ['Delete, adopted untagged, since tagged for an object of another cluster', deleting({ status: { ...settledObject().status, adoption: { endpointId: ENDPOINT_ID, time: iso(NOW), uid: OWNER.uid } } }), endpointOfAnotherObject(), { type: 'removeFinalizer' }],
     ['Delete, adopted, but made again since (another ID)', deleting({ status: { ...settledObject().status, adoption: { endpointId: ENDPOINT_ID, time: iso(NOW) } } }), { ...foreignEndpoint(), id: 'f00d' }, { type: 'removeFinalizer' }],
     ['no finalizer of ours', deleting({ hasFinalizer: false }), readyEndpoint(), { type: 'none' }],
   ])('%s → the right action', (_, object, endpoint, action) => {
