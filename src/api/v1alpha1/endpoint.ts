@@ -381,6 +381,12 @@ export const EndpointStatus = z
           .describe(
             'UID of the object that adopted it. A status restored onto another object (a backup restored with its status, new UID) takes over no endpoint tagged for another object: that needs ptoperator.io/adopt again.',
           ),
+        fromUid: z
+          .string()
+          .optional()
+          .describe(
+            "The UID the endpoint's owner tag named when it was adopted (an earlier object's), if any. Once the tag names any other object, someone else's operator took the endpoint over: this record holds it no more.",
+          ),
       })
       .optional()
       .describe(

@@ -8,10 +8,12 @@ import { recordWorkspace } from './workspace-move.js';
 
 /**
  * The adoption of `endpointId` at `host`, as status records it: the ID (also as status.endpointId, so no ID of an
- * earlier workspace stays beside it) and the workspace, the only one where the record holds (ownership.ts recordsIn).
+ * earlier workspace stays beside it) and the workspace, the only one where the record holds (ownership.ts recordsIn);
+ * the adopter's UID and the owner-UID tag the endpoint carried, so that neither a status restored onto another object
+ * nor an adoption that another cluster's object has since tagged over holds it (ownership.ts adoptedByThis).
  */
-export function recordAdoption(status: EndpointStatus, endpointId: string, uid: string, host: string | undefined, time: string, specTags: Record<string, string> | undefined): void {
-  status.adoption = { endpointId, time, uid };
+export function recordAdoption(status: EndpointStatus, endpointId: string, adopter: { uid: string; fromUid: string | undefined }, host: string | undefined, time: string, specTags: Record<string, string> | undefined): void {
+  status.adoption = { endpointId, time, uid: adopter.uid, ...(adopter.fromUid !== undefined && { fromUid: adopter.fromUid }) };
   status.endpointId = endpointId;
   recordWorkspace(status, host);
   status.managedTagKeys = managedTagKeys(specTags);

@@ -38,6 +38,8 @@ export interface AdoptionRecord {
   endpointId: string;
   /** The UID of the object that adopted; absent in records made before it was kept. */
   uid?: string | undefined;
+  /** The owner-UID tag the endpoint carried when adopted, if any. */
+  fromUid?: string | undefined;
 }
 
 /** What an object's status records of the endpoint it holds: status.adoption and status.endpointId, made at status.workspaceHost. */
@@ -84,7 +86,7 @@ export function ownershipOf(
   const uid = tags[OwnerTag.uid];
   if (uid === owner.uid) return { kind: 'ours', ownerTagsPending: false };
   const records = recordsIn(held, workspace);
-  if (holdsByAdoption(endpoint, records.adoption) && (uid === undefined || taggedOwnerPresence !== 'live') && adoptedByThis(records.adoption, owner)) {
+  if (holdsByAdoption(endpoint, records.adoption) && (uid === undefined || taggedOwnerPresence !== 'live') && adoptedByThis(records.adoption, owner, uid)) {
     return { kind: 'ours', ownerTagsPending: true };
   }
   if (uid === undefined) return sameId(endpoint, records.endpointId) ? { kind: 'ours', ownerTagsPending: true, restoreOwnerTags: true } : { kind: 'unowned' };
@@ -92,11 +94,17 @@ export function ownershipOf(
 }
 
 /**
- * Whether this object made the adoption record, not an earlier object whose status was restored onto it (a backup
- * restored with its status: new UID, old status). A record without a UID was made before the UID was kept, by the
- * object itself as far as anyone can tell: it holds as it always did (docs/upgrade.md).
+ * Whether the adoption record still holds over the endpoint's owner-UID tag (`taggedUid`, not this object's). It
+ * must be this object's record, not an earlier object's status restored onto it (a backup restored with its status:
+ * new UID, old status), and the tag must be the one the endpoint carried when adopted, or none: a tag written since
+ * names an object that took the endpoint over, perhaps in another cluster, where this one cannot see it. A record
+ * without a UID was made before these were kept, by the object itself as far as anyone can tell: it holds as it
+ * always did (docs/upgrade.md).
  */
-const adoptedByThis = (adoption: AdoptionRecord | undefined, owner: Owner): boolean => adoption?.uid === undefined || adoption.uid === owner.uid;
+function adoptedByThis(adoption: AdoptionRecord | undefined, owner: Owner, taggedUid: string | undefined): boolean {
+  if (adoption?.uid === undefined) return true;
+  return adoption.uid === owner.uid && (taggedUid === undefined || taggedUid === adoption.fromUid);
+}
 
 /** Whether `adoption` records this very endpoint (a same-named endpoint made again has another ID). */
 export const holdsByAdoption = (endpoint: Pick<ServingEndpointDetailed, 'id'>, adoption: AdoptionRecord | undefined): boolean =>

@@ -23,7 +23,7 @@ import {
   statusFields,
   updateRequest,
 } from './desired.js';
-import { type Tag, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, recordsIn, tagMap } from './ownership.js';
+import { OwnerTag, type Tag, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, recordsIn, tagMap } from './ownership.js';
 import { recordAdoption, tagsPatchedFor, withOwnerTags } from './adoption.js';
 import { PlanBuilder, endpointNameOf, invocationUrl, iso, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
@@ -202,7 +202,7 @@ function planExisting(
   }
   if (ownership.kind === 'adopt') {
     // Recorded, not written to Databricks (adoption.ts); the next step manages the endpoint like any other.
-    recordAdoption(plan.status, ownership.endpointId, object.uid, host, iso(input.now), object.spec.tags);
+    recordAdoption(plan.status, ownership.endpointId, { uid: object.uid, fromUid: tagMap(endpoint)[OwnerTag.uid] }, host, iso(input.now), object.spec.tags);
     return plan
       .synced(true, SyncedReason.ReconcileSuccess, `adopting endpoint ${name}`)
       .event('Normal', 'Adopted', ownership.message)
