@@ -98,8 +98,8 @@ describe('moving to another cluster, and restores', () => {
     expect(await e2e.mutations()).toEqual([]);
   });
 
-  it('kubectl annotate pte --all ptoperator.io/adopt=true takes every endpoint of the namespace over: Ready, with no Databricks call', async () => {
-    await e2e.kubectl(['annotate', 'pte', '--all', 'ptoperator.io/adopt=true']);
+  it('kubectl annotate pte --all --overwrite ptoperator.io/adopt=true takes every endpoint of the namespace over: Ready, with no Databricks call', async () => {
+    await e2e.kubectl(['annotate', 'pte', '--all', '--overwrite', 'ptoperator.io/adopt=true']);
     for (const name of ['restored', 'gitops'] as const) {
       const obj = await e2e.waitUntil('pte', name, (o) => isReady(o) && condition(o, 'Synced')?.reason === 'ReconcileSuccess');
       const uid = (obj['metadata'] as { uid: string }).uid;
