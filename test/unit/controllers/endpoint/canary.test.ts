@@ -656,3 +656,78 @@ describe('a capacity failure during a step', () => {
     expect(decision.split?.share).toBe(50);
   });
 });
+
+describe('status.canary when the rollout of a step fails', () => {
+  // Step 1 of version 4's canary (10 %) was sent; Databricks reports that rollout failed and version 3 still serves alone.
+  const step1 = served({ '3': 90, '4': 10 });
+  const failedStep = (deployment: string, message: string) =>
+    ({
+      ...readyEndpoint(),
+      state: { ready: 'READY', config_update: 'UPDATE_FAILED', suspend: 'NOT_SUSPENDED' },
+      config: served({ '3': 100 }),
+      pending_config: { ...step1, served_entities: step1.served_entities?.map((e) => ({ ...e, state: { deployment, deployment_state_message: message } })), start_time: NOW.getTime() - 60 * SECOND },
+    }) as never;
+  const deploymentFailed = failedStep('DEPLOYMENT_FAILED', 'the model failed to load');
+  const capacityFailed = failedStep('DEPLOYMENT_ABORTED', CAPACITY_ABORT_MESSAGE);
+  const stepFailed = running({ phase: 'StepFailed' as never, message: 'step 1 (10 % to version 4): the rollout failed' });
+  const object = (canary: CanaryStatus, status: Partial<EndpointStatus> = {}, annotations: Record<string, string> = {}) => {
+    const o = canaryObject('4', canary, annotations);
+    return { ...o, status: { ...o.status, ...status } };
+  };
+
+  it.each([
+    {
+      name: 'a deployment failure: the step failed and waits for a spec change or requested-at',
+      object: object(running({})),
+      endpoint: deploymentFailed,
+      phase: 'StepFailed',
+      message: /^step 1 \(10 % to version 4\): the rollout failed: DEPLOYMENT_FAILED: the model failed to load\. .* set annotation ptoperator\.io\/requested-at to a new value to retry\.$/,
+      action: 'none',
+    },
+    {
+      name: 'a capacity failure: the step is retried like any rollout and says when',
+      object: object(running({})),
+      endpoint: capacityFailed,
+      phase: 'Progressing',
+      message: /^step 1 \(10 % to version 4\): GPU capacity unavailable \(attempt 1\): .* Next retry at /,
+      action: 'none',
+    },
+    {
+      name: 'a capacity failure past the retry budget: the step failed',
+      object: object(running({}), { capacity: { attempts: 4, exhausted: true, firstFailureTime: iso(NOW) } }),
+      endpoint: capacityFailed,
+      phase: 'StepFailed',
+      message: /^step 1 \(10 % to version 4\): GPU capacity stayed unavailable through 4 attempt\(s\)/,
+      action: 'none',
+    },
+    {
+      name: 'a failed step looked at again stays failed and sends nothing',
+      object: object(stepFailed),
+      endpoint: deploymentFailed,
+      phase: 'StepFailed',
+      message: /^step 1 \(10 % to version 4\): the rollout failed: DEPLOYMENT_FAILED/,
+      action: 'none',
+    },
+    {
+      name: 'a failed step retried with requested-at rolls out again',
+      object: object(stepFailed, {}, { 'ptoperator.io/requested-at': 'retry-1' }),
+      endpoint: deploymentFailed,
+      phase: 'Progressing',
+      message: /^rolling out step 1: 10 % of the traffic to version 4$/,
+      action: 'updateConfig',
+    },
+    {
+      name: 'a failed step that serves after all pauses as any step',
+      object: object(stepFailed),
+      endpoint: { ...readyEndpoint(), config: step1 },
+      phase: 'Paused',
+      message: /^step 1 \(10 %\) serves; pausing until /,
+      action: 'none',
+    },
+  ])('$name', ({ object, endpoint, phase, message, action }) => {
+    const plan = reconcileCanary(object, endpoint);
+    expect(plan.action.type).toBe(action);
+    expect(plan.status.canary).toMatchObject({ phase, step: 1, share: 10 });
+    expect(plan.status.canary?.message).toMatch(message);
+  });
+});
