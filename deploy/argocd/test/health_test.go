@@ -121,6 +121,11 @@ var endpointCases = []healthCase{
 		edit: setCanary("3", "Promoting", "after the last step: moving all traffic to version 3"), status: "Progressing", messagePrefix: "Canary Promoting: ",
 	},
 	{
+		// The operator also writes Synced=False UpdateFailed (or CapacityRetriesExhausted), which matches first.
+		name: "a canary step whose rollout failed is Degraded", fixture: "endpoint-available.yaml",
+		edit: setCanary("3", "StepFailed", "step 1 (10 % to version 3): the rollout failed: DEPLOYMENT_FAILED: the model failed to load."), status: "Degraded", messagePrefix: "Canary StepFailed: step 1 (10 % to version 3): the rollout failed",
+	},
+	{
 		name: "an aborted canary is Degraded", fixture: "endpoint-available.yaml",
 		edit: setCanary("3", "Aborted", "aborted by the user: all traffic back to version 2"), status: "Degraded", messagePrefix: "Canary Aborted: aborted by the user",
 	},

@@ -3,8 +3,8 @@
 // stands. Pure: the caller passes the clock, the observed config and the gate's metric readings.
 // Databricks switches a config (entities and routes together) only once every entity in it is ready,
 // so routing traffic in the same update that adds the entity never sends traffic to one that is not.
-import { type Canary, type EndpointSpec, type EndpointStatus, EndpointAnnotation, EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason, parseDurationMs } from '../../api/v1alpha1/index.js';
-import { type Condition, findCondition, setCondition } from '../../kube/conditions.js';
+import { type Canary, type EndpointSpec, type EndpointStatus, EndpointAnnotation, parseDurationMs } from '../../api/v1alpha1/index.js';
+import { withRolloutFailure } from './canary-conditions.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedEntity, type ObservedServing, observeConfig } from './desired.js';
 import type { EndpointObject, Observed, Plan, PlanInput } from './plan-types.js';
@@ -12,7 +12,7 @@ import { requeueBy } from './schedule.js';
 import { shortLine } from '../../databricks/host-text.js';
 
 export type CanaryStatus = NonNullable<EndpointStatus['canary']>;
-export type CanaryPhase = 'Progressing' | 'Paused' | 'Holding' | 'Promoting' | 'Succeeded' | 'Aborted';
+export type CanaryPhase = 'Progressing' | 'Paused' | 'Holding' | 'Promoting' | 'Succeeded' | 'Aborted' | 'StepFailed';
 
 /** The gate's readings of the new version: one value per spec.canary.gate entry, or why they could not be read. */
 export type GateReading =
@@ -134,6 +134,10 @@ export const canaryPlanFields = (decision: CanaryDecision): Pick<PlanInput, 'spl
 export const recordedCanary = (status: EndpointStatus, spec: EndpointSpec): CanaryStatus | undefined =>
   status.canary?.model === undefined || status.canary.model === spec.model.name ? status.canary : undefined;
 
+/** A step whose rollout failed (StepFailed, withRolloutFailure) is planned as the step it was: sent again once retried. */
+const asBeforeFailure = (status: CanaryStatus | undefined, canary: Canary): CanaryStatus | undefined =>
+  status?.phase === 'StepFailed' ? { ...status, phase: status.step > sortedSteps(canary).length ? 'Promoting' : 'Progressing' } : status;
+
 export function planCanary(input: CanaryInput): CanaryDecision {
   const { spec, served } = input;
   const canary = spec.canary;
@@ -141,7 +145,7 @@ export function planCanary(input: CanaryInput): CanaryDecision {
   // model served now (model.name changed) is no canary: the new model replaces it at once, as without spec.canary.
   if (!canary || otherModelServed(spec, served)) return inactive(spec);
   const version = spec.model.version;
-  const recorded = recordedCanary(input.status, spec);
+  const recorded = asBeforeFailure(recordedCanary(input.status, spec), canary);
   const previous = recorded?.toVersion === version ? recorded : undefined;
   // With a canary of another version in status, the spec's version is that canary's old one, set back: a swap back.
   const resumed = recorded ? undefined : stepServing(input, canary);
@@ -207,44 +211,6 @@ function abortedBecause(input: CanaryInput, canary: Canary, status: CanaryStatus
   }
   const removeFirst = abortSet ? ` (remove ${abortControl(input.annotations)} first, or it will not start)` : '';
   return { aborted: `the canary of version ${to} was aborted (${status.message ?? 'aborted'}). Version ${from} keeps serving. Set model.version back to "${from}", or to another version to start a new canary${removeFirst}.` };
-}
-
-/** The conditions with what the canary of the spec's version changes in them: aborted, or running. */
-export function withCanaryConditions(conditions: Condition[], canary: Pick<PlanInput, 'canaryAborted' | 'canaryInProgress'>, generation: number, now: Date): Condition[] {
-  if (canary.canaryAborted) return withCanaryAborted(conditions, canary.canaryAborted, generation, now);
-  if (canary.canaryInProgress) return withCanaryInProgress(conditions, canary.canaryInProgress, generation, now);
-  return conditions;
-}
-
-/**
- * While a step serves, the planner finds the served config in sync with the step's, but the spec's version does
- * not serve all traffic yet: a Ready that would be True is False CanaryInProgress (Reconciling follows), so
- * kubectl wait, Flux and helm --wait do not count the version bump as done, and Synced says how far the spec is
- * applied. A Ready that is False already (a step rolling out, waiting for capacity) says more and stays.
- */
-function withCanaryInProgress(conditions: Condition[], canary: CanaryStanding, generation: number, now: Date): Condition[] {
-  if (findCondition(conditions, 'Ready')?.status !== 'True') return conditions;
-  let list = setCondition(conditions, { type: 'Ready', status: 'False', reason: ReadyReason.CanaryInProgress, message: canary.ready }, generation, now);
-  const synced = findCondition(list, 'Synced');
-  if (synced?.status === 'True') list = setCondition(list, { type: 'Synced', status: 'True', reason: synced.reason, message: canary.synced }, generation, now);
-  return list;
-}
-
-/**
- * The conditions when the canary of the spec's version was aborted: the spec is not what Databricks serves and
- * will not be without a change from the user, so Synced is False CanaryAborted (Stalled follows) unless a failure
- * of its own already says more (rate limited, workspace not ready), and a Ready that would be True is False.
- */
-function withCanaryAborted(conditions: Condition[], message: string, generation: number, now: Date): Condition[] {
-  let list = conditions;
-  if (findCondition(list, 'Synced')?.status === 'True') {
-    list = setCondition(list, { type: 'Synced', status: 'False', reason: SyncedReason.CanaryAborted, message }, generation, now);
-  }
-  const ready = findCondition(list, 'Ready');
-  if (ready?.status === 'True') {
-    list = setCondition(list, { type: 'Ready', status: 'False', reason: ReadyReason.CanaryAborted, message: `${ready.message}; ${message}` }, generation, now);
-  }
-  return list;
 }
 
 const otherModelServed = (spec: EndpointSpec, served: ObservedServing | undefined): boolean =>
@@ -476,7 +442,7 @@ export const canaryKept = (notSent: boolean, endpoint: Observed<ServingEndpointD
  */
 export function withCanary(plan: Plan, previous: EndpointStatus, decision: CanaryDecision, kept: boolean, now: Date): Plan {
   const status = { ...plan.status };
-  const canary = kept ? keptCanary(previous.canary, decision.servedVersions) : decision.status;
+  const canary = kept ? keptCanary(previous.canary, decision.servedVersions) : decision.status && withRolloutFailure(decision.status, plan.status.conditions);
   if (canary) status.canary = stripUndefined(canary);
   else delete status.canary;
   return { ...plan, status, requeue: requeueBy(plan.requeue, decision.wakeAt, now) };

@@ -2,7 +2,7 @@
 import type { EndpointStatus } from '../../api/v1alpha1/index.js';
 import { oneLine, shortLine } from '../../databricks/host-text.js';
 import { type Condition, findCondition, setCondition, truncateMessage } from '../../kube/conditions.js';
-import { withCanaryConditions } from './canary.js';
+import { withCanaryConditions } from './canary-conditions.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, PlannedEvent, Requeue } from './plan-types.js';
 import type { Owner } from './ownership.js';
 import { progressRequeueMs } from './requeue.js';

@@ -669,7 +669,7 @@ describe('status.canary when the rollout of a step fails', () => {
     }) as never;
   const deploymentFailed = failedStep('DEPLOYMENT_FAILED', 'the model failed to load');
   const capacityFailed = failedStep('DEPLOYMENT_ABORTED', CAPACITY_ABORT_MESSAGE);
-  const stepFailed = running({ phase: 'StepFailed' as never, message: 'step 1 (10 % to version 4): the rollout failed' });
+  const stepFailed = running({ phase: 'StepFailed', message: 'step 1 (10 % to version 4): the rollout failed' });
   const object = (canary: CanaryStatus, status: Partial<EndpointStatus> = {}, annotations: Record<string, string> = {}) => {
     const o = canaryObject('4', canary, annotations);
     return { ...o, status: { ...o.status, ...status } };
@@ -724,10 +724,24 @@ describe('status.canary when the rollout of a step fails', () => {
       message: /^step 1 \(10 %\) serves; pausing until /,
       action: 'none',
     },
+    {
+      name: 'a failed step aborted by the user is Aborted: the old version already serves alone, so nothing is sent',
+      object: object(stepFailed, {}, { 'ptoperator.io/canary': 'abort' }),
+      endpoint: deploymentFailed,
+      phase: 'Aborted',
+      message: /^aborted by the user: all traffic back to version 3$/,
+      action: 'none',
+    },
   ])('$name', ({ object, endpoint, phase, message, action }) => {
     const plan = reconcileCanary(object, endpoint);
     expect(plan.action.type).toBe(action);
     expect(plan.status.canary).toMatchObject({ phase, step: 1, share: 10 });
     expect(plan.status.canary?.message).toMatch(message);
+  });
+
+  it('a failed step promoted by the user sends the new version alone', () => {
+    const plan = reconcileCanary(object(stepFailed, {}, { 'ptoperator.io/canary': 'promote' }), deploymentFailed);
+    expect(plan.action.type).toBe('updateConfig');
+    expect(plan.status.canary).toMatchObject({ phase: 'Promoting', share: 100 });
   });
 });

@@ -90,8 +90,8 @@ if generation ~= nil and status.observedGeneration ~= generation then
 end
 
 -- A canary rollout of spec.model.version (docs/concepts.md): a step that waits (its pause, or a hold)
--- is Suspended, a step rolling out or the promotion is Progressing, an abort is Degraded (the old
--- version serves; the spec's does not). Checked before Ready, which is False CanaryInProgress while a
+-- is Suspended, a step rolling out or the promotion is Progressing, an abort or a step whose rollout
+-- failed is Degraded (the old version serves; the spec's does not). Checked before Ready, which is False CanaryInProgress while a
 -- step serves: the phase says more.
 local canary = status.canary
 if canary ~= nil and obj.spec ~= nil and obj.spec.model ~= nil and canary.toVersion == obj.spec.model.version then
@@ -102,8 +102,8 @@ if canary ~= nil and obj.spec ~= nil and obj.spec.model ~= nil and canary.toVers
   if canary.phase == "Progressing" or canary.phase == "Promoting" then
     return result("Progressing", "Canary " .. canary.phase .. ": " .. said)
   end
-  if canary.phase == "Aborted" then
-    return result("Degraded", "Canary Aborted: " .. said)
+  if canary.phase == "Aborted" or canary.phase == "StepFailed" then
+    return result("Degraded", "Canary " .. canary.phase .. ": " .. said)
   end
 end
 
