@@ -824,6 +824,20 @@ describe('ownership', () => {
     expect(plan.status.endpointUrl).toBeUndefined();
   });
 
+  // The refusal once said twice that the endpoint was not this object's: "... was made by someone else. endpoint
+  // llama-chat exists in Databricks but was not created by this object. ...". One account of it, then what to do.
+  it.each([
+    { name: 'made by someone else', base: readyEndpoint({}, { owner: null, tags: [] }), presence: 'unknown' as const, now: 'was made by someone else' },
+    { name: 'tagged for another object that is gone', base: endpointOfAnotherObject(), presence: 'gone' as const, now: 'belongs to team-b.llama-copy, another object\\.' },
+  ])('the endpoint this object created replaced by one $name: NotOwned tells it once, then what to do', ({ base, presence, now }) => {
+    const plan = reconcile(settledObject(), { endpoint: { ...base, id: '0123456789abcdef0123456789abcdef' }, tenancy: { taggedOwnerPresence: presence } });
+    const message = condition(plan, 'Synced')?.message ?? '';
+    expect(message).toMatch(new RegExp(`^endpoint llama-chat \\(id ${ENDPOINT_ID}\\), which this object created, no longer exists: the endpoint now named llama-chat \\(id 0123456789abcdef0123456789abcdef\\) ${now}`));
+    expect(message.match(/endpoint llama-chat/g)).toHaveLength(1);
+    expect(message).not.toMatch(/not created by this object/);
+    expect(message).toMatch(/The operator will not modify or delete it\. Set annotation ptoperator\.io\/adopt="true" to take it over, or serve the spec from a new object with another spec\.endpointName/);
+  });
+
   it('an endpoint this object created whose owner tags were removed out of band: still its own, the tags restored as drift, Ready', () => {
     const settled = settledObject();
     const stripped = readyEndpoint({}, { owner: null, tags: [] });
