@@ -159,7 +159,8 @@ export const managedTagKeys = (specTags: Record<string, string> | undefined): st
 export type OwnershipDecision =
   | Extract<Ownership, { kind: 'ours' }>
   /** Leave it alone; `message` says why and how to proceed. */
-  | { kind: 'refuse'; message: string }
+  /** `replaced`: this object's own endpoint is gone, and another was made under its name (refusedEndpoint). */
+  | { kind: 'refuse'; message: string; replaced?: true }
   /** Take it over by recording its ID in status.adoption (no Databricks call); `message` is for the Adopted event. */
   | { kind: 'adopt'; message: string; endpointId: string };
 
@@ -195,24 +196,26 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
   const { endpoint, owner } = input;
   const ownership = ownershipOf(endpoint, owner, input.held, input.taggedOwnerPresence, input.workspace);
   if (ownership.kind === 'ours') return ownership;
-  const name = endpoint.name;
   const tagged = taggedOwner(endpoint);
-  const refuse = (message: string): OwnershipDecision => ({ kind: 'refuse', message });
+  const { subject, replaced } = refusedEndpoint(input);
+  const refuse = (message: string): OwnershipDecision => ({ kind: 'refuse', message, ...(replaced && { replaced }) });
 
   if (ownership.kind === 'otherObject' && input.taggedOwnerPresence === 'live') {
-    return refuse(`endpoint ${name} belongs to ${ownership.owner}, which still exists: the operator never hands it to another object, whatever its annotations. Delete that object first (with deletionPolicy Orphan to keep the endpoint), or ${NEW_NAME_ADVICE}.`);
+    return refuse(`${subject} belongs to ${ownership.owner}, which still exists: the operator never hands it to another object, whatever its annotations. Delete that object first (with deletionPolicy Orphan to keep the endpoint), or ${NEW_NAME_ADVICE}.`);
   }
   if (input.recordedHolder !== undefined) {
-    return refuse(`endpoint ${name} belongs to ${input.recordedHolder}, which ${input.recordedBy === 'creation' ? 'created' : 'adopted'} it and still exists: the operator never hands it to another object, whatever its annotations. Delete that object first (with deletionPolicy Orphan to keep the endpoint), or ${NEW_NAME_ADVICE}.`);
+    return refuse(`${subject} belongs to ${input.recordedHolder}, which ${input.recordedBy === 'creation' ? 'created' : 'adopted'} it and still exists: the operator never hands it to another object, whatever its annotations. Delete that object first (with deletionPolicy Orphan to keep the endpoint), or ${NEW_NAME_ADVICE}.`);
   }
   // Tags naming this very namespace and name with another UID: the object was deleted and applied again, restored
   // from a backup, or applied in a second cluster, whose operator may still manage the endpoint.
   const earlierSelf = tagged !== undefined && tagged.namespace === owner.namespace && tagged.name === owner.name;
   const claim = earlierSelf
-    ? `endpoint ${name} is tagged for an earlier object of this namespace and name (UID ${tagged.uid}), not this one (UID ${owner.uid}): this object was re-created, restored from a backup, or applied in another cluster`
+    ? `${subject} is tagged for an earlier object of this namespace and name (UID ${tagged.uid}), not this one (UID ${owner.uid}): this object was re-created, restored from a backup, or applied in another cluster`
     : ownership.kind === 'otherObject'
-      ? `endpoint ${name} belongs to ${ownership.owner}, another object`
-      : `endpoint ${name} exists in Databricks but was not created by this object`;
+      ? `${subject} belongs to ${ownership.owner}, another object`
+      : replaced
+        ? `${subject} was made by someone else`
+        : `${subject} exists in Databricks but was not created by this object`;
   if (!input.wantsAdoption && earlierSelf) {
     return refuse(
       `${claim}. The operator will not modify or delete it. First make sure no other cluster still manages it (there, set deletionPolicy: Orphan and delete the old object, or stop that operator), then set annotation ${input.adoptAnnotation}="true" to take it over (nothing is changed in Databricks).`,
@@ -230,14 +233,28 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
       return refuse(`${claim}, and the operator cannot tell whether that object still exists (it does not watch it): it does not adopt the endpoint. Watch that namespace, or ${NEW_NAME_ADVICE}.`);
     }
   }
-  if (input.olderClaimant !== undefined) return refuse(claimedMessage(name, input.olderClaimant));
+  if (input.olderClaimant !== undefined) return refuse(claimedMessage(subject, input.olderClaimant));
   // The ID is what status.adoption holds on to; Databricks always returns one, but without it there is nothing to record.
   if (endpoint.id === undefined) return refuse(`${claim}, and Databricks returned no ID for it, so the operator cannot record the adoption. Try again later.`);
   return { kind: 'adopt', message: `${claim}; taking it over because of annotation ${input.adoptAnnotation} (recorded in status.adoption; nothing is changed in Databricks)`, endpointId: endpoint.id };
 }
 
-export const claimedMessage = (name: string, claimant: string) =>
-  `endpoint ${name} is claimed in this workspace by ${claimant}, an older object: this object sends nothing to Databricks for it. Delete one of the two objects, or ${NEW_NAME_ADVICE}.`;
+/**
+ * Who the endpoint is, as a refusal begins: `endpoint <name>`. When the endpoint this object holds (status.endpointId,
+ * made in this workspace) is gone and another was made under its name (an ID is never reused within a workspace),
+ * that comes first and once: alone, the refusal reads as if this object never had an endpoint.
+ */
+function refusedEndpoint(input: OwnershipInput): { subject: string; replaced: boolean } {
+  const { name, id } = input.endpoint;
+  const held = recordsIn(input.held, input.workspace).endpointId;
+  if (held === undefined || id === undefined || id === held) return { subject: `endpoint ${name}`, replaced: false };
+  const how = input.held?.adoption?.endpointId === held ? 'adopted' : 'created';
+  return { subject: `endpoint ${name} (id ${held}), which this object ${how}, no longer exists: the endpoint now named ${name} (id ${id})`, replaced: true };
+}
+
+/** `subject`: the endpoint as refusedEndpoint names it, `endpoint <name>` for one this object never had. */
+export const claimedMessage = (subject: string, claimant: string) =>
+  `${subject} is claimed in this workspace by ${claimant}, an older object: this object sends nothing to Databricks for it. Delete one of the two objects, or ${NEW_NAME_ADVICE}.`;
 
 /** An object that wants an endpoint name in a workspace. */
 export interface Claimant {

@@ -23,7 +23,7 @@ import {
   statusFields,
   updateRequest,
 } from './desired.js';
-import { OwnerTag, type Tag, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, recordsIn, tagMap } from './ownership.js';
+import { OwnerTag, type Tag, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
 import { recordAdoption, tagsPatchedFor, withOwnerTags } from './adoption.js';
 import { PlanBuilder, endpointNameOf, invocationUrl, iso, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
@@ -134,7 +134,7 @@ export function planEndpoint(input: PlanInput): Plan {
     if (moved) return plan.blocked(WORKSPACE_CHANGED, moved, moved).finish({ type: 'none' }, undefined);
     const claimant = input.tenancy.olderClaimant;
     // The older claimant creates it; once it exists, its owner tags tell this object why it must wait.
-    if (claimant !== undefined) return planRefused(plan, claimedMessage(endpointNameOf(object), claimant), { after: input.settings.pollIntervalMs });
+    if (claimant !== undefined) return planRefused(plan, claimedMessage(`endpoint ${endpointNameOf(object)}`, claimant), { after: input.settings.pollIntervalMs });
     // The reconciler looks only once claims of the name made in the same second are known (claim-fence.ts).
     return planCreate(input, plan, desired);
   }
@@ -196,9 +196,8 @@ function planExisting(
   if (moved) return plan.blocked(WORKSPACE_CHANGED, moved, moved).finish({ type: 'none' }, undefined);
   // Looked at again every poll interval: the endpoint holding the name may be deleted, or an older claimant go.
   if (ownership.kind === 'refuse') {
-    const replaced = replacedEndpoint(object.status, host, endpoint);
-    if (replaced) forgetServing(plan.status);
-    return planRefused(plan, replaced ? `${replaced} ${ownership.message}` : ownership.message, jittered(input.settings.pollIntervalMs, 0.1, input.random));
+    if (ownership.replaced) forgetServing(plan.status);
+    return planRefused(plan, ownership.message, jittered(input.settings.pollIntervalMs, 0.1, input.random));
   }
   if (ownership.kind === 'adopt') {
     // Recorded, not written to Databricks (adoption.ts); the next step manages the endpoint like any other.
@@ -387,18 +386,6 @@ function servedBefore(object: EndpointObject): boolean {
 function settledRequeue(input: PlanInput, action: EndpointAction, settingsWaiting: boolean): Requeue {
   if (action.type === 'patchTags') return settingsWaiting ? { after: 0 } : jittered(input.settings.pollIntervalMs, 0.1, input.random);
   return action.type === 'none' ? jittered(input.settings.pollIntervalMs, 0.1, input.random) : progressRequeue(input);
-}
-
-/**
- * The endpoint this object holds (status.endpointId, made in this workspace) is gone, and another one was made under
- * its name: an ID is never reused within a workspace. Said before the refusal, which alone reads as if this object
- * never had an endpoint.
- */
-function replacedEndpoint(status: EndpointStatus, host: string | undefined, endpoint: ServingEndpointDetailed): string | undefined {
-  const held = recordsIn(status, host).endpointId;
-  if (held === undefined || endpoint.id === undefined || endpoint.id === held) return undefined;
-  const how = status.adoption?.endpointId === held ? 'adopted' : 'created';
-  return `endpoint ${endpoint.name} (id ${held}), which this object ${how}, no longer exists: the endpoint now named ${endpoint.name} (id ${endpoint.id}) was made by someone else.`;
 }
 
 /** What status says the object's endpoint serves, when it no longer has one: kubectl get pte shows nothing served. */
