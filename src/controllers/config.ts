@@ -39,6 +39,19 @@ const list = z
   .default('')
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 
+/** A comma-separated list whose items `parse` normalises; an item it throws for is an issue with its message. */
+const listOf = (parse: (item: string) => string) =>
+  list.transform((items, ctx) =>
+    items.map((item) => {
+      try {
+        return parse(item);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return item;
+      }
+    }),
+  );
+
 /** Namespace names; `everyNamespace`: "*" too. A typo would be watched forever, finding nothing. */
 const namespaceList = (everyNamespace: boolean) =>
   list.transform((names, ctx) => {
@@ -202,30 +215,12 @@ export const OPERATOR_OPTIONS = {
   },
   'allowed-workspace-hosts': {
     env: 'ALLOWED_WORKSPACE_HOSTS',
-    schema: list.transform((patterns, ctx) =>
-      patterns.map((pattern) => {
-        try {
-          return parseHostPattern(pattern);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: (err as Error).message });
-          return pattern;
-        }
-      }),
-    ),
+    schema: listOf(parseHostPattern),
     help: "Comma-separated host names a DatabricksWorkspace's spec.host may name: *.cloud.databricks.com allows every host under that domain; others get Ready=False InvalidSpec and are never called. The operator calls spec.host from its own Pod, whose network may reach what tenants' Pods may not: in a shared cluster, list Databricks' domains (*.cloud.databricks.com, *.azuredatabricks.net, *.gcp.databricks.com). Empty: any host. The default workspace's host is the admin's own and needs no entry.",
   },
   'federation-trusted-hosts': {
     env: 'FEDERATION_TRUSTED_HOSTS',
-    schema: list.transform((hosts, ctx) =>
-      hosts.map((host) => {
-        try {
-          return normaliseHost(host);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: (err as Error).message });
-          return host;
-        }
-      }),
-    ),
+    schema: listOf(normaliseHost),
     help: "Comma-separated workspace URLs to which a DatabricksWorkspace of any namespace may have the operator's service-account token sent (auth.tokenFederation). The default workspace's host needs no entry for the namespaces allowed the default workspace.",
   },
   'allow-cross-namespace-adoption': {
