@@ -106,6 +106,11 @@ type Who = 'operator' | 'baseline' | 'terraform' | 'samewrites';
 const participants = (n: number): Who[] =>
   (n <= 50 ? (['operator', 'terraform', 'baseline', 'samewrites'] as Who[]) : (['operator', 'baseline', 'samewrites'] as Who[])).filter((who) => !values.only || values.only.split(',').includes(who));
 const requestedPhases = values.phases.split(',') as Phase[];
+// Update and delete act on the endpoints the create phase made: without it there is nothing to measure.
+if (!requestedPhases.includes('create') || requestedPhases.some((p) => !['create', 'update', 'delete'].includes(p))) {
+  console.error(`--phases ${values.phases}: list create, then update and/or delete (they act on what create made), e.g. --phases create,delete`);
+  process.exit(2);
+}
 /** Update and delete are measured where the limit matters, N = 50 under the documented limit, unless --scale-phases says. */
 const scalePhases = values['scale-phases'].split(',');
 const phasesFor = (n: number): Phase[] => (n <= 50 ? requestedPhases : requestedPhases.filter((p) => p === 'create' || scalePhases.includes(p)));
