@@ -9,7 +9,7 @@ import { gateNeeded, gateValues, parseSamples } from '../../../../src/controller
 import { type DesiredServing, diffServing, observeConfig, updateRequest } from '../../../../src/controllers/endpoint/desired.js';
 import type { EndpointCoreConfigOutput } from '../../../../src/databricks/api-types.js';
 import { planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
-import { CAPACITY_ABORT_MESSAGE, type InputOptions, MINUTE, MODEL_UNIT_MODEL, NOT_FOUND, NOT_OPTIMIZABLE_MODEL, NOW, SECOND, at, condition, endpointObject, endpointSpec, failed, iso, planInput, readyEndpoint, servedEntity, updatingEndpoint } from '../fixtures.js';
+import { CAPACITY_ABORT_MESSAGE, type InputOptions, MINUTE, OWNER, afterPlan, ownerTagsOf, MODEL_UNIT_MODEL, NOT_FOUND, NOT_OPTIMIZABLE_MODEL, NOW, SECOND, at, condition, endpointObject, endpointSpec, failed, iso, planInput, readyEndpoint, servedEntity, updatingEndpoint } from '../fixtures.js';
 
 const CANARY = { steps: [50, 10], pause: '10m' }; // sorted: 10 → 50
 const spec = (version = '4', canary: Record<string, unknown> = CANARY) => endpointSpec({ model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version }, canary: canary as never });
@@ -360,6 +360,17 @@ describe('a running canary in the conditions', () => {
     expect(plan.status.canary?.phase).toBe('Succeeded');
     expect(conditions(plan)).toEqual({ Ready: 'True Available', Synced: 'True ReconcileSuccess' });
     expect(condition(plan, 'Synced')?.message).toBe('the spec is applied');
+  });
+
+  // A step's pause or a hold may last days: a tag someone changes in Databricks meanwhile is drift as at any other time.
+  it('a tag changed in Databricks while a step serves is restored with a DriftDetected Warning', () => {
+    const object = canaryObject('4', paused);
+    const first = reconcileCanary(object, atStep1);
+    expect(conditions(first)).toMatchObject({ Ready: 'False CanaryInProgress' });
+    const changed = { ...atStep1, tags: [{ key: 'team', value: 'someone-else' }, ...ownerTagsOf(OWNER)] };
+    const drifted = reconcileCanary(afterPlan(object, first), changed, undefined, { now: at(MINUTE) });
+    expect(drifted.action).toMatchObject({ type: 'patchTags', add: [{ key: 'team', value: 'genai' }] });
+    expect(drifted.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftDetected' }));
   });
 });
 
