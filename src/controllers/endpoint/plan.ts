@@ -372,10 +372,16 @@ function withSpecTags(planned: Plan, object: EndpointObject, endpoint: ServingEn
   return { ...planned, status, action: { type: 'patchTags', name: endpoint.name, add, remove } };
 }
 
-/** An earlier look found the endpoint serving this generation's config (Ready for it): its tags and settings were due then. */
+/**
+ * Ready reasons of a look that found the served config in sync (planInSync) though not Ready: a canary's step serving
+ * (for days, perhaps), an aborted canary, an endpoint Databricks reports not ready.
+ */
+const IN_SYNC_NOT_READY: ReadonlySet<string> = new Set([ReadyReason.NotReady, ReadyReason.CanaryInProgress, ReadyReason.CanaryAborted]);
+
+/** An earlier look found the endpoint serving this generation's config: its tags and settings were due then. */
 function servedBefore(object: EndpointObject): boolean {
   const ready = findCondition(object.status.conditions as Condition[] | undefined, 'Ready');
-  return ready?.status === 'True' && ready.observedGeneration === object.generation;
+  return ready?.observedGeneration === object.generation && (ready.status === 'True' || IN_SYNC_NOT_READY.has(ready.reason));
 }
 
 /**
