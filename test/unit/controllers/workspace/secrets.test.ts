@@ -54,6 +54,16 @@ describe('ReferencedSecrets (issue 11, finding 9)', () => {
     expect(secrets.get('ml/absent')).toBeUndefined();
   });
 
+  // Two workspaces may name keys of one Secret (a PAT per workspace in one Secret). After a restart their first reads
+  // come together: the second asker's key was not kept, and its endpoints were told the Secret has no such key.
+  it('readOnce: concurrent first asks for different keys of one Secret keep every key asked for', async () => {
+    const data = { 'token-prod': 'ZGFwaTE=', 'token-dev': 'ZGFwaTI=' };
+    const api = client({ 'ml/pats': { metadata: { name: 'pats', namespace: 'ml', resourceVersion: '7' }, data } });
+    const secrets = new ReferencedSecrets(api);
+    await Promise.all([secrets.readOnce('ml', 'pats', ['token-prod']), secrets.readOnce('ml', 'pats', ['token-dev'])]);
+    expect(secrets.get('ml/pats')?.data).toEqual(data);
+  });
+
   // A workspace tenant names any Secret of its namespace, up to 1 MiB (the API server's limit), and may create as many
   // workspaces and Secrets as its quota allows: each small workspace object had the operator hold a whole Secret, a
   // thousand of them a gigabyte, past the chart's 512 MiB limit, for every tenant.
