@@ -16,8 +16,8 @@ export class ReferencedSecrets {
   private readonly cache = new Map<string, Secret>();
   /** The data keys workspaces named, per Secret: only those are kept. */
   private readonly wanted = new Map<string, Set<string>>();
-  /** Keys read at least once since start (present or not), and first reads in flight. */
-  private readonly read = new Set<string>();
+  /** Secrets read at least once since start (present or not), with the data keys the last read kept; first reads in flight. */
+  private readonly read = new Map<string, ReadonlySet<string>>();
   private readonly firstReads = new Map<string, Promise<void>>();
 
   constructor(private readonly client: Pick<KubeClient, 'get'>) {}
@@ -30,16 +30,19 @@ export class ReferencedSecrets {
   /**
    * Reads the Secret if it was never read since start (or not for these keys): after a restart "not read yet" must not
    * pass for "missing". Concurrent first asks share one GET; later reads are the workspace verifications' (refresh).
+   * The keys are wanted at once, so a read in flight keeps them unless its answer came already: then one more read.
    */
   async readOnce(namespace: string, name: string, keys: readonly string[], signal?: AbortSignal): Promise<void> {
     const key = `${namespace}/${name}`;
-    if (this.read.has(key) && keys.every((k) => this.wanted.get(key)?.has(k))) return;
-    let reading = this.firstReads.get(key);
-    if (!reading) {
-      reading = this.refresh(namespace, name, keys, signal).finally(() => this.firstReads.delete(key));
-      this.firstReads.set(key, reading);
+    this.want(key, keys);
+    while (!keys.every((k) => this.read.get(key)?.has(k))) {
+      let reading = this.firstReads.get(key);
+      if (!reading) {
+        reading = this.refresh(namespace, name, keys, signal).finally(() => this.firstReads.delete(key));
+        this.firstReads.set(key, reading);
+      }
+      await reading;
     }
-    await reading;
   }
 
   /**
@@ -48,9 +51,7 @@ export class ReferencedSecrets {
    */
   async refresh(namespace: string, name: string, keys: readonly string[], signal?: AbortSignal): Promise<void> {
     const key = `${namespace}/${name}`;
-    const wanted = this.wanted.get(key) ?? new Set<string>();
-    for (const k of keys) wanted.add(k);
-    this.wanted.set(key, wanted);
+    const wanted = this.want(key, keys);
     try {
       const secret = await this.client.get<Secret>(CoreResources.secret, namespace, name, signal);
       // Keep only what credentials need: the type (connections.ts refuses Kubernetes' own), the named keys and the
@@ -69,12 +70,20 @@ export class ReferencedSecrets {
         ...(tooLarge.length > 0 && { tooLarge }),
         metadata: { name, namespace, resourceVersion: secret.metadata.resourceVersion },
       });
-      this.read.add(key);
+      this.read.set(key, new Set(wanted));
     } catch (err) {
       if (!isNotFound(err)) throw err;
       this.cache.delete(key);
-      this.read.add(key);
+      this.read.set(key, new Set(wanted));
     }
+  }
+
+  /** Adds `keys` to those kept of the Secret `key` (namespace/name); returns them all. */
+  private want(key: string, keys: readonly string[]): Set<string> {
+    const wanted = this.wanted.get(key) ?? new Set<string>();
+    for (const k of keys) wanted.add(k);
+    this.wanted.set(key, wanted);
+    return wanted;
   }
 
   /** Drops a Secret nobody needs any more (its workspace is gone). */
