@@ -154,6 +154,12 @@ describe('workspace hosts the cluster admin allows (--allowed-workspace-hosts)',
     expect('client' in allowing(allowed).clientFor(workspaceWith(host))).toBe(ok);
   });
 
+  // The flag's help: "The default workspace's host is the admin's own and needs no entry". A tenant's workspace at
+  // that host (the admin's own Databricks workspace, with the tenant's own credentials) was InvalidSpec all the same.
+  it("the default workspace's host needs no entry", () => {
+    expect(allowing(['*.cloud.databricks.com']).credentials('team-b', at(DEFAULT_HOST))).toMatchObject({ ok: true });
+  });
+
   it('without the flag, any host (as before)', () => {
     expect(allowing([]).credentials('team-b', at('https://10.96.0.1'))).toMatchObject({ ok: true });
   });
