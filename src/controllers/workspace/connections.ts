@@ -102,8 +102,8 @@ export class WorkspaceConnections {
     const { auth } = spec;
     const allowedHosts = this.options.allowedWorkspaceHosts ?? [];
     const host = normalisedHostOrUndefined(spec.host);
-    // a host that is no workspace URL is refused when its client is made
-    if (host !== undefined && !hostAllowed(host, allowedHosts)) {
+    // a host that is no workspace URL is refused when its client is made; the default workspace's is the admin's own
+    if (host !== undefined && host !== this.defaultHost() && !hostAllowed(host, allowedHosts)) {
       return {
         ok: false,
         reason: 'InvalidSpec',
@@ -329,10 +329,14 @@ export class WorkspaceConnections {
     const target = normalisedHostOrUndefined(host);
     if (target === undefined) return 'untrusted';
     if (this.options.federationTrustedHosts.includes(target)) return 'trusted';
-    const connection = this.defaultConnection;
-    const defaultHost = 'error' in connection ? undefined : normalisedHostOrUndefined(connection.host);
-    if (target !== defaultHost) return 'untrusted';
+    if (target !== this.defaultHost()) return 'untrusted';
     return this.mayUseDefault(namespace) ? 'trusted' : 'defaultHostNotAllowed';
+  }
+
+  /** The default workspace's host, normalised; undefined without a default workspace. */
+  private defaultHost(): string | undefined {
+    const connection = this.defaultConnection;
+    return 'error' in connection ? undefined : normalisedHostOrUndefined(connection.host);
   }
 
   private defaultWorkspace(): ResolvedWorkspace {
