@@ -55,6 +55,9 @@ describe('ownershipOf', () => {
   it.each<[string, ReturnType<typeof readyEndpoint>, HeldRecord, object]>([
     ['tagged for an earlier object of this name, status.adoption restored from it (its UID)', earlierSelf, { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OTHER_OWNER.uid } }, { kind: 'otherObject', owner: `${OWNER.namespace}.${OWNER.name}` }],
     ['without owner tags, status.adoption restored from an earlier object (its UID)', foreignEndpoint(), { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OTHER_OWNER.uid } }, { kind: 'unowned' }],
+    // status.adoption always comes with status.endpointId (recordAdoption): an adopted endpoint that never changed
+    // since carries no owner tags, and the restored ID took it over, writing this object's owner tags at once.
+    ['without owner tags, status.adoption and status.endpointId restored from an earlier object', foreignEndpoint(), { ...adopted, endpointId: ENDPOINT_ID, adoption: { endpointId: ENDPOINT_ID, uid: OTHER_OWNER.uid } }, { kind: 'unowned' }],
     ['tagged for an earlier object of this name, adopted by this object (its UID) from that one', earlierSelf, { ...adopted, adoption: { endpointId: ENDPOINT_ID, uid: OWNER.uid, fromUid: OTHER_OWNER.uid } }, { kind: 'ours', ownerTagsPending: true }],
   ])('an endpoint %s', (_, endpoint, held, expected) => {
     expect(ownershipOf(endpoint, OWNER, held, 'gone', HOST)).toEqual(expected);
