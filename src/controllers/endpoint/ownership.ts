@@ -69,7 +69,7 @@ export const holdsAnEndpoint = (held: HeldRecord): boolean => held.endpointId !=
  * An endpoint is this object's when its owner tags name the object's UID; when the object adopted exactly this
  * endpoint (same Databricks ID, status.adoption) and the tags name no other live object; or when it carries no owner
  * tag at all and status.endpointId is its ID: the object created (or adopted) it and someone removed the tags since
- * (they are drift, written back). A record counts only in the workspace it was made in (`workspace`: the host the
+ * (they are drift, written back), unless it came with an adoption record of another object's (adoptedByThis). A record counts only in the workspace it was made in (`workspace`: the host the
  * object acts in now; recordsIn): IDs are Databricks' own within one workspace, so a same-named endpoint made again
  * never matches, but a tenant's own host may answer any ID. Tags written by someone for another object always win
  * over status.endpointId (only adoption takes those over), and tags of a live object over any record, so two objects
@@ -89,7 +89,10 @@ export function ownershipOf(
   if (holdsByAdoption(endpoint, records.adoption) && (uid === undefined || taggedOwnerPresence !== 'live') && adoptedByThis(records.adoption, owner, uid)) {
     return { kind: 'ours', ownerTagsPending: true };
   }
-  if (uid === undefined) return sameId(endpoint, records.endpointId) ? { kind: 'ours', ownerTagsPending: true, restoreOwnerTags: true } : { kind: 'unowned' };
+  // An adoption record of this endpoint that did not hold above was another object's (a restored status): the
+  // status.endpointId written with it holds nothing either.
+  const createdHere = sameId(endpoint, records.endpointId) && !holdsByAdoption(endpoint, records.adoption);
+  if (uid === undefined) return createdHere ? { kind: 'ours', ownerTagsPending: true, restoreOwnerTags: true } : { kind: 'unowned' };
   return { kind: 'otherObject', owner: tags[OwnerTag.object] ?? `uid ${uid}` };
 }
 
