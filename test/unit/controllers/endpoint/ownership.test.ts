@@ -167,6 +167,19 @@ describe('decideOwnership', () => {
     expect(message).toContain('no other cluster');
     expect(message).toContain('ptoperator.io/adopt="true"');
   });
+  // Blue/green (concepts.md): this, the old cluster's object, adopted the endpoint; the new cluster's object of the same
+  // namespace and name adopted it too and tagged it. It is no earlier object, nothing here was re-created or restored,
+  // and the advice to adopt would take the endpoint back from the cluster that now manages it.
+  it('an endpoint this object adopted, tagged since by a later object of this namespace and name: the refusal says it was taken over', () => {
+    const taggedSince = readyEndpoint({}, { owner: { ...OWNER, uid: 'uid-of-the-new-cluster' } });
+    const held = { adoption: { endpointId: ENDPOINT_ID, uid: OWNER.uid }, endpointId: ENDPOINT_ID, workspaceHost: HOST };
+    const decision = decideOwnership({ endpoint: taggedSince, owner: OWNER, wantsAdoption: false, adoptAnnotation: EndpointAnnotation.adopt, ...gone, held });
+    expect(decision.kind).toBe('refuse');
+    const message = decision.kind === 'refuse' ? decision.message : '';
+    expect(message).not.toContain('earlier object');
+    expect(message).not.toMatch(/this object was re-created/);
+    expect(message).toContain('(UID uid-of-the-new-cluster) since this object adopted it');
+  });
   it('an endpoint tagged for an earlier object of this namespace and name, adopt set: adopted, and the Adopted event says from whom', () => {
     const decision = decideOwnership({ endpoint: earlierSelf, owner: OWNER, wantsAdoption: true, adoptAnnotation: EndpointAnnotation.adopt, ...gone });
     expect(decision).toEqual({ ...adopt, message: expect.stringContaining(`an earlier object of this namespace and name (UID ${OTHER_OWNER.uid})`) });
