@@ -212,13 +212,26 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
   // Tags naming this very namespace and name with another UID: the object was deleted and applied again, restored
   // from a backup, or applied in a second cluster, whose operator may still manage the endpoint.
   const earlierSelf = tagged !== undefined && tagged.namespace === owner.namespace && tagged.name === owner.name;
-  const claim = earlierSelf
-    ? `${subject} is tagged for an earlier object of this namespace and name (UID ${tagged.uid}), not this one (UID ${owner.uid}): this object was re-created, restored from a backup, or applied in another cluster`
-    : ownership.kind === 'otherObject'
-      ? `${subject} belongs to ${ownership.owner}, another object`
-      : replaced
-        ? `${subject} was made by someone else`
-        : `${subject} exists in Databricks but was not created by this object`;
+  // This object adopted this very endpoint, and the tags name an object they did not name then (blue/green): that one
+  // is the later, and took the endpoint over.
+  const adoption = recordsIn(input.held, input.workspace).adoption;
+  const takenOver = tagged !== undefined && holdsByAdoption(endpoint, adoption) && adoption?.uid === owner.uid && tagged.uid !== adoption.fromUid;
+  let claim: string;
+  if (takenOver) {
+    const who = earlierSelf ? 'another object of this namespace and name' : ownership.kind === 'otherObject' ? ownership.owner : 'another object';
+    claim = `${subject} is tagged for ${who} (UID ${tagged.uid}) since this object adopted it: that object, perhaps in another cluster, took it over, and its operator may manage it now`;
+  } else if (earlierSelf) {
+    claim = `${subject} is tagged for an earlier object of this namespace and name (UID ${tagged.uid}), not this one (UID ${owner.uid}): this object was re-created, restored from a backup, or applied in another cluster`;
+  } else if (ownership.kind === 'otherObject') {
+    claim = `${subject} belongs to ${ownership.owner}, another object`;
+  } else {
+    claim = replaced ? `${subject} was made by someone else` : `${subject} exists in Databricks but was not created by this object`;
+  }
+  if (!input.wantsAdoption && takenOver) {
+    return refuse(
+      `${claim}. The operator will not modify or delete it, and deleting this object leaves it. To take it back, first stop that operator managing it, then set annotation ${input.adoptAnnotation}="true" (nothing is changed in Databricks).`,
+    );
+  }
   if (!input.wantsAdoption && earlierSelf) {
     return refuse(
       `${claim}. The operator will not modify or delete it. First make sure no other cluster still manages it (there, set deletionPolicy: Orphan and delete the old object, or stop that operator), then set annotation ${input.adoptAnnotation}="true" to take it over (nothing is changed in Databricks).`,
