@@ -104,6 +104,15 @@ describe('tenancyView: an endpoint adopted by another object (status.adoption)',
     for (const objects of [[forged], [claimsProjection(forged)]]) expect(tenancyView(options(objects), adopting, found(foreignEndpoint())).recordedHolder).toBeUndefined();
   });
 
+  // A status restored onto a new object (Velero with status restore: new UID) holds nothing for that object
+  // (ownership.ts adoptedByThis): it is NotOwned, and must not make every other object's adoption wait for it either.
+  it('an object whose status.adoption was made by another object (a restored status) holds nothing for others either', () => {
+    const restored: Cached = { ...holder(), status: { adoption: { endpointId: ENDPOINT_ID, uid: 'u-earlier-object' }, endpointId: ENDPOINT_ID, workspaceHost: 'https://default' } };
+    for (const objects of [[restored], [claimsProjection(restored)]]) expect(tenancyView(options(objects), adopting, found(foreignEndpoint())).recordedHolder).toBeUndefined();
+    const own: Cached = { ...restored, status: { ...restored.status, adoption: { endpointId: ENDPOINT_ID, uid: 'u-holder' } } };
+    for (const objects of [[own], [claimsProjection(own)]]) expect(tenancyView(options(objects), adopting, found(foreignEndpoint())).recordedHolder).toBe('team-b.importer');
+  });
+
   it('this object holds it itself: no holder, no claim check', () => {
     const mine = { ...adopting, status: { adoption: { endpointId: ENDPOINT_ID, time: '2026-03-01T12:00:10Z' }, workspaceHost: 'https://default' } };
     const view = tenancyView(options([cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' })]), mine, found(foreignEndpoint()));
