@@ -116,10 +116,13 @@ export const holdsByAdoption = (endpoint: Pick<ServingEndpointDetailed, 'id'>, a
 const sameId = (endpoint: Pick<ServingEndpointDetailed, 'id'>, endpointId: string | undefined): boolean =>
   endpointId !== undefined && endpoint.id !== undefined && endpointId === endpoint.id;
 
-/** How another object's status records an endpoint it holds in `workspace` (see recordedHolder), if it does. */
-export function recordOf(endpoint: Pick<ServingEndpointDetailed, 'id'>, held: HeldRecord | undefined, workspace: string | undefined): 'adoption' | 'creation' | undefined {
+/**
+ * How another object's status records an endpoint it holds in `workspace` (see recordedHolder), if it does. An
+ * adoption record made by another object than `holderUid` (a restored status) holds nothing, nor the ID written with it.
+ */
+export function recordOf(endpoint: Pick<ServingEndpointDetailed, 'id'>, held: HeldRecord | undefined, workspace: string | undefined, holderUid: string | undefined): 'adoption' | 'creation' | undefined {
   const records = recordsIn(held, workspace);
-  if (holdsByAdoption(endpoint, records.adoption)) return 'adoption';
+  if (holdsByAdoption(endpoint, records.adoption)) return records.adoption?.uid === undefined || records.adoption.uid === holderUid ? 'adoption' : undefined;
   return sameId(endpoint, records.endpointId) ? 'creation' : undefined;
 }
 

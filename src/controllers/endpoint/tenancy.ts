@@ -8,7 +8,7 @@ import { type Claimant, type OwnerPresence, olderClaimant, ownershipOf, recordOf
 import type { EndpointObject, Observed, TenancyView } from './plan-types.js';
 import { wantsAdoption } from './user-requests.js';
 
-type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string }; endpointId?: string; workspaceHost?: string } };
+type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string; uid?: string }; endpointId?: string; workspaceHost?: string } };
 
 /** The endpoint name an object acts on: the informer index tenancy looks objects up by. */
 export const ENDPOINT_NAME_INDEX = 'endpointName';
@@ -70,7 +70,7 @@ function recordedHolder(options: TenancyOptions, object: Parameters<typeof tenan
   let found: { holder: string; by: 'adoption' | 'creation' } | undefined;
   for (const other of options.endpoints.byIndex(ENDPOINT_NAME_INDEX, object.endpointName)) {
     const { uid, namespace = '', name } = other.metadata;
-    const by = uid === object.uid ? undefined : recordOf(endpoint, other.status, workspace);
+    const by = uid === object.uid ? undefined : recordOf(endpoint, other.status, workspace, uid);
     if (by === 'adoption') return { holder: `${namespace}.${name}`, by };
     if (by === 'creation') found ??= { holder: `${namespace}.${name}`, by };
   }
@@ -107,7 +107,7 @@ export function claimsProjection<T extends KubeObject>(obj: T): T {
   const o = obj as T & EndpointLike;
   const { namespace, name, uid, resourceVersion, creationTimestamp, deletionTimestamp, finalizers } = o.metadata;
   const spec = o.spec ?? {};
-  const held = definedOnly({ adoption: o.status?.adoption && { endpointId: o.status.adoption.endpointId }, endpointId: o.status?.endpointId, workspaceHost: o.status?.workspaceHost });
+  const held = definedOnly({ adoption: o.status?.adoption && definedOnly({ endpointId: o.status.adoption.endpointId, uid: o.status.adoption.uid }), endpointId: o.status?.endpointId, workspaceHost: o.status?.workspaceHost });
   const projected: EndpointLike = {
     apiVersion: o.apiVersion,
     kind: o.kind,

@@ -5,7 +5,7 @@ import { WorkspaceConnections } from '../../../../src/controllers/workspace/conn
 import { IndexedCache, type KubeObject } from '../../../../src/kube/index.js';
 import { ENDPOINT_ID, NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
 
-type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string }; endpointId?: string; workspaceHost?: string } };
+type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string; uid?: string }; endpointId?: string; workspaceHost?: string } };
 const cached = (namespace: string, name: string, uid: string, creationTimestamp: string, spec: Cached['spec'] = {}, deleting = false): Cached => ({
   apiVersion: 'serving.ptoperator.io/v1alpha1',
   kind: 'ProvisionedThroughputEndpoint',
