@@ -96,10 +96,14 @@ describe('throughput schedule', () => {
   // drift: a DriftDetected Warning ("Databricks serves a config that differs from the spec") that sends a FinOps user
   // looking for an out-of-band edit nobody made.
   it('a window that opens while paused is sent when the pause ends: one update, as the window, not as drift', async () => {
-    const opens = Math.ceil(Date.now() / 1000) * 1000 + 25_000;
+    // The window is set once the endpoint is Ready, so the slow part (create, rollout) is not in the time it leaves
+    // to see the schedule and pause before it opens.
+    await e2e.apply(endpointManifest('sched-paused', { throughput: { chunks: { min: 1, max: 1 } } }));
+    await e2e.waitUntil('pte', 'sched-paused', (o) => isReady(o) && served(o) === 980, 60_000);
+    const opens = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
     const windows = [{ name: 'peak', start: cronAt(opens), end: cronAt(opens + 30 * 60_000), throughput: { chunks: { min: 2, max: 2 } } }];
-    await e2e.apply(endpointManifest('sched-paused', { throughput: { chunks: { min: 1, max: 1 } }, schedule: { timeZone: 'UTC', windows } }));
-    await e2e.waitUntil('pte', 'sched-paused', (o) => isReady(o) && served(o) === 980 && schedule(o)?.nextWindow === 'peak', 60_000);
+    await e2e.kubectl(['patch', 'pte', 'sched-paused', '--type=merge', '-p', JSON.stringify({ spec: { schedule: { timeZone: 'UTC', windows } } })]);
+    await e2e.waitUntil('pte', 'sched-paused', (o) => isReady(o) && served(o) === 980 && schedule(o)?.nextWindow === 'peak', 30_000);
     await e2e.kubectl(['annotate', 'pte', 'sched-paused', 'ptoperator.io/paused=true']);
     await e2e.waitUntil('pte', 'sched-paused', (o) => condition(o, 'Synced')?.reason === 'ReconcilePaused', 30_000);
     expect(Date.now()).toBeLessThan(opens); // paused before the window opens
@@ -142,15 +146,18 @@ describe('throughput schedule', () => {
   // started, and removing spec.schedule then sent the old version back up to the window's throughput at night.
   it('a canary started in a window: once it closes status.canary.from reads the old version as it serves, and removing the schedule sends nothing', async () => {
     const model = 'main.default.support_bot_llama';
-    const closes = Math.ceil(Date.now() / 1000) * 1000 + 35_000; // time to create the endpoint and start the canary in the window
-    const windows = [{ name: 'peak', start: cronAt(closes - 3_600_000), end: cronAt(closes), throughput: { chunks: { min: 2, max: 2 } } }];
+    // Created in a window that opened an hour ago and lasts another hour; its end is brought near only with the new
+    // version, so the slow part (create, rollout) is not in the time it leaves to start the canary in the window.
+    const opened = Math.ceil(Date.now() / 1000) * 1000 - 3_600_000;
+    const peak = (end: number) => [{ name: 'peak', start: cronAt(opened), end: cronAt(end), throughput: { chunks: { min: 2, max: 2 } } }];
     const from = (o: Record<string, unknown>) => (o['status'] as { canary?: { from?: { maxTokensPerSecond?: number } } }).canary?.from?.maxTokensPerSecond;
     const canary = (o: Record<string, unknown>) => (o['status'] as { canary?: { phase?: string; versions?: { throughput: string }[] } }).canary;
     await e2e.apply(
-      endpointManifest('sched-canary', { model: { name: model, version: '2' }, throughput: { chunks: { min: 1, max: 1 } }, schedule: { timeZone: 'UTC', windows }, canary: { steps: [50], pause: '10m' } }),
+      endpointManifest('sched-canary', { model: { name: model, version: '2' }, throughput: { chunks: { min: 1, max: 1 } }, schedule: { timeZone: 'UTC', windows: peak(opened + 2 * 3_600_000) }, canary: { steps: [50], pause: '10m' } }),
     );
     await e2e.waitUntil('pte', 'sched-canary', (o) => isReady(o) && served(o) === 1960 && window(o) === 'peak', 60_000);
-    await e2e.kubectl(['patch', 'pte', 'sched-canary', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: model, version: '3' } } })]);
+    const closes = Math.ceil(Date.now() / 1000) * 1000 + 25_000; // time to start the canary in the window
+    await e2e.kubectl(['patch', 'pte', 'sched-canary', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: model, version: '3' }, schedule: { timeZone: 'UTC', windows: peak(closes) } } })]);
     const started = await e2e.waitUntil('pte', 'sched-canary', (o) => canary(o)?.phase === 'Paused', 60_000);
     expect(Date.now()).toBeLessThan(closes); // the canary started in the window
     expect(from(started)).toBe(1960);
@@ -169,10 +176,14 @@ describe('throughput schedule', () => {
 
   // Runs last: it stops the operator and starts another.
   it('an operator stopped before a window opens and started after it opened sends the window once, at start-up', async () => {
+    // The window is set once the endpoint is Ready, so the slow part (create, rollout) is not in the time it leaves
+    // to see the schedule and stop the operator (a graceful shutdown of up to 5 s) before it opens.
+    await e2e.apply(endpointManifest('sched-restart', { throughput: { chunks: { min: 1, max: 1 } } }));
+    await e2e.waitUntil('pte', 'sched-restart', (o) => isReady(o) && served(o) === 980, 60_000);
     const opens = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
     const windows = [{ name: 'peak', start: cronAt(opens), end: cronAt(opens + 30 * 60_000), throughput: { chunks: { min: 2, max: 2 } } }];
-    await e2e.apply(endpointManifest('sched-restart', { throughput: { chunks: { min: 1, max: 1 } }, schedule: { timeZone: 'UTC', windows } }));
-    await e2e.waitUntil('pte', 'sched-restart', (o) => isReady(o) && served(o) === 980 && schedule(o)?.nextWindow === 'peak', 60_000);
+    await e2e.kubectl(['patch', 'pte', 'sched-restart', '--type=merge', '-p', JSON.stringify({ spec: { schedule: { timeZone: 'UTC', windows } } })]);
+    await e2e.waitUntil('pte', 'sched-restart', (o) => isReady(o) && served(o) === 980 && schedule(o)?.nextWindow === 'peak', 30_000);
     await e2e.operator.stop('SIGTERM');
     expect(Date.now()).toBeLessThan(opens);
     await eventually(
