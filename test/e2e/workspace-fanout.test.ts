@@ -85,13 +85,18 @@ describe('workspace changes and the endpoints that use the workspace', () => {
     for (const name of NAMES) await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.status === 'True' && isReady(o), 60_000);
     const afterReal = await reads(realChangeAt);
     const times = afterReal.map((c) => c.realTime).sort((a, b) => a - b);
-    const busiestSecond = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1_000).length));
+    const spreadMs = times.at(-1)! - times[0]!;
+    // At the read rate the wake-ups take (N-1)/rate seconds; all at once they take a few ms. The emulator stamps a
+    // GET when this process reads it, so a stall of this process (or of the operator's timers) bunches some of
+    // them: the busiest second is no evidence on a loaded machine, but a stall can take away only its own length
+    // from the spread, and the bound leaves half of it for that.
+    const pacedMs = ((NAMES.length - 1) * 1_000) / READS_PER_SECOND;
     console.log(
-      `workspace-fanout: GETs after the workspace turned Ready again: ${afterReal.length} for ${NAMES.length} endpoints over ${times.at(-1)! - times[0]!} ms; ` +
-        `busiest second ${busiestSecond} (read rate ${READS_PER_SECOND}/s)`,
+      `workspace-fanout: GETs after the workspace turned Ready again: ${afterReal.length} for ${NAMES.length} endpoints over ${spreadMs} ms ` +
+        `(${pacedMs} ms at the read rate of ${READS_PER_SECOND}/s)`,
     );
     expect(new Set(afterReal.map((c) => c.endpoint))).toEqual(new Set(NAMES));
     expect(afterReal).toHaveLength(NAMES.length);
-    expect(busiestSecond).toBeLessThanOrEqual(READS_PER_SECOND + 1);
+    expect(spreadMs, 'first to last GET of the woken endpoints (ms)').toBeGreaterThanOrEqual(pacedMs / 2);
   });
 });
