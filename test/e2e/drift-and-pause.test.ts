@@ -127,8 +127,8 @@ describe('paused', () => {
       drifty({ model: { name: MODEL, version: '2' }, throughput: { chunks: { min: 1, max: 4 } } }, { annotations: { 'ptoperator.io/paused': 'true' } }),
     );
     await editOutOfBand('drifty', { max_provisioned_throughput: 4900 });
-    // Several poll and progress intervals pass.
-    await new Promise((wake) => setTimeout(wake, 8_000));
+    // Evidence instead of a pause (which a slow machine may fill with nothing): two more reconciles of it.
+    await e2e.reconciledAgain('drifty');
 
     expect((await allCalls()).filter((c) => c.seq > lastSeq)).toEqual([]);
     // The Ready it shows is of the older generation, so kubectl wait does not take it for the new spec.
