@@ -125,7 +125,8 @@ describe('DatabricksWorkspace', () => {
     expect(condition(ep, 'Ready')?.status).toBe('True');
     const calls = async () => (await (await fetch(new URL('/__emulator/calls?endpoint=flaky-llama', e2e.emulator.url))).json()) as { calls: unknown[] };
     const before = (await calls()).calls.length;
-    await new Promise((wake) => setTimeout(wake, 4_000));
+    // Evidence instead of a pause (which a slow machine may fill with nothing): two more reconciles of it.
+    await e2e.reconciledAgain('flaky-llama');
     expect((await calls()).calls.length).toBe(before);
 
     // A new spec meanwhile cannot be sent: Ready no longer calls the endpoint Available (it serves the older spec).
