@@ -175,7 +175,8 @@ describe('canary rollout', () => {
     await e2e.kubectl(['patch', 'pte', 'canary-abort', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: MODEL, version: '1' } } })]);
     const held = await e2e.waitUntil('pte', 'canary-abort', (o) => current(o) && canaryOf(o).phase === 'Aborted' && canaryOf(o).step === 0 && abortedNotReady(o), 60_000);
     expect(condition(held, 'Synced')?.message).toMatch(/the canary of version 1 did not start: annotation ptoperator.io\/canary=abort is set\. Version 2 keeps serving\. Remove it to start the canary/);
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // Evidence instead of a pause: two more reconciles of it, and still nothing sent.
+    await e2e.reconciledAgain('canary-abort');
     expect(await servedConfig('canary-abort')).toEqual({ entities: ['2'], routes: { 'support_bot_llama-2': 100 } });
     expect(await updates('canary-abort')).toBe(2);
 
