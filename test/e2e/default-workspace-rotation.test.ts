@@ -51,7 +51,6 @@ describe("the default workspace's PAT rotated in its mounted Secret", () => {
     writeSecretVolume(credentialsDir, { token: `${NEW_PAT}\n` });
 
     await e2e.waitUntil('pte', 'rotated', (o) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && condition(o, 'Synced')?.observedGeneration === 2, 60_000);
-    expect(Date.now() - rotatedAt, 'from the files updated to the change applied (ms)').toBeLessThan(15_000);
     await e2e.waitUntil('pte', 'rotated', (o) => isReady(o) && condition(o, 'Ready')?.observedGeneration === 2, 60_000);
     const update = await eventually(async () => {
       const [call] = await emulatorCalls(e2e.emulator.url, { endpoint: 'rotated', method: 'PUT', status: 200 });
@@ -59,6 +58,8 @@ describe("the default workspace's PAT rotated in its mounted Secret", () => {
       return call;
     });
     expect(update.realTime).toBeGreaterThanOrEqual(rotatedAt);
+    // Timed to the change reaching Databricks, not to this test's kubectl polling seeing it on a loaded machine.
+    expect(update.realTime - rotatedAt, 'from the files updated to the change applied (ms)').toBeLessThan(15_000);
 
     expect(e2e.operator.exited, 'the operator was not restarted').toBe(false);
     const logs = e2e.operator.logs();
@@ -91,7 +92,11 @@ describe("the default workspace's PAT rotated in its mounted Secret", () => {
     const rotatedAt = Date.now();
     writeSecretVolume(credentialsDir, { 'client-id': 'pt-sp', 'client-secret': NEW_CLIENT_SECRET });
     await e2e.waitUntil('pte', 'rotated', synced(await generation()), 60_000);
-    expect(Date.now() - rotatedAt, 'from the files updated to the change applied (ms)').toBeLessThan(15_000);
+    // Timed to the first call of the endpoint Databricks accepted again (a read: the update to max 6 may still wait
+    // for the rollout of max 5), not to this test's kubectl polling seeing it on a loaded machine.
+    const accepted = (await emulatorCalls(e2e.emulator.url, { endpoint: 'rotated', status: 200 })).find((call) => call.realTime >= rotatedAt);
+    expect(accepted, 'a call of rotated accepted since the rotation').toBeDefined();
+    expect(accepted!.realTime - rotatedAt, 'from the files updated to the endpoint read again (ms)').toBeLessThan(15_000);
     const tokens = await emulatorCalls(e2e.emulator.url, { operation: 'token', status: 200 });
     expect(tokens.filter((call) => call.realTime >= rotatedAt).length, 'a token asked for with the new secret').toBeGreaterThanOrEqual(1);
 
