@@ -52,7 +52,7 @@ function applyMergePatch(target: unknown, patch: unknown): Endpoint['status'] {
 }
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-function harness(options: { statusPatch?: Answer; conflictWith?: Endpoint; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number; listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void; clockWanted?: (key: string) => void; workspace?: () => ResolvedWorkspace; credentialsRead?: () => Promise<void> } = {}) {
+function harness(options: { statusPatch?: Answer; conflictWith?: Endpoint; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number | (() => number | undefined); listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void; clockWanted?: () => Promise<void> | undefined; workspace?: () => ResolvedWorkspace; credentialsRead?: () => Promise<void> } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   let stored = object;
@@ -111,7 +111,7 @@ function harness(options: { statusPatch?: Answer; conflictWith?: Endpoint; getEn
     tenancy: { endpoints: { get: () => object, byIndex: () => [object] }, identityOf: () => 'https://adb-1.azuredatabricks.net', seesAllOf: () => true, allowCrossNamespaceAdoption: false },
     now: options.now ?? (() => NOW),
     random: () => 0.5,
-    apiserverNow: () => options.apiserverNow,
+    apiserverNow: typeof options.apiserverNow === 'function' ? options.apiserverNow : () => options.apiserverNow as number | undefined,
     ...(options.clockWanted && { apiserverClockWanted: options.clockWanted }),
     ...(options.wake && { wake: options.wake }),
   });
@@ -625,7 +625,7 @@ describe('endpoint reconciler (I/O shell)', () => {
     // Created in the second the API server's clock is in now: 400 ms into it.
     const fresh = { ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [], creationTimestamp: '2026-03-01T12:00:00Z' } } as Endpoint;
     const clockWanted: string[] = [];
-    const h = harness({ object: fresh, getEndpoint: () => { throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 }); }, apiserverNow: Date.parse('2026-03-01T12:00:00.400Z'), clockWanted: (key) => clockWanted.push(key) });
+    const h = harness({ object: fresh, getEndpoint: () => { throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 }); }, apiserverNow: Date.parse('2026-03-01T12:00:00.400Z'), clockWanted: () => void clockWanted.push(KEY) });
     expect(await h.run()).toEqual({ requeueAfterMs: 600 + CLAIM_COMMIT_MARGIN_MS });
     // its wait was computed on the API server's clock: the bound is asked to be tight, and the key woken when it is
     expect(clockWanted).toEqual([KEY]);
@@ -635,12 +635,50 @@ describe('endpoint reconciler (I/O shell)', () => {
     expect(h.events).toEqual([]);
 
     // Once the API server's clock is past that second and the margin, it looks and creates, with one Event.
-    const later = harness({ object: fresh, getEndpoint: () => { throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 }); }, apiserverNow: Date.parse('2026-03-01T12:00:02Z'), clockWanted: (key) => clockWanted.push(key) });
+    const later = harness({ object: fresh, getEndpoint: () => { throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 }); }, apiserverNow: Date.parse('2026-03-01T12:00:02Z'), clockWanted: () => void clockWanted.push(KEY) });
     await later.run();
     // its claims are known by time alone: the clock is not wanted any more
     expect(clockWanted).toEqual([KEY]);
     expect(later.client.createEndpoint).toHaveBeenCalledTimes(1);
     expect(later.events.map((e) => e.reason)).toEqual(['CreatingEndpoint']);
+  });
+
+  // CI, session 16 (e2e permission): an object adopted and stalled on a refused change was reconciled twice more by the
+  // end of a probe burst asked for while it waited, long after its own requeue had ended the wait: two more refused calls.
+  describe('the wake once the bound on the API server clock is tight (ClockProbe)', () => {
+    const fresh = { ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [], creationTimestamp: '2026-03-01T12:00:00Z' } } as Endpoint;
+    const absent = () => {
+      throw new DatabricksError({ kind: 'NotFound', message: 'no such endpoint', status: 404 });
+    };
+    const probeBurst = () => {
+      let tight!: () => void;
+      const burst = new Promise<void>((resolve) => (tight = resolve));
+      return { burst, tight: async () => (tight(), await burst, await Promise.resolve()) };
+    };
+
+    it('wakes a key that still waits for the claims of its name, once, however many of its reconciles asked', async () => {
+      const { burst, tight } = probeBurst();
+      const woken: string[] = [];
+      const h = harness({ object: fresh, getEndpoint: absent, apiserverNow: Date.parse('2026-03-01T12:00:00.400Z'), clockWanted: () => burst, wake: (key) => woken.push(key) });
+      await h.run(); // its creation
+      await h.run(); // its workspace's verdict, in the same wait
+      await tight();
+      expect(woken).toEqual([KEY]);
+      expect(h.client.createEndpoint).not.toHaveBeenCalled();
+    });
+
+    it('does not wake a key whose wait ended first: each extra reconcile of an object stalled on a refused change is one more refused call', async () => {
+      const { burst, tight } = probeBurst();
+      const woken: string[] = [];
+      let apiserverNow = Date.parse('2026-03-01T12:00:00.400Z');
+      const h = harness({ object: fresh, getEndpoint: absent, listed: [], apiserverNow: () => apiserverNow, clockWanted: () => burst, wake: (key) => woken.push(key) });
+      await h.run();
+      apiserverNow = Date.parse('2026-03-01T12:00:02Z'); // its requeue came first: its claims are known by time
+      await h.run();
+      expect(h.client.createEndpoint).toHaveBeenCalledTimes(1);
+      await tight();
+      expect(woken).toEqual([]);
+    });
   });
 
   describe('a new object past the commit margin: its finalizer is a fence for the claims of its name (claim-fence.ts)', () => {
