@@ -249,7 +249,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       callDeadlineMs: config.databricksTimeout,
       wake: (key) => endpointController.enqueue(key),
       apiserverNow: () => apiserverClock.lowerBound(),
-      apiserverClockWanted: (key) => void clockProbe.tighten()?.then(() => endpointController.enqueue(key)),
+      apiserverClockWanted: () => clockProbe.tighten(),
       tenancy: {
         endpoints: claimants,
         identityOf: (namespace, workspaceRef) => connections.identityOf(namespace, workspaceRef),

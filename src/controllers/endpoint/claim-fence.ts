@@ -75,3 +75,36 @@ export class ClaimFences {
     this.fences.delete(key);
   }
 }
+
+/**
+ * New objects whose wait for claims was computed on a loose bound of the API server's clock: once a probe burst
+ * (ClockProbe) has tightened it, those still waiting are woken instead of waiting out what the loose bound made them
+ * wait. Only those still waiting: an object whose own requeue ended the wait first would be reconciled once more,
+ * and one stalled on a refused change would send one more refused call.
+ */
+export class ClockWaits {
+  private readonly waiting = new Set<string>();
+
+  /** `tighten`: starts a burst if the bound is loose; resolves when it ends, undefined when nothing is to be done. */
+  constructor(
+    private readonly tighten: (() => Promise<void> | undefined) | undefined,
+    private readonly wake: (key: string) => void,
+  ) {}
+
+  /** `key` waits on a time computed on the bound (several reconciles may ask in one wait: it is woken once). */
+  wait(key: string): void {
+    const burst = this.tighten?.();
+    if (!burst) return;
+    this.waiting.add(key);
+    const wakeIfWaiting = () => {
+      if (this.waiting.delete(key)) this.wake(key);
+    };
+    // a burst that failed leaves the bound as it was: the wake is still harmless
+    void burst.then(wakeIfWaiting, wakeIfWaiting);
+  }
+
+  /** `key`'s claims are known (by time or by its fence): it waits no more. */
+  done(key: string): void {
+    this.waiting.delete(key);
+  }
+}

@@ -45,7 +45,7 @@ import { canaryKept, canaryPlanFields, decideCanary, withCanary } from './canary
 import { gateNeeded, readGate } from './canary-gate.js';
 import { withoutRetold } from './status-summary.js';
 import { ownershipOf } from './ownership.js';
-import { ClaimFences, claimWaits } from './claim-fence.js';
+import { ClaimFences, ClockWaits, claimWaits } from './claim-fence.js';
 import { MAX_BUDGET_WAIT_MS, checkSchema, execute, needsFinalizerFirst, observe, observePart, skipped, toFailure } from './actions.js';
 import { inferenceTableTarget } from './ai-gateway.js';
 import { RolloutWakes } from './rollout-wakes.js';
@@ -90,10 +90,10 @@ export interface EndpointReconcilerOptions {
   /** The earliest the API server's clock can read now (ApiserverClock); undefined until measured. */
   apiserverNow?: () => number | undefined;
   /**
-   * `key`, a new object, waits for a time computed on apiserverNow: tighten the bound if it is loose (ClockProbe)
-   * and reconcile `key` again once it is, instead of waiting out what the loose bound made it wait.
+   * A new object waits for a time computed on apiserverNow: tighten the bound if it is loose (ClockProbe); resolves
+   * when it is tight (those still waiting are woken then: ClockWaits), undefined when there is nothing to do.
    */
-  apiserverClockWanted?: (key: string) => void;
+  apiserverClockWanted?: () => Promise<void> | undefined;
   now?: () => Date;
   random?: () => number;
 }
@@ -111,6 +111,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const freshness = new ListFreshness(nowMs);
   const rolloutWakes = new RolloutWakes(options.wake ?? (() => undefined));
   const fences = new ClaimFences();
+  const clockWaits = new ClockWaits(options.apiserverClockWanted, options.wake ?? (() => undefined));
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
   const written = new Map<string, { staleVersions: readonly (string | undefined)[]; object: Endpoint }>();
   // A plan whose status write met a conflict told its Events; what it would have written, for the plan made again.
@@ -128,14 +129,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       if (!written.get(key)?.staleVersions.includes(obj.metadata.resourceVersion)) written.delete(key);
       noteDeletion(obj);
     },
-    delete: (obj) => {
-      written.delete(objectKey(obj));
-      toldBeforeConflict.delete(objectKey(obj));
-      freshness.forget(objectKey(obj));
-      rolloutWakes.forget(objectKey(obj));
-      fences.forget(objectKey(obj));
-      unconfirmed.forget(objectKey(obj));
-    },
+    delete: (obj) => forgetObject(objectKey(obj)),
   });
   // The fence must come back through the cache the ownership rules read (unsharded when the primary is sharded).
   const claimCache = options.tenancy.endpoints.addHandlers ? options.tenancy.endpoints : options.endpoints;
@@ -149,20 +143,23 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const slotWaits = new SlotWaits();
   const startup = new StartupSpread();
   const unconfirmed = new UnconfirmedCreates(options.callDeadlineMs ?? 20_000);
+  /** The object is gone: nothing kept for it. */
+  const forgetObject = (key: string): void => {
+    written.delete(key);
+    toldBeforeConflict.delete(key);
+    freshness.forget(key);
+    rolloutWakes.forget(key);
+    fences.forget(key);
+    clockWaits.done(key);
+    slotWaits.forget(key);
+    startup.forget(key);
+    unconfirmed.forget(key);
+  };
 
   return async (key, { signal, log: baseLog }) => {
     unconfirmed.started(nowMs());
     let current = options.endpoints.get(key);
-    if (!current) {
-      unconfirmed.forget(key);
-      written.delete(key);
-      freshness.forget(key);
-      rolloutWakes.forget(key);
-      fences.forget(key);
-      slotWaits.forget(key);
-      startup.forget(key);
-      return;
-    }
+    if (!current) return forgetObject(key);
     const told = toldBeforeConflict.get(key);
     toldBeforeConflict.delete(key);
     const fresher = written.get(key);
@@ -197,12 +194,14 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     // status before its finalizer, written as a fence, is delivered back, or the delivery margin passes (claim-fence.ts).
     const claims = object.deleting ? { commitInMs: 0, settledInMs: 0 } : claimWaits(object.creationTimestamp, options.apiserverNow?.(), at.getTime());
     if (claims.settledInMs === 0) fences.settled(key);
-    else options.apiserverClockWanted?.(key);
     if (claims.commitInMs > 0) {
+      clockWaits.wait(key);
       log.debug({ requeue: { after: claims.commitInMs } }, 'waiting for claims of the endpoint name made in its creation second');
       return { requeueAfterMs: claims.commitInMs };
     }
     const fenceNeeded = claims.settledInMs > 0 && !fences.passed(key, claimCache.get(key));
+    if (fenceNeeded) clockWaits.wait(key);
+    else clockWaits.done(key);
     // (one GET of the CRD, shared by the deletions seen before it started: a namespace of them costs a few)
     if (object.deleting && object.hasFinalizer && options.crdDeleting) object.crdDeleting = await options.crdDeleting(ENDPOINT_CRD, signal, freshness.deletionSeenAt(key));
     await options.connections.readCredentialsOnce(object.namespace, parsed.data.workspaceRef, signal);
