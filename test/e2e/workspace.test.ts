@@ -176,9 +176,26 @@ describe('DatabricksWorkspace', () => {
         },
         { timeoutMs: 20_000, intervalMs: 50 },
       );
-      // Ready sooner than one hanging verification lasts (--databricks-timeout=5s): it waited for none of them.
+      // Verified before any of the three ended (--databricks-timeout=5s): it waited for none of them. Timed by the
+      // operator's own log lines, not by this test seeing the status: kubectl on a loaded machine may take seconds.
       await e2e.apply(workspaceManifest('beside', { token: { secretRef: { name: 'dbx-pat', key: 'token' } } }));
-      await e2e.waitUntil('dbws', 'beside', (o) => readyReason(o) === 'Authenticated', 4_500);
+      await e2e.waitUntil('dbws', 'beside', (o) => readyReason(o) === 'Authenticated', 30_000);
+      const verifiedAt = (name: string) => {
+        const line = e2e.operator
+          .logs()
+          .split('\n')
+          .find((l) => l.includes('"msg":"workspace verified"') && l.includes(`"key":"${e2e.namespace}/${name}"`));
+        return line === undefined ? undefined : Date.parse((JSON.parse(line) as { time: string }).time);
+      };
+      const hangsEnded = await eventually(
+        async () => {
+          const ended = ['hang-1', 'hang-2', 'hang-3'].map(verifiedAt);
+          if (ended.some((t) => t === undefined)) throw new Error('a hanging verification has not ended yet');
+          return ended as number[];
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+      expect(verifiedAt('beside')).toBeLessThan(Math.min(...hangsEnded));
     } finally {
       for (const socket of open) socket.destroy();
       hanging.close();
