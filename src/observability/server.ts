@@ -17,6 +17,13 @@ export interface TlsCertificate {
   key: string | Buffer;
 }
 
+/**
+ * How long a rendered /metrics answer is served again. Rendering the registry is CPU on the thread reconciles run
+ * on, and an unauthenticated port lets anyone scrape in a tight loop: scrapes while a render runs share it, and
+ * for this long after, so a flood costs at most one render a second. Prometheus scrapes every 15 s or more.
+ */
+export const METRICS_REUSE_MS = 1_000;
+
 /** How often a certificate source (`tls` as a function) is read again. */
 export const TLS_RELOAD_INTERVAL_MS = 10_000;
 
@@ -52,6 +59,7 @@ export interface ProbeServer {
 
 /** Serves /healthz, /readyz and /metrics, or a part of them (port 0 picks a free one). */
 export async function startProbeServer(options: ProbeServerOptions): Promise<ProbeServer> {
+  const metrics = options.registry && { contentType: options.registry.contentType, render: sharedRenders(options.registry) };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const probe = async (check: Check) => {
@@ -63,15 +71,15 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
       }
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok' : 'not ready');
     };
-    const { readyz, registry } = options;
+    const { readyz } = options;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405).end();
     } else if (readyz && (path === '/healthz' || path === '/livez')) {
       void probe(options.healthz ?? (() => true));
     } else if (readyz && path === '/readyz') {
       void probe(readyz);
-    } else if (registry && path === '/metrics') {
-      void serveMetrics(registry, options.authorizeMetrics, req, res, path);
+    } else if (metrics && path === '/metrics') {
+      void serveMetrics(metrics, options.authorizeMetrics, req, res, path);
     } else {
       res.writeHead(404).end();
     }
@@ -119,7 +127,31 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
 
 const samePem = (a: string | Buffer, b: string | Buffer) => Buffer.from(a).equals(Buffer.from(b));
 
-async function serveMetrics(registry: Registry, authorize: Authorize | undefined, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+/** The registry's text, rendered once for the scrapes that ask while it renders and for METRICS_REUSE_MS after. */
+function sharedRenders(registry: Registry): () => Promise<string> {
+  let kept: { text: Promise<string>; renderedAt?: number } | undefined;
+  return () => {
+    const current = kept;
+    if (current && (current.renderedAt === undefined || Date.now() - current.renderedAt < METRICS_REUSE_MS)) return current.text;
+    const text = registry.metrics();
+    const render: { text: Promise<string>; renderedAt?: number } = { text };
+    kept = render;
+    text.then(
+      () => (render.renderedAt = Date.now()),
+      // A failed render is not served again: the next scrape renders anew.
+      () => kept === render && (kept = undefined),
+    );
+    return text;
+  };
+}
+
+async function serveMetrics(
+  metrics: { contentType: string; render: () => Promise<string> },
+  authorize: Authorize | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
   try {
     if (authorize) {
       const decision = await authorize(req.headers.authorization, path, 'get');
@@ -129,8 +161,8 @@ async function serveMetrics(registry: Registry, authorize: Authorize | undefined
         return;
       }
     }
-    const text = await registry.metrics();
-    res.writeHead(200, { 'content-type': registry.contentType }).end(text);
+    const text = await metrics.render();
+    res.writeHead(200, { 'content-type': metrics.contentType }).end(text);
   } catch {
     res.writeHead(500).end();
   }
