@@ -84,4 +84,20 @@ describe('RefusedCredentials: the endpoints a refused credential holds back', ()
     expect(refused.verdict('ml/prod', true)).toEqual([]);
     expect(refused.refusedFor('ml/prod', 'ml/a')).toBe(true);
   });
+
+  // Kept by workspace key until the workspace's next verdict, which a deleted workspace never reaches: without
+  // forget, a cluster that creates and deletes workspaces keeps every one, and a workspace created again under the
+  // name (new credentials) inherits the old one's refusals.
+  it('a deleted workspace is forgotten: one created again under its name starts clean', () => {
+    const refused = new RefusedCredentials();
+    refused.refusedFor('ml/prod', 'ml/a');
+    expect(refused.verdict('ml/prod', true)).toEqual(['ml/a']);
+    refused.refusedFor('ml/prod', 'ml/a');
+    refused.refusedFor('ml/prod', 'ml/b');
+    refused.forget('ml/prod');
+    // The new workspace's first refusal verifies it at once (the old one's wake no longer holds it back) ...
+    expect(refused.refusedFor('ml/prod', 'ml/a')).toBe(true);
+    // ... and its verdict wakes what was refused with its own credentials, not with the deleted one's.
+    expect(refused.verdict('ml/prod', true)).toEqual(['ml/a']);
+  });
 });

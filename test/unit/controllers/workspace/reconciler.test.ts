@@ -21,7 +21,7 @@ const workspace = (): Workspace =>
     spec: { host: HOST, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
   }) as unknown as Workspace;
 
-function harness(options: { check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown; object?: Workspace; users?: { name: string; deleting: boolean }[]; lost?: string } = {}) {
+function harness(options: { check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown; object?: Workspace | null; users?: { name: string; deleting: boolean }[]; lost?: string } = {}) {
   const written: { conditions: Condition[] }[] = [];
   const kube = {
     patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: { status: { conditions: Condition[] } }) => {
@@ -37,8 +37,9 @@ function harness(options: { check?: () => unknown; clientError?: { reason: strin
     lostCredentials: () => options.lost,
   } as unknown as WorkspaceConnections;
   const events: string[] = [];
+  const gone: string[] = [];
   const reconcile = workspaceReconciler({
-    workspaces: { get: () => options.object ?? workspace() },
+    workspaces: { get: () => (options.object === null ? undefined : (options.object ?? workspace())) },
     usersOf: () => options.users ?? [],
     kube,
     crdDeleting: async () => false,
@@ -50,10 +51,11 @@ function harness(options: { check?: () => unknown; clientError?: { reason: strin
     retryIntervalMs: 30_000,
     callDeadlineMs: 20_000,
     now: () => new Date('2026-03-01T12:00:00Z'),
+    gone: (key) => gone.push(key),
   });
   const run = () => reconcile('ml/prod', { signal: new AbortController().signal, log: pino({ level: 'silent' }) });
   const summary = () => Object.fromEntries((written.at(-1)?.conditions ?? []).map((c) => [c.type, `${c.status} ${c.reason}`]));
-  return { run, written, events, summary, client };
+  return { run, written, events, summary, client, gone };
 }
 
 describe('workspace reconciler (I/O shell)', () => {
@@ -123,6 +125,18 @@ describe('workspace reconciler (I/O shell)', () => {
     const ready = h.written.at(-1)?.conditions.find((c) => c.type === 'Ready') as Condition & { message: string };
     expect(ready.message).toMatch(/^its Secret ml\/dbx-pat is gone; deletion waits for 1 endpoint object\(s\) that use this workspace: ns1.*spec\.deletionPolicy to Orphan.*delete their endpoints at https:\/\/adb-\S+ yourself$/);
     expect(h.events).toEqual(['Warning SecretNotFound']);
+  });
+
+  // What the operator keeps by workspace key (the endpoints its credentials were refused for) is dropped then: kept,
+  // it grows with every workspace ever deleted, and one created again under the name would inherit it.
+  it('a workspace gone from the cache (deleted) is reported gone, once, with nothing written', async () => {
+    const h = harness({ object: null });
+    await expect(h.run()).resolves.toBeUndefined();
+    expect(h.gone).toEqual(['ml/prod']);
+    expect(h.written).toEqual([]);
+    const present = harness();
+    await present.run();
+    expect(present.gone).toEqual([]);
   });
 
   it('a workspace deleted while it was checked is not a failure', async () => {
