@@ -186,6 +186,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       verified: (key, ready) => {
         for (const endpointKey of refusedCredentials.verdict(key, ready)) endpointController.enqueue(endpointKey);
       },
+      gone: (key) => refusedCredentials.forget(key),
     }),
   });
 

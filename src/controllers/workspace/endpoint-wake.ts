@@ -57,4 +57,10 @@ export class RefusedCredentials {
     this.woken.set(workspaceKey, keys);
     return [...keys];
   }
+
+  /** The workspace was deleted: it reaches no next verdict, and one created again under its name starts clean. */
+  forget(workspaceKey: string): void {
+    this.refused.delete(workspaceKey);
+    this.woken.delete(workspaceKey);
+  }
 }

@@ -50,6 +50,8 @@ export interface WorkspaceReconcilerOptions {
   callDeadlineMs: number;
   /** Each verdict reached (not a rate-limited attempt), after its status is written. */
   verified?: (key: string, ready: boolean) => void;
+  /** The workspace is gone (deleted): what is kept by its key goes too. */
+  gone?: (key: string) => void;
   now?: () => Date;
 }
 
@@ -63,7 +65,10 @@ export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconc
   const now = options.now ?? (() => new Date());
   return async (key, { signal, log }) => {
     let workspace = options.workspaces.get(key);
-    if (!workspace) return;
+    if (!workspace) {
+      options.gone?.(key);
+      return;
+    }
     if (workspace.metadata.deletionTimestamp !== undefined) return reconcileDeletion(options, workspace, signal, log);
     if (!hasFinalizer(workspace, WORKSPACE_FINALIZER)) {
       // Before anything can use it: from now on the workspace outlives the endpoint objects that use it.
