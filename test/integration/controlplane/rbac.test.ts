@@ -221,9 +221,17 @@ describe('operator RBAC from the chart (watchNamespaces set: namespaced)', () =>
     await expectForbidden(['get', 'pte', '--all-namespaces'], scoped);
   });
 
-  it('keeps its leader-election Lease rights in the release namespace', async () => {
-    expect(await canI('update', 'leases.coordination.k8s.io', { as: scoped, namespace: releaseNamespace })).toBe(true);
-    expect(await canI('update', 'leases.coordination.k8s.io', { as: scoped, namespace: watched })).toBe(false);
+  // Least privilege: the release namespace may hold other Leases (another release's, or kube-system's scheduler and
+  // controller-manager when installed there); updating one of them takes over or breaks someone else's leader
+  // election. create cannot be limited to a name (the name is not known when it is authorized).
+  it("keeps its leader-election Lease rights in the release namespace, for its release's Lease only", async () => {
+    const own = `leases.coordination.k8s.io/${release}-leader`;
+    for (const verb of ['get', 'update']) expect(await canI(verb, own, { as: scoped, namespace: releaseNamespace }), verb).toBe(true);
+    expect(await canI('create', 'leases.coordination.k8s.io', { as: scoped, namespace: releaseNamespace })).toBe(true);
+    for (const other of ['kube-scheduler', 'pt-operator-other-leader']) {
+      for (const verb of ['get', 'update']) expect(await canI(verb, `leases.coordination.k8s.io/${other}`, { as: scoped, namespace: releaseNamespace }), `${verb} ${other}`).toBe(false);
+    }
+    expect(await canI('update', own, { as: scoped, namespace: watched })).toBe(false);
   });
 });
 
