@@ -79,6 +79,26 @@ export async function installCrds(): Promise<void> {
 export async function installOperatorRbac(env: ClusterEnv): Promise<void> {
   await ensureNamespace(env.operatorNamespace);
   await applyOk(await renderChart({ showOnly: rbacTemplates }), { serverSide: true });
+  await applyOk(testLeaseRbac(env), { serverSide: true });
+}
+
+/**
+ * The chart grants the operator its release's Lease only. The tests that run it with leader election lead on a
+ * Lease of their own (a SIGKILLed leader's Lease must not hold up the next test), which this Role, the tests' and not
+ * the chart's, lets the operator identity get and update. The chart's rule alone is asserted in rbac.test.ts.
+ */
+function testLeaseRbac(env: ClusterEnv): object[] {
+  const metadata = { name: 'pt-operator-tests-leases', namespace: env.operatorNamespace };
+  return [
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata, rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'] }] },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: metadata.name },
+      subjects: [{ kind: 'ServiceAccount', name: env.operatorServiceAccount, namespace: env.operatorNamespace }],
+    },
+  ];
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

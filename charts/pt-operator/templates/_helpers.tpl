@@ -73,6 +73,20 @@ pt-operator-leader
 {{- end -}}
 {{- end -}}
 
+{{/*
+The Leases the operator may lead on, as a JSON list: the release's, and one an extraArgs
+--leader-election-id=<name> names instead (the last flag wins; docs/upgrade.md keeps pt-operator-leader that way).
+*/}}
+{{- define "pt-operator.leaseNames" -}}
+{{- $names := list (include "pt-operator.leaseName" .) -}}
+{{- range $arg := .Values.extraArgs | default list -}}
+{{- if hasPrefix "--leader-election-id=" (toString $arg) -}}
+{{- $names = append $names (trimPrefix "--leader-election-id=" (toString $arg)) -}}
+{{- end -}}
+{{- end -}}
+{{- $names | uniq | toJson -}}
+{{- end -}}
+
 {{/* The metrics Service's name; the generated certificate and the ServiceMonitor's serverName use it too. */}}
 {{- define "pt-operator.metricsServiceName" -}}
 {{- include "pt-operator.suffixedName" (list . "-metrics") -}}

@@ -149,6 +149,8 @@ describe('operator RBAC from the chart (watchNamespaces empty: cluster-wide)', (
     await expectForbidden(['delete', 'events.v1.', 'llama-chat.core', '-n', namespace]);
   });
 
+  // Its get and update of this Lease of the run's come from the tests' own Role (global-setup: a Lease per test);
+  // the chart's rule, its release's Lease only, is asserted with the scoped release below.
   it('holds a leader-election Lease in its own namespace only', async () => {
     const { operatorNamespace } = cluster();
     const lease = (holder: string) =>

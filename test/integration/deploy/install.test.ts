@@ -276,6 +276,14 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
 describe('Helm chart refuses values that would break the operator at run time (platform review)', () => {
   const template = (...values: string[]) => helm(['template', 'pt-operator', chart, '--namespace', 'pt-operator-system', ...values]);
 
+  // The Role grants get and update on the operator's Lease by name: a Lease the operator is told to lead on must be
+  // in it, or it cannot renew (docs/upgrade.md keeps pt-operator-leader with extraArgs).
+  it('grants the Lease an extraArgs --leader-election-id names, beside the release\'s', async () => {
+    const rendered = await template('--set-json', 'extraArgs=["--log-level=debug","--leader-election-id=legacy-leader"]', '--show-only', 'templates/leader-election-rbac.yaml');
+    expect(rendered.stderr).toBe('');
+    expect(rendered.stdout).toContain('resourceNames: ["pt-operator-leader","legacy-leader"]');
+  });
+
   it('refuses more than one replica with leader election off (each replica would reconcile)', async () => {
     const refused = await template('--set', 'leaderElection.enabled=false');
     expect(refused.exitCode).not.toBe(0);
