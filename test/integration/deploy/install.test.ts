@@ -437,6 +437,49 @@ describe('a second release of the chart in the cluster (platform review)', () =>
   });
 });
 
+describe('a second release beside one installed with rbac.create=false (platform review)', () => {
+  // With rbac.create=false (and no tenant roles, no secure metrics) the release installs no ClusterRole, and its
+  // RBAC comes from whoever manages the cluster's RBAC (GitOps): the overlap check did not count it, so a second
+  // release watching the same namespace installed, and two operators acted on the same objects.
+  const first = uniqueNamespace('rbac-managed');
+  const second = uniqueNamespace('rbac-managed-two');
+  const tenant = uniqueNamespace('tenant-c');
+  const admin = ['--kubeconfig', cluster().kubeconfigAdmin];
+  const role = `pt-operator-managed-${process.pid}`;
+
+  afterAll(async () => {
+    await helm(['uninstall', 'managed', '--namespace', first, '--ignore-not-found', ...admin]);
+    await kubectl(['delete', 'clusterrole', role, '--ignore-not-found']);
+  });
+
+  it('refuses a release whose namespaces overlap it, naming it; a disjoint one installs', async () => {
+    await ensureNamespace(tenant);
+    const installed = await helm(['upgrade', '--install', 'managed', chart, '--namespace', first, '--create-namespace', '--set', 'crds.install=false',
+      '--set', 'rbac.create=false', '--set', 'tenantRoles.create=false', '--set', `watchNamespaces={${tenant}}`, ...admin]);
+    expect(installed.exitCode, installed.stderr).toBe(0);
+    // The platform's own RBAC for it: the operator's rules, bound in the namespace it watches.
+    const rbac = [
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: role }, rules: [
+        { apiGroups: ['serving.ptoperator.io'], resources: ['provisionedthroughputendpoints', 'databricksworkspaces'], verbs: ['get', 'list', 'watch', 'patch'] },
+        { apiGroups: ['serving.ptoperator.io'], resources: ['provisionedthroughputendpoints/status', 'databricksworkspaces/status'], verbs: ['patch'] },
+      ] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: role, namespace: tenant },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+        subjects: [{ kind: 'ServiceAccount', name: 'managed-pt-operator', namespace: first }] },
+    ];
+    const applied = await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }) });
+    expect(applied.exitCode, applied.stderr).toBe(0);
+
+    const refused = await helm(['install', 'ops-three', chart, '--namespace', second, '--create-namespace', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false',
+      '--set', `watchNamespaces={${tenant}}`, '--dry-run=server', ...admin]);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain(`another pt-operator, release "managed" in namespace ${first}, already reconciles the endpoints of namespace ${tenant}`);
+    const disjoint = await helm(['install', 'ops-three', chart, '--namespace', second, '--create-namespace', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false',
+      '--set', 'watchNamespaces={elsewhere}', '--dry-run=server', ...admin]);
+    expect(disjoint.exitCode, disjoint.stderr).toBe(0);
+  });
+});
+
 describe("a tenant's Deployment posing as a release (attacker review)", () => {
   // Tenants commonly hold the built-in edit role in their namespace (the chart's tenant role aggregates into it), which
   // creates Deployments. One carrying the chart's scope annotation is no operator: it must not block the platform
