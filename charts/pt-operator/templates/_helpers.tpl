@@ -129,16 +129,29 @@ Deployment records its scope in annotations (watchNamespaces, labelSelector); wi
 releases are shards and the selectors decide (a release without one reconciles every object of its namespaces, a
 shard's too). Read with lookup, so `helm template` (Argo CD) does not check.
 Anyone who may create Deployments in a namespace (a tenant with the edit role) can set those annotations: a
-Deployment counts only when its release installed a ClusterRole there (rbac.create), which Helm annotates with the
-release's name and namespace and which no tenant can create, so a decoy cannot block the platform team's upgrade.
+Deployment counts only when its release installed a ClusterRole (rbac.create, tenantRoles.create), which Helm
+annotates with the release's name and namespace and which no tenant can create, or when its ServiceAccount may patch
+provisionedthroughputendpoints/status (RBAC managed elsewhere, rbac.create=false): bound to that right by a
+ClusterRoleBinding, or by a RoleBinding in a namespace it says it watches. Only who holds that right can grant it,
+and no tenant role does, so a decoy cannot block the platform team's upgrade.
 */}}
 {{- define "pt-operator.validateOtherReleases" -}}
 {{- $mine := .Values.watchNamespaces | default list -}}
 {{- $installed := dict -}}
+{{- $clusterRoles := dict -}}
 {{- range $role := (lookup "rbac.authorization.k8s.io/v1" "ClusterRole" "" "").items | default list -}}
+{{- $_ := set $clusterRoles $role.metadata.name ($role.rules | default list) -}}
 {{- $helm := $role.metadata.annotations | default dict -}}
 {{- if and (get $helm "meta.helm.sh/release-name") (get $helm "meta.helm.sh/release-namespace") -}}
 {{- $_ := set $installed (printf "%s/%s" (get $helm "meta.helm.sh/release-namespace") (get $helm "meta.helm.sh/release-name")) true -}}
+{{- end -}}
+{{- end -}}
+{{- $granted := dict -}}
+{{- range $binding := (lookup "rbac.authorization.k8s.io/v1" "ClusterRoleBinding" "" "").items | default list -}}
+{{- if include "pt-operator.grantsStatusPatch" (get $clusterRoles $binding.roleRef.name) -}}
+{{- range $subject := $binding.subjects | default list -}}
+{{- if eq $subject.kind "ServiceAccount" -}}{{- $_ := set $granted (printf "%s/%s" $subject.namespace $subject.name) true -}}{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- range $other := (lookup "apps/v1" "Deployment" "" "").items | default list -}}
@@ -146,9 +159,24 @@ release's name and namespace and which no tenant can create, so a decoy cannot b
 {{- $labels := $other.metadata.labels | default dict -}}
 {{- $self := and (eq $other.metadata.namespace $.Release.Namespace) (eq (get $labels "app.kubernetes.io/instance") $.Release.Name) -}}
 {{- $shards := and $.Values.labelSelector (get $annotations "ptoperator.io/label-selector") -}}
-{{- $release := hasKey $installed (printf "%s/%s" $other.metadata.namespace (get $labels "app.kubernetes.io/instance")) -}}
-{{- if and (hasKey $annotations "ptoperator.io/watch-namespaces") $release (not $self) (not $shards) -}}
 {{- $theirs := splitList "," (get $annotations "ptoperator.io/watch-namespaces") | compact -}}
+{{- $release := hasKey $installed (printf "%s/%s" $other.metadata.namespace (get $labels "app.kubernetes.io/instance")) -}}
+{{- $account := printf "%s/%s" $other.metadata.namespace ($other.spec.template.spec.serviceAccountName | default "default") -}}
+{{- $release = or $release (hasKey $granted $account) -}}
+{{- if and (hasKey $annotations "ptoperator.io/watch-namespaces") (not $release) (not $self) (not $shards) -}}
+{{- range $namespace := $theirs -}}
+{{- range $binding := (lookup "rbac.authorization.k8s.io/v1" "RoleBinding" $namespace "").items | default list -}}
+{{- $rules := get $clusterRoles $binding.roleRef.name -}}
+{{- if eq $binding.roleRef.kind "Role" -}}{{- $rules = (lookup "rbac.authorization.k8s.io/v1" "Role" $namespace $binding.roleRef.name).rules -}}{{- end -}}
+{{- range $subject := $binding.subjects | default list -}}
+{{- if and (eq $subject.kind "ServiceAccount") (eq (printf "%s/%s" $subject.namespace $subject.name) $account) (include "pt-operator.grantsStatusPatch" $rules) -}}
+{{- $release = true -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and (hasKey $annotations "ptoperator.io/watch-namespaces") $release (not $self) (not $shards) -}}
 {{- $shared := list -}}
 {{- range $namespace := $mine -}}
 {{- if or (empty $theirs) (has $namespace $theirs) -}}{{- $shared = append $shared $namespace -}}{{- end -}}
@@ -158,6 +186,16 @@ release's name and namespace and which no tenant can create, so a decoy cannot b
 {{- fail (printf "another pt-operator, release %q in namespace %s, already reconciles the endpoints of %s: two operators would act on the same objects. Give each release disjoint watchNamespaces, or both a labelSelector of their own (shards)" (get $labels "app.kubernetes.io/instance") $other.metadata.namespace (ternary "every namespace" (printf "namespace %s" (join ", " $shared)) (empty $shared))) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when one of these RBAC rules grants patch on provisionedthroughputendpoints/status (of any object), else empty. */}}
+{{- define "pt-operator.grantsStatusPatch" -}}
+{{- range $rule := . | default list -}}
+{{- $groups := $rule.apiGroups | default list -}}
+{{- $resources := $rule.resources | default list -}}
+{{- $verbs := $rule.verbs | default list -}}
+{{- if and (empty $rule.resourceNames) (or (has "serving.ptoperator.io" $groups) (has "*" $groups)) (or (has "provisionedthroughputendpoints/status" $resources) (has "*" $resources) (has "*/status" $resources)) (or (has "patch" $verbs) (has "*" $verbs)) -}}true{{- end -}}
 {{- end -}}
 {{- end -}}
 

@@ -478,6 +478,29 @@ describe('a second release beside one installed with rbac.create=false (platform
       '--set', 'watchNamespaces={elsewhere}', '--dry-run=server', ...admin]);
     expect(disjoint.exitCode, disjoint.stderr).toBe(0);
   });
+
+  // Counting RBAC granted elsewhere must not let a tenant's decoy count: a namespace admin can bind its own
+  // ServiceAccount to admin there, which does not grant the status the operator writes.
+  it("does not count a tenant admin's decoy whose ServiceAccount it bound to admin in its namespace", async () => {
+    const decoyNamespace = uniqueNamespace('tenant-d');
+    await ensureNamespace(decoyNamespace);
+    await kubectl(['-n', decoyNamespace, 'create', 'rolebinding', 'trudy-admin', '--clusterrole=admin', '--user=trudy']);
+    const decoy = [
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'decoy', namespace: decoyNamespace } },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'decoy-admin', namespace: decoyNamespace },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
+        subjects: [{ kind: 'ServiceAccount', name: 'decoy', namespace: decoyNamespace }] },
+      { apiVersion: 'apps/v1', kind: 'Deployment',
+        metadata: { name: 'decoy', namespace: decoyNamespace, labels: { 'app.kubernetes.io/instance': 'decoy' }, annotations: { 'ptoperator.io/watch-namespaces': decoyNamespace } },
+        spec: { replicas: 0, selector: { matchLabels: { app: 'decoy' } }, template: { metadata: { labels: { app: 'decoy' } }, spec: { serviceAccountName: 'decoy', containers: [{ name: 'c', image: 'busybox' }] } } } },
+    ];
+    const planted = await kubectl(['--as=trudy', 'apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: decoy }) });
+    expect(planted.exitCode, planted.stderr).toBe(0);
+    const install = await helm(['install', 'ops-four', chart, '--namespace', second, '--create-namespace', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false',
+      '--set', `watchNamespaces={${decoyNamespace}}`, '--dry-run=server', ...admin]);
+    expect(install.stderr).not.toContain('already reconciles');
+    expect(install.exitCode, install.stderr).toBe(0);
+  });
 });
 
 describe("a tenant's Deployment posing as a release (attacker review)", () => {
