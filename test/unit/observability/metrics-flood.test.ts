@@ -3,7 +3,7 @@
 // on: a render per request lets such a client take that thread. Renders are shared instead, and so bounded.
 import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { METRICS_REUSE_MS, startProbeServer } from '../../../src/observability/server.js';
+import { METRICS_REUSE_FACTOR, METRICS_REUSE_MS, startProbeServer } from '../../../src/observability/server.js';
 
 afterEach(() => vi.useRealTimers());
 
@@ -41,6 +41,27 @@ describe('/metrics under a flood of scrapes', () => {
       reconciles.inc();
       vi.advanceTimersByTime(METRICS_REUSE_MS);
       expect(await (await fetch(`${server.url}/metrics`)).text()).toContain('reconciles_total 1');
+      expect(render).toHaveBeenCalledTimes(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('serves a slow render again for METRICS_REUSE_FACTOR times as long as it took: a flood renders a fifth of the time at most', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { registry, render } = registryWithCounter();
+    render.mockImplementation(async () => {
+      vi.advanceTimersByTime(500); // a registry of many objects
+      return 'reconciles_total 0\n';
+    });
+    const server = await startProbeServer({ port: 0, registry });
+    try {
+      await fetch(`${server.url}/metrics`);
+      vi.advanceTimersByTime(METRICS_REUSE_FACTOR * 500 - 1);
+      await fetch(`${server.url}/metrics`);
+      expect(render).toHaveBeenCalledTimes(1);
+      vi.advanceTimersByTime(1);
+      await fetch(`${server.url}/metrics`);
       expect(render).toHaveBeenCalledTimes(2);
     } finally {
       await server.close();
