@@ -1,0 +1,55 @@
+// The numbers and names the docs give a platform engineer (caps, limits, the chart's Lease) are the ones the code
+// and the chart use: a limit changed in one place only, or a name the chart does not make, fails here.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { MAX_CREDENTIAL_BYTES } from '../../../src/controllers/workspace/secrets.js';
+import { MAX_ERROR_CODE, MAX_SERVER_MESSAGE } from '../../../src/databricks/errors.js';
+import { MAX_BUFFERED_BYTES, MAX_RESPONSE_BYTES, SMALL_ANSWER_BYTES } from '../../../src/databricks/transport.js';
+import { MAX_REVIEWS_IN_FLIGHT } from '../../../src/kube/delegated-auth.js';
+import { METRICS_REUSE_FACTOR, METRICS_REUSE_MS } from '../../../src/observability/server.js';
+
+const read = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8').replaceAll('\n', ' ');
+const security = read('docs/security.md');
+const KiB = 1024;
+const MiB = 1024 * 1024;
+const words = ['', '', 'twice', 'three times', 'four times', 'five times'];
+
+describe('docs/security.md and docs/metrics.md state the caps the code enforces', () => {
+  it('the bytes of Databricks answers', () => {
+    expect(security).toContain(`at most ${MAX_RESPONSE_BYTES / MiB} MiB read`);
+    expect(security).toContain(`at most ${MAX_BUFFERED_BYTES / MiB} MiB together beyond ${SMALL_ANSWER_BYTES / KiB} KiB each`);
+  });
+
+  it('the characters of a server message and its error code', () => {
+    expect(security).toContain(`at most ${MAX_SERVER_MESSAGE} characters of a server message`);
+    expect(security).toContain(`its error code cut to ${MAX_ERROR_CODE}`);
+  });
+
+  it('the TokenReviews in flight for secure /metrics', () => {
+    expect(security).toContain(`at most ${MAX_REVIEWS_IN_FLIGHT} are in flight`);
+  });
+
+  it('how long one /metrics render is shared', () => {
+    expect(read('docs/metrics.md')).toContain(`for ${words[METRICS_REUSE_FACTOR]} as long as it took (at least ${METRICS_REUSE_MS} ms)`);
+  });
+
+  it('the size of a Secret key kept, and what the workspace says past it', () => {
+    expect(security).toContain(`each at most ${MAX_CREDENTIAL_BYTES / KiB} KiB`);
+    // The message a tenant reads in kubectl describe dbws must be one troubleshooting explains.
+    expect(read('docs/troubleshooting.md')).toContain(`holds more than ${MAX_CREDENTIAL_BYTES / KiB} KiB`);
+  });
+});
+
+// security.md's RBAC table told a platform engineer (writing RBAC for rbac.create=false, or auditing the Role) the
+// Lease is `<release>-leader`; the chart names it after the full name: release team-a leads on team-a-pt-operator-leader.
+describe("docs/security.md names the chart's leader-election Lease as the chart does", () => {
+  const helpers = readFileSync(new URL('../../../charts/pt-operator/templates/_helpers.tpl', import.meta.url), 'utf8');
+  const leaseName = /define "pt-operator\.leaseName"([^]*?)\{\{- end -\}\}\n\{\{- end -\}\}/.exec(helpers)?.[1] ?? '';
+
+  it('<fullname>-leader', () => {
+    expect(leaseName).toContain('include "pt-operator.suffixedName" (list . "-leader")');
+    const row = security.split('| `leases`')[1]?.split(' | ')[1] ?? '';
+    expect(row).toContain('`<fullname>-leader`');
+    expect(row).not.toContain('<release>-leader');
+  });
+});
