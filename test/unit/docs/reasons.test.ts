@@ -171,3 +171,14 @@ describe('docs/concepts.md on kstatus', () => {
     expect(missing).toEqual([]);
   });
 });
+
+// The alert docs/metrics.md offers for "an endpoint needs a human" listed the Stalled reasons by hand and missed
+// WorkspaceChanged: an endpoint whose object names another workspace than its endpoint's never paged anyone.
+describe('docs/metrics.md', () => {
+  it('alerts on every endpoint the operator calls Stalled', () => {
+    const alert = read('docs/metrics.md').split('\n').find((line) => line.includes('an endpoint needs a human')) ?? '';
+    const listed = /reason=~"([^"]*)"/.exec(alert)?.[1]?.split('|') ?? [];
+    const coversAll = alert.includes('type="Stalled",status="True"') || [...STALLED_REASONS].every((r) => listed.includes(r));
+    expect(coversAll, alert).toBe(true);
+  });
+});
