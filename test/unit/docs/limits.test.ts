@@ -70,3 +70,16 @@ describe("docs/security.md's RBAC table", () => {
     expect(table).toContain(`\`${resource}\``);
   });
 });
+
+// upgrade.md tells the platform team which rights the overlapping-release check needs; it left out the Roles it reads
+// (a RoleBinding to a Role), so a restricted Helm identity met a lookup it had not been told about.
+describe("docs/upgrade.md on the chart's overlapping-release check", () => {
+  const helpers = readFileSync(new URL('../../../charts/pt-operator/templates/_helpers.tpl', import.meta.url), 'utf8');
+  const check = helpers.split('define "pt-operator.validateOtherReleases"')[1]?.split('{{- define')[0] ?? '';
+  const kinds = [...new Set([...check.matchAll(/lookup "[^"]*" "(\w+)"/g)].map((m) => m[1] as string))];
+  const paragraph = read('docs/upgrade.md').split('The check reads the other releases')[1]?.split('- This release')[0] ?? '';
+
+  it.each(kinds)('names the %ss it reads', (kind) => {
+    expect(paragraph).toMatch(new RegExp(`(?<![A-Za-z])${kind}s\\b`));
+  });
+});
