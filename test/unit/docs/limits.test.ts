@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MAX_CREDENTIAL_BYTES } from '../../../src/controllers/workspace/secrets.js';
 import { MAX_ERROR_CODE, MAX_SERVER_MESSAGE } from '../../../src/databricks/errors.js';
+import { oneLine } from '../../../src/databricks/host-text.js';
 import { MAX_BUFFERED_BYTES, MAX_RESPONSE_BYTES, SMALL_ANSWER_BYTES } from '../../../src/databricks/transport.js';
 import { MAX_REVIEWS_IN_FLIGHT } from '../../../src/kube/delegated-auth.js';
 import { METRICS_REUSE_FACTOR, METRICS_REUSE_MS } from '../../../src/observability/server.js';
@@ -81,5 +82,23 @@ describe("docs/upgrade.md on the chart's overlapping-release check", () => {
 
   it.each(kinds)('names the %ss it reads', (kind) => {
     expect(paragraph).toMatch(new RegExp(`(?<![A-Za-z])${kind}s\\b`));
+  });
+});
+
+// security.md said NEL (U+0085) and the line and paragraph separators are written as escapes in conditions and
+// Events; they are line breaks there, shown as a space like \n. A user grepping an Event for \u2028 finds nothing.
+describe("docs/security.md on a host's text as one line", () => {
+  const sentence = /The host's text reaches them as one line of visible characters: ([^]*?) is written as its escape/.exec(security)?.[1] ?? '';
+  const [spaced = '', escaped = ''] = sentence.split(', and every other');
+  const codePoints = (text: string) => [...text.matchAll(/U\+([0-9A-F]{4})/g)].map((m) => String.fromCodePoint(parseInt(m[1] as string, 16)));
+
+  it('names characters on each side', () => {
+    expect(codePoints(escaped).length + codePoints(spaced).length).toBeGreaterThan(0);
+  });
+  it.each(codePoints(escaped).map((c) => [`U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`, c]))('%s is escaped, as it says', (_name, c) => {
+    expect(oneLine(`a${c}b`)).toMatch(/^a\\u[0-9a-f]{4}b$/);
+  });
+  it.each(codePoints(spaced).map((c) => [`U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`, c]))('%s becomes a space, as it says', (_name, c) => {
+    expect(oneLine(`a${c}b`)).toBe('a b');
   });
 });
