@@ -1092,6 +1092,11 @@ describe('deletion', () => {
     const plan = reconcile(object, { endpoint: readyEndpoint(), workspaceReady: !_.includes('not ready') });
     expect(plan.action).toEqual({ type: 'removeFinalizer' });
     expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'CRDDeleted', message: expect.stringContaining('left running in Databricks') }));
+    // A re-created object is a new one (a new UID): it meets the endpoint as NotOwned unless it asks to adopt it,
+    // so the way back the Warning gives must say so (it said "re-create the object", which alone ends in NotOwned).
+    const warning = plan.events.find((e) => e.reason === 'CRDDeleted');
+    expect(warning?.message).toContain(`${EndpointAnnotation.adopt}: "true"`);
+    expect(warning?.message).toContain('pt-operator import');
   });
 
   it('Delete after the workspace lost its credentials (a namespace deletion seen after a restart): names the endpoint and host, offers Orphan, not "create the Secret"', () => {
