@@ -1,5 +1,5 @@
 // Deleting an endpoint object: what happens in Databricks (deletionPolicy, ownership, the CRD itself going).
-import { EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
+import { EndpointAnnotation, EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
 import { type PlanBuilder, endpointNameOf, iso, owner, progressRequeue } from './plan-builder.js';
 import type { Plan, PlanInput } from './plan-types.js';
 import { planCallFailure } from './failures.js';
@@ -13,7 +13,7 @@ export function planCrdDeletion(input: PlanInput, plan: PlanBuilder): Plan {
     .event(
       'Warning',
       'CRDDeleted',
-      `the ProvisionedThroughputEndpoint CustomResourceDefinition is being deleted: endpoint ${name} is left running in Databricks (whatever spec.deletionPolicy says); re-create the object after re-installing the CRD to manage it again`,
+      `the ProvisionedThroughputEndpoint CustomResourceDefinition is being deleted: endpoint ${name} is left running in Databricks (whatever spec.deletionPolicy says); to manage it again, re-install the CRD and create the object again with the annotation ${EndpointAnnotation.adopt}: "true" (a new object meets the endpoint as another's until it adopts it), or generate the objects with pt-operator import`,
     )
     .finish({ type: 'removeFinalizer' }, undefined);
 }
