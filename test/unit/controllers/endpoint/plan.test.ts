@@ -680,6 +680,33 @@ describe('drift is reported only for changes the operator did not ask for', () =
     expect(condition(during, 'Ready')?.message).toMatch(/Databricks is rolling out version 4 .*; the spec \(version 5 .*\) is sent once that rollout finishes/);
   });
 
+  // Databricks refuses a config update while another rolls out (reference: 409 ResourceConflict), so the new spec is
+  // held back like one a rate limit holds: `kubectl wait --for=condition=Synced` must not return for a generation
+  // nothing was sent for, and kstatus and Argo CD must see the operator still working (Reconciling, not Stalled).
+  it.each([
+    ['our rollout of the older spec (version 4)', () => rollingOutV4()],
+    ['a rollout started outside the operator (version 4)', () => settledObject()],
+  ])('a spec change (version 5) during %s: Synced is False WaitingForRollout until it is sent', (_, before) => {
+    let object = edited(before(), { model: { name: MODEL, version: '5' } });
+    const during = reconcile(object, { endpoint: updatingEndpoint({ version: '3' }, { version: '4' }), now: at(-10 * MINUTE) });
+    expect(condition(during, 'Synced')).toMatchObject({ status: 'False', reason: 'WaitingForRollout', observedGeneration: object.generation });
+    expect(condition(during, 'Synced')?.message).toMatch(/version 4 .* rolls out in Databricks, which takes no other config update until it finishes; the spec \(version 5 .*\) is sent then/);
+    expect(condition(during, 'Ready')).toMatchObject({ status: 'False', reason: 'Updating' });
+    expect(condition(during, 'Reconciling')).toMatchObject({ status: 'True', reason: 'WaitingForRollout' });
+    expect(condition(during, 'Stalled')).toBeUndefined();
+    expect(eventReasons(during)).not.toContain('Warning WaitingForRollout');
+    object = afterPlan(object, during);
+    const sent = reconcile(object, { endpoint: readyEndpoint({ version: '4' }) });
+    expect(sent.action.type).toBe('updateConfig');
+    expect(condition(sent, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+  });
+
+  it('our own rollout of the spec still running: Synced stays True, the spec was sent', () => {
+    const object = rollingOutV4();
+    const during = reconcile(object, { endpoint: updatingEndpoint({ version: '3' }, { version: '4' }), now: at(-10 * MINUTE) });
+    expect(condition(during, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+  });
+
   it('an update made outside the operator is reported once, while it rolls out, and corrected when it finishes', () => {
     let object = settledObject();
     const seen = reconcile(object, { endpoint: updatingEndpoint({ version: '3' }, { version: '2' }), now: at(-5 * MINUTE) });
