@@ -171,6 +171,12 @@ var endpointCases = []healthCase{
 		status: "Degraded", messagePrefix: "PermissionDenied: the owner of the personal access token in Secret viewer-pat",
 	},
 	{
+		// A spec changed while another config rolls out: Databricks takes no update until it ends, so nothing was sent.
+		name: "a new spec waiting for a rollout is Progressing", fixture: "endpoint-updating.yaml",
+		edit: setCondition("Synced", "False", "WaitingForRollout", "version 3 at 980-1960 tokens/s rolls out in Databricks, which takes no other config update until it finishes; the spec (version 3 at 1960-2940 tokens/s) is sent then"),
+		status: "Progressing", messagePrefix: "WaitingForRollout: version 3 at 980-1960 tokens/s rolls out in Databricks",
+	},
+	{
 		name: "Ready=False NotReady is Progressing", fixture: "endpoint-available.yaml",
 		edit: setCondition("Ready", "False", "NotReady", "the endpoint is not ready"), status: "Progressing", messagePrefix: "NotReady: the endpoint is not ready",
 	},

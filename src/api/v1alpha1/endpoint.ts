@@ -534,6 +534,8 @@ export const EndpointSyncedReason = {
   WorkspaceNotReady: 'WorkspaceNotReady',
   DefaultWorkspaceNotAllowed: 'DefaultWorkspaceNotAllowed',
   RateLimited: 'RateLimited',
+  /** A new spec waits for a rollout it did not start (an older spec's, or one made outside the operator) to end. */
+  WaitingForRollout: 'WaitingForRollout',
   CapacityRetriesExhausted: 'CapacityRetriesExhausted',
   UpdateFailed: 'UpdateFailed',
   ReconcilePaused: 'ReconcilePaused',

@@ -269,16 +269,19 @@ function planOwned(
     }
     const waitingForCapacity = (plan.status.capacity?.attempts ?? 0) > 0;
     const target = pending ?? desired;
-    // A rollout of another config (an older spec's, or one made outside the operator): the spec waits for it.
-    const waits = pending && diffServing(desired, pending).length > 0 ? `; the spec (${describeServing(desired)}) is sent once that rollout finishes` : '';
+    // A rollout of another config (an older spec's, or one made outside the operator): the spec waits for it, since
+    // Databricks takes no config update meanwhile. Nothing of it was sent, so Synced says it is held back (Reconciling).
+    const heldBack = pending !== undefined && diffServing(desired, pending).length > 0;
+    const waits = heldBack ? `; the spec (${describeServing(desired)}) is sent once that rollout finishes` : '';
     const message = served
       ? `Databricks is rolling out ${describeServing(target)}; ${describeServing(served)} still serves${waits}`
       : `Databricks is creating the endpoint with ${describeServing(target)}${waits}`;
     const reason = waitingForCapacity ? ReadyReason.WaitingForCapacity : served ? ReadyReason.Updating : ReadyReason.Creating;
-    return plan
-      .ready(false, reason, waitingForCapacity ? `${message} (capacity retry ${plan.status.capacity?.attempts})` : message)
-      .synced(true, SyncedReason.ReconcileSuccess, 'waiting for the rollout to finish')
-      .finish({ type: 'none' }, progressRequeue(input));
+    plan.ready(false, reason, waitingForCapacity ? `${message} (capacity retry ${plan.status.capacity?.attempts})` : message);
+    if (heldBack) {
+      plan.synced(false, SyncedReason.WaitingForRollout, `${describeServing(target)} rolls out in Databricks, which takes no other config update until it finishes; the spec (${describeServing(desired)}) is sent then`);
+    } else plan.synced(true, SyncedReason.ReconcileSuccess, 'waiting for the rollout to finish');
+    return plan.finish({ type: 'none' }, progressRequeue(input));
   }
 
   const diffs = diffServing(desired, served);

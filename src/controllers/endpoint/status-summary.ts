@@ -43,6 +43,7 @@ type Conditions = Condition[] | undefined;
 /** Synced reasons under which nothing of the current spec reached Databricks: the operator waits or was stopped. */
 const WAITING_REASONS: ReadonlySet<string> = new Set([
   SyncedReason.RateLimited,
+  SyncedReason.WaitingForRollout,
   SyncedReason.WorkspaceNotReady,
   SyncedReason.ReconcileError,
   SyncedReason.ReconcilePaused,

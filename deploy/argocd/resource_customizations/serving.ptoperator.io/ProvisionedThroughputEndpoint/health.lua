@@ -76,7 +76,8 @@ if synced ~= nil and synced.status == "False" and is_current(synced) then
   if TERMINAL_SYNCED_REASONS[synced.reason] then
     return result("Degraded", describe(synced))
   end
-  -- RateLimited, ReconcileError, WorkspaceNotReady: the operator retries on its own.
+  -- RateLimited, ReconcileError, WorkspaceNotReady: the operator retries on its own; WaitingForRollout: the new
+  -- spec is sent once the rollout Databricks runs ends.
   return result("Progressing", describe(synced))
 end
 
