@@ -226,6 +226,41 @@ describe('UPDATE_FAILED for lack of GPU capacity', () => {
     expect(plan.status.capacity).toBeUndefined();
   });
 
+  // A GitOps tool that bumps a tag (a commit SHA, a cost center) makes a new generation without asking for another
+  // attempt: re-sending the config that ran out of capacity, with a fresh budget, turned every tag bump into a
+  // retry, without end. The tags go on the endpoint; the count and the budget go on as they were.
+  describe('a tag-only edit while the rollout waits for capacity retries nothing and keeps the budget', () => {
+    const TAGGED: SpecInput = { ...V4, tags: { team: 'genai', commit: 'abc123' } };
+    const tagPatch = { type: 'patchTags', name: 'llama-chat', add: [{ key: 'commit', value: 'abc123' }], remove: [] };
+
+    it('budget spent: the tag is patched, the config is not sent, the budget stays spent', () => {
+      const { object, now } = outage(updateRequested({ capacityRetry: { timeout: '30m' } }), 10);
+      expect(object.status.capacity?.exhausted).toBe(true);
+      const plan = reconcile(edited(object, { ...TAGGED, capacityRetry: { timeout: '30m' } }), { endpoint: capacityFailure(), now: new Date(now) });
+      expect(plan.action).toEqual(tagPatch);
+      expect(plan.status.capacity).toEqual(object.status.capacity);
+      expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'CapacityRetriesExhausted' });
+    });
+
+    it('a retry scheduled: the tag is patched, the retry stays at its time and its attempt', () => {
+      const counted = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: capacityFailure() }));
+      const plan = reconcile(edited(counted, TAGGED), { endpoint: capacityFailure(), now: at(MINUTE) });
+      expect(plan.action).toEqual(tagPatch);
+      expect(plan.status.capacity).toEqual(counted.status.capacity);
+      expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForCapacity' });
+    });
+
+    it('a retry rolling out: its failure counts as the next attempt, not as attempt 1 of a fresh budget', () => {
+      const { object, now } = outage(updateRequested(), 2);
+      expect(object.status.capacity?.attempts).toBe(2);
+      const tagged = edited(object, TAGGED);
+      const during = reconcile(tagged, { endpoint: rollingOut(), now: new Date(now - 5 * MINUTE) });
+      expect(during.status.capacity?.attempts).toBe(2);
+      const failed = reconcile(afterPlan(tagged, during), { endpoint: capacityFailure(), now: new Date(now) });
+      expect(failed.status.capacity).toMatchObject({ attempts: 3, firstFailureTime: iso(NOW) });
+    });
+  });
+
   it('recovery → Ready True Available, a CapacityRecovered event, capacity cleared', () => {
     const { object, now } = outage(updateRequested(), 2);
     expect(object.status.capacity?.attempts).toBe(2);
@@ -267,13 +302,21 @@ describe('UPDATE_FAILED for another reason', () => {
 
   it.each([
     ['a new generation with another version', (o: ReturnType<typeof updateRequested>) => edited(o, { model: { name: MODEL, version: '5' } })],
-    ['a new generation with the same serving fields', (o: ReturnType<typeof updateRequested>) => edited(o, { ...V4, tags: { team: 'genai', tier: 'gold' } })],
     ['a new requested-at token', (o: ReturnType<typeof updateRequested>) => annotated(o, { [EndpointAnnotation.requestedAt]: 'retry-1' })],
   ])('%s re-issues the desired config', (_, change) => {
     const failedOnce = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: buildFailure() }));
     const plan = reconcile(change(failedOnce), { endpoint: buildFailure(), now: at(MINUTE) });
     expect(plan.action.type).toBe('updateConfig');
     expect(condition(plan, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+  });
+
+  // Databricks failed the very config the spec asks for; a new generation that leaves it as it is (a tag, a setting)
+  // asks for no new attempt: the tags go on the endpoint, the failure stands until the config or requested-at changes.
+  it('a new generation with the same serving fields (a tag) patches the tag and sends no config', () => {
+    const failedOnce = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: buildFailure() }));
+    const plan = reconcile(edited(failedOnce, { ...V4, tags: { team: 'genai', tier: 'gold' } }), { endpoint: buildFailure(), now: at(MINUTE) });
+    expect(plan.action).toEqual({ type: 'patchTags', name: 'llama-chat', add: [{ key: 'tier', value: 'gold' }], remove: [] });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'UpdateFailed', observedGeneration: 3 });
   });
 });
 
