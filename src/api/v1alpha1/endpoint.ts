@@ -145,7 +145,7 @@ export const CapacityRetry = withRules(
     initialBackoff: duration('Wait before the first retry after a GPU-capacity failure. At least 1ms.', '2m'),
     maxBackoff: duration('Upper bound of the exponential backoff between capacity retries. At least initialBackoff.', '30m'),
     timeout: duration(
-      'Retry budget per spec generation, counted from the first capacity failure; then Synced=False CapacityRetriesExhausted until the spec or the requested-at annotation changes. 0 means no limit.',
+      'Retry budget of the served config (model and throughput), counted from its first capacity failure; then Synced=False CapacityRetriesExhausted until the served config, this timeout or the requested-at annotation changes (an edit of tags or settings alone neither retries nor starts a new budget). 0 means no limit.',
       '6h',
     ),
   }),
@@ -433,8 +433,8 @@ export const EndpointStatus = z
       ),
     capacity: z
       .strictObject({
-        attempts: z.int().optional().describe('Rollouts that failed for lack of GPU capacity in this generation.'),
-        firstFailureTime: z.string().optional().describe('First capacity failure of this generation (RFC 3339).'),
+        attempts: z.int().optional().describe('Rollouts of the desired served config that failed for lack of GPU capacity.'),
+        firstFailureTime: z.string().optional().describe('First capacity failure of the desired served config (RFC 3339).'),
         nextRetryTime: z.string().optional().describe('When the operator re-issues the config (RFC 3339).'),
         lastMessage: z.string().optional().describe('Databricks message of the last capacity failure.'),
         lastFailedRolloutStart: z
@@ -442,6 +442,10 @@ export const EndpointStatus = z
           .optional()
           .describe("Start of the rollout whose capacity failure was counted last, in Databricks' clock (RFC 3339): one that failed with another start is a later rollout's failure, counted too."),
         exhausted: z.boolean().optional().describe('True once the retry budget (capacityRetry.timeout) is spent.'),
+        retryTimeout: z
+          .string()
+          .optional()
+          .describe('The spec.capacityRetry.timeout these attempts count against: a spec that changes it starts a new budget; one that changes only tags or settings does not.'),
       })
       .optional()
       .describe('GPU-capacity retry state; it survives operator restarts.'),

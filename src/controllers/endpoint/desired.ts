@@ -448,3 +448,9 @@ export function statusFields(s: ServingFields): NonNullable<EndpointStatus['serv
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }
 
+/** Whether `config` is the one `known` describes (a status pending config: requested or watched). */
+export function sameServing(known: EndpointStatus['pending'], config: ServingFields): boolean {
+  if (!known) return false;
+  const fields = statusFields(config);
+  return (['modelVersion', 'minTokensPerSecond', 'maxTokensPerSecond', 'modelUnits'] as const).every((key) => known[key] === fields[key]);
+}

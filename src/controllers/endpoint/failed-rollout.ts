@@ -1,10 +1,24 @@
 // A rollout that failed with the desired config: retried with backoff within a budget when it failed for lack of GPU
-// capacity (docs/concepts.md), otherwise reported until the spec or ptoperator.io/requested-at changes.
+// capacity (docs/concepts.md), otherwise reported until the served config or ptoperator.io/requested-at changes.
 import { EndpointAnnotation, EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason, parseDurationMs } from '../../api/v1alpha1/index.js';
 import { capacityBackoffMs } from './capacity.js';
-import { type DesiredServing, type ObservedServing, describeServing, statusFields, updateRequest } from './desired.js';
+import { type DesiredServing, type ObservedServing, describeServing, diffServing, sameServing, statusFields, updateRequest } from './desired.js';
 import { type PlanBuilder, endpointNameOf, iso, progressRequeue } from './plan-builder.js';
-import type { Plan, PlanInput } from './plan-types.js';
+import type { EndpointObject, Plan, PlanInput } from './plan-types.js';
+import { newRequest } from './user-requests.js';
+
+/**
+ * A new generation that asks for no new attempt at the rollout Databricks runs or failed (`pending`): its served
+ * config is that rollout's, as the generation before asked for it too (status.pending), it brings no new requested-at,
+ * and it keeps the capacity budget its attempts count against (only a tag or a setting changed). The failure and the
+ * capacity count stand: a GitOps tool bumping a tag must not re-send a config that failed, nor start its budget over.
+ */
+export function asksNoNewAttempt(object: EndpointObject, desired: DesiredServing, pending: ObservedServing | undefined): boolean {
+  if (pending === undefined || newRequest(object) || diffServing(desired, pending).length > 0) return false;
+  if (!sameServing(object.status.pending, desired)) return false;
+  const counted = object.status.capacity?.retryTimeout;
+  return counted === undefined || counted === object.spec.capacityRetry.timeout;
+}
 
 /** What keeps serving while a rollout failed (the old config; nothing on a create), as a sentence to end a message. */
 const stillServes = (served: ObservedServing | undefined) => (served ? ` ${describeServing(served)} still serves.` : '');
@@ -38,6 +52,7 @@ export function planCapacityRetry(
     capacity.attempts = (capacity.attempts ?? 0) + 1;
     capacity.firstFailureTime ??= iso(input.now);
     capacity.lastMessage = failureMessage;
+    capacity.retryTimeout = spec.capacityRetry.timeout;
     if (failedRollout !== undefined) capacity.lastFailedRolloutStart = failedRollout;
     const delay = capacityBackoffMs(
       capacity.attempts,
@@ -78,14 +93,14 @@ export function planCapacityRetry(
 }
 
 function planCapacityExhausted(plan: PlanBuilder, attempts: number, budget: string, failureMessage: string, served: ObservedServing | undefined): Plan {
-  const message = `GPU capacity stayed unavailable through ${attempts} attempt(s) within the ${budget} retry budget (last: ${failureMessage}).${stillServes(served)} Change the spec, raise spec.capacityRetry.timeout, or set annotation ${EndpointAnnotation.requestedAt} to a new value to try again; your Databricks account team can help with capacity.`;
+  const message = `GPU capacity stayed unavailable through ${attempts} attempt(s) within the ${budget} retry budget (last: ${failureMessage}).${stillServes(served)} Change the served config (model or throughput), raise spec.capacityRetry.timeout, or set annotation ${EndpointAnnotation.requestedAt} to a new value to try again; your Databricks account team can help with capacity.`;
   return plan
     .blocked(SyncedReason.CapacityRetriesExhausted, message, message)
     .finish({ type: 'none' }, undefined);
 }
 
 export function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: ObservedServing | undefined): Plan {
-  const message = `the rollout failed: ${failureMessage}.${stillServes(served)} Fix the model or the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to retry.`;
+  const message = `the rollout failed: ${failureMessage}.${stillServes(served)} Fix the model or the served config (model or throughput), or set annotation ${EndpointAnnotation.requestedAt} to a new value to retry.`;
   return plan
     .blocked(SyncedReason.UpdateFailed, message, message)
     .finish({ type: 'none' }, undefined);

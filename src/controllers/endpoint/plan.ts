@@ -10,7 +10,7 @@ import {
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type Condition, findCondition } from '../../kube/conditions.js';
 import { rolloutFailure } from './capacity.js';
-import { planCapacityRetry, planFailedRollout } from './failed-rollout.js';
+import { asksNoNewAttempt, planCapacityRetry, planFailedRollout } from './failed-rollout.js';
 import { planSettings } from './settings.js';
 import {
   type DesiredServing,
@@ -20,6 +20,7 @@ import {
   diffServing,
   keepingUnmanagedFields,
   observeConfig,
+  sameServing,
   statusFields,
   updateRequest,
 } from './desired.js';
@@ -255,6 +256,11 @@ function planOwned(
   if (served) served.burstScaling ??= plan.status.served?.burstScaling;
   const pending = observeConfig(endpoint.pending_config, object.spec.model.version);
   const update = endpoint.state.config_update;
+  const failure = rolloutFailure(endpoint, input.settings.capacityPatterns);
+  // A new generation that changes only tags or settings is no new attempt at the rollout that runs or failed: its
+  // capacity count stands, and so does its failure.
+  const sameAttempt = fresh && (update === 'IN_PROGRESS' || failure !== undefined) && asksNoNewAttempt(object, desired, pending);
+  if (sameAttempt && object.status.capacity) plan.status.capacity = structuredClone(object.status.capacity);
   // Drift is a config the spec does not ask for and that no rollout we requested or already watched
   // explains; a spec edited during our own rollout is not drift when that rollout lands.
   const isDrift = (config: ObservedServing) =>
@@ -285,13 +291,12 @@ function planOwned(
   }
 
   const diffs = diffServing(desired, served);
-  const failure = rolloutFailure(endpoint, input.settings.capacityPatterns);
 
   if (diffs.length === 0) return planInSync(input, plan, endpoint, served as ObservedServing, fresh, ownerTagsWait);
 
   // A failure counts against this spec only if the config that failed is the one we want now;
   // the failure of an older rollout is simply superseded by sending the desired config.
-  const failedDesiredConfig = failure !== undefined && !fresh && (pending === undefined || diffServing(desired, pending).length === 0);
+  const failedDesiredConfig = failure !== undefined && (!fresh || sameAttempt) && (pending === undefined || diffServing(desired, pending).length === 0);
   if (failure && failedDesiredConfig) {
     const failed = failure.capacity ? planCapacityRetry(input, plan, desired, failure.message, served, endpoint.pending_config?.start_time) : planFailedRollout(plan, failure.message, served);
     return failed.action.type === 'none' ? withSpecTags(failed, object, endpoint, ownerTagsWait) : failed;
@@ -440,9 +445,3 @@ function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: S
   return true;
 }
 
-/** Whether `config` is the one `known` describes (a status pending config: requested or watched). */
-function sameServing(known: EndpointStatus['pending'], config: ObservedServing): boolean {
-  if (!known) return false;
-  const fields = statusFields(config);
-  return (['modelVersion', 'minTokensPerSecond', 'maxTokensPerSecond', 'modelUnits'] as const).every((key) => known[key] === fields[key]);
-}

@@ -56,6 +56,8 @@ describe('UPDATE_FAILED for lack of GPU capacity', () => {
       lastMessage: `DEPLOYMENT_ABORTED: ${CAPACITY_ABORT_MESSAGE.replace(/\.$/, '')}`,
       // the failed rollout's start, in Databricks' clock: a later failure of another rollout is a retry's
       lastFailedRolloutStart: iso(at(-10 * MINUTE)),
+      // the budget these attempts count against: a spec that changes it starts a new one, a tag edit does not
+      retryTimeout: '6h',
     });
     expect(plan.requeue).toEqual({ after: 2 * MINUTE });
     expect(condition(plan, 'Ready')).toMatchObject({
