@@ -756,3 +756,60 @@ describe('status.canary when the rollout of a step fails', () => {
     expect(plan.status.canary).toMatchObject({ phase: 'Promoting', share: 100 });
   });
 });
+
+// An abort sends the old version alone (the rollback). When Databricks fails that rollout, the split keeps serving:
+// status.canary must not go on saying "all traffic back to version 3", and the conditions must say that the rollback
+// failed and how to retry it (Stalled, Argo CD Degraded), not advise a served config the user cannot set.
+describe('the rollback of an aborted canary fails', () => {
+  const split = served({ '3': 90, '4': 10 });
+  const rollback = served({ '3': 100 });
+  const rollbackFailed = (deployment: string, message: string) =>
+    ({
+      ...readyEndpoint(),
+      state: { ready: 'READY', config_update: 'UPDATE_FAILED', suspend: 'NOT_SUSPENDED' },
+      config: split,
+      pending_config: { ...rollback, served_entities: rollback.served_entities?.map((e) => ({ ...e, state: { deployment, deployment_state_message: message } })), start_time: NOW.getTime() - 60 * SECOND },
+    }) as never;
+  const ABORTED = 'aborted by the user: all traffic back to version 3';
+  const aborted = (canary: Partial<CanaryStatus> = {}, status: Partial<EndpointStatus> = {}, annotations: Record<string, string> = { 'ptoperator.io/canary': 'abort' }) => {
+    const o = canaryObject('4', running({ phase: 'Aborted', message: ABORTED, ...canary }), annotations);
+    return { ...o, status: { ...o.status, ...status } };
+  };
+
+  it.each([
+    { name: 'a deployment failure', endpoint: rollbackFailed('DEPLOYMENT_FAILED', 'the container failed to start'), status: {}, reason: 'UpdateFailed', failure: /DEPLOYMENT_FAILED: the container failed to start/ },
+    { name: 'the capacity budget spent', endpoint: rollbackFailed('DEPLOYMENT_ABORTED', CAPACITY_ABORT_MESSAGE), status: { capacity: { attempts: 4, exhausted: true, firstFailureTime: iso(NOW) } }, reason: 'CapacityRetriesExhausted', failure: /GPU capacity stayed unavailable through 4 attempt/ },
+  ])('$name: status.canary is RollbackFailed, Synced says the rollback failed and how to retry it', ({ endpoint, status, reason, failure }) => {
+    const plan = reconcileCanary(aborted({}, status), endpoint);
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.status.canary).toMatchObject({ phase: 'RollbackFailed', versions: [{ version: '3', share: 90 }, { version: '4', share: 10 }] });
+    expect(plan.status.canary?.message).toMatch(/^aborted by the user: all traffic back to version 3; the rollback to version 3 alone failed: /);
+    expect(conditions(plan)).toEqual({ Ready: `False ${reason}`, Synced: `False ${reason}`, Stalled: `True ${reason}` });
+    const synced = condition(plan, 'Synced')?.message;
+    expect(synced).toMatch(/^the rollback to version 3 alone \(the canary of version 4 was aborted\) failed: /);
+    expect(synced).toMatch(failure);
+    expect(synced).toMatch(/version 3 at 1960-2940 tokens\/s \(90 %\) and version 4 at 1960-2940 tokens\/s \(10 %\) still serves/);
+    expect(synced).toMatch(/set annotation ptoperator\.io\/requested-at to a new value to retry the rollback/);
+    expect(synced).not.toMatch(/served config/);
+  });
+
+  it('a rollback retried for GPU capacity: Synced does not claim the old version serves alone', () => {
+    const plan = reconcileCanary(aborted(), rollbackFailed('DEPLOYMENT_ABORTED', CAPACITY_ABORT_MESSAGE));
+    expect(conditions(plan)).toMatchObject({ Ready: 'False WaitingForCapacity', Synced: 'False CanaryAborted' });
+    expect(condition(plan, 'Synced')?.message).not.toMatch(/Version 3 keeps serving/);
+    expect(condition(plan, 'Synced')?.message).toMatch(/version 3 serves alone once the rollback lands/);
+    expect(plan.status.canary).toMatchObject({ phase: 'Aborted', message: ABORTED });
+  });
+
+  it('requested-at retries the rollback; once it lands the canary is Aborted with its own reason again', () => {
+    const failedOnce = reconcileCanary(aborted(), rollbackFailed('DEPLOYMENT_FAILED', 'the container failed to start'));
+    const object = { ...aborted(), status: failedOnce.status, annotations: { 'ptoperator.io/canary': 'abort', 'ptoperator.io/requested-at': 'retry-1' } };
+    const retried = reconcileCanary(object, rollbackFailed('DEPLOYMENT_FAILED', 'the container failed to start'));
+    expect(retried.action).toMatchObject({ type: 'updateConfig', request: { body: { served_entities: [{ entity_version: '3' }] } } });
+    expect(retried.status.canary).toMatchObject({ phase: 'Aborted', message: ABORTED });
+    const landed = reconcileCanary({ ...object, status: { ...retried.status, lastHandledRequestedAt: 'retry-1' } }, readyEndpoint({ version: '3' }));
+    expect(landed.status.canary).toMatchObject({ phase: 'Aborted', message: ABORTED });
+    expect(conditions(landed)).toEqual({ Ready: 'False CanaryAborted', Synced: 'False CanaryAborted', Stalled: 'True CanaryAborted' });
+    expect(condition(landed, 'Synced')?.message).toMatch(/Version 3 keeps serving/);
+  });
+});
