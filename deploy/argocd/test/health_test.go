@@ -126,6 +126,11 @@ var endpointCases = []healthCase{
 		edit: setCanary("3", "StepFailed", "step 1 (10 % to version 3): the rollout failed: DEPLOYMENT_FAILED: the model failed to load."), status: "Degraded", messagePrefix: "Canary StepFailed: step 1 (10 % to version 3): the rollout failed",
 	},
 	{
+		// The operator also writes Synced=False UpdateFailed (the rollback failed), which matches first.
+		name: "a canary whose rollback failed is Degraded", fixture: "endpoint-available.yaml",
+		edit: setCanary("3", "RollbackFailed", "aborted by the user: all traffic back to version 2; the rollback to version 2 alone failed: DEPLOYMENT_FAILED: x."), status: "Degraded", messagePrefix: "Canary RollbackFailed: aborted by the user",
+	},
+	{
 		name: "an aborted canary is Degraded", fixture: "endpoint-available.yaml",
 		edit: setCanary("3", "Aborted", "aborted by the user: all traffic back to version 2"), status: "Degraded", messagePrefix: "Canary Aborted: aborted by the user",
 	},

@@ -461,7 +461,7 @@ export const EndpointStatus = z
       .describe('Where spec.schedule stands.'),
     canary: z
       .strictObject({
-        phase: z.string().describe('Progressing (a step rolls out, also when retried for GPU capacity), Paused (a step holds for spec.canary.pause), Holding, Promoting, Succeeded, Aborted, or StepFailed (the rollout of the step or of the promotion failed; retried on a spec change or a new ptoperator.io/requested-at).'),
+        phase: z.string().describe('Progressing (a step rolls out, also when retried for GPU capacity), Paused (a step holds for spec.canary.pause), Holding, Promoting, Succeeded, Aborted, StepFailed (the rollout of the step or of the promotion failed; retried on a spec change or a new ptoperator.io/requested-at), or RollbackFailed (the rollback of an abort to the old version alone failed: both versions keep serving; retried on a new ptoperator.io/requested-at).'),
         model: z.string().optional().describe('The Unity Catalog model whose versions the canary moves traffic between (spec.model.name when it began); a canary of another model is over.'),
         fromVersion: z.string().describe('The version that served before the canary.'),
         toVersion: z.string().describe('The version the canary rolls out.'),

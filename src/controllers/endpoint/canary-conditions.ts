@@ -46,17 +46,36 @@ function withCanaryAborted(conditions: Condition[], message: string, generation:
 /** Failures of a rollout that only a spec change or a new requested-at ends (failed-rollout.ts). */
 const FAILED_FOR_GOOD: ReadonlySet<string> = new Set([SyncedReason.UpdateFailed, SyncedReason.CapacityRetriesExhausted]);
 
+/** The rollback of an aborted canary (the old version alone), as Synced names it when it fails (failed-rollout.ts). */
+export const rollbackLabel = (canary: Pick<CanaryStatus, 'fromVersion' | 'toVersion'>): string =>
+  `the rollback to version ${canary.fromVersion} alone (the canary of version ${canary.toVersion} was aborted)`;
+
+/** What a RollbackFailed message adds to the abort's own: the abort's reason stays in front of it. */
+const rollbackFailedPart = (canary: Pick<CanaryStatus, 'fromVersion'>): string => `; the rollback to version ${canary.fromVersion} alone failed: `;
+
+/** A RollbackFailed canary as the abort it was (its message without the failure), to be planned and retried as one. */
+export function beforeRollbackFailure(canary: CanaryStatus): CanaryStatus {
+  const at = canary.message?.indexOf(rollbackFailedPart(canary)) ?? -1;
+  return { ...canary, phase: 'Aborted', ...(at >= 0 && { message: canary.message?.slice(0, at) }) };
+}
+
 /**
  * status.canary when Databricks failed to roll out the config of its step (or of its promotion): a failure that waits
  * for a spec change or requested-at makes it StepFailed, with what Synced says (why, and how to retry); a step
  * retried for GPU capacity stays Progressing and says what Ready does (the attempt, the next retry). Otherwise it
  * read "rolling out step 1" beside an UpdateFailed. The next reconcile plans from the step again (asBeforeFailure).
+ * The rollback of an abort that fails so makes it RollbackFailed: "all traffic back to version 3" was no longer true.
  */
 export function withRolloutFailure(canary: CanaryStatus, conditions: readonly Condition[] | undefined): CanaryStatus {
+  const synced = findCondition(conditions, 'Synced');
+  const failedForGood = synced?.status === 'False' && FAILED_FOR_GOOD.has(synced.reason);
+  if (canary.phase === 'Aborted' && failedForGood && synced.message.startsWith(`${rollbackLabel(canary)} failed: `)) {
+    const why = synced.message.slice(`${rollbackLabel(canary)} failed: `.length);
+    return { ...canary, phase: 'RollbackFailed', message: `${canary.message ?? 'aborted'}${rollbackFailedPart(canary)}${why}` };
+  }
   if (canary.phase !== 'Progressing' && canary.phase !== 'Promoting') return canary;
   const what = canary.phase === 'Promoting' ? `the promotion (100 % to version ${canary.toVersion})` : `step ${canary.step} (${canary.share} % to version ${canary.toVersion})`;
-  const synced = findCondition(conditions, 'Synced');
-  if (synced?.status === 'False' && FAILED_FOR_GOOD.has(synced.reason)) return { ...canary, phase: 'StepFailed', message: `${what}: ${synced.message}` };
+  if (failedForGood) return { ...canary, phase: 'StepFailed', message: `${what}: ${synced.message}` };
   const ready = findCondition(conditions, 'Ready');
   if (ready?.status === 'False' && ready.reason === ReadyReason.WaitingForCapacity) return { ...canary, message: `${what}: ${ready.message}` };
   return canary;

@@ -4,7 +4,7 @@
 // Databricks switches a config (entities and routes together) only once every entity in it is ready,
 // so routing traffic in the same update that adds the entity never sends traffic to one that is not.
 import { type Canary, type EndpointSpec, type EndpointStatus, EndpointAnnotation, parseDurationMs } from '../../api/v1alpha1/index.js';
-import { withRolloutFailure } from './canary-conditions.js';
+import { beforeRollbackFailure, rollbackLabel, withRolloutFailure } from './canary-conditions.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedEntity, type ObservedServing, observeConfig } from './desired.js';
 import type { EndpointObject, Observed, Plan, PlanInput } from './plan-types.js';
@@ -12,7 +12,7 @@ import { requeueBy } from './schedule.js';
 import { shortLine } from '../../databricks/host-text.js';
 
 export type CanaryStatus = NonNullable<EndpointStatus['canary']>;
-export type CanaryPhase = 'Progressing' | 'Paused' | 'Holding' | 'Promoting' | 'Succeeded' | 'Aborted' | 'StepFailed';
+export type CanaryPhase = 'Progressing' | 'Paused' | 'Holding' | 'Promoting' | 'Succeeded' | 'Aborted' | 'StepFailed' | 'RollbackFailed';
 
 /** The gate's readings of the new version: one value per spec.canary.gate entry, or why they could not be read. */
 export type GateReading =
@@ -46,6 +46,8 @@ export interface CanaryDecision {
   wakeAt?: Date;
   /** The canary of the spec's version was aborted or kept from starting: why, and how to go on (Ready and Synced say it). */
   aborted?: string;
+  /** Aborted, and the old version does not serve alone yet: the rollback, as a failure of it names it. */
+  rollback?: string;
   /** The canary of the spec's version runs: where it stands (Ready and Synced say it once its step serves). */
   inProgress?: CanaryStanding;
   /** The versions our endpoint serves now, for a status.canary kept as it was (withCanary). */
@@ -87,9 +89,9 @@ function unknownControl(annotations: Record<string, string>, status: CanaryStatu
 
 /** The phases in which a control has been carried out, or no longer changes anything (advance). */
 const HANDLED_IN: Record<Control, readonly string[]> = {
-  Abort: ['Aborted'],
-  Promote: ['Promoting', 'Succeeded', 'Aborted'],
-  Hold: ['Holding', 'Promoting', 'Succeeded', 'Aborted'],
+  Abort: ['Aborted', 'RollbackFailed'],
+  Promote: ['Promoting', 'Succeeded', 'Aborted', 'RollbackFailed'],
+  Hold: ['Holding', 'Promoting', 'Succeeded', 'Aborted', 'RollbackFailed'],
 };
 
 /**
@@ -124,6 +126,7 @@ export function decideCanary(object: EndpointObject, endpoint: Observed<ServingE
 export const canaryPlanFields = (decision: CanaryDecision): Pick<PlanInput, 'split' | 'canaryAborted' | 'canaryInProgress'> => ({
   ...(decision.split && { split: decision.split }),
   ...(decision.aborted && { canaryAborted: decision.aborted }),
+  ...(decision.rollback && { canaryRollback: decision.rollback }),
   ...(decision.inProgress && { canaryInProgress: decision.inProgress }),
 });
 
@@ -134,9 +137,14 @@ export const canaryPlanFields = (decision: CanaryDecision): Pick<PlanInput, 'spl
 export const recordedCanary = (status: EndpointStatus, spec: EndpointSpec): CanaryStatus | undefined =>
   status.canary?.model === undefined || status.canary.model === spec.model.name ? status.canary : undefined;
 
-/** A step whose rollout failed (StepFailed, withRolloutFailure) is planned as the step it was: sent again once retried. */
-const asBeforeFailure = (status: CanaryStatus | undefined, canary: Canary): CanaryStatus | undefined =>
-  status?.phase === 'StepFailed' ? { ...status, phase: status.step > sortedSteps(canary).length ? 'Promoting' : 'Progressing' } : status;
+/**
+ * A step whose rollout failed (StepFailed, withRolloutFailure) is planned as the step it was, a rollback that failed
+ * (RollbackFailed) as the abort it was: sent again once retried.
+ */
+function asBeforeFailure(status: CanaryStatus | undefined, canary: Canary): CanaryStatus | undefined {
+  if (status?.phase === 'StepFailed') return { ...status, phase: status.step > sortedSteps(canary).length ? 'Promoting' : 'Progressing' };
+  return status?.phase === 'RollbackFailed' ? beforeRollbackFailure(status) : status;
+}
 
 export function planCanary(input: CanaryInput): CanaryDecision {
   const { spec, served } = input;
@@ -169,6 +177,7 @@ export function planCanary(input: CanaryInput): CanaryDecision {
     changed: target(next) !== target(previous ?? resumed),
     ...wake(canary, next),
     ...abortedBecause(input, canary, next),
+    ...rollingBack(next, served),
     ...standing(canary, next),
   };
 }
@@ -210,7 +219,21 @@ function abortedBecause(input: CanaryInput, canary: Canary, status: CanaryStatus
     return { aborted: `the canary of version ${to} did not start: ${abortControl(input.annotations)} is set. Version ${from} keeps serving. Remove it to start the canary, or set model.version back to "${from}".` };
   }
   const removeFirst = abortSet ? ` (remove ${abortControl(input.annotations)} first, or it will not start)` : '';
-  return { aborted: `the canary of version ${to} was aborted (${status.message ?? 'aborted'}). Version ${from} keeps serving. Set model.version back to "${from}", or to another version to start a new canary${removeFirst}.` };
+  const serving = oldAlone(status, input.served) ? `Version ${from} keeps serving.` : `Version ${from} serves alone once the rollback lands.`;
+  return { aborted: `the canary of version ${to} was aborted (${status.message ?? 'aborted'}). ${serving} Set model.version back to "${from}", or to another version to start a new canary${removeFirst}.` };
+}
+
+/**
+ * The old version serves alone: the rollback of an abort is done (or was never needed). Without an endpoint there is no
+ * rollback: it is created with the old version alone (withoutEndpoint).
+ */
+const oldAlone = (status: CanaryStatus, served: ObservedServing | undefined): boolean =>
+  served === undefined || (served.entityCount === 1 && served.entityVersion === status.fromVersion);
+
+/** An abort whose rollback has not landed: what the rollback is, for the message of a failure of it. */
+function rollingBack(status: CanaryStatus, served: ObservedServing | undefined): Pick<CanaryDecision, 'rollback'> {
+  if (status.phase !== 'Aborted' || notStarted(status) || oldAlone(status, served)) return {};
+  return { rollback: rollbackLabel(status) };
 }
 
 const otherModelServed = (spec: EndpointSpec, served: ObservedServing | undefined): boolean =>

@@ -45,7 +45,7 @@ export function planCapacityRetry(
   const budgetMs = parseDurationMs(spec.capacityRetry.timeout);
   const name = endpointNameOf(input.object);
 
-  if (capacity.exhausted) return planCapacityExhausted(plan, capacity.attempts ?? 0, spec.capacityRetry.timeout, failureMessage, served);
+  if (capacity.exhausted) return planCapacityExhausted(plan, capacity.attempts ?? 0, spec.capacityRetry.timeout, failureMessage, served, input.canaryRollback);
 
   if (capacity.nextRetryTime === undefined) {
     // A failure we have not scheduled a retry for yet: count it.
@@ -64,7 +64,7 @@ export function planCapacityRetry(
     if (budgetMs > 0 && elapsed + delay > budgetMs) {
       plan.status.capacity = { ...capacity, exhausted: true };
       delete plan.status.capacity.nextRetryTime;
-      return planCapacityExhausted(plan, capacity.attempts, spec.capacityRetry.timeout, failureMessage, served);
+      return planCapacityExhausted(plan, capacity.attempts, spec.capacityRetry.timeout, failureMessage, served, input.canaryRollback);
     }
     capacity.nextRetryTime = iso(new Date(now + delay));
     plan.status.capacity = capacity;
@@ -92,15 +92,25 @@ export function planCapacityRetry(
     .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input, iso(input.now)));
 }
 
-function planCapacityExhausted(plan: PlanBuilder, attempts: number, budget: string, failureMessage: string, served: ObservedServing | undefined): Plan {
-  const message = `GPU capacity stayed unavailable through ${attempts} attempt(s) within the ${budget} retry budget (last: ${failureMessage}).${stillServes(served)} Change the served config (model or throughput), raise spec.capacityRetry.timeout, or set annotation ${EndpointAnnotation.requestedAt} to a new value to try again; your Databricks account team can help with capacity.`;
+/**
+ * `rollback`: the failed config is a canary's rollback after its abort (PlanInput.canaryRollback): its served config is
+ * not the user's to change, so the message names the rollback and how to retry it.
+ */
+function planCapacityExhausted(plan: PlanBuilder, attempts: number, budget: string, failureMessage: string, served: ObservedServing | undefined, rollback?: string): Plan {
+  const exhausted = `GPU capacity stayed unavailable through ${attempts} attempt(s) within the ${budget} retry budget (last: ${failureMessage}).${stillServes(served)}`;
+  const message = rollback
+    ? `${rollback} failed: ${exhausted} Raise spec.capacityRetry.timeout, or set annotation ${EndpointAnnotation.requestedAt} to a new value to retry the rollback; your Databricks account team can help with capacity.`
+    : `${exhausted} Change the served config (model or throughput), raise spec.capacityRetry.timeout, or set annotation ${EndpointAnnotation.requestedAt} to a new value to try again; your Databricks account team can help with capacity.`;
   return plan
     .blocked(SyncedReason.CapacityRetriesExhausted, message, message)
     .finish({ type: 'none' }, undefined);
 }
 
-export function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: ObservedServing | undefined): Plan {
-  const message = `the rollout failed: ${failureMessage}.${stillServes(served)} Fix the model or the served config (model or throughput), or set annotation ${EndpointAnnotation.requestedAt} to a new value to retry.`;
+/** `rollback`: as for planCapacityExhausted. */
+export function planFailedRollout(plan: PlanBuilder, failureMessage: string, served: ObservedServing | undefined, rollback?: string): Plan {
+  const message = rollback
+    ? `${rollback} failed: ${failureMessage}.${stillServes(served)} Fix what Databricks reports, then set annotation ${EndpointAnnotation.requestedAt} to a new value to retry the rollback.`
+    : `the rollout failed: ${failureMessage}.${stillServes(served)} Fix the model or the served config (model or throughput), or set annotation ${EndpointAnnotation.requestedAt} to a new value to retry.`;
   return plan
     .blocked(SyncedReason.UpdateFailed, message, message)
     .finish({ type: 'none' }, undefined);

@@ -101,6 +101,8 @@ export interface PlanInput {
   split?: CanarySplit;
   /** The canary of the spec's version was aborted (or kept from starting): why, and how to go on (canary.ts). */
   canaryAborted?: string;
+  /** After an abort, the old version does not serve alone yet: the rollback, named for a failure's message (canary.ts). */
+  canaryRollback?: string;
   /** A create of this object went unanswered and may still land in Databricks until then (unconfirmed-creates.ts). */
   createMayLandUntil?: Date;
   /** The canary of the spec's version runs: where it stands, said by Ready and Synced once its step serves (canary.ts). */

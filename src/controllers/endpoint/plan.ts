@@ -298,7 +298,7 @@ function planOwned(
   // the failure of an older rollout is simply superseded by sending the desired config.
   const failedDesiredConfig = failure !== undefined && (!fresh || sameAttempt) && (pending === undefined || diffServing(desired, pending).length === 0);
   if (failure && failedDesiredConfig) {
-    const failed = failure.capacity ? planCapacityRetry(input, plan, desired, failure.message, served, endpoint.pending_config?.start_time) : planFailedRollout(plan, failure.message, served);
+    const failed = failure.capacity ? planCapacityRetry(input, plan, desired, failure.message, served, endpoint.pending_config?.start_time) : planFailedRollout(plan, failure.message, served, input.canaryRollback);
     return failed.action.type === 'none' ? withSpecTags(failed, object, endpoint, ownerTagsWait) : failed;
   }
 

@@ -797,7 +797,7 @@ describe('the rollback of an aborted canary fails', () => {
     const plan = reconcileCanary(aborted(), rollbackFailed('DEPLOYMENT_ABORTED', CAPACITY_ABORT_MESSAGE));
     expect(conditions(plan)).toMatchObject({ Ready: 'False WaitingForCapacity', Synced: 'False CanaryAborted' });
     expect(condition(plan, 'Synced')?.message).not.toMatch(/Version 3 keeps serving/);
-    expect(condition(plan, 'Synced')?.message).toMatch(/version 3 serves alone once the rollback lands/);
+    expect(condition(plan, 'Synced')?.message).toMatch(/Version 3 serves alone once the rollback lands/);
     expect(plan.status.canary).toMatchObject({ phase: 'Aborted', message: ABORTED });
   });
 

@@ -91,8 +91,8 @@ if generation ~= nil and status.observedGeneration ~= generation then
 end
 
 -- A canary rollout of spec.model.version (docs/concepts.md): a step that waits (its pause, or a hold)
--- is Suspended, a step rolling out or the promotion is Progressing, an abort or a step whose rollout
--- failed is Degraded (the old version serves; the spec's does not). Checked before Ready, which is False CanaryInProgress while a
+-- is Suspended, a step rolling out or the promotion is Progressing, an abort, a step whose rollout
+-- failed or a rollback that failed is Degraded (the old version serves; the spec's does not). Checked before Ready, which is False CanaryInProgress while a
 -- step serves: the phase says more.
 local canary = status.canary
 if canary ~= nil and obj.spec ~= nil and obj.spec.model ~= nil and canary.toVersion == obj.spec.model.version then
@@ -103,7 +103,7 @@ if canary ~= nil and obj.spec ~= nil and obj.spec.model ~= nil and canary.toVers
   if canary.phase == "Progressing" or canary.phase == "Promoting" then
     return result("Progressing", "Canary " .. canary.phase .. ": " .. said)
   end
-  if canary.phase == "Aborted" or canary.phase == "StepFailed" then
+  if canary.phase == "Aborted" or canary.phase == "StepFailed" or canary.phase == "RollbackFailed" then
     return result("Degraded", "Canary " .. canary.phase .. ": " .. said)
   end
 end
