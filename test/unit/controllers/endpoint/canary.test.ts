@@ -8,7 +8,7 @@ import { type CanaryInput, type CanaryStatus, canaryKept, canaryPlanFields, deci
 import { gateNeeded, gateValues, parseSamples } from '../../../../src/controllers/endpoint/canary-gate.js';
 import { type DesiredServing, diffServing, observeConfig, updateRequest } from '../../../../src/controllers/endpoint/desired.js';
 import type { EndpointCoreConfigOutput } from '../../../../src/databricks/api-types.js';
-import { planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
+import { planActionFailure, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
 import { CAPACITY_ABORT_MESSAGE, type InputOptions, MINUTE, OWNER, afterPlan, ownerTagsOf, MODEL_UNIT_MODEL, NOT_FOUND, NOT_OPTIMIZABLE_MODEL, NOW, SECOND, at, condition, endpointObject, endpointSpec, failed, iso, planInput, readyEndpoint, servedEntity, updatingEndpoint } from '../fixtures.js';
 
 const CANARY = { steps: [50, 10], pause: '10m' }; // sorted: 10 → 50
@@ -799,6 +799,25 @@ describe('the rollback of an aborted canary fails', () => {
     expect(condition(plan, 'Synced')?.message).not.toMatch(/Version 3 keeps serving/);
     expect(condition(plan, 'Synced')?.message).toMatch(/Version 3 serves alone once the rollback lands/);
     expect(plan.status.canary).toMatchObject({ phase: 'Aborted', message: ABORTED });
+  });
+
+  it('Databricks refuses the rollback (400): RollbackFailed too, Synced names the rollback, and the refusal is not sent again', () => {
+    const object = aborted();
+    const endpoint = { ...readyEndpoint(), config: split } as never;
+    const observed = planInput(object, { endpoint }).endpoint;
+    const decision = decideCanary(object, observed, true, NOW);
+    const input = { ...planInput({ ...object, spec: decision.spec }, { endpoint }), desiredChanged: decision.changed, ...canaryPlanFields(decision) };
+    const planned = planEndpoint(input);
+    expect(planned.action).toMatchObject({ type: 'updateConfig', request: { body: { served_entities: [{ entity_version: '3' }] } } });
+    const refused = planActionFailure(input, planned, { kind: 'InvalidRequest', message: 'INVALID_PARAMETER_VALUE: version 3 of the model is archived' });
+    const plan = withCanary(refused, object.status, decision, canaryKept(false, observed, refused), NOW);
+    expect(plan.status.canary?.phase).toBe('RollbackFailed');
+    expect(plan.status.canary?.message).toMatch(/^aborted by the user: all traffic back to version 3; the rollback to version 3 alone failed: Databricks rejected the request: /);
+    expect(conditions(plan)).toEqual({ Ready: 'False InvalidSpec', Synced: 'False InvalidSpec', Stalled: 'True InvalidSpec' });
+    expect(condition(plan, 'Synced')?.message).toMatch(/^the rollback to version 3 alone \(the canary of version 4 was aborted\) failed: Databricks rejected the request: .*archived.*set annotation ptoperator\.io\/requested-at to a new value to retry the rollback/);
+    const again = reconcileCanary({ ...object, status: plan.status }, endpoint);
+    expect(again.action).toEqual({ type: 'none' });
+    expect(again.status.canary?.phase).toBe('RollbackFailed');
   });
 
   it('requested-at retries the rollback; once it lands the canary is Aborted with its own reason again', () => {
