@@ -41,8 +41,11 @@ function budgetWait(wait: ClientBudgetWait | undefined): string {
 }
 
 /** A Databricks call failed: say why, keep Ready as it was, and come back. */
-/** What a refused call was about, for the grant a 403 asks for. */
-export type RefusedOn = 'endpoint' | 'model' | 'create';
+/**
+ * What a refused call was about, for the grant a 403 asks for; 'rollback': the config update of an aborted canary's
+ * rollback (PlanInput.canaryRollback), an endpoint call whose refusal says it is the rollback.
+ */
+export type RefusedOn = 'endpoint' | 'model' | 'create' | 'rollback';
 
 /** `serving`: what Databricks serves, for Ready when the refusal blocks the spec (preflight.ts servingNow). */
 export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined, error: CallFailure, refusedOn: RefusedOn = 'endpoint', serving = ''): Plan {
@@ -81,7 +84,11 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
       return builder
         .synced(false, SyncedReason.WorkspaceNotReady, `Databricks refused the credentials: ${error.message}`)
         .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
-    case 'InvalidRequest':
+    case 'InvalidRequest': {
+      if (refusedOn === 'rollback' && input.canaryRollback) {
+        const message = `${input.canaryRollback} failed: Databricks rejected the request: ${clause(error.message)}. Fix what it reports, then set annotation ${EndpointAnnotation.requestedAt} to a new value to retry the rollback.`;
+        return builder.blocked(SyncedReason.InvalidSpec, message, message).finish({ type: 'none' }, undefined);
+      }
       return builder
         .blocked(
           SyncedReason.InvalidSpec,
@@ -89,6 +96,7 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
           rejectionText(`Databricks rejected the request: ${clause(error.message)}`),
         )
         .finish({ type: 'none' }, undefined);
+    }
     default:
       return builder.synced(false, SyncedReason.ReconcileError, error.message).finish({ type: 'none' }, hostBackoff(input));
   }
@@ -172,7 +180,8 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
       builder.status.capacity = { ...planned.status.capacity, nextRetryTime: previous.capacity.nextRetryTime };
     }
   }
-  return planCallFailure(input, builder, error, planned.action.type === 'create' ? 'create' : 'endpoint');
+  const refusedOn = planned.action.type === 'create' ? 'create' : planned.action.type === 'updateConfig' && input.canaryRollback ? 'rollback' : 'endpoint';
+  return planCallFailure(input, builder, error, refusedOn);
 }
 
 function restore<K extends keyof EndpointStatus>(status: EndpointStatus, previous: EndpointStatus, key: K): void {
