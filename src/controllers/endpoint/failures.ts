@@ -65,9 +65,9 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
         .finish({ type: 'none' }, after !== undefined ? { after } : hostBackoff(input));
     }
     case 'Conflict':
-      // An update is in progress (someone else's, or ours seen late): look again soon.
+      // An update is in progress (someone else's, or ours seen late): nothing was sent, so not Synced; look again soon.
       return builder
-        .synced(true, SyncedReason.ReconcileSuccess, 'an update is already in progress in Databricks; waiting for it')
+        .synced(false, SyncedReason.WaitingForRollout, `Databricks refused the change because an update of the endpoint is already in progress (${clause(error.message)}); the spec is sent once it finishes`)
         .finish({ type: 'none' }, progressRequeue(input));
     case 'AlreadyExists':
     case 'NotFound':
