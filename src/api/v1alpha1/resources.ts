@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { API_VERSION } from './common.js';
-import { ENDPOINT_KIND, ENDPOINT_PLURAL, EndpointSpec, EndpointStatus, endpointNameFromMetadataRule } from './endpoint.js';
+import { ENDPOINT_KIND, ENDPOINT_PLURAL, EndpointSpec, endpointNameFromMetadataRule } from './endpoint.js';
+import { EndpointStatus } from './endpoint-status.js';
 import { WORKSPACE_KIND, WORKSPACE_PLURAL, WorkspaceSpec, WorkspaceStatus } from './workspace.js';
 
 /** The parts of metadata the operator reads; the API server owns the rest. */
