@@ -6,20 +6,15 @@ import { type DatabricksClient, isDatabricksError, type ModelOptimizationInfo, t
 import type { ServingEndpointPermissions } from '../../databricks/api-types.js';
 import {
   addFinalizer,
-  BoundedBackoffError,
   type Condition,
   type EventRecorder,
-  findCondition,
   hasFinalizer,
   type Informer,
   type KubeClient,
   type KubeObject,
-  type Logger,
   objectKey,
   type Reconcile,
-  removeFinalizer,
   type StatusWriter,
-  stripUnreadMetadata,
 } from '../../kube/index.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { type CrdDeletionCheck, ENDPOINT_CRD } from '../crd-deletion.js';
@@ -59,6 +54,10 @@ import { type TenancyOptions, tenancyView } from './tenancy.js';
 import { UnconfirmedCreates } from './unconfirmed-creates.js';
 import { handleUnparseableSpec } from './unreadable-spec.js';
 import { isPaused } from './user-requests.js';
+import { OurWrites } from './our-writes.js';
+import { recordEvents, release, writeBack, type WriteBackContext } from './write-back.js';
+
+export { capacityFailuresCounted } from './write-back.js';
 
 export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
 
@@ -113,11 +112,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const fences = new ClaimFences();
   const clockWaits = new ClockWaits(options.apiserverClockWanted, options.wake ?? (() => undefined));
   // Our own writes reach the informer cache a moment later; until then, use what the API returned.
-  const written = new Map<string, { staleVersions: readonly (string | undefined)[]; object: Endpoint }>();
-  // A plan whose status write met a conflict told its Events; what it would have written, for the plan made again.
-  const toldBeforeConflict = new Map<string, Condition[] | undefined>();
-  // ...and only until then: kept to the next reconcile (the next poll, minutes away), it was a second copy of
-  // every endpoint in memory (issue 12 item 4).
+  const writes = new OurWrites();
   // When the informer delivers a deletion: the list that decides its DELETE must be read after that.
   const noteDeletion = (obj: Endpoint) => {
     if (obj.metadata.deletionTimestamp !== undefined) freshness.deletionSeen(objectKey(obj));
@@ -125,8 +120,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   options.endpoints.addHandlers?.({
     add: noteDeletion,
     update: (_old, obj) => {
-      const key = objectKey(obj);
-      if (!written.get(key)?.staleVersions.includes(obj.metadata.resourceVersion)) written.delete(key);
+      writes.delivered(objectKey(obj), obj);
       noteDeletion(obj);
     },
     delete: (obj) => forgetObject(objectKey(obj)),
@@ -143,10 +137,10 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   const slotWaits = new SlotWaits();
   const startup = new StartupSpread();
   const unconfirmed = new UnconfirmedCreates(options.callDeadlineMs ?? 20_000);
+  const writeBackContext: WriteBackContext = { options, writes, slotWaits, now };
   /** The object is gone: nothing kept for it. */
   const forgetObject = (key: string): void => {
-    written.delete(key);
-    toldBeforeConflict.delete(key);
+    writes.forget(key);
     freshness.forget(key);
     rolloutWakes.forget(key);
     fences.forget(key);
@@ -158,13 +152,10 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
 
   return async (key, { signal, log: baseLog }) => {
     unconfirmed.started(nowMs());
-    let current = options.endpoints.get(key);
-    if (!current) return forgetObject(key);
-    const told = toldBeforeConflict.get(key);
-    toldBeforeConflict.delete(key);
-    const fresher = written.get(key);
-    if (fresher?.staleVersions.includes(current.metadata.resourceVersion)) current = fresher.object;
-    written.delete(key);
+    const cached = options.endpoints.get(key);
+    if (!cached) return forgetObject(key);
+    const told = writes.takeToldBeforeConflict(key);
+    const current = writes.takeFreshest(key, cached);
 
     // Every line of this reconcile says which spec it acted on (docs/troubleshooting.md).
     const log = baseLog.child({ generation: current.metadata.generation });
@@ -354,7 +345,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       if (done.deleted) {
         // Databricks' 200 to a DELETE is the deletion done: what is left is letting the object go, as the write-back
         // (the worker takes the next deletion meanwhile; the key stays locked until it is done). No status to write.
-        return { finishing: release(key, current, latest, endpointNameOf(object), signal) };
+        return { finishing: release(writeBackContext, key, current, latest, endpointNameOf(object), signal) };
       }
       // Databricks' answer to a create or config update is what the first look at the rollout would read.
       if (done.answered) {
@@ -379,13 +370,13 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     plan = withCanary(withSchedule(plan, object.status, scheduled, scheduleNotSent(notSent, endpoint, plan), at), object.status, canary, canaryKept(notSent, endpoint, plan), at);
     if (told) plan = withoutRetold(plan, current.status?.conditions as Condition[] | undefined, told);
     if (plan.action.type === 'removeFinalizer') {
-      rememberWritten(key, current, latest);
+      writes.remember(key, current, latest);
       recordEvents(options, latest, plan);
       return;
     }
     // What is left writes back what was decided and done: it frees the worker for the next object (the key stays
     // locked until it is written), so the API server's write latency does not pace the Databricks work.
-    return { finishing: writeBack(plan, latest, key, current, log, signal) };
+    return { finishing: writeBack(writeBackContext, plan, latest, key, current, log, signal) };
   };
 
   /**
@@ -395,59 +386,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
   async function writeFence(plan: Plan, key: string, current: Endpoint, settledInMs: number, signal: AbortSignal): Promise<{ requeueAfterMs: number }> {
     if (needsFinalizerFirst(plan.action, current)) {
       fences.wrote(key);
-      rememberWritten(key, current, await addFinalizer(options.kube, EndpointResource, current, ENDPOINT_FINALIZER, signal));
+      writes.remember(key, current, await addFinalizer(options.kube, EndpointResource, current, ENDPOINT_FINALIZER, signal));
     }
     return { requeueAfterMs: settledInMs };
-  }
-
-  /**
-   * What we wrote (`latest`) stands in for the cached `current` until the informer delivers a newer version: a
-   * reconcile in between (another change woke the key) must not act on the copy without our write, e.g. look up
-   * an endpoint again after its DELETE because the cache still shows our finalizer.
-   */
-  function rememberWritten(key: string, current: Endpoint, latest: Endpoint, ...writtenOver: (string | undefined)[]): void {
-    // kept as the informer keeps its copies: without the field managers' bookkeeping (often most of an object)
-    const staleVersions = [current.metadata.resourceVersion, ...writtenOver];
-    if (latest !== current) written.set(key, { staleVersions, object: stripUnreadMetadata(latest) });
-  }
-
-  /** After the DELETE: the finalizer goes, and one Event tells it (the plan's Ready → Deleting would say it again). */
-  async function release(key: string, current: Endpoint, deleting: Endpoint, name: string, signal: AbortSignal): Promise<void> {
-    const released = await removeFinalizer(options.kube, EndpointResource, deleting, ENDPOINT_FINALIZER, signal);
-    rememberWritten(key, current, released);
-    void options.events.record(released, 'Normal', 'Deleted', `endpoint ${name} deleted in Databricks`);
-  }
-
-  async function writeBack(plan: Plan, latest: Endpoint, key: string, current: Endpoint, log: Logger, signal: AbortSignal): Promise<{ requeueAfterMs?: number } | void> {
-    const result = await options.statusWriter.write<Endpoint>(EndpointResource, latest, plan.status, signal);
-    if (result.gone) {
-      // Deleted while we reconciled it (no finalizer of ours held it): nothing left to report on.
-      log.debug({ action: plan.action.type }, 'object deleted during the reconcile; status not written');
-      return;
-    }
-    if (result.conflict) {
-      // Its status was written by someone else since we read it (a conflict with a spec or metadata write is retried
-      // by the writer): what was done is told by the Events, and the status is planned again from the latest object
-      // instead of overwriting theirs with one computed from the stale copy.
-      recordEvents(options, latest, plan);
-      toldBeforeConflict.set(key, plan.status.conditions as Condition[] | undefined);
-      // The status that says why it waits was not written: plan (and write) again now, slot or not.
-      slotWaits.forget(key);
-      log.debug({ action: plan.action.type }, 'status conflict; planning again from the latest object');
-      return { requeueAfterMs: 1 };
-    }
-    // every version before our write is stale: the one read, the one acted on, the one a conflict's retry wrote over
-    rememberWritten(key, current, result.written ? result.object : latest, latest.metadata.resourceVersion, result.writtenOver);
-    recordEvents(options, result.object, plan);
-    observeMetrics(options.metrics, current, plan, now());
-
-    if (plan.requeue === undefined) return;
-    if ('backoff' in plan.requeue) {
-      // Status says why; throwing hands the key to the workqueue's per-key exponential backoff (bounded when the plan says).
-      const message = findCondition(plan.status.conditions as Condition[] | undefined, 'Synced')?.message ?? 'reconcile failed';
-      throw plan.requeue.maxMs === undefined ? new Error(message) : new BoundedBackoffError(message, Math.max(plan.requeue.maxMs, 1));
-    }
-    return { requeueAfterMs: Math.max(plan.requeue.after, 1) };
   }
 }
 
@@ -465,36 +406,4 @@ function toEndpointObject(obj: Endpoint, spec: EndpointSpecType): EndpointObject
     spec,
     status: obj.status ?? {},
   };
-}
-
-/**
- * Events are sent, not awaited: they are not part of the object's state, the recorder never throws (it logs),
- * and awaiting them one by one kept every reconcile waiting for 2-4 more apiserver round trips (issue 12).
- */
-function recordEvents(options: EndpointReconcilerOptions, obj: Endpoint, plan: Plan): void {
-  for (const event of plan.events) void options.events.record(obj, event.type, event.reason, event.message);
-}
-
-/**
- * Capacity failures a plan counted: each one raises status.capacity.attempts, also the one that spends the retry
- * budget (which gets CapacityRetriesExhausted, not a CapacityUnavailable Event, so counting Events missed it).
- */
-export function capacityFailuresCounted(before: Endpoint['status'], after: Endpoint['status']): number {
-  return Math.max(0, (after?.capacity?.attempts ?? 0) - (before?.capacity?.attempts ?? 0));
-}
-
-function observeMetrics(metrics: OperatorMetrics, before: Endpoint, plan: Plan, now: Date): void {
-  const namespace = before.metadata.namespace ?? '';
-  const failures = capacityFailuresCounted(before.status, plan.status);
-  if (failures > 0) metrics.capacityFailures.inc({ namespace }, failures);
-  for (const event of plan.events) {
-    if (event.reason === 'RetryingRollout') metrics.capacityRetries.inc({ namespace });
-  }
-  const wasReady = findCondition(before.status?.conditions as Condition[] | undefined, 'Ready')?.status === 'True';
-  const isReady = findCondition(plan.status.conditions as Condition[] | undefined, 'Ready')?.status === 'True';
-  const since = before.status?.pending?.startTime ?? before.metadata.creationTimestamp;
-  if (!wasReady && isReady && since) {
-    const flavour = plan.status.served?.modelUnits !== undefined ? 'modelUnits' : 'tokenBand';
-    metrics.timeToReady.observe({ flavour }, Math.max(0, now.getTime() - Date.parse(since)) / 1000);
-  }
 }
