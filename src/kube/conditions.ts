@@ -1,4 +1,5 @@
 import { scrubSecrets } from '../observability/logger.js';
+import { kubeTime } from './time.js';
 
 /** A metav1.Condition (KEP-1623). */
 export interface Condition {
@@ -44,7 +45,7 @@ export function setCondition(
     message: truncateMessage(update.message ?? ''),
     ...(generation !== undefined && { observedGeneration: generation }),
     lastTransitionTime:
-      existing && existing.status === update.status ? existing.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z'),
+      existing && existing.status === update.status ? existing.lastTransitionTime : kubeTime(now),
   };
   if (index >= 0) list[index] = next;
   else list.push(next);

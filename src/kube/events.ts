@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { scrubSecrets } from '../observability/logger.js';
 import { MERGE_PATCH, type KubeClient } from './client.js';
 import { isNotFound } from './errors.js';
+import { kubeTime } from './time.js';
 import type { Logger } from './logger.js';
 import { CoreResources, type KubeObject } from './types.js';
 
@@ -155,7 +156,7 @@ export class EventRecorder {
   }
 
   private async write(key: string, obj: KubeObject, type: EventType, reason: string, text: string): Promise<void> {
-    const timestamp = this.now().toISOString().replace(/\.\d+Z$/, 'Z');
+    const timestamp = kubeTime(this.now());
     try {
       const known = this.series.get(key);
       if (known) {

@@ -16,5 +16,6 @@ export * from './metrics.js';
 export * from './ratelimit.js';
 export * from './relist.js';
 export * from './status.js';
+export * from './time.js';
 export * from './types.js';
 export * from './workqueue.js';

@@ -10,6 +10,7 @@ import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput,
 import type { EndpointObject, Observed, Plan, PlanInput } from './plan-types.js';
 import { requeueBy } from './schedule.js';
 import { shortLine } from '../../databricks/host-text.js';
+import { kubeTime } from '../../kube/time.js';
 
 export type CanaryStatus = NonNullable<EndpointStatus['canary']>;
 export type CanaryPhase = 'Progressing' | 'Paused' | 'Holding' | 'Promoting' | 'Succeeded' | 'Aborted' | 'StepFailed' | 'RollbackFailed';
@@ -330,7 +331,7 @@ function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): Can
   if (!reached) {
     return { ...current, phase: 'Progressing', stepReachedTime: undefined, message: `rolling out step ${current.step}: ${current.share} % of the traffic to version ${current.toVersion}` };
   }
-  const reachedAt = current.stepReachedTime ?? iso(now);
+  const reachedAt = current.stepReachedTime ?? kubeTime(now);
 
   const failed = failedGate(canary, input.gate);
   if (failed) return { ...current, phase: 'Aborted', stepReachedTime: undefined, message: `the metrics gate failed at step ${current.step}: ${failed}; all traffic back to version ${current.fromVersion}` };
@@ -338,7 +339,7 @@ function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): Can
 
   const pauseEnds = Date.parse(reachedAt) + parseDurationMs(canary.pause);
   if (now.getTime() < pauseEnds) {
-    return { ...current, phase: 'Paused', stepReachedTime: reachedAt, message: `step ${current.step} (${current.share} %) serves; pausing until ${iso(new Date(pauseEnds))}` };
+    return { ...current, phase: 'Paused', stepReachedTime: reachedAt, message: `step ${current.step} (${current.share} %) serves; pausing until ${kubeTime(new Date(pauseEnds))}` };
   }
   // A gate advances only on evidence: an entry without a value (mislabelled samples, no traffic yet) waits like an
   // unreadable export; the user can still Promote.
@@ -474,7 +475,6 @@ export function withCanary(plan: Plan, previous: EndpointStatus, decision: Canar
 const keptCanary = (canary: CanaryStatus | undefined, servedVersions: CanaryStatus['versions']): CanaryStatus | undefined =>
   canary && servedVersions ? { ...canary, versions: servedVersions } : canary;
 
-const iso = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
 const round = (value: number) => Math.round(value * 10_000) / 10_000;
 
 function definedOnly<T extends object>(value: T): T {

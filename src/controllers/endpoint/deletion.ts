@@ -1,6 +1,7 @@
 // Deleting an endpoint object: what happens in Databricks (deletionPolicy, ownership, the CRD itself going).
 import { EndpointAnnotation, EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
-import { type PlanBuilder, endpointNameOf, iso, owner, progressRequeue } from './plan-builder.js';
+import { kubeTime } from '../../kube/time.js';
+import { type PlanBuilder, endpointNameOf, owner, progressRequeue } from './plan-builder.js';
 import type { Plan, PlanInput } from './plan-types.js';
 import { planCallFailure } from './failures.js';
 import { ownershipOf } from './ownership.js';
@@ -66,7 +67,7 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
         .ready(
           false,
           ReadyReason.Deleting,
-          `waiting until ${iso(until)} before letting this object go: a create of endpoint ${name} was sent and not answered (operator restart or timeout), and Databricks may still carry it out; if it does, the endpoint is deleted`,
+          `waiting until ${kubeTime(until)} before letting this object go: a create of endpoint ${name} was sent and not answered (operator restart or timeout), and Databricks may still carry it out; if it does, the endpoint is deleted`,
         )
         .synced(true, SyncedReason.ReconcileSuccess, 'waiting for the outcome of an unanswered create')
         .finish({ type: 'none' }, { after: until.getTime() - input.now.getTime() + 1 });
@@ -90,5 +91,5 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
     .synced(true, SyncedReason.ReconcileSuccess, 'delete requested')
     // A DELETE answered 200 removes the finalizer in the same reconcile (reconciler.ts), so this requeue is only
     // for a delete that was not answered: timed from the deletion, not from a rollout that may have ended long ago.
-    .finish({ type: 'delete', name }, progressRequeue(input, object.deletionTimestamp ?? iso(input.now)));
+    .finish({ type: 'delete', name }, progressRequeue(input, object.deletionTimestamp ?? kubeTime(input.now)));
 }

@@ -3,7 +3,8 @@
 import { EndpointAnnotation, EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason, parseDurationMs } from '../../api/v1alpha1/index.js';
 import { capacityBackoffMs } from './capacity.js';
 import { type DesiredServing, type ObservedServing, describeServing, diffServing, sameServing, statusFields, updateRequest } from './desired.js';
-import { type PlanBuilder, endpointNameOf, iso, progressRequeue } from './plan-builder.js';
+import { kubeTime } from '../../kube/time.js';
+import { type PlanBuilder, endpointNameOf, progressRequeue } from './plan-builder.js';
 import type { EndpointObject, Plan, PlanInput } from './plan-types.js';
 import { newRequest } from './user-requests.js';
 
@@ -38,7 +39,7 @@ export function planCapacityRetry(
   // A failed rollout other than the one counted last (by its start, in Databricks' own clock) is a retry sent by a
   // reconcile whose status never landed (a kill, an API server outage): its failure is the next one, counted with
   // its backoff, not a retry still to send.
-  const failedRollout = failedStartedAt === undefined ? undefined : iso(new Date(failedStartedAt));
+  const failedRollout = failedStartedAt === undefined ? undefined : kubeTime(new Date(failedStartedAt));
   if (capacity.nextRetryTime !== undefined && capacity.lastFailedRolloutStart !== undefined && failedRollout !== undefined && failedRollout !== capacity.lastFailedRolloutStart) {
     delete capacity.nextRetryTime;
   }
@@ -50,7 +51,7 @@ export function planCapacityRetry(
   if (capacity.nextRetryTime === undefined) {
     // A failure we have not scheduled a retry for yet: count it.
     capacity.attempts = (capacity.attempts ?? 0) + 1;
-    capacity.firstFailureTime ??= iso(input.now);
+    capacity.firstFailureTime ??= kubeTime(input.now);
     capacity.lastMessage = failureMessage;
     capacity.retryTimeout = spec.capacityRetry.timeout;
     if (failedRollout !== undefined) capacity.lastFailedRolloutStart = failedRollout;
@@ -66,7 +67,7 @@ export function planCapacityRetry(
       delete plan.status.capacity.nextRetryTime;
       return planCapacityExhausted(plan, capacity.attempts, spec.capacityRetry.timeout, failureMessage, served, input.canaryRollback);
     }
-    capacity.nextRetryTime = iso(new Date(now + delay));
+    capacity.nextRetryTime = kubeTime(new Date(now + delay));
     plan.status.capacity = capacity;
     plan.event('Warning', 'CapacityUnavailable', `rollout failed for lack of GPU capacity (attempt ${capacity.attempts}): ${failureMessage}; retrying at ${capacity.nextRetryTime}`);
   }
@@ -84,12 +85,12 @@ export function planCapacityRetry(
   // GPU allocation that may still be progressing.
   delete capacity.nextRetryTime;
   plan.status.capacity = capacity;
-  plan.status.pending = { ...statusFields(desired), startTime: iso(input.now) };
+  plan.status.pending = { ...statusFields(desired), startTime: kubeTime(input.now) };
   return plan
     .ready(false, ReadyReason.WaitingForCapacity, `retrying the rollout of ${describeServing(desired)} after ${capacity.attempts} capacity failure(s)${served ? `; ${describeServing(served)} still serves` : ''}`)
     .synced(true, SyncedReason.ReconcileSuccess, 'capacity retry issued')
     .event('Normal', 'RetryingRollout', `re-issuing the config of endpoint ${name} (capacity retry ${capacity.attempts})`)
-    .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input, iso(input.now)));
+    .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input, kubeTime(input.now)));
 }
 
 /**

@@ -2,8 +2,9 @@
 import { type EndpointStatus, EndpointAnnotation, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type Condition, findCondition } from '../../kube/conditions.js';
+import { kubeTime } from '../../kube/time.js';
 import { clause } from '../text.js';
-import { PlanBuilder, endpointNameOf, iso as isoSeconds, progressRequeue } from './plan-builder.js';
+import { PlanBuilder, endpointNameOf, progressRequeue } from './plan-builder.js';
 import type { ClientBudgetWait } from '../../databricks/errors.js';
 import type { CallFailure, Plan, PlanInput, Requeue } from './plan-types.js';
 import { servingNow, watchingRequeue, withServing } from './preflight.js';
@@ -58,7 +59,7 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
       // change has its turn, so many endpoints waiting on one schedule window each tell their time.
       const message =
         error.fromClientBudget && error.retryAfterMs !== undefined
-          ? `${budgetWait(error.clientBudget)}: ${error.message}; this change is sent at ${isoSeconds(new Date(input.now.getTime() + error.retryAfterMs))}`
+          ? `${budgetWait(error.clientBudget)}: ${error.message}; this change is sent at ${kubeTime(new Date(input.now.getTime() + error.retryAfterMs))}`
           : `Databricks rate limit: ${error.message}; ${when}`;
       return builder
         .synced(false, SyncedReason.RateLimited, message)

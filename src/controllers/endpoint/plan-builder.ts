@@ -95,7 +95,6 @@ export class PlanBuilder {
 }
 
 export const owner = (object: EndpointObject): Owner => ({ uid: object.uid, namespace: object.namespace, name: object.name });
-export const iso = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
 export const jittered = (ms: number, spread: number, random: number): Requeue => ({ after: Math.round(ms * (1 - spread + 2 * spread * random)) });
 /** `startedAt`: when the rollout began (now for one this plan starts; default: the recorded pending config's start). */
 export const progressRequeue = (input: PlanInput, startedAt: string | undefined = input.object.status.pending?.startTime): Requeue => ({

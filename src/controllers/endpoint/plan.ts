@@ -9,6 +9,7 @@ import {
 } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type Condition, findCondition } from '../../kube/conditions.js';
+import { kubeTime } from '../../kube/time.js';
 import { rolloutFailure } from './capacity.js';
 import { asksNoNewAttempt, planCapacityRetry, planFailedRollout } from './failed-rollout.js';
 import { planSettings } from './settings.js';
@@ -26,7 +27,7 @@ import {
 } from './desired.js';
 import { OwnerTag, type Tag, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
 import { recordAdoption, tagsPatchedFor, withOwnerTags } from './adoption.js';
-import { PlanBuilder, endpointNameOf, invocationUrl, iso, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
+import { PlanBuilder, endpointNameOf, invocationUrl, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
 import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, planModelReadFailure, planRejected, rejectedForThisSpec } from './failures.js';
@@ -171,13 +172,13 @@ function planCreate(input: PlanInput, plan: PlanBuilder, desired: DesiredServing
   delete plan.status.adoption;
   delete plan.status.served;
   delete plan.status.state;
-  plan.status.pending = { ...statusFields(desired), startTime: iso(input.now) };
+  plan.status.pending = { ...statusFields(desired), startTime: kubeTime(input.now) };
   plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
   return plan
     .ready(false, ReadyReason.Creating, `creating endpoint ${name} with ${describeServing(desired)}`)
     .synced(true, SyncedReason.ReconcileSuccess, `create of endpoint ${name} requested`)
     .event('Normal', 'CreatingEndpoint', `creating endpoint ${name} with ${describeServing(desired)}`)
-    .finish({ type: 'create', request: createRequest(name, desired, desiredTags(object.spec.tags, owner(object)), object.spec) }, progressRequeue(input, iso(input.now)));
+    .finish({ type: 'create', request: createRequest(name, desired, desiredTags(object.spec.tags, owner(object)), object.spec) }, progressRequeue(input, kubeTime(input.now)));
 }
 
 function planExisting(
@@ -202,7 +203,7 @@ function planExisting(
   }
   if (ownership.kind === 'adopt') {
     // Recorded, not written to Databricks (adoption.ts); the next step manages the endpoint like any other.
-    recordAdoption(plan.status, ownership.endpointId, { uid: object.uid, fromUid: tagMap(endpoint)[OwnerTag.uid] }, host, iso(input.now), object.spec.tags);
+    recordAdoption(plan.status, ownership.endpointId, { uid: object.uid, fromUid: tagMap(endpoint)[OwnerTag.uid] }, host, kubeTime(input.now), object.spec.tags);
     return plan
       .synced(true, SyncedReason.ReconcileSuccess, `adopting endpoint ${name}`)
       .event('Normal', 'Adopted', ownership.message)
@@ -309,7 +310,7 @@ function planOwned(
   if (served && !failure && isDrift(served)) {
     plan.event('Warning', 'DriftDetected', `Databricks serves a config that differs from the spec (${what}); restoring the spec`);
   }
-  plan.status.pending = { ...statusFields(desired), startTime: iso(input.now) };
+  plan.status.pending = { ...statusFields(desired), startTime: kubeTime(input.now) };
   const message = served
     ? `updating: ${what}; ${describeServing(served)} still serves`
     : `updating: ${what}`;
@@ -317,7 +318,7 @@ function planOwned(
     .ready(false, served ? ReadyReason.Updating : ReadyReason.Creating, message)
     .synced(true, SyncedReason.ReconcileSuccess, 'config update requested')
     .event('Normal', 'UpdatingConfig', `updating endpoint ${name}: ${what}`)
-    .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input, iso(input.now)));
+    .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input, kubeTime(input.now)));
 }
 
 function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed, served: ObservedServing, fresh: boolean, ownerTagsWait: boolean): Plan {
@@ -437,7 +438,7 @@ function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: S
   if (pending) {
     pending.burstScaling ??= previous.pending?.burstScaling;
     const startTime = endpoint.pending_config?.start_time;
-    status.pending = { ...statusFields(pending), startTime: startTime ? iso(new Date(startTime)) : status.pending?.startTime };
+    status.pending = { ...statusFields(pending), startTime: startTime ? kubeTime(new Date(startTime)) : status.pending?.startTime };
     if (status.pending.startTime === undefined) delete status.pending.startTime;
   } else if (endpoint.state.config_update !== 'IN_PROGRESS') {
     delete status.pending;

@@ -3,6 +3,7 @@
 // (IANA zones, DST); Intl checks the zone name first so a typo gets a clear message.
 import { CronExpressionParser } from 'cron-parser';
 import { firstPassOf, gapEnd, wallClock } from './wall-clock.js';
+import { kubeTime } from '../../kube/time.js';
 import {
   type EndpointSpec,
   type EndpointStatus,
@@ -38,7 +39,6 @@ const MAX_LEAD_MS = parseDurationMs(MAX_LEAD_TIME);
 /** Occurrences of each window whose gaps are checked against the lead time: a week of daily windows. */
 const GAPS_CHECKED = 8;
 
-const isoSeconds = (date: Date): string => date.toISOString().replace(/\.\d+Z$/, 'Z');
 
 interface CompiledWindow {
   name: string;
@@ -136,7 +136,7 @@ function bridgedGap(compiled: Compiled, leadTime: string, now: Date): string | u
       const gapMs = next.getTime() - end.getTime();
       if (gapMs > 0 && gapMs <= compiled.leadMs) {
         const gap = `${Math.floor(gapMs / 3_600_000)}h${Math.floor((gapMs % 3_600_000) / 60_000)}m`;
-        return `schedule.leadTime "${leadTime}" is at least the ${gap} between window "${window.name}" closing at ${isoSeconds(end)} and opening again at ${isoSeconds(next)}: it would never close. Make the lead time shorter than that gap`;
+        return `schedule.leadTime "${leadTime}" is at least the ${gap} between window "${window.name}" closing at ${kubeTime(end)} and opening again at ${kubeTime(next)}: it would never close. Make the lead time shorter than that gap`;
       }
       start = next;
     }
@@ -286,7 +286,7 @@ export function scheduleStatus(state: ScheduleState): NonNullable<EndpointStatus
     ...(state.window !== undefined && { activeWindow: state.window }),
     throughput: describeThroughput(state.throughput),
     ...(state.next && {
-      nextChangeTime: isoSeconds(state.next.at),
+      nextChangeTime: kubeTime(state.next.at),
       nextWindow: state.next.window ?? DEFAULT_WINDOW_LABEL,
     }),
   };
