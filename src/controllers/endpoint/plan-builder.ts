@@ -101,6 +101,17 @@ export const progressRequeue = (input: PlanInput, startedAt: string | undefined 
   after: progressRequeueMs(input.settings.progressIntervalMs, startedAt === undefined ? undefined : input.now.getTime() - Date.parse(startedAt), input.random),
 });
 
+/**
+ * The object no longer has the endpoint (deleted outside Kubernetes, or taken over by another object): status no
+ * longer shows it serving or rolling out, so kubectl get pte shows nothing served.
+ */
+export function forgetServing(status: EndpointStatus): void {
+  delete status.served;
+  delete status.state;
+  delete status.pending;
+  delete status.endpointUrl;
+}
+
 /** A state Databricks reports (READY, IN_PROGRESS...), as status keeps it: short, one visible line. */
 export const shownState = (state: string | undefined): string | undefined => shortLine(state);
 

@@ -2,7 +2,6 @@
 // (object, observations, clock) → (one action, next status, when to look again, events).
 // The reconciler only fetches, calls planEndpoint, executes the action and writes the status.
 import {
-  type EndpointStatus,
   EndpointAnnotation,
   EndpointReadyReason as ReadyReason,
   EndpointSyncedReason as SyncedReason,
@@ -27,7 +26,7 @@ import {
 } from './desired.js';
 import { OwnerTag, type Tag, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
 import { recordAdoption, tagsPatchedFor, withOwnerTags } from './adoption.js';
-import { PlanBuilder, endpointNameOf, invocationUrl, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
+import { PlanBuilder, endpointNameOf, forgetServing, invocationUrl, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
 import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, planModelReadFailure, planRejected, rejectedForThisSpec } from './failures.js';
@@ -401,14 +400,6 @@ function servedBefore(object: EndpointObject): boolean {
 function settledRequeue(input: PlanInput, action: EndpointAction, settingsWaiting: boolean): Requeue {
   if (action.type === 'patchTags') return settingsWaiting ? { after: 0 } : jittered(input.settings.pollIntervalMs, 0.1, input.random);
   return action.type === 'none' ? jittered(input.settings.pollIntervalMs, 0.1, input.random) : progressRequeue(input);
-}
-
-/** What status says the object's endpoint serves, when it no longer has one: kubectl get pte shows nothing served. */
-function forgetServing(status: EndpointStatus): void {
-  delete status.served;
-  delete status.state;
-  delete status.pending;
-  delete status.endpointUrl;
 }
 
 /** Not this object's endpoint (or not yet): say why, send nothing. */

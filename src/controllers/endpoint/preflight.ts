@@ -5,7 +5,7 @@
 import { type EndpointSpec, EndpointSyncedReason as SyncedReason, parseDurationMs } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type DesiredServing, describeServing, modelNotFoundMessage, observeConfig, withSplit } from './desired.js';
-import { type PlanBuilder, jittered, progressRequeue } from './plan-builder.js';
+import { type PlanBuilder, forgetServing, jittered, progressRequeue } from './plan-builder.js';
 import type { Plan, PlanInput, Requeue } from './plan-types.js';
 import { clause } from '../text.js';
 import { resolveWithAppliedChunkSizes } from './chunk-sizes.js';
@@ -18,7 +18,7 @@ import { invalidWindowThroughput } from './schedule.js';
 export function planPreflight(input: PlanInput, plan: PlanBuilder, fresh: boolean, ours: boolean): { desired: DesiredServing } | { plan: Plan } {
   const { spec } = input.object;
   const endpoint = input.endpoint.kind === 'found' ? input.endpoint.value : undefined;
-  if (input.endpoint.kind === 'notFound') forgetServing(plan);
+  if (input.endpoint.kind === 'notFound') forgetServing(plan.status);
   const serving = ours && endpoint ? servingNow(endpoint) : '';
   const refuse = (reason: string, message: string, retry: Requeue) =>
     plan.blocked(reason, `the spec cannot be applied: ${withServing(message, serving)}`, message).finishUnresolved(watchingRequeue(input, plan, ours) ?? retry);
@@ -65,13 +65,6 @@ export function servingNow(endpoint: ServingEndpointDetailed): string {
   return served?.entityVersion !== undefined ? ` Databricks still serves ${describeServing(served)}.` : '';
 }
 
-/** The endpoint is gone (deleted outside Kubernetes): status no longer shows it serving or rolling out. */
-function forgetServing(plan: PlanBuilder): void {
-  delete plan.status.served;
-  delete plan.status.state;
-  delete plan.status.pending;
-  delete plan.status.endpointUrl;
-}
 
 function checkDurations(spec: EndpointSpec): string | undefined {
   const { initialBackoff, maxBackoff } = spec.capacityRetry;
