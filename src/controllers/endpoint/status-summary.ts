@@ -9,12 +9,7 @@
 //  - One Event per transition: the action's own Event, or else one for the condition that changed.
 import { EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
 import { type Condition, findCondition, setAbnormalTrue, setCondition } from '../../kube/conditions.js';
-
-export interface SummaryEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
+import type { PlannedEvent } from './plan-types.js';
 
 /** Synced reasons that retrying cannot fix: only a spec change or a new requested-at annotation does. */
 export const STALLED_REASONS: ReadonlySet<string> = new Set([
@@ -119,7 +114,7 @@ export function summarizeConditions(conditions: Conditions, generation: number, 
  * a transition from the status it was made from (the write never landed) that the predecessor's status already
  * reached is not told twice. `told`: the conditions that plan would have written.
  */
-export function withoutRetold<P extends { events: readonly SummaryEvent[]; status: { conditions?: Conditions } }>(plan: P, before: Conditions, told: Conditions): P {
+export function withoutRetold<P extends { events: readonly PlannedEvent[]; status: { conditions?: Conditions } }>(plan: P, before: Conditions, told: Conditions): P {
   const [transition] = transitionEvents(before, plan.status.conditions, []);
   const [only] = plan.events;
   const onlyTheTransition = plan.events.length === 1 && transition !== undefined && only?.reason === transition.reason && only.message === transition.message;
@@ -131,7 +126,7 @@ export function withoutRetold<P extends { events: readonly SummaryEvent[]; statu
  * CreatingEndpoint, or DriftDetected) already tell the story; otherwise the condition that changed does,
  * a failing Synced first (it is the cause), then Ready, then a recovered Synced.
  */
-export function transitionEvents(before: Conditions, after: Conditions, planned: readonly SummaryEvent[]): SummaryEvent[] {
+export function transitionEvents(before: Conditions, after: Conditions, planned: readonly PlannedEvent[]): PlannedEvent[] {
   if (planned.length > 0) return [...planned];
   const changed = (type: string) => {
     const next = findCondition(after, type);
