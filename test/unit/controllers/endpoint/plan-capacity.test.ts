@@ -252,6 +252,18 @@ describe('UPDATE_FAILED for lack of GPU capacity', () => {
       expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForCapacity' });
     });
 
+    // Endpoints whose budget an earlier version spent carry no status.capacity.retryTimeout. CapacityRetriesExhausted
+    // tells their users to raise spec.capacityRetry.timeout, and upgrade.md says changing it retries: it must.
+    it('a budget spent before the upgrade (no retryTimeout recorded): raising the timeout re-issues the config', () => {
+      const { object, now } = outage(updateRequested({ capacityRetry: { timeout: '30m' } }), 10);
+      const { retryTimeout: _, ...before } = object.status.capacity ?? {};
+      const upgraded = { ...object, status: { ...object.status, capacity: before } };
+      expect(upgraded.status.capacity.exhausted).toBe(true);
+      const plan = reconcile(edited(upgraded, { ...V4, capacityRetry: { timeout: '6h' } }), { endpoint: capacityFailure(), now: new Date(now) });
+      expect(plan.action.type).toBe('updateConfig');
+      expect(plan.status.capacity).toBeUndefined();
+    });
+
     it('a retry rolling out: its failure counts as the next attempt, not as attempt 1 of a fresh budget', () => {
       const { object, now } = outage(updateRequested(), 2);
       expect(object.status.capacity?.attempts).toBe(2);
