@@ -17,8 +17,11 @@ import { newRequest } from './user-requests.js';
 export function asksNoNewAttempt(object: EndpointObject, desired: DesiredServing, pending: ObservedServing | undefined): boolean {
   if (pending === undefined || newRequest(object) || diffServing(desired, pending).length > 0) return false;
   if (!sameServing(object.status.pending, desired)) return false;
-  const counted = object.status.capacity?.retryTimeout;
-  return counted === undefined || counted === object.spec.capacityRetry.timeout;
+  const capacity = object.status.capacity;
+  // Attempts an earlier version counted record no timeout: whether this generation changed it is unknown, so it is a
+  // new attempt, as it was then (raising the timeout of a budget spent before an upgrade must retry).
+  if (capacity?.attempts !== undefined && capacity.retryTimeout === undefined) return false;
+  return capacity?.retryTimeout === undefined || capacity.retryTimeout === object.spec.capacityRetry.timeout;
 }
 
 /** What keeps serving while a rollout failed (the old config; nothing on a create), as a sentence to end a message. */
