@@ -228,6 +228,37 @@ describe('UPDATE_FAILED for lack of GPU capacity', () => {
     expect(plan.status.capacity).toBeUndefined();
   });
 
+  // A user lowers spec.capacityRetry.timeout to give up sooner on capacity that does not come. It must not re-send the
+  // failed config at once and start a new budget from now (a mutation nobody asked for, and more retries in all).
+  describe('a lowered capacityRetry.timeout retries nothing and shortens the budget', () => {
+    it('while a retry waits: nothing is sent, the retry keeps its time and attempt, the new budget counts from the first failure', () => {
+      const counted = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: capacityFailure() }));
+      expect(counted.status.capacity).toMatchObject({ attempts: 1, retryTimeout: '6h' });
+      const plan = reconcile(edited(counted, { ...V4, capacityRetry: { timeout: '1h' } }), { endpoint: capacityFailure(), now: at(MINUTE) });
+      expect(plan.action).toEqual({ type: 'none' });
+      expect(plan.status.capacity).toMatchObject({ attempts: 1, firstFailureTime: iso(NOW), nextRetryTime: counted.status.capacity?.nextRetryTime, retryTimeout: '1h' });
+      expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForCapacity' });
+    });
+
+    it('below the time already spent: the retries end at once, CapacityRetriesExhausted, nothing sent', () => {
+      const counted = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: capacityFailure() }));
+      const plan = reconcile(edited(counted, { ...V4, capacityRetry: { timeout: '30s' } }), { endpoint: capacityFailure(), now: at(MINUTE) });
+      expect(plan.action).toEqual({ type: 'none' });
+      expect(plan.status.capacity).toMatchObject({ attempts: 1, exhausted: true, retryTimeout: '30s' });
+      expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'CapacityRetriesExhausted' });
+      expect(condition(plan, 'Synced')?.message).toContain('within the 30s retry budget');
+    });
+
+    it('once the budget is spent: nothing is sent, it stays spent', () => {
+      const { object, now } = outage(updateRequested({ capacityRetry: { timeout: '30m' } }), 10);
+      expect(object.status.capacity?.exhausted).toBe(true);
+      const plan = reconcile(edited(object, { ...V4, capacityRetry: { timeout: '10m' } }), { endpoint: capacityFailure(), now: new Date(now) });
+      expect(plan.action).toEqual({ type: 'none' });
+      expect(plan.status.capacity).toMatchObject({ attempts: object.status.capacity?.attempts, exhausted: true });
+      expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'CapacityRetriesExhausted' });
+    });
+  });
+
   // A GitOps tool that bumps a tag (a commit SHA, a cost center) makes a new generation without asking for another
   // attempt: re-sending the config that ran out of capacity, with a fresh budget, turned every tag bump into a
   // retry, without end. The tags go on the endpoint; the count and the budget go on as they were.
