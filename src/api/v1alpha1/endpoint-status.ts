@@ -101,7 +101,7 @@ export const EndpointStatus = z
         retryTimeout: z
           .string()
           .optional()
-          .describe('The spec.capacityRetry.timeout these attempts count against: a spec that changes it starts a new budget; one that changes only tags or settings does not.'),
+          .describe('The spec.capacityRetry.timeout these attempts count against: one raised once they are spent starts a new budget; one changed while they go on applies to them.'),
       })
       .optional()
       .describe('GPU-capacity retry state; it survives operator restarts.'),

@@ -147,7 +147,7 @@ export const CapacityRetry = withRules(
     initialBackoff: duration('Wait before the first retry after a GPU-capacity failure. At least 1ms.', '2m'),
     maxBackoff: duration('Upper bound of the exponential backoff between capacity retries. At least initialBackoff.', '30m'),
     timeout: duration(
-      'Retry budget of the served config (model and throughput), counted from its first capacity failure; then Synced=False CapacityRetriesExhausted until the served config, this timeout or the requested-at annotation changes (an edit of tags or settings alone neither retries nor starts a new budget). 0 means no limit.',
+      'Retry budget of the served config (model and throughput), counted from its first capacity failure; then Synced=False CapacityRetriesExhausted until the served config or the requested-at annotation changes, or this timeout is raised (an edit of tags or settings alone neither retries nor starts a new budget; a timeout changed while retries go on applies to them, counted from the first failure). 0 means no limit.',
       '6h',
     ),
   }),

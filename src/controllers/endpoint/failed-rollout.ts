@@ -11,8 +11,9 @@ import { newRequest } from './user-requests.js';
 /**
  * A new generation that asks for no new attempt at the rollout Databricks runs or failed (`pending`): its served
  * config is that rollout's, as the generation before asked for it too (status.pending), it brings no new requested-at,
- * and it keeps the capacity budget its attempts count against (only a tag or a setting changed). The failure and the
- * capacity count stand: a GitOps tool bumping a tag must not re-send a config that failed, nor start its budget over.
+ * and it does not lengthen a spent capacity budget (only a tag, a setting or the budget otherwise changed). The failure
+ * and the capacity count stand (keptCapacity): a GitOps tool bumping a tag must not re-send a config that failed, nor
+ * start its budget over, and a timeout lowered to give up sooner must not retry at once.
  */
 export function asksNoNewAttempt(object: EndpointObject, desired: DesiredServing, pending: ObservedServing | undefined): boolean {
   if (pending === undefined || newRequest(object) || diffServing(desired, pending).length > 0) return false;
@@ -21,7 +22,34 @@ export function asksNoNewAttempt(object: EndpointObject, desired: DesiredServing
   // Attempts an earlier version counted record no timeout: whether this generation changed it is unknown, so it is a
   // new attempt, as it was then (raising the timeout of a budget spent before an upgrade must retry).
   if (capacity?.attempts !== undefined && capacity.retryTimeout === undefined) return false;
-  return capacity?.retryTimeout === undefined || capacity.retryTimeout === object.spec.capacityRetry.timeout;
+  if (capacity?.retryTimeout === undefined || capacity.retryTimeout === object.spec.capacityRetry.timeout) return true;
+  // A spent budget is tried again for a longer one (what CapacityRetriesExhausted advises); a running one goes on.
+  return !(capacity.exhausted && longerBudget(object.spec.capacityRetry.timeout, capacity.retryTimeout));
+}
+
+/** Whether `timeout` allows more than `before` (0 is no limit). */
+function longerBudget(timeout: string, before: string): boolean {
+  const [ms, beforeMs] = [parseDurationMs(timeout), parseDurationMs(before)];
+  return beforeMs !== 0 && (ms === 0 || ms > beforeMs);
+}
+
+type CapacityStatus = NonNullable<EndpointObject['status']['capacity']>;
+
+/**
+ * The capacity record a generation that asks for no new attempt (asksNoNewAttempt) goes on with: a changed timeout
+ * is counted from the first failure as before, so a retry due past it is not sent: the budget is spent now.
+ */
+export function keptCapacity(capacity: CapacityStatus, timeout: string): CapacityStatus {
+  const kept = structuredClone(capacity);
+  if (kept.retryTimeout === undefined || kept.retryTimeout === timeout) return kept;
+  kept.retryTimeout = timeout;
+  const budgetMs = parseDurationMs(timeout);
+  const { nextRetryTime, firstFailureTime } = kept;
+  if (budgetMs > 0 && nextRetryTime !== undefined && firstFailureTime !== undefined && Date.parse(nextRetryTime) - Date.parse(firstFailureTime) > budgetMs) {
+    kept.exhausted = true;
+    delete kept.nextRetryTime;
+  }
+  return kept;
 }
 
 /** What keeps serving while a rollout failed (the old config; nothing on a create), as a sentence to end a message. */

@@ -10,7 +10,7 @@ import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type Condition, findCondition } from '../../kube/conditions.js';
 import { kubeTime } from '../../kube/time.js';
 import { rolloutFailure } from './capacity.js';
-import { asksNoNewAttempt, planCapacityRetry, planFailedRollout } from './failed-rollout.js';
+import { asksNoNewAttempt, keptCapacity, planCapacityRetry, planFailedRollout } from './failed-rollout.js';
 import { planSettings } from './settings.js';
 import {
   type DesiredServing,
@@ -260,7 +260,7 @@ function planOwned(
   // A new generation that changes only tags or settings is no new attempt at the rollout that runs or failed: its
   // capacity count stands, and so does its failure.
   const sameAttempt = fresh && (update === 'IN_PROGRESS' || failure !== undefined) && asksNoNewAttempt(object, desired, pending);
-  if (sameAttempt && object.status.capacity) plan.status.capacity = structuredClone(object.status.capacity);
+  if (sameAttempt && object.status.capacity) plan.status.capacity = keptCapacity(object.status.capacity, object.spec.capacityRetry.timeout);
   // Drift is a config the spec does not ask for and that no rollout we requested or already watched
   // explains; a spec edited during our own rollout is not drift when that rollout lands.
   const isDrift = (config: ObservedServing) =>
