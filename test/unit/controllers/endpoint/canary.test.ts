@@ -820,6 +820,18 @@ describe('the rollback of an aborted canary fails', () => {
     expect(again.status.canary?.phase).toBe('RollbackFailed');
   });
 
+  // CanaryAborted tells the user to set model.version back to "3". Done after the rollback failed, the spec now asks
+  // for version 3 alone, which the split does not serve: that is a new served config, to be sent, not a tag-only edit.
+  it('model.version set back to the old version after the rollback failed sends version 3 alone again', () => {
+    const failedOnce = reconcileCanary(aborted(), rollbackFailed('DEPLOYMENT_FAILED', 'the container failed to start'));
+    expect(failedOnce.status.canary?.phase).toBe('RollbackFailed');
+    const base = aborted();
+    const back = { ...base, generation: base.generation + 1, spec: { ...base.spec, model: { ...base.spec.model, version: '3' } }, annotations: {}, status: failedOnce.status };
+    const plan = reconcileCanary(back, rollbackFailed('DEPLOYMENT_FAILED', 'the container failed to start'));
+    expect(plan.action).toMatchObject({ type: 'updateConfig', request: { body: { served_entities: [{ entity_version: '3' }] } } });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+  });
+
   it('requested-at retries the rollback; once it lands the canary is Aborted with its own reason again', () => {
     const failedOnce = reconcileCanary(aborted(), rollbackFailed('DEPLOYMENT_FAILED', 'the container failed to start'));
     const object = { ...aborted(), status: failedOnce.status, annotations: { 'ptoperator.io/canary': 'abort', 'ptoperator.io/requested-at': 'retry-1' } };
