@@ -15,9 +15,12 @@ import { newRequest } from './user-requests.js';
  * and the capacity count stand (keptCapacity): a GitOps tool bumping a tag must not re-send a config that failed, nor
  * start its budget over, and a timeout lowered to give up sooner must not retry at once.
  */
-export function asksNoNewAttempt(object: EndpointObject, desired: DesiredServing, pending: ObservedServing | undefined): boolean {
+export function asksNoNewAttempt(object: EndpointObject, desired: DesiredServing, pending: ObservedServing | undefined, canaryRollback: string | undefined): boolean {
   if (pending === undefined || newRequest(object) || diffServing(desired, pending).length > 0) return false;
   if (!sameServing(object.status.pending, desired)) return false;
+  // The failed rollback of an aborted canary was the operator's config, not the spec's: a spec that now asks for the
+  // old version itself (as CanaryAborted advises) is a new request, though its config is the one that failed.
+  if (object.status.canary?.phase === 'RollbackFailed' && canaryRollback === undefined) return false;
   const capacity = object.status.capacity;
   // Attempts an earlier version counted record no timeout: whether this generation changed it is unknown, so it is a
   // new attempt, as it was then (raising the timeout of a budget spent before an upgrade must retry).

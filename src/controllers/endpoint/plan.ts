@@ -259,7 +259,7 @@ function planOwned(
   const failure = rolloutFailure(endpoint, input.settings.capacityPatterns);
   // A new generation that changes only tags or settings is no new attempt at the rollout that runs or failed: its
   // capacity count stands, and so does its failure.
-  const sameAttempt = fresh && (update === 'IN_PROGRESS' || failure !== undefined) && asksNoNewAttempt(object, desired, pending);
+  const sameAttempt = fresh && (update === 'IN_PROGRESS' || failure !== undefined) && asksNoNewAttempt(object, desired, pending, input.canaryRollback);
   if (sameAttempt && object.status.capacity) plan.status.capacity = keptCapacity(object.status.capacity, object.spec.capacityRetry.timeout);
   // Drift is a config the spec does not ask for and that no rollout we requested or already watched
   // explains; a spec edited during our own rollout is not drift when that rollout lands.

@@ -830,6 +830,11 @@ describe('the rollback of an aborted canary fails', () => {
     const plan = reconcileCanary(back, rollbackFailed('DEPLOYMENT_FAILED', 'the container failed to start'));
     expect(plan.action).toMatchObject({ type: 'updateConfig', request: { body: { served_entities: [{ entity_version: '3' }] } } });
     expect(condition(plan, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    // A tag edit of the aborted spec is still no new attempt at the rollback.
+    const tagged = { ...base, generation: base.generation + 1, spec: { ...base.spec, tags: { team: 'genai' } }, status: failedOnce.status };
+    const tagOnly = reconcileCanary(tagged, rollbackFailed('DEPLOYMENT_FAILED', 'the container failed to start'));
+    expect(tagOnly.action.type).not.toBe('updateConfig');
+    expect(tagOnly.status.canary?.phase).toBe('RollbackFailed');
   });
 
   it('requested-at retries the rollback; once it lands the canary is Aborted with its own reason again', () => {
