@@ -68,7 +68,7 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
     case 'Conflict':
       // An update is in progress (someone else's, or ours seen late): nothing was sent, so not Synced; look again soon.
       return builder
-        .synced(false, SyncedReason.WaitingForRollout, `Databricks refused the change because an update of the endpoint is already in progress (${clause(error.message)}); the spec is sent once it finishes`)
+        .synced(false, SyncedReason.WaitingForRollout, `Databricks refused the change because another change of the endpoint is in progress (${clause(error.message)}); it is sent again once that one finishes`)
         .finish({ type: 'none' }, progressRequeue(input));
     case 'AlreadyExists':
     case 'NotFound':

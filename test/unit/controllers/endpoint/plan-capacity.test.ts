@@ -468,7 +468,7 @@ describe('planActionFailure', () => {
     const object = edited(updateRequested(), { model: { name: MODEL, version: '5' } });
     const planned = reconcile(object, { endpoint: readyEndpoint({ version: '3' }) });
     const retry = planActionFailure(planInput(object), planned, { kind: 'Conflict', message: 'RESOURCE_CONFLICT' });
-    expect(condition(retry, 'Synced')).toMatchObject({ status: 'False', reason: 'WaitingForRollout', message: expect.stringContaining('sent once it finishes') });
+    expect(condition(retry, 'Synced')).toMatchObject({ status: 'False', reason: 'WaitingForRollout', message: expect.stringContaining('sent again once that one finishes') });
     expect(retry.requeue).toMatchObject({ after: expect.any(Number) });
   });
 
