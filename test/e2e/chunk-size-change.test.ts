@@ -1,17 +1,18 @@
 // Databricks changes a model's chunk size over time (reference §8). Under two Ready endpoints that serve their
 // spec, one in chunks and one in tokens per second, the change alone sends nothing to Databricks, both stay
 // Ready, and each gets one ChunkSizeChanged Warning.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
 const MISTRAL = 'system.ai.mistral_7b_instruct_v0_2';
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   e2e = await startE2E({ prefix: 'e2e-chunks' });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 

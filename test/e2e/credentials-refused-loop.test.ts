@@ -3,17 +3,18 @@
 // at once, and each Ready verdict wakes the refused endpoint at once: without a bound the two wake each other in a
 // loop at the speed of the host, holding the operator's shared workers and sending calls without end (attacker review,
 // session 15). A refusal the verification cannot explain must wait for the retry interval like any other.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
 import { type E2E, TEST_PAT, addFaults, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   e2e = await startE2E({ prefix: 'e2e-credloop', operatorArgs: ['--workspace-retry-interval=5m', '--poll-interval=5m'] });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 

@@ -3,18 +3,19 @@
 // credentials (its verdict stays Ready, so its status does not change), the endpoints the refusal held back must
 // go on at once, not at their next retry --workspace-retry-interval later (SRE review, session 14: up to 30 s of
 // WorkspaceNotReady after a rotation that had already worked).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
 import { type E2E, TEST_PAT, addFaults, condition, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   // A retry interval far beyond the test's bound: only the verification's verdict may wake the endpoint.
   e2e = await startE2E({ prefix: 'e2e-creds', operatorArgs: ['--workspace-retry-interval=5m', '--poll-interval=5m'] });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 

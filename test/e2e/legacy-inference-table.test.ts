@@ -1,14 +1,15 @@
 // An endpoint with a legacy inference table (config.auto_capture_config, reference §2.2), adopted by an object:
 // the config PUT replaces the whole config, so a throughput change must carry the inference table over, or
 // request logging would stop.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type E2E, endpointManifest, isReady, startE2E } from './harness.js';
 
 const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
 const AUTO_CAPTURE = { catalog_name: 'main', schema_name: 'default', table_name_prefix: 'ac', enabled: true };
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   e2e = await startE2E({
     prefix: 'e2e-autocap',
     scenario: {
@@ -25,7 +26,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 

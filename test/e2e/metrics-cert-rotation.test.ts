@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type E2E, type OperatorProcess, startE2E } from './harness.js';
 import { eventually } from '../support/cluster.js';
 import { writeSecretVolume } from '../support/secret-volume.js';
@@ -40,12 +40,13 @@ function servedFingerprint(url: string): Promise<string> {
   });
 }
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pt-metrics-rotation-'));
   e2e = await startE2E({ prefix: 'e2e-metrics-cert', startOperator: false });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
   rmSync(dir, { recursive: true, force: true });
 });

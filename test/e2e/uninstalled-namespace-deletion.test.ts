@@ -4,7 +4,7 @@
 // as a user would paste them, and checks what they promise: the namespace goes, the Databricks endpoint stays.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cluster, eventually, kubectl, repoRoot, run } from '../support/cluster.js';
 import { type E2E, TEST_PAT, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
@@ -12,11 +12,12 @@ const HEADING = '## A namespace or object stays Terminating after the operator w
 
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   e2e = await startE2E({ prefix: 'e2e-uninstalled' });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 

@@ -1,7 +1,7 @@
 // A DatabricksWorkspace whose spec.host is edited to another workspace, with a Ready endpoint using it: the
 // operator does not create a second endpoint there (the first would go on serving with nothing to delete it), says
 // where the endpoint lives, and creates it in the new workspace only when the requested-at annotation asks.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { normaliseHost } from '../../src/databricks/host.js';
 import { type E2E, TEST_PAT, condition, endpointManifest, isReady, startE2E } from './harness.js';
@@ -9,12 +9,13 @@ import { type E2E, TEST_PAT, condition, endpointManifest, isReady, startE2E } fr
 let e2e: E2E;
 let second: RunningEmulator;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   e2e = await startE2E({ prefix: 'e2e-wsmove' });
   second = await startEmulator({ speed: 120 });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
   await second?.close();
 });
