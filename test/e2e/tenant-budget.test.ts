@@ -1,14 +1,16 @@
 // Issue 11 finding 6, "one tenant throttles all": two tenants' DatabricksWorkspaces point at one Databricks
 // host. Tenant B asks for a tiny budget (rateLimits.mutationsPer5Minutes: 2). That lowers B's own share
 // only: tenant A's endpoints are created at once under the host's budget, which is the operator's.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyOk, ensureNamespace, eventually, kubectlOk, uniqueNamespace } from '../support/cluster.js';
 import { type E2E, type StartE2EOptions, TEST_PAT, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
-const tenantB = uniqueNamespace('e2e-budget-b');
+let tenantB: string;
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
+  tenantB = uniqueNamespace('e2e-budget-b');
   await ensureNamespace(tenantB);
   const options: StartE2EOptions = { prefix: 'e2e-budget-a', startOperator: false };
   const started = await startE2E(options);
@@ -18,7 +20,7 @@ beforeAll(async () => {
   e2e = started;
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
   await kubectlOk(['delete', 'namespace', tenantB, '--wait=false']).catch(() => undefined);
 });

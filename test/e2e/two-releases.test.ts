@@ -2,7 +2,7 @@
 // several releases"), each run with the flags its Deployment renders (leader election on, as the chart's default).
 // Each release must lead on a Lease of its own: with one Lease name for both, the second release's replicas stand
 // by for as long as the first runs, and its shard's endpoints are never reconciled.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type E2E, type OperatorProcess, endpointManifest, isReady, startE2E, startOperator } from './harness.js';
 import { cluster, kubectlOk, repoRoot, run } from '../support/cluster.js';
@@ -11,11 +11,11 @@ interface RenderedDeployment {
   spec: { template: { spec: { containers: { args: string[] }[] } } };
 }
 
-const suffix = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-const releases = { a: `shard-a-${suffix}`, b: `shard-b-${suffix}` };
-
+// Per attempt (set in beforeEach): a retry must not meet the first attempt's Leases.
+let suffix: string;
+let releases: { a: string; b: string };
 let e2e: E2E;
-const operators: OperatorProcess[] = [];
+let operators: OperatorProcess[];
 
 /** The flags the chart's Deployment passes to `pt-operator run` for this release and these values. */
 async function renderedArgs(release: string, values: string[]): Promise<string[]> {
@@ -26,7 +26,11 @@ async function renderedArgs(release: string, values: string[]): Promise<string[]
   return args.filter((arg) => arg !== 'run');
 }
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
+  suffix = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  releases = { a: `shard-a-${suffix}`, b: `shard-b-${suffix}` };
+  operators = [];
   e2e = await startE2E({ prefix: 'e2e-releases', startOperator: false });
   for (const [shard, release] of Object.entries(releases)) {
     const args = await renderedArgs(release, ['--set', `labelSelector=shard=${shard}`]);
@@ -43,7 +47,7 @@ beforeAll(async () => {
   }
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await Promise.all(operators.map((o) => o.stop()));
   await e2e?.stop();
 });
