@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
 import { parse } from 'yaml';
 import type { CallFilter, CallRecord } from '../../src/emulator/call-log.js';
 import type { FaultSpecInput } from '../../src/emulator/faults.js';
@@ -257,7 +258,10 @@ export interface KubectlWatch {
   stop(): Promise<string>;
 }
 
-/** Runs a long-lived kubectl (e.g. `get pte -w`) as the admin in a namespace, collecting its output. */
+/**
+ * Runs a long-lived kubectl (e.g. `get pte -w`) as the admin in a namespace, collecting its output. Call it in a
+ * test: the watch is stopped when the test ends, failed too, so a failed attempt leaves no kubectl behind.
+ */
 export function watchKubectl(namespace: string, args: string[]): KubectlWatch {
   const env = cluster();
   const child = spawn(env.kubectl, ['--kubeconfig', env.kubeconfigAdmin, '--namespace', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -265,7 +269,7 @@ export function watchKubectl(namespace: string, args: string[]): KubectlWatch {
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const gone = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  return {
+  const watch = {
     text: () => output,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -273,6 +277,10 @@ export function watchKubectl(namespace: string, args: string[]): KubectlWatch {
       return output;
     },
   };
+  onTestFinished(async () => {
+    await watch.stop();
+  });
+  return watch;
 }
 
 /** Parses `kubectl get -o yaml` text. */

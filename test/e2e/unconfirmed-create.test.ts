@@ -3,6 +3,7 @@
 // the object (docs/concepts.md: "never created twice and never leaked"). Driven with kubectl; the emulator holds
 // the create's answer (a latency fault) and acts on it after the delay, whoever is left to hear it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attemptName } from '../support/attempt.js';
 import { eventually } from '../support/cluster.js';
 import { addFaults, type E2E, emulatorCalls, endpointManifest, type OperatorProcess, startE2E, watchKubectl } from './harness.js';
 
@@ -47,9 +48,11 @@ async function gone(name: string): Promise<void> {
 }
 
 describe('a deletion while a create is unconfirmed', () => {
-  it('SIGKILL with the create in flight, the object deleted, a restart: the late create is deleted before the object goes', async () => {
-    const [faultId] = await addFaults(e2e.emulator.url, { type: 'latency', ms: 8_000, times: 1, match: { method: 'POST', path: '/api/2.0/serving-endpoints', endpoint: 'orph1' } });
-    await e2e.apply(endpointManifest('orph1'));
+  it('SIGKILL with the create in flight, the object deleted, a restart: the late create is deleted before the object goes', async (context) => {
+    // An endpoint of this attempt's own: a retry would find the first attempt's create (and its fault) in the call log.
+    const name = attemptName(context, 'orph1');
+    const [faultId] = await addFaults(e2e.emulator.url, { type: 'latency', ms: 8_000, times: 1, match: { method: 'POST', path: '/api/2.0/serving-endpoints', endpoint: name } });
+    await e2e.apply(endpointManifest(name));
     await eventually(
       async () => {
         const { faults } = (await (await fetch(new URL('/__emulator/faults', e2e.emulator.url))).json()) as { faults: { id: string; fired: number }[] };
@@ -57,38 +60,42 @@ describe('a deletion while a create is unconfirmed', () => {
       },
       { timeoutMs: 60_000, intervalMs: 50 },
     );
-    const atKill = await e2e.get<{ metadata: { finalizers?: string[] } }>('pte', 'orph1');
+    const atKill = await e2e.get<{ metadata: { finalizers?: string[] } }>('pte', name);
     expect(atKill?.metadata.finalizers).toContain(ENDPOINT_FINALIZER);
     await e2e.operator.stop('SIGKILL');
-    await e2e.kubectl(['delete', 'pte', 'orph1', '--wait=false']);
+    await e2e.kubectl(['delete', 'pte', name, '--wait=false']);
     e2e.startOperator();
 
-    await gone('orph1');
-    await heldCreateLanded('orph1');
-    expect(await inDatabricks()).not.toContain('orph1');
-    expect((await creates('orph1')).map((c) => c.status)).toEqual([200]);
+    await gone(name);
+    await heldCreateLanded(name);
+    expect(await inDatabricks()).not.toContain(name);
+    expect((await creates(name)).map((c) => c.status)).toEqual([200]);
   });
 
-  it('a create that outlives --databricks-timeout, the object deleted meanwhile: never sent twice, the endpoint deleted', async () => {
-    await addFaults(e2e.emulator.url, { type: 'latency', ms: 10_000, times: 1, match: { method: 'POST', path: '/api/2.0/serving-endpoints', endpoint: 'race2' } });
-    await e2e.apply(endpointManifest('race2'));
-    const readyMessages = watchKubectl(e2e.namespace, ['get', 'pte', 'race2', '--watch', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}: {.status.conditions[?(@.type=="Ready")].message}{"\\n"}']);
+  it('a create that outlives --databricks-timeout, the object deleted meanwhile: never sent twice, the endpoint deleted', async (context) => {
+    // An endpoint of this attempt's own: a retry would find the first attempt's create in the call log and its
+    // "create outcome unknown" in the operator's log.
+    const name = attemptName(context, 'race2');
+    await addFaults(e2e.emulator.url, { type: 'latency', ms: 10_000, times: 1, match: { method: 'POST', path: '/api/2.0/serving-endpoints', endpoint: name } });
+    await e2e.apply(endpointManifest(name));
+    const readyMessages = watchKubectl(e2e.namespace, ['get', 'pte', name, '--watch', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}: {.status.conditions[?(@.type=="Ready")].message}{"\\n"}']);
     // The client gave up waiting for the create's answer (its log says so), and the object is deleted then.
     await eventually(
       async () => {
-        if (!e2e.operator.logs().includes('create outcome unknown')) throw new Error('the create has not timed out yet');
+        const timedOut = e2e.operator.logs().split('\n').some((line) => line.includes('create outcome unknown') && line.includes(`"endpoint":"${name}"`));
+        if (!timedOut) throw new Error('the create has not timed out yet');
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
-    await e2e.kubectl(['delete', 'pte', 'race2', '--wait=false']);
+    await e2e.kubectl(['delete', 'pte', name, '--wait=false']);
 
-    await gone('race2');
-    await heldCreateLanded('race2');
-    expect(await inDatabricks()).not.toContain('race2');
-    const race2 = await calls('race2');
+    await gone(name);
+    await heldCreateLanded(name);
+    expect(await inDatabricks()).not.toContain(name);
+    const race2 = await calls(name);
     expect(race2.filter((c) => c.operation === 'create').map((c) => c.status)).toEqual([200]);
     expect(race2.filter((c) => c.operation === 'delete').map((c) => c.status)).toEqual([200]);
     // While it waited for the create's outcome, the object said so.
-    expect(await readyMessages.stop()).toMatch(/Deleting: .*create of endpoint race2/);
+    expect(await readyMessages.stop()).toMatch(new RegExp(`Deleting: .*create of endpoint ${name}`));
   });
 });
