@@ -5,6 +5,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, type Socket, type Server, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attemptName } from '../support/attempt.js';
 import { applyOk, ensureNamespace, eventually, kubectlOk, uniqueNamespace } from '../support/cluster.js';
 import { TEST_PAT, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
@@ -55,14 +56,17 @@ async function listen(server: Server | ReturnType<typeof createHttpServer>): Pro
 }
 
 describe('a tenant whose Databricks host never answers', () => {
-  it("12 of its workspaces verifying at once do not delay another namespace's workspace", async () => {
+  it("12 of its workspaces verifying at once do not delay another namespace's workspace", async (context) => {
     const open = new Set<Socket>();
     const silent = createServer((socket) => {
       open.add(socket);
       socket.on('close', () => open.delete(socket));
     });
     const host = await listen(silent);
-    const names = Array.from({ length: 12 }, (_, i) => `hang-${i}`);
+    // Names of this attempt's own: a retry would find the first attempt's "good" Ready already (no evidence) and its
+    // hanging workspaces still being deleted.
+    const names = Array.from({ length: 12 }, (_, i) => attemptName(context, `hang-${i}`));
+    const good = attemptName(context, 'good');
     try {
       await e2e.apply(names.map((name) => workspace(name, host)));
       // Evidence that the silent host holds verifications: every worker's worth of connections open.
@@ -74,9 +78,9 @@ describe('a tenant whose Databricks host never answers', () => {
       );
       const hangingWhenApplied = [...open];
       const appliedAt = Date.now();
-      await applyOk(workspace('good', e2e.emulator.url), { namespace: nsB });
+      await applyOk(workspace(good, e2e.emulator.url), { namespace: nsB });
       // Before the fix: 20 s at least (a worker freed only when a hanging verification timed out).
-      await waitInB('dbws', 'good', (o) => readyReason(o) === 'Authenticated', 20_000);
+      await waitInB('dbws', good, (o) => readyReason(o) === 'Authenticated', 20_000);
       // The evidence: every verification that hung when "good" was applied still hangs (none timed out and gave its
       // worker back), so "good" did not wait for one. The clock bound is loose (a loaded CI machine) but below the
       // 20 s --databricks-timeout.
@@ -89,7 +93,7 @@ describe('a tenant whose Databricks host never answers', () => {
     }
   });
 
-  it("12 of its endpoints on a host that answers only the endpoint list do not delay another namespace's endpoint", async () => {
+  it("12 of its endpoints on a host that answers only the endpoint list do not delay another namespace's endpoint", async (context) => {
     const hanging = new Set<ServerResponse>();
     // Answers the list (so the workspace verifies: Ready) and nothing else.
     const partial = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
@@ -101,13 +105,17 @@ describe('a tenant whose Databricks host never answers', () => {
       res.on('close', () => hanging.delete(res));
     });
     const host = await listen(partial);
-    const names = Array.from({ length: 12 }, (_, i) => `a-${i}`);
+    // Names of this attempt's own: a retry would find the first attempt's b1 Ready already (no evidence), and its
+    // endpoints on the hostile host still being deleted.
+    const names = Array.from({ length: 12 }, (_, i) => attemptName(context, `a-${i}`));
+    const hostile = attemptName(context, 'hostile');
+    const b1Name = attemptName(context, 'b1');
     try {
       await applyOk(workspace('good', e2e.emulator.url), { namespace: nsB });
       await waitInB('dbws', 'good', (o) => readyReason(o) === 'Authenticated', 20_000);
-      await e2e.apply(workspace('hostile', host));
-      await e2e.waitUntil('dbws', 'hostile', (o) => readyReason(o) === 'Authenticated', 20_000);
-      await e2e.apply(names.map((name) => endpointManifest(name, { workspaceRef: { name: 'hostile' } })));
+      await e2e.apply(workspace(hostile, host));
+      await e2e.waitUntil('dbws', hostile, (o) => readyReason(o) === 'Authenticated', 20_000);
+      await e2e.apply(names.map((name) => endpointManifest(name, { workspaceRef: { name: hostile } })));
       // Evidence that the host holds them: a call it does not answer (the model's optimization info, read once for
       // all 12, or their endpoints).
       await eventually(
@@ -118,10 +126,10 @@ describe('a tenant whose Databricks host never answers', () => {
       );
       const hangingWhenApplied = [...hanging];
       const appliedAt = Date.now();
-      await applyOk(endpointManifest('b1', { workspaceRef: { name: 'good' } }), { namespace: nsB });
+      await applyOk(endpointManifest(b1Name, { workspaceRef: { name: 'good' } }), { namespace: nsB });
       // Before the fix: 1 m 56 s in the reviewer's repro. Ready while the hostile host's calls still hang, and
       // sooner than one of them times out (--databricks-timeout, 20 s).
-      const b1 = await waitInB('pte', 'b1', isReady, 60_000);
+      const b1 = await waitInB('pte', b1Name, isReady, 60_000);
       expect(hangingWhenApplied.filter((res) => !hanging.has(res))).toEqual([]);
       // Timed by the operator's own Ready (its lastTransitionTime, whole seconds), not by this test's kubectl polling,
       // which a loaded machine slows down.
