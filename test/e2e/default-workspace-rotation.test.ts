@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attemptName } from '../support/attempt.js';
 import { eventually } from '../support/cluster.js';
 import { writeSecretVolume } from '../support/secret-volume.js';
 import { type E2E, condition, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
@@ -36,25 +37,34 @@ afterAll(async () => {
   rmSync(credentialsDir, { recursive: true, force: true });
 });
 
+/** What the emulator (Databricks) accepts from now on: PATs, OAuth clients. */
+const setAcceptedCredentials = (change: object) =>
+  fetch(new URL('/__emulator/auth', e2e.emulator.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(change) });
+
 describe("the default workspace's PAT rotated in its mounted Secret", () => {
-  it('is used within seconds of the kubelet updating the files, and the held-back endpoint recovers with no restart', async () => {
-    await e2e.apply(endpointManifest('rotated'));
-    await e2e.waitUntil('pte', 'rotated', isReady, 90_000);
+  it('is used within seconds of the kubelet updating the files, and the held-back endpoint recovers with no restart', async (context) => {
+    // From the old PAT, in the files and in Databricks, and with an endpoint of this attempt's own: a retry meets the
+    // rotation its failed attempt made, and an endpoint whose generation and call log that attempt advanced.
+    writeSecretVolume(credentialsDir, { token: `${OLD_PAT}\n` });
+    await setAcceptedCredentials({ pats: [OLD_PAT] });
+    const name = attemptName(context, 'rotated');
+    await e2e.apply(endpointManifest(name));
+    await e2e.waitUntil('pte', name, isReady, 90_000);
 
     // The platform team revokes the old PAT; the endpoint's next reads are refused (403 Invalid access token).
-    await fetch(new URL('/__emulator/auth', e2e.emulator.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pats: [NEW_PAT] }) });
-    await e2e.kubectl(['patch', 'pte', 'rotated', '--type=merge', '-p', JSON.stringify({ spec: { throughput: { chunks: { min: 2, max: 4 } } } })]);
-    await e2e.waitUntil('pte', 'rotated', (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady', 30_000);
+    await setAcceptedCredentials({ pats: [NEW_PAT] });
+    await e2e.kubectl(['patch', 'pte', name, '--type=merge', '-p', JSON.stringify({ spec: { throughput: { chunks: { min: 2, max: 4 } } } })]);
+    await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady', 30_000);
 
     // The Secret now holds the new PAT, and the kubelet swaps it into the mounted files.
     const rotatedAt = Date.now();
     writeSecretVolume(credentialsDir, { token: `${NEW_PAT}\n` });
 
-    await e2e.waitUntil('pte', 'rotated', (o) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && condition(o, 'Synced')?.observedGeneration === 2, 60_000);
-    await e2e.waitUntil('pte', 'rotated', (o) => isReady(o) && condition(o, 'Ready')?.observedGeneration === 2, 60_000);
+    await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && condition(o, 'Synced')?.observedGeneration === 2, 60_000);
+    await e2e.waitUntil('pte', name, (o) => isReady(o) && condition(o, 'Ready')?.observedGeneration === 2, 60_000);
     const update = await eventually(async () => {
-      const [call] = await emulatorCalls(e2e.emulator.url, { endpoint: 'rotated', method: 'PUT', status: 200 });
-      if (!call) throw new Error('no accepted update of rotated yet');
+      const [call] = await emulatorCalls(e2e.emulator.url, { endpoint: name, method: 'PUT', status: 200 });
+      if (!call) throw new Error(`no accepted update of ${name} yet`);
       return call;
     });
     expect(update.realTime).toBeGreaterThanOrEqual(rotatedAt);
@@ -71,20 +81,18 @@ describe("the default workspace's PAT rotated in its mounted Secret", () => {
   // of the old secret, nor ask for one with it.
   it('a rotated OAuth M2M client secret is used for a new token within seconds, and the held-back endpoint recovers', async () => {
     const client = (secret: string) => ({ clients: [{ id: 'pt-sp', secret }] });
-    const rotateTo = (change: object) =>
-      fetch(new URL('/__emulator/auth', e2e.emulator.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(change) });
     const generation = async () => ((await e2e.get('pte', 'rotated')) as { metadata: { generation: number } }).metadata.generation;
     const synced = (gen: number) => (o: Record<string, unknown>) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && condition(o, 'Synced')?.observedGeneration === gen;
     const setMax = (max: number) => e2e.kubectl(['patch', 'pte', 'rotated', '--type=merge', '-p', JSON.stringify({ spec: { throughput: { chunks: { min: 2, max } } } })]);
 
     // The platform team moves the default workspace to a service principal.
-    await rotateTo(client(OLD_CLIENT_SECRET));
+    await setAcceptedCredentials(client(OLD_CLIENT_SECRET));
     writeSecretVolume(credentialsDir, { 'client-id': 'pt-sp', 'client-secret': OLD_CLIENT_SECRET });
     await setMax(5);
     await e2e.waitUntil('pte', 'rotated', synced(await generation()), 60_000);
 
     // Its secret is rotated and the tokens issued for the old one revoked: the cached token is refused (403).
-    await rotateTo(client(NEW_CLIENT_SECRET));
+    await setAcceptedCredentials(client(NEW_CLIENT_SECRET));
     e2e.emulator.emulator.auth.clearTokens();
     await setMax(6);
     await e2e.waitUntil('pte', 'rotated', (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady', 30_000);
