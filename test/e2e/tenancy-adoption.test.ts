@@ -1,6 +1,7 @@
 // --allow-cross-namespace-adoption: an endpoint left by a deleted object of another (watched) namespace may be
 // adopted; one whose owner still exists may not, even with the flag.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attemptName } from '../support/attempt.js';
 import { ensureNamespace, uniqueNamespace } from '../support/cluster.js';
 import { condition, endpointManifest, startE2E } from './harness.js';
 
@@ -52,17 +53,19 @@ describe('cross-namespace adoption, allowed by the operator flag', () => {
 });
 
 describe('a claim handed over', () => {
-  it('the waiting claimant takes the name as soon as the winner is deleted, not at its next poll', async () => {
-    await e2e.apply(endpointManifest('first-claim', { endpointName: 'handover' }));
-    await e2e.kubectl(['wait', 'pte/first-claim', '--for=condition=Ready', '--timeout=90s']);
-    await e2e.apply(endpointManifest('second-claim', { endpointName: 'handover' }));
-    await e2e.waitUntil('pte', 'second-claim', (o) => condition(o, 'Synced')?.reason === 'NotOwned');
+  it('the waiting claimant takes the name as soon as the winner is deleted, not at its next poll', async (context) => {
+    // Names of this attempt's own: a retry would find the name held by the first attempt's second claimant.
+    const [first, second, endpointName] = ['first-claim', 'second-claim', 'handover'].map((name) => attemptName(context, name)) as [string, string, string];
+    await e2e.apply(endpointManifest(first, { endpointName }));
+    await e2e.kubectl(['wait', `pte/${first}`, '--for=condition=Ready', '--timeout=90s']);
+    await e2e.apply(endpointManifest(second, { endpointName }));
+    await e2e.waitUntil('pte', second, (o) => condition(o, 'Synced')?.reason === 'NotOwned');
 
     // deletionPolicy Delete: the endpoint goes, then the object; the second claimant creates it anew.
-    await e2e.kubectl(['delete', 'pte', 'first-claim', '--timeout=60s']);
-    await e2e.kubectl(['wait', 'pte/second-claim', '--for=condition=Ready', '--timeout=60s']);
-    const second = await e2e.get<{ metadata: { uid: string } }>('pte', 'second-claim');
-    expect((await tagsOf('handover'))['pt-operator-owner-uid']).toBe(second?.metadata.uid);
-    expect((await e2e.mutations('handover')).map((c) => `${c.operation} ${c.status}`)).toEqual(['create 200', 'delete 200', 'create 200']);
+    await e2e.kubectl(['delete', 'pte', first, '--timeout=60s']);
+    await e2e.kubectl(['wait', `pte/${second}`, '--for=condition=Ready', '--timeout=60s']);
+    const secondObject = await e2e.get<{ metadata: { uid: string } }>('pte', second);
+    expect((await tagsOf(endpointName))['pt-operator-owner-uid']).toBe(secondObject?.metadata.uid);
+    expect((await e2e.mutations(endpointName)).map((c) => `${c.operation} ${c.status}`)).toEqual(['create 200', 'delete 200', 'create 200']);
   });
 });
