@@ -6,6 +6,7 @@
 // shard's objects: a tenant picks its shard just by labelling its own objects.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2E, type OperatorProcess, TEST_PAT, condition, endpointManifest, isReady, startE2E, startOperator } from './harness.js';
+import { attemptName } from '../support/attempt.js';
 import { applyOk, ensureNamespace, eventually, kubectlOk, uniqueNamespace } from '../support/cluster.js';
 
 const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
@@ -39,25 +40,31 @@ afterAll(async () => {
   await e2e?.stop();
 });
 
-const waitingForUsers = (shard: OperatorProcess) => shard.logs().includes('deletion waits for 1 endpoint object(s) that use this workspace');
+/** Whether the shard logged that the deletion of a workspace waits for this endpoint object. */
+const waitingFor = (shard: OperatorProcess, endpoint: string) =>
+  shard.logs().split('\n').some((line) => line.includes('deletion waits for 1 endpoint object(s) that use this workspace') && line.includes(endpoint));
 
 describe('sharding with --label-selector', () => {
-  it("a workspace being deleted waits for another shard's endpoint objects; it goes once they are gone", async () => {
+  it("a workspace being deleted waits for another shard's endpoint objects; it goes once they are gone", async (context) => {
+    // Names of this attempt's own: a retry would find the first attempt's workspace and endpoint deleted, their
+    // deletion in the call log and the shards' waiting in their logs.
+    const workspaceName = attemptName(context, 'prod');
+    const endpoint = attemptName(context, 'sharded');
     await e2e.apply({
       apiVersion: 'serving.ptoperator.io/v1alpha1',
       kind: 'DatabricksWorkspace',
-      metadata: { name: 'prod' },
+      metadata: { name: workspaceName },
       spec: { host: e2e.emulator.url, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
     });
-    await e2e.apply(endpointManifest('sharded', { workspaceRef: { name: 'prod' }, deletionPolicy: 'Delete' }, { labels: { shard: 'a' } }));
-    await e2e.waitUntil('pte', 'sharded', isReady, 90_000);
+    await e2e.apply(endpointManifest(endpoint, { workspaceRef: { name: workspaceName }, deletionPolicy: 'Delete' }, { labels: { shard: 'a' } }));
+    await e2e.waitUntil('pte', endpoint, isReady, 90_000);
 
-    await e2e.kubectl(['delete', 'dbws', 'prod', '--wait=false']);
+    await e2e.kubectl(['delete', 'dbws', workspaceName, '--wait=false']);
     // Evidence that both shards looked at the deletion (each says what it waits for), or that one let it go.
     const workspace = await eventually(
       async () => {
-        const current = await e2e.get<{ metadata: { deletionTimestamp?: string; finalizers?: string[] } }>('dbws', 'prod');
-        if (current !== undefined && !shards.every(waitingForUsers)) throw new Error('both shards have not yet looked at the deletion');
+        const current = await e2e.get<{ metadata: { deletionTimestamp?: string; finalizers?: string[] } }>('dbws', workspaceName);
+        if (current !== undefined && !shards.every((shard) => waitingFor(shard, endpoint))) throw new Error('both shards have not yet looked at the deletion');
         return current;
       },
       { timeoutMs: 30_000, intervalMs: 100 },
@@ -66,11 +73,11 @@ describe('sharding with --label-selector', () => {
     expect(workspace?.metadata.finalizers).toContain('serving.ptoperator.io/workspace');
 
     // The endpoint's own shard still has the workspace's credentials: its Databricks endpoint is deleted.
-    await e2e.kubectl(['delete', 'pte', 'sharded', '--timeout=60s']);
-    expect((await e2e.mutations('sharded')).filter((m) => m.method === 'DELETE' && m.status === 200)).toHaveLength(1);
+    await e2e.kubectl(['delete', 'pte', endpoint, '--timeout=60s']);
+    expect((await e2e.mutations(endpoint)).filter((m) => m.method === 'DELETE' && m.status === 200)).toHaveLength(1);
     await eventually(
       async () => {
-        if ((await e2e.get('dbws', 'prod')) !== undefined) throw new Error('the workspace is still there');
+        if ((await e2e.get('dbws', workspaceName)) !== undefined) throw new Error('the workspace is still there');
       },
       { timeoutMs: 30_000, intervalMs: 250 },
     );
