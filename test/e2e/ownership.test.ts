@@ -1,7 +1,7 @@
 // Ownership, driven with kubectl: a foreign endpoint is never touched until the user asks for
 // adoption, and two objects claiming one endpoint name cannot both manage it.
 import { isDeepStrictEqual } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { apply, eventually } from '../support/cluster.js';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
@@ -9,7 +9,9 @@ const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
 
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each test, and a retry of it, starts from a namespace, emulator and operator of its own: vitest re-runs only the body,
+// and a retry would find the endpoint its failed attempt adopted, tagged or deleted.
+beforeEach(async () => {
   e2e = await startE2E({
     prefix: 'e2e-own',
     speed: 480,
@@ -26,7 +28,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 
@@ -64,6 +66,8 @@ describe('ownership', () => {
   });
 
   it('annotation ptoperator.io/adopt=true takes it over: owner tags patched, then managed to the spec and Ready', async () => {
+    await e2e.apply(endpointManifest('foreign-llama'));
+    await e2e.waitUntil('pte', 'foreign-llama', (o) => condition(o, 'Synced')?.reason === 'NotOwned');
     await e2e.kubectl(['annotate', 'pte', 'foreign-llama', 'ptoperator.io/adopt=true']);
     await e2e.kubectl(['wait', 'pte/foreign-llama', '--for=condition=Ready', '--timeout=90s']);
 
