@@ -2,20 +2,23 @@
 // leaves exactly one endpoint behind once restarted; with leader election exactly one replica acts,
 // and SIGTERM on the leader hands the Lease over at once. Annotations changed while the operator was down are
 // acted on as soon as it is back.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canI, cluster, eventually, kubectl } from '../support/cluster.js';
 import { type E2E, type OperatorProcess, condition, endpointManifest, startE2E, startOperator } from './harness.js';
 
 const ENDPOINT_FINALIZER = 'serving.ptoperator.io/endpoint';
 
 let e2e: E2E & { startOperator(extraArgs?: string[]): OperatorProcess };
-const extraOperators: OperatorProcess[] = [];
+let extraOperators: OperatorProcess[];
 
-beforeAll(async () => {
+// Each test, and a retry of it, starts from a namespace, emulator and operator of its own: vitest re-runs only the
+// body, and a retry would find the operator its failed attempt killed and the endpoint it created or updated.
+beforeEach(async () => {
+  extraOperators = [];
   e2e = await startE2E({ prefix: 'e2e-crash', speed: 480 });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await Promise.all(extraOperators.map((o) => o.stop('SIGTERM')));
   await e2e?.stop();
 });
@@ -75,15 +78,17 @@ describe('crash safety', () => {
 
 describe('crash safety during an update', () => {
   it('SIGKILL while a config update is in flight, then a restart: one update, Ready on the new spec', async () => {
-    const before = (await e2e.mutations('crash-llama')).filter((c) => c.operation === 'updateConfig').length;
+    await e2e.apply(endpointManifest('crash-update'));
+    await e2e.kubectl(['wait', 'pte/crash-update', '--for=condition=Ready', '--timeout=90s']);
+    const before = (await e2e.mutations('crash-update')).filter((c) => c.operation === 'updateConfig').length;
     const { faults } = await emulatorJson<{ faults: { id: string }[] }>('/__emulator/faults', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ type: 'latency', ms: 3_000, times: 1, match: { method: 'PUT', path: '/api/2.0/serving-endpoints/crash-llama/config' } }),
+      body: JSON.stringify({ type: 'latency', ms: 3_000, times: 1, match: { method: 'PUT', path: '/api/2.0/serving-endpoints/crash-update/config' } }),
     });
     const faultId = faults[0]?.id;
 
-    await e2e.apply(endpointManifest('crash-llama', { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '2' } }));
+    await e2e.apply(endpointManifest('crash-update', { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '2' } }));
     await eventually(
       async () => {
         const list = await emulatorJson<{ faults: { id: string; fired: number }[] }>('/__emulator/faults');
@@ -92,7 +97,7 @@ describe('crash safety during an update', () => {
       { timeoutMs: 30_000, intervalMs: 50 },
     );
     await e2e.operator.stop('SIGKILL');
-    const updates = async () => (await e2e.mutations('crash-llama')).filter((c) => c.operation === 'updateConfig');
+    const updates = async () => (await e2e.mutations('crash-update')).filter((c) => c.operation === 'updateConfig');
     await eventually(
       async () => {
         if ((await updates()).length !== before + 1) throw new Error('the update has not landed');
@@ -103,7 +108,7 @@ describe('crash safety during an update', () => {
     e2e.startOperator();
     await e2e.waitUntil(
       'pte',
-      'crash-llama',
+      'crash-update',
       (o) => {
         const status = o['status'] as { observedGeneration?: number; served?: { modelVersion?: string } };
         return status.observedGeneration === (o['metadata'] as { generation: number }).generation && status.served?.modelVersion === '2' && condition(o, 'Ready')?.status === 'True';
@@ -111,7 +116,7 @@ describe('crash safety during an update', () => {
       90_000,
     );
     expect(await updates()).toHaveLength(before + 1);
-    expect(await creates('crash-llama')).toHaveLength(1);
+    expect(await creates('crash-update')).toHaveLength(1);
   });
 });
 
@@ -148,10 +153,39 @@ describe('annotations changed while the operator was down', () => {
 });
 
 describe('leader election', () => {
-  const leaseId = `pt-e2e-crash-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const leaseNamespace = 'pt-operator-system';
   const identities = ['replica-a', 'replica-b'] as const;
-  const replicas = new Map<string, OperatorProcess>();
+  // A Lease and replicas of each test's own, so that each (and a retry of it) starts with no leader.
+  let leaseId: string;
+  let replicas: Map<string, OperatorProcess>;
+  beforeEach(() => {
+    leaseId = `pt-e2e-crash-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    replicas = new Map();
+  });
+
+  /** Replaces the test's operator by replicas with --leader-elect; resolves with the one that took the Lease. */
+  async function electedAmong(...names: string[]): Promise<string> {
+    await e2e.operator.stop('SIGTERM');
+    for (const identity of names) {
+      const replica = startOperator({
+        namespace: e2e.namespace,
+        emulatorUrl: e2e.emulator.url,
+        name: `${e2e.namespace}-${identity}`,
+        args: ['--leader-elect=true', `--leader-election-namespace=${leaseNamespace}`, `--leader-election-id=${leaseId}`],
+        env: { POD_NAME: identity },
+      });
+      replicas.set(identity, replica);
+      extraOperators.push(replica);
+    }
+    return eventually(
+      async () => {
+        const holder = await leaseHolder();
+        if (!holder) throw new Error('no replica holds the lease yet');
+        return holder;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+  }
 
   async function lease(): Promise<{ holderIdentity?: string; acquireTime?: string } | undefined> {
     const result = await kubectl(['get', 'lease', leaseId, '--namespace', leaseNamespace, '-o', 'json']);
@@ -171,26 +205,7 @@ describe('leader election', () => {
   });
 
   it('two replicas with --leader-elect: exactly one acts', async () => {
-    await e2e.operator.stop('SIGTERM');
-    for (const identity of identities) {
-      const replica = startOperator({
-        namespace: e2e.namespace,
-        emulatorUrl: e2e.emulator.url,
-        name: `${e2e.namespace}-${identity}`,
-        args: ['--leader-elect=true', `--leader-election-namespace=${leaseNamespace}`, `--leader-election-id=${leaseId}`],
-        env: { POD_NAME: identity },
-      });
-      replicas.set(identity, replica);
-      extraOperators.push(replica);
-    }
-    const leader = await eventually(
-      async () => {
-        const holder = await leaseHolder();
-        if (!holder) throw new Error('no replica holds the lease yet');
-        return holder;
-      },
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
+    const leader = await electedAmong(...identities);
     expect(identities).toContain(leader);
     const follower = identities.find((i) => i !== leader) as string;
 
@@ -206,7 +221,7 @@ describe('leader election', () => {
   });
 
   it('SIGTERM on the leader releases the Lease; the other replica takes over promptly and converges a new endpoint', async () => {
-    const leader = (await leaseHolder()) as string;
+    const leader = await electedAmong(...identities);
     const follower = identities.find((i) => i !== leader) as string;
     const leaderProcess = replicas.get(leader) as OperatorProcess;
     const followerProcess = replicas.get(follower) as OperatorProcess;
@@ -236,7 +251,7 @@ describe('leader election', () => {
   });
 
   it('SIGKILL on the leader: the Lease is not released, and a standby takes over once it expires', async () => {
-    const leader = (await leaseHolder()) as string;
+    const leader = await electedAmong('replica-a');
     const leaderProcess = replicas.get(leader) as OperatorProcess;
     const standby = startOperator({
       namespace: e2e.namespace,
