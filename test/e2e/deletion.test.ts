@@ -1,17 +1,19 @@
 // Deletion, driven with kubectl: deletionPolicy Delete removes the Databricks endpoint before the
 // object goes; Orphan lets the object go and leaves the endpoint serving.
 // (Objects are deleted, never namespaces: this control plane has no namespace controller.)
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
 import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E, TEST_PAT } from './harness.js';
 
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each test, and a retry of it, starts from a namespace, emulator and operator of its own: vitest re-runs only the body
+// (and a retry would find the endpoint its failed attempt created, deleted or left being deleted).
+beforeEach(async () => {
   e2e = await startE2E({ prefix: 'e2e-del', speed: 480 });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 
@@ -104,19 +106,21 @@ describe('deletion', () => {
   });
 
   it('deletionPolicy Delete on an endpoint that is already gone lets the object go', async () => {
+    await e2e.apply(endpointManifest('already-gone', { deletionPolicy: 'Delete' }));
+    await e2e.kubectl(['wait', 'pte/already-gone', '--for=condition=Ready', '--timeout=90s']);
     // Paused, so the operator cannot re-create it before the object is deleted.
-    await e2e.kubectl(['annotate', 'pte', 'vanishing', 'ptoperator.io/paused=true']);
-    await e2e.waitUntil('pte', 'vanishing', (o) => condition(o, 'Synced')?.reason === 'ReconcilePaused');
-    const response = await fetch(new URL('/api/2.0/serving-endpoints/vanishing', e2e.emulator.url), { method: 'DELETE', headers: { Authorization: `Bearer ${TEST_PAT}` } });
+    await e2e.kubectl(['annotate', 'pte', 'already-gone', 'ptoperator.io/paused=true']);
+    await e2e.waitUntil('pte', 'already-gone', (o) => condition(o, 'Synced')?.reason === 'ReconcilePaused');
+    const response = await fetch(new URL('/api/2.0/serving-endpoints/already-gone', e2e.emulator.url), { method: 'DELETE', headers: { Authorization: `Bearer ${TEST_PAT}` } });
     expect(response.status).toBe(200);
-    const before = await e2e.mutations('vanishing');
+    const before = await e2e.mutations('already-gone');
 
-    await e2e.kubectl(['delete', 'pte', 'vanishing', '--wait=false']);
-    await e2e.kubectl(['annotate', 'pte', 'vanishing', 'ptoperator.io/paused-']);
-    await waitGone('vanishing');
-    expect(await emulatorHas('vanishing')).toBe(false);
-    expect(await e2e.mutations('vanishing')).toEqual(before);
-    expect(await eventReasons('vanishing')).toContain('Deleted');
+    await e2e.kubectl(['delete', 'pte', 'already-gone', '--wait=false']);
+    await e2e.kubectl(['annotate', 'pte', 'already-gone', 'ptoperator.io/paused-']);
+    await waitGone('already-gone');
+    expect(await emulatorHas('already-gone')).toBe(false);
+    expect(await e2e.mutations('already-gone')).toEqual(before);
+    expect(await eventReasons('already-gone')).toContain('Deleted');
   });
 
   it('a paused object being deleted keeps its endpoint and finalizer until the annotation is removed', async () => {
