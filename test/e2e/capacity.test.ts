@@ -3,7 +3,7 @@
 // the user sets a new ptoperator.io/requested-at token.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, repoRoot } from '../support/cluster.js';
 import { type E2E, type OperatorProcess, addFaults, condition, emulatorCalls, endpointManifest, isReady, removeFault, startE2E, watchKubectl } from './harness.js';
 
@@ -13,11 +13,13 @@ const scenario = { timing: { rolloutSeconds: 3 * SPEED, capacityTimeoutSeconds: 
 
 let e2e: E2E & { startOperator(extraArgs?: string[]): OperatorProcess };
 
-beforeAll(async () => {
+// Each test, and a retry of it, starts from a namespace, emulator and operator of its own: vitest re-runs only the body,
+// and a retry would find its endpoint past the outage, the emulator's capacity faults used up, the operator killed.
+beforeEach(async () => {
   e2e = await startE2E({ prefix: 'e2e-cap', scenario, speed: SPEED });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 
@@ -94,10 +96,13 @@ describe('capacity outage', () => {
   });
 
   it('a capacity failure during a version change keeps the old version serving, then rolls the new one out', async () => {
-    const name = 'cap-outage';
+    const name = 'cap-version';
+    const backoff = { initialBackoff: '1s', maxBackoff: '2s', timeout: '5m' };
+    await e2e.apply(endpointManifest(name, { capacityRetry: backoff }));
+    await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Ready', '--timeout=60s']);
     await addFaults(e2e.emulator.url, { type: 'capacity', model: 'system.ai.meta_llama_v3_1_8b_instruct', attempts: 1 });
     const updatesBefore = (await e2e.mutations(name)).filter((c) => c.operation === 'updateConfig').length;
-    await e2e.apply(endpointManifest(name, { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '2' }, capacityRetry: { initialBackoff: '1s', maxBackoff: '2s', timeout: '5m' } }));
+    await e2e.apply(endpointManifest(name, { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '2' }, capacityRetry: backoff }));
 
     const waiting = await e2e.waitUntil('pte', name, (o) => condition(o, 'Ready')?.reason === 'WaitingForCapacity' && capacityOf(o)?.attempts === 1);
     const status = waiting['status'] as { served?: { modelVersion?: string }; state?: { ready?: string } };
@@ -105,7 +110,7 @@ describe('capacity outage', () => {
     expect(status.served?.modelVersion).toBe('3');
     expect(status.state?.ready).toBe('READY');
     expect(condition(waiting, 'Synced')).toMatchObject({ status: 'True' });
-    expect((await e2e.kubectl(['get', 'pte', name])).split('\n')[1]).toMatch(/^cap-outage\s+False\s+True\s+\S+\s+3\s/);
+    expect((await e2e.kubectl(['get', 'pte', name])).split('\n')[1]).toMatch(/^cap-version\s+False\s+True\s+\S+\s+3\s/);
 
     await e2e.waitUntil('pte', name, (o) => isReady(o) && condition(o, 'Ready')?.observedGeneration === (o['metadata'] as { generation: number }).generation);
     const ready = (await e2e.get('pte', name))!;
