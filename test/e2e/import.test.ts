@@ -5,13 +5,13 @@
 // gets a workspace only later, a forged status, an operator restart, and deletion.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { applyOk, ensureNamespace, eventually, kubectlOk, repoRoot, run, uniqueNamespace } from '../support/cluster.js';
 import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E, TEST_PAT } from './harness.js';
 
 let e2e: E2E & { startOperator(extraArgs?: string[]): unknown };
-const nsB = uniqueNamespace('e2e-import-b');
+let nsB: string;
 let operatorArgs: string[] = [];
 
 const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
@@ -103,7 +103,10 @@ const getEndpoint = (name: string) => databricks('GET', `/api/2.0/serving-endpoi
 
 const calls = () => emulatorCalls(e2e.emulator.url);
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from namespaces, an emulator and an operator of its own: the test adopts, deletes
+// and restarts as it goes, and vitest re-runs only the body.
+beforeEach(async () => {
+  nsB = uniqueNamespace('e2e-import-b');
   await ensureNamespace(nsB);
   e2e = await startE2E({ prefix: 'e2e-import', startOperator: false });
   // Namespace B is watched but may not use the default workspace: its objects need a DatabricksWorkspace of their own.
@@ -122,7 +125,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 
