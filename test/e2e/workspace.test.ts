@@ -3,6 +3,7 @@
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../src/emulator/auth.js';
+import { attemptName } from '../support/attempt.js';
 import { eventually } from '../support/cluster.js';
 import { type E2E, type OperatorProcess, TEST_PAT, condition, endpointManifest, fromYaml, isReady, startE2E } from './harness.js';
 
@@ -52,103 +53,127 @@ async function createSecret(name: string, literals: Record<string, string>, repl
 }
 
 describe('DatabricksWorkspace', () => {
-  it('a missing Secret: workspace SecretNotFound, endpoint WorkspaceNotReady; creating the Secret makes both Ready without a restart', async () => {
-    await e2e.apply(workspaceManifest('prod', { token: { secretRef: { name: 'dbx-pat', key: 'token' } } }));
-    await e2e.apply(endpointManifest('ws-llama', { workspaceRef: { name: 'prod' } }));
+  it('a missing Secret: workspace SecretNotFound, endpoint WorkspaceNotReady; creating the Secret makes both Ready without a restart', async (context) => {
+    // A retry starts without the Secret (its failed attempt may have created it), and with a workspace and an
+    // endpoint of its own: the first attempt's are Ready already, and their calls are in the log. The later tests
+    // use the Secret and the first attempt's workspace and endpoint.
+    await e2e.kubectl(['delete', 'secret', 'dbx-pat', '--ignore-not-found']);
+    const workspace = attemptName(context, 'prod');
+    const endpoint = attemptName(context, 'ws-llama');
+    await e2e.apply(workspaceManifest(workspace, { token: { secretRef: { name: 'dbx-pat', key: 'token' } } }));
+    await e2e.apply(endpointManifest(endpoint, { workspaceRef: { name: workspace } }));
 
-    const ws = await e2e.waitUntil('dbws', 'prod', (o) => readyReason(o) === 'SecretNotFound');
+    const ws = await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'SecretNotFound');
     expect(condition(ws, 'Ready')?.status).toBe('False');
     expect(condition(ws, 'Ready')?.message).toContain(`Secret ${e2e.namespace}/dbx-pat not found`);
-    const ep = await e2e.waitUntil('pte', 'ws-llama', (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady');
+    const ep = await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady');
     expect(condition(ep, 'Synced')?.status).toBe('False');
-    expect(condition(ep, 'Synced')?.message).toMatch(/DatabricksWorkspace .*\/prod is not ready \(SecretNotFound/);
-    expect(await e2e.mutations('ws-llama')).toEqual([]);
+    expect(condition(ep, 'Synced')?.message).toMatch(new RegExp(`DatabricksWorkspace .*/${workspace} is not ready \\(SecretNotFound`));
+    expect(await e2e.mutations(endpoint)).toEqual([]);
 
     await createSecret('dbx-pat', { token: GOOD_PAT });
-    const ready = await e2e.waitUntil('dbws', 'prod', (o) => readyReason(o) === 'Authenticated', 30_000);
+    const ready = await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'Authenticated', 30_000);
     expect(condition(ready, 'Ready')?.status).toBe('True');
-    await e2e.kubectl(['wait', 'pte/ws-llama', '--for=condition=Ready', '--timeout=90s']);
+    await e2e.kubectl(['wait', `pte/${endpoint}`, '--for=condition=Ready', '--timeout=90s']);
     expect(e2e.operator.exited).toBe(false);
-    expect((await e2e.mutations('ws-llama')).filter((c) => c.operation === 'create')).toHaveLength(1);
+    expect((await e2e.mutations(endpoint)).filter((c) => c.operation === 'create')).toHaveLength(1);
 
-    const table = await e2e.kubectl(['get', 'dbws', 'prod']);
-    expect(table).toMatch(/prod\s/);
+    const table = await e2e.kubectl(['get', 'dbws', workspace]);
+    expect(table).toMatch(new RegExp(`${workspace}\\s`));
   });
 
-  it('an endpoint naming a DatabricksWorkspace that does not exist yet waits, and goes Ready once it is created', async () => {
-    await e2e.apply(endpointManifest('early-llama', { workspaceRef: { name: 'later' } }));
-    const waiting = await e2e.waitUntil('pte', 'early-llama', (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady');
-    expect(condition(waiting, 'Synced')?.message).toMatch(/DatabricksWorkspace .*\/later not found/);
-    expect(await e2e.mutations('early-llama')).toEqual([]);
+  it('an endpoint naming a DatabricksWorkspace that does not exist yet waits, and goes Ready once it is created', async (context) => {
+    // Names of this attempt's own: a retry would find the first attempt's workspace there and its endpoint Ready.
+    const endpoint = attemptName(context, 'early-llama');
+    const workspace = attemptName(context, 'later');
+    await e2e.apply(endpointManifest(endpoint, { workspaceRef: { name: workspace } }));
+    const waiting = await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady');
+    expect(condition(waiting, 'Synced')?.message).toMatch(new RegExp(`DatabricksWorkspace .*/${workspace} not found`));
+    expect(await e2e.mutations(endpoint)).toEqual([]);
 
-    await e2e.apply(workspaceManifest('later', { token: { secretRef: { name: 'dbx-pat' } } }));
-    await e2e.kubectl(['wait', 'pte/early-llama', '--for=condition=Ready', '--timeout=90s']);
+    await e2e.apply(workspaceManifest(workspace, { token: { secretRef: { name: 'dbx-pat' } } }));
+    await e2e.kubectl(['wait', `pte/${endpoint}`, '--for=condition=Ready', '--timeout=90s']);
   });
 
-  it('a wrong token: AuthenticationFailed; rotating the Secret to the right token fixes it', async () => {
-    await createSecret('rotating-pat', { token: WRONG_PAT });
-    await e2e.apply(workspaceManifest('rotating', { token: { secretRef: { name: 'rotating-pat' } } }));
-    const failed = await e2e.waitUntil('dbws', 'rotating', (o) => readyReason(o) === 'AuthenticationFailed', 30_000);
+  it('a wrong token: AuthenticationFailed; rotating the Secret to the right token fixes it', async (context) => {
+    // Names of this attempt's own: a retry would find the Secret already there (kubectl create: AlreadyExists), rotated.
+    const secret = attemptName(context, 'rotating-pat');
+    const workspace = attemptName(context, 'rotating');
+    await createSecret(secret, { token: WRONG_PAT });
+    await e2e.apply(workspaceManifest(workspace, { token: { secretRef: { name: secret } } }));
+    const failed = await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'AuthenticationFailed', 30_000);
     expect(condition(failed, 'Ready')?.status).toBe('False');
     expect(condition(failed, 'Ready')?.message).toMatch(/refused the credentials/);
 
-    await createSecret('rotating-pat', { token: GOOD_PAT }, true);
-    const fixed = await e2e.waitUntil('dbws', 'rotating', (o) => readyReason(o) === 'Authenticated', 30_000);
+    await createSecret(secret, { token: GOOD_PAT }, true);
+    const fixed = await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'Authenticated', 30_000);
     expect(condition(fixed, 'Ready')?.status).toBe('True');
-    const described = await e2e.kubectl(['describe', 'dbws', 'rotating']);
+    const described = await e2e.kubectl(['describe', 'dbws', workspace]);
     expect(described).toMatch(/Warning\s+AuthenticationFailed/);
     expect(described).toMatch(/Normal\s+Authenticated/);
   });
 
-  it('OAuth M2M with a service principal Secret: Authenticated, and an endpoint through it is Ready', async () => {
-    await createSecret('dbx-sp', { 'client-id': DEFAULT_CLIENT_ID, 'client-secret': DEFAULT_CLIENT_SECRET });
-    await e2e.apply(workspaceManifest('sp', { oauthM2M: { secretRef: { name: 'dbx-sp' } } }));
-    const ws = await e2e.waitUntil('dbws', 'sp', (o) => readyReason(o) === 'Authenticated', 30_000);
+  it('OAuth M2M with a service principal Secret: Authenticated, and an endpoint through it is Ready', async (context) => {
+    // Names of this attempt's own: a retry would find the Secret already there (kubectl create: AlreadyExists).
+    const secret = attemptName(context, 'dbx-sp');
+    const workspace = attemptName(context, 'sp');
+    const endpoint = attemptName(context, 'sp-llama');
+    await createSecret(secret, { 'client-id': DEFAULT_CLIENT_ID, 'client-secret': DEFAULT_CLIENT_SECRET });
+    await e2e.apply(workspaceManifest(workspace, { oauthM2M: { secretRef: { name: secret } } }));
+    const ws = await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'Authenticated', 30_000);
     expect(condition(ws, 'Ready')?.message).toMatch(/oauth/i);
 
-    await e2e.apply(endpointManifest('sp-llama', { workspaceRef: { name: 'sp' } }));
-    await e2e.kubectl(['wait', 'pte/sp-llama', '--for=condition=Ready', '--timeout=90s']);
-    const obj = await e2e.get('pte', 'sp-llama');
+    await e2e.apply(endpointManifest(endpoint, { workspaceRef: { name: workspace } }));
+    await e2e.kubectl(['wait', `pte/${endpoint}`, '--for=condition=Ready', '--timeout=90s']);
+    const obj = await e2e.get('pte', endpoint);
     expect(obj && isReady(obj)).toBe(true);
   });
 
-  it('a Secret deleted: SecretNotFound, its endpoint WorkspaceNotReady with no Databricks call; recreated, both recover', async () => {
-    await createSecret('flaky-pat', { token: GOOD_PAT });
-    await e2e.apply(workspaceManifest('flaky', { token: { secretRef: { name: 'flaky-pat' } } }));
-    await e2e.apply(endpointManifest('flaky-llama', { workspaceRef: { name: 'flaky' } }));
-    await e2e.kubectl(['wait', 'pte/flaky-llama', '--for=condition=Ready', '--timeout=90s']);
+  it('a Secret deleted: SecretNotFound, its endpoint WorkspaceNotReady with no Databricks call; recreated, both recover', async (context) => {
+    // Names of this attempt's own: a retry would find the Secret already there (kubectl create: AlreadyExists), the
+    // endpoint's spec changed and its calls in the log.
+    const secret = attemptName(context, 'flaky-pat');
+    const workspace = attemptName(context, 'flaky');
+    const endpoint = attemptName(context, 'flaky-llama');
+    await createSecret(secret, { token: GOOD_PAT });
+    await e2e.apply(workspaceManifest(workspace, { token: { secretRef: { name: secret } } }));
+    await e2e.apply(endpointManifest(endpoint, { workspaceRef: { name: workspace } }));
+    await e2e.kubectl(['wait', `pte/${endpoint}`, '--for=condition=Ready', '--timeout=90s']);
 
-    await e2e.kubectl(['delete', 'secret', 'flaky-pat']);
-    await e2e.waitUntil('dbws', 'flaky', (o) => readyReason(o) === 'SecretNotFound', 30_000);
-    const ep = await e2e.waitUntil('pte', 'flaky-llama', (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady', 30_000);
+    await e2e.kubectl(['delete', 'secret', secret]);
+    await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'SecretNotFound', 30_000);
+    const ep = await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady', 30_000);
     // Ready says what was last known: the endpoint itself still serves.
     expect(condition(ep, 'Ready')?.status).toBe('True');
-    const calls = async () => (await (await fetch(new URL('/__emulator/calls?endpoint=flaky-llama', e2e.emulator.url))).json()) as { calls: unknown[] };
+    const calls = async () => (await (await fetch(new URL(`/__emulator/calls?endpoint=${endpoint}`, e2e.emulator.url))).json()) as { calls: unknown[] };
     const before = (await calls()).calls.length;
     // Evidence instead of a pause (which a slow machine may fill with nothing): two more reconciles of it.
-    await e2e.reconciledAgain('flaky-llama');
+    await e2e.reconciledAgain(endpoint);
     expect((await calls()).calls.length).toBe(before);
 
     // A new spec meanwhile cannot be sent: Ready no longer calls the endpoint Available (it serves the older spec).
-    await e2e.kubectl(['patch', 'pte', 'flaky-llama', '--type=merge', '-p', JSON.stringify({ spec: { throughput: { chunks: { min: 2, max: 4 } } } })]);
-    const held = await e2e.waitUntil('pte', 'flaky-llama', (o) => condition(o, 'Synced')?.observedGeneration === generationOf(o), 30_000);
+    await e2e.kubectl(['patch', 'pte', endpoint, '--type=merge', '-p', JSON.stringify({ spec: { throughput: { chunks: { min: 2, max: 4 } } } })]);
+    const held = await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.observedGeneration === generationOf(o), 30_000);
     expect(condition(held, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'WorkspaceNotReady', observedGeneration: generationOf(held) });
     expect(condition(held, 'Ready')?.message).toContain(`still serves the spec of generation ${generationOf(held) - 1}`);
-    expect(await e2e.kubectl(['get', 'pte', 'flaky-llama', '-o', 'wide'])).toMatch(/^flaky-llama\s+Unknown\s+False\s.*\sWorkspaceNotReady\b/m);
+    expect(await e2e.kubectl(['get', 'pte', endpoint, '-o', 'wide'])).toMatch(new RegExp(`^${endpoint}\\s+Unknown\\s+False\\s.*\\sWorkspaceNotReady\\b`, 'm'));
 
-    await createSecret('flaky-pat', { token: GOOD_PAT });
-    await e2e.waitUntil('dbws', 'flaky', (o) => readyReason(o) === 'Authenticated', 30_000);
-    await e2e.waitUntil('pte', 'flaky-llama', (o) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && isReady(o) && condition(o, 'Ready')?.observedGeneration === generationOf(o), 30_000);
+    await createSecret(secret, { token: GOOD_PAT });
+    await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'Authenticated', 30_000);
+    await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && isReady(o) && condition(o, 'Ready')?.observedGeneration === generationOf(o), 30_000);
   });
 
-  it('a host nobody listens on: HostUnreachable, reported within the operator\'s --databricks-timeout', async () => {
-    await createSecret('nowhere-pat', { token: GOOD_PAT });
+  it('a host nobody listens on: HostUnreachable, reported within the operator\'s --databricks-timeout', async (context) => {
+    // Names of this attempt's own: a retry would find the Secret already there (kubectl create: AlreadyExists).
+    const secret = attemptName(context, 'nowhere-pat');
+    const workspace = attemptName(context, 'nowhere');
+    await createSecret(secret, { token: GOOD_PAT });
     const appliedAt = Date.now();
     await e2e.apply({
-      ...(workspaceManifest('nowhere', { token: { secretRef: { name: 'nowhere-pat' } } }) as { spec: object }),
-      spec: { host: 'http://127.0.0.1:1', auth: { token: { secretRef: { name: 'nowhere-pat' } } } },
+      ...(workspaceManifest(workspace, { token: { secretRef: { name: secret } } }) as { spec: object }),
+      spec: { host: 'http://127.0.0.1:1', auth: { token: { secretRef: { name: secret } } } },
     });
-    const ws = await e2e.waitUntil('dbws', 'nowhere', (o) => readyReason(o) === 'HostUnreachable', 60_000);
+    const ws = await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'HostUnreachable', 60_000);
     // 5 s of retries, plus the informer and status write: well before the client's own 30 s default.
     expect(Date.now() - appliedAt).toBeLessThan(15_000);
     expect(condition(ws, 'Ready')).toMatchObject({ status: 'False' });
@@ -157,7 +182,10 @@ describe('DatabricksWorkspace', () => {
 
   // One tenant's workspaces on a host that never answers must not hold up another's: each holds a worker until
   // --databricks-timeout (session 11: one worker for every workspace, so each such host delayed all the others).
-  it('workspaces whose host hangs are verified side by side, and a working one is Ready meanwhile', async () => {
+  it('workspaces whose host hangs are verified side by side, and a working one is Ready meanwhile', async (context) => {
+    // Names of this attempt's own: a retry would find the first attempt's workspaces still being deleted.
+    const hangingNames = ['hang-1', 'hang-2', 'hang-3'].map((name) => attemptName(context, name));
+    const beside = attemptName(context, 'beside');
     const open = new Set<Socket>();
     const hanging = createServer((socket) => {
       open.add(socket);
@@ -166,7 +194,7 @@ describe('DatabricksWorkspace', () => {
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
     const port = (hanging.address() as AddressInfo).port;
     try {
-      for (const name of ['hang-1', 'hang-2', 'hang-3']) {
+      for (const name of hangingNames) {
         await e2e.apply({ ...workspaceManifest(name, { token: { secretRef: { name: 'dbx-pat', key: 'token' } } }), spec: { host: `http://127.0.0.1:${port}`, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } } });
       }
       // Evidence of three verifications in flight at once: three connections held open together.
@@ -178,8 +206,8 @@ describe('DatabricksWorkspace', () => {
       );
       // Verified before any of the three ended (--databricks-timeout=5s): it waited for none of them. Timed by the
       // operator's own log lines, not by this test seeing the status: kubectl on a loaded machine may take seconds.
-      await e2e.apply(workspaceManifest('beside', { token: { secretRef: { name: 'dbx-pat', key: 'token' } } }));
-      await e2e.waitUntil('dbws', 'beside', (o) => readyReason(o) === 'Authenticated', 30_000);
+      await e2e.apply(workspaceManifest(beside, { token: { secretRef: { name: 'dbx-pat', key: 'token' } } }));
+      await e2e.waitUntil('dbws', beside, (o) => readyReason(o) === 'Authenticated', 30_000);
       const verifiedAt = (name: string) => {
         const line = e2e.operator
           .logs()
@@ -189,17 +217,17 @@ describe('DatabricksWorkspace', () => {
       };
       const hangsEnded = await eventually(
         async () => {
-          const ended = ['hang-1', 'hang-2', 'hang-3'].map(verifiedAt);
+          const ended = hangingNames.map(verifiedAt);
           if (ended.some((t) => t === undefined)) throw new Error('a hanging verification has not ended yet');
           return ended as number[];
         },
         { timeoutMs: 30_000, intervalMs: 100 },
       );
-      expect(verifiedAt('beside')).toBeLessThan(Math.min(...hangsEnded));
+      expect(verifiedAt(beside)).toBeLessThan(Math.min(...hangsEnded));
     } finally {
       for (const socket of open) socket.destroy();
       hanging.close();
-      await e2e.kubectl(['delete', 'dbws', 'hang-1', 'hang-2', 'hang-3', 'beside', '--wait=false', '--ignore-not-found']);
+      await e2e.kubectl(['delete', 'dbws', ...hangingNames, beside, '--wait=false', '--ignore-not-found']);
     }
   });
 
