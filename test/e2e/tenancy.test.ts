@@ -4,7 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { applyOk, ensureNamespace, eventually, kubectlOk, uniqueNamespace } from '../support/cluster.js';
 import { condition, emulatorCalls, endpointManifest, isReady, startE2E, TEST_PAT } from './harness.js';
@@ -25,7 +25,10 @@ function serviceAccountJwt(): string {
   return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.${Buffer.from('signature').toString('base64url')}`;
 }
 
-beforeAll(async () => {
+// Each test, and a retry of it, starts from namespaces, emulators and an operator of its own: vitest re-runs only the
+// body, and a retry would find the Secrets its failed attempt created (kubectl create: AlreadyExists), the endpoints it
+// adopted, claimed or re-tagged, and their calls in the log.
+beforeEach(async () => {
   nsB = uniqueNamespace('e2e-ten-b');
   nsC = uniqueNamespace('e2e-ten-c');
   await Promise.all([ensureNamespace(nsB), ensureNamespace(nsC)]);
@@ -48,7 +51,7 @@ beforeAll(async () => {
   e2e.startOperator([`--namespaces=${e2e.namespace},${nsB},${nsC}`, `--default-workspace-namespaces=${e2e.namespace},${nsB}`, `--federation-token-file=${join(tokenDir, 'token')}`]);
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
   await attacker?.close();
   if (tokenDir) await rm(tokenDir, { recursive: true, force: true });
@@ -252,6 +255,9 @@ describe('finding 3: racing claims have one deterministic winner and the loser s
 
 describe('finding 4: the default workspace serves only the namespaces the operator allows', () => {
   it('an endpoint without workspaceRef in namespace C gets DefaultWorkspaceNotAllowed and causes no Databricks call', async () => {
+    // A witness in namespace A, which the operator goes on reading while it refuses C's endpoint.
+    await e2e.apply(endpointManifest('witness'));
+    await e2e.kubectl(['wait', 'pte/witness', '--for=condition=Ready', '--timeout=90s']);
     const c = inNamespace(nsC);
     await c.apply(endpointManifest('freeloader', { model: { name: 'main.tenant_c.secret_model', version: '1' } }));
     const obj = await c.waitUntil('pte', 'freeloader', hasSynced);
@@ -259,7 +265,7 @@ describe('finding 4: the default workspace serves only the namespaces the operat
     expect(synced(obj)?.message).toContain('spec.workspaceRef');
     expect(synced(obj)?.message).toContain('--default-workspace-namespaces');
     // Evidence that the operator is running and reading other endpoints meanwhile.
-    await operatorLooksAgain('tenant-a-llama', 1);
+    await operatorLooksAgain('witness', 1);
     const touched = (await calls(e2e.emulator.url)).filter((call) => call.path.includes('freeloader') || call.path.includes('tenant_c'));
     expect(touched).toEqual([]);
     expect(((obj['metadata'] as { finalizers?: string[] }).finalizers ?? [])).toEqual([]);
