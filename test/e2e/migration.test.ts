@@ -2,7 +2,7 @@
 // objects come back with new UIDs (a Velero restore with or without status, an Argo CD sync from Git), and the old
 // cluster may still run a while. The endpoints' owner tags stand for the old cluster's objects, written through the
 // emulator's admin API: one API server cannot hold two objects of one namespace and name.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { normaliseHost } from '../../src/databricks/host.js';
 import { eventually } from '../support/cluster.js';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
@@ -53,7 +53,22 @@ async function restoreWithStatus(name: string, oldUid: string): Promise<void> {
 
 const notOwned = (o: Record<string, unknown>) => condition(o, 'Synced')?.reason === 'NotOwned';
 
-beforeAll(async () => {
+/**
+ * The move: the old cluster's objects own the endpoints (its operator stopped: step 1 of the procedure); the new
+ * cluster gets them back, before its operator runs, by a Velero restore with status (`restored`) and an Argo CD sync
+ * (gitops, no status). Then its operator starts, and each object is NotOwned.
+ */
+async function moveToThisCluster(restored: readonly ('restored' | 'deleted')[]): Promise<void> {
+  for (const name of [...restored, 'gitops'] as const) await tagForAnotherCluster(name, OLD_UID[name]);
+  for (const name of restored) await restoreWithStatus(name, OLD_UID[name]);
+  await e2e.apply(endpointManifest('gitops'));
+  e2e.startOperator();
+  for (const name of [...restored, 'gitops']) await e2e.waitUntil('pte', name, notOwned);
+}
+
+// Each test, and a retry of it, starts from a namespace, emulator and operator of its own: vitest re-runs only the
+// body, and a retry would find the objects its failed attempt restored, adopted or deleted, and its operator running.
+beforeEach(async () => {
   e2e = await startE2E({
     prefix: 'e2e-move',
     speed: 480,
@@ -62,19 +77,13 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 
 describe('moving to another cluster, and restores', () => {
   it('objects restored (with their status) or synced from Git into a new cluster are NotOwned, say why, and send nothing; deleting one leaves its endpoint', async () => {
-    // The old cluster's objects own these endpoints (its operator stopped: step 1 of the procedure).
-    for (const name of ['restored', 'gitops', 'deleted'] as const) await tagForAnotherCluster(name, OLD_UID[name]);
-    // The new cluster, before its operator runs: a Velero restore with status, and an Argo CD sync (no status).
-    await restoreWithStatus('restored', OLD_UID.restored);
-    await restoreWithStatus('deleted', OLD_UID.deleted);
-    await e2e.apply(endpointManifest('gitops'));
-    e2e.startOperator();
+    await moveToThisCluster(['restored', 'deleted']);
 
     for (const name of ['restored', 'gitops'] as const) {
       const obj = await e2e.waitUntil('pte', name, notOwned);
@@ -86,7 +95,6 @@ describe('moving to another cluster, and restores', () => {
       expect(condition(obj, 'Ready')?.status).toBe('False');
       expect(await e2e.kubectl(['describe', 'pte', name])).toMatch(/Warning\s+NotOwned/);
     }
-    await e2e.waitUntil('pte', 'deleted', notOwned);
 
     // A restored object deleted by mistake (deletionPolicy Delete, the finalizer restored too): its record was made
     // by the old object, so the endpoint is not its own and stays.
@@ -99,6 +107,7 @@ describe('moving to another cluster, and restores', () => {
   });
 
   it('kubectl annotate pte --all --overwrite ptoperator.io/adopt=true takes every endpoint of the namespace over: Ready, with no Databricks call', async () => {
+    await moveToThisCluster(['restored']);
     await e2e.kubectl(['annotate', 'pte', '--all', '--overwrite', 'ptoperator.io/adopt=true']);
     for (const name of ['restored', 'gitops'] as const) {
       const obj = await e2e.waitUntil('pte', name, (o) => isReady(o) && condition(o, 'Synced')?.reason === 'ReconcileSuccess');
@@ -120,6 +129,7 @@ describe('moving to another cluster, and restores', () => {
 
   it("blue/green: once the new cluster's object adopted and tagged the endpoint, the old cluster's object lets go, and its Delete leaves the endpoint", async () => {
     // This cluster plays the old one: 'blue' adopted its endpoint (imported, untagged).
+    e2e.startOperator();
     await e2e.apply(endpointManifest('blue', {}, { annotations: { 'ptoperator.io/adopt': 'true' } }));
     await e2e.waitUntil('pte', 'blue', (o) => isReady(o) && (o['status'] as { adoption?: unknown }).adoption !== undefined);
     // Its adopt annotation removed since. The new cluster's object adopts the endpoint and writes its tags with its first
