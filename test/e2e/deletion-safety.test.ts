@@ -1,7 +1,7 @@
 // Issue 11, findings 7 and 8: deletions that a user did not mean as "delete my Databricks endpoints", and
 // deletions in the wrong order. Driven with kubectl against the real control plane, with
 // kube-controller-manager's namespace controller doing a real namespace deletion.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installCrds } from '../controlplane/global-setup.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { applyOk, eventually, kubectl, kubectlOk, uniqueNamespace, ensureNamespace } from '../support/cluster.js';
@@ -47,16 +47,18 @@ const deletes = (emulator: RunningEmulator) => emulator.emulator.calls.query({ o
 const endpointNames = (emulator: RunningEmulator) => emulator.emulator.calls.query({ operation: 'create' }).filter((c) => c.status === 200).map((c) => c.endpoint);
 
 describe('deleting a namespace (finding 8): endpoints go first, with the workspace credentials, then the workspace', () => {
-  const namespace = uniqueNamespace('e2e-nsdel');
+  // Per attempt: the test deletes its namespace (or the CRDs), so a retry needs a namespace, emulator and operator of its own.
+  let namespace: string;
   let emulator: RunningEmulator;
   let operator: OperatorProcess;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
+    namespace = uniqueNamespace('e2e-nsdel');
     await ensureNamespace(namespace);
     emulator = await startEmulator({ speed: 120 });
     operator = startOperator({ namespace, emulatorUrl: emulator.url });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await operator?.stop('SIGTERM');
     await emulator?.close();
   });
@@ -91,17 +93,19 @@ describe('deleting a namespace (finding 8): endpoints go first, with the workspa
 });
 
 describe('deleting the CRDs (finding 7): objects are released, nothing is deleted in Databricks', () => {
-  const namespace = uniqueNamespace('e2e-crddel');
+  // Per attempt: the test deletes its namespace (or the CRDs), so a retry needs a namespace, emulator and operator of its own.
+  let namespace: string;
   let emulator: RunningEmulator;
   let operator: OperatorProcess;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
+    namespace = uniqueNamespace('e2e-crddel');
     await ensureNamespace(namespace);
     emulator = await startEmulator({ speed: 120 });
     // Cluster-wide, as installed: deleting a CRD deletes its objects in every namespace.
     operator = startOperator({ namespace: '', emulatorUrl: emulator.url, args: [`--default-workspace-namespaces=${namespace}`], name: namespace });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await operator?.stop('SIGTERM');
     await emulator?.close();
     // Other test files need the CRDs back. Should a deletion have hung (a failed run), release what holds it.
@@ -139,16 +143,18 @@ describe('deleting the CRDs (finding 7): objects are released, nothing is delete
 });
 
 describe('an operator restart during a namespace deletion: the Secret is gone, and the way out the object names works', () => {
-  const namespace = uniqueNamespace('e2e-nsrestart');
+  // Per attempt: the test deletes its namespace (or the CRDs), so a retry needs a namespace, emulator and operator of its own.
+  let namespace: string;
   let emulator: RunningEmulator;
   let operator: OperatorProcess;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
+    namespace = uniqueNamespace('e2e-nsrestart');
     await ensureNamespace(namespace);
     emulator = await startEmulator({ speed: 120 });
     operator = startOperator({ namespace, emulatorUrl: emulator.url });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await operator?.stop('SIGTERM');
     await emulator?.close();
   });
