@@ -1,7 +1,7 @@
 // The default workspace by namespace label (--default-workspace-namespace-selector): the chart's extra
 // namespace-reader RBAC is applied only for this file, and the operator runs with no namespace list at all.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyOk, canI, kubectlOk, renderChart } from '../support/cluster.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { applyOk, canI, eventually, kubectlOk, renderChart } from '../support/cluster.js';
 import { condition, endpointManifest, startE2E } from './harness.js';
 
 const LABEL = 'ptoperator.io/default-workspace';
@@ -10,10 +10,12 @@ const SELECTOR = `${LABEL}=allowed`;
 let e2e: Awaited<ReturnType<typeof startE2E>>;
 let namespaceReader: string;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   e2e = await startE2E({ prefix: 'e2e-tensel', startOperator: false });
-  // The default chart grants no access to Namespaces; the selector value adds exactly get/list/watch.
-  expect(await canI('list', 'namespaces', { as: 'operator' })).toBe(false);
+  // The default chart grants no access to Namespaces; the selector value adds exactly get/list/watch. (Eventually:
+  // a retry follows the failed attempt's removal of the grant, which the authorizer may not have seen yet.)
+  await eventually(async () => expect(await canI('list', 'namespaces', { as: 'operator' })).toBe(false), { timeoutMs: 10_000 });
   namespaceReader = await renderChart({ values: { defaultWorkspace: { allowedNamespaceSelector: SELECTOR } }, showOnly: ['templates/namespace-reader-rbac.yaml'] });
   await applyOk(namespaceReader);
   expect(await canI('list', 'namespaces', { as: 'operator' })).toBe(true);
@@ -21,7 +23,7 @@ beforeAll(async () => {
   e2e.startOperator(['--default-workspace-namespaces=', `--default-workspace-namespace-selector=${SELECTOR}`]);
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
   if (namespaceReader) await kubectlOk(['delete', '--ignore-not-found', '-f', '-'], { input: namespaceReader });
 });
