@@ -5,7 +5,7 @@
 // back with the old version, in one create; a mistyped model.version during a step sends nothing and setting it
 // back resumes the step; a new model.name is no canary (the new model replaces both versions). Evidence: the object's status and the emulator's
 // served config and call log.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type E2E, TEST_PAT, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
 let e2e: E2E;
@@ -54,11 +54,12 @@ async function startOnVersion2(name: string, canary: Record<string, unknown>): P
   await e2e.kubectl(['patch', 'pte', name, '--type=merge', '-p', JSON.stringify({ spec: { model: { name: MODEL, version: '3' } } })]);
 }
 
-beforeAll(async () => {
+// Each test, and a retry of it, starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   e2e = await startE2E({ prefix: 'e2e-canary', speed: 480 });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 

@@ -3,7 +3,7 @@
 // previous step for the second). After a restart the canary must go on from the step Databricks has: no step sent
 // twice, none skipped, the old version removed at the end, Ready on the new version. Evidence: the emulator's call
 // log (one update per step, as in canary.test.ts) and its served config, and the object's status.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
 import { type E2E, type OperatorProcess, addFaults, endpointManifest, isReady, startE2E } from './harness.js';
 
@@ -12,11 +12,12 @@ const NAME = 'crash-canary';
 
 let e2e: E2E & { startOperator(extraArgs?: string[]): OperatorProcess };
 
-beforeAll(async () => {
+// Each test, and a retry of it, starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   e2e = await startE2E({ prefix: 'e2e-crash-canary', speed: 480 });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 

@@ -1,6 +1,6 @@
 // Preflight, driven with kubectl: a spec Databricks cannot serve is refused before any mutation, with a
 // message that says how to fix it, and fixing the spec leads to Ready. Model-unit models go through /pt.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EndpointStatus } from '../../src/api/v1alpha1/index.js';
 import { eventually } from '../support/cluster.js';
 import { type E2E, condition, endpointManifest, startE2E } from './harness.js';
@@ -10,12 +10,13 @@ const INSTRUCT = 'system.ai.meta_llama_v3_1_8b_instruct';
 
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each test, and a retry of it, starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   // Rollouts take one real second.
   e2e = await startE2E({ prefix: 'e2e-pre', scenario: { timing: { rolloutSeconds: SPEED } }, speed: SPEED });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { normaliseHost } from '../../src/databricks/host.js';
 import { applyOk, ensureNamespace, eventually, kubectl, kubectlOk, uniqueNamespace } from '../support/cluster.js';
@@ -69,7 +69,8 @@ async function startForgingProxy(target: string): Promise<typeof proxy> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, forged };
 }
 
-beforeAll(async () => {
+// Each test, and a retry of it, starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   alice = uniqueNamespace('e2e-hostmv-alice');
   await ensureNamespace(alice);
   tokenDir = await mkdtemp(join(tmpdir(), 'pt-hostmove-'));
@@ -92,7 +93,7 @@ beforeAll(async () => {
   e2e.startOperator([`--namespaces=${e2e.namespace},${alice}`, `--default-workspace-namespaces=${e2e.namespace},${alice}`, `--federation-token-file=${join(tokenDir, 'token')}`]);
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
   await hostile?.close();
   await new Promise((closed) => proxy?.server.close(closed));
