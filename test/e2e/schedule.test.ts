@@ -2,7 +2,7 @@
 // ahead of each window's start by the lead time, with exactly one config update per change. The
 // emulator runs at speed 1 (its clock is the operator's clock) with 2-second rollouts, so windows
 // of cron expressions with seconds happen in real time.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MUTATING_OPERATIONS } from '../../src/emulator/call-log.js';
 import { eventually } from '../support/cluster.js';
 import { condition, type E2E, emulatorCalls, endpointManifest, isReady, type OperatorProcess, startE2E } from './harness.js';
@@ -22,11 +22,12 @@ const served = (obj: Record<string, unknown>) => (obj['status'] as { served?: { 
 const schedule = (obj: Record<string, unknown>) => (obj['status'] as { schedule?: { throughput?: string; nextWindow?: string } } | undefined)?.schedule;
 const window = (obj: Record<string, unknown>) => (obj['status'] as { schedule?: { activeWindow?: string } } | undefined)?.schedule?.activeWindow;
 
-beforeAll(async () => {
+// Each test, and a retry of it, starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   e2e = await startE2E({ prefix: 'e2e-schedule', speed: 1, scenario: { timing: { rolloutSeconds: 2 } } });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 
