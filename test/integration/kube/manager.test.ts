@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { KubeClient } from '../../../src/kube/client.js';
 import type { Lease } from '../../../src/kube/leader.js';
 import { Manager } from '../../../src/kube/manager.js';
@@ -15,11 +15,17 @@ const silent = pino({ level: 'silent' });
 
 beforeAll(async () => {
   ({ client } = await adminClient());
-  ns = await createNamespace(client, 'manager');
 });
 afterAll(async () => {
-  await deleteNamespace(client, ns);
   await client.close();
+});
+// A namespace for each test, and for each attempt of it: the tests create objects of fixed names, which a retry
+// (vitest re-runs only the body) would meet as AlreadyExists, and leaders on a Lease of a fixed name.
+beforeEach(async () => {
+  ns = await createNamespace(client, 'manager');
+});
+afterEach(async () => {
+  await deleteNamespace(client, ns);
 });
 
 
@@ -63,6 +69,8 @@ describe('Manager', () => {
       leaderElection: { namespace: ns, name: 'manager-test', leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 },
       shutdownTimeoutMs: 5_000,
     });
+    // Stopped when the test ends, failed too: a failed attempt must not leave it leading, serving and reconciling.
+    onTestFinished(() => manager.stop());
     const informer = manager.informer<ConfigMap>({ resource: CoreResources.configMap, namespaces: [ns], labelSelector: 'bulk=yes', pageSize: 250 });
     const reconciled = new Set<string>();
     let slowStarted = false;

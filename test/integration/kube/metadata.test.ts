@@ -1,6 +1,6 @@
 // KubeClient.getMetadata against the real API server: the object's metadata only (PartialObjectMetadata), what the
 // CRD-deletion check reads before every DELETE of an endpoint (a CRD with its schema is tens of kilobytes).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../../src/kube/client.js';
 import type { ResourceType } from '../../../src/kube/types.js';
 import { adminClient, createNamespace, deleteNamespace, ensureWidgetCrd, widgetResource, type Widget } from './support.js';
@@ -13,11 +13,17 @@ let ns: string;
 beforeAll(async () => {
   ({ client } = await adminClient());
   await ensureWidgetCrd(client);
-  ns = await createNamespace(client, 'metadata');
 });
 afterAll(async () => {
-  await deleteNamespace(client, ns);
   await client.close();
+});
+// A namespace for each test, and for each attempt of it: the tests create objects of fixed names, which a retry
+// (vitest re-runs only the body) would meet as AlreadyExists, or still being deleted.
+beforeEach(async () => {
+  ns = await createNamespace(client, 'metadata');
+});
+afterEach(async () => {
+  await deleteNamespace(client, ns);
 });
 
 describe('KubeClient.getMetadata', () => {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { KubeClient } from '../../../src/kube/client.js';
 import type { Lease } from '../../../src/kube/leader.js';
 import { CoreResources } from '../../../src/kube/types.js';
@@ -13,11 +13,17 @@ let ns: string;
 
 beforeAll(async () => {
   ({ client } = await adminClient());
-  ns = await createNamespace(client, 'sigterm');
 });
 afterAll(async () => {
-  await deleteNamespace(client, ns);
   await client.close();
+});
+// A namespace for each test, and for each attempt of it: the tests create objects of fixed names, which a retry
+// (vitest re-runs only the body) would meet as AlreadyExists, and leaders on a Lease of a fixed name.
+beforeEach(async () => {
+  ns = await createNamespace(client, 'sigterm');
+});
+afterEach(async () => {
+  await deleteNamespace(client, ns);
 });
 
 describe('graceful shutdown of a real process', () => {
@@ -36,6 +42,11 @@ describe('graceful shutdown of a real process', () => {
       }
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Killed when the test ends, failed too: a failed attempt must not leave the process running (and leading).
+    onTestFinished(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    });
 
     await eventually(() => events.includes('leading'), 30_000, 'the process to lead');
     await client.create(CoreResources.configMap, ns, configMap(ns, 'slow'));

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MERGE_PATCH, type KubeClient } from '../../../src/kube/client.js';
 import { setCondition } from '../../../src/kube/conditions.js';
 import { EventRecorder } from '../../../src/kube/events.js';
@@ -15,11 +15,17 @@ let ns: string;
 beforeAll(async () => {
   ({ client, requests } = await adminClient());
   await ensureWidgetCrd(client);
-  ns = await createNamespace(client, 'writes');
 });
 afterAll(async () => {
-  await deleteNamespace(client, ns);
   await client.close();
+});
+// A namespace for each test, and for each attempt of it: the tests create objects of fixed names, which a retry
+// (vitest re-runs only the body) would meet as AlreadyExists.
+beforeEach(async () => {
+  ns = await createNamespace(client, 'writes');
+});
+afterEach(async () => {
+  await deleteNamespace(client, ns);
 });
 
 const newWidget = (name: string): Widget => ({
