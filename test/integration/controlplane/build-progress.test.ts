@@ -28,8 +28,10 @@ printf '#!/bin/sh\\necho "Kubernetes ${k8sVersion}"\\n' > "$out"; chmod +x "$out
 `,
     );
     chmodSync(fakeGo, 0o755);
+    // An empty cache of this attempt's own: a retry would find the first attempt's binaries there and build nothing.
+    const cache = mkdtempSync(join(dir, 'cache-'));
     const { stdout } = await promisify(execFile)('bash', [join(repoRoot, 'test/controlplane/build.sh')], {
-      env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env['PATH']}`, PT_OPERATOR_CACHE: join(dir, 'cache'), PT_BUILD_PROGRESS_INTERVAL: '1' },
+      env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env['PATH']}`, PT_OPERATOR_CACHE: cache, PT_BUILD_PROGRESS_INTERVAL: '1' },
       timeout: 60_000,
     });
     const lines = stdout.split('\n');
@@ -40,7 +42,7 @@ printf '#!/bin/sh\\necho "Kubernetes ${k8sVersion}"\\n' > "$out"; chmod +x "$out
 
     // A second run reuses everything and says so, one line per binary.
     const again = await promisify(execFile)('bash', [join(repoRoot, 'test/controlplane/build.sh')], {
-      env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env['PATH']}`, PT_OPERATOR_CACHE: join(dir, 'cache') },
+      env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env['PATH']}`, PT_OPERATOR_CACHE: cache },
       timeout: 30_000,
     });
     expect(again.stdout.split('\n').filter((l) => /^build: \[\d\/5\] reuse /.test(l))).toHaveLength(5);

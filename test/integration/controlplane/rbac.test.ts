@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { attemptName } from '../../support/attempt.js';
 import {
   applyOk,
   canI,
@@ -115,12 +116,14 @@ describe('operator RBAC from the chart (watchNamespaces empty: cluster-wide)', (
     expect(version.gitVersion).toMatch(/^v1\./);
   });
 
-  it('records core Events (the API the recorder uses)', async () => {
+  it('records core Events (the API the recorder uses)', async (context) => {
+    // Names of this attempt's own: a retry would find the first attempt's Event (create: AlreadyExists).
+    const coreName = attemptName(context, 'llama-chat.core');
     const involvedObject = { apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'ProvisionedThroughputEndpoint', name: 'llama-chat', namespace };
     const coreEvent = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: 'llama-chat.core', namespace },
+      metadata: { name: coreName, namespace },
       involvedObject,
       reason: 'Creating',
       message: 'creating the serving endpoint',
@@ -130,7 +133,7 @@ describe('operator RBAC from the chart (watchNamespaces empty: cluster-wide)', (
     const eventsApiEvent = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
-      metadata: { name: 'llama-chat.events', namespace },
+      metadata: { name: attemptName(context, 'llama-chat.events'), namespace },
       regarding: involvedObject,
       reason: 'Creating',
       action: 'Create',
@@ -145,25 +148,27 @@ describe('operator RBAC from the chart (watchNamespaces empty: cluster-wide)', (
     // Recorders PATCH a repeated event blind; kubectl patch would GET first, which the role does not grant.
     expect(await canI('patch', 'events', { namespace })).toBe(true);
     expect(await canI('patch', 'events.events.k8s.io', { namespace })).toBe(false);
-    await expectForbidden(['get', 'events.v1.', 'llama-chat.core', '-n', namespace]);
-    await expectForbidden(['delete', 'events.v1.', 'llama-chat.core', '-n', namespace]);
+    await expectForbidden(['get', 'events.v1.', coreName, '-n', namespace]);
+    await expectForbidden(['delete', 'events.v1.', coreName, '-n', namespace]);
   });
 
   // Its get and update of this Lease of the run's come from the tests' own Role (global-setup: a Lease per test);
   // the chart's rule, its release's Lease only, is asserted with the scoped release below.
-  it('holds a leader-election Lease in its own namespace only', async () => {
+  it('holds a leader-election Lease in its own namespace only', async (context) => {
     const { operatorNamespace } = cluster();
+    // A Lease of this attempt's own: a retry would find the first attempt's (create: AlreadyExists).
+    const leaseName = attemptName(context, `pt-operator-leader-${process.pid}`);
     const lease = (holder: string) =>
       toYaml({
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
-        metadata: { name: `pt-operator-leader-${process.pid}`, namespace: operatorNamespace },
+        metadata: { name: leaseName, namespace: operatorNamespace },
         spec: { holderIdentity: holder, leaseDurationSeconds: 15 },
       });
     await expectAllowed(['create', '-f', '-'], 'operator', lease('replica-a'));
-    await expectAllowed(['get', 'lease', `pt-operator-leader-${process.pid}`, '-n', operatorNamespace]);
+    await expectAllowed(['get', 'lease', leaseName, '-n', operatorNamespace]);
     await expectAllowed(['replace', '-f', '-'], 'operator', lease('replica-b'));
-    const holder = await kubectlOk(['get', 'lease', `pt-operator-leader-${process.pid}`, '-n', operatorNamespace, '-o', 'jsonpath={.spec.holderIdentity}']);
+    const holder = await kubectlOk(['get', 'lease', leaseName, '-n', operatorNamespace, '-o', 'jsonpath={.spec.holderIdentity}']);
     expect(holder).toBe('replica-b');
 
     expect(await canI('delete', 'leases.coordination.k8s.io', { namespace: operatorNamespace })).toBe(false);
