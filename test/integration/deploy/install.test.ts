@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { cluster, ensureNamespace, kubectl, repoRoot, run, uniqueNamespace } from '../../support/cluster.js';
 import { exampleManifests } from '../../support/examples.js';
@@ -403,11 +403,12 @@ describe('a second release of the chart in the cluster (platform review)', () =>
   const install = (release: string, namespace: string, ...values: string[]) =>
     helm(['install', release, chart, '--namespace', namespace, '--create-namespace', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false', ...admin, ...values]);
 
-  afterAll(async () => {
-    await helm(['uninstall', 'ops', '--namespace', first, '--ignore-not-found', ...admin]);
-  });
-
   it('refuses a release whose namespaces overlap another release that reconciles them, naming it (also a shard beside a release without a selector); disjoint scopes or two shards install', async () => {
+    // Uninstalled when the test ends, failed too: a retry installs it again from scratch (the failed attempt's release,
+    // perhaps already made a shard, would refuse the install and answer the checks below in its place).
+    onTestFinished(async () => {
+      await helm(['uninstall', 'ops', '--namespace', first, '--ignore-not-found', ...admin]);
+    });
     for (const namespace of [tenantA, tenantB]) await ensureNamespace(namespace);
     const one = await install('ops', first, '--set', `watchNamespaces={${tenantA}}`);
     expect(one.stderr).toBe('');
@@ -511,11 +512,11 @@ describe("a tenant's Deployment posing as a release (attacker review)", () => {
   const tenant = uniqueNamespace('tenant-mallory');
   const admin = ['--kubeconfig', cluster().kubeconfigAdmin];
 
-  afterAll(async () => {
-    await helm(['uninstall', 'ops', '--namespace', platform, '--ignore-not-found', ...admin]);
-  });
-
   it('does not refuse the upgrade of a real release because of it', async () => {
+    // Uninstalled when the test ends, failed too: a retry installs it again (helm install of an existing release fails).
+    onTestFinished(async () => {
+      await helm(['uninstall', 'ops', '--namespace', platform, '--ignore-not-found', ...admin]);
+    });
     await ensureNamespace(tenant);
     const installed = await helm(['install', 'ops', chart, '--namespace', platform, '--create-namespace', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false', ...admin]);
     expect(installed.exitCode, installed.stderr).toBe(0);
