@@ -1,19 +1,20 @@
 // Issue 12 item 2, "no reads while waiting": endpoints refused by the workspace's create/update budget are
 // requeued for the slot reserved for them and make no Databricks call before it, however often they are
 // reconciled meanwhile (here: label changes, each of which reconciles the object).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
 import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
 const NAMES = ['w-0', 'w-1', 'w-2', 'w-3', 'w-4'];
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   // Two creates/updates per 5 minutes for the whole host: three of five creates must wait minutes.
   e2e = await startE2E({ prefix: 'e2e-budget-wait', operatorArgs: ['--databricks-mutations-per-5-minutes=2'] });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 

@@ -1,6 +1,6 @@
 // Issue 12 item 7, steady state: endpoints that are Ready cost no apiserver write and at most one Databricks
 // GET each per poll interval (±10 % jitter), measured over several intervals.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
 import { type E2E, endpointManifest, isReady, startE2E } from './harness.js';
 
@@ -8,11 +8,12 @@ const NAMES = ['ss-0', 'ss-1', 'ss-2', 'ss-3', 'ss-4'];
 const POLL_MS = 2_000;
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   e2e = await startE2E({ prefix: 'e2e-steady', operatorArgs: [`--poll-interval=${POLL_MS}ms`] });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 

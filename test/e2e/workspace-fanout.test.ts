@@ -1,7 +1,7 @@
 // Issue 12, "workspace fan-out": any change to a DatabricksWorkspace, including the periodic re-verification whose
 // Ready message holds the endpoint count, re-read every endpoint of the namespace from Databricks. Now only changes
 // an endpoint depends on (spec, deletion, the Ready verdict) wake them, and then at most at the read rate.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
 import { type E2E, TEST_PAT, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
@@ -11,7 +11,8 @@ const READS_PER_SECOND = 5;
 
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   e2e = await startE2E({
     prefix: 'e2e-ws-fanout',
     scenario: { auth: { pats: [TEST_PAT, GOOD_PAT] } },
@@ -21,7 +22,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 
