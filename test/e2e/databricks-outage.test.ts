@@ -4,7 +4,7 @@
 // kube-apiserver outage (apiserver-outage.test.ts), not after a backoff grown during the outage: with the default
 // --databricks-timeout of 20 s a 10-minute outage left endpoints waiting about 5 more minutes, a 20-minute one up
 // to 16. Evidence: the operator's own log (the failure count it backs off with) and the emulator's call log.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
 import { type E2E, addFaults, condition, emulatorCalls, endpointManifest, isReady, removeFault, startE2E } from './harness.js';
 
@@ -15,12 +15,13 @@ const FAILURES = 14;
 
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   // One Databricks call with its retries gives up after 2 s, so failures (and the backoff) pile up in a minute.
   e2e = await startE2E({ prefix: 'e2e-databricks-outage', speed: 480, operatorArgs: ['--databricks-timeout=2s'] });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 

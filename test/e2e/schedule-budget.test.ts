@@ -2,7 +2,7 @@
 // 2 per 5 minutes (--databricks-mutations-per-5-minutes=2). The first two to ask are updated at the change; the
 // other two send nothing, and their status says why and when their turn comes (one window later). The
 // endpoints exist beforehand and are adopted, which sends nothing, so the whole budget is the window change's.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
@@ -26,7 +26,8 @@ const cronAt = (ms: number) => {
   return `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} * * *`;
 };
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   e2e = await startE2E({
     prefix: 'e2e-schedbudget',
     speed: 1,
@@ -38,7 +39,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 
