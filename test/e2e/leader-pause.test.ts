@@ -4,7 +4,7 @@
 // each Databricks mutation. Rules: the leader gives up within the renew deadline (10 s) even though its
 // renew request never returns, aborts what it is doing and exits; the standby acts only after that; never
 // two acting.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CallRecord, MUTATING_OPERATIONS } from '../../src/emulator/call-log.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { applyOk, cluster, ensureNamespace, eventually, uniqueNamespace } from '../support/cluster.js';
@@ -15,10 +15,11 @@ const LEASE_DURATION_MS = 15_000;
 /** Aborted reconciles get this long to unwind (the controller's abort grace) before the process is gone. */
 const ABORT_SLACK_MS = 3_000;
 
-const namespace = uniqueNamespace('e2e-leader-pause');
-const leaseId = `pt-e2e-pause-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-const emulators: RunningEmulator[] = [];
-const replicas: OperatorProcess[] = [];
+// Per attempt (set in beforeEach): a retry must not meet the first attempt's objects, Lease or processes.
+let namespace: string;
+let leaseId: string;
+let emulators: RunningEmulator[];
+let replicas: OperatorProcess[];
 let apiserverStopped = false;
 
 const mutations = (e: RunningEmulator): CallRecord[] => e.emulator.calls.query().filter((c) => MUTATING_OPERATIONS.has(c.operation));
@@ -37,7 +38,12 @@ function replica(name: string, emulator: RunningEmulator): OperatorProcess {
   return process;
 }
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
+  namespace = uniqueNamespace('e2e-leader-pause');
+  leaseId = `pt-e2e-pause-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  emulators = [];
+  replicas = [];
   await ensureNamespace(namespace);
   for (let i = 0; i < 2; i++) {
     const emulator = await startEmulator({ speed: 120 });
@@ -48,7 +54,7 @@ beforeAll(async () => {
   await applyOk([0, 1, 2].map((i) => endpointManifest(`pause-${i}`)), { namespace });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   if (apiserverStopped) process.kill(cluster().apiserverPid, 'SIGCONT');
   await Promise.all(replicas.map((r) => r.stop('SIGKILL')));
   await Promise.all(emulators.map((e) => e.close()));
