@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, repoRoot } from '../support/cluster.js';
 import { type E2E, condition, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
@@ -20,12 +20,13 @@ const RESUME_BOUND_MS = 8_000;
 
 let e2e: E2E;
 
-beforeAll(async () => {
+// Each attempt (a retry too) starts from a namespace, emulator and operator of its own: vitest re-runs only the body.
+beforeEach(async () => {
   // 10-minute rollouts at 120× take 5 s: one started just before the outage finishes during it.
   e2e = await startE2E({ prefix: 'e2e-apiserver-outage' });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await e2e?.stop();
 });
 
