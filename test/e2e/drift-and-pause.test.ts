@@ -1,6 +1,7 @@
 // Drift and pause, driven with kubectl: an out-of-band edit in Databricks is put back with a
 // Warning Event; the paused annotation stops every Databricks call until it is removed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attemptName } from '../support/attempt.js';
 import { eventually, kubectl } from '../support/cluster.js';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
@@ -48,8 +49,8 @@ async function emulatorServed(name: string): Promise<{ entity_version?: string; 
 }
 
 /** The object under test: the seed's llama example with a user tag. */
-const drifty = (spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) =>
-  endpointManifest('drifty', { tags: { team: 'genai' }, ...spec }, metadata);
+const drifty = (spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}, name = 'drifty') =>
+  endpointManifest(name, { tags: { team: 'genai' }, ...spec }, metadata);
 
 async function emulatorTags(name: string): Promise<Record<string, string | undefined>> {
   const state = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as { endpoints: { name: string; tags?: { key: string; value?: string }[] }[] };
@@ -114,9 +115,18 @@ describe('drift', () => {
 });
 
 describe('paused', () => {
-  it('ptoperator.io/paused=true: Synced=False ReconcilePaused, and no Databricks call at all, even after a spec change and a drift', async () => {
-    await e2e.kubectl(['annotate', 'pte', 'drifty', 'ptoperator.io/paused=true']);
-    const paused = await e2e.waitUntil('pte', 'drifty', (o) => condition(o, 'Synced')?.reason === 'ReconcilePaused');
+  // The paused object: drifty, as the drift tests left it; a retry pauses one of its own, Ready on the first spec (the
+  // failed attempt left drifty paused on a spec never rolled out, so its Ready no longer says True). Resuming takes
+  // the one the pause test last used.
+  let pausedName = 'drifty';
+
+  it('ptoperator.io/paused=true: Synced=False ReconcilePaused, and no Databricks call at all, even after a spec change and a drift', async (context) => {
+    const name = attemptName(context, 'drifty');
+    pausedName = name;
+    await e2e.apply(drifty({}, {}, name));
+    await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Ready', '--timeout=90s']);
+    await e2e.kubectl(['annotate', 'pte', name, 'ptoperator.io/paused=true']);
+    const paused = await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.reason === 'ReconcilePaused');
     expect(condition(paused, 'Synced')?.status).toBe('False');
     expect(condition(paused, 'Synced')?.message).toContain('ptoperator.io/paused');
     // Ready keeps what was last known.
@@ -124,32 +134,32 @@ describe('paused', () => {
     const lastSeq = Math.max(0, ...(await allCalls()).map((c) => c.seq));
 
     await e2e.apply(
-      drifty({ model: { name: MODEL, version: '2' }, throughput: { chunks: { min: 1, max: 4 } } }, { annotations: { 'ptoperator.io/paused': 'true' } }),
+      drifty({ model: { name: MODEL, version: '2' }, throughput: { chunks: { min: 1, max: 4 } } }, { annotations: { 'ptoperator.io/paused': 'true' } }, name),
     );
-    await editOutOfBand('drifty', { max_provisioned_throughput: 4900 });
+    await editOutOfBand(name, { max_provisioned_throughput: 4900 });
     // Evidence instead of a pause (which a slow machine may fill with nothing): two more reconciles of it.
-    await e2e.reconciledAgain('drifty');
+    await e2e.reconciledAgain(name);
 
     expect((await allCalls()).filter((c) => c.seq > lastSeq)).toEqual([]);
     // The Ready it shows is of the older generation, so kubectl wait does not take it for the new spec.
-    const wait = await kubectl(['--namespace', e2e.namespace, 'wait', 'pte/drifty', '--for=condition=Ready', '--timeout=2s']);
+    const wait = await kubectl(['--namespace', e2e.namespace, 'wait', `pte/${name}`, '--for=condition=Ready', '--timeout=2s']);
     expect(wait.exitCode).not.toBe(0);
     expect(wait.stderr).toMatch(/timed out/);
-    expect((await emulatorServed('drifty')).max_provisioned_throughput).toBe(4900);
-    const still = await e2e.get('pte', 'drifty');
+    expect((await emulatorServed(name)).max_provisioned_throughput).toBe(4900);
+    const still = await e2e.get('pte', name);
     expect(condition(still, 'Synced')?.reason).toBe('ReconcilePaused');
   });
 
   it('removing the annotation resumes: the new spec is rolled out over the drift and the endpoint converges', async () => {
-    await e2e.kubectl(['annotate', 'pte', 'drifty', 'ptoperator.io/paused-']);
+    await e2e.kubectl(['annotate', 'pte', pausedName, 'ptoperator.io/paused-']);
     const done = await e2e.waitUntil(
       'pte',
-      'drifty',
+      pausedName,
       (o) => isReady(o) && served(o)?.modelVersion === '2' && served(o)?.maxTokensPerSecond === 3920,
       60_000,
     );
     expect(served(done)).toMatchObject({ modelVersion: '2', minTokensPerSecond: 980, maxTokensPerSecond: 3920 });
     expect(condition(done, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
-    expect(await emulatorServed('drifty')).toMatchObject({ entity_version: '2', max_provisioned_throughput: 3920 });
+    expect(await emulatorServed(pausedName)).toMatchObject({ entity_version: '2', max_provisioned_throughput: 3920 });
   });
 });
