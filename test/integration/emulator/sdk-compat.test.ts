@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../../src/emulator/auth.js';
 import { startEmulator, type RunningEmulator } from '../../../src/emulator/server.js';
 
@@ -78,6 +78,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await emulator?.close();
+});
+
+// Each test, and a retry of it, starts from the emulator's scenario: a failed attempt may have left the endpoints its
+// script creates (a second create of the name is refused).
+beforeEach(() => {
+  emulator.emulator.reset();
 });
 
 describe.each([
