@@ -5,6 +5,7 @@
 // refused before anything is sent; and a settled endpoint causes no
 // mutation over five poll intervals (counted in the emulator's call log, waiting on new GETs).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attemptName } from '../support/attempt.js';
 import { eventually } from '../support/cluster.js';
 import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
@@ -212,8 +213,9 @@ describe('endpoint settings', () => {
     expect(body.endpoints.find((e) => e.name === 'units')).toMatchObject({ effective_budget_policy_id: 'budget-policy-units', ai_gateway: { usage_tracking_config: { enabled: true } } });
   });
 
-  it('a typo in the inference table catalog is refused before anything is sent: logging goes on where it was; fixing the typo is Applied with no table move', async () => {
-    const name = 'llama';
+  it('a typo in the inference table catalog is refused before anything is sent: logging goes on where it was; fixing the typo is Applied with no table move', async (context) => {
+    // An endpoint of this attempt's own: a retry would find the first attempt's past the generations this test counts.
+    const name = attemptName(context, 'llama');
     const logging = { enabled: true, catalog_name: 'main', schema_name: 'default', table_name_prefix: name };
     await e2e.apply(endpointManifest(name, { aiGateway: { usageTracking: { enabled: true }, inferenceTables: { catalogName: 'main', schemaName: 'default' } } }));
     await e2e.waitUntil('pte', name, settled(['AiGatewaySynced']), 120_000);
@@ -239,8 +241,9 @@ describe('endpoint settings', () => {
     expect((await gatewayOf(name))?.['inference_table_config']).toEqual(logging);
   });
 
-  it('an inference table prefix removed from the spec moves the table to the endpoint name; a prefix changed out of band is put back', async () => {
-    const name = 'tf-embed';
+  it('an inference table prefix removed from the spec moves the table to the endpoint name; a prefix changed out of band is put back', async (context) => {
+    // An endpoint of this attempt's own: a retry would find the first attempt's past the generations this test counts.
+    const name = attemptName(context, 'tf-embed');
     const table = { enabled: true, catalogName: 'main', schemaName: 'default' };
     const atPrefix = (prefix: string) => ({ enabled: true, catalog_name: 'main', schema_name: 'default', table_name_prefix: prefix });
     const gatewayIsAt = (prefix: string) => async () => expect((await gatewayOf(name))?.['inference_table_config']).toEqual(atPrefix(prefix));
@@ -251,7 +254,7 @@ describe('endpoint settings', () => {
     const before = (await calls()).at(-1)?.seq ?? 0;
     await e2e.apply(endpointManifest(name, { aiGateway: { inferenceTables: table } }));
     const obj = await e2e.waitUntil('pte', name, (o) => generationOf(o) === 2 && settled(['AiGatewaySynced'])(o), 60_000);
-    expect(settings(obj)['aiGateway']?.applied).toMatch(/inference tables main\.default\.tf-embed\*/);
+    expect(settings(obj)['aiGateway']?.applied).toContain(`inference tables main.default.${name}*`);
     await gatewayIsAt(name)();
     // Disabled first, then enabled at the endpoint name: Databricks refuses to move an enabled table.
     const moves = (await calls()).filter((c) => c.seq > before && c.endpoint === name && c.method !== 'GET');
@@ -262,6 +265,6 @@ describe('endpoint settings', () => {
     await eventually(gatewayIsAt(name), { timeoutMs: 60_000, intervalMs: 500 });
     const fixes = (await calls()).filter((c) => c.seq > beforeDrift && c.endpoint === name && c.method !== 'GET');
     expect(fixes.map((c) => c.operation)).toEqual(['putAiGateway', 'putAiGateway']);
-    expect(await e2e.kubectl(['describe', 'pte', name])).toMatch(/Warning\s+DriftDetected\s+.*inference tables main\.default\.sneaky\* → main\.default\.tf-embed\*/);
+    expect(await e2e.kubectl(['describe', 'pte', name])).toMatch(new RegExp(`Warning\\s+DriftDetected\\s+.*inference tables main\\.default\\.sneaky\\* → main\\.default\\.${name}\\*`));
   });
 });
