@@ -1,46 +1,56 @@
 // A user's main path: create, change the version, change the throughput — driven with kubectl.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EndpointStatus } from '../../src/api/v1alpha1/index.js';
+import { attemptName } from '../support/attempt.js';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
 type EndpointJson = { status: EndpointStatus; metadata: { generation: number; finalizers: string[] } };
 
 let e2e: E2E;
 
-// Each test, and a retry of it, starts from a namespace, emulator and operator of its own (vitest re-runs only the
-// body): a retried step of the story met the state its failed attempt left (a version already changed, so no update
-// came). Each test therefore makes the part of the story it checks itself.
-beforeEach(async () => {
-  e2e = await startE2E({ prefix: 'e2e-life', speed: 480 });
-});
-
-afterEach(async () => {
-  await e2e?.stop();
-});
-
 const V2 = { model: { name: 'system.ai.meta_llama_v3_1_8b_instruct', version: '2' } };
 const V2_WIDER = { ...V2, throughput: { tokensPerSecond: { min: 980, max: 3920 } } };
 
-/** The first step of the story: llama-chat created and Ready. */
-async function created(): Promise<void> {
-  await e2e.apply(endpointManifest('llama-chat'));
-  await e2e.kubectl(['wait', 'pte/llama-chat', '--for=condition=Ready', '--timeout=90s']);
+/** The first step of the story: `name` created and Ready. */
+async function created(name: string): Promise<void> {
+  await e2e.apply(endpointManifest(name));
+  await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Ready', '--timeout=90s']);
 }
 
 /** The whole story: created, its version changed, then its throughput, each rolled out and Ready. */
-async function wholeStory(): Promise<void> {
-  await created();
-  await e2e.apply(endpointManifest('llama-chat', V2));
-  await e2e.waitUntil('pte', 'llama-chat', (o) => isReady(o) && (o['status'] as EndpointStatus).served?.modelVersion === '2' && (o['status'] as EndpointStatus).pending === undefined);
-  await e2e.apply(endpointManifest('llama-chat', V2_WIDER));
-  await e2e.waitUntil('pte', 'llama-chat', (o) => isReady(o) && (o['status'] as EndpointStatus).served?.maxTokensPerSecond === 3920);
+async function wholeStory(name: string): Promise<void> {
+  await created(name);
+  await e2e.apply(endpointManifest(name, V2));
+  await e2e.waitUntil('pte', name, (o) => isReady(o) && (o['status'] as EndpointStatus).served?.modelVersion === '2' && (o['status'] as EndpointStatus).pending === undefined);
+  await e2e.apply(endpointManifest(name, V2_WIDER));
+  await e2e.waitUntil('pte', name, (o) => isReady(o) && (o['status'] as EndpointStatus).served?.maxTokensPerSecond === 3920);
 }
 
+// One namespace, emulator and operator for the story's tests; each test (and a retry of it: vitest re-runs only the
+// body) works on an endpoint of its own, so it never meets what another test or its failed attempt changed.
 describe('endpoint lifecycle', () => {
-  it('a create ends in kubectl wait --for=condition=Ready, with the resolved throughput in status', async () => {
-    await created();
+  beforeAll(async () => {
+    e2e = await startE2E({ prefix: 'e2e-life', speed: 480 });
+  });
 
-    const obj = (await e2e.get<EndpointJson>('pte', 'llama-chat')) as EndpointJson;
+  afterAll(async () => {
+    await e2e?.stop();
+  });
+
+  // The read-only checks of the whole story share one run of it (made again if it failed).
+  let story: Promise<void> | undefined;
+  const storyTold = (): Promise<void> => {
+    story ??= wholeStory('llama-story').catch((error: unknown) => {
+      story = undefined;
+      throw error;
+    });
+    return story;
+  };
+  it('a create ends in kubectl wait --for=condition=Ready, with the resolved throughput in status', async (context) => {
+    const name = attemptName(context, 'llama-create');
+    await created(name);
+
+    const obj = (await e2e.get<EndpointJson>('pte', name)) as EndpointJson;
     expect(obj.status.served).toMatchObject({ modelVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
     expect(obj.status.optimization).toEqual({ modelType: 'llama', chunkSize: 980 });
     expect(obj.status.state).toEqual({ ready: 'READY', configUpdate: 'NOT_UPDATING' });
@@ -49,48 +59,50 @@ describe('endpoint lifecycle', () => {
     expect(condition(obj, 'Ready')).toMatchObject({ reason: 'Available', observedGeneration: obj.metadata.generation });
     expect(condition(obj, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
 
-    const creates = (await e2e.mutations('llama-chat')).filter((c) => c.operation === 'create');
+    const creates = (await e2e.mutations(name)).filter((c) => c.operation === 'create');
     expect(creates).toHaveLength(1);
   });
 
-  it('a version change shows served and pending, keeps the old config serving, then is Ready on the new version', async () => {
-    await created();
-    await e2e.apply(endpointManifest('llama-chat', V2));
-    const during = await e2e.waitUntil('pte', 'llama-chat', (o) => condition(o, 'Ready')?.reason === 'Updating');
+  it('a version change shows served and pending, keeps the old config serving, then is Ready on the new version', async (context) => {
+    const name = attemptName(context, 'llama-version');
+    await created(name);
+    await e2e.apply(endpointManifest(name, V2));
+    const during = await e2e.waitUntil('pte', name, (o) => condition(o, 'Ready')?.reason === 'Updating');
     const status = during['status'] as EndpointStatus;
     expect(status.served).toMatchObject({ modelVersion: '3' });
     expect(status.pending).toMatchObject({ modelVersion: '2' });
     expect(condition(during, 'Ready')?.message).toMatch(/version 3 .* still serves/);
 
-    await e2e.kubectl(['wait', 'pte/llama-chat', '--for=condition=Ready', '--timeout=90s']);
-    const after = (await e2e.get<EndpointJson>('pte', 'llama-chat')) as EndpointJson;
+    await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Ready', '--timeout=90s']);
+    const after = (await e2e.get<EndpointJson>('pte', name)) as EndpointJson;
     expect(after.status.served).toMatchObject({ modelVersion: '2' });
     expect(after.status.pending).toBeUndefined();
   });
 
-  it('a throughput change is rolled out with one config update', async () => {
-    await created();
-    const before = (await e2e.mutations('llama-chat')).filter((c) => c.operation === 'updateConfig').length;
-    await e2e.apply(endpointManifest('llama-chat', { throughput: { tokensPerSecond: { min: 980, max: 3920 } } }));
-    await e2e.waitUntil('pte', 'llama-chat', (o) => isReady(o) && (o['status'] as EndpointStatus).served?.maxTokensPerSecond === 3920);
-    const updates = (await e2e.mutations('llama-chat')).filter((c) => c.operation === 'updateConfig').length;
+  it('a throughput change is rolled out with one config update', async (context) => {
+    const name = attemptName(context, 'llama-throughput');
+    await created(name);
+    const before = (await e2e.mutations(name)).filter((c) => c.operation === 'updateConfig').length;
+    await e2e.apply(endpointManifest(name, { throughput: { tokensPerSecond: { min: 980, max: 3920 } } }));
+    await e2e.waitUntil('pte', name, (o) => isReady(o) && (o['status'] as EndpointStatus).served?.maxTokensPerSecond === 3920);
+    const updates = (await e2e.mutations(name)).filter((c) => c.operation === 'updateConfig').length;
     expect(updates - before).toBe(1);
   });
 
   it('kubectl get pte shows the printer columns', async () => {
-    await wholeStory();
-    const table = await e2e.kubectl(['get', 'pte', 'llama-chat']);
+    await storyTold();
+    const table = await e2e.kubectl(['get', 'pte', 'llama-story']);
     const [header, row] = table.trim().split('\n');
     expect(header?.split(/\s+/)).toEqual(['NAME', 'READY', 'SYNCED', 'MODEL', 'VERSION', 'MIN-TPS', 'MAX-TPS', 'UNITS', 'STATE', 'AGE']);
-    expect(row).toMatch(/^llama-chat\s+True\s+True\s+system\.ai\.meta_llama_v3_1_8b_instruct\s+2\s+980\s+3920\s+NOT_UPDATING\s+\d+s/);
-    const wide = await e2e.kubectl(['get', 'pte', 'llama-chat', '-o', 'wide']);
+    expect(row).toMatch(/^llama-story\s+True\s+True\s+system\.ai\.meta_llama_v3_1_8b_instruct\s+2\s+980\s+3920\s+NOT_UPDATING\s+\d+s/);
+    const wide = await e2e.kubectl(['get', 'pte', 'llama-story', '-o', 'wide']);
     expect(wide.split('\n')[0]).toMatch(/ENDPOINT-ID\s+REASON/);
     expect(wide).toMatch(/[0-9a-f]{32}\s+Available/);
   });
 
   it('one Event per transition: create, two config changes and three times Available, nothing twice (issue 16, 3)', async () => {
-    await wholeStory();
-    const list = JSON.parse(await e2e.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=llama-chat', '-o', 'json'])) as {
+    await storyTold();
+    const list = JSON.parse(await e2e.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=llama-story', '-o', 'json'])) as {
       items: { reason: string; count?: number; series?: { count: number } }[];
     };
     const counts: Record<string, number> = {};
@@ -99,17 +111,26 @@ describe('endpoint lifecycle', () => {
   });
 
   it('kubectl describe shows the story as Events', async () => {
-    await wholeStory();
-    const text = await e2e.kubectl(['describe', 'pte', 'llama-chat']);
+    await storyTold();
+    const text = await e2e.kubectl(['describe', 'pte', 'llama-story']);
     expect(text).toMatch(/Normal\s+CreatingEndpoint/);
     expect(text).toMatch(/Normal\s+UpdatingConfig/);
     expect(text).toMatch(/Normal\s+Available/);
   });
 });
 
+// The operator's counters are absolute: an operator (and namespace, emulator) of this test's own, made again for a retry.
 describe('operator metrics', () => {
+  beforeEach(async () => {
+    e2e = await startE2E({ prefix: 'e2e-life-metrics', speed: 480 });
+  });
+
+  afterEach(async () => {
+    await e2e?.stop();
+  });
+
   it('/metrics reports time to ready, Databricks requests by operation and status, and endpoints by condition', async () => {
-    await wholeStory();
+    await wholeStory('llama-chat');
     // The operator logs where it serves /metrics (it listens on a free port in tests).
     const url = /"url":"(http:\/\/[^"]+)".*serving \/metrics/.exec(e2e.operator.logs())?.[1];
     expect(url, 'the operator logs its metrics URL').toBeDefined();
