@@ -527,6 +527,21 @@ describe('READY, NOT_UPDATING', () => {
     expect(drifted.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftDetected' }));
   });
 
+  // Someone changed the throughput and a tag in the Databricks UI between two polls: the config was restored with a
+  // DriftDetected, and the tag came back after the rollout as if it were the user's own edit, with no Warning.
+  it('a tag changed in Databricks together with the throughput is drift too: restored after the config with a DriftDetected', () => {
+    let object = settledObject();
+    const tags = [{ key: 'team', value: 'data science' }, ...ownerTagList];
+    const restoring = reconcile(object, { endpoint: readyEndpoint({ max: 3920 }, { tags }), now: at(-20 * MINUTE) });
+    expect(restoring.action.type).toBe('updateConfig');
+    object = afterPlan(object, restoring);
+    const during = reconcile(object, { endpoint: updatingEndpoint({ max: 3920 }, {}, { tags }), now: at(-10 * MINUTE) });
+    object = afterPlan(object, during);
+    const restored = reconcile(object, { endpoint: readyEndpoint({}, { tags }) });
+    expect(restored.action).toMatchObject({ type: 'patchTags', add: [{ key: 'team', value: 'genai' }] });
+    expect(restored.events).toContainEqual({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining('tags differ from the spec (team)') });
+  });
+
   it('a tag someone else put on the endpoint is left alone: no patch, no immediate requeue (finding 2)', () => {
     const tags = [{ key: 'team', value: 'genai' }, { key: 'cost-center', value: '42' }, ...ownerTagList];
     const plan = reconcile(settledObject(), { endpoint: readyEndpoint({}, { tags }) });

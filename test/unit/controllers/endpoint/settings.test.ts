@@ -3,7 +3,7 @@
 // the create-only settings (budget policy, description) sent with the create and only reported after.
 import { describe, expect, it } from 'vitest';
 import { planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
-import { endpointObject, endpointSpec, planInput } from '../fixtures.js';
+import { afterPlan, endpointObject, endpointSpec, planInput, readyEndpoint } from '../fixtures.js';
 import { acl, conditionOf, endpointWith, plan, reasons, settledWith } from './settings-fixtures.js';
 
 const ALL = {
@@ -135,6 +135,24 @@ describe('budget policy and description: create-only', () => {
     expect(conditionOf(p, 'CreationSettingsSynced')).toMatchObject({ status: 'True', reason: 'Applied' });
     const changed = plan(settledWith({ budgetPolicyId: 'pol-1' }, asAnswered), { endpoint: endpointWith({ effective_budget_policy_id: 'pol-2' }) });
     expect(conditionOf(changed, 'CreationSettingsSynced')).toMatchObject({ status: 'False', reason: 'NotUpdatable', message: expect.stringContaining('budget policy pol-2 → pol-1') });
+  });
+
+  // Found by a Terraform user's drift check: a CAN_MANAGE granted and a rate limit removed in the UI, together with a
+  // throughput change, were undone after the config's restore with Normal ...Applying Events only.
+  it('parts changed in Databricks together with the served config are drift: DriftDetected once the config is restored', () => {
+    const spec = { permissions: ALL.permissions, notifications: ALL.notifications };
+    const inSync = endpointWith({ email_notifications: { on_update_failure: ['oncall@company.com'] } });
+    const granted = { kind: 'found' as const, value: acl([{ group_name: 'ml-eng', level: 'CAN_QUERY' }]) };
+    let object = settledWith(spec, inSync, { permissions: granted });
+    expect(conditionOf(plan(object, { endpoint: inSync, permissions: granted }), 'PermissionsSynced')?.status).toBe('True');
+    const widened = { kind: 'found' as const, value: acl([{ group_name: 'ml-eng', level: 'CAN_QUERY' }, { user_name: 'mallory@company.com', level: 'CAN_MANAGE' }]) };
+    const drifted = plan(object, { endpoint: { ...readyEndpoint({ max: 3920 }), email_notifications: {} }, permissions: widened });
+    expect(drifted.action.type).toBe('updateConfig');
+    object = afterPlan(object, drifted);
+    const restored = plan(object, { endpoint: endpointWith({}), permissions: widened });
+    expect(restored.action.type).toBe('setPermissions');
+    expect(restored.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining('revoke mallory@company.com CAN_MANAGE') }));
+    expect(restored.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining('the e-mail notifications differs') }));
   });
 
   it('a budget policy changed in the Databricks UI is reported with a way out, never "corrected" by a call', () => {
