@@ -159,6 +159,12 @@ export const EndpointStatus = z
       .describe(
         "The generation for which the operator last patched the endpoint's tags: a patch the endpoint still does not show afterwards waits behind the spec's other changes, so neither starves the other.",
       ),
+    servedGeneration: z
+      .int()
+      .optional()
+      .describe(
+        'The generation whose served config an earlier look found Databricks serving, its tags and settings then due: a tag or setting that differs from this generation later was changed in Databricks (drift), also when a served config changed with it is being restored.',
+      ),
     managedTagKeys: z
       .array(z.string())
       .optional()

@@ -107,6 +107,7 @@ export const progressRequeue = (input: PlanInput, startedAt: string | undefined 
  */
 export function forgetServing(status: EndpointStatus): void {
   delete status.served;
+  delete status.servedGeneration;
   delete status.state;
   delete status.pending;
   delete status.endpointUrl;

@@ -170,6 +170,7 @@ function planCreate(input: PlanInput, plan: PlanBuilder, desired: DesiredServing
   recordWorkspace(plan.status, input.workspace.host);
   delete plan.status.adoption;
   delete plan.status.served;
+  delete plan.status.servedGeneration;
   delete plan.status.state;
   plan.status.pending = { ...statusFields(desired), startTime: kubeTime(input.now) };
   plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
@@ -332,6 +333,7 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   // Drift is a difference from a spec the endpoint already served at an earlier look; until then, a tag or setting
   // that differs is the edit that came with a config change (applied once its rollout is done), not someone else's.
   const carriedOut = !fresh && servedBefore(object);
+  plan.status.servedGeneration = object.generation;
   const tags = tagChanges(object, endpoint, ownerTagsWait);
   plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
   const tagsDiffer = tags.add.length + tags.remove.length > 0;
@@ -386,8 +388,14 @@ function withSpecTags(planned: Plan, object: EndpointObject, endpoint: ServingEn
  */
 const IN_SYNC_NOT_READY: ReadonlySet<string> = new Set([ReadyReason.NotReady, ReadyReason.CanaryInProgress, ReadyReason.CanaryAborted]);
 
-/** An earlier look found the endpoint serving this generation's config: its tags and settings were due then. */
+/**
+ * An earlier look found the endpoint serving this generation's config: its tags and settings were due then. Recorded in
+ * status.servedGeneration, which outlives the restore of a served config changed in Databricks (Ready is Updating
+ * meanwhile), so tags and settings changed together with it are drift too; Ready alone is read for a status written
+ * before that field.
+ */
 function servedBefore(object: EndpointObject): boolean {
+  if (object.status.servedGeneration === object.generation) return true;
   const ready = findCondition(object.status.conditions as Condition[] | undefined, 'Ready');
   return ready?.observedGeneration === object.generation && (ready.status === 'True' || IN_SYNC_NOT_READY.has(ready.reason));
 }
