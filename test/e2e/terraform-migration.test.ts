@@ -241,7 +241,17 @@ describe('from Terraform to the operator', () => {
     const described = await e2e.kubectl(['describe', 'pte', 'tf-chat']);
     expect(described).toMatch(/Warning\s+DriftDetected/);
     expect(described).toMatch(/DriftDetected\s+.*the AI Gateway differs from the spec/);
-    expect(described).toMatch(/DriftDetected\s+.*the permissions differs from the spec/);
+    expect(described).toMatch(/DriftDetected\s+.*the permissions differs from the spec \(revoke mallory@example.com CAN_MANAGE\)/);
+    expect(described).toMatch(/DriftDetected\s+.*the e-mail notifications differs from the spec/);
+
+    // The model units of the provisioned-throughput resource, changed in the UI: restored through the model-unit API.
+    await editOutOfBand('tf-maverick', { entities: [{ name: 'maverick', provisioned_model_units: 100 }] });
+    await eventually(
+      async () => expect((await getEndpoint('tf-maverick')).config?.served_entities[0]).toMatchObject({ name: 'maverick', provisioned_model_units: 50 }),
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    expect(await e2e.kubectl(['describe', 'pte', 'tf-maverick'])).toMatch(/Warning\s+DriftDetected\s+.*model units 100 → 50/);
+    expect((await e2e.mutations('tf-maverick')).map((c) => c.operation)).toContain('updatePtConfig');
 
     // The budget policy cannot be changed through the API: a change in the UI is reported, never "corrected".
     await editOutOfBand('tf-maverick', { budget_policy_id: 'budget-policy-other' });
