@@ -163,7 +163,7 @@ export const EndpointStatus = z
       .int()
       .optional()
       .describe(
-        'The generation whose served config an earlier look found Databricks serving, its tags and settings then due: a tag or setting that differs from this generation later was changed in Databricks (drift), also when a served config changed with it is being restored.',
+        'Written when a served config changed in Databricks is restored: the generation that had served before it (Ready is Updating meanwhile), so that tags and settings changed in Databricks with it are reported as drift once the restore lands.',
       ),
     managedTagKeys: z
       .array(z.string())

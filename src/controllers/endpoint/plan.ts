@@ -266,12 +266,19 @@ function planOwned(
   // explains; a spec edited during our own rollout is not drift when that rollout lands.
   const isDrift = (config: ObservedServing) =>
     !newGeneration && diffServing(desired, config).length > 0 && !sameServing(object.status.pending, config);
+  // Ready leaves True while drift is restored: status.servedGeneration keeps that this generation had served, so the
+  // tags and settings changed with it are drift too once the restore lands (servedBefore). Written only here, with
+  // the Updating status, so no object's status changes just to record it.
+  const keepServedGeneration = () => {
+    if (servedBefore(object)) plan.status.servedGeneration = object.generation;
+  };
 
   // Refused by Databricks: nothing is sent again, whatever rolls out meanwhile; the endpoint is still watched.
   const rejected = rejectedForThisSpec(input, fresh);
   if (update === 'IN_PROGRESS') {
     if (rejected) return planRejected(input, plan, endpoint);
     if (pending && isDrift(pending)) {
+      keepServedGeneration();
       plan.event('Warning', 'DriftDetected', `Databricks is rolling out a config that differs from the spec (${diffServing(desired, pending).join(', ')}); the spec is restored once it finishes`);
     }
     const waitingForCapacity = (plan.status.capacity?.attempts ?? 0) > 0;
@@ -308,6 +315,7 @@ function planOwned(
   // Spec changed, drift, or a new attempt after a failure: send the whole desired config.
   const what = diffs.join(', ');
   if (served && !failure && isDrift(served)) {
+    keepServedGeneration();
     plan.event('Warning', 'DriftDetected', `Databricks serves a config that differs from the spec (${what}); restoring the spec`);
   }
   plan.status.pending = { ...statusFields(desired), startTime: kubeTime(input.now) };
@@ -333,7 +341,6 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   // Drift is a difference from a spec the endpoint already served at an earlier look; until then, a tag or setting
   // that differs is the edit that came with a config change (applied once its rollout is done), not someone else's.
   const carriedOut = !fresh && servedBefore(object);
-  plan.status.servedGeneration = object.generation;
   const tags = tagChanges(object, endpoint, ownerTagsWait);
   plan.status.managedTagKeys = managedTagKeys(object.spec.tags);
   const tagsDiffer = tags.add.length + tags.remove.length > 0;

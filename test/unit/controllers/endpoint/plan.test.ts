@@ -445,6 +445,15 @@ describe('READY, NOT_UPDATING', () => {
     expect(plan.status).toEqual(object.status);
   });
 
+  // After an upgrade of the operator, the statuses an earlier version wrote have no status.servedGeneration:
+  // recording it at every look would write every endpoint's status once (10,000 writes at start-up).
+  it('a settled status written before status.servedGeneration existed is left as it is (an upgrade writes nothing)', () => {
+    const object = settledObject();
+    delete object.status.servedGeneration;
+    const plan = reconcile(object, { endpoint: readyEndpoint() });
+    expect(plan.status).toEqual(object.status);
+  });
+
   const band = (entity: Record<string, unknown>) => {
     const endpoint = readyEndpoint();
     Object.assign(endpoint.config?.served_entities?.[0] ?? {}, entity);
