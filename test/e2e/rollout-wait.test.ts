@@ -1,8 +1,10 @@
 // A spec changed while Databricks rolls out the previous one: Databricks takes no config update until that rollout
 // ends, so the new spec is held back, and the object says so (Synced=False WaitingForRollout, Reconciling) instead of
 // Synced=True for a generation nothing was sent for: `kubectl wait --for=condition=Synced` does not return early.
-// Evidence: the object's conditions and the emulator's call log.
+// The same holds for a tag edit during the operator's own rollout (tags are sent only once it ends).
+// Evidence: the object's conditions, the emulator's call log and its endpoints.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attemptName } from '../support/attempt.js';
 import { type E2E, condition, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
 const SPEED = 120;
@@ -43,6 +45,33 @@ describe('a spec changed during a rollout', () => {
     const synced = await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.reason === 'ReconcileSuccess' && condition(o, 'Synced')?.observedGeneration === 3, 60_000);
     expect(condition(synced, 'Synced')?.status).toBe('True');
     expect(await updates(), 'generation 3 sent once the rollout ended').toHaveLength(2);
+    await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Ready', '--timeout=60s']);
+  });
+});
+
+const tagsOf = (name: string) => Object.fromEntries((e2e.emulator.emulator.endpoints().find((e) => e.name === name)?.tags ?? []).map((t) => [t.key, t.value]));
+
+describe('a tag edit during the rollout of the spec', () => {
+  it('is Synced=False WaitingForRollout until the rollout ends; Synced=True comes with the tags in Databricks', async (context) => {
+    const name = attemptName(context, 'rollwait-tags');
+    await e2e.apply(endpointManifest(name));
+    await e2e.waitUntil('pte', name, isReady, 60_000);
+    const tagPatches = async () => (await emulatorCalls(e2e.emulator.url, { endpoint: name, operation: 'patchTags' })).filter((c) => c.status === 200);
+
+    await setMax(name, 4);
+    await e2e.waitUntil('pte', name, (o) => condition(o, 'Ready')?.reason === 'Updating' && condition(o, 'Ready')?.observedGeneration === 2, 30_000);
+    await e2e.kubectl(['patch', 'pte', name, '--type=merge', '-p', JSON.stringify({ spec: { tags: { commit: 'abc123' } } })]);
+    const waiting = await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.observedGeneration === 3, 30_000);
+    expect(condition(waiting, 'Synced')).toMatchObject({ status: 'False', reason: 'WaitingForRollout' });
+    expect(condition(waiting, 'Synced')?.message).toMatch(/^the tags \(commit\) wait for the rollout in progress \(version 3 at .*\) and are sent when it ends/);
+    expect(condition(waiting, 'Reconciling')).toMatchObject({ status: 'True', reason: 'WaitingForRollout' });
+    expect(condition(waiting, 'Stalled')).toBeUndefined();
+    expect(await tagPatches(), 'no tag sent during the rollout').toHaveLength(0);
+
+    // What a user (or a pipeline) waits on returns only once the tag is on the endpoint.
+    await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Synced', '--timeout=60s']);
+    expect(tagsOf(name)).toMatchObject({ commit: 'abc123' });
+    expect(await tagPatches()).toHaveLength(1);
     await e2e.kubectl(['wait', `pte/${name}`, '--for=condition=Ready', '--timeout=60s']);
   });
 });

@@ -731,6 +731,51 @@ describe('drift is reported only for changes the operator did not ask for', () =
     expect(condition(during, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
   });
 
+  // Tags and settings are sent only once the served config is settled (docs/concepts.md): an edit of them alone during
+  // our own rollout sends nothing until it ends, so Synced=True would let `kubectl wait --for=condition=Synced` return
+  // before any of it reached Databricks. The new generation waits for the rollout like a config it holds back.
+  describe('an edit of tags or settings alone during our own rollout', () => {
+    const V4 = { model: { name: MODEL, version: '4' } };
+    const rolling = () => updatingEndpoint({ version: '3' }, { version: '4' });
+    it.each([
+      ['a tag added', { tags: { team: 'genai', commit: 'abc123' } }, /^the tags \(commit\) wait for the rollout in progress \(version 4 at 1960-2940 tokens\/s\) and are sent when it ends/],
+      ['a tag removed', { tags: {} }, /^the tags \(team\) wait for the rollout in progress/],
+      ['the AI Gateway', { aiGateway: { usageTracking: { enabled: true } } }, /^the AI Gateway waits for the rollout in progress \(version 4 .*\) and is sent when it ends/],
+      ['the e-mail notifications', { notifications: { onUpdateFailure: ['oncall@company.com'] } }, /^the e-mail notifications wait for the rollout in progress/],
+      // The ACL is not read during a rollout: the spec is compared with what status.settings recorded.
+      ['the permissions', { permissions: [{ groupName: 'ml-engineers', permissionLevel: 'CAN_QUERY' as const }] }, /^the permissions wait for the rollout in progress/],
+      ['tags and AI Gateway', { tags: { team: 'ml' }, aiGateway: { usageTracking: { enabled: true } } }, /^the tags \(team\) and the AI Gateway wait for the rollout in progress .* and are sent when it ends/],
+    ])('%s → Synced False WaitingForRollout (Reconciling), kept at the next look, until the rollout ends', (_, change, message) => {
+      const object = edited(rollingOutV4(), { ...V4, ...change });
+      const during = reconcile(object, { endpoint: rolling(), now: at(-10 * MINUTE) });
+      expect(during.action).toEqual({ type: 'none' });
+      expect(condition(during, 'Synced')).toMatchObject({ status: 'False', reason: 'WaitingForRollout', observedGeneration: object.generation, message: expect.stringMatching(message) });
+      expect(condition(during, 'Ready')).toMatchObject({ status: 'False', reason: 'Updating', observedGeneration: object.generation });
+      expect(during.status.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({ status: 'True', reason: 'WaitingForRollout' });
+      expect(during.status.conditions?.find((c) => c.type === 'Stalled')).toBeUndefined();
+      expect(during.status.observedGeneration).toBe(object.generation);
+      // A later look that reads the endpoint (a schedule or canary object reads it at every look) says the same.
+      const again = reconcile(afterPlan(object, during), { endpoint: rolling(), now: at(-9 * MINUTE) });
+      expect(condition(again, 'Synced')).toEqual(condition(during, 'Synced'));
+      expect(again.events).toEqual([]);
+    });
+
+    it('the tags are sent when the rollout ends, and only that plan says Synced=True', () => {
+      let object = edited(rollingOutV4(), { ...V4, tags: { team: 'genai', commit: 'abc123' } });
+      object = afterPlan(object, reconcile(object, { endpoint: rolling(), now: at(-10 * MINUTE) }));
+      const ended = reconcile(object, { endpoint: readyEndpoint({ version: '4' }) });
+      expect(ended.action).toMatchObject({ type: 'patchTags', add: [{ key: 'commit', value: 'abc123' }], remove: [] });
+      expect(condition(ended, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess', observedGeneration: object.generation });
+      expect(eventReasons(ended)).not.toContain('Warning DriftDetected');
+    });
+
+    it('an edit that leaves tags and settings as the endpoint has them holds nothing back: Synced stays True', () => {
+      const object = edited(rollingOutV4(), { ...V4, capacityRetry: { timeout: '2h' } });
+      const during = reconcile(object, { endpoint: rolling(), now: at(-10 * MINUTE) });
+      expect(condition(during, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess', observedGeneration: object.generation });
+    });
+  });
+
   it('an update made outside the operator is reported once, while it rolls out, and corrected when it finishes', () => {
     let object = settledObject();
     const seen = reconcile(object, { endpoint: updatingEndpoint({ version: '3' }, { version: '2' }), now: at(-5 * MINUTE) });
