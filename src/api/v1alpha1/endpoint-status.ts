@@ -200,7 +200,10 @@ export const EndpointSyncedReason = {
   WorkspaceNotReady: 'WorkspaceNotReady',
   DefaultWorkspaceNotAllowed: 'DefaultWorkspaceNotAllowed',
   RateLimited: 'RateLimited',
-  /** A new spec waits for a rollout it did not start (an older spec's, or one made outside the operator) to end. */
+  /**
+   * A new spec waits for a rollout to end: one it did not start (an older spec's, or one made outside the operator),
+   * or, for an edit of tags or settings alone, the rollout of its own config (they are sent once it is settled).
+   */
   WaitingForRollout: 'WaitingForRollout',
   CapacityRetriesExhausted: 'CapacityRetriesExhausted',
   UpdateFailed: 'UpdateFailed',

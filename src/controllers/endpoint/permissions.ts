@@ -5,7 +5,7 @@
 // case-insensitive, and the endpoint's creator (the operator's own identity on endpoints it created)
 // keeps CAN_MANAGE in every PUT so the operator never locks itself out; the creator is compared only
 // when the spec lists it. Pure.
-import { type AccessControl, principalKey } from '../../api/v1alpha1/index.js';
+import { type AccessControl, type EndpointSpec, type SettingsStatus, principalKey } from '../../api/v1alpha1/index.js';
 import type { AccessControlRequest, ServingEndpointPermissions } from '../../databricks/api-types.js';
 import { type PartCondition, type PartContext, type PartPlan, type PartPlanner, PartReason, decidePart } from './settings-part.js';
 
@@ -119,6 +119,16 @@ export const permissionsPart: PartPlanner = {
     });
   },
 };
+
+/**
+ * For a look that reads no ACL (a rollout in progress): whether spec.permissions asks for other direct permissions
+ * than the ACL last read had (status.settings.permissions, which leaves out the creator as the comparison does when
+ * the spec does not list it). Never managed and not asked for: no.
+ */
+export function permissionsDifferFromRecorded(spec: Pick<EndpointSpec, 'permissions'>, recorded: SettingsStatus['permissions']): boolean {
+  if (spec.permissions === undefined && recorded === undefined) return false;
+  return recorded?.applied !== describeAcl(desiredAcl(spec.permissions ?? []));
+}
 
 /** Databricks names the creator by e-mail (a user) or application ID (a service principal). */
 const keyOfCreator = (creator: string) => (creator.includes('@') ? principalKey({ userName: creator }) : principalKey({ servicePrincipalName: creator }));

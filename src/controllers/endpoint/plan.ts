@@ -12,6 +12,7 @@ import { kubeTime } from '../../kube/time.js';
 import { rolloutFailure } from './capacity.js';
 import { asksNoNewAttempt, keptCapacity, planCapacityRetry, planFailedRollout } from './failed-rollout.js';
 import { planSettings } from './settings.js';
+import { heldByRollout, heldMessage, tagChanges } from './held-by-rollout.js';
 import {
   type DesiredServing,
   type ObservedServing,
@@ -24,7 +25,7 @@ import {
   statusFields,
   updateRequest,
 } from './desired.js';
-import { OwnerTag, type Tag, claimedMessage, decideOwnership, desiredTags, diffTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
+import { OwnerTag, claimedMessage, decideOwnership, desiredTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
 import { recordAdoption, tagsPatchedFor, withOwnerTags } from './adoption.js';
 import { PlanBuilder, endpointNameOf, forgetServing, invocationUrl, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
@@ -294,7 +295,13 @@ function planOwned(
     plan.ready(false, reason, waitingForCapacity ? `${message} (capacity retry ${plan.status.capacity?.attempts})` : message);
     if (heldBack) {
       plan.synced(false, SyncedReason.WaitingForRollout, `${describeServing(target)} rolls out in Databricks, which takes no other config update until it finishes; the spec (${describeServing(desired)}) is sent then`);
-    } else plan.synced(true, SyncedReason.ReconcileSuccess, 'waiting for the rollout to finish');
+      return plan.finish({ type: 'none' }, progressRequeue(input));
+    }
+    // The spec's own config rolls out. A generation that changed only tags or settings (or a look that found it so
+    // already) has nothing sent until it ends (held-by-rollout.ts): Synced waits too, not to tell a kubectl wait it is done.
+    const held = newGeneration || waitsForRollout(object) ? heldByRollout(input, endpoint, fresh, ownerTagsWait) : [];
+    if (held.length > 0) plan.synced(false, SyncedReason.WaitingForRollout, heldMessage(held, describeServing(target)));
+    else plan.synced(true, SyncedReason.ReconcileSuccess, 'waiting for the rollout to finish');
     return plan.finish({ type: 'none' }, progressRequeue(input));
   }
 
@@ -369,15 +376,6 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
     .finish(tagAction, settledRequeue(input, tagAction, plan.settingsAction !== undefined));
 }
 
-/** The tags to add and remove so that the endpoint carries the spec's (and the owner tags, unless an adoption's wait). */
-function tagChanges(object: EndpointObject, endpoint: ServingEndpointDetailed, ownerTagsWait: boolean): { add: Tag[]; remove: string[] } {
-  // Objects from before status.managedTagKeys existed: their endpoints carry only spec and owner tags.
-  const managed = object.status.managedTagKeys ?? managedTagKeys(object.spec.tags);
-  // Owner tags an adoption has not written yet are no drift: they go with the next change (adoption.ts).
-  const wanted = ownerTagsWait ? { ...object.spec.tags } : desiredTags(object.spec.tags, owner(object));
-  return diffTags(tagMap(endpoint), wanted, managed);
-}
-
 /**
  * A failed rollout (UpdateFailed, a capacity wait or an exhausted budget) holds back the served config, not the tags:
  * a plan that sends nothing patches those the spec asks for, so a tag added meanwhile is not missing for hours.
@@ -394,6 +392,12 @@ function withSpecTags(planned: Plan, object: EndpointObject, endpoint: ServingEn
  * (for days, perhaps), an aborted canary, an endpoint Databricks reports not ready.
  */
 const IN_SYNC_NOT_READY: ReadonlySet<string> = new Set([ReadyReason.NotReady, ReadyReason.CanaryInProgress, ReadyReason.CanaryAborted]);
+
+/** An earlier look of this generation said that what it asks for waits for a rollout (Synced WaitingForRollout). */
+function waitsForRollout(object: EndpointObject): boolean {
+  const synced = findCondition(object.status.conditions as Condition[] | undefined, 'Synced');
+  return synced?.status === 'False' && synced.reason === SyncedReason.WaitingForRollout && synced.observedGeneration === object.generation;
+}
 
 /**
  * An earlier look found the endpoint serving this generation's config: its tags and settings were due then. Recorded in

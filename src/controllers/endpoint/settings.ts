@@ -11,9 +11,9 @@ import { aiGatewayPart } from './ai-gateway.js';
 import { creationPart } from './creation-settings.js';
 import { notificationsPart } from './notifications.js';
 import { permissionsPart } from './permissions.js';
-import { type PartObserved, type PartPlan, type PartPlanner, PartReason, type SchemaCheck, type SettingsAction } from './settings-part.js';
+import { type PartKey, type PartObserved, type PartPlan, type PartPlanner, PartReason, type SchemaCheck, type SettingsAction } from './settings-part.js';
 
-export type { PartObserved, SchemaCheck, SettingsAction } from './settings-part.js';
+export type { PartKey, PartObserved, SchemaCheck, SettingsAction } from './settings-part.js';
 
 /** The parts in the order they get the reconcile's one mutation. */
 export const SETTINGS_PARTS: readonly PartPlanner[] = [aiGatewayPart, permissionsPart, notificationsPart, creationPart];
@@ -38,6 +38,8 @@ export interface SettingsPlan {
   conditions: Condition[];
   action: SettingsAction | undefined;
   events: PartPlan['events'];
+  /** Every part with a change to send, the one that goes first (action) and those that wait for the next reconciles. */
+  changing: PartKey[];
 }
 
 /** Every part planned; the first action wins, the others wait for the next reconcile. */
@@ -47,6 +49,7 @@ export function planSettings(input: SettingsInput): SettingsPlan {
   const settings: SettingsStatus = {};
   const events: PartPlan['events'] = [];
   let action: SettingsAction | undefined;
+  const changing: PartKey[] = [];
   for (const part of SETTINGS_PARTS) {
     const before = findCondition(conditions, part.conditionType);
     const rejected =
@@ -72,9 +75,10 @@ export function planSettings(input: SettingsInput): SettingsPlan {
     } else {
       conditions = conditions.filter((c) => c.type !== part.conditionType);
     }
+    if (planned.action) changing.push(part.key);
     action ??= planned.action;
   }
-  return { settings: Object.keys(settings).length > 0 ? settings : undefined, conditions, action, events };
+  return { settings: Object.keys(settings).length > 0 ? settings : undefined, conditions, action, events, changing };
 }
 
 /** Changes of one part that Databricks accepted without the part coming into sync, before the operator stops. */
