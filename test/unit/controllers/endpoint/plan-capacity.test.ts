@@ -472,6 +472,31 @@ describe('planActionFailure', () => {
     expect(retry.requeue).toMatchObject({ after: expect.any(Number) });
   });
 
+  // The 409 is Databricks saying a config update runs now: Ready must not go on saying Available (the desired config
+  // serves) until the next look reads the rollout. It says what the next look will: Updating, and what still serves.
+  it.each([
+    ['restoring drift (the same generation: Ready was True)', () => {
+      const settled = endpointObject();
+      return afterPlan(settled, reconcile(settled, { endpoint: readyEndpoint(), now: at(-30 * MINUTE) }));
+    }, () => readyEndpoint({ max: 3920 })],
+    ['a new spec (version 5)', () => edited(updateRequested(), { model: { name: MODEL, version: '5' } }), () => readyEndpoint({ version: '4' })],
+  ])('an update refused with 409 while %s → Ready False Updating at once, saying what still serves', (_, object, endpoint) => {
+    const input = planInput(object(), { endpoint: endpoint() });
+    const planned = reconcile(input.object, { endpoint: endpoint() });
+    expect(planned.action.type).toBe('updateConfig');
+    const refused = planActionFailure(input, planned, { kind: 'Conflict', message: 'RESOURCE_CONFLICT: Endpoint already has an update in progress.' });
+    expect(condition(refused, 'Synced')).toMatchObject({ status: 'False', reason: 'WaitingForRollout', observedGeneration: input.object.generation });
+    expect(condition(refused, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'Updating',
+      observedGeneration: input.object.generation,
+      message: expect.stringMatching(/another config update of the endpoint is in progress in Databricks \(it answered 409\); version [34] at 1960-(2940|3920) tokens\/s still serves; the spec is sent once that update finishes/),
+    });
+    expect(refused.status.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({ status: 'True', reason: 'WaitingForRollout' });
+    // Nothing was sent: the pending config announced for the update is not recorded.
+    expect(refused.status.pending).toEqual(input.object.status.pending);
+  });
+
   it('an update Databricks rejects as invalid → Synced False InvalidSpec, no retry until the spec changes', () => {
     const object = edited(updateRequested(), { model: { name: MODEL, version: '5' } });
     const planned = reconcile(object, { endpoint: readyEndpoint({ version: '3' }) });
