@@ -1,9 +1,10 @@
 // What a failed Databricks call (a read, or the plan's own action) means for status, Events and requeue.
-import { type EndpointStatus, EndpointAnnotation, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
+import { type EndpointStatus, EndpointAnnotation, EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type Condition, findCondition } from '../../kube/conditions.js';
 import { kubeTime } from '../../kube/time.js';
 import { clause } from '../text.js';
+import { describeServing, observeConfig } from './desired.js';
 import { PlanBuilder, endpointNameOf, progressRequeue } from './plan-builder.js';
 import type { ClientBudgetWait } from '../../databricks/errors.js';
 import type { CallFailure, Plan, PlanInput, Requeue } from './plan-types.js';
@@ -173,8 +174,10 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
       // next reconcile sends the config again instead of settling on an older failure.
       restore(builder.status, previous, 'observedGeneration');
       restore(builder.status, previous, 'lastHandledRequestedAt');
-      // Nothing was sent, so Ready keeps what it said before instead of announcing a rollout.
-      builder.keep(previous, 'Ready');
+      // Nothing was sent, so Ready keeps what it said before instead of announcing a rollout; but a 409 is Databricks
+      // saying a config update runs now: Ready says so at once, as the next look will, not the Available it said.
+      if (error.kind === 'Conflict' && planned.action.type === 'updateConfig') conflictReady(input, builder);
+      else builder.keep(previous, 'Ready');
     }
     if (planned.status.capacity && previous.capacity?.nextRetryTime) {
       // Keep the retry due, so the next reconcile re-issues it.
@@ -183,6 +186,14 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
   }
   const refusedOn = planned.action.type === 'create' ? 'create' : planned.action.type === 'updateConfig' && input.canaryRollback ? 'rollback' : 'endpoint';
   return planCallFailure(input, builder, error, refusedOn);
+}
+
+/** Ready after a 409 to a config update: another update rolls out (what, the answer does not say), and what still serves. */
+function conflictReady(input: PlanInput, builder: PlanBuilder): void {
+  const served = input.endpoint.kind === 'found' ? observeConfig(input.endpoint.value.config) : undefined;
+  const serves = served ? `; ${describeServing(served)} still serves` : '';
+  const message = `another config update of the endpoint is in progress in Databricks (it answered 409)${serves}; the spec is sent once that update finishes`;
+  builder.ready(false, served ? ReadyReason.Updating : ReadyReason.Creating, message);
 }
 
 function restore<K extends keyof EndpointStatus>(status: EndpointStatus, previous: EndpointStatus, key: K): void {
