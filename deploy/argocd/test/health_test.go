@@ -182,6 +182,12 @@ var endpointCases = []healthCase{
 		status: "Progressing", messagePrefix: "WaitingForRollout: version 3 at 980-1960 tokens/s rolls out in Databricks",
 	},
 	{
+		// A tag edited while the spec's own config rolls out: tags are sent only once it ends, so nothing was sent yet.
+		name: "a tag edit waiting for the spec's own rollout is Progressing", fixture: "endpoint-updating.yaml",
+		edit: setCondition("Synced", "False", "WaitingForRollout", "the tags (commit) wait for the rollout in progress (version 3 at 1960-2940 tokens/s) and are sent when it ends: the operator changes nothing beside the served config while it rolls out"),
+		status: "Progressing", messagePrefix: "WaitingForRollout: the tags (commit) wait for the rollout in progress",
+	},
+	{
 		name: "Ready=False NotReady is Progressing", fixture: "endpoint-available.yaml",
 		edit: setCondition("Ready", "False", "NotReady", "the endpoint is not ready"), status: "Progressing", messagePrefix: "NotReady: the endpoint is not ready",
 	},
