@@ -5,6 +5,8 @@ import { LABEL_SELECTOR_GRAMMAR, OPERATOR_OPTIONS, parseOperatorConfig } from '.
 import { NAMESPACE_NAME_MAX_LENGTH, NAMESPACE_NAME_PATTERN, POSITIVE_DURATION_PATTERN, WORKSPACE_HOST_GRAMMAR, WORKSPACE_HOST_PATTERN } from '../../../src/api/v1alpha1/index.js';
 import { runOperatorCli, servingAddresses } from '../../../src/controllers/run.js';
 import { DefaultWorkspaceCredentials } from '../../../src/controllers/workspace/default-credentials.js';
+import { hostAllowed } from '../../../src/controllers/workspace/allowed-hosts.js';
+import { normaliseHost } from '../../../src/databricks/index.js';
 import type { KubeClient, Logger } from '../../../src/kube/index.js';
 import { repoRoot } from '../../support/cluster.js';
 import { invalidLabelSelectors, validLabelSelectors } from '../../support/label-selectors.js';
@@ -313,8 +315,29 @@ describe("the chart's workspaceHosts.allowed and --allowed-workspace-hosts agree
     ['*.', false],
     ['a.*.net', false],
     ['-bad.example', false],
+    // An IPv6 literal, as spec.host writes it (https://[fd00::1]): the flag took it, and helm refused it.
+    ['[fd00::1]', true],
+    ['[FD00:0:0::1]', true],
+    ['[::ffff:10.0.0.1]', true],
+    ['[1:2:3:4:5:6:7:8]', true],
+    ['[1:2:3:4:5:6:1.2.3.4]', true],
+    ['[::]', true],
+    // Not an address: the flag took them too, and they matched no spec.host.
+    ['[:::]', false],
+    ['[1::2::3]', false],
+    ['[1:2:3:4:5:6:7:8:9]', false],
+    ['[::1.2.3.256]', false],
+    ['[1.2.3.4]', false],
+    ['[fe80::1%eth0]', false],
+    ['fd00::1', false],
   ])('%s: taken %s by both', (value, taken) => {
     expect(chartTakes(value)).toBe(taken);
     expect(operatorTakes(value)).toBe(taken);
+  });
+
+  it('an IPv6 literal allows spec.host at that address however either spells it', () => {
+    const { allowedWorkspaceHosts } = parseOperatorConfig(['--allowed-workspace-hosts=[FD00:0:0::1]'], {});
+    expect(hostAllowed(normaliseHost('https://[fd00::1]:8443'), allowedWorkspaceHosts)).toBe(true);
+    expect(hostAllowed(normaliseHost('https://[fd00::2]'), allowedWorkspaceHosts)).toBe(false);
   });
 });
