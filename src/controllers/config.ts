@@ -216,7 +216,7 @@ export const OPERATOR_OPTIONS = {
   'allowed-workspace-hosts': {
     env: 'ALLOWED_WORKSPACE_HOSTS',
     schema: listOf(parseHostPattern),
-    help: "Comma-separated host names a DatabricksWorkspace's spec.host may name: *.cloud.databricks.com allows every host under that domain; others get Ready=False InvalidSpec and are never called. The operator calls spec.host from its own Pod, whose network may reach what tenants' Pods may not: in a shared cluster, list Databricks' domains (*.cloud.databricks.com, *.azuredatabricks.net, *.gcp.databricks.com). Empty: any host. The default workspace's host is the admin's own and needs no entry.",
+    help: "Comma-separated host names a DatabricksWorkspace's spec.host may name: *.cloud.databricks.com allows every host under that domain, and an IPv6 address is written in brackets as in spec.host ([fd00::1]); others get Ready=False InvalidSpec and are never called. The operator calls spec.host from its own Pod, whose network may reach what tenants' Pods may not: in a shared cluster, list Databricks' domains (*.cloud.databricks.com, *.azuredatabricks.net, *.gcp.databricks.com). Empty: any host. The default workspace's host is the admin's own and needs no entry.",
   },
   'federation-trusted-hosts': {
     env: 'FEDERATION_TRUSTED_HOSTS',

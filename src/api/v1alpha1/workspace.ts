@@ -8,6 +8,24 @@ export const WORKSPACE_PLURAL = 'databricksworkspaces';
 /** 1 to 65535: a port of 0 or above 65535 was admitted and then retried forever as an unreachable host. */
 const PORT = '([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
 
+const H16 = '[0-9A-Fa-f]{1,4}';
+const DEC_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+const LS32 = `(${H16}:${H16}|${DEC_OCTET}([.]${DEC_OCTET}){3})`;
+/** `n` of "h16:"; none for 0. */
+const groups = (n: number) => (n === 0 ? '' : n === 1 ? `${H16}:` : `(${H16}:){${n}}`);
+/** After the "::": `n` groups, the last two of them possibly an IPv4 address. */
+const groupsAfterGap = (n: number) => (n >= 2 ? `${groups(n - 2)}${LS32}` : n === 1 ? H16 : '');
+/** Before the "::": up to `n` groups. */
+const groupsBeforeGap = (n: number) => (n === 0 ? '' : n === 1 ? `(${H16})?` : `((${H16}:){0,${n - 1}}${H16})?`);
+/**
+ * An IPv6 address as RFC 3986 writes it in a URL's brackets (section 3.2.2): eight groups, or fewer around one "::",
+ * the last 32 bits possibly written as an IPv4 address; no zone. Unanchored, for Go's regexp (Helm's schema check)
+ * as for JavaScript's: a form the schema takes, URL parses.
+ */
+export const IPV6_ADDRESS_GRAMMAR = [`${groups(6)}${LS32}`, ...[7, 6, 5, 4, 3, 2, 1, 0].map((after) => `${groupsBeforeGap(7 - after)}::${groupsAfterGap(after)}`)]
+  .map((form) => `(${form})`)
+  .join('|');
+
 /**
  * https://host[:port], or http:// for a loopback host (the emulator); no user info (it would be printed by
  * `kubectl get dbws`), no path, query or fragment. Unanchored; the chart's values.schema.json holds it too (a unit

@@ -5,7 +5,7 @@ import { LABEL_SELECTOR_GRAMMAR, OPERATOR_OPTIONS, parseOperatorConfig } from '.
 import { NAMESPACE_NAME_MAX_LENGTH, NAMESPACE_NAME_PATTERN, POSITIVE_DURATION_PATTERN, WORKSPACE_HOST_GRAMMAR, WORKSPACE_HOST_PATTERN } from '../../../src/api/v1alpha1/index.js';
 import { runOperatorCli, servingAddresses } from '../../../src/controllers/run.js';
 import { DefaultWorkspaceCredentials } from '../../../src/controllers/workspace/default-credentials.js';
-import { hostAllowed } from '../../../src/controllers/workspace/allowed-hosts.js';
+import { ALLOWED_HOST_GRAMMAR, hostAllowed } from '../../../src/controllers/workspace/allowed-hosts.js';
 import { normaliseHost } from '../../../src/databricks/index.js';
 import type { KubeClient, Logger } from '../../../src/kube/index.js';
 import { repoRoot } from '../../support/cluster.js';
@@ -333,6 +333,10 @@ describe("the chart's workspaceHosts.allowed and --allowed-workspace-hosts agree
   ])('%s: taken %s by both', (value, taken) => {
     expect(chartTakes(value)).toBe(taken);
     expect(operatorTakes(value)).toBe(taken);
+  });
+
+  it('the schema pattern is the operator grammar', () => {
+    expect(schema.properties.workspaceHosts.properties.allowed.items.pattern).toBe(`^(${ALLOWED_HOST_GRAMMAR})$`);
   });
 
   it('an IPv6 literal allows spec.host at that address however either spells it', () => {
