@@ -122,6 +122,18 @@ describe('pt-operator run configuration', () => {
     );
   });
 
+  // An empty item was a pattern that matches every message: each failed rollout (a bad config too) counted as a lack of
+  // GPU capacity and was retried, as helm rendered the value ("no gpus," or "a,,b") unchanged.
+  it.each(['no gpus,', 'no gpus, ,quota', ',no gpus'])('--capacity-patterns=%j: an empty item matches nothing, as other list flags skip it', (value) => {
+    const { capacityPatterns } = parseOperatorConfig([`--capacity-patterns=${value}`], {});
+    expect(capacityPatterns.some((p) => p.test('No GPUs left'))).toBe(true);
+    expect(capacityPatterns.some((p) => p.test('served entity config is invalid: unknown workload size'))).toBe(false);
+  });
+
+  it('--capacity-patterns of commas only is the built-in set, as an empty value', () => {
+    expect(parseOperatorConfig(['--capacity-patterns=, ,'], {}).capacityPatterns).toBe(DEFAULT_CAPACITY_PATTERNS);
+  });
+
   it('refuses unknown flags', () => {
     expect(() => parseOperatorConfig(['--poll=5m'], {})).toThrow(/Unknown option '--poll'/);
   });
