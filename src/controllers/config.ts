@@ -139,19 +139,17 @@ export const OPERATOR_OPTIONS = {
   'model-info-ttl': { env: 'MODEL_INFO_TTL', schema: positiveDuration('10m'), help: 'How long model optimization info is reused.' },
   'capacity-patterns': {
     env: 'CAPACITY_PATTERNS',
-    schema: z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined || v.trim() === '') return DEFAULT_CAPACITY_PATTERNS;
-        try {
-          return v.split(',').map((p) => new RegExp(p.trim(), 'i'));
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
-          return z.NEVER;
-        }
-      }),
-    help: 'Comma-separated regular expressions; a failed rollout whose message matches one is treated as a GPU-capacity failure (DEPLOYMENT_ABORTED always is).',
+    // An empty item (a trailing comma) would match every message: skipped, as the other list flags skip it.
+    schema: list.transform((patterns, ctx) => {
+      if (patterns.length === 0) return DEFAULT_CAPACITY_PATTERNS;
+      try {
+        return patterns.map((p) => new RegExp(p, 'i'));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+    help: 'Comma-separated regular expressions (empty items skipped; none: the built-in set); a failed rollout whose message matches one is treated as a GPU-capacity failure (DEPLOYMENT_ABORTED always is).',
   },
   'leader-elect': { env: 'LEADER_ELECT', schema: bool(false), help: 'Campaign for a Lease so only one replica acts.' },
   'leader-election-namespace': { env: 'POD_NAMESPACE', schema: z.string().default('pt-operator-system'), help: 'Namespace of the leader-election Lease.' },
