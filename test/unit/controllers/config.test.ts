@@ -300,6 +300,32 @@ describe("the chart's workspace hosts follow the DatabricksWorkspace rule (a bad
     expect(schema.properties.defaultWorkspace.properties.host.pattern).toBe(`^(${WORKSPACE_HOST_GRAMMAR})?$`);
     expect(schema.properties.tokenFederation.properties.trustedHosts.items.pattern).toBe(WORKSPACE_HOST_PATTERN);
   });
+
+  // defaultWorkspace.host is DATABRICKS_HOST and trustedHosts is --federation-trusted-hosts, both read at start: a
+  // host the schema took and the operator's URL parser did not was a successful helm install and a crash loop.
+  it.each([
+    ['https://adb-1.azuredatabricks.net', true],
+    ['https://[fd00::1]:8443', true],
+    ['https://[::ffff:10.0.0.1]', true],
+    ['http://[::1]:8089', true],
+    ['https://[:::]', false],
+    ['https://[1.2.3.4]', false],
+    ['https://[fd00::1::2]', false],
+    ['https://[1:2:3:4:5:6:7:8:9]', false],
+    ['https://adb-1<2.azuredatabricks.net', false],
+    ['https://adb|1.azuredatabricks.net', false],
+    ['https://adb^1.azuredatabricks.net', false],
+    ['https://adb%zz.azuredatabricks.net', false],
+    // URL reads "\\" as "/": the host would end there, the rest a path.
+    ['https://adb-1.azuredatabricks.net\\ml', false],
+  ])('%s: taken %s by the schema, and what it takes the operator reads at start', (host, taken) => {
+    expect(new RegExp(schema.properties.defaultWorkspace.properties.host.pattern).test(host)).toBe(taken);
+    expect(new RegExp(schema.properties.tokenFederation.properties.trustedHosts.items.pattern).test(host)).toBe(taken);
+    if (taken) {
+      expect(() => normaliseHost(host)).not.toThrow();
+      expect(parseOperatorConfig([`--federation-trusted-hosts=${host}`], {}).federationTrustedHosts).toHaveLength(1);
+    }
+  });
 });
 
 describe("the chart's workspaceHosts.allowed and --allowed-workspace-hosts agree (a typo fails helm, not the pod)", () => {
