@@ -28,10 +28,11 @@ export const IPV6_ADDRESS_GRAMMAR = [`${groups(6)}${LS32}`, ...[7, 6, 5, 4, 3, 2
 
 /**
  * https://host[:port], or http:// for a loopback host (the emulator); no user info (it would be printed by
- * `kubectl get dbws`), no path, query or fragment. Unanchored; the chart's values.schema.json holds it too (a unit
- * test compares).
+ * `kubectl get dbws`), no path, query or fragment. A host name holds none of the characters URL refuses in one
+ * (`<`, `|`, `%`...) or reads as its end (`\\`); an IPv6 address is one. Unanchored; the chart's values.schema.json
+ * holds it too (a unit test compares).
  */
-export const WORKSPACE_HOST_GRAMMAR = `(https://([^/\\s?#@:\\[\\]]+|\\[[0-9A-Fa-f:.]+\\])|http://(localhost|127[.][0-9]+[.][0-9]+[.][0-9]+|\\[::1\\]))(:${PORT})?/?`;
+export const WORKSPACE_HOST_GRAMMAR = `(https://([^/\\s?#@:\\[\\]\\\\<>^|%]+|\\[(${IPV6_ADDRESS_GRAMMAR})\\])|http://(localhost|127[.][0-9]+[.][0-9]+[.][0-9]+|\\[::1\\]))(:${PORT})?/?`;
 export const WORKSPACE_HOST_PATTERN = `^${WORKSPACE_HOST_GRAMMAR}$`;
 
 const SecretName = dnsName.describe('Name of a Secret in the same namespace.');
