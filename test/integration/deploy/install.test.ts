@@ -8,6 +8,8 @@ import { parse, parseAllDocuments } from 'yaml';
 import { cluster, ensureNamespace, kubectl, repoRoot, run, uniqueNamespace } from '../../support/cluster.js';
 import { exampleManifests } from '../../support/examples.js';
 import { invalidLabelSelectors, validLabelSelectors } from '../../support/label-selectors.js';
+import { parseOperatorConfig } from '../../../src/controllers/config.js';
+import { normaliseHost } from '../../../src/databricks/index.js';
 
 interface KubeManifest {
   kind: string;
@@ -167,6 +169,31 @@ describe('Helm chart', () => {
     expect(result.stdout).toMatch(/drop:\n\s+- ALL/);
     expect(result.stdout).toMatch(/type: RuntimeDefault/);
     expect(result.stdout).toMatch(/--leader-elect=true/);
+  });
+});
+
+// helm install succeeded, and the Pod crash-looped on a flag the operator refused (or ran unlike the docs): what the
+// chart renders from each value set, the operator's own parsing must take, as `pt-operator run` reads it at start.
+describe('the operator starts with the flags and environment the chart renders (platform review)', () => {
+  type Container = { args: string[]; env?: { name: string; value?: string }[] };
+  const startSets: Record<string, string[]> = {
+    ...valueSets,
+    'workspace hosts: Databricks domains and an IPv6 address': ['--set-json', 'workspaceHosts.allowed=["*.cloud.databricks.com","[fd00::1]","[FD00:0::2]"]'],
+    'capacity patterns with a trailing comma': ['--set-json', 'capacityPatterns="no gpus?,quota,"'],
+  };
+
+  it.each(Object.entries(startSets))('%s', async (_name, values) => {
+    const rendered = await helm(['template', 'pt-operator', chart, '--namespace', 'pt-operator-system', '--show-only', 'templates/deployment.yaml', ...values]);
+    expect(rendered.stderr).toBe('');
+    const [container] = (parse(rendered.stdout) as { spec: { template: { spec: { containers: Container[] } } } }).spec.template.spec.containers;
+    // The kubelet expands $(POD_IP) (hostNetwork) before the operator sees it.
+    const [command, ...flags] = (container?.args ?? []).map((arg) => arg.replace('$(POD_IP)', '10.0.0.7'));
+    const env = Object.fromEntries((container?.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])));
+    expect(command).toBe('run');
+    const config = parseOperatorConfig(flags, env);
+    if (env['DATABRICKS_HOST'] !== undefined) expect(() => normaliseHost(env['DATABRICKS_HOST'] as string)).not.toThrow();
+    // What the docs promise of the values: a rollout that failed for another reason is not a lack of GPU capacity.
+    expect(config.capacityPatterns.some((p) => p.test('served entity config is invalid: unknown workload size'))).toBe(false);
   });
 });
 
@@ -355,7 +382,7 @@ describe('Helm chart refuses values that would break the operator at run time (p
       expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" is not a regular expression/);
     }
     // Valid in Go (so the check above passes them) but not in JavaScript, where the operator reads them.
-    for (const patterns of ['(?i)out of capacity', 'quota,a(?P<name>b)', 'x(?-i)y']) {
+    for (const patterns of ['(?i)out of capacity', 'quota,a(?P<name>b)', 'x(?-i)y', 'gpu(?U:s+)', 'quota,(?sU:.+) exceeded']) {
       const refused = await template('--set-json', `capacityPatterns=${JSON.stringify(patterns)}`, '--show-only', 'templates/deployment.yaml');
       expect(refused.exitCode, patterns).not.toBe(0);
       expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" uses Go-only syntax the operator cannot read/);
