@@ -112,13 +112,14 @@ The Leases the operator may lead on, as a JSON list: the release's, and one an e
 {{- end -}}
 {{- /* A JSON schema cannot say "a regular expression". regexMatch is false for an invalid one, and "(?:P)|" matches
   the empty string whenever P is valid. Go's syntax: a lookaround or backreference, valid for the operator, is refused.
-  Go syntax the operator (JavaScript) refuses is refused too: an inline flag group "(?i)" and a "(?P<name>" group. */ -}}
+  Go syntax the operator (JavaScript) refuses is refused too: an inline flag group "(?i)", Go's U flag (ungreedy, also
+  in a group "(?U:...)"; JavaScript's groups take i, m and s only) and a "(?P<name>" group. */ -}}
 {{- range $pattern := splitList "," (.Values.capacityPatterns | default "") -}}
 {{- if not (regexMatch (printf "(?:%s)|" (trim $pattern)) "") -}}
 {{- fail (printf "capacityPatterns: %q is not a regular expression (comma-separated patterns, each read with the i flag)" (trim $pattern)) -}}
 {{- end -}}
-{{- if regexMatch "(^|[^\\\\])\\(\\?([a-zA-Z-]*\\)|P)" (trim $pattern) -}}
-{{- fail (printf "capacityPatterns: %q uses Go-only syntax the operator cannot read (an inline flag group like (?i), or (?P<name>); patterns are read with the i flag already, and (?<name>...) names a group)" (trim $pattern)) -}}
+{{- if regexMatch "(^|[^\\\\])\\(\\?([a-zA-Z-]*\\)|[a-zA-Z-]*U[a-zA-Z-]*:|P)" (trim $pattern) -}}
+{{- fail (printf "capacityPatterns: %q uses Go-only syntax the operator cannot read (an inline flag group like (?i), the U flag, or (?P<name>); patterns are read with the i flag already, (?s:...) and (?m:...) work, and (?<name>...) names a group)" (trim $pattern)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
