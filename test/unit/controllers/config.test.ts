@@ -318,6 +318,16 @@ describe("the chart's workspace hosts follow the DatabricksWorkspace rule (a bad
     ['https://adb%zz.azuredatabricks.net', false],
     // URL reads "\\" as "/": the host would end there, the rest a path.
     ['https://adb-1.azuredatabricks.net\\ml', false],
+    // A host whose last label is a number is an IPv4 address to URL: one that is no address was taken, then refused.
+    ['https://10.0.0.1', true],
+    ['https://10.0.0.1.', true],
+    ['https://adb-1.7x', true],
+    ['https://10.0.0.256', false],
+    ['https://1.2.3.4.5', false],
+    ['https://adb-1.azuredatabricks.0x1g.7', false],
+    ['http://127.0.0.1:8089', true],
+    ['http://127.0.0.300:8089', false],
+    ['https://adb\u00001.azuredatabricks.net', false],
   ])('%s: taken %s by the schema, and what it takes the operator reads at start', (host, taken) => {
     expect(new RegExp(schema.properties.defaultWorkspace.properties.host.pattern).test(host)).toBe(taken);
     expect(new RegExp(schema.properties.tokenFederation.properties.trustedHosts.items.pattern).test(host)).toBe(taken);
@@ -325,6 +335,26 @@ describe("the chart's workspace hosts follow the DatabricksWorkspace rule (a bad
       expect(() => normaliseHost(host)).not.toThrow();
       expect(parseOperatorConfig([`--federation-trusted-hosts=${host}`], {}).federationTrustedHosts).toHaveLength(1);
     }
+  });
+
+  it('every short host name the schema takes, the operator reads (letters, digits, hex prefixes, dots, hyphens)', () => {
+    const pattern = new RegExp(schema.properties.defaultWorkspace.properties.host.pattern);
+    const alphabet = ['a', 'f', 'x', 'X', '0', '1', '9', '.', '-', '_'];
+    let names = [''];
+    const unread: string[] = [];
+    for (let length = 1; length <= 4; length++) {
+      names = names.flatMap((name) => alphabet.map((c) => name + c));
+      for (const name of names) {
+        const host = `https://${name}`;
+        if (!pattern.test(host)) continue;
+        try {
+          normaliseHost(host);
+        } catch {
+          unread.push(host);
+        }
+      }
+    }
+    expect(unread).toEqual([]);
   });
 });
 
