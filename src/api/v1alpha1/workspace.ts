@@ -27,12 +27,37 @@ export const IPV6_ADDRESS_GRAMMAR = [`${groups(6)}${LS32}`, ...[7, 6, 5, 4, 3, 2
   .join('|');
 
 /**
- * https://host[:port], or http:// for a loopback host (the emulator); no user info (it would be printed by
- * `kubectl get dbws`), no path, query or fragment. A host name holds none of the characters URL refuses in one
- * (`<`, `|`, `%`...) or reads as its end (`\\`); an IPv6 address is one. Unanchored; the chart's values.schema.json
- * holds it too (a unit test compares).
+ * A character of a host name's label: ASCII letters, digits and the others URL keeps in a host (not the delimiters,
+ * "%", controls or spaces, nor "\\", where URL ends the host; nor a quote). Not other Unicode: URL maps some of it to
+ * what it refuses (a no-break space) and refuses some in context (a zero-width joiner); use the xn-- form.
  */
-export const WORKSPACE_HOST_GRAMMAR = `(https://([^/\\s?#@:\\[\\]\\\\<>^|%]+|\\[(${IPV6_ADDRESS_GRAMMAR})\\])|http://(localhost|127[.][0-9]+[.][0-9]+[.][0-9]+|\\[::1\\]))(:${PORT})?/?`;
+const LABEL_CHAR = '[-!$&()*+,0-9;=A-Z_a-z{}~]';
+/** A label character that is neither a hex digit nor x. */
+const NOT_HEX_OR_X = '[-!$&()*+,;=G-WYZ_g-wyz{}~]';
+const HEX_OR_X = '[0-9A-Fa-fxX]';
+/**
+ * A last label URL does not read as a number: one of digits only, or 0x and hex digits, makes the host an IPv4
+ * address to URL (`https://a.1` is no host, `https://10.0.0.256` no address). Such a label holds a character that is
+ * neither a hex digit nor x, or is made of them without being a number.
+ */
+const LAST_LABEL = [
+  `${LABEL_CHAR}*${NOT_HEX_OR_X}${LABEL_CHAR}*`,
+  `[A-Fa-fxX]${HEX_OR_X}*`,
+  `[1-9][0-9]*[A-Fa-fxX]${HEX_OR_X}*`,
+  `0[0-9]*[A-Fa-f]${HEX_OR_X}*`,
+  `0[0-9]+[xX]${HEX_OR_X}*`,
+  `0[xX][0-9A-Fa-f]*[xX]${HEX_OR_X}*`,
+].join('|');
+const IPV4_ADDRESS = `${DEC_OCTET}([.]${DEC_OCTET}){3}`;
+/** A host name URL reads (labels, the last not a number; an optional trailing dot), or an IPv4 address. */
+const HOST_NAME = `(${LABEL_CHAR}+[.])*(${LAST_LABEL})[.]?|${IPV4_ADDRESS}[.]?`;
+
+/**
+ * https://host[:port], or http:// for a loopback host (the emulator); no user info (it would be printed by
+ * `kubectl get dbws`), no path, query or fragment. The host is one URL reads: a host name, an IPv4 address or an
+ * IPv6 address in brackets. Unanchored; the chart's values.schema.json holds it too (a unit test compares).
+ */
+export const WORKSPACE_HOST_GRAMMAR = `(https://(${HOST_NAME}|\\[(${IPV6_ADDRESS_GRAMMAR})\\])|http://(localhost|127([.]${DEC_OCTET}){3}|\\[::1\\]))(:${PORT})?/?`;
 export const WORKSPACE_HOST_PATTERN = `^${WORKSPACE_HOST_GRAMMAR}$`;
 
 const SecretName = dnsName.describe('Name of a Secret in the same namespace.');
