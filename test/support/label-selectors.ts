@@ -9,6 +9,9 @@ export const validLabelSelectors = [
   'team in (a, b)',
   'team notin (a),tier=gold',
   'example.com/shard=',
+  `tier=${'a'.repeat(63)}`,
+  `${'k'.repeat(63)}=x`,
+  'a.b-c.example.com/t_x.y-z=V_1.2',
 ] as const;
 
 export const invalidLabelSelectors = [
@@ -17,4 +20,11 @@ export const invalidLabelSelectors = [
   'team=ml,',
   'team=a b',
   'team: ml',
+  // The grammar took these, and the API server refused them at every list: the operator ran and never became ready.
+  `tier=${'a'.repeat(64)}`,
+  `${'k'.repeat(64)}=x`,
+  'Example.com/tier=a',
+  'ex_ample.com/tier=a',
+  'a..b/tier=x',
+  `team in (a, ${'b'.repeat(64)})`,
 ] as const;
