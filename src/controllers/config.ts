@@ -102,9 +102,11 @@ const optionalAddress = z
   .transform((v, ctx) => (v === undefined ? undefined : parseAddress(v, ctx, false)));
 
 // Label-selector grammar (key, !key, key=v, key==v, key!=v, key in (v,...), key notin (v,...)), so a typo is a start-up
-// error instead of a Namespace watch that fails forever. Keys may carry a DNS-subdomain prefix.
-const NAME = '[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?';
-const KEY = `(${NAME}/)?${NAME}`;
+// error instead of a watch the API server refuses (400) at every list, which never syncs. A value, and a key's name,
+// have at most 63 characters, alphanumeric at both ends; a key's prefix is a lowercase DNS subdomain.
+const NAME = '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
+const PREFIX = '[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
+const KEY = `(${PREFIX}/)?${NAME}`;
 const VALUE = `(${NAME})?`;
 const REQUIREMENT = `(!\\s*${KEY}|${KEY}\\s*(==?|!=)\\s*${VALUE}|${KEY}\\s+(in|notin)\\s*\\(\\s*${VALUE}(\\s*,\\s*${VALUE})*\\s*\\)|${KEY})`;
 /** The grammar of a label selector, unanchored; the chart's values.schema.json holds the same (a unit test compares). */
