@@ -387,6 +387,15 @@ describe('Helm chart refuses values that would break the operator at run time (p
       expect(refused.exitCode, patterns).not.toBe(0);
       expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" uses Go-only syntax the operator cannot read/);
     }
+    // Valid in both, but JavaScript reads them otherwise, without a word: \z, \A and \Q are the letters z, A and Q
+    // there, \pL a p and an L, \x{41} 41 x's, [[:alpha:]] a class of ":alph" followed by "]".
+    for (const patterns of ['out of capacity\\z', '\\Acapacity', 'quota,\\pL+ gpus', 'gpu\\x{41}', '\\Qa.b\\E', 'no [[:alpha:]]+ left']) {
+      const refused = await template('--set-json', `capacityPatterns=${JSON.stringify(patterns)}`, '--show-only', 'templates/deployment.yaml');
+      expect(refused.exitCode, patterns).not.toBe(0);
+      expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" uses Go syntax the operator reads otherwise/);
+    }
+    const escaped = await template('--set-json', `capacityPatterns=${JSON.stringify('a\\\\z,\\d+ gpus,[:x]')}`, '--show-only', 'templates/deployment.yaml');
+    expect(escaped.stderr).toBe('');
     const accepted = await template('--set-json', 'capacityPatterns="no gpus?,quota (exceeded|reached),(?i:gpu),(?<n>x)"', '--show-only', 'templates/deployment.yaml');
     expect(accepted.stderr).toBe('');
     expect(accepted.stdout).toContain('--capacity-patterns=no gpus?,quota (exceeded|reached),(?i:gpu),(?<n>x)');
