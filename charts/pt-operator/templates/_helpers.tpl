@@ -113,13 +113,18 @@ The Leases the operator may lead on, as a JSON list: the release's, and one an e
 {{- /* A JSON schema cannot say "a regular expression". regexMatch is false for an invalid one, and "(?:P)|" matches
   the empty string whenever P is valid. Go's syntax: a lookaround or backreference, valid for the operator, is refused.
   Go syntax the operator (JavaScript) refuses is refused too: an inline flag group "(?i)", Go's U flag (ungreedy, also
-  in a group "(?U:...)"; JavaScript's groups take i, m and s only) and a "(?P<name>" group. */ -}}
+  in a group "(?U:...)"; JavaScript's groups take i, m and s only) and a "(?P<name>" group; so is Go syntax JavaScript
+  reads as something else without a word: the escapes \z \A \a \Q \p \P and \x{...} (an unescaped backslash, one of an
+  odd run) and a "[:alpha:]" class inside brackets. */ -}}
 {{- range $pattern := splitList "," (.Values.capacityPatterns | default "") -}}
 {{- if not (regexMatch (printf "(?:%s)|" (trim $pattern)) "") -}}
 {{- fail (printf "capacityPatterns: %q is not a regular expression (comma-separated patterns, each read with the i flag)" (trim $pattern)) -}}
 {{- end -}}
 {{- if regexMatch "(^|[^\\\\])\\(\\?([a-zA-Z-]*\\)|[a-zA-Z-]*U[a-zA-Z-]*:|P)" (trim $pattern) -}}
 {{- fail (printf "capacityPatterns: %q uses Go-only syntax the operator cannot read (an inline flag group like (?i), the U flag, or (?P<name>); patterns are read with the i flag already, (?s:...) and (?m:...) work, and (?<name>...) names a group)" (trim $pattern)) -}}
+{{- end -}}
+{{- if regexMatch "(^|[^\\\\])(\\\\\\\\)*(\\\\([pPzAQa]|x\\{)|\\[[^\\]]*\\[:\\^?[a-z]+:\\])" (trim $pattern) -}}
+{{- fail (printf "capacityPatterns: %q uses Go syntax the operator reads otherwise: JavaScript reads \\z, \\A, \\a, \\Q...\\E and \\p as plain letters, \\x{41} as 41 x's and [:alpha:] as its characters. Write $ for \\z, ^ for \\A, escape each character instead of \\Q...\\E, and use classes such as [a-z] or \\d" (trim $pattern)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
