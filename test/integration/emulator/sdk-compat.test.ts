@@ -2,10 +2,11 @@
 // use: create_and_wait with provisioned throughput, get, update_config_and_wait, a 409 during an
 // update, NotFound/ResourceDoesNotExist, the /pt model-unit API, list and delete, put_ai_gateway,
 // get/set/update permissions and get_permission_levels (by endpoint ID), update_notifications, a
-// create with a budget policy, and the Unity Catalog schemas.get of an inference table's target, with PAT
-// and OAuth M2M.
+// create with a budget policy, the Unity Catalog schemas.get of an inference table's target, the tags PATCH and
+// get-model-optimization-info (no SDK method: api_client.do, as SDK users call it), with PAT, OAuth M2M and token
+// federation (file-oidc, against a scenario's federation policy).
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,9 +48,26 @@ interface Step {
   [field: string]: unknown;
 }
 
-async function runCompat(authType: 'pat' | 'oauth-m2m', credentials: Record<string, string>): Promise<Map<string, Step>> {
+/** The issuer, audience and subject of the scenario's one federation policy: a GitHub Actions workflow's ID token. */
+const FEDERATION = { issuer: 'https://token.actions.githubusercontent.com', audience: 'databricks', subject: 'repo:acme/gitops:ref:refs/heads/main' };
+
+/** An unsigned JWT (the emulator checks claims, not signatures) valid for an hour of real time. */
+function federatedJwt(claims: Record<string, unknown>): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iat: now, exp: now + 3600, ...claims })}.c2lnbmF0dXJl`;
+}
+
+type AuthType = 'pat' | 'oauth-m2m' | 'file-oidc';
+
+async function runCompat(authType: AuthType, credentials: Record<string, string>): Promise<Map<string, Step>> {
   // A clean environment: no ~/.databrickscfg, no DATABRICKS_* from the developer's shell.
   const home = mkdtempSync(join(tmpdir(), 'pt-sdk-home-'));
+  if (authType === 'file-oidc') {
+    const jwt = federatedJwt({ iss: FEDERATION.issuer, aud: FEDERATION.audience, sub: FEDERATION.subject });
+    writeFileSync(join(home, 'id-token.jwt'), jwt, { mode: 0o600 });
+    credentials = { ...credentials, DATABRICKS_OIDC_TOKEN_FILEPATH: join(home, 'id-token.jwt') };
+  }
   const { stdout } = await run(python, [script, authType], {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -73,7 +91,8 @@ let emulator: RunningEmulator;
 beforeAll(async () => {
   await ensureSdkVenv();
   // 600x: a 10-minute rollout takes one real second, so the SDK waiters see IN_PROGRESS, then NOT_UPDATING.
-  emulator = await startEmulator({ speed: 600 });
+  // PATs and OAuth clients stay the defaults; federation accepts only the one policy.
+  emulator = await startEmulator({ speed: 600, scenario: { auth: { federation: [FEDERATION] } } });
 }, 180_000);
 
 afterAll(async () => {
@@ -89,6 +108,7 @@ beforeEach(() => {
 describe.each([
   ['pat', { DATABRICKS_TOKEN: 'dapi0123456789abcdef' }],
   ['oauth-m2m', { DATABRICKS_CLIENT_ID: DEFAULT_CLIENT_ID, DATABRICKS_CLIENT_SECRET: DEFAULT_CLIENT_SECRET }],
+  ['file-oidc', {}],
 ] as const)('databricks-sdk %s against the emulator', (authType, credentials) => {
   it('runs the endpoint lifecycle the operator relies on', { timeout: 120_000 }, async () => {
     const firstSeq = emulator.emulator.calls.query().at(-1)?.seq ?? 0;
@@ -115,6 +135,16 @@ describe.each([
     expect(steps.get('pt_model_units')).toMatchObject({ config_version: 2, entity: { name: 'gpt-oss-120b-1', units: 100, max: null } });
     expect(steps.get('list')).toMatchObject({ names: [`sdk-${authType}`, `sdk-${authType}-units`], config_updates: ['NOT_UPDATING', 'NOT_UPDATING'] });
     expect(steps.get('get_after_delete')).toMatchObject({ raised: 'ResourceDoesNotExist' });
+
+    // Tags: the answer and a later GET show the merged tags; a missing endpoint is ResourceDoesNotExist.
+    expect(steps.get('patch_tags_add')).toEqual({ step: 'patch_tags_add', tags: [['old', 'x'], ['team', 'data science']] });
+    expect(steps.get('patch_tags_change')).toEqual({ step: 'patch_tags_change', tags: [['team', 'ml']], on_get: [['team', 'ml']] });
+    expect(steps.get('patch_tags_missing_endpoint')).toEqual({ step: 'patch_tags_missing_endpoint', raised: 'ResourceDoesNotExist', error_code: 'RESOURCE_DOES_NOT_EXIST' });
+    // get-model-optimization-info as the reference's captures show it, for both flavours and an ineligible model.
+    expect(steps.get('optimization_info_token_band')).toEqual({ step: 'optimization_info_token_band', answer: { optimizable: true, model_type: 'llama', throughput_chunk_size: 980 } });
+    expect(steps.get('optimization_info_model_units')).toMatchObject({ answer: { optimizable: true, model_unit_chunk_size: 50 } });
+    expect(steps.get('optimization_info_not_eligible')).toEqual({ step: 'optimization_info_not_eligible', answer: { optimizable: false } });
+    expect(steps.get('optimization_info_missing_model')).toEqual({ step: 'optimization_info_missing_model', raised: 'ResourceDoesNotExist', error_code: 'RESOURCE_DOES_NOT_EXIST' });
 
     // The settings beside the served config: AI Gateway, permissions by endpoint ID, notifications, budget policy.
     expect(steps.get('put_ai_gateway')).toEqual({
@@ -165,9 +195,19 @@ describe.each([
     ]);
     expect(byOperation('updatePtConfig').map((c) => c.status)).toEqual([200]);
     expect(byOperation('delete')).toHaveLength(3);
+    expect(byOperation('patchTags').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200], [`sdk-${authType}`, 200], ['sdk-missing-endpoint', 404]]);
+    expect(byOperation('optimizationInfo').map((c) => c.status)).toEqual([200, 200, 200, 404]);
     const tokenCalls = byOperation('token');
-    if (authType === 'oauth-m2m') expect(tokenCalls.length).toBeGreaterThan(0);
-    else expect(tokenCalls).toHaveLength(0);
+    if (authType === 'pat') expect(tokenCalls).toHaveLength(0);
+    else expect(tokenCalls.length).toBeGreaterThan(0);
+    if (authType === 'file-oidc') {
+      // An ID token no federation policy accepts: the SDK raises from the exchange, with OAuth's error code first.
+      expect(steps.get('federation_refused')).toMatchObject({ raised: 'ValueError', message: expect.stringMatching(/^invalid_grant: No federation policy matches/) });
+      expect(tokenCalls.map((c) => c.status)).toContain(400);
+      expect(tokenCalls.filter((c) => c.status !== 400).every((c) => c.status === 200)).toBe(true);
+    } else {
+      expect(tokenCalls.every((c) => c.status === 200)).toBe(true);
+    }
     expect(calls.filter((c) => c.status === 401 || c.status === 403)).toEqual([]);
   });
 });

@@ -1,16 +1,25 @@
 """Drives the pt-operator emulator with the official Databricks Python SDK.
 
-Usage: compat.py <pat|oauth-m2m>. Reads DATABRICKS_HOST and the credentials from the environment,
+Usage: compat.py <pat|oauth-m2m|file-oidc>. Reads DATABRICKS_HOST and the credentials from the environment,
 as any SDK user would. Prints one JSON line per step, then {"done": true}; any unexpected
 exception ends the script with a non-zero code. The vitest test asserts on these lines.
 """
 
+import base64
 import json
+import os
 import sys
 from datetime import timedelta
 
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import BadRequest, InvalidParameterValue, NotFound, ResourceConflict, ResourceDoesNotExist
+from databricks.sdk.core import Config
+from databricks.sdk.errors import (
+    BadRequest,
+    InvalidParameterValue,
+    NotFound,
+    ResourceConflict,
+    ResourceDoesNotExist,
+)
 from databricks.sdk.service.serving import (
     AiGatewayGuardrailParameters,
     AiGatewayGuardrailPiiBehavior,
@@ -22,6 +31,7 @@ from databricks.sdk.service.serving import (
     AiGatewayRateLimitRenewalPeriod,
     AiGatewayUsageTrackingConfig,
     EmailNotifications,
+    EndpointTag,
     EndpointCoreConfigInput,
     FallbackConfig,
     ServingEndpointAccessControlRequest,
@@ -144,6 +154,7 @@ def main(auth_type):
         config_updates=[e.state.config_update.value if e.state and e.state.config_update else None for e in listed],
     )
 
+    tags_and_optimization_info(w, name)
     settings(w, name)
     canary(w, name)
 
@@ -155,7 +166,57 @@ def main(auth_type):
     except NotFound as e:
         emit("get_after_delete", raised=type(e).__name__)
 
+    if auth_type == "file-oidc":
+        federation_refused()
+
     print(json.dumps({"done": True}), flush=True)
+
+
+def tags_and_optimization_info(w, name):
+    """The tags PATCH and get-model-optimization-info (no SDK method: raw, as SDK users call it)."""
+    added = w.serving_endpoints.patch(
+        name=name, add_tags=[EndpointTag(key="team", value="data science"), EndpointTag(key="old", value="x")]
+    )
+    emit("patch_tags_add", tags=sorted([t.key, t.value] for t in added.tags))
+    changed = w.serving_endpoints.patch(name=name, add_tags=[EndpointTag(key="team", value="ml")], delete_tags=["old"])
+    emit(
+        "patch_tags_change",
+        tags=sorted([t.key, t.value] for t in changed.tags),
+        on_get=sorted([t.key, t.value] for t in w.serving_endpoints.get(name).tags),
+    )
+    try:
+        w.serving_endpoints.patch(name="sdk-missing-endpoint", add_tags=[EndpointTag(key="team", value="ml")])
+        emit("patch_tags_missing_endpoint", raised=None)
+    except NotFound as e:
+        emit("patch_tags_missing_endpoint", raised=type(e).__name__, error_code=e.error_code)
+
+    info = "/api/2.0/serving-endpoints/get-model-optimization-info"
+    emit("optimization_info_token_band", answer=w.api_client.do("GET", f"{info}/{LLAMA}/3"))
+    emit("optimization_info_model_units", answer=w.api_client.do("GET", f"{info}/system.ai.gpt-oss-120b/1"))
+    emit("optimization_info_not_eligible", answer=w.api_client.do("GET", f"{info}/system.ai.meta_llama_v3_1_8b/1"))
+    try:
+        w.api_client.do("GET", f"{info}/main.ml.no_such_model/1")
+        emit("optimization_info_missing_model", raised=None)
+    except NotFound as e:
+        emit("optimization_info_missing_model", raised=type(e).__name__, error_code=e.error_code)
+
+
+def federation_refused():
+    """Token federation: an ID token whose subject no federation policy names is refused at the exchange."""
+    good = open(os.environ["DATABRICKS_OIDC_TOKEN_FILEPATH"]).read().strip()
+    header, claims, signature = good.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    claims["sub"] = "repo:acme/elsewhere:ref:refs/heads/main"
+    other = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    path = os.path.join(os.path.dirname(os.environ["DATABRICKS_OIDC_TOKEN_FILEPATH"]), "other-id-token.jwt")
+    with open(path, "w") as f:
+        f.write(f"{header}.{other}.{signature}")
+    try:
+        w = WorkspaceClient(config=Config(auth_type="file-oidc", oidc_token_filepath=path))
+        w.serving_endpoints.get("sdk-missing-endpoint")
+        emit("federation_refused", raised=None)
+    except Exception as e:  # what an SDK user sees: the type and the message
+        emit("federation_refused", raised=type(e).__name__, message=str(e))
 
 
 def acl_summary(permissions):
