@@ -154,4 +154,27 @@ describe('auth', () => {
     });
     expect(exchange('not-a-jwt').status).toBe(400);
   });
+
+  it("matches a service principal's federation policy only for an exchange that names its client_id", () => {
+    // Databricks' token exchange: client_id is the service principal's application id for workload identity
+    // federation (a policy on that service principal); an exchange without it is matched against account-wide policies.
+    const issuer = 'https://kubernetes.default.svc';
+    const policy = parseScenario({ auth: { federation: [{ issuer, audience: 'databricks', clientId: 'sp-app-id' }] } }).auth;
+    const auth = new AuthService(policy, new VirtualClock({ speed: 0 }));
+    const token = jwt({ iss: issuer, sub: 'system:serviceaccount:pt-operator:pt-operator', aud: 'databricks', exp: Math.floor(Date.now() / 1000) + 300 });
+    const exchange = (clientId?: string) =>
+      auth.token(
+        form({
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_token: token,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+          scope: 'all-apis',
+          ...(clientId !== undefined && { client_id: clientId }),
+        }),
+        undefined,
+      );
+    expect(exchange('sp-app-id').status).toBe(200);
+    expect(exchange().body).toMatchObject({ error: 'invalid_grant' });
+    expect(exchange('another-sp').body).toMatchObject({ error: 'invalid_grant' });
+  });
 });
