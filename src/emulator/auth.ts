@@ -99,7 +99,7 @@ export class AuthService {
       if (form.get('subject_token_type') !== SUBJECT_TOKEN_TYPE_JWT) {
         return oauthError(400, 'invalid_request', `subject_token_type must be ${SUBJECT_TOKEN_TYPE_JWT}.`);
       }
-      const problem = this.#rejectFederatedJwt(form.get('subject_token') ?? '');
+      const problem = this.#rejectFederatedJwt(form.get('subject_token') ?? '', form.get('client_id') ?? undefined);
       if (problem) return oauthError(400, 'invalid_grant', problem);
       return this.#issue({ kind: 'federation', readOnly: false }, true);
     }
@@ -159,7 +159,7 @@ export class AuthService {
   }
 
   /** Why a federated JWT is refused, or undefined when it is accepted. Signatures are not checked (no IdP keys offline). */
-  #rejectFederatedJwt(jwt: string): string | undefined {
+  #rejectFederatedJwt(jwt: string, clientId: string | undefined): string | undefined {
     const claims = decodeJwtClaims(jwt);
     if (!claims) return 'The subject_token is not a well-formed JWT.';
     const { iss, sub, aud, exp } = claims;
@@ -169,10 +169,16 @@ export class AuthService {
     const policies = this.#policy.federation;
     if (policies === undefined) return undefined;
     const audiences = Array.isArray(aud) ? aud : [aud];
+    // A service principal's policy applies only to an exchange naming that service principal (client_id); an
+    // account-wide policy (no clientId) to any exchange.
     const allowed = policies.some(
-      (p) => p.issuer === iss && (p.subject === undefined || p.subject === sub) && (p.audience === undefined || audiences.includes(p.audience)),
+      (p) =>
+        p.issuer === iss &&
+        (p.subject === undefined || p.subject === sub) &&
+        (p.audience === undefined || audiences.includes(p.audience)) &&
+        (p.clientId === undefined || p.clientId === clientId),
     );
-    return allowed ? undefined : 'No federation policy matches the issuer, audience and subject of the subject_token.';
+    return allowed ? undefined : 'No federation policy matches the issuer, audience and subject of the subject_token (and the client_id, for a service principal policy).';
   }
 }
 

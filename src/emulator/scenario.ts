@@ -14,11 +14,16 @@ const PatSchema = z.union([
 
 const ClientSchema = z.object({ id: z.string().min(1), secret: z.string().min(1), readOnly: z.boolean().default(false) });
 
-/** A federation policy: a JWT is exchanged when its iss (and aud/sub, if given) match. */
+/**
+ * A federation policy: a JWT is exchanged when its iss (and aud/sub, if given) match. With `clientId` it is a service
+ * principal's policy (workload identity federation), matched only by an exchange whose client_id names that service
+ * principal; without it, an account-wide policy.
+ */
 const FederationPolicySchema = z.object({
   issuer: z.string().min(1),
   audience: z.string().optional(),
   subject: z.string().optional(),
+  clientId: z.string().min(1).optional(),
 });
 
 const AuthSchema = z.object({
