@@ -58,6 +58,9 @@ function federatedJwt(claims: Record<string, unknown>): string {
   return `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iat: now, exp: now + 3600, ...claims })}.c2lnbmF0dXJl`;
 }
 
+/** A service principal's federation policy (workload identity federation): the exchange must name the principal. */
+const SP_FEDERATION = { issuer: 'https://kubernetes.default.svc', audience: 'databricks', clientId: 'pt-operator-sp' };
+
 type AuthType = 'pat' | 'oauth-m2m' | 'file-oidc';
 
 async function runCompat(authType: AuthType, credentials: Record<string, string>): Promise<Map<string, Step>> {
@@ -66,7 +69,12 @@ async function runCompat(authType: AuthType, credentials: Record<string, string>
   if (authType === 'file-oidc') {
     const jwt = federatedJwt({ iss: FEDERATION.issuer, aud: FEDERATION.audience, sub: FEDERATION.subject });
     writeFileSync(join(home, 'id-token.jwt'), jwt, { mode: 0o600 });
-    credentials = { ...credentials, DATABRICKS_OIDC_TOKEN_FILEPATH: join(home, 'id-token.jwt') };
+    credentials = {
+      ...credentials,
+      DATABRICKS_OIDC_TOKEN_FILEPATH: join(home, 'id-token.jwt'),
+      PT_SP_POLICY_ISSUER: SP_FEDERATION.issuer,
+      PT_SP_POLICY_CLIENT_ID: SP_FEDERATION.clientId,
+    };
   }
   const { stdout } = await run(python, [script, authType], {
     env: {
@@ -92,7 +100,7 @@ beforeAll(async () => {
   await ensureSdkVenv();
   // 600x: a 10-minute rollout takes one real second, so the SDK waiters see IN_PROGRESS, then NOT_UPDATING.
   // PATs and OAuth clients stay the defaults; federation accepts only the one policy.
-  emulator = await startEmulator({ speed: 600, scenario: { auth: { federation: [FEDERATION] } } });
+  emulator = await startEmulator({ speed: 600, scenario: { auth: { federation: [FEDERATION, SP_FEDERATION] } } });
 }, 180_000);
 
 afterAll(async () => {
@@ -203,7 +211,10 @@ describe.each([
     if (authType === 'file-oidc') {
       // An ID token no federation policy accepts: the SDK raises from the exchange, with OAuth's error code first.
       expect(steps.get('federation_refused')).toMatchObject({ raised: 'ValueError', message: expect.stringMatching(/^invalid_grant: No federation policy matches/) });
-      expect(tokenCalls.map((c) => c.status)).toContain(400);
+      // A service principal's policy: refused without client_id, accepted when the SDK is given the principal's id.
+      expect(steps.get('federation_sp_policy_without_client_id')).toMatchObject({ raised: 'ValueError', message: expect.stringMatching(/^invalid_grant: /) });
+      expect(steps.get('federation_sp_policy_with_client_id')).toEqual({ step: 'federation_sp_policy_with_client_id', raised: null });
+      expect(tokenCalls.filter((c) => c.status === 400)).toHaveLength(2);
       expect(tokenCalls.filter((c) => c.status !== 400).every((c) => c.status === 200)).toBe(true);
     } else {
       expect(tokenCalls.every((c) => c.status === 200)).toBe(true);

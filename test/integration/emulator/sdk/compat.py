@@ -202,21 +202,31 @@ def tags_and_optimization_info(w, name):
 
 
 def federation_refused():
-    """Token federation: an ID token whose subject no federation policy names is refused at the exchange."""
+    """Token federation: ID tokens no federation policy accepts are refused at the exchange; a service principal's
+    policy (the scenario's Kubernetes one) accepts its issuer's tokens only when the SDK names the principal."""
     good = open(os.environ["DATABRICKS_OIDC_TOKEN_FILEPATH"]).read().strip()
     header, claims, signature = good.split(".")
     claims = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-    claims["sub"] = "repo:acme/elsewhere:ref:refs/heads/main"
-    other = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-    path = os.path.join(os.path.dirname(os.environ["DATABRICKS_OIDC_TOKEN_FILEPATH"]), "other-id-token.jwt")
-    with open(path, "w") as f:
-        f.write(f"{header}.{other}.{signature}")
-    try:
-        w = WorkspaceClient(config=Config(auth_type="file-oidc", oidc_token_filepath=path))
-        w.serving_endpoints.get("sdk-missing-endpoint")
-        emit("federation_refused", raised=None)
-    except Exception as e:  # what an SDK user sees: the type and the message
-        emit("federation_refused", raised=type(e).__name__, message=str(e))
+
+    def token_file(file_name, **changes):
+        body = base64.urlsafe_b64encode(json.dumps({**claims, **changes}).encode()).decode().rstrip("=")
+        path = os.path.join(os.path.dirname(os.environ["DATABRICKS_OIDC_TOKEN_FILEPATH"]), file_name)
+        with open(path, "w") as f:
+            f.write(f"{header}.{body}.{signature}")
+        return path
+
+    def attempt(step, path, **config):
+        try:
+            w = WorkspaceClient(config=Config(auth_type="file-oidc", oidc_token_filepath=path, **config))
+            w.serving_endpoints.list()
+            emit(step, raised=None)
+        except Exception as e:  # what an SDK user sees: the type and the message
+            emit(step, raised=type(e).__name__, message=str(e))
+
+    attempt("federation_refused", token_file("other-id-token.jwt", sub="repo:acme/elsewhere:ref:refs/heads/main"))
+    k8s = token_file("k8s-id-token.jwt", iss=os.environ["PT_SP_POLICY_ISSUER"], sub="system:serviceaccount:pt:pt-operator")
+    attempt("federation_sp_policy_without_client_id", k8s)
+    attempt("federation_sp_policy_with_client_id", k8s, client_id=os.environ["PT_SP_POLICY_CLIENT_ID"])
 
 
 def acl_summary(permissions):
