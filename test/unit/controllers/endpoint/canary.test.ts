@@ -362,6 +362,29 @@ describe('a running canary in the conditions', () => {
     expect(condition(plan, 'Synced')?.message).toBe('the spec is applied');
   });
 
+  // A step's pause or a hold may last hours: every look in it found Ready True (the step's config serves) before the
+  // canary made it False, so its lastTransitionTime moved to the look's time and every look wrote the status (the
+  // upgrade drill saw one status write per poll per paused canary, and a Ready that said it changed seconds ago).
+  it.each([
+    { name: 'a step in its pause', canary: paused, config: atStep1, annotations: {} as Record<string, string>, ready: 'False CanaryInProgress' },
+    { name: 'a step the user holds', canary: paused, config: atStep1, annotations: { 'ptoperator.io/canary': 'hold' }, ready: 'False CanaryInProgress' },
+    {
+      name: 'an aborted canary',
+      canary: running({ phase: 'Aborted', message: 'aborted by the user: all traffic back to version 3' }),
+      config: readyEndpoint(),
+      annotations: {} as Record<string, string>,
+      ready: 'False CanaryAborted',
+    },
+  ])('$name: a later look with nothing changed plans the same status, its conditions\' lastTransitionTime kept', ({ canary, config, annotations, ready }) => {
+    const object = canaryObject('4', canary, annotations);
+    const first = reconcileCanary(object, config);
+    expect(conditions(first)).toMatchObject({ Ready: ready });
+    const later = reconcileCanary(afterPlan(object, first), config, undefined, { now: at(MINUTE) });
+    expect(later.action).toEqual({ type: 'none' });
+    expect(later.events).toEqual([]);
+    expect(later.status).toEqual(first.status);
+  });
+
   // A step's pause or a hold may last days: a tag someone changes in Databricks meanwhile is drift as at any other time.
   it('a tag changed in Databricks while a step serves is restored with a DriftDetected Warning', () => {
     const object = canaryObject('4', paused);
