@@ -53,6 +53,20 @@ export function setCondition(
 }
 
 /**
+ * `after` with each condition's lastTransitionTime as `before` has it when its status did not change between the two:
+ * a planner that sets a condition in steps (True, then False for a reason found later) compares each step with the
+ * step before, so the time would move at every look although the written status never flipped.
+ */
+export function keepTransitionTimes(before: readonly Condition[] | undefined, after: readonly Condition[]): Condition[] {
+  return after.map((condition) => {
+    const previous = findCondition(before, condition.type);
+    return previous?.status === condition.status && previous.lastTransitionTime !== condition.lastTransitionTime
+      ? { ...condition, lastTransitionTime: previous.lastTransitionTime }
+      : condition;
+  });
+}
+
+/**
  * kstatus' "abnormal-true" conditions (Reconciling, Stalled): set to True with the cause's reason and message,
  * or removed when there is no cause (kstatus reads a missing one as False).
  */

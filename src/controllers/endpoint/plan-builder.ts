@@ -1,7 +1,7 @@
 // The building blocks every planner of an endpoint uses: the status/Events builder and small helpers.
 import type { EndpointStatus } from '../../api/v1alpha1/index.js';
 import { oneLine, shortLine } from '../../databricks/host-text.js';
-import { type Condition, findCondition, setCondition, truncateMessage } from '../../kube/conditions.js';
+import { type Condition, findCondition, keepTransitionTimes, setCondition, truncateMessage } from '../../kube/conditions.js';
 import { withCanaryConditions } from './canary-conditions.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, PlannedEvent, Requeue } from './plan-types.js';
 import type { Owner } from './ownership.js';
@@ -82,7 +82,8 @@ export class PlanBuilder {
     if (this.status.conditions) {
       const { object, now } = this.input;
       const conditions = withCanaryConditions(this.status.conditions as Condition[], this.input, object.generation, now);
-      this.status.conditions = summarizeConditions(conditions, object.generation, now, this.status.observedGeneration);
+      // Relative to the status last written, not to the steps of this plan (a Ready set True, then False for a canary).
+      this.status.conditions = keepTransitionTimes(this.before as Condition[] | undefined, summarizeConditions(conditions, object.generation, now, this.status.observedGeneration));
     }
     // Messages quote what Databricks answered (owner tags, states, configs): each is one line of visible characters,
     // whichever planner wrote it (docs/security.md), cut to the length cap once escaped: each escape is longer than
