@@ -66,11 +66,13 @@ export async function helmOk(args: readonly string[]): Promise<string> {
 }
 
 /** `helm install`/`helm upgrade` of the chart from this checkout with the given values, waiting for the rollout. */
-export async function installChart(command: 'install' | 'upgrade', values: Record<string, unknown>): Promise<string> {
+/** `helm install` or `helm upgrade` of the release; `install-or-upgrade` (`upgrade --install`) for a retried install. */
+export async function installChart(command: 'install' | 'upgrade' | 'install-or-upgrade', values: Record<string, unknown>): Promise<string> {
   const file = join(mkdtempSync(join(tmpdir(), 'pt-operator-values-')), 'values.yaml');
   writeFileSync(file, stringify(values));
-  const extra = command === 'install' ? ['--create-namespace'] : [];
-  return helmOk([command, RELEASE, chartDirectory, '--values', file, '--wait', '--timeout', '4m', ...extra]);
+  const verb = command === 'install-or-upgrade' ? ['upgrade', '--install'] : [command];
+  const extra = command === 'upgrade' ? [] : ['--create-namespace'];
+  return helmOk([...verb, RELEASE, chartDirectory, '--values', file, '--wait', '--timeout', '4m', ...extra]);
 }
 
 export async function operatorPods(): Promise<OperatorPod[]> {
