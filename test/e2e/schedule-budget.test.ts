@@ -45,17 +45,20 @@ afterEach(async () => {
 
 describe('a schedule window change shared by more endpoints than the budget allows', () => {
   it('the first two are updated at the change; the others wait for their reserved slot, and status says until when', async () => {
-    await e2e.apply(NAMES.map((name) => endpointManifest(name, { throughput: { chunks: { min: 0, max: 1 } } }, { annotations: { 'ptoperator.io/adopt': 'true' } })));
-    for (const name of NAMES) await e2e.waitUntil('pte', name, isReady, 60_000);
-    // The window is set once all are Ready, so the slow part (adopting four) is not in the time it leaves to see it.
-    const start = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
+    const manifests = (spec: Record<string, unknown>) => NAMES.map((name) => endpointManifest(name, { throughput: { chunks: { min: 0, max: 1 } }, ...spec }, { annotations: { 'ptoperator.io/adopt': 'true' } }));
+    await e2e.apply(manifests({}));
+    await Promise.all(NAMES.map((name) => e2e.waitUntil('pte', name, isReady, 60_000)));
+    // The window is set once all are Ready, so the slow part (adopting four) is not in the time it leaves to see it:
+    // one kubectl apply for the four, then their status read at once, take a second or two of the 12.
+    const start = Math.ceil(Date.now() / 1000) * 1000 + 12_000;
     const schedule = {
       timeZone: 'UTC',
       windows: [{ name: 'peak', start: cronAt(start), end: cronAt(start + 3_600_000), throughput: { chunks: { min: 1, max: 1 } } }],
     };
-    for (const name of NAMES) await e2e.kubectl(['patch', 'pte', name, '--type=merge', '-p', JSON.stringify({ spec: { schedule } })]);
+    await e2e.apply(manifests({ schedule }));
     const nextWindow = (o: Record<string, unknown>) => (o['status'] as { schedule?: { nextWindow?: string } }).schedule?.nextWindow;
-    for (const name of NAMES) await e2e.waitUntil('pte', name, (o) => isReady(o) && nextWindow(o) === 'peak', 30_000);
+    await Promise.all(NAMES.map((name) => e2e.waitUntil('pte', name, (o) => isReady(o) && nextWindow(o) === 'peak', 30_000)));
+    expect(Date.now()).toBeLessThan(start); // all four saw the window before it opened
     expect(await updates()).toEqual([]);
 
     // At the change: two updates, then the other two report their turn.
