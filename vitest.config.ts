@@ -7,6 +7,24 @@ import { defineConfig } from 'vitest/config';
 // test's deadline); test/support/flaky-reporter.ts names each test that passed only when retried, so no flake hides.
 const RETRY_REAL_PROCESSES = 1;
 
+// The e2e files run two at a time: each has namespaces, emulators, operators and ports of its own, and most of their
+// time is spent waiting (rollouts, windows, pauses), not on the CPU. These change what every file shares, so they run
+// alone, after the others: the kube-apiserver stopped or restarted, the CRDs deleted (by a test whose operator watches
+// every namespace), a ClusterRole granted to the operator's identity. Run one of them with `--project e2e-alone`.
+const E2E_ALONE = [
+  'test/e2e/apiserver-outage.test.ts',
+  'test/e2e/deletion-safety.test.ts',
+  'test/e2e/leader-pause.test.ts',
+  'test/e2e/tenancy-selector.test.ts',
+];
+const E2E = {
+  setupFiles: ['test/node-version.setup.ts'],
+  globalSetup: ['test/controlplane/global-setup.ts'],
+  testTimeout: 180_000,
+  hookTimeout: 300_000,
+  retry: RETRY_REAL_PROCESSES,
+};
+
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/flaky-reporter.ts'],
@@ -31,16 +49,11 @@ export default defineConfig({
         },
       },
       {
-        test: {
-          name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
-          setupFiles: ['test/node-version.setup.ts'],
-          globalSetup: ['test/controlplane/global-setup.ts'],
-          testTimeout: 180_000,
-          hookTimeout: 300_000,
-          retry: RETRY_REAL_PROCESSES,
-          fileParallelism: false,
-        },
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], exclude: E2E_ALONE, ...E2E, maxWorkers: 2, sequence: { groupOrder: 1 } },
+      },
+      {
+        // After the group above (a higher groupOrder), one file at a time.
+        test: { name: 'e2e-alone', include: E2E_ALONE, ...E2E, fileParallelism: false, sequence: { groupOrder: 2 } },
       },
       {
         // The chart and image on real node(s): containerd + kubelet + kube-scheduler (needs root).
