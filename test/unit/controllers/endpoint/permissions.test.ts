@@ -3,6 +3,8 @@
 // creator only when listed), one PUT that keeps the creator at CAN_MANAGE, and removal.
 import { describe, expect, it } from 'vitest';
 import { Permissions } from '../../../../src/api/v1alpha1/index.js';
+import type { AccessControl } from '../../../../src/api/v1alpha1/index.js';
+import { MINUTE, MODEL, afterPlan, at, edited, readyEndpoint, updatingEndpoint } from '../fixtures.js';
 import { CREATOR, acl, conditionOf, endpointWith, plan, reasons, settledWith } from './settings-fixtures.js';
 
 const QUERY_ALICE = { userName: 'alice@company.com', permissionLevel: 'CAN_QUERY' as const };
@@ -85,5 +87,40 @@ describe('permissions: the spec is the whole set of direct permissions', () => {
     expect(p.action.type).toBe('none');
     expect(conditionOf(p, 'PermissionsSynced')).toMatchObject({ status: 'False', reason: 'ObserveFailed' });
     expect(conditionOf(p, 'Ready')?.status).toBe('True');
+  });
+});
+
+// The ACL is not read while the spec's own config rolls out: Synced says the permissions wait (held-by-rollout.ts)
+// when the spec differs from what status.settings recorded. It must not say so of permissions whose PUT will not
+// come: one the creator's level blocks (InvalidSpec until the spec is fixed), or a creator entry the spec adds or
+// drops (the creator keeps CAN_MANAGE in every PUT, so nothing changes in Databricks).
+describe('permissions during the spec\'s own rollout', () => {
+  const V4 = { name: MODEL, version: '4' };
+  const rolling = () => updatingEndpoint({ version: '3' }, { version: '4' });
+  /** Settled with `before`, then version 4 sent, then an edit to `after` (and a new capacityRetry) while 4 rolls out. */
+  function duringRollout(before: AccessControl[], after: AccessControl[], observed: ReturnType<typeof acl>) {
+    let object = settledWith({ permissions: before }, readyEndpoint(), { permissions: found(observed) });
+    object = edited(object, { model: V4, permissions: before });
+    object = afterPlan(object, plan(object, { endpoint: readyEndpoint(), permissions: found(observed), now: at(-20 * MINUTE) }));
+    object = edited(object, { model: V4, permissions: after, capacityRetry: { timeout: '2h' } });
+    const during = plan(object, { endpoint: rolling(), now: at(-10 * MINUTE) });
+    const ended = plan(afterPlan(object, during), { endpoint: readyEndpoint({ version: '4' }), permissions: found(observed) });
+    return { during, ended };
+  }
+
+  it.each([
+    ['the creator listed without CAN_MANAGE (blocked: InvalidSpec)', [{ userName: CREATOR, permissionLevel: 'CAN_QUERY' as const }], [{ userName: CREATOR, permissionLevel: 'CAN_QUERY' as const }]],
+    ['the creator entry dropped from the spec', [QUERY_ALICE, { userName: CREATOR, permissionLevel: 'CAN_MANAGE' as const }], [QUERY_ALICE]],
+    ['the creator entry added to the spec', [QUERY_ALICE], [QUERY_ALICE, { userName: CREATOR, permissionLevel: 'CAN_MANAGE' as const }]],
+  ])('%s: nothing is sent when the rollout ends, so Synced does not wait for it', (_, before, after) => {
+    const { during, ended } = duringRollout(before, after, acl([{ user_name: 'alice@company.com', level: 'CAN_QUERY' }]));
+    expect(ended.action).toEqual({ type: 'none' });
+    expect(conditionOf(during, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+  });
+
+  it('a grant added meanwhile waits for the rollout and is sent when it ends', () => {
+    const { during, ended } = duringRollout([QUERY_ALICE], [QUERY_ALICE, MANAGE_ML], acl([{ user_name: 'alice@company.com', level: 'CAN_QUERY' }]));
+    expect(conditionOf(during, 'Synced')).toMatchObject({ status: 'False', reason: 'WaitingForRollout', message: expect.stringMatching(/^the permissions wait for the rollout/) });
+    expect(ended.action.type).toBe('setPermissions');
   });
 });
