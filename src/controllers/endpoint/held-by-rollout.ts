@@ -54,7 +54,7 @@ export function heldByRollout(input: PlanInput, endpoint: ServingEndpointDetaile
     now: input.now,
   });
   const parts = new Set<PartKey>(changing);
-  if (permissionsDifferFromRecorded(object.spec, object.status.settings?.permissions)) parts.add('permissions');
+  if (permissionsDifferFromRecorded(object.spec, object.status.settings?.permissions, endpoint.creator)) parts.add('permissions');
   for (const [key, part] of Object.entries(PARTS) as [PartKey, Held][]) if (parts.has(key)) held.push(part);
   return held;
 }

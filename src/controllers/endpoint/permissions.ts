@@ -95,7 +95,7 @@ export const permissionsPart: PartPlanner = {
     if (creatorKey && !desired.has(creatorKey)) observed.delete(creatorKey);
     const listedCreator = creatorKey ? desired.get(creatorKey) : undefined;
     const blocked: PartCondition | undefined =
-      listedCreator && listedCreator.level !== 'CAN_MANAGE'
+      listedCreator && lowersCreator(desired, creatorKey)
         ? {
             status: false,
             reason: PartReason.InvalidSpec,
@@ -105,7 +105,7 @@ export const permissionsPart: PartPlanner = {
 
     const body = [...desired.values()].map((v) => v.entry);
     if (creatorKey && creator && !desired.has(creatorKey)) {
-      body.push({ ...(creator.includes('@') ? { user_name: creator } : { service_principal_name: creator }), permission_level: 'CAN_MANAGE' });
+      body.push(creatorEntry(creator));
     }
     return decidePart({
       context,
@@ -120,15 +120,35 @@ export const permissionsPart: PartPlanner = {
   },
 };
 
+/** The spec lists the creator below CAN_MANAGE: refused (InvalidSpec), nothing is sent until it is fixed. */
+const lowersCreator = (desired: Acl, creatorKey: string | undefined): boolean => {
+  const listed = creatorKey ? desired.get(creatorKey) : undefined;
+  return listed !== undefined && listed.level !== 'CAN_MANAGE';
+};
+
 /**
- * For a look that reads no ACL (a rollout in progress): whether spec.permissions asks for other direct permissions
- * than the ACL last read had (status.settings.permissions, which leaves out the creator as the comparison does when
- * the spec does not list it). Never managed and not asked for: no.
+ * For a look that reads no ACL (a rollout in progress): whether spec.permissions asks for a PUT, judged by the ACL last
+ * read (status.settings.permissions, which holds the creator only when the spec listed it then). Never managed and not
+ * asked for: no. A spec that lowers the creator sends nothing (InvalidSpec); and the creator keeps CAN_MANAGE in every
+ * PUT, so listing it or not changes nothing in Databricks: the recorded ACL is compared with and without it.
  */
-export function permissionsDifferFromRecorded(spec: Pick<EndpointSpec, 'permissions'>, recorded: SettingsStatus['permissions']): boolean {
+export function permissionsDifferFromRecorded(spec: Pick<EndpointSpec, 'permissions'>, recorded: SettingsStatus['permissions'], creator: string | undefined): boolean {
   if (spec.permissions === undefined && recorded === undefined) return false;
-  return recorded?.applied !== describeAcl(desiredAcl(spec.permissions ?? []));
+  const desired = desiredAcl(spec.permissions ?? []);
+  const creatorKey = creator ? keyOfCreator(creator) : undefined;
+  if (creatorKey === undefined || creator === undefined) return recorded?.applied !== describeAcl(desired);
+  if (lowersCreator(desired, creatorKey)) return false;
+  const withCreator: Acl = new Map(desired).set(creatorKey, { entry: creatorEntry(creator), level: 'CAN_MANAGE' });
+  const withoutCreator: Acl = new Map(desired);
+  withoutCreator.delete(creatorKey);
+  return recorded?.applied !== describeAcl(withCreator) && recorded?.applied !== describeAcl(withoutCreator);
 }
+
+/** The creator's entry at CAN_MANAGE, as every PUT carries it. */
+const creatorEntry = (creator: string): AccessControlRequest => ({
+  ...(creator.includes('@') ? { user_name: creator } : { service_principal_name: creator }),
+  permission_level: 'CAN_MANAGE',
+});
 
 /** Databricks names the creator by e-mail (a user) or application ID (a service principal). */
 const keyOfCreator = (creator: string) => (creator.includes('@') ? principalKey({ userName: creator }) : principalKey({ servicePrincipalName: creator }));
