@@ -394,6 +394,13 @@ describe('Helm chart refuses values that would break the operator at run time (p
       expect(refused.exitCode, patterns).not.toBe(0);
       expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" uses Go syntax the operator reads otherwise/);
     }
+    // Patterns are separated by commas: a quantifier's comma cuts "x{1,3}" into "x{1" and "3}", literal text to both
+    // Go and JavaScript. Refused, naming how to write the comma.
+    for (const patterns of ['no gpus{1,3}', 'capacity{2,}']) {
+      const refused = await template('--set-json', `capacityPatterns=${JSON.stringify(patterns)}`, '--show-only', 'templates/deployment.yaml');
+      expect(refused.exitCode, patterns).not.toBe(0);
+      expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" is cut by a comma.*\\x2c/);
+    }
     const escaped = await template('--set-json', `capacityPatterns=${JSON.stringify('a\\\\z,\\d+ gpus,[:x]')}`, '--show-only', 'templates/deployment.yaml');
     expect(escaped.stderr).toBe('');
     const accepted = await template('--set-json', 'capacityPatterns="no gpus?,quota (exceeded|reached),(?i:gpu),(?<n>x)"', '--show-only', 'templates/deployment.yaml');

@@ -130,6 +130,17 @@ describe('pt-operator run configuration', () => {
     expect(capacityPatterns.some((p) => p.test('served entity config is invalid: unknown workload size'))).toBe(false);
   });
 
+  // Patterns are separated by commas, so a quantifier's comma cut "x{1,3}" into "x{1" and "3}", two patterns
+  // JavaScript reads as literal text: the flag took them and matched other messages than the one written.
+  it.each(['no gpus{1,3}', 'capacity{2,}', 'a,{0,1}b'])('--capacity-patterns=%j: a comma inside a quantifier is refused, naming \\x2c', (value) => {
+    expect(() => parseOperatorConfig([`--capacity-patterns=${value}`], {})).toThrow(/comma.*\\x2c/);
+  });
+
+  it('--capacity-patterns with a comma written as \\x2c inside a quantifier matches as written', () => {
+    const { capacityPatterns } = parseOperatorConfig(['--capacity-patterns=no gpus{1\\x2c3}'], {});
+    expect(capacityPatterns.map((p) => p.source)).toEqual(['no gpus{1\\x2c3}']);
+  });
+
   it('--capacity-patterns of commas only is the built-in set, as an empty value', () => {
     expect(parseOperatorConfig(['--capacity-patterns=, ,'], {}).capacityPatterns).toBe(DEFAULT_CAPACITY_PATTERNS);
   });
