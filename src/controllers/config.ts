@@ -34,6 +34,9 @@ const positiveDuration = (fallback: string) =>
       return ms;
     });
 
+/** A pattern that ends in "{" and digits, or starts with digits and "}": a quantifier the list's commas cut in two. */
+const CUT_QUANTIFIER = /\{\d*$|^\d*\}/;
+
 const list = z
   .string()
   .default('')
@@ -144,6 +147,12 @@ export const OPERATOR_OPTIONS = {
     // An empty item (a trailing comma) would match every message: skipped, as the other list flags skip it.
     schema: list.transform((patterns, ctx) => {
       if (patterns.length === 0) return DEFAULT_CAPACITY_PATTERNS;
+      // A quantifier's comma cut "x{1,3}" into "x{1" and "3}": JavaScript (and Go) read both as literal text.
+      const cut = patterns.find((p) => CUT_QUANTIFIER.test(p));
+      if (cut !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `capacity pattern ${JSON.stringify(cut)} is cut by a comma (patterns are separated by commas): write a comma inside a pattern as \\x2c, as in x{1\\x2c3}` });
+        return z.NEVER;
+      }
       try {
         return patterns.map((p) => new RegExp(p, 'i'));
       } catch (err) {
@@ -151,7 +160,7 @@ export const OPERATOR_OPTIONS = {
         return z.NEVER;
       }
     }),
-    help: 'Comma-separated regular expressions (empty items skipped; none: the built-in set); a failed rollout whose message matches one is treated as a GPU-capacity failure (DEPLOYMENT_ABORTED always is).',
+    help: 'Comma-separated regular expressions (a comma inside one is written \\x2c; empty items skipped; none: the built-in set); a failed rollout whose message matches one is treated as a GPU-capacity failure (DEPLOYMENT_ABORTED always is).',
   },
   'leader-elect': { env: 'LEADER_ELECT', schema: bool(false), help: 'Campaign for a Lease so only one replica acts.' },
   'leader-election-namespace': { env: 'POD_NAMESPACE', schema: z.string().default('pt-operator-system'), help: 'Namespace of the leader-election Lease.' },

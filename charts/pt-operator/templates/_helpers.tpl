@@ -117,6 +117,9 @@ The Leases the operator may lead on, as a JSON list: the release's, and one an e
   reads as something else without a word: the escapes \z \A \a \Q \p \P and \x{...} (an unescaped backslash, one of an
   odd run) and a "[:alpha:]" class inside brackets. */ -}}
 {{- range $pattern := splitList "," (.Values.capacityPatterns | default "") -}}
+{{- if regexMatch "\\{[0-9]*$|^[0-9]*\\}" (trim $pattern) -}}
+{{- fail (printf "capacityPatterns: %q is cut by a comma (patterns are separated by commas): write a comma inside a pattern as \\x2c, as in x{1\\x2c3}" (trim $pattern)) -}}
+{{- end -}}
 {{- if not (regexMatch (printf "(?:%s)|" (trim $pattern)) "") -}}
 {{- fail (printf "capacityPatterns: %q is not a regular expression (comma-separated patterns, each read with the i flag)" (trim $pattern)) -}}
 {{- end -}}
