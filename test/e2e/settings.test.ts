@@ -144,8 +144,8 @@ describe('endpoint settings', () => {
     expect(fixes.sort()).toEqual(['putAiGateway', 'setPermissions', 'updateNotifications']);
     const described = await e2e.kubectl(['describe', 'pte', NAME]);
     expect(described).toMatch(/Warning\s+DriftDetected\s+.*the AI Gateway differs from the spec/);
-    expect(described).toMatch(/Warning\s+DriftDetected\s+.*the permissions differs from the spec \(revoke mallory@example.com CAN_MANAGE\)/);
-    expect(described).toMatch(/Warning\s+DriftDetected\s+.*the e-mail notifications differs from the spec/);
+    expect(described).toMatch(/Warning\s+DriftDetected\s+.*the permissions differ from the spec \(revoke mallory@example.com CAN_MANAGE\)/);
+    expect(described).toMatch(/Warning\s+DriftDetected\s+.*the e-mail notifications differ from the spec/);
   });
 
   it('a budget policy changed in the UI is reported as not updatable, without a call', async () => {

@@ -241,8 +241,8 @@ describe('from Terraform to the operator', () => {
     const described = await e2e.kubectl(['describe', 'pte', 'tf-chat']);
     expect(described).toMatch(/Warning\s+DriftDetected/);
     expect(described).toMatch(/DriftDetected\s+.*the AI Gateway differs from the spec/);
-    expect(described).toMatch(/DriftDetected\s+.*the permissions differs from the spec \(revoke mallory@example.com CAN_MANAGE\)/);
-    expect(described).toMatch(/DriftDetected\s+.*the e-mail notifications differs from the spec/);
+    expect(described).toMatch(/DriftDetected\s+.*the permissions differ from the spec \(revoke mallory@example.com CAN_MANAGE\)/);
+    expect(described).toMatch(/DriftDetected\s+.*the e-mail notifications differ from the spec/);
 
     // The model units of the provisioned-throughput resource, changed in the UI: restored through the model-unit API.
     await editOutOfBand('tf-maverick', { entities: [{ name: 'maverick', provisioned_model_units: 100 }] });

@@ -26,6 +26,7 @@ export const creationPart: PartPlanner = {
       key: 'creation',
       wanted,
       what: 'the budget policy and description',
+      plural: true,
       applied,
       diffs,
       action: undefined,

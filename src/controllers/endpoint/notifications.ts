@@ -58,6 +58,7 @@ export const notificationsPart: PartPlanner = {
       key: 'notifications',
       wanted: context.spec.notifications !== undefined,
       what: 'the e-mail notifications',
+      plural: true,
       applied: describeNotifications(observed),
       diffs: diffNotifications(normalNotifications(body), observed),
       action: { type: 'updateNotifications', name: context.endpoint.name, body: { email_notifications: body } },

@@ -112,6 +112,7 @@ export const permissionsPart: PartPlanner = {
       key: 'permissions',
       wanted,
       what: 'the permissions',
+      plural: true,
       applied: describeAcl(observed),
       diffs: diffAcl(desired, observed),
       action: { type: 'setPermissions', endpointId: context.endpoint.id, body: { access_control_list: body } },

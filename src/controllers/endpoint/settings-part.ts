@@ -83,6 +83,8 @@ export function decidePart(options: {
   /** the user asks for the part (false: it was managed and is being removed) */
   wanted: boolean;
   what: string;
+  /** `what` names several things ("the permissions"): its verbs agree */
+  plural?: boolean;
   applied: string;
   diffs: string[];
   action: SettingsAction | undefined;
@@ -90,18 +92,19 @@ export function decidePart(options: {
   blocked?: PartCondition;
 }): PartPlan {
   const { context, key, wanted, what, applied, diffs, action } = options;
+  const [matches, differs] = options.plural ? ['match', 'differ'] : ['matches', 'differs'];
   const previous = context.previous[key];
   const events: PartPlan['events'] = [];
   if (!wanted && previous === undefined) return { events };
   if (diffs.length === 0) {
     // Removed and gone from Databricks: forget the part; otherwise report it in sync.
     if (!wanted) return { events: [{ type: 'Normal', reason: 'SettingRemoved', message: `${what}: removed as the spec no longer sets it` }] };
-    return { status: { applied, inSync: true }, condition: { status: true, reason: PartReason.Applied, message: `${what} matches the spec: ${applied}` }, events };
+    return { status: { applied, inSync: true }, condition: { status: true, reason: PartReason.Applied, message: `${what} ${matches} the spec: ${applied}` }, events };
   }
   const status = { applied, inSync: false };
   if (wanted && previous?.inSync === true && context.carriedOut) {
     const restoring = options.blocked || context.rejected ? '' : '; restoring the spec';
-    events.push({ type: 'Warning', reason: 'DriftDetected', message: `${what} differs from the spec (${diffs.join(', ')})${restoring}` });
+    events.push({ type: 'Warning', reason: 'DriftDetected', message: `${what} ${differs} from the spec (${diffs.join(', ')})${restoring}` });
   }
   if (options.blocked) return { status, condition: options.blocked, events };
   if (context.rejected) return { status, keepCondition: true, events };

@@ -152,7 +152,7 @@ describe('budget policy and description: create-only', () => {
     const restored = plan(object, { endpoint: endpointWith({}), permissions: widened });
     expect(restored.action.type).toBe('setPermissions');
     expect(restored.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining('revoke mallory@company.com CAN_MANAGE') }));
-    expect(restored.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining('the e-mail notifications differs') }));
+    expect(restored.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining('the e-mail notifications differ') }));
   });
 
   it('a budget policy changed in the Databricks UI is reported with a way out, never "corrected" by a call', () => {
