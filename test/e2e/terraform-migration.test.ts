@@ -143,9 +143,9 @@ afterEach(async () => {
   await rm(importedFile, { force: true });
 });
 
-/** `pt-operator import --host ... --all --namespace ml --workspace prod > imported.yaml`, as the docs run it. */
+/** `pt-operator import --host ... --all --namespace ml --workspace prod > imported.yaml`, as the docs run it (from the sources, as import.test.ts: a fresh clone has no dist/). */
 async function importAll(): Promise<{ objects: { metadata: { name: string }; spec: Record<string, unknown> }[]; stderr: string }> {
-  const result = await run(process.execPath, ['dist/main.js', 'import', '--host', e2e.emulator.url, '--all', '--namespace', e2e.namespace, '--workspace', 'prod'], {
+  const result = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'import', '--host', e2e.emulator.url, '--all', '--namespace', e2e.namespace, '--workspace', 'prod'], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABRICKS_TOKEN: TEST_PAT },
   });
