@@ -769,6 +769,18 @@ describe('drift is reported only for changes the operator did not ask for', () =
       expect(eventReasons(ended)).not.toContain('Warning DriftDetected');
     });
 
+    // A config and tags edited together: the config is sent, so Synced is True, and its message names the tags that
+    // follow the rollout (Ready=True comes with the tags in Databricks).
+    it('a config and a tag edited together: Synced True says the tags follow the rollout, when sent and while it runs', () => {
+      let object = edited(settledObject(), { ...V4, tags: { team: 'genai', commit: 'abc123' } });
+      const sent = reconcile(object, { endpoint: readyEndpoint() });
+      expect(sent.action).toMatchObject({ type: 'updateConfig' });
+      expect(condition(sent, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess', message: expect.stringMatching(/^config update requested; the tags \(commit\) wait for the rollout/) });
+      object = afterPlan(object, sent);
+      const during = reconcile(object, { endpoint: rolling(), now: at(-10 * MINUTE) });
+      expect(condition(during, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess', message: expect.stringMatching(/^waiting for the rollout to finish; the tags \(commit\) wait for the rollout/) });
+    });
+
     it('an edit that leaves tags and settings as the endpoint has them holds nothing back: Synced stays True', () => {
       const object = edited(rollingOutV4(), { ...V4, capacityRetry: { timeout: '2h' } });
       const during = reconcile(object, { endpoint: rolling(), now: at(-10 * MINUTE) });
