@@ -299,9 +299,10 @@ function planOwned(
     }
     // The spec's own config rolls out. A generation that changed only tags or settings (or a look that found it so
     // already) has nothing sent until it ends (held-by-rollout.ts): Synced waits too, not to tell a kubectl wait it is done.
-    const held = newGeneration || waitsForRollout(object) ? heldByRollout(input, endpoint, fresh, ownerTagsWait) : [];
-    if (held.length > 0) plan.synced(false, SyncedReason.WaitingForRollout, heldMessage(held, describeServing(target)));
-    else plan.synced(true, SyncedReason.ReconcileSuccess, 'waiting for the rollout to finish');
+    // A generation that sent its config too is Synced; its message names what follows the rollout.
+    const held = heldByRollout(input, endpoint, fresh, ownerTagsWait);
+    if (held.length > 0 && (newGeneration || waitsForRollout(object))) plan.synced(false, SyncedReason.WaitingForRollout, heldMessage(held, describeServing(target)));
+    else plan.synced(true, SyncedReason.ReconcileSuccess, withHeld('waiting for the rollout to finish', held, describeServing(target)));
     return plan.finish({ type: 'none' }, progressRequeue(input));
   }
 
@@ -331,7 +332,7 @@ function planOwned(
     : `updating: ${what}`;
   return plan
     .ready(false, served ? ReadyReason.Updating : ReadyReason.Creating, message)
-    .synced(true, SyncedReason.ReconcileSuccess, 'config update requested')
+    .synced(true, SyncedReason.ReconcileSuccess, withHeld('config update requested', heldByRollout(input, endpoint, fresh, ownerTagsWait), describeServing(desired)))
     .event('Normal', 'UpdatingConfig', `updating endpoint ${name}: ${what}`)
     .finish({ type: 'updateConfig', request: updateRequest(name, desired) }, progressRequeue(input, kubeTime(input.now)));
 }
@@ -392,6 +393,9 @@ function withSpecTags(planned: Plan, object: EndpointObject, endpoint: ServingEn
  * (for days, perhaps), an aborted canary, an endpoint Databricks reports not ready.
  */
 const IN_SYNC_NOT_READY: ReadonlySet<string> = new Set([ReadyReason.NotReady, ReadyReason.CanaryInProgress, ReadyReason.CanaryAborted]);
+
+/** Synced's message, and what of the spec waits for the rollout of `rollout` (tags, settings), if anything does. */
+const withHeld = (message: string, held: ReturnType<typeof heldByRollout>, rollout: string) => (held.length > 0 ? `${message}; ${heldMessage(held, rollout)}` : message);
 
 /** An earlier look of this generation said that what it asks for waits for a rollout (Synced WaitingForRollout). */
 function waitsForRollout(object: EndpointObject): boolean {
