@@ -231,6 +231,17 @@ export function endpointManifest(name: string, spec: Record<string, unknown> = {
   };
 }
 
+/** A call to the emulator's Databricks API with the test PAT, as a user's script makes it; throws on an error status. */
+export async function databricksRequest(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(new URL(path, emulatorUrl), {
+    method,
+    headers: { authorization: `Bearer ${TEST_PAT}`, 'content-type': 'application/json' },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
 /** The emulator's call log (GET /__emulator/calls), filtered as its query allows (endpoint, operation, status...). */
 export async function emulatorCalls(emulatorUrl: string, filter: CallFilter = {}): Promise<CallRecord[]> {
   const url = new URL('/__emulator/calls', emulatorUrl);

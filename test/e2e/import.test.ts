@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { applyOk, ensureNamespace, eventually, kubectlOk, repoRoot, run, uniqueNamespace } from '../support/cluster.js';
-import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E, TEST_PAT } from './harness.js';
+import { condition, databricksRequest, type E2E, emulatorCalls, endpointManifest, isReady, startE2E, TEST_PAT } from './harness.js';
 
 let e2e: E2E & { startOperator(extraArgs?: string[]): unknown };
 let nsB: string;
@@ -89,15 +89,7 @@ interface EndpointBody {
   tags?: { key: string; value?: string }[];
 }
 
-async function databricks(method: string, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(new URL(path, e2e.emulator.url), {
-    method,
-    headers: { authorization: `Bearer ${TEST_PAT}`, 'content-type': 'application/json' },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return response.json();
-}
+const databricks = (method: string, path: string, body?: unknown) => databricksRequest(e2e.emulator.url, method, path, body);
 
 const getEndpoint = (name: string) => databricks('GET', `/api/2.0/serving-endpoints/${name}`) as Promise<EndpointBody>;
 

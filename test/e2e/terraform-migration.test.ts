@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { eventually, repoRoot, run } from '../support/cluster.js';
-import { condition, type E2E, emulatorCalls, isReady, startE2E, TEST_PAT } from './harness.js';
+import { condition, databricksRequest, type E2E, emulatorCalls, isReady, startE2E, TEST_PAT } from './harness.js';
 
 const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
 
@@ -69,15 +69,7 @@ interface EmulatorState {
   permissions: Record<string, { access_control_list?: { user_name?: string; group_name?: string; all_permissions: { permission_level: string; inherited?: boolean }[] }[] }>;
 }
 
-async function databricks(method: string, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(new URL(path, e2e.emulator.url), {
-    method,
-    headers: { authorization: `Bearer ${TEST_PAT}`, 'content-type': 'application/json' },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return response.json();
-}
+const databricks = (method: string, path: string, body?: unknown) => databricksRequest(e2e.emulator.url, method, path, body);
 
 type Endpoint = Record<string, unknown> & { id: string; state: { config_update: string }; config?: { served_entities: Record<string, unknown>[] }; tags?: { key: string; value?: string }[] };
 const getEndpoint = (name: string) => databricks('GET', `/api/2.0/serving-endpoints/${name}`) as Promise<Endpoint>;

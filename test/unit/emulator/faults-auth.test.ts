@@ -72,6 +72,19 @@ function authError(fn: () => unknown): [number, string | number] {
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 const form = (fields: Record<string, string>) => new URLSearchParams(fields);
 
+/** An RFC 8693 token exchange of a JWT, as the SDKs' federation flows send it (client_id: a service principal's policy). */
+const exchangeToken = (auth: AuthService, token: string, clientId?: string) =>
+  auth.token(
+    form({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: token,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      scope: 'all-apis',
+      ...(clientId !== undefined && { client_id: clientId }),
+    }),
+    undefined,
+  );
+
 describe('auth', () => {
   it('accepts any dapi… PAT by default, and only the listed ones when a scenario restricts them', () => {
     const clock = new VirtualClock({ speed: 0 });
@@ -134,16 +147,7 @@ describe('auth', () => {
     const policy = parseScenario({ auth: { federation: [{ issuer: 'https://token.actions.githubusercontent.com', audience: 'databricks' }] } }).auth;
     const auth = new AuthService(policy, clock);
     const exp = Math.floor(Date.now() / 1000) + 300;
-    const exchange = (token: string) =>
-      auth.token(
-        form({
-          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-          subject_token: token,
-          subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-          scope: 'all-apis',
-        }),
-        undefined,
-      );
+    const exchange = (token: string) => exchangeToken(auth, token);
     const good = exchange(jwt({ iss: 'https://token.actions.githubusercontent.com', sub: 'repo:x', aud: 'databricks', exp }));
     expect(good).toMatchObject({ status: 200, body: { token_type: 'Bearer', issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' } });
     expect(auth.authenticate(`Bearer ${(good.body as { access_token: string }).access_token}`).kind).toBe('federation');
@@ -162,17 +166,7 @@ describe('auth', () => {
     const policy = parseScenario({ auth: { federation: [{ issuer, audience: 'databricks', clientId: 'sp-app-id' }] } }).auth;
     const auth = new AuthService(policy, new VirtualClock({ speed: 0 }));
     const token = jwt({ iss: issuer, sub: 'system:serviceaccount:pt-operator:pt-operator', aud: 'databricks', exp: Math.floor(Date.now() / 1000) + 300 });
-    const exchange = (clientId?: string) =>
-      auth.token(
-        form({
-          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-          subject_token: token,
-          subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-          scope: 'all-apis',
-          ...(clientId !== undefined && { client_id: clientId }),
-        }),
-        undefined,
-      );
+    const exchange = (clientId?: string) => exchangeToken(auth, token, clientId);
     expect(exchange('sp-app-id').status).toBe(200);
     expect(exchange().body).toMatchObject({ error: 'invalid_grant' });
     expect(exchange('another-sp').body).toMatchObject({ error: 'invalid_grant' });
