@@ -18,14 +18,48 @@ export interface WorkQueueOptions {
   now?: () => number;
 }
 
+/** First in, first out, with O(1) shift (an array's shift() copies). */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  shift(): T | undefined {
+    if (this.length === 0) return undefined;
+    const item = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items.splice(0, this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
+/** The namespace of a key (`namespace/name`; '' for a cluster-scoped `name`): the unit the queue is fair between. */
+const laneOf = (key: string): string => {
+  const slash = key.indexOf('/');
+  return slash < 0 ? '' : key.slice(0, slash);
+};
+
 /**
  * A queue of keys with client-go's guarantees: a key waiting twice is processed once (dirty set), a key is never
  * handed to two workers at once (processing set; re-adds while processing are replayed on done()), and delayed
  * adds keep the earliest ready time. Keys, never object copies, so a worker always reads the latest state.
+ *
+ * Unlike client-go's, it is fair between namespaces (tenants): each namespace's keys wait in a lane of their own, first
+ * in, first out, and the lanes are taken in turn. One namespace's backlog (500 objects) therefore delays another
+ * namespace's key by one of its keys per worker, not by all of them.
  */
 export class WorkQueue {
-  private readonly queue: string[] = [];
-  private head = 0;
+  /** queued keys per namespace; a lane exists while it holds keys */
+  private readonly lanes = new Map<string, Fifo<string>>();
+  /** the namespaces with queued keys, in the order they are served */
+  private readonly turns = new Fifo<string>();
+  private queued = 0;
   private readonly dirty = new Set<string>();
   /** keys put back unstarted (putBack): their next add is not counted as one */
   private readonly putBackKeys = new Set<string>();
@@ -47,7 +81,7 @@ export class WorkQueue {
   }
 
   get length(): number {
-    return this.queue.length - this.head;
+    return this.queued;
   }
   get inFlight(): number {
     return this.processing.size;
@@ -163,8 +197,9 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const { timer } of this.waiting.values()) clearTimeout(timer);
     this.waiting.clear();
-    this.queue.length = 0;
-    this.head = 0;
+    this.lanes.clear();
+    while (this.turns.length > 0) this.turns.shift();
+    this.queued = 0;
     this.dirty.clear();
     this.options.metrics?.depth(0);
     for (const resolve of this.getters.splice(0)) resolve(undefined);
@@ -184,22 +219,31 @@ export class WorkQueue {
   }
 
   private push(key: string): void {
+    const lane = laneOf(key);
+    let keys = this.lanes.get(lane);
+    if (!keys) {
+      keys = new Fifo<string>();
+      this.lanes.set(lane, keys);
+      this.turns.push(lane);
+    }
+    keys.push(key);
+    this.queued++;
     const getter = this.getters.shift();
     if (getter) {
-      this.queue.push(key);
       getter(this.take());
       return;
     }
-    this.queue.push(key);
     this.options.metrics?.depth(this.length);
   }
 
+  /** The next key of the namespace whose turn it is; that namespace goes to the back of the turns. */
   private take(): string {
-    const key = this.queue[this.head++] as string;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
-    }
+    const lane = this.turns.shift() as string;
+    const keys = this.lanes.get(lane) as Fifo<string>;
+    const key = keys.shift() as string;
+    this.queued--;
+    if (keys.length > 0) this.turns.push(lane);
+    else this.lanes.delete(lane);
     this.dirty.delete(key);
     this.processing.add(key);
     // A look scheduled before this one started is this one: the reconcile sees the latest state and says when
