@@ -49,13 +49,28 @@ export function tenancyView(
     // Adoption is a claim too: two objects may both ask to take over one endpoint.
     needClaims = !ours && wantsAdoption(object);
   }
+  const claimant = needClaims ? claimedBy(options, object) : undefined;
   return {
     taggedOwnerPresence,
-    recordedHolder: recorded?.holder,
+    recordedHolder: recorded && shownTo(object.namespace, recorded.holder),
     ...(recorded && { recordedBy: recorded.by }),
-    olderClaimant: needClaims ? claimedBy(options, object) : undefined,
+    olderClaimant: claimant && shownTo(object.namespace, claimant),
     allowCrossNamespaceAdoption: options.allowCrossNamespaceAdoption,
   };
+}
+
+/** How the status of an object of `viewer` names another object: a tenant reads its own namespace only. */
+export const OTHER_NAMESPACE_OBJECT = 'an object of another namespace';
+
+/**
+ * `holder` ("namespace.name") as the status of an object of namespace `viewer` may show it: named when it is of the
+ * same namespace, else only "an object of another namespace". The operator reads every watched namespace; naming
+ * the rival told a tenant other tenants' namespaces and object names, which its RBAC does not let it list (a probe
+ * object with a guessed endpoint name on a shared host was enough). A namespace name holds no dot, so the first dot
+ * ends it.
+ */
+function shownTo(viewer: string, holder: string): string {
+  return holder.slice(0, holder.indexOf('.')) === viewer ? holder : OTHER_NAMESPACE_OBJECT;
 }
 
 /**

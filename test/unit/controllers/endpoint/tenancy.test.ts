@@ -1,6 +1,8 @@
 // tenancyView reads the informer cache for the ownership rules: owner presence and rival claims.
+// Another namespace's rival is named only "an object of another namespace" (tenancy-disclosure.test.ts): the cases below tell
+// holders apart by recordedBy and by which of them is found at all.
 import { describe, expect, it } from 'vitest';
-import { ENDPOINT_NAME_INDEX, type TenancyOptions, claimantsToWake, claimsProjection, endpointNameIndex, tenancyView } from '../../../../src/controllers/endpoint/tenancy.js';
+import { ENDPOINT_NAME_INDEX, OTHER_NAMESPACE_OBJECT, type TenancyOptions, claimantsToWake, claimsProjection, endpointNameIndex, tenancyView } from '../../../../src/controllers/endpoint/tenancy.js';
 import { WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
 import { IndexedCache, type KubeObject } from '../../../../src/kube/index.js';
 import { ENDPOINT_ID, NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
@@ -44,12 +46,12 @@ describe('tenancyView', () => {
   });
 
   it.each([
-    ['an older object of another namespace on the same host', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' })], 'team-b.x'],
+    ['an older object of another namespace on the same host', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' })], OTHER_NAMESPACE_OBJECT],
     ['a younger object', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:09Z', { endpointName: 'llama-chat' })], undefined],
     ['an older object being deleted', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' }, true)], undefined],
     ['an older object with another endpoint name', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'other' })], undefined],
     ['an older object on another host', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat', workspaceRef: { name: 'ws' } })], undefined],
-    ['an older object named like the endpoint', [cached('team-b', 'llama-chat', 'u1', '2026-03-01T12:00:00Z')], 'team-b.llama-chat'],
+    ['an older object named like the endpoint', [cached('team-b', 'llama-chat', 'u1', '2026-03-01T12:00:00Z')], OTHER_NAMESPACE_OBJECT],
   ])('no endpoint yet, %s → claimant %s', (_, objects, claimant) => {
     const view = tenancyView(options([...objects, cached(OWNER.namespace, OWNER.name, OWNER.uid, self.creationTimestamp)], { 'team-b/ws': 'https://elsewhere' }), self, NOT_FOUND);
     expect(view.olderClaimant).toBe(claimant);
@@ -59,10 +61,10 @@ describe('tenancyView', () => {
     const rival = [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' })];
     expect(tenancyView(options(rival), self, found(foreignEndpoint())).olderClaimant).toBeUndefined();
     const adopting = { ...self, annotations: { 'ptoperator.io/adopt': 'true' } };
-    expect(tenancyView(options(rival), adopting, found(foreignEndpoint())).olderClaimant).toBe('team-b.x');
+    expect(tenancyView(options(rival), adopting, found(foreignEndpoint())).olderClaimant).toBe(OTHER_NAMESPACE_OBJECT);
     // any spelling that adopts is a claim too: otherwise "True" adopted without asking who claimed first
     const shouting = { ...self, annotations: { 'ptoperator.io/adopt': ' True ' } };
-    expect(tenancyView(options(rival), shouting, found(foreignEndpoint())).olderClaimant).toBe('team-b.x');
+    expect(tenancyView(options(rival), shouting, found(foreignEndpoint())).olderClaimant).toBe(OTHER_NAMESPACE_OBJECT);
   });
 });
 
@@ -75,12 +77,12 @@ describe('tenancyView: an endpoint adopted by another object (status.adoption)',
   });
   const adopting = { ...self, annotations: { 'ptoperator.io/adopt': 'true' } };
   it.each([
-    ['a younger object of another namespace holds it', [holder()], 'team-b.importer'],
-    ['the holder is being deleted (it may still delete the endpoint)', [holder({ deletionTimestamp: '2026-03-01T13:00:00Z' })], 'team-b.importer'],
+    ['a younger object of another namespace holds it', [holder()], OTHER_NAMESPACE_OBJECT],
+    ['the holder is being deleted (it may still delete the endpoint)', [holder({ deletionTimestamp: '2026-03-01T13:00:00Z' })], OTHER_NAMESPACE_OBJECT],
     ['the holder recorded another endpoint ID', [holder({}, { endpointName: 'llama-chat' }, 'f00d')], undefined],
     // The record says where it was made (status.workspaceHost): what the holder's workspace names now does not matter.
-    ['the holder\'s workspace names another host now, the record made here', [holder({}, { endpointName: 'llama-chat', workspaceRef: { name: 'ws' } })], 'team-b.importer'],
-    ['the holder\'s workspace is not known, the record made here', [holder({}, { endpointName: 'llama-chat', workspaceRef: { name: 'gone' } })], 'team-b.importer'],
+    ['the holder\'s workspace names another host now, the record made here', [holder({}, { endpointName: 'llama-chat', workspaceRef: { name: 'ws' } })], OTHER_NAMESPACE_OBJECT],
+    ['the holder\'s workspace is not known, the record made here', [holder({}, { endpointName: 'llama-chat', workspaceRef: { name: 'gone' } })], OTHER_NAMESPACE_OBJECT],
     // An ID is unique within one workspace only, and a tenant's own host answers any ID it likes: a record made at
     // another host (another spelling of one workspace included) holds nothing here.
     ["the holder recorded the ID at another host (a tenant's own)", [holder({}, { endpointName: 'llama-chat' }, ENDPOINT_ID, 'https://tenant-owned.example.com')], undefined],
@@ -94,9 +96,9 @@ describe('tenancyView: an endpoint adopted by another object (status.adoption)',
   it('an object whose status.endpointId is this endpoint (it created it; its owner tags removed since) holds it too: recorded by creation', () => {
     const maker: Cached = { ...cached('team-b', 'maker', 'u-maker', '2026-03-01T12:00:09Z', { endpointName: 'llama-chat' }), status: { endpointId: ENDPOINT_ID, workspaceHost: 'https://default' } };
     for (const objects of [[maker], [claimsProjection(maker)]]) {
-      expect(tenancyView(options(objects), adopting, found(foreignEndpoint()))).toMatchObject({ recordedHolder: 'team-b.maker', recordedBy: 'creation' });
+      expect(tenancyView(options(objects), adopting, found(foreignEndpoint()))).toMatchObject({ recordedHolder: OTHER_NAMESPACE_OBJECT, recordedBy: 'creation' });
     }
-    expect(tenancyView(options([holder()]), adopting, found(foreignEndpoint()))).toMatchObject({ recordedHolder: 'team-b.importer', recordedBy: 'adoption' });
+    expect(tenancyView(options([holder()]), adopting, found(foreignEndpoint()))).toMatchObject({ recordedHolder: OTHER_NAMESPACE_OBJECT, recordedBy: 'adoption' });
     const madeAgain = { ...maker, status: { endpointId: 'f00d', workspaceHost: 'https://default' } };
     expect(tenancyView(options([madeAgain]), adopting, found(foreignEndpoint())).recordedHolder).toBeUndefined();
     // Its ID seen at the tenant's own host: no hold on the endpoint of that ID here, through the projection too.
@@ -110,7 +112,7 @@ describe('tenancyView: an endpoint adopted by another object (status.adoption)',
     const restored: Cached = { ...holder(), status: { adoption: { endpointId: ENDPOINT_ID, uid: 'u-earlier-object' }, endpointId: ENDPOINT_ID, workspaceHost: 'https://default' } };
     for (const objects of [[restored], [claimsProjection(restored)]]) expect(tenancyView(options(objects), adopting, found(foreignEndpoint())).recordedHolder).toBeUndefined();
     const own: Cached = { ...restored, status: { ...restored.status, adoption: { endpointId: ENDPOINT_ID, uid: 'u-holder' } } };
-    for (const objects of [[own], [claimsProjection(own)]]) expect(tenancyView(options(objects), adopting, found(foreignEndpoint())).recordedHolder).toBe('team-b.importer');
+    for (const objects of [[own], [claimsProjection(own)]]) expect(tenancyView(options(objects), adopting, found(foreignEndpoint())).recordedHolder).toBe(OTHER_NAMESPACE_OBJECT);
   });
 
   it('this object holds it itself: no holder, no claim check', () => {
@@ -183,10 +185,10 @@ describe('claimsProjection: what a sharded operator keeps of every shard\'s obje
     const holder = { ...full, metadata: { ...full.metadata, deletionTimestamp: undefined } } as Cached;
     const hosts = { 'team-b/ws': 'https://default' };
     for (const objects of [[holder], [claimsProjection(holder)]]) {
-      expect(tenancyView(options(objects, hosts), adopting, found(foreignEndpoint())).recordedHolder).toBe('team-b.importer');
+      expect(tenancyView(options(objects, hosts), adopting, found(foreignEndpoint())).recordedHolder).toBe(OTHER_NAMESPACE_OBJECT);
     }
     const rival = cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' });
-    expect(tenancyView(options([claimsProjection(rival)]), self, NOT_FOUND).olderClaimant).toBe('team-b.x');
+    expect(tenancyView(options([claimsProjection(rival)]), self, NOT_FOUND).olderClaimant).toBe(OTHER_NAMESPACE_OBJECT);
   });
 });
 
@@ -200,8 +202,8 @@ describe('tenancyView: an older object claims only while its workspace can act t
     ...(ready && { status: { conditions: [{ type: 'Ready', message: 'm', observedGeneration: 1, lastTransitionTime: '2026-03-01T12:00:00Z', ...ready }] } }),
   });
   it.each([
-    ['authenticated', { status: 'True', reason: 'Authenticated' }, 'team-a.prod-llm'],
-    ['not verified yet', undefined, 'team-a.prod-llm'],
+    ['authenticated', { status: 'True', reason: 'Authenticated' }, OTHER_NAMESPACE_OBJECT],
+    ['not verified yet', undefined, OTHER_NAMESPACE_OBJECT],
     ['its credentials refused', { status: 'False', reason: 'AuthenticationFailed' }, undefined],
     ['its Secret missing', { status: 'False', reason: 'SecretNotFound' }, undefined],
   ])('the older object\'s workspace %s', (_, ready, claimant) => {
