@@ -1,3 +1,5 @@
+import { splitKey } from './types.js';
+
 /** Decides how long a key waits before it is retried (client-go's workqueue.RateLimiter). */
 export interface RateLimiter {
   /** Delay in ms before `key` may be processed again; counts one more failure for it. */
@@ -53,6 +55,45 @@ export class BucketRateLimiter implements RateLimiter {
   numRequeues(): number {
     return 0;
   }
+  /** Whether the bucket has refilled to its burst (nothing reserved, nothing owed). */
+  isFull(): boolean {
+    return this.tokens + ((this.now() - this.last) / 1000) * this.qps >= this.burst;
+  }
+}
+
+/**
+ * A BucketRateLimiter per namespace of the key ('' for cluster-scoped keys): a tenant's storm of failures paces its own
+ * retries and never another namespace's. One bucket shared by every key (controller-runtime's) let one tenant's
+ * failing objects run it into a debt every other tenant's retry waited behind (500 failures: 40 s for another
+ * namespace's first retry, and growing while they kept failing). Full buckets are dropped when a new namespace comes,
+ * so there are no more than the namespaces failing lately.
+ */
+export class NamespaceBucketRateLimiter implements RateLimiter {
+  private readonly buckets = new Map<string, BucketRateLimiter>();
+  constructor(
+    private readonly qps = 10,
+    private readonly burst = 100,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  when(key: string): number {
+    const namespace = splitKey(key).namespace ?? '';
+    let bucket = this.buckets.get(namespace);
+    if (!bucket) {
+      for (const [idle, full] of this.buckets) if (full.isFull()) this.buckets.delete(idle);
+      bucket = new BucketRateLimiter(this.qps, this.burst, this.now);
+      this.buckets.set(namespace, bucket);
+    }
+    return bucket.when();
+  }
+  forget(): void {}
+  numRequeues(): number {
+    return 0;
+  }
+  /** Namespaces with a bucket now. */
+  get size(): number {
+    return this.buckets.size;
+  }
 }
 
 /** The longest delay of several limiters. */
@@ -72,9 +113,9 @@ export class MaxOfRateLimiter implements RateLimiter {
   }
 }
 
-/** controller-runtime's default: per-key 5 ms .. 1000 s exponential, plus 10 qps / burst 100 overall. */
+/** controller-runtime's default, per-key 5 ms .. 1000 s exponential plus 10 qps / burst 100, with the bucket per namespace. */
 export const defaultControllerRateLimiter = (): RateLimiter =>
-  new MaxOfRateLimiter(new ItemExponentialRateLimiter(5, 1_000_000), new BucketRateLimiter(10, 100));
+  new MaxOfRateLimiter(new ItemExponentialRateLimiter(5, 1_000_000), new NamespaceBucketRateLimiter(10, 100));
 
 /**
  * Jittered exponential backoff for reconnect loops: doubles per consecutive failure from `initialMs`, reset by

@@ -1,4 +1,5 @@
 import { defaultControllerRateLimiter, type RateLimiter } from './ratelimit.js';
+import { splitKey } from './types.js';
 
 /** The longest delay setTimeout holds (2^31-1 ms); Node fires a longer one at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -40,10 +41,7 @@ class Fifo<T> {
 }
 
 /** The namespace of a key (`namespace/name`; '' for a cluster-scoped `name`): the unit the queue is fair between. */
-const laneOf = (key: string): string => {
-  const slash = key.indexOf('/');
-  return slash < 0 ? '' : key.slice(0, slash);
-};
+const laneOf = (key: string): string => splitKey(key).namespace ?? '';
 
 /**
  * A queue of keys with client-go's guarantees: a key waiting twice is processed once (dirty set), a key is never

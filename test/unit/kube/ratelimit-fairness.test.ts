@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Controller, type EventSource, type Reconcile } from '../../../src/kube/controller.js';
 import type { EventHandlers } from '../../../src/kube/informer.js';
-import { defaultControllerRateLimiter } from '../../../src/kube/ratelimit.js';
+import { NamespaceBucketRateLimiter, defaultControllerRateLimiter } from '../../../src/kube/ratelimit.js';
 import type { KubeObject } from '../../../src/kube/types.js';
 
 class FakeSource implements EventSource<KubeObject> {
@@ -59,5 +59,24 @@ describe("one namespace's failures do not slow another namespace's retries", () 
     // before: about 20 s (200 retries of team-a ahead of it in the shared bucket, 10 a second)
     expect(teamBDoneAt, 'team-b retried').toBeDefined();
     expect((teamBDoneAt as number) - teamBAdded).toBeLessThan(1000);
+  });
+
+  it('keeps a bucket only for namespaces that failed lately: a refilled one is dropped when another namespace comes', () => {
+    let now = 0;
+    const limiter = new NamespaceBucketRateLimiter(10, 100, () => now);
+    // a namespace failing once every 0.1 s: the last one's bucket has refilled (one token, at 10 a second) when the next comes
+    for (let i = 0; i < 1000; i++) {
+      limiter.when(`tenant-${i}/ep`);
+      now += 100;
+    }
+    expect(limiter.size).toBe(1);
+    for (let i = 0; i < 150; i++) limiter.when('busy/ep');
+    now += 1_000;
+    limiter.when('other/ep');
+    expect(limiter.size).toBe(2); // busy still owes: kept, with its debt
+    expect(limiter.when('busy/ep')).toBeGreaterThan(0);
+    now += 60_000;
+    limiter.when('third/ep');
+    expect(limiter.size).toBe(1);
   });
 });
