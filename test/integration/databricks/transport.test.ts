@@ -82,6 +82,25 @@ describe('requests', () => {
   it('refuses plain http:// for a host that is not loopback', () => {
     expect(() => client({ host: 'http://adb-1.azuredatabricks.net' })).toThrow(/only allowed for loopback/);
   });
+
+  // A tenant's host may answer with a redirect to any address (the API server, another tenant's host): followed, the
+  // request would go there with the tenant's Authorization, past --allowed-workspace-hosts.
+  it('never follows a redirect: the other host sees no request, and the answer is an error without the credential', async () => {
+    const elsewhere = await startLocalServer();
+    try {
+      server.script((req, res) => {
+        res.writeHead(307, { location: `${elsewhere.url}${req.url}` });
+        res.end(`moved; you sent ${req.headers.authorization ?? ''}`);
+      });
+      elsewhere.script(json(200, ENDPOINT));
+      const err = await failure(client().getEndpoint('llama-chat'));
+      expect(err.status).toBe(307);
+      expect(elsewhere.requests).toHaveLength(0);
+      expect(JSON.stringify({ m: err.message, j: err })).not.toContain(PAT);
+    } finally {
+      await elsewhere.close();
+    }
+  });
 });
 
 describe('responses that do not fit', () => {
