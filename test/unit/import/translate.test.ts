@@ -155,6 +155,16 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/route_optimized/);
   });
 
+  it('a telemetry config (telemetry_config, set by its own PATCH) is noted: kept on this endpoint, not on a re-created one', () => {
+    const endpoint = { ...foreignEndpoint(), telemetry_config: { enabled_features: ['TELEMETRY_FEATURE_TRACES'] } } as ServingEndpointDetailed;
+    const result = imported(endpoint);
+    const notes = result.notes.join(' ');
+    expect(notes).toMatch(/telemetry config \(telemetry_config\).*no field for.*kept on this endpoint.*re-created endpoint would not have it/);
+    // the object still adopts it and finds nothing to change: the operator never sends telemetry_config
+    expect(planAfterAdoption(result, endpoint, TOKEN_BAND_MODEL).action).toEqual({ type: 'none' });
+    expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/telemetry/);
+  });
+
   it('a legacy inference table (auto_capture_config) is noted: kept on this endpoint, not declared by the spec', () => {
     const endpoint = foreignEndpoint();
     const autoCapture = {
