@@ -205,6 +205,11 @@ function settingsSpec(endpoint: ServingEndpointDetailed, throughput: EndpointSpe
   if (endpoint.route_optimized) {
     notes.push('It is route-optimized (route_optimized), which the spec has no field for: that is kept on this endpoint, but a re-created endpoint would not be route-optimized.');
   }
+  if (endpoint.telemetry_config && Object.keys(endpoint.telemetry_config).length > 0) {
+    notes.push(
+      'It has a telemetry config (telemetry_config), set with its own PATCH, which the spec has no field for: it is kept on this endpoint (the operator never changes it), but a re-created endpoint would not have it.',
+    );
+  }
   const autoCaptureNote = legacyInferenceTableNote(endpoint);
   if (autoCaptureNote) notes.push(autoCaptureNote);
   notes.push('Permissions are not read by import: this object leaves them alone unless spec.permissions is added.');
