@@ -208,6 +208,17 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(condition(refused, 'Synced')?.reason).toBe('NotOwned');
   });
 
+  it('owner tags: the note does not promise NotOwned for an owner in another cluster, which the operator cannot see (it adopts at once)', () => {
+    // An object of another cluster still holds the endpoint; this cluster has no object with that UID.
+    const endpoint = readyEndpoint({}, { owner: OWNER });
+    const result = imported(endpoint);
+    const object = endpointObject({ spec: result.object.spec as never, annotations: result.object.metadata.annotations, owner: { ...OWNER, uid: 'a-new-uid' } });
+    expect(reconcile(object, { endpoint, tenancy: { taggedOwnerPresence: 'gone' } }).action).toEqual({ type: 'adopt', name: 'llama-chat' });
+    const notes = result.notes.join(' ');
+    expect(notes).toMatch(/no longer exists in the cluster this is applied to/);
+    expect(notes).toMatch(/another cluster.*cannot see.*takes it over.*stop that cluster managing it first/);
+  });
+
   it('owner tags of another namespace: the note says adoption across namespaces needs the operator flag', () => {
     const result = imported(endpointOfAnotherObject());
     expect(result.object.spec.tags).toEqual({ team: 'genai' });
