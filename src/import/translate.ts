@@ -176,7 +176,10 @@ function recordedOwnerNote(endpoint: ServingEndpointDetailed, namespace: string)
     owner && owner.namespace !== namespace
       ? ` That object is of another namespace: adopting across namespaces also needs the operator to run with --allow-cross-namespace-adoption and to watch ${owner.namespace}.`
       : '';
-  return `It carries the operator's owner tags of ${named}, left out of spec.tags: this object adopts it only if that object no longer exists; otherwise it reports NotOwned and sends nothing.${crossNamespace}`;
+  return (
+    `It carries the operator's owner tags of ${named}, left out of spec.tags: this object adopts it only if that object no longer exists in the cluster this is applied to; otherwise it reports NotOwned and sends nothing. ` +
+    `An object of another cluster is one the operator cannot see, so this object takes it over from there at once: if another cluster still manages it, stop that cluster managing it first (docs/concepts.md, moving to another cluster).${crossNamespace}`
+  );
 }
 
 type SettingsFields = Pick<EndpointSpec, 'description' | 'budgetPolicyId' | 'aiGateway' | 'notifications'>;

@@ -195,7 +195,7 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(result.object.spec.tags).toEqual({ team: 'genai' });
     const notes = result.notes.join(' ');
     expect(notes).toContain(`carries the operator's owner tags of ml.llama-chat (uid ${OWNER.uid})`);
-    expect(notes).toMatch(/adopts it only if that object no longer exists; otherwise it reports NotOwned and sends nothing/);
+    expect(notes).toMatch(/adopts it only if that object no longer exists in the cluster this is applied to; otherwise it reports NotOwned and sends nothing/);
     expect(notes).not.toMatch(/allow-cross-namespace-adoption/);
 
     // With the owner gone the object adopts it and, serving the spec, sends nothing; with the owner there, NotOwned.
