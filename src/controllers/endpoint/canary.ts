@@ -178,7 +178,7 @@ export function planCanary(input: CanaryInput): CanaryDecision {
     changed: target(next) !== target(previous ?? resumed),
     ...wake(canary, next),
     ...abortedBecause(input, canary, next),
-    ...rollingBack(next, served),
+    ...rollingBack(next, served, input.rollingOut),
     ...standing(canary, next),
   };
 }
@@ -231,9 +231,13 @@ function abortedBecause(input: CanaryInput, canary: Canary, status: CanaryStatus
 const oldAlone = (status: CanaryStatus, served: ObservedServing | undefined): boolean =>
   served === undefined || (served.entityCount === 1 && served.entityVersion === status.fromVersion);
 
-/** An abort whose rollback has not landed: what the rollback is, for the message of a failure of it. */
-function rollingBack(status: CanaryStatus, served: ObservedServing | undefined): Pick<CanaryDecision, 'rollback'> {
-  if (status.phase !== 'Aborted' || notStarted(status) || oldAlone(status, served)) return {};
+/**
+ * An abort whose rollback has not landed: what the rollback is, for the message of a failure of it and of the wait for
+ * a step still rolling out (it lands first: Databricks takes no update meanwhile, and the rollback follows it).
+ */
+function rollingBack(status: CanaryStatus, served: ObservedServing | undefined, rollingOut: ObservedServing | undefined): Pick<CanaryDecision, 'rollback'> {
+  if (status.phase !== 'Aborted' || notStarted(status)) return {};
+  if (oldAlone(status, served) && (rollingOut === undefined || oldAlone(status, rollingOut))) return {};
   return { rollback: rollbackLabel(status) };
 }
 

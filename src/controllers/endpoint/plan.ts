@@ -287,14 +287,16 @@ function planOwned(
     // A rollout of another config (an older spec's, or one made outside the operator): the spec waits for it, since
     // Databricks takes no config update meanwhile. Nothing of it was sent, so Synced says it is held back (Reconciling).
     const heldBack = pending !== undefined && diffServing(desired, pending).length > 0;
-    const waits = heldBack ? `; the spec (${describeServing(desired)}) is sent once that rollout finishes` : '';
+    // What waits: the spec's config, or the rollback of an aborted canary (the spec asks for the aborted version).
+    const next = input.canaryRollback ?? `the spec (${describeServing(desired)})`;
+    const waits = heldBack ? `; ${next} is sent once that rollout finishes` : '';
     const message = served
       ? `Databricks is rolling out ${describeServing(target)}; ${describeServing(served)} still serves${waits}`
       : `Databricks is creating the endpoint with ${describeServing(target)}${waits}`;
     const reason = waitingForCapacity ? ReadyReason.WaitingForCapacity : served ? ReadyReason.Updating : ReadyReason.Creating;
     plan.ready(false, reason, waitingForCapacity ? `${message} (capacity retry ${plan.status.capacity?.attempts})` : message);
     if (heldBack) {
-      plan.synced(false, SyncedReason.WaitingForRollout, `${describeServing(target)} rolls out in Databricks, which takes no other config update until it finishes; the spec (${describeServing(desired)}) is sent then`);
+      plan.synced(false, SyncedReason.WaitingForRollout, `${describeServing(target)} rolls out in Databricks, which takes no other config update until it finishes; ${next} is sent then`);
       return plan.finish({ type: 'none' }, progressRequeue(input));
     }
     // The spec's own config rolls out. A generation that changed only tags or settings (or a look that found it so
