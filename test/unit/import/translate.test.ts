@@ -165,6 +165,17 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/telemetry/);
   });
 
+  it('a served entity\'s own name and its environment variables are noted: kept by config updates, not on a re-created endpoint', () => {
+    const base = foreignEndpoint();
+    const entity = { ...servedEntity(), name: 'prod_model', environment_vars: { LOG_LEVEL: 'debug' } };
+    const endpoint = { ...base, config: { ...base.config, served_entities: [entity], traffic_config: { routes: [{ served_entity_name: 'prod_model', served_model_name: 'prod_model', traffic_percentage: 100 }] } } };
+    const result = imported(endpoint);
+    const notes = result.notes.join(' ');
+    expect(notes).toMatch(/served entity name "prod_model".*environment variables \(LOG_LEVEL\).*kept on this endpoint.*re-created endpoint would not have/);
+    expect(planAfterAdoption(result, endpoint, TOKEN_BAND_MODEL).action).toEqual({ type: 'none' });
+    expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/served entity name|environment variables/);
+  });
+
   it('a legacy inference table (auto_capture_config) is noted: kept on this endpoint, not declared by the spec', () => {
     const endpoint = foreignEndpoint();
     const autoCapture = {
