@@ -13,7 +13,7 @@ import {
 } from '../api/v1alpha1/index.js';
 import { re2Regex } from '../api/v1alpha1/rules.js';
 import { gatewaySpec } from '../controllers/endpoint/ai-gateway.js';
-import { observedBand } from '../controllers/endpoint/desired.js';
+import { keptEntityFields, observedBand } from '../controllers/endpoint/desired.js';
 import { notificationsSpec } from '../controllers/endpoint/notifications.js';
 import { OwnerTag, tagMap, taggedOwner } from '../controllers/endpoint/ownership.js';
 import { budgetPolicyOf, isEndpointName, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../databricks/api-types.js';
@@ -213,10 +213,28 @@ function settingsSpec(endpoint: ServingEndpointDetailed, throughput: EndpointSpe
       'It has a telemetry config (telemetry_config), set with its own PATCH, which the spec has no field for: it is kept on this endpoint (the operator never changes it), but a re-created endpoint would not have it.',
     );
   }
+  const entityNote = keptEntityNote(endpoint);
+  if (entityNote) notes.push(entityNote);
   const autoCaptureNote = legacyInferenceTableNote(endpoint);
   if (autoCaptureNote) notes.push(autoCaptureNote);
   notes.push('Permissions are not read by import: this object leaves them alone unless spec.permissions is added.');
   return fields;
+}
+
+/**
+ * What the operator's config updates carry over from the served entity (desired.ts keptEntityFields) and the spec
+ * cannot declare: its own name (not Databricks' default model-version) and its environment variables (names only:
+ * their values may reference secrets).
+ */
+function keptEntityNote(endpoint: ServingEndpointDetailed): string | undefined {
+  const kept = keptEntityFields(endpoint.config);
+  if (!kept) return undefined;
+  const parts = [
+    ...(kept.name !== undefined ? [`its served entity name "${kept.name}"`] : []),
+    ...(kept.environmentVars ? [`its environment variables (${Object.keys(kept.environmentVars).join(', ')})`] : []),
+  ];
+  const [they, are] = parts.length > 1 ? ['them', 'they are'] : ['it', 'it is'];
+  return `It has ${parts.join(' and ')}, which the spec has no field for: ${are} kept on this endpoint (config updates carry ${they} over), but a re-created endpoint would not have ${they}.`;
 }
 
 /** A legacy inference table (config.auto_capture_config, reference §2.2): the operator's PUTs carry it over. */
