@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { EndpointSpec } from '../../../src/api/v1alpha1/index.js';
-import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../../src/databricks/api-types.js';
+import { type ModelOptimizationInfo, type ServingEndpointDetailed, ServingEndpointDetailedSchema } from '../../../src/databricks/api-types.js';
 import { startEmulator } from '../../../src/emulator/server.js';
 import { renderImport, runImportCli } from '../../../src/import/cli.js';
 import { type Imported, objectName, translateEndpoint, uniqueObjectNames } from '../../../src/import/translate.js';
@@ -156,7 +156,8 @@ describe('translateEndpoint: forms the operator expresses', () => {
   });
 
   it('a telemetry config (telemetry_config, set by its own PATCH) is noted: kept on this endpoint, not on a re-created one', () => {
-    const endpoint = { ...foreignEndpoint(), telemetry_config: { enabled_features: ['TELEMETRY_FEATURE_TRACES'] } } as ServingEndpointDetailed;
+    // As the client reads a GET: through the response schema, which must keep the field.
+    const endpoint = ServingEndpointDetailedSchema.parse({ ...foreignEndpoint(), telemetry_config: { enabled_features: ['TELEMETRY_FEATURE_TRACES'] } });
     const result = imported(endpoint);
     const notes = result.notes.join(' ');
     expect(notes).toMatch(/telemetry config \(telemetry_config\).*no field for.*kept on this endpoint.*re-created endpoint would not have it/);
