@@ -470,6 +470,8 @@ export const ServingEndpointDetailedSchema = z.object({
   email_notifications: EmailNotificationsSchema.optional(),
   task: z.string().optional(),
   route_optimized: z.boolean().optional(),
+  /** Set with its own PATCH (reference §1); the operator never changes it, import notes it. */
+  telemetry_config: OpaqueObjectSchema.optional(),
   endpoint_url: z.string().optional(),
   data_plane_info: DataPlaneInfoSchema.optional(),
   permission_level: PermissionLevelSchema.optional(),
