@@ -13,7 +13,7 @@ import {
 } from '../databricks/api-types.js';
 import type { VirtualClock } from './clock.js';
 import { ApiError } from './errors.js';
-import type { AuthPolicy, AuthRotation } from './scenario.js';
+import { type AuthPolicy, type AuthRotation, DEFAULT_CREATOR } from './scenario.js';
 
 /** Accepted when a scenario lists no clients (documented in docs/emulator.md). */
 export const DEFAULT_CLIENT_ID = 'pt-emulator-client';
@@ -25,6 +25,8 @@ const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 export interface Principal {
   kind: 'pat' | 'oauth-m2m' | 'federation';
   readOnly: boolean;
+  /** the identity the credential stands for (scenario.ts UserNameSchema) */
+  userName: string;
 }
 
 export type TokenResult =
@@ -41,9 +43,13 @@ export class AuthService {
   readonly #clock: VirtualClock;
   readonly #issued = new Map<string, IssuedToken>();
 
-  constructor(policy: AuthPolicy, clock: VirtualClock) {
+  /** the identity of a credential whose scenario entry names none */
+  readonly #defaultUser: string;
+
+  constructor(policy: AuthPolicy, clock: VirtualClock, defaultUser = DEFAULT_CREATOR) {
     this.#policy = policy;
     this.#clock = clock;
+    this.#defaultUser = defaultUser;
   }
 
   /** The caller of an API request, from its Authorization header; throws 401/403 otherwise. */
@@ -93,15 +99,15 @@ export class AuthService {
     if (grantType === GRANT_TYPE_CLIENT_CREDENTIALS) {
       const client = this.#findClient(authorization, form);
       if (!client) return oauthError(401, 'invalid_client', 'Client authentication failed.');
-      return this.#issue({ kind: 'oauth-m2m', readOnly: client.readOnly });
+      return this.#issue({ kind: 'oauth-m2m', readOnly: client.readOnly, userName: client.userName ?? this.#defaultUser });
     }
     if (grantType === GRANT_TYPE_TOKEN_EXCHANGE) {
       if (form.get('subject_token_type') !== SUBJECT_TOKEN_TYPE_JWT) {
         return oauthError(400, 'invalid_request', `subject_token_type must be ${SUBJECT_TOKEN_TYPE_JWT}.`);
       }
-      const problem = this.#rejectFederatedJwt(form.get('subject_token') ?? '', form.get('client_id') ?? undefined);
-      if (problem) return oauthError(400, 'invalid_grant', problem);
-      return this.#issue({ kind: 'federation', readOnly: false }, true);
+      const verdict = this.#judgeFederatedJwt(form.get('subject_token') ?? '', form.get('client_id') ?? undefined);
+      if ('problem' in verdict) return oauthError(400, 'invalid_grant', verdict.problem);
+      return this.#issue({ kind: 'federation', readOnly: false, userName: verdict.userName ?? this.#defaultUser }, true);
     }
     return oauthError(400, 'unsupported_grant_type', `Grant type ${JSON.stringify(grantType ?? '')} is not supported.`);
   }
@@ -143,42 +149,47 @@ export class AuthService {
 
   #findPat(token: string): Principal | undefined {
     const pats = this.#policy.pats;
-    if (pats === undefined) return token.startsWith(DEFAULT_PAT_PREFIX) ? { kind: 'pat', readOnly: false } : undefined;
+    if (pats === undefined) return token.startsWith(DEFAULT_PAT_PREFIX) ? { kind: 'pat', readOnly: false, userName: this.#defaultUser } : undefined;
     for (const pat of pats) {
-      const entry = typeof pat === 'string' ? { token: pat, readOnly: false } : pat;
-      if (safeEqual(entry.token, token)) return { kind: 'pat', readOnly: entry.readOnly };
+      const entry = typeof pat === 'string' ? { token: pat, readOnly: false, userName: undefined } : pat;
+      if (safeEqual(entry.token, token)) return { kind: 'pat', readOnly: entry.readOnly, userName: entry.userName ?? this.#defaultUser };
     }
     return undefined;
   }
 
-  #findClient(authorization: string | undefined, form: URLSearchParams): { readOnly: boolean } | undefined {
+  #findClient(authorization: string | undefined, form: URLSearchParams): { readOnly: boolean; userName?: string | undefined } | undefined {
     const candidates = basicCredentials(authorization) ?? formCredentials(form);
     const clients = this.#policy.clients ?? [{ id: DEFAULT_CLIENT_ID, secret: DEFAULT_CLIENT_SECRET, readOnly: false }];
     const client = clients.find((c) => candidates.some((p) => c.id === p.id && safeEqual(c.secret, p.secret)));
-    return client ? { readOnly: client.readOnly } : undefined;
+    return client ? { readOnly: client.readOnly, userName: client.userName } : undefined;
   }
 
-  /** Why a federated JWT is refused, or undefined when it is accepted. Signatures are not checked (no IdP keys offline). */
-  #rejectFederatedJwt(jwt: string, clientId: string | undefined): string | undefined {
+  /**
+   * Why a federated JWT is refused, or the identity of the policy that accepts it (none: the default identity).
+   * Signatures are not checked (no IdP keys offline).
+   */
+  #judgeFederatedJwt(jwt: string, clientId: string | undefined): { problem: string } | { userName?: string | undefined } {
     const claims = decodeJwtClaims(jwt);
-    if (!claims) return 'The subject_token is not a well-formed JWT.';
+    if (!claims) return { problem: 'The subject_token is not a well-formed JWT.' };
     const { iss, sub, aud, exp } = claims;
-    if (typeof iss !== 'string' || typeof sub !== 'string') return 'The subject_token must carry iss and sub claims.';
+    if (typeof iss !== 'string' || typeof sub !== 'string') return { problem: 'The subject_token must carry iss and sub claims.' };
     // The JWT comes from a real identity provider, so its expiry is judged on real time, not virtual.
-    if (typeof exp !== 'number' || exp * 1000 <= Date.now()) return 'The subject_token has expired.';
+    if (typeof exp !== 'number' || exp * 1000 <= Date.now()) return { problem: 'The subject_token has expired.' };
     const policies = this.#policy.federation;
-    if (policies === undefined) return undefined;
+    if (policies === undefined) return {};
     const audiences = Array.isArray(aud) ? aud : [aud];
     // A service principal's policy applies only to an exchange naming that service principal (client_id); an
     // account-wide policy (no clientId) to any exchange.
-    const allowed = policies.some(
+    const allowed = policies.find(
       (p) =>
         p.issuer === iss &&
         (p.subject === undefined || p.subject === sub) &&
         (p.audience === undefined || audiences.includes(p.audience)) &&
         (p.clientId === undefined || p.clientId === clientId),
     );
-    return allowed ? undefined : 'No federation policy matches the issuer, audience and subject of the subject_token (and the client_id, for a service principal policy).';
+    return allowed
+      ? { userName: allowed.userName }
+      : { problem: 'No federation policy matches the issuer, audience and subject of the subject_token (and the client_id, for a service principal policy).' };
   }
 }
 

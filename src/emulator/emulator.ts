@@ -35,7 +35,7 @@ import { VirtualClock } from './clock.js';
 import { specFromCoreConfig, specFromPtConfig, validateAutoCaptureChange, validateAutoCaptureEnable, validateDescription, validateEndpointName, type ConfigSpec } from './config-spec.js';
 import { ApiError, endpointAlreadyExists, invalidParameter, modelNotFound } from './errors.js';
 import { FaultEngine, type ActiveFault, type FaultSpecInput } from './faults.js';
-import { EndpointStore, TIMED_OUT_MESSAGE, type RolloutOutcome, type StoredEndpoint } from './lifecycle.js';
+import { EndpointStore, TIMED_OUT_MESSAGE, principalKindOf, type RolloutOutcome, type StoredEndpoint } from './lifecycle.js';
 import { MutationBudget } from './rate-limit.js';
 import { renderMetrics } from './metrics.js';
 import { renderDetailed, renderSummary } from './render.js';
@@ -113,7 +113,7 @@ export class Emulator {
     this.catalog = new ModelCatalog([...(scenario.catalog.includeDefaults ? DEFAULT_CATALOG : []), ...scenario.catalog.models]);
     this.faults = new FaultEngine(seededRandom(scenario.seed));
     this.budget = new MutationBudget({ limit: scenario.limits.mutationsPerWindow, windowMs: scenario.limits.windowSeconds * 1000 });
-    this.auth = new AuthService(scenario.auth, this.clock);
+    this.auth = new AuthService(scenario.auth, this.clock, scenario.workspace.creator);
     this.#store = new EndpointStore({
       planRollout: (spec, now) => this.#planRollout(spec, now),
       newId: () => randomBytes(16).toString('hex'),
@@ -128,7 +128,8 @@ export class Emulator {
 
   // ---- the serving-endpoints API ---------------------------------------------------------------
 
-  createEndpoint(body: unknown): ServingEndpointDetailed {
+  /** `caller`: the identity making the request, the endpoint's creator (default workspace.creator). */
+  createEndpoint(body: unknown, caller?: string): ServingEndpointDetailed {
     this.#consumeMutationBudget();
     const request = parseBody(CreateServingEndpointSchema, body);
     validateEndpointName(request.name);
@@ -146,17 +147,17 @@ export class Emulator {
       );
     }
     const ai_gateway = this.#createGateway(request.name, request.ai_gateway);
-    return renderDetailed(this.#store.create({ ...request, ai_gateway, ...(spec ? { spec } : {}) }, this.now()));
+    return renderDetailed(this.#store.create({ ...request, ai_gateway, ...(spec ? { spec } : {}) }, this.now(), caller));
   }
 
-  createPtEndpoint(body: unknown): ServingEndpointDetailed {
+  createPtEndpoint(body: unknown, caller?: string): ServingEndpointDetailed {
     this.#consumeMutationBudget();
     const request = parseBody(CreatePtEndpointRequestSchema, body);
     validateEndpointName(request.name);
     this.#assertNameFree(request.name);
     const spec = specFromPtConfig(request.config, this.catalog);
     const ai_gateway = this.#createGateway(request.name, request.ai_gateway);
-    return renderDetailed(this.#store.create({ ...request, ai_gateway, spec }, this.now()));
+    return renderDetailed(this.#store.create({ ...request, ai_gateway, spec }, this.now(), caller));
   }
 
   getEndpoint(name: string): ServingEndpointDetailed {
@@ -267,19 +268,45 @@ export class Emulator {
   }
 
   /**
-   * GET /api/2.0/preview/scim/v2/Me: the caller as a SCIM user (fields of the Go SDK's iam.User). The emulator has
-   * one identity, the workspace creator, whatever credential is used: the one it makes the creator of every endpoint.
+   * GET /api/2.0/preview/scim/v2/Me: the caller as a SCIM user (fields of the Go SDK's iam.User). Who the caller is
+   * depends on its credential (scenario auth: userName; default workspace.creator), and it is the creator of the
+   * endpoints it creates. A service principal's userName is its application ID (a UUID); it has no e-mail.
    */
-  currentUser(): ScimUser {
-    const userName = this.scenario.workspace.creator;
+  currentUser(caller = this.scenario.workspace.creator): ScimUser {
+    const userName = caller;
+    const known = [this.scenario.workspace.creator, ...this.#identities()];
     return {
-      id: SCIM_USER_ID,
+      id: String(BigInt(SCIM_USER_ID) + BigInt(Math.max(0, known.indexOf(caller)))),
       userName,
       displayName: userName,
       active: true,
-      emails: [{ value: userName, type: 'work', primary: true }],
+      emails: principalKindOf(userName) === 'user_name' ? [{ value: userName, type: 'work', primary: true }] : [],
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:workspace:2.0:User'],
     };
+  }
+
+  /**
+   * The caller's level on an endpoint (by name or Permissions-API ID): CAN_MANAGE for a workspace admin
+   * (workspace.admins, default workspace.creator), else its own direct entry (user or service principal; groups are
+   * not resolved); undefined for none. An endpoint that does not exist: CAN_MANAGE (the operation answers 404 itself).
+   */
+  accessLevel(caller: string, ref: { name: string } | { endpointId: string }): string | undefined {
+    if ((this.scenario.workspace.admins ?? [this.scenario.workspace.creator]).some((a) => a.toLowerCase() === caller.toLowerCase())) return 'CAN_MANAGE';
+    const endpoint = this.#store.list(this.now()).find((e) => ('name' in ref ? e.name === ref.name : e.id === ref.endpointId));
+    if (!endpoint) return 'CAN_MANAGE';
+    const own = endpoint.acl.filter((e) => e.kind !== 'group_name' && e.name.toLowerCase() === caller.toLowerCase()).map((e) => e.level);
+    return ['CAN_MANAGE', 'CAN_QUERY', 'CAN_VIEW'].find((level) => own.includes(level));
+  }
+
+  /**
+   * Refuses (403) a caller below `needed` on the endpoint: without CAN_MANAGE it may not change or delete the endpoint
+   * nor read or set its ACL; without any level it may not read it. INFERENCE: the wording of the real refusal.
+   */
+  authorize(caller: string, ref: { name: string } | { endpointId: string }, needed: 'CAN_VIEW' | 'CAN_MANAGE'): void {
+    const level = this.accessLevel(caller, ref);
+    if (level === 'CAN_MANAGE' || (needed === 'CAN_VIEW' && level !== undefined)) return;
+    const what = 'name' in ref ? ref.name : (this.endpointNameById(ref.endpointId) ?? ref.endpointId);
+    throw new ApiError(403, 'PERMISSION_DENIED', `${caller} does not have ${needed === 'CAN_MANAGE' ? 'Can Manage' : 'Can View'} permission on serving endpoint ${what}.`);
   }
 
   /** The name of the endpoint with this ID, for the call log; undefined when there is none. */
@@ -376,9 +403,16 @@ export class Emulator {
   readonly #directory: Directory = {
     exists: (kind, name) => {
       const listed = { user_name: this.scenario.directory.users, group_name: this.scenario.directory.groups, service_principal_name: this.scenario.directory.servicePrincipals }[kind];
-      return listed === undefined || listed.some((n) => n.toLowerCase() === name.toLowerCase()) || name === this.scenario.workspace.creator;
+      return listed === undefined || listed.some((n) => n.toLowerCase() === name.toLowerCase()) || [this.scenario.workspace.creator, ...this.#identities()].includes(name);
     },
   };
+
+  /** The identities the scenario's credentials stand for, besides workspace.creator. */
+  #identities(): string[] {
+    const { pats, clients, federation } = this.scenario.auth;
+    const names = [...(pats ?? []).map((p) => (typeof p === 'string' ? undefined : p.userName)), ...(clients ?? []).map((c) => c.userName), ...(federation ?? []).map((f) => f.userName)];
+    return [...new Set(names.filter((n): n is string => n !== undefined))];
+  }
 
   /** A create's ai_gateway, validated and filled like a PUT; create-time e-mail notifications are not kept (reference §2.1). */
   #createGateway(name: string, gateway: AiGatewayConfig | undefined): AiGatewayConfig | undefined {

@@ -129,17 +129,18 @@ export class EndpointStore {
     return [...this.#endpoints.values()];
   }
 
-  create(request: NewEndpoint, now: number): StoredEndpoint {
+  /** `creator`: the caller's identity (SCIM userName); default the scenario's workspace.creator. */
+  create(request: NewEndpoint, now: number, creator = this.#creator): StoredEndpoint {
     this.settle(now);
     if (this.#endpoints.has(request.name)) throw endpointAlreadyExists(request.name);
     const endpoint: StoredEndpoint = {
       name: request.name,
       id: this.#newId(),
-      creator: this.#creator,
+      creator,
       creation_timestamp: now,
       last_updated_timestamp: now,
       tags: request.tags ?? [],
-      acl: [{ kind: 'user_name', name: this.#creator, level: 'CAN_MANAGE' }],
+      acl: [{ kind: principalKindOf(creator), name: creator, level: 'CAN_MANAGE' }],
       route_optimized: request.route_optimized ?? false,
     };
     if (request.description !== undefined) endpoint.description = request.description;
@@ -200,7 +201,7 @@ export class EndpointStore {
     const entities = spec.entities.map((entity): StoredEntity => {
       const old = previous.get(entity.name);
       const unchanged = old !== undefined && sameEntity(old, entity);
-      return { ...entity, creator: this.#creator, creation_timestamp: unchanged ? old.creation_timestamp : now };
+      return { ...entity, creator: endpoint.creator, creation_timestamp: unchanged ? old.creation_timestamp : now };
     });
     return {
       config_version: latest + 1,
@@ -231,4 +232,9 @@ function sameEntity(a: EntitySpec, b: EntitySpec): boolean {
     a.provisioned_model_units === b.provisioned_model_units &&
     a.workload_size === b.workload_size
   );
+}
+
+/** Databricks names a user by e-mail and a service principal by its application ID (a UUID). */
+export function principalKindOf(userName: string): 'user_name' | 'service_principal_name' {
+  return userName.includes('@') ? 'user_name' : 'service_principal_name';
 }

@@ -7,12 +7,25 @@ import { CreateServingEndpointSchema } from '../databricks/api-types.js';
 import { CatalogModelSchema } from './catalog.js';
 import { FaultSpecSchema } from './faults.js';
 
+/**
+ * Who a credential stands for, as SCIM Me answers it and as endpoints name their creator: a user's e-mail or a service
+ * principal's application ID (a UUID). Omitted: workspace.creator, the one identity of a scenario that names none.
+ */
+const UserNameSchema = z.string().min(1).optional();
+
+/** workspace.creator when a scenario names none */
+export const DEFAULT_CREATOR = 'emulator-user@example.com';
+
 const PatSchema = z.union([
   z.string().min(1),
-  z.object({ token: z.string().min(1), /** may read but not mutate (403 on create/update/delete) */ readOnly: z.boolean().default(false) }),
+  z.object({
+    token: z.string().min(1),
+    /** may read but not mutate (403 on create/update/delete) */ readOnly: z.boolean().default(false),
+    userName: UserNameSchema,
+  }),
 ]);
 
-const ClientSchema = z.object({ id: z.string().min(1), secret: z.string().min(1), readOnly: z.boolean().default(false) });
+const ClientSchema = z.object({ id: z.string().min(1), secret: z.string().min(1), readOnly: z.boolean().default(false), userName: UserNameSchema });
 
 /**
  * A federation policy: a JWT is exchanged when its iss (and aud/sub, if given) match. With `clientId` it is a service
@@ -24,6 +37,8 @@ const FederationPolicySchema = z.object({
   audience: z.string().optional(),
   subject: z.string().optional(),
   clientId: z.string().min(1).optional(),
+  /** the identity an exchanged token stands for (the service principal's application ID) */
+  userName: UserNameSchema,
 });
 
 const AuthSchema = z.object({
@@ -96,7 +111,12 @@ export const ScenarioSchema = z.object({
   workspace: z
     .object({
       /** the `creator` of everything created */
-      creator: z.string().default('emulator-user@example.com'),
+      creator: z.string().default(DEFAULT_CREATOR),
+      /**
+       * identities that are workspace admins, who may read and manage every endpoint whatever its ACL; any other
+       * identity needs a direct entry of its own (a group entry grants it nothing). Default: workspace.creator alone.
+       */
+      admins: z.array(z.string()).optional(),
       /** served in /.well-known/databricks-config */
       id: z.string().regex(/^\d+$/).default('1234567890123456'),
     })

@@ -140,18 +140,22 @@ function dispatch(emulator: Emulator, operation: Operation, req: IncomingMessage
   if (principal.readOnly && MUTATING_OPERATIONS.has(operation.op)) {
     throw new ApiError(403, 'PERMISSION_DENIED', 'The caller does not have CAN_MANAGE permission on serving endpoints.');
   }
+  // The endpoint's ACL, for an identity that is not a workspace admin (scenario workspace.admins).
+  const needed = levelNeeded(operation);
+  if (needed) emulator.authorize(principal.userName, needed.ref, needed.level);
   switch (operation.op) {
     case 'list':
       return { body: emulator.listEndpoints() };
     case 'create':
-      return { body: emulator.createEndpoint(body) };
+      return { body: emulator.createEndpoint(body, principal.userName) };
     case 'createPt':
-      return { body: emulator.createPtEndpoint(body) };
+      return { body: emulator.createPtEndpoint(body, principal.userName) };
     case 'get': {
       // permission_level is "the permission level of the principal making the request" (the SDKs' field doc): a
       // read-only credential may view but not manage. Every other detailed answer is to a caller that may manage.
       const endpoint = emulator.getEndpoint(operation.name);
-      return { body: principal.readOnly ? { ...endpoint, permission_level: 'CAN_VIEW' } : endpoint };
+      const level = principal.readOnly ? 'CAN_VIEW' : emulator.accessLevel(principal.userName, { name: operation.name });
+      return { body: level === 'CAN_MANAGE' ? endpoint : { ...endpoint, permission_level: level } };
     }
     case 'delete':
       return { body: emulator.deleteEndpoint(operation.name) };
@@ -176,11 +180,35 @@ function dispatch(emulator: Emulator, operation: Operation, req: IncomingMessage
     case 'getSchema':
       return { body: emulator.getSchema(operation.fullName) };
     case 'currentUser':
-      return { body: emulator.currentUser() };
+      return { body: emulator.currentUser(principal.userName) };
     case 'optimizationInfo':
       return { body: emulator.optimizationInfo(operation.model, operation.version) };
     case 'exportMetrics':
       return { text: emulator.exportMetrics(operation.name) };
+  }
+}
+
+/** The level an operation on one endpoint needs of the caller; undefined for the others. */
+function levelNeeded(operation: Operation): { level: 'CAN_VIEW' | 'CAN_MANAGE'; ref: { name: string } | { endpointId: string } } | undefined {
+  switch (operation.op) {
+    case 'get':
+    case 'exportMetrics':
+      return { level: 'CAN_VIEW', ref: { name: operation.name } };
+    case 'getPermissionLevels':
+      return { level: 'CAN_VIEW', ref: { endpointId: operation.endpointId } };
+    case 'delete':
+    case 'updateConfig':
+    case 'updatePtConfig':
+    case 'patchTags':
+    case 'putAiGateway':
+    case 'updateNotifications':
+      return { level: 'CAN_MANAGE', ref: { name: operation.name } };
+    case 'getPermissions':
+    case 'setPermissions':
+    case 'updatePermissions':
+      return { level: 'CAN_MANAGE', ref: { endpointId: operation.endpointId } };
+    default:
+      return undefined;
   }
 }
 

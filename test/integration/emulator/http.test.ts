@@ -7,13 +7,16 @@ import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../../src/emulator/
 import { startEmulator, type RunningEmulator } from '../../../src/emulator/server.js';
 
 const PAT = 'dapi-integration-test';
+/** Two more identities, neither a workspace admin: a service principal (Terraform's) and a user (the operator's). */
+const TERRAFORM = { token: 'dapi-terraform', userName: '0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d' };
+const OPERATOR = { token: 'dapi-operator', userName: 'pt-operator@example.com' };
 const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
 let running: RunningEmulator;
 
 beforeAll(async () => {
   running = await startEmulator({
     speed: 0, // frozen: the tests move time by hand through the inspection API
-    scenario: { auth: { pats: [PAT, { token: 'dapi-viewer', readOnly: true }] } },
+    scenario: { auth: { pats: [PAT, { token: 'dapi-viewer', readOnly: true }, TERRAFORM, OPERATOR] } },
   });
 });
 afterAll(async () => {
@@ -122,6 +125,32 @@ describe('current user (SCIM Me) over HTTP', () => {
     expect(await me('dapi-unknown')).toEqual({ status: 403, body: { error_code: 403, message: 'Invalid access token.' } });
     // Read-only credentials may read who they are.
     expect((await me('dapi-viewer')).status).toBe(200);
+  });
+});
+
+describe('identities over HTTP', () => {
+  const me = async (token: string) => (await (await fetch(`${running.url}/api/2.0/preview/scim/v2/Me`, { headers: { Authorization: `Bearer ${token}` } })).json()) as Record<string, unknown>;
+  const permissions = (method: string, id: string, token: string, body?: unknown) =>
+    fetch(`${running.url}/api/2.0/permissions/serving-endpoints/${id}`, { method, headers: { Authorization: `Bearer ${token}` }, ...(body !== undefined && { body: JSON.stringify(body) }) });
+
+  it("each credential is its own identity: the creator of what it creates, refused an endpoint it has no permission on (a workspace admin is not)", async () => {
+    expect(await me(TERRAFORM.token)).toMatchObject({ userName: TERRAFORM.userName, emails: [] });
+    expect(await me(OPERATOR.token)).toMatchObject({ userName: OPERATOR.userName, emails: [{ value: OPERATOR.userName }] });
+    const created = await api('POST', '', { name: 'handed-over', config: { served_entities: [{ entity_name: LLAMA, entity_version: '3', max_provisioned_throughput: 980 }] } }, TERRAFORM.token);
+    expect(created.body.creator).toBe(TERRAFORM.userName);
+    const id = created.body.id as string;
+    const acl = (await (await permissions('GET', id, TERRAFORM.token)).json()) as { access_control_list: Record<string, unknown>[] };
+    expect(acl.access_control_list).toContainEqual(expect.objectContaining({ service_principal_name: TERRAFORM.userName }));
+    // Not the operator's endpoint yet: no read, no change.
+    expect((await api('GET', '/handed-over', undefined, OPERATOR.token)).body).toMatchObject({ error_code: 'PERMISSION_DENIED' });
+    expect((await api('PATCH', '/handed-over/tags', { add_tags: [{ key: 'a', value: 'b' }] }, OPERATOR.token)).status).toBe(403);
+    // Terraform grants it CAN_MANAGE: now it may; a PUT that leaves it out locks it out again.
+    expect((await permissions('PATCH', id, TERRAFORM.token, { access_control_list: [{ user_name: OPERATOR.userName, permission_level: 'CAN_MANAGE' }] })).status).toBe(200);
+    expect((await api('GET', '/handed-over', undefined, OPERATOR.token)).body.permission_level).toBe('CAN_MANAGE');
+    expect((await permissions('PUT', id, OPERATOR.token, { access_control_list: [{ group_name: 'ml-eng', permission_level: 'CAN_QUERY' }] })).status).toBe(200);
+    expect((await api('DELETE', '/handed-over', undefined, OPERATOR.token)).status).toBe(403);
+    // The workspace admin (workspace.creator, the default PAT's identity) may do anything.
+    expect((await api('DELETE', '/handed-over')).status).toBe(200);
   });
 });
 

@@ -3,7 +3,8 @@
 // update, NotFound/ResourceDoesNotExist, the /pt model-unit API, list and delete, put_ai_gateway,
 // get/set/update permissions and get_permission_levels (by endpoint ID), update_notifications, a
 // create with a budget policy, the Unity Catalog schemas.get of an inference table's target, the tags PATCH and
-// get-model-optimization-info (no SDK method: api_client.do, as SDK users call it), with PAT, OAuth M2M and token
+// get-model-optimization-info (no SDK method: api_client.do, as SDK users call it), current_user.me() (SCIM Me: each
+// credential's own identity), with PAT, OAuth M2M and token
 // federation (file-oidc, against a scenario's federation policy).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -58,8 +59,15 @@ function federatedJwt(claims: Record<string, unknown>): string {
   return `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iat: now, exp: now + 3600, ...claims })}.c2lnbmF0dXJl`;
 }
 
-/** A service principal's federation policy (workload identity federation): the exchange must name the principal. */
-const SP_FEDERATION = { issuer: 'https://kubernetes.default.svc', audience: 'databricks', clientId: 'pt-operator-sp' };
+/**
+ * A service principal's federation policy (workload identity federation): the exchange must name the principal, and
+ * the token it gets stands for that principal (its application ID is its SCIM userName).
+ */
+const SP_FEDERATION = { issuer: 'https://kubernetes.default.svc', audience: 'databricks', clientId: 'pt-operator-sp', userName: '6f1f3c1e-8d2a-4c51-9a57-0c1d2e3f4a5b' };
+
+/** The PAT of every PAT run, and a second one that stands for another identity (a service principal). */
+const PAT = 'dapi0123456789abcdef';
+const SECOND_PAT = { token: 'dapi-terraform-0123456789', userName: '0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d' };
 
 type AuthType = 'pat' | 'oauth-m2m' | 'file-oidc';
 
@@ -100,7 +108,8 @@ beforeAll(async () => {
   await ensureSdkVenv();
   // 600x: a 10-minute rollout takes one real second, so the SDK waiters see IN_PROGRESS, then NOT_UPDATING.
   // PATs and OAuth clients stay the defaults; federation accepts only the one policy.
-  emulator = await startEmulator({ speed: 600, scenario: { auth: { federation: [FEDERATION, SP_FEDERATION] } } });
+  // The PAT run's two PATs stand for two identities: the workspace creator's and a service principal's.
+  emulator = await startEmulator({ speed: 600, scenario: { auth: { pats: [PAT, SECOND_PAT], federation: [FEDERATION, SP_FEDERATION] } } });
 }, 180_000);
 
 afterAll(async () => {
@@ -114,13 +123,18 @@ beforeEach(() => {
 });
 
 describe.each([
-  ['pat', { DATABRICKS_TOKEN: 'dapi0123456789abcdef' }],
+  ['pat', { DATABRICKS_TOKEN: PAT, PT_SECOND_TOKEN: SECOND_PAT.token }],
   ['oauth-m2m', { DATABRICKS_CLIENT_ID: DEFAULT_CLIENT_ID, DATABRICKS_CLIENT_SECRET: DEFAULT_CLIENT_SECRET }],
   ['file-oidc', {}],
 ] as const)('databricks-sdk %s against the emulator', (authType, credentials) => {
   it('runs the endpoint lifecycle the operator relies on', { timeout: 120_000 }, async () => {
     const firstSeq = emulator.emulator.calls.query().at(-1)?.seq ?? 0;
     const steps = await runCompat(authType, credentials);
+    // Who the credential stands for: the scenario's one default identity (a user: e-mail), and for the second PAT
+    // a service principal, named by its application ID.
+    const creator = emulator.emulator.scenario.workspace.creator;
+    expect(steps.get('current_user')).toEqual({ step: 'current_user', user_name: creator, emails: [creator], active: true });
+    if (authType === 'pat') expect(steps.get('current_user_second')).toEqual({ step: 'current_user_second', user_name: SECOND_PAT.userName, emails: [] });
     const llama = { name: 'meta_llama_v3_1_8b_instruct-3', units: null, deployment: 'DEPLOYMENT_READY', scale_to_zero: false };
 
     expect(steps.get('create_and_wait')).toMatchObject({
@@ -171,7 +185,6 @@ describe.each([
     expect(steps.get('put_ai_gateway_empty')).toMatchObject({ cleared: {}, on_get: true });
     expect(steps.get('put_ai_gateway_missing_endpoint')).toMatchObject({ raised: 'ResourceDoesNotExist' });
     expect(steps.get('get_permission_levels')).toMatchObject({ levels: ['CAN_MANAGE', 'CAN_QUERY', 'CAN_VIEW'] });
-    const creator = emulator.emulator.scenario.workspace.creator;
     expect(steps.get('get_permissions')).toMatchObject({ object_type: 'serving-endpoint', acl: ['admins:CAN_MANAGE:inherited', `${creator}:CAN_MANAGE`] });
     expect(steps.get('set_permissions')).toMatchObject({ acl: ['admins:CAN_MANAGE:inherited', 'ml-eng:CAN_QUERY'] });
     expect(steps.get('update_permissions')).toMatchObject({ acl: ['admins:CAN_MANAGE:inherited', 'alice@example.com:CAN_VIEW', 'ml-eng:CAN_QUERY'] });
@@ -213,7 +226,7 @@ describe.each([
       expect(steps.get('federation_refused')).toMatchObject({ raised: 'ValueError', message: expect.stringMatching(/^invalid_grant: No federation policy matches/) });
       // A service principal's policy: refused without client_id, accepted when the SDK is given the principal's id.
       expect(steps.get('federation_sp_policy_without_client_id')).toMatchObject({ raised: 'ValueError', message: expect.stringMatching(/^invalid_grant: /) });
-      expect(steps.get('federation_sp_policy_with_client_id')).toEqual({ step: 'federation_sp_policy_with_client_id', raised: null });
+      expect(steps.get('federation_sp_policy_with_client_id')).toEqual({ step: 'federation_sp_policy_with_client_id', raised: null, user_name: SP_FEDERATION.userName });
       expect(tokenCalls.filter((c) => c.status === 400)).toHaveLength(2);
       expect(tokenCalls.filter((c) => c.status !== 400).every((c) => c.status === 200)).toBe(true);
     } else {

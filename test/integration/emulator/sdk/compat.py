@@ -76,6 +76,7 @@ def entity_summary(endpoint):
 def main(auth_type):
     w = WorkspaceClient(auth_type=auth_type)
     name = f"sdk-{auth_type}"
+    current_user(w)
 
     created = w.serving_endpoints.create_and_wait(
         name=name, config=EndpointCoreConfigInput(name=name, served_entities=llama(980)), timeout=TIMEOUT
@@ -172,6 +173,18 @@ def main(auth_type):
     print(json.dumps({"done": True}), flush=True)
 
 
+def current_user(w):
+    """SCIM Me, as the SDKs' current_user.me() and the Terraform provider ask who they are; with PT_SECOND_TOKEN, a
+    second credential that stands for another identity (a service principal: its application ID, no e-mail)."""
+    me = w.current_user.me()
+    emit("current_user", user_name=me.user_name, emails=[e.value for e in me.emails or []], active=me.active)
+    second = os.environ.get("PT_SECOND_TOKEN")
+    if second:
+        other = WorkspaceClient(config=Config(host=os.environ["DATABRICKS_HOST"], token=second, auth_type="pat"))
+        me = other.current_user.me()
+        emit("current_user_second", user_name=me.user_name, emails=[e.value for e in me.emails or []])
+
+
 def tags_and_optimization_info(w, name):
     """The tags PATCH and get-model-optimization-info (no SDK method: raw, as SDK users call it)."""
     added = w.serving_endpoints.patch(
@@ -219,7 +232,7 @@ def federation_refused():
         try:
             w = WorkspaceClient(config=Config(auth_type="file-oidc", oidc_token_filepath=path, **config))
             w.serving_endpoints.list()
-            emit(step, raised=None)
+            emit(step, raised=None, user_name=w.current_user.me().user_name)
         except Exception as e:  # what an SDK user sees: the type and the message
             emit(step, raised=type(e).__name__, message=str(e))
 
