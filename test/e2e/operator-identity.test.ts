@@ -1,0 +1,113 @@
+// The Terraform hand-over of docs/concepts.md ("From Terraform"), with the identities of a real workspace: Terraform
+// (a service principal) creates the endpoint and grants the operator (another identity, not a workspace admin)
+// CAN_MANAGE; the operator adopts it with a spec.permissions that leaves its own identity out, as a user copying
+// databricks_permissions does. Databricks refuses every call of an identity without CAN_MANAGE, so a PUT that drops
+// the operator would lock it out: the operator keeps its own identity (asked of Databricks, SCIM Me) at CAN_MANAGE,
+// as the Terraform provider keeps the current user.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '../support/cluster.js';
+import { condition, type E2E, emulatorCalls, isReady, startE2E, TEST_PAT } from './harness.js';
+
+const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
+/** Terraform's credential: a service principal, named by its application ID. */
+const TERRAFORM = { token: 'dapi-terraform-0123456789abcdef', userName: '0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d' };
+/** The operator's credential (its DatabricksWorkspace's Secret): a user, not a workspace admin. */
+const OPERATOR = { token: 'dapi-operator-0123456789abcdef', userName: 'pt-operator@example.com' };
+
+let e2e: E2E & { startOperator(extraArgs?: string[]): unknown };
+
+/** A call to the Databricks API as Terraform makes it (its own credential); throws on an error status. */
+async function asTerraform(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(new URL(path, e2e.emulator.url), {
+    method,
+    headers: { authorization: `Bearer ${TERRAFORM.token}`, 'content-type': 'application/json' },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+/** The endpoint's direct ACL as the emulator holds it, "principal:LEVEL" sorted. */
+async function directAcl(name: string): Promise<string[]> {
+  const state = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as {
+    permissions: Record<string, { access_control_list?: { user_name?: string; group_name?: string; service_principal_name?: string; all_permissions: { permission_level: string; inherited?: boolean }[] }[] }>;
+  };
+  return (state.permissions[name]?.access_control_list ?? [])
+    .flatMap((e) => e.all_permissions.filter((p) => !p.inherited).map((p) => `${e.user_name ?? e.group_name ?? e.service_principal_name}:${p.permission_level}`))
+    .sort();
+}
+
+beforeEach(async () => {
+  e2e = await startE2E({
+    prefix: 'e2e-ident',
+    speed: 480,
+    // TEST_PAT is the workspace admin's (workspace.creator); the other two are neither admins nor each other.
+    scenario: { auth: { pats: [TEST_PAT, TERRAFORM, OPERATOR] } },
+  });
+  // Terraform: databricks_model_serving, then databricks_permissions granting the operator CAN_MANAGE (step 1).
+  await asTerraform('POST', '/api/2.0/serving-endpoints', {
+    name: 'tf-chat',
+    config: { served_entities: [{ entity_name: LLAMA, entity_version: '3', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },
+  });
+  await eventually(
+    async () => {
+      const endpoint = (await asTerraform('GET', '/api/2.0/serving-endpoints/tf-chat')) as { state: { config_update: string } };
+      if (endpoint.state.config_update !== 'NOT_UPDATING') throw new Error(`tf-chat is ${endpoint.state.config_update}`);
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  const { id } = (await asTerraform('GET', '/api/2.0/serving-endpoints/tf-chat')) as { id: string };
+  await asTerraform('PUT', `/api/2.0/permissions/serving-endpoints/${id}`, {
+    access_control_list: [
+      { group_name: 'support-apps', permission_level: 'CAN_QUERY' },
+      { user_name: OPERATOR.userName, permission_level: 'CAN_MANAGE' },
+    ],
+  });
+  await e2e.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'operator-pat' }, stringData: { token: OPERATOR.token } });
+  await e2e.apply({ apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name: 'prod' }, spec: { host: e2e.emulator.url, auth: { token: { secretRef: { name: 'operator-pat' } } } } });
+});
+
+afterEach(async () => {
+  await e2e?.stop();
+});
+
+const endpoint = (permissions: { groupName?: string; userName?: string; permissionLevel: string }[], maxChunks = 3) => ({
+  apiVersion: 'serving.ptoperator.io/v1alpha1',
+  kind: 'ProvisionedThroughputEndpoint',
+  metadata: { name: 'tf-chat', annotations: { 'ptoperator.io/adopt': 'true' } },
+  spec: {
+    workspaceRef: { name: 'prod' },
+    model: { name: LLAMA, version: '3' },
+    throughput: { chunks: { min: 2, max: maxChunks } },
+    permissions,
+    deletionPolicy: 'Orphan',
+  },
+});
+
+describe("an adopted endpoint whose spec.permissions leaves out the operator's own identity", () => {
+  it('keeps the operator at CAN_MANAGE in the PUT, says PermissionsSynced=True, and a later change still lands', { timeout: 150_000 }, async () => {
+    // databricks_permissions copied without the operator's grant (Terraform's own identity is the creator).
+    const terraformDone = (await emulatorCalls(e2e.emulator.url)).at(-1)?.seq ?? 0;
+    await e2e.apply(endpoint([{ groupName: 'support-apps', permissionLevel: 'CAN_QUERY' }, { userName: 'alice@example.com', permissionLevel: 'CAN_VIEW' }]));
+    const synced = await e2e.waitUntil('pte', 'tf-chat', (o) => condition(o, 'PermissionsSynced')?.status === 'True' && condition(o, 'Synced')?.status === 'True', 90_000);
+    expect(condition(synced, 'PermissionsSynced')?.reason).toBe('Applied');
+    // The PUT the emulator received replaced the ACL: the spec's entries, the creator (Terraform) and the operator.
+    expect(await directAcl('tf-chat')).toEqual(['0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d:CAN_MANAGE', 'alice@example.com:CAN_VIEW', 'pt-operator@example.com:CAN_MANAGE', 'support-apps:CAN_QUERY'].sort());
+
+    // A later change of the served config and of the permissions: both sent and accepted, nothing refused.
+    await e2e.apply(endpoint([{ groupName: 'support-apps', permissionLevel: 'CAN_QUERY' }], 4));
+    await e2e.waitUntil(
+      'pte',
+      'tf-chat',
+      (o) => isReady(o) && condition(o, 'PermissionsSynced')?.status === 'True' && condition(o, 'Synced')?.observedGeneration === (o['metadata'] as { generation: number }).generation && condition(o, 'Synced')?.status === 'True',
+      90_000,
+    );
+    expect(await directAcl('tf-chat')).toEqual(['0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d:CAN_MANAGE', 'pt-operator@example.com:CAN_MANAGE', 'support-apps:CAN_QUERY'].sort());
+    const calls = await emulatorCalls(e2e.emulator.url, { endpoint: 'tf-chat', afterSeq: terraformDone });
+    expect(calls.filter((c) => c.operation === 'updateConfig').map((c) => c.status)).toEqual([200]);
+    expect(calls.filter((c) => c.operation === 'setPermissions').map((c) => c.status)).toEqual([200, 200]);
+    expect(calls.filter((c) => c.status === 403)).toEqual([]);
+    // The operator asked who it is once for this credential (SCIM Me), not on every reconcile.
+    expect((await emulatorCalls(e2e.emulator.url, { operation: 'currentUser' })).length).toBe(1);
+  });
+});
