@@ -257,6 +257,16 @@ export const SchemaInfoSchema = z.looseObject({
 });
 export type SchemaInfo = z.infer<typeof SchemaInfoSchema>;
 
+/**
+ * GET /api/2.0/preview/scim/v2/Me: who the credentials stand for (PY iam.py User; the SDKs' current_user.me()). The
+ * operator reads userName: a user's e-mail, or a service principal's application ID, as ACLs and `creator` name them.
+ */
+export const CurrentUserSchema = z.looseObject({
+  id: z.string().optional(),
+  userName: z.string().min(1),
+});
+export type CurrentUser = z.infer<typeof CurrentUserSchema>;
+
 /** AI gateway / telemetry / external model bodies are passed through untouched: the operator does not manage them. */
 const OpaqueObjectSchema = z.looseObject({});
 

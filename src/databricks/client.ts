@@ -16,6 +16,8 @@ import {
   PutAiGatewayResponseSchema,
   ServingEndpointPermissionsSchema,
   SchemaInfoSchema,
+  CurrentUserSchema,
+  type CurrentUser,
   UpdateNotificationsRequestSchema,
   UpdateNotificationsResponseSchema,
   type AiGatewayConfig,
@@ -65,6 +67,7 @@ const API = '/api/2.0/serving-endpoints';
 /** The Permissions API addresses a serving endpoint by its ID, not its name. */
 const PERMISSIONS_API = '/api/2.0/permissions/serving-endpoints';
 const UC_SCHEMAS_API = '/api/2.1/unity-catalog/schemas';
+const SCIM_ME_API = '/api/2.0/preview/scim/v2/Me';
 
 /** Counters and timings for the lead's prom-client wiring; every hook is optional. */
 export interface DatabricksMetricsSink extends BudgetMetricsSink {
@@ -395,6 +398,11 @@ export class DatabricksClient {
       },
       options,
     );
+  }
+
+  /** GET /api/2.0/preview/scim/v2/Me: who these credentials stand for (workspace/operator-identity.ts). */
+  currentUser(options?: CallOptions): Promise<CurrentUser> {
+    return this.call({ operation: 'currentUser', method: 'GET', path: SCIM_ME_API, budget: 'read', idempotent: true, schema: CurrentUserSchema }, options);
   }
 
   /** GET /permissions/serving-endpoints/{id}: the ACL, direct and inherited entries. */

@@ -52,9 +52,10 @@ export function heldByRollout(input: PlanInput, endpoint: ServingEndpointDetaile
     fresh,
     carriedOut: false,
     now: input.now,
+    ...(input.workspace.principal && { operatorIdentity: input.workspace.principal }),
   });
   const parts = new Set<PartKey>(changing);
-  if (permissionsDifferFromRecorded(object.spec, object.status.settings?.permissions, endpoint.creator)) parts.add('permissions');
+  if (permissionsDifferFromRecorded(object.spec, object.status.settings?.permissions, endpoint.creator, input.workspace.principal)) parts.add('permissions');
   for (const [key, part] of Object.entries(PARTS) as [PartKey, Held][]) if (parts.has(key)) held.push(part);
   return held;
 }

@@ -2,9 +2,10 @@
 // ID). Authoritative like databricks_permissions: the spec is the whole set of direct permissions and
 // one PUT (which replaces them) makes it so. Compared the way Terraform reads an ACL back: inherited
 // entries and the admins group are not the user's, user and service-principal names are
-// case-insensitive, and the endpoint's creator (the operator's own identity on endpoints it created)
-// keeps CAN_MANAGE in every PUT so the operator never locks itself out; the creator is compared only
-// when the spec lists it. Pure.
+// case-insensitive. Two principals are kept at CAN_MANAGE in every PUT, so the operator never locks itself
+// out: the endpoint's creator, and the identity the operator acts as (asked of Databricks, SCIM Me, as the
+// Terraform provider keeps the current user; on an endpoint made by someone else, e.g. Terraform, they differ).
+// A kept principal is compared only when the spec lists it. Pure.
 import { type AccessControl, type EndpointSpec, type SettingsStatus, principalKey } from '../../api/v1alpha1/index.js';
 import type { AccessControlRequest, ServingEndpointPermissions } from '../../databricks/api-types.js';
 import { type PartCondition, type PartContext, type PartPlan, type PartPlanner, PartReason, decidePart } from './settings-part.js';
@@ -88,25 +89,21 @@ export const permissionsPart: PartPlanner = {
     if (context.permissions.kind !== 'found' || !context.endpoint.id) return { events: [], keepCondition: true, ...(context.previous.permissions && { status: context.previous.permissions }) };
 
     const desired = desiredAcl(context.spec.permissions ?? []);
-    const creator = context.endpoint.creator;
-    const creatorKey = creator ? keyOfCreator(creator) : undefined;
+    const kept = keptPrincipals(context.endpoint.creator, context.operatorIdentity);
     const observed = observedAcl(context.permissions.value);
-    // The creator keeps CAN_MANAGE in every PUT; it counts in the comparison only when the spec lists it.
-    if (creatorKey && !desired.has(creatorKey)) observed.delete(creatorKey);
-    const listedCreator = creatorKey ? desired.get(creatorKey) : undefined;
-    const blocked: PartCondition | undefined =
-      listedCreator && lowersCreator(desired, creatorKey)
-        ? {
-            status: false,
-            reason: PartReason.InvalidSpec,
-            message: `spec.permissions gives ${creator} ${listedCreator.level}, but the endpoint's creator (the identity the operator acts as) must keep CAN_MANAGE: set CAN_MANAGE or remove the entry`,
-          }
-        : undefined;
+    // A kept principal has CAN_MANAGE after every PUT; it counts in the comparison only when the spec lists it.
+    for (const k of kept) if (!desired.has(k.key)) observed.delete(k.key);
+    const lowered = loweredPrincipal(desired, kept);
+    const blocked: PartCondition | undefined = lowered
+      ? {
+          status: false,
+          reason: PartReason.InvalidSpec,
+          message: `spec.permissions gives ${lowered.name} ${desired.get(lowered.key)?.level ?? ''}, but ${lowered.name} is ${lowered.role}, which must keep CAN_MANAGE so the operator can go on managing the endpoint: set CAN_MANAGE or remove the entry`,
+        }
+      : undefined;
 
     const body = [...desired.values()].map((v) => v.entry);
-    if (creatorKey && creator && !desired.has(creatorKey)) {
-      body.push(creatorEntry(creator));
-    }
+    for (const k of kept) if (!desired.has(k.key)) body.push(keptEntry(k.name));
     return decidePart({
       context,
       key: 'permissions',
@@ -121,35 +118,65 @@ export const permissionsPart: PartPlanner = {
   },
 };
 
-/** The spec lists the creator below CAN_MANAGE: refused (InvalidSpec), nothing is sent until it is fixed. */
-const lowersCreator = (desired: Acl, creatorKey: string | undefined): boolean => {
-  const listed = creatorKey ? desired.get(creatorKey) : undefined;
-  return listed !== undefined && listed.level !== 'CAN_MANAGE';
-};
+/** A principal every PUT keeps at CAN_MANAGE, and why (for InvalidSpec's message). */
+interface Kept {
+  name: string;
+  key: string;
+  role: string;
+}
+
+/**
+ * The endpoint's creator and the identity the operator acts as (undefined until known: then the creator alone, as
+ * before the operator asked), one entry when they are the same principal.
+ */
+function keptPrincipals(creator: string | undefined, operatorIdentity: string | undefined): Kept[] {
+  const kept: Kept[] = [];
+  if (operatorIdentity) kept.push({ name: operatorIdentity, key: keyOfPrincipal(operatorIdentity), role: 'the identity the operator acts as in this workspace' });
+  if (creator && !kept.some((k) => k.key === keyOfPrincipal(creator))) kept.push({ name: creator, key: keyOfPrincipal(creator), role: "the endpoint's creator" });
+  return kept;
+}
+
+/** A kept principal the spec lists below CAN_MANAGE: refused (InvalidSpec), nothing is sent until it is fixed. */
+const loweredPrincipal = (desired: Acl, kept: readonly Kept[]): Kept | undefined =>
+  kept.find((k) => {
+    const listed = desired.get(k.key);
+    return listed !== undefined && listed.level !== 'CAN_MANAGE';
+  });
 
 /**
  * For a look that reads no ACL (a rollout in progress): whether spec.permissions asks for a PUT, judged by the ACL last
- * read (status.settings.permissions, which holds the creator only when the spec listed it then). Never managed and not
- * asked for: no. A spec that lowers the creator sends nothing (InvalidSpec); and the creator keeps CAN_MANAGE in every
- * PUT, so listing it or not changes nothing in Databricks: the recorded ACL is compared with and without it.
+ * read (status.settings.permissions, which holds a kept principal only when the spec listed it then). Never managed and
+ * not asked for: no. A spec that lowers a kept principal sends nothing (InvalidSpec); and the kept principals have
+ * CAN_MANAGE after every PUT, so listing them or not changes nothing in Databricks: the recorded ACL is compared with
+ * and without each of them.
  */
-export function permissionsDifferFromRecorded(spec: Pick<EndpointSpec, 'permissions'>, recorded: SettingsStatus['permissions'], creator: string | undefined): boolean {
+export function permissionsDifferFromRecorded(
+  spec: Pick<EndpointSpec, 'permissions'>,
+  recorded: SettingsStatus['permissions'],
+  creator: string | undefined,
+  operatorIdentity?: string,
+): boolean {
   if (spec.permissions === undefined && recorded === undefined) return false;
   const desired = desiredAcl(spec.permissions ?? []);
-  const creatorKey = creator ? keyOfCreator(creator) : undefined;
-  if (creatorKey === undefined || creator === undefined) return recorded?.applied !== describeAcl(desired);
-  if (lowersCreator(desired, creatorKey)) return false;
-  const withCreator: Acl = new Map(desired).set(creatorKey, { entry: creatorEntry(creator), level: 'CAN_MANAGE' });
-  const withoutCreator: Acl = new Map(desired);
-  withoutCreator.delete(creatorKey);
-  return recorded?.applied !== describeAcl(withCreator) && recorded?.applied !== describeAcl(withoutCreator);
+  const kept = keptPrincipals(creator, operatorIdentity);
+  if (loweredPrincipal(desired, kept)) return false;
+  // every combination of the kept principals present or absent (two at most: four)
+  let forms: Acl[] = [new Map(desired)];
+  for (const k of kept) {
+    forms = forms.flatMap((form) => {
+      const without: Acl = new Map(form);
+      without.delete(k.key);
+      return [new Map(form).set(k.key, { entry: keptEntry(k.name), level: 'CAN_MANAGE' }), without];
+    });
+  }
+  return forms.every((form) => recorded?.applied !== describeAcl(form));
 }
 
-/** The creator's entry at CAN_MANAGE, as every PUT carries it. */
-const creatorEntry = (creator: string): AccessControlRequest => ({
-  ...(creator.includes('@') ? { user_name: creator } : { service_principal_name: creator }),
+/** A kept principal's entry at CAN_MANAGE, as every PUT carries it. */
+const keptEntry = (name: string): AccessControlRequest => ({
+  ...(name.includes('@') ? { user_name: name } : { service_principal_name: name }),
   permission_level: 'CAN_MANAGE',
 });
 
-/** Databricks names the creator by e-mail (a user) or application ID (a service principal). */
-const keyOfCreator = (creator: string) => (creator.includes('@') ? principalKey({ userName: creator }) : principalKey({ servicePrincipalName: creator }));
+/** Databricks names a user by e-mail and a service principal by its application ID (SCIM Me's userName, an endpoint's creator). */
+const keyOfPrincipal = (name: string) => (name.includes('@') ? principalKey({ userName: name }) : principalKey({ servicePrincipalName: name }));

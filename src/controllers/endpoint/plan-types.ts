@@ -49,6 +49,8 @@ export interface WorkspaceState {
   host?: string;
   /** Who the operator is in the workspace, as whoever grants it permissions finds it (for a 403's message). */
   identity?: string;
+  /** Who the operator is there as Databricks names it (SCIM Me's userName), when known: kept at CAN_MANAGE (permissions.ts). */
+  principal?: string;
   /** Being deleted with its credentials gone (connections.ts): only Orphan lets a deleting object go. */
   credentialsLost?: boolean;
 }

@@ -363,7 +363,8 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   // once per generation (adoption.ts tagsPatchedFor): tags the endpoint never shows do not hold a change back.
   const reads = { permissions: input.permissions ?? { kind: 'skipped' }, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }) } as const;
   const status = { settings: plan.status.settings, conditions: plan.status.conditions as Condition[] | undefined };
-  plan.applySettings(planSettings({ spec: object.spec, endpoint, ...reads, status, generation: object.generation, fresh, carriedOut, now: input.now }));
+  const operatorIdentity = input.workspace.principal;
+  plan.applySettings(planSettings({ spec: object.spec, endpoint, ...reads, status, generation: object.generation, fresh, carriedOut, now: input.now, ...(operatorIdentity && { operatorIdentity }) }));
   const tagsFirst = tagsDiffer && !(plan.settingsAction && tagsPatchedFor(object.status, object.generation));
   const tagAction: EndpointAction = tagsFirst ? { type: 'patchTags', name, add: tags.add, remove: tags.remove } : (plan.settingsAction ?? { type: 'none' });
 

@@ -63,7 +63,7 @@ export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
 
 export interface EndpointReconcilerOptions {
   endpoints: Pick<Informer<Endpoint>, 'get'> & Partial<Pick<Informer<Endpoint>, 'addHandlers'>>;
-  connections: Pick<WorkspaceConnections, 'forEndpoint' | 'readCredentialsOnce'>;
+  connections: Pick<WorkspaceConnections, 'forEndpoint' | 'readCredentialsOnce'> & Partial<Pick<WorkspaceConnections, 'operatorIdentity'>>;
   kube: KubeClient;
   statusWriter: StatusWriter;
   events: EventRecorder;
@@ -299,6 +299,8 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const settingsRead = client && !object.deleting && found !== undefined && found.state.config_update !== 'IN_PROGRESS' && ours;
     const readAcl = settingsRead && found.id && needsPermissions(parsed.data, object.status.settings);
     const permissions: PartObserved<ServingEndpointPermissions> = readAcl ? await observePart(() => client.getPermissions(found.id as string, callOptions)) : { kind: 'skipped' };
+    // Who the operator is there (kept at CAN_MANAGE by the permissions), asked only where permissions are managed.
+    const principal = client && !object.deleting && ours && needsPermissions(parsed.data, object.status.settings) ? await options.connections.operatorIdentity?.(client, callOptions) : undefined;
     // An inference table to be enabled somewhere new: its schema is read first, so a typo is refused before the
     // gateway PUT that would disable the table logging now (ai-gateway.ts).
     const schemaName = settingsRead ? inferenceTableTarget(object.spec.aiGateway, found) : undefined;
@@ -310,7 +312,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
 
     const input: PlanInput = {
       object: { ...object, spec: canary.spec },
-      workspace: { ready: workspace.ready, reason: workspace.reason, message: workspace.message, host: workspace.host, identity: workspace.identity, ...(workspace.credentialsLost && { credentialsLost: true }) },
+      workspace: { ready: workspace.ready, reason: workspace.reason, message: workspace.message, host: workspace.host, identity: workspace.identity, ...(principal && { principal }), ...(workspace.credentialsLost && { credentialsLost: true }) },
       tenancy,
       endpoint,
       model,

@@ -41,6 +41,8 @@ export interface PartContext {
   carriedOut: boolean;
   /** The part's condition was a rejection by Databricks of this very spec (and nothing asked to retry). */
   rejected: boolean;
+  /** Who the operator is in the workspace (SCIM Me's userName), when known: the permissions keep it at CAN_MANAGE. */
+  operatorIdentity?: string;
 }
 
 export interface PartCondition {

@@ -31,6 +31,8 @@ export interface SettingsInput {
   /** The endpoint served this spec at an earlier look: a part that differs now was changed in Databricks (drift). */
   carriedOut: boolean;
   now: Date;
+  /** Who the operator is in the workspace (SCIM Me's userName), when known (permissions.ts). */
+  operatorIdentity?: string;
 }
 
 export interface SettingsPlan {
@@ -56,7 +58,7 @@ export function planSettings(input: SettingsInput): SettingsPlan {
       !input.fresh && before?.status === 'False' && before.reason === PartReason.Rejected && before.observedGeneration === input.generation;
     const planned = convergenceGuard(
       part,
-      part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, fresh: input.fresh, carriedOut: input.carriedOut, rejected }),
+      part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, fresh: input.fresh, carriedOut: input.carriedOut, rejected, ...(input.operatorIdentity && { operatorIdentity: input.operatorIdentity }) }),
       previous,
       input.fresh,
       action !== undefined,

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { type DatabricksWorkspace, type WorkspaceSpec, WorkspaceReadyReason, WorkspaceSpec as WorkspaceSpecSchema } from '../../api/v1alpha1/index.js';
 import {
   type AuthConfig,
+  type CallOptions,
   DatabricksClient,
   type DatabricksClientOptions,
   normalisedHostOrUndefined,
@@ -14,6 +15,7 @@ import {
 import { findCondition, type Informer, type KubeObject } from '../../kube/index.js';
 import { DEFAULT_WORKSPACE } from '../resources.js';
 import { hostAllowed } from './allowed-hosts.js';
+import { OperatorIdentities } from './operator-identity.js';
 
 /** A Secret as the operator keeps it (ReferencedSecrets): the named keys, and those too large for a credential. */
 export type Secret = KubeObject & { data?: Record<string, string>; type?: string; tooLarge?: string[] };
@@ -80,6 +82,7 @@ export function describeIdentity(name: string, auth: WorkspaceSpec['auth']): str
 
 export class WorkspaceConnections {
   private readonly clients = new Map<string, DatabricksClient>();
+  private readonly identities = new OperatorIdentities();
   private defaultClient: DatabricksClient | undefined;
   private defaultConnection: WorkspaceConnection | { error: string };
 
@@ -193,6 +196,14 @@ export class WorkspaceConnections {
       problem(m2m.clientIdKey, clientId) ??
       problem(m2m.clientSecretKey, clientSecret) ?? { ok: true, auth: { type: 'oauth-m2m', clientId: clientId as string, clientSecret: clientSecret as string }, version }
     );
+  }
+
+  /**
+   * Who the operator is in the workspace `client` (from forEndpoint) acts in, as Databricks names it (SCIM Me's
+   * userName): asked once per client, i.e. per credential; undefined while unknown (a failure is asked again later).
+   */
+  operatorIdentity(client: DatabricksClient, options?: CallOptions): Promise<string | undefined> {
+    return this.identities.of(client, options);
   }
 
   /** Whether `client` was made with the default workspace's credentials now in use (not ones replaced since). */
