@@ -180,6 +180,17 @@ describe('endpoint settings operations', () => {
     expect(running.emulator.calls.query({ operation: 'setPermissions' })[0]?.path).toBe(`/api/2.0/permissions/serving-endpoints/${id}`);
   });
 
+  it('currentUser() names who each credential stands for, as ACLs and creator name it (a service principal by application ID)', async () => {
+    const sp = '6f1f3c1e-8d2a-4c51-9a57-0c1d2e3f4a5b';
+    const running = await start({ scenario: { clock: { speed: 0 }, auth: { pats: [PAT], clients: [{ id: CLIENT_ID, secret: CLIENT_SECRET, userName: sp }] } } });
+    const admin = clientFor(running);
+    const principal = clientFor(running, { auth: { type: 'oauth-m2m', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
+    expect((await admin.currentUser()).userName).toBe(running.emulator.scenario.workspace.creator);
+    expect((await principal.currentUser()).userName).toBe(sp);
+    expect((await principal.createEndpoint(tokenBand('made-by-sp'))).creator).toBe(sp);
+    expect(calls(running, { operation: 'currentUser' })).toEqual(['currentUser 200', 'currentUser 200']);
+  });
+
   it('permissions writes are not charged to the create/update window; the gateway and notifications are', async () => {
     const running = await start({ scenario: { clock: { speed: 0 } } });
     const client = clientFor(running, { budgets: new RateBudgetRegistry(systemClock, undefined, { mutationsPerWindow: 2 }), maxBudgetWaitMs: 0 });
