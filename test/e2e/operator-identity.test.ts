@@ -107,7 +107,8 @@ describe("an adopted endpoint whose spec.permissions leaves out the operator's o
     expect(calls.filter((c) => c.operation === 'updateConfig').map((c) => c.status)).toEqual([200]);
     expect(calls.filter((c) => c.operation === 'setPermissions').map((c) => c.status)).toEqual([200, 200]);
     expect(calls.filter((c) => c.status === 403)).toEqual([]);
-    // The operator asked who it is once for this credential (SCIM Me), not on every reconcile.
+    // The workspace shows who the operator is there, the principal to grant; asked once for this credential (SCIM Me).
+    expect(((await e2e.get<{ status: { identity?: string } }>('dbws', 'prod'))?.status.identity)).toBe(OPERATOR.userName);
     expect((await emulatorCalls(e2e.emulator.url, { operation: 'currentUser' })).length).toBe(1);
   });
 });

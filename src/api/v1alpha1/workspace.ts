@@ -151,6 +151,12 @@ export const WorkspaceStatus = z
   .strictObject({
     observedGeneration: z.int().optional().describe('The metadata.generation the operator last acted on.'),
     conditions: Conditions,
+    identity: z
+      .string()
+      .optional()
+      .describe(
+        "Who the operator acts as in this workspace with these credentials, as Databricks names it (its answer to SCIM Me: a user's e-mail, or a service principal's application ID): the principal to grant CAN_MANAGE on endpoints made elsewhere (Terraform, the UI) before adopting them. The operator keeps it at CAN_MANAGE in every permissions PUT. Absent until learnt (asked once per credential when it is verified; a failed ask is retried later).",
+      ),
   })
   .describe('Observed state, written by the operator.');
 export type WorkspaceStatus = z.infer<typeof WorkspaceStatus>;

@@ -4,6 +4,7 @@
 // per credential (connections.ts), so a rotated or edited credential is asked again; a failed ask is retried after a
 // while, meanwhile the answer is "unknown" and the permissions keep only the endpoint's creator, as before.
 import type { CallOptions, DatabricksClient } from '../../databricks/index.js';
+import type { CurrentUser } from '../../databricks/api-types.js';
 
 type Asked = { kind: 'known'; userName: string } | { kind: 'asking'; answer: Promise<string | undefined> } | { kind: 'failed'; retryAt: number };
 
@@ -29,7 +30,7 @@ export class OperatorIdentities {
     if (asked?.kind === 'known') return asked.userName;
     if (asked?.kind === 'asking') return asked.answer;
     if (asked?.kind === 'failed' && asked.retryAt > this.#now()) return undefined;
-    const answer = client.currentUser(options).then(
+    const answer = new Promise<CurrentUser>((resolve) => resolve(client.currentUser(options))).then(
       (user) => {
         this.#asked.set(client, { kind: 'known', userName: user.userName });
         return user.userName;

@@ -59,6 +59,8 @@ interface Verdict {
   ready: boolean;
   reason: string;
   message: string;
+  /** who the credentials stand for (SCIM Me), when ready and learnt */
+  identity?: string;
 }
 
 export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconcile {
@@ -90,7 +92,9 @@ export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconc
     const retried = failing?.reason === WorkspaceReadyReason.HostUnreachable;
     const stalled = setAbnormalTrue(ready, 'Stalled', retried ? undefined : failing, generation, now());
     const conditions = setAbnormalTrue(stalled, 'Reconciling', retried ? failing : undefined, generation, now());
-    const status: WorkspaceStatus = { ...workspace.status, observedGeneration: generation, conditions };
+    // status.identity: what these credentials stand for; none while unknown (a replaced credential's would mislead).
+    const { identity: _previousIdentity, ...kept } = workspace.status ?? {};
+    const status: WorkspaceStatus = { ...kept, observedGeneration: generation, conditions, ...(verdict.identity !== undefined && { identity: verdict.identity }) };
     const written = await options.statusWriter.write<Workspace>(WorkspaceResource, workspace, status, signal);
     if (written.gone) return;
     // Written by someone else meanwhile: check again from the latest object rather than re-send a stale status.
@@ -166,7 +170,10 @@ async function verify(
   }
   try {
     const { authType, endpointCount } = await result.client.checkCredentials({ signal, maxBudgetWaitMs: 1_000, deadlineMs: options.callDeadlineMs });
+    // Asked once per credential (memoised with the endpoints' ask); a failure leaves it unknown and blocks nothing.
+    const identity = await options.connections.operatorIdentity(result.client, { signal, maxBudgetWaitMs: 1_000, deadlineMs: options.callDeadlineMs });
     return {
+      ...(identity !== undefined && { identity }),
       ready: true,
       reason: WorkspaceReadyReason.Authenticated,
       message: `authenticated to ${parsed.data.host} with ${authType}; ${endpointCount} serving endpoint(s) visible`,

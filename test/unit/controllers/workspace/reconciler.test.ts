@@ -21,8 +21,8 @@ const workspace = (): Workspace =>
     spec: { host: HOST, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
   }) as unknown as Workspace;
 
-function harness(options: { check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown; object?: Workspace | null; users?: { name: string; deleting: boolean }[]; lost?: string } = {}) {
-  const written: { conditions: Condition[] }[] = [];
+function harness(options: { identity?: string; check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown; object?: Workspace | null; users?: { name: string; deleting: boolean }[]; lost?: string } = {}) {
+  const written: { conditions: Condition[]; identity?: string }[] = [];
   const kube = {
     patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: { status: { conditions: Condition[] } }) => {
       if (options.statusPatch) return options.statusPatch();
@@ -35,6 +35,7 @@ function harness(options: { check?: () => unknown; clientError?: { reason: strin
   const connections = {
     clientFor: () => (options.clientError ? { error: { ok: false, ...options.clientError } } : { client }),
     lostCredentials: () => options.lost,
+    operatorIdentity: async () => options.identity,
   } as unknown as WorkspaceConnections;
   const events: string[] = [];
   const gone: string[] = [];
@@ -64,6 +65,16 @@ describe('workspace reconciler (I/O shell)', () => {
     await expect(h.run()).resolves.toEqual({ requeueAfterMs: 600_000 });
     expect(h.summary()).toEqual({ Ready: 'True Authenticated' });
     expect(h.events).toEqual(['Normal Authenticated']);
+  });
+
+  it('status.identity names who the credentials stand for (SCIM Me), and is absent while that is unknown', async () => {
+    const known = harness({ identity: '6f1f3c1e-8d2a-4c51-9a57-0c1d2e3f4a5b' });
+    await known.run();
+    expect(known.written.at(-1)?.identity).toBe('6f1f3c1e-8d2a-4c51-9a57-0c1d2e3f4a5b');
+    const unknown = harness({});
+    await expect(unknown.run()).resolves.toEqual({ requeueAfterMs: 600_000 });
+    expect(unknown.summary()).toEqual({ Ready: 'True Authenticated' });
+    expect(unknown.written.at(-1)).not.toHaveProperty('identity');
   });
 
   it('a missing Secret is Stalled (a person must create it) and says so once', async () => {
