@@ -1,0 +1,45 @@
+// Helpers the tests split from plan.test.ts share.
+import { expect } from 'vitest';
+import { OwnerTag } from '../../../../src/controllers/endpoint/ownership.js';
+import { FIRST_PROGRESS_LOOK_MS } from '../../../../src/controllers/endpoint/requeue.js';
+import { type Plan } from '../../../../src/controllers/endpoint/plan.js';
+import {
+  MINUTE,
+  OWNER,
+  SETTINGS,
+  afterPlan,
+  at,
+  condition,
+  endpointObject,
+  readyEndpoint,
+  reconcile,
+} from '../fixtures.js';
+
+export const progressWindow = [0.75 * SETTINGS.progressIntervalMs, 1.25 * SETTINGS.progressIntervalMs] as const;
+
+/** The first look at a rollout this plan starts: 1 s ± 25 % (requeue.test.ts has the arithmetic). */
+export const firstLookWindow = [0.75 * FIRST_PROGRESS_LOOK_MS, 1.25 * FIRST_PROGRESS_LOOK_MS] as const;
+
+export const pollWindow = [0.9 * SETTINGS.pollIntervalMs, 1.1 * SETTINGS.pollIntervalMs] as const;
+
+export const requeueAfter = (plan: Plan): number => {
+  if (!plan.requeue || !('after' in plan.requeue)) throw new Error(`expected a timed requeue, got ${JSON.stringify(plan.requeue)}`);
+  return plan.requeue.after;
+};
+
+export const eventReasons = (plan: Pick<Plan, 'events'>) => plan.events.map((e) => `${e.type} ${e.reason}`);
+
+export const ownerTagList = [
+  { key: OwnerTag.uid, value: OWNER.uid },
+  { key: OwnerTag.object, value: `${OWNER.namespace}.${OWNER.name}` },
+];
+
+/** An object whose endpoint serves version 3 at 1960–2940 tokens/s, Ready and Synced at generation 1. */
+export function settledObject() {
+  const object = endpointObject();
+  const plan = reconcile(object, { endpoint: readyEndpoint(), now: at(-HOUR_AGO) });
+  expect(condition(plan, 'Ready')?.status).toBe('True');
+  return afterPlan(object, plan);
+}
+
+export const HOUR_AGO = 60 * MINUTE;

@@ -1,0 +1,45 @@
+// The decision table of docs/architecture ("The reconcile decisions"), row by row.
+import { describe, expect, it } from 'vitest';
+import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
+import { observationsNeeded } from '../../../../src/controllers/endpoint/plan.js';
+import { MODEL, condition, edited, readyEndpoint, reconcile } from '../fixtures.js';
+import { settledObject } from './plan-fixtures.js';
+
+describe('paused', () => {
+  it('Synced False ReconcilePaused, no action, no requeue, no reads, nothing else changed', () => {
+    const object = { ...settledObject(), annotations: { [EndpointAnnotation.paused]: 'true' } };
+    expect(observationsNeeded(object, true)).toEqual({ endpoint: false, model: false });
+    const plan = reconcile(edited(object, { model: { name: MODEL, version: '4' } }), { endpoint: readyEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.requeue).toBeUndefined();
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'ReconcilePaused' });
+    // The new spec is not carried out, so Ready does not call it Available; without one, Ready stays as it was.
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'ReconcilePaused' });
+    expect(condition(reconcile(object, { endpoint: readyEndpoint() }), 'Ready')).toEqual(condition(object, 'Ready'));
+    expect({ ...plan.status, conditions: undefined }).toEqual({ ...object.status, conditions: undefined });
+  });
+
+  it.each(['True', 'TRUE', ' true '])('ptoperator.io/paused=%j pauses too (read as ptoperator.io/canary is: case and spaces do not matter), rather than letting the operator change the endpoint', (value) => {
+    const object = { ...settledObject(), annotations: { [EndpointAnnotation.paused]: value } };
+    expect(observationsNeeded(object, true)).toEqual({ endpoint: false, model: false });
+    const plan = reconcile(edited(object, { model: { name: MODEL, version: '4' } }), { endpoint: readyEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'ReconcilePaused' });
+  });
+
+  // A user who writes paused: "yes" (or "1", "on", a typo) means to stop the operator, e.g. while changing the endpoint
+  // by hand; it went on reading and changing the endpoint with Synced=True, undoing the hand-made change unannounced.
+  it.each(['yes', '1', 'on', 'ture', ''])('ptoperator.io/paused=%j, neither true nor false: held as paused, and Synced says which values count', (value) => {
+    const object = { ...settledObject(), annotations: { [EndpointAnnotation.paused]: value } };
+    expect(observationsNeeded(object, true)).toEqual({ endpoint: false, model: false });
+    const plan = reconcile(edited(object, { model: { name: MODEL, version: '4' } }), { endpoint: readyEndpoint() });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'ReconcilePaused', message: expect.stringContaining(`${EndpointAnnotation.paused}=${JSON.stringify(value)} is neither "true" nor "false"`) });
+  });
+
+  it.each(['false', ' False '])('ptoperator.io/paused=%j does not pause', (value) => {
+    const object = { ...settledObject(), annotations: { [EndpointAnnotation.paused]: value } };
+    const plan = reconcile(edited(object, { model: { name: MODEL, version: '4' } }), { endpoint: readyEndpoint() });
+    expect(plan.action.type).toBe('updateConfig');
+  });
+});
