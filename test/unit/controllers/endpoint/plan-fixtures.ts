@@ -1,16 +1,20 @@
-// Helpers the tests split from plan.test.ts share.
+// Helpers the plan-*.test.ts files share (split from plan.test.ts and plan-capacity.test.ts).
 import { expect } from 'vitest';
 import { OwnerTag } from '../../../../src/controllers/endpoint/ownership.js';
 import { FIRST_PROGRESS_LOOK_MS } from '../../../../src/controllers/endpoint/requeue.js';
 import { type Plan } from '../../../../src/controllers/endpoint/plan.js';
 import {
   MINUTE,
+  MODEL,
   OWNER,
   SETTINGS,
+  type SpecInput,
   afterPlan,
   at,
   condition,
+  edited,
   endpointObject,
+  failedEndpoint,
   readyEndpoint,
   reconcile,
 } from '../fixtures.js';
@@ -43,3 +47,22 @@ export function settledObject() {
 }
 
 export const HOUR_AGO = 60 * MINUTE;
+
+
+export const V4: SpecInput = { model: { name: MODEL, version: '4' } };
+
+/** Version 3 serves; the rollout of version 4 (the spec) ran out of GPU capacity. */
+export const capacityFailure = () => failedEndpoint({ version: '3' }, { version: '4' });
+
+export const buildFailure = () =>
+  failedEndpoint({ version: '3' }, { version: '4', deployment: 'DEPLOYMENT_FAILED', message: 'Model build failed: no online store configured' });
+
+/** The object right after the operator asked for version 4 (generation 2 was handled). */
+export function updateRequested(spec: SpecInput = {}) {
+  const settled = endpointObject({ spec });
+  const first = afterPlan(settled, reconcile(settled, { endpoint: readyEndpoint(), now: at(-30 * MINUTE) }));
+  const object = edited(first, { ...spec, ...V4 });
+  const plan = reconcile(object, { endpoint: readyEndpoint(), now: at(-20 * MINUTE) });
+  expect(plan.action.type).toBe('updateConfig');
+  return afterPlan(object, plan);
+}
