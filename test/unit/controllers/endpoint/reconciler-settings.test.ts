@@ -1,0 +1,55 @@
+// The endpoint reconciler's I/O shell, fast: a stub Databricks client, a fake API server for the status
+// and finalizer writes, and the real StatusWriter and plan. What it must do around the plan (issue 16, 8 and 11).
+import { describe, expect, it } from 'vitest';
+import { type Endpoint } from '../../../../src/controllers/endpoint/reconciler.js';
+import { DatabricksError } from '../../../../src/databricks/index.js';
+import { NOW, readyEndpoint } from '../fixtures.js';
+import { endpoint, harness } from './reconciler-harness.js';
+
+describe('endpoint reconciler (I/O shell)', () => {
+  describe('settings parts', () => {
+    const withSpec = (extra: Record<string, unknown>) => ({ ...endpoint(), spec: { ...endpoint().spec, ...extra } }) as unknown as Endpoint;
+    const acl = () => ({ object_type: 'serving-endpoint', access_control_list: [{ user_name: 'pt-operator@company.com', all_permissions: [{ permission_level: 'CAN_MANAGE', inherited: false }] }] });
+
+    it('reads the ACL only for an object that manages permissions', async () => {
+      const h = harness();
+      await h.run();
+      expect(h.client.getPermissions).not.toHaveBeenCalled();
+    });
+
+    it('an object being deleted reads no ACL, even when it manages permissions: only ownership matters before a DELETE', async () => {
+      const managed = withSpec({ permissions: [{ groupName: 'ml-eng', permissionLevel: 'CAN_QUERY' }] });
+      const h = harness({ object: { ...managed, metadata: { ...managed.metadata, deletionTimestamp: NOW.toISOString() } } as Endpoint, settings: { getPermissions: acl }, listed: ['llama-chat'] });
+      await h.run();
+      expect(h.client.getPermissions).not.toHaveBeenCalled();
+      expect(h.client.deleteEndpoint).toHaveBeenCalledTimes(1);
+    });
+
+    it('reads the ACL by endpoint ID and sends the one PUT the plan asks for', async () => {
+      const h = harness({ object: withSpec({ permissions: [{ groupName: 'ml-eng', permissionLevel: 'CAN_QUERY' }] }), settings: { getPermissions: acl } });
+      await h.run();
+      expect(h.client.getPermissions).toHaveBeenCalledWith(readyEndpoint().id, expect.anything());
+      expect(h.client.setPermissions).toHaveBeenCalledWith(
+        readyEndpoint().id,
+        { access_control_list: [{ group_name: 'ml-eng', permission_level: 'CAN_QUERY' }, { user_name: 'pt-operator@company.com', permission_level: 'CAN_MANAGE' }] },
+        expect.anything(),
+      );
+    });
+
+    it('a part Databricks refuses is written as that part\'s condition, without throwing', async () => {
+      const h = harness({
+        object: withSpec({ aiGateway: { inferenceTables: { enabled: true, catalogName: 'missing', schemaName: 'default' } } }),
+        settings: {
+          putAiGateway: () => {
+            throw new DatabricksError({ kind: 'InvalidRequest', status: 400, message: "Catalog 'missing' does not exist." });
+          },
+        },
+      });
+      await expect(h.run()).resolves.toEqual({ requeueAfterMs: 1 });
+      const status = h.patches.find((p) => p.subresource === 'status')?.body as { status: { conditions: { type: string; status: string; reason: string }[] } };
+      expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'AiGatewaySynced', status: 'False', reason: 'Rejected' }));
+      expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
+      expect(h.events.map((e) => e.reason)).toContain('AiGatewayRejected');
+    });
+  });
+});
