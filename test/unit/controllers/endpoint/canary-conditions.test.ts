@@ -3,22 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EndpointObject } from '../../../../src/controllers/endpoint/plan-types.js';
 import { planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
-import {
-  MINUTE,
-  OWNER,
-  afterPlan,
-  ownerTagsOf,
-  NOW,
-  SECOND,
-  at,
-  condition,
-  endpointObject,
-  iso,
-  planInput,
-  readyEndpoint,
-  servedEntity,
-  updatingEndpoint,
-} from '../fixtures.js';
+import { MINUTE, OWNER, afterPlan, ownerTagsOf, NOW, SECOND, at, condition, endpointObject, iso, planInput, readyEndpoint, servedEntity, updatingEndpoint } from '../fixtures.js';
 import { served, running, reconcileCanary, canaryObject, conditions } from './canary-fixtures.js';
 
 describe('a running canary in the conditions', () => {

@@ -3,32 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import type { EndpointStatus } from '../../../../src/api/v1alpha1/index.js';
 import type { EndpointObject } from '../../../../src/controllers/endpoint/plan-types.js';
-import {
-  type CanaryStatus,
-  canaryKept,
-  canaryPlanFields,
-  decideCanary,
-  planCanary,
-  withCanary,
-} from '../../../../src/controllers/endpoint/canary.js';
+import { type CanaryStatus, canaryKept, canaryPlanFields, decideCanary, planCanary, withCanary } from '../../../../src/controllers/endpoint/canary.js';
 import { planActionFailure, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
-import {
-  CAPACITY_ABORT_MESSAGE,
-  type InputOptions,
-  MINUTE,
-  MODEL_UNIT_MODEL,
-  NOT_FOUND,
-  NOT_OPTIMIZABLE_MODEL,
-  NOW,
-  SECOND,
-  at,
-  condition,
-  endpointObject,
-  failed,
-  iso,
-  planInput,
-  readyEndpoint,
-} from '../fixtures.js';
+import { CAPACITY_ABORT_MESSAGE, type InputOptions, MINUTE, MODEL_UNIT_MODEL, NOT_FOUND, NOT_OPTIMIZABLE_MODEL, NOW, SECOND, at, condition, endpointObject, failed, iso, planInput, readyEndpoint } from '../fixtures.js';
 import { CANARY, served, running, input, reconcileCanary, canaryObject, conditions } from './canary-fixtures.js';
 
 describe('a bad edit during a canary (the spec cannot be resolved) leaves the canary alone', () => {

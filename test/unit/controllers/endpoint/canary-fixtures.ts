@@ -2,27 +2,13 @@
 import type { EndpointStatus } from '../../../../src/api/v1alpha1/index.js';
 import type { EndpointObject } from '../../../../src/controllers/endpoint/plan-types.js';
 import type { ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
-import {
-  type CanaryInput,
-  type CanaryStatus,
-  canaryKept,
-  canaryPlanFields,
-  decideCanary,
-  withCanary,
-} from '../../../../src/controllers/endpoint/canary.js';
+import { type CanaryInput, type CanaryStatus, canaryKept, canaryPlanFields, decideCanary, withCanary } from '../../../../src/controllers/endpoint/canary.js';
 import { observeConfig } from '../../../../src/controllers/endpoint/desired.js';
 import type { EndpointCoreConfigOutput } from '../../../../src/databricks/api-types.js';
 import { planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
 import type {
   NOT_FOUND} from '../fixtures.js';
-import {
-  type InputOptions,
-  NOW,
-  endpointObject,
-  endpointSpec,
-  planInput,
-  servedEntity,
-} from '../fixtures.js';
+import { type InputOptions, NOW, endpointObject, endpointSpec, planInput, servedEntity } from '../fixtures.js';
 
 export const CANARY = { steps: [50, 10], pause: '10m' }; // sorted: 10 → 50
 

@@ -2,12 +2,7 @@
 // abort by the user and by the gate; the request bodies of a split; the gate's metric reading.
 import { describe, expect, it } from 'vitest';
 import { type CanaryStatus, canaryPlanFields, planCanary } from '../../../../src/controllers/endpoint/canary.js';
-import {
-  type DesiredServing,
-  diffServing,
-  observeConfig,
-  updateRequest,
-} from '../../../../src/controllers/endpoint/desired.js';
+import { type DesiredServing, diffServing, observeConfig, updateRequest } from '../../../../src/controllers/endpoint/desired.js';
 import type { EndpointCoreConfigOutput } from '../../../../src/databricks/api-types.js';
 import { planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
 import { NOW, endpointObject, endpointSpec, iso, planInput, readyEndpoint, servedEntity } from '../fixtures.js';

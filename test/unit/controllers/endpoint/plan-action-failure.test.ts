@@ -3,23 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
-import {
-  HOUR,
-  MINUTE,
-  MODEL,
-  SECOND,
-  SETTINGS,
-  afterPlan,
-  annotated,
-  at,
-  condition,
-  edited,
-  endpointObject,
-  iso,
-  planInput,
-  readyEndpoint,
-  reconcile,
-} from '../fixtures.js';
+import { HOUR, MINUTE, MODEL, SECOND, SETTINGS, afterPlan, annotated, at, condition, edited, endpointObject, iso, planInput, readyEndpoint, reconcile } from '../fixtures.js';
 import { V4, capacityFailure, buildFailure, updateRequested } from './plan-fixtures.js';
 
 describe('planActionFailure', () => {

@@ -3,25 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { type Plan } from '../../../../src/controllers/endpoint/plan.js';
-import {
-  CAPACITY_ABORT_MESSAGE,
-  MINUTE,
-  MODEL,
-  NOW,
-  SECOND,
-  type SpecInput,
-  afterPlan,
-  annotated,
-  at,
-  condition,
-  edited,
-  endpointObject,
-  failedEndpoint,
-  iso,
-  readyEndpoint,
-  reconcile,
-  updatingEndpoint,
-} from '../fixtures.js';
+import { CAPACITY_ABORT_MESSAGE, MINUTE, MODEL, NOW, SECOND, type SpecInput, afterPlan, annotated, at, condition, edited, endpointObject, failedEndpoint, iso, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
 import { V4, capacityFailure, updateRequested, eventReasons } from './plan-fixtures.js';
 
 const rollingOut = () => updatingEndpoint({ version: '3' }, { version: '4' });

@@ -1,28 +1,7 @@
 // The decision table of docs/architecture ("The reconcile decisions"), row by row.
 import { describe, expect, it } from 'vitest';
 import { planActionFailure, planEndpoint, withActionAnswer } from '../../../../src/controllers/endpoint/plan.js';
-import {
-  ENDPOINT_ID,
-  MODEL,
-  MODEL_UNIT_MODEL,
-  NOT_FOUND,
-  NOW,
-  OWNER,
-  SECOND,
-  afterPlan,
-  at,
-  condition,
-  creatingEndpoint,
-  edited,
-  endpointObject,
-  found,
-  ownerTagsOf,
-  iso,
-  planInput,
-  readyEndpoint,
-  reconcile,
-  updatingEndpoint,
-} from '../fixtures.js';
+import { ENDPOINT_ID, MODEL, MODEL_UNIT_MODEL, NOT_FOUND, NOW, OWNER, SECOND, afterPlan, at, condition, creatingEndpoint, edited, endpointObject, found, ownerTagsOf, iso, planInput, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
 import { firstLookWindow, requeueAfter, eventReasons, ownerTagList, settledObject } from './plan-fixtures.js';
 
 describe('endpoint 404 → create', () => {

@@ -2,33 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { type EndpointObject, observationsNeeded, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
-import {
-  ENDPOINT_ID,
-  HOST,
-  NOT_FOUND,
-  SKIPPED,
-  NOW,
-  OWNER,
-  SECOND,
-  SETTINGS,
-  at,
-  condition,
-  endpointOfAnotherObject,
-  failed,
-  foreignEndpoint,
-  iso,
-  planInput,
-  readyEndpoint,
-  reconcile,
-} from '../fixtures.js';
-import {
-  progressWindow,
-  firstLookWindow,
-  requeueAfter,
-  eventReasons,
-  settledObject,
-  HOUR_AGO,
-} from './plan-fixtures.js';
+import { ENDPOINT_ID, HOST, NOT_FOUND, SKIPPED, NOW, OWNER, SECOND, SETTINGS, at, condition, endpointOfAnotherObject, failed, foreignEndpoint, iso, planInput, readyEndpoint, reconcile } from '../fixtures.js';
+import { progressWindow, firstLookWindow, requeueAfter, eventReasons, settledObject, HOUR_AGO } from './plan-fixtures.js';
 
 describe('deletion', () => {
   const deleting = (overrides: Partial<EndpointObject> = {}): EndpointObject => ({ ...settledObject(), deleting: true, ...overrides });

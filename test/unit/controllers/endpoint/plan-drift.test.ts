@@ -1,16 +1,6 @@
 // The decision table of docs/architecture ("The reconcile decisions"), row by row.
 import { describe, expect, it } from 'vitest';
-import {
-  MINUTE,
-  MODEL,
-  afterPlan,
-  at,
-  condition,
-  edited,
-  readyEndpoint,
-  reconcile,
-  updatingEndpoint,
-} from '../fixtures.js';
+import { MINUTE, MODEL, afterPlan, at, condition, edited, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
 import { eventReasons, settledObject } from './plan-fixtures.js';
 
 describe('drift is reported only for changes the operator did not ask for', () => {

@@ -2,19 +2,7 @@
 // and what a failed action means for the plan that asked for it.
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
-import {
-  MINUTE,
-  MODEL,
-  SECOND,
-  afterPlan,
-  annotated,
-  at,
-  condition,
-  edited,
-  endpointObject,
-  readyEndpoint,
-  reconcile,
-} from '../fixtures.js';
+import { MINUTE, MODEL, SECOND, afterPlan, annotated, at, condition, edited, endpointObject, readyEndpoint, reconcile } from '../fixtures.js';
 import { V4, capacityFailure, buildFailure, updateRequested, eventReasons } from './plan-fixtures.js';
 
 describe('UPDATE_FAILED for another reason', () => {

@@ -1,27 +1,8 @@
 // The decision table of docs/architecture ("The reconcile decisions"), row by row.
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
-import {
-  type Plan,
-  observationsNeeded,
-  planActionFailure,
-  planEndpoint,
-} from '../../../../src/controllers/endpoint/plan.js';
-import {
-  MODEL,
-  SKIPPED,
-  SECOND,
-  SETTINGS,
-  WORKSPACE_IDENTITY,
-  afterPlan,
-  condition,
-  edited,
-  endpointObject,
-  failed,
-  planInput,
-  readyEndpoint,
-  reconcile,
-} from '../fixtures.js';
+import { type Plan, observationsNeeded, planActionFailure, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
+import { MODEL, SKIPPED, SECOND, SETTINGS, WORKSPACE_IDENTITY, afterPlan, condition, edited, endpointObject, failed, planInput, readyEndpoint, reconcile } from '../fixtures.js';
 import { settledObject } from './plan-fixtures.js';
 
 describe('Databricks and workspace failures: nothing done, Ready unchanged', () => {

@@ -3,21 +3,7 @@ import { expect } from 'vitest';
 import { OwnerTag } from '../../../../src/controllers/endpoint/ownership.js';
 import { FIRST_PROGRESS_LOOK_MS } from '../../../../src/controllers/endpoint/requeue.js';
 import { type Plan } from '../../../../src/controllers/endpoint/plan.js';
-import {
-  MINUTE,
-  MODEL,
-  OWNER,
-  SETTINGS,
-  type SpecInput,
-  afterPlan,
-  at,
-  condition,
-  edited,
-  endpointObject,
-  failedEndpoint,
-  readyEndpoint,
-  reconcile,
-} from '../fixtures.js';
+import { MINUTE, MODEL, OWNER, SETTINGS, type SpecInput, afterPlan, at, condition, edited, endpointObject, failedEndpoint, readyEndpoint, reconcile } from '../fixtures.js';
 
 export const progressWindow = [0.75 * SETTINGS.progressIntervalMs, 1.25 * SETTINGS.progressIntervalMs] as const;
 

@@ -3,27 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { type EndpointObject, type Plan, planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
 import type { ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
-import {
-  ENDPOINT_ID,
-  HOST,
-  HOUR,
-  NOT_FOUND,
-  NOW,
-  OWNER,
-  SECOND,
-  SETTINGS,
-  afterPlan,
-  at,
-  condition,
-  edited,
-  endpointObject,
-  endpointOfAnotherObject,
-  foreignEndpoint,
-  iso,
-  planInput,
-  readyEndpoint,
-  reconcile,
-} from '../fixtures.js';
+import { ENDPOINT_ID, HOST, HOUR, NOT_FOUND, NOW, OWNER, SECOND, SETTINGS, afterPlan, at, condition, edited, endpointObject, endpointOfAnotherObject, foreignEndpoint, iso, planInput, readyEndpoint, reconcile } from '../fixtures.js';
 import { pollWindow, requeueAfter, eventReasons, ownerTagList, settledObject, HOUR_AGO } from './plan-fixtures.js';
 
 describe('ownership', () => {

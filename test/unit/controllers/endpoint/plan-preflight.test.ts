@@ -2,19 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { observationsNeeded } from '../../../../src/controllers/endpoint/plan.js';
-import {
-  MODEL_UNIT_MODEL,
-  NOT_FOUND,
-  NOT_OPTIMIZABLE_MODEL,
-  SETTINGS,
-  TOKEN_BAND_MODEL,
-  condition,
-  edited,
-  endpointObject,
-  readyEndpoint,
-  reconcile,
-  type SpecInput,
-} from '../fixtures.js';
+import { MODEL_UNIT_MODEL, NOT_FOUND, NOT_OPTIMIZABLE_MODEL, SETTINGS, TOKEN_BAND_MODEL, condition, edited, endpointObject, readyEndpoint, reconcile, type SpecInput } from '../fixtures.js';
 import { edgeObjects } from '../../../fixtures/bad-objects.js';
 import { settledObject } from './plan-fixtures.js';
 

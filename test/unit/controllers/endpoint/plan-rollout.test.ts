@@ -1,32 +1,8 @@
 // The decision table of docs/architecture ("The reconcile decisions"), row by row.
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
-import {
-  type EndpointObject,
-  planActionFailure,
-  planEndpoint,
-  onlyWatchingRollout,
-  withActionAnswer,
-} from '../../../../src/controllers/endpoint/plan.js';
-import {
-  MINUTE,
-  MODEL,
-  NOT_FOUND,
-  NOT_OPTIMIZABLE_MODEL,
-  SETTINGS,
-  TOKEN_BAND_MODEL,
-  afterPlan,
-  at,
-  condition,
-  creatingEndpoint,
-  edited,
-  endpointObject,
-  iso,
-  planInput,
-  readyEndpoint,
-  reconcile,
-  updatingEndpoint,
-} from '../fixtures.js';
+import { type EndpointObject, planActionFailure, planEndpoint, onlyWatchingRollout, withActionAnswer } from '../../../../src/controllers/endpoint/plan.js';
+import { MINUTE, MODEL, NOT_FOUND, NOT_OPTIMIZABLE_MODEL, SETTINGS, TOKEN_BAND_MODEL, afterPlan, at, condition, creatingEndpoint, edited, endpointObject, iso, planInput, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
 import { progressWindow, requeueAfter, settledObject } from './plan-fixtures.js';
 
 describe('a spec that cannot be applied while a rollout runs: status still follows the endpoint, looked at again', () => {

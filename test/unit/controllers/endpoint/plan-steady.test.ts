@@ -2,37 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { OwnerTag } from '../../../../src/controllers/endpoint/ownership.js';
 import { planActionFailure, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
-import {
-  ENDPOINT_ID,
-  HOST,
-  MINUTE,
-  MODEL,
-  MODEL_UNIT_MODEL,
-  NOT_FOUND,
-  SETTINGS,
-  afterPlan,
-  at,
-  condition,
-  creatingEndpoint,
-  edited,
-  endpointObject,
-  failed,
-  foreignEndpoint,
-  iso,
-  planInput,
-  readyEndpoint,
-  reconcile,
-  failedEndpoint,
-  updatingEndpoint,
-} from '../fixtures.js';
-import {
-  progressWindow,
-  pollWindow,
-  requeueAfter,
-  eventReasons,
-  ownerTagList,
-  settledObject,
-} from './plan-fixtures.js';
+import { ENDPOINT_ID, HOST, MINUTE, MODEL, MODEL_UNIT_MODEL, NOT_FOUND, SETTINGS, afterPlan, at, condition, creatingEndpoint, edited, endpointObject, failed, foreignEndpoint, iso, planInput, readyEndpoint, reconcile, failedEndpoint, updatingEndpoint } from '../fixtures.js';
+import { progressWindow, pollWindow, requeueAfter, eventReasons, ownerTagList, settledObject } from './plan-fixtures.js';
 
 describe('READY, NOT_UPDATING', () => {
   it('no diff → nothing to do, Ready True Available, back at the poll interval ± jitter', () => {

@@ -1,16 +1,6 @@
 // The decision table of docs/architecture ("The reconcile decisions"), row by row.
 import { describe, expect, it } from 'vitest';
-import {
-  MODEL,
-  MODEL_UNIT_MODEL,
-  NOW,
-  condition,
-  edited,
-  endpointObject,
-  iso,
-  readyEndpoint,
-  reconcile,
-} from '../fixtures.js';
+import { MODEL, MODEL_UNIT_MODEL, NOW, condition, edited, endpointObject, iso, readyEndpoint, reconcile } from '../fixtures.js';
 import { firstLookWindow, requeueAfter, eventReasons, settledObject } from './plan-fixtures.js';
 
 describe('config differs → updateConfig', () => {

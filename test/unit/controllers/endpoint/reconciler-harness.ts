@@ -7,13 +7,7 @@ import { OperatorMetrics } from '../../../../src/controllers/metrics.js';
 import type { ResolvedWorkspace } from '../../../../src/controllers/workspace/connections.js';
 import { ENDPOINT_FINALIZER } from '../../../../src/controllers/resources.js';
 import { type DatabricksClient, type ServingEndpointDetailed } from '../../../../src/databricks/index.js';
-import {
-  type EventHandlers,
-  type EventRecorder,
-  type KubeClient,
-  KubeApiError,
-  StatusWriter,
-} from '../../../../src/kube/index.js';
+import { type EventHandlers, type EventRecorder, type KubeClient, KubeApiError, StatusWriter } from '../../../../src/kube/index.js';
 import { createRegistry } from '../../../../src/observability/metrics.js';
 import { MODEL, NOW, SECOND, TOKEN_BAND_MODEL, readyEndpoint } from '../fixtures.js';
 
