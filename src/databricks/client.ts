@@ -1,5 +1,6 @@
-// The typed Databricks serving-endpoints client: budgets → auth → one HTTP attempt → classify →
-// retry decision, within an overall deadline. Knows nothing of Kubernetes.
+// The typed Databricks serving-endpoints client: one method an operation, each described as a CallSpec for the
+// request loop (request-loop.ts: budgets → auth → one HTTP attempt → classify → retry decision, within an overall
+// deadline). Knows nothing of Kubernetes.
 import { z } from 'zod';
 import {
   CreatePtEndpointRequestSchema,
@@ -39,116 +40,28 @@ import {
   type ServingEndpointDetailed,
   type UpdatePtConfigRequest,
 } from './api-types.js';
-import { createCredentialsProvider, type AuthConfig, type CredentialsProvider } from './auth.js';
+import { createCredentialsProvider, type CredentialsProvider } from './auth.js';
+import { EmptyObjectSchema, validRequest } from './bodies.js';
+import type { CallOptions, DatabricksClientOptions } from './client-options.js';
 import { systemClock, type Clock } from './clock.js';
-import { startDeadline } from './deadline.js';
-import { capText, DatabricksError, errorFromHttpResponse, MAX_SERVER_MESSAGE, requestIdFrom, type DatabricksErrorKind } from './errors.js';
-import { oneLine } from './host-text.js';
+import { DatabricksError } from './errors.js';
 import { normaliseHost } from './host.js';
-import { keepFields, parseJsonShrinkingItems, TooManyItemsError } from './json-items.js';
+import { keepFields, parseJsonShrinkingItems } from './json-items.js';
+import { RequestLoop, type CallSpec } from './request-loop.js';
 
 /** More endpoints than a workspace lists (ten times the 10,000 the benchmarks run): a host's answer, refused. */
 const MAX_LISTED_ENDPOINTS = 100_000;
-import {
-  acquireAll,
-  RateBudgetRegistry,
-  type BudgetMetricsSink,
-  type BudgetName,
-  type Budget,
-  type BudgetStats,
-  type RateLimits,
-  type WorkspaceBudgets,
-} from './rate-budget.js';
-import { DEFAULT_BACKOFF, decideRetry, type BackoffOptions } from './retry-policy.js';
-import type { HttpTransport} from './transport.js';
-import { sharedTransport, userAgent, type HttpResponse } from './transport.js';
+import { RateBudgetRegistry, type BudgetName, type Budget, type BudgetStats, type WorkspaceBudgets } from './rate-budget.js';
+import { DEFAULT_BACKOFF } from './retry-policy.js';
+import { sharedTransport } from './transport.js';
+
+export type { CallOptions, ClientLogger, DatabricksClientOptions, DatabricksMetricsSink } from './client-options.js';
 
 const API = '/api/2.0/serving-endpoints';
 /** The Permissions API addresses a serving endpoint by its ID, not its name. */
 const PERMISSIONS_API = '/api/2.0/permissions/serving-endpoints';
 const UC_SCHEMAS_API = '/api/2.1/unity-catalog/schemas';
 const SCIM_ME_API = '/api/2.0/preview/scim/v2/Me';
-
-/** Counters and timings for the lead's prom-client wiring; every hook is optional. */
-export interface DatabricksMetricsSink extends BudgetMetricsSink {
-  /** one HTTP attempt finished (`outcome` is 'ok' or the error kind) */
-  request?(event: {
-    host: string;
-    operation: string;
-    method: string;
-    status: number | undefined;
-    outcome: 'ok' | DatabricksErrorKind;
-    durationMs: number;
-    attempt: number;
-  }): void;
-  /** an attempt failed and will be repeated after `delayMs` */
-  retry?(event: { host: string; operation: string; attempt: number; delayMs: number; kind: DatabricksErrorKind }): void;
-}
-
-/** pino-compatible subset. Everything logged is already redacted. */
-export interface ClientLogger {
-  debug(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-export interface DatabricksClientOptions {
-  /** workspace URL; https://, or http:// on loopback only */
-  host: string;
-  auth: AuthConfig | CredentialsProvider;
-  /**
-   * This client's own share of its host's budget (DatabricksWorkspace.spec.rateLimits): it can only lower
-   * what this client sends. The host's budget itself comes from the registry (operator configuration).
-   */
-  rateLimits?: RateLimits;
-  /** clients with the same key share one share (the workspace's "namespace/name"); default: this client alone */
-  budgetShareKey?: string;
-  /** deadline of one HTTP attempt; default 60 s (the SDKs' http timeout) */
-  requestTimeoutMs?: number;
-  /** deadline of a call including its retries; default 2 minutes */
-  retryDeadlineMs?: number;
-  /**
-   * refuse (RateLimited, `fromClientBudget`, `retryAfterMs`) rather than wait longer than this for the
-   * rate budget; default: wait as long as the call's deadline allows
-   */
-  maxBudgetWaitMs?: number;
-  backoff?: BackoffOptions;
-  transport?: HttpTransport;
-  budgets?: RateBudgetRegistry;
-  clock?: Clock;
-  metrics?: DatabricksMetricsSink;
-  logger?: ClientLogger;
-  random?: () => number;
-}
-
-export interface CallOptions {
-  signal?: AbortSignal;
-  /** overrides the client's retryDeadlineMs for this call */
-  deadlineMs?: number;
-  /** overrides the client's maxBudgetWaitMs for this call */
-  maxBudgetWaitMs?: number;
-  /**
-   * who calls (e.g. the object's "namespace/name"): when the budget refuses it, a slot is reserved for it
-   * and `retryAfterMs` says when; coming back then, it gets that slot
-   */
-  budgetHolder?: string;
-}
-
-interface CallSpec<T> {
-  operation: string;
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  path: string;
-  body?: unknown;
-  /** the client budget the call passes; 'none' for calls Databricks documents no limit for (deletes, tag patches) */
-  budget: BudgetName | 'none';
-  idempotent: boolean;
-  schema: z.ZodType<T>;
-  /** for creates: find out whether a request with an unknown outcome created the endpoint */
-  resolveByName?: string;
-  /** the answer is text (Prometheus exposition), not JSON */
-  text?: boolean;
-  /** reads the JSON body instead of JSON.parse (a list read element by element, json-items.ts) */
-  parseJson?: (text: string) => unknown;
-}
 
 /** Encode one path segment. A UC name keeps its dots inside the single segment. */
 export function pathSegment(value: string): string {
@@ -160,8 +73,6 @@ export function pathSegment(value: string): string {
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 const DEFAULT_RETRY_DEADLINE_MS = 120_000;
-/** a retry is only made when at least this much time is left for it */
-const MIN_ATTEMPT_MS = 250;
 
 const defaultClock = systemClock;
 /** Every client of the process shares these, so one workspace has one budget whoever calls. */
@@ -173,37 +84,38 @@ export class DatabricksClient {
   private readonly credentials: CredentialsProvider;
   private readonly budgets: WorkspaceBudgets;
   private releaseBudgets: (() => void) | undefined;
-  private readonly transport: HttpTransport;
   private readonly clock: Clock;
-  private readonly requestTimeoutMs: number;
-  private readonly retryDeadlineMs: number;
-  private readonly maxBudgetWaitMs: number | undefined;
-  private readonly backoff: BackoffOptions;
-  private readonly random: () => number;
-  private readonly metrics: DatabricksMetricsSink | undefined;
-  private readonly logger: ClientLogger | undefined;
+  private readonly loop: RequestLoop;
 
   constructor(options: DatabricksClientOptions) {
     this.host = normaliseHost(options.host);
-    this.transport = options.transport ?? sharedTransport;
+    const transport = options.transport ?? sharedTransport;
     this.clock = options.clock ?? defaultClock;
     this.credentials =
       'authorization' in options.auth
         ? options.auth
-        : createCredentialsProvider(options.auth, { host: this.host, transport: this.transport, clock: this.clock });
+        : createCredentialsProvider(options.auth, { host: this.host, transport, clock: this.clock });
     const registry = options.budgets ?? sharedRateBudgets;
     // Budgets are per workspace, not per client: their metrics go to the registry's one sink.
     if (options.metrics) registry.setMetrics(options.metrics);
     const share = options.rateLimits ? { key: options.budgetShareKey ?? `client-${++anonymousShares}`, limits: options.rateLimits } : undefined;
     this.budgets = registry.forHost(this.host, share);
     this.releaseBudgets = () => registry.release(this.host, share?.key);
-    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.retryDeadlineMs = options.retryDeadlineMs ?? DEFAULT_RETRY_DEADLINE_MS;
-    this.maxBudgetWaitMs = options.maxBudgetWaitMs;
-    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.random = options.random ?? Math.random;
-    this.metrics = options.metrics;
-    this.logger = options.logger;
+    this.loop = new RequestLoop({
+      host: this.host,
+      credentials: this.credentials,
+      budgets: this.budgets,
+      transport,
+      clock: this.clock,
+      requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      retryDeadlineMs: options.retryDeadlineMs ?? DEFAULT_RETRY_DEADLINE_MS,
+      maxBudgetWaitMs: options.maxBudgetWaitMs,
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      random: options.random ?? Math.random,
+      metrics: options.metrics,
+      logger: options.logger,
+      readByName: (name, callOptions) => this.getEndpoint(name, callOptions),
+    });
   }
 
   get authType(): string {
@@ -523,239 +435,7 @@ export class DatabricksClient {
     return { authType: this.credentials.authType, endpointCount: endpoints.length };
   }
 
-  // -------------------------------------------------------------------------------------------
-  // The request loop
-
-  private async call<T>(spec: CallSpec<T>, options: CallOptions = {}): Promise<T> {
-    const started = this.clock.now();
-    const deadlineAt = started + (options.deadlineMs ?? this.retryDeadlineMs);
-    const maxBudgetWaitMs = options.maxBudgetWaitMs ?? this.maxBudgetWaitMs ?? Number.POSITIVE_INFINITY;
-    let attempt = 0;
-    let refreshedAfter401 = false;
-    let maybeSentBefore = false;
-
-    for (;;) {
-      options.signal?.throwIfAborted();
-      // Waiting for the budget counts against the deadline: past it, say when to come back instead.
-      const budgetWaitLimit = Math.max(0, Math.min(maxBudgetWaitMs, deadlineAt - this.clock.now() - MIN_ATTEMPT_MS));
-      const budgets = spec.budget === 'none' ? [] : this.budgets[spec.budget];
-      await acquireAll(budgets, this.clock, { signal: options.signal, maxWaitMs: budgetWaitLimit, holder: options.budgetHolder });
-      const outcome = await this.attempt(spec, attempt, deadlineAt, options.signal);
-      if (outcome.ok) return outcome.value;
-      const error = outcome.error;
-      // Databricks says the workspace's limit is spent (someone else shares it): the budget pauses
-      // for Retry-After and shrinks, and the retry below waits for it there, not here.
-      const throttled = error.kind === 'RateLimited' && !error.fromClientBudget;
-      if (throttled) for (const budget of budgets) budget.throttled(error.retryAfterMs, this.clock.now());
-
-      // An OAuth token refused once may just have expired early (clock skew, revocation): one fresh try.
-      if (error.kind === 'Auth' && error.status === 401 && !outcome.authPhase && !refreshedAfter401) {
-        refreshedAfter401 = true;
-        if (this.credentials.invalidate(outcome.authorization)) continue;
-      }
-      // A repeated DELETE that finds nothing: the earlier attempt did delete it.
-      if (spec.method === 'DELETE' && error.kind === 'NotFound' && maybeSentBefore) return {} as T;
-
-      const remainingMs = deadlineAt - this.clock.now();
-      // Failures before anything was sent (token endpoint down, ...) are safe to repeat for any call.
-      const decision = decideRetry(error, {
-        idempotent: spec.idempotent || outcome.authPhase,
-        attempt,
-        remainingMs,
-        backoff: this.backoff,
-        random: this.random,
-        minAttemptMs: Math.min(this.requestTimeoutMs, MIN_ATTEMPT_MS),
-      });
-      maybeSentBefore ||= !outcome.authPhase && (error.status !== undefined || error.requestMaybeSent);
-
-      if (decision.action === 'resolve-by-get' && spec.resolveByName !== undefined) {
-        this.logger?.warn(
-          { operation: spec.operation, endpoint: spec.resolveByName, error: error.toJSON() },
-          'create outcome unknown: reading the endpoint by name before any new POST',
-        );
-        return (await this.resolveCreate(spec.resolveByName, error, options, deadlineAt)) as T;
-      }
-      if (decision.action !== 'retry') throw error;
-
-      this.metrics?.retry?.({ host: this.host, operation: spec.operation, attempt, delayMs: decision.delayMs, kind: error.kind });
-      this.logger?.debug(
-        { operation: spec.operation, attempt, delayMs: decision.delayMs, error: error.toJSON() },
-        'retrying Databricks call',
-      );
-      // A throttled call waits at its budget, which the 429 paused; a call without budgets (DELETE, tags) waits here.
-      if (!throttled || budgets.length === 0) await this.clock.sleep(decision.delayMs, options.signal);
-      attempt += 1;
-    }
+  private call<T>(spec: CallSpec<T>, options?: CallOptions): Promise<T> {
+    return this.loop.call(spec, options);
   }
-
-  /**
-   * A create without an answer: the endpoint if the GET by name finds it. Otherwise the create is NOT sent again:
-   * the server may still carry out the one it holds (a second POST would not tell the caller it did), so the
-   * caller gets `createOutcomeUnknown` and waits before deciding the endpoint is absent. The GET gets at least one
-   * request's timeout: the create's deadline may be spent already (a POST that timed out spent all of it).
-   */
-  private async resolveCreate(name: string, unanswered: DatabricksError, options: CallOptions, deadlineAt: number): Promise<ServingEndpointDetailed> {
-    let why: string;
-    try {
-      return await this.getEndpoint(name, { ...options, deadlineMs: Math.max(deadlineAt - this.clock.now(), this.requestTimeoutMs) });
-    } catch (err) {
-      if (!(err instanceof DatabricksError)) throw err;
-      why = err.kind === 'NotFound' ? 'no endpoint of that name yet' : `reading it by name failed too: ${err.message}`;
-    }
-    throw new DatabricksError({
-      kind: 'Transient',
-      message: `create of endpoint ${name} sent but not answered (${unanswered.message}); ${why}: Databricks may still carry it out`,
-      status: unanswered.status,
-      method: unanswered.method,
-      path: unanswered.path,
-      requestMaybeSent: true,
-      createOutcomeUnknown: true,
-    });
-  }
-
-  private async attempt<T>(
-    spec: CallSpec<T>,
-    attempt: number,
-    deadlineAt: number,
-    signal: AbortSignal | undefined,
-  ): Promise<{ ok: true; value: T } | { ok: false; error: DatabricksError; authPhase: boolean; authorization?: string }> {
-    let authorization: string;
-    // Getting a token (OAuth discovery and token requests) counts against the call's deadline, so a call never
-    // takes longer than --databricks-timeout even when the token endpoint is slow.
-    const authBudgetMs = Math.max(1, deadlineAt - this.clock.now());
-    const authDeadline = startDeadline(authBudgetMs, signal);
-    try {
-      authorization = await this.credentials.authorization(authDeadline.signal);
-    } catch (err) {
-      if (err instanceof DatabricksError) return { ok: false, error: err, authPhase: true };
-      if (authDeadline.timedOut && !signal?.aborted) {
-        const message = `no OAuth token within the call's deadline (${Math.ceil(authBudgetMs / 1000)}s): the token endpoint of ${this.host} did not answer in time`;
-        return { ok: false, error: new DatabricksError({ kind: 'Transient', message }), authPhase: true };
-      }
-      throw err;
-    } finally {
-      authDeadline.release();
-    }
-    const headers: Record<string, string> = {
-      accept: spec.text ? 'text/plain' : 'application/json',
-      authorization,
-      'user-agent': userAgent(this.credentials.authType),
-    };
-    let body: string | undefined;
-    if (spec.body !== undefined) {
-      body = JSON.stringify(spec.body);
-      headers['content-type'] = 'application/json';
-    }
-    const timeoutMs = Math.max(1, Math.min(this.requestTimeoutMs, deadlineAt - this.clock.now()));
-    const secrets = this.credentials.secrets();
-    const started = this.clock.now();
-    let res: HttpResponse;
-    try {
-      res = await this.transport.send(this.host, {
-        method: spec.method,
-        path: spec.path,
-        headers,
-        body,
-        timeoutMs,
-        signal,
-        secrets,
-      });
-    } catch (err) {
-      if (!(err instanceof DatabricksError)) throw err;
-      this.recordAttempt(spec, attempt, undefined, err.kind, started);
-      return { ok: false, error: err, authPhase: false, authorization };
-    }
-    if (res.status >= 200 && res.status < 300) {
-      const parsed = parseBody(res, spec, secrets);
-      this.recordAttempt(spec, attempt, res.status, parsed.ok ? 'ok' : parsed.error.kind, started);
-      return parsed.ok ? parsed : { ...parsed, authPhase: false, authorization };
-    }
-    const error = errorFromHttpResponse({
-      status: res.status,
-      headers: res.headers,
-      bodyText: res.bodyText,
-      method: spec.method,
-      path: spec.path,
-      nowMs: this.clock.now(),
-      secrets,
-    });
-    this.recordAttempt(spec, attempt, res.status, error.kind, started);
-    return { ok: false, error, authPhase: false, authorization };
-  }
-
-  private recordAttempt(
-    spec: CallSpec<unknown>,
-    attempt: number,
-    status: number | undefined,
-    outcome: 'ok' | DatabricksErrorKind,
-    started: number,
-  ): void {
-    this.metrics?.request?.({
-      host: this.host,
-      operation: spec.operation,
-      method: spec.method,
-      status,
-      outcome,
-      durationMs: this.clock.now() - started,
-      attempt,
-    });
-  }
-}
-
-/** DELETE answers `{}` or nothing. */
-const EmptyObjectSchema = z.looseObject({});
-
-/** Longest key of an answer named in an error: the host chooses the keys (environment_vars, say). */
-const MAX_PATH_SEGMENT = 64;
-
-/** The first issues, as short visible text whatever keys the host chose: it reaches conditions and Events. */
-function describeIssues(error: z.ZodError): string {
-  const described = error.issues
-    .slice(0, 5)
-    .map((issue) => {
-      const path = issue.path.map((segment) => capText(oneLine(String(segment)), MAX_PATH_SEGMENT)).join('.');
-      return `${path || '(root)'}: ${oneLine(issue.message)}`;
-    })
-    .join('; ');
-  return capText(described, MAX_SERVER_MESSAGE);
-}
-
-/** A request body the caller built wrongly is InvalidRequest, found before anything is sent. */
-function validRequest<S extends z.ZodType>(schema: S, body: unknown, operation: string): z.output<S> {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  throw new DatabricksError({
-    kind: 'InvalidRequest',
-    message: `${operation}: the request body is invalid: ${describeIssues(parsed.error)}`,
-  });
-}
-
-/** JSON-parse and validate a 2xx body; a body that does not fit is an InvalidResponse error. */
-function parseBody<T>(
-  res: HttpResponse,
-  spec: CallSpec<T>,
-  secrets: readonly string[],
-): { ok: true; value: T } | { ok: false; error: DatabricksError } {
-  const requestId = requestIdFrom(res.headers);
-  const invalid = (why: string): { ok: false; error: DatabricksError } => ({
-    ok: false,
-    error: new DatabricksError({
-      kind: 'InvalidResponse',
-      message: `${spec.method} ${spec.path} answered ${res.status} with a body that does not fit ${spec.operation}: ${why}`,
-      status: res.status,
-      requestId,
-      method: spec.method,
-      path: spec.path,
-      secrets,
-    }),
-  });
-  let json: unknown;
-  try {
-    json = spec.text ? res.bodyText : res.bodyText.trim() === '' ? {} : (spec.parseJson ?? JSON.parse)(res.bodyText);
-  } catch (err) {
-    return invalid(err instanceof TooManyItemsError ? err.message : 'not JSON');
-  }
-  const parsed = spec.schema.safeParse(json);
-  if (parsed.success) return { ok: true, value: parsed.data };
-  return invalid(describeIssues(parsed.error));
 }

@@ -1,5 +1,5 @@
 // HTTP on undici: one keep-alive connection pool per workspace origin, a deadline per request, and
-// network failures turned into classified errors. No retries here (see client.ts).
+// network failures turned into classified errors. No retries here (see request-loop.ts).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
