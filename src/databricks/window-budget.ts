@@ -1,0 +1,178 @@
+// The budget of create/update calls: a sliding window of N grants per W with reservations, which a 429 from
+// Databricks pauses (Retry-After, never less than a floor) and shrinks to half (at most once per window), growing
+// back by one every W / N (rate-budget.ts has the whole picture).
+import type { Budget, BudgetMetricsSink, BudgetStats } from './budget-types.js';
+import type { Clock } from './clock.js';
+
+// -----------------------------------------------------------------------------------------------
+// Pure window arithmetic
+
+export interface WindowSpec {
+  /** grants allowed in any window */
+  limit: number;
+  windowMs: number;
+  /** added to the window: absorbs latency differences between our grant and the server's clock */
+  marginMs: number;
+}
+
+export function windowSpec(limit: number, windowMs: number, marginMs = Math.min(2_000, windowMs / 100)): WindowSpec {
+  if (!(limit >= 1) || !(windowMs > 0)) throw new RangeError(`invalid rate limit ${limit} per ${windowMs} ms`);
+  return { limit: Math.floor(limit), windowMs, marginMs };
+}
+
+/**
+ * The earliest slot at or after `now` for a new grant, given the slots already granted or reserved
+ * (sorted ascending) and the limit in force. Slots are handed out in order, so the new one is never
+ * before the last; and it is at least a window after the slot `limit` places back, so no window of
+ * W + margin ever holds more than `limit` of them.
+ */
+export function earliestSlot(slots: readonly number[], now: number, limit: number, spanMs: number): number {
+  const last = slots.length > 0 ? (slots[slots.length - 1] as number) : Number.NEGATIVE_INFINITY;
+  const bound = slots.length >= limit ? (slots[slots.length - limit] as number) + spanMs : Number.NEGATIVE_INFINITY;
+  return Math.max(now, last, bound);
+}
+
+/** The limit after a 429: half the limit in force (at least 1). */
+export function shrunkLimit(current: number): number {
+  return Math.max(1, Math.floor(current / 2));
+}
+
+/** The limit `sinceMs` after a shrink: one more every W / N, back to the configured limit. */
+export function recoveredLimit(shrunk: number, configured: number, sinceMs: number, windowMs: number): number {
+  const step = windowMs / configured;
+  return Math.min(configured, shrunk + Math.floor(Math.max(0, sinceMs) / step));
+}
+
+/** A Retry-After is honoured, but never as less than this: "Retry-After: 0" must not become a busy loop. */
+export const MIN_THROTTLE_PAUSE_MS = 1_000;
+
+/** Sliding window of create/update grants, with reservations and adaptive shrinking on 429. */
+export class WindowBudget implements Budget {
+  readonly budget = 'mutation' as const;
+  /** granted or reserved, ascending; pruned once out of the window */
+  private slots: number[] = [];
+  private readonly reservations = new Map<string, number>();
+  private pausedUntil = Number.NEGATIVE_INFINITY;
+
+  heldByDatabricks(now: number, at: number): boolean {
+    return this.pausedUntil >= at || this.limitAt(now) < this.spec.limit;
+  }
+  private shrink: { limit: number; at: number } | undefined;
+  private counters = { grants: 0, totalWaitMs: 0, throttled: 0 };
+  private sleeping = 0;
+
+  constructor(
+    readonly host: string,
+    private spec: WindowSpec,
+    private readonly clock: Clock,
+    private readonly metrics?: BudgetMetricsSink,
+    /** the host's window, shared by every workspace on it (a share's window is private to one workspace) */
+    readonly shared = true,
+  ) {}
+
+  get windowSpec(): WindowSpec {
+    return this.spec;
+  }
+
+  reconfigure(spec: WindowSpec): void {
+    this.spec = spec;
+    this.shrink = undefined;
+  }
+
+  limitAt(now: number): number {
+    if (!this.shrink) return this.spec.limit;
+    const limit = recoveredLimit(this.shrink.limit, this.spec.limit, now - this.shrink.at, this.spec.windowMs);
+    if (limit >= this.spec.limit) this.shrink = undefined;
+    return limit;
+  }
+
+  earliestGrant(now: number, holder: string | undefined): number {
+    this.prune(now);
+    const reserved = holder === undefined ? undefined : this.reservations.get(holder);
+    if (reserved !== undefined) return Math.max(now, reserved);
+    return Math.max(this.pausedUntil, earliestSlot(this.slots, now, this.limitAt(now), this.spec.windowMs + this.spec.marginMs));
+  }
+
+  commit(at: number, now: number, reservedFor: string | undefined): void {
+    if (reservedFor !== undefined && this.reservations.has(reservedFor)) {
+      // Coming back for its own slot: the slot is already counted.
+      if (at <= now) {
+        this.reservations.delete(reservedFor);
+        this.grant(0);
+      }
+      return;
+    }
+    this.slots.push(at);
+    if (at > now && reservedFor !== undefined) {
+      this.reservations.set(reservedFor, at);
+      this.reportQueue();
+    } else {
+      this.grant(at - now);
+    }
+  }
+
+  release(holder: string): void {
+    const slot = this.reservations.get(holder);
+    if (slot === undefined) return;
+    this.reservations.delete(holder);
+    const index = this.slots.lastIndexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+    this.reportQueue();
+  }
+
+  throttled(retryAfterMs: number | undefined, now: number): void {
+    this.prune(now);
+    const pause = Math.max(retryAfterMs ?? 0, MIN_THROTTLE_PAUSE_MS);
+    this.pausedUntil = Math.max(this.pausedUntil, now + pause);
+    // Halve at most once per window: a storm of 429s (each retry answered 429) is one signal, not ten.
+    const current = this.limitAt(now);
+    const shrunkRecently = this.shrink !== undefined && now - this.shrink.at < this.spec.windowMs;
+    const limit = shrunkRecently ? current : shrunkLimit(current);
+    if (!shrunkRecently) this.shrink = { limit, at: now + pause };
+    this.counters.throttled += 1;
+    this.metrics?.budgetThrottled?.({ host: this.host, budget: this.budget, retryAfterMs: pause, limit });
+  }
+
+  rejected(retryAfterMs: number): void {
+    this.metrics?.budgetRejected?.({ host: this.host, budget: this.budget, retryAfterMs });
+  }
+
+  setSleeping(delta: number): void {
+    this.sleeping += delta;
+    this.reportQueue();
+  }
+
+  /** Nothing in the window, nobody waiting, no pause or shrink: a fresh budget would behave the same. */
+  idleAt(now: number): boolean {
+    this.prune(now);
+    return this.slots.length === 0 && this.queueLength === 0 && this.pausedUntil <= now && this.limitAt(now) === this.spec.limit;
+  }
+
+  /** callers sleeping for a grant plus reservations held by requeued callers */
+  get queueLength(): number {
+    return this.sleeping + this.reservations.size;
+  }
+
+  get stats(): BudgetStats {
+    return { ...this.counters, queueLength: this.queueLength, limit: this.limitAt(this.clock.now()) };
+  }
+
+  private grant(waitMs: number): void {
+    this.counters.grants += 1;
+    this.counters.totalWaitMs += Math.max(0, waitMs);
+    this.metrics?.budgetWait?.({ host: this.host, budget: this.budget, waitMs: Math.max(0, waitMs), queueLength: this.queueLength });
+  }
+
+  private reportQueue(): void {
+    this.metrics?.budgetQueueLength?.({ host: this.host, budget: this.budget, queueLength: this.queueLength });
+  }
+
+  /** Slots that left the window no longer constrain anything (nor do reservations never claimed). */
+  private prune(now: number): void {
+    const horizon = now - this.spec.windowMs - this.spec.marginMs;
+    let drop = 0;
+    while (drop < this.slots.length && (this.slots[drop] as number) < horizon) drop++;
+    if (drop > 0) this.slots.splice(0, drop);
+    for (const [holder, slot] of this.reservations) if (slot < horizon) this.reservations.delete(holder);
+  }
+}
