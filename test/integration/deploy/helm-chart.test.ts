@@ -1,0 +1,289 @@
+// Installing pt-operator the ways users do: Helm and kustomize, checked by the real API server.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { cluster, ensureNamespace, kubectl, repoRoot, run, uniqueNamespace } from '../../support/cluster.js';
+import { parseOperatorConfig } from '../../../src/controllers/config.js';
+import { normaliseHost } from '../../../src/databricks/index.js';
+import { type KubeManifest, helm, chart } from './install-support.js';
+
+const valueSets: Record<string, string[]> = {
+  defaults: [],
+  'namespaced, single replica': ['--set', 'watchNamespaces={ml,serving}', '--set', 'replicaCount=1'],
+  'default workspace with OAuth M2M, monitoring, network policy': [
+    '--set', 'defaultWorkspace.host=https://adb-1234567890123456.7.azuredatabricks.net',
+    '--set', 'defaultWorkspace.authType=oauth-m2m',
+    '--set', 'defaultWorkspace.existingSecret=dbx-sp',
+    '--set', 'metrics.serviceMonitor.enabled=true',
+    '--set', 'networkPolicy.enabled=true',
+  ],
+  'token federation': ['--set', 'tokenFederation.enabled=true', '--set', 'tokenFederation.audience=databricks'],
+  'tenant boundaries widened: default workspace by list and label, trusted federation host, cross-namespace adoption': [
+    '--set', 'defaultWorkspace.host=https://adb-1234567890123456.7.azuredatabricks.net',
+    '--set', 'defaultWorkspace.existingSecret=dbx-pat',
+    '--set', 'defaultWorkspace.allowedNamespaces={ml,serving}',
+    '--set', 'defaultWorkspace.allowedNamespaceSelector=ptoperator.io/default-workspace=allowed',
+    '--set', 'tokenFederation.trustedHosts={https://adb-2.2.azuredatabricks.net}',
+    '--set', 'adoption.allowCrossNamespace=true',
+    '--set', 'workspaceHosts.allowed={*.azuredatabricks.net,adb-2.2.azuredatabricks.net}',
+  ],
+  'hostNetwork, no surge': ['--set', 'hostNetwork=true', '--set', 'updateStrategy.rollingUpdate.maxSurge=0', '--set', 'updateStrategy.rollingUpdate.maxUnavailable=1'],
+  'secure metrics, CRDs left out, as a subchart with global values, own security contexts and spread': [
+    '--set', 'metrics.secure.enabled=true',
+    '--set', 'crds.install=false',
+    '--set', 'global.imageRegistry=registry.example.com',
+    '--set', 'podSecurityContext.runAsUser=1000',
+    '--set', 'podSecurityContext.runAsNonRoot=true',
+    '--set', 'securityContext.readOnlyRootFilesystem=true',
+    '--set-json', 'topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"DoNotSchedule","labelSelector":{"matchLabels":{"app.kubernetes.io/name":"pt-operator"}}}]',
+  ],
+};
+
+describe('Helm chart', () => {
+  it('passes helm lint', async () => {
+    const result = await helm(['lint', chart, '--strict']);
+    expect(result.stderr + result.stdout).toContain('0 chart(s) failed');
+    expect(result.exitCode).toBe(0);
+  });
+
+  it.each(Object.entries(valueSets))('renders with %s and the API server accepts it (dry-run=server)', async (_name, values) => {
+    const rendered = await helm(['template', 'pt-operator', chart, '--namespace', 'pt-operator-system', '--skip-crds', ...values]);
+    expect(rendered.stderr).toBe('');
+    expect(rendered.exitCode).toBe(0);
+    // ServiceMonitor's CRD is not installed on the test cluster: check what the server knows.
+    const manifests = rendered.stdout
+      .split(/^---$/m)
+      .filter((doc) => !/^kind: ServiceMonitor$/m.test(doc))
+      .join('---\n');
+    for (const namespace of ['ml', 'serving']) await ensureNamespace(namespace);
+    const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '--dry-run=server', '-f', '-'], { input: manifests });
+    expect(applied.stderr).toBe('');
+    expect(applied.exitCode).toBe(0);
+  });
+
+  // A platform team installs into a namespace that enforces Pod Security "restricted": the Pods must be admitted with
+  // every documented value set, hostNetwork aside (a host namespace, which baseline already refuses).
+  it.each(Object.entries(valueSets))("its Pod with %s, where Pod Security enforces restricted: admitted (hostNetwork: refused)", async (name, values) => {
+    const namespace = uniqueNamespace('psa-restricted');
+    await ensureNamespace(namespace);
+    await kubectl(['label', 'namespace', namespace, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
+    const rendered = await helm(['template', 'pt-operator', chart, '--namespace', namespace, '--show-only', 'templates/deployment.yaml', ...values]);
+    expect(rendered.exitCode).toBe(0);
+    const deployment = parse(rendered.stdout) as { spec: { template: { metadata: object; spec: { serviceAccountName: string } } } };
+    await kubectl(['create', 'serviceaccount', deployment.spec.template.spec.serviceAccountName, '--namespace', namespace]);
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { ...deployment.spec.template.metadata, name: 'pt-operator-psa' }, spec: deployment.spec.template.spec };
+    const created = await kubectl(['create', '--dry-run=server', '--namespace', namespace, '-f', '-'], { input: JSON.stringify(pod) });
+    if (name.startsWith('hostNetwork')) {
+      expect(created.stderr).toContain('violates PodSecurity "restricted:latest": host namespaces (hostNetwork=true)');
+    } else {
+      expect(created.stderr).toBe('');
+      expect(created.exitCode).toBe(0);
+    }
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  });
+
+  it('refuses values that do not fit values.schema.json with a clear message', async () => {
+    const result = await helm(['template', 'pt-operator', chart, '--set', 'logLevel=loud']);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain("'/logLevel': value must be one of");
+  });
+
+  it.each([
+    ['resources.limit.memory=1Gi', "'/resources': additional properties 'limit' not allowed"],
+    ['podSecurityContext.runAsUsr=1000', "'/podSecurityContext': additional properties 'runAsUsr' not allowed"],
+    ['securityContext.readOnlyRootFileSystem=true', "'/securityContext': additional properties 'readOnlyRootFileSystem' not allowed"],
+    ['securityContext.runAsUser=-1', "'/securityContext/runAsUser': minimum: got -1, want 0"],
+  ])('refuses a typo in the Kubernetes objects it passes through (%s), which the API server would drop with a warning', async (value, message) => {
+    const result = await helm(['template', 'pt-operator', chart, '--set', value]);
+    expect(result.stderr).toContain(message);
+    expect(result.exitCode).not.toBe(0);
+  });
+
+  it('still takes every field of those objects that Kubernetes knows', async () => {
+    const result = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml',
+      '--set', 'resources.limits.cpu=1', '--set', 'resources.requests.ephemeral-storage=1Gi', '--set', 'resources.limits.hugepages-2Mi=0',
+      '--set-json', 'podSecurityContext={"runAsUser":1000,"runAsGroup":1000,"runAsNonRoot":true,"fsGroup":2000,"fsGroupChangePolicy":"OnRootMismatch","supplementalGroups":[3000],"supplementalGroupsPolicy":"Strict","sysctls":[],"seccompProfile":{"type":"Localhost","localhostProfile":"p.json"},"appArmorProfile":{"type":"RuntimeDefault"},"seLinuxOptions":{"level":"s0:c1"},"seLinuxChangePolicy":"Recursive","windowsOptions":{"runAsUserName":"x"}}',
+      '--set-json', 'securityContext={"allowPrivilegeEscalation":false,"privileged":false,"readOnlyRootFilesystem":true,"runAsNonRoot":true,"runAsUser":1000,"runAsGroup":1000,"capabilities":{"drop":["ALL"],"add":[]},"procMount":"Default","seccompProfile":{"type":"RuntimeDefault"},"appArmorProfile":{"type":"RuntimeDefault"},"seLinuxOptions":{},"windowsOptions":{}}']);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const applied = await kubectl(['apply', '--dry-run=server', '-f', '-', '--namespace', 'default'], { input: result.stdout });
+    expect(applied.stderr).toBe('');
+  });
+
+  it('refuses a token-federation default workspace without the projected token (tokenFederation.enabled) it exchanges', async () => {
+    const defaultWorkspace = ['--set', 'defaultWorkspace.host=https://adb-1.1.azuredatabricks.net', '--set', 'defaultWorkspace.authType=token-federation'];
+    const result = await helm(['template', 'pt-operator', chart, ...defaultWorkspace]);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain('defaultWorkspace.authType token-federation needs tokenFederation.enabled=true');
+    const enabled = await helm(['template', 'pt-operator', chart, ...defaultWorkspace, '--set', 'tokenFederation.enabled=true', '--set', 'tokenFederation.audience=databricks', '--show-only', 'templates/deployment.yaml']);
+    expect(enabled.stderr).toBe('');
+    expect(enabled.stdout).toMatch(/name: DATABRICKS_AUTH_TYPE\n\s+value: file-oidc/);
+    expect(enabled.stdout).toMatch(/name: DATABRICKS_OIDC_TOKEN_FILEPATH/);
+  });
+
+  // The default workspace's credentials were environment variables read once at start: a rotated Secret needed a
+  // restart. They are files of the mounted Secret now, which the kubelet updates (never with subPath, which it does not).
+  it.each([
+    ['pat', [['my-token', 'token']], ['--set', 'defaultWorkspace.tokenKey=my-token']],
+    ['oauth-m2m', [['id', 'client-id'], ['secret', 'client-secret']], ['--set', 'defaultWorkspace.clientIdKey=id', '--set', 'defaultWorkspace.clientSecretKey=secret']],
+  ])("mounts defaultWorkspace.existingSecret read-only for authType %s and points --default-workspace-credentials-dir at it, with no credential in the environment", async (authType, items, keys) => {
+    const result = await helm([
+      'template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml',
+      '--set', 'defaultWorkspace.host=https://adb-1.1.azuredatabricks.net', '--set', `defaultWorkspace.authType=${authType}`, '--set', 'defaultWorkspace.existingSecret=dbx-creds', ...(keys as string[]),
+    ]);
+    expect(result.stderr).toBe('');
+    type Pod = { containers: { args: string[]; env: { name: string }[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[] }[]; volumes: { name: string; secret?: { secretName: string; items: { key: string; path: string }[] } }[] };
+    const pod = (parse(result.stdout) as { spec: { template: { spec: Pod } } }).spec.template.spec;
+    const [container] = pod.containers;
+    const mount = container?.volumeMounts.find((m) => m.name === 'default-workspace-credentials');
+    expect(mount).toEqual({ name: 'default-workspace-credentials', mountPath: '/var/run/secrets/pt-operator/default-workspace', readOnly: true });
+    expect(container?.args).toContain(`--default-workspace-credentials-dir=${mount?.mountPath}`);
+    expect(pod.volumes.find((v) => v.name === 'default-workspace-credentials')?.secret).toEqual({
+      secretName: 'dbx-creds',
+      items: (items as string[][]).map(([key, path]) => ({ key, path })),
+    });
+    expect(container?.env.map((e) => e.name).filter((name) => /^DATABRICKS_(TOKEN|CLIENT_ID|CLIENT_SECRET)$/.test(name))).toEqual([]);
+
+    // Without a default workspace (or with token federation), nothing is mounted.
+    const none = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml']);
+    expect(none.stdout).not.toContain('default-workspace-credentials');
+  });
+
+  it('hardens the pod: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp', async () => {
+    const result = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml']);
+    expect(result.stdout).toMatch(/runAsNonRoot: true/);
+    expect(result.stdout).toMatch(/readOnlyRootFilesystem: true/);
+    expect(result.stdout).toMatch(/drop:\n\s+- ALL/);
+    expect(result.stdout).toMatch(/type: RuntimeDefault/);
+    expect(result.stdout).toMatch(/--leader-elect=true/);
+  });
+});
+
+// helm install succeeded, and the Pod crash-looped on a flag the operator refused (or ran unlike the docs): what the
+// chart renders from each value set, the operator's own parsing must take, as `pt-operator run` reads it at start.
+describe('the operator starts with the flags and environment the chart renders (platform review)', () => {
+  type Container = { args: string[]; env?: { name: string; value?: string }[] };
+  const startSets: Record<string, string[]> = {
+    ...valueSets,
+    'workspace hosts: Databricks domains and an IPv6 address': ['--set-json', 'workspaceHosts.allowed=["*.cloud.databricks.com","[fd00::1]","[FD00:0::2]"]'],
+    'capacity patterns with a trailing comma': ['--set-json', 'capacityPatterns="no gpus?,quota,"'],
+  };
+
+  it.each(Object.entries(startSets))('%s', async (_name, values) => {
+    const rendered = await helm(['template', 'pt-operator', chart, '--namespace', 'pt-operator-system', '--show-only', 'templates/deployment.yaml', ...values]);
+    expect(rendered.stderr).toBe('');
+    const [container] = (parse(rendered.stdout) as { spec: { template: { spec: { containers: Container[] } } } }).spec.template.spec.containers;
+    // The kubelet expands $(POD_IP) (hostNetwork) before the operator sees it.
+    const [command, ...flags] = (container?.args ?? []).map((arg) => arg.replace('$(POD_IP)', '10.0.0.7'));
+    const env = Object.fromEntries((container?.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])));
+    expect(command).toBe('run');
+    const config = parseOperatorConfig(flags, env);
+    if (env['DATABRICKS_HOST'] !== undefined) expect(() => normaliseHost(env['DATABRICKS_HOST'] as string)).not.toThrow();
+    // What the docs promise of the values: a rollout that failed for another reason is not a lack of GPU capacity.
+    expect(config.capacityPatterns.some((p) => p.test('served entity config is invalid: unknown workload size'))).toBe(false);
+  });
+});
+
+describe('Helm chart conventions (issue 16, finding 10)', () => {
+  const template = (...values: string[]) => helm(['template', 'pt-operator', chart, '--namespace', 'pt-operator-system', ...values]);
+  const kinds = (text: string) => [...text.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]);
+
+  it("can be a subchart: a parent chart's `global` values pass values.schema.json", async () => {
+    const result = await template('--set', 'global.imageRegistry=registry.example.com');
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('installs the CRDs (kept on uninstall) unless crds.install=false', async () => {
+    const withCrds = await template();
+    expect(kinds(withCrds.stdout).filter((k) => k === 'CustomResourceDefinition')).toHaveLength(2);
+    expect(withCrds.stdout).toMatch(/helm\.sh\/resource-policy: keep/);
+    const without = await template('--set', 'crds.install=false');
+    expect(kinds(without.stdout)).not.toContain('CustomResourceDefinition');
+    expect(kinds(without.stdout)).toContain('Deployment');
+    // crds.keep=false: the release owns them, and uninstalling it removes them (the value did nothing before: the
+    // generated CRDs carry the annotation for kubectl users)
+    const notKept = await template('--set', 'crds.keep=false');
+    expect(kinds(notKept.stdout).filter((k) => k === 'CustomResourceDefinition')).toHaveLength(2);
+    expect(notKept.stdout).not.toMatch(/helm\.sh\/resource-policy/);
+  });
+
+  it('spreads two replicas over nodes by default; security contexts, affinity, tolerations and node selector can be set', async () => {
+    const defaults = (await template('--show-only', 'templates/deployment.yaml')).stdout;
+    expect(defaults).toMatch(/topologySpreadConstraints:\n\s+- maxSkew: 1\n\s+topologyKey: kubernetes.io\/hostname/);
+    const custom = (
+      await template(
+        '--show-only', 'templates/deployment.yaml',
+        '--set', 'podSecurityContext.fsGroup=2000',
+        '--set', 'securityContext.runAsUser=1001',
+        '--set', 'nodeSelector.pool=operators',
+        '--set-json', 'tolerations=[{"key":"dedicated","operator":"Equal","value":"operators","effect":"NoSchedule"}]',
+        '--set-json', 'affinity={"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"topologyKey":"kubernetes.io/hostname","labelSelector":{"matchLabels":{"app.kubernetes.io/name":"pt-operator"}}}]}}',
+      )
+    ).stdout;
+    expect(custom).toMatch(/fsGroup: 2000/);
+    expect(custom).toMatch(/runAsUser: 1001/);
+    expect(custom).toMatch(/pool: operators/);
+    expect(custom).toMatch(/key: dedicated/);
+    expect(custom).toMatch(/podAntiAffinity:/);
+  });
+
+  it('serves metrics and probes on two ports with the controller-runtime flags; secure metrics add TLS and the review RBAC', async () => {
+    const plain = (await template('--show-only', 'templates/deployment.yaml')).stdout;
+    expect(plain).toMatch(/--metrics-bind-address=:8080/);
+    expect(plain).toMatch(/--health-probe-bind-address=:8081/);
+    expect(plain).not.toMatch(/--probe-address/);
+    const secure = await template('--set', 'metrics.secure.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true');
+    expect(secure.stdout).toMatch(/--metrics-secure=true/);
+    expect(secure.stdout).toMatch(/resources: \["tokenreviews"\]/);
+    expect(secure.stdout).toMatch(/resources: \["subjectaccessreviews"\]/);
+    expect(secure.stdout).toMatch(/nonResourceURLs: \["\/metrics"\]/);
+    expect(secure.stdout).toMatch(/type: kubernetes.io\/tls/);
+    expect(secure.stdout).toMatch(/scheme: https/);
+  });
+
+  it("secure metrics under Argo CD: docs/argocd.md ignores exactly what changes between two renders (helm template has no lookup)", async () => {
+    const render = async () => {
+      const result = await template('--set', 'metrics.secure.enabled=true', '--show-only', 'templates/metrics-auth.yaml');
+      expect(result.exitCode).toBe(0);
+      return parseAllDocuments(result.stdout).map((d) => d.toJS() as KubeManifest).find((m) => m?.kind === 'Secret')!;
+    };
+    const [first, second] = [await render(), await render()];
+    expect(first.data).not.toEqual(second.data);
+    expect({ ...first, data: undefined }).toEqual({ ...second, data: undefined });
+    // The Application example of the page names that Secret and ignores its data, and keeps the live data on sync.
+    const page = readFileSync(join(repoRoot, 'docs/argocd.md'), 'utf8');
+    const example = [...page.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]!) as { spec?: Record<string, unknown> }).find((doc) => doc?.spec?.['ignoreDifferences']);
+    expect(example?.spec?.['ignoreDifferences'] ?? []).toContainEqual({ kind: 'Secret', name: first.metadata.name, namespace: first.metadata.namespace, jsonPointers: ['/data'] });
+    expect(example?.spec?.['syncPolicy']).toMatchObject({ syncOptions: expect.arrayContaining(['RespectIgnoreDifferences=true']) });
+  });
+
+  it('prints NOTES with next steps after install', async () => {
+    // A release of its own (the suite's CRDs and ServiceAccount belong to no release).
+    const result = await helm(['install', 'notes-check', chart, '--namespace', 'notes-check', '--set', 'crds.install=false', '--dry-run=client', '--kubeconfig', cluster().kubeconfigAdmin]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/NOTES:[\s\S]*kubectl get pte -A -o wide/);
+  });
+
+  // A new user pastes the NOTES' next steps as they are. The examples they apply live in namespace ml: a step that
+  // creates the Secret elsewhere, or looks for the endpoint in the default namespace, fails with NotFound.
+  it("NOTES' next steps run as printed on a fresh cluster (those that need no running operator)", async () => {
+    const result = await helm(['install', 'notes-steps', chart, '--namespace', 'notes-steps', '--set', 'crds.install=false', '--dry-run=client', '--kubeconfig', cluster().kubeconfigAdmin]);
+    const steps = result.stdout.split('Next steps:')[1]!.split('\n').map((line) => line.trim()).filter((line) => line.startsWith('kubectl '));
+    const runnable = steps.filter((line) => !/ rollout status | wait /.test(line));
+    expect(runnable.length).toBeGreaterThanOrEqual(4);
+    const env = { ...process.env, PATH: `${join(cluster().kubectl, '..')}:${process.env.PATH ?? ''}`, KUBECONFIG: cluster().kubeconfigAdmin };
+    await kubectl(['delete', 'namespace', 'ml', '--ignore-not-found', '--wait=true']); // fresh: the examples' namespace does not exist yet
+    try {
+      for (const line of runnable) {
+        const command = line.replace(/\s+# .*$/, '').replaceAll('<personal access token>', 'dapi-notes-steps').replaceAll('<name>', 'llama-chat');
+        const ran = await run('bash', ['-euo', 'pipefail', '-c', command], { env });
+        expect(ran.stderr, command).toBe('');
+        expect(ran.exitCode, command).toBe(0);
+      }
+    } finally {
+      await kubectl(['delete', 'namespace', 'ml', '--ignore-not-found', '--wait=true']); // the kustomize test below creates it again
+    }
+  });
+});

@@ -1,0 +1,189 @@
+// Installing pt-operator the ways users do: Helm and kustomize, checked by the real API server.
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { cluster, ensureNamespace, kubectl, uniqueNamespace } from '../../support/cluster.js';
+import { helm, chart } from './install-support.js';
+
+describe('a second release of the chart in the cluster (platform review)', () => {
+  // Two operators acting on one object fight over it (each applies its changes, each writes status). The first
+  // release is installed for real (no node runs its Pods here); the second is tried with --dry-run=server, which
+  // renders against the live cluster as an install does.
+  const first = uniqueNamespace('release-one');
+  const second = uniqueNamespace('release-two');
+  const tenantA = uniqueNamespace('tenant-a');
+  const tenantB = uniqueNamespace('tenant-b');
+  const admin = ['--kubeconfig', cluster().kubeconfigAdmin];
+  const install = (release: string, namespace: string, ...values: string[]) =>
+    helm(['install', release, chart, '--namespace', namespace, '--create-namespace', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false', ...admin, ...values]);
+
+  it('refuses a release whose namespaces overlap another release that reconciles them, naming it (also a shard beside a release without a selector); disjoint scopes or two shards install', async () => {
+    // Uninstalled when the test ends, failed too: a retry installs it again from scratch (the failed attempt's release,
+    // perhaps already made a shard, would refuse the install and answer the checks below in its place).
+    onTestFinished(async () => {
+      await helm(['uninstall', 'ops', '--namespace', first, '--ignore-not-found', ...admin]);
+    });
+    for (const namespace of [tenantA, tenantB]) await ensureNamespace(namespace);
+    const one = await install('ops', first, '--set', `watchNamespaces={${tenantA}}`);
+    expect(one.stderr).toBe('');
+
+    const names = `release "ops" in namespace ${first}`;
+    for (const values of [[], ['--set', `watchNamespaces={${tenantA},${tenantB}}`]]) {
+      const refused = await install('ops-two', second, '--dry-run=server', ...values);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stderr).toContain(`another pt-operator, ${names}, already reconciles the endpoints of namespace ${tenantA}`);
+    }
+    const disjoint = await install('ops-two', second, '--dry-run=server', '--set', `watchNamespaces={${tenantB}}`);
+    expect(disjoint.stderr).not.toContain(names);
+    // A shard beside a release without a labelSelector is no shard: the first still reconciles the shard's objects.
+    const shard = await install('ops-two', second, '--dry-run=server', '--set', 'labelSelector=shard=b');
+    expect(shard.exitCode).not.toBe(0);
+    expect(shard.stderr).toContain(`another pt-operator, ${names}, already reconciles the endpoints of namespace ${tenantA}`);
+    // upgrading the first release is no conflict with itself
+    const upgrade = await helm(['upgrade', 'ops', chart, '--namespace', first, '--reuse-values', '--dry-run=server', ...admin]);
+    expect(upgrade.stderr).not.toContain(names);
+    expect(upgrade.exitCode).toBe(0);
+    // Shards: with a labelSelector on both, the selectors decide (each its own objects).
+    const sharded = await helm(['upgrade', 'ops', chart, '--namespace', first, '--reuse-values', '--set', 'labelSelector=shard=a', ...admin]);
+    expect(sharded.exitCode, sharded.stderr).toBe(0);
+    const other = await install('ops-two', second, '--dry-run=server', '--set', 'labelSelector=shard=b');
+    expect(other.stderr).not.toContain(names);
+    expect(other.exitCode, other.stderr).toBe(0);
+  });
+});
+
+describe('a second release beside one installed with rbac.create=false (platform review)', () => {
+  // With rbac.create=false (and no tenant roles, no secure metrics) the release installs no ClusterRole, and its
+  // RBAC comes from whoever manages the cluster's RBAC (GitOps): the overlap check did not count it, so a second
+  // release watching the same namespace installed, and two operators acted on the same objects.
+  const first = uniqueNamespace('rbac-managed');
+  const second = uniqueNamespace('rbac-managed-two');
+  const tenant = uniqueNamespace('tenant-c');
+  const admin = ['--kubeconfig', cluster().kubeconfigAdmin];
+  const role = `pt-operator-managed-${process.pid}`;
+
+  afterAll(async () => {
+    await helm(['uninstall', 'managed', '--namespace', first, '--ignore-not-found', ...admin]);
+    await kubectl(['delete', 'clusterrole', role, '--ignore-not-found']);
+  });
+
+  it('refuses a release whose namespaces overlap it, naming it; a disjoint one installs', async () => {
+    await ensureNamespace(tenant);
+    const installed = await helm(['upgrade', '--install', 'managed', chart, '--namespace', first, '--create-namespace', '--set', 'crds.install=false',
+      '--set', 'rbac.create=false', '--set', 'tenantRoles.create=false', '--set', `watchNamespaces={${tenant}}`, ...admin]);
+    expect(installed.exitCode, installed.stderr).toBe(0);
+    // The platform's own RBAC for it: the operator's rules, bound in the namespace it watches.
+    const rbac = [
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: role }, rules: [
+        { apiGroups: ['serving.ptoperator.io'], resources: ['provisionedthroughputendpoints', 'databricksworkspaces'], verbs: ['get', 'list', 'watch', 'patch'] },
+        { apiGroups: ['serving.ptoperator.io'], resources: ['provisionedthroughputendpoints/status', 'databricksworkspaces/status'], verbs: ['patch'] },
+      ] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: role, namespace: tenant },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+        subjects: [{ kind: 'ServiceAccount', name: 'managed-pt-operator', namespace: first }] },
+    ];
+    const applied = await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }) });
+    expect(applied.exitCode, applied.stderr).toBe(0);
+
+    const refused = await helm(['install', 'ops-three', chart, '--namespace', second, '--create-namespace', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false',
+      '--set', `watchNamespaces={${tenant}}`, '--dry-run=server', ...admin]);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain(`another pt-operator, release "managed" in namespace ${first}, already reconciles the endpoints of namespace ${tenant}`);
+    const disjoint = await helm(['install', 'ops-three', chart, '--namespace', second, '--create-namespace', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false',
+      '--set', 'watchNamespaces={elsewhere}', '--dry-run=server', ...admin]);
+    expect(disjoint.exitCode, disjoint.stderr).toBe(0);
+  });
+
+  // Counting RBAC granted elsewhere must not let a tenant's decoy count: a namespace admin can bind its own
+  // ServiceAccount to admin there, which does not grant the status the operator writes.
+  it("does not count a tenant admin's decoy whose ServiceAccount it bound to admin in its namespace", async () => {
+    const decoyNamespace = uniqueNamespace('tenant-d');
+    await ensureNamespace(decoyNamespace);
+    await kubectl(['-n', decoyNamespace, 'create', 'rolebinding', 'trudy-admin', '--clusterrole=admin', '--user=trudy']);
+    const decoy = [
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'decoy', namespace: decoyNamespace } },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'decoy-admin', namespace: decoyNamespace },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
+        subjects: [{ kind: 'ServiceAccount', name: 'decoy', namespace: decoyNamespace }] },
+      { apiVersion: 'apps/v1', kind: 'Deployment',
+        metadata: { name: 'decoy', namespace: decoyNamespace, labels: { 'app.kubernetes.io/instance': 'decoy' }, annotations: { 'ptoperator.io/watch-namespaces': decoyNamespace } },
+        spec: { replicas: 0, selector: { matchLabels: { app: 'decoy' } }, template: { metadata: { labels: { app: 'decoy' } }, spec: { serviceAccountName: 'decoy', containers: [{ name: 'c', image: 'busybox' }] } } } },
+    ];
+    const planted = await kubectl(['--as=trudy', 'apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: decoy }) });
+    expect(planted.exitCode, planted.stderr).toBe(0);
+    const install = await helm(['install', 'ops-four', chart, '--namespace', second, '--create-namespace', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false',
+      '--set', `watchNamespaces={${decoyNamespace}}`, '--dry-run=server', ...admin]);
+    expect(install.stderr).not.toContain('already reconciles');
+    expect(install.exitCode, install.stderr).toBe(0);
+  });
+});
+
+describe("a tenant's Deployment posing as a release (attacker review)", () => {
+  // Tenants commonly hold the built-in edit role in their namespace (the chart's tenant role aggregates into it), which
+  // creates Deployments. One carrying the chart's scope annotation is no operator: it must not block the platform
+  // team's install or upgrade of the real release.
+  const platform = uniqueNamespace('platform');
+  const tenant = uniqueNamespace('tenant-mallory');
+  const admin = ['--kubeconfig', cluster().kubeconfigAdmin];
+
+  it('does not refuse the upgrade of a real release because of it', async () => {
+    // Uninstalled when the test ends, failed too: a retry installs it again (helm install of an existing release fails).
+    onTestFinished(async () => {
+      await helm(['uninstall', 'ops', '--namespace', platform, '--ignore-not-found', ...admin]);
+    });
+    await ensureNamespace(tenant);
+    const installed = await helm(['install', 'ops', chart, '--namespace', platform, '--create-namespace', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false', ...admin]);
+    expect(installed.exitCode, installed.stderr).toBe(0);
+    await kubectl(['-n', tenant, 'create', 'rolebinding', 'mallory-edit', '--clusterrole=edit', '--user=mallory']);
+    const decoy = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'decoy', namespace: tenant, labels: { 'app.kubernetes.io/instance': 'ops' }, annotations: { 'ptoperator.io/watch-namespaces': '', 'ptoperator.io/label-selector': '' } },
+      spec: { replicas: 0, selector: { matchLabels: { app: 'decoy' } }, template: { metadata: { labels: { app: 'decoy' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+    };
+    const planted = await kubectl(['--as=mallory', 'apply', '-f', '-'], { input: JSON.stringify(decoy) });
+    expect(planted.exitCode, planted.stderr).toBe(0);
+
+    const upgrade = await helm(['upgrade', 'ops', chart, '--namespace', platform, '--reuse-values', '--dry-run=server', ...admin]);
+    expect(upgrade.stderr).not.toContain('already reconciles');
+    expect(upgrade.exitCode, upgrade.stderr).toBe(0);
+  });
+});
+
+describe('upgrading a release not named pt-operator to the Lease named after it (platform review)', () => {
+  // Releases before this one all led on "pt-operator-leader". A rolling update that moved a running release to
+  // "<fullname>-leader" would have an old replica leading on the old Lease and a new one on the new Lease at once.
+  const namespace = uniqueNamespace('lease-upgrade');
+  const admin = ['--kubeconfig', cluster().kubeconfigAdmin];
+  const leaseArg = async (release: string) => {
+    const result = await helm(['upgrade', '--install', release, chart, '--namespace', namespace, '--set', 'crds.install=false', '--set', 'tenantRoles.create=false', '--dry-run=server', ...admin]);
+    expect(result.stderr).toBe('');
+    return /--leader-election-id=(\S+)/.exec(result.stdout)?.[1];
+  };
+  const lease = (holderIdentity: string) => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'pt-operator-leader', namespace },
+    spec: { holderIdentity, leaseDurationSeconds: 15 },
+  });
+
+  it("keeps pt-operator-leader while one of the release's own Pods holds it; a new release, or another's Lease, gets its own", async () => {
+    await ensureNamespace(namespace);
+    expect(await leaseArg('ops')).toBe('ops-pt-operator-leader');
+    await kubectl(['apply', '-f', '-'], { input: JSON.stringify(lease('ops-pt-operator-5d8f7c9b4-x7k2p')) });
+    expect(await leaseArg('ops')).toBe('pt-operator-leader');
+    expect(await leaseArg('other')).toBe('other-pt-operator-leader');
+    await kubectl(['apply', '-f', '-'], { input: JSON.stringify(lease('ops-pt-operator-extra-5d8f7c9b4-x7k2p')) });
+    expect(await leaseArg('ops')).toBe('ops-pt-operator-leader');
+  });
+
+  // A Pod's name is its ReplicaSet's name, "-" and 5 random characters, with that base cut to 58 characters: the Pods
+  // of a release whose full name has 47 characters or more have names that no longer end "-<hash>-<5 characters>".
+  it("keeps pt-operator-leader while one of the release's own Pods holds it, also when the Pod's name was cut to 63 characters", async () => {
+    await ensureNamespace(namespace);
+    const release = 'ml-platform-serving-prod-europe-west1'; // full name: <release>-pt-operator, 49 characters
+    const podName = `${release}-pt-operator-5d8f7c9b4f-`.slice(0, 58) + 'x7k2p';
+    expect(podName).toHaveLength(63);
+    await kubectl(['apply', '-f', '-'], { input: JSON.stringify(lease(podName)) });
+    expect(await leaseArg(release)).toBe('pt-operator-leader');
+    expect(await leaseArg('other')).toBe('other-pt-operator-leader');
+  });
+});

@@ -1,0 +1,139 @@
+// Installing pt-operator the ways users do: Helm and kustomize, checked by the real API server.
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { invalidLabelSelectors, validLabelSelectors } from '../../support/label-selectors.js';
+import { type KubeManifest, helm, chart } from './install-support.js';
+
+describe('Helm chart refuses values that would break the operator at run time (platform review)', () => {
+  const template = (...values: string[]) => helm(['template', 'pt-operator', chart, '--namespace', 'pt-operator-system', ...values]);
+
+  // The Role grants get and update on the operator's Lease by name: a Lease the operator is told to lead on must be
+  // in it, or it cannot renew (docs/upgrade.md keeps pt-operator-leader with extraArgs).
+  it('grants the Lease an extraArgs --leader-election-id names, beside the release\'s', async () => {
+    const rendered = await template('--set-json', 'extraArgs=["--log-level=debug","--leader-election-id=legacy-leader"]', '--show-only', 'templates/leader-election-rbac.yaml');
+    expect(rendered.stderr).toBe('');
+    expect(rendered.stdout).toContain('resourceNames: ["pt-operator-leader","legacy-leader"]');
+  });
+
+  it('refuses more than one replica with leader election off (each replica would reconcile)', async () => {
+    const refused = await template('--set', 'leaderElection.enabled=false');
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain('leaderElection.enabled=false needs replicaCount=1');
+    const single = await template('--set', 'leaderElection.enabled=false', '--set', 'replicaCount=1', '--show-only', 'templates/deployment.yaml');
+    expect(single.stderr).toBe('');
+    expect(single.stdout).toMatch(/--leader-elect=false/);
+  });
+
+  it.each([
+    [['--set', 'podDisruptionBudget.minAvailable=2']],
+    [['--set', 'podDisruptionBudget.minAvailable=100%']],
+    [['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=3']],
+    // Kubernetes rounds a percentage of minAvailable up: 51 % of 2 replicas is 2, 67 % of 3 is 3.
+    [['--set', 'podDisruptionBudget.minAvailable=51%']],
+    [['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=67%']],
+  ])('refuses a PodDisruptionBudget that allows no eviction (%j): kubectl drain of its node would wait forever', async (values) => {
+    const refused = await template(...values);
+    expect(refused.stderr).toMatch(/podDisruptionBudget.minAvailable=\S+ with replicaCount=\d allows no voluntary disruption/);
+    expect(refused.exitCode).not.toBe(0);
+  });
+
+  it('takes a PodDisruptionBudget that leaves room for one eviction', async () => {
+    for (const values of [
+      [],
+      ['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=2'],
+      ['--set', 'podDisruptionBudget.minAvailable=50%'],
+      ['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=66%'],
+    ]) {
+      const result = await template(...values, '--show-only', 'templates/poddisruptionbudget.yaml');
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(/kind: PodDisruptionBudget/);
+    }
+  });
+
+  it('refuses metrics.port equal to healthProbe.port (the operator cannot bind both)', async () => {
+    const refused = await template('--set', 'metrics.port=8081');
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain('metrics.port and healthProbe.port must differ');
+  });
+
+  it.each(['labelSelector', 'defaultWorkspace.allowedNamespaceSelector'])('refuses a %s that is not a label selector (values.schema.json)', async (key) => {
+    for (const selector of invalidLabelSelectors) {
+      const refused = await template('--set-json', `${key}=${JSON.stringify(selector)}`, '--show-only', 'templates/deployment.yaml');
+      expect(refused.exitCode, selector).not.toBe(0);
+      expect(refused.stderr, selector).toContain(`'/${key.replace('.', '/')}'`);
+    }
+    for (const selector of validLabelSelectors) {
+      const accepted = await template('--set-json', `${key}=${JSON.stringify(selector)}`, '--show-only', 'templates/deployment.yaml');
+      expect(accepted.stderr, selector).toBe('');
+    }
+  });
+
+  it.each(['pollInterval', 'progressInterval'])('refuses a %s of zero, which the operator refuses at start (values.schema.json)', async (key) => {
+    for (const zero of ['0', '0s']) {
+      const refused = await template('--set-string', `${key}=${zero}`, '--show-only', 'templates/deployment.yaml');
+      expect(refused.exitCode, zero).not.toBe(0);
+      expect(refused.stderr, zero).toContain(`'/${key}'`);
+    }
+    const accepted = await template('--set-string', `${key}=300ms`, '--show-only', 'templates/deployment.yaml');
+    expect(accepted.stderr).toBe('');
+  });
+
+  // It rendered, and the Pod crash-looped on "invalid regular expression".
+  it('refuses capacityPatterns that are not regular expressions, naming the bad one', async () => {
+    for (const patterns of ['(', 'no gpus,[quota', 'a\\']) {
+      const refused = await template('--set-json', `capacityPatterns=${JSON.stringify(patterns)}`, '--show-only', 'templates/deployment.yaml');
+      expect(refused.exitCode, patterns).not.toBe(0);
+      expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" is not a regular expression/);
+    }
+    // Valid in Go (so the check above passes them) but not in JavaScript, where the operator reads them.
+    for (const patterns of ['(?i)out of capacity', 'quota,a(?P<name>b)', 'x(?-i)y', 'gpu(?U:s+)', 'quota,(?sU:.+) exceeded']) {
+      const refused = await template('--set-json', `capacityPatterns=${JSON.stringify(patterns)}`, '--show-only', 'templates/deployment.yaml');
+      expect(refused.exitCode, patterns).not.toBe(0);
+      expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" uses Go-only syntax the operator cannot read/);
+    }
+    // Valid in both, but JavaScript reads them otherwise, without a word: \z, \A and \Q are the letters z, A and Q
+    // there, \pL a p and an L, \x{41} 41 x's, [[:alpha:]] a class of ":alph" followed by "]".
+    for (const patterns of ['out of capacity\\z', '\\Acapacity', 'quota,\\pL+ gpus', 'gpu\\x{41}', '\\Qa.b\\E', 'no [[:alpha:]]+ left']) {
+      const refused = await template('--set-json', `capacityPatterns=${JSON.stringify(patterns)}`, '--show-only', 'templates/deployment.yaml');
+      expect(refused.exitCode, patterns).not.toBe(0);
+      expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" uses Go syntax the operator reads otherwise/);
+    }
+    // Patterns are separated by commas: a quantifier's comma cuts "x{1,3}" into "x{1" and "3}", literal text to both
+    // Go and JavaScript. Refused, naming how to write the comma.
+    for (const patterns of ['no gpus{1,3}', 'capacity{2,}']) {
+      const refused = await template('--set-json', `capacityPatterns=${JSON.stringify(patterns)}`, '--show-only', 'templates/deployment.yaml');
+      expect(refused.exitCode, patterns).not.toBe(0);
+      expect(refused.stderr, patterns).toMatch(/capacityPatterns: ".*" is cut by a comma.*\\x2c/);
+    }
+    const escaped = await template('--set-json', `capacityPatterns=${JSON.stringify('a\\\\z,\\d+ gpus,[:x]')}`, '--show-only', 'templates/deployment.yaml');
+    expect(escaped.stderr).toBe('');
+    const accepted = await template('--set-json', 'capacityPatterns="no gpus?,quota (exceeded|reached),(?i:gpu),(?<n>x)"', '--show-only', 'templates/deployment.yaml');
+    expect(accepted.stderr).toBe('');
+    expect(accepted.stdout).toContain('--capacity-patterns=no gpus?,quota (exceeded|reached),(?i:gpu),(?<n>x)');
+    // What the chart accepts, the operator reads (the i flag, as config.ts does).
+    for (const pattern of ['no gpus?', '(?i:gpu)', '(?<n>x)']) expect(() => new RegExp(pattern, 'i')).not.toThrow();
+  });
+
+  it('fits every name into 63 characters with a long release name (Services: DNS-1035 labels)', async () => {
+    const release = 'serving-platform-production-europe-west1-blue-green-1';
+    expect(release).toHaveLength(53);
+    const rendered = await helm([
+      'template', release, chart, '--namespace', 'pt-operator-system',
+      '--set', 'metrics.secure.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'networkPolicy.enabled=true',
+      '--set', 'defaultWorkspace.allowedNamespaceSelector=team=ml',
+    ]);
+    expect(rendered.stderr).toBe('');
+    const manifests = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as KubeManifest & { spec?: Record<string, unknown> }).filter(Boolean);
+    expect(manifests.length).toBeGreaterThan(10);
+    for (const manifest of manifests) {
+      expect(manifest.metadata.name.length, `${manifest.kind} ${manifest.metadata.name}`).toBeLessThanOrEqual(63);
+      expect(manifest.metadata.name, manifest.kind).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+      if (manifest.kind === 'Service') expect(manifest.metadata.name).toMatch(/^[a-z]([-a-z0-9]*[a-z0-9])?$/);
+    }
+    // The Deployment mounts the generated certificate Secret, and the ServiceMonitor checks the certificate for the Service's name.
+    const service = manifests.find((m) => m.kind === 'Service')!;
+    const secret = manifests.find((m) => m.kind === 'Secret')!;
+    expect(rendered.stdout).toContain(`secretName: ${secret.metadata.name}`);
+    expect(rendered.stdout).toContain(`serverName: ${service.metadata.name}.pt-operator-system.svc`);
+  });
+});
