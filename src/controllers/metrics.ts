@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DatabricksMetricsSink } from '../databricks/index.js';
 
-type ObjectWithConditions = { status?: { conditions?: { type: string; status: string; reason: string }[] } };
+type ObjectWithConditions = { metadata?: { namespace?: string }; status?: { conditions?: { type: string; status: string; reason: string }[] } };
 
 /** pt-operator's own metrics; the controller runtime's (reconcile, workqueue) live in src/kube. */
 export class OperatorMetrics {
@@ -22,6 +22,15 @@ export class OperatorMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
+    const source = () => this.endpointSource();
+    // A counter's series must exist at 0 before its first increment: Prometheus sees no increase in a series born at
+    // 1, so `increase(...[1h]) > 0` would miss a namespace's first capacity failure. Every namespace with endpoint
+    // objects in the cache has its series from the first scrape on.
+    const atZeroForEachNamespace = function (this: Counter<'namespace'>) {
+      const namespaces = new Set<string>();
+      for (const obj of source()) if (obj.metadata?.namespace) namespaces.add(obj.metadata.namespace);
+      for (const namespace of namespaces) this.inc({ namespace }, 0);
+    };
     this.timeToReady = new Histogram({
       name: 'pt_operator_endpoint_time_to_ready_seconds',
       help: 'Time from a create or config change until the desired config serves.',
@@ -34,12 +43,14 @@ export class OperatorMetrics {
       help: 'Rollouts that failed for lack of GPU capacity.',
       labelNames: ['namespace'],
       registers,
+      collect: atZeroForEachNamespace,
     });
     this.capacityRetries = new Counter({
       name: 'pt_operator_capacity_retries_total',
       help: 'Rollouts re-issued after a GPU-capacity failure.',
       labelNames: ['namespace'],
       registers,
+      collect: atZeroForEachNamespace,
     });
     this.databricksRequests = new Counter({
       name: 'pt_operator_databricks_requests_total',
@@ -96,7 +107,6 @@ export class OperatorMetrics {
         for (const l of limits()) this.set({ host: l.host, budget: l.budget }, l.limit);
       },
     });
-    const source = () => this.endpointSource();
     this.endpointsByCondition = new Gauge({
       name: 'pt_operator_endpoints',
       help: 'ProvisionedThroughputEndpoints by condition type, status and reason.',

@@ -124,6 +124,7 @@ export class Controller<T extends KubeObject> {
       rateLimiter: options.rateLimiter,
       metrics: options.metrics?.forQueue(options.name),
     });
+    options.metrics?.initController(options.name);
     const enqueue = (obj: T) => this.queue.add(objectKey(obj));
     options.primary.addHandlers({
       add: enqueue,

@@ -149,6 +149,24 @@ export class RuntimeMetrics {
     });
   }
 
+  /**
+   * The controller's series at 0 before anything happens, as controller-runtime does: Prometheus sees no increase in a
+   * counter series born at 1, so the first reconcile errors after a start would not show in increase() or rate().
+   */
+  initController(controller: string): void {
+    const labels = { controller };
+    for (const result of ['success', 'error', 'requeue_after'] satisfies ReconcileResult[]) this.reconcileTotal.inc({ ...labels, result }, 0);
+    this.reconcileErrors.inc(labels, 0);
+    this.terminalReconcileErrors.inc(labels, 0);
+    this.reconcilesDeferred.inc(labels, 0);
+    this.activeWorkers.set(labels, 0);
+    this.slowReconciles.set(labels, 0);
+    const queue = { name: controller, controller };
+    this.depth.set(queue, 0);
+    this.adds.inc(queue, 0);
+    this.retries.inc(queue, 0);
+  }
+
   /** Counts an informer's list/watch milestones (see InformerStats). */
   forInformer(resource: string): (stat: string) => void {
     return (event) => this.informerEvents.inc({ resource, event });
