@@ -146,7 +146,28 @@ describe('pt-operator run configuration', () => {
   });
 
   it('refuses unknown flags', () => {
-    expect(() => parseOperatorConfig(['--poll=5m'], {})).toThrow(/Unknown option '--poll'/);
+    expect(() => parseOperatorConfig(['--poll=5m'], {})).toThrow(/unknown flag --poll\b/);
+  });
+
+  // A misspelled flag, or one copied from a kubebuilder (Go) operator's Deployment, stops the start with an error that
+  // names it and the flag meant, not Node's advice to pass it as a positional argument after "--" (refused anyway), and
+  // not "Unknown option '-l'" for Go's single-dash -leader-elect.
+  it.each([
+    [['--metric-bind-address=:9090'], /unknown flag --metric-bind-address: did you mean --metrics-bind-address\?/],
+    [['--poll=5m'], /unknown flag --poll: did you mean --poll-interval\?/],
+    [['--zap-log-level=debug'], /unknown flag --zap-log-level: did you mean --log-level\?/],
+    [['-leader-elect'], /unknown flag -leader-elect: flags take two dashes, as --leader-elect/],
+    [['-metrics-bind-address=:8080'], /unknown flag -metrics-bind-address: flags take two dashes, as --metrics-bind-address=:8080/],
+    [['--namespaces', 'ml', '--no-such-thing'], /unknown flag --no-such-thing; `pt-operator run --help` lists the flags/],
+  ])('a misspelled flag %j is named with the flag meant', (argv, message) => {
+    let error: Error | undefined;
+    try {
+      parseOperatorConfig(argv, {});
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error?.message).toMatch(message);
+    expect(error?.message).not.toMatch(/positional|Unknown option '-l'/);
   });
 
   it('tenant boundaries are closed by default; trusted federation hosts are normalised and checked', () => {
