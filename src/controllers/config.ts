@@ -258,6 +258,7 @@ export function flagDefault(flag: keyof Options): string | undefined {
 export const FLAGS_INTRO = [
   'Each flag can also be set with its environment variable; the flag wins. Durations are written like `30s`, `5m`, `1h`; intervals, `--model-info-ttl` and `--databricks-timeout` must be more than zero (0 would poll or time out without pause).',
   "A boolean flag alone means true (`--leader-elect`); `--leader-elect=false` turns it off (as Go's flag package, never `--leader-elect false`).",
+  "Flags take two dashes (Go's single-dash `-leader-elect` is refused, naming `--leader-elect`); kubebuilder's `--zap-log-level` is `--log-level` here, and logs are always JSON. An unknown flag stops the start, naming the flag it most likely meant.",
 ];
 
 const wrap = (text: string, indent: string, width = 100): string[] => {
@@ -284,11 +285,60 @@ export function runUsage(): string {
 
 const isBooleanFlag = (flag: string) => flag in OPERATOR_OPTIONS && booleanSchemas.has(OPERATOR_OPTIONS[flag as keyof Options].schema);
 
+/** Edit distance of two short strings (a flag's name as typed and as known). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The flag a misspelled one most likely meant: a near spelling, the name it begins, or a kubebuilder zap-* flag's own. */
+function flagMeant(name: string): string | undefined {
+  const flags = Object.keys(OPERATOR_OPTIONS);
+  const bare = name.replace(/^zap-/, '');
+  if (flags.includes(bare)) return bare;
+  const near = flags.map((flag) => ({ flag, distance: editDistance(bare, flag) })).sort((x, y) => x.distance - y.distance)[0];
+  if (near && near.distance <= 2) return near.flag;
+  return flags.find((flag) => flag.startsWith(`${bare}-`));
+}
+
+/**
+ * A flag that is not one: named with the flag meant. Node's own message advises passing it after "--" as a positional
+ * argument (refused anyway), and reads Go's single-dash -leader-elect as the short options -l -e ... .
+ */
+function checkFlagNames(argv: string[]): void {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return;
+    if (!arg.startsWith('-') || arg === '-' || arg === '-h' || arg === '--help') continue;
+    const [written = '', value] = arg.replace(/^--?/, '').split(/=(.*)/s);
+    const known = written in OPERATOR_OPTIONS;
+    if (arg.startsWith('--') && known) {
+      // `--flag value`: the value is the next argument, whatever it looks like
+      if (value === undefined && !isBooleanFlag(written)) i++;
+      continue;
+    }
+    if (!arg.startsWith('--') && known) throw new Error(`unknown flag -${written}: flags take two dashes, as -${arg}`);
+    const meant = flagMeant(written);
+    const dashes = arg.startsWith('--') ? '--' : '-';
+    throw new Error(
+      meant === undefined
+        ? `unknown flag ${dashes}${written}; \`pt-operator run --help\` lists the flags`
+        : `unknown flag ${dashes}${written}: did you mean --${meant}? (\`pt-operator run --help\` lists the flags)`,
+    );
+  }
+}
+
 /**
  * Every flag's value as text. A boolean flag alone means true and, as in Go's flag package, never takes the next
  * argument (`--leader-elect=false` sets it false); a stray argument is refused rather than silently ignored.
  */
 function readFlags(argv: string[]): { values: Record<string, string | undefined>; help: boolean } {
+  checkFlagNames(argv);
   const terminator = argv.indexOf('--');
   const bare = new Set<number>();
   const args = argv.map((arg, i) => {
