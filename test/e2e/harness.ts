@@ -21,6 +21,8 @@ export interface OperatorProcess {
   /** SIGTERM (graceful) or SIGKILL (crash); resolves when the process is gone. */
   stop(signal?: NodeJS.Signals): Promise<void>;
   readonly exited: boolean;
+  /** The exit code once the process is gone (null: killed by a signal, or still running). */
+  readonly exitCode: number | null;
 }
 
 export interface StartOperatorOptions {
@@ -80,8 +82,10 @@ export function startOperator(options: StartOperatorOptions): OperatorProcess {
   child.stdout?.pipe(out, { end: false });
   child.stderr?.pipe(out, { end: false });
   let exited = false;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => {
+  let exitCode: number | null = null;
+  const gone = new Promise<void>((resolve) => child.once('exit', (code) => {
     exited = true;
+    exitCode = code;
     resolve();
   }));
   return {
@@ -89,6 +93,9 @@ export function startOperator(options: StartOperatorOptions): OperatorProcess {
     logs: () => readFileSync(logFile, 'utf8'),
     get exited() {
       return exited;
+    },
+    get exitCode() {
+      return exitCode;
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (!exited) child.kill(signal);
