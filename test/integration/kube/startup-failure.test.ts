@@ -60,6 +60,8 @@ describe('operator start-up failure', () => {
     const message = fatalMessage(lines);
     expect(message).toContain('invalid default workspace');
     expect(message).toContain(reason);
+    // said once: pino appends a cause's message to err.message, and this one holds it already
+    expect(message!.split(reason).length - 1, message).toBe(1);
     expect(output).not.toContain('hunter2');
     expect(output).not.toContain('dapi-x');
   });
