@@ -52,7 +52,19 @@ export async function runOperatorCli(argv: string[]): Promise<number> {
 
 /** The operator's last log line when it cannot go on (a bad flag, a port already taken, an unreadable kubeconfig). */
 export function logFatalError(error: unknown): void {
-  createLogger().fatal({ err: error }, 'pt-operator stopped: fatal error');
+  createLogger().fatal({ err: causesSaidOnce(error) }, 'pt-operator stopped: fatal error');
+}
+
+/**
+ * pino appends the message of each cause to err.message; a cause whose message the error's own holds already (our
+ * "invalid default workspace (...): <cause>") is left out of the chain, or the line on-call reads says it twice.
+ */
+function causesSaidOnce(error: unknown): unknown {
+  if (!(error instanceof Error) || !(error.cause instanceof Error) || !error.message.includes(error.cause.message)) return error;
+  const copy = new Error(error.message, error.cause.cause === undefined ? undefined : { cause: causesSaidOnce(error.cause.cause) });
+  copy.name = error.name;
+  if (error.stack !== undefined) copy.stack = error.stack;
+  return copy;
 }
 
 export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv = process.env) {
