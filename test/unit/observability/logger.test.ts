@@ -43,6 +43,21 @@ describe('logger', () => {
     expect(out).toContain('[REDACTED]');
   });
 
+  // Conditions and Events scrub error messages (a host may echo the credential it refused); the log lines that carry
+  // the same messages ('Databricks action failed', 'reconcile failed') printed them as they came.
+  it('scrubs secrets out of the free text of every log line: error messages, nested fields, the message itself', () => {
+    const { lines, log } = capture();
+    const echoed = 'invalid token dapi0123456789abcdef0123456789abcdef in Authorization: Bearer eyJhbGciOi.payload.sig';
+    log.warn({ action: 'create', error: { kind: 'Auth', message: echoed } }, 'Databricks action failed');
+    log.warn({ err: new Error(echoed), retries: 1 }, 'reconcile failed; retrying with backoff');
+    log.info({ deep: { a: { b: [echoed] } } }, `workspace says: ${echoed}`);
+    const out = lines.join('');
+    expect(out).not.toMatch(/dapi0123456789|eyJhbGciOi/);
+    expect(out).toContain('Databricks action failed');
+    expect(out).toContain('invalid token [REDACTED]');
+    expect(lines).toHaveLength(3);
+  });
+
   it('scrubs secrets out of free text such as error messages', () => {
     const text = scrubSecrets('401 with Authorization: Bearer eyJhbGciOi.x.y; token=dapiabcdef0123456789abcdef01 client_secret=s3cr3t');
     expect(text).not.toMatch(/eyJhbGciOi|dapiabcdef|s3cr3t/);
