@@ -45,6 +45,13 @@ export function createLogger(config: LoggerConfig = {}): Logger {
     level: config.level ?? process.env.LOG_LEVEL ?? 'info',
     base: config.base ?? { component: 'pt-operator' },
     redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+    // Field names are redacted above; free text (an error message a host echoed with the credential it refused) is
+    // scrubbed here, as conditions and Events scrub it. Only lines of an enabled level get here.
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((arg) => scrubDeep(arg, 0, new WeakSet())) as Parameters<typeof method>);
+      },
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
@@ -60,6 +67,30 @@ export function createLogger(config: LoggerConfig = {}): Logger {
  * streams flush in no set order, and the fatal line that ends the process came before lines logged earlier.
  */
 let sharedStdout: DestinationStream | undefined;
+
+/** How deep log fields are scrubbed; deeper values are written as they are (log fields are shallow). */
+const SCRUB_DEPTH = 8;
+
+/** A copy of a log argument with every string scrubbed; an Error stays an Error for pino's err serializer. */
+function scrubDeep(value: unknown, depth: number, seen: WeakSet<object>): unknown {
+  if (typeof value === 'string') return scrubSecrets(value);
+  if (value === null || typeof value !== 'object' || depth > SCRUB_DEPTH || seen.has(value)) return value;
+  seen.add(value);
+  const next = (v: unknown) => scrubDeep(v, depth + 1, seen);
+  if (value instanceof Error) {
+    const copy = new Error(scrubSecrets(value.message), value.cause === undefined ? undefined : { cause: next(value.cause) });
+    copy.name = value.name;
+    copy.stack = value.stack === undefined ? undefined : scrubSecrets(value.stack);
+    for (const [key, field] of Object.entries(value)) (copy as unknown as Record<string, unknown>)[key] = next(field);
+    return copy;
+  }
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return next(toJSON.call(value));
+  if (Array.isArray(value)) return value.map(next);
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, next(field)]));
+}
 
 /** Removes secret-looking substrings (bearer tokens, Databricks PATs) from free text such as error messages. */
 export function scrubSecrets(text: string): string {
