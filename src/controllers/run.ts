@@ -148,7 +148,8 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   manager.afterDrain(async (timeoutMs) => {
     if (!(await events.flush(timeoutMs))) log.warn({ unwritten: events.queued }, 'Events still unwritten at shutdown');
   });
-  metrics.countEndpointsFrom(() => endpoints.list());
+  // Only the replica that acts counts them: a standby's cache is warm too, and Prometheus sums over the replicas.
+  metrics.countEndpointsFrom(() => (manager.isLeader ? endpoints.list() : []));
 
   // One tenant's slow or silent Databricks host must not take the workers the other tenants' objects need.
   const slowReconciles = config.slowReconcileAfter > 0 ? { afterMs: config.slowReconcileAfter, perNamespace: config.maxSlowReconcilesPerNamespace } : undefined;
