@@ -1,0 +1,95 @@
+package argocdhealth
+
+import (
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// plannedDirectory holds one object per endpoint state as the planner writes its status
+// (test/unit/controllers/endpoint/tool-states.ts; the unit test fails when a file is not what the planner writes now).
+const plannedDirectory = fixtureDirectory + "/planned"
+
+// What Argo CD must show for each planned state (docs/argocd.md), and the start of its message.
+var plannedHealth = map[string]struct{ status, messagePrefix string }{
+	"available":                     {"Healthy", "version 3 at 1960-2940 tokens/s serves"},
+	"creating":                      {"Progressing", "Creating: "},
+	"updating":                      {"Progressing", "Updating: "},
+	"not-ready":                     {"Progressing", "NotReady: "},
+	"waiting-for-rollout":           {"Progressing", "WaitingForRollout: "},
+	"drift-detected":                {"Progressing", "Updating: "},
+	"waiting-for-capacity":          {"Progressing", "WaitingForCapacity: "},
+	"capacity-retries-exhausted":    {"Degraded", "CapacityRetriesExhausted: "},
+	"update-failed":                 {"Degraded", "UpdateFailed: "},
+	"invalid-spec":                  {"Degraded", "InvalidSpec: "},
+	"model-not-found":               {"Degraded", "ModelNotFound: "},
+	"rejected-by-databricks":        {"Degraded", "InvalidSpec: Databricks rejected"},
+	"not-owned":                     {"Degraded", "NotOwned: "},
+	"permission-denied":             {"Degraded", "PermissionDenied: "},
+	"workspace-not-ready":           {"Progressing", "WorkspaceNotReady: "},
+	"workspace-not-ready-new-spec":  {"Progressing", "WorkspaceNotReady: "},
+	"default-workspace-not-allowed": {"Degraded", "DefaultWorkspaceNotAllowed: "},
+	"workspace-changed":             {"Degraded", "WorkspaceChanged: "},
+	"rate-limited-poll":             {"Progressing", "RateLimited: "},
+	"rate-limited-new-spec":         {"Progressing", "RateLimited: "},
+	"databricks-outage-poll":        {"Progressing", "ReconcileError: "},
+	"databricks-outage-new-spec":    {"Progressing", "ReconcileError: "},
+	"paused":                        {"Suspended", "ReconcilePaused: "},
+	"paused-new-spec":               {"Suspended", "ReconcilePaused: "},
+	"canary-step-rolling-out":       {"Progressing", "Canary Progressing: "},
+	"canary-paused":                 {"Suspended", "Canary Paused: step 1 (10 %) serves"},
+	"canary-holding":                {"Suspended", "Canary Holding: "},
+	"canary-rolling-back":           {"Degraded", "CanaryAborted: "},
+	"canary-aborted":                {"Degraded", "CanaryAborted: "},
+	"canary-succeeded":              {"Healthy", "version 4 at 1960-2940 tokens/s serves"},
+	"canary-step-failed":            {"Degraded", "UpdateFailed: the rollout failed"},
+	"adopt-refused":                 {"Degraded", "NotOwned: "},
+	// A settings part beside the served config: the health describes the served config, which serves (docs/argocd.md).
+	"settings-applying":  {"Healthy", "version 3 at 1960-2940 tokens/s serves"},
+	"settings-rejected":  {"Healthy", "version 3 at 1960-2940 tokens/s serves"},
+	"schedule-switching": {"Progressing", "Updating: "},
+	// Argo CD answers for objects being deleted itself.
+	"deleting":         {"Progressing", "Pending deletion"},
+	"deletion-blocked": {"Progressing", "Pending deletion"},
+	"stale-generation": {"Progressing", "Waiting for pt-operator to reconcile generation 2 (status is for generation 1)"},
+}
+
+func TestHealthOfPlannedStates(t *testing.T) {
+	script := readScript(t, endpointScript)
+	for _, name := range plannedNames(t) {
+		t.Run(name, func(t *testing.T) {
+			want, ok := plannedHealth[name]
+			if !ok {
+				t.Fatalf("%s.yaml has no expected health", name)
+			}
+			obj, err := LoadObject(filepath.Join(plannedDirectory, name+".yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ResourceHealth(script, obj)
+			if got.Status != want.status || !strings.HasPrefix(got.Message, want.messagePrefix) {
+				t.Errorf("health = %s %q\nwant     %s %q...", got.Status, got.Message, want.status, want.messagePrefix)
+			}
+		})
+	}
+	for name := range plannedHealth {
+		if _, err := LoadObject(filepath.Join(plannedDirectory, name+".yaml")); err != nil {
+			t.Errorf("expected health for %s, which the planner does not write: %v", name, err)
+		}
+	}
+}
+
+func plannedNames(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(plannedDirectory, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no planned objects in %s (%v)", plannedDirectory, err)
+	}
+	names := make([]string, 0, len(files))
+	for _, file := range files {
+		names = append(names, strings.TrimSuffix(filepath.Base(file), ".yaml"))
+	}
+	sort.Strings(names)
+	return names
+}
