@@ -34,6 +34,7 @@ import { planCallFailure, planModelReadFailure, planRejected, rejectedForThisSpe
 import { WORKSPACE_CHANGED, endpointMissingMessage, recordWorkspace, workspaceChanged, workspaceIdentity } from './workspace-move.js';
 import { isPaused, newRequest, pauseProblem, wantsAdoption } from './user-requests.js';
 import { planPreflight } from './preflight.js';
+import { SPEC_APPLIED } from './status-summary.js';
 
 export type * from './plan-types.js';
 export { endpointNameOf } from './plan-builder.js';
@@ -371,12 +372,12 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   if (endpoint.state.ready !== 'READY') {
     return plan
       .ready(false, ReadyReason.NotReady, `the desired config is deployed but Databricks reports the endpoint ${endpoint.state.ready ?? 'not ready'}`)
-      .synced(true, SyncedReason.ReconcileSuccess, 'the spec is applied')
+      .synced(true, SyncedReason.ReconcileSuccess, SPEC_APPLIED)
       .finish(tagAction, progressRequeue(input));
   }
   return plan
     .ready(true, ReadyReason.Available, `${describeServing(served)} serves`)
-    .synced(true, SyncedReason.ReconcileSuccess, 'the spec is applied')
+    .synced(true, SyncedReason.ReconcileSuccess, SPEC_APPLIED)
     .finish(tagAction, settledRequeue(input, tagAction, plan.settingsAction !== undefined));
 }
 

@@ -48,8 +48,25 @@ const WAITING_REASONS: ReadonlySet<string> = new Set([
 /** Reasons of the settings parts' conditions (settings.ts) that need the user: refused, or not changeable. */
 const STALLED_PART_REASONS: ReadonlySet<string> = new Set(['Rejected', 'InvalidSpec', 'NotUpdatable', 'NotConverging']);
 
-/** The first settings part (AiGatewaySynced, PermissionsSynced, ...) that is not in sync. */
-const partNotInSync = (list: Condition[]) => list.find((c) => c.type !== 'Synced' && c.type.endsWith('Synced') && c.status === 'False');
+/** The settings parts (AiGatewaySynced, PermissionsSynced, ...) that are not in sync. */
+const partsNotInSync = (list: Condition[]) => list.filter((c) => c.type !== 'Synced' && c.type.endsWith('Synced') && c.status === 'False');
+const partNotInSync = (list: Condition[]) => partsNotInSync(list)[0];
+
+/** Synced's message for a served config and tags that match the spec (plan.ts). */
+export const SPEC_APPLIED = 'the spec is applied';
+const CONFIG_APPLIED = 'the served config and tags are applied';
+
+/**
+ * Synced stays True while a settings part is sent or refused (the part has its own condition), but says the spec is
+ * applied only once every part is: otherwise it names those that are not, so `kubectl describe` does not contradict them.
+ */
+function withPartsInSynced(list: Condition[], now: Date): Condition[] {
+  const synced = findCondition(list, 'Synced');
+  if (synced?.status !== 'True' || !(synced.message === SPEC_APPLIED || synced.message.startsWith(`${CONFIG_APPLIED}; `))) return list;
+  const parts = partsNotInSync(list);
+  const message = parts.length === 0 ? SPEC_APPLIED : `${CONFIG_APPLIED}; ${parts.map((p) => `${p.type} is ${p.reason}`).join(', ')}: see ${parts.length === 1 ? 'that condition' : 'those conditions'}`;
+  return message === synced.message ? list : setCondition(list, { ...synced, message }, synced.observedGeneration, now);
+}
 
 const waits = (generation: number) => `generation ${generation} waits: `;
 
@@ -75,7 +92,7 @@ function handledBefore(known: Condition | undefined, generation: number): string
  * `observedGeneration`: the status' own, the last generation whose spec the operator carried out.
  */
 export function summarizeConditions(conditions: Conditions, generation: number, now: Date, observedGeneration?: number): Condition[] {
-  let list = [...(conditions ?? [])];
+  let list = withPartsInSynced([...(conditions ?? [])], now);
   const synced = findCondition(list, 'Synced');
   const known = findCondition(list, 'Ready');
   // A new spec held back (rate limit, workspace, pause): a Ready of the older spec would call it Available.
