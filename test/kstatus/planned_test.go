@@ -56,6 +56,18 @@ var plannedExpected = map[string]status.Status{
 	"deleting":                status.TerminatingStatus,
 	"deletion-blocked":        status.TerminatingStatus,
 	"stale-generation":        status.InProgressStatus,
+	// DatabricksWorkspace: an unreachable host (or an outage) is retried, every other failure needs a person.
+	"dbws-no-status":                   status.CurrentStatus,
+	"dbws-authenticated":               status.CurrentStatus,
+	"dbws-secret-not-found":            status.FailedStatus,
+	"dbws-secret-created":              status.CurrentStatus,
+	"dbws-authentication-failed":       status.FailedStatus,
+	"dbws-host-unreachable":            status.InProgressStatus,
+	"dbws-outage":                      status.InProgressStatus,
+	"dbws-invalid-spec":                status.FailedStatus,
+	"dbws-federation-host-not-trusted": status.FailedStatus,
+	"dbws-stale-generation":            status.InProgressStatus,
+	"dbws-credentials-lost":            status.TerminatingStatus,
 }
 
 func TestKstatusOfPlannedStates(t *testing.T) {

@@ -55,11 +55,30 @@ var plannedHealth = map[string]struct{ status, messagePrefix string }{
 	"stale-generation": {"Progressing", "Waiting for pt-operator to reconcile generation 2 (status is for generation 1)"},
 }
 
+// What Argo CD must show for each DatabricksWorkspace state (the files named dbws-*).
+var plannedWorkspaceHealth = map[string]struct{ status, messagePrefix string }{
+	"dbws-no-status":                   {"Progressing", "Waiting for pt-operator to check the workspace credentials"},
+	"dbws-authenticated":               {"Healthy", "authenticated to https://"},
+	"dbws-secret-not-found":            {"Degraded", "SecretNotFound: Secret ml/dbx-pat not found"},
+	"dbws-secret-created":              {"Healthy", "authenticated to https://"},
+	"dbws-authentication-failed":       {"Degraded", "AuthenticationFailed: "},
+	"dbws-host-unreachable":            {"Progressing", "HostUnreachable: cannot reach"},
+	"dbws-outage":                      {"Progressing", "HostUnreachable: "},
+	"dbws-invalid-spec":                {"Degraded", "InvalidSpec: "},
+	"dbws-federation-host-not-trusted": {"Degraded", "FederationHostNotTrusted: "},
+	"dbws-stale-generation":            {"Progressing", "Waiting for pt-operator to check generation 2 (status is for generation 1)"},
+	"dbws-credentials-lost":            {"Progressing", "Pending deletion"},
+}
+
 func TestHealthOfPlannedStates(t *testing.T) {
-	script := readScript(t, endpointScript)
+	endpoint, workspace := readScript(t, endpointScript), readScript(t, workspaceScript)
 	for _, name := range plannedNames(t) {
 		t.Run(name, func(t *testing.T) {
-			want, ok := plannedHealth[name]
+			script, expected := endpoint, plannedHealth
+			if strings.HasPrefix(name, "dbws-") {
+				script, expected = workspace, plannedWorkspaceHealth
+			}
+			want, ok := expected[name]
 			if !ok {
 				t.Fatalf("%s.yaml has no expected health", name)
 			}
@@ -72,6 +91,9 @@ func TestHealthOfPlannedStates(t *testing.T) {
 				t.Errorf("health = %s %q\nwant     %s %q...", got.Status, got.Message, want.status, want.messagePrefix)
 			}
 		})
+	}
+	for name := range plannedWorkspaceHealth {
+		plannedHealth[name] = plannedWorkspaceHealth[name]
 	}
 	for name := range plannedHealth {
 		if _, err := LoadObject(filepath.Join(plannedDirectory, name+".yaml")); err != nil {

@@ -12,8 +12,6 @@ import {
   type Logger,
   type Reconcile,
   removeFinalizer,
-  setAbnormalTrue,
-  setCondition,
   type StatusWriter,
   splitKey,
 } from '../../kube/index.js';
@@ -22,6 +20,7 @@ import { WORKSPACE_FINALIZER, WorkspaceResource } from '../resources.js';
 import { clause } from '../text.js';
 import { credentialSecretOf, type WorkspaceConnections } from './connections.js';
 import { planWorkspaceDeletion } from './deletion.js';
+import { type WorkspaceVerdict, workspaceConditions } from './status.js';
 import type { ReferencedSecrets } from './secrets.js';
 
 type Workspace = DatabricksWorkspace & KubeObject;
@@ -55,10 +54,7 @@ export interface WorkspaceReconcilerOptions {
   now?: () => Date;
 }
 
-interface Verdict {
-  ready: boolean;
-  reason: string;
-  message: string;
+interface Verdict extends WorkspaceVerdict {
   /** who the credentials stand for (SCIM Me), when ready and learnt */
   identity?: string;
 }
@@ -81,17 +77,7 @@ export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconc
     if ('retryAfterMs' in verdict) return { requeueAfterMs: verdict.retryAfterMs };
     const generation = workspace.metadata.generation;
     const previous = workspace.status?.conditions?.find((c) => c.type === 'Ready');
-    const ready = setCondition(
-      workspace.status?.conditions as Condition[] | undefined,
-      { type: 'Ready', status: verdict.ready ? 'True' : 'False', reason: verdict.reason, message: verdict.message },
-      generation,
-      now(),
-    );
-    // kstatus (Flux, Helm 4 --wait): an unreachable host is retried; the other failures need a person.
-    const failing = verdict.ready ? undefined : verdict;
-    const retried = failing?.reason === WorkspaceReadyReason.HostUnreachable;
-    const stalled = setAbnormalTrue(ready, 'Stalled', retried ? undefined : failing, generation, now());
-    const conditions = setAbnormalTrue(stalled, 'Reconciling', retried ? failing : undefined, generation, now());
+    const conditions = workspaceConditions(workspace.status?.conditions as Condition[] | undefined, verdict, generation, now());
     // status.identity: what these credentials stand for; none while unknown (a replaced credential's would mislead).
     const { identity: _previousIdentity, ...kept } = workspace.status ?? {};
     const status: WorkspaceStatus = { ...kept, observedGeneration: generation, conditions, ...(verdict.identity !== undefined && { identity: verdict.identity }) };
@@ -142,9 +128,7 @@ async function markCredentialsLost(options: WorkspaceReconcilerOptions, workspac
   if (previous?.status === 'False' && previous.reason === WorkspaceReadyReason.SecretNotFound && previous.message === message) return;
   const generation = workspace.metadata.generation;
   const now = options.now?.() ?? new Date();
-  const ready = setCondition(workspace.status?.conditions as Condition[] | undefined, { type: 'Ready', status: 'False', reason: WorkspaceReadyReason.SecretNotFound, message }, generation, now);
-  const failing = { reason: WorkspaceReadyReason.SecretNotFound, message };
-  const conditions = setAbnormalTrue(ready, 'Stalled', failing, generation, now);
+  const conditions = workspaceConditions(workspace.status?.conditions as Condition[] | undefined, { ready: false, reason: WorkspaceReadyReason.SecretNotFound, message }, generation, now);
   await options.statusWriter.write<Workspace>(WorkspaceResource, workspace, { ...workspace.status, conditions }, signal);
   await options.events.record(workspace, 'Warning', WorkspaceReadyReason.SecretNotFound, message);
 }

@@ -7,30 +7,31 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { findCondition, type Condition } from '../../../../src/kube/conditions.js';
-import { TOOL_STATES, asKubernetesObject } from './tool-states.js';
+import { TOOL_STATES, WORKSPACE_TOOL_STATES, asKubernetesObject } from './tool-states.js';
 
 const directory = new URL('../../../../deploy/argocd/test/fixtures/planned/', import.meta.url);
 const write = process.env.PLANNED_FIXTURES === 'write';
 
 const header = '# Written by test/unit/controllers/endpoint/tool-states.test.ts from the planner: do not edit.\n';
-const rendered = (name: string) => {
-  const state = TOOL_STATES.find((s) => s.name === name)!;
-  return header + stringify(asKubernetesObject(state.object), { lineWidth: 0 });
-};
+const objects = new Map<string, Record<string, unknown>>([
+  ...TOOL_STATES.map((s) => [s.name, asKubernetesObject(s.object)] as const),
+  ...WORKSPACE_TOOL_STATES.map((s) => [s.name, s.object] as const),
+]);
+const rendered = (name: string) => header + stringify(objects.get(name), { lineWidth: 0 });
 
 describe('the planned objects the Argo CD and kstatus tests judge', () => {
   if (write) {
     mkdirSync(directory, { recursive: true });
     for (const file of readdirSync(directory)) if (file.endsWith('.yaml')) writeFileSync(new URL(file, directory), '');
   }
-  it.each(TOOL_STATES.map((s) => s.name))('%s is what the planner writes now', (name) => {
+  it.each([...objects.keys()])('%s is what the planner writes now', (name) => {
     const file = new URL(`${name}.yaml`, directory);
     if (write) writeFileSync(file, rendered(name));
     expect(existsSync(file) ? readFileSync(file, 'utf8') : `(no ${name}.yaml)`).toBe(rendered(name));
   });
 
   it('holds no object the planner no longer writes', () => {
-    const names = new Set(TOOL_STATES.map((s) => `${s.name}.yaml`));
+    const names = new Set([...objects.keys()].map((name) => `${name}.yaml`));
     const files = existsSync(directory) ? readdirSync(directory).filter((f) => f.endsWith('.yaml') && readFileSync(new URL(f, directory), 'utf8') !== '') : [];
     expect(files.filter((f) => !names.has(f))).toEqual([]);
   });
@@ -39,14 +40,15 @@ describe('the planned objects the Argo CD and kstatus tests judge', () => {
 // kubectl wait --for=condition=Ready returns once Ready is True, unless the condition's observedGeneration (or, without
 // one, the status') is older than metadata.generation (k8s.io/kubectl/pkg/cmd/wait, checkCondition).
 describe('kubectl wait --for=condition=Ready', () => {
-  const returns = (state: (typeof TOOL_STATES)[number]) => {
-    const ready = findCondition(state.object.status.conditions as Condition[] | undefined, 'Ready');
+  const returns = (object: Record<string, unknown>) => {
+    const { metadata, status } = object as { metadata: { generation: number }; status?: { observedGeneration?: number; conditions?: Condition[] } };
+    const ready = findCondition(status?.conditions, 'Ready');
     if (!ready) return false;
-    const observed = ready.observedGeneration ?? state.object.status.observedGeneration;
-    if (observed !== undefined && observed < state.object.generation) return false;
+    const observed = ready.observedGeneration ?? status?.observedGeneration;
+    if (observed !== undefined && observed < metadata.generation) return false;
     return ready.status === 'True';
   };
-  it.each(TOOL_STATES.map((s) => [s.name, s] as const))('%s', (_, state) => {
-    expect(returns(state) ? 'returns' : 'waits').toBe(state.kubectlWaitReady);
+  it.each([...TOOL_STATES, ...WORKSPACE_TOOL_STATES].map((s) => [s.name, s] as const))('%s', (name, state) => {
+    expect(returns(objects.get(name)!) ? 'returns' : 'waits').toBe(state.kubectlWaitReady);
   });
 });

@@ -8,6 +8,8 @@ import { type EndpointObject, type Plan, observationsNeeded, planActionFailure, 
 import { resolveSchedule, scheduleChanged, scheduleNotSent, scheduledSpec, withSchedule } from '../../../../src/controllers/endpoint/schedule.js';
 import { canaryKept, canaryPlanFields, decideCanary, withCanary } from '../../../../src/controllers/endpoint/canary.js';
 import { ownershipOf } from '../../../../src/controllers/endpoint/ownership.js';
+import { type WorkspaceVerdict, workspaceConditions } from '../../../../src/controllers/workspace/status.js';
+import type { Condition } from '../../../../src/kube/conditions.js';
 import {
   HOST,
   MINUTE,
@@ -252,6 +254,51 @@ export function asKubernetesObject(object: EndpointObject): Record<string, unkno
     status: object.status,
   };
 }
+
+/** A DatabricksWorkspace in a state, with the conditions its reconciler writes for the verdicts it reached, in order. */
+export interface WorkspaceToolState {
+  name: string;
+  object: Record<string, unknown>;
+  kubectlWaitReady: 'returns' | 'waits';
+}
+
+function workspaceObject(generation: number, verdicts: WorkspaceVerdict[], options: { observedGeneration?: number; deleting?: boolean } = {}): Record<string, unknown> {
+  let conditions: Condition[] | undefined;
+  verdicts.forEach((verdict, i) => (conditions = workspaceConditions(conditions, verdict, options.observedGeneration ?? generation, at(i * MINUTE))));
+  return {
+    apiVersion: 'serving.ptoperator.io/v1alpha1',
+    kind: 'DatabricksWorkspace',
+    metadata: {
+      name: 'prod',
+      namespace: 'ml',
+      generation,
+      finalizers: ['serving.ptoperator.io/workspace'],
+      ...(options.deleting && { deletionTimestamp: '2026-03-01T11:59:00Z' }),
+    },
+    spec: { host: HOST, auth: { token: { secretRef: { name: 'dbx-pat' } } } },
+    ...(conditions && { status: { observedGeneration: options.observedGeneration ?? generation, conditions } }),
+  };
+}
+
+const AUTHENTICATED: WorkspaceVerdict = { ready: true, reason: 'Authenticated', message: `authenticated to ${HOST} with pat; 3 serving endpoint(s) visible` };
+const SECRET_NOT_FOUND: WorkspaceVerdict = { ready: false, reason: 'SecretNotFound', message: 'Secret ml/dbx-pat not found: create it with key token' };
+
+// Messages as the verdicts say them in short; the conditions around them are the reconciler's (workspace/status.ts).
+export const WORKSPACE_TOOL_STATES: readonly WorkspaceToolState[] = [
+  { name: 'dbws-no-status', object: workspaceObject(1, []), kubectlWaitReady: 'waits' },
+  { name: 'dbws-authenticated', object: workspaceObject(1, [AUTHENTICATED]), kubectlWaitReady: 'returns' },
+  { name: 'dbws-secret-not-found', object: workspaceObject(1, [SECRET_NOT_FOUND]), kubectlWaitReady: 'waits' },
+  { name: 'dbws-secret-created', object: workspaceObject(1, [SECRET_NOT_FOUND, AUTHENTICATED]), kubectlWaitReady: 'returns' },
+  { name: 'dbws-authentication-failed', object: workspaceObject(1, [AUTHENTICATED, { ready: false, reason: 'AuthenticationFailed', message: `${HOST} refused the credentials (401)` }]), kubectlWaitReady: 'waits' },
+  { name: 'dbws-host-unreachable', object: workspaceObject(1, [{ ready: false, reason: 'HostUnreachable', message: `cannot reach ${HOST}: connect ECONNREFUSED` }]), kubectlWaitReady: 'waits' },
+  { name: 'dbws-outage', object: workspaceObject(1, [AUTHENTICATED, { ready: false, reason: 'HostUnreachable', message: `${HOST} is unavailable: it answered 503` }]), kubectlWaitReady: 'waits' },
+  { name: 'dbws-invalid-spec', object: workspaceObject(1, [{ ready: false, reason: 'InvalidSpec', message: 'workspace host http://x uses plain http://' }]), kubectlWaitReady: 'waits' },
+  { name: 'dbws-federation-host-not-trusted', object: workspaceObject(1, [{ ready: false, reason: 'FederationHostNotTrusted', message: `token federation sends the operator's service-account token to ${HOST}, which is not a trusted host` }]), kubectlWaitReady: 'waits' },
+  // The host or Secret was edited; the operator has not verified generation 2 yet (not running, or rate limited).
+  { name: 'dbws-stale-generation', object: workspaceObject(2, [AUTHENTICATED], { observedGeneration: 1 }), kubectlWaitReady: 'waits' },
+  // Being deleted (its namespace is) while endpoint objects still use it, its Secret already gone.
+  { name: 'dbws-credentials-lost', object: workspaceObject(1, [AUTHENTICATED, { ...SECRET_NOT_FOUND, message: 'is being deleted and its Secret ml/dbx-pat is gone; deletion waits for 2 endpoint object(s)' }], { deleting: true }), kubectlWaitReady: 'waits' },
+];
 
 export const PLANNED_HOST = HOST;
 export type { Plan };
