@@ -49,6 +49,7 @@ var plannedExpected = map[string]status.Status{
 	"canary-aborted":          status.FailedStatus,
 	"canary-succeeded":        status.CurrentStatus,
 	"canary-step-failed":      status.FailedStatus,
+	"adopting":                status.InProgressStatus,
 	"adopt-refused":           status.FailedStatus,
 	"settings-applying":       status.InProgressStatus,
 	"settings-rejected":       status.FailedStatus,

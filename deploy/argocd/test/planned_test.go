@@ -44,6 +44,7 @@ var plannedHealth = map[string]struct{ status, messagePrefix string }{
 	"canary-aborted":                {"Degraded", "CanaryAborted: "},
 	"canary-succeeded":              {"Healthy", "version 4 at 1960-2940 tokens/s serves"},
 	"canary-step-failed":            {"Degraded", "UpdateFailed: the rollout failed"},
+	"adopting":                      {"Progressing", "ReconcileSuccess: adopting endpoint llama-chat"},
 	"adopt-refused":                 {"Degraded", "NotOwned: "},
 	// A settings part beside the served config: the health describes the served config, which serves (docs/argocd.md).
 	"settings-applying":  {"Healthy", "version 3 at 1960-2940 tokens/s serves"},

@@ -52,3 +52,19 @@ describe('kubectl wait --for=condition=Ready', () => {
     expect(returns(objects.get(name)!) ? 'returns' : 'waits').toBe(state.kubectlWaitReady);
   });
 });
+
+// Whatever state an endpoint is in, the reason `kubectl get pte -o wide` shows (Ready's) and Synced's are in
+// docs/troubleshooting.md's tables, with what to do.
+describe('docs/troubleshooting.md explains the reasons of every planned state', () => {
+  const troubleshooting = readFileSync(new URL('../../../../docs/troubleshooting.md', import.meta.url), 'utf8');
+  const section = (title: string) => {
+    const start = troubleshooting.indexOf(`\n## ${title}\n`);
+    return troubleshooting.slice(start, troubleshooting.indexOf('\n## ', start + 1));
+  };
+  it.each(TOOL_STATES.map((s) => [s.name, s] as const))('%s', (_, state) => {
+    for (const type of ['Ready', 'Synced'] as const) {
+      const reason = findCondition(state.object.status.conditions as Condition[] | undefined, type)?.reason;
+      if (reason !== undefined) expect(section(type), `${type} ${reason}`).toContain(`\`${reason}\``);
+    }
+  });
+});

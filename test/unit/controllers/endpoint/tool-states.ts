@@ -205,6 +205,8 @@ function states(): ToolState[] {
   }
 
   // An adoption the operator refuses: the endpoint's tagged owner (another object) still exists.
+  // An adoption the user asked for: recorded at once, the endpoint read at the next look.
+  add('adopting', step(annotated(endpointObject(), { [EndpointAnnotation.adopt]: 'true' }), { endpoint: foreignEndpoint() }, 'adopt'));
   const earlier = { uid: '0a9e4c55-1111-4d2f-9e0b-5c3a7e9d2b44', namespace: 'ml', name: 'llama-chat-old' };
   add('adopt-refused', step(annotated(endpointObject(), { [EndpointAnnotation.adopt]: 'true' }), { endpoint: readyEndpoint({}, { owner: earlier }), tenancy: { taggedOwnerPresence: 'live' } }));
 
