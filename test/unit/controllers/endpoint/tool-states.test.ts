@@ -2,7 +2,7 @@
 // for every endpoint state are the statuses the planner writes now (tool-states.ts), not copies that go stale: a
 // change of the conditions that is not written to deploy/argocd/test/fixtures/planned/ fails here. To write them:
 //   PLANNED_FIXTURES=write npx vitest run --project unit test/unit/controllers/endpoint/tool-states.test.ts
-// then run `npm run test:argocd` and `npm run test:kstatus`, which say what each tool shows for each of them.
+// then run `npm run test:argocd`, `npm run test:kstatus` and `npm run test:helm3`, which say what each tool shows for each of them.
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
