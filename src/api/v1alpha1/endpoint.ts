@@ -215,7 +215,7 @@ export const Schedule = withRules(
       .default('UTC')
       .describe('IANA time zone of the windows, e.g. Europe/Berlin. Default UTC.'),
     leadTime: duration(
-      'How long before a window opens the operator changes the config, so the larger throughput serves when the window starts (a rollout takes minutes). Windows close on time. At most a day, and shorter than the time between a window\'s close and its next start (else it would never close: InvalidSpec).',
+      'How long before a change that raises throughput (a window opening, or closing back to a larger spec.throughput) the operator sends it, so the larger throughput serves when due (a rollout takes minutes); a change that only lowers throughput is sent when due. At most a day, and shorter than the time between a window\'s close and its next start (else it would never close: InvalidSpec).',
       '0s',
     ),
     windows: z

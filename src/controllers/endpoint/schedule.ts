@@ -59,9 +59,23 @@ export function resolveSchedule(schedule: Schedule, base: Throughput, now: Date)
   if ('message' in compiled) return { ok: false, message: compiled.message };
   const bridged = bridgedGapThisHour(compiled, schedule, now);
   if (bridged) return { ok: false, message: bridged };
+  const key = `${JSON.stringify(schedule)}\u0000${JSON.stringify(base)}`;
+  const known = resolved.get(key);
+  if (known && known.from <= now.getTime() && (!known.state.next || now < known.state.next.at)) return { ok: true, state: known.state };
   const current = applicableAt(compiled, base, now);
-  return { ok: true, state: { ...current, ...nextChange(compiled, base, now, current) } };
+  const state = { ...current, ...nextChange(compiled, base, now, current) };
+  if (resolved.size >= RESOLVED_MAX) resolved.delete(resolved.keys().next().value as string);
+  resolved.set(key, { from: now.getTime(), state });
+  return { ok: true, state };
 }
+
+/**
+ * Resolutions by schedule and spec.throughput: one holds from the moment it was worked out until its next change, so
+ * every reconcile until then (of this endpoint, or another with the same schedule) reuses it. Working it out walks
+ * each window's starts and ends (some milliseconds), on every reconcile of every scheduled endpoint otherwise.
+ */
+const resolved = new Map<string, { from: number; state: ScheduleState }>();
+const RESOLVED_MAX = 10_000;
 
 function compile(schedule: Schedule): Compiled | { message: string } {
   try {
@@ -206,30 +220,83 @@ function endAfter(window: CompiledWindow, timeZone: string, start: Date): Date |
   return inGap !== undefined && inGap >= at && (!usual || inGap < usual.getTime()) ? new Date(inGap) : usual;
 }
 
-/** The open interval of `window` that contains `at`, counting the lead time before each start. */
+/** The open interval of `window` that contains `at` (its own start and end, no lead time). */
 function openInterval(compiled: Compiled, window: CompiledWindow, at: Date): { opens: Date; closes: Date } | undefined {
-  // The latest start whose lead time has begun: start <= at + lead (prev() is strict, hence +1 ms).
-  const start = boundary(window.start, compiled.timeZone, new Date(at.getTime() + compiled.leadMs + 1), 'prev');
+  // The latest start at or before `at` (prev() is strict, hence +1 ms).
+  const start = boundary(window.start, compiled.timeZone, new Date(at.getTime() + 1), 'prev');
   if (!start) return undefined;
   const end = endAfter(window, compiled.timeZone, start);
   // closed as it opens (both in one DST gap): no time open, so its lead time opens nothing either
   if (!end || end.getTime() <= at.getTime() || end.getTime() <= start.getTime()) return undefined;
-  return { opens: new Date(start.getTime() - compiled.leadMs), closes: end };
+  return { opens: start, closes: end };
 }
 
-function applicableAt(compiled: Compiled, base: Throughput, at: Date): ScheduledThroughput {
+/** What the windows' own times put in effect at `at`: the first open window in the list, else spec.throughput. */
+function inEffectAt(compiled: Compiled, base: Throughput, at: Date): ScheduledThroughput {
   const open = compiled.windows.find((w) => openInterval(compiled, w, at) !== undefined);
   return open ? { window: open.name, throughput: open.throughput } : { throughput: base };
 }
 
-/** Moments after `from` at which some window opens (lead time included) or closes. */
-function changePoints(compiled: Compiled, from: Date): Date[] {
+/**
+ * What the schedule asks for at `at`. The lead time is there so that more throughput serves when it is due: the first
+ * change within the lead time that raises throughput (a window opening, or closing back to more) applies already; a
+ * change that only lowers it applies when due, so the throughput in effect is never cut short, whatever the order of
+ * windows that follow each other.
+ */
+function applicableAt(compiled: Compiled, base: Throughput, at: Date): ScheduledThroughput {
+  const current = inEffectAt(compiled, base, at);
+  if (compiled.leadMs === 0) return current;
+  for (const point of boundariesWithin(compiled, at, new Date(at.getTime() + compiled.leadMs))) {
+    const then = inEffectAt(compiled, base, point);
+    if (then.window !== current.window && raises(then.throughput, current.throughput)) return then;
+  }
+  return current;
+}
+
+/** Boundaries to look at in one lead time, per window: more only for cron windows of a minute or so. */
+const MAX_BOUNDARIES_PER_WINDOW = 32;
+
+/** The windows' starts and ends after `from` and no later than `to`, in time order. */
+function boundariesWithin(compiled: Compiled, from: Date, to: Date): Date[] {
   const points: Date[] = [];
   for (const window of compiled.windows) {
-    const interval = openInterval(compiled, window, from);
-    if (interval) points.push(interval.closes);
-    const start = boundary(window.start, compiled.timeZone, new Date(from.getTime() + compiled.leadMs), 'next');
-    if (start) points.push(new Date(start.getTime() - compiled.leadMs));
+    for (const expression of [window.start, window.end]) {
+      let next = boundary(expression, compiled.timeZone, from, 'next');
+      for (let i = 0; next && next <= to && i < MAX_BOUNDARIES_PER_WINDOW; i++) {
+        points.push(next);
+        next = boundary(expression, compiled.timeZone, next, 'next');
+      }
+    }
+  }
+  return points.sort((a, b) => a.getTime() - b.getTime());
+}
+
+/**
+ * Whether `next` asks for more than `current` in some bound (so it is sent early, to serve when due). Only a change
+ * that lowers or keeps every bound is not: chunks and tokens/s cannot be compared without the model's chunk size, so
+ * a change between the two forms counts as raising.
+ */
+function raises(next: Throughput, current: Throughput): boolean {
+  if (next.modelUnits !== undefined && current.modelUnits !== undefined) return next.modelUnits > current.modelUnits;
+  const band = (t: Throughput) => t.chunks ?? t.tokensPerSecond;
+  const [a, b] = [band(next), band(current)];
+  if (!a || !b || (next.chunks === undefined) !== (current.chunks === undefined)) return true;
+  return a.min > b.min || a.max > b.max;
+}
+
+/** Moments after `from` at which what applies may change: each start and end, and a lead time before each. */
+function changePoints(compiled: Compiled, from: Date): Date[] {
+  const points: Date[] = [];
+  const lead = compiled.leadMs;
+  for (const window of compiled.windows) {
+    for (const expression of [window.start, window.end]) {
+      const next = boundary(expression, compiled.timeZone, from, 'next');
+      if (next) points.push(next);
+      if (lead > 0) {
+        const ahead = boundary(expression, compiled.timeZone, new Date(from.getTime() + lead), 'next');
+        if (ahead) points.push(new Date(ahead.getTime() - lead));
+      }
+    }
   }
   return points.filter((p) => p.getTime() > from.getTime());
 }
