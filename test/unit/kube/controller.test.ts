@@ -1,24 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { Controller, enqueuePaced, meaningfulChange, type EventSource, type Reconcile, type SlowReconcileLimits } from '../../../src/kube/controller.js';
+import { Controller, enqueuePaced, meaningfulChange, type Reconcile, type SlowReconcileLimits } from '../../../src/kube/controller.js';
 import { BoundedBackoffError, TerminalError } from '../../../src/kube/errors.js';
-import type { EventHandlers } from '../../../src/kube/informer.js';
 import { RuntimeMetrics } from '../../../src/kube/metrics.js';
 import { ItemExponentialRateLimiter } from '../../../src/kube/ratelimit.js';
 import type { KubeObject } from '../../../src/kube/types.js';
+import { FakeSource } from './fake-source.js';
 
-class FakeSource<T> implements EventSource<T> {
-  handlers: EventHandlers<T>[] = [];
-  addHandlers(h: EventHandlers<T>) {
-    this.handlers.push(h);
-  }
-  add(obj: T) {
-    for (const h of this.handlers) h.add?.(obj);
-  }
-  update(oldObj: T, newObj: T) {
-    for (const h of this.handlers) h.update?.(oldObj, newObj);
-  }
-}
 
 const cm = (name: string, extra: Partial<KubeObject['metadata']> = {}): KubeObject => ({ metadata: { namespace: 'ns', name, ...extra } });
 const until = async (cond: () => boolean, ms = 2000) => {

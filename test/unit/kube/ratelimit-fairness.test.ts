@@ -4,20 +4,11 @@
 // 20 s for its retry instead of 5 ms; failing on, at more than 10 a second (300 objects retried every
 // --workspace-retry-interval), the debt grew without end, and an unbounded backoff of another tenant's object with it.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Controller, type EventSource, type Reconcile } from '../../../src/kube/controller.js';
-import type { EventHandlers } from '../../../src/kube/informer.js';
+import { Controller, type Reconcile } from '../../../src/kube/controller.js';
 import { NamespaceBucketRateLimiter, defaultControllerRateLimiter } from '../../../src/kube/ratelimit.js';
 import type { KubeObject } from '../../../src/kube/types.js';
+import { FakeSource } from './fake-source.js';
 
-class FakeSource implements EventSource<KubeObject> {
-  private handlers: EventHandlers<KubeObject>[] = [];
-  addHandlers(h: EventHandlers<KubeObject>) {
-    this.handlers.push(h);
-  }
-  add(obj: KubeObject) {
-    for (const h of this.handlers) h.add?.(obj);
-  }
-}
 
 let running: Controller<KubeObject> | undefined;
 afterEach(async () => {
@@ -45,7 +36,7 @@ describe("one namespace's failures do not slow another namespace's retries", () 
       if (key === 'team-b/ep') teamBDoneAt = Date.now();
       return Promise.resolve();
     };
-    const primary = new FakeSource();
+    const primary = new FakeSource<KubeObject>();
     const controller = new Controller<KubeObject>({ name: 'retry-fairness', primary, reconcile, maxConcurrentReconciles: 4 });
     running = controller;
     for (let i = 0; i < 300; i++) primary.add({ metadata: { namespace: 'team-a', name: `ep-${i}` } });

@@ -4,21 +4,12 @@
 // --slow-reconcile-after (1.5 s) delayed another namespace's update by 500 × 1.5 s / 4 workers, about 3 minutes,
 // again at every poll (review r19: the e2e fairness test covers hanging calls, not a backlog of quick ones).
 import { afterEach, describe, expect, it } from 'vitest';
-import { Controller, type EventSource, type Reconcile } from '../../../src/kube/controller.js';
-import type { EventHandlers } from '../../../src/kube/informer.js';
+import { Controller, type Reconcile } from '../../../src/kube/controller.js';
 import { ItemExponentialRateLimiter } from '../../../src/kube/ratelimit.js';
 import type { KubeObject } from '../../../src/kube/types.js';
 import { WorkQueue } from '../../../src/kube/workqueue.js';
+import { FakeSource } from './fake-source.js';
 
-class FakeSource implements EventSource<KubeObject> {
-  private handlers: EventHandlers<KubeObject>[] = [];
-  addHandlers(h: EventHandlers<KubeObject>) {
-    this.handlers.push(h);
-  }
-  add(obj: KubeObject) {
-    for (const h of this.handlers) h.add?.(obj);
-  }
-}
 
 const obj = (namespace: string, name: string): KubeObject => ({ metadata: { namespace, name } });
 
@@ -49,7 +40,7 @@ describe("one namespace's backlog does not delay another namespace's key", () =>
       started.push(key);
       if (key.startsWith('team-a/')) await new Promise((r) => setTimeout(r, 5));
     };
-    const primary = new FakeSource();
+    const primary = new FakeSource<KubeObject>();
     const controller = new Controller<KubeObject>({
       name: 'fairness',
       primary,
