@@ -21,7 +21,7 @@ const workspace = (): Workspace =>
     spec: { host: HOST, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
   }) as unknown as Workspace;
 
-function harness(options: { identity?: string; check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown; object?: Workspace | null; users?: { name: string; deleting: boolean }[]; lost?: string } = {}) {
+function harness(options: { identity?: string; identityAnswer?: Promise<string | undefined>; check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown; object?: Workspace | null; users?: { name: string; deleting: boolean }[]; lost?: string } = {}) {
   const written: { conditions: Condition[]; identity?: string }[] = [];
   const kube = {
     patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: { status: { conditions: Condition[] } }) => {
@@ -35,8 +35,15 @@ function harness(options: { identity?: string; check?: () => unknown; clientErro
   const connections = {
     clientFor: () => (options.clientError ? { error: { ok: false, ...options.clientError } } : { client }),
     lostCredentials: () => options.lost,
-    operatorIdentity: async () => options.identity,
+    // the memo of operator-identity.ts, in short: known once an ask has been answered
+    operatorIdentity: async () => {
+      known = await (options.identityAnswer ?? Promise.resolve(options.identity));
+      return known;
+    },
+    knownOperatorIdentity: () => known,
   } as unknown as WorkspaceConnections;
+  let known: string | undefined;
+  const learnt: string[] = [];
   const events: string[] = [];
   const gone: string[] = [];
   const reconcile = workspaceReconciler({
@@ -53,10 +60,11 @@ function harness(options: { identity?: string; check?: () => unknown; clientErro
     callDeadlineMs: 20_000,
     now: () => new Date('2026-03-01T12:00:00Z'),
     gone: (key) => gone.push(key),
+    identityLearnt: (key) => learnt.push(key),
   });
   const run = () => reconcile('ml/prod', { signal: new AbortController().signal, log: pino({ level: 'silent' }) });
   const summary = () => Object.fromEntries((written.at(-1)?.conditions ?? []).map((c) => [c.type, `${c.status} ${c.reason}`]));
-  return { run, written, events, summary, client, gone };
+  return { run, written, events, summary, client, gone, learnt };
 }
 
 describe('workspace reconciler (I/O shell)', () => {
@@ -67,14 +75,28 @@ describe('workspace reconciler (I/O shell)', () => {
     expect(h.events).toEqual(['Normal Authenticated']);
   });
 
-  it('status.identity names who the credentials stand for (SCIM Me), and is absent while that is unknown', async () => {
+  it('status.identity names who the credentials stand for (SCIM Me), once learnt: asked beside the verdict, which it never holds up', async () => {
     const known = harness({ identity: '6f1f3c1e-8d2a-4c51-9a57-0c1d2e3f4a5b' });
+    await known.run();
+    expect(known.summary()).toEqual({ Ready: 'True Authenticated' });
+    await vi.waitFor(() => expect(known.learnt).toEqual(['ml/prod']));
     await known.run();
     expect(known.written.at(-1)?.identity).toBe('6f1f3c1e-8d2a-4c51-9a57-0c1d2e3f4a5b');
     const unknown = harness({});
     await expect(unknown.run()).resolves.toEqual({ requeueAfterMs: 600_000 });
     expect(unknown.summary()).toEqual({ Ready: 'True Authenticated' });
     expect(unknown.written.at(-1)).not.toHaveProperty('identity');
+    expect(unknown.learnt).toEqual([]);
+  });
+
+  it('a host that answers the endpoint list but never SCIM Me is Ready at once (the identity does not hold up the verdict)', async () => {
+    let answer: (identity: string) => void = () => undefined;
+    const h = harness({ identityAnswer: new Promise<string>((resolve) => (answer = resolve)) });
+    const verdict = await Promise.race([h.run(), new Promise((resolve) => setTimeout(() => resolve('still waiting for SCIM Me'), 1_000))]);
+    expect(verdict).toEqual({ requeueAfterMs: 600_000 });
+    expect(h.summary()).toEqual({ Ready: 'True Authenticated' });
+    answer('ops@example.com');
+    await vi.waitFor(() => expect(h.learnt).toEqual(['ml/prod']));
   });
 
   it('a missing Secret is Stalled (a person must create it) and says so once', async () => {
