@@ -200,6 +200,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
         for (const endpointKey of refusedCredentials.verdict(key, ready)) endpointController.enqueue(endpointKey);
       },
       gone: (key) => refusedCredentials.forget(key),
+      identityLearnt: (key) => workspaceController.enqueue(key),
     }),
   });
 

@@ -206,6 +206,11 @@ export class WorkspaceConnections {
     return this.identities.of(client, options);
   }
 
+  /** What is known of the operator's identity behind `client`, without asking. */
+  knownOperatorIdentity(client: DatabricksClient): string | undefined {
+    return this.identities.known(client);
+  }
+
   /** Whether `client` was made with the default workspace's credentials now in use (not ones replaced since). */
   isCurrentDefaultClient(client: DatabricksClient): boolean {
     return client === this.defaultClient;

@@ -10,6 +10,7 @@ import {
   type KubeClient,
   type KubeObject,
   type Logger,
+  objectKey,
   type Reconcile,
   removeFinalizer,
   type StatusWriter,
@@ -49,6 +50,8 @@ export interface WorkspaceReconcilerOptions {
   callDeadlineMs: number;
   /** Each verdict reached (not a rate-limited attempt), after its status is written. */
   verified?: (key: string, ready: boolean) => void;
+  /** The operator's identity behind a workspace's credentials was learnt (after its verdict): look at it again. */
+  identityLearnt?: (key: string) => void;
   /** The workspace is gone (deleted): what is kept by its key goes too. */
   gone?: (key: string) => void;
   now?: () => Date;
@@ -154,8 +157,15 @@ async function verify(
   }
   try {
     const { authType, endpointCount } = await result.client.checkCredentials({ signal, maxBudgetWaitMs: 1_000, deadlineMs: options.callDeadlineMs });
-    // Asked once per credential (memoised with the endpoints' ask); a failure leaves it unknown and blocks nothing.
-    const identity = await options.connections.operatorIdentity(result.client, { signal, maxBudgetWaitMs: 1_000, deadlineMs: options.callDeadlineMs });
+    // Who the credentials stand for, for status.identity: asked once per credential (memoised with the endpoints' ask)
+    // beside the verdict, never holding it up (a host may answer the list and not SCIM Me); once learnt, the workspace
+    // is looked at again to show it. A failure leaves it unknown and blocks nothing.
+    const identity = options.connections.knownOperatorIdentity(result.client);
+    if (identity === undefined) {
+      void options.connections.operatorIdentity(result.client, { maxBudgetWaitMs: 1_000, deadlineMs: options.callDeadlineMs }).then((learnt) => {
+        if (learnt !== undefined) options.identityLearnt?.(objectKey(workspace));
+      });
+    }
     return {
       ...(identity !== undefined && { identity }),
       ready: true,
