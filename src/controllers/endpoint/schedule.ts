@@ -63,14 +63,19 @@ export function resolveSchedule(schedule: Schedule, base: Throughput, now: Date)
   const known = resolved.get(key);
   if (known && known.from <= now.getTime() && (!known.state.next || now < known.state.next.at)) return { ok: true, state: known.state };
   const current = applicableAt(compiled, base, now);
-  const state = { ...current, ...nextChange(compiled, base, now, current) };
-  if (resolved.size >= RESOLVED_MAX) resolved.delete(resolved.keys().next().value as string);
-  resolved.set(key, { from: now.getTime(), state });
+  const change = nextChange(compiled, base, now, current);
+  const state = { ...current, ...change };
+  // a search that gave up is no answer for later: worked out again, it may reach the change it did not
+  if (change !== undefined) {
+    if (resolved.size >= RESOLVED_MAX) resolved.delete(resolved.keys().next().value as string);
+    resolved.set(key, { from: now.getTime(), state });
+  }
   return { ok: true, state };
 }
 
 /**
- * Resolutions by schedule and spec.throughput: one holds from the moment it was worked out until its next change, so
+ * Resolutions by schedule and spec.throughput: one holds from the moment it was worked out until its next change (or
+ * for ever when nothing changes again; one whose search gave up is not kept), so
  * every reconcile until then (of this endpoint, or another with the same schedule) reuses it. Working it out walks
  * each window's starts and ends (some milliseconds), on every reconcile of every scheduled endpoint otherwise.
  */
@@ -301,7 +306,8 @@ function changePoints(compiled: Compiled, from: Date): Date[] {
   return points.filter((p) => p.getTime() > from.getTime());
 }
 
-function nextChange(compiled: Compiled, base: Throughput, now: Date, current: ScheduledThroughput): Pick<ScheduleState, 'next'> {
+/** The next change after `now`: none when nothing changes again, undefined when the search gave up before finding it. */
+function nextChange(compiled: Compiled, base: Throughput, now: Date, current: ScheduledThroughput): Pick<ScheduleState, 'next'> | undefined {
   let from = now;
   for (let i = 0; i < MAX_CHANGE_POINTS; i++) {
     const points = changePoints(compiled, from);
@@ -311,7 +317,7 @@ function nextChange(compiled: Compiled, base: Throughput, now: Date, current: Sc
     if (then.window !== current.window) return { next: { at, ...then } };
     from = at;
   }
-  return {};
+  return undefined;
 }
 
 /**
