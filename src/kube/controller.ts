@@ -5,7 +5,7 @@ import type { EventHandlers } from './informer.js';
 import type { Logger } from './logger.js';
 import type { ReconcileResult, RuntimeMetrics } from './metrics.js';
 import type { RateLimiter } from './ratelimit.js';
-import { objectKey, splitKey, type KubeObject } from './types.js';
+import { namespaceOfKey, objectKey, type KubeObject } from './types.js';
 import { WorkQueue } from './workqueue.js';
 
 export interface ReconcileContext {
@@ -228,7 +228,7 @@ export class Controller<T extends KubeObject> {
   /** Puts `key` back, unstarted, when its namespace already has its share of slow reconciles running. */
   private deferredForNamespace(key: string): boolean {
     const limits = this.options.slowReconciles;
-    if (!limits || (this.slowByNamespace.get(namespaceOf(key)) ?? 0) < limits.perNamespace) return false;
+    if (!limits || (this.slowByNamespace.get(namespaceOfKey(key)) ?? 0) < limits.perNamespace) return false;
     this.queue.putBack(key, limits.deferMs ?? DEFAULT_SLOW_DEFER_MS);
     this.options.metrics?.reconcilesDeferred.inc({ controller: this.name });
     return true;
@@ -248,7 +248,7 @@ export class Controller<T extends KubeObject> {
 
   /** A slow reconcile goes on without its worker; its key stays locked until it (and its write-back) settles. */
   private finishInBackground(key: string, reconciled: Promise<{ finishing: Promise<void> } | undefined>): void {
-    const namespace = namespaceOf(key);
+    const namespace = namespaceOfKey(key);
     const labels = { controller: this.name };
     this.slowByNamespace.set(namespace, (this.slowByNamespace.get(namespace) ?? 0) + 1);
     this.options.metrics?.slowReconciles.inc(labels);
@@ -319,5 +319,3 @@ export class Controller<T extends KubeObject> {
     m?.reconcileTime.observe(labels, (performance.now() - started) / 1000);
   }
 }
-
-const namespaceOf = (key: string): string => splitKey(key).namespace ?? '';

@@ -1,4 +1,4 @@
-import { splitKey } from './types.js';
+import { namespaceOfKey } from './types.js';
 
 /** Decides how long a key waits before it is retried (client-go's workqueue.RateLimiter). */
 export interface RateLimiter {
@@ -77,7 +77,7 @@ export class NamespaceBucketRateLimiter implements RateLimiter {
   ) {}
 
   when(key: string): number {
-    const namespace = splitKey(key).namespace ?? '';
+    const namespace = namespaceOfKey(key);
     let bucket = this.buckets.get(namespace);
     if (!bucket) {
       for (const [idle, full] of this.buckets) if (full.isFull()) this.buckets.delete(idle);

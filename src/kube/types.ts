@@ -47,6 +47,9 @@ export function splitKey(key: string): { namespace: string | undefined; name: st
   return slash < 0 ? { namespace: undefined, name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
+/** The namespace of a key, '' for a cluster-scoped one: the unit the workqueue, its retry buckets and the slow-reconcile share are fair between. */
+export const namespaceOfKey = (key: string): string => splitKey(key).namespace ?? '';
+
 /** Well-known built-in resource types used by the runtime itself. */
 export const CoreResources = {
   configMap: { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },

@@ -1,5 +1,5 @@
 import { defaultControllerRateLimiter, type RateLimiter } from './ratelimit.js';
-import { splitKey } from './types.js';
+import { namespaceOfKey } from './types.js';
 
 /** The longest delay setTimeout holds (2^31-1 ms); Node fires a longer one at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -40,8 +40,6 @@ class Fifo<T> {
   }
 }
 
-/** The namespace of a key (`namespace/name`; '' for a cluster-scoped `name`): the unit the queue is fair between. */
-const laneOf = (key: string): string => splitKey(key).namespace ?? '';
 
 /**
  * A queue of keys with client-go's guarantees: a key waiting twice is processed once (dirty set), a key is never
@@ -217,7 +215,7 @@ export class WorkQueue {
   }
 
   private push(key: string): void {
-    const lane = laneOf(key);
+    const lane = namespaceOfKey(key);
     let keys = this.lanes.get(lane);
     if (!keys) {
       keys = new Fifo<string>();
