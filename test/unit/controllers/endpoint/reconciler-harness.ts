@@ -40,7 +40,7 @@ export function applyMergePatch(target: unknown, patch: unknown): Endpoint['stat
 }
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-export function harness(options: { statusPatch?: Answer; conflictWith?: Endpoint; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number | (() => number | undefined); listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void; clockWanted?: () => Promise<void> | undefined; workspace?: () => ResolvedWorkspace; credentialsRead?: () => Promise<void> } = {}) {
+export function harness(options: { statusPatch?: Answer; conflictWith?: Endpoint; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number | (() => number | undefined); listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void; clockWanted?: () => Promise<void> | undefined; workspace?: () => ResolvedWorkspace; credentialsRead?: () => Promise<void>; operatorIdentity?: () => Promise<string | undefined> } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   let stored = object;
@@ -87,6 +87,7 @@ export function harness(options: { statusPatch?: Answer; conflictWith?: Endpoint
     connections: {
       forEndpoint: () => options.workspace?.() ?? { name: 'ml/prod', ready: true, host: 'https://adb-1.azuredatabricks.net', client },
       readCredentialsOnce: async () => options.credentialsRead?.(),
+      ...(options.operatorIdentity && { operatorIdentity: options.operatorIdentity }),
     },
     kube,
     statusWriter: new StatusWriter(kube),
