@@ -82,7 +82,7 @@ export const permissionsPart: PartPlanner = {
     if (context.permissions.kind === 'failed') {
       return {
         ...(context.previous.permissions && { status: context.previous.permissions }),
-        condition: { status: false, reason: PartReason.ObserveFailed, message: `could not read the permissions: ${context.permissions.message}; retrying` },
+        condition: { status: false, reason: PartReason.ObserveFailed, message: `could not read ${context.permissions.what ?? 'the permissions'}: ${context.permissions.message}; retrying` },
         events: [],
       };
     }
@@ -126,8 +126,8 @@ interface Kept {
 }
 
 /**
- * The endpoint's creator and the identity the operator acts as (undefined until known: then the creator alone, as
- * before the operator asked), one entry when they are the same principal.
+ * The endpoint's creator and the identity the operator acts as (undefined when not given: the creator alone; the
+ * reconciler plans no permissions while the identity is unknown), one entry when they are the same principal.
  */
 function keptPrincipals(creator: string | undefined, operatorIdentity: string | undefined): Kept[] {
   const kept: Kept[] = [];

@@ -61,6 +61,9 @@ export { capacityFailuresCounted } from './write-back.js';
 
 export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
 
+/** What PermissionsSynced names while the operator's identity is unknown (nothing is sent meanwhile). */
+const OPERATOR_IDENTITY = 'who the operator is in this workspace (SCIM Me), whom every permissions PUT keeps at CAN_MANAGE so that it cannot revoke its own grant';
+
 export interface EndpointReconcilerOptions {
   endpoints: Pick<Informer<Endpoint>, 'get'> & Partial<Pick<Informer<Endpoint>, 'addHandlers'>>;
   connections: Pick<WorkspaceConnections, 'forEndpoint' | 'readCredentialsOnce'> & Partial<Pick<WorkspaceConnections, 'operatorIdentity'>>;
@@ -298,9 +301,16 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     // Before a DELETE only ownership matters: no ACL, schema or canary-gate read for an object being deleted.
     const settingsRead = client && !object.deleting && found !== undefined && found.state.config_update !== 'IN_PROGRESS' && ours;
     const readAcl = settingsRead && found.id && needsPermissions(parsed.data, object.status.settings);
-    const permissions: PartObserved<ServingEndpointPermissions> = readAcl ? await observePart(() => client.getPermissions(found.id as string, callOptions)) : { kind: 'skipped' };
     // Who the operator is there (kept at CAN_MANAGE by the permissions), asked only where permissions are managed.
-    const principal = client && !object.deleting && ours && needsPermissions(parsed.data, object.status.settings) ? await options.connections.operatorIdentity?.(client, callOptions) : undefined;
+    const asksIdentity = client && !object.deleting && ours && needsPermissions(parsed.data, object.status.settings) && options.connections.operatorIdentity;
+    const principal = asksIdentity ? await asksIdentity.call(options.connections, client, callOptions) : undefined;
+    // Unknown (its read failed, asked again a minute later): a PUT without it could revoke the operator's own grant
+    // (an adopted endpoint's creator is someone else), so the permissions wait for it, as for an unreadable ACL.
+    const permissions: PartObserved<ServingEndpointPermissions> = !readAcl
+      ? { kind: 'skipped' }
+      : asksIdentity && principal === undefined
+        ? { kind: 'failed', what: OPERATOR_IDENTITY, message: 'its read failed (asked again a minute after the failure)' }
+        : await observePart(() => client.getPermissions(found.id as string, callOptions));
     // An inference table to be enabled somewhere new: its schema is read first, so a typo is refused before the
     // gateway PUT that would disable the table logging now (ai-gateway.ts).
     const schemaName = settingsRead ? inferenceTableTarget(object.spec.aiGateway, found) : undefined;

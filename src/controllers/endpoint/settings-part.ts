@@ -15,7 +15,8 @@ export type SettingsAction =
 
 export type PartKey = keyof SettingsStatus;
 
-export type PartObserved<T> = { kind: 'found'; value: T } | { kind: 'failed'; message: string } | { kind: 'skipped' };
+/** `what` could not be read (default: the part itself, e.g. the permissions), and why. */
+export type PartObserved<T> = { kind: 'found'; value: T } | { kind: 'failed'; message: string; what?: string } | { kind: 'skipped' };
 
 /** What the reconciler's read of the schema ai-gateway.ts inferenceTableTarget names found; a failed read (403, 5xx) gives none. */
 export interface SchemaCheck {

@@ -2,7 +2,8 @@
 // principal's application ID), asked as the Terraform provider and the SDKs' current_user.me() ask it. The endpoint
 // permissions keep that principal at CAN_MANAGE (endpoint/permissions.ts). Asked once per client, and a client is made
 // per credential (connections.ts), so a rotated or edited credential is asked again; a failed ask is retried after a
-// while, meanwhile the answer is "unknown" and the permissions keep only the endpoint's creator, as before.
+// while, meanwhile the answer is "unknown" and the permissions send nothing (a PUT without it could revoke the
+// operator's own grant; endpoint/reconciler.ts).
 import type { CallOptions, DatabricksClient } from '../../databricks/index.js';
 import type { CurrentUser } from '../../databricks/api-types.js';
 

@@ -62,7 +62,7 @@ describe('permissions: the creator and the operator keep CAN_MANAGE in every PUT
     ['operator listed at CAN_MANAGE: sent once, as listed', [QUERY_APPS, { userName: OPERATOR_USER, permissionLevel: 'CAN_MANAGE' as const }], OPERATOR_USER, TF_SP, [apps, entry(OPERATOR_USER), entry(TF_SP)]],
     ['operator is the creator: one entry', [QUERY_APPS], OPERATOR_USER, OPERATOR_USER, [apps, entry(OPERATOR_USER)]],
     ['operator identity in another case than the creator: one entry', [QUERY_APPS], 'PT-Operator@Company.com', OPERATOR_USER, [apps, entry('PT-Operator@Company.com')]],
-    ['operator identity unknown (SCIM Me failed): the creator alone, as before', [QUERY_APPS], undefined, TF_SP, [apps, entry(TF_SP)]],
+    ['no operator identity given: the creator alone (the reconciler plans none while SCIM Me fails: reconciler-identity-unknown.test.ts)', [QUERY_APPS], undefined, TF_SP, [apps, entry(TF_SP)]],
   ] as const)('%s', (_, spec, operator, creator, body) => {
     const p = permissionsPart.plan(context([...spec], acl([{ name: 'alice@company.com', level: 'CAN_VIEW' }]), operator, creator));
     const sorted = (list: readonly object[]) => list.map((e) => JSON.stringify(e)).sort();
