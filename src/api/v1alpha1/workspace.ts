@@ -155,7 +155,7 @@ export const WorkspaceStatus = z
       .string()
       .optional()
       .describe(
-        "Who the operator acts as in this workspace with these credentials, as Databricks names it (its answer to SCIM Me: a user's e-mail, or a service principal's application ID): the principal to grant CAN_MANAGE on endpoints made elsewhere (Terraform, the UI) before adopting them. The operator keeps it at CAN_MANAGE in every permissions PUT. Absent until learnt (asked once per credential when it is verified; a failed ask is retried later).",
+        "Who the operator acts as in this workspace with these credentials, as Databricks names it (its answer to SCIM Me: a user's e-mail, or a service principal's application ID): the principal to grant CAN_MANAGE on endpoints made elsewhere (Terraform, the UI) before adopting them. The operator keeps it at CAN_MANAGE in every permissions PUT. Absent until learnt (asked once per credential when it is verified; a failed ask is retried later). While it is asked again (after an operator restart, or for a replaced credential) the identity shown stays; the answer replaces it, and a failed ask removes it.",
       ),
   })
   .describe('Observed state, written by the operator.');

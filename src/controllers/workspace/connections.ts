@@ -211,6 +211,11 @@ export class WorkspaceConnections {
     return this.identities.known(client);
   }
 
+  /** Whether the operator's identity behind `client` is being asked now (the answer not in yet). */
+  operatorIdentityAsked(client: DatabricksClient): boolean {
+    return this.identities.asking(client);
+  }
+
   /** Whether `client` was made with the default workspace's credentials now in use (not ones replaced since). */
   isCurrentDefaultClient(client: DatabricksClient): boolean {
     return client === this.defaultClient;

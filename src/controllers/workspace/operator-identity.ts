@@ -47,6 +47,11 @@ export class OperatorIdentities {
     return answer;
   }
 
+  /** Whether an ask of `client`'s identity is under way (its answer is not in yet). */
+  asking(client: object): boolean {
+    return this.#asked.get(client)?.kind === 'asking';
+  }
+
   /** What is known of `client`'s identity, without asking. */
   known(client: object): string | undefined {
     const asked = this.#asked.get(client);

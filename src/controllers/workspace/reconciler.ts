@@ -60,6 +60,8 @@ export interface WorkspaceReconcilerOptions {
 interface Verdict extends WorkspaceVerdict {
   /** who the credentials stand for (SCIM Me), when ready and learnt */
   identity?: string;
+  /** SCIM Me is being asked: the identity shown is kept until it answers */
+  identityAsked?: boolean;
 }
 
 export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconcile {
@@ -81,9 +83,12 @@ export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconc
     const generation = workspace.metadata.generation;
     const previous = workspace.status?.conditions?.find((c) => c.type === 'Ready');
     const conditions = workspaceConditions(workspace.status?.conditions as Condition[] | undefined, verdict, generation, now());
-    // status.identity: what these credentials stand for; none while unknown (a replaced credential's would mislead).
-    const { identity: _previousIdentity, ...kept } = workspace.status ?? {};
-    const status: WorkspaceStatus = { ...kept, observedGeneration: generation, conditions, ...(verdict.identity !== undefined && { identity: verdict.identity }) };
+    // status.identity: what these credentials stand for. While SCIM Me is being asked (after a restart, or for a new
+    // credential) the identity shown stays, so a restart writes nothing for an unchanged workspace; the answer
+    // replaces it or, if the ask failed, drops it (a replaced credential's identity would mislead).
+    const { identity: previousIdentity, ...kept } = workspace.status ?? {};
+    const identity = verdict.identity ?? (verdict.identityAsked ? previousIdentity : undefined);
+    const status: WorkspaceStatus = { ...kept, observedGeneration: generation, conditions, ...(identity !== undefined && { identity }) };
     const written = await options.statusWriter.write<Workspace>(WorkspaceResource, workspace, status, signal);
     if (written.gone) return;
     // Written by someone else meanwhile: check again from the latest object rather than re-send a stale status.
@@ -159,15 +164,20 @@ async function verify(
     const { authType, endpointCount } = await result.client.checkCredentials({ signal, maxBudgetWaitMs: 1_000, deadlineMs: options.callDeadlineMs });
     // Who the credentials stand for, for status.identity: asked once per credential (memoised with the endpoints' ask)
     // beside the verdict, never holding it up (a host may answer the list and not SCIM Me); once learnt, the workspace
-    // is looked at again to show it. A failure leaves it unknown and blocks nothing.
+    // is looked at again when the answer differs from what it shows. A failure leaves it unknown and blocks nothing.
     const identity = options.connections.knownOperatorIdentity(result.client);
+    let identityAsked = false;
     if (identity === undefined) {
+      const shown = workspace.status?.identity;
       void options.connections.operatorIdentity(result.client, { maxBudgetWaitMs: 1_000, deadlineMs: options.callDeadlineMs }).then((learnt) => {
-        if (learnt !== undefined) options.identityLearnt?.(objectKey(workspace));
+        // look again when there is something to show, or a kept identity to drop (the ask failed)
+        if (learnt !== shown) options.identityLearnt?.(objectKey(workspace));
       });
+      identityAsked = options.connections.operatorIdentityAsked(result.client);
     }
     return {
       ...(identity !== undefined && { identity }),
+      identityAsked,
       ready: true,
       reason: WorkspaceReadyReason.Authenticated,
       message: `authenticated to ${parsed.data.host} with ${authType}; ${endpointCount} serving endpoint(s) visible`,

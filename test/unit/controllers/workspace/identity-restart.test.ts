@@ -25,12 +25,20 @@ const verifiedBefore = (identity: string): Workspace =>
     status: {
       observedGeneration: 1,
       identity,
-      conditions: [
-        { type: 'Ready', status: 'True', reason: 'Authenticated', message: MESSAGE, observedGeneration: 1, lastTransitionTime: '2026-02-01T00:00:00Z' },
-        { type: 'Stalled', status: 'False', reason: 'Authenticated', message: MESSAGE, observedGeneration: 1, lastTransitionTime: '2026-02-01T00:00:00Z' },
-      ],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Authenticated', message: MESSAGE, observedGeneration: 1, lastTransitionTime: '2026-02-01T00:00:00Z' }],
     },
   }) as unknown as Workspace;
+
+/** RFC 7386, as the API server applies the StatusWriter's merge patch (null removes). */
+function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...target };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete merged[key];
+    else if (typeof value === 'object' && !Array.isArray(value) && typeof merged[key] === 'object') merged[key] = mergePatch(merged[key] as Record<string, unknown>, value as Record<string, unknown>);
+    else merged[key] = value;
+  }
+  return merged;
+}
 
 /** A freshly started operator (empty identity memo) whose SCIM Me answers when `answer` is called. */
 function restarted(before: Workspace) {
@@ -39,7 +47,7 @@ function restarted(before: Workspace) {
   const kube = {
     patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: { status: Record<string, unknown> }) => {
       written.push(body.status);
-      object = { ...object, metadata: { ...object.metadata, resourceVersion: `${written.length + 5}` }, status: body.status } as Workspace;
+      object = { ...object, metadata: { ...object.metadata, resourceVersion: `${written.length + 5}` }, status: mergePatch(object.status ?? {}, body.status) } as Workspace;
       return object;
     }),
     get: vi.fn(async () => object),

@@ -37,12 +37,16 @@ function harness(options: { identity?: string; identityAnswer?: Promise<string |
     lostCredentials: () => options.lost,
     // the memo of operator-identity.ts, in short: known once an ask has been answered
     operatorIdentity: async () => {
+      asking = true;
       known = await (options.identityAnswer ?? Promise.resolve(options.identity));
+      asking = false;
       return known;
     },
     knownOperatorIdentity: () => known,
+    operatorIdentityAsked: () => asking,
   } as unknown as WorkspaceConnections;
   let known: string | undefined;
+  let asking = false;
   const learnt: string[] = [];
   const events: string[] = [];
   const gone: string[] = [];
