@@ -152,7 +152,7 @@ describe('errorFromHttpResponse', () => {
     expect(long.requestId?.length).toBeLessThanOrEqual(129);
   });
 
-  it('reads a host-chosen error body, up to the 8 MiB cap, in well under a second, whatever its shape', () => {
+  it('reads a host-chosen error body, up to the 8 MiB cap, in well under the seconds a backtracking scrub takes, whatever its shape', () => {
     // The body is scrubbed of secret shapes before it is cut. A pattern that backtracks over the rest of the text at
     // every "eyJ" (a JWT's start) took about 10 s here and hours for an 8 MiB body: the operator's one thread blocked,
     // every tenant's reconciles, the health probes and the Lease with it.
@@ -160,7 +160,8 @@ describe('errorFromHttpResponse', () => {
     for (const bodyText of ['eyJ-'.repeat(40_960), `{"message":"${'eyJ-'.repeat(40_960)}"}`, '.'.repeat(eightMiB), 'hello world '.repeat(eightMiB / 12)]) {
       const started = performance.now();
       const err = errorFromHttpResponse({ status: 400, headers: {}, bodyText, method: 'GET', path: '/p', nowMs: NOW });
-      expect(performance.now() - started).toBeLessThan(500);
+      // 2 s leaves room for a loaded 2-core CI machine (it took 0.5 s there under load); the defect costs 10 s and more
+      expect(performance.now() - started).toBeLessThan(2_000);
       expect(err.kind).toBe('InvalidRequest');
     }
   });
