@@ -291,8 +291,12 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     if ('error' in connection) return;
     connections.replaceDefaultConnection(connection);
     wakeRefusedByDefault();
+    if (manager.isLeader) logDefaultWorkspaceIdentity(connections, config.databricksTimeout, log);
   };
   defaultCredentials.watch(log, useNewDefaultCredentials);
+  // Whom to grant CAN_MANAGE on endpoints the default workspace is to adopt (a DatabricksWorkspace shows it in
+  // status.identity; the default workspace has no object): logged once leading, and after each rotation.
+  manager.whenLeading(() => logDefaultWorkspaceIdentity(connections, config.databricksTimeout, log));
 
   log.info({ namespaces: config.namespaces.length ? config.namespaces : 'all', leaderElect: config.leaderElect }, 'pt-operator starting');
   return manager.run();
@@ -329,4 +333,13 @@ function readMetricsCertificate(dir: string): { cert: Buffer; key: Buffer } {
   } catch (err) {
     throw new Error(`--metrics-secure needs tls.crt and tls.key in --metrics-cert-dir ${dir}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** Logs who the operator acts as at the default workspace (its credentials' SCIM Me), or that it could not learn it. */
+function logDefaultWorkspaceIdentity(connections: WorkspaceConnections, deadlineMs: number, log: Logger): void {
+  void connections.defaultWorkspaceIdentity({ maxBudgetWaitMs: 1_000, deadlineMs }).then((found) => {
+    if (!found) return;
+    if (found.identity === undefined) log.warn({ host: found.host }, 'default workspace: cannot learn the identity the operator acts as (SCIM Me failed); asked again when an endpoint manages permissions');
+    else log.info({ host: found.host, identity: found.identity }, 'default workspace: the operator acts as this identity; grant it CAN_MANAGE on endpoints it is to adopt');
+  });
 }

@@ -49,6 +49,7 @@ export class Manager {
   private servers: ProbeServer[] = [];
   private controllersRunning = false;
   private readonly drainSteps: Array<(timeoutMs: number) => Promise<unknown>> = [];
+  private readonly leadingSteps: Array<() => void> = [];
 
   constructor(private readonly options: ManagerOptions) {
     this.metrics = new RuntimeMetrics(options.registry);
@@ -124,6 +125,11 @@ export class Manager {
    */
   afterDrain(step: (timeoutMs: number) => Promise<unknown>): void {
     this.drainSteps.push(step);
+  }
+
+  /** Work to start once this replica leads, beside its controllers (a standby does nothing towards Databricks). */
+  whenLeading(step: () => void): void {
+    this.leadingSteps.push(step);
   }
 
   /** Requests a graceful stop; run() then drains, releases the lease and resolves. */
@@ -223,5 +229,6 @@ export class Manager {
     this.controllersRunning = true;
     for (const c of this.controllers) c.start();
     this.options.log.info({ controllers: this.controllers.map((c) => c.name) }, 'controllers started');
+    for (const step of this.leadingSteps) step();
   }
 }

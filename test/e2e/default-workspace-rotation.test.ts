@@ -41,6 +41,9 @@ afterAll(async () => {
 const setAcceptedCredentials = (change: object) =>
   fetch(new URL('/__emulator/auth', e2e.emulator.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(change) });
 
+/** The operator's log lines that name who it acts as at the default workspace. */
+const identityLines = () => e2e.operator.logs().split('\n').filter((line) => line.includes('default workspace: the operator acts as this identity'));
+
 describe("the default workspace's PAT rotated in its mounted Secret", () => {
   it('is used within seconds of the kubelet updating the files, and the held-back endpoint recovers with no restart', async (context) => {
     // From the old PAT, in the files and in Databricks, and with an endpoint of this attempt's own: a retry meets the
@@ -57,6 +60,8 @@ describe("the default workspace's PAT rotated in its mounted Secret", () => {
     await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady', 30_000);
 
     // The Secret now holds the new PAT, and the kubelet swaps it into the mounted files.
+    const identitiesBefore = identityLines().length;
+    expect(identitiesBefore, "the default workspace's identity logged once the operator led").toBeGreaterThanOrEqual(1);
     const rotatedAt = Date.now();
     writeSecretVolume(credentialsDir, { token: `${NEW_PAT}\n` });
 
@@ -75,6 +80,11 @@ describe("the default workspace's PAT rotated in its mounted Secret", () => {
     const logs = e2e.operator.logs();
     expect(logs).not.toContain(OLD_PAT);
     expect(logs).not.toContain(NEW_PAT);
+    // Who the new credentials stand for is logged again (they may be another principal's), as it was at the start.
+    await eventually(async () => {
+      const said = identityLines().length;
+      if (said < identitiesBefore + 1) throw new Error(`the default workspace's identity logged ${said} time(s), ${identitiesBefore} before the rotation`);
+    });
   }, 180_000);
 
   // OAuth M2M: the client secret is exchanged for a token that is cached; a rotation must not go on sending the token

@@ -109,6 +109,25 @@ describe("an adopted endpoint whose spec.permissions leaves out the operator's o
     expect(calls.filter((c) => c.status === 403)).toEqual([]);
     // The workspace shows who the operator is there, the principal to grant; asked once for this credential (SCIM Me).
     expect(((await e2e.get<{ status: { identity?: string } }>('dbws', 'prod'))?.status.identity)).toBe(OPERATOR.userName);
-    expect((await emulatorCalls(e2e.emulator.url, { operation: 'currentUser' })).length).toBe(1);
+    // One per credential: this workspace's, and the default workspace's, asked once the operator leads.
+    expect((await emulatorCalls(e2e.emulator.url, { operation: 'currentUser' })).length).toBe(2);
+  });
+});
+
+describe("the default workspace's identity (it has no object to show it in)", () => {
+  it("is in the operator's log once it leads: whom to grant CAN_MANAGE before adopting endpoints there", { timeout: 60_000 }, async () => {
+    const line = await eventually(async () => {
+      const found = e2e.operator
+        .logs()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string; identity?: string; host?: string })
+        .find((l) => l.msg?.startsWith('default workspace: the operator acts as this identity'));
+      if (!found) throw new Error("no default workspace identity in the operator's log yet");
+      return found;
+    });
+    // TEST_PAT (the operator's DATABRICKS_TOKEN here) is the workspace admin's, who created the workspace.
+    expect(line).toMatchObject({ identity: e2e.emulator.emulator.scenario.workspace.creator, host: e2e.emulator.url });
+    expect(e2e.operator.logs()).not.toContain(TEST_PAT);
   });
 });

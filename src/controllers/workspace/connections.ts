@@ -206,6 +206,16 @@ export class WorkspaceConnections {
     return this.identities.of(client, options);
   }
 
+  /**
+   * Who the operator is at the default workspace (SCIM Me, memoised with the endpoints' ask), with its host; undefined
+   * without a usable default workspace. The identity is undefined when the ask failed.
+   */
+  async defaultWorkspaceIdentity(options?: CallOptions): Promise<{ host: string; identity: string | undefined } | undefined> {
+    const { client, host } = this.defaultWorkspace();
+    if (!client || !host) return undefined;
+    return { host, identity: await this.identities.of(client, options) };
+  }
+
   /** What is known of the operator's identity behind `client`, without asking. */
   knownOperatorIdentity(client: DatabricksClient): string | undefined {
     return this.identities.known(client);
