@@ -51,3 +51,37 @@ describe('counters the documented alerts read exist at 0 before their first even
     expect(sample(text, 'pt_operator_reconciles_deferred_total{controller="widget"}')).toBe(0);
   });
 });
+
+describe("a namespace's capacity counters go with its last endpoint object", () => {
+  // Per-PR or per-team namespaces come and go: series kept until a restart grew the scrape without bound.
+  it('after 15 minutes without endpoint objects (a scrape or two always sees the last increment), not before', async () => {
+    const registry = createRegistry();
+    let now = 1_000_000;
+    const metrics = new OperatorMetrics(registry, { now: () => now });
+    const inNamespace = (namespace: string) => ({ metadata: { namespace }, status: { conditions: [] } });
+    let objects = [inNamespace('pr-123'), inNamespace('team-a')];
+    metrics.countEndpointsFrom(() => objects);
+    await registry.metrics();
+    metrics.capacityFailures.inc({ namespace: 'pr-123' });
+    objects = [inNamespace('team-a')];
+    now += 14 * 60_000;
+    let text = await registry.metrics();
+    expect(sample(text, 'pt_operator_capacity_failures_total{namespace="pr-123"}')).toBe(1);
+    now += 2 * 60_000;
+    text = await registry.metrics();
+    expect(sample(text, 'pt_operator_capacity_failures_total{namespace="pr-123"}')).toBeUndefined();
+    expect(sample(text, 'pt_operator_capacity_retries_total{namespace="pr-123"}')).toBeUndefined();
+    expect(sample(text, 'pt_operator_capacity_failures_total{namespace="team-a"}')).toBe(0);
+    // a namespace incremented and emptied between two scrapes is kept as long
+    metrics.capacityRetries.inc({ namespace: 'pr-456' });
+    text = await registry.metrics();
+    expect(sample(text, 'pt_operator_capacity_retries_total{namespace="pr-456"}')).toBe(1);
+    now += 16 * 60_000;
+    text = await registry.metrics();
+    expect(sample(text, 'pt_operator_capacity_retries_total{namespace="pr-456"}')).toBeUndefined();
+    // back with a new endpoint object: at 0 again
+    objects = [inNamespace('team-a'), inNamespace('pr-123')];
+    text = await registry.metrics();
+    expect(sample(text, 'pt_operator_capacity_failures_total{namespace="pr-123"}')).toBe(0);
+  });
+});
