@@ -3,11 +3,19 @@ import type { DatabricksMetricsSink } from '../databricks/index.js';
 
 type ObjectWithConditions = { metadata?: { namespace?: string }; status?: { conditions?: { type: string; status: string; reason: string }[] } };
 
+/** How long a namespace without endpoint objects keeps its capacity counters' series. */
+const SERIES_GRACE_MS = 15 * 60_000;
+
+/** A counter by namespace (its series go some time after the namespace's last endpoint object). */
+export interface NamespaceCounter {
+  inc(labels: { namespace: string }, value?: number): void;
+}
+
 /** pt-operator's own metrics; the controller runtime's (reconcile, workqueue) live in src/kube. */
 export class OperatorMetrics {
   readonly timeToReady: Histogram<'flavour'>;
-  readonly capacityRetries: Counter<'namespace'>;
-  readonly capacityFailures: Counter<'namespace'>;
+  readonly capacityRetries: NamespaceCounter;
+  readonly capacityFailures: NamespaceCounter;
   readonly databricksRequests: Counter<'operation' | 'status' | 'outcome'>;
   readonly databricksRequestDuration: Histogram<'operation'>;
   readonly databricksRetries: Counter<'operation' | 'kind'>;
@@ -20,16 +28,27 @@ export class OperatorMetrics {
   private endpointSource: () => Iterable<ObjectWithConditions> = () => [];
   private limitSource: () => Iterable<{ host: string; budget: string; limit: number }> = () => [];
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, options: { now?: () => number } = {}) {
     const registers = [registry];
     const source = () => this.endpointSource();
     // A counter's series must exist at 0 before its first increment: Prometheus sees no increase in a series born at
     // 1, so `increase(...[1h]) > 0` would miss a namespace's first capacity failure. Every namespace with endpoint
-    // objects in the cache has its series from the first scrape on.
-    const atZeroForEachNamespace = function (this: Counter<'namespace'>) {
+    // objects in the cache has its series from the first scrape on; a namespace without any for SERIES_GRACE_MS loses
+    // them (per-PR namespaces come and go; kept longer than a few scrapes, so the last increment is seen).
+    const now = options.now ?? Date.now;
+    const atZeroForEachNamespace = function (this: Counter<'namespace'>, withSeries: Map<string, number>) {
       const namespaces = new Set<string>();
       for (const obj of source()) if (obj.metadata?.namespace) namespaces.add(obj.metadata.namespace);
       for (const namespace of namespaces) this.inc({ namespace }, 0);
+      const at = now();
+      for (const [namespace, lastSeen] of withSeries) {
+        if (namespaces.has(namespace)) continue;
+        if (at - lastSeen > SERIES_GRACE_MS) {
+          this.remove({ namespace });
+          withSeries.delete(namespace);
+        }
+      }
+      for (const namespace of namespaces) withSeries.set(namespace, at);
     };
     this.timeToReady = new Histogram({
       name: 'pt_operator_endpoint_time_to_ready_seconds',
@@ -38,20 +57,33 @@ export class OperatorMetrics {
       buckets: [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600],
       registers,
     });
-    this.capacityFailures = new Counter({
+    const failuresSeen = new Map<string, number>();
+    const retriesSeen = new Map<string, number>();
+    /** An increment counts as seeing its namespace: its series stays for the grace even if its object is gone. */
+    const seenWhenCounted = (counter: Counter<'namespace'>, seen: Map<string, number>): NamespaceCounter => ({
+      inc: (labels, value) => {
+        seen.set(labels.namespace, now());
+        counter.inc(labels, value);
+      },
+    });
+    this.capacityFailures = seenWhenCounted(new Counter({
       name: 'pt_operator_capacity_failures_total',
       help: 'Rollouts that failed for lack of GPU capacity.',
       labelNames: ['namespace'],
       registers,
-      collect: atZeroForEachNamespace,
-    });
-    this.capacityRetries = new Counter({
+      collect() {
+        atZeroForEachNamespace.call(this, failuresSeen);
+      },
+    }), failuresSeen);
+    this.capacityRetries = seenWhenCounted(new Counter({
       name: 'pt_operator_capacity_retries_total',
       help: 'Rollouts re-issued after a GPU-capacity failure.',
       labelNames: ['namespace'],
       registers,
-      collect: atZeroForEachNamespace,
-    });
+      collect() {
+        atZeroForEachNamespace.call(this, retriesSeen);
+      },
+    }), retriesSeen);
     this.databricksRequests = new Counter({
       name: 'pt_operator_databricks_requests_total',
       help: 'HTTP requests to Databricks, by operation, HTTP status and outcome (ok or the error kind).',
