@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../src/emulator/auth.js';
 import { attemptName } from '../support/attempt.js';
 import { eventually } from '../support/cluster.js';
-import { type E2E, type OperatorProcess, TEST_PAT, condition, endpointManifest, fromYaml, isReady, startE2E } from './harness.js';
+import { type E2E, type OperatorProcess, TEST_PAT, condition, emulatorCalls, endpointManifest, fromYaml, isReady, startE2E } from './harness.js';
 
 /** The only PAT the workspace accepts besides the operator's default one. */
 const GOOD_PAT = 'dapi5e1ec7ed0000aaaabbbbccccddddeeee';
@@ -243,6 +243,13 @@ describe('DatabricksWorkspace', () => {
       return events.items.filter((e) => Date.parse(e.lastTimestamp ?? '') >= since).map((e) => e.message);
     };
     await e2e.kubectl(['wait', 'pte/ws-llama', 'dbws/prod', '--for=condition=Ready', '--timeout=60s']);
+    type Shown = { metadata: { resourceVersion: string }; status: { identity?: string } };
+    const before = await eventually(async () => {
+      const workspace = (await e2e.get<Shown>('dbws', 'prod'))!;
+      if (!workspace.status.identity) throw new Error('dbws/prod shows no identity yet');
+      return workspace;
+    });
+    const scimBefore = (await emulatorCalls(e2e.emulator.url, { operation: 'currentUser', status: 200 })).length;
 
     await e2e.operator.stop();
     await e2e.kubectl(['patch', 'pte', 'ws-llama', '--type=merge', '-p', JSON.stringify({ spec: { throughput: { chunks: { min: 1, max: 3 } } } })]);
@@ -250,6 +257,18 @@ describe('DatabricksWorkspace', () => {
     const generation = (await e2e.get<{ metadata: { generation: number } }>('pte', 'ws-llama'))?.metadata.generation;
     await e2e.waitUntil('pte', 'ws-llama', (o) => condition(o, 'Ready')?.status === 'True' && condition(o, 'Ready')?.observedGeneration === generation, 60_000);
     expect(await falseAlarms()).toEqual([]);
+    // The restarted operator verified the workspace and asked SCIM Me again (its memo starts empty): an unchanged
+    // workspace is not written, its identity shown throughout (it was dropped, then written back).
+    await eventually(async () => {
+      const verified = e2e.operator.logs().split('\n').filter((line) => line.includes('"msg":"workspace verified"') && line.includes('"name":"prod"'));
+      if (verified.length === 0) throw new Error('the restarted operator has not verified dbws/prod yet');
+      const scim = (await emulatorCalls(e2e.emulator.url, { operation: 'currentUser', status: 200 })).length;
+      if (scim <= scimBefore) throw new Error('SCIM Me not answered since the restart');
+    });
+    await e2e.reconciledAgain('ws-llama');
+    const after = (await e2e.get<Shown>('dbws', 'prod'))!;
+    expect(after.status.identity).toBe(before.status.identity);
+    expect(after.metadata.resourceVersion, 'dbws/prod written at the restart').toBe(before.metadata.resourceVersion);
 
     await e2e.kubectl(['patch', 'dbws', 'prod', '--type=merge', '-p', JSON.stringify({ spec: { rateLimits: { readsPerSecond: 10 } } })]);
     const wsGeneration = (await e2e.get<{ metadata: { generation: number } }>('dbws', 'prod'))?.metadata.generation;
