@@ -53,7 +53,7 @@ async function createSecret(name: string, literals: Record<string, string>, repl
 }
 
 describe('DatabricksWorkspace', () => {
-  it('a missing Secret: workspace SecretNotFound, endpoint WorkspaceNotReady; creating the Secret makes both Ready without a restart', async (context) => {
+  it('a missing Secret: workspace SecretNotFound, endpoint Stalled (WorkspaceStalled, kstatus Failed); creating the Secret makes both Ready without a restart', async (context) => {
     // A retry starts without the Secret (its failed attempt may have created it), and with a workspace and an
     // endpoint of its own: the first attempt's are Ready already, and their calls are in the log. The later tests
     // use the Secret and the first attempt's workspace and endpoint.
@@ -66,9 +66,12 @@ describe('DatabricksWorkspace', () => {
     const ws = await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'SecretNotFound');
     expect(condition(ws, 'Ready')?.status).toBe('False');
     expect(condition(ws, 'Ready')?.message).toContain(`Secret ${e2e.namespace}/dbx-pat not found`);
-    const ep = await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady');
+    const ep = await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.reason === 'WorkspaceStalled');
     expect(condition(ep, 'Synced')?.status).toBe('False');
-    expect(condition(ep, 'Synced')?.message).toMatch(new RegExp(`DatabricksWorkspace .*/${workspace} is not ready \\(SecretNotFound`));
+    expect(condition(ep, 'Synced')?.message).toMatch(new RegExp(`^DatabricksWorkspace ${e2e.namespace}/${workspace} is not ready \\(SecretNotFound: .*\\): fix its credentials Secret ${e2e.namespace}/dbx-pat`));
+    // Nothing changes until someone fixes the workspace: Flux and Helm 4 --wait see Failed, not InProgress until their timeout.
+    expect(condition(ep, 'Stalled')).toMatchObject({ status: 'True', reason: 'WorkspaceStalled' });
+    expect(condition(ep, 'Reconciling')).toBeUndefined();
     expect(await e2e.mutations(endpoint)).toEqual([]);
 
     await createSecret('dbx-pat', { token: GOOD_PAT });
@@ -129,7 +132,7 @@ describe('DatabricksWorkspace', () => {
     expect(obj && isReady(obj)).toBe(true);
   });
 
-  it('a Secret deleted: SecretNotFound, its endpoint WorkspaceNotReady with no Databricks call; recreated, both recover', async (context) => {
+  it('a Secret deleted: SecretNotFound, its endpoint Stalled (WorkspaceStalled) with no Databricks call; recreated, both recover', async (context) => {
     // Names of this attempt's own: a retry would find the Secret already there (kubectl create: AlreadyExists), the
     // endpoint's spec changed and its calls in the log.
     const secret = attemptName(context, 'flaky-pat');
@@ -142,7 +145,8 @@ describe('DatabricksWorkspace', () => {
 
     await e2e.kubectl(['delete', 'secret', secret]);
     await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'SecretNotFound', 30_000);
-    const ep = await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.reason === 'WorkspaceNotReady', 30_000);
+    const ep = await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.reason === 'WorkspaceStalled', 30_000);
+    expect(condition(ep, 'Stalled')).toMatchObject({ status: 'True', reason: 'WorkspaceStalled' });
     // Ready says what was last known: the endpoint itself still serves.
     expect(condition(ep, 'Ready')?.status).toBe('True');
     const calls = async () => (await (await fetch(new URL(`/__emulator/calls?endpoint=${endpoint}`, e2e.emulator.url))).json()) as { calls: unknown[] };
@@ -154,9 +158,9 @@ describe('DatabricksWorkspace', () => {
     // A new spec meanwhile cannot be sent: Ready no longer calls the endpoint Available (it serves the older spec).
     await e2e.kubectl(['patch', 'pte', endpoint, '--type=merge', '-p', JSON.stringify({ spec: { throughput: { chunks: { min: 2, max: 4 } } } })]);
     const held = await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.observedGeneration === generationOf(o), 30_000);
-    expect(condition(held, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'WorkspaceNotReady', observedGeneration: generationOf(held) });
+    expect(condition(held, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'WorkspaceStalled', observedGeneration: generationOf(held) });
     expect(condition(held, 'Ready')?.message).toContain(`still serves the spec of generation ${generationOf(held) - 1}`);
-    expect(await e2e.kubectl(['get', 'pte', endpoint, '-o', 'wide'])).toMatch(new RegExp(`^${endpoint}\\s+Unknown\\s+False\\s.*\\sWorkspaceNotReady\\b`, 'm'));
+    expect(await e2e.kubectl(['get', 'pte', endpoint, '-o', 'wide'])).toMatch(new RegExp(`^${endpoint}\\s+Unknown\\s+False\\s.*\\sWorkspaceStalled\\b`, 'm'));
 
     await createSecret(secret, { token: GOOD_PAT });
     await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'Authenticated', 30_000);

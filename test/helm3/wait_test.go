@@ -18,7 +18,7 @@ import (
 
 func TestHelm3WaitCountsAnEndpointReadyWhateverItsStatus(t *testing.T) {
 	checker := kube.NewReadyChecker(fake.NewSimpleClientset(), func(string, ...interface{}) {})
-	for _, state := range []string{"canary-paused", "invalid-spec", "creating", "stale-generation"} {
+	for _, state := range []string{"canary-paused", "invalid-spec", "creating", "stale-generation", "workspace-stalled-new-spec"} {
 		text, err := os.ReadFile("../../deploy/argocd/test/fixtures/planned/" + state + ".yaml")
 		if err != nil {
 			t.Fatal(err)

@@ -14,6 +14,7 @@ import {
   type PlanInput,
   type PlanSettings,
   type TenancyView,
+  type WorkspaceState,
   observationsNeeded,
   planEndpoint,
 } from '../../../src/controllers/endpoint/plan.js';
@@ -247,6 +248,8 @@ export interface InputOptions {
   /** 0.5 puts every jitter in the middle: requeues and backoffs come out exact. */
   random?: number;
   workspaceReady?: boolean;
+  /** The workspace as the connections resolve it (overrides workspaceReady). */
+  workspace?: WorkspaceState;
   /** What the informer cache says about other objects; default: the tagged owner is gone, no rival claim. */
   tenancy?: Partial<TenancyView>;
 }
@@ -263,7 +266,7 @@ export function planInput(object: EndpointObject, options: InputOptions = {}): P
   const workspaceReady = options.workspaceReady ?? true;
   return {
     object,
-    workspace: workspaceReady ? { ready: true, host: HOST, identity: WORKSPACE_IDENTITY } : { ready: false, message: 'secret ml/dbx-pat not found' },
+    workspace: options.workspace ?? (workspaceReady ? { ready: true, host: HOST, identity: WORKSPACE_IDENTITY } : { ready: false, message: 'secret ml/dbx-pat not found' }),
     tenancy: { taggedOwnerPresence: 'gone', recordedHolder: undefined, olderClaimant: undefined, allowCrossNamespaceAdoption: false, ...options.tenancy },
     endpoint: asObserved<ServingEndpointDetailed>(endpoint),
     model: asObserved<ModelOptimizationInfo>(model),

@@ -2,13 +2,15 @@
 // it): the objects that Argo CD's health check (deploy/argocd/test), kstatus (test/kstatus) and `kubectl wait` are
 // checked against. tool-states.test.ts writes them to deploy/argocd/test/fixtures/planned/ and fails when a file there
 // is not what the planner writes now, so the tools' tests never judge a status the operator no longer writes.
-import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
+import { type DatabricksWorkspace, EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import type { EndpointCoreConfigOutput, ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
-import { type EndpointObject, type Plan, observationsNeeded, planActionFailure, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
+import { type EndpointObject, type Plan, type WorkspaceState, observationsNeeded, planActionFailure, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
 import { resolveSchedule, scheduleChanged, scheduleNotSent, scheduledSpec, withSchedule } from '../../../../src/controllers/endpoint/schedule.js';
 import { canaryKept, canaryPlanFields, decideCanary, withCanary } from '../../../../src/controllers/endpoint/canary.js';
 import { ownershipOf } from '../../../../src/controllers/endpoint/ownership.js';
 import { type WorkspaceVerdict, workspaceConditions } from '../../../../src/controllers/workspace/status.js';
+import { WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
+import type { KubeObject } from '../../../../src/kube/index.js';
 import type { Condition } from '../../../../src/kube/conditions.js';
 import {
   HOST,
@@ -159,6 +161,9 @@ function states(): ToolState[] {
     const plan = planEndpoint({ ...input, workspace: { ready: false, reason: 'DefaultWorkspaceNotAllowed', message: 'namespace ml may not use the default workspace' }, endpoint: { kind: 'skipped' }, model: { kind: 'skipped' } });
     add('default-workspace-not-allowed', afterPlan(object, plan));
   }
+  // A DatabricksWorkspace that needs a person (dbws-authentication-failed), as an endpoint's reconcile resolves it.
+  add('workspace-stalled', step(settled(), { workspace: resolvedWorkspace('dbws-authentication-failed') }), 'returns');
+  add('workspace-stalled-new-spec', step(edited(settled(), V4), { workspace: resolvedWorkspace('dbws-authentication-failed') }));
   {
     // The workspace's host was edited to another workspace, where the endpoint is not.
     const object = settled();
@@ -236,8 +241,6 @@ function states(): ToolState[] {
   return list;
 }
 
-export const TOOL_STATES: readonly ToolState[] = states();
-
 /** The object as `kubectl get -o yaml` shows it (the parts the tools read). */
 export function asKubernetesObject(object: EndpointObject): Record<string, unknown> {
   return {
@@ -301,6 +304,24 @@ export const WORKSPACE_TOOL_STATES: readonly WorkspaceToolState[] = [
   // Being deleted (its namespace is) while endpoint objects still use it, its Secret already gone.
   { name: 'dbws-credentials-lost', object: workspaceObject(1, [AUTHENTICATED, { ...SECRET_NOT_FOUND, message: 'is being deleted and its Secret ml/dbx-pat is gone; deletion waits for 2 endpoint object(s)' }], { deleting: true }), kubectlWaitReady: 'waits' },
 ];
+
+export const TOOL_STATES: readonly ToolState[] = states();
+
+/** The workspace ml/prod in one of the states above, as an endpoint's reconcile resolves it (connections.ts). */
+function resolvedWorkspace(name: string): WorkspaceState {
+  const workspace = WORKSPACE_TOOL_STATES.find((s) => s.name === name)?.object as unknown as DatabricksWorkspace & KubeObject;
+  const connections = new WorkspaceConnections({
+    workspaces: { get: (key) => (key === 'ml/prod' ? workspace : undefined) },
+    secrets: { get: () => undefined },
+    defaultConnection: { error: 'none' },
+    federationTokenFile: '/nonexistent/token',
+    defaultWorkspaceNamespaces: [],
+    federationTrustedHosts: [],
+    client: {},
+  });
+  const { ready, reason, message, host } = connections.forEndpoint('ml', { name: 'prod' });
+  return { ready, ...(reason && { reason }), ...(message && { message }), ...(host && { host }) };
+}
 
 export const PLANNED_HOST = HOST;
 export type { Plan };

@@ -258,6 +258,44 @@ describe("an endpoint's workspace while its verdict is renewed", () => {
   });
 });
 
+// A workspace whose last verdict for its generation needs a person (it is Stalled itself, workspace/status.ts) makes its
+// endpoints Stalled too (WorkspaceStalled), saying what to fix; one the operator retries or has not judged yet keeps
+// them Reconciling (WorkspaceNotReady, no reason of its own).
+describe("an endpoint's workspace that needs a person", () => {
+  const judged = (reason: string | undefined, auth: Record<string, unknown> = { token: { secretRef: { name: 'dbx-pat', key: 'token' } } }, observedGeneration = 1): Workspace =>
+    ({
+      apiVersion: 'serving.ptoperator.io/v1alpha1',
+      kind: 'DatabricksWorkspace',
+      metadata: { namespace: 'ml', name: 'prod', generation: 1 },
+      spec: { host: TENANT_HOST, auth },
+      ...(reason && { status: { conditions: [{ type: 'Ready', status: 'False', reason, message: 'what the workspace says', observedGeneration, lastTransitionTime: '2026-03-01T12:00:00Z' }] } }),
+    }) as unknown as Workspace;
+  const federation = { tokenFederation: { clientId: 'sp-1' } };
+  it.each([
+    ['its Secret missing', judged('SecretNotFound'), 'fix its credentials Secret ml/dbx-pat'],
+    ['its credentials refused', judged('AuthenticationFailed'), 'fix its credentials Secret ml/dbx-pat'],
+    ['its token federation refused', judged('AuthenticationFailed', federation), 'fix its token federation'],
+    ['its spec invalid', judged('InvalidSpec'), 'fix its spec'],
+    ['its federation host not trusted', judged('FederationHostNotTrusted', federation), 'fix its spec.auth'],
+  ])('%s: WorkspaceStalled, naming the workspace, its reason and what to fix', (_, ws, fix) => {
+    const resolved = connections({}, [ws]).forEndpoint('ml', { name: 'prod' });
+    expect(resolved).toMatchObject({ ready: false, reason: 'WorkspaceStalled' });
+    expect(resolved.message).toMatch(/^DatabricksWorkspace ml\/prod is not ready \(\w+: what the workspace says\): /);
+    expect(resolved.message).toContain(`): ${fix}`);
+  });
+
+  it.each([
+    ['its host unreachable (retried)', judged('HostUnreachable')],
+    ['not verified yet', judged(undefined)],
+    ['refused for an older generation (its changed spec is verified next)', judged('AuthenticationFailed', undefined, 0)],
+    ['missing', undefined],
+  ])('%s: WorkspaceNotReady (Reconciling)', (_, ws) => {
+    const resolved = connections({}, ws ? [ws] : []).forEndpoint('ml', { name: 'prod' });
+    expect(resolved).toMatchObject({ ready: false });
+    expect(resolved.reason).toBeUndefined();
+  });
+});
+
 describe('workspace identity for claims', () => {
   const c = connections({}, [workspace('team-b', 'same', `${DEFAULT_HOST}/`), workspace('team-b', 'other', TENANT_HOST)]);
   it.each([

@@ -39,6 +39,10 @@ describe('which workspace changes wake the endpoints that use it', () => {
     ['deletion starts', ready, workspace({}, { deletionTimestamp: '2026-11-29T01:00:00Z' }), true],
     ['Ready turns False', ready, workspace({ status: 'False', reason: 'AuthenticationFailed', message: 'refused' }), true],
     ['Ready turns True', workspace({ status: 'False', reason: 'HostUnreachable', message: 'x' }), ready, true],
+    // endpoints Stalled on a workspace that needed a person (docs/concepts.md) converge once it is fixed
+    ['Ready turns True after refused credentials (the Secret fixed)', workspace({ status: 'False', reason: 'AuthenticationFailed', message: 'x' }), ready, true],
+    ['Ready turns True after a missing Secret (created)', workspace({ status: 'False', reason: 'SecretNotFound', message: 'x' }), ready, true],
+    ['Ready turns True after an invalid spec (fixed: a new generation)', workspace({ status: 'False', reason: 'InvalidSpec', message: 'x' }), workspace({ observedGeneration: 2 }, { generation: 2 }), true],
     ['Ready first verified', workspace(undefined), ready, true],
     ['the verdict is now for the current generation', workspace({ observedGeneration: 1 }, { generation: 2 }), workspace({ observedGeneration: 2 }, { generation: 2 }), true],
     ['reason changes while not Ready', workspace({ status: 'False', reason: 'HostUnreachable', message: 'x' }), workspace({ status: 'False', reason: 'AuthenticationFailed', message: 'x' }), true],
