@@ -162,6 +162,11 @@ var endpointCases = []healthCase{
 		messagePrefix: "DefaultWorkspaceNotAllowed: namespace ml may not use the default workspace",
 	},
 	{
+		name: "an endpoint whose DatabricksWorkspace needs a person is Degraded (its Secret, credentials or spec must be fixed)", fixture: "endpoint-available.yaml",
+		edit: setCondition("Synced", "False", "WorkspaceStalled", "DatabricksWorkspace ml/prod is not ready (SecretNotFound: Secret ml/dbx-pat not found): fix its credentials Secret ml/dbx-pat"), status: "Degraded",
+		messagePrefix: "WorkspaceStalled: DatabricksWorkspace ml/prod is not ready (SecretNotFound: ",
+	},
+	{
 		name: "an endpoint whose object now names another workspace is Degraded (the user must point it back or ask for the create)", fixture: "endpoint-available.yaml",
 		edit: setCondition("Synced", "False", "WorkspaceChanged", "endpoint llama-chat (id 1) was created in workspace https://a"), status: "Degraded",
 		messagePrefix: "WorkspaceChanged: endpoint llama-chat (id 1) was created in workspace https://a",

@@ -197,7 +197,13 @@ export const EndpointSyncedReason = {
   NotOwned: 'NotOwned',
   /** The workspace's credentials work, but its identity lacks a permission on this endpoint (a 403). */
   PermissionDenied: 'PermissionDenied',
+  /** The DatabricksWorkspace is missing, not verified yet, or its host unreachable: the operator retries. */
   WorkspaceNotReady: 'WorkspaceNotReady',
+  /**
+   * The DatabricksWorkspace needs a person (it is Stalled itself: its Secret, credentials or spec were refused):
+   * nothing is sent to Databricks until it is fixed, and the endpoint goes on by itself once it is Ready.
+   */
+  WorkspaceStalled: 'WorkspaceStalled',
   DefaultWorkspaceNotAllowed: 'DefaultWorkspaceNotAllowed',
   RateLimited: 'RateLimited',
   /**

@@ -100,9 +100,10 @@ export function planEndpoint(input: PlanInput): Plan {
   plan.status.endpointName = endpointNameOf(object);
 
   if (!input.workspace.ready) {
-    // Only an admin or a new object helps a namespace refused the default workspace: the spec counts as handled, so
-    // kstatus sees Stalled for this generation (as for a refused read below). A workspace not ready yet retries.
-    if (input.workspace.reason === SyncedReason.DefaultWorkspaceNotAllowed) handleRequest(input, plan);
+    // Only an admin or a new object helps a namespace refused the default workspace, only a person a workspace whose
+    // credentials or spec were refused: the spec counts as handled, so kstatus sees Stalled for this generation (as
+    // for a refused read below). A workspace not ready yet, or whose host is unreachable, retries.
+    if (input.workspace.reason !== undefined && REFUSED_BEFORE_CARRIED_OUT.has(input.workspace.reason)) handleRequest(input, plan);
     return plan
       .synced(false, input.workspace.reason ?? SyncedReason.WorkspaceNotReady, input.workspace.message ?? 'the workspace is not ready')
       .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
@@ -217,21 +218,20 @@ function planExisting(
 }
 
 /** Refusals that count a spec as handled (observedGeneration) though nothing of it was carried out. */
-const REFUSED_BEFORE_CARRIED_OUT: ReadonlySet<string> = new Set([SyncedReason.PermissionDenied, SyncedReason.DefaultWorkspaceNotAllowed]);
+const REFUSED_BEFORE_CARRIED_OUT: ReadonlySet<string> = new Set([SyncedReason.PermissionDenied, SyncedReason.DefaultWorkspaceNotAllowed, SyncedReason.WorkspaceStalled]);
 
 /**
  * The spec and requested-at token count as handled from here on. A new spec or a requested-at token starts over: fresh
- * retry budget, failures of older attempts forgotten. A spec refused for want of a permission or of the default
- * workspace (REFUSED_BEFORE_CARRIED_OUT, for this generation) was counted as handled without being carried out, so
- * the look after a grant (or an allowance) still treats it as new: its config is no drift.
+ * retry budget, failures of older attempts forgotten. A spec refused for want of a permission, of the default
+ * workspace or of a workspace that needs a person (REFUSED_BEFORE_CARRIED_OUT, for this generation) was counted as
+ * handled without being carried out, so the look after a grant (an allowance, a fix) still treats it as new: its
+ * config is no drift.
  */
 function handleRequest(input: PlanInput, plan: PlanBuilder): { requested: boolean; newGeneration: boolean; fresh: boolean } {
   const { object } = input;
   const requestedAt = object.annotations[EndpointAnnotation.requestedAt];
   const requested = newRequest(object);
-  const synced = findCondition(object.status.conditions as Condition[] | undefined, 'Synced');
-  const denied = synced?.status === 'False' && REFUSED_BEFORE_CARRIED_OUT.has(synced.reason) && synced.observedGeneration === object.generation;
-  const newGeneration = object.status.observedGeneration !== object.generation || input.desiredChanged === true || denied;
+  const newGeneration = object.status.observedGeneration !== object.generation || input.desiredChanged === true || refusedBeforeCarriedOut(object);
   const fresh = requested || newGeneration;
   if (fresh) {
     delete plan.status.capacity;
@@ -240,6 +240,17 @@ function handleRequest(input: PlanInput, plan: PlanBuilder): { requested: boolea
   if (requestedAt !== undefined) plan.status.lastHandledRequestedAt = requestedAt;
   plan.status.observedGeneration = object.generation;
   return { requested, newGeneration, fresh };
+}
+
+/** This generation was counted as handled by a refusal (REFUSED_BEFORE_CARRIED_OUT) before anything of it was sent. */
+function refusedBeforeCarriedOut(object: EndpointObject): boolean {
+  const conditions = object.status.conditions as Condition[] | undefined;
+  const synced = findCondition(conditions, 'Synced');
+  if (synced?.status !== 'False' || synced.observedGeneration !== object.generation || !REFUSED_BEFORE_CARRIED_OUT.has(synced.reason)) return false;
+  // A workspace that stalled at a look at a generation already handled held nothing of it back: Ready kept its own
+  // say (Available, Updating, a refusal), and its recovery must not send again what Databricks refused or reset a
+  // spent capacity budget. Ready took Synced's reason only when nothing of this generation had been sent.
+  return synced.reason !== SyncedReason.WorkspaceStalled || findCondition(conditions, 'Ready')?.reason === SyncedReason.WorkspaceStalled;
 }
 
 /** The endpoint is this object's: bring it to the spec. */

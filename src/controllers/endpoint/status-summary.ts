@@ -19,6 +19,7 @@ export const STALLED_REASONS: ReadonlySet<string> = new Set([
   SyncedReason.NotOwned,
   SyncedReason.PermissionDenied,
   SyncedReason.DefaultWorkspaceNotAllowed,
+  SyncedReason.WorkspaceStalled,
   SyncedReason.UpdateFailed,
   SyncedReason.CapacityRetriesExhausted,
   SyncedReason.CanaryAborted,
@@ -43,6 +44,7 @@ const WAITING_REASONS: ReadonlySet<string> = new Set([
   SyncedReason.ReconcileError,
   SyncedReason.ReconcilePaused,
   SyncedReason.DefaultWorkspaceNotAllowed,
+  SyncedReason.WorkspaceStalled,
 ]);
 
 /** Reasons of the settings parts' conditions (settings.ts) that need the user: refused, or not changeable. */
@@ -101,7 +103,8 @@ export function summarizeConditions(conditions: Conditions, generation: number, 
   if (synced && (!known || (known.status === 'Unknown' && synced.status !== 'True') || (held && stale))) {
     // The operator has looked but could not find out (rate limited, workspace not ready, paused before the first
     // read), or could not send the new spec: Ready is Unknown and says why, following Synced while that lasts.
-    const behind = held && observedGeneration !== undefined && observedGeneration < generation;
+    // A spec held back by a person's fix (a stalled reason) counts as observed for kstatus, though none of it was sent.
+    const behind = held && observedGeneration !== undefined && (observedGeneration < generation || STALLED_REASONS.has(synced.reason));
     const before = behind ? handledBefore(known, generation) : undefined;
     const message = before ? `${before}; ${waits(generation)}${synced.message}` : synced.message;
     list = setCondition(list, { type: 'Ready', status: 'Unknown', reason: synced.reason, message }, generation, now);

@@ -2,7 +2,7 @@
 // client. Clients are cached per workspace generation and Secret version, so a rotated Secret or
 // an edited workspace takes effect at once, and an unchanged one reuses its token cache.
 import { readFileSync } from 'node:fs';
-import { type DatabricksWorkspace, type WorkspaceSpec, WorkspaceReadyReason, WorkspaceSpec as WorkspaceSpecSchema } from '../../api/v1alpha1/index.js';
+import { type DatabricksWorkspace, type WorkspaceSpec, WorkspaceSpec as WorkspaceSpecSchema } from '../../api/v1alpha1/index.js';
 import {
   type AuthConfig,
   type CallOptions,
@@ -16,6 +16,7 @@ import { findCondition, type Informer, type KubeObject } from '../../kube/index.
 import { DEFAULT_WORKSPACE } from '../resources.js';
 import { hostAllowed } from './allowed-hosts.js';
 import { OperatorIdentities } from './operator-identity.js';
+import { needsPerson, whatToFix } from './status.js';
 
 /** A Secret as the operator keeps it (ReferencedSecrets): the named keys, and those too large for a credential. */
 export type Secret = KubeObject & { data?: Record<string, string>; type?: string; tooLarge?: string[] };
@@ -52,8 +53,11 @@ export interface ResolvedWorkspace {
   /** "namespace/name", or DEFAULT_WORKSPACE */
   name: string;
   ready: boolean;
-  /** The endpoint's Synced reason when not ready because of a rule rather than the workspace's state. */
-  reason?: 'DefaultWorkspaceNotAllowed';
+  /**
+   * The endpoint's Synced reason when only a person can make it ready: a rule (DefaultWorkspaceNotAllowed), or the
+   * workspace's verdict for its generation (WorkspaceStalled: the workspace is Stalled itself). None: retried.
+   */
+  reason?: 'DefaultWorkspaceNotAllowed' | 'WorkspaceStalled';
   /**
    * Not ready for now, but its last verdict was Ready: its changed spec is being verified. The endpoint keeps its
    * conditions and waits for the verdict (the workspace's next status wakes it), rather than say it is not ready.
@@ -300,7 +304,13 @@ export class WorkspaceConnections {
     }
     if (ready?.status !== 'True' || !current) {
       const why = ready && current ? `${ready.reason}: ${ready.message}` : 'its credentials have not been verified yet';
-      return { name, ready: false, host: parsed.data.host, message: `DatabricksWorkspace ${name} is not ready (${why})` };
+      const message = `DatabricksWorkspace ${name} is not ready (${why})`;
+      // Its Secret, credentials or spec refused: nothing changes until someone fixes them (an edit is verified anew).
+      if (ready?.status === 'False' && current && needsPerson(ready.reason)) {
+        const fix = whatToFix(ready.reason, namespace, parsed.data);
+        return { name, ready: false, reason: 'WorkspaceStalled', host: parsed.data.host, message: `${message}: ${fix}; this endpoint goes on by itself once the workspace is Ready` };
+      }
+      return { name, ready: false, host: parsed.data.host, message };
     }
     const result = this.clientFor({ ...workspace, spec: parsed.data });
     if ('error' in result) return { name, ready: false, host: parsed.data.host, message: `DatabricksWorkspace ${name}: ${result.error.message}` };
@@ -407,7 +417,7 @@ export class WorkspaceConnections {
  * within seconds), and so does an unreachable host: it is retried, and it is the host every claimant there reaches.
  */
 export function claimsNames(ready: { status: string; reason?: string } | undefined): boolean {
-  return ready === undefined || ready.status !== 'False' || ready.reason === WorkspaceReadyReason.HostUnreachable;
+  return ready === undefined || ready.status !== 'False' || (ready.reason !== undefined && !needsPerson(ready.reason));
 }
 
 /** The Secret a workspace spec names and the keys of it that hold its credentials (defaulted as the CRD does). */

@@ -5,10 +5,10 @@
 // to come) keeps it Reconciling. No Databricks read meanwhile, and the spec goes out once the workspace is Ready.
 import { describe, expect, it } from 'vitest';
 import type { DatabricksWorkspace } from '../../../../src/api/v1alpha1/index.js';
-import { type Plan, type WorkspaceState, observationsNeeded } from '../../../../src/controllers/endpoint/plan.js';
+import { type Plan, type WorkspaceState, observationsNeeded, planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
 import { type Secret, WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
 import type { KubeObject } from '../../../../src/kube/index.js';
-import { HOST, MINUTE, MODEL, afterPlan, at, condition, edited, endpointObject, readyEndpoint, reconcile } from '../fixtures.js';
+import { HOST, MINUTE, MODEL, afterPlan, at, condition, edited, endpointObject, planInput, readyEndpoint, reconcile } from '../fixtures.js';
 
 /** The workspace ml/prod as an endpoint's reconcile resolves it, its last verdict Ready=False for its generation. */
 function workspaceWith(reason: string, message: string, verdictGeneration = 1): WorkspaceState {
@@ -93,5 +93,27 @@ describe('an endpoint whose DatabricksWorkspace needs a person is Stalled (kstat
     const served = reconcile(afterPlan(stalled, woken), { endpoint: readyEndpoint({ version: '4' }), now: at(20 * MINUTE) });
     expect(`${condition(served, 'Ready')?.status} ${condition(served, 'Ready')?.reason}`).toBe('True Available');
     expect(kstatusConditions(served)).toEqual({ stalled: undefined, reconciling: undefined });
+  });
+
+  // A stall on a look at a generation already handled held nothing of it back: the workspace's recovery is no new
+  // request, so what Databricks refused stays refused, and nothing is sent the user did not ask for.
+  it('a spec Databricks refused stays refused after the workspace stalled and recovered: nothing is sent again', () => {
+    const object = edited(settled(), { throughput: { chunks: { min: 2, max: 4 } } });
+    const sent = reconcile(object, { endpoint: readyEndpoint() });
+    const refused = afterPlan(object, planActionFailure(planInput(object, { endpoint: readyEndpoint() }), sent, { kind: 'InvalidRequest', message: 'too much throughput' }));
+    expect(condition({ status: refused.status }, 'Synced')).toMatchObject({ reason: 'InvalidSpec' });
+    const stalled = afterPlan(refused, reconcile(refused, { workspace: REFUSED, now: at(MINUTE) }));
+    expect(kstatusConditions(stalled)).toEqual({ stalled: 'WorkspaceStalled', reconciling: undefined });
+    const recovered = reconcile(stalled, { endpoint: readyEndpoint(), now: at(2 * MINUTE) });
+    expect(recovered.action).toEqual({ type: 'none' });
+    expect(condition(recovered, 'Synced')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+  });
+
+  it('a settled endpoint whose workspace stalled and recovered is Synced again with no Databricks change', () => {
+    const stalled = afterPlan(settled(), reconcile(settled(), { workspace: REFUSED }));
+    const recovered = reconcile(stalled, { endpoint: readyEndpoint(), now: at(MINUTE) });
+    expect(recovered.action).toEqual({ type: 'none' });
+    expect(condition(recovered, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    expect(kstatusConditions(recovered)).toEqual({ stalled: undefined, reconciling: undefined });
   });
 });

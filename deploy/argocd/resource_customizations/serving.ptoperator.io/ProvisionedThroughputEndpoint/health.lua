@@ -5,7 +5,8 @@
 -- library: no string library, so this script only uses `..`, `==`, `#` and ipairs.
 
 -- Failures that retrying cannot fix: only a spec change or a new ptoperator.io/requested-at does
--- (CanaryAborted: a spec change, or removing the canary abort control).
+-- (CanaryAborted: a spec change, or removing the canary abort control; WorkspaceStalled: a fix of the
+-- DatabricksWorkspace's Secret, credentials or spec, after which the endpoint goes on by itself).
 local TERMINAL_SYNCED_REASONS = {
   InvalidSpec = true,
   ModelNotOptimizable = true,
@@ -17,6 +18,7 @@ local TERMINAL_SYNCED_REASONS = {
   CapacityRetriesExhausted = true,
   CanaryAborted = true,
   WorkspaceChanged = true,
+  WorkspaceStalled = true,
 }
 
 local function find_condition(conditions, condition_type)
@@ -76,8 +78,8 @@ if synced ~= nil and synced.status == "False" and is_current(synced) then
   if TERMINAL_SYNCED_REASONS[synced.reason] then
     return result("Degraded", describe(synced))
   end
-  -- RateLimited, ReconcileError, WorkspaceNotReady: the operator retries on its own; WaitingForRollout: the new
-  -- spec is sent once the rollout Databricks runs ends.
+  -- RateLimited, ReconcileError, WorkspaceNotReady (missing, not verified yet, or its host unreachable): the
+  -- operator retries on its own; WaitingForRollout: the new spec is sent once the rollout Databricks runs ends.
   return result("Progressing", describe(synced))
 end
 
