@@ -68,7 +68,7 @@ describe('DatabricksWorkspace', () => {
     expect(condition(ws, 'Ready')?.message).toContain(`Secret ${e2e.namespace}/dbx-pat not found`);
     const ep = await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.reason === 'WorkspaceStalled');
     expect(condition(ep, 'Synced')?.status).toBe('False');
-    expect(condition(ep, 'Synced')?.message).toMatch(new RegExp(`^DatabricksWorkspace ${e2e.namespace}/${workspace} is not ready \\(SecretNotFound: .*\\): fix its credentials Secret ${e2e.namespace}/dbx-pat`));
+    expect(condition(ep, 'Synced')?.message).toMatch(new RegExp(`^DatabricksWorkspace ${e2e.namespace}/${workspace} is not ready \\(SecretNotFound\\): fix its credentials Secret ${e2e.namespace}/dbx-pat; .* The workspace says: Secret ${e2e.namespace}/dbx-pat not found`));
     // Nothing changes until someone fixes the workspace: Flux and Helm 4 --wait see Failed, not InProgress until their timeout.
     expect(condition(ep, 'Stalled')).toMatchObject({ status: 'True', reason: 'WorkspaceStalled' });
     expect(condition(ep, 'Reconciling')).toBeUndefined();

@@ -163,8 +163,8 @@ var endpointCases = []healthCase{
 	},
 	{
 		name: "an endpoint whose DatabricksWorkspace needs a person is Degraded (its Secret, credentials or spec must be fixed)", fixture: "endpoint-available.yaml",
-		edit: setCondition("Synced", "False", "WorkspaceStalled", "DatabricksWorkspace ml/prod is not ready (SecretNotFound: Secret ml/dbx-pat not found): fix its credentials Secret ml/dbx-pat"), status: "Degraded",
-		messagePrefix: "WorkspaceStalled: DatabricksWorkspace ml/prod is not ready (SecretNotFound: ",
+		edit: setCondition("Synced", "False", "WorkspaceStalled", "DatabricksWorkspace ml/prod is not ready (SecretNotFound): fix its credentials Secret ml/dbx-pat; this endpoint goes on by itself once the workspace is Ready. The workspace says: Secret ml/dbx-pat not found"), status: "Degraded",
+		messagePrefix: "WorkspaceStalled: DatabricksWorkspace ml/prod is not ready (SecretNotFound): fix its credentials Secret ml/dbx-pat",
 	},
 	{
 		name: "an endpoint whose object now names another workspace is Degraded (the user must point it back or ask for the create)", fixture: "endpoint-available.yaml",

@@ -30,8 +30,8 @@ var plannedHealth = map[string]struct{ status, messagePrefix string }{
 	"workspace-not-ready":          {"Progressing", "WorkspaceNotReady: "},
 	"workspace-not-ready-new-spec": {"Progressing", "WorkspaceNotReady: "},
 	// The workspace needs a person (its credentials refused): the message names it, its reason and what to fix.
-	"workspace-stalled":             {"Degraded", "WorkspaceStalled: DatabricksWorkspace ml/prod is not ready (AuthenticationFailed: "},
-	"workspace-stalled-new-spec":    {"Degraded", "WorkspaceStalled: DatabricksWorkspace ml/prod is not ready (AuthenticationFailed: "},
+	"workspace-stalled":             {"Degraded", "WorkspaceStalled: DatabricksWorkspace ml/prod is not ready (AuthenticationFailed): fix its credentials Secret ml/dbx-pat"},
+	"workspace-stalled-new-spec":    {"Degraded", "WorkspaceStalled: DatabricksWorkspace ml/prod is not ready (AuthenticationFailed): fix its credentials Secret ml/dbx-pat"},
 	"default-workspace-not-allowed": {"Degraded", "DefaultWorkspaceNotAllowed: "},
 	"workspace-changed":             {"Degraded", "WorkspaceChanged: "},
 	"rate-limited-poll":             {"Progressing", "RateLimited: "},

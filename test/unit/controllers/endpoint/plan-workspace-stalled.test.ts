@@ -65,14 +65,23 @@ describe('an endpoint whose DatabricksWorkspace needs a person is Stalled (kstat
   it('the message names the workspace, its reason and message, and what to fix; a Warning Event says it once', () => {
     const plan = reconcile(settled(), { workspace: REFUSED });
     const message = condition(plan, 'Synced')?.message;
-    expect(message).toMatch(/^DatabricksWorkspace ml\/prod is not ready \(AuthenticationFailed: .* refused the credentials: 401 invalid token\. Check the Secret or the service principal\.\): fix its credentials Secret ml\/dbx-pat/);
+    expect(message).toMatch(/^DatabricksWorkspace ml\/prod is not ready \(AuthenticationFailed\): fix its credentials Secret ml\/dbx-pat; .*\. The workspace says: .* refused the credentials: 401 invalid token\. Check the Secret or the service principal\.$/);
     expect(plan.events).toEqual([{ type: 'Warning', reason: 'WorkspaceStalled', message }]);
     expect(reconcile(afterPlan(settled(), plan), { workspace: REFUSED, now: at(MINUTE) }).events).toEqual([]);
   });
 
+  // e2e: the workspace's own message ends in "--from-literal=token=<token>", which the scrubbing of condition messages
+  // (kube/conditions.ts) redacts up to the next space: glued to it, "): fix its credentials Secret" was redacted too.
+  it('what to fix survives the scrubbing of secret-looking text in the workspace\'s message', () => {
+    const missing = workspaceWith('SecretNotFound', 'Secret ml/dbx-pat not found: create it, e.g. kubectl -n ml create secret generic dbx-pat --from-literal=token=<token>');
+    const message = condition(reconcile(settled(), { workspace: missing }), 'Synced')?.message;
+    expect(message).toMatch(/^DatabricksWorkspace ml\/prod is not ready \(SecretNotFound\): fix its credentials Secret ml\/dbx-pat; /);
+    expect(message).toContain('Secret ml/dbx-pat not found: create it');
+  });
+
   it('a new spec held back says what still serves and why the new one waits', () => {
     const ready = condition(reconcile(v4(), { workspace: REFUSED }), 'Ready');
-    expect(ready?.message).toContain('the endpoint still serves the spec of generation 1; generation 2 waits: DatabricksWorkspace ml/prod is not ready (AuthenticationFailed');
+    expect(ready?.message).toContain('the endpoint still serves the spec of generation 1; generation 2 waits: DatabricksWorkspace ml/prod is not ready (AuthenticationFailed): fix its credentials Secret ml/dbx-pat');
   });
 
   it.each([

@@ -44,7 +44,7 @@ describe('endpoint reconciler: a DatabricksWorkspace with refused credentials, t
     expect(await h.run()).toEqual({ requeueAfterMs: 30_000 });
     const stalled = conditionsWritten();
     expect(stalled.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'WorkspaceStalled' });
-    expect(stalled.find((c) => c.type === 'Stalled')?.message).toMatch(/^DatabricksWorkspace ml\/prod is not ready \(AuthenticationFailed: .*\): fix its credentials Secret ml\/dbx-pat/);
+    expect(stalled.find((c) => c.type === 'Stalled')?.message).toMatch(/^DatabricksWorkspace ml\/prod is not ready \(AuthenticationFailed\): fix its credentials Secret ml\/dbx-pat; .* The workspace says: .* refused the credentials: 401/);
     expect(stalled.find((c) => c.type === 'Reconciling')).toBeUndefined();
     expect(h.events.map((e) => e.reason)).toEqual(['WorkspaceStalled']);
     for (const call of ['getEndpoint', 'getModelOptimizationInfo', 'listEndpoints', 'createEndpoint', 'updateConfig'] as const) expect(h.client[call]).not.toHaveBeenCalled();

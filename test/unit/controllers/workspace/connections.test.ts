@@ -280,8 +280,9 @@ describe("an endpoint's workspace that needs a person", () => {
   ])('%s: WorkspaceStalled, naming the workspace, its reason and what to fix', (_, ws, fix) => {
     const resolved = connections({}, [ws]).forEndpoint('ml', { name: 'prod' });
     expect(resolved).toMatchObject({ ready: false, reason: 'WorkspaceStalled' });
-    expect(resolved.message).toMatch(/^DatabricksWorkspace ml\/prod is not ready \(\w+: what the workspace says\): /);
+    expect(resolved.message).toMatch(/^DatabricksWorkspace ml\/prod is not ready \(\w+\): /);
     expect(resolved.message).toContain(`): ${fix}`);
+    expect(resolved.message).toMatch(/The workspace says: what the workspace says$/);
   });
 
   it.each([
