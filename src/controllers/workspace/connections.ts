@@ -303,14 +303,16 @@ export class WorkspaceConnections {
       return { name, ready: false, pending: true, host: parsed.data.host, message: `DatabricksWorkspace ${name} changed and is being verified again` };
     }
     if (ready?.status !== 'True' || !current) {
-      const why = ready && current ? `${ready.reason}: ${ready.message}` : 'its credentials have not been verified yet';
-      const message = `DatabricksWorkspace ${name} is not ready (${why})`;
       // Its Secret, credentials or spec refused: nothing changes until someone fixes them (an edit is verified anew).
+      // What to fix comes before the workspace's own message, whose end (a command with "token=<token>") the
+      // scrubbing of condition messages redacts up to the next space.
       if (ready?.status === 'False' && current && needsPerson(ready.reason)) {
         const fix = whatToFix(ready.reason, namespace, parsed.data);
-        return { name, ready: false, reason: 'WorkspaceStalled', host: parsed.data.host, message: `${message}: ${fix}; this endpoint goes on by itself once the workspace is Ready` };
+        const message = `DatabricksWorkspace ${name} is not ready (${ready.reason}): ${fix}; this endpoint goes on by itself once the workspace is Ready. The workspace says: ${ready.message}`;
+        return { name, ready: false, reason: 'WorkspaceStalled', host: parsed.data.host, message };
       }
-      return { name, ready: false, host: parsed.data.host, message };
+      const why = ready && current ? `${ready.reason}: ${ready.message}` : 'its credentials have not been verified yet';
+      return { name, ready: false, host: parsed.data.host, message: `DatabricksWorkspace ${name} is not ready (${why})` };
     }
     const result = this.clientFor({ ...workspace, spec: parsed.data });
     if ('error' in result) return { name, ready: false, host: parsed.data.host, message: `DatabricksWorkspace ${name}: ${result.error.message}` };
