@@ -27,6 +27,7 @@ var expected = map[string]status.Status{
 	"endpoint-waiting-for-capacity.yaml":  status.InProgressStatus,
 	"endpoint-rate-limited.yaml":          status.InProgressStatus,
 	"endpoint-workspace-not-ready.yaml":   status.InProgressStatus,
+	"endpoint-workspace-stalled.yaml":     status.FailedStatus,
 	"endpoint-available.yaml":             status.CurrentStatus,
 	"endpoint-paused.yaml":                status.CurrentStatus,
 	"endpoint-invalid-spec.yaml":          status.FailedStatus,

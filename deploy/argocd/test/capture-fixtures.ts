@@ -116,7 +116,8 @@ async function captureEndpoints(e2e: E2E & { startOperator(extraArgs?: string[])
     endpoint('base-model', { model: { name: 'system.ai.meta_llama_v3_1_8b', version: '1' } }),
     endpoint('unknown-model', { model: { name: 'main.default.no_such_model', version: '1' } }),
     endpoint('taken-name', { model: LLAMA, endpointName: 'legacy-chat' }),
-    endpoint('no-workspace', { model: LLAMA, workspaceRef: { name: 'missing-secret' } }),
+    endpoint('no-workspace', { model: LLAMA, workspaceRef: { name: 'unreachable' } }),
+    endpoint('workspace-stalled', { model: LLAMA, workspaceRef: { name: 'missing-secret' } }),
     endpoint('throttled', { model: LLAMA }),
     endpoint('gateway-refused', { model: LLAMA, aiGateway: { inferenceTables: { catalogName: 'missing', schemaName: 'default' } } }),
     endpoint('canary', { model: LLAMA, canary: CANARY }),
@@ -148,7 +149,9 @@ async function captureEndpoints(e2e: E2E & { startOperator(extraArgs?: string[])
   await waitFor(e2e, 'pte', 'taken-name', 'Synced reason NotOwned', (o) => isCurrent(o) && syncedReason(o) === 'NotOwned');
   await capture(e2e, 'pte', 'taken-name', 'endpoint-not-owned.yaml', 'endpointName legacy-chat exists in Databricks without our ownership tag and no adopt annotation.');
   await waitFor(e2e, 'pte', 'no-workspace', 'Synced reason WorkspaceNotReady', (o) => syncedReason(o) === 'WorkspaceNotReady');
-  await capture(e2e, 'pte', 'no-workspace', 'endpoint-workspace-not-ready.yaml', 'An endpoint whose DatabricksWorkspace has no Secret.');
+  await capture(e2e, 'pte', 'no-workspace', 'endpoint-workspace-not-ready.yaml', "An endpoint whose DatabricksWorkspace's host refuses connections (HostUnreachable: the operator retries).");
+  await waitFor(e2e, 'pte', 'workspace-stalled', 'Synced reason WorkspaceStalled', (o) => isCurrent(o) && syncedReason(o) === 'WorkspaceStalled');
+  await capture(e2e, 'pte', 'workspace-stalled', 'endpoint-workspace-stalled.yaml', 'An endpoint whose DatabricksWorkspace has no Secret (SecretNotFound: it needs a person).');
   await waitFor(e2e, 'pte', 'throttled', 'Synced reason RateLimited', (o) => syncedReason(o) === 'RateLimited');
   await capture(e2e, 'pte', 'throttled', 'endpoint-rate-limited.yaml', 'Every Databricks call for this endpoint answered 429 (emulator throttle fault).');
   // A 429 pauses every endpoint of the host for its Retry-After: the states below need Databricks answering again.

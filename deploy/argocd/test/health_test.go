@@ -33,6 +33,7 @@ var endpointCases = []healthCase{
 	{fixture: "endpoint-waiting-for-capacity.yaml", status: "Progressing", messagePrefix: "WaitingForCapacity: GPU capacity unavailable (attempt 1)"},
 	{fixture: "endpoint-rate-limited.yaml", status: "Progressing", messagePrefix: "RateLimited: Databricks rate limit: GET /api/2.0/serving-endpoints/throttled failed (429"},
 	{fixture: "endpoint-workspace-not-ready.yaml", status: "Progressing", messagePrefix: "WorkspaceNotReady: DatabricksWorkspace "},
+	{fixture: "endpoint-workspace-stalled.yaml", status: "Degraded", messagePrefix: "WorkspaceStalled: DatabricksWorkspace argocd-fixtures-"},
 	{fixture: "endpoint-available.yaml", status: "Healthy", messagePrefix: "version 3 at 1960-2940 tokens/s serves"},
 	{fixture: "endpoint-paused.yaml", status: "Suspended", messagePrefix: `ReconcilePaused: annotation ptoperator.io/paused="true"`},
 	{fixture: "endpoint-invalid-spec.yaml", status: "Degraded", messagePrefix: "InvalidSpec: throughput.tokensPerSecond.max 1000 is not a multiple"},
