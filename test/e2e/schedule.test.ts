@@ -93,6 +93,35 @@ describe.concurrent('throughput schedule', () => {
     expect((await e2e.calls('sched-llama')).filter((c) => c.operation === 'create')).toHaveLength(1);
   });
 
+  // A second rise within the lead time of a first was sent only when the first was due: 'high' reached Databricks
+  // at 'mid''s start, 10 s before its own instead of 20.
+  it('two rises within one lead time: each is sent its own lead time early', async ({ onTestFinished }) => {
+    const e2e = await environment(onTestFinished);
+    await e2e.apply(endpointManifest('sched-rises', { throughput: { chunks: { min: 1, max: 1 } } }));
+    await e2e.waitUntil('pte', 'sched-rises', (o) => isReady(o) && served(o) === 980, 60_000);
+
+    const t0 = Math.ceil(Date.now() / 1000) * 1000 + 5_000;
+    const LEAD_MS = 20_000;
+    const mid = { start: t0 + 30_000, end: t0 + 60_000 };
+    const high = { start: t0 + 40_000, end: t0 + 50_000 };
+    const windows = [
+      { name: 'high', start: cronAt(high.start), end: cronAt(high.end), throughput: { chunks: { min: 3, max: 3 } } },
+      { name: 'mid', start: cronAt(mid.start), end: cronAt(mid.end), throughput: { chunks: { min: 2, max: 2 } } },
+    ];
+    await e2e.kubectl(['patch', 'pte', 'sched-rises', '--type=merge', '-p', JSON.stringify({ spec: { schedule: { timeZone: 'UTC', leadTime: '20s', windows } } })]);
+
+    await e2e.waitUntil('pte', 'sched-rises', (o) => isReady(o) && window(o) === 'high' && served(o) === 2940, 90_000);
+    await e2e.waitUntil('pte', 'sched-rises', (o) => isReady(o) && window(o) === undefined && served(o) === 980 && Date.now() >= mid.end, 90_000);
+    const updates = (await e2e.calls('sched-rises')).filter((c) => c.operation === 'updateConfig');
+    expect(updates.map((u) => u.status)).toEqual([200, 200, 200, 200]);
+    const [up, up2, down, down2] = updates.map((u) => u.realTime) as [number, number, number, number];
+    expect(up).toBeGreaterThanOrEqual(mid.start - LEAD_MS);
+    expect(up2).toBeGreaterThanOrEqual(high.start - LEAD_MS);
+    expect(up2).toBeLessThan(mid.start); // high is not held back until mid is due
+    expect(down).toBeGreaterThanOrEqual(high.end); // back to mid when high closes
+    expect(down2).toBeGreaterThanOrEqual(mid.end);
+  });
+
   // A window that opened while ptoperator.io/paused was set was recorded as served, so removing the pause sent it as
   // drift: a DriftDetected Warning ("Databricks serves a config that differs from the spec") that sends a FinOps user
   // looking for an out-of-band edit nobody made.

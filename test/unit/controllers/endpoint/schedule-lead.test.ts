@@ -57,6 +57,32 @@ describe('lead time: early for more throughput, on time for less', () => {
     });
   });
 
+  // Two rises within one lead time: the second was sent only when the first was due (08:00), 10 minutes before its
+  // window opened instead of 20. Each rise is sent its lead time early; the higher one wins once both are ahead.
+  describe('mid 08:00-12:00 and high 08:10-11:00 (listed first), 20m lead: each rise its lead time early', () => {
+    const MID: Throughput = { chunks: { min: 2, max: 3 } };
+    const s = schedule({
+      leadTime: '20m',
+      windows: [
+        { name: 'high', start: '08:10', end: '11:00', throughput: HIGH },
+        { name: 'mid', start: '08:00', end: '12:00', throughput: MID },
+      ],
+    });
+    const cases: { time: string; window?: string; nextAt: string; nextWindow?: string }[] = [
+      { time: '2026-03-02T07:30:00Z', nextAt: '2026-03-02T07:40:00Z', nextWindow: 'mid' },
+      { time: '2026-03-02T07:40:00Z', window: 'mid', nextAt: '2026-03-02T07:50:00Z', nextWindow: 'high' }, // mid's lead time
+      { time: '2026-03-02T07:50:00Z', window: 'high', nextAt: '2026-03-02T11:00:00Z', nextWindow: 'mid' }, // high's lead time
+      { time: '2026-03-02T08:00:00Z', window: 'high', nextAt: '2026-03-02T11:00:00Z', nextWindow: 'mid' }, // not back to mid
+      { time: '2026-03-02T11:00:00Z', window: 'mid', nextAt: '2026-03-02T12:00:00Z' }, // lowered when due
+    ];
+    it.each(cases)('at $time: $window', ({ time, window, nextAt, nextWindow }) => {
+      const state = at(s, LOW, time);
+      expect(state.window).toBe(window);
+      expect(iso(state.next?.at)).toBe(nextAt);
+      expect(state.next?.window).toBe(nextWindow);
+    });
+  });
+
   it('a change that raises one bound and lowers the other is sent early (more of something is due)', () => {
     const s = schedule({ leadTime: '20m', windows: [{ name: 'steady', start: '08:00', end: '20:00', throughput: { chunks: { min: 3, max: 3 } } }] });
     expect(at(s, { chunks: { min: 1, max: 6 } }, '2026-03-02T07:40:00Z').window).toBe('steady');

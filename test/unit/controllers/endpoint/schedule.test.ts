@@ -112,6 +112,49 @@ describe('resolveSchedule: a lead time that would keep a window open', () => {
   });
 });
 
+// The gap check refused any window whose gap the lead time spans, also one below spec.throughput: its reopening
+// lowers throughput, sent when due, so it closes (a lead time early, for the rise back) and the gap serves as asked.
+describe('resolveSchedule: a short gap in a window below spec.throughput', () => {
+  // spec.throughput 4-6 chunks; 'quiet' (1-2 chunks) from 10:00 to 09:00 the next day: one hour of peak a day.
+  const quiet = (leadTime: string) => schedule({ leadTime, windows: [{ name: 'quiet', start: '10:00', end: '09:00', throughput: BASE }] });
+  it.each([
+    { leadTime: '1h', time: '2026-03-02T07:59:00Z', window: 'quiet', nextAt: '2026-03-02T08:00:00Z' },
+    { leadTime: '1h', time: '2026-03-02T08:00:00Z', window: undefined, nextAt: '2026-03-02T10:00:00Z' }, // the gap exactly
+    { leadTime: '90m', time: '2026-03-02T07:30:00Z', window: undefined, nextAt: '2026-03-02T10:00:00Z' }, // longer than the gap
+    { leadTime: '90m', time: '2026-03-02T10:00:00Z', window: 'quiet', nextAt: '2026-03-03T07:30:00Z' },
+  ])('leadTime $leadTime, at $time: $window until $nextAt', ({ leadTime, time, window, nextAt }) => {
+    const result = resolveSchedule(quiet(leadTime), PEAK, new Date(time));
+    if (!result.ok) throw new Error(result.message);
+    expect(result.state.window).toBe(window);
+    expect(result.state.next?.at.toISOString().replace('.000', '')).toBe(nextAt);
+  });
+});
+
+// A window below what follows it that lasts no longer than the lead time never served: the rise after it is sent a
+// lead time early, so at its start the rise was already due and the window's throughput was never sent.
+describe('resolveSchedule: a window the lead time of the rise after it swallows', () => {
+  const dip = (leadTime: string, end: string, windows: Record<string, unknown>[] = []) =>
+    schedule({ leadTime, windows: [{ name: 'dip', start: '12:00', end, throughput: BASE }, ...windows] });
+  const DAY = { name: 'day', start: '08:00', end: '20:00', throughput: PEAK };
+  it.each([
+    ['10 minutes below spec.throughput, 20m lead', dip('20m', '12:10'), PEAK, /^schedule window "dip" never applies: .*10m.*leadTime "20m".*Make the lead time shorter than 10m or the window longer than 20m$/],
+    ['exactly the lead time', dip('20m', '12:20'), PEAK, /^schedule window "dip" never applies: .*20m.*leadTime "20m"/],
+    ['inside a higher window (listed after it), back to that window', dip('20m', '12:10', [DAY]), BASE, /^schedule window "dip" never applies: .*back to window "day"/],
+  ])('%s: refused, naming the window and how to fix it', (_, s, base, message) => {
+    const result = resolveSchedule(s, base, new Date('2026-03-02T06:00:00Z'));
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toMatch(message);
+  });
+
+  it('a dip longer than the lead time serves until the rise after it is due', () => {
+    const s = dip('20m', '12:30');
+    const during = resolveSchedule(s, PEAK, new Date('2026-03-02T12:00:00Z'));
+    if (!during.ok) throw new Error(during.message);
+    expect(during.state).toMatchObject({ window: 'dip', throughput: BASE, next: { at: new Date('2026-03-02T12:10:00Z') } });
+    expect(during.state.next?.window).toBeUndefined(); // back to spec.throughput
+  });
+});
+
 // A window whose start falls in the hour a spring-forward change skips opens when that hour ends, as cron (Vixie)
 // runs such jobs at once; it did not open at all that day (session 11: 02:30 Berlin, 02:00 New York).
 describe('resolveSchedule: a start the DST change skips', () => {
