@@ -215,7 +215,7 @@ export const Schedule = withRules(
       .default('UTC')
       .describe('IANA time zone of the windows, e.g. Europe/Berlin. Default UTC.'),
     leadTime: duration(
-      'How long before a change that raises throughput (a window opening, or closing back to a larger spec.throughput) the operator sends it, so the larger throughput serves when due (a rollout takes minutes); a change that only lowers throughput is sent when due. At most a day, and shorter than the time between a window\'s close and its next start (else it would never close: InvalidSpec).',
+      'How long before a change that raises throughput (a window opening, or closing back to a larger spec.throughput) the operator sends it, so the larger throughput serves when due (a rollout takes minutes); when several raises fall within one lead time, the highest is sent as its own lead time begins; a change that only lowers throughput is sent when due. At most a day. It must be shorter than the gap between a window\'s close and its next start when the window raises throughput over what serves in that gap (else the window would never close), and shorter than any window below the throughput after it (else that window would never apply): InvalidSpec otherwise.',
       '0s',
     ),
     windows: z

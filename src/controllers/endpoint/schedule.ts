@@ -1,28 +1,14 @@
-// Throughput schedules: which throughput spec.schedule asks for at a given time, and when that
-// changes next. Pure (the clock is an argument). Cron arithmetic and time zones come from cron-parser
-// (IANA zones, DST); Intl checks the zone name first so a typo gets a clear message.
-import { CronExpressionParser } from 'cron-parser';
-import { firstPassOf, gapEnd, wallClock } from './wall-clock.js';
+// Throughput schedules: which throughput spec.schedule asks for at a given time, and when that changes next, with the
+// lead time's rule (more throughput early, less when due); and the schedules it refuses, whose lead time would keep
+// a window from serving as written. Pure (the clock is an argument). When windows open and close: schedule-windows.ts.
 import { kubeTime } from '../../kube/time.js';
-import {
-  type EndpointSpec,
-  type EndpointStatus,
-  MAX_LEAD_TIME,
-  parseDurationMs,
-  type Schedule,
-  type ScheduleWindow,
-  type Throughput,
-  TIME_OF_DAY_PATTERN,
-} from '../../api/v1alpha1/index.js';
+import type { EndpointSpec, EndpointStatus, Schedule, Throughput } from '../../api/v1alpha1/index.js';
 import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type Resolution, resolveDesired } from './desired.js';
 import type { Observed, Plan, Requeue } from './plan-types.js';
+import { boundariesWithin, boundary, type Compiled, compile, inEffectAt, occurrences, type ScheduledThroughput } from './schedule-windows.js';
 
-/** What applies at one moment: a window, or spec.throughput (window undefined). */
-export interface ScheduledThroughput {
-  window?: string;
-  throughput: Throughput;
-}
+export type { ScheduledThroughput } from './schedule-windows.js';
 
 export interface ScheduleState extends ScheduledThroughput {
   /** The next moment something else applies (a window opens, lead time included, or closes). */
@@ -34,32 +20,16 @@ export type ScheduleResolution = { ok: true; state: ScheduleState } | { ok: fals
 export const DEFAULT_WINDOW_LABEL = '(default)';
 /** Change points examined when looking for the next change; windows that only repeat each other end the search. */
 const MAX_CHANGE_POINTS = 64;
-const DAY_NUMBERS = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 } as const;
-const MAX_LEAD_MS = parseDurationMs(MAX_LEAD_TIME);
-/** Occurrences of each window whose gaps are checked against the lead time: a week of daily windows. */
-const GAPS_CHECKED = 8;
-
-
-interface CompiledWindow {
-  name: string;
-  start: string;
-  end: string;
-  throughput: Throughput;
-}
-
-interface Compiled {
-  timeZone: string;
-  leadMs: number;
-  windows: CompiledWindow[];
-}
+/** Occurrences of each window checked against the lead time: a week of daily windows. */
+const OCCURRENCES_CHECKED = 8;
 
 /** The throughput spec.schedule asks for at `now`, and the next change. */
 export function resolveSchedule(schedule: Schedule, base: Throughput, now: Date): ScheduleResolution {
   const compiled = compile(schedule);
   if ('message' in compiled) return { ok: false, message: compiled.message };
-  const bridged = bridgedGapThisHour(compiled, schedule, now);
-  if (bridged) return { ok: false, message: bridged };
   const key = `${JSON.stringify(schedule)}\u0000${JSON.stringify(base)}`;
+  const unserved = unservedWindowToday(compiled, schedule.leadTime, base, key, now);
+  if (unserved) return { ok: false, message: unserved };
   const known = resolved.get(key);
   if (known && known.from <= now.getTime() && (!known.state.next || now < known.state.next.at)) return { ok: true, state: known.state };
   const current = applicableAt(compiled, base, now);
@@ -82,80 +52,60 @@ export function resolveSchedule(schedule: Schedule, base: Throughput, now: Date)
 const resolved = new Map<string, { from: number; state: ScheduleState }>();
 const RESOLVED_MAX = 10_000;
 
-function compile(schedule: Schedule): Compiled | { message: string } {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: schedule.timeZone });
-  } catch {
-    return { message: `schedule.timeZone "${schedule.timeZone}" is not an IANA time zone such as Europe/Berlin or America/New_York` };
-  }
-  const windows: CompiledWindow[] = [];
-  for (const [index, window] of schedule.windows.entries()) {
-    const compiled = compileWindow(window);
-    for (const field of ['start', 'end'] as const) {
-      try {
-        CronExpressionParser.parse(compiled[field], { tz: schedule.timeZone, strict: false });
-      } catch (err) {
-        return { message: `schedule.windows[${index}].${field} "${window[field]}" is not a valid cron expression: ${(err as Error).message}` };
-      }
-    }
-    windows.push(compiled);
-  }
-  const leadMs = parseDurationMs(schedule.leadTime);
-  if (leadMs > MAX_LEAD_MS) return { message: `schedule.leadTime "${schedule.leadTime}" is longer than a day: give it the time a rollout needs, such as 20m` };
-  return { timeZone: schedule.timeZone, leadMs, windows };
-}
-
 const HOUR_MS = 3_600_000;
-/** Schedules checked for a bridged gap, by hour and content (insertion order doubles as age). */
-const bridgedChecked = new Map<string, string | undefined>();
-const BRIDGED_CHECKED_MAX = 10_000;
+const DAY_MS = 24 * HOUR_MS;
+/** Schedules checked for a window the lead time keeps from serving, by day and content (insertion order doubles as age). */
+const unservedChecked = new Map<string, string | undefined>();
+const UNSERVED_CHECKED_MAX = 10_000;
 
 /**
- * bridgedGap looked for from the start of `now`'s hour, so the answer is the same for every reconcile in that hour
- * and is worked out once per schedule and hour: walking each window's next occurrences costs some milliseconds
- * (4x the rest of resolveSchedule), on every reconcile of every scheduled endpoint otherwise.
+ * unservedWindow looked for from the start of `now`'s day (UTC), so the answer is the same for every reconcile that
+ * day and is worked out once per schedule, spec.throughput and day: walking each window's next occurrences costs
+ * some tens of milliseconds (cron-parser takes about one per occurrence), on every reconcile otherwise.
  */
-function bridgedGapThisHour(compiled: Compiled, schedule: Schedule, now: Date): string | undefined {
+function unservedWindowToday(compiled: Compiled, leadTime: string, base: Throughput, content: string, now: Date): string | undefined {
   if (compiled.leadMs === 0) return undefined;
-  const hour = Math.floor(now.getTime() / HOUR_MS) * HOUR_MS;
-  const key = `${hour}\u0000${JSON.stringify(schedule)}`;
-  if (bridgedChecked.has(key)) return bridgedChecked.get(key);
-  const bridged = bridgedGap(compiled, schedule.leadTime, new Date(hour));
-  if (bridgedChecked.size >= BRIDGED_CHECKED_MAX) bridgedChecked.delete(bridgedChecked.keys().next().value as string);
-  bridgedChecked.set(key, bridged);
-  return bridged;
+  const day = Math.floor(now.getTime() / DAY_MS) * DAY_MS;
+  const key = `${day}\u0000${content}`;
+  if (unservedChecked.has(key)) return unservedChecked.get(key);
+  const unserved = unservedWindow(compiled, leadTime, base, new Date(day));
+  if (unservedChecked.size >= UNSERVED_CHECKED_MAX) unservedChecked.delete(unservedChecked.keys().next().value as string);
+  unservedChecked.set(key, unserved);
+  return unserved;
 }
 
 /**
- * A gap between a window's close and its next start that the lead time bridges (20h typed for 20m): the window would
- * never close, its throughput paid around the clock. The next occurrences of each window are looked at (a week of
- * daily ones), so a schedule is refused when it is applied rather than on the night the gap comes. (cron-parser's own
- * occurrences, one iterator each: a DST gap moves them by an hour at most, and this runs on every reconcile.)
+ * A window the lead time keeps from serving as written, in the next occurrences of each (a week of daily ones), so a
+ * schedule is refused when it is applied rather than on the day it happens. Two ways, both from a rise that is sent
+ * a lead time early and so is already due when the lower throughput before it would be sent:
+ * - a gap between a window's close and its next start that the lead time spans (20h typed for 20m), when the
+ *   window's reopening raises throughput: the window never closes, its throughput paid around the clock. (A window
+ *   below what serves in its gap closes, a lead time early, and is lowered again when it reopens.)
+ * - a window no longer than the lead time, below the throughput after it: it never serves.
+ * Only windows this short or gaps this narrow are looked at closely (what applies through them), so a usual
+ * schedule costs two cron walks per window and day. (cron-parser's own occurrences, one iterator each: a DST change
+ * moves them by an hour at most.)
  */
-function bridgedGap(compiled: Compiled, leadTime: string, now: Date): string | undefined {
-  const iterate = (expression: string) => {
-    const iterator = CronExpressionParser.parse(expression, { currentDate: now, tz: compiled.timeZone, strict: false });
-    return (): Date | undefined => {
-      try {
-        return iterator.next().toDate();
-      } catch {
-        return undefined; // no further occurrence
-      }
-    };
-  };
+function unservedWindow(compiled: Compiled, leadTime: string, base: Throughput, from: Date): string | undefined {
+  const { leadMs } = compiled;
   for (const window of compiled.windows) {
-    const nextStart = iterate(window.start);
-    const nextEnd = iterate(window.end);
+    const nextStart = occurrences(window.start, compiled.timeZone, from);
+    const nextEnd = occurrences(window.end, compiled.timeZone, from);
     let start = nextStart();
     let end = nextEnd();
-    for (let i = 0; start && end && i < GAPS_CHECKED; i++) {
+    for (let i = 0; start && end && i < OCCURRENCES_CHECKED; i++) {
       while (end && end <= start) end = nextEnd();
+      if (!end) return undefined;
+      const length = end.getTime() - start.getTime();
+      if (length <= leadMs && inEffectWithin(compiled, base, start, end, window.name) && !appliedWithin(compiled, base, new Date(start.getTime() - leadMs), end, window.name)) {
+        const rise = describeWindow(applicableAt(compiled, base, start));
+        return `schedule window "${window.name}" never applies: it serves ${duration(length)} from ${kubeTime(start)}, and the rise back to ${rise} is sent leadTime "${leadTime}" early, before it. Make the lead time shorter than ${duration(length)} or the window longer than ${leadTime}`;
+      }
       const next = nextStart();
-      if (!end || !next) return undefined;
-      const gapMs = next.getTime() - end.getTime();
-      if (gapMs > 0 && gapMs <= compiled.leadMs) {
-        const gap = `${Math.floor(gapMs / 3_600_000)}h${Math.floor((gapMs % 3_600_000) / 60_000)}m`;
-        return `schedule.leadTime "${leadTime}" is at least the ${gap} between window "${window.name}" closing at ${kubeTime(end)} and opening again at ${kubeTime(next)}: it would never close. Make the lead time shorter than that gap`;
+      if (!next) return undefined;
+      const gap = next.getTime() - end.getTime();
+      if (gap > 0 && gap <= leadMs && heldThrough(compiled, base, end, next, window.name)) {
+        return `schedule.leadTime "${leadTime}" is at least the ${duration(gap)} between window "${window.name}" closing at ${kubeTime(end)} and opening again at ${kubeTime(next)}: it would never close. Make the lead time shorter than that gap`;
       }
       start = next;
     }
@@ -163,117 +113,46 @@ function bridgedGap(compiled: Compiled, leadTime: string, now: Date): string | u
   return undefined;
 }
 
-/** HH:MM windows become cron: the start on the given days, the end on any day (so 22:00-02:00 ends next morning). */
-function compileWindow(window: ScheduleWindow): CompiledWindow {
-  if (!new RegExp(TIME_OF_DAY_PATTERN).test(window.start)) return { name: window.name, start: window.start, end: window.end, throughput: window.throughput };
-  const cron = (time: string, days: string) => {
-    const [hours, minutes] = time.split(':').map(Number);
-    return `${minutes} ${hours} * * ${days}`;
-  };
-  const days = window.days ? window.days.map((d) => DAY_NUMBERS[d]).join(',') : '*';
-  return { name: window.name, start: cron(window.start, days), end: cron(window.end, '*'), throughput: window.throughput };
+const duration = (ms: number) => `${Math.floor(ms / HOUR_MS) > 0 ? `${Math.floor(ms / HOUR_MS)}h` : ''}${Math.floor((ms % HOUR_MS) / 60_000)}m`;
+const describeWindow = (s: ScheduledThroughput) => (s.window === undefined ? 'spec.throughput' : `window "${s.window}"`);
+
+/** The moments in [from, to) at which what applies may change: `from`, each start and end, and a lead time before each. */
+function changePointsWithin(compiled: Compiled, from: Date, to: Date): Date[] {
+  const lead = compiled.leadMs;
+  const ahead = boundariesWithin(compiled, new Date(from.getTime() + lead), new Date(to.getTime() + lead)).map((p) => new Date(p.getTime() - lead));
+  const points = [from, ...boundariesWithin(compiled, from, to), ...ahead].filter((p) => p < to);
+  return points.sort((a, b) => a.getTime() - b.getTime());
 }
+
+/** Whether the windows' own times put `name` in effect at some moment of [from, to) (a window listed before it may shadow it). */
+const inEffectWithin = (compiled: Compiled, base: Throughput, from: Date, to: Date, name: string): boolean =>
+  [from, ...boundariesWithin(compiled, from, to).filter((p) => p < to)].some((p) => inEffectAt(compiled, base, p).window === name);
+
+/** Whether window `name` applies (lead time included) at some moment of [from, to). */
+const appliedWithin = (compiled: Compiled, base: Throughput, from: Date, to: Date, name: string): boolean =>
+  changePointsWithin(compiled, from, to).some((p) => applicableAt(compiled, base, p).window === name);
+
+/** Whether window `name` applies (lead time included) throughout [from, to). */
+const heldThrough = (compiled: Compiled, base: Throughput, from: Date, to: Date, name: string): boolean =>
+  changePointsWithin(compiled, from, to).every((p) => applicableAt(compiled, base, p).window === name);
 
 /**
- * The occurrence of `expression` next to `from`. cron-parser's next() runs a fixed-time expression once in the hour a
- * fall-back change repeats, as cron does (a wildcard hour runs in both passes), but its prev() also yields the second
- * pass: an occurrence that next() from the first pass skips is passed over, so a window opens once and as announced.
- */
-function occurrence(expression: string, timeZone: string, from: Date, direction: 'next' | 'prev'): Date | undefined {
-  try {
-    const iterator = CronExpressionParser.parse(expression, { currentDate: from, tz: timeZone, strict: false });
-    if (direction === 'next') return iterator.next().toDate();
-    for (;;) {
-      const candidate = iterator.prev().toDate();
-      const firstPass = firstPassOf(candidate.getTime(), timeZone);
-      if (firstPass === undefined) return candidate;
-      const afterFirstPass = CronExpressionParser.parse(expression, { currentDate: new Date(firstPass), tz: timeZone, strict: false });
-      if (afterFirstPass.next().toDate().getTime() === candidate.getTime()) return candidate;
-    }
-  } catch {
-    return undefined; // no occurrence (e.g. 30 February)
-  }
-}
-
-/**
- * A window's start or end next to `from`, also when its wall-clock time is one a spring-forward change skips: then it
- * happens as that gap ends (wall-clock.ts), where cron-parser would skip the day (a start) or move it an hour on.
- */
-function boundary(expression: string, timeZone: string, from: Date, direction: 'next' | 'prev'): Date | undefined {
-  const usual = occurrence(expression, timeZone, from, direction);
-  const wall = occurrence(expression, 'UTC', new Date(wallClock(from.getTime(), timeZone)), direction);
-  const end = wall && gapEnd(wall.getTime(), timeZone);
-  const skipped = end === undefined ? undefined : new Date(end);
-  if (!skipped || (direction === 'prev' ? skipped >= from : skipped <= from)) return usual; // strict, as cron-parser's
-  if (!usual) return skipped;
-  return direction === 'prev' ? (skipped > usual ? skipped : usual) : skipped < usual ? skipped : usual;
-}
-
-/**
- * A window's end: the first after its start. A start that a spring-forward gap moved to the instant the clock jumps
- * counts at the wall-clock time it stands for, so an end in the same gap closes the window there too (cron runs both
- * as the gap ends) rather than the next night.
- */
-function endAfter(window: CompiledWindow, timeZone: string, start: Date): Date | undefined {
-  const usual = boundary(window.end, timeZone, start, 'next');
-  const at = start.getTime();
-  const startWall = wallClock(at, timeZone);
-  if (startWall - wallClock(at - 1, timeZone) === 1) return usual; // the clock does not jump at the start
-  const nominalStart = occurrence(window.start, 'UTC', new Date(startWall), 'prev');
-  const wallEnd = nominalStart && occurrence(window.end, 'UTC', nominalStart, 'next');
-  const inGap = wallEnd && gapEnd(wallEnd.getTime(), timeZone);
-  return inGap !== undefined && inGap >= at && (!usual || inGap < usual.getTime()) ? new Date(inGap) : usual;
-}
-
-/** The open interval of `window` that contains `at` (its own start and end, no lead time). */
-function openInterval(compiled: Compiled, window: CompiledWindow, at: Date): { opens: Date; closes: Date } | undefined {
-  // The latest start at or before `at` (prev() is strict, hence +1 ms).
-  const start = boundary(window.start, compiled.timeZone, new Date(at.getTime() + 1), 'prev');
-  if (!start) return undefined;
-  const end = endAfter(window, compiled.timeZone, start);
-  // closed as it opens (both in one DST gap): no time open, so its lead time opens nothing either
-  if (!end || end.getTime() <= at.getTime() || end.getTime() <= start.getTime()) return undefined;
-  return { opens: start, closes: end };
-}
-
-/** What the windows' own times put in effect at `at`: the first open window in the list, else spec.throughput. */
-function inEffectAt(compiled: Compiled, base: Throughput, at: Date): ScheduledThroughput {
-  const open = compiled.windows.find((w) => openInterval(compiled, w, at) !== undefined);
-  return open ? { window: open.name, throughput: open.throughput } : { throughput: base };
-}
-
-/**
- * What the schedule asks for at `at`. The lead time is there so that more throughput serves when it is due: the first
- * change within the lead time that raises throughput (a window opening, or closing back to more) applies already; a
- * change that only lowers it applies when due, so the throughput in effect is never cut short, whatever the order of
- * windows that follow each other.
+ * What the schedule asks for at `at`. The lead time is there so that more throughput serves when it is due: what is in
+ * effect at `at` applies, unless a change within the lead time raises throughput (a window opening, or closing back
+ * to more): then the highest of those applies already (of those that do not compare, the first), so each rise is sent
+ * a lead time before it is due, also one that follows another within the lead time. A change that only lowers
+ * throughput applies when due, so the throughput in effect is never cut short, whatever the order of the windows.
  */
 function applicableAt(compiled: Compiled, base: Throughput, at: Date): ScheduledThroughput {
   const current = inEffectAt(compiled, base, at);
   if (compiled.leadMs === 0) return current;
+  let highest: ScheduledThroughput | undefined;
   for (const point of boundariesWithin(compiled, at, new Date(at.getTime() + compiled.leadMs))) {
     const then = inEffectAt(compiled, base, point);
-    if (then.window !== current.window && raises(then.throughput, current.throughput)) return then;
+    if (!raises(then.throughput, current.throughput)) continue;
+    if (!highest || (raises(then.throughput, highest.throughput) && !raises(highest.throughput, then.throughput))) highest = then;
   }
-  return current;
-}
-
-/** Boundaries to look at in one lead time, per window: more only for cron windows of a minute or so. */
-const MAX_BOUNDARIES_PER_WINDOW = 32;
-
-/** The windows' starts and ends after `from` and no later than `to`, in time order. */
-function boundariesWithin(compiled: Compiled, from: Date, to: Date): Date[] {
-  const points: Date[] = [];
-  for (const window of compiled.windows) {
-    for (const expression of [window.start, window.end]) {
-      let next = boundary(expression, compiled.timeZone, from, 'next');
-      for (let i = 0; next && next <= to && i < MAX_BOUNDARIES_PER_WINDOW; i++) {
-        points.push(next);
-        next = boundary(expression, compiled.timeZone, next, 'next');
-      }
-    }
-  }
-  return points.sort((a, b) => a.getTime() - b.getTime());
+  return highest ?? current;
 }
 
 /**
