@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { type Plan } from '../../../../src/controllers/endpoint/plan.js';
 import { CAPACITY_ABORT_MESSAGE, MINUTE, MODEL, NOW, SECOND, type SpecInput, afterPlan, annotated, at, condition, edited, endpointObject, failedEndpoint, iso, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
-import { V4, capacityFailure, updateRequested, eventReasons } from './plan-fixtures.js';
+import { V4, capacityFailure, outage, updateRequested, eventReasons } from './plan-fixtures.js';
 
 const rollingOut = () => updatingEndpoint({ version: '3' }, { version: '4' });
 
@@ -74,26 +74,6 @@ describe('UPDATE_FAILED for lack of GPU capacity', () => {
   });
 
   /** Runs a whole outage: fail, wait, retry, roll out, fail again, … and returns every plan. */
-  function outage(object: ReturnType<typeof updateRequested>, failures: number) {
-    const plans: Plan[] = [];
-    let now = NOW.getTime();
-    for (let i = 0; i < failures; i++) {
-      const failedPlan = reconcile(object, { endpoint: capacityFailure(), now: new Date(now) });
-      plans.push(failedPlan);
-      object = afterPlan(object, failedPlan);
-      if (failedPlan.action.type === 'none' && failedPlan.requeue === undefined) break;
-      now += (failedPlan.requeue as { after: number }).after;
-      const retry = reconcile(object, { endpoint: capacityFailure(), now: new Date(now) });
-      plans.push(retry);
-      object = afterPlan(object, retry);
-      now += 20 * SECOND;
-      const waiting = reconcile(object, { endpoint: rollingOut(), now: new Date(now) });
-      plans.push(waiting);
-      object = afterPlan(object, waiting);
-      now += 10 * MINUTE; // the rollout times out again
-    }
-    return { plans, object, now };
-  }
 
   it('attempts grow with an exponential backoff, and a rollout in between says it is a capacity retry', () => {
     const { plans } = outage(updateRequested(), 3);

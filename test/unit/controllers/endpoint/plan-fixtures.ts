@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { OwnerTag } from '../../../../src/controllers/endpoint/ownership.js';
 import { FIRST_PROGRESS_LOOK_MS } from '../../../../src/controllers/endpoint/requeue.js';
 import { type Plan } from '../../../../src/controllers/endpoint/plan.js';
-import { MINUTE, MODEL, OWNER, SETTINGS, type SpecInput, afterPlan, at, condition, edited, endpointObject, failedEndpoint, readyEndpoint, reconcile } from '../fixtures.js';
+import { MINUTE, MODEL, NOW, OWNER, SECOND, SETTINGS, type SpecInput, afterPlan, at, condition, edited, endpointObject, failedEndpoint, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
 
 export const progressWindow = [0.75 * SETTINGS.progressIntervalMs, 1.25 * SETTINGS.progressIntervalMs] as const;
 
@@ -51,4 +51,26 @@ export function updateRequested(spec: SpecInput = {}) {
   const plan = reconcile(object, { endpoint: readyEndpoint(), now: at(-20 * MINUTE) });
   expect(plan.action.type).toBe('updateConfig');
   return afterPlan(object, plan);
+}
+
+/** GPU capacity runs out `failures` times for updateRequested's rollout of version 4: each failure, its retry, the retry rolling out. */
+export function outage(object: ReturnType<typeof updateRequested>, failures: number) {
+  const plans: Plan[] = [];
+  let now = NOW.getTime();
+  for (let i = 0; i < failures; i++) {
+    const failedPlan = reconcile(object, { endpoint: capacityFailure(), now: new Date(now) });
+    plans.push(failedPlan);
+    object = afterPlan(object, failedPlan);
+    if (failedPlan.action.type === 'none' && failedPlan.requeue === undefined) break;
+    now += (failedPlan.requeue as { after: number }).after;
+    const retry = reconcile(object, { endpoint: capacityFailure(), now: new Date(now) });
+    plans.push(retry);
+    object = afterPlan(object, retry);
+    now += 20 * SECOND;
+    const waiting = reconcile(object, { endpoint: updatingEndpoint({ version: '3' }, { version: '4' }), now: new Date(now) });
+    plans.push(waiting);
+    object = afterPlan(object, waiting);
+    now += 10 * MINUTE; // the rollout times out again
+  }
+  return { plans, object, now };
 }
