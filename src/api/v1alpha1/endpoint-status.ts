@@ -152,6 +152,12 @@ export const EndpointStatus = z
       .describe(
         'The generation whose create or update Databricks refused as invalid (HTTP 400); the request is not sent again until the spec or the requested-at annotation changes.',
       ),
+    heldGeneration: z
+      .int()
+      .optional()
+      .describe(
+        'The generation counted as handled (observedGeneration) though nothing of it was sent: a refusal that needs a person (a permission, the default workspace, a workspace to fix) met it first. Once that refusal ends it is carried out as a new spec.',
+      ),
     settings: SettingsStatus.optional(),
     tagPatchGeneration: z
       .int()

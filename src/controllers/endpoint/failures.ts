@@ -5,7 +5,7 @@ import { type Condition, findCondition } from '../../kube/conditions.js';
 import { kubeTime } from '../../kube/time.js';
 import { clause } from '../text.js';
 import { describeServing, observeConfig } from './desired.js';
-import { PlanBuilder, endpointNameOf, progressRequeue } from './plan-builder.js';
+import { PlanBuilder, endpointNameOf, isNewGeneration, progressRequeue } from './plan-builder.js';
 import type { ClientBudgetWait } from '../../databricks/errors.js';
 import type { CallFailure, Plan, PlanInput, Requeue } from './plan-types.js';
 import { servingNow, watchingRequeue, withServing } from './preflight.js';
@@ -164,12 +164,15 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
     restore(builder.status, previous, 'pending');
     // A create whose answer never came may still happen where it was sent: keep that workspace (workspace-move.ts).
     if (!error.outcomeUnknown) restore(builder.status, previous, 'workspaceHost');
-    // Refused for want of a permission, the spec counts as handled too (kstatus reads Stalled only for the current
-    // observedGeneration), but not as rejected: it is sent again at the next poll, when a grant may have come.
     if (error.kind === 'InvalidRequest') {
       // A rejected request is handled: it is not sent again until the spec or the requested-at token changes.
       builder.status.rejectedGeneration = input.object.generation;
-    } else if (error.kind !== 'PermissionDenied') {
+    } else if (error.kind === 'PermissionDenied') {
+      // Refused for want of a permission, the spec counts as handled too (kstatus reads Stalled only for the current
+      // observedGeneration), but not as rejected: it is sent again at the next poll, when a grant may have come. A new
+      // spec is held (plan.ts handleRequest): once granted it goes out as the user's; a drift restore stays one.
+      if (isNewGeneration(input)) builder.status.heldGeneration = input.object.generation;
+    } else {
       // Nor was the new spec or requested-at token that asked for it carried out: keep them unhandled, so the
       // next reconcile sends the config again instead of settling on an older failure.
       restore(builder.status, previous, 'observedGeneration');

@@ -97,6 +97,10 @@ export class PlanBuilder {
 
 export const owner = (object: EndpointObject): Owner => ({ uid: object.uid, namespace: object.namespace, name: object.name });
 export const jittered = (ms: number, spread: number, random: number): Requeue => ({ after: Math.round(ms * (1 - spread + 2 * spread * random)) });
+/** Nothing of this generation was carried out before this look: not handled yet, or held by a refusal (handleRequest). */
+export const isNewGeneration = ({ object, desiredChanged }: Pick<PlanInput, 'object' | 'desiredChanged'>): boolean =>
+  object.status.observedGeneration !== object.generation || desiredChanged === true || object.status.heldGeneration === object.generation;
+
 /** `startedAt`: when the rollout began (now for one this plan starts; default: the recorded pending config's start). */
 export const progressRequeue = (input: PlanInput, startedAt: string | undefined = input.object.status.pending?.startTime): Requeue => ({
   after: progressRequeueMs(input.settings.progressIntervalMs, startedAt === undefined ? undefined : input.now.getTime() - Date.parse(startedAt), input.random),

@@ -27,7 +27,7 @@ import {
 } from './desired.js';
 import { OwnerTag, claimedMessage, decideOwnership, desiredTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
 import { recordAdoption, tagsPatchedFor, withOwnerTags } from './adoption.js';
-import { PlanBuilder, endpointNameOf, forgetServing, invocationUrl, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
+import { PlanBuilder, endpointNameOf, forgetServing, invocationUrl, isNewGeneration, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
 import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, planModelReadFailure, planRejected, rejectedForThisSpec } from './failures.js';
@@ -103,7 +103,7 @@ export function planEndpoint(input: PlanInput): Plan {
     // Only an admin or a new object helps a namespace refused the default workspace, only a person a workspace whose
     // credentials or spec were refused: the spec counts as handled, so kstatus sees Stalled for this generation (as
     // for a refused read below). A workspace not ready yet, or whose host is unreachable, retries.
-    if (input.workspace.reason !== undefined && REFUSED_BEFORE_CARRIED_OUT.has(input.workspace.reason)) handleRequest(input, plan);
+    if (input.workspace.reason !== undefined && REFUSED_BEFORE_CARRIED_OUT.has(input.workspace.reason)) handleRequest(input, plan, true);
     return plan
       .synced(false, input.workspace.reason ?? SyncedReason.WorkspaceNotReady, input.workspace.message ?? 'the workspace is not ready')
       .finish({ type: 'none' }, { after: input.settings.workspaceRetryMs });
@@ -114,7 +114,7 @@ export function planEndpoint(input: PlanInput): Plan {
   // refused for want of a permission fails the same way until a grant: the spec counts as handled, as on a refused
   // action (failures.ts), so kstatus sees Stalled for this generation instead of InProgress until its timeout.
   const readFailure = input.model.kind === 'failed' ? input.model.error : input.endpoint.kind === 'failed' ? input.endpoint.error : undefined;
-  if (readFailure?.kind === 'PermissionDenied') handleRequest(input, plan);
+  if (readFailure?.kind === 'PermissionDenied') handleRequest(input, plan, true);
   if (input.model.kind === 'failed') {
     const refused = input.model.error.kind === 'PermissionDenied' && input.endpoint.kind === 'found' ? input.endpoint.value : undefined;
     return planModelReadFailure(input, plan, input.model.error, refused && recordObservedEndpoint(input, plan, refused) ? refused : undefined);
@@ -217,40 +217,32 @@ function planExisting(
   return withOwnerTags(planned, object.status, owner(object), name, ownership.ownerTagsPending, object.generation);
 }
 
-/** Refusals that count a spec as handled (observedGeneration) though nothing of it was carried out. */
+/** Refusals that need a person: met at a generation's first look, they count it as handled though nothing of it was sent. */
 const REFUSED_BEFORE_CARRIED_OUT: ReadonlySet<string> = new Set([SyncedReason.PermissionDenied, SyncedReason.DefaultWorkspaceNotAllowed, SyncedReason.WorkspaceStalled]);
 
 /**
  * The spec and requested-at token count as handled from here on. A new spec or a requested-at token starts over: fresh
- * retry budget, failures of older attempts forgotten. A spec refused for want of a permission, of the default
- * workspace or of a workspace that needs a person (REFUSED_BEFORE_CARRIED_OUT, for this generation) was counted as
- * handled without being carried out, so the look after a grant (an allowance, a fix) still treats it as new: its
- * config is no drift.
+ * retry budget, failures of older attempts forgotten. `refused`: this look meets a refusal that needs a person
+ * (REFUSED_BEFORE_CARRIED_OUT). One that meets a new generation holds it (status.heldGeneration): handled, so kstatus
+ * sees Stalled, yet the look after the grant (an allowance, a fix) still treats it as new, its config no drift. One
+ * that meets a generation already carried out held nothing back: its end re-sends nothing Databricks refused and
+ * restarts no spent capacity budget.
  */
-function handleRequest(input: PlanInput, plan: PlanBuilder): { requested: boolean; newGeneration: boolean; fresh: boolean } {
+function handleRequest(input: PlanInput, plan: PlanBuilder, refused = false): { requested: boolean; newGeneration: boolean; fresh: boolean } {
   const { object } = input;
   const requestedAt = object.annotations[EndpointAnnotation.requestedAt];
   const requested = newRequest(object);
-  const newGeneration = object.status.observedGeneration !== object.generation || input.desiredChanged === true || refusedBeforeCarriedOut(object);
+  const newGeneration = isNewGeneration(input);
   const fresh = requested || newGeneration;
   if (fresh) {
     delete plan.status.capacity;
     delete plan.status.rejectedGeneration;
   }
+  if (refused && newGeneration) plan.status.heldGeneration = object.generation;
+  else delete plan.status.heldGeneration;
   if (requestedAt !== undefined) plan.status.lastHandledRequestedAt = requestedAt;
   plan.status.observedGeneration = object.generation;
   return { requested, newGeneration, fresh };
-}
-
-/** This generation was counted as handled by a refusal (REFUSED_BEFORE_CARRIED_OUT) before anything of it was sent. */
-function refusedBeforeCarriedOut(object: EndpointObject): boolean {
-  const conditions = object.status.conditions as Condition[] | undefined;
-  const synced = findCondition(conditions, 'Synced');
-  if (synced?.status !== 'False' || synced.observedGeneration !== object.generation || !REFUSED_BEFORE_CARRIED_OUT.has(synced.reason)) return false;
-  // A workspace that stalled at a look at a generation already handled held nothing of it back: Ready kept its own
-  // say (Available, Updating, a refusal), and its recovery must not send again what Databricks refused or reset a
-  // spent capacity budget. Ready took Synced's reason only when nothing of this generation had been sent.
-  return synced.reason !== SyncedReason.WorkspaceStalled || findCondition(conditions, 'Ready')?.reason === SyncedReason.WorkspaceStalled;
 }
 
 /** The endpoint is this object's: bring it to the spec. */
