@@ -5,7 +5,8 @@
 // budget, or hide an out-of-band change as the user's own.
 import { describe, expect, it } from 'vitest';
 import { planActionFailure, type Plan } from '../../../../src/controllers/endpoint/plan.js';
-import { MINUTE, MODEL, afterPlan, at, condition, edited, failed, planInput, readyEndpoint, reconcile } from '../fixtures.js';
+import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
+import { MINUTE, MODEL, afterPlan, annotated, at, condition, edited, failed, planInput, readyEndpoint, reconcile } from '../fixtures.js';
 import { capacityFailure, eventReasons, outage, settledObject, updateRequested } from './plan-fixtures.js';
 
 const DENIED = 'GET /api/2.0/serving-endpoints/llama-chat failed (403, PermissionDenied): PERMISSION_DENIED: The caller does not have CAN_MANAGE permission on serving endpoints.';
@@ -69,6 +70,15 @@ describe('a refusal at the first look at a generation holds it back until the re
     const ended = reconcile(object, { endpoint: readyEndpoint(), now: at(4 * MINUTE) });
     expect(ended.action).toMatchObject({ type: 'updateConfig', request: { body: { served_entities: [{ entity_version: '4' }] } } });
     expect(eventReasons(ended)).not.toContain('Warning DriftDetected');
+  });
+
+  it.each(refusals)('%s at a new requested-at token: the retry it asks for is carried out once the refusal ends', (_, refuse) => {
+    const { object: exhausted, now } = outage(updateRequested({ capacityRetry: { timeout: '30m' } }), 10);
+    const object = annotated(exhausted, { [EndpointAnnotation.requestedAt]: '2026-03-01T15:00:00Z' });
+    const stalled = afterPlan(object, refuse(object, new Date(now)));
+    const ended = reconcile(stalled, { endpoint: capacityFailure(), now: new Date(now + MINUTE) });
+    expect(ended.action.type).toBe('updateConfig');
+    expect(ended.status.capacity).toBeUndefined();
   });
 
   it('a new spec whose update Databricks refused for want of a permission is sent again as the user\'s once granted', () => {
