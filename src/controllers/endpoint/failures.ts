@@ -170,8 +170,10 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
     } else if (error.kind === 'PermissionDenied') {
       // Refused for want of a permission, the spec counts as handled too (kstatus reads Stalled only for the current
       // observedGeneration), but not as rejected: it is sent again at the next poll, when a grant may have come. A new
-      // spec is held (plan.ts handleRequest): once granted it goes out as the user's; a drift restore stays one.
+      // spec is held (plan.ts handleRequest): once granted it goes out as the user's; a drift restore stays one. A
+      // requested-at token stays unhandled, so its retry is made after the grant.
       if (isNewGeneration(input)) builder.status.heldGeneration = input.object.generation;
+      restore(builder.status, previous, 'lastHandledRequestedAt');
     } else {
       // Nor was the new spec or requested-at token that asked for it carried out: keep them unhandled, so the
       // next reconcile sends the config again instead of settling on an older failure.

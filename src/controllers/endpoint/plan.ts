@@ -226,7 +226,7 @@ const REFUSED_BEFORE_CARRIED_OUT: ReadonlySet<string> = new Set([SyncedReason.Pe
  * (REFUSED_BEFORE_CARRIED_OUT). One that meets a new generation holds it (status.heldGeneration): handled, so kstatus
  * sees Stalled, yet the look after the grant (an allowance, a fix) still treats it as new, its config no drift. One
  * that meets a generation already carried out held nothing back: its end re-sends nothing Databricks refused and
- * restarts no spent capacity budget.
+ * restarts no spent capacity budget, unless a new requested-at token asks for it.
  */
 function handleRequest(input: PlanInput, plan: PlanBuilder, refused = false): { requested: boolean; newGeneration: boolean; fresh: boolean } {
   const { object } = input;
@@ -240,7 +240,8 @@ function handleRequest(input: PlanInput, plan: PlanBuilder, refused = false): { 
   }
   if (refused && newGeneration) plan.status.heldGeneration = object.generation;
   else delete plan.status.heldGeneration;
-  if (requestedAt !== undefined) plan.status.lastHandledRequestedAt = requestedAt;
+  // A refused requested-at token stays unhandled: the look after the grant carries it out.
+  if (requestedAt !== undefined && !(refused && requested)) plan.status.lastHandledRequestedAt = requestedAt;
   plan.status.observedGeneration = object.generation;
   return { requested, newGeneration, fresh };
 }
