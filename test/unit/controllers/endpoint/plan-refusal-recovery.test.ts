@@ -81,6 +81,22 @@ describe('a refusal at the first look at a generation holds it back until the re
     expect(ended.status.capacity).toBeUndefined();
   });
 
+  it.each([
+    ['a 503', { kind: 'Transient', message: 'PUT failed (503)' }],
+    ['a 429 of the client budget', { kind: 'RateLimited', message: 'client budget spent', retryAfterMs: 30_000 }],
+    ['a 409', { kind: 'Conflict', message: 'another update is in progress' }],
+  ] as const)('a held spec whose first send after the grant fails (%s) is still the user\'s at the next look', (_, failure) => {
+    let object = edited(settledObject(), { model: { name: MODEL, version: '4' } });
+    object = afterPlan(object, reconcile(object, { endpoint: failed('PermissionDenied', DENIED), now: at(MINUTE) }));
+    const input = planInput(object, { endpoint: readyEndpoint(), now: at(2 * MINUTE) });
+    const sent = reconcile(object, { endpoint: readyEndpoint(), now: at(2 * MINUTE) });
+    expect(sent.action.type).toBe('updateConfig');
+    const notSent = afterPlan(object, planActionFailure(input, sent, failure));
+    const again = reconcile(notSent, { endpoint: readyEndpoint(), now: at(3 * MINUTE) });
+    expect(again.action.type).toBe('updateConfig');
+    expect(eventReasons(again)).not.toContain('Warning DriftDetected');
+  });
+
   it('a new spec whose update Databricks refused for want of a permission is sent again as the user\'s once granted', () => {
     const object = edited(settledObject(), { model: { name: MODEL, version: '4' } });
     const input = planInput(object, { endpoint: readyEndpoint() });
