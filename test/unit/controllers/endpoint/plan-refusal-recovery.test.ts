@@ -13,14 +13,14 @@ const DENIED = 'GET /api/2.0/serving-endpoints/llama-chat failed (403, Permissio
 
 type Object = ReturnType<typeof settledObject>;
 
+const defaultWorkspaceWithdrawn = (object: Object, now: Date) =>
+  reconcile(object, { workspace: { ready: false, reason: 'DefaultWorkspaceNotAllowed', message: 'namespace ml may not use the default workspace' }, now });
+
 /** The refusals that can meet a generation already handled, each as the look that meets it. */
 const refusals: [string, (object: Object, now: Date) => Plan][] = [
   ['the endpoint read denied (a permission withdrawn)', (object, now) => reconcile(object, { endpoint: failed('PermissionDenied', DENIED), now })],
   ['the model read denied (EXECUTE withdrawn)', (object, now) => reconcile(object, { endpoint: readyEndpoint(), model: failed('PermissionDenied', 'User does not have EXECUTE on Model'), now })],
-  [
-    'the default workspace no longer allowed',
-    (object, now) => reconcile(object, { workspace: { ready: false, reason: 'DefaultWorkspaceNotAllowed', message: 'namespace ml may not use the default workspace' }, now }),
-  ],
+  ['the default workspace no longer allowed', (object, now) => defaultWorkspaceWithdrawn(object, now)],
 ];
 
 /** An object whose generation 2 (version 3 at 2–4 chunks) Databricks refused as invalid: it is not sent again. */
@@ -94,6 +94,18 @@ describe('a refusal at the first look at a generation holds it back until the re
     const notSent = afterPlan(object, planActionFailure(input, sent, failure));
     const again = reconcile(notSent, { endpoint: readyEndpoint(), now: at(3 * MINUTE) });
     expect(again.action.type).toBe('updateConfig');
+    expect(eventReasons(again)).not.toContain('Warning DriftDetected');
+  });
+
+  it('a held spec that changes only tags, whose tag patch after the allowance fails (503), patches them as the user\'s at the next look', () => {
+    let object = edited(settledObject(), { tags: { team: 'search' } });
+    object = afterPlan(object, defaultWorkspaceWithdrawn(object, at(MINUTE)));
+    const input = planInput(object, { endpoint: readyEndpoint(), now: at(2 * MINUTE) });
+    const sent = reconcile(object, { endpoint: readyEndpoint(), now: at(2 * MINUTE) });
+    expect(sent.action.type).toBe('patchTags');
+    const notSent = afterPlan(object, planActionFailure(input, sent, { kind: 'Transient', message: 'PATCH failed (503)' }));
+    const again = reconcile(notSent, { endpoint: readyEndpoint(), now: at(3 * MINUTE) });
+    expect(again.action.type).toBe('patchTags');
     expect(eventReasons(again)).not.toContain('Warning DriftDetected');
   });
 
