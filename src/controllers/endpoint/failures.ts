@@ -159,6 +159,17 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
   restore(builder.status, previous, 'managedTagKeys');
   // Nor does a refused tag patch count as sent (adoption.ts): the next reconcile patches the tags again, not the config.
   restore(builder.status, previous, 'tagPatchGeneration');
+  if (error.kind === 'PermissionDenied') {
+    // Refused for want of a permission, the spec counts as handled too (kstatus reads Stalled only for the current
+    // observedGeneration), but not as rejected: it is sent again at the next poll, when a grant may have come. A new
+    // spec is held (plan.ts handleRequest): once granted it goes out as the user's; a drift restore stays one. A
+    // requested-at token stays unhandled, so its retry is made after the grant.
+    if (isNewGeneration(input)) builder.status.heldGeneration = input.object.generation;
+    restore(builder.status, previous, 'lastHandledRequestedAt');
+  } else if (error.kind !== 'InvalidRequest') {
+    // Nothing of a held spec went out: it stays held (a 5xx, a 429 or a 409 of its first send after the grant).
+    restore(builder.status, previous, 'heldGeneration');
+  }
   if (planned.action.type === 'create' || planned.action.type === 'updateConfig') {
     // The action did not happen: forget the pending config we announced for it.
     restore(builder.status, previous, 'pending');
@@ -167,14 +178,7 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
     if (error.kind === 'InvalidRequest') {
       // A rejected request is handled: it is not sent again until the spec or the requested-at token changes.
       builder.status.rejectedGeneration = input.object.generation;
-    } else if (error.kind === 'PermissionDenied') {
-      // Refused for want of a permission, the spec counts as handled too (kstatus reads Stalled only for the current
-      // observedGeneration), but not as rejected: it is sent again at the next poll, when a grant may have come. A new
-      // spec is held (plan.ts handleRequest): once granted it goes out as the user's; a drift restore stays one. A
-      // requested-at token stays unhandled, so its retry is made after the grant.
-      if (isNewGeneration(input)) builder.status.heldGeneration = input.object.generation;
-      restore(builder.status, previous, 'lastHandledRequestedAt');
-    } else {
+    } else if (error.kind !== 'PermissionDenied') {
       // Nor was the new spec or requested-at token that asked for it carried out: keep them unhandled, so the
       // next reconcile sends the config again instead of settling on an older failure.
       restore(builder.status, previous, 'observedGeneration');
