@@ -218,6 +218,18 @@ describe('endpoint lifecycle', () => {
     expect(apiError(() => emu.getEndpoint('llama')).status).toBe(404);
   });
 
+  it('a tags PATCH answers the whole tag list, left out when the endpoint has none, as GET and list leave it out', () => {
+    const emu = frozen();
+    emu.createEndpoint({ name: 'bare', config: llamaConfig(980) });
+    // Terraform's tag update sends an empty PATCH when the endpoint's tags already match; the JavaScript SDK sends none.
+    expect(emu.patchTags('bare', {})).toEqual({});
+    expect(emu.patchTags('bare', { add_tags: [], delete_tags: [] })).toEqual({});
+    emu.createEndpoint({ name: 'tagged', config: llamaConfig(980), tags: [{ key: 'team', value: 'ml' }] });
+    expect(emu.patchTags('tagged', { add_tags: [], delete_tags: [] })).toEqual({ tags: [{ key: 'team', value: 'ml' }] });
+    expect(emu.patchTags('tagged', { delete_tags: ['team'] })).toEqual({});
+    expect(emu.getEndpoint('tagged').tags).toBeUndefined();
+  });
+
   it('answers get-model-optimization-info from the catalog', () => {
     const emu = frozen();
     expect(emu.optimizationInfo(LLAMA, '3')).toEqual({ optimizable: true, model_type: 'llama', throughput_chunk_size: 980 });
