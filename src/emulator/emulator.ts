@@ -193,7 +193,9 @@ export class Emulator {
 
   patchTags(name: string, body: unknown): PatchTagsResponse {
     const request = parseBody(PatchTagsRequestSchema, body);
-    return { tags: this.#store.patchTags(name, request.add_tags ?? [], request.delete_tags ?? [], this.now()) };
+    const tags = this.#store.patchTags(name, request.add_tags ?? [], request.delete_tags ?? [], this.now());
+    // The endpoint's whole tag list; like GET and list (proto JSON), an empty list is left out.
+    return tags.length > 0 ? { tags } : {};
   }
 
   optimizationInfo(modelName: string, version: string): ModelOptimizationInfo {
