@@ -316,6 +316,28 @@ describe('workspace limit on create/update operations', () => {
   });
 });
 
+describe('workspace limit on endpoints', () => {
+  const mu = { served_entities: [{ entity_name: 'system.ai.gpt-oss-120b', entity_version: '1', provisioned_model_units: 50 }] };
+
+  it('refuses a create past limits.endpointsPerWorkspace with 400 QUOTA_EXCEEDED, not a 429 the SDKs would retry for minutes; seeded endpoints count, a delete frees a place', () => {
+    const emu = frozen({ limits: { endpointsPerWorkspace: 2 }, endpoints: [{ name: 'seeded', config: llamaConfig(980) }] });
+    emu.createEndpoint({ name: 'second', config: llamaConfig(980) });
+    const refused = apiError(() => emu.createEndpoint({ name: 'third', config: llamaConfig(980) }));
+    expect([refused.status, refused.errorCode, refused.message]).toEqual([400, 'QUOTA_EXCEEDED', 'The quota for the number of serving endpoints has been reached. The current quota is 2.']);
+    expect(apiError(() => emu.createPtEndpoint({ name: 'third', config: mu })).errorCode).toBe('QUOTA_EXCEEDED');
+    // A taken name is still the duplicate it is.
+    expect(apiError(() => emu.createEndpoint({ name: 'second' })).errorCode).toBe('RESOURCE_ALREADY_EXISTS');
+    emu.deleteEndpoint('second');
+    expect(emu.createPtEndpoint({ name: 'third', config: mu }).name).toBe('third');
+  });
+
+  it('is the documented 1000 by default', () => {
+    const emu = frozen({ limits: { mutationsPerWindow: 2000 } });
+    for (let i = 0; i < 1000; i++) emu.createEndpoint({ name: `ep-${i}` });
+    expect(apiError(() => emu.createEndpoint({ name: 'ep-1000' })).errorCode).toBe('QUOTA_EXCEEDED');
+  });
+});
+
 describe('out-of-band edits (a change in the Databricks UI)', () => {
   it('instant: the new throughput serves at once with a new config_version; rolling: a normal rollout', () => {
     const emu = frozen();
