@@ -228,7 +228,8 @@ for (const n of sizes) {
   const namespace = uniqueNamespace(`bench-startup-${n}`);
   await ensureNamespace(namespace);
   const emulator = await startEmulator({
-    scenario: { clock: { speed: 1000 }, timing: { rolloutSeconds: 1 }, limits: { mutationsPerWindow: 1_000_000, windowSeconds: 300 } },
+    // the workspace may hold every endpoint (past the default 1000, as an account team raises it)
+    scenario: { clock: { speed: 1000 }, timing: { rolloutSeconds: 1 }, limits: { mutationsPerWindow: 1_000_000, windowSeconds: 300, endpointsPerWorkspace: 1_000_000 } },
   });
   try {
     console.error(`N=${n}: creating ${n} objects`);

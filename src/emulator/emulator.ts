@@ -33,7 +33,7 @@ import { CallLog } from './call-log.js';
 import { DEFAULT_CATALOG, ModelCatalog, optimizationInfo } from './catalog.js';
 import { VirtualClock } from './clock.js';
 import { specFromCoreConfig, specFromPtConfig, validateAutoCaptureChange, validateAutoCaptureEnable, validateDescription, validateEndpointName, type ConfigSpec } from './config-spec.js';
-import { ApiError, endpointAlreadyExists, invalidParameter, modelNotFound } from './errors.js';
+import { ApiError, endpointAlreadyExists, endpointQuotaExceeded, invalidParameter, modelNotFound } from './errors.js';
 import { FaultEngine, type ActiveFault, type FaultSpecInput } from './faults.js';
 import { EndpointStore, TIMED_OUT_MESSAGE, principalKindOf, type RolloutOutcome, type StoredEndpoint } from './lifecycle.js';
 import { MutationBudget } from './rate-limit.js';
@@ -137,7 +137,7 @@ export class Emulator {
     if (!request.config && (request.ai_gateway !== undefined || request.rate_limits !== undefined)) {
       throw invalidParameter(`Cannot specify ${request.ai_gateway !== undefined ? 'ai_gateway' : 'rate_limits'} when creating endpoints without a config.`);
     }
-    this.#assertNameFree(request.name);
+    this.#assertCreatable(request.name);
     const spec = request.config ? specFromCoreConfig(request.config, this.catalog) : undefined;
     const provisioned = spec?.entities.some((e) => e.max_provisioned_throughput !== undefined || e.provisioned_model_units !== undefined);
     if (provisioned && request.config?.auto_capture_config !== undefined) {
@@ -154,7 +154,7 @@ export class Emulator {
     this.#consumeMutationBudget();
     const request = parseBody(CreatePtEndpointRequestSchema, body);
     validateEndpointName(request.name);
-    this.#assertNameFree(request.name);
+    this.#assertCreatable(request.name);
     const spec = specFromPtConfig(request.config, this.catalog);
     const ai_gateway = this.#createGateway(request.name, request.ai_gateway);
     return renderDetailed(this.#store.create({ ...request, ai_gateway, spec }, this.now(), caller));
@@ -421,9 +421,11 @@ export class Emulator {
     return gateway === undefined ? undefined : applyAiGateway(name, undefined, gateway, this.#schemas);
   }
 
-  #assertNameFree(name: string): void {
+  #assertCreatable(name: string): void {
     // Checked before the config is validated, as a duplicate name is the more basic mistake.
     if (this.#store.has(name)) throw endpointAlreadyExists(name);
+    const quota = this.scenario.limits.endpointsPerWorkspace;
+    if (this.#store.list(this.now()).length >= quota) throw endpointQuotaExceeded(quota);
   }
 
   #consumeMutationBudget(): void {

@@ -35,3 +35,12 @@ export const modelNotFound = (modelName: string, version: string): ApiError =>
 
 export const endpointAlreadyExists = (name: string): ApiError =>
   new ApiError(409, 'RESOURCE_ALREADY_EXISTS', `Serving endpoint with name '${name}' already exists.`);
+
+/**
+ * The workspace holds as many serving endpoints as it may (reference §7: 1000 per workspace). INFERENCE: no source
+ * shows the serving API's refusal; this follows Databricks' refusal at the same kind of limit on jobs ("QUOTA_EXCEEDED",
+ * "The quota for the number of jobs has been reached. The current quota is 1000."). A 400, not a 429: waiting does not
+ * help, and the SDKs retry every 429 for minutes.
+ */
+export const endpointQuotaExceeded = (quota: number): ApiError =>
+  new ApiError(400, 'QUOTA_EXCEEDED', `The quota for the number of serving endpoints has been reached. The current quota is ${quota}.`);

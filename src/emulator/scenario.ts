@@ -89,6 +89,8 @@ export const ScenarioSchema = z.object({
       /** create/update operations per workspace per window (documented: 50 in 5 minutes) */
       mutationsPerWindow: z.number().int().positive().default(50),
       windowSeconds: z.number().positive().default(300),
+      /** serving endpoints a workspace may hold (documented: 1000, raised by the account team on request) */
+      endpointsPerWorkspace: z.number().int().positive().default(1000),
     })
     .prefault({}),
   faults: z.array(FaultSpecSchema).default([]),
