@@ -92,6 +92,23 @@ describe('emulator: permissions by endpoint ID', () => {
     expect([error.status, error.message]).toEqual([400, expect.stringContaining(message)]);
   });
 
+  it("a group's entry grants its members (scenario directory.members), every identity is in the workspace's users group, and the highest level counts", () => {
+    const { emulator, id } = emulatorWithEndpoint({ scenario: { directory: { groups: ['ml-eng'], members: { 'ml-eng': ['alice@example.com'] } } } });
+    const levelOf = (caller: string) => emulator.accessLevel(caller, { name: 'llama' });
+    expect(levelOf('alice@example.com')).toBeUndefined();
+    emulator.updatePermissions(id, { access_control_list: [{ group_name: 'ml-eng', permission_level: 'CAN_MANAGE' }] });
+    expect(levelOf('alice@example.com')).toBe('CAN_MANAGE');
+    expect(() => emulator.authorize('alice@example.com', { endpointId: id }, 'CAN_MANAGE')).not.toThrow();
+    expect(levelOf('bob@example.com')).toBeUndefined();
+    // `users` exists in every workspace, whether or not directory.groups lists it.
+    emulator.updatePermissions(id, { access_control_list: [{ group_name: 'users', permission_level: 'CAN_QUERY' }] });
+    expect(levelOf('bob@example.com')).toBe('CAN_QUERY');
+    expect(refused(() => emulator.authorize('bob@example.com', { name: 'llama' }, 'CAN_MANAGE')).status).toBe(403);
+    // A lower direct entry does not hide a group's higher one.
+    emulator.updatePermissions(id, { access_control_list: [{ user_name: 'alice@example.com', permission_level: 'CAN_VIEW' }] });
+    expect(levelOf('alice@example.com')).toBe('CAN_MANAGE');
+  });
+
   it('an unknown endpoint ID is a 404, and permission levels are listed', () => {
     const { emulator, id } = emulatorWithEndpoint();
     expect(refused(() => emulator.getPermissions('0'.repeat(32))).status).toBe(404);
