@@ -82,6 +82,9 @@ export interface ScimUser {
   schemas: string[];
 }
 
+/** The group every workspace user and service principal belongs to; it exists in every workspace. */
+const USERS_GROUP = 'users';
+
 /** SCIM user IDs are numeric strings; the emulator's one user has a fixed one. */
 const SCIM_USER_ID = '1000000000000001';
 
@@ -289,15 +292,19 @@ export class Emulator {
 
   /**
    * The caller's level on an endpoint (by name or Permissions-API ID): CAN_MANAGE for a workspace admin
-   * (workspace.admins, default workspace.creator), else its own direct entry (user or service principal; groups are
-   * not resolved); undefined for none. An endpoint that does not exist: CAN_MANAGE (the operation answers 404 itself).
+   * (workspace.admins, default workspace.creator), else the highest of its own direct entry (user or service
+   * principal) and the entries of the groups it belongs to (directory.members, and `users`, which holds every identity;
+   * nested groups are not resolved); undefined for none. An endpoint that does not exist: CAN_MANAGE (the operation
+   * answers 404 itself).
    */
   accessLevel(caller: string, ref: { name: string } | { endpointId: string }): string | undefined {
-    if ((this.scenario.workspace.admins ?? [this.scenario.workspace.creator]).some((a) => a.toLowerCase() === caller.toLowerCase())) return 'CAN_MANAGE';
+    const same = (name: string) => name.toLowerCase() === caller.toLowerCase();
+    if ((this.scenario.workspace.admins ?? [this.scenario.workspace.creator]).some(same)) return 'CAN_MANAGE';
     const endpoint = this.#store.list(this.now()).find((e) => ('name' in ref ? e.name === ref.name : e.id === ref.endpointId));
     if (!endpoint) return 'CAN_MANAGE';
-    const own = endpoint.acl.filter((e) => e.kind !== 'group_name' && e.name.toLowerCase() === caller.toLowerCase()).map((e) => e.level);
-    return ['CAN_MANAGE', 'CAN_QUERY', 'CAN_VIEW'].find((level) => own.includes(level));
+    const groups = new Set([USERS_GROUP, ...Object.entries(this.scenario.directory.members).filter(([, members]) => members.some(same)).map(([group]) => group)]);
+    const held = endpoint.acl.filter((e) => (e.kind === 'group_name' ? groups.has(e.name) : same(e.name))).map((e) => e.level);
+    return ['CAN_MANAGE', 'CAN_QUERY', 'CAN_VIEW'].find((level) => held.includes(level));
   }
 
   /**
@@ -405,6 +412,7 @@ export class Emulator {
   readonly #directory: Directory = {
     exists: (kind, name) => {
       const listed = { user_name: this.scenario.directory.users, group_name: this.scenario.directory.groups, service_principal_name: this.scenario.directory.servicePrincipals }[kind];
+      if (kind === 'group_name' && (name === USERS_GROUP || name in this.scenario.directory.members)) return true;
       return listed === undefined || listed.some((n) => n.toLowerCase() === name.toLowerCase()) || [this.scenario.workspace.creator, ...this.#identities()].includes(name);
     },
   };

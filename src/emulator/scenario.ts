@@ -108,6 +108,11 @@ export const ScenarioSchema = z.object({
       users: z.array(z.string()).optional(),
       groups: z.array(z.string()).optional(),
       servicePrincipals: z.array(z.string()).optional(),
+      /**
+       * group name -> the identities (user e-mails, service principals' application IDs) that belong to it, for
+       * permission checks: a group's entry on an endpoint's ACL grants its members. Every identity is also in `users`.
+       */
+      members: z.record(z.string(), z.array(z.string())).default({}),
     })
     .prefault({}),
   workspace: z
@@ -116,7 +121,7 @@ export const ScenarioSchema = z.object({
       creator: z.string().default(DEFAULT_CREATOR),
       /**
        * identities that are workspace admins, who may read and manage every endpoint whatever its ACL; any other
-       * identity needs a direct entry of its own (a group entry grants it nothing). Default: workspace.creator alone.
+       * identity needs an entry of its own or of a group it is in (directory.members, `users`). Default: workspace.creator alone.
        */
       admins: z.array(z.string()).optional(),
       /** served in /.well-known/databricks-config */
