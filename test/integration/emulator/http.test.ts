@@ -78,6 +78,14 @@ describe('serving-endpoints API over HTTP', () => {
     expect((await api('GET', '/llama', undefined, 'dapi-viewer')).status).toBe(200);
   });
 
+  it('names a path it has no API for as a workspace does, without the /api/2.x prefix', async () => {
+    // Real answers quoted by the Databricks CLI and MLflow users: a GET of /api/2.0/unity-catalog/domains (or
+    // /api/2.1/...) is "No API found for 'GET /unity-catalog/domains'".
+    expect((await api('GET', '/llama/openapi')).body).toEqual({ error_code: 'ENDPOINT_NOT_FOUND', message: "No API found for 'GET /serving-endpoints/llama/openapi'" });
+    const telemetry = await fetch(`${running.url}/api/2.0/serving-endpoints/llama/telemetry-config`, { method: 'PATCH', headers: { Authorization: `Bearer ${PAT}` }, body: '{}' });
+    expect(await telemetry.json()).toEqual({ error_code: 'ENDPOINT_NOT_FOUND', message: "No API found for 'PATCH /serving-endpoints/llama/telemetry-config'" });
+  });
+
   it('refuses an unknown PAT as a real workspace does: 403 with the numeric error_code 403', async () => {
     // Captured from real workspaces (databricks-sdk-go issues #873, #917, #1046: "error_code": 403, "message":
     // "Invalid access token."). The Go SDK keeps ErrorCode "403" (PermissionDenied by status); a string code differs.
