@@ -126,7 +126,7 @@ interface Reply {
 function dispatch(emulator: Emulator, operation: Operation, req: IncomingMessage, body: unknown, rawBody: string): Partial<Reply> {
   switch (operation.op) {
     case 'unknown':
-      throw new ApiError(404, 'ENDPOINT_NOT_FOUND', `No API found for '${req.method ?? 'GET'} ${new URL(req.url ?? '/', 'http://x').pathname}'`);
+      throw new ApiError(404, 'ENDPOINT_NOT_FOUND', `No API found for '${req.method ?? 'GET'} ${withoutApiVersion(new URL(req.url ?? '/', 'http://x').pathname)}'`);
     case 'hostMetadata':
       return { body: emulator.auth.hostMetadata(baseUrl(req), emulator.scenario.workspace.id) };
     case 'oidcDiscovery':
@@ -350,6 +350,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/** A path as a workspace names it in "No API found": without the /api/2.x prefix ("GET /unity-catalog/domains"). */
+function withoutApiVersion(path: string): string {
+  return path.replace(/^\/api\/\d+\.\d+(?=\/)/, '');
 }
 
 /** The URL the client used to reach us, so discovery documents point back at the same address. */
