@@ -208,6 +208,16 @@ describe('endpoint lifecycle', () => {
     expect(summary?.tags).toEqual([{ key: 'team', value: 'ml' }]);
   });
 
+  it("lists an endpoint's AI Gateway with its summary, as the SDKs' list item (ServingEndpoint.ai_gateway) carries it", () => {
+    const emu = frozen();
+    emu.createEndpoint({ name: 'gated', config: llamaConfig(980), ai_gateway: { usage_tracking_config: { enabled: true } } });
+    emu.createEndpoint({ name: 'plain', config: llamaConfig(980) });
+    const byName = Object.fromEntries((emu.listEndpoints().endpoints ?? []).map((e) => [e.name, e]));
+    expect(byName.gated?.ai_gateway).toEqual(emu.getEndpoint('gated').ai_gateway);
+    expect(byName.gated?.ai_gateway).toMatchObject({ usage_tracking_config: { enabled: true } });
+    expect(byName.plain).not.toHaveProperty('ai_gateway');
+  });
+
   it('patches tags and deletes', () => {
     const emu = frozen();
     emu.createEndpoint({ name: 'llama', config: llamaConfig(980), tags: [{ key: 'a', value: '1' }, { key: 'b', value: '2' }] });
