@@ -75,6 +75,8 @@ export function renderSummary(endpoint: StoredEndpoint): ServingEndpoint {
   }
   if (endpoint.tags.length > 0) summary.tags = endpoint.tags;
   if (endpoint.description !== undefined) summary.description = endpoint.description;
+  // The list item type has the gateway (GO/PY ServingEndpoint.ai_gateway), unlike the served entities' details.
+  if (endpoint.ai_gateway !== undefined) summary.ai_gateway = endpoint.ai_gateway;
   return summary;
 }
 
