@@ -644,6 +644,7 @@ async function writeCondition(namespace: string, obj: Endpoint, status: 'True' |
     optimization: { chunkSize: 980, modelType: 'llama' },
     served: { configVersion: 1, maxTokensPerSecond: 1960, minTokensPerSecond: 980, modelVersion: MODEL.version },
     state: { configUpdate: ready ? 'NOT_UPDATING' : 'IN_PROGRESS', ready: ready ? 'READY' : 'NOT_READY' },
+    workspaceHost: 'http://127.0.0.1:38607',
   };
   await baselineClient.patch(
     EndpointResource,
