@@ -146,6 +146,34 @@ describe('resolveSchedule: a window the lead time of the rise after it swallows'
     expect(!result.ok && result.message).toMatch(message);
   });
 
+  // The window's own times (08:00-13:00) are long; a window listed before it takes all but its last 10 minutes, which
+  // the rise back to spec.throughput, sent 20m early, swallows: it was accepted and never served.
+  it('a long window that an earlier-listed window leaves no longer than the lead time: refused, naming what it serves', () => {
+    const s = schedule({
+      leadTime: '20m',
+      windows: [
+        { name: 'morning', start: '08:00', end: '12:50', throughput: BATCH },
+        { name: 'dip', start: '08:00', end: '13:00', throughput: BASE },
+      ],
+    });
+    const result = resolveSchedule(s, PEAK, new Date('2026-03-02T06:00:00Z'));
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toMatch(/^schedule window "dip" never applies: it serves 10m from 2026-03-02T12:50:00Z \(a window listed before it takes the rest of its time\), and the rise back to spec.throughput is sent leadTime "20m" early/);
+  });
+
+  it('a long window an earlier-listed window shortens, still longer than the lead time, serves', () => {
+    const s = schedule({
+      leadTime: '20m',
+      windows: [
+        { name: 'morning', start: '08:00', end: '12:30', throughput: BATCH },
+        { name: 'dip', start: '08:00', end: '13:00', throughput: BASE },
+      ],
+    });
+    const during = resolveSchedule(s, PEAK, new Date('2026-03-02T12:30:00Z'));
+    if (!during.ok) throw new Error(during.message);
+    expect(during.state).toMatchObject({ window: 'dip', throughput: BASE, next: { at: new Date('2026-03-02T12:40:00Z') } });
+  });
+
   it('a dip longer than the lead time serves until the rise after it is due', () => {
     const s = dip('20m', '12:30');
     const during = resolveSchedule(s, PEAK, new Date('2026-03-02T12:00:00Z'));
