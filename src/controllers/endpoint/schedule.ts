@@ -81,14 +81,15 @@ function unservedWindowToday(compiled: Compiled, leadTime: string, base: Through
  * - a gap between a window's close and its next start that the lead time spans (20h typed for 20m), when the
  *   window's reopening raises throughput: the window never closes, its throughput paid around the clock. (A window
  *   below what serves in its gap closes, a lead time early, and is lowered again when it reopens.)
- * - a window no longer than the lead time, below the throughput after it: it never serves.
+ * - a window no longer than the lead time, below the throughput after it: it never serves. So does a longer one that
+ *   windows listed before it leave only runs this short.
  * Only windows this short or gaps this narrow are looked at closely (what applies through them), so a usual
  * schedule costs two cron walks per window and day. (cron-parser's own occurrences, one iterator each: a DST change
  * moves them by an hour at most.)
  */
 function unservedWindow(compiled: Compiled, leadTime: string, base: Throughput, from: Date): string | undefined {
   const { leadMs } = compiled;
-  for (const window of compiled.windows) {
+  for (const [index, window] of compiled.windows.entries()) {
     const nextStart = occurrences(window.start, compiled.timeZone, from);
     const nextEnd = occurrences(window.end, compiled.timeZone, from);
     let start = nextStart();
@@ -96,10 +97,15 @@ function unservedWindow(compiled: Compiled, leadTime: string, base: Throughput, 
     for (let i = 0; start && end && i < OCCURRENCES_CHECKED; i++) {
       while (end && end <= start) end = nextEnd();
       if (!end) return undefined;
-      const length = end.getTime() - start.getTime();
-      if (length <= leadMs && inEffectWithin(compiled, base, start, end, window.name) && !appliedWithin(compiled, base, new Date(start.getTime() - leadMs), end, window.name)) {
-        const rise = describeWindow(applicableAt(compiled, base, start));
-        return `schedule window "${window.name}" never applies: it serves ${duration(length)} from ${kubeTime(start)}, and the rise back to ${rise} is sent leadTime "${leadTime}" early, before it. Make the lead time shorter than ${duration(length)} or the window longer than ${leadTime}`;
+      // A window listed before it wins where they overlap: a long window may be left only short runs.
+      const runs = end.getTime() - start.getTime() > leadMs && index > 0 ? runsInEffect(compiled, base, start, end, window.name) : [{ from: start, to: end }];
+      const longest = Math.max(0, ...runs.map((r) => r.to.getTime() - r.from.getTime()));
+      const first = runs[0];
+      if (first && longest <= leadMs && inEffectWithin(compiled, base, start, end, window.name) && !appliedWithin(compiled, base, new Date(start.getTime() - leadMs), end, window.name)) {
+        const length = first.to.getTime() - first.from.getTime();
+        const rise = describeWindow(applicableAt(compiled, base, first.from));
+        const shortened = first.from.getTime() !== start.getTime() || first.to.getTime() !== end.getTime() ? ' (a window listed before it takes the rest of its time)' : '';
+        return `schedule window "${window.name}" never applies: it serves ${duration(length)} from ${kubeTime(first.from)}${shortened}, and the rise back to ${rise} is sent leadTime "${leadTime}" early, before it. Make the lead time shorter than ${duration(length)} or the window longer than ${leadTime}`;
       }
       const next = nextStart();
       if (!next) return undefined;
@@ -122,6 +128,20 @@ function changePointsWithin(compiled: Compiled, from: Date, to: Date): Date[] {
   const ahead = boundariesWithin(compiled, new Date(from.getTime() + lead), new Date(to.getTime() + lead)).map((p) => new Date(p.getTime() - lead));
   const points = [from, ...boundariesWithin(compiled, from, to), ...ahead].filter((p) => p < to);
   return points.sort((a, b) => a.getTime() - b.getTime());
+}
+
+/** The runs of [from, to) in which the windows' own times put `name` in effect (a window listed before it may shadow it). */
+function runsInEffect(compiled: Compiled, base: Throughput, from: Date, to: Date, name: string): { from: Date; to: Date }[] {
+  const points = [from, ...boundariesWithin(compiled, from, to).filter((p) => p > from && p < to), to];
+  const runs: { from: Date; to: Date }[] = [];
+  for (let i = 0; i + 1 < points.length; i++) {
+    const [at, next] = [points[i] as Date, points[i + 1] as Date];
+    if (next <= at || inEffectAt(compiled, base, at).window !== name) continue;
+    const last = runs.at(-1);
+    if (last && last.to.getTime() === at.getTime()) last.to = next;
+    else runs.push({ from: at, to: next });
+  }
+  return runs;
 }
 
 /** Whether the windows' own times put `name` in effect at some moment of [from, to) (a window listed before it may shadow it). */
