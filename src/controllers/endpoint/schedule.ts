@@ -6,7 +6,7 @@ import type { EndpointSpec, EndpointStatus, Schedule, Throughput } from '../../a
 import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type Resolution, resolveDesired } from './desired.js';
 import type { Observed, Plan, Requeue } from './plan-types.js';
-import { boundariesWithin, boundary, type Compiled, compile, inEffectAt, occurrences, type ScheduledThroughput } from './schedule-windows.js';
+import { boundariesWithin, boundary, type Compiled, compile, inEffectAt, occurrences, openInterval, type ScheduledThroughput } from './schedule-windows.js';
 
 export type { ScheduledThroughput } from './schedule-windows.js';
 
@@ -98,7 +98,7 @@ function unservedWindow(compiled: Compiled, leadTime: string, base: Throughput, 
       while (end && end <= start) end = nextEnd();
       if (!end) return undefined;
       // A window listed before it wins where they overlap: a long window may be left only short runs.
-      const runs = end.getTime() - start.getTime() > leadMs && index > 0 ? runsInEffect(compiled, base, start, end, window.name) : [{ from: start, to: end }];
+      const runs = end.getTime() - start.getTime() > leadMs && index > 0 ? runsInEffect(compiled, index, start, end) : [{ from: start, to: end }];
       const longest = Math.max(0, ...runs.map((r) => r.to.getTime() - r.from.getTime()));
       const first = runs[0];
       if (first && longest <= leadMs && inEffectWithin(compiled, base, start, end, window.name) && !appliedWithin(compiled, base, new Date(start.getTime() - leadMs), end, window.name)) {
@@ -130,13 +130,17 @@ function changePointsWithin(compiled: Compiled, from: Date, to: Date): Date[] {
   return points.sort((a, b) => a.getTime() - b.getTime());
 }
 
-/** The runs of [from, to) in which the windows' own times put `name` in effect (a window listed before it may shadow it). */
-function runsInEffect(compiled: Compiled, base: Throughput, from: Date, to: Date, name: string): { from: Date; to: Date }[] {
-  const points = [from, ...boundariesWithin(compiled, from, to).filter((p) => p > from && p < to), to];
+/**
+ * The runs of [from, to), an occurrence of window `index`, in which it is in effect: where no window listed before
+ * it is open (the first open window in the list is in effect). Only those windows' times are walked.
+ */
+function runsInEffect(compiled: Compiled, index: number, from: Date, to: Date): { from: Date; to: Date }[] {
+  const before: Compiled = { ...compiled, windows: compiled.windows.slice(0, index) };
+  const points = [from, ...boundariesWithin(before, from, to).filter((p) => p > from && p < to), to];
   const runs: { from: Date; to: Date }[] = [];
   for (let i = 0; i + 1 < points.length; i++) {
     const [at, next] = [points[i] as Date, points[i + 1] as Date];
-    if (next <= at || inEffectAt(compiled, base, at).window !== name) continue;
+    if (next <= at || before.windows.some((w) => openInterval(before, w, at) !== undefined)) continue;
     const last = runs.at(-1);
     if (last && last.to.getTime() === at.getTime()) last.to = next;
     else runs.push({ from: at, to: next });
