@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attemptName } from '../support/attempt.js';
 import { eventually, kubectl } from '../support/cluster.js';
-import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+import { type E2E, condition, editOutOfBand, endpointManifest, isReady, startE2E } from './harness.js';
 
 const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
 
@@ -25,15 +25,8 @@ interface Served {
 
 const served = (obj: Record<string, unknown>) => (obj['status'] as { served?: Served } | undefined)?.served;
 
-/** Someone changes the endpoint in the Databricks UI: no API call is logged. */
-async function editOutOfBand(name: string, entity: Record<string, unknown>): Promise<void> {
-  const response = await fetch(new URL(`/__emulator/endpoints/${name}/edit`, e2e.emulator.url), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ entities: [entity], mode: 'instant' }),
-  });
-  expect(response.status).toBe(200);
-}
+/** Someone changes the served entity in the Databricks UI: no API call is logged. */
+const editEntityOutOfBand = (name: string, entity: Record<string, unknown>) => editOutOfBand(e2e.emulator.url, name, { entities: [entity], mode: 'instant' });
 
 /** Every API call the emulator logged (reads too), by sequence number. */
 async function allCalls(): Promise<{ seq: number; method: string; path: string }[]> {
@@ -65,7 +58,7 @@ describe('drift', () => {
     await e2e.kubectl(['wait', 'pte/drifty', '--for=condition=Ready', '--timeout=90s']);
     const before = (await updates('drifty')).length;
 
-    await editOutOfBand('drifty', { max_provisioned_throughput: 4900 });
+    await editEntityOutOfBand('drifty', { max_provisioned_throughput: 4900 });
     expect((await emulatorServed('drifty')).max_provisioned_throughput).toBe(4900);
 
     // The poll interval is 3 s: the operator notices, rolls the spec back out, and is Ready on it again.
@@ -81,7 +74,7 @@ describe('drift', () => {
 
   it('an out-of-band version change is corrected too', async () => {
     const before = (await updates('drifty')).length;
-    await editOutOfBand('drifty', { entity_version: '2' });
+    await editEntityOutOfBand('drifty', { entity_version: '2' });
 
     const during = await e2e.waitUntil('pte', 'drifty', (o) => condition(o, 'Ready')?.reason === 'Updating', 30_000);
     expect(served(during)?.modelVersion).toBe('2');
@@ -136,7 +129,7 @@ describe('paused', () => {
     await e2e.apply(
       drifty({ model: { name: MODEL, version: '2' }, throughput: { chunks: { min: 1, max: 4 } } }, { annotations: { 'ptoperator.io/paused': 'true' } }, name),
     );
-    await editOutOfBand(name, { max_provisioned_throughput: 4900 });
+    await editEntityOutOfBand(name, { max_provisioned_throughput: 4900 });
     // Evidence instead of a pause (which a slow machine may fill with nothing): two more reconciles of it.
     await e2e.reconciledAgain(name);
 

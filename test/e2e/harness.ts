@@ -269,6 +269,15 @@ export async function removeFault(emulatorUrl: string, id: string): Promise<void
   if (!response.ok) throw new Error(`DELETE /__emulator/faults/${id}: ${response.status} ${await response.text()}`);
 }
 
+/**
+ * Someone changes the endpoint in Databricks outside any API client (the UI, another tool): the emulator applies
+ * `edit` (its /__emulator/endpoints/:name/edit body: entities, tags, mode) and logs no API call.
+ */
+export async function editOutOfBand(emulatorUrl: string, name: string, edit: Record<string, unknown>): Promise<void> {
+  const response = await fetch(new URL(`/__emulator/endpoints/${name}/edit`, emulatorUrl), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(edit) });
+  if (response.status !== 200) throw new Error(`POST /__emulator/endpoints/${name}/edit: ${response.status} ${await response.text()}`);
+}
+
 export interface KubectlWatch {
   /** What kubectl printed so far. */
   text(): string;

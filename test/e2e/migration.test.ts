@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { normaliseHost } from '../../src/databricks/host.js';
 import { eventually } from '../support/cluster.js';
-import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+import { type E2E, condition, editOutOfBand, endpointManifest, isReady, startE2E } from './harness.js';
 
 const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
 // What endpointManifest's spec (chunks 2-3 of 980 tokens/s) asks for: adopting it needs no change.
@@ -30,12 +30,7 @@ const tagsOf = (endpoint: EmulatorEndpoint | undefined) => Object.fromEntries((e
 
 /** Owner tags as an operator in another cluster writes them, for its object `name` of this namespace. */
 async function tagForAnotherCluster(name: string, uid: string): Promise<void> {
-  const edited = await fetch(new URL(`/__emulator/endpoints/${name}/edit`, e2e.emulator.url), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ tags: { add: [{ key: 'pt-operator-owner-uid', value: uid }, { key: 'pt-operator-owner', value: `${e2e.namespace}.${name}` }] } }),
-  });
-  expect(edited.status).toBe(200);
+  await editOutOfBand(e2e.emulator.url, name, { tags: { add: [{ key: 'pt-operator-owner-uid', value: uid }, { key: 'pt-operator-owner', value: `${e2e.namespace}.${name}` }] } });
 }
 
 /** A Velero restore with status restore on: the object, its finalizer, and the old cluster's status. */

@@ -3,7 +3,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { apply, eventually } from '../support/cluster.js';
-import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+import { type E2E, condition, editOutOfBand, endpointManifest, isReady, startE2E } from './harness.js';
 
 const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
 
@@ -159,12 +159,7 @@ describe('ownership', () => {
     const before = (await e2e.mutations(endpointName)).length;
 
     // Someone strips every tag in Databricks (the UI, Terraform): no API call is logged.
-    const stripped = await fetch(new URL(`/__emulator/endpoints/${endpointName}/edit`, e2e.emulator.url), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ tags: { delete: ['pt-operator-owner-uid', 'pt-operator-owner', ...Object.keys(specTags ?? {})] } }),
-    });
-    expect(stripped.status).toBe(200);
+    await editOutOfBand(e2e.emulator.url, endpointName, { tags: { delete: ['pt-operator-owner-uid', 'pt-operator-owner', ...Object.keys(specTags ?? {})] } });
     expect(tagsOf(await emulatorEndpoint(endpointName))).toEqual({});
 
     // status.endpointId is this endpoint's ID: the missing tags are drift, put back with one tag patch.

@@ -4,7 +4,7 @@
 // once at the grant. Before status.heldGeneration, any grant made the current spec look new: the drift went unreported.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attemptName } from '../support/attempt.js';
-import { type E2E, addFaults, condition, endpointManifest, isReady, removeFault, startE2E } from './harness.js';
+import { type E2E, addFaults, condition, editOutOfBand, endpointManifest, isReady, removeFault, startE2E } from './harness.js';
 
 const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
 const DENIED = 'User does not have Can View permission on serving endpoint.';
@@ -27,16 +27,6 @@ async function events(name: string, reason: string): Promise<string[]> {
   return out.split('\n').filter((line) => line !== '');
 }
 
-/** Someone changes the endpoint in the Databricks UI: no API call is logged. */
-async function editOutOfBand(name: string, entity: Record<string, unknown>): Promise<void> {
-  const response = await fetch(new URL(`/__emulator/endpoints/${name}/edit`, e2e.emulator.url), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ entities: [entity], mode: 'instant' }),
-  });
-  expect(response.status).toBe(200);
-}
-
 /** Every call on the endpoint refused 403 from now on: the operator's grant is withdrawn. */
 async function withdraw(name: string): Promise<string> {
   const [id] = await addFaults(e2e.emulator.url, { type: 'permissionDenied', message: DENIED, match: { endpoint: name } });
@@ -53,7 +43,7 @@ describe('a permission withdrawn and granted again', () => {
 
     const fault = await withdraw(name);
     expect(condition(await e2e.get('pte', name), 'Stalled')?.status).toBe('True');
-    await editOutOfBand(name, { max_provisioned_throughput: 4900 });
+    await editOutOfBand(e2e.emulator.url, name, { entities: [{ max_provisioned_throughput: 4900 }], mode: 'instant' });
     await removeFault(e2e.emulator.url, fault);
 
     const restored = await e2e.waitUntil('pte', name, (o) => isReady(o) && condition(o, 'Synced')?.status === 'True', 60_000);

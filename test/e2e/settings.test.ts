@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attemptName } from '../support/attempt.js';
 import { eventually } from '../support/cluster.js';
-import { condition, type E2E, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
+import { condition, type E2E, editOutOfBand, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
 
 let e2e: E2E;
 
@@ -56,14 +56,7 @@ async function state(): Promise<{ endpoint: EmulatorState['endpoints'][number] |
   return { endpoint: body.endpoints.find((e) => e.name === NAME), acl };
 }
 
-async function editOutOfBand(edit: Record<string, unknown>, name = NAME): Promise<void> {
-  const response = await fetch(new URL(`/__emulator/endpoints/${name}/edit`, e2e.emulator.url), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(edit),
-  });
-  expect(response.status, await response.clone().text()).toBe(200);
-}
+const editEndpointOutOfBand = (edit: Record<string, unknown>, name = NAME) => editOutOfBand(e2e.emulator.url, name, edit);
 
 const calls = () => emulatorCalls(e2e.emulator.url);
 
@@ -126,7 +119,7 @@ describe('endpoint settings', () => {
 
   it('drift in each part is corrected with DriftDetected Warnings', async () => {
     const before = (await calls()).at(-1)?.seq ?? 0;
-    await editOutOfBand({
+    await editEndpointOutOfBand({
       ai_gateway: { usage_tracking_config: { enabled: false } },
       grant: [{ user_name: 'mallory@example.com', permission_level: 'CAN_MANAGE' }],
       email_notifications: null,
@@ -150,12 +143,12 @@ describe('endpoint settings', () => {
 
   it('a budget policy changed in the UI is reported as not updatable, without a call', async () => {
     const before = (await calls()).at(-1)?.seq ?? 0;
-    await editOutOfBand({ budget_policy_id: 'budget-policy-2' });
+    await editEndpointOutOfBand({ budget_policy_id: 'budget-policy-2' });
     const obj = await e2e.waitUntil('pte', NAME, (o) => condition(o, 'CreationSettingsSynced')?.reason === 'NotUpdatable', 30_000);
     expect(condition(obj, 'CreationSettingsSynced')?.message).toMatch(/budget policy budget-policy-2 → budget-policy-1.*set them in the Databricks UI/);
     expect(isReady(obj)).toBe(true);
     expect((await calls()).filter((c) => c.seq > before && c.endpoint === NAME && c.method !== 'GET')).toEqual([]);
-    await editOutOfBand({ budget_policy_id: 'budget-policy-1' });
+    await editEndpointOutOfBand({ budget_policy_id: 'budget-policy-1' });
     await e2e.waitUntil('pte', NAME, (o) => condition(o, 'CreationSettingsSynced')?.status === 'True', 30_000);
   });
 
@@ -262,7 +255,7 @@ describe('endpoint settings', () => {
     expect(moves.map((c) => `${c.operation} ${c.status}`)).toEqual(['putAiGateway 200', 'putAiGateway 200']);
 
     const beforeDrift = (await calls()).at(-1)?.seq ?? 0;
-    await editOutOfBand({ ai_gateway: { inference_table_config: atPrefix('sneaky') } }, name);
+    await editEndpointOutOfBand({ ai_gateway: { inference_table_config: atPrefix('sneaky') } }, name);
     await eventually(gatewayIsAt(name), { timeoutMs: 60_000, intervalMs: 500 });
     const fixes = (await calls()).filter((c) => c.seq > beforeDrift && c.endpoint === name && c.method !== 'GET');
     expect(fixes.map((c) => c.operation)).toEqual(['putAiGateway', 'putAiGateway']);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { eventually, repoRoot, run } from '../support/cluster.js';
-import { condition, databricksRequest, type E2E, emulatorCalls, isReady, startE2E, TEST_PAT } from './harness.js';
+import { condition, databricksRequest, type E2E, editOutOfBand, emulatorCalls, isReady, startE2E, TEST_PAT } from './harness.js';
 
 const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
 
@@ -81,10 +81,7 @@ async function directAcl(name: string): Promise<string[]> {
     .sort();
 }
 
-async function editOutOfBand(name: string, edit: Record<string, unknown>): Promise<void> {
-  const response = await fetch(new URL(`/__emulator/endpoints/${name}/edit`, e2e.emulator.url), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(edit) });
-  expect(response.status, await response.clone().text()).toBe(200);
-}
+const editEndpointOutOfBand = (name: string, edit: Record<string, unknown>) => editOutOfBand(e2e.emulator.url, name, edit);
 
 /** Everything Terraform set, as GET shows it: what must not change unless the user changes it. */
 function terraformManaged(endpoint: Endpoint) {
@@ -215,7 +212,7 @@ describe('from Terraform to the operator', () => {
     const aclBefore = await directAcl('tf-chat');
 
     // Someone clicks in the UI: another throughput, a rate limit removed, a grant added, the notifications cleared.
-    await editOutOfBand('tf-chat', {
+    await editEndpointOutOfBand('tf-chat', {
       entities: [{ name: 'llama', min_provisioned_throughput: 0, max_provisioned_throughput: 980 }],
       ai_gateway: { ...TF_CHAT.ai_gateway, rate_limits: [TF_CHAT.ai_gateway.rate_limits[1]] },
       grant: [{ user_name: 'mallory@example.com', permission_level: 'CAN_MANAGE' }],
@@ -237,7 +234,7 @@ describe('from Terraform to the operator', () => {
     expect(described).toMatch(/DriftDetected\s+.*the e-mail notifications differ from the spec/);
 
     // The model units of the provisioned-throughput resource, changed in the UI: restored through the model-unit API.
-    await editOutOfBand('tf-maverick', { entities: [{ name: 'maverick', provisioned_model_units: 100 }] });
+    await editEndpointOutOfBand('tf-maverick', { entities: [{ name: 'maverick', provisioned_model_units: 100 }] });
     await eventually(
       async () => expect((await getEndpoint('tf-maverick')).config?.served_entities[0]).toMatchObject({ name: 'maverick', provisioned_model_units: 50 }),
       { timeoutMs: 90_000, intervalMs: 500 },
@@ -246,7 +243,7 @@ describe('from Terraform to the operator', () => {
     expect((await e2e.mutations('tf-maverick')).map((c) => c.operation)).toContain('updatePtConfig');
 
     // The budget policy cannot be changed through the API: a change in the UI is reported, never "corrected".
-    await editOutOfBand('tf-maverick', { budget_policy_id: 'budget-policy-other' });
+    await editEndpointOutOfBand('tf-maverick', { budget_policy_id: 'budget-policy-other' });
     const reported = await e2e.waitUntil('pte', 'tf-maverick', (o) => condition(o, 'CreationSettingsSynced')?.reason === 'NotUpdatable');
     expect(condition(reported, 'CreationSettingsSynced')?.message).toContain('budget-policy-other');
     expect(isReady(reported)).toBe(true);
