@@ -84,8 +84,9 @@ function unservedWindowToday(compiled: Compiled, leadTime: string, base: Through
  * - a window no longer than the lead time, below the throughput after it: it never serves. So does a longer one that
  *   windows listed before it leave only runs this short.
  * Only windows this short or gaps this narrow are looked at closely (what applies through them), so a usual
- * schedule costs two cron walks per window and day. (cron-parser's own occurrences, one iterator each: a DST change
- * moves them by an hour at most.)
+ * schedule costs two cron walks per window and day, and a window listed after others also a walk of their times
+ * within each of its occurrences. (cron-parser's own occurrences, one iterator each: a DST change moves them by an
+ * hour at most.)
  */
 function unservedWindow(compiled: Compiled, leadTime: string, base: Throughput, from: Date): string | undefined {
   const { leadMs } = compiled;
