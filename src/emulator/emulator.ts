@@ -433,7 +433,7 @@ export class Emulator {
     // Checked before the config is validated, as a duplicate name is the more basic mistake.
     if (this.#store.has(name)) throw endpointAlreadyExists(name);
     const quota = this.scenario.limits.endpointsPerWorkspace;
-    if (this.#store.list(this.now()).length >= quota) throw endpointQuotaExceeded(quota);
+    if (this.#store.count(this.now()) >= quota) throw endpointQuotaExceeded(quota);
   }
 
   #consumeMutationBudget(): void {

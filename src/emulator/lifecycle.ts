@@ -124,6 +124,12 @@ export class EndpointStore {
     return this.#endpoints.has(name);
   }
 
+  /** Endpoints the workspace holds (those being deleted too, as list shows them). */
+  count(now: number): number {
+    this.settle(now);
+    return this.#endpoints.size;
+  }
+
   list(now: number): StoredEndpoint[] {
     this.settle(now);
     return [...this.#endpoints.values()];
