@@ -23,6 +23,15 @@ export interface AcquireOptions {
   maxWaitMs?: number;
   /** who asks (e.g. "namespace/name"): a refused holder keeps a reserved slot for when it comes back */
   holder?: string;
+  /** the namespace the holder counts for: namespaces waiting for one host's window take turns (turns.ts) */
+  tenant?: string;
+}
+
+/** How a holder's slot is placed in a window: in its namespace's turn, and whether it waits requeued (not asleep). */
+export interface Placement {
+  tenant?: string;
+  /** refused and requeued for its slot: its turn may move later for another namespace's (a sleeping caller's never) */
+  requeued?: boolean;
 }
 
 /** What every budget can say and do; a call passes all of its budgets (host, and the workspace's share). */
@@ -30,11 +39,11 @@ export interface Budget {
   readonly host: string;
   readonly budget: BudgetName;
   /** earliest time a grant could be made for `holder` (its own reservation if it has one) */
-  earliestGrant(now: number, holder: string | undefined): number;
+  earliestGrant(now: number, holder: string | undefined, tenant?: string): number;
   /** Whether a grant at `at` waits because of Databricks' 429s (a Retry-After pause, or a window it halved). */
   heldByDatabricks(now: number, at: number): boolean;
   /** commit a grant at `at` (>= earliestGrant); `holder` set = a reservation kept for that caller */
-  commit(at: number, now: number, reservedFor: string | undefined): void;
+  commit(at: number, now: number, reservedFor: string | undefined, placement?: Placement): void;
   /** the holder's reservation, if any, is given up (so it can be re-placed) */
   release(holder: string): void;
   /** Databricks said 429 */

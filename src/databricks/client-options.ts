@@ -68,4 +68,6 @@ export interface CallOptions {
    * and `retryAfterMs` says when; coming back then, it gets that slot
    */
   budgetHolder?: string;
+  /** the holder's namespace: namespaces waiting for one host's create/update window take turns (turns.ts) */
+  budgetTenant?: string;
 }

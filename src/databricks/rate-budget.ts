@@ -10,7 +10,8 @@
 //
 // The window hands out *reservations*: a caller that must wait is given a slot and told when it is; a
 // caller that names itself (`holder`) finds its slot kept when it comes back, so an object requeued for
-// its slot makes no call before then and is not overtaken by later arrivals.
+// its slot makes no call before then and is not overtaken by later arrivals of its own namespace. Namespaces
+// waiting for one host take turns (turns.ts): another namespace's newcomer may take a turn, which then moves later.
 //
 // A 429 from Databricks means somebody else shares the workspace's limit (another tool, another
 // operator): the window stops until Retry-After (never less than a floor), and its limit halves (at most once
@@ -37,22 +38,22 @@ export { earliestSlot, MIN_THROTTLE_PAUSE_MS, recoveredLimit, shrunkLimit, Windo
  */
 export async function acquireAll(budgets: readonly Budget[], clock: Clock, options: AcquireOptions = {}): Promise<number> {
   options.signal?.throwIfAborted();
-  const { holder } = options;
+  const { holder, tenant } = options;
   const now = clock.now();
   const windows = budgets.filter((b): b is WindowBudget => b instanceof WindowBudget);
   if (holder !== undefined) {
     // Windows that disagree about this holder's slot (a share added since, one pruned): place it again
     // in all of them, so the call goes out at a slot every window counted.
-    const slots = windows.map((b) => b.earliestGrant(now, holder));
+    const slots = windows.map((b) => b.earliestGrant(now, holder, tenant));
     if (slots.some((s) => s !== slots[0])) for (const b of windows) b.release(holder);
   }
-  const earliest = budgets.map((b) => b.earliestGrant(now, holder));
+  const earliest = budgets.map((b) => b.earliestGrant(now, holder, tenant));
   const at = Math.max(now, ...earliest);
   const waitMs = at - now;
   if (options.maxWaitMs !== undefined && waitMs > options.maxWaitMs) {
     // Reserve the slot in the workspace's own share, but in the host's window only when the host is what
     // binds: a future slot there would hold back every other workspace until then.
-    if (holder !== undefined) windows.forEach((b) => (!b.shared || earliest[budgets.indexOf(b)] === at) && b.commit(at, now, holder));
+    if (holder !== undefined) windows.forEach((b) => (!b.shared || earliest[budgets.indexOf(b)] === at) && b.commit(at, now, holder, { tenant, requeued: true }));
     budgets.forEach((b, i) => {
       if (earliest[i] === at) b.rejected(waitMs);
     });
@@ -60,7 +61,7 @@ export async function acquireAll(budgets: readonly Budget[], clock: Clock, optio
     const paused = limiting?.heldByDatabricks(now, at) ?? false;
     throw rateLimited(limiting?.budget ?? 'mutation', limiting?.host ?? '', waitMs, holder !== undefined, paused);
   }
-  for (const b of budgets) b.commit(at, now, holder);
+  for (const b of budgets) b.commit(at, now, holder, { tenant });
   if (waitMs > 0) {
     for (const b of budgets) b.setSleeping(+1);
     try {

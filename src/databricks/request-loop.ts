@@ -68,7 +68,7 @@ export class RequestLoop {
       // Waiting for the budget counts against the deadline: past it, say when to come back instead.
       const budgetWaitLimit = Math.max(0, Math.min(maxBudgetWaitMs, deadlineAt - this.s.clock.now() - MIN_ATTEMPT_MS));
       const budgets = spec.budget === 'none' ? [] : this.s.budgets[spec.budget];
-      await acquireAll(budgets, this.s.clock, { signal: options.signal, maxWaitMs: budgetWaitLimit, holder: options.budgetHolder });
+      await acquireAll(budgets, this.s.clock, { signal: options.signal, maxWaitMs: budgetWaitLimit, holder: options.budgetHolder, tenant: options.budgetTenant });
       const outcome = await this.attempt(spec, attempt, deadlineAt, options.signal);
       if (outcome.ok) return outcome.value;
       const error = outcome.error;

@@ -1,8 +1,10 @@
 // The budget of create/update calls: a sliding window of N grants per W with reservations, which a 429 from
 // Databricks pauses (Retry-After, never less than a floor) and shrinks to half (at most once per window), growing
-// back by one every W / N (rate-budget.ts has the whole picture).
-import type { Budget, BudgetMetricsSink, BudgetStats } from './budget-types.js';
+// back by one every W / N (rate-budget.ts has the whole picture). In the host's window, namespaces take turns
+// (turns.ts).
+import type { Budget, BudgetMetricsSink, BudgetStats, Placement } from './budget-types.js';
 import type { Clock } from './clock.js';
+import { TurnLine } from './turns.js';
 
 // -----------------------------------------------------------------------------------------------
 // Pure window arithmetic
@@ -52,6 +54,8 @@ export class WindowBudget implements Budget {
   /** granted or reserved, ascending; pruned once out of the window */
   private slots: number[] = [];
   private readonly reservations = new Map<string, number>();
+  /** the reservations of callers requeued for their slot, in slot order: the line namespaces take turns in */
+  private readonly turns = new TurnLine();
   private pausedUntil = Number.NEGATIVE_INFINITY;
 
   heldByDatabricks(now: number, at: number): boolean {
@@ -86,25 +90,29 @@ export class WindowBudget implements Budget {
     return limit;
   }
 
-  earliestGrant(now: number, holder: string | undefined): number {
+  earliestGrant(now: number, holder: string | undefined, tenant?: string): number {
     this.prune(now);
     const reserved = holder === undefined ? undefined : this.reservations.get(holder);
     if (reserved !== undefined) return Math.max(now, reserved);
-    return Math.max(this.pausedUntil, earliestSlot(this.slots, now, this.limitAt(now), this.spec.windowMs + this.spec.marginMs));
+    return this.turnOf(now, tenant)?.slot ?? this.nextSlot(now);
   }
 
-  commit(at: number, now: number, reservedFor: string | undefined): void {
+  commit(at: number, now: number, reservedFor: string | undefined, placement: Placement = {}): void {
     if (reservedFor !== undefined && this.reservations.has(reservedFor)) {
       // Coming back for its own slot: the slot is already counted.
       if (at <= now) {
         this.reservations.delete(reservedFor);
+        this.turns.remove(reservedFor);
         this.grant(0);
       }
       return;
     }
+    const turn = reservedFor === undefined ? undefined : this.turnOf(now, placement.tenant);
+    if (turn !== undefined && turn.slot === at && reservedFor !== undefined) return this.takeTurn(turn.index, at, now, reservedFor, placement);
     this.slots.push(at);
     if (at > now && reservedFor !== undefined) {
       this.reservations.set(reservedFor, at);
+      if (placement.requeued && placement.tenant !== undefined && this.shared) this.turns.push({ holder: reservedFor, tenant: placement.tenant });
       this.reportQueue();
     } else {
       this.grant(at - now);
@@ -115,6 +123,7 @@ export class WindowBudget implements Budget {
     const slot = this.reservations.get(holder);
     if (slot === undefined) return;
     this.reservations.delete(holder);
+    this.turns.remove(holder);
     const index = this.slots.lastIndexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
     this.reportQueue();
@@ -157,6 +166,39 @@ export class WindowBudget implements Budget {
     return { ...this.counters, queueLength: this.queueLength, limit: this.limitAt(this.clock.now()) };
   }
 
+  /** The earliest slot at the end of the window: after every slot granted or reserved, and after a pause. */
+  private nextSlot(now: number): number {
+    return Math.max(this.pausedUntil, earliestSlot(this.slots, now, this.limitAt(now), this.spec.windowMs + this.spec.marginMs));
+  }
+
+  /** The turn a new caller of `tenant` takes in the host's line, when that is before the end of the window. */
+  private turnOf(now: number, tenant: string | undefined): { index: number; slot: number } | undefined {
+    if (!this.shared || tenant === undefined || this.turns.length === 0) return undefined;
+    const index = this.turns.place(tenant, (holder) => (this.reservations.get(holder) ?? now) <= now);
+    if (index === undefined) return undefined;
+    const slot = this.reservations.get(this.turns.holderAt(index)) as number;
+    // a pause after a 429 holds every slot before its end: a turn there is no earlier than the end
+    return slot >= this.pausedUntil ? { index, slot } : undefined;
+  }
+
+  /**
+   * `holder` takes the turn at `index` (slot `at`): that turn and every later one move one slot on, the last to a new
+   * slot at the end. The slots counted stay the same plus that one, so no window holds more than the limit.
+   */
+  private takeTurn(index: number, at: number, now: number, holder: string, placement: Placement): void {
+    const end = this.nextSlot(now);
+    const later = this.turns.from(index);
+    for (let i = 0; i < later.length; i++) {
+      const next = later[i + 1];
+      this.reservations.set(later[i] as string, next === undefined ? end : (this.reservations.get(next) as number));
+    }
+    this.slots.push(end);
+    this.reservations.set(holder, at);
+    // A caller sleeping for its slot is not in the line: nobody can take its turn.
+    if (placement.requeued && placement.tenant !== undefined) this.turns.insert(index, { holder, tenant: placement.tenant });
+    this.reportQueue();
+  }
+
   private grant(waitMs: number): void {
     this.counters.grants += 1;
     this.counters.totalWaitMs += Math.max(0, waitMs);
@@ -173,6 +215,10 @@ export class WindowBudget implements Budget {
     let drop = 0;
     while (drop < this.slots.length && (this.slots[drop] as number) < horizon) drop++;
     if (drop > 0) this.slots.splice(0, drop);
-    for (const [holder, slot] of this.reservations) if (slot < horizon) this.reservations.delete(holder);
+    for (const [holder, slot] of this.reservations) {
+      if (slot >= horizon) continue;
+      this.reservations.delete(holder);
+      this.turns.remove(holder);
+    }
   }
 }
