@@ -40,7 +40,7 @@ export function applyMergePatch(target: unknown, patch: unknown): Endpoint['stat
 }
 
 /** Everything the shell touches, with the API server's answers to status patches programmable. */
-export function harness(options: { statusPatch?: Answer; conflictWith?: Endpoint; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number | (() => number | undefined); listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void; clockWanted?: () => Promise<void> | undefined; workspace?: () => ResolvedWorkspace; credentialsRead?: () => Promise<void>; operatorIdentity?: () => Promise<string | undefined> } = {}) {
+export function harness(options: { statusPatch?: Answer; conflictWith?: Endpoint; getEndpoint?: Answer; updateConfig?: Answer; object?: Endpoint; settings?: Record<string, Answer>; crdDeleting?: boolean; apiserverNow?: number | (() => number | undefined); listed?: string[]; managedFields?: boolean; now?: () => Date; informerFollowsWrites?: boolean; current?: () => Endpoint; wake?: (key: string) => void; clockWanted?: () => Promise<void> | undefined; workspace?: () => ResolvedWorkspace; credentialsRead?: () => Promise<void>; operatorIdentity?: () => Promise<string | undefined>; reservedSlot?: () => number | undefined } = {}) {
   const object = options.object ?? endpoint();
   const patches: { subresource?: string; body: unknown }[] = [];
   let stored = object;
@@ -75,6 +75,8 @@ export function harness(options: { statusPatch?: Answer; conflictWith?: Endpoint
     createEndpoint: vi.fn(),
     deleteEndpoint: vi.fn(),
     patchTags: vi.fn(),
+    // where the budget has the object's turn now (another namespace's newcomer may have moved it later)
+    reservedSlot: vi.fn(() => options.reservedSlot?.()),
     ...Object.fromEntries(
       ['getPermissions', 'setPermissions', 'putAiGateway', 'updateNotifications'].map((name) => [name, vi.fn(async () => options.settings?.[name]?.())]),
     ),

@@ -257,6 +257,37 @@ describe('endpoint reconciler (I/O shell)', () => {
     expect(h.patches.length).toBe(writes);
   });
 
+  // Namespaces take turns for a host's window (src/databricks/turns.ts): another namespace's newcomer may take this
+  // object's turn, which moves later. Coming back at the slot it was first told, it read the endpoint, was refused
+  // again by the budget and rewrote its status: a GET and a write per turn taken.
+  it("a turn moved later for another namespace's change: back at the first slot it still reads nothing, and waits for the new one", async () => {
+    let clock = NOW.getTime();
+    let slot = clock + 60 * SECOND;
+    const h = harness({
+      object: { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint,
+      now: () => new Date(clock),
+      reservedSlot: () => slot,
+      updateConfig: () => {
+        throw new DatabricksError({ kind: 'RateLimited', message: 'mutation budget spent: slot reserved in 60s', retryAfterMs: 60 * SECOND, fromClientBudget: true });
+      },
+    });
+    await h.run();
+    // the refused call named the object and its namespace: its turn is counted among the namespace's
+    expect(h.client.updateConfig).toHaveBeenCalledWith('llama-chat', expect.anything(), expect.objectContaining({ budgetHolder: KEY, budgetTenant: 'ml' }));
+    const reads = vi.mocked(h.client.getEndpoint).mock.calls.length;
+    const writes = h.patches.length;
+    slot += 30 * SECOND;
+    clock += 60 * SECOND;
+    await expect(h.run()).resolves.toEqual({ requeueAfterMs: 30 * SECOND + 1 });
+    expect(vi.mocked(h.client.getEndpoint).mock.calls.length).toBe(reads);
+    expect(h.patches.length).toBe(writes);
+    expect(h.client.updateConfig).toHaveBeenCalledTimes(1);
+    // at the new slot it reconciles: the update is sent
+    clock += 30 * SECOND;
+    await h.run();
+    expect(h.client.updateConfig).toHaveBeenCalledTimes(2);
+  });
+
   // kubectl annotate ptoperator.io/paused=true while a change waits for its slot: Synced went on saying "this change
   // is sent at <slot>" for up to the budget's 5-minute window, though the pause means nothing will be sent then.
   it('a pause set while an update waits for its reserved slot is reported at once (ReconcilePaused), still with no Databricks call', async () => {
