@@ -44,6 +44,8 @@ export interface Budget {
   heldByDatabricks(now: number, at: number): boolean;
   /** commit a grant at `at` (>= earliestGrant); `holder` set = a reservation kept for that caller */
   commit(at: number, now: number, reservedFor: string | undefined, placement?: Placement): void;
+  /** when the holder's reserved slot is, if it holds one (a turn may move later: turns.ts) */
+  reservedSlot?(holder: string): number | undefined;
   /** the holder's reservation, if any, is given up (so it can be re-placed) */
   release(holder: string): void;
   /** Databricks said 429 */

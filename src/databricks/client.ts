@@ -143,6 +143,15 @@ export class DatabricksClient {
     return Math.max(0, ...this.budgets.mutation.map((b) => b.earliestGrant(now, holder) - now));
   }
 
+  /**
+   * Epoch ms of the slot the create/update budget holds for `holder` (the latest of its windows'), if it holds one.
+   * A turn only moves later, when another namespace's change takes it (turns.ts).
+   */
+  reservedSlot(holder: string): number | undefined {
+    const slots = this.budgets.mutation.map((b) => b.reservedSlot?.(holder)).filter((slot) => slot !== undefined);
+    return slots.length > 0 ? Math.max(...slots) : undefined;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Operations
 

@@ -119,6 +119,10 @@ export class WindowBudget implements Budget {
     }
   }
 
+  reservedSlot(holder: string): number | undefined {
+    return this.reservations.get(holder);
+  }
+
   release(holder: string): void {
     const slot = this.reservations.get(holder);
     if (slot === undefined) return;

@@ -21,7 +21,7 @@ export async function execute(
   action: EndpointAction,
   object: Endpoint,
   workspace: ResolvedWorkspace,
-  call: { signal: AbortSignal; budgetHolder: string },
+  call: { signal: AbortSignal; budgetHolder: string; budgetTenant: string },
   log: Logger,
 ): Promise<{ latest: Endpoint; answered?: ServingEndpointDetailed; deleted?: true }> {
   const { signal } = call;
@@ -30,8 +30,9 @@ export async function execute(
     return { latest: await removeFinalizer(kube, EndpointResource, object, ENDPOINT_FINALIZER, signal) };
   }
   const client = workspace.client as DatabricksClient;
-  // Named, so a refused create/update keeps its reserved slot for when this object comes back.
-  const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS, budgetHolder: call.budgetHolder };
+  // Named, so a refused create/update keeps its reserved slot for when this object comes back; its namespace takes
+  // turns with the others waiting for the host's window.
+  const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS, budgetHolder: call.budgetHolder, budgetTenant: call.budgetTenant };
   let latest = object;
   if (needsFinalizerFirst(action, object)) {
     // The finalizer goes on before anything exists in Databricks, so a delete can never leak an endpoint.

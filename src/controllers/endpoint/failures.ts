@@ -39,7 +39,7 @@ function budgetWait(wait: ClientBudgetWait | undefined): string {
   if (wait?.pausedByDatabricks) return 'Databricks is throttling this host (it answered 429), so every endpoint on it waits out the pause it asked for';
   return wait?.budget === 'read'
     ? 'waiting for the read budget of this Databricks host, shared by every endpoint on it (operator flag --databricks-reads-per-second)'
-    : 'waiting for the create/update budget of this Databricks host, shared by every endpoint on it in the order they asked (operator flag --databricks-mutations-per-5-minutes)';
+    : "waiting for the create/update budget of this Databricks host, shared by every endpoint on it, namespaces taking turns (another namespace's change may take this turn, which then moves later; operator flag --databricks-mutations-per-5-minutes)";
 }
 
 /** A Databricks call failed: say why, keep Ready as it was, and come back. */
@@ -56,8 +56,9 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
     case 'RateLimited': {
       const after = rateLimitedRequeueMs(error, input.random);
       const when = after !== undefined ? `retrying in ${Math.ceil(after / 1000)}s` : 'retrying with backoff';
-      // The operator's own budget (first come, first served across every endpoint on the host): say when this
-      // change has its turn, so many endpoints waiting on one schedule window each tell their time.
+      // The operator's own budget (namespaces take turns for the host's window, each namespace's changes in the order
+      // they asked): say when this change has its turn, so many endpoints waiting on one schedule window each tell
+      // their time. A turn only moves later (another namespace's newcomer takes it): the time is the earliest.
       const message =
         error.fromClientBudget && error.retryAfterMs !== undefined
           ? `${budgetWait(error.clientBudget)}: ${error.message}; this change is sent at ${kubeTime(new Date(input.now.getTime() + error.retryAfterMs))}`

@@ -352,7 +352,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     let actionFailed = false;
     const actionSentAt = nowMs();
     try {
-      const done = await execute(options.kube, plan.action, latest, workspace, { signal, budgetHolder: key }, log);
+      const done = await execute(options.kube, plan.action, latest, workspace, { signal, budgetHolder: key, budgetTenant: object.namespace }, log);
       latest = done.latest;
       if (done.deleted) {
         // Databricks' 200 to a DELETE is the deletion done: what is left is letting the object go, as the write-back
@@ -368,7 +368,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       if (!isDatabricksError(err)) throw err;
       if (err.createOutcomeUnknown) unconfirmed.unanswered(key, now().getTime());
       if (err.fromClientBudget && err.retryAfterMs !== undefined) {
-        slotWaits.record(key, { generation: object.generation, until: now().getTime() + err.retryAfterMs });
+        slotWaits.record(key, { generation: object.generation, until: now().getTime() + err.retryAfterMs, ...(client && { slotNow: () => client.reservedSlot(key) }) });
       }
       log.warn({ action: plan.action.type, error: err.toJSON() }, 'Databricks action failed');
       const failure = await meaningOf(toFailure(err), actionSentAt);

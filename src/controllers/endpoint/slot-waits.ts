@@ -6,6 +6,8 @@ export interface SlotWait {
   generation: number;
   /** epoch ms of the reserved slot */
   until: number;
+  /** where the budget has the slot now: a turn moves later when another namespace's change takes it */
+  slotNow?: () => number | undefined;
 }
 
 export class SlotWaits {
@@ -23,11 +25,13 @@ export class SlotWaits {
   remainingMs(key: string, object: { generation: number; deleting: boolean; paused: boolean }, now: number): number | undefined {
     const wait = this.waits.get(key);
     if (!wait) return undefined;
-    if (object.deleting || object.paused || object.generation !== wait.generation || now >= wait.until) {
+    // A slot that moved later is waited for too; one no longer held (claimed, given up) is the one recorded.
+    const until = Math.max(wait.until, wait.slotNow?.() ?? wait.until);
+    if (object.deleting || object.paused || object.generation !== wait.generation || now >= until) {
       this.waits.delete(key);
       return undefined;
     }
-    return wait.until - now;
+    return until - now;
   }
 
   forget(key: string): void {

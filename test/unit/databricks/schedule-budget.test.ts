@@ -67,7 +67,7 @@ describe('a schedule window change shared by 60 endpoints under a 50 per 5 minut
     });
     const synced = plan.status.conditions?.find((c) => c.type === 'Synced');
     expect(synced).toMatchObject({ status: 'False', reason: 'RateLimited' });
-    expect(synced?.message).toContain('shared by every endpoint on it in the order they asked');
+    expect(synced?.message).toContain('shared by every endpoint on it, namespaces taking turns');
     expect(synced?.message).toContain(`this change is sent at ${new Date(input.now.getTime() + 302_000).toISOString().replace('.000', '')}`);
     expect(plan.requeue).toMatchObject({ after: expect.any(Number) });
   });

@@ -22,6 +22,17 @@ describe('SlotWaits', () => {
     expect(waits.remainingMs('ns/a', object, 1_000)).toBeUndefined();
   });
 
+  it("a slot the budget moved later (another namespace's turn) is waited for; an earlier or vanished one is not", () => {
+    const waits = new SlotWaits();
+    let slotNow: number | undefined = 15_000;
+    waits.record('ns/a', { generation: 3, until: 10_000, slotNow: () => slotNow });
+    expect(waits.remainingMs('ns/a', live, 10_000)).toBe(5_000);
+    slotNow = 8_000;
+    expect(waits.remainingMs('ns/a', live, 9_000)).toBe(1_000);
+    slotNow = undefined;
+    expect(waits.remainingMs('ns/a', live, 10_000)).toBeUndefined();
+  });
+
   it('objects that never waited reconcile normally', () => {
     expect(new SlotWaits().remainingMs('ns/b', live, 0)).toBeUndefined();
   });
