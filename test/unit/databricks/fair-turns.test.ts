@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { DatabricksError } from '../../../src/databricks/errors.js';
 import { acquireAll, RateBudgetRegistry, WindowBudget, windowSpec, type Budget } from '../../../src/databricks/rate-budget.js';
+import { seededRandom } from '../../../src/emulator/rng.js';
 import { maxInRollingWindow } from '../../support/time.js';
 import { FakeClock, flushMicrotasks } from './fake-clock.js';
 
@@ -152,5 +153,72 @@ describe('namespaces take turns for a host window', () => {
       );
     }
     expect(order).toEqual(['x:0', 'y:1000', 'z:2000']);
+  });
+});
+
+describe('turns on random arrivals (seeded)', () => {
+  interface RandomCaller extends Caller {
+    arrival: number;
+    sleeps: boolean;
+    firstRefusedAt?: number;
+  }
+
+  /** Like drive(), with callers that may sleep in process for a short wait (maxWaitMs 2 s) instead of requeueing. */
+  async function driveMixed(clock: FakeClock, host: WindowBudget, all: RandomCaller[]): Promise<void> {
+    const asking = new Set<RandomCaller>();
+    for (let rounds = 0; rounds < 100_000; rounds++) {
+      const waiting = all.filter((c) => c.grantedAt === undefined && !asking.has(c));
+      if (waiting.length === 0 && asking.size === 0) return;
+      const next = Math.min(...waiting.map((c) => c.retryAt), clock.now() + 1_000);
+      if (next > clock.now()) await clock.advance(next - clock.now());
+      for (const caller of waiting.filter((c) => c.retryAt <= clock.now())) {
+        asking.add(caller);
+        const asked = clock.now();
+        const outcome = acquireAll([host], clock, { maxWaitMs: caller.sleeps ? 2_000 : 0, holder: caller.holder, tenant: caller.tenant }).then(
+          () => {
+            caller.grantedAt = clock.now();
+          },
+          (error: unknown) => {
+            if (!(error instanceof DatabricksError) || error.retryAfterMs === undefined) throw error;
+            const slot = asked + error.retryAfterMs;
+            caller.refusals++;
+            caller.firstRefusedAt ??= asked;
+            if (caller.lastSlot !== undefined && slot > caller.lastSlot) caller.moved++;
+            if (caller.lastSlot !== undefined && slot < caller.lastSlot) caller.earlier++;
+            caller.lastSlot = slot;
+            caller.retryAt = slot;
+          },
+        );
+        void outcome.finally(() => asking.delete(caller));
+        await flushMicrotasks();
+      }
+    }
+    throw new Error('callers never all granted');
+  }
+
+  it.each(Array.from({ length: 60 }, (_, i) => i + 1))('seed %i: every caller is served, no window holds more than its limit, a turn only moves later', async (seed) => {
+    const random = seededRandom(seed);
+    const int = (n: number) => Math.floor(random.next() * n);
+    const limit = 1 + int(6);
+    const windowMs = 10_000;
+    const clock = new FakeClock(0);
+    const host = new WindowBudget('h', windowSpec(limit, windowMs, 0), clock);
+    const tenants = ['a', 'b', 'c', 'd'].slice(0, 1 + int(4));
+    const all: RandomCaller[] = Array.from({ length: 5 + int(40) }, (_, i) => {
+      const tenant = tenants[int(tenants.length)] as string;
+      const arrival = int(40) * 1_000;
+      return { holder: `${tenant}/e${i}`, tenant, arrival, retryAt: arrival, sleeps: random.next() < 0.2, moved: 0, earlier: 0, refusals: 0 };
+    });
+    await driveMixed(clock, host, all);
+    expect(all.every((c) => c.grantedAt !== undefined)).toBe(true);
+    expect(maxInRollingWindow(all.map((c) => c.grantedAt as number), windowMs)).toBeLessThanOrEqual(limit);
+    for (const caller of all) expect(caller.earlier, caller.holder).toBe(0);
+    // a namespace's requeued changes keep the order they were first refused in
+    for (const tenant of tenants) {
+      const queued = all.filter((c) => c.tenant === tenant && !c.sleeps && c.firstRefusedAt !== undefined).sort((x, y) => (x.firstRefusedAt as number) - (y.firstRefusedAt as number));
+      const times = queued.map((c) => c.grantedAt as number);
+      expect(times, tenant).toEqual([...times].sort((x, y) => x - y));
+    }
+    expect(host.stats.queueLength).toBe(0);
   });
 });
