@@ -40,6 +40,11 @@ describe('classifyHttpError', () => {
     [504, undefined, '', 'Transient'],
     [501, 'NOT_IMPLEMENTED', 'no', 'InvalidRequest'],
     [400, undefined, 'Please try again later or try a faster operation.', 'Transient'],
+    // the workspace's limit of serving endpoints (the code is the emulator's guess, docs/emulator.md): not the spec's fault
+    [400, 'QUOTA_EXCEEDED', 'The quota for the number of serving endpoints has been reached. The current quota is 1000.', 'QuotaExceeded'],
+    [400, 'INVALID_PARAMETER_VALUE', 'The quota for the number of serving endpoints has been reached. The current quota is 1000.', 'QuotaExceeded'],
+    [400, 'RESOURCE_LIMIT_EXCEEDED', 'Maximum number of serving endpoints exceeded', 'QuotaExceeded'],
+    [400, 'INVALID_PARAMETER_VALUE', 'max_provisioned_throughput exceeds the maximum of 100000', 'InvalidRequest'],
   ] as const)('%i %s %j → %s', (status, code, message, kind) => {
     expect(classifyHttpError(status, code, message)).toBe(kind);
   });
