@@ -8,6 +8,8 @@ import { oneLine } from './host-text.js';
  * - Conflict: an update is in progress (409, RESOURCE_CONFLICT): requeue, do not change the spec.
  * - AlreadyExists: create of a name that exists (RESOURCE_ALREADY_EXISTS, or 400/409 saying so).
  * - InvalidRequest: terminal until the spec changes; the server message is kept verbatim.
+ * - QuotaExceeded: a workspace limit is reached (its number of serving endpoints): not the request's fault, and
+ *   freed outside it (an endpoint deleted, a higher quota), so the same request can succeed later without a change.
  * - Auth: credentials refused (401) or not configured; never retried in a loop.
  * - PermissionDenied: 403. Databricks answers so both when the caller lacks a permission on the object (no
  *   CAN_MANAGE on an endpoint) and for an unknown PAT ("Invalid access token."): a caller that needs to tell them
@@ -21,6 +23,7 @@ export const ERROR_KINDS = [
   'Conflict',
   'AlreadyExists',
   'InvalidRequest',
+  'QuotaExceeded',
   'Auth',
   'PermissionDenied',
   'RateLimited',
@@ -138,6 +141,10 @@ const CONFLICT_CODES = new Set(['RESOURCE_CONFLICT', 'ABORTED']);
 const RATE_LIMIT_CODES = new Set(['REQUEST_LIMIT_EXCEEDED', 'RESOURCE_EXHAUSTED', 'TOO_MANY_REQUESTS']);
 const TRANSIENT_CODES = new Set(['TEMPORARILY_UNAVAILABLE', 'DEADLINE_EXCEEDED', 'INTERNAL_ERROR']);
 const AUTH_CODES = new Set(['UNAUTHENTICATED', 'UNAUTHORIZED']);
+// A workspace limit such as its number of serving endpoints. Databricks documents no code for it (the emulator's
+// QUOTA_EXCEEDED is a guess, docs/emulator.md), so the message is read too.
+const QUOTA_CODES = new Set(['QUOTA_EXCEEDED', 'RESOURCE_LIMIT_EXCEEDED']);
+const QUOTA_MESSAGES = /\bquota\b.*\b(reached|exceeded)\b|\bnumber of (serving )?endpoints\b.*\b(reached|exceeded)\b/i;
 
 // Messages the GO/PY SDKs treat as retryable whatever the status (reference §3.4).
 const RATE_LIMIT_MESSAGES = /REQUEST_LIMIT_EXCEEDED|RPC token bucket limit has been exceeded/;
@@ -163,6 +170,7 @@ export function classifyHttpError(status: number, errorCode: string | undefined,
   if (status === 409) return ALREADY_EXISTS_MESSAGE.test(message) ? 'AlreadyExists' : 'Conflict';
   // The duplicate-name code of create is unverified (400 or 409, reference §3.3): read the message too.
   if (status === 400 && ALREADY_EXISTS_MESSAGE.test(message)) return 'AlreadyExists';
+  if (status === 400 && ((errorCode !== undefined && QUOTA_CODES.has(errorCode)) || QUOTA_MESSAGES.test(message))) return 'QuotaExceeded';
   if (status === 408 || status === 499) return 'Transient';
   if (status === 501) return 'InvalidRequest';
   if (status >= 500) return 'Transient';

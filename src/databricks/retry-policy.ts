@@ -67,7 +67,7 @@ export function decideRetry(error: DatabricksError, ctx: RetryContext): RetryDec
       return { action: 'resolve-by-get' };
     }
     default:
-      // NotFound, Conflict, AlreadyExists, InvalidRequest, Auth, InvalidResponse: repeating cannot help now.
+      // NotFound, Conflict, AlreadyExists, InvalidRequest, QuotaExceeded, Auth, InvalidResponse: repeating cannot help now.
       return { action: 'fail' };
   }
 }

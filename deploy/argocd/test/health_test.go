@@ -182,6 +182,15 @@ var endpointCases = []healthCase{
 		status: "Degraded", messagePrefix: "PermissionDenied: the owner of the personal access token in Secret viewer-pat",
 	},
 	{
+		// The workspace holds as many serving endpoints as Databricks allows: someone must delete one (or raise the limit).
+		name: "a create refused by the workspace's quota of endpoints is Degraded (deleting endpoints makes room)", fixture: "endpoint-creating.yaml",
+		edit: all(
+			setCondition("Ready", "False", "QuotaExceeded", "Databricks refused to create serving endpoint llama-chat because a limit of the workspace is reached"),
+			setCondition("Synced", "False", "QuotaExceeded", "Databricks refused to create serving endpoint llama-chat because a limit of the workspace is reached: POST /api/2.0/serving-endpoints failed (400, QuotaExceeded)"),
+		),
+		status: "Degraded", messagePrefix: "QuotaExceeded: Databricks refused to create serving endpoint llama-chat",
+	},
+	{
 		// A spec changed while another config rolls out: Databricks takes no update until it ends, so nothing was sent.
 		name: "a new spec waiting for a rollout is Progressing", fixture: "endpoint-updating.yaml",
 		edit: setCondition("Synced", "False", "WaitingForRollout", "version 3 at 980-1960 tokens/s rolls out in Databricks, which takes no other config update until it finishes; the spec (version 3 at 1960-2940 tokens/s) is sent then"),

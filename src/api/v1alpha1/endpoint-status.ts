@@ -203,6 +203,11 @@ export const EndpointSyncedReason = {
   NotOwned: 'NotOwned',
   /** The workspace's credentials work, but its identity lacks a permission on this endpoint (a 403). */
   PermissionDenied: 'PermissionDenied',
+  /**
+   * Databricks refused the request because a workspace limit is reached (its number of serving endpoints): deleting
+   * endpoints the workspace no longer needs, or a higher limit, makes room; the operator tries again every poll interval.
+   */
+  QuotaExceeded: 'QuotaExceeded',
   /** The DatabricksWorkspace is missing, not verified yet, or its host unreachable: the operator retries. */
   WorkspaceNotReady: 'WorkspaceNotReady',
   /**

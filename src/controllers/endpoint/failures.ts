@@ -83,6 +83,16 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
       const message = permissionDeniedMessage(input, error.message, refusedOn);
       return builder.blocked(SyncedReason.PermissionDenied, withServing(message, serving), message).finish({ type: 'none' }, { after: input.settings.pollIntervalMs });
     }
+    case 'QuotaExceeded': {
+      // A workspace limit (its number of serving endpoints), freed outside this object: nothing here is invalid, so
+      // the same request is tried again at each poll, and at once on a spec or requested-at change.
+      const refused = refusedOn === 'create' ? `to create serving endpoint ${endpointNameOf(input.object)}` : `a change of serving endpoint ${endpointNameOf(input.object)}`;
+      const message =
+        `Databricks refused ${refused} because a limit of the workspace is reached: ${clause(error.message)}. ` +
+        `Delete serving endpoints the workspace no longer needs (every endpoint in it counts, not only this operator's), or ask Databricks to raise the limit; ` +
+        `the operator tries again every ${Math.round(input.settings.pollIntervalMs / 1000)}s, and at once when the spec or annotation ${EndpointAnnotation.requestedAt} changes.`;
+      return builder.blocked(SyncedReason.QuotaExceeded, withServing(message, serving), message).finish({ type: 'none' }, { after: input.settings.pollIntervalMs });
+    }
     case 'Auth':
       return builder
         .synced(false, SyncedReason.WorkspaceNotReady, `Databricks refused the credentials: ${error.message}`)
@@ -160,11 +170,13 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
   restore(builder.status, previous, 'managedTagKeys');
   // Nor does a refused tag patch count as sent (adoption.ts): the next reconcile patches the tags again, not the config.
   restore(builder.status, previous, 'tagPatchGeneration');
-  if (error.kind === 'PermissionDenied') {
-    // Refused for want of a permission, the spec counts as handled too (kstatus reads Stalled only for the current
-    // observedGeneration), but not as rejected: it is sent again at the next poll, when a grant may have come. A new
-    // spec is held (plan.ts handleRequest): once granted it goes out as the user's; a drift restore stays one. A
-    // requested-at token stays unhandled, so its retry is made after the grant.
+  // Refused for want of a permission or of room in the workspace (its quota of endpoints): a person must act.
+  const needsPerson = error.kind === 'PermissionDenied' || error.kind === 'QuotaExceeded';
+  if (needsPerson) {
+    // The spec counts as handled too (kstatus reads Stalled only for the current observedGeneration), but not as
+    // rejected: it is sent again at the next poll, when a grant (or room) may have come. A new spec is held (plan.ts
+    // handleRequest): once granted it goes out as the user's; a drift restore stays one. A requested-at token stays
+    // unhandled, so its retry is made after the grant.
     if (isNewGeneration(input)) builder.status.heldGeneration = input.object.generation;
     restore(builder.status, previous, 'lastHandledRequestedAt');
   } else if (error.kind !== 'InvalidRequest') {
@@ -179,7 +191,7 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
     if (error.kind === 'InvalidRequest') {
       // A rejected request is handled: it is not sent again until the spec or the requested-at token changes.
       builder.status.rejectedGeneration = input.object.generation;
-    } else if (error.kind !== 'PermissionDenied') {
+    } else if (!needsPerson) {
       // Nor was the new spec or requested-at token that asked for it carried out: keep them unhandled, so the
       // next reconcile sends the config again instead of settling on an older failure.
       restore(builder.status, previous, 'observedGeneration');

@@ -18,6 +18,7 @@ export const STALLED_REASONS: ReadonlySet<string> = new Set([
   SyncedReason.ModelNotFound,
   SyncedReason.NotOwned,
   SyncedReason.PermissionDenied,
+  SyncedReason.QuotaExceeded,
   SyncedReason.DefaultWorkspaceNotAllowed,
   SyncedReason.WorkspaceStalled,
   SyncedReason.UpdateFailed,

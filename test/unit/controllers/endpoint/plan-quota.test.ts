@@ -30,7 +30,7 @@ describe('a create refused by the workspace quota of serving endpoints', () => {
     expect(synced?.message).toMatch(/delete serving endpoints/i);
     expect(synced?.message).toContain(`every ${SETTINGS.pollIntervalMs / 1000}s`);
     expect(condition(refused, 'Ready')).toMatchObject({ status: 'False', reason: 'QuotaExceeded' });
-    expect(condition(refused, 'Stalled')).toMatchObject({ status: 'True', reason: 'QuotaExceeded' });
+    expect(refused.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'QuotaExceeded' });
     expect(refused.status.rejectedGeneration).toBeUndefined();
     expect(refused.requeue).toEqual({ after: SETTINGS.pollIntervalMs });
   });

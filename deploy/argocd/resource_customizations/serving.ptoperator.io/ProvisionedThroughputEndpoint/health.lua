@@ -13,6 +13,7 @@ local TERMINAL_SYNCED_REASONS = {
   ModelNotFound = true,
   NotOwned = true,
   PermissionDenied = true,
+  QuotaExceeded = true,
   DefaultWorkspaceNotAllowed = true,
   UpdateFailed = true,
   CapacityRetriesExhausted = true,
