@@ -40,8 +40,43 @@ describe("the workspace's quota of serving endpoints", () => {
     const ready = await e2e.waitUntil('pte', 'second', isReady, 60_000);
     expect(condition(ready, 'Stalled')).toBeUndefined();
     expect((await creates('second')).filter((c) => c.status === 200)).toHaveLength(1);
+    await e2e.kubectl(['delete', 'pte', 'second', '--wait=true', '--timeout=60s']);
+  });
+
+  // Each try is a create charged to the host's create/update budget, shared by every endpoint on the host: objects
+  // over the quota must not spend it on creates bound to be refused. One create at a time probes the full workspace.
+  it('several objects over the quota: one create per poll interval probes the workspace, not one per object', async () => {
+    await e2e.apply(endpointManifest('holder'));
+    await e2e.waitUntil('pte', 'holder', isReady, 60_000);
+    const waiting = ['over-1', 'over-2', 'over-3'];
+    await e2e.apply(waiting.map((name) => endpointManifest(name)));
+    for (const name of waiting) await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.reason === 'QuotaExceeded', 30_000);
+    const sentBefore = (await Promise.all(waiting.map(creates))).flat().length;
+    const started = Date.now();
+    // six poll intervals of 5 s
+    await new Promise((resolve) => setTimeout(resolve, 30_000));
+    const tries = (await Promise.all(waiting.map(creates))).flat().length - sentBefore;
+    const intervals = (Date.now() - started) / 5_000;
+    // one per interval (and one for a probe whose interval began just before): three objects, not three per interval
+    expect(tries).toBeGreaterThanOrEqual(Math.floor(intervals) - 1);
+    expect(tries).toBeLessThanOrEqual(Math.ceil(intervals) + 1);
+    for (const name of waiting) expect(condition(await get(name), 'Synced')?.reason).toBe('QuotaExceeded');
+
+    // room is made: every waiting object goes at its next look, one of them gets the place
+    await e2e.kubectl(['delete', 'pte', 'holder', '--wait=true', '--timeout=60s']);
+    await eventually(
+      async () => {
+        const ready = (await Promise.all(waiting.map((name) => get(name)))).filter(isReady);
+        if (ready.length !== 1) throw new Error(`${ready.length} of the waiting objects Ready`);
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
   });
 });
+
+async function get(name: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await e2e.kubectl(['get', 'pte', name, '-o', 'json'])) as Record<string, unknown>;
+}
 
 async function creates(name: string): Promise<{ status: number }[]> {
   return (await e2e.mutations(name)).filter((c) => c.operation === 'create');
