@@ -85,7 +85,8 @@ export function planCallFailure(input: PlanInput, plan: PlanBuilder | undefined,
     }
     case 'QuotaExceeded': {
       // A workspace limit (its number of serving endpoints), freed outside this object: nothing here is invalid, so
-      // the same request is tried again at each poll, and at once on a spec or requested-at change.
+      // the same request is tried again at each poll (one object's create for all those waiting: quota-gate.ts), and
+      // at once on a spec or requested-at change.
       const refused = refusedOn === 'create' ? `to create serving endpoint ${endpointNameOf(input.object)}` : `a change of serving endpoint ${endpointNameOf(input.object)}`;
       const message =
         `Databricks refused ${refused} because a limit of the workspace is reached: ${clause(error.message)}. ` +

@@ -1,7 +1,7 @@
 // The I/O shell around planEndpoint: read the object from the cache, observe Databricks, plan,
 // execute the one planned action, write status and Events, and say when to look again.
 // It never waits for a rollout: it records what it started and requeues.
-import { type EndpointSpec as EndpointSpecType, EndpointSpec, type ProvisionedThroughputEndpoint } from '../../api/v1alpha1/index.js';
+import { type EndpointSpec as EndpointSpecType, EndpointAnnotation, EndpointSpec, type ProvisionedThroughputEndpoint } from '../../api/v1alpha1/index.js';
 import { type DatabricksClient, isDatabricksError, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../../databricks/index.js';
 import type { ServingEndpointPermissions } from '../../databricks/api-types.js';
 import {
@@ -49,6 +49,7 @@ import { progressRequeueMs } from './requeue.js';
 import { SharedReads } from '../shared-reads.js';
 import { ListFreshness, WorkspaceLists, asListed, summarizeList } from './workspace-list.js';
 import { SlotWaits } from './slot-waits.js';
+import { QuotaGate } from './quota-gate.js';
 import { type SettledView, StartupSpread } from './startup-spread.js';
 import { type TenancyOptions, tenancyView } from './tenancy.js';
 import { UnconfirmedCreates } from './unconfirmed-creates.js';
@@ -138,6 +139,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     },
   });
   const slotWaits = new SlotWaits();
+  const quotaGate = new QuotaGate();
   const startup = new StartupSpread();
   const unconfirmed = new UnconfirmedCreates(options.callDeadlineMs ?? 20_000);
   const writeBackContext: WriteBackContext = { options, writes, slotWaits, now };
@@ -149,6 +151,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     fences.forget(key);
     clockWaits.done(key);
     slotWaits.forget(key);
+    quotaGate.forget(key);
     startup.forget(key);
     unconfirmed.forget(key);
   };
@@ -346,6 +349,13 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       log.info({ requeue: { after } }, 'no new create while an unanswered one may still land');
       return { requeueAfterMs: after };
     }
+    // A create its workspace's quota of endpoints refused: another object probes the quota meanwhile (quota-gate.ts).
+    const quotaAsk = { generation: object.generation, token: object.annotations[EndpointAnnotation.requestedAt] };
+    const probeInMs = plan.action.type === 'create' ? quotaGate.waitMs(workspace.name, key, quotaAsk, at.getTime(), options.settings.pollIntervalMs) : undefined;
+    if (probeInMs !== undefined) {
+      log.debug({ requeue: { after: probeInMs } }, "the workspace's quota of endpoints is full: another object's create probes it");
+      return { requeueAfterMs: probeInMs + Math.round(random() * 1_000) };
+    }
     let latest = current;
     if (fenceNeeded) return writeFence(plan, key, current, claims.settledInMs, signal);
     if (plan.action.type !== 'none') fences.acted(key);
@@ -354,6 +364,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     try {
       const done = await execute(options.kube, plan.action, latest, workspace, { signal, budgetHolder: key, budgetTenant: object.namespace }, log);
       latest = done.latest;
+      if (done.deleted || (plan.action.type === 'create' && done.answered)) quotaGate.roomMade(workspace.name);
       if (done.deleted) {
         // Databricks' 200 to a DELETE is the deletion done: what is left is letting the object go, as the write-back
         // (the worker takes the next deletion meanwhile; the key stays locked until it is done). No status to write.
@@ -367,6 +378,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     } catch (err) {
       if (!isDatabricksError(err)) throw err;
       if (err.createOutcomeUnknown) unconfirmed.unanswered(key, now().getTime());
+      if (err.kind === 'QuotaExceeded' && plan.action.type === 'create') quotaGate.refused(workspace.name, key, quotaAsk, now().getTime());
       if (err.fromClientBudget && err.retryAfterMs !== undefined) {
         slotWaits.record(key, { generation: object.generation, until: now().getTime() + err.retryAfterMs, ...(client && { slotNow: () => client.reservedSlot(key) }) });
       }
