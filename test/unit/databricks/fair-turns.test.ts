@@ -142,6 +142,39 @@ describe('namespaces take turns for a host window', () => {
     expect(maxInRollingWindow(all.map((c) => c.grantedAt as number), 10_000)).toBeLessThanOrEqual(2);
   });
 
+  // A turn is a slot another caller held: taken where a stricter share makes the call go out later, the host counted
+  // the call at a time that was not its slot, and one of its windows held more than the limit.
+  it("a turn is taken only where the call goes out then: a workspace share that sends it later gets the host's next free slot", async () => {
+    const clock = new FakeClock(0);
+    const host = new WindowBudget('h', windowSpec(3, 10_000, 0), clock);
+    const share = new WindowBudget('h', windowSpec(1, 15_000, 0), clock, undefined, false);
+    const grants: number[] = [];
+    const waiting = new Set<string>();
+    const take = async (budgets: Budget[], holder: string, tenant: string, maxWaitMs: number) =>
+      acquireAll(budgets, clock, { maxWaitMs, holder, tenant }).then(
+        () => {
+          grants.push(clock.now());
+          waiting.delete(holder);
+        },
+        () => void waiting.add(holder),
+      );
+    await take([host], 'a/e1', 'a', 0);
+    await take([host], 'a/e2', 'a', 0);
+    await take([share, host], 'b/e1', 'b', 0);
+    for (let i = 3; i <= 8; i++) await take([host], `a/e${i}`, 'a', 0);
+    // b's second change may wait in process: its share allows it at 15 s, after the host's turn for it (10 s)
+    const sleeper = take([share, host], 'b/e2', 'b', Number.POSITIVE_INFINITY);
+    await flushMicrotasks();
+    // a's waiting changes come back every second until served
+    for (let t = 1_000; t <= 40_000 && grants.length < 10; t += 1_000) {
+      await clock.advance(t - clock.now());
+      for (const holder of [...waiting]) await take([host], holder, 'a', 0);
+    }
+    await sleeper;
+    expect(grants).toHaveLength(10);
+    expect(maxInRollingWindow(grants, 10_000)).toBeLessThanOrEqual(3);
+  });
+
   it('callers that name no namespace are served in arrival order, as before', async () => {
     const clock = new FakeClock(0);
     const host = new WindowBudget('h', windowSpec(1, 1_000, 0), clock);
