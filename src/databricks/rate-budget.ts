@@ -47,8 +47,7 @@ export async function acquireAll(budgets: readonly Budget[], clock: Clock, optio
     const slots = windows.map((b) => b.earliestGrant(now, holder, tenant));
     if (slots.some((s) => s !== slots[0])) for (const b of windows) b.release(holder);
   }
-  const earliest = budgets.map((b) => b.earliestGrant(now, holder, tenant));
-  const at = Math.max(now, ...earliest);
+  const { earliest, at } = grantTime(budgets, now, holder, tenant);
   const waitMs = at - now;
   if (options.maxWaitMs !== undefined && waitMs > options.maxWaitMs) {
     // Reserve the slot in the workspace's own share, but in the host's window only when the host is what
@@ -74,6 +73,28 @@ export async function acquireAll(budgets: readonly Budget[], clock: Clock, optio
     if (holder !== undefined) for (const b of windows) b.commit(clock.now(), clock.now(), holder);
   }
   return waitMs;
+}
+
+/**
+ * The time a call can go out at in every budget, and each budget's earliest. A turn in a host's line (turns.ts) is a
+ * slot another caller held: it is taken only where the call goes out then. A window whose turn for this caller is
+ * earlier than another budget allows counts the call at its own next free slot instead, and the time is agreed again.
+ */
+function grantTime(budgets: readonly Budget[], now: number, holder: string | undefined, tenant: string | undefined): { earliest: number[]; at: number } {
+  const earliest = budgets.map((b) => b.earliestGrant(now, holder, tenant));
+  let at = Math.max(now, ...earliest);
+  for (let changed = tenant !== undefined; changed; ) {
+    changed = false;
+    budgets.forEach((b, i) => {
+      if ((earliest[i] as number) >= at) return;
+      const next = b.earliestGrant(now, holder);
+      if (next === earliest[i]) return;
+      earliest[i] = next;
+      at = Math.max(at, next);
+      changed = true;
+    });
+  }
+  return { earliest, at };
 }
 
 function rateLimited(budget: BudgetName, host: string, waitMs: number, reserved: boolean, pausedByDatabricks: boolean): DatabricksError {

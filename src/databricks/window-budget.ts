@@ -94,7 +94,8 @@ export class WindowBudget implements Budget {
     this.prune(now);
     const reserved = holder === undefined ? undefined : this.reservations.get(holder);
     if (reserved !== undefined) return Math.max(now, reserved);
-    return this.turnOf(now, tenant)?.slot ?? this.nextSlot(now);
+    // Only a caller that names itself can take a turn: its slot must be kept for it.
+    return (holder !== undefined ? this.turnOf(now, tenant)?.slot : undefined) ?? this.nextSlot(now);
   }
 
   commit(at: number, now: number, reservedFor: string | undefined, placement: Placement = {}): void {

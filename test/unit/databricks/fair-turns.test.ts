@@ -197,7 +197,7 @@ describe('turns on random arrivals (seeded)', () => {
   }
 
   /** Like drive(), with callers that may sleep in process for a short wait (maxWaitMs 2 s) instead of requeueing. */
-  async function driveMixed(clock: FakeClock, host: WindowBudget, all: RandomCaller[]): Promise<void> {
+  async function driveMixed(clock: FakeClock, budgets: (tenant: string) => Budget[], all: RandomCaller[]): Promise<void> {
     const asking = new Set<RandomCaller>();
     for (let rounds = 0; rounds < 100_000; rounds++) {
       const waiting = all.filter((c) => c.grantedAt === undefined && !asking.has(c));
@@ -207,7 +207,7 @@ describe('turns on random arrivals (seeded)', () => {
       for (const caller of waiting.filter((c) => c.retryAt <= clock.now())) {
         asking.add(caller);
         const asked = clock.now();
-        const outcome = acquireAll([host], clock, { maxWaitMs: caller.sleeps ? 2_000 : 0, holder: caller.holder, tenant: caller.tenant }).then(
+        const outcome = acquireAll(budgets(caller.tenant), clock, { maxWaitMs: caller.sleeps ? 2_000 : 0, holder: caller.holder, tenant: caller.tenant }).then(
           () => {
             caller.grantedAt = clock.now();
           },
@@ -229,25 +229,31 @@ describe('turns on random arrivals (seeded)', () => {
     throw new Error('callers never all granted');
   }
 
-  it.each(Array.from({ length: 60 }, (_, i) => i + 1))('seed %i: every caller is served, no window holds more than its limit, a turn only moves later', async (seed) => {
+  it.each(Array.from({ length: 60 }, (_, i) => i + 1))('seed %i: every caller is served, no window (the host\'s, a share\'s) holds more than its limit, a turn only moves later', async (seed) => {
     const random = seededRandom(seed);
     const int = (n: number) => Math.floor(random.next() * n);
     const limit = 1 + int(6);
     const windowMs = 10_000;
     const clock = new FakeClock(0);
     const host = new WindowBudget('h', windowSpec(limit, windowMs, 0), clock);
+    // in half the cases, namespace b's workspace has a share of its own, stricter than the host's window
+    const shareSpec = random.next() < 0.5 ? windowSpec(Math.max(1, limit - 1), windowMs + int(3) * 5_000, 0) : undefined;
+    const share = shareSpec && new WindowBudget('h', shareSpec, clock, undefined, false);
+    const budgets = (tenant: string): Budget[] => (share && tenant === 'b' ? [share, host] : [host]);
     const tenants = ['a', 'b', 'c', 'd'].slice(0, 1 + int(4));
     const all: RandomCaller[] = Array.from({ length: 5 + int(40) }, (_, i) => {
       const tenant = tenants[int(tenants.length)] as string;
       const arrival = int(40) * 1_000;
       return { holder: `${tenant}/e${i}`, tenant, arrival, retryAt: arrival, sleeps: random.next() < 0.2, moved: 0, earlier: 0, refusals: 0 };
     });
-    await driveMixed(clock, host, all);
+    await driveMixed(clock, budgets, all);
     expect(all.every((c) => c.grantedAt !== undefined)).toBe(true);
     expect(maxInRollingWindow(all.map((c) => c.grantedAt as number), windowMs)).toBeLessThanOrEqual(limit);
+    if (shareSpec) expect(maxInRollingWindow(all.filter((c) => c.tenant === 'b').map((c) => c.grantedAt as number), shareSpec.windowMs)).toBeLessThanOrEqual(shareSpec.limit);
     for (const caller of all) expect(caller.earlier, caller.holder).toBe(0);
-    // a namespace's requeued changes keep the order they were first refused in
-    for (const tenant of tenants) {
+    // a namespace's requeued changes keep the order they were first refused in (a namespace whose workspace has a
+    // stricter share of its own is served in the order its two windows agree on, which was never its arrival order)
+    for (const tenant of tenants.filter((t) => !(share && t === 'b'))) {
       const queued = all.filter((c) => c.tenant === tenant && !c.sleeps && c.firstRefusedAt !== undefined).sort((x, y) => (x.firstRefusedAt as number) - (y.firstRefusedAt as number));
       const times = queued.map((c) => c.grantedAt as number);
       expect(times, tenant).toEqual([...times].sort((x, y) => x - y));
