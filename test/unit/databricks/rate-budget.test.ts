@@ -169,6 +169,36 @@ describe('WindowBudget with reservations', () => {
     expect((await refusal(acquireAll([budget], clock, { maxWaitMs: 0 }))).retryAfterMs).toBe(30_000);
   });
 
+  // A caller requeued for its slot before a 429 came back at that slot and was granted, in the middle of the pause
+  // Databricks asked for: each such create or update was sent into the Retry-After, to be refused 429 again.
+  it('slots reserved before a 429 move past its pause, in order, under the halved limit', async () => {
+    const clock = new FakeClock(0);
+    const budget = new WindowBudget('h', windowSpec(4, 10_000, 0), clock);
+    for (const holder of ['a', 'b', 'c', 'd']) await acquireAll([budget], clock, { maxWaitMs: 0, holder });
+    const told = new Map<string, number>();
+    for (const holder of ['e', 'f', 'g']) told.set(holder, (await refusal(acquireAll([budget], clock, { maxWaitMs: 0, holder }))).retryAfterMs ?? 0);
+    expect([...told.values()]).toEqual([10_000, 10_000, 10_000]);
+    await clock.advance(5_000);
+    budget.throttled(30_000, clock.now());
+    // e, f and g come back when they were told, in the pause (until 35 s): refused, with slots after it
+    await clock.advance(5_000);
+    const after = new Map<string, number>();
+    for (const holder of ['e', 'f', 'g']) after.set(holder, clock.now() + ((await refusal(acquireAll([budget], clock, { maxWaitMs: 0, holder }))).retryAfterMs ?? 0));
+    expect(after.get('e')).toBeGreaterThanOrEqual(35_000);
+    expect(after.get('e')! <= after.get('f')! && after.get('f')! <= after.get('g')!).toBe(true);
+    // their slots are where the budget now has them (the reconciler waits for these without a read)
+    for (const holder of ['e', 'f', 'g']) expect(budget.reservedSlot(holder)).toBe(after.get(holder));
+    // and granted there: the limit halved to 2, the four at 0 leave the window at 10 s
+    const grants: number[] = [0, 0, 0, 0];
+    for (const holder of ['e', 'f', 'g']) {
+      await clock.advance(Math.max(0, after.get(holder)! - clock.now()));
+      await expect(acquireAll([budget], clock, { maxWaitMs: 0, holder })).resolves.toBe(0);
+      grants.push(clock.now());
+    }
+    expect(Math.min(...grants.slice(4))).toBeGreaterThanOrEqual(35_000);
+    expect(maxInRollingWindow(grants.slice(4), 10_000)).toBeLessThanOrEqual(2);
+  });
+
   it('a refusal says which budget held the call and whether a 429 from Databricks paused it', async () => {
     const clock = new FakeClock(0);
     const full = new WindowBudget('h', windowSpec(1, 10_000, 0), clock);
