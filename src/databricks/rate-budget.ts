@@ -15,7 +15,7 @@
 //
 // A 429 from Databricks means somebody else shares the workspace's limit (another tool, another
 // operator): the window stops until Retry-After (never less than a floor), and its limit halves (at most once
-// per window), then grows back by one every W / N.
+// per window), then grows back by one every W / N. Slots reserved before it move past the pause, in order.
 //
 // Budgets are keyed by normalised host and owned by the operator (RateBudgetRegistry's limits). A client
 // may add its own *share* (DatabricksWorkspace.spec.rateLimits): a second window, keyed by the workspace,

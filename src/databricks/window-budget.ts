@@ -56,6 +56,8 @@ export class WindowBudget implements Budget {
   private readonly reservations = new Map<string, number>();
   /** the reservations of callers requeued for their slot, in slot order: the line namespaces take turns in */
   private readonly turns = new TurnLine();
+  /** reservations of callers sleeping in process for them: they call at that slot, whatever happens meanwhile */
+  private readonly asleep = new Set<string>();
   private pausedUntil = Number.NEGATIVE_INFINITY;
 
   heldByDatabricks(now: number, at: number): boolean {
@@ -102,8 +104,7 @@ export class WindowBudget implements Budget {
     if (reservedFor !== undefined && this.reservations.has(reservedFor)) {
       // Coming back for its own slot: the slot is already counted.
       if (at <= now) {
-        this.reservations.delete(reservedFor);
-        this.turns.remove(reservedFor);
+        this.forgetReservation(reservedFor);
         this.grant(0);
       }
       return;
@@ -113,7 +114,8 @@ export class WindowBudget implements Budget {
     this.slots.push(at);
     if (at > now && reservedFor !== undefined) {
       this.reservations.set(reservedFor, at);
-      if (placement.requeued && placement.tenant !== undefined && this.shared) this.turns.push({ holder: reservedFor, tenant: placement.tenant });
+      if (!placement.requeued) this.asleep.add(reservedFor);
+      else if (placement.tenant !== undefined && this.shared) this.turns.push({ holder: reservedFor, tenant: placement.tenant });
       this.reportQueue();
     } else {
       this.grant(at - now);
@@ -127,8 +129,7 @@ export class WindowBudget implements Budget {
   release(holder: string): void {
     const slot = this.reservations.get(holder);
     if (slot === undefined) return;
-    this.reservations.delete(holder);
-    this.turns.remove(holder);
+    this.forgetReservation(holder);
     const index = this.slots.lastIndexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
     this.reportQueue();
@@ -143,6 +144,7 @@ export class WindowBudget implements Budget {
     const shrunkRecently = this.shrink !== undefined && now - this.shrink.at < this.spec.windowMs;
     const limit = shrunkRecently ? current : shrunkLimit(current);
     if (!shrunkRecently) this.shrink = { limit, at: now + pause };
+    this.replaceReservations(now);
     this.counters.throttled += 1;
     this.metrics?.budgetThrottled?.({ host: this.host, budget: this.budget, retryAfterMs: pause, limit });
   }
@@ -169,6 +171,29 @@ export class WindowBudget implements Budget {
 
   get stats(): BudgetStats {
     return { ...this.counters, queueLength: this.queueLength, limit: this.limitAt(this.clock.now()) };
+  }
+
+  /**
+   * After a 429, the slots reserved for callers requeued for them are no longer theirs to take: placed again in the
+   * same order after the pause, under the limit in force, as new arrivals would be. A requeued caller therefore sends
+   * nothing into the Retry-After Databricks asked for. (A caller sleeping in process, at most a few seconds, calls
+   * at its slot anyway: its slot stays counted where it is.)
+   */
+  private replaceReservations(now: number): void {
+    const reserved = [...this.reservations].filter(([holder]) => !this.asleep.has(holder));
+    if (reserved.length === 0) return;
+    for (const [, slot] of reserved) {
+      const index = this.slots.lastIndexOf(slot);
+      if (index >= 0) this.slots.splice(index, 1);
+    }
+    // Line order first among equal slots: the turns keep their order.
+    const inLine = new Map(this.turns.from(0).map((holder, i) => [holder, i]));
+    reserved.sort((x, y) => x[1] - y[1] || (inLine.get(x[0]) ?? -1) - (inLine.get(y[0]) ?? -1));
+    for (const [holder] of reserved) {
+      const at = this.nextSlot(now);
+      this.slots.push(at);
+      this.reservations.set(holder, at);
+    }
   }
 
   /** The earliest slot at the end of the window: after every slot granted or reserved, and after a pause. */
@@ -200,8 +225,15 @@ export class WindowBudget implements Budget {
     this.slots.push(end);
     this.reservations.set(holder, at);
     // A caller sleeping for its slot is not in the line: nobody can take its turn.
-    if (placement.requeued && placement.tenant !== undefined) this.turns.insert(index, { holder, tenant: placement.tenant });
+    if (!placement.requeued) this.asleep.add(holder);
+    else if (placement.tenant !== undefined) this.turns.insert(index, { holder, tenant: placement.tenant });
     this.reportQueue();
+  }
+
+  private forgetReservation(holder: string): void {
+    this.reservations.delete(holder);
+    this.turns.remove(holder);
+    this.asleep.delete(holder);
   }
 
   private grant(waitMs: number): void {
@@ -220,10 +252,6 @@ export class WindowBudget implements Budget {
     let drop = 0;
     while (drop < this.slots.length && (this.slots[drop] as number) < horizon) drop++;
     if (drop > 0) this.slots.splice(0, drop);
-    for (const [holder, slot] of this.reservations) {
-      if (slot >= horizon) continue;
-      this.reservations.delete(holder);
-      this.turns.remove(holder);
-    }
+    for (const [holder, slot] of this.reservations) if (slot < horizon) this.forgetReservation(holder);
   }
 }

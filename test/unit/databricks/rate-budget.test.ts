@@ -199,6 +199,21 @@ describe('WindowBudget with reservations', () => {
     expect(maxInRollingWindow(grants.slice(4), 10_000)).toBeLessThanOrEqual(2);
   });
 
+  it('a caller sleeping in process for its slot when a 429 comes calls at that slot: its slot stays counted there, none is left behind', async () => {
+    const clock = new FakeClock(0);
+    const budget = new WindowBudget('h', windowSpec(1, 10_000, 0), clock);
+    await acquireAll([budget], clock, { maxWaitMs: 0, holder: 'a' });
+    const sleeper = acquireAll([budget], clock, { holder: 'b' });
+    await flushMicrotasks();
+    await clock.advance(5_000);
+    budget.throttled(30_000, clock.now());
+    await clock.advance(5_000);
+    await expect(sleeper).resolves.toBe(10_000);
+    expect(budget.reservedSlot('b')).toBeUndefined();
+    // the next caller waits for the pause, and for the window after b's call at 10 s
+    expect((await refusal(acquireAll([budget], clock, { maxWaitMs: 0, holder: 'c' }))).retryAfterMs).toBe(25_000);
+  });
+
   it('a refusal says which budget held the call and whether a 429 from Databricks paused it', async () => {
     const clock = new FakeClock(0);
     const full = new WindowBudget('h', windowSpec(1, 10_000, 0), clock);
