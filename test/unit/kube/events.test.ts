@@ -116,4 +116,34 @@ describe('EventRecorder: Events never crowd out the writes that matter (issue 12
     await Promise.all(done);
     expect(c.created).toEqual(['R0', 'R1', 'R2', 'R3', 'R4']);
   });
+
+  // A tenant with create rights in one namespace can make the operator record thousands of Events (many objects, each
+  // failing). Those of another namespace waited behind all of them, and once the queue was full they were dropped.
+  describe('namespaces take turns', () => {
+    const inNamespace = (namespace: string, uid: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name: uid, uid } });
+
+    it("another namespace's Event is written next, not after the 40 a flooding namespace recorded before it", async () => {
+      const c = blockingClient();
+      const recorder = new EventRecorder(c.client, { component: 'test' });
+      const done = Array.from({ length: 40 }, (_, i) => recorder.record(inNamespace('flood', `f${i}`), 'Warning', `F${i}`, 'm'));
+      done.push(recorder.record(inNamespace('quiet', 'q'), 'Normal', 'Q', 'm'));
+      await c.releaseAll();
+      await Promise.all(done);
+      // two were in flight when it arrived; it goes with the next slot that frees
+      expect(c.created.indexOf('Q')).toBeLessThanOrEqual(3);
+      expect(c.created.filter((r) => r.startsWith('F'))).toEqual(Array.from({ length: 40 }, (_, i) => `F${i}`));
+    });
+
+    it("a namespace that fills its share of the queue loses its own Events, not another namespace's", async () => {
+      const c = blockingClient();
+      const recorder = new EventRecorder(c.client, { component: 'test', maxQueued: 20 });
+      const done = Array.from({ length: 30 }, (_, i) => recorder.record(inNamespace('flood', `f${i}`), 'Warning', `F${i}`, 'm'));
+      done.push(recorder.record(inNamespace('quiet', 'q'), 'Normal', 'Q', 'm'));
+      await c.releaseAll();
+      await Promise.all(done);
+      expect(c.created).toContain('Q');
+      expect(recorder.dropped).toBeGreaterThan(0);
+      expect(c.created.length + recorder.dropped).toBe(31);
+    });
+  });
 });
