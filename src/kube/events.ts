@@ -21,7 +21,10 @@ export interface EventRecorderOptions {
    * behind them at the API server (issue 12). client-go's recorder writes them one at a time.
    */
   maxInFlight?: number;
-  /** Events waiting for a write beyond this many are dropped and counted (default 10,000): an Event is best-effort. */
+  /**
+   * Events waiting for a write beyond this many are dropped and counted (default 10,000): an Event is best-effort.
+   * A namespace below its share (this divided among the namespaces waiting) still gets room, up to twice this in all.
+   */
   maxQueued?: number;
   /** Told the number of Events waiting or being written, on each change, and each Event dropped. */
   metrics?: { queued(n: number): void; dropped(): void };
@@ -58,7 +61,11 @@ export class EventRecorder {
   /** Events recorded and not yet written (waiting for a slot or being written). */
   private unwritten = 0;
   private inFlight = 0;
-  private readonly slotWaiters: Array<() => void> = [];
+  /** Events not yet written, by namespace */
+  private readonly unwrittenIn = new Map<string, number>();
+  /** Events waiting for a write slot, by namespace; namespaces take turns for the slots (`turnOrder`) */
+  private readonly slotWaiters = new Map<string, Array<() => void>>();
+  private readonly turnOrder: string[] = [];
   private droppedCount = 0;
   private readonly drainWaiters: Array<(flushed: boolean) => void> = [];
   private lastDropWarning = Number.NEGATIVE_INFINITY;
@@ -85,7 +92,7 @@ export class EventRecorder {
 
   /** Resolves once the Event is written (or could not be: recording never throws). */
   record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
-    if (this.unwritten >= this.maxQueued) {
+    if (!this.hasRoomFor(obj.metadata.namespace ?? '')) {
       this.drop(reason, obj);
       return Promise.resolve();
     }
@@ -100,7 +107,20 @@ export class EventRecorder {
     return this.enqueue(eventSeriesKey(obj, type, reason, text), ref, type, reason, text);
   }
 
+  /**
+   * A full queue drops a namespace's Event only when the namespace holds its share of the queue already: one that
+   * floods the operator with Events loses its own, not another namespace's (a tenant can create many failing objects).
+   */
+  private hasRoomFor(namespace: string): boolean {
+    if (this.unwritten < this.maxQueued) return true;
+    const own = this.unwrittenIn.get(namespace) ?? 0;
+    const share = this.maxQueued / (this.unwrittenIn.size + (own === 0 ? 1 : 0));
+    return own < share && this.unwritten < 2 * this.maxQueued;
+  }
+
   private async enqueue(key: string, ref: KubeObject, type: EventType, reason: string, text: string): Promise<void> {
+    const namespace = ref.metadata.namespace ?? '';
+    this.unwrittenIn.set(namespace, (this.unwrittenIn.get(namespace) ?? 0) + 1);
     this.setUnwritten(this.unwritten + 1);
     // repeats of one series are written one after another, so two concurrent repeats never create two Events
     const previous = this.pending.get(key) ?? Promise.resolve();
@@ -142,17 +162,39 @@ export class EventRecorder {
   }
 
   private async writeInSlot(key: string, obj: KubeObject, type: EventType, reason: string, text: string): Promise<void> {
-    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    const namespace = obj.metadata.namespace ?? '';
+    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.waitForSlot(namespace, resolve));
     else this.inFlight++;
     try {
       await this.write(key, obj, type, reason, text);
     } finally {
+      const left = (this.unwrittenIn.get(namespace) ?? 1) - 1;
+      if (left > 0) this.unwrittenIn.set(namespace, left);
+      else this.unwrittenIn.delete(namespace);
       this.setUnwritten(this.unwritten - 1);
       // the slot passes straight to the next waiter (inFlight unchanged), or is freed
-      const next = this.slotWaiters.shift();
+      const next = this.nextWaiter();
       if (next) next();
       else this.inFlight--;
     }
+  }
+
+  private waitForSlot(namespace: string, resolve: () => void): void {
+    const line = this.slotWaiters.get(namespace);
+    if (line) return void line.push(resolve);
+    this.slotWaiters.set(namespace, [resolve]);
+    this.turnOrder.push(namespace);
+  }
+
+  /** The next waiter of the namespace whose turn it is; its namespace goes to the back if more of it wait. */
+  private nextWaiter(): (() => void) | undefined {
+    const namespace = this.turnOrder.shift();
+    if (namespace === undefined) return undefined;
+    const line = this.slotWaiters.get(namespace) as Array<() => void>;
+    const next = line.shift();
+    if (line.length > 0) this.turnOrder.push(namespace);
+    else this.slotWaiters.delete(namespace);
+    return next;
   }
 
   private async write(key: string, obj: KubeObject, type: EventType, reason: string, text: string): Promise<void> {
