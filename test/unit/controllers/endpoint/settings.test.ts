@@ -46,6 +46,18 @@ describe('settings parts in one reconcile', () => {
     expect(conditionOf(next, 'AiGatewaySynced')).toMatchObject({ reason: 'Rejected' });
   });
 
+  // A setting can meet a limit of the workspace too (a quota of its own): that refusal is the part's, like any other,
+  // not the endpoint's: Ready and Synced stay as they were, and the part says what Databricks said.
+  it('a part refused for a limit of the workspace (QuotaExceeded) is reported on its own condition, like any refusal', () => {
+    const object = settledWith({}, endpoint);
+    const edited = { ...object, spec: endpointSpec(ALL), generation: 2 };
+    const first = plan(edited, { endpoint, permissions: noAcl });
+    const failed = planActionFailure({ ...planInput(edited, { endpoint }), permissions: noAcl }, first, { kind: 'QuotaExceeded', message: 'The quota for rate limits of this workspace has been exceeded.' });
+    expect(conditionOf(failed, 'AiGatewaySynced')).toMatchObject({ status: 'False', reason: 'Rejected', message: expect.stringContaining('quota for rate limits') });
+    expect(conditionOf(failed, 'Ready')).toMatchObject({ status: 'True' });
+    expect(conditionOf(failed, 'Synced')).toMatchObject({ status: 'True' });
+  });
+
   it('kstatus sees a part being applied as Reconciling and a refused part as Stalled, though Ready stays True', () => {
     const object = settledWith({}, endpoint);
     const edited = { ...object, spec: endpointSpec(ALL), generation: 2 };
