@@ -154,8 +154,9 @@ function permissionDeniedMessage(input: PlanInput, refusal: string, refusedOn: R
 
 /** What a failed action means for the plan that asked for it. */
 export function planActionFailure(input: PlanInput, planned: Plan, error: CallFailure): Plan {
-  if (isSettingsAction(planned.action) && error.kind === 'InvalidRequest') {
-    // Only the part that was refused says so; the served config and the other parts keep their status.
+  if (isSettingsAction(planned.action) && (error.kind === 'InvalidRequest' || error.kind === 'QuotaExceeded')) {
+    // Only the part that was refused says so; the served config and the other parts keep their status. (A limit of
+    // the workspace met by a setting, say a rate limit above what it allows, is the setting's to change.)
     const rejected = rejectSettingsAction(planned.action, error.message, planned.status, input.object.generation, input.now);
     const conditions = summarizeConditions(rejected.conditions, input.object.generation, input.now, planned.status.observedGeneration);
     return { ...planned, action: { type: 'none' }, status: { ...planned.status, conditions }, events: [rejected.event], requeue: { after: 0 } };
