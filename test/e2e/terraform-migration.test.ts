@@ -55,6 +55,19 @@ const TF_MAVERICK = {
   ai_gateway: { usage_tracking_config: { enabled: true } },
 };
 
+/**
+ * databricks_model_serving (the generic API) serving a model-unit model, as its docs allow, with environment variables on
+ * the entity: the model-unit API (/serving-endpoints/pt) has no field for them.
+ */
+const TF_UNITS_WITH_ENV = {
+  name: 'tf-units-env',
+  config: {
+    served_entities: [
+      { name: 'maverick', entity_name: 'system.ai.llama-4-maverick', entity_version: '1', provisioned_model_units: 50, environment_vars: { LOG_LEVEL: 'debug', API_KEY: '{{secrets/genai/api_key}}' } },
+    ],
+  },
+};
+
 /** databricks_permissions: access_control blocks (Terraform keeps its own identity at CAN_MANAGE). */
 const TF_ACL = [
   { group_name: 'support-apps', permission_level: 'CAN_QUERY' },
@@ -247,5 +260,29 @@ describe('from Terraform to the operator', () => {
     const reported = await e2e.waitUntil('pte', 'tf-maverick', (o) => condition(o, 'CreationSettingsSynced')?.reason === 'NotUpdatable');
     expect(condition(reported, 'CreationSettingsSynced')?.message).toContain('budget-policy-other');
     expect(isReady(reported)).toBe(true);
+  });
+
+  it('a model-unit endpoint made with the generic API keeps its environment variables through a change of its model units', async () => {
+    await databricks('POST', '/api/2.0/serving-endpoints', TF_UNITS_WITH_ENV);
+    await eventually(
+      async () => {
+        const endpoint = await getEndpoint('tf-units-env');
+        if (endpoint.state.config_update !== 'NOT_UPDATING') throw new Error(`tf-units-env is ${endpoint.state.config_update}`);
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const { objects } = await importAll();
+    const imported = objects.find((o) => o.spec['endpointName'] === 'tf-units-env');
+    expect(imported?.spec).toMatchObject({ throughput: { modelUnits: 50 } });
+    await e2e.kubectl(['apply', '-f', importedFile]);
+    await e2e.waitUntil('pte', 'tf-units-env', isReady, 90_000);
+
+    await e2e.kubectl(['patch', 'pte', 'tf-units-env', '--type=merge', '-p', JSON.stringify({ spec: { throughput: { modelUnits: 100 } } })]);
+    await e2e.waitUntil('pte', 'tf-units-env', (o) => isReady(o) && (o['status'] as { served?: { modelUnits?: number } }).served?.modelUnits === 100, 90_000);
+    expect((await getEndpoint('tf-units-env')).config?.served_entities[0]).toMatchObject({
+      name: 'maverick',
+      provisioned_model_units: 100,
+      environment_vars: TF_UNITS_WITH_ENV.config.served_entities[0]?.environment_vars,
+    });
   });
 });

@@ -266,3 +266,34 @@ describe('a legacy inference table (auto_capture_config) is carried over by a re
     expect(JSON.stringify(createRequest('autocap', desired, {}))).not.toContain('auto_capture_config');
   });
 });
+
+// The model-unit PUT (/serving-endpoints/pt/{name}/config, reference §2.4) has no environment_vars: a model-unit endpoint
+// made with the generic API (Terraform's databricks_model_serving takes provisioned_model_units) whose entity has
+// environment variables lost them at the operator's first change of its model units. The generic PUT takes model units,
+// burst scaling and the variables (reference §2.3), as that Terraform resource updates such an endpoint.
+describe('a model-unit endpoint: the update goes where what it keeps has a field', () => {
+  const ENV = { LOG_LEVEL: 'debug', API_KEY: '{{secrets/genai/api_key}}' };
+  const resolved = resolveDesired(endpointSpec({ throughput: { modelUnits: 100 } }), MODEL_UNIT_MODEL);
+  if (!resolved.ok) throw new Error(resolved.message);
+  const served = (env?: Record<string, string>) => {
+    const config = servingConfig(2, { units: 50 });
+    const entity = config.served_entities?.[0];
+    if (entity && env) entity.environment_vars = env;
+    return config;
+  };
+
+  it('environment variables: the generic config PUT, with the model units, burst scaling and the variables', () => {
+    expect(updateRequest('units-env', keepingUnmanagedFields(resolved.desired, served(ENV)))).toEqual({
+      api: 'config',
+      name: 'units-env',
+      body: { served_entities: [{ environment_vars: ENV, entity_name: MODEL, entity_version: '3', provisioned_model_units: 100, burst_scaling_enabled: true }] },
+    });
+  });
+
+  it('nothing the model-unit API cannot carry: the model-unit PUT', () => {
+    expect(updateRequest('units', keepingUnmanagedFields(resolved.desired, served()))).toMatchObject({
+      name: 'units',
+      body: { config: { served_entities: [{ entity_name: MODEL, entity_version: '3', provisioned_model_units: 100, burst_scaling_enabled: true }] } },
+    });
+  });
+});
