@@ -52,7 +52,7 @@ export async function execute(
       return {
         latest,
         answered:
-          action.request.flavour === 'modelUnits'
+          action.request.api === 'ptConfig'
             ? await client.updatePtConfig(action.request.name, action.request.body, callOptions)
             : await client.updateConfig(action.request.name, action.request.body, callOptions),
       };

@@ -27,7 +27,7 @@ export interface DesiredServing extends EntityThroughput {
   split?: CanarySplit;
   /** What the lone served entity has and the spec does not manage; a replacing PUT carries it over. */
   kept?: KeptEntityFields;
-  /** A legacy inference table the endpoint has; a replacing token-band PUT carries it over, or logging stops. */
+  /** A legacy inference table the endpoint has; a replacing PUT carries it over, or logging stops. */
   keptAutoCapture?: AutoCaptureConfig;
 }
 
@@ -391,9 +391,14 @@ export type CreateRequest =
   | { flavour: 'tokenBand'; body: { name: string; config: { served_entities: ReturnType<typeof tokenBandEntity>[] }; tags: { key: string; value: string }[] } & CreateOnly }
   | { flavour: 'modelUnits'; body: { name: string; config: { served_entities: ReturnType<typeof modelUnitEntity>[] }; tags: { key: string; value: string }[]; budget_policy_id?: string } };
 
+/** `api`: the generic PUT /{name}/config (fields at the top level), or the model-unit PUT /pt/{name}/config. */
 export type UpdateRequest =
-  | { flavour: 'tokenBand'; name: string; body: { served_entities: ReturnType<typeof tokenBandEntity>[]; traffic_config?: TrafficConfigInput; auto_capture_config?: AutoCaptureConfig } }
-  | { flavour: 'modelUnits'; name: string; body: { config: { served_entities: ReturnType<typeof modelUnitEntity>[]; traffic_config?: TrafficConfigInput } } };
+  | {
+      api: 'config';
+      name: string;
+      body: { served_entities: (ReturnType<typeof tokenBandEntity> | ReturnType<typeof modelUnitEntity>)[]; traffic_config?: TrafficConfigInput; auto_capture_config?: AutoCaptureConfig };
+    }
+  | { api: 'ptConfig'; name: string; body: { config: { served_entities: ReturnType<typeof modelUnitEntity>[]; traffic_config?: TrafficConfigInput } } };
 
 export function createRequest(
   name: string,
@@ -418,20 +423,22 @@ export function createRequest(
 }
 
 /**
- * Full replacement of the served entities: the PUT is not a patch (reference §2.2). The model-unit PUT (/pt) has
- * no auto_capture_config field, so only the token-band one carries a legacy inference table.
+ * Full replacement of the served entities: the PUT is not a patch (reference §2.2). Model units go through the
+ * model-unit PUT (/pt), which has no environment_vars and no auto_capture_config (reference §2.4): an endpoint that has
+ * either to keep (one made with the generic API, as Terraform's databricks_model_serving makes it) is updated through
+ * the generic PUT, which takes model units and burst scaling too (reference §2.3).
  */
 export function updateRequest(name: string, desired: DesiredServing): UpdateRequest {
-  const autoCapture = desired.keptAutoCapture && { auto_capture_config: desired.keptAutoCapture };
-  if (desired.split) {
-    return desired.flavour === 'modelUnits'
-      ? { flavour: 'modelUnits', name, body: { config: canaryConfig(desired, desired.split, modelUnitEntity) } }
-      : { flavour: 'tokenBand', name, body: { ...canaryConfig(desired, desired.split, tokenBandEntity), ...autoCapture } };
+  if (desired.flavour === 'modelUnits') {
+    const config = desired.split ? canaryConfig(desired, desired.split, modelUnitEntity) : { served_entities: [modelUnitEntity(desired)] };
+    if (!desired.kept?.environmentVars && !desired.keptAutoCapture) return { api: 'ptConfig', name, body: { config } };
+    return { api: 'config', name, body: { ...config, ...keptAutoCapture(desired) } };
   }
-  return desired.flavour === 'modelUnits'
-    ? { flavour: 'modelUnits', name, body: { config: { served_entities: [modelUnitEntity(desired)] } } }
-    : { flavour: 'tokenBand', name, body: { served_entities: [tokenBandEntity(desired)], ...autoCapture } };
+  const config = desired.split ? canaryConfig(desired, desired.split, tokenBandEntity) : { served_entities: [tokenBandEntity(desired)] };
+  return { api: 'config', name, body: { ...config, ...keptAutoCapture(desired) } };
 }
+
+const keptAutoCapture = (desired: DesiredServing) => (desired.keptAutoCapture ? { auto_capture_config: desired.keptAutoCapture } : {});
 
 type ServingFields = Pick<ObservedServing, 'entityVersion' | 'minTokensPerSecond' | 'maxTokensPerSecond' | 'modelUnits' | 'burstScaling' | 'configVersion'>;
 

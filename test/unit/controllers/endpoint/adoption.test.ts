@@ -11,7 +11,7 @@ const planned = (action: EndpointAction): Plan => ({
   requeue: { after: 1000 },
   events: [{ type: 'Normal', reason: 'UpdatingConfig', message: 'updating' }],
 });
-const update: EndpointAction = { type: 'updateConfig', request: { flavour: 'tokenBand', name: 'llama', body: { served_entities: [] } } as never };
+const update: EndpointAction = { type: 'updateConfig', request: { api: 'config', name: 'llama', body: { served_entities: [] } } as never };
 const ownerTagPatch = { type: 'patchTags', name: 'llama', add: ownerTagsOf(OWNER), remove: [] };
 const deferred = { action: ownerTagPatch, status: { ...previous, tagPatchGeneration: 2 }, requeue: { after: 0 }, events: [], deferred: true };
 

@@ -20,7 +20,7 @@ describe('a canary split in Databricks requests', () => {
 
   it('sends both entities by name and the routes in one update', () => {
     expect(updateRequest('llama', desired)).toEqual({
-      flavour: 'tokenBand',
+      api: 'config',
       name: 'llama',
       body: {
         served_entities: [
@@ -31,14 +31,14 @@ describe('a canary split in Databricks requests', () => {
       },
     });
     const units = updateRequest('gpt', { ...desired, flavour: 'modelUnits', modelUnits: 100, split: { ...desired.split!, previous: { name: 'a-3', entityVersion: '3', modelUnits: 50 } } });
-    expect(units.flavour === 'modelUnits' && units.body.config.traffic_config?.routes.map((r) => r.traffic_percentage)).toEqual([90, 10]);
+    expect(units.api === 'ptConfig' && units.body.config.traffic_config?.routes.map((r) => r.traffic_percentage)).toEqual([90, 10]);
   });
 
   // Power-user review (session 14): the old version's entity went without burst_scaling_enabled, so during a canary it
   // got Databricks' default (burst scaling on) although the spec turned it off: capacity, and cost, nobody asked for.
   it("a model-unit canary sends the spec's burst scaling for both versions, the old one included", () => {
     const units = updateRequest('gpt', { ...desired, flavour: 'modelUnits', modelUnits: 100, burstScaling: false, split: { ...desired.split!, previous: { name: 'a-3', entityVersion: '3', modelUnits: 50 } } });
-    expect(units.flavour === 'modelUnits' && units.body.config.served_entities.map((e) => e.burst_scaling_enabled)).toEqual([false, false]);
+    expect(units.api === 'ptConfig' && units.body.config.served_entities.map((e) => e.burst_scaling_enabled)).toEqual([false, false]);
   });
 
   it('is in sync only with both versions, their throughput and the share', () => {

@@ -186,12 +186,12 @@ describe('request bodies', () => {
     const band = resolveDesired(endpointSpec(), TOKEN_BAND_MODEL);
     if (!units.ok || !band.ok) throw new Error('resolves');
     expect(updateRequest('llama-chat', units.desired)).toEqual({
-      flavour: 'modelUnits',
+      api: 'ptConfig',
       name: 'llama-chat',
       body: { config: { served_entities: [{ entity_name: MODEL, entity_version: '3', provisioned_model_units: 100, burst_scaling_enabled: false }] } },
     });
     expect(updateRequest('llama-chat', band.desired)).toEqual({
-      flavour: 'tokenBand',
+      api: 'config',
       name: 'llama-chat',
       body: { served_entities: [{ entity_name: MODEL, entity_version: '3', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },
     });
@@ -233,7 +233,7 @@ describe('keptEntityFields: what a replacing PUT must carry over', () => {
       split: { previous: { name: 'prod_model', entityVersion: '3', minTokensPerSecond: 1960, maxTokensPerSecond: 2940 }, name: 'meta_llama_v3_1_8b_instruct-4', share: 10 },
     };
     const request = updateRequest('llama-chat', desired);
-    expect(request.flavour === 'tokenBand' && request.body.served_entities.map((e) => [e.name, e.entity_version, e.environment_vars])).toEqual([
+    expect(request.api === 'config' && request.body.served_entities.map((e) => [e.name, e.entity_version, e.environment_vars])).toEqual([
       ['prod_model', '3', ENV],
       ['meta_llama_v3_1_8b_instruct-4', '4', ENV],
     ]);
@@ -256,12 +256,12 @@ describe('a legacy inference table (auto_capture_config) is carried over by a re
   it('the token-band PUT body carries catalog, schema, prefix and enabled', () => {
     const desired = keepingUnmanagedFields(resolved.desired, { ...servingConfig(2), auto_capture_config: AUTO_CAPTURE });
     const request = updateRequest('autocap', desired);
-    expect(request.flavour === 'tokenBand' && request.body.auto_capture_config).toEqual({ catalog_name: 'main', schema_name: 'default', table_name_prefix: 'ac', enabled: true });
+    expect(request.api === 'config' && request.body.auto_capture_config).toEqual({ catalog_name: 'main', schema_name: 'default', table_name_prefix: 'ac', enabled: true });
   });
 
   it('an endpoint without one gets none, and a create never sends one (refused for new PT endpoints)', () => {
     const request = updateRequest('plain', keepingUnmanagedFields(resolved.desired, servingConfig(2)));
-    expect(request.flavour === 'tokenBand' && 'auto_capture_config' in request.body).toBe(false);
+    expect(request.api === 'config' && 'auto_capture_config' in request.body).toBe(false);
     const desired = keepingUnmanagedFields(resolved.desired, { ...servingConfig(2), auto_capture_config: AUTO_CAPTURE });
     expect(JSON.stringify(createRequest('autocap', desired, {}))).not.toContain('auto_capture_config');
   });
@@ -287,6 +287,14 @@ describe('a model-unit endpoint: the update goes where what it keeps has a field
       api: 'config',
       name: 'units-env',
       body: { served_entities: [{ environment_vars: ENV, entity_name: MODEL, entity_version: '3', provisioned_model_units: 100, burst_scaling_enabled: true }] },
+    });
+  });
+
+  it('a legacy inference table: the generic config PUT, which carries it (the model-unit PUT would end it)', () => {
+    const autoCapture = { catalog_name: 'main', schema_name: 'default', table_name_prefix: 'units', enabled: true };
+    expect(updateRequest('units-ac', keepingUnmanagedFields(resolved.desired, { ...served(), auto_capture_config: autoCapture }))).toMatchObject({
+      api: 'config',
+      body: { served_entities: [{ provisioned_model_units: 100 }], auto_capture_config: autoCapture },
     });
   });
 

@@ -62,7 +62,7 @@ describe('UPDATE_FAILED for lack of GPU capacity', () => {
     expect(plan.action).toEqual({
       type: 'updateConfig',
       request: {
-        flavour: 'tokenBand',
+        api: 'config',
         name: 'llama-chat',
         body: { served_entities: [{ entity_name: MODEL, entity_version: '4', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },
       },

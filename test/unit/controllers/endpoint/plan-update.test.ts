@@ -10,7 +10,7 @@ describe('config differs → updateConfig', () => {
   ])('spec change (%s) → updateConfig, Ready False Updating while the old config serves, no drift event', (_, spec, what) => {
     const object = edited(settledObject(), spec);
     const plan = reconcile(object, { endpoint: readyEndpoint() });
-    expect(plan.action).toMatchObject({ type: 'updateConfig', request: { flavour: 'tokenBand', name: 'llama-chat' } });
+    expect(plan.action).toMatchObject({ type: 'updateConfig', request: { api: 'config', name: 'llama-chat' } });
     expect(condition(plan, 'Ready')).toMatchObject({
       status: 'False',
       reason: 'Updating',
@@ -29,7 +29,7 @@ describe('config differs → updateConfig', () => {
     expect(plan.action).toEqual({
       type: 'updateConfig',
       request: {
-        flavour: 'tokenBand',
+        api: 'config',
         name: 'llama-chat',
         body: { served_entities: [{ entity_name: MODEL, entity_version: '4', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },
       },
@@ -58,7 +58,7 @@ describe('config differs → updateConfig', () => {
       expect(plan.action).toEqual({
         type: 'updateConfig',
         request: {
-          flavour: 'tokenBand',
+          api: 'config',
           name: 'llama-chat',
           body: {
             served_entities: [
@@ -81,7 +81,7 @@ describe('config differs → updateConfig', () => {
     expect(plan.action).toEqual({
       type: 'updateConfig',
       request: {
-        flavour: 'modelUnits',
+        api: 'ptConfig',
         name: 'llama-chat',
         body: { config: { served_entities: [{ entity_name: MODEL, entity_version: '3', provisioned_model_units: 150, burst_scaling_enabled: true }] } },
       },
