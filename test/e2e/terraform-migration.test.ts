@@ -23,7 +23,16 @@ const TF_CHAT = {
   route_optimized: true,
   config: {
     served_entities: [
-      { name: 'llama', entity_name: LLAMA, entity_version: '3', min_provisioned_throughput: 980, max_provisioned_throughput: 1960, scale_to_zero_enabled: true, workload_type: 'CPU' },
+      {
+        name: 'llama',
+        entity_name: LLAMA,
+        entity_version: '3',
+        min_provisioned_throughput: 980,
+        max_provisioned_throughput: 1960,
+        scale_to_zero_enabled: true,
+        workload_type: 'CPU',
+        instance_profile_arn: 'arn:aws:iam::123456789012:instance-profile/genai-serving',
+      },
     ],
     traffic_config: { routes: [{ served_model_name: 'llama', traffic_percentage: 100 }] },
   },
@@ -106,6 +115,7 @@ function terraformManaged(endpoint: Endpoint) {
     aiGateway: endpoint['ai_gateway'],
     notifications: endpoint['email_notifications'],
     entityName: entity['name'],
+    instanceProfile: entity['instance_profile_arn'],
     routes: (endpoint.config as { traffic_config?: unknown } | undefined)?.traffic_config,
     userTags: (endpoint.tags ?? []).filter((t) => !t.key.startsWith('pt-operator-')),
   };

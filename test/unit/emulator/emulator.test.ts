@@ -137,6 +137,13 @@ describe('endpoint lifecycle', () => {
     expect(() => frozen({ endpoints: [{ name: 'long', config: llamaConfig(980), description: 'x'.repeat(1001) }] })).toThrow(/at most 1000 characters/);
   });
 
+  it("echoes what a served entity was given beside its throughput: its environment variables and instance profile (ServedEntityOutput is the input's fields and more)", () => {
+    const arn = 'arn:aws:iam::123456789012:instance-profile/genai-serving';
+    const entity = { ...llamaConfig(980).served_entities[0], environment_vars: { LOG_LEVEL: 'debug' }, instance_profile_arn: arn };
+    const endpoint = frozen({ endpoints: [{ name: 'profiled', config: { served_entities: [entity] } }] }).getEndpoint('profiled');
+    expect(endpoint.config?.served_entities?.[0]).toMatchObject({ environment_vars: { LOG_LEVEL: 'debug' }, instance_profile_arn: arn });
+  });
+
   it('keeps the old config serving during an update, refuses a second update with 409, then bumps config_version', () => {
     const emu = frozen();
     emu.createEndpoint({ name: 'llama', config: llamaConfig(980) });

@@ -177,6 +177,15 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/served entity name|environment variables/);
   });
 
+  it("a served entity's instance profile is noted: kept by config updates, not on a re-created endpoint", () => {
+    const base = foreignEndpoint();
+    const entity = { ...servedEntity(), instance_profile_arn: 'arn:aws:iam::123456789012:instance-profile/genai-serving' };
+    const endpoint = { ...base, config: { ...base.config, served_entities: [entity] } };
+    const result = imported(endpoint);
+    expect(result.notes.join(' ')).toMatch(/instance profile \(arn:aws:iam::123456789012:instance-profile\/genai-serving\).*kept on this endpoint.*re-created endpoint would not have it/);
+    expect(planAfterAdoption(result, endpoint, TOKEN_BAND_MODEL).action).toEqual({ type: 'none' });
+  });
+
   it('a legacy inference table (auto_capture_config) is noted: kept on this endpoint, not declared by the spec', () => {
     const endpoint = foreignEndpoint();
     const autoCapture = {

@@ -47,13 +47,14 @@ describe('config differs → updateConfig', () => {
       if (!entity) throw new Error('fixture has an entity');
       entity.name = 'prod_model';
       entity.environment_vars = { OPENAI_KEY: '{{secrets/scope/key}}' };
+      entity.instance_profile_arn = 'arn:aws:iam::123456789012:instance-profile/genai-serving';
       if (endpoint.config?.traffic_config) endpoint.config.traffic_config = { routes: [{ served_entity_name: 'prod_model', traffic_percentage: 100 }] };
       return endpoint;
     };
     it.each([
       ['a new band', { throughput: { chunks: { min: 1, max: 4 } } }, '3', 980, 3920],
       ['a new version', { model: { name: MODEL, version: '4' } }, '4', 1960, 2940],
-    ])('%s: the name and the environment variables go with the update', (_, spec, version, min, max) => {
+    ])('%s: the name, the environment variables and the instance profile go with the update', (_, spec, version, min, max) => {
       const plan = reconcile(edited(settledObject(), spec), { endpoint: custom() });
       expect(plan.action).toEqual({
         type: 'updateConfig',
@@ -62,7 +63,7 @@ describe('config differs → updateConfig', () => {
           name: 'llama-chat',
           body: {
             served_entities: [
-              { name: 'prod_model', entity_name: MODEL, entity_version: version, min_provisioned_throughput: min, max_provisioned_throughput: max, environment_vars: { OPENAI_KEY: '{{secrets/scope/key}}' } },
+              { name: 'prod_model', entity_name: MODEL, entity_version: version, min_provisioned_throughput: min, max_provisioned_throughput: max, environment_vars: { OPENAI_KEY: '{{secrets/scope/key}}' }, instance_profile_arn: 'arn:aws:iam::123456789012:instance-profile/genai-serving' },
             ],
           },
         },
