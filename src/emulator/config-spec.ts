@@ -23,6 +23,7 @@ export interface EntitySpec {
   workload_type?: string;
   scale_to_zero_enabled: boolean;
   environment_vars?: Record<string, string>;
+  instance_profile_arn?: string;
   foundation_model?: z.infer<typeof FoundationModelSchema>;
 }
 
@@ -142,6 +143,7 @@ function buildEntity(input: ServedEntityInput, catalog: ModelCatalog): EntitySpe
     scale_to_zero_enabled: input.scale_to_zero_enabled ?? false,
   };
   if (input.environment_vars !== undefined) spec.environment_vars = input.environment_vars;
+  if (input.instance_profile_arn !== undefined) spec.instance_profile_arn = input.instance_profile_arn;
   if (entityName.startsWith('system.ai.')) spec.foundation_model = foundationModel(model);
 
   const wantsThroughput = input.min_provisioned_throughput !== undefined || input.max_provisioned_throughput !== undefined;

@@ -506,6 +506,9 @@ function editedConfig(endpoint: StoredEndpoint, patches: z.output<typeof Endpoin
     if (e.min_provisioned_throughput === undefined && e.provisioned_model_units === undefined && e.workload_size !== undefined) {
       input.workload_size = e.workload_size;
     }
+    // A change of one field in the UI leaves the entity's others as they are.
+    if (e.environment_vars !== undefined) input.environment_vars = e.environment_vars;
+    if (e.instance_profile_arn !== undefined) input.instance_profile_arn = e.instance_profile_arn;
     return input;
   });
   for (const patch of patches) {

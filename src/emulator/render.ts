@@ -121,6 +121,7 @@ function renderEntity(entity: StoredEntity, state: EntityState): ServedEntityOut
   copyCompute(entity, output);
   if (entity.provisioned_model_units !== undefined) output.provisioned_model_units = entity.provisioned_model_units;
   if (entity.environment_vars !== undefined) output.environment_vars = entity.environment_vars;
+  if (entity.instance_profile_arn !== undefined) output.instance_profile_arn = entity.instance_profile_arn;
   if (entity.foundation_model !== undefined) output.foundation_model = entity.foundation_model;
   output.state = { ...state };
   output.creator = entity.creator;

@@ -223,8 +223,8 @@ function settingsSpec(endpoint: ServingEndpointDetailed, throughput: EndpointSpe
 
 /**
  * What the operator's config updates carry over from the served entity (desired.ts keptEntityFields) and the spec
- * cannot declare: its own name (not Databricks' default model-version) and its environment variables (names only:
- * their values may reference secrets).
+ * cannot declare: its own name (not Databricks' default model-version), its environment variables (names only: their
+ * values may reference secrets) and its instance profile.
  */
 function keptEntityNote(endpoint: ServingEndpointDetailed): string | undefined {
   const kept = keptEntityFields(endpoint.config);
@@ -232,9 +232,11 @@ function keptEntityNote(endpoint: ServingEndpointDetailed): string | undefined {
   const parts = [
     ...(kept.name !== undefined ? [`its served entity name "${kept.name}"`] : []),
     ...(kept.environmentVars ? [`its environment variables (${Object.keys(kept.environmentVars).join(', ')})`] : []),
+    ...(kept.instanceProfileArn !== undefined ? [`its instance profile (${kept.instanceProfileArn})`] : []),
   ];
   const [they, are] = parts.length > 1 ? ['them', 'they are'] : ['it', 'it is'];
-  return `It has ${parts.join(' and ')}, which the spec has no field for: ${are} kept on this endpoint (config updates carry ${they} over), but a re-created endpoint would not have ${they}.`;
+  const listed = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : parts[0];
+  return `It has ${listed}, which the spec has no field for: ${are} kept on this endpoint (config updates carry ${they} over), but a re-created endpoint would not have ${they}.`;
 }
 
 /** A legacy inference table (config.auto_capture_config, reference §2.2): the operator's PUTs carry it over. */

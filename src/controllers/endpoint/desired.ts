@@ -35,14 +35,17 @@ export interface KeptEntityFields {
   /** A name of one's own (Terraform's examples set one); one in Databricks' default form follows the version. */
   name?: string;
   environmentVars?: Record<string, string>;
+  /** The AWS instance profile the entity uses (instance_profile_arn). */
+  instanceProfileArn?: string;
 }
 
 /** Databricks' default name of a served entity: the model's last name part, a dash, the version. */
 export const entityNameFor = (model: string, version: string) => `${model.slice(model.lastIndexOf('.') + 1)}-${version}`;
 
 /**
- * What a PUT replacing the served config would lose, the spec having neither: the environment variables of the
- * entity with the most traffic, and the lone served entity's own name (a canary names its two entities itself).
+ * What a PUT replacing the served config would lose, the spec having none of them: the environment variables and the
+ * instance profile of the entity with the most traffic, and the lone served entity's own name (a canary names its two
+ * entities itself).
  */
 export function keptEntityFields(config: EndpointCoreConfigOutput | undefined): KeptEntityFields | undefined {
   const entities = config?.served_entities ?? [];
@@ -52,6 +55,7 @@ export function keptEntityFields(config: EndpointCoreConfigOutput | undefined): 
   const kept: KeptEntityFields = {
     ...(entities.length === 1 && main.name && main.name !== defaultName && { name: main.name }),
     ...(main.environment_vars && Object.keys(main.environment_vars).length > 0 && { environmentVars: main.environment_vars }),
+    ...(main.instance_profile_arn && { instanceProfileArn: main.instance_profile_arn }),
   };
   return Object.keys(kept).length > 0 ? kept : undefined;
 }
@@ -343,6 +347,7 @@ const entityIdentity = (e: EntityToWrite) => {
   return {
     ...(name !== undefined && { name }),
     ...(e.kept?.environmentVars && { environment_vars: e.kept.environmentVars }),
+    ...(e.kept?.instanceProfileArn && { instance_profile_arn: e.kept.instanceProfileArn }),
   };
 };
 
@@ -424,14 +429,14 @@ export function createRequest(
 
 /**
  * Full replacement of the served entities: the PUT is not a patch (reference §2.2). Model units go through the
- * model-unit PUT (/pt), which has no environment_vars and no auto_capture_config (reference §2.4): an endpoint that has
- * either to keep (one made with the generic API, as Terraform's databricks_model_serving makes it) is updated through
+ * model-unit PUT (/pt), which has no environment_vars, instance_profile_arn or auto_capture_config (reference §2.4): an
+ * endpoint that has any of them to keep (one made with the generic API, as Terraform's databricks_model_serving makes it) is updated through
  * the generic PUT, which takes model units and burst scaling too (reference §2.3).
  */
 export function updateRequest(name: string, desired: DesiredServing): UpdateRequest {
   if (desired.flavour === 'modelUnits') {
     const config = desired.split ? canaryConfig(desired, desired.split, modelUnitEntity) : { served_entities: [modelUnitEntity(desired)] };
-    if (!desired.kept?.environmentVars && !desired.keptAutoCapture) return { api: 'ptConfig', name, body: { config } };
+    if (!desired.kept?.environmentVars && !desired.kept?.instanceProfileArn && !desired.keptAutoCapture) return { api: 'ptConfig', name, body: { config } };
     return { api: 'config', name, body: { ...config, ...keptAutoCapture(desired) } };
   }
   const config = desired.split ? canaryConfig(desired, desired.split, tokenBandEntity) : { served_entities: [tokenBandEntity(desired)] };
