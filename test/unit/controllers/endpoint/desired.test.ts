@@ -298,6 +298,24 @@ describe('a model-unit endpoint: the update goes where what it keeps has a field
     });
   });
 
+  it('a canary of such an endpoint: both entities with the variables, and the routes, at the top level of the generic PUT', () => {
+    const desired: DesiredServing = {
+      ...keepingUnmanagedFields(resolved.desired, served(ENV)),
+      entityVersion: '4',
+      split: { previous: { name: 'meta_llama_v3_1_8b_instruct-3', entityVersion: '3', modelUnits: 50 }, name: 'meta_llama_v3_1_8b_instruct-4', share: 10 },
+    };
+    expect(updateRequest('units-env', desired)).toMatchObject({
+      api: 'config',
+      body: {
+        served_entities: [
+          { name: 'meta_llama_v3_1_8b_instruct-3', entity_version: '3', provisioned_model_units: 50, environment_vars: ENV },
+          { name: 'meta_llama_v3_1_8b_instruct-4', entity_version: '4', provisioned_model_units: 100, environment_vars: ENV },
+        ],
+        traffic_config: { routes: [{ served_entity_name: 'meta_llama_v3_1_8b_instruct-3', traffic_percentage: 90 }, { served_entity_name: 'meta_llama_v3_1_8b_instruct-4', traffic_percentage: 10 }] },
+      },
+    });
+  });
+
   it('nothing the model-unit API cannot carry: the model-unit PUT', () => {
     expect(updateRequest('units', keepingUnmanagedFields(resolved.desired, served()))).toMatchObject({
       name: 'units',
