@@ -20,7 +20,7 @@ export interface EntityThroughput {
 
 /** The serving config the spec asks for, in Databricks' units. */
 export interface DesiredServing extends EntityThroughput {
-  /** token-band endpoints use the generic API; model-unit endpoints use /serving-endpoints/pt. */
+  /** token-band endpoints use the generic API; model-unit endpoints use /serving-endpoints/pt, but for an update that keeps what it has no field for (updateRequest). */
   flavour: 'tokenBand' | 'modelUnits';
   entityName: string;
   /** A canary: the version that served before keeps serving beside this one, which gets `share` % of the traffic. */

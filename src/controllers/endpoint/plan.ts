@@ -256,7 +256,7 @@ function planOwned(
   newGeneration: boolean,
   ownerTagsWait: boolean,
 ): Plan {
-  desired = keepingUnmanagedFields(desired, endpoint.config); // the entity's own name, its environment variables
+  desired = keepingUnmanagedFields(desired, endpoint.config); // the entity's own name, environment variables, instance profile
   const { object } = input;
   const name = endpoint.name;
   const served = observeConfig(endpoint.config);
