@@ -79,4 +79,26 @@ describe('docs/metrics.md', () => {
     expect(names.length).toBeGreaterThan(20);
     expect(names.filter((name) => !doc.includes(`\`${name}`))).toEqual([]);
   });
+
+  // A dashboard or alert is written from the table: a label or type it names must be the one exported.
+  it("states each operator metric's type and labels as they are registered", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { RuntimeMetrics } = await import('../../../src/kube/metrics.js');
+    const registry = createRegistry();
+    new OperatorMetrics(registry);
+    new RuntimeMetrics(registry);
+    const exported = new Map((await registry.getMetricsAsJSON()).map((m) => [m.name, m]));
+    const rows = readFileSync(new URL('../../../docs/metrics.md', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('| `pt_operator_'))
+      .map((line) => line.split(' | '));
+    expect(rows.length).toBeGreaterThan(15);
+    const stated = rows.map(([name = '', type = '', labels = '']) => ({ name: name.slice(3, -1), type, labels: [...labels.matchAll(/`(\w+)`/g)].map((m) => m[1]) }));
+    const actual = stated.map(({ name }) => {
+      const metric = exported.get(name);
+      const labelNames = (registry.getSingleMetric(name) as unknown as { labelNames?: string[] } | undefined)?.labelNames ?? [];
+      return { name, type: metric?.type ?? 'not exported', labels: [...labelNames] };
+    });
+    expect(stated).toEqual(actual);
+  });
 });
