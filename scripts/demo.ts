@@ -11,6 +11,7 @@ import { installCrds, installOperatorRbac, isHealthy, runScript } from '../test/
 import { applyOk, ensureNamespace, kubectl, readClusterEnv, repoRoot } from '../test/support/cluster.js';
 import { exampleManifests } from '../test/support/examples.js';
 import { closingAdvice } from './demo-advice.js';
+import { demoScenario } from './demo-scenario.js';
 
 const keep = process.argv.includes('--keep');
 const demoDir = join(repoRoot, '.demo');
@@ -73,10 +74,7 @@ async function main(): Promise<number> {
   await installOperatorRbac(env);
 
   say('starting the Databricks emulator (10-minute rollouts pass in 5 s; the first Llama 3.1 8B endpoint to roll out hits one GPU-capacity failure, shown as WaitingForCapacity, and is retried)');
-  emulator = await startEmulator({
-    speed: 120,
-    scenario: { faults: [{ type: 'capacity', model: 'system.ai.meta_llama_v3_1_8b_instruct', attempts: 1 }] },
-  });
+  emulator = await startEmulator({ speed: 120, scenario: demoScenario() });
 
   say(`starting the operator as ${env.operatorUser} (log: .demo/operator.log)`);
   const log = createWriteStream(join(demoDir, 'operator.log'));
