@@ -11,7 +11,7 @@ import type { CallRecord } from '../../src/emulator/call-log.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { attemptName, attemptOf } from '../support/attempt.js';
 import { applyOk, cluster, ensureNamespace, eventually, kubectl, kubectlOk } from '../support/cluster.js';
-import { exampleManifests } from '../support/examples.js';
+import { exampleManifests, exampleUnityCatalog } from '../support/examples.js';
 import {
   chartValues,
   execInPod,
@@ -165,6 +165,7 @@ beforeAll(async () => {
         // Only the operator's own projected token is exchanged: the apiserver issued it, for the chart's audience.
         federation: [{ issuer: env.apiserverUrl, audience: FEDERATION_AUDIENCE, subject: `system:serviceaccount:${env.operatorNamespace}:${RELEASE}` }],
       },
+      unityCatalog: exampleUnityCatalog(),
     },
   });
 });

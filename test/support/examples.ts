@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { ScenarioSchema } from '../../src/emulator/scenario.js';
 import { repoRoot } from './cluster.js';
 
 export interface ExampleObject {
@@ -12,15 +13,32 @@ export interface ExampleObject {
   spec: Record<string, unknown>;
 }
 
-/** Every example object (not the namespace), with workspace hosts set to emulatorUrl and a short capacity backoff. */
-export function exampleManifests(emulatorUrl: string): ExampleObject[] {
+/** Every example object (not the namespace), as written. */
+function readExamples(): ExampleObject[] {
   const dir = join(repoRoot, 'deploy/examples');
-  const objects = readdirSync(dir)
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'namespace.yaml')
     .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as ExampleObject));
+}
+
+/** Every example object (not the namespace), with workspace hosts set to emulatorUrl and a short capacity backoff. */
+export function exampleManifests(emulatorUrl: string): ExampleObject[] {
+  const objects = readExamples();
   for (const obj of objects) {
     if (obj.kind === 'DatabricksWorkspace') obj.spec['host'] = emulatorUrl;
     if (obj.kind === 'ProvisionedThroughputEndpoint') obj.spec['capacityRetry'] = { initialBackoff: '5s', maxBackoff: '20s', timeout: '10m' };
   }
   return objects;
+}
+
+/**
+ * The emulator's Unity Catalog as in a workspace the examples are meant for: its own schemas, and the schema of every
+ * inference table the examples name (the examples say it must exist; without it their AI Gateway is Rejected).
+ */
+export function exampleUnityCatalog(): { schemas: string[] } {
+  const tables = readExamples().flatMap((obj) => {
+    const table = (obj.spec['aiGateway'] as { inferenceTables?: { catalogName: string; schemaName: string } } | undefined)?.inferenceTables;
+    return table ? [`${table.catalogName}.${table.schemaName}`] : [];
+  });
+  return { schemas: [...new Set([...ScenarioSchema.parse({}).unityCatalog.schemas, ...tables])] };
 }
