@@ -13,7 +13,8 @@ export function closingAdvice(keep: boolean, env: DemoEnvironment): string {
   }
   const kubectlCmd = `${env.kubectl} --kubeconfig ${env.kubeconfigAdmin} -n ${env.namespace}`;
   return `What to try next (everything keeps running until Ctrl-C):
-  ${kubectlCmd} describe pte llama-chat                      # the capacity hiccup, as Events
+  ${kubectlCmd} get events --field-selector reason=CapacityUnavailable   # the capacity hiccup: which endpoint hit it
+  ${kubectlCmd} describe pte llama-chat                      # conditions and one Event per transition
   ${kubectlCmd} patch pte llama-chat --type merge -p '{"spec":{"model":{"version":"2"}}}'
   ${kubectlCmd} get pte -w                                   # watch the rollout: served vs pending
   ${kubectlCmd} annotate pte gte-embeddings ptoperator.io/paused=true
