@@ -102,3 +102,24 @@ describe("docs/security.md on a host's text as one line", () => {
     expect(oneLine(`a${c}b`)).toBe('a b');
   });
 });
+
+// metrics.md told a platform engineer to bind Prometheus to `<release>-metrics-reader`, security.md listed the tenant
+// roles `<release>-edit` and `<release>-view`, argocd.md the Secret `<release>-metrics-tls`: the chart names all of
+// them after its full name, so the release team-a makes team-a-pt-operator-metrics-reader, and a RoleBinding to
+// team-a-metrics-reader (accepted by the API server) grants nothing.
+describe("the chart's object names in the docs", () => {
+  const templates = ['_helpers.tpl', 'metrics-auth.yaml', 'tenant-rbac.yaml', 'service.yaml', 'deployment.yaml', 'leader-election-rbac.yaml']
+    .map((file) => readFileSync(new URL(`../../../charts/pt-operator/templates/${file}`, import.meta.url), 'utf8'))
+    .join('\n');
+  const sources = ['README.md', 'docs/metrics.md', 'docs/security.md', 'docs/argocd.md', 'docs/upgrade.md', 'docs/troubleshooting.md', 'docs/concepts.md', 'charts/pt-operator/values.yaml'];
+  const named = (prefix: string) =>
+    sources.flatMap((path) => [...read(path).matchAll(new RegExp(`${prefix}-([a-z][a-z-]*[a-z])`, 'g'))].map((m) => [path, m[1] as string] as const));
+
+  it('are never "<release>-…" (values.yaml defines the full name as "<release>-pt-operator")', () => {
+    expect(named('<release>').filter(([, suffix]) => suffix !== 'pt-operator')).toEqual([]);
+  });
+
+  it.each(named('<fullname>'))('%s: <fullname>-%s is a name the chart makes', (_path, suffix) => {
+    expect(templates).toContain(`include "pt-operator.suffixedName" (list . "-${suffix}")`);
+  });
+});
