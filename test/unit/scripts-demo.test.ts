@@ -61,3 +61,31 @@ describe("the demo's emulator", () => {
     expect(missing).toEqual([]);
   });
 });
+
+// deploy/examples/imported-support-bot.yaml is what `pt-operator import` writes for an endpoint made in a notebook:
+// "applying it adopts the endpoint without changing its config". The demo's emulator had no such endpoint, so the
+// operator created one (a CreatingEndpoint Event, a rollout) and the demo never showed an adoption.
+describe("the demo's emulator, for the example that adopts", () => {
+  it('holds the endpoint each ptoperator.io/adopt example names, serving what the example states', () => {
+    const emulator = new Emulator({ scenario: demoScenario() });
+    const adopting = readAdoptingExamples();
+    expect(adopting.length).toBeGreaterThan(0);
+    for (const example of adopting) {
+      const endpoint = emulator.getEndpoint(example.endpointName);
+      const served = endpoint.config?.served_entities?.[0];
+      expect({ model: served?.entity_name, version: served?.entity_version, min: served?.min_provisioned_throughput, max: served?.max_provisioned_throughput }).toEqual(example.serves);
+    }
+  });
+});
+
+function readAdoptingExamples() {
+  return exampleManifests('http://127.0.0.1:1')
+    .filter((obj) => (obj.metadata as { annotations?: Record<string, string> }).annotations?.['ptoperator.io/adopt'] === 'true')
+    .map((obj) => {
+      const spec = obj.spec as { endpointName?: string; model: { name: string; version: string }; throughput: { tokensPerSecond: { min: number; max: number } } };
+      return {
+        endpointName: spec.endpointName ?? obj.metadata.name,
+        serves: { model: spec.model.name, version: spec.model.version, min: spec.throughput.tokensPerSecond.min, max: spec.throughput.tokensPerSecond.max },
+      };
+    });
+}
