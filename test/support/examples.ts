@@ -3,13 +3,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import type { CreateServingEndpoint } from '../../src/databricks/api-types.js';
 import { ScenarioSchema } from '../../src/emulator/scenario.js';
 import { repoRoot } from './cluster.js';
 
 export interface ExampleObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string };
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
   spec: Record<string, unknown>;
 }
 
@@ -41,4 +42,36 @@ export function exampleUnityCatalog(): { schemas: string[] } {
     return table ? [`${table.catalogName}.${table.schemaName}`] : [];
   });
   return { schemas: [...new Set([...ScenarioSchema.parse({}).unityCatalog.schemas, ...tables])] };
+}
+
+/**
+ * The endpoints made outside the operator that the adopting examples (ptoperator.io/adopt, as `pt-operator import`
+ * writes them) take over, serving exactly what each example states, so that applying one adopts rather than creates.
+ */
+export function examplePreexistingEndpoints(): CreateServingEndpoint[] {
+  return readExamples()
+    .filter((obj) => obj.metadata.annotations?.['ptoperator.io/adopt'] === 'true')
+    .map((obj) => {
+      const spec = obj.spec as {
+        endpointName?: string;
+        model: { name: string; version: string };
+        throughput: { tokensPerSecond?: { min: number; max: number }; modelUnits?: number };
+        tags?: Record<string, string>;
+      };
+      const { tokensPerSecond, modelUnits } = spec.throughput;
+      return {
+        name: spec.endpointName ?? obj.metadata.name,
+        config: {
+          served_entities: [
+            {
+              entity_name: spec.model.name,
+              entity_version: spec.model.version,
+              ...(tokensPerSecond && { min_provisioned_throughput: tokensPerSecond.min, max_provisioned_throughput: tokensPerSecond.max }),
+              ...(modelUnits !== undefined && { provisioned_model_units: modelUnits }),
+            },
+          ],
+        },
+        tags: Object.entries(spec.tags ?? {}).map(([key, value]) => ({ key, value })),
+      };
+    });
 }
