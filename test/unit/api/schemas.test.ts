@@ -8,18 +8,18 @@ import { admittedUnusualObjects, badObjects, edgeObjects } from '../../fixtures/
 const schemaFor = (obj: Record<string, unknown>) =>
   obj['kind'] === 'DatabricksWorkspace' ? DatabricksWorkspace : ProvisionedThroughputEndpoint;
 
-const examplesDir = 'deploy/examples';
-const examples = readdirSync(examplesDir)
-  .filter((f) => f.endsWith('.yaml'))
+// deploy/argocd/example holds the manifests docs/argocd.md has a team sync; they are examples as much as these.
+const examples = ['deploy/examples', 'deploy/argocd/example']
+  .flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f)))
   .flatMap((file) =>
-    parseAllDocuments(readFileSync(join(examplesDir, file), 'utf8'))
+    parseAllDocuments(readFileSync(file, 'utf8'))
       .map((doc) => doc.toJS() as Record<string, unknown> | null)
       .filter((obj): obj is Record<string, unknown> => obj !== null && typeof obj['kind'] === 'string')
       .filter((obj) => String(obj['apiVersion']).startsWith('serving.ptoperator.io/'))
       .map((obj) => ({ file, obj })),
   );
 
-describe('examples in deploy/examples', () => {
+describe('examples in deploy/examples and deploy/argocd/example', () => {
   it('include the guide case, scale to zero, model units, PAT and OAuth M2M workspaces', () => {
     const specs = examples.map(({ obj }) => JSON.stringify(obj['spec']));
     expect(specs.some((s) => s.includes('"chunks":{"min":2,"max":3}'))).toBe(true);
