@@ -138,7 +138,7 @@ export class RuntimeMetrics {
     });
     this.eventsDropped = new Counter({
       name: 'pt_operator_events_dropped_total',
-      help: 'Kubernetes Events dropped because 10,000 were already waiting to be written',
+      help: 'Kubernetes Events dropped because 10,000 were already waiting to be written and their namespace held its share of them, or 20,000 in all',
       registers,
     });
     this.leaderStatus = new Gauge({
