@@ -20,6 +20,7 @@ import {
   reconcile,
   updatingEndpoint,
 } from '../fixtures.js';
+import { capacityFailure, updateRequested } from './plan-fixtures.js';
 
 function settledObject() {
   const object = endpointObject();
@@ -138,5 +139,28 @@ describe('a host that serves a hostile entity version', () => {
     const plan = reconcile(endpointObject(), { model: { ...TOKEN_BAND_MODEL, model_type: `llama\u001b]8;;${'z'.repeat(10_000)}` }, endpoint: NOT_FOUND });
     expect(plan.status.optimization?.modelType).not.toMatch(unshowable);
     expect(plan.status.optimization?.modelType?.length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe('a capacity retry Databricks rejected', () => {
+  // Found by plan-property.test.ts (seed 24): version 4 ran out of GPU capacity, the operator's retry of it was refused
+  // with a 400, and kubectl showed Stalled InvalidSpec ("not sent again until the spec changes"), yet the next look at
+  // the same failed rollout sent the rejected config again, and again at each backoff, each refused the same way.
+  it('is not sent again at the next look at the failed rollout: InvalidSpec (Stalled) until the spec or requested-at changes', () => {
+    const object = updateRequested();
+    const counted = afterPlan(object, reconcile(object, { endpoint: capacityFailure() }));
+    const retryAt = Date.parse(counted.status.capacity?.nextRetryTime ?? '');
+    const retry = reconcile(counted, { endpoint: capacityFailure(), now: new Date(retryAt) });
+    expect(retry.action.type).toBe('updateConfig');
+    const input = planInput(counted, { endpoint: capacityFailure(), now: new Date(retryAt) });
+    const refused = afterPlan(counted, planActionFailure(input, retry, { kind: 'InvalidRequest', message: 'entity version 4 is no longer available' }));
+    expect(refused.status.rejectedGeneration).toBe(counted.generation);
+
+    for (const later of [MINUTE, 30 * MINUTE, 6 * 60 * MINUTE]) {
+      const look = reconcile(refused, { endpoint: capacityFailure(), now: new Date(retryAt + later) });
+      expect(look.action).toEqual({ type: 'none' });
+      expect(condition(look, 'Synced')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+      expect(look.status.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('True');
+    }
   });
 });
