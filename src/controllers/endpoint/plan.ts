@@ -320,12 +320,12 @@ function planOwned(
   // A failure counts against this spec only if the config that failed is the one we want now;
   // the failure of an older rollout is simply superseded by sending the desired config.
   const failedDesiredConfig = failure !== undefined && (!fresh || sameAttempt) && (pending === undefined || diffServing(desired, pending).length === 0);
+  // Refused by Databricks (400): whatever failed before, a retry of it (a capacity retry too) is not sent again.
+  if (rejected) return planRejected(input, plan, endpoint);
   if (failure && failedDesiredConfig) {
     const failed = failure.capacity ? planCapacityRetry(input, plan, desired, failure.message, served, endpoint.pending_config?.start_time) : planFailedRollout(plan, failure.message, served, input.canaryRollback);
     return failed.action.type === 'none' ? withSpecTags(failed, object, endpoint, ownerTagsWait) : failed;
   }
-
-  if (rejected) return planRejected(input, plan, endpoint);
 
   // Spec changed, drift, or a new attempt after a failure: send the whole desired config.
   const what = diffs.join(', ');
