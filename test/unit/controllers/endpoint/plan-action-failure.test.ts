@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
-import { HOUR, MINUTE, MODEL, SECOND, SETTINGS, afterPlan, annotated, at, condition, edited, endpointObject, iso, planInput, readyEndpoint, reconcile } from '../fixtures.js';
+import { HOUR, MINUTE, MODEL, NOT_FOUND, SECOND, SETTINGS, afterPlan, annotated, at, condition, edited, endpointObject, iso, planInput, readyEndpoint, reconcile } from '../fixtures.js';
 import { V4, capacityFailure, buildFailure, updateRequested } from './plan-fixtures.js';
 
 describe('planActionFailure', () => {
@@ -165,6 +165,27 @@ describe('planActionFailure and Ready', () => {
     expect(resent.action.type).toBe('updateConfig');
     const limited = planActionFailure(planInput(again, { endpoint: buildFailure(), now: at(MINUTE) }), resent, { kind: 'RateLimited', message: '429', retryAfterMs: 5 * SECOND });
     expect(condition(limited, 'Ready')).toEqual(condition(failedOnce, 'Ready'));
+  });
+});
+
+describe('planActionFailure after a look that found the spec no longer served', () => {
+  // Found by plan-property.test.ts: the endpoint of a Ready object was deleted (or its config changed) in Databricks,
+  // the operator's re-create (or restore) met a 503, and kubectl showed Ready=True Available for the current
+  // generation, "version 3 ... serves", while nothing served; kubectl wait and kstatus took it as done.
+  it.each([
+    ['deleted in Databricks: the re-create fails', NOT_FOUND, 'create'],
+    ['another version set in Databricks: the restore fails', readyEndpoint({ version: '4' }), 'updateConfig'],
+  ] as const)('%s → Ready is not True', (_, endpoint, action) => {
+    const settled = endpointObject();
+    const ready = afterPlan(settled, reconcile(settled, { endpoint: readyEndpoint(), now: at(-HOUR) }));
+    expect(condition(ready, 'Ready')).toMatchObject({ status: 'True', observedGeneration: 1 });
+    for (const error of [{ kind: 'Transient', message: '503 TEMPORARILY_UNAVAILABLE' }, { kind: 'RateLimited', message: '429', retryAfterMs: 5 * SECOND }] as const) {
+      const planned = reconcile(ready, { endpoint, now: at(0) });
+      expect(planned.action.type).toBe(action);
+      const retry = planActionFailure(planInput(ready, { endpoint, now: at(0) }), planned, error);
+      expect(condition(retry, 'Ready')?.status).not.toBe('True');
+      expect(retry.status.conditions?.find((c) => c.type === 'Reconciling')?.status).toBe('True');
+    }
   });
 });
 
