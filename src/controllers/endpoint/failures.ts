@@ -200,8 +200,10 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
       restore(builder.status, previous, 'lastHandledRequestedAt');
       // Nothing was sent, so Ready keeps what it said before instead of announcing a rollout; but a 409 is Databricks
       // saying a config update runs now: Ready says so at once, as the next look will, not the Available it said.
+      // Nor does it keep an Available of this generation: this look found the spec not served (the endpoint gone, or
+      // its config changed in Databricks), which is what Ready now says as the plan had it.
       if (error.kind === 'Conflict' && planned.action.type === 'updateConfig') conflictReady(input, builder);
-      else builder.keep(previous, 'Ready');
+      else if (!servedThisGeneration(previous, input.object.generation)) builder.keep(previous, 'Ready');
     }
     if (planned.status.capacity && previous.capacity?.nextRetryTime) {
       // Keep the retry due, so the next reconcile re-issues it.
@@ -210,6 +212,12 @@ export function planActionFailure(input: PlanInput, planned: Plan, error: CallFa
   }
   const refusedOn = planned.action.type === 'create' ? 'create' : planned.action.type === 'updateConfig' && input.canaryRollback ? 'rollback' : 'endpoint';
   return planCallFailure(input, builder, error, refusedOn);
+}
+
+/** The status last written called this generation's spec served (Ready=True). */
+function servedThisGeneration(previous: EndpointStatus, generation: number): boolean {
+  const ready = findCondition(previous.conditions as Condition[] | undefined, 'Ready');
+  return ready?.status === 'True' && ready.observedGeneration === generation;
 }
 
 /** Ready after a 409 to a config update: another update rolls out (what, the answer does not say), and what still serves. */
