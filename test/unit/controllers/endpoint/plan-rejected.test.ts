@@ -1,6 +1,7 @@
 // A config Databricks rejected (400 on the update: InvalidSpec) stays reported as such while the endpoint is
 // watched: an out-of-band rollout neither hides the refusal nor gets the rejected config sent again.
 import { describe, expect, it } from 'vitest';
+import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
 import { observeConfig } from '../../../../src/controllers/endpoint/desired.js';
 import {
@@ -10,6 +11,7 @@ import {
   SETTINGS,
   TOKEN_BAND_MODEL,
   afterPlan,
+  annotated,
   at,
   condition,
   edited,
@@ -162,5 +164,31 @@ describe('a capacity retry Databricks rejected', () => {
       expect(condition(look, 'Synced')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
       expect(look.status.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('True');
     }
+  });
+});
+
+describe('a create Databricks rejected, looked at again after something else was said', () => {
+  // Found by plan-property.test.ts (seed 272): a create refused with a 400 (InvalidSpec, Stalled), then the object was
+  // paused and unpaused (or a read was rate limited, or the model was briefly missing). After that, every look kept
+  // the last Synced: ReconcilePaused on an object no longer paused, or RateLimited "retrying" (Reconciling=True for
+  // kstatus) with no look planned; the refusal and its Stalled were gone for good.
+  const rejectedCreate = () => {
+    const object = endpointObject();
+    const refused = planActionFailure(planInput(object), reconcile(object), { kind: 'InvalidRequest', message: 'INVALID_PARAMETER_VALUE: bad tags' });
+    return afterPlan(object, refused);
+  };
+  const paused = { [EndpointAnnotation.paused]: 'true' };
+
+  it.each([
+    ['paused, then unpaused', (object: ReturnType<typeof rejectedCreate>) => afterPlan(object, reconcile(annotated(object, paused), { now: at(MINUTE) }))],
+    ['a rate-limited read', (object: ReturnType<typeof rejectedCreate>) => afterPlan(object, reconcile(object, { endpoint: failed('RateLimited'), now: at(MINUTE) }))],
+    ['the model briefly missing', (object: ReturnType<typeof rejectedCreate>) => afterPlan(object, reconcile(object, { model: NOT_FOUND, now: at(MINUTE) }))],
+  ])('%s: the next look says InvalidSpec again (Stalled), and sends nothing', (_, between) => {
+    const object = between(rejectedCreate());
+    const look = reconcile(object, { endpoint: NOT_FOUND, now: at(2 * MINUTE) });
+    expect(look.action).toEqual({ type: 'none' });
+    expect(condition(look, 'Synced')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('Databricks rejected') });
+    expect(look.status.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('True');
+    expect(look.status.conditions?.find((c) => c.type === 'Reconciling')).toBeUndefined();
   });
 });
