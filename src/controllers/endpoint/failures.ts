@@ -23,15 +23,16 @@ export const rejectedForThisSpec = (input: PlanInput, fresh: boolean): boolean =
 const rejectionText = (refusal: string) => `${refusal}. Fix the spec, or set annotation ${EndpointAnnotation.requestedAt} to a new value to send it again.`;
 
 /**
- * The endpoint of a spec Databricks refused (rejectedForThisSpec): it stays InvalidSpec (Stalled) with the refusal
- * as Synced last told it, Ready ends with what serves and rolls out, and the endpoint is watched like a spec
- * preflight refuses (preflight.ts); the refused config is never sent again.
+ * A spec Databricks refused (rejectedForThisSpec): it stays InvalidSpec (Stalled) with the refusal as Synced last told
+ * it, Ready ends with what serves and rolls out, and the endpoint is watched like a spec preflight refuses
+ * (preflight.ts); the refused config is never sent again. No endpoint (a refused create): nothing to watch.
  */
-export function planRejected(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): Plan {
+export function planRejected(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed | undefined): Plan {
   const synced = findCondition(input.object.status.conditions as Condition[] | undefined, 'Synced');
-  // Synced may have said something else since (a rate-limited read): the refusal's own words are gone then.
+  // Synced may have said something else since (a rate-limited read, a pause): the refusal's own words are gone then.
   const message = synced?.reason === SyncedReason.InvalidSpec ? synced.message : rejectionText(`Databricks rejected the config of generation ${input.object.generation}`);
-  return plan.blocked(SyncedReason.InvalidSpec, withServing(message, servingNow(endpoint)), message).finish({ type: 'none' }, watchingRequeue(input, plan, true));
+  const serving = endpoint ? servingNow(endpoint) : '';
+  return plan.blocked(SyncedReason.InvalidSpec, withServing(message, serving), message).finish({ type: 'none' }, watchingRequeue(input, plan, endpoint !== undefined));
 }
 
 /** Which budget of the host holds the change back, and what sets it: the operator's flags, or Databricks' own 429. */

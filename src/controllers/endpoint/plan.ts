@@ -133,7 +133,7 @@ export function planEndpoint(input: PlanInput): Plan {
 
   const rejected = rejectedForThisSpec(input, fresh);
   if (input.endpoint.kind !== 'found') {
-    if (rejected) return plan.finish({ type: 'none' }, undefined);
+    if (rejected) return planRejected(input, plan, undefined);
     const moved = requested ? undefined : workspaceChanged(object.status, input.workspace.host, endpointNameOf(object));
     if (moved) return plan.blocked(WORKSPACE_CHANGED, moved, moved).finish({ type: 'none' }, undefined);
     const claimant = input.tenancy.olderClaimant;
