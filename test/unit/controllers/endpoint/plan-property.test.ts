@@ -1,18 +1,20 @@
 // The endpoint planner driven through random, seeded sequences of what users and Databricks do to one object: spec
-// edits (model version, throughput, one off the model's grid), requested-at tokens, pause and unpause, deletion; a
-// Databricks endpoint that is created, rolls out, fails (GPU capacity or a build), drifts or goes away; actions that
-// are answered, refused (400, 403, 409, 429, 5xx, quota) or never answered. Each plan is fed back as the reconciler
+// edits (model version, throughput, one off the model's grid, tags), requested-at tokens, pause and unpause, deletion;
+// a Databricks endpoint that is created, rolls out, fails (GPU capacity or a build), drifts or goes away; a workspace
+// unreachable or Stalled, a model missing or not readable (403); actions that are answered, refused (400, 403, 409,
+// 429, 5xx, quota) or never answered. Each plan is fed back as the reconciler
 // does (withActionAnswer, planActionFailure, the status written), and after every look the status must keep the
 // promises docs/concepts.md makes to users and to kstatus. A failure prints the seed and the steps that led to it.
 import { describe, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { SPEC_APPLIED, STALLED_REASONS } from '../../../../src/controllers/endpoint/status-summary.js';
-import { type CallFailure, type EndpointObject, type Plan, planActionFailure, withActionAnswer } from '../../../../src/controllers/endpoint/plan.js';
+import { type CallFailure, type EndpointObject, type Plan, type WorkspaceState, planActionFailure, withActionAnswer } from '../../../../src/controllers/endpoint/plan.js';
 import type { ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
 import { seededRandom } from '../../../../src/emulator/rng.js';
 import {
   MINUTE,
   MODEL,
+  HOST,
   NOT_FOUND,
   NOW,
   OWNER,
@@ -20,6 +22,7 @@ import {
   type SpecInput,
   type InputOptions,
   TOKEN_BAND_MODEL,
+  WORKSPACE_IDENTITY,
   creatingEndpoint,
   endpointObject,
   failed,
@@ -83,7 +86,16 @@ const REFUSALS: CallFailure[] = [
   { kind: 'QuotaExceeded', message: 'QUOTA_EXCEEDED: the workspace has 100 serving endpoints' },
 ];
 /** Synced reasons that a person fixes outside the object (a grant, room, a model registered): looked at again on a timer. */
-const NEEDS_A_PERSON = new Set(['PermissionDenied', 'QuotaExceeded', 'NotOwned', 'ModelNotFound', 'ModelNotOptimizable']);
+const NEEDS_A_PERSON = new Set(['PermissionDenied', 'QuotaExceeded', 'NotOwned', 'ModelNotFound', 'ModelNotOptimizable', 'WorkspaceStalled', 'DefaultWorkspaceNotAllowed']);
+
+/** The DatabricksWorkspace and the model, as they stand for a while: fine, or what a person has to fix. */
+type Workspace = 'ready' | 'unreachable' | 'stalled';
+type ModelAccess = 'readable' | 'missing' | 'denied';
+const WORKSPACES: Record<Workspace, WorkspaceState> = {
+  ready: { ready: true, host: HOST, identity: WORKSPACE_IDENTITY },
+  unreachable: { ready: false, host: HOST, message: 'dial tcp: i/o timeout' },
+  stalled: { ready: false, host: HOST, reason: 'WorkspaceStalled', message: 'DatabricksWorkspace ml/prod is Stalled (SecretNotFound)' },
+};
 
 function runSequence(seed: number, steps: number): void {
   const random = seededRandom(seed);
@@ -97,6 +109,8 @@ function runSequence(seed: number, steps: number): void {
   let world: World = { kind: 'none' };
   let now = NOW.getTime();
   let tokens = 0;
+  let workspace: Workspace = 'ready';
+  let modelAccess: ModelAccess = 'readable';
   /** The generation and token Databricks rejected as invalid (400), until either changes. */
   let rejected: { generation: number; token: string | undefined } | undefined;
   /** A Stalled look that waits for the user (not a person's grant): the generation, token and what Databricks showed. */
@@ -161,22 +175,34 @@ function runSequence(seed: number, steps: number): void {
       world = { kind: 'none' };
       log.push('databricks: someone deletes the endpoint');
     }
+    if (chance(workspace === 'ready' ? 0.03 : 0.3)) workspace = workspace === 'ready' ? pick(['unreachable', 'stalled'] as const) : 'ready';
+    if (chance(modelAccess === 'readable' ? 0.02 : 0.3)) modelAccess = modelAccess === 'readable' ? pick(['missing', 'denied'] as const) : 'readable';
     const look = world.kind === 'none' ? NOT_FOUND : body(world);
     const endpointReadFails = chance(0.05);
     const modelReadFails = chance(0.03);
     const readFails = endpointReadFails || modelReadFails;
     const options: InputOptions = {
       endpoint: endpointReadFails ? failed(pick(['Transient', 'RateLimited'] as const)) : look,
-      model: modelReadFails ? failed('Transient') : TOKEN_BAND_MODEL,
+      model: modelReadFails ? failed('Transient') : modelAccess === 'missing' ? NOT_FOUND : modelAccess === 'denied' ? failed('PermissionDenied') : TOKEN_BAND_MODEL,
+      workspace: WORKSPACES[workspace],
       now: new Date(now),
     };
     const token = object.annotations[EndpointAnnotation.requestedAt];
     const paused = object.annotations[EndpointAnnotation.paused] === 'true';
-    log.push(`look at +${(now - NOW.getTime()) / SECOND}s: ${readFails ? 'read fails' : world.kind} ${world.kind === 'none' ? '' : JSON.stringify(world)}`);
+    /** What this look learnt, if anything: a read failed, or nothing was read (paused, the workspace not ready). */
+    const blind = readFails || workspace !== 'ready' || modelAccess !== 'readable';
+    log.push(`look at +${(now - NOW.getTime()) / SECOND}s (workspace ${workspace}, model ${modelAccess}): ${readFails ? 'read fails' : world.kind} ${world.kind === 'none' ? '' : JSON.stringify(world)}`);
 
     // ---- the plan, carried out as the reconciler does ----
     const planned = reconcile(object, options);
     let plan = planned;
+    // The other way round: with nothing in the way, the operator brings Databricks to the spec (no spec is lost).
+    const desiredNow = configOf(spec);
+    const isRejected = rejected?.generation === object.generation && rejected.token === token;
+    if (!blind && !paused && !object.deleting && desiredNow && !isRejected && (world.kind === 'none' || world.kind === 'ready')) {
+      const expected = world.kind === 'none' ? 'create' : !sameConfig(world.served, desiredNow) ? 'updateConfig' : world.team !== specTeam(spec) ? 'patchTags' : 'none';
+      if (planned.action.type !== expected) fail(`expected ${expected}, planned ${planned.action.type}`, planned);
+    }
     let refusal: CallFailure | undefined;
     if (mutates(planned)) {
       if (paused) fail('a paused object sends a change', planned);
@@ -224,23 +250,27 @@ function runSequence(seed: number, steps: number): void {
     const reconciling = conditionOf(plan, 'Reconciling');
     const stalled = conditionOf(plan, 'Stalled');
     if (reconciling && stalled) fail('Reconciling and Stalled are both True', plan);
+    // Working toward the spec means looking again; a pause is said only while the annotation is there.
+    if (reconciling && plan.requeue === undefined) fail(`Reconciling (${reconciling.reason}) with no look planned`, plan);
+    if (conditionOf(plan, 'Synced')?.reason === 'ReconcilePaused' && !paused) fail('Synced says ReconcilePaused on an object no longer paused', plan);
     for (const c of [reconciling, stalled]) if (c && c.observedGeneration !== object.generation) fail(`${c.type} speaks for generation ${c.observedGeneration}`, plan);
     if (stalled && !STALLED_REASONS.has(stalled.reason)) fail(`Stalled for ${stalled.reason}, which retrying fixes`, plan);
     if (stalled && NEEDS_A_PERSON.has(stalled.reason) && plan.requeue === undefined) fail(`Stalled for ${stalled.reason} and never looked at again`, plan);
-    if (stalled && !NEEDS_A_PERSON.has(stalled.reason) && !readFails) stuck = { generation: object.generation, token, world: JSON.stringify(world), reason: stalled.reason };
+    if (stalled && !NEEDS_A_PERSON.has(stalled.reason) && !blind) stuck = { generation: object.generation, token, world: JSON.stringify(world), reason: stalled.reason };
 
     // kstatus reads Stalled only for the current observedGeneration: a stall of a newer spec would look InProgress.
-    if (stalled && status.observedGeneration !== object.generation) fail(`Stalled ${stalled.reason} while observedGeneration is ${status.observedGeneration}`, plan);
+    // (Not while deleting: kstatus calls an object with a deletionTimestamp Terminating, whatever its conditions.)
+    if (stalled && !object.deleting && status.observedGeneration !== object.generation) fail(`Stalled ${stalled.reason} while observedGeneration is ${status.observedGeneration}`, plan);
 
     const synced = conditionOf(plan, 'Synced');
-    if (synced?.status === 'True' && synced.message === SPEC_APPLIED && synced.observedGeneration === object.generation && planned.action.type === 'none' && !paused && !readFails) {
+    if (synced?.status === 'True' && synced.message === SPEC_APPLIED && synced.observedGeneration === object.generation && planned.action.type === 'none' && !paused && !blind) {
       const applied = (world.kind === 'ready' || world.kind === 'failed') && sameConfig(world.served, configOf(spec)) && world.team === specTeam(spec);
       if (!applied) fail('Synced says the spec is applied while Databricks shows another config or tag', plan);
     }
 
     const ready = conditionOf(plan, 'Ready');
     // Paused, or a read failed: Ready keeps what the operator last knew (docs/concepts.md); otherwise it says what it read.
-    if (ready?.status === 'True' && ready.observedGeneration === object.generation && !paused && !readFails) {
+    if (ready?.status === 'True' && ready.observedGeneration === object.generation && !paused && !blind) {
       // A failed rollout of an older spec leaves the served config in place: when that is the spec's, it serves.
       const serves = (world.kind === 'ready' || world.kind === 'failed') && sameConfig(world.served, configOf(spec));
       if (!serves) fail('Ready=True while Databricks does not serve the spec', plan);
