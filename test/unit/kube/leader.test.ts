@@ -108,3 +108,53 @@ describe('LeaderElector release on stop', () => {
     expect(store.lease?.spec?.holderIdentity).toBe('other');
   });
 });
+
+describe('LeaderElector when the wall clock is set (NTP step, a VM resumed)', () => {
+  it('a leader whose renewals fail stops leading within the renew deadline, though its clock was set back an hour', async () => {
+    const store = new LeaseStore();
+    let wallOffsetMs = 0;
+    const client = store.client();
+    let apiserverAnswers = true;
+    const unreachable = async () => {
+      throw new Error('connect ECONNREFUSED');
+    };
+    const failing = {
+      get: (...args: unknown[]) => (apiserverAnswers ? (client.get as (...a: unknown[]) => unknown)(...args) : unreachable()),
+      create: (...args: unknown[]) => (apiserverAnswers ? (client.create as (...a: unknown[]) => unknown)(...args) : unreachable()),
+      replace: (...args: unknown[]) => (apiserverAnswers ? (client.replace as (...a: unknown[]) => unknown)(...args) : unreachable()),
+    } as unknown as KubeClient;
+    const elector = new LeaderElector(failing, { namespace: 'ns', name: 'l', identity: 'me', ...timings, now: () => Date.now() + wallOffsetMs });
+    elector.start();
+    await expect.poll(() => elector.isLeader).toBe(true);
+    apiserverAnswers = false;
+    wallOffsetMs = -3_600_000;
+    const lost = performance.now();
+    // the others take the lease once leaseDuration has passed on their clocks: this one must have stopped by then
+    await expect.poll(() => elector.isLeader, { timeout: timings.leaseDurationMs }).toBe(false);
+    expect(performance.now() - lost).toBeLessThan(timings.leaseDurationMs);
+    await elector.stop({ release: false });
+  });
+
+  it('a standby whose clock jumps an hour ahead does not take a lease its holder renewed just now', async () => {
+    const store = new LeaseStore();
+    let wallOffsetMs = 0;
+    const heldAt = Date.now();
+    const stamp = new Date(heldAt).toISOString();
+    store.lease = {
+      apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l', namespace: 'ns', resourceVersion: '1' },
+      spec: { holderIdentity: 'other', leaseDurationSeconds: timings.leaseDurationMs / 1000, acquireTime: stamp, renewTime: stamp, leaseTransitions: 0 },
+    };
+    const client = store.client();
+    let reads = 0;
+    const counting = { ...client, get: (...args: unknown[]) => (reads++, (client.get as (...a: unknown[]) => unknown)(...args)) } as unknown as KubeClient;
+    const elector = new LeaderElector(counting, { namespace: 'ns', name: 'l', identity: 'me', ...timings, now: () => Date.now() + wallOffsetMs });
+    const seen = performance.now();
+    elector.start();
+    await expect.poll(() => reads).toBeGreaterThan(0);
+    wallOffsetMs = 3_600_000;
+    // the holder stopped renewing when we first read the lease: it is ours once leaseDuration has passed, not before
+    await expect.poll(() => elector.isLeader, { timeout: 2 * timings.leaseDurationMs }).toBe(true);
+    expect(performance.now() - seen).toBeGreaterThanOrEqual(timings.leaseDurationMs);
+    await elector.stop();
+  });
+});
