@@ -26,8 +26,12 @@ export interface LeaderElectorOptions {
   /** Called once when leadership is lost (renewal failed past the deadline) or released. */
   onStoppedLeading?: () => void;
   log?: Logger;
+  /** The wall clock, for the times written into the Lease only; durations are measured on a monotonic clock. */
   now?: () => number;
 }
+
+/** Milliseconds that only move forward: a wall clock set back or ahead (NTP, a resumed VM) must not stretch or cut a lease. */
+const monotonicMs = (): number => performance.now();
 
 /** A MicroTime: RFC 3339 with microseconds, as the Lease API stores it. */
 const microTime = (ms: number): string => new Date(ms).toISOString().replace(/Z$/, '000Z');
@@ -35,12 +39,14 @@ const microTime = (ms: number): string => new Date(ms).toISOString().replace(/Z$
 /**
  * Leader election on a coordination.k8s.io/v1 Lease with client-go's algorithm: take the lease when it is free or
  * its holder has not renewed within leaseDuration (measured from when *we* saw the record change, so clock skew
- * does not matter); renew every retryPeriod; give up leadership if no renewal succeeds within renewDeadline. Writes
+ * does not matter, and on a monotonic clock, so a clock set back or ahead does not either); renew every
+ * retryPeriod; give up leadership if no renewal succeeds within renewDeadline. Writes
  * use the read resourceVersion, so two candidates never both win. On stop the lease is released (holder cleared,
  * duration 1 s) so a successor takes over at once.
  */
 export class LeaderElector {
   private leader = false;
+  /** the lease record last seen, and when (monotonic ms) */
   private observed: { record: string; at: number } | undefined;
   private lease: Lease | undefined;
   private readonly stopController = new AbortController();
@@ -85,10 +91,10 @@ export class LeaderElector {
     while (!signal.aborted) {
       // acquire: retry every retryPeriod (jittered) until we hold the lease; each attempt is bounded too, so a
       // hung request cannot hand us a lease we would then believe in for longer than it is valid
-      let attemptStart = this.now();
+      let attemptStart = monotonicMs();
       while (!signal.aborted && !(await this.tryAcquireOrRenew(this.renewDeadlineMs))) {
         await sleep(this.retryPeriodMs * (1 + Math.random() * 1.2), signal);
-        attemptStart = this.now();
+        attemptStart = monotonicMs();
       }
       if (signal.aborted) return;
       this.setLeader(true);
@@ -100,11 +106,11 @@ export class LeaderElector {
       while (!signal.aborted) {
         await sleep(this.retryPeriodMs, signal);
         if (signal.aborted) return;
-        attemptStart = this.now();
+        attemptStart = monotonicMs();
         const left = lastRenew + this.renewDeadlineMs - attemptStart;
         if (left > 0 && (await this.tryAcquireOrRenew(left))) {
           lastRenew = attemptStart;
-        } else if (this.now() - lastRenew >= this.renewDeadlineMs) {
+        } else if (monotonicMs() - lastRenew >= this.renewDeadlineMs) {
           this.log.error('failed to renew the lease within the renew deadline; leadership lost');
           this.setLeader(false);
           break;
@@ -129,15 +135,16 @@ export class LeaderElector {
   private async tryAcquireOrRenew(boundMs: number): Promise<boolean> {
     const { namespace, name, identity } = this.options;
     const now = this.now();
+    const seenAt = monotonicMs();
     const durationSeconds = Math.ceil(this.leaseDurationMs / 1000);
-    const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(Math.max(1, boundMs))]);
+    const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(Math.max(1, Math.ceil(boundMs)))]);
     try {
       // fast path: renew from the copy we wrote last; a conflict means someone else wrote, so look properly
       if (this.leader && this.lease?.spec?.holderIdentity === identity) {
         try {
           const renewed: Lease = { ...this.lease, spec: { ...this.lease.spec, renewTime: microTime(now) } };
           this.lease = await this.client.replace<Lease>(CoreResources.lease, namespace, renewed, signal);
-          this.observed = { record: JSON.stringify(this.lease.spec), at: now };
+          this.observed = { record: JSON.stringify(this.lease.spec), at: seenAt };
           return true;
         } catch (err) {
           if (!isConflict(err)) throw err;
@@ -160,15 +167,15 @@ export class LeaderElector {
             leaseTransitions: 0,
           },
         }, signal);
-        this.observed = { record: JSON.stringify(this.lease.spec), at: now };
+        this.observed = { record: JSON.stringify(this.lease.spec), at: seenAt };
         return true;
       }
       const spec = current.spec ?? {};
       const record = JSON.stringify(spec);
-      if (this.observed?.record !== record) this.observed = { record, at: now };
+      if (this.observed?.record !== record) this.observed = { record, at: seenAt };
       const holder = spec.holderIdentity ?? '';
       const validForMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-      if (holder !== '' && holder !== identity && (this.observed?.at ?? now) + validForMs > now) return false;
+      if (holder !== '' && holder !== identity && (this.observed?.at ?? seenAt) + validForMs > seenAt) return false;
 
       const weHeld = holder === identity;
       const next: Lease = {
@@ -182,7 +189,7 @@ export class LeaderElector {
         },
       };
       this.lease = await this.client.replace<Lease>(CoreResources.lease, namespace, next, signal);
-      this.observed = { record: JSON.stringify(this.lease.spec), at: now };
+      this.observed = { record: JSON.stringify(this.lease.spec), at: seenAt };
       return true;
     } catch (err) {
       if (signal.aborted && !this.stopController.signal.aborted) this.log.warn({ boundMs }, 'lease request got no answer within the renew deadline');
