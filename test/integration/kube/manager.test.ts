@@ -126,4 +126,51 @@ describe('Manager', () => {
     expect(lease.spec?.holderIdentity ?? '').toBe('');
     await expect(probe('/healthz')).rejects.toThrow();
   }, 120_000);
+  it('a leader that loses its lease while draining at shutdown aborts its reconciles before the new holder may act', async () => {
+    const timings = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
+    const manager = new Manager({
+      client,
+      log: silent,
+      registry: createRegistry(),
+      leaderElection: { namespace: ns, name: 'drain-test', identity: 'draining', ...timings },
+      shutdownTimeoutMs: 30_000,
+    });
+    onTestFinished(() => manager.stop());
+    const informer = manager.informer<ConfigMap>({ resource: CoreResources.configMap, namespaces: [ns], labelSelector: 'drain=yes' });
+    let started = false;
+    let abortedAt: number | undefined;
+    manager.addController<ConfigMap>({
+      name: 'drain',
+      primary: informer,
+      // a reconcile that acts until told to stop (a long Databricks call), or 25 s
+      reconcile: async (_key, { signal }) => {
+        started = true;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 25_000);
+          signal.addEventListener('abort', () => {
+            abortedAt = performance.now();
+            clearTimeout(timer);
+            resolve();
+          }, { once: true });
+        });
+      },
+    });
+    const running = manager.run();
+    await eventually(() => manager.isLeader, 30_000, 'the manager to lead');
+    await client.create(CoreResources.configMap, ns, configMap(ns, 'long', {}, { drain: 'yes' }));
+    await eventually(() => started, 10_000, 'the reconcile to start');
+    manager.stop();
+    // meanwhile the lease goes to another replica (this one's renewals stopped reaching the API server)
+    const lease = await client.get<Lease>(CoreResources.lease, ns, 'drain-test');
+    const now = new Date().toISOString().replace(/Z$/, '000Z');
+    await client.replace<Lease>(CoreResources.lease, ns, { ...lease, spec: { ...lease.spec, holderIdentity: 'successor', acquireTime: now, renewTime: now } });
+    const takenAt = performance.now();
+    await eventually(() => !manager.isLeader, 10_000, 'the manager to see it lost the lease');
+    // it no longer leads: what it still runs must stop at once, not at the end of the 30 s drain
+    await eventually(() => abortedAt !== undefined, 5_000, 'the in-flight reconcile to be aborted');
+    expect((abortedAt as number) - takenAt).toBeLessThan(timings.leaseDurationMs);
+    await running;
+    const after = await client.get<Lease>(CoreResources.lease, ns, 'drain-test');
+    expect(after.spec?.holderIdentity).toBe('successor');
+  }, 60_000);
 });
