@@ -68,11 +68,12 @@ export class Manager {
         },
         onStoppedLeading: () => {
           this.metrics.leaderStatus.set({ name: le.name }, 0);
+          // Another replica may hold the lease from now on: abort what runs at once, during a shutdown's drain too
+          // (the drain then ends early, and the lease is not released: it is no longer ours).
+          for (const c of this.controllers) c.abortInFlight();
           if (!this.stopRequested.signal.aborted) {
-            // Another replica may hold the lease from now on: abort what runs at once (no drain), and stop;
-            // the process exits and its pod restarts clean, as with controller-runtime.
+            // no drain: stop, and the process exits and its pod restarts clean, as with controller-runtime
             this.stopReason = 'leadership-lost';
-            for (const c of this.controllers) c.abortInFlight();
             this.stopRequested.abort();
           }
         },
