@@ -111,6 +111,22 @@ describe('WorkQueue', () => {
     expect(q.length).toBe(0); // the later timers were superseded, not kept
   });
 
+  it('keeps the earliest ready time when the wall clock is set back or ahead between the two delays (NTP step)', async () => {
+    const back = new WorkQueue({ rateLimiter: noBackoff() });
+    back.addAfter('ns/a', 1_000); // a rollout's next look
+    vi.setSystemTime(Date.now() - 3_600_000);
+    back.addAfter('ns/a', 60_000); // a wake paced a minute out
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(back.length).toBe(1);
+
+    const ahead = new WorkQueue({ rateLimiter: noBackoff() });
+    ahead.addAfter('ns/a', 30_000); // a poll
+    vi.setSystemTime(Date.now() + 3_600_000);
+    ahead.addAfter('ns/a', 1_000); // the object's rollout ended: look now
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(ahead.length).toBe(1);
+  });
+
   it('a look scheduled before a key is taken is dropped (the reconcile schedules its own); one scheduled while it runs stays', async () => {
     const q = new WorkQueue({ rateLimiter: noBackoff() });
     q.addAfter('ns/a', 1_000); // the rollout's next look
