@@ -16,6 +16,7 @@ export interface WorkQueueMetrics {
 export interface WorkQueueOptions {
   rateLimiter?: RateLimiter;
   metrics?: WorkQueueMetrics;
+  /** Milliseconds for delays and latencies; monotonic by default, so a wall clock set back or ahead moves no key. */
   now?: () => number;
 }
 
@@ -73,7 +74,7 @@ export class WorkQueue {
 
   constructor(private readonly options: WorkQueueOptions = {}) {
     this.rateLimiter = options.rateLimiter ?? defaultControllerRateLimiter();
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => performance.now());
   }
 
   get length(): number {
