@@ -225,3 +225,37 @@ describe('tenancyView: an older object claims only while its workspace can act t
     expect(view.olderClaimant).toBe(claimant);
   });
 });
+
+describe('tenancyView: only an object that could adopt the endpoint claims it', () => {
+  // The endpoint is tagged for team-b/llama-copy, deleted since (Orphan, a CRD re-install, a move to a new object):
+  // team-b may take it back with ptoperator.io/adopt; with --allow-cross-namespace-adoption off, no other namespace may.
+  const adopt = { 'ptoperator.io/adopt': 'true' };
+  const returning = {
+    ...endpointObject({ owner: { uid: 'u-b-new', namespace: OTHER_OWNER.namespace, name: OTHER_OWNER.name } }),
+    creationTimestamp: '2026-03-01T12:00:05Z',
+    workspaceRef: undefined,
+    endpointName: 'llama-chat',
+    annotations: adopt,
+  };
+  const squatter = cached('team-a', 'llama-chat', 'u-squat', '2026-03-01T11:00:00Z');
+
+  it('an older object of a namespace that may not adopt it does not hold the name against the owner\'s namespace', () => {
+    // Before: team-a's object, created once with the name and left NotOwned, kept team-b from ever taking its own
+    // endpoint back ("claimed in this workspace by an object of another namespace"), though team-a could never adopt it.
+    const view = tenancyView(options([squatter]), returning, found(endpointOfAnotherObject()));
+    expect(view.taggedOwnerPresence).toBe('gone');
+    expect(view.olderClaimant).toBeUndefined();
+  });
+
+  it('it still claims when the admin allows adoption across namespaces, and an older object of the owner\'s namespace always does', () => {
+    const crossAllowed = { ...options([squatter]), allowCrossNamespaceAdoption: true };
+    expect(tenancyView(crossAllowed, returning, found(endpointOfAnotherObject())).olderClaimant).toBe(OTHER_NAMESPACE_OBJECT);
+    const sibling = cached(OTHER_OWNER.namespace, 'older-sibling', 'u-sib', '2026-03-01T11:00:00Z', { endpointName: 'llama-chat' });
+    expect(tenancyView(options([sibling]), returning, found(endpointOfAnotherObject())).olderClaimant).toBe(`${OTHER_OWNER.namespace}.older-sibling`);
+  });
+
+  it('an endpoint made outside the operator (no owner tag) is claimed by the older object of any namespace, as before', () => {
+    const outsider = { ...returning, namespace: 'ml' };
+    expect(tenancyView(options([squatter]), outsider, found(foreignEndpoint())).olderClaimant).toBe(OTHER_NAMESPACE_OBJECT);
+  });
+});
