@@ -49,7 +49,7 @@ export function tenancyView(
     // Adoption is a claim too: two objects may both ask to take over one endpoint.
     needClaims = !ours && wantsAdoption(object);
   }
-  const claimant = needClaims ? claimedBy(options, object) : undefined;
+  const claimant = needClaims ? claimedBy(options, object, adoptableFrom(options, endpoint)) : undefined;
   return {
     taggedOwnerPresence,
     recordedHolder: recorded && shownTo(object.namespace, recorded.holder),
@@ -98,13 +98,28 @@ function presence(options: TenancyOptions, tagged: { uid: string; namespace: str
   return options.seesAllOf(tagged.namespace) ? 'gone' : 'unknown';
 }
 
-function claimedBy(options: TenancyOptions, object: Parameters<typeof tenancyView>[1]): string | undefined {
+/**
+ * The only namespace whose objects may adopt `endpoint`, when it is tagged for an object of that namespace and
+ * adoption across namespaces is off (decideOwnership); undefined when any namespace's may (or it is not there yet).
+ */
+function adoptableFrom(options: TenancyOptions, endpoint: Observed<ServingEndpointDetailed>): string | undefined {
+  if (endpoint.kind !== 'found' || options.allowCrossNamespaceAdoption) return undefined;
+  return taggedOwner(endpoint.value)?.namespace;
+}
+
+/**
+ * The older object that claims this object's endpoint name in its workspace. For an endpoint only one namespace may
+ * adopt (`onlyNamespace`), objects of other namespaces claim nothing: they can never take it, and an object a tenant
+ * once named like another tenant's endpoint would keep that tenant from ever taking its own endpoint back.
+ */
+function claimedBy(options: TenancyOptions, object: Parameters<typeof tenancyView>[1], onlyNamespace: string | undefined): string | undefined {
   const identity = options.identityOf(object.namespace, object.workspaceRef);
   if (identity === undefined) return undefined;
   const rivals: Claimant[] = [];
   for (const other of options.endpoints.byIndex(ENDPOINT_NAME_INDEX, object.endpointName)) {
     const { uid, namespace = '', name, creationTimestamp, deletionTimestamp } = other.metadata;
     if (uid === object.uid || uid === undefined || deletionTimestamp !== undefined || creationTimestamp === undefined) continue;
+    if (onlyNamespace !== undefined && namespace !== onlyNamespace) continue;
     if (options.identityOf(namespace, other.spec?.workspaceRef) !== identity) continue;
     rivals.push({ uid, namespace, name, creationTimestamp });
   }
