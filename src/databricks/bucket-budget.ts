@@ -1,6 +1,6 @@
 // The budget of reads: a requests-per-second token bucket with FIFO reservations, which a 429 from Databricks
 // pauses for Retry-After (rate-budget.ts has the whole picture).
-import type { Budget, BudgetMetricsSink, BudgetStats } from './budget-types.js';
+import type { Budget, BudgetMetricsSink, BudgetStats, Placement } from './budget-types.js';
 import type { Clock } from './clock.js';
 import { MIN_THROTTLE_PAUSE_MS } from './window-budget.js';
 
@@ -59,6 +59,8 @@ export class BucketBudget implements Budget {
   }
   private counters = { grants: 0, totalWaitMs: 0, throttled: 0 };
   private waiting = 0;
+  /** Per namespace, when its grants that wait are due, oldest first: a namespace holds a share of the line, not all of it. */
+  private readonly waitingGrants = new Map<string, number[]>();
 
   constructor(
     readonly host: string,
@@ -84,12 +86,36 @@ export class BucketBudget implements Budget {
     return Math.max(this.pausedUntil, now + reserve(this.state, now, this.spec).waitMs);
   }
 
-  commit(at: number, now: number): void {
+  /**
+   * A namespace may have one second of the rate waiting (15 reads at 15 a second): one namespace asking without end
+   * then keeps the line at most a second long, and another namespace's read waits at most that, instead of being
+   * refused behind a line filled up to the longest wait a caller accepts. Grants that need no wait are not counted, so
+   * a namespace alone still gets the whole rate.
+   */
+  tenantShareFullUntil(now: number, tenant: string): number | undefined {
+    const due = this.dueOf(tenant, now);
+    return due.length >= Math.max(1, Math.ceil(1000 / this.spec.refillIntervalMs)) ? due[0] : undefined;
+  }
+
+  commit(at: number, now: number, _holder?: string, placement: Placement = {}): void {
+    if (at > now && placement.tenant !== undefined) {
+      const due = this.dueOf(placement.tenant, now);
+      due.push(at);
+      this.waitingGrants.set(placement.tenant, due);
+    }
     // Taking the token now and sleeping until `at` keeps later callers behind this one.
     this.state = reserve(this.state, now, this.spec).next;
     this.counters.grants += 1;
     this.counters.totalWaitMs += Math.max(0, at - now);
     this.metrics?.budgetWait?.({ host: this.host, budget: this.budget, waitMs: Math.max(0, at - now), queueLength: this.waiting });
+  }
+
+  /** The namespace's grants still waiting at `now` (those due are forgotten, and so is a namespace with none). */
+  private dueOf(tenant: string, now: number): number[] {
+    const due = (this.waitingGrants.get(tenant) ?? []).filter((at) => at > now);
+    if (due.length === 0) this.waitingGrants.delete(tenant);
+    else this.waitingGrants.set(tenant, due);
+    return due;
   }
 
   release(): void {}

@@ -68,6 +68,9 @@ export interface CallOptions {
    * and `retryAfterMs` says when; coming back then, it gets that slot
    */
   budgetHolder?: string;
-  /** the holder's namespace: namespaces waiting for one host's create/update window take turns (turns.ts) */
+  /**
+   * the caller's namespace: namespaces waiting for one host's create/update window take turns (turns.ts), and each
+   * holds at most its share of the host's read line (bucket-budget.ts)
+   */
   budgetTenant?: string;
 }

@@ -5,7 +5,8 @@
 // default, from the operator's configuration): a burst of 50 goes out at once, as Databricks allows, and
 // the 51st waits until the first leaves the window. Reads are not covered by that limit; they share a plain
 // requests-per-second bucket: the Go SDK's 15/s on average, with a burst as large as the mutation window's (50),
-// so that the confirming reads of 50 rollouts that end together go out together. Deletes and tag patches are
+// so that the confirming reads of 50 rollouts that end together go out together; a namespace may have one second of
+// that rate waiting, no more (bucket-budget.ts), so it cannot fill the line ahead of the others. Deletes and tag patches are
 // covered by no documented limit and pass no budget at all (client.ts).
 //
 // The window hands out *reservations*: a caller that must wait is given a slot and told when it is; a
@@ -49,6 +50,16 @@ export async function acquireAll(budgets: readonly Budget[], clock: Clock, optio
   }
   const { earliest, at } = grantTime(budgets, now, holder, tenant);
   const waitMs = at - now;
+  if (options.maxWaitMs !== undefined && waitMs > 0 && tenant !== undefined) {
+    // A namespace that already waits for its share of a read line asks again later: it cannot fill the line, up to the
+    // longest wait, ahead of every other namespace's reads.
+    for (const b of budgets) {
+      const until = b.tenantShareFullUntil?.(now, tenant);
+      if (until === undefined) continue;
+      b.rejected(until - now);
+      throw rateLimited(b.budget, b.host, until - now, false, false);
+    }
+  }
   if (options.maxWaitMs !== undefined && waitMs > options.maxWaitMs) {
     // Reserve the slot in the workspace's own share, but in the host's window only when the host is what
     // binds: a future slot there would hold back every other workspace until then.

@@ -210,7 +210,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
     const need = observationsNeeded(object, workspace.ready);
     const client = workspace.client;
-    const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS };
+    const callOptions = { signal, maxBudgetWaitMs: MAX_BUDGET_WAIT_MS, budgetTenant: object.namespace };
     const endpointName = endpointNameOf(object);
     const listed = (databricks: DatabricksClient, notBefore?: number) =>
       endpointList.get(

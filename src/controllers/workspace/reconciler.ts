@@ -161,7 +161,7 @@ async function verify(
     return { ready: false, reason, message: result.error.message };
   }
   try {
-    const { authType, endpointCount } = await result.client.checkCredentials({ signal, maxBudgetWaitMs: 1_000, deadlineMs: options.callDeadlineMs });
+    const { authType, endpointCount } = await result.client.checkCredentials({ signal, maxBudgetWaitMs: 1_000, deadlineMs: options.callDeadlineMs, budgetTenant: workspace.metadata.namespace ?? '' });
     // Who the credentials stand for, for status.identity: asked once per credential (memoised with the endpoints' ask)
     // beside the verdict, never holding it up (a host may answer the list and not SCIM Me); once learnt, the workspace
     // is looked at again when the answer differs from what it shows. A failure leaves it unknown and blocks nothing.
