@@ -56,3 +56,23 @@ describe('capacityBackoffMs', () => {
     expect(capacityBackoffMs(attempt, 2 * MINUTE, 30 * MINUTE, random)).toBe(expected);
   });
 });
+
+describe('rolloutFailure: a host that echoes a credential in its rollout message', () => {
+  it.each([
+    ['a personal access token', 'dapi0123456789abcdef0123456789abcdef'],
+    ['an OAuth client secret', 'dose0123456789abcdef0123456789abcdef'],
+    ['an OAuth access token (JWT)', 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzcC0xIn0.c2lnbmF0dXJl'],
+  ])('keeps %s out of status.capacity.lastMessage, conditions and Events', (_, secret) => {
+    // The message goes to status.capacity.lastMessage as it is (conditions and Events scrub only bearer tokens and PATs).
+    const endpoint = failedEndpoint(undefined, { deployment: 'DEPLOYMENT_FAILED', message: `build failed, retried with ${secret}` });
+    const message = rolloutFailure(endpoint, DEFAULT_CAPACITY_PATTERNS)?.message ?? '';
+    expect(message).toContain('build failed, retried with');
+    expect(message).not.toContain(secret.slice(0, 20));
+  });
+
+  it('scrubs the whole message before cutting it: a credential across the cut leaves no prefix', () => {
+    const secret = 'dapi0123456789abcdef0123456789abcdef';
+    const endpoint = failedEndpoint(undefined, { deployment: 'DEPLOYMENT_FAILED', message: `${'x'.repeat(990)} ${secret}` });
+    expect(rolloutFailure(endpoint, DEFAULT_CAPACITY_PATTERNS)?.message).not.toMatch(/dapi0/);
+  });
+});
