@@ -1,7 +1,7 @@
 // GPU-capacity failures: Databricks reports them not as an error code but as a rollout that times
 // out or is aborted (reference §6). Pure helpers to recognise them and to schedule the retries.
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
-import { capText, MAX_SERVER_MESSAGE } from '../../databricks/errors.js';
+import { capText, MAX_SERVER_MESSAGE, redactSecrets } from '../../databricks/errors.js';
 import { oneLine } from '../../databricks/host-text.js';
 import { clause } from '../text.js';
 
@@ -20,9 +20,9 @@ export function rolloutFailure(endpoint: ServingEndpointDetailed, patterns: read
   const entities = endpoint.pending_config?.served_entities ?? [];
   const failed = entities.find((e) => e.state?.deployment && e.state.deployment !== 'DEPLOYMENT_READY') ?? entities[0];
   const deployment = failed?.state?.deployment ?? '';
-  // The host's words go to status (capacity.lastMessage, conditions) and Events: one visible line, bounded like an
-  // error message.
-  const message = capText(oneLine(failed?.state?.deployment_state_message || `the endpoint update ended in ${update}`), MAX_SERVER_MESSAGE);
+  // The host's words go to status (capacity.lastMessage, conditions) and Events: scrubbed of credentials whole, then
+  // one visible line, bounded like an error message.
+  const message = capText(oneLine(redactSecrets(failed?.state?.deployment_state_message || `the endpoint update ended in ${update}`)), MAX_SERVER_MESSAGE);
   const capacity = deployment === 'DEPLOYMENT_ABORTED' || patterns.some((p) => p.test(message));
   // Without its final period, so callers can continue the sentence.
   return { message: `${deployment ? `${deployment}: ` : ''}${clause(message)}`, capacity };
