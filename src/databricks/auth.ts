@@ -18,6 +18,7 @@ import {
 import { systemClock, type Clock } from './clock.js';
 import { DatabricksError, MAX_ERROR_CODE, MAX_SERVER_MESSAGE, capText, classifyHttpError, parseRetryAfter, redactSecrets, requestIdFrom } from './errors.js';
 import { oneLine } from './host-text.js';
+import { parseHostJson } from './json-items.js';
 import { normaliseHost } from './host.js';
 import type { HttpResponse, HttpTransport } from './transport.js';
 import { userAgent } from './transport.js';
@@ -152,7 +153,7 @@ abstract class OAuthProvider implements CredentialsProvider {
     if (res.status < 200 || res.status >= 300) throw this.tokenError(res, path);
     let json: unknown;
     try {
-      json = JSON.parse(res.bodyText);
+      json = parseHostJson(res.bodyText);
     } catch {
       json = undefined;
     }
@@ -183,7 +184,7 @@ abstract class OAuthProvider implements CredentialsProvider {
     let description = '';
     let code: string | undefined;
     try {
-      const body = OAuthErrorBodySchema.parse(JSON.parse(res.bodyText));
+      const body = OAuthErrorBodySchema.parse(parseHostJson(res.bodyText));
       // The host's words, as errors.ts keeps any server's: scrubbed whole, then one short visible line.
       const hostText = (text: string, max: number) => capText(oneLine(redactSecrets(text, this.secrets())), max);
       code = body.error === undefined ? undefined : hostText(body.error, MAX_ERROR_CODE);
@@ -261,7 +262,7 @@ class OAuthM2MProvider extends OAuthProvider {
     }
     let doc: unknown;
     try {
-      doc = JSON.parse(res.bodyText);
+      doc = parseHostJson(res.bodyText);
     } catch {
       doc = undefined;
     }

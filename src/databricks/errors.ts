@@ -2,6 +2,7 @@
 // Facts: reference §3 (error body, SDK status/error_code mapping, retried messages).
 import { ApiErrorBodySchema, type ApiErrorBody } from './api-types.js';
 import { oneLine } from './host-text.js';
+import { parseHostJson } from './json-items.js';
 
 /**
  * - NotFound: the endpoint/model does not exist (404, RESOURCE_DOES_NOT_EXIST).
@@ -206,7 +207,7 @@ export function parseErrorBody(text: string): ApiErrorBody | undefined {
   const trimmed = text.trim();
   if (trimmed === '') return undefined;
   try {
-    const parsed = ApiErrorBodySchema.safeParse(JSON.parse(trimmed));
+    const parsed = ApiErrorBodySchema.safeParse(parseHostJson(trimmed));
     if (parsed.success) return parsed.data;
   } catch {
     // not JSON: fall through to the text form

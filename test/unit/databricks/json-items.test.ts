@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TooManyItemsError, parseJsonShrinkingItems } from '../../../src/databricks/json-items.js';
+import { MAX_JSON_DEPTH, TooManyItemsError, parseHostJson, parseJsonShrinkingItems } from '../../../src/databricks/json-items.js';
 
 const same = (text: string) => parseJsonShrinkingItems(text, 'endpoints', (item) => item);
 
@@ -127,5 +127,20 @@ describe('parseJsonShrinkingItems', () => {
       expect(() => JSON.parse(text), text).toThrow(SyntaxError);
       expect(() => same(text), text).toThrow(SyntaxError);
     }
+  });
+});
+
+describe('parseHostJson: the nesting a host may send', () => {
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  it('parses an answer nested as deep as the limit, and refuses one level more unparsed', () => {
+    expect(parseHostJson(nested(MAX_JSON_DEPTH))).toBeDefined();
+    expect(() => parseHostJson(nested(MAX_JSON_DEPTH + 1))).toThrow(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+  });
+  it('counts no bracket inside a string, escaped quotes included', () => {
+    const text = JSON.stringify({ message: `a "quoted" ${'[{'.repeat(100)} \\ end`, tags: [{ key: 'k', value: ']]]' }] });
+    expect(parseHostJson(text)).toEqual(JSON.parse(text));
+  });
+  it('refuses a deep answer that is not well-formed JSON too, as JSON.parse refuses it', () => {
+    expect(() => parseHostJson('['.repeat(1000))).toThrow(SyntaxError);
   });
 });
