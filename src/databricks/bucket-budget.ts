@@ -94,7 +94,8 @@ export class BucketBudget implements Budget {
    */
   tenantShareFullUntil(now: number, tenant: string): number | undefined {
     const due = this.dueOf(tenant, now);
-    return due.length >= Math.max(1, Math.ceil(1000 / this.spec.refillIntervalMs)) ? due[0] : undefined;
+    // Asked again once those have gone out, not as each one does: its many objects would all come back for one place.
+    return due.length >= Math.max(1, Math.ceil(1000 / this.spec.refillIntervalMs)) ? due[due.length - 1] : undefined;
   }
 
   commit(at: number, now: number, _holder?: string, placement: Placement = {}): void {

@@ -45,8 +45,8 @@ export interface Budget {
   /** commit a grant at `at` (>= earliestGrant); `holder` set = a reservation kept for that caller */
   commit(at: number, now: number, reservedFor: string | undefined, placement?: Placement): void;
   /**
-   * When `tenant`, which already has its share of grants waiting here, may ask again (its oldest waiting grant is due
-   * then); undefined while it may wait for one more. Only budgets that keep one line for every namespace (reads) have it.
+   * When `tenant`, which already has its share of grants waiting here, may ask again (its waiting grants have gone
+   * out then); undefined while it may wait for one more. Only budgets that keep one line for every namespace (reads) have it.
    */
   tenantShareFullUntil?(now: number, tenant: string): number | undefined;
   /** when the holder's reserved slot is, if it holds one (a turn may move later: turns.ts) */
