@@ -110,3 +110,32 @@ describe('shortLine: a short value a host chose, as a status field keeps it', ()
     expect(shortLine(undefined)).toBeUndefined();
   });
 });
+
+describe('who the credentials stand for (SCIM Me), as the host names it', () => {
+  // userName goes to the DatabricksWorkspace's status.identity, which `kubectl describe dbws` prints as it is.
+  const identityOf = async (userName: string) => {
+    const client = new DatabricksClient({
+      host: 'https://adb-1.azuredatabricks.net',
+      auth: { type: 'pat', token: 'dapi0123456789abcdef0123456789abcdef' },
+      transport: new OneAnswer({ status: 200, headers: {}, bodyText: JSON.stringify({ id: '1', userName }) }),
+      budgets: new RateBudgetRegistry({ now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }),
+    });
+    return client.currentUser().then(
+      (user) => user.userName,
+      (err: unknown) => (isDatabricksError(err) ? err.kind : 'thrown'),
+    );
+  };
+
+  it('an e-mail or an application ID is the identity', async () => {
+    expect(await identityOf('ml-team@example.com')).toBe('ml-team@example.com');
+    expect(await identityOf('0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d')).toBe('0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d');
+  });
+
+  it.each([
+    ['terminal escapes', 'ops@example.com\u001b]0;pwned\u0007\u001b[2J'],
+    ['a line break (a second line in kubectl describe)', 'ops@example.com\nReady: True'],
+    ['a megabyte of text (a status past what the API server stores)', 'x'.repeat(1024 * 1024)],
+  ])('an answer with %s does not fit: the identity stays unknown', async (_, userName) => {
+    expect(await identityOf(userName)).toBe('InvalidResponse');
+  });
+});
