@@ -8,6 +8,7 @@
 // - almost every response field is optional: the server omits empty or unset fields.
 // Changes to this file must stay additive: the emulator imports these names.
 import { z } from 'zod';
+import { hasUnshowable } from './host-text.js';
 
 /**
  * Databricks' endpoint-name rule: the backend regex the Databricks CLI's fake cites (reference §1). One pattern for
@@ -263,7 +264,9 @@ export type SchemaInfo = z.infer<typeof SchemaInfoSchema>;
  */
 export const CurrentUserSchema = z.looseObject({
   id: z.string().optional(),
-  userName: z.string().min(1),
+  // status.identity and a principal of permissions PUTs: an e-mail (at most 254 characters) or an application ID, one
+  // line of visible characters. Anything else a host answers is no identity (unknown, as when the ask fails).
+  userName: z.string().min(1).max(256).refine((name) => !hasUnshowable(name), 'holds control or format characters'),
 });
 export type CurrentUser = z.infer<typeof CurrentUserSchema>;
 
