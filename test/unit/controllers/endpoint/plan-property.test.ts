@@ -45,7 +45,7 @@ interface Config {
 type World =
   | { kind: 'none' }
   | { kind: 'creating'; pending: Config; team: string }
-  | { kind: 'ready'; served: Config; team: string }
+  | { kind: 'ready'; served: Config; team: string; notReady?: boolean }
   | { kind: 'updating'; served: Config; pending: Config; team: string }
   | { kind: 'failed'; served?: Config; pending: Config; capacity: boolean; team: string };
 
@@ -56,8 +56,10 @@ function body(world: Exclude<World, { kind: 'none' }>): ServingEndpointDetailed 
   switch (world.kind) {
     case 'creating':
       return creatingEndpoint(world.pending, tags);
-    case 'ready':
-      return readyEndpoint(world.served, tags);
+    case 'ready': {
+      const endpoint = readyEndpoint(world.served, tags);
+      return world.notReady ? { ...endpoint, state: { ...endpoint.state, ready: 'NOT_READY' } } : endpoint;
+    }
     case 'updating':
       return updatingEndpoint(world.served, world.pending, tags);
     case 'failed':
@@ -84,6 +86,8 @@ const REFUSALS: CallFailure[] = [
   { kind: 'RateLimited', message: 'REQUEST_LIMIT_EXCEEDED: 429', retryAfterMs: 5 * SECOND },
   { kind: 'Transient', message: 'TEMPORARILY_UNAVAILABLE: 503' },
   { kind: 'QuotaExceeded', message: 'QUOTA_EXCEEDED: the workspace has 100 serving endpoints' },
+  { kind: 'AlreadyExists', message: 'RESOURCE_ALREADY_EXISTS' },
+  { kind: 'NotFound', message: 'RESOURCE_DOES_NOT_EXIST' },
 ];
 /** Synced reasons that a person fixes outside the object (a grant, room, a model registered): looked at again on a timer. */
 const NEEDS_A_PERSON = new Set(['PermissionDenied', 'QuotaExceeded', 'NotOwned', 'ModelNotFound', 'ModelNotOptimizable', 'WorkspaceStalled', 'DefaultWorkspaceNotAllowed']);
@@ -163,12 +167,19 @@ function runSequence(seed: number, steps: number): void {
       const served: Config | undefined = world.kind === 'updating' ? world.served : undefined;
       if (chance(0.4)) world = { kind: 'ready', served: world.pending, team: world.team };
       else if (chance(0.25)) world = { kind: 'failed', ...(served ? { served } : {}), pending: world.pending, capacity: chance(0.7), team: world.team };
+    } else if (world.kind === 'ready' && world.notReady && chance(0.5)) {
+      world = { kind: 'ready', served: world.served, team: world.team };
     } else if (world.kind === 'ready' && chance(0.06)) {
       const served: Config = world.served;
       const team: string = world.team;
       const other: Config = { ...served, version: pick(['3', '4', '5']), min: pick([1, 2]) * CHUNK };
       // In the Databricks UI: a config set at once, a rollout started, or a tag changed.
-      world = pick([{ kind: 'ready', served: other, team } as const, { kind: 'updating', served, pending: other, team } as const, { kind: 'ready', served, team: 'ui' } as const]);
+      world = pick([
+        { kind: 'ready', served: other, team } as const,
+        { kind: 'updating', served, pending: other, team } as const,
+        { kind: 'ready', served, team: 'ui' } as const,
+        { kind: 'ready', served, team, notReady: true } as const,
+      ]);
       log.push(`databricks: someone changes the endpoint: ${JSON.stringify(world)}`);
     }
     if (world.kind !== 'none' && chance(0.02)) {
@@ -182,7 +193,7 @@ function runSequence(seed: number, steps: number): void {
     const modelReadFails = chance(0.03);
     const readFails = endpointReadFails || modelReadFails;
     const options: InputOptions = {
-      endpoint: endpointReadFails ? failed(pick(['Transient', 'RateLimited'] as const)) : look,
+      endpoint: endpointReadFails ? failed(pick(['Transient', 'RateLimited', 'PermissionDenied'] as const)) : look,
       model: modelReadFails ? failed('Transient') : modelAccess === 'missing' ? NOT_FOUND : modelAccess === 'denied' ? failed('PermissionDenied') : TOKEN_BAND_MODEL,
       workspace: WORKSPACES[workspace],
       now: new Date(now),
@@ -202,6 +213,11 @@ function runSequence(seed: number, steps: number): void {
     if (!blind && !paused && !object.deleting && desiredNow && !isRejected && (world.kind === 'none' || world.kind === 'ready')) {
       const expected = world.kind === 'none' ? 'create' : !sameConfig(world.served, desiredNow) ? 'updateConfig' : world.team !== specTeam(spec) ? 'patchTags' : 'none';
       if (planned.action.type !== expected) fail(`expected ${expected}, planned ${planned.action.type}`, planned);
+    }
+    // A failed rollout of an older spec is superseded at once; one of this spec is tried again when requested-at asks.
+    const asked = token !== undefined && token !== object.status.lastHandledRequestedAt;
+    if (!blind && !paused && !object.deleting && desiredNow && world.kind === 'failed' && (!sameConfig(world.pending, desiredNow) || asked) && !sameConfig(world.served, desiredNow)) {
+      if (!isRejected && planned.action.type !== 'updateConfig') fail(`a failed rollout ${asked ? `and requested-at ${token}` : 'of an older spec'}: planned ${planned.action.type}, not the spec's config`, planned);
     }
     let refusal: CallFailure | undefined;
     if (mutates(planned)) {
@@ -247,35 +263,39 @@ function runSequence(seed: number, steps: number): void {
     } else if (previous !== undefined) fail('observedGeneration was dropped', plan);
     for (const c of status.conditions ?? []) if ((c.observedGeneration ?? 0) > object.generation) fail(`${c.type} speaks for a generation not made yet`, plan);
 
-    const reconciling = conditionOf(plan, 'Reconciling');
-    const stalled = conditionOf(plan, 'Stalled');
-    if (reconciling && stalled) fail('Reconciling and Stalled are both True', plan);
-    // Working toward the spec means looking again; a pause is said only while the annotation is there.
-    if (reconciling && plan.requeue === undefined) fail(`Reconciling (${reconciling.reason}) with no look planned`, plan);
-    if (conditionOf(plan, 'Synced')?.reason === 'ReconcilePaused' && !paused) fail('Synced says ReconcilePaused on an object no longer paused', plan);
-    for (const c of [reconciling, stalled]) if (c && c.observedGeneration !== object.generation) fail(`${c.type} speaks for generation ${c.observedGeneration}`, plan);
-    if (stalled && !STALLED_REASONS.has(stalled.reason)) fail(`Stalled for ${stalled.reason}, which retrying fixes`, plan);
-    if (stalled && NEEDS_A_PERSON.has(stalled.reason) && plan.requeue === undefined) fail(`Stalled for ${stalled.reason} and never looked at again`, plan);
-    if (stalled && !NEEDS_A_PERSON.has(stalled.reason) && !blind) stuck = { generation: object.generation, token, world: JSON.stringify(world), reason: stalled.reason };
+    // A 404 or 409-exists to the action keeps the status as it was and reads again at once: it says nothing new yet.
+    const readsAgainAtOnce = refusal?.kind === 'NotFound' || refusal?.kind === 'AlreadyExists';
+    if (!readsAgainAtOnce) {
+      const reconciling = conditionOf(plan, 'Reconciling');
+      const stalled = conditionOf(plan, 'Stalled');
+      if (reconciling && stalled) fail('Reconciling and Stalled are both True', plan);
+      // Working toward the spec means looking again; a pause is said only while the annotation is there.
+      if (reconciling && plan.requeue === undefined) fail(`Reconciling (${reconciling.reason}) with no look planned`, plan);
+      if (conditionOf(plan, 'Synced')?.reason === 'ReconcilePaused' && !paused) fail('Synced says ReconcilePaused on an object no longer paused', plan);
+      for (const c of [reconciling, stalled]) if (c && c.observedGeneration !== object.generation) fail(`${c.type} speaks for generation ${c.observedGeneration}`, plan);
+      if (stalled && !STALLED_REASONS.has(stalled.reason)) fail(`Stalled for ${stalled.reason}, which retrying fixes`, plan);
+      if (stalled && NEEDS_A_PERSON.has(stalled.reason) && plan.requeue === undefined) fail(`Stalled for ${stalled.reason} and never looked at again`, plan);
+      if (stalled && !NEEDS_A_PERSON.has(stalled.reason) && !blind) stuck = { generation: object.generation, token, world: JSON.stringify(world), reason: stalled.reason };
 
-    // kstatus reads Stalled only for the current observedGeneration: a stall of a newer spec would look InProgress.
-    // (Not while deleting: kstatus calls an object with a deletionTimestamp Terminating, whatever its conditions.)
-    if (stalled && !object.deleting && status.observedGeneration !== object.generation) fail(`Stalled ${stalled.reason} while observedGeneration is ${status.observedGeneration}`, plan);
+      // kstatus reads Stalled only for the current observedGeneration: a stall of a newer spec would look InProgress.
+      // (Not while deleting: kstatus calls an object with a deletionTimestamp Terminating, whatever its conditions.)
+      if (stalled && !object.deleting && status.observedGeneration !== object.generation) fail(`Stalled ${stalled.reason} while observedGeneration is ${status.observedGeneration}`, plan);
 
-    const synced = conditionOf(plan, 'Synced');
-    if (synced?.status === 'True' && synced.message === SPEC_APPLIED && synced.observedGeneration === object.generation && planned.action.type === 'none' && !paused && !blind) {
-      const applied = (world.kind === 'ready' || world.kind === 'failed') && sameConfig(world.served, configOf(spec)) && world.team === specTeam(spec);
-      if (!applied) fail('Synced says the spec is applied while Databricks shows another config or tag', plan);
-    }
+      const synced = conditionOf(plan, 'Synced');
+      if (synced?.status === 'True' && synced.message === SPEC_APPLIED && synced.observedGeneration === object.generation && planned.action.type === 'none' && !paused && !blind) {
+        const applied = (world.kind === 'ready' || world.kind === 'failed') && sameConfig(world.served, configOf(spec)) && world.team === specTeam(spec);
+        if (!applied) fail('Synced says the spec is applied while Databricks shows another config or tag', plan);
+      }
 
-    const ready = conditionOf(plan, 'Ready');
-    // Paused, or a read failed: Ready keeps what the operator last knew (docs/concepts.md); otherwise it says what it read.
-    if (ready?.status === 'True' && ready.observedGeneration === object.generation && !paused && !blind) {
-      // A failed rollout of an older spec leaves the served config in place: when that is the spec's, it serves.
-      const serves = (world.kind === 'ready' || world.kind === 'failed') && sameConfig(world.served, configOf(spec));
-      if (!serves) fail('Ready=True while Databricks does not serve the spec', plan);
-      if (status.pending !== undefined) fail('Ready=True with a pending config', plan);
-      if (refusal && mutates(planned)) fail('Ready=True right after the change was refused', plan);
+      const ready = conditionOf(plan, 'Ready');
+      // Paused, or a read failed: Ready keeps what the operator last knew (docs/concepts.md); otherwise it says what it read.
+      if (ready?.status === 'True' && ready.observedGeneration === object.generation && !paused && !blind) {
+        // A failed rollout of an older spec leaves the served config in place: when that is the spec's, it serves.
+        const serves = ((world.kind === 'ready' && !world.notReady) || world.kind === 'failed') && sameConfig(world.served, configOf(spec));
+        if (!serves) fail('Ready=True while Databricks does not serve the spec', plan);
+        if (status.pending !== undefined) fail('Ready=True with a pending config', plan);
+        if (refusal && mutates(planned)) fail('Ready=True right after the change was refused', plan);
+      }
     }
 
     // A requested-at token is carried out once: handled by a change Databricks took (or rejected as invalid), kept
