@@ -118,7 +118,7 @@ function runSequence(seed: number, steps: number): void {
   /** The generation and token Databricks rejected as invalid (400), until either changes. */
   let rejected: { generation: number; token: string | undefined } | undefined;
   /** A Stalled look that waits for the user (not a person's grant): the generation, token and what Databricks showed. */
-  let stuck: { generation: number; token: string | undefined; world: string; reason: string } | undefined;
+  let stuck: { generation: number; config: string; token: string | undefined; world: string; reason: string } | undefined;
 
   const fail = (message: string, plan: Plan) => {
     throw new Error(`seed ${seed}: ${message}\nsteps:\n  ${log.join('\n  ')}\nstatus: ${JSON.stringify(plan.status, null, 1)}`);
@@ -160,6 +160,9 @@ function runSequence(seed: number, steps: number): void {
         log.push('delete the object');
       }
     }
+
+    // A stall lasts until the served config the spec asks for changes (or requested-at, checked where it is used).
+    if (stuck && stuck.config !== JSON.stringify(configOf(spec))) stuck = undefined;
 
     // ---- Databricks, between looks ----
     now += pick([SECOND, 20 * SECOND, 2 * MINUTE, 10 * MINUTE, 40 * MINUTE, 90 * MINUTE]);
@@ -224,7 +227,9 @@ function runSequence(seed: number, steps: number): void {
       if (paused) fail('a paused object sends a change', planned);
       if (configOf(spec) === undefined) fail('a spec the preflight refuses is sent', planned);
       if (rejected && rejected.generation === object.generation && rejected.token === token) fail(`the config Databricks rejected (generation ${object.generation}) is sent again`, planned);
-      if (stuck && stuck.generation === object.generation && stuck.token === token && stuck.world === JSON.stringify(world)) fail(`Stalled ${stuck.reason} said it waits for a change, yet it sends one with nothing changed`, planned);
+      // A failed rollout's stall stands through edits of tags alone (docs/concepts.md, GPU-capacity failures).
+      const sameAsk = stuck && (stuck.generation === object.generation || (stuck.reason !== 'InvalidSpec' && stuck.config === JSON.stringify(configOf(spec))));
+      if (stuck && sameAsk && stuck.token === token && stuck.world === JSON.stringify(world)) fail(`Stalled ${stuck.reason} said it waits for a change, yet it sends one with nothing changed`, planned);
       const desired = configOf(spec) as Config;
       const input = planInput(object, options);
       if (chance(0.55)) {
@@ -275,7 +280,7 @@ function runSequence(seed: number, steps: number): void {
       for (const c of [reconciling, stalled]) if (c && c.observedGeneration !== object.generation) fail(`${c.type} speaks for generation ${c.observedGeneration}`, plan);
       if (stalled && !STALLED_REASONS.has(stalled.reason)) fail(`Stalled for ${stalled.reason}, which retrying fixes`, plan);
       if (stalled && NEEDS_A_PERSON.has(stalled.reason) && plan.requeue === undefined) fail(`Stalled for ${stalled.reason} and never looked at again`, plan);
-      if (stalled && !NEEDS_A_PERSON.has(stalled.reason) && !blind) stuck = { generation: object.generation, token, world: JSON.stringify(world), reason: stalled.reason };
+      if (stalled && !NEEDS_A_PERSON.has(stalled.reason) && !blind) stuck = { generation: object.generation, config: JSON.stringify(configOf(spec)), token, world: JSON.stringify(world), reason: stalled.reason };
 
       // kstatus reads Stalled only for the current observedGeneration: a stall of a newer spec would look InProgress.
       // (Not while deleting: kstatus calls an object with a deletionTimestamp Terminating, whatever its conditions.)
@@ -309,6 +314,16 @@ function runSequence(seed: number, steps: number): void {
 
     object = { ...object, status, hasFinalizer: object.hasFinalizer || planned.action.type !== 'none' };
 
+    // A refusal met again (another 429, another 503, the same 400) tells nothing new (docs/concepts.md, Events).
+    if (refusal && mutates(planned)) {
+      const input = planInput(object, options);
+      const again = reconcile(object, options);
+      if (mutates(again) && again.action.type === planned.action.type) {
+        const refusedAgain = planActionFailure(input, again, refusal);
+        if (refusedAgain.events.length > 0) fail(`the same refusal again tells ${refusedAgain.events.map((e) => e.reason).join(', ')}`, refusedAgain);
+      }
+    }
+
     // A look that changes nothing: the same read again decides the same and tells nothing new.
     if (planned.action.type === 'none' && refusal === undefined && !readFails) {
       const again = reconcile(object, options);
@@ -319,7 +334,7 @@ function runSequence(seed: number, steps: number): void {
 }
 
 describe('the endpoint planner on random sequences of edits, Databricks states and refusals', () => {
-  it('keeps its promises on 250 seeded sequences of 40 looks', () => {
-    for (let seed = 1; seed <= 250; seed++) runSequence(seed, 40);
+  it('keeps its promises on 200 seeded sequences of 40 looks', () => {
+    for (let seed = 1; seed <= 200; seed++) runSequence(seed, 40);
   });
 });
