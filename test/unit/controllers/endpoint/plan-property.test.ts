@@ -155,7 +155,7 @@ function runSequence(seed: number, steps: number): void {
         object = { ...object, annotations };
         log.push(paused ? 'annotate: unpause' : 'annotate: pause');
       }
-      if (step > steps * 0.8 && chance(0.1)) {
+      if (step > steps * 0.6 && chance(0.06)) {
         object = { ...object, deleting: true };
         log.push('delete the object');
       }
@@ -225,6 +225,7 @@ function runSequence(seed: number, steps: number): void {
     let refusal: CallFailure | undefined;
     if (mutates(planned)) {
       if (paused) fail('a paused object sends a change', planned);
+      if (object.deleting) fail('an object being deleted sends a config', planned);
       if (configOf(spec) === undefined) fail('a spec the preflight refuses is sent', planned);
       if (rejected && rejected.generation === object.generation && rejected.token === token) fail(`the config Databricks rejected (generation ${object.generation}) is sent again`, planned);
       // A failed rollout's stall stands through edits of tags alone (docs/concepts.md, GPU-capacity failures).
@@ -248,8 +249,14 @@ function runSequence(seed: number, steps: number): void {
         log.push(`  ${planned.action.type} refused: ${refusal.kind}${refusal.outcomeUnknown ? ' (outcome unknown)' : ''}`);
       }
     } else if (planned.action.type === 'delete') {
-      world = { kind: 'none' };
-      log.push('  delete answered');
+      if (chance(0.6)) {
+        world = { kind: 'none' };
+        log.push('  delete answered');
+      } else {
+        refusal = pick(REFUSALS);
+        plan = planActionFailure(planInput(object, options), planned, refusal);
+        log.push(`  delete refused: ${refusal.kind}`);
+      }
     } else if (planned.action.type === 'patchTags') {
       if (world.kind !== 'none') world = { ...world, team: specTeam(spec) };
       log.push(`  patchTags answered`);
