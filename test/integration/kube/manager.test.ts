@@ -173,4 +173,39 @@ describe('Manager', () => {
     const after = await client.get<Lease>(CoreResources.lease, ns, 'drain-test');
     expect(after.spec?.holderIdentity).toBe('successor');
   }, 60_000);
+  it('a leader paused past its renew deadline (SIGSTOP, a frozen VM) starts no reconcile when it resumes', async () => {
+    const timings = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
+    const manager = new Manager({
+      client,
+      log: silent,
+      registry: createRegistry(),
+      leaderElection: { namespace: ns, name: 'pause-test', ...timings },
+    });
+    const informer = manager.informer<ConfigMap>({ resource: CoreResources.configMap, namespaces: [ns], labelSelector: 'poll=yes' });
+    // a manager that lost its lease leaves its watches to the process's exit: close this one's here
+    onTestFinished(async () => {
+      manager.stop();
+      await informer.stop();
+    });
+    const starts: number[] = [];
+    manager.addController<ConfigMap>({
+      name: 'poll',
+      primary: informer,
+      maxConcurrentReconciles: 4,
+      // objects looked at again every 50 ms (a rollout's next look): their timers come due while the process is paused
+      reconcile: async () => {
+        starts.push(performance.now());
+        return { requeueAfterMs: 50 };
+      },
+    });
+    for (let i = 0; i < 10; i++) await client.create(CoreResources.configMap, ns, configMap(ns, `poll-${i}`, {}, { poll: 'yes' }));
+    const running = manager.run();
+    await eventually(() => manager.isLeader && starts.length > 100, 30_000, 'the manager to lead and poll');
+    // the whole process stops for longer than the lease lasts: another replica may hold it when this one resumes
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timings.leaseDurationMs + 1_000);
+    const resumedAt = performance.now();
+    expect(await running).toBe('leadership-lost');
+    const startedAfterResume = starts.filter((t) => t >= resumedAt).length;
+    expect(startedAfterResume).toBe(0);
+  }, 60_000);
 });
