@@ -69,6 +69,8 @@ export interface ControllerOptions<T extends KubeObject> {
   /** Unset: a reconcile holds its worker however long it takes. */
   slowReconciles?: SlowReconcileLimits;
   rateLimiter?: RateLimiter;
+  /** When this says no (this replica's lease may have run out), a key is put back unstarted. */
+  mayStart?: () => boolean;
   metrics?: RuntimeMetrics;
   log?: Logger;
 }
@@ -77,6 +79,8 @@ export interface ControllerOptions<T extends KubeObject> {
 const ABORT_GRACE_MS = 2_000;
 
 const DEFAULT_SLOW_DEFER_MS = 1_000;
+/** How soon a key put back because this replica may not act is tried again (by then it leads again, or has stopped). */
+const MAY_NOT_START_DEFER_MS = 1_000;
 const SLOW = Symbol('slow');
 
 /** Skips updates that changed neither spec (generation), labels, annotations, finalizers nor deletion. */
@@ -201,6 +205,10 @@ export class Controller<T extends KubeObject> {
       while (this.finishing >= 2 * (this.options.maxConcurrentReconciles ?? 1)) await new Promise<void>((resolve) => this.finishWaiters.push(resolve));
       const key = await this.queue.get();
       if (key === undefined) return;
+      if (this.options.mayStart && !this.options.mayStart()) {
+        this.queue.putBack(key, MAY_NOT_START_DEFER_MS);
+        continue;
+      }
       if (this.deferredForNamespace(key)) continue;
       const m = this.options.metrics;
       const labels = { controller: this.name };

@@ -46,6 +46,8 @@ const microTime = (ms: number): string => new Date(ms).toISOString().replace(/Z$
  */
 export class LeaderElector {
   private leader = false;
+  /** when (monotonic ms) the last successful acquire or renew was sent: the lease is ours until renewDeadline after */
+  private renewedAt = 0;
   /** the lease record last seen, and when (monotonic ms) */
   private observed: { record: string; at: number } | undefined;
   private lease: Lease | undefined;
@@ -70,8 +72,12 @@ export class LeaderElector {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * Leading, and the renew deadline has not passed: a process resumed after a pause (SIGSTOP, a frozen VM) runs the
+   * timers that came due meanwhile before the renew loop's, and must not act on them with a lease that ran out.
+   */
   get isLeader(): boolean {
-    return this.leader;
+    return this.leader && monotonicMs() - this.renewedAt < this.renewDeadlineMs;
   }
 
   start(): void {
@@ -97,20 +103,20 @@ export class LeaderElector {
         attemptStart = monotonicMs();
       }
       if (signal.aborted) return;
+      this.renewedAt = attemptStart;
       this.setLeader(true);
       // renew: every retryPeriod; leadership is lost when renewDeadline passes without success. Every request is
       // bounded by what is left of the deadline, so a hung renew (an API server that stopped answering) cannot
       // keep us leading past it, while the others may take the lease once leaseDuration has passed.
       // Counted from when the successful request was sent: the others measure the lease from when they see it.
-      let lastRenew = attemptStart;
       while (!signal.aborted) {
         await sleep(this.retryPeriodMs, signal);
         if (signal.aborted) return;
         attemptStart = monotonicMs();
-        const left = lastRenew + this.renewDeadlineMs - attemptStart;
+        const left = this.renewedAt + this.renewDeadlineMs - attemptStart;
         if (left > 0 && (await this.tryAcquireOrRenew(left))) {
-          lastRenew = attemptStart;
-        } else if (monotonicMs() - lastRenew >= this.renewDeadlineMs) {
+          this.renewedAt = attemptStart;
+        } else if (monotonicMs() - this.renewedAt >= this.renewDeadlineMs) {
           this.log.error('failed to renew the lease within the renew deadline; leadership lost');
           this.setLeader(false);
           break;

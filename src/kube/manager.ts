@@ -105,8 +105,8 @@ export class Manager {
     return informer;
   }
 
-  addController<T extends KubeObject>(options: Omit<ControllerOptions<T>, 'metrics' | 'log'>): Controller<T> {
-    const controller = new Controller<T>({ ...options, metrics: this.metrics, log: this.options.log });
+  addController<T extends KubeObject>(options: Omit<ControllerOptions<T>, 'mayStart' | 'metrics' | 'log'>): Controller<T> {
+    const controller = new Controller<T>({ ...options, mayStart: () => this.isLeader, metrics: this.metrics, log: this.options.log });
     this.controllers.push(controller as unknown as Controller<KubeObject>);
     return controller;
   }
