@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../../../src/databricks/clock.js';
 import { DatabricksError } from '../../../src/databricks/errors.js';
 import {
   BucketBudget,
@@ -387,5 +388,19 @@ describe('RateBudgetRegistry', () => {
     const fresh = registry.forHost('https://w.example');
     await acquireAll(old.mutation, clock, { maxWaitMs: 0 });
     await expect(acquireAll(fresh.mutation, clock, { maxWaitMs: 0 })).rejects.toMatchObject({ kind: 'RateLimited', fromClientBudget: true });
+  });
+});
+
+describe('the system clock of the budgets', () => {
+  it('a node clock set back an hour (NTP step) does not hold the next create/update back for that hour', async () => {
+    const budget = new WindowBudget('h', windowSpec(50, FIVE_MINUTES, 0), systemClock);
+    await acquireAll([budget], systemClock, { maxWaitMs: 0, holder: 'first' });
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() - 3_600_000 });
+    try {
+      // one call of fifty in the window: the next may go out at once
+      expect(await acquireAll([budget], systemClock, { maxWaitMs: 0, holder: 'second' })).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
