@@ -203,7 +203,7 @@ abstract class OAuthProvider implements CredentialsProvider {
       status: res.status,
       errorCode: code,
       requestId: requestIdFrom(res.headers),
-      retryAfterMs: typeof retryAfter === 'string' ? parseRetryAfter(retryAfter, this.ctx.clock.now()) : undefined,
+      retryAfterMs: typeof retryAfter === 'string' ? parseRetryAfter(retryAfter, this.ctx.clock.wallNow?.() ?? this.ctx.clock.now()) : undefined,
       method: 'POST',
       path,
       serverMessage: description,

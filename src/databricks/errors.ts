@@ -252,6 +252,7 @@ export interface HttpErrorInput {
   bodyText: string;
   method: string;
   path: string;
+  /** the wall clock (an HTTP-date Retry-After is a wall time) */
   nowMs: number;
   secrets?: readonly string[];
 }

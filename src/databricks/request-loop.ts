@@ -205,7 +205,7 @@ export class RequestLoop {
       bodyText: res.bodyText,
       method: spec.method,
       path: spec.path,
-      nowMs: this.s.clock.now(),
+      nowMs: this.s.clock.wallNow?.() ?? this.s.clock.now(),
       secrets,
     });
     this.recordAttempt(spec, attempt, res.status, error.kind, started);
