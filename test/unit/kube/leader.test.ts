@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../../src/kube/client.js';
 import { KubeApiError } from '../../../src/kube/errors.js';
 import { LeaderElector, type Lease } from '../../../src/kube/leader.js';
+import { CoreResources } from '../../../src/kube/types.js';
 
 /**
  * One Lease held in memory with the API server's optimistic concurrency: a replace must carry the current
@@ -156,5 +157,30 @@ describe('LeaderElector when the wall clock is set (NTP step, a VM resumed)', ()
     await expect.poll(() => elector.isLeader, { timeout: 2 * timings.leaseDurationMs }).toBe(true);
     expect(performance.now() - seen).toBeGreaterThanOrEqual(timings.leaseDurationMs);
     await elector.stop();
+  });
+});
+
+describe('LeaderElector stopped while it acquires', () => {
+  it('a standby stopped with its acquire in flight does not leave the lease held by a process that is gone', async () => {
+    const store = new LeaseStore();
+    const client = store.client();
+    const old = new Date(Date.now() - 60_000).toISOString();
+    await client.create(CoreResources.lease, 'ns', {
+      apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l', namespace: 'ns' },
+      spec: { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: old, renewTime: old, leaseTransitions: 1 },
+    });
+    // the acquire reaches the server; SIGTERM arrives before the answer, and the server applies it afterwards
+    store.holdRenews = true;
+    const elector = new LeaderElector(client, { namespace: 'ns', name: 'l', identity: 'me', ...timings });
+    elector.start();
+    await expect.poll(() => store.renewInFlight !== undefined).toBe(true);
+    await store.renewInFlight;
+    store.holdRenews = false;
+    await elector.stop();
+    expect(elector.isLeader).toBe(false);
+    // what the next candidate finds once the late write has landed: free, not ours for another leaseDuration
+    await client.get(CoreResources.lease, 'ns', 'l');
+    expect(store.lateWrites).toEqual([]);
+    expect(store.lease?.spec?.holderIdentity).toBe('');
   });
 });
