@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { KubeClient } from './client.js';
-import { isConflict, isNotFound } from './errors.js';
+import { isConflict, isNotFound, KubeApiError } from './errors.js';
 import type { Logger } from './logger.js';
 import { sleep } from './sleep.js';
 import { CoreResources, type KubeObject } from './types.js';
@@ -48,6 +48,11 @@ export class LeaderElector {
   private leader = false;
   /** when (monotonic ms) the last successful acquire or renew was sent: the lease is ours until renewDeadline after */
   private renewedAt = 0;
+  /**
+   * The resourceVersion of the lease an acquire was sent for, while its answer never came (aborted, timed out):
+   * the server may still make us the holder.
+   */
+  private acquireUnansweredOn: string | undefined;
   /** the lease record last seen, and when (monotonic ms) */
   private observed: { record: string; at: number } | undefined;
   private lease: Lease | undefined;
@@ -88,7 +93,7 @@ export class LeaderElector {
   async stop({ release = true }: { release?: boolean } = {}): Promise<void> {
     this.stopController.abort();
     await this.loop;
-    if (this.leader && release) await this.release();
+    if ((this.leader || this.acquireUnansweredOn !== undefined) && release) await this.release();
     this.setLeader(false);
   }
 
@@ -194,10 +199,14 @@ export class LeaderElector {
           leaseTransitions: weHeld ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
         },
       };
+      if (!weHeld) this.acquireUnansweredOn = current.metadata.resourceVersion;
       this.lease = await this.client.replace<Lease>(CoreResources.lease, namespace, next, signal);
+      this.acquireUnansweredOn = undefined;
       this.observed = { record: JSON.stringify(this.lease.spec), at: seenAt };
       return true;
     } catch (err) {
+      // answered with a refusal (a conflict: another candidate won): the server did not make us the holder
+      if (err instanceof KubeApiError) this.acquireUnansweredOn = undefined;
       if (signal.aborted && !this.stopController.signal.aborted) this.log.warn({ boundMs }, 'lease request got no answer within the renew deadline');
       else if (!isConflict(err)) this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'lease get/update failed');
       return false;
@@ -206,16 +215,20 @@ export class LeaderElector {
 
   /**
    * Hands the lease back. Retried on a conflict: the stop may have aborted a renew that the server still applies
-   * after our read, which moves the resourceVersion on under us. A holder other than us is left alone.
+   * after our read, which moves the resourceVersion on under us. A holder other than us is left alone, unless the
+   * record is the one an unanswered acquire of ours was sent for.
    */
   private async release(): Promise<void> {
-    if (!this.lease) return;
+    if (!this.lease && this.acquireUnansweredOn === undefined) return;
     const signal = AbortSignal.timeout(this.renewDeadlineMs);
     const { namespace, name, identity } = this.options;
     try {
       for (;;) {
         const current = await this.client.get<Lease>(CoreResources.lease, namespace, name, signal);
-        if (current.spec?.holderIdentity !== identity) return;
+        // the record an unanswered acquire of ours was based on is written back free: that acquire, should it land
+        // now, meets a conflict instead of leaving the lease to a process that is gone
+        const acquireMayLand = current.metadata.resourceVersion === this.acquireUnansweredOn;
+        if (current.spec?.holderIdentity !== identity && !acquireMayLand) return;
         const now = this.now();
         try {
           await this.client.replace<Lease>(CoreResources.lease, namespace, {
