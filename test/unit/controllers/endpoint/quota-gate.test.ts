@@ -17,6 +17,16 @@ describe('QuotaGate: one create at a time probes a workspace at its quota of end
     expect(gate.waitMs('ml/prod', 'ml/b', ASK, 2_000 + INTERVAL, INTERVAL)).toBe(INTERVAL - 1_000);
   });
 
+  // Under load a probe's create can take longer than the objects it refused take to come back: each then probed too
+  // (15 creates in 30 s from 3 objects at a 5 s poll, in CI). The first to come when the probe is due takes it.
+  it('the first object to come when a probe is due takes it: the others wait for the next, before its answer', () => {
+    const gate = new QuotaGate();
+    gate.refused('ml/prod', 'ml/a', ASK, 0);
+    gate.refused('ml/prod', 'ml/b', ASK, 0);
+    expect(gate.waitMs('ml/prod', 'ml/a', ASK, INTERVAL, INTERVAL)).toBeUndefined();
+    expect(gate.waitMs('ml/prod', 'ml/b', ASK, INTERVAL + 100, INTERVAL)).toBe(INTERVAL - 100);
+  });
+
   it('room made in the workspace (a create succeeded, an endpoint deleted) lets every waiting object go', () => {
     const gate = new QuotaGate();
     gate.refused('ml/prod', 'ml/a', ASK, 0);
