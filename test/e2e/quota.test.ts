@@ -2,7 +2,7 @@
 // here 1): a create is refused with the quota's error. The user's fix is outside the object: delete an endpoint the
 // workspace no longer needs. Before, the refusal was taken for an invalid spec (InvalidSpec) and never tried again
 // until someone set ptoperator.io/requested-at; now it is QuotaExceeded (Stalled) and tried again at each poll.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
 import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
@@ -17,6 +17,11 @@ afterAll(async () => {
 });
 
 describe("the workspace's quota of serving endpoints", () => {
+  // Each attempt (a retry too) starts from an empty workspace: the quota is 1.
+  beforeEach(async () => {
+    await e2e.kubectl(['delete', 'pte', '--all', '--wait=true', '--timeout=60s']);
+  });
+
   it('a create refused by the quota says so, and goes out by itself once an endpoint is deleted to make room', async () => {
     await e2e.apply(endpointManifest('first'));
     await e2e.waitUntil('pte', 'first', isReady, 60_000);
@@ -40,7 +45,6 @@ describe("the workspace's quota of serving endpoints", () => {
     const ready = await e2e.waitUntil('pte', 'second', isReady, 60_000);
     expect(condition(ready, 'Stalled')).toBeUndefined();
     expect((await creates('second')).filter((c) => c.status === 200)).toHaveLength(1);
-    await e2e.kubectl(['delete', 'pte', 'second', '--wait=true', '--timeout=60s']);
   });
 
   // Each try is a create charged to the host's create/update budget, shared by every endpoint on the host: objects

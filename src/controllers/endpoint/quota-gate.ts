@@ -12,7 +12,7 @@ export interface QuotaAsk {
 }
 
 export class QuotaGate {
-  /** workspace → when its quota last refused a create */
+  /** workspace → when its quota last refused a create, or a probe of it was last sent */
   private readonly full = new Map<string, number>();
   /** object key → what its refused create asked for */
   private readonly refusedAsks = new Map<string, QuotaAsk>();
@@ -30,14 +30,18 @@ export class QuotaGate {
 
   /**
    * Milliseconds `key` waits before its create probes the workspace again; undefined: send it now (the workspace is
-   * not known to be full, this object was not refused for the same ask, or the next probe is due).
+   * not known to be full, this object was not refused for the same ask, or the next probe is due). The first object
+   * that comes when the probe is due takes it: the others wait for the next one, even before its answer (under load
+   * an answer can take longer than they take to come back).
    */
   waitMs(workspace: string, key: string, ask: QuotaAsk, now: number, intervalMs: number): number | undefined {
-    const refusedAt = this.full.get(workspace);
+    const probedAt = this.full.get(workspace);
     const asked = this.refusedAsks.get(key);
-    if (refusedAt === undefined || asked === undefined || asked.generation !== ask.generation || asked.token !== ask.token) return undefined;
-    const due = refusedAt + intervalMs;
-    return now >= due ? undefined : due - now;
+    if (probedAt === undefined || asked === undefined || asked.generation !== ask.generation || asked.token !== ask.token) return undefined;
+    const due = probedAt + intervalMs;
+    if (now < due) return due - now;
+    this.full.set(workspace, now);
+    return undefined;
   }
 
   forget(key: string): void {
