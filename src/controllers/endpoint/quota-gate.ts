@@ -34,7 +34,7 @@ export class QuotaGate {
    * that comes when the probe is due takes it: the others wait for the next one, even before its answer (under load
    * an answer can take longer than they take to come back).
    */
-  waitMs(workspace: string, key: string, ask: QuotaAsk, now: number, intervalMs: number): number | undefined {
+  probeWaitMs(workspace: string, key: string, ask: QuotaAsk, now: number, intervalMs: number): number | undefined {
     const probedAt = this.full.get(workspace);
     const asked = this.refusedAsks.get(key);
     if (probedAt === undefined || asked === undefined || asked.generation !== ask.generation || asked.token !== ask.token) return undefined;

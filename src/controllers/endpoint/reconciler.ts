@@ -351,7 +351,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
     // A create its workspace's quota of endpoints refused: another object probes the quota meanwhile (quota-gate.ts).
     const quotaAsk = { generation: object.generation, token: object.annotations[EndpointAnnotation.requestedAt] };
-    const probeInMs = plan.action.type === 'create' ? quotaGate.waitMs(workspace.name, key, quotaAsk, at.getTime(), options.settings.pollIntervalMs) : undefined;
+    const probeInMs = plan.action.type === 'create' ? quotaGate.probeWaitMs(workspace.name, key, quotaAsk, at.getTime(), options.settings.pollIntervalMs) : undefined;
     if (probeInMs !== undefined) {
       log.debug({ requeue: { after: probeInMs } }, "the workspace's quota of endpoints is full: another object's create probes it");
       return { requeueAfterMs: probeInMs + Math.round(random() * 1_000) };
