@@ -27,6 +27,7 @@ import { endpointChanged } from './endpoint/update-filter.js';
 import { ENDPOINT_NAME_INDEX, claimantsToWake, claimsProjection, endpointNameIndex } from './endpoint/tenancy.js';
 import { OperatorMetrics } from './metrics.js';
 import { DEFAULT_WORKSPACE, EndpointResource, WorkspaceResource } from './resources.js';
+import { budgetLeaseHandover } from './budget-handover.js';
 import { crdDeletionCheck } from './crd-deletion.js';
 import { WorkspaceConnections } from './workspace/connections.js';
 import { ReferencedSecrets } from './workspace/secrets.js';
@@ -81,6 +82,13 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   // GET /version (allowed to every authenticated user) while the bound is loose and a new object waits on it
   const clockProbe = new ClockProbe(apiserverClock, () => kube.request({ method: 'GET', path: '/version' }));
 
+  // The budget of every Databricks host is the operator's, not a workspace's to set.
+  const budgets = new RateBudgetRegistry(systemClock, undefined, {
+    mutationsPer5Minutes: config.databricksMutationsPer5Minutes,
+    readsPerSecond: config.databricksReadsPerSecond,
+    readBurst: config.databricksReadBurst,
+  });
+
   const manager = new Manager({
     client: kube,
     log,
@@ -89,7 +97,13 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     shutdownTimeoutMs: config.shutdownTimeout,
     handleSignals: true,
     ...(config.leaderElect && {
-      leaderElection: { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, ...(env['POD_NAME'] ? { identity: env['POD_NAME'] } : {}) },
+      leaderElection: {
+        namespace: config.leaderElectionNamespace,
+        name: config.leaderElectionId,
+        ...(env['POD_NAME'] ? { identity: env['POD_NAME'] } : {}),
+        // Databricks counts the predecessor's calls of the last window: so does the next leader.
+        handover: budgetLeaseHandover(budgets, () => systemClock.now(), log),
+      },
     }),
   });
 
@@ -117,12 +131,6 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   const onNamespaceSelection = (keysOf: (namespace: string) => string[]) =>
     selectedNamespaces ? [{ informer: selectedNamespaces, map: (ns: KubeObject) => keysOf(ns.metadata.name) }] : [];
 
-  // The budget of every Databricks host is the operator's, not a workspace's to set.
-  const budgets = new RateBudgetRegistry(systemClock, undefined, {
-    mutationsPer5Minutes: config.databricksMutationsPer5Minutes,
-    readsPerSecond: config.databricksReadsPerSecond,
-    readBurst: config.databricksReadBurst,
-  });
   metrics.budgetLimitsFrom(() => budgets.currentLimits());
   const connections = new WorkspaceConnections({
     workspaces,

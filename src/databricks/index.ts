@@ -37,5 +37,6 @@ export {
   type BudgetMetricsSink,
   type BudgetName,
 } from './rate-budget.js';
+export { type BudgetHandover, decodeHandover, encodeHandover, type WindowHandover } from './budget-handover.js';
 export { HttpTransport, sharedTransport, operatorVersion } from './transport.js';
 export { systemClock, type Clock } from './clock.js';

@@ -25,6 +25,7 @@
 import type { Clock } from './clock.js';
 import { DatabricksError } from './errors.js';
 import type { AcquireOptions, Budget, BudgetMetricsSink, BudgetName } from './budget-types.js';
+import type { BudgetHandover, WindowHandover } from './budget-handover.js';
 import { BucketBudget, perSecondBucket, type BucketSpec } from './bucket-budget.js';
 import { WindowBudget, windowSpec, type WindowSpec } from './window-budget.js';
 
@@ -195,6 +196,8 @@ export class RateBudgetRegistry {
   private readonly users = new Map<string, number>();
   /** keys whose last client was released (when), dropped once their budgets are idle and RELEASE_GRACE_MS passed */
   private readonly unused = new Map<string, number>();
+  /** shares a predecessor counted calls for, until a workspace asks for them (seed) */
+  private readonly seededShares = new Map<string, WindowHandover>();
 
   constructor(
     private readonly clock: Clock,
@@ -254,6 +257,48 @@ export class RateBudgetRegistry {
     ]);
   }
 
+  /** What a successor must know of every create/update window, hosts' and shares' (budget-handover.ts). */
+  handover(): BudgetHandover {
+    const now = this.clock.now();
+    const windows: Record<string, WindowHandover> = {};
+    for (const [key, budgets] of [...this.byHost, ...this.shares]) {
+      const window = budgets.mutation.handover(now);
+      if (window) windows[key] = window;
+    }
+    // a share not made yet since the seed: still the predecessor's word for it, while it says something about the window
+    const horizon = now - this.hostLimits.mutation.windowMs - this.hostLimits.mutation.marginMs;
+    for (const [key, window] of this.seededShares) {
+      const live = { ...window, sent: window.sent.filter((t) => t >= horizon) };
+      if (live.sent.length === 0 && (live.pausedUntil ?? 0) <= now && (live.shrink?.at ?? 0) < horizon) this.seededShares.delete(key);
+      else windows[key] ??= live;
+    }
+    return { at: now, windows };
+  }
+
+  /**
+   * Counts what a predecessor sent, before this process sends anything. A host's window is made now (and dropped
+   * when idle, as a released one); a share's is seeded when a workspace first asks for it.
+   */
+  seed(handover: BudgetHandover): void {
+    const now = this.clock.now();
+    for (const [key, window] of Object.entries(handover.windows)) {
+      if (key.includes(SHARE_SEPARATOR)) {
+        const share = this.shares.get(key);
+        if (share) share.mutation.seed(window, now);
+        else this.seededShares.set(key, window);
+        continue;
+      }
+      if (!this.byHost.has(key)) {
+        this.byHost.set(key, {
+          mutation: new WindowBudget(key, this.hostLimits.mutation, this.clock, this.relay),
+          read: new BucketBudget(key, this.hostLimits.read, this.clock, this.relay),
+        });
+        if (!this.users.has(key)) this.unused.set(key, now);
+      }
+      this.byHost.get(key)?.mutation.seed(window, now);
+    }
+  }
+
   /** The share's own budgets, only where they are stricter than the host's (otherwise they add nothing). */
   private shareFor(host: string, share: BudgetShare): { mutation?: WindowBudget; read?: BucketBudget } {
     const hostLimits = this.hostLimits;
@@ -274,6 +319,9 @@ export class RateBudgetRegistry {
         limits: fingerprint,
       };
       this.shares.set(key, existing);
+      const seeded = this.seededShares.get(key);
+      if (seeded) existing.mutation.seed(seeded, this.clock.now());
+      this.seededShares.delete(key);
     } else if (existing.limits !== fingerprint) {
       existing.mutation.reconfigure(wanted.mutation);
       existing.read.reconfigure(wanted.read);
@@ -314,7 +362,8 @@ export class RateBudgetRegistry {
   }
 }
 
-const shareKey = (host: string, name: string): string => `${host}#${name}`;
+const SHARE_SEPARATOR = '#';
+const shareKey = (host: string, name: string): string => `${host}${SHARE_SEPARATOR}${name}`;
 
 /** How long a host's budgets outlive their last client: longer than any call a released client may still make. */
 export const RELEASE_GRACE_MS = 5 * 60_000;

@@ -2,6 +2,7 @@
 // Databricks pauses (Retry-After, never less than a floor) and shrinks to half (at most once per window), growing
 // back by one every W / N (rate-budget.ts has the whole picture). In the host's window, namespaces take turns
 // (turns.ts).
+import type { WindowHandover } from './budget-handover.js';
 import type { Budget, BudgetMetricsSink, BudgetStats, Placement } from './budget-types.js';
 import type { Clock } from './clock.js';
 import { TurnLine } from './turns.js';
@@ -162,6 +163,27 @@ export class WindowBudget implements Budget {
   idleAt(now: number): boolean {
     this.prune(now);
     return this.slots.length === 0 && this.queueLength === 0 && this.pausedUntil <= now && this.limitAt(now) === this.spec.limit;
+  }
+
+  /**
+   * What a successor must know (budget-handover.ts): the calls sent in the window (slots due by now; a slot reserved
+   * for later belongs to a caller of this process, and the successor's callers reserve their own), a pause, a shrink.
+   */
+  handover(now: number): WindowHandover | undefined {
+    this.prune(now);
+    const sent = this.slots.filter((slot) => slot <= now);
+    const paused = this.pausedUntil > now;
+    const shrunk = this.limitAt(now) < this.spec.limit;
+    if (sent.length === 0 && !paused && !shrunk) return undefined;
+    return { sent, ...(paused && { pausedUntil: this.pausedUntil }), ...(shrunk && this.shrink && { shrink: { ...this.shrink } }) };
+  }
+
+  /** Counts what a predecessor sent (and the pause or shrink it met) as if this window had seen it. */
+  seed(handover: WindowHandover, now: number): void {
+    this.slots = [...this.slots, ...handover.sent].sort((x, y) => x - y);
+    if (handover.pausedUntil !== undefined) this.pausedUntil = Math.max(this.pausedUntil, handover.pausedUntil);
+    if (handover.shrink && (!this.shrink || handover.shrink.limit < this.limitAt(now))) this.shrink = { ...handover.shrink };
+    this.prune(now);
   }
 
   /** callers sleeping for a grant plus reservations held by requeued callers */

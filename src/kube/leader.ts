@@ -28,6 +28,20 @@ export interface LeaderElectorOptions {
   log?: Logger;
   /** The wall clock, for the times written into the Lease only; durations are measured on a monotonic clock. */
   now?: () => number;
+  /** State the leader hands to its successor in an annotation of the Lease (see LeaseHandover). */
+  handover?: LeaseHandover;
+}
+
+/**
+ * State a leader keeps in an annotation of the Lease, written with every renew and on release, and read by the next
+ * holder when it takes the lease: what a successor must know that is not in the objects (e.g. a rate budget's window).
+ */
+export interface LeaseHandover {
+  annotation: string;
+  /** the value to write now; undefined: nothing to hand over (the annotation is removed) */
+  write(): string | undefined;
+  /** the predecessor's value, once the lease is ours and before leading starts; not called when there was none */
+  read(value: string): void;
 }
 
 /** Milliseconds that only move forward: a wall clock set back or ahead (NTP, a resumed VM) must not stretch or cut a lease. */
@@ -153,7 +167,7 @@ export class LeaderElector {
       // fast path: renew from the copy we wrote last; a conflict means someone else wrote, so look properly
       if (this.leader && this.lease?.spec?.holderIdentity === identity) {
         try {
-          const renewed: Lease = { ...this.lease, spec: { ...this.lease.spec, renewTime: microTime(now) } };
+          const renewed: Lease = this.withHandover({ ...this.lease, spec: { ...this.lease.spec, renewTime: microTime(now) } });
           this.lease = await this.client.replace<Lease>(CoreResources.lease, namespace, renewed, signal);
           this.observed = { record: JSON.stringify(this.lease.spec), at: seenAt };
           return true;
@@ -166,7 +180,7 @@ export class LeaderElector {
         current = await this.client.get<Lease>(CoreResources.lease, namespace, name, signal);
       } catch (err) {
         if (!isNotFound(err)) throw err;
-        this.lease = await this.client.create<Lease>(CoreResources.lease, namespace, {
+        this.lease = await this.client.create<Lease>(CoreResources.lease, namespace, this.withHandover({
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name, namespace },
@@ -177,7 +191,7 @@ export class LeaderElector {
             renewTime: microTime(now),
             leaseTransitions: 0,
           },
-        }, signal);
+        }), signal);
         this.observed = { record: JSON.stringify(this.lease.spec), at: seenAt };
         return true;
       }
@@ -189,7 +203,12 @@ export class LeaderElector {
       if (holder !== '' && holder !== identity && (this.observed?.at ?? seenAt) + validForMs > seenAt) return false;
 
       const weHeld = holder === identity;
-      const next: Lease = {
+      // Taking the lease (from another holder, or from a process of ours before a restart: a container restarted in
+      // its pod keeps the pod's name): the predecessor's annotation stays until our first renew, so a successor of
+      // ours that takes it before then still reads it; we read it once the lease is ours.
+      const taking = !this.leader;
+      const handedOver = taking && this.options.handover ? current.metadata.annotations?.[this.options.handover.annotation] : undefined;
+      const base: Lease = {
         ...current,
         spec: {
           holderIdentity: identity,
@@ -199,9 +218,11 @@ export class LeaderElector {
           leaseTransitions: weHeld ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
         },
       };
+      const next = taking ? base : this.withHandover(base);
       if (!weHeld) this.acquireUnansweredOn = current.metadata.resourceVersion;
       this.lease = await this.client.replace<Lease>(CoreResources.lease, namespace, next, signal);
       this.acquireUnansweredOn = undefined;
+      if (handedOver) this.readHandover(handedOver);
       this.observed = { record: JSON.stringify(this.lease.spec), at: seenAt };
       return true;
     } catch (err) {
@@ -210,6 +231,31 @@ export class LeaderElector {
       if (signal.aborted && !this.stopController.signal.aborted) this.log.warn({ boundMs }, 'lease request got no answer within the renew deadline');
       else if (!isConflict(err)) this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'lease get/update failed');
       return false;
+    }
+  }
+
+  /** The lease with our handover annotation as it is now. */
+  private withHandover(lease: Lease): Lease {
+    const handover = this.options.handover;
+    if (!handover) return lease;
+    let value: string | undefined;
+    try {
+      value = handover.write();
+    } catch (err) {
+      // a handover that cannot be written must not cost the lease: the successor then starts without it
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not write the handover annotation');
+      return lease;
+    }
+    const { [handover.annotation]: _previous, ...others } = lease.metadata.annotations ?? {};
+    const annotations = value === undefined ? others : { ...others, [handover.annotation]: value };
+    return { ...lease, metadata: { ...lease.metadata, annotations } };
+  }
+
+  private readHandover(value: string): void {
+    try {
+      this.options.handover?.read(value);
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not read the handover annotation');
     }
   }
 
@@ -231,10 +277,12 @@ export class LeaderElector {
         if (current.spec?.holderIdentity !== identity && !acquireMayLand) return;
         const now = this.now();
         try {
-          await this.client.replace<Lease>(CoreResources.lease, namespace, {
+          const released: Lease = {
             ...current,
             spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: microTime(now), renewTime: microTime(now) },
-          }, signal);
+          };
+          // Our last word for the successor; a record that was never ours (an acquire that may land) is left as it is.
+          await this.client.replace<Lease>(CoreResources.lease, namespace, acquireMayLand && current.spec?.holderIdentity !== identity ? released : this.withHandover(released), signal);
           this.log.info('released the lease');
           return;
         } catch (err) {

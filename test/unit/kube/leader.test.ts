@@ -184,3 +184,97 @@ describe('LeaderElector stopped while it acquires', () => {
     expect(store.lease?.spec?.holderIdentity).toBe('');
   });
 });
+
+describe('LeaderElector handover annotation', () => {
+  const annotation = 'example.io/handover';
+  /** A handover whose value is `value()`; what it read, in order, lands in `read`. */
+  const handover = (value: () => string | undefined) => {
+    const read: string[] = [];
+    return { read, handover: { annotation, write: value, read: (v: string) => void read.push(v) } };
+  };
+  const heldBy = (store: LeaseStore, holder: string, annotations: Record<string, string>) => {
+    store.lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'l', namespace: 'ns', resourceVersion: '1', annotations },
+      spec: { holderIdentity: holder, leaseDurationSeconds: 1, renewTime: new Date(0).toISOString() },
+    };
+  };
+
+  it("the leader's renews carry what it hands over, and a successor reads its predecessor's word before it starts leading", async () => {
+    const store = new LeaseStore();
+    let state = 'one';
+    const first = handover(() => state);
+    const leader = new LeaderElector(store.client(), { namespace: 'ns', name: 'l', identity: 'first', ...timings, handover: first.handover });
+    leader.start();
+    await expect.poll(() => leader.isLeader).toBe(true);
+    state = 'two';
+    await expect.poll(() => store.lease?.metadata.annotations?.[annotation]).toBe('two');
+    // nothing to hand over: the annotation goes
+    state = undefined as unknown as string;
+    await expect.poll(() => store.lease?.metadata.annotations?.[annotation]).toBeUndefined();
+    state = 'last word';
+    await leader.stop();
+    expect(store.lease?.metadata.annotations?.[annotation]).toBe('last word');
+    expect(first.read).toEqual([]);
+
+    const next = handover(() => 'successor');
+    let readWhenLeading: string[] | undefined;
+    const successor = new LeaderElector(store.client(), {
+      namespace: 'ns',
+      name: 'l',
+      identity: 'second',
+      ...timings,
+      handover: next.handover,
+      onStartedLeading: () => (readWhenLeading = [...next.read]),
+    });
+    successor.start();
+    await expect.poll(() => successor.isLeader).toBe(true);
+    expect(readWhenLeading).toEqual(['last word']);
+    await expect.poll(() => store.lease?.metadata.annotations?.[annotation]).toBe('successor');
+    await successor.stop();
+  });
+
+  it('a lease taken over from a holder that stopped renewing (a crash) hands over what its last renew wrote', async () => {
+    const store = new LeaseStore();
+    heldBy(store, 'crashed', { [annotation]: 'at the last renew', other: 'kept' });
+    const next = handover(() => 'mine');
+    const elector = new LeaderElector(store.client(), { namespace: 'ns', name: 'l', identity: 'second', ...timings, handover: next.handover });
+    elector.start();
+    await expect.poll(() => elector.isLeader, { timeout: 5_000 }).toBe(true);
+    expect(next.read).toEqual(['at the last renew']);
+    await expect.poll(() => store.lease?.metadata.annotations?.[annotation]).toBe('mine');
+    expect(store.lease?.metadata.annotations?.['other']).toBe('kept');
+    await elector.stop();
+  });
+
+  it('a process restarted under the same identity (a container restarted in its pod) reads what it wrote before', async () => {
+    const store = new LeaseStore();
+    heldBy(store, 'pod-0', { [annotation]: 'before the restart' });
+    const restarted = handover(() => 'after');
+    const elector = new LeaderElector(store.client(), { namespace: 'ns', name: 'l', identity: 'pod-0', ...timings, handover: restarted.handover });
+    elector.start();
+    await expect.poll(() => elector.isLeader).toBe(true);
+    expect(restarted.read).toEqual(['before the restart']);
+    await elector.stop();
+  });
+
+  it('a handover that throws costs neither the lease nor leadership', async () => {
+    const store = new LeaseStore();
+    heldBy(store, 'crashed', { [annotation]: 'unreadable' });
+    const elector = new LeaderElector(store.client(), {
+      namespace: 'ns',
+      name: 'l',
+      identity: 'second',
+      ...timings,
+      handover: { annotation, write: () => { throw new Error('broken'); }, read: () => { throw new Error('broken'); } },
+    });
+    elector.start();
+    await expect.poll(() => elector.isLeader, { timeout: 5_000 }).toBe(true);
+    const renewed = store.lease?.spec?.renewTime;
+    await expect.poll(() => store.lease?.spec?.renewTime !== renewed).toBe(true);
+    expect(elector.isLeader).toBe(true);
+    await elector.stop();
+    expect(store.lease?.spec?.holderIdentity).toBe('');
+  });
+});

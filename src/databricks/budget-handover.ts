@@ -1,0 +1,94 @@
+// What one operator process tells the next about its create/update windows (rate-budget.ts): the calls it sent in
+// the last window, and any pause or shrink a 429 caused. Databricks counts a workspace's calls whoever sent them, so
+// a new leader (a rolling update, a crash) that started with an empty window would send a full burst into a window
+// its predecessor filled, and meet 429s. The leader writes this record where its successor reads it (the leader
+// election Lease: controllers/run.ts); the successor seeds its windows from it before it reconciles anything.
+//
+// Times are the writer's clock (systemClock: epoch milliseconds on a monotonic clock), written as offsets from the
+// record's own time so it stays small; replicas' clocks differ by their wall clocks' skew, which the window's margin
+// absorbs. Hand-written, not a library: it is a small JSON shape with bounds, checked with zod like every input.
+import { z } from 'zod';
+
+export interface WindowHandover {
+  /** when each call counted in the window was sent, ascending */
+  sent: number[];
+  /** a 429's Retry-After pause ends then */
+  pausedUntil?: number;
+  /** the window was halved to `limit` at `at` (it grows back from then) */
+  shrink?: { limit: number; at: number };
+}
+
+export interface BudgetHandover {
+  /** when the record was made (the writer's clock) */
+  at: number;
+  /** by budget key: a host, or a host and a workspace's share (rate-budget.ts) */
+  windows: Record<string, WindowHandover>;
+}
+
+/** A Kubernetes annotation must stay well under the object's 256 KiB of annotations: the busiest windows are kept. */
+export const MAX_HANDOVER_BYTES = 64 * 1024;
+
+const Offset = z.number().int().min(-86_400_000).max(86_400_000);
+const WireSchema = z.object({
+  v: z.literal(1),
+  at: z.number().int().nonnegative(),
+  w: z.record(
+    z.string().min(1).max(600),
+    z.object({
+      s: z.array(Offset).max(10_000),
+      p: Offset.optional(),
+      k: z.tuple([z.number().int().positive(), Offset]).optional(),
+    }),
+  ),
+});
+type Wire = z.infer<typeof WireSchema>;
+
+/** The record as text, or undefined when there is nothing to hand over. The busiest windows first, as many as fit. */
+export function encodeHandover(handover: BudgetHandover, maxBytes = MAX_HANDOVER_BYTES): string | undefined {
+  const at = Math.round(handover.at);
+  const entries = Object.entries(handover.windows)
+    .filter(([, w]) => w.sent.length > 0 || w.pausedUntil !== undefined || w.shrink !== undefined)
+    .sort(([, x], [, y]) => y.sent.length - x.sent.length);
+  if (entries.length === 0) return undefined;
+  const wire: Wire = { v: 1, at, w: {} };
+  let size = JSON.stringify(wire).length;
+  for (const [key, w] of entries) {
+    // Rounded up: a call counted a little later leaves the window a little later, never earlier than it should.
+    const entry: Wire['w'][string] = {
+      s: w.sent.map((t) => Math.ceil(t) - at),
+      ...(w.pausedUntil !== undefined && { p: Math.ceil(w.pausedUntil) - at }),
+      ...(w.shrink && { k: [w.shrink.limit, Math.ceil(w.shrink.at) - at] as [number, number] }),
+    };
+    const added = JSON.stringify(key).length + JSON.stringify(entry).length + 2;
+    if (size + added > maxBytes) break;
+    wire.w[key] = entry;
+    size += added;
+  }
+  return JSON.stringify(wire);
+}
+
+/**
+ * The record a predecessor wrote, or undefined when it is unreadable or says nothing about the last window: made more
+ * than `windowMs` before `now`, or from a clock more than that ahead.
+ */
+export function decodeHandover(text: string, now: number, windowMs: number): BudgetHandover | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const wire = WireSchema.safeParse(parsed);
+  if (!wire.success) return undefined;
+  const { at, w } = wire.data;
+  if (Math.abs(now - at) > windowMs) return undefined;
+  const windows: Record<string, WindowHandover> = {};
+  for (const [key, entry] of Object.entries(w)) {
+    windows[key] = {
+      sent: entry.s.map((offset) => at + offset).sort((x, y) => x - y),
+      ...(entry.p !== undefined && { pausedUntil: at + entry.p }),
+      ...(entry.k && { shrink: { limit: entry.k[0], at: at + entry.k[1] } }),
+    };
+  }
+  return { at, windows };
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { type BudgetHandover, decodeHandover, encodeHandover } from '../../../src/databricks/budget-handover.js';
+import { DatabricksError } from '../../../src/databricks/errors.js';
+import { RateBudgetRegistry, WindowBudget, acquireAll, windowSpec } from '../../../src/databricks/rate-budget.js';
+import { FakeClock } from './fake-clock.js';
+
+const FIVE_MINUTES = 300_000;
+const MARGIN = 2_000;
+
+/** The wait a caller that may not wait is told (RateLimited), or 0 when it may call now. */
+async function waitOf(call: Promise<number>): Promise<number> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof DatabricksError && err.kind === 'RateLimited') return err.retryAfterMs ?? NaN;
+    throw err;
+  }
+}
+
+/** What one process hands to the next, through the annotation's text, as the Lease carries it. */
+function passOn(from: RateBudgetRegistry, to: RateBudgetRegistry, now: number): void {
+  const text = encodeHandover(from.handover());
+  const decoded = text === undefined ? undefined : decodeHandover(text, now, FIVE_MINUTES + MARGIN);
+  if (decoded) to.seed(decoded);
+}
+
+describe('the budget handed over between operator processes', () => {
+  it("a successor counts its predecessor's creates in the window: the next one waits until the first leaves it", async () => {
+    const clock = new FakeClock(1_000_000);
+    const before = new RateBudgetRegistry(clock, undefined, { mutationsPer5Minutes: 2 });
+    const sent = before.forHost('h.example.com');
+    await acquireAll(sent.mutation, clock, { maxWaitMs: 0, holder: 'ns/a' });
+    await clock.advance(10_000);
+    await acquireAll(sent.mutation, clock, { maxWaitMs: 0, holder: 'ns/b' });
+    await clock.advance(5_000);
+
+    const after = new RateBudgetRegistry(clock, undefined, { mutationsPer5Minutes: 2 });
+    passOn(before, after, clock.now());
+    const next = after.forHost('h.example.com');
+    // the first call left 15 s ago: it leaves the window (5 min and its margin) 15 s before that ends
+    expect(await waitOf(acquireAll(next.mutation, clock, { maxWaitMs: 0, holder: 'ns/c' }))).toBe(FIVE_MINUTES + MARGIN - 15_000);
+    // without the handover the successor would have sent at once
+    const fresh = new RateBudgetRegistry(clock, undefined, { mutationsPer5Minutes: 2 });
+    expect(await waitOf(acquireAll(fresh.forHost('h.example.com').mutation, clock, { maxWaitMs: 0, holder: 'ns/c' }))).toBe(0);
+  });
+
+  it('hands over only calls sent: a slot reserved for a caller of the old process is not counted', async () => {
+    const clock = new FakeClock(0);
+    const budget = new WindowBudget('h', windowSpec(1, 10_000, 0), clock);
+    await acquireAll([budget], clock, { maxWaitMs: 0, holder: 'a' });
+    await waitOf(acquireAll([budget], clock, { maxWaitMs: 0, holder: 'b' }));
+    expect(budget.handover(clock.now())).toEqual({ sent: [0] });
+  });
+
+  it("a 429's pause and the halved window go on in the successor", async () => {
+    const clock = new FakeClock(0);
+    const before = new RateBudgetRegistry(clock, undefined, { mutationsPer5Minutes: 8 });
+    const [host] = before.forHost('h').mutation;
+    host?.throttled(60_000, clock.now());
+    await clock.advance(1_000);
+    const after = new RateBudgetRegistry(clock, undefined, { mutationsPer5Minutes: 8 });
+    passOn(before, after, clock.now());
+    expect(await waitOf(acquireAll(after.forHost('h').mutation, clock, { maxWaitMs: 0, holder: 'x' }))).toBe(59_000);
+    expect(after.currentLimits().find((l) => l.budget === 'mutation')?.limit).toBe(4);
+  });
+
+  it("a workspace's own share is seeded when a workspace first asks for it, and handed on until then", async () => {
+    const clock = new FakeClock(0);
+    const share = { key: 'ns/ws', limits: { mutationsPer5Minutes: 1 } };
+    const before = new RateBudgetRegistry(clock);
+    await acquireAll(before.forHost('h', share).mutation, clock, { maxWaitMs: 0, holder: 'ns/a' });
+    const middle = new RateBudgetRegistry(clock);
+    passOn(before, middle, clock.now());
+    await clock.advance(1_000);
+    // the middle process never used the share: it still hands it on
+    const last = new RateBudgetRegistry(clock);
+    passOn(middle, last, clock.now());
+    expect(await waitOf(acquireAll(last.forHost('h', share).mutation, clock, { maxWaitMs: 0, holder: 'ns/b' }))).toBe(FIVE_MINUTES + MARGIN - 1_000);
+    // another workspace on the host is not held by that share
+    expect(await waitOf(acquireAll(last.forHost('h', { key: 'ns/other', limits: {} }).mutation, clock, { maxWaitMs: 0, holder: 'ns/c' }))).toBe(0);
+  });
+
+  it('a seeded host no client uses is dropped once its window is empty', async () => {
+    const clock = new FakeClock(0);
+    const before = new RateBudgetRegistry(clock);
+    await acquireAll(before.forHost('gone.example.com').mutation, clock, { maxWaitMs: 0 });
+    const after = new RateBudgetRegistry(clock);
+    passOn(before, after, clock.now());
+    expect(after.hosts()).toEqual(['gone.example.com']);
+    await clock.advance(FIVE_MINUTES + MARGIN + 1);
+    after.currentLimits();
+    expect(after.hosts()).toEqual([]);
+    expect(encodeHandover(after.handover())).toBeUndefined();
+  });
+});
+
+describe('the handover record', () => {
+  const record: BudgetHandover = {
+    at: 1_700_000_000_000,
+    windows: {
+      'a.example.com': { sent: [1_699_999_990_000.2, 1_699_999_999_999], pausedUntil: 1_700_000_030_000, shrink: { limit: 25, at: 1_700_000_030_000 } },
+      'b.example.com#ns/ws': { sent: [1_699_999_900_000] },
+    },
+  };
+
+  it('round-trips, each time rounded up to the millisecond (counted a little longer, never shorter)', () => {
+    const text = encodeHandover(record) as string;
+    expect(decodeHandover(text, record.at, FIVE_MINUTES)).toEqual({
+      at: record.at,
+      windows: {
+        'a.example.com': { sent: [1_699_999_990_001, 1_699_999_999_999], pausedUntil: 1_700_000_030_000, shrink: { limit: 25, at: 1_700_000_030_000 } },
+        'b.example.com#ns/ws': { sent: [1_699_999_900_000] },
+      },
+    });
+  });
+
+  it('keeps the busiest windows when they do not all fit', () => {
+    const windows: BudgetHandover['windows'] = {};
+    for (let i = 0; i < 200; i++) windows[`host-${i}.example.com`] = { sent: Array.from({ length: 1 + (i % 50) }, (_, k) => record.at - k * 1000) };
+    const text = encodeHandover({ at: record.at, windows }, 8 * 1024) as string;
+    expect(text.length).toBeLessThanOrEqual(8 * 1024);
+    const kept = decodeHandover(text, record.at, FIVE_MINUTES)?.windows ?? {};
+    const sizes = Object.values(kept).map((w) => w.sent.length);
+    expect(sizes.length).toBeGreaterThan(0);
+    // every window left out was no busier than the smallest kept
+    const left = Object.entries(windows).filter(([key]) => !(key in kept));
+    expect(Math.max(...left.map(([, w]) => w.sent.length))).toBeLessThanOrEqual(Math.min(...sizes));
+  });
+
+  it('nothing to hand over writes nothing', () => {
+    expect(encodeHandover({ at: 0, windows: {} })).toBeUndefined();
+    expect(encodeHandover({ at: 0, windows: { h: { sent: [] } } })).toBeUndefined();
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['another version', JSON.stringify({ v: 2, at: 1, w: {} })],
+    ['a time that is not a number', JSON.stringify({ v: 1, at: 1, w: { h: { s: ['x'] } } })],
+    ['too many entries', JSON.stringify({ v: 1, at: 1, w: { h: { s: Array.from({ length: 10_001 }, () => 0) } } })],
+  ])('an unreadable record (%s) is ignored', (_, text) => {
+    expect(decodeHandover(text, 1, FIVE_MINUTES)).toBeUndefined();
+  });
+
+  it('a record older than the window, or from a clock far ahead, says nothing about the window', () => {
+    const text = encodeHandover(record) as string;
+    expect(decodeHandover(text, record.at + FIVE_MINUTES + 1, FIVE_MINUTES)).toBeUndefined();
+    expect(decodeHandover(text, record.at - FIVE_MINUTES - 1, FIVE_MINUTES)).toBeUndefined();
+  });
+});
