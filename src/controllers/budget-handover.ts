@@ -1,6 +1,7 @@
 // The Databricks budget's handover between leaders: the leader keeps what its create/update windows counted in an
 // annotation of the leader election Lease (written with every renew, and on release at a graceful stop), and the
-// next leader seeds its windows from it before it reconciles anything. A container restarted in its pod, a rolling
+// next leader seeds its windows from it before it reconciles anything. A call counted is written within 250 ms
+// (HANDOVER_WRITE_SPACING_MS), not only at the next renew. A container restarted in its pod, a rolling
 // update or a crash then does not send a burst into a window Databricks still counts as full.
 import { type BudgetHandover, decodeHandover, encodeHandover, type RateBudgetRegistry } from '../databricks/index.js';
 import type { LeaseHandover, Logger } from '../kube/index.js';
@@ -11,6 +12,8 @@ export function budgetLeaseHandover(budgets: RateBudgetRegistry, now: () => numb
   return {
     annotation: BUDGET_HANDOVER_ANNOTATION,
     write: () => encodeHandover(budgets.handover()),
+    // a call counted is in the Lease within a quarter of a second, not at the next renew: a crash loses little
+    subscribe: (changed) => void budgets.onMutationCounted(changed),
     read: (value) => {
       const handover = decodeHandover(value, now(), budgets.limits.mutation.windowMs + budgets.limits.mutation.marginMs);
       if (!handover) return void log.info('the previous leader handed over no Databricks budget that still counts');

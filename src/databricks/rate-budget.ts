@@ -183,7 +183,10 @@ export class RateBudgetRegistry {
   private readonly hostLimits: ResolvedLimits;
   // Budgets report through this indirection, so a sink set later (setMetrics) reaches old budgets too.
   private readonly relay: BudgetMetricsSink = {
-    budgetWait: (event) => this.sink?.budgetWait?.(event),
+    budgetWait: (event) => {
+      this.sink?.budgetWait?.(event);
+      if (event.budget === 'mutation') for (const listener of this.countedListeners) listener();
+    },
     budgetRejected: (event) => this.sink?.budgetRejected?.(event),
     budgetQueueLength: (event) => this.sink?.budgetQueueLength?.(event),
     budgetThrottled: (event) => this.sink?.budgetThrottled?.(event),
@@ -196,6 +199,8 @@ export class RateBudgetRegistry {
   private readonly users = new Map<string, number>();
   /** keys whose last client was released (when), dropped once their budgets are idle and RELEASE_GRACE_MS passed */
   private readonly unused = new Map<string, number>();
+  /** told whenever a create/update window counts a call: what handover() says has changed */
+  private readonly countedListeners = new Set<() => void>();
   /** shares a predecessor counted calls for, until a workspace asks for them (seed) */
   private readonly seededShares = new Map<string, WindowHandover>();
 
@@ -255,6 +260,12 @@ export class RateBudgetRegistry {
       { host, budget: 'mutation' as const, limit: b.mutation.stats.limit },
       { host, budget: 'read' as const, limit: b.read.stats.limit },
     ]);
+  }
+
+  /** Calls `listener` whenever a create/update window counts a call (so handover() changed); returns the unsubscribe. */
+  onMutationCounted(listener: () => void): () => void {
+    this.countedListeners.add(listener);
+    return () => void this.countedListeners.delete(listener);
   }
 
   /** What a successor must know of every create/update window, hosts' and shares' (budget-handover.ts). */

@@ -14,7 +14,7 @@ describe("the budget's handover between leaders", () => {
     await handOver('SIGTERM');
   });
 
-  it('crash: the successor counts what the Lease said at the last renew', async () => {
+  it('crash: the successor counts what the Lease held when the leader died (written within a quarter second of each call)', async () => {
     await handOver('SIGKILL');
   });
 });

@@ -80,6 +80,22 @@ describe('the budget handed over between operator processes', () => {
     expect(await waitOf(acquireAll(last.forHost('h', { key: 'ns/other', limits: {} }).mutation, clock, { maxWaitMs: 0, holder: 'ns/c' }))).toBe(0);
   });
 
+  it('tells its listeners when a create/update window counts a call, and not for reads', async () => {
+    const clock = new FakeClock(0);
+    const registry = new RateBudgetRegistry(clock);
+    let counted = 0;
+    const unsubscribe = registry.onMutationCounted(() => counted++);
+    const budgets = registry.forHost('h', { key: 'ns/ws', limits: { mutationsPer5Minutes: 5 } });
+    await acquireAll(budgets.read, clock);
+    expect(counted).toBe(0);
+    await acquireAll(budgets.mutation, clock);
+    expect(counted).toBeGreaterThan(0);
+    unsubscribe();
+    const before = counted;
+    await acquireAll(budgets.mutation, clock);
+    expect(counted).toBe(before);
+  });
+
   it('a seeded host no client uses is dropped once its window is empty', async () => {
     const clock = new FakeClock(0);
     const before = new RateBudgetRegistry(clock);

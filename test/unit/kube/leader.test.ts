@@ -259,6 +259,43 @@ describe('LeaderElector handover annotation', () => {
     await elector.stop();
   });
 
+  it('a changed handover is written within a quarter of a second, not at the next renew; a burst of changes is a few writes', async () => {
+    const store = new LeaseStore();
+    let state = 'a';
+    let changed: (() => void) | undefined;
+    const writes: string[] = [];
+    const client = store.client();
+    const replace = client.replace.bind(client);
+    client.replace = (async (...args: Parameters<KubeClient['replace']>) => {
+      writes.push((args[2] as Lease).metadata.annotations?.[annotation] ?? '');
+      return replace(...args);
+    }) as KubeClient['replace'];
+    // renews every 10 s: only an early write can carry a change within the test
+    const elector = new LeaderElector(client, {
+      namespace: 'ns',
+      name: 'l',
+      identity: 'me',
+      leaseDurationMs: 30_000,
+      renewDeadlineMs: 20_000,
+      retryPeriodMs: 10_000,
+      handover: { annotation, write: () => state, read: () => {}, subscribe: (notify) => void (changed = notify) },
+    });
+    elector.start();
+    await expect.poll(() => elector.isLeader).toBe(true);
+    const before = writes.length;
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) {
+      state = `b${i}`;
+      changed?.();
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await expect.poll(() => store.lease?.metadata.annotations?.[annotation], { timeout: 2_000 }).toBe('b19');
+    expect(performance.now() - started).toBeLessThan(2_000);
+    // 20 changes over half a second: written at most every 250 ms, not 20 times
+    expect(writes.length - before).toBeLessThanOrEqual(4);
+    await elector.stop();
+  });
+
   it('a handover that throws costs neither the lease nor leadership', async () => {
     const store = new LeaseStore();
     heldBy(store, 'crashed', { [annotation]: 'unreadable' });
