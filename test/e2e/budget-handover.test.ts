@@ -4,8 +4,8 @@
 // in real time), the first leader sends 2 and is stopped (SIGTERM) or crashes (SIGKILL), and the successor is asked
 // for a third.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { cluster, eventually } from '../support/cluster.js';
-import { condition, endpointManifest, isReady, type OperatorProcess, startE2E, startOperator } from './harness.js';
+import { eventually } from '../support/cluster.js';
+import { condition, endpointManifest, isReady, leaderReplicas, startE2E } from './harness.js';
 
 const SPEED = 120;
 
@@ -27,35 +27,18 @@ async function handOver(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
     speed: SPEED,
     scenario: { limits: { mutationsPerWindow: 2, windowSeconds: 300 * SPEED } },
   });
-  const leaseId = `pt-e2e-handover-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const leaseNamespace = cluster().operatorNamespace;
-  const replicas: OperatorProcess[] = [];
-  onTestFinished(async () => {
-    await Promise.all(replicas.map((r) => r.stop('SIGKILL')));
-    await e2e.emulator.close();
-  });
-  const replica = (identity: string) => {
-    const started = startOperator({
-      namespace: e2e.namespace,
-      emulatorUrl: e2e.emulator.url,
-      name: `${e2e.namespace}-${identity}`,
-      args: ['--leader-elect=true', `--leader-election-namespace=${leaseNamespace}`, `--leader-election-id=${leaseId}`, '--databricks-mutations-per-5-minutes=2'],
-      env: { POD_NAME: identity },
-    });
-    replicas.push(started);
-    return started;
-  };
+  onTestFinished(() => e2e.emulator.close());
+  const { replica, lease } = leaderReplicas(e2e, { prefix: 'pt-e2e-handover', args: ['--databricks-mutations-per-5-minutes=2'] });
   const creates = () => e2e.emulator.emulator.calls.query().filter((c) => c.operation === 'create');
 
   const first = replica('first');
   await e2e.apply(['h-0', 'h-1'].map((name) => endpointManifest(name)));
   for (const name of ['h-0', 'h-1']) await e2e.waitUntil('pte', name, isReady, 90_000);
   if (signal === 'SIGKILL') {
-    // A crash loses what was not written: wait for a renew that carries both creates.
+    // A crash loses what was not written: wait until the Lease carries both creates.
     await eventually(
       async () => {
-        const lease = JSON.parse(await e2e.kubectl(['get', 'lease', leaseId, '--namespace', leaseNamespace, '-o', 'json'])) as { metadata: { annotations?: Record<string, string> } };
-        const record = lease.metadata.annotations?.['ptoperator.io/databricks-budget'];
+        const record = (await lease()).metadata.annotations?.['ptoperator.io/databricks-budget'];
         const counted = record ? Object.values((JSON.parse(record) as { w: Record<string, { s: number[] }> }).w).reduce((n, w) => n + w.s.length, 0) : 0;
         if (counted < 2) throw new Error(`the Lease counts ${counted} calls`);
       },

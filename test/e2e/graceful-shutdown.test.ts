@@ -2,8 +2,8 @@
 // reconciles in flight finish, their status and Events are written, the Lease is handed back, and the process exits
 // 0; the next replica resumes from status. Here three creates are held 3 s by the emulator when SIGTERM arrives.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { cluster, eventually } from '../support/cluster.js';
-import { condition, endpointManifest, type OperatorProcess, startE2E, startOperator } from './harness.js';
+import { eventually } from '../support/cluster.js';
+import { condition, endpointManifest, leaderReplicas, startE2E } from './harness.js';
 
 const NAMES = ['drain-0', 'drain-1', 'drain-2'];
 const CREATE_HELD_MS = 3_000;
@@ -12,25 +12,8 @@ describe('graceful shutdown of the real operator', () => {
   it('SIGTERM while creates and their status writes are in flight: all written, the Lease released, exit code 0; the successor sends no second create', async () => {
     // A namespace, emulator and Lease of this attempt's own: a retry must not meet the first attempt's leader.
     const e2e = await startE2E({ prefix: 'e2e-drain', startOperator: false });
-    const leaseId = `pt-e2e-drain-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    const leaseNamespace = cluster().operatorNamespace;
-    const replicas: OperatorProcess[] = [];
-    onTestFinished(async () => {
-      await Promise.all(replicas.map((r) => r.stop('SIGKILL')));
-      await e2e.emulator.close();
-    });
-    const replica = (identity: string) => {
-      const started = startOperator({
-        namespace: e2e.namespace,
-        emulatorUrl: e2e.emulator.url,
-        name: `${e2e.namespace}-${identity}`,
-        args: ['--leader-elect=true', `--leader-election-namespace=${leaseNamespace}`, `--leader-election-id=${leaseId}`, '--shutdown-timeout=20s'],
-        env: { POD_NAME: identity },
-      });
-      replicas.push(started);
-      return started;
-    };
-    const lease = async () => JSON.parse(await e2e.kubectl(['get', 'lease', leaseId, '--namespace', leaseNamespace, '-o', 'json'])) as { spec?: { holderIdentity?: string } };
+    onTestFinished(() => e2e.emulator.close());
+    const { replica, lease } = leaderReplicas(e2e, { prefix: 'pt-e2e-drain', args: ['--shutdown-timeout=20s'] });
 
     const leader = replica('leader');
     await eventually(

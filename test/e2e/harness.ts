@@ -105,6 +105,38 @@ export function startOperator(options: StartOperatorOptions): OperatorProcess {
   };
 }
 
+/**
+ * Replicas of the operator with leader election, on a Lease of this test's own (a retry must not meet an earlier
+ * attempt's leader), each `identity` its POD_NAME; killed when the test ends.
+ */
+export function leaderReplicas(e2e: Pick<E2E, 'namespace' | 'emulator'>, options: { prefix: string; args?: string[] }) {
+  const leaseId = `${options.prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const leaseNamespace = cluster().operatorNamespace;
+  const replicas: OperatorProcess[] = [];
+  onTestFinished(async () => {
+    await Promise.all(replicas.map((r) => r.stop('SIGKILL')));
+  });
+  return {
+    leaseId,
+    leaseNamespace,
+    replica(identity: string): OperatorProcess {
+      const started = startOperator({
+        namespace: e2e.namespace,
+        emulatorUrl: e2e.emulator.url,
+        name: `${e2e.namespace}-${identity}`,
+        args: ['--leader-elect=true', `--leader-election-namespace=${leaseNamespace}`, `--leader-election-id=${leaseId}`, ...(options.args ?? [])],
+        env: { POD_NAME: identity },
+      });
+      replicas.push(started);
+      return started;
+    },
+    /** The Lease as the admin reads it. */
+    async lease(): Promise<{ metadata: { annotations?: Record<string, string> }; spec?: { holderIdentity?: string } }> {
+      return JSON.parse(await kubectlOk(['get', 'lease', leaseId, '--namespace', leaseNamespace, '-o', 'json'])) as never;
+    },
+  };
+}
+
 export interface E2E {
   namespace: string;
   emulator: RunningEmulator;
