@@ -27,6 +27,11 @@ export interface BudgetHandover {
 
 /** A Kubernetes annotation must stay well under the object's 256 KiB of annotations: the busiest windows are kept. */
 export const MAX_HANDOVER_BYTES = 64 * 1024;
+/**
+ * The latest calls of a window handed over, at most: a window only looks at its last `limit` calls, and Databricks'
+ * documented limit is 50. A limit raised past this (a workspace Databricks allows more) is handed over in part.
+ */
+export const MAX_HANDOVER_CALLS_PER_WINDOW = 1_000;
 
 const Offset = z.number().int().min(-86_400_000).max(86_400_000);
 const WireSchema = z.object({
@@ -35,7 +40,7 @@ const WireSchema = z.object({
   w: z.record(
     z.string().min(1).max(600),
     z.object({
-      s: z.array(Offset).max(10_000),
+      s: z.array(Offset).max(MAX_HANDOVER_CALLS_PER_WINDOW),
       p: Offset.optional(),
       k: z.tuple([z.number().int().positive(), Offset]).optional(),
     }),
@@ -55,7 +60,7 @@ export function encodeHandover(handover: BudgetHandover, maxBytes = MAX_HANDOVER
   for (const [key, w] of entries) {
     // Rounded up: a call counted a little later leaves the window a little later, never earlier than it should.
     const entry: Wire['w'][string] = {
-      s: w.sent.map((t) => Math.ceil(t) - at),
+      s: w.sent.slice(-MAX_HANDOVER_CALLS_PER_WINDOW).map((t) => Math.ceil(t) - at),
       ...(w.pausedUntil !== undefined && { p: Math.ceil(w.pausedUntil) - at }),
       ...(w.shrink && { k: [w.shrink.limit, Math.ceil(w.shrink.at) - at] as [number, number] }),
     };

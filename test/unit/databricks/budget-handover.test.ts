@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BudgetHandover, decodeHandover, encodeHandover } from '../../../src/databricks/budget-handover.js';
+import { type BudgetHandover, MAX_HANDOVER_BYTES, MAX_HANDOVER_CALLS_PER_WINDOW, decodeHandover, encodeHandover } from '../../../src/databricks/budget-handover.js';
 import { DatabricksError } from '../../../src/databricks/errors.js';
 import { RateBudgetRegistry, WindowBudget, acquireAll, windowSpec } from '../../../src/databricks/rate-budget.js';
 import { FakeClock } from './fake-clock.js';
@@ -143,6 +143,21 @@ describe('the handover record', () => {
     expect(Math.max(...left.map(([, w]) => w.sent.length))).toBeLessThanOrEqual(Math.min(...sizes));
   });
 
+  it('a window with more calls than a record holds (a limit raised far past 50) hands over its latest calls, and the record still fits', () => {
+    const at = record.at;
+    const windows: BudgetHandover['windows'] = {};
+    // 20 hosts, each with 10,000 calls in the last 5 minutes (33 a second)
+    for (let h = 0; h < 20; h++) windows[`host-${h}.example.com`] = { sent: Array.from({ length: 10_000 }, (_, k) => at - FIVE_MINUTES + k * 30) };
+    const text = encodeHandover({ at, windows }) as string;
+    expect(text.length).toBeLessThanOrEqual(MAX_HANDOVER_BYTES);
+    const kept = Object.values(decodeHandover(text, at, FIVE_MINUTES)?.windows ?? {});
+    expect(kept.length).toBeGreaterThan(0);
+    for (const w of kept) {
+      expect(w.sent).toHaveLength(MAX_HANDOVER_CALLS_PER_WINDOW);
+      expect(w.sent.at(-1)).toBe(at - FIVE_MINUTES + 9_999 * 30);
+    }
+  });
+
   it('nothing to hand over writes nothing', () => {
     expect(encodeHandover({ at: 0, windows: {} })).toBeUndefined();
     expect(encodeHandover({ at: 0, windows: { h: { sent: [] } } })).toBeUndefined();
@@ -152,7 +167,7 @@ describe('the handover record', () => {
     ['not JSON', '{'],
     ['another version', JSON.stringify({ v: 2, at: 1, w: {} })],
     ['a time that is not a number', JSON.stringify({ v: 1, at: 1, w: { h: { s: ['x'] } } })],
-    ['too many entries', JSON.stringify({ v: 1, at: 1, w: { h: { s: Array.from({ length: 10_001 }, () => 0) } } })],
+    ['too many entries', JSON.stringify({ v: 1, at: 1, w: { h: { s: Array.from({ length: MAX_HANDOVER_CALLS_PER_WINDOW + 1 }, () => 0) } } })],
   ])('an unreadable record (%s) is ignored', (_, text) => {
     expect(decodeHandover(text, 1, FIVE_MINUTES)).toBeUndefined();
   });
