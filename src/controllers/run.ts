@@ -148,6 +148,9 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       requestTimeoutMs: config.databricksTimeout,
       metrics: metrics.databricksSink(),
       logger: log.child({ component: 'databricks' }),
+      // A reconcile that waited (its budget slot, a token, a pause of the whole process) past this replica's lease
+      // sends no change: another replica may lead by now, and redoes it.
+      mayMutate: () => manager.isLeader,
     },
   });
   const statusWriter = new StatusWriter(kube);

@@ -55,6 +55,12 @@ export interface DatabricksClientOptions {
   metrics?: DatabricksMetricsSink;
   logger?: ClientLogger;
   random?: () => number;
+  /**
+   * Asked right before each request that changes something (POST, PUT, PATCH, DELETE) goes out, after any wait for
+   * a budget or a token: false refuses it unsent (MutationFencedError). The operator answers whether its leadership
+   * lease is still valid, so a replica resumed after a pause never acts beside the new leader.
+   */
+  mayMutate?: () => boolean;
 }
 
 export interface CallOptions {

@@ -115,6 +115,7 @@ export class DatabricksClient {
       metrics: options.metrics,
       logger: options.logger,
       readByName: (name, callOptions) => this.getEndpoint(name, callOptions),
+      mayMutate: options.mayMutate,
     });
   }
 

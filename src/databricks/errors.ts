@@ -128,6 +128,18 @@ export class DatabricksError extends Error {
 
 export const isDatabricksError = (err: unknown): err is DatabricksError => err instanceof DatabricksError;
 
+/**
+ * A request that would change something at Databricks, not sent because the client's `mayMutate` said no (the
+ * process may no longer act: its leadership lease ran out). Not a DatabricksError: nothing happened at Databricks and
+ * there is nothing to record; the caller's work ends, and whoever acts now makes the change.
+ */
+export class MutationFencedError extends Error {
+  override readonly name = 'MutationFencedError';
+  constructor(method: string, path: string) {
+    super(`${method} ${path} not sent: this process may no longer change anything at Databricks`);
+  }
+}
+
 /** The classifier the controller uses: the kind of any thrown value (non-client errors count as Transient). */
 export function errorKindOf(err: unknown): DatabricksErrorKind {
   return err instanceof DatabricksError ? err.kind : 'Transient';

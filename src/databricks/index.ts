@@ -24,6 +24,7 @@ export {
   ERROR_KINDS,
   errorKindOf,
   isDatabricksError,
+  MutationFencedError,
   redactSecrets,
   parseRetryAfter,
   type DatabricksErrorKind,

@@ -8,7 +8,7 @@ import { parseBody } from './bodies.js';
 import type { CallOptions, ClientLogger, DatabricksMetricsSink } from './client-options.js';
 import type { Clock } from './clock.js';
 import { startDeadline } from './deadline.js';
-import { DatabricksError, errorFromHttpResponse, type DatabricksErrorKind } from './errors.js';
+import { DatabricksError, errorFromHttpResponse, MutationFencedError, type DatabricksErrorKind } from './errors.js';
 import { acquireAll, type BudgetName, type WorkspaceBudgets } from './rate-budget.js';
 import { decideRetry, type BackoffOptions } from './retry-policy.js';
 import { userAgent, type HttpResponse, type HttpTransport } from './transport.js';
@@ -49,6 +49,8 @@ export interface RequestLoopSettings {
   logger: ClientLogger | undefined;
   /** the GET by name that resolves a create whose outcome is unknown */
   readByName(name: string, options: CallOptions): Promise<ServingEndpointDetailed>;
+  /** whether a request that changes something may go out now (DatabricksClientOptions.mayMutate) */
+  mayMutate: (() => boolean) | undefined;
 }
 
 export class RequestLoop {
@@ -175,6 +177,9 @@ export class RequestLoop {
       body = JSON.stringify(spec.body);
       headers['content-type'] = 'application/json';
     }
+    // Asked last, with nothing awaited before the send: the waits above (budget, token, backoff) may have outlasted
+    // the right to act, e.g. in a process paused past its lease whose timers all come due at once on resume.
+    if (spec.method !== 'GET' && this.s.mayMutate?.() === false) throw new MutationFencedError(spec.method, spec.path);
     const timeoutMs = Math.max(1, Math.min(this.s.requestTimeoutMs, deadlineAt - this.s.clock.now()));
     const secrets = this.s.credentials.secrets();
     const started = this.s.clock.now();
