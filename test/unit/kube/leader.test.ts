@@ -16,12 +16,22 @@ class LeaseStore {
   holdRenews = false;
   private releaseHeld: (() => void) | undefined;
   renewInFlight: Promise<void> | undefined;
+  /**
+   * A create reaches the server and its answer never comes (our side gives up when the stop aborts it): the server
+   * applied it at once ('applied'), or applies it right after the next read ('late', as `lateWrites`).
+   */
+  holdCreates: 'applied' | 'late' | undefined;
+  private readonly lateCreates: Lease[] = [];
+  createInFlight: Promise<void> | undefined;
 
   client(): KubeClient {
     const fake = {
       get: async (_resource: unknown, _ns: string, _name: string) => {
-        if (!this.lease) throw new KubeApiError(404, 'NotFound', 'not found');
-        const read = structuredClone(this.lease);
+        const read = this.lease && structuredClone(this.lease);
+        for (const create of this.lateCreates.splice(0)) {
+          if (!this.lease) this.store(create); // else the server refused it: AlreadyExists
+        }
+        if (!read) throw new KubeApiError(404, 'NotFound', 'not found');
         for (const write of this.lateWrites.splice(0)) {
           try {
             this.apply(write);
@@ -31,9 +41,20 @@ class LeaseStore {
         }
         return read;
       },
-      create: async (_resource: unknown, _ns: string, body: Lease) => {
+      create: async (_resource: unknown, _ns: string, body: Lease, signal?: AbortSignal) => {
         if (this.lease) throw new KubeApiError(409, 'AlreadyExists', 'exists');
-        return this.store(body);
+        const held = this.holdCreates;
+        if (held === undefined) return this.store(body);
+        if (held === 'applied') this.store(body);
+        let reachedServer: () => void = () => undefined;
+        this.createInFlight = new Promise<void>((resolve) => (reachedServer = resolve));
+        return new Promise<Lease>((_, reject) => {
+          signal?.addEventListener('abort', () => {
+            if (held === 'late') this.lateCreates.push(structuredClone(body));
+            reject(new Error('aborted'));
+          }, { once: true });
+          reachedServer();
+        });
       },
       replace: async (_resource: unknown, _ns: string, body: Lease, signal?: AbortSignal) => {
         if (this.holdRenews && body.spec?.holderIdentity !== '') {
@@ -313,5 +334,25 @@ describe('LeaderElector handover annotation', () => {
     expect(elector.isLeader).toBe(true);
     await elector.stop();
     expect(store.lease?.spec?.holderIdentity).toBe('');
+  });
+});
+
+describe('LeaderElector stopped while its create of the Lease is unanswered', () => {
+  it.each(['applied', 'late'] as const)('a candidate stopped with the create of a new Lease unanswered (%s by the server) leaves it free', async (landing) => {
+    const store = new LeaseStore();
+    const client = store.client();
+    // no Lease yet (a first install): the candidate creates it, and SIGTERM arrives before the answer
+    store.holdCreates = landing;
+    const elector = new LeaderElector(client, { namespace: 'ns', name: 'l', identity: 'me', ...timings });
+    elector.start();
+    await expect.poll(() => store.createInFlight !== undefined).toBe(true);
+    await store.createInFlight;
+    store.holdCreates = undefined;
+    await elector.stop();
+    expect(elector.isLeader).toBe(false);
+    // what the next candidate finds once a late create has been answered: free, not ours for another leaseDuration
+    const found = await client.get<Lease>(CoreResources.lease, 'ns', 'l').catch(() => undefined);
+    expect(found?.spec?.holderIdentity ?? '').toBe('');
+    expect(store.lease?.spec?.holderIdentity ?? '').toBe('');
   });
 });
