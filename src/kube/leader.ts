@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { KubeClient } from './client.js';
-import { isConflict, isNotFound, KubeApiError } from './errors.js';
+import { isAlreadyExists, isConflict, isNotFound, KubeApiError } from './errors.js';
 import type { Logger } from './logger.js';
 import { sleep } from './sleep.js';
 import { CoreResources, type KubeObject } from './types.js';
@@ -71,10 +71,10 @@ export class LeaderElector {
   /** when (monotonic ms) the last successful acquire or renew was sent: the lease is ours until renewDeadline after */
   private renewedAt = 0;
   /**
-   * The resourceVersion of the lease an acquire was sent for, while its answer never came (aborted, timed out):
-   * the server may still make us the holder.
+   * An acquire sent while its answer never came (aborted, timed out): the server may still make us the holder. The
+   * resourceVersion of the lease it replaces, or `null` for the create of a Lease that did not exist.
    */
-  private acquireUnansweredOn: string | undefined;
+  private acquireUnansweredOn: string | null | undefined;
   /** the lease record last seen, and when (monotonic ms) */
   private observed: { record: string; at: number } | undefined;
   private lease: Lease | undefined;
@@ -194,6 +194,7 @@ export class LeaderElector {
         current = await this.client.get<Lease>(CoreResources.lease, namespace, name, signal);
       } catch (err) {
         if (!isNotFound(err)) throw err;
+        this.acquireUnansweredOn = null;
         this.lease = await this.client.create<Lease>(CoreResources.lease, namespace, this.withHandover({
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
@@ -206,6 +207,7 @@ export class LeaderElector {
             leaseTransitions: 0,
           },
         }), signal);
+        this.acquireUnansweredOn = undefined;
         this.observed = { record: JSON.stringify(this.lease.spec), at: seenAt };
         return true;
       }
@@ -240,7 +242,7 @@ export class LeaderElector {
       this.observed = { record: JSON.stringify(this.lease.spec), at: seenAt };
       return true;
     } catch (err) {
-      // answered with a refusal (a conflict: another candidate won): the server did not make us the holder
+      // answered with a refusal (a conflict, or AlreadyExists: another candidate won): the server did not make us the holder
       if (err instanceof KubeApiError) this.acquireUnansweredOn = undefined;
       if (signal.aborted && !this.stopController.signal.aborted) this.log.warn({ boundMs }, 'lease request got no answer within the renew deadline');
       else if (!isConflict(err)) this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'lease get/update failed');
@@ -281,10 +283,11 @@ export class LeaderElector {
   private async release(): Promise<void> {
     if (!this.lease && this.acquireUnansweredOn === undefined) return;
     const signal = AbortSignal.timeout(this.renewDeadlineMs);
-    const { namespace, name, identity } = this.options;
+    const { namespace, identity } = this.options;
     try {
       for (;;) {
-        const current = await this.client.get<Lease>(CoreResources.lease, namespace, name, signal);
+        const current = await this.readOrFillForUnansweredCreate(signal);
+        if (!current) return;
         // the record an unanswered acquire of ours was based on is written back free: that acquire, should it land
         // now, meets a conflict instead of leaving the lease to a process that is gone
         const acquireMayLand = current.metadata.resourceVersion === this.acquireUnansweredOn;
@@ -305,6 +308,37 @@ export class LeaderElector {
       }
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not release the lease; the successor waits for it to expire');
+    }
+  }
+
+  /**
+   * The Lease, for release(); undefined when there is nothing left to release. None while an unanswered create of ours
+   * may still land: a free Lease is created in its place, so that create, should it land now, meets AlreadyExists; if
+   * ours (or anyone's) landed first, the Lease is read again.
+   */
+  private async readOrFillForUnansweredCreate(signal: AbortSignal): Promise<Lease | undefined> {
+    const { namespace, name } = this.options;
+    for (;;) {
+      try {
+        return await this.client.get<Lease>(CoreResources.lease, namespace, name, signal);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        // deleted by someone: nothing of ours to hand back
+        if (this.acquireUnansweredOn !== null) return undefined;
+      }
+      const now = microTime(this.now());
+      try {
+        await this.client.create<Lease>(CoreResources.lease, namespace, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+        }, signal);
+        this.log.info('released the lease (created free: our create of it went unanswered)');
+        return undefined;
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
     }
   }
 }
