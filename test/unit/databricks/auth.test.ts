@@ -270,3 +270,69 @@ describe('a slow token endpoint and the call deadline (--databricks-timeout, iss
     expect((error as DatabricksError).message).toMatch(/no OAuth token within the call's deadline/);
   });
 });
+
+describe('an OAuth M2M token refresh that fails (the service principal secret revoked, the token endpoint down)', () => {
+  const SECRET = 'sp-secret-revoked-0123456789';
+  const LIST = '/api/2.0/serving-endpoints';
+
+  async function clientWithExpiredToken(refresh: (req: HttpRequest) => HttpResponse) {
+    const { DatabricksClient } = await import('../../../src/databricks/client.js');
+    const { RateBudgetRegistry } = await import('../../../src/databricks/rate-budget.js');
+    const clock = new FakeClock();
+    let tokens = 0;
+    const transport = new ScriptedTransport((req) => {
+      if (req.path === '/oidc/.well-known/oauth-authorization-server') return { status: 404, headers: {}, bodyText: '' };
+      if (req.path === '/oidc/v1/token') return ++tokens === 1 ? tokenAnswer(1, 600) : refresh(req);
+      return { status: 200, headers: {}, bodyText: JSON.stringify({ endpoints: [] }) };
+    });
+    const logged: string[] = [];
+    const logger = { debug: (obj: object, msg: string) => logged.push(JSON.stringify({ ...obj, msg })), warn: (obj: object, msg: string) => logged.push(JSON.stringify({ ...obj, msg })) };
+    const client = new DatabricksClient({
+      host: 'https://w.example',
+      auth: { type: 'oauth-m2m', clientId: 'sp-id', clientSecret: SECRET },
+      transport,
+      clock,
+      budgets: new RateBudgetRegistry(clock),
+      logger,
+      retryDeadlineMs: 5_000,
+      random: () => 0,
+    });
+    await client.listEndpoints();
+    // the token's 600 s are over: the next call must refresh it first
+    await clock.advance(600_000);
+    const sentBefore = transport.sent.length;
+    const failed = client.listEndpoints().then(
+      () => undefined,
+      (err: unknown) => err as DatabricksError,
+    );
+    // the retries' backoff runs on the fake clock
+    for (let i = 0; i < 10; i++) await clock.advance(1_000);
+    return { error: await failed, after: transport.sent.slice(sentBefore), logged };
+  }
+
+  it('refused (invalid_client): one Auth error naming the refusal, the expired token never sent, the secret nowhere', async () => {
+    const { error, after, logged } = await clientWithExpiredToken(() => ({
+      status: 401,
+      headers: {},
+      bodyText: JSON.stringify({ error: 'invalid_client', error_description: `Client authentication failed (secret ${SECRET})` }),
+    }));
+    expect(error).toBeInstanceOf(DatabricksError);
+    expect(error?.kind).toBe('Auth');
+    expect(error?.errorCode).toBe('invalid_client');
+    expect(error?.message).toMatch(/Client authentication failed/);
+    // no retry storm, and no call with the token that ran out
+    expect(after.map((r) => r.path)).toEqual(['/oidc/v1/token']);
+    const basic = Buffer.from(`sp-id:${SECRET}`).toString('base64');
+    const everything = JSON.stringify({ message: error?.message, json: error, stack: error?.stack, logged });
+    expect(everything).not.toContain(SECRET);
+    expect(everything).not.toContain(basic);
+  });
+
+  it('the token endpoint unavailable (503): Transient, retried within the deadline, the expired token never sent', async () => {
+    const { error, after } = await clientWithExpiredToken(() => ({ status: 503, headers: {}, bodyText: '' }));
+    expect(error?.kind).toBe('Transient');
+    expect(after.length).toBeGreaterThan(1);
+    expect(after.every((r) => r.path === '/oidc/v1/token')).toBe(true);
+    expect(after.some((r) => r.path === LIST)).toBe(false);
+  });
+});
