@@ -356,3 +356,34 @@ describe('LeaderElector stopped while its create of the Lease is unanswered', ()
     expect(store.lease?.spec?.holderIdentity ?? '').toBe('');
   });
 });
+
+describe('LeaderElector after it lost the lease', () => {
+  it('does not take the lease back once the API server answers again: the process that lost it is on its way out', async () => {
+    const store = new LeaseStore();
+    const client = store.client();
+    let apiserverAnswers = true;
+    const unreachable = async () => {
+      throw new Error('connect ECONNREFUSED');
+    };
+    const flaky = {
+      get: (...args: unknown[]) => (apiserverAnswers ? (client.get as (...a: unknown[]) => unknown)(...args) : unreachable()),
+      create: (...args: unknown[]) => (apiserverAnswers ? (client.create as (...a: unknown[]) => unknown)(...args) : unreachable()),
+      replace: (...args: unknown[]) => (apiserverAnswers ? (client.replace as (...a: unknown[]) => unknown)(...args) : unreachable()),
+    } as unknown as KubeClient;
+    let startedLeading = 0;
+    const elector = new LeaderElector(flaky, { namespace: 'ns', name: 'l', identity: 'me', ...timings, onStartedLeading: () => startedLeading++ });
+    elector.start();
+    await expect.poll(() => elector.isLeader).toBe(true);
+    apiserverAnswers = false;
+    await expect.poll(() => elector.isLeader, { timeout: timings.leaseDurationMs }).toBe(false);
+    // back before the lease ran out on the others' clocks: the record still names us
+    apiserverAnswers = true;
+    const renewsBefore = store.lease?.metadata?.resourceVersion;
+    // twenty retry periods: before, it took the lease back within the first
+    await new Promise((resolve) => setTimeout(resolve, 20 * timings.retryPeriodMs));
+    expect(startedLeading).toBe(1);
+    expect(elector.isLeader).toBe(false);
+    expect(store.lease?.metadata?.resourceVersion).toBe(renewsBefore);
+    await elector.stop({ release: false });
+  });
+});
