@@ -64,7 +64,7 @@ const microTime = (ms: number): string => new Date(ms).toISOString().replace(/Z$
  * does not matter, and on a monotonic clock, so a clock set back or ahead does not either); renew every
  * retryPeriod; give up leadership if no renewal succeeds within renewDeadline. Writes
  * use the read resourceVersion, so two candidates never both win. On stop the lease is released (holder cleared,
- * duration 1 s) so a successor takes over at once.
+ * duration 1 s) so a successor takes over at once. Leadership lost is final: this elector does not campaign again.
  */
 export class LeaderElector {
   private leader = false;
@@ -122,38 +122,41 @@ export class LeaderElector {
     this.setLeader(false);
   }
 
+  /**
+   * Campaigns until it leads, then renews until stopped or leadership is lost. A loss ends the campaign, as client-go's
+   * Run returns: the process that lost the lease is on its way out (the manager stops), and one that took the lease
+   * back at once (the record still names it; the others wait leaseDuration) would exit holding it, or act again.
+   */
   private async run(): Promise<void> {
     const signal = this.stopController.signal;
+    // acquire: retry every retryPeriod (jittered) until we hold the lease; each attempt is bounded too, so a
+    // hung request cannot hand us a lease we would then believe in for longer than it is valid
+    let attemptStart = monotonicMs();
+    while (!signal.aborted && !(await this.tryAcquireOrRenew(this.renewDeadlineMs))) {
+      await sleep(this.retryPeriodMs * (1 + Math.random() * 1.2), signal);
+      attemptStart = monotonicMs();
+    }
+    if (signal.aborted) return;
+    this.renewedAt = attemptStart;
+    this.setLeader(true);
+    // renew: every retryPeriod; leadership is lost when renewDeadline passes without success. Every request is
+    // bounded by what is left of the deadline, so a hung renew (an API server that stopped answering) cannot
+    // keep us leading past it, while the others may take the lease once leaseDuration has passed.
+    // Counted from when the successful request was sent: the others measure the lease from when they see it.
     while (!signal.aborted) {
-      // acquire: retry every retryPeriod (jittered) until we hold the lease; each attempt is bounded too, so a
-      // hung request cannot hand us a lease we would then believe in for longer than it is valid
-      let attemptStart = monotonicMs();
-      while (!signal.aborted && !(await this.tryAcquireOrRenew(this.renewDeadlineMs))) {
-        await sleep(this.retryPeriodMs * (1 + Math.random() * 1.2), signal);
-        attemptStart = monotonicMs();
-      }
+      this.renewWake = new AbortController();
+      await sleep(this.retryPeriodMs, AbortSignal.any([signal, this.renewWake.signal]));
+      // woken early for a changed handover: a renew that writes it, spaced from the last
+      if (this.renewWake.signal.aborted) await sleep(attemptStart + HANDOVER_WRITE_SPACING_MS - monotonicMs(), signal);
       if (signal.aborted) return;
-      this.renewedAt = attemptStart;
-      this.setLeader(true);
-      // renew: every retryPeriod; leadership is lost when renewDeadline passes without success. Every request is
-      // bounded by what is left of the deadline, so a hung renew (an API server that stopped answering) cannot
-      // keep us leading past it, while the others may take the lease once leaseDuration has passed.
-      // Counted from when the successful request was sent: the others measure the lease from when they see it.
-      while (!signal.aborted) {
-        this.renewWake = new AbortController();
-        await sleep(this.retryPeriodMs, AbortSignal.any([signal, this.renewWake.signal]));
-        // woken early for a changed handover: a renew that writes it, spaced from the last
-        if (this.renewWake.signal.aborted) await sleep(attemptStart + HANDOVER_WRITE_SPACING_MS - monotonicMs(), signal);
-        if (signal.aborted) return;
-        attemptStart = monotonicMs();
-        const left = this.renewedAt + this.renewDeadlineMs - attemptStart;
-        if (left > 0 && (await this.tryAcquireOrRenew(left))) {
-          this.renewedAt = attemptStart;
-        } else if (monotonicMs() - this.renewedAt >= this.renewDeadlineMs) {
-          this.log.error('failed to renew the lease within the renew deadline; leadership lost');
-          this.setLeader(false);
-          break;
-        }
+      attemptStart = monotonicMs();
+      const left = this.renewedAt + this.renewDeadlineMs - attemptStart;
+      if (left > 0 && (await this.tryAcquireOrRenew(left))) {
+        this.renewedAt = attemptStart;
+      } else if (monotonicMs() - this.renewedAt >= this.renewDeadlineMs) {
+        this.log.error('failed to renew the lease within the renew deadline; leadership lost');
+        this.setLeader(false);
+        return;
       }
     }
   }
