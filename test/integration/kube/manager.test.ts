@@ -1,10 +1,17 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { KubeClient } from '../../../src/kube/client.js';
 import type { Lease } from '../../../src/kube/leader.js';
 import { Manager } from '../../../src/kube/manager.js';
 import { CoreResources } from '../../../src/kube/types.js';
+import { MutationFencedError } from '../../../src/databricks/errors.js';
+import { HttpTransport } from '../../../src/databricks/transport.js';
+import { type CallRecord, MUTATING_OPERATIONS } from '../../../src/emulator/call-log.js';
+import { testClient } from '../databricks/support.js';
 import { createRegistry } from '../../../src/observability/metrics.js';
 import { freePort } from '../../support/ports.js';
 import { adminClient, configMap, createNamespace, deleteNamespace, eventually, type ConfigMap } from './support.js';
@@ -28,6 +35,35 @@ afterEach(async () => {
   await deleteNamespace(client, ns);
 });
 
+
+/**
+ * The emulator in a process of its own: a pause of this process (Atomics.wait) must not pause the host it talks to,
+ * which reads what was sent meanwhile, as Databricks would.
+ */
+async function emulatorProcess(): Promise<{ url: string; mutations(): Promise<string[]>; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'emulator', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  const lines = createInterface({ input: child.stdout });
+  let url: string | undefined;
+  for await (const line of lines) {
+    url = (JSON.parse(line) as { url?: string }).url;
+    if (url) break;
+  }
+  if (!url) throw new Error('the emulator did not say where it listens');
+  lines.on('line', () => undefined); // keep reading its log
+  const base = url;
+  return {
+    url: base,
+    mutations: async () => {
+      const { calls } = (await (await fetch(new URL('/__emulator/calls', base))).json()) as { calls: CallRecord[] };
+      return calls.filter((c) => MUTATING_OPERATIONS.has(c.operation)).map((c) => `${c.method} ${c.path}`);
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 async function createMany(count: number, concurrency = 16): Promise<void> {
   let next = 0;
@@ -207,5 +243,59 @@ describe('Manager', () => {
     expect(await running).toBe('leadership-lost');
     const startedAfterResume = starts.filter((t) => t >= resumedAt).length;
     expect(startedAfterResume).toBe(0);
+  }, 60_000);
+
+  it('a reconcile running when its leader is paused past the lease sends no Databricks change on resume', async () => {
+    const timings = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
+    const emulator = await emulatorProcess();
+    const transport = new HttpTransport();
+    onTestFinished(async () => {
+      await transport.close();
+      await emulator.stop();
+    });
+    const manager = new Manager({
+      client,
+      log: silent,
+      registry: createRegistry(),
+      leaderElection: { namespace: ns, name: 'fence-test', ...timings },
+    });
+    // as controllers/run.ts gives every Databricks client of the operator
+    const databricks = testClient(emulator.url, transport, { mayMutate: () => manager.isLeader });
+    const informer = manager.informer<ConfigMap>({ resource: CoreResources.configMap, namespaces: [ns], labelSelector: 'fence=yes' });
+    onTestFinished(async () => {
+      manager.stop();
+      await informer.stop();
+    });
+    let outcome: unknown;
+    let resumedAt = 0;
+    manager.addController<ConfigMap>({
+      name: 'fence',
+      primary: informer,
+      reconcile: async (_key, { signal }) => {
+        if (outcome !== undefined) return;
+        // a connection to the host is open already (keep-alive), as in an operator that has been reading
+        await databricks.listEndpoints({ signal });
+        // The process stops for longer than the lease lasts just before this reconcile acts. On resume its own
+        // continuation runs before the renew loop's overdue timer, as a budget wait's or a retry's timer can.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timings.leaseDurationMs + 1_000);
+        resumedAt = Date.now();
+        outcome = await databricks.patchTags('llama-chat', { add_tags: [{ key: 'team', value: 'genai' }] }, { signal }).then(
+          () => 'sent',
+          (err: unknown) => err,
+        );
+      },
+    });
+    const running = manager.run();
+    await eventually(() => manager.isLeader, 30_000, 'the manager to lead');
+    await client.create(CoreResources.configMap, ns, configMap(ns, 'act', {}, { fence: 'yes' }));
+    expect(await running).toBe('leadership-lost');
+    await eventually(() => outcome !== undefined, 5_000, 'the reconcile to end');
+    expect(await emulator.mutations()).toEqual([]);
+    expect(outcome).toBeInstanceOf(MutationFencedError);
+    // nor does it take the Lease back on its way out (the record still names it), for as long as the process would
+    // take to exit: a successor need not wait for it
+    await new Promise((resolve) => setTimeout(resolve, 4 * timings.retryPeriodMs));
+    const lease = await client.get<Lease>(CoreResources.lease, ns, 'fence-test');
+    expect(Date.parse(lease.spec?.renewTime ?? '')).toBeLessThan(resumedAt);
   }, 60_000);
 });
