@@ -83,6 +83,37 @@ describe('permissions: the creator and the operator keep CAN_MANAGE in every PUT
   });
 });
 
+// A creator that holds no direct grant any more: Terraform's databricks_permissions replaced the ACL without it (the
+// provider keeps only its own identity), or the principal was deleted from the workspace, and Databricks dropped its
+// entries. Adding it back would widen the ACL Terraform set, or name a principal Databricks refuses ("Principal: ...
+// does not exist"), a refusal no edit of spec.permissions could cure.
+describe('permissions: a creator without a direct CAN_MANAGE grant is not added back', () => {
+  const withoutCreator = acl([
+    { name: OPERATOR_USER, level: 'CAN_MANAGE' },
+    { name: 'support-apps', level: 'CAN_QUERY', group: true },
+  ]);
+  const alice: AccessControl = { userName: 'alice@company.com', permissionLevel: 'CAN_VIEW' };
+
+  it('a change of the spec sends a PUT without the creator', () => {
+    const p = permissionsPart.plan(context([QUERY_APPS, alice], withoutCreator, OPERATOR_USER));
+    expect(p.action?.type).toBe('setPermissions');
+    const names = (p.action as { body: { access_control_list: { user_name?: string; service_principal_name?: string; group_name?: string }[] } }).body.access_control_list.map(
+      (e) => e.user_name ?? e.service_principal_name ?? e.group_name,
+    );
+    expect(names.sort()).toEqual(['alice@company.com', OPERATOR_USER, 'support-apps'].sort());
+  });
+
+  it('the spec may list the creator at any level then: it is an ordinary entry, not InvalidSpec', () => {
+    const p = permissionsPart.plan(context([QUERY_APPS, { servicePrincipalName: TF_SP, permissionLevel: 'CAN_QUERY' }], withoutCreator, OPERATOR_USER));
+    expect(p.condition).toMatchObject({ status: false, reason: 'Applying', message: `applying: grant service principal ${TF_SP} CAN_QUERY` });
+  });
+
+  it('a creator that still holds CAN_MANAGE keeps it', () => {
+    const p = permissionsPart.plan(context([QUERY_APPS, alice], handedOver, OPERATOR_USER));
+    expect((p.action as { body: { access_control_list: object[] } }).body.access_control_list).toContainEqual(entry(TF_SP));
+  });
+});
+
 describe('permissions: a spec that lowers a kept principal is InvalidSpec, naming it, and sends nothing', () => {
   it.each([
     ['the operator (a user)', { userName: OPERATOR_USER, permissionLevel: 'CAN_QUERY' as const }, OPERATOR_USER, 'the identity the operator acts as'],
