@@ -13,14 +13,16 @@ const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
 const TERRAFORM = { token: 'dapi-terraform-0123456789abcdef', userName: '0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d' };
 /** The operator's credential (its DatabricksWorkspace's Secret): a user, not a workspace admin. */
 const OPERATOR = { token: 'dapi-operator-0123456789abcdef', userName: 'pt-operator@example.com' };
+/** A person who made an endpoint in the UI before Terraform managed its permissions. */
+const PERSON = { token: 'dapi-person-0123456789abcdef', userName: 'carol@example.com' };
 
 let e2e: E2E & { startOperator(extraArgs?: string[]): unknown };
 
 /** A call to the Databricks API as Terraform makes it (its own credential); throws on an error status. */
-async function asTerraform(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+async function asTerraform(method: string, path: string, body?: unknown, token = TERRAFORM.token): Promise<Record<string, unknown>> {
   const response = await fetch(new URL(path, e2e.emulator.url), {
     method,
-    headers: { authorization: `Bearer ${TERRAFORM.token}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   });
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
@@ -42,7 +44,7 @@ beforeEach(async () => {
     prefix: 'e2e-ident',
     speed: 480,
     // TEST_PAT is the workspace admin's (workspace.creator); the other two are neither admins nor each other.
-    scenario: { auth: { pats: [TEST_PAT, TERRAFORM, OPERATOR] } },
+    scenario: { auth: { pats: [TEST_PAT, TERRAFORM, OPERATOR, PERSON] } },
   });
   // Terraform: databricks_model_serving, then databricks_permissions granting the operator CAN_MANAGE (step 1).
   await asTerraform('POST', '/api/2.0/serving-endpoints', {
@@ -71,7 +73,7 @@ afterEach(async () => {
   await e2e?.stop();
 });
 
-const endpoint = (permissions: { groupName?: string; userName?: string; permissionLevel: string }[], maxChunks = 3) => ({
+const endpoint = (permissions: { groupName?: string; userName?: string; servicePrincipalName?: string; permissionLevel: string }[], maxChunks = 3) => ({
   apiVersion: 'serving.ptoperator.io/v1alpha1',
   kind: 'ProvisionedThroughputEndpoint',
   metadata: { name: 'tf-chat', annotations: { 'ptoperator.io/adopt': 'true' } },
@@ -111,6 +113,43 @@ describe("an adopted endpoint whose spec.permissions leaves out the operator's o
     expect(((await e2e.get<{ status: { identity?: string } }>('dbws', 'prod'))?.status.identity)).toBe(OPERATOR.userName);
     // One per credential: this workspace's, and the default workspace's, asked once the operator leads.
     expect((await emulatorCalls(e2e.emulator.url, { operation: 'currentUser' })).length).toBe(2);
+  });
+});
+
+describe('an adopted endpoint whose creator Terraform left out of its ACL', () => {
+  it("never grants the creator CAN_MANAGE again: the operator's PUT replaces Terraform's ACL with the spec's", { timeout: 150_000 }, async () => {
+    // A person made the endpoint in the UI; Terraform's databricks_permissions then replaced its ACL, keeping only
+    // Terraform's own identity at CAN_MANAGE (as the provider does), the operator's grant (step 1) and the spec's grants.
+    await asTerraform('POST', '/api/2.0/serving-endpoints', { name: 'ui-chat', config: { served_entities: [{ entity_name: LLAMA, entity_version: '3', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] } }, PERSON.token);
+    await eventually(
+      async () => {
+        const made = (await asTerraform('GET', '/api/2.0/serving-endpoints/ui-chat', undefined, PERSON.token)) as { state: { config_update: string } };
+        if (made.state.config_update !== 'NOT_UPDATING') throw new Error(`ui-chat is ${made.state.config_update}`);
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const { id } = (await asTerraform('GET', '/api/2.0/serving-endpoints/ui-chat', undefined, PERSON.token)) as { id: string };
+    // Terraform's PUT, sent here with the workspace admin's credential (which may set any endpoint's ACL).
+    await asTerraform(
+      'PUT',
+      `/api/2.0/permissions/serving-endpoints/${id}`,
+      {
+        access_control_list: [
+          { group_name: 'support-apps', permission_level: 'CAN_QUERY' },
+          { service_principal_name: TERRAFORM.userName, permission_level: 'CAN_MANAGE' },
+          { user_name: OPERATOR.userName, permission_level: 'CAN_MANAGE' },
+        ],
+      },
+      TEST_PAT,
+    );
+    expect(await directAcl('ui-chat')).not.toContain(`${PERSON.userName}:CAN_MANAGE`);
+
+    // Adopted with databricks_permissions copied, and one more grant: the PUT carries the spec and the operator.
+    const object = endpoint([{ groupName: 'support-apps', permissionLevel: 'CAN_QUERY' }, { servicePrincipalName: TERRAFORM.userName, permissionLevel: 'CAN_MANAGE' }, { userName: 'alice@example.com', permissionLevel: 'CAN_VIEW' }]);
+    await e2e.apply({ ...object, metadata: { ...object.metadata, name: 'ui-chat' } });
+    const synced = await e2e.waitUntil('pte', 'ui-chat', (o) => condition(o, 'PermissionsSynced')?.status === 'True', 90_000);
+    expect(condition(synced, 'PermissionsSynced')?.reason).toBe('Applied');
+    expect(await directAcl('ui-chat')).toEqual([`${TERRAFORM.userName}:CAN_MANAGE`, 'alice@example.com:CAN_VIEW', `${OPERATOR.userName}:CAN_MANAGE`, 'support-apps:CAN_QUERY'].sort());
   });
 });
 
