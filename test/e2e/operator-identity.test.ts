@@ -59,10 +59,12 @@ beforeEach(async () => {
     { timeoutMs: 60_000, intervalMs: 250 },
   );
   const { id } = (await asTerraform('GET', '/api/2.0/serving-endpoints/tf-chat')) as { id: string };
+  // The provider adds its own identity at CAN_MANAGE to every PUT it sends.
   await asTerraform('PUT', `/api/2.0/permissions/serving-endpoints/${id}`, {
     access_control_list: [
       { group_name: 'support-apps', permission_level: 'CAN_QUERY' },
       { user_name: OPERATOR.userName, permission_level: 'CAN_MANAGE' },
+      { service_principal_name: TERRAFORM.userName, permission_level: 'CAN_MANAGE' },
     ],
   });
   await e2e.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'operator-pat' }, stringData: { token: OPERATOR.token } });

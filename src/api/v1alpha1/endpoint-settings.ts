@@ -168,7 +168,7 @@ export const Permissions = withRules(z.array(AccessControl).max(MAX_LIST), [
     check: (list) => new Set(list.map(principalKey)).size === list.length,
   },
 ]).describe(
-  'Who may view, query or manage the endpoint. Authoritative, like databricks_permissions: this list is the whole set of direct permissions, and anything else granted directly (for example in the UI) is removed. Databricks always keeps the admins group (inherited CAN_MANAGE), and the operator keeps the endpoint creator and its own identity in the workspace (as Databricks names it) at CAN_MANAGE. An empty list removes every other direct permission. A field never set leaves permissions alone; removing it after it was set revokes every direct permission but the creator\'s and the operator\'s own (as an empty list does), so take principals that should keep access into the list before removing it.',
+  'Who may view, query or manage the endpoint. Authoritative, like databricks_permissions: this list is the whole set of direct permissions, and anything else granted directly (for example in the UI) is removed. Databricks always keeps the admins group (inherited CAN_MANAGE), and the operator keeps its own identity in the workspace (as Databricks names it) at CAN_MANAGE, and the endpoint creator\'s CAN_MANAGE while the creator holds it (a creator without it, left out by Terraform or deleted from the workspace, is not added back). An empty list removes every other direct permission. A field never set leaves permissions alone; removing it after it was set revokes every direct permission but the creator\'s and the operator\'s own (as an empty list does), so take principals that should keep access into the list before removing it.',
 );
 
 export const Notifications = z

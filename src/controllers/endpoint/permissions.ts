@@ -2,10 +2,12 @@
 // ID). Authoritative like databricks_permissions: the spec is the whole set of direct permissions and
 // one PUT (which replaces them) makes it so. Compared the way Terraform reads an ACL back: inherited
 // entries and the admins group are not the user's, user and service-principal names are
-// case-insensitive. Two principals are kept at CAN_MANAGE in every PUT, so the operator never locks itself
-// out: the endpoint's creator, and the identity the operator acts as (asked of Databricks, SCIM Me, as the
-// Terraform provider keeps the current user; on an endpoint made by someone else, e.g. Terraform, they differ).
-// A kept principal is compared only when the spec lists it. Pure.
+// case-insensitive. The identity the operator acts as (asked of Databricks, SCIM Me, as the Terraform provider
+// keeps the current user) is kept at CAN_MANAGE in every PUT, so the operator never locks itself out; the endpoint's
+// creator (on an endpoint made by someone else, e.g. Terraform, another principal) keeps a direct CAN_MANAGE it holds,
+// but is never added back once it has none: Terraform may have left it out, or it was deleted from the workspace,
+// and Databricks refuses a PUT naming a principal that does not exist. A kept principal is compared only when the
+// spec lists it. Pure.
 import { type AccessControl, type EndpointSpec, type SettingsStatus, principalKey } from '../../api/v1alpha1/index.js';
 import type { AccessControlRequest, ServingEndpointPermissions } from '../../databricks/api-types.js';
 import { type PartCondition, type PartContext, type PartPlan, type PartPlanner, PartReason, decidePart } from './settings-part.js';
@@ -89,8 +91,8 @@ export const permissionsPart: PartPlanner = {
     if (context.permissions.kind !== 'found' || !context.endpoint.id) return { events: [], keepCondition: true, ...(context.previous.permissions && { status: context.previous.permissions }) };
 
     const desired = desiredAcl(context.spec.permissions ?? []);
-    const kept = keptPrincipals(context.endpoint.creator, context.operatorIdentity);
     const observed = observedAcl(context.permissions.value);
+    const kept = keptPrincipals(creatorWithGrant(context.endpoint.creator, observed), context.operatorIdentity);
     // A kept principal has CAN_MANAGE after every PUT; it counts in the comparison only when the spec lists it.
     for (const k of kept) if (!desired.has(k.key)) observed.delete(k.key);
     const lowered = loweredPrincipal(desired, kept);
@@ -134,6 +136,11 @@ function keptPrincipals(creator: string | undefined, operatorIdentity: string | 
   if (operatorIdentity) kept.push({ name: operatorIdentity, key: keyOfPrincipal(operatorIdentity), role: 'the identity the operator acts as in this workspace' });
   if (creator && !kept.some((k) => k.key === keyOfPrincipal(creator))) kept.push({ name: creator, key: keyOfPrincipal(creator), role: "the endpoint's creator" });
   return kept;
+}
+
+/** The endpoint's creator when the ACL read holds its direct CAN_MANAGE (the grant Databricks gives at create), else none. */
+function creatorWithGrant(creator: string | undefined, observed: Acl): string | undefined {
+  return creator !== undefined && observed.get(keyOfPrincipal(creator))?.level === 'CAN_MANAGE' ? creator : undefined;
 }
 
 /** A kept principal the spec lists below CAN_MANAGE: refused (InvalidSpec), nothing is sent until it is fixed. */

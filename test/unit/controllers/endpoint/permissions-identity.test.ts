@@ -1,7 +1,7 @@
-// The principals every permissions PUT keeps at CAN_MANAGE: the endpoint's creator AND the identity the operator acts
-// as (SCIM Me's userName, passed in by the reconciler), as the Terraform provider keeps the current user. On an endpoint
-// made by someone else (Terraform's service principal) they differ, and a spec that leaves the operator out must not
-// lock it out. As tables: the PUT's body, what counts as a difference, InvalidSpec, and the rollout-time comparison.
+// The principals every permissions PUT keeps at CAN_MANAGE: the endpoint's creator (while it holds that grant) AND the
+// identity the operator acts as (SCIM Me's userName, passed in by the reconciler), as the Terraform provider keeps the
+// current user. On an endpoint made by someone else (Terraform's service principal) they differ, and a spec that leaves
+// the operator out must not lock it out. As tables: the PUT's body, what counts as a difference, InvalidSpec, and the rollout-time comparison.
 import { describe, expect, it } from 'vitest';
 import { permissionsDifferFromRecorded, permissionsPart } from '../../../../src/controllers/endpoint/permissions.js';
 import type { PartContext } from '../../../../src/controllers/endpoint/settings-part.js';
@@ -54,7 +54,7 @@ const handedOver = acl([
   { name: 'support-apps', level: 'CAN_QUERY', group: true },
 ]);
 
-describe('permissions: the creator and the operator keep CAN_MANAGE in every PUT', () => {
+describe('permissions: the creator (holding the CAN_MANAGE Databricks gave it at create) and the operator keep CAN_MANAGE in every PUT', () => {
   const apps = { group_name: 'support-apps', permission_level: 'CAN_QUERY' };
   it.each([
     ['operator is a user, spec leaves it out', [QUERY_APPS], OPERATOR_USER, TF_SP, [apps, entry(OPERATOR_USER), entry(TF_SP)]],
@@ -64,7 +64,7 @@ describe('permissions: the creator and the operator keep CAN_MANAGE in every PUT
     ['operator identity in another case than the creator: one entry', [QUERY_APPS], 'PT-Operator@Company.com', OPERATOR_USER, [apps, entry('PT-Operator@Company.com')]],
     ['no operator identity given: the creator alone (the reconciler plans none while SCIM Me fails: reconciler-identity-unknown.test.ts)', [QUERY_APPS], undefined, TF_SP, [apps, entry(TF_SP)]],
   ] as const)('%s', (_, spec, operator, creator, body) => {
-    const p = permissionsPart.plan(context([...spec], acl([{ name: 'alice@company.com', level: 'CAN_VIEW' }]), operator, creator));
+    const p = permissionsPart.plan(context([...spec], acl([{ name: 'alice@company.com', level: 'CAN_VIEW' }, { name: creator, level: 'CAN_MANAGE' }]), operator, creator));
     const sorted = (list: readonly object[]) => list.map((e) => JSON.stringify(e)).sort();
     expect(p.action?.type).toBe('setPermissions');
     expect(sorted((p.action as { body: { access_control_list: object[] } }).body.access_control_list)).toEqual(sorted(body));
