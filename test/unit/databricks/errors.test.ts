@@ -17,6 +17,12 @@ describe('classifyHttpError', () => {
   it.each([
     [404, 'RESOURCE_DOES_NOT_EXIST', 'Endpoint x does not exist', 'NotFound'],
     [404, undefined, '', 'NotFound'],
+    // A permissions PUT naming a principal the workspace does not have (deleted, or misspelt). The SDKs have met it as
+    // RESOURCE_DOES_NOT_EXIST (PY's ResourceDoesNotExist) and as BAD_REQUEST: the request is wrong, the endpoint is there.
+    [404, 'RESOURCE_DOES_NOT_EXIST', 'Principal: UserName(bob@example.com) does not exist', 'InvalidRequest'],
+    [400, 'RESOURCE_DOES_NOT_EXIST', 'Principal: ServicePrincipalName(0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d) does not exist', 'InvalidRequest'],
+    [404, undefined, 'Principal: GroupName(ml-eng) does not exist', 'InvalidRequest'],
+    [400, 'BAD_REQUEST', 'Principal: UserName(bob@example.com) does not exist', 'InvalidRequest'],
     [409, 'RESOURCE_CONFLICT', 'Endpoint x is currently updating', 'Conflict'],
     [409, undefined, 'conflict', 'Conflict'],
     [409, 'RESOURCE_ALREADY_EXISTS', 'Serving endpoint with name x already exists', 'AlreadyExists'],

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Endpoint } from '../../../../src/controllers/endpoint/reconciler.js';
 import { DatabricksError } from '../../../../src/databricks/index.js';
+import { errorFromHttpResponse } from '../../../../src/databricks/errors.js';
 import { NOW, readyEndpoint } from '../fixtures.js';
 import { endpoint, harness } from './reconciler-harness.js';
 
@@ -50,6 +51,34 @@ describe('endpoint reconciler (I/O shell)', () => {
       expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'AiGatewaySynced', status: 'False', reason: 'Rejected' }));
       expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
       expect(h.events.map((e) => e.reason)).toContain('AiGatewayRejected');
+    });
+
+    // Databricks may answer a principal that does not exist (deleted from the workspace, or misspelt) with 404
+    // RESOURCE_DOES_NOT_EXIST, the code of a missing endpoint. Read as "the endpoint vanished, look again now", the
+    // operator would read and PUT again at once, forever, with no condition saying why.
+    it('a permissions PUT refused because a principal does not exist (404) is PermissionsSynced=Rejected naming it, not an immediate retry', async () => {
+      const h = harness({
+        object: withSpec({ permissions: [{ userName: 'bob@example.com', permissionLevel: 'CAN_QUERY' }] }),
+        settings: {
+          getPermissions: acl,
+          setPermissions: () => {
+            throw errorFromHttpResponse({
+              status: 404,
+              headers: {},
+              bodyText: JSON.stringify({ error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Principal: UserName(bob@example.com) does not exist' }),
+              method: 'PUT',
+              path: `/api/2.0/permissions/serving-endpoints/${readyEndpoint().id}`,
+              nowMs: NOW.getTime(),
+            });
+          },
+        },
+      });
+      await h.run();
+      const status = h.patches.find((p) => p.subresource === 'status')?.body as { status: { conditions: { type: string; status: string; reason: string; message: string }[] } };
+      const permissions = status.status.conditions.find((c) => c.type === 'PermissionsSynced');
+      expect(permissions).toMatchObject({ status: 'False', reason: 'Rejected' });
+      expect(permissions?.message).toMatch(/Principal: UserName\(bob@example\.com\) does not exist.*Fix spec\.permissions/);
+      expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
     });
   });
 });
