@@ -8,7 +8,8 @@ import { parseHostJson } from './json-items.js';
  * - NotFound: the endpoint/model does not exist (404, RESOURCE_DOES_NOT_EXIST).
  * - Conflict: an update is in progress (409, RESOURCE_CONFLICT): requeue, do not change the spec.
  * - AlreadyExists: create of a name that exists (RESOURCE_ALREADY_EXISTS, or 400/409 saying so).
- * - InvalidRequest: terminal until the spec changes; the server message is kept verbatim.
+ * - InvalidRequest: terminal until the spec changes; the server message is kept verbatim. An ACL naming a principal
+ *   the workspace does not have is one, whatever its code (RESOURCE_DOES_NOT_EXIST too).
  * - QuotaExceeded: a workspace limit is reached (its number of serving endpoints): not the request's fault, and
  *   freed outside it (an endpoint deleted, a higher quota), so the same request can succeed later without a change.
  * - Auth: credentials refused (401) or not configured; never retried in a loop.
@@ -164,12 +165,16 @@ const RATE_LIMIT_MESSAGES = /REQUEST_LIMIT_EXCEEDED|RPC token bucket limit has b
 const TRANSIENT_MESSAGES =
   /Please try again later or try a faster operation|worker environment|ClusterNotReadyException|Timed out after |deadline exceeded/i;
 const ALREADY_EXISTS_MESSAGE = /already exists/i;
+// An ACL naming a user, group or service principal the workspace does not have (deleted, or misspelt): the request is
+// wrong, whatever code it came with; RESOURCE_DOES_NOT_EXIST (seen for it) would read as the endpoint gone.
+const MISSING_PRINCIPAL_MESSAGE = /\bPrincipal: (UserName|GroupName|ServicePrincipalName)\(.*\) does not exist/;
 
 /** Decide the kind from what the server said. Pure: status, parsed error_code and message. */
 export function classifyHttpError(status: number, errorCode: string | undefined, message: string): DatabricksErrorKind {
   if (status === 401) return 'Auth';
   if (status === 403) return 'PermissionDenied';
   if (status === 429) return 'RateLimited';
+  if (status < 500 && MISSING_PRINCIPAL_MESSAGE.test(message)) return 'InvalidRequest';
   if (errorCode !== undefined) {
     if (ALREADY_EXISTS_CODES.has(errorCode)) return 'AlreadyExists';
     if (NOT_FOUND_CODES.has(errorCode)) return 'NotFound';
