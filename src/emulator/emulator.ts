@@ -105,6 +105,8 @@ export class Emulator {
   readonly auth: AuthService;
   readonly calls = new CallLog();
   readonly #store: EndpointStore;
+  /** Principals deletePrincipal removed, lower-cased. */
+  readonly #deletedPrincipals = new Set<string>();
   readonly #metrics = new Map<string, Record<string, Record<string, number>>>();
 
   constructor(options: EmulatorOptions = {}) {
@@ -369,6 +371,17 @@ export class Emulator {
     return this.getEndpoint(name);
   }
 
+  /**
+   * Simulates removing a user or service principal (e-mail or application ID) or a group from the workspace: a PUT or
+   * PATCH naming it is refused from now on, and its direct grants leave every endpoint's ACL (an object whose owner was
+   * deleted shows none: the Terraform provider's issues #2678, #2865). An endpoint's `creator` still names it, as a
+   * real GET keeps the name of a creator who left. Its credentials are not touched (POST /__emulator/auth rotates them).
+   */
+  deletePrincipal(name: string): void {
+    this.#deletedPrincipals.add(name.toLowerCase());
+    for (const endpoint of this.#store.list(this.now())) endpoint.acl = endpoint.acl.filter((e) => e.name.toLowerCase() !== name.toLowerCase());
+  }
+
   /** Back to the scenario's starting state: endpoints, faults, budget and call log. The clock keeps running. */
   /** GET /{name}/metrics: Prometheus text, one sample per metric and served entity (values set by a test). */
   exportMetrics(name: string): string {
@@ -392,6 +405,7 @@ export class Emulator {
     this.budget.reset();
     this.calls.clear();
     this.catalog.reset();
+    this.#deletedPrincipals.clear();
     this.#seed();
   }
 
@@ -411,6 +425,7 @@ export class Emulator {
   /** Principals the scenario says exist; a kind the scenario does not list accepts any name. */
   readonly #directory: Directory = {
     exists: (kind, name) => {
+      if (this.#deletedPrincipals.has(name.toLowerCase())) return false;
       const listed = { user_name: this.scenario.directory.users, group_name: this.scenario.directory.groups, service_principal_name: this.scenario.directory.servicePrincipals }[kind];
       if (kind === 'group_name' && (name === USERS_GROUP || name in this.scenario.directory.members)) return true;
       return listed === undefined || listed.some((n) => n.toLowerCase() === name.toLowerCase()) || [this.scenario.workspace.creator, ...this.#identities()].includes(name);

@@ -222,7 +222,7 @@ const ClockChangeSchema = z.object({
 
 function handleInspection(emulator: Emulator, method: string, url: URL, rawBody: string, res: ServerResponse): void {
   const segments = url.pathname.slice(INSPECTION_PREFIX.length).split('/').filter(Boolean).map(decodeURIComponent);
-  const key = `${method} ${segments.map((s, i) => (i === 1 && (segments[0] === 'faults' || segments[0] === 'endpoints' || segments[0] === 'catalog') ? ':id' : s)).join('/')}`;
+  const key = `${method} ${segments.map((s, i) => (i === 1 && (segments[0] === 'faults' || segments[0] === 'endpoints' || segments[0] === 'catalog' || segments[0] === 'principals') ? ':id' : s)).join('/')}`;
   try {
     const body = parseJson(rawBody);
     switch (key) {
@@ -269,6 +269,9 @@ function handleInspection(emulator: Emulator, method: string, url: URL, rawBody:
         return sendJson(res, 200, {});
       case 'POST endpoints/:id/edit':
         return sendJson(res, 200, emulator.editEndpoint(segments[1] ?? '', body as never));
+      case 'DELETE principals/:id':
+        emulator.deletePrincipal(segments[1] ?? '');
+        return sendJson(res, 200, {});
       case 'POST auth':
         emulator.auth.rotate(AuthRotationSchema.parse(body));
         return sendJson(res, 200, {});

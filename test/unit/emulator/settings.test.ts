@@ -109,6 +109,19 @@ describe('emulator: permissions by endpoint ID', () => {
     expect(levelOf('alice@example.com')).toBe('CAN_MANAGE');
   });
 
+  it('a principal deleted from the workspace leaves every ACL and is refused from then on; the creator field keeps its name', () => {
+    const { emulator, id } = emulatorWithEndpoint();
+    emulator.updatePermissions(id, { access_control_list: [{ user_name: 'alice@example.com', permission_level: 'CAN_VIEW' }] });
+    emulator.deletePrincipal('Emulator-User@example.com');
+    expect(direct(emulator.getPermissions(id))).toEqual(['admins:CAN_MANAGE:inherited', 'alice@example.com:CAN_VIEW']);
+    expect(emulator.getEndpoint('llama').creator).toBe('emulator-user@example.com');
+    const error = refused(() => emulator.setPermissions(id, { access_control_list: [{ user_name: 'emulator-user@example.com', permission_level: 'CAN_MANAGE' }] }));
+    expect([error.status, error.message]).toEqual([400, 'Principal: UserName(emulator-user@example.com) does not exist']);
+    emulator.reset();
+    const again = emulator.createEndpoint({ name: 'llama', config: { served_entities: [LLAMA] } });
+    expect(() => emulator.setPermissions(again.id as string, { access_control_list: [{ user_name: 'emulator-user@example.com', permission_level: 'CAN_MANAGE' }] })).not.toThrow();
+  });
+
   it('an unknown endpoint ID is a 404, and permission levels are listed', () => {
     const { emulator, id } = emulatorWithEndpoint();
     expect(refused(() => emulator.getPermissions('0'.repeat(32))).status).toBe(404);
