@@ -155,6 +155,38 @@ describe('an adopted endpoint whose creator Terraform left out of its ACL', () =
   });
 });
 
+describe("Terraform's service principal deleted from the workspace after the hand-over", () => {
+  it('the permissions, tags, notifications and config of the next change all land: no PUT names the deleted creator', { timeout: 150_000 }, async () => {
+    const generationOf = (o: Record<string, unknown>) => (o['metadata'] as { generation: number }).generation;
+    const object = endpoint([{ groupName: 'support-apps', permissionLevel: 'CAN_QUERY' }]);
+    await e2e.apply({ ...object, spec: { ...object.spec, tags: { team: 'genai' } } });
+    await e2e.waitUntil('pte', 'tf-chat', (o) => isReady(o) && condition(o, 'PermissionsSynced')?.status === 'True', 90_000);
+
+    // The Terraform pipeline is decommissioned: its service principal, the endpoint's creator, leaves the workspace.
+    const deleted = await fetch(new URL(`/__emulator/principals/${TERRAFORM.userName}`, e2e.emulator.url), { method: 'DELETE' });
+    expect(deleted.status).toBe(200);
+    const handedOver = (await emulatorCalls(e2e.emulator.url)).at(-1)?.seq ?? 0;
+
+    const changed = endpoint([{ groupName: 'support-apps', permissionLevel: 'CAN_QUERY' }, { userName: 'alice@example.com', permissionLevel: 'CAN_VIEW' }], 4);
+    await e2e.apply({ ...changed, spec: { ...changed.spec, tags: { team: 'genai', env: 'prod' }, notifications: { onUpdateFailure: ['oncall@example.com'] } } });
+    const done = await e2e.waitUntil(
+      'pte',
+      'tf-chat',
+      (o) =>
+        isReady(o) &&
+        condition(o, 'Synced')?.observedGeneration === generationOf(o) &&
+        ['PermissionsSynced', 'NotificationsSynced'].every((type) => condition(o, type)?.status === 'True' && condition(o, type)?.observedGeneration === generationOf(o)),
+      90_000,
+    );
+    expect(condition(done, 'Synced')?.status).toBe('True');
+    expect(await directAcl('tf-chat')).toEqual(['alice@example.com:CAN_VIEW', `${OPERATOR.userName}:CAN_MANAGE`, 'support-apps:CAN_QUERY'].sort());
+    const calls = await emulatorCalls(e2e.emulator.url, { endpoint: 'tf-chat', afterSeq: handedOver });
+    expect(calls.filter((c) => c.method !== 'GET' && c.status !== 200)).toEqual([]);
+    const tags = ((await asTerraform('GET', '/api/2.0/serving-endpoints/tf-chat', undefined, TEST_PAT)) as { tags?: { key: string; value?: string }[] }).tags ?? [];
+    expect(tags).toContainEqual({ key: 'env', value: 'prod' });
+  });
+});
+
 describe("the default workspace's identity (it has no object to show it in)", () => {
   it("is in the operator's log once it leads: whom to grant CAN_MANAGE before adopting endpoints there", { timeout: 60_000 }, async () => {
     const line = await eventually(async () => {
