@@ -182,6 +182,7 @@ describe('from Terraform to the operator', () => {
       tags: { team: 'genai', env: 'prod' },
       description: TF_CHAT.description,
       budgetPolicyId: 'budget-policy-7',
+      routeOptimized: true,
       aiGateway: {
         usageTracking: { enabled: true },
         inferenceTables: { enabled: true, catalogName: 'main', schemaName: 'default', tableNamePrefix: 'tf_chat' },
@@ -270,6 +271,26 @@ describe('from Terraform to the operator', () => {
     const reported = await e2e.waitUntil('pte', 'tf-maverick', (o) => condition(o, 'CreationSettingsSynced')?.reason === 'NotUpdatable');
     expect(condition(reported, 'CreationSettingsSynced')?.message).toContain('budget-policy-other');
     expect(isReady(reported)).toBe(true);
+  });
+
+  // route_optimized is ForceNew in Terraform: a route-optimized endpoint is re-created route-optimized. The operator
+  // re-creates an endpoint deleted outside Kubernetes; clients of a route-optimized endpoint query its own URL.
+  it('a route-optimized endpoint deleted outside Kubernetes is re-created route-optimized, with its description and budget policy', async () => {
+    const { objects } = await importAll();
+    await e2e.kubectl(['apply', '-f', importedFile]);
+    for (const object of objects) await e2e.waitUntil('pte', object.metadata.name, isReady, 90_000);
+    const { id } = await getEndpoint('tf-chat');
+    await databricks('DELETE', '/api/2.0/serving-endpoints/tf-chat');
+    await e2e.waitUntil('pte', 'tf-chat', (o) => isReady(o) && (o['status'] as { endpointId?: string }).endpointId !== id, 90_000);
+    const recreated = await getEndpoint('tf-chat');
+    expect(recreated.id).not.toBe(id);
+    expect({ routeOptimized: recreated['route_optimized'], description: recreated['description'], budget: recreated['effective_budget_policy_id'] }).toEqual({
+      routeOptimized: true,
+      description: TF_CHAT.description,
+      budget: 'budget-policy-7',
+    });
+    const created = await e2e.get('pte', 'tf-chat');
+    expect(condition(created, 'CreationSettingsSynced')?.status).toBe('True');
   });
 
   it('a model-unit endpoint made with the generic API keeps its environment variables through a change of its model units', async () => {

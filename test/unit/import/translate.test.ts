@@ -148,11 +148,23 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect([spec.description, spec.aiGateway, spec.notifications, spec.budgetPolicyId]).toEqual([undefined, undefined, undefined, undefined]);
   });
 
-  it('what stays unmanaged is noted: route optimization (kept, but not on a re-created endpoint) and permissions', () => {
-    const notes = imported({ ...foreignEndpoint(), route_optimized: true }).notes.join(' ');
-    expect(notes).toMatch(/route_optimized.*kept on this endpoint.*re-created.*would not be route-optimized/);
+  // Terraform's route_optimized (ForceNew): the spec declares it, so an endpoint re-created by the operator (deleted
+  // outside Kubernetes) is route-optimized again, at the invocation URL its clients use.
+  it('route optimization is declared (spec.routeOptimized) and adopted with CreationSettingsSynced=True; permissions are noted as unread', () => {
+    const endpoint = { ...foreignEndpoint(), route_optimized: true };
+    const result = imported(endpoint);
+    expect((result.object.spec as Record<string, unknown>)['routeOptimized']).toBe(true);
+    const notes = result.notes.join(' ');
+    expect(notes).not.toMatch(/route_optimized/);
     expect(notes).toMatch(/Permissions are not read by import: this object leaves them alone unless spec\.permissions is added/);
-    expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/route_optimized/);
+    expect((imported(foreignEndpoint()).object.spec as Record<string, unknown>)['routeOptimized']).toBeUndefined();
+    const plan = planAfterAdoption(result, endpoint, TOKEN_BAND_MODEL);
+    expect(plan.status.conditions?.find((c) => c.type === 'CreationSettingsSynced')?.status).toBe('True');
+  });
+
+  it('a route-optimized model-unit endpoint is noted: the model-unit create API has no route_optimized', () => {
+    const notes = imported({ ...foreignEndpoint({ units: 100 }), route_optimized: true }, MODEL_UNIT_MODEL).notes.join(' ');
+    expect(notes).toMatch(/route_optimized.*kept on this endpoint.*re-created.*would not be route-optimized/);
   });
 
   it('a telemetry config (telemetry_config, set by its own PATCH) is noted: kept on this endpoint, not on a re-created one', () => {
