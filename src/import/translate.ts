@@ -182,7 +182,7 @@ function recordedOwnerNote(endpoint: ServingEndpointDetailed, namespace: string)
   );
 }
 
-type SettingsFields = Pick<EndpointSpec, 'description' | 'budgetPolicyId' | 'aiGateway' | 'notifications'>;
+type SettingsFields = Pick<EndpointSpec, 'description' | 'budgetPolicyId' | 'routeOptimized' | 'aiGateway' | 'notifications'>;
 
 /**
  * The endpoint-level settings as spec fields, so that the object declares them (the create-only ones can only be
@@ -206,7 +206,12 @@ function settingsSpec(endpoint: ServingEndpointDetailed, throughput: EndpointSpe
   const notifications = notificationsSpec(endpoint.email_notifications);
   if (notifications) fields.notifications = notifications;
   if (endpoint.route_optimized) {
-    notes.push('It is route-optimized (route_optimized), which the spec has no field for: that is kept on this endpoint, but a re-created endpoint would not be route-optimized.');
+    if (throughput.modelUnits === undefined) fields.routeOptimized = true;
+    else {
+      notes.push(
+        'It is route-optimized (route_optimized), which the spec cannot declare for model units (the model-unit create API takes none): that is kept on this endpoint, but a re-created endpoint would not be route-optimized.',
+      );
+    }
   }
   if (endpoint.telemetry_config && Object.keys(endpoint.telemetry_config).length > 0) {
     notes.push(

@@ -192,6 +192,12 @@ export const settingsSpecFields = {
     .describe(
       'Budget policy for cost attribution (budget_policy_id). Databricks accepts it only when the endpoint is created, so it cannot be added, changed or removed later.',
     ),
+  routeOptimized: z
+    .boolean()
+    .optional()
+    .describe(
+      'Route optimization of the endpoint (route_optimized): a route-optimized endpoint is queried at its own URL (status.endpointUrl). Databricks accepts it only on the create of a token-band endpoint (not on the model-unit API), so it cannot be added, changed or removed later; Terraform re-creates an endpoint for a change, the operator never does.',
+    ),
   description: z
     .string()
     .max(MAX_DESCRIPTION_LENGTH)
@@ -212,6 +218,17 @@ export const settingsSpecRules = [
     cel: 'has(self.description) == has(oldSelf.description) && (!has(self.description) || self.description == oldSelf.description)',
     message: 'description can only be set when the object is created: Databricks has no API to change the description of an endpoint',
     transition: true,
+  },
+  {
+    cel: 'has(self.routeOptimized) == has(oldSelf.routeOptimized) && (!has(self.routeOptimized) || self.routeOptimized == oldSelf.routeOptimized)',
+    message: 'routeOptimized can only be set when the object is created: Databricks has no API to change the route optimization of an endpoint (serve the spec from a new object with another spec.endpointName)',
+    transition: true,
+  },
+  {
+    cel: '!has(self.routeOptimized) || !self.routeOptimized || !has(self.throughput.modelUnits)',
+    message:
+      'routeOptimized: true is not accepted by the model-unit create API (/serving-endpoints/pt); remove it or use token-band throughput (an object created with it keeps it: serve a model-unit model from a new object)',
+    check: (s: { routeOptimized?: boolean; throughput: { modelUnits?: number } }) => s.routeOptimized !== true || s.throughput.modelUnits === undefined,
   },
   {
     cel: '!has(self.description) || !has(self.throughput.modelUnits)',
@@ -236,7 +253,7 @@ export const SettingsStatus = z
     aiGateway: SettingStatus.optional().describe('The AI Gateway; present while the operator manages it.'),
     permissions: SettingStatus.optional().describe('The direct permissions; present while the operator manages them.'),
     notifications: SettingStatus.optional().describe('The e-mail notifications; present while the operator manages them.'),
-    creation: SettingStatus.optional().describe('Budget policy and description, which Databricks sets only at create.'),
+    creation: SettingStatus.optional().describe('Budget policy, description and route optimization, which Databricks sets only at create.'),
   })
   .describe('What is applied for each part of the endpoint settings. Each part also has its own condition (AiGatewaySynced, PermissionsSynced, NotificationsSynced, CreationSettingsSynced).');
 export type SettingsStatus = z.infer<typeof SettingsStatus>;

@@ -390,6 +390,7 @@ type TrafficConfigInput = { routes: { served_entity_name: string; traffic_percen
 interface CreateOnly {
   budget_policy_id?: string;
   description?: string;
+  route_optimized?: boolean;
 }
 
 export type CreateRequest =
@@ -409,10 +410,10 @@ export function createRequest(
   name: string,
   desired: DesiredServing,
   tags: Record<string, string>,
-  createOnly: Pick<EndpointSpec, 'budgetPolicyId' | 'description'> = {},
+  createOnly: Pick<EndpointSpec, 'budgetPolicyId' | 'description' | 'routeOptimized'> = {},
 ): CreateRequest {
   const policy = createOnly.budgetPolicyId !== undefined ? { budget_policy_id: createOnly.budgetPolicyId } : {};
-  // The model-unit create (/pt) has no description; admission refuses one on a model-unit spec.
+  // The model-unit create (/pt) has no description or route_optimized; admission refuses them on a model-unit spec.
   return desired.flavour === 'modelUnits'
     ? { flavour: 'modelUnits', body: { name, config: { served_entities: [modelUnitEntity(desired)] }, tags: tagList(tags), ...policy } }
     : {
@@ -423,6 +424,7 @@ export function createRequest(
           tags: tagList(tags),
           ...policy,
           ...(createOnly.description !== undefined && { description: createOnly.description }),
+          ...(createOnly.routeOptimized === true && { route_optimized: true }),
         },
       };
 }

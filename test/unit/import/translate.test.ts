@@ -153,11 +153,11 @@ describe('translateEndpoint: forms the operator expresses', () => {
   it('route optimization is declared (spec.routeOptimized) and adopted with CreationSettingsSynced=True; permissions are noted as unread', () => {
     const endpoint = { ...foreignEndpoint(), route_optimized: true };
     const result = imported(endpoint);
-    expect((result.object.spec as Record<string, unknown>)['routeOptimized']).toBe(true);
+    expect(result.object.spec.routeOptimized).toBe(true);
     const notes = result.notes.join(' ');
     expect(notes).not.toMatch(/route_optimized/);
     expect(notes).toMatch(/Permissions are not read by import: this object leaves them alone unless spec\.permissions is added/);
-    expect((imported(foreignEndpoint()).object.spec as Record<string, unknown>)['routeOptimized']).toBeUndefined();
+    expect(imported(foreignEndpoint()).object.spec.routeOptimized).toBeUndefined();
     const plan = planAfterAdoption(result, endpoint, TOKEN_BAND_MODEL);
     expect(plan.status.conditions?.find((c) => c.type === 'CreationSettingsSynced')?.status).toBe('True');
   });

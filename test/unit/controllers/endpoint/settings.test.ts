@@ -133,15 +133,15 @@ describe('budget policy and description: create-only', () => {
   });
 
   it('route optimization goes with a token-band create (route_optimized, create-only like the budget policy)', () => {
-    const p = plan(endpointObject({ spec: { routeOptimized: true } as never }), { endpoint: { kind: 'notFound' } });
+    const p = plan(endpointObject({ spec: { routeOptimized: true } }), { endpoint: { kind: 'notFound' } });
     expect(p.action).toMatchObject({ type: 'create', request: { flavour: 'tokenBand', body: { route_optimized: true } } });
   });
 
   it('route optimization that differs is reported NotUpdatable, never "corrected" (Terraform would re-create the endpoint)', () => {
     const optimized = endpointWith({ route_optimized: true });
-    expect(conditionOf(plan(settledWith({ routeOptimized: true } as never, optimized), { endpoint: optimized }), 'CreationSettingsSynced')).toMatchObject({ status: 'True', reason: 'Applied' });
+    expect(conditionOf(plan(settledWith({ routeOptimized: true }, optimized), { endpoint: optimized }), 'CreationSettingsSynced')).toMatchObject({ status: 'True', reason: 'Applied' });
     const plain = endpointWith({});
-    const p = plan(settledWith({ routeOptimized: true } as never, plain), { endpoint: plain });
+    const p = plan(settledWith({ routeOptimized: true }, plain), { endpoint: plain });
     expect(p.action.type).toBe('none');
     expect(conditionOf(p, 'CreationSettingsSynced')).toMatchObject({ status: 'False', reason: 'NotUpdatable', message: expect.stringContaining('route optimization off → on') });
   });
