@@ -195,4 +195,36 @@ describe('Informer against a real kube-apiserver', () => {
       await deleteCrd(client, gizmos);
     }
   });
+
+  it('a CRD deleted while it watches (crds.keep=false uninstall, docs/upgrade.md): one missing-CRD line, never "served now" until it is back', async () => {
+    const gizmos = { group: `deleted${Date.now().toString(36)}.test.ptoperator.io`, version: 'v1', kind: 'Gizmo', plural: 'gizmos', namespaced: true };
+    const lines: { msg: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+    let failures = 0;
+    await ensureCrd(client, gizmos);
+    const informer = new Informer<ConfigMap>(client, {
+      resource: gizmos,
+      log,
+      missingResourceRetryMs: 200,
+      onStat: (stat) => void (stat === 'errors' && failures++),
+    });
+    informer.start();
+    informers.push(informer);
+    await eventually(() => informer.hasSynced(), 10_000, 'the informer to sync');
+
+    await deleteCrd(client, gizmos);
+    await eventually(() => lines.some((l) => l.msg.includes('is the CustomResourceDefinition installed')), 20_000, 'the missing-CRD log line');
+    await eventually(() => failures >= 5, 10_000, 'five failed watches or lists');
+    const said = (text: string) => lines.filter((l) => l.msg.includes(text)).length;
+    // The resource is still not served: the log must not claim it is, nor repeat the missing-CRD line at each retry.
+    expect(said('served now')).toBe(0);
+    expect(said('is the CustomResourceDefinition installed')).toBe(1);
+
+    await ensureCrd(client, gizmos);
+    try {
+      await eventually(() => said('served now') === 1, 10_000, 'the informer to see the CRD installed again');
+    } finally {
+      await deleteCrd(client, gizmos);
+    }
+  });
 });
