@@ -245,6 +245,8 @@ export class Informer<T extends KubeObject> {
         if (isNotFound(err)) {
           // The API does not serve this resource: its CRD is not installed (yet). Say so once, in words, and look
           // again every few seconds (not with a backoff that grows to 30 s), so installing the CRDs takes effect at once.
+          // A watch that 404s (the CRD deleted under it) lists again next: only a list that answers shows it is served.
+          scope.resourceVersion = undefined;
           if (!scope.missingResourceLogged) {
             scope.missingResourceLogged = true;
             const { group, version, plural } = this.options.resource;
