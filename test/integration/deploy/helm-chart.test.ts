@@ -94,17 +94,29 @@ describe('Helm chart', () => {
     ['podSecurityContext.runAsUsr=1000', "'/podSecurityContext': additional properties 'runAsUsr' not allowed"],
     ['securityContext.readOnlyRootFileSystem=true', "'/securityContext': additional properties 'readOnlyRootFileSystem' not allowed"],
     ['securityContext.runAsUser=-1', "'/securityContext/runAsUser': minimum: got -1, want 0"],
+    ['extraEnv[0].name=DATABRICKS_TOKEN,extraEnv[0].valuefrom.secretKeyRef.name=dbx', "'/extraEnv/0': additional properties 'valuefrom' not allowed"],
+    ['extraEnv[0].name=DATABRICKS_TOKEN,extraEnv[0].valueFrom.secretKeyRef.nme=dbx', "'/extraEnv/0/valueFrom/secretKeyRef': additional properties 'nme' not allowed"],
   ])('refuses a typo in the Kubernetes objects it passes through (%s), which the API server would drop with a warning', async (value, message) => {
     const result = await helm(['template', 'pt-operator', chart, '--set', value]);
     expect(result.stderr).toContain(message);
     expect(result.exitCode).not.toBe(0);
   });
 
+  it('refuses an extraEnv value that is not a string (--set reads 8 as a number), which renders and then fails at install', async () => {
+    const result = await helm(['template', 'pt-operator', chart, '--set', 'extraEnv[0].name=UV_THREADPOOL_SIZE,extraEnv[0].value=8']);
+    expect(result.stderr).toContain("'/extraEnv/0/value': got number, want string");
+    expect(result.exitCode).not.toBe(0);
+    const quoted = await helm(['template', 'pt-operator', chart, '--set-string', 'extraEnv[0].name=UV_THREADPOOL_SIZE,extraEnv[0].value=8']);
+    expect(quoted.stderr).toBe('');
+    expect(quoted.exitCode).toBe(0);
+  });
+
   it('still takes every field of those objects that Kubernetes knows', async () => {
     const result = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml',
       '--set', 'resources.limits.cpu=1', '--set', 'resources.requests.ephemeral-storage=1Gi', '--set', 'resources.limits.hugepages-2Mi=0',
       '--set-json', 'podSecurityContext={"runAsUser":1000,"runAsGroup":1000,"runAsNonRoot":true,"fsGroup":2000,"fsGroupChangePolicy":"OnRootMismatch","supplementalGroups":[3000],"supplementalGroupsPolicy":"Strict","sysctls":[],"seccompProfile":{"type":"Localhost","localhostProfile":"p.json"},"appArmorProfile":{"type":"RuntimeDefault"},"seLinuxOptions":{"level":"s0:c1"},"seLinuxChangePolicy":"Recursive","windowsOptions":{"runAsUserName":"x"}}',
-      '--set-json', 'securityContext={"allowPrivilegeEscalation":false,"privileged":false,"readOnlyRootFilesystem":true,"runAsNonRoot":true,"runAsUser":1000,"runAsGroup":1000,"capabilities":{"drop":["ALL"],"add":[]},"procMount":"Default","seccompProfile":{"type":"RuntimeDefault"},"appArmorProfile":{"type":"RuntimeDefault"},"seLinuxOptions":{},"windowsOptions":{}}']);
+      '--set-json', 'securityContext={"allowPrivilegeEscalation":false,"privileged":false,"readOnlyRootFilesystem":true,"runAsNonRoot":true,"runAsUser":1000,"runAsGroup":1000,"capabilities":{"drop":["ALL"],"add":[]},"procMount":"Default","seccompProfile":{"type":"RuntimeDefault"},"appArmorProfile":{"type":"RuntimeDefault"},"seLinuxOptions":{},"windowsOptions":{}}',
+      '--set-json', 'extraEnv=[{"name":"HTTPS_PROXY","value":"http://proxy:3128"},{"name":"EMPTY"},{"name":"A","valueFrom":{"secretKeyRef":{"name":"s","key":"k","optional":true}}},{"name":"B","valueFrom":{"configMapKeyRef":{"name":"c","key":"k","optional":false}}},{"name":"C","valueFrom":{"fieldRef":{"apiVersion":"v1","fieldPath":"spec.nodeName"}}},{"name":"D","valueFrom":{"resourceFieldRef":{"containerName":"manager","resource":"limits.memory","divisor":"1Mi"}}}]']);
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     const applied = await kubectl(['apply', '--dry-run=server', '-f', '-', '--namespace', 'default'], { input: result.stdout });
