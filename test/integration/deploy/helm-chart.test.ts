@@ -278,6 +278,22 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
     expect(result.stdout).toMatch(/NOTES:[\s\S]*kubectl get pte -A -o wide/);
   });
 
+  // A shard (labelSelector) or a release with watchNamespaces reconciles part of the objects only: the example endpoint
+  // the next steps apply (namespace ml, no labels) would stay without any status, with nothing saying why.
+  it('NOTES of a release that reconciles part of the objects say which, where the next steps would fall outside it', async () => {
+    const result = await helm(['install', 'notes-shard', chart, '--namespace', 'notes-shard', '--set', 'crds.install=false', '--dry-run=client',
+      '--set', 'labelSelector=shard=a', '--set-json', 'watchNamespaces=["team-a","team-b"]', '--kubeconfig', cluster().kubeconfigAdmin]);
+    expect(result.exitCode).toBe(0);
+    const notes = result.stdout.split('NOTES:')[1]!;
+    expect(notes).toContain('Watching: namespaces team-a, team-b; only endpoint objects whose labels match shard=a (labelSelector).');
+    const steps = notes.split('Next steps:')[1]!;
+    expect(steps).toContain('namespace ml, which this release does not watch');
+    expect(steps).toContain('labels that match shard=a');
+    const all = await helm(['install', 'notes-all', chart, '--namespace', 'notes-all', '--set', 'crds.install=false', '--dry-run=client', '--kubeconfig', cluster().kubeconfigAdmin]);
+    expect(all.stdout).toContain('Watching: every namespace.');
+    expect(all.stdout).not.toContain('does not watch');
+  });
+
   // A new user pastes the NOTES' next steps as they are. The examples they apply live in namespace ml: a step that
   // creates the Secret elsewhere, or looks for the endpoint in the default namespace, fails with NotFound.
   it("NOTES' next steps run as printed on a fresh cluster (those that need no running operator)", async () => {
