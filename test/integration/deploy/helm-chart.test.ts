@@ -271,6 +271,15 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
     expect(example?.spec?.['syncPolicy']).toMatchObject({ syncOptions: expect.arrayContaining(['RespectIgnoreDifferences=true']) });
   });
 
+  // Valid release and namespace names that YAML reads as another type when written bare: no, on, y (booleans), 1234.
+  it.each([['no', 'on'], ['1234', '2026']])('installs as release %s in namespace %s (names YAML would read as a boolean or a number)', async (release, namespace) => {
+    const result = await helm(['install', release, chart, '--namespace', namespace, '--dry-run=client', '--kubeconfig', cluster().kubeconfigAdmin,
+      '--set', 'crds.install=false', '--set', 'metrics.secure.enabled=true', '--set', 'networkPolicy.enabled=true', '--set', 'defaultWorkspace.allowedNamespaceSelector=a=b',
+      '--set-json', `watchNamespaces=["y","${namespace}"]`]);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+  });
+
   it('prints NOTES with next steps after install', async () => {
     // A release of its own (the suite's CRDs and ServiceAccount belong to no release).
     const result = await helm(['install', 'notes-check', chart, '--namespace', 'notes-check', '--set', 'crds.install=false', '--dry-run=client', '--kubeconfig', cluster().kubeconfigAdmin]);
