@@ -23,8 +23,8 @@
 
 {{/* Labels that select the operator's pods; they must never change between upgrades. */}}
 {{- define "pt-operator.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "pt-operator.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "pt-operator.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
 
 {{- define "pt-operator.labels" -}}
