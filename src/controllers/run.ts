@@ -1,6 +1,6 @@
 // `pt-operator run`: wire the informers, both controllers, leader election and probes together.
 import type { DatabricksWorkspace } from '../api/v1alpha1/index.js';
-import { RateBudgetRegistry, systemClock } from '../databricks/index.js';
+import { proxyShownAs, RateBudgetRegistry, systemClock, transportFromEnvironment } from '../databricks/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -72,6 +72,10 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   // Before any connection: a bad environment (or credentials directory) is a fatal error, not a running operator that cannot serve.
   const defaultCredentials = new DefaultWorkspaceCredentials(env, config.defaultWorkspaceCredentialsDir);
   const log = createLogger({ level: config.logLevel });
+  // HTTPS_PROXY, HTTP_PROXY and NO_PROXY, as the Terraform provider and the Databricks SDKs read them (a value that is
+  // no proxy URL stops the operator here, named but not shown: it may hold the proxy's password).
+  const { transport, proxy } = transportFromEnvironment(env);
+  if (proxy) log.info({ proxy: proxyShownAs(proxy) }, 'calls to Databricks go through a forward proxy');
   const registry = createRegistry();
   const metrics = new OperatorMetrics(registry);
   // The flag (or $KUBECONFIG): one file or a list, looked up as kubectl does (files that do not exist skipped, the others merged).
@@ -144,6 +148,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     allowedWorkspaceHosts: config.allowedWorkspaceHosts,
     client: {
       budgets,
+      transport,
       retryDeadlineMs: config.databricksTimeout,
       requestTimeoutMs: config.databricksTimeout,
       metrics: metrics.databricksSink(),

@@ -339,8 +339,33 @@ export interface NetworkErrorInput {
   secrets?: readonly string[];
 }
 
-/** A failure without an HTTP answer: connection refused/reset, TLS, deadline. Always Transient. */
+/** The error code of a proxy that refused its credentials (407): no retry can help. */
+export const PROXY_CREDENTIALS_REFUSED = 'PROXY_CREDENTIALS_REFUSED';
+
+/** undici's words when the forward proxy (HTTPS_PROXY) answers a CONNECT with anything but 200: no byte left for the host. */
+const PROXY_REFUSED = /^Proxy response \((\d{3})\) !== 200 when HTTP Tunneling$/;
+
+const PROXY_ADVICE: Record<string, string> = {
+  '407': 'The proxy asks for credentials: give them in HTTPS_PROXY (http://user:password@host:port)',
+  '403': 'The proxy does not allow this host: ask for it to be allowed, or name it in NO_PROXY if it is reachable directly',
+};
+
+/** A failure without an HTTP answer: connection refused/reset, TLS, deadline, a proxy refusing the tunnel. Always Transient. */
 export function errorFromNetworkFailure(input: NetworkErrorInput): DatabricksError {
+  const proxyStatus = input.err instanceof Error ? PROXY_REFUSED.exec(input.err.message)?.[1] : undefined;
+  if (proxyStatus !== undefined) {
+    const advice = PROXY_ADVICE[proxyStatus] ?? 'Check the proxy named in HTTPS_PROXY (or HTTP_PROXY) and its log';
+    return new DatabricksError({
+      kind: 'Transient',
+      message: `${input.method} ${input.path} failed: the forward proxy refused to connect to the workspace (it answered ${proxyStatus}); nothing was sent to Databricks. ${advice}`,
+      // the proxy's credentials are the process environment's: until a restart, asking again is refused again
+      errorCode: proxyStatus === '407' ? PROXY_CREDENTIALS_REFUSED : 'PROXY_REFUSED',
+      method: input.method,
+      path: input.path,
+      requestMaybeSent: false,
+      secrets: input.secrets,
+    });
+  }
   const code = errorCodeOf(input.err);
   // A library's words may quote the host (a TLS failure names every name of its certificate): scrubbed, then cut.
   const rawMessage = capText(redactSecrets(input.err instanceof Error ? input.err.message : String(input.err), input.secrets), MAX_SERVER_MESSAGE);

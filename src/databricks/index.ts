@@ -39,5 +39,5 @@ export {
   type BudgetName,
 } from './rate-budget.js';
 export { type BudgetHandover, decodeHandover, encodeHandover, type WindowHandover } from './budget-handover.js';
-export { HttpTransport, sharedTransport, operatorVersion } from './transport.js';
+export { HttpTransport, sharedTransport, operatorVersion, proxyFromEnvironment, proxyShownAs, type ProxySettings, transportFromEnvironment } from './transport.js';
 export { systemClock, type Clock } from './clock.js';

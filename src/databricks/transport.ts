@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Pool } from 'undici';
+import { EnvHttpProxyAgent, Pool } from 'undici';
 import { startDeadline } from './deadline.js';
 import { DatabricksError, errorFromNetworkFailure, type HeaderBag } from './errors.js';
 import { normaliseHost } from './host.js';
@@ -38,6 +38,52 @@ export interface HttpTransportOptions {
   maxOrigins?: number;
   /** Bytes all answers being read may hold together once one is past SMALL_ANSWER_BYTES (default MAX_BUFFERED_BYTES). */
   maxBufferedBytes?: number;
+  /** A forward proxy for the calls (proxyFromEnvironment); none: every host is connected to directly. */
+  proxy?: ProxySettings;
+}
+
+/** Where calls go through a forward proxy (HTTP CONNECT tunnels; the TLS session stays end to end). */
+export interface ProxySettings {
+  /** for http:// hosts (the emulator on loopback) */
+  httpProxy?: string;
+  /** for https:// hosts: every real workspace */
+  httpsProxy?: string;
+  /** hosts reached directly: comma- or space-separated names (a leading dot or `*.` for subdomains, `:port`), `*` for all */
+  noProxy?: string;
+}
+
+/**
+ * HTTPS_PROXY, HTTP_PROXY and NO_PROXY (upper case first, then lower, as Go's and so the Terraform provider's and
+ * the Go SDK's), or undefined when no proxy is set. A value that is not an http(s) URL is refused, naming the
+ * variable but never its value (it may hold the proxy's password).
+ */
+export function proxyFromEnvironment(env: NodeJS.ProcessEnv): ProxySettings | undefined {
+  const read = (name: string): string | undefined => {
+    const value = env[name.toUpperCase()] || env[name.toLowerCase()];
+    return value ? value.trim() : undefined;
+  };
+  const httpProxy = read('http_proxy');
+  const httpsProxy = read('https_proxy');
+  if (httpProxy === undefined && httpsProxy === undefined) return undefined;
+  for (const [name, value] of [['HTTP_PROXY', httpProxy], ['HTTPS_PROXY', httpsProxy]] as const) {
+    if (value === undefined) continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.hostname === '') {
+      throw new Error(`${name} is not a proxy URL: give it as http://host:port (or http://user:password@host:port)`);
+    }
+  }
+  return { ...(httpProxy && { httpProxy }), ...(httpsProxy && { httpsProxy }), noProxy: read('no_proxy') ?? '' };
+}
+
+/** The proxy's host and port, for a log line: never its credentials. */
+export function proxyShownAs(proxy: ProxySettings): { httpsProxy?: string; httpProxy?: string; noProxy?: string } {
+  const shown = (value: string | undefined) => (value === undefined ? undefined : new URL(value).host);
+  return { ...(proxy.httpsProxy && { httpsProxy: shown(proxy.httpsProxy) }), ...(proxy.httpProxy && { httpProxy: shown(proxy.httpProxy) }), ...(proxy.noProxy && { noProxy: proxy.noProxy }) };
 }
 
 /** Generous for the serving API (a list of 1000 endpoints is about 2 MB), small enough to bound memory. */
@@ -61,8 +107,26 @@ export class HttpTransport {
   private closed = false;
   /** Bytes held now by the answers being read. */
   private bufferedBytes = 0;
+  /** With a proxy: one agent for every host, through the proxy or (NO_PROXY) directly; its pools are its own. */
+  private readonly proxied: EnvHttpProxyAgent | undefined;
 
-  constructor(private readonly options: HttpTransportOptions = {}) {}
+  constructor(private readonly options: HttpTransportOptions = {}) {
+    const proxy = options.proxy;
+    if (proxy) {
+      // Every setting given, so the agent reads nothing of the process environment itself.
+      this.proxied = new EnvHttpProxyAgent({
+        httpProxy: proxy.httpProxy ?? '',
+        httpsProxy: proxy.httpsProxy ?? proxy.httpProxy ?? '',
+        noProxy: proxy.noProxy ?? '',
+        // a tunnel for http:// hosts too: the proxy never sees a request, nor the token it carries
+        proxyTunnel: true,
+        connections: options.connectionsPerOrigin ?? 8,
+        keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+    }
+  }
 
   /** The pool of an origin, created on first use. `origin` is checked and normalised. */
   poolFor(origin: string): Pool {
@@ -97,11 +161,13 @@ export class HttpTransport {
   }
 
   async send(origin: string, req: HttpRequest): Promise<HttpResponse> {
-    const pool = this.poolFor(origin);
+    const dispatcher = this.proxied ?? this.poolFor(origin);
+    if (this.closed) throw new Error('HTTP transport is closed');
     const deadline = startDeadline(req.timeoutMs, req.signal);
     const pathOnly = req.path.split('?')[0] ?? req.path;
     try {
-      const res = await pool.request({
+      const res = await dispatcher.request({
+        origin: normaliseHost(origin),
         method: req.method,
         path: req.path,
         headers: req.headers,
@@ -168,12 +234,18 @@ export class HttpTransport {
     this.closed = true;
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((pool) => pool.close()));
+    await Promise.all([...pools.map((pool) => pool.close()), this.proxied?.close()]);
   }
 }
 
 /** Shared by every client of the process, so that one workspace gets one pool. */
 export const sharedTransport = new HttpTransport();
+
+/** The transport for a process's clients: through the proxy the environment names (proxyFromEnvironment), or direct. */
+export function transportFromEnvironment(env: NodeJS.ProcessEnv): { transport: HttpTransport; proxy?: ProxySettings } {
+  const proxy = proxyFromEnvironment(env);
+  return proxy ? { transport: new HttpTransport({ proxy }), proxy } : { transport: sharedTransport };
+}
 
 let cachedVersion: string | undefined;
 

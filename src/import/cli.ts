@@ -8,6 +8,7 @@ import {
   errorKindOf,
   type ModelOptimizationInfo,
   type ServingEndpointDetailed,
+  transportFromEnvironment,
   workspaceConnectionFromEnv,
 } from '../databricks/index.js';
 import { escapeUnshowable, hasUnshowable, oneLine } from '../databricks/host-text.js';
@@ -71,7 +72,9 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
   const connection = workspaceConnectionFromEnv({ ...env, ...(values.host !== undefined && { DATABRICKS_HOST: values.host }) });
   // A silent host would otherwise hold import for the client's default two minutes.
   const timeoutMs = parsePositiveDurationMs(values.timeout) as number;
-  const client = new DatabricksClient({ host: connection.host, auth: connection.auth, requestTimeoutMs: timeoutMs, retryDeadlineMs: timeoutMs });
+  // behind a forward proxy as the operator is (HTTPS_PROXY, NO_PROXY)
+  const { transport } = transportFromEnvironment(env);
+  const client = new DatabricksClient({ host: connection.host, auth: connection.auth, transport, requestTimeoutMs: timeoutMs, retryDeadlineMs: timeoutMs });
   const options: ImportOptions = {
     namespace: values.namespace as string,
     deletionPolicy: values['deletion-policy'] as ImportOptions['deletionPolicy'],

@@ -1,12 +1,12 @@
-// A forward proxy as corporate networks run them: HTTP CONNECT tunnels only, optionally asking for Basic
-// credentials (407 without them). It records every tunnel it was asked for, so a test can tell which calls went
-// through it. Test infrastructure: nothing here is the operator's.
-import { createServer, type IncomingMessage } from 'node:http';
+// A forward proxy as corporate networks run them: HTTP CONNECT tunnels (https:// hosts) and absolute-URI forwarding
+// (http:// hosts), optionally asking for Basic credentials (407 without them). It records every host it was asked
+// for, so a test can tell which calls went through it. Test infrastructure: nothing here is the operator's.
+import { createServer, type IncomingMessage, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 
 export interface ConnectProxy {
   url: string;
-  /** `host:port` of every CONNECT it was asked for, in order, with whether it was let through */
+  /** `host:port` of every CONNECT or forwarded request it was asked for, in order, with whether it was let through */
   tunnels: { target: string; allowed: boolean; authorization?: string }[];
   close(): Promise<void>;
 }
@@ -14,19 +14,35 @@ export interface ConnectProxy {
 export async function startConnectProxy(options: { credentials?: string } = {}): Promise<ConnectProxy> {
   const tunnels: ConnectProxy['tunnels'] = [];
   const sockets = new Set<Socket>();
-  const server = createServer((_req, res) => {
-    // plain (non-CONNECT) proxying is not offered
-    res.writeHead(405).end();
+  const expected = options.credentials === undefined ? undefined : `Basic ${Buffer.from(options.credentials).toString('base64')}`;
+  const admit = (req: IncomingMessage, target: string): boolean => {
+    const authorization = req.headers['proxy-authorization'];
+    const allowed = expected === undefined || authorization === expected;
+    tunnels.push({ target, allowed, ...(authorization !== undefined && { authorization }) });
+    return allowed;
+  };
+  const server = createServer((req, res) => {
+    // absolute-form: GET http://host:port/path
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '');
+    } catch {
+      return void res.writeHead(400).end();
+    }
+    if (!admit(req, url.host)) return void res.writeHead(407, { 'Proxy-Authenticate': 'Basic realm="test"' }).end();
+    const { 'proxy-authorization': _credentials, ...headers } = req.headers;
+    const upstream = request(url, { method: req.method, headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
   });
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     const target = req.url ?? '';
-    const authorization = req.headers['proxy-authorization'];
-    const expected = options.credentials === undefined ? undefined : `Basic ${Buffer.from(options.credentials).toString('base64')}`;
-    const allowed = expected === undefined || authorization === expected;
-    tunnels.push({ target, allowed, ...(authorization !== undefined && { authorization }) });
-    if (!allowed) {
+    if (!admit(req, target)) {
       client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -41,6 +57,10 @@ export async function startConnectProxy(options: { credentials?: string } = {}):
     upstream.on('close', () => sockets.delete(upstream));
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

@@ -210,6 +210,21 @@ describe('errorFromNetworkFailure', () => {
     expect(timeout.errorCode).toBe('CLIENT_TIMEOUT');
     expect(timeout.message).toContain('no answer within 50 ms');
   });
+
+  it.each([
+    ['407', /credentials: give them in HTTPS_PROXY/],
+    ['403', /does not allow this host/],
+    ['502', /Check the proxy/],
+  ])('a forward proxy refusing the tunnel (%s) is said to be the proxy, with what to do, and nothing was sent', (status, advice) => {
+    const err = errorFromNetworkFailure({
+      err: Object.assign(new Error(`Proxy response (${status}) !== 200 when HTTP Tunneling`), { code: 'UND_ERR_ABORTED' }),
+      method: 'POST', path: '/api/2.0/serving-endpoints', timedOut: false,
+    });
+    expect(err.message).toContain(`the forward proxy refused to connect to the workspace (it answered ${status})`);
+    expect(err.message).toMatch(advice);
+    expect(err.requestMaybeSent).toBe(false);
+    expect(err.errorCode).toBe(status === '407' ? 'PROXY_CREDENTIALS_REFUSED' : 'PROXY_REFUSED');
+  });
 });
 
 describe('errorKindOf', () => {

@@ -53,6 +53,11 @@ describe('decideRetry', () => {
     expect(decideRetry(reset, { ...ctx, idempotent: false })).toEqual({ action: 'resolve-by-get' });
   });
 
+  it("does not repeat a call whose forward proxy refused the environment's credentials (407); other proxy refusals are retried", () => {
+    expect(decideRetry(err({ kind: 'Transient', requestMaybeSent: false, errorCode: 'PROXY_CREDENTIALS_REFUSED' }), ctx)).toEqual({ action: 'fail' });
+    expect(decideRetry(err({ kind: 'Transient', requestMaybeSent: false, errorCode: 'PROXY_REFUSED' }), { ...ctx, idempotent: false }).action).toBe('retry');
+  });
+
   it('repeats a create whose connection was refused (nothing was sent)', () => {
     expect(decideRetry(err({ kind: 'Transient', requestMaybeSent: false }), { ...ctx, idempotent: false }).action).toBe('retry');
   });
