@@ -103,6 +103,14 @@ describe('an endpoint missing during a canary is created again with what the can
     expect(plan.status.canary).toBeUndefined();
   });
 
+  it('a canary an abort kept from starting, the control now promote: the new version alone, in one create', () => {
+    // canary-property seed 120: the old version was created again, and the promotion rolled out once it served.
+    const notStarted = running({ phase: 'Aborted', step: 0, share: 0, message: 'not started' });
+    const plan = reconcileCanary(canaryObject('4', notStarted, { 'ptoperator.io/canary': 'promote' }), NOT_FOUND);
+    expect(created(plan)).toEqual([['4', 1960]]);
+    expect(plan.status.canary?.phase).toBe('Promoting');
+  });
+
   it('a promotion: the new version alone, as the promotion asked', () => {
     const plan = reconcileCanary(canaryObject('4', running({ phase: 'Promoting', step: 3, share: 100 })), NOT_FOUND);
     expect(created(plan)).toEqual([['4', 1960]]);
