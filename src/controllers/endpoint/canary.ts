@@ -191,9 +191,10 @@ export function planCanary(input: CanaryInput): CanaryDecision {
  */
 function withoutEndpoint(input: CanaryInput, canary: Canary, previous: CanaryStatus): CanaryStatus {
   if (notStarted(previous) && control(canary, input.annotations) === 'Abort') return previous;
-  const next = notStarted(previous) ? { ...previous, phase: 'Progressing' as const } : advance(input, canary, previous);
-  if (next.phase !== 'Progressing') return next;
   const first = sortedSteps(canary)[0] as number;
+  // A canary kept from starting starts now, as the control asks (Promote: the new version alone, in this create).
+  const next = advance(input, canary, notStarted(previous) ? { ...previous, phase: 'Progressing', step: 1, share: first } : previous);
+  if (next.phase !== 'Progressing') return next;
   return { ...next, step: 1, share: first, stepReachedTime: undefined, message: `the endpoint is missing: creating it again with version ${next.fromVersion} alone; the canary starts again at step 1 (${first} %) once it serves` };
 }
 
