@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { Permissions } from '../../../../src/api/v1alpha1/index.js';
 import type { AccessControl } from '../../../../src/api/v1alpha1/index.js';
-import { MINUTE, MODEL, afterPlan, at, edited, readyEndpoint, updatingEndpoint } from '../fixtures.js';
+import { planActionFailure } from '../../../../src/controllers/endpoint/plan.js';
+import { MINUTE, MODEL, afterPlan, at, edited, planInput, readyEndpoint, updatingEndpoint } from '../fixtures.js';
 import { CREATOR, acl, conditionOf, endpointWith, plan, reasons, settledWith } from './settings-fixtures.js';
 
 const QUERY_ALICE = { userName: 'alice@company.com', permissionLevel: 'CAN_QUERY' as const };
@@ -87,6 +88,25 @@ describe('permissions: the spec is the whole set of direct permissions', () => {
     expect(p.action.type).toBe('none');
     expect(conditionOf(p, 'PermissionsSynced')).toMatchObject({ status: 'False', reason: 'ObserveFailed' });
     expect(conditionOf(p, 'Ready')?.status).toBe('True');
+  });
+
+  it('a failed read of the ACL after Databricks rejected the spec: the rejection stands, and the PUT is not sent again', () => {
+    // settings-property seed 7: the 503 turned Rejected into ObserveFailed, and the next look sent the refused PUT again.
+    const ghost = { groupName: 'ghost-team', permissionLevel: 'CAN_QUERY' as const };
+    const before = found(acl([]));
+    const object = edited(settledWith({}, endpoint), { permissions: [ghost] });
+    const sent = plan(object, { endpoint, permissions: before });
+    expect(sent.action.type).toBe('setPermissions');
+    const refused = planActionFailure({ ...planInput(object, { endpoint }), permissions: before }, sent, { kind: 'InvalidRequest', message: 'Principal: GroupName(ghost-team) does not exist' });
+    expect(conditionOf(refused, 'PermissionsSynced')).toMatchObject({ status: 'False', reason: 'Rejected' });
+
+    const unreadable = plan(afterPlan(object, refused), { endpoint, permissions: { kind: 'failed', message: 'Databricks answered 503' } });
+    expect(conditionOf(unreadable, 'PermissionsSynced')).toMatchObject({ status: 'False', reason: 'Rejected', message: expect.stringContaining('ghost-team') });
+    expect(conditionOf(unreadable, 'Stalled')?.reason).toBe('Rejected');
+
+    const next = plan(afterPlan(object, unreadable), { endpoint, permissions: before });
+    expect(next.action.type).toBe('none');
+    expect(reasons(next)).toEqual([]);
   });
 });
 
