@@ -82,6 +82,8 @@ export const permissionsPart: PartPlanner = {
     const wanted = context.spec.permissions !== undefined;
     if (!wanted && context.previous.permissions === undefined) return { events: [] };
     if (context.permissions.kind === 'failed') {
+      // A read that failed tells nothing new of a spec Databricks rejected: the rejection stands (and is not sent again).
+      if (context.rejected) return { events: [], keepCondition: true, ...(context.previous.permissions && { status: context.previous.permissions }) };
       return {
         ...(context.previous.permissions && { status: context.previous.permissions }),
         condition: { status: false, reason: PartReason.ObserveFailed, message: `could not read ${context.permissions.what ?? 'the permissions'}: ${context.permissions.message}; retrying` },
