@@ -96,6 +96,22 @@ describe('settings parts in one reconcile', () => {
     expect(limited.status.settings).toEqual(edited.status.settings);
   });
 
+  it('looks whose mutation is the tag patch (refused by 503s, then made) do not count as changes of a part', () => {
+    // settings-property seed 51: three tag patches refused by 503 left the notifications NotConverging, never sent.
+    const object = settledWith({}, endpoint);
+    let current = { ...object, spec: endpointSpec({ tags: { team: 'search' }, notifications: { onUpdateFailure: ['oncall@company.com'] } }), generation: 2 };
+    for (let refused = 0; refused < 3; refused++) {
+      const planned = plan(current, { endpoint });
+      expect(planned.action.type).toBe('patchTags');
+      current = { ...current, status: planActionFailure(planInput(current, { endpoint }), planned, { kind: 'Transient', message: 'TEMPORARILY_UNAVAILABLE: 503' }).status };
+    }
+    current = { ...current, status: plan(current, { endpoint }).status };
+    const tagged = endpointWith({ tags: [{ key: 'team', value: 'search' }, ...(endpoint.tags ?? []).filter((t) => t.key !== 'team')] });
+    const next = plan(current, { endpoint: tagged });
+    expect(conditionOf(next, 'NotificationsSynced')).toMatchObject({ status: 'False', reason: 'Applying' });
+    expect(next.action.type).toBe('updateNotifications');
+  });
+
   it("a part's Events come beside the served config's transition Event, not instead of it", () => {
     const p = plan(endpointObject({ spec: { notifications: { onUpdateFailure: ['oncall@company.com'] } } }), { endpoint });
     expect(reasons(p)).toEqual(['Normal Available', 'Normal NotificationsApplying']);
