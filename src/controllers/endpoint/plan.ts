@@ -369,8 +369,9 @@ function planInSync(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpoi
   const reads = { permissions: input.permissions ?? { kind: 'skipped' }, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }) } as const;
   const status = { settings: plan.status.settings, conditions: plan.status.conditions as Condition[] | undefined };
   const operatorIdentity = input.workspace.principal;
-  plan.applySettings(planSettings({ spec: object.spec, endpoint, ...reads, status, generation: object.generation, fresh, carriedOut, now: input.now, ...(operatorIdentity && { operatorIdentity }) }));
-  const tagsFirst = tagsDiffer && !(plan.settingsAction && tagsPatchedFor(object.status, object.generation));
+  const tagsTakeMutation = tagsDiffer && !tagsPatchedFor(object.status, object.generation);
+  plan.applySettings(planSettings({ spec: object.spec, endpoint, ...reads, status, generation: object.generation, fresh, carriedOut, now: input.now, ...(operatorIdentity && { operatorIdentity }), mutationTaken: tagsTakeMutation }));
+  const tagsFirst = tagsTakeMutation || (tagsDiffer && !plan.settingsAction);
   const tagAction: EndpointAction = tagsFirst ? { type: 'patchTags', name, add: tags.add, remove: tags.remove } : (plan.settingsAction ?? { type: 'none' });
 
   if (endpoint.state.ready !== 'READY') {

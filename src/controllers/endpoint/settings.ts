@@ -33,6 +33,8 @@ export interface SettingsInput {
   now: Date;
   /** Who the operator is in the workspace (SCIM Me's userName), when known (permissions.ts). */
   operatorIdentity?: string;
+  /** The reconcile's one mutation goes to something else first (the tag patch): no part's change is sent in it. */
+  mutationTaken?: boolean;
 }
 
 export interface SettingsPlan {
@@ -61,7 +63,7 @@ export function planSettings(input: SettingsInput): SettingsPlan {
       part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, fresh: input.fresh, carriedOut: input.carriedOut, rejected, ...(input.operatorIdentity && { operatorIdentity: input.operatorIdentity }) }),
       previous,
       input.fresh,
-      action !== undefined,
+      input.mutationTaken === true || action !== undefined,
     );
     if (planned.status) settings[part.key] = planned.status as never;
     events.push(...planned.events);
@@ -90,7 +92,7 @@ export const MAX_UNCONVERGED_CHANGES = 3;
  * Counts the changes sent for a part since it was last in sync (status.settings[part].attempts). A part
  * Databricks accepts but never shows as sent (an echo this planner does not expect) would otherwise be sent
  * at every reconcile: after MAX_UNCONVERGED_CHANGES it stops with NotConverging until the spec or
- * requested-at changes. A part whose turn has not come (another part took the mutation) is not counted.
+ * requested-at changes. A part whose turn has not come (another part, or the tag patch, took the mutation) is not counted.
  */
 function convergenceGuard(part: PartPlanner, planned: PartPlan, previous: SettingsStatus, fresh: boolean, slotTaken: boolean): PartPlan {
   if (!planned.status || planned.status.inSync) return planned;
