@@ -14,7 +14,9 @@
 //     Ready=False CanaryInProgress with Reconciling=True; an aborted one is never Synced=True, and Synced=False
 //     CanaryAborted comes with Stalled=True; StepFailed and RollbackFailed are Stalled;
 //   - Stalled only with the documented reasons, never beside Reconciling, and only for the current generation;
-//   - after a refused action (not a 400) status.canary keeps its step, share and pause as they were;
+//   - after a refused action (not a 400), or a look that read nothing (paused, a failed read, a deletion),
+//     status.canary keeps its step, share and pause as they were;
+//   - a step serving advances only once its pause is over, never while held, and with a gate only on evidence;
 //   - an abort rolls back: once nothing else is in the way, the next update is the old version alone;
 //   - a look that changes nothing, made again, changes nothing and tells nothing.
 // A failure prints the seed and the steps that led to it.
@@ -286,6 +288,15 @@ function runSequence(seed: number, steps: number): void {
         if (!fresh && share !== next && !current && !(share === 100 && promoted)) fail(`version ${version} goes from ${servedShare} % to ${share} %, past the next step (${next} %)`, plan);
       }
       if (aimed?.phase === 'Aborted' && aimed.toVersion === version && share > 0) fail(`an aborted canary sends version ${version} ${share} %`, plan);
+      // A step serving advances only past its pause, not while held, and with a gate only on evidence.
+      if (share > servedShare && servedShare > 0 && control !== 'promote' && (previous?.phase === 'Paused' || previous?.phase === 'Holding')) {
+        const pauseEnds = Date.parse(previous.stepReachedTime ?? '') + 10 * MINUTE;
+        if (control === 'hold') fail(`a held step (${servedShare} %) advances to ${share} %`, plan);
+        if (now < pauseEnds) fail(`step ${previous.step} advances to ${share} % before its pause ends at ${new Date(pauseEnds).toISOString()}`, plan);
+        const evidence = reading?.ok === true && reading.values.every((v) => v !== undefined);
+        if (object.spec.canary.gate?.length && !evidence) fail(`a gated step advances to ${share} % on ${JSON.stringify(reading)}`, plan);
+        reached.add('a step advanced');
+      }
     }
 
     // status.canary keeps its progress when the action was refused (anything but a 400): the step is sent again.
@@ -294,6 +305,8 @@ function runSequence(seed: number, steps: number): void {
     }
 
     const blind = readFails || paused || object.deleting;
+    // Nor does a look that read nothing (paused, a read that failed, a deletion) move the canary.
+    if (blind && object.spec.canary && progress(canaryNow) !== progress(object.status.canary)) fail(`a look that read nothing changed status.canary from ${progress(object.status.canary)} to ${progress(canaryNow)}`, plan);
     const ready = conditionOf(plan, 'Ready');
     const synced = conditionOf(plan, 'Synced');
     const stalled = conditionOf(plan, 'Stalled');
@@ -356,7 +369,7 @@ function runSequence(seed: number, steps: number): void {
 
 /** What the sequences reached, so that a change of the generators cannot leave an invariant unexercised. */
 const reached = new Set<string>();
-const MUST_REACH = ['Progressing', 'Paused', 'Holding', 'Promoting', 'Succeeded', 'Aborted', 'StepFailed', 'RollbackFailed', 'deleted with Delete', 'deleted with Orphan', 'rollback checked', 'gate failed'];
+const MUST_REACH = ['Progressing', 'Paused', 'Holding', 'Promoting', 'Succeeded', 'Aborted', 'StepFailed', 'RollbackFailed', 'deleted with Delete', 'deleted with Orphan', 'rollback checked', 'gate failed', 'a step advanced'];
 
 describe('canary rollouts on random sequences of edits, controls, rollouts and refusals', () => {
   it('keep their promises on 200 seeded sequences of 40 looks', () => {
