@@ -187,6 +187,15 @@ describe('planCanary', () => {
       expect(again.spec.model.version).toBe('3');
     });
 
+    it('the abort while both versions still serve (its rollback failed): version 5 gets no traffic, version 3 serves alone', () => {
+      // Version 5 used to replace the split at once, 100 % with the abort control set.
+      const rollbackFailed = running({ phase: 'RollbackFailed', message: 'aborted by the user: all traffic back to version 3; the rollback to version 3 alone failed: build failed' });
+      const decision = planCanary(input({ spec: spec5(), annotations: { 'ptoperator.io/canary': 'abort' }, canary: rollbackFailed, config: served({ '3': 90, '4': 10 }) }));
+      expect(decision.split).toBeUndefined();
+      expect(decision.spec.model.version).toBe('3');
+      expect(decision.status).toMatchObject({ phase: 'Aborted', fromVersion: '3', toVersion: '5', step: 0, share: 0 });
+    });
+
     it('removing the abort control then starts the canary at its first step', () => {
       const notStarted = planCanary(input({ spec: spec5(), annotations: { 'ptoperator.io/canary': 'abort' }, canary: abortedBefore })).status;
       const decision = planCanary(input({ spec: spec5(), canary: notStarted }));
