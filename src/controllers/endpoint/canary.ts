@@ -250,24 +250,36 @@ const notStarted = (status: CanaryStatus): boolean => status.phase === 'Aborted'
 
 /**
  * The canary of the spec's version, from one other version serving alone, settled (a new endpoint is simply
- * created), as the control left set asks: Abort keeps it from starting (the served version keeps serving),
- * Promote goes straight to the new version alone, Hold starts it and holds it at the first step.
+ * created), as the control left set asks: Abort keeps it from starting (the served version keeps serving; with the
+ * split of an earlier canary still serving, its old version alone), Promote goes straight to the new version alone,
+ * Hold starts it and holds it at the first step.
  */
 function begin(input: CanaryInput, canary: Canary): CanaryStatus | undefined {
   const { served } = input;
   const version = input.spec.model.version;
-  if (!served || served.entityCount !== 1 || served.entityVersion === version || input.updating) return undefined;
-  const base = canaryFrom(served.entities[0], input.spec.model.name, version);
+  if (!served || input.updating || served.entities.some((e) => e.entityVersion === version)) return undefined;
+  const from = served.entityCount === 1 ? served.entities[0] : control(canary, input.annotations) === 'Abort' ? abortedCanaryFrom(input, served) : undefined;
+  const base = canaryFrom(from, input.spec.model.name, version);
   if (!base) return undefined;
   const steps = sortedSteps(canary);
   switch (control(canary, input.annotations)) {
     case 'Abort':
-      return { ...base, phase: 'Aborted', step: 0, share: 0, message: `not started: ${abortControl(input.annotations)} is set, so version ${base.fromVersion} keeps serving alone; remove it to start a canary of version ${version}` };
+      return { ...base, phase: 'Aborted', step: 0, share: 0, message: `not started: ${abortControl(input.annotations)} is set, so version ${base.fromVersion} ${served.entityCount === 1 ? 'keeps serving alone' : 'serves alone once the rollback lands'}; remove it to start a canary of version ${version}` };
     case 'Promote':
       return { ...base, phase: 'Promoting', step: steps.length + 1, share: 100, message: `promoted by the user before it started: moving all traffic to version ${version} and removing version ${base.fromVersion}` };
     default:
       return { ...base, phase: 'Progressing', step: 1, share: steps[0] as number, message: `rolling out step 1: ${steps[0]} % of the traffic to version ${version}` };
   }
+}
+
+/**
+ * The old version of the canary in status while its split still serves (its rollback failed, or was not sent yet): with
+ * an abort control set, a new version starts from it, so the abort is carried out (that version alone) and the new
+ * version gets no traffic, instead of replacing the split at once as a third version does without a control.
+ */
+function abortedCanaryFrom(input: CanaryInput, served: ObservedServing): ObservedEntity | undefined {
+  const recorded = recordedCanary(input.status, input.spec);
+  return recorded && served.entityCount === 2 ? served.entities.find((e) => e.entityVersion === recorded.fromVersion) : undefined;
 }
 
 /**
