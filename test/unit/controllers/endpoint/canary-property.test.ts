@@ -276,13 +276,15 @@ function runSequence(seed: number, steps: number): void {
       // Two versions serve and none is a step of the spec's version's canary (a third version, or a share no longer
       // among the steps with no status.canary to say so): the spec's version replaces them at once.
       const noCanaryServes = (servedNow ?? []).length === 2 && !previous && !steps.includes(servedShare);
+      // A leftover abort never sends traffic to a new version (one set back to a version that serves is no canary), also
+      // while the split of the canary it aborted still serves (known from status.canary).
+      const abortApplies = (servedNow ?? []).length === 1 || object.status.canary !== undefined;
+      if (control === 'abort' && servedNow !== undefined && servedShare === 0 && share > 0 && abortApplies) fail(`an abort control is set, yet version ${version} gets ${share} % (it serves ${servedShare} %)`, plan);
       if (!noCanaryServes && share > servedShare) {
         const next = steps.find((s) => s > servedShare) ?? 100;
         const promoted = control === 'promote' || aimed?.phase === 'Promoting' || aimed?.phase === 'Succeeded';
         // A new endpoint (none before the canary) is created with the spec's version directly.
         const fresh = !previous && servedNow === undefined;
-        // A leftover abort never sends traffic to a new version (one set back to a version that serves is no canary).
-        if (control === 'abort' && servedNow !== undefined && servedShare === 0) fail(`an abort control is set, yet version ${version} gets ${share} % (it serves ${servedShare} %)`, plan);
         // Steps edited during the canary take effect at the next advance: the current step may be sent again as it was.
         const current = share === previous?.share && previous.phase !== 'Aborted';
         if (!fresh && share !== next && !current && !(share === 100 && promoted)) fail(`version ${version} goes from ${servedShare} % to ${share} %, past the next step (${next} %)`, plan);
