@@ -4,8 +4,8 @@
 // (spec.canary.action or the ptoperator.io/canary annotation, a typo too), requested-at, pause and unpause, deletion
 // (Delete or Orphan). Databricks: rollouts that land, fail for GPU capacity or for good, a capacity budget spent;
 // updates answered, refused (400, 403, 409, 429, 5xx) or never answered (carried out or not); the metrics gate
-// passing, failing or unreadable; the endpoint deleted out of band. After every look the status must keep the
-// promises of docs/concepts.md (canary rollouts; status for generic tools):
+// passing, failing or unreadable; the endpoint deleted out of band, or its traffic split changed in the Databricks UI.
+// After every look the status must keep the promises of docs/concepts.md (canary rollouts; status for generic tools):
 //   - traffic: a sent config gives the spec's version no more than the next step above the share it serves (100 %
 //     only once promoted or after the last step), splits keep the old version that serves now, and a canary that is
 //     aborted (or kept from starting by an abort control) sends its version no traffic;
@@ -196,6 +196,15 @@ function runSequence(seed: number, steps: number): void {
       world = { exists: false };
       log.push('databricks: someone deletes the endpoint');
     }
+    // In the Databricks UI, a split undone: the old version alone again, or another share.
+    const split = world.served?.length === 2 && !world.pending ? world.served : undefined;
+    if (split && chance(0.03)) {
+      const old = split.find((e) => e.version !== object.spec.model.version) ?? (split[0] as Entity);
+      const other = split.find((e) => e !== old) as Entity;
+      const share = pick([0, 5, 20]);
+      world = { exists: true, served: share === 0 ? [{ ...old, share: 100 }] : [{ ...old, share: 100 - share }, { ...other, share }] };
+      log.push(`databricks: someone sets the traffic to ${describeWorld(world)}`);
+    }
     const gate: GateReading = pick([
       { ok: true, values: [0.001] },
       { ok: true, values: [0.001] },
@@ -291,7 +300,8 @@ function runSequence(seed: number, steps: number): void {
       }
       if (aimed?.phase === 'Aborted' && aimed.toVersion === version && share > 0) fail(`an aborted canary sends version ${version} ${share} %`, plan);
       // A step serving advances only past its pause, not while held, and with a gate only on evidence.
-      if (share > servedShare && servedShare > 0 && control !== 'promote' && (previous?.phase === 'Paused' || previous?.phase === 'Holding')) {
+      // (The step itself put back after a change in Databricks is no advance.)
+      if (share > servedShare && servedShare > 0 && control !== 'promote' && (previous?.phase === 'Paused' || previous?.phase === 'Holding') && share > previous.share) {
         const pauseEnds = Date.parse(previous.stepReachedTime ?? '') + 10 * MINUTE;
         if (control === 'hold') fail(`a held step (${servedShare} %) advances to ${share} %`, plan);
         if (now < pauseEnds) fail(`step ${previous.step} advances to ${share} % before its pause ends at ${new Date(pauseEnds).toISOString()}`, plan);
@@ -346,7 +356,7 @@ function runSequence(seed: number, steps: number): void {
       if (!back) fail(`an aborted canary (${aimed.message}) with version ${version} still serving plans ${planned.action.type}, not the rollback`, plan);
     }
     // A gate above its max while the step serves aborts the canary, and status says why.
-    if (reading?.ok && (reading.values[0] ?? 0) > 0.02 && (previous?.phase === 'Paused' || previous?.phase === 'Holding') && control !== 'promote' && control !== 'abort' && world.served?.length === 2 && !world.pending) {
+    if (reading?.ok && (reading.values[0] ?? 0) > 0.02 && (previous?.phase === 'Paused' || previous?.phase === 'Holding') && control !== 'promote' && control !== 'abort' && world.served?.length === 2 && world.served.find((e) => e.version === version)?.share === previous.share && !world.pending) {
       reached.add('gate failed');
       if (aimed?.phase !== 'Aborted' || !/metrics gate failed/.test(aimed.message ?? '')) fail(`the gate read ${reading.values[0]} > 0.02, yet the canary is ${aimed?.phase}: ${aimed?.message}`, plan);
     }
