@@ -281,6 +281,25 @@ describe('the rollback of an aborted canary fails', () => {
     expect(plan.status.canary).toMatchObject({ phase: 'Aborted', message: ABORTED });
   });
 
+  it('Databricks refuses a step (400): StepFailed, saying why and how to retry, and the step is not sent again', () => {
+    const object = canaryObject('4', undefined);
+    const endpoint = { ...readyEndpoint(), config: served({ '3': 100 }) } as never;
+    const observed = planInput(object, { endpoint }).endpoint;
+    const decision = decideCanary(object, observed, true, NOW);
+    const input = { ...planInput({ ...object, spec: decision.spec }, { endpoint }), desiredChanged: decision.changed, ...canaryPlanFields(decision) };
+    const planned = planEndpoint(input);
+    expect(planned.action).toMatchObject({ type: 'updateConfig' });
+    const refused = planActionFailure(input, planned, { kind: 'InvalidRequest', message: 'INVALID_PARAMETER_VALUE: version 4 of the model is archived' });
+    const plan = withCanary(refused, object.status, decision, canaryKept(false, observed, refused), NOW);
+    expect(conditions(plan)).toMatchObject({ Synced: 'False InvalidSpec', Stalled: 'True InvalidSpec' });
+    // not "rolling out step 1" beside a refusal: the step failed, and status.canary says why, as Synced does
+    expect(plan.status.canary?.phase).toBe('StepFailed');
+    expect(plan.status.canary?.message).toMatch(/^step 1 \(10 % to version 4\): .*archived/);
+    const again = reconcileCanary({ ...object, status: plan.status }, endpoint);
+    expect(again.action).toEqual({ type: 'none' });
+    expect(again.status.canary?.phase).toBe('StepFailed');
+  });
+
   it('Databricks refuses the rollback (400): RollbackFailed too, Synced names the rollback, and the refusal is not sent again', () => {
     const object = aborted();
     const endpoint = { ...readyEndpoint(), config: split } as never;
