@@ -43,11 +43,11 @@ function withCanaryAborted(conditions: Condition[], message: string, generation:
   return list;
 }
 
-/** Failures of a rollout that only a spec change or a new requested-at ends (failed-rollout.ts). */
-const FAILED_FOR_GOOD: ReadonlySet<string> = new Set([SyncedReason.UpdateFailed, SyncedReason.CapacityRetriesExhausted]);
-
-/** Failures of a rollback that only a new requested-at ends: as FAILED_FOR_GOOD, or its update refused (failures.ts). */
-const ROLLBACK_FAILED_FOR_GOOD: ReadonlySet<string> = new Set([...FAILED_FOR_GOOD, SyncedReason.InvalidSpec]);
+/**
+ * Failures of a step's (or a rollback's) rollout that only a spec change or a new requested-at ends: the rollout failed
+ * (failed-rollout.ts), or Databricks refused its update (failures.ts).
+ */
+const FAILED_FOR_GOOD: ReadonlySet<string> = new Set([SyncedReason.UpdateFailed, SyncedReason.CapacityRetriesExhausted, SyncedReason.InvalidSpec]);
 
 /** The rollback of an aborted canary (the old version alone), as Synced names it when it fails (failed-rollout.ts). */
 export const rollbackLabel = (canary: Pick<CanaryStatus, 'fromVersion' | 'toVersion'>): string =>
@@ -72,7 +72,7 @@ export function beforeRollbackFailure(canary: CanaryStatus): CanaryStatus {
 export function withRolloutFailure(canary: CanaryStatus, conditions: readonly Condition[] | undefined): CanaryStatus {
   const synced = findCondition(conditions, 'Synced');
   const failedForGood = synced?.status === 'False' && FAILED_FOR_GOOD.has(synced.reason);
-  const rollbackFailed = synced?.status === 'False' && ROLLBACK_FAILED_FOR_GOOD.has(synced.reason) && synced.message.startsWith(`${rollbackLabel(canary)} failed: `);
+  const rollbackFailed = synced?.status === 'False' && FAILED_FOR_GOOD.has(synced.reason) && synced.message.startsWith(`${rollbackLabel(canary)} failed: `);
   if (canary.phase === 'Aborted' && synced && rollbackFailed) {
     const why = synced.message.slice(`${rollbackLabel(canary)} failed: `.length);
     return { ...canary, phase: 'RollbackFailed', message: `${canary.message ?? 'aborted'}${rollbackFailedPart(canary)}${why}` };

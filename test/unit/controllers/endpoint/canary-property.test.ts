@@ -129,6 +129,8 @@ function runSequence(seed: number, steps: number): void {
   let rejected: { generation: number; token: string | undefined } | undefined;
   /** The served config asked for and the token when a step failed for good: it is not sent again until one changes. */
   let failedStep: { ask: string; token: string | undefined; world: string } | undefined;
+  /** the generation whose step Databricks last refused (400), while the canary stays StepFailed */
+  let stepRefusedIn: number | undefined;
 
   const fail = (message: string, plan: Pick<Plan, 'status'>) => {
     throw new Error(`seed ${seed}: ${message}\nsteps:\n  ${log.join('\n  ')}\nstatus: ${JSON.stringify(plan.status, null, 1)}`);
@@ -360,11 +362,16 @@ function runSequence(seed: number, steps: number): void {
       reached.add('gate failed');
       if (aimed?.phase !== 'Aborted' || !/metrics gate failed/.test(aimed.message ?? '')) fail(`the gate read ${reading.values[0]} > 0.02, yet the canary is ${aimed?.phase}: ${aimed?.message}`, plan);
     }
-    // A failed step waits, sending nothing, until the served config of the spec or requested-at changes (or a control, or Databricks).
-    if (canaryNow?.phase === 'StepFailed' && !failedStep) failedStep = { ask: JSON.stringify([object.spec.model, object.spec.throughput]), token, world: describeWorld(world) };
-    if (failedStep && (failedStep.ask !== JSON.stringify([object.spec.model, object.spec.throughput]) || failedStep.token !== token || failedStep.world !== describeWorld(world) || control === 'abort' || control === 'promote')) failedStep = undefined;
+    // A failed step waits, sending nothing, until the served config of the spec or requested-at changes (or a control, or
+    // Databricks); one Databricks refused (Synced InvalidSpec) is tried again on any change of the spec, as every refused
+    // config is. Checked against the failure recorded at an earlier look: a retry refused unsent (a 429 or 5xx) keeps
+    // status.canary as it was and is still owed, so the step waits only once a look did not try it.
+    const specChangedSinceRefusal = stepRefusedIn !== undefined && stepRefusedIn !== object.generation;
+    if (failedStep && (specChangedSinceRefusal || failedStep.ask !== JSON.stringify([object.spec.model, object.spec.throughput]) || failedStep.token !== token || failedStep.world !== describeWorld(world) || control === 'abort' || control === 'promote')) failedStep = undefined;
     if (failedStep && previous?.phase === 'StepFailed' && sent) fail('a failed step is sent again with nothing changed', plan);
-    if (canaryNow?.phase !== 'StepFailed') failedStep = undefined;
+    if (sent && !notSent && synced?.reason === 'InvalidSpec') stepRefusedIn = object.generation;
+    if (canaryNow?.phase === 'StepFailed' && !failedStep && !(sent && notSent)) failedStep = { ask: JSON.stringify([object.spec.model, object.spec.throughput]), token, world: describeWorld(world) };
+    if (canaryNow?.phase !== 'StepFailed') failedStep = stepRefusedIn = undefined;
 
     object = { ...object, status: plan.status, hasFinalizer: object.hasFinalizer || mutation };
 
