@@ -1,6 +1,6 @@
 // Installing pt-operator the ways users do: Helm and kustomize, checked by the real API server.
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { cluster, ensureNamespace, kubectl, uniqueNamespace } from '../../support/cluster.js';
+import { cluster, ensureNamespace, kubectl, kubectlOk, uniqueNamespace } from '../../support/cluster.js';
 import { helm, chart } from './install-support.js';
 
 describe('a second release of the chart in the cluster (platform review)', () => {
@@ -185,5 +185,42 @@ describe('upgrading a release not named pt-operator to the Lease named after it 
     await kubectl(['apply', '-f', '-'], { input: JSON.stringify(lease(podName)) });
     expect(await leaseArg(release)).toBe('pt-operator-leader');
     expect(await leaseArg('other')).toBe('other-pt-operator-leader');
+  });
+});
+
+describe('turning crds.install off for a release that installed the CRDs with crds.keep=false (platform review)', () => {
+  // Helm deletes what a release no longer renders, and a CRD it deletes takes every object of its kind with it. The
+  // release is simulated on the cluster's CRDs: they are given the ownership marks such a release leaves (and lose the
+  // keep policy) for the length of the test, and the upgrade is tried with --dry-run=server, which renders as it does.
+  const namespace = uniqueNamespace('crd-owner');
+  const admin = ['--kubeconfig', cluster().kubeconfigAdmin];
+  const crds = ['provisionedthroughputendpoints.serving.ptoperator.io', 'databricksworkspaces.serving.ptoperator.io'];
+
+  it('is refused before Helm deletes them, saying to set crds.keep=true first; with keep set it goes ahead', async () => {
+    const before = await Promise.all(crds.map(async (crd) => JSON.parse(await kubectlOk(['get', 'crd', crd, '-o', 'json'])) as { metadata: { annotations?: Record<string, string> } }));
+    const marks = ['meta.helm.sh/release-name', 'meta.helm.sh/release-namespace', 'helm.sh/resource-policy'];
+    onTestFinished(async () => {
+      // the three annotations back as they were (set, or absent)
+      for (const [i, crd] of crds.entries()) {
+        const annotations = before[i]?.metadata.annotations ?? {};
+        await kubectlOk(['annotate', 'crd', crd, '--overwrite', ...marks.map((mark) => (annotations[mark] === undefined ? `${mark}-` : `${mark}=${annotations[mark]}`))]);
+      }
+    });
+    for (const crd of crds) {
+      await kubectlOk(['annotate', 'crd', crd, '--overwrite', 'meta.helm.sh/release-name=owner', `meta.helm.sh/release-namespace=${namespace}`, 'helm.sh/resource-policy-']);
+    }
+    const off = await helm(['install', 'owner', chart, '--namespace', namespace, '--create-namespace', '--dry-run=server', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false', ...admin]);
+    expect(off.exitCode).not.toBe(0);
+    expect(off.stderr).toContain('crds.install=false would have Helm delete the CRDs this release installed with crds.keep=false');
+    expect(off.stderr).toContain('--set crds.keep=true');
+
+    // Kept: Helm leaves them when the release stops rendering them.
+    for (const crd of crds) await kubectlOk(['annotate', 'crd', crd, '--overwrite', 'helm.sh/resource-policy=keep']);
+    const kept = await helm(['install', 'owner', chart, '--namespace', namespace, '--create-namespace', '--dry-run=server', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false', ...admin]);
+    expect(kept.stderr).not.toContain('would have Helm delete the CRDs');
+  });
+
+  afterAll(async () => {
+    await kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=false']);
   });
 });
