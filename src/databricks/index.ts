@@ -39,5 +39,6 @@ export {
   type BudgetName,
 } from './rate-budget.js';
 export { type BudgetHandover, decodeHandover, encodeHandover, type WindowHandover } from './budget-handover.js';
-export { HttpTransport, sharedTransport, operatorVersion, proxyFromEnvironment, proxyShownAs, type ProxySettings, transportFromEnvironment } from './transport.js';
+export { HttpTransport, sharedTransport, operatorVersion, transportFromEnvironment } from './transport.js';
+export { proxyFromEnvironment, proxyShownAs, type ProxySettings } from './proxy.js';
 export { systemClock, type Clock } from './clock.js';

@@ -7,6 +7,7 @@ import { EnvHttpProxyAgent, Pool } from 'undici';
 import { startDeadline } from './deadline.js';
 import { DatabricksError, errorFromNetworkFailure, type HeaderBag } from './errors.js';
 import { normaliseHost } from './host.js';
+import { proxyFromEnvironment, type ProxySettings } from './proxy.js';
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -40,50 +41,6 @@ export interface HttpTransportOptions {
   maxBufferedBytes?: number;
   /** A forward proxy for the calls (proxyFromEnvironment); none: every host is connected to directly. */
   proxy?: ProxySettings;
-}
-
-/** Where calls go through a forward proxy (HTTP CONNECT tunnels; the TLS session stays end to end). */
-export interface ProxySettings {
-  /** for http:// hosts (the emulator on loopback) */
-  httpProxy?: string;
-  /** for https:// hosts: every real workspace */
-  httpsProxy?: string;
-  /** hosts reached directly: comma- or space-separated names (a leading dot or `*.` for subdomains, `:port`), `*` for all */
-  noProxy?: string;
-}
-
-/**
- * HTTPS_PROXY, HTTP_PROXY and NO_PROXY (upper case first, then lower, as Go's and so the Terraform provider's and
- * the Go SDK's), or undefined when no proxy is set. A value that is not an http(s) URL is refused, naming the
- * variable but never its value (it may hold the proxy's password).
- */
-export function proxyFromEnvironment(env: NodeJS.ProcessEnv): ProxySettings | undefined {
-  const read = (name: string): string | undefined => {
-    const value = env[name.toUpperCase()] || env[name.toLowerCase()];
-    return value ? value.trim() : undefined;
-  };
-  const httpProxy = read('http_proxy');
-  const httpsProxy = read('https_proxy');
-  if (httpProxy === undefined && httpsProxy === undefined) return undefined;
-  for (const [name, value] of [['HTTP_PROXY', httpProxy], ['HTTPS_PROXY', httpsProxy]] as const) {
-    if (value === undefined) continue;
-    let url: URL | undefined;
-    try {
-      url = new URL(value);
-    } catch {
-      url = undefined;
-    }
-    if (!url || !['http:', 'https:'].includes(url.protocol) || url.hostname === '') {
-      throw new Error(`${name} is not a proxy URL: give it as http://host:port (or http://user:password@host:port)`);
-    }
-  }
-  return { ...(httpProxy && { httpProxy }), ...(httpsProxy && { httpsProxy }), noProxy: read('no_proxy') ?? '' };
-}
-
-/** The proxy's host and port, for a log line: never its credentials. */
-export function proxyShownAs(proxy: ProxySettings): { httpsProxy?: string; httpProxy?: string; noProxy?: string } {
-  const shown = (value: string | undefined) => (value === undefined ? undefined : new URL(value).host);
-  return { ...(proxy.httpsProxy && { httpsProxy: shown(proxy.httpsProxy) }), ...(proxy.httpProxy && { httpProxy: shown(proxy.httpProxy) }), ...(proxy.noProxy && { noProxy: proxy.noProxy }) };
 }
 
 /** Generous for the serving API (a list of 1000 endpoints is about 2 MB), small enough to bound memory. */

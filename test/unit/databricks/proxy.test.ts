@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabricksError } from '../../../src/databricks/errors.js';
-import { HttpTransport, proxyFromEnvironment, proxyShownAs } from '../../../src/databricks/transport.js';
+import { proxyFromEnvironment, proxyShownAs } from '../../../src/databricks/proxy.js';
+import { HttpTransport } from '../../../src/databricks/transport.js';
 import { type ConnectProxy, startConnectProxy } from '../../support/connect-proxy.js';
 
 describe('proxyFromEnvironment', () => {
