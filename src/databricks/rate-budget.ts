@@ -201,8 +201,6 @@ export class RateBudgetRegistry {
   private readonly unused = new Map<string, number>();
   /** told whenever a create/update window counts a call: what handover() says has changed */
   private readonly countedListeners = new Set<() => void>();
-  /** shares a predecessor counted calls for, until a workspace asks for them (seed) */
-  private readonly seededShares = new Map<string, WindowHandover>();
 
   constructor(
     private readonly clock: Clock,
@@ -276,37 +274,31 @@ export class RateBudgetRegistry {
       const window = budgets.mutation.handover(now);
       if (window) windows[key] = window;
     }
-    // a share not made yet since the seed: still the predecessor's word for it, while it says something about the window
-    const horizon = now - this.hostLimits.mutation.windowMs - this.hostLimits.mutation.marginMs;
-    for (const [key, window] of this.seededShares) {
-      const live = { ...window, sent: window.sent.filter((t) => t >= horizon) };
-      if (live.sent.length === 0 && (live.pausedUntil ?? 0) <= now && (live.shrink?.at ?? 0) < horizon) this.seededShares.delete(key);
-      else windows[key] ??= live;
-    }
     return { at: now, windows };
   }
 
   /**
-   * Counts what a predecessor sent, before this process sends anything. A host's window is made now (and dropped
-   * when idle, as a released one); a share's is seeded when a workspace first asks for it.
+   * Counts what a predecessor sent, before this process sends anything. The windows are made now, a share's with the
+   * host's limits until a workspace asks for it with its own (shareFor reconfigures it), and dropped when idle as
+   * released ones are, unless a client uses them by then.
    */
   seed(handover: BudgetHandover): void {
     const now = this.clock.now();
     for (const [key, window] of Object.entries(handover.windows)) {
-      if (key.includes(SHARE_SEPARATOR)) {
-        const share = this.shares.get(key);
-        if (share) share.mutation.seed(window, now);
-        else this.seededShares.set(key, window);
-        continue;
-      }
-      if (!this.byHost.has(key)) {
-        this.byHost.set(key, {
-          mutation: new WindowBudget(key, this.hostLimits.mutation, this.clock, this.relay),
-          read: new BucketBudget(key, this.hostLimits.read, this.clock, this.relay),
-        });
+      const at = key.indexOf(SHARE_SEPARATOR);
+      const host = at < 0 ? key : key.slice(0, at);
+      const budgets = at < 0 ? this.byHost : this.shares;
+      if (!budgets.has(key)) {
+        // (`limits`: the fingerprint shareFor compares, here the host's own; a host's entry ignores it)
+        const made = {
+          mutation: new WindowBudget(host, this.hostLimits.mutation, this.clock, this.relay, at < 0),
+          read: new BucketBudget(host, this.hostLimits.read, this.clock, this.relay),
+          limits: JSON.stringify(this.hostLimits),
+        };
+        budgets.set(key, made);
         if (!this.users.has(key)) this.unused.set(key, now);
       }
-      this.byHost.get(key)?.mutation.seed(window, now);
+      budgets.get(key)?.mutation.seed(window, now);
     }
   }
 
@@ -330,9 +322,6 @@ export class RateBudgetRegistry {
         limits: fingerprint,
       };
       this.shares.set(key, existing);
-      const seeded = this.seededShares.get(key);
-      if (seeded) existing.mutation.seed(seeded, this.clock.now());
-      this.seededShares.delete(key);
     } else if (existing.limits !== fingerprint) {
       existing.mutation.reconfigure(wanted.mutation);
       existing.read.reconfigure(wanted.read);

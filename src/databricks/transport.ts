@@ -87,7 +87,11 @@ export class HttpTransport {
 
   /** The pool of an origin, created on first use. `origin` is checked and normalised. */
   poolFor(origin: string): Pool {
-    const key = normaliseHost(origin);
+    return this.poolOf(normaliseHost(origin));
+  }
+
+  /** The pool of an origin already normalised. */
+  private poolOf(key: string): Pool {
     let pool = this.pools.get(key);
     if (pool) {
       // most recently used last (a Map keeps insertion order)
@@ -118,13 +122,15 @@ export class HttpTransport {
   }
 
   async send(origin: string, req: HttpRequest): Promise<HttpResponse> {
-    const dispatcher = this.proxied ?? this.poolFor(origin);
     if (this.closed) throw new Error('HTTP transport is closed');
+    const key = normaliseHost(origin);
+    // the proxy agent serves every origin, so it is told which; a pool is its origin's own
+    const dispatcher = this.proxied ?? this.poolOf(key);
     const deadline = startDeadline(req.timeoutMs, req.signal);
     const pathOnly = req.path.split('?')[0] ?? req.path;
     try {
       const res = await dispatcher.request({
-        origin: normaliseHost(origin),
+        origin: key,
         method: req.method,
         path: req.path,
         headers: req.headers,
