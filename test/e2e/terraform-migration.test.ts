@@ -77,6 +77,17 @@ const TF_UNITS_WITH_ENV = {
   },
 };
 
+/**
+ * databricks_model_serving serving a model-unit model with a description and route optimization: the generic create
+ * takes them beside provisioned_model_units; the model-unit create (/serving-endpoints/pt) has no field for either.
+ */
+const TF_UNITS_GOLD = {
+  name: 'tf-units-gold',
+  description: 'gold tier, managed by Terraform',
+  route_optimized: true,
+  config: { served_entities: [{ name: 'maverick', entity_name: 'system.ai.llama-4-maverick', entity_version: '1', provisioned_model_units: 50 }] },
+};
+
 /** databricks_permissions: access_control blocks (Terraform keeps its own identity at CAN_MANAGE). */
 const TF_ACL = [
   { group_name: 'support-apps', permission_level: 'CAN_QUERY' },
@@ -291,6 +302,37 @@ describe('from Terraform to the operator', () => {
     });
     const created = await e2e.get('pte', 'tf-chat');
     expect(condition(created, 'CreationSettingsSynced')?.status).toBe('True');
+  });
+
+  it('a model-unit endpoint with a description and route optimization is imported with both, and re-created with both after a deletion outside Kubernetes', async () => {
+    await databricks('POST', '/api/2.0/serving-endpoints', TF_UNITS_GOLD);
+    await eventually(
+      async () => {
+        const endpoint = await getEndpoint('tf-units-gold');
+        if (endpoint.state.config_update !== 'NOT_UPDATING') throw new Error(`tf-units-gold is ${endpoint.state.config_update}`);
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const { objects, stderr } = await importAll();
+    expect(stderr).not.toMatch(/tf-units-gold.*(description|route_optimized)/);
+    const imported = objects.find((o) => o.spec['endpointName'] === 'tf-units-gold');
+    expect(imported?.spec).toMatchObject({ throughput: { modelUnits: 50 }, description: TF_UNITS_GOLD.description, routeOptimized: true });
+    await e2e.kubectl(['apply', '-f', importedFile]);
+    await e2e.waitUntil('pte', 'tf-units-gold', isReady, 90_000);
+
+    const { id } = await getEndpoint('tf-units-gold');
+    const seq = (await calls()).at(-1)?.seq ?? 0;
+    await databricks('DELETE', '/api/2.0/serving-endpoints/tf-units-gold');
+    await e2e.waitUntil('pte', 'tf-units-gold', (o) => isReady(o) && (o['status'] as { endpointId?: string }).endpointId !== id, 90_000);
+    const recreated = await getEndpoint('tf-units-gold');
+    expect({ units: recreated.config?.served_entities[0]?.['provisioned_model_units'], description: recreated['description'], routeOptimized: recreated['route_optimized'] }).toEqual({
+      units: 50,
+      description: TF_UNITS_GOLD.description,
+      routeOptimized: true,
+    });
+    const creates = (await calls()).filter((c) => c.seq > seq && c.endpoint === 'tf-units-gold' && c.operation.startsWith('create')).map((c) => c.operation);
+    expect(creates).toEqual(['create']);
+    expect(condition(await e2e.get('pte', 'tf-units-gold'), 'CreationSettingsSynced')?.status).toBe('True');
   });
 
   it('a model-unit endpoint made with the generic API keeps its environment variables through a change of its model units', async () => {

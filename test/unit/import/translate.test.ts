@@ -162,9 +162,15 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(plan.status.conditions?.find((c) => c.type === 'CreationSettingsSynced')?.status).toBe('True');
   });
 
-  it('a route-optimized model-unit endpoint is noted: the model-unit create API has no route_optimized', () => {
-    const notes = imported({ ...foreignEndpoint({ units: 100 }), route_optimized: true }, MODEL_UNIT_MODEL).notes.join(' ');
-    expect(notes).toMatch(/route_optimized.*kept on this endpoint.*re-created.*would not be route-optimized/);
+  // Terraform's databricks_model_serving makes such an endpoint with the generic create, which the operator uses too
+  // for a model-unit spec with either setting: a re-created endpoint has them again.
+  it('a route-optimized model-unit endpoint with a description declares both, and is adopted with CreationSettingsSynced=True', () => {
+    const endpoint = { ...foreignEndpoint({ units: 100 }), route_optimized: true, description: 'gold tier' };
+    const result = imported(endpoint, MODEL_UNIT_MODEL);
+    expect(result.object.spec).toMatchObject({ throughput: { modelUnits: 100 }, routeOptimized: true, description: 'gold tier' });
+    expect(result.notes.join(' ')).not.toMatch(/route_optimized|description/);
+    const plan = planAfterAdoption(result, endpoint, MODEL_UNIT_MODEL);
+    expect(plan.status.conditions?.find((c) => c.type === 'CreationSettingsSynced')?.status).toBe('True');
   });
 
   it('a telemetry config (telemetry_config, set by its own PATCH) is noted: kept on this endpoint, not on a re-created one', () => {
@@ -213,12 +219,6 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(notes).toMatch(/re-created endpoint would not have it.*spec\.aiGateway/);
     expect(result.object.spec.aiGateway).toBeUndefined();
     expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/inference table/);
-  });
-
-  it('a description on a model-unit endpoint stays on the endpoint, noted: the model-unit create API takes none', () => {
-    const result = imported({ ...foreignEndpoint({ units: 100 }), description: 'gold tier' }, MODEL_UNIT_MODEL);
-    expect(result.object.spec.description).toBeUndefined();
-    expect(result.notes.join(' ')).toMatch(/description "gold tier" is kept on this endpoint.*re-created/);
   });
 
   it('an endpoint left with the owner tags of a deleted object (deletionPolicy Orphan) is imported without them, naming that owner', () => {

@@ -145,12 +145,36 @@ describe('budget policy and description: create-only', () => {
       endpoint: { kind: 'notFound' },
       model: { optimizable: true, model_type: 'llama', model_unit_chunk_size: 50 },
     });
-    expect(p.action).toMatchObject({ type: 'create', request: { flavour: 'modelUnits', body: { budget_policy_id: 'pol-1' } } });
+    expect(p.action).toMatchObject({ type: 'create', request: { api: 'ptCreate', body: { budget_policy_id: 'pol-1' } } });
   });
 
   it('route optimization goes with a token-band create (route_optimized, create-only like the budget policy)', () => {
     const p = plan(endpointObject({ spec: { routeOptimized: true } }), { endpoint: { kind: 'notFound' } });
-    expect(p.action).toMatchObject({ type: 'create', request: { flavour: 'tokenBand', body: { route_optimized: true } } });
+    expect(p.action).toMatchObject({ type: 'create', request: { api: 'create', body: { route_optimized: true } } });
+  });
+
+  // Terraform's databricks_model_serving creates a model-unit endpoint through the generic create, whose body takes
+  // provisioned_model_units beside description and route_optimized (reference §2.1, §2.3); the model-unit create
+  // (/pt) has neither field (§2.4). Such a spec was refused at admission although Terraform makes that endpoint.
+  it('a model-unit endpoint with a description or route optimization is created through the generic create, with its model units', () => {
+    const model = { optimizable: true, model_type: 'llama', model_unit_chunk_size: 50 };
+    const spec = { throughput: { modelUnits: 50 }, burstScaling: false, description: 'gold tier', routeOptimized: true, budgetPolicyId: 'pol-1' };
+    const p = plan(endpointObject({ spec }), { endpoint: { kind: 'notFound' }, model });
+    expect(p.action).toMatchObject({
+      type: 'create',
+      request: {
+        api: 'create',
+        body: {
+          description: 'gold tier',
+          route_optimized: true,
+          budget_policy_id: 'pol-1',
+          config: { served_entities: [{ entity_version: '3', provisioned_model_units: 50, burst_scaling_enabled: false }] },
+        },
+      },
+    });
+    const described = plan(endpointObject({ spec: { throughput: { modelUnits: 50 }, description: 'gold tier' } }), { endpoint: { kind: 'notFound' }, model });
+    expect(described.action).toMatchObject({ type: 'create', request: { api: 'create', body: { description: 'gold tier' } } });
+    expect(JSON.stringify(described.action)).not.toContain('route_optimized');
   });
 
   it('route optimization that differs is reported NotUpdatable, never "corrected" (Terraform would re-create the endpoint)', () => {
