@@ -126,7 +126,7 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
 
   const ownerNote = recordedOwnerNote(endpoint, options.namespace);
   if (ownerNote) notes.push(ownerNote);
-  const settings = settingsSpec(endpoint, throughput, notes);
+  const settings = settingsSpec(endpoint, notes);
 
   const spec: Imported['object']['spec'] = {
     ...(options.workspace !== undefined && { workspaceRef: { name: options.workspace } }),
@@ -188,31 +188,17 @@ type SettingsFields = Pick<EndpointSpec, 'description' | 'budgetPolicyId' | 'rou
  * The endpoint-level settings as spec fields, so that the object declares them (the create-only ones can only be
  * set when the object is created) and a re-created endpoint has them too. What the spec cannot carry is noted.
  */
-function settingsSpec(endpoint: ServingEndpointDetailed, throughput: EndpointSpec['throughput'], notes: string[]): Partial<SettingsFields> {
+function settingsSpec(endpoint: ServingEndpointDetailed, notes: string[]): Partial<SettingsFields> {
   const fields: Partial<SettingsFields> = {};
   // Databricks echoes "no description" as "".
-  if (endpoint.description) {
-    if (throughput.modelUnits === undefined) fields.description = endpoint.description;
-    else {
-      notes.push(
-        `Its description "${endpoint.description.slice(0, 60)}" is kept on this endpoint, but the spec cannot declare it for model units (the model-unit create API takes none): a re-created endpoint would have no description.`,
-      );
-    }
-  }
+  if (endpoint.description) fields.description = endpoint.description;
   const budgetPolicy = budgetPolicyOf(endpoint);
   if (budgetPolicy) fields.budgetPolicyId = budgetPolicy;
   const aiGateway = gatewaySpec(endpoint.ai_gateway, endpoint.name);
   if (aiGateway) fields.aiGateway = aiGateway;
   const notifications = notificationsSpec(endpoint.email_notifications);
   if (notifications) fields.notifications = notifications;
-  if (endpoint.route_optimized) {
-    if (throughput.modelUnits === undefined) fields.routeOptimized = true;
-    else {
-      notes.push(
-        'It is route-optimized (route_optimized), which the spec cannot declare for model units (the model-unit create API takes none): that is kept on this endpoint, but a re-created endpoint would not be route-optimized.',
-      );
-    }
-  }
+  if (endpoint.route_optimized) fields.routeOptimized = true;
   if (endpoint.telemetry_config && Object.keys(endpoint.telemetry_config).length > 0) {
     notes.push(
       'It has a telemetry config (telemetry_config), set with its own PATCH, which the spec has no field for: it is kept on this endpoint (the operator never changes it), but a re-created endpoint would not have it.',

@@ -196,14 +196,14 @@ export const settingsSpecFields = {
     .boolean()
     .optional()
     .describe(
-      'Route optimization of the endpoint (route_optimized): a route-optimized endpoint is queried at its own URL (status.endpointUrl). Databricks accepts it only on the create of a token-band endpoint (not on the model-unit API), so it cannot be added, changed or removed later; Terraform re-creates an endpoint for a change, the operator never does.',
+      'Route optimization of the endpoint (route_optimized): a route-optimized endpoint is queried at its own URL (status.endpointUrl). Databricks accepts it only when the endpoint is created (a model-unit endpoint with it is created through the generic create, which takes model units too, not the model-unit API, which has no such field), so it cannot be added, changed or removed later; Terraform re-creates an endpoint for a change, the operator never does.',
     ),
   description: z
     .string()
     .max(MAX_DESCRIPTION_LENGTH)
     .optional()
     .describe(
-      'Description of the endpoint. Databricks accepts it only on the create of a token-band endpoint (not on the model-unit API), so it cannot be added, changed or removed later.',
+      'Description of the endpoint. Databricks accepts it only when the endpoint is created (a model-unit endpoint with one is created through the generic create, which takes model units too, not the model-unit API, which has no such field), so it cannot be added, changed or removed later.',
     ),
 };
 
@@ -223,18 +223,6 @@ export const settingsSpecRules = [
     cel: 'has(self.routeOptimized) == has(oldSelf.routeOptimized) && (!has(self.routeOptimized) || self.routeOptimized == oldSelf.routeOptimized)',
     message: 'routeOptimized can only be set when the object is created: Databricks has no API to change the route optimization of an endpoint (serve the spec from a new object with another spec.endpointName)',
     transition: true,
-  },
-  {
-    cel: '!has(self.routeOptimized) || !self.routeOptimized || !has(self.throughput.modelUnits)',
-    message:
-      'routeOptimized: true is not accepted by the model-unit create API (/serving-endpoints/pt); remove it or use token-band throughput (an object created with it keeps it: serve a model-unit model from a new object)',
-    check: (s: { routeOptimized?: boolean; throughput: { modelUnits?: number } }) => s.routeOptimized !== true || s.throughput.modelUnits === undefined,
-  },
-  {
-    cel: '!has(self.description) || !has(self.throughput.modelUnits)',
-    message:
-      'description is not accepted by the model-unit create API (/serving-endpoints/pt); remove it or use token-band throughput (an object created with a description keeps it: serve a model-unit model from a new object)',
-    check: (s: { description?: string; throughput: { modelUnits?: number } }) => s.description === undefined || s.throughput.modelUnits === undefined,
   },
 ];
 

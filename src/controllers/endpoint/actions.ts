@@ -46,7 +46,7 @@ export async function execute(
       return {
         latest,
         answered:
-          action.request.flavour === 'modelUnits' ? await client.createPtEndpoint(action.request.body, callOptions) : await client.createEndpoint(action.request.body, callOptions),
+          action.request.api === 'ptCreate' ? await client.createPtEndpoint(action.request.body, callOptions) : await client.createEndpoint(action.request.body, callOptions),
       };
     case 'updateConfig':
       return {

@@ -393,9 +393,13 @@ interface CreateOnly {
   route_optimized?: boolean;
 }
 
+/** `api`: the generic POST /serving-endpoints, or the model-unit POST /serving-endpoints/pt. */
 export type CreateRequest =
-  | { flavour: 'tokenBand'; body: { name: string; config: { served_entities: ReturnType<typeof tokenBandEntity>[] }; tags: { key: string; value: string }[] } & CreateOnly }
-  | { flavour: 'modelUnits'; body: { name: string; config: { served_entities: ReturnType<typeof modelUnitEntity>[] }; tags: { key: string; value: string }[]; budget_policy_id?: string } };
+  | {
+      api: 'create';
+      body: { name: string; config: { served_entities: (ReturnType<typeof tokenBandEntity> | ReturnType<typeof modelUnitEntity>)[] }; tags: { key: string; value: string }[] } & CreateOnly;
+    }
+  | { api: 'ptCreate'; body: { name: string; config: { served_entities: ReturnType<typeof modelUnitEntity>[] }; tags: { key: string; value: string }[]; budget_policy_id?: string } };
 
 /** `api`: the generic PUT /{name}/config (fields at the top level), or the model-unit PUT /pt/{name}/config. */
 export type UpdateRequest =
@@ -406,6 +410,12 @@ export type UpdateRequest =
     }
   | { api: 'ptConfig'; name: string; body: { config: { served_entities: ReturnType<typeof modelUnitEntity>[]; traffic_config?: TrafficConfigInput } } };
 
+/**
+ * Model units are created through the model-unit create (/pt), as databricks_model_serving_provisioned_throughput
+ * creates them, unless the spec has a description or route optimization: /pt has no field for either (reference
+ * §2.4), and the generic create takes them beside provisioned_model_units (§2.1, §2.3), as databricks_model_serving
+ * creates such an endpoint.
+ */
 export function createRequest(
   name: string,
   desired: DesiredServing,
@@ -413,20 +423,15 @@ export function createRequest(
   createOnly: Pick<EndpointSpec, 'budgetPolicyId' | 'description' | 'routeOptimized'> = {},
 ): CreateRequest {
   const policy = createOnly.budgetPolicyId !== undefined ? { budget_policy_id: createOnly.budgetPolicyId } : {};
-  // The model-unit create (/pt) has no description or route_optimized; admission refuses them on a model-unit spec.
-  return desired.flavour === 'modelUnits'
-    ? { flavour: 'modelUnits', body: { name, config: { served_entities: [modelUnitEntity(desired)] }, tags: tagList(tags), ...policy } }
-    : {
-        flavour: 'tokenBand',
-        body: {
-          name,
-          config: { served_entities: [tokenBandEntity(desired)] },
-          tags: tagList(tags),
-          ...policy,
-          ...(createOnly.description !== undefined && { description: createOnly.description }),
-          ...(createOnly.routeOptimized === true && { route_optimized: true }),
-        },
-      };
+  const onlyGeneric = {
+    ...(createOnly.description !== undefined && { description: createOnly.description }),
+    ...(createOnly.routeOptimized === true && { route_optimized: true }),
+  };
+  if (desired.flavour === 'modelUnits' && Object.keys(onlyGeneric).length === 0) {
+    return { api: 'ptCreate', body: { name, config: { served_entities: [modelUnitEntity(desired)] }, tags: tagList(tags), ...policy } };
+  }
+  const entity = desired.flavour === 'modelUnits' ? modelUnitEntity(desired) : tokenBandEntity(desired);
+  return { api: 'create', body: { name, config: { served_entities: [entity] }, tags: tagList(tags), ...policy, ...onlyGeneric } };
 }
 
 /**

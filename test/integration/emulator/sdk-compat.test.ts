@@ -1,6 +1,7 @@
 // The official Databricks Python SDK cannot tell the emulator from the real service in the flows we
 // use: create_and_wait with provisioned throughput, get, update_config_and_wait, a 409 during an
-// update, NotFound/ResourceDoesNotExist, the /pt model-unit API, list and delete, put_ai_gateway,
+// update, NotFound/ResourceDoesNotExist, the /pt model-unit API, model units through the generic create with a
+// description and route optimization, list and delete, put_ai_gateway,
 // get/set/update permissions and get_permission_levels (by endpoint ID), update_notifications, a
 // create with a budget policy, the Unity Catalog schemas.get of an inference table's target, the tags PATCH and
 // get-model-optimization-info (no SDK method: api_client.do, as SDK users call it), current_user.me() (SCIM Me: each
@@ -197,11 +198,12 @@ describe.each([
     });
     // as a real GET answers it: the effective policy, budget_policy_id never filled
     expect(steps.get('create_with_budget_policy')).toMatchObject({ budget_policy_id: null, effective_budget_policy_id: 'budget-policy-1', description: 'chat for the support team' });
+    expect(steps.get('create_model_units_generic')).toEqual({ step: 'create_model_units_generic', units: 50, description: 'gold tier', route_optimized: true, has_endpoint_url: true });
 
     // What reached the server: one create per flavour, the refused update, and the auth flow used.
     const calls = emulator.emulator.calls.query({ afterSeq: firstSeq });
     const byOperation = (op: string) => calls.filter((c) => c.operation === op);
-    expect(byOperation('create').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200], [`sdk-${authType}-budget`, 200]]);
+    expect(byOperation('create').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200], [`sdk-${authType}-budget`, 200], [`sdk-${authType}-gold`, 200]]);
     expect(byOperation('putAiGateway').map((c) => c.status)).toEqual([200, 400, 200, 404]);
     expect(byOperation('setPermissions').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200]]);
     expect(byOperation('updatePermissions').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200]]);
@@ -215,7 +217,7 @@ describe.each([
       ['/api/2.1/unity-catalog/schemas/main.nowhere', 404],
     ]);
     expect(byOperation('updatePtConfig').map((c) => c.status)).toEqual([200]);
-    expect(byOperation('delete')).toHaveLength(3);
+    expect(byOperation('delete')).toHaveLength(4);
     expect(byOperation('patchTags').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200], [`sdk-${authType}`, 200], ['sdk-missing-endpoint', 404]]);
     expect(byOperation('optimizationInfo').map((c) => c.status)).toEqual([200, 200, 200, 404]);
     const tokenCalls = byOperation('token');

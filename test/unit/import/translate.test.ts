@@ -507,6 +507,7 @@ describe('runImportCli against a hostile workspace: its text never becomes YAML 
       const objects = docs.map((d) => d.toJS() as { kind: string; spec: { endpointName: string; tags: Record<string, string> } });
       expect(objects.map((o) => [o.kind, o.spec.endpointName])).toEqual([['ProvisionedThroughputEndpoint', 'tagged']]);
       expect(objects[0]?.spec.tags).toEqual(Object.fromEntries(tags.map((t) => [t.key, t.value])));
+      expect((objects[0]?.spec as { description?: string } | undefined)?.description).toBe(tagged.description);
     }
   });
 
@@ -514,9 +515,9 @@ describe('runImportCli against a hostile workspace: its text never becomes YAML 
     const { yaml, stderr } = await hostileImport();
     expect(yaml).not.toMatch(/(?!\n)[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u);
     expect(stderr).not.toMatch(/(?!\n)[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u);
-    // Host text outside comments only as a quoted tag value of spec.tags.
+    // Host text outside comments only as a quoted value: a tag of spec.tags, or spec.description.
     for (const line of yaml.split(/\r\n|[\n\r\u0085\u2028\u2029]/)) {
-      if (/pwned|ClusterRoleBinding/.test(line)) expect(line).toMatch(/^#|^ {4}t\d: "/);
+      if (/pwned|ClusterRoleBinding/.test(line)) expect(line).toMatch(/^#|^ {4}t\d: "|^ {2}description: "/);
     }
   });
 

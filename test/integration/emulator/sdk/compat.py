@@ -356,6 +356,29 @@ def settings(w, name):
     )
     w.serving_endpoints.delete(f"{name}-budget")
 
+    # Model units through the generic create, with what the model-unit create (/pt) has no field for: a description and
+    # route optimization (as Terraform's databricks_model_serving creates such an endpoint, and the operator too).
+    gold = w.serving_endpoints.create_and_wait(
+        name=f"{name}-gold",
+        config=EndpointCoreConfigInput(
+            name=f"{name}-gold",
+            served_entities=[
+                ServedEntityInput(entity_name="system.ai.gpt-oss-120b", entity_version="1", provisioned_model_units=50, burst_scaling_enabled=False)
+            ]
+        ),
+        description="gold tier",
+        route_optimized=True,
+        timeout=TIMEOUT,
+    )
+    emit(
+        "create_model_units_generic",
+        units=gold.config.served_entities[0].provisioned_model_units,
+        description=gold.description,
+        route_optimized=gold.route_optimized,
+        has_endpoint_url=bool(gold.endpoint_url),
+    )
+    w.serving_endpoints.delete(f"{name}-gold")
+
 
 def canary(w, name):
     """What a canary rollout uses: two versions side by side routed by traffic_config, and the metrics export."""

@@ -168,7 +168,7 @@ describe('request bodies', () => {
     const desired = resolveDesired(endpointSpec(), TOKEN_BAND_MODEL);
     if (!desired.ok) throw new Error(desired.message);
     expect(createRequest('llama-chat', desired.desired, ownerTags)).toEqual({
-      flavour: 'tokenBand',
+      api: 'create',
       body: {
         name: 'llama-chat',
         config: { served_entities: [{ entity_name: MODEL, entity_version: '3', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },

@@ -10,7 +10,7 @@ describe('endpoint 404 → create', () => {
     expect(plan.action).toEqual({
       type: 'create',
       request: {
-        flavour: 'tokenBand',
+        api: 'create',
         body: {
           name: 'llama-chat',
           config: { served_entities: [{ entity_name: MODEL, entity_version: '3', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },
@@ -25,13 +25,13 @@ describe('endpoint 404 → create', () => {
     expect(eventReasons(plan)).toContain('Normal CreatingEndpoint');
   });
 
-  it('creates a model-unit endpoint through the /pt flavour under spec.endpointName', () => {
+  it('creates a model-unit endpoint through the model-unit API (/pt) under spec.endpointName', () => {
     const object = endpointObject({ spec: { endpointName: 'llama-pt', throughput: { modelUnits: 100 }, burstScaling: false, tags: {} } });
     const plan = reconcile(object, { model: MODEL_UNIT_MODEL });
     expect(plan.action).toEqual({
       type: 'create',
       request: {
-        flavour: 'modelUnits',
+        api: 'ptCreate',
         body: {
           name: 'llama-pt',
           config: { served_entities: [{ entity_name: MODEL, entity_version: '3', provisioned_model_units: 100, burst_scaling_enabled: false }] },
