@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type BudgetHandover, MAX_HANDOVER_BYTES, MAX_HANDOVER_CALLS_PER_WINDOW, decodeHandover, encodeHandover } from '../../../src/databricks/budget-handover.js';
+import { DatabricksClient } from '../../../src/databricks/client.js';
 import { DatabricksError } from '../../../src/databricks/errors.js';
 import { RateBudgetRegistry, WindowBudget, acquireAll, windowSpec } from '../../../src/databricks/rate-budget.js';
+import { HttpTransport, type HttpRequest, type HttpResponse } from '../../../src/databricks/transport.js';
 import { FakeClock } from './fake-clock.js';
 
 const FIVE_MINUTES = 300_000;
@@ -172,9 +174,66 @@ describe('the handover record', () => {
     expect(decodeHandover(text, 1, FIVE_MINUTES)).toBeUndefined();
   });
 
+  it('a window that does not fit is left out, and the others are still read', () => {
+    const text = JSON.stringify({
+      v: 1,
+      at: record.at,
+      w: { 'a.example.com': { s: [-1_000] }, 'b.example.com': { s: [-2_000], p: 200_000_000 }, [`https://${'x'.repeat(600)}`]: { s: [-3_000] } },
+    });
+    expect(decodeHandover(text, record.at, FIVE_MINUTES)).toEqual({ at: record.at, windows: { 'a.example.com': { sent: [record.at - 1_000] } } });
+  });
+
   it('a record older than the window, or from a clock far ahead, says nothing about the window', () => {
     const text = encodeHandover(record) as string;
     expect(decodeHandover(text, record.at + FIVE_MINUTES + 1, FIVE_MINUTES)).toBeUndefined();
     expect(decodeHandover(text, record.at - FIVE_MINUTES - 1, FIVE_MINUTES)).toBeUndefined();
+  });
+});
+
+describe("a tenant's host cannot cost other tenants the handover", () => {
+  const SHARED = 'https://adb-1.azuredatabricks.net';
+  const HOSTILE = 'https://workspace.tenant-a.example';
+
+  /** The shared workspace accepts every update; the tenant's own host answers each with a 429 of its choosing. */
+  class TwoHosts extends HttpTransport {
+    constructor(private readonly refusal: string) {
+      super();
+    }
+    override async send(origin: string, req: HttpRequest): Promise<HttpResponse> {
+      if (origin === HOSTILE) return { status: 429, headers: {}, bodyText: this.refusal };
+      const name = req.path.split('/')[4];
+      return { status: 200, headers: {}, bodyText: JSON.stringify({ name, state: { ready: 'READY', config_update: 'IN_PROGRESS' } }) };
+    }
+  }
+
+  const config = { served_entities: [{ entity_name: 'main.default.llama', entity_version: '3', min_provisioned_throughput: 0, max_provisioned_throughput: 100 }] };
+
+  it.each([
+    ['a RetryInfo delay of 100,000 s (28 hours)', '100000s'],
+    ['a RetryInfo delay of 400 digits', `1${'0'.repeat(400)}s`],
+  ])("another tenant's calls on a shared host are still handed over after its own host answers 429 with %s", async (_, delay) => {
+    const clock = new FakeClock(1_000_000);
+    const transport = new TwoHosts(JSON.stringify({
+      error_code: 'REQUEST_LIMIT_EXCEEDED',
+      message: 'slow down',
+      details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retry_delay: delay }],
+    }));
+    const budgets = new RateBudgetRegistry(clock, undefined, { mutationsPer5Minutes: 2 });
+    const client = (host: string, token: string) => new DatabricksClient({ host, auth: { type: 'pat', token }, transport, clock, budgets, maxBudgetWaitMs: 0 });
+    // tenant B fills the shared workspace's window
+    const b = client(SHARED, 'dapi-b');
+    await b.updateConfig('b-1', config, { budgetHolder: 'team-b/one', budgetTenant: 'team-b' });
+    await b.updateConfig('b-2', config, { budgetHolder: 'team-b/two', budgetTenant: 'team-b' });
+    // tenant A's own host answers its update with the delay it chose
+    await client(HOSTILE, 'dapi-a').updateConfig('a-1', config, { budgetHolder: 'team-a/one', budgetTenant: 'team-a' }).catch(() => undefined);
+    await clock.advance(5_000);
+
+    const text = encodeHandover(budgets.handover()) as string;
+    const decoded = decodeHandover(text, clock.now(), FIVE_MINUTES + MARGIN);
+    expect(decoded?.windows[SHARED]?.sent).toHaveLength(2);
+    const after = new RateBudgetRegistry(clock, undefined, { mutationsPer5Minutes: 2 });
+    if (decoded) after.seed(decoded);
+    // the successor counts B's two updates: its next one waits for the first to leave the window
+    expect(await waitOf(acquireAll(after.forHost(SHARED).mutation, clock, { maxWaitMs: 0, holder: 'team-b/three' }))).toBe(FIVE_MINUTES + MARGIN - 5_000);
   });
 });

@@ -125,6 +125,20 @@ describe('errorFromHttpResponse', () => {
     expect(err.retryAfterMs).toBe(2500);
   });
 
+  it('a RetryInfo delay is capped at an hour, as a Retry-After header is: a host cannot ask for a pause of days, or an endless one', () => {
+    for (const delay of ['100000s', `1${'0'.repeat(400)}s`]) {
+      const err = errorFromHttpResponse({
+        status: 429,
+        headers: {},
+        bodyText: JSON.stringify({ error_code: 'REQUEST_LIMIT_EXCEEDED', message: 'x', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retry_delay: delay }] }),
+        method: 'PUT', path: '/p', nowMs: NOW,
+      });
+      expect(err.retryAfterMs).toBe(3_600_000);
+    }
+    const header = errorFromHttpResponse({ status: 429, headers: { 'retry-after': '100000' }, bodyText: '', method: 'PUT', path: '/p', nowMs: NOW });
+    expect(header.retryAfterMs).toBe(3_600_000);
+  });
+
   it('reads text bodies in the "CODE: message" form and HTML', () => {
     expect(parseErrorBody('RESOURCE_CONFLICT: busy')).toEqual({ error_code: 'RESOURCE_CONFLICT', message: 'busy' });
     expect(parseErrorBody('<html>oops</html>')).toEqual({ message: '<html>oops</html>' });
