@@ -34,19 +34,16 @@ export const MAX_HANDOVER_BYTES = 64 * 1024;
 export const MAX_HANDOVER_CALLS_PER_WINDOW = 1_000;
 
 const Offset = z.number().int().min(-86_400_000).max(86_400_000);
-const WireSchema = z.object({
-  v: z.literal(1),
-  at: z.number().int().nonnegative(),
-  w: z.record(
-    z.string().min(1).max(600),
-    z.object({
-      s: z.array(Offset).max(MAX_HANDOVER_CALLS_PER_WINDOW),
-      p: Offset.optional(),
-      k: z.tuple([z.number().int().positive(), Offset]).optional(),
-    }),
-  ),
+const KeySchema = z.string().min(1).max(600);
+const WindowSchema = z.object({
+  s: z.array(Offset).max(MAX_HANDOVER_CALLS_PER_WINDOW),
+  p: Offset.optional(),
+  k: z.tuple([z.number().int().positive(), Offset]).optional(),
 });
-type Wire = z.infer<typeof WireSchema>;
+// Each window is read on its own: one that does not fit (its host's answers chose its pause) costs that window, not
+// every other tenant's.
+const WireSchema = z.object({ v: z.literal(1), at: z.number().int().nonnegative(), w: z.record(z.string(), z.unknown()) });
+type Wire = { v: 1; at: number; w: Record<string, z.infer<typeof WindowSchema>> };
 
 /** The record as text, or undefined when there is nothing to hand over. The busiest windows first, as many as fit. */
 export function encodeHandover(handover: BudgetHandover, maxBytes = MAX_HANDOVER_BYTES): string | undefined {
@@ -74,7 +71,7 @@ export function encodeHandover(handover: BudgetHandover, maxBytes = MAX_HANDOVER
 
 /**
  * The record a predecessor wrote, or undefined when it is unreadable or says nothing about the last window: made more
- * than `windowMs` before `now`, or from a clock more than that ahead.
+ * than `windowMs` before `now`, or from a clock more than that ahead. A window that does not fit is left out.
  */
 export function decodeHandover(text: string, now: number, windowMs: number): BudgetHandover | undefined {
   let parsed: unknown;
@@ -88,12 +85,15 @@ export function decodeHandover(text: string, now: number, windowMs: number): Bud
   const { at, w } = wire.data;
   if (Math.abs(now - at) > windowMs) return undefined;
   const windows: Record<string, WindowHandover> = {};
-  for (const [key, entry] of Object.entries(w)) {
+  for (const [key, value] of Object.entries(w)) {
+    const window = WindowSchema.safeParse(value);
+    if (!window.success || !KeySchema.safeParse(key).success) continue;
+    const entry = window.data;
     windows[key] = {
       sent: entry.s.map((offset) => at + offset).sort((x, y) => x - y),
       ...(entry.p !== undefined && { pausedUntil: at + entry.p }),
       ...(entry.k && { shrink: { limit: entry.k[0], at: at + entry.k[1] } }),
     };
   }
-  return { at, windows };
+  return Object.keys(windows).length > 0 ? { at, windows } : undefined;
 }

@@ -257,7 +257,8 @@ function retryDelayFromDetails(body: ApiErrorBody | undefined): number | undefin
     const delay = (detail as Record<string, unknown>)['retry_delay'];
     if (typeof delay === 'string') {
       const match = /^(\d+(?:\.\d+)?)s$/.exec(delay);
-      if (match) return Math.round(Number(match[1]) * 1000);
+      // capped as Retry-After is: a host's delay of days (or of 400 digits, Infinity) paused its budget that long
+      if (match) return Math.min(Math.round(Number(match[1]) * 1000), MAX_RETRY_AFTER_MS);
     }
   }
   return undefined;
