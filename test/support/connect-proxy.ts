@@ -11,7 +11,8 @@ export interface ConnectProxy {
   close(): Promise<void>;
 }
 
-export async function startConnectProxy(options: { credentials?: string } = {}): Promise<ConnectProxy> {
+/** `listenOn`: the address it listens on and names in its URL (default 127.0.0.1; another one stands for a proxy on another machine). */
+export async function startConnectProxy(options: { credentials?: string; listenOn?: string } = {}): Promise<ConnectProxy> {
   const tunnels: ConnectProxy['tunnels'] = [];
   const sockets = new Set<Socket>();
   const expected = options.credentials === undefined ? undefined : `Basic ${Buffer.from(options.credentials).toString('base64')}`;
@@ -62,11 +63,12 @@ export async function startConnectProxy(options: { credentials?: string } = {}):
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listenOn = options.listenOn ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, listenOn, resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the proxy has no TCP address');
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    url: `http://${listenOn.includes(':') ? `[${listenOn}]` : listenOn}:${address.port}`,
     tunnels,
     close: async () => {
       for (const socket of sockets) socket.destroy();

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabricksError } from '../../../src/databricks/errors.js';
 import { proxyFromEnvironment, proxyShownAs } from '../../../src/databricks/proxy.js';
@@ -88,5 +89,53 @@ describe('HttpTransport through a forward proxy', () => {
     expect(error).toBeInstanceOf(DatabricksError);
     expect(error).toMatchObject({ errorCode: 'PROXY_CREDENTIALS_REFUSED', requestMaybeSent: false });
     expect(JSON.stringify({ message: (error as Error).message, ...(error as object) })).not.toContain('wrong-pass');
+  });
+});
+
+describe('a loopback workspace host and a proxy on another machine', () => {
+  // Through a proxy, a host is reached from the proxy's machine: 127.0.0.1 or localhost there is the proxy's own
+  // loopback (its admin port, a service bound to it), which a tenant's workspace host must not name. The Terraform
+  // provider and the Go SDK never send a loopback host to a proxy.
+  const elsewhere = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
+  let target: Server;
+  let port: number;
+  let proxy: ConnectProxy;
+  beforeAll(async () => {
+    if (elsewhere === undefined) throw new Error('this test needs an IPv4 address besides loopback, for the proxy');
+    target = createServer((req, res) => res.end(`seen ${req.url}`));
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    port = (target.address() as { port: number }).port;
+    proxy = await startConnectProxy({ listenOn: elsewhere });
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await new Promise((resolve) => target.close(resolve));
+  });
+
+  it.each([
+    ['http://127.0.0.1', () => `http://127.0.0.1:${port}`],
+    ['https://localhost', () => `https://localhost:${port}`],
+  ])('%s is reached directly, not through the proxy, whatever NO_PROXY says', async (_, origin) => {
+    const transport = new HttpTransport({ proxy: { httpProxy: proxy.url, httpsProxy: proxy.url, noProxy: '' } });
+    const before = proxy.tunnels.length;
+    try {
+      await transport.send(origin(), { method: 'GET', path: '/api/2.0/serving-endpoints', headers: { Authorization: 'Bearer tok' }, timeoutMs: 5_000 }).catch(() => undefined);
+    } finally {
+      await transport.close();
+    }
+    expect(proxy.tunnels.slice(before)).toEqual([]);
+  });
+
+  it('another host still goes through that proxy', async () => {
+    const transport = new HttpTransport({ proxy: { httpProxy: proxy.url, httpsProxy: proxy.url, noProxy: '' } });
+    const before = proxy.tunnels.length;
+    try {
+      await transport.send('https://adb-1.azuredatabricks.net', { method: 'GET', path: '/api/2.0/serving-endpoints', headers: {}, timeoutMs: 5_000 }).catch(() => undefined);
+    } finally {
+      await transport.close();
+    }
+    expect(proxy.tunnels.slice(before).map((t) => t.target)).toEqual(['adb-1.azuredatabricks.net:443']);
   });
 });
