@@ -2,6 +2,7 @@
 // Databricks SDKs read them. The proxying itself is undici's (EnvHttpProxyAgent, in transport.ts); reading the
 // variables is ours, for Go's precedence (upper case first) and so that a bad value is refused at start without
 // being shown: a proxy URL may hold the proxy's password.
+import { isLoopbackHostname } from './host.js';
 
 /** Where calls go through a forward proxy (HTTP CONNECT tunnels; the TLS session stays end to end). */
 export interface ProxySettings {
@@ -45,4 +46,16 @@ export function proxyFromEnvironment(env: NodeJS.ProcessEnv): ProxySettings | un
 export function proxyShownAs(proxy: ProxySettings): { httpsProxy?: string; httpProxy?: string; noProxy?: string } {
   const shown = (value: string | undefined) => (value === undefined ? undefined : new URL(value).host);
   return { ...(proxy.httpsProxy && { httpsProxy: shown(proxy.httpsProxy) }), ...(proxy.httpProxy && { httpProxy: shown(proxy.httpProxy) }), ...(proxy.noProxy && { noProxy: proxy.noProxy }) };
+}
+
+/**
+ * A loopback host (localhost, 127.x.x.x, [::1]) names this machine; through a proxy on another machine it would name
+ * the proxy's own loopback (its admin port, services bound there), which a tenant's workspace host must not reach. So
+ * it is reached directly, as the Terraform provider and the Go SDK do, unless the proxy itself is on loopback (a
+ * sidecar: the same loopback either way).
+ */
+export function reachedDirectly(origin: URL, proxy: ProxySettings): boolean {
+  if (!isLoopbackHostname(origin.hostname)) return false;
+  const via = origin.protocol === 'http:' ? proxy.httpProxy : (proxy.httpsProxy ?? proxy.httpProxy);
+  return via === undefined || !isLoopbackHostname(new URL(via).hostname);
 }

@@ -7,7 +7,7 @@ import { EnvHttpProxyAgent, Pool } from 'undici';
 import { startDeadline } from './deadline.js';
 import { DatabricksError, errorFromNetworkFailure, type HeaderBag } from './errors.js';
 import { normaliseHost } from './host.js';
-import { proxyFromEnvironment, type ProxySettings } from './proxy.js';
+import { proxyFromEnvironment, reachedDirectly, type ProxySettings } from './proxy.js';
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -75,7 +75,7 @@ export class HttpTransport {
         httpProxy: proxy.httpProxy ?? '',
         httpsProxy: proxy.httpsProxy ?? proxy.httpProxy ?? '',
         noProxy: proxy.noProxy ?? '',
-        // a tunnel for http:// hosts too: the proxy never sees a request, nor the token it carries
+        // a tunnel for http:// hosts too, never a request the proxy forwards (they are loopback hosts, sent only to a proxy on loopback: reachedDirectly)
         proxyTunnel: true,
         connections: options.connectionsPerOrigin ?? 8,
         keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
@@ -125,7 +125,8 @@ export class HttpTransport {
     if (this.closed) throw new Error('HTTP transport is closed');
     const key = normaliseHost(origin);
     // the proxy agent serves every origin, so it is told which; a pool is its origin's own
-    const dispatcher = this.proxied ?? this.poolOf(key);
+    const proxy = this.options.proxy;
+    const dispatcher = this.proxied && proxy && !reachedDirectly(new URL(key), proxy) ? this.proxied : this.poolOf(key);
     const deadline = startDeadline(req.timeoutMs, req.signal);
     const pathOnly = req.path.split('?')[0] ?? req.path;
     try {
