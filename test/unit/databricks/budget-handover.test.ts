@@ -237,3 +237,28 @@ describe("a tenant's host cannot cost other tenants the handover", () => {
     expect(await waitOf(acquireAll(after.forHost(SHARED).mutation, clock, { maxWaitMs: 0, holder: 'team-b/three' }))).toBe(FIVE_MINUTES + MARGIN - 5_000);
   });
 });
+
+describe('the record is shared between namespaces', () => {
+  it("a namespace with more busy hosts than a record holds cannot push another namespace's host out of it", async () => {
+    const clock = new FakeClock(1_000_000);
+    const before = new RateBudgetRegistry(clock, undefined, { mutationsPer5Minutes: 10 });
+    const shared = before.forHost('https://adb-1.azuredatabricks.net');
+    // team-a's 1,000 hosts of its own (a wildcard name and certificate) each take 10 calls in the window; team-b's
+    // workspace takes 5
+    const own = Array.from({ length: 1_000 }, (_, i) => before.forHost(`https://ws-${i}.tenant-a.example`));
+    for (let round = 0; round < 10; round++) {
+      for (const budgets of own) await acquireAll(budgets.mutation, clock, { maxWaitMs: 0, tenant: 'team-a' });
+      if (round < 5) await acquireAll(shared.mutation, clock, { maxWaitMs: 0, tenant: 'team-b' });
+      await clock.advance(20_000);
+    }
+    const text = encodeHandover(before.handover()) as string;
+    expect(text.length).toBeLessThanOrEqual(MAX_HANDOVER_BYTES);
+    const after = new RateBudgetRegistry(clock, undefined, { mutationsPer5Minutes: 10 });
+    const decoded = decodeHandover(text, clock.now(), FIVE_MINUTES + MARGIN);
+    if (decoded) after.seed(decoded);
+    // the successor counts team-b's 5 calls: 5 more go out, the sixth waits for the first to leave the window
+    const next = after.forHost('https://adb-1.azuredatabricks.net');
+    for (let i = 0; i < 5; i++) expect(await waitOf(acquireAll(next.mutation, clock, { maxWaitMs: 0, tenant: 'team-b' }))).toBe(0);
+    expect(await waitOf(acquireAll(next.mutation, clock, { maxWaitMs: 0, tenant: 'team-b' }))).toBeGreaterThan(0);
+  });
+});
