@@ -16,6 +16,8 @@ export interface WindowHandover {
   pausedUntil?: number;
   /** the window was halved to `limit` at `at` (it grows back from then) */
   shrink?: { limit: number; at: number };
+  /** the namespaces whose calls it counts: a record too small for every window is shared among them */
+  tenants?: string[];
 }
 
 export interface BudgetHandover {
@@ -25,7 +27,10 @@ export interface BudgetHandover {
   windows: Record<string, WindowHandover>;
 }
 
-/** A Kubernetes annotation must stay well under the object's 256 KiB of annotations: the busiest windows are kept. */
+/**
+ * A Kubernetes annotation must stay well under the object's 256 KiB of annotations: the windows kept are each
+ * namespace's busiest, in turns.
+ */
 export const MAX_HANDOVER_BYTES = 64 * 1024;
 /**
  * The latest calls of a window handed over, at most: a window only looks at its last `limit` calls, and Databricks'
@@ -39,34 +44,81 @@ const WindowSchema = z.object({
   s: z.array(Offset).max(MAX_HANDOVER_CALLS_PER_WINDOW),
   p: Offset.optional(),
   k: z.tuple([z.number().int().positive(), Offset]).optional(),
+  /** the window's namespaces, as indexes into the record's `n` */
+  t: z.array(z.number().int().nonnegative()).optional(),
 });
 // Each window is read on its own: one that does not fit (its host's answers chose its pause) costs that window, not
 // every other tenant's.
-const WireSchema = z.object({ v: z.literal(1), at: z.number().int().nonnegative(), w: z.record(z.string(), z.unknown()) });
-type Wire = { v: 1; at: number; w: Record<string, z.infer<typeof WindowSchema>> };
+const WireSchema = z.object({
+  v: z.literal(1),
+  at: z.number().int().nonnegative(),
+  /** the namespaces the windows name, each once */
+  n: z.array(z.string().max(253)).optional(),
+  w: z.record(z.string(), z.unknown()),
+});
+type Wire = { v: 1; at: number; n?: string[]; w: Record<string, z.infer<typeof WindowSchema>> };
 
-/** The record as text, or undefined when there is nothing to hand over. The busiest windows first, as many as fit. */
+/**
+ * The record as text, or undefined when there is nothing to hand over. As many windows as fit, in turns between the
+ * namespaces (inTurns).
+ */
 export function encodeHandover(handover: BudgetHandover, maxBytes = MAX_HANDOVER_BYTES): string | undefined {
   const at = Math.round(handover.at);
-  const entries = Object.entries(handover.windows)
-    .filter(([, w]) => w.sent.length > 0 || w.pausedUntil !== undefined || w.shrink !== undefined)
-    .sort(([, x], [, y]) => y.sent.length - x.sent.length);
+  const entries = Object.entries(handover.windows).filter(([, w]) => w.sent.length > 0 || w.pausedUntil !== undefined || w.shrink !== undefined);
   if (entries.length === 0) return undefined;
-  const wire: Wire = { v: 1, at, w: {} };
+  const wire: Wire = { v: 1, at, n: [], w: {} };
+  const named = new Map<string, number>();
   let size = JSON.stringify(wire).length;
-  for (const [key, w] of entries) {
+  for (const [key, w] of inTurns(entries)) {
+    const tenants = [...new Set(w.tenants)];
+    const newNames = tenants.filter((tenant) => !named.has(tenant));
+    const indexes = tenants.map((tenant) => named.get(tenant) ?? named.size + newNames.indexOf(tenant));
     // Rounded up: a call counted a little later leaves the window a little later, never earlier than it should.
     const entry: Wire['w'][string] = {
       s: w.sent.slice(-MAX_HANDOVER_CALLS_PER_WINDOW).map((t) => Math.ceil(t) - at),
       ...(w.pausedUntil !== undefined && { p: Math.ceil(w.pausedUntil) - at }),
       ...(w.shrink && { k: [w.shrink.limit, Math.ceil(w.shrink.at) - at] as [number, number] }),
+      ...(indexes.length > 0 && { t: indexes }),
     };
-    const added = JSON.stringify(key).length + JSON.stringify(entry).length + 2;
+    const added = JSON.stringify(key).length + JSON.stringify(entry).length + 2 + newNames.reduce((sum, name) => sum + JSON.stringify(name).length + 1, 0);
     if (size + added > maxBytes) break;
+    for (const name of newNames) named.set(name, named.size);
     wire.w[key] = entry;
     size += added;
   }
+  wire.n = [...named.keys()];
   return JSON.stringify(wire);
+}
+
+/**
+ * The windows in the order a record keeps them: one of each namespace per turn, each namespace's busiest first. A
+ * namespace with many busy hosts of its own (a wildcard name) therefore cannot fill the record before another
+ * namespace's host is in it, as it could when the busiest windows of all came first. Windows of no known namespace
+ * (handed over by an older leader) take their turns as one more namespace.
+ */
+function* inTurns(entries: [string, WindowHandover][]): Generator<[string, WindowHandover]> {
+  const busiest = [...entries].sort(([, x], [, y]) => y.sent.length - x.sent.length);
+  const lines = new Map<string | undefined, { windows: [string, WindowHandover][]; next: number }>();
+  for (const entry of busiest) {
+    for (const tenant of entry[1].tenants?.length ? entry[1].tenants : [undefined]) {
+      const line = lines.get(tenant) ?? { windows: [], next: 0 };
+      line.windows.push(entry);
+      lines.set(tenant, line);
+    }
+  }
+  const taken = new Set<string>();
+  while (lines.size > 0) {
+    for (const [tenant, line] of lines) {
+      while (line.next < line.windows.length && taken.has((line.windows[line.next] as [string, WindowHandover])[0])) line.next++;
+      const entry = line.windows[line.next++];
+      if (entry === undefined) {
+        lines.delete(tenant);
+        continue;
+      }
+      taken.add(entry[0]);
+      yield entry;
+    }
+  }
 }
 
 /**
@@ -82,17 +134,19 @@ export function decodeHandover(text: string, now: number, windowMs: number): Bud
   }
   const wire = WireSchema.safeParse(parsed);
   if (!wire.success) return undefined;
-  const { at, w } = wire.data;
+  const { at, n = [], w } = wire.data;
   if (Math.abs(now - at) > windowMs) return undefined;
   const windows: Record<string, WindowHandover> = {};
   for (const [key, value] of Object.entries(w)) {
     const window = WindowSchema.safeParse(value);
     if (!window.success || !KeySchema.safeParse(key).success) continue;
     const entry = window.data;
+    const tenants = (entry.t ?? []).flatMap((index) => n[index] ?? []);
     windows[key] = {
       sent: entry.s.map((offset) => at + offset).sort((x, y) => x - y),
       ...(entry.p !== undefined && { pausedUntil: at + entry.p }),
       ...(entry.k && { shrink: { limit: entry.k[0], at: at + entry.k[1] } }),
+      ...(tenants.length > 0 && { tenants }),
     };
   }
   return Object.keys(windows).length > 0 ? { at, windows } : undefined;

@@ -60,6 +60,8 @@ export class WindowBudget implements Budget {
   /** reservations of callers sleeping in process for them: they call at that slot, whatever happens meanwhile */
   private readonly asleep = new Set<string>();
   private pausedUntil = Number.NEGATIVE_INFINITY;
+  /** the namespaces whose calls the window counts, each with its latest slot: the handover record is shared among them */
+  private readonly senders = new Map<string, number>();
 
   heldByDatabricks(now: number, at: number): boolean {
     return this.pausedUntil >= at || this.limitAt(now) < this.spec.limit;
@@ -102,6 +104,7 @@ export class WindowBudget implements Budget {
   }
 
   commit(at: number, now: number, reservedFor: string | undefined, placement: Placement = {}): void {
+    if (placement.tenant !== undefined) this.senders.set(placement.tenant, Math.max(at, this.senders.get(placement.tenant) ?? at));
     if (reservedFor !== undefined && this.reservations.has(reservedFor)) {
       // Coming back for its own slot: the slot is already counted.
       if (at <= now) {
@@ -175,7 +178,13 @@ export class WindowBudget implements Budget {
     const paused = this.pausedUntil > now;
     const shrunk = this.limitAt(now) < this.spec.limit;
     if (sent.length === 0 && !paused && !shrunk) return undefined;
-    return { sent, ...(paused && { pausedUntil: this.pausedUntil }), ...(shrunk && this.shrink && { shrink: { ...this.shrink } }) };
+    const tenants = [...this.senders.keys()].sort();
+    return {
+      sent,
+      ...(paused && { pausedUntil: this.pausedUntil }),
+      ...(shrunk && this.shrink && { shrink: { ...this.shrink } }),
+      ...(tenants.length > 0 && { tenants }),
+    };
   }
 
   /** Counts what a predecessor sent (and the pause or shrink it met) as if this window had seen it. */
@@ -183,6 +192,8 @@ export class WindowBudget implements Budget {
     this.slots = [...this.slots, ...handover.sent].sort((x, y) => x - y);
     if (handover.pausedUntil !== undefined) this.pausedUntil = Math.max(this.pausedUntil, handover.pausedUntil);
     if (handover.shrink && (!this.shrink || handover.shrink.limit < this.limitAt(now))) this.shrink = { ...handover.shrink };
+    const latest = handover.sent.at(-1) ?? now;
+    for (const tenant of handover.tenants ?? []) this.senders.set(tenant, Math.max(latest, this.senders.get(tenant) ?? latest));
     this.prune(now);
   }
 
@@ -275,5 +286,6 @@ export class WindowBudget implements Budget {
     while (drop < this.slots.length && (this.slots[drop] as number) < horizon) drop++;
     if (drop > 0) this.slots.splice(0, drop);
     for (const [holder, slot] of this.reservations) if (slot < horizon) this.forgetReservation(holder);
+    for (const [tenant, last] of this.senders) if (last < horizon) this.senders.delete(tenant);
   }
 }

@@ -160,6 +160,19 @@ describe('the handover record', () => {
     }
   });
 
+  it("round-trips each window's namespaces, and reads a record that names none (an older leader's)", () => {
+    const withTenants: BudgetHandover = {
+      at: record.at,
+      windows: {
+        'a.example.com': { sent: [record.at - 1_000], tenants: ['team-a', 'team-b'] },
+        'b.example.com': { sent: [record.at - 2_000], tenants: ['team-b'] },
+      },
+    };
+    expect(decodeHandover(encodeHandover(withTenants) as string, record.at, FIVE_MINUTES)).toEqual(withTenants);
+    const older = JSON.stringify({ v: 1, at: record.at, w: { 'a.example.com': { s: [-1_000] } } });
+    expect(decodeHandover(older, record.at, FIVE_MINUTES)).toEqual({ at: record.at, windows: { 'a.example.com': { sent: [record.at - 1_000] } } });
+  });
+
   it('nothing to hand over writes nothing', () => {
     expect(encodeHandover({ at: 0, windows: {} })).toBeUndefined();
     expect(encodeHandover({ at: 0, windows: { h: { sent: [] } } })).toBeUndefined();
