@@ -196,6 +196,20 @@ describe('the handover record', () => {
     expect(decodeHandover(text, record.at, FIVE_MINUTES)).toEqual({ at: record.at, windows: { 'a.example.com': { sent: [record.at - 1_000] } } });
   });
 
+  it('a window no leader writes (whoever may write the Lease wrote it) is left out: calls dated after the record, a pause or a halved window past an hour', () => {
+    const text = JSON.stringify({
+      v: 1,
+      at: record.at,
+      w: {
+        'a.example.com': { s: [-1_000, 1] },
+        'future.example.com': { s: [-1_000, 80_000_000] },
+        'paused.example.com': { s: [], p: 80_000_000 },
+        'halved.example.com': { s: [], k: [1, 80_000_000] },
+      },
+    });
+    expect(decodeHandover(text, record.at, FIVE_MINUTES)).toEqual({ at: record.at, windows: { 'a.example.com': { sent: [record.at - 1_000, record.at + 1] } } });
+  });
+
   it('a record older than the window, or from a clock far ahead, says nothing about the window', () => {
     const text = encodeHandover(record) as string;
     expect(decodeHandover(text, record.at + FIVE_MINUTES + 1, FIVE_MINUTES)).toBeUndefined();
