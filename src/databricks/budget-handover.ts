@@ -8,6 +8,7 @@
 // record's own time so it stays small; replicas' clocks differ by their wall clocks' skew, which the window's margin
 // absorbs. Hand-written, not a library: it is a small JSON shape with bounds, checked with zod like every input.
 import { z } from 'zod';
+import { MAX_RETRY_AFTER_MS } from './errors.js';
 
 export interface WindowHandover {
   /** when each call counted in the window was sent, ascending */
@@ -39,11 +40,16 @@ export const MAX_HANDOVER_BYTES = 64 * 1024;
 export const MAX_HANDOVER_CALLS_PER_WINDOW = 1_000;
 
 const Offset = z.number().int().min(-86_400_000).max(86_400_000);
+// What a leader writes, and no more (a record is whatever the Lease's writers put there): calls sent by the record's
+// time (rounded up by a millisecond at most), a pause or halving that ends within the longest Retry-After after it
+// (and a predecessor's clock ahead of the writer's: the 10 minutes are room for that skew).
+const SentOffset = Offset.max(1);
+const PauseOffset = Offset.max(MAX_RETRY_AFTER_MS + 10 * 60_000);
 const KeySchema = z.string().min(1).max(600);
 const WindowSchema = z.object({
-  s: z.array(Offset).max(MAX_HANDOVER_CALLS_PER_WINDOW),
-  p: Offset.optional(),
-  k: z.tuple([z.number().int().positive(), Offset]).optional(),
+  s: z.array(SentOffset).max(MAX_HANDOVER_CALLS_PER_WINDOW),
+  p: PauseOffset.optional(),
+  k: z.tuple([z.number().int().positive(), PauseOffset]).optional(),
   /** the window's namespaces, as indexes into the record's `n` */
   t: z.array(z.number().int().nonnegative()).optional(),
 });

@@ -388,7 +388,8 @@ export function errorFromNetworkFailure(input: NetworkErrorInput): DatabricksErr
 // ---------------------------------------------------------------------------------------------
 // Retry-After
 
-const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+/** The longest pause a host may ask for (Retry-After, RetryInfo): a window's pause never ends later than this from now. */
+export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
 
 /**
  * `Retry-After: <seconds>` or `Retry-After: <HTTP-date>` → milliseconds from now (never negative,
