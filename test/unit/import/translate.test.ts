@@ -42,7 +42,8 @@ function imported(endpoint: ServingEndpointDetailed, info: ModelOptimizationInfo
 
 /** The plan of the imported object once it adopted the endpoint (recorded in status; the endpoint is untouched). */
 function planAfterAdoption(result: Imported, endpoint: ServingEndpointDetailed, info: ModelOptimizationInfo) {
-  const object = endpointObject({ spec: result.object.spec as never, annotations: result.object.metadata.annotations });
+  // the spec exactly as import wrote it (the fixture's defaults, such as its tags, left out)
+  const object = { ...endpointObject({ annotations: result.object.metadata.annotations }), spec: EndpointSpec.parse(result.object.spec) };
   const adoption = reconcile(object, { endpoint, model: info });
   expect(adoption.action).toEqual({ type: 'adopt', name: endpoint.name });
   return reconcile(afterPlan(object, adoption), { endpoint, model: info });
@@ -527,5 +528,150 @@ describe('runImportCli against a hostile workspace: its text never becomes YAML 
     const refusals = yaml.split('\n').filter((line) => line.includes(': its name does not match the Databricks endpoint-name rule'));
     expect(refusals).toHaveLength(hostileNames.length);
     for (const line of refusals) expect(line).toMatch(/^# {3}/);
+  });
+});
+
+// A property, over endpoints made by a seeded generator from every field the spec can express (and the ones it only
+// notes): whatever import writes, applied and adopted, finds nothing to change. Before: hand-picked cases only.
+describe('translateEndpoint: any expressible endpoint round-trips (import, apply, adopt: no Databricks mutation)', () => {
+  /** mulberry32: small, seeded, so a failure names a case that reproduces. */
+  function random(seed: number) {
+    let a = seed;
+    const next = () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const int = (n: number) => Math.floor(next() * n);
+    const pick = <T,>(items: readonly T[]): T => items[int(items.length)] as T;
+    const chance = (p: number) => next() < p;
+    const some = <T,>(max: number, make: (i: number) => T): T[] => Array.from({ length: int(max + 1) }, (_, i) => make(i));
+    return { int, pick, chance, some };
+  }
+  const EMAILS = ['ops@example.com', 'Alice@Example.com', 'oncall+pt@corp.example'];
+  const UUID = 'a1b2c3d4-0000-4000-8000-00000000000';
+
+  function generated(seed: number): { endpoint: ServingEndpointDetailed; info: ModelOptimizationInfo } {
+    const r = random(seed);
+    const units = r.chance(0.4);
+    const info = units ? MODEL_UNIT_MODEL : TOKEN_BAND_MODEL;
+    const minChunks = r.int(4);
+    const base = units
+      ? foreignEndpoint({ units: 50 * (1 + r.int(6)), ...(r.chance(0.5) && { burstScaling: r.chance(0.5) }) })
+      : foreignEndpoint({ min: 980 * minChunks, max: 980 * (minChunks + 1 + r.int(3)) });
+    let entity = { ...(base.config?.served_entities?.[0] as NonNullable<NonNullable<typeof base.config>['served_entities']>[number]) };
+    let routes = base.config?.traffic_config?.routes;
+    if (r.chance(0.2)) {
+      entity = { ...entity, name: 'prod_model' };
+      routes = [{ served_entity_name: 'prod_model', served_model_name: 'prod_model', traffic_percentage: 100 }];
+    }
+    if (r.chance(0.2)) entity = { ...entity, environment_vars: { LOG_LEVEL: 'debug' } };
+    if (r.chance(0.1)) entity = { ...entity, instance_profile_arn: 'arn:aws:iam::123456789012:instance-profile/genai' };
+    const autoCapture = r.chance(0.15)
+      ? { auto_capture_config: { catalog_name: 'main', schema_name: 'default', table_name_prefix: 'ac', enabled: r.chance(0.5) } }
+      : {};
+    const gateway = {
+      ...(r.chance(0.5) && { usage_tracking_config: { enabled: r.chance(0.5) } }),
+      ...(r.chance(0.5) && {
+        inference_table_config: {
+          // Databricks takes no enabled table without its place
+          ...(r.chance(0.5) ? { enabled: true, catalog_name: 'main', schema_name: r.pick(['serving', 'logs']) } : { enabled: false, ...(r.chance(0.7) && { catalog_name: 'main', schema_name: 'serving' }) }),
+          ...(r.chance(0.5) && { table_name_prefix: r.pick(['llama_chat', 'tbl']) }),
+        },
+      }),
+      ...(r.chance(0.4) && {
+        guardrails: Object.fromEntries(
+          (['input', 'output'] as const)
+            .filter(() => r.chance(0.6))
+            .map((side) => [
+              side,
+              {
+                ...(r.chance(0.5) && { safety: r.chance(0.5) }),
+                ...(r.chance(0.5) && { pii: { behavior: r.pick(['NONE', 'BLOCK', 'MASK'] as const) } }),
+                ...(r.chance(0.3) && { valid_topics: r.some(2, (i) => `topic ${i}`) }),
+                ...(r.chance(0.3) && { invalid_keywords: r.some(2, (i) => `word${i}`) }),
+              },
+            ]),
+        ),
+      }),
+      ...(r.chance(0.4) && {
+        rate_limits: r.some(3, (i) => {
+          const key = r.pick(['endpoint', 'user', 'user_group', 'service_principal'] as const);
+          const principal = !r.chance(0.5) ? undefined : key === 'user' ? r.pick(EMAILS) : key === 'user_group' ? `team-${i}` : key === 'service_principal' ? `${UUID}${i}` : undefined;
+          const calls = r.chance(0.7) ? r.int(100) : undefined;
+          return {
+            renewal_period: 'minute',
+            key,
+            ...(calls !== undefined && { calls }),
+            ...((calls === undefined || r.chance(0.3)) && { tokens: 1000 * r.int(50) }),
+            ...(principal !== undefined && { principal }),
+          };
+        }),
+      }),
+      ...(r.chance(0.2) && { fallback_config: { enabled: r.chance(0.5) } }),
+    };
+    const endpoint: ServingEndpointDetailed = {
+      ...base,
+      config: { ...base.config, served_entities: [entity], ...(routes && { traffic_config: { routes } }), ...autoCapture } as never,
+      tags: r.some(4, (i) => ({ key: r.pick(['team', 'cost center', 'Ünïcode', `k${i}`]) + i, ...(r.chance(0.8) && { value: r.pick(['', 'genai', '0X1F', 'a: b']) }) })),
+      ...(r.chance(0.3) && { description: r.pick(['', 'made in a notebook', 'gold tier: 99.9%']) }),
+      ...(r.chance(0.2) && (r.chance(0.5) ? { budget_policy_id: 'bp-1' } : { effective_budget_policy_id: 'bp_2' })),
+      ...(r.chance(0.3) && { route_optimized: r.chance(0.5) }),
+      ...(Object.keys(gateway).length > 0 && { ai_gateway: gateway }),
+      ...(r.chance(0.3) && {
+        email_notifications: {
+          ...(r.chance(0.6) && { on_update_success: r.some(2, (i) => EMAILS[i] as string) }),
+          ...(r.chance(0.6) && { on_update_failure: r.some(2, (i) => EMAILS[2 - i] as string) }),
+        },
+      }),
+    };
+    // as the client reads a GET
+    return { endpoint: ServingEndpointDetailedSchema.parse(endpoint), info };
+  }
+
+  const seeds = Array.from({ length: 400 }, (_, i) => i + 1);
+  it.each(seeds)('seed %i', (seed) => {
+    const { endpoint, info } = generated(seed);
+    const result = translateEndpoint(endpoint, infoFor(info), OPTIONS);
+    if (!result.ok) throw new Error(`refused: ${result.reason}\n${JSON.stringify(endpoint)}`);
+    const plan = planAfterAdoption(result, endpoint, info);
+    expect(plan.action, JSON.stringify({ endpoint, spec: result.object.spec })).toEqual({ type: 'none' });
+    for (const c of plan.status.conditions ?? []) {
+      if (c.type === 'Ready' || c.type.endsWith('Synced')) expect(`${c.type}=${c.status} ${c.message ?? ''}`).toMatch(new RegExp(`^${c.type}=True`));
+    }
+  });
+
+  it('the seeds reach every spec field import writes (so the property covers them)', () => {
+    const seen = new Map<string, number>();
+    const count = (what: string, present: unknown) => present !== undefined && present !== false && seen.set(what, (seen.get(what) ?? 0) + 1);
+    for (const seed of seeds) {
+      const { endpoint, info } = generated(seed);
+      const result = translateEndpoint(endpoint, infoFor(info), OPTIONS);
+      if (!result.ok) continue;
+      const spec = result.object.spec;
+      const gateway = spec.aiGateway;
+      const fields: Record<string, unknown> = {
+        tokensPerSecond: 'tokensPerSecond' in spec.throughput ? spec.throughput.tokensPerSecond : undefined,
+        modelUnits: 'modelUnits' in spec.throughput ? spec.throughput.modelUnits : undefined,
+        burstScalingOff: spec.burstScaling === false,
+        tags: spec.tags,
+        description: spec.description,
+        budgetPolicyId: spec.budgetPolicyId,
+        routeOptimized: spec.routeOptimized,
+        notifications: spec.notifications,
+        usageTracking: gateway?.usageTracking,
+        inferenceTablesOn: gateway?.inferenceTables?.enabled,
+        inferenceTablesOff: gateway?.inferenceTables?.enabled === false,
+        inputGuardrails: gateway?.guardrails?.input,
+        outputGuardrails: gateway?.guardrails?.output,
+        rateLimitWithPrincipal: gateway?.rateLimits?.some((l) => l.principal !== undefined),
+        fallback: gateway?.fallback,
+      };
+      for (const [what, present] of Object.entries(fields)) count(what, present);
+    }
+    const rare = Object.entries(Object.fromEntries(seen)).filter(([, n]) => n < 10);
+    expect(rare).toEqual([]);
+    expect(seen.size).toBe(15);
   });
 });
