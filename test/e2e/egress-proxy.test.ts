@@ -46,6 +46,14 @@ describe('a forward proxy between the operator and Databricks', () => {
     expect(proxy.tunnels.filter((t) => t.target === emulatorHostPort && t.allowed)).toHaveLength(0);
   });
 
+  it('NO_PROXY names the workspace host by a CIDR range (as Go reads NO_PROXY): its calls go direct, past a proxy that takes every other host', async () => {
+    const e2e = await operatorBehindProxy('e2e-noproxy-cidr', { HTTPS_PROXY: proxyUrl(), HTTP_PROXY: proxyUrl(), NO_PROXY: '10.0.0.0/8, 127.0.0.0/8' });
+    const emulatorHostPort = new URL(e2e.emulator.url).host;
+    await e2e.apply([endpointManifest('direct-cidr')]);
+    await e2e.waitUntil('pte', 'direct-cidr', isReady, 90_000);
+    expect(proxy.tunnels.filter((t) => t.target === emulatorHostPort)).toHaveLength(0);
+  });
+
   it('the proxy refuses the credentials (407): the object says the proxy refused, without the password, and nothing reaches Databricks', async () => {
     const e2e = await operatorBehindProxy('e2e-proxy407', { HTTPS_PROXY: proxyUrl('wrong'), HTTP_PROXY: proxyUrl('wrong'), NO_PROXY: '' });
     await e2e.apply([endpointManifest('refused')]);
