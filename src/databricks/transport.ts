@@ -3,11 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EnvHttpProxyAgent, Pool } from 'undici';
+import { Pool, ProxyAgent } from 'undici';
 import { startDeadline } from './deadline.js';
 import { DatabricksError, errorFromNetworkFailure, type HeaderBag } from './errors.js';
 import { normaliseHost } from './host.js';
-import { proxyFromEnvironment, reachedDirectly, type ProxySettings } from './proxy.js';
+import { proxyFor, proxyFromEnvironment, type ProxySettings } from './proxy.js';
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -64,25 +64,33 @@ export class HttpTransport {
   private closed = false;
   /** Bytes held now by the answers being read. */
   private bufferedBytes = 0;
-  /** With a proxy: one agent for every host, through the proxy or (NO_PROXY) directly; its pools are its own. */
-  private readonly proxied: EnvHttpProxyAgent | undefined;
+  /** An agent per proxy URL (HTTPS_PROXY, HTTP_PROXY: two at most), each with pools of its own. */
+  private readonly proxies = new Map<string, ProxyAgent>();
 
-  constructor(private readonly options: HttpTransportOptions = {}) {
-    const proxy = options.proxy;
-    if (proxy) {
-      // Every setting given, so the agent reads nothing of the process environment itself.
-      this.proxied = new EnvHttpProxyAgent({
-        httpProxy: proxy.httpProxy ?? '',
-        httpsProxy: proxy.httpsProxy ?? proxy.httpProxy ?? '',
-        noProxy: proxy.noProxy ?? '',
-        // a tunnel for http:// hosts too, never a request the proxy forwards (they are loopback hosts, sent only to a proxy on loopback: reachedDirectly)
+  constructor(private readonly options: HttpTransportOptions = {}) {}
+
+  /** The agent that tunnels through `proxy` (a URL from proxyFor), created on first use. */
+  private agentVia(proxy: string): ProxyAgent {
+    let agent = this.proxies.get(proxy);
+    if (!agent) {
+      const url = new URL(proxy);
+      // Go sends whatever userinfo the URL has, decoded, as Basic credentials; the URL given to undici holds none
+      const credentials = url.username !== '' || url.password !== '' ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined;
+      url.username = '';
+      url.password = '';
+      agent = new ProxyAgent({
+        uri: url.href,
+        ...(credentials !== undefined && { token: `Basic ${Buffer.from(credentials).toString('base64')}` }),
+        // a tunnel for http:// hosts too, never a request the proxy forwards (they are loopback hosts, sent only to a proxy on loopback: proxyFor)
         proxyTunnel: true,
-        connections: options.connectionsPerOrigin ?? 8,
-        keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
+        connections: this.options.connectionsPerOrigin ?? 8,
+        keepAliveTimeout: this.options.keepAliveTimeoutMs ?? 30_000,
         headersTimeout: 0,
         bodyTimeout: 0,
       });
+      this.proxies.set(proxy, agent);
     }
+    return agent;
   }
 
   /** The pool of an origin, created on first use. `origin` is checked and normalised. */
@@ -124,9 +132,9 @@ export class HttpTransport {
   async send(origin: string, req: HttpRequest): Promise<HttpResponse> {
     if (this.closed) throw new Error('HTTP transport is closed');
     const key = normaliseHost(origin);
-    // the proxy agent serves every origin, so it is told which; a pool is its origin's own
-    const proxy = this.options.proxy;
-    const dispatcher = this.proxied && proxy && !reachedDirectly(new URL(key), proxy) ? this.proxied : this.poolOf(key);
+    // a proxy agent serves every origin, so it is told which; a pool is its origin's own
+    const via = this.options.proxy && proxyFor(new URL(key), this.options.proxy);
+    const dispatcher = via ? this.agentVia(via) : this.poolOf(key);
     const deadline = startDeadline(req.timeoutMs, req.signal);
     const pathOnly = req.path.split('?')[0] ?? req.path;
     try {
@@ -198,7 +206,9 @@ export class HttpTransport {
     this.closed = true;
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all([...pools.map((pool) => pool.close()), this.proxied?.close()]);
+    const proxies = [...this.proxies.values()];
+    this.proxies.clear();
+    await Promise.all([...pools, ...proxies].map((dispatcher) => dispatcher.close()));
   }
 }
 
