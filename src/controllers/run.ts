@@ -72,10 +72,11 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
   // Before any connection: a bad environment (or credentials directory) is a fatal error, not a running operator that cannot serve.
   const defaultCredentials = new DefaultWorkspaceCredentials(env, config.defaultWorkspaceCredentialsDir);
   const log = createLogger({ level: config.logLevel });
-  // HTTPS_PROXY, HTTP_PROXY and NO_PROXY, as the Terraform provider and the Databricks SDKs read them (a value that is
-  // no proxy URL stops the operator here, named but not shown: it may hold the proxy's password).
+  // HTTPS_PROXY, HTTP_PROXY and NO_PROXY, as Go (the Terraform provider, the Go SDK) reads them (a value that cannot
+  // be honoured stops the operator here, named but not shown: it may hold the proxy's password).
   const { transport, proxy } = transportFromEnvironment(env);
-  if (proxy) log.info({ proxy: proxyShownAs(proxy) }, 'calls to Databricks go through a forward proxy');
+  if (proxy?.httpsProxy) log.info({ proxy: proxyShownAs(proxy) }, 'calls to Databricks go through a forward proxy');
+  else if (proxy) log.info({ proxy: proxyShownAs(proxy) }, 'HTTP_PROXY is set but HTTPS_PROXY is not: https:// workspaces are reached directly, as Go clients reach them');
   const registry = createRegistry();
   const metrics = new OperatorMetrics(registry);
   // The flag (or $KUBECONFIG): one file or a list, looked up as kubectl does (files that do not exist skipped, the others merged).

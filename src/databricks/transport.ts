@@ -73,6 +73,7 @@ export class HttpTransport {
   private agentVia(proxy: string): ProxyAgent {
     let agent = this.proxies.get(proxy);
     if (!agent) {
+      if (this.closed) throw new Error('HTTP transport is closed');
       const url = new URL(proxy);
       // Go sends whatever userinfo the URL has, decoded, as Basic credentials; the URL given to undici holds none
       const credentials = url.username !== '' || url.password !== '' ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined;
