@@ -3,13 +3,13 @@
 // stands. Pure: the caller passes the clock, the observed config and the gate's metric readings.
 // Databricks switches a config (entities and routes together) only once every entity in it is ready,
 // so routing traffic in the same update that adds the entity never sends traffic to one that is not.
-import { type Canary, type EndpointSpec, type EndpointStatus, EndpointAnnotation, parseDurationMs } from '../../api/v1alpha1/index.js';
+import { type Canary, type EndpointSpec, type EndpointStatus, parseDurationMs } from '../../api/v1alpha1/index.js';
+import { abortControl, control, unknownControl } from './canary-controls.js';
 import { beforeRollbackFailure, rollbackLabel, withRolloutFailure } from './canary-conditions.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedEntity, type ObservedServing, observeConfig } from './desired.js';
 import type { EndpointObject, Observed, Plan, PlanInput } from './plan-types.js';
 import { requeueBy } from './schedule.js';
-import { shortLine } from '../../databricks/host-text.js';
 import { kubeTime } from '../../kube/time.js';
 
 export type CanaryStatus = NonNullable<EndpointStatus['canary']>;
@@ -62,47 +62,6 @@ export interface CanaryStanding {
 }
 
 const inactive = (spec: EndpointSpec): CanaryDecision => ({ spec, changed: false });
-
-type Control = 'Hold' | 'Promote' | 'Abort';
-
-/** What the user asks of a running canary: the annotation wins over spec.canary.action. */
-function control(spec: Canary, annotations: Record<string, string>): Control | undefined {
-  return annotationControl(annotations) ?? spec.action;
-}
-
-function annotationControl(annotations: Record<string, string>): Control | undefined {
-  const annotation = annotations[EndpointAnnotation.canary]?.trim().toLowerCase();
-  if (annotation === 'hold') return 'Hold';
-  if (annotation === 'promote') return 'Promote';
-  if (annotation === 'abort') return 'Abort';
-  return undefined;
-}
-
-/**
- * A ptoperator.io/canary value that is none of the controls (a typo of abort during an incident) does nothing: the
- * message of a running canary says so, since admission cannot check annotations.
- */
-function unknownControl(annotations: Record<string, string>, status: CanaryStatus): Pick<CanaryStatus, 'message'> {
-  const value = annotations[EndpointAnnotation.canary];
-  if (value === undefined || annotationControl(annotations) !== undefined || status.phase === 'Aborted' || status.phase === 'Succeeded') return {};
-  return { message: `${status.message ?? status.phase}; annotation ${EndpointAnnotation.canary}="${shortLine(value)}" is ignored: it must be hold, promote or abort` };
-}
-
-/** The phases in which a control has been carried out, or no longer changes anything (advance). */
-const HANDLED_IN: Record<Control, readonly string[]> = {
-  Abort: ['Aborted', 'RollbackFailed'],
-  Promote: ['Promoting', 'Succeeded', 'Aborted', 'RollbackFailed'],
-  Hold: ['Holding', 'Promoting', 'Succeeded', 'Aborted', 'RollbackFailed'],
-};
-
-/**
- * The canary annotation asks for something the canary in status.canary does not show yet (a hold of a step that
- * pauses, an abort of one that succeeded, ...). Without a canary in status there is nothing for it to act on.
- */
-export const canaryControlUnhandled = (annotations: Record<string, string>, canary: Pick<CanaryStatus, 'phase'> | undefined): boolean => {
-  const asked = annotationControl(annotations);
-  return asked !== undefined && canary !== undefined && !HANDLED_IN[asked].includes(canary.phase);
-};
 
 /** Where the config each phase aims for is the same, the canary does not change the desired config. */
 const target = (s: CanaryStatus | undefined): string =>
@@ -320,10 +279,6 @@ function followedFrom(spec: EndpointSpec, status: CanaryStatus, served: Observed
   const from = canaryFrom(entity || undefined, spec.model.name, status.toVersion)?.from;
   return from ? { from } : {};
 }
-
-/** The abort control in force, as the user set it (the annotation wins over spec.canary.action). */
-const abortControl = (annotations: Record<string, string>): string =>
-  annotations[EndpointAnnotation.canary]?.trim().toLowerCase() === 'abort' ? `annotation ${EndpointAnnotation.canary}=abort` : 'spec.canary.action: Abort';
 
 function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): CanaryStatus {
   const { served, now } = input;

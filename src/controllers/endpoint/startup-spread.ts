@@ -4,7 +4,7 @@
 // have anyway. Anything that changed or was asked for while the operator was down (a new generation, a
 // deletion, a pause removed, a requested-at, ...) is looked at at once.
 import { type Condition, findCondition } from '../../kube/index.js';
-import { canaryControlUnhandled } from './canary.js';
+import { canaryControlUnhandled } from './canary-controls.js';
 import { type HeldRecord, holdsAnEndpoint } from './ownership.js';
 import type { EndpointObject } from './plan-types.js';
 import { isPaused, newRequest, wantsAdoption } from './user-requests.js';

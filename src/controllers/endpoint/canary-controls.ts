@@ -1,0 +1,50 @@
+// What the user asks of a canary (spec.canary.action, or the annotation ptoperator.io/canary, which wins): hold,
+// promote or abort, as the canary planner (canary.ts) reads it, and what status says of a value it cannot carry out.
+import { type Canary, EndpointAnnotation } from '../../api/v1alpha1/index.js';
+import type { CanaryStatus } from './canary.js';
+import { shortLine } from '../../databricks/host-text.js';
+
+export type Control = 'Hold' | 'Promote' | 'Abort';
+
+/** What the user asks of a running canary: the annotation wins over spec.canary.action. */
+export function control(spec: Canary, annotations: Record<string, string>): Control | undefined {
+  return annotationControl(annotations) ?? spec.action;
+}
+
+function annotationControl(annotations: Record<string, string>): Control | undefined {
+  const annotation = annotations[EndpointAnnotation.canary]?.trim().toLowerCase();
+  if (annotation === 'hold') return 'Hold';
+  if (annotation === 'promote') return 'Promote';
+  if (annotation === 'abort') return 'Abort';
+  return undefined;
+}
+
+/**
+ * A ptoperator.io/canary value that is none of the controls (a typo of abort during an incident) does nothing: the
+ * message of a running canary says so, since admission cannot check annotations.
+ */
+export function unknownControl(annotations: Record<string, string>, status: CanaryStatus): Pick<CanaryStatus, 'message'> {
+  const value = annotations[EndpointAnnotation.canary];
+  if (value === undefined || annotationControl(annotations) !== undefined || status.phase === 'Aborted' || status.phase === 'Succeeded') return {};
+  return { message: `${status.message ?? status.phase}; annotation ${EndpointAnnotation.canary}="${shortLine(value)}" is ignored: it must be hold, promote or abort` };
+}
+
+/** The phases in which a control has been carried out, or no longer changes anything (advance). */
+const HANDLED_IN: Record<Control, readonly string[]> = {
+  Abort: ['Aborted', 'RollbackFailed'],
+  Promote: ['Promoting', 'Succeeded', 'Aborted', 'RollbackFailed'],
+  Hold: ['Holding', 'Promoting', 'Succeeded', 'Aborted', 'RollbackFailed'],
+};
+
+/**
+ * The canary annotation asks for something the canary in status.canary does not show yet (a hold of a step that
+ * pauses, an abort of one that succeeded, ...). Without a canary in status there is nothing for it to act on.
+ */
+export const canaryControlUnhandled = (annotations: Record<string, string>, canary: Pick<CanaryStatus, 'phase'> | undefined): boolean => {
+  const asked = annotationControl(annotations);
+  return asked !== undefined && canary !== undefined && !HANDLED_IN[asked].includes(canary.phase);
+};
+
+/** The abort control in force, as the user set it (the annotation wins over spec.canary.action). */
+export const abortControl = (annotations: Record<string, string>): string =>
+  annotations[EndpointAnnotation.canary]?.trim().toLowerCase() === 'abort' ? `annotation ${EndpointAnnotation.canary}=abort` : 'spec.canary.action: Abort';
