@@ -1,5 +1,5 @@
 // Canary rollouts end to end: a new model.version serves beside the old one, traffic moves in steps
-// with a pause at each, then the old version is removed; a user abort and a failed metrics gate route
+// with a pause at each, then the old version is removed (an abort after that rolls nothing back); a user abort and a failed metrics gate route
 // everything back to the old version, which is not Ready (the spec's version does not serve), and an abort
 // left set keeps the next version's canary from starting; an endpoint deleted out of band after an abort comes
 // back with the old version, in one create; a mistyped model.version during a step sends nothing and setting it
@@ -88,6 +88,18 @@ describe.concurrent('canary rollout', () => {
     expect(await servedConfig(e2e, 'canary-ok')).toEqual({ entities: ['3'], routes: { 'support_bot_llama-3': 100 } });
     // One update per step: 10 %, 50 %, then version 3 alone.
     expect(await updates(e2e, 'canary-ok')).toBe(3);
+
+    // An abort once the canary succeeded rolls nothing back (version 2 is gone: that would be a new rollout of it).
+    const before = (await e2e.mutations('canary-ok')).length;
+    await e2e.kubectl(['annotate', 'pte', 'canary-ok', 'ptoperator.io/canary=abort']);
+    const noted = await e2e.waitUntil('pte', 'canary-ok', (o) => /does nothing: the canary of version 3 already succeeded/.test(canaryOf(o).message ?? ''), 60_000);
+    expect(canaryOf(noted).message).toMatch(/nothing to abort \(to go back, set model.version to "2"\)/);
+    await e2e.reconciledAgain('canary-ok');
+    const after = await e2e.get('pte', 'canary-ok');
+    expect(after && canaryOf(after).phase).toBe('Succeeded');
+    expect(after && isReady(after)).toBe(true);
+    expect(await e2e.mutations('canary-ok')).toHaveLength(before);
+    expect(await servedConfig(e2e, 'canary-ok')).toEqual({ entities: ['3'], routes: { 'support_bot_llama-3': 100 } });
   });
 
   it('a mistyped model.version during a step sends nothing; setting it back resumes the step, not 100 % at once', async ({ onTestFinished }) => {
