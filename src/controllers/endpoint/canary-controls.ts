@@ -45,6 +45,25 @@ export const canaryControlUnhandled = (annotations: Record<string, string>, cana
   return asked !== undefined && canary !== undefined && !HANDLED_IN[asked].includes(canary.phase);
 };
 
-/** The abort control in force, as the user set it (the annotation wins over spec.canary.action). */
-export const abortControl = (annotations: Record<string, string>): string =>
-  annotations[EndpointAnnotation.canary]?.trim().toLowerCase() === 'abort' ? `annotation ${EndpointAnnotation.canary}=abort` : 'spec.canary.action: Abort';
+/** A control in force, as the user set it (the annotation wins over spec.canary.action). */
+const controlName = (annotations: Record<string, string>, asked: Control): string =>
+  annotationControl(annotations) === asked ? `annotation ${EndpointAnnotation.canary}=${asked.toLowerCase()}` : `spec.canary.action: ${asked}`;
+
+/** The abort control in force, as the user set it. */
+export const abortControl = (annotations: Record<string, string>): string => controlName(annotations, 'Abort');
+
+/**
+ * A control set once the canary succeeded (the new version serves alone, the old one was removed) changes nothing: an
+ * abort would be a whole new rollout of the old version, which is what a change of model.version is for. What it does
+ * instead, for status.canary: nothing now, and left set it applies to the next version's canary. Promote says nothing:
+ * the canary did what it asks.
+ */
+export function afterSuccess(canary: Canary, annotations: Record<string, string>, status: Pick<CanaryStatus, 'fromVersion' | 'toVersion'>): string | undefined {
+  const asked = control(canary, annotations);
+  const done = `the canary of version ${status.toVersion} already succeeded`;
+  if (asked === 'Abort') {
+    return `${controlName(annotations, asked)} does nothing: ${done}, so there is nothing to abort (to go back, set model.version to "${status.fromVersion}"); left set, it keeps the next model.version's canary from starting`;
+  }
+  if (asked === 'Hold') return `${controlName(annotations, asked)} does nothing: ${done}; left set, it holds the next model.version's canary at its first step`;
+  return undefined;
+}

@@ -4,7 +4,7 @@
 // Databricks switches a config (entities and routes together) only once every entity in it is ready,
 // so routing traffic in the same update that adds the entity never sends traffic to one that is not.
 import { type Canary, type EndpointSpec, type EndpointStatus, parseDurationMs } from '../../api/v1alpha1/index.js';
-import { abortControl, control, unknownControl } from './canary-controls.js';
+import { abortControl, afterSuccess, control, unknownControl } from './canary-controls.js';
 import { beforeRollbackFailure, rollbackLabel, withRolloutFailure } from './canary-conditions.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedEntity, type ObservedServing, observeConfig } from './desired.js';
@@ -53,6 +53,8 @@ export interface CanaryDecision {
   inProgress?: CanaryStanding;
   /** The versions our endpoint serves now, for a status.canary kept as it was (withCanary). */
   servedVersions?: CanaryStatus['versions'];
+  /** An abort control set, and which served version it would roll back to is not known: nothing is sent (Synced says why). */
+  unresolved?: string;
 }
 
 /** What Ready and Synced say while the step of a running canary serves (withCanaryConditions). */
@@ -83,11 +85,12 @@ export function decideCanary(object: EndpointObject, endpoint: Observed<ServingE
 }
 
 /** What the planner takes from a canary decision besides the spec. */
-export const canaryPlanFields = (decision: CanaryDecision): Pick<PlanInput, 'split' | 'canaryAborted' | 'canaryInProgress'> => ({
+export const canaryPlanFields = (decision: CanaryDecision): Pick<PlanInput, 'split' | 'canaryAborted' | 'canaryRollback' | 'canaryInProgress' | 'canaryUnresolved'> => ({
   ...(decision.split && { split: decision.split }),
   ...(decision.aborted && { canaryAborted: decision.aborted }),
   ...(decision.rollback && { canaryRollback: decision.rollback }),
   ...(decision.inProgress && { canaryInProgress: decision.inProgress }),
+  ...(decision.unresolved && { canaryUnresolved: decision.unresolved }),
 });
 
 /**
@@ -115,8 +118,16 @@ export function planCanary(input: CanaryInput): CanaryDecision {
   const version = spec.model.version;
   const recorded = asBeforeFailure(recordedCanary(input.status, spec), canary);
   const previous = recorded?.toVersion === version ? recorded : undefined;
-  // With a canary of another version in status, the spec's version is that canary's old one, set back: a swap back.
-  const resumed = recorded ? undefined : stepServing(input, canary);
+  // A canary in status whose old version is the spec's: the spec's version was set back, a swap back. One of neither
+  // version (stale: status restored from a backup, an earlier canary's) does not record the split that serves.
+  const resumed = recorded && (previous || recorded.fromVersion === version) ? undefined : splitServing(input, canary);
+  const unresolved = unresolvedAbort(input, canary, recorded);
+  if (unresolved) return { spec, changed: false, status: input.status.canary, unresolved };
+  if (recorded && swappingBack(input, recorded)) {
+    const message = `model.version was set back to ${version}: version ${version} serves alone once that rollout lands, which ends this canary of version ${recorded.toVersion}`;
+    // Aborted: the canary ended; no step of it is sent again, nor is a failure of the swap back told as one of its step.
+    return { ...inactive(spec), status: { ...(input.status.canary as CanaryStatus), phase: 'Aborted', stepReachedTime: undefined, message, versions: observedVersions(served) } };
+  }
 
   let next: CanaryStatus;
   if (!served && previous) {
@@ -130,7 +141,7 @@ export function planCanary(input: CanaryInput): CanaryDecision {
   } else {
     next = advance(input, canary, previous);
   }
-  next = { ...next, ...followedFrom(spec, next, served), versions: observedVersions(served), ...unknownControl(input.annotations, next) };
+  next = { ...next, ...followedFrom(spec, next, served), versions: observedVersions(served), ...unknownControl(input.annotations, next), ...succeededMessage(canary, input.annotations, next) };
   return {
     ...configFor(spec, next, served),
     status: next,
@@ -242,11 +253,12 @@ function abortedCanaryFrom(input: CanaryInput, served: ObservedServing): Observe
 }
 
 /**
- * A step of the spec's version serves beside one other version, and there is no status.canary (an operator before
- * this one dropped it on a refused edit): the canary goes on from that step instead of swapping to the new version
- * alone. Its pause counts from now; when that step began is not known.
+ * A step of the spec's version serves beside one other version, settled, and status.canary does not record it (it was
+ * lost, an operator before this one dropped it on a refused edit, or it is stale: another canary's): the canary goes
+ * on from that step instead of swapping to the new version alone. Its pause counts from now; when that step began is
+ * not known.
  */
-function stepServing(input: CanaryInput, canary: Canary): CanaryStatus | undefined {
+function splitServing(input: CanaryInput, canary: Canary): CanaryStatus | undefined {
   const { served } = input;
   const version = input.spec.model.version;
   if (!served || served.entityCount !== 2 || input.updating) return undefined;
@@ -255,6 +267,50 @@ function stepServing(input: CanaryInput, canary: Canary): CanaryStatus | undefin
   const base = canaryFrom(served.entities.find((e) => e.entityVersion !== version), input.spec.model.name, version);
   if (!to || step === 0 || !base) return undefined;
   return { ...base, phase: 'Progressing', step, share: to.share, message: `rolling out step ${step}: ${to.share} % of the traffic to version ${version}` };
+}
+
+/**
+ * The spec's version was set back to the old one of a canary in status that did not succeed, and Databricks serves it
+ * beside that canary's new version (or rolls one out): the canary stays in status until the spec's version serves
+ * alone, so a look while the swap back rolls out, or after it failed, still knows which split it is (an abort control
+ * left set must not take it for a split status lost). The new version alone is a new canary's start (begin).
+ */
+function swappingBack(input: CanaryInput, recorded: CanaryStatus): boolean {
+  if (recorded.fromVersion !== input.spec.model.version || recorded.phase === 'Succeeded') return false;
+  const has = (config: ObservedServing | undefined, version: string) => config?.entities.some((e) => e.entityVersion === version) ?? false;
+  return has(input.served, recorded.fromVersion) && (has(input.served, recorded.toVersion) || has(input.rollingOut, recorded.toVersion));
+}
+
+/**
+ * An abort control, and the version to roll back to is not known: Databricks serves (settled) what status.canary does
+ * not record, because it was lost (reset, restored from a backup, re-applied without status) or is stale. Rolling back
+ * is only ever to the old version of the canary status records, while Databricks still serves it; the version served
+ * beside the spec's is no such evidence (after a swap back it is the version the user left). So nothing is sent, and
+ * Synced says why. Not here: the canary in status aborted already or over (the new version alone: advance), one version
+ * serving (begin keeps the canary from starting), a swap back (the spec's version alone is asked), and the canary in
+ * status whose split serves beside a new version (begin carries out its abort).
+ */
+function unresolvedAbort(input: CanaryInput, canary: Canary, recorded: CanaryStatus | undefined): string | undefined {
+  const { served } = input;
+  const version = input.spec.model.version;
+  if (control(canary, input.annotations) !== 'Abort' || !served || input.updating) return undefined;
+  const serves = (v: string) => served.entities.some((e) => e.entityVersion === v);
+  if (recorded?.toVersion === version) {
+    if (recorded.phase === 'Aborted' || recorded.phase === 'Succeeded' || serves(recorded.fromVersion)) return undefined;
+    if (served.entityCount === 1 && serves(version)) return undefined;
+  } else if (served.entityCount < 2 || recorded?.fromVersion === version || (!serves(version) && abortedCanaryFrom(input, served))) {
+    return undefined;
+  }
+  const versions = served.entities.map((e) => `version ${e.entityVersion ?? '?'} (${e.share} %)`).join(' and ');
+  const record = recorded?.toVersion === version ? `records the canary of version ${version} from version ${recorded.fromVersion}, which Databricks no longer serves` : `records no canary of version ${version}`;
+  return `${abortControl(input.annotations)} is set, but which version to roll back to is not known: Databricks serves ${versions}, and status.canary ${record} (lost or stale). Nothing is sent; set model.version to the version that is to serve, then remove the control`;
+}
+
+/** A succeeded canary's message: what serves, and what a control set now does (afterSuccess). */
+function succeededMessage(canary: Canary, annotations: Record<string, string>, status: CanaryStatus): Pick<CanaryStatus, 'message'> {
+  if (status.phase !== 'Succeeded') return {};
+  const note = afterSuccess(canary, annotations, status);
+  return { message: `version ${status.toVersion} serves all traffic; version ${status.fromVersion} was removed${note ? `; ${note}` : ''}` };
 }
 
 /** A canary's versions: from the served entity `from` (its name and throughput, to serve on beside) to `version`. */
@@ -283,12 +339,14 @@ function followedFrom(spec: EndpointSpec, status: CanaryStatus, served: Observed
 function advance(input: CanaryInput, canary: Canary, current: CanaryStatus): CanaryStatus {
   const { served, now } = input;
   const asked = control(canary, input.annotations);
-  if (current.phase === 'Aborted') return current;
-  if (asked === 'Abort') return { ...current, phase: 'Aborted', message: `aborted by the user: all traffic back to version ${current.fromVersion}`, stepReachedTime: undefined };
+  if (current.phase === 'Aborted' || current.phase === 'Succeeded') return current;
   const newAlone = !!served && served.entityCount === 1 && served.entityVersion === current.toVersion && !input.updating;
-  if (current.phase === 'Succeeded') return current;
+  // The old version serves nowhere any more: the canary is over, whatever status says (it may be stale, restored from a
+  // backup). An abort now would be a whole new rollout of the old version; a change of model.version is for that.
+  if (asked === 'Abort' && newAlone) return { ...current, phase: 'Succeeded', share: 100, step: Math.max(current.step, sortedSteps(canary).length + 1), stepReachedTime: undefined };
+  if (asked === 'Abort') return { ...current, phase: 'Aborted', message: `aborted by the user: all traffic back to version ${current.fromVersion}`, stepReachedTime: undefined };
   if (current.phase === 'Promoting' || asked === 'Promote') {
-    if (newAlone) return { ...current, phase: 'Succeeded', share: 100, message: `version ${current.toVersion} serves all traffic; version ${current.fromVersion} was removed` };
+    if (newAlone) return { ...current, phase: 'Succeeded', share: 100 };
     const why = current.phase === 'Promoting' ? 'after the last step' : 'promoted by the user';
     return { ...current, phase: 'Promoting', share: 100, step: sortedSteps(canary).length + 1, message: `${why}: moving all traffic to version ${current.toVersion} and removing version ${current.fromVersion}` };
   }

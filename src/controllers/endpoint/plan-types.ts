@@ -109,6 +109,8 @@ export interface PlanInput {
   createMayLandUntil?: Date;
   /** The canary of the spec's version runs: where it stands, said by Ready and Synced once its step serves (canary.ts). */
   canaryInProgress?: CanaryStanding;
+  /** An abort control whose rollback target is not known (canary.ts abortOfUnknownSplit): nothing is sent, Synced CanaryAborted says why. */
+  canaryUnresolved?: string;
 }
 
 export type EndpointAction =

@@ -36,6 +36,7 @@ export function planPreflight(input: PlanInput, plan: PlanBuilder, fresh: boolea
   }
   const invalidDuration = checkDurations(spec) ?? input.specProblem;
   if (invalidDuration) return { plan: refuse(SyncedReason.InvalidSpec, invalidDuration, undefined) };
+  if (input.canaryUnresolved) return { plan: refuse(SyncedReason.CanaryAborted, input.canaryUnresolved, undefined) };
   return { desired: withSplit(resolution.desired, input.split) };
 }
 

@@ -1,7 +1,7 @@
 // The canary controls as the planner reads them: the annotation wins over spec.canary.action, its value read without
 // regard to case or surrounding spaces; which phases show a control carried out.
 import { describe, expect, it } from 'vitest';
-import { abortControl, canaryControlUnhandled, control, unknownControl } from '../../../../src/controllers/endpoint/canary-controls.js';
+import { abortControl, afterSuccess, canaryControlUnhandled, control, unknownControl } from '../../../../src/controllers/endpoint/canary-controls.js';
 import { running } from './canary-fixtures.js';
 
 const CANARY = { steps: [10], pause: '10m' };
@@ -21,6 +21,14 @@ describe('canary controls', () => {
   it('the abort control is named as the user set it', () => {
     expect(abortControl(annotation('Abort'))).toBe('annotation ptoperator.io/canary=abort');
     expect(abortControl({})).toBe('spec.canary.action: Abort');
+  });
+
+  it('a control set after the canary succeeded does nothing, and says what it does left set; a promote says nothing', () => {
+    const done = { fromVersion: '3', toVersion: '4' };
+    expect(afterSuccess(CANARY, annotation('abort'), done)).toMatch(/^annotation ptoperator.io\/canary=abort does nothing: .* \(to go back, set model.version to "3"\); left set, it keeps the next model.version's canary from starting$/);
+    expect(afterSuccess({ ...CANARY, action: 'Hold' }, {}, done)).toMatch(/^spec.canary.action: Hold does nothing: .*; left set, it holds the next model.version's canary at its first step$/);
+    expect(afterSuccess(CANARY, annotation('promote'), done)).toBeUndefined();
+    expect(afterSuccess(CANARY, {}, done)).toBeUndefined();
   });
 
   it('a value that is no control is said in the message of a running canary, not of a finished one', () => {

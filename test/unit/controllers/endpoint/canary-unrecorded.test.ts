@@ -69,6 +69,16 @@ describe('an abort control and a status.canary that does not record the canary D
     expect(JSON.stringify(plan.action)).not.toMatch(/"entity_version":"4"/);
   });
 
+  it('a swap back that did not land, the abort control left set: status.canary still says which split serves, so the next look sends version 3 alone again', () => {
+    const aborted = running({ phase: 'Aborted', message: 'aborted by the user: all traffic back to version 3' });
+    const first = reconcileCanary(canaryObject('3', aborted, abort), serving({ '3': 90, '4': 10 }));
+    expect(first.status.canary).toMatchObject({ phase: 'Aborted', fromVersion: '3', toVersion: '4', message: 'model.version was set back to 3: version 3 serves alone once that rollout lands, which ends this canary of version 4' });
+    const again = reconcileCanary(canaryObject('3', first.status.canary, abort), serving({ '3': 90, '4': 10 }));
+    expect(again.action.type).toBe('updateConfig');
+    expect(JSON.stringify(again.action)).not.toMatch(/"entity_version":"4"/);
+    expect(reconcileCanary(canaryObject('3', again.status.canary, abort), serving({ '3': 100 })).status.canary).toBeUndefined();
+  });
+
   it('a stale Paused canary while the new version serves alone, with an abort: the canary is over, nothing sent', () => {
     // status.canary restored from a backup taken at step 1; the canary succeeded since.
     const plan = reconcileCanary(canaryObject('4', running({ phase: 'Paused', stepReachedTime: '2026-03-01T11:00:00Z' }), abort), serving({ '4': 100 }));

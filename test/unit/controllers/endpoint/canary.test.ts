@@ -121,9 +121,11 @@ describe('planCanary', () => {
 
   it('model.version set back to the old version of a running canary swaps back at once, even at a share that is a step', () => {
     const decision = planCanary(input({ spec: spec('3', { steps: [10, 90], pause: '10m' }), canary: running({ phase: 'Paused' }), config: served({ '3': 90, '4': 10 }) }));
-    expect(decision.status).toBeUndefined();
     expect(decision.split).toBeUndefined();
     expect(decision.spec.model.version).toBe('3');
+    // status.canary stays until version 3 serves alone, so a look meanwhile knows which split serves; then it goes.
+    expect(decision.status).toMatchObject({ phase: 'Aborted', fromVersion: '3', toVersion: '4', message: 'model.version was set back to 3: version 3 serves alone once that rollout lands, which ends this canary of version 4' });
+    expect(planCanary(input({ spec: spec('3'), canary: decision.status, config: served({ '3': 100 }) })).status).toBeUndefined();
   });
 
   describe('a new model.name is no canary of a version: the old model never serves under the new name', () => {
