@@ -3,7 +3,8 @@
 // (see README.md in this folder): the gate needs only "name{labels} value" lines.
 import type { EndpointSpec, EndpointStatus } from '../../api/v1alpha1/index.js';
 import type { CallOptions, DatabricksClient } from '../../databricks/index.js';
-import { type GateReading, recordedCanary } from './canary.js';
+import { recordedCanary } from './canary.js';
+import type { GateReading } from './canary-verdict.js';
 import { entityNameFor } from './desired.js';
 
 /** The entity label Databricks puts on per-entity serving metrics. */

@@ -5,6 +5,7 @@
 // so routing traffic in the same update that adds the entity never sends traffic to one that is not.
 import { type Canary, type EndpointSpec, type EndpointStatus, parseDurationMs } from '../../api/v1alpha1/index.js';
 import { abortControl, afterSuccess, control, unknownControl } from './canary-controls.js';
+import { failedGate, type GateReading, gateWaitReason } from './canary-verdict.js';
 import { beforeRollbackFailure, rollbackLabel, withRolloutFailure } from './canary-conditions.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedEntity, type ObservedServing, observeConfig } from './desired.js';
@@ -12,14 +13,9 @@ import type { EndpointObject, Observed, Plan, PlanInput } from './plan-types.js'
 import { requeueBy } from './schedule.js';
 import { kubeTime } from '../../kube/time.js';
 
+export type { GateReading } from './canary-verdict.js';
 export type CanaryStatus = NonNullable<EndpointStatus['canary']>;
 export type CanaryPhase = 'Progressing' | 'Paused' | 'Holding' | 'Promoting' | 'Succeeded' | 'Aborted' | 'StepFailed' | 'RollbackFailed';
-
-/** The gate's readings of the new version: one value per spec.canary.gate entry, or why they could not be read. */
-export type GateReading =
-  /** `unknown`: why an entry has no value (no samples, or a divisor of 0), for the status message. */
-  | { ok: true; values: (number | undefined)[]; unknown?: string }
-  | { ok: false; message: string };
 
 export interface CanaryInput {
   spec: EndpointSpec;
@@ -430,27 +426,6 @@ function undoneStep(input: CanaryInput, canary: Canary, current: CanaryStatus): 
   return { ...current, phase: 'Aborted', stepReachedTime: undefined, message };
 }
 
-/** Why the gate cannot decide yet; undefined when every entry has a value. */
-function gateWaitReason(gate: GateReading | undefined): string | undefined {
-  if (!gate) return 'not read yet';
-  if (!gate.ok) return gate.message;
-  if (gate.values.some((value) => value === undefined)) return `${gate.unknown ?? 'a gate metric has no value yet'}; set spec.canary.action to Promote to go on without it`;
-  return undefined;
-}
-
-/** The first gate entry whose value is above its max, described; undefined when none fails (or none was read). */
-function failedGate(canary: Canary, gate: GateReading | undefined): string | undefined {
-  if (!canary.gate || !gate?.ok) return undefined;
-  for (const [i, rule] of canary.gate.entries()) {
-    const value = gate.values[i];
-    if (value !== undefined && value > rule.max) {
-      const what = rule.divideBy ? `${rule.metric} / ${rule.divideBy}` : rule.metric;
-      return `${what} = ${round(value)} > ${rule.max}`;
-    }
-  }
-  return undefined;
-}
-
 /**
  * The spec and split the planner aims for in this phase; a running step without a served config: the old version alone.
  * The old version keeps the throughput it served before the canary, unless spec.schedule steers the throughput (`spec`
@@ -504,8 +479,6 @@ export function withCanary(plan: Plan, previous: EndpointStatus, decision: Canar
 
 const keptCanary = (canary: CanaryStatus | undefined, servedVersions: CanaryStatus['versions']): CanaryStatus | undefined =>
   canary && servedVersions ? { ...canary, versions: servedVersions } : canary;
-
-const round = (value: number) => Math.round(value * 10_000) / 10_000;
 
 function definedOnly<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
