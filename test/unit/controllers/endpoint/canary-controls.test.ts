@@ -42,6 +42,8 @@ describe('canary controls', () => {
     { phase: 'Holding', value: 'hold', unhandled: false },
     { phase: 'Paused', value: 'abort', unhandled: true },
     { phase: 'Aborted', value: 'abort', unhandled: false },
+    // an abort after success does nothing (afterSuccess): a restart has nothing to carry out at once
+    { phase: 'Succeeded', value: 'abort', unhandled: false },
     { phase: 'Promoting', value: 'promote', unhandled: false },
   ])('an annotation $value of a canary $phase is still to be carried out: $unhandled', ({ phase, value, unhandled }) => {
     expect(canaryControlUnhandled(annotation(value), running({ phase: phase as never }))).toBe(unhandled);
