@@ -31,7 +31,7 @@ export function unknownControl(annotations: Record<string, string>, status: Cana
 
 /** The phases in which a control has been carried out, or no longer changes anything (advance). */
 const HANDLED_IN: Record<Control, readonly string[]> = {
-  Abort: ['Aborted', 'RollbackFailed'],
+  Abort: ['Aborted', 'RollbackFailed', 'Succeeded'],
   Promote: ['Promoting', 'Succeeded', 'Aborted', 'RollbackFailed'],
   Hold: ['Holding', 'Promoting', 'Succeeded', 'Aborted', 'RollbackFailed'],
 };

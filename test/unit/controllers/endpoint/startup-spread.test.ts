@@ -52,7 +52,6 @@ describe('start-up spread', () => {
     ['a requested-at other than the last handled one', withStatus({ lastHandledRequestedAt: 'r1' }, { 'ptoperator.io/requested-at': 'r2' })],
     ['a canary hold while a step pauses', withStatus(canary('Paused'), { 'ptoperator.io/canary': 'hold' })],
     ['a canary promote while it holds', withStatus(canary('Holding'), { 'ptoperator.io/canary': 'Promote' })],
-    ['a canary abort after it succeeded', withStatus(canary('Succeeded'), { 'ptoperator.io/canary': 'abort' })],
     ['adopt set on an object that holds no endpoint yet', settled({ annotations: { 'ptoperator.io/adopt': 'true' }, status: { conditions: [READY, SYNCED] } })],
   ])('%s is looked at at once', (_, object) => {
     expect(new StartupSpread().firstLookDelayMs('ns/a', object, POLL, 0.5)).toBeUndefined();
@@ -64,6 +63,8 @@ describe('start-up spread', () => {
     ['a canary hold it is holding at', withStatus(canary('Holding'), { 'ptoperator.io/canary': 'hold' })],
     ['a canary promote it carried out', withStatus(canary('Succeeded'), { 'ptoperator.io/canary': 'promote' })],
     ['a canary abort it carried out', withStatus(canary('Aborted'), { 'ptoperator.io/canary': 'abort' })],
+    // an abort after success does nothing but say so (status.canary's message already does)
+    ['a canary abort set after it succeeded', withStatus(canary('Succeeded'), { 'ptoperator.io/canary': 'abort' })],
     ['a canary annotation and no canary', withStatus({}, { 'ptoperator.io/canary': 'hold' })],
     ['adopt left set on the object that adopted the endpoint', settled({ annotations: { 'ptoperator.io/adopt': 'true' }, status: { conditions: [READY, SYNCED], adoption: { endpointId: 'ep-1' } } })],
     ['adopt left set on the object that created the endpoint', withStatus({}, { 'ptoperator.io/adopt': 'true' })],
