@@ -203,6 +203,47 @@ export const UpdateNotificationsResponseSchema = UpdateNotificationsRequestSchem
 export type UpdateNotificationsResponse = z.infer<typeof UpdateNotificationsResponseSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// Telemetry (PATCH /serving-endpoints/{name}/telemetry-config; also `telemetry_config` of the generic create and GET).
+// Field names per PY serving.py TelemetryConfig, TelemetryInferenceTableConfig and UnityCatalogTableNames. A PATCH
+// replaces the whole object; a body without telemetry_config removes it.
+
+export const TELEMETRY_FEATURES = ['TELEMETRY_FEATURE_INFERENCE_TABLE', 'TELEMETRY_FEATURE_LOGS', 'TELEMETRY_FEATURE_METRICS', 'TELEMETRY_FEATURE_TRACES'] as const;
+export type TelemetryFeature = (typeof TELEMETRY_FEATURES)[number];
+
+/** Full three-level Unity Catalog names (catalog.schema.table). */
+export const UnityCatalogTableNamesSchema = z.object({
+  annotations_table: z.string().optional(),
+  logs_table: z.string().optional(),
+  metrics_table: z.string().optional(),
+  traces_table: z.string().optional(),
+});
+export type UnityCatalogTableNames = z.infer<typeof UnityCatalogTableNamesSchema>;
+
+export const TelemetryInferenceTableConfigSchema = z.object({
+  /** the full name of the inference table made for the endpoint */
+  name: z.string().optional(),
+  /** in [0.0, 1.0]; 1.0 logs every request */
+  sampling_fraction: z.number().optional(),
+});
+export type TelemetryInferenceTableConfig = z.infer<typeof TelemetryInferenceTableConfigSchema>;
+
+export const TelemetryConfigSchema = z.object({
+  /** empty or omitted: every signal */
+  enabled_telemetry_features: z.array(openEnum(TELEMETRY_FEATURES)).optional(),
+  inference_table_config: TelemetryInferenceTableConfigSchema.optional(),
+  /** the tables to make a new telemetry profile from */
+  table_names: UnityCatalogTableNamesSchema.optional(),
+  /** an existing telemetry profile */
+  telemetry_profile_id: z.string().optional(),
+});
+export type TelemetryConfig = z.infer<typeof TelemetryConfigSchema>;
+
+export const PatchTelemetryConfigRequestSchema = z.object({
+  telemetry_config: TelemetryConfigSchema.optional(),
+});
+export type PatchTelemetryConfigRequest = z.infer<typeof PatchTelemetryConfigRequestSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // Permissions (/api/2.0/permissions/serving-endpoints/{serving_endpoint_id}: by endpoint ID).
 // GET returns the ACL, PUT replaces the direct permissions, PATCH merges into them.
 
@@ -270,7 +311,7 @@ export const CurrentUserSchema = z.looseObject({
 });
 export type CurrentUser = z.infer<typeof CurrentUserSchema>;
 
-/** AI gateway / telemetry / external model bodies are passed through untouched: the operator does not manage them. */
+/** Rate-limit and external model bodies are passed through untouched: the operator does not manage them. */
 const OpaqueObjectSchema = z.looseObject({});
 
 export const FoundationModelSchema = z.object({
@@ -342,7 +383,7 @@ export const CreateServingEndpointSchema = z.object({
   rate_limits: z.array(OpaqueObjectSchema).optional(),
   route_optimized: z.boolean().optional(),
   tags: z.array(EndpointTagSchema).optional(),
-  telemetry_config: OpaqueObjectSchema.optional(),
+  telemetry_config: TelemetryConfigSchema.optional(),
 });
 export type CreateServingEndpoint = z.infer<typeof CreateServingEndpointSchema>;
 
@@ -483,8 +524,8 @@ export const ServingEndpointDetailedSchema = z.object({
   email_notifications: EmailNotificationsSchema.optional(),
   task: z.string().optional(),
   route_optimized: z.boolean().optional(),
-  /** Set with its own PATCH (reference §1); the operator never changes it, import notes it. */
-  telemetry_config: OpaqueObjectSchema.optional(),
+  /** Set with its own PATCH (reference §1) or at create (spec.telemetry, telemetry.ts). */
+  telemetry_config: TelemetryConfigSchema.optional(),
   endpoint_url: z.string().optional(),
   data_plane_info: DataPlaneInfoSchema.optional(),
   permission_level: PermissionLevelSchema.optional(),

@@ -20,6 +20,7 @@ import {
   CurrentUserSchema,
   type CurrentUser,
   UpdateNotificationsRequestSchema,
+  PatchTelemetryConfigRequestSchema,
   UpdateNotificationsResponseSchema,
   type AiGatewayConfig,
   type PermissionLevelsResponse,
@@ -27,6 +28,7 @@ import {
   type ServingEndpointPermissions,
   type SchemaInfo,
   type UpdateNotificationsRequest,
+  type PatchTelemetryConfigRequest,
   type UpdateNotificationsResponse,
   ServingEndpointDetailedSchema,
   UpdatePtConfigRequestSchema,
@@ -299,6 +301,25 @@ export class DatabricksClient {
         budget: 'mutation',
         idempotent: true,
         schema: UpdateNotificationsResponseSchema,
+      },
+      options,
+    );
+  }
+
+  /**
+   * PATCH /serving-endpoints/{name}/telemetry-config: sets the telemetry config (the object is replaced; a body without
+   * telemetry_config removes it). Answers the endpoint.
+   */
+  patchTelemetryConfig(name: string, body: PatchTelemetryConfigRequest, options?: CallOptions): Promise<ServingEndpointDetailed> {
+    return this.call(
+      {
+        operation: 'patchTelemetryConfig',
+        method: 'PATCH',
+        path: `${API}/${pathSegment(name)}/telemetry-config`,
+        body: validRequest(PatchTelemetryConfigRequestSchema, body, 'patchTelemetryConfig'),
+        budget: 'mutation',
+        idempotent: true,
+        schema: ServingEndpointDetailedSchema,
       },
       options,
     );

@@ -49,6 +49,7 @@ export const MUTATING_OPERATIONS = new Set([
   'patchTags',
   'putAiGateway',
   'updateNotifications',
+  'patchTelemetryConfig',
   'setPermissions',
   'updatePermissions',
 ]);

@@ -16,6 +16,8 @@ import {
   PutAiGatewayRequestSchema,
   UpdateConfigRequestSchema,
   UpdateNotificationsRequestSchema,
+  PatchTelemetryConfigRequestSchema,
+  TelemetryConfigSchema,
   UpdatePtConfigRequestSchema,
   type AiGatewayConfig,
   type ListEndpointsResponse,
@@ -41,7 +43,7 @@ import { renderMetrics } from './metrics.js';
 import { renderDetailed, renderSummary } from './render.js';
 import { seededRandom } from './rng.js';
 import { parseScenario, type Scenario, type ScenarioInput } from './scenario.js';
-import { applyAiGateway, mergeAcl, parseAcl, permissionLevels, renderPermissions, replaceAcl, type Directory, type SchemaDirectory } from './settings.js';
+import { applyAiGateway, applyTelemetry, mergeAcl, parseAcl, permissionLevels, renderPermissions, replaceAcl, type Directory, type SchemaDirectory } from './settings.js';
 
 /** An out-of-band change, as someone clicking in the Databricks UI would make it. */
 export const EndpointEditSchema = z.object({
@@ -63,6 +65,8 @@ export const EndpointEditSchema = z.object({
   ai_gateway: AiGatewayConfigSchema.nullable().optional(),
   /** replaces the e-mail notifications (null clears them) */
   email_notifications: EmailNotificationsSchema.nullable().optional(),
+  /** replaces the telemetry config as a PATCH would (null removes it) */
+  telemetry_config: TelemetryConfigSchema.nullable().optional(),
   /** direct permissions granted in the UI, merged like a PATCH */
   grant: z.array(AccessControlRequestSchema).optional(),
   /** budget policy changed in the UI */
@@ -152,7 +156,8 @@ export class Emulator {
       );
     }
     const ai_gateway = this.#createGateway(request.name, request.ai_gateway);
-    return renderDetailed(this.#store.create({ ...request, ai_gateway, ...(spec ? { spec } : {}) }, this.now(), caller));
+    const telemetry_config = applyTelemetry(undefined, request.telemetry_config, this.#newProfileId);
+    return renderDetailed(this.#store.create({ ...request, ai_gateway, telemetry_config, ...(spec ? { spec } : {}) }, this.now(), caller));
   }
 
   createPtEndpoint(body: unknown, caller?: string): ServingEndpointDetailed {
@@ -231,6 +236,22 @@ export class Emulator {
     else delete endpoint.email_notifications;
     endpoint.last_updated_timestamp = this.now();
     return { name, ...(endpoint.email_notifications ? { email_notifications: endpoint.email_notifications } : {}) };
+  }
+
+  /**
+   * PATCH /{name}/telemetry-config: the given telemetry config replaces the previous one; without one, it is removed.
+   * Answers the endpoint (ServingEndpointDetailed). Counts as an update. Whether Databricks refuses it while a config
+   * update is in progress is not known (no source says): the emulator takes it.
+   */
+  patchTelemetryConfig(name: string, body: unknown): ServingEndpointDetailed {
+    this.#consumeMutationBudget();
+    const request = parseBody(PatchTelemetryConfigRequestSchema, body);
+    const endpoint = this.#store.get(name, this.now());
+    const next = applyTelemetry(endpoint.telemetry_config, request.telemetry_config, this.#newProfileId);
+    if (next) endpoint.telemetry_config = next;
+    else delete endpoint.telemetry_config;
+    endpoint.last_updated_timestamp = this.now();
+    return renderDetailed(endpoint);
   }
 
   getPermissions(endpointId: string): ServingEndpointPermissions {
@@ -366,6 +387,11 @@ export class Emulator {
       if (edit.email_notifications === null) delete endpoint.email_notifications;
       else endpoint.email_notifications = edit.email_notifications;
     }
+    if (edit.telemetry_config !== undefined) {
+      const next = edit.telemetry_config === null ? undefined : applyTelemetry(undefined, edit.telemetry_config, this.#newProfileId);
+      if (next) endpoint.telemetry_config = next;
+      else delete endpoint.telemetry_config;
+    }
     if (edit.grant) endpoint.acl = mergeAcl(endpoint.acl, parseAcl(edit.grant, this.#directory));
     if (edit.budget_policy_id !== undefined) endpoint.budget_policy_id = edit.budget_policy_id;
     return this.getEndpoint(name);
@@ -439,6 +465,8 @@ export class Emulator {
     return [...new Set(names.filter((n): n is string => n !== undefined))];
   }
 
+  readonly #newProfileId = (): string => randomBytes(8).toString('hex');
+
   /** A create's ai_gateway, validated and filled like a PUT; create-time e-mail notifications are not kept (reference §2.1). */
   #createGateway(name: string, gateway: AiGatewayConfig | undefined): AiGatewayConfig | undefined {
     return gateway === undefined ? undefined : applyAiGateway(name, undefined, gateway, this.#schemas);
@@ -491,7 +519,7 @@ export class Emulator {
       validateEndpointName(seed.name);
       validateDescription(seed.description);
       const { config, ...rest } = seed;
-      this.#store.create({ ...rest, ai_gateway: this.#createGateway(seed.name, seed.ai_gateway) }, now);
+      this.#store.create({ ...rest, ai_gateway: this.#createGateway(seed.name, seed.ai_gateway), telemetry_config: applyTelemetry(undefined, seed.telemetry_config, this.#newProfileId) }, now);
       if (config) this.#store.replaceServedConfig(seed.name, specFromCoreConfig(config, this.catalog), now);
     }
   }

@@ -1,7 +1,7 @@
 // The endpoint state machine. A create or config update starts a rollout that ends at a known virtual
 // time, either serving the new config or failing; `settle(now)` applies every ending that is due, so
 // no timers are needed and a clock jump lands exactly where it should. Facts: reference §2.6, §2.9, §6.
-import type { AiGatewayConfig, EmailNotifications, EndpointTag } from '../databricks/api-types.js';
+import type { AiGatewayConfig, EmailNotifications, EndpointTag, TelemetryConfig } from '../databricks/api-types.js';
 import type { ConfigSpec, EntitySpec } from './config-spec.js';
 import { ApiError, endpointAlreadyExists, endpointNotFound } from './errors.js';
 import type { DirectPermission } from './settings.js';
@@ -53,6 +53,7 @@ export interface StoredEndpoint {
   ai_gateway?: AiGatewayConfig;
   budget_policy_id?: string;
   email_notifications?: EmailNotifications;
+  telemetry_config?: TelemetryConfig;
   /** direct permissions (Permissions API); the creator gets CAN_MANAGE */
   acl: DirectPermission[];
   route_optimized: boolean;
@@ -77,6 +78,7 @@ export interface NewEndpoint {
   ai_gateway?: AiGatewayConfig;
   budget_policy_id?: string;
   route_optimized?: boolean;
+  telemetry_config?: TelemetryConfig;
 }
 
 export class EndpointStore {
@@ -152,6 +154,7 @@ export class EndpointStore {
     if (request.description !== undefined) endpoint.description = request.description;
     if (request.ai_gateway !== undefined) endpoint.ai_gateway = request.ai_gateway;
     if (request.budget_policy_id !== undefined) endpoint.budget_policy_id = request.budget_policy_id;
+    if (request.telemetry_config !== undefined) endpoint.telemetry_config = request.telemetry_config;
     if (request.spec) this.#startRollout(endpoint, request.spec, now);
     this.#endpoints.set(endpoint.name, endpoint);
     return endpoint;

@@ -47,6 +47,7 @@ export function renderDetailed(endpoint: StoredEndpoint): ServingEndpointDetaile
   // CLI's direct engine, PR #5708, tested on a workspace; the reference's captures of real answers carry it).
   if (endpoint.budget_policy_id !== undefined) detailed.effective_budget_policy_id = endpoint.budget_policy_id;
   if (endpoint.email_notifications !== undefined) detailed.email_notifications = endpoint.email_notifications;
+  if (endpoint.telemetry_config !== undefined) detailed.telemetry_config = endpoint.telemetry_config;
   return detailed;
 }
 

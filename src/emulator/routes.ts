@@ -11,6 +11,7 @@ export type Operation =
   | { op: 'patchTags'; name: string }
   | { op: 'putAiGateway'; name: string }
   | { op: 'updateNotifications'; name: string }
+  | { op: 'patchTelemetryConfig'; name: string }
   | { op: 'getPermissions'; endpointId: string }
   | { op: 'setPermissions'; endpointId: string }
   | { op: 'updatePermissions'; endpointId: string }
@@ -60,6 +61,7 @@ export function routeRequest(method: string, path: string): Operation {
       if (second === 'tags' && method === 'PATCH') return { op: 'patchTags', name: first! };
       if (second === 'ai-gateway' && method === 'PUT') return { op: 'putAiGateway', name: first! };
       if (second === 'notifications' && method === 'PATCH') return { op: 'updateNotifications', name: first! };
+      if (second === 'telemetry-config' && method === 'PATCH') return { op: 'patchTelemetryConfig', name: first! };
       if (second === 'metrics' && method === 'GET') return { op: 'exportMetrics', name: first! };
       break;
     case 3:

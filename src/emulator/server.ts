@@ -169,6 +169,8 @@ function dispatch(emulator: Emulator, operation: Operation, req: IncomingMessage
       return { body: emulator.putAiGateway(operation.name, body) };
     case 'updateNotifications':
       return { body: emulator.updateNotifications(operation.name, body) };
+    case 'patchTelemetryConfig':
+      return { body: emulator.patchTelemetryConfig(operation.name, body) };
     case 'getPermissions':
       return { body: emulator.getPermissions(operation.endpointId) };
     case 'setPermissions':
@@ -202,6 +204,7 @@ function levelNeeded(operation: Operation): { level: 'CAN_VIEW' | 'CAN_MANAGE'; 
     case 'patchTags':
     case 'putAiGateway':
     case 'updateNotifications':
+    case 'patchTelemetryConfig':
       return { level: 'CAN_MANAGE', ref: { name: operation.name } };
     case 'getPermissions':
     case 'setPermissions':

@@ -1,6 +1,6 @@
 // Endpoint settings beside the served config: the AI Gateway (PUT replaces it), e-mail notifications
-// (PATCH sets them) and the Permissions API's ACL (by endpoint ID; PUT replaces, PATCH merges).
-// Facts: PY serving.py (put_ai_gateway, update_notifications, *_permissions and their types), TF
+// (PATCH sets them), the telemetry config (PATCH replaces or removes it) and the Permissions API's ACL (by endpoint ID; PUT replaces, PATCH merges).
+// Facts: PY serving.py (put_ai_gateway, update_notifications, patch_telemetry_config, *_permissions and their types), TF
 // permissions/permission_definitions.go (object type, admins, inherited entries), the Databricks CLI's
 // fake (PUT {} unsets the gateway; description always echoed). Messages marked INFERENCE are the
 // emulator's own wording where no source shows the real one.
@@ -10,8 +10,9 @@ import type {
   AiGatewayConfig,
   PermissionLevelsResponse,
   ServingEndpointPermissions,
+  TelemetryConfig,
 } from '../databricks/api-types.js';
-import { PERMISSION_LEVELS, RATE_LIMIT_KEYS, SERVING_ENDPOINT_OBJECT_TYPE } from '../databricks/api-types.js';
+import { PERMISSION_LEVELS, RATE_LIMIT_KEYS, SERVING_ENDPOINT_OBJECT_TYPE, TELEMETRY_FEATURES } from '../databricks/api-types.js';
 import { invalidParameter } from './errors.js';
 
 // ---- AI Gateway ----------------------------------------------------------------------------------
@@ -153,4 +154,45 @@ export function renderPermissions(endpointId: string, acl: DirectPermission[]): 
 
 export function permissionLevels(): PermissionLevelsResponse {
   return { permission_levels: PERMISSION_LEVELS.map((level) => ({ permission_level: level, description: LEVEL_DESCRIPTIONS[level] ?? '' })) };
+}
+
+// ---- telemetry -----------------------------------------------------------------------------------
+
+const TELEMETRY_PROFILE_PREFIX = 'tp-';
+
+/**
+ * What a PATCH /telemetry-config (or a create's telemetry_config) leaves on an endpoint, and what GET shows: the given
+ * config replaces the previous one, a body without one removes it. A config that names neither a profile nor a table
+ * is accepted and applied nowhere (the Databricks CLI's bundle validator: "Given neither, it discards the
+ * configuration instead of applying it"): the previous one stays. INFERENCE (no source shows the echo): tables make a
+ * new profile, shown beside them as telemetry_profile_id; the features, as given; the sampling, as given. The refusals
+ * (both a profile and tables, an unknown feature, a sampling outside [0, 1], a table name not catalog.schema.table)
+ * are the emulator's own wording.
+ */
+export function applyTelemetry(current: TelemetryConfig | undefined, request: TelemetryConfig | undefined, newProfileId: () => string): TelemetryConfig | undefined {
+  if (request === undefined) return undefined;
+  const tables = Object.entries(request.table_names ?? {}).filter(([, name]) => name !== undefined && name !== '');
+  if (request.telemetry_profile_id !== undefined && request.telemetry_profile_id !== '' && tables.length > 0) {
+    throw invalidParameter('Specify either telemetry_profile_id or table_names in telemetry_config, not both.');
+  }
+  for (const feature of request.enabled_telemetry_features ?? []) {
+    if (!(TELEMETRY_FEATURES as readonly string[]).includes(feature)) throw invalidParameter(`Invalid value for field 'telemetry_config.enabled_telemetry_features': ${feature}`);
+  }
+  const sampling = request.inference_table_config?.sampling_fraction;
+  if (sampling !== undefined && !(sampling >= 0 && sampling <= 1)) {
+    throw invalidParameter(`telemetry_config.inference_table_config.sampling_fraction must be in the range [0.0, 1.0], got ${sampling}.`);
+  }
+  for (const [field, name] of tables) {
+    if (name?.split('.').length !== 3 || name.split('.').some((part) => part === '')) {
+      throw invalidParameter(`telemetry_config.table_names.${field} must be a full Unity Catalog table name (catalog.schema.table), got '${name}'.`);
+    }
+  }
+  const profile = request.telemetry_profile_id || (tables.length > 0 ? `${TELEMETRY_PROFILE_PREFIX}${newProfileId()}` : undefined);
+  if (profile === undefined) return current;
+  return {
+    telemetry_profile_id: profile,
+    ...(tables.length > 0 && { table_names: Object.fromEntries(tables) }),
+    ...(request.enabled_telemetry_features && request.enabled_telemetry_features.length > 0 && { enabled_telemetry_features: request.enabled_telemetry_features }),
+    ...(request.inference_table_config && { inference_table_config: request.inference_table_config }),
+  };
 }

@@ -25,6 +25,7 @@ describe('routeRequest', () => {
     ['GET', '/.well-known/databricks-config', { op: 'hostMetadata' }],
     ['PUT', '/api/2.0/serving-endpoints/llama/ai-gateway', { op: 'putAiGateway', name: 'llama' }],
     ['PATCH', '/api/2.0/serving-endpoints/llama/notifications', { op: 'updateNotifications', name: 'llama' }],
+    ['PATCH', '/api/2.0/serving-endpoints/llama/telemetry-config', { op: 'patchTelemetryConfig', name: 'llama' }],
     // The Permissions API names the endpoint by its ID.
     ['GET', '/api/2.0/permissions/serving-endpoints/88fd3f75a0d24b0380ddc40484d7a31b', { op: 'getPermissions', endpointId: '88fd3f75a0d24b0380ddc40484d7a31b' }],
     ['PUT', '/api/2.0/permissions/serving-endpoints/88fd3f75a0d24b0380ddc40484d7a31b', { op: 'setPermissions', endpointId: '88fd3f75a0d24b0380ddc40484d7a31b' }],

@@ -2,7 +2,8 @@
 // inference table cannot move without being disabled first, a missing catalog is a 400; the
 // Permissions API works by ID, PUT replaces and PATCH merges, admins stay inherited; notifications
 // PATCH is echoed on GET; budget_policy_id and description are kept from the create; the
-// gateway and notifications count against the create/update budget, permissions do not.
+// gateway, notifications and telemetry count against the create/update budget, permissions do not; the telemetry
+// PATCH replaces or removes the config, is echoed on GET and refuses bad bodies.
 import { describe, expect, it } from 'vitest';
 import { Emulator } from '../../../src/emulator/emulator.js';
 import { ApiError } from '../../../src/emulator/errors.js';
@@ -162,13 +163,85 @@ describe('emulator: notifications, create-only fields, budget', () => {
     expect(emulator.updateConfig('x', { served_entities: [{ ...LLAMA, max_provisioned_throughput: 1960 }] })).toHaveProperty('description', '');
   });
 
-  it('the gateway and notifications count against the create/update budget; permissions do not', () => {
+  it('the gateway, notifications and telemetry count against the create/update budget; permissions do not', () => {
     const { emulator, id } = emulatorWithEndpoint();
     const used = () => emulator.budget.used(emulator.now());
     const start = used();
     emulator.putAiGateway('llama', { fallback_config: { enabled: true } });
     emulator.updateNotifications('llama', { email_notifications: {} });
     emulator.setPermissions(id, { access_control_list: [] });
-    expect(used() - start).toBe(2);
+    emulator.patchTelemetryConfig('llama', {});
+    expect(used() - start).toBe(3);
+  });
+});
+
+describe('emulator: telemetry config', () => {
+  const TABLES = { logs_table: 'main.obs.logs', traces_table: 'main.obs.traces' };
+  const refusal = (run: () => unknown) => {
+    try {
+      run();
+    } catch (err) {
+      return err instanceof ApiError ? { status: err.status, code: err.errorCode } : err;
+    }
+    return undefined;
+  };
+
+  it('a PATCH with tables answers the endpoint with the config, the tables beside the profile made from them; GET echoes it', () => {
+    const { emulator } = emulatorWithEndpoint();
+    const answered = emulator.patchTelemetryConfig('llama', { telemetry_config: { table_names: TABLES, enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'], inference_table_config: { sampling_fraction: 0.5 } } });
+    expect(answered).toMatchObject({ name: 'llama', id: expect.any(String) });
+    expect(answered.telemetry_config).toEqual({
+      telemetry_profile_id: expect.stringMatching(/^tp-/),
+      table_names: TABLES,
+      enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'],
+      inference_table_config: { sampling_fraction: 0.5 },
+    });
+    expect(emulator.getEndpoint('llama').telemetry_config).toEqual(answered.telemetry_config);
+  });
+
+  it('a PATCH replaces the config (a profile, no tables kept); one without telemetry_config removes it', () => {
+    const { emulator } = emulatorWithEndpoint();
+    emulator.patchTelemetryConfig('llama', { telemetry_config: { table_names: TABLES } });
+    expect(emulator.patchTelemetryConfig('llama', { telemetry_config: { telemetry_profile_id: 'tp-shared' } }).telemetry_config).toEqual({ telemetry_profile_id: 'tp-shared' });
+    expect(emulator.patchTelemetryConfig('llama', {})).not.toHaveProperty('telemetry_config');
+    expect(emulator.getEndpoint('llama')).not.toHaveProperty('telemetry_config');
+  });
+
+  // The Databricks CLI's bundle validator: "Given neither, it discards the configuration instead of applying it."
+  it('a config naming neither a profile nor a table is taken and applied nowhere: the previous one stays', () => {
+    const { emulator } = emulatorWithEndpoint();
+    emulator.patchTelemetryConfig('llama', { telemetry_config: { telemetry_profile_id: 'tp-1' } });
+    expect(emulator.patchTelemetryConfig('llama', { telemetry_config: { enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'] } }).telemetry_config).toEqual({ telemetry_profile_id: 'tp-1' });
+  });
+
+  it.each([
+    ['both a profile and tables', { telemetry_config: { telemetry_profile_id: 'tp-1', table_names: TABLES } }],
+    ['a feature Databricks does not know', { telemetry_config: { telemetry_profile_id: 'tp-1', enabled_telemetry_features: ['LOGS'] } }],
+    ['a sampling above 1', { telemetry_config: { telemetry_profile_id: 'tp-1', inference_table_config: { sampling_fraction: 1.5 } } }],
+    ['a table name that is not catalog.schema.table', { telemetry_config: { table_names: { logs_table: 'obs.logs' } } }],
+    ['a config that is not an object', { telemetry_config: 'tp-1' }],
+  ])('%s: 400 INVALID_PARAMETER_VALUE, the config unchanged', (_, body) => {
+    const { emulator } = emulatorWithEndpoint();
+    expect(refusal(() => emulator.patchTelemetryConfig('llama', body))).toEqual({ status: 400, code: 'INVALID_PARAMETER_VALUE' });
+    expect(emulator.getEndpoint('llama')).not.toHaveProperty('telemetry_config');
+  });
+
+  it('an unknown endpoint: 404 RESOURCE_DOES_NOT_EXIST', () => {
+    const emulator = new Emulator({ speed: 0 });
+    expect(refusal(() => emulator.patchTelemetryConfig('nope', { telemetry_config: { telemetry_profile_id: 'tp-1' } }))).toEqual({ status: 404, code: 'RESOURCE_DOES_NOT_EXIST' });
+  });
+
+  it('a create with telemetry_config keeps it (GET echoes it); the create is refused when it is bad', () => {
+    const emulator = new Emulator({ speed: 0 });
+    emulator.createEndpoint({ name: 'x', config: { served_entities: [LLAMA] }, telemetry_config: { telemetry_profile_id: 'tp-1' } });
+    expect(emulator.getEndpoint('x').telemetry_config).toEqual({ telemetry_profile_id: 'tp-1' });
+    expect(refusal(() => emulator.createEndpoint({ name: 'y', config: { served_entities: [LLAMA] }, telemetry_config: { telemetry_profile_id: 'tp-1', table_names: TABLES } }))).toEqual({ status: 400, code: 'INVALID_PARAMETER_VALUE' });
+    expect(emulator.endpoints().map((e) => e.name)).toEqual(['x']);
+  });
+
+  it('an out-of-band edit replaces the config (null removes it)', () => {
+    const { emulator } = emulatorWithEndpoint();
+    expect(emulator.editEndpoint('llama', { telemetry_config: { telemetry_profile_id: 'tp-ui' } }).telemetry_config).toEqual({ telemetry_profile_id: 'tp-ui' });
+    expect(emulator.editEndpoint('llama', { telemetry_config: null })).not.toHaveProperty('telemetry_config');
   });
 });

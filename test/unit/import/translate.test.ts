@@ -176,7 +176,7 @@ describe('translateEndpoint: forms the operator expresses', () => {
 
   it('a telemetry config (telemetry_config, set by its own PATCH) is noted: kept on this endpoint, not on a re-created one', () => {
     // As the client reads a GET: through the response schema, which must keep the field.
-    const endpoint = ServingEndpointDetailedSchema.parse({ ...foreignEndpoint(), telemetry_config: { enabled_features: ['TELEMETRY_FEATURE_TRACES'] } });
+    const endpoint = ServingEndpointDetailedSchema.parse({ ...foreignEndpoint(), telemetry_config: { telemetry_profile_id: 'tp-1', enabled_telemetry_features: ['TELEMETRY_FEATURE_TRACES'] } });
     const result = imported(endpoint);
     const notes = result.notes.join(' ');
     expect(notes).toMatch(/telemetry config \(telemetry_config\).*no field for.*kept on this endpoint.*re-created endpoint would not have it/);
