@@ -1,7 +1,8 @@
 // The endpoint settings that live beside the served config: AI Gateway, permissions, email
-// notifications, budget policy and description (issue 14). Field names are camelCase; enum values are
+// notifications, telemetry, budget policy and description (issue 14). Field names are camelCase; enum values are
 // Databricks' own words (CAN_QUERY, BLOCK, user_group), so a Terraform configuration carries over verbatim.
 import { z } from 'zod';
+import { TELEMETRY_FEATURES } from '../../databricks/api-types.js';
 import { matches, re2Regex, withRules } from './rules.js';
 
 /** A user name in Databricks is the user's e-mail address. */
@@ -179,6 +180,56 @@ export const Notifications = z
   .describe('E-mail notifications on config updates (PATCH /serving-endpoints/{name}/notifications). Removing the field clears them.');
 export type Notifications = z.infer<typeof Notifications>;
 
+/** A Unity Catalog table's full name, catalog.schema.table (each part as UC_NAME_PATTERN). */
+export const UC_TABLE_PATTERN = '^[^. /\\x00-\\x1F\\x7F]+\\.[^. /\\x00-\\x1F\\x7F]+\\.[^. /\\x00-\\x1F\\x7F]+$';
+const ucTable = (what: string) =>
+  withRules(z.string().max(767), [matches(UC_TABLE_PATTERN, 'must be a full Unity Catalog table name: catalog.schema.table')]).optional().describe(what);
+
+const TelemetryTables = withRules(
+  z.strictObject({
+    logsTable: ucTable('The table that receives the logs (logs_table).'),
+    tracesTable: ucTable('The table that receives the traces, spans (traces_table).'),
+    metricsTable: ucTable('The table that receives the metrics (metrics_table).'),
+    annotationsTable: ucTable('The table that receives the annotations (annotations_table).'),
+  }),
+  [
+    {
+      cel: 'has(self.logsTable) || has(self.tracesTable) || has(self.metricsTable) || has(self.annotationsTable)',
+      message: 'name at least one table',
+      check: (t) => Object.values(t).some((v) => v !== undefined),
+    },
+  ],
+).describe('The Unity Catalog tables (catalog.schema.table) a new telemetry profile of the endpoint exports to (table_names).');
+
+export const Telemetry = withRules(
+  z.strictObject({
+    profileId: z.string().min(1).max(255).optional().describe('An existing telemetry profile to apply (telemetry_profile_id). Not with tables.'),
+    tables: TelemetryTables.optional(),
+    features: withRules(z.array(z.enum(TELEMETRY_FEATURES)).max(TELEMETRY_FEATURES.length), [
+      { cel: 'self.all(f, self.exists_one(g, g == f))', message: 'each feature may be listed once', check: (list) => new Set(list).size === list.length },
+    ])
+      .optional()
+      .describe('The signals exported (enabled_telemetry_features), in Databricks\' words. Omitted or empty: all of them.'),
+    inferenceTable: z
+      .strictObject({
+        samplingFraction: z.number().min(0).max(1).describe('The fraction of requests whose payloads are logged, 0 to 1 (1 logs every request).'),
+      })
+      .optional()
+      .describe('Payload logging to the inference table (inference_table_config). Omitted: Databricks\' default sampling, which the operator does not compare.'),
+  }),
+  [
+    { cel: '!(has(self.profileId) && has(self.tables))', message: 'set profileId or tables, not both', check: (t) => !(t.profileId !== undefined && t.tables !== undefined) },
+    {
+      cel: 'has(self.profileId) || has(self.tables) || (!has(self.features) && !has(self.inferenceTable))',
+      message: 'features and inferenceTable need profileId or tables (Databricks discards a telemetry config that names no profile); to remove the telemetry config, set telemetry to {}',
+      check: (t) => t.profileId !== undefined || t.tables !== undefined || (t.features === undefined && t.inferenceTable === undefined),
+    },
+  ],
+).describe(
+  'Export of the endpoint\'s logs, traces and metrics to Unity Catalog (telemetry_config, PATCH /serving-endpoints/{name}/telemetry-config): an existing profile (profileId) or tables to make one from (tables). {} removes the endpoint\'s telemetry config. A field never set leaves the telemetry config alone; removing it after it was set removes the config (as {} does).',
+);
+export type Telemetry = z.infer<typeof Telemetry>;
+
 export const BUDGET_POLICY_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 export const MAX_DESCRIPTION_LENGTH = 1000;
 
@@ -187,6 +238,7 @@ export const settingsSpecFields = {
   aiGateway: AiGateway.optional(),
   permissions: Permissions.optional(),
   notifications: Notifications.optional(),
+  telemetry: Telemetry.optional(),
   budgetPolicyId: withRules(z.string().max(64), [matches(BUDGET_POLICY_PATTERN, 'must be a budget policy ID: letters, digits, "-" and "_"')])
     .optional()
     .describe(
@@ -241,7 +293,8 @@ export const SettingsStatus = z
     aiGateway: SettingStatus.optional().describe('The AI Gateway; present while the operator manages it.'),
     permissions: SettingStatus.optional().describe('The direct permissions; present while the operator manages them.'),
     notifications: SettingStatus.optional().describe('The e-mail notifications; present while the operator manages them.'),
+    telemetry: SettingStatus.optional().describe('The telemetry config; present while the operator manages it.'),
     creation: SettingStatus.optional().describe('Budget policy, description and route optimization, which Databricks sets only at create.'),
   })
-  .describe('What is applied for each part of the endpoint settings. Each part also has its own condition (AiGatewaySynced, PermissionsSynced, NotificationsSynced, CreationSettingsSynced).');
+  .describe('What is applied for each part of the endpoint settings. Each part also has its own condition (AiGatewaySynced, PermissionsSynced, NotificationsSynced, TelemetrySynced, CreationSettingsSynced).');
 export type SettingsStatus = z.infer<typeof SettingsStatus>;

@@ -68,6 +68,9 @@ export async function execute(
     case 'updateNotifications':
       await client.updateNotifications(action.name, action.body, callOptions);
       break;
+    case 'patchTelemetryConfig':
+      await client.patchTelemetryConfig(action.name, action.body, callOptions);
+      break;
     case 'delete':
       try {
         await client.deleteEndpoint(action.name, callOptions);

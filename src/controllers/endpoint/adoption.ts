@@ -21,7 +21,7 @@ export function recordAdoption(status: EndpointStatus, endpointId: string, adopt
 
 /** Actions that change the endpoint in Databricks (besides its tags). */
 const changesEndpoint = (action: EndpointAction): boolean =>
-  action.type === 'updateConfig' || action.type === 'putAiGateway' || action.type === 'setPermissions' || action.type === 'updateNotifications';
+  action.type === 'updateConfig' || action.type === 'putAiGateway' || action.type === 'setPermissions' || action.type === 'updateNotifications' || action.type === 'patchTelemetryConfig';
 
 /**
  * The plan for an endpoint the object holds, with its owner tags when they are still to be written

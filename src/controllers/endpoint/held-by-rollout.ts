@@ -29,6 +29,7 @@ const PARTS: Record<Exclude<PartKey, 'creation'>, Held> = {
   aiGateway: { what: 'the AI Gateway', plural: false },
   permissions: { what: 'the permissions', plural: true },
   notifications: { what: 'the e-mail notifications', plural: true },
+  telemetry: { what: 'the telemetry config', plural: false },
 };
 
 /**

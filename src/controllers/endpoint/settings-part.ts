@@ -4,6 +4,7 @@ import type {
   AiGatewayConfig,
   PermissionsRequest,
   ServingEndpointDetailed,
+  PatchTelemetryConfigRequest,
   ServingEndpointPermissions,
   UpdateNotificationsRequest,
 } from '../../databricks/api-types.js';
@@ -11,7 +12,8 @@ import type {
 export type SettingsAction =
   | { type: 'putAiGateway'; name: string; body: AiGatewayConfig }
   | { type: 'setPermissions'; endpointId: string; body: PermissionsRequest }
-  | { type: 'updateNotifications'; name: string; body: UpdateNotificationsRequest };
+  | { type: 'updateNotifications'; name: string; body: UpdateNotificationsRequest }
+  | { type: 'patchTelemetryConfig'; name: string; body: PatchTelemetryConfigRequest };
 
 export type PartKey = keyof SettingsStatus;
 

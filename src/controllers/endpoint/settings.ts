@@ -1,4 +1,4 @@
-// The endpoint settings beside the served config (AI Gateway, permissions, e-mail notifications, and
+// The endpoint settings beside the served config (AI Gateway, permissions, e-mail notifications, telemetry, and
 // the create-only budget policy and description), as a list of small pure part planners. planEndpoint
 // consults them once the served config is settled; each part writes its own status entry and
 // condition, so a failing part never hides another, and the first part that needs a change gets the
@@ -11,12 +11,13 @@ import { aiGatewayPart } from './ai-gateway.js';
 import { creationPart } from './creation-settings.js';
 import { notificationsPart } from './notifications.js';
 import { permissionsPart } from './permissions.js';
+import { telemetryPart } from './telemetry.js';
 import { type PartKey, type PartObserved, type PartPlan, type PartPlanner, PartReason, type SchemaCheck, type SettingsAction } from './settings-part.js';
 
 export type { PartKey, PartObserved, SchemaCheck, SettingsAction } from './settings-part.js';
 
 /** The parts in the order they get the reconcile's one mutation. */
-export const SETTINGS_PARTS: readonly PartPlanner[] = [aiGatewayPart, permissionsPart, notificationsPart, creationPart];
+export const SETTINGS_PARTS: readonly PartPlanner[] = [aiGatewayPart, permissionsPart, notificationsPart, telemetryPart, creationPart];
 
 const WARNING_PART_REASONS = new Set<string>([PartReason.Rejected, PartReason.ObserveFailed, PartReason.NotUpdatable, PartReason.InvalidSpec, PartReason.NotConverging]);
 
@@ -124,18 +125,20 @@ export function needsPermissions(spec: EndpointSpec, settings: SettingsStatus | 
 }
 
 export const isSettingsAction = (action: { type: string }): action is SettingsAction =>
-  action.type === 'putAiGateway' || action.type === 'setPermissions' || action.type === 'updateNotifications';
+  action.type === 'putAiGateway' || action.type === 'setPermissions' || action.type === 'updateNotifications' || action.type === 'patchTelemetryConfig';
 
 const PART_OF_ACTION: Record<SettingsAction['type'], PartPlanner> = {
   putAiGateway: aiGatewayPart,
   setPermissions: permissionsPart,
   updateNotifications: notificationsPart,
+  patchTelemetryConfig: telemetryPart,
 };
 
 const HOW_TO_FIX: Record<SettingsAction['type'], string> = {
   putAiGateway: 'Fix spec.aiGateway (an inference table needs an existing catalog and schema)',
   setPermissions: 'Fix spec.permissions (every user, group and service principal must exist in the workspace)',
   updateNotifications: 'Fix spec.notifications',
+  patchTelemetryConfig: 'Fix spec.telemetry (a telemetry profile must exist; tables must be full Unity Catalog names, catalog.schema.table, in a catalog and schema the operator may write to)',
 };
 
 /**

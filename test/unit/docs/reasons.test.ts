@@ -65,7 +65,7 @@ describe('docs/troubleshooting.md names every reason the operator writes', () =>
   it.each(syncedReasons)('Synced %s', (reason) => expect(named(section(troubleshooting, 'Synced'), reason)).toBe(true));
   it.each(workspaceReasons)('DatabricksWorkspace Ready %s', (reason) => expect(named(section(troubleshooting, 'DatabricksWorkspace Ready'), reason)).toBe(true));
 
-  const settings = () => section(troubleshooting, 'Settings: AiGatewaySynced, PermissionsSynced, NotificationsSynced, CreationSettingsSynced');
+  const settings = () => section(troubleshooting, 'Settings: AiGatewaySynced, PermissionsSynced, NotificationsSynced, TelemetrySynced, CreationSettingsSynced');
   it.each(partConditions)('settings condition %s', (type) => expect(named(settings(), type)).toBe(true));
   it.each(partReasons)('settings reason %s', (reason) => expect(named(settings(), reason)).toBe(true));
 
@@ -86,7 +86,7 @@ describe('docs/troubleshooting.md names no reason the operator does not write', 
     ['Ready', endpointReasons],
     ['Synced', syncedReasons],
     ['DatabricksWorkspace Ready', workspaceReasons],
-    ['Settings: AiGatewaySynced, PermissionsSynced, NotificationsSynced, CreationSettingsSynced', [...partConditions, ...partReasons]],
+    ['Settings: AiGatewaySynced, PermissionsSynced, NotificationsSynced, TelemetrySynced, CreationSettingsSynced', [...partConditions, ...partReasons]],
     ['Events', [...explicitEventReasons()]],
   ] as const)('the table of "%s"', (title, known) => {
     const stale = firstColumnNames(section(troubleshooting, title)).filter((name) => !(known as readonly string[]).includes(name));

@@ -78,7 +78,7 @@ export function harness(options: { statusPatch?: Answer; conflictWith?: Endpoint
     // where the budget has the object's turn now (another namespace's newcomer may have moved it later)
     reservedSlot: vi.fn(() => options.reservedSlot?.()),
     ...Object.fromEntries(
-      ['getPermissions', 'setPermissions', 'putAiGateway', 'updateNotifications'].map((name) => [name, vi.fn(async () => options.settings?.[name]?.())]),
+      ['getPermissions', 'setPermissions', 'putAiGateway', 'updateNotifications', 'patchTelemetryConfig'].map((name) => [name, vi.fn(async () => options.settings?.[name]?.())]),
     ),
   } as unknown as DatabricksClient;
   const events: { reason: string }[] = [];

@@ -53,6 +53,37 @@ describe('endpoint reconciler (I/O shell)', () => {
       expect(h.events.map((e) => e.reason)).toContain('AiGatewayRejected');
     });
 
+    it('sends the telemetry PATCH the plan asks for, by endpoint name, and nothing for an endpoint that shows the spec', async () => {
+      const telemetry = { tables: { logsTable: 'main.obs.logs' } };
+      const h = harness({ object: withSpec({ telemetry }) });
+      await h.run();
+      expect(h.client.patchTelemetryConfig).toHaveBeenCalledTimes(1);
+      expect(h.client.patchTelemetryConfig).toHaveBeenCalledWith('llama-chat', { telemetry_config: { table_names: { logs_table: 'main.obs.logs' } } }, expect.anything());
+      // As Databricks may echo it: the profile made from the tables beside them.
+      const shown = { ...readyEndpoint(), telemetry_config: { telemetry_profile_id: 'tp-9', table_names: { logs_table: 'main.obs.logs' } } };
+      const settled = harness({ object: withSpec({ telemetry }), getEndpoint: () => shown });
+      await settled.run();
+      expect(settled.client.patchTelemetryConfig).not.toHaveBeenCalled();
+    });
+
+    it('a telemetry PATCH Databricks refuses is TelemetrySynced=Rejected with how to fix it, the endpoint Ready', async () => {
+      const h = harness({
+        object: withSpec({ telemetry: { profileId: 'tp-missing' } }),
+        settings: {
+          patchTelemetryConfig: () => {
+            throw new DatabricksError({ kind: 'InvalidRequest', status: 400, message: "Telemetry profile 'tp-missing' does not exist." });
+          },
+        },
+      });
+      await expect(h.run()).resolves.toEqual({ requeueAfterMs: 1 });
+      const status = h.patches.find((p) => p.subresource === 'status')?.body as { status: { conditions: { type: string; status: string; reason: string; message: string }[] } };
+      const telemetry = status.status.conditions.find((c) => c.type === 'TelemetrySynced');
+      expect(telemetry).toMatchObject({ status: 'False', reason: 'Rejected' });
+      expect(telemetry?.message).toMatch(/Telemetry profile 'tp-missing' does not exist.*Fix spec\.telemetry.*requested-at/);
+      expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
+      expect(h.events.map((e) => e.reason)).toContain('TelemetryRejected');
+    });
+
     // Databricks may answer a principal that does not exist (deleted from the workspace, or misspelt) with 404
     // RESOURCE_DOES_NOT_EXIST, the code of a missing endpoint. Read as "the endpoint vanished, look again now", the
     // operator would read and PUT again at once, forever, with no condition saying why.

@@ -1,0 +1,148 @@
+// The telemetry part planner: only what the spec sets is compared (Databricks' echo may add a profile, a table name,
+// the features in full), one PATCH for a difference, {} and the field's removal take the config away.
+import { describe, expect, it } from 'vitest';
+import type { Telemetry } from '../../../../src/api/v1alpha1/index.js';
+import { diffTelemetry, telemetryBody, telemetrySpec } from '../../../../src/controllers/endpoint/telemetry.js';
+import type { TelemetryConfig } from '../../../../src/databricks/api-types.js';
+import { afterPlan, at, edited, readyEndpoint, updatingEndpoint } from '../fixtures.js';
+import { conditionOf, endpointWith, plan, reasons, settledWith } from './settings-fixtures.js';
+
+const ALL = ['TELEMETRY_FEATURE_INFERENCE_TABLE', 'TELEMETRY_FEATURE_LOGS', 'TELEMETRY_FEATURE_METRICS', 'TELEMETRY_FEATURE_TRACES'];
+const tables: Telemetry = { tables: { logsTable: 'main.obs.logs', tracesTable: 'main.obs.traces' } };
+
+describe('telemetry: what is compared', () => {
+  it.each<[string, Telemetry | undefined, TelemetryConfig | undefined]>([
+    ['the same profile', { profileId: 'tp-1' }, { telemetry_profile_id: 'tp-1' }],
+    ['a profile shown with the tables it was made from', { profileId: 'tp-1' }, { telemetry_profile_id: 'tp-1', table_names: { logs_table: 'main.obs.logs' } }],
+    ['tables shown with the profile made from them', tables, { telemetry_profile_id: 'tp-9', table_names: { logs_table: 'main.obs.logs', traces_table: 'main.obs.traces' } }],
+    ['tables shown in lower case', { tables: { logsTable: 'Main.Obs.Logs' } }, { table_names: { logs_table: 'main.obs.logs' } }],
+    ['tables the spec does not name', { tables: { logsTable: 'main.obs.logs' } }, { table_names: { logs_table: 'main.obs.logs', metrics_table: 'main.obs.metrics' } }],
+    ['no features and every feature listed', { profileId: 'tp-1' }, { telemetry_profile_id: 'tp-1', enabled_telemetry_features: ALL }],
+    ['every feature and none listed', { profileId: 'tp-1', features: ALL as Telemetry['features'] }, { telemetry_profile_id: 'tp-1' }],
+    ['features in another order', { profileId: 'tp-1', features: ['TELEMETRY_FEATURE_TRACES', 'TELEMETRY_FEATURE_LOGS'] }, { telemetry_profile_id: 'tp-1', enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS', 'TELEMETRY_FEATURE_TRACES'] }],
+    ['a sampling the spec leaves to Databricks', { profileId: 'tp-1' }, { telemetry_profile_id: 'tp-1', inference_table_config: { sampling_fraction: 1, name: 'main.obs.chat_payload' } }],
+    ['the same sampling', { profileId: 'tp-1', inferenceTable: { samplingFraction: 0.25 } }, { telemetry_profile_id: 'tp-1', inference_table_config: { sampling_fraction: 0.25 } }],
+    ['{} and no config', {}, undefined],
+    ['{} and a config naming no profile (Databricks applies none)', {}, { enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'] }],
+    ['removed and no config', undefined, undefined],
+  ])('%s: in sync', (_, spec, observed) => {
+    expect(diffTelemetry(spec, observed)).toEqual([]);
+  });
+
+  it.each<[string, Telemetry | undefined, TelemetryConfig | undefined, string[]]>([
+    ['no config yet', { profileId: 'tp-1' }, undefined, ['profile none → tp-1']],
+    ['another profile', { profileId: 'tp-1' }, { telemetry_profile_id: 'tp-2' }, ['profile tp-2 → tp-1']],
+    ['another logs table', tables, { table_names: { logs_table: 'main.old.logs', traces_table: 'main.obs.traces' } }, ['logs table main.old.logs → main.obs.logs']],
+    ['a table missing', tables, { table_names: { logs_table: 'main.obs.logs' } }, ['traces table none → main.obs.traces']],
+    ['fewer features than the spec', { profileId: 'tp-1', features: ['TELEMETRY_FEATURE_LOGS', 'TELEMETRY_FEATURE_TRACES'] }, { telemetry_profile_id: 'tp-1', enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'] }, ['features logs → logs, traces']],
+    ['some features where the spec wants all', { profileId: 'tp-1' }, { telemetry_profile_id: 'tp-1', enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'] }, ['features logs → all features']],
+    ['all features where the spec wants some', { profileId: 'tp-1', features: ['TELEMETRY_FEATURE_LOGS'] }, { telemetry_profile_id: 'tp-1' }, ['features all features → logs']],
+    ['another sampling', { profileId: 'tp-1', inferenceTable: { samplingFraction: 0.5 } }, { telemetry_profile_id: 'tp-1', inference_table_config: { sampling_fraction: 1 } }, ['sampling 1 → 0.5']],
+    ['a config where the spec says {}', {}, { telemetry_profile_id: 'tp-1' }, ['profile tp-1, all features → none']],
+    ['a config after the field was removed', undefined, { table_names: { logs_table: 'main.obs.logs' } }, ['logs main.obs.logs, all features → none']],
+  ])('%s: %j', (_, spec, observed, diffs) => {
+    expect(diffTelemetry(spec, observed)).toEqual(diffs);
+  });
+});
+
+describe('telemetry: bodies and import', () => {
+  it.each<[string, Telemetry | undefined, object]>([
+    ['a profile', { profileId: 'tp-1' }, { telemetry_config: { telemetry_profile_id: 'tp-1' } }],
+    [
+      'tables, features and sampling',
+      { ...tables, features: ['TELEMETRY_FEATURE_LOGS'], inferenceTable: { samplingFraction: 0.1 } },
+      { telemetry_config: { table_names: { logs_table: 'main.obs.logs', traces_table: 'main.obs.traces' }, enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'], inference_table_config: { sampling_fraction: 0.1 } } },
+    ],
+    ['an empty feature list (all of them)', { profileId: 'tp-1', features: [] }, { telemetry_config: { telemetry_profile_id: 'tp-1' } }],
+    ['{}: removal', {}, {}],
+    ['no field: removal', undefined, {}],
+  ])('PATCH body for %s', (_, spec, body) => {
+    expect(telemetryBody(spec)).toEqual(body);
+  });
+
+  it.each<[string, TelemetryConfig | undefined, Telemetry | undefined]>([
+    ['none', undefined, undefined],
+    ['a config naming no profile', { enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'] }, undefined],
+    ['a profile', { telemetry_profile_id: 'tp-1', enabled_telemetry_features: ALL }, { profileId: 'tp-1' }],
+    [
+      'tables with the profile made from them: the tables',
+      { telemetry_profile_id: 'tp-9', table_names: { logs_table: 'main.obs.logs' }, enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'], inference_table_config: { name: 'main.obs.chat_payload', sampling_fraction: 0.5 } },
+      { tables: { logsTable: 'main.obs.logs' }, features: ['TELEMETRY_FEATURE_LOGS'], inferenceTable: { samplingFraction: 0.5 } },
+    ],
+  ])('spec.telemetry of %s', (_, config, spec) => {
+    expect(telemetrySpec(config)).toEqual(spec);
+    // What import writes is in sync with what it was read from: applying it sends nothing.
+    if (spec) expect(diffTelemetry(spec, config)).toEqual([]);
+  });
+});
+
+describe('telemetry part', () => {
+  const echoed: TelemetryConfig = { telemetry_profile_id: 'tp-9', table_names: { logs_table: 'main.obs.logs', traces_table: 'main.obs.traces' } };
+
+  it('an endpoint showing the spec (and the profile Databricks made): nothing to send, TelemetrySynced=True', () => {
+    const endpoint = endpointWith({ telemetry_config: echoed });
+    const p = plan(settledWith({ telemetry: tables }, endpoint), { endpoint });
+    expect(p.action.type).toBe('none');
+    expect(conditionOf(p, 'TelemetrySynced')).toMatchObject({ status: 'True', reason: 'Applied', message: 'the telemetry config matches the spec: profile tp-9, logs main.obs.logs, traces main.obs.traces, all features' });
+  });
+
+  it('a spec without telemetry leaves the endpoint\'s alone: no PATCH, no condition', () => {
+    const endpoint = endpointWith({ telemetry_config: echoed });
+    const p = plan(settledWith({}, endpoint), { endpoint });
+    expect(p.action.type).toBe('none');
+    expect(conditionOf(p, 'TelemetrySynced')).toBeUndefined();
+    expect(p.status.settings?.telemetry).toBeUndefined();
+  });
+
+  it('telemetry added to the spec is sent with one PATCH of the whole config', () => {
+    const endpoint = endpointWith({});
+    const object = settledWith({}, endpoint);
+    const p = plan({ ...object, spec: { ...object.spec, telemetry: tables }, generation: 2 }, { endpoint });
+    expect(p.action).toEqual({ type: 'patchTelemetryConfig', name: 'llama-chat', body: { telemetry_config: { table_names: { logs_table: 'main.obs.logs', traces_table: 'main.obs.traces' } } } });
+    expect(conditionOf(p, 'TelemetrySynced')).toMatchObject({ status: 'False', reason: 'Applying' });
+  });
+
+  it('a config changed in Databricks is drift: Warning DriftDetected and the spec restored', () => {
+    const endpoint = endpointWith({ telemetry_config: echoed });
+    const object = settledWith({ telemetry: tables }, endpoint);
+    const drifted = endpointWith({ telemetry_config: { telemetry_profile_id: 'tp-other' } });
+    const p = plan(object, { endpoint: drifted });
+    expect(p.action.type).toBe('patchTelemetryConfig');
+    expect(reasons(p)).toContain('Warning DriftDetected');
+  });
+
+  it('{} removes a config the operator never managed (an adopted endpoint\'s), with a PATCH without telemetry_config', () => {
+    const endpoint = endpointWith({ telemetry_config: echoed });
+    const object = settledWith({}, endpoint);
+    const p = plan({ ...object, spec: { ...object.spec, telemetry: {} }, generation: 2 }, { endpoint });
+    expect(p.action).toEqual({ type: 'patchTelemetryConfig', name: 'llama-chat', body: {} });
+  });
+
+  it('removing spec.telemetry after it was managed removes the config, then forgets the part', () => {
+    const endpoint = endpointWith({ telemetry_config: echoed });
+    const managed = settledWith({ telemetry: tables }, endpoint);
+    const removed = { ...managed, spec: { ...managed.spec, telemetry: undefined }, generation: 2 };
+    const first = plan(removed, { endpoint });
+    expect(first.action).toEqual({ type: 'patchTelemetryConfig', name: 'llama-chat', body: {} });
+    const second = plan({ ...removed, status: first.status }, { endpoint: endpointWith({}) });
+    expect(second.action.type).toBe('none');
+    expect(second.status.settings).toBeUndefined();
+    expect(conditionOf(second, 'TelemetrySynced')).toBeUndefined();
+  });
+
+  it('telemetry changed with the throughput in one edit is sent after the rollout, without a DriftDetected', () => {
+    let object = edited(settledWith({ telemetry: tables }, endpointWith({ telemetry_config: echoed })), {
+      telemetry: { profileId: 'tp-shared' },
+      throughput: { chunks: { min: 2, max: 4 } },
+    });
+    const sent = plan(object, { endpoint: endpointWith({ telemetry_config: echoed }), now: at(-20 * 60_000) });
+    expect(sent.action.type).toBe('updateConfig');
+    object = afterPlan(object, sent);
+    const during = plan(object, { endpoint: { ...updatingEndpoint({}, { max: 3920 }), telemetry_config: echoed }, now: at(-10 * 60_000) });
+    expect(during.action.type).toBe('none');
+    object = afterPlan(object, during);
+    const landed = plan(object, { endpoint: { ...readyEndpoint({ max: 3920 }), telemetry_config: echoed } });
+    expect(landed.action).toEqual({ type: 'patchTelemetryConfig', name: 'llama-chat', body: { telemetry_config: { telemetry_profile_id: 'tp-shared' } } });
+    expect([...reasons(sent), ...reasons(during), ...reasons(landed)]).not.toContain('Warning DriftDetected');
+  });
+});
