@@ -15,6 +15,7 @@ import { re2Regex } from '../api/v1alpha1/rules.js';
 import { gatewaySpec } from '../controllers/endpoint/ai-gateway.js';
 import { keptEntityFields, observedBand } from '../controllers/endpoint/desired.js';
 import { notificationsSpec } from '../controllers/endpoint/notifications.js';
+import { telemetrySpec } from '../controllers/endpoint/telemetry.js';
 import { OwnerTag, tagMap, taggedOwner } from '../controllers/endpoint/ownership.js';
 import { budgetPolicyOf, isEndpointName, type ModelOptimizationInfo, type ServingEndpointDetailed } from '../databricks/api-types.js';
 
@@ -182,7 +183,7 @@ function recordedOwnerNote(endpoint: ServingEndpointDetailed, namespace: string)
   );
 }
 
-type SettingsFields = Pick<EndpointSpec, 'description' | 'budgetPolicyId' | 'routeOptimized' | 'aiGateway' | 'notifications'>;
+type SettingsFields = Pick<EndpointSpec, 'description' | 'budgetPolicyId' | 'routeOptimized' | 'aiGateway' | 'notifications' | 'telemetry'>;
 
 /**
  * The endpoint-level settings as spec fields, so that the object declares them (the create-only ones can only be
@@ -199,11 +200,8 @@ function settingsSpec(endpoint: ServingEndpointDetailed, notes: string[]): Parti
   const notifications = notificationsSpec(endpoint.email_notifications);
   if (notifications) fields.notifications = notifications;
   if (endpoint.route_optimized) fields.routeOptimized = true;
-  if (endpoint.telemetry_config && Object.keys(endpoint.telemetry_config).length > 0) {
-    notes.push(
-      'It has a telemetry config (telemetry_config), set with its own PATCH, which the spec has no field for: it is kept on this endpoint (the operator never changes it), but a re-created endpoint would not have it.',
-    );
-  }
+  const telemetry = telemetrySpec(endpoint.telemetry_config);
+  if (telemetry) fields.telemetry = telemetry;
   const entityNote = keptEntityNote(endpoint);
   if (entityNote) notes.push(entityNote);
   const autoCaptureNote = legacyInferenceTableNote(endpoint);

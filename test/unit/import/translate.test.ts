@@ -174,15 +174,28 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(plan.status.conditions?.find((c) => c.type === 'CreationSettingsSynced')?.status).toBe('True');
   });
 
-  it('a telemetry config (telemetry_config, set by its own PATCH) is noted: kept on this endpoint, not on a re-created one', () => {
+  it.each([
+    [
+      'made from tables (shown with the profile made from them): the tables',
+      { telemetry_profile_id: 'tp-9', table_names: { logs_table: 'main.obs.logs', traces_table: 'main.obs.traces' }, enabled_telemetry_features: ['TELEMETRY_FEATURE_TRACES'], inference_table_config: { name: 'main.obs.chat_payload', sampling_fraction: 0.5 } },
+      { tables: { logsTable: 'main.obs.logs', tracesTable: 'main.obs.traces' }, features: ['TELEMETRY_FEATURE_TRACES'], inferenceTable: { samplingFraction: 0.5 } },
+    ],
+    ['naming a profile', { telemetry_profile_id: 'tp-shared' }, { profileId: 'tp-shared' }],
+  ])('a telemetry config %s becomes spec.telemetry: declared, and adopting it sends nothing', (_, config, telemetry) => {
     // As the client reads a GET: through the response schema, which must keep the field.
-    const endpoint = ServingEndpointDetailedSchema.parse({ ...foreignEndpoint(), telemetry_config: { telemetry_profile_id: 'tp-1', enabled_telemetry_features: ['TELEMETRY_FEATURE_TRACES'] } });
+    const endpoint = ServingEndpointDetailedSchema.parse({ ...foreignEndpoint(), telemetry_config: config });
     const result = imported(endpoint);
-    const notes = result.notes.join(' ');
-    expect(notes).toMatch(/telemetry config \(telemetry_config\).*no field for.*kept on this endpoint.*re-created endpoint would not have it/);
-    // the object still adopts it and finds nothing to change: the operator never sends telemetry_config
-    expect(planAfterAdoption(result, endpoint, TOKEN_BAND_MODEL).action).toEqual({ type: 'none' });
-    expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/telemetry/);
+    expect(result.object.spec.telemetry).toEqual(telemetry);
+    expect(result.notes.join(' ')).not.toMatch(/telemetry/);
+    const plan = planAfterAdoption(result, endpoint, TOKEN_BAND_MODEL);
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(plan.status.conditions?.find((c) => c.type === 'TelemetrySynced')?.status).toBe('True');
+  });
+
+  it('an endpoint without a telemetry config, or with one naming no profile (applied nowhere), gets no spec.telemetry', () => {
+    expect(imported(foreignEndpoint()).object.spec.telemetry).toBeUndefined();
+    const endpoint = ServingEndpointDetailedSchema.parse({ ...foreignEndpoint(), telemetry_config: { enabled_telemetry_features: ['TELEMETRY_FEATURE_TRACES'] } });
+    expect(imported(endpoint).object.spec.telemetry).toBeUndefined();
   });
 
   it('a served entity\'s own name and its environment variables are noted: kept by config updates, not on a re-created endpoint', () => {
