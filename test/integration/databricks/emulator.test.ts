@@ -178,6 +178,17 @@ describe('endpoint settings operations', () => {
     expect(notified).toEqual({ name: 'gated', email_notifications: { on_update_success: ['ml@b.com'] } });
     expect(await client.getEndpoint('gated')).toMatchObject({ effective_budget_policy_id: 'pol-1', description: 'support chat', email_notifications: { on_update_success: ['ml@b.com'] } });
     expect(running.emulator.calls.query({ operation: 'setPermissions' })[0]?.path).toBe(`/api/2.0/permissions/serving-endpoints/${id}`);
+
+    const telemetry = await client.patchTelemetryConfig('gated', { telemetry_config: { table_names: { logs_table: 'main.default.logs' } } });
+    expect(telemetry.telemetry_config).toEqual({ telemetry_profile_id: expect.stringMatching(/^tp-/), table_names: { logs_table: 'main.default.logs' } });
+    expect((await client.getEndpoint('gated')).telemetry_config).toEqual(telemetry.telemetry_config);
+    expect((await client.patchTelemetryConfig('gated', {})).telemetry_config).toBeUndefined();
+    expect((await failure(client.patchTelemetryConfig('nowhere', { telemetry_config: { telemetry_profile_id: 'tp-1' } }))).kind).toBe('NotFound');
+    expect(running.emulator.calls.query({ operation: 'patchTelemetryConfig' }).map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([
+      'PATCH /api/2.0/serving-endpoints/gated/telemetry-config 200',
+      'PATCH /api/2.0/serving-endpoints/gated/telemetry-config 200',
+      'PATCH /api/2.0/serving-endpoints/nowhere/telemetry-config 404',
+    ]);
   });
 
   it('currentUser() names who each credential stands for, as ACLs and creator name it (a service principal by application ID)', async () => {

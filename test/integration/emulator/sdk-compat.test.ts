@@ -2,7 +2,7 @@
 // use: create_and_wait with provisioned throughput, get, update_config_and_wait, a 409 during an
 // update, NotFound/ResourceDoesNotExist, the /pt model-unit API, model units through the generic create with a
 // description and route optimization, list and delete, put_ai_gateway,
-// get/set/update permissions and get_permission_levels (by endpoint ID), update_notifications, a
+// get/set/update permissions and get_permission_levels (by endpoint ID), update_notifications, patch_telemetry_config, a
 // create with a budget policy, the Unity Catalog schemas.get of an inference table's target, the tags PATCH and
 // get-model-optimization-info (no SDK method: api_client.do, as SDK users call it), current_user.me() (SCIM Me: each
 // credential's own identity), with PAT, OAuth M2M and token
@@ -191,6 +191,18 @@ describe.each([
     expect(steps.get('update_permissions')).toMatchObject({ acl: ['admins:CAN_MANAGE:inherited', 'alice@example.com:CAN_VIEW', 'ml-eng:CAN_QUERY'] });
     expect(steps.get('get_permissions_missing')).toMatchObject({ raised: 'ResourceDoesNotExist' });
     expect(steps.get('update_notifications')).toMatchObject({ name: `sdk-${authType}`, on_failure: ['oncall@example.com'], on_get: ['oncall@example.com'] });
+    expect(steps.get('patch_telemetry_config')).toEqual({
+      step: 'patch_telemetry_config',
+      name: `sdk-${authType}`,
+      logs_table: 'main.default.logs',
+      features: ['TELEMETRY_FEATURE_LOGS', 'TELEMETRY_FEATURE_TRACES'],
+      sampling: 0.5,
+      profile_on_get: true,
+      traces_on_get: 'main.default.traces',
+    });
+    expect(steps.get('patch_telemetry_config_both')).toMatchObject({ raised: 'InvalidParameterValue', error_code: 'INVALID_PARAMETER_VALUE' });
+    expect(steps.get('patch_telemetry_config_missing_endpoint')).toMatchObject({ raised: 'ResourceDoesNotExist', error_code: 'RESOURCE_DOES_NOT_EXIST' });
+    expect(steps.get('patch_telemetry_config_removed')).toMatchObject({ answered: true, on_get: true });
     expect(steps.get('canary_split')).toEqual({ step: 'canary_split', routes: [['v2', 90], ['v3', 10]], versions: ['2', '3'] });
     expect(steps.get('export_metrics')).toEqual({
       step: 'export_metrics',

@@ -38,6 +38,10 @@ from databricks.sdk.service.serving import (
     ServingEndpointPermissionLevel,
     PtEndpointCoreConfig,
     PtServedModel,
+    TelemetryConfig,
+    TelemetryFeature,
+    TelemetryInferenceTableConfig,
+    UnityCatalogTableNames,
     Route,
     ServedEntityInput,
     TrafficConfig,
@@ -253,7 +257,7 @@ def acl_summary(permissions):
 
 
 def settings(w, name):
-    """AI Gateway, permissions (by endpoint ID), notifications and a create with a budget policy."""
+    """AI Gateway, permissions (by endpoint ID), notifications, the telemetry config and a create with a budget policy."""
     gateway = w.serving_endpoints.put_ai_gateway(
         name=name,
         usage_tracking_config=AiGatewayUsageTrackingConfig(enabled=True),
@@ -338,6 +342,40 @@ def settings(w, name):
         on_failure=notified.email_notifications.on_update_failure,
         on_get=w.serving_endpoints.get(name).email_notifications.on_update_failure,
     )
+
+    telemetry = w.serving_endpoints.patch_telemetry_config(
+        name=name,
+        telemetry_config=TelemetryConfig(
+            table_names=UnityCatalogTableNames(logs_table="main.default.logs", traces_table="main.default.traces"),
+            enabled_telemetry_features=[TelemetryFeature.TELEMETRY_FEATURE_LOGS, TelemetryFeature.TELEMETRY_FEATURE_TRACES],
+            inference_table_config=TelemetryInferenceTableConfig(sampling_fraction=0.5),
+        ),
+    )
+    shown = w.serving_endpoints.get(name).telemetry_config
+    emit(
+        "patch_telemetry_config",
+        name=telemetry.name,
+        logs_table=telemetry.telemetry_config.table_names.logs_table,
+        features=sorted(f.value for f in telemetry.telemetry_config.enabled_telemetry_features),
+        sampling=telemetry.telemetry_config.inference_table_config.sampling_fraction,
+        profile_on_get=shown.telemetry_profile_id is not None,
+        traces_on_get=shown.table_names.traces_table,
+    )
+    try:
+        w.serving_endpoints.patch_telemetry_config(
+            name=name,
+            telemetry_config=TelemetryConfig(telemetry_profile_id="tp-1", table_names=UnityCatalogTableNames(logs_table="main.default.logs")),
+        )
+        emit("patch_telemetry_config_both", raised=None)
+    except BadRequest as e:
+        emit("patch_telemetry_config_both", raised=type(e).__name__, error_code=e.error_code)
+    try:
+        w.serving_endpoints.patch_telemetry_config(name="sdk-missing-endpoint", telemetry_config=TelemetryConfig(telemetry_profile_id="tp-1"))
+        emit("patch_telemetry_config_missing_endpoint", raised=None)
+    except NotFound as e:
+        emit("patch_telemetry_config_missing_endpoint", raised=type(e).__name__, error_code=e.error_code)
+    removed = w.serving_endpoints.patch_telemetry_config(name=name)
+    emit("patch_telemetry_config_removed", answered=removed.telemetry_config is None, on_get=w.serving_endpoints.get(name).telemetry_config is None)
 
     budgeted = w.serving_endpoints.create_and_wait(
         name=f"{name}-budget",
