@@ -1,5 +1,5 @@
 // The endpoint settings beside the served config (issue 14), driven with kubectl against the real
-// control plane and the emulator: AI Gateway, permissions (by endpoint ID), e-mail notifications,
+// control plane and the emulator: AI Gateway, permissions (by endpoint ID), e-mail notifications, telemetry,
 // budget policy and description are created, changed, drifted out of band and corrected, and removed;
 // a part Databricks refuses is reported without hiding the others; an inference table's missing catalog is
 // refused before anything is sent; and a settled endpoint causes no
@@ -39,7 +39,7 @@ const manifest = (spec: Record<string, unknown>) =>
   endpointManifest(NAME, { budgetPolicyId: 'budget-policy-1', description: 'support chat', ...spec });
 
 interface EmulatorState {
-  endpoints: { name: string; ai_gateway?: Record<string, unknown>; email_notifications?: Record<string, string[]>; effective_budget_policy_id?: string; description?: string }[];
+  endpoints: { name: string; ai_gateway?: Record<string, unknown>; email_notifications?: Record<string, string[]>; telemetry_config?: Record<string, unknown>; effective_budget_policy_id?: string; description?: string }[];
   permissions: Record<string, { access_control_list: { user_name?: string; group_name?: string; service_principal_name?: string; all_permissions: { permission_level: string; inherited: boolean }[] }[] }>;
 }
 
@@ -260,5 +260,44 @@ describe('endpoint settings', () => {
     const fixes = (await calls()).filter((c) => c.seq > beforeDrift && c.endpoint === name && c.method !== 'GET');
     expect(fixes.map((c) => c.operation)).toEqual(['putAiGateway', 'putAiGateway']);
     expect(await e2e.kubectl(['describe', 'pte', name])).toMatch(new RegExp(`Warning\\s+DriftDetected\\s+.*inference tables main\\.default\\.sneaky\\* → main\\.default\\.${name}\\*`));
+  });
+
+  it('telemetry added to a settled endpoint is sent with one PATCH, then nothing at steady state; drift is put back; {} removes it', async (context) => {
+    // An endpoint of this attempt's own: a retry would find the first attempt's past the generations this test counts.
+    const name = attemptName(context, 'telemetered');
+    const telemetryOf = async () =>
+      ((await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as EmulatorState).endpoints.find((e) => e.name === name)?.telemetry_config;
+    const since = async (seq: number) => (await calls()).filter((c) => c.seq > seq && c.endpoint === name);
+    await e2e.apply(endpointManifest(name, {}));
+    await e2e.waitUntil('pte', name, isReady, 120_000);
+
+    const before = (await calls()).at(-1)?.seq ?? 0;
+    const telemetry = { tables: { logsTable: 'main.default.logs', tracesTable: 'main.default.traces' }, features: ['TELEMETRY_FEATURE_LOGS', 'TELEMETRY_FEATURE_TRACES'], inferenceTable: { samplingFraction: 0.5 } };
+    await e2e.apply(endpointManifest(name, { telemetry }));
+    const obj = await e2e.waitUntil('pte', name, (o) => generationOf(o) === 2 && settled(['TelemetrySynced'])(o), 60_000);
+    // The emulator shows the tables with the profile it made from them: not a difference, so no second PATCH.
+    expect(await telemetryOf()).toMatchObject({ telemetry_profile_id: expect.stringMatching(/^tp-/), table_names: { logs_table: 'main.default.logs', traces_table: 'main.default.traces' } });
+    expect(settings(obj)['telemetry']).toMatchObject({ inSync: true });
+    const afterSet = (await calls()).at(-1)?.seq ?? 0;
+    await eventually(
+      async () => {
+        const reads = (await since(afterSet)).filter((c) => c.operation === 'get').length;
+        if (reads < 5) throw new Error(`${reads} endpoint reads so far`);
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect((await since(before)).filter((c) => c.method !== 'GET').map((c) => `${c.operation} ${c.status}`)).toEqual(['patchTelemetryConfig 200']);
+
+    const beforeDrift = (await calls()).at(-1)?.seq ?? 0;
+    await editEndpointOutOfBand({ telemetry_config: { telemetry_profile_id: 'tp-from-the-ui' } }, name);
+    await eventually(async () => expect(await telemetryOf()).toMatchObject({ table_names: { logs_table: 'main.default.logs' } }), { timeoutMs: 60_000, intervalMs: 500 });
+    expect((await since(beforeDrift)).filter((c) => c.method !== 'GET').map((c) => c.operation)).toEqual(['patchTelemetryConfig']);
+    expect(await e2e.kubectl(['describe', 'pte', name])).toMatch(/Warning\s+DriftDetected\s+.*the telemetry config differs from the spec/);
+
+    const beforeRemoval = (await calls()).at(-1)?.seq ?? 0;
+    await e2e.apply(endpointManifest(name, { telemetry: {} }));
+    await e2e.waitUntil('pte', name, (o) => generationOf(o) === 3 && settled(['TelemetrySynced'])(o), 60_000);
+    expect(await telemetryOf()).toBeUndefined();
+    expect((await since(beforeRemoval)).filter((c) => c.method !== 'GET').map((c) => c.operation)).toEqual(['patchTelemetryConfig']);
   });
 });
