@@ -111,5 +111,33 @@ describe('endpoint reconciler (I/O shell)', () => {
       expect(permissions?.message).toMatch(/Principal: UserName\(bob@example\.com\) does not exist.*Fix spec\.permissions/);
       expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
     });
+
+    // The same for a telemetry profile that does not exist, should Databricks answer it with 404 RESOURCE_DOES_NOT_EXIST
+    // (its wording is not known): an answer that does not name the endpoint is about something else. One that does is
+    // the endpoint gone: read again at once.
+    const telemetry404 = (message: string) => () => {
+      throw errorFromHttpResponse({
+        status: 404,
+        headers: {},
+        bodyText: JSON.stringify({ error_code: 'RESOURCE_DOES_NOT_EXIST', message }),
+        method: 'PATCH',
+        path: '/api/2.0/serving-endpoints/llama-chat/telemetry-config',
+        nowMs: NOW.getTime(),
+      });
+    };
+    it('a telemetry PATCH answered 404 about a profile (not the endpoint) is TelemetrySynced=Rejected, not an immediate retry', async () => {
+      const h = harness({ object: withSpec({ telemetry: { profileId: 'tp-missing' } }), settings: { patchTelemetryConfig: telemetry404("Telemetry profile 'tp-missing' does not exist.") } });
+      await h.run();
+      const status = h.patches.find((p) => p.subresource === 'status')?.body as { status: { conditions: { type: string; status: string; reason: string; message: string }[] } };
+      expect(status.status.conditions.find((c) => c.type === 'TelemetrySynced')).toMatchObject({ status: 'False', reason: 'Rejected', message: expect.stringMatching(/tp-missing' does not exist.*Fix spec\.telemetry/) });
+      expect(status.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
+    });
+
+    it('a telemetry PATCH answered 404 naming the endpoint is the endpoint gone: no Rejected, read again', async () => {
+      const h = harness({ object: withSpec({ telemetry: { profileId: 'tp-1' } }), settings: { patchTelemetryConfig: telemetry404("Endpoint with name 'llama-chat' does not exist.") } });
+      await expect(h.run()).resolves.toEqual({ requeueAfterMs: 1 });
+      const status = h.patches.find((p) => p.subresource === 'status')?.body as { status: { conditions?: { type: string; reason: string }[] } } | undefined;
+      expect(status?.status.conditions?.find((c) => c.type === 'TelemetrySynced')?.reason).not.toBe('Rejected');
+    });
   });
 });
