@@ -153,9 +153,17 @@ function permissionDeniedMessage(input: PlanInput, refusal: string, refusedOn: R
   return `${identity} ${lacks}: ${clause(refusal)}. ${grant}${then}`;
 }
 
+/**
+ * A telemetry PATCH answered 404 with a message that does not name the endpoint is about something else the config
+ * names (a telemetry profile that does not exist, say; Databricks' wording is not known): read as the endpoint gone,
+ * it would be read and sent again at once, forever. One naming the endpoint is the endpoint gone.
+ */
+const telemetryTargetMissing = (action: Plan['action'], error: CallFailure): boolean =>
+  action.type === 'patchTelemetryConfig' && error.kind === 'NotFound' && !error.message.includes(`'${action.name}'`) && !error.message.includes(`"${action.name}"`);
+
 /** What a failed action means for the plan that asked for it. */
 export function planActionFailure(input: PlanInput, planned: Plan, error: CallFailure): Plan {
-  if (isSettingsAction(planned.action) && (error.kind === 'InvalidRequest' || error.kind === 'QuotaExceeded')) {
+  if (isSettingsAction(planned.action) && (error.kind === 'InvalidRequest' || error.kind === 'QuotaExceeded' || telemetryTargetMissing(planned.action, error))) {
     // Only the part that was refused says so; the served config and the other parts keep their status. (A limit of
     // the workspace met by a setting, say a rate limit above what it allows, is the setting's to change.)
     const rejected = rejectSettingsAction(planned.action, error.message, planned.status, input.object.generation, input.now);
