@@ -1,7 +1,7 @@
 // A Terraform user moves provisioned-throughput endpoints to the operator (docs/concepts.md, "From Terraform" and
 // "Importing existing endpoints"): endpoints made as the Terraform provider makes them (databricks_model_serving with
 // a served entity of its own name, a route to it, scale_to_zero_enabled and workload_type as the provider sends them,
-// route_optimized, every AI Gateway part, description and budget policy; databricks_model_serving_provisioned_throughput;
+// route_optimized, every AI Gateway part, a telemetry_config block, description and budget policy; databricks_model_serving_provisioned_throughput;
 // databricks_permissions), then the docs' commands in order: a DatabricksWorkspace, `pt-operator import --workspace`,
 // `kubectl apply`. Every value Terraform set must be kept exactly, through the apply and through the first change;
 // what the spec has no field for must survive too; drift is corrected or reported as the docs say.
@@ -48,6 +48,11 @@ const TF_CHAT = {
       { renewal_period: 'minute', key: 'user', principal: 'alice@example.com', calls: 100 },
       { renewal_period: 'minute', key: 'endpoint', tokens: 100000 },
     ],
+  },
+  // A telemetry_config block (newer provider versions): the create carries it.
+  telemetry_config: {
+    table_names: { logs_table: 'main.default.tf_chat_logs', traces_table: 'main.default.tf_chat_traces' },
+    enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS', 'TELEMETRY_FEATURE_TRACES'],
   },
 };
 const TF_NOTIFICATIONS = { on_update_success: ['ops@example.com'], on_update_failure: ['oncall@example.com'] };
@@ -125,6 +130,7 @@ function terraformManaged(endpoint: Endpoint) {
     routeOptimized: endpoint['route_optimized'],
     aiGateway: endpoint['ai_gateway'],
     notifications: endpoint['email_notifications'],
+    telemetry: endpoint['telemetry_config'],
     entityName: entity['name'],
     instanceProfile: entity['instance_profile_arn'],
     routes: (endpoint.config as { traffic_config?: unknown } | undefined)?.traffic_config,
@@ -200,6 +206,7 @@ describe('from Terraform to the operator', () => {
         guardrails: { input: { safety: true, pii: { behavior: 'BLOCK' }, validTopics: ['support'], invalidKeywords: ['password'] }, output: { pii: { behavior: 'MASK' } } },
       },
       notifications: { onUpdateSuccess: ['ops@example.com'], onUpdateFailure: ['oncall@example.com'] },
+      telemetry: { tables: { logsTable: 'main.default.tf_chat_logs', tracesTable: 'main.default.tf_chat_traces' }, features: ['TELEMETRY_FEATURE_LOGS', 'TELEMETRY_FEATURE_TRACES'] },
     });
     expect(byName['tf-maverick']?.spec).toMatchObject({ throughput: { modelUnits: 50 }, budgetPolicyId: 'budget-policy-7', aiGateway: { usageTracking: { enabled: true } } });
 
@@ -218,6 +225,7 @@ describe('from Terraform to the operator', () => {
       const obj = await e2e.get(`pte`, object.metadata.name);
       for (const type of ['AiGatewaySynced', 'PermissionsSynced', 'CreationSettingsSynced']) expect(condition(obj, type)?.status, `${object.metadata.name} ${type}`).toBe('True');
     }
+    expect(condition(await e2e.get('pte', 'tf-chat'), 'TelemetrySynced')?.status).toBe('True');
 
     // The first change: more throughput on both. One config update each (and the owner tags), nothing else changed.
     await e2e.kubectl(['patch', 'pte', 'tf-chat', '--type=merge', '-p', JSON.stringify({ spec: { throughput: { tokensPerSecond: { min: 980, max: 2940 } } } })]);
@@ -286,7 +294,7 @@ describe('from Terraform to the operator', () => {
 
   // route_optimized is ForceNew in Terraform: a route-optimized endpoint is re-created route-optimized. The operator
   // re-creates an endpoint deleted outside Kubernetes; clients of a route-optimized endpoint query its own URL.
-  it('a route-optimized endpoint deleted outside Kubernetes is re-created route-optimized, with its description and budget policy', async () => {
+  it('a route-optimized endpoint deleted outside Kubernetes is re-created route-optimized, with its description and budget policy, then gets its telemetry config', async () => {
     const { objects } = await importAll();
     await e2e.kubectl(['apply', '-f', importedFile]);
     for (const object of objects) await e2e.waitUntil('pte', object.metadata.name, isReady, 90_000);
@@ -302,6 +310,9 @@ describe('from Terraform to the operator', () => {
     });
     const created = await e2e.get('pte', 'tf-chat');
     expect(condition(created, 'CreationSettingsSynced')?.status).toBe('True');
+    // Its telemetry config follows with its own PATCH (import declared it as spec.telemetry).
+    await e2e.waitUntil('pte', 'tf-chat', (o) => condition(o, 'TelemetrySynced')?.status === 'True', 60_000);
+    expect((await getEndpoint('tf-chat'))['telemetry_config']).toMatchObject({ table_names: TF_CHAT.telemetry_config.table_names, enabled_telemetry_features: TF_CHAT.telemetry_config.enabled_telemetry_features });
   });
 
   it('a model-unit endpoint with a description and route optimization is imported with both, and re-created with both after a deletion outside Kubernetes', async () => {
