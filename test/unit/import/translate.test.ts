@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { EndpointSpec } from '../../../src/api/v1alpha1/index.js';
-import { type ModelOptimizationInfo, type ServingEndpointDetailed, ServingEndpointDetailedSchema } from '../../../src/databricks/api-types.js';
+import { type ModelOptimizationInfo, type ServingEndpointDetailed, ServingEndpointDetailedSchema, TELEMETRY_FEATURES } from '../../../src/databricks/api-types.js';
 import { startEmulator } from '../../../src/emulator/server.js';
 import { renderImport, runImportCli } from '../../../src/import/cli.js';
 import { type Imported, objectName, translateEndpoint, uniqueObjectNames } from '../../../src/import/translate.js';
@@ -638,6 +638,22 @@ describe('translateEndpoint: any expressible endpoint round-trips (import, apply
           ...(r.chance(0.6) && { on_update_failure: r.some(2, (i) => EMAILS[2 - i] as string) }),
         },
       }),
+      ...(r.chance(0.4) && {
+        telemetry_config: {
+          // a config made from tables is shown with the profile made from them; one naming neither is applied nowhere
+          ...(r.chance(0.8) && { telemetry_profile_id: r.pick(['tp-1', 'tp-shared']) }),
+          ...(r.chance(0.5) && {
+            table_names: {
+              ...(r.chance(0.7) && { logs_table: r.pick(['main.obs.logs', 'ml.serving.chat_logs']) }),
+              ...(r.chance(0.5) && { traces_table: 'main.obs.traces' }),
+              ...(r.chance(0.3) && { metrics_table: 'main.obs.metrics' }),
+              ...(r.chance(0.2) && { annotations_table: 'main.obs.annotations' }),
+            },
+          }),
+          ...(r.chance(0.5) && { enabled_telemetry_features: r.some(4, (i) => TELEMETRY_FEATURES[(i + r.int(4)) % 4] as string) }),
+          ...(r.chance(0.4) && { inference_table_config: { ...(r.chance(0.5) && { name: 'main.obs.chat_payload' }), ...(r.chance(0.7) && { sampling_fraction: r.pick([0, 0.25, 1]) }) } }),
+        },
+      }),
     };
     // as the client reads a GET
     return { endpoint: ServingEndpointDetailedSchema.parse(endpoint), info };
@@ -673,6 +689,10 @@ describe('translateEndpoint: any expressible endpoint round-trips (import, apply
         budgetPolicyId: spec.budgetPolicyId,
         routeOptimized: spec.routeOptimized,
         notifications: spec.notifications,
+        telemetryProfile: spec.telemetry?.profileId,
+        telemetryTables: spec.telemetry?.tables,
+        telemetryFeatures: spec.telemetry?.features,
+        telemetrySampling: spec.telemetry?.inferenceTable,
         usageTracking: gateway?.usageTracking,
         inferenceTablesOn: gateway?.inferenceTables?.enabled,
         inferenceTablesOff: gateway?.inferenceTables?.enabled === false,
@@ -685,6 +705,6 @@ describe('translateEndpoint: any expressible endpoint round-trips (import, apply
     }
     const rare = Object.entries(Object.fromEntries(seen)).filter(([, n]) => n < 10);
     expect(rare).toEqual([]);
-    expect(seen.size).toBe(15);
+    expect(seen.size).toBe(19);
   });
 });
