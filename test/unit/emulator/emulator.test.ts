@@ -225,6 +225,16 @@ describe('endpoint lifecycle', () => {
     expect(byName.plain).not.toHaveProperty('ai_gateway');
   });
 
+  it("lists an endpoint's telemetry config with its summary, as the SDKs' list item (ServingEndpoint.telemetry_config) carries it", () => {
+    const emu = frozen();
+    emu.createEndpoint({ name: 'traced', config: llamaConfig(980), telemetry_config: { telemetry_profile_id: 'tp-1' } });
+    emu.createEndpoint({ name: 'plain', config: llamaConfig(980) });
+    const byName = Object.fromEntries((emu.listEndpoints().endpoints ?? []).map((e) => [e.name, e]));
+    expect(byName.traced?.telemetry_config).toEqual(emu.getEndpoint('traced').telemetry_config);
+    expect(byName.traced?.telemetry_config).toMatchObject({ telemetry_profile_id: 'tp-1' });
+    expect(byName.plain).not.toHaveProperty('telemetry_config');
+  });
+
   it('patches tags and deletes', () => {
     const emu = frozen();
     emu.createEndpoint({ name: 'llama', config: llamaConfig(980), tags: [{ key: 'a', value: '1' }, { key: 'b', value: '2' }] });
