@@ -567,6 +567,7 @@ export const ServingEndpointSchema = z.object({
   budget_policy_id: z.string().optional(),
   usage_policy_id: z.string().optional(),
   ai_gateway: OpaqueObjectSchema.optional(),
+  telemetry_config: OpaqueObjectSchema.optional(),
 });
 export type ServingEndpoint = z.infer<typeof ServingEndpointSchema>;
 

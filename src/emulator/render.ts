@@ -78,6 +78,8 @@ export function renderSummary(endpoint: StoredEndpoint): ServingEndpoint {
   if (endpoint.description !== undefined) summary.description = endpoint.description;
   // The list item type has the gateway (GO/PY ServingEndpoint.ai_gateway), unlike the served entities' details.
   if (endpoint.ai_gateway !== undefined) summary.ai_gateway = endpoint.ai_gateway;
+  // and the telemetry config (GO/PY ServingEndpoint.telemetry_config)
+  if (endpoint.telemetry_config !== undefined) summary.telemetry_config = endpoint.telemetry_config;
   return summary;
 }
 
