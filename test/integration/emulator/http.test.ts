@@ -82,8 +82,9 @@ describe('serving-endpoints API over HTTP', () => {
     // Real answers quoted by the Databricks CLI and MLflow users: a GET of /api/2.0/unity-catalog/domains (or
     // /api/2.1/...) is "No API found for 'GET /unity-catalog/domains'".
     expect((await api('GET', '/llama/openapi')).body).toEqual({ error_code: 'ENDPOINT_NOT_FOUND', message: "No API found for 'GET /serving-endpoints/llama/openapi'" });
-    const telemetry = await fetch(`${running.url}/api/2.0/serving-endpoints/llama/telemetry-config`, { method: 'PATCH', headers: { Authorization: `Bearer ${PAT}` }, body: '{}' });
-    expect(await telemetry.json()).toEqual({ error_code: 'ENDPOINT_NOT_FOUND', message: "No API found for 'PATCH /serving-endpoints/llama/telemetry-config'" });
+    // the deprecated rate-limits API, which the operator never calls (it sets rate limits in the AI Gateway)
+    const rateLimits = await fetch(`${running.url}/api/2.0/serving-endpoints/llama/rate-limits`, { method: 'PUT', headers: { Authorization: `Bearer ${PAT}` }, body: '{}' });
+    expect(await rateLimits.json()).toEqual({ error_code: 'ENDPOINT_NOT_FOUND', message: "No API found for 'PUT /serving-endpoints/llama/rate-limits'" });
   });
 
   it('refuses an unknown PAT as a real workspace does: 403 with the numeric error_code 403', async () => {
