@@ -69,6 +69,16 @@ describe('proxyFor: which proxy a call to a workspace takes', () => {
     ['unlike Go: an http:// loopback host takes HTTP_PROXY on loopback, never HTTPS_PROXY', { HTTPS_PROXY: 'http://127.0.0.1:3128', HTTP_PROXY: 'http://127.0.0.1:3129' }, 'http://127.0.0.1:8080', 'http://127.0.0.1:3129/'],
     ['like Go: NO_PROXY still sends a loopback host directly past a proxy on loopback', { HTTPS_PROXY: 'http://127.0.0.1:3128', NO_PROXY: '127.0.0.0/8' }, 'https://127.0.0.1:8443', 'direct'],
     ['unlike Go: a name under .localhost is loopback too', { HTTPS_PROXY: PROXY }, 'https://ws.localhost:8443', 'direct'],
+    ['like Go: [::ffff:127.0.0.1] (IPv4-mapped loopback) is reached directly', { HTTPS_PROXY: PROXY }, 'https://[::ffff:127.0.0.1]:8443', 'direct'],
+    ['like Go: 127.1 (a short IPv4 form URL reads as 127.0.0.1) is reached directly', { HTTPS_PROXY: PROXY }, 'https://127.1:8443', 'direct'],
+    // A connection to the unspecified address reaches the connecting machine's own loopback (Linux), so through a proxy
+    // on another machine it names the proxy's loopback as 127.0.0.1 does. Go sends it through the proxy.
+    ['unlike Go: 0.0.0.0 (the proxy machine\'s own loopback when connected to) is reached directly', { HTTPS_PROXY: PROXY }, 'https://0.0.0.0:8443', 'direct'],
+    ['unlike Go: [::] is reached directly', { HTTPS_PROXY: PROXY }, 'https://[::]:8443', 'direct'],
+    ['unlike Go: [::ffff:0.0.0.0] is reached directly', { HTTPS_PROXY: PROXY }, 'https://[::ffff:0.0.0.0]:8443', 'direct'],
+    ['unlike Go: 0 (0.0.0.0 as URL reads it) is reached directly', { HTTPS_PROXY: PROXY }, 'https://0:8443', 'direct'],
+    ['unlike Go: a proxy on loopback (a sidecar) gets 0.0.0.0 too', { HTTPS_PROXY: 'http://127.0.0.1:3128' }, 'https://0.0.0.0:8443', 'http://127.0.0.1:3128/'],
+    ['like Go: 0.0.0.1 is no loopback: the proxy', { HTTPS_PROXY: PROXY }, 'https://0.0.0.1:8443', 'http://proxy.corp:3128/'],
   ])('%s', (_, env, url, expected) => {
     expect(choice(env, url)).toBe(expected);
   });
@@ -218,6 +228,11 @@ describe('a loopback workspace host and a proxy on another machine', () => {
   it.each([
     ['http://127.0.0.1', () => `http://127.0.0.1:${port}`],
     ['https://localhost', () => `https://localhost:${port}`],
+    // connected to, the unspecified address is the machine's own loopback: the proxy's, through a proxy
+    ['https://0.0.0.0', () => `https://0.0.0.0:${port}`],
+    ['https://[::]', () => `https://[::]:${port}`],
+    ['https://[::ffff:0.0.0.0]', () => `https://[::ffff:0.0.0.0]:${port}`],
+    ['https://localhost. (a trailing dot)', () => `https://localhost.:${port}`],
   ])('%s is reached directly, not through the proxy, whatever NO_PROXY says', async (_, origin) => {
     const transport = transportVia();
     const before = proxy.tunnels.length;
