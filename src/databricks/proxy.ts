@@ -56,13 +56,14 @@ export function proxyFromEnvironment(env: NodeJS.ProcessEnv): ProxySettings | un
 /**
  * The proxy a call to `url` goes through, or undefined: directly. As Go: an https:// host takes HTTPS_PROXY, an
  * http:// host HTTP_PROXY (never the other one), unless NO_PROXY names it; a loopback host goes directly. Unlike
- * Go, a loopback host still goes to a proxy on loopback itself: the same loopback either way (a sidecar).
+ * Go, a loopback host still goes to a proxy on loopback itself: the same loopback either way (a sidecar); and the
+ * unspecified address (0.0.0.0, [::]) counts as loopback, since a connection to it reaches the machine's own.
  */
 export function proxyFor(url: URL, proxy: ProxySettings): string | undefined {
   const via = url.protocol === 'https:' ? proxy.httpsProxy : url.protocol === 'http:' ? proxy.httpProxy : undefined;
   if (via === undefined) return undefined;
   // through a proxy on another machine, a loopback host would name the proxy's own loopback (its admin port)
-  if (isLoopbackHostname(url.hostname) && !isLoopbackHostname(new URL(via).hostname)) return undefined;
+  if (reachesOwnLoopback(url.hostname) && !reachesOwnLoopback(new URL(via).hostname)) return undefined;
   const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, '');
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   const family = isIP(host);
@@ -73,6 +74,19 @@ export function proxyFor(url: URL, proxy: ProxySettings): string | undefined {
     return family === 0 && (host.endsWith(rule.suffix) || (rule.itself && host === rule.suffix.slice(1)));
   };
   return proxy.direct.some(named) ? undefined : via;
+}
+
+/** 0.0.0.0 and [::] (and [::ffff:0.0.0.0], which is 0.0.0.0): no machine's address, but a connection to them reaches the connecting machine's own loopback. */
+const UNSPECIFIED = new BlockList();
+UNSPECIFIED.addAddress('0.0.0.0', 'ipv4');
+UNSPECIFIED.addAddress('::', 'ipv6');
+
+/** A host (as URL spells it) that a connection reaches the connecting machine's own loopback at: a loopback host, or the unspecified address. */
+function reachesOwnLoopback(hostname: string): boolean {
+  if (isLoopbackHostname(hostname)) return true;
+  const bare = hostname.replace(/^\[|\]$/g, '');
+  const family = isIP(bare);
+  return family !== 0 && UNSPECIFIED.check(bare, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** The proxies' hosts and ports and NO_PROXY, for a log line: never a credential. */
