@@ -234,3 +234,29 @@ describe('budget policy and description: create-only', () => {
     expect(reasons(p)).toEqual(expect.arrayContaining(['Warning DriftDetected', 'Warning CreationSettingsNotUpdatable']));
   });
 });
+
+// status.settings.<part>.applied says what Databricks shows, in the host's own words: a profile ID, table names, e-mail
+// addresses, principals. A host (a tenant's DatabricksWorkspace pointed at a server it runs) chooses them: like the
+// other values a host chooses that status keeps (docs/security.md, server error text), they are one line of visible
+// characters and bounded, or `kubectl get -o yaml` and `describe` show terminal escapes and line breaks of its
+// choosing, and megabytes of them make every status write of the object fail at the API server's size limit.
+describe('a hostile host\'s echo in status.settings: one line of visible characters, bounded', () => {
+  const HOSTILE = `x\u001b[31mFAKE\u2028y\n${'z'.repeat(2_000_000)}`;
+  const MAX_APPLIED = 32_768;
+  it.each<[string, 'telemetry' | 'notifications' | 'permissions', Parameters<typeof endpointSpec>[0], Parameters<typeof endpointWith>[0], boolean]>([
+    ['a telemetry profile ID', 'telemetry', { telemetry: { profileId: 'tp-1' } }, { telemetry_config: { telemetry_profile_id: HOSTILE } }, false],
+    ['a telemetry table name', 'telemetry', { telemetry: { tables: { logsTable: 'main.obs.logs' } } }, { telemetry_config: { table_names: { logs_table: HOSTILE } } }, false],
+    ['telemetry features', 'telemetry', { telemetry: { profileId: 'tp-1' } }, { telemetry_config: { telemetry_profile_id: 'tp-1', enabled_telemetry_features: Array.from({ length: 100_000 }, (_, i) => `F\u001b${i}`) } }, false],
+    ['a notification address', 'notifications', { notifications: { onUpdateFailure: ['oncall@company.com'] } }, { email_notifications: { on_update_failure: [HOSTILE] } }, false],
+    ['a principal', 'permissions', { permissions: [{ groupName: 'ml-eng', permissionLevel: 'CAN_QUERY' as const }] }, {}, true],
+  ])('%s', (_, part, spec, fields, viaAcl) => {
+    const shown = endpointWith(fields);
+    const permissions = { kind: 'found' as const, value: acl(viaAcl ? [{ group_name: HOSTILE, level: 'CAN_QUERY' }] : []) };
+    const p = plan({ ...settledWith({}, shown), spec: endpointSpec(spec), generation: 2 }, { endpoint: shown, permissions });
+    const applied = p.status.settings?.[part]?.applied ?? '';
+    expect(applied).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u);
+    // what the host sent, escaped (line breaks as a space)
+    expect(applied).toMatch(fields.telemetry_config?.enabled_telemetry_features ? /f\\u001b0, / : /x\\u001b\[31mFAKE y /i);
+    expect(applied.length).toBeLessThanOrEqual(MAX_APPLIED);
+  });
+});
