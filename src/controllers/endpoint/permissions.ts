@@ -10,7 +10,7 @@
 // spec lists it. Pure.
 import { type AccessControl, type EndpointSpec, type SettingsStatus, principalKey } from '../../api/v1alpha1/index.js';
 import type { AccessControlRequest, ServingEndpointPermissions } from '../../databricks/api-types.js';
-import { type PartCondition, type PartContext, type PartPlan, type PartPlanner, PartReason, decidePart } from './settings-part.js';
+import { type PartCondition, type PartContext, type PartPlan, type PartPlanner, PartReason, appliedText, decidePart } from './settings-part.js';
 
 const ADMINS = 'admins';
 
@@ -178,7 +178,7 @@ export function permissionsDifferFromRecorded(
       return [new Map(form).set(k.key, { entry: keptEntry(k.name), level: 'CAN_MANAGE' }), without];
     });
   }
-  return forms.every((form) => recorded?.applied !== describeAcl(form));
+  return forms.every((form) => recorded?.applied !== appliedText(describeAcl(form)));
 }
 
 /** A kept principal's entry at CAN_MANAGE, as every PUT carries it. */

@@ -8,6 +8,7 @@ import type {
   ServingEndpointPermissions,
   UpdateNotificationsRequest,
 } from '../../databricks/api-types.js';
+import { shortLine } from '../../databricks/host-text.js';
 
 export type SettingsAction =
   | { type: 'putAiGateway'; name: string; body: AiGatewayConfig }
@@ -96,7 +97,8 @@ export function decidePart(options: {
   /** a problem that forbids sending anything (the message says how to fix it) */
   blocked?: PartCondition;
 }): PartPlan {
-  const { context, key, wanted, what, applied, diffs, action } = options;
+  const { context, key, wanted, what, diffs, action } = options;
+  const applied = appliedText(options.applied);
   const [matches, differs] = options.plural ? ['match', 'differ'] : ['matches', 'differs'];
   const previous = context.previous[key];
   const events: PartPlan['events'] = [];
@@ -115,6 +117,15 @@ export function decidePart(options: {
   if (context.rejected) return { status, keepCondition: true, events };
   return { status, condition: { status: false, reason: PartReason.Applying, message: `${wanted ? 'applying' : 'removing'}: ${diffs.join(', ')}` }, action, events };
 }
+
+/**
+ * status.settings.<part>.applied is in the host's words (a profile ID, table names, addresses, principals), which a
+ * host chooses: one line of visible characters, as the other values it chooses that status keeps, of at most a
+ * condition message's length (more than any spec describes to), so it cannot grow the status past what the API server
+ * stores (docs/security.md, server error text).
+ */
+export const MAX_APPLIED = 32_768;
+export const appliedText = (text: string): string => shortLine(text, MAX_APPLIED);
 
 export const sortedUnique = (values: readonly string[] | undefined): string[] => [...new Set(values ?? [])].sort();
 
