@@ -477,7 +477,9 @@ describe('runImportCli against a hostile workspace: its text never becomes YAML 
     ['', 'apiVersion: rbac.authorization.k8s.io/v1', 'kind: ClusterRoleBinding', 'metadata:', '  name: pwned', 'roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}', '#'].join(br);
   const hostileNames = BREAKS.map((br) => `llm-prod${payload(br)}`);
   const tags = BREAKS.map((br, i) => ({ key: `t${i}`, value: `v${payload(br)}`.slice(0, 200) }));
-  const tagged = { ...foreignEndpoint({ units: 100 }), name: 'tagged', tags, description: `gold${payload('\u2028')}` };
+  // a telemetry profile ID is a string the spec takes as it is (at most 255 characters): written quoted, with escapes
+  const profileId = `tp${payload('\u0085')}`.slice(0, 255);
+  const tagged = { ...foreignEndpoint({ units: 100 }), name: 'tagged', tags, description: `gold${payload('\u2028')}`, telemetry_config: { telemetry_profile_id: profileId } };
 
   async function hostileImport(): Promise<{ yaml: string; stderr: string; requested: string[] }> {
     const requested: string[] = [];
@@ -522,6 +524,7 @@ describe('runImportCli against a hostile workspace: its text never becomes YAML 
       expect(objects.map((o) => [o.kind, o.spec.endpointName])).toEqual([['ProvisionedThroughputEndpoint', 'tagged']]);
       expect(objects[0]?.spec.tags).toEqual(Object.fromEntries(tags.map((t) => [t.key, t.value])));
       expect((objects[0]?.spec as { description?: string } | undefined)?.description).toBe(tagged.description);
+      expect((objects[0]?.spec as { telemetry?: unknown } | undefined)?.telemetry).toEqual({ profileId });
     }
   });
 
@@ -529,9 +532,9 @@ describe('runImportCli against a hostile workspace: its text never becomes YAML 
     const { yaml, stderr } = await hostileImport();
     expect(yaml).not.toMatch(/(?!\n)[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u);
     expect(stderr).not.toMatch(/(?!\n)[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u);
-    // Host text outside comments only as a quoted value: a tag of spec.tags, or spec.description.
+    // Host text outside comments only as a quoted value: a tag of spec.tags, spec.description or spec.telemetry.profileId.
     for (const line of yaml.split(/\r\n|[\n\r\u0085\u2028\u2029]/)) {
-      if (/pwned|ClusterRoleBinding/.test(line)) expect(line).toMatch(/^#|^ {4}t\d: "|^ {2}description: "/);
+      if (/pwned|ClusterRoleBinding/.test(line)) expect(line).toMatch(/^#|^ {4}t\d: "|^ {2}description: "|^ {4}profileId: "/);
     }
   });
 
