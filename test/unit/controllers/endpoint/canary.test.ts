@@ -303,3 +303,19 @@ describe('planCanary', () => {
     });
   });
 });
+
+// status.canary.versions lists what Databricks serves, which a host chooses (a tenant's DatabricksWorkspace pointed at a
+// server it runs): an answer of 8 MiB holds some 150,000 served entities. Databricks serves at most 15 per endpoint.
+describe('status.canary.versions is bounded whatever a host serves', () => {
+  const thousands: Record<string, number> = { '3': 90, '4': 10 };
+  for (let i = 0; i < 20_000; i++) thousands[`${1000 + i}`] = 0;
+  it.each([
+    ['a running canary', () => input({ canary: running({ phase: 'Paused', stepReachedTime: iso(NOW) }), config: served(thousands) })],
+    ['a canary that succeeded', () => input({ canary: running({ phase: 'Succeeded', step: 2, share: 100 }), config: served(thousands) })],
+    ['a swap back', () => input({ spec: spec('3'), canary: running({ phase: 'Paused' }), config: served(thousands) })],
+  ])('%s: at most 15 versions, in the order Databricks lists them', (_, made) => {
+    const status = planCanary(made()).status;
+    expect(status?.versions?.length).toBeLessThanOrEqual(15);
+    expect(status?.versions?.slice(0, 2).map((v) => v.version)).toEqual(['3', '4']);
+  });
+});
