@@ -142,7 +142,7 @@ export const EndpointStatus = z
             }),
           )
           .optional()
-          .describe('Each served version with its traffic share and throughput, as Databricks serves them.'),
+          .describe('Each served version with its traffic share and throughput, as Databricks serves them (the first 15: Databricks serves no more).'),
       })
       .optional()
       .describe('Where a canary rollout (spec.canary) stands.'),

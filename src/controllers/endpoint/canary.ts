@@ -450,8 +450,11 @@ function wake(canary: Canary, status: CanaryStatus): Pick<CanaryDecision, 'wakeA
 }
 
 /** The versions Databricks serves now: none while the endpoint is missing or being created. */
+/** Databricks serves at most 15 entities per endpoint; a host that answers more does not grow status past that. */
+const MAX_SHOWN_VERSIONS = 15;
+
 function observedVersions(served: ObservedServing | undefined): CanaryStatus['versions'] {
-  return (served?.entities ?? []).map((e) => ({ version: e.entityVersion ?? '', share: e.share, throughput: describeEntity(e).replace(/^version \S+ (at |with )/, '') }));
+  return (served?.entities ?? []).slice(0, MAX_SHOWN_VERSIONS).map((e) => ({ version: e.entityVersion ?? '', share: e.share, throughput: describeEntity(e).replace(/^version \S+ (at |with )/, '') }));
 }
 
 export const sortedSteps = (canary: Canary): number[] => [...new Set(canary.steps)].sort((a, b) => a - b);
