@@ -45,6 +45,10 @@ var plannedExpected = map[string]status.Status{
 	// Paused: kstatus has no "suspended"; it falls back to Ready (True: Current), and a spec edited meanwhile is not observed.
 	"paused":                  status.CurrentStatus,
 	"paused-new-spec":         status.InProgressStatus,
+	// Observe: a drift is no progress nor a failure (the operator changes nothing by design): Ready decides.
+	"observed":           status.CurrentStatus,
+	"observed-drifted":   status.CurrentStatus,
+	"observed-not-found": status.InProgressStatus,
 	"canary-step-rolling-out": status.InProgressStatus,
 	"canary-paused":           status.InProgressStatus,
 	"canary-holding":          status.InProgressStatus,

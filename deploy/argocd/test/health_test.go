@@ -82,6 +82,28 @@ var endpointCases = []healthCase{
 		edit: addCondition("AiGatewaySynced", "False", "Rejected", "Databricks rejected the change: Catalog 'missing' does not exist."), status: "Healthy", messagePrefix: "version 3 at 1960-2940 tokens/s serves",
 	},
 	{
+		// managementPolicy Observe: the operator changes nothing by design, so the health is the endpoint's own.
+		name: "an observed endpoint that differs from its spec is Healthy, and says how it differs", fixture: "endpoint-available.yaml",
+		edit:   setCondition("Synced", "False", "Drifted", "the endpoint differs from the spec: served config: version 4 → 3; nothing is changed: managementPolicy is Observe"),
+		status: "Healthy", messagePrefix: "Drifted: the endpoint differs from the spec: served config: version 4 → 3",
+	},
+	{
+		name: "an observed endpoint that differs from its spec and whose rollout failed is Degraded", fixture: "endpoint-available.yaml",
+		edit: all(
+			setCondition("Synced", "False", "Drifted", "the endpoint differs from the spec: served config: version 4 → 3; nothing is changed: managementPolicy is Observe"),
+			setCondition("Ready", "False", "UpdateFailed", "the last rollout failed: DEPLOYMENT_FAILED: the model failed to load"),
+		),
+		status: "Degraded", messagePrefix: "UpdateFailed: the last rollout failed",
+	},
+	{
+		name: "an observed endpoint that does not exist is Progressing (whoever manages it may create it)", fixture: "endpoint-available.yaml",
+		edit: all(
+			setCondition("Synced", "False", "EndpointNotFound", "endpoint llama-chat does not exist in Databricks; managementPolicy is Observe, so the operator does not create it"),
+			setCondition("Ready", "False", "EndpointNotFound", "endpoint llama-chat does not exist in Databricks; managementPolicy is Observe, so the operator does not create it"),
+		),
+		status: "Progressing", messagePrefix: "EndpointNotFound: endpoint llama-chat does not exist",
+	},
+	{
 		name: "a canary paused at a step is Suspended", fixture: "endpoint-available.yaml",
 		edit: setCanary("3", "Paused", "step 1 (10 %) serves; pausing until 2026-03-02T09:42:40Z"), status: "Suspended", messagePrefix: "Canary Paused: step 1 (10 %) serves; pausing until",
 	},

@@ -40,6 +40,10 @@ var plannedHealth = map[string]struct{ status, messagePrefix string }{
 	"databricks-outage-new-spec":    {"Progressing", "ReconcileError: "},
 	"paused":                        {"Suspended", "ReconcilePaused: "},
 	"paused-new-spec":               {"Suspended", "ReconcilePaused: "},
+	// managementPolicy Observe: the health is the endpoint's; a drift shows in the message (docs/argocd.md).
+	"observed":           {"Healthy", "version 3 at 1960-2940 tokens/s serves"},
+	"observed-drifted":   {"Healthy", "Drifted: the endpoint differs from the spec: served config: throughput 0-980"},
+	"observed-not-found": {"Progressing", "EndpointNotFound: endpoint llama-chat does not exist in Databricks"},
 	"canary-step-rolling-out":       {"Progressing", "Canary Progressing: "},
 	"canary-paused":                 {"Suspended", "Canary Paused: step 1 (10 %) serves"},
 	"canary-holding":                {"Suspended", "Canary Holding: "},

@@ -191,6 +191,8 @@ export const EndpointReadyReason = {
   NotReady: 'NotReady',
   CanaryInProgress: 'CanaryInProgress',
   CanaryAborted: 'CanaryAborted',
+  /** managementPolicy Observe and Databricks has no endpoint of the name: the operator creates nothing. */
+  EndpointNotFound: 'EndpointNotFound',
 } as const;
 
 /** Reasons of the Synced condition of a ProvisionedThroughputEndpoint. */
@@ -227,4 +229,8 @@ export const EndpointSyncedReason = {
   ReconcilePaused: 'ReconcilePaused',
   CanaryAborted: 'CanaryAborted',
   WorkspaceChanged: 'WorkspaceChanged',
+  /** managementPolicy Observe: the endpoint differs from the spec, and the operator changes nothing (the message says what differs). */
+  Drifted: 'Drifted',
+  /** managementPolicy Observe and Databricks has no endpoint of the name: the operator creates nothing. */
+  EndpointNotFound: 'EndpointNotFound',
 } as const;

@@ -279,6 +279,7 @@ export const Canary = withRules(
 export type Canary = z.infer<typeof Canary>;
 
 export const DeletionPolicy = z.enum(['Delete', 'Orphan']);
+export const ManagementPolicy = z.enum(['Full', 'Observe']);
 
 export const EndpointSpec = withRules(
   z.strictObject({
@@ -314,6 +315,9 @@ export const EndpointSpec = withRules(
     deletionPolicy: DeletionPolicy.default('Delete').describe(
       'What happens to the Databricks endpoint when this object is deleted: Delete removes it, Orphan leaves it running.',
     ),
+    managementPolicy: ManagementPolicy.default('Full').describe(
+      'Full: the operator creates, updates and deletes the endpoint to match the spec. Observe: it only reads the endpoint (made by Terraform, a notebook, another team) and reports Ready, status and how it differs from the spec (Synced=False Drifted); it never creates, changes, tags or deletes it, whatever deletionPolicy says.',
+    ),
     capacityRetry: CapacityRetry.prefault({}),
     ...settingsSpecFields,
     schedule: Schedule.optional(),
@@ -341,6 +345,11 @@ export const EndpointSpec = withRules(
       check: (s) => s.burstScaling || s.throughput.modelUnits !== undefined,
     },
     ...settingsSpecRules,
+    {
+      cel: "self.managementPolicy != 'Observe' || (!has(self.schedule) && !has(self.canary))",
+      message: 'managementPolicy Observe never changes the endpoint: schedule and canary, which steer what is sent, cannot be set with it',
+      check: (s) => s.managementPolicy !== 'Observe' || (s.schedule === undefined && s.canary === undefined),
+    },
     {
       cel: '!has(self.schedule) || self.schedule.windows.all(w, has(w.throughput.modelUnits) == has(self.throughput.modelUnits))',
       message: 'schedule windows give throughput in the same kind as spec.throughput: modelUnits for model-unit models, chunks or tokensPerSecond otherwise',

@@ -6,6 +6,7 @@ import type { Plan, PlanInput } from './plan-types.js';
 import { planCallFailure } from './failures.js';
 import { ownershipOf } from './ownership.js';
 import { deletionElsewhere } from './workspace-move.js';
+import { isObserveOnly } from './observe-only.js';
 
 export function planCrdDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   if (!input.object.hasFinalizer) return plan.finish({ type: 'none' }, undefined);
@@ -23,6 +24,11 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   const { object } = input;
   const name = endpointNameOf(object);
   if (!object.hasFinalizer) return plan.finish({ type: 'none' }, undefined);
+  // Observe: the endpoint was never this object's to delete, whatever deletionPolicy says (observe-only.ts). The
+  // finalizer is there only if the object managed the endpoint before (Full) or fenced a claim: no call to let it go.
+  if (isObserveOnly(object.spec)) {
+    return plan.event('Normal', 'Orphaned', `managementPolicy Observe: endpoint ${name} is left in Databricks untouched`).finish({ type: 'removeFinalizer' }, undefined);
+  }
   if (object.spec.deletionPolicy === 'Orphan') {
     return plan
       .event('Normal', 'Orphaned', `deletionPolicy Orphan: endpoint ${name} is left running in Databricks`)

@@ -1,7 +1,11 @@
 // The building blocks every planner of an endpoint uses: the status/Events builder and small helpers.
 import type { EndpointStatus } from '../../api/v1alpha1/index.js';
+import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { oneLine, shortLine } from '../../databricks/host-text.js';
 import { type Condition, findCondition, keepTransitionTimes, setCondition, truncateMessage } from '../../kube/conditions.js';
+import { kubeTime } from '../../kube/time.js';
+import { observeConfig, statusFields } from './desired.js';
+import { workspaceIdentity } from './workspace-move.js';
 import { withCanaryConditions } from './canary-conditions.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, PlannedEvent, Requeue } from './plan-types.js';
 import type { Owner } from './ownership.js';
@@ -129,5 +133,36 @@ export function invocationUrl(url: string | undefined): string | undefined {
     return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? url : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Records in `status` what Databricks reports of the endpoint: URL, state, served and pending config. `holds`: the
+ * object holds the endpoint (created or adopted it), so its ID and workspace are recorded too; an endpoint only
+ * observed (observe-only.ts) is not, since status.endpointId is a claim the ownership rules read.
+ */
+export function recordEndpoint(input: PlanInput, status: EndpointStatus, endpoint: ServingEndpointDetailed, holds: boolean): void {
+  if (holds && endpoint.id) status.endpointId = endpoint.id;
+  const workspace = workspaceIdentity(input.workspace.host);
+  if (holds && endpoint.id && workspace) status.workspaceHost = workspace;
+  const host = input.workspace.host?.replace(/\/+$/, '');
+  status.endpointUrl = invocationUrl(endpoint.endpoint_url) ?? (host ? `${host}/serving-endpoints/${endpoint.name}/invocations` : undefined);
+  if (status.endpointUrl === undefined) delete status.endpointUrl;
+  status.state = { ready: shownState(endpoint.state.ready), configUpdate: shownState(endpoint.state.config_update) };
+  // Databricks does not echo burst_scaling_enabled, so status remembers what the operator asked for.
+  const previous = input.object.status;
+  const served = observeConfig(endpoint.config);
+  if (served) {
+    served.burstScaling ??= previous.served?.configVersion === served.configVersion ? previous.served?.burstScaling : previous.pending?.burstScaling;
+    status.served = statusFields(served);
+  } else delete status.served;
+  const pending = observeConfig(endpoint.pending_config, input.object.spec.model.version);
+  if (pending) {
+    pending.burstScaling ??= previous.pending?.burstScaling;
+    const startTime = endpoint.pending_config?.start_time;
+    status.pending = { ...statusFields(pending), startTime: startTime ? kubeTime(new Date(startTime)) : status.pending?.startTime };
+    if (status.pending.startTime === undefined) delete status.pending.startTime;
+  } else if (endpoint.state.config_update !== 'IN_PROGRESS') {
+    delete status.pending;
   }
 }

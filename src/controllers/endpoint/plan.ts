@@ -27,13 +27,14 @@ import {
 } from './desired.js';
 import { OwnerTag, claimedMessage, decideOwnership, desiredTags, managedTagKeys, ownershipOf, tagMap } from './ownership.js';
 import { recordAdoption, tagsPatchedFor, withOwnerTags } from './adoption.js';
-import { PlanBuilder, endpointNameOf, forgetServing, invocationUrl, isNewGeneration, jittered, owner, progressRequeue, shownState } from './plan-builder.js';
+import { PlanBuilder, endpointNameOf, forgetServing, isNewGeneration, jittered, owner, progressRequeue, recordEndpoint } from './plan-builder.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, Requeue } from './plan-types.js';
 import { planCrdDeletion, planDeletion } from './deletion.js';
 import { planCallFailure, planModelReadFailure, planRejected, rejectedForThisSpec } from './failures.js';
-import { WORKSPACE_CHANGED, endpointMissingMessage, recordWorkspace, workspaceChanged, workspaceIdentity } from './workspace-move.js';
+import { WORKSPACE_CHANGED, endpointMissingMessage, recordWorkspace, workspaceChanged } from './workspace-move.js';
 import { isPaused, newRequest, pauseProblem, wantsAdoption } from './user-requests.js';
 import { planPreflight } from './preflight.js';
+import { isObserveOnly, planObserveOnly } from './observe-only.js';
 import { SPEC_APPLIED } from './status-summary.js';
 
 export type * from './plan-types.js';
@@ -44,7 +45,7 @@ export { planActionFailure, planCallFailure } from './failures.js';
 export function observationsNeeded(object: EndpointObject, workspaceReady: boolean): { endpoint: boolean; model: boolean } {
   if (isPaused(object) || (object.deleting && object.crdDeleting)) return { endpoint: false, model: false };
   if (object.deleting) {
-    const deleteFromDatabricks = object.hasFinalizer && object.spec.deletionPolicy === 'Delete' && workspaceReady;
+    const deleteFromDatabricks = object.hasFinalizer && object.spec.deletionPolicy === 'Delete' && !isObserveOnly(object.spec) && workspaceReady;
     return { endpoint: deleteFromDatabricks, model: false };
   }
   if (!workspaceReady) return { endpoint: false, model: false };
@@ -124,6 +125,8 @@ export function planEndpoint(input: PlanInput): Plan {
   // From here on the plan decides on the new spec or requested-at token, so they count as handled.
   // Not before: a request met by a workspace outage or a failed read must still be acted on later.
   const { requested, newGeneration, fresh } = handleRequest(input, plan);
+  // Observe: from here on the observed endpoint is only compared, never changed (observe-only.ts).
+  if (isObserveOnly(object.spec)) return planObserveOnly(input, plan, fresh);
 
   const ours = input.endpoint.kind === 'found' && recordObservedEndpoint(input, plan, input.endpoint.value);
 
@@ -441,31 +444,7 @@ function planRefused(plan: PlanBuilder, message: string, requeue: Requeue): Plan
 
 /** Records what Databricks reports of the endpoint in status, if it is this object's; says whether it was. */
 function recordObservedEndpoint(input: PlanInput, plan: PlanBuilder, endpoint: ServingEndpointDetailed): boolean {
-  const status = plan.status;
   if (ownershipOf(endpoint, owner(input.object), input.object.status, input.tenancy.taggedOwnerPresence, input.workspace.host).kind !== 'ours') return false;
-  if (endpoint.id) status.endpointId = endpoint.id;
-  const workspace = workspaceIdentity(input.workspace.host);
-  if (endpoint.id && workspace) status.workspaceHost = workspace;
-  const host = input.workspace.host?.replace(/\/+$/, '');
-  status.endpointUrl = invocationUrl(endpoint.endpoint_url) ?? (host ? `${host}/serving-endpoints/${endpoint.name}/invocations` : undefined);
-  if (status.endpointUrl === undefined) delete status.endpointUrl;
-  status.state = { ready: shownState(endpoint.state.ready), configUpdate: shownState(endpoint.state.config_update) };
-  // Databricks does not echo burst_scaling_enabled, so status remembers what the operator asked for.
-  const previous = input.object.status;
-  const served = observeConfig(endpoint.config);
-  if (served) {
-    served.burstScaling ??= previous.served?.configVersion === served.configVersion ? previous.served?.burstScaling : previous.pending?.burstScaling;
-    status.served = statusFields(served);
-  } else delete status.served;
-  const pending = observeConfig(endpoint.pending_config, input.object.spec.model.version);
-  if (pending) {
-    pending.burstScaling ??= previous.pending?.burstScaling;
-    const startTime = endpoint.pending_config?.start_time;
-    status.pending = { ...statusFields(pending), startTime: startTime ? kubeTime(new Date(startTime)) : status.pending?.startTime };
-    if (status.pending.startTime === undefined) delete status.pending.startTime;
-  } else if (endpoint.state.config_update !== 'IN_PROGRESS') {
-    delete status.pending;
-  }
+  recordEndpoint(input, plan.status, endpoint, true);
   return true;
 }
-

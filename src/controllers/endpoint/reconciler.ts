@@ -43,6 +43,7 @@ import { ownershipOf } from './ownership.js';
 import { ClaimFences, ClockWaits, claimWaits } from './claim-fence.js';
 import { MAX_BUDGET_WAIT_MS, checkSchema, execute, needsFinalizerFirst, observe, observePart, skipped, toFailure } from './actions.js';
 import { inferenceTableTarget } from './ai-gateway.js';
+import { isObserveOnly, observeRefusal } from './observe-only.js';
 import { RolloutWakes } from './rollout-wakes.js';
 import { needsPermissions, type PartObserved } from './settings.js';
 import { progressRequeueMs } from './requeue.js';
@@ -302,10 +303,13 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const self = { uid: object.uid, namespace: object.namespace, name: object.name };
     const ours = found !== undefined && ownershipOf(found, self, object.status, tenancy.taggedOwnerPresence, workspace.host).kind === 'ours';
     // Before a DELETE only ownership matters: no ACL, schema or canary-gate read for an object being deleted.
-    const settingsRead = client && !object.deleting && found !== undefined && found.state.config_update !== 'IN_PROGRESS' && ours;
+    // An observed endpoint's ACL is read to compare it, when the object may observe it (observe-only.ts); nothing more.
+    const observed = isObserveOnly(parsed.data);
+    const mayRead = observed ? found !== undefined && observeRefusal({ object, tenancy, workspace: { host: workspace.host } }, found) === undefined : ours;
+    const settingsRead = client && !object.deleting && found !== undefined && found.state.config_update !== 'IN_PROGRESS' && mayRead;
     const readAcl = settingsRead && found.id && needsPermissions(parsed.data, object.status.settings);
     // Who the operator is there (kept at CAN_MANAGE by the permissions), asked only where permissions are managed.
-    const asksIdentity = client && !object.deleting && ours && needsPermissions(parsed.data, object.status.settings) && options.connections.operatorIdentity;
+    const asksIdentity = client && !object.deleting && ours && !observed && needsPermissions(parsed.data, object.status.settings) && options.connections.operatorIdentity;
     const principal = asksIdentity ? await asksIdentity.call(options.connections, client, callOptions) : undefined;
     // Unknown (its read failed, asked again a minute later): a PUT without it could revoke the operator's own grant
     // (an adopted endpoint's creator is someone else), so the permissions wait for it, as for an unreadable ACL.
@@ -316,7 +320,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
         : await observePart(() => client.getPermissions(found.id as string, callOptions));
     // An inference table to be enabled somewhere new: its schema is read first, so a typo is refused before the
     // gateway PUT that would disable the table logging now (ai-gateway.ts).
-    const schemaName = settingsRead ? inferenceTableTarget(object.spec.aiGateway, found) : undefined;
+    const schemaName = settingsRead && !observed ? inferenceTableTarget(object.spec.aiGateway, found) : undefined;
     const inferenceTableSchema = schemaName && client ? await checkSchema(schemaName, () => client.getSchema(schemaName, callOptions)) : undefined;
 
     // A canary decides which config to aim for now (a traffic split, or the old version after an abort).

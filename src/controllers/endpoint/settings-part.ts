@@ -47,6 +47,8 @@ export interface PartContext {
   rejected: boolean;
   /** Who the operator is in the workspace (SCIM Me's userName), when known: the permissions keep it at CAN_MANAGE. */
   operatorIdentity?: string;
+  /** managementPolicy Observe: the part is compared and reported, never sent (observe-only.ts). */
+  observeOnly?: boolean;
 }
 
 export interface PartCondition {
@@ -80,6 +82,10 @@ export const PartReason = {
   NotUpdatable: 'NotUpdatable',
   NotConverging: 'NotConverging',
   InvalidSpec: 'InvalidSpec',
+  /** managementPolicy Observe: the part matches the spec, as read (nothing was applied). */
+  Observed: 'Observed',
+  /** managementPolicy Observe: the part differs from the spec, and nothing is sent to change it. */
+  Drifted: 'Drifted',
 } as const;
 
 /** The common skeleton: unmanaged, rejected, in sync (or forgotten after removal), or one change to send. */
@@ -102,7 +108,8 @@ export function decidePart(options: {
   const [matches, differs] = options.plural ? ['match', 'differ'] : ['matches', 'differs'];
   const previous = context.previous[key];
   const events: PartPlan['events'] = [];
-  if (!wanted && previous === undefined) return { events };
+  if (!wanted && (previous === undefined || context.observeOnly)) return { events };
+  if (context.observeOnly) return observedPart(what, applied, diffs, [matches, differs]);
   if (diffs.length === 0) {
     // Removed and gone from Databricks: forget the part; otherwise report it in sync.
     if (!wanted) return { events: [{ type: 'Normal', reason: 'SettingRemoved', message: `${what}: removed as the spec no longer sets it` }] };
@@ -126,6 +133,16 @@ export function decidePart(options: {
  */
 export const MAX_APPLIED = 32_768;
 export const appliedText = (text: string): string => shortLine(text, MAX_APPLIED);
+
+/** How every message about an observed endpoint's difference from the spec ends (observe-only.ts). */
+export const NOTHING_CHANGED = 'nothing is changed: managementPolicy is Observe';
+
+/** A part of an observed endpoint: how it compares with the spec, and nothing to send (observe-only.ts). */
+function observedPart(what: string, applied: string, diffs: string[], [matches, differs]: [string, string]): PartPlan {
+  if (diffs.length === 0) return { status: { applied, inSync: true }, condition: { status: true, reason: PartReason.Observed, message: `${what} ${matches} the spec: ${applied}` }, events: [] };
+  const message = `${what} ${differs} from the spec (${diffs.join(', ')}); ${NOTHING_CHANGED}`;
+  return { status: { applied, inSync: false }, condition: { status: false, reason: PartReason.Drifted, message }, events: [] };
+}
 
 export const sortedUnique = (values: readonly string[] | undefined): string[] => [...new Set(values ?? [])].sort();
 

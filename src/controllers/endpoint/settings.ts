@@ -19,7 +19,7 @@ export type { PartKey, PartObserved, SchemaCheck, SettingsAction } from './setti
 /** The parts in the order they get the reconcile's one mutation. */
 export const SETTINGS_PARTS: readonly PartPlanner[] = [aiGatewayPart, permissionsPart, notificationsPart, telemetryPart, creationPart];
 
-const WARNING_PART_REASONS = new Set<string>([PartReason.Rejected, PartReason.ObserveFailed, PartReason.NotUpdatable, PartReason.InvalidSpec, PartReason.NotConverging]);
+const WARNING_PART_REASONS = new Set<string>([PartReason.Rejected, PartReason.ObserveFailed, PartReason.NotUpdatable, PartReason.InvalidSpec, PartReason.NotConverging, PartReason.Drifted]);
 
 export interface SettingsInput {
   spec: EndpointSpec;
@@ -36,6 +36,8 @@ export interface SettingsInput {
   operatorIdentity?: string;
   /** The reconcile's one mutation goes to something else first (the tag patch): no part's change is sent in it. */
   mutationTaken?: boolean;
+  /** managementPolicy Observe: every part is compared and reported (Observed, Drifted), none sent (observe-only.ts). */
+  observeOnly?: boolean;
 }
 
 export interface SettingsPlan {
@@ -58,10 +60,12 @@ export function planSettings(input: SettingsInput): SettingsPlan {
   for (const part of SETTINGS_PARTS) {
     const before = findCondition(conditions, part.conditionType);
     const rejected =
-      !input.fresh && before?.status === 'False' && before.reason === PartReason.Rejected && before.observedGeneration === input.generation;
+      !input.observeOnly &&
+      !input.fresh &&
+      before?.status === 'False' && before.reason === PartReason.Rejected && before.observedGeneration === input.generation;
     const planned = convergenceGuard(
       part,
-      part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, fresh: input.fresh, carriedOut: input.carriedOut, rejected, ...(input.operatorIdentity && { operatorIdentity: input.operatorIdentity }) }),
+      part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, fresh: input.fresh, carriedOut: input.carriedOut, rejected, ...(input.operatorIdentity && { operatorIdentity: input.operatorIdentity }), ...(input.observeOnly && { observeOnly: true }) }),
       previous,
       input.fresh,
       input.mutationTaken === true || action !== undefined,
@@ -80,8 +84,10 @@ export function planSettings(input: SettingsInput): SettingsPlan {
     } else {
       conditions = conditions.filter((c) => c.type !== part.conditionType);
     }
-    if (planned.action) changing.push(part.key);
-    action ??= planned.action;
+    if (planned.action && !input.observeOnly) {
+      changing.push(part.key);
+      action ??= planned.action;
+    }
   }
   return { settings: Object.keys(settings).length > 0 ? settings : undefined, conditions, action, events, changing };
 }

@@ -33,6 +33,7 @@ const WARNING_REASONS: ReadonlySet<string> = new Set([
   SyncedReason.ReconcileError,
   SyncedReason.WorkspaceNotReady,
   SyncedReason.RateLimited,
+  SyncedReason.Drifted,
 ]);
 
 type Conditions = Condition[] | undefined;
@@ -111,7 +112,9 @@ export function summarizeConditions(conditions: Conditions, generation: number, 
     list = setCondition(list, { type: 'Ready', status: 'Unknown', reason: synced.reason, message }, generation, now);
   }
   const ready = findCondition(list, 'Ready');
-  const paused = synced?.status === 'False' && synced.reason === SyncedReason.ReconcilePaused;
+  // Paused, or observed and differing from the spec (managementPolicy Observe): the operator will not act, by design,
+  // so the object is neither on its way nor stuck; kstatus and Argo CD follow Ready, what Databricks reports.
+  const paused = synced?.status === 'False' && (synced.reason === SyncedReason.ReconcilePaused || synced.reason === SyncedReason.Drifted);
   let stalled = synced?.status === 'False' && STALLED_REASONS.has(synced.reason) ? synced : undefined;
 
   let reconciling: Condition | undefined;

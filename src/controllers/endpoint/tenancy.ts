@@ -8,7 +8,7 @@ import { type Claimant, type OwnerPresence, olderClaimant, ownershipOf, recordOf
 import type { EndpointObject, Observed, TenancyView } from './plan-types.js';
 import { wantsAdoption } from './user-requests.js';
 
-type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string; uid?: string }; endpointId?: string; workspaceHost?: string } };
+type EndpointLike = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string }; managementPolicy?: string }; status?: { adoption?: { endpointId: string; uid?: string }; endpointId?: string; workspaceHost?: string } };
 
 /** The endpoint name an object acts on: the informer index tenancy looks objects up by. */
 export const ENDPOINT_NAME_INDEX = 'endpointName';
@@ -119,6 +119,8 @@ function claimedBy(options: TenancyOptions, object: Parameters<typeof tenancyVie
   for (const other of options.endpoints.byIndex(ENDPOINT_NAME_INDEX, object.endpointName)) {
     const { uid, namespace = '', name, creationTimestamp, deletionTimestamp } = other.metadata;
     if (uid === object.uid || uid === undefined || deletionTimestamp !== undefined || creationTimestamp === undefined) continue;
+    // An observer never creates nor adopts the endpoint (observe-only.ts): it claims nothing.
+    if (other.spec?.managementPolicy === 'Observe') continue;
     if (onlyNamespace !== undefined && namespace !== onlyNamespace) continue;
     if (options.identityOf(namespace, other.spec?.workspaceRef) !== identity) continue;
     rivals.push({ uid, namespace, name, creationTimestamp });
@@ -142,7 +144,7 @@ export function claimsProjection<T extends KubeObject>(obj: T): T {
     apiVersion: o.apiVersion,
     kind: o.kind,
     metadata: definedOnly({ namespace, name, uid, resourceVersion, creationTimestamp, deletionTimestamp, finalizers }) as EndpointLike['metadata'],
-    spec: definedOnly({ endpointName: spec.endpointName, workspaceRef: spec.workspaceRef && { name: spec.workspaceRef.name } }),
+    spec: definedOnly({ endpointName: spec.endpointName, workspaceRef: spec.workspaceRef && { name: spec.workspaceRef.name }, managementPolicy: spec.managementPolicy }),
     ...(Object.keys(held).length > 0 && { status: held }),
   };
   return projected as T;

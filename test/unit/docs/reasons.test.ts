@@ -157,9 +157,10 @@ describe('docs/concepts.md on kstatus', () => {
     expect(reasonsOf('| `Stalled=True`').sort()).toEqual([...STALLED_REASONS].sort());
   });
 
-  it('lists as Reconciling every other reason but Available, ReconcileSuccess and ReconcilePaused', () => {
+  // Paused and an observed endpoint's drift are neither: the operator will not act, by design (status-summary.ts).
+  it('lists as Reconciling every other reason but Available, ReconcileSuccess, ReconcilePaused and Drifted', () => {
     const others = [...new Set([...readyReasons, ...syncedReasons])].filter(
-      (r) => !STALLED_REASONS.has(r) && r !== EndpointReadyReason.Available && r !== EndpointSyncedReason.ReconcileSuccess && r !== EndpointSyncedReason.ReconcilePaused,
+      (r) => !STALLED_REASONS.has(r) && r !== EndpointReadyReason.Available && r !== EndpointSyncedReason.ReconcileSuccess && r !== EndpointSyncedReason.ReconcilePaused && r !== EndpointSyncedReason.Drifted,
     );
     expect(reasonsOf('| `Reconciling=True` |').sort()).toEqual(others.sort());
   });

@@ -182,6 +182,15 @@ function states(): ToolState[] {
   add('paused', step(annotated(settled(), paused), {}), 'returns');
   add('paused-new-spec', step(annotated(edited(settled(), V4), paused), {}));
 
+  // managementPolicy Observe: an endpoint made elsewhere, as the spec says; changed out of band; not there.
+  {
+    const observer = endpointObject({ spec: { managementPolicy: 'Observe' }, hasFinalizer: false });
+    const elsewhere = (served = {}) => readyEndpoint(served, { owner: null, tags: [{ key: 'team', value: 'genai' }] });
+    add('observed', step(observer, { endpoint: elsewhere() }, 'none'), 'returns');
+    add('observed-drifted', step(step(observer, { endpoint: elsewhere() }, 'none'), { endpoint: elsewhere({ min: 0, max: 980 }) }, 'none'), 'returns');
+    add('observed-not-found', step(observer, { endpoint: NOT_FOUND }, 'none'));
+  }
+
   // A canary of version 4: a step rolling out, paused, held, promoted, aborted (rolling back, and rolled back).
   {
     const object = annotated(edited(settled(), CANARY), {});

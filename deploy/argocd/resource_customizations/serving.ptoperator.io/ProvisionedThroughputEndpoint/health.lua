@@ -73,9 +73,13 @@ if synced ~= nil and synced.status == "False" and synced.reason == "ReconcilePau
   return result("Suspended", describe(synced))
 end
 
+-- managementPolicy Observe, and the endpoint differs from the spec: the operator changes nothing by
+-- design, so the health is the endpoint's own (Ready, below), and a Healthy message names the drift.
+local drifted = synced ~= nil and synced.status == "False" and synced.reason == "Drifted"
+
 -- Synced=False comes before the generation check: a reconcile stopped by a rate limit or an
 -- unready workspace has not recorded the generation yet, and its message says why.
-if synced ~= nil and synced.status == "False" and is_current(synced) then
+if synced ~= nil and synced.status == "False" and not drifted and is_current(synced) then
   if TERMINAL_SYNCED_REASONS[synced.reason] then
     return result("Degraded", describe(synced))
   end
@@ -118,10 +122,14 @@ if not is_current(ready) then
   return result("Progressing", "Waiting for the Ready condition of generation " .. generation)
 end
 if ready.status == "True" then
+  if drifted then
+    return result("Healthy", describe(synced))
+  end
   return result("Healthy", ready.message or "Available")
 end
 if ready.reason == "UpdateFailed" then
   return result("Degraded", describe(ready))
 end
--- Creating, Updating, WaitingForCapacity (within the retry budget), Deleting, NotReady, CanaryInProgress.
+-- Creating, Updating, WaitingForCapacity (within the retry budget), Deleting, NotReady, CanaryInProgress,
+-- EndpointNotFound (Observe: whoever manages the endpoint may create it yet).
 return result("Progressing", describe(ready))
