@@ -1,0 +1,92 @@
+// Observe-only endpoints (spec.managementPolicy: Observe), driven with kubectl: an endpoint made outside the
+// operator (here straight through the emulator's API, as Terraform or a notebook would) is reported Ready through the
+// condition, a change made to it out of band shows as Synced=False Drifted naming the difference and is left as it
+// is, an object whose endpoint does not exist creates nothing, and deleting the objects leaves Databricks alone:
+// from the first apply to the last deletion, the emulator's call log holds nothing but the operator's reads.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type E2E, condition, databricksRequest, editOutOfBand, emulatorCalls, endpointManifest, isReady, startE2E } from './harness.js';
+
+const LLAMA = 'system.ai.meta_llama_v3_1_8b_instruct';
+
+let e2e: E2E;
+
+beforeAll(async () => {
+  e2e = await startE2E({ prefix: 'e2e-observe', speed: 480 });
+});
+
+afterAll(async () => {
+  await e2e?.stop();
+});
+
+const observer = (name: string, spec: Record<string, unknown> = {}) => endpointManifest(name, { managementPolicy: 'Observe', tags: { team: 'genai' }, ...spec });
+
+interface EmulatorEndpoint {
+  name: string;
+  config?: { served_entities?: { entity_version?: string; max_provisioned_throughput?: number }[] };
+  tags?: { key: string; value?: string }[];
+}
+
+async function emulatorEndpoint(name: string): Promise<EmulatorEndpoint | undefined> {
+  const state = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as { endpoints: EmulatorEndpoint[] };
+  return state.endpoints.find((e) => e.name === name);
+}
+
+describe('managementPolicy: Observe', () => {
+  // The calls the test itself made (the endpoint's create) end here: every later call is the operator's.
+  let sinceSeq = 0;
+
+  it('an endpoint made elsewhere: kubectl wait --for=condition=Ready returns, Synced=True, status shows its URL and served config', async () => {
+    await databricksRequest(e2e.emulator.url, 'POST', '/api/2.0/serving-endpoints', {
+      name: 'made-by-terraform',
+      config: { served_entities: [{ entity_name: LLAMA, entity_version: '3', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] },
+      tags: [{ key: 'team', value: 'genai' }, { key: 'managed-by', value: 'terraform' }],
+    });
+    sinceSeq = Math.max(0, ...(await emulatorCalls(e2e.emulator.url)).map((c) => c.seq));
+
+    await e2e.apply(observer('made-by-terraform'));
+    await e2e.kubectl(['wait', 'pte/made-by-terraform', '--for=condition=Ready', '--timeout=90s']);
+    const ready = await e2e.waitUntil('pte', 'made-by-terraform', (o) => condition(o, 'Synced')?.status === 'True');
+    expect(condition(ready, 'Ready')).toMatchObject({ status: 'True', reason: 'Available' });
+    expect(condition(ready, 'Synced')?.message).toContain('managementPolicy is Observe');
+    const status = ready['status'] as { endpointUrl?: string; served?: { modelVersion?: string; maxTokensPerSecond?: number }; endpointId?: string };
+    expect(status.endpointUrl).toMatch(/\/serving-endpoints\/made-by-terraform\/invocations$/);
+    expect(status.served).toMatchObject({ modelVersion: '3', maxTokensPerSecond: 2940 });
+    // No claim: an observer records no endpoint ID, and writes no owner tag.
+    expect(status.endpointId).toBeUndefined();
+    expect((await emulatorEndpoint('made-by-terraform'))?.tags?.map((t) => t.key).sort()).toEqual(['managed-by', 'team']);
+  });
+
+  it('a change made out of band: Synced=False Drifted names it, Ready stays True, and the endpoint is left as it is', async () => {
+    await editOutOfBand(e2e.emulator.url, 'made-by-terraform', { entities: [{ max_provisioned_throughput: 4900 }], mode: 'instant' });
+    const drifted = await e2e.waitUntil('pte', 'made-by-terraform', (o) => condition(o, 'Synced')?.reason === 'Drifted', 30_000);
+    expect(condition(drifted, 'Synced')?.status).toBe('False');
+    expect(condition(drifted, 'Synced')?.message).toContain('served config: throughput 1960-4900 → 1960-2940 tokens/s');
+    expect(condition(drifted, 'Synced')?.message).toContain('nothing is changed: managementPolicy is Observe');
+    expect(isReady(drifted)).toBe(true);
+    // Neither on its way nor stuck: kstatus reads Ready (Current).
+    expect(condition(drifted, 'Reconciling')).toBeUndefined();
+    expect(condition(drifted, 'Stalled')).toBeUndefined();
+    await e2e.reconciledAgain('made-by-terraform');
+    expect((await emulatorEndpoint('made-by-terraform'))?.config?.served_entities?.[0]?.max_provisioned_throughput).toBe(4900);
+    const described = await e2e.kubectl(['describe', 'pte', 'made-by-terraform']);
+    expect(described).toMatch(/Warning\s+Drifted\s+.*differs from the spec/);
+  });
+
+  it('an endpoint that does not exist: Ready=False EndpointNotFound, and nothing is created', async () => {
+    await e2e.apply(observer('not-made-yet'));
+    const missing = await e2e.waitUntil('pte', 'not-made-yet', (o) => condition(o, 'Ready')?.reason === 'EndpointNotFound');
+    expect(condition(missing, 'Ready')?.message).toContain('managementPolicy is Observe, so the operator does not create it');
+    expect(condition(missing, 'Synced')).toMatchObject({ status: 'False', reason: 'EndpointNotFound' });
+    await e2e.reconciledAgain('not-made-yet');
+    expect(await emulatorEndpoint('not-made-yet')).toBeUndefined();
+  });
+
+  it('deleting the objects (deletionPolicy Delete, the default) leaves the endpoint; the operator sent nothing but reads throughout', async () => {
+    await e2e.kubectl(['delete', 'pte', 'made-by-terraform', 'not-made-yet', '--wait=true', '--timeout=60s']);
+    expect(await e2e.get('pte', 'made-by-terraform')).toBeUndefined();
+    expect(await emulatorEndpoint('made-by-terraform')).toBeDefined();
+    const operatorCalls = (await emulatorCalls(e2e.emulator.url)).filter((c) => c.seq > sinceSeq);
+    expect(operatorCalls.length).toBeGreaterThan(0);
+    expect(operatorCalls.filter((c) => c.method !== 'GET').map((c) => `${c.method} ${c.path}`)).toEqual([]);
+  });
+});
