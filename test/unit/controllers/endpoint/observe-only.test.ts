@@ -47,10 +47,13 @@ describe('observe-only: what Ready and Synced say', () => {
     expect(requeueAfter(plan)).toBeLessThanOrEqual(pollWindow[1]);
   });
 
-  it('a steady state writes nothing: the second look plans the status the first wrote, and no Event', () => {
-    const object = observer();
-    const first = reconcile(object, { endpoint: terraformEndpoint() });
-    const second = reconcile(afterPlan(object, first), { endpoint: terraformEndpoint(), now: new Date(NOW.getTime() + 300_000) });
+  it.each([
+    ['matching', terraformEndpoint()],
+    ['differing in config and a settings part', { ...terraformEndpoint({ version: '4' }), email_notifications: { on_update_success: ['someone@company.com'] } }],
+  ])('a steady state (%s) writes nothing: the second look plans the status the first wrote, and no Event', (_, endpoint) => {
+    const object = observer({ notifications: { onUpdateSuccess: ['ml-team@company.com'] } });
+    const first = reconcile(object, { endpoint });
+    const second = reconcile(afterPlan(object, first), { endpoint, now: new Date(NOW.getTime() + 300_000) });
     expect(second.status).toEqual(first.status);
     expect(second.events).toEqual([]);
   });
