@@ -17,7 +17,7 @@ import { type PlanBuilder, endpointNameOf, forgetServing, jittered, owner, progr
 import type { Plan, PlanInput } from './plan-types.js';
 import { planPreflight } from './preflight.js';
 import { NOTHING_CHANGED, PartReason } from './settings-part.js';
-import { planSettings } from './settings.js';
+import { SETTINGS_PARTS, planSettings } from './settings.js';
 
 export const isObserveOnly = (spec: Pick<EndpointSpec, 'managementPolicy'>): boolean => spec.managementPolicy === 'Observe';
 
@@ -114,6 +114,7 @@ function observedDifferences(input: PlanInput, plan: PlanBuilder, endpoint: Serv
   const reads = { permissions: input.permissions ?? { kind: 'skipped' }, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }) } as const;
   const settings = planSettings({ spec: object.spec, endpoint, ...reads, status, generation: object.generation, fresh: false, carriedOut: false, now: input.now, observeOnly: true });
   plan.applySettings({ ...settings, action: undefined });
-  const parts = settings.conditions.filter((c) => c.reason === PartReason.Drifted && c.status === 'False').map((c) => `${c.type}: ${c.message.slice(0, -`; ${NOTHING_CHANGED}`.length)}`);
+  const partTypes = new Set(SETTINGS_PARTS.map((part) => part.conditionType));
+  const parts = settings.conditions.filter((c) => partTypes.has(c.type) && c.reason === PartReason.Drifted && c.status === 'False').map((c) => `${c.type}: ${c.message.slice(0, -`; ${NOTHING_CHANGED}`.length)}`);
   return [...(served.length > 0 ? [`served config: ${served.join(', ')}`] : []), ...(tags.length > 0 ? [tags.join(', ')] : []), ...parts];
 }
