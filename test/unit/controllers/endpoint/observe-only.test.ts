@@ -48,11 +48,12 @@ describe('observe-only: what Ready and Synced say', () => {
   });
 
   it.each([
-    ['matching', terraformEndpoint()],
+    ['matching', { ...terraformEndpoint(), email_notifications: { on_update_success: ['ml-team@company.com'] } }],
     ['differing in config and a settings part', { ...terraformEndpoint({ version: '4' }), email_notifications: { on_update_success: ['someone@company.com'] } }],
-  ])('a steady state (%s) writes nothing: the second look plans the status the first wrote, and no Event', (_, endpoint) => {
+  ])('a steady state (%s) writes nothing: the second look plans the status the first wrote, and no Event', (state, endpoint) => {
     const object = observer({ notifications: { onUpdateSuccess: ['ml-team@company.com'] } });
     const first = reconcile(object, { endpoint });
+    expect(condition(first, 'Synced')?.status).toBe(state === 'matching' ? 'True' : 'False');
     const second = reconcile(afterPlan(object, first), { endpoint, now: new Date(NOW.getTime() + 300_000) });
     expect(second.status).toEqual(first.status);
     expect(second.events).toEqual([]);
