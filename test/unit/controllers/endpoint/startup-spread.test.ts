@@ -34,6 +34,13 @@ describe('start-up spread', () => {
     expect(perTenth).toEqual(Array(10).fill(1_000));
   });
 
+  // An observed endpoint that differs from its spec (managementPolicy Observe) stays so by design: it is as settled
+  // as one in sync, and thousands of them restarting must not be read at once.
+  it('an observer whose endpoint differs (Synced=False Drifted for this generation) is spread too', () => {
+    expect(new StartupSpread().firstLookDelayMs('ns/a', withStatus(synced('False', 'Drifted')), POLL, 0.25)).toBe(75_000);
+    expect(new StartupSpread().firstLookDelayMs('ns/a', withStatus(synced('False', 'Drifted', 1)), POLL, 0.25)).toBeUndefined();
+  });
+
   it.each([
     ['a new generation (spec changed while the operator was down)', settled({ generation: 3 })],
     ['a deletion', settled({ deleting: true })],
