@@ -3,6 +3,7 @@
 // when the operator stopped gets its first look at a random point of the poll interval instead, as it would
 // have anyway. Anything that changed or was asked for while the operator was down (a new generation, a
 // deletion, a pause removed, a requested-at, ...) is looked at at once.
+import { EndpointSyncedReason } from '../../api/v1alpha1/index.js';
 import { type Condition, findCondition } from '../../kube/index.js';
 import { canaryControlUnhandled } from './canary-controls.js';
 import { type HeldRecord, holdsAnEndpoint } from './ownership.js';
@@ -16,17 +17,23 @@ export interface SettledView extends Pick<EndpointObject, 'generation' | 'deleti
 
 /**
  * Settled: Ready and Synced for the current generation (so not paused, nor waiting for a workspace or a rate
- * budget), nothing pending, not being deleted, no schedule, and no annotation the status does not show handled.
+ * budget; an observed endpoint's drift counts as Synced), nothing pending, not being deleted, no schedule, and no annotation the status does not show handled.
  */
 export function isSettled(object: SettledView): boolean {
   if (object.deleting || object.hasSchedule || object.status.pending !== undefined) return false;
-  if (!trueForGeneration(object, 'Ready') || !trueForGeneration(object, 'Synced')) return false;
+  if (!trueForGeneration(object, 'Ready') || !(trueForGeneration(object, 'Synced') || observedDrift(object))) return false;
   return !annotationUnhandled(object);
 }
 
 const trueForGeneration = (object: SettledView, type: 'Ready' | 'Synced'): boolean => {
   const condition = findCondition(object.status.conditions, type);
   return condition?.status === 'True' && condition.observedGeneration === object.generation;
+};
+
+/** An observed endpoint that differs from its spec (observe-only.ts): a steady state, the operator changes nothing. */
+const observedDrift = (object: SettledView): boolean => {
+  const synced = findCondition(object.status.conditions, 'Synced');
+  return synced?.reason === EndpointSyncedReason.Drifted && synced.observedGeneration === object.generation;
 };
 
 /**
