@@ -7,7 +7,7 @@ import { WorkspaceConnections } from '../../../../src/controllers/workspace/conn
 import { IndexedCache, type KubeObject } from '../../../../src/kube/index.js';
 import { ENDPOINT_ID, NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
 
-type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string } }; status?: { adoption?: { endpointId: string; uid?: string }; endpointId?: string; workspaceHost?: string } };
+type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string }; managementPolicy?: string }; status?: { adoption?: { endpointId: string; uid?: string }; endpointId?: string; workspaceHost?: string } };
 const cached = (namespace: string, name: string, uid: string, creationTimestamp: string, spec: Cached['spec'] = {}, deleting = false): Cached => ({
   apiVersion: 'serving.ptoperator.io/v1alpha1',
   kind: 'ProvisionedThroughputEndpoint',
@@ -52,6 +52,8 @@ describe('tenancyView', () => {
     ['an older object with another endpoint name', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'other' })], undefined],
     ['an older object on another host', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat', workspaceRef: { name: 'ws' } })], undefined],
     ['an older object named like the endpoint', [cached('team-b', 'llama-chat', 'u1', '2026-03-01T12:00:00Z')], OTHER_NAMESPACE_OBJECT],
+    // An observer never creates nor adopts (observe-only.ts): it cannot keep a Full object from the name.
+    ['an older observer (managementPolicy Observe)', [cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat', managementPolicy: 'Observe' })], undefined],
   ])('no endpoint yet, %s → claimant %s', (_, objects, claimant) => {
     const view = tenancyView(options([...objects, cached(OWNER.namespace, OWNER.name, OWNER.uid, self.creationTimestamp)], { 'team-b/ws': 'https://elsewhere' }), self, NOT_FOUND);
     expect(view.olderClaimant).toBe(claimant);
@@ -189,6 +191,8 @@ describe('claimsProjection: what a sharded operator keeps of every shard\'s obje
     }
     const rival = cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat' });
     expect(tenancyView(options([claimsProjection(rival)]), self, NOT_FOUND).olderClaimant).toBe(OTHER_NAMESPACE_OBJECT);
+    const observer = cached('team-b', 'x', 'u1', '2026-03-01T12:00:00Z', { endpointName: 'llama-chat', managementPolicy: 'Observe' });
+    expect(tenancyView(options([claimsProjection(observer)]), self, NOT_FOUND).olderClaimant).toBeUndefined();
   });
 });
 
