@@ -276,7 +276,8 @@ export const aiGatewayPart: PartPlanner = {
     const observed = normalGateway(context.endpoint.ai_gateway, name);
     const diffs = diffGateway(desired, observed);
     let body = desiredBody;
-    if (observed.table && needsDisableFirst(desired, observed)) {
+    // (How a move would be sent: nothing of an observed endpoint is, so its differences do not mention it.)
+    if (observed.table && needsDisableFirst(desired, observed) && !context.observeOnly) {
       // Disabled in place: sending the new place would make Databricks forget where the table logged, and a
       // crash or a spec change before the enable step would leave logging off with nowhere known to return to.
       const { catalog, schema, prefix } = observed.table;
