@@ -76,6 +76,8 @@ describe('start-up spread', () => {
     ['adopt left set on the object that adopted the endpoint', settled({ annotations: { 'ptoperator.io/adopt': 'true' }, status: { conditions: [READY, SYNCED], adoption: { endpointId: 'ep-1' } } })],
     ['adopt left set on the object that created the endpoint', withStatus({}, { 'ptoperator.io/adopt': 'true' })],
     ['annotations the operator does not read', withStatus({}, { 'argocd.argoproj.io/sync-wave': '1' })],
+    // An observer reads without adopting (pt-operator import writes the annotation; Observe ignores it).
+    ['adopt set on an observer (managementPolicy Observe), which holds nothing', settled({ observeOnly: true, annotations: { 'ptoperator.io/adopt': 'true' }, status: { conditions: [READY, SYNCED] } })],
   ])('settled with %s: spread over the poll interval', (_, object) => {
     expect(new StartupSpread().firstLookDelayMs('ns/a', object, POLL, 0.5)).toBe(POLL / 2);
   });
