@@ -182,7 +182,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
     const firstLookInMs = startup.firstLookDelayMs(
       key,
-      { ...object, hasSchedule: parsed.data.schedule !== undefined, status: object.status as SettledView['status'] },
+      { ...object, hasSchedule: parsed.data.schedule !== undefined, observeOnly: isObserveOnly(parsed.data), status: object.status as SettledView['status'] },
       options.settings.pollIntervalMs,
       random(),
     );

@@ -12,6 +12,8 @@ import { isPaused, newRequest, wantsAdoption } from './user-requests.js';
 
 export interface SettledView extends Pick<EndpointObject, 'generation' | 'deleting' | 'annotations'> {
   hasSchedule: boolean;
+  /** managementPolicy Observe: the adopt annotation asks for nothing (observe-only.ts). */
+  observeOnly?: boolean;
   status: HeldRecord & Pick<EndpointObject['status'], 'pending' | 'lastHandledRequestedAt' | 'canary'> & { conditions?: Condition[] };
 }
 
@@ -44,7 +46,7 @@ const annotationUnhandled = (object: SettledView): boolean =>
   isPaused(object) ||
   newRequest(object) ||
   canaryControlUnhandled(object.annotations, object.status.canary) ||
-  (wantsAdoption(object) && !holdsAnEndpoint(object.status));
+  (wantsAdoption(object) && !holdsAnEndpoint(object.status) && object.observeOnly !== true);
 
 export class StartupSpread {
   private readonly seen = new Set<string>();
