@@ -80,6 +80,19 @@ describe('observe-only: what Ready and Synced say', () => {
     expect(requeueAfter(plan)).toBeGreaterThanOrEqual(pollWindow[0]);
   });
 
+  it.each<[string, ServingEndpointDetailed | typeof NOT_FOUND]>([
+    ['deleted', NOT_FOUND],
+    ['taken over by another live object', endpointOfAnotherObject()],
+  ])('an endpoint observed with its settings, then %s: no part condition or settings status is left to say it matched', (_, later) => {
+    const object = observer({ notifications: { onUpdateSuccess: ['ml-team@company.com'] } });
+    const endpoint = { ...terraformEndpoint(), email_notifications: { on_update_success: ['ml-team@company.com'] } };
+    const seen = afterPlan(object, reconcile(object, { endpoint }));
+    expect(conditionOf(seen, 'NotificationsSynced')).toMatchObject({ reason: 'Observed' });
+    const gone = reconcile(seen, { endpoint: later, tenancy: { taggedOwnerPresence: 'live' } });
+    expect(conditionOf(gone, 'NotificationsSynced')).toBeUndefined();
+    expect(gone.status.settings).toBeUndefined();
+  });
+
   it('an endpoint that differs: Synced False Drifted naming each difference as the planners describe it; Ready still says what Databricks reports', () => {
     const plan = reconcile(observer({ tags: { team: 'genai', cost: 'a1' } }), { endpoint: terraformEndpoint({ version: '4', min: 980, max: 1960 }) });
     expect(plan.action).toEqual({ type: 'none' });
