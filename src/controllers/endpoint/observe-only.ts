@@ -12,12 +12,14 @@ import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import type { Condition } from '../../kube/conditions.js';
 import { rolloutFailure } from './capacity.js';
 import { type DesiredServing, describeServing, diffServing, observeConfig } from './desired.js';
-import { decideOwnership, diffTags, tagMap } from './ownership.js';
+import { decideOwnership, diffTags, ownershipOf, tagMap } from './ownership.js';
 import { type PlanBuilder, endpointNameOf, forgetServing, jittered, owner, progressRequeue, recordEndpoint } from './plan-builder.js';
 import type { Plan, PlanInput } from './plan-types.js';
 import { planPreflight } from './preflight.js';
 import { NOTHING_CHANGED, PartReason } from './settings-part.js';
 import { SETTINGS_PARTS, planSettings } from './settings.js';
+
+const PART_CONDITIONS: ReadonlySet<string> = new Set(SETTINGS_PARTS.map((part) => part.conditionType));
 
 export const isObserveOnly = (spec: Pick<EndpointSpec, 'managementPolicy'>): boolean => spec.managementPolicy === 'Observe';
 
@@ -57,16 +59,16 @@ export function planObserveOnly(input: PlanInput, plan: PlanBuilder, fresh: bool
     const refused = observeRefusal(input, endpoint);
     if (refused) {
       forgetServing(plan.status);
-      delete plan.status.settings;
+      forgetSettings(plan);
       return plan.blocked(SyncedReason.NotOwned, refused, refused).finish({ type: 'none' }, poll);
     }
-    const holds = decideOwnership({ endpoint, owner: owner(object), held: object.status, workspace: input.workspace.host, wantsAdoption: false, adoptAnnotation: EndpointAnnotation.adopt, ...input.tenancy }).kind === 'ours';
+    const holds = ownershipOf(endpoint, owner(object), object.status, input.tenancy.taggedOwnerPresence, input.workspace.host).kind === 'ours';
     recordEndpoint(input, plan.status, endpoint, holds);
   }
   const preflight = planPreflight(input, plan, fresh, endpoint !== undefined);
   if ('plan' in preflight) return preflight.plan;
   if (!endpoint) {
-    delete plan.status.settings;
+    forgetSettings(plan);
     const message = `endpoint ${name} does not exist in Databricks; managementPolicy is Observe, so the operator does not create it (create it where it is managed, or set managementPolicy: Full)`;
     return plan.ready(false, ReadyReason.EndpointNotFound, message).synced(false, SyncedReason.EndpointNotFound, message).finish({ type: 'none' }, poll);
   }
@@ -77,6 +79,12 @@ export function planObserveOnly(input: PlanInput, plan: PlanBuilder, fresh: bool
   const readiness = observedReadiness(input, endpoint);
   plan.ready(readiness.ready, readiness.reason, readiness.message);
   return plan.finish({ type: 'none' }, readiness.rollingOut ? progressRequeue(input) : poll);
+}
+
+/** No endpoint to compare (gone, or not this object's to read): no part says how it compared. */
+function forgetSettings(plan: PlanBuilder): void {
+  delete plan.status.settings;
+  if (plan.status.conditions) plan.status.conditions = plan.status.conditions.filter((c) => !PART_CONDITIONS.has(c.type));
 }
 
 /** What Ready says of an observed endpoint: only what Databricks reports, whatever the spec asks. */
@@ -114,7 +122,6 @@ function observedDifferences(input: PlanInput, plan: PlanBuilder, endpoint: Serv
   const reads = { permissions: input.permissions ?? { kind: 'skipped' }, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }) } as const;
   const settings = planSettings({ spec: object.spec, endpoint, ...reads, status, generation: object.generation, fresh: false, carriedOut: false, now: input.now, observeOnly: true });
   plan.applySettings({ ...settings, action: undefined });
-  const partTypes = new Set(SETTINGS_PARTS.map((part) => part.conditionType));
-  const parts = settings.conditions.filter((c) => partTypes.has(c.type) && c.reason === PartReason.Drifted && c.status === 'False').map((c) => `${c.type}: ${c.message.slice(0, -`; ${NOTHING_CHANGED}`.length)}`);
+  const parts = settings.conditions.filter((c) => PART_CONDITIONS.has(c.type) && c.reason === PartReason.Drifted && c.status === 'False').map((c) => `${c.type}: ${c.message.slice(0, -`; ${NOTHING_CHANGED}`.length)}`);
   return [...(served.length > 0 ? [`served config: ${served.join(', ')}`] : []), ...(tags.length > 0 ? [tags.join(', ')] : []), ...parts];
 }
