@@ -266,6 +266,22 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(notes).toMatch(/another cluster.*cannot see.*takes it over.*stop that cluster managing it first/);
   });
 
+  // Terraform kept in charge: the objects only show the endpoints (docs/concepts.md, From Terraform).
+  it('with managementPolicy Observe (--observe) the object observes: nothing to send, Ready and Synced True, and the note says how to take it over', () => {
+    const endpoint = { ...foreignEndpoint({ min: 980, max: 2940 }), description: 'made by Terraform', email_notifications: { on_update_failure: ['ops@example.com'] } };
+    const result = translateEndpoint(endpoint, infoFor(TOKEN_BAND_MODEL), { ...OPTIONS, managementPolicy: 'Observe' });
+    if (!result.ok) throw new Error(result.reason);
+    expect(result.object.spec.managementPolicy).toBe('Observe');
+    // kept, for the switch to Full: it counts only then
+    expect(result.object.metadata.annotations).toEqual({ 'ptoperator.io/adopt': 'true' });
+    expect(result.notes.join(' ')).toMatch(/managementPolicy: Observe.*never changes.*set managementPolicy to Full/);
+    const object = { ...endpointObject({ annotations: result.object.metadata.annotations }), spec: EndpointSpec.parse(result.object.spec) };
+    const plan = reconcile(object, { endpoint, model: TOKEN_BAND_MODEL });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect((['Ready', 'Synced'] as const).map((type) => condition(plan, type)?.status)).toEqual(['True', 'True']);
+    expect(imported(endpoint).object.spec.managementPolicy).toBeUndefined();
+  });
+
   it('owner tags of another namespace: the note says adoption across namespaces needs the operator flag', () => {
     const result = imported(endpointOfAnotherObject());
     expect(result.object.spec.tags).toEqual({ team: 'genai' });
@@ -441,6 +457,25 @@ describe('runImportCli against a workspace', () => {
     }
   });
 
+
+  it('--observe writes managementPolicy: Observe into every object', async () => {
+    const workspace = await startEmulator({ speed: 0 });
+    const dir = await mkdtemp(join(tmpdir(), 'pt-import-'));
+    const quiet = console.error;
+    console.error = () => undefined;
+    try {
+      workspace.emulator.createEndpoint({ name: 'x', config: { served_entities: [{ entity_name: 'system.ai.meta_llama_v3_1_8b_instruct', entity_version: '3', min_provisioned_throughput: 0, max_provisioned_throughput: 980 }] } });
+      workspace.emulator.advance(3_600_000);
+      const out = join(dir, 'import.yaml');
+      expect(await runImportCli(['--host', workspace.url, '--namespace', 'ml', '--all', '--observe', '--out', out], { DATABRICKS_TOKEN: 'dapi-test' })).toBe(0);
+      const objects = parseAllDocuments(await readFile(out, 'utf8')).map((d) => d.toJS() as { spec: { managementPolicy?: string } });
+      expect(objects.map((o) => o.spec.managementPolicy)).toEqual(['Observe']);
+    } finally {
+      console.error = quiet;
+      await workspace.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it('an endpoint named twice (--name x --name x) is written once, in the order given', async () => {
     const workspace = await startEmulator({ speed: 0 });
