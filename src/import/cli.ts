@@ -23,6 +23,8 @@ const usage = `usage: pt-operator import --namespace <ns> (--name <endpoint> ...
   --namespace        namespace of the objects written
   --workspace        spec.workspaceRef.name (default: the operator's default workspace)
   --deletion-policy  Orphan (default: deleting the object leaves the endpoint) or Delete
+  --observe          managementPolicy: Observe: the objects show the endpoints and never change them (they stay
+                     managed where they are, by Terraform say); set Full later to take them over
   --out              write the YAML to this file (default: stdout)
   --timeout          deadline of each Databricks call, retries included (default: 20s, as the operator's)
 
@@ -42,6 +44,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
       namespace: { type: 'string' },
       workspace: { type: 'string' },
       'deletion-policy': { type: 'string', default: 'Orphan' },
+      observe: { type: 'boolean', default: false },
       out: { type: 'string' },
       timeout: { type: 'string', default: '20s' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -78,6 +81,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
   const options: ImportOptions = {
     namespace: values.namespace as string,
     deletionPolicy: values['deletion-policy'] as ImportOptions['deletionPolicy'],
+    ...(values.observe && { managementPolicy: 'Observe' as const }),
     ...(values.workspace !== undefined && { workspace: values.workspace }),
   };
 

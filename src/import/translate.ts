@@ -28,6 +28,8 @@ export interface ImportOptions {
   workspace?: string;
   /** Orphan (default) keeps the endpoint when the object is deleted; it predates the operator. */
   deletionPolicy: 'Delete' | 'Orphan';
+  /** Observe: the objects only show the endpoints, which stay managed elsewhere (Terraform); omitted: Full. */
+  managementPolicy?: 'Observe';
 }
 
 /** The object to apply, and notes (YAML comments) about what Databricks does not report. */
@@ -138,7 +140,13 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
     ...(Object.keys(tags).length > 0 && { tags }),
     ...settings,
     deletionPolicy: options.deletionPolicy,
+    ...(options.managementPolicy === 'Observe' && { managementPolicy: 'Observe' as const }),
   };
+  if (options.managementPolicy === 'Observe') {
+    notes.push(
+      'managementPolicy: Observe: the operator reads this endpoint and never changes it (Synced=False Drifted says where the spec and the endpoint differ). To let the operator manage it, set managementPolicy to Full: the adopt annotation counts from then on, and a spec that matches sends nothing.',
+    );
+  }
   // The CRD's own rules (the same zod schema) are the last word: what it would refuse is not imported.
   const checked = EndpointSpec.safeParse(spec);
   if (!checked.success) return refuse(`the CRD would reject it: ${checked.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}`);
