@@ -17,6 +17,7 @@ import {
   condition,
   creatingEndpoint,
   edited,
+  failed,
   endpointObject,
   endpointOfAnotherObject,
   failedEndpoint,
@@ -208,5 +209,34 @@ describe('observe-only: tenancy (the ownership rules, as for an adoption)', () =
     const plan = reconcile(observer(), { endpoint: readyEndpoint({}, { owner: OWNER }) });
     expect(condition(plan, 'Synced')).toMatchObject({ status: 'True' });
     expect(plan.action).toEqual({ type: 'none' });
+  });
+});
+
+describe('observe-only: Ready is what Databricks reports, even when the spec cannot be compared', () => {
+  // The model read serves only the comparison of throughputs (Synced); the endpoint's readiness needs none of it.
+  const cases: [string, string, NonNullable<Parameters<typeof reconcile>[1]>['model']][] = [
+    ['the spec\'s model is not in Unity Catalog', 'ModelNotFound', NOT_FOUND],
+    ['the operator may not read the spec\'s model', 'PermissionDenied', failed('PermissionDenied', 'User does not have EXECUTE on model')],
+  ];
+  it.each(cases)('%s: Synced False %s, Ready what the endpoint is (Available), nothing sent', (_, reason, model) => {
+    const plan = reconcile(observer(), { endpoint: terraformEndpoint(), model });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'True', reason: 'Available', message: 'version 3 at 1960-2940 tokens/s serves' });
+    expect(plan.status.state).toMatchObject({ ready: 'READY' });
+  });
+
+  it.each(cases)('%s (Synced %s), and the endpoint\'s rollout failed: Ready False UpdateFailed, as Databricks reports', (_, __, model) => {
+    const plan = reconcile(observer(), { endpoint: { ...failedEndpoint({ version: '3' }, { version: '4' }), tags: [{ key: 'team', value: 'genai' }] }, model });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'UpdateFailed' });
+  });
+
+  it.each(cases)('%s (Synced %s), and the endpoint is another live object\'s: nothing of the endpoint shows', (_, __, model) => {
+    const plan = reconcile(observer(), { endpoint: endpointOfAnotherObject({ version: '4' }), model, tenancy: { taggedOwnerPresence: 'live' } });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Ready')?.status).toBe('False');
+    expect(JSON.stringify(plan.status.conditions)).not.toContain('version 4');
+    expect(plan.status.state).toBeUndefined();
+    expect(plan.status.endpointUrl).toBeUndefined();
   });
 });
