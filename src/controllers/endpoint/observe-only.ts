@@ -14,7 +14,8 @@ import { rolloutFailure } from './capacity.js';
 import { type DesiredServing, describeServing, diffServing, observeConfig } from './desired.js';
 import { decideOwnership, diffTags, ownershipOf, tagMap } from './ownership.js';
 import { type PlanBuilder, endpointNameOf, forgetServing, jittered, owner, progressRequeue, recordEndpoint } from './plan-builder.js';
-import type { Plan, PlanInput } from './plan-types.js';
+import type { CallFailure, Plan, PlanInput } from './plan-types.js';
+import { planModelReadFailure } from './failures.js';
 import { planPreflight } from './preflight.js';
 import { NOTHING_CHANGED, PartReason } from './settings-part.js';
 import { SETTINGS_PARTS, planSettings } from './settings.js';
@@ -48,14 +49,16 @@ export function observeRefusal(input: Pick<PlanInput, 'object' | 'tenancy'> & { 
 /**
  * The plan of an observed object (not being deleted, reads done): Ready says what Databricks reports, Synced whether
  * the endpoint matches the spec, and the action is always none. An absent endpoint is EndpointNotFound (nothing is
- * created); one the object may not observe is NotOwned, as for Full.
+ * created); one the object may not observe is NotOwned, as for Full. A spec that cannot be compared (its model
+ * missing or unreadable, `modelReadFailure`, or off the model's grid) says so in Synced; Ready is still the endpoint's.
  */
-export function planObserveOnly(input: PlanInput, plan: PlanBuilder, fresh: boolean): Plan {
+export function planObserveOnly(input: PlanInput, plan: PlanBuilder, fresh: boolean, modelReadFailure?: CallFailure): Plan {
   const { object } = input;
   const name = endpointNameOf(object);
   const poll = jittered(input.settings.pollIntervalMs, 0.1, input.random);
   const endpoint = input.endpoint.kind === 'found' ? input.endpoint.value : undefined;
-  if (endpoint) {
+  const readiness = endpoint && observedReadiness(input, endpoint);
+  if (endpoint && readiness) {
     const refused = observeRefusal(input, endpoint);
     if (refused) {
       forgetServing(plan.status);
@@ -64,10 +67,13 @@ export function planObserveOnly(input: PlanInput, plan: PlanBuilder, fresh: bool
     }
     const holds = ownershipOf(endpoint, owner(object), object.status, input.tenancy.taggedOwnerPresence, input.workspace.host).kind === 'ours';
     recordEndpoint(input, plan.status, endpoint, holds);
+    // Whatever keeps the spec from being compared below, Ready is the endpoint's.
+    plan.readyAsObserved = readiness;
   }
+  if (modelReadFailure) return planModelReadFailure(input, plan, modelReadFailure, undefined);
   const preflight = planPreflight(input, plan, fresh, endpoint !== undefined);
   if ('plan' in preflight) return preflight.plan;
-  if (!endpoint) {
+  if (!endpoint || !readiness) {
     forgetSettings(plan);
     const message = `endpoint ${name} does not exist in Databricks; managementPolicy is Observe, so the operator does not create it (create it where it is managed, or set managementPolicy: Full)`;
     return plan.ready(false, ReadyReason.EndpointNotFound, message).synced(false, SyncedReason.EndpointNotFound, message).finish({ type: 'none' }, poll);
@@ -76,7 +82,6 @@ export function planObserveOnly(input: PlanInput, plan: PlanBuilder, fresh: bool
   const differences = observedDifferences(input, plan, endpoint, preflight.desired);
   if (differences.length === 0) plan.synced(true, SyncedReason.ReconcileSuccess, 'the endpoint matches the spec (managementPolicy is Observe: the operator only reads it)');
   else plan.synced(false, SyncedReason.Drifted, `the endpoint differs from the spec: ${differences.join('; ')}; ${NOTHING_CHANGED}`);
-  const readiness = observedReadiness(input, endpoint);
   plan.ready(readiness.ready, readiness.reason, readiness.message);
   return plan.finish({ type: 'none' }, readiness.rollingOut ? progressRequeue(input) : poll);
 }

@@ -39,9 +39,16 @@ export class PlanBuilder {
     return this.condition('Synced', status, reason, message);
   }
 
+  /**
+   * managementPolicy Observe: what Databricks reports of the endpoint, which Ready says whatever keeps the spec from
+   * being compared (observe-only.ts). Unset: Ready follows a refusal, as below.
+   */
+  readyAsObserved: { ready: boolean; reason: string; message: string } | undefined;
+
   /** The spec cannot be carried out for `reason`: both conditions say so, so the wide REASON column names the cause. */
   blocked(reason: string, readyMessage: string, syncedMessage: string): this {
-    return this.ready(false, reason, readyMessage).synced(false, reason, syncedMessage);
+    const observed = this.readyAsObserved;
+    return (observed ? this.ready(observed.ready, observed.reason, observed.message) : this.ready(false, reason, readyMessage)).synced(false, reason, syncedMessage);
   }
 
   /** Puts back a condition exactly as `previous` had it (or removes it): nothing happened that changes it. */

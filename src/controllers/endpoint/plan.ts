@@ -117,6 +117,8 @@ export function planEndpoint(input: PlanInput): Plan {
   const readFailure = input.model.kind === 'failed' ? input.model.error : input.endpoint.kind === 'failed' ? input.endpoint.error : undefined;
   if (readFailure?.kind === 'PermissionDenied') handleRequest(input, plan, true);
   if (input.model.kind === 'failed') {
+    // Observe: the model serves only the comparison; the endpoint is still read and reported (observe-only.ts).
+    if (isObserveOnly(object.spec) && input.endpoint.kind !== 'failed') return planObserveOnly(input, plan, false, input.model.error);
     const refused = input.model.error.kind === 'PermissionDenied' && input.endpoint.kind === 'found' ? input.endpoint.value : undefined;
     return planModelReadFailure(input, plan, input.model.error, refused && recordObservedEndpoint(input, plan, refused) ? refused : undefined);
   }
