@@ -2,8 +2,10 @@
 // API server (observe-only.ts decides; the shell must read what the comparison needs, and send nothing).
 import { describe, expect, it } from 'vitest';
 import { type Endpoint } from '../../../../src/controllers/endpoint/reconciler.js';
+import { DatabricksError } from '../../../../src/databricks/index.js';
 import { NOW, readyEndpoint } from '../fixtures.js';
-import { endpoint, harness } from './reconciler-harness.js';
+import { running } from './canary-fixtures.js';
+import { applyMergePatch, endpoint, harness } from './reconciler-harness.js';
 
 const MUTATIONS = ['createEndpoint', 'updateConfig', 'patchTags', 'deleteEndpoint', 'setPermissions', 'putAiGateway', 'updateNotifications', 'patchTelemetryConfig'] as const;
 
@@ -53,5 +55,24 @@ describe('endpoint reconciler, managementPolicy Observe', () => {
     expect(h.client.getEndpoint).not.toHaveBeenCalled();
     expect(h.client.listEndpoints).not.toHaveBeenCalled();
     expect(h.patches.some((p) => Array.isArray(p.body) && (p.body as { op: string }[]).some((op) => op.op === 'remove'))).toBe(true);
+  });
+
+  // Full → Observe in the middle of a canary (admission makes the same apply remove spec.canary): status.canary is
+  // that canary's, and Argo CD judges it before Ready (a Paused one Suspended, an Aborted one Degraded). Observing
+  // steers nothing, so no canary stands, whatever endpoint is (or is not) there.
+  it.each([
+    ['the endpoint is gone', () => { throw new DatabricksError({ kind: 'NotFound', status: 404, message: 'RESOURCE_DOES_NOT_EXIST' }); }],
+    ['the endpoint was made again elsewhere (not this object\'s any more)', () => readyEndpoint({ version: '3' }, { owner: null, tags: [{ key: 'team', value: 'genai' }] })],
+    ['the endpoint is still this object\'s', () => readyEndpoint({ version: '3' })],
+  ])('Full → Observe during a canary, %s: status.canary goes', async (_, getEndpoint) => {
+    const canary = running({ phase: 'Aborted', fromVersion: '2', toVersion: '3', message: 'aborted by the user: all traffic back to version 2' });
+    const base = observer({}, { finalizers: ['serving.ptoperator.io/endpoint'], generation: 2 });
+    const object = { ...base, status: { observedGeneration: 1, endpointId: 'ep-1', canary } } as unknown as Endpoint;
+    const h = harness({ object, getEndpoint, settings: { getPermissions: acl } });
+    await h.run();
+    expect(mutationsSent(h.client as never)).toEqual([]);
+    const patch = h.patches.find((p) => p.subresource === 'status');
+    expect(patch).toBeDefined();
+    expect(applyMergePatch(object.status, (patch?.body as { status: unknown }).status)?.canary).toBeUndefined();
   });
 });
