@@ -8,6 +8,7 @@ import { abortControl, afterSuccess, control, unknownControl } from './canary-co
 import { failedGate, type GateReading, gateWaitReason } from './canary-verdict.js';
 import { beforeRollbackFailure, rollbackLabel, withRolloutFailure } from './canary-conditions.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
+import { isObserveOnly } from './observe-only.js';
 import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedEntity, type ObservedServing, observeConfig } from './desired.js';
 import type { EndpointObject, Observed, Plan, PlanInput } from './plan-types.js';
 import { requeueBy } from './schedule.js';
@@ -71,6 +72,8 @@ const target = (s: CanaryStatus | undefined): string =>
  * planned as it is.
  */
 export function decideCanary(object: EndpointObject, endpoint: Observed<ServingEndpointDetailed>, ours: boolean, now: Date, gate?: GateReading): CanaryDecision {
+  // Observe steers nothing: a canary left from Full (admission removed spec.canary with the switch) is over.
+  if (isObserveOnly(object.spec)) return inactive(object.spec);
   const found = endpoint.kind === 'found' ? endpoint.value : undefined;
   if (object.deleting || !((ours && found) || endpoint.kind === 'notFound')) return { spec: object.spec, changed: false, status: object.status.canary };
   const served = observeConfig(found?.config);
@@ -463,7 +466,8 @@ export const sortedSteps = (canary: Canary): number[] => [...new Set(canary.step
  * Whether status.canary stays as it was: the planned step was not sent; the spec could not be resolved (a mistyped
  * model.version, a model the operator may not read: nothing was sent, and setting it back resumes the canary where it
  * was); or the endpoint is missing and is not created again (the object is refused: another workspace, a rejected
- * spec, an older claimant), so the canary as it stands still holds for the endpoint wherever it is.
+ * spec, an older claimant), so the canary as it stands still holds for the endpoint wherever it is. Never for an
+ * observer (the reconciler asks only for Full): nothing is sent, so no canary stands (decideCanary).
  */
 export const canaryKept = (notSent: boolean, endpoint: Observed<ServingEndpointDetailed>, plan: Plan): boolean =>
   notSent || plan.specUnresolved === true || (endpoint.kind === 'notFound' && plan.action.type !== 'create');

@@ -395,7 +395,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     }
     // A deferred change (owner tags first, adoption.ts) was not sent either: schedule and canary stay where they were.
     const notSent = actionFailed || plan.deferred === true;
-    plan = withCanary(withSchedule(plan, object.status, scheduled, scheduleNotSent(notSent, endpoint, plan), at), object.status, canary, canaryKept(notSent, endpoint, plan), at);
+    plan = withCanary(withSchedule(plan, object.status, scheduled, scheduleNotSent(notSent, endpoint, plan), at), object.status, canary, !observed && canaryKept(notSent, endpoint, plan), at);
     if (told) plan = withoutRetold(plan, current.status?.conditions as Condition[] | undefined, told);
     if (plan.action.type === 'removeFinalizer') {
       writes.remember(key, current, latest);
