@@ -49,6 +49,9 @@ var plannedExpected = map[string]status.Status{
 	"observed":           status.CurrentStatus,
 	"observed-drifted":   status.CurrentStatus,
 	"observed-not-found": status.InProgressStatus,
+	// Drifted, the endpoint rolling out (another version) or failed: kstatus reads no Ready, so Reconciling and Stalled say it.
+	"observed-drifted-updating": status.InProgressStatus,
+	"observed-update-failed":    status.FailedStatus,
 	"canary-step-rolling-out": status.InProgressStatus,
 	"canary-paused":           status.InProgressStatus,
 	"canary-holding":          status.InProgressStatus,

@@ -44,6 +44,8 @@ var plannedHealth = map[string]struct{ status, messagePrefix string }{
 	"observed":           {"Healthy", "version 3 at 1960-2940 tokens/s serves"},
 	"observed-drifted":   {"Healthy", "Drifted: the endpoint differs from the spec: served config: throughput 0-980"},
 	"observed-not-found": {"Progressing", "EndpointNotFound: endpoint llama-chat does not exist in Databricks"},
+	"observed-drifted-updating": {"Progressing", "Updating: Databricks is rolling out version 4"},
+	"observed-update-failed":    {"Degraded", "UpdateFailed: the last rollout failed"},
 	"canary-step-rolling-out":       {"Progressing", "Canary Progressing: "},
 	"canary-paused":                 {"Suspended", "Canary Paused: step 1 (10 %) serves"},
 	"canary-holding":                {"Suspended", "Canary Holding: "},

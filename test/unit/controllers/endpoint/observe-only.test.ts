@@ -240,3 +240,28 @@ describe('observe-only: Ready is what Databricks reports, even when the spec can
     expect(plan.status.endpointUrl).toBeUndefined();
   });
 });
+
+describe('observe-only: a failed rollout is Stalled (kstatus Failed), as Argo CD says Degraded', () => {
+  // kstatus reads Reconciling and Stalled first, and Ready only when neither is set (False: InProgress, until a timeout).
+  const kstatusConditions = (plan: { status: { conditions?: { type: string; status: string; reason: string }[] } }) =>
+    Object.fromEntries((plan.status.conditions ?? []).filter((c) => c.type === 'Reconciling' || c.type === 'Stalled').map((c) => [c.type, `${c.status} ${c.reason}`]));
+  const failedElsewhere = () => ({ ...failedEndpoint({ version: '3' }, { version: '4' }), tags: [{ key: 'team', value: 'genai' }] });
+
+  it.each<[string, SpecInput, Record<string, string>]>([
+    ['the served config matching the spec', {}, { Stalled: 'True UpdateFailed' }],
+    ['the endpoint differing from the spec (Drifted)', { model: { name: MODEL, version: '5' } }, { Stalled: 'True UpdateFailed' }],
+  ])('%s', (_, spec, expected) => {
+    const plan = reconcile(observer(spec), { endpoint: failedElsewhere() });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'UpdateFailed' });
+    expect(kstatusConditions(plan)).toEqual(expected);
+  });
+
+  it('a rollout in progress stays progress, Drifted or not (Reconciling, or kstatus falling back to Ready)', () => {
+    const rolling = { ...updatingEndpoint({ version: '3' }, { version: '4' }), tags: [{ key: 'team', value: 'genai' }] };
+    expect(kstatusConditions(reconcile(observer({ model: { name: MODEL, version: '4' } }), { endpoint: rolling }))).toEqual({ Reconciling: 'True Updating' });
+    const drifted = reconcile(observer(), { endpoint: rolling });
+    expect(condition(drifted, 'Synced')?.reason).toBe('Drifted');
+    expect(kstatusConditions(drifted)).toEqual({});
+    expect(condition(drifted, 'Ready')?.status).toBe('False');
+  });
+});

@@ -8,6 +8,7 @@ import { type EndpointObject, type Plan, type WorkspaceState, observationsNeeded
 import { resolveSchedule, scheduleChanged, scheduleNotSent, scheduledSpec, withSchedule } from '../../../../src/controllers/endpoint/schedule.js';
 import { canaryKept, canaryPlanFields, decideCanary, withCanary } from '../../../../src/controllers/endpoint/canary.js';
 import { ownershipOf } from '../../../../src/controllers/endpoint/ownership.js';
+import { isObserveOnly } from '../../../../src/controllers/endpoint/observe-only.js';
 import { type WorkspaceVerdict, workspaceConditions } from '../../../../src/controllers/workspace/status.js';
 import { WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
 import type { KubeObject } from '../../../../src/kube/index.js';
@@ -70,7 +71,7 @@ function reconcileLikeOperator(object: EndpointObject, options: InputOptions): P
     ...canaryPlanFields(canary),
     ...(scheduled?.window !== undefined && { unscheduledThroughput: object.spec.throughput }),
   });
-  plan = withCanary(withSchedule(plan, object.status, scheduled, scheduleNotSent(false, endpoint, plan), now), object.status, canary, canaryKept(false, endpoint, plan), now);
+  plan = withCanary(withSchedule(plan, object.status, scheduled, scheduleNotSent(false, endpoint, plan), now), object.status, canary, !isObserveOnly(object.spec) && canaryKept(false, endpoint, plan), now);
   return plan;
 }
 
@@ -189,6 +190,9 @@ function states(): ToolState[] {
     add('observed', step(observer, { endpoint: elsewhere() }, 'none'), 'returns');
     add('observed-drifted', step(step(observer, { endpoint: elsewhere() }, 'none'), { endpoint: elsewhere({ min: 0, max: 980 }) }, 'none'), 'returns');
     add('observed-not-found', step(observer, { endpoint: NOT_FOUND }, 'none'));
+    const team = [{ key: 'team', value: 'genai' }];
+    add('observed-drifted-updating', step(observer, { endpoint: { ...updatingEndpoint({ version: '3' }, { version: '4' }), tags: team } }, 'none'));
+    add('observed-update-failed', step(observer, { endpoint: { ...failedEndpoint({ version: '3' }, { version: '4' }), tags: team } }, 'none'));
   }
 
   // A canary of version 4: a step rolling out, paused, held, promoted, aborted (rolling back, and rolled back).
