@@ -116,6 +116,10 @@ export function summarizeConditions(conditions: Conditions, generation: number, 
   // so the object is neither on its way nor stuck; kstatus and Argo CD follow Ready, what Databricks reports.
   const paused = synced?.status === 'False' && (synced.reason === SyncedReason.ReconcilePaused || synced.reason === SyncedReason.Drifted);
   let stalled = synced?.status === 'False' && STALLED_REASONS.has(synced.reason) ? synced : undefined;
+  // A Ready UpdateFailed without a Synced saying so is an observed endpoint's own failed rollout (Full's says Synced
+  // UpdateFailed too), Drifted or not: whoever manages the endpoint must act, as Argo CD's Degraded says. Not Ready's
+  // fallback, which kstatus reads as InProgress until a timeout.
+  if (!stalled && synced?.reason !== SyncedReason.ReconcilePaused && ready?.status === 'False' && ready.reason === ReadyReason.UpdateFailed) stalled = ready;
 
   let reconciling: Condition | undefined;
   if (!paused && !stalled) {
