@@ -265,3 +265,13 @@ describe('observe-only: a failed rollout is Stalled (kstatus Failed), as Argo CD
     expect(condition(drifted, 'Ready')?.status).toBe('False');
   });
 });
+
+describe('observe-only: a refused read asks for what reading needs', () => {
+  it('the endpoint GET refused (403): Synced PermissionDenied asks for CAN_VIEW, which reading needs, not CAN_MANAGE', () => {
+    const plan = reconcile(observer(), { endpoint: failed('PermissionDenied', 'User does not have permission to view endpoint llama-chat') });
+    expect(plan.action).toEqual({ type: 'none' });
+    const synced = condition(plan, 'Synced');
+    expect(synced).toMatchObject({ status: 'False', reason: 'PermissionDenied', message: expect.stringContaining('CAN_VIEW on llama-chat') });
+    expect(synced?.message).not.toContain('CAN_MANAGE');
+  });
+});
