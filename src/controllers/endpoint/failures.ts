@@ -145,7 +145,10 @@ function permissionDeniedMessage(input: PlanInput, refusal: string, refusedOn: R
       ? [`may not read model ${model.name} version ${model.version}`, `Grant that identity EXECUTE on the model (with USE CATALOG and USE SCHEMA on its catalog and schema) in Unity Catalog`]
       : refusedOn === 'create'
         ? [`may not create serving endpoint ${name}`, `Ask a workspace admin to let that identity create serving endpoints, and grant it EXECUTE on model ${model.name}`]
-        : [`lacks a permission on serving endpoint ${name}`, `Grant CAN_MANAGE on ${name} to that identity (the endpoint's Permissions in the Databricks UI, or a databricks_permissions resource in Terraform)`];
+        : object.spec.managementPolicy === 'Observe'
+          ? // (observe-only.ts: reading is all an observer does)
+            [`may not read serving endpoint ${name}`, `Grant CAN_VIEW on ${name} to that identity (managementPolicy is Observe: the operator only reads it; the endpoint's Permissions in the Databricks UI, or a databricks_permissions resource in Terraform)`]
+          : [`lacks a permission on serving endpoint ${name}`, `Grant CAN_MANAGE on ${name} to that identity (the endpoint's Permissions in the Databricks UI, or a databricks_permissions resource in Terraform)`];
   // A deletion can also let the object go without the grant; requested-at changes nothing for it.
   const then = object.deleting
     ? `, or set spec.deletionPolicy to Orphan to let this object go and leave the endpoint; the operator looks again every ${Math.round(input.settings.pollIntervalMs / 1000)}s.`
