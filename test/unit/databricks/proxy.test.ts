@@ -142,6 +142,17 @@ describe('HttpTransport through a forward proxy', () => {
   const withCredentials = (password: string) => proxy.url.replace('http://', `http://ops:${password}@`);
   const transportWith = (env: NodeJS.ProcessEnv) => new HttpTransport({ proxy: proxyFromEnvironment(env)! });
   const get = (transport: HttpTransport) => transport.send(origin, { method: 'GET', path: '/api/2.0/serving-endpoints', headers: { Authorization: 'Bearer tok' }, timeoutMs: 5_000 });
+  /** The error a GET through `transport` fails with (undefined if it succeeds); the transport is closed after. */
+  const failureOf = async (transport: HttpTransport): Promise<unknown> => {
+    try {
+      await get(transport);
+      return undefined;
+    } catch (err) {
+      return err;
+    } finally {
+      await transport.close();
+    }
+  };
 
   it('tunnels every call (CONNECT, even to an http:// host: the proxy never sees the token), with the proxy credentials', async () => {
     const transport = transportWith({ HTTP_PROXY: withCredentials('s3cret') });
@@ -170,14 +181,7 @@ describe('HttpTransport through a forward proxy', () => {
 
   it('a proxy refusing the credentials (407) is an error that sent nothing, is not retried, and does not show the password', async () => {
     const transport = transportWith({ HTTP_PROXY: withCredentials('wrong-pass') });
-    let error: unknown;
-    try {
-      await get(transport);
-    } catch (err) {
-      error = err;
-    } finally {
-      await transport.close();
-    }
+    const error = await failureOf(transport);
     expect(error).toBeInstanceOf(DatabricksError);
     expect(error).toMatchObject({ errorCode: 'PROXY_CREDENTIALS_REFUSED', requestMaybeSent: false });
     expect(JSON.stringify({ message: (error as Error).message, ...(error as object) })).not.toContain('wrong-pass');
@@ -189,14 +193,7 @@ describe('HttpTransport through a forward proxy', () => {
     const port = (closed.address() as { port: number }).port;
     await new Promise((resolve) => closed.close(resolve));
     const transport = transportWith({ HTTP_PROXY: `http://ops:unreachable-s3cret@127.0.0.1:${port}` });
-    let error: unknown;
-    try {
-      await get(transport);
-    } catch (err) {
-      error = err;
-    } finally {
-      await transport.close();
-    }
+    const error = await failureOf(transport);
     expect(error).toBeInstanceOf(DatabricksError);
     expect(JSON.stringify({ message: (error as Error).message, ...(error as object) })).not.toContain('unreachable-s3cret');
   });
