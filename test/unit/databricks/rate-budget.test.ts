@@ -119,6 +119,54 @@ describe('WindowBudget with reservations', () => {
     expect(budget.stats).toMatchObject({ grants: 4, queueLength: 1 });
   });
 
+  it('a holder back later than its slot is counted when it calls: no window of real calls holds more than the limit', async () => {
+    // Found in review: the late call was counted at its reserved slot (10 s) while it went out at 15 s, so at 20.5 s the
+    // window let two more through: three calls within 10 s where Databricks allows two (a 429).
+    const clock = new FakeClock(0);
+    const budget = new WindowBudget('h', windowSpec(2, 10_000, 0), clock);
+    const sent: number[] = [];
+    const call = async (holder: string) => {
+      await acquireAll([budget], clock, { maxWaitMs: 0, holder });
+      sent.push(clock.now());
+    };
+    await call('a');
+    await call('b');
+    expect((await refusal(acquireAll([budget], clock, { maxWaitMs: 0, holder: 'c' }))).retryAfterMs).toBe(10_000);
+    await clock.advance(15_000); // c's queue was busy: it comes back 5 s after its slot
+    await call('c');
+    await clock.advance(5_500);
+    await call('d');
+    // e is told to wait until c's call leaves the window
+    expect((await refusal(acquireAll([budget], clock, { maxWaitMs: 0, holder: 'e' }))).retryAfterMs).toBe(4_500);
+    expect(maxInRollingWindow(sent, 10_000)).toBe(2);
+  });
+
+  it("the slots reserved after a late holder's move later where its call needs them to; none moves earlier", async () => {
+    const clock = new FakeClock(0);
+    const budget = new WindowBudget('h', windowSpec(2, 10_000, 0), clock);
+    const sent: number[] = [];
+    const call = async (holder: string) => {
+      await acquireAll([budget], clock, { maxWaitMs: 0, holder });
+      sent.push(clock.now());
+    };
+    await call('a');
+    await call('b');
+    for (const holder of ['c', 'd', 'e']) await refusal(acquireAll([budget], clock, { maxWaitMs: 0, holder }));
+    expect(['c', 'd', 'e'].map((h) => budget.reservedSlot(h))).toEqual([10_000, 10_000, 20_000]);
+    await clock.advance(15_000);
+    await call('c'); // 5 s late: e's slot at 20 s still leaves two in any window (c at 15, e at 20)
+    expect(budget.reservedSlot('e')).toBe(20_000);
+    await clock.advance(3_000);
+    await call('d'); // 8 s late: with c at 15 and d at 18, e may call only once c has left the window
+    expect(budget.reservedSlot('e')).toBe(25_000);
+    await clock.advance(2_000);
+    expect((await refusal(acquireAll([budget], clock, { maxWaitMs: 0, holder: 'e' }))).retryAfterMs).toBe(5_000);
+    await clock.advance(5_000);
+    await call('e');
+    expect(sent).toEqual([0, 0, 15_000, 18_000, 25_000]);
+    expect(maxInRollingWindow(sent, 10_000)).toBe(2);
+  });
+
   it('a caller that may wait sleeps for its slot in arrival order', async () => {
     const clock = new FakeClock(0);
     const budget = new WindowBudget('h', windowSpec(1, 1_000, 0), clock);
