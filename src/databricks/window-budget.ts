@@ -46,6 +46,18 @@ export function recoveredLimit(shrunk: number, configured: number, sinceMs: numb
   return Math.min(configured, shrunk + Math.floor(Math.max(0, sinceMs) / step));
 }
 
+/** Where `value` goes in ascending `sorted` (after any equal to it). */
+function sortedIndex(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((sorted[mid] as number) <= value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
 /** A Retry-After is honoured, but never as less than this: "Retry-After: 0" must not become a busy loop. */
 export const MIN_THROTTLE_PAUSE_MS = 1_000;
 
@@ -105,10 +117,12 @@ export class WindowBudget implements Budget {
 
   commit(at: number, now: number, reservedFor: string | undefined, placement: Placement = {}): void {
     if (placement.tenant !== undefined) this.senders.set(placement.tenant, Math.max(at, this.senders.get(placement.tenant) ?? at));
-    if (reservedFor !== undefined && this.reservations.has(reservedFor)) {
-      // Coming back for its own slot: the slot is already counted.
+    const reserved = reservedFor === undefined ? undefined : this.reservations.get(reservedFor);
+    if (reservedFor !== undefined && reserved !== undefined) {
+      // Coming back for its own slot: the slot is already counted, where it is unless the caller is late for it.
       if (at <= now) {
         this.forgetReservation(reservedFor);
+        if (now - reserved > this.spec.marginMs) this.countLateCall(reserved, now);
         this.grant(0);
       }
       return;
@@ -213,17 +227,35 @@ export class WindowBudget implements Budget {
    * at its slot anyway: its slot stays counted where it is.)
    */
   private replaceReservations(now: number): void {
-    const reserved = [...this.reservations].filter(([holder]) => !this.asleep.has(holder));
+    this.placeAgain([...this.reservations].filter(([holder]) => !this.asleep.has(holder)), now, false);
+  }
+
+  /**
+   * A requeued caller called later than its slot by more than the margin (its queue was busy, a read before the call
+   * waited): Databricks counts the call when it went out, so the window does too, and the slots reserved after it for
+   * requeued callers move later where the window now needs it (never earlier: their callers come back when told).
+   */
+  private countLateCall(slot: number, now: number): void {
+    const index = this.slots.lastIndexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+    this.slots.splice(sortedIndex(this.slots, now), 0, now);
+    this.placeAgain([...this.reservations].filter(([holder, at]) => at > now && !this.asleep.has(holder)), now, true);
+  }
+
+  /**
+   * Places reservations of requeued callers again, in slot order (line order among equal slots: the turns keep their
+   * order), each at the earliest slot the window allows after those before it; with `neverEarlier`, not before its own.
+   */
+  private placeAgain(reserved: [string, number][], now: number, neverEarlier: boolean): void {
     if (reserved.length === 0) return;
     for (const [, slot] of reserved) {
       const index = this.slots.lastIndexOf(slot);
       if (index >= 0) this.slots.splice(index, 1);
     }
-    // Line order first among equal slots: the turns keep their order.
     const inLine = new Map(this.turns.from(0).map((holder, i) => [holder, i]));
     reserved.sort((x, y) => x[1] - y[1] || (inLine.get(x[0]) ?? -1) - (inLine.get(y[0]) ?? -1));
-    for (const [holder] of reserved) {
-      const at = this.nextSlot(now);
+    for (const [holder, old] of reserved) {
+      const at = neverEarlier ? Math.max(old, this.nextSlot(now)) : this.nextSlot(now);
       this.slots.push(at);
       this.reservations.set(holder, at);
     }
