@@ -17,6 +17,7 @@ import {
   windowSpec,
   type BucketSpec,
 } from '../../../src/databricks/rate-budget.js';
+import { seededRandom } from '../../../src/emulator/rng.js';
 import { maxInRollingWindow } from '../../support/time.js';
 import { FakeClock, flushMicrotasks } from './fake-clock.js';
 
@@ -165,6 +166,33 @@ describe('WindowBudget with reservations', () => {
     await call('e');
     expect(sent).toEqual([0, 0, 15_000, 18_000, 25_000]);
     expect(maxInRollingWindow(sent, 10_000)).toBe(2);
+  });
+
+  it.each([1, 2, 3, 4, 5])('seed %i: callers of three namespaces that come back late by chance never put more than the limit in a window, and every one calls', async (seed) => {
+    const random = seededRandom(seed);
+    const clock = new FakeClock(0);
+    const windowMs = 10_000;
+    const budget = new WindowBudget('h', windowSpec(5, windowMs, 200), clock);
+    // when each caller next asks: 40 arrive over 30 s; a refused one comes back at its slot, often late (its queue busy)
+    const due = Array.from({ length: 40 }, (_, i) => ({ holder: `o${i}`, tenant: `ns${i % 3}`, at: Math.floor(random.next() * 30_000) }));
+    const sent: number[] = [];
+    for (let asked = 0; due.length > 0; asked++) {
+      expect(asked).toBeLessThan(2_000);
+      due.sort((x, y) => x.at - y.at);
+      const next = due.shift() as (typeof due)[number];
+      await clock.advance(next.at - clock.now());
+      const answer = await acquireAll([budget], clock, { maxWaitMs: 0, holder: next.holder, tenant: next.tenant }).then(
+        () => undefined,
+        (e: unknown) => e as DatabricksError,
+      );
+      if (answer === undefined) sent.push(clock.now());
+      else {
+        const late = random.next() < 0.4 ? Math.floor(random.next() * 15_000) : Math.floor(random.next() * 200);
+        due.push({ ...next, at: clock.now() + Math.max(1, answer.retryAfterMs ?? 0) + late });
+      }
+    }
+    expect(sent).toHaveLength(40);
+    expect(maxInRollingWindow(sent, windowMs)).toBeLessThanOrEqual(5);
   });
 
   it('a caller that may wait sleeps for its slot in arrival order', async () => {
