@@ -77,6 +77,7 @@ export function harness(options: { statusPatch?: Answer; conflictWith?: Endpoint
     patchTags: vi.fn(),
     // where the budget has the object's turn now (another namespace's newcomer may have moved it later)
     reservedSlot: vi.fn(() => options.reservedSlot?.()),
+    releaseReservation: vi.fn(),
     ...Object.fromEntries(
       ['getPermissions', 'setPermissions', 'putAiGateway', 'updateNotifications', 'patchTelemetryConfig'].map((name) => [name, vi.fn(async () => options.settings?.[name]?.())]),
     ),

@@ -310,6 +310,30 @@ describe('endpoint reconciler (I/O shell)', () => {
     expect(h.client.updateConfig).toHaveBeenCalledTimes(1);
   });
 
+  // A tenant deletes (or pauses) objects that wait for their slots: the budget went on counting their slots, which
+  // nobody would use, so other objects' creates waited up to a window longer than Databricks' limit needs.
+  it.each([
+    ['deleted', { metadata: { deletionTimestamp: NOW.toISOString() } }],
+    ['paused', { metadata: { annotations: { 'ptoperator.io/paused': 'true' } } }],
+  ])('an object %s while it waits for its reserved slot gives the slot back; a new spec keeps it', async (_, change) => {
+    const changed = { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint;
+    let cached = changed;
+    const h = harness({
+      object: changed,
+      current: () => cached,
+      updateConfig: () => {
+        throw new DatabricksError({ kind: 'RateLimited', message: 'mutation budget spent: slot reserved in 60s', retryAfterMs: 60 * SECOND, fromClientBudget: true });
+      },
+    });
+    await h.run();
+    cached = { ...changed, spec: { ...changed.spec, model: { name: MODEL, version: '5' } }, metadata: { ...changed.metadata, generation: 3, resourceVersion: '98' } } as Endpoint;
+    await h.run();
+    expect(h.client.releaseReservation).not.toHaveBeenCalled();
+    cached = { ...cached, metadata: { ...cached.metadata, ...change.metadata, resourceVersion: '99' } } as Endpoint;
+    await h.run();
+    expect(h.client.releaseReservation).toHaveBeenCalledWith(KEY);
+  });
+
   it('a new object makes no read and no write until claims of its name made in its creation second are known (issue 11 finding 3)', async () => {
     // Created in the second the API server's clock is in now: 400 ms into it.
     const fresh = { ...endpoint(), metadata: { ...endpoint().metadata, finalizers: [], creationTimestamp: '2026-03-01T12:00:00Z' } } as Endpoint;

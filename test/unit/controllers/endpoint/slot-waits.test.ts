@@ -22,6 +22,23 @@ describe('SlotWaits', () => {
     expect(waits.remainingMs('ns/a', object, 1_000)).toBeUndefined();
   });
 
+  it('a deletion or a pause gives the slot back to the budget; a new spec, the slot reached or forget() does not', () => {
+    const waits = new SlotWaits();
+    const released: string[] = [];
+    const record = (key: string) => waits.record(key, { generation: 3, until: 10_000, release: () => released.push(key) });
+    ['ns/deleted', 'ns/paused', 'ns/respecced', 'ns/due', 'ns/forgotten'].forEach(record);
+    waits.remainingMs('ns/deleted', { ...live, deleting: true }, 1_000);
+    waits.remainingMs('ns/paused', { ...live, paused: true }, 1_000);
+    waits.remainingMs('ns/respecced', { ...live, generation: 4 }, 1_000);
+    waits.remainingMs('ns/due', live, 10_000);
+    waits.forget('ns/forgotten');
+    expect(released).toEqual(['ns/deleted', 'ns/paused']);
+    record('ns/gone');
+    waits.release('ns/gone');
+    expect(released).toEqual(['ns/deleted', 'ns/paused', 'ns/gone']);
+    expect(waits.size).toBe(0);
+  });
+
   it("a slot the budget moved later (another namespace's turn) is waited for; an earlier or vanished one is not", () => {
     const waits = new SlotWaits();
     let slotNow: number | undefined = 15_000;
