@@ -155,6 +155,11 @@ export class DatabricksClient {
     return slots.length > 0 ? Math.max(...slots) : undefined;
   }
 
+  /** `holder` will not come back for its reserved slot (its object was deleted or paused): no window counts it any more. */
+  releaseReservation(holder: string): void {
+    for (const budget of this.budgets.mutation) budget.release(holder);
+  }
+
   // -------------------------------------------------------------------------------------------
   // Operations
 

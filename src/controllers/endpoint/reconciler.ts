@@ -151,7 +151,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     rolloutWakes.forget(key);
     fences.forget(key);
     clockWaits.done(key);
-    slotWaits.forget(key);
+    slotWaits.release(key);
     quotaGate.forget(key);
     startup.forget(key);
     unconfirmed.forget(key);
@@ -384,7 +384,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       if (err.createOutcomeUnknown) unconfirmed.unanswered(key, now().getTime());
       if (err.kind === 'QuotaExceeded' && plan.action.type === 'create') quotaGate.refused(workspace.name, key, quotaAsk, now().getTime());
       if (err.fromClientBudget && err.retryAfterMs !== undefined) {
-        slotWaits.record(key, { generation: object.generation, until: now().getTime() + err.retryAfterMs, ...(client && { slotNow: () => client.reservedSlot(key) }) });
+        slotWaits.record(key, { generation: object.generation, until: now().getTime() + err.retryAfterMs, ...(client && { slotNow: () => client.reservedSlot(key), release: () => client.releaseReservation(key) }) });
       }
       log.warn({ action: plan.action.type, error: err.toJSON() }, 'Databricks action failed');
       const failure = await meaningOf(toFailure(err), actionSentAt);

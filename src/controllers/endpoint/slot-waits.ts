@@ -8,6 +8,8 @@ export interface SlotWait {
   until: number;
   /** where the budget has the slot now: a turn moves later when another namespace's change takes it */
   slotNow?: () => number | undefined;
+  /** gives the slot back to the budget: nothing will be sent at it, and counted it would hold back other objects */
+  release?: () => void;
 }
 
 export class SlotWaits {
@@ -29,12 +31,20 @@ export class SlotWaits {
     const until = Math.max(wait.until, wait.slotNow?.() ?? wait.until);
     if (object.deleting || object.paused || object.generation !== wait.generation || now >= until) {
       this.waits.delete(key);
+      // A new spec may still need a create/update, in the same place in line; a deletion or a pause sends none then.
+      if (object.deleting || object.paused) wait.release?.();
       return undefined;
     }
     return until - now;
   }
 
   forget(key: string): void {
+    this.waits.delete(key);
+  }
+
+  /** The object is gone: its slot goes back to the budget. */
+  release(key: string): void {
+    this.waits.get(key)?.release?.();
     this.waits.delete(key);
   }
 

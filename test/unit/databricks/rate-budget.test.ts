@@ -195,6 +195,19 @@ describe('WindowBudget with reservations', () => {
     expect(maxInRollingWindow(sent, windowMs)).toBeLessThanOrEqual(5);
   });
 
+  it("slots given back (their objects deleted) count no more: the queue gauge drops, and the namespace's next change goes in their place", async () => {
+    const clock = new FakeClock(0);
+    const budget = new WindowBudget('h', windowSpec(1, 10_000, 0), clock);
+    const ask = (holder: string) => acquireAll([budget], clock, { maxWaitMs: 0, holder, tenant: 'team-a' });
+    await ask('a');
+    for (const holder of ['b', 'c', 'd']) await refusal(ask(holder));
+    expect(budget.stats.queueLength).toBe(3);
+    for (const holder of ['b', 'c', 'd']) budget.release(holder);
+    expect(budget.stats.queueLength).toBe(0);
+    // without the release, e would wait behind three slots nobody uses (40 s)
+    expect((await refusal(ask('e'))).retryAfterMs).toBe(10_000);
+  });
+
   it('a caller that may wait sleeps for its slot in arrival order', async () => {
     const clock = new FakeClock(0);
     const budget = new WindowBudget('h', windowSpec(1, 1_000, 0), clock);
