@@ -39,11 +39,21 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** A flag the command does not have, or one without its value (node:util parseArgs): a usage error. */
+function isUsageError(error: unknown): error is Error {
+  return error instanceof Error && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_');
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
+    if (isUsageError(error)) {
+      console.error(`${error.message}; \`pt-operator ${process.argv[2] ?? ''} --help\` lists the flags`);
+      process.exitCode = 2;
+      return;
+    }
     console.error(error instanceof Error ? error.message : String(error));
     // Not process.exitCode: whatever the command left open would keep a failed process running.
     process.exit(1);

@@ -3,12 +3,22 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderCrds } from './crd.js';
 
+const usage = `usage: pt-operator crds [--out <dir>]... [--check]
+
+  --out    directory to write the CRDs to; repeat for several (default: crds)
+  --check  write nothing; exit 1 naming each file that differs from what would be written`;
+
 /** `pt-operator crds [--out DIR]... [--check]`: write the CRDs, or fail when the checked-in ones are stale. */
 export async function runCrdsCli(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { out: { type: 'string', multiple: true, default: ['crds'] }, check: { type: 'boolean', default: false } },
+    options: { out: { type: 'string', multiple: true, default: ['crds'] }, check: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    strict: true,
   });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
   let stale = 0;
   for (const dir of values.out) {
     if (!values.check) await mkdir(dir, { recursive: true });
