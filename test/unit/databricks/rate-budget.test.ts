@@ -101,6 +101,18 @@ describe('adaptive shrinking after a 429', () => {
 });
 
 describe('WindowBudget with reservations', () => {
+  /** A window of 2 calls per 10 s (no margin) and the times its callers' calls went out. */
+  function twoPerTenSeconds() {
+    const clock = new FakeClock(0);
+    const budget = new WindowBudget('h', windowSpec(2, 10_000, 0), clock);
+    const sent: number[] = [];
+    const call = async (holder: string) => {
+      await acquireAll([budget], clock, { maxWaitMs: 0, holder });
+      sent.push(clock.now());
+    };
+    return { clock, budget, sent, call };
+  }
+
   it('a refused holder gets a slot, keeps it when it comes back, and later arrivals queue behind it', async () => {
     const clock = new FakeClock(0);
     const budget = new WindowBudget('h', windowSpec(2, 10_000, 0), clock);
@@ -123,13 +135,7 @@ describe('WindowBudget with reservations', () => {
   it('a holder back later than its slot is counted when it calls: no window of real calls holds more than the limit', async () => {
     // Found in review: the late call was counted at its reserved slot (10 s) while it went out at 15 s, so at 20.5 s the
     // window let two more through: three calls within 10 s where Databricks allows two (a 429).
-    const clock = new FakeClock(0);
-    const budget = new WindowBudget('h', windowSpec(2, 10_000, 0), clock);
-    const sent: number[] = [];
-    const call = async (holder: string) => {
-      await acquireAll([budget], clock, { maxWaitMs: 0, holder });
-      sent.push(clock.now());
-    };
+    const { clock, budget, sent, call } = twoPerTenSeconds();
     await call('a');
     await call('b');
     expect((await refusal(acquireAll([budget], clock, { maxWaitMs: 0, holder: 'c' }))).retryAfterMs).toBe(10_000);
@@ -143,13 +149,7 @@ describe('WindowBudget with reservations', () => {
   });
 
   it("the slots reserved after a late holder's move later where its call needs them to; none moves earlier", async () => {
-    const clock = new FakeClock(0);
-    const budget = new WindowBudget('h', windowSpec(2, 10_000, 0), clock);
-    const sent: number[] = [];
-    const call = async (holder: string) => {
-      await acquireAll([budget], clock, { maxWaitMs: 0, holder });
-      sent.push(clock.now());
-    };
+    const { clock, budget, sent, call } = twoPerTenSeconds();
     await call('a');
     await call('b');
     for (const holder of ['c', 'd', 'e']) await refusal(acquireAll([budget], clock, { maxWaitMs: 0, holder }));

@@ -218,9 +218,24 @@ describe('endpoint reconciler (I/O shell)', () => {
     expect(h.events.map((e) => e.reason)).toEqual(['UpdatingConfig']);
   });
 
+  /** The update our own budget refuses, with a slot reserved 60 s out. */
+  const budgetSpent = () => {
+    throw new DatabricksError({ kind: 'RateLimited', message: 'mutation budget spent: slot reserved in 60s', retryAfterMs: 60 * SECOND, fromClientBudget: true });
+  };
+  /** The object with a new model version: it needs an update. */
+  const versionChanged = () => ({ ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } }) as unknown as Endpoint;
+  /** An object whose update the budget refused once, now waiting for its slot; `show` changes what the cache holds. */
+  async function waitingForSlot() {
+    const changed = versionChanged();
+    let cached = changed;
+    const h = harness({ object: changed, current: () => cached, updateConfig: budgetSpent });
+    await h.run();
+    return { h, changed, show: (next: Endpoint) => void (cached = next) };
+  }
+
   it('a rate-limited update records RateLimited and comes back after Retry-After (+10 % jitter at random 0.5), without throwing', async () => {
     const h = harness({
-      object: { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint,
+      object: versionChanged(),
       updateConfig: () => {
         throw new DatabricksError({ kind: 'RateLimited', status: 429, message: '429 REQUEST_LIMIT_EXCEEDED', retryAfterMs: 7 * SECOND });
       },
@@ -239,10 +254,8 @@ describe('endpoint reconciler (I/O shell)', () => {
 
   it('an update refused by our own budget waits for its reserved slot: until then a reconcile reads nothing', async () => {
     const h = harness({
-      object: { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint,
-      updateConfig: () => {
-        throw new DatabricksError({ kind: 'RateLimited', message: 'mutation budget spent: slot reserved in 60s', retryAfterMs: 60 * SECOND, fromClientBudget: true });
-      },
+      object: versionChanged(),
+      updateConfig: budgetSpent,
     });
     const first = await h.run();
     expect(first).toEqual({ requeueAfterMs: expect.any(Number) });
@@ -264,12 +277,10 @@ describe('endpoint reconciler (I/O shell)', () => {
     let clock = NOW.getTime();
     let slot = clock + 60 * SECOND;
     const h = harness({
-      object: { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint,
+      object: versionChanged(),
       now: () => new Date(clock),
       reservedSlot: () => slot,
-      updateConfig: () => {
-        throw new DatabricksError({ kind: 'RateLimited', message: 'mutation budget spent: slot reserved in 60s', retryAfterMs: 60 * SECOND, fromClientBudget: true });
-      },
+      updateConfig: budgetSpent,
     });
     await h.run();
     // the refused call named the object and its namespace: its turn is counted among the namespace's
@@ -291,18 +302,9 @@ describe('endpoint reconciler (I/O shell)', () => {
   // kubectl annotate ptoperator.io/paused=true while a change waits for its slot: Synced went on saying "this change
   // is sent at <slot>" for up to the budget's 5-minute window, though the pause means nothing will be sent then.
   it('a pause set while an update waits for its reserved slot is reported at once (ReconcilePaused), still with no Databricks call', async () => {
-    const changed = { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint;
-    let cached = changed;
-    const h = harness({
-      object: changed,
-      current: () => cached,
-      updateConfig: () => {
-        throw new DatabricksError({ kind: 'RateLimited', message: 'mutation budget spent: slot reserved in 60s', retryAfterMs: 60 * SECOND, fromClientBudget: true });
-      },
-    });
-    await h.run();
+    const { h, changed, show } = await waitingForSlot();
     const reads = vi.mocked(h.client.getEndpoint).mock.calls.length;
-    cached = { ...changed, metadata: { ...changed.metadata, resourceVersion: '99', annotations: { 'ptoperator.io/paused': 'true' } } } as Endpoint;
+    show({ ...changed, metadata: { ...changed.metadata, resourceVersion: '99', annotations: { 'ptoperator.io/paused': 'true' } } } as Endpoint);
     await h.run();
     const written = h.patches.filter((p) => p.subresource === 'status').at(-1)?.body as { status: { conditions: { type: string; reason: string }[] } };
     expect(written.status.conditions).toContainEqual(expect.objectContaining({ type: 'Synced', reason: 'ReconcilePaused' }));
@@ -316,20 +318,12 @@ describe('endpoint reconciler (I/O shell)', () => {
     ['deleted', { metadata: { deletionTimestamp: NOW.toISOString() } }],
     ['paused', { metadata: { annotations: { 'ptoperator.io/paused': 'true' } } }],
   ])('an object %s while it waits for its reserved slot gives the slot back; a new spec keeps it', async (_, change) => {
-    const changed = { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint;
-    let cached = changed;
-    const h = harness({
-      object: changed,
-      current: () => cached,
-      updateConfig: () => {
-        throw new DatabricksError({ kind: 'RateLimited', message: 'mutation budget spent: slot reserved in 60s', retryAfterMs: 60 * SECOND, fromClientBudget: true });
-      },
-    });
-    await h.run();
-    cached = { ...changed, spec: { ...changed.spec, model: { name: MODEL, version: '5' } }, metadata: { ...changed.metadata, generation: 3, resourceVersion: '98' } } as Endpoint;
+    const { h, changed, show } = await waitingForSlot();
+    const respecced = { ...changed, spec: { ...changed.spec, model: { name: MODEL, version: '5' } }, metadata: { ...changed.metadata, generation: 3, resourceVersion: '98' } } as Endpoint;
+    show(respecced);
     await h.run();
     expect(h.client.releaseReservation).not.toHaveBeenCalled();
-    cached = { ...cached, metadata: { ...cached.metadata, ...change.metadata, resourceVersion: '99' } } as Endpoint;
+    show({ ...respecced, metadata: { ...respecced.metadata, ...change.metadata, resourceVersion: '99' } } as Endpoint);
     await h.run();
     expect(h.client.releaseReservation).toHaveBeenCalledWith(KEY);
   });
@@ -368,7 +362,7 @@ describe('endpoint reconciler (I/O shell)', () => {
   });
 
   it('info-level log lines carry the generation they acted on (docs/troubleshooting.md)', async () => {
-    const h = harness({ object: { ...endpoint(), spec: { ...endpoint().spec, model: { name: MODEL, version: '4' } } } as unknown as Endpoint });
+    const h = harness({ object: versionChanged() });
     await h.run();
     expect(h.logLines.find((l) => l['msg'] === 'acting on Databricks')).toMatchObject({ level: 30, generation: 1, action: 'updateConfig' });
   });
