@@ -56,6 +56,7 @@ export function planObserveOnly(input: PlanInput, plan: PlanBuilder, fresh: bool
   const { object } = input;
   const name = endpointNameOf(object);
   const poll = jittered(input.settings.pollIntervalMs, 0.1, input.random);
+  forgetFullState(plan);
   const endpoint = input.endpoint.kind === 'found' ? input.endpoint.value : undefined;
   const readiness = endpoint && observedReadiness(input, endpoint);
   if (endpoint && readiness) {
@@ -84,6 +85,25 @@ export function planObserveOnly(input: PlanInput, plan: PlanBuilder, fresh: bool
   else plan.synced(false, SyncedReason.Drifted, `the endpoint differs from the spec: ${differences.join('; ')}; ${NOTHING_CHANGED}`);
   plan.ready(readiness.ready, readiness.reason, readiness.message);
   return plan.finish({ type: 'none' }, readiness.rollingOut ? progressRequeue(input) : poll);
+}
+
+/**
+ * What only a Full object keeps up, which would mislead once it observes (docs/concepts.md, "Observe-only endpoints"):
+ * its capacity retries, a refused request, the generation a restore or a tag patch was made for, the tag keys it may
+ * change (a later Full manages those of its spec then, so a tag someone else put there while it observed stays).
+ * Absent from an observer's status, so deleting them costs no write at steady state. Kept, being still true or what
+ * ownership rests on (docs/security.md rules 1-7): endpointId, workspaceHost and adoption (the endpoint it created or
+ * adopted stays its own, and a later Full names one deleted meanwhile), lastHandledRequestedAt and heldGeneration
+ * (observing handles them too), optimization (the spec is read in those chunk sizes), served, state, pending and
+ * endpointUrl (recorded from each read), settings (what each compared part shows; observe mode counts no attempts).
+ * Schedule and canary state go in the reconciler (admission refuses both with Observe).
+ */
+function forgetFullState(plan: PlanBuilder): void {
+  delete plan.status.capacity;
+  delete plan.status.rejectedGeneration;
+  delete plan.status.servedGeneration;
+  delete plan.status.tagPatchGeneration;
+  delete plan.status.managedTagKeys;
 }
 
 /** No endpoint to compare (gone, or not this object's to read): no part says how it compared. */

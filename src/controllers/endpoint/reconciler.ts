@@ -175,7 +175,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const scheduled = schedule?.ok ? schedule.state : undefined;
     const object = toEndpointObject(current, scheduledSpec(parsed.data, scheduled));
     // Waiting for the slot the budget reserved for this object: no read, no write until then.
-    const slotInMs = slotWaits.remainingMs(key, { ...object, paused: isPaused(object) }, at.getTime());
+    const slotInMs = slotWaits.remainingMs(key, { ...object, paused: isPaused(object), observeOnly: isObserveOnly(parsed.data) }, at.getTime());
     if (slotInMs !== undefined) {
       log.debug({ requeue: { after: slotInMs + 1 } }, 'waiting for the reserved budget slot');
       return { requeueAfterMs: slotInMs + 1 };

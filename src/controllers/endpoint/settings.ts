@@ -21,6 +21,8 @@ export const SETTINGS_PARTS: readonly PartPlanner[] = [aiGatewayPart, permission
 
 const WARNING_PART_REASONS = new Set<string>([PartReason.Rejected, PartReason.ObserveFailed, PartReason.NotUpdatable, PartReason.InvalidSpec, PartReason.NotConverging, PartReason.Drifted]);
 
+const OBSERVED_REASONS = new Set<string>([PartReason.Observed, PartReason.Drifted]);
+
 export interface SettingsInput {
   spec: EndpointSpec;
   endpoint: ServingEndpointDetailed;
@@ -63,20 +65,19 @@ export function planSettings(input: SettingsInput): SettingsPlan {
       !input.observeOnly &&
       !input.fresh &&
       before?.status === 'False' && before.reason === PartReason.Rejected && before.observedGeneration === input.generation;
-    const planned = convergenceGuard(
-      part,
-      part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, fresh: input.fresh, carriedOut: input.carriedOut, rejected, ...(input.operatorIdentity && { operatorIdentity: input.operatorIdentity }), ...(input.observeOnly && { observeOnly: true }) }),
-      previous,
-      input.fresh,
-      input.mutationTaken === true || action !== undefined,
-    );
+    const compared = part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, fresh: input.fresh, carriedOut: input.carriedOut, rejected, ...(input.operatorIdentity && { operatorIdentity: input.operatorIdentity }), ...(input.observeOnly && { observeOnly: true }) });
+    // Observed, a part sends nothing, so no change is counted (a Full object's count goes with its first look).
+    const planned = input.observeOnly ? compared : convergenceGuard(part, compared, previous, input.fresh, input.mutationTaken === true || action !== undefined);
     if (planned.status) settings[part.key] = planned.status as never;
     events.push(...planned.events);
     if (planned.keepCondition) {
       // unchanged
     } else if (planned.condition) {
       const next = planned.condition.status ? 'True' : 'False';
-      if (before?.status !== next || before.reason !== planned.condition.reason) {
+      // How an observed part compares is told by Synced, whose Drifted message lists every part that differs, in one
+      // Event per change (status-summary.ts): not once more per part.
+      const toldBySynced = input.observeOnly === true && OBSERVED_REASONS.has(planned.condition.reason);
+      if (!toldBySynced && (before?.status !== next || before.reason !== planned.condition.reason)) {
         const warning = !planned.condition.status && WARNING_PART_REASONS.has(planned.condition.reason);
         events.push({ type: warning ? 'Warning' : 'Normal', reason: eventReason(part, planned.condition.reason), message: planned.condition.message });
       }

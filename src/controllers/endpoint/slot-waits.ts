@@ -22,17 +22,19 @@ export class SlotWaits {
   /**
    * Milliseconds until the object's slot when it should keep waiting without reading anything; undefined
    * when it should reconcile normally (no wait, slot reached, spec changed, being deleted: a delete is
-   * not charged to the create/update window, or paused: status says so at once, and nothing is sent at the slot).
+   * not charged to the create/update window, or paused or observed: status says so at once, and nothing is sent at the slot).
    */
-  remainingMs(key: string, object: { generation: number; deleting: boolean; paused: boolean }, now: number): number | undefined {
+  remainingMs(key: string, object: { generation: number; deleting: boolean; paused: boolean; observeOnly?: boolean }, now: number): number | undefined {
     const wait = this.waits.get(key);
     if (!wait) return undefined;
     // A slot that moved later is waited for too; one no longer held (claimed, given up) is the one recorded.
     const until = Math.max(wait.until, wait.slotNow?.() ?? wait.until);
-    if (object.deleting || object.paused || object.generation !== wait.generation || now >= until) {
+    const sendsNothing = object.deleting || object.paused || object.observeOnly === true;
+    if (sendsNothing || object.generation !== wait.generation || now >= until) {
       this.waits.delete(key);
-      // A new spec may still need a create/update, in the same place in line; a deletion or a pause sends none then.
-      if (object.deleting || object.paused) wait.release?.();
+      // A new spec may still need a create/update, in the same place in line; a deletion, a pause or managementPolicy
+      // Observe sends none then.
+      if (sendsNothing) wait.release?.();
       return undefined;
     }
     return until - now;

@@ -159,7 +159,9 @@ export function transitionEvents(before: Conditions, after: Conditions, planned:
   const changed = (type: string) => {
     const next = findCondition(after, type);
     const previous = findCondition(before, type);
-    return next && (previous?.status !== next.status || previous.reason !== next.reason) ? next : undefined;
+    // An observed endpoint that still differs from the spec, but in other ways: what differs is the news (observe-only.ts).
+    const driftChanged = next?.reason === SyncedReason.Drifted && previous?.reason === SyncedReason.Drifted && previous.message !== next.message;
+    return next && (previous?.status !== next.status || previous.reason !== next.reason || driftChanged) ? next : undefined;
   };
   const synced = changed('Synced');
   const ready = changed('Ready');
