@@ -90,3 +90,75 @@ describe('managementPolicy: Observe', () => {
     expect(operatorCalls.filter((c) => c.method !== 'GET').map((c) => `${c.method} ${c.path}`)).toEqual([]);
   });
 });
+
+// What kubectl shows of objects whose endpoint or policy changes under them: an observer whose endpoint is deleted and
+// made again outside Kubernetes, and an object switched Full → Observe → Full.
+describe('managementPolicy switched, endpoints deleted and made again: kubectl shows only what is true', () => {
+  const entity = (version: string) => ({ entity_name: LLAMA, entity_version: version, min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 });
+  const createElsewhere = (name: string, fields: Record<string, unknown> = {}) =>
+    databricksRequest(e2e.emulator.url, 'POST', '/api/2.0/serving-endpoints', { name, config: { served_entities: [entity('3')] }, tags: [{ key: 'team', value: 'genai' }], ...fields });
+  const eventCounts = async (name: string) => {
+    const list = JSON.parse(await e2e.kubectl(['get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'json'])) as { items: { reason: string; message: string; count?: number; series?: { count: number } }[] };
+    const counts: Record<string, number> = {};
+    for (const event of list.items) counts[event.reason] = (counts[event.reason] ?? 0) + (event.series?.count ?? event.count ?? 1);
+    return { counts, items: list.items };
+  };
+  const status = (object: Record<string, unknown>) => object['status'] as Record<string, unknown>;
+
+  it('settings parts that differ on the first look: one Warning Drifted, in the words of Synced, naming every part; none per part', async () => {
+    await createElsewhere('parts-differ', { email_notifications: { on_update_success: ['someone@company.com'] } });
+    await e2e.apply(observer('parts-differ', { notifications: { onUpdateSuccess: ['ml-team@company.com'] }, description: 'chat for the support team', aiGateway: { usageTracking: { enabled: true } } }));
+    const drifted = await e2e.waitUntil('pte', 'parts-differ', (o) => condition(o, 'Synced')?.reason === 'Drifted');
+    const message = condition(drifted, 'Synced')?.message ?? '';
+    for (const part of ['NotificationsSynced', 'CreationSettingsSynced', 'AiGatewaySynced']) expect(message).toContain(`${part}: `);
+    await e2e.reconciledAgain('parts-differ');
+    const { counts, items } = await eventCounts('parts-differ');
+    // Available too, when the endpoint made elsewhere finished its creation after the first look.
+    const { Available: _created, ...others } = counts;
+    expect(others).toEqual({ Drifted: 1 });
+    expect(items.find((e) => e.reason === 'Drifted')?.message).toBe(message);
+  });
+
+  it('an observed endpoint deleted outside Kubernetes: kubectl get pte shows no version, throughput or state of it; made again there: shown again', async () => {
+    await createElsewhere('made-twice');
+    await e2e.apply(observer('made-twice'));
+    await e2e.waitUntil('pte', 'made-twice', (o) => isReady(o) && condition(o, 'Synced')?.status === 'True');
+    await databricksRequest(e2e.emulator.url, 'DELETE', '/api/2.0/serving-endpoints/made-twice');
+    const gone = await e2e.waitUntil('pte', 'made-twice', (o) => condition(o, 'Ready')?.reason === 'EndpointNotFound', 30_000);
+    for (const field of ['served', 'state', 'endpointUrl', 'pending']) expect(status(gone)[field]).toBeUndefined();
+    const row = (await e2e.kubectl(['get', 'pte', 'made-twice', '--no-headers'])).trim().split(/\s+/);
+    // NAME READY SYNCED MODEL, then AGE: VERSION, MIN-TPS, MAX-TPS, UNITS and STATE are empty (kubectl prints nothing).
+    expect(row).toEqual(['made-twice', 'False', 'False', LLAMA, expect.stringMatching(/^\d+s$/)]);
+
+    await createElsewhere('made-twice');
+    const back = await e2e.waitUntil('pte', 'made-twice', (o) => isReady(o), 30_000);
+    expect(status(back)['served']).toMatchObject({ modelVersion: '3', maxTokensPerSecond: 2940 });
+    expect(status(back)['endpointId']).toBeUndefined();
+  });
+
+  it('Full → Observe → Full: the observer drops what only Full keeps (status.managedTagKeys) and keeps its claim; back to Full, the operator restores the spec without adopt', async () => {
+    const full = (spec: Record<string, unknown> = {}) => endpointManifest('switched', { tags: { team: 'genai' }, ...spec });
+    await e2e.apply(full());
+    const created = await e2e.waitUntil('pte', 'switched', (o) => isReady(o), 60_000);
+    const endpointId = status(created)['endpointId'];
+    expect(endpointId).toEqual(expect.any(String));
+    expect(status(created)['managedTagKeys']).toEqual(['team']);
+    const sinceSwitch = Math.max(0, ...(await emulatorCalls(e2e.emulator.url)).map((c) => c.seq));
+
+    await e2e.apply(full({ managementPolicy: 'Observe' }));
+    const observed = await e2e.waitUntil('pte', 'switched', (o) => (condition(o, 'Synced')?.message ?? '').includes('managementPolicy is Observe'));
+    expect(isReady(observed)).toBe(true);
+    expect(status(observed)['managedTagKeys']).toBeUndefined();
+    expect(status(observed)['endpointId']).toBe(endpointId);
+    await editOutOfBand(e2e.emulator.url, 'switched', { entities: [{ max_provisioned_throughput: 4900 }], mode: 'instant' });
+    await e2e.waitUntil('pte', 'switched', (o) => condition(o, 'Synced')?.reason === 'Drifted', 30_000);
+    const observerCalls = (await emulatorCalls(e2e.emulator.url)).filter((c) => c.seq > sinceSwitch && c.path.includes('/switched'));
+    expect(observerCalls.filter((c) => c.method !== 'GET').map((c) => `${c.method} ${c.path}`)).toEqual([]);
+
+    await e2e.apply(full());
+    const restored = await e2e.waitUntil('pte', 'switched', (o) => isReady(o) && (status(o)['served'] as { maxTokensPerSecond?: number } | undefined)?.maxTokensPerSecond === 2940, 60_000);
+    expect(condition(restored, 'Synced')?.reason).toBe('ReconcileSuccess');
+    expect(status(restored)['endpointId']).toBe(endpointId);
+    expect(status(restored)['managedTagKeys']).toEqual(['team']);
+  });
+});
