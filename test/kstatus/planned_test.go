@@ -52,6 +52,11 @@ var plannedExpected = map[string]status.Status{
 	// Drifted, the endpoint rolling out (another version) or failed: kstatus reads no Ready, so Reconciling and Stalled say it.
 	"observed-drifted-updating": status.InProgressStatus,
 	"observed-update-failed":    status.FailedStatus,
+	// Deleted outside Kubernetes while observed, then made again there; Full → Observe → Full.
+	"observed-deleted-elsewhere":    status.InProgressStatus,
+	"observed-made-again-elsewhere": status.CurrentStatus,
+	"observed-after-full":           status.CurrentStatus,
+	"full-after-observe":            status.InProgressStatus,
 	"canary-step-rolling-out": status.InProgressStatus,
 	"canary-paused":           status.InProgressStatus,
 	"canary-holding":          status.InProgressStatus,

@@ -46,6 +46,11 @@ var plannedHealth = map[string]struct{ status, messagePrefix string }{
 	"observed-not-found": {"Progressing", "EndpointNotFound: endpoint llama-chat does not exist in Databricks"},
 	"observed-drifted-updating": {"Progressing", "Updating: Databricks is rolling out version 4"},
 	"observed-update-failed":    {"Degraded", "UpdateFailed: the last rollout failed"},
+	// Deleted outside Kubernetes while observed, then made again there; Full → Observe → Full.
+	"observed-deleted-elsewhere":    {"Progressing", "EndpointNotFound: endpoint llama-chat does not exist in Databricks"},
+	"observed-made-again-elsewhere": {"Healthy", "version 3 at 1960-2940 tokens/s serves"},
+	"observed-after-full":           {"Healthy", "Drifted: the endpoint differs from the spec: served config: version 4 → 3"},
+	"full-after-observe":            {"Progressing", "Updating: updating: version 4 → 3"},
 	"canary-step-rolling-out":       {"Progressing", "Canary Progressing: "},
 	"canary-paused":                 {"Suspended", "Canary Paused: step 1 (10 %) serves"},
 	"canary-holding":                {"Suspended", "Canary Holding: "},

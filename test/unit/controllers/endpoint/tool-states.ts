@@ -193,6 +193,18 @@ function states(): ToolState[] {
     const team = [{ key: 'team', value: 'genai' }];
     add('observed-drifted-updating', step(observer, { endpoint: { ...updatingEndpoint({ version: '3' }, { version: '4' }), tags: team } }, 'none'));
     add('observed-update-failed', step(observer, { endpoint: { ...failedEndpoint({ version: '3' }, { version: '4' }), tags: team } }, 'none'));
+    // Deleted outside Kubernetes while observed, then made again there.
+    const seen = step(observer, { endpoint: elsewhere(), now: at(-20 * MINUTE) }, 'none');
+    const deleted = step(seen, { endpoint: NOT_FOUND, now: at(-10 * MINUTE) }, 'none');
+    add('observed-deleted-elsewhere', deleted);
+    add('observed-made-again-elsewhere', step(deleted, { endpoint: { ...elsewhere(), id: 'b5e7c0de00000000000000000000000a' } }, 'none'), 'returns');
+  }
+  // Full → Observe → Full: the endpoint the object created, observed (its version changed in Databricks meanwhile),
+  // then managed again, which brings it back to the spec.
+  {
+    const observed = step(edited(settled(), { managementPolicy: 'Observe' }), { endpoint: readyEndpoint({ version: '4' }), now: at(-10 * MINUTE) }, 'none');
+    add('observed-after-full', observed, 'returns');
+    add('full-after-observe', step(edited(observed, {}), { endpoint: readyEndpoint({ version: '4' }) }, 'updateConfig'));
   }
 
   // A canary of version 4: a step rolling out, paused, held, promoted, aborted (rolling back, and rolled back).
