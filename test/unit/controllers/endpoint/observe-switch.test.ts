@@ -76,14 +76,34 @@ describe('Full → Observe → Full: what ownership rests on survives', () => {
     expect(plan.action.type).toBe('patchTags');
   });
 
-  it('an endpoint the object created, deleted and made again outside Kubernetes while observed: the later Full names the one it created, and does not take the new one', () => {
-    const remade = (): ServingEndpointDetailed => ({ ...readyEndpoint({}, { owner: null, tags: [{ key: 'team', value: 'genai' }] }), id: 'ffff0000ffff0000ffff0000ffff0000' });
+  describe('an endpoint the object created, deleted outside Kubernetes while observed', () => {
     const { adoption: _, ...created } = fullStatus();
     const observer = edited(endpointObject({ status: created }), OBSERVE);
-    const observed = afterPlan(observer, reconcile(observer, { endpoint: remade() }));
-    const plan = reconcile(edited(observed, {}), { endpoint: remade() });
-    expect(plan.action).toEqual({ type: 'none' });
-    expect(condition(plan, 'Synced')).toMatchObject({ reason: 'NotOwned', message: expect.stringContaining(`(id ${ENDPOINT_ID}), which this object created, no longer exists`) });
+
+    it('gone: the observer keeps its record (a later Full says the endpoint it created no longer exists, and creates it where it was)', () => {
+      const gone = reconcile(observer, { endpoint: { kind: 'notFound' } });
+      expect(gone.status).toMatchObject({ endpointId: ENDPOINT_ID, workspaceHost: HOST });
+      const full = reconcile(edited(afterPlan(observer, gone), {}), { endpoint: { kind: 'notFound' } });
+      expect(full.action.type).toBe('create');
+      expect(full.events).toContainEqual(expect.objectContaining({ reason: 'EndpointMissing', message: expect.stringContaining(`(id ${ENDPOINT_ID}) no longer exists`) }));
+    });
+
+    it('made again there (another ID): the record of the one it created goes, so status names no endpoint beside the new one\'s served config; a later Full does not take the new one', () => {
+      const remade = (): ServingEndpointDetailed => ({ ...readyEndpoint({}, { owner: null, tags: [{ key: 'team', value: 'genai' }] }), id: 'ffff0000ffff0000ffff0000ffff0000' });
+      const seen = reconcile(observer, { endpoint: remade() });
+      expect(seen.status.served).toMatchObject({ modelVersion: '3' });
+      for (const field of ['endpointId', 'workspaceHost', 'adoption'] as const) expect(seen.status[field]).toBeUndefined();
+      const plan = reconcile(edited(afterPlan(observer, seen), {}), { endpoint: remade() });
+      expect(plan.action).toEqual({ type: 'none' });
+      expect(condition(plan, 'Synced')).toMatchObject({ reason: 'NotOwned', message: expect.stringContaining('adopt') });
+    });
+
+    it('a record made in another workspace stays whatever this one holds (the object does not create a second endpoint there)', () => {
+      const elsewhere = { ...created, workspaceHost: 'https://adb-99.9.azuredatabricks.net' };
+      const moved = edited(endpointObject({ status: elsewhere }), OBSERVE);
+      const remade = { ...readyEndpoint({}, { owner: null, tags: [{ key: 'team', value: 'genai' }] }), id: 'ffff0000ffff0000ffff0000ffff0000' };
+      expect(reconcile(moved, { endpoint: remade }).status).toMatchObject({ endpointId: ENDPOINT_ID, workspaceHost: elsewhere.workspaceHost });
+    });
   });
 });
 
