@@ -12,7 +12,7 @@ import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import type { Condition } from '../../kube/conditions.js';
 import { rolloutFailure } from './capacity.js';
 import { type DesiredServing, describeServing, diffServing, observeConfig } from './desired.js';
-import { decideOwnership, diffTags, ownershipOf, tagMap } from './ownership.js';
+import { decideOwnership, diffTags, ownershipOf, recordsIn, tagMap } from './ownership.js';
 import { type PlanBuilder, endpointNameOf, forgetServing, jittered, owner, progressRequeue, recordEndpoint } from './plan-builder.js';
 import type { CallFailure, Plan, PlanInput } from './plan-types.js';
 import { planModelReadFailure } from './failures.js';
@@ -67,6 +67,7 @@ export function planObserveOnly(input: PlanInput, plan: PlanBuilder, fresh: bool
       return plan.blocked(SyncedReason.NotOwned, refused, refused).finish({ type: 'none' }, poll);
     }
     const holds = ownershipOf(endpoint, owner(object), object.status, input.tenancy.taggedOwnerPresence, input.workspace.host).kind === 'ours';
+    if (!holds && replacedHere(object.status, endpoint, input.workspace.host)) forgetHeldEndpoint(plan);
     recordEndpoint(input, plan.status, endpoint, holds);
     // Whatever keeps the spec from being compared below, Ready is the endpoint's.
     plan.readyAsObserved = readiness;
@@ -93,7 +94,7 @@ export function planObserveOnly(input: PlanInput, plan: PlanBuilder, fresh: bool
  * change (a later Full manages those of its spec then, so a tag someone else put there while it observed stays).
  * Absent from an observer's status, so deleting them costs no write at steady state. Kept, being still true or what
  * ownership rests on (docs/security.md rules 1-7): endpointId, workspaceHost and adoption (the endpoint it created or
- * adopted stays its own, and a later Full names one deleted meanwhile), lastHandledRequestedAt and heldGeneration
+ * adopted stays its own; a later Full names one deleted meanwhile; only one replaced under its name goes, replacedHere), lastHandledRequestedAt and heldGeneration
  * (observing handles them too), optimization (the spec is read in those chunk sizes), served, state, pending and
  * endpointUrl (recorded from each read), settings (what each compared part shows; observe mode counts no attempts).
  * Schedule and canary state go in the reconciler (admission refuses both with Observe).
@@ -104,6 +105,23 @@ function forgetFullState(plan: PlanBuilder): void {
   delete plan.status.servedGeneration;
   delete plan.status.tagPatchGeneration;
   delete plan.status.managedTagKeys;
+}
+
+/**
+ * The endpoint this object created or adopted in this workspace is gone and another was made under its name: IDs are
+ * never reused in a workspace, so its records (endpointId, adoption) hold nothing any more and would only name a gone
+ * endpoint beside this one's served config. A record made in another workspace stays (workspace-move.ts).
+ */
+function replacedHere(status: PlanInput['object']['status'], endpoint: ServingEndpointDetailed, host: string | undefined): boolean {
+  const held = recordsIn(status, host);
+  const recorded = held.endpointId ?? held.adoption?.endpointId;
+  return recorded !== undefined && endpoint.id !== undefined && endpoint.id !== recorded;
+}
+
+function forgetHeldEndpoint(plan: PlanBuilder): void {
+  delete plan.status.endpointId;
+  delete plan.status.workspaceHost;
+  delete plan.status.adoption;
 }
 
 /** No endpoint to compare (gone, or not this object's to read): no part says how it compared. */
