@@ -117,6 +117,8 @@ describe('an observer whose endpoint is deleted outside Kubernetes, then made ag
     const gone = reconcile(seen, { endpoint: { kind: 'notFound' }, now: later(5) });
     for (const field of ['served', 'state', 'endpointUrl', 'pending', 'endpointId'] as const) expect(gone.status[field]).toBeUndefined();
     expect(condition(gone, 'Ready')).toMatchObject({ status: 'False', reason: 'EndpointNotFound' });
+    // What served is gone: kubectl describe says so as a Warning, as Full's EndpointMissing does.
+    expect(gone.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'EndpointNotFound' })]);
     const back = reconcile(afterPlan(seen, gone), { endpoint: elsewhere('b2'), now: later(10) });
     expect(condition(back, 'Ready')).toMatchObject({ status: 'True', reason: 'Available' });
     expect(back.status.served).toMatchObject({ modelVersion: '3' });
