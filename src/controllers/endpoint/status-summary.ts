@@ -34,6 +34,8 @@ const WARNING_REASONS: ReadonlySet<string> = new Set([
   SyncedReason.WorkspaceNotReady,
   SyncedReason.RateLimited,
   SyncedReason.Drifted,
+  // An observed endpoint gone (or not made yet): what the object reports on does not exist, as Full's EndpointMissing.
+  SyncedReason.EndpointNotFound,
 ]);
 
 type Conditions = Condition[] | undefined;
