@@ -161,4 +161,28 @@ describe('managementPolicy switched, endpoints deleted and made again: kubectl s
     expect(status(restored)['endpointId']).toBe(endpointId);
     expect(status(restored)['managedTagKeys']).toEqual(['team']);
   });
+  it('observed again, its endpoint deleted and made again outside Kubernetes: a Warning says it is gone; made again (another ID), kubectl get pte -o wide names no gone endpoint, and Full does not take the new one without adopt', async () => {
+    const full = (spec: Record<string, unknown> = {}) => endpointManifest('switched', { tags: { team: 'genai' }, ...spec });
+    const before = await e2e.get('pte', 'switched');
+    const endpointId = status(before as Record<string, unknown>)['endpointId'] as string;
+    await e2e.apply(full({ managementPolicy: 'Observe' }));
+    await e2e.waitUntil('pte', 'switched', (o) => (condition(o, 'Synced')?.message ?? '').includes('managementPolicy is Observe'));
+    await databricksRequest(e2e.emulator.url, 'DELETE', '/api/2.0/serving-endpoints/switched');
+    const gone = await e2e.waitUntil('pte', 'switched', (o) => condition(o, 'Ready')?.reason === 'EndpointNotFound', 30_000);
+    // The record stays while nothing else has the name: a later Full would say the endpoint it created is gone.
+    expect(status(gone)['endpointId']).toBe(endpointId);
+    expect(await e2e.kubectl(['describe', 'pte', 'switched'])).toMatch(/Warning\s+EndpointNotFound\s+.*does not exist in Databricks/);
+
+    await createElsewhere('switched');
+    const remade = await e2e.waitUntil('pte', 'switched', (o) => isReady(o), 30_000);
+    expect(status(remade)['endpointId']).toBeUndefined();
+    expect(await e2e.kubectl(['get', 'pte', 'switched', '-o', 'wide'])).not.toContain(endpointId);
+    const sinceFull = Math.max(0, ...(await emulatorCalls(e2e.emulator.url)).map((c) => c.seq));
+    await e2e.apply(full());
+    const refused = await e2e.waitUntil('pte', 'switched', (o) => condition(o, 'Synced')?.reason === 'NotOwned', 30_000);
+    expect(condition(refused, 'Synced')?.message).toContain('ptoperator.io/adopt');
+    await e2e.reconciledAgain('switched');
+    const calls = (await emulatorCalls(e2e.emulator.url)).filter((c) => c.seq > sinceFull && c.path.includes('/switched'));
+    expect(calls.filter((c) => c.method !== 'GET').map((c) => `${c.method} ${c.path}`)).toEqual([]);
+  });
 });
