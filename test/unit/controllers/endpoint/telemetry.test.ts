@@ -2,7 +2,7 @@
 // the features in full), one PATCH for a difference, {} and the field's removal take the config away.
 import { describe, expect, it } from 'vitest';
 import type { Telemetry } from '../../../../src/api/v1alpha1/index.js';
-import { diffTelemetry, telemetryBody, telemetrySpec } from '../../../../src/controllers/endpoint/telemetry.js';
+import { diffTelemetry, telemetryBody, telemetrySpec, withTelemetryAnswer } from '../../../../src/controllers/endpoint/telemetry.js';
 import type { TelemetryConfig } from '../../../../src/databricks/api-types.js';
 import { afterPlan, at, edited, readyEndpoint, updatingEndpoint } from '../fixtures.js';
 import { conditionOf, endpointWith, plan, reasons, settledWith } from './settings-fixtures.js';
@@ -144,5 +144,65 @@ describe('telemetry part', () => {
     const landed = plan(object, { endpoint: { ...readyEndpoint({ max: 3920 }), telemetry_config: echoed } });
     expect(landed.action).toEqual({ type: 'patchTelemetryConfig', name: 'llama-chat', body: { telemetry_config: { telemetry_profile_id: 'tp-shared' } } });
     expect([...reasons(sent), ...reasons(during), ...reasons(landed)]).not.toContain('Warning DriftDetected');
+  });
+});
+
+// Databricks consumes table_names (and the features) to make a new profile and shows only that profile's ID, and the
+// inference table it made (the Databricks CLI's test server, libs/testserver/serving_endpoints.go, and its commit
+// 99278023d6: "the backend consumes table_names to provision a profile and never returns it"). Compared with what GET
+// shows, a spec of tables was never in sync: a PATCH at every look, a new profile each time, NotConverging after three.
+describe('telemetry part: Databricks shows only the profile it made from the tables', () => {
+  const made = (id: string): TelemetryConfig => ({ telemetry_profile_id: id, inference_table_config: { name: 'main.obs.logs_payload', sampling_fraction: 1 } });
+  const withFeatures: Telemetry = { ...tables, features: ['TELEMETRY_FEATURE_LOGS', 'TELEMETRY_FEATURE_TRACES'] };
+
+  /** The spec's telemetry sent once and answered with `answer`; then a look at `shown`. */
+  function afterPatch(spec: Telemetry, answer: TelemetryConfig | undefined, shown: TelemetryConfig | undefined) {
+    const object = settledWith({}, endpointWith({}));
+    const changed = { ...object, spec: { ...object.spec, telemetry: spec }, generation: 2 };
+    const sent = plan(changed, { endpoint: endpointWith({}) });
+    expect(sent.action.type).toBe('patchTelemetryConfig');
+    const answered = withTelemetryAnswer(sent, spec, endpointWith({ ...(answer && { telemetry_config: answer }) }));
+    return plan(afterPlan(changed, answered), { endpoint: endpointWith({ ...(shown && { telemetry_config: shown }) }) });
+  }
+
+  it.each<[string, Telemetry]>([
+    ['tables', tables],
+    ['tables and some features', withFeatures],
+    ['a profile and some features', { profileId: 'tp-shared', features: ['TELEMETRY_FEATURE_LOGS'] }],
+  ])('%s, once sent and answered with the profile made: in sync at the next look, nothing sent again', (_, spec) => {
+    const profile = spec.profileId ?? 'b1946ac9-2c1f-4f1d-9c64-3a0c1c7b1a11';
+    const next = afterPatch(spec, made(profile), made(profile));
+    expect(next.action.type).toBe('none');
+    expect(conditionOf(next, 'TelemetrySynced')).toMatchObject({ status: 'True', reason: 'Applied' });
+    expect(next.status.settings?.telemetry).toMatchObject({ inSync: true, profileId: profile });
+  });
+
+  it('an answer without the profile: the profile first shown after the PATCH is taken as the one made', () => {
+    const next = afterPatch(tables, undefined, made('p-1'));
+    expect(next.action.type).toBe('none');
+    expect(next.status.settings?.telemetry).toMatchObject({ inSync: true, profileId: 'p-1' });
+  });
+
+  it('another profile applied in Databricks afterwards is drift: the tables are sent again', () => {
+    const next = afterPatch(tables, made('p-1'), made('p-other'));
+    expect(next.action).toEqual({ type: 'patchTelemetryConfig', name: 'llama-chat', body: telemetryBody(tables) });
+    expect(conditionOf(next, 'TelemetrySynced')).toMatchObject({ status: 'False', reason: 'Applying' });
+    expect(conditionOf(next, 'TelemetrySynced')?.message).toContain('p-other');
+  });
+
+  it('tables changed in the spec are sent, though Databricks shows no tables to compare them with', () => {
+    const object = settledWith({ telemetry: tables }, endpointWith({ telemetry_config: made('p-1') }), {}, undefined);
+    const recorded = { ...object, status: { ...object.status, settings: { telemetry: { applied: 'profile p-1', inSync: true, sent: 'logs main.obs.logs, traces main.obs.traces, all features', profileId: 'p-1' } } } };
+    const moved = { ...recorded, spec: { ...recorded.spec, telemetry: { tables: { logsTable: 'main.obs2.logs' } } }, generation: 2 };
+    expect(plan(moved, { endpoint: endpointWith({ telemetry_config: made('p-1') }) }).action.type).toBe('patchTelemetryConfig');
+  });
+
+  it('a PATCH that failed records nothing: the tables are sent again at the next look', () => {
+    const object = settledWith({}, endpointWith({}));
+    const changed = { ...object, spec: { ...object.spec, telemetry: tables }, generation: 2 };
+    const sent = plan(changed, { endpoint: endpointWith({}) });
+    // not answered (refused, or no answer): no withTelemetryAnswer
+    const next = plan(afterPlan(changed, sent), { endpoint: endpointWith({ telemetry_config: made('p-old') }) });
+    expect(next.action.type).toBe('patchTelemetryConfig');
   });
 });
