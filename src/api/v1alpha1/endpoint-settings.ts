@@ -293,7 +293,15 @@ export const SettingsStatus = z
     aiGateway: SettingStatus.optional().describe('The AI Gateway; present while the operator manages it.'),
     permissions: SettingStatus.optional().describe('The direct permissions; present while the operator manages them.'),
     notifications: SettingStatus.optional().describe('The e-mail notifications; present while the operator manages them.'),
-    telemetry: SettingStatus.optional().describe('The telemetry config; present while the operator manages it.'),
+    telemetry: SettingStatus.extend({
+      sent: z
+        .string()
+        .optional()
+        .describe('The telemetry config the operator last sent and Databricks took, in short: Databricks keeps the tables and features of a profile it makes to itself, so they are compared with this.'),
+      profileId: z.string().optional().describe('The profile Databricks applied for what was sent (sent): another one shown later was applied outside Kubernetes.'),
+    })
+      .optional()
+      .describe('The telemetry config; present while the operator manages it.'),
     creation: SettingStatus.optional().describe('Budget policy, description and route optimization, which Databricks sets only at create.'),
   })
   .describe('What is applied for each part of the endpoint settings. Each part also has its own condition (AiGatewaySynced, PermissionsSynced, NotificationsSynced, TelemetrySynced, CreationSettingsSynced).');

@@ -69,8 +69,8 @@ export async function execute(
       await client.updateNotifications(action.name, action.body, callOptions);
       break;
     case 'patchTelemetryConfig':
-      await client.patchTelemetryConfig(action.name, action.body, callOptions);
-      break;
+      // its answer names the profile Databricks applied (telemetry.ts withTelemetryAnswer)
+      return { latest, answered: await client.patchTelemetryConfig(action.name, action.body, callOptions) };
     case 'delete':
       try {
         await client.deleteEndpoint(action.name, callOptions);

@@ -46,6 +46,7 @@ import { inferenceTableTarget } from './ai-gateway.js';
 import { isObserveOnly, observeRefusal } from './observe-only.js';
 import { RolloutWakes } from './rollout-wakes.js';
 import { needsPermissions, type PartObserved } from './settings.js';
+import { withTelemetryAnswer } from './telemetry.js';
 import { progressRequeueMs } from './requeue.js';
 import { SharedReads } from '../shared-reads.js';
 import { ListFreshness, WorkspaceLists, asListed, summarizeList } from './workspace-list.js';
@@ -374,8 +375,10 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
         // (the worker takes the next deletion meanwhile; the key stays locked until it is done). No status to write.
         return { finishing: release(writeBackContext, key, current, latest, endpointNameOf(object), signal) };
       }
-      // Databricks' answer to a create or config update is what the first look at the rollout would read.
-      if (done.answered) {
+      if (done.answered && plan.action.type === 'patchTelemetryConfig') {
+        plan = withTelemetryAnswer(plan, object.spec.telemetry, done.answered);
+      } else if (done.answered) {
+        // Databricks' answer to a create or config update is what the first look at the rollout would read.
         plan = withActionAnswer(input, plan, done.answered);
         freshness.answered(key);
       }

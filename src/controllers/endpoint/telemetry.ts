@@ -2,10 +2,17 @@
 // object replaces the previous one; a body without it removes it). Not sent with the create, like the AI Gateway and
 // the notifications: a telemetry config Databricks refuses (a table it cannot make) fails its own condition, not the
 // create. Only what the spec sets is compared: Databricks may fill in more (the profile made from table_names, the
-// inference table's name, its default sampling), and comparing that would send the PATCH again at every look. Pure.
-import type { Telemetry } from '../../api/v1alpha1/index.js';
-import { TELEMETRY_FEATURES, type TelemetryConfig, type UnityCatalogTableNames } from '../../databricks/api-types.js';
-import { type PartContext, type PartPlan, type PartPlanner, decidePart, sameList, sortedUnique } from './settings-part.js';
+// inference table's name, its default sampling), and comparing that would send the PATCH again at every look.
+// Databricks consumes table_names (and the features) to make a new profile and shows only that profile's ID (the
+// Databricks CLI's own test server does so, and its commit 99278023d6 says it): what it does not show is compared with
+// what the operator last sent and Databricks took (status.settings.telemetry.sent), and the profile it applied for it.
+// Pure.
+import type { SettingsStatus, Telemetry } from '../../api/v1alpha1/index.js';
+import { TELEMETRY_FEATURES, type ServingEndpointDetailed, type TelemetryConfig, type UnityCatalogTableNames } from '../../databricks/api-types.js';
+import type { Plan } from './plan-types.js';
+import { type PartContext, type PartPlan, type PartPlanner, appliedText, decidePart, sameList, sortedUnique } from './settings-part.js';
+
+type TelemetryStatus = NonNullable<SettingsStatus['telemetry']>;
 
 const TABLES = [
   ['logsTable', 'logs_table', 'logs'],
@@ -78,22 +85,45 @@ export function describeTelemetry(config: TelemetryConfig | undefined): string {
 /** Unity Catalog keeps names in lower case: a table named Main.Obs.Logs is shown as main.obs.logs. */
 const sameTable = (a: string | undefined, b: string | undefined) => a?.toLowerCase() === b?.toLowerCase();
 
-/** How the endpoint's telemetry config differs from the spec's, in what the spec sets (none: the spec removes it). */
-export function diffTelemetry(spec: Telemetry | undefined, observed: TelemetryConfig | undefined): string[] {
+/**
+ * Whether Databricks applied what the spec asks for when it was last sent, as far as it shows: `sent` is the spec's
+ * config as the operator sent it and Databricks took it, and the endpoint still has the profile it applied then (the
+ * first one shown after it when its answer named none).
+ */
+function tookWhatWasSent(desired: TelemetryConfig, observed: TelemetryConfig | undefined, record: TelemetryStatus | undefined): boolean {
+  const shown = observed?.telemetry_profile_id;
+  return record?.sent === describeTelemetry(desired) && shown !== undefined && (record.profileId === undefined || record.profileId === shown);
+}
+
+/**
+ * How the endpoint's telemetry config differs from the spec's, in what the spec sets (none: the spec removes it).
+ * Tables and features Databricks does not show (it keeps them to the profile it made) count as applied when it took
+ * them last time and still applies that profile (`record`, status.settings.telemetry).
+ */
+export function diffTelemetry(spec: Telemetry | undefined, observed: TelemetryConfig | undefined, record?: TelemetryStatus): string[] {
   const desired = telemetryBody(spec).telemetry_config;
   if (!desired) return hasTelemetry(observed) ? [`${describeTelemetry(observed)} → none`] : [];
   const diffs: string[] = [];
   if (desired.telemetry_profile_id !== undefined && desired.telemetry_profile_id !== observed?.telemetry_profile_id) {
     diffs.push(`profile ${observed?.telemetry_profile_id ?? 'none'} → ${desired.telemetry_profile_id}`);
   }
-  for (const [, wire, word] of TABLES) {
+  const took = tookWhatWasSent(desired, observed, record);
+  const tablesShown = TABLES.some(([, wire]) => observed?.table_names?.[wire] !== undefined);
+  if (desired.table_names && !tablesShown && !took) {
+    // Databricks shows the profile, not the tables it was made from: this one was not made from the spec's.
+    const tables = TABLES.flatMap(([, wire, word]) => (desired.table_names?.[wire] !== undefined ? [`${word} ${desired.table_names[wire]}`] : []));
+    diffs.push(`profile ${observed?.telemetry_profile_id ?? 'none'} → one made from ${tables.join(', ')}`);
+  }
+  for (const [, wire, word] of desired.table_names && tablesShown ? TABLES : []) {
     const wanted = desired.table_names?.[wire];
     const shown = observed?.table_names?.[wire];
     if (wanted !== undefined && !sameTable(wanted, shown)) diffs.push(`${word} table ${shown ?? 'none'} → ${wanted}`);
   }
   const wantedFeatures = knownFeatures(desired.enabled_telemetry_features);
   const shownFeatures = knownFeatures(observed?.enabled_telemetry_features);
-  if (wantedFeatures === 'all' ? shownFeatures !== 'all' : shownFeatures === 'all' || !sameList(wantedFeatures, shownFeatures)) {
+  const featuresShown = observed?.enabled_telemetry_features !== undefined;
+  const featuresDiffer = wantedFeatures === 'all' ? shownFeatures !== 'all' : shownFeatures === 'all' || !sameList(wantedFeatures, shownFeatures);
+  if (featuresDiffer && (featuresShown || !took)) {
     diffs.push(`features ${describeFeatures(shownFeatures)} → ${describeFeatures(wantedFeatures)}`);
   }
   const sampling = desired.inference_table_config?.sampling_fraction;
@@ -108,14 +138,35 @@ export const telemetryPart: PartPlanner = {
   plan(context: PartContext): PartPlan {
     const spec = context.spec.telemetry;
     const observed = context.endpoint.telemetry_config;
-    return decidePart({
+    const record = context.previous.telemetry;
+    const planned = decidePart({
       context,
       key: 'telemetry',
       wanted: spec !== undefined,
       what: 'the telemetry config',
       applied: describeTelemetry(observed),
-      diffs: diffTelemetry(spec, observed),
+      diffs: diffTelemetry(spec, observed, record),
       action: { type: 'patchTelemetryConfig', name: context.endpoint.name, body: telemetryBody(spec) },
     });
+    const desired = telemetryBody(spec).telemetry_config;
+    if (!planned.status || !desired || record?.sent !== describeTelemetry(desired)) return planned;
+    // What was sent is still what the spec asks for: kept, with the profile applied for it once it is first shown.
+    const profileId = record.profileId ?? (planned.status.inSync ? observed?.telemetry_profile_id : undefined);
+    return { ...planned, status: { ...planned.status, sent: record.sent, ...(profileId !== undefined && { profileId }) } };
   },
 };
+
+/**
+ * Databricks took a PATCH of the spec's telemetry: status records what was sent, and the profile its answer shows
+ * (none shown: the first shown afterwards), which is all Databricks shows of a profile made from tables.
+ */
+export function withTelemetryAnswer(plan: Plan, spec: Telemetry | undefined, answered: ServingEndpointDetailed): Plan {
+  const desired = telemetryBody(spec).telemetry_config;
+  const part = plan.status.settings?.telemetry;
+  if (!desired || !part) return plan;
+  const profileId = answered.telemetry_config?.telemetry_profile_id;
+  const telemetry: TelemetryStatus = { ...part, sent: appliedText(describeTelemetry(desired)) };
+  if (profileId !== undefined) telemetry.profileId = appliedText(profileId);
+  else delete telemetry.profileId;
+  return { ...plan, status: { ...plan.status, settings: { ...plan.status.settings, telemetry } } };
+}

@@ -12,6 +12,16 @@ describe('endpoint reconciler (I/O shell)', () => {
     const withSpec = (extra: Record<string, unknown>) => ({ ...endpoint(), spec: { ...endpoint().spec, ...extra } }) as unknown as Endpoint;
     const acl = () => ({ object_type: 'serving-endpoint', access_control_list: [{ user_name: 'pt-operator@company.com', all_permissions: [{ permission_level: 'CAN_MANAGE', inherited: false }] }] });
 
+    it("a telemetry PATCH's answer is recorded: what was sent and the profile Databricks made of it", async () => {
+      const tables = { tables: { logsTable: 'main.obs.logs' } };
+      const made = { ...readyEndpoint(), telemetry_config: { telemetry_profile_id: 'p-made' } };
+      const h = harness({ object: withSpec({ telemetry: tables }), settings: { patchTelemetryConfig: () => made } });
+      await h.run();
+      expect(h.client.patchTelemetryConfig).toHaveBeenCalledTimes(1);
+      const written = h.patches.filter((p) => p.subresource === 'status').at(-1)?.body as { status: { settings: { telemetry: unknown } } };
+      expect(written.status.settings.telemetry).toMatchObject({ sent: 'logs main.obs.logs, all features', profileId: 'p-made' });
+    });
+
     it('reads the ACL only for an object that manages permissions', async () => {
       const h = harness();
       await h.run();
