@@ -186,17 +186,25 @@ describe('emulator: telemetry config', () => {
     return undefined;
   };
 
-  it('a PATCH with tables answers the endpoint with the config, the tables beside the profile made from them; GET echoes it', () => {
+  // As Databricks' own test server for the CLI answers (databricks/cli libs/testserver/serving_endpoints.go; its commit
+  // 99278023d6: "the backend consumes table_names to provision a profile and never returns it").
+  it('a PATCH with tables answers with the new profile made from them and the inference table it named, not the tables or features; GET shows the same', () => {
     const { emulator } = emulatorWithEndpoint();
     const answered = emulator.patchTelemetryConfig('llama', { telemetry_config: { table_names: TABLES, enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'], inference_table_config: { sampling_fraction: 0.5 } } });
     expect(answered).toMatchObject({ name: 'llama', id: expect.any(String) });
     expect(answered.telemetry_config).toEqual({
-      telemetry_profile_id: expect.stringMatching(/^tp-/),
-      table_names: TABLES,
-      enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'],
-      inference_table_config: { sampling_fraction: 0.5 },
+      telemetry_profile_id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+      inference_table_config: { sampling_fraction: 0.5, name: `${TABLES.logs_table}_payload` },
     });
     expect(emulator.getEndpoint('llama').telemetry_config).toEqual(answered.telemetry_config);
+    // the same tables again make another profile
+    const again = emulator.patchTelemetryConfig('llama', { telemetry_config: { table_names: TABLES } });
+    expect(again.telemetry_config?.telemetry_profile_id).not.toBe(answered.telemetry_config?.telemetry_profile_id);
+  });
+
+  it('a PATCH with a profile shows that profile, and not the features', () => {
+    const { emulator } = emulatorWithEndpoint();
+    expect(emulator.patchTelemetryConfig('llama', { telemetry_config: { telemetry_profile_id: 'tp-shared', enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'] } }).telemetry_config).toEqual({ telemetry_profile_id: 'tp-shared' });
   });
 
   it('a PATCH replaces the config (a profile, no tables kept); one without telemetry_config removes it', () => {
