@@ -1,7 +1,7 @@
 // The emulator's core, without HTTP: the workspace state (endpoints, catalog, faults, budget, auth,
 // call log, clock) and every operation on it. The HTTP server and the in-process control API both
 // call these methods, so the two cannot drift apart.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
   CreatePtEndpointRequestSchema,
@@ -465,7 +465,7 @@ export class Emulator {
     return [...new Set(names.filter((n): n is string => n !== undefined))];
   }
 
-  readonly #newProfileId = (): string => randomBytes(8).toString('hex');
+  readonly #newProfileId = (): string => randomUUID();
 
   /** A create's ai_gateway, validated and filled like a PUT; create-time e-mail notifications are not kept (reference §2.1). */
   #createGateway(name: string, gateway: AiGatewayConfig | undefined): AiGatewayConfig | undefined {

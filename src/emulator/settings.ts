@@ -158,16 +158,16 @@ export function permissionLevels(): PermissionLevelsResponse {
 
 // ---- telemetry -----------------------------------------------------------------------------------
 
-const TELEMETRY_PROFILE_PREFIX = 'tp-';
-
 /**
  * What a PATCH /telemetry-config (or a create's telemetry_config) leaves on an endpoint, and what GET shows: the given
  * config replaces the previous one, a body without one removes it. A config that names neither a profile nor a table
  * is accepted and applied nowhere (the Databricks CLI's bundle validator: "Given neither, it discards the
- * configuration instead of applying it"): the previous one stays. INFERENCE (no source shows the echo): tables make a
- * new profile, shown beside them as telemetry_profile_id; the features, as given; the sampling, as given. The refusals
- * (both a profile and tables, an unknown feature, a sampling outside [0, 1], a table name not catalog.schema.table)
- * are the emulator's own wording.
+ * configuration instead of applying it"): the previous one stays. Tables are consumed to make a new profile (each
+ * time), and only the profile is shown, with the inference table it names after the logs table; the features are not
+ * shown either: as Databricks' own test server for the CLI answers (databricks/cli libs/testserver/serving_endpoints.go,
+ * and its commit 99278023d6, "the backend consumes table_names to provision a profile and never returns it"). The
+ * refusals (both a profile and tables, an unknown feature, a sampling outside [0, 1], a table name not
+ * catalog.schema.table) are the emulator's own wording.
  */
 export function applyTelemetry(current: TelemetryConfig | undefined, request: TelemetryConfig | undefined, newProfileId: () => string): TelemetryConfig | undefined {
   if (request === undefined) return undefined;
@@ -187,12 +187,11 @@ export function applyTelemetry(current: TelemetryConfig | undefined, request: Te
       throw invalidParameter(`telemetry_config.table_names.${field} must be a full Unity Catalog table name (catalog.schema.table), got '${name}'.`);
     }
   }
-  const profile = request.telemetry_profile_id || (tables.length > 0 ? `${TELEMETRY_PROFILE_PREFIX}${newProfileId()}` : undefined);
+  const profile = request.telemetry_profile_id || (tables.length > 0 ? newProfileId() : undefined);
   if (profile === undefined) return current;
+  const logsTable = request.table_names?.logs_table;
   return {
     telemetry_profile_id: profile,
-    ...(tables.length > 0 && { table_names: Object.fromEntries(tables) }),
-    ...(request.enabled_telemetry_features && request.enabled_telemetry_features.length > 0 && { enabled_telemetry_features: request.enabled_telemetry_features }),
-    ...(request.inference_table_config && { inference_table_config: request.inference_table_config }),
+    ...(request.inference_table_config && { inference_table_config: { ...request.inference_table_config, ...(logsTable && { name: `${logsTable}_payload` }) } }),
   };
 }

@@ -275,9 +275,11 @@ describe('endpoint settings', () => {
     const telemetry = { tables: { logsTable: 'main.default.logs', tracesTable: 'main.default.traces' }, features: ['TELEMETRY_FEATURE_LOGS', 'TELEMETRY_FEATURE_TRACES'], inferenceTable: { samplingFraction: 0.5 } };
     await e2e.apply(endpointManifest(name, { telemetry }));
     const obj = await e2e.waitUntil('pte', name, (o) => generationOf(o) === 2 && settled(['TelemetrySynced'])(o), 60_000);
-    // The emulator shows the tables with the profile it made from them: not a difference, so no second PATCH.
-    expect(await telemetryOf()).toMatchObject({ telemetry_profile_id: expect.stringMatching(/^tp-/), table_names: { logs_table: 'main.default.logs', traces_table: 'main.default.traces' } });
-    expect(settings(obj)['telemetry']).toMatchObject({ inSync: true });
+    // Databricks shows only the profile it made from the tables (and the inference table it named): the operator
+    // compares with what it sent and the profile Databricks answered with, so no second PATCH.
+    const made = (await telemetryOf())?.telemetry_profile_id;
+    expect(await telemetryOf()).toEqual({ telemetry_profile_id: expect.any(String), inference_table_config: { sampling_fraction: 0.5, name: 'main.default.logs_payload' } });
+    expect(settings(obj)['telemetry']).toMatchObject({ inSync: true, profileId: made });
     const afterSet = (await calls()).at(-1)?.seq ?? 0;
     await eventually(
       async () => {
@@ -290,7 +292,9 @@ describe('endpoint settings', () => {
 
     const beforeDrift = (await calls()).at(-1)?.seq ?? 0;
     await editEndpointOutOfBand({ telemetry_config: { telemetry_profile_id: 'tp-from-the-ui' } }, name);
-    await eventually(async () => expect(await telemetryOf()).toMatchObject({ table_names: { logs_table: 'main.default.logs' } }), { timeoutMs: 60_000, intervalMs: 500 });
+    // the tables are sent again: Databricks makes a new profile of them
+    await eventually(async () => expect((await telemetryOf())?.telemetry_profile_id).not.toMatch(/^tp-from-the-ui$|^$/), { timeoutMs: 60_000, intervalMs: 500 });
+    expect((await telemetryOf())?.telemetry_profile_id).not.toBe(made);
     expect((await since(beforeDrift)).filter((c) => c.method !== 'GET').map((c) => c.operation)).toEqual(['patchTelemetryConfig']);
     expect(await e2e.kubectl(['describe', 'pte', name])).toMatch(/Warning\s+DriftDetected\s+.*the telemetry config differs from the spec/);
 

@@ -206,7 +206,8 @@ describe('from Terraform to the operator', () => {
         guardrails: { input: { safety: true, pii: { behavior: 'BLOCK' }, validTopics: ['support'], invalidKeywords: ['password'] }, output: { pii: { behavior: 'MASK' } } },
       },
       notifications: { onUpdateSuccess: ['ops@example.com'], onUpdateFailure: ['oncall@example.com'] },
-      telemetry: { tables: { logsTable: 'main.default.tf_chat_logs', tracesTable: 'main.default.tf_chat_traces' }, features: ['TELEMETRY_FEATURE_LOGS', 'TELEMETRY_FEATURE_TRACES'] },
+      // Databricks shows the profile it made from Terraform's tables, not the tables: import declares that profile
+      telemetry: { profileId: ((await getEndpoint('tf-chat'))['telemetry_config'] as { telemetry_profile_id?: string } | undefined)?.telemetry_profile_id },
     });
     expect(byName['tf-maverick']?.spec).toMatchObject({ throughput: { modelUnits: 50 }, budgetPolicyId: 'budget-policy-7', aiGateway: { usageTracking: { enabled: true } } });
 
@@ -310,9 +311,12 @@ describe('from Terraform to the operator', () => {
     });
     const created = await e2e.get('pte', 'tf-chat');
     expect(condition(created, 'CreationSettingsSynced')?.status).toBe('True');
-    // Its telemetry config follows with its own PATCH (import declared it as spec.telemetry).
+    // Its telemetry config follows with its own PATCH: the profile import declared as spec.telemetry, which outlives
+    // the endpoint it was made for.
     await e2e.waitUntil('pte', 'tf-chat', (o) => condition(o, 'TelemetrySynced')?.status === 'True', 60_000);
-    expect((await getEndpoint('tf-chat'))['telemetry_config']).toMatchObject({ table_names: TF_CHAT.telemetry_config.table_names, enabled_telemetry_features: TF_CHAT.telemetry_config.enabled_telemetry_features });
+    const imported = ((await e2e.get('pte', 'tf-chat')) as { spec: { telemetry?: { profileId?: string } } }).spec.telemetry?.profileId;
+    expect(imported).toBeDefined();
+    expect((await getEndpoint('tf-chat'))['telemetry_config']).toMatchObject({ telemetry_profile_id: imported });
   });
 
   it('a model-unit endpoint with a description and route optimization is imported with both, and re-created with both after a deletion outside Kubernetes', async () => {

@@ -194,11 +194,11 @@ describe.each([
     expect(steps.get('patch_telemetry_config')).toEqual({
       step: 'patch_telemetry_config',
       name: `sdk-${authType}`,
-      logs_table: 'main.default.logs',
-      features: ['TELEMETRY_FEATURE_LOGS', 'TELEMETRY_FEATURE_TRACES'],
+      tables_shown: false,
+      features_shown: false,
+      inference_table: 'main.default.logs_payload',
       sampling: 0.5,
       profile_on_get: true,
-      traces_on_get: 'main.default.traces',
     });
     expect(steps.get('patch_telemetry_config_both')).toMatchObject({ raised: 'InvalidParameterValue', error_code: 'INVALID_PARAMETER_VALUE' });
     expect(steps.get('patch_telemetry_config_missing_endpoint')).toMatchObject({ raised: 'ResourceDoesNotExist', error_code: 'RESOURCE_DOES_NOT_EXIST' });

@@ -355,11 +355,12 @@ def settings(w, name):
     emit(
         "patch_telemetry_config",
         name=telemetry.name,
-        logs_table=telemetry.telemetry_config.table_names.logs_table,
-        features=sorted(f.value for f in telemetry.telemetry_config.enabled_telemetry_features),
+        # Databricks consumes the tables and features to make a profile, and shows the profile and its inference table
+        tables_shown=telemetry.telemetry_config.table_names is not None,
+        features_shown=telemetry.telemetry_config.enabled_telemetry_features is not None,
+        inference_table=telemetry.telemetry_config.inference_table_config.name,
         sampling=telemetry.telemetry_config.inference_table_config.sampling_fraction,
-        profile_on_get=shown.telemetry_profile_id is not None,
-        traces_on_get=shown.table_names.traces_table,
+        profile_on_get=shown.telemetry_profile_id == telemetry.telemetry_config.telemetry_profile_id,
     )
     try:
         w.serving_endpoints.patch_telemetry_config(
