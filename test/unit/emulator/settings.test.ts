@@ -165,6 +165,7 @@ describe('emulator: notifications, create-only fields, budget', () => {
 
   it('the gateway, notifications and telemetry count against the create/update budget; permissions do not', () => {
     const { emulator, id } = emulatorWithEndpoint();
+    emulator.advance(600_000);
     const used = () => emulator.budget.used(emulator.now());
     const start = used();
     emulator.putAiGateway('llama', { fallback_config: { enabled: true } });
@@ -176,6 +177,12 @@ describe('emulator: notifications, create-only fields, budget', () => {
 });
 
 describe('emulator: telemetry config', () => {
+  /** The endpoint's first rollout done: the telemetry API takes no change while a config update is in progress. */
+  const settledEndpoint = () => {
+    const made = emulatorWithEndpoint();
+    made.emulator.advance(600_000);
+    return made;
+  };
   const TABLES = { logs_table: 'main.obs.logs', traces_table: 'main.obs.traces' };
   const refusal = (run: () => unknown) => {
     try {
@@ -189,7 +196,7 @@ describe('emulator: telemetry config', () => {
   // As Databricks' own test server for the CLI answers (databricks/cli libs/testserver/serving_endpoints.go; its commit
   // 99278023d6: "the backend consumes table_names to provision a profile and never returns it").
   it('a PATCH with tables answers with the new profile made from them and the inference table it named, not the tables or features; GET shows the same', () => {
-    const { emulator } = emulatorWithEndpoint();
+    const { emulator } = settledEndpoint();
     const answered = emulator.patchTelemetryConfig('llama', { telemetry_config: { table_names: TABLES, enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'], inference_table_config: { sampling_fraction: 0.5 } } });
     expect(answered).toMatchObject({ name: 'llama', id: expect.any(String) });
     expect(answered.telemetry_config).toEqual({
@@ -203,12 +210,12 @@ describe('emulator: telemetry config', () => {
   });
 
   it('a PATCH with a profile shows that profile, and not the features', () => {
-    const { emulator } = emulatorWithEndpoint();
+    const { emulator } = settledEndpoint();
     expect(emulator.patchTelemetryConfig('llama', { telemetry_config: { telemetry_profile_id: 'tp-shared', enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'] } }).telemetry_config).toEqual({ telemetry_profile_id: 'tp-shared' });
   });
 
   it('a PATCH replaces the config (a profile, no tables kept); one without telemetry_config removes it', () => {
-    const { emulator } = emulatorWithEndpoint();
+    const { emulator } = settledEndpoint();
     emulator.patchTelemetryConfig('llama', { telemetry_config: { table_names: TABLES } });
     expect(emulator.patchTelemetryConfig('llama', { telemetry_config: { telemetry_profile_id: 'tp-shared' } }).telemetry_config).toEqual({ telemetry_profile_id: 'tp-shared' });
     expect(emulator.patchTelemetryConfig('llama', {})).not.toHaveProperty('telemetry_config');
@@ -217,7 +224,7 @@ describe('emulator: telemetry config', () => {
 
   // The Databricks CLI's bundle validator: "Given neither, it discards the configuration instead of applying it."
   it('a config naming neither a profile nor a table is taken and applied nowhere: the previous one stays', () => {
-    const { emulator } = emulatorWithEndpoint();
+    const { emulator } = settledEndpoint();
     emulator.patchTelemetryConfig('llama', { telemetry_config: { telemetry_profile_id: 'tp-1' } });
     expect(emulator.patchTelemetryConfig('llama', { telemetry_config: { enabled_telemetry_features: ['TELEMETRY_FEATURE_LOGS'] } }).telemetry_config).toEqual({ telemetry_profile_id: 'tp-1' });
   });
@@ -229,7 +236,7 @@ describe('emulator: telemetry config', () => {
     ['a table name that is not catalog.schema.table', { telemetry_config: { table_names: { logs_table: 'obs.logs' } } }],
     ['a config that is not an object', { telemetry_config: 'tp-1' }],
   ])('%s: 400 INVALID_PARAMETER_VALUE, the config unchanged', (_, body) => {
-    const { emulator } = emulatorWithEndpoint();
+    const { emulator } = settledEndpoint();
     expect(refusal(() => emulator.patchTelemetryConfig('llama', body))).toEqual({ status: 400, code: 'INVALID_PARAMETER_VALUE' });
     expect(emulator.getEndpoint('llama')).not.toHaveProperty('telemetry_config');
   });
@@ -248,8 +255,21 @@ describe('emulator: telemetry config', () => {
   });
 
   it('an out-of-band edit replaces the config (null removes it)', () => {
-    const { emulator } = emulatorWithEndpoint();
+    const { emulator } = settledEndpoint();
     expect(emulator.editEndpoint('llama', { telemetry_config: { telemetry_profile_id: 'tp-ui' } }).telemetry_config).toEqual({ telemetry_profile_id: 'tp-ui' });
     expect(emulator.editEndpoint('llama', { telemetry_config: null })).not.toHaveProperty('telemetry_config');
+  });
+
+  // The Databricks CLI's PR #6106 ("the API rejects concurrent updates") and its test server's answer.
+  it('a PATCH while a config update is in progress: 409 RESOURCE_CONFLICT, the config unchanged', () => {
+    const { emulator } = emulatorWithEndpoint();
+    expect(refused(() => emulator.patchTelemetryConfig('llama', { telemetry_config: { telemetry_profile_id: 'tp-1' } }))).toMatchObject({
+      status: 409,
+      errorCode: 'RESOURCE_CONFLICT',
+      message: 'Endpoint llama is currently updating. Wait for the update to complete before updating its telemetry configuration.',
+    });
+    expect(emulator.getEndpoint('llama')).not.toHaveProperty('telemetry_config');
+    emulator.advance(600_000);
+    expect(emulator.patchTelemetryConfig('llama', { telemetry_config: { telemetry_profile_id: 'tp-1' } }).telemetry_config).toEqual({ telemetry_profile_id: 'tp-1' });
   });
 });
