@@ -37,7 +37,7 @@ import { VirtualClock } from './clock.js';
 import { specFromCoreConfig, specFromPtConfig, validateAutoCaptureChange, validateAutoCaptureEnable, validateDescription, validateEndpointName, type ConfigSpec } from './config-spec.js';
 import { ApiError, endpointAlreadyExists, endpointQuotaExceeded, invalidParameter, modelNotFound } from './errors.js';
 import { FaultEngine, type ActiveFault, type FaultSpecInput } from './faults.js';
-import { EndpointStore, TIMED_OUT_MESSAGE, principalKindOf, type RolloutOutcome, type StoredEndpoint } from './lifecycle.js';
+import { EndpointStore, TIMED_OUT_MESSAGE, configUpdateState, principalKindOf, type RolloutOutcome, type StoredEndpoint } from './lifecycle.js';
 import { MutationBudget } from './rate-limit.js';
 import { renderMetrics } from './metrics.js';
 import { renderDetailed, renderSummary } from './render.js';
@@ -240,13 +240,17 @@ export class Emulator {
 
   /**
    * PATCH /{name}/telemetry-config: the given telemetry config replaces the previous one; without one, it is removed.
-   * Answers the endpoint (ServingEndpointDetailed). Counts as an update. Whether Databricks refuses it while a config
-   * update is in progress is not known (no source says): the emulator takes it.
+   * Answers the endpoint (ServingEndpointDetailed). Counts as an update. Refused while a config update is in progress
+   * (409), as the Databricks CLI's PR #6106 says the API does ("the API rejects concurrent updates"), in the words of
+   * its test server (libs/testserver/serving_endpoints.go).
    */
   patchTelemetryConfig(name: string, body: unknown): ServingEndpointDetailed {
     this.#consumeMutationBudget();
     const request = parseBody(PatchTelemetryConfigRequestSchema, body);
     const endpoint = this.#store.get(name, this.now());
+    if (configUpdateState(endpoint) === 'IN_PROGRESS') {
+      throw new ApiError(409, 'RESOURCE_CONFLICT', `Endpoint ${name} is currently updating. Wait for the update to complete before updating its telemetry configuration.`);
+    }
     const next = applyTelemetry(endpoint.telemetry_config, request.telemetry_config, this.#newProfileId);
     if (next) endpoint.telemetry_config = next;
     else delete endpoint.telemetry_config;

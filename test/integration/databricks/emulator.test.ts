@@ -179,6 +179,9 @@ describe('endpoint settings operations', () => {
     expect(await client.getEndpoint('gated')).toMatchObject({ effective_budget_policy_id: 'pol-1', description: 'support chat', email_notifications: { on_update_success: ['ml@b.com'] } });
     expect(running.emulator.calls.query({ operation: 'setPermissions' })[0]?.path).toBe(`/api/2.0/permissions/serving-endpoints/${id}`);
 
+    // the telemetry API takes no change while the create's rollout is in progress
+    expect((await failure(client.patchTelemetryConfig('gated', { telemetry_config: { telemetry_profile_id: 'tp-1' } }))).kind).toBe('Conflict');
+    running.emulator.advance(3_600_000);
     const telemetry = await client.patchTelemetryConfig('gated', { telemetry_config: { table_names: { logs_table: 'main.default.logs' } } });
     // the tables are consumed: only the profile made from them is shown (as Databricks' own CLI test server answers)
     expect(telemetry.telemetry_config).toEqual({ telemetry_profile_id: expect.any(String) });
@@ -186,6 +189,7 @@ describe('endpoint settings operations', () => {
     expect((await client.patchTelemetryConfig('gated', {})).telemetry_config).toBeUndefined();
     expect((await failure(client.patchTelemetryConfig('nowhere', { telemetry_config: { telemetry_profile_id: 'tp-1' } }))).kind).toBe('NotFound');
     expect(running.emulator.calls.query({ operation: 'patchTelemetryConfig' }).map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([
+      'PATCH /api/2.0/serving-endpoints/gated/telemetry-config 409',
       'PATCH /api/2.0/serving-endpoints/gated/telemetry-config 200',
       'PATCH /api/2.0/serving-endpoints/gated/telemetry-config 200',
       'PATCH /api/2.0/serving-endpoints/nowhere/telemetry-config 404',
