@@ -2,10 +2,11 @@
 // Secret defaultWorkspace.existingSecret): the kubelet rewrites them when the Secret changes, so a rotated PAT or
 // client secret is read again when a file changes or Databricks refuses the credentials, with no restart.
 // Values are never logged or put in an error: only file names and the directory are.
-import { type FSWatcher, readFileSync, statSync, watch } from 'node:fs';
+import { type FSWatcher, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { unfitForHeader, type WorkspaceConnection, workspaceConnectionFromEnv } from '../../databricks/index.js';
 import type { Logger } from '../../kube/index.js';
+import { watchDirectory } from '../watch-dir.js';
 
 /** The files of the directory and the Databricks variables they stand for (the chart's defaults for the Secret's keys). */
 export const CREDENTIAL_FILES = { token: 'DATABRICKS_TOKEN', 'client-id': 'DATABRICKS_CLIENT_ID', 'client-secret': 'DATABRICKS_CLIENT_SECRET' } as const;
@@ -117,10 +118,9 @@ export class DefaultWorkspaceCredentials {
   /** Calls `changed` after each change of the files that changes the credentials (the kubelet's swap of ..data). */
   watch(log: Logger, changed: () => void): void {
     if (!this.dir || !this.rereadable || this.watcher) return;
-    this.watcher = watch(this.dir, { persistent: false }, () => {
+    this.watcher = watchDirectory(this.dir, log, 'cannot watch the default workspace credentials; they are read again when Databricks refuses them', () => {
       if (this.reload(log)) changed();
     });
-    this.watcher.on('error', (err) => log.warn({ dir: this.dir, err }, 'cannot watch the default workspace credentials; they are read again when Databricks refuses them'));
   }
 
   close(): void {
