@@ -1,7 +1,8 @@
 // A forward proxy as corporate networks run them: HTTP CONNECT tunnels (https:// hosts) and absolute-URI forwarding
 // (http:// hosts), optionally asking for Basic credentials (407 without them). It records every host it was asked
 // for, so a test can tell which calls went through it. Test infrastructure: nothing here is the operator's.
-import { createServer, type IncomingMessage, request } from 'node:http';
+import { createServer, type IncomingMessage, request, type RequestListener } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { connect, type Socket } from 'node:net';
 
 export interface ConnectProxy {
@@ -11,8 +12,11 @@ export interface ConnectProxy {
   close(): Promise<void>;
 }
 
-/** `listenOn`: the address it listens on and names in its URL (default 127.0.0.1; another one stands for a proxy on another machine). */
-export async function startConnectProxy(options: { credentials?: string; listenOn?: string } = {}): Promise<ConnectProxy> {
+/**
+ * `listenOn`: the address it listens on and names in its URL (default 127.0.0.1; another one stands for a proxy on
+ * another machine). `tls`: an https:// proxy (TLS to the proxy itself) with this key and certificate.
+ */
+export async function startConnectProxy(options: { credentials?: string; listenOn?: string; tls?: { key: string; cert: string } } = {}): Promise<ConnectProxy> {
   const tunnels: ConnectProxy['tunnels'] = [];
   const sockets = new Set<Socket>();
   const expected = options.credentials === undefined ? undefined : `Basic ${Buffer.from(options.credentials).toString('base64')}`;
@@ -22,7 +26,7 @@ export async function startConnectProxy(options: { credentials?: string; listenO
     tunnels.push({ target, allowed, ...(authorization !== undefined && { authorization }) });
     return allowed;
   };
-  const server = createServer((req, res) => {
+  const forward: RequestListener = (req, res) => {
     // absolute-form: GET http://host:port/path
     let url: URL;
     try {
@@ -38,7 +42,8 @@ export async function startConnectProxy(options: { credentials?: string; listenO
     });
     upstream.on('error', () => res.writeHead(502).end());
     req.pipe(upstream);
-  });
+  };
+  const server = options.tls ? createTlsServer(options.tls, forward) : createServer(forward);
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
@@ -68,7 +73,7 @@ export async function startConnectProxy(options: { credentials?: string; listenO
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the proxy has no TCP address');
   return {
-    url: `http://${listenOn.includes(':') ? `[${listenOn}]` : listenOn}:${address.port}`,
+    url: `${options.tls ? 'https' : 'http'}://${listenOn.includes(':') ? `[${listenOn}]` : listenOn}:${address.port}`,
     tunnels,
     close: async () => {
       for (const socket of sockets) socket.destroy();

@@ -1,6 +1,7 @@
 // A scripted HTTP server on 127.0.0.1 for transport-level behaviour the emulator does not model
 // (an HTTP-date Retry-After, malformed 2xx bodies, header checks, connection reuse).
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface SeenRequest {
@@ -21,10 +22,11 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-export async function startLocalServer(): Promise<LocalServer> {
+/** `tls`: an https:// server with this key and certificate (a workspace whose certificate a private CA signed). */
+export async function startLocalServer(options: { tls?: { key: string; cert: string } } = {}): Promise<LocalServer> {
   const requests: SeenRequest[] = [];
   let handlers: Handler[] = [];
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -39,11 +41,12 @@ export async function startLocalServer(): Promise<LocalServer> {
       const handler = handlers[Math.min(requests.length - 1, handlers.length - 1)];
       void Promise.resolve(handler?.(seen, res)).catch(() => res.destroy());
     });
-  });
+  };
+  const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
     script: (...h) => {
       handlers = h;

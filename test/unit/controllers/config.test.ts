@@ -122,6 +122,19 @@ describe('pt-operator run configuration', () => {
     );
   });
 
+  it('--ca-bundle (or CA_BUNDLE) names the bundle; unset, none', () => {
+    expect(parseOperatorConfig([], {}).caBundle).toBeUndefined();
+    expect(parseOperatorConfig([], { CA_BUNDLE: '/etc/pt-operator/ca-bundle/ca.crt' }).caBundle).toBe('/etc/pt-operator/ca-bundle/ca.crt');
+    expect(parseOperatorConfig(['--ca-bundle', '/a.pem'], { CA_BUNDLE: '/b.pem' }).caBundle).toBe('/a.pem');
+  });
+
+  it('run --ca-bundle naming a file that does not exist stops the start in one line naming the flag and the file, before any connection', async () => {
+    // the kubeconfig would fail next: the bundle is checked first
+    await expect(runOperatorCli(['--ca-bundle=/nonexistent/ca.pem', '--kubeconfig=/nonexistent-a'])).rejects.toThrow(
+      /^--ca-bundle \(CA_BUNDLE\) \/nonexistent\/ca\.pem: no such file \(is the ConfigMap or Secret mounted there\?\)$/,
+    );
+  });
+
   // An empty item was a pattern that matches every message: each failed rollout (a bad config too) counted as a lack of
   // GPU capacity and was retried, as helm rendered the value ("no gpus," or "a,,b") unchanged.
   it.each(['no gpus,', 'no gpus, ,quota', ',no gpus'])('--capacity-patterns=%j: an empty item matches nothing, as other list flags skip it', (value) => {
