@@ -237,6 +237,11 @@ export const OPERATOR_OPTIONS = {
     schema: bool(false),
     help: 'Let ptoperator.io/adopt take over an endpoint whose owner tag names a deleted object of another namespace.',
   },
+  'ca-bundle': {
+    env: 'CA_BUNDLE',
+    schema: z.string().optional(),
+    help: "A PEM file of CA certificates trusted in addition to Node's defaults (its built-in roots and NODE_EXTRA_CA_CERTS) for every call to Databricks, directly or through a forward proxy's tunnel, and for the TLS to an https:// proxy: a TLS-inspecting proxy's CA, a private endpoint's CA (the chart mounts value caBundle's ConfigMap or Secret there). A missing or unreadable file, one without a certificate, one holding a private key, or a certificate that cannot be read stops the operator at start. Read again when it changes: new connections use the new certificates, with no restart. SSL_CERT_FILE and SSL_CERT_DIR are not read (docs/security.md).",
+  },
   'databricks-timeout': { env: 'DATABRICKS_CALL_TIMEOUT', schema: positiveDuration('20s'), help: 'Deadline of one Databricks call including its retries and the OAuth discovery and token requests it needs; reconciles never wait longer.' },
   'shutdown-timeout': { env: 'SHUTDOWN_TIMEOUT', schema: duration('25s'), help: 'How long in-flight reconciles may finish after SIGTERM (0: not at all).' },
 } as const;

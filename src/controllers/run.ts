@@ -33,6 +33,7 @@ import { WorkspaceConnections } from './workspace/connections.js';
 import { ReferencedSecrets } from './workspace/secrets.js';
 import { RefusedCredentials, workspaceChangeAffectsEndpoints } from './workspace/endpoint-wake.js';
 import { DefaultWorkspaceCredentials } from './workspace/default-credentials.js';
+import { logTrustedCertificates, trustedCertificatesFrom, watchTrustedCertificates } from './ca-bundle.js';
 import { workspaceReconciler } from './workspace/reconciler.js';
 import { workspaceUsers } from './workspace/deletion.js';
 
@@ -71,10 +72,13 @@ function causesSaidOnce(error: unknown): unknown {
 export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv = process.env) {
   // Before any connection: a bad environment (or credentials directory) is a fatal error, not a running operator that cannot serve.
   const defaultCredentials = new DefaultWorkspaceCredentials(env, config.defaultWorkspaceCredentialsDir);
+  // --ca-bundle: a file that is missing or holds no certificate stops the operator here.
+  const trust = trustedCertificatesFrom(config.caBundle);
   const log = createLogger({ level: config.logLevel });
   // HTTPS_PROXY, HTTP_PROXY and NO_PROXY, as Go (the Terraform provider, the Go SDK) reads them (a value that cannot
   // be honoured stops the operator here, named but not shown: it may hold the proxy's password).
-  const { transport, proxy } = transportFromEnvironment(env);
+  const { transport, proxy } = transportFromEnvironment(env, trust);
+  if (trust) logTrustedCertificates(trust, log);
   if (proxy?.httpsProxy) log.info({ proxy: proxyShownAs(proxy) }, 'calls to Databricks go through a forward proxy');
   else if (proxy) log.info({ proxy: proxyShownAs(proxy) }, 'HTTP_PROXY is set but HTTPS_PROXY is not: https:// workspaces are reached directly, as Go clients reach them');
   const registry = createRegistry();
@@ -311,6 +315,8 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     if (manager.isLeader) logDefaultWorkspaceIdentity(connections, config.databricksTimeout, log);
   };
   defaultCredentials.watch(log, useNewDefaultCredentials);
+  // A workspace refused for its certificate is verified again at once when the bundle changes, not after its retry interval.
+  if (trust) watchTrustedCertificates(trust, log, () => workspaces.list().forEach((w) => workspaceController.enqueue(objectKey(w))));
   // Whom to grant CAN_MANAGE on endpoints the default workspace is to adopt (a DatabricksWorkspace shows it in
   // status.identity; the default workspace has no object): logged once leading, and after each rotation.
   manager.whenLeading(() => logDefaultWorkspaceIdentity(connections, config.databricksTimeout, log));

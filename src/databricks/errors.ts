@@ -318,7 +318,26 @@ const NOT_SENT_CODES = new Set([
   'CERT_HAS_EXPIRED',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
+
+/** OpenSSL's codes for a certificate chain that ends at no trusted CA: a private or a TLS-inspecting proxy's CA. */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+]);
+
+/** What to do about an untrusted certificate, in every message that reports one. */
+export const UNTRUSTED_CERTIFICATE_ADVICE =
+  "If a TLS-inspecting proxy or a private CA signs it, trust that CA's certificate (PEM) with --ca-bundle (CA_BUNDLE; chart value caBundle); if not, check that the host is the workspace";
 
 function errorCodeOf(err: unknown): string | undefined {
   let current: unknown = err;
@@ -373,7 +392,9 @@ export function errorFromNetworkFailure(input: NetworkErrorInput): DatabricksErr
   const requestMaybeSent = code === undefined || !NOT_SENT_CODES.has(code);
   const what = input.timedOut
     ? `no answer within ${input.timeoutMs ?? '?'} ms`
-    : `network error${code ? ` ${code}` : ''}: ${rawMessage}`;
+    : code !== undefined && UNTRUSTED_CERTIFICATE_CODES.has(code)
+      ? `the TLS certificate of the host (or of the https:// proxy) is not trusted; nothing was sent. ${UNTRUSTED_CERTIFICATE_ADVICE} (${code}: ${rawMessage})`
+      : `network error${code ? ` ${code}` : ''}: ${rawMessage}`;
   return new DatabricksError({
     kind: 'Transient',
     message: `${input.method} ${input.path} failed: ${what}`,

@@ -2,12 +2,14 @@
 // network failures turned into classified errors. No retries here (see request-loop.ts).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { SecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { Pool, ProxyAgent } from 'undici';
 import { startDeadline } from './deadline.js';
 import { DatabricksError, errorFromNetworkFailure, type HeaderBag } from './errors.js';
 import { normaliseHost } from './host.js';
 import { proxyFor, proxyFromEnvironment, type ProxySettings } from './proxy.js';
+import type { TrustedCertificates } from './ca-bundle.js';
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -41,6 +43,8 @@ export interface HttpTransportOptions {
   maxBufferedBytes?: number;
   /** A forward proxy for the calls (proxyFromEnvironment); none: every host is connected to directly. */
   proxy?: ProxySettings;
+  /** Certificates trusted besides Node's roots (--ca-bundle), for the hosts and an https:// proxy; none: Node's roots. */
+  trust?: TrustedCertificates;
 }
 
 /** Generous for the serving API (a list of 1000 endpoints is about 2 MB), small enough to bound memory. */
@@ -66,8 +70,31 @@ export class HttpTransport {
   private bufferedBytes = 0;
   /** An agent per proxy URL (HTTPS_PROXY, HTTP_PROXY: two at most), each with pools of its own. */
   private readonly proxies = new Map<string, ProxyAgent>();
+  /** The version of `trust` the pools and agents were made with. */
+  private trustVersion: number;
 
-  constructor(private readonly options: HttpTransportOptions = {}) {}
+  constructor(private readonly options: HttpTransportOptions = {}) {
+    this.trustVersion = options.trust?.version ?? 0;
+  }
+
+  /** TLS options of every connection: the trusted certificates when there are extra ones, else Node's defaults. */
+  private tls(): { secureContext?: SecureContext } {
+    return this.options.trust ? { secureContext: this.options.trust.secureContext } : {};
+  }
+
+  /**
+   * After the trusted certificates changed, the pools and agents made with the old ones are closed (calls in flight
+   * finish) and new connections are made with the new ones.
+   */
+  private retireIfTrustChanged(): void {
+    const version = this.options.trust?.version ?? 0;
+    if (version === this.trustVersion) return;
+    this.trustVersion = version;
+    const old = [...this.pools.values(), ...this.proxies.values()];
+    this.pools.clear();
+    this.proxies.clear();
+    for (const dispatcher of old) void dispatcher.close().catch(() => undefined);
+  }
 
   /** The agent that tunnels through `proxy` (a URL from proxyFor), created on first use. */
   private agentVia(proxy: string): ProxyAgent {
@@ -84,6 +111,9 @@ export class HttpTransport {
         ...(credentials !== undefined && { token: `Basic ${Buffer.from(credentials).toString('base64')}` }),
         // a tunnel for http:// hosts too, never a request the proxy forwards (they are loopback hosts, sent only to a proxy on loopback: proxyFor)
         proxyTunnel: true,
+        // the proxy's own certificate (https://) and the workspace's through the tunnel
+        proxyTls: this.tls(),
+        requestTls: this.tls(),
         connections: this.options.connectionsPerOrigin ?? 8,
         keepAliveTimeout: this.options.keepAliveTimeoutMs ?? 30_000,
         headersTimeout: 0,
@@ -114,6 +144,7 @@ export class HttpTransport {
         // The per-request AbortSignal is the deadline; these only bound a stalled socket.
         headersTimeout: 0,
         bodyTimeout: 0,
+        connect: this.tls(),
       });
       this.pools.set(key, pool);
       for (const [oldest, idle] of this.pools) {
@@ -132,6 +163,7 @@ export class HttpTransport {
 
   async send(origin: string, req: HttpRequest): Promise<HttpResponse> {
     if (this.closed) throw new Error('HTTP transport is closed');
+    this.retireIfTrustChanged();
     const key = normaliseHost(origin);
     // a proxy agent serves every origin, so it is told which; a pool is its origin's own
     const via = this.options.proxy && proxyFor(new URL(key), this.options.proxy);
@@ -216,10 +248,14 @@ export class HttpTransport {
 /** Shared by every client of the process, so that one workspace gets one pool. */
 export const sharedTransport = new HttpTransport();
 
-/** The transport for a process's clients: through the proxy the environment names (proxyFromEnvironment), or direct. */
-export function transportFromEnvironment(env: NodeJS.ProcessEnv): { transport: HttpTransport; proxy?: ProxySettings } {
+/**
+ * The transport for a process's clients: through the proxy the environment names (proxyFromEnvironment), or direct;
+ * trusting `trust`'s certificates besides Node's roots when given (--ca-bundle).
+ */
+export function transportFromEnvironment(env: NodeJS.ProcessEnv, trust?: TrustedCertificates): { transport: HttpTransport; proxy?: ProxySettings } {
   const proxy = proxyFromEnvironment(env);
-  return proxy ? { transport: new HttpTransport({ proxy }), proxy } : { transport: sharedTransport };
+  if (!proxy && !trust) return { transport: sharedTransport };
+  return { transport: new HttpTransport({ ...(proxy && { proxy }), ...(trust && { trust }) }), ...(proxy && { proxy }) };
 }
 
 let cachedVersion: string | undefined;

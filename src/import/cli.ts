@@ -4,11 +4,13 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Schema, stringify, type Scalar, type ScalarTag } from 'yaml';
 import {
+  caBundleSource,
   DatabricksClient,
   errorKindOf,
   type ModelOptimizationInfo,
   type ServingEndpointDetailed,
   transportFromEnvironment,
+  TrustedCertificates,
   workspaceConnectionFromEnv,
 } from '../databricks/index.js';
 import { escapeUnshowable, hasUnshowable, oneLine } from '../databricks/host-text.js';
@@ -27,6 +29,10 @@ const usage = `usage: pt-operator import --namespace <ns> (--name <endpoint> ...
                      managed where they are, by Terraform say); set Full later to take them over
   --out              write the YAML to this file (default: stdout)
   --timeout          deadline of each Databricks call, retries included (default: 20s, as the operator's)
+  --ca-bundle        PEM file of CA certificates trusted besides Node's defaults, as the operator's flag (a
+                     TLS-inspecting proxy's CA, a private CA; default: CA_BUNDLE)
+
+Behind a forward proxy as the operator: HTTPS_PROXY, NO_PROXY.
 
 Credentials as the Databricks SDKs read them: DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and
 DATABRICKS_CLIENT_SECRET, or DATABRICKS_OIDC_TOKEN_FILEPATH (DATABRICKS_AUTH_TYPE forces one).
@@ -47,6 +53,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
       observe: { type: 'boolean', default: false },
       out: { type: 'string' },
       timeout: { type: 'string', default: '20s' },
+      'ca-bundle': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -75,8 +82,9 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
   const connection = workspaceConnectionFromEnv({ ...env, ...(values.host !== undefined && { DATABRICKS_HOST: values.host }) });
   // A silent host would otherwise hold import for the client's default two minutes.
   const timeoutMs = parsePositiveDurationMs(values.timeout) as number;
-  // behind a forward proxy as the operator is (HTTPS_PROXY, NO_PROXY)
-  const { transport } = transportFromEnvironment(env);
+  // behind a forward proxy and its CA as the operator is (HTTPS_PROXY, NO_PROXY, --ca-bundle); a bad bundle stops here
+  const caBundle = caBundleSource(values['ca-bundle'] ?? env['CA_BUNDLE']);
+  const { transport } = transportFromEnvironment(env, caBundle && new TrustedCertificates(caBundle));
   const client = new DatabricksClient({ host: connection.host, auth: connection.auth, transport, requestTimeoutMs: timeoutMs, retryDeadlineMs: timeoutMs });
   const options: ImportOptions = {
     namespace: values.namespace as string,
