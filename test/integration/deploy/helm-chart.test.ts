@@ -19,6 +19,11 @@ const valueSets: Record<string, string[]> = {
     '--set', 'networkPolicy.enabled=true',
   ],
   'token federation': ['--set', 'tokenFederation.enabled=true', '--set', 'tokenFederation.audience=databricks'],
+  'behind a TLS-inspecting proxy: its CA from a trust-manager ConfigMap': [
+    '--set-json', 'extraEnv=[{"name":"HTTPS_PROXY","value":"https://proxy.corp:3129"}]',
+    '--set', 'caBundle.configMap.name=corp-trust-bundle',
+    '--set', 'caBundle.configMap.key=trust-bundle.pem',
+  ],
   'tenant boundaries widened: default workspace by list and label, trusted federation host, cross-namespace adoption': [
     '--set', 'defaultWorkspace.host=https://adb-1234567890123456.7.azuredatabricks.net',
     '--set', 'defaultWorkspace.existingSecret=dbx-pat',
@@ -162,6 +167,28 @@ describe('Helm chart', () => {
     // Without a default workspace (or with token federation), nothing is mounted.
     const none = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml']);
     expect(none.stdout).not.toContain('default-workspace-credentials');
+  });
+
+  // A TLS-inspecting proxy's or a private endpoint's CA: mounted read-only as a directory (never with subPath, which the
+  // kubelet does not update), so a bundle trust-manager or cert-manager rewrites reaches the operator with no restart.
+  it.each([
+    ['configMap', ['--set', 'caBundle.configMap.name=corp-trust-bundle', '--set', 'caBundle.configMap.key=trust-bundle.pem'], { configMap: { name: 'corp-trust-bundle', items: [{ key: 'trust-bundle.pem', path: 'ca.crt' }] } }],
+    ['secret', ['--set', 'caBundle.secret.name=private-ca'], { secret: { secretName: 'private-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }],
+  ])('mounts caBundle.%s read-only and passes --ca-bundle, a path the operator takes', async (_kind, values, source) => {
+    const result = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml', ...(values as string[])]);
+    expect(result.stderr).toBe('');
+    type Pod = { containers: { args: string[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[] }[]; volumes: { name: string }[] };
+    const pod = (parse(result.stdout) as { spec: { template: { spec: Pod } } }).spec.template.spec;
+    const [container] = pod.containers;
+    expect(container?.volumeMounts.find((m) => m.name === 'ca-bundle')).toEqual({ name: 'ca-bundle', mountPath: '/etc/pt-operator/ca-bundle', readOnly: true });
+    expect(pod.volumes.find((v) => v.name === 'ca-bundle')).toEqual({ name: 'ca-bundle', ...source });
+    const flag = container?.args.filter((a) => a.startsWith('--ca-bundle'));
+    expect(flag).toEqual(['--ca-bundle=/etc/pt-operator/ca-bundle/ca.crt']);
+    expect(parseOperatorConfig(container?.args.slice(1) ?? [], {}).caBundle).toBe('/etc/pt-operator/ca-bundle/ca.crt');
+
+    // Without one, nothing is mounted and Node's defaults alone are trusted.
+    const none = await helm(['template', 'pt-operator', chart, '--show-only', 'templates/deployment.yaml']);
+    expect(none.stdout).not.toContain('ca-bundle');
   });
 
   it('hardens the pod: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp', async () => {

@@ -37,6 +37,22 @@ describe('Helm chart refuses values that would break the operator at run time (p
     expect(refused.exitCode).not.toBe(0);
   });
 
+  it('refuses caBundle from a ConfigMap and a Secret at once: the operator trusts one bundle file', async () => {
+    const refused = await template('--set', 'caBundle.configMap.name=corp-trust-bundle', '--set', 'caBundle.secret.name=private-ca');
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain('caBundle: set configMap.name (corp-trust-bundle) or secret.name (private-ca), not both');
+  });
+
+  it.each([
+    [['--set', 'caBundle.configMap.name=Corp_CA'], "'/caBundle/configMap/name'"],
+    [['--set', 'caBundle.secret.name=private-ca', '--set', 'caBundle.secret.key=ca/crt'], "'/caBundle/secret/key'"],
+    [['--set', 'caBundle.configmap.name=corp'], "'/caBundle': additional properties 'configmap' not allowed"],
+  ])('refuses a caBundle the kubelet could not mount (%j), naming the value', async (values, message) => {
+    const refused = await template(...values);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain(message);
+  });
+
   it('takes a PodDisruptionBudget that leaves room for one eviction', async () => {
     for (const values of [
       [],
