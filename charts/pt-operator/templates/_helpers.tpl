@@ -94,6 +94,9 @@ The Leases the operator may lead on, as a JSON list: the release's, and one an e
 
 {{/* Values the schema cannot relate to each other; each would render an operator that misbehaves at run time. */}}
 {{- define "pt-operator.validateValues" -}}
+{{- if and .Values.caBundle.configMap.name .Values.caBundle.secret.name -}}
+{{- fail (printf "caBundle: set configMap.name (%s) or secret.name (%s), not both: the operator trusts one bundle file" .Values.caBundle.configMap.name .Values.caBundle.secret.name) -}}
+{{- end -}}
 {{- if and (not .Values.leaderElection.enabled) (gt (int .Values.replicaCount) 1) -}}
 {{- fail (printf "leaderElection.enabled=false needs replicaCount=1 (it is %d): without leader election every replica reconciles, so each change is applied once per replica" (int .Values.replicaCount)) -}}
 {{- end -}}
@@ -214,4 +217,25 @@ Whether the default workspace's credentials come from defaultWorkspace.existingS
 */}}
 {{- define "pt-operator.defaultWorkspaceSecretMounted" -}}
 {{- if and .Values.defaultWorkspace.host (has .Values.defaultWorkspace.authType (list "pat" "oauth-m2m")) }}true{{ end }}
+{{- end }}
+
+{{/*
+The volume source of caBundle (a ConfigMap or a Secret, its key as ca.crt), or empty without one.
+*/}}
+{{- define "pt-operator.caBundleVolume" -}}
+{{- with .Values.caBundle -}}
+{{- if .configMap.name }}
+configMap:
+  name: {{ .configMap.name }}
+  items:
+    - key: {{ required "caBundle.configMap.key is required" .configMap.key }}
+      path: ca.crt
+{{- else if .secret.name }}
+secret:
+  secretName: {{ .secret.name }}
+  items:
+    - key: {{ required "caBundle.secret.key is required" .secret.key }}
+      path: ca.crt
+{{- end }}
+{{- end }}
 {{- end }}
