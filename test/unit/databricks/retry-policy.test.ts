@@ -58,6 +58,15 @@ describe('decideRetry', () => {
     expect(decideRetry(err({ kind: 'Transient', requestMaybeSent: false, errorCode: 'PROXY_REFUSED' }), { ...ctx, idempotent: false }).action).toBe('retry');
   });
 
+  // The trusted CAs change only with the --ca-bundle file: repeating the call for 20 s held back the condition that
+  // says how to fix it (the object is tried again after --workspace-retry-interval, and at once when the file changes).
+  it.each(['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT'])(
+    'does not repeat a call refused for an untrusted certificate (%s): the same CAs would refuse it again',
+    (code) => {
+      expect(decideRetry(err({ kind: 'Transient', requestMaybeSent: false, errorCode: code }), ctx)).toEqual({ action: 'fail' });
+    },
+  );
+
   it('repeats a create whose connection was refused (nothing was sent)', () => {
     expect(decideRetry(err({ kind: 'Transient', requestMaybeSent: false }), { ...ctx, idempotent: false }).action).toBe('retry');
   });
