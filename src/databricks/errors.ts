@@ -335,6 +335,9 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
   'CERT_UNTRUSTED',
 ]);
 
+/** Whether a failure's code says the certificate chain ends at no trusted CA (only --ca-bundle's file changes that). */
+export const isUntrustedCertificate = (errorCode: string | undefined): boolean => errorCode !== undefined && UNTRUSTED_CERTIFICATE_CODES.has(errorCode);
+
 /** What to do about an untrusted certificate, in every message that reports one. */
 export const UNTRUSTED_CERTIFICATE_ADVICE =
   "If a TLS-inspecting proxy or a private CA signs it, trust that CA's certificate (PEM) with --ca-bundle (CA_BUNDLE; chart value caBundle); if not, check that the host is the workspace";
@@ -392,7 +395,7 @@ export function errorFromNetworkFailure(input: NetworkErrorInput): DatabricksErr
   const requestMaybeSent = code === undefined || !NOT_SENT_CODES.has(code);
   const what = input.timedOut
     ? `no answer within ${input.timeoutMs ?? '?'} ms`
-    : code !== undefined && UNTRUSTED_CERTIFICATE_CODES.has(code)
+    : isUntrustedCertificate(code)
       ? `the TLS certificate of the host (or of the https:// proxy) is not trusted; nothing was sent. ${UNTRUSTED_CERTIFICATE_ADVICE} (${code}: ${rawMessage})`
       : `network error${code ? ` ${code}` : ''}: ${rawMessage}`;
   return new DatabricksError({

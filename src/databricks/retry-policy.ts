@@ -1,5 +1,5 @@
 // Pure retry decisions: which failures are retried, and after how long (reference §3.4).
-import { type DatabricksError, PROXY_CREDENTIALS_REFUSED } from './errors.js';
+import { type DatabricksError, isUntrustedCertificate, PROXY_CREDENTIALS_REFUSED } from './errors.js';
 
 export interface BackoffOptions {
   /** first delay before jitter */
@@ -62,6 +62,8 @@ export function decideRetry(error: DatabricksError, ctx: RetryContext): RetryDec
     case 'Transient': {
       // The proxy refused the credentials the environment gave it: the same again until the process restarts.
       if (error.errorCode === PROXY_CREDENTIALS_REFUSED) return { action: 'fail' };
+      // No trusted CA signed the certificate: the same again until --ca-bundle's file changes (the caller tries later).
+      if (isUntrustedCertificate(error.errorCode)) return { action: 'fail' };
       // 429/503 say "not processed": safe to repeat even a create.
       if (error.status === 503) return retryIfTimeAllows();
       const outcomeUnknown = error.status !== undefined || error.requestMaybeSent;
