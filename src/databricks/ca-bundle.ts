@@ -1,5 +1,5 @@
 // Extra certificate authorities for the calls to Databricks (--ca-bundle): a TLS-inspecting forward proxy's CA, or
-// the private CA of a private endpoint. Trusted in addition to Node's own roots, for the workspace (directly or through
+// the private CA of a private endpoint. Trusted in addition to Node's defaults, for the workspace (directly or through
 // a proxy's tunnel) and for an https:// proxy itself. The file is checked at start (a bad one stops the operator,
 // named, never shown) and can be read again when it changes (a ConfigMap the kubelet updates): the transport then
 // opens its new connections with the new set (transport.ts).
@@ -70,7 +70,7 @@ export function readCaBundle({ file, source }: CaBundleSource): CaBundle {
 }
 
 /**
- * The certificates trusted for the calls: Node's roots and the bundle's, kept current with the file. `version` goes up
+ * The certificates trusted for the calls: Node's defaults and the bundle's, kept current with the file. `version` goes up
  * each time the set changes, so the transport knows its connections were made with an older one.
  */
 export class TrustedCertificates {

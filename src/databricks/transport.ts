@@ -43,7 +43,7 @@ export interface HttpTransportOptions {
   maxBufferedBytes?: number;
   /** A forward proxy for the calls (proxyFromEnvironment); none: every host is connected to directly. */
   proxy?: ProxySettings;
-  /** Certificates trusted besides Node's roots (--ca-bundle), for the hosts and an https:// proxy; none: Node's roots. */
+  /** Certificates trusted besides Node's defaults (--ca-bundle), for the hosts and an https:// proxy; none: Node's defaults. */
   trust?: TrustedCertificates;
 }
 
@@ -250,7 +250,7 @@ export const sharedTransport = new HttpTransport();
 
 /**
  * The transport for a process's clients: through the proxy the environment names (proxyFromEnvironment), or direct;
- * trusting `trust`'s certificates besides Node's roots when given (--ca-bundle).
+ * trusting `trust`'s certificates besides Node's defaults when given (--ca-bundle).
  */
 export function transportFromEnvironment(env: NodeJS.ProcessEnv, trust?: TrustedCertificates): { transport: HttpTransport; proxy?: ProxySettings } {
   const proxy = proxyFromEnvironment(env);
