@@ -13,7 +13,7 @@ import { attemptName } from '../support/attempt.js';
 import { eventually } from '../support/cluster.js';
 import { writeSecretVolume } from '../support/secret-volume.js';
 import { createTestCa, type TestCa } from '../support/test-ca.js';
-import { type E2E, endpointManifest, isReady, startE2E, startOperator } from './harness.js';
+import { type E2E, TEST_PAT, condition, endpointManifest, isReady, startE2E, startOperator } from './harness.js';
 
 let corporate: TestCa;
 let other: TestCa;
@@ -78,6 +78,25 @@ describe('--ca-bundle with a workspace whose certificate a corporate CA signed',
     expect(logs).toContain("calls to Databricks trust 1 CA certificate(s) of --ca-bundle besides Node's defaults");
     expect(logs).toContain('the CA bundle changed; new connections to Databricks trust its certificates');
     expect(logs).not.toContain('BEGIN CERTIFICATE');
+  });
+
+  it('a DatabricksWorkspace refused for its certificate is verified again as soon as the bundle changes, not after its retry interval', async (context) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pt-ca-bundle-wake-'));
+    writeSecretVolume(dir, { 'ca.crt': other.certificate });
+    // Retry and verify intervals far beyond the test's bounds: only the bundle's change may bring the workspace back.
+    const waking = await startE2E({ prefix: attemptName(context, 'e2e-ca-wake'), operatorArgs: [`--ca-bundle=${join(dir, 'ca.crt')}`, '--workspace-retry-interval=5m', '--workspace-verify-interval=5m'] });
+    try {
+      await waking.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dbx-pat' }, stringData: { token: TEST_PAT } });
+      await waking.apply({ apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name: 'corp' }, spec: { host: workspaceUrl, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } } });
+      const refused = await waking.waitUntil('dbws', 'corp', (o) => condition(o, 'Ready')?.reason === 'HostUnreachable', 60_000);
+      expect(condition(refused, 'Ready')?.message).toContain('is not trusted; nothing was sent. If a TLS-inspecting proxy or a private CA signs it');
+
+      writeSecretVolume(dir, { 'ca.crt': corporate.certificate });
+      await waking.waitUntil('dbws', 'corp', (o) => condition(o, 'Ready')?.status === 'True', 30_000);
+    } finally {
+      await waking.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a bundle without a certificate stops the operator at start, in one line naming the flag and the file', async () => {
