@@ -307,24 +307,6 @@ export function errorFromHttpResponse(input: HttpErrorInput): DatabricksError {
 // ---------------------------------------------------------------------------------------------
 // Network failures
 
-// undici / Node codes raised before a byte of the request left: re-sending cannot duplicate anything.
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'CERT_HAS_EXPIRED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_UNTRUSTED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
 /** OpenSSL's codes for a certificate chain that ends at no trusted CA: a private or a TLS-inspecting proxy's CA. */
 const UNTRUSTED_CERTIFICATE_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -333,6 +315,20 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
   'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'CERT_UNTRUSTED',
+]);
+
+// undici / Node codes raised before a byte of the request left (a TLS handshake refused included): re-sending cannot
+// duplicate anything.
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  ...UNTRUSTED_CERTIFICATE_CODES,
 ]);
 
 /** Whether a failure's code says the certificate chain ends at no trusted CA (only --ca-bundle's file changes that). */
