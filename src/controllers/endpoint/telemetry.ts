@@ -85,6 +85,9 @@ export function describeTelemetry(config: TelemetryConfig | undefined): string {
 /** Unity Catalog keeps names in lower case: a table named Main.Obs.Logs is shown as main.obs.logs. */
 const sameTable = (a: string | undefined, b: string | undefined) => a?.toLowerCase() === b?.toLowerCase();
 
+/** status.settings.telemetry.sent of a config: as status keeps host-facing text (one visible line, bounded). */
+const sentText = (config: TelemetryConfig): string => appliedText(describeTelemetry(config));
+
 /**
  * Whether Databricks applied what the spec asks for when it was last sent, as far as it shows: `sent` is the spec's
  * config as the operator sent it and Databricks took it, and the endpoint still has the profile it applied then (the
@@ -92,7 +95,7 @@ const sameTable = (a: string | undefined, b: string | undefined) => a?.toLowerCa
  */
 function tookWhatWasSent(desired: TelemetryConfig, observed: TelemetryConfig | undefined, record: TelemetryStatus | undefined): boolean {
   const shown = observed?.telemetry_profile_id;
-  return record?.sent === describeTelemetry(desired) && shown !== undefined && (record.profileId === undefined || record.profileId === shown);
+  return record?.sent === sentText(desired) && shown !== undefined && (record.profileId === undefined || record.profileId === shown);
 }
 
 /**
@@ -149,7 +152,7 @@ export const telemetryPart: PartPlanner = {
       action: { type: 'patchTelemetryConfig', name: context.endpoint.name, body: telemetryBody(spec) },
     });
     const desired = telemetryBody(spec).telemetry_config;
-    if (!planned.status || !desired || record?.sent !== describeTelemetry(desired)) return planned;
+    if (!planned.status || !desired || record?.sent !== sentText(desired)) return planned;
     // What was sent is still what the spec asks for: kept, with the profile applied for it once it is first shown.
     const profileId = record.profileId ?? (planned.status.inSync ? observed?.telemetry_profile_id : undefined);
     return { ...planned, status: { ...planned.status, sent: record.sent, ...(profileId !== undefined && { profileId }) } };
@@ -165,7 +168,7 @@ export function withTelemetryAnswer(plan: Plan, spec: Telemetry | undefined, ans
   const part = plan.status.settings?.telemetry;
   if (!desired || !part) return plan;
   const profileId = answered.telemetry_config?.telemetry_profile_id;
-  const telemetry: TelemetryStatus = { ...part, sent: appliedText(describeTelemetry(desired)) };
+  const telemetry: TelemetryStatus = { ...part, sent: sentText(desired) };
   if (profileId !== undefined) telemetry.profileId = appliedText(profileId);
   else delete telemetry.profileId;
   return { ...plan, status: { ...plan.status, settings: { ...plan.status.settings, telemetry } } };
