@@ -95,7 +95,7 @@ const sentText = (config: TelemetryConfig): string => appliedText(describeTeleme
  */
 function tookWhatWasSent(desired: TelemetryConfig, observed: TelemetryConfig | undefined, record: TelemetryStatus | undefined): boolean {
   const shown = observed?.telemetry_profile_id;
-  return record?.sent === sentText(desired) && shown !== undefined && (record.profileId === undefined || record.profileId === shown);
+  return record?.sent === sentText(desired) && shown !== undefined && (record.profileId === undefined || record.profileId === appliedText(shown));
 }
 
 /**
@@ -154,7 +154,9 @@ export const telemetryPart: PartPlanner = {
     const desired = telemetryBody(spec).telemetry_config;
     if (!planned.status || !desired || record?.sent !== sentText(desired)) return planned;
     // What was sent is still what the spec asks for: kept, with the profile applied for it once it is first shown.
-    const profileId = record.profileId ?? (planned.status.inSync ? observed?.telemetry_profile_id : undefined);
+    // (in status as host text is: one visible line, bounded)
+    const shown = observed?.telemetry_profile_id;
+    const profileId = record.profileId ?? (planned.status.inSync && shown !== undefined ? appliedText(shown) : undefined);
     return { ...planned, status: { ...planned.status, sent: record.sent, ...(profileId !== undefined && { profileId }) } };
   },
 };

@@ -183,6 +183,13 @@ describe('telemetry part: Databricks shows only the profile it made from the tab
     expect(next.status.settings?.telemetry).toMatchObject({ inSync: true, profileId: 'p-1' });
   });
 
+  it('a profile ID a hostile host makes huge is kept in status as one bounded line', () => {
+    const huge = `p\n${'x'.repeat(100_000)}`;
+    const next = afterPatch(tables, undefined, made(huge));
+    expect(next.status.settings?.telemetry?.profileId?.length).toBeLessThanOrEqual(32_768);
+    expect(next.status.settings?.telemetry?.profileId).not.toContain('\n');
+  });
+
   it('another profile applied in Databricks afterwards is drift: the tables are sent again', () => {
     const next = afterPatch(tables, made('p-1'), made('p-other'));
     expect(next.action).toEqual({ type: 'patchTelemetryConfig', name: 'llama-chat', body: telemetryBody(tables) });
