@@ -3,15 +3,9 @@
 // ConfigMap the kubelet updates, e.g. by trust-manager), a bad change keeps the certificates trusted so far.
 import { dirname } from 'node:path';
 import type { FSWatcher } from 'node:fs';
-import { caBundleSource, TrustedCertificates } from '../databricks/index.js';
+import type { TrustedCertificates } from '../databricks/index.js';
 import type { Logger } from '../kube/index.js';
 import { watchDirectory } from './watch-dir.js';
-
-/** The bundle of --ca-bundle (or CA_BUNDLE), read and checked; undefined without one. Throws on a bad file. */
-export function trustedCertificatesFrom(flag: string | undefined): TrustedCertificates | undefined {
-  const source = caBundleSource(flag);
-  return source && new TrustedCertificates(source);
-}
 
 /** Subjects said in a log line: a whole system bundle given as the bundle would fill one with 150. */
 const SUBJECTS_LOGGED = 20;

@@ -1,6 +1,6 @@
 // `pt-operator run`: wire the informers, both controllers, leader election and probes together.
 import type { DatabricksWorkspace } from '../api/v1alpha1/index.js';
-import { proxyShownAs, RateBudgetRegistry, systemClock, transportFromEnvironment } from '../databricks/index.js';
+import { proxyShownAs, RateBudgetRegistry, systemClock, transportFromEnvironment, trustedCertificatesFrom } from '../databricks/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -33,7 +33,7 @@ import { WorkspaceConnections } from './workspace/connections.js';
 import { ReferencedSecrets } from './workspace/secrets.js';
 import { RefusedCredentials, workspaceChangeAffectsEndpoints } from './workspace/endpoint-wake.js';
 import { DefaultWorkspaceCredentials } from './workspace/default-credentials.js';
-import { logTrustedCertificates, trustedCertificatesFrom, watchTrustedCertificates } from './ca-bundle.js';
+import { logTrustedCertificates, watchTrustedCertificates } from './ca-bundle.js';
 import { workspaceReconciler } from './workspace/reconciler.js';
 import { workspaceUsers } from './workspace/deletion.js';
 

@@ -130,3 +130,9 @@ export class TrustedCertificates {
     return { changed: true };
   }
 }
+
+/** The bundle of --ca-bundle (or CA_BUNDLE), read and checked; undefined without one. Throws on a bad file. */
+export function trustedCertificatesFrom(flag: string | undefined): TrustedCertificates | undefined {
+  const source = caBundleSource(flag);
+  return source && new TrustedCertificates(source);
+}

@@ -4,13 +4,12 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Schema, stringify, type Scalar, type ScalarTag } from 'yaml';
 import {
-  caBundleSource,
   DatabricksClient,
   errorKindOf,
   type ModelOptimizationInfo,
   type ServingEndpointDetailed,
   transportFromEnvironment,
-  TrustedCertificates,
+  trustedCertificatesFrom,
   workspaceConnectionFromEnv,
 } from '../databricks/index.js';
 import { escapeUnshowable, hasUnshowable, oneLine } from '../databricks/host-text.js';
@@ -83,8 +82,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
   // A silent host would otherwise hold import for the client's default two minutes.
   const timeoutMs = parsePositiveDurationMs(values.timeout) as number;
   // behind a forward proxy and its CA as the operator is (HTTPS_PROXY, NO_PROXY, --ca-bundle); a bad bundle stops here
-  const caBundle = caBundleSource(values['ca-bundle'] ?? env['CA_BUNDLE']);
-  const { transport } = transportFromEnvironment(env, caBundle && new TrustedCertificates(caBundle));
+  const { transport } = transportFromEnvironment(env, trustedCertificatesFrom(values['ca-bundle'] ?? env['CA_BUNDLE']));
   const client = new DatabricksClient({ host: connection.host, auth: connection.auth, transport, requestTimeoutMs: timeoutMs, retryDeadlineMs: timeoutMs });
   const options: ImportOptions = {
     namespace: values.namespace as string,

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { logTrustedCertificates, trustedCertificatesFrom } from '../../../src/controllers/ca-bundle.js';
+import { logTrustedCertificates } from '../../../src/controllers/ca-bundle.js';
+import { trustedCertificatesFrom } from '../../../src/databricks/index.js';
 import { createTestCa } from '../../support/test-ca.js';
 
 const cas = [createTestCa('Corp Inspection CA'), createTestCa('Private Endpoint CA')];
