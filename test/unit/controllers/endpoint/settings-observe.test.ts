@@ -43,3 +43,40 @@ describe('settings parts of an observed endpoint', () => {
     expect(conditionOf(p, 'Synced')?.status).toBe('True');
   });
 });
+
+describe('the telemetry of an observed endpoint: Databricks shows a profile, not the tables it was made from', () => {
+  const profile = { telemetry_config: { telemetry_profile_id: 'tp-7' } };
+  const tables = { telemetry: { tables: { logsTable: 'main.obs.logs' } } } satisfies SpecInput;
+
+  it('a spec of tables against an endpoint with a profile: not Drifted (nothing says they differ), and the condition says the tables are not compared and how to compare', () => {
+    const p = plan(observe(tables), { endpoint: elsewhere(profile) });
+    expect(p.action).toEqual({ type: 'none' });
+    const part = conditionOf(p, 'TelemetrySynced');
+    expect(part).toMatchObject({ status: 'True', reason: 'Observed' });
+    expect(part?.message).toContain('not compared');
+    expect(part?.message).toContain('spec.telemetry.profileId: tp-7');
+    expect(conditionOf(p, 'Synced')?.status).toBe('True');
+    expect(p.events.filter((e) => e.reason === 'Drifted')).toEqual([]);
+  });
+
+  it('features the spec narrows, not shown for the profile: not compared either; a sampling that differs is still Drifted', () => {
+    const spec = { telemetry: { tables: { logsTable: 'main.obs.logs' }, features: ['TELEMETRY_FEATURE_LOGS' as const], inferenceTable: { samplingFraction: 0.5 } } } satisfies SpecInput;
+    const p = plan(observe(spec), { endpoint: elsewhere({ telemetry_config: { telemetry_profile_id: 'tp-7', inference_table_config: { sampling_fraction: 1 } } }) });
+    const part = conditionOf(p, 'TelemetrySynced');
+    expect(part).toMatchObject({ status: 'False', reason: 'Drifted' });
+    expect(part?.message).toContain('sampling 1 → 0.5');
+    expect(part?.message).not.toContain('features all features →');
+    expect(part?.message).not.toContain('one made from');
+    expect(part?.message).toContain('not compared');
+  });
+
+  it('no telemetry at all on the endpoint: Drifted, as there is nothing the tables could have made', () => {
+    const p = plan(observe(tables), { endpoint: elsewhere({}) });
+    expect(conditionOf(p, 'TelemetrySynced')).toMatchObject({ status: 'False', reason: 'Drifted', message: expect.stringContaining('profile none → one made from logs main.obs.logs') });
+  });
+
+  it('a profile given by ID is compared exactly: another profile is Drifted', () => {
+    const p = plan(observe({ telemetry: { profileId: 'tp-1' } }), { endpoint: elsewhere(profile) });
+    expect(conditionOf(p, 'TelemetrySynced')).toMatchObject({ status: 'False', reason: 'Drifted', message: expect.stringContaining('profile tp-7 → tp-1') });
+  });
+});
