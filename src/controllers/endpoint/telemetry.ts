@@ -98,21 +98,36 @@ function tookWhatWasSent(desired: TelemetryConfig, observed: TelemetryConfig | u
   return record?.sent === sentText(desired) && shown !== undefined && (record.profileId === undefined || record.profileId === appliedText(shown));
 }
 
+/** How the endpoint's telemetry config compares with the spec, in what the spec sets. */
+interface TelemetryComparison {
+  /** what differs (none: the spec removes the config) */
+  diffs: string[];
+  /** what the spec sets that Databricks keeps to the profile it shows and this object never sent ("tables", "features") */
+  uncompared: string[];
+}
+
 /**
- * How the endpoint's telemetry config differs from the spec's, in what the spec sets (none: the spec removes it).
+ * How the endpoint's telemetry config differs from the spec, in what the spec sets (none: the spec removes it).
  * Tables and features Databricks does not show (it keeps them to the profile it made) count as applied when it took
- * them last time and still applies that profile (`record`, status.settings.telemetry).
+ * them last time and still applies that profile (`record`, status.settings.telemetry). An observer sent nothing: what
+ * what a profile it did not make was made from cannot be known, so those are not compared (`uncompared`), neither
+ * matching nor differing.
  */
-export function diffTelemetry(spec: Telemetry | undefined, observed: TelemetryConfig | undefined, record?: TelemetryStatus): string[] {
+function compareTelemetry(spec: Telemetry | undefined, observed: TelemetryConfig | undefined, record: TelemetryStatus | undefined, observing: boolean): TelemetryComparison {
   const desired = telemetryBody(spec).telemetry_config;
-  if (!desired) return hasTelemetry(observed) ? [`${describeTelemetry(observed)} → none`] : [];
+  if (!desired) return { diffs: hasTelemetry(observed) ? [`${describeTelemetry(observed)} → none`] : [], uncompared: [] };
   const diffs: string[] = [];
+  const uncompared: string[] = [];
   if (desired.telemetry_profile_id !== undefined && desired.telemetry_profile_id !== observed?.telemetry_profile_id) {
     diffs.push(`profile ${observed?.telemetry_profile_id ?? 'none'} → ${desired.telemetry_profile_id}`);
   }
   const took = tookWhatWasSent(desired, observed, record);
+  const shown = observed?.telemetry_profile_id;
+  // A profile this object made (its record) was made from what it sent: that is known, whatever the mode.
+  const unknowable = !took && observing && shown !== undefined && record?.profileId !== appliedText(shown);
   const tablesShown = TABLES.some(([, wire]) => observed?.table_names?.[wire] !== undefined);
-  if (desired.table_names && !tablesShown && !took) {
+  if (desired.table_names && !tablesShown && unknowable) uncompared.push('tables');
+  else if (desired.table_names && !tablesShown && !took) {
     // Databricks shows the profile, not the tables it was made from: this one was not made from the spec's.
     const tables = TABLES.flatMap(([, wire, word]) => (desired.table_names?.[wire] !== undefined ? [`${word} ${desired.table_names[wire]}`] : []));
     diffs.push(`profile ${observed?.telemetry_profile_id ?? 'none'} → one made from ${tables.join(', ')}`);
@@ -126,14 +141,23 @@ export function diffTelemetry(spec: Telemetry | undefined, observed: TelemetryCo
   const shownFeatures = knownFeatures(observed?.enabled_telemetry_features);
   const featuresShown = observed?.enabled_telemetry_features !== undefined;
   const featuresDiffer = wantedFeatures === 'all' ? shownFeatures !== 'all' : shownFeatures === 'all' || !sameList(wantedFeatures, shownFeatures);
-  if (featuresDiffer && (featuresShown || !took)) {
+  if (featuresDiffer && !featuresShown && unknowable) uncompared.push('features');
+  else if (featuresDiffer && (featuresShown || !took)) {
     diffs.push(`features ${describeFeatures(shownFeatures)} → ${describeFeatures(wantedFeatures)}`);
   }
   const sampling = desired.inference_table_config?.sampling_fraction;
   const shownSampling = observed?.inference_table_config?.sampling_fraction;
   if (sampling !== undefined && sampling !== shownSampling) diffs.push(`sampling ${shownSampling ?? 'default'} → ${sampling}`);
-  return diffs;
+  return { diffs, uncompared };
 }
+
+export const diffTelemetry = (spec: Telemetry | undefined, observed: TelemetryConfig | undefined, record?: TelemetryStatus): string[] =>
+  compareTelemetry(spec, observed, record, false).diffs;
+
+/** What an observer's condition adds when Databricks' profile hides what the spec sets (compareTelemetry). */
+const uncomparedNote = (uncompared: string[], profileId: string | undefined): string =>
+  `; Databricks shows the profile, not the ${uncompared.join(' or ')} it was made from, so the spec's are not compared` +
+  (profileId === undefined ? '' : ` (spec.telemetry.profileId: ${appliedText(profileId)} would compare the profile itself)`);
 
 export const telemetryPart: PartPlanner = {
   key: 'telemetry',
@@ -142,15 +166,19 @@ export const telemetryPart: PartPlanner = {
     const spec = context.spec.telemetry;
     const observed = context.endpoint.telemetry_config;
     const record = context.previous.telemetry;
+    const { diffs, uncompared } = compareTelemetry(spec, observed, record, context.observeOnly === true);
     const planned = decidePart({
       context,
       key: 'telemetry',
       wanted: spec !== undefined,
       what: 'the telemetry config',
       applied: describeTelemetry(observed),
-      diffs: diffTelemetry(spec, observed, record),
+      diffs,
       action: { type: 'patchTelemetryConfig', name: context.endpoint.name, body: telemetryBody(spec) },
     });
+    if (planned.condition && uncompared.length > 0) {
+      planned.condition = { ...planned.condition, message: planned.condition.message + uncomparedNote(uncompared, observed?.telemetry_profile_id) };
+    }
     const desired = telemetryBody(spec).telemetry_config;
     if (!planned.status || !desired || record?.sent !== sentText(desired)) return planned;
     // What was sent is still what the spec asks for: kept, with the profile applied for it once it is first shown.

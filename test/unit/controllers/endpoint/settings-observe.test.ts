@@ -70,6 +70,14 @@ describe('the telemetry of an observed endpoint: Databricks shows a profile, not
     expect(part?.message).toContain('not compared');
   });
 
+  it('switched from Full: the profile it made from other tables (its record) is still shown, so the spec\'s new tables differ: Drifted', () => {
+    const record = { applied: 'profile tp-7, all features', inSync: true, sent: 'logs main.obs.old, all features', profileId: 'tp-7' };
+    const switched = endpointObject({ spec: { ...tables, managementPolicy: 'Observe' }, hasFinalizer: true, status: { settings: { telemetry: record } } });
+    const part = conditionOf(plan(switched, { endpoint: elsewhere(profile) }), 'TelemetrySynced');
+    expect(part).toMatchObject({ status: 'False', reason: 'Drifted', message: expect.stringContaining('profile tp-7 → one made from logs main.obs.logs') });
+    expect(part?.message).not.toContain('not compared');
+  });
+
   it('no telemetry at all on the endpoint: Drifted, as there is nothing the tables could have made', () => {
     const p = plan(observe(tables), { endpoint: elsewhere({}) });
     expect(conditionOf(p, 'TelemetrySynced')).toMatchObject({ status: 'False', reason: 'Drifted', message: expect.stringContaining('profile none → one made from logs main.obs.logs') });
