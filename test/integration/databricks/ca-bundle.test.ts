@@ -2,7 +2,7 @@
 // reached directly and through an https:// forward proxy with a certificate of that CA. Without the bundle the call
 // fails saying the certificate is not trusted and how to trust it; with it, the call goes through; a bundle changed on
 // disk (as the kubelet updates a ConfigMap) is used by new connections without a new transport.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +127,25 @@ describe('a bundle that changes on disk (a ConfigMap the kubelet updates)', () =
     await changed;
     expect(trust.extra.subjects).toEqual(['O=pt-operator tests, CN=Some Other CA', 'O=pt-operator tests, CN=Corp Inspection CA']);
     expect((await client.getEndpoint('llama-chat')).name).toBe('llama-chat');
+  });
+
+  it('a change nothing signals in the watched directory (the file a symlink to another place) is read at the next timed re-read', async () => {
+    const elsewhere = mkdtempSync(join(dir, 'elsewhere-'));
+    const volume = mkdtempSync(join(dir, 'volume-'));
+    writeFileSync(join(elsewhere, 'ca.crt'), other.certificate);
+    symlinkSync(join(elsewhere, 'ca.crt'), join(volume, 'ca.crt'));
+    const trust = trustOf(join(volume, 'ca.crt'));
+    const client = testClient(workspace.url, transport(trust), { retryDeadlineMs: 500 });
+    let changes = 0;
+    const watch = watchTrustedCertificates(trust, createLogger({ level: 'fatal' }), () => changes++, { rereadEveryMs: 100 });
+    try {
+      writeFileSync(join(elsewhere, 'ca.crt'), corporate.certificate);
+      await expect.poll(() => changes, { timeout: 5_000 }).toBe(1);
+      workspace.script(json(200, ENDPOINT));
+      expect((await client.getEndpoint('llama-chat')).name).toBe('llama-chat');
+    } finally {
+      watch.close();
+    }
   });
 
   it('a change to a file without a certificate keeps the certificates trusted so far (said once)', async () => {
