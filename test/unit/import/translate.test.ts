@@ -30,6 +30,7 @@ import {
   servedEntity,
   updatingEndpoint,
   endpointOfAnotherObject,
+  failedEndpoint,
 } from '../controllers/fixtures.js';
 
 const OPTIONS = { namespace: 'ml', deletionPolicy: 'Orphan' as const };
@@ -234,6 +235,20 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(notes).toMatch(/re-created endpoint would not have it.*spec\.aiGateway/);
     expect(result.object.spec.aiGateway).toBeUndefined();
     expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/inference table/);
+  });
+
+  // A Terraform apply that timed out for lack of GPUs leaves the endpoint serving its old config with the new one
+  // failed beside it: the object declares what serves (so applying it sends nothing), and says what failed, or the
+  // throughput the Terraform configuration asked for would be dropped without a word.
+  it('an endpoint whose last config update failed is imported as it serves, and a note names the update that failed and why', () => {
+    const endpoint = { ...failedEndpoint({ min: 980, max: 1960 }, { min: 980, max: 2940 }), tags: [] };
+    const result = imported(endpoint);
+    expect(result.object.spec.throughput).toEqual({ tokensPerSecond: { min: 980, max: 1960 } });
+    const notes = result.notes.join(' ');
+    expect(notes).toContain('Its last config update failed (version 3 at 980-2940 tokens/s: DEPLOYMENT_ABORTED: Served model creation aborted because the endpoint update timed out');
+    expect(notes).toMatch(/this object declares what serves \(version 3 at 980-1960 tokens\/s\).*sends nothing.*to try that update again, set the spec to it once the object is Ready/);
+    expect(planAfterAdoption(result, endpoint, TOKEN_BAND_MODEL).action).toEqual({ type: 'none' });
+    expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/update failed/);
   });
 
   it('an endpoint left with the owner tags of a deleted object (deletionPolicy Orphan) is imported without them, naming that owner', () => {
