@@ -13,7 +13,8 @@ import {
 } from '../api/v1alpha1/index.js';
 import { re2Regex } from '../api/v1alpha1/rules.js';
 import { gatewaySpec } from '../controllers/endpoint/ai-gateway.js';
-import { keptEntityFields, observedBand } from '../controllers/endpoint/desired.js';
+import { DEFAULT_CAPACITY_PATTERNS, rolloutFailure } from '../controllers/endpoint/capacity.js';
+import { describeServing, keptEntityFields, observeConfig, observedBand } from '../controllers/endpoint/desired.js';
 import { notificationsSpec } from '../controllers/endpoint/notifications.js';
 import { telemetrySpec } from '../controllers/endpoint/telemetry.js';
 import { OwnerTag, tagMap, taggedOwner } from '../controllers/endpoint/ownership.js';
@@ -127,6 +128,8 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
   }
   if (Object.keys(tags).length > MAX_TAGS) return refuse(`it has ${Object.keys(tags).length} tags; the CRD accepts at most ${MAX_TAGS}`);
 
+  const failedNote = failedUpdateNote(endpoint);
+  if (failedNote) notes.push(failedNote);
   const ownerNote = recordedOwnerNote(endpoint, options.namespace);
   if (ownerNote) notes.push(ownerNote);
   const settings = settingsSpec(endpoint, notes);
@@ -170,6 +173,20 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
 export function refusedName(name: string): Refused | undefined {
   if (isEndpointName(name)) return undefined;
   return { ok: false, endpointName: name, reason: 'its name does not match the Databricks endpoint-name rule the CRD enforces' };
+}
+
+/**
+ * The last config update failed (a Terraform apply that timed out for lack of GPUs, say): the old config still serves
+ * and is what the object declares, so the failed config is named here rather than dropped without a word.
+ */
+function failedUpdateNote(endpoint: ServingEndpointDetailed): string | undefined {
+  const failure = rolloutFailure(endpoint, DEFAULT_CAPACITY_PATTERNS);
+  const [served, failed] = [observeConfig(endpoint.config), observeConfig(endpoint.pending_config)];
+  if (!failure || !served) return undefined;
+  return (
+    `Its last config update failed (${failed ? `${describeServing(failed)}: ` : ''}${failure.message}): this object declares what serves (${describeServing(served)}), ` +
+    'so applying it sends nothing; to try that update again, set the spec to it once the object is Ready.'
+  );
 }
 
 /**
