@@ -14,7 +14,7 @@ import {
 } from '../databricks/index.js';
 import { escapeUnshowable, hasUnshowable, oneLine } from '../databricks/host-text.js';
 import { dnsName, namespaceNameProblem, parsePositiveDurationMs, POSITIVE_DURATION_EXPECTED } from '../api/v1alpha1/index.js';
-import { type Imported, type ImportOptions, type Refused, refusedName, translateEndpoint, uniqueObjectNames } from './translate.js';
+import { type Imported, type ImportOptions, type ModelInfoUnread, type Refused, refusedName, translateEndpoint, uniqueObjectNames } from './translate.js';
 
 const usage = `usage: pt-operator import --namespace <ns> (--name <endpoint> ... | --all) [flags]
 
@@ -93,7 +93,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
 
   const targets = values.all ? (await client.listEndpoints()).map((e) => e.name) : names;
   const results: (Imported | Refused)[] = [];
-  const infos = new Map<string, ModelOptimizationInfo | undefined>();
+  const infos = new Map<string, ModelOptimizationInfo | ModelInfoUnread>();
   for (const name of targets) {
     const badName = refusedName(name);
     if (badName) {
@@ -112,7 +112,9 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
     for (const entity of endpoint.config?.served_entities ?? []) {
       const key = `${entity.entity_name}/${entity.entity_version}`;
       if (entity.entity_name && entity.entity_version && !infos.has(key)) {
-        infos.set(key, await client.getModelOptimizationInfo(entity.entity_name, entity.entity_version).catch(() => undefined));
+        // why it failed goes into the endpoint's reason: a grant missing on the model reads otherwise like an outage
+        const info = await client.getModelOptimizationInfo(entity.entity_name, entity.entity_version).catch((err: unknown) => ({ unread: err instanceof Error ? err.message : String(err) }));
+        infos.set(key, info);
       }
     }
     results.push(translateEndpoint(endpoint, (model, version) => infos.get(`${model}/${version}`), options));

@@ -56,8 +56,13 @@ export interface Refused {
 const MAX_TAGS = 40;
 const MAX_TAG_LENGTH = 255;
 
-/** What the model reports about the endpoint's served entity; undefined when it could not be read. */
-export type ModelInfoLookup = (name: string, version: string) => ModelOptimizationInfo | undefined;
+/** Why a model's optimization info could not be read (Databricks' answer), for the reason import gives. */
+export interface ModelInfoUnread {
+  unread: string;
+}
+
+/** What the model reports about the endpoint's served entity; undefined (or why) when it could not be read. */
+export type ModelInfoLookup = (name: string, version: string) => ModelOptimizationInfo | ModelInfoUnread | undefined;
 
 export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: ModelInfoLookup, options: ImportOptions): Imported | Refused {
   const name = endpoint.name;
@@ -88,7 +93,7 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
   }
 
   const info = modelInfo(model, version);
-  if (!info) return refuse(`the optimization info of ${model} version ${version} could not be read`);
+  if (!info || 'unread' in info) return refuse(`the optimization info of ${model} version ${version} could not be read${info ? `: ${info.unread}` : ''}`);
   if (info.optimizable !== true) return refuse(`${model} version ${version} is not eligible for provisioned throughput`);
 
   const notes: string[] = [];
