@@ -249,6 +249,18 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(notes).toMatch(/this object declares what serves \(version 3 at 980-1960 tokens\/s\).*sends nothing.*to try that update again, set the spec to it once the object is Ready/);
     expect(planAfterAdoption(result, endpoint, TOKEN_BAND_MODEL).action).toEqual({ type: 'none' });
     expect(imported(foreignEndpoint()).notes.join(' ')).not.toMatch(/update failed/);
+
+    // An observer retries nothing and shows the failure (Ready=False UpdateFailed): the note must not promise a retry.
+    const observed = translateEndpoint(endpoint, infoFor(TOKEN_BAND_MODEL), { ...OPTIONS, managementPolicy: 'Observe' });
+    if (!observed.ok) throw new Error(observed.reason);
+    const object = { ...endpointObject({ annotations: observed.object.metadata.annotations }), spec: EndpointSpec.parse(observed.object.spec) };
+    const plan = reconcile(object, { endpoint, model: TOKEN_BAND_MODEL });
+    expect(plan.action).toEqual({ type: 'none' });
+    expect(condition(plan, 'Ready')).toMatchObject({ status: 'False', reason: 'UpdateFailed' });
+    const observedNotes = observed.notes.join(' ');
+    expect(observedNotes).toContain('Its last config update failed (version 3 at 980-2940 tokens/s: DEPLOYMENT_ABORTED');
+    expect(observedNotes).toMatch(/this object declares what serves \(version 3 at 980-1960 tokens\/s\).*Ready is False \(UpdateFailed\) until whoever manages the endpoint updates it again/);
+    expect(observedNotes).not.toMatch(/try that update again/);
   });
 
   it('an endpoint left with the owner tags of a deleted object (deletionPolicy Orphan) is imported without them, naming that owner', () => {
