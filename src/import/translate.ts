@@ -133,7 +133,7 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
   }
   if (Object.keys(tags).length > MAX_TAGS) return refuse(`it has ${Object.keys(tags).length} tags; the CRD accepts at most ${MAX_TAGS}`);
 
-  const failedNote = failedUpdateNote(endpoint);
+  const failedNote = failedUpdateNote(endpoint, options.managementPolicy === 'Observe');
   if (failedNote) notes.push(failedNote);
   const ownerNote = recordedOwnerNote(endpoint, options.namespace);
   if (ownerNote) notes.push(ownerNote);
@@ -184,14 +184,15 @@ export function refusedName(name: string): Refused | undefined {
  * The last config update failed (a Terraform apply that timed out for lack of GPUs, say): the old config still serves
  * and is what the object declares, so the failed config is named here rather than dropped without a word.
  */
-function failedUpdateNote(endpoint: ServingEndpointDetailed): string | undefined {
+function failedUpdateNote(endpoint: ServingEndpointDetailed, observe: boolean): string | undefined {
   const failure = rolloutFailure(endpoint, DEFAULT_CAPACITY_PATTERNS);
   const [served, failed] = [observeConfig(endpoint.config), observeConfig(endpoint.pending_config)];
   if (!failure || !served) return undefined;
-  return (
-    `Its last config update failed (${failed ? `${describeServing(failed)}: ` : ''}${failure.message}): this object declares what serves (${describeServing(served)}), ` +
-    'so applying it sends nothing; to try that update again, set the spec to it once the object is Ready.'
-  );
+  // An observer sends nothing, ever, and reports the failure as Databricks does.
+  const next = observe
+    ? '; Ready is False (UpdateFailed) until whoever manages the endpoint updates it again.'
+    : ', so applying it sends nothing; to try that update again, set the spec to it once the object is Ready.';
+  return `Its last config update failed (${failed ? `${describeServing(failed)}: ` : ''}${failure.message}): this object declares what serves (${describeServing(served)})${next}`;
 }
 
 /**
