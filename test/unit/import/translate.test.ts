@@ -1,7 +1,7 @@
 // Import: each endpoint form becomes the spec that round-trips exactly (the planner finds nothing to
 // change once the object has claimed it), and each form the operator cannot express is refused with
 // its reason.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -511,7 +511,7 @@ describe('runImportCli against a workspace', () => {
 
 
   /** runImportCli against an emulator serving token-band endpoints `names`, writing to a file; its exit code and objects. */
-  async function importFrom(names: string[], flags: (host: string) => string[]) {
+  async function importFrom(names: string[], flags: (host: string) => string[], env: (host: string, dir: string) => Promise<NodeJS.ProcessEnv> = async () => ({ DATABRICKS_TOKEN: 'dapi-test' })) {
     const workspace = await startEmulator({ speed: 0 });
     const dir = await mkdtemp(join(tmpdir(), 'pt-import-'));
     const quiet = console.error;
@@ -522,7 +522,7 @@ describe('runImportCli against a workspace', () => {
       }
       workspace.emulator.advance(3_600_000);
       const out = join(dir, 'import.yaml');
-      const code = await runImportCli([...flags(workspace.url), '--out', out], { DATABRICKS_TOKEN: 'dapi-test' });
+      const code = await runImportCli([...flags(workspace.url), '--out', out], await env(workspace.url, dir));
       const objects = parseAllDocuments(await readFile(out, 'utf8')).map((d) => d.toJS() as { metadata: { name: string }; spec: { endpointName: string; managementPolicy?: string } });
       return { code, objects };
     } finally {
@@ -536,6 +536,15 @@ describe('runImportCli against a workspace', () => {
     const { code, objects } = await importFrom(['x'], (host) => ['--host', host, '--namespace', 'ml', '--all', '--observe']);
     expect(code).toBe(0);
     expect(objects.map((o) => o.spec.managementPolicy)).toEqual(['Observe']);
+  });
+
+  it("--profile: the host and token of a profile of the Databricks config file (the Terraform provider's `profile`)", async () => {
+    const { code, objects } = await importFrom(['x'], () => ['--profile', 'emulated', '--namespace', 'ml', '--all'], async (host, dir) => {
+      await writeFile(join(dir, 'databrickscfg'), `[DEFAULT]\nhost = https://adb-1.2.azuredatabricks.net\ntoken = dapi-other\n\n[emulated]\nhost = ${host}\ntoken = dapi-test\n`);
+      return { DATABRICKS_CONFIG_FILE: join(dir, 'databrickscfg') };
+    });
+    expect(code).toBe(0);
+    expect(objects.map((o) => o.spec.endpointName)).toEqual(['x']);
   });
 
   it('an endpoint named twice (--name x --name x) is written once, in the order given', async () => {
