@@ -41,5 +41,6 @@ export {
 export { type BudgetHandover, decodeHandover, encodeHandover, type WindowHandover } from './budget-handover.js';
 export { HttpTransport, sharedTransport, operatorVersion, transportFromEnvironment } from './transport.js';
 export { proxyFromEnvironment, proxyShownAs, type ProxySettings } from './proxy.js';
+export { parseConfigFile, workspaceConnectionFromConfig } from './config-file.js';
 export { type CaBundle, type CaBundleSource, caBundleSource, readCaBundle, TrustedCertificates, trustedCertificatesFrom } from './ca-bundle.js';
 export { systemClock, type Clock } from './clock.js';

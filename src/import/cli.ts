@@ -10,7 +10,7 @@ import {
   type ServingEndpointDetailed,
   transportFromEnvironment,
   trustedCertificatesFrom,
-  workspaceConnectionFromEnv,
+  workspaceConnectionFromConfig,
 } from '../databricks/index.js';
 import { escapeUnshowable, hasUnshowable, oneLine } from '../databricks/host-text.js';
 import { dnsName, namespaceNameProblem, parsePositiveDurationMs, POSITIVE_DURATION_EXPECTED } from '../api/v1alpha1/index.js';
@@ -18,7 +18,10 @@ import { type Imported, type ImportOptions, type ModelInfoUnread, type Refused, 
 
 const usage = `usage: pt-operator import --namespace <ns> (--name <endpoint> ... | --all) [flags]
 
-  --host             workspace URL (default: DATABRICKS_HOST)
+  --host             workspace URL (default: DATABRICKS_HOST, else the profile's host)
+  --profile          a profile of the Databricks config file (~/.databrickscfg, or DATABRICKS_CONFIG_FILE), as
+                     the Databricks CLI and the Terraform provider read it (default: DATABRICKS_CONFIG_PROFILE;
+                     with neither, DEFAULT unless the environment sets a host or credentials)
   --name             an endpoint to import; repeat for several
   --all              every endpoint of the workspace
   --namespace        namespace of the objects written
@@ -34,7 +37,8 @@ const usage = `usage: pt-operator import --namespace <ns> (--name <endpoint> ...
 Behind a forward proxy as the operator: HTTPS_PROXY, NO_PROXY.
 
 Credentials as the Databricks SDKs read them: DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and
-DATABRICKS_CLIENT_SECRET, or DATABRICKS_OIDC_TOKEN_FILEPATH (DATABRICKS_AUTH_TYPE forces one).
+DATABRICKS_CLIENT_SECRET, or DATABRICKS_OIDC_TOKEN_FILEPATH (DATABRICKS_AUTH_TYPE forces one); or a
+profile's token, or client_id and client_secret (the environment's variables win over the profile's).
 Endpoints the operator cannot express are listed on stderr and as comments in the YAML, with the reason.`;
 
 const NOT_FOUND = 'it does not exist in this workspace';
@@ -53,6 +57,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
       out: { type: 'string' },
       timeout: { type: 'string', default: '20s' },
       'ca-bundle': { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -78,7 +83,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = proc
     return 2;
   }
 
-  const connection = workspaceConnectionFromEnv({ ...env, ...(values.host !== undefined && { DATABRICKS_HOST: values.host }) });
+  const connection = workspaceConnectionFromConfig({ ...env, ...(values.host !== undefined && { DATABRICKS_HOST: values.host }) }, values.profile);
   // A silent host would otherwise hold import for the client's default two minutes.
   const timeoutMs = parsePositiveDurationMs(values.timeout) as number;
   // behind a forward proxy and its CA as the operator is (HTTPS_PROXY, NO_PROXY, --ca-bundle); a bad bundle stops here
