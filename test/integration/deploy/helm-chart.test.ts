@@ -1,11 +1,14 @@
 // Installing pt-operator the ways users do: Helm and kustomize, checked by the real API server.
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { connect, createServer } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { cluster, ensureNamespace, kubectl, repoRoot, run, uniqueNamespace } from '../../support/cluster.js';
 import { parseOperatorConfig } from '../../../src/controllers/config.js';
 import { normaliseHost } from '../../../src/databricks/index.js';
+import { createTestCa } from '../../support/test-ca.js';
 import { type KubeManifest, helm, chart } from './install-support.js';
 
 const valueSets: Record<string, string[]> = {
@@ -44,6 +47,24 @@ const valueSets: Record<string, string[]> = {
     '--set-json', 'topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"DoNotSchedule","labelSelector":{"matchLabels":{"app.kubernetes.io/name":"pt-operator"}}}]',
   ],
 };
+
+/** A TLS handshake to a server with `served` as a scraper makes it: 'verified', or the client's error. */
+async function handshake(served: { key: string; cert: string }, client: { ca: string; servername: string }): Promise<string> {
+  const server = createServer(served, (socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    return await new Promise<string>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port, ...client }, () => {
+        socket.destroy();
+        resolve('verified');
+      });
+      socket.on('error', (error) => resolve(error.message));
+    });
+  } finally {
+    server.close();
+  }
+}
 
 describe('Helm chart', () => {
   it('passes helm lint', async () => {
@@ -298,6 +319,39 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
     const example = [...page.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]!) as { spec?: Record<string, unknown> }).find((doc) => doc?.spec?.['ignoreDifferences']);
     expect(example?.spec?.['ignoreDifferences'] ?? []).toContainEqual({ kind: 'Secret', name: first.metadata.name, namespace: first.metadata.namespace, jsonPointers: ['/data'] });
     expect(example?.spec?.['syncPolicy']).toMatchObject({ syncOptions: expect.arrayContaining(['RespectIgnoreDifferences=true']) });
+  });
+
+  // docs/argocd.md recommends metrics.secure.certSecret, a cert-manager Certificate for the metrics Service. No public
+  // CA signs a *.svc name, so Prometheus must verify it with the issuer's CA, which cert-manager writes beside the
+  // certificate (ca.crt); the ServiceMonitor gave Prometheus none, and every scrape failed with "x509: certificate
+  // signed by unknown authority". What Prometheus does is done here: the CA from the Secret key the ServiceMonitor
+  // names, serverName, verification on, against a server holding that Secret's certificate.
+  it.each([
+    ['as cert-manager writes it (ca.crt)', [], 'ca.crt'],
+    ['with the CA under another key', ['--set', 'metrics.secure.caKey=issuer.pem'], 'issuer.pem'],
+  ])("secure metrics with certSecret: the chart's ServiceMonitor verifies the served certificate with certSecret's CA, %s", async (_case, values, key) => {
+    const rendered = await template('--set', 'metrics.secure.enabled=true', '--set', 'metrics.secure.certSecret=pt-operator-metrics-cert',
+      '--set', 'metrics.serviceMonitor.enabled=true', '--show-only', 'templates/servicemonitor.yaml', ...(values as string[]));
+    expect(rendered.stderr).toBe('');
+    type SecretKey = { name: string; key: string };
+    type TlsConfig = { serverName: string; insecureSkipVerify?: boolean; ca?: { secret?: SecretKey } };
+    const monitor = parse(rendered.stdout) as { metadata: { namespace: string }; spec: { endpoints: { scheme: string; tlsConfig: TlsConfig }[] } };
+    const [endpoint] = monitor.spec.endpoints;
+    expect(endpoint?.scheme).toBe('https');
+    const ca = createTestCa('cert-manager in-cluster issuer');
+    try {
+      const serving = ca.issue(['pt-operator-metrics', 'pt-operator-metrics.pt-operator-system.svc', 'pt-operator-metrics.pt-operator-system.svc.cluster.local']);
+      const certSecret: Record<string, string> = { 'tls.crt': serving.cert, 'tls.key': serving.key, [key as string]: ca.certificate };
+      const tlsConfig = endpoint!.tlsConfig;
+      expect(tlsConfig.insecureSkipVerify ?? false).toBe(false);
+      // Prometheus reads the Secret in the ServiceMonitor's own namespace: the release's, where certSecret is.
+      expect(tlsConfig.ca?.secret?.name).toBe('pt-operator-metrics-cert');
+      const trusted = certSecret[tlsConfig.ca!.secret!.key];
+      expect(trusted).toBeDefined();
+      await expect(handshake({ key: serving.key, cert: serving.cert }, { ca: trusted!, servername: tlsConfig.serverName })).resolves.toBe('verified');
+    } finally {
+      ca.remove();
+    }
   });
 
   // Valid release and namespace names that YAML reads as another type when written bare: no, on, y (booleans), 1234.
