@@ -53,6 +53,33 @@ describe('Helm chart refuses values that would break the operator at run time (p
     expect(refused.stderr).toContain(message);
   });
 
+  // An image reference no runtime can parse renders, installs (the API server does not parse it) and leaves every Pod
+  // in InvalidImageName: a tag in image.repository ("reg/pt-operator:0.1.0" became "reg/pt-operator:0.1.0:0.1.0"), a
+  // digest in image.tag ("pt-operator:sha256:..."), a tag with "+" (semver build metadata), an upper-case path.
+  it.each([
+    ['image.repository=registry.example.com/pt-operator:0.1.0', "'/image/repository'"],
+    ['image.repository=ghcr.io/MyOrg/pt-operator', "'/image/repository'"],
+    [`image.tag=sha256:${'0a'.repeat(32)}`, "'/image/tag'"],
+    ['image.tag=0.1.0+build.7', "'/image/tag'"],
+    ['image.digest=0.1.0', "'/image/digest'"],
+  ])('refuses an image reference the kubelet could not pull (%s), naming the value', async (value, message) => {
+    const refused = await template('--set', value, '--show-only', 'templates/deployment.yaml');
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain(message);
+  });
+
+  // Platforms that admit only images pinned by digest (an admission policy, a signature check): image.digest.
+  it('pins the image by digest (image.digest), beside a registry with a port', async () => {
+    const digest = `sha256:${'0a'.repeat(32)}`;
+    const pinned = await template('--set', 'image.repository=registry.example.com:5000/platform/pt-operator', '--set', 'image.tag=0.1.0',
+      '--set', `image.digest=${digest}`, '--show-only', 'templates/deployment.yaml');
+    expect(pinned.stderr).toBe('');
+    expect(pinned.stdout).toContain(`image: "registry.example.com:5000/platform/pt-operator:0.1.0@${digest}"`);
+    const tagged = await template('--set', 'image.tag=0.1.0-rc.1_build', '--show-only', 'templates/deployment.yaml');
+    expect(tagged.stderr).toBe('');
+    expect(tagged.stdout).toContain('image: "ghcr.io/pt-operator/pt-operator:0.1.0-rc.1_build"');
+  });
+
   it('takes a PodDisruptionBudget that leaves room for one eviction', async () => {
     for (const values of [
       [],
