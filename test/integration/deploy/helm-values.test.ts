@@ -80,6 +80,14 @@ describe('Helm chart refuses values that would break the operator at run time (p
     expect(tagged.stdout).toContain('image: "ghcr.io/pt-operator/pt-operator:0.1.0-rc.1_build"');
   });
 
+  // The ServiceMonitor selects the metrics Service: without it the chart rendered no ServiceMonitor, and Prometheus
+  // scraped nothing, with no word.
+  it('refuses metrics.serviceMonitor.enabled without the metrics Service it scrapes', async () => {
+    const refused = await template('--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=false');
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain('metrics.serviceMonitor.enabled=true needs metrics.service.enabled=true');
+  });
+
   it('takes a PodDisruptionBudget that leaves room for one eviction', async () => {
     for (const values of [
       [],
