@@ -1,5 +1,9 @@
 // Installing pt-operator the ways users do: Helm and kustomize, checked by the real API server.
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { cluster, ensureNamespace, kubectl, kubectlOk, uniqueNamespace } from '../../support/cluster.js';
 import { helm, chart } from './install-support.js';
 
@@ -218,6 +222,54 @@ describe('turning crds.install off for a release that installed the CRDs with cr
     for (const crd of crds) await kubectlOk(['annotate', 'crd', crd, '--overwrite', 'helm.sh/resource-policy=keep']);
     const kept = await helm(['install', 'owner', chart, '--namespace', namespace, '--create-namespace', '--dry-run=server', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false', ...admin]);
     expect(kept.stderr).not.toContain('would have Helm delete the CRDs');
+  });
+
+  afterAll(async () => {
+    await kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=false']);
+  });
+});
+
+describe('helm upgrade of a release installed with an earlier chart, keeping its values (platform review)', () => {
+  // `helm upgrade --reuse-values` renders the new chart with the values the release was installed with, as its own
+  // chart computed them: a value this chart added since (caBundle, here) is missing, not at its default. The chart
+  // crashed on it ("nil pointer evaluating interface {}.configMap"), or, for a value it could read as empty, rendered
+  // other than its defaults say. The earlier release is made from this chart without caBundle (values and schema) and
+  // with one template (and the helpers): only its values matter to the upgrade.
+  const namespace = uniqueNamespace('earlier-chart');
+  const admin = ['--kubeconfig', cluster().kubeconfigAdmin];
+
+  it('refuses --reuse-values naming the missing value; --reset-then-reuse-values upgrades with the values set at install', async () => {
+    const earlier = mkdtempSync(join(tmpdir(), 'pt-operator-earlier-chart-'));
+    onTestFinished(async () => {
+      await helm(['uninstall', 'earlier', '--namespace', namespace, '--ignore-not-found', ...admin]);
+      rmSync(earlier, { recursive: true, force: true });
+    });
+    cpSync(chart, earlier, { recursive: true });
+    const values = parse(readFileSync(join(earlier, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    delete values['caBundle'];
+    writeFileSync(join(earlier, 'values.yaml'), stringify(values));
+    const schema = JSON.parse(readFileSync(join(earlier, 'values.schema.json'), 'utf8')) as { properties: Record<string, unknown>; required?: string[] };
+    delete schema.properties['caBundle'];
+    schema.required = schema.required?.filter((key) => key !== 'caBundle');
+    writeFileSync(join(earlier, 'values.schema.json'), JSON.stringify(schema));
+    for (const template of readdirSync(join(earlier, 'templates'))) {
+      if (!['serviceaccount.yaml', '_helpers.tpl'].includes(template)) rmSync(join(earlier, 'templates', template));
+    }
+    // watchNamespaces: its own namespace, where no other release of the cluster's tests reconciles
+    const installed = await helm(['install', 'earlier', earlier, '--namespace', namespace, '--create-namespace', '--set', 'logLevel=debug',
+      '--set-json', `watchNamespaces=["${namespace}"]`, ...admin]);
+    expect(installed.stderr).toBe('');
+
+    const upgrade = (...flags: string[]) =>
+      helm(['upgrade', 'earlier', chart, '--namespace', namespace, '--dry-run=server', '--set', 'crds.install=false', '--set', 'tenantRoles.create=false', ...flags, ...admin]);
+    const reused = await upgrade('--reuse-values');
+    expect(reused.exitCode).not.toBe(0);
+    expect(reused.stderr).toMatch(/missing propert(y|ies) .*'caBundle'/);
+    expect(reused.stderr).not.toContain('nil pointer');
+    const reset = await upgrade('--reset-then-reuse-values');
+    expect(reset.stderr).toBe('');
+    expect(reset.stdout).toContain('--log-level=debug');
+    expect(reset.stdout).toContain(`--namespaces=${namespace}`);
   });
 
   afterAll(async () => {
