@@ -100,6 +100,9 @@ The Leases the operator may lead on, as a JSON list: the release's, and one an e
 {{- if and (not .Values.leaderElection.enabled) (gt (int .Values.replicaCount) 1) -}}
 {{- fail (printf "leaderElection.enabled=false needs replicaCount=1 (it is %d): without leader election every replica reconciles, so each change is applied once per replica" (int .Values.replicaCount)) -}}
 {{- end -}}
+{{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.service.enabled) -}}
+{{- fail "metrics.serviceMonitor.enabled=true needs metrics.service.enabled=true: the ServiceMonitor scrapes the operator through the metrics Service" -}}
+{{- end -}}
 {{- if eq (int .Values.metrics.port) (int .Values.healthProbe.port) -}}
 {{- fail (printf "metrics.port and healthProbe.port must differ (both are %d): the operator serves them on two listeners" (int .Values.metrics.port)) -}}
 {{- end -}}
