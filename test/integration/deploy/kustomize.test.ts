@@ -1,7 +1,11 @@
 // Installing pt-operator the ways users do: Helm and kustomize, checked by the real API server.
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { parseOperatorConfig } from '../../../src/controllers/config.js';
 import { kubectl, repoRoot } from '../../support/cluster.js';
 import { exampleManifests } from '../../support/examples.js';
 import { } from './install-support.js';
@@ -24,6 +28,44 @@ describe('kustomize', () => {
     expect(crds.stdout.match(/argocd\.argoproj\.io\/sync-options: Prune=false,Delete=false/g)).toHaveLength(2);
     const deleteBase = await kubectl(['delete', '-k', join(repoRoot, 'deploy/base'), '--dry-run=server']);
     expect(deleteBase.stdout).not.toMatch(/customresourcedefinition/);
+  });
+
+  // A platform team's overlay moves deploy/base to a namespace of its own (`namespace:`): kustomize moves every object
+  // and the RBAC subjects, not a namespace written in the Deployment's flags. --leader-election-namespace named
+  // pt-operator-system, where the operator may hold no Lease: no replica ever led, and nothing was reconciled.
+  it('deploy/base moved to another namespace by an overlay: the operator leads on a Lease of that namespace, where its Role grants it', async () => {
+    const overlay = mkdtempSync(join(tmpdir(), 'pt-operator-overlay-'));
+    try {
+      const base = relative(overlay, join(repoRoot, 'deploy/base'));
+      writeFileSync(join(overlay, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: platform-operators\nresources:\n  - ${base}\n`);
+      const rendered = await kubectl(['kustomize', overlay]);
+      expect(rendered.stderr).toBe('');
+      type Rule = { resources?: string[]; verbs?: string[]; resourceNames?: string[] };
+      type Container = { args: string[]; env: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[] };
+      type Manifest = {
+        kind: string;
+        metadata: { name: string; namespace?: string };
+        rules?: Rule[];
+        subjects?: { kind: string; name: string; namespace: string }[];
+        spec?: { template: { spec: { serviceAccountName: string; containers: Container[] } } };
+      };
+      const manifests = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as Manifest);
+      const deployment = manifests.find((m) => m.kind === 'Deployment')!;
+      expect(deployment.metadata.namespace).toBe('platform-operators');
+      const [container] = deployment.spec!.template.spec.containers;
+      // The environment as the kubelet fills it: a fieldRef metadata.namespace is the Pod's namespace.
+      const env = Object.fromEntries(container!.env.flatMap((e) =>
+        e.value !== undefined ? [[e.name, e.value]] : e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace' ? [[e.name, deployment.metadata.namespace]] : []));
+      const config = parseOperatorConfig(container!.args.slice(1), env);
+      // The Role that grants the operator's Lease, bound to the Deployment's ServiceAccount.
+      const role = manifests.find((m) => m.kind === 'Role' && m.rules?.some((r) => r.resources?.includes('leases') && r.resourceNames?.includes(config.leaderElectionId)));
+      expect(role).toBeDefined();
+      const binding = manifests.find((m) => m.kind === 'RoleBinding' && m.metadata.namespace === role!.metadata.namespace);
+      expect(binding?.subjects).toContainEqual({ kind: 'ServiceAccount', name: deployment.spec!.template.spec.serviceAccountName, namespace: 'platform-operators' });
+      expect(config.leaderElectionNamespace).toBe(role!.metadata.namespace);
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
   });
 
   it('kubectl kustomize deploy/ renders, and kubectl apply -k deploy/ installs it on the real control plane', async () => {
