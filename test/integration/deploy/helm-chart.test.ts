@@ -123,6 +123,9 @@ describe('Helm chart', () => {
     ['extraEnv[0].name=DATABRICKS_TOKEN,extraEnv[0].valuefrom.secretKeyRef.name=dbx', "'/extraEnv/0': additional properties 'valuefrom' not allowed"],
     ['extraEnv[0].name=DATABRICKS_TOKEN,extraEnv[0].valueFrom.secretKeyRef.nme=dbx', "'/extraEnv/0/valueFrom/secretKeyRef': additional properties 'nme' not allowed"],
     ['tolerations[0].key=dedicated,tolerations[0].operater=Exists', "'/tolerations/0': additional properties 'operater' not allowed"],
+    // Dropped, the selector is {}: every namespace may reach the metrics port, the opposite of what was asked.
+    ['networkPolicy.enabled=true,networkPolicy.metricsNamespaceSelector.kubernetes\\.io/metadata\\.name=monitoring', "'/networkPolicy/metricsNamespaceSelector': additional properties 'kubernetes.io/metadata.name' not allowed"],
+    ['networkPolicy.enabled=true,networkPolicy.metricsNamespaceSelector.matchLabel.team=monitoring', "'/networkPolicy/metricsNamespaceSelector': additional properties 'matchLabel' not allowed"],
   ])('refuses a typo in the Kubernetes objects it passes through (%s), which the API server would drop with a warning', async (value, message) => {
     const result = await helm(['template', 'pt-operator', chart, '--set', value]);
     expect(result.stderr).toContain(message);
@@ -144,7 +147,9 @@ describe('Helm chart', () => {
       '--set-json', 'podSecurityContext={"runAsUser":1000,"runAsGroup":1000,"runAsNonRoot":true,"fsGroup":2000,"fsGroupChangePolicy":"OnRootMismatch","supplementalGroups":[3000],"supplementalGroupsPolicy":"Strict","sysctls":[],"seccompProfile":{"type":"Localhost","localhostProfile":"p.json"},"appArmorProfile":{"type":"RuntimeDefault"},"seLinuxOptions":{"level":"s0:c1"},"seLinuxChangePolicy":"Recursive","windowsOptions":{"runAsUserName":"x"}}',
       '--set-json', 'securityContext={"allowPrivilegeEscalation":false,"privileged":false,"readOnlyRootFilesystem":true,"runAsNonRoot":true,"runAsUser":1000,"runAsGroup":1000,"capabilities":{"drop":["ALL"],"add":[]},"procMount":"Default","seccompProfile":{"type":"RuntimeDefault"},"appArmorProfile":{"type":"RuntimeDefault"},"seLinuxOptions":{},"windowsOptions":{}}',
       '--set-json', 'extraEnv=[{"name":"HTTPS_PROXY","value":"http://proxy:3128"},{"name":"EMPTY"},{"name":"A","valueFrom":{"secretKeyRef":{"name":"s","key":"k","optional":true}}},{"name":"B","valueFrom":{"configMapKeyRef":{"name":"c","key":"k","optional":false}}},{"name":"C","valueFrom":{"fieldRef":{"apiVersion":"v1","fieldPath":"spec.nodeName"}}},{"name":"D","valueFrom":{"resourceFieldRef":{"containerName":"manager","resource":"limits.memory","divisor":"1Mi"}}}]',
-      '--set-json', 'tolerations=[{"key":"dedicated","operator":"Equal","value":"operators","effect":"NoSchedule"},{"operator":"Exists","effect":"NoExecute","tolerationSeconds":30}]']);
+      '--set-json', 'tolerations=[{"key":"dedicated","operator":"Equal","value":"operators","effect":"NoSchedule"},{"operator":"Exists","effect":"NoExecute","tolerationSeconds":30}]',
+      '--set', 'networkPolicy.enabled=true', '--show-only', 'templates/networkpolicy.yaml',
+      '--set-json', 'networkPolicy.metricsNamespaceSelector={"matchLabels":{"kubernetes.io/metadata.name":"monitoring"},"matchExpressions":[{"key":"team","operator":"In","values":["sre"]},{"key":"sandbox","operator":"DoesNotExist"}]}']);
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     const applied = await kubectl(['apply', '--dry-run=server', '-f', '-', '--namespace', 'default'], { input: result.stdout });
