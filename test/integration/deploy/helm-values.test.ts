@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { invalidLabelSelectors, validLabelSelectors } from '../../support/label-selectors.js';
+import { ensureNamespace, eventually, kubectl, kubectlOk, uniqueNamespace } from '../../support/cluster.js';
 import { type KubeManifest, helm, chart } from './install-support.js';
 
 describe('Helm chart refuses values that would break the operator at run time (platform review)', () => {
@@ -22,6 +23,49 @@ describe('Helm chart refuses values that would break the operator at run time (p
     const single = await template('--set', 'leaderElection.enabled=false', '--set', 'replicaCount=1', '--show-only', 'templates/deployment.yaml');
     expect(single.stderr).toBe('');
     expect(single.stdout).toMatch(/--leader-elect=false/);
+  });
+
+  // Without leader election every process reconciles. A rolling update's surge Pod (25 % of one replica: one) ran
+  // beside the old one until the new one was Ready and the old one had stopped (up to its 30 s grace period): two
+  // operators applying each change, what the refusal above keeps from happening. The kube-controller-manager rolls
+  // the Deployment here; with no kubelet, Pods stay Pending, so a surge Pod never lets the old one go.
+  it('with leaderElection.enabled=false, an upgrade never starts the new Pod beside the old one', async () => {
+    const namespace = uniqueNamespace('no-leader-election');
+    await ensureNamespace(namespace);
+    try {
+      const apply = async (logLevel: string) => {
+        const rendered = await template('--namespace', namespace, '--set', 'leaderElection.enabled=false', '--set', 'replicaCount=1',
+          '--set', `logLevel=${logLevel}`, '--show-only', 'templates/deployment.yaml');
+        expect(rendered.stderr).toBe('');
+        await kubectlOk(['apply', '--server-side', '--namespace', namespace, '-f', '-'], { input: rendered.stdout });
+      };
+      await kubectlOk(['create', 'serviceaccount', 'pt-operator', '--namespace', namespace]);
+      type Pods = { items: { spec: { containers: { args: string[] }[] } }[] };
+      const levels = async () =>
+        ((JSON.parse(await kubectlOk(['get', 'pods', '--namespace', namespace, '-o', 'json'])) as Pods).items)
+          .map((pod) => pod.spec.containers[0]?.args.find((arg) => arg.startsWith('--log-level=')));
+      await apply('info');
+      await eventually(async () => expect(await levels()).toEqual(['--log-level=info']));
+      await apply('debug');
+      // Once the new Pod exists, the old one must be gone (Recreate deletes it first).
+      await eventually(async () => expect(await levels()).toContain('--log-level=debug'));
+      expect(await levels()).toEqual(['--log-level=debug']);
+    } finally {
+      await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+    }
+  });
+
+  it('with leaderElection.enabled=false, refuses an updateStrategy whose rolling update surges, naming the way round', async () => {
+    const off = ['--set', 'leaderElection.enabled=false', '--set', 'replicaCount=1', '--show-only', 'templates/deployment.yaml'];
+    for (const strategy of [['--set', 'updateStrategy.type=RollingUpdate'], ['--set', 'updateStrategy.rollingUpdate.maxSurge=1']]) {
+      const refused = await template(...off, ...strategy);
+      expect(refused.exitCode, strategy.join(' ')).not.toBe(0);
+      expect(refused.stderr).toMatch(/leaderElection.enabled=false with an updateStrategy that surges \(maxSurge \S+\)/);
+    }
+    const noSurge = await template(...off, '--set', 'updateStrategy.rollingUpdate.maxSurge=0', '--set', 'updateStrategy.rollingUpdate.maxUnavailable=1');
+    expect(noSurge.stderr).toBe('');
+    const recreate = await template(...off, '--set', 'updateStrategy.type=Recreate');
+    expect(recreate.stderr).toBe('');
   });
 
   it.each([
