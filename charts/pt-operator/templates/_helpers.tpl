@@ -100,6 +100,14 @@ The Leases the operator may lead on, as a JSON list: the release's, and one an e
 {{- if and (not .Values.leaderElection.enabled) (gt (int .Values.replicaCount) 1) -}}
 {{- fail (printf "leaderElection.enabled=false needs replicaCount=1 (it is %d): without leader election every replica reconciles, so each change is applied once per replica" (int .Values.replicaCount)) -}}
 {{- end -}}
+{{- $strategy := .Values.updateStrategy | default dict -}}
+{{- if and (not .Values.leaderElection.enabled) $strategy (ne (toString (get $strategy "type")) "Recreate") -}}
+{{- /* Kubernetes' default surge is 25 %, one Pod of one replica. */ -}}
+{{- $surge := toString (dig "rollingUpdate" "maxSurge" "25%" $strategy) -}}
+{{- if not (has $surge (list "0" "0%")) -}}
+{{- fail (printf "leaderElection.enabled=false with an updateStrategy that surges (maxSurge %s): a rolling update would start the new operator beside the old one, and both would reconcile. Leave updateStrategy empty (the chart then uses Recreate), or set updateStrategy.rollingUpdate.maxSurge=0" $surge) -}}
+{{- end -}}
+{{- end -}}
 {{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.service.enabled) -}}
 {{- fail "metrics.serviceMonitor.enabled=true needs metrics.service.enabled=true: the ServiceMonitor scrapes the operator through the metrics Service" -}}
 {{- end -}}
