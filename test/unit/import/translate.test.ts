@@ -87,6 +87,16 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(imported(foreignEndpoint({ units: 100 }), MODEL_UNIT_MODEL).notes.join(' ')).toMatch(/does not report burst scaling/);
   });
 
+  it('a tag of the reserved prefix that is not an owner tag (pt-operator-cost): named in a note, not dropped silently; the adopted endpoint keeps it', () => {
+    const endpoint = readyEndpoint({}, { owner: null, tags: [{ key: 'team', value: 'genai' }, { key: 'pt-operator-cost', value: 'ml' }] });
+    const result = imported(endpoint);
+    expect(result.object.spec.tags).toEqual({ team: 'genai' });
+    expect(result.notes.join(' ')).toMatch(/tag pt-operator-cost .*reserved.*stays on the endpoint/);
+    const object = endpointObject({ spec: result.object.spec, annotations: result.object.metadata.annotations, hasFinalizer: false });
+    const plan = reconcile(afterPlan(object, reconcile(object, { endpoint, model: TOKEN_BAND_MODEL })), { endpoint, model: TOKEN_BAND_MODEL });
+    expect(JSON.stringify(plan.action)).not.toContain('pt-operator-cost');
+  });
+
   it('an endpoint name with capitals and underscores keeps its exact endpointName and gets a valid object name', () => {
     const result = imported(readyEndpoint({}, { owner: null, name: 'Team_A-Llama', tags: [] }));
     expect(result.object.spec.endpointName).toBe('Team_A-Llama');
