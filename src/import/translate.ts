@@ -124,12 +124,21 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
   }
 
   const tags: Record<string, string> = {};
+  const reserved: string[] = [];
   for (const tag of endpoint.tags ?? []) {
-    // The operator's own tags (users may not set the prefix); the owner they name is noted below.
-    if (tag.key.startsWith(OWNER_TAG_PREFIX)) continue;
+    // The operator's own tags (users may not set the prefix); the owner they name is noted below. Another tag of the
+    // prefix cannot be in spec.tags either, and stays on the endpoint (the operator changes only the tags it manages).
+    if (tag.key.startsWith(OWNER_TAG_PREFIX)) {
+      if (tag.key !== OwnerTag.uid && tag.key !== OwnerTag.object) reserved.push(tag.key.slice(0, 40));
+      continue;
+    }
     const value = tag.value ?? '';
     if (tag.key.length > MAX_TAG_LENGTH || value.length > MAX_TAG_LENGTH) return refuse(`its tag ${tag.key.slice(0, 40)} is longer than ${MAX_TAG_LENGTH} characters`);
     tags[tag.key] = value;
+  }
+  if (reserved.length > 0) {
+    const one = reserved.length === 1;
+    notes.push(`The ${one ? 'tag' : 'tags'} ${reserved.join(', ')} cannot be in spec.tags (the prefix ${OWNER_TAG_PREFIX} is reserved for the operator's owner tags): ${one ? 'it stays' : 'they stay'} on the endpoint, never changed by the operator.`);
   }
   if (Object.keys(tags).length > MAX_TAGS) return refuse(`it has ${Object.keys(tags).length} tags; the CRD accepts at most ${MAX_TAGS}`);
 
