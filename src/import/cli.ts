@@ -177,7 +177,7 @@ const comment = (text: string, indent = ' ') => `#${indent}${text.split(/\r\n|\n
 
 /** One YAML stream: refused endpoints as a comment block, then one document per object. */
 export function renderImport(imported: readonly Imported[], refused: readonly Refused[]): string {
-  const header = refused.length > 0 ? ['# Not imported (the operator cannot express them):', ...refused.map((r) => comment(`${r.endpointName}: ${r.reason}`, '   ')), ''].join('\n') : '';
+  const header = refused.length > 0 ? ['# Not imported (each with the reason):', ...refused.map((r) => comment(`${r.endpointName}: ${r.reason}`, '   ')), ''].join('\n') : '';
   const documents = imported.map((i) => {
     const comments = [comment(`Databricks endpoint ${i.endpointName}`), ...i.notes.map((n) => comment(n))].join('\n');
     return `${comments}\n${stringify(i.object, { lineWidth: 0, compat: READERS_COMPAT, customTags: (tags) => [escapedString, ...tags] })}`;

@@ -385,7 +385,7 @@ describe('renderImport', () => {
     const a = imported(readyEndpoint({}, { owner: null, name: 'a', tags: [] }));
     const b = imported(readyEndpoint({ units: 100 }, { owner: null, name: 'b', tags: [] }), MODEL_UNIT_MODEL);
     const text = renderImport([a, b], [{ ok: false, endpointName: 'c', reason: 'it serves an external model' }]);
-    expect(text).toMatch(/^# Not imported \(the operator cannot express them\):\n# {3}c: it serves an external model\n/);
+    expect(text).toMatch(/^# Not imported \(each with the reason\):\n# {3}c: it serves an external model\n/);
     const docs = text.split(/^---$/m).map((d) => parse(d) as { spec: { endpointName: string } });
     expect(docs.map((d) => d.spec.endpointName)).toEqual(['a', 'b']);
   });
