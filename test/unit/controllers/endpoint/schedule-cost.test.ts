@@ -1,0 +1,48 @@
+// A schedule is worked out inside a reconcile, on the operator's one event loop, which every tenant's objects share:
+// one whose windows open and close so often that working out its lead time takes seconds would stall every other
+// endpoint (and the leader Lease) meanwhile. Such a schedule is refused (InvalidSpec) after a bounded amount of work,
+// with what to change, and a usual schedule is not.
+import { describe, expect, it } from 'vitest';
+import { Schedule, type Throughput } from '../../../../src/api/v1alpha1/index.js';
+import { resolveSchedule } from '../../../../src/controllers/endpoint/schedule.js';
+
+const LOW: Throughput = { chunks: { min: 1, max: 1 } };
+const BASE: Throughput = { chunks: { min: 1, max: 2 } };
+const HIGH: Throughput = { chunks: { min: 3, max: 4 } };
+
+/** `n` windows, alternately below and above spec.throughput, each opening at the `at(i)` and closing at `until(i)`. */
+const windows = (n: number, at: (i: number) => string, until: (i: number) => string) =>
+  Array.from({ length: n }, (_, i) => ({ name: `w${i}`, start: at(i), end: until(i), throughput: i % 2 ? HIGH : LOW }));
+
+/** Well above what one resolution takes once it is bounded, far below the seconds these took unbounded. */
+const QUICK_MS = 3000;
+
+describe('a schedule too costly to work out is refused quickly', () => {
+  const costly = {
+    'two windows every second, leadTime 24h': { leadTime: '24h', windows: windows(2, (i) => `${2 * i} * * * * *`, (i) => `${2 * i + 1} * * * * *`) },
+    'four windows every minute, leadTime 24h': { leadTime: '24h', windows: windows(4, (i) => `${2 * i} * * * *`, (i) => `${2 * i + 1} * * * *`) },
+    'sixteen windows every hour, leadTime 2h': { leadTime: '2h', windows: windows(16, (i) => `${3 * i} * * * *`, (i) => `${3 * i + 2} * * * *`) },
+  };
+
+  it.each(Object.entries(costly))('%s', (_name, input) => {
+    const schedule = Schedule.parse(input);
+    const started = performance.now();
+    const result = resolveSchedule(schedule, BASE, new Date('2026-03-02T07:00:00Z'));
+    const again = resolveSchedule(schedule, BASE, new Date('2026-03-02T07:05:00Z'));
+    expect(performance.now() - started).toBeLessThan(QUICK_MS);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.message).toMatch(/^schedule windows open and close too often to be worked out with leadTime "(24h|2h)": .*shorter leadTime/);
+    expect(again).toEqual(result);
+  });
+});
+
+describe('a usual schedule is worked out as before', () => {
+  it('sixteen windows of an hour each on weekdays, leadTime 30m', () => {
+    const schedule = Schedule.parse({
+      leadTime: '30m',
+      windows: windows(16, (i) => `${String(i + 4).padStart(2, '0')}:00`, (i) => `${String(i + 4).padStart(2, '0')}:59`).map((w) => ({ ...w, days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'] })),
+    });
+    const result = resolveSchedule(schedule, BASE, new Date('2026-03-02T07:10:00Z'));
+    expect(result).toMatchObject({ ok: true, state: { window: 'w3', throughput: HIGH, next: { at: new Date('2026-03-02T07:59:00Z') } } });
+  });
+});
