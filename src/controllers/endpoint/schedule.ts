@@ -6,7 +6,18 @@ import type { EndpointSpec, EndpointStatus, Schedule, Throughput } from '../../a
 import type { ModelOptimizationInfo, ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type Resolution, resolveDesired } from './desired.js';
 import type { Observed, Plan, Requeue } from './plan-types.js';
-import { boundariesWithin, boundary, type Compiled, compile, inEffectAt, occurrences, openInterval, type ScheduledThroughput } from './schedule-windows.js';
+import {
+  boundariesWithin,
+  boundary,
+  type Compiled,
+  compile,
+  inEffectAt,
+  OCCURRENCE_BUDGET,
+  occurrences,
+  openInterval,
+  type ScheduledThroughput,
+  withinOccurrenceBudget,
+} from './schedule-windows.js';
 
 export type { ScheduledThroughput } from './schedule-windows.js';
 
@@ -28,6 +39,21 @@ export function resolveSchedule(schedule: Schedule, base: Throughput, now: Date)
   const compiled = compile(schedule);
   if ('message' in compiled) return { ok: false, message: compiled.message };
   const key = `${JSON.stringify(schedule)}\u0000${JSON.stringify(base)}`;
+  if (tooCostly.has(key)) return { ok: false, message: tooCostlyMessage(schedule) };
+  const resolution = withinOccurrenceBudget(() => resolveCompiled(compiled, schedule, base, key, now));
+  if (resolution) return resolution;
+  if (tooCostly.size >= RESOLVED_MAX) tooCostly.delete(tooCostly.values().next().value as string);
+  tooCostly.add(key);
+  return { ok: false, message: tooCostlyMessage(schedule) };
+}
+
+/** Schedules (with spec.throughput) that needed more than OCCURRENCE_BUDGET: refused again without the work. */
+const tooCostly = new Set<string>();
+
+const tooCostlyMessage = (schedule: Schedule) =>
+  `schedule windows open and close too often to be worked out with leadTime "${schedule.leadTime}": the operator gives up after ${OCCURRENCE_BUDGET} look-ups of their times, so that one schedule cannot hold up every other endpoint. Use fewer windows, windows that open less often (not every minute or second), or a shorter leadTime`;
+
+function resolveCompiled(compiled: Compiled, schedule: Schedule, base: Throughput, key: string, now: Date): ScheduleResolution {
   const unserved = unservedWindowToday(compiled, schedule.leadTime, base, key, now);
   if (unserved) return { ok: false, message: unserved };
   const known = resolved.get(key);

@@ -14,8 +14,8 @@ const HIGH: Throughput = { chunks: { min: 3, max: 4 } };
 const windows = (n: number, at: (i: number) => string, until: (i: number) => string) =>
   Array.from({ length: n }, (_, i) => ({ name: `w${i}`, start: at(i), end: until(i), throughput: i % 2 ? HIGH : LOW }));
 
-/** Well above what one resolution takes once it is bounded, far below the seconds these took unbounded. */
-const QUICK_MS = 3000;
+/** Above what a resolution stopped by its budget takes (some seconds on a busy machine), below the 20 s to minutes these took unbounded. */
+const QUICK_MS = 10_000;
 
 describe('a schedule too costly to work out is refused quickly', () => {
   const costly = {
