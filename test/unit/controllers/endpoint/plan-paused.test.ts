@@ -37,6 +37,20 @@ describe('paused', () => {
     expect(condition(plan, 'Synced')).toMatchObject({ status: 'False', reason: 'ReconcilePaused', message: expect.stringContaining(`${EndpointAnnotation.paused}=${JSON.stringify(value)} is neither "true" nor "false"`) });
   });
 
+  // An annotation value may be up to 256 KiB: pasted whole, it filled the message, which status cuts at 32 KiB, so the
+  // part that says which values count (and that a deletion waits) was cut off.
+  it('a long ptoperator.io/paused value is shown short: the message still says which values count, and that a deletion waits', () => {
+    const value = `no\n${'please-hold '.repeat(10_000)}`;
+    const object = { ...settledObject(), annotations: { [EndpointAnnotation.paused]: value } };
+    const plan = reconcile({ ...object, deleting: true }, { endpoint: readyEndpoint() });
+    const message = condition(plan, 'Synced')?.message ?? '';
+    expect(message).toContain('is neither "true" nor "false"');
+    expect(message).toContain('until the value is "true" or "false" or the annotation is removed');
+    expect(message).toContain('the deletion waits until the annotation is removed');
+    expect(message).not.toContain('\n');
+    expect(message.length).toBeLessThan(1000);
+  });
+
   it.each(['false', ' False '])('ptoperator.io/paused=%j does not pause', (value) => {
     const object = { ...settledObject(), annotations: { [EndpointAnnotation.paused]: value } };
     const plan = reconcile(edited(object, { model: { name: MODEL, version: '4' } }), { endpoint: readyEndpoint() });
