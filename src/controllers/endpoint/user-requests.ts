@@ -2,6 +2,7 @@
 // (startup-spread.ts) reads them too: a request made while the operator was down is acted on at once.
 import { EndpointAnnotation } from '../../api/v1alpha1/index.js';
 import type { EndpointObject } from './plan-types.js';
+import { shortLine } from '../../databricks/host-text.js';
 
 type Annotated = Pick<EndpointObject, 'annotations'>;
 
@@ -25,7 +26,8 @@ export function isPaused(object: Annotated): boolean {
 export function pauseProblem(object: Annotated): string | undefined {
   const value = object.annotations[EndpointAnnotation.paused];
   if (value === undefined || annotationTrue(object, EndpointAnnotation.paused) || !isPaused(object)) return undefined;
-  return `annotation ${EndpointAnnotation.paused}=${JSON.stringify(value)} is neither "true" nor "false": the operator holds the endpoint as if paused (it neither reads nor changes it) until the value is "true" or "false" or the annotation is removed`;
+  // shown short, as ptoperator.io/canary's: an annotation may hold 256 KiB, and the message must still say what counts
+  return `annotation ${EndpointAnnotation.paused}=${JSON.stringify(shortLine(value))} is neither "true" nor "false": the operator holds the endpoint as if paused (it neither reads nor changes it) until the value is "true" or "false" or the annotation is removed`;
 }
 
 /** ptoperator.io/adopt="true": an existing endpoint this object did not create may be taken over. */
