@@ -36,6 +36,18 @@ describe('a schedule too costly to work out is refused quickly', () => {
   });
 });
 
+// Within the budget, but its next change is never found (every change point keeps the same window), so nothing could be
+// kept for the next reconcile: each one worked it out again, for seconds.
+describe('a schedule whose next change is not found, at a cost, is refused too', () => {
+  it('one window opening and closing every second, leadTime 20m', () => {
+    const schedule = Schedule.parse({ leadTime: '20m', windows: windows(1, () => '* * * * * *', () => '* * * * * *') });
+    const started = performance.now();
+    const results = [0, 1, 2].map((s) => resolveSchedule(schedule, BASE, new Date(Date.parse('2026-03-02T07:00:00Z') + s * 1000)));
+    expect(performance.now() - started).toBeLessThan(QUICK_MS);
+    for (const result of results) expect(result.ok ? '' : result.message).toMatch(/^schedule windows open and close too often to be worked out with leadTime "20m"/);
+  });
+});
+
 describe('a usual schedule is worked out as before', () => {
   it('sixteen windows of an hour each on weekdays, leadTime 30m', () => {
     const schedule = Schedule.parse({
