@@ -97,10 +97,18 @@ class OccurrenceBudgetSpent extends Error {}
 /** Counts one occurrence looked up; outside the try blocks that read a cron error as "no occurrence". */
 function lookUp(): void {
   occurrencesLeft--;
-  if (occurrencesLeft < 0) throw new OccurrenceBudgetSpent('schedule occurrence budget spent');
+  if (occurrencesLeft < 0) budgetSpent();
 }
 
-/** `work()`, allowed `budget` occurrence look-ups; undefined when it needed more. */
+/** Look-ups taken so far by the work withinOccurrenceBudget runs. */
+export const occurrencesUsed = (): number => OCCURRENCE_BUDGET - occurrencesLeft;
+
+/** Makes the work withinOccurrenceBudget runs end as if it had used up its budget. */
+export function budgetSpent(): never {
+  throw new OccurrenceBudgetSpent('schedule occurrence budget spent');
+}
+
+/** `work()`, allowed `budget` occurrence look-ups; undefined when it needed more (or called budgetSpent). */
 export function withinOccurrenceBudget<T>(work: () => T, budget = OCCURRENCE_BUDGET): T | undefined {
   const outer = occurrencesLeft;
   occurrencesLeft = budget;

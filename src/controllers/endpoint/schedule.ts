@@ -16,6 +16,8 @@ import {
   occurrences,
   openInterval,
   type ScheduledThroughput,
+  budgetSpent,
+  occurrencesUsed,
   withinOccurrenceBudget,
 } from './schedule-windows.js';
 
@@ -47,6 +49,13 @@ export function resolveSchedule(schedule: Schedule, base: Throughput, now: Date)
   return { ok: false, message: tooCostlyMessage(schedule) };
 }
 
+/**
+ * Look-ups a resolution that cannot be kept (its next change not found) may take, as it is made again at every reconcile:
+ * usual schedules that are so (a window open all day, a yearly season beside daily windows) take some hundreds to
+ * 1,500; one window every second under a lead time of 20m took seconds at every reconcile.
+ */
+const UNKEPT_BUDGET = 10_000;
+
 /** Schedules (with spec.throughput) that needed more than OCCURRENCE_BUDGET: refused again without the work. */
 const tooCostly = new Set<string>();
 
@@ -58,10 +67,13 @@ function resolveCompiled(compiled: Compiled, schedule: Schedule, base: Throughpu
   if (unserved) return { ok: false, message: unserved };
   const known = resolved.get(key);
   if (known && known.from <= now.getTime() && (!known.state.next || now < known.state.next.at)) return { ok: true, state: known.state };
+  const unkeptFrom = occurrencesUsed();
   const current = applicableAt(compiled, base, now);
   const change = nextChange(compiled, base, now, current);
   const state = { ...current, ...change };
-  // a search that gave up is no answer for later: worked out again, it may reach the change it did not
+  // a search that gave up is no answer for later: worked out again, it may reach the change it did not. So it is
+  // worked out at every reconcile, and refused when that costs more than UNKEPT_BUDGET
+  if (change === undefined && occurrencesUsed() - unkeptFrom > UNKEPT_BUDGET) budgetSpent();
   if (change !== undefined) {
     if (resolved.size >= RESOLVED_MAX) resolved.delete(resolved.keys().next().value as string);
     resolved.set(key, { from: now.getTime(), state });
