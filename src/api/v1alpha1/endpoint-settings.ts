@@ -3,7 +3,7 @@
 // Databricks' own words (CAN_QUERY, BLOCK, user_group), so a Terraform configuration carries over verbatim.
 import { z } from 'zod';
 import { TELEMETRY_FEATURES } from '../../databricks/api-types.js';
-import { matches, re2Regex, withRules } from './rules.js';
+import { matches, re2Regex, type ValidationRule, withRules } from './rules.js';
 
 /** A user name in Databricks is the user's e-mail address. */
 export const EMAIL_PATTERN = '^[^@\\s]+@[^@\\s]+$';
@@ -12,6 +12,16 @@ export const APPLICATION_ID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F
 /** Unity Catalog names of catalogs and schemas (no dots, spaces, slashes or control characters; UC_PART's rule). */
 export const UC_NAME_PATTERN = '^[^. /\\x00-\\x1F\\x7F]+$';
 const MAX_LIST = 50;
+
+/**
+ * No ASCII control character in a group's name: a name written as a YAML block scalar (`groupName: |`) ends with a line
+ * break, no Databricks group is so named, and its refusal showed the line break as a space. Admission only (no zod
+ * twin), so an object stored before the rule still reads; Databricks refuses such a name, which changes nothing.
+ */
+const noControlCharacters = (field: string): ValidationRule<string> => ({
+  cel: "!self.matches(r'[\\x00-\\x1F\\x7F]')",
+  message: `${field} must not contain control characters such as a line break (a YAML block scalar, ${field}: |, ends with one)`,
+});
 const emailRegex = re2Regex(EMAIL_PATTERN);
 const applicationIdRegex = re2Regex(APPLICATION_ID_PATTERN);
 
@@ -45,10 +55,7 @@ export const RateLimit = withRules(
     key: RateLimitKey.default('endpoint').describe(
       'Whom the limit applies to: endpoint (all traffic), user, user_group or service_principal (each one separately, or only principal when set).',
     ),
-    principal: z
-      .string()
-      .min(1)
-      .max(320)
+    principal: withRules(z.string().min(1).max(320), [noControlCharacters('principal')])
       .optional()
       .describe('The one user (e-mail), group (name) or service principal (application ID) the limit applies to. Not with key endpoint.'),
   }),
@@ -127,7 +134,9 @@ export const AccessControl = withRules(
     userName: withRules(z.string().max(320), [matches(EMAIL_PATTERN, 'userName must be the e-mail address of a user')])
       .optional()
       .describe('A user, by e-mail address.'),
-    groupName: z.string().min(1).max(255).optional().describe('A workspace or account group, by name.'),
+    groupName: withRules(z.string().min(1).max(255), [noControlCharacters('groupName')])
+      .optional()
+      .describe('A workspace or account group, by name.'),
     servicePrincipalName: withRules(z.string().max(64), [
       matches(APPLICATION_ID_PATTERN, 'servicePrincipalName must be the application ID (a UUID) of a service principal'),
     ])
