@@ -1,7 +1,7 @@
 // When schedule windows open and close: cron arithmetic and time zones from cron-parser (IANA zones, DST), with the
 // wall-clock rules of cron (wall-clock.ts) where a daylight-saving change skips or repeats a window's time; and which
 // window is in effect at an instant. Pure (the clock is an argument). The lead time's rules are in schedule.ts.
-import { CronExpressionParser } from 'cron-parser';
+import { type CronExpression, CronExpressionParser } from 'cron-parser';
 import { firstPassOf, gapEnd, wallClock } from './wall-clock.js';
 import { MAX_LEAD_TIME, parseDurationMs, type Schedule, type ScheduleWindow, type Throughput, TIME_OF_DAY_PATTERN } from '../../api/v1alpha1/index.js';
 
@@ -86,7 +86,7 @@ function compileWindow(window: ScheduleWindow): CompiledWindow {
  * (the lead-time rules look at every change within a lead time of every change), while nothing else ran. A look-up
  * takes some tens of microseconds; a usual schedule needs some thousands (16 hour-long windows on weekdays with a lead
  * time of 30m: about 9,000 once a day, far fewer after that), and 16 overlapping windows under a lead time of 2h about
- * 40,000, so the budget stops a resolution after some seconds at most.
+ * 40,000, so the budget stops a resolution after about a second (parsed expressions are kept, parsedAt).
  */
 export const OCCURRENCE_BUDGET = 50_000;
 let occurrencesLeft = Number.POSITIVE_INFINITY;
@@ -137,6 +137,24 @@ export function occurrences(expression: string, timeZone: string, from: Date): (
 }
 
 /**
+ * Parsed expressions, by time zone and expression, for the one-shot look-ups below (reset to each `from`): parsing took
+ * about four times as long as the look-up itself, and a resolution makes thousands. Bounded: emptied past PARSED_KEPT.
+ */
+const parsed = new Map<string, CronExpression>();
+const PARSED_KEPT = 1_000;
+
+function parsedAt(expression: string, timeZone: string, from: Date): CronExpression {
+  const key = `${timeZone}\u0000${expression}`;
+  let cron = parsed.get(key);
+  if (!cron) {
+    if (parsed.size >= PARSED_KEPT) parsed.clear();
+    cron = CronExpressionParser.parse(expression, { currentDate: from, tz: timeZone, strict: false });
+    parsed.set(key, cron);
+  } else cron.reset(from);
+  return cron;
+}
+
+/**
  * The occurrence of `expression` next to `from`. cron-parser's next() runs a fixed-time expression once in the hour a
  * fall-back change repeats, as cron does (a wildcard hour runs in both passes), but its prev() also yields the second
  * pass: an occurrence that next() from the first pass skips is passed over, so a window opens once and as announced.
@@ -144,7 +162,7 @@ export function occurrences(expression: string, timeZone: string, from: Date): (
 function occurrence(expression: string, timeZone: string, from: Date, direction: 'next' | 'prev'): Date | undefined {
   lookUp();
   try {
-    const iterator = CronExpressionParser.parse(expression, { currentDate: from, tz: timeZone, strict: false });
+    const iterator = parsedAt(expression, timeZone, from);
     if (direction === 'next') return iterator.next().toDate();
     for (;;) {
       const candidate = iterator.prev().toDate();
