@@ -368,6 +368,57 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
     expect(result.exitCode).toBe(0);
   });
 
+  // Valid names and keys that YAML (1.1, as Helm and kubectl read it) takes for a boolean or a number when written
+  // bare: on, yes, true; 1234, 0x1F, 0. Rendered bare, the object was refused at install ("cannot unmarshal number
+  // into Go struct field ... of type string"). Given as strings (a values file, --set-string), they must stay strings.
+  it.each([
+    ['PAT default workspace, CA bundle from a ConfigMap, secure metrics with its own certificate, network policy', [
+      '--set-string', 'fullnameOverride=true', '--set-string', 'serviceAccount.name=1234', '--set-string', 'priorityClassName=on',
+      '--set', 'defaultWorkspace.host=https://adb-1.1.azuredatabricks.net', '--set-string', 'defaultWorkspace.existingSecret=yes',
+      '--set-string', 'defaultWorkspace.tokenKey=true', '--set-string', 'caBundle.configMap.name=1234', '--set-string', 'caBundle.configMap.key=0x1F',
+      '--set', 'metrics.secure.enabled=true', '--set-string', 'metrics.secure.certSecret=0x1f',
+      '--set', 'metrics.serviceMonitor.enabled=true', '--set-string', 'metrics.serviceMonitor.interval=0', '--set', 'networkPolicy.enabled=true',
+    ], {
+      priorityClassName: 'on', serviceAccountName: '1234',
+      'default-workspace-credentials': { secret: { secretName: 'yes', items: [{ key: 'true', path: 'token' }] } },
+      'ca-bundle': { configMap: { name: '1234', items: [{ key: '0x1F', path: 'ca.crt' }] } },
+      'metrics-tls': { secret: { secretName: '0x1f' } },
+    }],
+    ['OAuth M2M default workspace, CA bundle from a Secret, a ServiceAccount of its own', [
+      '--set-string', 'fullnameOverride=0x1f', '--set', 'serviceAccount.create=false', '--set-string', 'serviceAccount.name=on',
+      '--set', 'defaultWorkspace.host=https://adb-1.1.azuredatabricks.net', '--set', 'defaultWorkspace.authType=oauth-m2m',
+      '--set-string', 'defaultWorkspace.existingSecret=1234', '--set-string', 'defaultWorkspace.clientIdKey=0x1F', '--set-string', 'defaultWorkspace.clientSecretKey=yes',
+      '--set-string', 'caBundle.secret.name=true', '--set-string', 'caBundle.secret.key=on',
+    ], {
+      serviceAccountName: 'on',
+      'default-workspace-credentials': { secret: { secretName: '1234', items: [{ key: '0x1F', path: 'client-id' }, { key: 'yes', path: 'client-secret' }] } },
+      'ca-bundle': { secret: { secretName: 'true', items: [{ key: 'on', path: 'ca.crt' }] } },
+    }],
+  ])('renders names and keys YAML would read as a boolean or a number as strings (%s), and the API server accepts them', async (_name, values, pod) => {
+    const rendered = await template('--set', 'crds.install=false', ...(values as string[]));
+    expect(rendered.stderr).toBe('');
+    type Manifest = KubeManifest & { spec?: Record<string, unknown>; roleRef?: { name: unknown }; subjects?: { name: unknown }[] };
+    const manifests = parseAllDocuments(rendered.stdout, { version: '1.1' }).map((d) => d.toJS() as Manifest).filter(Boolean);
+    for (const manifest of manifests) {
+      const names = [manifest.metadata.name, manifest.roleRef?.name, ...(manifest.subjects ?? []).map((s) => s.name)].filter((n) => n !== undefined);
+      for (const name of names) expect(typeof name, `a name in ${manifest.kind} ${String(manifest.metadata.name)}`).toBe('string');
+    }
+    type PodSpec = Record<string, unknown> & { volumes: ({ name: string } & Record<string, unknown>)[] };
+    const spec = (manifests.find((m) => m.kind === 'Deployment')!.spec as { template: { spec: PodSpec } }).template.spec;
+    const expected = pod as Record<string, unknown>;
+    for (const [key, value] of Object.entries(expected)) {
+      if (typeof value === 'string') expect(spec[key], key).toBe(value);
+      else expect(spec.volumes.find((v) => v.name === key), key).toMatchObject(value as object);
+    }
+    const monitor = manifests.find((m) => m.kind === 'ServiceMonitor');
+    if (monitor) expect((monitor.spec as { endpoints: { interval: unknown }[] }).endpoints[0]?.interval).toBe('0');
+    // ServiceMonitor's CRD is not installed on the test cluster: the server checks the rest.
+    const checked = rendered.stdout.split(/^---$/m).filter((doc) => !/^kind: ServiceMonitor$/m.test(doc)).join('---\n');
+    const applied = await kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], { input: checked });
+    expect(applied.stderr).toBe('');
+    expect(applied.exitCode).toBe(0);
+  });
+
   it('prints NOTES with next steps after install', async () => {
     // A release of its own (the suite's CRDs and ServiceAccount belong to no release).
     const result = await helm(['install', 'notes-check', chart, '--namespace', 'notes-check', '--set', 'crds.install=false', '--dry-run=client', '--kubeconfig', cluster().kubeconfigAdmin]);
