@@ -237,15 +237,15 @@ The volume source of caBundle (a ConfigMap or a Secret, its key as ca.crt), or e
 {{- with .Values.caBundle -}}
 {{- if .configMap.name }}
 configMap:
-  name: {{ .configMap.name }}
+  name: {{ .configMap.name | quote }}
   items:
-    - key: {{ required "caBundle.configMap.key is required" .configMap.key }}
+    - key: {{ required "caBundle.configMap.key is required" .configMap.key | quote }}
       path: ca.crt
 {{- else if .secret.name }}
 secret:
-  secretName: {{ .secret.name }}
+  secretName: {{ .secret.name | quote }}
   items:
-    - key: {{ required "caBundle.secret.key is required" .secret.key }}
+    - key: {{ required "caBundle.secret.key is required" .secret.key | quote }}
       path: ca.crt
 {{- end }}
 {{- end }}

@@ -228,7 +228,7 @@ describe('Helm chart refuses values that would break the operator at run time (p
     // The Deployment mounts the generated certificate Secret, and the ServiceMonitor checks the certificate for the Service's name.
     const service = manifests.find((m) => m.kind === 'Service')!;
     const secret = manifests.find((m) => m.kind === 'Secret')!;
-    expect(rendered.stdout).toContain(`secretName: ${secret.metadata.name}`);
+    expect(rendered.stdout).toContain(`secretName: "${secret.metadata.name}"`);
     expect(rendered.stdout).toContain(`serverName: ${service.metadata.name}.pt-operator-system.svc`);
   });
 });
