@@ -442,6 +442,28 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
     expect(all.stdout).not.toContain('does not watch');
   });
 
+  // The NOTES printed the metrics Service's URL with metrics.service.enabled=false (no such Service: the name did not
+  // resolve), and named the metrics-reader ClusterRole with rbac.create=false (no such role to bind).
+  it.each([
+    ['defaults', [], 'Metrics: http://metrics-notes-pt-operator-metrics.metrics-notes.svc:8080/metrics'],
+    ['secure metrics', ['--set', 'metrics.secure.enabled=true'], 'Metrics: https://metrics-notes-pt-operator-metrics.metrics-notes.svc:8080/metrics'],
+    ['no metrics Service', ['--set', 'metrics.service.enabled=false'], 'Metrics: port 8080 of the operator\'s Pods'],
+    ['secure metrics, no metrics Service, RBAC managed elsewhere', ['--set', 'metrics.secure.enabled=true', '--set', 'metrics.service.enabled=false', '--set', 'rbac.create=false'],
+      'Metrics: port 8080 of the operator\'s Pods'],
+  ])('NOTES name only the metrics objects the release has (%s)', async (_name, values, where) => {
+    const result = await helm(['install', 'metrics-notes', chart, '--namespace', 'metrics-notes', '--set', 'crds.install=false', '--dry-run=client',
+      '--kubeconfig', cluster().kubeconfigAdmin, ...(values as string[])]);
+    expect(result.exitCode).toBe(0);
+    const objects = parseAllDocuments(result.stdout.split('NOTES:')[0]!.split('\nMANIFEST:\n')[1]!).map((d) => d.toJS() as KubeManifest).filter(Boolean);
+    const names = (kind: string) => objects.filter((o) => o.kind === kind).map((o) => o.metadata.name);
+    const notes = result.stdout.split('NOTES:')[1]!;
+    expect(notes).toContain(where);
+    // Every Service and ClusterRole the NOTES name is one the release installs.
+    for (const [, service] of notes.matchAll(/:\/\/([a-z0-9-]+)\.metrics-notes\.svc/g)) expect(names('Service')).toContain(service);
+    for (const [, role] of notes.matchAll(/ClusterRole\s+(\S+)/g)) expect(names('ClusterRole')).toContain(role);
+    if (values.includes('metrics.secure.enabled=true')) expect(notes).toContain('HTTPS');
+  });
+
   // A new user pastes the NOTES' next steps as they are. The examples they apply live in namespace ml: a step that
   // creates the Secret elsewhere, or looks for the endpoint in the default namespace, fails with NotFound.
   it("NOTES' next steps run as printed on a fresh cluster (those that need no running operator)", async () => {
