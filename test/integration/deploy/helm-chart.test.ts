@@ -464,6 +464,27 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
     if (values.includes('metrics.secure.enabled=true')) expect(notes).toContain('HTTPS');
   });
 
+  // Kubernetes leaves NetworkPolicy undefined for host-network Pods, and many network plugins do not apply it to them:
+  // with hostNetwork the chart's NetworkPolicy may let anyone reach the metrics port, and nothing said so. Not refused:
+  // a plugin that does apply it, or a baseline that enables networkPolicy for every release, must still install.
+  it.each([
+    ['plain metrics', [], 'set metrics.secure.enabled=true'],
+    ['secure metrics', ['--set', 'metrics.secure.enabled=true'], 'metrics.secure.enabled=true still allows only tokens that may GET /metrics'],
+  ])('NOTES of a hostNetwork release with networkPolicy.enabled say the policy may not protect its ports (%s), and what does', async (_name, values, advice) => {
+    const install = (...more: string[]) => helm(['install', 'host-network-notes', chart, '--namespace', 'host-network-notes', '--set', 'crds.install=false',
+      '--dry-run=client', '--kubeconfig', cluster().kubeconfigAdmin, '--set', 'updateStrategy.rollingUpdate.maxSurge=0', ...(values as string[]), ...more]);
+    const both = await install('--set', 'hostNetwork=true', '--set', 'networkPolicy.enabled=true');
+    expect(both.stderr).toBe('');
+    expect(both.exitCode).toBe(0);
+    expect(both.stdout).toContain('kind: NetworkPolicy');
+    const notes = both.stdout.split('NOTES:')[1]!.replaceAll('\n', ' ');
+    expect(notes).toContain('hostNetwork=true: the NetworkPolicy (networkPolicy.enabled) may not restrict who reaches the operator\'s ports');
+    expect(notes).toContain(advice);
+    for (const alone of [['--set', 'hostNetwork=true'], ['--set', 'networkPolicy.enabled=true']]) {
+      expect((await install(...alone)).stdout.split('NOTES:')[1], alone.join(' ')).not.toContain('NetworkPolicy');
+    }
+  });
+
   // A new user pastes the NOTES' next steps as they are. The examples they apply live in namespace ml: a step that
   // creates the Secret elsewhere, or looks for the endpoint in the default namespace, fails with NotFound.
   it("NOTES' next steps run as printed on a fresh cluster (those that need no running operator)", async () => {
