@@ -110,8 +110,8 @@ interface TelemetryComparison {
  * How the endpoint's telemetry config differs from the spec, in what the spec sets (none: the spec removes it).
  * Tables and features Databricks does not show (it keeps them to the profile it made) count as applied when it took
  * them last time and still applies that profile (`record`, status.settings.telemetry). An observer sent nothing: what
- * what a profile it did not make was made from cannot be known, so those are not compared (`uncompared`), neither
- * matching nor differing.
+ * a profile it did not make was made from cannot be known, so those are not compared (`uncompared`), neither matching
+ * nor differing.
  */
 function compareTelemetry(spec: Telemetry | undefined, observed: TelemetryConfig | undefined, record: TelemetryStatus | undefined, observing: boolean): TelemetryComparison {
   const desired = telemetryBody(spec).telemetry_config;
