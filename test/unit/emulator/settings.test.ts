@@ -254,6 +254,24 @@ describe('emulator: telemetry config', () => {
     expect(emulator.endpoints().map((e) => e.name)).toEqual(['x']);
   });
 
+  // The Databricks CLI's PR #6106 (databricks/cli 23a5c5738f), of the real service: "Unsupported endpoint types now fail
+  // when telemetry is applied; create may still succeed because it drops the field". An endpoint made without a config
+  // is one (its test server names it NO_CONFIG).
+  it('an endpoint made without a config: a create drops its telemetry_config, the PATCH is refused with 400', () => {
+    const emulator = new Emulator({ speed: 0 });
+    const created = emulator.createEndpoint({ name: 'bare', telemetry_config: { telemetry_profile_id: 'tp-1' } });
+    expect(created).not.toHaveProperty('telemetry_config');
+    expect(emulator.getEndpoint('bare')).not.toHaveProperty('telemetry_config');
+    const error = refused(() => emulator.patchTelemetryConfig('bare', { telemetry_config: { telemetry_profile_id: 'tp-1' } }));
+    expect({ status: error.status, code: error.errorCode }).toEqual({ status: 400, code: 'INVALID_PARAMETER_VALUE' });
+    expect(error.message).toMatch(/not supported for endpoint type 'NO_CONFIG'/);
+    expect(emulator.getEndpoint('bare')).not.toHaveProperty('telemetry_config');
+    // once it has a config, the telemetry API takes it
+    emulator.updateConfig('bare', { served_entities: [LLAMA] });
+    emulator.advance(600_000);
+    expect(emulator.patchTelemetryConfig('bare', { telemetry_config: { telemetry_profile_id: 'tp-1' } }).telemetry_config).toEqual({ telemetry_profile_id: 'tp-1' });
+  });
+
   it('an out-of-band edit replaces the config (null removes it)', () => {
     const { emulator } = settledEndpoint();
     expect(emulator.editEndpoint('llama', { telemetry_config: { telemetry_profile_id: 'tp-ui' } }).telemetry_config).toEqual({ telemetry_profile_id: 'tp-ui' });
