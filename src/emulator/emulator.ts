@@ -29,6 +29,7 @@ import {
   type PatchTagsResponse,
   type ServedEntityInput,
   type ServingEndpointDetailed,
+  type TelemetryConfig,
 } from '../databricks/api-types.js';
 import { AuthService } from './auth.js';
 import { CallLog } from './call-log.js';
@@ -156,7 +157,7 @@ export class Emulator {
       );
     }
     const ai_gateway = this.#createGateway(request.name, request.ai_gateway);
-    const telemetry_config = applyTelemetry(undefined, request.telemetry_config, this.#newProfileId);
+    const telemetry_config = createTelemetry(request.telemetry_config, spec !== undefined, this.#newProfileId);
     return renderDetailed(this.#store.create({ ...request, ai_gateway, telemetry_config, ...(spec ? { spec } : {}) }, this.now(), caller));
   }
 
@@ -248,6 +249,11 @@ export class Emulator {
     this.#consumeMutationBudget();
     const request = parseBody(PatchTelemetryConfigRequestSchema, body);
     const endpoint = this.#store.get(name, this.now());
+    if (!endpoint.served && !endpoint.rollout) {
+      // The Databricks CLI's PR #6106, of the real service: "Unsupported endpoint types now fail when telemetry is
+      // applied"; the wording is its test server's (libs/testserver/serving_endpoints.go).
+      throw invalidParameter("Telemetry configuration is not supported for endpoint type 'NO_CONFIG'. This API only supports endpoints with custom served models.");
+    }
     if (configUpdateState(endpoint) === 'IN_PROGRESS') {
       throw new ApiError(409, 'RESOURCE_CONFLICT', `Endpoint ${name} is currently updating. Wait for the update to complete before updating its telemetry configuration.`);
     }
@@ -523,10 +529,20 @@ export class Emulator {
       validateEndpointName(seed.name);
       validateDescription(seed.description);
       const { config, ...rest } = seed;
-      this.#store.create({ ...rest, ai_gateway: this.#createGateway(seed.name, seed.ai_gateway), telemetry_config: applyTelemetry(undefined, seed.telemetry_config, this.#newProfileId) }, now);
+      this.#store.create({ ...rest, ai_gateway: this.#createGateway(seed.name, seed.ai_gateway), telemetry_config: createTelemetry(seed.telemetry_config, config !== undefined, this.#newProfileId) }, now);
       if (config) this.#store.replaceServedConfig(seed.name, specFromCoreConfig(config, this.catalog), now);
     }
   }
+}
+
+/**
+ * A generic create's telemetry config, checked as the PATCH checks it. An endpoint made without a config cannot have
+ * one, and the create drops it rather than failing: the Databricks CLI's PR #6106, of the real service ("create may
+ * still succeed because it drops the field").
+ */
+function createTelemetry(request: TelemetryConfig | undefined, hasConfig: boolean, newProfileId: () => string): TelemetryConfig | undefined {
+  const checked = applyTelemetry(undefined, request, newProfileId);
+  return hasConfig ? checked : undefined;
 }
 
 /** Parses a request body; unknown fields are dropped, type errors become 400 INVALID_PARAMETER_VALUE. */
