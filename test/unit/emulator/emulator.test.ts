@@ -392,3 +392,35 @@ describe('out-of-band edits (a change in the Databricks UI)', () => {
     expect(emu.faults.list().map((f) => f.spec.type)).toEqual(['capacity']);
   });
 });
+
+// Reference §2.3: min/max_provisioned_concurrency size a custom model's entity, "exclusive with workload_size" (the
+// SDKs' field docs: "Do not use if workload_size is specified"); the Databricks CLI's test server echoes them on GET.
+describe('a served entity sized by provisioned concurrency (not provisioned throughput)', () => {
+  const BASE = 'system.ai.meta_llama_v3_1_8b';
+
+  it('is taken without workload_size and echoed on GET, in served_entities and in served_models', () => {
+    const emu = frozen();
+    emu.createEndpoint({ name: 'custom', config: { served_entities: [{ name: 'base', entity_name: BASE, entity_version: '1', min_provisioned_concurrency: 4, max_provisioned_concurrency: 8, scale_to_zero_enabled: true }] } });
+    emu.advance(10 * MINUTE);
+    const [entity] = emu.getEndpoint('custom').config?.served_entities ?? [];
+    expect(entity).toMatchObject({ name: 'base', min_provisioned_concurrency: 4, max_provisioned_concurrency: 8, scale_to_zero_enabled: true });
+    expect(entity).not.toHaveProperty('workload_size');
+
+    emu.createEndpoint({ name: 'legacy', config: { served_models: [{ name: 'base', model_name: BASE, model_version: '1', min_provisioned_concurrency: 0, max_provisioned_concurrency: 4, scale_to_zero_enabled: true }] } });
+    emu.advance(10 * MINUTE);
+    expect(emu.getEndpoint('legacy').config?.served_models?.[0]).toMatchObject({ min_provisioned_concurrency: 0, max_provisioned_concurrency: 4 });
+  });
+
+  it('is refused with workload_size too (400), and with min above max', () => {
+    const emu = frozen();
+    const both = apiError(() =>
+      emu.createEndpoint({ name: 'both', config: { served_entities: [{ entity_name: BASE, entity_version: '1', workload_size: 'Small', min_provisioned_concurrency: 4, max_provisioned_concurrency: 8 }] } }),
+    );
+    expect({ status: both.status, code: both.errorCode }).toEqual({ status: 400, code: 'INVALID_PARAMETER_VALUE' });
+    const inverted = apiError(() =>
+      emu.createEndpoint({ name: 'inverted', config: { served_entities: [{ entity_name: BASE, entity_version: '1', min_provisioned_concurrency: 8, max_provisioned_concurrency: 4 }] } }),
+    );
+    expect({ status: inverted.status, code: inverted.errorCode }).toEqual({ status: 400, code: 'INVALID_PARAMETER_VALUE' });
+    expect(emu.endpoints()).toEqual([]);
+  });
+});
