@@ -354,6 +354,8 @@ export const ServedModelInputSchema = z.object({
   max_provisioned_throughput: z.number().int().optional(),
   workload_size: z.string().optional(),
   workload_type: WorkloadTypeSchema.optional(),
+  min_provisioned_concurrency: z.number().int().optional(),
+  max_provisioned_concurrency: z.number().int().optional(),
   environment_vars: z.record(z.string(), z.string()).optional(),
   instance_profile_arn: z.string().optional(),
 });
@@ -453,6 +455,8 @@ export const ServedModelOutputSchema = z.object({
   scale_to_zero_enabled: z.boolean().optional(),
   workload_size: z.string().optional(),
   workload_type: WorkloadTypeSchema.optional(),
+  min_provisioned_concurrency: z.number().int().optional(),
+  max_provisioned_concurrency: z.number().int().optional(),
   creator: z.string().optional(),
   creation_timestamp: z.number().optional(),
   state: ServedEntityStateSchema.optional(),

@@ -21,6 +21,9 @@ export interface EntitySpec {
   provisioned_model_units?: number;
   workload_size?: string;
   workload_type?: string;
+  /** a custom model's size, instead of workload_size (reference §2.3) */
+  min_provisioned_concurrency?: number;
+  max_provisioned_concurrency?: number;
   scale_to_zero_enabled: boolean;
   environment_vars?: Record<string, string>;
   instance_profile_arn?: string;
@@ -158,11 +161,8 @@ function buildEntity(input: ServedEntityInput, catalog: ModelCatalog): EntitySpe
   } else if (wantsUnits) {
     spec.provisioned_model_units = modelUnits(input.provisioned_model_units ?? 0, model, spec.name);
   } else {
-    // Not PT: a plain model deployment sized by workload_size (CPU/GPU serving).
-    if (input.workload_size === undefined) {
-      throw invalidParameter(`Served entity ${spec.name} must specify workload_size, or provisioned throughput for a PT model.`);
-    }
-    spec.workload_size = input.workload_size;
+    // Not PT: a plain model deployment sized by workload_size or by provisioned concurrency (CPU/GPU serving).
+    Object.assign(spec, plainSize(input, spec.name));
     spec.workload_type = input.workload_type ?? 'CPU';
     return spec;
   }
@@ -171,6 +171,27 @@ function buildEntity(input: ServedEntityInput, catalog: ModelCatalog): EntitySpe
   spec.workload_type = model.workload_type;
   spec.scale_to_zero_enabled = false;
   return spec;
+}
+
+/**
+ * The size of an entity that is not PT: workload_size, or min/max_provisioned_concurrency, which reference §2.3 (the
+ * SDKs' field docs: "Do not use if workload_size is specified") makes exclusive with it. The messages are guesses.
+ */
+function plainSize(input: ServedEntityInput, entityName: string): Partial<EntitySpec> {
+  const { workload_size, min_provisioned_concurrency: min, max_provisioned_concurrency: max } = input;
+  if (min === undefined && max === undefined) {
+    if (workload_size === undefined) {
+      throw invalidParameter(`Served entity ${entityName} must specify workload_size or min/max_provisioned_concurrency, or provisioned throughput for a PT model.`);
+    }
+    return { workload_size };
+  }
+  if (workload_size !== undefined) {
+    throw invalidParameter(`Served entity ${entityName} cannot specify both workload_size and min/max_provisioned_concurrency.`);
+  }
+  if ((min ?? 0) < 0 || (max ?? 0) < 0 || (min !== undefined && max !== undefined && min > max)) {
+    throw invalidParameter(`The min_provisioned_concurrency (${min ?? 'unset'}) of served entity ${entityName} cannot be negative or greater than its max_provisioned_concurrency (${max ?? 'unset'}).`);
+  }
+  return { ...(min !== undefined && { min_provisioned_concurrency: min }), ...(max !== undefined && { max_provisioned_concurrency: max }) };
 }
 
 function throughputFields(input: ServedEntityInput, model: CatalogModel, entityName: string): Partial<EntitySpec> {

@@ -566,8 +566,10 @@ function editedConfig(endpoint: StoredEndpoint, patches: z.output<typeof Endpoin
     if (e.min_provisioned_throughput !== undefined) input.min_provisioned_throughput = e.min_provisioned_throughput;
     if (e.max_provisioned_throughput !== undefined) input.max_provisioned_throughput = e.max_provisioned_throughput;
     if (e.provisioned_model_units !== undefined) input.provisioned_model_units = e.provisioned_model_units;
-    if (e.min_provisioned_throughput === undefined && e.provisioned_model_units === undefined && e.workload_size !== undefined) {
-      input.workload_size = e.workload_size;
+    if (e.min_provisioned_throughput === undefined && e.provisioned_model_units === undefined) {
+      if (e.workload_size !== undefined) input.workload_size = e.workload_size;
+      if (e.min_provisioned_concurrency !== undefined) input.min_provisioned_concurrency = e.min_provisioned_concurrency;
+      if (e.max_provisioned_concurrency !== undefined) input.max_provisioned_concurrency = e.max_provisioned_concurrency;
     }
     // A change of one field in the UI leaves the entity's others as they are.
     if (e.environment_vars !== undefined) input.environment_vars = e.environment_vars;

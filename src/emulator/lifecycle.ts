@@ -239,7 +239,9 @@ function sameEntity(a: EntitySpec, b: EntitySpec): boolean {
     a.min_provisioned_throughput === b.min_provisioned_throughput &&
     a.max_provisioned_throughput === b.max_provisioned_throughput &&
     a.provisioned_model_units === b.provisioned_model_units &&
-    a.workload_size === b.workload_size
+    a.workload_size === b.workload_size &&
+    a.min_provisioned_concurrency === b.min_provisioned_concurrency &&
+    a.max_provisioned_concurrency === b.max_provisioned_concurrency
   );
 }
 

@@ -146,6 +146,8 @@ function copyCompute(entity: StoredEntity, output: ServedEntityOutput | ServedMo
   if (entity.workload_type !== undefined) output.workload_type = entity.workload_type;
   if (entity.min_provisioned_throughput !== undefined) output.min_provisioned_throughput = entity.min_provisioned_throughput;
   if (entity.max_provisioned_throughput !== undefined) output.max_provisioned_throughput = entity.max_provisioned_throughput;
+  if (entity.min_provisioned_concurrency !== undefined) output.min_provisioned_concurrency = entity.min_provisioned_concurrency;
+  if (entity.max_provisioned_concurrency !== undefined) output.max_provisioned_concurrency = entity.max_provisioned_concurrency;
   output.scale_to_zero_enabled = entity.scale_to_zero_enabled;
 }
 
