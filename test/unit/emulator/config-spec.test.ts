@@ -113,3 +113,19 @@ describe('specFromPtConfig', () => {
     ).toMatch(/does not support provisioned_model_units/);
   });
 });
+
+// The REST reference (servingendpoints/updateconfig, served_entities.name) and the SDKs' field docs: "A served entity
+// name can consist of alphanumeric characters, dashes, and underscores."
+describe('served entity names', () => {
+  const named = (name: string) => ({ name, entity_name: LLAMA, entity_version: '3', max_provisioned_throughput: 980 });
+
+  it.each(['llama-3', 'llama_3', 'Llama3'])('accepts %s', (name) => {
+    expect(specFromCoreConfig({ served_entities: [named(name)] }, catalog).entities[0]?.name).toBe(name);
+  });
+
+  it.each(['llama.3', 'llama 3', 'llama/3', 'llama:3'])('refuses %j with 400 INVALID_PARAMETER_VALUE, on both APIs', (name) => {
+    expect(rejection(() => specFromCoreConfig({ served_entities: [named(name)] }, catalog))).toMatchObject({ status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
+    const pt = { name, entity_name: 'system.ai.llama-4-maverick', entity_version: '1', provisioned_model_units: 50 };
+    expect(rejection(() => specFromPtConfig({ served_entities: [pt] }, catalog))).toMatchObject({ status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
+  });
+});
