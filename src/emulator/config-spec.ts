@@ -12,6 +12,10 @@ export const MAX_DESCRIPTION_LENGTH = 1000;
 export const ENDPOINT_NAME_MESSAGE =
   'Endpoint name must be maximum 63 characters, and alphanumeric with hyphens and underscores allowed in between.';
 
+/** The REST reference's rule for served entity names (servingendpoints/updateconfig); the refusal's wording is a guess. */
+const SERVED_ENTITY_NAME = /^[A-Za-z0-9_-]+$/;
+const SERVED_ENTITY_NAME_RULE = 'A served entity name can consist of alphanumeric characters, dashes, and underscores.';
+
 export interface EntitySpec {
   name: string;
   entity_name: string;
@@ -136,6 +140,9 @@ function buildEntity(input: ServedEntityInput, catalog: ModelCatalog): EntitySpe
   if (entityName === undefined || entityName === '') throw invalidParameter('Served entity must specify entity_name.');
   const version = input.entity_version;
   if (version === undefined || version === '') throw invalidParameter(`Served entity ${entityName} must specify entity_version.`);
+  if (input.name !== undefined && !SERVED_ENTITY_NAME.test(input.name)) {
+    throw invalidParameter(`Invalid served entity name '${input.name}'. ${SERVED_ENTITY_NAME_RULE}`);
+  }
   const model = catalog.find(entityName, version);
   if (!model) throw modelNotFound(entityName, version);
 
