@@ -129,3 +129,19 @@ describe('served entity names', () => {
     expect(rejection(() => specFromPtConfig({ served_entities: [pt] }, catalog))).toMatchObject({ status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
   });
 });
+
+// Request enums the SDKs list (reference §2.7: ServingModelWorkloadType, CommitmentTerm): a value outside them is
+// refused, as the emulator already refuses an unknown PII behavior, rate-limit key or permission level.
+describe('request enums', () => {
+  it('refuses a workload_type Databricks does not have, and takes the ones it has', () => {
+    const entity = (workload_type: string) => ({ entity_name: 'system.ai.meta_llama_v3_1_8b', entity_version: '1', workload_size: 'Small', workload_type });
+    expect(rejection(() => specFromCoreConfig({ served_entities: [entity('GPU_HUGE')] }, catalog))).toMatchObject({ status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
+    expect(specFromCoreConfig({ served_entities: [entity('GPU_MEDIUM')] }, catalog).entities[0]?.workload_type).toBe('GPU_MEDIUM');
+  });
+
+  it('refuses a pt_term Databricks does not have on the model-unit API, and takes the ones it has', () => {
+    const entity = (pt_term: string) => ({ entity_name: 'system.ai.llama-4-maverick', entity_version: '1', provisioned_model_units: 50, pt_term });
+    expect(rejection(() => specFromPtConfig({ served_entities: [entity('COMMITMENT_TERM_1_YEAR')] }, catalog))).toMatchObject({ status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
+    expect(() => specFromPtConfig({ served_entities: [entity('COMMITMENT_TERM_3_MONTHS')] }, catalog)).not.toThrow();
+  });
+});
