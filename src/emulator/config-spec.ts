@@ -1,7 +1,7 @@
 // Validates a requested endpoint config the way the real service does and normalises it into the
 // emulator's own form, filling what the server fills (workload type/size, scale_to_zero_enabled=false
 // on PT entities, a default 100% route, both route names). Facts: reference §1, §2.3–§2.5, §3.3.
-import { isEndpointName, type AutoCaptureConfig, type FoundationModelSchema, type PtEndpointCoreConfig, type ServedEntityInput, type EndpointCoreConfigInput } from '../databricks/api-types.js';
+import { COMMITMENT_TERMS, isEndpointName, WORKLOAD_TYPES, type AutoCaptureConfig, type FoundationModelSchema, type PtEndpointCoreConfig, type ServedEntityInput, type EndpointCoreConfigInput } from '../databricks/api-types.js';
 import type { z } from 'zod';
 import { ptFlavour, type CatalogModel, type ModelCatalog } from './catalog.js';
 import { invalidParameter, modelNotFound } from './errors.js';
@@ -12,6 +12,8 @@ export const MAX_DESCRIPTION_LENGTH = 1000;
 export const ENDPOINT_NAME_MESSAGE =
   'Endpoint name must be maximum 63 characters, and alphanumeric with hyphens and underscores allowed in between.';
 
+// Request enums (reference §2.7, the SDKs' lists) are checked as the emulator checks every other one; the wording of
+// the refusals is a guess.
 /** The REST reference's rule for served entity names (servingendpoints/updateconfig); the refusal's wording is a guess. */
 const SERVED_ENTITY_NAME = /^[A-Za-z0-9_-]+$/;
 const SERVED_ENTITY_NAME_RULE = 'A served entity name can consist of alphanumeric characters, dashes, and underscores.';
@@ -99,6 +101,11 @@ export function validateAutoCaptureEnable(current: AutoCaptureConfig | undefined
 
 /** The config of POST /pt or PUT /pt/{name}/config: model units only. */
 export function specFromPtConfig(input: PtEndpointCoreConfig, catalog: ModelCatalog): ConfigSpec {
+  for (const { pt_term } of input.served_entities) {
+    if (pt_term !== undefined && !(COMMITMENT_TERMS as readonly string[]).includes(pt_term)) {
+      throw invalidParameter(`Invalid pt_term '${pt_term}'. Supported values: ${COMMITMENT_TERMS.join(', ')}.`);
+    }
+  }
   return buildSpec(input.served_entities, input.traffic_config?.routes, 'served_entities', catalog);
 }
 
@@ -140,6 +147,9 @@ function buildEntity(input: ServedEntityInput, catalog: ModelCatalog): EntitySpe
   if (entityName === undefined || entityName === '') throw invalidParameter('Served entity must specify entity_name.');
   const version = input.entity_version;
   if (version === undefined || version === '') throw invalidParameter(`Served entity ${entityName} must specify entity_version.`);
+  if (input.workload_type !== undefined && !(WORKLOAD_TYPES as readonly string[]).includes(input.workload_type)) {
+    throw invalidParameter(`Invalid workload_type '${input.workload_type}'. Supported values: ${WORKLOAD_TYPES.join(', ')}.`);
+  }
   if (input.name !== undefined && !SERVED_ENTITY_NAME.test(input.name)) {
     throw invalidParameter(`Invalid served entity name '${input.name}'. ${SERVED_ENTITY_NAME_RULE}`);
   }
