@@ -215,6 +215,19 @@ describe('endpoint lifecycle', () => {
     expect(summary?.tags).toEqual([{ key: 'team', value: 'ml' }]);
   });
 
+  // GO/PY EndpointCoreConfigSummary: served_entities and the deprecated served_models (ServedModelSpec: name,
+  // model_name, model_version), as the detailed GET echoes both lists for a request that used served_models.
+  it('lists the served models of an endpoint made with the deprecated served_models, beside its served entities', () => {
+    const emu = frozen();
+    emu.createEndpoint({ name: 'legacy', config: { served_models: [{ name: 'llama', model_name: LLAMA, model_version: '3', max_provisioned_throughput: 980, scale_to_zero_enabled: false }] } });
+    emu.createEndpoint({ name: 'modern', config: llamaConfig(980) });
+    emu.advance(10 * MINUTE);
+    const byName = Object.fromEntries((emu.listEndpoints().endpoints ?? []).map((e) => [e.name, e]));
+    expect(byName.legacy?.config?.served_models).toEqual([{ name: 'llama', model_name: LLAMA, model_version: '3' }]);
+    expect(byName.legacy?.config?.served_entities?.map((e) => e.name)).toEqual(['llama']);
+    expect(byName.modern?.config).not.toHaveProperty('served_models');
+  });
+
   it("lists an endpoint's AI Gateway with its summary, as the SDKs' list item (ServingEndpoint.ai_gateway) carries it", () => {
     const emu = frozen();
     emu.createEndpoint({ name: 'gated', config: llamaConfig(980), ai_gateway: { usage_tracking_config: { enabled: true } } });
