@@ -73,6 +73,10 @@ export function renderSummary(endpoint: StoredEndpoint): ServingEndpoint {
         return spec;
       }),
     };
+    // the deprecated list too (GO/PY EndpointCoreConfigSummary.served_models, ServedModelSpec), as the detailed form has it
+    if (endpoint.served.legacyServedModels) {
+      summary.config.served_models = byName(endpoint.served.entities).map((e) => ({ name: e.name, model_name: e.entity_name, model_version: e.entity_version }));
+    }
   }
   if (endpoint.tags.length > 0) summary.tags = endpoint.tags;
   if (endpoint.description !== undefined) summary.description = endpoint.description;
