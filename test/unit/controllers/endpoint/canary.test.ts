@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { type CanaryStatus, planCanary, withCanary } from '../../../../src/controllers/endpoint/canary.js';
 import { gateNeeded, gateValues, parseSamples } from '../../../../src/controllers/endpoint/canary-gate.js';
-import { observeConfig } from '../../../../src/controllers/endpoint/desired.js';
+import { entityNameFor, observeConfig } from '../../../../src/controllers/endpoint/desired.js';
 import { NOW, SECOND, at, endpointSpec, iso } from '../fixtures.js';
 import { CANARY, spec, served, running, input } from './canary-fixtures.js';
 
@@ -29,6 +29,17 @@ describe('planCanary', () => {
       name: 'meta_llama_v3_1_8b_instruct-4',
       share: 10,
     });
+  });
+
+  // A Unity Catalog name may hold what a served entity name may not (`+`, letters beyond ASCII): the new version's
+  // entity, which the canary names itself, was refused by Databricks (letters, digits, - and _ only), and the canary stalled.
+  it("the served entity a canary names keeps to Databricks' rule for entity names, whatever the model's name holds", () => {
+    expect(entityNameFor('system.ai.meta_llama_v3_1_8b_instruct', '4')).toBe('meta_llama_v3_1_8b_instruct-4');
+    for (const model of ['main.ft.llama+chat', 'main.ft.modèle-fin', 'main.ft.chat@v2']) expect(entityNameFor(model, '4')).toMatch(/^[A-Za-z0-9_-]+-4$/);
+    const config = served({ '3': 100 });
+    config.served_entities = config.served_entities?.map((e) => ({ ...e, entity_name: 'main.ft.llama+chat', name: 'llama_chat-3' }));
+    const decision = planCanary(input({ spec: { ...spec(), model: { name: 'main.ft.llama+chat', version: '4' } }, config }));
+    expect(decision.split?.name).toBe('llama_chat-4');
   });
 
   type Row = { name: string; canary: CanaryStatus; config: Record<string, number>; now?: Date; annotations?: Record<string, string>; updating?: boolean; phase: string; share: number; changed: boolean; message: RegExp; split: boolean };
