@@ -39,8 +39,12 @@ export interface KeptEntityFields {
   instanceProfileArn?: string;
 }
 
-/** Databricks' default name of a served entity: the model's last name part, a dash, the version. */
-export const entityNameFor = (model: string, version: string) => `${model.slice(model.lastIndexOf('.') + 1)}-${version}`;
+/**
+ * Databricks' default name of a served entity: the model's last name part, a dash, the version. A served entity name
+ * holds letters, digits, - and _ only (reference, updateconfig), where a Unity Catalog name may hold more (`+`, letters
+ * beyond ASCII): those become _, so the entity a canary names itself is one Databricks takes.
+ */
+export const entityNameFor = (model: string, version: string) => `${model.slice(model.lastIndexOf('.') + 1).replace(/[^A-Za-z0-9_-]/g, '_')}-${version}`;
 
 /**
  * What a PUT replacing the served config would lose, the spec having none of them: the environment variables and the
