@@ -42,6 +42,12 @@ describe('planCanary', () => {
     expect(decision.split?.name).toBe('llama_chat-4');
   });
 
+  it('the model written in other letter case (Unity Catalog names are case-insensitive) is the same model: the canary runs', () => {
+    const decision = planCanary(input({ spec: { ...spec(), model: { name: 'System.AI.Meta_Llama_V3_1_8B_Instruct', version: '4' } } }));
+    expect(decision.changed).toBe(true);
+    expect(decision.status).toMatchObject({ phase: 'Progressing', fromVersion: '3', toVersion: '4', share: 10 });
+  });
+
   type Row = { name: string; canary: CanaryStatus; config: Record<string, number>; now?: Date; annotations?: Record<string, string>; updating?: boolean; phase: string; share: number; changed: boolean; message: RegExp; split: boolean };
   const rows: Row[] = [
     { name: 'step rolling out', canary: running({}), config: { '3': 100 }, updating: true, phase: 'Progressing', share: 10, changed: false, message: /rolling out step 1: 10 %/, split: true },

@@ -154,6 +154,17 @@ describe('diffServing', () => {
     expect(diffServing(desired, actual)).toEqual([phrase]);
   });
 
+  // Unity Catalog names are case-insensitive (kept in lower case): a spec that writes the model in capitals names the
+  // same model, and an echo in lower case must not be a difference, or the config would be sent again at every look.
+  it('the model named in other letter case is the same model: no difference', () => {
+    const capitals = { ...tokenBand, entityName: 'System.AI.Meta_Llama_V3_1_8B_Instruct' };
+    expect(diffServing(capitals, observed({}))).toEqual([]);
+    const shownInCapitals = servingConfig(2, {});
+    shownInCapitals.served_entities = shownInCapitals.served_entities?.map((e) => ({ ...e, entity_name: 'System.AI.Meta_Llama_V3_1_8B_Instruct' }));
+    expect(diffServing(tokenBand, observeConfig(shownInCapitals))).toEqual([]);
+    expect(diffServing({ ...tokenBand, entityName: 'system.ai.other_model' }, observed({}))).toEqual([`model ${MODEL} → system.ai.other_model`]);
+  });
+
   it('a second served entity is a difference (the operator serves exactly one)', () => {
     const config = servingConfig(2, {});
     config.served_entities = [...(config.served_entities ?? []), ...(servingConfig(2, { version: '2' }).served_entities ?? [])];
