@@ -9,7 +9,7 @@ import { failedGate, type GateReading, gateWaitReason } from './canary-verdict.j
 import { beforeRollbackFailure, rollbackLabel, withRolloutFailure } from './canary-conditions.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { isObserveOnly } from './observe-only.js';
-import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedEntity, type ObservedServing, observeConfig } from './desired.js';
+import { type CanarySplit, describeEntity, entityNameFor, type EntityThroughput, type ObservedEntity, type ObservedServing, observeConfig, sameModel } from './desired.js';
 import type { EndpointObject, Observed, Plan, PlanInput } from './plan-types.js';
 import { requeueBy } from './schedule.js';
 import { kubeTime } from '../../kube/time.js';
@@ -97,7 +97,7 @@ export const canaryPlanFields = (decision: CanaryDecision): Pick<PlanInput, 'spl
  * over, even with no endpoint left to show it; a status written before canaries recorded their model counts as ours.
  */
 export const recordedCanary = (status: EndpointStatus, spec: EndpointSpec): CanaryStatus | undefined =>
-  status.canary?.model === undefined || status.canary.model === spec.model.name ? status.canary : undefined;
+  status.canary?.model === undefined || sameModel(status.canary.model, spec.model.name) ? status.canary : undefined;
 
 /**
  * A step whose rollout failed (StepFailed, withRolloutFailure) is planned as the step it was, a rollback that failed
@@ -212,7 +212,7 @@ function rollingBack(status: CanaryStatus, served: ObservedServing | undefined, 
 }
 
 const otherModelServed = (spec: EndpointSpec, served: ObservedServing | undefined): boolean =>
-  (served?.entities ?? []).some((e) => e.entityName !== undefined && e.entityName !== spec.model.name);
+  (served?.entities ?? []).some((e) => e.entityName !== undefined && !sameModel(e.entityName, spec.model.name));
 
 /** A canary the abort control kept from starting (step 0): it starts once the control is removed. */
 const notStarted = (status: CanaryStatus): boolean => status.phase === 'Aborted' && status.step === 0;

@@ -40,6 +40,12 @@ export interface KeptEntityFields {
 }
 
 /**
+ * Whether two Unity Catalog model names name one model: UC names are case-insensitive (kept in lower case), so a spec
+ * written in capitals must not differ from an echo in lower case, or the config would be sent again at every look.
+ */
+export const sameModel = (a: string | undefined, b: string | undefined): boolean => a?.toLowerCase() === b?.toLowerCase();
+
+/**
  * Databricks' default name of a served entity: the model's last name part, a dash, the version. A served entity name
  * holds letters, digits, - and _ only (reference, updateconfig), where a Unity Catalog name may hold more (`+`, letters
  * beyond ASCII): those become _, so the entity a canary names itself is one Databricks takes.
@@ -310,7 +316,7 @@ export function diffServing(desired: DesiredServing, observed: ObservedServing |
   if (desired.split) return diffSplit(desired, desired.split, observed);
   const diffs: string[] = [];
   if (observed.entityCount !== 1) diffs.push(`${observed.entityCount} served entities → 1`);
-  if (observed.entityName !== desired.entityName) diffs.push(`model ${observed.entityName ?? 'none'} → ${desired.entityName}`);
+  if (!sameModel(observed.entityName, desired.entityName)) diffs.push(`model ${observed.entityName ?? 'none'} → ${desired.entityName}`);
   if (observed.entityVersion !== desired.entityVersion) diffs.push(`version ${observed.entityVersion ?? 'none'} → ${desired.entityVersion}`);
   if (desired.flavour === 'modelUnits') {
     if (observed.modelUnits !== desired.modelUnits) diffs.push(`model units ${observed.modelUnits ?? 'none'} → ${desired.modelUnits}`);
