@@ -110,3 +110,58 @@ describe('rate budgets of hosts no workspace uses any more', () => {
     expect(released).not.toContain(hostOf(70));
   });
 });
+
+// A workspace deleted and created again under its name (to point it at another Databricks workspace, or by a GitOps
+// tool replacing it) starts again at generation 1; with its Secret unchanged, it was given the client of the object
+// it replaced: verified and used at the old host while its status and the endpoints' status.workspaceHost named the new one.
+describe('a workspace deleted and created again under its name', () => {
+  it('gets a client of its own, for its own host', () => {
+    const workspaces = new Map<string, Workspace>();
+    const connections = new WorkspaceConnections({
+      workspaces: { get: (key) => workspaces.get(key) },
+      secrets: { get: () => ({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'ml', name: 'dbx-pat', resourceVersion: '1' }, data: { token: Buffer.from('dapi-x').toString('base64') } }) },
+      defaultConnection: { error: 'DATABRICKS_HOST is not set' },
+      federationTokenFile: '/nonexistent/token',
+      defaultWorkspaceNamespaces: [],
+      federationTrustedHosts: [],
+      client: {},
+    });
+    const workspace = (uid: string, host: string) =>
+      ({
+        apiVersion: 'serving.ptoperator.io/v1alpha1',
+        kind: 'DatabricksWorkspace',
+        metadata: { namespace: 'ml', name: 'prod', uid, generation: 1 },
+        spec: { host, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
+      }) as unknown as Workspace;
+    const first = connections.clientFor(workspace('uid-1', 'https://adb-1111.7.azuredatabricks.net'));
+    expect(first).toHaveProperty('client.host', 'https://adb-1111.7.azuredatabricks.net');
+    const again = connections.clientFor(workspace('uid-2', 'https://adb-2222.7.azuredatabricks.net'));
+    expect(again).toHaveProperty('client.host', 'https://adb-2222.7.azuredatabricks.net');
+  });
+
+  it('gives back the budgets of its host once it is gone', async () => {
+    const released: string[] = [];
+    const clock = new FakeClock();
+    const budgets = new RateBudgetRegistry(clock, { budgetReleased: ({ host }) => released.push(host) });
+    const connections = new WorkspaceConnections({
+      workspaces: { get: () => undefined },
+      secrets: { get: () => ({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'ml', name: 'dbx-pat', resourceVersion: '1' }, data: { token: Buffer.from('dapi-x').toString('base64') } }) },
+      defaultConnection: { error: 'DATABRICKS_HOST is not set' },
+      federationTokenFile: '/nonexistent/token',
+      defaultWorkspaceNamespaces: [],
+      federationTrustedHosts: [],
+      client: { budgets },
+    });
+    const ws = {
+      apiVersion: 'serving.ptoperator.io/v1alpha1',
+      kind: 'DatabricksWorkspace',
+      metadata: { namespace: 'ml', name: 'prod', uid: 'uid-1', generation: 1 },
+      spec: { host: HOST, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
+    } as unknown as Workspace;
+    expect(connections.clientFor(ws)).toHaveProperty('client');
+    connections.forget('ml/prod');
+    await clock.advance(RELEASE_GRACE_MS);
+    expect(released).toEqual([HOST]);
+    expect(budgets.hosts()).toEqual([]);
+  });
+});
