@@ -220,7 +220,10 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       verified: (key, ready) => {
         for (const endpointKey of refusedCredentials.verdict(key, ready)) endpointController.enqueue(endpointKey);
       },
-      gone: (key) => refusedCredentials.forget(key),
+      gone: (key) => {
+        refusedCredentials.forget(key);
+        connections.forget(key);
+      },
       identityLearnt: (key) => workspaceController.enqueue(key),
     }),
   });

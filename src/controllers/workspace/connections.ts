@@ -241,15 +241,11 @@ export class WorkspaceConnections {
     const spec = workspace.spec;
     const credentials = this.credentials(namespace, spec);
     if (!credentials.ok) return { error: credentials };
-    const key = `${namespace}/${workspace.metadata.name}@${workspace.metadata.generation ?? 0}#${credentials.version}`;
+    // The UID too: a workspace deleted and created again under its name starts again at generation 1.
+    const key = `${namespace}/${workspace.metadata.name}@${workspace.metadata.uid ?? ''}/${workspace.metadata.generation ?? 0}#${credentials.version}`;
     let client = this.clients.get(key);
     if (!client) {
-      for (const [old, replaced] of this.clients) {
-        if (!old.startsWith(`${namespace}/${workspace.metadata.name}@`)) continue;
-        this.clients.delete(old);
-        // A reconcile still holding it finishes its calls: the host's budgets are dropped only once idle.
-        replaced.release();
-      }
+      this.forget(`${namespace}/${workspace.metadata.name}`);
       try {
         // spec.rateLimits is this workspace's own share: it can lower what this workspace sends, never
         // the host's budget (the operator's configuration), so one tenant cannot throttle another.
@@ -266,6 +262,16 @@ export class WorkspaceConnections {
       this.clients.set(key, client);
     }
     return { client };
+  }
+
+  /** Drops the clients of the workspace `key` (namespace/name): it is gone, or they are replaced. */
+  forget(key: string): void {
+    for (const [old, replaced] of this.clients) {
+      if (!old.startsWith(`${key}@`)) continue;
+      this.clients.delete(old);
+      // A reconcile still holding it finishes its calls: the host's budgets are dropped only once idle.
+      replaced.release();
+    }
   }
 
   /** The workspace an endpoint uses, and whether it can be used now. */
