@@ -332,3 +332,23 @@ describe('workspace identity for claims', () => {
     expect(connections({}, [ws]).identityOf('team-a', { name: 'ws' })).toBe(identity);
   });
 });
+
+// The command the SecretNotFound message offers made keys client-id and client-secret whatever spec.auth named: run
+// as offered, it left the workspace refused again ("has no non-empty key").
+describe('a missing Secret: the command offered makes the keys the workspace reads', () => {
+  it('OAuth M2M with keys of its own', () => {
+    const spec = { host: TENANT_HOST, auth: { oauthM2M: { secretRef: { name: 'sp', clientIdKey: 'id', clientSecretKey: 'secret' } } } } as Workspace['spec'];
+    const result = connections().credentials('team-b', spec);
+    expect(result).toMatchObject({ ok: false, reason: 'SecretNotFound' });
+    expect(result.ok ? '' : result.message).toContain('kubectl -n team-b create secret generic sp --from-literal=id=<id> --from-literal=secret=<secret>');
+  });
+
+  it('OAuth M2M with the default keys, and a token', () => {
+    const m2m = { host: TENANT_HOST, auth: { oauthM2M: { secretRef: { name: 'sp', clientIdKey: 'client-id', clientSecretKey: 'client-secret' } } } } as Workspace['spec'];
+    const m2mResult = connections().credentials('team-b', m2m);
+    expect(m2mResult.ok ? '' : m2mResult.message).toContain('create secret generic sp --from-literal=client-id=<id> --from-literal=client-secret=<secret>');
+    const pat = { host: TENANT_HOST, auth: { token: { secretRef: { name: 'dbx', key: 'pat' } } } } as Workspace['spec'];
+    const patResult = connections().credentials('team-b', pat);
+    expect(patResult.ok ? '' : patResult.message).toContain('create secret generic dbx --from-literal=pat=<token>');
+  });
+});
