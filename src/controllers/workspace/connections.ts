@@ -439,7 +439,10 @@ export function credentialSecretOf(spec: WorkspaceSpec | undefined): { name: str
 }
 
 function createSecretCommand(namespace: string, name: string, auth: WorkspaceSpec['auth']): string {
-  const literals = auth.token ? `--from-literal=${auth.token.secretRef.key}=<token>` : '--from-literal=client-id=<id> --from-literal=client-secret=<secret>';
+  const m2m = auth.oauthM2M?.secretRef;
+  const literals = auth.token
+    ? `--from-literal=${auth.token.secretRef.key}=<token>`
+    : `--from-literal=${m2m?.clientIdKey ?? 'client-id'}=<id> --from-literal=${m2m?.clientSecretKey ?? 'client-secret'}=<secret>`;
   return `kubectl -n ${namespace} create secret generic ${name} ${literals}`;
 }
 
