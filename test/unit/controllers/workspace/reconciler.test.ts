@@ -49,6 +49,7 @@ function harness(options: { identity?: string; identityAnswer?: Promise<string |
   let asking = false;
   const learnt: string[] = [];
   const events: string[] = [];
+  const eventMessages: string[] = [];
   const gone: string[] = [];
   const reconcile = workspaceReconciler({
     workspaces: { get: () => (options.object === null ? undefined : (options.object ?? workspace())) },
@@ -58,7 +59,12 @@ function harness(options: { identity?: string; identityAnswer?: Promise<string |
     secrets: { get: () => undefined, refresh: async () => undefined, forget: () => undefined },
     connections,
     statusWriter: new StatusWriter(kube),
-    events: { record: async (_o: unknown, type: string, reason: string) => void events.push(`${type} ${reason}`) } as unknown as EventRecorder,
+    events: {
+      record: async (_o: unknown, type: string, reason: string, message: string) => {
+        events.push(`${type} ${reason}`);
+        eventMessages.push(message);
+      },
+    } as unknown as EventRecorder,
     verifyIntervalMs: 600_000,
     retryIntervalMs: 30_000,
     callDeadlineMs: 20_000,
@@ -68,7 +74,7 @@ function harness(options: { identity?: string; identityAnswer?: Promise<string |
   });
   const run = () => reconcile('ml/prod', { signal: new AbortController().signal, log: pino({ level: 'silent' }) });
   const summary = () => Object.fromEntries((written.at(-1)?.conditions ?? []).map((c) => [c.type, `${c.status} ${c.reason}`]));
-  return { run, written, events, summary, client, gone, learnt };
+  return { run, written, events, eventMessages, summary, client, gone, learnt };
 }
 
 describe('workspace reconciler (I/O shell)', () => {
@@ -162,6 +168,21 @@ describe('workspace reconciler (I/O shell)', () => {
     const ready = h.written.at(-1)?.conditions.find((c) => c.type === 'Ready') as Condition & { message: string };
     expect(ready.message).toMatch(/^its Secret ml\/dbx-pat is gone; deletion waits for 1 endpoint object\(s\) that use this workspace: ns1.*spec\.deletionPolicy to Orphan.*delete their endpoints at https:\/\/adb-\S+ yourself$/);
     expect(h.events).toEqual(['Warning SecretNotFound']);
+  });
+
+  // A tenant who deleted a workspace its endpoint objects still use saw it stay Terminating, Ready True, with nothing
+  // in kubectl describe to say why: only the operator's log (which tenants seldom can read) named the objects.
+  it('being deleted while endpoint objects use it: an Event names them and the way on, nothing else is written', async () => {
+    const deleting = { ...workspace(), metadata: { ...workspace().metadata, deletionTimestamp: '2026-03-01T11:59:00Z' }, status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Authenticated' }] } } as unknown as Workspace;
+    const h = harness({ object: deleting, users: [{ name: 'bot', deleting: false }] });
+    await h.run();
+    expect(h.written).toEqual([]);
+    expect(h.events).toEqual(['Warning DeletionWaiting']);
+    expect(h.eventMessages[0]).toMatch(/^deletion waits for 1 endpoint object\(s\) that use this workspace: bot; delete them first/);
+    // in a namespace deletion they are being deleted already: that is no warning
+    const namespaceDeletion = harness({ object: deleting, users: [{ name: 'bot', deleting: true }] });
+    await namespaceDeletion.run();
+    expect(namespaceDeletion.events).toEqual(['Normal DeletionWaiting']);
   });
 
   // What the operator keeps by workspace key (the endpoints its credentials were refused for) is dropped then: kept,
