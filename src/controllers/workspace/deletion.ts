@@ -11,7 +11,11 @@ export interface WorkspaceDeletionInput {
 
 export type WorkspaceDeletionPlan =
   | { action: 'removeFinalizer'; event?: { type: 'Warning'; reason: string; message: string } }
-  | { action: 'wait'; message: string };
+  /**
+   * The Event says it where the one who deleted it looks (kubectl describe). Normal even when some are not being
+   * deleted: in a namespace deletion the workspace may be looked at before its users are marked.
+   */
+  | { action: 'wait'; message: string; event: { type: 'Normal'; reason: string; message: string } };
 
 const LISTED = 5;
 
@@ -43,5 +47,6 @@ export function planWorkspaceDeletion(input: WorkspaceDeletionInput): WorkspaceD
     notDeleting > 0
       ? `; delete them first (set their spec.deletionPolicy to Orphan before, to keep their Databricks endpoints)`
       : '; they are being deleted with this workspace\'s credentials';
-  return { action: 'wait', message: `deletion waits for ${names.length} endpoint object(s) that use this workspace: ${shown}${advice}` };
+  const message = `deletion waits for ${names.length} endpoint object(s) that use this workspace: ${shown}${advice}`;
+  return { action: 'wait', message, event: { type: 'Normal', reason: 'DeletionWaiting', message } };
 }

@@ -123,6 +123,8 @@ async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace:
     const lost = parsed.success ? options.connections.lostCredentials(namespace, parsed.data) : undefined;
     // Its last verdict (Ready=True) no longer holds: say so, and what its users can do.
     if (lost) await markCredentialsLost(options, workspace, `${lost}; ${plan.message}: set their spec.deletionPolicy to Orphan to let them go, and delete their endpoints at ${parsed.data?.host} yourself`, signal);
+    // Where the one who deleted it looks (kubectl describe): a repeat only counts.
+    else await options.events.record(workspace, plan.event.type, plan.event.reason, plan.event.message);
     return;
   }
   await removeFinalizer(options.kube, WorkspaceResource, workspace, WORKSPACE_FINALIZER, signal);

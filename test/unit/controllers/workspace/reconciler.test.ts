@@ -177,12 +177,12 @@ describe('workspace reconciler (I/O shell)', () => {
     const h = harness({ object: deleting, users: [{ name: 'bot', deleting: false }] });
     await h.run();
     expect(h.written).toEqual([]);
-    expect(h.events).toEqual(['Warning DeletionWaiting']);
+    expect(h.events).toEqual(['Normal DeletionWaiting']);
     expect(h.eventMessages[0]).toMatch(/^deletion waits for 1 endpoint object\(s\) that use this workspace: bot; delete them first/);
-    // in a namespace deletion they are being deleted already: that is no warning
+    // in a namespace deletion they are being deleted already: the Event says so
     const namespaceDeletion = harness({ object: deleting, users: [{ name: 'bot', deleting: true }] });
     await namespaceDeletion.run();
-    expect(namespaceDeletion.events).toEqual(['Normal DeletionWaiting']);
+    expect(namespaceDeletion.eventMessages[0]).toContain("they are being deleted with this workspace's credentials");
   });
 
   // What the operator keeps by workspace key (the endpoints its credentials were refused for) is dropped then: kept,
