@@ -21,7 +21,7 @@ const workspace = (): Workspace =>
     spec: { host: HOST, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
   }) as unknown as Workspace;
 
-function harness(options: { identity?: string; identityAnswer?: Promise<string | undefined>; check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown; object?: Workspace | null; users?: { name: string; deleting: boolean }[]; lost?: string } = {}) {
+function harness(options: { identity?: string; identityAnswer?: Promise<string | undefined>; check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown; object?: Workspace | null; users?: { name: string; deleting: boolean }[]; lost?: string; others?: Workspace[] } = {}) {
   const written: { conditions: Condition[]; identity?: string }[] = [];
   const kube = {
     patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: { status: { conditions: Condition[] } }) => {
@@ -50,13 +50,17 @@ function harness(options: { identity?: string; identityAnswer?: Promise<string |
   const learnt: string[] = [];
   const events: string[] = [];
   const eventMessages: string[] = [];
+  const forgotten: string[] = [];
   const gone: string[] = [];
   const reconcile = workspaceReconciler({
-    workspaces: { get: () => (options.object === null ? undefined : (options.object ?? workspace())) },
+    workspaces: {
+      get: () => (options.object === null ? undefined : (options.object ?? workspace())),
+      list: () => [...(options.object === null ? [] : [options.object ?? workspace()]), ...(options.others ?? [])],
+    },
     usersOf: () => options.users ?? [],
     kube,
     crdDeleting: async () => false,
-    secrets: { get: () => undefined, refresh: async () => undefined, forget: () => undefined },
+    secrets: { get: () => undefined, refresh: async () => undefined, forget: (namespace: string, name: string) => void forgotten.push(`${namespace}/${name}`) },
     connections,
     statusWriter: new StatusWriter(kube),
     events: {
@@ -74,7 +78,7 @@ function harness(options: { identity?: string; identityAnswer?: Promise<string |
   });
   const run = () => reconcile('ml/prod', { signal: new AbortController().signal, log: pino({ level: 'silent' }) });
   const summary = () => Object.fromEntries((written.at(-1)?.conditions ?? []).map((c) => [c.type, `${c.status} ${c.reason}`]));
-  return { run, written, events, eventMessages, summary, client, gone, learnt };
+  return { run, written, events, eventMessages, forgotten, summary, client, gone, learnt };
 }
 
 describe('workspace reconciler (I/O shell)', () => {
@@ -183,6 +187,20 @@ describe('workspace reconciler (I/O shell)', () => {
     const namespaceDeletion = harness({ object: deleting, users: [{ name: 'bot', deleting: true }] });
     await namespaceDeletion.run();
     expect(namespaceDeletion.eventMessages[0]).toContain("they are being deleted with this workspace's credentials");
+  });
+
+  // Two workspaces of a namespace may name one Secret (one service principal for two Databricks workspaces). The first
+  // to go dropped the copy the other still needed: in a namespace deletion, whose Secret is gone by then, the other's
+  // endpoint objects could no longer delete their Databricks endpoints ("the operator restarted since", which it had not).
+  it('a workspace that goes keeps the copy of its Secret while another workspace of the namespace names it', async () => {
+    const deleting = { ...workspace(), metadata: { ...workspace().metadata, deletionTimestamp: '2026-03-01T11:59:00Z' } } as unknown as Workspace;
+    const other = { ...workspace(), metadata: { ...workspace().metadata, name: 'dev', uid: 'u-2' }, spec: { host: 'https://adb-2.7.azuredatabricks.net', auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } } } as unknown as Workspace;
+    const shared = harness({ object: deleting, others: [other] });
+    await shared.run();
+    expect(shared.forgotten).toEqual([]);
+    const alone = harness({ object: deleting, others: [{ ...other, spec: { ...other.spec, auth: { token: { secretRef: { name: 'other-pat', key: 'token' } } } } } as Workspace] });
+    await alone.run();
+    expect(alone.forgotten).toEqual(['ml/dbx-pat']);
   });
 
   // What the operator keeps by workspace key (the endpoints its credentials were refused for) is dropped then: kept,
