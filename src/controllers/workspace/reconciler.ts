@@ -33,7 +33,7 @@ export interface WorkspaceUser {
 }
 
 export interface WorkspaceReconcilerOptions {
-  workspaces: Pick<Informer<Workspace>, 'get'>;
+  workspaces: Pick<Informer<Workspace>, 'get' | 'list'>;
   /** Endpoint objects in `namespace` whose spec.workspaceRef names `workspace`. */
   usersOf: (namespace: string, workspace: string, signal: AbortSignal) => readonly WorkspaceUser[] | Promise<readonly WorkspaceUser[]>;
   kube: KubeClient;
@@ -128,8 +128,11 @@ async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace:
     return;
   }
   await removeFinalizer(options.kube, WorkspaceResource, workspace, WORKSPACE_FINALIZER, signal);
+  // Another workspace of the namespace may name the Secret too (one service principal for two hosts): its copy stays,
+  // for that one's endpoints may still have to delete theirs with it after the Secret is gone (a namespace deletion).
   const secret = credentialSecretOf(workspace.spec);
-  if (secret) options.secrets.forget(namespace, secret.name);
+  const stillNamed = (name: string) => options.workspaces.list(namespace).some((w) => w.metadata.uid !== workspace.metadata.uid && credentialSecretOf(w.spec)?.name === name);
+  if (secret && !stillNamed(secret.name)) options.secrets.forget(namespace, secret.name);
   if (plan.event) await options.events.record(workspace, plan.event.type, plan.event.reason, plan.event.message);
 }
 

@@ -74,7 +74,7 @@ function restarted(before: Workspace) {
   } as unknown as WorkspaceConnections;
   const learnt: string[] = [];
   const reconcile = workspaceReconciler({
-    workspaces: { get: () => object },
+    workspaces: { get: () => object, list: () => [object] },
     usersOf: () => [],
     kube,
     crdDeleting: async () => false,
