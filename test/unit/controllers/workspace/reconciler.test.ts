@@ -6,6 +6,7 @@ import type { DatabricksWorkspace } from '../../../../src/api/v1alpha1/index.js'
 import type { WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
 import { WORKSPACE_FINALIZER } from '../../../../src/controllers/resources.js';
 import { workspaceReconciler } from '../../../../src/controllers/workspace/reconciler.js';
+import { ReferencedSecrets } from '../../../../src/controllers/workspace/secrets.js';
 import { DatabricksError } from '../../../../src/databricks/index.js';
 import { type EventRecorder, type KubeClient, KubeApiError, type KubeObject, StatusWriter } from '../../../../src/kube/index.js';
 
@@ -21,7 +22,7 @@ const workspace = (): Workspace =>
     spec: { host: HOST, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } },
   }) as unknown as Workspace;
 
-function harness(options: { identity?: string; identityAnswer?: Promise<string | undefined>; check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown; object?: Workspace | null; users?: { name: string; deleting: boolean }[]; lost?: string; others?: Workspace[] } = {}) {
+function harness(options: { identity?: string; identityAnswer?: Promise<string | undefined>; check?: () => unknown; clientError?: { reason: string; message: string }; statusPatch?: () => unknown; object?: Workspace | null; users?: { name: string; deleting: boolean }[]; lost?: string; others?: Workspace[]; secrets?: ReferencedSecrets; refused?: boolean } = {}) {
   const written: { conditions: Condition[]; identity?: string }[] = [];
   const kube = {
     patch: vi.fn(async (_rt: unknown, _ns: unknown, _name: unknown, body: { status: { conditions: Condition[] } }) => {
@@ -60,7 +61,7 @@ function harness(options: { identity?: string; identityAnswer?: Promise<string |
     usersOf: () => options.users ?? [],
     kube,
     crdDeleting: async () => false,
-    secrets: { get: () => undefined, refresh: async () => undefined, forget: (namespace: string, name: string) => void forgotten.push(`${namespace}/${name}`) },
+    secrets: options.secrets ?? { get: () => undefined, refresh: async () => undefined, forget: (namespace: string, name: string) => void forgotten.push(`${namespace}/${name}`) },
     connections,
     statusWriter: new StatusWriter(kube),
     events: {
@@ -74,6 +75,7 @@ function harness(options: { identity?: string; identityAnswer?: Promise<string |
     callDeadlineMs: 20_000,
     now: () => new Date('2026-03-01T12:00:00Z'),
     gone: (key) => gone.push(key),
+    refusedSinceVerdict: () => options.refused === true,
     identityLearnt: (key) => learnt.push(key),
   });
   const run = () => reconcile('ml/prod', { signal: new AbortController().signal, log: pino({ level: 'silent' }) });
@@ -187,6 +189,34 @@ describe('workspace reconciler (I/O shell)', () => {
     const namespaceDeletion = harness({ object: deleting, users: [{ name: 'bot', deleting: true }] });
     await namespaceDeletion.run();
     expect(namespaceDeletion.eventMessages[0]).toContain("they are being deleted with this workspace's credentials");
+  });
+
+  // A workspace being deleted read its Secret only when it had no copy: a token rotated after a refusal (an expired
+  // PAT) was never read, so its endpoint objects retried with the refused one for ever, although the WorkspaceNotReady
+  // advice (fix the Secret, read again at once) was followed. Gone, its last copy must stay (a namespace deletion).
+  it('being deleted while its users are, their calls refused: a rotated Secret is read again, and a deleted one leaves the last copy', async () => {
+    const store = new Map<string, KubeObject & { data: Record<string, string> }>();
+    const put = (resourceVersion: string) => store.set('ml/dbx-pat', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dbx-pat', namespace: 'ml', resourceVersion }, data: { token: 'ZGFwaQ==' } });
+    const secrets = new ReferencedSecrets({
+      get: async <T extends KubeObject>(_rt: unknown, _ns: unknown, name: string): Promise<T> => {
+        const found = store.get(`ml/${name}`);
+        if (!found) throw new KubeApiError(404, 'NotFound', `secrets "${name}" not found`);
+        return found as unknown as T;
+      },
+    } as unknown as KubeClient);
+    put('1');
+    await secrets.refresh('ml', 'dbx-pat', ['token']);
+    const deleting = { ...workspace(), metadata: { ...workspace().metadata, deletionTimestamp: '2026-03-01T11:59:00Z' }, status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Authenticated' }] } } as unknown as Workspace;
+    put('2');
+    // not refused: the copy serves (a namespace deletion of many endpoint objects wakes it for each, with no GET)
+    await harness({ object: deleting, users: [{ name: 'bot', deleting: true }], secrets }).run();
+    expect(secrets.get('ml/dbx-pat')?.metadata.resourceVersion).toBe('1');
+    const h = harness({ object: deleting, users: [{ name: 'bot', deleting: true }], secrets, refused: true });
+    await h.run();
+    expect(secrets.get('ml/dbx-pat')?.metadata.resourceVersion).toBe('2');
+    store.delete('ml/dbx-pat');
+    await h.run();
+    expect(secrets.get('ml/dbx-pat')?.metadata.resourceVersion).toBe('2');
   });
 
   // Two workspaces of a namespace may name one Secret (one service principal for two Databricks workspaces). The first
