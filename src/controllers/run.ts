@@ -220,6 +220,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
       verified: (key, ready) => {
         for (const endpointKey of refusedCredentials.verdict(key, ready)) endpointController.enqueue(endpointKey);
       },
+      refusedSinceVerdict: (key) => refusedCredentials.refusedSinceVerdict(key),
       gone: (key) => {
         refusedCredentials.forget(key);
         connections.forget(key);

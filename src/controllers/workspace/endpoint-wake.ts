@@ -58,6 +58,11 @@ export class RefusedCredentials {
     return [...keys];
   }
 
+  /** Whether calls were refused with the workspace's credentials since its last verdict. */
+  refusedSinceVerdict(workspaceKey: string): boolean {
+    return (this.refused.get(workspaceKey)?.size ?? 0) > 0;
+  }
+
   /** The workspace was deleted: it reaches no next verdict, and one created again under its name starts clean. */
   forget(workspaceKey: string): void {
     this.refused.delete(workspaceKey);

@@ -52,6 +52,8 @@ export interface WorkspaceReconcilerOptions {
   verified?: (key: string, ready: boolean) => void;
   /** The operator's identity behind a workspace's credentials was learnt (after its verdict): look at it again. */
   identityLearnt?: (key: string) => void;
+  /** Whether endpoint calls were refused with the workspace's credentials since its last verdict. */
+  refusedSinceVerdict?: (key: string) => boolean;
   /** The workspace is gone (deleted): what is kept by its key goes too. */
   gone?: (key: string) => void;
   now?: () => Date;
@@ -115,9 +117,13 @@ async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace:
   const crdDeleting = users.length > 0 && (await options.crdDeleting(WORKSPACE_CRD, signal));
   const plan = planWorkspaceDeletion({ users, crdDeleting });
   if (plan.action === 'wait') {
-    // After a restart the credentials were never read: read them while the Secret may still exist.
+    // After a restart the credentials were never read: read them while the Secret may still exist. Read again after
+    // a refusal (a token rotated since), but a Secret gone since keeps the copy: its users still delete with it.
     const secret = credentialSecretOf(workspace.spec);
-    if (secret && !options.secrets.get(`${namespace}/${secret.name}`)) await options.secrets.refresh(namespace, secret.name, secret.keys, signal);
+    const copy = secret && options.secrets.get(`${namespace}/${secret.name}`);
+    if (secret && (!copy || options.refusedSinceVerdict?.(objectKey(workspace)))) {
+      await options.secrets.refresh(namespace, secret.name, secret.keys, signal, { keepIfGone: true });
+    }
     log.info({ users: users.length }, plan.message);
     const parsed = WorkspaceSpec.safeParse(workspace.spec);
     const lost = parsed.success ? options.connections.lostCredentials(namespace, parsed.data) : undefined;

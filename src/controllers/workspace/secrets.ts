@@ -47,9 +47,10 @@ export class ReferencedSecrets {
 
   /**
    * Reads the Secret again (GET) and keeps the `keys` of it that this or an earlier call named; a missing Secret is
-   * forgotten. Other errors (403, network) are thrown.
+   * forgotten, unless `keepIfGone` (a workspace being deleted: its last credentials still delete its endpoints).
+   * Other errors (403, network) are thrown.
    */
-  async refresh(namespace: string, name: string, keys: readonly string[], signal?: AbortSignal): Promise<void> {
+  async refresh(namespace: string, name: string, keys: readonly string[], signal?: AbortSignal, { keepIfGone = false } = {}): Promise<void> {
     const key = `${namespace}/${name}`;
     const wanted = this.want(key, keys);
     try {
@@ -73,7 +74,7 @@ export class ReferencedSecrets {
       this.read.set(key, new Set(wanted));
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      this.cache.delete(key);
+      if (!keepIfGone) this.cache.delete(key);
       this.read.set(key, new Set(wanted));
     }
   }

@@ -105,3 +105,18 @@ describe('RefusedCredentials: the endpoints a refused credential holds back', ()
     expect(refused.verdict('ml/prod', true)).toEqual(['ml/a']);
   });
 });
+
+describe('RefusedCredentials.refusedSinceVerdict', () => {
+  it('is true from a refusal until the next verdict or the workspace is gone', () => {
+    const refused = new RefusedCredentials();
+    expect(refused.refusedSinceVerdict('ml/prod')).toBe(false);
+    refused.refusedFor('ml/prod', 'ml/bot');
+    expect(refused.refusedSinceVerdict('ml/prod')).toBe(true);
+    expect(refused.refusedSinceVerdict('ml/dev')).toBe(false);
+    refused.verdict('ml/prod', true);
+    expect(refused.refusedSinceVerdict('ml/prod')).toBe(false);
+    refused.refusedFor('ml/prod', 'ml/bot');
+    refused.forget('ml/prod');
+    expect(refused.refusedSinceVerdict('ml/prod')).toBe(false);
+  });
+});
