@@ -191,6 +191,23 @@ describe('workspace reconciler (I/O shell)', () => {
     expect(namespaceDeletion.eventMessages[0]).toContain("they are being deleted with this workspace's credentials");
   });
 
+  // Each change of a user wakes it: in a namespace deletion of many endpoint objects that was one Event write per
+  // wake, each refused (a namespace being deleted takes no new Event) and logged as a warning.
+  it('being deleted: the DeletionWaiting Event is told once, and again only when its users start being deleted', async () => {
+    const deleting = { ...workspace(), metadata: { ...workspace().metadata, deletionTimestamp: '2026-03-01T11:59:00Z' }, status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Authenticated' }] } } as unknown as Workspace;
+    const options = { object: deleting, users: [{ name: 'a', deleting: false }, { name: 'b', deleting: false }] };
+    const h = harness(options);
+    await h.run();
+    options.users = [{ name: 'a', deleting: false }];
+    await h.run();
+    expect(h.events).toEqual(['Normal DeletionWaiting']);
+    options.users = [{ name: 'a', deleting: true }];
+    await h.run();
+    await h.run();
+    expect(h.events).toEqual(['Normal DeletionWaiting', 'Normal DeletionWaiting']);
+    expect(h.eventMessages[1]).toContain('they are being deleted');
+  });
+
   // A workspace being deleted read its Secret only when it had no copy: a token rotated after a refusal (an expired
   // PAT) was never read, so its endpoint objects retried with the refused one for ever, although the WorkspaceNotReady
   // advice (fix the Secret, read again at once) was followed. Gone, its last copy must stay (a namespace deletion).
