@@ -15,7 +15,7 @@ export type WorkspaceDeletionPlan =
    * The Event says it where the one who deleted it looks (kubectl describe). Normal even when some are not being
    * deleted: in a namespace deletion the workspace may be looked at before its users are marked.
    */
-  | { action: 'wait'; message: string; event: { type: 'Normal'; reason: string; message: string } };
+  | { action: 'wait'; message: string; event: { type: 'Normal'; reason: string; message: string }; /** every user is being deleted */ usersDeleting: boolean };
 
 const LISTED = 5;
 
@@ -48,5 +48,5 @@ export function planWorkspaceDeletion(input: WorkspaceDeletionInput): WorkspaceD
       ? `; delete them first (set their spec.deletionPolicy to Orphan before, to keep their Databricks endpoints)`
       : '; they are being deleted with this workspace\'s credentials';
   const message = `deletion waits for ${names.length} endpoint object(s) that use this workspace: ${shown}${advice}`;
-  return { action: 'wait', message, event: { type: 'Normal', reason: 'DeletionWaiting', message } };
+  return { action: 'wait', message, event: { type: 'Normal', reason: 'DeletionWaiting', message }, usersDeleting: notDeleting === 0 };
 }

@@ -68,13 +68,17 @@ interface Verdict extends WorkspaceVerdict {
 
 export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconcile {
   const now = options.now ?? (() => new Date());
+  // What the DeletionWaiting Event of each workspace being deleted last told (its uid, whether its users were being
+  // deleted): each change of a user wakes it, and a namespace being deleted refuses every Event write.
+  const waitsTold = new Map<string, string>();
   return async (key, { signal, log }) => {
     let workspace = options.workspaces.get(key);
     if (!workspace) {
+      waitsTold.delete(key);
       options.gone?.(key);
       return;
     }
-    if (workspace.metadata.deletionTimestamp !== undefined) return reconcileDeletion(options, workspace, signal, log);
+    if (workspace.metadata.deletionTimestamp !== undefined) return reconcileDeletion(options, workspace, waitsTold, signal, log);
     if (!hasFinalizer(workspace, WORKSPACE_FINALIZER)) {
       // Before anything can use it: from now on the workspace outlives the endpoint objects that use it.
       workspace = await addFinalizer(options.kube, WorkspaceResource, workspace, WORKSPACE_FINALIZER, signal);
@@ -109,7 +113,7 @@ export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconc
  * objects use it, so they can still delete their Databricks endpoints even when its Secret is already gone
  * (a namespace deletion removes everything at once). It is not verified again meanwhile.
  */
-async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace: Workspace, signal: AbortSignal, log: Logger): Promise<void> {
+async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace: Workspace, waitsTold: Map<string, string>, signal: AbortSignal, log: Logger): Promise<void> {
   if (!hasFinalizer(workspace, WORKSPACE_FINALIZER)) return;
   const namespace = workspace.metadata.namespace ?? '';
   const users = await options.usersOf(namespace, workspace.metadata.name, signal);
@@ -129,8 +133,14 @@ async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace:
     const lost = parsed.success ? options.connections.lostCredentials(namespace, parsed.data) : undefined;
     // Its last verdict (Ready=True) no longer holds: say so, and what its users can do.
     if (lost) await markCredentialsLost(options, workspace, `${lost}; ${plan.message}: set their spec.deletionPolicy to Orphan to let them go, and delete their endpoints at ${parsed.data?.host} yourself`, signal);
-    // Where the one who deleted it looks (kubectl describe): a repeat only counts.
-    else await options.events.record(workspace, plan.event.type, plan.event.reason, plan.event.message);
+    else {
+      // Where the one who deleted it looks (kubectl describe): told once, and again once its users are being deleted.
+      const told = `${workspace.metadata.uid}/${plan.usersDeleting}`;
+      if (waitsTold.get(objectKey(workspace)) !== told) {
+        waitsTold.set(objectKey(workspace), told);
+        await options.events.record(workspace, plan.event.type, plan.event.reason, plan.event.message);
+      }
+    }
     return;
   }
   await removeFinalizer(options.kube, WorkspaceResource, workspace, WORKSPACE_FINALIZER, signal);

@@ -8,11 +8,11 @@ describe('planWorkspaceDeletion (issue 11, finding 8)', () => {
 
   it('waits while endpoint objects use it, naming them; the advice depends on whether they are being deleted', () => {
     const waiting = planWorkspaceDeletion({ users: [{ name: 'b', deleting: true }, { name: 'a', deleting: true }], crdDeleting: false });
-    expect(waiting).toEqual({ action: 'wait', message: expect.stringContaining('2 endpoint object(s) that use this workspace: a, b'), event: expect.objectContaining({ type: 'Normal', reason: 'DeletionWaiting' }) });
+    expect(waiting).toEqual({ action: 'wait', message: expect.stringContaining('2 endpoint object(s) that use this workspace: a, b'), event: expect.objectContaining({ type: 'Normal', reason: 'DeletionWaiting' }), usersDeleting: true });
     expect(waiting.action === 'wait' && waiting.message).toContain("being deleted with this workspace's credentials");
     const kept = planWorkspaceDeletion({ users: [{ name: 'a', deleting: false }], crdDeleting: false });
     expect(kept.action === 'wait' && kept.message).toContain('delete them first (set their spec.deletionPolicy to Orphan before');
-    expect(kept).toMatchObject({ event: { type: 'Normal', reason: 'DeletionWaiting' } });
+    expect(kept).toMatchObject({ event: { type: 'Normal', reason: 'DeletionWaiting' }, usersDeleting: false });
   });
 
   it('names at most five users', () => {
