@@ -4,6 +4,7 @@ import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../src/emulator/auth.js';
 import { attemptName } from '../support/attempt.js';
+import { startEmulator } from '../../src/emulator/server.js';
 import { eventually } from '../support/cluster.js';
 import { type E2E, type OperatorProcess, TEST_PAT, condition, emulatorCalls, endpointManifest, fromYaml, isReady, startE2E } from './harness.js';
 
@@ -238,6 +239,35 @@ describe('DatabricksWorkspace', () => {
   // Session 11: each restart gave every endpoint reconciled at once a false "Secret … not found" Warning and a
   // Synced=False flicker (the Secret had not been read yet), and so did any edit of the workspace's spec
   // ("its credentials have not been verified yet") until the workspace was verified again.
+  // Created again under its name (generation 1 again) with its Secret unchanged, it was given the client of the object
+  // it replaced: verified, and its endpoints created, at the old host, while its status and theirs named the new one.
+  it('deleted and created again under its name at another host: verified there, and its endpoints are created there', async (context) => {
+    const other = await startEmulator({ scenario: { auth: { pats: [GOOD_PAT] } }, speed: 480 });
+    try {
+      const secret = attemptName(context, 'dbx-again');
+      const workspace = attemptName(context, 'again');
+      const endpoint = attemptName(context, 'again-llama');
+      await createSecret(secret, { token: GOOD_PAT });
+      const manifest = (host: string) => ({ ...(workspaceManifest(workspace, { token: { secretRef: { name: secret } } }) as { spec: object }), spec: { host, auth: { token: { secretRef: { name: secret } } } } });
+      await e2e.apply(manifest(e2e.emulator.url));
+      await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'Authenticated', 30_000);
+      await e2e.kubectl(['delete', 'dbws', workspace, '--timeout=30s']);
+
+      await e2e.apply(manifest(other.url));
+      await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'Authenticated', 30_000);
+      expect(await emulatorCalls(other.url, { operation: 'list' })).not.toEqual([]);
+      await e2e.apply(endpointManifest(endpoint, { workspaceRef: { name: workspace } }));
+      await e2e.kubectl(['wait', `pte/${endpoint}`, '--for=condition=Ready', '--timeout=90s']);
+      const names = async (url: string) => ((await (await fetch(new URL('/__emulator/state', url))).json()) as { endpoints: { name: string }[] }).endpoints.map((e) => e.name);
+      expect(await names(other.url)).toContain(endpoint);
+      expect(await names(e2e.emulator.url)).not.toContain(endpoint);
+      expect((await e2e.get('pte', endpoint))?.['status']).toMatchObject({ workspaceHost: expect.stringContaining(new URL(other.url).port) });
+      await e2e.kubectl(['delete', 'pte', endpoint, '--timeout=60s']);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('an operator restart, and an edit of the workspace, give its endpoints no WorkspaceNotReady', async () => {
     const since = Math.floor(Date.now() / 1000) * 1000;
     const falseAlarms = async () => {
