@@ -352,3 +352,14 @@ describe('a missing Secret: the command offered makes the keys the workspace rea
     expect(patResult.ok ? '' : patResult.message).toContain('create secret generic dbx --from-literal=pat=<token>');
   });
 });
+
+// A Secret deleted before its workspace (and found gone by a verification) leaves no copy either: the message said the
+// operator had restarted, which a user who watched it run knows to be false.
+describe('the credentials of a workspace being deleted, lost', () => {
+  it('says why without claiming a restart happened', () => {
+    const spec = { host: TENANT_HOST, auth: { token: { secretRef: { name: 'dbx', key: 'token' } } } } as Workspace['spec'];
+    const lost = connections().lostCredentials('team-b', spec);
+    expect(lost).toContain('its Secret team-b/dbx is gone: the operator has no credentials for');
+    expect(lost).toContain('restarted or found the Secret missing');
+  });
+});
