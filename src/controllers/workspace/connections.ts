@@ -355,13 +355,13 @@ export class WorkspaceConnections {
 
   /**
    * Why a workspace being deleted has no credentials left, if so: its Secret is gone (or lacks the key) and was not
-   * read before (a restart). Its Secret cannot be created again in a namespace being deleted, so no "create it".
+   * read before (a restart), or a verification found it gone (deleted before the workspace). Its Secret cannot be created again in a namespace being deleted, so no "create it".
    */
   lostCredentials(namespace: string, spec: WorkspaceSpec): string | undefined {
     const credentials = this.credentials(namespace, spec);
     if (credentials.ok || credentials.reason !== 'SecretNotFound') return undefined;
     const ref = spec.auth.token?.secretRef.name ?? spec.auth.oauthM2M?.secretRef.name;
-    return `its Secret ${namespace}/${ref} is gone: the operator has no credentials for ${spec.host} (it keeps the ones it read only in memory, and it restarted since the Secret was deleted)`;
+    return `its Secret ${namespace}/${ref} is gone: the operator has no credentials for ${spec.host} (it keeps the ones it read only in memory, and has had none since it restarted or found the Secret missing)`;
   }
 
   private mayUseDefault(namespace: string): boolean {
