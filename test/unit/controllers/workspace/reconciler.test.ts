@@ -191,6 +191,30 @@ describe('workspace reconciler (I/O shell)', () => {
     expect(namespaceDeletion.eventMessages[0]).toContain("they are being deleted with this workspace's credentials");
   });
 
+  // Its users wait for a Ready verdict to delete their endpoints, and a workspace being deleted was never verified
+  // again: one deleted during an outage (HostUnreachable), or with a token refused and then rotated, held its endpoint
+  // objects for ever, whatever came back or was fixed, though the advice says the operator checks again.
+  it.each([
+    ['HostUnreachable', 'False', true],
+    ['AuthenticationFailed', 'False', true],
+    ['Authenticated', 'True', false],
+  ])('being deleted, its users waiting, its last verdict %s (Ready %s): verified again: %s', async (reason, status, verifiedAgain) => {
+    const deleting = {
+      ...workspace(),
+      metadata: { ...workspace().metadata, generation: 2, deletionTimestamp: '2026-03-01T11:59:00Z' },
+      status: { conditions: [{ type: 'Ready', status, reason, message: 'm', observedGeneration: 1, lastTransitionTime: '2026-03-01T11:00:00Z' }] },
+    } as unknown as Workspace;
+    const h = harness({ object: deleting, users: [{ name: 'bot', deleting: true }] });
+    const result = await h.run();
+    expect(h.client.checkCredentials).toHaveBeenCalledTimes(verifiedAgain ? 1 : 0);
+    if (verifiedAgain) {
+      expect(h.summary()).toEqual({ Ready: 'True Authenticated' });
+      expect(result).toEqual({ requeueAfterMs: 600_000 });
+    } else {
+      expect(h.written).toEqual([]);
+    }
+  });
+
   // Each change of a user wakes it: in a namespace deletion of many endpoint objects that was one Event write per
   // wake, each refused (a namespace being deleted takes no new Event) and logged as a warning.
   it('being deleted: the DeletionWaiting Event is told once, and again only when its users start being deleted', async () => {
