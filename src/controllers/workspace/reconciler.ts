@@ -4,6 +4,7 @@ import { isDatabricksError } from '../../databricks/index.js';
 import {
   addFinalizer,
   type Condition,
+  findCondition,
   type EventRecorder,
   hasFinalizer,
   type Informer,
@@ -12,6 +13,7 @@ import {
   type Logger,
   objectKey,
   type Reconcile,
+  type ReconcileOutcome,
   removeFinalizer,
   type StatusWriter,
   splitKey,
@@ -78,42 +80,63 @@ export function workspaceReconciler(options: WorkspaceReconcilerOptions): Reconc
       options.gone?.(key);
       return;
     }
-    if (workspace.metadata.deletionTimestamp !== undefined) return reconcileDeletion(options, workspace, waitsTold, signal, log);
+    if (workspace.metadata.deletionTimestamp !== undefined) return reconcileDeletion(options, workspace, waitsTold, now(), signal, log);
     if (!hasFinalizer(workspace, WORKSPACE_FINALIZER)) {
       // Before anything can use it: from now on the workspace outlives the endpoint objects that use it.
       workspace = await addFinalizer(options.kube, WorkspaceResource, workspace, WORKSPACE_FINALIZER, signal);
     }
-    const verdict = await verify(options, workspace, signal);
-    // Rate limited: nothing was learnt about the credentials, so keep the status and come back.
-    if ('retryAfterMs' in verdict) return { requeueAfterMs: verdict.retryAfterMs };
-    const generation = workspace.metadata.generation;
-    const previous = workspace.status?.conditions?.find((c) => c.type === 'Ready');
-    const conditions = workspaceConditions(workspace.status?.conditions as Condition[] | undefined, verdict, generation, now());
-    // status.identity: what these credentials stand for. While SCIM Me is being asked (after a restart, or for a new
-    // credential) the identity shown stays, so a restart writes nothing for an unchanged workspace; the answer
-    // replaces it or, if the ask failed, drops it (a replaced credential's identity would mislead).
-    const { identity: previousIdentity, ...kept } = workspace.status ?? {};
-    const identity = verdict.identity ?? (verdict.identityAsked ? previousIdentity : undefined);
-    const status: WorkspaceStatus = { ...kept, observedGeneration: generation, conditions, ...(identity !== undefined && { identity }) };
-    const written = await options.statusWriter.write<Workspace>(WorkspaceResource, workspace, status, signal);
-    if (written.gone) return;
-    // Written by someone else meanwhile: check again from the latest object rather than re-send a stale status.
-    if (written.conflict) return { requeueAfterMs: 1 };
-    if (previous?.status !== (verdict.ready ? 'True' : 'False') || previous?.reason !== verdict.reason) {
-      await options.events.record(workspace, verdict.ready ? 'Normal' : 'Warning', verdict.reason, verdict.message);
-    }
-    log.debug({ workspace: splitKey(key), ready: verdict.ready, reason: verdict.reason }, 'workspace verified');
-    options.verified?.(key, verdict.ready);
-    return { requeueAfterMs: verdict.ready ? options.verifyIntervalMs : options.retryIntervalMs };
+    return verifyAndReport(options, workspace, now(), signal, log);
   };
+}
+
+/** Verifies the credentials and writes the verdict (status, an Event when it changes); when to look again. */
+async function verifyAndReport(
+  options: WorkspaceReconcilerOptions,
+  workspace: Workspace,
+  now: Date,
+  signal: AbortSignal,
+  log: Logger,
+  secretRead: { keepIfGone?: boolean } = {},
+): Promise<ReconcileOutcome> {
+  const key = objectKey(workspace);
+  const verdict = await verify(options, workspace, signal, secretRead);
+  // Rate limited: nothing was learnt about the credentials, so keep the status and come back.
+  if ('retryAfterMs' in verdict) return { requeueAfterMs: verdict.retryAfterMs };
+  const generation = workspace.metadata.generation;
+  const previous = workspace.status?.conditions?.find((c) => c.type === 'Ready');
+  const conditions = workspaceConditions(workspace.status?.conditions as Condition[] | undefined, verdict, generation, now);
+  // status.identity: what these credentials stand for. While SCIM Me is being asked (after a restart, or for a new
+  // credential) the identity shown stays, so a restart writes nothing for an unchanged workspace; the answer
+  // replaces it or, if the ask failed, drops it (a replaced credential's identity would mislead).
+  const { identity: previousIdentity, ...kept } = workspace.status ?? {};
+  const identity = verdict.identity ?? (verdict.identityAsked ? previousIdentity : undefined);
+  const status: WorkspaceStatus = { ...kept, observedGeneration: generation, conditions, ...(identity !== undefined && { identity }) };
+  const written = await options.statusWriter.write<Workspace>(WorkspaceResource, workspace, status, signal);
+  if (written.gone) return;
+  // Written by someone else meanwhile: check again from the latest object rather than re-send a stale status.
+  if (written.conflict) return { requeueAfterMs: 1 };
+  if (previous?.status !== (verdict.ready ? 'True' : 'False') || previous?.reason !== verdict.reason) {
+    await options.events.record(workspace, verdict.ready ? 'Normal' : 'Warning', verdict.reason, verdict.message);
+  }
+  log.debug({ workspace: splitKey(key), ready: verdict.ready, reason: verdict.reason }, 'workspace verified');
+  options.verified?.(key, verdict.ready);
+  return { requeueAfterMs: verdict.ready ? options.verifyIntervalMs : options.retryIntervalMs };
 }
 
 /**
  * A workspace being deleted keeps its finalizer (and its status, and the credentials last read) while endpoint
  * objects use it, so they can still delete their Databricks endpoints even when its Secret is already gone
- * (a namespace deletion removes everything at once). It is not verified again meanwhile.
+ * (a namespace deletion removes everything at once). It is verified again meanwhile only while its last verdict is
+ * not Ready: its users wait for one.
  */
-async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace: Workspace, waitsTold: Map<string, string>, signal: AbortSignal, log: Logger): Promise<void> {
+async function reconcileDeletion(
+  options: WorkspaceReconcilerOptions,
+  workspace: Workspace,
+  waitsTold: Map<string, string>,
+  now: Date,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<ReconcileOutcome> {
   if (!hasFinalizer(workspace, WORKSPACE_FINALIZER)) return;
   const namespace = workspace.metadata.namespace ?? '';
   const users = await options.usersOf(namespace, workspace.metadata.name, signal);
@@ -140,6 +163,9 @@ async function reconcileDeletion(options: WorkspaceReconcilerOptions, workspace:
         waitsTold.set(objectKey(workspace), told);
         await options.events.record(workspace, plan.event.type, plan.event.reason, plan.event.message);
       }
+      // Its users delete their endpoints only with a Ready verdict: one that is not (an outage, a refused token since
+      // rotated) is verified again as usual until it is; a Secret gone meanwhile leaves the copy read before.
+      if (findCondition(workspace.status?.conditions, 'Ready')?.status !== 'True') return verifyAndReport(options, workspace, now, signal, log, { keepIfGone: true });
     }
     return;
   }
@@ -167,6 +193,7 @@ async function verify(
   options: WorkspaceReconcilerOptions,
   workspace: Workspace,
   signal: AbortSignal,
+  secretRead: { keepIfGone?: boolean },
 ): Promise<Verdict | { retryAfterMs: number }> {
   const parsed = WorkspaceSpec.safeParse(workspace.spec);
   if (!parsed.success) {
@@ -175,7 +202,7 @@ async function verify(
   }
   // The one place the operator reads Secrets: a GET of the Secret this workspace names, each time it is verified.
   const secret = credentialSecretOf(parsed.data);
-  if (secret) await options.secrets.refresh(workspace.metadata.namespace ?? '', secret.name, secret.keys, signal);
+  if (secret) await options.secrets.refresh(workspace.metadata.namespace ?? '', secret.name, secret.keys, signal, secretRead);
   const result = options.connections.clientFor({ ...workspace, spec: parsed.data });
   if ('error' in result) {
     const reason = result.error.reason === 'InvalidSpec' ? WorkspaceReadyReason.InvalidSpec : result.error.reason;
