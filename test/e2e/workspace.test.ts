@@ -6,7 +6,7 @@ import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../src/emulator/aut
 import { attemptName } from '../support/attempt.js';
 import { startEmulator } from '../../src/emulator/server.js';
 import { eventually } from '../support/cluster.js';
-import { type E2E, type OperatorProcess, TEST_PAT, condition, emulatorCalls, endpointManifest, fromYaml, isReady, startE2E } from './harness.js';
+import { type E2E, type OperatorProcess, TEST_PAT, addFaults, condition, emulatorCalls, endpointManifest, fromYaml, isReady, removeFault, startE2E } from './harness.js';
 
 /** The only PAT the workspace accepts besides the operator's default one. */
 const GOOD_PAT = 'dapi5e1ec7ed0000aaaabbbbccccddddeeee';
@@ -263,6 +263,42 @@ describe('DatabricksWorkspace', () => {
       expect(await names(e2e.emulator.url)).not.toContain(endpoint);
       expect((await e2e.get('pte', endpoint))?.['status']).toMatchObject({ workspaceHost: expect.stringContaining(new URL(other.url).port) });
       await e2e.kubectl(['delete', 'pte', endpoint, '--timeout=60s']);
+    } finally {
+      await other.close();
+    }
+  });
+
+  // Its endpoint objects delete their endpoints only through a Ready workspace, and one being deleted was never
+  // verified again: deleted during an outage, it held them (and itself) for ever after the host answered again.
+  it('deleted with its endpoint during an outage of its host: once the host answers again, both go and the endpoint is deleted', async (context) => {
+    const other = await startEmulator({ scenario: { auth: { pats: [GOOD_PAT] } }, speed: 480 });
+    try {
+      const secret = attemptName(context, 'dbx-outage');
+      const workspace = attemptName(context, 'outage');
+      const endpoint = attemptName(context, 'outage-llama');
+      await createSecret(secret, { token: GOOD_PAT });
+      await e2e.apply({ ...(workspaceManifest(workspace, {}) as object), spec: { host: other.url, auth: { token: { secretRef: { name: secret } } } } });
+      await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'Authenticated', 30_000);
+      await e2e.apply(endpointManifest(endpoint, { workspaceRef: { name: workspace } }));
+      await e2e.kubectl(['wait', `pte/${endpoint}`, '--for=condition=Ready', '--timeout=90s']);
+
+      const [outage] = await addFaults(other.url, { type: 'unavailable', rate: 1 });
+      // verified now (an annotation change), and found unavailable
+      await e2e.kubectl(['annotate', 'dbws', workspace, `ptoperator.io/requested-at=${Date.now()}`, '--overwrite']);
+      await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'HostUnreachable', 30_000);
+      await e2e.kubectl(['delete', 'pte', endpoint, '--wait=false']);
+      await e2e.kubectl(['delete', 'dbws', workspace, '--wait=false']);
+      await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.message.includes('cannot delete endpoint') === true, 30_000);
+
+      await removeFault(other.url, outage as string);
+      await eventually(
+        async () => {
+          const left = await e2e.kubectl(['get', `pte/${endpoint}`, `dbws/${workspace}`, '--ignore-not-found', '-o', 'name']);
+          if (left.trim() !== '') throw new Error(`still there: ${left}`);
+        },
+        { timeoutMs: 90_000, intervalMs: 500 },
+      );
+      expect(await emulatorCalls(other.url, { operation: 'delete', endpoint, status: 200 })).toHaveLength(1);
     } finally {
       await other.close();
     }
