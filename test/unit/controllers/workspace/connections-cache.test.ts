@@ -10,6 +10,21 @@ import { FakeClock } from '../../databricks/fake-clock.js';
 type Workspace = DatabricksWorkspace & KubeObject;
 const HOST = 'https://adb-1234567890123456.7.azuredatabricks.net';
 
+/** The PAT Secret every workspace below names. */
+const PAT_SECRET: Secret = { apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'ml', name: 'dbx-pat', resourceVersion: '1' }, data: { token: Buffer.from('dapi-x').toString('base64') } };
+
+/** Connections over these workspaces (by key), all naming PAT_SECRET. */
+const connectionsOver = (workspaces: ReadonlyMap<string, Workspace>, client: ConstructorParameters<typeof WorkspaceConnections>[0]['client'] = {}) =>
+  new WorkspaceConnections({
+    workspaces: { get: (key) => workspaces.get(key) },
+    secrets: { get: () => PAT_SECRET },
+    defaultConnection: { error: 'DATABRICKS_HOST is not set' },
+    federationTokenFile: '/nonexistent/token',
+    defaultWorkspaceNamespaces: [],
+    federationTrustedHosts: [],
+    client,
+  });
+
 function setup() {
   const workspaces = new Map<string, Workspace>();
   const secrets = new Map<string, Secret>();
@@ -82,15 +97,7 @@ describe('rate budgets of hosts no workspace uses any more', () => {
     const clock = new FakeClock();
     const budgets = new RateBudgetRegistry(clock, { budgetReleased: ({ host }) => released.push(host) });
     const workspaces = new Map<string, Workspace>();
-    const connections = new WorkspaceConnections({
-      workspaces: { get: (key) => workspaces.get(key) },
-      secrets: { get: () => ({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'ml', name: 'dbx-pat', resourceVersion: '1' }, data: { token: Buffer.from('dapi-x').toString('base64') } }) },
-      defaultConnection: { error: 'DATABRICKS_HOST is not set' },
-      federationTokenFile: '/nonexistent/token',
-      defaultWorkspaceNamespaces: [],
-      federationTrustedHosts: [],
-      client: { budgets },
-    });
+    const connections = connectionsOver(workspaces, { budgets });
     const hostOf = (i: number) => `https://adb-${1000 + i}.7.azuredatabricks.net`;
     for (let generation = 1; generation <= 70; generation++) {
       const ws = {
@@ -117,15 +124,7 @@ describe('rate budgets of hosts no workspace uses any more', () => {
 describe('a workspace deleted and created again under its name', () => {
   it('gets a client of its own, for its own host', () => {
     const workspaces = new Map<string, Workspace>();
-    const connections = new WorkspaceConnections({
-      workspaces: { get: (key) => workspaces.get(key) },
-      secrets: { get: () => ({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'ml', name: 'dbx-pat', resourceVersion: '1' }, data: { token: Buffer.from('dapi-x').toString('base64') } }) },
-      defaultConnection: { error: 'DATABRICKS_HOST is not set' },
-      federationTokenFile: '/nonexistent/token',
-      defaultWorkspaceNamespaces: [],
-      federationTrustedHosts: [],
-      client: {},
-    });
+    const connections = connectionsOver(workspaces);
     const workspace = (uid: string, host: string) =>
       ({
         apiVersion: 'serving.ptoperator.io/v1alpha1',
@@ -143,15 +142,7 @@ describe('a workspace deleted and created again under its name', () => {
     const released: string[] = [];
     const clock = new FakeClock();
     const budgets = new RateBudgetRegistry(clock, { budgetReleased: ({ host }) => released.push(host) });
-    const connections = new WorkspaceConnections({
-      workspaces: { get: () => undefined },
-      secrets: { get: () => ({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'ml', name: 'dbx-pat', resourceVersion: '1' }, data: { token: Buffer.from('dapi-x').toString('base64') } }) },
-      defaultConnection: { error: 'DATABRICKS_HOST is not set' },
-      federationTokenFile: '/nonexistent/token',
-      defaultWorkspaceNamespaces: [],
-      federationTrustedHosts: [],
-      client: { budgets },
-    });
+    const connections = connectionsOver(new Map(), { budgets });
     const ws = {
       apiVersion: 'serving.ptoperator.io/v1alpha1',
       kind: 'DatabricksWorkspace',
