@@ -459,8 +459,8 @@ describe('runImportCli flags', () => {
 });
 
 describe('runImportCli against a workspace', () => {
-  // It exited 0 ("imported 0 of 1"), and a script went on as if the endpoint had been imported.
-  it('an endpoint named with --name that does not exist: exits 1 naming it, still writing the others', async () => {
+  /** `run` against a fresh emulator serving endpoint x, with what import says on stderr and where its YAML goes. */
+  async function withEndpointX(run: (context: { workspace: Awaited<ReturnType<typeof startEmulator>>; errors: string[]; out: string }) => Promise<void>) {
     const workspace = await startEmulator({ speed: 0 });
     const errors: string[] = [];
     const quiet = console.error;
@@ -469,40 +469,32 @@ describe('runImportCli against a workspace', () => {
     try {
       workspace.emulator.createEndpoint({ name: 'x', config: { served_entities: [{ entity_name: 'system.ai.meta_llama_v3_1_8b_instruct', entity_version: '3', min_provisioned_throughput: 0, max_provisioned_throughput: 980 }] } });
       workspace.emulator.advance(3_600_000);
-      const out = join(dir, 'import.yaml');
-      expect(await runImportCli(['--host', workspace.url, '--namespace', 'ml', '--name', 'nosuch', '--name', 'x', '--out', out], { DATABRICKS_TOKEN: 'dapi-test' })).toBe(1);
-      expect(errors.join('\n')).toMatch(/no endpoint named nosuch in http:\/\/127\.0\.0\.1:\d+/);
-      expect(parseAllDocuments(await readFile(out, 'utf8')).map((d) => (d.toJS() as { spec: { endpointName: string } }).spec.endpointName)).toEqual(['x']);
+      await run({ workspace, errors, out: join(dir, 'import.yaml') });
     } finally {
       console.error = quiet;
       await workspace.close();
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }
+
+  // It exited 0 ("imported 0 of 1"), and a script went on as if the endpoint had been imported.
+  it('an endpoint named with --name that does not exist: exits 1 naming it, still writing the others', () =>
+    withEndpointX(async ({ workspace, errors, out }) => {
+      expect(await runImportCli(['--host', workspace.url, '--namespace', 'ml', '--name', 'nosuch', '--name', 'x', '--out', out], { DATABRICKS_TOKEN: 'dapi-test' })).toBe(1);
+      expect(errors.join('\n')).toMatch(/no endpoint named nosuch in http:\/\/127\.0\.0\.1:\d+/);
+      expect(parseAllDocuments(await readFile(out, 'utf8')).map((d) => (d.toJS() as { spec: { endpointName: string } }).spec.endpointName)).toEqual(['x']);
+    }));
 
   // It said only "could not be read": a user whose credentials may not read the model (a fine-tuned model in a catalog
   // they have no grant on) could not tell that from an outage or a typo.
-  it("a model whose optimization info Databricks refuses: the endpoint is listed as not imported with Databricks' reason", async () => {
-    const workspace = await startEmulator({ speed: 0 });
-    const errors: string[] = [];
-    const quiet = console.error;
-    console.error = (text: string) => void errors.push(text);
-    const dir = await mkdtemp(join(tmpdir(), 'pt-import-'));
-    try {
-      workspace.emulator.createEndpoint({ name: 'x', config: { served_entities: [{ entity_name: 'system.ai.meta_llama_v3_1_8b_instruct', entity_version: '3', min_provisioned_throughput: 0, max_provisioned_throughput: 980 }] } });
-      workspace.emulator.advance(3_600_000);
+  it("a model whose optimization info Databricks refuses: the endpoint is listed as not imported with Databricks' reason", () =>
+    withEndpointX(async ({ workspace, errors, out }) => {
       workspace.emulator.addFault({ type: 'permissionDenied', message: 'User does not have EXECUTE on Model system.ai.meta_llama_v3_1_8b_instruct.', match: { path: '/api/2.0/serving-endpoints/get-model-optimization-info' } });
-      const out = join(dir, 'import.yaml');
       expect(await runImportCli(['--host', workspace.url, '--namespace', 'ml', '--name', 'x', '--out', out], { DATABRICKS_TOKEN: 'dapi-test' })).toBe(0);
       const reason = /not imported: x: the optimization info of system\.ai\.meta_llama_v3_1_8b_instruct version 3 could not be read: .*User does not have EXECUTE on Model/;
       expect(errors.join('\n')).toMatch(reason);
       expect(await readFile(out, 'utf8')).toMatch(new RegExp(`^#   ${reason.source.slice('not imported: '.length)}`, 'm'));
-    } finally {
-      console.error = quiet;
-      await workspace.close();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
   // A silent host held import for about two minutes (the client's default deadline).
   it('a host that never answers fails within --timeout', async () => {
