@@ -87,6 +87,26 @@ describe('WorkspaceConnections for endpoints', () => {
     const { connections } = setup();
     expect(connections.forEndpoint('ml', undefined)).toMatchObject({ ready: false, reason: 'DefaultWorkspaceNotAllowed', message: expect.stringContaining('Set spec.workspaceRef') });
   });
+
+  // The CRD refuses adding spec.workspaceRef to an existing object (CEL: has(self.workspaceRef) == has(oldSelf.workspaceRef)):
+  // "set spec.workspaceRef" alone sends the tenant to an edit that kubectl apply rejects.
+  it('without spec.workspaceRef, the fix it names is a new object that sets it, not an edit the CRD refuses', () => {
+    const { connections } = setup();
+    const allowed = new WorkspaceConnections({
+      workspaces: { get: () => undefined },
+      secrets: { get: () => undefined },
+      defaultConnection: { error: 'DATABRICKS_HOST is not set' },
+      federationTokenFile: '/nonexistent/token',
+      defaultWorkspaceNamespaces: ['ml'],
+      federationTrustedHosts: [],
+      client: {},
+    });
+    for (const resolved of [connections.forEndpoint('ml', undefined), allowed.forEndpoint('ml', undefined)]) {
+      expect(resolved.ready).toBe(false);
+      expect(resolved.message).toContain('spec.workspaceRef cannot be added to an existing object');
+      expect(resolved.message).toContain('create a new object that sets spec.workspaceRef');
+    }
+  });
 });
 
 // A tenant re-applying one workspace ~70 times with a different spec.host grew the per-host rate budgets (and
