@@ -84,6 +84,10 @@ export function describeIdentity(name: string, auth: WorkspaceSpec['auth']): str
   return clientId ? `the service principal ${clientId} (${where}, token federation)` : `the identity the operator's service account is federated to (${where})`;
 }
 
+/** The CRD refuses adding spec.workspaceRef to an existing object (its CEL rule): only a new object can set it. */
+const NEW_OBJECT_WITH_REF =
+  'spec.workspaceRef cannot be added to an existing object: create a new object that sets spec.workspaceRef to a DatabricksWorkspace of this namespace';
+
 export class WorkspaceConnections {
   private readonly clients = new Map<string, DatabricksClient>();
   private readonly identities = new OperatorIdentities();
@@ -282,7 +286,7 @@ export class WorkspaceConnections {
           name: DEFAULT_WORKSPACE,
           ready: false,
           reason: 'DefaultWorkspaceNotAllowed',
-          message: `namespace ${namespace} may not use the default workspace (the endpoint sets no spec.workspaceRef). Set spec.workspaceRef to a DatabricksWorkspace of this namespace, or ask the cluster admin to add ${namespace} to the operator's --default-workspace-namespaces (chart value defaultWorkspace.allowedNamespaces)${
+          message: `namespace ${namespace} may not use the default workspace (the endpoint sets no spec.workspaceRef). ${NEW_OBJECT_WITH_REF}, or ask the cluster admin to add ${namespace} to the operator's --default-workspace-namespaces (chart value defaultWorkspace.allowedNamespaces)${
             this.options.namespaceSelected ? ', or to label the namespace to match --default-workspace-namespace-selector' : ''
           }`,
         };
@@ -394,7 +398,7 @@ export class WorkspaceConnections {
       return {
         name: DEFAULT_WORKSPACE,
         ready: false,
-        message: `no spec.workspaceRef and no default workspace: ${connection.error}. Set spec.workspaceRef, or configure the operator's DATABRICKS_* environment`,
+        message: `no spec.workspaceRef and no default workspace: ${connection.error}. ${NEW_OBJECT_WITH_REF}, or ask the cluster admin to configure the operator's default workspace`,
       };
     }
     this.defaultClient ??= new DatabricksClient({ ...this.options.client, host: connection.host, auth: connection.auth });

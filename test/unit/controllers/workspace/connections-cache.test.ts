@@ -85,7 +85,7 @@ describe('WorkspaceConnections for endpoints', () => {
 
   it('without spec.workspaceRef and no default workspace allowed: not ready, with the reason and how to fix it', () => {
     const { connections } = setup();
-    expect(connections.forEndpoint('ml', undefined)).toMatchObject({ ready: false, reason: 'DefaultWorkspaceNotAllowed', message: expect.stringContaining('Set spec.workspaceRef') });
+    expect(connections.forEndpoint('ml', undefined)).toMatchObject({ ready: false, reason: 'DefaultWorkspaceNotAllowed', message: expect.stringContaining('sets spec.workspaceRef') });
   });
 
   // The CRD refuses adding spec.workspaceRef to an existing object (CEL: has(self.workspaceRef) == has(oldSelf.workspaceRef)):
