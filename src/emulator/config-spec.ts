@@ -12,8 +12,6 @@ export const MAX_DESCRIPTION_LENGTH = 1000;
 export const ENDPOINT_NAME_MESSAGE =
   'Endpoint name must be maximum 63 characters, and alphanumeric with hyphens and underscores allowed in between.';
 
-// Request enums (reference §2.7, the SDKs' lists) are checked as the emulator checks every other one; the wording of
-// the refusals is a guess.
 /** The REST reference's rule for served entity names (servingendpoints/updateconfig); the refusal's wording is a guess. */
 const SERVED_ENTITY_NAME = /^[A-Za-z0-9_-]+$/;
 const SERVED_ENTITY_NAME_RULE = 'A served entity name can consist of alphanumeric characters, dashes, and underscores.';
@@ -147,6 +145,7 @@ function buildEntity(input: ServedEntityInput, catalog: ModelCatalog): EntitySpe
   if (entityName === undefined || entityName === '') throw invalidParameter('Served entity must specify entity_name.');
   const version = input.entity_version;
   if (version === undefined || version === '') throw invalidParameter(`Served entity ${entityName} must specify entity_version.`);
+  // Request enums (reference §2.7, the SDKs' lists) are checked as every other one is; the refusal's wording is a guess.
   if (input.workload_type !== undefined && !(WORKLOAD_TYPES as readonly string[]).includes(input.workload_type)) {
     throw invalidParameter(`Invalid workload_type '${input.workload_type}'. Supported values: ${WORKLOAD_TYPES.join(', ')}.`);
   }
