@@ -3,7 +3,7 @@
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../../src/emulator/auth.js';
-import { attemptName } from '../support/attempt.js';
+import { type AttemptContext, attemptName } from '../support/attempt.js';
 import { startEmulator } from '../../src/emulator/server.js';
 import { eventually } from '../support/cluster.js';
 import { type E2E, type OperatorProcess, TEST_PAT, addFaults, condition, emulatorCalls, endpointManifest, fromYaml, isReady, removeFault, startE2E } from './harness.js';
@@ -51,6 +51,25 @@ async function createSecret(name: string, literals: Record<string, string>, repl
     return;
   }
   await e2e.apply(fromYaml(await e2e.kubectl([...args, '--dry-run=client', '-o', 'yaml'])));
+}
+
+/**
+ * `run` with a second workspace host (an emulator taking GOOD_PAT) and, named for this attempt, a Secret of GOOD_PAT
+ * created, a workspace and an endpoint name: `<name>`, `dbx-<name>`, `<name>-llama`. The host is closed afterwards.
+ */
+async function atAnotherHost(
+  context: AttemptContext,
+  name: string,
+  run: (names: { other: Awaited<ReturnType<typeof startEmulator>>; secret: string; workspace: string; endpoint: string }) => Promise<void>,
+): Promise<void> {
+  const other = await startEmulator({ scenario: { auth: { pats: [GOOD_PAT] } }, speed: 480 });
+  try {
+    const secret = attemptName(context, `dbx-${name}`);
+    await createSecret(secret, { token: GOOD_PAT });
+    await run({ other, secret, workspace: attemptName(context, name), endpoint: attemptName(context, `${name}-llama`) });
+  } finally {
+    await other.close();
+  }
 }
 
 describe('DatabricksWorkspace', () => {
@@ -236,18 +255,10 @@ describe('DatabricksWorkspace', () => {
     }
   });
 
-  // Session 11: each restart gave every endpoint reconciled at once a false "Secret … not found" Warning and a
-  // Synced=False flicker (the Secret had not been read yet), and so did any edit of the workspace's spec
-  // ("its credentials have not been verified yet") until the workspace was verified again.
   // Created again under its name (generation 1 again) with its Secret unchanged, it was given the client of the object
   // it replaced: verified, and its endpoints created, at the old host, while its status and theirs named the new one.
-  it('deleted and created again under its name at another host: verified there, and its endpoints are created there', async (context) => {
-    const other = await startEmulator({ scenario: { auth: { pats: [GOOD_PAT] } }, speed: 480 });
-    try {
-      const secret = attemptName(context, 'dbx-again');
-      const workspace = attemptName(context, 'again');
-      const endpoint = attemptName(context, 'again-llama');
-      await createSecret(secret, { token: GOOD_PAT });
+  it('deleted and created again under its name at another host: verified there, and its endpoints are created there', (context) =>
+    atAnotherHost(context, 'again', async ({ other, secret, workspace, endpoint }) => {
       const manifest = (host: string) => ({ ...(workspaceManifest(workspace, { token: { secretRef: { name: secret } } }) as { spec: object }), spec: { host, auth: { token: { secretRef: { name: secret } } } } });
       await e2e.apply(manifest(e2e.emulator.url));
       await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'Authenticated', 30_000);
@@ -263,20 +274,12 @@ describe('DatabricksWorkspace', () => {
       expect(await names(e2e.emulator.url)).not.toContain(endpoint);
       expect((await e2e.get('pte', endpoint))?.['status']).toMatchObject({ workspaceHost: expect.stringContaining(new URL(other.url).port) });
       await e2e.kubectl(['delete', 'pte', endpoint, '--timeout=60s']);
-    } finally {
-      await other.close();
-    }
-  });
+    }));
 
   // Its endpoint objects delete their endpoints only through a Ready workspace, and one being deleted was never
   // verified again: deleted during an outage, it held them (and itself) for ever after the host answered again.
-  it('deleted with its endpoint during an outage of its host: once the host answers again, both go and the endpoint is deleted', async (context) => {
-    const other = await startEmulator({ scenario: { auth: { pats: [GOOD_PAT] } }, speed: 480 });
-    try {
-      const secret = attemptName(context, 'dbx-outage');
-      const workspace = attemptName(context, 'outage');
-      const endpoint = attemptName(context, 'outage-llama');
-      await createSecret(secret, { token: GOOD_PAT });
+  it('deleted with its endpoint during an outage of its host: once the host answers again, both go and the endpoint is deleted', (context) =>
+    atAnotherHost(context, 'outage', async ({ other, secret, workspace, endpoint }) => {
       await e2e.apply({ ...(workspaceManifest(workspace, {}) as object), spec: { host: other.url, auth: { token: { secretRef: { name: secret } } } } });
       await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'Authenticated', 30_000);
       await e2e.apply(endpointManifest(endpoint, { workspaceRef: { name: workspace } }));
@@ -299,11 +302,11 @@ describe('DatabricksWorkspace', () => {
         { timeoutMs: 90_000, intervalMs: 500 },
       );
       expect(await emulatorCalls(other.url, { operation: 'delete', endpoint, status: 200 })).toHaveLength(1);
-    } finally {
-      await other.close();
-    }
-  });
+    }));
 
+  // Session 11: each restart gave every endpoint reconciled at once a false "Secret … not found" Warning and a
+  // Synced=False flicker (the Secret had not been read yet), and so did any edit of the workspace's spec
+  // ("its credentials have not been verified yet") until the workspace was verified again.
   it('an operator restart, and an edit of the workspace, give its endpoints no WorkspaceNotReady', async () => {
     const since = Math.floor(Date.now() / 1000) * 1000;
     const falseAlarms = async () => {

@@ -3,7 +3,7 @@
 // changed, or it fails for that reason instead of the one the test is about.
 import type { TestContext } from 'vitest';
 
-type AttemptContext = Pick<TestContext, 'task'>;
+export type AttemptContext = Pick<TestContext, 'task'>;
 
 /** Which attempt of the test this is: 0 for its first run, 1 for its retry. */
 export function attemptOf(context: AttemptContext): number {
