@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { EndpointSpec, type EndpointStatus } from '../../../src/api/v1alpha1/index.js';
 import { DEFAULT_CAPACITY_PATTERNS } from '../../../src/controllers/endpoint/capacity.js';
-import { OwnerTag, type Owner } from '../../../src/controllers/endpoint/ownership.js';
+import { type Owner, ownerTags } from '../../../src/controllers/endpoint/ownership.js';
 import {
   type CallFailure,
   type EndpointObject,
@@ -97,10 +97,8 @@ export const annotated = (object: EndpointObject, annotations: Record<string, st
 
 // ---- Databricks endpoint bodies -----------------------------------------------------------------
 
-export const ownerTagsOf = (owner: Owner) => [
-  { key: OwnerTag.uid, value: owner.uid },
-  { key: OwnerTag.object, value: `${owner.namespace}.${owner.name}` },
-];
+/** The owner tags as the operator writes them. */
+export const ownerTagsOf = (owner: Owner) => Object.entries(ownerTags(owner)).map(([key, value]) => ({ key, value }));
 
 export interface ServingOptions {
   version?: string;

@@ -1,7 +1,7 @@
 // The ownership rules of docs/security.md, as tables.
 import { describe, expect, it } from 'vitest';
-import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
-import { type HeldRecord, type OwnerPresence, type OwnershipInput, CLAIM_DELIVERY_MARGIN_MS, OwnerTag, UNMEASURED_CLOCK_SKEW_MS, claimSettleWaitMs, claimWinner, decideOwnership, diffTags, olderClaimant, ownershipOf, taggedOwner } from '../../../../src/controllers/endpoint/ownership.js';
+import { EndpointAnnotation, MAX_TAG_VALUE_LENGTH } from '../../../../src/api/v1alpha1/index.js';
+import { type HeldRecord, type OwnerPresence, type OwnershipInput, CLAIM_DELIVERY_MARGIN_MS, OwnerTag, UNMEASURED_CLOCK_SKEW_MS, claimSettleWaitMs, claimWinner, decideOwnership, diffTags, olderClaimant, ownerTags, ownershipOf, taggedOwner } from '../../../../src/controllers/endpoint/ownership.js';
 import { ENDPOINT_ID, HOST, OTHER_OWNER, OWNER, endpointOfAnotherObject, foreignEndpoint, readyEndpoint } from '../fixtures.js';
 
 const TENANT_HOST = 'https://tenant-owned.example.com';
@@ -82,6 +82,22 @@ describe('diffTags', () => {
     ['nothing managed yet: nothing removed', { team: 'genai', keep: 'k', new: 'n', extra: '1' }, [], { add: [], remove: [] }],
   ])('%s', (_, observed, managed, expected) => {
     expect(diffTags(observed, { team: 'genai', keep: 'k', new: 'n' }, managed)).toEqual(expected);
+  });
+});
+
+describe('ownerTags', () => {
+  // A name of 253 characters (allowed with spec.endpointName) in a namespace of 63: "namespace.name" is 317 long.
+  const longest = { uid: 'u', namespace: 'n'.repeat(63), name: 'x'.repeat(253) };
+
+  it('fit the tag value bound the CRD keeps to, keeping the whole namespace and as much of the name as fits', () => {
+    const value = ownerTags(longest)[OwnerTag.object] ?? '';
+    expect(value.length).toBe(MAX_TAG_VALUE_LENGTH);
+    expect(value.startsWith(`${longest.namespace}.xxx`)).toBe(true);
+    expect(taggedOwner(readyEndpoint({}, { owner: longest }))?.namespace).toBe(longest.namespace);
+  });
+
+  it('name an object of an ordinary name in full', () => {
+    expect(ownerTags(OWNER)[OwnerTag.object]).toBe(`${OWNER.namespace}.${OWNER.name}`);
   });
 });
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ENDPOINT_NAME_INDEX, OTHER_NAMESPACE_OBJECT, type TenancyOptions, claimantsToWake, claimsProjection, endpointNameIndex, tenancyView } from '../../../../src/controllers/endpoint/tenancy.js';
 import { WorkspaceConnections } from '../../../../src/controllers/workspace/connections.js';
 import { IndexedCache, type KubeObject } from '../../../../src/kube/index.js';
-import { ENDPOINT_ID, NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint } from '../fixtures.js';
+import { ENDPOINT_ID, NOT_FOUND, OTHER_OWNER, OWNER, endpointObject, endpointOfAnotherObject, foreignEndpoint, readyEndpoint } from '../fixtures.js';
 
 type Cached = KubeObject & { spec?: { endpointName?: string; workspaceRef?: { name: string }; managementPolicy?: string }; status?: { adoption?: { endpointId: string; uid?: string }; endpointId?: string; workspaceHost?: string } };
 const cached = (namespace: string, name: string, uid: string, creationTimestamp: string, spec: Cached['spec'] = {}, deleting = false): Cached => ({
@@ -43,6 +43,13 @@ describe('tenancyView', () => {
     ['not in the cache, namespace not watched', [], false, 'unknown'],
   ])('%s → %s', (_, objects, seesAll, presence) => {
     expect(tenancyView(options(objects, {}, seesAll), self, found(endpointOfAnotherObject())).taggedOwnerPresence).toBe(presence);
+  });
+
+  it('the tagged owner, a name longer than the owner tag holds, is in the cache with its UID → live', () => {
+    const long = { uid: 'long-uid', namespace: 'n'.repeat(63), name: 'x'.repeat(253) };
+    const endpoint = readyEndpoint({}, { owner: long });
+    const objects = [cached(long.namespace, long.name, long.uid, '2026-03-01T11:00:00Z', { endpointName: self.endpointName })];
+    expect(tenancyView(options(objects), self, found(endpoint)).taggedOwnerPresence).toBe('live');
   });
 
   it.each([
