@@ -1,6 +1,6 @@
 // Ownership rules (docs/security.md): which Databricks endpoint belongs to which object, when an
 // object may take one over, and which tags the operator may change. Pure: no I/O, no clock.
-import { OWNER_TAG_PREFIX } from '../../api/v1alpha1/index.js';
+import { MAX_TAG_VALUE_LENGTH, OWNER_TAG_PREFIX } from '../../api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { workspaceIdentity } from './workspace-move.js';
 
@@ -20,10 +20,15 @@ export interface Tag {
   value: string;
 }
 
-/** Tags the operator puts on every endpoint it creates, so that it recognises it after a crash. */
+/**
+ * Tags the operator puts on every endpoint it creates, so that it recognises it after a crash. The UID tag decides
+ * (ownershipOf); the object tag names the object for people and keeps its whole namespace (at most 63 characters), but
+ * a long name (up to 253 with spec.endpointName) is cut to the tag value bound spec.tags keeps to: the object is
+ * found by its UID (tenancy.ts presence).
+ */
 export const ownerTags = (owner: Owner): Record<string, string> => ({
   [OwnerTag.uid]: owner.uid,
-  [OwnerTag.object]: `${owner.namespace}.${owner.name}`,
+  [OwnerTag.object]: `${owner.namespace}.${owner.name}`.slice(0, MAX_TAG_VALUE_LENGTH),
 });
 
 /**
@@ -214,7 +219,7 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
   }
   // Tags naming this very namespace and name with another UID: the object was deleted and applied again, restored
   // from a backup, or applied in a second cluster, whose operator may still manage the endpoint.
-  const earlierSelf = tagged !== undefined && tagged.namespace === owner.namespace && tagged.name === owner.name;
+  const earlierSelf = tagged !== undefined && tagMap(endpoint)[OwnerTag.object] === ownerTags(owner)[OwnerTag.object];
   // This object adopted this very endpoint, and the tags name an object they did not name then (blue/green): that one
   // is the later, and took the endpoint over.
   const adoption = recordsIn(input.held, input.workspace).adoption;

@@ -42,7 +42,7 @@ export function tenancyView(
   let needClaims = endpoint.kind === 'notFound';
   if (endpoint.kind === 'found') {
     const tagged = taggedOwner(endpoint.value);
-    if (tagged) taggedOwnerPresence = presence(options, tagged);
+    if (tagged) taggedOwnerPresence = presence(options, object.endpointName, tagged);
     const workspace = options.identityOf(object.namespace, object.workspaceRef);
     const ours = ownershipOf(endpoint.value, self, object.status, taggedOwnerPresence, workspace).kind === 'ours';
     if (!ours) recorded = recordedHolder(options, object, endpoint.value, workspace);
@@ -92,9 +92,14 @@ function recordedHolder(options: TenancyOptions, object: Parameters<typeof tenan
   return found;
 }
 
-function presence(options: TenancyOptions, tagged: { uid: string; namespace: string; name: string }): OwnerPresence {
-  const found = options.endpoints.get(`${tagged.namespace}/${tagged.name}`);
-  if (found?.metadata.uid === tagged.uid) return 'live';
+/**
+ * Whether the object the owner tags name is in the cache: by its UID among the objects acting on this endpoint name
+ * (the object tag may hold a shortened name, ownership.ts ownerTags), else by the namespace and name the tag shows.
+ */
+function presence(options: TenancyOptions, endpointName: string, tagged: { uid: string; namespace: string; name: string }): OwnerPresence {
+  const byName = options.endpoints.get(`${tagged.namespace}/${tagged.name}`);
+  const live = byName?.metadata.uid === tagged.uid || options.endpoints.byIndex(ENDPOINT_NAME_INDEX, endpointName).some((o) => o.metadata.uid === tagged.uid);
+  if (live) return 'live';
   return options.seesAllOf(tagged.namespace) ? 'gone' : 'unknown';
 }
 
