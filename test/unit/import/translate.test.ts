@@ -327,6 +327,11 @@ describe('translateEndpoint: forms the operator expresses', () => {
     expect(result.notes.join(' ')).toMatch(/another namespace.*--allow-cross-namespace-adoption/);
   });
 
+  it('a tag value of 255 characters outside the Basic Multilingual Plane (510 UTF-16 units) is imported: the CRD counts characters', () => {
+    const value = '\u{1F600}'.repeat(255);
+    expect(imported(readyEndpoint({}, { owner: null, tags: [{ key: 'team', value }] })).object.spec.tags).toEqual({ team: value });
+  });
+
   it('--workspace sets workspaceRef', () => {
     const result = translateEndpoint(foreignEndpoint(), infoFor(TOKEN_BAND_MODEL), { ...OPTIONS, workspace: 'prod' });
     expect(result.ok && result.object.spec.workspaceRef).toEqual({ name: 'prod' });
@@ -366,6 +371,8 @@ describe('translateEndpoint: forms the operator cannot express are refused with 
       reason: /the CRD would reject it: spec\.aiGateway\.rateLimits\.0\.key/,
     },
     { name: 'notifications to something that is not an e-mail address', endpoint: { ...foreignEndpoint(), email_notifications: { on_update_failure: ['ops'] } }, reason: /spec\.notifications\.onUpdateFailure\.0: must be an e-mail address/ },
+    { name: 'a tag key longer than the CRD allows (127)', endpoint: readyEndpoint({}, { owner: null, tags: [{ key: 'k'.repeat(128), value: 'v' }] }), reason: /spec\.tags: tag keys must be 1 to 127 characters long/ },
+    { name: 'a tag value longer than the CRD allows (255)', endpoint: readyEndpoint({}, { owner: null, tags: [{ key: 'team', value: 'v'.repeat(256) }] }), reason: /the CRD would reject it: spec\.tags\.team: Too big: expected string to have <=255 characters/ },
     { name: 'too many tags', endpoint: readyEndpoint({}, { owner: null, tags: Array.from({ length: 41 }, (_, i) => ({ key: `k${i}`, value: 'v' })) }), reason: /41 tags; the CRD accepts at most 40/ },
   ];
   it.each(cases)('$name', ({ endpoint, info, reason }) => {
