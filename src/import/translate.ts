@@ -54,7 +54,6 @@ export interface Refused {
 
 /** Tags on one endpoint the CRD accepts (spec.tags maxProperties). */
 const MAX_TAGS = 40;
-const MAX_TAG_LENGTH = 255;
 
 /** Why a model's optimization info could not be read (Databricks' answer), for the reason import gives. */
 export interface ModelInfoUnread {
@@ -133,7 +132,6 @@ export function translateEndpoint(endpoint: ServingEndpointDetailed, modelInfo: 
       continue;
     }
     const value = tag.value ?? '';
-    if (tag.key.length > MAX_TAG_LENGTH || value.length > MAX_TAG_LENGTH) return refuse(`its tag ${tag.key.slice(0, 40)} is longer than ${MAX_TAG_LENGTH} characters`);
     tags[tag.key] = value;
   }
   if (reserved.length > 0) {
