@@ -167,6 +167,20 @@ describe('Helm chart', () => {
     expect(enabled.stdout).toMatch(/name: DATABRICKS_OIDC_TOKEN_FILEPATH/);
   });
 
+  // Values of the default workspace without its host rendered an operator with no default workspace at all, silently:
+  // every endpoint without spec.workspaceRef then waited for a workspace the platform team believed it had configured.
+  it.each([
+    ['existingSecret', ['--set', 'defaultWorkspace.existingSecret=dbx-pat']],
+    ['allowedNamespaces', ['--set-json', 'defaultWorkspace.allowedNamespaces=["team-a"]']],
+    ['allowedNamespaceSelector', ['--set', 'defaultWorkspace.allowedNamespaceSelector=ptoperator.io/default-workspace=allowed']],
+  ])('refuses defaultWorkspace.%s without defaultWorkspace.host, naming the value to set', async (value, values) => {
+    const result = await helm(['template', 'pt-operator', chart, ...values]);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain(`defaultWorkspace.${value} is set but defaultWorkspace.host is empty`);
+    const withHost = await helm(['template', 'pt-operator', chart, ...values, '--set', 'defaultWorkspace.host=https://adb-1.1.azuredatabricks.net', '--set', 'defaultWorkspace.existingSecret=dbx-pat']);
+    expect(withHost.stderr).toBe('');
+  });
+
   // The default workspace's credentials were environment variables read once at start: a rotated Secret needed a
   // restart. They are files of the mounted Secret now, which the kubelet updates (never with subPath, which it does not).
   it.each([
