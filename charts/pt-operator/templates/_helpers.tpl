@@ -108,6 +108,13 @@ The Leases the operator may lead on, as a JSON list: the release's, and one an e
 {{- fail (printf "leaderElection.enabled=false with an updateStrategy that surges (maxSurge %s): a rolling update would start the new operator beside the old one, and both would reconcile. Leave updateStrategy empty (the chart then uses Recreate), or set updateStrategy.rollingUpdate.maxSurge=0" $surge) -}}
 {{- end -}}
 {{- end -}}
+{{- if not .Values.defaultWorkspace.host -}}
+{{- range $value := list "existingSecret" "allowedNamespaces" "allowedNamespaceSelector" -}}
+{{- if get $.Values.defaultWorkspace $value -}}
+{{- fail (printf "defaultWorkspace.%s is set but defaultWorkspace.host is empty: without a host there is no default workspace, and endpoints without spec.workspaceRef wait for one. Set defaultWorkspace.host to the workspace URL, or leave the default workspace's values empty" $value) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.service.enabled) -}}
 {{- fail "metrics.serviceMonitor.enabled=true needs metrics.service.enabled=true: the ServiceMonitor scrapes the operator through the metrics Service" -}}
 {{- end -}}

@@ -377,6 +377,7 @@ describe('Helm chart conventions (issue 16, finding 10)', () => {
   it.each([['no', 'on'], ['1234', '2026']])('installs as release %s in namespace %s (names YAML would read as a boolean or a number)', async (release, namespace) => {
     const result = await helm(['install', release, chart, '--namespace', namespace, '--dry-run=client', '--kubeconfig', cluster().kubeconfigAdmin,
       '--set', 'crds.install=false', '--set', 'metrics.secure.enabled=true', '--set', 'networkPolicy.enabled=true', '--set', 'defaultWorkspace.allowedNamespaceSelector=a=b',
+      '--set', 'defaultWorkspace.host=https://adb-1.1.azuredatabricks.net', '--set', 'defaultWorkspace.existingSecret=dbx-pat',
       '--set-json', `watchNamespaces=["y","${namespace}"]`]);
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);

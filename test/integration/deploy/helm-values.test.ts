@@ -158,7 +158,7 @@ describe('Helm chart refuses values that would break the operator at run time (p
       expect(refused.stderr, selector).toContain(`'/${key.replace('.', '/')}'`);
     }
     for (const selector of validLabelSelectors) {
-      const accepted = await template('--set-json', `${key}=${JSON.stringify(selector)}`, '--show-only', 'templates/deployment.yaml');
+      const accepted = await template('--set-json', `${key}=${JSON.stringify(selector)}`, '--set', 'defaultWorkspace.host=https://adb-1.1.azuredatabricks.net', '--set', 'defaultWorkspace.existingSecret=dbx-pat', '--show-only', 'templates/deployment.yaml');
       expect(accepted.stderr, selector).toBe('');
     }
   });
@@ -215,7 +215,7 @@ describe('Helm chart refuses values that would break the operator at run time (p
     const rendered = await helm([
       'template', release, chart, '--namespace', 'pt-operator-system',
       '--set', 'metrics.secure.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'networkPolicy.enabled=true',
-      '--set', 'defaultWorkspace.allowedNamespaceSelector=team=ml',
+      '--set', 'defaultWorkspace.allowedNamespaceSelector=team=ml', '--set', 'defaultWorkspace.host=https://adb-1.1.azuredatabricks.net', '--set', 'defaultWorkspace.existingSecret=dbx-pat',
     ]);
     expect(rendered.stderr).toBe('');
     const manifests = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as KubeManifest & { spec?: Record<string, unknown> }).filter(Boolean);
