@@ -16,7 +16,7 @@ beforeEach(async () => {
   // The default chart grants no access to Namespaces; the selector value adds exactly get/list/watch. (Eventually:
   // a retry follows the failed attempt's removal of the grant, which the authorizer may not have seen yet.)
   await eventually(async () => expect(await canI('list', 'namespaces', { as: 'operator' })).toBe(false), { timeoutMs: 10_000 });
-  namespaceReader = await renderChart({ values: { defaultWorkspace: { allowedNamespaceSelector: SELECTOR } }, showOnly: ['templates/namespace-reader-rbac.yaml'] });
+  namespaceReader = await renderChart({ values: { defaultWorkspace: { host: 'https://adb-1.1.azuredatabricks.net', existingSecret: 'dbx-pat', allowedNamespaceSelector: SELECTOR } }, showOnly: ['templates/namespace-reader-rbac.yaml'] });
   await applyOk(namespaceReader);
   expect(await canI('list', 'namespaces', { as: 'operator' })).toBe(true);
   expect(await canI('delete', 'namespaces', { as: 'operator' })).toBe(false);
