@@ -88,6 +88,21 @@ describe('WorkspaceConnections for endpoints', () => {
     expect(connections.forEndpoint('ml', undefined)).toMatchObject({ ready: false, reason: 'DefaultWorkspaceNotAllowed', message: expect.stringContaining('sets spec.workspaceRef') });
   });
 
+  // Only a new object or the cluster admin can fix a missing default workspace: the endpoint said WorkspaceNotReady,
+  // which kstatus, Argo CD and kubectl describe read as "still in progress" for ever.
+  it('allowed the default workspace, but the operator has none: WorkspaceStalled (a person must act), not WorkspaceNotReady', () => {
+    const connections = new WorkspaceConnections({
+      workspaces: { get: () => undefined },
+      secrets: { get: () => undefined },
+      defaultConnection: { error: 'DATABRICKS_HOST is not set' },
+      federationTokenFile: '/nonexistent/token',
+      defaultWorkspaceNamespaces: ['ml'],
+      federationTrustedHosts: [],
+      client: {},
+    });
+    expect(connections.forEndpoint('ml', undefined)).toMatchObject({ ready: false, reason: 'WorkspaceStalled', message: expect.stringContaining('ask the cluster admin') });
+  });
+
   // The CRD refuses adding spec.workspaceRef to an existing object (CEL: has(self.workspaceRef) == has(oldSelf.workspaceRef)):
   // "set spec.workspaceRef" alone sends the tenant to an edit that kubectl apply rejects.
   it('without spec.workspaceRef, the fix it names is a new object that sets it, not an edit the CRD refuses', () => {
