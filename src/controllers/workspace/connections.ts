@@ -395,9 +395,11 @@ export class WorkspaceConnections {
   private defaultWorkspace(): ResolvedWorkspace {
     const connection = this.defaultConnection;
     if ('error' in connection) {
+      // Only the cluster admin (or a new object with a workspaceRef) can fix it: Stalled, though it is looked at again.
       return {
         name: DEFAULT_WORKSPACE,
         ready: false,
+        reason: 'WorkspaceStalled',
         message: `no spec.workspaceRef and no default workspace: ${connection.error}. ${NEW_OBJECT_WITH_REF}, or ask the cluster admin to configure the operator's default workspace`,
       };
     }
