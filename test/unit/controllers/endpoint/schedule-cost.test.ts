@@ -58,3 +58,27 @@ describe('a usual schedule is worked out as before', () => {
     expect(result).toMatchObject({ ok: true, state: { window: 'w3', throughput: HIGH, next: { at: new Date('2026-03-02T07:59:00Z') } } });
   });
 });
+
+// The lead-time rules walk the times after every change point, and those walks meet on the same window times: looked up
+// again each time, a schedule of two windows, one every ten minutes, under a lead time of 2h was worked out at midnight
+// and refused as too costly four hours later (refused for good, since a refusal is kept): an endpoint serving it turned
+// InvalidSpec in the middle of the day. Whether a schedule is worked out must not depend on the hour it is looked at.
+describe('a schedule worked out once is worked out at every hour of the week', () => {
+  it('a nightly window and one every ten minutes, leadTime 2h', () => {
+    const schedule = Schedule.parse({
+      leadTime: '2h',
+      timeZone: 'UTC',
+      windows: [
+        { name: 'nightly', start: '0 0 * * *', end: '30 5 * * *', throughput: HIGH },
+        { name: 'bursts', start: '*/10 * * * *', end: '5-59/10 * * * *', throughput: { chunks: { min: 5, max: 6 } } },
+      ],
+    });
+    const at = ['2026-03-02T00:00:00Z', '2026-03-02T04:00:00Z', '2026-03-02T05:29:00Z', '2026-03-05T13:07:00Z', '2026-03-08T23:59:00Z'];
+    const results = at.map((moment) => resolveSchedule(schedule, BASE, new Date(moment)));
+    expect(results.map((r) => (r.ok ? 'ok' : r.message))).toEqual(at.map(() => 'ok'));
+    // From 03:30 the bursts' rise (at 05:30, when the nightly window no longer shadows them) is within the lead time;
+    // at 23:59 the nightly window's, and the bursts it shadows until 05:30 are not.
+    expect(results.map((r) => r.ok && r.state.window)).toEqual(['nightly', 'bursts', 'bursts', 'bursts', 'nightly']);
+  });
+});
+
