@@ -84,7 +84,7 @@ function compileWindow(window: ScheduleWindow): CompiledWindow {
  * Occurrences one resolution of a schedule may look up. Reconciles of every tenant share the operator's one event loop,
  * and windows that open and close every minute (or second) under a long lead time took seconds to minutes to work out
  * (the lead-time rules look at every change within a lead time of every change), while nothing else ran. A look-up
- * takes some tens of microseconds; a usual schedule needs some thousands (16 hour-long windows on weekdays with a lead
+ * takes some tens of microseconds; before boundaries were kept (boundary) a usual schedule needed some thousands (16 hour-long windows on weekdays with a lead
  * time of 30m: about 9,000 once a day, far fewer after that), and 16 overlapping windows under a lead time of 2h about
  * 40,000, so the budget stops a resolution after about a second (parsed expressions are kept, parsedAt).
  */
@@ -181,6 +181,27 @@ function occurrence(expression: string, timeZone: string, from: Date, direction:
  * happens as that gap ends (wall-clock.ts), where cron-parser would skip the day (a start) or move it an hour on.
  */
 export function boundary(expression: string, timeZone: string, from: Date, direction: 'next' | 'prev'): Date | undefined {
+  const key = `${direction}\u0000${from.getTime()}\u0000${timeZone}\u0000${expression}`;
+  const known = boundaries.get(key);
+  if (known !== undefined) {
+    lookUp(); // cheaper than a look-up made, but a walk over them is bounded too
+    return Number.isNaN(known) ? undefined : new Date(known);
+  }
+  const result = boundaryLookedUp(expression, timeZone, from, direction);
+  if (boundaries.size >= BOUNDARIES_KEPT) boundaries.clear();
+  boundaries.set(key, result?.getTime() ?? Number.NaN);
+  return result;
+}
+
+/**
+ * Boundaries already worked out, by direction, moment, zone and expression (a pure function of them; NaN: none): the
+ * lead-time rules walk the times after each change point, and walks from different points meet on the same
+ * boundaries, so most repeat. Bounded: emptied past BOUNDARIES_KEPT. One kept counts as one look-up against the budget.
+ */
+const boundaries = new Map<string, number>();
+const BOUNDARIES_KEPT = 50_000;
+
+function boundaryLookedUp(expression: string, timeZone: string, from: Date, direction: 'next' | 'prev'): Date | undefined {
   const usual = occurrence(expression, timeZone, from, direction);
   const wall = occurrence(expression, 'UTC', new Date(wallClock(from.getTime(), timeZone)), direction);
   const end = wall && gapEnd(wall.getTime(), timeZone);
