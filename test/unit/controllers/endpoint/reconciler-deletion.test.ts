@@ -110,6 +110,27 @@ describe('endpoint reconciler: an object being deleted whose spec the operator c
   });
 });
 
+// CRD validation ratcheting lets an edit through that leaves a field the operator refuses (stored before a stricter rule)
+// unchanged. kstatus (Flux, Helm 4 --wait) reads status.observedGeneration before Stalled: left at the older generation,
+// the refusal reads InProgress until the tool's timeout instead of Failed.
+describe('endpoint reconciler: a spec the operator cannot read, edited since the last look', () => {
+  it('counts the new generation as observed (and held), so kstatus sees Stalled at once', async () => {
+    const served = { type: 'Ready', status: 'True', reason: 'Available', message: 'version 3 at 1960-2940 tokens/s serves', observedGeneration: 1, lastTransitionTime: NOW.toISOString() };
+    const before = endpoint({ observedGeneration: 1, conditions: [served] } as Endpoint['status']);
+    const object = { ...before, metadata: { ...before.metadata, generation: 2 }, spec: { ...before.spec, capacityRetry: { initialBackoff: '3000000h' } } } as unknown as Endpoint;
+    const h = harness({ object });
+    await h.run();
+    const stored = (await h.kube.get(undefined as never, 'ml', 'llama-chat')) as Endpoint; // what the API server holds now
+    const status = stored.status as { observedGeneration?: number; conditions: { type: string; status: string; observedGeneration?: number }[] };
+    expect(status.observedGeneration).toBe(2);
+    // Nothing of it was sent: held, so once the spec can be read (an operator that reads it) it goes out as a new spec.
+    expect(stored.status?.heldGeneration).toBe(2);
+    expect(status.conditions.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', observedGeneration: 2 });
+    // The older generation's Ready stays its own: kubectl wait does not take it for generation 2's.
+    expect(status.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', observedGeneration: 1 });
+  });
+});
+
 describe('endpoint reconciler: the ownership check before a DELETE reads the workspace list (issue 12 item 1)', () => {
   const listing = (h: ReturnType<typeof harness>, ...items: ServingEndpointDetailed[]) =>
     vi.mocked(h.client.listEndpoints).mockImplementation(async () => [{ name: 'someone-else' }, ...items.map(listedItem)] as never);
