@@ -32,6 +32,11 @@ export async function handleUnparseableSpec(
     : invalid;
   const generation = obj.metadata.generation ?? 0;
   const synced = setCondition(obj.status?.conditions as Condition[] | undefined, { type: 'Synced', status: 'False', reason: 'InvalidSpec', message }, generation, now);
-  const conditions = summarizeConditions(synced, generation, now);
-  await options.statusWriter.write<Endpoint>(EndpointResource, obj, { ...obj.status, conditions }, signal);
+  // The refusal is this generation's answer: observed, so kstatus reads its Stalled (an older observedGeneration reads
+  // InProgress until the tool's timeout), and held, as a refusal that needs a person holds a new spec (plan.ts
+  // handleRequest): nothing of it was sent, so once it can be read it goes out as a new spec. Ready keeps its generation.
+  const held = obj.status?.observedGeneration !== generation || obj.status.heldGeneration === generation;
+  const conditions = summarizeConditions(synced, generation, now, generation);
+  const status = { ...obj.status, observedGeneration: generation, ...(held && { heldGeneration: generation }), conditions };
+  await options.statusWriter.write<Endpoint>(EndpointResource, obj, status, signal);
 }
