@@ -17,6 +17,8 @@ const plannedDirectory = fixtureDirectory + "/planned"
 // What kstatus (Flux health checks, Helm 4 --wait) must compute for each planned state (docs/concepts.md, "Status for
 // generic tools").
 var plannedExpected = map[string]status.Status{
+	// Created, not looked at yet: the CRD's status default (observedGeneration 0) says so; without it kstatus read Current.
+	"no-status":                    status.InProgressStatus,
 	"available":                    status.CurrentStatus,
 	"creating":                     status.InProgressStatus,
 	"updating":                     status.InProgressStatus,
@@ -73,7 +75,7 @@ var plannedExpected = map[string]status.Status{
 	"deletion-blocked":        status.TerminatingStatus,
 	"stale-generation":        status.InProgressStatus,
 	// DatabricksWorkspace: an unreachable host (or an outage) is retried, every other failure needs a person.
-	"dbws-no-status":                   status.CurrentStatus,
+	"dbws-no-status":                   status.InProgressStatus,
 	"dbws-authenticated":               status.CurrentStatus,
 	"dbws-secret-not-found":            status.FailedStatus,
 	"dbws-secret-created":              status.CurrentStatus,

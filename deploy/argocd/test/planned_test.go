@@ -13,6 +13,7 @@ const plannedDirectory = fixtureDirectory + "/planned"
 
 // What Argo CD must show for each planned state (docs/argocd.md), and the start of its message.
 var plannedHealth = map[string]struct{ status, messagePrefix string }{
+	"no-status":                    {"Progressing", "Waiting for pt-operator to reconcile the endpoint"},
 	"available":                    {"Healthy", "version 3 at 1960-2940 tokens/s serves"},
 	"creating":                     {"Progressing", "Creating: "},
 	"updating":                     {"Progressing", "Updating: "},

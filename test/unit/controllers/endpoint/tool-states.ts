@@ -2,7 +2,8 @@
 // it): the objects that Argo CD's health check (deploy/argocd/test), kstatus (test/kstatus) and `kubectl wait` are
 // checked against. tool-states.test.ts writes them to deploy/argocd/test/fixtures/planned/ and fails when a file there
 // is not what the planner writes now, so the tools' tests never judge a status the operator no longer writes.
-import { type DatabricksWorkspace, EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
+import { type DatabricksWorkspace, ENDPOINT_KIND, EndpointAnnotation, type EndpointStatus, WORKSPACE_KIND, resourceDefinitions } from '../../../../src/api/v1alpha1/index.js';
+import { buildCrd } from '../../../../src/api/v1alpha1/crd.js';
 import type { EndpointCoreConfigOutput, ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
 import { type EndpointObject, type Plan, type WorkspaceState, observationsNeeded, planActionFailure, planEndpoint } from '../../../../src/controllers/endpoint/plan.js';
 import { resolveSchedule, scheduleChanged, scheduleNotSent, scheduledSpec, withSchedule } from '../../../../src/controllers/endpoint/schedule.js';
@@ -123,6 +124,8 @@ function states(): ToolState[] {
   const list: ToolState[] = [];
   const add = (name: string, object: EndpointObject, kubectlWaitReady: ToolState['kubectlWaitReady'] = 'waits') => list.push({ name, object, kubectlWaitReady });
 
+  // Created, not looked at yet: the status the API server serves before the operator writes one (its CRD's default).
+  add('no-status', endpointObject({ hasFinalizer: false, status: unobservedStatus(ENDPOINT_KIND) as EndpointStatus }));
   add('available', settled(), 'returns');
   add('creating', step(endpointObject(), { endpoint: NOT_FOUND }, 'create'));
   add('updating', step(updateSent(), { endpoint: updatingEndpoint({ version: '3' }, { version: '4' }) }));
@@ -285,6 +288,14 @@ export function asKubernetesObject(object: EndpointObject): Record<string, unkno
   };
 }
 
+/** What the API server serves as the status of an object of `kind` nobody wrote a status for: its CRD's default. */
+function unobservedStatus(kind: string): Record<string, unknown> {
+  const definition = resourceDefinitions.find((d) => d.kind === kind);
+  if (!definition) throw new Error(`no CRD for ${kind}`);
+  const crd = buildCrd(definition) as { spec: { versions: { schema: { openAPIV3Schema: { properties: { status: { default?: Record<string, unknown> } } } } }[] } };
+  return crd.spec.versions[0]?.schema.openAPIV3Schema.properties.status.default ?? {};
+}
+
 /** A DatabricksWorkspace in a state, with the conditions its reconciler writes for the verdicts it reached, in order. */
 export interface WorkspaceToolState {
   name: string;
@@ -306,7 +317,7 @@ function workspaceObject(generation: number, verdicts: WorkspaceVerdict[], optio
       ...(options.deleting && { deletionTimestamp: '2026-03-01T11:59:00Z' }),
     },
     spec: { host: HOST, auth: { token: { secretRef: { name: 'dbx-pat' } } } },
-    ...(conditions && { status: { observedGeneration: options.observedGeneration ?? generation, conditions } }),
+    ...(conditions ? { status: { observedGeneration: options.observedGeneration ?? generation, conditions } } : { status: unobservedStatus(WORKSPACE_KIND) }),
   };
 }
 
