@@ -28,6 +28,9 @@ export function openApiSchema(schema: z.ZodType): JsonSchema {
   return toStructural(z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' })) as JsonSchema;
 }
 
+/** The status of an object the operator has not looked at yet (metadata.generation starts at 1). */
+export const UNOBSERVED_STATUS = { observedGeneration: 0 } as const;
+
 export function buildCrd(def: ResourceDefinition): JsonSchema {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -78,7 +81,9 @@ export function buildCrd(def: ResourceDefinition): JsonSchema {
                 // The API server owns metadata's schema and refuses anything but `type` here.
                 metadata: { type: 'object' },
                 spec: openApiSchema(def.spec),
-                status: openApiSchema(def.status),
+                // Before the operator's first look the API server serves this status: a generation not observed yet,
+                // which kstatus (Flux, Helm 4 --wait) reads as InProgress. With no status at all it reads Current.
+                status: { ...openApiSchema(def.status), default: UNOBSERVED_STATUS },
               },
             },
           },

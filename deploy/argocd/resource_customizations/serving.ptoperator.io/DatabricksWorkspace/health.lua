@@ -39,7 +39,8 @@ end
 
 local generation = obj.metadata.generation
 local status = obj.status
-if status == nil or (status.observedGeneration == nil and status.conditions == nil) then
+-- Not looked at yet: no status, or the one the API server serves until the operator writes one (observedGeneration 0).
+if status == nil or (status.conditions == nil and (status.observedGeneration == nil or status.observedGeneration == 0)) then
   return result("Progressing", "Waiting for pt-operator to check the workspace credentials")
 end
 
