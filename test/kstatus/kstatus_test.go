@@ -19,7 +19,8 @@ const fixtureDirectory = "../../deploy/argocd/test/fixtures"
 
 // What kstatus must compute for each captured state (docs/concepts.md, "Status for generic tools").
 var expected = map[string]status.Status{
-	// Between `kubectl apply` and the first reconcile there is no status: kstatus cannot tell (documented).
+	// Captured before the CRDs defaulted status.observedGeneration to 0: with no status at all kstatus reads Current.
+	// The API server now serves that default (planned/no-status.yaml: InProgress).
 	"endpoint-no-status.yaml":             status.CurrentStatus,
 	"endpoint-stale-generation.yaml":      status.InProgressStatus,
 	"endpoint-creating.yaml":              status.InProgressStatus,
