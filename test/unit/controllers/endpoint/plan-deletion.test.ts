@@ -115,6 +115,22 @@ describe('deletion', () => {
     expect(condition(plan, 'Synced')?.message).toMatch(/Once the workspace is ready the endpoint is deleted; .* set spec\.deletionPolicy to Orphan/);
   });
 
+  // `kubectl delete` of an object with a finalizer bumps metadata.generation (the API server does, with the deletion
+  // timestamp): no spec was edited, so Ready must not say that a new generation waits (kubectl describe, -o wide).
+  it.each([
+    ['the workspace not ready', { endpoint: readyEndpoint(), workspaceReady: false }],
+    ['a Databricks outage', { endpoint: failed('Transient', 'GET /api/2.0/serving-endpoints/llama-chat failed (503)') }],
+    ['a rate limit', { endpoint: failed('RateLimited', '429 Too Many Requests', 7 * SECOND) }],
+  ])('a deletion held back by %s: Ready says the endpoint still serves and the deletion waits, not that a generation does', (_, options) => {
+    const object = deleting({ generation: settledObject().generation + 1 });
+    const ready = condition(reconcile(object, options), 'Ready');
+    const synced = condition(reconcile(object, options), 'Synced');
+    expect(ready?.message).toBe(`the endpoint still serves the spec of generation ${settledObject().generation}; the deletion waits: ${synced?.message}`);
+    // and again at the next look, from the status that one wrote
+    const again = condition(reconcile({ ...object, status: reconcile(object, options).status }, options), 'Ready');
+    expect(again?.message).toBe(ready?.message);
+  });
+
   // A create nobody heard the answer to (a timeout, or a previous process that died) may still land in Databricks.
   describe('a create of this object may still land (unconfirmed-creates.ts)', () => {
     const until = at(10 * SECOND);

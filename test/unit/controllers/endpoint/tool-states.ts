@@ -260,9 +260,11 @@ function states(): ToolState[] {
     add('schedule-switching', step(object, { endpoint: readyEndpoint() }, 'updateConfig'));
   }
 
-  // Deletion: under way, and blocked (the workspace's credentials are gone).
-  add('deleting', step({ ...settled(), deleting: true }, { endpoint: readyEndpoint() }));
-  add('deletion-blocked', step({ ...settled(), deleting: true }, { endpoint: readyEndpoint(), workspaceReady: false }), 'returns');
+  // Deletion: under way, and blocked (the workspace's credentials are gone). `kubectl delete` sets the deletion
+  // timestamp and, with a finalizer on the object, the API server bumps metadata.generation with it.
+  const deleted = (object: EndpointObject): EndpointObject => ({ ...object, deleting: true, generation: object.generation + 1 });
+  add('deleting', step(deleted(settled()), { endpoint: readyEndpoint() }));
+  add('deletion-blocked', step(deleted(settled()), { endpoint: readyEndpoint(), workspaceReady: false }));
 
   // The operator is not running: the spec was edited, the status is the old one.
   add('stale-generation', edited(settled(), V4));
