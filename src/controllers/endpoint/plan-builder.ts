@@ -94,7 +94,7 @@ export class PlanBuilder {
       const { object, now } = this.input;
       const conditions = withCanaryConditions(this.status.conditions as Condition[], this.input, object.generation, now);
       // Relative to the status last written, not to the steps of this plan (a Ready set True, then False for a canary).
-      this.status.conditions = keepTransitionTimes(this.before as Condition[] | undefined, summarizeConditions(conditions, object.generation, now, this.status.observedGeneration));
+      this.status.conditions = keepTransitionTimes(this.before as Condition[] | undefined, summarizeConditions(conditions, object.generation, now, this.status.observedGeneration, object.deleting));
     }
     // Messages quote what Databricks answered (owner tags, states, configs): each is one line of visible characters,
     // whichever planner wrote it (docs/security.md), cut to the length cap once escaped: each escape is longer than

@@ -74,30 +74,35 @@ function withPartsInSynced(list: Condition[], now: Date): Condition[] {
   return message === synced.message ? list : setCondition(list, { ...synced, message }, synced.observedGeneration, now);
 }
 
-const waits = (generation: number) => `generation ${generation} waits: `;
+/**
+ * What waits, in a Ready held back. A deletion bumps metadata.generation (the API server does, with the deletion
+ * timestamp, on an object with a finalizer) though no spec was edited: what waits then is the deletion.
+ */
+const waits = (generation: number, deleting: boolean) => (deleting ? 'the deletion waits: ' : `generation ${generation} waits: `);
 
 /**
  * What came of the last generation the operator handled, for the Ready of a newer one held back. Only a Ready=True
  * says that spec serves: its rollout may have failed or still run, or its endpoint may never have been created. A
  * Ready already held back for this generation keeps what it said (its text before "generation N waits: ").
  */
-function handledBefore(known: Condition | undefined, generation: number): string | undefined {
+function handledBefore(known: Condition | undefined, generation: number, waiting: string): string | undefined {
   if (!known || known.observedGeneration === undefined) return undefined;
   if (known.observedGeneration < generation) {
     return known.status === 'True'
       ? `the endpoint still serves the spec of generation ${known.observedGeneration}`
       : `generation ${known.observedGeneration} did not become Ready (${known.reason})`;
   }
-  const at = known.status === 'Unknown' ? known.message.indexOf(`; ${waits(generation)}`) : -1;
+  const at = known.status === 'Unknown' ? known.message.indexOf(`; ${waiting}`) : -1;
   return at > 0 ? known.message.slice(0, at) : undefined;
 }
 
 /**
  * The conditions with Ready filled in and Reconciling/Stalled derived from Ready and Synced.
  * Paused objects are neither reconciling nor stalled (kstatus has no "suspended"; they count as Current).
- * `observedGeneration`: the status' own, the last generation whose spec the operator carried out.
+ * `observedGeneration`: the status' own, the last generation whose spec the operator carried out. `deleting`: the object
+ * is being deleted.
  */
-export function summarizeConditions(conditions: Conditions, generation: number, now: Date, observedGeneration?: number): Condition[] {
+export function summarizeConditions(conditions: Conditions, generation: number, now: Date, observedGeneration?: number, deleting = false): Condition[] {
   let list = withPartsInSynced([...(conditions ?? [])], now);
   const synced = findCondition(list, 'Synced');
   const known = findCondition(list, 'Ready');
@@ -109,8 +114,9 @@ export function summarizeConditions(conditions: Conditions, generation: number, 
     // read), or could not send the new spec: Ready is Unknown and says why, following Synced while that lasts.
     // A spec held back by a person's fix (a stalled reason) counts as observed for kstatus, though none of it was sent.
     const behind = held && observedGeneration !== undefined && (observedGeneration < generation || STALLED_REASONS.has(synced.reason));
-    const before = behind ? handledBefore(known, generation) : undefined;
-    const message = before ? `${before}; ${waits(generation)}${synced.message}` : synced.message;
+    const waiting = waits(generation, deleting);
+    const before = behind ? handledBefore(known, generation, waiting) : undefined;
+    const message = before ? `${before}; ${waiting}${synced.message}` : synced.message;
     list = setCondition(list, { type: 'Ready', status: 'Unknown', reason: synced.reason, message }, generation, now);
   }
   const ready = findCondition(list, 'Ready');
