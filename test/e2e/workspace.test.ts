@@ -291,7 +291,9 @@ describe('DatabricksWorkspace', () => {
       await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'HostUnreachable', 30_000);
       await e2e.kubectl(['delete', 'pte', endpoint, '--wait=false']);
       await e2e.kubectl(['delete', 'dbws', workspace, '--wait=false']);
-      await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.message.includes('cannot delete endpoint') === true, 30_000);
+      const held = await e2e.waitUntil('pte', endpoint, (o) => condition(o, 'Synced')?.message.includes('cannot delete endpoint') === true, 30_000);
+      // The deletion bumped the generation; no spec was edited, so what Ready says waits is the deletion.
+      expect(condition(held, 'Ready')?.message).toMatch(/^the endpoint still serves the spec of generation 1; the deletion waits: cannot delete endpoint/);
 
       await removeFault(other.url, outage as string);
       await eventually(
