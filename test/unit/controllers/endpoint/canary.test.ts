@@ -318,6 +318,30 @@ describe('planCanary', () => {
       });
       expect(parseSamples('x{a="q\\"uote",b="2"} 1.5')).toEqual([{ name: 'x', labels: { a: 'q"uote', b: '2' }, value: 1.5 }]);
     });
+
+    // The metrics come from the workspace host, which a tenant may run itself (a DatabricksWorkspace pointed at its
+    // own server), and are read on the operator's one thread. A label scan that restarted at every character took
+    // time quadratic in a line's length: 40 KB of labels held that thread 2 s, 8 MiB about a day, and no namespace's
+    // object was reconciled meanwhile (nor the probes answered, nor the Lease renewed).
+    it.each([
+      ['a label name that never ends', `m{${'a'.repeat(128 * 1024)}} 1`],
+      ['a label value that never ends', `m{a="${'x'.repeat(128 * 1024)}} 1`],
+    ])('a hostile host\'s metrics are read in time linear in their length: %s', (_name, line) => {
+      const entity = 'meta_llama_v3_1_8b_instruct-4';
+      const good = [`request_5xx_count_total{served_entity_name="${entity}"} 1`, `request_count_total{served_entity_name="${entity}"} 50`];
+      const text = [line, ...good, line].join('\n');
+      const started = performance.now();
+      const reading = gateValues(text, gated);
+      expect(performance.now() - started).toBeLessThan(500);
+      // The malformed lines are skipped; the samples beside them still count.
+      expect(reading).toEqual({ ok: true, values: [0.02] });
+    });
+
+    it('reads the label forms of the text format: a space after a comma, a trailing comma, escapes (an escaped backslash before n is no line break)', () => {
+      expect(parseSamples('x{a="1", b="2",} 3')).toEqual([{ name: 'x', labels: { a: '1', b: '2' }, value: 3 }]);
+      expect(parseSamples('x{a="line\\nbreak \\\\n \\"q\\" }"} 3')).toEqual([{ name: 'x', labels: { a: 'line\nbreak \\n "q" }' }, value: 3 }]);
+      expect(parseSamples('x{} 3')).toEqual([{ name: 'x', labels: {}, value: 3 }]);
+    });
   });
 });
 
