@@ -55,9 +55,14 @@ export interface Sample {
 }
 
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+// Sticky: each matches at one position only, so the label scan below never starts over.
+const LABEL_NAME = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="/y;
+const SEPARATOR = /\s*(?:,\s*|$)/y;
 
-/** Sample lines of the Prometheus text format (comments and malformed lines are skipped). */
+/**
+ * Sample lines of the Prometheus text format (comments and malformed lines are skipped). The text is the host's,
+ * read on the operator's one thread: every scan here moves forward only, so time is linear in the text.
+ */
 export function parseSamples(text: string): Sample[] {
   const samples: Sample[] = [];
   for (const line of text.split('\n')) {
@@ -67,11 +72,47 @@ export function parseSamples(text: string): Sample[] {
     if (!match) continue;
     const value = Number(match[3]);
     if (Number.isNaN(value)) continue;
-    const labels: Record<string, string> = {};
-    for (const label of (match[2] ?? '').matchAll(LABEL)) {
-      labels[label[1] as string] = (label[2] as string).replace(/\\n/g, '\n').replace(/\\(.)/g, '$1');
-    }
-    samples.push({ name: match[1] as string, labels, value });
+    const labels = parseLabels(match[2] ?? '');
+    if (labels) samples.push({ name: match[1] as string, labels, value });
   }
   return samples;
+}
+
+/** `a="1",b="2"` (a trailing comma allowed); undefined when malformed. */
+function parseLabels(text: string): Record<string, string> | undefined {
+  const labels: Record<string, string> = {};
+  if (text.trim() === '') return labels;
+  let at = 0;
+  while (at < text.length) {
+    LABEL_NAME.lastIndex = at;
+    const name = LABEL_NAME.exec(text)?.[1];
+    if (name === undefined) return undefined;
+    const value = quotedValue(text, LABEL_NAME.lastIndex);
+    if (!value) return undefined;
+    labels[name] = value.text;
+    SEPARATOR.lastIndex = value.end;
+    if (!SEPARATOR.test(text)) return undefined;
+    at = SEPARATOR.lastIndex;
+  }
+  return labels;
+}
+
+/** The value whose text starts at `start`, unescaped, and the index after its closing quote; undefined when unclosed. */
+function quotedValue(text: string, start: number): { text: string; end: number } | undefined {
+  const parts: string[] = [];
+  let from = start;
+  for (let at = start; at < text.length; at++) {
+    const char = text[at];
+    if (char === '"') {
+      parts.push(text.slice(from, at));
+      return { text: parts.join(''), end: at + 1 };
+    }
+    if (char === '\\' && at + 1 < text.length) {
+      const escaped = text[at + 1] as string;
+      parts.push(text.slice(from, at), escaped === 'n' ? '\n' : escaped);
+      from = at + 2;
+      at++;
+    }
+  }
+  return undefined;
 }
