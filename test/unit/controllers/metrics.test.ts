@@ -31,6 +31,24 @@ describe('rate-budget metrics by host', () => {
   });
 });
 
+// The HTTP status is the host's choice, and a tenant's host (its DatabricksWorkspace pointed at its own server) may
+// answer any of 100 to 999 (undici passes them all). Counters keep every series they ever had: one per status, per
+// operation and outcome, made tens of thousands of series the tenant chose, in every scrape from then on.
+describe('Databricks requests by status', () => {
+  it("a host's made-up statuses share one series per class; the statuses HTTP defines keep their own", async () => {
+    const registry = createRegistry();
+    const sink = new OperatorMetrics(registry).databricksSink();
+    for (let status = 200; status <= 999; status++) {
+      sink.request?.({ host: THROTTLED, operation: 'getEndpoint', method: 'GET', status, outcome: 'InvalidResponse', durationMs: 5, attempt: 1 });
+    }
+    const series = (await registry.getSingleMetric('pt_operator_databricks_requests_total')?.get())?.values ?? [];
+    const statuses = new Set(series.map((s) => s.labels.status));
+    for (const known of ['200', '404', '429', '503']) expect(statuses).toContain(known);
+    expect(statuses).toContain('9xx');
+    expect(statuses.size).toBeLessThanOrEqual(80);
+  });
+});
+
 describe('endpoints by condition', () => {
   it('a host no client uses any more, once its budgets are idle, leaves every series', async () => {
     let now = Date.parse('2026-03-01T12:00:00Z');
