@@ -1,7 +1,15 @@
+import { STATUS_CODES } from 'node:http';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DatabricksMetricsSink } from '../databricks/index.js';
 
 type ObjectWithConditions = { metadata?: { namespace?: string }; status?: { conditions?: { type: string; status: string; reason: string }[] } };
+
+/**
+ * The `status` label of a Databricks request: a status HTTP defines as itself, any other (a host may answer any of 100
+ * to 999) as its class (`9xx`), so a host cannot make a series per status it makes up.
+ */
+const statusLabel = (status: number | undefined): string =>
+  status === undefined ? 'none' : STATUS_CODES[status] !== undefined ? String(status) : `${String(status).charAt(0)}xx`;
 
 /** How long a namespace without endpoint objects keeps its capacity counters' series. */
 const SERIES_GRACE_MS = 15 * 60_000;
@@ -176,7 +184,7 @@ export class OperatorMetrics {
   databricksSink(): DatabricksMetricsSink {
     return {
       request: (e) => {
-        this.databricksRequests.inc({ operation: e.operation, status: String(e.status ?? 'none'), outcome: e.outcome });
+        this.databricksRequests.inc({ operation: e.operation, status: statusLabel(e.status), outcome: e.outcome });
         this.databricksRequestDuration.observe({ operation: e.operation }, e.durationMs / 1000);
       },
       retry: (e) => this.databricksRetries.inc({ operation: e.operation, kind: e.kind }),
