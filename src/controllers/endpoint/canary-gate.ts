@@ -29,14 +29,21 @@ export async function readGate(client: Pick<DatabricksClient, 'exportMetrics'>, 
 /** Each gate entry's value for the new version: the metric, or metric / divideBy; undefined when absent or divided by 0. */
 export function gateValues(text: string, spec: EndpointSpec): GateReading {
   const entity = entityNameFor(spec.model.name, spec.model.version);
-  const samples = parseSamples(text).filter((s) => s.labels[ENTITY_LABEL] === entity);
-  const sum = (name: string): number | undefined => {
-    const matching = samples.filter((s) => s.name === name);
-    return matching.length === 0 ? undefined : matching.reduce((total, s) => total + s.value, 0);
-  };
+  const rules = spec.canary?.gate ?? [];
+  // Only the sums the gate names are kept: a host's text may hold millions of samples.
+  const sums = new Map<string, number | undefined>();
+  for (const rule of rules) for (const name of [rule.metric, rule.divideBy]) if (name !== undefined) sums.set(name, undefined);
+  forEachSample(
+    text,
+    (name) => sums.has(name),
+    (s) => {
+      if (s.labels[ENTITY_LABEL] === entity) sums.set(s.name, (sums.get(s.name) ?? 0) + s.value);
+    },
+  );
+  const sum = (name: string): number | undefined => sums.get(name);
   const unknown: string[] = [];
   const noSamples = (name: string) => `no samples of ${name} with ${ENTITY_LABEL}="${entity}" in the endpoint's metrics`;
-  const values = (spec.canary?.gate ?? []).map((rule) => {
+  const values = rules.map((rule) => {
     const value = sum(rule.metric);
     if (value === undefined) unknown.push(noSamples(rule.metric));
     if (value === undefined || rule.divideBy === undefined) return value;
@@ -54,28 +61,40 @@ export interface Sample {
   value: number;
 }
 
+const METRIC_NAME = /[a-zA-Z_:][a-zA-Z0-9_:]*/y;
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$/;
 // Sticky: each matches at one position only, so the label scan below never starts over.
 const LABEL_NAME = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="/y;
 const SEPARATOR = /\s*(?:,\s*|$)/y;
 
-/**
- * Sample lines of the Prometheus text format (comments and malformed lines are skipped). The text is the host's,
- * read on the operator's one thread: every scan here moves forward only, so time is linear in the text.
- */
+/** Sample lines of the Prometheus text format (comments and malformed lines are skipped). */
 export function parseSamples(text: string): Sample[] {
   const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
-    const match = SAMPLE.exec(trimmed);
+  forEachSample(text, () => true, (sample) => samples.push(sample));
+  return samples;
+}
+
+/**
+ * Each sample of a metric `wanted` names, in order; comments and malformed lines are skipped. The text is the host's,
+ * read on the operator's one thread: no line or sample is held past its visit (8 MiB holds 2 million samples), a line
+ * of another metric is passed over by its name, and every scan moves forward only, so time is linear in the text.
+ */
+function forEachSample(text: string, wanted: (name: string) => boolean, visit: (sample: Sample) => void): void {
+  for (let start = 0; start < text.length; ) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
+    METRIC_NAME.lastIndex = 0;
+    const name = METRIC_NAME.exec(line)?.[0];
+    if (name === undefined || !wanted(name)) continue;
+    const match = SAMPLE.exec(line);
     if (!match) continue;
     const value = Number(match[3]);
     if (Number.isNaN(value)) continue;
     const labels = parseLabels(match[2] ?? '');
-    if (labels) samples.push({ name: match[1] as string, labels, value });
+    if (labels) visit({ name, labels, value });
   }
-  return samples;
 }
 
 /** `a="1",b="2"` (a trailing comma allowed); undefined when malformed. */
