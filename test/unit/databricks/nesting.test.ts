@@ -52,3 +52,21 @@ describe('an answer nested millions deep is refused before it is parsed', () => 
     expect(ms).toBeLessThan(400);
   });
 });
+
+// Flat, but of millions of tiny objects: "{}" fits 2.8 million times in 8 MiB. Only the endpoint list bounded its
+// elements; an endpoint's served entities (Databricks serves at most 15), its tags, an error's details were built and
+// validated one by one: about 10 s of the operator's one thread for one getEndpoint answer, and the endpoint it
+// answered held some 160 MiB of heap while its reconcile ran (Node gives the operator about 259 MiB under the chart's
+// 512 MiB limit).
+describe('an answer of millions of objects is refused before it is parsed', () => {
+  const MANY = Array.from({ length: (8 * 1024 * 1024) / 3 - 64 }, () => '{}').join(',');
+  it.each([
+    ['served entities of getEndpoint', (c: DatabricksClient) => c.getEndpoint('ep1'), 200, `{"name":"ep1","state":{"ready":"READY"},"config":{"served_entities":[${MANY}]}}`, 'InvalidResponse'],
+    ['tags of getEndpoint', (c: DatabricksClient) => c.getEndpoint('ep1'), 200, `{"name":"ep1","state":{"ready":"READY"},"tags":[${MANY}]}`, 'InvalidResponse'],
+    ['details of an error body', (c: DatabricksClient) => c.getEndpoint('ep1'), 400, `{"error_code":"INVALID_PARAMETER_VALUE","message":"no","details":[${MANY}]}`, 'InvalidRequest'],
+  ])('%s', async (_, call, status, bodyText, kind) => {
+    const { error, ms } = await failure(call, { status, headers: {}, bodyText });
+    expect(isDatabricksError(error) && error.kind).toBe(kind);
+    expect(ms).toBeLessThan(1_000);
+  });
+});
