@@ -36,9 +36,29 @@ export class TooDeepError extends SyntaxError {
   }
 }
 
-/** JSON.parse for a host's answer: one pass over the text first refuses one nested deeper than MAX_JSON_DEPTH. */
+/**
+ * How many objects and arrays one answer (or one element of the endpoint list, parsed on its own) may hold. An endpoint
+ * holds some hundreds (at most 15 served entities, its tags, its settings); flat, "{}" fits 2.8 million times in 8 MiB,
+ * and building and validating them held the operator's one thread 8 to 24 s (an endpoint's served entities, its tags,
+ * an error's details), the parsed answer some 160 MiB of heap.
+ */
+export const MAX_JSON_CONTAINERS = 20_000;
+
+/** The answer holds more than MAX_JSON_CONTAINERS objects and arrays: refused unparsed. */
+export class TooManyContainersError extends RangeError {
+  override readonly name = 'TooManyContainersError';
+  constructor() {
+    super(`holds more than ${MAX_JSON_CONTAINERS} objects and arrays`);
+  }
+}
+
+/**
+ * JSON.parse for a host's answer: one pass over the text first refuses one nested deeper than MAX_JSON_DEPTH or
+ * holding more than MAX_JSON_CONTAINERS objects and arrays.
+ */
 export function parseHostJson(text: string): unknown {
   let depth = 0;
+  let containers = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
@@ -50,6 +70,7 @@ export function parseHostJson(text: string): unknown {
       }
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       if (++depth > MAX_JSON_DEPTH) throw new TooDeepError();
+      if (++containers > MAX_JSON_CONTAINERS) throw new TooManyContainersError();
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) depth--;
   }
   return JSON.parse(text);
