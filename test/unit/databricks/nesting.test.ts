@@ -60,10 +60,16 @@ describe('an answer nested millions deep is refused before it is parsed', () => 
 // 512 MiB limit).
 describe('an answer of millions of objects is refused before it is parsed', () => {
   const MANY = Array.from({ length: (8 * 1024 * 1024) / 3 - 64 }, () => '{}').join(',');
+  const FIELDS = ['entity_name', 'entity_version', 'name', 'external_model', 'foundation_model', 'min_provisioned_throughput', 'max_provisioned_throughput', 'workload_size', 'workload_type', 'scale_to_zero_enabled', 'environment_vars', 'instance_profile_arn', 'creator', 'creation_timestamp', 'state', 'model_name', 'model_version', 'min_provisioned_concurrency', 'max_provisioned_concurrency'];
+  const wrongTyped = `{${FIELDS.map((f) => `"${f}":true`).join(',')}}`;
+  const WRONG_TYPED = Array.from({ length: Math.floor((8 * 1024 * 1024 - 200) / (wrongTyped.length + 1)) }, () => wrongTyped).join(',');
   it.each([
     ['served entities of getEndpoint', (c: DatabricksClient) => c.getEndpoint('ep1'), 200, `{"name":"ep1","state":{"ready":"READY"},"config":{"served_entities":[${MANY}]}}`, 'InvalidResponse'],
     ['tags of getEndpoint', (c: DatabricksClient) => c.getEndpoint('ep1'), 200, `{"name":"ep1","state":{"ready":"READY"},"tags":[${MANY}]}`, 'InvalidResponse'],
     ['details of an error body', (c: DatabricksClient) => c.getEndpoint('ep1'), 400, `{"error_code":"INVALID_PARAMETER_VALUE","message":"no","details":[${MANY}]}`, 'InvalidRequest'],
+    // Fewer objects, but each of the fields Databricks names given a value of the wrong type: 19,000 entities under
+    // the bound on objects, each 19 validation issues: 370,000 issues, about 3 s of the thread.
+    ['served entities whose every field is of the wrong type', (c: DatabricksClient) => c.getEndpoint('ep1'), 200, `{"name":"ep1","state":{"ready":"READY"},"config":{"served_entities":[${WRONG_TYPED}]}}`, 'InvalidResponse'],
   ])('%s', async (_, call, status, bodyText, kind) => {
     const { error, ms } = await failure(call, { status, headers: {}, bodyText });
     expect(isDatabricksError(error) && error.kind).toBe(kind);
