@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { capText, DatabricksError, MAX_SERVER_MESSAGE, requestIdFrom } from './errors.js';
 import { oneLine } from './host-text.js';
-import { parseHostJson, TooDeepError, TooManyContainersError, TooManyItemsError } from './json-items.js';
+import { parseHostJson, TooDeepError, TooManyValuesError, TooManyItemsError } from './json-items.js';
 import type { CallSpec } from './request-loop.js';
 import type { HttpResponse } from './transport.js';
 
@@ -59,7 +59,7 @@ export function parseBody<T>(
   try {
     json = spec.text ? res.bodyText : res.bodyText.trim() === '' ? {} : (spec.parseJson ?? parseHostJson)(res.bodyText);
   } catch (err) {
-    return invalid(err instanceof TooManyItemsError || err instanceof TooDeepError || err instanceof TooManyContainersError ? err.message : 'not JSON');
+    return invalid(err instanceof TooManyItemsError || err instanceof TooDeepError || err instanceof TooManyValuesError ? err.message : 'not JSON');
   }
   const parsed = spec.schema.safeParse(json);
   if (parsed.success) return { ok: true, value: parsed.data };
