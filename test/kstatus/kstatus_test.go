@@ -19,9 +19,9 @@ const fixtureDirectory = "../../deploy/argocd/test/fixtures"
 
 // What kstatus must compute for each captured state (docs/concepts.md, "Status for generic tools").
 var expected = map[string]status.Status{
-	// Captured before the CRDs defaulted status.observedGeneration to 0: with no status at all kstatus reads Current.
-	// The API server now serves that default (planned/no-status.yaml: InProgress).
-	"endpoint-no-status.yaml":             status.CurrentStatus,
+	// Before the operator's first look the API server serves the CRDs' status default, observedGeneration 0 (with no
+	// status at all, as before that default, kstatus read Current).
+	"endpoint-no-status.yaml":             status.InProgressStatus,
 	"endpoint-stale-generation.yaml":      status.InProgressStatus,
 	"endpoint-creating.yaml":              status.InProgressStatus,
 	"endpoint-updating.yaml":              status.InProgressStatus,
@@ -52,7 +52,7 @@ var expected = map[string]status.Status{
 	// A settings part Databricks refused: the served config serves, but the spec is not all applied.
 	"endpoint-settings-rejected.yaml":            status.FailedStatus,
 	"workspace-federation-host-not-trusted.yaml": status.FailedStatus,
-	"workspace-no-status.yaml":                   status.CurrentStatus,
+	"workspace-no-status.yaml":                   status.InProgressStatus,
 	"workspace-stale-generation.yaml":            status.InProgressStatus,
 	"workspace-authenticated.yaml":               status.CurrentStatus,
 	"workspace-host-unreachable.yaml":            status.InProgressStatus,

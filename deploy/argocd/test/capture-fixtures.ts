@@ -223,11 +223,11 @@ async function captureEndpoints(e2e: E2E & { startOperator(extraArgs?: string[])
   await e2e.apply(endpoint('llama-chat', { model: { ...LLAMA, version: '2' }, throughput: { chunks: { min: 2, max: 4 } } }));
   await e2e.apply(endpoint('brand-new', { model: LLAMA }));
   await capture(e2e, 'pte', 'llama-chat', 'endpoint-stale-generation.yaml', 'A Ready endpoint right after its throughput was edited, before the operator observed the new generation.');
-  await capture(e2e, 'pte', 'brand-new', 'endpoint-no-status.yaml', 'An endpoint just created, before the operator wrote any status.');
+  await capture(e2e, 'pte', 'brand-new', 'endpoint-no-status.yaml', 'An endpoint just created, before the operator wrote any status (the API server serves the CRD default).');
   await e2e.kubectl(['patch', 'dbws', 'prod', '--type=merge', '-p', '{"spec":{"rateLimits":{"readsPerSecond":10}}}']);
   await capture(e2e, 'dbws', 'prod', 'workspace-stale-generation.yaml', 'An Authenticated workspace right after a spec edit, before the operator observed the new generation.');
   await e2e.apply({ apiVersion: 'serving.ptoperator.io/v1alpha1', kind: 'DatabricksWorkspace', metadata: { name: 'brand-new' }, spec: { host: e2e.emulator.url, auth: { token: { secretRef: { name: 'dbx-pat', key: 'token' } } } } });
-  await capture(e2e, 'dbws', 'brand-new', 'workspace-no-status.yaml', 'A workspace just created, before the operator wrote any status.');
+  await capture(e2e, 'dbws', 'brand-new', 'workspace-no-status.yaml', 'A workspace just created, before the operator wrote any status (the API server serves the CRD default).');
   await e2e.kubectl(['delete', 'pte', 'capacity-wait', '--wait=false']);
   await capture(e2e, 'pte', 'capacity-wait', 'endpoint-pending-deletion.yaml', 'An endpoint deleted with kubectl while the operator was stopped, so its finalizer holds it.');
   // Restarted with the default workspace allowed only to another namespace: an endpoint without workspaceRef here.
