@@ -158,9 +158,15 @@ describe('endpoint reconciler: the ownership check before a DELETE reads the wor
     expect(h.patches.map((p) => p.subresource)).toEqual([undefined]);
   });
 
-  it('the name is not in the list: gone from Databricks, no DELETE, the finalizer goes', async () => {
-    const confirmed = { ...deleting(), status: { endpointId: ENDPOINT_ID } } as Endpoint;
-    const h = harness({ object: confirmed });
+  it('the name is not in the list, long after start-up: gone from Databricks, no DELETE, the finalizer goes', async () => {
+    let at = NOW.getTime();
+    let cached = endpoint();
+    const h = harness({ object: cached, current: () => cached, now: () => new Date(at) });
+    await h.run(); // the first reconcile of this process, before the object was deleted
+    at += 20 * SECOND + LATE_CREATE_MARGIN_MS + 1;
+    // (a resourceVersion past the status write of that reconcile)
+    cached = { ...deleting(), metadata: { ...deleting().metadata, resourceVersion: '99' }, status: { endpointId: ENDPOINT_ID } } as Endpoint;
+    h.events.length = 0;
     listing(h);
     await h.run();
     expect(h.client.deleteEndpoint).not.toHaveBeenCalled();
@@ -199,6 +205,23 @@ describe('endpoint reconciler: the ownership check before a DELETE reads the wor
     expect(h.client.deleteEndpoint).not.toHaveBeenCalled();
     expect(h.events.map((e) => e.reason)).toEqual(['Deleting', 'Deleted']);
     expect(h.patches.map((p) => p.subresource)).toEqual(['status', undefined]);
+  });
+
+  it.each([
+    ['an endpoint ID', { endpointId: ENDPOINT_ID }],
+    ['an adoption record', { adoption: { endpointId: ENDPOINT_ID, time: NOW.toISOString() } }],
+  ])('just after start-up, %s recorded but the name not in the list (deleted out of band: the previous process may have re-created it and died before the answer): the finalizer stays until that create can no longer land', async (_, status) => {
+    let at = NOW.getTime();
+    const h = harness({ object: { ...deleting(), status } as Endpoint, now: () => new Date(at) });
+    listing(h);
+    const window = 20 * SECOND + LATE_CREATE_MARGIN_MS;
+    expect(await h.run()).toEqual({ requeueAfterMs: window + 1 });
+    expect(h.events.map((e) => e.reason)).toEqual(['Deleting']);
+    at += window + 1;
+    await h.run();
+    expect(h.client.listEndpoints).toHaveBeenCalledTimes(2);
+    expect(h.client.deleteEndpoint).not.toHaveBeenCalled();
+    expect(h.events.map((e) => e.reason)).toEqual(['Deleting', 'Deleted']);
   });
 
   it('a list read before the deletion was seen is not trusted: someone may have re-created the name since, so it lists again', async () => {
