@@ -3,8 +3,9 @@
 // lacks its endpoint as the endpoint being gone: the late endpoint would outlive a deleted object (docs/concepts.md:
 // never created twice, never leaked). Known two ways: this process saw the create go unanswered (the client's
 // createOutcomeUnknown), or the previous process of the operator may have sent one just before it died (a crash,
-// an upgrade, a leader handover) for an object that holds our finalizer but has no endpoint ID.
-import { type HeldRecord, holdsAnEndpoint } from './ownership.js';
+// an upgrade, a leader handover) for an object that holds our finalizer. A recorded endpoint ID (or adoption) is
+// no proof against it: an endpoint deleted out of band is created again, and status records the new one only
+// after Databricks answered.
 
 /** Beyond the call deadline (--databricks-timeout), how long a create Databricks holds may still be carried out. */
 export const LATE_CREATE_MARGIN_MS = 10_000;
@@ -13,7 +14,6 @@ export const LATE_CREATE_MARGIN_MS = 10_000;
 export interface CreateTraces {
   deleting: boolean;
   hasFinalizer: boolean;
-  status: HeldRecord;
 }
 
 export class UnconfirmedCreates {
@@ -40,14 +40,12 @@ export class UnconfirmedCreates {
   /**
    * The last moment an unanswered create of `key` may land (possibly past: the list that decides must be read after
    * it), or undefined when there is none. The previous process counts only for a deletion (a new create after a
-   * restart finds a late one by its name: AlreadyExists), and only for an object that never confirmed a create.
+   * restart finds a late one by its name: AlreadyExists), and only for an object whose finalizer says it acted. The
+   * wait costs only a deletion whose endpoint the list lacks, in the first window after the start.
    */
   landsBy(key: string, object: CreateTraces): number | undefined {
     const own = this.unansweredUntil.get(key);
-    const previous =
-      object.deleting && object.hasFinalizer && !holdsAnEndpoint(object.status) && this.startedAt !== undefined
-        ? this.startedAt + this.windowMs
-        : undefined;
+    const previous = object.deleting && object.hasFinalizer && this.startedAt !== undefined ? this.startedAt + this.windowMs : undefined;
     if (own === undefined) return previous;
     return previous === undefined ? own : Math.max(own, previous);
   }
