@@ -67,6 +67,16 @@ describe('the progress interval adapts to the rollout', () => {
     // a rollout that is over at once (an emulator's instant one, a config Databricks applies in place)
     expect(looks(0)[0]).toBe(FIRST_PROGRESS_LOOK_MS);
   });
+
+  it("a rollout Databricks dates 10 minutes ahead of the operator's clock (skew): looked at about once a progress interval, not four times a second", () => {
+    const SKEW = 10 * 60_000;
+    // the operator's age of a rollout that really is `t` old: negative for the first 10 minutes
+    let count = 0;
+    for (let t = 0; t < SKEW + 60_000; t += progressRequeueMs(INTERVAL, t - SKEW, 0.5)) count += 1;
+    expect(count).toBeLessThanOrEqual(SKEW / INTERVAL + 25);
+    // a start dated a moment ahead (the create's answer, read after the planner's clock): still the first look
+    expect(progressRequeueMs(INTERVAL, -300, 0.5)).toBe(FIRST_PROGRESS_LOOK_MS);
+  });
 });
 
 describe("spacing of a workspace's lists read for rollouts being watched", () => {
