@@ -32,10 +32,13 @@ export const FIRST_PROGRESS_LOOK_MS = 250;
 /**
  * When to look at a rollout in progress again: half of its age (so a rollout that finishes in seconds is
  * seen in seconds, and one that takes 20 minutes costs a few more reads, not one per second), between the
- * first look and the configured progress interval, ±25 % jitter. Age unknown: the progress interval.
+ * first look and the configured progress interval, ±25 % jitter. Age unknown: the progress interval. A start
+ * Databricks dates ahead of the operator's clock (a negative age: clock skew, or an answer read after the planner's
+ * clock) counts by its distance: with the clocks minutes apart, a look every 0.25 s until the operator's clock
+ * caught up with the start was thousands of reads of one rollout.
  */
 export function progressRequeueMs(progressIntervalMs: number, ageMs: number | undefined, random: number): number {
-  const base = ageMs === undefined ? progressIntervalMs : Math.min(progressIntervalMs, Math.max(FIRST_PROGRESS_LOOK_MS, ageMs / 2));
+  const base = ageMs === undefined ? progressIntervalMs : Math.min(progressIntervalMs, Math.max(FIRST_PROGRESS_LOOK_MS, Math.abs(ageMs) / 2));
   return Math.round(base * (0.75 + 0.5 * random));
 }
 
