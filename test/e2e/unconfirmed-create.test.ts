@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attemptName } from '../support/attempt.js';
 import { eventually } from '../support/cluster.js';
-import { addFaults, type E2E, emulatorCalls, endpointManifest, type OperatorProcess, startE2E, watchKubectl } from './harness.js';
+import { addFaults, databricksRequest, type E2E, emulatorCalls, endpointManifest, isReady, type OperatorProcess, startE2E, watchKubectl } from './harness.js';
 
 const ENDPOINT_FINALIZER = 'serving.ptoperator.io/endpoint';
 /** --databricks-timeout, short so the test is: the create's answer is held longer than it. */
@@ -70,6 +70,34 @@ describe('a deletion while a create is unconfirmed', () => {
     await heldCreateLanded(name);
     expect(await inDatabricks()).not.toContain(name);
     expect((await creates(name)).map((c) => c.status)).toEqual([200]);
+  });
+
+  it('an endpoint deleted out of band is created again; SIGKILL with that create in flight, the object deleted, a restart: the late create is deleted before the object goes', async (context) => {
+    // status.endpointId still names the first endpoint: the restarted operator must not take it as proof that no
+    // create of its predecessor may still land.
+    const name = attemptName(context, 'recr3');
+    await e2e.apply(endpointManifest(name));
+    await e2e.waitUntil('pte', name, isReady, 60_000);
+    const [faultId] = await addFaults(e2e.emulator.url, { type: 'latency', ms: 8_000, times: 1, match: { method: 'POST', path: '/api/2.0/serving-endpoints', endpoint: name } });
+    await databricksRequest(e2e.emulator.url, 'DELETE', `/api/2.0/serving-endpoints/${name}`);
+    await e2e.kubectl(['annotate', 'pte', name, `ptoperator.io/requested-at=${Date.now()}`]);
+    await eventually(
+      async () => {
+        const { faults } = (await (await fetch(new URL('/__emulator/faults', e2e.emulator.url))).json()) as { faults: { id: string; fired: number }[] };
+        if (faults.find((f) => f.id === faultId)?.fired !== 1) throw new Error('the second create has not been sent yet');
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
+    await e2e.operator.stop('SIGKILL');
+    const atKill = await e2e.get<{ status?: { endpointId?: string } }>('pte', name);
+    expect(atKill?.status?.endpointId).toBeDefined();
+    await e2e.kubectl(['delete', 'pte', name, '--wait=false']);
+    e2e.startOperator();
+
+    await gone(name);
+    await heldCreateLanded(name);
+    expect(await inDatabricks()).not.toContain(name);
+    expect((await creates(name)).map((c) => c.status)).toEqual([200, 200]);
   });
 
   it('a create that outlives --databricks-timeout, the object deleted meanwhile: never sent twice, the endpoint deleted', async (context) => {
