@@ -4,9 +4,9 @@
 // until someone set ptoperator.io/requested-at; now it is QuotaExceeded (Stalled) and tried again at each poll.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
-import { type E2E, condition, endpointManifest, isReady, startE2E } from './harness.js';
+import { type E2E, type OperatorProcess, condition, endpointManifest, isReady, startE2E } from './harness.js';
 
-let e2e: E2E;
+let e2e: E2E & { startOperator(): OperatorProcess };
 
 beforeAll(async () => {
   e2e = await startE2E({ prefix: 'e2e-quota', scenario: { limits: { endpointsPerWorkspace: 1 } }, operatorArgs: ['--poll-interval=5s'] });
@@ -76,6 +76,42 @@ describe("the workspace's quota of serving endpoints", () => {
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
+  });
+});
+
+describe("the workspace's quota of serving endpoints across a restart", () => {
+  beforeEach(async () => {
+    await e2e.kubectl(['delete', 'pte', '--all', '--wait=true', '--timeout=60s']);
+  });
+
+  // Every object Synced=False is looked at right after a start: the objects the quota refused must not each send a
+  // create bound to be refused (charged to the budget every endpoint on the host shares) after every restart.
+  it('a restart with several objects over the quota: one create probes the workspace, not one per object', async () => {
+    await e2e.apply(endpointManifest('holder'));
+    await e2e.waitUntil('pte', 'holder', isReady, 60_000);
+    const waiting = ['over-1', 'over-2', 'over-3'];
+    await e2e.apply(waiting.map((name) => endpointManifest(name)));
+    for (const name of waiting) await e2e.waitUntil('pte', name, (o) => condition(o, 'Synced')?.reason === 'QuotaExceeded', 30_000);
+
+    await e2e.operator.stop('SIGTERM');
+    const sentBefore = (await Promise.all(waiting.map(creates))).flat().length;
+    const restarted = e2e.startOperator();
+    // Each waiting object's first look after the start has decided: a create sent (and refused), or a wait for the probe.
+    const decided = (name: string) =>
+      restarted
+        .logs()
+        .split('\n')
+        .some((line) => line.includes(`"key":"${e2e.namespace}/${name}"`) && (line.includes('Databricks action failed') || line.includes("another object's create probes it")));
+    await eventually(
+      async () => {
+        const pending = waiting.filter((name) => !decided(name));
+        if (pending.length > 0) throw new Error(`not decided yet: ${pending.join(', ')}`);
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const sentAfter = (await Promise.all(waiting.map(creates))).flat().length - sentBefore;
+    expect(sentAfter).toBe(1);
+    for (const name of waiting) expect(condition(await get(name), 'Synced')?.reason).toBe('QuotaExceeded');
   });
 });
 
