@@ -51,7 +51,7 @@ import { progressRequeueMs } from './requeue.js';
 import { SharedReads } from '../shared-reads.js';
 import { ListFreshness, WorkspaceLists, asListed, summarizeList } from './workspace-list.js';
 import { SlotWaits } from './slot-waits.js';
-import { QuotaGate } from './quota-gate.js';
+import { QuotaGate, refusedByQuota } from './quota-gate.js';
 import { type SettledView, StartupSpread } from './startup-spread.js';
 import { type TenancyOptions, tenancyView } from './tenancy.js';
 import { UnconfirmedCreates } from './unconfirmed-creates.js';
@@ -355,7 +355,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       return { requeueAfterMs: after };
     }
     // A create its workspace's quota of endpoints refused: another object probes the quota meanwhile (quota-gate.ts).
-    const quotaAsk = { generation: object.generation, token: object.annotations[EndpointAnnotation.requestedAt] };
+    const quotaAsk = { generation: object.generation, token: object.annotations[EndpointAnnotation.requestedAt], refusedBefore: refusedByQuota(object) };
     const probeInMs = plan.action.type === 'create' ? quotaGate.probeWaitMs(workspace.name, key, quotaAsk, at.getTime(), options.settings.pollIntervalMs) : undefined;
     if (probeInMs !== undefined) {
       log.debug({ requeue: { after: probeInMs } }, "the workspace's quota of endpoints is full: another object's create probes it");

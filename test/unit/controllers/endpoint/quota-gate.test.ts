@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QuotaGate } from '../../../../src/controllers/endpoint/quota-gate.js';
+import { QuotaGate, refusedByQuota } from '../../../../src/controllers/endpoint/quota-gate.js';
 
 const INTERVAL = 300_000;
 const ASK = { generation: 1, token: undefined };
@@ -48,5 +48,32 @@ describe('QuotaGate: one create at a time probes a workspace at its quota of end
     expect(gate.probeWaitMs('ml/dev', 'ml/a', ASK, 1_000, INTERVAL)).toBeUndefined();
     gate.forget('ml/a');
     expect(gate.probeWaitMs('ml/prod', 'ml/a', ASK, 1_000, INTERVAL)).toBeUndefined();
+  });
+
+  it('after a start, objects whose status shows the quota refused them: the first to come probes, the others wait for the next probe', () => {
+    const gate = new QuotaGate();
+    const before = { ...ASK, refusedBefore: true };
+    expect(gate.probeWaitMs('ml/prod', 'ml/a', before, 0, INTERVAL)).toBeUndefined();
+    expect(gate.probeWaitMs('ml/prod', 'ml/b', before, 100, INTERVAL)).toBe(INTERVAL - 100);
+    expect(gate.probeWaitMs('ml/prod', 'ml/c', before, 200, INTERVAL)).toBe(INTERVAL - 200);
+    // a new spec of one of them is a new try
+    expect(gate.probeWaitMs('ml/prod', 'ml/c', { generation: 2, token: undefined }, 300, INTERVAL)).toBeUndefined();
+    // the probe lands: room made, the others go
+    gate.roomMade('ml/prod');
+    expect(gate.probeWaitMs('ml/prod', 'ml/b', before, 400, INTERVAL)).toBeUndefined();
+  });
+});
+
+describe('refusedByQuota: what status tells of a refusal by a previous process', () => {
+  const synced = (reason: string, observedGeneration = 3) => [{ type: 'Synced', status: 'False', reason, message: '', observedGeneration, lastTransitionTime: '2026-03-02T07:00:00Z' }];
+  it.each([
+    ['QuotaExceeded for this generation', { generation: 3, annotations: {}, status: { conditions: synced('QuotaExceeded') } }, true],
+    ['QuotaExceeded, its requested-at handled before', { generation: 3, annotations: { 'ptoperator.io/requested-at': 't1' }, status: { conditions: synced('QuotaExceeded'), lastHandledRequestedAt: 't1' } }, true],
+    ['QuotaExceeded, a requested-at not handled (set since, or refused: it is tried)', { generation: 3, annotations: { 'ptoperator.io/requested-at': 't2' }, status: { conditions: synced('QuotaExceeded'), lastHandledRequestedAt: 't1' } }, false],
+    ['QuotaExceeded for an earlier generation (the spec changed since)', { generation: 4, annotations: {}, status: { conditions: synced('QuotaExceeded') } }, false],
+    ['another reason', { generation: 3, annotations: {}, status: { conditions: synced('RateLimited') } }, false],
+    ['no conditions', { generation: 3, annotations: {}, status: {} }, false],
+  ])('%s: %s', (_, object, expected) => {
+    expect(refusedByQuota(object)).toBe(expected);
   });
 });
