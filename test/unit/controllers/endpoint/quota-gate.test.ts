@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { QuotaGate, refusedByQuota } from '../../../../src/controllers/endpoint/quota-gate.js';
+import type { Condition } from '../../../../src/kube/index.js';
 
 const INTERVAL = 300_000;
 const ASK = { generation: 1, token: undefined };
@@ -65,7 +66,7 @@ describe('QuotaGate: one create at a time probes a workspace at its quota of end
 });
 
 describe('refusedByQuota: what status tells of a refusal by a previous process', () => {
-  const synced = (reason: string, observedGeneration = 3) => [{ type: 'Synced', status: 'False', reason, message: '', observedGeneration, lastTransitionTime: '2026-03-02T07:00:00Z' }];
+  const synced = (reason: string, observedGeneration = 3): Condition[] => [{ type: 'Synced', status: 'False', reason, message: '', observedGeneration, lastTransitionTime: '2026-03-02T07:00:00Z' }];
   it.each([
     ['QuotaExceeded for this generation', { generation: 3, annotations: {}, status: { conditions: synced('QuotaExceeded') } }, true],
     ['QuotaExceeded, its requested-at handled before', { generation: 3, annotations: { 'ptoperator.io/requested-at': 't1' }, status: { conditions: synced('QuotaExceeded'), lastHandledRequestedAt: 't1' } }, true],
