@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { type EndpointObject, planActionFailure, planEndpoint, onlyWatchingRollout, withActionAnswer } from '../../../../src/controllers/endpoint/plan.js';
-import { MINUTE, MODEL, NOT_FOUND, NOT_OPTIMIZABLE_MODEL, SETTINGS, TOKEN_BAND_MODEL, afterPlan, at, condition, creatingEndpoint, edited, endpointObject, iso, planInput, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
+import { MINUTE, MODEL, NOT_FOUND, NOT_OPTIMIZABLE_MODEL, NOW, SECOND, SETTINGS, TOKEN_BAND_MODEL, afterPlan, at, condition, creatingEndpoint, edited, endpointObject, iso, planInput, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
 import { progressWindow, requeueAfter, settledObject } from './plan-fixtures.js';
 
 describe('a spec that cannot be applied while a rollout runs: status still follows the endpoint, looked at again', () => {
@@ -113,5 +113,25 @@ describe('onlyWatchingRollout: a look that needs only the list of endpoints (iss
     ['no finalizer (never acted)', (o) => ({ ...o, hasFinalizer: false }), false],
   ])('%s: %s', (_, change, expected) => {
     expect(onlyWatchingRollout(change(rolling()))).toBe(expected);
+  });
+});
+
+// Databricks dates a rollout by its own clock. The operator's clock hours behind it (a node's clock, or the emulator's
+// fast virtual clock): the rollout's age is then read in the operator's clock, since Ready last changed (the change
+// that started it), so a rollout begun a second ago is looked at within a second, not after the progress interval.
+describe("a rollout Databricks dates ahead of the operator's clock", () => {
+  it.each([
+    ['2 hours ahead', 2 * 3600 * SECOND],
+    ['10 minutes ahead', 10 * MINUTE],
+  ])('%s: the rollout started 1 s ago by the operator, looked at twice, is looked at again within a second', (_, skewMs) => {
+    const object = edited(settledObject(), { throughput: { chunks: { min: 2, max: 4 } } });
+    const update = reconcile(object, { endpoint: readyEndpoint(), now: NOW });
+    expect(update.action.type).toBe('updateConfig');
+    const rolling = updatingEndpoint({}, { min: 1960, max: 3920 });
+    const ahead = { ...rolling, pending_config: { ...rolling.pending_config, start_time: NOW.getTime() + skewMs } } as typeof rolling;
+    const first = reconcile(afterPlan(object, update), { endpoint: ahead, now: at(SECOND / 2) });
+    const look = reconcile(afterPlan(object, first), { endpoint: ahead, now: at(SECOND) });
+    expect(look.action).toEqual({ type: 'none' });
+    expect(requeueAfter(look)).toBeLessThanOrEqual(SECOND);
   });
 });
