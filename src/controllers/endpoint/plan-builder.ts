@@ -9,7 +9,7 @@ import { workspaceIdentity } from './workspace-move.js';
 import { withCanaryConditions } from './canary-conditions.js';
 import type { EndpointAction, EndpointObject, Plan, PlanInput, PlannedEvent, Requeue } from './plan-types.js';
 import type { Owner } from './ownership.js';
-import { progressRequeueMs } from './requeue.js';
+import { progressRequeueMs, readySince, rolloutAgeMs } from './requeue.js';
 import type { SettingsAction, SettingsPlan } from './settings.js';
 import { summarizeConditions, transitionEvents } from './status-summary.js';
 
@@ -114,7 +114,7 @@ export const isNewGeneration = ({ object, desiredChanged }: Pick<PlanInput, 'obj
 
 /** `startedAt`: when the rollout began (now for one this plan starts; default: the recorded pending config's start). */
 export const progressRequeue = (input: PlanInput, startedAt: string | undefined = input.object.status.pending?.startTime): Requeue => ({
-  after: progressRequeueMs(input.settings.progressIntervalMs, startedAt === undefined ? undefined : input.now.getTime() - Date.parse(startedAt), input.random),
+  after: progressRequeueMs(input.settings.progressIntervalMs, rolloutAgeMs(input.now.getTime(), startedAt, readySince(input.object.status)), input.random),
 });
 
 /**

@@ -47,7 +47,7 @@ import { isObserveOnly, observeRefusal } from './observe-only.js';
 import { RolloutWakes } from './rollout-wakes.js';
 import { needsPermissions, type PartObserved } from './settings.js';
 import { withTelemetryAnswer } from './telemetry.js';
-import { progressRequeueMs } from './requeue.js';
+import { progressRequeueMs, readySince, rolloutAgeMs } from './requeue.js';
 import { SharedReads } from '../shared-reads.js';
 import { ListFreshness, WorkspaceLists, asListed, summarizeList } from './workspace-list.js';
 import { SlotWaits } from './slot-waits.js';
@@ -249,7 +249,7 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
       const list = await listed(client, listAfter);
       if (list.kind === 'found' && list.value.get(endpointName)?.configUpdate === 'IN_PROGRESS') {
         rolloutWakes.watch(key, workspace.name, endpointName, listAfter);
-        const age = at.getTime() - Date.parse(object.status.pending?.startTime as string);
+        const age = rolloutAgeMs(at.getTime(), object.status.pending?.startTime, readySince(object.status));
         return { requeueAfterMs: progressRequeueMs(options.settings.progressIntervalMs, age, random()) };
       }
     }

@@ -1,5 +1,6 @@
 // Requeue arithmetic for rate limits, pure. Why a floor and jitter: under fault injection a 429 with
 // "Retry-After: 0" became a 1 ms requeue, and one endpoint was read 838 times in 60 s.
+import { type Condition, findCondition } from '../../kube/conditions.js';
 import type { CallFailure } from './plan-types.js';
 
 /** Databricks' Retry-After is honoured, but never as less than this. */
@@ -29,13 +30,27 @@ export function rateLimitedRequeueMs(failure: Pick<CallFailure, 'retryAfterMs' |
  */
 export const FIRST_PROGRESS_LOOK_MS = 250;
 
+/** When Ready last changed, in the operator's clock. */
+export const readySince = (status: { conditions?: unknown }): string | undefined => findCondition(status.conditions as Condition[] | undefined, 'Ready')?.lastTransitionTime;
+
+/**
+ * A rollout's age for progressRequeueMs, from Databricks' start of it (`startedAt`). A start it dates ahead of the
+ * operator's clock (the clocks apart; or an answer read after the planner's clock) says nothing of the age: it is then
+ * read in the operator's own clock since `readyChangedAt` (when Ready last changed: the change that started the rollout,
+ * or later), and unknown without it.
+ */
+export function rolloutAgeMs(nowMs: number, startedAt: string | undefined, readyChangedAt: string | undefined): number | undefined {
+  const age = startedAt === undefined ? undefined : nowMs - Date.parse(startedAt);
+  if (age === undefined || age >= 0) return age;
+  return readyChangedAt === undefined ? undefined : nowMs - Date.parse(readyChangedAt);
+}
+
 /**
  * When to look at a rollout in progress again: half of its age (so a rollout that finishes in seconds is
  * seen in seconds, and one that takes 20 minutes costs a few more reads, not one per second), between the
- * first look and the configured progress interval, ±25 % jitter. Age unknown: the progress interval. A start
- * Databricks dates ahead of the operator's clock (a negative age: clock skew, or an answer read after the planner's
- * clock) counts by its distance: with the clocks minutes apart, a look every 0.25 s until the operator's clock
- * caught up with the start was thousands of reads of one rollout.
+ * first look and the configured progress interval, ±25 % jitter. Age unknown: the progress interval. A negative age
+ * (a clock stepped back: rolloutAgeMs) counts by its distance: with the clocks minutes apart, a look every 0.25 s
+ * until the clock caught up with the start was thousands of reads of one rollout.
  */
 export function progressRequeueMs(progressIntervalMs: number, ageMs: number | undefined, random: number): number {
   const base = ageMs === undefined ? progressIntervalMs : Math.min(progressIntervalMs, Math.max(FIRST_PROGRESS_LOOK_MS, Math.abs(ageMs) / 2));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FIRST_PROGRESS_LOOK_MS, MIN_RATE_LIMIT_REQUEUE_MS, RESERVED_SLOT_JITTER_MS, listSpacingMs, progressRequeueMs, rateLimitedRequeueMs } from '../../../../src/controllers/endpoint/requeue.js';
+import { FIRST_PROGRESS_LOOK_MS, MIN_RATE_LIMIT_REQUEUE_MS, RESERVED_SLOT_JITTER_MS, listSpacingMs, progressRequeueMs, rateLimitedRequeueMs, rolloutAgeMs } from '../../../../src/controllers/endpoint/requeue.js';
 
 describe('requeue after a rate limit', () => {
   it.each([
@@ -68,7 +68,7 @@ describe('the progress interval adapts to the rollout', () => {
     expect(looks(0)[0]).toBe(FIRST_PROGRESS_LOOK_MS);
   });
 
-  it("a rollout Databricks dates 10 minutes ahead of the operator's clock (skew): looked at about once a progress interval, not four times a second", () => {
+  it("an age below zero for 10 minutes (a start dated ahead of the clock): looked at about once a progress interval, not four times a second", () => {
     const SKEW = 10 * 60_000;
     // the operator's age of a rollout that really is `t` old: negative for the first 10 minutes
     let count = 0;
@@ -76,6 +76,18 @@ describe('the progress interval adapts to the rollout', () => {
     expect(count).toBeLessThanOrEqual(SKEW / INTERVAL + 25);
     // a start dated a moment ahead (the create's answer, read after the planner's clock): still the first look
     expect(progressRequeueMs(INTERVAL, -300, 0.5)).toBe(FIRST_PROGRESS_LOOK_MS);
+  });
+});
+
+describe("a rollout's age: Databricks' start, or the operator's own clock when that start is ahead of it", () => {
+  const NOW = Date.parse('2026-03-01T12:00:00Z');
+  it.each([
+    ['a start 5 s ago', '2026-03-01T11:59:55Z', '2026-03-01T11:00:00Z', 5_000],
+    ['a start dated 2 h ahead, Ready changed 1 s ago', '2026-03-01T14:00:00Z', '2026-03-01T11:59:59Z', 1_000],
+    ['a start dated ahead, no Ready yet', '2026-03-01T14:00:00Z', undefined, undefined],
+    ['no start', undefined, '2026-03-01T11:59:59Z', undefined],
+  ])('%s', (_, startedAt, readyChangedAt, expected) => {
+    expect(rolloutAgeMs(NOW, startedAt, readyChangedAt)).toBe(expected);
   });
 });
 
