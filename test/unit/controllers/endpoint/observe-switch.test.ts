@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { EndpointStatus } from '../../../../src/api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
 import { SlotWaits } from '../../../../src/controllers/endpoint/slot-waits.js';
-import { ENDPOINT_ID, HOST, NOW, OWNER, type SpecInput, afterPlan, condition, edited, endpointObject, iso, readyEndpoint, reconcile } from '../fixtures.js';
+import { ENDPOINT_ID, HOST, NOW, OWNER, type SpecInput, afterPlan, condition, edited, endpointObject, found, iso, readyEndpoint, reconcile } from '../fixtures.js';
+import { CREATOR, acl, plan } from './settings-fixtures.js';
 
 const OBSERVE: SpecInput = { managementPolicy: 'Observe' };
 const later = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
@@ -170,5 +171,34 @@ describe('a Full object waiting for its reserved budget slot, switched to Observ
     waits.record('ml/llama-chat', { generation: 3, until: 10_000, release: () => released.push('ml/llama-chat') });
     expect(waits.remainingMs('ml/llama-chat', { generation: 4, deleting: false, paused: false, observeOnly: true }, 1_000)).toBeUndefined();
     expect(released).toEqual(['ml/llama-chat']);
+  });
+});
+
+// An observer only compares its settings parts (status.settings holds how each compares). A user who switches to Full
+// and drops a part from the spec in the same edit (it was there to compare with what Terraform set) had the operator
+// take the part for one it had managed and remove it: every grant but its own revoked, the AI Gateway turned off, the
+// e-mail lists and the telemetry config cleared, though the operator never set them. A tag dropped so stays (the
+// observer's managedTagKeys go); so does a part.
+describe('Observe → Full with a settings part dropped in the same edit: the part was only compared, so it is left alone in Databricks', () => {
+  const full = { ready: true, host: HOST, identity: 'the operator', principal: CREATOR };
+  const terraformAcl = acl([{ group_name: 'terraform-team', level: 'CAN_MANAGE' }]);
+  const cases: [string, SpecInput, Partial<ServingEndpointDetailed>, string][] = [
+    ['aiGateway', { aiGateway: { usageTracking: { enabled: true } } }, { ai_gateway: { usage_tracking_config: { enabled: false }, rate_limits: [{ calls: 5, key: 'endpoint', renewal_period: 'minute' }] } }, 'AiGatewaySynced'],
+    ['notifications', NOTIFICATIONS, { email_notifications: { on_update_success: ['someone@company.com'] } }, 'NotificationsSynced'],
+    ['telemetry', { telemetry: { profileId: 'tp-1' } }, { telemetry_config: { telemetry_profile_id: 'tp-7' } }, 'TelemetrySynced'],
+    ['permissions', { permissions: [{ groupName: 'ml-engineers', permissionLevel: 'CAN_QUERY' }] }, {}, 'PermissionsSynced'],
+  ];
+
+  it.each(cases)('%s: nothing is sent, and status no longer shows the part', (part, spec, fields, conditionType) => {
+    const endpoint = (): ServingEndpointDetailed => ({ ...readyEndpoint({}, { owner: OWNER }), ...fields });
+    const reads = { endpoint: endpoint(), workspace: full, permissions: found(terraformAcl) };
+    const observer = endpointObject({ spec: { ...spec, ...OBSERVE } });
+    const observed = afterPlan(observer, plan(observer, reads));
+    expect(observed.status.settings?.[part as 'aiGateway']).toBeDefined();
+    const fullAgain = plan(edited(observed, {}), { ...reads, now: later(5) });
+    expect(fullAgain.action).toEqual({ type: 'none' });
+    expect(fullAgain.status.settings?.[part as 'aiGateway']).toBeUndefined();
+    expect(fullAgain.status.conditions?.find((c) => c.type === conditionType)).toBeUndefined();
+    expect(fullAgain.events.map((e) => e.reason)).not.toContain('SettingRemoved');
   });
 });
