@@ -65,7 +65,7 @@ export function planSettings(input: SettingsInput): SettingsPlan {
       !input.observeOnly &&
       !input.fresh &&
       before?.status === 'False' && before.reason === PartReason.Rejected && before.observedGeneration === input.generation;
-    const compared = part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, fresh: input.fresh, carriedOut: input.carriedOut, rejected, ...(input.operatorIdentity && { operatorIdentity: input.operatorIdentity }), ...(input.observeOnly && { observeOnly: true }) });
+    const compared = part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous: managedBefore(previous, part, before, input.observeOnly === true), fresh: input.fresh, carriedOut: input.carriedOut, rejected, ...(input.operatorIdentity && { operatorIdentity: input.operatorIdentity }), ...(input.observeOnly && { observeOnly: true }) });
     // Observed, a part sends nothing, so no change is counted (a Full object's count goes with its first look).
     const planned = input.observeOnly ? compared : convergenceGuard(part, compared, previous, input.fresh, input.mutationTaken === true || action !== undefined);
     if (planned.status) settings[part.key] = planned.status as never;
@@ -91,6 +91,18 @@ export function planSettings(input: SettingsInput): SettingsPlan {
     }
   }
   return { settings: Object.keys(settings).length > 0 ? settings : undefined, conditions, action, events, changing };
+}
+
+/**
+ * status.settings as the part planner may take it. An entry an observer wrote (its condition says Observed or Drifted)
+ * records how the part compared, not that the operator managed it: a Full object that does not set the part leaves it
+ * alone in Databricks rather than remove it (as a tag dropped from the spec while observing stays), and one that does
+ * set it applies it as the spec's change, not as a restore of what it had applied.
+ */
+function managedBefore(previous: SettingsStatus, part: PartPlanner, before: Condition | undefined, observeOnly: boolean): SettingsStatus {
+  if (observeOnly || before === undefined || !OBSERVED_REASONS.has(before.reason) || previous[part.key] === undefined) return previous;
+  const { [part.key]: _onlyCompared, ...managed } = previous;
+  return managed;
 }
 
 /** Changes of one part that Databricks accepted without the part coming into sync, before the operator stops. */
