@@ -202,3 +202,17 @@ describe('Observe → Full with a settings part dropped in the same edit: the pa
     expect(fullAgain.events.map((e) => e.reason)).not.toContain('SettingRemoved');
   });
 });
+
+describe('Observe → Full with spec.permissions dropped, the observer\'s last read of the ACL having failed', () => {
+  it('the grants are left alone: the observer never managed them', () => {
+    const full = { ready: true, host: HOST, identity: 'the operator', principal: CREATOR };
+    const reads = { endpoint: readyEndpoint({}, { owner: OWNER }), workspace: full, permissions: found(acl([{ group_name: 'terraform-team', level: 'CAN_MANAGE' }])) };
+    const observer = endpointObject({ spec: { permissions: [{ groupName: 'ml-engineers', permissionLevel: 'CAN_QUERY' }], ...OBSERVE } });
+    const observed = afterPlan(observer, plan(observer, reads));
+    const unreadable = afterPlan(observed, plan(observed, { ...reads, permissions: { kind: 'failed', message: '503 from Databricks' }, now: later(5) }));
+    expect(unreadable.status.conditions?.find((c) => c.type === 'PermissionsSynced')?.reason).toBe('ObserveFailed');
+    const fullAgain = plan(edited(unreadable, {}), { ...reads, now: later(10) });
+    expect(fullAgain.action).toEqual({ type: 'none' });
+    expect(fullAgain.status.settings?.permissions).toBeUndefined();
+  });
+});
