@@ -84,8 +84,11 @@ export const permissionsPart: PartPlanner = {
     if (context.permissions.kind === 'failed') {
       // A read that failed tells nothing new of a spec Databricks rejected: the rejection stands (and is not sent again).
       if (context.rejected) return { events: [], keepCondition: true, ...(context.previous.permissions && { status: context.previous.permissions }) };
+      // An observer keeps no entry through a failed read: with its condition no longer Observed or Drifted, a later
+      // Full would take the entry for permissions it had managed (settings.ts managedBefore).
+      const kept = context.observeOnly ? undefined : context.previous.permissions;
       return {
-        ...(context.previous.permissions && { status: context.previous.permissions }),
+        ...(kept && { status: kept }),
         condition: { status: false, reason: PartReason.ObserveFailed, message: `could not read ${context.permissions.what ?? 'the permissions'}: ${context.permissions.message}; retrying` },
         events: [],
       };
