@@ -299,9 +299,9 @@ const SettingStatus = z
 
 export const SettingsStatus = z
   .strictObject({
-    aiGateway: SettingStatus.optional().describe('The AI Gateway; present while the operator manages it.'),
-    permissions: SettingStatus.optional().describe('The direct permissions; present while the operator manages them.'),
-    notifications: SettingStatus.optional().describe('The e-mail notifications; present while the operator manages them.'),
+    aiGateway: SettingStatus.optional().describe('The AI Gateway; present while the operator manages it (or, with managementPolicy Observe, compares it: a later Full does not count that as managing it).'),
+    permissions: SettingStatus.optional().describe('The direct permissions; present while the operator manages them (or, with managementPolicy Observe, compares them: a later Full does not count that as managing them).'),
+    notifications: SettingStatus.optional().describe('The e-mail notifications; present while the operator manages them (or, with managementPolicy Observe, compares them: a later Full does not count that as managing them).'),
     telemetry: SettingStatus.extend({
       sent: z
         .string()
@@ -310,7 +310,7 @@ export const SettingsStatus = z
       profileId: z.string().optional().describe('The profile Databricks applied for what was sent (sent): another one shown later was applied outside Kubernetes.'),
     })
       .optional()
-      .describe('The telemetry config; present while the operator manages it.'),
+      .describe('The telemetry config; present while the operator manages it (or, with managementPolicy Observe, compares it: a later Full does not count that as managing it).'),
     creation: SettingStatus.optional().describe('Budget policy, description and route optimization, which Databricks sets only at create.'),
   })
   .describe('What is applied for each part of the endpoint settings. Each part also has its own condition (AiGatewaySynced, PermissionsSynced, NotificationsSynced, TelemetrySynced, CreationSettingsSynced).');
