@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { EndpointStatus } from '../../../../src/api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
 import { SlotWaits } from '../../../../src/controllers/endpoint/slot-waits.js';
+import { withTelemetryAnswer } from '../../../../src/controllers/endpoint/telemetry.js';
 import { ENDPOINT_ID, HOST, NOW, OWNER, type SpecInput, afterPlan, condition, edited, endpointObject, found, iso, readyEndpoint, reconcile } from '../fixtures.js';
 import { CREATOR, acl, plan } from './settings-fixtures.js';
 
@@ -214,5 +215,23 @@ describe('Observe → Full with spec.permissions dropped, the observer\'s last r
     const fullAgain = plan(edited(unreadable, {}), { ...reads, now: later(10) });
     expect(fullAgain.action).toEqual({ type: 'none' });
     expect(fullAgain.status.settings?.permissions).toBeUndefined();
+  });
+});
+
+describe('Full → Observe → Full with spec.telemetry tables', () => {
+  it('the profile Databricks made of the tables the operator sent is still known as its own: nothing is sent again', () => {
+    const TELEMETRY: SpecInput = { telemetry: { tables: { logsTable: 'main.obs.logs' } } };
+    const made = (): ServingEndpointDetailed => ({ ...readyEndpoint({}, { owner: OWNER }), telemetry_config: { telemetry_profile_id: 'tp-9' } });
+    const object = endpointObject({ spec: TELEMETRY });
+    const sending = plan(object, { endpoint: readyEndpoint({}, { owner: OWNER }) });
+    expect(sending.action.type).toBe('patchTelemetryConfig');
+    const sent = afterPlan(object, withTelemetryAnswer(sending, object.spec.telemetry, made()));
+    const settled = afterPlan(sent, plan(sent, { endpoint: made(), now: later(1) }));
+    expect(settled.status.settings?.telemetry).toMatchObject({ inSync: true, profileId: 'tp-9' });
+    const observer = edited(settled, { ...TELEMETRY, ...OBSERVE });
+    const observed = afterPlan(observer, plan(observer, { endpoint: made(), now: later(2) }));
+    const fullAgain = plan(edited(observed, TELEMETRY), { endpoint: made(), now: later(3) });
+    expect(fullAgain.action).toEqual({ type: 'none' });
+    expect(fullAgain.status.settings?.telemetry).toMatchObject({ inSync: true, profileId: 'tp-9' });
   });
 });
