@@ -80,12 +80,12 @@ export const permissionsPart: PartPlanner = {
   conditionType: 'PermissionsSynced',
   plan(context: PartContext): PartPlan {
     const wanted = context.spec.permissions !== undefined;
-    if (!wanted && context.previous.permissions === undefined) return { events: [] };
+    if (!wanted && (context.previous.permissions === undefined || context.onlyCompared)) return { events: [] };
     if (context.permissions.kind === 'failed') {
       // A read that failed tells nothing new of a spec Databricks rejected: the rejection stands (and is not sent again).
       if (context.rejected) return { events: [], keepCondition: true, ...(context.previous.permissions && { status: context.previous.permissions }) };
       // An observer keeps no entry through a failed read: with its condition no longer Observed or Drifted, a later
-      // Full would take the entry for permissions it had managed (settings.ts managedBefore).
+      // Full would take the entry for permissions it had managed (PartContext.onlyCompared).
       const kept = context.observeOnly ? undefined : context.previous.permissions;
       return {
         ...(kept && { status: kept }),

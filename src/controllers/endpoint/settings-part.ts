@@ -49,6 +49,12 @@ export interface PartContext {
   operatorIdentity?: string;
   /** managementPolicy Observe: the part is compared and reported, never sent (observe-only.ts). */
   observeOnly?: boolean;
+  /**
+   * The part's entry in `previous` was written by an observer (managementPolicy Observe before this look): the operator
+   * never managed the part, so a spec that does not set it leaves it alone in Databricks rather than remove it, as a
+   * tag dropped from the spec while observing stays. (What the entry records of what was sent, telemetry's, stays true.)
+   */
+  onlyCompared?: boolean;
 }
 
 export interface PartCondition {
@@ -108,7 +114,7 @@ export function decidePart(options: {
   const [matches, differs] = options.plural ? ['match', 'differ'] : ['matches', 'differs'];
   const previous = context.previous[key];
   const events: PartPlan['events'] = [];
-  if (!wanted && (previous === undefined || context.observeOnly)) return { events };
+  if (!wanted && (previous === undefined || context.observeOnly || context.onlyCompared)) return { events };
   if (context.observeOnly) return observedPart(what, applied, diffs, [matches, differs]);
   if (diffs.length === 0) {
     // Removed and gone from Databricks: forget the part; otherwise report it in sync.

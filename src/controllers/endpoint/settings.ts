@@ -65,7 +65,7 @@ export function planSettings(input: SettingsInput): SettingsPlan {
       !input.observeOnly &&
       !input.fresh &&
       before?.status === 'False' && before.reason === PartReason.Rejected && before.observedGeneration === input.generation;
-    const compared = part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous: managedBefore(previous, part, before, input.observeOnly === true), fresh: input.fresh, carriedOut: input.carriedOut, rejected, ...(input.operatorIdentity && { operatorIdentity: input.operatorIdentity }), ...(input.observeOnly && { observeOnly: true }) });
+    const compared = part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, ...(onlyCompared(previous, part, before, input.observeOnly === true) && { onlyCompared: true }), fresh: input.fresh, carriedOut: input.carriedOut, rejected, ...(input.operatorIdentity && { operatorIdentity: input.operatorIdentity }), ...(input.observeOnly && { observeOnly: true }) });
     // Observed, a part sends nothing, so no change is counted (a Full object's count goes with its first look).
     const planned = input.observeOnly ? compared : convergenceGuard(part, compared, previous, input.fresh, input.mutationTaken === true || action !== undefined);
     if (planned.status) settings[part.key] = planned.status as never;
@@ -94,15 +94,11 @@ export function planSettings(input: SettingsInput): SettingsPlan {
 }
 
 /**
- * status.settings as the part planner may take it. An entry an observer wrote (its condition says Observed or Drifted)
- * records how the part compared, not that the operator managed it: a Full object that does not set the part leaves it
- * alone in Databricks rather than remove it (as a tag dropped from the spec while observing stays), and one that does
- * set it applies it as the spec's change, not as a restore of what it had applied.
+ * Whether the part's entry in status.settings was written by an observer (its condition says Observed or Drifted): it
+ * records how the part compared, not that the operator managed it (settings-part.ts PartContext.onlyCompared).
  */
-function managedBefore(previous: SettingsStatus, part: PartPlanner, before: Condition | undefined, observeOnly: boolean): SettingsStatus {
-  if (observeOnly || before === undefined || !OBSERVED_REASONS.has(before.reason) || previous[part.key] === undefined) return previous;
-  const { [part.key]: _onlyCompared, ...managed } = previous;
-  return managed;
+function onlyCompared(previous: SettingsStatus, part: PartPlanner, before: Condition | undefined, observeOnly: boolean): boolean {
+  return !observeOnly && previous[part.key] !== undefined && before !== undefined && OBSERVED_REASONS.has(before.reason);
 }
 
 /** Changes of one part that Databricks accepted without the part coming into sync, before the operator stops. */
