@@ -183,6 +183,25 @@ describe('planCanary', () => {
     expect(decision.status?.phase).toBe('Aborted');
   });
 
+  // The annotation wins over spec.canary.action. A spec.canary.action: Abort (an incident fix through Git) under an
+  // annotation hold left set held the step, with the new version serving its share, and status said only "held at step
+  // 1 by the user": nothing said the abort asked for was not in force, nor what keeps it from acting.
+  it.each([
+    { annotation: 'hold', action: 'Abort', phase: 'Holding' },
+    { annotation: 'promote', action: 'Hold', phase: 'Promoting' },
+  ] as const)('annotation $annotation over spec.canary.action $action: status.canary says the spec control is not in force, and why', ({ annotation, action, phase }) => {
+    const paused = running({ phase: 'Paused', stepReachedTime: iso(NOW) });
+    const decision = planCanary(input({ spec: spec('4', { ...CANARY, action }), annotations: { 'ptoperator.io/canary': annotation }, canary: paused, config: served({ '3': 90, '4': 10 }) }));
+    expect(decision.status?.phase).toBe(phase);
+    expect(decision.status?.message).toContain(`spec.canary.action: ${action} is not in force: annotation ptoperator.io/canary=${annotation} wins over it`);
+  });
+
+  it('the annotation and spec.canary.action asking for the same: nothing more is said', () => {
+    const paused = running({ phase: 'Paused', stepReachedTime: iso(NOW) });
+    const decision = planCanary(input({ spec: spec('4', { ...CANARY, action: 'Hold' }), annotations: { 'ptoperator.io/canary': 'hold' }, canary: paused, config: served({ '3': 90, '4': 10 }) }));
+    expect(decision.status?.message).not.toContain('not in force');
+  });
+
   describe('a control left set when a new version comes', () => {
     // Version 4's canary was aborted and the control left in place; the user then sets version 5.
     const spec5 = (canary: Record<string, unknown> = CANARY) => spec('5', canary);
