@@ -29,6 +29,22 @@ export function unknownControl(annotations: Record<string, string>, status: Cana
   return { message: `${status.message ?? status.phase}; annotation ${EndpointAnnotation.canary}="${shortLine(value)}" is ignored: it must be hold, promote or abort` };
 }
 
+/**
+ * The annotation wins over spec.canary.action, so a different spec control is not in force: an abort sent through Git
+ * while an annotation hold is left set holds the step. A running canary's message says so, and what to remove. (Once
+ * the canary succeeded, afterSuccess says what a control does.)
+ */
+export function overriddenControl(spec: Canary, annotations: Record<string, string>, status: CanaryStatus): Pick<CanaryStatus, 'message'> {
+  const asked = annotationControl(annotations);
+  // An ended canary keeps its message from one look to the next: said once, not added again at every look.
+  if (asked === undefined || spec.action === undefined || spec.action === asked || ENDED.includes(status.phase)) return {};
+  return {
+    message: `${status.message ?? status.phase}; spec.canary.action: ${spec.action} is not in force: annotation ${EndpointAnnotation.canary}=${asked.toLowerCase()} wins over it (remove the annotation for spec.canary.action to act)`,
+  };
+}
+
+const ENDED: readonly string[] = ['Aborted', 'RollbackFailed', 'Succeeded'];
+
 /** The phases in which a control has been carried out, or no longer changes anything (advance). */
 const HANDLED_IN: Record<Control, readonly string[]> = {
   Abort: ['Aborted', 'RollbackFailed', 'Succeeded'],

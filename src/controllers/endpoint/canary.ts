@@ -4,7 +4,7 @@
 // Databricks switches a config (entities and routes together) only once every entity in it is ready,
 // so routing traffic in the same update that adds the entity never sends traffic to one that is not.
 import { type Canary, type EndpointSpec, type EndpointStatus, parseDurationMs } from '../../api/v1alpha1/index.js';
-import { abortControl, afterSuccess, control, unknownControl } from './canary-controls.js';
+import { abortControl, afterSuccess, control, overriddenControl, unknownControl } from './canary-controls.js';
 import { failedGate, type GateReading, gateWaitReason } from './canary-verdict.js';
 import { beforeRollbackFailure, rollbackLabel, withRolloutFailure } from './canary-conditions.js';
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
@@ -141,6 +141,7 @@ export function planCanary(input: CanaryInput): CanaryDecision {
     next = advance(input, canary, previous);
   }
   next = { ...next, ...followedFrom(spec, next, served), versions: observedVersions(served), ...unknownControl(input.annotations, next), ...succeededMessage(canary, input.annotations, next) };
+  next = { ...next, ...overriddenControl(canary, input.annotations, next) };
   return {
     ...configFor(spec, next, served),
     status: next,

@@ -196,6 +196,13 @@ describe('planCanary', () => {
     expect(decision.status?.message).toContain(`spec.canary.action: ${action} is not in force: annotation ptoperator.io/canary=${annotation} wins over it`);
   });
 
+  it('said once: the next look writes the same message', () => {
+    const paused = running({ phase: 'Paused', stepReachedTime: iso(NOW) });
+    const look = (canary: CanaryStatus) => planCanary(input({ spec: spec('4', { ...CANARY, action: 'Abort' }), annotations: { 'ptoperator.io/canary': 'hold' }, canary, config: served({ '3': 90, '4': 10 }) })).status as CanaryStatus;
+    const first = look(paused);
+    expect(look(first).message).toBe(first.message);
+  });
+
   it('the annotation and spec.canary.action asking for the same: nothing more is said', () => {
     const paused = running({ phase: 'Paused', stepReachedTime: iso(NOW) });
     const decision = planCanary(input({ spec: spec('4', { ...CANARY, action: 'Hold' }), annotations: { 'ptoperator.io/canary': 'hold' }, canary: paused, config: served({ '3': 90, '4': 10 }) }));
