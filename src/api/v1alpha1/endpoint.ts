@@ -264,7 +264,7 @@ export const Canary = withRules(
       .describe('Percent of the traffic the new version gets at each step, e.g. [10, 50]; 100 % follows the last step, then the old version is removed.'),
     pause: duration('How long each step holds once its config serves, before the next step.', '10m'),
     action: CanaryAction.optional().describe(
-      'Hold stays at the current step; Promote goes to 100 % now; Abort routes everything back to the old version. Once the canary succeeded none changes anything (to go back, change model.version). Still set when model.version changes: Abort keeps the new canary from starting, Promote goes to the new version alone at once, Hold starts it and holds at the first step. The annotation ptoperator.io/canary (hold, promote, abort) does the same.',
+      'Hold stays at the current step; Promote goes to 100 % now; Abort routes everything back to the old version. Once the canary succeeded none changes anything (to go back, change model.version). Still set when model.version changes: Abort keeps the new canary from starting, Promote goes to the new version alone at once, Hold starts it and holds at the first step. The annotation ptoperator.io/canary (hold, promote, abort) does the same, and wins when both are set (status.canary.message then says this action is not in force).',
     ),
     gate: z.array(CanaryGate).max(5).optional().describe('Metric conditions checked before each step advances; one that fails aborts the canary.'),
   }),
