@@ -5,7 +5,7 @@ import type { EndpointStatus } from '../../../../src/api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
 import { SlotWaits } from '../../../../src/controllers/endpoint/slot-waits.js';
 import { withTelemetryAnswer } from '../../../../src/controllers/endpoint/telemetry.js';
-import { ENDPOINT_ID, HOST, NOW, OWNER, type SpecInput, afterPlan, condition, edited, endpointObject, found, iso, readyEndpoint, reconcile } from '../fixtures.js';
+import { ENDPOINT_ID, HOST, MODEL, NOW, OWNER, type SpecInput, afterPlan, condition, edited, endpointObject, found, iso, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
 import { CREATOR, acl, plan } from './settings-fixtures.js';
 
 const OBSERVE: SpecInput = { managementPolicy: 'Observe' };
@@ -233,5 +233,24 @@ describe('Full → Observe → Full with spec.telemetry tables', () => {
     const fullAgain = plan(edited(observed, TELEMETRY), { endpoint: made(), now: later(3) });
     expect(fullAgain.action).toEqual({ type: 'none' });
     expect(fullAgain.status.settings?.telemetry).toMatchObject({ inSync: true, profileId: 'tp-9' });
+  });
+});
+
+describe('Observe → Full with a new model.version, then spec.permissions dropped while it rolls out', () => {
+  it('Synced does not say the permissions wait for the rollout: none will be sent when it ends', () => {
+    const full = { ready: true, host: HOST, identity: 'the operator', principal: CREATOR };
+    const terraformAcl = found(acl([{ group_name: 'terraform-team', level: 'CAN_MANAGE' }]));
+    const PERMISSIONS: SpecInput = { permissions: [{ groupName: 'ml-engineers', permissionLevel: 'CAN_QUERY' }] };
+    const V4: SpecInput = { model: { name: MODEL, version: '4' } };
+    const observer = endpointObject({ spec: { ...PERMISSIONS, ...OBSERVE } });
+    const observed = afterPlan(observer, plan(observer, { endpoint: readyEndpoint({}, { owner: OWNER }), workspace: full, permissions: terraformAcl }));
+    const object = edited(observed, { ...PERMISSIONS, ...V4 });
+    const sending = plan(object, { endpoint: readyEndpoint({}, { owner: OWNER }), workspace: full, permissions: terraformAcl, now: later(1) });
+    expect(sending.action.type).toBe('updateConfig');
+    const dropped = edited(afterPlan(object, sending), V4);
+    const during = plan(dropped, { endpoint: updatingEndpoint({ version: '3' }, { version: '4' }, { owner: OWNER }), workspace: full, now: later(2) });
+    expect(condition(during, 'Synced')).toMatchObject({ status: 'True', reason: 'ReconcileSuccess' });
+    const ended = plan(afterPlan(dropped, during), { endpoint: readyEndpoint({ version: '4' }, { owner: OWNER }), workspace: full, permissions: terraformAcl, now: later(3) });
+    expect(ended.action).toEqual({ type: 'none' });
   });
 });
