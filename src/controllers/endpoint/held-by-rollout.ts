@@ -8,7 +8,7 @@ import { type Tag, desiredTags, diffTags, managedTagKeys, tagMap } from './owner
 import { permissionsDifferFromRecorded } from './permissions.js';
 import { owner } from './plan-builder.js';
 import type { EndpointObject, PlanInput } from './plan-types.js';
-import { type PartKey, planSettings } from './settings.js';
+import { type PartKey, comparedOnly, planSettings } from './settings.js';
 
 /** The tags to add and remove so that the endpoint carries the spec's (and the owner tags, unless an adoption's wait). */
 export function tagChanges(object: EndpointObject, endpoint: ServingEndpointDetailed, ownerTagsWait: boolean): { add: Tag[]; remove: string[] } {
@@ -44,11 +44,12 @@ export function heldByRollout(input: PlanInput, endpoint: ServingEndpointDetaile
   const tags = tagChanges(object, endpoint, ownerTagsWait);
   const keys = [...new Set([...tags.add.map((t) => t.key), ...tags.remove])].sort();
   if (keys.length > 0) held.push({ what: `the tags (${keys.join(', ')})`, plural: true });
+  const status = { settings: object.status.settings, conditions: object.status.conditions as Condition[] | undefined };
   const { changing } = planSettings({
     spec: object.spec,
     endpoint,
     permissions: { kind: 'skipped' },
-    status: { settings: object.status.settings, conditions: object.status.conditions as Condition[] | undefined },
+    status,
     generation: object.generation,
     fresh,
     carriedOut: false,
@@ -56,7 +57,9 @@ export function heldByRollout(input: PlanInput, endpoint: ServingEndpointDetaile
     ...(input.workspace.principal && { operatorIdentity: input.workspace.principal }),
   });
   const parts = new Set<PartKey>(changing);
-  if (permissionsDifferFromRecorded(object.spec, object.status.settings?.permissions, endpoint.creator, input.workspace.principal)) parts.add('permissions');
+  // Permissions an observer only compared are left alone once the spec drops them (settings-part.ts onlyCompared).
+  const leftAlone = object.spec.permissions === undefined && comparedOnly(status, 'permissions');
+  if (!leftAlone && permissionsDifferFromRecorded(object.spec, object.status.settings?.permissions, endpoint.creator, input.workspace.principal)) parts.add('permissions');
   for (const [key, part] of Object.entries(PARTS) as [PartKey, Held][]) if (parts.has(key)) held.push(part);
   return held;
 }

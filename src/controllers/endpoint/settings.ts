@@ -101,6 +101,12 @@ function onlyCompared(previous: SettingsStatus, part: PartPlanner, before: Condi
   return !observeOnly && previous[part.key] !== undefined && before !== undefined && OBSERVED_REASONS.has(before.reason);
 }
 
+/** The part's entry in status.settings was written by an observer, so a Full object does not count it as managed. */
+export function comparedOnly(status: SettingsInput['status'], key: PartKey): boolean {
+  const part = SETTINGS_PARTS.find((p) => p.key === key);
+  return part !== undefined && onlyCompared(status.settings ?? {}, part, findCondition(status.conditions ?? [], part.conditionType), false);
+}
+
 /** Changes of one part that Databricks accepted without the part coming into sync, before the operator stops. */
 export const MAX_UNCONVERGED_CHANGES = 3;
 
