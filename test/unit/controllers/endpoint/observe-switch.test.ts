@@ -5,8 +5,11 @@ import type { EndpointStatus } from '../../../../src/api/v1alpha1/index.js';
 import type { ServingEndpointDetailed } from '../../../../src/databricks/api-types.js';
 import { SlotWaits } from '../../../../src/controllers/endpoint/slot-waits.js';
 import { withTelemetryAnswer } from '../../../../src/controllers/endpoint/telemetry.js';
-import { ENDPOINT_ID, HOST, MODEL, NOW, OWNER, type SpecInput, afterPlan, condition, edited, endpointObject, found, iso, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
+import { ENDPOINT_ID, HOST, MODEL, NOW, OWNER, type SpecInput, afterPlan, condition, edited, endpointObject, iso, readyEndpoint, reconcile, updatingEndpoint } from '../fixtures.js';
 import { CREATOR, acl, plan } from './settings-fixtures.js';
+
+/** An ACL as the reconciler's read hands it to the permissions part. */
+const found = (value: ReturnType<typeof acl>) => ({ kind: 'found' as const, value });
 
 const OBSERVE: SpecInput = { managementPolicy: 'Observe' };
 const later = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
