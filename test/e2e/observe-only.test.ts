@@ -136,6 +136,29 @@ describe('managementPolicy switched, endpoints deleted and made again: kubectl s
     expect(status(back)['endpointId']).toBeUndefined();
   });
 
+  // An observer compares spec.permissions with the ACL Terraform set; switched to Full with the field dropped in the same
+  // edit, the operator took the part for one it had managed and revoked every grant but its own.
+  it('Observe → Full with spec.permissions dropped in the same edit: the grants made elsewhere stay, and no permissions PUT is sent', async () => {
+    await createElsewhere('grants-kept');
+    await editOutOfBand(e2e.emulator.url, 'grants-kept', { grant: [{ group_name: 'terraform-team', permission_level: 'CAN_MANAGE' }] });
+    const manifest = (spec: Record<string, unknown>) => endpointManifest('grants-kept', { tags: { team: 'genai' }, ...spec }, { annotations: { 'ptoperator.io/adopt': 'true' } });
+    await e2e.apply(manifest({ managementPolicy: 'Observe', permissions: [{ groupName: 'ml-engineers', permissionLevel: 'CAN_QUERY' }] }));
+    await e2e.waitUntil('pte', 'grants-kept', (o) => condition(o, 'PermissionsSynced')?.reason === 'Drifted');
+    const sinceFull = Math.max(0, ...(await emulatorCalls(e2e.emulator.url)).map((c) => c.seq));
+
+    await e2e.apply(manifest({}));
+    await e2e.waitUntil('pte', 'grants-kept', (o) => (o['metadata'] as { generation?: number }).generation === status(o)['observedGeneration'] && isReady(o) && condition(o, 'Synced')?.status === 'True');
+    // The first Full look may only record the adoption; the looks after it plan the settings.
+    await e2e.reconciledAgain('grants-kept');
+    const full = await e2e.waitUntil('pte', 'grants-kept', (o) => condition(o, 'PermissionsSynced')?.reason !== 'Drifted');
+    expect(condition(full, 'PermissionsSynced')).toBeUndefined();
+    const puts = (await emulatorCalls(e2e.emulator.url)).filter((c) => c.seq > sinceFull && c.method !== 'GET' && c.path.includes('/permissions/'));
+    expect(puts.map((c) => `${c.method} ${c.path}`)).toEqual([]);
+    const state = (await (await fetch(new URL('/__emulator/state', e2e.emulator.url))).json()) as { permissions: Record<string, { access_control_list: { group_name?: string; all_permissions: { permission_level: string; inherited: boolean }[] }[] }> };
+    const direct = state.permissions['grants-kept']?.access_control_list.filter((e) => e.group_name === 'terraform-team').flatMap((e) => e.all_permissions.filter((p) => !p.inherited).map((p) => p.permission_level));
+    expect(direct).toEqual(['CAN_MANAGE']);
+  });
+
   it('Full → Observe → Full: the observer drops what only Full keeps (status.managedTagKeys) and keeps its claim; back to Full, the operator restores the spec without adopt', async () => {
     const full = (spec: Record<string, unknown> = {}) => endpointManifest('switched', { tags: { team: 'genai' }, ...spec });
     await e2e.apply(full());
