@@ -36,6 +36,18 @@ describe('AI Gateway: no perpetual diff against what Databricks echoes', () => {
     expect(diffGateway(normalGateway(body, ENDPOINT), normalGateway(echoed(body), ENDPOINT))).toEqual([]);
   });
 
+  // Rate limits are a set (docs/concepts.md), as keywords are: the same limit listed twice in the spec was sent twice
+  // and compared as a list, so a workspace that keeps one (or refuses the repeat) met a PUT at every look until
+  // NotConverging (or a Rejected part) for a spec that means one limit.
+  it('a rate limit listed twice is one limit: sent once, and the same gateway as the limit once', () => {
+    const once = spec({ rateLimits: [{ key: 'user', principal: 'a@b.com', calls: 5 }] });
+    const twice = spec({ rateLimits: [{ key: 'user', principal: 'a@b.com', calls: 5 }, { key: 'user', principal: 'a@b.com', calls: 5 }] });
+    expect(gatewayBody(twice, ENDPOINT).rate_limits).toEqual(gatewayBody(once, ENDPOINT).rate_limits);
+    const body = gatewayBody(once, ENDPOINT);
+    const listedTwice: AiGatewayConfig = { ...body, rate_limits: [...(body.rate_limits ?? []), ...(body.rate_limits ?? [])] };
+    expect(diffGateway(normalGateway(listedTwice, ENDPOINT), normalGateway(echoed(body), ENDPOINT))).toEqual([]);
+  });
+
   it('reordered rate limits and keywords are the same gateway', () => {
     const a = gatewayBody(spec({ rateLimits: [{ calls: 1 }, { calls: 2, key: 'user' }], guardrails: { input: { invalidKeywords: ['x', 'y'] } } }), ENDPOINT);
     const b = gatewayBody(spec({ rateLimits: [{ calls: 2, key: 'user' }, { calls: 1 }], guardrails: { input: { invalidKeywords: ['y', 'x'] } } }), ENDPOINT);
