@@ -40,13 +40,15 @@ export function gatewayBody(spec: AiGateway | undefined, endpointName: string): 
     };
   }
   if (spec.rateLimits && spec.rateLimits.length > 0) {
-    body.rate_limits = spec.rateLimits.map((r) => ({
+    const limits = spec.rateLimits.map((r) => ({
       renewal_period: r.renewalPeriod,
       key: r.key,
       ...(r.calls !== undefined && { calls: r.calls }),
       ...(r.tokens !== undefined && { tokens: r.tokens }),
       ...(r.principal !== undefined && { principal: r.principal }),
     }));
+    // A set: a limit listed twice is one limit, sent once (a workspace may keep one, or refuse the repeat).
+    body.rate_limits = [...new Map(limits.map((r) => [rateLimitKey(r), r])).values()];
   }
   if (spec.fallback) body.fallback_config = { enabled: spec.fallback.enabled };
   return body;
@@ -143,7 +145,7 @@ export function normalGateway(config: AiGatewayConfig | undefined, endpointName:
     usageTracking: config?.usage_tracking_config?.enabled === true,
     ...(table && { table }),
     ...normalGuardrails(config),
-    rateLimits: (config?.rate_limits ?? []).map(rateLimitKey).sort(),
+    rateLimits: sortedUnique((config?.rate_limits ?? []).map(rateLimitKey)),
     fallback: config?.fallback_config?.enabled === true,
   };
 }
