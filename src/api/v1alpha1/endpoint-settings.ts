@@ -117,7 +117,7 @@ export const AiGateway = z
       })
       .optional()
       .describe('AI guardrails on requests and responses.'),
-    rateLimits: z.array(RateLimit).max(MAX_LIST).optional().describe('Rate limits of the endpoint; order does not matter.'),
+    rateLimits: z.array(RateLimit).max(MAX_LIST).optional().describe('Rate limits of the endpoint: a set (order does not matter, and a limit listed twice is sent once).'),
     fallback: enabledFlag('traffic fallback')
       .optional()
       .describe('Traffic fallback to other served entities on errors. Omitted: off.'),
