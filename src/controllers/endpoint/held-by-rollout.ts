@@ -5,10 +5,10 @@
 import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import type { Condition } from '../../kube/conditions.js';
 import { type Tag, desiredTags, diffTags, managedTagKeys, tagMap } from './ownership.js';
-import { permissionsDifferFromRecorded } from './permissions.js';
+import { permissionsDifferFromRecorded, permissionsPart } from './permissions.js';
 import { owner } from './plan-builder.js';
 import type { EndpointObject, PlanInput } from './plan-types.js';
-import { type PartKey, comparedOnly, planSettings } from './settings.js';
+import { type PartKey, onlyCompared, planSettings } from './settings.js';
 
 /** The tags to add and remove so that the endpoint carries the spec's (and the owner tags, unless an adoption's wait). */
 export function tagChanges(object: EndpointObject, endpoint: ServingEndpointDetailed, ownerTagsWait: boolean): { add: Tag[]; remove: string[] } {
@@ -57,8 +57,8 @@ export function heldByRollout(input: PlanInput, endpoint: ServingEndpointDetaile
     ...(input.workspace.principal && { operatorIdentity: input.workspace.principal }),
   });
   const parts = new Set<PartKey>(changing);
-  // Permissions an observer only compared are left alone once the spec drops them (settings-part.ts onlyCompared).
-  const leftAlone = object.spec.permissions === undefined && comparedOnly(status, 'permissions');
+  // Permissions an observer only compared are left alone once the spec drops them (PartContext.onlyCompared).
+  const leftAlone = object.spec.permissions === undefined && onlyCompared(status, permissionsPart);
   if (!leftAlone && permissionsDifferFromRecorded(object.spec, object.status.settings?.permissions, endpoint.creator, input.workspace.principal)) parts.add('permissions');
   for (const [key, part] of Object.entries(PARTS) as [PartKey, Held][]) if (parts.has(key)) held.push(part);
   return held;

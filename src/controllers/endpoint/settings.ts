@@ -65,7 +65,7 @@ export function planSettings(input: SettingsInput): SettingsPlan {
       !input.observeOnly &&
       !input.fresh &&
       before?.status === 'False' && before.reason === PartReason.Rejected && before.observedGeneration === input.generation;
-    const compared = part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, ...(onlyCompared(previous, part, before, input.observeOnly === true) && { onlyCompared: true }), fresh: input.fresh, carriedOut: input.carriedOut, rejected, ...(input.operatorIdentity && { operatorIdentity: input.operatorIdentity }), ...(input.observeOnly && { observeOnly: true }) });
+    const compared = part.plan({ spec: input.spec, endpoint: input.endpoint, permissions: input.permissions, ...(input.inferenceTableSchema && { inferenceTableSchema: input.inferenceTableSchema }), previous, ...(!input.observeOnly && onlyCompared({ settings: previous, conditions }, part) && { onlyCompared: true }), fresh: input.fresh, carriedOut: input.carriedOut, rejected, ...(input.operatorIdentity && { operatorIdentity: input.operatorIdentity }), ...(input.observeOnly && { observeOnly: true }) });
     // Observed, a part sends nothing, so no change is counted (a Full object's count goes with its first look).
     const planned = input.observeOnly ? compared : convergenceGuard(part, compared, previous, input.fresh, input.mutationTaken === true || action !== undefined);
     if (planned.status) settings[part.key] = planned.status as never;
@@ -97,14 +97,9 @@ export function planSettings(input: SettingsInput): SettingsPlan {
  * Whether the part's entry in status.settings was written by an observer (its condition says Observed or Drifted): it
  * records how the part compared, not that the operator managed it (settings-part.ts PartContext.onlyCompared).
  */
-function onlyCompared(previous: SettingsStatus, part: PartPlanner, before: Condition | undefined, observeOnly: boolean): boolean {
-  return !observeOnly && previous[part.key] !== undefined && before !== undefined && OBSERVED_REASONS.has(before.reason);
-}
-
-/** The part's entry in status.settings was written by an observer, so a Full object does not count it as managed. */
-export function comparedOnly(status: SettingsInput['status'], key: PartKey): boolean {
-  const part = SETTINGS_PARTS.find((p) => p.key === key);
-  return part !== undefined && onlyCompared(status.settings ?? {}, part, findCondition(status.conditions ?? [], part.conditionType), false);
+export function onlyCompared(status: SettingsInput['status'], part: PartPlanner): boolean {
+  const condition = findCondition(status.conditions ?? [], part.conditionType);
+  return status.settings?.[part.key] !== undefined && condition !== undefined && OBSERVED_REASONS.has(condition.reason);
 }
 
 /** Changes of one part that Databricks accepted without the part coming into sync, before the operator stops. */
