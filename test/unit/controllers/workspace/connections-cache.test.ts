@@ -25,7 +25,8 @@ const connectionsOver = (workspaces: ReadonlyMap<string, Workspace>, client: Con
     client,
   });
 
-function setup() {
+/** `defaultWorkspaceNamespaces`: the namespaces allowed the default workspace, which the operator does not have. */
+function setup(defaultWorkspaceNamespaces: string[] = []) {
   const workspaces = new Map<string, Workspace>();
   const secrets = new Map<string, Secret>();
   const connections = new WorkspaceConnections({
@@ -33,7 +34,7 @@ function setup() {
     secrets: { get: (key) => secrets.get(key) },
     defaultConnection: { error: 'DATABRICKS_HOST is not set' },
     federationTokenFile: '/nonexistent/token',
-    defaultWorkspaceNamespaces: [],
+    defaultWorkspaceNamespaces,
     federationTrustedHosts: [],
     client: {},
   });
@@ -91,15 +92,7 @@ describe('WorkspaceConnections for endpoints', () => {
   // Only a new object or the cluster admin can fix a missing default workspace: the endpoint said WorkspaceNotReady,
   // which kstatus, Argo CD and kubectl describe read as "still in progress" for ever.
   it('allowed the default workspace, but the operator has none: WorkspaceStalled (a person must act), not WorkspaceNotReady', () => {
-    const connections = new WorkspaceConnections({
-      workspaces: { get: () => undefined },
-      secrets: { get: () => undefined },
-      defaultConnection: { error: 'DATABRICKS_HOST is not set' },
-      federationTokenFile: '/nonexistent/token',
-      defaultWorkspaceNamespaces: ['ml'],
-      federationTrustedHosts: [],
-      client: {},
-    });
+    const { connections } = setup(['ml']);
     expect(connections.forEndpoint('ml', undefined)).toMatchObject({ ready: false, reason: 'WorkspaceStalled', message: expect.stringContaining('ask the cluster admin') });
   });
 
@@ -107,15 +100,7 @@ describe('WorkspaceConnections for endpoints', () => {
   // "set spec.workspaceRef" alone sends the tenant to an edit that kubectl apply rejects.
   it('without spec.workspaceRef, the fix it names is a new object that sets it, not an edit the CRD refuses', () => {
     const { connections } = setup();
-    const allowed = new WorkspaceConnections({
-      workspaces: { get: () => undefined },
-      secrets: { get: () => undefined },
-      defaultConnection: { error: 'DATABRICKS_HOST is not set' },
-      federationTokenFile: '/nonexistent/token',
-      defaultWorkspaceNamespaces: ['ml'],
-      federationTrustedHosts: [],
-      client: {},
-    });
+    const { connections: allowed } = setup(['ml']);
     for (const resolved of [connections.forEndpoint('ml', undefined), allowed.forEndpoint('ml', undefined)]) {
       expect(resolved.ready).toBe(false);
       expect(resolved.message).toContain('spec.workspaceRef cannot be added to an existing object');
