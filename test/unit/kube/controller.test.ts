@@ -64,6 +64,24 @@ describe('Controller', () => {
     expect(controller.queue.numRequeues('ns/flaky')).toBe(0); // success forgot the backoff
   });
 
+  // A standby replica's informers run (its cache is warm for a quick takeover), but its controllers do not. Its queue
+  // filled with every object and every change all the same: workqueue_depth showed the whole fleet waiting on each
+  // standby, so an alert on a growing queue fired for the replica that does nothing, and sum(workqueue_depth) over the
+  // replicas counted each key once per replica. A controller queues keys from the time it starts, as controller-runtime's.
+  it('queues nothing before it starts (a standby): depth and adds stay 0; once started it reconciles every object', async () => {
+    const calls: string[] = [];
+    const { primary, controller, registry } = makeController(async (key) => void calls.push(key));
+    primary.add(cm('a'));
+    primary.add(cm('b', { generation: 1 }));
+    primary.update(cm('b', { generation: 1 }), cm('b', { generation: 2 }));
+    const standby = await registry.metrics();
+    expect(standby).toMatch(/workqueue_depth\{name="test",controller="test"\} 0\n/);
+    expect(standby).toMatch(/workqueue_adds_total\{name="test",controller="test"\} 0\n/);
+    controller.start();
+    await until(() => calls.length === 2);
+    expect(calls.sort()).toEqual(['ns/a', 'ns/b']);
+  });
+
   it('a BoundedBackoffError is retried with backoff, never later than its bound', async () => {
     let calls = 0;
     const { primary, controller } = makeController(async () => {
