@@ -129,6 +129,15 @@ export class Controller<T extends KubeObject> {
       metrics: options.metrics?.forQueue(options.name),
     });
     options.metrics?.initController(options.name);
+  }
+
+  /**
+   * The informers' handlers, added when the controller starts (they replay every cached object as an add): a standby
+   * replica's informers run, but its queue stays empty, as controller-runtime's, so workqueue_depth and
+   * workqueue_adds_total tell the work of the replica that acts, not a copy of the fleet on each standby.
+   */
+  private watchSources(): void {
+    const { options } = this;
     const enqueue = (obj: T) => this.queue.add(objectKey(obj));
     options.primary.addHandlers({
       add: enqueue,
@@ -158,14 +167,15 @@ export class Controller<T extends KubeObject> {
     return this.options.name;
   }
 
-  /** Enqueue a key by hand (e.g. from a timer or another controller). */
+  /** Enqueue a key by hand (e.g. from a timer or another controller); before start, nothing: start queues every object. */
   enqueue(key: string): void {
-    this.queue.add(key);
+    if (this.started) this.queue.add(key);
   }
 
   start(): void {
     if (this.started) return;
     this.started = true;
+    this.watchSources();
     const workers = this.options.maxConcurrentReconciles ?? 1;
     this.options.metrics?.maxConcurrentReconciles.set({ controller: this.name }, workers);
     for (let i = 0; i < workers; i++) this.workers.push(this.work());
