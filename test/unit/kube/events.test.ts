@@ -1,8 +1,10 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { EventRecorder, eventSeriesKey } from '../../../src/kube/events.js';
 import type { KubeClient } from '../../../src/kube/client.js';
+import { createLogger } from '../../../src/observability/logger.js';
 
 const obj = (uid: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'ns', name: 'a', uid } });
 
@@ -76,6 +78,22 @@ describe('EventRecorder: Events never crowd out the writes that matter (issue 12
     expect(await flushed).toBe(true);
     await Promise.all(done);
     expect(c.created).toEqual(['R0', 'R1', 'R2']);
+  });
+
+  // Events are dropped by namespace (one that floods loses its own): the warning named the object but not its
+  // namespace, so the person paged could not tell which tenant floods, nor find the object.
+  it('the warning about a dropped Event names the namespace and name of its object', async () => {
+    const c = blockingClient();
+    const lines: string[] = [];
+    const log = createLogger({ level: 'warn', destination: new Writable({ write: (chunk, _enc, next) => void (lines.push(String(chunk)), next()) }) });
+    const recorder = new EventRecorder(c.client, { component: 'test', maxQueued: 1, log });
+    const flood = (i: number) => ({ ...obj(`u${i}`), metadata: { namespace: 'team-b', name: `flood-${i}`, uid: `u${i}` } });
+    const done = [recorder.record(flood(0), 'Normal', 'R0', 'm'), recorder.record(flood(7), 'Normal', 'R1', 'm')];
+    expect(recorder.dropped).toBe(1);
+    await c.releaseAll();
+    await Promise.all(done);
+    const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l.msg).includes('dropping'));
+    expect(warning).toMatchObject({ level: 'warn', namespace: 'team-b', object: 'flood-7', reason: 'R1' });
   });
 
   it('beyond maxQueued waiting Events, new ones are dropped and counted (recording never throws)', async () => {
