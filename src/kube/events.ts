@@ -137,7 +137,7 @@ export class EventRecorder {
     // one line a minute at most: a flood of drops must not become a flood of logs
     if (at - this.lastDropWarning < 60_000) return;
     this.lastDropWarning = at;
-    this.log.warn({ reason, object: obj.metadata.name, queued: this.unwritten, dropped: this.droppedCount }, 'too many Events waiting to be written; dropping this one');
+    this.log.warn({ reason, object: obj.metadata.name, namespace: obj.metadata.namespace, queued: this.unwritten, dropped: this.droppedCount }, 'too many Events waiting to be written; dropping this one');
   }
 
   private setUnwritten(n: number): void {
