@@ -60,7 +60,7 @@ import { isPaused } from './user-requests.js';
 import { OurWrites } from './our-writes.js';
 import { recordEvents, release, writeBack, type WriteBackContext } from './write-back.js';
 
-export { capacityFailuresCounted } from './write-back.js';
+export { capacityFailuresCounted, timeToReady } from './write-back.js';
 
 export type Endpoint = ProvisionedThroughputEndpoint & KubeObject;
 

@@ -93,11 +93,16 @@ function observeMetrics(metrics: OperatorMetrics, before: Endpoint, plan: Plan, 
   for (const event of plan.events) {
     if (event.reason === 'RetryingRollout') metrics.capacityRetries.inc({ namespace });
   }
+  const observed = timeToReady(before, plan.status, now);
+  if (observed) metrics.timeToReady.observe({ flavour: observed.flavour }, observed.seconds);
+}
+
+/** What pt_operator_endpoint_time_to_ready_seconds observes when a plan makes the endpoint Ready, if anything. */
+export function timeToReady(before: Endpoint, after: Endpoint['status'], now: Date): { flavour: 'modelUnits' | 'tokenBand'; seconds: number } | undefined {
   const wasReady = findCondition(before.status?.conditions as Condition[] | undefined, 'Ready')?.status === 'True';
-  const isReady = findCondition(plan.status.conditions as Condition[] | undefined, 'Ready')?.status === 'True';
+  const isReady = findCondition(after?.conditions as Condition[] | undefined, 'Ready')?.status === 'True';
   const since = before.status?.pending?.startTime ?? before.metadata.creationTimestamp;
-  if (!wasReady && isReady && since) {
-    const flavour = plan.status.served?.modelUnits !== undefined ? 'modelUnits' : 'tokenBand';
-    metrics.timeToReady.observe({ flavour }, Math.max(0, now.getTime() - Date.parse(since)) / 1000);
-  }
+  if (wasReady || !isReady || !since) return undefined;
+  const flavour = after?.served?.modelUnits !== undefined ? 'modelUnits' : 'tokenBand';
+  return { flavour, seconds: Math.max(0, now.getTime() - Date.parse(since)) / 1000 };
 }
