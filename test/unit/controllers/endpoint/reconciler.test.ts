@@ -1,7 +1,7 @@
 // The endpoint reconciler's I/O shell, fast: a stub Databricks client, a fake API server for the status
 // and finalizer writes, and the real StatusWriter and plan. What it must do around the plan (issue 16, 8 and 11).
 import { describe, expect, it, vi } from 'vitest';
-import { type Endpoint, capacityFailuresCounted } from '../../../../src/controllers/endpoint/reconciler.js';
+import { type Endpoint, capacityFailuresCounted, timeToReady } from '../../../../src/controllers/endpoint/reconciler.js';
 import { CLAIM_COMMIT_MARGIN_MS } from '../../../../src/controllers/endpoint/claim-fence.js';
 import { DatabricksError } from '../../../../src/databricks/index.js';
 import { BoundedBackoffError, KubeApiError } from '../../../../src/kube/index.js';
@@ -28,6 +28,35 @@ describe('capacityFailuresCounted: every capacity failure a plan counts, also th
     ['recovered (capacity cleared)', { attempts: 2 }, undefined, 0],
   ])('%s → %i', (_, before, after, counted) => {
     expect(capacityFailuresCounted({ ...(before && { capacity: before }) }, { ...(after && { capacity: after }) })).toBe(counted);
+  });
+});
+
+// pt_operator_endpoint_time_to_ready_seconds is documented as how long rollouts take (docs/metrics.md). It observed
+// every Ready False → True, rollout or not: an endpoint serving for a month that Databricks reported not ready for a
+// minute observed 30 days (from its creationTimestamp, no rollout being known), an observed endpoint that appeared
+// observed its object's age, and an adopted one its first look: the quantiles the docs suggest read these as rollouts.
+describe('timeToReady: only a rollout that ends Ready is observed', () => {
+  const MONTH_AGO = new Date(NOW.getTime() - 30 * 24 * 3600 * SECOND).toISOString();
+  const TEN_MINUTES_AGO = new Date(NOW.getTime() - 600 * SECOND).toISOString();
+  const ready = (status: 'True' | 'False', reason: string) => ({ conditions: [{ type: 'Ready', status, reason, message: '', lastTransitionTime: MONTH_AGO }] });
+  const object = (status: Endpoint['status']) => {
+    const o = endpoint(status);
+    o.metadata.creationTimestamp = MONTH_AGO;
+    return o;
+  };
+  const available = { ...ready('True', 'Available'), served: { modelUnits: 4 } } as unknown as Endpoint['status'];
+  it.each([
+    ['a create that serves', 600, { ...ready('False', 'Creating'), pending: { startTime: TEN_MINUTES_AGO } }],
+    ['an update that serves', 600, { ...ready('False', 'Updating'), pending: { startTime: TEN_MINUTES_AGO } }],
+    ['a capacity retry that serves', 600, { ...ready('False', 'WaitingForCapacity'), pending: { startTime: TEN_MINUTES_AGO } }],
+    ['a rollout whose start is not known (from creationTimestamp)', 30 * 24 * 3600, ready('False', 'Creating')],
+    ['Databricks reported a serving endpoint not ready for a while', undefined, ready('False', 'NotReady')],
+    ['an observed endpoint that appeared', undefined, ready('False', 'EndpointNotFound')],
+    ['an endpoint adopted already serving (its first look)', undefined, {}],
+    ['already Ready', undefined, ready('True', 'Available')],
+  ])('%s → %s s', (_, seconds, before) => {
+    const observed = timeToReady(object(before as Endpoint['status']), available, NOW);
+    expect(observed?.seconds).toBe(seconds);
   });
 });
 
