@@ -2,6 +2,7 @@
 // after a DELETE, the finalizer released. It runs behind the worker ({ finishing }), so the API server's write latency
 // does not pace the Databricks work.
 import { BoundedBackoffError, type Condition, findCondition, type Logger, removeFinalizer } from '../../kube/index.js';
+import { EndpointReadyReason as ReadyReason } from '../../api/v1alpha1/index.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { ENDPOINT_FINALIZER, EndpointResource } from '../resources.js';
 import type { OurWrites } from './our-writes.js';
@@ -97,12 +98,18 @@ function observeMetrics(metrics: OperatorMetrics, before: Endpoint, plan: Plan, 
   if (observed) metrics.timeToReady.observe({ flavour: observed.flavour }, observed.seconds);
 }
 
-/** What pt_operator_endpoint_time_to_ready_seconds observes when a plan makes the endpoint Ready, if anything. */
+/**
+ * Ready reasons of a rollout under way. Ready=False for another reason (Databricks reports a serving endpoint not
+ * ready, an observed endpoint not there yet) or none (an endpoint adopted while it serves) ends no rollout.
+ */
+const ROLLING_OUT: ReadonlySet<string> = new Set([ReadyReason.Creating, ReadyReason.Updating, ReadyReason.WaitingForCapacity, ReadyReason.CanaryInProgress]);
+
+/** What pt_operator_endpoint_time_to_ready_seconds observes when a plan makes the endpoint Ready: a rollout's length. */
 export function timeToReady(before: Endpoint, after: Endpoint['status'], now: Date): { flavour: 'modelUnits' | 'tokenBand'; seconds: number } | undefined {
-  const wasReady = findCondition(before.status?.conditions as Condition[] | undefined, 'Ready')?.status === 'True';
+  const was = findCondition(before.status?.conditions as Condition[] | undefined, 'Ready');
   const isReady = findCondition(after?.conditions as Condition[] | undefined, 'Ready')?.status === 'True';
   const since = before.status?.pending?.startTime ?? before.metadata.creationTimestamp;
-  if (wasReady || !isReady || !since) return undefined;
+  if (!was || was.status === 'True' || !ROLLING_OUT.has(was.reason) || !isReady || !since) return undefined;
   const flavour = after?.served?.modelUnits !== undefined ? 'modelUnits' : 'tokenBand';
   return { flavour, seconds: Math.max(0, now.getTime() - Date.parse(since)) / 1000 };
 }
