@@ -34,15 +34,19 @@ export class OperatorMetrics {
   readonly budgetLimit: Gauge<'host' | 'budget'>;
   readonly endpointsByCondition: Gauge<'type' | 'status' | 'reason'>;
   private endpointSource: () => Iterable<ObjectWithConditions> = () => [];
+  private leading: () => boolean = () => true;
   private limitSource: () => Iterable<{ host: string; budget: string; limit: number }> = () => [];
 
   constructor(registry: Registry, options: { now?: () => number } = {}) {
     const registers = [registry];
     const source = () => this.endpointSource();
+    const leading = () => this.leading();
     // A counter's series must exist at 0 before its first increment: Prometheus sees no increase in a series born at
     // 1, so `increase(...[1h]) > 0` would miss a namespace's first capacity failure. Every namespace with endpoint
-    // objects in the cache has its series from the first scrape on; a namespace without any for SERIES_GRACE_MS loses
-    // them (per-PR namespaces come and go; kept longer than a few scrapes, so the last increment is seen).
+    // objects in the cache has its series from the first scrape on, on a standby too: a new leader counts in its first
+    // reconciles what failed during the handover, before Prometheus scrapes it as leader. A namespace without any for
+    // SERIES_GRACE_MS loses them (per-PR namespaces come and go; kept longer than a few scrapes, so the last increment
+    // is seen).
     const now = options.now ?? Date.now;
     const atZeroForEachNamespace = function (this: Counter<'namespace'>, withSeries: Map<string, number>) {
       const namespaces = new Set<string>();
@@ -152,8 +156,11 @@ export class OperatorMetrics {
       help: 'ProvisionedThroughputEndpoints by condition type, status and reason.',
       labelNames: ['type', 'status', 'reason'],
       registers,
-      // Counted at scrape time from the informer cache, so the gauge can never drift from the objects.
+      // Counted at scrape time from the informer cache, so the gauge can never drift from the objects; by the leader
+      // only (a standby's cache holds the same objects: a sum over the replicas would count each twice).
       collect() {
+        this.reset();
+        if (!leading()) return;
         // Counted in a plain map first: one labelled inc per condition cost 17 ms a scrape at 10,000 objects.
         const counts = new Map<string, { labels: { type: string; status: string; reason: string }; count: number }>();
         for (const obj of source()) {
@@ -164,15 +171,18 @@ export class OperatorMetrics {
             else counts.set(key, { labels: { type: c.type, status: c.status, reason: c.reason }, count: 1 });
           }
         }
-        this.reset();
         for (const { labels, count } of counts.values()) this.set(labels, count);
       },
     });
   }
 
-  /** Where the endpoints-by-condition gauge counts from (the endpoint informer's cache). */
-  countEndpointsFrom(source: () => Iterable<ObjectWithConditions>): void {
+  /**
+   * Where the endpoints-by-condition gauge counts from (the endpoint informer's cache), and the namespaces whose
+   * capacity counters are exported at 0; `leading` says whether this replica acts (only the leader counts endpoints).
+   */
+  countEndpointsFrom(source: () => Iterable<ObjectWithConditions>, options: { leading?: () => boolean } = {}): void {
     this.endpointSource = source;
+    this.leading = options.leading ?? (() => true);
   }
 
   /** Where the budget-limit gauge reads from (the operator's RateBudgetRegistry). */

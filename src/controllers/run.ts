@@ -170,7 +170,7 @@ export async function runOperator(config: OperatorConfig, env: NodeJS.ProcessEnv
     if (!(await events.flush(timeoutMs))) log.warn({ unwritten: events.queued }, 'Events still unwritten at shutdown');
   });
   // Only the replica that acts counts them: a standby's cache is warm too, and Prometheus sums over the replicas.
-  metrics.countEndpointsFrom(() => (manager.isLeader ? endpoints.list() : []));
+  metrics.countEndpointsFrom(() => endpoints.list(), { leading: () => manager.isLeader });
 
   // One tenant's slow or silent Databricks host must not take the workers the other tenants' objects need.
   const slowReconciles = config.slowReconcileAfter > 0 ? { afterMs: config.slowReconcileAfter, perNamespace: config.maxSlowReconcilesPerNamespace } : undefined;

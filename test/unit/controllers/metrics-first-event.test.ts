@@ -36,6 +36,24 @@ describe('counters the documented alerts read exist at 0 before their first even
     expect(sample(text, 'pt_operator_capacity_failures_total{namespace="team-c"}')).toBe(0);
   });
 
+  // A new leader counts in its first reconciles the failures of the handover, before Prometheus scrapes it as leader:
+  // its series must already be at 0 from its time as a standby (which adds 0 to a sum over the replicas).
+  it('on a standby too, which counts no endpoints (the leader does)', async () => {
+    const registry = createRegistry();
+    const metrics = new OperatorMetrics(registry);
+    let leading = false;
+    metrics.countEndpointsFrom(() => [{ metadata: { namespace: 'team-a' }, status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Available' }] } }], { leading: () => leading });
+    let text = await registry.metrics();
+    expect(sample(text, 'pt_operator_capacity_failures_total{namespace="team-a"}')).toBe(0);
+    expect(sample(text, 'pt_operator_capacity_retries_total{namespace="team-a"}')).toBe(0);
+    expect(sample(text, 'pt_operator_endpoints{type="Ready",status="True",reason="Available"}')).toBeUndefined();
+    leading = true;
+    metrics.capacityFailures.inc({ namespace: 'team-a' });
+    text = await registry.metrics();
+    expect(sample(text, 'pt_operator_capacity_failures_total{namespace="team-a"}')).toBe(1);
+    expect(sample(text, 'pt_operator_endpoints{type="Ready",status="True",reason="Available"}')).toBe(1);
+  });
+
   it("a controller's reconcile error counters and workqueue retries, before any reconcile ran", async () => {
     const registry = createRegistry();
     const metrics = new RuntimeMetrics(registry);
