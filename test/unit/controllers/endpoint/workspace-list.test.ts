@@ -1,6 +1,7 @@
 // How fresh a workspace's list must be for each look, and what a list keeps of each endpoint (workspace-list.ts).
 import { describe, expect, it } from 'vitest';
-import { ListFreshness, asListed, summarizeList } from '../../../../src/controllers/endpoint/workspace-list.js';
+import { KEPT_LISTED_ENDPOINTS_MAX, ListFreshness, WorkspaceLists, asListed, summarizeList, type EndpointList, type ListedSummary } from '../../../../src/controllers/endpoint/workspace-list.js';
+import { listSpacingMs } from '../../../../src/controllers/endpoint/requeue.js';
 import { ownershipOf } from '../../../../src/controllers/endpoint/ownership.js';
 import { OTHER_OWNER, OWNER, readyEndpoint } from '../fixtures.js';
 
@@ -92,5 +93,72 @@ describe('summarizeList: what a list keeps of each endpoint', () => {
       expect(ownershipOf(asListed(endpoint.name, summary!), OWNER, {}, 'unknown', undefined).kind).toBe(kind);
       expect(ownershipOf(endpoint, OWNER, {}, 'unknown', undefined).kind).toBe(kind);
     }
+  });
+});
+
+describe('WorkspaceLists: what the kept lists of every workspace may hold together', () => {
+  const summary: ListedSummary = { configUpdate: 'NOT_UPDATING', tags: [] };
+  /** A list of `size` endpoints (one summary shared: only the count matters here). */
+  const listOf = (size: number): EndpointList => ({ kind: 'found', value: new Map(Array.from({ length: size }, (_, i) => [`e${i}`, summary])) });
+  const setup = () => {
+    const c = { at: 10_000 };
+    const lists = new WorkspaceLists(() => c.at);
+    let loads = 0;
+    const read = (workspace: string, size: number) =>
+      lists.get(workspace, async () => {
+        loads++;
+        return listOf(size);
+      });
+    /** Which workspaces a look now is answered without a new read (their list is kept; a read would fail). */
+    const kept = async (workspaces: Record<string, number>) => {
+      const served: string[] = [];
+      for (const workspace of Object.keys(workspaces)) {
+        const answer = await lists.get(workspace, () => Promise.reject(new Error('not kept'))).catch(() => undefined);
+        if (answer) served.push(workspace);
+      }
+      return served;
+    };
+    return { c, lists, read, kept, loads: () => loads };
+  };
+
+  it("a tenant's workspaces answering 65,000 endpoints each keep at most the bound together (5 × 32 MiB filled most of the heap)", async () => {
+    const s = setup();
+    const hostile = { a: 65_000, b: 65_000, c: 65_000, d: 65_000, e: 65_000 };
+    for (const [workspace, size] of Object.entries(hostile)) {
+      await s.read(workspace, size);
+      s.c.at += 100;
+    }
+    const served = await s.kept(hostile);
+    expect(served.reduce((sum, w) => sum + hostile[w as keyof typeof hostile], 0)).toBeLessThanOrEqual(KEPT_LISTED_ENDPOINTS_MAX);
+    expect(served).toEqual(['e']); // the newest stays; the oldest went first
+  });
+
+  it('the largest list goes first: small workspaces keep theirs beside a large one', async () => {
+    const s = setup();
+    const workspaces = { small1: 500, small2: 10_000, big1: 65_000, big2: 65_000 };
+    for (const [workspace, size] of Object.entries(workspaces)) {
+      await s.read(workspace, size);
+      s.c.at += 100;
+    }
+    expect(await s.kept(workspaces)).toEqual(['small1', 'small2', 'big2']);
+  });
+
+  it('a workspace whose list was dropped still reads no sooner than its spacing: fewer kept lists, not more reads', async () => {
+    const s = setup();
+    await s.read('a', 65_000);
+    s.c.at += 100;
+    await s.read('b', 65_000); // drops a's list
+    expect(s.lists.waitMs('a', Number.NEGATIVE_INFINITY)).toBe(listSpacingMs(65_000) - 100);
+    s.c.at += listSpacingMs(65_000);
+    expect(s.lists.waitMs('a', Number.NEGATIVE_INFINITY)).toBe(0);
+  });
+
+  it('the common case keeps every list for its keep time: ten workspaces of 10,000 and a few small ones', async () => {
+    const s = setup();
+    const workspaces: Record<string, number> = { s1: 50, s2: 300, s3: 1_000 };
+    for (let i = 0; i < 10; i++) workspaces[`w${i}`] = 9_000;
+    for (const [workspace, size] of Object.entries(workspaces)) await s.read(workspace, size);
+    s.c.at += 900;
+    expect(await s.kept(workspaces)).toEqual(Object.keys(workspaces));
   });
 });
