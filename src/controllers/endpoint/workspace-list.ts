@@ -41,15 +41,25 @@ export const asListed = (name: string, summary: ListedSummary): ServingEndpointD
   tags: summary.tags,
 });
 
-const spacingMs = (list: EndpointList) => (list.kind === 'found' ? listSpacingMs(list.value.size) : 0);
+/**
+ * How many listed endpoints the kept lists of every workspace hold together (about 0.5 KiB each: some 50 MiB). A
+ * workspace's host chooses its list (up to 100,000 endpoints, 65,000 plausible ones in 8 MiB, about 32 MiB kept),
+ * and a tenant may point several workspaces of its namespace at a host it runs: past the bound the largest lists
+ * are let go first (the oldest of equals), so a few workspaces of hundreds to 10,000 endpoints keep theirs. A
+ * workspace whose list was let go still reads no sooner than its spacing: its looks wait for the next list.
+ */
+export const KEPT_LISTED_ENDPOINTS_MAX = 100_000;
+
+const listedCount = (list: EndpointList) => (list.kind === 'found' ? list.value.size : 0);
+const spacingMs = (list: EndpointList) => listSpacingMs(listedCount(list));
 const keepMs = (list: EndpointList) => (list.kind === 'found' ? Math.max(ENDPOINT_LIST_KEEP_MS, spacingMs(list)) : undefined);
 
-/** The lists of every workspace: shared while in flight and while kept, spaced by their size. */
+/** The lists of every workspace: shared while in flight and while kept, spaced by their size, bounded together. */
 export class WorkspaceLists {
   private readonly reads: SharedReads<EndpointList>;
 
   constructor(now: () => number) {
-    this.reads = new SharedReads(now);
+    this.reads = new SharedReads(now, { spacingMs, kept: { weight: listedCount, max: KEPT_LISTED_ENDPOINTS_MAX } });
   }
 
   /** A list of `workspace` started after `notBefore`: the one kept or in flight, or a new read. */
@@ -59,7 +69,7 @@ export class WorkspaceLists {
 
   /** How long to wait for the workspace's next list, when its lists are spaced (see SharedReads.waitMs). */
   waitMs(workspace: string, notBefore: number): number {
-    return this.reads.waitMs(workspace, notBefore, spacingMs);
+    return this.reads.waitMs(workspace, notBefore);
   }
 }
 

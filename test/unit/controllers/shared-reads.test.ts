@@ -3,9 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { SharedReads } from '../../../src/controllers/shared-reads.js';
 
+const spacing = (value: number) => value; // the answer is the spacing it asks for
+
 function setup() {
   let now = 1_000;
-  const reads = new SharedReads<number>(() => now);
+  const reads = new SharedReads<number>(() => now, { spacingMs: spacing });
   let loads = 0;
   const pending: Array<(v: number) => void> = [];
   const load = () => {
@@ -81,19 +83,17 @@ describe('SharedReads', () => {
   });
 
   describe('spaced reads (a list of thousands)', () => {
-    const spacing = (value: number) => value; // the answer is the spacing it asks for
-
     it('a caller that needs a newer read waits for the spacing since the last one started, then the waiting callers share one', async () => {
       const s = setup();
       await s.readAnswered(5_000);
       s.advance(250);
       const answeredAt = s.at();
       s.advance(1);
-      expect(s.reads.waitMs('ws', answeredAt, spacing)).toBe(5_000 - 251);
+      expect(s.reads.waitMs('ws', answeredAt)).toBe(5_000 - 251);
       s.advance(5_000 - 251);
-      expect(s.reads.waitMs('ws', answeredAt, spacing)).toBe(0);
+      expect(s.reads.waitMs('ws', answeredAt)).toBe(0);
       const a = s.reads.get('ws', s.load, keep, answeredAt);
-      expect(s.reads.waitMs('ws', answeredAt, spacing)).toBe(0); // in flight and new enough: share it
+      expect(s.reads.waitMs('ws', answeredAt)).toBe(0); // in flight and new enough: share it
       const b = s.reads.get('ws', s.load, keep, answeredAt);
       s.answer(5_000);
       expect(await Promise.all([a, b])).toEqual([5_000, 5_000]);
@@ -102,10 +102,10 @@ describe('SharedReads', () => {
 
     it('no wait before the first read, nor for a caller the kept answer serves', async () => {
       const s = setup();
-      expect(s.reads.waitMs('ws', Number.NEGATIVE_INFINITY, spacing)).toBe(0);
+      expect(s.reads.waitMs('ws', Number.NEGATIVE_INFINITY)).toBe(0);
       await s.readAnswered(5_000);
       s.advance(10);
-      expect(s.reads.waitMs('ws', Number.NEGATIVE_INFINITY, spacing)).toBe(0);
+      expect(s.reads.waitMs('ws', Number.NEGATIVE_INFINITY)).toBe(0);
     });
 
     it('a read in flight that started too early counts as the last one', async () => {
@@ -114,7 +114,7 @@ describe('SharedReads', () => {
       s.advance(400);
       void s.reads.get('ws', s.load, keep, s.at() - 1); // started at 1400, still in flight
       s.advance(100);
-      expect(s.reads.waitMs('ws', s.at(), spacing)).toBe(200);
+      expect(s.reads.waitMs('ws', s.at())).toBe(200);
     });
   });
 });
