@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointAnnotation } from '../../../../src/api/v1alpha1/index.js';
 import { observationsNeeded } from '../../../../src/controllers/endpoint/plan.js';
-import { MODEL, condition, edited, readyEndpoint, reconcile } from '../fixtures.js';
-import { settledObject } from './plan-fixtures.js';
+import { MINUTE, MODEL, afterPlan, annotated, at, condition, edited, iso, readyEndpoint, reconcile } from '../fixtures.js';
+import { capacityFailure, settledObject, updateRequested } from './plan-fixtures.js';
 
 describe('paused', () => {
   it('Synced False ReconcilePaused, no action, no requeue, no reads, nothing else changed', () => {
@@ -55,5 +55,26 @@ describe('paused', () => {
     const object = { ...settledObject(), annotations: { [EndpointAnnotation.paused]: value } };
     const plan = reconcile(edited(object, { model: { name: MODEL, version: '4' } }), { endpoint: readyEndpoint() });
     expect(plan.action.type).toBe('updateConfig');
+  });
+});
+
+describe('paused during a capacity retry wait', () => {
+  // Ready went on saying "Next retry at T" after T had passed, while nothing was retried: the pause holds the retry.
+  it('Ready says the retry waits for the pause to end, not "Next retry at" a time that passes with nothing sent', () => {
+    const waiting = afterPlan(updateRequested(), reconcile(updateRequested(), { endpoint: capacityFailure() }));
+    const retryAt = waiting.status.capacity?.nextRetryTime;
+    expect(retryAt).toBe(iso(at(2 * MINUTE)));
+    const paused = annotated(waiting, { [EndpointAnnotation.paused]: 'true' });
+    const plan = reconcile(paused, { endpoint: capacityFailure(), now: at(5 * MINUTE) });
+    expect(plan.action).toEqual({ type: 'none' });
+    const ready = condition(plan, 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'WaitingForCapacity' });
+    expect(ready?.message).not.toContain('Next retry at');
+    expect(ready?.message).toContain(`waits until annotation ${EndpointAnnotation.paused} is removed`);
+    expect(ready?.message).toContain('GPU capacity unavailable (attempt 1)');
+    // the retry itself is still the one counted: resuming after its time sends it at once
+    expect(plan.status.capacity).toEqual(waiting.status.capacity);
+    const resumed = reconcile(annotated(afterPlan(paused, plan), { [EndpointAnnotation.paused]: 'false' }), { endpoint: capacityFailure(), now: at(5 * MINUTE) });
+    expect(resumed.action.type).toBe('updateConfig');
   });
 });
