@@ -3,6 +3,7 @@
 import { EndpointAnnotation, EndpointReadyReason as ReadyReason, EndpointSyncedReason as SyncedReason, parseDurationMs } from '../../api/v1alpha1/index.js';
 import { capacityBackoffMs } from './capacity.js';
 import { type DesiredServing, type ObservedServing, describeServing, diffServing, sameServing, statusFields, updateRequest } from './desired.js';
+import { type Condition, findCondition } from '../../kube/conditions.js';
 import { kubeTime } from '../../kube/time.js';
 import { type PlanBuilder, endpointNameOf, progressRequeue } from './plan-builder.js';
 import type { EndpointObject, Plan, PlanInput } from './plan-types.js';
@@ -56,6 +57,18 @@ export function keptCapacity(capacity: CapacityStatus, timeout: string): Capacit
 }
 
 /** What keeps serving while a rollout failed (the old config; nothing on a create), as a sentence to end a message. */
+/**
+ * Ready's message while the object is paused during a capacity retry wait: the pause holds the retry (no look comes
+ * while paused), so "Next retry at" a time would be wrong once it passed. Undefined when no retry waits, or when
+ * Ready tells of an older generation (the status summary then says the new spec is held).
+ */
+export function pausedRetryMessage(object: EndpointObject): string | undefined {
+  const capacity = object.status.capacity;
+  const ready = findCondition(object.status.conditions as Condition[] | undefined, 'Ready');
+  if (!capacity?.nextRetryTime || capacity.exhausted || ready?.reason !== ReadyReason.WaitingForCapacity || ready.observedGeneration !== object.generation) return undefined;
+  return `GPU capacity unavailable (attempt ${capacity.attempts}): ${capacity.lastMessage}. The retry (due at ${capacity.nextRetryTime}) waits until annotation ${EndpointAnnotation.paused} is removed.`;
+}
+
 const stillServes = (served: ObservedServing | undefined) => (served ? ` ${describeServing(served)} still serves.` : '');
 
 /** `failedStartedAt`: when the rollout that failed began (Databricks' pending_config.start_time). */

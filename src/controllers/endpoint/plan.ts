@@ -10,7 +10,7 @@ import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 import { type Condition, findCondition } from '../../kube/conditions.js';
 import { kubeTime } from '../../kube/time.js';
 import { rolloutFailure } from './capacity.js';
-import { asksNoNewAttempt, keptCapacity, planCapacityRetry, planFailedRollout } from './failed-rollout.js';
+import { asksNoNewAttempt, keptCapacity, pausedRetryMessage, planCapacityRetry, planFailedRollout } from './failed-rollout.js';
 import { planSettings } from './settings.js';
 import { heldByRollout, heldMessage, tagChanges } from './held-by-rollout.js';
 import {
@@ -91,6 +91,8 @@ export function planEndpoint(input: PlanInput): Plan {
   // not tell our endpoint from a missing one; the deletion proceeds once the annotation is removed.
   if (isPaused(object)) {
     const deletion = object.deleting ? '; the deletion waits until the annotation is removed' : '';
+    const retryHeld = pausedRetryMessage(object);
+    if (retryHeld !== undefined) plan.ready(false, ReadyReason.WaitingForCapacity, retryHeld);
     return plan
       .synced(false, SyncedReason.ReconcilePaused, `${pauseProblem(object) ?? `annotation ${EndpointAnnotation.paused}="true": the operator neither reads nor changes the endpoint`}${deletion}`)
       .finish({ type: 'none' }, undefined);
