@@ -256,8 +256,9 @@ export function endpointReconciler(options: EndpointReconcilerOptions): Reconcil
     const readEndpoint = async (databricks: DatabricksClient): Promise<Observed<ServingEndpointDetailed>> => {
       // Nothing of an object that never acted can exist in Databricks (its finalizer goes on first): when the
       // workspace's list (a second old at most; the list spacing in a workspace of thousands) lacks the name, there
-      // is nothing to read (issue 12). An observer never acts, so at every poll its one GET is cheaper than a list.
-      if ((neverActed(object) || fences.onlyFence(key)) && !isObserveOnly(parsed.data)) {
+      // is nothing to read (issue 12). An observer never acts, so at every poll its one GET is cheaper than a list; so is
+      // a list the bound let go before its spacing passed (thousands, read again for each look).
+      if ((neverActed(object) || fences.onlyFence(key)) && !isObserveOnly(parsed.data) && (listAfter !== undefined || !endpointList.letGo(workspace.name))) {
         const list = await listed(databricks, listAfter);
         if (list.kind === 'found' && !list.value.has(endpointName)) return { kind: 'notFound' };
       }

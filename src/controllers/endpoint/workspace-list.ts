@@ -67,6 +67,14 @@ export class WorkspaceLists {
     return this.reads.get(workspace, load, keepMs, notBefore);
   }
 
+  /**
+   * Whether a list of `workspace` read now would come sooner than its spacing: its last one was let go by the bound
+   * (a kept list serves until its spacing passed). A look that could do with a GET then makes one.
+   */
+  letGo(workspace: string): boolean {
+    return this.reads.waitMs(workspace, Number.NEGATIVE_INFINITY) > 0;
+  }
+
   /** How long to wait for the workspace's next list, when its lists are spaced (see SharedReads.waitMs). */
   waitMs(workspace: string, notBefore: number): number {
     return this.reads.waitMs(workspace, notBefore);
