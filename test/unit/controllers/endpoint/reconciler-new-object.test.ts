@@ -4,7 +4,6 @@ import type { vi } from 'vitest';
 import { describe, expect, it } from 'vitest';
 import { type Endpoint } from '../../../../src/controllers/endpoint/reconciler.js';
 import { UNMEASURED_CLOCK_SKEW_MS } from '../../../../src/controllers/endpoint/ownership.js';
-import { KEPT_LISTED_ENDPOINTS_MAX } from '../../../../src/controllers/endpoint/workspace-list.js';
 import { ENDPOINT_FINALIZER } from '../../../../src/controllers/resources.js';
 import { DatabricksError } from '../../../../src/databricks/index.js';
 import { readyEndpoint } from '../fixtures.js';
@@ -158,7 +157,7 @@ describe('endpoint reconciler (I/O shell)', () => {
     // A list past the bound on kept lists (a host chooses its size) is let go at once; a new object's looks then read
     // the whole list again each time, however little apart, where a kept list served them for its spacing.
     it("a workspace whose list the bound let go is not listed again before its spacing: a new object's next look reads its endpoint", async () => {
-      const names = ['llama-chat', ...Array.from({ length: KEPT_LISTED_ENDPOINTS_MAX }, (_, i) => `other-${i}`)];
+      const names = ['llama-chat', ...Array.from({ length: 100 }, (_, i) => `${'x'.repeat(1 << 20)}-${i}`)]; // 100 MiB of names
       // the name is taken by an endpoint that is not ours: refused, nothing sent, the object stays new
       const h = harness({ object: fresh(), getEndpoint: () => readyEndpoint({}, { owner: null }), listed: names });
       await h.run();

@@ -1,6 +1,6 @@
 // How fresh a workspace's list must be for each look, and what a list keeps of each endpoint (workspace-list.ts).
 import { describe, expect, it } from 'vitest';
-import { KEPT_LISTED_ENDPOINTS_MAX, ListFreshness, WorkspaceLists, asListed, summarizeList, type EndpointList, type ListedSummary } from '../../../../src/controllers/endpoint/workspace-list.js';
+import { ListFreshness, WorkspaceLists, asListed, summarizeList, type EndpointList, type ListedSummary } from '../../../../src/controllers/endpoint/workspace-list.js';
 import { listSpacingMs } from '../../../../src/controllers/endpoint/requeue.js';
 import { ownershipOf } from '../../../../src/controllers/endpoint/ownership.js';
 import { OTHER_OWNER, OWNER, readyEndpoint } from '../fixtures.js';
@@ -97,9 +97,13 @@ describe('summarizeList: what a list keeps of each endpoint', () => {
 });
 
 describe('WorkspaceLists: what the kept lists of every workspace may hold together', () => {
-  const summary: ListedSummary = { configUpdate: 'NOT_UPDATING', tags: [] };
-  /** A list of `size` endpoints (one summary shared: only the count matters here). */
-  const listOf = (size: number): EndpointList => ({ kind: 'found', value: new Map(Array.from({ length: size }, (_, i) => [`e${i}`, summary])) });
+  const ownerTags = (value = 'team-a.llama-chat') => [
+    { key: 'pt-operator-owner', value },
+    { key: 'pt-operator-owner-uid', value: '6b1f7f3e-8d2a-4c1e-9a57-0c1d2e3f4a5b' },
+  ];
+  const summary: ListedSummary = { configUpdate: 'NOT_UPDATING', tags: ownerTags() };
+  /** A list of `size` endpoints as a plausible host lists them (one summary shared: what it holds is what counts). */
+  const listOf = (size: number, entry = summary): EndpointList => ({ kind: 'found', value: new Map(Array.from({ length: size }, (_, i) => [`e${i}`, entry])) });
   const setup = () => {
     const c = { at: 10_000 };
     const lists = new WorkspaceLists(() => c.at);
@@ -128,9 +132,22 @@ describe('WorkspaceLists: what the kept lists of every workspace may hold togeth
       await s.read(workspace, size);
       s.c.at += 100;
     }
-    const served = await s.kept(hostile);
-    expect(served.reduce((sum, w) => sum + hostile[w as keyof typeof hostile], 0)).toBeLessThanOrEqual(KEPT_LISTED_ENDPOINTS_MAX);
-    expect(served).toEqual(['e']); // the newest stays; the oldest went first
+    expect(await s.kept(hostile)).toEqual(['e']); // the newest stays; the oldest went first
+  });
+
+  // The count alone did not bound it: 8 MiB hold 8,000 entries of 1,000-character owner tags as well (12 MiB kept each).
+  it('lists are bounded by what they hold, not their count: few endpoints with long owner tags count as much', async () => {
+    const s = setup();
+    const long = { ...summary, tags: ownerTags('x'.repeat(1_000)) };
+    const workspaces: Record<string, number> = {};
+    for (let i = 0; i < 12; i++) {
+      workspaces[`w${i}`] = 8_000;
+      await s.lists.get(`w${i}`, async () => listOf(8_000, long));
+      s.c.at += 10;
+    }
+    const served = await s.kept(workspaces);
+    expect(served.length).toBeLessThanOrEqual(5);
+    expect(served).toContain('w11');
   });
 
   it('the largest list goes first: small workspaces keep theirs beside a large one', async () => {
