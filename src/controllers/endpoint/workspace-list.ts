@@ -42,13 +42,30 @@ export const asListed = (name: string, summary: ListedSummary): ServingEndpointD
 });
 
 /**
- * How many listed endpoints the kept lists of every workspace hold together (about 0.5 KiB each: some 50 MiB). A
- * workspace's host chooses its list (up to 100,000 endpoints, 65,000 plausible ones in 8 MiB, about 32 MiB kept),
- * and a tenant may point several workspaces of its namespace at a host it runs: past the bound the largest lists
- * are let go first (the oldest of equals), so a few workspaces of hundreds to 10,000 endpoints keep theirs. A
- * workspace whose list was let go still reads no sooner than its spacing: its looks wait for the next list.
+ * What the kept lists of every workspace may hold together, in bytes as keptBytes counts them (about what the
+ * heap holds). A workspace's host chooses its list (up to 100,000 endpoints in 8 MiB; 65,000 plausible ones, or
+ * 8,000 with long owner tags, are some 32 MiB kept), and a tenant may point several workspaces of its namespace at a
+ * host it runs: past the bound the largest lists are let go first (the oldest of equals), so a few workspaces of
+ * hundreds to 10,000 endpoints (about 5 MiB each) keep theirs. A workspace whose list was let go still reads no
+ * sooner than its spacing: its watched rollouts wait for the next list, a new object's look makes a GET.
  */
-export const KEPT_LISTED_ENDPOINTS_MAX = 100_000;
+export const KEPT_LISTS_BYTES_MAX = 64 * 1024 * 1024;
+
+// Measured with --expose-gc for lists of 65,000 parsed and summarized: about 460 bytes per entry with two short
+// owner tags, plus one per character its strings hold.
+const ENTRY_BYTES = 350;
+const TAG_BYTES = 60;
+
+/** About what a kept list holds in the heap: a fixed cost per endpoint and per owner tag, and its strings. */
+export function keptBytes(list: EndpointList): number {
+  if (list.kind !== 'found') return 0;
+  let bytes = 0;
+  for (const [name, e] of list.value) {
+    bytes += ENTRY_BYTES + name.length + (e.id?.length ?? 0) + (e.configUpdate?.length ?? 0);
+    for (const tag of e.tags) bytes += TAG_BYTES + tag.key.length + (tag.value?.length ?? 0);
+  }
+  return bytes;
+}
 
 const listedCount = (list: EndpointList) => (list.kind === 'found' ? list.value.size : 0);
 const spacingMs = (list: EndpointList) => listSpacingMs(listedCount(list));
@@ -59,7 +76,7 @@ export class WorkspaceLists {
   private readonly reads: SharedReads<EndpointList>;
 
   constructor(now: () => number) {
-    this.reads = new SharedReads(now, { spacingMs, kept: { weight: listedCount, max: KEPT_LISTED_ENDPOINTS_MAX } });
+    this.reads = new SharedReads(now, { spacingMs, kept: { weight: keptBytes, max: KEPT_LISTS_BYTES_MAX } });
   }
 
   /** A list of `workspace` started after `notBefore`: the one kept or in flight, or a new read. */
