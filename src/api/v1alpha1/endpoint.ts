@@ -300,7 +300,7 @@ export const EndpointSpec = withRules(
     burstScaling: z
       .boolean()
       .default(true)
-      .describe('Model-unit models only: let the endpoint burst beyond its provisioned units (burst_scaling_enabled).'),
+      .describe('Model-unit throughput only (throughput.modelUnits): let the endpoint burst beyond its provisioned units (burst_scaling_enabled). false with chunks or tokensPerSecond is refused at admission.'),
     tags: withRules(z.record(z.string(), z.string().max(MAX_TAG_VALUE_LENGTH)), [
       {
         cel: `self.all(k, size(k) >= 1 && size(k) <= ${MAX_TAG_KEY_LENGTH})`,
