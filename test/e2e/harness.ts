@@ -2,7 +2,7 @@
 // separate process that authenticates as the chart's ServiceAccount identity, scoped to one
 // namespace per test file so files never see each other's objects.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { parse } from 'yaml';
@@ -33,6 +33,8 @@ export interface StartOperatorOptions {
   /** Extra environment; DATABRICKS_* of the default workspace point at the emulator unless overridden. */
   env?: NodeJS.ProcessEnv;
   name?: string;
+  /** Another checkout of the operator's sources (an earlier release, for upgrade and rollback tests); default this one. */
+  sourceRoot?: string;
 }
 
 const logDir = join(repoRoot, '.tmp', 'e2e-logs');
@@ -69,7 +71,7 @@ export function startOperator(options: StartOperatorOptions): OperatorProcess {
     [
       '--import',
       'tsx',
-      join(repoRoot, 'src/main.ts'),
+      join(options.sourceRoot ?? repoRoot, 'src/main.ts'),
       'run',
       `--namespaces=${options.namespace}`,
       // The test's namespace may use the default workspace (the emulator); later flags win.
@@ -90,7 +92,8 @@ export function startOperator(options: StartOperatorOptions): OperatorProcess {
   }));
   return {
     logFile,
-    logs: () => readFileSync(logFile, 'utf8'),
+    // The stream opens its file a moment after the spawn: nothing printed yet until then.
+    logs: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
     get exited() {
       return exited;
     },
