@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, repoRoot } from '../support/cluster.js';
-import { type E2E, type OperatorProcess, condition, endpointManifest, isReady, plannedReconciles, startE2E, startOperator } from './harness.js';
+import { type E2E, type OperatorProcess, addFaults, endpointManifest, isReady, plannedReconciles, startE2E, startOperator } from './harness.js';
 
 // The commit this release's work started from: the release a platform team rolls back to.
 const PREVIOUS_RELEASE = 'a0f4eff';
@@ -16,6 +16,12 @@ const MODEL = 'system.ai.meta_llama_v3_1_8b_instruct';
 // What endpointManifest's spec asks for: adopting or observing it needs no change.
 const SERVED = { served_entities: [{ entity_name: MODEL, entity_version: '3', min_provisioned_throughput: 1960, max_provisioned_throughput: 2940 }] };
 const NAMES = ['created', 'adopted', 'observed'];
+const CANARY_MODEL = 'main.default.support_bot_llama';
+/** A cron expression (seconds first, UTC) for one moment of the day. */
+const cronAt = (ms: number) => {
+  const d = new Date(ms);
+  return `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} * * *`;
+};
 
 let e2e: E2E & { startOperator(extraArgs?: string[]): OperatorProcess };
 
@@ -35,17 +41,20 @@ afterEach(async () => {
   await e2e?.stop();
 });
 
-type Status = { workspaceHost?: string; endpointId?: string; adoption?: { endpointId: string; uid?: string }; conditions?: { type: string; status: string; lastTransitionTime: string }[] };
+type Condition = { type: string; status: string; reason: string; lastTransitionTime: string };
+type Status = { workspaceHost?: string; endpointId?: string; adoption?: { endpointId: string; uid?: string }; conditions?: Condition[] } & Record<string, unknown>;
 const statusOf = async (name: string) => ((await e2e.get<{ status?: Status }>('pte', name))?.status ?? {}) as Status;
+/** What a user and generic tools read of the conditions: a flip changes a status, a reason or a transition time. */
+const verdicts = (status: Status) => (status.conditions ?? []).map(({ type, status: value, reason, lastTransitionTime }) => ({ type, status: value, reason, lastTransitionTime }));
 
 /** Pokes each object twice and waits for two more planned reconciles of each in `operator`'s log: its look is done. */
-async function lookedAtAgain(operator: OperatorProcess): Promise<void> {
+async function lookedAtAgain(operator: OperatorProcess, names: readonly string[]): Promise<void> {
   for (const round of [1, 2]) {
-    const before = new Map(NAMES.map((name) => [name, plannedReconciles(operator.logs(), `${e2e.namespace}/${name}`)]));
-    for (const name of NAMES) await e2e.kubectl(['annotate', 'pte', name, '--overwrite', `e2e.ptoperator.io/poke=${Date.now()}-${round}`]);
+    const before = new Map(names.map((name) => [name, plannedReconciles(operator.logs(), `${e2e.namespace}/${name}`)]));
+    for (const name of names) await e2e.kubectl(['annotate', 'pte', name, '--overwrite', `e2e.ptoperator.io/poke=${Date.now()}-${round}`]);
     await eventually(
       async () => {
-        const behind = NAMES.filter((name) => plannedReconciles(operator.logs(), `${e2e.namespace}/${name}`) <= (before.get(name) ?? 0));
+        const behind = names.filter((name) => plannedReconciles(operator.logs(), `${e2e.namespace}/${name}`) <= (before.get(name) ?? 0));
         if (behind.length > 0) throw new Error(`no new reconcile of ${behind.join(', ')} in ${operator.logFile}`);
       },
       { timeoutMs: 60_000, intervalMs: 200 },
@@ -54,8 +63,41 @@ async function lookedAtAgain(operator: OperatorProcess): Promise<void> {
 }
 
 async function warnings(): Promise<string[]> {
-  const list = JSON.parse(await e2e.kubectl(['get', 'events', '-o', 'json'])) as { items: { type: string; reason: string; message: string }[] };
-  return list.items.filter((e) => e.type === 'Warning').map((e) => `${e.reason}: ${e.message}`);
+  const list = JSON.parse(await e2e.kubectl(['get', 'events', '-o', 'json'])) as { items: { type: string; reason: string; message: string; count?: number }[] };
+  return list.items.filter((e) => e.type === 'Warning').map((e) => `${e.reason} (${e.count ?? 1}x): ${e.message}`);
+}
+
+/**
+ * This release's operator stops; the previous release's looks at every object, then this release's again. Neither
+ * sends anything to Databricks; each object's conditions, records and `kept` status fields stay as this release wrote
+ * them; no Warning is recorded (again).
+ */
+async function rollBackAndUpgradeAgain(names: readonly string[], kept: readonly string[] = []): Promise<void> {
+  await e2e.reconciledAgain(...names);
+  const written = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await statusOf(name)] as const)));
+  const heldOn = (status: Status | undefined) => ({
+    conditions: verdicts(status ?? {}),
+    records: { workspaceHost: status?.workspaceHost, endpointId: status?.endpointId, adoption: status?.adoption },
+    ...Object.fromEntries(kept.map((field) => [field, status?.[field]])),
+  });
+  const sentBefore = await e2e.mutations();
+  const warnedBefore = await warnings();
+  await e2e.operator.stop('SIGTERM');
+
+  const previous = startOperator({ namespace: e2e.namespace, emulatorUrl: e2e.emulator.url, name: `${e2e.namespace}-previous`, sourceRoot: previousSources });
+  try {
+    await lookedAtAgain(previous, names);
+    expect(await e2e.mutations(), 'sent by the previous release').toEqual(sentBefore);
+    for (const name of names) expect(heldOn(await statusOf(name)), `${name} under the previous release`).toEqual(heldOn(written[name]));
+  } finally {
+    await previous.stop('SIGTERM');
+  }
+
+  const again = e2e.startOperator();
+  await lookedAtAgain(again, names);
+  expect(await e2e.mutations(), 'sent after the upgrade again').toEqual(sentBefore);
+  for (const name of names) expect(heldOn(await statusOf(name)), `${name} upgraded again`).toEqual(heldOn(written[name]));
+  expect(await warnings()).toEqual(warnedBefore);
 }
 
 describe('rollback to the previous release and upgrade again', () => {
@@ -67,39 +109,25 @@ describe('rollback to the previous release and upgrade again', () => {
     ]);
     for (const name of NAMES) await e2e.waitUntil('pte', name, isReady, 90_000);
     await e2e.waitUntil('pte', 'adopted', (o) => (o['status'] as Status).adoption?.uid !== undefined);
-    await e2e.reconciledAgain(...NAMES);
-    const written = Object.fromEntries(await Promise.all(NAMES.map(async (name) => [name, await statusOf(name)] as const)));
-    const sentBefore = (await e2e.mutations()).length;
-    await e2e.operator.stop('SIGTERM');
+    await rollBackAndUpgradeAgain(NAMES);
+  });
 
-    const previous = startOperator({ namespace: e2e.namespace, emulatorUrl: e2e.emulator.url, name: `${e2e.namespace}-previous`, sourceRoot: previousSources });
-    try {
-      await lookedAtAgain(previous);
-      expect(await e2e.mutations()).toHaveLength(sentBefore);
-      for (const name of NAMES) {
-        const status = await statusOf(name);
-        expect(condition({ status }, 'Ready')?.status, `${name} under the previous release`).toBe('True');
-        expect({ workspaceHost: status.workspaceHost, endpointId: status.endpointId, adoption: status.adoption }).toEqual({
-          workspaceHost: written[name]?.workspaceHost,
-          endpointId: written[name]?.endpointId,
-          adoption: written[name]?.adoption,
-        });
-      }
-    } finally {
-      await previous.stop('SIGTERM');
-    }
+  it('a capacity retry waiting, a canary paused at a step, a schedule window open: nothing sent, each stays where it was', async () => {
+    // One rollout short of GPU capacity: the first, the capacity object's; the canary's model is the same.
+    await addFaults(e2e.emulator.url, { type: 'capacity', model: CANARY_MODEL, attempts: 1 });
+    await e2e.apply(endpointManifest('capacity', { model: { name: CANARY_MODEL, version: '1' }, capacityRetry: { initialBackoff: '10m', maxBackoff: '10m', timeout: '1h' } }));
+    await e2e.waitUntil('pte', 'capacity', (o) => (o['status'] as { capacity?: { nextRetryTime?: string } }).capacity?.nextRetryTime !== undefined, 60_000);
 
-    const again = e2e.startOperator();
-    await lookedAtAgain(again);
-    expect(await e2e.mutations()).toHaveLength(sentBefore);
-    for (const name of NAMES) {
-      const status = await statusOf(name);
-      const ready = status.conditions?.find((c) => c.type === 'Ready');
-      expect(ready?.status, `${name} upgraded again`).toBe('True');
-      // Ready never flipped on the way: its transition time is the one this release wrote first.
-      expect(ready?.lastTransitionTime).toBe(written[name]?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime);
-      expect(status.adoption).toEqual(written[name]?.adoption);
-    }
-    expect(await warnings()).toEqual([]);
+    await e2e.apply(endpointManifest('canary', { model: { name: CANARY_MODEL, version: '2' }, throughput: { chunks: { min: 1, max: 2 } }, canary: { steps: [10, 50], pause: '1h' } }));
+    await e2e.waitUntil('pte', 'canary', isReady, 60_000);
+    await e2e.kubectl(['patch', 'pte', 'canary', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: CANARY_MODEL, version: '3' } } })]);
+    await e2e.waitUntil('pte', 'canary', (o) => (o['status'] as { canary?: { phase?: string; share?: number } }).canary?.phase === 'Paused', 60_000);
+
+    const now = Date.now();
+    const window = { name: 'peak', start: cronAt(now - 60_000), end: cronAt(now + 2 * 3_600_000), throughput: { chunks: { min: 3, max: 3 } } };
+    await e2e.apply(endpointManifest('scheduled', { schedule: { timeZone: 'UTC', windows: [window] } }));
+    await e2e.waitUntil('pte', 'scheduled', (o) => isReady(o) && (o['status'] as { schedule?: { activeWindow?: string } }).schedule?.activeWindow === 'peak', 60_000);
+
+    await rollBackAndUpgradeAgain(['capacity', 'canary', 'scheduled'], ['capacity', 'canary', 'schedule', 'served']);
   });
 });
