@@ -1,13 +1,13 @@
-// Rolling the operator back and upgrading it again (docs/upgrade.md, "Rolling back"): the previous release's
-// operator, run from its own sources against the CRDs and the status this release wrote, then this release again.
-// Neither look may send anything to Databricks, flip Ready, lose a record (status.workspaceHost, status.adoption and
-// its uid) or record a Warning Event.
+// Upgrading the operator and rolling it back (docs/upgrade.md): this release reading status in the shapes earlier
+// releases wrote, and the previous release's operator, run from its own sources against the CRDs and the status this
+// release wrote, then this release again. No look may send anything to Databricks, flip a condition, lose a record
+// (status.workspaceHost, status.adoption and its uid) or record a Warning Event.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, repoRoot } from '../support/cluster.js';
-import { type E2E, type OperatorProcess, addFaults, endpointManifest, isReady, plannedReconciles, startE2E, startOperator } from './harness.js';
+import { type E2E, type OperatorProcess, addFaults, editOutOfBand, endpointManifest, isReady, plannedReconciles, startE2E, startOperator } from './harness.js';
 
 // The commit this release's work started from: the release a platform team rolls back to.
 const PREVIOUS_RELEASE = 'a0f4eff';
@@ -34,7 +34,7 @@ beforeAll(() => {
 });
 
 beforeEach(async () => {
-  e2e = await startE2E({ prefix: 'e2e-rollback', speed: 480, scenario: { endpoints: ['adopted', 'observed'].map((name) => ({ name, config: SERVED })) } });
+  e2e = await startE2E({ prefix: 'e2e-upgrade', speed: 480, scenario: { endpoints: ['adopted', 'observed'].map((name) => ({ name, config: SERVED })) } });
 });
 
 afterEach(async () => {
@@ -129,5 +129,62 @@ describe('rollback to the previous release and upgrade again', () => {
     await e2e.waitUntil('pte', 'scheduled', (o) => isReady(o) && (o['status'] as { schedule?: { activeWindow?: string } }).schedule?.activeWindow === 'peak', 60_000);
 
     await rollBackAndUpgradeAgain(['capacity', 'canary', 'scheduled'], ['capacity', 'canary', 'schedule', 'served']);
+  });
+});
+
+/** Status as earlier releases wrote it: no status.workspaceHost, an adoption record without uid or fromUid, capacity attempts without retryTimeout. */
+async function asAnEarlierReleaseWroteIt(name: string): Promise<void> {
+  const status = await statusOf(name);
+  const paths = [
+    status.workspaceHost !== undefined && '/status/workspaceHost',
+    status.adoption?.uid !== undefined && '/status/adoption/uid',
+    (status.adoption as { fromUid?: string } | undefined)?.fromUid !== undefined && '/status/adoption/fromUid',
+    (status['capacity'] as { retryTimeout?: string } | undefined)?.retryTimeout !== undefined && '/status/capacity/retryTimeout',
+  ].filter((path) => path !== false);
+  await e2e.kubectl(['patch', 'pte', name, '--subresource=status', '--type=json', '-p', JSON.stringify(paths.map((path) => ({ op: 'remove', path })))]);
+  expect((await statusOf(name)).workspaceHost).toBeUndefined();
+}
+
+describe('upgrade over status an earlier release wrote', () => {
+  it('created, adopted, waiting for capacity, a canary at a step, being deleted: nothing sent but the deletion, no condition flips, the host recorded again, no Warning', async () => {
+    const names = ['created', 'adopted', 'capacity', 'canary'];
+    await addFaults(e2e.emulator.url, { type: 'capacity', model: CANARY_MODEL, attempts: 1 });
+    await e2e.apply([
+      endpointManifest('capacity', { model: { name: CANARY_MODEL, version: '1' }, capacityRetry: { initialBackoff: '10m', maxBackoff: '10m', timeout: '1h' } }),
+      endpointManifest('created'),
+      endpointManifest('doomed'),
+      endpointManifest('adopted', {}, { annotations: { 'ptoperator.io/adopt': 'true' } }),
+      endpointManifest('canary', { model: { name: CANARY_MODEL, version: '2' }, throughput: { chunks: { min: 1, max: 2 } }, canary: { steps: [10, 50], pause: '1h' } }),
+    ]);
+    await e2e.waitUntil('pte', 'capacity', (o) => (o['status'] as { capacity?: { nextRetryTime?: string } }).capacity?.nextRetryTime !== undefined, 60_000);
+    for (const name of ['created', 'doomed', 'canary']) await e2e.waitUntil('pte', name, isReady, 90_000);
+    await e2e.kubectl(['patch', 'pte', 'canary', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: CANARY_MODEL, version: '3' } } })]);
+    await e2e.waitUntil('pte', 'canary', (o) => (o['status'] as { canary?: { phase?: string } }).canary?.phase === 'Paused', 60_000);
+    // Adopted by a release before issue 15, which wrote the owner tags at once.
+    const adopted = await e2e.waitUntil('pte', 'adopted', (o) => isReady(o) && (o['status'] as Status).adoption?.uid !== undefined);
+    const uid = (adopted['metadata'] as { uid: string }).uid;
+    await editOutOfBand(e2e.emulator.url, 'adopted', { tags: { add: [{ key: 'pt-operator-owner-uid', value: uid }, { key: 'pt-operator-owner', value: `${e2e.namespace}.adopted` }] } });
+    await e2e.reconciledAgain(...names, 'doomed');
+
+    const written = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await statusOf(name)] as const)));
+    const heldOn = (status: Status | undefined) => ({
+      conditions: verdicts(status ?? {}),
+      records: { workspaceHost: status?.workspaceHost, endpointId: status?.endpointId, adoption: status?.adoption?.endpointId },
+      canary: status?.['canary'],
+      capacity: { ...(status?.['capacity'] as object | undefined), retryTimeout: undefined },
+    });
+    const sentBefore = await e2e.mutations();
+    const warnedBefore = await warnings();
+    await e2e.operator.stop('SIGTERM');
+    for (const name of [...names, 'doomed']) await asAnEarlierReleaseWroteIt(name);
+    await e2e.kubectl(['delete', 'pte', 'doomed', '--wait=false']);
+
+    const upgraded = e2e.startOperator();
+    await lookedAtAgain(upgraded, names);
+    await eventually(async () => expect(await e2e.get('pte', 'doomed')).toBeUndefined(), { timeoutMs: 60_000 });
+    const sent = (await e2e.mutations()).slice(sentBefore.length);
+    expect(sent.map((c) => `${c.operation} ${c.path}`)).toEqual([expect.stringMatching(/^delete .*\/doomed$/)]);
+    for (const name of names) expect(heldOn(await statusOf(name)), `${name} after the upgrade`).toEqual(heldOn(written[name]));
+    expect(await warnings()).toEqual(warnedBefore);
   });
 });
