@@ -209,6 +209,20 @@ describe('ownership', () => {
     expect(tagged.status).toMatchObject({ endpointId: ENDPOINT_ID, workspaceHost: HOST });
   });
 
+  // An adoption an earlier release recorded without the host, of an endpoint it never needed to change (no owner tags):
+  // the record alone holds nothing, the annotation adopts it again at the next look (docs/upgrade.md). A deletion
+  // coming first (the object deleted across the upgrade) deletes it as that look would have let it, not orphans it.
+  it('an adoption recorded before status.workspaceHost, the object deleted before its next look: with adopt the endpoint is deleted; without, left', () => {
+    const adopting = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
+    const untouched = readyEndpoint({}, { owner: null });
+    const adopted = afterPlan(adopting, reconcile(adopting, { endpoint: untouched }));
+    const { workspaceHost: _, adoption, ...status } = adopted.status;
+    const legacy: EndpointObject = { ...adopted, status: { ...status, ...(adoption && { adoption: { endpointId: adoption.endpointId, time: adoption.time } }) }, deleting: true };
+    expect(reconcile(legacy, { endpoint: untouched, now: at(HOUR) }).action).toEqual({ type: 'delete', name: 'llama-chat' });
+    const withoutAdopt: EndpointObject = { ...legacy, annotations: {} };
+    expect(reconcile(withoutAdopt, { endpoint: untouched, now: at(HOUR) }).action).toEqual({ type: 'removeFinalizer' });
+  });
+
   it('an endpoint another live object created (its status.endpointId): NotOwned naming it, even with adopt', () => {
     const object = endpointObject({ annotations: { [EndpointAnnotation.adopt]: 'true' } });
     const plan = reconcile(object, { endpoint: readyEndpoint({}, { owner: null }), tenancy: { recordedHolder: 'team-b.maker', recordedBy: 'creation' } });
