@@ -4,9 +4,11 @@ import { kubeTime } from '../../kube/time.js';
 import { type PlanBuilder, endpointNameOf, owner, progressRequeue } from './plan-builder.js';
 import type { Plan, PlanInput } from './plan-types.js';
 import { planCallFailure } from './failures.js';
-import { ownershipOf } from './ownership.js';
+import { type HeldRecord, decideOwnership } from './ownership.js';
 import { deletionElsewhere } from './workspace-move.js';
 import { isObserveOnly } from './observe-only.js';
+import { wantsAdoption } from './user-requests.js';
+import type { ServingEndpointDetailed } from '../../databricks/api-types.js';
 
 export function planCrdDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   if (!input.object.hasFinalizer) return plan.finish({ type: 'none' }, undefined);
@@ -84,7 +86,8 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
   }
   // An adopted endpoint (status.adoption) is deleted like a created one, and so is one whose owner tags were removed
   // out of band (status.endpointId, ownership.ts); one that is not this object's never is.
-  if (ownershipOf(observed.value, owner(object), object.status, input.tenancy.taggedOwnerPresence, input.workspace.host).kind !== 'ours') {
+  const ownership = decideOwnership({ endpoint: observed.value, owner: owner(object), held: object.status, workspace: input.workspace.host, wantsAdoption: wantsAdoption(object), adoptAnnotation: EndpointAnnotation.adopt, ...input.tenancy });
+  if (ownership.kind !== 'ours' && !(ownership.kind === 'adopt' && adoptedBeforeHostsWereRecorded(object.status, observed.value))) {
     // Its records were made in another workspace: the endpoint it holds lives there, so it is not let go as if gone.
     const moved = deletionElsewhere(object.status, input.workspace.host, name, true);
     if (moved) return plan.synced(false, SyncedReason.WorkspaceChanged, moved).finish({ type: 'none' }, undefined);
@@ -98,4 +101,13 @@ export function planDeletion(input: PlanInput, plan: PlanBuilder): Plan {
     // A DELETE answered 200 removes the finalizer in the same reconcile (reconciler.ts), so this requeue is only
     // for a delete that was not answered: timed from the deletion, not from a rollout that may have ended long ago.
     .finish({ type: 'delete', name }, progressRequeue(input, object.deletionTimestamp ?? kubeTime(input.now)));
+}
+
+/**
+ * An adoption an earlier release recorded without status.workspaceHost, of this very endpoint: the record alone holds
+ * nothing (ownership.ts recordsIn), but with ptoperator.io/adopt still set the next look adopts it again with no call
+ * (docs/upgrade.md). A deletion that comes first deletes it as after that look, rather than leaving it running.
+ */
+function adoptedBeforeHostsWereRecorded(status: HeldRecord | undefined, endpoint: Pick<ServingEndpointDetailed, 'id'>): boolean {
+  return status?.workspaceHost === undefined && endpoint.id !== undefined && status?.adoption?.endpointId === endpoint.id;
 }
