@@ -34,7 +34,7 @@ beforeAll(() => {
 });
 
 beforeEach(async () => {
-  e2e = await startE2E({ prefix: 'e2e-upgrade', speed: 480, scenario: { endpoints: ['adopted', 'observed'].map((name) => ({ name, config: SERVED })) } });
+  e2e = await startE2E({ prefix: 'e2e-upgrade', speed: 480, scenario: { endpoints: ['adopted', 'observed', 'bare'].map((name) => ({ name, config: SERVED })) } });
 });
 
 afterEach(async () => {
@@ -146,17 +146,20 @@ async function asAnEarlierReleaseWroteIt(name: string): Promise<void> {
 }
 
 describe('upgrade over status an earlier release wrote', () => {
-  it('created, adopted, waiting for capacity, a canary at a step, being deleted: nothing sent but the deletion, no condition flips, the host recorded again, no Warning', async () => {
+  it('created, adopted, waiting for capacity, a canary at a step, being deleted: nothing sent but the deletions, no condition flips, the host recorded again, no Warning', async () => {
     const names = ['created', 'adopted', 'capacity', 'canary'];
     await addFaults(e2e.emulator.url, { type: 'capacity', model: CANARY_MODEL, attempts: 1 });
+    // The fault's one failed rollout is the capacity object's: the canary, of the same model, comes after it.
+    await e2e.apply(endpointManifest('capacity', { model: { name: CANARY_MODEL, version: '1' }, capacityRetry: { initialBackoff: '10m', maxBackoff: '10m', timeout: '1h' } }));
+    await e2e.waitUntil('pte', 'capacity', (o) => (o['status'] as { capacity?: { nextRetryTime?: string } }).capacity?.nextRetryTime !== undefined, 60_000);
     await e2e.apply([
-      endpointManifest('capacity', { model: { name: CANARY_MODEL, version: '1' }, capacityRetry: { initialBackoff: '10m', maxBackoff: '10m', timeout: '1h' } }),
       endpointManifest('created'),
       endpointManifest('doomed'),
       endpointManifest('adopted', {}, { annotations: { 'ptoperator.io/adopt': 'true' } }),
+      // Adopted with no change, so never tagged: its record alone, without the host, holds nothing after the upgrade.
+      endpointManifest('bare', {}, { annotations: { 'ptoperator.io/adopt': 'true' } }),
       endpointManifest('canary', { model: { name: CANARY_MODEL, version: '2' }, throughput: { chunks: { min: 1, max: 2 } }, canary: { steps: [10, 50], pause: '1h' } }),
     ]);
-    await e2e.waitUntil('pte', 'capacity', (o) => (o['status'] as { capacity?: { nextRetryTime?: string } }).capacity?.nextRetryTime !== undefined, 60_000);
     for (const name of ['created', 'doomed', 'canary']) await e2e.waitUntil('pte', name, isReady, 90_000);
     await e2e.kubectl(['patch', 'pte', 'canary', '--type=merge', '-p', JSON.stringify({ spec: { model: { name: CANARY_MODEL, version: '3' } } })]);
     await e2e.waitUntil('pte', 'canary', (o) => (o['status'] as { canary?: { phase?: string } }).canary?.phase === 'Paused', 60_000);
@@ -164,7 +167,8 @@ describe('upgrade over status an earlier release wrote', () => {
     const adopted = await e2e.waitUntil('pte', 'adopted', (o) => isReady(o) && (o['status'] as Status).adoption?.uid !== undefined);
     const uid = (adopted['metadata'] as { uid: string }).uid;
     await editOutOfBand(e2e.emulator.url, 'adopted', { tags: { add: [{ key: 'pt-operator-owner-uid', value: uid }, { key: 'pt-operator-owner', value: `${e2e.namespace}.adopted` }] } });
-    await e2e.reconciledAgain(...names, 'doomed');
+    await e2e.waitUntil('pte', 'bare', (o) => isReady(o) && (o['status'] as Status).adoption?.uid !== undefined);
+    await e2e.reconciledAgain(...names, 'doomed', 'bare');
 
     const written = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await statusOf(name)] as const)));
     const heldOn = (status: Status | undefined) => ({
@@ -176,14 +180,15 @@ describe('upgrade over status an earlier release wrote', () => {
     const sentBefore = await e2e.mutations();
     const warnedBefore = await warnings();
     await e2e.operator.stop('SIGTERM');
-    for (const name of [...names, 'doomed']) await asAnEarlierReleaseWroteIt(name);
-    await e2e.kubectl(['delete', 'pte', 'doomed', '--wait=false']);
+    for (const name of [...names, 'doomed', 'bare']) await asAnEarlierReleaseWroteIt(name);
+    // Deleted across the upgrade: a created endpoint, and one adopted untagged whose object still asks to adopt.
+    await e2e.kubectl(['delete', 'pte', 'doomed', 'bare', '--wait=false']);
 
     const upgraded = e2e.startOperator();
     await lookedAtAgain(upgraded, names);
-    await eventually(async () => expect(await e2e.get('pte', 'doomed')).toBeUndefined(), { timeoutMs: 60_000 });
+    for (const name of ['doomed', 'bare']) await eventually(async () => expect(await e2e.get('pte', name)).toBeUndefined(), { timeoutMs: 60_000 });
     const sent = (await e2e.mutations()).slice(sentBefore.length);
-    expect(sent.map((c) => `${c.operation} ${c.path}`)).toEqual([expect.stringMatching(/^delete .*\/doomed$/)]);
+    expect(sent.map((c) => `${c.operation} ${c.path}`).sort()).toEqual([expect.stringMatching(/^delete .*\/bare$/), expect.stringMatching(/^delete .*\/doomed$/)]);
     for (const name of names) expect(heldOn(await statusOf(name)), `${name} after the upgrade`).toEqual(heldOn(written[name]));
     expect(await warnings()).toEqual(warnedBefore);
   });
