@@ -72,7 +72,7 @@ async function warnings(): Promise<string[]> {
  * sends anything to Databricks; each object's conditions, records and `kept` status fields stay as this release wrote
  * them; no Warning is recorded (again).
  */
-async function rollBackAndUpgradeAgain(names: readonly string[], kept: readonly string[] = []): Promise<void> {
+async function rollBackAndUpgradeAgain(names: readonly string[], kept: readonly string[] = [], underPrevious?: () => Promise<void>): Promise<void> {
   await e2e.reconciledAgain(...names);
   const written = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await statusOf(name)] as const)));
   const heldOn = (status: Status | undefined) => ({
@@ -89,19 +89,21 @@ async function rollBackAndUpgradeAgain(names: readonly string[], kept: readonly 
     await lookedAtAgain(previous, names);
     expect(await e2e.mutations(), 'sent by the previous release').toEqual(sentBefore);
     for (const name of names) expect(heldOn(await statusOf(name)), `${name} under the previous release`).toEqual(heldOn(written[name]));
+    await underPrevious?.();
   } finally {
     await previous.stop('SIGTERM');
   }
 
+  const sentByPrevious = await e2e.mutations();
   const again = e2e.startOperator();
   await lookedAtAgain(again, names);
-  expect(await e2e.mutations(), 'sent after the upgrade again').toEqual(sentBefore);
+  expect(await e2e.mutations(), 'sent after the upgrade again').toEqual(sentByPrevious);
   for (const name of names) expect(heldOn(await statusOf(name)), `${name} upgraded again`).toEqual(heldOn(written[name]));
   expect(await warnings()).toEqual(warnedBefore);
 }
 
 describe('rollback to the previous release and upgrade again', () => {
-  it('a created, an adopted and an observed endpoint: nothing sent, Ready kept, records kept, no Warning', async () => {
+  it('a created, an adopted and an observed endpoint: nothing sent, Ready kept, records kept, no Warning; one created under the previous release is Ready', async () => {
     await e2e.apply([
       endpointManifest('created'),
       endpointManifest('adopted', {}, { annotations: { 'ptoperator.io/adopt': 'true' } }),
@@ -109,7 +111,15 @@ describe('rollback to the previous release and upgrade again', () => {
     ]);
     for (const name of NAMES) await e2e.waitUntil('pte', name, isReady, 90_000);
     await e2e.waitUntil('pte', 'adopted', (o) => (o['status'] as Status).adoption?.uid !== undefined);
-    await rollBackAndUpgradeAgain(NAMES);
+    // An object made while the previous release runs: the API server serves it this release's status default.
+    await rollBackAndUpgradeAgain(NAMES, [], async () => {
+      await e2e.apply(endpointManifest('fresh'));
+      await e2e.waitUntil('pte', 'fresh', isReady, 90_000);
+    });
+    const sent = await e2e.mutations();
+    await e2e.reconciledAgain('fresh');
+    expect(await e2e.mutations()).toEqual(sent);
+    expect(await e2e.get('pte', 'fresh').then((o) => o && isReady(o))).toBe(true);
   });
 
   it('a capacity retry waiting, a canary paused at a step, a schedule window open: nothing sent, each stays where it was', async () => {
