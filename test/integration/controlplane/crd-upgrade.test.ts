@@ -13,18 +13,24 @@ import { apply, applyOk, ensureNamespace, eventually, kubectl, kubectlOk, repoRo
 type Schema = { properties?: Record<string, Schema>; 'x-kubernetes-validations'?: { rule: string }[]; default?: unknown } & Record<string, unknown>;
 interface Crd {
   metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string> };
-  spec: { group: string; names: { plural: string }; versions: { name: string; schema: { openAPIV3Schema: Schema } }[] };
+  spec: { group: string; names: Record<string, unknown>; versions: { name: string; schema: { openAPIV3Schema: Schema } }[] };
 }
 
 const group = `${uniqueNamespace('crdup').replace(/[^a-z0-9-]/g, '')}.ptoperator.io`;
 const namespace = uniqueNamespace('crd-upgrade');
 const FINALIZER = 'serving.ptoperator.io/endpoint';
+const KIND = 'CrdUpgradeCheck';
+const PLURAL = 'crdupgradechecks';
 
-/** This release's endpoint CRD, moved to `group`. */
+/**
+ * This release's endpoint CRD, moved to `group` under names of its own: with the kind's names, short name (pte) or
+ * categories, kubectl (whose discovery cache outlives the copy by minutes) could resolve `pte` to it in other tests.
+ */
 function released(): Crd {
   const crd = parse(readFileSync(join(repoRoot, 'crds/serving.ptoperator.io_provisionedthroughputendpoints.yaml'), 'utf8')) as Crd;
   crd.spec.group = group;
-  crd.metadata = { name: `${crd.spec.names.plural}.${group}` };
+  crd.spec.names = { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: PLURAL.slice(0, -1) };
+  crd.metadata = { name: `${PLURAL}.${group}` };
   return crd;
 }
 
@@ -45,7 +51,7 @@ function earlier(): Crd {
 function endpoint(name: string, spec: Record<string, unknown> = {}): object {
   return {
     apiVersion: `${group}/v1alpha1`,
-    kind: 'ProvisionedThroughputEndpoint',
+    kind: KIND,
     metadata: { name, namespace, finalizers: [FINALIZER] },
     spec: {
       model: { name: 'team/a.models.chat', version: '1' },
@@ -56,7 +62,7 @@ function endpoint(name: string, spec: Record<string, unknown> = {}): object {
   };
 }
 
-const resource = `provisionedthroughputendpoints.${group}`;
+const resource = `${PLURAL}.${group}`;
 const RATCHETED = [
   'Warning: spec.capacityRetry.maxBackoff: Invalid value: capacityRetry.maxBackoff must be at least capacityRetry.initialBackoff',
   'Warning: spec.model.name: Invalid value: "team/a.models.chat": must be a Unity Catalog name',
@@ -88,7 +94,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await kubectl(['-n', namespace, 'patch', resource, 'stored', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
-  await kubectl(['delete', 'crd', resource, '--wait=false']);
+  await kubectl(['delete', 'crd', resource]);
 });
 
 describe('the CRDs upgraded over an object stored with values a newer rule refuses', () => {
