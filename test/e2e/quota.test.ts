@@ -16,11 +16,12 @@ afterAll(async () => {
   await e2e?.stop();
 });
 
+// Each attempt (a retry too) starts from an empty workspace: the quota is 1.
+beforeEach(async () => {
+  await e2e.kubectl(['delete', 'pte', '--all', '--wait=true', '--timeout=60s']);
+});
+
 describe("the workspace's quota of serving endpoints", () => {
-  // Each attempt (a retry too) starts from an empty workspace: the quota is 1.
-  beforeEach(async () => {
-    await e2e.kubectl(['delete', 'pte', '--all', '--wait=true', '--timeout=60s']);
-  });
 
   it('a create refused by the quota says so, and goes out by itself once an endpoint is deleted to make room', async () => {
     await e2e.apply(endpointManifest('first'));
@@ -80,9 +81,6 @@ describe("the workspace's quota of serving endpoints", () => {
 });
 
 describe("the workspace's quota of serving endpoints across a restart", () => {
-  beforeEach(async () => {
-    await e2e.kubectl(['delete', 'pte', '--all', '--wait=true', '--timeout=60s']);
-  });
 
   // Every object Synced=False is looked at right after a start: the objects the quota refused must not each send a
   // create bound to be refused (charged to the budget every endpoint on the host shares) after every restart.
