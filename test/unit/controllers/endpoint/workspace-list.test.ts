@@ -4,6 +4,7 @@ import { ListFreshness, WorkspaceLists, asListed, summarizeList, type EndpointLi
 import { listSpacingMs } from '../../../../src/controllers/endpoint/requeue.js';
 import { ownershipOf } from '../../../../src/controllers/endpoint/ownership.js';
 import { OTHER_OWNER, OWNER, readyEndpoint } from '../fixtures.js';
+import { DEFAULT_WORKSPACE } from '../../../../src/controllers/resources.js';
 
 const KEY = 'ml/llama-chat';
 
@@ -158,6 +159,32 @@ describe('WorkspaceLists: what the kept lists of every workspace may hold togeth
       s.c.at += 100;
     }
     expect(await s.kept(workspaces)).toEqual(['small1', 'small2', 'big2']);
+  });
+
+  // Heaviest first alone let a tenant's many workspaces of 9,000 endpoints each push out another tenant's one list of
+  // 10,000 (the heaviest single list): that tenant then waited for its spacing again at every look of its endpoints.
+  it("a tenant's many lists go before another tenant's one list, however large: the bound is shared by namespace first", async () => {
+    const s = setup();
+    const workspaces: Record<string, number> = { 'quiet/prod': 10_000 };
+    for (let i = 0; i < 14; i++) workspaces[`noisy/w${i}`] = 9_000;
+    for (const [workspace, size] of Object.entries(workspaces)) {
+      await s.read(workspace, size);
+      s.c.at += 10;
+    }
+    const served = await s.kept(workspaces);
+    expect(served).toContain('quiet/prod');
+    expect(served.filter((w) => w.startsWith('noisy/')).length).toBeLessThan(14);
+  });
+
+  it("the default workspace's list is its own share: a tenant's lists do not push it out either", async () => {
+    const s = setup();
+    const workspaces: Record<string, number> = { [DEFAULT_WORKSPACE]: 10_000 };
+    for (let i = 0; i < 14; i++) workspaces[`noisy/w${i}`] = 9_000;
+    for (const [workspace, size] of Object.entries(workspaces)) {
+      await s.read(workspace, size);
+      s.c.at += 10;
+    }
+    expect(await s.kept(workspaces)).toContain(DEFAULT_WORKSPACE);
   });
 
   it('a workspace whose list was dropped still reads no sooner than its spacing: fewer kept lists, not more reads', async () => {
