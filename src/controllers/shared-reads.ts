@@ -4,12 +4,15 @@
 // since a moment (its own create) says so (`notBefore`): it shares only a read started after it. Reads that cost
 // in proportion to their answer (a list of thousands) can be spaced: such a caller then waits for the next read
 // (`waitMs`) rather than starting one of its own. Answers a host chooses the size of (a tenant's own) can be
-// bounded together (`KeptBound`): past it the heaviest go first, and an answer past its keep time is let go.
+// bounded together (`KeptBound`): past it the heaviest of the group holding the most go first (one tenant's
+// answers before another's), and an answer past its keep time is let go.
 
 /** What the answers kept together may weigh, and how much each does (a list: its endpoints). */
 export interface KeptBound<T> {
   weight: (value: T) => number;
   max: number;
+  /** whose answer a key is (a tenant): past the bound the group that holds the most gives first; one group when not given */
+  group?: (key: string) => string;
 }
 
 export interface SharedReadsOptions<T> {
@@ -84,7 +87,8 @@ export class SharedReads<T> {
 
   /**
    * Lets go of answers past their keep time (an entry whose spacing passed too goes whole: a workspace deleted
-   * leaves nothing), then, while the kept answers weigh more than the bound, of the heaviest (the oldest of equals).
+   * leaves nothing), then, while the kept answers weigh more than the bound, of the heaviest (the oldest of equals)
+   * of the group that holds the most: one tenant's many answers give way before another's one.
    */
   private letGo(): void {
     const at = this.now();
@@ -95,16 +99,27 @@ export class SharedReads<T> {
       total += entry.kept?.weight ?? 0;
     }
     const bound = this.options.kept;
-    if (!bound) return;
+    if (!bound || total <= bound.max) return;
+    const groupOf = bound.group ?? (() => '');
+    const held = new Map<string, number>();
+    for (const [key, entry] of this.entries) if (entry.kept) held.set(groupOf(key), (held.get(groupOf(key)) ?? 0) + entry.kept.weight);
     while (total > bound.max) {
-      let heaviest: Entry<T> | undefined;
-      for (const entry of this.entries.values()) {
+      let heaviest: { entry: Entry<T>; group: string; groupHolds: number; weight: number } | undefined;
+      for (const [key, entry] of this.entries) {
         if (!entry.kept) continue;
-        if (!heaviest?.kept || entry.kept.weight > heaviest.kept.weight || (entry.kept.weight === heaviest.kept.weight && entry.startedAt < heaviest.startedAt)) heaviest = entry;
+        const group = groupOf(key);
+        const groupHolds = held.get(group) ?? 0;
+        const weight = entry.kept.weight;
+        const before =
+          !heaviest ||
+          groupHolds > heaviest.groupHolds ||
+          (groupHolds === heaviest.groupHolds && (weight > heaviest.weight || (weight === heaviest.weight && entry.startedAt < heaviest.entry.startedAt)));
+        if (before) heaviest = { entry, group, groupHolds, weight };
       }
-      if (!heaviest?.kept) return;
-      total -= heaviest.kept.weight;
-      heaviest.kept = undefined;
+      if (!heaviest) return;
+      total -= heaviest.weight;
+      held.set(heaviest.group, heaviest.groupHolds - heaviest.weight);
+      heaviest.entry.kept = undefined;
     }
   }
 }

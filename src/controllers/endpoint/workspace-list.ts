@@ -45,8 +45,8 @@ export const asListed = (name: string, summary: ListedSummary): ServingEndpointD
  * What the kept lists of every workspace may hold together, in bytes as keptBytes counts them (about what the
  * heap holds). A workspace's host chooses its list (up to 100,000 endpoints in 8 MiB; 65,000 plausible ones, or
  * 8,000 with long owner tags, are some 32 MiB kept), and a tenant may point several workspaces of its namespace at a
- * host it runs: past the bound the largest lists are let go first (the oldest of equals), so a few workspaces of
- * hundreds to 10,000 endpoints (about 5 MiB each) keep theirs. A workspace whose list was let go still reads no
+ * host it runs: past the bound the namespace holding the most gives first, its largest list first (the oldest of
+ * equals), so other tenants' workspaces of hundreds to 10,000 endpoints (about 5 MiB each) keep theirs. A workspace whose list was let go still reads no
  * sooner than its spacing: its watched rollouts wait for the next list, a new object's look makes a GET.
  */
 export const KEPT_LISTS_BYTES_MAX = 64 * 1024 * 1024;
@@ -67,6 +67,9 @@ export function keptBytes(list: EndpointList): number {
   return bytes;
 }
 
+/** A workspace's tenant: the namespace of `namespace/name`; the operator's default workspace is a share of its own. */
+const tenantOf = (workspace: string): string => workspace.split('/', 1)[0]!;
+
 const listedCount = (list: EndpointList) => (list.kind === 'found' ? list.value.size : 0);
 const spacingMs = (list: EndpointList) => listSpacingMs(listedCount(list));
 const keepMs = (list: EndpointList) => (list.kind === 'found' ? Math.max(ENDPOINT_LIST_KEEP_MS, spacingMs(list)) : undefined);
@@ -76,7 +79,7 @@ export class WorkspaceLists {
   private readonly reads: SharedReads<EndpointList>;
 
   constructor(now: () => number) {
-    this.reads = new SharedReads(now, { spacingMs, kept: { weight: keptBytes, max: KEPT_LISTS_BYTES_MAX } });
+    this.reads = new SharedReads(now, { spacingMs, kept: { weight: keptBytes, max: KEPT_LISTS_BYTES_MAX, group: tenantOf } });
   }
 
   /** A list of `workspace` started after `notBefore`: the one kept or in flight, or a new read. */
