@@ -48,6 +48,19 @@ describe('AI Gateway: no perpetual diff against what Databricks echoes', () => {
     expect(diffGateway(normalGateway(listedTwice, ENDPOINT), normalGateway(echoed(body), ENDPOINT))).toEqual([]);
   });
 
+  // Databricks takes one of calls or tokens per limit (docs/emulator.md): a spec limit with both was sent as one
+  // limit, which a workspace refuses, so the gateway never applied (Rejected). Sent as two limits, one each, with the
+  // same key and principal, it means what the spec says: both caps apply.
+  it('a rate limit with both calls and tokens is sent as two limits, one each, and the echo is the same gateway', () => {
+    const both = spec({ rateLimits: [{ key: 'user', principal: 'a@b.com', calls: 5, tokens: 1000 }] });
+    const body = gatewayBody(both, ENDPOINT);
+    expect(body.rate_limits).toEqual([
+      { renewal_period: 'minute', key: 'user', principal: 'a@b.com', calls: 5 },
+      { renewal_period: 'minute', key: 'user', principal: 'a@b.com', tokens: 1000 },
+    ]);
+    expect(diffGateway(normalGateway(body, ENDPOINT), normalGateway(echoed(body), ENDPOINT))).toEqual([]);
+  });
+
   it('reordered rate limits and keywords are the same gateway', () => {
     const a = gatewayBody(spec({ rateLimits: [{ calls: 1 }, { calls: 2, key: 'user' }], guardrails: { input: { invalidKeywords: ['x', 'y'] } } }), ENDPOINT);
     const b = gatewayBody(spec({ rateLimits: [{ calls: 2, key: 'user' }, { calls: 1 }], guardrails: { input: { invalidKeywords: ['y', 'x'] } } }), ENDPOINT);
