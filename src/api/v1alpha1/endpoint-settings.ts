@@ -81,7 +81,7 @@ export const RateLimit = withRules(
       check: (r) => r.principal === undefined || r.key !== 'service_principal' || applicationIdRegex.test(r.principal),
     },
   ],
-).describe('One rate limit.');
+).describe('One rate limit. With both calls and tokens it is sent as two limits with the same key and principal, one each: Databricks takes one of them per limit, and both caps apply.');
 export type RateLimit = z.infer<typeof RateLimit>;
 
 const ucName = (what: string) =>

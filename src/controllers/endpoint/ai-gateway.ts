@@ -1,7 +1,8 @@
 // The AI Gateway part: spec.aiGateway ↔ the endpoint's ai_gateway. A PUT replaces the whole gateway,
 // so the desired body is always complete. Compared in a normal form, the way Databricks echoes it: a
 // PII behavior left out is NONE, usage tracking and fallback left out are off, a guardrail side with
-// nothing on equals none, rate limits and keyword lists are sets, and a table name prefix left out is
+// nothing on equals none, rate limits and keyword lists are sets (a limit with both calls and tokens is two
+// limits, one cap each, as Databricks takes them), and a table name prefix left out is
 // the endpoint name. A disabled inference table keeps its place (catalog, schema, prefix): it is compared
 // when the spec declares one, and equals no table when the spec does not. An inference table about to be
 // enabled somewhere new is refused while its Unity Catalog schema is known to be missing (the reconciler
@@ -40,13 +41,15 @@ export function gatewayBody(spec: AiGateway | undefined, endpointName: string): 
     };
   }
   if (spec.rateLimits && spec.rateLimits.length > 0) {
-    const limits = spec.rateLimits.map((r) => ({
-      renewal_period: r.renewalPeriod,
-      key: r.key,
-      ...(r.calls !== undefined && { calls: r.calls }),
-      ...(r.tokens !== undefined && { tokens: r.tokens }),
-      ...(r.principal !== undefined && { principal: r.principal }),
-    }));
+    const limits = spec.rateLimits.flatMap((r) =>
+      oneCapEach({
+        renewal_period: r.renewalPeriod,
+        key: r.key,
+        ...(r.calls !== undefined && { calls: r.calls }),
+        ...(r.tokens !== undefined && { tokens: r.tokens }),
+        ...(r.principal !== undefined && { principal: r.principal }),
+      }),
+    );
     // A set: a limit listed twice is one limit, sent once (a workspace may keep one, or refuse the repeat).
     body.rate_limits = [...new Map(limits.map((r) => [rateLimitKey(r), r])).values()];
   }
@@ -145,7 +148,7 @@ export function normalGateway(config: AiGatewayConfig | undefined, endpointName:
     usageTracking: config?.usage_tracking_config?.enabled === true,
     ...(table && { table }),
     ...normalGuardrails(config),
-    rateLimits: sortedUnique((config?.rate_limits ?? []).map(rateLimitKey)),
+    rateLimits: sortedUnique((config?.rate_limits ?? []).flatMap(oneCapEach).map(rateLimitKey)),
     fallback: config?.fallback_config?.enabled === true,
   };
 }
@@ -166,6 +169,16 @@ function normalGuardrails(config: AiGatewayConfig | undefined): Pick<NormalGatew
     if (anythingOn) out[side] = normal;
   }
   return out;
+}
+
+/**
+ * Databricks takes one of calls or tokens per rate limit (docs/emulator.md): a limit with both is two limits with the
+ * same key and principal, one cap each. Both caps apply either way, so they are sent and compared so.
+ */
+function oneCapEach(r: AiGatewayRateLimit): AiGatewayRateLimit[] {
+  if (r.calls === undefined || r.tokens === undefined) return [r];
+  const { calls, tokens, ...rest } = r;
+  return [{ ...rest, calls }, { ...rest, tokens }];
 }
 
 const rateLimitKey = (r: AiGatewayRateLimit): string =>
