@@ -46,6 +46,9 @@ describe('emulator: AI Gateway', () => {
     ['a schema that does not exist', { inference_table_config: { enabled: true, catalog_name: 'main', schema_name: 'nowhere' } }, "Schema 'main.nowhere' does not exist."],
     ['an hourly rate limit', { rate_limits: [{ calls: 1, renewal_period: 'hour' }] }, "Invalid renewal_period 'hour'"],
     ['a principal with key endpoint', { rate_limits: [{ calls: 1, renewal_period: 'minute', principal: 'a@b.com' }] }, "principal cannot be specified when the key is 'endpoint'"],
+    // A workspace takes one of calls or tokens per limit (a user's PUT on a real workspace, community.databricks.com
+    // thread 136468, 2025-10-29: "it has to be either calls or tokens you can't have both"); the wording is a guess.
+    ['a rate limit with both calls and tokens', { rate_limits: [{ calls: 1, tokens: 100, renewal_period: 'minute' }] }, 'either calls or tokens, not both'],
   ])('%s is a 400 INVALID_PARAMETER_VALUE', (_, body, message) => {
     const { emulator } = emulatorWithEndpoint();
     const error = refused(() => emulator.putAiGateway('llama', body));
