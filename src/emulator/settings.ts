@@ -34,6 +34,10 @@ export function applyAiGateway(endpointName: string, current: AiGatewayConfig | 
       throw invalidParameter(`Invalid rate limit key '${limit.key}'. Supported keys: ${RATE_LIMIT_KEYS.join(', ')}.`);
     }
     if (limit.calls === undefined && limit.tokens === undefined) throw invalidParameter('A rate limit must specify calls or tokens.');
+    // One cap per limit: a user's PUT on a real workspace (community.databricks.com thread 136468). Wording: INFERENCE.
+    if (limit.calls !== undefined && limit.tokens !== undefined) {
+      throw invalidParameter('A rate limit must specify either calls or tokens, not both; use two rate limits with the same key.');
+    }
     if ((limit.calls ?? 0) < 0 || (limit.tokens ?? 0) < 0) throw invalidParameter('Rate limit calls and tokens must not be negative.');
     if ((limit.key ?? 'endpoint') === 'endpoint' && limit.principal !== undefined) {
       throw invalidParameter("Rate limit principal cannot be specified when the key is 'endpoint'.");
