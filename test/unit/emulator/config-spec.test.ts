@@ -130,11 +130,36 @@ describe('served entity names', () => {
   });
 });
 
+// scale_to_zero_enabled: a workspace refuses an entity that is not provisioned throughput without it ("scaleToZeroEnabled
+// is undefined. Please set it to either true or false.", terraform-provider-databricks issues #3946 and #4064, a
+// served_entities entry sized by workload_size whose false the provider left out), and the SDKs mark it required on
+// served_models. A PT entity may leave it out (the provider's PT acceptance test has sent none since its PR #3690) and
+// is always answered false (issue #5467: a PT entity sent with true is taken and echoed false).
+describe('scale_to_zero_enabled', () => {
+  const BASE = 'system.ai.meta_llama_v3_1_8b';
+  const UNDEFINED = 'scaleToZeroEnabled is undefined. Please set it to either true or false.';
+  it.each([
+    ['served_entities by workload_size', { served_entities: [{ entity_name: BASE, entity_version: '1', workload_size: 'Small' }] }],
+    ['served_entities by provisioned concurrency', { served_entities: [{ entity_name: BASE, entity_version: '1', min_provisioned_concurrency: 0, max_provisioned_concurrency: 4 }] }],
+    ['served_models', { served_models: [{ model_name: BASE, model_version: '1', workload_size: 'Small' }] }],
+  ])('is required on an entity that is not PT: %s', (_, config) => {
+    expect(rejection(() => specFromCoreConfig(config, catalog))).toEqual({ status: 400, errorCode: 'INVALID_PARAMETER_VALUE', message: UNDEFINED });
+  });
+
+  it.each([
+    ['left out', {}],
+    ['true', { scale_to_zero_enabled: true }],
+  ])('is optional on a PT entity and answered false: %s', (_, flag) => {
+    const spec = specFromCoreConfig({ served_entities: [{ entity_name: LLAMA, entity_version: '3', max_provisioned_throughput: 980, ...flag }] }, catalog);
+    expect(spec.entities[0]?.scale_to_zero_enabled).toBe(false);
+  });
+});
+
 // Request enums the SDKs list (reference §2.7: ServingModelWorkloadType, CommitmentTerm): a value outside them is
 // refused, as the emulator already refuses an unknown PII behavior, rate-limit key or permission level.
 describe('request enums', () => {
   it('refuses a workload_type Databricks does not have, and takes the ones it has', () => {
-    const entity = (workload_type: string) => ({ entity_name: 'system.ai.meta_llama_v3_1_8b', entity_version: '1', workload_size: 'Small', workload_type });
+    const entity = (workload_type: string) => ({ entity_name: 'system.ai.meta_llama_v3_1_8b', entity_version: '1', workload_size: 'Small', scale_to_zero_enabled: false, workload_type });
     expect(rejection(() => specFromCoreConfig({ served_entities: [entity('GPU_HUGE')] }, catalog))).toMatchObject({ status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
     expect(specFromCoreConfig({ served_entities: [entity('GPU_MEDIUM')] }, catalog).entities[0]?.workload_type).toBe('GPU_MEDIUM');
   });
