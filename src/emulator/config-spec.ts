@@ -16,6 +16,8 @@ export const ENDPOINT_NAME_MESSAGE =
 const SERVED_ENTITY_NAME = /^[A-Za-z0-9_-]+$/;
 const SERVED_ENTITY_NAME_RULE = 'A served entity name can consist of alphanumeric characters, dashes, and underscores.';
 
+const SCALE_TO_ZERO_UNDEFINED = 'scaleToZeroEnabled is undefined. Please set it to either true or false.';
+
 export interface EntitySpec {
   name: string;
   entity_name: string;
@@ -179,6 +181,8 @@ function buildEntity(input: ServedEntityInput, catalog: ModelCatalog): EntitySpe
   } else {
     // Not PT: a plain model deployment sized by workload_size or by provisioned concurrency (CPU/GPU serving).
     Object.assign(spec, plainSize(input, spec.name));
+    // Required here, the real text (terraform-provider-databricks #3946, #4064); a PT entity may leave it out (PR #3690).
+    if (input.scale_to_zero_enabled === undefined) throw invalidParameter(SCALE_TO_ZERO_UNDEFINED);
     spec.workload_type = input.workload_type ?? 'CPU';
     return spec;
   }

@@ -568,6 +568,7 @@ function editedConfig(endpoint: StoredEndpoint, patches: z.output<typeof Endpoin
     if (e.provisioned_model_units !== undefined) input.provisioned_model_units = e.provisioned_model_units;
     if (e.min_provisioned_throughput === undefined && e.provisioned_model_units === undefined) {
       if (e.workload_size !== undefined) input.workload_size = e.workload_size;
+      input.scale_to_zero_enabled = e.scale_to_zero_enabled;
       if (e.min_provisioned_concurrency !== undefined) input.min_provisioned_concurrency = e.min_provisioned_concurrency;
       if (e.max_provisioned_concurrency !== undefined) input.max_provisioned_concurrency = e.max_provisioned_concurrency;
     }
