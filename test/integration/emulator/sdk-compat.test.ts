@@ -155,6 +155,7 @@ describe.each([
       is_resource_does_not_exist: true,
       error_code: 'RESOURCE_DOES_NOT_EXIST',
     });
+    expect(steps.get('create_without_scale_to_zero')).toMatchObject({ raised: 'InvalidParameterValue', message: 'scaleToZeroEnabled is undefined. Please set it to either true or false.' });
     expect(steps.get('pt_model_units')).toMatchObject({ config_version: 2, entity: { name: 'gpt-oss-120b-1', units: 100, max: null } });
     expect(steps.get('list')).toMatchObject({ names: [`sdk-${authType}`, `sdk-${authType}-units`], config_updates: ['NOT_UPDATING', 'NOT_UPDATING'] });
     expect(steps.get('get_after_delete')).toMatchObject({ raised: 'ResourceDoesNotExist' });
@@ -180,6 +181,8 @@ describe.each([
     });
     expect(steps.get('get_ai_gateway')).toMatchObject({ usage_tracking: true, rate_limits: 1 });
     expect(steps.get('put_ai_gateway_missing_catalog')).toMatchObject({ raised: 'InvalidParameterValue', is_invalid_parameter: true, message: "Catalog 'nowhere' does not exist." });
+    expect(steps.get('put_ai_gateway_two_caps')).toEqual({ step: 'put_ai_gateway_two_caps', caps: ['calls', 'tokens'] });
+    expect(steps.get('put_ai_gateway_both_caps')).toMatchObject({ raised: 'InvalidParameterValue', message: expect.stringContaining('either calls or tokens') });
     expect(steps.get('get_schema')).toEqual({ step: 'get_schema', name: 'default', catalog_name: 'main', full_name: 'main.default' });
     expect(steps.get('get_schema_missing_catalog')).toEqual({ step: 'get_schema_missing_catalog', raised: 'NotFound', error_code: 'CATALOG_DOES_NOT_EXIST', message: "Catalog 'nowhere' does not exist." });
     expect(steps.get('get_schema_missing_schema')).toEqual({ step: 'get_schema_missing_schema', raised: 'NotFound', error_code: 'SCHEMA_DOES_NOT_EXIST', message: "Schema 'main.nowhere' does not exist." });
@@ -215,8 +218,8 @@ describe.each([
     // What reached the server: one create per flavour, the refused update, and the auth flow used.
     const calls = emulator.emulator.calls.query({ afterSeq: firstSeq });
     const byOperation = (op: string) => calls.filter((c) => c.operation === op);
-    expect(byOperation('create').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200], [`sdk-${authType}-budget`, 200], [`sdk-${authType}-gold`, 200]]);
-    expect(byOperation('putAiGateway').map((c) => c.status)).toEqual([200, 400, 200, 404]);
+    expect(byOperation('create').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200], [`sdk-${authType}-cpu`, 400], [`sdk-${authType}-budget`, 200], [`sdk-${authType}-gold`, 200]]);
+    expect(byOperation('putAiGateway').map((c) => c.status)).toEqual([200, 400, 200, 400, 200, 404]);
     expect(byOperation('setPermissions').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200]]);
     expect(byOperation('updatePermissions').map((c) => [c.endpoint, c.status])).toEqual([[`sdk-${authType}`, 200]]);
     expect(byOperation('updateNotifications').map((c) => c.status)).toEqual([200]);

@@ -133,6 +133,20 @@ def main(auth_type):
             error_code=e.error_code,
         )
 
+    # scale_to_zero_enabled: a PT entity may leave it out (the creates above, answered false); an entity that is not PT
+    # may not, as a workspace answers (terraform-provider-databricks #3946).
+    try:
+        w.serving_endpoints.create(
+            name=f"{name}-cpu",
+            config=EndpointCoreConfigInput(
+                name=f"{name}-cpu",
+                served_entities=[ServedEntityInput(entity_name="system.ai.meta_llama_v3_1_8b", entity_version="1", workload_size="Small")]
+            ),
+        )
+        emit("create_without_scale_to_zero", raised=None)
+    except BadRequest as e:
+        emit("create_without_scale_to_zero", raised=type(e).__name__, message=str(e))
+
     # The model-unit flavour: POST /serving-endpoints/pt and PUT /serving-endpoints/pt/{name}/config.
     pt_name = f"{name}-units"
     pt = w.serving_endpoints.create_provisioned_throughput_endpoint_and_wait(
@@ -291,6 +305,25 @@ def settings(w, name):
             is_invalid_parameter=isinstance(e, InvalidParameterValue),
             message=str(e),
         )
+    # One of calls or tokens per rate limit: both caps for one key are two limits (how the operator sends a spec limit
+    # with both); one limit with both is refused, as a real workspace answered a user's PUT.
+    rate = AiGatewayRateLimitRenewalPeriod.MINUTE
+    two_caps = w.serving_endpoints.put_ai_gateway(
+        name=name,
+        rate_limits=[
+            AiGatewayRateLimit(calls=10, key=AiGatewayRateLimitKey.USER, renewal_period=rate),
+            AiGatewayRateLimit(tokens=1000, key=AiGatewayRateLimitKey.USER, renewal_period=rate),
+        ],
+    )
+    emit("put_ai_gateway_two_caps", caps=sorted("calls" if r.calls is not None else "tokens" for r in two_caps.rate_limits))
+    try:
+        w.serving_endpoints.put_ai_gateway(
+            name=name,
+            rate_limits=[AiGatewayRateLimit(calls=10, tokens=1000, key=AiGatewayRateLimitKey.USER, renewal_period=rate)],
+        )
+        emit("put_ai_gateway_both_caps", raised=None)
+    except BadRequest as e:
+        emit("put_ai_gateway_both_caps", raised=type(e).__name__, message=str(e))
     # The operator reads an inference table's target schema before moving the table there (Unity Catalog).
     schema = w.schemas.get("main.default")
     emit("get_schema", name=schema.name, catalog_name=schema.catalog_name, full_name=schema.full_name)
