@@ -26,7 +26,8 @@ const gateway = {
   usageTracking: { enabled: true },
   inferenceTables: { catalogName: 'main', schemaName: 'default' },
   guardrails: { input: { safety: true, pii: { behavior: 'BLOCK' } } },
-  rateLimits: [{ calls: 100 }, { calls: 10, key: 'user', principal: 'alice@example.com' }],
+  // alice's limit has both caps: Databricks takes one per limit, so it goes out as two (docs/emulator.md).
+  rateLimits: [{ calls: 100 }, { calls: 10, tokens: 5000, key: 'user', principal: 'alice@example.com' }],
   fallback: { enabled: false },
 };
 const permissions = [
@@ -81,6 +82,11 @@ describe('endpoint settings', () => {
       email_notifications: { on_update_failure: ['oncall@example.com'] },
       ai_gateway: { usage_tracking_config: { enabled: true }, inference_table_config: { enabled: true, catalog_name: 'main', table_name_prefix: NAME } },
     });
+    expect(endpoint?.ai_gateway?.['rate_limits']).toEqual([
+      { renewal_period: 'minute', key: 'endpoint', calls: 100 },
+      { renewal_period: 'minute', key: 'user', principal: 'alice@example.com', calls: 10 },
+      { renewal_period: 'minute', key: 'user', principal: 'alice@example.com', tokens: 5000 },
+    ]);
     expect(acl).toEqual(['alice@example.com:CAN_VIEW', 'emulator-user@example.com:CAN_MANAGE', 'ml-eng:CAN_QUERY']);
     // The create carried the budget policy; the parts followed one mutation each.
     const mutations = (await e2e.mutations(NAME)).map((c) => c.operation);
