@@ -61,6 +61,16 @@ describe('AI Gateway: no perpetual diff against what Databricks echoes', () => {
     expect(diffGateway(normalGateway(body, ENDPOINT), normalGateway(echoed(body), ENDPOINT))).toEqual([]);
   });
 
+  // A cap of 0 blocks the key's requests (Databricks' knowledge base, "disable or restrict access to the Foundation
+  // Model APIs"); Terraform drops a 0 and so sets no limit at all (terraform-provider-databricks #5362). Sent as 0.
+  it('a cap of 0 is sent as 0, not left out', () => {
+    const body = gatewayBody(spec({ rateLimits: [{ calls: 0 }, { tokens: 0, key: 'user' }] }), ENDPOINT);
+    expect(body.rate_limits).toEqual([
+      { renewal_period: 'minute', key: 'endpoint', calls: 0 },
+      { renewal_period: 'minute', key: 'user', tokens: 0 },
+    ]);
+  });
+
   it('reordered rate limits and keywords are the same gateway', () => {
     const a = gatewayBody(spec({ rateLimits: [{ calls: 1 }, { calls: 2, key: 'user' }], guardrails: { input: { invalidKeywords: ['x', 'y'] } } }), ENDPOINT);
     const b = gatewayBody(spec({ rateLimits: [{ calls: 2, key: 'user' }, { calls: 1 }], guardrails: { input: { invalidKeywords: ['y', 'x'] } } }), ENDPOINT);
