@@ -49,8 +49,8 @@ export const RateLimitKey = z.enum(['endpoint', 'user', 'user_group', 'service_p
 
 export const RateLimit = withRules(
   z.strictObject({
-    calls: z.int().min(0).max(2_147_483_647).optional().describe('Calls allowed per renewal period.'),
-    tokens: z.int().min(0).max(2_147_483_647).optional().describe('Tokens allowed per renewal period.'),
+    calls: z.int().min(0).max(2_147_483_647).optional().describe('Calls allowed per renewal period. 0 blocks the calls it applies to (Databricks answers them 403 PERMISSION_DENIED).'),
+    tokens: z.int().min(0).max(2_147_483_647).optional().describe('Tokens allowed per renewal period. 0 blocks the calls it applies to (Databricks answers them 403 PERMISSION_DENIED).'),
     renewalPeriod: z.enum(['minute']).default('minute').describe("The period the limit renews in; Databricks supports only 'minute'."),
     key: RateLimitKey.default('endpoint').describe(
       'Whom the limit applies to: endpoint (all traffic), user, user_group or service_principal (each one separately, or only principal when set).',
