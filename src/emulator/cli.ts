@@ -1,5 +1,5 @@
 // `pt-operator emulator`: runs the emulator until SIGINT/SIGTERM and logs one JSON line per API call.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { pino } from 'pino';
 import { DEFAULT_CLIENT_ID } from './auth.js';
 import { startEmulator, type StartEmulatorOptions } from './server.js';
@@ -13,17 +13,20 @@ const usage = `usage: pt-operator emulator [--port <p>] [--host 127.0.0.1] [--sc
   --quiet     do not log each API call
 See docs/emulator.md.`;
 
+/** The flags of `pt-operator emulator`. */
+export const EMULATOR_OPTIONS = {
+  port: { type: 'string', default: '8089' },
+  host: { type: 'string', default: '127.0.0.1' },
+  scenario: { type: 'string' },
+  speed: { type: 'string' },
+  quiet: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} satisfies ParseArgsOptionsConfig;
+
 export async function runEmulatorCli(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      port: { type: 'string', default: '8089' },
-      host: { type: 'string', default: '127.0.0.1' },
-      scenario: { type: 'string' },
-      speed: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: EMULATOR_OPTIONS,
     strict: true,
   });
   if (values.help) {

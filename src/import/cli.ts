@@ -1,7 +1,7 @@
 // `pt-operator import`: reads existing endpoints from a workspace and prints the YAML of equivalent
 // ProvisionedThroughputEndpoint objects with the adopt annotation. Read-only towards Databricks.
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { Schema, stringify, type Scalar, type ScalarTag } from 'yaml';
 import {
   DatabricksClient,
@@ -41,25 +41,28 @@ DATABRICKS_CLIENT_SECRET, or DATABRICKS_OIDC_TOKEN_FILEPATH (DATABRICKS_AUTH_TYP
 profile's token, or client_id and client_secret (the environment's variables win over the profile's).
 Endpoints the operator cannot express are listed on stderr and as comments in the YAML, with the reason.`;
 
+/** The flags of `pt-operator import` (the docs' import commands are checked against them). */
+export const IMPORT_OPTIONS = {
+  host: { type: 'string' },
+  name: { type: 'string', multiple: true },
+  all: { type: 'boolean', default: false },
+  namespace: { type: 'string' },
+  workspace: { type: 'string' },
+  'deletion-policy': { type: 'string', default: 'Orphan' },
+  observe: { type: 'boolean', default: false },
+  out: { type: 'string' },
+  timeout: { type: 'string', default: '20s' },
+  'ca-bundle': { type: 'string' },
+  profile: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} satisfies ParseArgsOptionsConfig;
+
 const NOT_FOUND = 'it does not exist in this workspace';
 
 export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      host: { type: 'string' },
-      name: { type: 'string', multiple: true },
-      all: { type: 'boolean', default: false },
-      namespace: { type: 'string' },
-      workspace: { type: 'string' },
-      'deletion-policy': { type: 'string', default: 'Orphan' },
-      observe: { type: 'boolean', default: false },
-      out: { type: 'string' },
-      timeout: { type: 'string', default: '20s' },
-      'ca-bundle': { type: 'string' },
-      profile: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: IMPORT_OPTIONS,
     strict: true,
   });
   if (values.help) {

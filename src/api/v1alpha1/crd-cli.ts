@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { renderCrds } from './crd.js';
 
 const usage = `usage: pt-operator crds [--out <dir>]... [--check]
@@ -8,11 +8,14 @@ const usage = `usage: pt-operator crds [--out <dir>]... [--check]
   --out    directory to write the CRDs to; repeat for several (default: crds)
   --check  write nothing; exit 1 naming each file that differs from what would be written`;
 
+/** The flags of `pt-operator crds`. */
+export const CRDS_OPTIONS = { out: { type: 'string', multiple: true, default: ['crds'] }, check: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } satisfies ParseArgsOptionsConfig;
+
 /** `pt-operator crds [--out DIR]... [--check]`: write the CRDs, or fail when the checked-in ones are stale. */
 export async function runCrdsCli(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { out: { type: 'string', multiple: true, default: ['crds'] }, check: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: CRDS_OPTIONS,
     strict: true,
   });
   if (values.help) {
