@@ -65,6 +65,23 @@ describe('resolveDesired', () => {
     expect(resolution.message).toContain(nearest);
   });
 
+  // A min below one chunk may go down to 0 (scale to zero), which admission takes: both are offered.
+  it('tokensPerSecond.min below one chunk → InvalidSpec offering 0 (scale to zero) or one chunk', () => {
+    const resolution = resolveDesired(endpointSpec({ throughput: { tokensPerSecond: { min: 500, max: 1960 } } }), TOKEN_BAND_MODEL);
+    expect(resolution).toMatchObject({ ok: false, reason: 'InvalidSpec', message: expect.stringContaining('tokensPerSecond.min 500 is not a multiple of the model\'s chunk size 980 tokens/s: use 0 or 980') });
+  });
+
+  // A new tenant's commonest slip: chunk counts (README's {min: 2, max: 3}) written under tokensPerSecond. The fix is
+  // the other field, not 980 tokens/s: the message says what the numbers mean as chunks.
+  it('tokensPerSecond that reads as chunk counts → InvalidSpec that offers throughput.chunks with the same numbers', () => {
+    const resolution = resolveDesired(endpointSpec({ throughput: { tokensPerSecond: { min: 2, max: 3 } } }), TOKEN_BAND_MODEL);
+    expect(resolution).toMatchObject({ ok: false, reason: 'InvalidSpec' });
+    if (resolution.ok) return;
+    expect(resolution.message).toContain('if 2 and 3 are chunks, write throughput.chunks: {min: 2, max: 3} (1960-2940 tokens/s)');
+    // and the suggestion is a spec the model takes
+    expect(resolveDesired(endpointSpec({ throughput: { chunks: { min: 2, max: 3 } } }), TOKEN_BAND_MODEL)).toMatchObject({ ok: true, desired: { minTokensPerSecond: 1960, maxTokensPerSecond: 2940 } });
+  });
+
   it.each([
     ['modelUnits on a token-band model', { throughput: { modelUnits: 50 } }, TOKEN_BAND_MODEL, /use throughput\.chunks or throughput\.tokensPerSecond/],
     ['chunks on a model-unit model', { throughput: { chunks: { min: 1, max: 2 } } }, MODEL_UNIT_MODEL, /use throughput\.modelUnits/],

@@ -329,7 +329,7 @@ describe('window throughput is checked when the spec changes, not when the windo
     {
       case: 'the lower bound off the grid, first of two bad windows',
       windows: [{ ...LATER, throughput: { tokensPerSecond: { min: 500, max: 1960 } } }, { ...PEAK_WINDOW, throughput: { tokensPerSecond: { min: 0, max: 1 } } }],
-      message: /^schedule window "later": schedule\.windows\[0\]\.throughput\.tokensPerSecond\.min 500 is not a multiple of the model's chunk size 980 tokens\/s: use 980, or schedule\.windows\[0\]\.throughput\.chunks$/,
+      message: /^schedule window "later": schedule\.windows\[0\]\.throughput\.tokensPerSecond\.min 500 is not a multiple of the model's chunk size 980 tokens\/s: use 0 or 980, or schedule\.windows\[0\]\.throughput\.chunks$/,
     },
     {
       case: 'model units off the model-unit chunk grid',
