@@ -223,20 +223,25 @@ export function resolveDesired(spec: EndpointSpec, info: ModelOptimizationInfo, 
   const band = tokensPerSecond as { min: number; max: number };
   for (const bound of ['min', 'max'] as const) {
     if (band[bound] % chunk !== 0) {
+      // a band within one chunk is most likely chunk counts written under the wrong field
+      const asChunks =
+        band.max < chunk && band.max * chunk <= MAX_INT32
+          ? `; if ${band.min} and ${band.max} are chunks, write ${field}.chunks: {min: ${band.min}, max: ${band.max}} (${band.min * chunk}-${band.max * chunk} tokens/s)`
+          : `, or ${field}.chunks`;
       return {
         ok: false,
         reason: 'InvalidSpec',
-        message: `${field}.tokensPerSecond.${bound} ${band[bound]} is not a multiple of the model's chunk size ${chunk} tokens/s: use ${nearestMultiples(band[bound], chunk, MAX_TOKENS_PER_SECOND)}, or ${field}.chunks`,
+        message: `${field}.tokensPerSecond.${bound} ${band[bound]} is not a multiple of the model's chunk size ${chunk} tokens/s: use ${nearestMultiples(band[bound], chunk, MAX_TOKENS_PER_SECOND, bound === 'min')}${asChunks}`,
       };
     }
   }
   return { ok: true, desired: { ...base, flavour: 'tokenBand', minTokensPerSecond: band.min, maxTokensPerSecond: band.max } };
 }
 
-/** The multiples of `step` around `value` that admission would take (not above `max`). */
-function nearestMultiples(value: number, step: number, max: number): string {
+/** The multiples of `step` around `value` that admission would take (not above `max`; 0 where `zeroAllowed`). */
+function nearestMultiples(value: number, step: number, max: number, zeroAllowed = false): string {
   const below = Math.floor(value / step) * step;
-  if (below === 0) return `${step}`;
+  if (below === 0 && !zeroAllowed) return `${step}`;
   return below + step > max ? `${below}` : `${below} or ${below + step}`;
 }
 
