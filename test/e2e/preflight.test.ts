@@ -75,6 +75,29 @@ describe('preflight', () => {
     await expectReadyAfterFix(name, { model: { name: 'main.default.support_bot_llama', version: '2' } });
   });
 
+  // A new tenant's slip: the model exists, the version does not (yet). The message names the version; fixing it is enough.
+  it('a version the model does not have: ModelNotFound naming it, no mutation; an existing version then goes Ready', async () => {
+    const name = 'pre-missing-version';
+    await e2e.apply(endpointManifest(name, { model: { name: INSTRUCT, version: '99' } }));
+    await expectRefused(name, 'ModelNotFound', new RegExp(`model ${INSTRUCT.replaceAll('.', '\\.')} version 99 was not found in Unity Catalog\\. Check spec\\.model`));
+
+    const status = await expectReadyAfterFix(name, { model: { name: INSTRUCT, version: '3' } });
+    expect(status['served']).toMatchObject({ modelVersion: '3' });
+  });
+
+  // README's {min: 2, max: 3} written under tokensPerSecond: the message gives the chunks it would be, and applying
+  // exactly what it says serves them.
+  it('chunk counts written as tokensPerSecond: InvalidSpec offering throughput.chunks with those numbers, no mutation; applied as said, it goes Ready', async () => {
+    const name = 'pre-chunks-as-tps';
+    await e2e.apply(endpointManifest(name, { throughput: { tokensPerSecond: { min: 2, max: 3 } } }));
+    const refused = await expectRefused(name, 'InvalidSpec', /use 0 or 980; if 2 and 3 are chunks, write throughput\.chunks: \{min: 2, max: 3\} \(1960-2940 tokens\/s\)/);
+    const said = /write throughput\.chunks: (\{min: \d+, max: \d+\})/.exec(condition(refused, 'Synced')?.message ?? '')?.[1] ?? '';
+    const chunks = JSON.parse(said.replace(/(\w+):/g, '"$1":')) as { min: number; max: number };
+
+    const status = await expectReadyAfterFix(name, { throughput: { chunks } });
+    expect(status['served']).toMatchObject({ minTokensPerSecond: 1960, maxTokensPerSecond: 2940 });
+  });
+
   it('tokensPerSecond not a multiple of the chunk size: InvalidSpec naming the nearest multiples, no mutation; fixed, it goes Ready', async () => {
     const name = 'pre-chunk-mismatch';
     await e2e.apply(endpointManifest(name, { throughput: { tokensPerSecond: { min: 980, max: 2000 } } }));
