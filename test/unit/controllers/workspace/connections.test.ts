@@ -295,6 +295,16 @@ describe("an endpoint's workspace that needs a person", () => {
     expect(resolved).toMatchObject({ ready: false });
     expect(resolved.reason).toBeUndefined();
   });
+
+  // A new tenant whose platform team keeps the DatabricksWorkspace in its own namespace writes workspaceRef: {name:
+  // prod} (a `namespace` there is refused by kubectl, or dropped by a client that does not validate fields): the
+  // message says where the workspace must be, without naming any other namespace's objects.
+  it('missing: the message says to create it in the endpoint\'s namespace, the only one an endpoint may use', () => {
+    const resolved = connections({}, []).forEndpoint('ml', { name: 'prod' });
+    expect(resolved.message).toBe(
+      'DatabricksWorkspace ml/prod not found: create it in namespace ml (an endpoint uses a DatabricksWorkspace of its own namespace; spec.workspaceRef cannot change)',
+    );
+  });
 });
 
 describe('workspace identity for claims', () => {
