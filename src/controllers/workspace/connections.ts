@@ -296,7 +296,7 @@ export class WorkspaceConnections {
     const name = `${namespace}/${workspaceRef.name}`;
     const workspace = this.options.workspaces.get(name);
     if (!workspace) {
-      return { name, ready: false, message: `DatabricksWorkspace ${name} not found: create it (spec.workspaceRef cannot change)` };
+      return { name, ready: false, message: `DatabricksWorkspace ${name} not found: create it in namespace ${namespace} (an endpoint uses a DatabricksWorkspace of its own namespace; spec.workspaceRef cannot change)` };
     }
     const parsed = WorkspaceSpecSchema.safeParse(workspace.spec);
     if (!parsed.success) return { name, ready: false, message: `DatabricksWorkspace ${name} is invalid: ${parsed.error.issues[0]?.message}` };
