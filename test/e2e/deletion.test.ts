@@ -86,6 +86,29 @@ describe('deletion', () => {
     expect((await e2e.mutations('short-lived')).map((c) => c.operation)).toEqual(expect.arrayContaining(['create', 'delete']));
   });
 
+  // A tenant changes its mind mid-rollout: the update still rolls out in Databricks when the object is deleted.
+  it('an object deleted while an update of its endpoint rolls out still removes the endpoint; with Orphan it leaves it', async () => {
+    await e2e.apply([endpointManifest('mid-update'), endpointManifest('mid-update-kept', { deletionPolicy: 'Orphan' })]);
+    await e2e.kubectl(['wait', 'pte/mid-update', 'pte/mid-update-kept', '--for=condition=Ready', '--timeout=90s']);
+    await e2e.apply([
+      endpointManifest('mid-update', { throughput: { chunks: { min: 2, max: 4 } } }),
+      endpointManifest('mid-update-kept', { deletionPolicy: 'Orphan', throughput: { chunks: { min: 2, max: 4 } } }),
+    ]);
+    for (const name of ['mid-update', 'mid-update-kept']) {
+      await e2e.waitUntil('pte', name, (o) => condition(o, 'Ready')?.reason === 'Updating');
+    }
+
+    await e2e.kubectl(['delete', 'pte', 'mid-update', 'mid-update-kept', '--wait=false']);
+    await waitGone('mid-update');
+    await waitGone('mid-update-kept');
+
+    expect(await emulatorHas('mid-update')).toBe(false);
+    expect((await e2e.mutations('mid-update')).map((c) => c.operation)).toEqual(['create', 'updateConfig', 'delete']);
+    expect(await emulatorHas('mid-update-kept')).toBe(true);
+    expect((await e2e.mutations('mid-update-kept')).map((c) => c.operation)).toEqual(['create', 'updateConfig']);
+    expect(await eventReasons('mid-update-kept')).toContain('Orphaned');
+  });
+
   it('an endpoint deleted behind the operator\'s back is created again, with an EndpointMissing Warning', async () => {
     await e2e.apply(endpointManifest('vanishing'));
     await e2e.kubectl(['wait', 'pte/vanishing', '--for=condition=Ready', '--timeout=90s']);
