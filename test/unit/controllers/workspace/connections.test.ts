@@ -363,6 +363,31 @@ describe('a missing Secret: the command offered makes the keys the workspace rea
   });
 });
 
+// A new tenant's Secret made with another key (`--from-literal=pat=...` for a workspace reading `token`) was answered
+// "has no non-empty key" and no more: the message now says the two ways out, without listing the Secret's keys (a
+// reader of the workspace's status may not read Secrets).
+describe('a Secret without the key the workspace reads', () => {
+  const withData = (data: Record<string, string>) =>
+    connections({ secrets: { get: (): Secret => ({ metadata: { name: 'dbx', namespace: 'team-b', resourceVersion: '1' }, data }) } });
+
+  it('a token: names the key, the command that adds it, and the field that names another key', () => {
+    const spec = { host: TENANT_HOST, auth: { token: { secretRef: { name: 'dbx', key: 'token' } } } } as Workspace['spec'];
+    const result = withData({ pat: Buffer.from('dapi-secret-value').toString('base64') }).credentials('team-b', spec);
+    expect(result).toMatchObject({ ok: false, reason: 'SecretNotFound' });
+    const message = result.ok ? '' : result.message;
+    expect(message).toBe(
+      'Secret team-b/dbx has no non-empty key "token": set spec.auth.token.secretRef.key to the key that holds the token, or add it: kubectl -n team-b create secret generic dbx --from-literal=token=<token> --dry-run=client -o yaml | kubectl apply -f -',
+    );
+    expect(message).not.toContain('pat');
+  });
+
+  it('OAuth M2M: names the field of the key missing', () => {
+    const spec = { host: TENANT_HOST, auth: { oauthM2M: { secretRef: { name: 'dbx', clientIdKey: 'client-id', clientSecretKey: 'client-secret' } } } } as Workspace['spec'];
+    const result = withData({ 'client-id': Buffer.from('abc').toString('base64') }).credentials('team-b', spec);
+    expect(result.ok ? '' : result.message).toContain('has no non-empty key "client-secret": set spec.auth.oauthM2M.secretRef.clientSecretKey to the key that holds the client secret, or add it: kubectl -n team-b create secret generic dbx --from-literal=client-id=<id> --from-literal=client-secret=<secret> --dry-run=client');
+  });
+});
+
 // A Secret deleted before its workspace (and found gone by a verification) leaves no copy either: the message said the
 // operator had restarted, which a user who watched it run knows to be false.
 describe('the credentials of a workspace being deleted, lost', () => {
