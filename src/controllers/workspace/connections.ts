@@ -173,8 +173,11 @@ export class WorkspaceConnections {
       const value = secret.data?.[key];
       return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8').trim();
     };
-    /** Why the value of `key` cannot be used (never the value itself), or undefined when it can. */
-    const problem = (key: string, value: string | undefined): CredentialsResult | undefined => {
+    /**
+     * Why the value of `key` cannot be used (never the value itself), or undefined when it can. `field` is the spec
+     * field that names the key and `what` the value it holds, for the message of a missing key.
+     */
+    const problem = (key: string, value: string | undefined, field: string, what: string): CredentialsResult | undefined => {
       if (secret.tooLarge?.includes(key)) {
         return {
           ok: false,
@@ -182,7 +185,14 @@ export class WorkspaceConnections {
           message: `key "${key}" of Secret ${namespace}/${ref.name} holds more than 16 KiB, which no Databricks credential does; store the ${auth.token ? 'token' : 'value'} alone`,
         };
       }
-      if (!value) return { ok: false, reason: 'SecretNotFound', message: `Secret ${namespace}/${ref.name} has no non-empty key "${key}"` };
+      if (!value) {
+        // The Secret's other keys are not named: a reader of the workspace's status may not be allowed to read Secrets.
+        return {
+          ok: false,
+          reason: 'SecretNotFound',
+          message: `Secret ${namespace}/${ref.name} has no non-empty key "${key}": set ${field} to the key that holds the ${what}, or add it: ${createSecretCommand(namespace, ref.name, auth)} --dry-run=client -o yaml | kubectl apply -f -`,
+        };
+      }
       if (unfitForHeader(value)) {
         return {
           ok: false,
@@ -195,14 +205,14 @@ export class WorkspaceConnections {
     const version = secret.metadata.resourceVersion ?? '';
     if (auth.token) {
       const token = read(auth.token.secretRef.key);
-      return problem(auth.token.secretRef.key, token) ?? { ok: true, auth: { type: 'pat', token: token as string }, version };
+      return problem(auth.token.secretRef.key, token, 'spec.auth.token.secretRef.key', 'token') ?? { ok: true, auth: { type: 'pat', token: token as string }, version };
     }
     const m2m = auth.oauthM2M?.secretRef as NonNullable<WorkspaceSpec['auth']['oauthM2M']>['secretRef'];
     const clientId = read(m2m.clientIdKey);
     const clientSecret = read(m2m.clientSecretKey);
     return (
-      problem(m2m.clientIdKey, clientId) ??
-      problem(m2m.clientSecretKey, clientSecret) ?? { ok: true, auth: { type: 'oauth-m2m', clientId: clientId as string, clientSecret: clientSecret as string }, version }
+      problem(m2m.clientIdKey, clientId, 'spec.auth.oauthM2M.secretRef.clientIdKey', 'client ID') ??
+      problem(m2m.clientSecretKey, clientSecret, 'spec.auth.oauthM2M.secretRef.clientSecretKey', 'client secret') ?? { ok: true, auth: { type: 'oauth-m2m', clientId: clientId as string, clientSecret: clientSecret as string }, version }
     );
   }
 
