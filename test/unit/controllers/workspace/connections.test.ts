@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { DatabricksWorkspace } from '../../../../src/api/v1alpha1/index.js';
 import { type Secret, WorkspaceConnections, type WorkspaceConnectionsOptions } from '../../../../src/controllers/workspace/connections.js';
 import type { KubeObject } from '../../../../src/kube/index.js';
+import { redactSecrets } from '../../../../src/databricks/errors.js';
 
 const DEFAULT_HOST = 'https://adb-1111111111111111.1.azuredatabricks.net';
 const TENANT_HOST = 'https://attacker.example.com';
@@ -376,15 +377,17 @@ describe('a Secret without the key the workspace reads', () => {
     expect(result).toMatchObject({ ok: false, reason: 'SecretNotFound' });
     const message = result.ok ? '' : result.message;
     expect(message).toBe(
-      'Secret team-b/dbx has no non-empty key "token": set spec.auth.token.secretRef.key to the key that holds the token, or add it: kubectl -n team-b create secret generic dbx --from-literal=token=<token> --dry-run=client -o yaml | kubectl apply -f -',
+      'Secret team-b/dbx has no non-empty key "token". Set spec.auth.token.secretRef.key to the key that holds the token, or add it: kubectl -n team-b create secret generic dbx --from-literal=token=<token> --dry-run=client -o yaml | kubectl apply -f -',
     );
     expect(message).not.toContain('pat');
+    // what a condition shows after the scrubbing of secret-looking text (`"token": value` is one) still says what to set
+    expect(redactSecrets(message)).toContain('"token". Set spec.auth.token.secretRef.key to the key that holds the token, or add it: kubectl');
   });
 
   it('OAuth M2M: names the field of the key missing', () => {
     const spec = { host: TENANT_HOST, auth: { oauthM2M: { secretRef: { name: 'dbx', clientIdKey: 'client-id', clientSecretKey: 'client-secret' } } } } as Workspace['spec'];
     const result = withData({ 'client-id': Buffer.from('abc').toString('base64') }).credentials('team-b', spec);
-    expect(result.ok ? '' : result.message).toContain('has no non-empty key "client-secret": set spec.auth.oauthM2M.secretRef.clientSecretKey to the key that holds the client secret, or add it: kubectl -n team-b create secret generic dbx --from-literal=client-id=<id> --from-literal=client-secret=<secret> --dry-run=client');
+    expect(result.ok ? '' : result.message).toContain('has no non-empty key "client-secret". Set spec.auth.oauthM2M.secretRef.clientSecretKey to the key that holds the client secret, or add it: kubectl -n team-b create secret generic dbx --from-literal=client-id=<id> --from-literal=client-secret=<secret> --dry-run=client');
   });
 });
 
