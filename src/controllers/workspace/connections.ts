@@ -190,7 +190,7 @@ export class WorkspaceConnections {
         return {
           ok: false,
           reason: 'SecretNotFound',
-          message: `Secret ${namespace}/${ref.name} has no non-empty key "${key}": set ${field} to the key that holds the ${what}, or add it: ${createSecretCommand(namespace, ref.name, auth)} --dry-run=client -o yaml | kubectl apply -f -`,
+          message: `Secret ${namespace}/${ref.name} has no non-empty key "${key}". Set ${field} to the key that holds the ${what}, or add it: ${createSecretCommand(namespace, ref.name, auth)} --dry-run=client -o yaml | kubectl apply -f -`,
         };
       }
       if (unfitForHeader(value)) {
