@@ -118,6 +118,22 @@ describe('DatabricksWorkspace', () => {
     await e2e.kubectl(['wait', `pte/${endpoint}`, '--for=condition=Ready', '--timeout=90s']);
   });
 
+  // A new tenant's Secret made with `--from-literal=pat=...` for a workspace that reads the default key `token`.
+  it('a Secret holding the token under another key: SecretNotFound naming the field and the command; the field set to that key, Authenticated', async (context) => {
+    const secret = attemptName(context, 'other-key');
+    const workspace = attemptName(context, 'other-key');
+    await createSecret(secret, { pat: GOOD_PAT });
+    await e2e.apply(workspaceManifest(workspace, { token: { secretRef: { name: secret } } }));
+    const missing = await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'SecretNotFound', 30_000);
+    const message = condition(missing, 'Ready')?.message ?? '';
+    expect(message).toContain(`Secret ${e2e.namespace}/${secret} has no non-empty key "token". Set spec.auth.token.secretRef.key to the key that holds the token, or add it: kubectl -n ${e2e.namespace} create secret generic ${secret} --from-literal=token=`);
+    expect(message).toContain('--dry-run=client -o yaml | kubectl apply -f -');
+    expect(message).not.toContain('"pat"');
+
+    await e2e.apply(workspaceManifest(workspace, { token: { secretRef: { name: secret, key: 'pat' } } }));
+    await e2e.waitUntil('dbws', workspace, (o) => readyReason(o) === 'Authenticated', 30_000);
+  });
+
   it('a wrong token: AuthenticationFailed; rotating the Secret to the right token fixes it', async (context) => {
     // Names of this attempt's own: a retry would find the Secret already there (kubectl create: AlreadyExists), rotated.
     const secret = attemptName(context, 'rotating-pat');
