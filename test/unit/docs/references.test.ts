@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CRDS_OPTIONS } from '../../../src/api/v1alpha1/crd-cli.js';
+import { GROUP } from '../../../src/api/v1alpha1/common.js';
 import { openApiSchema } from '../../../src/api/v1alpha1/crd.js';
 import { resourceDefinitions } from '../../../src/api/v1alpha1/resources.js';
 import { OPERATOR_OPTIONS, parseOperatorConfig } from '../../../src/controllers/config.js';
@@ -190,6 +191,28 @@ describe('kubectl wait in the docs', () => {
       const known = workspace ? condition === 'Ready' : endpointConditions.has(condition ?? '');
       return known ? [] : [`${where}: ${args}`];
     });
+    expect(wrong).toEqual([]);
+  });
+});
+
+describe('kubectl commands in the docs', () => {
+  const names = new Set(resourceDefinitions.flatMap((def) => [def.plural, def.singular, ...def.shortNames, `${def.plural}.${GROUP}`, `${def.singular}.${GROUP}`]));
+  const kubectl = lines.flatMap(({ where, text }) => [...text.matchAll(/kubectl [^`|]*/g)].map((m) => ({ where, command: m[0] })));
+  // `pte`, `dbws/prod`, `count/provisionedthroughputendpoints.serving.ptoperator.io`, `provisionedthroughputendpoints.spec`
+  const ours = (command: string) =>
+    [...command.matchAll(/(?<![\w./-])(?:count\/)?((?:pte|dbws|provisionedthroughputendpoint|databricksworkspace)[a-z]*(?:\.[a-z]+)*)/g)].map((m) => m[1] as string);
+
+  it('are found', () => {
+    expect(kubectl.flatMap(({ command }) => ours(command)).length).toBeGreaterThan(20);
+  });
+
+  it('name the kinds by a name the CRDs give them', () => {
+    const wrong = kubectl.flatMap(({ where, command }) =>
+      ours(command)
+        .map((name) => name.replace(/\.(spec|status|metadata)(\.[a-zA-Z.]+)?$/, ''))
+        .filter((name) => !names.has(name))
+        .map((name) => `${where}: ${name}`),
+    );
     expect(wrong).toEqual([]);
   });
 });
