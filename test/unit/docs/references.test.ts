@@ -243,3 +243,12 @@ describe('reasons named in the docs', () => {
     expect(words.filter(([, word]) => !known(word)).map(([where, word]) => `${where}: ${word}`)).toEqual([]);
   });
 });
+
+// README shows what `kubectl get pte` prints: its header is the CRD's printer columns (those without a priority).
+describe("README's kubectl get pte", () => {
+  it('has the columns the CRD prints', () => {
+    const shown = /\$ kubectl get pte[^\n]*\n([^\n]*)/.exec(read('README.md'))?.[1]?.trim().split(/\s+/);
+    const endpoint = resourceDefinitions.find((def) => def.shortNames.includes('pte'))!;
+    expect(shown).toEqual(['NAME', ...endpoint.printerColumns.filter((column) => !column.priority).map((column) => column.name.toUpperCase())]);
+  });
+});
