@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   type DesiredServing,
@@ -80,6 +81,9 @@ describe('resolveDesired', () => {
     expect(resolution.message).toContain('if 2 and 3 are chunks, write throughput.chunks: {min: 2, max: 3} (1960-2940 tokens/s)');
     // and the suggestion is a spec the model takes
     expect(resolveDesired(endpointSpec({ throughput: { chunks: { min: 2, max: 3 } } }), TOKEN_BAND_MODEL)).toMatchObject({ ok: true, desired: { minTokensPerSecond: 1960, maxTokensPerSecond: 2940 } });
+    // docs/concepts.md quotes it as the operator writes it
+    const concepts = readFileSync(new URL('../../../../docs/concepts.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    expect(concepts).toContain(`\`${resolution.message}\``);
   });
 
   it.each([
